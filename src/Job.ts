@@ -1,0 +1,156 @@
+/**
+ * A unit of work for a `WorkerPool`: its id, its payload and its own deadline,
+ * the `Outcome` a worker reports for it, and the errors that belong to a job
+ * rather than to the pool.
+ *
+ * In the Go blueprint a job carried a `context.Context` for its deadline and
+ * cancellation; here the deadline is a `Duration` and cancellation is fiber
+ * interruption.
+ *
+ * ```ts
+ * import { Job } from "effect-worker-pool"
+ *
+ * const job = Job.make({ to: "ada@example.com" }, { id: "welcome-42", timeout: "10 seconds" })
+ * ```
+ */
+import * as Duration from "effect/Duration"
+import * as Schema from "effect/Schema"
+
+/**
+ * A job: what a handler receives.
+ *
+ * `timeout` is the job's own deadline; when it is `undefined` the pool's
+ * `jobTimeout` applies, and when both are absent the job may run for as long
+ * as it needs.
+ */
+export interface Job<out A> {
+  readonly id: string
+  readonly payload: A
+  readonly timeout: Duration.Duration | undefined
+}
+
+/**
+ * Per-job options, accepted by `Job.make` and by a pool's `submit`,
+ * `trySubmit` and `run`.
+ */
+export interface Options {
+  /** A caller-chosen id, for example an idempotency key. Generated when absent. */
+  readonly id?: string | undefined
+  /** The job's own deadline; overrides the pool's `jobTimeout`. Must be greater than zero. */
+  readonly timeout?: Duration.Input | undefined
+}
+
+let lastId = 0
+
+/**
+ * Returns an id that no other job of this process has been given.
+ *
+ * A counter, not a UUID: ids are made on the per-job path and only need to be
+ * unique within the process that runs the pool.
+ */
+export const nextId = (): string => `job-${++lastId}`
+
+/**
+ * Creates a job. The id is generated when `options.id` is absent.
+ *
+ * Throws when `options.timeout` is not a duration: a pool validates per-job
+ * options before it makes the job, so that its callers get a typed
+ * `PoolConfigError` instead.
+ *
+ * ```ts
+ * import { Job } from "effect-worker-pool"
+ *
+ * Job.make("resize:cat.png").id // => "job-1" (or the next free number)
+ * ```
+ */
+export const make = <A>(payload: A, options?: Options): Job<A> => ({
+  id: options?.id ?? nextId(),
+  payload,
+  timeout: options?.timeout === undefined ? undefined : Duration.fromInputUnsafe(options.timeout)
+})
+
+// -----------------------------------------------------------------------------
+// Outcomes
+// -----------------------------------------------------------------------------
+
+/** The handler returned a value. */
+export interface Succeeded<A, B> {
+  readonly _tag: "Succeeded"
+  readonly job: Job<A>
+  readonly value: B
+  readonly elapsed: Duration.Duration
+}
+
+/** The handler failed with its own typed error, or ran past the job's deadline. */
+export interface Failed<A, E> {
+  readonly _tag: "Failed"
+  readonly job: Job<A>
+  readonly error: E | JobTimeoutError
+  readonly elapsed: Duration.Duration
+}
+
+/** The handler threw or died: a bug in the handler, not an expected failure. */
+export interface Died<A> {
+  readonly _tag: "Died"
+  readonly job: Job<A>
+  readonly defect: unknown
+}
+
+/**
+ * The job did not complete: `cancelled` when its `run` caller was interrupted,
+ * otherwise it was cut off by the drain deadline (or interrupted itself).
+ */
+export interface Interrupted<A> {
+  readonly _tag: "Interrupted"
+  readonly job: Job<A>
+  readonly cancelled: boolean
+}
+
+/**
+ * How one job ended. Every job a pool accepts ends in exactly one outcome,
+ * except those handed back by a shutdown (`Report.abandoned`), which never
+ * started.
+ *
+ * ```ts
+ * import type { Job } from "effect-worker-pool"
+ *
+ * const describe = (outcome: Job.Outcome<string, number, Error>): string => {
+ *   switch (outcome._tag) {
+ *     case "Succeeded": return `${outcome.job.id} -> ${outcome.value}`
+ *     case "Failed": return `${outcome.job.id} failed: ${outcome.error.message}`
+ *     case "Died": return `${outcome.job.id} died`
+ *     case "Interrupted": return `${outcome.job.id} interrupted`
+ *   }
+ * }
+ * ```
+ */
+export type Outcome<A, B, E> = Succeeded<A, B> | Failed<A, E> | Died<A> | Interrupted<A>
+
+// -----------------------------------------------------------------------------
+// Errors
+// -----------------------------------------------------------------------------
+
+/**
+ * The job ran past its deadline (its own `timeout`, else the pool's
+ * `jobTimeout`). The handler was interrupted and its finalizers ran.
+ */
+export class JobTimeoutError extends Schema.TaggedError<JobTimeoutError>()("JobTimeoutError", {
+  jobId: Schema.String,
+  timeout: Schema.Duration
+}) {
+  override get message(): string {
+    return `job ${this.jobId} timed out after ${Duration.format(this.timeout)}`
+  }
+}
+
+/**
+ * What `run` fails with when its job was interrupted before it completed: cut
+ * off by the drain deadline, or interrupted by its own handler.
+ */
+export class JobInterruptedError extends Schema.TaggedError<JobInterruptedError>()("JobInterruptedError", {
+  jobId: Schema.String
+}) {
+  override get message(): string {
+    return `job ${this.jobId} was interrupted before it completed`
+  }
+}

@@ -1,0 +1,554 @@
+/**
+ * A worker pool: N worker fibers, started before `make` returns, take jobs
+ * from a bounded queue and run them with your handler.
+ *
+ * - `submit` waits while the queue is full (backpressure); `trySubmit` never
+ *   waits; `run` submits and waits for the job's result, and interrupting its
+ *   caller cancels the job.
+ * - Every job ends in exactly one `Outcome`; a handler that fails, times out
+ *   or throws never takes its worker down.
+ * - The pool lives in a `Scope`: closing it (or `shutdown`, or the `Layer`
+ *   being released) drains the pool within a bounded time, and no fiber of
+ *   the pool outlives it.
+ *
+ * ```ts
+ * import { Context, Effect, Layer } from "effect"
+ * import { Pool } from "effect-worker-pool"
+ *
+ * class Thumbnails extends Context.Service<Thumbnails, Pool.WorkerPool<string, number, never>>()("Thumbnails") {}
+ *
+ * const ThumbnailsLive = Pool.layer(Thumbnails, {
+ *   workers: 4,
+ *   handler: (job) => Effect.succeed(job.payload.length)
+ * })
+ *
+ * const program = Effect.gen(function*() {
+ *   const pool = yield* Thumbnails
+ *   return yield* pool.run("cat.png")
+ * }).pipe(Effect.provide(ThumbnailsLive))
+ * ```
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
+import * as Queue from "effect/Queue"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import { decodeDuration, describe } from "./internal/decodeDuration.ts"
+import * as Job from "./Job.ts"
+import * as Shutdown from "./Shutdown.ts"
+
+// -----------------------------------------------------------------------------
+// Errors
+// -----------------------------------------------------------------------------
+
+/** The pool has begun shutting down (or is closed): the job was not accepted. */
+export class PoolClosedError extends Schema.TaggedError<PoolClosedError>()("PoolClosedError", {}) {
+  override get message(): string {
+    return "the pool is shutting down and accepts no more jobs"
+  }
+}
+
+/** `trySubmit` found the queue full: the job was not accepted. */
+export class PoolFullError extends Schema.TaggedError<PoolFullError>()("PoolFullError", {
+  capacity: Schema.Number
+}) {
+  override get message(): string {
+    return `the pool's queue is full (capacity ${this.capacity})`
+  }
+}
+
+/** An option is wrong: `option` names it and `reason` says why. Nothing was started or accepted. */
+export class PoolConfigError extends Schema.TaggedError<PoolConfigError>()("PoolConfigError", {
+  option: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `invalid option ${this.option}: ${this.reason}`
+  }
+}
+
+/** What `run` can fail with: the handler's own `E`, or why the job did not complete. */
+export type RunError<E> = E | Job.JobTimeoutError | Job.JobInterruptedError | PoolClosedError
+
+// -----------------------------------------------------------------------------
+// Models
+// -----------------------------------------------------------------------------
+
+/** How to build a pool. */
+export interface Options<A, B, E, R> {
+  /** How many jobs run at once: an integer >= 1. */
+  readonly workers: number
+  /** How many accepted jobs may wait for a worker: an integer >= 1, default 100. */
+  readonly capacity?: number | undefined
+  /** Runs one job. Its failures, defects and interruptions become that job's `Outcome`. */
+  readonly handler: (job: Job.Job<A>) => Effect.Effect<B, E, R>
+  /** The deadline of jobs that have no `timeout` of their own. Default: none. */
+  readonly jobTimeout?: Duration.Input | undefined
+  /** How the pool shuts down when its scope closes or `shutdown()` is called without a policy. */
+  readonly shutdown?: Partial<Shutdown.Policy> | undefined
+}
+
+/** A snapshot of a pool's counters. The job counts are over the pool's life. */
+export interface Stats {
+  /** Workers running. */
+  readonly workers: number
+  /** Jobs accepted and waiting for a worker. */
+  readonly queued: number
+  /** Jobs a worker is running now. */
+  readonly active: number
+  /** Jobs accepted. */
+  readonly submitted: number
+  readonly succeeded: number
+  readonly failed: number
+  readonly died: number
+  readonly interrupted: number
+  readonly cancelled: number
+  readonly abandoned: number
+}
+
+/** A running pool. */
+export interface WorkerPool<in out A, out B, out E> {
+  /** Accepts a job, waiting while the queue is full. Fails with `PoolClosedError` once shutdown began. */
+  readonly submit: (payload: A, options?: Job.Options) => Effect.Effect<Job.Job<A>, PoolClosedError | PoolConfigError>
+  /** Accepts a job if there is room now; never waits. */
+  readonly trySubmit: (
+    payload: A,
+    options?: Job.Options
+  ) => Effect.Effect<Job.Job<A>, PoolClosedError | PoolFullError | PoolConfigError>
+  /**
+   * Submits a job (waiting while full) and waits for its result. Interrupting
+   * the caller cancels the job: skipped if still queued, interrupted if running.
+   * A handler defect is re-raised as a defect.
+   */
+  readonly run: (payload: A, options?: Job.Options) => Effect.Effect<B, RunError<E> | PoolConfigError>
+  /** The outcome of every job that ends from subscription on. Ends when the pool is closed. */
+  readonly outcomes: Stream.Stream<Job.Outcome<A, B, E>>
+  /** A snapshot of the counters. */
+  readonly stats: Effect.Effect<Stats>
+  /**
+   * Stops the pool gracefully (see `Shutdown`) and reports. Idempotent: a
+   * later call waits for the first and returns the same report.
+   */
+  readonly shutdown: {
+    (): Effect.Effect<Shutdown.Report<A>>
+    (policy: Partial<Shutdown.Policy>): Effect.Effect<Shutdown.Report<A>, PoolConfigError>
+  }
+}
+
+/**
+ * The 1-based id of the worker running the current job; 0 outside a worker.
+ * Provided once per worker, so reading it costs nothing on the job path.
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Pool } from "effect-worker-pool"
+ *
+ * const handler = () => Effect.gen(function*() {
+ *   const worker = yield* Pool.WorkerId
+ *   yield* Effect.log(`running on worker ${worker}`)
+ * })
+ * ```
+ */
+export const WorkerId = Context.Reference<number>("effect-worker-pool/WorkerId", { defaultValue: () => 0 })
+
+// -----------------------------------------------------------------------------
+// Options
+// -----------------------------------------------------------------------------
+
+interface Config<A, B, E, R> {
+  readonly workers: number
+  readonly capacity: number
+  readonly handler: (job: Job.Job<A>) => Effect.Effect<B, E, R>
+  readonly jobTimeout: Duration.Duration | undefined
+  readonly shutdown: Shutdown.Resolved
+}
+
+const isPositiveInteger = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 1
+
+const configError = (option: string, reason: string) => Effect.fail(new PoolConfigError({ option, reason }))
+
+/** A finite timeout, or `undefined` for "no deadline". */
+const decodeJobTimeout = (input: unknown): Duration.Duration | undefined | string => {
+  if (input === undefined) return undefined
+  const decoded = decodeDuration(input, { allowZero: false })
+  return typeof decoded === "string" || Duration.isFinite(decoded) ? decoded : undefined
+}
+
+const validate = <A, B, E, R>(options: Options<A, B, E, R>): Effect.Effect<Config<A, B, E, R>, PoolConfigError> =>
+  Effect.suspend(() => {
+    if (typeof options !== "object" || options === null) return configError("options", "must be an object")
+    const { capacity = 100, handler, workers } = options
+    if (!isPositiveInteger(workers)) return configError("workers", `must be an integer >= 1, got ${describe(workers)}`)
+    if (!isPositiveInteger(capacity)) {
+      return configError("capacity", `must be an integer >= 1, got ${describe(capacity)}`)
+    }
+    if (typeof handler !== "function") return configError("handler", "must be a function returning an Effect")
+    const jobTimeout = decodeJobTimeout(options.jobTimeout)
+    if (typeof jobTimeout === "string") return configError("jobTimeout", jobTimeout)
+    const shutdown = Shutdown.resolve(Shutdown.defaultResolved, options.shutdown)
+    if (Shutdown.isInvalid(shutdown)) return configError(shutdown.option, shutdown.reason)
+    return Effect.succeed({ workers, capacity, handler, jobTimeout, shutdown })
+  })
+
+/** Makes the job for a submit, or says which per-job option is wrong. */
+const makeJob = <A>(payload: A, options: Job.Options | undefined): Job.Job<A> | PoolConfigError => {
+  if (options === undefined) return Job.make(payload)
+  const timeout = decodeJobTimeout(options.timeout)
+  if (typeof timeout === "string") return new PoolConfigError({ option: "timeout", reason: timeout })
+  if (options.id !== undefined && typeof options.id !== "string") {
+    return new PoolConfigError({ option: "id", reason: `must be a string, got ${describe(options.id)}` })
+  }
+  return { id: options.id ?? Job.nextId(), payload, timeout }
+}
+
+// -----------------------------------------------------------------------------
+// The pool
+// -----------------------------------------------------------------------------
+
+/** An accepted job, with what its `run` caller (if any) needs. */
+interface Entry<A, B, E> {
+  readonly job: Job.Job<A>
+  /** Present for `run`: where the result goes. */
+  readonly reply: Deferred.Deferred<B, RunError<E>> | undefined
+  /** Set when the `run` caller was interrupted. */
+  cancelled: boolean
+  /** Present for `run` while the job runs: the fiber to interrupt on cancel. */
+  fiber: Fiber.Fiber<B, E | Job.JobTimeoutError> | undefined
+}
+
+/** A `submit` waiting for room. */
+interface Waiter<A, B, E> {
+  readonly entry: Entry<A, B, E>
+  readonly resume: (effect: Effect.Effect<Job.Job<A>, PoolClosedError>) => void
+}
+
+/**
+ * Starts a pool in the current scope and returns it once all its workers run.
+ * Closing the scope shuts the pool down with its `shutdown` policy.
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Pool } from "effect-worker-pool"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const pool = yield* Pool.make({
+ *     workers: 3,
+ *     handler: (job) => Effect.log(`sending ${job.payload}`)
+ *   })
+ *   yield* pool.submit("welcome email")
+ *   return yield* pool.shutdown()
+ * }))
+ * ```
+ */
+export const make = <A, B, E, R>(
+  options: Options<A, B, E, R>
+): Effect.Effect<WorkerPool<A, B, E>, PoolConfigError, Scope.Scope | R> =>
+  Effect.gen(function*() {
+    const config = yield* validate(options)
+    const scope = yield* Effect.scope
+    const queue = yield* Queue.bounded<Entry<A, B, E>, Cause.Done>(config.capacity)
+    const clock = yield* Clock.Clock
+    const allStarted = yield* Deferred.make<void>()
+    const waiters = new Set<Waiter<A, B, E>>()
+    const subscribers = new Set<Queue.Queue<Job.Outcome<A, B, E>, Cause.Done>>()
+    const workers: Array<Fiber.Fiber<void>> = []
+    const interruptedJobs: Array<Job.Job<A>> = []
+    const counts = { submitted: 0, succeeded: 0, failed: 0, died: 0, interrupted: 0, cancelled: 0, abandoned: 0 }
+    let running = 0
+    let active = 0
+    let accepting = true
+    let closed = false
+    let report: Deferred.Deferred<Shutdown.Report<A>> | undefined
+
+    // --- accepting jobs -------------------------------------------------------
+
+    /** Puts `entry` in the queue if there is room and nobody waits before it. */
+    const offer = (entry: Entry<A, B, E>): boolean => {
+      if (waiters.size > 0 || !Queue.offerUnsafe(queue, entry)) return false
+      counts.submitted++
+      return true
+    }
+
+    /** Hands freed room to waiting submits, in the order they came. */
+    const admitWaiters = () => {
+      for (const waiter of waiters) {
+        if (!Queue.offerUnsafe(queue, waiter.entry)) return
+        waiters.delete(waiter)
+        counts.submitted++
+        waiter.resume(Exit.succeed(waiter.entry.job))
+      }
+    }
+
+    /** Accepts `entry`, waiting for room; refused once shutdown began, even while waiting. */
+    const accept = (entry: Entry<A, B, E>): Effect.Effect<Job.Job<A>, PoolClosedError> => {
+      if (!accepting) return Effect.fail(new PoolClosedError())
+      if (offer(entry)) return Effect.succeed(entry.job)
+      // Waiting happens here and not in `Queue.offer`: an offer suspended in
+      // the queue would still be accepted after `Queue.end` once room frees up.
+      return Effect.callback<Job.Job<A>, PoolClosedError>((resume) => {
+        const waiter: Waiter<A, B, E> = { entry, resume }
+        waiters.add(waiter)
+        return Effect.sync(() => {
+          waiters.delete(waiter)
+        })
+      })
+    }
+
+    const newEntry = (
+      payload: A,
+      options: Job.Options | undefined,
+      reply: Deferred.Deferred<B, RunError<E>> | undefined
+    ): Entry<A, B, E> | PoolConfigError => {
+      const job = makeJob(payload, options)
+      return job instanceof PoolConfigError ? job : { job, reply, cancelled: false, fiber: undefined }
+    }
+
+    const submit = (payload: A, options?: Job.Options): Effect.Effect<Job.Job<A>, PoolClosedError | PoolConfigError> =>
+      Effect.suspend((): Effect.Effect<Job.Job<A>, PoolClosedError | PoolConfigError> => {
+        const entry = newEntry(payload, options, undefined)
+        return entry instanceof PoolConfigError ? Effect.fail(entry) : accept(entry)
+      })
+
+    const trySubmit = (
+      payload: A,
+      options?: Job.Options
+    ): Effect.Effect<Job.Job<A>, PoolClosedError | PoolFullError | PoolConfigError> =>
+      Effect.suspend((): Effect.Effect<Job.Job<A>, PoolClosedError | PoolFullError | PoolConfigError> => {
+        if (!accepting) return Effect.fail(new PoolClosedError())
+        const entry = newEntry(payload, options, undefined)
+        if (entry instanceof PoolConfigError) return Effect.fail(entry)
+        return offer(entry) ? Effect.succeed(entry.job) : Effect.fail(new PoolFullError({ capacity: config.capacity }))
+      })
+
+    const run = (payload: A, options?: Job.Options): Effect.Effect<B, RunError<E> | PoolConfigError> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          const reply = yield* Deferred.make<B, RunError<E>>()
+          const entry = newEntry(payload, options, reply)
+          if (entry instanceof PoolConfigError) return yield* entry
+          yield* restore(accept(entry))
+          return yield* restore(Deferred.await(reply)).pipe(Effect.onInterrupt(() => cancel(entry)))
+        })
+      ).pipe(Effect.withSpan("Pool.run"))
+
+    /** Cancels a `run` job whose caller was interrupted. */
+    const cancel = (entry: Entry<A, B, E>): Effect.Effect<void> =>
+      Effect.suspend(() => {
+        entry.cancelled = true
+        // Queued: the worker that takes it skips it. Running: interrupt it and
+        // wait, so the caller's interruption ends after the job's finalizers.
+        return entry.fiber === undefined ? Effect.void : Fiber.interrupt(entry.fiber)
+      })
+
+    // --- running jobs ---------------------------------------------------------
+
+    const runHandler = (job: Job.Job<A>): Effect.Effect<B, E | Job.JobTimeoutError, R> => {
+      // `suspend` turns a handler that throws instead of returning an Effect into a defect.
+      const effect = Effect.suspend(() => config.handler(job))
+      const timeout = job.timeout ?? config.jobTimeout
+      return timeout === undefined ? effect : Effect.timeoutOrElse(effect, {
+        duration: timeout,
+        orElse: () => Effect.fail(new Job.JobTimeoutError({ jobId: job.id, timeout }))
+      })
+    }
+
+    /** Runs a `run` job in a fiber of its own, so that its caller can interrupt just that job. */
+    const runCancellable = (
+      entry: Entry<A, B, E>,
+      restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>
+    ): Effect.Effect<Exit.Exit<B, E | Job.JobTimeoutError>, never, R> =>
+      Effect.gen(function*() {
+        const fiber = yield* Effect.forkChild(runHandler(entry.job), { startImmediately: true })
+        entry.fiber = fiber
+        if (entry.cancelled) yield* Fiber.interrupt(fiber)
+        const awaited = yield* Effect.exit(restore(Fiber.await(fiber)))
+        // The worker itself was interrupted (the drain deadline): stop the job too.
+        if (awaited._tag === "Failure") yield* Fiber.interrupt(fiber)
+        return yield* Fiber.await(fiber)
+      })
+
+    /** Runs one job and records how it ended. The worker goes on whatever happens. */
+    const execute = (entry: Entry<A, B, E>): Effect.Effect<void, never, R> =>
+      Effect.uninterruptibleMask((restore) =>
+        Effect.gen(function*() {
+          if (entry.cancelled) {
+            counts.cancelled++
+            publish({ _tag: "Interrupted", job: entry.job, cancelled: true })
+            return
+          }
+          active++
+          const startedAt = clock.currentTimeMillisUnsafe()
+          const exit = entry.reply === undefined
+            ? yield* Effect.exit(restore(runHandler(entry.job)))
+            : yield* runCancellable(entry, restore)
+          active--
+          yield* settle(entry, exit, startedAt)
+        })
+      )
+
+    const settle = (
+      entry: Entry<A, B, E>,
+      exit: Exit.Exit<B, E | Job.JobTimeoutError>,
+      startedAt: number
+    ): Effect.Effect<void> => {
+      const { job, reply } = entry
+      const elapsed = () => Duration.millis(clock.currentTimeMillisUnsafe() - startedAt)
+      if (exit._tag === "Success") {
+        counts.succeeded++
+        if (reply) Deferred.doneUnsafe(reply, exit)
+        if (subscribers.size > 0) publish({ _tag: "Succeeded", job, value: exit.value, elapsed: elapsed() })
+        return Effect.void
+      }
+      const error = Cause.findError(exit.cause)
+      if (error._tag === "Success") {
+        counts.failed++
+        if (reply) Deferred.doneUnsafe(reply, Exit.fail(error.success))
+        if (subscribers.size > 0) publish({ _tag: "Failed", job, error: error.success, elapsed: elapsed() })
+        return Effect.logDebug("job failed", error.success).pipe(Effect.annotateLogs("jobId", job.id))
+      }
+      const defect = Cause.findDefect(exit.cause)
+      if (defect._tag === "Success") {
+        counts.died++
+        if (reply) Deferred.doneUnsafe(reply, Exit.die(defect.success))
+        publish({ _tag: "Died", job, defect: defect.success })
+        return Effect.logWarning("job died", exit.cause).pipe(Effect.annotateLogs("jobId", job.id))
+      }
+      if (entry.cancelled) {
+        counts.cancelled++
+      } else {
+        counts.interrupted++
+        interruptedJobs.push(job)
+        if (reply) Deferred.doneUnsafe(reply, Exit.fail(new Job.JobInterruptedError({ jobId: job.id })))
+      }
+      publish({ _tag: "Interrupted", job, cancelled: entry.cancelled })
+      return Effect.void
+    }
+
+    const worker = (id: number): Effect.Effect<void, never, R> =>
+      Effect.gen(function*() {
+        if (++running === config.workers) Deferred.doneUnsafe(allStarted, Effect.void)
+        while (true) {
+          const entry = yield* Queue.take(queue)
+          if (waiters.size > 0) admitWaiters()
+          yield* execute(entry)
+        }
+      }).pipe(
+        Effect.catchTag("Done", () => Effect.void),
+        Effect.ensuring(Effect.sync(() => running--)),
+        Effect.provideService(WorkerId, id),
+        Effect.annotateLogs("worker", id)
+      )
+
+    // --- outcomes -------------------------------------------------------------
+
+    /** Sends an outcome to every subscriber; builds nothing when nobody listens. */
+    const publish = (outcome: Job.Outcome<A, B, E>) => {
+      for (const subscriber of subscribers) Queue.offerUnsafe(subscriber, outcome)
+    }
+
+    const outcomes: Stream.Stream<Job.Outcome<A, B, E>> = Stream.unwrap(Effect.gen(function*() {
+      if (closed) return Stream.empty
+      const subscriber = yield* Queue.unbounded<Job.Outcome<A, B, E>, Cause.Done>()
+      subscribers.add(subscriber)
+      yield* Effect.addFinalizer(() => Effect.sync(() => subscribers.delete(subscriber)))
+      return Stream.fromQueue(subscriber)
+    }))
+
+    // --- shutdown -------------------------------------------------------------
+
+    const drainable: Shutdown.Drainable<A> = {
+      stopAccepting: () => {
+        accepting = false
+        for (const waiter of waiters) waiter.resume(Effect.fail(new PoolClosedError()))
+        waiters.clear()
+      },
+      takeBacklog: Queue.clear(queue).pipe(Effect.map((entries) => entries.flatMap(abandon))),
+      closeQueue: () => {
+        Queue.endUnsafe(queue)
+      },
+      awaitWorkers: Fiber.awaitAll(workers),
+      interruptWorkers: Fiber.interruptAll(workers),
+      close: () => {
+        closed = true
+        for (const subscriber of subscribers) Queue.endUnsafe(subscriber)
+        const { cancelled, died, failed, succeeded } = counts
+        return { succeeded, failed, died, cancelled, interrupted: interruptedJobs }
+      }
+    }
+
+    /** A queued job that will never start: handed back, unless its caller already gave up on it. */
+    const abandon = (entry: Entry<A, B, E>): Array<Job.Job<A>> => {
+      if (entry.cancelled) {
+        counts.cancelled++
+        publish({ _tag: "Interrupted", job: entry.job, cancelled: true })
+        return []
+      }
+      counts.abandoned++
+      if (entry.reply) Deferred.doneUnsafe(entry.reply, Effect.fail(new PoolClosedError()))
+      return [entry.job]
+    }
+
+    function shutdown(): Effect.Effect<Shutdown.Report<A>>
+    function shutdown(policy: Partial<Shutdown.Policy>): Effect.Effect<Shutdown.Report<A>, PoolConfigError>
+    function shutdown(policy?: Partial<Shutdown.Policy>): Effect.Effect<Shutdown.Report<A>, PoolConfigError> {
+      return Effect.suspend(() => {
+        const resolved = Shutdown.resolve(config.shutdown, policy)
+        if (Shutdown.isInvalid(resolved)) return configError(resolved.option, resolved.reason)
+        if (report !== undefined) return Deferred.await(report)
+        const deferred = Deferred.makeUnsafe<Shutdown.Report<A>>()
+        report = deferred
+        return Shutdown.drain(drainable, resolved).pipe(
+          Effect.tap((result) => Deferred.succeed(deferred, result))
+        )
+      }).pipe(Effect.withSpan("Pool.shutdown"))
+    }
+
+    const stats = Effect.sync((): Stats => ({
+      workers: running,
+      queued: Queue.sizeUnsafe(queue),
+      active,
+      ...counts
+    }))
+
+    // --- start ----------------------------------------------------------------
+
+    for (let id = 1; id <= config.workers; id++) {
+      workers.push(yield* Effect.forkIn(worker(id), scope))
+    }
+    // Start before traffic: return only once every worker is taking jobs.
+    yield* Deferred.await(allStarted)
+    // Added after the workers, so it runs before the scope interrupts them.
+    yield* Effect.addFinalizer(() => Effect.asVoid(shutdown()))
+    yield* Effect.logDebug("pool started").pipe(
+      Effect.annotateLogs({ workers: config.workers, capacity: config.capacity })
+    )
+
+    return { submit, trySubmit, run, outcomes, stats, shutdown }
+  }).pipe(Effect.withSpan("Pool.make"))
+
+/**
+ * A layer that provides a pool as the service `service`. The pool starts when
+ * the layer is built (so anything built on it starts after its workers) and
+ * drains when the layer is released.
+ *
+ * ```ts
+ * import { Context, Effect } from "effect"
+ * import { Pool } from "effect-worker-pool"
+ *
+ * class Emails extends Context.Service<Emails, Pool.WorkerPool<string, void, never>>()("Emails") {}
+ *
+ * const EmailsLive = Pool.layer(Emails, { workers: 8, handler: (job) => Effect.log(job.payload) })
+ * ```
+ */
+export const layer = <I, A, B, E, R>(
+  service: Context.Key<I, WorkerPool<A, B, E>>,
+  options: Options<A, B, E, R>
+): Layer.Layer<I, PoolConfigError, Exclude<R, Scope.Scope>> => Layer.effect(service, make(options))

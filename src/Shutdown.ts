@@ -1,0 +1,174 @@
+/**
+ * Graceful shutdown: the `Policy` that bounds it, the `Report` that accounts
+ * for every job it touched, and the drain protocol a pool follows.
+ *
+ * The protocol is the Go blueprint's `close(jobs); wg.Wait()` with its "Pro
+ * Tip" built in: stop accepting, let the workers finish (or hand the backlog
+ * back), wait at most `timeout`, then interrupt what still runs (its
+ * finalizers run) and hand back what never started. Nothing is dropped
+ * silently: every job ends up in the report by count or by value.
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import type { Pool } from "effect-worker-pool"
+ *
+ * declare const pool: Pool.WorkerPool<string, void, never>
+ *
+ * const stop = Effect.gen(function*() {
+ *   const report = yield* pool.shutdown({ timeout: "10 seconds", backlog: "return" })
+ *   // report.abandoned: accepted, never started, handed back by value
+ *   // report.interrupted: still running at the deadline, interrupted
+ * })
+ * ```
+ */
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { decodeDuration } from "./internal/decodeDuration.ts"
+import type { Job } from "./Job.ts"
+
+/**
+ * How a shutdown proceeds.
+ *
+ * - `timeout`: how long to wait for the workers before interrupting what
+ *   still runs. Zero means "do not wait". Default 30 seconds.
+ * - `backlog`: `"drain"` runs the queued jobs too before stopping (the seed's
+ *   `close(jobs)`); `"return"` takes them out of the queue unstarted and
+ *   hands them back in `Report.abandoned`. Default `"drain"`.
+ */
+export interface Policy {
+  readonly timeout: Duration.Input
+  readonly backlog: "drain" | "return"
+}
+
+/** The policy a pool uses when neither its options nor `shutdown` say otherwise. */
+export const defaultPolicy: Policy = { timeout: "30 seconds", backlog: "drain" }
+
+/**
+ * What a shutdown did. Counts are over the pool's whole life; the jobs that
+ * did not complete are given by value so that the caller can retry, persist
+ * or log them.
+ */
+export interface Report<A> {
+  readonly succeeded: number
+  readonly failed: number
+  readonly died: number
+  /** Jobs cancelled by their `run` caller, over the pool's life. */
+  readonly cancelled: number
+  /**
+   * Jobs interrupted before they completed: those still running at the
+   * deadline, and any handler that interrupted itself.
+   */
+  readonly interrupted: ReadonlyArray<Job<A>>
+  /** Jobs accepted but never started: handed back, not dropped. */
+  readonly abandoned: ReadonlyArray<Job<A>>
+  /** Whether the deadline was reached. */
+  readonly timedOut: boolean
+  /** How long the shutdown took. */
+  readonly elapsed: Duration.Duration
+}
+
+/** A policy whose timeout has been decoded. */
+export interface Resolved {
+  readonly timeout: Duration.Duration
+  readonly backlog: "drain" | "return"
+}
+
+/** Which option of a policy is wrong, and why. */
+export interface Invalid {
+  readonly option: string
+  readonly reason: string
+}
+
+/**
+ * Applies `overrides` on top of `base`, validating each given field.
+ * `prefix` names the option in the error (`"shutdown.timeout"`).
+ */
+export const resolve = (
+  base: Resolved,
+  overrides: Partial<Policy> | undefined,
+  prefix = "shutdown"
+): Resolved | Invalid => {
+  if (overrides === undefined || overrides === null) return base
+  if (typeof overrides !== "object") {
+    return { option: prefix, reason: `must be an object, got ${typeof overrides}` }
+  }
+  let timeout = base.timeout
+  if (overrides.timeout !== undefined) {
+    const decoded = decodeDuration(overrides.timeout, { allowZero: true })
+    if (typeof decoded === "string") return { option: `${prefix}.timeout`, reason: decoded }
+    timeout = decoded
+  }
+  const backlog = overrides.backlog ?? base.backlog
+  if (backlog !== "drain" && backlog !== "return") {
+    return { option: `${prefix}.backlog`, reason: `must be "drain" or "return", got ${JSON.stringify(backlog)}` }
+  }
+  return { timeout, backlog }
+}
+
+/** Whether `resolve` refused the policy. */
+export const isInvalid = (result: Resolved | Invalid): result is Invalid => "reason" in result
+
+/** The default policy, decoded. */
+export const defaultResolved: Resolved = {
+  timeout: Duration.fromInputUnsafe(defaultPolicy.timeout),
+  backlog: defaultPolicy.backlog
+}
+
+/**
+ * What the drain protocol needs from a pool. The pool keeps its state; the
+ * protocol decides the order of the steps.
+ *
+ * @internal
+ */
+export interface Drainable<A> {
+  /** From now on nothing is accepted; submits waiting for room are refused. */
+  readonly stopAccepting: () => void
+  /** Takes the jobs still queued out of the queue: they never started. */
+  readonly takeBacklog: Effect.Effect<Array<Job<A>>>
+  /** Lets the workers finish what is queued, then stop (the seed's `close(jobs)`). */
+  readonly closeQueue: () => void
+  /** Completes when every worker has stopped. */
+  readonly awaitWorkers: Effect.Effect<void>
+  /** Interrupts the workers and waits until they, and their jobs' finalizers, are done. */
+  readonly interruptWorkers: Effect.Effect<void>
+  /** Marks the pool closed, ends its outcome streams, and returns its totals. */
+  readonly close: () => Omit<Report<A>, "abandoned" | "timedOut" | "elapsed">
+}
+
+/**
+ * Runs the drain protocol on `pool` under `policy` and reports what happened.
+ *
+ * It is not interruptible: once begun, a shutdown finishes (within its
+ * timeout), whoever asked for it.
+ *
+ * @internal
+ */
+export const drain = <A>(pool: Drainable<A>, policy: Resolved): Effect.Effect<Report<A>> =>
+  Effect.uninterruptible(Effect.gen(function*() {
+    const startedAt = yield* Clock.currentTimeMillis
+    pool.stopAccepting()
+    const abandoned = policy.backlog === "return" ? yield* pool.takeBacklog : []
+    pool.closeQueue()
+    yield* Effect.annotateLogs(
+      Effect.logDebug("draining"),
+      { backlog: policy.backlog, timeout: Duration.format(policy.timeout) }
+    )
+    const finished = yield* Effect.timeoutOption(pool.awaitWorkers, policy.timeout)
+    const timedOut = finished._tag === "None"
+    if (timedOut) {
+      // The backlog goes first, so that no worker starts another job while
+      // the running ones are being interrupted.
+      abandoned.push(...(yield* pool.takeBacklog))
+      yield* pool.interruptWorkers
+    }
+    const totals = pool.close()
+    const elapsed = Duration.millis((yield* Clock.currentTimeMillis) - startedAt)
+    if (timedOut) {
+      yield* Effect.logWarning("shutdown deadline reached").pipe(Effect.annotateLogs({
+        interrupted: totals.interrupted.length,
+        abandoned: abandoned.length
+      }))
+    }
+    return { ...totals, abandoned, timedOut, elapsed }
+  }))

@@ -1,0 +1,358 @@
+/**
+ * The pool's rules while it runs: start before traffic, backpressure, per-job
+ * deadlines, typed failures, defects, cancellation, outcomes and stats.
+ * Time is the TestClock's everywhere.
+ */
+import { assert, describe, expectTypeOf, it } from "@effect/vitest"
+import { Cause, Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Stream } from "effect"
+import { TestClock } from "effect/testing"
+import { Job, Pool } from "../src/index.ts"
+import { BadPayload, die, fail, handler, hang, makeTrace, ok, settle, type Task } from "./support/workload.ts"
+
+const gate = Effect.map(Deferred.make<void>(), (gate): Task & { gate: Deferred.Deferred<void> } => ({
+  _tag: "gate",
+  gate
+}))
+
+describe("start", () => {
+  it.effect("all workers run before make returns", () =>
+    Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 4, handler: handler(makeTrace()) })
+      // No yield between make and this read: the workers started inside make.
+      const stats = yield* pool.stats
+      assert.strictEqual(stats.workers, 4)
+    }))
+
+  it.effect("a job submitted right after make starts without any other fiber yielding", () =>
+    Effect.gen(function*() {
+      const trace = makeTrace()
+      const pool = yield* Pool.make({ workers: 1, handler: handler(trace) })
+      yield* pool.submit(ok())
+      yield* settle
+      assert.deepStrictEqual(trace.finished.length, 1)
+    }))
+
+  it.effect("each worker tells its handler its id", () =>
+    Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 2, handler: () =>
+          Effect.gen(function*() {
+            const id = yield* Pool.WorkerId
+            yield* Effect.sleep(10) // keeps this worker busy, so the other job goes to the other worker
+            return id
+          })
+      })
+      const ids = yield* Effect.forkChild(Effect.all([pool.run(undefined), pool.run(undefined)], { concurrency: 2 }))
+      yield* settle
+      yield* TestClock.adjust("10 millis")
+      assert.deepStrictEqual([...(yield* Fiber.join(ids))].sort(), [1, 2])
+      assert.strictEqual(yield* Pool.WorkerId, 0)
+    }))
+})
+
+describe("backpressure", () => {
+  it.effect("submit waits while the queue is full; trySubmit fails with PoolFullError", () =>
+    Effect.gen(function*() {
+      const trace = makeTrace()
+      const pool = yield* Pool.make({ workers: 1, capacity: 2, handler: handler(trace) })
+      const first = yield* gate
+      yield* pool.submit(first) // taken by the worker
+      yield* settle
+      yield* pool.submit(ok())
+      yield* pool.submit(ok()) // the queue is full now
+      const waiting = yield* Effect.forkChild(pool.submit(ok(), { id: "waiting" }))
+      yield* settle
+      assert.isUndefined(waiting.pollUnsafe(), "submit returned while the queue was full")
+
+      const full = yield* Effect.flip(pool.trySubmit(ok()))
+      assert.isTrue(full._tag === "PoolFullError" && full.capacity === 2)
+
+      yield* Deferred.succeed(first.gate, undefined)
+      const job = yield* Fiber.join(waiting)
+      assert.strictEqual(job.id, "waiting")
+      yield* pool.shutdown()
+      assert.deepStrictEqual(trace.finished.at(-1), "waiting")
+      assert.strictEqual((yield* pool.stats).submitted, 4)
+    }))
+
+  it.effect("waiting submits are admitted in the order they came", () =>
+    Effect.gen(function*() {
+      const trace = makeTrace()
+      const pool = yield* Pool.make({ workers: 1, capacity: 1, handler: handler(trace) })
+      const first = yield* gate
+      yield* pool.submit(first)
+      yield* settle
+      yield* pool.submit(ok(), { id: "queued" })
+      const waiting = []
+      for (const id of ["w1", "w2", "w3"]) {
+        waiting.push(yield* Effect.forkChild(pool.submit(ok(), { id })))
+        yield* settle
+      }
+      yield* Deferred.succeed(first.gate, undefined)
+      yield* Fiber.joinAll(waiting)
+      yield* pool.shutdown()
+      assert.deepStrictEqual(trace.started.slice(1), ["queued", "w1", "w2", "w3"])
+    }))
+
+  it.effect("a submit interrupted while it waits for room is not accepted", () =>
+    Effect.gen(function*() {
+      const trace = makeTrace()
+      const pool = yield* Pool.make({ workers: 1, capacity: 1, handler: handler(trace) })
+      const first = yield* gate
+      yield* pool.submit(first)
+      yield* settle
+      yield* pool.submit(ok())
+      const waiting = yield* Effect.forkChild(pool.submit(ok(), { id: "gave-up" }))
+      yield* settle
+      yield* Fiber.interrupt(waiting)
+      yield* Deferred.succeed(first.gate, undefined)
+      const report = yield* pool.shutdown()
+      assert.notInclude(trace.started, "gave-up")
+      assert.strictEqual(report.succeeded, 2)
+      assert.strictEqual((yield* pool.stats).submitted, 2)
+    }))
+})
+
+describe("closed", () => {
+  it.effect("submit, trySubmit and run fail with PoolClosedError once shutdown began", () =>
+    Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 1, handler: handler(makeTrace()) })
+      yield* pool.shutdown()
+      assert.strictEqual((yield* Effect.flip(pool.submit(ok())))._tag, "PoolClosedError")
+      assert.strictEqual((yield* Effect.flip(pool.trySubmit(ok())))._tag, "PoolClosedError")
+      assert.strictEqual((yield* Effect.flip(pool.run(ok())))._tag, "PoolClosedError")
+      assert.strictEqual((yield* pool.stats).submitted, 0)
+    }))
+
+  it.effect("a submit waiting for room when shutdown begins fails and is never accepted later", () =>
+    Effect.gen(function*() {
+      const trace = makeTrace()
+      const pool = yield* Pool.make({ workers: 1, capacity: 1, handler: handler(trace) })
+      const first = yield* gate
+      yield* pool.submit(first)
+      yield* settle
+      yield* pool.submit(ok(), { id: "queued" })
+      const waiting = yield* Effect.forkChild(pool.submit(ok(), { id: "late" }))
+      yield* settle
+      const shutdown = yield* Effect.forkChild(pool.shutdown())
+      yield* settle
+      const refused = yield* Effect.flip(Fiber.join(waiting))
+      assert.strictEqual(refused._tag, "PoolClosedError")
+      // Room frees up now; the refused job must not slip in.
+      yield* Deferred.succeed(first.gate, undefined)
+      const report = yield* Fiber.join(shutdown)
+      assert.deepStrictEqual(trace.started.length, 2)
+      assert.notInclude(trace.started, "late")
+      assert.strictEqual(report.succeeded, 2)
+      assert.strictEqual((yield* pool.stats).submitted, 2)
+    }))
+})
+
+describe("per-job deadline", () => {
+  it.effect("the pool's jobTimeout fails a job that runs too long with JobTimeoutError, finalizers run", () =>
+    Effect.gen(function*() {
+      const trace = makeTrace()
+      const pool = yield* Pool.make({ workers: 1, jobTimeout: "1 second", handler: handler(trace) })
+      const result = yield* Effect.forkChild(Effect.flip(pool.run(ok(5_000), { id: "slow" })))
+      yield* settle
+      yield* TestClock.adjust("999 millis")
+      assert.isUndefined(result.pollUnsafe())
+      yield* TestClock.adjust("1 millis")
+      const error = yield* Fiber.join(result)
+      assert.strictEqual(error._tag, "JobTimeoutError")
+      assert.deepStrictEqual(trace.finalized, ["slow"])
+      if (error._tag === "JobTimeoutError") {
+        assert.strictEqual(error.jobId, "slow")
+        assert.strictEqual(error.message, "job slow timed out after 1s")
+      }
+    }))
+
+  it.effect("a job's own timeout overrides the pool's", () =>
+    Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 2, jobTimeout: "1 second", handler: handler(makeTrace()) })
+      const short = yield* Effect.forkChild(Effect.exit(pool.run(ok(300), { timeout: "200 millis" })))
+      const long = yield* Effect.forkChild(pool.run(ok(3_000), { id: "long", timeout: "5 seconds" }))
+      yield* settle
+      yield* TestClock.adjust("200 millis")
+      const shortExit = yield* Fiber.join(short)
+      assert.isTrue(Exit.isFailure(shortExit))
+      yield* TestClock.adjust("3 seconds")
+      assert.strictEqual(yield* Fiber.join(long), "long")
+    }))
+
+  it.effect("a job that ends in time is not affected by its timeout", () =>
+    Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 1, jobTimeout: "1 second", handler: handler(makeTrace()) })
+      const result = yield* Effect.forkChild(pool.run(ok(999), { id: "in-time" }))
+      yield* settle
+      yield* TestClock.adjust("999 millis")
+      assert.strictEqual(yield* Fiber.join(result), "in-time")
+    }))
+})
+
+describe("failures", () => {
+  it.effect("run fails with the handler's own typed error, which the caller catches by tag", () =>
+    Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 1, handler: handler(makeTrace()) })
+      const effect = pool.run(fail(), { id: "bad" })
+      expectTypeOf(effect).toEqualTypeOf<
+        Effect.Effect<
+          string,
+          | BadPayload
+          | Job.JobTimeoutError
+          | Job.JobInterruptedError
+          | Pool.PoolClosedError
+          | Pool.PoolConfigError
+        >
+      >()
+      const caught = yield* effect.pipe(
+        Effect.catchTag("BadPayload", (error) => Effect.succeed(`caught ${error.reason}`))
+      )
+      assert.strictEqual(caught, "caught bad")
+    }))
+
+  it.effect("a handler that dies or throws does not kill its worker; run re-raises the defect", () =>
+    Effect.gen(function*() {
+      const trace = makeTrace()
+      const pool = yield* Pool.make({ workers: 1, handler: handler(trace) })
+      const died = yield* Effect.exit(pool.run(die()))
+      assert.isTrue(Exit.isFailure(died) && Cause.hasDies(died.cause))
+      const thrown = yield* Effect.exit(pool.run({ _tag: "throw" }))
+      assert.isTrue(Exit.isFailure(thrown) && Cause.hasDies(thrown.cause))
+      assert.strictEqual(yield* pool.run(ok(), { id: "after" }), "after")
+      const stats = yield* pool.stats
+      assert.strictEqual(stats.workers, 1)
+      assert.strictEqual(stats.died, 2)
+      assert.strictEqual(stats.succeeded, 1)
+    }))
+
+  it.effect("a handler that returns something other than an Effect is a defect, not a crash", () =>
+    Effect.gen(function*() {
+      const careless = (() => undefined) as unknown as () => Effect.Effect<void>
+      const pool = yield* Pool.make({ workers: 1, handler: careless })
+      const exit = yield* Effect.exit(pool.run(undefined))
+      assert.isTrue(Exit.isFailure(exit) && Cause.hasDies(exit.cause))
+      assert.strictEqual((yield* pool.stats).workers, 1)
+    }))
+})
+
+describe("cancellation", () => {
+  it.effect("interrupting a run caller whose job is queued skips the job", () =>
+    Effect.gen(function*() {
+      const trace = makeTrace()
+      const pool = yield* Pool.make({ workers: 1, handler: handler(trace) })
+      const first = yield* gate
+      yield* pool.submit(first)
+      yield* settle
+      const caller = yield* Effect.forkChild(pool.run(ok(), { id: "cancelled" }))
+      yield* settle
+      yield* Fiber.interrupt(caller)
+      yield* Deferred.succeed(first.gate, undefined)
+      const report = yield* pool.shutdown()
+      assert.notInclude(trace.started, "cancelled")
+      assert.strictEqual(report.cancelled, 1)
+      assert.strictEqual(report.succeeded, 1)
+    }))
+
+  it.effect("interrupting a run caller whose job runs interrupts the job, its finalizers run, the worker goes on", () =>
+    Effect.gen(function*() {
+      const trace = makeTrace()
+      const pool = yield* Pool.make({ workers: 1, handler: handler(trace) })
+      const caller = yield* Effect.forkChild(pool.run(hang, { id: "running" }))
+      yield* settle
+      assert.deepStrictEqual(trace.started, ["running"])
+      yield* Fiber.interrupt(caller)
+      assert.deepStrictEqual(trace.finalized, ["running"])
+      assert.strictEqual(yield* pool.run(ok(), { id: "next" }), "next")
+      const stats = yield* pool.stats
+      assert.strictEqual(stats.cancelled, 1)
+      assert.strictEqual(stats.interrupted, 0)
+    }))
+})
+
+describe("outcomes and stats", () => {
+  it.effect("outcomes sees every outcome, and stats agree with them", () =>
+    Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 2, jobTimeout: "1 second", handler: handler(makeTrace()) })
+      const collected = yield* Effect.forkChild(Stream.runCollect(pool.outcomes), { startImmediately: true })
+      yield* settle
+      const tasks: Array<[string, Task]> = [
+        ["a", ok(10)],
+        ["b", fail(10)],
+        ["c", die(10)],
+        ["d", ok(2_000)], // times out
+        ["e", ok(0)]
+      ]
+      for (const [id, task] of tasks) yield* pool.submit(task, { id })
+      const cancelled = yield* Effect.forkChild(pool.run(hang, { id: "f", timeout: "1 hour" }))
+      yield* settle
+      yield* TestClock.adjust("2 seconds")
+      yield* Fiber.interrupt(cancelled)
+      yield* pool.shutdown()
+      const outcomes = yield* Fiber.join(collected)
+      const byId = Object.fromEntries(outcomes.map((outcome) => [outcome.job.id, outcome]))
+      assert.deepStrictEqual(Object.keys(byId).sort(), ["a", "b", "c", "d", "e", "f"])
+      assert.strictEqual(byId.a._tag, "Succeeded")
+      assert.strictEqual(byId.b._tag, "Failed")
+      assert.strictEqual(byId.c._tag, "Died")
+      assert.strictEqual(byId.d._tag, "Failed")
+      assert.strictEqual(byId.d._tag === "Failed" && byId.d.error._tag, "JobTimeoutError")
+      assert.strictEqual(byId.e._tag, "Succeeded")
+      assert.isTrue(byId.f._tag === "Interrupted" && byId.f.cancelled)
+      if (byId.a._tag === "Succeeded") {
+        assert.strictEqual(byId.a.value, "a")
+        assert.strictEqual(Duration.toMillis(byId.a.elapsed), 10)
+      }
+
+      const count = (tag: string) => outcomes.filter((outcome) => outcome._tag === tag).length
+      const stats = yield* pool.stats
+      assert.deepStrictEqual(
+        { succeeded: stats.succeeded, failed: stats.failed, died: stats.died, cancelled: stats.cancelled },
+        { succeeded: count("Succeeded"), failed: count("Failed"), died: count("Died"), cancelled: count("Interrupted") }
+      )
+      assert.strictEqual(stats.submitted, outcomes.length)
+    }))
+
+  it.effect("outcomes ends when the pool is closed, and is empty when subscribed after", () =>
+    Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 1, handler: handler(makeTrace()) })
+      const collected = yield* Effect.forkChild(Stream.runCollect(pool.outcomes), { startImmediately: true })
+      yield* settle
+      yield* pool.shutdown()
+      assert.deepStrictEqual(yield* Fiber.join(collected), [])
+      assert.deepStrictEqual(yield* Stream.runCollect(pool.outcomes), [])
+    }))
+
+  it.effect("stats show queued and active jobs", () =>
+    Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 1, handler: handler(makeTrace()), shutdown: { timeout: 0 } })
+      yield* pool.submit(hang)
+      yield* pool.submit(ok())
+      yield* settle
+      const stats = yield* pool.stats
+      assert.strictEqual(stats.active, 1)
+      assert.strictEqual(stats.queued, 1)
+      assert.strictEqual(stats.submitted, 2)
+    }))
+})
+
+describe("layer", () => {
+  class Work extends Context.Service<Work, Pool.WorkerPool<Task, string, BadPayload>>()("test/Work") {}
+
+  it.effect("the layer provides a running pool; releasing it drains the pool", () =>
+    Effect.gen(function*() {
+      const trace = makeTrace()
+      const layer = Pool.layer(Work, { workers: 2, handler: handler(trace) })
+      const pool = yield* Effect.scoped(Effect.gen(function*() {
+        const context = yield* Layer.build(layer)
+        const pool = Context.get(context, Work)
+        for (let i = 0; i < 5; i++) yield* pool.submit(ok(100), { id: `job${i}` })
+        return pool
+      })).pipe(Effect.forkChild)
+      yield* settle
+      yield* TestClock.adjust("300 millis")
+      const released = yield* Fiber.join(pool)
+      assert.deepStrictEqual([...trace.finished].sort(), ["job0", "job1", "job2", "job3", "job4"])
+      assert.strictEqual((yield* Effect.flip(released.submit(ok())))._tag, "PoolClosedError")
+      assert.strictEqual((yield* released.stats).workers, 0)
+    }))
+})

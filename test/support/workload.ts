@@ -1,0 +1,75 @@
+/**
+ * Handlers for tests: jobs whose behaviour the payload decides, and a record
+ * of what the handler saw (started, finished, finalized), so that tests can
+ * assert on it without real time.
+ */
+import { Deferred, Effect, Schema } from "effect"
+import type { Job } from "../../src/index.ts"
+
+/** The handler's own typed error. */
+export class BadPayload extends Schema.TaggedError<BadPayload>()("BadPayload", { reason: Schema.String }) {}
+
+/** What a test job does, chosen by its payload. */
+export type Task =
+  | { readonly _tag: "ok"; readonly ms: number }
+  | { readonly _tag: "fail"; readonly ms: number }
+  | { readonly _tag: "die"; readonly ms: number }
+  | { readonly _tag: "throw" }
+  | { readonly _tag: "hang" }
+  | { readonly _tag: "gate"; readonly gate: Deferred.Deferred<void> }
+
+export const ok = (ms = 0): Task => ({ _tag: "ok", ms })
+export const fail = (ms = 0): Task => ({ _tag: "fail", ms })
+export const die = (ms = 0): Task => ({ _tag: "die", ms })
+export const hang: Task = { _tag: "hang" }
+
+/** What the handler has seen. */
+export interface Trace {
+  readonly started: Array<string>
+  readonly finished: Array<string>
+  /** Jobs whose handler was interrupted: its finalizer ran. */
+  readonly finalized: Array<string>
+  /** Handlers running right now. */
+  running: number
+}
+
+export const makeTrace = (): Trace => ({ started: [], finished: [], finalized: [], running: 0 })
+
+/**
+ * A handler that does what the payload says and records it in `trace`.
+ * `started` is signalled (if given) each time a job starts.
+ */
+export const handler = (trace: Trace) => (job: Job.Job<Task>): Effect.Effect<string, BadPayload> => {
+  const task = job.payload
+  const body: Effect.Effect<string, BadPayload> = task._tag === "ok"
+    ? Effect.as(Effect.sleep(task.ms), job.id)
+    : task._tag === "fail"
+    ? Effect.andThen(Effect.sleep(task.ms), Effect.fail(new BadPayload({ reason: job.id })))
+    : task._tag === "die"
+    ? Effect.andThen(Effect.sleep(task.ms), Effect.die(new Error(`defect in ${job.id}`)))
+    : task._tag === "throw"
+    ? Effect.sync(() => {
+      throw new Error(`thrown in ${job.id}`)
+    })
+    : task._tag === "hang"
+    ? Effect.never
+    : Effect.as(Deferred.await(task.gate), job.id)
+  return Effect.acquireUseRelease(
+    Effect.sync(() => {
+      trace.started.push(job.id)
+      trace.running++
+    }),
+    () => body,
+    (_, exit) =>
+      Effect.sync(() => {
+        trace.running--
+        if (exit._tag === "Success") trace.finished.push(job.id)
+        else if (exit.cause.reasons.some((reason) => reason._tag === "Interrupt")) trace.finalized.push(job.id)
+      })
+  )
+}
+
+/** Lets every fiber that can run, run: forked fibers start, resumed ones go on. */
+export const settle = Effect.gen(function*() {
+  for (let i = 0; i < 20; i++) yield* Effect.yieldNow
+})
