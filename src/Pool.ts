@@ -505,9 +505,12 @@ export const make = <A, B, E, R>(
         if (report !== undefined) return Deferred.await(report)
         const deferred = Deferred.makeUnsafe<Shutdown.Report<A>>()
         report = deferred
-        return Shutdown.drain(drainable, resolved).pipe(
-          Effect.tap((result) => Deferred.succeed(deferred, result))
-        )
+        // Uninterruptible up to and including publishing the report, so that
+        // later callers never wait on a shutdown whose first caller went away.
+        return Effect.uninterruptible(Effect.tap(
+          Shutdown.drain(drainable, resolved),
+          (result) => Deferred.succeed(deferred, result)
+        ))
       }).pipe(Effect.withSpan("Pool.shutdown"))
     }
 
