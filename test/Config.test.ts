@@ -70,9 +70,14 @@ describe("per-job options", () => {
       const trace = makeTrace()
       const pool = yield* Pool.make({ workers: 1, handler: handler(trace) })
       const bad = { timeout: -1 } as Job.Options
-      for (const attempt of [pool.submit(ok(), bad), pool.trySubmit(ok(), bad), pool.run(ok(), bad)]) {
+      const attempts: Array<Effect.Effect<unknown, { readonly _tag: string }>> = [
+        pool.submit(ok(), bad),
+        pool.trySubmit(ok(), bad),
+        pool.run(ok(), bad)
+      ]
+      for (const attempt of attempts) {
         const error = yield* Effect.flip(attempt)
-        assert.isTrue(error._tag === "PoolConfigError" && error.option === "timeout")
+        assert.isTrue(error instanceof Pool.PoolConfigError && error.option === "timeout")
       }
       const badId = yield* Effect.flip(pool.submit(ok(), { id: 42 } as unknown as Job.Options))
       assert.isTrue(badId._tag === "PoolConfigError" && badId.option === "id")

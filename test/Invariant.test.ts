@@ -1,0 +1,201 @@
+/**
+ * The pool's invariant, over random workloads: every accepted job ends in
+ * exactly one of succeeded, failed, died, cancelled, interrupted, abandoned;
+ * every refused submit was refused with `PoolClosedError` (or `PoolFullError`
+ * for `trySubmit`); and nothing of the pool runs after its scope closes.
+ *
+ * Workloads mix job durations, failures, defects, jobs that never end,
+ * `run` callers that get interrupted, submits interleaved with shutdown, both
+ * backlog policies and random deadlines. Time is the TestClock's.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Effect, Exit, Fiber, Scope, Stream } from "effect"
+import type { Job } from "../src/index.ts"
+import { Pool } from "../src/index.ts"
+import { TestClock } from "effect/testing"
+import fc from "fast-check"
+import { handler, makeTrace, settle, type Task } from "./support/workload.ts"
+
+type Mode = "submit" | "trySubmit" | "run" | "runThenInterrupt"
+
+type Step =
+  | { readonly _tag: "job"; readonly task: Task; readonly mode: Mode; readonly interruptAfter: number }
+  | { readonly _tag: "advance"; readonly ms: number }
+  | { readonly _tag: "shutdown" }
+
+interface Workload {
+  readonly workers: number
+  readonly capacity: number
+  readonly jobTimeout: number | undefined
+  readonly backlog: "drain" | "return"
+  readonly deadline: number
+  readonly steps: ReadonlyArray<Step>
+}
+
+const ms = fc.integer({ min: 0, max: 400 })
+
+const task: fc.Arbitrary<Task> = fc.oneof(
+  { weight: 4, arbitrary: ms.map((ms): Task => ({ _tag: "ok", ms })) },
+  { weight: 2, arbitrary: ms.map((ms): Task => ({ _tag: "fail", ms })) },
+  { weight: 1, arbitrary: ms.map((ms): Task => ({ _tag: "die", ms })) },
+  { weight: 1, arbitrary: fc.constant<Task>({ _tag: "throw" }) },
+  { weight: 1, arbitrary: fc.constant<Task>({ _tag: "hang" }) }
+)
+
+const step: fc.Arbitrary<Step> = fc.oneof(
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      _tag: fc.constant("job" as const),
+      task,
+      mode: fc.constantFrom<Mode>("submit", "trySubmit", "run", "runThenInterrupt"),
+      interruptAfter: ms
+    })
+  },
+  { weight: 3, arbitrary: fc.record({ _tag: fc.constant("advance" as const), ms }) },
+  { weight: 1, arbitrary: fc.constant<Step>({ _tag: "shutdown" }) }
+)
+
+const workload: fc.Arbitrary<Workload> = fc.record({
+  workers: fc.integer({ min: 1, max: 4 }),
+  capacity: fc.integer({ min: 1, max: 4 }),
+  jobTimeout: fc.option(fc.integer({ min: 1, max: 600 }), { nil: undefined }),
+  backlog: fc.constantFrom("drain" as const, "return" as const),
+  deadline: fc.integer({ min: 0, max: 1_500 }),
+  steps: fc.array(step, { maxLength: 40 })
+})
+
+/** How an accepted job ended, as seen from outside the pool. */
+type End = "succeeded" | "failed" | "died" | "cancelled" | "interrupted" | "abandoned"
+
+interface Attempt {
+  readonly id: string
+  readonly mode: Mode
+  readonly fiber: Fiber.Fiber<unknown, unknown>
+}
+
+/** Runs a workload and checks the invariant. Fails (an assertion defect) when it does not hold. */
+const check = (w: Workload) =>
+  Effect.gen(function*() {
+    const trace = makeTrace()
+    const scope = yield* Scope.make()
+    const pool = yield* Pool.make({
+      workers: w.workers,
+      capacity: w.capacity,
+      jobTimeout: w.jobTimeout,
+      shutdown: { backlog: w.backlog, timeout: w.deadline },
+      handler: handler(trace)
+    }).pipe(Scope.provide(scope))
+    const outcomes = yield* Effect.forkChild(Stream.runCollect(pool.outcomes), { startImmediately: true })
+    yield* settle
+
+    const attempts: Array<Attempt> = []
+    let shutdown: Fiber.Fiber<unknown, unknown> | undefined
+    for (const [index, step] of w.steps.entries()) {
+      if (step._tag === "advance") yield* TestClock.adjust(step.ms)
+      else if (step._tag === "shutdown") shutdown ??= yield* Effect.forkChild(pool.shutdown(), { startImmediately: true })
+      else {
+        const id = `j${index}`
+        const effect = step.mode === "submit"
+          ? pool.submit(step.task, { id })
+          : step.mode === "trySubmit"
+          ? pool.trySubmit(step.task, { id })
+          : pool.run(step.task, { id })
+        const fiber = yield* Effect.forkChild(effect, { startImmediately: true })
+        if (step.mode === "runThenInterrupt") {
+          yield* Effect.forkChild(Effect.andThen(Effect.sleep(step.interruptAfter), Fiber.interrupt(fiber)))
+        }
+        attempts.push({ id, mode: step.mode, fiber })
+      }
+      yield* settle
+    }
+
+    // Close the scope (which shuts the pool down unless a step already did),
+    // advancing time until it is closed: the deadline bounds how long it takes.
+    const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void), { startImmediately: true })
+    for (let i = 0; i < 100 && closing.pollUnsafe() === undefined; i++) {
+      yield* TestClock.adjust(100)
+      yield* settle
+    }
+    assert.isDefined(closing.pollUnsafe(), "the scope did not close within the deadline")
+    if (shutdown) yield* Fiber.await(shutdown)
+    const report = yield* pool.shutdown()
+
+    // Nothing of the pool runs after its scope closed.
+    const stats = yield* pool.stats
+    assert.strictEqual(trace.running, 0, "a handler is still running")
+    assert.strictEqual(stats.workers, 0, "a worker is still running")
+    assert.strictEqual(stats.active, 0)
+    assert.strictEqual(stats.queued, 0)
+
+    // How every accepted job ended, from the outcomes and the report.
+    const ends = new Map<string, Array<End>>()
+    const record = (id: string, end: End) => ends.set(id, [...(ends.get(id) ?? []), end])
+    for (const outcome of yield* Fiber.join(outcomes)) {
+      record(
+        outcome.job.id,
+        outcome._tag === "Succeeded"
+          ? "succeeded"
+          : outcome._tag === "Failed"
+          ? "failed"
+          : outcome._tag === "Died"
+          ? "died"
+          : outcome.cancelled
+          ? "cancelled"
+          : "interrupted"
+      )
+    }
+    for (const job of report.abandoned) record(job.id, "abandoned")
+
+    const abandoned = new Set(report.abandoned.map((job: Job.Job<Task>) => job.id))
+    const accepted = new Set<string>()
+    for (const attempt of attempts) {
+      yield* Effect.yieldNow
+      const exit = attempt.fiber.pollUnsafe()
+      assert.isDefined(exit, `${attempt.id} (${attempt.mode}) never returned`)
+      if (exit === undefined) continue
+      const refusal = Exit.isFailure(exit) ? Cause.findErrorOption(exit.cause) : undefined
+      const tag = refusal?._tag === "Some" ? (refusal.value as { _tag?: string })._tag : undefined
+      const refused = (tag === "PoolClosedError" && !abandoned.has(attempt.id)) || tag === "PoolFullError"
+      if (refused) {
+        // Refused: with PoolClosedError, or PoolFullError from trySubmit only, and it never ran.
+        assert.isTrue(tag === "PoolClosedError" || attempt.mode === "trySubmit", `${attempt.id}: ${tag}`)
+        assert.isFalse(ends.has(attempt.id), `${attempt.id} was refused but ran`)
+        assert.notInclude(trace.started, attempt.id)
+      } else if (Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause) && !ends.has(attempt.id)) {
+        // A run caller interrupted while it waited for room: never accepted.
+        assert.strictEqual(attempt.mode, "runThenInterrupt")
+      } else {
+        accepted.add(attempt.id)
+      }
+    }
+
+    for (const id of accepted) {
+      const end = ends.get(id)
+      assert.strictEqual(end?.length, 1, `${id} ended ${JSON.stringify(end)}`)
+    }
+    for (const id of ends.keys()) assert.isTrue(accepted.has(id), `${id} ended but was never accepted`)
+
+    // The report's counts agree with the outcomes.
+    const count = (end: End) => [...ends.values()].filter(([e]) => e === end).length
+    assert.strictEqual(report.succeeded, count("succeeded"))
+    assert.strictEqual(report.failed, count("failed"))
+    assert.strictEqual(report.died, count("died"))
+    assert.strictEqual(report.cancelled, count("cancelled"))
+    assert.strictEqual(report.interrupted.length, count("interrupted"))
+    assert.strictEqual(stats.submitted, accepted.size)
+    // Only the deadline interrupts jobs here, and "drain" hands back nothing unless it was reached.
+    if (!report.timedOut) {
+      assert.strictEqual(report.interrupted.length, 0)
+      if (w.backlog === "drain") assert.strictEqual(report.abandoned.length, 0)
+    }
+  })
+
+describe("invariant", () => {
+  it("every accepted job ends exactly once; refusals are typed; nothing outlives the scope", async () => {
+    await fc.assert(
+      fc.asyncProperty(workload, (w) => Effect.runPromise(check(w).pipe(Effect.provide(TestClock.layer())))),
+      { numRuns: 300 }
+    )
+  }, 120_000)
+})

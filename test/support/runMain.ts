@@ -1,0 +1,98 @@
+/**
+ * Runs `src/main.ts` as a child process for the process-level tests: collects
+ * its output, lets a test wait for a line to appear before it sends a signal,
+ * and reports how the process ended.
+ *
+ * Waiting on output rather than on fixed sleeps keeps the tests steady on a
+ * loaded machine, where starting Node and loading Effect can take a while.
+ */
+import { spawn } from "node:child_process"
+import { fileURLToPath } from "node:url"
+
+const MAIN = fileURLToPath(new URL("../../src/main.ts", import.meta.url))
+
+/** How the program ended. */
+export interface Finished {
+  readonly code: number | null
+  readonly signal: NodeJS.Signals | null
+  readonly stdout: string
+  readonly stderr: string
+  /** Milliseconds from `start` to exit. */
+  readonly elapsed: number
+}
+
+/** A program that runs. */
+export interface Running {
+  /** Resolves once `pattern` matches stdout; rejects if the program exits first or after `timeoutMs`. */
+  readonly waitFor: (pattern: RegExp, timeoutMs?: number) => Promise<void>
+  readonly kill: (signal: NodeJS.Signals) => void
+  /** Milliseconds since `start`. */
+  readonly since: () => number
+  readonly exited: Promise<Finished>
+}
+
+/**
+ * Starts `node src/main.ts ...args` with the Node that runs the tests (Node 24
+ * under `npm test`). Colors are off so that the tests match plain text.
+ */
+export const start = (args: ReadonlyArray<string>): Running => {
+  const { FORCE_COLOR: _, ...env } = process.env
+  const child = spawn(process.execPath, [MAIN, ...args], {
+    env: { ...env, NO_COLOR: "1" },
+    stdio: ["ignore", "pipe", "pipe"]
+  })
+  const startedAt = Date.now()
+  let stdout = ""
+  let stderr = ""
+  const watchers = new Set<() => void>()
+  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
+    stdout += chunk
+    for (const watcher of watchers) watcher()
+  })
+  child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
+    stderr += chunk
+  })
+
+  const exited = new Promise<Finished>((resolve, reject) => {
+    child.on("error", reject)
+    child.on("close", (code, signal) => {
+      for (const watcher of watchers) watcher()
+      resolve({ code, signal, stdout, stderr, elapsed: Date.now() - startedAt })
+    })
+  })
+  let done = false
+  void exited.then(() => {
+    done = true
+    for (const watcher of watchers) watcher()
+  })
+
+  const waitFor = (pattern: RegExp, timeoutMs = 15_000) =>
+    new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => finish(new Error(`timed out waiting for ${pattern}`)), timeoutMs)
+      const finish = (error?: Error) => {
+        clearTimeout(timer)
+        watchers.delete(check)
+        if (error === undefined) return resolve()
+        error.message += `\n--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`
+        reject(error)
+      }
+      const check = () => {
+        if (pattern.test(stdout)) finish()
+        else if (done) finish(new Error(`the program exited before printing ${pattern}`))
+      }
+      watchers.add(check)
+      check()
+    })
+
+  return {
+    waitFor,
+    kill: (signal) => {
+      child.kill(signal)
+    },
+    since: () => Date.now() - startedAt,
+    exited
+  }
+}
+
+/** Runs the program to its end. */
+export const runMain = (args: ReadonlyArray<string> = []): Promise<Finished> => start(args).exited
