@@ -376,23 +376,25 @@ export const make = <A, B, E, R>(
       })
 
     /** Runs one job and records how it ended. The worker goes on whatever happens. */
-    const execute = (entry: Entry<A, B, E>): Effect.Effect<void, never, R> =>
-      Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function*() {
-          if (entry.cancelled) {
-            counts.cancelled++
-            publish({ _tag: "Interrupted", job: entry.job, cancelled: true })
-            return
-          }
-          active++
-          const startedAt = clock.currentTimeMillisUnsafe()
-          const exit = entry.reply === undefined
-            ? yield* Effect.exit(restore(runHandler(entry.job)))
-            : yield* runCancellable(entry, restore)
+    const execute = (entry: Entry<A, B, E>): Effect.Effect<void, never, R> => {
+      if (entry.cancelled) {
+        counts.cancelled++
+        publish({ _tag: "Interrupted", job: entry.job, cancelled: true })
+        return Effect.void
+      }
+      // Only the handler is interruptible: however it ends, the bookkeeping runs.
+      return Effect.uninterruptibleMask((restore) => {
+        active++
+        const startedAt = clock.currentTimeMillisUnsafe()
+        const ended = entry.reply === undefined
+          ? Effect.exit(restore(runHandler(entry.job)))
+          : runCancellable(entry, restore)
+        return Effect.flatMap(ended, (exit) => {
           active--
-          yield* settle(entry, exit, startedAt)
+          return settle(entry, exit, startedAt)
         })
-      )
+      })
+    }
 
     const settle = (
       entry: Entry<A, B, E>,
