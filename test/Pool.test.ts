@@ -14,6 +14,21 @@ const gate = Effect.map(Deferred.make<void>(), (gate): Task & { gate: Deferred.D
   gate
 }))
 
+/**
+ * A one-worker pool whose worker is busy with job "busy" until `release`, and
+ * whose queue holds a quick job for each of `queued`.
+ */
+const busyPool = (capacity: number, queued: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const trace = makeTrace()
+    const pool = yield* Pool.make({ workers: 1, capacity, handler: handler(trace) })
+    const busy = yield* gate
+    yield* pool.submit(busy, { id: "busy" })
+    yield* settle
+    for (const id of queued) yield* pool.submit(ok(), { id })
+    return { pool, trace, release: Deferred.succeed(busy.gate, undefined) }
+  })
+
 describe("start", () => {
   it.effect("all workers run before make returns", () =>
     Effect.gen(function*() {
@@ -52,13 +67,7 @@ describe("start", () => {
 describe("backpressure", () => {
   it.effect("submit waits while the queue is full; trySubmit fails with PoolFullError", () =>
     Effect.gen(function*() {
-      const trace = makeTrace()
-      const pool = yield* Pool.make({ workers: 1, capacity: 2, handler: handler(trace) })
-      const first = yield* gate
-      yield* pool.submit(first) // taken by the worker
-      yield* settle
-      yield* pool.submit(ok())
-      yield* pool.submit(ok()) // the queue is full now
+      const { pool, release, trace } = yield* busyPool(2, ["a", "b"]) // the queue is full now
       const waiting = yield* Effect.forkChild(pool.submit(ok(), { id: "waiting" }))
       yield* settle
       assert.isUndefined(waiting.pollUnsafe(), "submit returned while the queue was full")
@@ -66,7 +75,7 @@ describe("backpressure", () => {
       const full = yield* Effect.flip(pool.trySubmit(ok()))
       assert.isTrue(full._tag === "PoolFullError" && full.capacity === 2)
 
-      yield* Deferred.succeed(first.gate, undefined)
+      yield* release
       const job = yield* Fiber.join(waiting)
       assert.strictEqual(job.id, "waiting")
       yield* pool.shutdown()
@@ -76,35 +85,25 @@ describe("backpressure", () => {
 
   it.effect("waiting submits are admitted in the order they came", () =>
     Effect.gen(function*() {
-      const trace = makeTrace()
-      const pool = yield* Pool.make({ workers: 1, capacity: 1, handler: handler(trace) })
-      const first = yield* gate
-      yield* pool.submit(first)
-      yield* settle
-      yield* pool.submit(ok(), { id: "queued" })
+      const { pool, release, trace } = yield* busyPool(1, ["queued"])
       const waiting = []
       for (const id of ["w1", "w2", "w3"]) {
         waiting.push(yield* Effect.forkChild(pool.submit(ok(), { id })))
         yield* settle
       }
-      yield* Deferred.succeed(first.gate, undefined)
+      yield* release
       yield* Fiber.joinAll(waiting)
       yield* pool.shutdown()
-      assert.deepStrictEqual(trace.started.slice(1), ["queued", "w1", "w2", "w3"])
+      assert.deepStrictEqual(trace.started, ["busy", "queued", "w1", "w2", "w3"])
     }))
 
   it.effect("a submit interrupted while it waits for room is not accepted", () =>
     Effect.gen(function*() {
-      const trace = makeTrace()
-      const pool = yield* Pool.make({ workers: 1, capacity: 1, handler: handler(trace) })
-      const first = yield* gate
-      yield* pool.submit(first)
-      yield* settle
-      yield* pool.submit(ok())
+      const { pool, release, trace } = yield* busyPool(1, ["queued"])
       const waiting = yield* Effect.forkChild(pool.submit(ok(), { id: "gave-up" }))
       yield* settle
       yield* Fiber.interrupt(waiting)
-      yield* Deferred.succeed(first.gate, undefined)
+      yield* release
       const report = yield* pool.shutdown()
       assert.notInclude(trace.started, "gave-up")
       assert.strictEqual(report.succeeded, 2)
@@ -125,12 +124,7 @@ describe("closed", () => {
 
   it.effect("a submit waiting for room when shutdown begins fails and is never accepted later", () =>
     Effect.gen(function*() {
-      const trace = makeTrace()
-      const pool = yield* Pool.make({ workers: 1, capacity: 1, handler: handler(trace) })
-      const first = yield* gate
-      yield* pool.submit(first)
-      yield* settle
-      yield* pool.submit(ok(), { id: "queued" })
+      const { pool, release, trace } = yield* busyPool(1, ["queued"])
       const waiting = yield* Effect.forkChild(pool.submit(ok(), { id: "late" }))
       yield* settle
       const shutdown = yield* Effect.forkChild(pool.shutdown())
@@ -138,7 +132,7 @@ describe("closed", () => {
       const refused = yield* Effect.flip(Fiber.join(waiting))
       assert.strictEqual(refused._tag, "PoolClosedError")
       // Room frees up now; the refused job must not slip in.
-      yield* Deferred.succeed(first.gate, undefined)
+      yield* release
       const report = yield* Fiber.join(shutdown)
       assert.deepStrictEqual(trace.started.length, 2)
       assert.notInclude(trace.started, "late")
@@ -238,15 +232,11 @@ describe("failures", () => {
 describe("cancellation", () => {
   it.effect("interrupting a run caller whose job is queued skips the job", () =>
     Effect.gen(function*() {
-      const trace = makeTrace()
-      const pool = yield* Pool.make({ workers: 1, handler: handler(trace) })
-      const first = yield* gate
-      yield* pool.submit(first)
-      yield* settle
+      const { pool, release, trace } = yield* busyPool(100, [])
       const caller = yield* Effect.forkChild(pool.run(ok(), { id: "cancelled" }))
       yield* settle
       yield* Fiber.interrupt(caller)
-      yield* Deferred.succeed(first.gate, undefined)
+      yield* release
       const report = yield* pool.shutdown()
       assert.notInclude(trace.started, "cancelled")
       assert.strictEqual(report.cancelled, 1)
