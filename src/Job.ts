@@ -13,8 +13,10 @@
  * const job = Job.make({ to: "ada@example.com" }, { id: "welcome-42", timeout: "10 seconds" })
  * ```
  */
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
+import { decodeDuration, describe, type Invalid, isInvalid } from "./internal/options.ts"
 
 /**
  * A job: what a handler receives.
@@ -36,26 +38,43 @@ export interface Job<out A> {
 export interface Options {
   /** A caller-chosen id, for example an idempotency key. Generated when absent. */
   readonly id?: string | undefined
-  /** The job's own deadline; overrides the pool's `jobTimeout`. Must be greater than zero. */
+  /**
+   * The job's own deadline; overrides the pool's `jobTimeout`. Must be
+   * greater than zero; `"Infinity"` lifts the pool's deadline for this job.
+   */
   readonly timeout?: Duration.Input | undefined
 }
 
 let lastId = 0
 
 /**
- * Returns an id that no other job of this process has been given.
- *
- * A counter, not a UUID: ids are made on the per-job path and only need to be
- * unique within the process that runs the pool.
+ * Returns an id that no other job of this process has been given. A counter,
+ * not a UUID: ids are made on the per-job path and only need to be unique
+ * within the process that runs the pool.
  */
-export const nextId = (): string => `job-${++lastId}`
+const nextId = (): string => `job-${++lastId}`
+
+/**
+ * Validates `options` and makes the job, or says which option is wrong and
+ * why. What a pool's `submit` uses, so that bad options become a typed error.
+ *
+ * @internal
+ */
+export const validate = <A>(payload: A, options: Options | undefined): Job<A> | Invalid => {
+  if (options === undefined) return { id: nextId(), payload, timeout: undefined }
+  const { id, timeout } = options
+  if (id !== undefined && typeof id !== "string") return { option: "id", reason: `must be a string, got ${describe(id)}` }
+  const decoded = timeout === undefined ? undefined : decodeDuration("timeout", timeout, { allowZero: false })
+  if (isInvalid(decoded)) return decoded
+  return { id: id ?? nextId(), payload, timeout: decoded }
+}
 
 /**
  * Creates a job. The id is generated when `options.id` is absent.
  *
- * Throws when `options.timeout` is not a duration: a pool validates per-job
- * options before it makes the job, so that its callers get a typed
- * `PoolConfigError` instead.
+ * Throws an `IllegalArgumentError` when an option is invalid (a timeout that
+ * is not a duration greater than zero, an id that is not a string); a pool's
+ * `submit` reports the same as a typed `PoolConfigError` instead.
  *
  * ```ts
  * import { Job } from "effect-worker-pool"
@@ -63,11 +82,11 @@ export const nextId = (): string => `job-${++lastId}`
  * Job.make("resize:cat.png").id // => "job-1" (or the next free number)
  * ```
  */
-export const make = <A>(payload: A, options?: Options): Job<A> => ({
-  id: options?.id ?? nextId(),
-  payload,
-  timeout: options?.timeout === undefined ? undefined : Duration.fromInputUnsafe(options.timeout)
-})
+export const make = <A>(payload: A, options?: Options): Job<A> => {
+  const job = validate(payload, options)
+  if (isInvalid(job)) throw new Cause.IllegalArgumentError(`invalid job option ${job.option}: ${job.reason}`)
+  return job
+}
 
 // -----------------------------------------------------------------------------
 // Outcomes

@@ -41,7 +41,7 @@ import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { decodeDuration, describe } from "./internal/decodeDuration.ts"
+import { decodeDuration, describe, type Invalid, isInvalid } from "./internal/options.ts"
 import * as Job from "./Job.ts"
 import * as Shutdown from "./Shutdown.ts"
 
@@ -173,40 +173,23 @@ interface Config<A, B, E, R> {
 
 const isPositiveInteger = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 1
 
-const configError = (option: string, reason: string) => Effect.fail(new PoolConfigError({ option, reason }))
+const configError = ({ option, reason }: Invalid) => new PoolConfigError({ option, reason })
 
-/** A finite timeout, or `undefined` for "no deadline". */
-const decodeJobTimeout = (input: unknown): Duration.Duration | undefined | string => {
-  if (input === undefined) return undefined
-  const decoded = decodeDuration(input, { allowZero: false })
-  return typeof decoded === "string" || Duration.isFinite(decoded) ? decoded : undefined
-}
-
-const validate = <A, B, E, R>(options: Options<A, B, E, R>): Effect.Effect<Config<A, B, E, R>, PoolConfigError> =>
-  Effect.suspend(() => {
-    if (typeof options !== "object" || options === null) return configError("options", "must be an object")
-    const { capacity = 100, handler, workers } = options
-    if (!isPositiveInteger(workers)) return configError("workers", `must be an integer >= 1, got ${describe(workers)}`)
-    if (!isPositiveInteger(capacity)) {
-      return configError("capacity", `must be an integer >= 1, got ${describe(capacity)}`)
-    }
-    if (typeof handler !== "function") return configError("handler", "must be a function returning an Effect")
-    const jobTimeout = decodeJobTimeout(options.jobTimeout)
-    if (typeof jobTimeout === "string") return configError("jobTimeout", jobTimeout)
-    const shutdown = Shutdown.resolve(Shutdown.defaultResolved, options.shutdown)
-    if (Shutdown.isInvalid(shutdown)) return configError(shutdown.option, shutdown.reason)
-    return Effect.succeed({ workers, capacity, handler, jobTimeout, shutdown })
-  })
-
-/** Makes the job for a submit, or says which per-job option is wrong. */
-const makeJob = <A>(payload: A, options: Job.Options | undefined): Job.Job<A> | PoolConfigError => {
-  if (options === undefined) return Job.make(payload)
-  const timeout = decodeJobTimeout(options.timeout)
-  if (typeof timeout === "string") return new PoolConfigError({ option: "timeout", reason: timeout })
-  if (options.id !== undefined && typeof options.id !== "string") {
-    return new PoolConfigError({ option: "id", reason: `must be a string, got ${describe(options.id)}` })
+const validate = <A, B, E, R>(options: Options<A, B, E, R>): Config<A, B, E, R> | Invalid => {
+  if (typeof options !== "object" || options === null) return { option: "options", reason: "must be an object" }
+  const { capacity = 100, handler, workers } = options
+  if (!isPositiveInteger(workers)) return { option: "workers", reason: `must be an integer >= 1, got ${describe(workers)}` }
+  if (!isPositiveInteger(capacity)) {
+    return { option: "capacity", reason: `must be an integer >= 1, got ${describe(capacity)}` }
   }
-  return { id: options.id ?? Job.nextId(), payload, timeout }
+  if (typeof handler !== "function") return { option: "handler", reason: "must be a function returning an Effect" }
+  const jobTimeout = options.jobTimeout === undefined
+    ? undefined
+    : decodeDuration("jobTimeout", options.jobTimeout, { allowZero: false })
+  if (isInvalid(jobTimeout)) return jobTimeout
+  const shutdown = Shutdown.resolve(Shutdown.defaultResolved, options.shutdown)
+  if (isInvalid(shutdown)) return shutdown
+  return { workers, capacity, handler, jobTimeout, shutdown }
 }
 
 // -----------------------------------------------------------------------------
@@ -230,6 +213,8 @@ interface Waiter<A, B, E> {
   readonly resume: (effect: Effect.Effect<Job.Job<A>, PoolClosedError>) => void
 }
 
+type Restore = <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>
+
 /**
  * Starts a pool in the current scope and returns it once all its workers run.
  * Closing the scope shuts the pool down with its `shutdown` policy.
@@ -252,16 +237,18 @@ export const make = <A, B, E, R>(
   options: Options<A, B, E, R>
 ): Effect.Effect<WorkerPool<A, B, E>, PoolConfigError, Scope.Scope | R> =>
   Effect.gen(function*() {
-    const config = yield* validate(options)
+    const validated = validate(options)
+    if (isInvalid(validated)) return yield* configError(validated)
+    const config: Config<A, B, E, R> = validated
     const scope = yield* Effect.scope
     const queue = yield* Queue.bounded<Entry<A, B, E>, Cause.Done>(config.capacity)
     const clock = yield* Clock.Clock
-    const allStarted = yield* Deferred.make<void>()
+    const allStarted = Deferred.makeUnsafe<void>()
     const waiters = new Set<Waiter<A, B, E>>()
     const subscribers = new Set<Queue.Queue<Job.Outcome<A, B, E>, Cause.Done>>()
     const workers: Array<Fiber.Fiber<void>> = []
-    const interruptedJobs: Array<Job.Job<A>> = []
-    const counts = { submitted: 0, succeeded: 0, failed: 0, died: 0, interrupted: 0, cancelled: 0, abandoned: 0 }
+    const interrupted: Array<Job.Job<A>> = []
+    const counts = { submitted: 0, succeeded: 0, failed: 0, died: 0, cancelled: 0, abandoned: 0 }
     let running = 0
     let active = 0
     let accepting = true
@@ -270,7 +257,14 @@ export const make = <A, B, E, R>(
 
     // --- accepting jobs -------------------------------------------------------
 
-    /** Puts `entry` in the queue if there is room and nobody waits before it. */
+    const closedError = () => Effect.fail(new PoolClosedError())
+
+    /**
+     * Puts `entry` in the queue if there is room and nobody waits before it.
+     * (Room only frees up when a worker takes a job, and the worker hands it to
+     * the waiters at once; the check keeps their order should a fiber slip in
+     * between.)
+     */
     const offer = (entry: Entry<A, B, E>): boolean => {
       if (waiters.size > 0 || !Queue.offerUnsafe(queue, entry)) return false
       counts.submitted++
@@ -283,38 +277,45 @@ export const make = <A, B, E, R>(
         if (!Queue.offerUnsafe(queue, waiter.entry)) return
         waiters.delete(waiter)
         counts.submitted++
-        waiter.resume(Exit.succeed(waiter.entry.job))
+        waiter.resume(Effect.succeed(waiter.entry.job))
       }
     }
 
-    /** Accepts `entry`, waiting for room; refused once shutdown began, even while waiting. */
-    const accept = (entry: Entry<A, B, E>): Effect.Effect<Job.Job<A>, PoolClosedError> => {
-      if (!accepting) return Effect.fail(new PoolClosedError())
-      if (offer(entry)) return Effect.succeed(entry.job)
-      // Waiting happens here and not in `Queue.offer`: an offer suspended in
-      // the queue would still be accepted after `Queue.end` once room frees up.
-      return Effect.callback<Job.Job<A>, PoolClosedError>((resume) => {
+    /**
+     * Waits for room. The pool keeps its own list of waiters instead of
+     * suspending in `Queue.offer`: an offer suspended in the queue would still
+     * be accepted after `Queue.end`, once room frees up.
+     */
+    const waitForRoom = (entry: Entry<A, B, E>) =>
+      Effect.callback<Job.Job<A>, PoolClosedError>((resume) => {
+        // Checked again: shutdown may have begun, or room freed up, since the caller looked.
+        if (!accepting) return resume(closedError())
+        if (offer(entry)) return resume(Effect.succeed(entry.job))
         const waiter: Waiter<A, B, E> = { entry, resume }
         waiters.add(waiter)
         return Effect.sync(() => {
           waiters.delete(waiter)
         })
       })
-    }
 
+    /** Makes the entry for a submit, or the error that refuses it. */
     const newEntry = (
       payload: A,
       options: Job.Options | undefined,
       reply: Deferred.Deferred<B, RunError<E>> | undefined
-    ): Entry<A, B, E> | PoolConfigError => {
-      const job = makeJob(payload, options)
-      return job instanceof PoolConfigError ? job : { job, reply, cancelled: false, fiber: undefined }
+    ): Entry<A, B, E> | PoolClosedError | PoolConfigError => {
+      if (!accepting) return new PoolClosedError()
+      const job = Job.validate(payload, options)
+      return isInvalid(job) ? configError(job) : { job, reply, cancelled: false, fiber: undefined }
     }
 
+    // `submit` and `trySubmit` are the per-job path: no span, no fiber, no
+    // allocation beyond the job and its entry when there is room.
     const submit = (payload: A, options?: Job.Options): Effect.Effect<Job.Job<A>, PoolClosedError | PoolConfigError> =>
       Effect.suspend((): Effect.Effect<Job.Job<A>, PoolClosedError | PoolConfigError> => {
         const entry = newEntry(payload, options, undefined)
-        return entry instanceof PoolConfigError ? Effect.fail(entry) : accept(entry)
+        if (!("job" in entry)) return Effect.fail(entry)
+        return offer(entry) ? Effect.succeed(entry.job) : waitForRoom(entry)
       })
 
     const trySubmit = (
@@ -322,29 +323,32 @@ export const make = <A, B, E, R>(
       options?: Job.Options
     ): Effect.Effect<Job.Job<A>, PoolClosedError | PoolFullError | PoolConfigError> =>
       Effect.suspend((): Effect.Effect<Job.Job<A>, PoolClosedError | PoolFullError | PoolConfigError> => {
-        if (!accepting) return Effect.fail(new PoolClosedError())
         const entry = newEntry(payload, options, undefined)
-        if (entry instanceof PoolConfigError) return Effect.fail(entry)
+        if (!("job" in entry)) return Effect.fail(entry)
         return offer(entry) ? Effect.succeed(entry.job) : Effect.fail(new PoolFullError({ capacity: config.capacity }))
       })
 
     const run = (payload: A, options?: Job.Options): Effect.Effect<B, RunError<E> | PoolConfigError> =>
       Effect.uninterruptibleMask((restore) =>
-        Effect.gen(function*() {
-          const reply = yield* Deferred.make<B, RunError<E>>()
-          const entry = newEntry(payload, options, reply)
-          if (entry instanceof PoolConfigError) return yield* entry
-          yield* restore(accept(entry))
-          return yield* restore(Deferred.await(reply)).pipe(Effect.onInterrupt(() => cancel(entry)))
+        Effect.suspend((): Effect.Effect<B, RunError<E> | PoolConfigError> => {
+          const entry = newEntry(payload, options, Deferred.makeUnsafe<B, RunError<E>>())
+          if (!("job" in entry)) return Effect.fail(entry)
+          const accepted = offer(entry) ? Effect.void : Effect.asVoid(waitForRoom(entry))
+          // From the offer on, an interruption of the caller cancels the job:
+          // whether it came while waiting for room, for a worker or for the result.
+          return restore(Effect.andThen(accepted, Deferred.await(entry.reply!))).pipe(
+            Effect.onInterrupt(() => cancel(entry))
+          )
         })
       ).pipe(Effect.withSpan("Pool.run"))
 
     /** Cancels a `run` job whose caller was interrupted. */
     const cancel = (entry: Entry<A, B, E>): Effect.Effect<void> =>
       Effect.suspend(() => {
+        // Queued: the worker that takes it skips it (never accepted: nothing to
+        // do). Running: interrupt it and wait, so that the caller's
+        // interruption ends after the job's finalizers.
         entry.cancelled = true
-        // Queued: the worker that takes it skips it. Running: interrupt it and
-        // wait, so the caller's interruption ends after the job's finalizers.
         return entry.fiber === undefined ? Effect.void : Fiber.interrupt(entry.fiber)
       })
 
@@ -354,7 +358,7 @@ export const make = <A, B, E, R>(
       // `suspend` turns a handler that throws instead of returning an Effect into a defect.
       const effect = Effect.suspend(() => config.handler(job))
       const timeout = job.timeout ?? config.jobTimeout
-      return timeout === undefined ? effect : Effect.timeoutOrElse(effect, {
+      return timeout === undefined || !Duration.isFinite(timeout) ? effect : Effect.timeoutOrElse(effect, {
         duration: timeout,
         orElse: () => Effect.fail(new Job.JobTimeoutError({ jobId: job.id, timeout }))
       })
@@ -363,85 +367,98 @@ export const make = <A, B, E, R>(
     /** Runs a `run` job in a fiber of its own, so that its caller can interrupt just that job. */
     const runCancellable = (
       entry: Entry<A, B, E>,
-      restore: <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>
+      restore: Restore
     ): Effect.Effect<Exit.Exit<B, E | Job.JobTimeoutError>, never, R> =>
-      Effect.gen(function*() {
-        const fiber = yield* Effect.forkChild(runHandler(entry.job), { startImmediately: true })
+      Effect.flatMap(Effect.forkChild(runHandler(entry.job)), (fiber) => {
         entry.fiber = fiber
-        if (entry.cancelled) yield* Fiber.interrupt(fiber)
-        const awaited = yield* Effect.exit(restore(Fiber.await(fiber)))
-        // The worker itself was interrupted (the drain deadline): stop the job too.
-        if (awaited._tag === "Failure") yield* Fiber.interrupt(fiber)
-        return yield* Fiber.await(fiber)
+        // Cancelled since the worker took it: stop the fiber before it starts.
+        const cancelled = entry.cancelled ? Fiber.interrupt(fiber) : Effect.void
+        return Effect.flatMap(
+          Effect.andThen(cancelled, Effect.exit(restore(Fiber.await(fiber)))),
+          (awaited) =>
+            awaited._tag === "Success"
+              ? Effect.succeed(awaited.value)
+              // The worker itself was interrupted (the drain deadline): stop the job too.
+              : Effect.andThen(Fiber.interrupt(fiber), Fiber.await(fiber))
+        )
       })
 
-    /** Runs one job and records how it ended. The worker goes on whatever happens. */
-    const execute = (entry: Entry<A, B, E>): Effect.Effect<void, never, R> => {
+    /**
+     * Runs one job and records how it ended; the worker goes on whatever
+     * happens. Called uninterruptibly: `restore` makes just the handler
+     * interruptible.
+     */
+    const execute = (entry: Entry<A, B, E>, restore: Restore): Effect.Effect<void, never, R> => {
       if (entry.cancelled) {
         counts.cancelled++
-        publish({ _tag: "Interrupted", job: entry.job, cancelled: true })
+        if (subscribers.size > 0) publish({ _tag: "Interrupted", job: entry.job, cancelled: true })
         return Effect.void
       }
-      // Only the handler is interruptible: however it ends, the bookkeeping runs.
-      return Effect.uninterruptibleMask((restore) => {
-        active++
-        const startedAt = clock.currentTimeMillisUnsafe()
-        const ended = entry.reply === undefined
-          ? Effect.exit(restore(runHandler(entry.job)))
-          : runCancellable(entry, restore)
-        return Effect.flatMap(ended, (exit) => {
-          active--
-          return settle(entry, exit, startedAt)
-        })
+      active++
+      const startedAt = clock.currentTimeMillisUnsafe()
+      const ended = entry.reply === undefined
+        ? Effect.exit(restore(runHandler(entry.job)))
+        : runCancellable(entry, restore)
+      return Effect.flatMap(ended, (exit) => {
+        active--
+        return settle(entry, exit, startedAt)
       })
     }
 
+    /** Counts, replies and publishes how a job ended. */
     const settle = (
       entry: Entry<A, B, E>,
       exit: Exit.Exit<B, E | Job.JobTimeoutError>,
       startedAt: number
     ): Effect.Effect<void> => {
       const { job, reply } = entry
+      const listening = subscribers.size > 0
       const elapsed = () => Duration.millis(clock.currentTimeMillisUnsafe() - startedAt)
       if (exit._tag === "Success") {
         counts.succeeded++
         if (reply) Deferred.doneUnsafe(reply, exit)
-        if (subscribers.size > 0) publish({ _tag: "Succeeded", job, value: exit.value, elapsed: elapsed() })
+        if (listening) publish({ _tag: "Succeeded", job, value: exit.value, elapsed: elapsed() })
         return Effect.void
       }
       const error = Cause.findError(exit.cause)
       if (error._tag === "Success") {
         counts.failed++
         if (reply) Deferred.doneUnsafe(reply, Exit.fail(error.success))
-        if (subscribers.size > 0) publish({ _tag: "Failed", job, error: error.success, elapsed: elapsed() })
+        if (listening) publish({ _tag: "Failed", job, error: error.success, elapsed: elapsed() })
         return Effect.logDebug("job failed", error.success).pipe(Effect.annotateLogs("jobId", job.id))
       }
       const defect = Cause.findDefect(exit.cause)
       if (defect._tag === "Success") {
         counts.died++
         if (reply) Deferred.doneUnsafe(reply, Exit.die(defect.success))
-        publish({ _tag: "Died", job, defect: defect.success })
+        if (listening) publish({ _tag: "Died", job, defect: defect.success })
         return Effect.logWarning("job died", exit.cause).pipe(Effect.annotateLogs("jobId", job.id))
       }
       if (entry.cancelled) {
         counts.cancelled++
       } else {
-        counts.interrupted++
-        interruptedJobs.push(job)
+        interrupted.push(job)
         if (reply) Deferred.doneUnsafe(reply, Exit.fail(new Job.JobInterruptedError({ jobId: job.id })))
       }
-      publish({ _tag: "Interrupted", job, cancelled: entry.cancelled })
+      if (listening) publish({ _tag: "Interrupted", job, cancelled: entry.cancelled })
       return Effect.void
     }
 
+    /**
+     * Takes a job and runs it. Uninterruptible from the moment the queue hands
+     * the job over, so that an interrupted worker never drops a job it took.
+     */
+    const step = Effect.uninterruptibleMask((restore) =>
+      Effect.flatMap(restore(Queue.take(queue)), (entry) => {
+        if (waiters.size > 0) admitWaiters()
+        return execute(entry, restore)
+      })
+    )
+
     const worker = (id: number): Effect.Effect<void, never, R> =>
-      Effect.gen(function*() {
+      Effect.suspend(() => {
         if (++running === config.workers) Deferred.doneUnsafe(allStarted, Effect.void)
-        while (true) {
-          const entry = yield* Queue.take(queue)
-          if (waiters.size > 0) admitWaiters()
-          yield* execute(entry)
-        }
+        return Effect.forever(step)
       }).pipe(
         Effect.catchTag("Done", () => Effect.void),
         Effect.ensuring(Effect.sync(() => running--)),
@@ -451,7 +468,7 @@ export const make = <A, B, E, R>(
 
     // --- outcomes -------------------------------------------------------------
 
-    /** Sends an outcome to every subscriber; builds nothing when nobody listens. */
+    /** Sends an outcome to every subscriber. Callers build one only while someone listens. */
     const publish = (outcome: Job.Outcome<A, B, E>) => {
       for (const subscriber of subscribers) Queue.offerUnsafe(subscriber, outcome)
     }
@@ -466,13 +483,25 @@ export const make = <A, B, E, R>(
 
     // --- shutdown -------------------------------------------------------------
 
+    /** A queued job that will never start: handed back, unless its caller already gave up on it. */
+    const abandon = (entry: Entry<A, B, E>): Array<Job.Job<A>> => {
+      if (entry.cancelled) {
+        counts.cancelled++
+        if (subscribers.size > 0) publish({ _tag: "Interrupted", job: entry.job, cancelled: true })
+        return []
+      }
+      counts.abandoned++
+      if (entry.reply) Deferred.doneUnsafe(entry.reply, closedError())
+      return [entry.job]
+    }
+
     const drainable: Shutdown.Drainable<A> = {
       stopAccepting: () => {
         accepting = false
-        for (const waiter of waiters) waiter.resume(Effect.fail(new PoolClosedError()))
+        for (const waiter of waiters) waiter.resume(closedError())
         waiters.clear()
       },
-      takeBacklog: Queue.clear(queue).pipe(Effect.map((entries) => entries.flatMap(abandon))),
+      takeBacklog: Effect.map(Queue.clear(queue), (entries) => entries.flatMap(abandon)),
       closeQueue: () => {
         Queue.endUnsafe(queue)
       },
@@ -482,45 +511,35 @@ export const make = <A, B, E, R>(
         closed = true
         for (const subscriber of subscribers) Queue.endUnsafe(subscriber)
         const { cancelled, died, failed, succeeded } = counts
-        return { succeeded, failed, died, cancelled, interrupted: interruptedJobs }
+        return { succeeded, failed, died, cancelled, interrupted }
       }
-    }
-
-    /** A queued job that will never start: handed back, unless its caller already gave up on it. */
-    const abandon = (entry: Entry<A, B, E>): Array<Job.Job<A>> => {
-      if (entry.cancelled) {
-        counts.cancelled++
-        publish({ _tag: "Interrupted", job: entry.job, cancelled: true })
-        return []
-      }
-      counts.abandoned++
-      if (entry.reply) Deferred.doneUnsafe(entry.reply, Effect.fail(new PoolClosedError()))
-      return [entry.job]
     }
 
     function shutdown(): Effect.Effect<Shutdown.Report<A>>
     function shutdown(policy: Partial<Shutdown.Policy>): Effect.Effect<Shutdown.Report<A>, PoolConfigError>
     function shutdown(policy?: Partial<Shutdown.Policy>): Effect.Effect<Shutdown.Report<A>, PoolConfigError> {
-      return Effect.suspend(() => {
-        const resolved = Shutdown.resolve(config.shutdown, policy)
-        if (Shutdown.isInvalid(resolved)) return configError(resolved.option, resolved.reason)
-        if (report !== undefined) return Deferred.await(report)
-        const deferred = Deferred.makeUnsafe<Shutdown.Report<A>>()
-        report = deferred
-        // Uninterruptible up to and including publishing the report, so that
-        // later callers never wait on a shutdown whose first caller went away.
-        return Effect.uninterruptible(Effect.tap(
-          Shutdown.drain(drainable, resolved),
-          (result) => Deferred.succeed(deferred, result)
-        ))
-      }).pipe(Effect.withSpan("Pool.shutdown"))
+      return Effect.uninterruptibleMask((restore) =>
+        Effect.suspend(() => {
+          const resolved = Shutdown.resolve(config.shutdown, policy)
+          if (isInvalid(resolved)) return Effect.fail(configError(resolved))
+          if (report !== undefined) return restore(Deferred.await(report))
+          const done = Deferred.makeUnsafe<Shutdown.Report<A>>()
+          report = done
+          // The drain runs in a fiber of its own that callers only wait for: a
+          // caller that is interrupted, or that is a job of this very pool
+          // (which the drain waits for), cannot stop it half-way.
+          const drain = Effect.flatMap(Shutdown.drain(drainable, resolved), (result) => Deferred.succeed(done, result))
+          return Effect.andThen(Effect.forkDetach(drain, { uninterruptible: true }), restore(Deferred.await(done)))
+        })
+      ).pipe(Effect.withSpan("Pool.shutdown"))
     }
 
     const stats = Effect.sync((): Stats => ({
       workers: running,
       queued: Queue.sizeUnsafe(queue),
       active,
-      ...counts
+      ...counts,
+      interrupted: interrupted.length
     }))
 
     // --- start ----------------------------------------------------------------

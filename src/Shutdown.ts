@@ -24,7 +24,7 @@
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { decodeDuration } from "./internal/decodeDuration.ts"
+import { decodeDuration, describe, type Invalid, isInvalid } from "./internal/options.ts"
 import type { Job } from "./Job.ts"
 
 /**
@@ -74,40 +74,27 @@ export interface Resolved {
   readonly backlog: "drain" | "return"
 }
 
-/** Which option of a policy is wrong, and why. */
-export interface Invalid {
-  readonly option: string
-  readonly reason: string
-}
-
 /**
- * Applies `overrides` on top of `base`, validating each given field.
- * `prefix` names the option in the error (`"shutdown.timeout"`).
+ * Applies `overrides` on top of `base`, validating each given field; an
+ * `Invalid` names the wrong one (`"shutdown.timeout"`) and says why.
  */
-export const resolve = (
-  base: Resolved,
-  overrides: Partial<Policy> | undefined,
-  prefix = "shutdown"
-): Resolved | Invalid => {
+export const resolve = (base: Resolved, overrides: Partial<Policy> | undefined): Resolved | Invalid => {
   if (overrides === undefined || overrides === null) return base
   if (typeof overrides !== "object") {
-    return { option: prefix, reason: `must be an object, got ${typeof overrides}` }
+    return { option: "shutdown", reason: `must be an object, got ${typeof overrides}` }
   }
   let timeout = base.timeout
   if (overrides.timeout !== undefined) {
-    const decoded = decodeDuration(overrides.timeout, { allowZero: true })
-    if (typeof decoded === "string") return { option: `${prefix}.timeout`, reason: decoded }
+    const decoded = decodeDuration("shutdown.timeout", overrides.timeout, { allowZero: true })
+    if (isInvalid(decoded)) return decoded
     timeout = decoded
   }
   const backlog = overrides.backlog ?? base.backlog
   if (backlog !== "drain" && backlog !== "return") {
-    return { option: `${prefix}.backlog`, reason: `must be "drain" or "return", got ${JSON.stringify(backlog)}` }
+    return { option: "shutdown.backlog", reason: `must be "drain" or "return", got ${describe(backlog)}` }
   }
   return { timeout, backlog }
 }
-
-/** Whether `resolve` refused the policy. */
-export const isInvalid = (result: Resolved | Invalid): result is Invalid => "reason" in result
 
 /** The default policy, decoded. */
 export const defaultResolved: Resolved = {
@@ -140,7 +127,7 @@ export interface Drainable<A> {
  * Runs the drain protocol on `pool` under `policy` and reports what happened.
  *
  * It is not interruptible: once begun, a shutdown finishes (within its
- * timeout), whoever asked for it.
+ * timeout), whatever happens to whoever asked for it.
  *
  * @internal
  */

@@ -9,7 +9,7 @@
  * backlog policies and random deadlines. Time is the TestClock's.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Scope, Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, Scheduler, Scope, Stream } from "effect"
 import type { Job } from "../src/index.ts"
 import { Pool } from "../src/index.ts"
 import { TestClock } from "effect/testing"
@@ -21,7 +21,7 @@ type Mode = "submit" | "trySubmit" | "run" | "runThenInterrupt"
 type Step =
   | { readonly _tag: "job"; readonly task: Task; readonly mode: Mode; readonly interruptAfter: number }
   | { readonly _tag: "advance"; readonly ms: number }
-  | { readonly _tag: "shutdown" }
+  | { readonly _tag: "shutdown"; readonly interruptCaller: boolean }
 
 interface Workload {
   readonly workers: number
@@ -30,6 +30,8 @@ interface Workload {
   readonly backlog: "drain" | "return"
   readonly deadline: number
   readonly steps: ReadonlyArray<Step>
+  /** How often fibers yield to the scheduler: small values open every window between two steps of a fiber. */
+  readonly opsBeforeYield: number
 }
 
 const ms = fc.integer({ min: 0, max: 400 })
@@ -53,7 +55,10 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     })
   },
   { weight: 3, arbitrary: fc.record({ _tag: fc.constant("advance" as const), ms }) },
-  { weight: 1, arbitrary: fc.constant<Step>({ _tag: "shutdown" }) }
+  {
+    weight: 1,
+    arbitrary: fc.record({ _tag: fc.constant("shutdown" as const), interruptCaller: fc.boolean() })
+  }
 )
 
 const workload: fc.Arbitrary<Workload> = fc.record({
@@ -62,7 +67,9 @@ const workload: fc.Arbitrary<Workload> = fc.record({
   jobTimeout: fc.option(fc.integer({ min: 1, max: 600 }), { nil: undefined }),
   backlog: fc.constantFrom("drain" as const, "return" as const),
   deadline: fc.integer({ min: 0, max: 1_500 }),
-  steps: fc.array(step, { maxLength: 40 })
+  steps: fc.array(step, { maxLength: 40 }),
+  // Below 3, Effect's own runtime stops making progress (even without a pool).
+  opsBeforeYield: fc.integer({ min: 4, max: 300 })
 })
 
 /** How an accepted job ended, as seen from outside the pool. */
@@ -93,7 +100,12 @@ const check = (w: Workload) =>
     let shutdown: Fiber.Fiber<unknown, unknown> | undefined
     for (const [index, step] of w.steps.entries()) {
       if (step._tag === "advance") yield* TestClock.adjust(step.ms)
-      else if (step._tag === "shutdown") shutdown ??= yield* Effect.forkChild(pool.shutdown(), { startImmediately: true })
+      else if (step._tag === "shutdown") {
+        const caller = yield* Effect.forkChild(pool.shutdown(), { startImmediately: true })
+        // A caller that goes away must not stop the shutdown half-way.
+        if (step.interruptCaller) yield* Effect.forkChild(Fiber.interrupt(caller), { startImmediately: true })
+        else shutdown ??= caller
+      }
       else {
         const id = `j${index}`
         const effect = step.mode === "submit"
@@ -194,8 +206,13 @@ const check = (w: Workload) =>
 describe("invariant", () => {
   it("every accepted job ends exactly once; refusals are typed; nothing outlives the scope", async () => {
     await fc.assert(
-      fc.asyncProperty(workload, (w) => Effect.runPromise(check(w).pipe(Effect.provide(TestClock.layer())))),
-      { numRuns: 300 }
+      fc.asyncProperty(workload, (w) =>
+        Effect.runPromise(check(w).pipe(
+          Effect.provideService(Scheduler.MaxOpsBeforeYield, w.opsBeforeYield),
+          Effect.provide(TestClock.layer())
+        ))),
+      // A run that hangs fails the property (and is shrunk) instead of hanging the suite.
+      { numRuns: 300, timeout: 5_000 }
     )
   }, 120_000)
 })

@@ -1,7 +1,7 @@
 /**
  * The README is true: every `ts` example in it type-checks and runs, and
  * prints what the README says it prints (the `text` block right after it,
- * when there is one; log timestamps are written `[hh:mm:ss]` there).
+ * when there is one; log timestamps are written `[hh:mm:ss]` there, fiber ids `#n`).
  *
  * The examples import `effect-worker-pool` as a user would; the
  * `effect-worker-pool-source` export condition points that at `src/`, so no
@@ -58,8 +58,8 @@ describe("README", () => {
       const { stdout } = await run(process.execPath, ["--conditions=effect-worker-pool-source", files[i]], {
         cwd: root
       })
-      const timestamps = /^\[\d\d:\d\d:\d\d\.\d+\]/gm
-      if (example.output !== undefined) expect(stdout.replace(timestamps, "[hh:mm:ss]")).toBe(example.output)
+      const logged = stdout.replace(/^\[\d\d:\d\d:\d\d\.\d+\]/gm, "[hh:mm:ss]").replace(/ \(#\d+\):/g, " (#n):")
+      if (example.output !== undefined) expect(logged).toBe(example.output)
     })
   })
 })

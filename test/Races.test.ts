@@ -1,0 +1,72 @@
+/**
+ * Races between the pool's fibers and the scheduler. A fiber yields to the
+ * scheduler every `MaxOpsBeforeYield` operations, so an interruption can land
+ * between any two steps of a fiber. These tests sweep the point where the
+ * budget runs out (by the number of operations done before), so that every
+ * window is hit, and check that no job is lost or runs against its caller's
+ * will. No time passes: everything runs on the TestClock's zero.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber, Scheduler } from "effect"
+import { Pool } from "../src/index.ts"
+import { settle } from "./support/workload.ts"
+
+/** An effect of `n` trivial operations: moves where a fiber's operation budget runs out. */
+const busy = (n: number): Effect.Effect<void> => {
+  let effect: Effect.Effect<void> = Effect.void
+  for (let i = 0; i < n; i++) effect = Effect.andThen(effect, Effect.void)
+  return effect
+}
+
+describe("races", () => {
+  it.effect("a worker interrupted by the deadline right after it took a job does not drop it", () =>
+    Effect.gen(function*() {
+      for (let steps = 0; steps <= 80; steps++) {
+        for (let yields = 1; yields <= 3; yields++) {
+          yield* Effect.scoped(Effect.gen(function*() {
+            const work = busy(steps)
+            const pool = yield* Pool.make({ workers: 1, capacity: 1_000, handler: () => work })
+            const callers: Array<Fiber.Fiber<unknown, unknown>> = []
+            for (let n = 0; n < 300; n++) {
+              if (n % 3 === 0) yield* pool.submit(n)
+              else callers.push(yield* Effect.forkChild(Effect.exit(pool.run(n)), { startImmediately: true }))
+            }
+            for (let k = 0; k < yields; k++) yield* Effect.yieldNow
+            const report = yield* pool.shutdown({ timeout: 0 })
+            yield* settle
+            const stats = yield* pool.stats
+            const ended = report.succeeded + report.failed + report.died + report.cancelled +
+              report.interrupted.length + report.abandoned.length
+            assert.strictEqual(ended, stats.submitted, `steps=${steps} yields=${yields}: a job was lost`)
+            const waiting = callers.filter((caller) => caller.pollUnsafe() === undefined).length
+            assert.strictEqual(waiting, 0, `steps=${steps} yields=${yields}: run callers never answered`)
+          }))
+        }
+      }
+    }))
+
+  it.effect("a run caller interrupted at any moment cancels its job, whenever the interruption lands", () =>
+    Effect.gen(function*() {
+      for (let steps = 0; steps <= 80; steps++) {
+        yield* Effect.scoped(Effect.gen(function*() {
+          const ran: Array<string> = []
+          const pool = yield* Pool.make({
+            workers: 1,
+            handler: (job: { readonly id: string }) => Effect.sync(() => ran.push(job.id))
+          })
+          const caller = yield* Effect.forkChild(Effect.andThen(busy(steps), pool.run({ id: "x" })))
+          yield* Effect.yieldNow
+          yield* Fiber.interrupt(caller)
+          yield* settle
+          const stats = yield* pool.stats
+          const callerInterrupted = caller.pollUnsafe()?._tag === "Failure"
+          // The caller went away before its result: the job must not have run uncancelled.
+          assert.isFalse(
+            callerInterrupted && ran.length > 0 && stats.cancelled === 0,
+            `steps=${steps}: the job ran although its caller was interrupted`
+          )
+          assert.strictEqual(stats.submitted, stats.succeeded + stats.cancelled, `steps=${steps}`)
+        }))
+      }
+    }).pipe(Effect.provideService(Scheduler.MaxOpsBeforeYield, 64)))
+})
