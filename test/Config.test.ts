@@ -38,6 +38,8 @@ describe("Pool.make", () => {
     ["NaN jobTimeout", { ...good(), jobTimeout: NaN }, "jobTimeout", /not a duration: NaN/],
     ["negative shutdown timeout", { ...good(), shutdown: { timeout: -1 } }, "shutdown.timeout", /negative/],
     ["malformed shutdown timeout", { ...good(), shutdown: { timeout: "1 fortnight" } }, "shutdown.timeout", /not a/],
+    ["a timeout object with a typo", { ...good(), shutdown: { timeout: { second: 30 } } }, "shutdown.timeout", /not a/],
+    ["an empty timeout object", { ...good(), jobTimeout: {} }, "jobTimeout", /not a duration/],
     ["unknown backlog", { ...good(), shutdown: { backlog: "discard" } }, "shutdown.backlog", /"drain" or "return"/],
     ["options not an object", null, "options", /must be an object/]
   ]
@@ -99,6 +101,11 @@ describe("Job.make", () => {
   it("generates ids unique within the process", () => {
     const ids = new Set(Array.from({ length: 1_000 }, () => Job.make(null).id))
     assert.strictEqual(ids.size, 1_000)
+  })
+
+  it("throws IllegalArgumentError on a bad option, naming it", () => {
+    assert.throws(() => Job.make(null, { timeout: 0 }), /invalid job option timeout: must be greater than zero/)
+    assert.throws(() => Job.make(null, { timeout: -5 }), /must not be negative/)
   })
 
   it("keeps a caller's id and decodes the timeout", () => {

@@ -4,7 +4,7 @@
  * Time is the TestClock's everywhere.
  */
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
-import { Cause, Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Stream } from "effect"
+import { Cause, Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { Job, Pool } from "../src/index.ts"
 import { BadPayload, die, fail, handler, hang, makeTrace, ok, settle, type Task } from "./support/workload.ts"
@@ -36,15 +36,6 @@ describe("start", () => {
       // No yield between make and this read: the workers started inside make.
       const stats = yield* pool.stats
       assert.strictEqual(stats.workers, 4)
-    }))
-
-  it.effect("a job submitted right after make starts without any other fiber yielding", () =>
-    Effect.gen(function*() {
-      const trace = makeTrace()
-      const pool = yield* Pool.make({ workers: 1, handler: handler(trace) })
-      yield* pool.submit(ok())
-      yield* settle
-      assert.deepStrictEqual(trace.finished.length, 1)
     }))
 
   it.effect("each worker tells its handler its id", () =>
@@ -168,9 +159,20 @@ describe("per-job deadline", () => {
       yield* settle
       yield* TestClock.adjust("200 millis")
       const shortExit = yield* Fiber.join(short)
-      assert.isTrue(Exit.isFailure(shortExit))
+      assert.isTrue(Exit.isFailure(shortExit) && Cause.findErrorOption(shortExit.cause).pipe(
+        Option.exists((error) => error._tag === "JobTimeoutError")
+      ))
       yield* TestClock.adjust("3 seconds")
       assert.strictEqual(yield* Fiber.join(long), "long")
+    }))
+
+  it.effect("a job's own \"Infinity\" lifts the pool's deadline for that job", () =>
+    Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 1, jobTimeout: "100 millis", handler: handler(makeTrace()) })
+      const result = yield* Effect.forkChild(pool.run(ok(10_000), { id: "unbounded", timeout: "Infinity" }))
+      yield* settle
+      yield* TestClock.adjust("10 seconds")
+      assert.strictEqual(yield* Fiber.join(result), "unbounded")
     }))
 
   it.effect("a job that ends in time is not affected by its timeout", () =>

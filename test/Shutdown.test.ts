@@ -5,7 +5,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Fiber, Scope } from "effect"
 import { TestClock } from "effect/testing"
-import { Pool } from "../src/index.ts"
+import { type Job, Pool } from "../src/index.ts"
 import { handler, hang, makeTrace, ok, settle } from "./support/workload.ts"
 
 const ids = (jobs: ReadonlyArray<{ readonly id: string }>) => jobs.map((job) => job.id)
@@ -137,13 +137,62 @@ describe("idempotent", () => {
       yield* pool.submit(ok(1_000), { id: "a" })
       yield* pool.submit(ok(1_000), { id: "b" })
       yield* settle
-      const first = yield* Effect.forkChild(pool.shutdown())
+      const first = yield* Effect.forkChild(pool.shutdown({ timeout: "10 seconds" }))
       yield* settle
-      const interrupting = yield* Effect.forkChild(Fiber.interrupt(first))
+      yield* Fiber.interrupt(first)
+      assert.strictEqual((yield* Effect.flip(pool.submit(ok())))._tag, "PoolClosedError")
+      const later = yield* Effect.forkChild(pool.shutdown())
+      yield* settle
       yield* TestClock.adjust("2 seconds")
-      yield* Fiber.join(interrupting)
-      assert.deepStrictEqual(trace.finished, ["a", "b"])
-      assert.strictEqual((yield* pool.shutdown()).succeeded, 2)
+      const report = yield* Fiber.join(later)
+      assert.strictEqual(report.succeeded, 2)
+      assert.isFalse(report.timedOut)
+      assert.strictEqual(Duration.toMillis(report.elapsed), 2_000)
+      assert.strictEqual((yield* pool.stats).workers, 0)
+    }))
+})
+
+describe("from a handler", () => {
+  it.effect("a handler that forks shutdown stops the pool without waiting for itself", () =>
+    Effect.gen(function*() {
+      const done: Array<string> = []
+      const ref: { pool?: Pool.WorkerPool<string, void, never> } = {}
+      const pool = yield* Pool.make({
+        workers: 1,
+        handler: (job: Job.Job<string>) =>
+          job.payload === "stop"
+            ? Effect.asVoid(Effect.forkDetach(ref.pool!.shutdown()))
+            : Effect.sync(() => void done.push(job.id))
+      })
+      ref.pool = pool
+      yield* pool.submit("work", { id: "before" })
+      yield* pool.submit("stop", { id: "poison" })
+      yield* settle
+      assert.strictEqual((yield* Effect.flip(pool.submit("work")))._tag, "PoolClosedError")
+      const report = yield* pool.shutdown()
+      assert.isFalse(report.timedOut)
+      assert.strictEqual(report.succeeded, 2)
+      assert.deepStrictEqual(done, ["before"])
+    }))
+
+  it.effect("a handler that waits for the shutdown of its own pool is cut off at the deadline, not forever", () =>
+    Effect.gen(function*() {
+      const ref: { pool?: Pool.WorkerPool<string, void, never> } = {}
+      const pool = yield* Pool.make({
+        workers: 1,
+        shutdown: { timeout: "1 second" },
+        handler: (_: Job.Job<string>) => Effect.asVoid(ref.pool!.shutdown())
+      })
+      ref.pool = pool
+      yield* pool.submit("stop", { id: "self-waiting" })
+      yield* settle
+      const waiting = yield* Effect.forkChild(pool.shutdown())
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      const report = yield* Fiber.join(waiting)
+      assert.isTrue(report.timedOut)
+      assert.deepStrictEqual(ids(report.interrupted), ["self-waiting"])
+      assert.strictEqual((yield* pool.stats).workers, 0)
     }))
 })
 
