@@ -458,7 +458,8 @@ export const make = <A, B, E, R>(
     const worker = (id: number): Effect.Effect<void, never, R> =>
       Effect.suspend(() => {
         if (++running === config.workers) Deferred.doneUnsafe(allStarted, Effect.void)
-        return Effect.forever(step)
+        // No yield per job: the runtime already yields every `MaxOpsBeforeYield` operations.
+        return Effect.forever(step, { disableYield: true })
       }).pipe(
         Effect.catchTag("Done", () => Effect.void),
         Effect.ensuring(Effect.sync(() => running--)),
