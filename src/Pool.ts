@@ -39,9 +39,11 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { decodeDuration, describe, type Invalid, isInvalid } from "./internal/options.ts"
+import { quietly } from "./internal/quietly.ts"
+import * as Worker from "./internal/worker.ts"
 import * as Job from "./Job.ts"
 import * as Shutdown from "./Shutdown.ts"
 
@@ -213,8 +215,6 @@ interface Waiter<A, B, E> {
   readonly resume: (effect: Effect.Effect<Job.Job<A>, PoolClosedError>) => void
 }
 
-type Restore = <X, Y, Z>(effect: Effect.Effect<X, Y, Z>) => Effect.Effect<X, Y, Z>
-
 /**
  * Starts a pool in the current scope and returns it once all its workers run.
  * Closing the scope shuts the pool down with its `shutdown` policy.
@@ -241,6 +241,8 @@ export const make = <A, B, E, R>(
     if (isInvalid(validated)) return yield* configError(validated)
     const config: Config<A, B, E, R> = validated
     const scope = yield* Effect.scope
+    // The drain runs in a fiber of its own, with the context the pool was made in.
+    const context = yield* Effect.context<never>()
     const queue = yield* Queue.bounded<Entry<A, B, E>, Cause.Done>(config.capacity)
     const clock = yield* Clock.Clock
     const allStarted = Deferred.makeUnsafe<void>()
@@ -367,7 +369,7 @@ export const make = <A, B, E, R>(
     /** Runs a `run` job in a fiber of its own, so that its caller can interrupt just that job. */
     const runCancellable = (
       entry: Entry<A, B, E>,
-      restore: Restore
+      restore: Worker.Restore
     ): Effect.Effect<Exit.Exit<B, E | Job.JobTimeoutError>, never, R> =>
       Effect.flatMap(Effect.forkChild(runHandler(entry.job)), (fiber) => {
         entry.fiber = fiber
@@ -388,7 +390,8 @@ export const make = <A, B, E, R>(
      * happens. Called uninterruptibly: `restore` makes just the handler
      * interruptible.
      */
-    const execute = (entry: Entry<A, B, E>, restore: Restore): Effect.Effect<void, never, R> => {
+    const execute = (entry: Entry<A, B, E>, restore: Worker.Restore): Effect.Effect<void, never, R> => {
+      if (waiters.size > 0) admitWaiters()
       if (entry.cancelled) {
         counts.cancelled++
         if (subscribers.size > 0) publish({ _tag: "Interrupted", job: entry.job, cancelled: true })
@@ -425,14 +428,14 @@ export const make = <A, B, E, R>(
         counts.failed++
         if (reply) Deferred.doneUnsafe(reply, Exit.fail(error.success))
         if (listening) publish({ _tag: "Failed", job, error: error.success, elapsed: elapsed() })
-        return Effect.logDebug("job failed", error.success).pipe(Effect.annotateLogs("jobId", job.id))
+        return quietly(Effect.logDebug("job failed", error.success).pipe(Effect.annotateLogs("jobId", job.id)))
       }
       const defect = Cause.findDefect(exit.cause)
       if (defect._tag === "Success") {
         counts.died++
         if (reply) Deferred.doneUnsafe(reply, Exit.die(defect.success))
         if (listening) publish({ _tag: "Died", job, defect: defect.success })
-        return Effect.logWarning("job died", exit.cause).pipe(Effect.annotateLogs("jobId", job.id))
+        return quietly(Effect.logWarning("job died", exit.cause).pipe(Effect.annotateLogs("jobId", job.id)))
       }
       if (entry.cancelled) {
         counts.cancelled++
@@ -444,24 +447,11 @@ export const make = <A, B, E, R>(
       return Effect.void
     }
 
-    /**
-     * Takes a job and runs it. Uninterruptible from the moment the queue hands
-     * the job over, so that an interrupted worker never drops a job it took.
-     */
-    const step = Effect.uninterruptibleMask((restore) =>
-      Effect.flatMap(restore(Queue.take(queue)), (entry) => {
-        if (waiters.size > 0) admitWaiters()
-        return execute(entry, restore)
-      })
-    )
-
     const worker = (id: number): Effect.Effect<void, never, R> =>
       Effect.suspend(() => {
         if (++running === config.workers) Deferred.doneUnsafe(allStarted, Effect.void)
-        // No yield per job: the runtime already yields every `MaxOpsBeforeYield` operations.
-        return Effect.forever(step, { disableYield: true })
+        return Worker.loop(queue, execute)
       }).pipe(
-        Effect.catchTag("Done", () => Effect.void),
         Effect.ensuring(Effect.sync(() => running--)),
         Effect.provideService(WorkerId, id),
         Effect.annotateLogs("worker", id)
@@ -529,7 +519,11 @@ export const make = <A, B, E, R>(
           // The drain runs in a fiber of its own that callers only wait for: a
           // caller that is interrupted, or that is a job of this very pool
           // (which the drain waits for), cannot stop it half-way.
-          const drain = Effect.flatMap(Shutdown.drain(drainable, resolved), (result) => Deferred.succeed(done, result))
+          // However the drain ends, its end reaches every caller: none waits forever.
+          const drain = Shutdown.drain(drainable, resolved).pipe(
+            Effect.onExit((exit) => Deferred.done(done, exit)),
+            Effect.provideContext(context)
+          )
           return Effect.andThen(Effect.forkDetach(drain, { uninterruptible: true }), restore(Deferred.await(done)))
         })
       ).pipe(Effect.withSpan("Pool.shutdown"))
@@ -545,16 +539,19 @@ export const make = <A, B, E, R>(
 
     // --- start ----------------------------------------------------------------
 
+    // The workers live in a scope of the pool's own, closed only after the
+    // drain: the owner's scope may run its finalizers in parallel, and must
+    // not interrupt the workers while they drain.
+    const workerScope = yield* Scope.make()
+    yield* Scope.addFinalizer(scope, Effect.andThen(shutdown(), Scope.close(workerScope, Exit.void)))
     for (let id = 1; id <= config.workers; id++) {
-      workers.push(yield* Effect.forkIn(worker(id), scope))
+      workers.push(yield* Effect.forkIn(worker(id), workerScope))
     }
     // Start before traffic: return only once every worker is taking jobs.
     yield* Deferred.await(allStarted)
-    // Added after the workers, so it runs before the scope interrupts them.
-    yield* Effect.addFinalizer(() => Effect.asVoid(shutdown()))
-    yield* Effect.logDebug("pool started").pipe(
+    yield* quietly(Effect.logDebug("pool started").pipe(
       Effect.annotateLogs({ workers: config.workers, capacity: config.capacity })
-    )
+    ))
 
     return { submit, trySubmit, run, outcomes, stats, shutdown }
   }).pipe(Effect.withSpan("Pool.make"))

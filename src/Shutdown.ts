@@ -25,6 +25,7 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { decodeDuration, describe, type Invalid, isInvalid } from "./internal/options.ts"
+import { quietly } from "./internal/quietly.ts"
 import type { Job } from "./Job.ts"
 
 /**
@@ -137,10 +138,10 @@ export const drain = <A>(pool: Drainable<A>, policy: Resolved): Effect.Effect<Re
     pool.stopAccepting()
     const abandoned = policy.backlog === "return" ? yield* pool.takeBacklog : []
     pool.closeQueue()
-    yield* Effect.annotateLogs(
+    yield* quietly(Effect.annotateLogs(
       Effect.logDebug("draining"),
       { backlog: policy.backlog, timeout: Duration.format(policy.timeout) }
-    )
+    ))
     const finished = yield* Effect.timeoutOption(pool.awaitWorkers, policy.timeout)
     const timedOut = finished._tag === "None"
     if (timedOut) {
@@ -149,13 +150,16 @@ export const drain = <A>(pool: Drainable<A>, policy: Resolved): Effect.Effect<Re
       abandoned.push(...(yield* pool.takeBacklog))
       yield* pool.interruptWorkers
     }
+    // Whatever is still queued now (nothing, unless a worker died) is handed
+    // back rather than left behind.
+    abandoned.push(...(yield* pool.takeBacklog))
     const totals = pool.close()
     const elapsed = Duration.millis((yield* Clock.currentTimeMillis) - startedAt)
     if (timedOut) {
-      yield* Effect.logWarning("shutdown deadline reached").pipe(Effect.annotateLogs({
+      yield* quietly(Effect.logWarning("shutdown deadline reached").pipe(Effect.annotateLogs({
         interrupted: totals.interrupted.length,
         abandoned: abandoned.length
-      }))
+      })))
     }
     return { ...totals, abandoned, timedOut, elapsed }
   }))

@@ -7,7 +7,8 @@
  * will. No time passes: everything runs on the TestClock's zero.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Scheduler } from "effect"
+import { Cause, Effect, Fiber, Queue, Scheduler } from "effect"
+import * as Worker from "../src/internal/worker.ts"
 import { Pool } from "../src/index.ts"
 import { settle } from "./support/workload.ts"
 
@@ -19,6 +20,28 @@ const busy = (n: number): Effect.Effect<void> => {
 }
 
 describe("races", () => {
+  it.effect("a worker loop interrupted at any point has run every item it took", () =>
+    Effect.gen(function*() {
+      for (let ops = 4; ops <= 16; ops++) {
+        for (let yields = 0; yields < 12; yields++) {
+          const queue = yield* Queue.bounded<number, Cause.Done>(100)
+          for (let n = 0; n < 50; n++) Queue.offerUnsafe(queue, n)
+          const ran: Array<number> = []
+          const loop = yield* Effect.forkChild(
+            Worker.loop(queue, (item) => Effect.sync(() => void ran.push(item))).pipe(
+              Effect.provideService(Scheduler.MaxOpsBeforeYield, ops)
+            ),
+            { startImmediately: true }
+          )
+          for (let k = 0; k < yields; k++) yield* Effect.yieldNow
+          yield* Fiber.interrupt(loop)
+          const left = Queue.sizeUnsafe(queue)
+          assert.strictEqual(ran.length + left, 50, `ops=${ops} yields=${yields}: an item was taken but not run`)
+        }
+      }
+    }))
+
+
   it.effect("a worker interrupted by the deadline right after it took a job does not drop it", () =>
     Effect.gen(function*() {
       for (let steps = 0; steps <= 80; steps++) {

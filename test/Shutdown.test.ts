@@ -3,10 +3,10 @@
  * idempotency, and shutdown through the owning scope. TestClock time only.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Fiber, Scope } from "effect"
+import { Duration, Effect, Exit, Fiber, Logger, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { type Job, Pool } from "../src/index.ts"
-import { handler, hang, makeTrace, ok, settle } from "./support/workload.ts"
+import { die, handler, hang, makeTrace, ok, settle } from "./support/workload.ts"
 
 const ids = (jobs: ReadonlyArray<{ readonly id: string }>) => jobs.map((job) => job.id)
 
@@ -237,4 +237,45 @@ describe("scope", () => {
       yield* Fiber.join(stopping)
       assert.deepStrictEqual(trace.finished, ["a", "b"])
     }))
+
+  it.effect("an owner scope that runs its finalizers in parallel still drains before the workers stop", () =>
+    Effect.gen(function*() {
+      const trace = makeTrace()
+      const scope = yield* Scope.make("parallel")
+      const pool = yield* Pool.make({ workers: 2, handler: handler(trace) }).pipe(Scope.provide(scope))
+      for (const id of ["a", "b", "c", "d"]) yield* pool.submit(ok(50), { id })
+      yield* settle
+      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+      yield* settle
+      yield* TestClock.adjust("100 millis")
+      yield* Fiber.join(closing)
+      assert.deepStrictEqual([...trace.finished].sort(), ["a", "b", "c", "d"])
+      const report = yield* pool.shutdown()
+      assert.strictEqual(report.succeeded, 4)
+      assert.deepStrictEqual(report.interrupted, [])
+    }))
+})
+
+describe("a logger that throws", () => {
+  const throwing = Logger.layer([Logger.make(() => {
+    throw new Error("logger is broken")
+  })])
+
+  it.effect("takes down neither a worker nor the drain", () =>
+    Effect.gen(function*() {
+      const trace = makeTrace()
+      const pool = yield* Pool.make({ workers: 1, handler: handler(trace) })
+      yield* pool.submit(die(), { id: "dies" }) // the worker logs a warning for it
+      yield* pool.submit(ok(), { id: "after" })
+      yield* pool.submit(hang, { id: "stuck" })
+      yield* settle
+      assert.deepStrictEqual(trace.finished, ["after"])
+      const shutdown = yield* Effect.forkChild(pool.shutdown({ timeout: "1 second" })) // logs at the deadline
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      const report = yield* Fiber.join(shutdown)
+      assert.isTrue(report.timedOut)
+      assert.deepStrictEqual(ids(report.interrupted), ["stuck"])
+      assert.strictEqual(report.died, 1)
+    }).pipe(Effect.provide(throwing)))
 })
