@@ -77,13 +77,14 @@ const flags = {
     min: 0,
     fallback: 30_000,
     metavar: "ms",
-    description: "how long shutdown waits for jobs before interrupting them, in ms"
+    description: "how long shutdown waits for jobs before interrupting them, in ms; bounds the end of every run"
   }),
   backlog: Flag.Literals("backlog", ["drain", "return"]).pipe(
     Flag.withDefault("drain"),
     Flag.withMetavar("drain|return"),
     Flag.withDescription(
-      "on Ctrl-C/SIGTERM, run the queued jobs too (drain) or hand them back unstarted (return) (default drain)"
+      "on Ctrl-C/SIGTERM while jobs are still being submitted, run the queued jobs too (drain) or hand them " +
+        "back unstarted (return); once all are submitted the run drains them (default drain)"
     )
   ),
   output: Flag.Literals("output", ["auto", "lines", "progress", "quiet"]).pipe(
@@ -385,7 +386,8 @@ const run = (config: Config) =>
       })
     )
   })).pipe(
-    // Options the flags let through but the pool refuses are bad flags too.
+    // The flags' own checks refuse what the pool would; should one ever let
+    // something through, it is still a bad flag (exit 2), not a crash.
     Effect.catchTag("PoolConfigError", (error) =>
       Effect.fail(
         new CliError.ShowHelp({
@@ -425,7 +427,8 @@ const command = Command.make(NAME, flags, run).pipe(
   Command.withDescription(
     "Runs jobs on an effect-worker-pool: N workers, a bounded queue, per-job lines and a shutdown report. " +
       "Ctrl-C or SIGTERM drains within --drain-timeout; a second signal stops at once. " +
-      "Exit code 0 after a clean drain, 1 when jobs were interrupted or abandoned, 2 for bad flags."
+      "Exit code 0 after a clean drain, 1 when jobs were interrupted or abandoned, 2 for bad flags, " +
+      "130 when stopped by a second signal (or by a signal before the pool started)."
   )
 )
 
