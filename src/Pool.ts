@@ -333,12 +333,13 @@ export const make = <A, B, E, R>(
     const run = (payload: A, options?: Job.Options): Effect.Effect<B, RunError<E> | PoolConfigError> =>
       Effect.uninterruptibleMask((restore) =>
         Effect.suspend((): Effect.Effect<B, RunError<E> | PoolConfigError> => {
-          const entry = newEntry(payload, options, Deferred.makeUnsafe<B, RunError<E>>())
+          const reply = Deferred.makeUnsafe<B, RunError<E>>()
+          const entry = newEntry(payload, options, reply)
           if (!("job" in entry)) return Effect.fail(entry)
           const accepted = offer(entry) ? Effect.void : Effect.asVoid(waitForRoom(entry))
           // From the offer on, an interruption of the caller cancels the job:
           // whether it came while waiting for room, for a worker or for the result.
-          return restore(Effect.andThen(accepted, Deferred.await(entry.reply!))).pipe(
+          return restore(Effect.andThen(accepted, Deferred.await(reply))).pipe(
             Effect.onInterrupt(() => cancel(entry))
           )
         })
@@ -347,9 +348,9 @@ export const make = <A, B, E, R>(
     /** Cancels a `run` job whose caller was interrupted. */
     const cancel = (entry: Entry<A, B, E>): Effect.Effect<void> =>
       Effect.suspend(() => {
-        // Queued: the worker that takes it skips it (never accepted: nothing to
-        // do). Running: interrupt it and wait, so that the caller's
-        // interruption ends after the job's finalizers.
+        // Queued: the worker that takes it skips it. Still waiting for room:
+        // it was never accepted, so nothing takes it. Running: interrupt it and
+        // wait, so that the caller's interruption ends after its finalizers.
         entry.cancelled = true
         return entry.fiber === undefined ? Effect.void : Fiber.interrupt(entry.fiber)
       })
