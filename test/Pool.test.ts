@@ -43,7 +43,7 @@ describe("start", () => {
       const pool = yield* Pool.make({ workers: 2, handler: () =>
           Effect.gen(function*() {
             const id = yield* Pool.WorkerId
-            yield* Effect.sleep(10) // keeps this worker busy, so the other job goes to the other worker
+            yield* Effect.sleep(10) // TestClock: keeps this worker busy, so the other job goes to the other worker
             return id
           })
       })

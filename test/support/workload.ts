@@ -42,11 +42,11 @@ export const makeTrace = (): Trace => ({ started: [], finished: [], finalized: [
 export const handler = (trace: Trace) => (job: Job.Job<Task>): Effect.Effect<string, BadPayload> => {
   const task = job.payload
   const body: Effect.Effect<string, BadPayload> = task._tag === "ok"
-    ? Effect.as(Effect.sleep(task.ms), job.id)
+    ? Effect.as(Effect.sleep(task.ms), job.id) // TestClock time, as every sleep here
     : task._tag === "fail"
-    ? Effect.andThen(Effect.sleep(task.ms), Effect.fail(new BadPayload({ reason: job.id })))
+    ? Effect.andThen(Effect.sleep(task.ms), Effect.fail(new BadPayload({ reason: job.id }))) // TestClock
     : task._tag === "die"
-    ? Effect.andThen(Effect.sleep(task.ms), Effect.die(new Error(`defect in ${job.id}`)))
+    ? Effect.andThen(Effect.sleep(task.ms), Effect.die(new Error(`defect in ${job.id}`))) // TestClock
     : task._tag === "throw"
     ? Effect.sync(() => {
       throw new Error(`thrown in ${job.id}`)
