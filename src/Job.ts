@@ -55,13 +55,20 @@ let lastId = 0
 const nextId = (): string => `job-${++lastId}`
 
 /**
+ * A job with a generated id and no options: nothing to check.
+ *
+ * @internal
+ */
+export const unchecked = <A>(payload: A): Job<A> => ({ id: nextId(), payload, timeout: undefined })
+
+/**
  * Validates `options` and makes the job, or says which option is wrong and
  * why. What a pool's `submit` uses, so that bad options become a typed error.
  *
  * @internal
  */
 export const validate = <A>(payload: A, options: Options | undefined): Job<A> | Invalid => {
-  if (options === undefined) return { id: nextId(), payload, timeout: undefined }
+  if (options === undefined) return unchecked(payload)
   const { id, timeout } = options
   if (id !== undefined && typeof id !== "string") return { option: "id", reason: `must be a string, got ${describe(id)}` }
   const decoded = timeout === undefined ? undefined : decodeDuration("timeout", timeout, { allowZero: false })

@@ -51,10 +51,17 @@ import * as Shutdown from "./Shutdown.ts"
 // Errors
 // -----------------------------------------------------------------------------
 
-/** The pool has begun shutting down (or is closed): the job was not accepted. */
-export class PoolClosedError extends Schema.TaggedError<PoolClosedError>()("PoolClosedError", {}) {
+/**
+ * The pool has begun shutting down (or is closed): the job was not accepted.
+ * For `submitAll`, `accepted` says how many of its payloads, from the first,
+ * were accepted before (those run as usual).
+ */
+export class PoolClosedError extends Schema.TaggedError<PoolClosedError>()("PoolClosedError", {
+  accepted: Schema.optionalKey(Schema.Number)
+}) {
   override get message(): string {
-    return "the pool is shutting down and accepts no more jobs"
+    const before = this.accepted === undefined ? "" : ` (${this.accepted} of the batch were accepted before)`
+    return `the pool is shutting down and accepts no more jobs${before}`
   }
 }
 
@@ -120,6 +127,13 @@ export interface Stats {
 export interface WorkerPool<in out A, out B, out E> {
   /** Accepts a job, waiting while the queue is full. Fails with `PoolClosedError` once shutdown began. */
   readonly submit: (payload: A, options?: Job.Options) => Effect.Effect<Job.Job<A>, PoolClosedError | PoolConfigError>
+  /**
+   * Accepts jobs for the payloads in order, waiting for room as `submit`
+   * does; one effect for the whole batch, so it costs far less per job than a
+   * `submit` each. If shutdown begins half-way, the jobs already accepted
+   * run, and the error says how many they are.
+   */
+  readonly submitAll: (payloads: Iterable<A>) => Effect.Effect<Array<Job.Job<A>>, PoolClosedError>
   /** Accepts a job if there is room now; never waits. */
   readonly trySubmit: (
     payload: A,
@@ -207,6 +221,8 @@ interface Entry<A, B, E> {
   cancelled: boolean
   /** Present for `run` while the job runs: the fiber to interrupt on cancel. */
   fiber: Fiber.Fiber<B, E | Job.JobTimeoutError> | undefined
+  /** When the job started, read only if someone listened to `outcomes` then. */
+  startedAt: number | undefined
 }
 
 /** A `submit` waiting for room. */
@@ -252,6 +268,8 @@ export const make = <A, B, E, R>(
     const interrupted: Array<Job.Job<A>> = []
     const counts = { submitted: 0, succeeded: 0, failed: 0, died: 0, cancelled: 0, abandoned: 0 }
     let running = 0
+    /** When the current subscribers began listening: the start of jobs that were already running. */
+    let listeningSince = 0
     let active = 0
     let accepting = true
     let closed = false
@@ -279,7 +297,11 @@ export const make = <A, B, E, R>(
         if (!Queue.offerUnsafe(queue, waiter.entry)) return
         waiters.delete(waiter)
         counts.submitted++
-        waiter.resume(Effect.succeed(waiter.entry.job))
+        // `resume` runs the waiting fiber right here, inside this worker. It
+        // yields first, so that it goes on once the workers have made room
+        // for more than this one job: a producer resumed inline would fill the
+        // one free slot and wait again, a suspension per job.
+        waiter.resume(Effect.as(Effect.yieldNow, waiter.entry.job))
       }
     }
 
@@ -308,7 +330,7 @@ export const make = <A, B, E, R>(
     ): Entry<A, B, E> | PoolClosedError | PoolConfigError => {
       if (!accepting) return new PoolClosedError()
       const job = Job.validate(payload, options)
-      return isInvalid(job) ? configError(job) : { job, reply, cancelled: false, fiber: undefined }
+      return isInvalid(job) ? configError(job) : { job, reply, cancelled: false, fiber: undefined, startedAt: undefined }
     }
 
     // `submit` and `trySubmit` are the per-job path: no span, no fiber, no
@@ -318,6 +340,39 @@ export const make = <A, B, E, R>(
         const entry = newEntry(payload, options, undefined)
         if (!("job" in entry)) return Effect.fail(entry)
         return offer(entry) ? Effect.succeed(entry.job) : waitForRoom(entry)
+      })
+
+    const submitAll = (payloads: Iterable<A>): Effect.Effect<Array<Job.Job<A>>, PoolClosedError> =>
+      Effect.suspend(() => {
+        const items = Array.isArray(payloads) ? payloads as ReadonlyArray<A> : Array.from(payloads)
+        const jobs: Array<Job.Job<A>> = []
+        let accepted = 0
+        const closed = () => Effect.fail(new PoolClosedError({ accepted }))
+        // A plain loop while there is room; an effect only to wait for it.
+        const rest = (): Effect.Effect<Array<Job.Job<A>>, PoolClosedError> => {
+          while (accepted < items.length) {
+            if (!accepting) return closed()
+            const entry: Entry<A, B, E> = {
+              job: Job.unchecked(items[accepted]),
+              reply: undefined,
+              cancelled: false,
+              fiber: undefined,
+              startedAt: undefined
+            }
+            if (!offer(entry)) {
+              return Effect.matchEffect(waitForRoom(entry), { onFailure: closed, onSuccess: admitted })
+            }
+            jobs.push(entry.job)
+            accepted++
+          }
+          return Effect.succeed(jobs)
+        }
+        const admitted = (job: Job.Job<A>) => {
+          jobs.push(job)
+          accepted++
+          return rest()
+        }
+        return rest()
       })
 
     const trySubmit = (
@@ -357,9 +412,24 @@ export const make = <A, B, E, R>(
 
     // --- running jobs ---------------------------------------------------------
 
+    /**
+     * Calls the handler now, in the worker's step, so that an effect that has
+     * already ended (an `Exit`) is settled without a runtime step. A handler
+     * that throws, or returns something that is not an Effect, dies instead.
+     */
+    const callHandler = (job: Job.Job<A>): Effect.Effect<B, E, R> => {
+      try {
+        const effect: unknown = config.handler(job)
+        return Effect.isEffect(effect)
+          ? effect as Effect.Effect<B, E, R>
+          : Effect.die(new TypeError(`the handler returned ${describe(effect)}, not an Effect`))
+      } catch (defect) {
+        return Effect.die(defect)
+      }
+    }
+
     const runHandler = (job: Job.Job<A>): Effect.Effect<B, E | Job.JobTimeoutError, R> => {
-      // `suspend` turns a handler that throws instead of returning an Effect into a defect.
-      const effect = Effect.suspend(() => config.handler(job))
+      const effect = callHandler(job)
       const timeout = job.timeout ?? config.jobTimeout
       return timeout === undefined || !Duration.isFinite(timeout) ? effect : Effect.timeoutOrElse(effect, {
         duration: timeout,
@@ -368,90 +438,89 @@ export const make = <A, B, E, R>(
     }
 
     /** Runs a `run` job in a fiber of its own, so that its caller can interrupt just that job. */
-    const runCancellable = (
-      entry: Entry<A, B, E>,
-      restore: Worker.Restore
-    ): Effect.Effect<Exit.Exit<B, E | Job.JobTimeoutError>, never, R> =>
+    const runCancellable = (entry: Entry<A, B, E>): Effect.Effect<B, E | Job.JobTimeoutError, R> =>
       Effect.flatMap(Effect.forkChild(runHandler(entry.job)), (fiber) => {
         entry.fiber = fiber
         // Cancelled since the worker took it: stop the fiber before it starts.
-        const cancelled = entry.cancelled ? Fiber.interrupt(fiber) : Effect.void
-        return Effect.flatMap(
-          Effect.andThen(cancelled, Effect.exit(restore(Fiber.await(fiber)))),
-          (awaited) =>
-            awaited._tag === "Success"
-              ? Effect.succeed(awaited.value)
-              // The worker itself was interrupted (the drain deadline): stop the job too.
-              : Effect.andThen(Fiber.interrupt(fiber), Fiber.await(fiber))
-        )
+        return entry.cancelled ? Effect.andThen(Fiber.interrupt(fiber), Fiber.join(fiber)) : Fiber.join(fiber)
       })
 
     /**
-     * Runs one job and records how it ended; the worker goes on whatever
-     * happens. Called uninterruptibly: `restore` makes just the handler
-     * interruptible.
+     * Starts one job, in the step in which a worker took it: the effect that
+     * runs it, or `undefined` for a job cancelled while it was queued.
      */
-    const execute = (entry: Entry<A, B, E>, restore: Worker.Restore): Effect.Effect<void, never, R> => {
+    const start = (entry: Entry<A, B, E>): Effect.Effect<B, E | Job.JobTimeoutError, R> | undefined => {
       if (waiters.size > 0) admitWaiters()
       if (entry.cancelled) {
         counts.cancelled++
         if (subscribers.size > 0) publish({ _tag: "Interrupted", job: entry.job, cancelled: true })
-        return Effect.void
+        return undefined
       }
       active++
-      const startedAt = clock.currentTimeMillisUnsafe()
-      const ended = entry.reply === undefined
-        ? Effect.exit(restore(runHandler(entry.job)))
-        : runCancellable(entry, restore)
-      return Effect.flatMap(ended, (exit) => {
-        active--
-        return settle(entry, exit, startedAt)
-      })
+      // The clock is read only while someone listens: nobody else needs `elapsed`.
+      if (subscribers.size > 0) entry.startedAt = clock.currentTimeMillisUnsafe()
+      return entry.reply === undefined ? runHandler(entry.job) : runCancellable(entry)
     }
 
-    /** Counts, replies and publishes how a job ended. */
-    const settle = (
-      entry: Entry<A, B, E>,
-      exit: Exit.Exit<B, E | Job.JobTimeoutError>,
-      startedAt: number
-    ): Effect.Effect<void> => {
+    /** How long a job ran; for one that started before anyone listened, since they did. */
+    const elapsed = (entry: Entry<A, B, E>) =>
+      Duration.millis(clock.currentTimeMillisUnsafe() - (entry.startedAt ?? listeningSince))
+
+    const succeeded = (entry: Entry<A, B, E>, value: B) => {
+      active--
+      counts.succeeded++
+      if (entry.reply) Deferred.doneUnsafe(entry.reply, Exit.succeed(value))
+      if (subscribers.size > 0) publish({ _tag: "Succeeded", job: entry.job, value, elapsed: elapsed(entry) })
+    }
+
+    /** Counts, replies and publishes how a job that did not succeed ended. */
+    const failed = (entry: Entry<A, B, E>, cause: Cause.Cause<E | Job.JobTimeoutError>): Effect.Effect<void> => {
+      active--
       const { job, reply } = entry
       const listening = subscribers.size > 0
-      const elapsed = () => Duration.millis(clock.currentTimeMillisUnsafe() - startedAt)
-      if (exit._tag === "Success") {
-        counts.succeeded++
-        if (reply) Deferred.doneUnsafe(reply, exit)
-        if (listening) publish({ _tag: "Succeeded", job, value: exit.value, elapsed: elapsed() })
-        return Effect.void
-      }
-      const error = Cause.findError(exit.cause)
+      const error = Cause.findError(cause)
       if (error._tag === "Success") {
         counts.failed++
         if (reply) Deferred.doneUnsafe(reply, Exit.fail(error.success))
-        if (listening) publish({ _tag: "Failed", job, error: error.success, elapsed: elapsed() })
+        if (listening) publish({ _tag: "Failed", job, error: error.success, elapsed: elapsed(entry) })
         return quietly(Effect.logDebug("job failed", error.success).pipe(Effect.annotateLogs("jobId", job.id)))
       }
-      const defect = Cause.findDefect(exit.cause)
+      const defect = Cause.findDefect(cause)
       if (defect._tag === "Success") {
         counts.died++
         if (reply) Deferred.doneUnsafe(reply, Exit.die(defect.success))
         if (listening) publish({ _tag: "Died", job, defect: defect.success })
-        return quietly(Effect.logWarning("job died", exit.cause).pipe(Effect.annotateLogs("jobId", job.id)))
+        return quietly(Effect.logWarning("job died", cause).pipe(Effect.annotateLogs("jobId", job.id)))
       }
+      settleInterrupted(entry)
+      return Effect.void
+    }
+
+    /** A job stopped half-way: by its caller (cancelled), by itself, or by the drain deadline. */
+    const settleInterrupted = (entry: Entry<A, B, E>) => {
       if (entry.cancelled) {
         counts.cancelled++
       } else {
-        interrupted.push(job)
-        if (reply) Deferred.doneUnsafe(reply, Exit.fail(new Job.JobInterruptedError({ jobId: job.id })))
+        interrupted.push(entry.job)
+        if (entry.reply) Deferred.doneUnsafe(entry.reply, Exit.fail(new Job.JobInterruptedError({ jobId: entry.job.id })))
       }
-      if (listening) publish({ _tag: "Interrupted", job, cancelled: entry.cancelled })
-      return Effect.void
+      if (subscribers.size > 0) publish({ _tag: "Interrupted", job: entry.job, cancelled: entry.cancelled })
     }
+
+    /** The worker was interrupted (the drain deadline) while running `entry`: stop the job too. */
+    const interruptedWhileRunning = (entry: Entry<A, B, E>): Effect.Effect<void> =>
+      Effect.andThen(
+        entry.fiber === undefined ? Effect.void : Fiber.interrupt(entry.fiber),
+        Effect.sync(() => {
+          active--
+          settleInterrupted(entry)
+        })
+      )
 
     const worker = (id: number): Effect.Effect<void, never, R> =>
       Effect.suspend(() => {
         if (++running === config.workers) Deferred.doneUnsafe(allStarted, Effect.void)
-        return Worker.loop(queue, execute)
+        return Worker.loop(queue, { run: start, succeeded, failed, interrupted: interruptedWhileRunning })
       }).pipe(
         Effect.ensuring(Effect.sync(() => running--)),
         Effect.provideService(WorkerId, id),
@@ -468,6 +537,7 @@ export const make = <A, B, E, R>(
     const outcomes: Stream.Stream<Job.Outcome<A, B, E>> = Stream.unwrap(Effect.gen(function*() {
       if (closed) return Stream.empty
       const subscriber = yield* Queue.unbounded<Job.Outcome<A, B, E>, Cause.Done>()
+      if (subscribers.size === 0) listeningSince = clock.currentTimeMillisUnsafe()
       subscribers.add(subscriber)
       yield* Effect.addFinalizer(() => Effect.sync(() => subscribers.delete(subscriber)))
       return Stream.fromQueue(subscriber)
@@ -554,7 +624,7 @@ export const make = <A, B, E, R>(
       Effect.annotateLogs({ workers: config.workers, capacity: config.capacity })
     ))
 
-    return { submit, trySubmit, run, outcomes, stats, shutdown }
+    return { submit, submitAll, trySubmit, run, outcomes, stats, shutdown }
   }).pipe(Effect.withSpan("Pool.make"))
 
 /**

@@ -6,7 +6,8 @@
  *
  * Workloads mix job durations, failures, defects, jobs that never end,
  * `run` callers that get interrupted, submits interleaved with shutdown, both
- * backlog policies and random deadlines. Time is the TestClock's.
+ * backlog policies, batches from `submitAll` and random deadlines. Time is
+ * the TestClock's.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Scheduler, Scope, Stream } from "effect"
@@ -22,6 +23,7 @@ type Step =
   | { readonly _tag: "job"; readonly task: Task; readonly mode: Mode; readonly interruptAfter: number }
   | { readonly _tag: "advance"; readonly ms: number }
   | { readonly _tag: "shutdown"; readonly interruptCaller: boolean }
+  | { readonly _tag: "batch"; readonly tasks: ReadonlyArray<Task> }
 
 interface Workload {
   readonly workers: number
@@ -55,6 +57,10 @@ const step: fc.Arbitrary<Step> = fc.oneof(
     })
   },
   { weight: 3, arbitrary: fc.record({ _tag: fc.constant("advance" as const), ms }) },
+  {
+    weight: 1,
+    arbitrary: fc.record({ _tag: fc.constant("batch" as const), tasks: fc.array(task, { minLength: 1, maxLength: 5 }) })
+  },
   {
     weight: 1,
     arbitrary: fc.record({ _tag: fc.constant("shutdown" as const), interruptCaller: fc.boolean() })
@@ -97,9 +103,13 @@ const check = (w: Workload) =>
     yield* settle
 
     const attempts: Array<Attempt> = []
+    const batches: Array<Fiber.Fiber<ReadonlyArray<Job.Job<Task>>, Pool.PoolClosedError>> = []
     let shutdown: Fiber.Fiber<unknown, unknown> | undefined
     for (const [index, step] of w.steps.entries()) {
       if (step._tag === "advance") yield* TestClock.adjust(step.ms)
+      else if (step._tag === "batch") {
+        batches.push(yield* Effect.forkChild(pool.submitAll(step.tasks), { startImmediately: true }))
+      }
       else if (step._tag === "shutdown") {
         const caller = yield* Effect.forkChild(pool.shutdown(), { startImmediately: true })
         // A caller that goes away must not stop the shutdown half-way.
@@ -161,6 +171,7 @@ const check = (w: Workload) =>
 
     const abandoned = new Set(report.abandoned.map((job: Job.Job<Task>) => job.id))
     const accepted = new Set<string>()
+    let batchPrefixes = 0
     for (const attempt of attempts) {
       yield* Effect.yieldNow
       const exit = attempt.fiber.pollUnsafe()
@@ -182,11 +193,32 @@ const check = (w: Workload) =>
       }
     }
 
+    // A batch accepted a prefix of its payloads: all of them on success, `accepted` of them on refusal.
+    for (const batch of batches) {
+      const exit = batch.pollUnsafe()
+      assert.isDefined(exit, "a submitAll never returned")
+      if (exit === undefined) continue
+      if (Exit.isSuccess(exit)) {
+        for (const job of exit.value) accepted.add(job.id)
+      } else {
+        const error = Cause.findErrorOption(exit.cause)
+        assert.isTrue(error._tag === "Some", "a submitAll failed with something other than PoolClosedError")
+        if (error._tag === "Some") {
+          const accepted = error.value.accepted ?? -1
+          assert.isAtLeast(accepted, 0, "a refused submitAll did not say how many it accepted")
+          batchPrefixes += accepted
+        }
+      }
+    }
+    // Jobs of refused batches are known only by count: ended jobs nobody else claims.
+    const unclaimed = [...ends.keys()].filter((id) => !accepted.has(id))
+    assert.strictEqual(unclaimed.length, batchPrefixes, "jobs of refused batches were lost or invented")
+    for (const id of unclaimed) accepted.add(id)
+
     for (const id of accepted) {
       const end = ends.get(id)
       assert.strictEqual(end?.length, 1, `${id} ended ${JSON.stringify(end)}`)
     }
-    for (const id of ends.keys()) assert.isTrue(accepted.has(id), `${id} ended but was never accepted`)
 
     // The report's counts agree with the outcomes.
     const count = (end: End) => [...ends.values()].filter(([e]) => e === end).length

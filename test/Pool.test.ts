@@ -56,6 +56,37 @@ describe("start", () => {
 })
 
 describe("backpressure", () => {
+  it.effect("submitAll accepts a batch in order, waiting for room as submit does", () =>
+    Effect.gen(function*() {
+      const { pool, release, trace } = yield* busyPool(2, []) // one worker, busy
+      const batch = yield* Effect.forkChild(pool.submitAll([ok(), ok(), ok(), ok(), ok()]))
+      yield* settle
+      assert.isUndefined(batch.pollUnsafe(), "submitAll returned while its batch did not fit")
+      assert.strictEqual((yield* pool.stats).queued, 2)
+      yield* release
+      const jobs = yield* Fiber.join(batch)
+      assert.strictEqual(jobs.length, 5)
+      yield* pool.shutdown()
+      assert.deepStrictEqual(trace.finished, ["busy", ...jobs.map((job) => job.id)])
+    }))
+
+  it.effect("submitAll refused half-way by shutdown says how many it accepted, and those run", () =>
+    Effect.gen(function*() {
+      const { pool, release, trace } = yield* busyPool(2, [])
+      const batch = yield* Effect.forkChild(pool.submitAll([ok(), ok(), ok(), ok(), ok()]))
+      yield* settle
+      const shutdown = yield* Effect.forkChild(pool.shutdown())
+      yield* settle
+      const refused = yield* Effect.flip(Fiber.join(batch))
+      assert.strictEqual(refused._tag, "PoolClosedError")
+      assert.strictEqual(refused.accepted, 2)
+      assert.match(refused.message, /2 of the batch were accepted/)
+      yield* release
+      const report = yield* Fiber.join(shutdown)
+      assert.strictEqual(report.succeeded, 3) // "busy" and the two accepted
+      assert.strictEqual(trace.finished.length, 3)
+    }))
+
   it.effect("submit waits while the queue is full; trySubmit fails with PoolFullError", () =>
     Effect.gen(function*() {
       const { pool, release, trace } = yield* busyPool(2, ["a", "b"]) // the queue is full now
@@ -219,6 +250,30 @@ describe("failures", () => {
       assert.strictEqual(stats.workers, 1)
       assert.strictEqual(stats.died, 2)
       assert.strictEqual(stats.succeeded, 1)
+    }))
+
+  it.effect("a handler whose effect has already ended (an Exit) is settled like any other", () =>
+    Effect.gen(function*() {
+      const pool = yield* Pool.make({
+        workers: 2,
+        handler: (job: Job.Job<number>) =>
+          job.payload % 3 === 0
+            ? Effect.succeed(job.payload * 2)
+            : job.payload % 3 === 1
+            ? Effect.fail(new BadPayload({ reason: String(job.payload) }))
+            : Effect.die("bad")
+      })
+      const outcomes = yield* Effect.forkChild(Stream.runCollect(pool.outcomes), { startImmediately: true })
+      yield* pool.submitAll(Array.from({ length: 30 }, (_, i) => i))
+      assert.strictEqual(yield* pool.run(3), 6)
+      const failed = yield* Effect.flip(pool.run(4))
+      assert.strictEqual(failed._tag, "BadPayload")
+      const report = yield* pool.shutdown()
+      assert.deepStrictEqual([report.succeeded, report.failed, report.died], [11, 11, 10])
+      const tags = (yield* Fiber.join(outcomes)).map((outcome) => outcome._tag)
+      assert.strictEqual(tags.length, 32)
+      assert.strictEqual(tags.filter((tag) => tag === "Succeeded").length, 11)
+      assert.strictEqual((yield* pool.stats).workers, 0)
     }))
 
   it.effect("a handler that returns something other than an Effect is a defect, not a crash", () =>

@@ -20,23 +20,33 @@ const busy = (n: number): Effect.Effect<void> => {
 }
 
 describe("races", () => {
-  it.effect("a worker loop interrupted at any point has run every item it took", () =>
+  it.effect("a worker loop interrupted at any point has run, or handed back, every item it took", () =>
     Effect.gen(function*() {
       for (let ops = 4; ops <= 16; ops++) {
         for (let yields = 0; yields < 12; yields++) {
           const queue = yield* Queue.bounded<number, Cause.Done>(100)
           for (let n = 0; n < 50; n++) Queue.offerUnsafe(queue, n)
           const ran: Array<number> = []
+          const handedBack: Array<number> = []
           const loop = yield* Effect.forkChild(
-            Worker.loop(queue, (item) => Effect.sync(() => void ran.push(item))).pipe(
-              Effect.provideService(Scheduler.MaxOpsBeforeYield, ops)
-            ),
+            Worker.loop(queue, {
+              // An item takes a step, so that the interruption can land inside one.
+              run: () => Effect.yieldNow,
+              succeeded: (item) => void ran.push(item),
+              failed: () => Effect.die("no item fails here"),
+              interrupted: (item) => Effect.sync(() => void handedBack.push(item))
+            }).pipe(Effect.provideService(Scheduler.MaxOpsBeforeYield, ops)),
             { startImmediately: true }
           )
           for (let k = 0; k < yields; k++) yield* Effect.yieldNow
           yield* Fiber.interrupt(loop)
           const left = Queue.sizeUnsafe(queue)
-          assert.strictEqual(ran.length + left, 50, `ops=${ops} yields=${yields}: an item was taken but not run`)
+          assert.isAtMost(handedBack.length, 1, `ops=${ops} yields=${yields}: more than one item in hand`)
+          assert.strictEqual(
+            ran.length + handedBack.length + left,
+            50,
+            `ops=${ops} yields=${yields}: an item was taken but neither run nor handed back`
+          )
         }
       }
     }))

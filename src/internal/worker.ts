@@ -1,34 +1,96 @@
 /**
- * A worker's loop: take the next item from a queue and run it, until the
- * queue is done.
+ * A worker's loop: take the next item from a queue, run it, record how it
+ * ended, until the queue is done.
  *
- * Taking and running are one uninterruptible step in which only the wait for
- * an item and what `run` restores are interruptible. A fiber can be
- * interrupted between any two of its operations (it yields to the scheduler
- * every `MaxOpsBeforeYield` of them); had that landed between the take and
- * the run, the item would be gone from the queue and never run.
+ * This is the per-job path, so it costs as few runtime operations as an item
+ * can: the item is taken synchronously (`Queue.takeUnsafe`) in the same step
+ * that starts it, its end is matched in one frame that also moves on to the
+ * next item (an item whose effect is already an `Exit` takes no step at all),
+ * and the loop only suspends when the queue is empty. There it
+ * waits with `Queue.peek`, which takes nothing, so an interruption that lands
+ * between the wake-up and the take cannot lose an item.
+ *
+ * The loop stays interruptible (no mask per item): the item in hand is
+ * remembered, and if the fiber is interrupted while running it, `interrupted`
+ * is told. So every item taken is either run to its end (`succeeded` or
+ * `failed`) or handed to `interrupted`.
  *
  * @internal
  */
 import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Queue from "effect/Queue"
 
-/** Makes an effect interruptible again inside an uninterruptible region. */
-export type Restore = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
-
-/**
- * Runs `run` on every item of `queue`, one at a time, and returns once the
- * queue is done. `run` is called uninterruptibly; it wraps in `restore` what
- * may be interrupted (the job's handler).
- */
-export const loop = <A, R>(
-  queue: Queue.Dequeue<A, Cause.Done>,
-  run: (item: A, restore: Restore) => Effect.Effect<void, never, R>
-): Effect.Effect<void, never, R> => {
-  const step = Effect.uninterruptibleMask((restore) =>
-    Effect.flatMap(restore(Queue.take(queue)), (item) => run(item, restore))
-  )
-  // No yield per item: the runtime already yields every `MaxOpsBeforeYield` operations.
-  return Effect.forever(step, { disableYield: true }).pipe(Effect.catchTag("Done", () => Effect.void))
+/** What the loop does with an item. */
+export interface Handlers<A, B, E, R> {
+  /**
+   * Starts an item: returns the effect that runs it, or `undefined` when the
+   * item needs no running (a cancelled job, say). Its synchronous part runs
+   * in the same step as the take.
+   */
+  readonly run: (item: A) => Effect.Effect<B, E, R> | undefined
+  /** The item's effect succeeded. */
+  readonly succeeded: (item: A, value: B) => void
+  /** The item's effect failed, died or was interrupted (but not the loop). */
+  readonly failed: (item: A, cause: Cause.Cause<E>) => Effect.Effect<void>
+  /** Called, uninterruptibly, with the item in hand when the loop is interrupted. */
+  readonly interrupted: (item: A) => Effect.Effect<void>
 }
+
+/** Runs every item of `queue`, one at a time, and returns once the queue is done. */
+export const loop = <A, B, E, R>(
+  queue: Queue.Dequeue<A, Cause.Done>,
+  handlers: Handlers<A, B, E, R>
+): Effect.Effect<void, never, R> =>
+  Effect.suspend(() => {
+    const { failed, interrupted, run, succeeded } = handlers
+    let holding = false
+    let inHand: A | undefined
+
+    const next = (): Effect.Effect<void, Cause.Done, R> => {
+      while (true) {
+        const taken = Queue.takeUnsafe(queue)
+        if (taken === undefined) return Effect.flatMap(Queue.peek(queue), next)
+        if (taken._tag === "Failure") return taken
+        const item = taken.value
+        const running = run(item)
+        if (running === undefined) continue
+        // Already ended (`Effect.succeed(compute(x))`, say): no runtime step needed.
+        if (Exit.isExit(running)) {
+          const ended = running as Exit.Exit<B, E>
+          if (ended._tag === "Success") {
+            succeeded(item, ended.value)
+            continue
+          }
+          return Effect.andThen(failed(item, ended.cause), Effect.suspend(next))
+        }
+        holding = true
+        inHand = item
+        return Effect.matchCauseEffect(running, matchers)
+      }
+    }
+
+    // Shared by every item (they read the item in hand), so an item allocates no closures.
+    const matchers = {
+      onSuccess: (value: B): Effect.Effect<void, Cause.Done, R> => {
+        const item = release()
+        succeeded(item, value)
+        return next()
+      },
+      onFailure: (cause: Cause.Cause<E>): Effect.Effect<void, Cause.Done, R> =>
+        Effect.andThen(failed(release(), cause), Effect.suspend(next))
+    }
+
+    const release = (): A => {
+      const item = inHand as A
+      holding = false
+      inHand = undefined
+      return item
+    }
+
+    return next().pipe(
+      Effect.catchTag("Done", () => Effect.void),
+      Effect.onInterrupt(() => holding ? interrupted(inHand as A) : Effect.void)
+    )
+  })
