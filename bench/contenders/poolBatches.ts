@@ -1,0 +1,40 @@
+/**
+ * This pool fed in batches: the producer hands `submitAll` one batch of
+ * `capacity` items at a time (waiting for room as `submit` does), then
+ * `shutdown()`. One effect per batch instead of one per job: what a producer
+ * that reads its work in pages (a file, a cursor, a message batch) writes.
+ */
+import * as Effect from "effect/Effect"
+import { Pool } from "../../src/index.ts"
+import type { Workload } from "../workload.ts"
+import type { Contender } from "./contender.ts"
+
+/** The items in arrays of at most `size`, made as they are needed. */
+function* batches<A>(items: Iterable<A>, size: number): Generator<Array<A>> {
+  let batch: Array<A> = []
+  for (const item of items) {
+    batch.push(item)
+    if (batch.length === size) {
+      yield batch
+      batch = []
+    }
+  }
+  if (batch.length > 0) yield batch
+}
+
+const program = (workload: Workload) =>
+  Effect.scoped(Effect.gen(function*() {
+    const pool = yield* Pool.make({
+      workers: workload.workers,
+      capacity: workload.capacity,
+      handler: () => workload.job.effect
+    })
+    for (const batch of batches(workload.items, workload.capacity)) yield* pool.submitAll(batch)
+    yield* pool.shutdown()
+  }))
+
+export const poolBatches: Contender = {
+  name: "effect-worker-pool, submitAll",
+  note: "bounded: `submitAll` of `capacity` items at a time, waiting while full",
+  run: (workload) => Effect.runPromise(program(workload))
+}

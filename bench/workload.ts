@@ -1,0 +1,34 @@
+/**
+ * What every contender is given: the items to process, how many run at once,
+ * how many may wait, and the job to run for each item.
+ *
+ * The job comes in three flavours of the *same* work (an Effect, a plain
+ * function, a Node-style callback function), so that each library runs it in
+ * its native form and none pays for an adapter the others do not.
+ */
+import type * as Effect from "effect/Effect"
+
+/** One unit of work, in the form each kind of contender takes. */
+export interface Job {
+  /** A short name, for tables. */
+  readonly name: string
+  /** For Effect contenders: built once, run once per item. */
+  readonly effect: Effect.Effect<void>
+  /** For p-queue, p-limit and fastq.promise: sync or async. */
+  readonly fn: () => void | Promise<void>
+  /** For the fastq callback API: calls `done(null)` once the work is over. */
+  readonly callback: (done: (error: null) => void) => void
+}
+
+/** A workload: the same for every contender within a run. */
+export interface Workload {
+  /** An array in throughput runs (no copy for anyone), a lazy range in memory runs (see `range.ts`). */
+  readonly items: Iterable<number>
+  /** How many items there are. */
+  readonly jobs: number
+  /** Jobs running at once. */
+  readonly workers: number
+  /** Jobs that may wait for a worker, for contenders with a bounded queue. */
+  readonly capacity: number
+  readonly job: Job
+}
