@@ -1,0 +1,122 @@
+/**
+ * A `Store` in this process's memory, on Effect's `Clock`: the durable pool's
+ * semantics (leases, retries, dead letters) without a server, for unit tests
+ * (under `TestClock`) and for trying things out. Nothing survives the
+ * process, and each claim scans the queue: not for production volumes.
+ */
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import type { Buried, Claimed, Counts, Lease, Offered, Store } from "./Store.ts"
+
+interface Entry {
+  readonly id: string
+  readonly payload: unknown
+  state: "ready" | "leased" | "completed" | "buried"
+  attempts: number
+  /** Ready: when it may be claimed. Leased: when the lease runs out. */
+  visibleAt: number
+  token: string | undefined
+  error: string | undefined
+}
+
+let lastToken = 0
+
+/** Makes an empty store. */
+export const make: Effect.Effect<Store> = Effect.sync(() => {
+  const queues = new Map<string, Map<string, Entry>>()
+  const queueOf = (name: string) => {
+    let queue = queues.get(name)
+    if (queue === undefined) queues.set(name, queue = new Map())
+    return queue
+  }
+  /** The entry whose lease `lease` still is, if any. */
+  const held = (queue: string, lease: Lease): Entry | undefined => {
+    const entry = queues.get(queue)?.get(lease.id)
+    return entry?.state === "leased" && entry.token === lease.token ? entry : undefined
+  }
+  const withClock = <A>(f: (now: number) => A) => Effect.map(Clock.currentTimeMillis, f)
+
+  return {
+    offer: (queue, jobs: ReadonlyArray<Offered>) =>
+      withClock((now) => {
+        const entries = queueOf(queue)
+        for (const { id, payload } of jobs) {
+          if (entries.has(id)) continue
+          entries.set(id, { id, payload, state: "ready", attempts: 0, visibleAt: now, token: undefined, error: undefined })
+        }
+      }),
+    claim: (queue, max, lease) =>
+      withClock((now) => {
+        const claimed: Array<Claimed> = []
+        const token = `memory-${++lastToken}`
+        const ready = [...queueOf(queue).values()]
+          .filter((entry) => (entry.state === "ready" || entry.state === "leased") && entry.visibleAt <= now)
+          .sort((a, b) => a.visibleAt - b.visibleAt)
+        for (const entry of ready.slice(0, max)) {
+          entry.state = "leased"
+          entry.attempts++
+          entry.visibleAt = now + Duration.toMillis(lease)
+          entry.token = token
+          claimed.push({ id: entry.id, payload: entry.payload, attempt: entry.attempts, token })
+        }
+        return claimed
+      }),
+    complete: (queue, leases) =>
+      Effect.sync(() => {
+        for (const lease of leases) {
+          const entry = held(queue, lease)
+          if (entry) entry.state = "completed"
+        }
+      }),
+    retry: (queue, lease, delay) =>
+      withClock((now) => {
+        const entry = held(queue, lease)
+        if (entry === undefined) return
+        entry.state = "ready"
+        entry.visibleAt = now + Duration.toMillis(delay)
+      }),
+    bury: (queue, lease, error) =>
+      Effect.sync(() => {
+        const entry = held(queue, lease)
+        if (entry === undefined) return
+        entry.state = "buried"
+        entry.error = error
+      }),
+    release: (queue, leases) =>
+      withClock((now) => {
+        for (const lease of leases) {
+          const entry = held(queue, lease)
+          if (entry === undefined) continue
+          entry.state = "ready"
+          entry.attempts--
+          entry.visibleAt = now
+        }
+      }),
+    extend: (queue, leases, lease) =>
+      withClock((now) => {
+        for (const one of leases) {
+          const entry = held(queue, one)
+          if (entry) entry.visibleAt = now + Duration.toMillis(lease)
+        }
+      }),
+    counts: (queue) =>
+      Effect.sync(() => {
+        const counts = { ready: 0, leased: 0, completed: 0, buried: 0 }
+        for (const entry of queueOf(queue).values()) counts[entry.state]++
+        return counts satisfies Counts
+      }),
+    buried: (queue, limit) =>
+      Effect.sync(() =>
+        [...queueOf(queue).values()]
+          .filter((entry) => entry.state === "buried")
+          .slice(0, limit)
+          .map((entry): Buried => ({
+            id: entry.id,
+            payload: entry.payload,
+            attempts: entry.attempts,
+            error: entry.error ?? ""
+          }))
+      )
+  }
+})

@@ -1,0 +1,107 @@
+/**
+ * Where a durable pool keeps its jobs: the few operations a queue engine must
+ * offer so that jobs survive a crash or a deploy and several processes can
+ * share one queue. Implemented on Redis (`RedisStore`), on PostgreSQL
+ * (`PostgresStore`) and in memory (`MemoryStore`, for tests and embedding).
+ *
+ * The model is a lease (a visibility timeout):
+ *
+ * - `offer` stores jobs as ready. An id already in the queue (in any state)
+ *   is not stored twice.
+ * - `claim` takes up to `max` ready jobs (ready now, or whose lease ran out:
+ *   their worker died), counts an attempt on each, and leases them to the
+ *   caller until `lease` from now, under a fresh `token`.
+ * - The holder of a lease then ends it with exactly one of `complete`
+ *   (acknowledged: done for good), `retry` (ready again after `delay`),
+ *   `bury` (dead-lettered: kept, listed by `buried`) or `release` (cut off:
+ *   ready again now, and the attempt is not counted). `extend` renews leases
+ *   while jobs run.
+ * - Each of these takes the `token` the job was claimed with and does nothing
+ *   if the lease has since passed to someone else: a worker that was
+ *   presumed dead cannot undo the work of the one that took over.
+ *
+ * So a job is delivered at least once: it is acknowledged only after its
+ * handler ended, and a worker that dies mid-job gives it back when its lease
+ * runs out.
+ */
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+
+/** The store could not be reached, or refused an operation. Nothing was lost: the operation did not happen. */
+export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
+  /** What was being done: "connect", "offer", "claim"... */
+  operation: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `the job store failed to ${this.operation}: ${this.reason}`
+  }
+}
+
+/** A job to store: its id and its payload, already encoded to JSON-compatible data. */
+export interface Offered {
+  readonly id: string
+  readonly payload: unknown
+}
+
+/** A job leased to a worker. */
+export interface Claimed {
+  readonly id: string
+  /** The encoded payload, as offered. */
+  readonly payload: unknown
+  /** This attempt's number, from 1: claims so far, not counting released ones. */
+  readonly attempt: number
+  /** Proves the lease: the ending operations do nothing with a stale one. */
+  readonly token: string
+}
+
+/** A dead-lettered job. */
+export interface Buried {
+  readonly id: string
+  readonly payload: unknown
+  readonly attempts: number
+  /** Why it was buried: the last failure, rendered. */
+  readonly error: string
+}
+
+/** How many jobs of a queue are in each state. */
+export interface Counts {
+  /** Ready now or later (retries waiting for their delay). */
+  readonly ready: number
+  /** Leased to a worker (including leases that ran out and are not yet reclaimed). */
+  readonly leased: number
+  readonly completed: number
+  readonly buried: number
+}
+
+/** One lease, as the ending operations name it. */
+export interface Lease {
+  readonly id: string
+  readonly token: string
+}
+
+export interface Store {
+  readonly offer: (queue: string, jobs: ReadonlyArray<Offered>) => Effect.Effect<void, StoreError>
+  /**
+   * Claims up to `max` jobs (at least 1, unless none is ready: then an empty
+   * array; callers poll). Never waits long: at most a round trip.
+   */
+  readonly claim: (
+    queue: string,
+    max: number,
+    lease: Duration.Duration
+  ) => Effect.Effect<ReadonlyArray<Claimed>, StoreError>
+  readonly complete: (queue: string, leases: ReadonlyArray<Lease>) => Effect.Effect<void, StoreError>
+  readonly retry: (queue: string, lease: Lease, delay: Duration.Duration) => Effect.Effect<void, StoreError>
+  readonly bury: (queue: string, lease: Lease, error: string) => Effect.Effect<void, StoreError>
+  readonly release: (queue: string, leases: ReadonlyArray<Lease>) => Effect.Effect<void, StoreError>
+  readonly extend: (
+    queue: string,
+    leases: ReadonlyArray<Lease>,
+    lease: Duration.Duration
+  ) => Effect.Effect<void, StoreError>
+  readonly counts: (queue: string) => Effect.Effect<Counts, StoreError>
+  /** Dead-lettered jobs, oldest first, at most `limit`. */
+  readonly buried: (queue: string, limit: number) => Effect.Effect<ReadonlyArray<Buried>, StoreError>
+}

@@ -1,0 +1,148 @@
+/**
+ * The rules every `Store` keeps (see `src/durable/Store.ts`), as one suite
+ * that each engine runs: in memory under the TestClock, on Redis and on
+ * PostgreSQL against real servers in real time.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, type Scope } from "effect"
+import type { Store, StoreError } from "../../src/durable/Store.ts"
+
+export interface ContractOptions {
+  /** A fresh store; queues are named per test, so one server can serve all tests. */
+  readonly make: Effect.Effect<Store, StoreError, Scope.Scope>
+  /** Lets `ms` milliseconds pass: `TestClock.adjust` in memory, a real sleep on a server. */
+  readonly elapse: (ms: number) => Effect.Effect<void>
+  /** `it.effect` (TestClock) or `it.live` (real servers). */
+  readonly test: typeof it.effect
+}
+
+let lastQueue = 0
+const queueName = () => `contract-${process.pid}-${Date.now()}-${++lastQueue}`
+const jobs = (n: number, prefix = "j") => Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, payload: { n: i } }))
+const minute = Duration.minutes(1)
+
+export const storeContract = (name: string, { elapse, make, test }: ContractOptions) =>
+  describe(`${name} store contract`, () => {
+    test("offer stores each id once; claim leases in order, counting attempts from 1", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, jobs(3))
+        yield* store.offer(queue, [{ id: "j1", payload: { n: 99 } }]) // a duplicate id: ignored
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 3, leased: 0, completed: 0, buried: 0 })
+        const claimed = yield* store.claim(queue, 2, minute)
+        assert.deepStrictEqual(claimed.map(({ attempt, id, payload }) => ({ id, payload, attempt })), [
+          { id: "j0", payload: { n: 0 }, attempt: 1 },
+          { id: "j1", payload: { n: 1 }, attempt: 1 }
+        ])
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 1, leased: 2, completed: 0, buried: 0 })
+        assert.strictEqual((yield* store.claim(queue, 10, minute)).length, 1)
+        assert.strictEqual((yield* store.claim(queue, 10, minute)).length, 0, "nothing is ready: an empty claim")
+      })))
+
+    test("complete acknowledges for good: never claimed again, and its id is not stored again", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, jobs(2))
+        const claimed = yield* store.claim(queue, 2, Duration.millis(100))
+        yield* store.complete(queue, claimed)
+        yield* elapse(200)
+        yield* store.offer(queue, jobs(1))
+        assert.deepStrictEqual(yield* store.claim(queue, 10, minute), [])
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 2, buried: 0 })
+      })))
+
+    test("retry makes a job ready again after its delay, as the next attempt", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, jobs(1))
+        const [first] = yield* store.claim(queue, 1, minute)
+        yield* store.retry(queue, first!, Duration.millis(300))
+        assert.deepStrictEqual(yield* store.claim(queue, 1, minute), [], "claimed before its delay")
+        yield* elapse(400)
+        const [second] = yield* store.claim(queue, 1, minute)
+        assert.strictEqual(second?.attempt, 2)
+        assert.notStrictEqual(second?.token, first!.token)
+      })))
+
+    test("bury dead-letters a job: counted, listed with its error and attempts, never claimed", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, jobs(2))
+        const claimed = yield* store.claim(queue, 2, minute)
+        yield* store.bury(queue, claimed[0]!, "BadPayload: no")
+        yield* store.complete(queue, [claimed[1]!])
+        assert.deepStrictEqual(yield* store.buried(queue, 10), [
+          { id: "j0", payload: { n: 0 }, attempts: 1, error: "BadPayload: no" }
+        ])
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 1, buried: 1 })
+        assert.deepStrictEqual(yield* store.claim(queue, 10, minute), [])
+      })))
+
+    test("release gives a job back at once, without counting the attempt", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, jobs(1))
+        yield* store.release(queue, yield* store.claim(queue, 1, minute))
+        const [again] = yield* store.claim(queue, 1, minute)
+        assert.strictEqual(again?.attempt, 1)
+      })))
+
+    test("a lease that runs out is claimed again; the old holder can no longer end it", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, jobs(1))
+        const [first] = yield* store.claim(queue, 1, Duration.millis(200))
+        assert.deepStrictEqual(yield* store.claim(queue, 1, minute), [], "claimed while leased")
+        yield* elapse(300)
+        const [second] = yield* store.claim(queue, 1, minute)
+        assert.strictEqual(second?.attempt, 2)
+        // The presumed-dead holder wakes up: its acknowledgement must not count.
+        yield* store.complete(queue, [first!])
+        yield* store.retry(queue, first!, Duration.zero)
+        yield* store.bury(queue, first!, "stale")
+        yield* store.release(queue, [first!])
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 1, completed: 0, buried: 0 })
+        yield* store.complete(queue, [second!])
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 1, buried: 0 })
+      })))
+
+    test("extend keeps a running job's lease from running out", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, jobs(1))
+        const claimed = yield* store.claim(queue, 1, Duration.millis(300))
+        yield* elapse(150)
+        yield* store.extend(queue, claimed, Duration.millis(600))
+        yield* elapse(300)
+        assert.deepStrictEqual(yield* store.claim(queue, 1, minute), [], "an extended lease ran out")
+      })))
+
+    test("concurrent claimers never get the same job", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const [a, b] = [yield* make, yield* make]
+        const queue = queueName()
+        yield* a.offer(queue, jobs(200))
+        const drain = (store: Store) =>
+          Effect.gen(function*() {
+            const ids: Array<string> = []
+            while (true) {
+              const claimed = yield* store.claim(queue, 7, minute)
+              if (claimed.length === 0) return ids
+              ids.push(...claimed.map((job) => job.id))
+              yield* store.complete(queue, claimed)
+            }
+          })
+        const [fromA, fromB] = yield* Effect.all([drain(a), drain(b)], { concurrency: 2 })
+        const all = [...fromA, ...fromB]
+        assert.strictEqual(new Set(all).size, all.length, "a job was claimed twice")
+        assert.strictEqual(all.length, 200)
+        assert.strictEqual((yield* a.counts(queue)).completed, 200)
+      })))
+  })
