@@ -29,6 +29,11 @@ export interface Job<out A> {
   readonly id: string
   readonly payload: A
   readonly timeout: Duration.Duration | undefined
+  /**
+   * Which delivery of the job this is, from 1. Always 1 in memory; a durable
+   * pool delivers a job again after a failure or a crash (see `Durable`).
+   */
+  readonly attempt: number
 }
 
 /**
@@ -43,6 +48,8 @@ export interface Options {
    * greater than zero; `"Infinity"` lifts the pool's deadline for this job.
    */
   readonly timeout?: Duration.Input | undefined
+  /** Which delivery this is, from 1 (default). Set by durable pools. */
+  readonly attempt?: number | undefined
 }
 
 let lastId = 0
@@ -59,7 +66,7 @@ const nextId = (): string => `job-${++lastId}`
  *
  * @internal
  */
-export const unchecked = <A>(payload: A): Job<A> => ({ id: nextId(), payload, timeout: undefined })
+export const unchecked = <A>(payload: A): Job<A> => ({ id: nextId(), payload, timeout: undefined, attempt: 1 })
 
 /**
  * Validates `options` and makes the job, or says which option is wrong and
@@ -69,11 +76,14 @@ export const unchecked = <A>(payload: A): Job<A> => ({ id: nextId(), payload, ti
  */
 export const validate = <A>(payload: A, options: Options | undefined): Job<A> | Invalid => {
   if (options === undefined) return unchecked(payload)
-  const { id, timeout } = options
+  const { attempt = 1, id, timeout } = options
   if (id !== undefined && typeof id !== "string") return { option: "id", reason: `must be a string, got ${describe(id)}` }
+  if (!Number.isSafeInteger(attempt) || attempt < 1) {
+    return { option: "attempt", reason: `must be an integer >= 1, got ${describe(attempt)}` }
+  }
   const decoded = timeout === undefined ? undefined : decodeDuration("timeout", timeout, { allowZero: false })
   if (isInvalid(decoded)) return decoded
-  return { id: id ?? nextId(), payload, timeout: decoded }
+  return { id: id ?? nextId(), payload, timeout: decoded, attempt }
 }
 
 /**

@@ -8,3 +8,6 @@
 export * as Job from "./Job.ts"
 export * as Pool from "./Pool.ts"
 export * as Shutdown from "./Shutdown.ts"
+
+/** A pool whose jobs live in a durable store: Redis, PostgreSQL, or memory. */
+export * as Durable from "./Durable.ts"

@@ -1,0 +1,405 @@
+/**
+ * A pool whose jobs live in a durable store (Redis, PostgreSQL) instead of
+ * this process's memory: they survive a crash or a deploy, and any number of
+ * processes can work one queue.
+ *
+ * It is the same pool with another source. Inside, an in-memory `Pool` runs
+ * the jobs with your handler, so `outcomes`, `stats` and `shutdown` mean what
+ * they mean there. Around it:
+ *
+ * - a fetcher claims jobs from the store, as many as the pool has room for,
+ *   each under a lease that a heartbeat renews while the job is held;
+ * - when a job ends, its lease is ended in the store: acknowledged on
+ *   success (in batches), retried after the `retry` schedule's delay on a
+ *   failure, dead-lettered once `maxAttempts` deliveries have failed, and
+ *   released (ready again at once, the attempt not counted) when shutdown cut
+ *   it off or handed it back unstarted.
+ *
+ * Delivery is at least once: a job is acknowledged only after its handler
+ * ended, and the jobs of a process that dies come back to another when
+ * their lease runs out. Handlers must therefore be idempotent; `job.attempt`
+ * tells them which delivery they are on.
+ *
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Durable } from "effect-worker-pool"
+ * import * as MemoryStore from "effect-worker-pool/MemoryStore"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const store = yield* MemoryStore.make
+ *   const pool = yield* Durable.make({
+ *     store,
+ *     queue: "emails",
+ *     schema: Schema.Struct({ to: Schema.String }),
+ *     workers: 4,
+ *     handler: (job) => Effect.log(`sending to ${job.payload.to}, attempt ${job.attempt}`)
+ *   })
+ *   yield* pool.submit({ to: "ada@example.com" })
+ *   return yield* pool.shutdown()
+ * }))
+ * ```
+ */
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Latch from "effect/Latch"
+import * as Pull from "effect/Pull"
+import * as Queue from "effect/Queue"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import * as Scope from "effect/Scope"
+import type * as Stream from "effect/Stream"
+import type { Buried, Claimed, Counts, Lease, Store, StoreError } from "./durable/Store.ts"
+import { decodeDuration, describe, type Invalid, isInvalid } from "./internal/options.ts"
+import { quietly } from "./internal/quietly.ts"
+import * as Job from "./Job.ts"
+import * as Pool from "./Pool.ts"
+import type * as Shutdown from "./Shutdown.ts"
+
+/** How to build a durable pool. */
+export interface Options<A, I, B, E, R> {
+  /** Where the jobs are kept. */
+  readonly store: Store
+  /** The queue's name in the store: processes that name the same queue share its jobs. */
+  readonly queue: string
+  /** Encodes payloads for the store and decodes them back. A payload that does not decode is dead-lettered with the decode error. */
+  readonly schema: Schema.Codec<A, I>
+  /** How many jobs run at once in this process: an integer >= 1. */
+  readonly workers: number
+  readonly handler: (job: Job.Job<A>) => Effect.Effect<B, E, R>
+  /** Deliveries before a failing job is dead-lettered: an integer >= 1, default 5. */
+  readonly maxAttempts?: number | undefined
+  /** The delay before each retry, by attempt. Default: exponential from 1 second, at most 5 minutes. */
+  readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
+  /** How long a claimed job stays this process's without a heartbeat. Default 30 seconds. */
+  readonly lease?: Duration.Input | undefined
+  /** How often to look for jobs while the queue is empty. Default 200 milliseconds. */
+  readonly pollInterval?: Duration.Input | undefined
+  /** Jobs claimed ahead of a free worker, so workers do not wait on the store. Default: `workers`. */
+  readonly prefetch?: number | undefined
+  /** The deadline of each delivery: a delivery that outlives it fails with `JobTimeoutError` (and is retried). */
+  readonly jobTimeout?: Duration.Input | undefined
+  /** How the pool shuts down; see `Shutdown`. */
+  readonly shutdown?: Partial<Shutdown.Policy> | undefined
+}
+
+/** A running durable pool. */
+export interface DurablePool<in out A, out B, out E> {
+  /** Stores a job; any process working the queue may run it. Returns its id. */
+  readonly submit: (
+    payload: A,
+    options?: { readonly id?: string | undefined }
+  ) => Effect.Effect<string, Pool.PoolClosedError | StoreError | Schema.SchemaError>
+  /** Stores jobs in one round trip. Returns their ids. */
+  readonly submitAll: (
+    payloads: Iterable<A>
+  ) => Effect.Effect<ReadonlyArray<string>, Pool.PoolClosedError | StoreError | Schema.SchemaError>
+  /** The outcome of every delivery this process runs, from subscription on. */
+  readonly outcomes: Stream.Stream<Job.Outcome<A, B, E | Job.JobTimeoutError>>
+  /** This process's counters. */
+  readonly stats: Effect.Effect<Pool.Stats>
+  /** The queue's counts in the store, across processes. */
+  readonly counts: Effect.Effect<Counts, StoreError>
+  /** Dead-lettered jobs, oldest first. */
+  readonly deadLetters: (limit?: number) => Effect.Effect<ReadonlyArray<Buried>, StoreError>
+  /**
+   * Stops claiming, lets the jobs in hand finish within the deadline, and
+   * gives the rest back to the store. In the report, `interrupted` and
+   * `abandoned` are jobs released to the store: another worker will run them.
+   */
+  readonly shutdown: () => Effect.Effect<Shutdown.Report<A>>
+}
+
+/** `schedule`, its delays capped at `max`. */
+const capped = (schedule: Schedule.Schedule<unknown>, max: Duration.Duration): Schedule.Schedule<unknown> =>
+  Schedule.modifyDelay(schedule, ({ duration }) => Effect.succeed(Duration.min(duration, max)))
+
+const defaultRetry = capped(Schedule.exponential("1 second"), Duration.minutes(5))
+
+interface Config<A, I, B, E, R> extends Options<A, I, B, E, R> {
+  readonly maxAttempts: number
+  readonly retry: Schedule.Schedule<unknown, unknown>
+  readonly lease: Duration.Duration
+  readonly pollInterval: Duration.Duration
+  readonly prefetch: number
+  readonly jobTimeout: Duration.Duration | undefined
+}
+
+const isPositiveInteger = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 1
+
+const validate = <A, I, B, E, R>(options: Options<A, I, B, E, R>): Config<A, I, B, E, R> | Invalid => {
+  if (typeof options !== "object" || options === null) return { option: "options", reason: "must be an object" }
+  const { maxAttempts = 5, queue, store, workers } = options
+  if (typeof store !== "object" || store === null) return { option: "store", reason: "must be a Store" }
+  if (typeof queue !== "string" || queue.length === 0) {
+    return { option: "queue", reason: `must be a non-empty string, got ${describe(queue)}` }
+  }
+  if (!Schema.isSchema(options.schema)) return { option: "schema", reason: "must be a Schema" }
+  if (!isPositiveInteger(maxAttempts)) {
+    return { option: "maxAttempts", reason: `must be an integer >= 1, got ${describe(maxAttempts)}` }
+  }
+  const prefetch = options.prefetch ?? workers
+  if (!isPositiveInteger(prefetch)) {
+    return { option: "prefetch", reason: `must be an integer >= 1, got ${describe(prefetch)}` }
+  }
+  const lease = decodeDuration("lease", options.lease ?? "30 seconds", { allowZero: false })
+  if (isInvalid(lease)) return lease
+  if (!Duration.isFinite(lease)) return { option: "lease", reason: "must be finite: a dead process's jobs must come back" }
+  const pollInterval = decodeDuration("pollInterval", options.pollInterval ?? "200 millis", { allowZero: false })
+  if (isInvalid(pollInterval)) return pollInterval
+  const jobTimeout = options.jobTimeout === undefined
+    ? undefined
+    : decodeDuration("jobTimeout", options.jobTimeout, { allowZero: false })
+  if (isInvalid(jobTimeout)) return jobTimeout
+  return {
+    ...options,
+    maxAttempts,
+    retry: options.retry ?? defaultRetry,
+    lease,
+    pollInterval,
+    prefetch,
+    jobTimeout
+  }
+}
+
+/** What to do with a lease once its job ended. */
+type Ending =
+  | { readonly _tag: "complete"; readonly lease: Lease }
+  | { readonly _tag: "release"; readonly lease: Lease }
+  | { readonly _tag: "retry"; readonly lease: Lease; readonly delay: Duration.Duration }
+  | { readonly _tag: "bury"; readonly lease: Lease; readonly error: string }
+
+/** The delay before the retry that follows `attempt`: the schedule's `attempt`-th step. */
+const retryDelay = (schedule: Schedule.Schedule<unknown, unknown>, attempt: number) =>
+  Effect.gen(function*() {
+    const step = yield* Schedule.toStep(schedule)
+    let delay = Duration.zero
+    let now = 0
+    for (let i = 1; i <= attempt; i++) {
+      const result = yield* Pull.catchDone(step(now, i), () => Effect.undefined)
+      // A schedule that ended keeps its last delay.
+      if (result === undefined) break
+      delay = result[1]
+      now += Duration.toMillis(delay)
+    }
+    return delay
+  })
+
+/** How long shutdown waits for the last lease endings to reach the store. */
+const flushTimeout = Duration.seconds(5)
+
+/** How a store outage is waited out: exponential from 100 ms, at most 5 s, for ever. */
+const outageBackoff = capped(Schedule.exponential("100 millis"), Duration.seconds(5))
+
+/** Retries `effect` through a store outage, logging each failure. */
+const throughOutage = <A>(what: string, effect: Effect.Effect<A, StoreError>): Effect.Effect<A> =>
+  effect.pipe(
+    Effect.tapError((error) => quietly(Effect.logWarning(`${what} failed; retrying`, error.message))),
+    Effect.retry(outageBackoff),
+    Effect.orDie
+  )
+
+/**
+ * Starts a durable pool in the current scope; closing the scope shuts it
+ * down. Workers start before `make` returns, and the fetcher right after.
+ */
+export const make = <A, I, B, E, R>(
+  options: Options<A, I, B, E, R>
+): Effect.Effect<DurablePool<A, B, E>, Pool.PoolConfigError, Scope.Scope | R> =>
+  Effect.gen(function*() {
+    const validated = validate(options)
+    if (isInvalid(validated)) return yield* new Pool.PoolConfigError(validated)
+    const config: Config<A, I, B, E, R> = validated
+    const { queue, store } = config
+    const codec = Schema.toCodecJson(config.schema) as unknown as Schema.Codec<A, unknown>
+    const encode = Schema.encodeUnknownEffect(codec)
+    const decode = Schema.decodeUnknownExit(codec)
+
+    /** Leases this process holds (claimed, not yet ended), by job id. */
+    const held = new Map<string, Lease>()
+    const room = Latch.makeUnsafe(true)
+    const endings = yield* Queue.unbounded<Ending, Cause.Done>()
+    const stopping = Deferred.makeUnsafe<void>()
+    let accepting = true
+
+    const end = (ending: Ending) => {
+      held.delete(ending.lease.id)
+      Queue.offerUnsafe(endings, ending)
+      room.openUnsafe()
+    }
+
+    /** Ends a delivery's lease by how the delivery ended. */
+    const settle = (job: Job.Job<A>, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> => {
+      const lease = held.get(job.id)
+      if (lease === undefined) return Effect.void
+      if (Exit.isSuccess(exit)) return Effect.sync(() => end({ _tag: "complete", lease }))
+      if (Cause.hasInterruptsOnly(exit.cause)) return Effect.sync(() => end({ _tag: "release", lease }))
+      if (job.attempt >= config.maxAttempts) {
+        return Effect.sync(() => end({ _tag: "bury", lease, error: Cause.pretty(exit.cause) }))
+      }
+      return Effect.map(retryDelay(config.retry, job.attempt), (delay) => end({ _tag: "retry", lease, delay }))
+    }
+
+    const handler = (job: Job.Job<A>): Effect.Effect<B, E | Job.JobTimeoutError, R> => {
+      const timeout = config.jobTimeout
+      const run: Effect.Effect<B, E | Job.JobTimeoutError, R> = Effect.suspend(() => config.handler(job))
+      const bounded = timeout === undefined ? run : Effect.timeoutOrElse(run, {
+        duration: timeout,
+        orElse: () => Effect.fail(new Job.JobTimeoutError({ jobId: job.id, timeout }))
+      })
+      return Effect.onExit(bounded, (exit) => settle(job, exit))
+    }
+
+    const pool = yield* Pool.make({
+      workers: config.workers,
+      capacity: config.prefetch,
+      handler,
+      ...(config.shutdown === undefined ? {} : { shutdown: config.shutdown })
+    })
+    const background = yield* Scope.make()
+
+    // --- the store side -------------------------------------------------------
+
+    /** Hands claimed jobs to the pool; one that does not decode is dead-lettered at once. */
+    const deliver = (claimed: Claimed): Effect.Effect<void> => {
+      const lease = { id: claimed.id, token: claimed.token }
+      const decoded = decode(claimed.payload)
+      if (Exit.isFailure(decoded)) {
+        const error = Cause.pretty(decoded.cause)
+        Queue.offerUnsafe(endings, { _tag: "bury", lease, error })
+        return quietly(Effect.logWarning("a payload did not decode; dead-lettered", error).pipe(
+          Effect.annotateLogs("jobId", claimed.id)
+        ))
+      }
+      held.set(claimed.id, lease)
+      return pool.submit(decoded.value, { id: claimed.id, attempt: claimed.attempt }).pipe(
+        // Shutdown began between the claim and now: give it back.
+        Effect.catch(() => Effect.sync(() => end({ _tag: "release", lease })))
+      )
+    }
+
+    /**
+     * One claim, and its jobs handed to the pool, as one step that shutdown
+     * cannot cut in two: a claim whose answer was dropped would leave its
+     * jobs leased to nobody until their lease ran out.
+     */
+    const claimAndDeliver = (max: number): Effect.Effect<number, StoreError> =>
+      Effect.uninterruptible(Effect.flatMap(
+        store.claim(queue, max, config.lease),
+        (claimed) => Effect.as(Effect.forEach(claimed, deliver, { discard: true }), claimed.length)
+      ))
+
+    let outages = 0
+    /** Claims what the pool has room for, or waits for room, for jobs, or for the store to come back. */
+    const fetch: Effect.Effect<void> = Effect.gen(function*() {
+      const free = config.prefetch + config.workers - held.size
+      if (free <= 0) {
+        room.closeUnsafe()
+        return yield* room.await
+      }
+      const claimed = yield* claimAndDeliver(free).pipe(
+        Effect.tapError((error) => quietly(Effect.logWarning("claiming jobs failed; retrying", error.message))),
+        Effect.orElseSucceed(() => -1)
+      )
+      outages = claimed < 0 ? outages + 1 : 0
+      if (outages > 0) yield* Effect.sleep(Duration.millis(Math.min(100 * 2 ** (outages - 1), 5_000)))
+      else if (claimed === 0) yield* Effect.sleep(config.pollInterval)
+    })
+
+    const fetcher = yield* Effect.forkIn(
+      Effect.raceFirst(Effect.forever(fetch), Deferred.await(stopping)),
+      background
+    )
+
+    /** Ends leases in the store, acknowledgements in batches, until shut down and flushed. */
+    const settler = Effect.gen(function*() {
+      while (true) {
+        const batch = yield* Queue.takeAll(endings)
+        const completed = batch.filter((ending) => ending._tag === "complete").map((ending) => ending.lease)
+        const released = batch.filter((ending) => ending._tag === "release").map((ending) => ending.lease)
+        if (completed.length > 0) yield* throughOutage("acknowledging jobs", store.complete(queue, completed))
+        if (released.length > 0) yield* throughOutage("releasing jobs", store.release(queue, released))
+        for (const ending of batch) {
+          if (ending._tag === "retry") yield* throughOutage("retrying a job", store.retry(queue, ending.lease, ending.delay))
+          if (ending._tag === "bury") yield* throughOutage("dead-lettering a job", store.bury(queue, ending.lease, ending.error))
+        }
+      }
+    }).pipe(Effect.catchTag("Done", () => Effect.void))
+    const settled = yield* Effect.forkIn(settler, background)
+
+    // Leases run out unless renewed: a third of the way through, renew all held.
+    const heartbeat = Effect.suspend(() =>
+      held.size === 0 ? Effect.void : throughOutage("renewing leases", store.extend(queue, [...held.values()], config.lease))
+    ).pipe(Effect.delay(Duration.divideUnsafe(config.lease, 3)), Effect.forever)
+    yield* Effect.forkIn(heartbeat, background)
+
+    // --- the API ----------------------------------------------------------------
+
+    const closed = () => Effect.fail(new Pool.PoolClosedError({}))
+
+    const submitAll = (
+      payloads: Iterable<A>
+    ): Effect.Effect<ReadonlyArray<string>, Pool.PoolClosedError | StoreError | Schema.SchemaError> =>
+      Effect.suspend((): Effect.Effect<ReadonlyArray<string>, Pool.PoolClosedError | StoreError | Schema.SchemaError> => {
+        if (!accepting) return closed()
+        return Effect.forEach(Array.from(payloads), (payload) => encode(payload)).pipe(
+          Effect.flatMap((encoded) => {
+            const jobs = encoded.map((payload) => ({ id: crypto.randomUUID(), payload }))
+            return Effect.as(store.offer(queue, jobs), jobs.map((job) => job.id))
+          })
+        )
+      })
+
+    const submit = (
+      payload: A,
+      options?: { readonly id?: string | undefined }
+    ): Effect.Effect<string, Pool.PoolClosedError | StoreError | Schema.SchemaError> =>
+      Effect.suspend((): Effect.Effect<string, Pool.PoolClosedError | StoreError | Schema.SchemaError> => {
+        if (!accepting) return closed()
+        const id = options?.id ?? crypto.randomUUID()
+        return Effect.flatMap(encode(payload), (encoded) => Effect.as(store.offer(queue, [{ id, payload: encoded }]), id))
+      })
+
+    let report: Deferred.Deferred<Shutdown.Report<A>> | undefined
+    const shutdown = (): Effect.Effect<Shutdown.Report<A>> =>
+      Effect.suspend(() => {
+        if (report !== undefined) return Deferred.await(report)
+        const done = report = Deferred.makeUnsafe<Shutdown.Report<A>>()
+        accepting = false
+        return Effect.gen(function*() {
+          // Claim no more; then the pool drains what it holds, within its deadline.
+          Deferred.doneUnsafe(stopping, Exit.void)
+          yield* Fiber.await(fetcher)
+          const drained = yield* pool.shutdown()
+          // Jobs the pool handed back unstarted go back to the store.
+          for (const job of drained.abandoned) {
+            const lease = held.get(job.id)
+            if (lease) end({ _tag: "release", lease })
+          }
+          // The last endings reach the store, unless it is gone: then the
+          // leases run out and the jobs come back (at least once).
+          Queue.endUnsafe(endings)
+          yield* Effect.ignore(Effect.timeout(Fiber.await(settled), flushTimeout))
+          yield* Scope.close(background, Exit.void)
+          return drained
+        }).pipe(
+          Effect.onExit((exit) => Deferred.done(done, exit)),
+          Effect.forkDetach({ uninterruptible: true }),
+          Effect.andThen(Deferred.await(done))
+        )
+      })
+    yield* Effect.addFinalizer(shutdown)
+
+    return {
+      submit,
+      submitAll,
+      outcomes: pool.outcomes,
+      stats: pool.stats,
+      counts: store.counts(queue),
+      deadLetters: (limit = 100) => store.buried(queue, limit),
+      shutdown
+    }
+  })

@@ -1,0 +1,203 @@
+/**
+ * The durable pool's rules, on the in-memory store under the TestClock:
+ * acknowledged only after the handler ended, retries on the schedule up to
+ * `maxAttempts` then a dead letter, undecodable payloads dead-lettered while
+ * the pool goes on, shutdown that releases what it cut off, a dead worker's
+ * jobs coming back after its lease, and store outages waited out.
+ * (The same against real Redis and PostgreSQL, across processes, is in
+ * `DurableProcesses.test.ts`.)
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, Fiber, Schedule, Schema, Stream } from "effect"
+import { TestClock } from "effect/testing"
+import * as MemoryStore from "../src/durable/MemoryStore.ts"
+import { type Store, StoreError } from "../src/durable/Store.ts"
+import { Durable } from "../src/index.ts"
+import { settle } from "./support/workload.ts"
+
+const Task = Schema.Struct({ name: Schema.String, failUntil: Schema.optionalKey(Schema.Number) })
+type Task = typeof Task.Type
+
+class Flaky extends Schema.TaggedError<Flaky>()("Flaky", { attempt: Schema.Number }) {}
+
+/** Lets TestClock time pass in steps, so that polls, retries and leases come due. */
+const elapse = (ms: number, step = 50) =>
+  Effect.gen(function*() {
+    for (let t = 0; t < ms; t += step) {
+      yield* TestClock.adjust(step)
+      yield* settle
+    }
+  })
+
+const seen: Array<string> = []
+const handler = (job: { readonly payload: Task; readonly attempt: number; readonly id: string }) =>
+  Effect.gen(function*() {
+    seen.push(`${job.payload.name}#${job.attempt}`)
+    if (job.payload.failUntil !== undefined && job.attempt < job.payload.failUntil) {
+      return yield* new Flaky({ attempt: job.attempt })
+    }
+    return job.payload.name
+  })
+
+const makePool = (store: Store, options: Partial<Durable.Options<Task, unknown, string, Flaky, never>> = {}) =>
+  Durable.make({
+    store,
+    queue: "tasks",
+    schema: Task,
+    workers: 2,
+    handler,
+    retry: Schedule.spaced("1 second"),
+    maxAttempts: 3,
+    pollInterval: "100 millis",
+    lease: "10 seconds",
+    ...options
+  })
+
+describe("Durable", () => {
+  it.effect("runs each job once, tells the handler its attempt, and acknowledges it after", () =>
+    Effect.scoped(Effect.gen(function*() {
+      seen.length = 0
+      const store = yield* MemoryStore.make
+      const pool = yield* makePool(store)
+      const outcomes = yield* Effect.forkChild(Stream.runCollect(pool.outcomes), { startImmediately: true })
+      yield* pool.submitAll([{ name: "a" }, { name: "b" }, { name: "c" }])
+      yield* elapse(300)
+      assert.deepStrictEqual([...seen].sort(), ["a#1", "b#1", "c#1"])
+      const report = yield* pool.shutdown()
+      assert.strictEqual(report.succeeded, 3)
+      assert.deepStrictEqual(yield* pool.counts, { ready: 0, leased: 0, completed: 3, buried: 0 })
+      const values = (yield* Fiber.join(outcomes)).map((o) => o._tag === "Succeeded" ? o.value : o._tag)
+      assert.deepStrictEqual(values.sort(), ["a", "b", "c"])
+    })))
+
+  it.effect("retries a typed failure on the schedule, then dead-letters it after maxAttempts", () =>
+    Effect.scoped(Effect.gen(function*() {
+      seen.length = 0
+      const store = yield* MemoryStore.make
+      const pool = yield* makePool(store)
+      yield* pool.submit({ name: "twice", failUntil: 3 }) // fails on attempts 1 and 2
+      yield* pool.submit({ name: "never", failUntil: 99 })
+      yield* elapse(500)
+      assert.sameMembers(seen, ["twice#1", "never#1"], "retried before the schedule's delay")
+      yield* elapse(3_000)
+      assert.sameMembers(seen, ["twice#1", "never#1", "twice#2", "never#2", "twice#3", "never#3"])
+      const counts = yield* pool.counts
+      assert.deepStrictEqual(counts, { ready: 0, leased: 0, completed: 1, buried: 1 })
+      const [letter] = yield* pool.deadLetters()
+      assert.strictEqual(letter?.attempts, 3)
+      assert.deepStrictEqual(letter?.payload, { name: "never", failUntil: 99 })
+      assert.match(letter!.error, /Flaky/)
+      yield* pool.shutdown()
+    })))
+
+  it.effect("a payload that does not decode is dead-lettered with the decode error; the pool goes on", () =>
+    Effect.scoped(Effect.gen(function*() {
+      seen.length = 0
+      const store = yield* MemoryStore.make
+      yield* store.offer("tasks", [{ id: "bad", payload: { name: 42 } }, { id: "good", payload: { name: "ok" } }])
+      const pool = yield* makePool(store)
+      yield* elapse(300)
+      assert.deepStrictEqual(seen, ["ok#1"])
+      const [letter] = yield* pool.deadLetters()
+      assert.strictEqual(letter?.id, "bad")
+      assert.match(letter!.error, /name/)
+      assert.deepStrictEqual(yield* pool.counts, { ready: 0, leased: 0, completed: 1, buried: 1 })
+      yield* pool.shutdown()
+    })))
+
+  it.effect("shutdown lets jobs in hand finish within the deadline; one cut off goes back to the store, its attempt not counted", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const pool = yield* Durable.make({
+        store,
+        queue: "slow",
+        schema: Schema.Number,
+        workers: 2,
+        pollInterval: "100 millis",
+        shutdown: { timeout: "1 second" },
+        handler: (job) => Effect.sleep(Duration.millis(job.payload)) // TestClock
+      })
+      yield* pool.submitAll([500, 60_000])
+      yield* elapse(200)
+      const shutdown = yield* Effect.forkChild(pool.shutdown())
+      yield* elapse(1_200)
+      const report = yield* Fiber.join(shutdown)
+      assert.strictEqual(report.succeeded, 1)
+      assert.strictEqual(report.interrupted.length, 1)
+      assert.deepStrictEqual(yield* store.counts("slow"), { ready: 1, leased: 0, completed: 1, buried: 0 })
+      const [again] = yield* store.claim("slow", 1, Duration.minutes(1))
+      assert.strictEqual(again?.attempt, 1)
+      assert.strictEqual(again?.payload, 60_000)
+    })))
+
+  it.effect("submit after shutdown is refused with PoolClosedError, and nothing is stored", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const pool = yield* makePool(store)
+      yield* pool.shutdown()
+      const refused = yield* Effect.flip(pool.submit({ name: "late" }))
+      assert.strictEqual(refused._tag, "PoolClosedError")
+      assert.strictEqual((yield* store.counts("tasks")).ready, 0)
+    })))
+
+  it.effect("the jobs of a worker that died come back to another once its lease runs out", () =>
+    Effect.scoped(Effect.gen(function*() {
+      seen.length = 0
+      const store = yield* MemoryStore.make
+      yield* store.offer("tasks", [{ id: "orphan", payload: { name: "orphan" } }])
+      // A worker claims it and dies: it never ends its lease.
+      yield* store.claim("tasks", 1, Duration.seconds(2))
+      const pool = yield* makePool(store)
+      yield* elapse(1_500)
+      assert.deepStrictEqual(seen, [], "taken while another worker's lease ran")
+      yield* elapse(1_000)
+      assert.deepStrictEqual(seen, ["orphan#2"])
+      yield* pool.shutdown()
+      assert.strictEqual((yield* store.counts("tasks")).completed, 1)
+    })))
+
+  it.effect("a store outage: submit fails with StoreError, workers wait it out, nothing is lost", () =>
+    Effect.scoped(Effect.gen(function*() {
+      seen.length = 0
+      const healthy = yield* MemoryStore.make
+      let down = false
+      const guard = <A>(operation: string, effect: Effect.Effect<A, StoreError>) =>
+        Effect.suspend(() => down ? Effect.fail(new StoreError({ operation, reason: "connection refused" })) : effect)
+      const store: Store = {
+        offer: (q, jobs) => guard("offer", healthy.offer(q, jobs)),
+        claim: (q, max, lease) => guard("claim", healthy.claim(q, max, lease)),
+        complete: (q, leases) => guard("complete", healthy.complete(q, leases)),
+        retry: (q, lease, delay) => guard("retry", healthy.retry(q, lease, delay)),
+        bury: (q, lease, error) => guard("bury", healthy.bury(q, lease, error)),
+        release: (q, leases) => guard("release", healthy.release(q, leases)),
+        extend: (q, leases, lease) => guard("extend", healthy.extend(q, leases, lease)),
+        counts: (q) => guard("counts", healthy.counts(q)),
+        buried: (q, limit) => guard("buried", healthy.buried(q, limit))
+      }
+      const pool = yield* makePool(store, {
+        handler: (job) => Effect.as(Effect.sleep("1 second"), job.payload.name) // TestClock
+      })
+      yield* pool.submitAll([{ name: "a" }, { name: "b" }])
+      yield* elapse(200)
+      down = true // while both jobs run: their acknowledgements must wait, not vanish
+      const refused = yield* Effect.flip(pool.submit({ name: "c" }))
+      assert.strictEqual(refused._tag, "StoreError")
+      yield* elapse(5_000)
+      assert.strictEqual((yield* healthy.counts("tasks")).completed, 0)
+      down = false
+      yield* elapse(6_000)
+      assert.deepStrictEqual(yield* healthy.counts("tasks"), { ready: 0, leased: 0, completed: 2, buried: 0 })
+      yield* pool.shutdown()
+    })))
+
+  it.effect("bad options are a PoolConfigError naming the option", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const error = yield* Effect.flip(makePool(store, { maxAttempts: 0 }))
+      assert.strictEqual(error.option, "maxAttempts")
+      const lease = yield* Effect.flip(makePool(store, { lease: "Infinity" }))
+      assert.strictEqual(lease.option, "lease")
+      const queue = yield* Effect.flip(makePool(store, { queue: "" }))
+      assert.strictEqual(queue.option, "queue")
+    })))
+})
