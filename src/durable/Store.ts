@@ -18,7 +18,10 @@
  *   while jobs run.
  * - Each of these takes the `token` the job was claimed with and does nothing
  *   if the lease has since passed to someone else: a worker that was
- *   presumed dead cannot undo the work of the one that took over.
+ *   presumed dead cannot undo the work of the one that took over. (A lease
+ *   that ran out but was not claimed again yet still belongs to its holder.)
+ * - Completed ids are kept, so that exact counts and duplicate offers work;
+ *   engines have no purge yet.
  *
  * So a job is delivered at least once: it is acknowledged only after its
  * handler ended, and a worker that dies mid-job gives it back when its lease
@@ -28,7 +31,12 @@ import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 
-/** The store could not be reached, or refused an operation. Nothing was lost: the operation did not happen. */
+/**
+ * The store could not be reached, did not answer in time, or refused an
+ * operation. The operation may or may not have happened, and every operation
+ * is safe to retry: offers skip known ids, ending operations check their
+ * token, and a claim whose answer was lost just waits out its lease.
+ */
 export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   /** What was being done: "connect", "offer", "claim"... */
   operation: Schema.String,

@@ -1,0 +1,339 @@
+/**
+ * The Redis store keeps the store contract against a real redis-server, in
+ * real time; and what only a server can do to it: not be there at start, die
+ * mid-run and come back, forget its scripts, hang.
+ */
+import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { Duration, Effect, Fiber } from "effect"
+import * as Net from "node:net"
+import { createClient } from "redis"
+import * as RedisStore from "../src/durable/RedisStore.ts"
+import { type Store, StoreError } from "../src/durable/Store.ts"
+import { freePort, type PlainServer, startRedis, startRedisServer } from "./support/servers.ts"
+import { storeContract } from "./support/storeContract.ts"
+
+/** One server for the tests that do not harm it; each test uses its own queues. */
+let shared: PlainServer | undefined
+beforeAll(async () => {
+  shared = await startRedisServer()
+}, 30_000)
+afterAll(() => shared?.close())
+
+const sharedStore = Effect.suspend(() => RedisStore.make({ url: shared!.url }))
+
+storeContract("redis", { make: sharedStore, elapse: (ms) => Effect.sleep(ms), test: it.live })
+
+let lastQueue = 0
+const queueName = () => `redis-${process.pid}-${Date.now()}-${++lastQueue}`
+const jobs = (n: number, prefix = "j") => Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, payload: i }))
+const minute = Duration.minutes(1)
+
+/** Milliseconds `effect` took, with its result. */
+const timed = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.gen(function*() {
+    const start = Date.now()
+    const result = yield* effect
+    return [result, Date.now() - start] as const
+  })
+
+/** A TCP server on 127.0.0.1 that accepts connections and never answers; counts them. */
+const silentServer = Effect.acquireRelease(
+  Effect.promise(() =>
+    new Promise<{ readonly port: number; readonly connections: Set<Net.Socket>; readonly server: Net.Server }>(
+      (resolve) => {
+        const connections = new Set<Net.Socket>()
+        const server = Net.createServer((socket) => {
+          connections.add(socket)
+          socket.on("error", () => {})
+        })
+        server.listen(0, "127.0.0.1", () =>
+          resolve({ port: (server.address() as Net.AddressInfo).port, connections, server }))
+      }
+    )
+  ),
+  ({ connections, server }) =>
+    Effect.promise(() =>
+      new Promise<void>((resolve) => {
+        for (const socket of connections) socket.destroy()
+        server.close(() => resolve())
+      })
+    )
+)
+
+/** Retries `effect` every 100 ms until it succeeds, for at most `ms`. */
+const eventually = <A>(effect: Effect.Effect<A, StoreError>, ms: number): Effect.Effect<A, StoreError> =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + ms
+    while (true) {
+      const result = yield* Effect.result(effect)
+      if (result._tag === "Success") return result.success
+      if (Date.now() > deadline) return yield* Effect.fail(result.failure)
+      yield* Effect.sleep(100)
+    }
+  })
+
+describe("RedisStore", () => {
+  it.live("a store that is not there at start fails to connect within connectTimeout, and stops trying", () =>
+    Effect.gen(function*() {
+      const port = yield* Effect.promise(() => freePort())
+      const [error, ms] = yield* timed(
+        Effect.flip(RedisStore.make({ url: `redis://127.0.0.1:${port}`, connectTimeout: "500 millis" }))
+      )
+      assert.instanceOf(error, StoreError)
+      assert.strictEqual(error.operation, "connect")
+      assert.match(error.reason, /ECONNREFUSED/)
+      assert.isAtMost(ms, 1_500, `took ${ms} ms`)
+
+      // No reconnection loop left behind: a server that appears later gets no connection.
+      const listener = Net.createServer((socket) => socket.destroy())
+      let connections = 0
+      listener.on("connection", () => connections++)
+      yield* Effect.promise(() => new Promise<void>((resolve) => listener.listen(port, "127.0.0.1", resolve)))
+      yield* Effect.sleep(1_000)
+      yield* Effect.promise(() => new Promise<void>((resolve) => listener.close(() => resolve())))
+      assert.strictEqual(connections, 0)
+    }))
+
+  it.live("a server that accepts but never answers fails the connect at the timeout, not a hang", () =>
+    Effect.gen(function*() {
+      const silent = yield* silentServer
+      const [error, ms] = yield* timed(
+        Effect.flip(RedisStore.make({ url: `redis://127.0.0.1:${silent.port}`, connectTimeout: "400 millis" }))
+      )
+      assert.strictEqual(error.operation, "connect")
+      assert.isAtLeast(ms, 350)
+      assert.isAtMost(ms, 1_500, `took ${ms} ms`)
+      assert.isAtLeast(silent.connections.size, 1)
+    }))
+
+  it.live("an invalid connectTimeout is a connect error", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(RedisStore.make({ url: shared!.url, connectTimeout: -1 }))
+      assert.strictEqual(error.operation, "connect")
+    }))
+
+  it.live("a server lost mid-run: operations fail at once, then succeed again with the same client and data", () =>
+    Effect.gen(function*() {
+      const server = yield* startRedis({ appendonly: true })
+      const store = yield* RedisStore.make({ url: server.url })
+      const queue = queueName()
+      yield* store.offer(queue, jobs(10))
+      const [held] = yield* store.claim(queue, 1, minute)
+
+      // Operations in flight when the server dies fail too; none hangs.
+      const inFlight = yield* Effect.forkChild(
+        Effect.all(
+          Array.from({ length: 20 }, (_, w) =>
+            Effect.gen(function*() {
+              for (let k = 0;; k++) {
+                const result = yield* Effect.result(store.offer(`${queue}-load-${w}`, jobs(2_000, `${k}-`)))
+                if (result._tag === "Failure") return result.failure
+              }
+            })),
+          { concurrency: "unbounded" }
+        )
+      )
+      yield* Effect.sleep(100)
+      yield* server.kill()
+      const failures = yield* Fiber.join(inFlight).pipe(Effect.timeout("2 seconds"))
+      for (const failure of failures) assert.instanceOf(failure, StoreError)
+
+      for (const operation of [store.counts(queue), store.claim(queue, 1, minute), store.offer(queue, jobs(1, "x"))]) {
+        const [error, ms] = yield* timed(Effect.flip(operation))
+        assert.instanceOf(error, StoreError)
+        assert.isAtMost(ms, 500, `a failing operation took ${ms} ms`)
+      }
+      // Still failing a while later: nothing was queued to replay behind our back.
+      yield* Effect.sleep(500)
+      assert.instanceOf(yield* Effect.flip(store.complete(queue, [held!])), StoreError)
+
+      yield* server.start
+      const counts = yield* eventually(store.counts(queue), 10_000)
+      assert.deepStrictEqual(counts, { ready: 9, leased: 1, completed: 0, buried: 0 })
+      // The lease survived too, with its token (the scripts were reloaded on the way).
+      yield* store.complete(queue, [held!])
+      const rest = yield* store.claim(queue, 100, minute)
+      assert.strictEqual(rest.length, 9)
+      yield* store.complete(queue, rest)
+      assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 10, buried: 0 })
+    }), 30_000)
+
+  it.live("a server that stops answering fails operations at commandTimeout; they succeed once it answers again", () =>
+    Effect.gen(function*() {
+      const server = yield* startRedis()
+      const store = yield* RedisStore.make({ url: server.url, commandTimeout: "300 millis" })
+      const queue = queueName()
+      yield* store.offer(queue, jobs(1))
+      const admin = yield* Effect.acquireRelease(
+        Effect.promise(async () => {
+          const client = createClient({ url: server.url })
+          client.on("error", () => {})
+          return await client.connect()
+        }),
+        (client) => Effect.promise(() => client.close())
+      )
+      // Every client's commands wait for a second: a hung server, as far as they can tell.
+      yield* Effect.promise(() => admin.sendCommand(["CLIENT", "PAUSE", "1000", "ALL"]))
+      const [error, ms] = yield* timed(Effect.flip(store.claim(queue, 1, minute)))
+      assert.strictEqual(error.operation, "claim")
+      assert.match(error.reason, /no answer within 300 ms/)
+      assert.isBelow(ms, 900, `took ${ms} ms`)
+      // The claim that timed out ran once the pause ended: the job is leased
+      // to nobody, until its lease runs out (a minute here).
+      const counts = yield* eventually(store.counts(queue), 5_000)
+      assert.deepStrictEqual(counts, { ready: 0, leased: 1, completed: 0, buried: 0 })
+    }), 30_000)
+
+  it.live("a server restarted empty: the client recovers", () =>
+    Effect.gen(function*() {
+      const server = yield* startRedis()
+      const store = yield* RedisStore.make({ url: server.url })
+      const queue = queueName()
+      yield* store.offer(queue, jobs(3))
+      yield* server.restart()
+      assert.deepStrictEqual(yield* eventually(store.counts(queue), 10_000), {
+        ready: 0,
+        leased: 0,
+        completed: 0,
+        buried: 0
+      })
+      yield* store.offer(queue, jobs(2))
+      assert.strictEqual((yield* store.claim(queue, 10, minute)).length, 2)
+    }), 30_000)
+
+  it.live("a lease that runs out is reclaimed by another client, as the next attempt; the stale token cannot end it", () =>
+    Effect.gen(function*() {
+      const [a, b] = [yield* sharedStore, yield* sharedStore]
+      const queue = queueName()
+      yield* a.offer(queue, [{ id: "only", payload: { n: 1 } }])
+      const [first] = yield* a.claim(queue, 1, Duration.millis(200))
+      assert.strictEqual(first?.attempt, 1)
+      assert.deepStrictEqual(yield* b.claim(queue, 1, minute), [])
+      yield* Effect.sleep(300)
+      const [second] = yield* b.claim(queue, 1, minute)
+      assert.deepStrictEqual({ ...second, token: undefined }, {
+        id: "only",
+        payload: { n: 1 },
+        attempt: 2,
+        token: undefined
+      })
+      yield* a.complete(queue, [first!])
+      yield* a.extend(queue, [first!], minute)
+      assert.deepStrictEqual(yield* a.counts(queue), { ready: 0, leased: 1, completed: 0, buried: 0 })
+      // A made-up token does no better.
+      yield* a.complete(queue, [{ id: "only", token: "not-the-token" }])
+      yield* a.bury(queue, { id: "only", token: "" }, "no")
+      assert.deepStrictEqual(yield* a.counts(queue), { ready: 0, leased: 1, completed: 0, buried: 0 })
+      yield* b.complete(queue, [second!])
+      assert.deepStrictEqual(yield* a.counts(queue), { ready: 0, leased: 0, completed: 1, buried: 0 })
+    }))
+
+  it.live("payloads come back as offered, whatever JSON they hold; ids and queue names are taken literally", () =>
+    Effect.gen(function*() {
+      const store = yield* sharedStore
+      const queue = `${queueName()} {weird}:name`
+      const payloads: ReadonlyArray<unknown> = [
+        undefined,
+        null,
+        "",
+        "text with \"quotes\" and ünïcödé 🎉",
+        0,
+        -1.5,
+        true,
+        [],
+        {},
+        { nested: { list: [1, "two", null, { three: 3 }] } }
+      ]
+      const offered = payloads.map((payload, i) => ({ id: `id:${i} {${i}}`, payload }))
+      yield* store.offer(queue, offered)
+      const claimed = yield* store.claim(queue, 100, minute)
+      assert.deepStrictEqual(claimed.map(({ id, payload }) => ({ id, payload })), offered)
+      // Another queue with the same ids is another queue.
+      yield* store.offer(`${queue}2`, offered)
+      assert.strictEqual((yield* store.counts(`${queue}2`)).ready, offered.length)
+    }))
+
+  it.live("large batches: offer, claim and complete 10,000 jobs in one call each", () =>
+    Effect.gen(function*() {
+      const store = yield* sharedStore
+      const queue = queueName()
+      yield* store.offer(queue, jobs(10_000))
+      const claimed = yield* store.claim(queue, 10_000, minute)
+      assert.strictEqual(claimed.length, 10_000)
+      assert.deepStrictEqual(claimed.slice(0, 3).map((job) => job.id), ["j0", "j1", "j2"])
+      yield* store.extend(queue, claimed, minute)
+      yield* store.complete(queue, claimed)
+      assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 10_000, buried: 0 })
+    }))
+
+  it.live("a lease given twice to release is released once; its attempt is given back once", () =>
+    Effect.gen(function*() {
+      const store = yield* sharedStore
+      const queue = queueName()
+      yield* store.offer(queue, jobs(1))
+      yield* store.release(queue, yield* store.claim(queue, 1, minute))
+      const [second] = yield* store.claim(queue, 1, minute)
+      yield* store.release(queue, [second!, second!])
+      const [third] = yield* store.claim(queue, 1, minute)
+      assert.strictEqual(third?.attempt, 1)
+      assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 1, completed: 0, buried: 0 })
+    }))
+
+  it.live("buried jobs are listed in the order they were buried, at most `limit`", () =>
+    Effect.gen(function*() {
+      const store = yield* sharedStore
+      const queue = queueName()
+      yield* store.offer(queue, jobs(3))
+      const [j0, j1, j2] = yield* store.claim(queue, 3, minute)
+      yield* store.bury(queue, j2!, "third")
+      yield* store.bury(queue, j0!, "first")
+      yield* store.retry(queue, j1!, Duration.zero)
+      const [again] = yield* store.claim(queue, 1, minute)
+      yield* store.bury(queue, again!, "twice")
+      assert.deepStrictEqual(yield* store.buried(queue, 10), [
+        { id: "j2", payload: 2, attempts: 1, error: "third" },
+        { id: "j0", payload: 0, attempts: 1, error: "first" },
+        { id: "j1", payload: 1, attempts: 2, error: "twice" }
+      ])
+      assert.deepStrictEqual((yield* store.buried(queue, 1)).map((job) => job.id), ["j2"])
+      assert.deepStrictEqual(yield* store.buried(queue, 0), [])
+      // Buried ids stay known: offering them again stores nothing.
+      yield* store.offer(queue, jobs(3))
+      assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 0, buried: 3 })
+    }))
+
+  it.live("a server that forgot its scripts (SCRIPT FLUSH) is sent them again", () =>
+    Effect.gen(function*() {
+      const store: Store = yield* sharedStore
+      const queue = queueName()
+      yield* store.offer(queue, jobs(2))
+      const admin = createClient({ url: shared!.url })
+      admin.on("error", () => {})
+      yield* Effect.promise(async () => {
+        await admin.connect()
+        await admin.scriptFlush()
+        await admin.close()
+      })
+      assert.strictEqual((yield* store.claim(queue, 10, minute)).length, 2)
+    }))
+
+  it.live("the server's clock decides: a retry's delay is counted on the server", () =>
+    Effect.gen(function*() {
+      const store = yield* sharedStore
+      const queue = queueName()
+      yield* store.offer(queue, jobs(1))
+      const [first] = yield* store.claim(queue, 1, minute)
+      yield* store.retry(queue, first!, Duration.millis(250))
+      assert.deepStrictEqual(yield* store.counts(queue), { ready: 1, leased: 0, completed: 0, buried: 0 })
+      assert.deepStrictEqual(yield* store.claim(queue, 1, minute), [])
+      const [second] = yield* eventually(
+        store.claim(queue, 1, minute).pipe(
+          Effect.flatMap((claimed) =>
+            claimed.length > 0 ? Effect.succeed(claimed) : Effect.fail(new StoreError({ operation: "t", reason: "" }))
+          )
+        ),
+        2_000
+      )
+      assert.strictEqual(second?.attempt, 2)
+    }))
+})
