@@ -86,9 +86,13 @@ export interface Options<A, I, B, E, R> {
   readonly shutdown?: Partial<Shutdown.Policy> | undefined
 }
 
-/** A running durable pool. */
-export interface DurablePool<in out A, out B, out E> {
-  /** Stores a job; any process working the queue may run it. Returns its id. */
+/** What a process that only offers jobs needs (a web server, a cron job): no workers. */
+export interface Producer<in A> {
+  /**
+   * Stores a job; any process working the queue may run it. Returns its id:
+   * `id` if given (an idempotency key: an id already in the queue is not
+   * stored again), else a random UUID.
+   */
   readonly submit: (
     payload: A,
     options?: { readonly id?: string | undefined }
@@ -97,6 +101,59 @@ export interface DurablePool<in out A, out B, out E> {
   readonly submitAll: (
     payloads: Iterable<A>
   ) => Effect.Effect<ReadonlyArray<string>, Pool.PoolClosedError | StoreError | Schema.SchemaError>
+}
+
+/**
+ * Offers jobs to `queue` in `store`, encoded with `schema`.
+ *
+ * ```ts
+ * import { Effect, Schema } from "effect"
+ * import { Durable } from "effect-worker-pool"
+ * import * as MemoryStore from "effect-worker-pool/MemoryStore"
+ *
+ * const program = Effect.gen(function*() {
+ *   const emails = Durable.producer({ store: yield* MemoryStore.make, queue: "emails", schema: Schema.String })
+ *   return yield* emails.submit("ada@example.com", { id: "welcome-ada" })
+ * })
+ * ```
+ */
+export const producer = <A, I>(options: {
+  readonly store: Store
+  readonly queue: string
+  readonly schema: Schema.Codec<A, I>
+  /** Refuses jobs with `PoolClosedError` once this returns false. */
+  readonly accepting?: (() => boolean) | undefined
+}): Producer<A> => {
+  const { queue, store } = options
+  const encode = Schema.encodeUnknownEffect(jsonCodec(options.schema))
+  const accepting = options.accepting ?? (() => true)
+  const offer = (
+    payloads: ReadonlyArray<A>,
+    ids: ReadonlyArray<string>
+  ): Effect.Effect<ReadonlyArray<string>, Pool.PoolClosedError | StoreError | Schema.SchemaError> =>
+    Effect.suspend((): Effect.Effect<ReadonlyArray<string>, Pool.PoolClosedError | StoreError | Schema.SchemaError> => {
+      if (!accepting()) return Effect.fail(new Pool.PoolClosedError({}))
+      return Effect.flatMap(
+        Effect.forEach(payloads, (payload) => encode(payload)),
+        (encoded) => Effect.as(store.offer(queue, encoded.map((payload, i) => ({ id: ids[i]!, payload }))), ids)
+      )
+    })
+  return {
+    submit: (payload, options) =>
+      Effect.map(offer([payload], [options?.id ?? crypto.randomUUID()]), (ids) => ids[0]!),
+    submitAll: (payloads) =>
+      Effect.suspend(() => {
+        const all = Array.from(payloads)
+        return offer(all, all.map(() => crypto.randomUUID()))
+      })
+  }
+}
+
+/** The schema's JSON form: what the store keeps. */
+const jsonCodec = <A, I>(schema: Schema.Codec<A, I>) => Schema.toCodecJson(schema) as unknown as Schema.Codec<A, unknown>
+
+/** A running durable pool. */
+export interface DurablePool<in out A, out B, out E> extends Producer<A> {
   /** The outcome of every delivery this process runs, from subscription on. */
   readonly outcomes: Stream.Stream<Job.Outcome<A, B, E | Job.JobTimeoutError>>
   /** This process's counters. */
@@ -214,9 +271,7 @@ export const make = <A, I, B, E, R>(
     if (isInvalid(validated)) return yield* new Pool.PoolConfigError(validated)
     const config: Config<A, I, B, E, R> = validated
     const { queue, store } = config
-    const codec = Schema.toCodecJson(config.schema) as unknown as Schema.Codec<A, unknown>
-    const encode = Schema.encodeUnknownEffect(codec)
-    const decode = Schema.decodeUnknownExit(codec)
+    const decode = Schema.decodeUnknownExit(jsonCodec(config.schema))
 
     /** Leases this process holds (claimed, not yet ended), by job id. */
     const held = new Map<string, Lease>()
@@ -338,30 +393,7 @@ export const make = <A, I, B, E, R>(
 
     // --- the API ----------------------------------------------------------------
 
-    const closed = () => Effect.fail(new Pool.PoolClosedError({}))
-
-    const submitAll = (
-      payloads: Iterable<A>
-    ): Effect.Effect<ReadonlyArray<string>, Pool.PoolClosedError | StoreError | Schema.SchemaError> =>
-      Effect.suspend((): Effect.Effect<ReadonlyArray<string>, Pool.PoolClosedError | StoreError | Schema.SchemaError> => {
-        if (!accepting) return closed()
-        return Effect.forEach(Array.from(payloads), (payload) => encode(payload)).pipe(
-          Effect.flatMap((encoded) => {
-            const jobs = encoded.map((payload) => ({ id: crypto.randomUUID(), payload }))
-            return Effect.as(store.offer(queue, jobs), jobs.map((job) => job.id))
-          })
-        )
-      })
-
-    const submit = (
-      payload: A,
-      options?: { readonly id?: string | undefined }
-    ): Effect.Effect<string, Pool.PoolClosedError | StoreError | Schema.SchemaError> =>
-      Effect.suspend((): Effect.Effect<string, Pool.PoolClosedError | StoreError | Schema.SchemaError> => {
-        if (!accepting) return closed()
-        const id = options?.id ?? crypto.randomUUID()
-        return Effect.flatMap(encode(payload), (encoded) => Effect.as(store.offer(queue, [{ id, payload: encoded }]), id))
-      })
+    const { submit, submitAll } = producer({ store, queue, schema: config.schema, accepting: () => accepting })
 
     let report: Deferred.Deferred<Shutdown.Report<A>> | undefined
     const shutdown = (): Effect.Effect<Shutdown.Report<A>> =>

@@ -26,6 +26,8 @@
 import { NodeRuntime, NodeServices } from "@effect/platform-node"
 import { Cause, Clock, Duration, Effect, Exit, Fiber, References, Runtime, Schedule, Schema } from "effect"
 import { CliConfig, CliError, CliOutput, Command, Flag, GlobalFlag, type HelpDoc } from "effect/cli"
+import { fromUrl } from "./durable/fromUrl.ts"
+import * as Durable from "./Durable.ts"
 import type * as Job from "./Job.ts"
 import * as Pool from "./Pool.ts"
 import type * as Shutdown from "./Shutdown.ts"
@@ -87,6 +89,32 @@ const flags = {
         "back unstarted (return); once all are submitted the run drains them (default drain)"
     )
   ),
+  store: Flag.String("store").pipe(
+    Flag.withDefault(""),
+    Flag.withMetavar("url"),
+    Flag.withDescription(
+      "keep the jobs in a durable queue: redis://host:port or postgres://user@host:port/db (default: in memory)"
+    )
+  ),
+  role: Flag.Literals("role", ["both", "producer", "worker"]).pipe(
+    Flag.withDefault("both"),
+    Flag.withMetavar("both|producer|worker"),
+    Flag.withDescription(
+      "with --store: offer the jobs and exit (producer), work the queue until a signal (worker), " +
+        "or offer them and work until the queue is empty (default both)"
+    )
+  ),
+  queue: Flag.String("queue").pipe(
+    Flag.withDefault("demo"),
+    Flag.withMetavar("name"),
+    Flag.withDescription("with --store: the queue's name in the store (default demo)")
+  ),
+  lease: intFlag("lease", {
+    min: 1,
+    fallback: 30_000,
+    metavar: "ms",
+    description: "with --store: how long a crashed worker's jobs stay taken before another worker gets them, in ms"
+  }),
   output: Flag.Literals("output", ["auto", "lines", "progress", "quiet"]).pipe(
     Flag.withDefault("auto"),
     Flag.withMetavar("auto|lines|progress|quiet"),
@@ -385,17 +413,92 @@ const run = (config: Config) =>
         decided.code = report.interrupted.length + report.abandoned.length === 0 ? 0 : 1
       })
     )
-  })).pipe(
-    // The flags' own checks refuse what the pool would; should one ever let
-    // something through, it is still a bad flag (exit 2), not a crash.
-    Effect.catchTag("PoolConfigError", (error) =>
-      Effect.fail(
-        new CliError.ShowHelp({
-          commandPath: [NAME],
-          errors: [new CliError.ValidationError({ message: error.message })]
-        })
-      ))
+  })).pipe(Effect.catchTag("PoolConfigError", badFlag))
+
+/**
+ * The flags' own checks refuse what the pool would; should one ever let
+ * something through, it is still a bad flag (exit 2), not a crash.
+ */
+const badFlag = (error: Pool.PoolConfigError) =>
+  Effect.fail(
+    new CliError.ShowHelp({
+      commandPath: [NAME],
+      errors: [new CliError.ValidationError({ message: error.message })]
+    })
   )
+
+// -----------------------------------------------------------------------------
+// The run on a durable queue
+// -----------------------------------------------------------------------------
+
+/** Waits until no job of the queue is ready or leased: all completed or dead-lettered. */
+const queueEmptied = (pool: Durable.DurablePool<number, void, SimulatedFailure>) =>
+  Effect.repeat(pool.counts, {
+    until: (counts) => counts.ready + counts.leased === 0,
+    schedule: Schedule.spaced("100 millis")
+  })
+
+/**
+ * The same demo on a durable queue. `producer` offers the jobs and exits;
+ * `worker` works the queue until a signal, then drains; `both` offers them
+ * and works until the queue is empty. Jobs a drain cuts off go back to the
+ * store for another worker.
+ */
+const runDurable = (config: Config) =>
+  Effect.scoped(Effect.gen(function*() {
+    const screen = makeScreen(false)
+    const store = yield* fromUrl(config.store)
+    const jobs = Array.from({ length: config.jobs }, (_, i) => i + 1)
+    if (config.role === "producer") {
+      const producer = Durable.producer({ store, queue: config.queue, schema: Schema.Number })
+      yield* producer.submitAll(jobs)
+      screen.line(`Offered ${jobs.length} jobs to queue ${config.queue}.`)
+      decided.code = 0
+      return
+    }
+    const pool = yield* Durable.make({
+      store,
+      queue: config.queue,
+      schema: Schema.Number,
+      workers: config.workers,
+      lease: config.lease,
+      maxAttempts: 3,
+      retry: Schedule.exponential("200 millis"),
+      handler: handler(config, resolveMode(config) === "quiet" ? silent : jobLines(screen)),
+      shutdown: { timeout: config.drainTimeout, backlog: config.backlog }
+    })
+    yield* watchSignals(screen, config, () => "draining")
+    yield* Effect.uninterruptibleMask((restore) =>
+      Effect.gen(function*() {
+        const worked = config.role === "worker"
+          ? restore(Effect.never)
+          : restore(Effect.andThen(pool.submitAll(jobs), queueEmptied(pool)))
+        const ended = yield* Effect.exit(worked)
+        const report = yield* pool.shutdown()
+        for (const line of renderReport(report, config)) screen.line(line)
+        const counts = yield* pool.counts
+        screen.line(
+          `Queue ${config.queue}: ${counts.completed} completed, ${counts.buried} dead-lettered, ` +
+            `${counts.ready} ready, ${counts.leased} leased.`
+        )
+        if (Exit.isFailure(ended) && !Cause.hasInterruptsOnly(ended.cause)) return yield* Effect.failCause(ended.cause)
+        decided.code = report.interrupted.length + report.abandoned.length === 0 ? 0 : 1
+      })
+    )
+  })).pipe(
+    Effect.catchTag("PoolConfigError", badFlag),
+    // The store unreachable (at start, or for a producer's offer): say so in one line, exit 1.
+    Effect.catchTags({
+      StoreError: (error) => cannot(error.message),
+      SchemaError: (error) => cannot(error.message)
+    })
+  )
+
+const cannot = (message: string) =>
+  Effect.sync(() => {
+    process.stderr.write(`${NAME}: ${message}\n`)
+    decided.code = 1
+  })
 
 // -----------------------------------------------------------------------------
 // Bad flags
@@ -423,7 +526,7 @@ const usage = (doc: HelpDoc.HelpDoc): string =>
 // Main
 // -----------------------------------------------------------------------------
 
-const command = Command.make(NAME, flags, run).pipe(
+const command = Command.make(NAME, flags, (config) => config.store === "" ? run(config) : runDurable(config)).pipe(
   Command.withDescription(
     "Runs jobs on an effect-worker-pool: N workers, a bounded queue, per-job lines and a shutdown report. " +
       "Ctrl-C or SIGTERM drains within --drain-timeout; a second signal stops at once. " +
