@@ -168,6 +168,26 @@ describe("main", () => {
     })
   })
 
+  it("--store runs the demo on a durable queue: every job completed in the store", async () => {
+    const { code, stdout } = await runMain(["--store", "memory:", "--jobs", "6", "--duration", "10", "--failure-rate", "0.5"])
+
+    expect(reportCount(stdout, "succeeded")).toBe(3)
+    // The failing jobs are retried (maxAttempts 3), then dead-lettered.
+    expect(reportCount(stdout, "failed")).toBe(9)
+    expect(stdout).toContain("Queue demo: 3 completed, 3 dead-lettered, 0 ready, 0 leased.")
+    expect(code).toBe(0)
+  })
+
+  it("a store that cannot be reached is one line on stderr and exit 1, not a hang or a stack trace", async () => {
+    for (const store of ["redis://127.0.0.1:1", "postgres://nobody@127.0.0.1:1/none", "ftp://example"]) {
+      const { code, stderr, stdout } = await runMain(["--store", store, "--role", "producer"])
+      expect(lines(stderr).filter((line) => line.startsWith("worker-pool: "))).toHaveLength(1)
+      expect(stderr).toMatch(/^worker-pool: the job store failed to connect/m)
+      expect(`${stdout}${stderr}`).not.toMatch(/^\s+at /m)
+      expect(code).toBe(1)
+    }
+  })
+
   it("--help shows the flags and exits 0", async () => {
     const { code, stdout } = await runMain(["--help"])
 
