@@ -251,6 +251,22 @@ const flushTimeout = Duration.seconds(5)
 /** How a store outage is waited out: exponential from 100 ms, at most 5 s, for ever. */
 const outageBackoff = capped(Schedule.exponential("100 millis"), Duration.seconds(5))
 
+/**
+ * Retries an ending of one job for about half a minute, then gives up on it
+ * (its lease runs out and the job comes back): a store that keeps refusing
+ * one operation must not hold up the acknowledgements behind it.
+ */
+const persistently = (what: string, effect: Effect.Effect<void, StoreError>): Effect.Effect<void> =>
+  effect.pipe(
+    Effect.tapError((error) => quietly(Effect.logWarning(`${what} failed; retrying`, error.message))),
+    Effect.retry({ schedule: outageBackoff, times: 9 }),
+    Effect.catch((error) => quietly(Effect.logError(`${what} failed; its lease will run out instead`, error.message)))
+  )
+
+/** A failure as a dead letter keeps it: readable text, no NUL (PostgreSQL refuses it), bounded. */
+const describeFailure = (cause: Cause.Cause<unknown>): string =>
+  Cause.pretty(cause).replaceAll("\u0000", "").slice(0, 10_000)
+
 /** Retries `effect` through a store outage, logging each failure. */
 const throughOutage = <A>(what: string, effect: Effect.Effect<A, StoreError>): Effect.Effect<A> =>
   effect.pipe(
@@ -291,9 +307,12 @@ export const make = <A, I, B, E, R>(
       const lease = held.get(job.id)
       if (lease === undefined) return Effect.void
       if (Exit.isSuccess(exit)) return Effect.sync(() => end({ _tag: "complete", lease }))
-      if (Cause.hasInterruptsOnly(exit.cause)) return Effect.sync(() => end({ _tag: "release", lease }))
+      // Cut off by shutdown: not this job's fault, so the attempt is given back.
+      // (A handler that interrupts itself otherwise is a failure like any
+      // other: released, it would come back for ever.)
+      if (Cause.hasInterruptsOnly(exit.cause) && !accepting) return Effect.sync(() => end({ _tag: "release", lease }))
       if (job.attempt >= config.maxAttempts) {
-        return Effect.sync(() => end({ _tag: "bury", lease, error: Cause.pretty(exit.cause) }))
+        return Effect.sync(() => end({ _tag: "bury", lease, error: describeFailure(exit.cause) }))
       }
       return Effect.map(retryDelay(config.retry, job.attempt), (delay) => end({ _tag: "retry", lease, delay }))
     }
@@ -323,11 +342,18 @@ export const make = <A, I, B, E, R>(
       const lease = { id: claimed.id, token: claimed.token }
       const decoded = decode(claimed.payload)
       if (Exit.isFailure(decoded)) {
-        const error = Cause.pretty(decoded.cause)
+        const error = describeFailure(decoded.cause)
         Queue.offerUnsafe(endings, { _tag: "bury", lease, error })
         return quietly(Effect.logWarning("a payload did not decode; dead-lettered", error).pipe(
           Effect.annotateLogs("jobId", claimed.id)
         ))
+      }
+      // Our own delivery of this job is still running, but its lease ran out
+      // (a heartbeat lost in an outage) and we claimed it again: keep one
+      // delivery, under the new lease, rather than run it twice at once.
+      if (held.has(claimed.id)) {
+        held.set(claimed.id, lease)
+        return Effect.void
       }
       held.set(claimed.id, lease)
       return pool.submit(decoded.value, { id: claimed.id, attempt: claimed.attempt }).pipe(
@@ -378,8 +404,8 @@ export const make = <A, I, B, E, R>(
         if (completed.length > 0) yield* throughOutage("acknowledging jobs", store.complete(queue, completed))
         if (released.length > 0) yield* throughOutage("releasing jobs", store.release(queue, released))
         for (const ending of batch) {
-          if (ending._tag === "retry") yield* throughOutage("retrying a job", store.retry(queue, ending.lease, ending.delay))
-          if (ending._tag === "bury") yield* throughOutage("dead-lettering a job", store.bury(queue, ending.lease, ending.error))
+          if (ending._tag === "retry") yield* persistently("retrying a job", store.retry(queue, ending.lease, ending.delay))
+          if (ending._tag === "bury") yield* persistently("dead-lettering a job", store.bury(queue, ending.lease, ending.error))
         }
       }
     }).pipe(Effect.catchTag("Done", () => Effect.void))
@@ -406,11 +432,9 @@ export const make = <A, I, B, E, R>(
           Deferred.doneUnsafe(stopping, Exit.void)
           yield* Fiber.await(fetcher)
           const drained = yield* pool.shutdown()
-          // Jobs the pool handed back unstarted go back to the store.
-          for (const job of drained.abandoned) {
-            const lease = held.get(job.id)
-            if (lease) end({ _tag: "release", lease })
-          }
+          // Whatever is still held did not run to an end (handed back
+          // unstarted, or cut off before its handler began): back to the store.
+          for (const lease of [...held.values()]) end({ _tag: "release", lease })
           // The last endings reach the store, unless it is gone: then the
           // leases run out and the jobs come back (at least once).
           Queue.endUnsafe(endings)

@@ -8,7 +8,7 @@
  * `DurableProcesses.test.ts`.)
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Schedule, Schema, Stream } from "effect"
+import { Duration, Effect, Fiber, Schedule, Scheduler, Schema, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import { type Store, StoreError } from "../src/durable/Store.ts"
@@ -188,6 +188,110 @@ describe("Durable", () => {
       yield* elapse(6_000)
       assert.deepStrictEqual(yield* healthy.counts("tasks"), { ready: 0, leased: 0, completed: 2, buried: 0 })
       yield* pool.shutdown()
+    })))
+
+  it.effect("a handler that interrupts itself is a failure: retried, then dead-lettered, not released for ever", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      let runs = 0
+      const pool = yield* Durable.make({
+        store,
+        queue: "q",
+        schema: Schema.String,
+        workers: 1,
+        maxAttempts: 3,
+        retry: Schedule.spaced("100 millis"),
+        pollInterval: "100 millis",
+        handler: () => Effect.andThen(Effect.sync(() => runs++), Effect.interrupt)
+      })
+      yield* pool.submit("poison")
+      yield* elapse(2_000)
+      assert.strictEqual(runs, 3)
+      assert.deepStrictEqual(yield* pool.counts, { ready: 0, leased: 0, completed: 0, buried: 1 })
+    })))
+
+  it.effect("a job this process claims again while its delivery still runs is not run twice, and shutdown keeps its deadline", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const healthy = yield* MemoryStore.make
+      // Heartbeats cannot reach the store: the running job's lease runs out, and we claim it again.
+      const store: Store = {
+        ...healthy,
+        extend: () => Effect.fail(new StoreError({ operation: "extend", reason: "connection refused" }))
+      }
+      yield* healthy.offer("q", [{ id: "x", payload: "x" }])
+      const started: Array<string> = []
+      const pool = yield* Durable.make({
+        store,
+        queue: "q",
+        schema: Schema.String,
+        workers: 1,
+        prefetch: 1,
+        lease: "3 seconds",
+        pollInterval: "100 millis",
+        shutdown: { timeout: "1 second" },
+        handler: (job) => Effect.andThen(Effect.sync(() => started.push(`${job.payload}#${job.attempt}`)), Effect.never)
+      })
+      yield* elapse(4_000)
+      yield* healthy.offer("q", [{ id: "y", payload: "y" }])
+      yield* elapse(1_000)
+      assert.deepStrictEqual(started, ["x#1"], "the job ran twice at once")
+      const shutdown = yield* Effect.forkChild(pool.shutdown(), { startImmediately: true })
+      yield* elapse(2_000)
+      const report = yield* Fiber.join(shutdown)
+      assert.isTrue(report.timedOut)
+      // Both back in the store: x cut off, y never started.
+      assert.deepStrictEqual(yield* healthy.counts("q"), { ready: 2, leased: 0, completed: 0, buried: 0 })
+    })))
+
+  it.effect("shutdown gives back every lease it holds, wherever the deadline lands", () =>
+    Effect.gen(function*() {
+      for (let yields = 0; yields <= 30; yields++) {
+        yield* Effect.scoped(Effect.gen(function*() {
+          const store = yield* MemoryStore.make
+          yield* store.offer("q", Array.from({ length: 20 }, (_, i) => ({ id: `j${i}`, payload: i })))
+          const pool = yield* Durable.make({
+            store,
+            queue: "q",
+            schema: Schema.Number,
+            workers: 1,
+            prefetch: 20,
+            shutdown: { timeout: 0 },
+            handler: () => Effect.andThen(Effect.andThen(Effect.void, Effect.void), Effect.yieldNow)
+          })
+          for (let k = 0; k < yields; k++) yield* Effect.yieldNow
+          yield* pool.shutdown()
+          const counts = yield* store.counts("q")
+          assert.strictEqual(counts.leased, 0, `yields=${yields}: a lease was left held`)
+          assert.strictEqual(counts.ready + counts.completed, 20, `yields=${yields}`)
+        }).pipe(Effect.provideService(Scheduler.MaxOpsBeforeYield, 6)))
+      }
+    }))
+
+  it.effect("an ending the store keeps refusing does not hold up the acknowledgements behind it", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const healthy = yield* MemoryStore.make
+      const store: Store = {
+        ...healthy,
+        bury: () => Effect.fail(new StoreError({ operation: "bury", reason: "value too long" }))
+      }
+      const pool = yield* Durable.make({
+        store,
+        queue: "q",
+        schema: Schema.String,
+        workers: 1,
+        maxAttempts: 1,
+        pollInterval: "100 millis",
+        handler: (job) => job.payload === "bad" ? Effect.fail("bad") : Effect.void
+      })
+      yield* pool.submit("bad")
+      yield* elapse(500)
+      yield* pool.submitAll(["a", "b", "c"])
+      yield* elapse(60_000, 500)
+      assert.strictEqual((yield* healthy.counts("q")).completed, 3)
+      // The refused ending may still be retrying: shutdown waits for it a bounded while.
+      const closing = yield* Effect.forkChild(pool.shutdown(), { startImmediately: true })
+      yield* elapse(10_000, 500)
+      yield* Fiber.join(closing)
     })))
 
   it.effect("bad options are a PoolConfigError naming the option", () =>
