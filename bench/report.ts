@@ -34,7 +34,9 @@ const header = (results: Results): string => {
     `- Repetitions: ${sizes.reps} timed per contender after ${sizes.warmups} warm-up, contenders alternating ` +
     "round-robin in one process; the median is reported. Each run is timed inside the process around the run only, " +
     "after a GC, and its job count is verified.",
-    "- Ratio: this pool's median jobs/s ÷ the contender's (above 1 means the pool is faster)."
+    "- Ratio: this pool's median jobs/s ÷ the contender's (above 1 means the pool is faster).",
+    "- Durable queues (this pool on Redis and PostgreSQL against BullMQ and pg-boss): see " +
+    "[results-durable.md](results-durable.md), written by `npm run bench:durable`."
   ].join("\n")
 }
 

@@ -1,0 +1,16 @@
+/** The durable benchmark's contenders, each engine's in the order they alternate: ours first. */
+import { bullmq } from "./bullmq.ts"
+import type { DurableContender } from "./contender.ts"
+import { pgBoss } from "./pgBoss.ts"
+import { poolPostgres } from "./poolPostgres.ts"
+import { poolRedis } from "./poolRedis.ts"
+
+export type { DurableContender, Engine } from "./contender.ts"
+
+export const durableContenders: ReadonlyArray<DurableContender> = [poolRedis, bullmq, poolPostgres, pgBoss]
+
+export const byName = (name: string): DurableContender => {
+  const found = durableContenders.find((contender) => contender.name === name)
+  if (found === undefined) throw new Error(`unknown durable contender ${JSON.stringify(name)}`)
+  return found
+}

@@ -1,0 +1,63 @@
+/**
+ * pg-boss on PostgreSQL: `insert` in batches on the driver side, `work` with
+ * the spike's best batch settings on the consumer side, and a SQL count of
+ * the queue's completed rows for the completed jobs (pg-boss's own stats are
+ * a cache refreshed by its monitor, too coarse to time a run).
+ *
+ * pg-boss hands its handler a batch of jobs and completes the batch as one:
+ * a no-op handler per batch of 500 does far less per job than a handler per
+ * job (see the notes in results-durable.md). Without batching it fetches one
+ * job per poll and is much slower; the spike measured both.
+ */
+import { PgBoss } from "pg-boss"
+import { type ConsumerSide, type DriverSide, type DurableContender, inBatches } from "./contender.ts"
+
+/** The spike's best: batches of 500, 2 fetch loops per process, fetching again at once after a full batch. */
+export const BATCH_SIZE = 500
+export const LOCAL_CONCURRENCY = 2
+/** pg-boss's minimum; only the tail waits on it, as full batches fetch again at once. */
+export const POLLING_INTERVAL_SECONDS = 0.5
+
+const start = async (url: string) => {
+  const boss = new PgBoss({ connectionString: url })
+  boss.on("error", (error: unknown) => process.stderr.write(`pg-boss: ${String(error)}\n`))
+  await boss.start()
+  return boss
+}
+
+export const pgBoss: DurableContender = {
+  name: "pg-boss",
+  engine: "postgres",
+  ours: false,
+  settings: `batchSize ${BATCH_SIZE}, localConcurrency ${LOCAL_CONCURRENCY}, burstWhenBatchFull, ` +
+    `pollingIntervalSeconds ${POLLING_INTERVAL_SECONDS}; handler per batch`,
+  driver: async (url, queue): Promise<DriverSide> => {
+    const boss = await start(url)
+    await boss.createQueue(queue)
+    return {
+      produce: (n) => inBatches(n, (batch) => boss.insert(queue, batch.map((data) => ({ data })))),
+      completed: async () => {
+        const { rows } = await boss.getDb().executeSql(
+          "SELECT count(*)::int AS n FROM pgboss.job WHERE name = $1 AND state = 'completed'",
+          [queue]
+        )
+        return Number(rows[0]?.n ?? 0)
+      },
+      close: () => boss.stop({ graceful: false })
+    }
+  },
+  consumer: async (url, queue): Promise<ConsumerSide> => {
+    const boss = await start(url)
+    return {
+      start: async () => {
+        await boss.work(queue, {
+          batchSize: BATCH_SIZE,
+          localConcurrency: LOCAL_CONCURRENCY,
+          burstWhenBatchFull: true,
+          pollingIntervalSeconds: POLLING_INTERVAL_SECONDS
+        }, async () => {})
+      },
+      close: () => boss.stop({ graceful: true, timeout: 5_000 })
+    }
+  }
+}

@@ -1,0 +1,32 @@
+/**
+ * `npm run bench:durable`: runs the durable queue benchmark (this pool on
+ * Redis and on PostgreSQL against BullMQ and pg-boss, on real local servers)
+ * and writes bench/results-durable.md, printing the report too. Progress goes
+ * to stderr so that stdout is just the report.
+ *
+ * Flags: `--tiny` runs tiny sizes (seconds, numbers meaningless);
+ * `--out DIR` writes somewhere else than bench/; `--no-analyze` skips the
+ * `ANALYZE` of PostgreSQL after the warm-ups (see `analyze.ts`).
+ */
+import { fileURLToPath } from "node:url"
+import { parseArgs } from "node:util"
+import { runDurableBench } from "./run.ts"
+import { full, tiny } from "./sizes.ts"
+
+const { values } = parseArgs({
+  options: {
+    tiny: { type: "boolean", default: false },
+    out: { type: "string" },
+    analyze: { type: "boolean", default: true }
+  },
+  allowNegative: true
+})
+
+const outDir = values.out ?? fileURLToPath(new URL("..", import.meta.url))
+const startedAt = performance.now()
+const sizes = { ...(values.tiny ? tiny : full), analyze: values.analyze }
+const output = await runDurableBench(sizes, outDir, (line) => process.stderr.write(`${line}\n`))
+process.stdout.write(output.markdown)
+process.stderr.write(`\nwrote ${output.markdownPath} in ${((performance.now() - startedAt) / 1000).toFixed(1)} s\n`)
+// A closed server can leave a timer behind (a stop deadline): do not wait for it.
+process.exit(0)

@@ -1,0 +1,126 @@
+/**
+ * Runs the whole durable benchmark at the given sizes and writes
+ * results-durable.md into `outDir`. One server per engine, started from the
+ * machine's binaries (`test/support/servers.ts`) and closed after; every run
+ * on it uses a fresh queue. On each server: untimed warm-ups (then, on
+ * PostgreSQL, `ANALYZE`: see `analyze.ts`), then `reps` rounds of every
+ * consumer count, the engine's contenders alternating (the first one
+ * swapping each round).
+ */
+import { writeFile } from "node:fs/promises"
+import { join } from "node:path"
+import { startPostgresServer, startRedisServer } from "../../test/support/servers.ts"
+import { describeMachine, type Machine } from "../machine.ts"
+import { readNotes } from "../notes.ts"
+import { describeRevision } from "../revision.ts"
+import { type Summary, summarize } from "../summary.ts"
+import { analyze } from "./analyze.ts"
+import { type DurableContender, durableContenders, type Engine } from "./contenders/index.ts"
+import { measureRun, type Run } from "./measure.ts"
+import { renderDurableReport } from "./report.ts"
+import type { DurableSizes } from "./sizes.ts"
+
+/** One contender with one consumer count. */
+export interface DurableRow {
+  readonly contender: string
+  readonly engine: Engine
+  readonly ours: boolean
+  readonly settings: string
+  readonly consumers: number
+  readonly runs: ReadonlyArray<Run>
+  readonly jobsPerSecond: Summary
+  readonly offerPerSecond: Summary
+  /** Runs whose store counted exactly `jobs` completed (a run that did not throws). */
+  readonly verifiedRuns: number
+}
+
+export interface DurableResults {
+  readonly date: string
+  readonly node: string
+  readonly revision: string
+  readonly machine: Machine
+  readonly sizes: DurableSizes
+  readonly rows: ReadonlyArray<DurableRow>
+}
+
+export interface DurableOutput {
+  readonly results: DurableResults
+  readonly markdown: string
+  readonly markdownPath: string
+}
+
+export const ENGINES: ReadonlyArray<Engine> = ["redis", "postgres"]
+
+const startServer = (engine: Engine) => engine === "redis" ? startRedisServer() : startPostgresServer()
+
+const verified = async (contender: DurableContender, url: string, jobs: number, consumers: number) => {
+  const run = await measureRun(contender, url, jobs, consumers)
+  if (!run.verified) throw new Error(`${contender.name}: the store counted ${run.completed} of ${jobs} jobs completed`)
+  return run
+}
+
+/** Every timed run of `engine`'s contenders, by contender name and consumer count. */
+const runEngine = async (engine: Engine, sizes: DurableSizes, log: (line: string) => void) => {
+  const contenders = durableContenders.filter((contender) => contender.engine === engine)
+  const runs = new Map<string, Array<Run>>()
+  const server = await startServer(engine)
+  try {
+    for (let i = 0; i < sizes.warmups; i++) {
+      for (const contender of contenders) await verified(contender, server.url, sizes.jobs, 1)
+    }
+    if (engine === "postgres" && sizes.analyze) await analyze(server.url)
+    for (let rep = 0; rep < sizes.reps; rep++) {
+      for (const consumers of sizes.consumers) {
+        const order = rep % 2 === 0 ? contenders : [...contenders].reverse()
+        for (const contender of order) {
+          const run = await verified(contender, server.url, sizes.jobs, consumers)
+          log(`  ${contender.name}, ${consumers} consumer(s): ${Math.round(run.jobsPerSecond)} jobs/s`)
+          const key = `${contender.name}/${consumers}`
+          runs.set(key, [...(runs.get(key) ?? []), run])
+        }
+      }
+    }
+  } finally {
+    await server.close()
+  }
+  return contenders.flatMap((contender) =>
+    sizes.consumers.map((consumers): DurableRow => {
+      const samples = runs.get(`${contender.name}/${consumers}`) ?? []
+      return {
+        contender: contender.name,
+        engine,
+        ours: contender.ours,
+        settings: contender.settings,
+        consumers,
+        runs: samples,
+        jobsPerSecond: summarize(samples.map((run) => run.jobsPerSecond)),
+        offerPerSecond: summarize(samples.map((run) => run.offerPerSecond)),
+        verifiedRuns: samples.filter((run) => run.verified).length
+      }
+    })
+  )
+}
+
+export const runDurableBench = async (
+  sizes: DurableSizes,
+  outDir: string,
+  log: (line: string) => void = () => {}
+): Promise<DurableOutput> => {
+  const rows: Array<DurableRow> = []
+  for (const engine of ENGINES) {
+    log(engine === "redis" ? "Redis" : "PostgreSQL")
+    rows.push(...await runEngine(engine, sizes, log))
+  }
+  const results: DurableResults = {
+    date: new Date().toISOString(),
+    node: process.version,
+    revision: describeRevision(),
+    machine: describeMachine(),
+    sizes,
+    rows
+  }
+  const markdownPath = join(outDir, "results-durable.md")
+  const markdown = renderDurableReport(results, await readNotes(markdownPath))
+  await writeFile(markdownPath, markdown)
+  return { results, markdown, markdownPath }
+}

@@ -1,0 +1,22 @@
+/**
+ * The sizes of a durable benchmark run. `full` is what `npm run bench:durable`
+ * measures; `tiny` runs every contender end to end in seconds, for the
+ * structural test (its numbers mean nothing).
+ */
+export interface DurableSizes {
+  readonly label: "full" | "tiny"
+  /** No-op jobs offered, then consumed, per run. */
+  readonly jobs: number
+  /** Consumer process counts, each measured apart. */
+  readonly consumers: ReadonlyArray<number>
+  /** Timed runs per contender and consumer count (the median is reported). */
+  readonly reps: number
+  /** Untimed runs of each contender (one consumer) on a fresh server, before the timed ones. */
+  readonly warmups: number
+  /** Whether PostgreSQL's tables are analyzed after the warm-ups (see `analyze.ts`). */
+  readonly analyze: boolean
+}
+
+export const full: DurableSizes = { label: "full", jobs: 20_000, consumers: [1, 2], reps: 3, warmups: 1, analyze: true }
+
+export const tiny: DurableSizes = { label: "tiny", jobs: 300, consumers: [1, 2], reps: 1, warmups: 0, analyze: true }
