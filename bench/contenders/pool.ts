@@ -4,20 +4,27 @@
  * which returns once the queue is drained.
  */
 import * as Effect from "effect/Effect"
-import { Pool } from "../../src/index.ts"
+import { type Job, Pool } from "../../src/index.ts"
 import type { Workload } from "../workload.ts"
 import type { Contender } from "./contender.ts"
 
-const program = (workload: Workload) =>
+/** Starts a pool for `workload`, feeds it with `produce`, then waits for the drain. */
+export const withPool = <E>(
+  workload: Workload,
+  produce: (pool: Pool.WorkerPool<number, void, never>) => Effect.Effect<void, E>
+) =>
   Effect.scoped(Effect.gen(function*() {
     const pool = yield* Pool.make({
       workers: workload.workers,
       capacity: workload.capacity,
-      handler: () => workload.job.effect
+      handler: (_: Job.Job<number>) => workload.job.effect
     })
-    yield* Effect.forEach(workload.items, (item) => pool.submit(item), { discard: true })
+    yield* produce(pool)
     yield* pool.shutdown()
   }))
+
+const program = (workload: Workload) =>
+  withPool(workload, (pool) => Effect.forEach(workload.items, (item) => pool.submit(item), { discard: true }))
 
 export const pool: Contender = {
   name: "effect-worker-pool",

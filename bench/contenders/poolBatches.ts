@@ -5,9 +5,9 @@
  * that reads its work in pages (a file, a cursor, a message batch) writes.
  */
 import * as Effect from "effect/Effect"
-import { Pool } from "../../src/index.ts"
 import type { Workload } from "../workload.ts"
 import type { Contender } from "./contender.ts"
+import { withPool } from "./pool.ts"
 
 /** The items in arrays of at most `size`, made as they are needed. */
 function* batches<A>(items: Iterable<A>, size: number): Generator<Array<A>> {
@@ -23,15 +23,10 @@ function* batches<A>(items: Iterable<A>, size: number): Generator<Array<A>> {
 }
 
 const program = (workload: Workload) =>
-  Effect.scoped(Effect.gen(function*() {
-    const pool = yield* Pool.make({
-      workers: workload.workers,
-      capacity: workload.capacity,
-      handler: () => workload.job.effect
-    })
-    for (const batch of batches(workload.items, workload.capacity)) yield* pool.submitAll(batch)
-    yield* pool.shutdown()
-  }))
+  withPool(workload, (pool) =>
+    Effect.gen(function*() {
+      for (const batch of batches(workload.items, workload.capacity)) yield* pool.submitAll(batch)
+    }))
 
 export const poolBatches: Contender = {
   name: "effect-worker-pool, submitAll",
