@@ -1,9 +1,10 @@
 /**
- * `ANALYZE` on a PostgreSQL server's database: gives the planner statistics
- * on every table, as autovacuum does on its own within a minute of the churn
- * this benchmark makes. Run after the warm-ups, so that the timed runs see
- * the plans a server in service would choose, not those of tables it never
- * analyzed (which can differ by orders of magnitude).
+ * `ANALYZE` on a PostgreSQL server's database, run after each run's jobs are
+ * offered and before its consumers start (untimed, for every contender): the
+ * planner then knows the queue, as autovacuum's statistics know a queue in
+ * service. On a table analyzed before a new queue was filled, plans can be
+ * orders of magnitude slower (pg-boss, and this pool's store before it used
+ * `= ANY` arrays: see the notes in results-durable.md). `--no-analyze` skips it.
  */
 import * as PgPool from "@effect/sql-pg/PgPool"
 import * as Effect from "effect/Effect"

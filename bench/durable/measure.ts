@@ -2,7 +2,7 @@
  * One timed run of the durable benchmark: on a fresh queue, the driver (this
  * process) offers `jobs` no-op jobs, forks `consumers` consumer processes
  * (`consumer.ts`, with this process's Node), waits until each is connected,
- * says `go` to all, and polls the store until it counts every job completed.
+ * says `go` to all, and polls the store until it says every job is completed.
  * The time from `go` to that count is the run's time. Offering is timed too,
  * apart, for information.
  */
@@ -14,7 +14,7 @@ import type { DurableContender } from "./contenders/index.ts"
 
 const CONSUMER = fileURLToPath(new URL("./consumer.ts", import.meta.url))
 
-/** Between two polls of the completed count: small next to a run, cheap for the server. */
+/** Between two polls of `done`: small next to a run, cheap for the server. */
 const POLL_MS = 5
 /** A run that takes longer has hung. */
 const RUN_TIMEOUT_MS = 300_000
@@ -106,8 +106,10 @@ export const measureRun = async (
     await Promise.all(children.map((child) => child.next("ready")))
     const start = performance.now()
     children.forEach((child) => child.send({ type: "go" }))
-    while (await driver.completed() < jobs) {
-      if (performance.now() - start > RUN_TIMEOUT_MS) throw new Error(`${contender.name}: not done in ${RUN_TIMEOUT_MS} ms`)
+    while (!await driver.done(jobs)) {
+      if (performance.now() - start > RUN_TIMEOUT_MS) {
+        throw new Error(`${contender.name}: not done in ${RUN_TIMEOUT_MS} ms`)
+      }
       await sleep(POLL_MS)
     }
     const consumeMs = performance.now() - start

@@ -16,7 +16,9 @@ const table = (head: ReadonlyArray<string>, rows: ReadonlyArray<ReadonlyArray<st
 
 /** Our pool's row on the same engine with the same consumer count. */
 const oursFor = (results: DurableResults, row: DurableRow): DurableRow => {
-  const found = results.rows.find((other) => other.ours && other.engine === row.engine && other.consumers === row.consumers)
+  const found = results.rows.find((other) =>
+    other.ours && other.engine === row.engine && other.consumers === row.consumers
+  )
   if (found === undefined) throw new Error(`no row of ours on ${row.engine} with ${row.consumers} consumer(s)`)
   return found
 }
@@ -27,6 +29,9 @@ export const durableRatio = (results: DurableResults, row: DurableRow): number =
 
 const header = (results: DurableResults): string => {
   const { sizes } = results
+  const warmups = sizes.warmups === 0
+    ? "no warm-up"
+    : `${sizes.warmups} untimed warm-up per contender on each fresh server`
   return [
     "# Durable queue benchmark results",
     "",
@@ -36,21 +41,22 @@ const header = (results: DurableResults): string => {
     `- Node: ${results.node}`,
     `- Commit: ${results.revision}`,
     `- Machine: ${machineLine(results.machine)}; the servers, the driver and the consumers all share it`,
-    `- Workload (${sizes.label}): ${integer(sizes.jobs)} no-op jobs (payload \`{ n }\`), all offered first by the driver ` +
-    "in batches of up to 1,000, then consumed by " + sizes.consumers.join(" and then ") + " consumer processes " +
+    `- Workload (${sizes.label}): ${integer(sizes.jobs)} no-op jobs (payload \`{ n }\`), ` +
+    "all offered first by the driver in batches of up to 1,000, then consumed by " +
+    `${sizes.consumers.join(" and then ")} consumer processes ` +
     "(`bench/durable/consumer.ts`, forked with this Node) on one local server per engine " +
     "(`test/support/servers.ts`: redis-server without persistence; PostgreSQL with fsync off), a fresh queue per run.",
-    "- Timing: from `go` (every consumer connected and ready, told over IPC) until the store counts all jobs " +
-    "completed, polled every 5 ms by the driver (ours: the store's `counts`; BullMQ: `getJobCounts`; pg-boss: " +
-    "a SQL count of its completed rows). jobs/s = jobs ÷ that time. Offer jobs/s times the driver's offering, " +
-    "for information.",
-    `- Repetitions: ${sizes.warmups === 0 ? "no warm-up" : `${sizes.warmups} untimed warm-up per contender on each fresh server`}, ` +
-    `then ${sizes.reps} timed ` +
-    "per contender and consumer count, contenders alternating (the first swapping each round); the median is " +
-    "reported, and each run's completed count is verified to equal the jobs offered.",
+    "- Timing: from `go` (every consumer connected and ready, told over IPC) until the store says all jobs are " +
+    "completed, polled every 5 ms by the driver, one query at a time (ours: the store's `counts`; BullMQ: " +
+    "`getJobCounts`; pg-boss: whether any of the queue's rows is still created, retry or active, through its " +
+    "index of live jobs), then checked with an exact count. jobs/s = jobs ÷ that time. Offer jobs/s times the " +
+    "driver's offering, for information.",
+    `- Repetitions: ${warmups}, then ${sizes.reps} timed per contender and consumer count, ` +
+    "contenders alternating (the first swapping each round); the median is reported, and each run's " +
+    "completed count is verified to equal the jobs offered.",
     sizes.analyze
-      ? "- PostgreSQL: `ANALYZE` after the warm-ups, as autovacuum would soon do on a server in service; " +
-        "each timed run's queue is new to those statistics."
+      ? "- PostgreSQL: `ANALYZE` once each run's jobs are offered, before `go` (untimed, for every contender): " +
+        "the planner knows the queue, as autovacuum's statistics know a queue in service."
       : "- PostgreSQL: **not analyzed** (`--no-analyze`): the planner had no statistics on the tables.",
     "- Ratio: our pool's median jobs/s ÷ the contender's, same engine and consumer count (above 1: ours is faster)."
   ].join("\n")
@@ -62,7 +68,15 @@ const engineSection = (results: DurableResults, engine: Engine): string => {
     `## ${ENGINE_TITLE[engine]}`,
     "",
     table(
-      ["contender", "consumers", "jobs/s (median)", "min – max", "ours ÷ contender", "offer jobs/s (median)", "settings"],
+      [
+        "contender",
+        "consumers",
+        "jobs/s (median)",
+        "min – max",
+        "ours ÷ contender",
+        "offer jobs/s (median)",
+        "settings"
+      ],
       rows.map((row) => [
         row.ours ? `**${row.contender}**` : row.contender,
         String(row.consumers),

@@ -2,9 +2,9 @@
  * Runs the whole durable benchmark at the given sizes and writes
  * results-durable.md into `outDir`. One server per engine, started from the
  * machine's binaries (`test/support/servers.ts`) and closed after; every run
- * on it uses a fresh queue. On each server: untimed warm-ups (then, on
- * PostgreSQL, `ANALYZE`: see `analyze.ts`), then `reps` rounds of every
- * consumer count, the engine's contenders alternating (the first one
+ * on it uses a fresh queue (on PostgreSQL, analyzed once offered: see
+ * `analyze.ts`). On each server: untimed warm-ups, then `reps` rounds of
+ * every consumer count, the engine's contenders alternating (the first one
  * swapping each round).
  */
 import { writeFile } from "node:fs/promises"
@@ -53,8 +53,10 @@ export const ENGINES: ReadonlyArray<Engine> = ["redis", "postgres"]
 
 const startServer = (engine: Engine) => engine === "redis" ? startRedisServer() : startPostgresServer()
 
-const verified = async (contender: DurableContender, url: string, jobs: number, consumers: number) => {
-  const run = await measureRun(contender, url, jobs, consumers)
+const verified = async (contender: DurableContender, url: string, sizes: DurableSizes, consumers: number) => {
+  const afterOffer = contender.engine === "postgres" && sizes.analyze ? () => analyze(url) : undefined
+  const { jobs } = sizes
+  const run = await measureRun(contender, url, jobs, consumers, afterOffer)
   if (!run.verified) throw new Error(`${contender.name}: the store counted ${run.completed} of ${jobs} jobs completed`)
   return run
 }
@@ -66,14 +68,13 @@ const runEngine = async (engine: Engine, sizes: DurableSizes, log: (line: string
   const server = await startServer(engine)
   try {
     for (let i = 0; i < sizes.warmups; i++) {
-      for (const contender of contenders) await verified(contender, server.url, sizes.jobs, 1)
+      for (const contender of contenders) await verified(contender, server.url, sizes, 1)
     }
-    if (engine === "postgres" && sizes.analyze) await analyze(server.url)
     for (let rep = 0; rep < sizes.reps; rep++) {
       for (const consumers of sizes.consumers) {
         const order = rep % 2 === 0 ? contenders : [...contenders].reverse()
         for (const contender of order) {
-          const run = await verified(contender, server.url, sizes.jobs, consumers)
+          const run = await verified(contender, server.url, sizes, consumers)
           log(`  ${contender.name}, ${consumers} consumer(s): ${Math.round(run.jobsPerSecond)} jobs/s`)
           const key = `${contender.name}/${consumers}`
           runs.set(key, [...(runs.get(key) ?? []), run])

@@ -29,9 +29,11 @@ export const bullmq: DurableContender = {
   driver: async (url, queueName): Promise<DriverSide> => {
     const { client, connection } = await connect(url)
     const queue = new Queue(queueName, { connection })
+    const completed = async () => (await queue.getJobCounts("completed")).completed ?? 0
     return {
       produce: (n) => inBatches(n, (batch) => queue.addBulk(batch.map((data) => ({ name: "noop", data })))),
-      completed: async () => (await queue.getJobCounts("completed")).completed ?? 0,
+      done: async (n) => await completed() >= n,
+      completed,
       close: async () => {
         await queue.close()
         await client.close()

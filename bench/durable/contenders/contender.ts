@@ -11,7 +11,12 @@ export type Engine = "redis" | "postgres"
 export interface DriverSide {
   /** Offers `n` no-op jobs in batches; resolves once the store holds them all. */
   readonly produce: (n: number) => Promise<void>
-  /** How many jobs of the queue the store says are completed. */
+  /**
+   * Whether the store says all `n` jobs are completed: polled every few
+   * milliseconds during the run, so it should cost the server little.
+   */
+  readonly done: (n: number) => Promise<boolean>
+  /** How many jobs of the queue the store says are completed: the check once the run ended. */
   readonly completed: () => Promise<number>
   readonly close: () => Promise<void>
 }

@@ -46,9 +46,11 @@ export const durablePool = (
   driver: async (url, queue): Promise<DriverSide> => {
     const { close, store } = await openScope(connect(url))
     const producer = Durable.producer({ store, queue, schema })
+    const completed = () => Effect.runPromise(Effect.map(store.counts(queue), (counts) => counts.completed))
     return {
       produce: (n) => inBatches(n, (batch) => Effect.runPromise(producer.submitAll(batch))),
-      completed: () => Effect.runPromise(Effect.map(store.counts(queue), (counts) => counts.completed)),
+      done: async (n) => await completed() >= n,
+      completed,
       close
     }
   },
