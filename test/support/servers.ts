@@ -217,10 +217,33 @@ const installExitHook = () => {
 
 const killGroup = (child: ChildProcess, signal: NodeJS.Signals) => {
   if (child.pid === undefined) return
+  // PostgreSQL backends leave the postmaster's process group (setsid), so a
+  // crash must reach them by parent pid too, or they answer for a while after.
+  const children = signal === "SIGKILL" ? childrenOf(child.pid) : []
+  for (const pid of [-child.pid, ...children]) {
+    try {
+      process.kill(pid, signal)
+    } catch {
+      // already gone
+    }
+  }
+}
+
+/** The pids whose parent is `parent`, read from /proc (empty where there is none). */
+const childrenOf = (parent: number): Array<number> => {
   try {
-    process.kill(-child.pid, signal)
+    return Fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).flatMap((entry) => {
+      try {
+        // The parent pid is the field after the state, after the parenthesised command name.
+        const stat = Fs.readFileSync(`/proc/${entry}/stat`, "utf8")
+        const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1])
+        return ppid === parent ? [Number(entry)] : []
+      } catch {
+        return []
+      }
+    })
   } catch {
-    // already gone
+    return []
   }
 }
 
@@ -364,7 +387,11 @@ const supervise = async (spec: Spec): Promise<PlainServer> => {
     const proc = child
     if (proc === undefined) return
     killGroup(proc, spec.stopSignal)
-    const timedOut = await Promise.race([exited.then(() => false), sleep(10_000).then(() => true)])
+    // A timer cleared once the server is gone, so that it does not keep the process alive.
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const deadline = new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(true), 10_000))
+    const timedOut = await Promise.race([exited.then(() => false), deadline])
+    clearTimeout(timer)
     if (timedOut) await kill("SIGKILL")
   }
 
