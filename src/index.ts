@@ -4,6 +4,9 @@
  * - `Job`: the job value, its options, its `Outcome` and job-level errors.
  * - `Pool`: `make`, `layer`, the `WorkerPool` interface and its errors.
  * - `Shutdown`: the drain `Policy` and the `Report` it produces.
+ * - `Durable`: the same pool on a queue kept in Redis or PostgreSQL. Its
+ *   stores are separate entry points (`effect-worker-pool/RedisStore`,
+ *   `/PostgresStore`, `/MemoryStore`), so that only the client in use loads.
  */
 export * as Job from "./Job.ts"
 export * as Pool from "./Pool.ts"
