@@ -8,7 +8,8 @@
  * they mean there. Around it:
  *
  * - a fetcher claims jobs from the store, as many as the pool has room for,
- *   each under a lease that a heartbeat renews while the job is held;
+ *   each under a lease that a heartbeat renews until the job's ending has
+ *   reached the store;
  * - when a job ends, its lease is ended in the store: acknowledged on
  *   success (in batches), retried after the `retry` schedule's delay on a
  *   failure, dead-lettered once `maxAttempts` deliveries have failed, and
@@ -198,6 +199,10 @@ const validate = <A, I, B, E, R>(options: Options<A, I, B, E, R>): Config<A, I, 
   if (!isPositiveInteger(maxAttempts)) {
     return { option: "maxAttempts", reason: `must be an integer >= 1, got ${describe(maxAttempts)}` }
   }
+  // Before prefetch, which defaults to it: a bad `workers` is named as such.
+  if (!isPositiveInteger(workers)) {
+    return { option: "workers", reason: `must be an integer >= 1, got ${describe(workers)}` }
+  }
   const prefetch = options.prefetch ?? workers
   if (!isPositiveInteger(prefetch)) {
     return { option: "prefetch", reason: `must be an integer >= 1, got ${describe(prefetch)}` }
@@ -282,7 +287,10 @@ const throughOutage = <A>(what: string, effect: Effect.Effect<A, StoreError>): E
 export const make = <A, I, B, E, R>(
   options: Options<A, I, B, E, R>
 ): Effect.Effect<DurablePool<A, B, E>, Pool.PoolConfigError, Scope.Scope | R> =>
-  Effect.gen(function*() {
+  // Only the pool's start may be interrupted: from the first background fiber
+  // until the finalizer that stops them is in place, an interruption would
+  // leave them claiming jobs for ever, outside any scope.
+  Effect.uninterruptibleMask((restore) => Effect.gen(function*() {
     const validated = validate(options)
     if (isInvalid(validated)) return yield* new Pool.PoolConfigError(validated)
     const config: Config<A, I, B, E, R> = validated
@@ -291,14 +299,26 @@ export const make = <A, I, B, E, R>(
 
     /** Leases this process holds (claimed, not yet ended), by job id. */
     const held = new Map<string, Lease>()
+    /**
+     * Leases ended here whose ending has not reached the store yet. They are
+     * still ours: renewed like the held ones, or a store slow to take an
+     * acknowledgement would see the lease run out and hand the job, done,
+     * to a worker again.
+     */
+    const settling = new Set<Lease>()
     const room = Latch.makeUnsafe(true)
     const endings = yield* Queue.unbounded<Ending, Cause.Done>()
     const stopping = Deferred.makeUnsafe<void>()
     let accepting = true
 
+    const toStore = (ending: Ending) => {
+      settling.add(ending.lease)
+      Queue.offerUnsafe(endings, ending)
+    }
+
     const end = (ending: Ending) => {
       held.delete(ending.lease.id)
-      Queue.offerUnsafe(endings, ending)
+      toStore(ending)
       room.openUnsafe()
     }
 
@@ -327,12 +347,12 @@ export const make = <A, I, B, E, R>(
       return Effect.onExit(bounded, (exit) => settle(job, exit))
     }
 
-    const pool = yield* Pool.make({
+    const pool = yield* restore(Pool.make({
       workers: config.workers,
       capacity: config.prefetch,
       handler,
       ...(config.shutdown === undefined ? {} : { shutdown: config.shutdown })
-    })
+    }))
     const background = yield* Scope.make()
 
     // --- the store side -------------------------------------------------------
@@ -343,7 +363,7 @@ export const make = <A, I, B, E, R>(
       const decoded = decode(claimed.payload)
       if (Exit.isFailure(decoded)) {
         const error = describeFailure(decoded.cause)
-        Queue.offerUnsafe(endings, { _tag: "bury", lease, error })
+        toStore({ _tag: "bury", lease, error })
         return quietly(Effect.logWarning("a payload did not decode; dead-lettered", error).pipe(
           Effect.annotateLogs("jobId", claimed.id)
         ))
@@ -403,18 +423,24 @@ export const make = <A, I, B, E, R>(
         const released = batch.filter((ending) => ending._tag === "release").map((ending) => ending.lease)
         if (completed.length > 0) yield* throughOutage("acknowledging jobs", store.complete(queue, completed))
         if (released.length > 0) yield* throughOutage("releasing jobs", store.release(queue, released))
+        for (const lease of completed) settling.delete(lease)
+        for (const lease of released) settling.delete(lease)
         for (const ending of batch) {
           if (ending._tag === "retry") yield* persistently("retrying a job", store.retry(queue, ending.lease, ending.delay))
           if (ending._tag === "bury") yield* persistently("dead-lettering a job", store.bury(queue, ending.lease, ending.error))
+          // Stored, or given up on: from now on the lease may run out.
+          settling.delete(ending.lease)
         }
       }
     }).pipe(Effect.catchTag("Done", () => Effect.void))
     const settled = yield* Effect.forkIn(settler, background)
 
-    // Leases run out unless renewed: a third of the way through, renew all held.
-    const heartbeat = Effect.suspend(() =>
-      held.size === 0 ? Effect.void : throughOutage("renewing leases", store.extend(queue, [...held.values()], config.lease))
-    ).pipe(Effect.delay(Duration.divideUnsafe(config.lease, 3)), Effect.forever)
+    // Leases run out unless renewed: a third of the way through, renew all
+    // held, and those whose ending is on its way to the store.
+    const heartbeat = Effect.suspend(() => {
+      const leases = [...held.values(), ...settling]
+      return leases.length === 0 ? Effect.void : throughOutage("renewing leases", store.extend(queue, leases, config.lease))
+    }).pipe(Effect.delay(Duration.divideUnsafe(config.lease, 3)), Effect.forever)
     yield* Effect.forkIn(heartbeat, background)
 
     // --- the API ----------------------------------------------------------------
@@ -458,4 +484,4 @@ export const make = <A, I, B, E, R>(
       deadLetters: (limit = 100) => store.buried(queue, limit),
       shutdown
     }
-  })
+  }))

@@ -267,6 +267,28 @@ describe("Durable", () => {
       }
     }))
 
+  it.effect("make interrupted half-way leaves nothing behind that claims jobs", () =>
+    Effect.gen(function*() {
+      // Each round interrupts make a few steps later, until make has returned.
+      for (let yields = 0; yields <= 40; yields++) {
+        const healthy = yield* MemoryStore.make
+        let claims = 0
+        const store: Store = {
+          ...healthy,
+          claim: (q, max, lease) => Effect.andThen(Effect.sync(() => claims++), healthy.claim(q, max, lease))
+        }
+        const making = yield* Effect.forkChild(
+          Effect.scoped(Effect.andThen(makePool(store), Effect.never)),
+          { startImmediately: true }
+        )
+        for (let k = 0; k < yields; k++) yield* Effect.yieldNow
+        yield* Fiber.interrupt(making)
+        const before = claims
+        yield* elapse(1_000)
+        assert.strictEqual(claims, before, `yields=${yields}: still claiming after its scope closed`)
+      }
+    }).pipe(Effect.provideService(Scheduler.MaxOpsBeforeYield, 6)))
+
   it.effect("an ending the store keeps refusing does not hold up the acknowledgements behind it", () =>
     Effect.scoped(Effect.gen(function*() {
       const healthy = yield* MemoryStore.make
@@ -294,6 +316,38 @@ describe("Durable", () => {
       yield* Fiber.join(closing)
     })))
 
+  it.effect("a lease stays renewed until its ending reaches the store: acknowledgements held up are not run again", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const healthy = yield* MemoryStore.make
+      const store: Store = {
+        ...healthy,
+        bury: () => Effect.fail(new StoreError({ operation: "bury", reason: "value too long" }))
+      }
+      const runs: Array<string> = []
+      const pool = yield* Durable.make({
+        store,
+        queue: "q",
+        schema: Schema.String,
+        workers: 1,
+        maxAttempts: 1,
+        lease: "3 seconds",
+        pollInterval: "100 millis",
+        handler: (job) =>
+          Effect.andThen(Effect.sync(() => runs.push(job.payload)), job.payload === "bad" ? Effect.fail("bad") : Effect.void)
+      })
+      yield* pool.submit("bad")
+      yield* elapse(500)
+      // Their acknowledgements wait behind the refused burial, for longer than a lease.
+      yield* pool.submitAll(["a", "b", "c"])
+      yield* elapse(30_000, 500)
+      // The refused ending may still be retrying: shutdown waits for it a bounded while.
+      const closing = yield* Effect.forkChild(pool.shutdown(), { startImmediately: true })
+      yield* elapse(10_000, 500)
+      yield* Fiber.join(closing)
+      assert.deepStrictEqual(runs.filter((payload) => payload !== "bad"), ["a", "b", "c"], "run again while acknowledged")
+      assert.strictEqual((yield* healthy.counts("q")).completed, 3)
+    })))
+
   it.effect("bad options are a PoolConfigError naming the option", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make
@@ -303,5 +357,8 @@ describe("Durable", () => {
       assert.strictEqual(lease.option, "lease")
       const queue = yield* Effect.flip(makePool(store, { queue: "" }))
       assert.strictEqual(queue.option, "queue")
+      // Not "prefetch", which defaults to it: the option to fix is the one given.
+      const workers = yield* Effect.flip(makePool(store, { workers: 0 }))
+      assert.strictEqual(workers.option, "workers")
     })))
 })

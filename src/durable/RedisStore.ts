@@ -260,8 +260,11 @@ return #fresh
 
 /**
  * ARGV: max, lease ms, token. First makes ready the retries whose delay is
- * over and the leases that ran out (their worker is presumed dead, its
- * token void), then leases up to max jobs. Returns id, payload, attempt...
+ * over; then leases up to max jobs: leases that ran out first (their worker
+ * is presumed dead), oldest first, then ready ones. A lease that ran out is
+ * taken over only by the claim that leases it (its token overwritten here):
+ * until then it is still its holder's, who may yet end it. Returns id,
+ * payload, attempt...
  */
 const claimScript = script(`
 local t = now()
@@ -270,14 +273,15 @@ if #due > 0 then
   redis.call('ZREMRANGEBYSCORE', delayed, '-inf', t)
   batch('RPUSH', ready, due)
 end
-local expired = redis.call('ZRANGEBYSCORE', leased, '-inf', t)
-if #expired > 0 then
-  redis.call('ZREMRANGEBYSCORE', leased, '-inf', t)
-  batch('HDEL', token, expired)
-  batch('RPUSH', ready, expired)
+local max = tonumber(ARGV[1])
+local ids = redis.call('ZRANGEBYSCORE', leased, '-inf', t, 'LIMIT', 0, max)
+if #ids < max then
+  local fresh = redis.call('LPOP', ready, max - #ids)
+  if fresh then
+    for _, id in ipairs(fresh) do ids[#ids + 1] = id end
+  end
 end
-local ids = redis.call('LPOP', ready, tonumber(ARGV[1]))
-if not ids then return {} end
+if #ids == 0 then return {} end
 local until_, tok = t + tonumber(ARGV[2]), ARGV[3]
 local payloads, counts = fetch('HMGET', payload, ids), fetch('HMGET', attempts, ids)
 local out, scores, tokens, counted = {}, {}, {}, {}

@@ -112,6 +112,23 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 1, buried: 0 })
       })))
 
+    test("a lease that ran out but was not claimed again still belongs to its holder", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, jobs(2))
+        const first = yield* store.claim(queue, 2, Duration.millis(200))
+        yield* elapse(300)
+        // Both leases ran out; a claim for one takes one of them (either: order is the engine's).
+        const taken = yield* store.claim(queue, 1, minute)
+        assert.strictEqual(taken.length, 1)
+        const other = first.find((job) => job.id !== taken[0]!.id)!
+        // Its holder was slow, not dead: its acknowledgement still counts.
+        yield* store.complete(queue, [other])
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 1, completed: 1, buried: 0 })
+        assert.deepStrictEqual(yield* store.claim(queue, 10, minute), [], "an acknowledged job was claimed again")
+      })))
+
     test("extend keeps a running job's lease from running out", () =>
       Effect.scoped(Effect.gen(function*() {
         const store = yield* make
