@@ -43,6 +43,7 @@ import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { decodeDuration, describe, type Invalid, isInvalid } from "./internal/options.ts"
 import { quietly } from "./internal/quietly.ts"
+import * as Backlog from "./internal/backlog.ts"
 import * as Worker from "./internal/worker.ts"
 import * as Job from "./Job.ts"
 import * as Shutdown from "./Shutdown.ts"
@@ -259,7 +260,7 @@ export const make = <A, B, E, R>(
     const scope = yield* Effect.scope
     // The drain runs in a fiber of its own, with the context the pool was made in.
     const context = yield* Effect.context<never>()
-    const queue = yield* Queue.bounded<Entry<A, B, E>, Cause.Done>(config.capacity)
+    const backlog = Backlog.make<Entry<A, B, E>>(config.capacity)
     const clock = yield* Clock.Clock
     const allStarted = Deferred.makeUnsafe<void>()
     const waiters = new Set<Waiter<A, B, E>>()
@@ -280,13 +281,13 @@ export const make = <A, B, E, R>(
     const closedError = () => Effect.fail(new PoolClosedError())
 
     /**
-     * Puts `entry` in the queue if there is room and nobody waits before it.
+     * Puts `entry` in the backlog if there is room and nobody waits before it.
      * (Room only frees up when a worker takes a job, and the worker hands it to
      * the waiters at once; the check keeps their order should a fiber slip in
      * between.)
      */
     const offer = (entry: Entry<A, B, E>): boolean => {
-      if (waiters.size > 0 || !Queue.offerUnsafe(queue, entry)) return false
+      if (waiters.size > 0 || !backlog.offer(entry)) return false
       counts.submitted++
       return true
     }
@@ -294,7 +295,7 @@ export const make = <A, B, E, R>(
     /** Hands freed room to waiting submits, in the order they came. */
     const admitWaiters = () => {
       for (const waiter of waiters) {
-        if (!Queue.offerUnsafe(queue, waiter.entry)) return
+        if (!backlog.offer(waiter.entry)) return
         waiters.delete(waiter)
         counts.submitted++
         // `resume` runs the waiting fiber right here, inside this worker. It
@@ -306,9 +307,10 @@ export const make = <A, B, E, R>(
     }
 
     /**
-     * Waits for room. The pool keeps its own list of waiters instead of
-     * suspending in `Queue.offer`: an offer suspended in the queue would still
-     * be accepted after `Queue.end`, once room frees up.
+     * Waits for room. The pool keeps its own list of waiters, so that a
+     * submit still waiting when shutdown begins is refused, never accepted
+     * later. (An offer suspended in an Effect `Queue` would still be accepted
+     * after `Queue.end`, once room frees up.)
      */
     const waitForRoom = (entry: Entry<A, B, E>) =>
       Effect.callback<Job.Job<A>, PoolClosedError>((resume) => {
@@ -520,7 +522,7 @@ export const make = <A, B, E, R>(
     const worker = (id: number): Effect.Effect<void, never, R> =>
       Effect.suspend(() => {
         if (++running === config.workers) Deferred.doneUnsafe(allStarted, Effect.void)
-        return Worker.loop(queue, { run: start, succeeded, failed, interrupted: interruptedWhileRunning })
+        return Worker.loop(backlog, { run: start, succeeded, failed, interrupted: interruptedWhileRunning })
       }).pipe(
         Effect.ensuring(Effect.sync(() => running--)),
         Effect.provideService(WorkerId, id),
@@ -563,10 +565,8 @@ export const make = <A, B, E, R>(
         for (const waiter of waiters) waiter.resume(closedError())
         waiters.clear()
       },
-      takeBacklog: Effect.map(Queue.clear(queue), (entries) => entries.flatMap(abandon)),
-      closeQueue: () => {
-        Queue.endUnsafe(queue)
-      },
+      takeBacklog: Effect.sync(() => backlog.takeAll().flatMap(abandon)),
+      closeQueue: backlog.end,
       awaitWorkers: Fiber.awaitAll(workers),
       interruptWorkers: Fiber.interruptAll(workers),
       close: () => {
@@ -602,7 +602,7 @@ export const make = <A, B, E, R>(
 
     const stats = Effect.sync((): Stats => ({
       workers: running,
-      queued: Queue.sizeUnsafe(queue),
+      queued: backlog.size(),
       active,
       ...counts,
       interrupted: interrupted.length

@@ -7,7 +7,8 @@
  * will. No time passes: everything runs on the TestClock's zero.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Fiber, Queue, Scheduler } from "effect"
+import { Effect, Fiber, Scheduler } from "effect"
+import * as Backlog from "../src/internal/backlog.ts"
 import * as Worker from "../src/internal/worker.ts"
 import { Pool } from "../src/index.ts"
 import { settle } from "./support/workload.ts"
@@ -24,12 +25,12 @@ describe("races", () => {
     Effect.gen(function*() {
       for (let ops = 4; ops <= 16; ops++) {
         for (let yields = 0; yields < 12; yields++) {
-          const queue = yield* Queue.bounded<number, Cause.Done>(100)
-          for (let n = 0; n < 50; n++) Queue.offerUnsafe(queue, n)
+          const backlog = Backlog.make<number>(100)
+          for (let n = 0; n < 50; n++) backlog.offer(n)
           const ran: Array<number> = []
           const handedBack: Array<number> = []
           const loop = yield* Effect.forkChild(
-            Worker.loop(queue, {
+            Worker.loop(backlog, {
               // An item takes a step, so that the interruption can land inside one.
               run: () => Effect.yieldNow,
               succeeded: (item) => void ran.push(item),
@@ -40,7 +41,7 @@ describe("races", () => {
           )
           for (let k = 0; k < yields; k++) yield* Effect.yieldNow
           yield* Fiber.interrupt(loop)
-          const left = Queue.sizeUnsafe(queue)
+          const left = backlog.size()
           assert.isAtMost(handedBack.length, 1, `ops=${ops} yields=${yields}: more than one item in hand`)
           assert.strictEqual(
             ran.length + handedBack.length + left,

@@ -1,14 +1,14 @@
 /**
- * A worker's loop: take the next item from a queue, run it, record how it
- * ended, until the queue is done.
+ * A worker's loop: take the next item from the backlog, run it, record how
+ * it ended, until the backlog has ended and is empty.
  *
  * This is the per-job path, so it costs as few runtime operations as an item
- * can: the item is taken synchronously (`Queue.takeUnsafe`) in the same step
- * that starts it, its end is matched in one frame that also moves on to the
- * next item (an item whose effect is already an `Exit` takes no step at all),
- * and the loop only suspends when the queue is empty. There it
- * waits with `Queue.peek`, which takes nothing, so an interruption that lands
- * between the wake-up and the take cannot lose an item.
+ * can: the item is taken synchronously in the same step that starts it, its
+ * end is matched in one frame that also moves on to the next item (an item
+ * whose effect is already an `Exit` takes no step at all), and the loop only
+ * suspends when the backlog is empty. There it waits without taking, so an
+ * interruption that lands between the wake-up and the take cannot lose an
+ * item.
  *
  * The loop stays interruptible (no mask per item): the item in hand is
  * remembered, and if the fiber is interrupted while running it, `interrupted`
@@ -20,7 +20,7 @@
 import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Queue from "effect/Queue"
+import type { Backlog } from "./backlog.ts"
 
 /** What the loop does with an item. */
 export interface Handlers<A, B, E, R> {
@@ -38,9 +38,9 @@ export interface Handlers<A, B, E, R> {
   readonly interrupted: (item: A) => Effect.Effect<void>
 }
 
-/** Runs every item of `queue`, one at a time, and returns once the queue is done. */
+/** Runs every item of `backlog`, one at a time, and returns once it has ended and is empty. */
 export const loop = <A, B, E, R>(
-  queue: Queue.Dequeue<A, Cause.Done>,
+  backlog: Backlog<A>,
   handlers: Handlers<A, B, E, R>
 ): Effect.Effect<void, never, R> =>
   Effect.suspend(() => {
@@ -48,12 +48,10 @@ export const loop = <A, B, E, R>(
     let holding = false
     let inHand: A | undefined
 
-    const next = (): Effect.Effect<void, Cause.Done, R> => {
+    const next = (): Effect.Effect<void, never, R> => {
       while (true) {
-        const taken = Queue.takeUnsafe(queue)
-        if (taken === undefined) return Effect.flatMap(Queue.peek(queue), next)
-        if (taken._tag === "Failure") return taken
-        const item = taken.value
+        const item = backlog.take()
+        if (item === undefined) return backlog.ended() ? Effect.void : Effect.flatMap(backlog.wait, next)
         const running = run(item)
         if (running === undefined) continue
         // Already ended (`Effect.succeed(compute(x))`, say): no runtime step needed.
@@ -73,12 +71,12 @@ export const loop = <A, B, E, R>(
 
     // Shared by every item (they read the item in hand), so an item allocates no closures.
     const matchers = {
-      onSuccess: (value: B): Effect.Effect<void, Cause.Done, R> => {
+      onSuccess: (value: B): Effect.Effect<void, never, R> => {
         const item = release()
         succeeded(item, value)
         return next()
       },
-      onFailure: (cause: Cause.Cause<E>): Effect.Effect<void, Cause.Done, R> =>
+      onFailure: (cause: Cause.Cause<E>): Effect.Effect<void, never, R> =>
         Effect.andThen(failed(release(), cause), Effect.suspend(next))
     }
 
@@ -89,8 +87,5 @@ export const loop = <A, B, E, R>(
       return item
     }
 
-    return next().pipe(
-      Effect.catchTag("Done", () => Effect.void),
-      Effect.onInterrupt(() => holding ? interrupted(inHand as A) : Effect.void)
-    )
+    return Effect.onInterrupt(Effect.suspend(next), () => holding ? interrupted(inHand as A) : Effect.void)
   })

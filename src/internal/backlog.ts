@@ -1,0 +1,130 @@
+/**
+ * The pool's queue of accepted jobs: a bounded first-in, first-out ring
+ * buffer, and the idle workers that wait for it to fill.
+ *
+ * The design card puts `Queue.bounded` here. The pool uses only a sliver of
+ * it: offers that suspend are of no use (an offer suspended in a `Queue` is
+ * still accepted after `Queue.end`, so the pool keeps its own list of waiting
+ * submits), and its takers need only "wait until there is a job, or the end".
+ * What it does cost is on the per-job path: every take allocates an `Exit`,
+ * and its `MutableList` grows its array with every offer and copies it when
+ * it compacts, about 125 bytes per job in all. A ring buffer allocates
+ * nothing per job; it grows by doubling up to `capacity`, so a large capacity
+ * that is never used costs nothing.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import type * as Scheduler from "effect/Scheduler"
+
+export interface Backlog<A> {
+  /** How many items it holds at most. */
+  readonly capacity: number
+  /** How many items it holds now. */
+  readonly size: () => number
+  /** Whether `end` was called. */
+  readonly ended: () => boolean
+  /** Appends an item if there is room and it has not ended; says whether it did. */
+  readonly offer: (item: A) => boolean
+  /** Takes the oldest item, or `undefined` when there is none. */
+  readonly take: () => A | undefined
+  /** Takes every item, oldest first. */
+  readonly takeAll: () => Array<A>
+  /** No more offers: waiting workers wake up; they take what is left, then see the end. */
+  readonly end: () => void
+  /** Completes once there is an item to take or the backlog has ended. */
+  readonly wait: Effect.Effect<void>
+}
+
+/** Makes an empty backlog of at most `capacity` items (an integer >= 1; items are never `undefined`). */
+export const make = <A extends {}>(capacity: number): Backlog<A> => {
+  // A power-of-two ring, so that positions wrap with a mask.
+  let ring: Array<A | undefined> = new Array(Math.min(16, ceilPowerOfTwo(capacity)))
+  let mask = ring.length - 1
+  let head = 0
+  let size = 0
+  let ended = false
+  /** The workers waiting for an item, as the callbacks that resume them. */
+  const idle = new Set<(effect: Effect.Effect<void>) => void>()
+  let dispatcher: Scheduler.SchedulerDispatcher | undefined
+  let wakeScheduled = false
+
+  const grow = () => {
+    const next: Array<A | undefined> = new Array(ring.length * 2)
+    for (let i = 0; i < size; i++) next[i] = ring[(head + i) & mask]
+    ring = next
+    mask = next.length - 1
+    head = 0
+  }
+
+  // Idle workers are woken in a task of their scheduler, not inside `offer`:
+  // a worker resumed inline would run on the producer's stack, take the one
+  // job just offered and wait again, a suspension per job. In a task, each
+  // wakes to a backlog that the producer has filled meanwhile.
+  const wakeIdle = () => {
+    wakeScheduled = false
+    // As many as there are items to take (all of them once it ended), chosen
+    // before any runs: a woken worker may wait again before the loop is over.
+    const woken = Array.from(idle).slice(0, ended ? idle.size : size)
+    for (const resume of woken) {
+      idle.delete(resume)
+      resume(Effect.void)
+    }
+  }
+
+  const scheduleWake = () => {
+    if (wakeScheduled || idle.size === 0 || dispatcher === undefined) return
+    wakeScheduled = true
+    dispatcher.scheduleTask(wakeIdle, 0)
+  }
+
+  const offer = (item: A): boolean => {
+    if (ended || size === capacity) return false
+    if (size === ring.length) grow()
+    ring[(head + size) & mask] = item
+    size++
+    scheduleWake()
+    return true
+  }
+
+  const take = (): A | undefined => {
+    if (size === 0) return undefined
+    const item = ring[head]
+    ring[head] = undefined
+    head = (head + 1) & mask
+    size--
+    return item
+  }
+
+  const takeAll = (): Array<A> => {
+    const items: Array<A> = []
+    for (let item = take(); item !== undefined; item = take()) items.push(item)
+    return items
+  }
+
+  const wait = Effect.callback<void>(function(this: Scheduler.Scheduler, resume) {
+    if (size > 0 || ended) return resume(Effect.void)
+    dispatcher ??= this.makeDispatcher()
+    idle.add(resume)
+    // Interrupted while waiting: it no longer counts as idle.
+    return Effect.sync(() => {
+      idle.delete(resume)
+    })
+  })
+
+  return {
+    capacity,
+    size: () => size,
+    ended: () => ended,
+    offer,
+    take,
+    takeAll,
+    end: () => {
+      ended = true
+      scheduleWake()
+    },
+    wait
+  }
+}
+
+const ceilPowerOfTwo = (n: number): number => 2 ** Math.ceil(Math.log2(n))

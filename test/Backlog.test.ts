@@ -1,0 +1,77 @@
+/**
+ * The pool's backlog (`src/internal/backlog.ts`): a bounded first-in,
+ * first-out ring that grows up to its capacity, and the idle workers waiting
+ * on it. The pool's own tests cover it through the pool; these pin down the
+ * ring's order and bounds, which the pool's tests reach only in part, and how
+ * waiting workers wake.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber } from "effect"
+import fc from "fast-check"
+import * as Backlog from "../src/internal/backlog.ts"
+
+describe("Backlog", () => {
+  it("behaves as a bounded FIFO array under any sequence of offers and takes", () => {
+    fc.assert(fc.property(fc.integer({ min: 1, max: 70 }), fc.array(fc.boolean(), { minLength: 100, maxLength: 400 }), (capacity, steps) => {
+      const backlog = Backlog.make<number>(capacity)
+      const model: Array<number> = []
+      let next = 0
+      for (const isOffer of steps) {
+        if (isOffer) {
+          const accepted = backlog.offer(next)
+          assert.strictEqual(accepted, model.length < capacity)
+          if (accepted) model.push(next)
+          next++
+        } else {
+          assert.strictEqual(backlog.take(), model.shift())
+        }
+        assert.strictEqual(backlog.size(), model.length)
+      }
+      assert.deepStrictEqual(backlog.takeAll(), model)
+      assert.strictEqual(backlog.size(), 0)
+    }))
+  })
+
+  it("refuses offers once ended, and still hands out what it holds", () => {
+    const backlog = Backlog.make<string>(4)
+    backlog.offer("a")
+    backlog.end()
+    assert.isTrue(backlog.ended())
+    assert.isFalse(backlog.offer("b"))
+    assert.strictEqual(backlog.take(), "a")
+    assert.strictEqual(backlog.take(), undefined)
+  })
+
+  it.effect("a waiting worker wakes when an item arrives, or when it ends", () =>
+    Effect.gen(function*() {
+      const backlog = Backlog.make<string>(4)
+      const waiting = yield* Effect.forkChild(backlog.wait, { startImmediately: true })
+      yield* Effect.yieldNow
+      assert.isUndefined(waiting.pollUnsafe(), "woke with nothing to take")
+      backlog.offer("a")
+      yield* Fiber.join(waiting)
+
+      const untilEnd = yield* Effect.forkChild(Effect.andThen(Effect.sync(() => backlog.take()), backlog.wait), {
+        startImmediately: true
+      })
+      yield* Effect.yieldNow
+      assert.isUndefined(untilEnd.pollUnsafe(), "woke with nothing to take")
+      backlog.end()
+      yield* Fiber.join(untilEnd)
+    }))
+
+  it.effect("wakes as many idle workers as there are items, and forgets one that was interrupted", () =>
+    Effect.gen(function*() {
+      const backlog = Backlog.make<string>(4)
+      const gone = yield* Effect.forkChild(backlog.wait, { startImmediately: true })
+      const workers = yield* Effect.forEach([1, 2, 3], () => Effect.forkChild(backlog.wait, { startImmediately: true }))
+      yield* Fiber.interrupt(gone)
+      backlog.offer("a")
+      backlog.offer("b")
+      yield* Effect.yieldNow
+      // Two items: two of the three still waiting wake, the interrupted one is not counted.
+      assert.strictEqual(workers.filter((fiber) => fiber.pollUnsafe() !== undefined).length, 2)
+      backlog.end()
+      yield* Fiber.joinAll(workers)
+    }))
+})
