@@ -34,6 +34,7 @@ import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Effectable from "effect/Effectable"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
@@ -188,6 +189,17 @@ interface Config<A, B, E, R> {
   readonly shutdown: Shutdown.Resolved
 }
 
+/**
+ * `Effect.isEffect`, checked here: the shared check sees every kind of value
+ * in the program and is slow for it; here it sees what one handler returns.
+ */
+const isEffect = (u: unknown): u is Effect.Effect<unknown, unknown, unknown> =>
+  ((typeof u === "object" && u !== null) || typeof u === "function") && Effect.TypeId in u
+
+/** What a handler returned instead of an Effect, for the error that says so. */
+const returned = (value: unknown): string =>
+  value instanceof Promise ? "a Promise (wrap it with Effect.promise or Effect.tryPromise)" : describe(value)
+
 const isPositiveInteger = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 1
 
 const configError = ({ option, reason }: Invalid) => new PoolConfigError({ option, reason })
@@ -212,6 +224,29 @@ const validate = <A, B, E, R>(options: Options<A, B, E, R>): Config<A, B, E, R> 
 // -----------------------------------------------------------------------------
 // The pool
 // -----------------------------------------------------------------------------
+
+/** Accepts one job: `submit` and `trySubmit` as they run. */
+type Accept<A, B, E> = (payload: A, options: Job.Options | undefined) => Effect.Effect<B, E>
+
+/**
+ * The effect `submit` returns: one object per call that accepts the job when
+ * it runs. `Effect.suspend` would allocate a closure as well as its effect,
+ * and `submit` is called once per job.
+ */
+class Submission<A, B, E> extends Effectable.Class<B, E> {
+  declare readonly accept: Accept<A, B, E>
+  declare readonly payload: A
+  declare readonly options: Job.Options | undefined
+  constructor(accept: Accept<A, B, E>, payload: A, options: Job.Options | undefined) {
+    super()
+    this.accept = accept
+    this.payload = payload
+    this.options = options
+  }
+  asEffect(): Effect.Effect<B, E> {
+    return this.accept(this.payload, this.options)
+  }
+}
 
 /** An accepted job, with what its `run` caller (if any) needs. */
 interface Entry<A, B, E> {
@@ -337,12 +372,14 @@ export const make = <A, B, E, R>(
 
     // `submit` and `trySubmit` are the per-job path: no span, no fiber, no
     // allocation beyond the job and its entry when there is room.
+    const accept: Accept<A, Job.Job<A>, PoolClosedError | PoolConfigError> = (payload, options) => {
+      const entry = newEntry(payload, options, undefined)
+      if (!("job" in entry)) return Effect.fail(entry)
+      return offer(entry) ? Effect.succeed(entry.job) : waitForRoom(entry)
+    }
+
     const submit = (payload: A, options?: Job.Options): Effect.Effect<Job.Job<A>, PoolClosedError | PoolConfigError> =>
-      Effect.suspend((): Effect.Effect<Job.Job<A>, PoolClosedError | PoolConfigError> => {
-        const entry = newEntry(payload, options, undefined)
-        if (!("job" in entry)) return Effect.fail(entry)
-        return offer(entry) ? Effect.succeed(entry.job) : waitForRoom(entry)
-      })
+      new Submission(accept, payload, options)
 
     const submitAll = (payloads: Iterable<A>): Effect.Effect<Array<Job.Job<A>>, PoolClosedError> =>
       Effect.suspend(() => {
@@ -377,15 +414,17 @@ export const make = <A, B, E, R>(
         return rest()
       })
 
+    const acceptNow: Accept<A, Job.Job<A>, PoolClosedError | PoolFullError | PoolConfigError> = (payload, options) => {
+      const entry = newEntry(payload, options, undefined)
+      if (!("job" in entry)) return Effect.fail(entry)
+      return offer(entry) ? Effect.succeed(entry.job) : Effect.fail(new PoolFullError({ capacity: config.capacity }))
+    }
+
     const trySubmit = (
       payload: A,
       options?: Job.Options
     ): Effect.Effect<Job.Job<A>, PoolClosedError | PoolFullError | PoolConfigError> =>
-      Effect.suspend((): Effect.Effect<Job.Job<A>, PoolClosedError | PoolFullError | PoolConfigError> => {
-        const entry = newEntry(payload, options, undefined)
-        if (!("job" in entry)) return Effect.fail(entry)
-        return offer(entry) ? Effect.succeed(entry.job) : Effect.fail(new PoolFullError({ capacity: config.capacity }))
-      })
+      new Submission(acceptNow, payload, options)
 
     const run = (payload: A, options?: Job.Options): Effect.Effect<B, RunError<E> | PoolConfigError> =>
       Effect.uninterruptibleMask((restore) =>
@@ -422,9 +461,9 @@ export const make = <A, B, E, R>(
     const callHandler = (job: Job.Job<A>): Effect.Effect<B, E, R> => {
       try {
         const effect: unknown = config.handler(job)
-        return Effect.isEffect(effect)
+        return isEffect(effect)
           ? effect as Effect.Effect<B, E, R>
-          : Effect.die(new TypeError(`the handler returned ${describe(effect)}, not an Effect`))
+          : Effect.die(new TypeError(`the handler returned ${returned(effect)}, not an Effect`))
       } catch (defect) {
         return Effect.die(defect)
       }

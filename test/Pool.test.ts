@@ -252,6 +252,28 @@ describe("failures", () => {
       assert.strictEqual(stats.succeeded, 1)
     }))
 
+  it.effect("a handler that returns something other than an Effect dies with a TypeError naming it", () =>
+    Effect.gen(function*() {
+      const returned: Record<string, unknown> = { promise: Promise.resolve(1), nothing: undefined, number: 42 }
+      const pool = yield* Pool.make({
+        workers: 1,
+        handler: (job: Job.Job<string>): Effect.Effect<string> =>
+          job.payload in returned ? returned[job.payload] as never : Effect.succeed(job.payload)
+      })
+      for (const [payload, shown] of [["promise", "a Promise"], ["nothing", "undefined"], ["number", "42"]]) {
+        const exit = yield* Effect.exit(pool.run(payload!))
+        assert.isTrue(Exit.isFailure(exit), payload)
+        const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+        assert.instanceOf(defect, TypeError, payload)
+        assert.include((defect as TypeError).message, `returned ${shown}`)
+      }
+      assert.strictEqual(yield* pool.run("fine"), "fine")
+      assert.deepStrictEqual(yield* Effect.map(pool.stats, ({ died, succeeded }) => ({ died, succeeded })), {
+        died: 3,
+        succeeded: 1
+      })
+    }))
+
   it.effect("a handler whose effect has already ended (an Exit) is settled like any other", () =>
     Effect.gen(function*() {
       const pool = yield* Pool.make({

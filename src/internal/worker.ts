@@ -38,6 +38,16 @@ export interface Handlers<A, B, E, R> {
   readonly interrupted: (item: A) => Effect.Effect<void>
 }
 
+// An effect is an `Exit` when it has one of the two prototypes Exits are made
+// with. Comparing prototypes costs less than `Exit.isExit`, whose property
+// lookup sees every kind of value in the program and is slow for it.
+const successProto = Object.getPrototypeOf(Exit.void)
+const failureProto = Object.getPrototypeOf(Exit.fail(undefined))
+const isExit = (effect: Effect.Effect<unknown, unknown, unknown>): effect is Exit.Exit<unknown, unknown> => {
+  const proto = Object.getPrototypeOf(effect)
+  return proto === successProto || proto === failureProto
+}
+
 /** Runs every item of `backlog`, one at a time, and returns once it has ended and is empty. */
 export const loop = <A, B, E, R>(
   backlog: Backlog<A>,
@@ -55,7 +65,7 @@ export const loop = <A, B, E, R>(
         const running = run(item)
         if (running === undefined) continue
         // Already ended (`Effect.succeed(compute(x))`, say): no runtime step needed.
-        if (Exit.isExit(running)) {
+        if (isExit(running)) {
           const ended = running as Exit.Exit<B, E>
           if (ended._tag === "Success") {
             succeeded(item, ended.value)
