@@ -300,8 +300,11 @@ const handler = (config: Config, events: JobEvents) => (job: Job.Job<number>) =>
  */
 const decided: { code: number | undefined } = { code: undefined }
 
-/** Where the run is, so that the first signal can say what it does. */
-type Phase = "submitting" | "draining"
+/**
+ * Where the run is, so that the first signal can say what it does: submitting
+ * to the in-memory pool, working a durable queue, or already draining.
+ */
+type Phase = "submitting" | "working" | "draining"
 
 /**
  * runMain interrupts the main fiber on every SIGINT/SIGTERM, which starts the
@@ -336,6 +339,9 @@ const watchSignals = (screen: Screen, config: Config, phase: () => Phase) =>
 const drainNotice = (config: Config, phase: Phase): string => {
   const limit = formatMillis(config.drainTimeout)
   if (phase === "draining") return `already draining; waiting up to ${limit} for the remaining jobs.`
+  if (phase === "working") {
+    return `no more jobs are taken from the store; the jobs in hand finish (up to ${limit}), and any left go back to it.`
+  }
   const queued = config.backlog === "drain" ? "running and queued jobs" : "running jobs, handing back queued ones"
   return `no more jobs are submitted; draining ${queued} (up to ${limit}).`
 }
@@ -467,13 +473,16 @@ const runDurable = (config: Config) =>
       handler: handler(config, resolveMode(config) === "quiet" ? silent : jobLines(screen)),
       shutdown: { timeout: config.drainTimeout, backlog: config.backlog }
     })
-    yield* watchSignals(screen, config, () => "draining")
+    let phase: Phase = "working"
+    yield* watchSignals(screen, config, () => phase)
     yield* Effect.uninterruptibleMask((restore) =>
       Effect.gen(function*() {
         const worked = config.role === "worker"
           ? restore(Effect.never)
           : restore(Effect.andThen(pool.submitAll(jobs), queueEmptied(pool)))
         const ended = yield* Effect.exit(worked)
+        // As in `run`: the phase moves on only when the work ended by itself.
+        if (Exit.isSuccess(ended)) phase = "draining"
         const report = yield* pool.shutdown()
         for (const line of renderReport(report, config)) screen.line(line)
         const counts = yield* pool.counts

@@ -178,6 +178,17 @@ describe("main", () => {
     expect(code).toBe(0)
   })
 
+  it("SIGTERM while working a durable queue says what stops and what goes back: exit 0", async () => {
+    const program = start(["--store", "memory:", "--jobs", "8", "--workers", "2", "--duration", "1500", "--output", "lines"])
+    await program.waitFor(/started/)
+    program.kill("SIGTERM")
+    const { code, stdout } = await program.exited
+
+    expect(stdout).toMatch(/SIGTERM received: no more jobs are taken from the store; the jobs in hand finish/)
+    expect(stdout).not.toMatch(/already draining/)
+    expect(code).toBe(0)
+  })
+
   it("a store that cannot be reached is one line on stderr and exit 1, not a hang or a stack trace", async () => {
     for (const store of ["redis://127.0.0.1:1", "postgres://nobody@127.0.0.1:1/none", "ftp://example"]) {
       const { code, stderr, stdout } = await runMain(["--store", store, "--role", "producer"])
