@@ -210,6 +210,11 @@ const validate = <A, I, B, E, R>(options: Options<A, I, B, E, R>): Config<A, I, 
   const lease = decodeDuration("lease", options.lease ?? "30 seconds", { allowZero: false })
   if (isInvalid(lease)) return lease
   if (!Duration.isFinite(lease)) return { option: "lease", reason: "must be finite: a dead process's jobs must come back" }
+  // Renewed a third of the way through, a store round trip each time: shorter
+  // leases would keep the heartbeat spinning against the store.
+  if (Duration.toMillis(lease) < 100) {
+    return { option: "lease", reason: `must be at least 100 millis, got ${Duration.format(lease)}` }
+  }
   const pollInterval = decodeDuration("pollInterval", options.pollInterval ?? "200 millis", { allowZero: false })
   if (isInvalid(pollInterval)) return pollInterval
   const jobTimeout = options.jobTimeout === undefined

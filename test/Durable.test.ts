@@ -355,6 +355,9 @@ describe("Durable", () => {
       assert.strictEqual(error.option, "maxAttempts")
       const lease = yield* Effect.flip(makePool(store, { lease: "Infinity" }))
       assert.strictEqual(lease.option, "lease")
+      const shortLease = yield* Effect.flip(makePool(store, { lease: "1 millis" }))
+      assert.strictEqual(shortLease.option, "lease")
+      assert.include(shortLease.reason, "at least 100 millis")
       const queue = yield* Effect.flip(makePool(store, { queue: "" }))
       assert.strictEqual(queue.option, "queue")
       // Not "prefetch", which defaults to it: the option to fix is the one given.
