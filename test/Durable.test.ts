@@ -53,6 +53,12 @@ const makePool = (store: Store, options: Partial<Durable.Options<Task, unknown, 
     ...options
   })
 
+/** `healthy`, except that `operation` always fails, with `reason`. */
+const refusing = (healthy: Store, operation: "extend" | "bury", reason: string): Store => ({
+  ...healthy,
+  [operation]: () => Effect.fail(new StoreError({ operation, reason }))
+})
+
 describe("Durable", () => {
   it.effect("runs each job once, tells the handler its attempt, and acknowledges it after", () =>
     Effect.scoped(Effect.gen(function*() {
@@ -214,10 +220,7 @@ describe("Durable", () => {
     Effect.scoped(Effect.gen(function*() {
       const healthy = yield* MemoryStore.make
       // Heartbeats cannot reach the store: the running job's lease runs out, and we claim it again.
-      const store: Store = {
-        ...healthy,
-        extend: () => Effect.fail(new StoreError({ operation: "extend", reason: "connection refused" }))
-      }
+      const store = refusing(healthy, "extend", "connection refused")
       yield* healthy.offer("q", [{ id: "x", payload: "x" }])
       const started: Array<string> = []
       const pool = yield* Durable.make({
@@ -292,10 +295,7 @@ describe("Durable", () => {
   it.effect("an ending the store keeps refusing does not hold up the acknowledgements behind it", () =>
     Effect.scoped(Effect.gen(function*() {
       const healthy = yield* MemoryStore.make
-      const store: Store = {
-        ...healthy,
-        bury: () => Effect.fail(new StoreError({ operation: "bury", reason: "value too long" }))
-      }
+      const store = refusing(healthy, "bury", "value too long")
       const pool = yield* Durable.make({
         store,
         queue: "q",
@@ -319,10 +319,7 @@ describe("Durable", () => {
   it.effect("a lease stays renewed until its ending reaches the store: acknowledgements held up are not run again", () =>
     Effect.scoped(Effect.gen(function*() {
       const healthy = yield* MemoryStore.make
-      const store: Store = {
-        ...healthy,
-        bury: () => Effect.fail(new StoreError({ operation: "bury", reason: "value too long" }))
-      }
+      const store = refusing(healthy, "bury", "value too long")
       const runs: Array<string> = []
       const pool = yield* Durable.make({
         store,
