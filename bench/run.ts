@@ -6,7 +6,7 @@
 import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { renderChart } from "./chart.ts"
-import { contenders, noopContenders } from "./contenders/index.ts"
+import { type Contender, contenders, noopContenders, sleepContenders } from "./contenders/index.ts"
 import { noop, sleep, tick } from "./jobs.ts"
 import { describeMachine } from "./machine.ts"
 import { measureMemory } from "./memory.ts"
@@ -32,18 +32,20 @@ interface Spec {
   readonly id: ThroughputResult["id"]
   readonly title: string
   readonly job: Job
+  readonly contenders: ReadonlyArray<Contender>
   readonly jobs: number
   readonly workers: number
   readonly sleepMs?: number
 }
 
 const throughputSpecs = (sizes: Sizes): ReadonlyArray<Spec> => [
-  { id: "w1", title: "W1: no-op synchronous jobs", job: noop, jobs: sizes.noopJobs, workers: sizes.workers },
-  { id: "w2", title: "W2: jobs awaiting a resolved promise", job: tick, jobs: sizes.tickJobs, workers: sizes.workers },
+  { id: "w1", title: "W1: no-op synchronous jobs", job: noop, contenders: noopContenders, jobs: sizes.noopJobs, workers: sizes.workers },
+  { id: "w2", title: "W2: jobs awaiting a resolved promise", job: tick, contenders, jobs: sizes.tickJobs, workers: sizes.workers },
   {
     id: "w3",
     title: `W3: jobs sleeping ${sizes.sleepMs} ms on a real timer`,
     job: sleep(sizes.sleepMs),
+    contenders: sleepContenders,
     jobs: sizes.sleepJobs,
     workers: sizes.sleepWorkers,
     sleepMs: sizes.sleepMs
@@ -53,7 +55,7 @@ const throughputSpecs = (sizes: Sizes): ReadonlyArray<Spec> => [
 const runThroughput = async (spec: Spec, sizes: Sizes, log: (line: string) => void): Promise<ThroughputResult> => {
   log(spec.title)
   const workload = { items: array(spec.jobs), jobs: spec.jobs, workers: spec.workers, capacity: sizes.capacity, job: spec.job }
-  const rows = await measureThroughput(spec.id === "w1" ? noopContenders : contenders, workload, { ...sizes, log })
+  const rows = await measureThroughput(spec.contenders, workload, { ...sizes, log })
   const { sleepMs } = spec
   const base = { id: spec.id, title: spec.title, jobs: spec.jobs, workers: spec.workers, capacity: sizes.capacity, rows }
   return sleepMs === undefined ? base : { ...base, sleepMs }

@@ -10,7 +10,7 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
-import { contenders, noopContenders, POOL, POOL_BATCHES } from "../bench/contenders/index.ts"
+import { contenders, noopContenders, POOL, POOL_BATCHES, sleepContenders } from "../bench/contenders/index.ts"
 import { NOTES_END, NOTES_START } from "../bench/notes.ts"
 import { type Output, runBench } from "../bench/run.ts"
 import { tiny } from "../bench/sizes.ts"
@@ -41,7 +41,7 @@ describe("bench (tiny sizes)", () => {
     const [w1, w2, w3] = output.results.throughput
     expect(w1?.rows.map((row) => row.contender)).toEqual(names(noopContenders))
     expect(w2?.rows.map((row) => row.contender)).toEqual(names(contenders))
-    expect(w3?.rows.map((row) => row.contender)).toEqual(names(contenders))
+    expect(w3?.rows.map((row) => row.contender)).toEqual(names(sleepContenders))
     for (const result of output.results.throughput) {
       for (const row of result.rows) {
         expect(row.verifiedRuns, `${result.id} ${row.contender}`).toBe(tiny.reps)
@@ -71,7 +71,7 @@ describe("bench (tiny sizes)", () => {
     expect(markdown).toMatch(/- Date: \d{4}-\d\d-\d\dT/)
     expect(markdown).toMatch(/- Machine: \d+ cores/)
     for (const id of ["W1", "W2", "W3", "W4", "W5"]) expect(markdown).toContain(`## ${id}:`)
-    for (const name of names(noopContenders)) {
+    for (const name of new Set([...names(noopContenders), ...names(sleepContenders)])) {
       expect(markdown).toContain(name === POOL || name === POOL_BATCHES ? `| **${name}** |` : `| ${name} |`)
     }
     expect(markdown).toContain("## Targets")

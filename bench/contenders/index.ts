@@ -1,6 +1,6 @@
 /**
  * Every contender, in the order of the tables. This pool comes first; the
- * informational `Effect.void` row is listed apart, since only workload 1 runs it.
+ * informational rows are listed apart, since each runs on one workload only.
  */
 import type { Contender } from "./contender.ts"
 import { effectForEach } from "./effectForEach.ts"
@@ -12,6 +12,7 @@ import { pool } from "./pool.ts"
 import { poolBatches } from "./poolBatches.ts"
 import { pQueue } from "./pQueue.ts"
 import { queueFibers } from "./queueFibers.ts"
+import { timerChains } from "./timerChains.ts"
 
 export type { Contender } from "./contender.ts"
 
@@ -32,11 +33,14 @@ export const contenders: ReadonlyArray<Contender> = [
   fastqCallback
 ]
 
-/** Workload 1 adds the informational row. */
+/** Workload 1 adds the floor of `Effect.forEach` itself. */
 export const noopContenders: ReadonlyArray<Contender> = [...contenders, effectForEachVoid]
 
+/** Workload 3 adds the ceiling of Node's timers. */
+export const sleepContenders: ReadonlyArray<Contender> = [...contenders, timerChains]
+
 export const byName = (name: string): Contender => {
-  const found = noopContenders.find((contender) => contender.name === name)
+  const found = [...noopContenders, timerChains].find((contender) => contender.name === name)
   if (found === undefined) throw new Error(`no contender named ${JSON.stringify(name)}`)
   return found
 }
