@@ -165,8 +165,11 @@ export interface DurablePool<in out A, out B, out E> extends Producer<A> {
   readonly deadLetters: (limit?: number) => Effect.Effect<ReadonlyArray<Buried>, StoreError>
   /**
    * Stops claiming, lets the jobs in hand finish within the deadline, and
-   * gives the rest back to the store. In the report, `interrupted` and
-   * `abandoned` are jobs released to the store: another worker will run them.
+   * gives the rest back to the store. In the report, `abandoned` and the
+   * jobs that shutdown cut off are released to the store: another worker
+   * will run them. (`interrupted` also lists, as the in-memory pool's does,
+   * a job whose handler interrupted itself before shutdown: that is a
+   * failure, retried or dead-lettered like any other.)
    */
   readonly shutdown: () => Effect.Effect<Shutdown.Report<A>>
 }
