@@ -394,6 +394,27 @@ describe("PostgresStore", () => {
       assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: payloads.length, completed: 0, buried: 0 })
     }))
 
+  it.live("NUL, which PostgreSQL cannot hold: a payload or id with it is refused by name, nothing stored; a dead-letter error keeps it escaped", () =>
+    Effect.gen(function*() {
+      const store = yield* makeShared
+      const queue = queueName()
+      const refused = (jobs: Parameters<Store["offer"]>[1]) => Effect.flip(store.offer(queue, jobs))
+      const byPayload = yield* refused([{ id: "ok", payload: 1 }, { id: "nul", payload: { note: "a\u0000b" } }])
+      assert.include(byPayload.reason, "the payload of nul contains the NUL character")
+      const byKey = yield* refused([{ id: "key", payload: { ["a\u0000"]: 1 } }])
+      assert.include(byKey.reason, "the payload of key contains the NUL character")
+      const byId = yield* refused([{ id: "n\u0000l", payload: 1 }])
+      assert.include(byId.reason, "the id \"n\\u0000l\" contains the NUL character")
+      assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 0, buried: 0 })
+      // A backslash followed by "u0000" is ordinary text, not NUL.
+      yield* store.offer(queue, [{ id: "text", payload: "\\u0000" }])
+      const [claimed] = yield* store.claim(queue, 1, minute)
+      assert.strictEqual(claimed?.payload, "\\u0000")
+      // An error message is the handler's: buried with the NUL shown, not refused (refused, the job would come back for ever).
+      yield* store.bury(queue, claimed!, "died: a\u0000b")
+      assert.deepStrictEqual((yield* store.buried(queue, 10)).map((job) => job.error), ["died: a\\u0000b"])
+    }))
+
   it.live("queues are separate", () =>
     Effect.gen(function*() {
       const store = yield* makeShared

@@ -256,6 +256,20 @@ const millis = (duration: Duration.Duration) =>
   PgTypes.float8(Math.max(0, Math.min(Duration.toMillis(duration), 1000 * 365.25 * 24 * 3600 * 1000)))
 
 /**
+ * PostgreSQL's `text` and `jsonb` cannot hold the NUL character (`\u0000`):
+ * the server would refuse the whole batch with an encoding error. It is
+ * found before sending, so that the error names the job and says why.
+ */
+const NUL = "\u0000"
+const cannotHoldNul = "contains the NUL character (\\u0000), which PostgreSQL cannot store"
+
+/**
+ * Whether JSON text escapes a NUL: a `\u0000` preceded by an even number of
+ * backslashes (after an odd number, it is a backslash and the text "u0000").
+ */
+const escapesNul = (json: string): boolean => json.includes("\\u0000") && /(?<!\\)(?:\\\\)*\\u0000/.test(json)
+
+/**
  * Up to this many leases, an ending statement runs prepared (planned once
  * per connection, with a plan that compares each row's token to each of the
  * batch's); above, it is planned with its values, which costs a parse and a
@@ -407,6 +421,8 @@ export const make = (options: Options): Effect.Effect<Store, StoreError, Scope.S
       })
     )
 
+    const refuse = (reason: string) => Effect.fail(new StoreError({ operation: "offer", reason }))
+
     const store: Store = {
       offer: (queue, jobs: ReadonlyArray<Offered>) => {
         if (jobs.length === 0) return Effect.void
@@ -415,15 +431,15 @@ export const make = (options: Options): Effect.Effect<Store, StoreError, Scope.S
           const payloads = new Array<string>(jobs.length)
           for (let i = 0; i < jobs.length; i++) {
             const job = jobs[i]!
+            if (job.id.includes(NUL)) return refuse(`the id ${JSON.stringify(job.id)} ${cannotHoldNul}`)
             ids[i] = job.id
             let json: string | undefined
             try {
               json = JSON.stringify(job.payload)
             } catch (cause) {
-              return Effect.fail(
-                new StoreError({ operation: "offer", reason: `the payload of ${job.id} is not JSON: ${String(cause)}` })
-              )
+              return refuse(`the payload of ${job.id} is not JSON: ${String(cause)}`)
             }
+            if (json !== undefined && escapesNul(json)) return refuse(`the payload of ${job.id} ${cannotHoldNul}`)
             // `undefined` (or a function) has no JSON form: store it as null rather than fail the batch.
             payloads[i] = json ?? "null"
           }
@@ -455,7 +471,10 @@ export const make = (options: Options): Effect.Effect<Store, StoreError, Scope.S
       retry: (queue, lease, delay) =>
         Effect.asVoid(run("retry", retrySql, [queue, lease.id, lease.token, millis(delay)])),
 
-      bury: (queue, lease, error) => Effect.asVoid(run("bury", burySql, [queue, lease.id, lease.token, error])),
+      // The error is the handler's text: kept with its NUL shown, since a
+      // refused burial would bring the job back for ever.
+      bury: (queue, lease, error) =>
+        Effect.asVoid(run("bury", burySql, [queue, lease.id, lease.token, error.replaceAll(NUL, "\\u0000")])),
 
       release: (queue, leases) =>
         leases.length === 0 ? Effect.void : Effect.asVoid(
