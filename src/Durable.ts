@@ -169,7 +169,9 @@ export interface DurablePool<in out A, out B, out E> extends Producer<A> {
    * jobs that shutdown cut off are released to the store: another worker
    * will run them. (`interrupted` also lists, as the in-memory pool's does,
    * a job whose handler interrupted itself before shutdown: that is a
-   * failure, retried or dead-lettered like any other.)
+   * failure, retried or dead-lettered like any other.) It returns within
+   * the deadline plus 5 seconds for the last endings to reach the store,
+   * even if the store hangs: then those jobs come back after their lease.
    */
   readonly shutdown: () => Effect.Effect<Shutdown.Report<A>>
 }
@@ -461,19 +463,37 @@ export const make = <A, I, B, E, R>(
         if (report !== undefined) return Deferred.await(report)
         const done = report = Deferred.makeUnsafe<Shutdown.Report<A>>()
         accepting = false
-        return Effect.gen(function*() {
-          // Claim no more; then the pool drains what it holds, within its deadline.
-          Deferred.doneUnsafe(stopping, Exit.void)
-          yield* Fiber.await(fetcher)
-          const drained = yield* pool.shutdown()
-          // Whatever is still held did not run to an end (handed back
-          // unstarted, or cut off before its handler began): back to the store.
+        /**
+         * Whatever is still held did not run to an end (handed back
+         * unstarted, or cut off before its handler began): back to the
+         * store, with the last endings. (Safe to call twice.)
+         */
+        const giveBack = () => {
           for (const lease of [...held.values()]) end({ _tag: "release", lease })
-          // The last endings reach the store, unless it is gone: then the
-          // leases run out and the jobs come back (at least once).
           Queue.endUnsafe(endings)
-          yield* Effect.ignore(Effect.timeout(Fiber.await(settled), flushTimeout))
-          yield* Scope.close(background, Exit.void)
+        }
+        // A claim still in flight ends first: its jobs, handed to a pool
+        // that no longer accepts, are given back as it delivers them.
+        const flush = Effect.andThen(Fiber.await(fetcher), Effect.suspend(() => {
+          giveBack()
+          return Fiber.await(settled)
+        }))
+        return Effect.gen(function*() {
+          // Claim no more; the pool drains what it holds, within its deadline,
+          // while a claim in flight finishes (not after it: a store that
+          // hangs must not hold up the drain).
+          Deferred.doneUnsafe(stopping, Exit.void)
+          const drained = yield* pool.shutdown()
+          // The last endings reach the store within `flushTimeout`, unless it
+          // is gone or hangs: then the leases run out and the jobs come back
+          // (at least once).
+          const flushed = yield* Effect.timeout(flush, flushTimeout).pipe(Effect.isSuccess)
+          giveBack()
+          // A claim that never answers would hold up closing the fetcher's
+          // scope for ever: then it closes on its own, whenever that is.
+          const close = Scope.close(background, Exit.void)
+          if (flushed) yield* close
+          else yield* Effect.forkDetach(close)
           return drained
         }).pipe(
           Effect.onExit((exit) => Deferred.done(done, exit)),

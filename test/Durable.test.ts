@@ -246,6 +246,37 @@ describe("Durable", () => {
       assert.deepStrictEqual(yield* healthy.counts("q"), { ready: 2, leased: 0, completed: 0, buried: 0 })
     })))
 
+  it.effect("shutdown keeps its bound while a claim hangs: the deadline, then at most the 5 s flush", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const healthy = yield* MemoryStore.make
+      // The first claim is answered; the next one never is (a store that hangs, no command timeout).
+      let claims = 0
+      const store: Store = {
+        ...healthy,
+        claim: (queue, max, lease) => ++claims === 1 ? healthy.claim(queue, max, lease) : Effect.never
+      }
+      yield* healthy.offer("q", [{ id: "x", payload: "x" }])
+      const pool = yield* Durable.make({
+        store,
+        queue: "q",
+        schema: Schema.String,
+        workers: 1,
+        prefetch: 1,
+        pollInterval: "100 millis",
+        shutdown: { timeout: "1 second" },
+        handler: () => Effect.never
+      })
+      yield* elapse(500)
+      assert.strictEqual(claims, 2, "the second claim is in flight")
+      const shutdown = yield* Effect.forkChild(pool.shutdown(), { startImmediately: true })
+      yield* elapse(6_100)
+      const report = shutdown.pollUnsafe()
+      assert.isDefined(report, "shutdown still waits for the hanging claim")
+      assert.isTrue((yield* Fiber.join(shutdown)).timedOut)
+      // The job cut off is back in the store.
+      assert.deepStrictEqual(yield* healthy.counts("q"), { ready: 1, leased: 0, completed: 0, buried: 0 })
+    })))
+
   it.effect("shutdown gives back every lease it holds, wherever the deadline lands", () =>
     Effect.gen(function*() {
       for (let yields = 0; yields <= 30; yields++) {
