@@ -316,6 +316,12 @@ export const make = <A, I, B, E, R>(
      * to a worker again.
      */
     const settling = new Set<Lease>()
+    /**
+     * The store's attempt for a running job this process claimed again (see
+     * `deliver`): its delivery was counted once more, so its failure counts
+     * as that attempt, not as the one the handler was started with.
+     */
+    const reclaimedAs = new Map<string, number>()
     const room = Latch.makeUnsafe(true)
     const endings = yield* Queue.unbounded<Ending, Cause.Done>()
     const stopping = Deferred.makeUnsafe<void>()
@@ -328,6 +334,7 @@ export const make = <A, I, B, E, R>(
 
     const end = (ending: Ending) => {
       held.delete(ending.lease.id)
+      reclaimedAs.delete(ending.lease.id)
       toStore(ending)
       room.openUnsafe()
     }
@@ -341,10 +348,11 @@ export const make = <A, I, B, E, R>(
       // (A handler that interrupts itself otherwise is a failure like any
       // other: released, it would come back for ever.)
       if (Cause.hasInterruptsOnly(exit.cause) && !accepting) return Effect.sync(() => end({ _tag: "release", lease }))
-      if (job.attempt >= config.maxAttempts) {
+      const attempt = reclaimedAs.get(job.id) ?? job.attempt
+      if (attempt >= config.maxAttempts) {
         return Effect.sync(() => end({ _tag: "bury", lease, error: describeFailure(exit.cause) }))
       }
-      return Effect.map(retryDelay(config.retry, job.attempt), (delay) => end({ _tag: "retry", lease, delay }))
+      return Effect.map(retryDelay(config.retry, attempt), (delay) => end({ _tag: "retry", lease, delay }))
     }
 
     const handler = (job: Job.Job<A>): Effect.Effect<B, E | Job.JobTimeoutError, R> => {
@@ -383,6 +391,7 @@ export const make = <A, I, B, E, R>(
       // delivery, under the new lease, rather than run it twice at once.
       if (held.has(claimed.id)) {
         held.set(claimed.id, lease)
+        reclaimedAs.set(claimed.id, claimed.attempt)
         return Effect.void
       }
       held.set(claimed.id, lease)

@@ -246,6 +246,29 @@ describe("Durable", () => {
       assert.deepStrictEqual(yield* healthy.counts("q"), { ready: 2, leased: 0, completed: 0, buried: 0 })
     })))
 
+  it.effect("a job claimed again while it runs counts the store's attempt: its failure on the last attempt is dead-lettered", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const healthy = yield* MemoryStore.make
+      // Heartbeats cannot reach the store: the running job's lease runs out at 3 s and it is claimed again, as attempt 2.
+      const store = refusing(healthy, "extend", "connection refused")
+      yield* healthy.offer("q", [{ id: "x", payload: "x" }])
+      yield* Durable.make({
+        store,
+        queue: "q",
+        schema: Schema.String,
+        workers: 1,
+        prefetch: 1,
+        lease: "3 seconds",
+        pollInterval: "100 millis",
+        maxAttempts: 2,
+        retry: Schedule.spaced("1 second"),
+        handler: () => Effect.andThen(Effect.sleep("4 seconds"), Effect.fail("broken"))
+      })
+      yield* elapse(4_500)
+      // The store has seen two deliveries: a failure now is the last one.
+      assert.deepStrictEqual(yield* healthy.counts("q"), { ready: 0, leased: 0, completed: 0, buried: 1 })
+    })))
+
   it.effect("shutdown keeps its bound while a claim hangs: the deadline, then at most the 5 s flush", () =>
     Effect.scoped(Effect.gen(function*() {
       const healthy = yield* MemoryStore.make
