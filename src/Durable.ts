@@ -475,16 +475,16 @@ export const make = <A, I, B, E, R>(
         /**
          * Whatever is still held did not run to an end (handed back
          * unstarted, or cut off before its handler began): back to the
-         * store, with the last endings. (Safe to call twice.)
+         * store. (Safe to call again: `end` lets go of each lease.)
          */
-        const giveBack = () => {
+        const releaseHeld = () => {
           for (const lease of [...held.values()]) end({ _tag: "release", lease })
-          Queue.endUnsafe(endings)
         }
         // A claim still in flight ends first: its jobs, handed to a pool
         // that no longer accepts, are given back as it delivers them.
         const flush = Effect.andThen(Fiber.await(fetcher), Effect.suspend(() => {
-          giveBack()
+          releaseHeld()
+          Queue.endUnsafe(endings)
           return Fiber.await(settled)
         }))
         return Effect.gen(function*() {
@@ -493,11 +493,13 @@ export const make = <A, I, B, E, R>(
           // hangs must not hold up the drain).
           Deferred.doneUnsafe(stopping, Exit.void)
           const drained = yield* pool.shutdown()
+          // Released at once, not after the claim: a claim that hangs must
+          // not keep them from the store.
+          releaseHeld()
           // The last endings reach the store within `flushTimeout`, unless it
           // is gone or hangs: then the leases run out and the jobs come back
           // (at least once).
           const flushed = yield* Effect.timeout(flush, flushTimeout).pipe(Effect.isSuccess)
-          giveBack()
           // A claim that never answers would hold up closing the fetcher's
           // scope for ever: then it closes on its own, whenever that is.
           const close = Scope.close(background, Exit.void)

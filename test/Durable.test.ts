@@ -272,19 +272,21 @@ describe("Durable", () => {
   it.effect("shutdown keeps its bound while a claim hangs: the deadline, then at most the 5 s flush", () =>
     Effect.scoped(Effect.gen(function*() {
       const healthy = yield* MemoryStore.make
-      // The first claim is answered; the next one never is (a store that hangs, no command timeout).
+      // The first claim is answered; the next one never is (a store that
+      // hangs, no command timeout). Releases take a round trip, as on a server.
       let claims = 0
       const store: Store = {
         ...healthy,
-        claim: (queue, max, lease) => ++claims === 1 ? healthy.claim(queue, max, lease) : Effect.never
+        claim: (queue, max, lease) => ++claims === 1 ? healthy.claim(queue, max, lease) : Effect.never,
+        release: (queue, leases) => Effect.andThen(Effect.sleep(1), healthy.release(queue, leases))
       }
-      yield* healthy.offer("q", [{ id: "x", payload: "x" }])
+      yield* healthy.offer("q", [{ id: "x", payload: "x" }, { id: "y", payload: "y" }])
       const pool = yield* Durable.make({
         store,
         queue: "q",
         schema: Schema.String,
         workers: 1,
-        prefetch: 1,
+        prefetch: 2,
         pollInterval: "100 millis",
         shutdown: { timeout: "1 second" },
         handler: () => Effect.never
@@ -295,9 +297,11 @@ describe("Durable", () => {
       yield* elapse(6_100)
       const report = shutdown.pollUnsafe()
       assert.isDefined(report, "shutdown still waits for the hanging claim")
-      assert.isTrue((yield* Fiber.join(shutdown)).timedOut)
-      // The job cut off is back in the store.
-      assert.deepStrictEqual(yield* healthy.counts("q"), { ready: 1, leased: 0, completed: 0, buried: 0 })
+      const { abandoned, interrupted, timedOut } = yield* Fiber.join(shutdown)
+      assert.isTrue(timedOut)
+      assert.deepStrictEqual([interrupted.map((job) => job.id), abandoned.map((job) => job.id)], [["x"], ["y"]])
+      // Both are back in the store: the one cut off and the one never started.
+      assert.deepStrictEqual(yield* healthy.counts("q"), { ready: 2, leased: 0, completed: 0, buried: 0 })
     })))
 
   it.effect("shutdown gives back every lease it holds, wherever the deadline lands", () =>

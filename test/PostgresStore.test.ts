@@ -394,23 +394,45 @@ describe("PostgresStore", () => {
       assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: payloads.length, completed: 0, buried: 0 })
     }))
 
-  it.live("NUL, which PostgreSQL cannot hold: a payload or id with it is refused by name, nothing stored; a dead-letter error keeps it escaped", () =>
+  it.live("text PostgreSQL cannot store (NUL, half a surrogate pair) in a payload or id is refused by name, nothing stored", () =>
     Effect.gen(function*() {
       const store = yield* makeShared
       const queue = queueName()
-      const refused = (jobs: Parameters<Store["offer"]>[1]) => Effect.flip(store.offer(queue, jobs))
-      const byPayload = yield* refused([{ id: "ok", payload: 1 }, { id: "nul", payload: { note: "a\u0000b" } }])
-      assert.include(byPayload.reason, "the payload of nul contains the NUL character")
-      const byKey = yield* refused([{ id: "key", payload: { ["a\u0000"]: 1 } }])
-      assert.include(byKey.reason, "the payload of key contains the NUL character")
-      const byId = yield* refused([{ id: "n\u0000l", payload: 1 }])
-      assert.include(byId.reason, "the id \"n\\u0000l\" contains the NUL character")
+      const refusal = (jobs: Parameters<Store["offer"]>[1]) => Effect.map(Effect.flip(store.offer(queue, jobs)), (e) => e.reason)
+      const nul = "contains the NUL character (\\u0000), which PostgreSQL cannot store"
+      const half = "contains half of a UTF-16 surrogate pair, which PostgreSQL cannot store"
+      assert.deepStrictEqual(
+        [
+          yield* refusal([{ id: "ok", payload: 1 }, { id: "nul", payload: { note: "a\u0000b" } }]),
+          yield* refusal([{ id: "key", payload: { ["a\u0000"]: 1 } }]),
+          yield* refusal([{ id: "slash", payload: "\\\u0000" }]), // a backslash, then NUL
+          yield* refusal([{ id: "n\u0000l", payload: 1 }]),
+          yield* refusal([{ id: "high", payload: ["a\ud800b"] }]),
+          yield* refusal([{ id: "low\udc00", payload: 1 }])
+        ],
+        [
+          `the payload of nul ${nul}`,
+          `the payload of key ${nul}`,
+          `the payload of slash ${nul}`,
+          `the id "n\\u0000l" ${nul}`,
+          `the payload of high ${half}`,
+          `the id "low\\udc00" ${half}`
+        ]
+      )
       assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 0, buried: 0 })
-      // A backslash followed by "u0000" is ordinary text, not NUL.
-      yield* store.offer(queue, [{ id: "text", payload: "\\u0000" }])
+      // Look-alikes are ordinary text: a backslash then "u0000", a whole surrogate pair, a control character.
+      const plain = ["\\u0000", "\\\\ud800", "😀", "tab\tbell\u0007"]
+      yield* store.offer(queue, plain.map((payload, i) => ({ id: `plain${i}😀`, payload })))
+      const claimed = yield* store.claim(queue, 10, minute)
+      assert.deepStrictEqual(claimed.map((job) => [job.id, job.payload]), plain.map((payload, i) => [`plain${i}😀`, payload]))
+    }))
+
+  it.live("a dead-letter error with NUL in it is stored with the NUL escaped (refused, the job would come back for ever)", () =>
+    Effect.gen(function*() {
+      const store = yield* makeShared
+      const queue = queueName()
+      yield* store.offer(queue, [{ id: "x", payload: 1 }])
       const [claimed] = yield* store.claim(queue, 1, minute)
-      assert.strictEqual(claimed?.payload, "\\u0000")
-      // An error message is the handler's: buried with the NUL shown, not refused (refused, the job would come back for ever).
       yield* store.bury(queue, claimed!, "died: a\u0000b")
       assert.deepStrictEqual((yield* store.buried(queue, 10)).map((job) => job.error), ["died: a\\u0000b"])
     }))

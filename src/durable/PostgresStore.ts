@@ -256,18 +256,32 @@ const millis = (duration: Duration.Duration) =>
   PgTypes.float8(Math.max(0, Math.min(Duration.toMillis(duration), 1000 * 365.25 * 24 * 3600 * 1000)))
 
 /**
- * PostgreSQL's `text` and `jsonb` cannot hold the NUL character (`\u0000`):
- * the server would refuse the whole batch with an encoding error. It is
- * found before sending, so that the error names the job and says why.
+ * Text PostgreSQL cannot store: the NUL character, which neither `text` nor
+ * `jsonb` holds, and half of a UTF-16 surrogate pair, which `jsonb` refuses
+ * and `text` would turn into U+FFFD (an id that no longer matches). The
+ * server would refuse the whole batch, or change it silently; found before
+ * sending, the error names the job and says why.
  */
 const NUL = "\u0000"
-const cannotHoldNul = "contains the NUL character (\\u0000), which PostgreSQL cannot store"
+const nulReason = "the NUL character (\\u0000)"
+const surrogateReason = "half of a UTF-16 surrogate pair"
+const cannotStore = "which PostgreSQL cannot store"
+
+/** Why PostgreSQL cannot store `text`, if it cannot. */
+const unstorableText = (text: string): string | undefined =>
+  text.includes(NUL) ? nulReason : /\p{Cs}/u.test(text) ? surrogateReason : undefined
 
 /**
- * Whether JSON text escapes a NUL: a `\u0000` preceded by an even number of
- * backslashes (after an odd number, it is a backslash and the text "u0000").
+ * Why PostgreSQL cannot store JSON text, if it cannot. `JSON.stringify`
+ * writes both as escapes: `\u0000`, and `\ud800` to `\udfff` (a whole pair
+ * it writes as is). An escape counts after an even number of backslashes;
+ * after an odd number it is a backslash and then plain text.
  */
-const escapesNul = (json: string): boolean => json.includes("\\u0000") && /(?<!\\)(?:\\\\)*\\u0000/.test(json)
+const unstorableJson = (json: string): string | undefined => {
+  if (!json.includes("\\u")) return undefined
+  const escape = /(?<!\\)(?:\\\\)*\\u(0000|d[89a-f][0-9a-f]{2})/.exec(json)
+  return escape === null ? undefined : escape[1] === "0000" ? nulReason : surrogateReason
+}
 
 /**
  * Up to this many leases, an ending statement runs prepared (planned once
@@ -431,7 +445,8 @@ export const make = (options: Options): Effect.Effect<Store, StoreError, Scope.S
           const payloads = new Array<string>(jobs.length)
           for (let i = 0; i < jobs.length; i++) {
             const job = jobs[i]!
-            if (job.id.includes(NUL)) return refuse(`the id ${JSON.stringify(job.id)} ${cannotHoldNul}`)
+            const badId = unstorableText(job.id)
+            if (badId !== undefined) return refuse(`the id ${JSON.stringify(job.id)} contains ${badId}, ${cannotStore}`)
             ids[i] = job.id
             let json: string | undefined
             try {
@@ -439,7 +454,10 @@ export const make = (options: Options): Effect.Effect<Store, StoreError, Scope.S
             } catch (cause) {
               return refuse(`the payload of ${job.id} is not JSON: ${String(cause)}`)
             }
-            if (json !== undefined && escapesNul(json)) return refuse(`the payload of ${job.id} ${cannotHoldNul}`)
+            const badPayload = json === undefined ? undefined : unstorableJson(json)
+            if (badPayload !== undefined) {
+              return refuse(`the payload of ${job.id} contains ${badPayload}, ${cannotStore}`)
+            }
             // `undefined` (or a function) has no JSON form: store it as null rather than fail the batch.
             payloads[i] = json ?? "null"
           }
