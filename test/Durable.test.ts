@@ -53,6 +53,12 @@ const makePool = (store: Store, options: Partial<Durable.Options<Task, unknown, 
     ...options
   })
 
+/** A one-worker pool of strings on the queue "q", polling every 100 ms; `options` add to that or override it. */
+const oneWorker = <B, E>(
+  store: Store,
+  options: Partial<Durable.Options<string, string, B, E, never>> & Pick<Durable.Options<string, string, B, E, never>, "handler">
+) => Durable.make({ store, queue: "q", schema: Schema.String, workers: 1, pollInterval: "100 millis", ...options })
+
 /** `healthy`, except that `operation` always fails, with `reason`. */
 const refusing = (healthy: Store, operation: "extend" | "bury", reason: string): Store => ({
   ...healthy,
@@ -200,14 +206,9 @@ describe("Durable", () => {
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make
       let runs = 0
-      const pool = yield* Durable.make({
-        store,
-        queue: "q",
-        schema: Schema.String,
-        workers: 1,
+      const pool = yield* oneWorker(store, {
         maxAttempts: 3,
         retry: Schedule.spaced("100 millis"),
-        pollInterval: "100 millis",
         handler: () => Effect.andThen(Effect.sync(() => runs++), Effect.interrupt)
       })
       yield* pool.submit("poison")
@@ -223,14 +224,9 @@ describe("Durable", () => {
       const store = refusing(healthy, "extend", "connection refused")
       yield* healthy.offer("q", [{ id: "x", payload: "x" }])
       const started: Array<string> = []
-      const pool = yield* Durable.make({
-        store,
-        queue: "q",
-        schema: Schema.String,
-        workers: 1,
+      const pool = yield* oneWorker(store, {
         prefetch: 1,
         lease: "3 seconds",
-        pollInterval: "100 millis",
         shutdown: { timeout: "1 second" },
         handler: (job) => Effect.andThen(Effect.sync(() => started.push(`${job.payload}#${job.attempt}`)), Effect.never)
       })
@@ -252,14 +248,9 @@ describe("Durable", () => {
       // Heartbeats cannot reach the store: the running job's lease runs out at 3 s and it is claimed again, as attempt 2.
       const store = refusing(healthy, "extend", "connection refused")
       yield* healthy.offer("q", [{ id: "x", payload: "x" }])
-      yield* Durable.make({
-        store,
-        queue: "q",
-        schema: Schema.String,
-        workers: 1,
+      yield* oneWorker(store, {
         prefetch: 1,
         lease: "3 seconds",
-        pollInterval: "100 millis",
         maxAttempts: 2,
         retry: Schedule.spaced("1 second"),
         handler: () => Effect.andThen(Effect.sleep("4 seconds"), Effect.fail("broken"))
@@ -281,13 +272,8 @@ describe("Durable", () => {
         release: (queue, leases) => Effect.andThen(Effect.sleep(1), healthy.release(queue, leases))
       }
       yield* healthy.offer("q", [{ id: "x", payload: "x" }, { id: "y", payload: "y" }])
-      const pool = yield* Durable.make({
-        store,
-        queue: "q",
-        schema: Schema.String,
-        workers: 1,
+      const pool = yield* oneWorker(store, {
         prefetch: 2,
-        pollInterval: "100 millis",
         shutdown: { timeout: "1 second" },
         handler: () => Effect.never
       })
@@ -354,13 +340,8 @@ describe("Durable", () => {
     Effect.scoped(Effect.gen(function*() {
       const healthy = yield* MemoryStore.make
       const store = refusing(healthy, "bury", "value too long")
-      const pool = yield* Durable.make({
-        store,
-        queue: "q",
-        schema: Schema.String,
-        workers: 1,
+      const pool = yield* oneWorker(store, {
         maxAttempts: 1,
-        pollInterval: "100 millis",
         handler: (job) => job.payload === "bad" ? Effect.fail("bad") : Effect.void
       })
       yield* pool.submit("bad")
@@ -379,14 +360,9 @@ describe("Durable", () => {
       const healthy = yield* MemoryStore.make
       const store = refusing(healthy, "bury", "value too long")
       const runs: Array<string> = []
-      const pool = yield* Durable.make({
-        store,
-        queue: "q",
-        schema: Schema.String,
-        workers: 1,
+      const pool = yield* oneWorker(store, {
         maxAttempts: 1,
         lease: "3 seconds",
-        pollInterval: "100 millis",
         handler: (job) =>
           Effect.andThen(Effect.sync(() => runs.push(job.payload)), job.payload === "bad" ? Effect.fail("bad") : Effect.void)
       })
