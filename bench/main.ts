@@ -1,5 +1,5 @@
 /**
- * `npm run bench`: runs the benchmark of issue 3 and writes bench/results.md
+ * `npm run bench`: runs the in-memory benchmark and writes bench/results.md
  * and bench/results.svg, printing the report too. Progress goes to stderr so
  * that stdout is just the report.
  *

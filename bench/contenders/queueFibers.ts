@@ -1,5 +1,5 @@
 /**
- * The straightforward design of the design card, written the obvious way: a
+ * The pool as the textbook pattern would write it, the obvious way: a
  * `Queue.bounded(capacity)`, N fibers forked in a scope that each loop
  * `Queue.take` then the handler (`Effect.forever`, with its default yield per
  * iteration), a producer that `Queue.offer`s (suspending while full) and then

@@ -5,7 +5,7 @@
  * (BullMQ's default), as the pool's stores keep theirs.
  *
  * ioredis is not installed: BullMQ takes a connected node-redis v5 client
- * instead (it detects the driver), one per process as in the spike.
+ * instead (it detects the driver), one per process.
  */
 import { Queue, Worker } from "bullmq"
 import { createClient } from "redis"

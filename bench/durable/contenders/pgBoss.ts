@@ -1,18 +1,18 @@
 /**
  * pg-boss on PostgreSQL: `insert` in batches on the driver side, `work` with
- * the spike's best batch settings on the consumer side, and a SQL count of
+ * its best batch settings found here on the consumer side, and a SQL count of
  * the queue's rows to know when all are completed (pg-boss's own stats are a
  * cache refreshed by its monitor, too coarse to time a run).
  *
  * pg-boss hands its handler a batch of jobs and completes the batch as one:
  * a no-op handler per batch of 500 does far less per job than a handler per
  * job (see the notes in results-durable.md). Without batching it fetches one
- * job per poll and is much slower; the spike measured both.
+ * job per poll and is much slower; both were measured when choosing.
  */
 import { PgBoss } from "pg-boss"
 import { type ConsumerSide, type DriverSide, type DurableContender, inBatches } from "./contender.ts"
 
-/** The spike's best: batches of 500, 2 fetch loops per process, fetching again at once after a full batch. */
+/** The best found: batches of 500, 2 fetch loops per process, fetching again at once after a full batch. */
 export const BATCH_SIZE = 500
 export const LOCAL_CONCURRENCY = 2
 /** pg-boss's minimum; only the tail waits on it, as full batches fetch again at once. */
