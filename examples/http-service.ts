@@ -11,9 +11,12 @@
  * `NodeRuntime.runMain` interrupts the program and the layers are released in
  * reverse order: the server stops listening and waits for the requests in
  * flight (none of them waits for the pool, so that is quick), then the pool
- * drains within DRAIN_MS and the report is printed. A request that waited
- * in `submit` instead would hold up that first step for as long as the pool
- * stays full, before the drain's deadline even starts.
+ * drains within DRAIN_MS, the report is printed, and the process exits 130
+ * (`runMain`'s code for an interruption). A request waiting in `submit`
+ * instead would hold up that first step until the pool made room for it (or
+ * for 20 s, `NodeHttpServer`'s `gracefulShutdownTimeout`), before the drain's
+ * deadline even starts. New connections are refused once the server closed,
+ * so `PoolClosedError` is rare here: it covers a pool shut down any other way.
  *
  * Settings, from the environment:
  *
@@ -27,14 +30,14 @@
  *                timeout: submit, waiting at most MAX_WAIT_MS (default 1000), then 503;
  *                wait: submit, waiting as long as it takes (the problem, to compare)
  *
- *   node examples/http-service.ts
+ *   npx node examples/http-service.ts   # the Node 24 of the dev dependencies: it runs TypeScript
  *   curl -i -X POST http://127.0.0.1:<port>/jobs -d 'ada@example.com'
  */
 import { NodeHttpServer, NodeRuntime } from "@effect/platform-node"
 import { type Cause, Config, Console, Context, Effect, Layer, Schema } from "effect"
 import { HttpRouter, HttpServerRequest, HttpServerResponse } from "effect/http"
 import { createServer } from "node:http"
-import { Pool } from "../src/index.ts" // in an application: from "effect-worker-pool"
+import { type Job, Pool } from "../src/index.ts" // in an application: from "effect-worker-pool"
 
 const settings = Config.all({
   port: Config.schema(Schema.Port, "PORT").pipe(Config.withDefault(0)),
@@ -56,7 +59,7 @@ const JobsLive = Layer.effect(
     const pool = yield* Pool.make({
       workers,
       capacity,
-      handler: (_job: { readonly payload: string }) => Effect.sleep(jobMs), // stands for the real work
+      handler: (_: Job.Job<string>) => Effect.sleep(jobMs), // stands for the real work
       shutdown: { timeout: drainMs }
     })
     // Added after the pool, so it runs before the pool's own finalizer: it
