@@ -70,7 +70,7 @@ interface Service {
    * Sends SIGTERM and waits for the exit, at most `boundMs`: past that the
    * process is killed and this rejects. Resolves with the printed report.
    */
-  readonly terminate: (boundMs: number) => Promise<{ readonly report: Report; readonly elapsed: number }>
+  readonly terminate: (boundMs: number) => Promise<{ readonly report: Report }>
 }
 
 const running = new Set<ChildProcess>()
@@ -120,7 +120,6 @@ const start = async (env: Record<string, string>): Promise<Service> => {
     })
 
   const terminate = async (boundMs: number) => {
-    const sentAt = Date.now()
     child.kill("SIGTERM")
     let timer: NodeJS.Timeout | undefined
     const tooLate = new Promise<never>((_, reject) => {
@@ -130,10 +129,9 @@ const start = async (env: Record<string, string>): Promise<Service> => {
       }, boundMs)
     })
     await Promise.race([exited, tooLate]).finally(() => clearTimeout(timer))
-    const elapsed = Date.now() - sentAt
     const printed = /^shutdown report: (\{.*\})$/m.exec(stdout)
     if (printed === null) throw new Error(`no shutdown report\n${output()}`)
-    return { report: JSON.parse(printed[1]) as Report, elapsed }
+    return { report: JSON.parse(printed[1]) as Report }
   }
 
   await waitFor(/Listening on http:\/\/127\.0\.0\.1:\d+/)
