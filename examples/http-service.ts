@@ -90,6 +90,8 @@ const unavailable = (error: { readonly _tag: string }) =>
     HttpServerResponse.jsonUnsafe({ error: error._tag }, { status: 503, headers: { "retry-after": "1" } })
   )
 
+// `PoolConfigError` needs bad per-job options, and none are given; were it to
+// happen, the router would answer 500.
 type Refused = Pool.PoolFullError | Pool.PoolClosedError | Pool.PoolConfigError | Cause.TimeoutError
 
 const JobsRoute = HttpRouter.add(
