@@ -329,6 +329,8 @@ export const make = <A, B, E, R>(
 
     /** Hands freed room to waiting submits, in the order they came. */
     const admitWaiters = () => {
+      // Once shutdown began, nobody is admitted: the waiters are being refused.
+      if (!accepting) return
       for (const waiter of waiters) {
         if (!backlog.offer(waiter.entry)) return
         waiters.delete(waiter)
@@ -601,8 +603,12 @@ export const make = <A, B, E, R>(
     const drainable: Shutdown.Drainable<A> = {
       stopAccepting: () => {
         accepting = false
-        for (const waiter of waiters) waiter.resume(closedError())
+        // The whole list is detached before anyone is resumed: a refused
+        // caller goes on inline, and whatever it does (free room by letting a
+        // job end, say) must not find the others still waiting to be admitted.
+        const refused = Array.from(waiters)
         waiters.clear()
+        for (const waiter of refused) waiter.resume(closedError())
       },
       takeBacklog: Effect.sync(() => backlog.takeAll().flatMap(abandon)),
       closeQueue: backlog.end,
