@@ -688,5 +688,8 @@ export const make = <A, B, E, R>(
  */
 export const layer = <I, A, B, E, R>(
   service: Context.Key<I, WorkerPool<A, B, E>>,
-  options: Options<A, B, E, R>
+  // The pool's types come from the service alone: inferred from the handler
+  // too, a handler failing with `Boom` would widen `E` to `Boom` and fit a
+  // service whose jobs cannot fail. Checked against them, it is refused.
+  options: Options<NoInfer<A>, NoInfer<B>, NoInfer<E>, R>
 ): Layer.Layer<I, PoolConfigError, Exclude<R, Scope.Scope>> => Layer.effect(service, make(options))
