@@ -42,7 +42,15 @@ import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { decodeDuration, describe, type Invalid, isInvalid } from "./internal/options.ts"
+import {
+  decodeDuration,
+  describe,
+  type Invalid,
+  isInvalid,
+  isOptionsObject,
+  notAnObject,
+  unreadable
+} from "./internal/options.ts"
 import { quietly } from "./internal/quietly.ts"
 import * as Backlog from "./internal/backlog.ts"
 import * as Worker from "./internal/worker.ts"
@@ -205,20 +213,49 @@ const isPositiveInteger = (n: unknown): n is number => Number.isSafeInteger(n) &
 const configError = ({ option, reason }: Invalid) => new PoolConfigError({ option, reason })
 
 const validate = <A, B, E, R>(options: Options<A, B, E, R>): Config<A, B, E, R> | Invalid => {
-  if (typeof options !== "object" || options === null) return { option: "options", reason: "must be an object" }
-  const { capacity = 100, handler, workers } = options
+  if (!isOptionsObject(options)) return notAnObject("options", options)
+  // Each field is read once, into a local: a getter could answer differently
+  // the second time. Which one is being read names it, should reading throw.
+  let reading = "workers"
+  try {
+    const workers: unknown = options.workers
+    reading = "capacity"
+    const capacity: unknown = options.capacity
+    reading = "handler"
+    const handler: unknown = options.handler
+    reading = "jobTimeout"
+    const jobTimeout: unknown = options.jobTimeout
+    reading = "shutdown"
+    const shutdown: unknown = options.shutdown
+    return validateFields({ workers, capacity, handler, jobTimeout, shutdown })
+  } catch (error) {
+    return unreadable(reading, error)
+  }
+}
+
+/** The fields of `Options`, read once, not yet checked. */
+interface Fields {
+  readonly workers: unknown
+  readonly capacity: unknown
+  readonly handler: unknown
+  readonly jobTimeout: unknown
+  readonly shutdown: unknown
+}
+
+const validateFields = <A, B, E, R>(fields: Fields): Config<A, B, E, R> | Invalid => {
+  const { capacity = 100, handler, workers } = fields
   if (!isPositiveInteger(workers)) return { option: "workers", reason: `must be an integer >= 1, got ${describe(workers)}` }
   if (!isPositiveInteger(capacity)) {
     return { option: "capacity", reason: `must be an integer >= 1, got ${describe(capacity)}` }
   }
   if (typeof handler !== "function") return { option: "handler", reason: "must be a function returning an Effect" }
-  const jobTimeout = options.jobTimeout === undefined
+  const jobTimeout = fields.jobTimeout === undefined
     ? undefined
-    : decodeDuration("jobTimeout", options.jobTimeout, { allowZero: false })
+    : decodeDuration("jobTimeout", fields.jobTimeout, { allowZero: false })
   if (isInvalid(jobTimeout)) return jobTimeout
-  const shutdown = Shutdown.resolve(Shutdown.defaultResolved, options.shutdown)
+  const shutdown = Shutdown.resolve(Shutdown.defaultResolved, fields.shutdown as Partial<Shutdown.Policy> | undefined)
   if (isInvalid(shutdown)) return shutdown
-  return { workers, capacity, handler, jobTimeout, shutdown }
+  return { workers, capacity, handler: handler as Config<A, B, E, R>["handler"], jobTimeout, shutdown }
 }
 
 // -----------------------------------------------------------------------------

@@ -24,7 +24,15 @@
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { decodeDuration, describe, type Invalid, isInvalid } from "./internal/options.ts"
+import {
+  decodeDuration,
+  describe,
+  type Invalid,
+  isInvalid,
+  isOptionsObject,
+  notAnObject,
+  unreadable
+} from "./internal/options.ts"
 import { quietly } from "./internal/quietly.ts"
 import type { Job } from "./Job.ts"
 
@@ -80,21 +88,30 @@ export interface Resolved {
  * `Invalid` names the wrong one (`"shutdown.timeout"`) and says why.
  */
 export const resolve = (base: Resolved, overrides: Partial<Policy> | undefined): Resolved | Invalid => {
-  if (overrides === undefined || overrides === null) return base
-  if (typeof overrides !== "object") {
-    return { option: "shutdown", reason: `must be an object, got ${typeof overrides}` }
+  if (overrides === undefined) return base
+  if (!isOptionsObject(overrides)) return notAnObject("shutdown", overrides)
+  // Each field is read once; which one is being read names it, should reading throw.
+  let reading = "shutdown.timeout"
+  try {
+    const timeout = overrides.timeout
+    reading = "shutdown.backlog"
+    const backlog = overrides.backlog
+    return resolveFields(base, timeout, backlog)
+  } catch (error) {
+    return unreadable(reading, error)
   }
-  let timeout = base.timeout
-  if (overrides.timeout !== undefined) {
-    const decoded = decodeDuration("shutdown.timeout", overrides.timeout, { allowZero: true })
-    if (isInvalid(decoded)) return decoded
-    timeout = decoded
-  }
-  const backlog = overrides.backlog ?? base.backlog
+}
+
+const resolveFields = (base: Resolved, timeout: unknown, backlog: unknown): Resolved | Invalid => {
+  const decoded = timeout === undefined
+    ? base.timeout
+    : decodeDuration("shutdown.timeout", timeout, { allowZero: true })
+  if (isInvalid(decoded)) return decoded
+  if (backlog === undefined) return { timeout: decoded, backlog: base.backlog }
   if (backlog !== "drain" && backlog !== "return") {
     return { option: "shutdown.backlog", reason: `must be "drain" or "return", got ${describe(backlog)}` }
   }
-  return { timeout, backlog }
+  return { timeout: decoded, backlog }
 }
 
 /** The default policy, decoded. */
