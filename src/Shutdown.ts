@@ -41,7 +41,7 @@ import type { Job } from "./Job.ts"
  *
  * - `timeout`: how long to wait for the workers before interrupting what
  *   still runs. Zero means "do not wait". Default 30 seconds.
- * - `backlog`: `"drain"` runs the queued jobs too before stopping (the seed's
+ * - `backlog`: `"drain"` runs the queued jobs too before stopping (Go's
  *   `close(jobs)`); `"return"` takes them out of the queue unstarted and
  *   hands them back in `Report.abandoned`. Default `"drain"`.
  */
@@ -65,10 +65,17 @@ export interface Report<A> {
   /** Jobs cancelled by their `run` caller, over the pool's life. */
   readonly cancelled: number
   /**
-   * Jobs interrupted before they completed: those still running at the
-   * deadline, and any handler that interrupted itself.
+   * Jobs interrupted, once the shutdown had begun, before they completed:
+   * those still running at the deadline, and any handler that interrupted
+   * itself during the drain. Bounded by what the pool held when the shutdown
+   * began (its workers and its queue).
    */
   readonly interrupted: ReadonlyArray<Job<A>>
+  /**
+   * Jobs whose handler interrupted itself before the shutdown began: counted,
+   * not kept, so that a pool that runs for months holds none of them.
+   */
+  readonly interruptedBeforeShutdown: number
   /** Jobs accepted but never started: handed back, not dropped. */
   readonly abandoned: ReadonlyArray<Job<A>>
   /** Whether the deadline was reached. */
@@ -131,7 +138,7 @@ export interface Drainable<A> {
   readonly stopAccepting: () => void
   /** Takes the jobs still queued out of the queue: they never started. */
   readonly takeBacklog: Effect.Effect<Array<Job<A>>>
-  /** Lets the workers finish what is queued, then stop (the seed's `close(jobs)`). */
+  /** Lets the workers finish what is queued, then stop (Go's `close(jobs)`). */
   readonly closeQueue: () => void
   /** Completes when every worker has stopped. */
   readonly awaitWorkers: Effect.Effect<void>
