@@ -200,10 +200,16 @@ export interface WorkerPool<in out A, out B, out E> {
    */
   readonly outcomes: Stream.Stream<Job.Outcome<A, B, E>>
   /**
-   * `outcomes`, with a buffer of its own for this subscriber. A bad buffer
-   * fails the stream with `PoolConfigError`.
+   * Subscribes to the outcomes now, in the current scope, with the pool's
+   * buffer or one of its own: the stream (run it once) has every outcome from
+   * this moment on, however late it starts pulling, up to the buffer's
+   * capacity. It ends when the pool is closed or the scope closes. A bad
+   * buffer fails with `PoolConfigError`.
    */
-  readonly outcomesWith: (buffer: OutcomeBuffer) => Stream.Stream<Job.Outcome<A, B, E>, PoolConfigError>
+  readonly subscribe: {
+    (): Effect.Effect<Stream.Stream<Job.Outcome<A, B, E>>, never, Scope.Scope>
+    (buffer: OutcomeBuffer): Effect.Effect<Stream.Stream<Job.Outcome<A, B, E>>, PoolConfigError, Scope.Scope>
+  }
   /** A snapshot of the counters. */
   readonly stats: Effect.Effect<Stats>
   /**
@@ -745,22 +751,38 @@ export const make = <A, B, E, R>(
       }
     }
 
-    const subscribe = (buffer: ResolvedOutcomeBuffer): Stream.Stream<Job.Outcome<A, B, E>> =>
-      Stream.unwrap(Effect.gen(function*() {
+    const subscribeWith = (
+      buffer: ResolvedOutcomeBuffer
+    ): Effect.Effect<Stream.Stream<Job.Outcome<A, B, E>>, never, Scope.Scope> =>
+      Effect.gen(function*() {
         if (closed) return Stream.empty
         const queue = yield* Queue.make<Job.Outcome<A, B, E>, Cause.Done>(buffer)
         const subscriber: Subscriber<A, B, E> = { queue, capacity: buffer.capacity }
         if (subscribers.size === 0) listeningSince = clock.currentTimeMillisUnsafe()
         subscribers.add(subscriber)
-        yield* Effect.addFinalizer(() => Effect.sync(() => subscribers.delete(subscriber)))
+        // Ended as well as removed: a stream still reading it ends instead of waiting forever.
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            subscribers.delete(subscriber)
+            Queue.endUnsafe(queue)
+          })
+        )
         return Stream.fromQueue(queue)
-      }))
+      })
 
-    const outcomes = subscribe(config.outcomes)
+    const outcomes = Stream.unwrap(subscribeWith(config.outcomes))
 
-    const outcomesWith = (buffer: OutcomeBuffer): Stream.Stream<Job.Outcome<A, B, E>, PoolConfigError> => {
-      const resolved = resolveBuffer(config.outcomes, buffer)
-      return isInvalid(resolved) ? Stream.fail(configError(resolved)) : subscribe(resolved)
+    function subscribe(): Effect.Effect<Stream.Stream<Job.Outcome<A, B, E>>, never, Scope.Scope>
+    function subscribe(
+      buffer: OutcomeBuffer
+    ): Effect.Effect<Stream.Stream<Job.Outcome<A, B, E>>, PoolConfigError, Scope.Scope>
+    function subscribe(
+      buffer?: OutcomeBuffer
+    ): Effect.Effect<Stream.Stream<Job.Outcome<A, B, E>>, PoolConfigError, Scope.Scope> {
+      return Effect.suspend(() => {
+        const resolved = resolveBuffer(config.outcomes, buffer)
+        return isInvalid(resolved) ? Effect.fail(configError(resolved)) : subscribeWith(resolved)
+      })
     }
 
     // --- shutdown -------------------------------------------------------------
@@ -872,7 +894,7 @@ export const make = <A, B, E, R>(
       Effect.annotateLogs({ workers: config.workers, capacity: config.capacity })
     ))
 
-    return { submit, submitAll, trySubmit, run, outcomes, outcomesWith, stats, shutdown }
+    return { submit, submitAll, trySubmit, run, outcomes, subscribe, stats, shutdown }
   }).pipe(Effect.withSpan("Pool.make"))
 
 /**

@@ -15,7 +15,20 @@ const boom = (): never => {
 }
 
 /** Every field a bag of options of this library can have. */
-const fieldNames = ["workers", "capacity", "handler", "jobTimeout", "shutdown", "timeout", "backlog", "id", "attempt"]
+const fieldNames = [
+  "workers",
+  "capacity",
+  "handler",
+  "jobTimeout",
+  "shutdown",
+  "outcomes",
+  "onShutdown",
+  "timeout",
+  "backlog",
+  "strategy",
+  "id",
+  "attempt"
+]
 
 const throwingProxy = (): object =>
   new Proxy({}, { get: boom, has: boom, ownKeys: boom, getOwnPropertyDescriptor: boom, getPrototypeOf: boom })
@@ -57,7 +70,7 @@ const hostiles: ReadonlyArray<Hostile> = [
   { name: "a string", value: () => "soon", asBag: "refused", validFor: ["id"] },
   { name: "a symbol", value: () => Symbol("hostile"), asBag: "refused" },
   { name: "-1n", value: () => -1n, asBag: "refused" },
-  { name: "a function that throws", value: () => boom, asBag: "refused", validFor: ["handler"] },
+  { name: "a function that throws", value: () => boom, asBag: "refused", validFor: ["handler", "onShutdown"] },
   { name: "an array", value: () => [Object.create(null)], asBag: "refused" },
   { name: "a revoked Proxy", value: revokedProxy, asBag: "refused" },
   { name: "a Proxy whose traps throw", value: throwingProxy, asBag: "unreadable" },
@@ -96,7 +109,7 @@ const layer = (options: unknown) =>
 
 const poolOptions = (attempt: Bag["attempt"]): Bag => ({
   name: "options",
-  fields: ["workers", "capacity", "handler", "jobTimeout", "shutdown"],
+  fields: ["workers", "capacity", "handler", "jobTimeout", "shutdown", "outcomes", "onShutdown"],
   valid: () => ({ workers: 1, handler }),
   whenEmpty: "workers",
   attempt
@@ -109,6 +122,27 @@ const shutdownOption: Bag = {
   whenEmpty: undefined,
   attempt: (bag) => make({ workers: 1, handler, shutdown: bag })
 }
+
+const outcomesOption: Bag = {
+  name: "outcomes",
+  fields: ["outcomes.capacity", "outcomes.strategy"],
+  valid: () => ({}),
+  whenEmpty: undefined,
+  attempt: (bag) => make({ workers: 1, handler, outcomes: bag })
+}
+
+/** `subscribe(buffer)` on a pool of its own. */
+const subscription: Bag = {
+  ...outcomesOption,
+  attempt: (bag) =>
+    Effect.scoped(Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 1, handler })
+      return yield* pool.subscribe(bag as Pool.OutcomeBuffer)
+    }))
+}
+
+/** The options of the pool that are bags of their own. */
+const nested: Record<string, Bag> = { shutdown: shutdownOption, outcomes: outcomesOption }
 
 const jobOptions = (attempt: Bag["attempt"]): Bag => ({
   name: "options",
@@ -164,8 +198,8 @@ const sweep = (bag: Bag, where: string) =>
         const options = { ...bag.valid(), [key]: hostile.value() }
         const valid = hostile.validFor?.includes(key) ?? false
         const fieldExit = yield* Effect.exit(bag.attempt(options))
-        // The pool's `shutdown` option is a bag of its own.
-        const expected = field === "shutdown" ? expectedForBag(shutdownOption, hostile) : valid ? undefined : field
+        const inner = nested[field]
+        const expected = inner !== undefined ? expectedForBag(inner, hostile) : valid ? undefined : field
         expectOutcome(fieldExit, expected, `${where}({ ${key}: ${hostile.name} })`)
       }
     }
@@ -178,12 +212,22 @@ const sweep = (bag: Bag, where: string) =>
     }
   })
 
+/** The options a bag's errors may name: itself, its fields, and those of the bags in it. */
+const namesOf = (bag: Bag): ReadonlyArray<string> => [
+  bag.name,
+  ...bag.fields.flatMap((field) => nested[field] === undefined ? [field] : [field, ...nested[field]!.fields])
+]
+
 describe("hostile input", () => {
   it.effect("Pool.make: a PoolConfigError naming the option, nothing started", () => sweep(poolOptions(make), "make"))
 
   it.effect("Pool.layer: a PoolConfigError naming the option", () => sweep(poolOptions(layer), "layer"))
 
   it.effect("the pool's shutdown option: a PoolConfigError naming the field", () => sweep(shutdownOption, "make"))
+
+  it.effect("the pool's outcomes option: a PoolConfigError naming the field", () => sweep(outcomesOption, "make"))
+
+  it.effect("subscribe(buffer): a PoolConfigError naming the field", () => sweep(subscription, "subscribe"))
 
   for (const entry of ["submit", "trySubmit", "run"] as const) {
     it.effect(`${entry}: a PoolConfigError naming the option, nothing accepted or started`, () =>
@@ -238,7 +282,14 @@ describe("hostile input", () => {
       const samples = fc.sample(anything, { numRuns: 200, seed: 42 })
       yield* Effect.scoped(Effect.gen(function*() {
         const pool = yield* Pool.make({ workers: 1, handler })
-        const bags = [poolOptions(make), shutdownOption, jobOptions((o) => pool.run("x", o as Job.Options)), policy]
+        const bags = [
+          poolOptions(make),
+          shutdownOption,
+          outcomesOption,
+          subscription,
+          jobOptions((o) => pool.run("x", o as Job.Options)),
+          policy
+        ]
         for (const value of samples) {
           const where = `value ${fc.stringify(value)}`
           for (const bag of bags) {
@@ -252,7 +303,7 @@ describe("hostile input", () => {
               const error = Cause.findErrorOption(exit.cause)
               assert.isTrue(
                 error._tag === "Some" && error.value instanceof Pool.PoolConfigError &&
-                  [bag.name, ...bag.fields].includes(error.value.option),
+                  namesOf(bag).includes(error.value.option),
                 `${where} at ${target ?? bag.name}: not a PoolConfigError naming it`
               )
             }
