@@ -113,6 +113,7 @@ const threw = (error: unknown): string => {
 /** What kind of value `input` is, for an error message. */
 const kindOf = (input: unknown): string => {
   if (input === null) return "null"
+  if (typeof input === "function") return "a function"
   if (typeof input !== "object") return `${typeof input} ${describe(input)}`
   try {
     return Array.isArray(input) ? "an array" : "an object"
