@@ -1,10 +1,11 @@
 /**
- * Type-level tests of `Pool.layer`, checked by `tsc --noEmit -p .` (never
- * run): a handler whose payload, result or error does not fit the service is
- * a compile error, as it is for `Layer.effect(Service, Pool.make(...))`.
+ * Type-level tests of `Pool.layer` (and `subscribe`), checked by
+ * `tsc --noEmit -p .` (never run): a handler whose payload, result or error
+ * does not fit the service is a compile error, as it is for
+ * `Layer.effect(Service, Pool.make(...))`.
  * Each `@ts-expect-error` fails the type check if its line compiles.
  */
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Layer, Schema, type Scope } from "effect"
 import { Pool } from "../../src/index.ts"
 
 class Boom extends Schema.TaggedError<Boom>()("Boom", {}) {}
@@ -56,3 +57,26 @@ export const wrongPayload = Pool.layer(Lengths, {
   // @ts-expect-error the service's jobs carry strings, not numbers
   handler: (job: { readonly payload: number }) => Effect.succeed(job.payload)
 })
+
+// What `onShutdown` needs, the layer needs too; its report carries the service's payload type.
+class Archive extends Context.Service<Archive, { readonly keep: (ids: ReadonlyArray<string>) => Effect.Effect<void> }>()(
+  "types/Archive"
+) {}
+export const archived: Layer.Layer<Lengths, Pool.PoolConfigError, Archive> = Pool.layer(Lengths, {
+  workers: 1,
+  handler: (job) => Effect.succeed(job.payload.length),
+  onShutdown: (report) =>
+    Effect.gen(function*() {
+      const archive = yield* Archive
+      const payloads: ReadonlyArray<string> = report.abandoned.map((job) => job.payload)
+      yield* archive.keep(payloads)
+    })
+})
+// @ts-expect-error the layer needs Archive: onShutdown uses it
+export const archivedWithoutArchive: Layer.Layer<Lengths, Pool.PoolConfigError> = archived
+
+// `subscribe()` cannot fail; `subscribe(buffer)` can, with PoolConfigError.
+declare const pool: Pool.WorkerPool<string, number, never>
+export const plain: Effect.Effect<unknown, never, Scope.Scope> = pool.subscribe()
+// @ts-expect-error a buffer can be wrong: PoolConfigError
+export const sized: Effect.Effect<unknown, never, Scope.Scope> = pool.subscribe({ capacity: 10 })
