@@ -16,7 +16,15 @@
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
-import { decodeDuration, describe, type Invalid, isInvalid } from "./internal/options.ts"
+import {
+  decodeDuration,
+  describe,
+  type Invalid,
+  isInvalid,
+  isOptionsObject,
+  notAnObject,
+  unreadable
+} from "./internal/options.ts"
 
 /**
  * A job: what a handler receives.
@@ -98,14 +106,30 @@ export const unchecked = <A>(payload: A): Job<A> => ({ id: nextId(), payload, ti
  */
 export const validate = <A>(payload: A, options: Options | undefined): Job<A> | Invalid => {
   if (options === undefined) return unchecked(payload)
-  const { attempt = 1, id, timeout } = options
+  if (!isOptionsObject(options)) return notAnObject("options", options)
+  // Each field is read once, into a local: a getter could answer differently
+  // the second time. Which one is being read names it, should reading throw.
+  let reading = "id"
+  try {
+    const id = options.id
+    reading = "timeout"
+    const timeout = options.timeout
+    reading = "attempt"
+    const attempt = options.attempt
+    return checked(payload, id, timeout, attempt)
+  } catch (error) {
+    return unreadable(reading, error)
+  }
+}
+
+const checked = <A>(payload: A, id: unknown, timeout: unknown, attempt: unknown = 1): Job<A> | Invalid => {
   if (id !== undefined && typeof id !== "string") return { option: "id", reason: `must be a string, got ${describe(id)}` }
-  if (!Number.isSafeInteger(attempt) || attempt < 1) {
+  if (!Number.isSafeInteger(attempt) || (attempt as number) < 1) {
     return { option: "attempt", reason: `must be an integer >= 1, got ${describe(attempt)}` }
   }
   const decoded = timeout === undefined ? undefined : decodeDuration("timeout", timeout, { allowZero: false })
   if (isInvalid(decoded)) return decoded
-  return { id: id ?? nextId(), payload, timeout: decoded, attempt }
+  return { id: id ?? nextId(), payload, timeout: decoded, attempt: attempt as number }
 }
 
 /**

@@ -42,7 +42,15 @@ import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { decodeDuration, describe, type Invalid, isInvalid } from "./internal/options.ts"
+import {
+  decodeDuration,
+  describe,
+  type Invalid,
+  isInvalid,
+  isOptionsObject,
+  notAnObject,
+  unreadable
+} from "./internal/options.ts"
 import { quietly } from "./internal/quietly.ts"
 import * as Backlog from "./internal/backlog.ts"
 import * as Worker from "./internal/worker.ts"
@@ -105,7 +113,43 @@ export interface Options<A, B, E, R> {
   readonly jobTimeout?: Duration.Input | undefined
   /** How the pool shuts down when its scope closes or `shutdown()` is called without a policy. */
   readonly shutdown?: Partial<Shutdown.Policy> | undefined
+  /**
+   * How many outcomes `outcomes` keeps for a subscriber that falls behind,
+   * and which it drops once full. Default: 1,024, sliding (see `OutcomeBuffer`).
+   */
+  readonly outcomes?: OutcomeBuffer | undefined
+  /**
+   * Called once with the shutdown's report, however the shutdown began
+   * (`shutdown`, the pool's scope closing, its layer being released), before
+   * the report reaches the callers of `shutdown`. A failure or defect of it is
+   * logged and changes nothing else. The shutdown waits for it: keep it short.
+   */
+  readonly onShutdown?: ((report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>) | undefined
 }
+
+/**
+ * The buffer between the pool and one subscriber of its outcomes. Workers
+ * never wait for a subscriber: once its buffer is full, an outcome is dropped
+ * for that subscriber (and counted in `Stats.droppedOutcomes`).
+ */
+export interface OutcomeBuffer {
+  /** How many outcomes wait for the subscriber at most: an integer >= 1. Default 1,024. */
+  readonly capacity?: number | undefined
+  /**
+   * What a full buffer drops: `"sliding"` (default) the oldest outcome it
+   * holds, to make room for the new one; `"dropping"` the new one.
+   */
+  readonly strategy?: "sliding" | "dropping" | undefined
+}
+
+/** An `OutcomeBuffer` with every field decided. */
+export interface ResolvedOutcomeBuffer {
+  readonly capacity: number
+  readonly strategy: "sliding" | "dropping"
+}
+
+/** The buffer `outcomes` has when the pool's options do not say otherwise. */
+export const defaultOutcomeBuffer: ResolvedOutcomeBuffer = { capacity: 1_024, strategy: "sliding" }
 
 /** A snapshot of a pool's counters. The job counts are over the pool's life. */
 export interface Stats {
@@ -123,6 +167,8 @@ export interface Stats {
   readonly interrupted: number
   readonly cancelled: number
   readonly abandoned: number
+  /** Outcomes dropped because a subscriber's buffer was full, summed over subscribers. */
+  readonly droppedOutcomes: number
 }
 
 /** A running pool. */
@@ -147,8 +193,23 @@ export interface WorkerPool<in out A, out B, out E> {
    * A handler defect is re-raised as a defect.
    */
   readonly run: (payload: A, options?: Job.Options) => Effect.Effect<B, RunError<E> | PoolConfigError>
-  /** The outcome of every job that ends from subscription on. Ends when the pool is closed. */
+  /**
+   * The outcome of every job that ends from subscription on. Ends when the
+   * pool is closed. A subscriber that falls behind loses outcomes rather
+   * than slowing the workers: see `Options.outcomes`.
+   */
   readonly outcomes: Stream.Stream<Job.Outcome<A, B, E>>
+  /**
+   * Subscribes to the outcomes now, in the current scope, with the pool's
+   * buffer or one of its own: the stream (run it once) has every outcome from
+   * this moment on, however late it starts pulling, up to the buffer's
+   * capacity. It ends when the pool is closed or the scope closes. A bad
+   * buffer fails with `PoolConfigError`.
+   */
+  readonly subscribe: {
+    (): Effect.Effect<Stream.Stream<Job.Outcome<A, B, E>>, never, Scope.Scope>
+    (buffer: OutcomeBuffer): Effect.Effect<Stream.Stream<Job.Outcome<A, B, E>>, PoolConfigError, Scope.Scope>
+  }
   /** A snapshot of the counters. */
   readonly stats: Effect.Effect<Stats>
   /**
@@ -187,6 +248,8 @@ interface Config<A, B, E, R> {
   readonly handler: (job: Job.Job<A>) => Effect.Effect<B, E, R>
   readonly jobTimeout: Duration.Duration | undefined
   readonly shutdown: Shutdown.Resolved
+  readonly outcomes: ResolvedOutcomeBuffer
+  readonly onShutdown: ((report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>) | undefined
 }
 
 /**
@@ -205,20 +268,90 @@ const isPositiveInteger = (n: unknown): n is number => Number.isSafeInteger(n) &
 const configError = ({ option, reason }: Invalid) => new PoolConfigError({ option, reason })
 
 const validate = <A, B, E, R>(options: Options<A, B, E, R>): Config<A, B, E, R> | Invalid => {
-  if (typeof options !== "object" || options === null) return { option: "options", reason: "must be an object" }
-  const { capacity = 100, handler, workers } = options
+  if (!isOptionsObject(options)) return notAnObject("options", options)
+  // Each field is read once, into a local: a getter could answer differently
+  // the second time. Which one is being read names it, should reading throw.
+  let reading = "workers"
+  try {
+    const workers: unknown = options.workers
+    reading = "capacity"
+    const capacity: unknown = options.capacity
+    reading = "handler"
+    const handler: unknown = options.handler
+    reading = "jobTimeout"
+    const jobTimeout: unknown = options.jobTimeout
+    reading = "shutdown"
+    const shutdown: unknown = options.shutdown
+    reading = "outcomes"
+    const outcomes: unknown = options.outcomes
+    reading = "onShutdown"
+    const onShutdown: unknown = options.onShutdown
+    return validateFields({ workers, capacity, handler, jobTimeout, shutdown, outcomes, onShutdown })
+  } catch (error) {
+    return unreadable(reading, error)
+  }
+}
+
+/** The fields of `Options`, read once, not yet checked. */
+interface Fields {
+  readonly workers: unknown
+  readonly capacity: unknown
+  readonly handler: unknown
+  readonly jobTimeout: unknown
+  readonly shutdown: unknown
+  readonly outcomes: unknown
+  readonly onShutdown: unknown
+}
+
+const validateFields = <A, B, E, R>(fields: Fields): Config<A, B, E, R> | Invalid => {
+  const { capacity = 100, handler, workers } = fields
   if (!isPositiveInteger(workers)) return { option: "workers", reason: `must be an integer >= 1, got ${describe(workers)}` }
   if (!isPositiveInteger(capacity)) {
     return { option: "capacity", reason: `must be an integer >= 1, got ${describe(capacity)}` }
   }
   if (typeof handler !== "function") return { option: "handler", reason: "must be a function returning an Effect" }
-  const jobTimeout = options.jobTimeout === undefined
+  const jobTimeout = fields.jobTimeout === undefined
     ? undefined
-    : decodeDuration("jobTimeout", options.jobTimeout, { allowZero: false })
+    : decodeDuration("jobTimeout", fields.jobTimeout, { allowZero: false })
   if (isInvalid(jobTimeout)) return jobTimeout
-  const shutdown = Shutdown.resolve(Shutdown.defaultResolved, options.shutdown)
+  const shutdown = Shutdown.resolve(Shutdown.defaultResolved, fields.shutdown as Partial<Shutdown.Policy> | undefined)
   if (isInvalid(shutdown)) return shutdown
-  return { workers, capacity, handler, jobTimeout, shutdown }
+  const outcomes = resolveBuffer(defaultOutcomeBuffer, fields.outcomes)
+  if (isInvalid(outcomes)) return outcomes
+  const { onShutdown } = fields
+  if (onShutdown !== undefined && typeof onShutdown !== "function") {
+    return { option: "onShutdown", reason: `must be a function returning an Effect, got ${describe(onShutdown)}` }
+  }
+  return {
+    workers,
+    capacity,
+    handler: handler as Config<A, B, E, R>["handler"],
+    jobTimeout,
+    shutdown,
+    outcomes,
+    onShutdown: onShutdown as Config<A, B, E, R>["onShutdown"]
+  }
+}
+
+/** Applies `buffer` on top of `base`, validating each given field (`"outcomes.capacity"`). */
+const resolveBuffer = (base: ResolvedOutcomeBuffer, buffer: unknown): ResolvedOutcomeBuffer | Invalid => {
+  if (buffer === undefined) return base
+  if (!isOptionsObject(buffer)) return notAnObject("outcomes", buffer)
+  let reading = "outcomes.capacity"
+  try {
+    const { capacity = base.capacity } = buffer as OutcomeBuffer
+    reading = "outcomes.strategy"
+    const { strategy = base.strategy } = buffer as OutcomeBuffer
+    if (!isPositiveInteger(capacity)) {
+      return { option: "outcomes.capacity", reason: `must be an integer >= 1, got ${describe(capacity)}` }
+    }
+    if (strategy !== "sliding" && strategy !== "dropping") {
+      return { option: "outcomes.strategy", reason: `must be "sliding" or "dropping", got ${describe(strategy)}` }
+    }
+    return { capacity, strategy }
+  } catch (error) {
+    return unreadable(reading, error)
+  }
 }
 
 // -----------------------------------------------------------------------------
@@ -261,6 +394,35 @@ interface Entry<A, B, E> {
   startedAt: number | undefined
 }
 
+/** One subscriber of `outcomes`: its buffer. */
+interface Subscriber<A, B, E> {
+  readonly queue: Queue.Queue<Job.Outcome<A, B, E>, Cause.Done>
+  readonly capacity: number
+}
+
+/**
+ * Logs the report of a shutdown nobody asked for (the scope closed): a
+ * warning with the ids of the jobs interrupted and abandoned when there are
+ * any, else a debug line.
+ */
+const logReport = <A>(report: Shutdown.Report<A>): Effect.Effect<void> => {
+  const incomplete = report.interrupted.length + report.abandoned.length > 0
+  const log = incomplete
+    ? Effect.logWarning("pool shut down as its scope closed; some jobs did not complete")
+    : Effect.logDebug("pool shut down as its scope closed")
+  return quietly(log.pipe(Effect.annotateLogs({
+    succeeded: report.succeeded,
+    failed: report.failed,
+    died: report.died,
+    cancelled: report.cancelled,
+    interruptedBeforeShutdown: report.interruptedBeforeShutdown,
+    interruptedIds: report.interrupted.map((job) => job.id),
+    abandonedIds: report.abandoned.map((job) => job.id),
+    timedOut: report.timedOut,
+    elapsed: Duration.format(report.elapsed)
+  })))
+}
+
 /** A `submit` waiting for room. */
 interface Waiter<A, B, E> {
   readonly entry: Entry<A, B, E>
@@ -294,14 +456,18 @@ export const make = <A, B, E, R>(
     const config: Config<A, B, E, R> = validated
     const scope = yield* Effect.scope
     // The drain runs in a fiber of its own, with the context the pool was made in.
-    const context = yield* Effect.context<never>()
+    const context = yield* Effect.context<R>()
     const backlog = Backlog.make<Entry<A, B, E>>(config.capacity)
     const clock = yield* Clock.Clock
     const allStarted = Deferred.makeUnsafe<void>()
     const waiters = new Set<Waiter<A, B, E>>()
-    const subscribers = new Set<Queue.Queue<Job.Outcome<A, B, E>, Cause.Done>>()
+    const subscribers = new Set<Subscriber<A, B, E>>()
     const workers: Array<Fiber.Fiber<void>> = []
+    /** The jobs interrupted once the shutdown began: what `Report.interrupted` lists. */
     const interrupted: Array<Job.Job<A>> = []
+    /** The jobs that interrupted themselves before: only counted, or a long-lived pool would keep them all. */
+    let interruptedBeforeShutdown = 0
+    let droppedOutcomes = 0
     const counts = { submitted: 0, succeeded: 0, failed: 0, died: 0, cancelled: 0, abandoned: 0 }
     let running = 0
     /** When the current subscribers began listening: the start of jobs that were already running. */
@@ -329,6 +495,8 @@ export const make = <A, B, E, R>(
 
     /** Hands freed room to waiting submits, in the order they came. */
     const admitWaiters = () => {
+      // Once shutdown began, nobody is admitted: the waiters are being refused.
+      if (!accepting) return
       for (const waiter of waiters) {
         if (!backlog.offer(waiter.entry)) return
         waiters.delete(waiter)
@@ -542,7 +710,8 @@ export const make = <A, B, E, R>(
       if (entry.cancelled) {
         counts.cancelled++
       } else {
-        interrupted.push(entry.job)
+        if (accepting) interruptedBeforeShutdown++
+        else interrupted.push(entry.job)
         if (entry.reply) Deferred.doneUnsafe(entry.reply, Exit.fail(new Job.JobInterruptedError({ jobId: entry.job.id })))
       }
       if (subscribers.size > 0) publish({ _tag: "Interrupted", job: entry.job, cancelled: entry.cancelled })
@@ -570,19 +739,51 @@ export const make = <A, B, E, R>(
 
     // --- outcomes -------------------------------------------------------------
 
-    /** Sends an outcome to every subscriber. Callers build one only while someone listens. */
+    /**
+     * Sends an outcome to every subscriber. Callers build one only while
+     * someone listens. A full buffer drops one outcome (its queue's strategy
+     * says which), and the worker goes on.
+     */
     const publish = (outcome: Job.Outcome<A, B, E>) => {
-      for (const subscriber of subscribers) Queue.offerUnsafe(subscriber, outcome)
+      for (const subscriber of subscribers) {
+        if (Queue.sizeUnsafe(subscriber.queue) >= subscriber.capacity) droppedOutcomes++
+        Queue.offerUnsafe(subscriber.queue, outcome)
+      }
     }
 
-    const outcomes: Stream.Stream<Job.Outcome<A, B, E>> = Stream.unwrap(Effect.gen(function*() {
-      if (closed) return Stream.empty
-      const subscriber = yield* Queue.unbounded<Job.Outcome<A, B, E>, Cause.Done>()
-      if (subscribers.size === 0) listeningSince = clock.currentTimeMillisUnsafe()
-      subscribers.add(subscriber)
-      yield* Effect.addFinalizer(() => Effect.sync(() => subscribers.delete(subscriber)))
-      return Stream.fromQueue(subscriber)
-    }))
+    const subscribeWith = (
+      buffer: ResolvedOutcomeBuffer
+    ): Effect.Effect<Stream.Stream<Job.Outcome<A, B, E>>, never, Scope.Scope> =>
+      Effect.gen(function*() {
+        if (closed) return Stream.empty
+        const queue = yield* Queue.make<Job.Outcome<A, B, E>, Cause.Done>(buffer)
+        const subscriber: Subscriber<A, B, E> = { queue, capacity: buffer.capacity }
+        if (subscribers.size === 0) listeningSince = clock.currentTimeMillisUnsafe()
+        subscribers.add(subscriber)
+        // Ended as well as removed: a stream still reading it ends instead of waiting forever.
+        yield* Effect.addFinalizer(() =>
+          Effect.sync(() => {
+            subscribers.delete(subscriber)
+            Queue.endUnsafe(queue)
+          })
+        )
+        return Stream.fromQueue(queue)
+      })
+
+    const outcomes = Stream.unwrap(subscribeWith(config.outcomes))
+
+    function subscribe(): Effect.Effect<Stream.Stream<Job.Outcome<A, B, E>>, never, Scope.Scope>
+    function subscribe(
+      buffer: OutcomeBuffer
+    ): Effect.Effect<Stream.Stream<Job.Outcome<A, B, E>>, PoolConfigError, Scope.Scope>
+    function subscribe(
+      buffer?: OutcomeBuffer
+    ): Effect.Effect<Stream.Stream<Job.Outcome<A, B, E>>, PoolConfigError, Scope.Scope> {
+      return Effect.suspend(() => {
+        const resolved = resolveBuffer(config.outcomes, buffer)
+        return isInvalid(resolved) ? Effect.fail(configError(resolved)) : subscribeWith(resolved)
+      })
+    }
 
     // --- shutdown -------------------------------------------------------------
 
@@ -601,8 +802,12 @@ export const make = <A, B, E, R>(
     const drainable: Shutdown.Drainable<A> = {
       stopAccepting: () => {
         accepting = false
-        for (const waiter of waiters) waiter.resume(closedError())
+        // The whole list is detached before anyone is resumed: a refused
+        // caller goes on inline, and whatever it does (free room by letting a
+        // job end, say) must not find the others still waiting to be admitted.
+        const refused = Array.from(waiters)
         waiters.clear()
+        for (const waiter of refused) waiter.resume(closedError())
       },
       takeBacklog: Effect.sync(() => backlog.takeAll().flatMap(abandon)),
       closeQueue: backlog.end,
@@ -610,9 +815,9 @@ export const make = <A, B, E, R>(
       interruptWorkers: Fiber.interruptAll(workers),
       close: () => {
         closed = true
-        for (const subscriber of subscribers) Queue.endUnsafe(subscriber)
+        for (const subscriber of subscribers) Queue.endUnsafe(subscriber.queue)
         const { cancelled, died, failed, succeeded } = counts
-        return { succeeded, failed, died, cancelled, interrupted }
+        return { succeeded, failed, died, cancelled, interrupted, interruptedBeforeShutdown }
       }
     }
 
@@ -631,6 +836,7 @@ export const make = <A, B, E, R>(
           // (which the drain waits for), cannot stop it half-way.
           // However the drain ends, its end reaches every caller: none waits forever.
           const drain = Shutdown.drain(drainable, resolved).pipe(
+            Effect.tap(notify),
             Effect.onExit((exit) => Deferred.done(done, exit)),
             Effect.provideContext(context)
           )
@@ -639,12 +845,37 @@ export const make = <A, B, E, R>(
       ).pipe(Effect.withSpan("Pool.shutdown"))
     }
 
+    /** Hands the report to `onShutdown`, whose failure, defect or odd return value changes nothing. */
+    const notify = (done: Shutdown.Report<A>): Effect.Effect<void, never, R> => {
+      const onShutdown = config.onShutdown
+      if (onShutdown === undefined) return Effect.void
+      return Effect.suspend(() => {
+        const effect: unknown = onShutdown(done)
+        return isEffect(effect) ? effect : Effect.die(new TypeError(`onShutdown returned ${returned(effect)}, not an Effect`))
+      }).pipe(
+        Effect.catchCause((cause) => quietly(Effect.logWarning("onShutdown failed; the shutdown goes on", cause))),
+        Effect.asVoid
+      ) as Effect.Effect<void, never, R>
+    }
+
+    /**
+     * The shutdown run when the pool's scope closes. Nobody receives its
+     * report (unless `shutdown` was called before, and then it already had
+     * it), so it is logged: the ids of the jobs that did not complete are
+     * fields of the log line, not only a count in a sentence.
+     */
+    const shutdownOnRelease = Effect.suspend(() => {
+      const begunHere = report === undefined
+      return Effect.flatMap(shutdown(), (done) => begunHere ? logReport(done) : Effect.void)
+    })
+
     const stats = Effect.sync((): Stats => ({
       workers: running,
       queued: backlog.size(),
       active,
       ...counts,
-      interrupted: interrupted.length
+      interrupted: interruptedBeforeShutdown + interrupted.length,
+      droppedOutcomes
     }))
 
     // --- start ----------------------------------------------------------------
@@ -653,7 +884,7 @@ export const make = <A, B, E, R>(
     // drain: the owner's scope may run its finalizers in parallel, and must
     // not interrupt the workers while they drain.
     const workerScope = yield* Scope.make()
-    yield* Scope.addFinalizer(scope, Effect.andThen(shutdown(), Scope.close(workerScope, Exit.void)))
+    yield* Scope.addFinalizer(scope, Effect.andThen(shutdownOnRelease, Scope.close(workerScope, Exit.void)))
     for (let id = 1; id <= config.workers; id++) {
       workers.push(yield* Effect.forkIn(worker(id), workerScope))
     }
@@ -663,7 +894,7 @@ export const make = <A, B, E, R>(
       Effect.annotateLogs({ workers: config.workers, capacity: config.capacity })
     ))
 
-    return { submit, submitAll, trySubmit, run, outcomes, stats, shutdown }
+    return { submit, submitAll, trySubmit, run, outcomes, subscribe, stats, shutdown }
   }).pipe(Effect.withSpan("Pool.make"))
 
 /**
@@ -682,5 +913,8 @@ export const make = <A, B, E, R>(
  */
 export const layer = <I, A, B, E, R>(
   service: Context.Key<I, WorkerPool<A, B, E>>,
-  options: Options<A, B, E, R>
+  // The pool's types come from the service alone: inferred from the handler
+  // too, a handler failing with `Boom` would widen `E` to `Boom` and fit a
+  // service whose jobs cannot fail. Checked against them, it is refused.
+  options: Options<NoInfer<A>, NoInfer<B>, NoInfer<E>, R>
 ): Layer.Layer<I, PoolConfigError, Exclude<R, Scope.Scope>> => Layer.effect(service, make(options))

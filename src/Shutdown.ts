@@ -24,7 +24,15 @@
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import { decodeDuration, describe, type Invalid, isInvalid } from "./internal/options.ts"
+import {
+  decodeDuration,
+  describe,
+  type Invalid,
+  isInvalid,
+  isOptionsObject,
+  notAnObject,
+  unreadable
+} from "./internal/options.ts"
 import { quietly } from "./internal/quietly.ts"
 import type { Job } from "./Job.ts"
 
@@ -33,7 +41,7 @@ import type { Job } from "./Job.ts"
  *
  * - `timeout`: how long to wait for the workers before interrupting what
  *   still runs. Zero means "do not wait". Default 30 seconds.
- * - `backlog`: `"drain"` runs the queued jobs too before stopping (the seed's
+ * - `backlog`: `"drain"` runs the queued jobs too before stopping (Go's
  *   `close(jobs)`); `"return"` takes them out of the queue unstarted and
  *   hands them back in `Report.abandoned`. Default `"drain"`.
  */
@@ -57,10 +65,17 @@ export interface Report<A> {
   /** Jobs cancelled by their `run` caller, over the pool's life. */
   readonly cancelled: number
   /**
-   * Jobs interrupted before they completed: those still running at the
-   * deadline, and any handler that interrupted itself.
+   * Jobs interrupted, once the shutdown had begun, before they completed:
+   * those still running at the deadline, and any handler that interrupted
+   * itself during the drain. Bounded by what the pool held when the shutdown
+   * began (its workers and its queue).
    */
   readonly interrupted: ReadonlyArray<Job<A>>
+  /**
+   * Jobs whose handler interrupted itself before the shutdown began: counted,
+   * not kept, so that a pool that runs for months holds none of them.
+   */
+  readonly interruptedBeforeShutdown: number
   /** Jobs accepted but never started: handed back, not dropped. */
   readonly abandoned: ReadonlyArray<Job<A>>
   /** Whether the deadline was reached. */
@@ -80,21 +95,30 @@ export interface Resolved {
  * `Invalid` names the wrong one (`"shutdown.timeout"`) and says why.
  */
 export const resolve = (base: Resolved, overrides: Partial<Policy> | undefined): Resolved | Invalid => {
-  if (overrides === undefined || overrides === null) return base
-  if (typeof overrides !== "object") {
-    return { option: "shutdown", reason: `must be an object, got ${typeof overrides}` }
+  if (overrides === undefined) return base
+  if (!isOptionsObject(overrides)) return notAnObject("shutdown", overrides)
+  // Each field is read once; which one is being read names it, should reading throw.
+  let reading = "shutdown.timeout"
+  try {
+    const timeout = overrides.timeout
+    reading = "shutdown.backlog"
+    const backlog = overrides.backlog
+    return resolveFields(base, timeout, backlog)
+  } catch (error) {
+    return unreadable(reading, error)
   }
-  let timeout = base.timeout
-  if (overrides.timeout !== undefined) {
-    const decoded = decodeDuration("shutdown.timeout", overrides.timeout, { allowZero: true })
-    if (isInvalid(decoded)) return decoded
-    timeout = decoded
-  }
-  const backlog = overrides.backlog ?? base.backlog
+}
+
+const resolveFields = (base: Resolved, timeout: unknown, backlog: unknown): Resolved | Invalid => {
+  const decoded = timeout === undefined
+    ? base.timeout
+    : decodeDuration("shutdown.timeout", timeout, { allowZero: true })
+  if (isInvalid(decoded)) return decoded
+  if (backlog === undefined) return { timeout: decoded, backlog: base.backlog }
   if (backlog !== "drain" && backlog !== "return") {
     return { option: "shutdown.backlog", reason: `must be "drain" or "return", got ${describe(backlog)}` }
   }
-  return { timeout, backlog }
+  return { timeout: decoded, backlog }
 }
 
 /** The default policy, decoded. */
@@ -114,7 +138,7 @@ export interface Drainable<A> {
   readonly stopAccepting: () => void
   /** Takes the jobs still queued out of the queue: they never started. */
   readonly takeBacklog: Effect.Effect<Array<Job<A>>>
-  /** Lets the workers finish what is queued, then stop (the seed's `close(jobs)`). */
+  /** Lets the workers finish what is queued, then stop (Go's `close(jobs)`). */
   readonly closeQueue: () => void
   /** Completes when every worker has stopped. */
   readonly awaitWorkers: Effect.Effect<void>

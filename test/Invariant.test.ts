@@ -43,7 +43,8 @@ const task: fc.Arbitrary<Task> = fc.oneof(
   { weight: 2, arbitrary: ms.map((ms): Task => ({ _tag: "fail", ms })) },
   { weight: 1, arbitrary: ms.map((ms): Task => ({ _tag: "die", ms })) },
   { weight: 1, arbitrary: fc.constant<Task>({ _tag: "throw" }) },
-  { weight: 1, arbitrary: fc.constant<Task>({ _tag: "hang" }) }
+  { weight: 1, arbitrary: fc.constant<Task>({ _tag: "hang" }) },
+  { weight: 1, arbitrary: ms.map((ms): Task => ({ _tag: "selfInterrupt", ms })) }
 )
 
 const step: fc.Arbitrary<Step> = fc.oneof(
@@ -153,7 +154,12 @@ const check = (w: Workload) =>
     // How every accepted job ended, from the outcomes and the report.
     const ends = new Map<string, Array<End>>()
     const record = (id: string, end: End) => ends.set(id, [...(ends.get(id) ?? []), end])
+    /** Jobs interrupted, not by their caller nor by themselves: by the deadline. */
+    const cutOff: Array<string> = []
     for (const outcome of yield* Fiber.join(outcomes)) {
+      if (outcome._tag === "Interrupted" && !outcome.cancelled && outcome.job.payload._tag !== "selfInterrupt") {
+        cutOff.push(outcome.job.id)
+      }
       record(
         outcome.job.id,
         outcome._tag === "Succeeded"
@@ -226,13 +232,20 @@ const check = (w: Workload) =>
     assert.strictEqual(report.failed, count("failed"))
     assert.strictEqual(report.died, count("died"))
     assert.strictEqual(report.cancelled, count("cancelled"))
-    assert.strictEqual(report.interrupted.length, count("interrupted"))
+    // Interrupted jobs: listed once the shutdown began, only counted before.
+    assert.strictEqual(report.interrupted.length + report.interruptedBeforeShutdown, count("interrupted"))
+    assert.strictEqual(stats.interrupted, count("interrupted"))
     assert.strictEqual(stats.submitted, accepted.size)
-    // Only the deadline interrupts jobs here, and "drain" hands back nothing unless it was reached.
+    // Only the deadline and the handlers that interrupt themselves interrupt jobs here, and "drain"
+    // hands back nothing unless the deadline was reached.
+    const interruptedBy = (job: Job.Job<Task>) => job.payload._tag === "selfInterrupt" ? "itself" : "the deadline"
     if (!report.timedOut) {
-      assert.strictEqual(report.interrupted.length, 0)
+      assert.deepStrictEqual(report.interrupted.filter((job) => interruptedBy(job) === "the deadline"), [])
       if (w.backlog === "drain") assert.strictEqual(report.abandoned.length, 0)
     }
+    // A job cut off by the deadline is always listed: only self-interruptions before the shutdown are not.
+    const listed = new Set(report.interrupted.map((job) => job.id))
+    for (const id of cutOff) assert.isTrue(listed.has(id), `${id} was cut off by the deadline but is not in the report`)
   })
 
 describe("invariant", () => {

@@ -391,6 +391,73 @@ describe("outcomes and stats", () => {
       assert.deepStrictEqual(yield* Stream.runCollect(pool.outcomes), [])
     }))
 
+  /** Everything a subscription holds, as payloads, once the pool is closed. */
+  const pullAll = <E>(outcomes: Stream.Stream<Job.Outcome<string, string, E>>) =>
+    Effect.map(Stream.runCollect(outcomes), (all) => all.map((outcome) => outcome.job.payload))
+
+  const quickIds = (n: number) => Array.from({ length: n }, (_, i) => `q${i}`)
+
+  for (const strategy of ["sliding", "dropping"] as const) {
+    it.effect(`a subscriber that never pulls holds at most its capacity (${strategy}); the drops are counted exactly`, () =>
+      Effect.scoped(Effect.gen(function*() {
+        const pool = yield* Pool.make({ workers: 2, capacity: 1_000, handler: (job: Job.Job<string>) => Effect.succeed(job.id) })
+        // Subscribed, never pulled until the end.
+        const slow = yield* pool.subscribe({ capacity: 10, strategy })
+        const ids = quickIds(100)
+        for (const id of ids) yield* pool.submit(id, { id })
+        yield* settle
+        assert.strictEqual((yield* pool.stats).succeeded, 100)
+        assert.strictEqual((yield* pool.stats).droppedOutcomes, 90)
+        yield* pool.shutdown()
+        const held = yield* pullAll(slow)
+        // All it holds: sliding keeps the newest ten, dropping the oldest ten.
+        assert.deepStrictEqual(held, strategy === "sliding" ? ids.slice(90) : ids.slice(0, 10))
+      })))
+  }
+
+  it.effect("outcomes buffers at most 1,024 outcomes for a subscriber by default, and the pool's option changes it", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const handler = (job: Job.Job<string>) => Effect.succeed(job.id)
+      const pool = yield* Pool.make({ workers: 1, capacity: 2_000, handler })
+      const bounded = yield* Pool.make({ workers: 1, handler, outcomes: { capacity: 3, strategy: "dropping" } })
+      const slow = yield* pool.subscribe()
+      const slowToo = yield* bounded.subscribe()
+      yield* pool.submitAll(quickIds(1_100))
+      yield* bounded.submitAll(quickIds(5))
+      yield* settle
+      assert.strictEqual((yield* pool.stats).droppedOutcomes, 1_100 - 1_024)
+      assert.strictEqual((yield* bounded.stats).droppedOutcomes, 2)
+      yield* pool.shutdown()
+      yield* bounded.shutdown()
+      assert.strictEqual((yield* pullAll(slow)).length, 1_024)
+      assert.deepStrictEqual(yield* pullAll(slowToo), quickIds(3))
+    })))
+
+  it.effect("a subscriber that keeps up loses nothing, beside one that never pulls", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 1, handler: (job: Job.Job<string>) => Effect.succeed(job.id) })
+      yield* pool.subscribe({ capacity: 1 })
+      const keeping = yield* Effect.forkChild(Stream.runCollect(pool.outcomes), { startImmediately: true })
+      for (const id of quickIds(50)) {
+        yield* pool.submit(id, { id })
+        yield* settle
+      }
+      yield* pool.shutdown()
+      assert.strictEqual((yield* Fiber.join(keeping)).length, 50)
+      assert.strictEqual((yield* pool.stats).droppedOutcomes, 49)
+    })))
+
+  it.effect("subscribe with a bad buffer fails with PoolConfigError naming the field", () =>
+    Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 1, handler: handler(makeTrace()) })
+      const zero = yield* Effect.flip(Effect.scoped(pool.subscribe({ capacity: 0 })))
+      assert.strictEqual(zero.option, "outcomes.capacity")
+      const strategy = yield* Effect.flip(
+        Effect.scoped(pool.subscribe({ strategy: "suspend" } as unknown as Pool.OutcomeBuffer))
+      )
+      assert.strictEqual(strategy.option, "outcomes.strategy")
+    }))
+
   it.effect("stats show queued and active jobs", () =>
     Effect.gen(function*() {
       const pool = yield* Pool.make({ workers: 1, handler: handler(makeTrace()), shutdown: { timeout: 0 } })

@@ -7,7 +7,7 @@
  * will. No time passes: everything runs on the TestClock's zero.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber, Scheduler } from "effect"
+import { Deferred, Effect, Fiber, Scheduler } from "effect"
 import * as Backlog from "../src/internal/backlog.ts"
 import * as Worker from "../src/internal/worker.ts"
 import { Pool } from "../src/index.ts"
@@ -103,4 +103,54 @@ describe("races", () => {
         }))
       }
     }).pipe(Effect.provideService(Scheduler.MaxOpsBeforeYield, 64)))
+
+  it.effect("a submit refused by shutdown is never accepted, even when a refused caller's continuation frees room", () =>
+    Effect.gen(function*() {
+      // Refusing a waiting submit resumes its caller inline. Here the first
+      // refused caller opens the gate of the running job, which resumes the
+      // worker inline too: the worker ends that job, takes the next, and so
+      // frees room while the other waiters are still being refused.
+      for (let ops = 8; ops <= 64; ops += 4) {
+        for (let steps = 0; steps <= 24; steps += 2) {
+          yield* Effect.scoped(Effect.gen(function*() {
+            const gate = yield* Deferred.make<void>()
+            const started: Array<string> = []
+            const pool = yield* Pool.make({
+              workers: 1,
+              capacity: 1,
+              handler: (job: { readonly id: string }) =>
+                Effect.andThen(Effect.sync(() => started.push(job.id)), job.id === "gated" ? Deferred.await(gate) : Effect.void)
+            })
+            yield* pool.submit({ id: "gated" }, { id: "gated" })
+            yield* settle
+            yield* pool.submit({ id: "queued" }, { id: "queued" })
+            const opener = yield* Effect.forkChild(
+              pool.submit({ id: "opener" }, { id: "opener" }).pipe(
+                Effect.catchTag("PoolClosedError", (error) =>
+                  Effect.andThen(busy(steps), Effect.andThen(Deferred.succeed(gate, undefined), Effect.fail(error))))
+              ),
+              { startImmediately: true }
+            )
+            const late: Array<Fiber.Fiber<unknown, unknown>> = []
+            for (let n = 0; n < 3; n++) {
+              late.push(yield* Effect.forkChild(pool.submit({ id: `late-${n}` }, { id: `late-${n}` }), { startImmediately: true }))
+            }
+            const report = yield* pool.shutdown({ backlog: "drain" })
+            yield* settle
+            const where = `ops=${ops} steps=${steps}`
+            for (const caller of [opener, ...late]) {
+              const exit = caller.pollUnsafe()
+              assert.isTrue(
+                exit !== undefined && exit._tag === "Failure",
+                `${where}: a submit waiting when shutdown began was not refused`
+              )
+            }
+            assert.deepStrictEqual(started, ["gated", "queued"], `${where}: a refused job ran`)
+            assert.strictEqual((yield* pool.stats).submitted, 2, `${where}: a refused job was accepted`)
+            assert.strictEqual(report.succeeded, 2, where)
+          }).pipe(Effect.provideService(Scheduler.MaxOpsBeforeYield, ops)))
+        }
+      }
+    }))
 })
+

@@ -3,9 +3,9 @@
  * idempotency, and shutdown through the owning scope. TestClock time only.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Fiber, Logger, Scope } from "effect"
+import { Context, Duration, Effect, Exit, Fiber, Layer, Logger, References, Scope } from "effect"
 import { TestClock } from "effect/testing"
-import { type Job, Pool } from "../src/index.ts"
+import { type Job, Pool, type Shutdown } from "../src/index.ts"
 import { die, handler, hang, makeTrace, ok, settle } from "./support/workload.ts"
 
 const ids = (jobs: ReadonlyArray<{ readonly id: string }>) => jobs.map((job) => job.id)
@@ -278,4 +278,169 @@ describe("a logger that throws", () => {
       assert.deepStrictEqual(ids(report.interrupted), ["stuck"])
       assert.strictEqual(report.died, 1)
     }).pipe(Effect.provide(throwing)))
+})
+
+describe("the report of a long-lived pool", () => {
+  it.effect("keeps no job that interrupted itself before the shutdown: it counts them", () =>
+    Effect.gen(function*() {
+      const pool = yield* Pool.make({
+        workers: 2,
+        handler: (job: Job.Job<string>) => job.payload === "self" ? Effect.interrupt : Effect.void
+      })
+      for (let round = 0; round < 10; round++) {
+        yield* pool.submitAll(Array.from({ length: 500 }, () => "self"))
+        yield* settle
+      }
+      const report = yield* pool.shutdown()
+      assert.strictEqual(report.interrupted.length, 0)
+      assert.strictEqual(report.interruptedBeforeShutdown, 5_000)
+      assert.strictEqual((yield* pool.stats).interrupted, 5_000)
+    }))
+
+  it.effect("lists the jobs interrupted once the shutdown began, by the deadline or by themselves", () =>
+    Effect.gen(function*() {
+      const pool = yield* Pool.make({
+        workers: 1,
+        handler: (job: Job.Job<string>) =>
+          job.payload === "self"
+            ? Effect.interrupt
+            : job.payload === "slow-then-self"
+            ? Effect.andThen(Effect.sleep("1 second"), Effect.interrupt)
+            : Effect.never
+      })
+      yield* pool.submit("self", { id: "early" })
+      yield* settle
+      yield* pool.submit("slow-then-self", { id: "during-drain" })
+      yield* pool.submit("stuck", { id: "at-deadline" })
+      yield* settle
+      const shutdown = yield* Effect.forkChild(pool.shutdown({ timeout: "5 seconds" }))
+      yield* settle
+      yield* TestClock.adjust("5 seconds")
+      const report = yield* Fiber.join(shutdown)
+      assert.deepStrictEqual(ids(report.interrupted), ["during-drain", "at-deadline"])
+      assert.strictEqual(report.interruptedBeforeShutdown, 1)
+      assert.strictEqual((yield* pool.stats).interrupted, 3)
+    }))
+})
+
+/** A logger that records each line's message, level and annotations. */
+const recordingLogger = () => {
+  const lines: Array<{ message: unknown; level: string; annotations: Record<string, unknown> }> = []
+  const layer = Logger.layer([Logger.make(({ fiber, logLevel, message }) => {
+    lines.push({ message, level: logLevel, annotations: { ...fiber.getRef(References.CurrentLogAnnotations) } })
+  })])
+  return { lines, layer }
+}
+
+const messageOf = (line: { readonly message: unknown }) =>
+  Array.isArray(line.message) ? line.message.join(" ") : String(line.message)
+
+describe("onShutdown and the released layer", () => {
+  class Work extends Context.Service<Work, Pool.WorkerPool<string, void, never>>()("test/ReleasedWork") {}
+
+  /** A pool as a layer, with a job stuck for ever and one still queued when it is released. */
+  const releaseWithStuckJobs = (options: Partial<Pool.Options<string, void, never, never>>) =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const context = yield* Layer.buildWithScope(
+        Pool.layer(Work, {
+          workers: 1,
+          handler: (job) => job.payload === "stuck" ? Effect.never : Effect.void,
+          shutdown: { timeout: "1 second", backlog: "drain" },
+          ...options
+        }),
+        scope
+      )
+      const pool = Context.get(context, Work)
+      yield* pool.submit("stuck", { id: "stuck" })
+      yield* settle
+      yield* pool.submit("queued", { id: "queued" })
+      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+      yield* settle
+      yield* TestClock.adjust("1 second")
+      yield* Fiber.join(closing)
+      return pool
+    })
+
+  it.effect("releasing the layer logs the report, with the ids of the jobs interrupted and abandoned as fields", () => {
+    const { layer, lines } = recordingLogger()
+    return Effect.gen(function*() {
+      yield* releaseWithStuckJobs({})
+      const line = lines.find((line) => messageOf(line).includes("scope closed"))
+      assert.isDefined(line, "the release logged no report")
+      assert.strictEqual(line!.level, "Warn")
+      assert.deepStrictEqual(line!.annotations.interruptedIds, ["stuck"])
+      assert.deepStrictEqual(line!.annotations.abandonedIds, ["queued"])
+      assert.strictEqual(line!.annotations.timedOut, true)
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a clean release logs the report at debug level only; an explicit shutdown's report is not logged again", () => {
+    const { layer, lines } = recordingLogger()
+    return Effect.gen(function*() {
+      yield* Effect.scoped(Effect.gen(function*() {
+        const pool = yield* Pool.make({ workers: 1, handler: () => Effect.void })
+        yield* pool.submit("a")
+      }))
+      const clean = lines.filter((line) => messageOf(line).includes("scope closed"))
+      assert.deepStrictEqual(clean.map((line) => line.level), ["Debug"])
+      assert.deepStrictEqual(clean[0]!.annotations.abandonedIds, [])
+      yield* Effect.scoped(Effect.gen(function*() {
+        const pool = yield* Pool.make({ workers: 1, handler: () => Effect.void })
+        yield* pool.shutdown()
+      }))
+      assert.strictEqual(lines.filter((line) => messageOf(line).includes("scope closed")).length, 1)
+    }).pipe(Effect.provide(layer), Effect.provideService(References.MinimumLogLevel, "Debug"))
+  })
+
+  it.effect("onShutdown gets the report once, when the layer is released", () =>
+    Effect.gen(function*() {
+      const reports: Array<Shutdown.Report<string>> = []
+      const pool = yield* releaseWithStuckJobs({ onShutdown: (report) => Effect.sync(() => void reports.push(report)) })
+      assert.strictEqual(reports.length, 1)
+      assert.deepStrictEqual(ids(reports[0]!.interrupted), ["stuck"])
+      assert.deepStrictEqual(ids(reports[0]!.abandoned), ["queued"])
+      // A later shutdown returns the same report and does not call it again.
+      assert.strictEqual(yield* pool.shutdown(), reports[0])
+      assert.strictEqual(reports.length, 1)
+    }))
+
+  it.effect("onShutdown gets the report of an explicit shutdown, before its caller, and not again on release", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      yield* Effect.scoped(Effect.gen(function*() {
+        const pool = yield* Pool.make({
+          workers: 1,
+          handler: () => Effect.void,
+          onShutdown: (report) => Effect.sync(() => void seen.push(`onShutdown ${report.succeeded}`))
+        })
+        yield* pool.submit("a")
+        const report = yield* pool.shutdown()
+        seen.push(`caller ${report.succeeded}`)
+      }))
+      assert.deepStrictEqual(seen, ["onShutdown 1", "caller 1"])
+    }))
+
+  const brokenCallbacks: Array<[string, (report: Shutdown.Report<string>) => Effect.Effect<unknown, unknown>]> = [
+    ["fails", () => Effect.fail("no disk")],
+    ["dies", () => Effect.die(new Error("bug"))],
+    ["throws", () => {
+      throw new Error("thrown")
+    }],
+    ["returns a Promise", () => Promise.resolve() as unknown as Effect.Effect<void>],
+    ["interrupts itself", () => Effect.interrupt]
+  ]
+  for (const [name, onShutdown] of brokenCallbacks) {
+    it.effect(`an onShutdown that ${name} is logged and breaks neither the release nor the report`, () => {
+      const { layer, lines } = recordingLogger()
+      return Effect.gen(function*() {
+        const pool = yield* releaseWithStuckJobs({ onShutdown })
+        const report = yield* pool.shutdown()
+        assert.deepStrictEqual(ids(report.interrupted), ["stuck"])
+        assert.strictEqual((yield* pool.stats).workers, 0)
+        assert.isTrue(lines.some((line) => messageOf(line).includes("onShutdown failed")), "the failure was not logged")
+        assert.isTrue(lines.some((line) => messageOf(line).includes("scope closed")), "the report was not logged")
+      }).pipe(Effect.provide(layer))
+    })
+  }
 })

@@ -2,8 +2,8 @@
  * The pool's queue of accepted jobs: a bounded first-in, first-out ring
  * buffer, and the idle workers that wait for it to fill.
  *
- * The design card puts `Queue.bounded` here. The pool uses only a sliver of
- * it: offers that suspend are of no use (an offer suspended in a `Queue` is
+ * An Effect `Queue.bounded` would be the obvious choice here. The pool uses
+ * only a sliver of it: offers that suspend are of no use (an offer suspended in a `Queue` is
  * still accepted after `Queue.end`, so the pool keeps its own list of waiting
  * submits), and its takers need only "wait until there is a job, or the end".
  * What it does cost is on the per-job path: every take allocates an `Exit`,

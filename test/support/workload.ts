@@ -16,6 +16,7 @@ export type Task =
   | { readonly _tag: "die"; readonly ms: number }
   | { readonly _tag: "throw" }
   | { readonly _tag: "hang" }
+  | { readonly _tag: "selfInterrupt"; readonly ms: number }
   | { readonly _tag: "gate"; readonly gate: Deferred.Deferred<void> }
 
 export const ok = (ms = 0): Task => ({ _tag: "ok", ms })
@@ -53,6 +54,9 @@ export const handler = (trace: Trace) => (job: Job.Job<Task>): Effect.Effect<str
     })
     : task._tag === "hang"
     ? Effect.never
+    : task._tag === "selfInterrupt"
+    ? Effect.andThen(Effect.sleep(task.ms), Effect.interrupt) // TestClock
+
     : Effect.as(Deferred.await(task.gate), job.id)
   return Effect.acquireUseRelease(
     Effect.sync(() => {
