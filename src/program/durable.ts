@@ -116,7 +116,7 @@ const work = (
     const tally = makeTally(settings.maxAttempts)
     const lines = config.output === "quiet" ? silent : jobLines(screen)
     screen.line(
-      `Connected to the store (${redactUrl(settings.url)}); working queue ${settings.queue} with ${config.workers} workers.`
+      `Connected to the store (${redactUrl(settings.url)}); working queue ${settings.queue} with ${config.workers} ${config.workers === 1 ? "worker" : "workers"}.`
     )
     const pool: DemoPool = yield* Durable.make({
       store,

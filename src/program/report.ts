@@ -12,9 +12,10 @@ import { formatMillis } from "./screen.ts"
 export const isClean = (report: Shutdown.Report<number>): boolean =>
   report.interrupted.length + report.abandoned.length === 0
 
+/** Jobs by their numbers (the payload: a durable queue's ids are the store's, not the numbers). */
 const listIds = (jobs: ReadonlyArray<Job.Job<number>>): string => {
   if (jobs.length === 0) return ""
-  const shown = [...jobs].sort((a, b) => a.payload - b.payload).slice(0, 10).map((job) => job.id).join(", ")
+  const shown = [...jobs].sort((a, b) => a.payload - b.payload).slice(0, 10).map((job) => job.payload).join(", ")
   const more = jobs.length > 10 ? `, ... (${jobs.length - 10} more)` : ""
   return `${jobs.length === 1 ? "job" : "jobs"} ${shown}${more}`
 }
