@@ -324,6 +324,9 @@ describe("main: signals at the worst moment", () => {
     for (const [args, expected] of runs) {
       const program = start(args, { nodeArgs: ["--import", busyAfterReport] })
       await program.waitFor(/^Shutdown (complete|incomplete)/m)
+      // One signal at once, and a second one later, while the event loop is
+      // still busy: a process that lets the loop end it would then be gone
+      // to Node's default action (or to a "second signal" exit of 130).
       program.kill("SIGTERM")
       await new Promise((resolve) => setTimeout(resolve, 200))
       program.kill("SIGINT")

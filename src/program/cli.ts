@@ -90,9 +90,7 @@ const runMain = (signals: Signals) =>
 
 /** The exit code the run returned; an unexpected failure (a bug) is 1, reported by `runMain`. */
 const teardown: Runtime.Teardown = (exit, onExit) =>
-  Exit.isSuccess(exit) && typeof exit.value === "number"
-    ? onExit(exit.value)
-    : Runtime.defaultTeardown(exit, onExit)
+  Exit.isSuccess(exit) ? onExit(exit.value as number) : Runtime.defaultTeardown(exit, onExit)
 
 /** Runs the program on the command line's arguments. */
 export const main = (signals: Signals): void => {

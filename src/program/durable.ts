@@ -171,10 +171,11 @@ export const runDurable = (config: Config, settings: DurableSettings, signals: S
       }),
       scope
     ))
+    // A run that ended before its work stopped (a producer, a failed connect)
+    // gives the closing the same 5 s as the pool's last acknowledgements.
+    if (!Number.isFinite(end.endBy)) end.endBy = (yield* Clock.currentTimeMillis) + END_ALLOWANCE_MS
     const closing = yield* Effect.forkDetach(Scope.close(scope, ran))
-    const budget = yield* left(end.endBy)
-    if (Number.isFinite(budget)) yield* Effect.timeoutOption(Fiber.await(closing), budget)
-    else yield* Fiber.await(closing)
+    yield* Effect.timeoutOption(Fiber.await(closing), yield* left(end.endBy))
     return yield* ran
   }).pipe(
     Effect.catchTags({ StoreError: sayStoreFailed, SchemaError: sayStoreFailed })
