@@ -368,17 +368,47 @@ describe("main: the README's ways to run it", () => {
 })
 
 describe("main: a store that hangs or goes away", () => {
-  it("against a store that hangs (SIGSTOP), the end takes at most the drain deadline + 5 s: exit 1", async () => {
-    const pidFile = tempFile("redis.pid")
-    const redis = await startRedisServer({ args: ["--pidfile", pidFile] })
-    let stoppedPid: number | undefined
+  /** A server started for one test, and the processes to freeze to make it hang. */
+  interface HangingServer {
+    readonly url: string
+    /** The server's processes, now: PostgreSQL's backends are in process groups of their own. */
+    readonly processes: () => ReadonlyArray<number>
+    readonly close: () => Promise<void>
+  }
+
+  const childrenOf = (pid: number): Array<number> =>
+    Fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).map(Number).filter((child) => {
+      try {
+        // /proc/<pid>/stat: "pid (name) state ppid ..."
+        return Fs.readFileSync(`/proc/${child}/stat`, "utf8").split(") ")[1]?.split(" ")[1] === String(pid)
+      } catch {
+        return false // gone meanwhile
+      }
+    })
+
+  const servers: ReadonlyArray<readonly [string, () => Promise<HangingServer>]> = [
+    ["Redis", async () => {
+      const pidFile = tempFile("redis.pid")
+      const redis = await startRedisServer({ args: ["--pidfile", pidFile] })
+      return { url: redis.url, processes: () => [Number(Fs.readFileSync(pidFile, "utf8"))], close: redis.close }
+    }],
+    ["PostgreSQL", async () => {
+      const postgres = await startPostgresServer()
+      const postmaster = () => Number(Fs.readFileSync(Path.join(postgres.dir, "data", "postmaster.pid"), "utf8").split("\n")[0])
+      return { url: postgres.url, processes: () => [postmaster(), ...childrenOf(postmaster())], close: postgres.close }
+    }]
+  ]
+
+  it.each(servers)("against a %s that hangs (SIGSTOP), the end takes at most the drain deadline + 5 s: exit 1", async (_, startServer) => {
+    const server = await startServer()
+    let frozen: ReadonlyArray<number> = []
     try {
       const program = start([
-        "--store", redis.url, "--jobs", "2", "--workers", "1", "--duration", "60000", "--drain-timeout", "1000"
+        "--store", server.url, "--jobs", "2", "--workers", "1", "--duration", "60000", "--drain-timeout", "1000"
       ])
       await program.waitFor(/started job 1$/m)
-      stoppedPid = Number(Fs.readFileSync(pidFile, "utf8").trim())
-      process.kill(stoppedPid, "SIGSTOP")
+      frozen = server.processes()
+      for (const pid of frozen) process.kill(pid, "SIGSTOP")
       program.kill("SIGTERM")
       // The deadline, the 5 s the README allows, and room for a busy machine.
       const { code, stderr, stdout } = await exitWithin(program, 1_000 + 5_000 + 1_500)
@@ -390,8 +420,8 @@ describe("main: a store that hangs or goes away", () => {
       ])
       expect(code).toBe(1)
     } finally {
-      if (stoppedPid !== undefined) process.kill(stoppedPid, "SIGCONT")
-      await redis.close()
+      for (const pid of frozen) process.kill(pid, "SIGCONT")
+      await server.close()
     }
   })
 
