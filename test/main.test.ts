@@ -206,6 +206,15 @@ describe("main", () => {
     expect(progress.code).toBe(0)
   })
 
+  it("--output progress counts failed jobs apart from done ones", async () => {
+    const { code, stdout } = await runMain([
+      "--output", "progress", "--jobs", "60", "--workers", "6", "--duration", "10", "--failure-rate", "0.5"
+    ])
+
+    expect(stdout).toMatch(/^done 30\/60 {2}failed 30 {2}queued 0 {2}active 0 {2}[\d.]+ jobs\/s {2}elapsed [\d.]+ m?s$/m)
+    expect(code).toBe(0)
+  })
+
   describe("bad flags exit 2 with a one-line message and the usage, no stack trace", () => {
     const cases: ReadonlyArray<readonly [ReadonlyArray<string>, RegExp]> = [
       [["--workers", "0"], /--workers: "0"\. Expected: an integer >= 1/],
