@@ -88,6 +88,11 @@ const countsLine = (queue: string, counts: Counts): string =>
   `Queue ${queue}: ${counts.completed} completed, ${counts.buried} dead-lettered, ` +
   `${counts.ready} ready, ${counts.leased} leased.`
 
+/** The worker's first line: it is connected, and to what (without the password), and works. */
+const connectedLine = (settings: DurableSettings, workers: number): string =>
+  `Connected to the store (${redactUrl(settings.url)}); working queue ${settings.queue} with ${workers} ` +
+  `${workers === 1 ? "worker" : "workers"}.`
+
 /** Offers jobs 1..N to the queue and returns. */
 const produce = (store: Store, config: Config, settings: DurableSettings, screen: Screen) =>
   Effect.gen(function*() {
@@ -115,9 +120,7 @@ const work = (
   Effect.gen(function*() {
     const tally = makeTally(settings.maxAttempts)
     const lines = config.output === "quiet" ? silent : jobLines(screen)
-    screen.line(
-      `Connected to the store (${redactUrl(settings.url)}); working queue ${settings.queue} with ${config.workers} ${config.workers === 1 ? "worker" : "workers"}.`
-    )
+    screen.line(connectedLine(settings, config.workers))
     const pool: DemoPool = yield* Durable.make({
       store,
       queue: settings.queue,
