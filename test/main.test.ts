@@ -7,8 +7,14 @@
  * Jobs are short, and the tests wait for output markers rather than sleeping,
  * so that they stay quick and steady on a loaded machine.
  */
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
-import { runMain, start } from "./support/runMain.ts"
+import { redactUrl } from "../src/program/durable.ts"
+import { fitWidth, makeScreen, progressLine } from "../src/program/screen.ts"
+import { type Finished, type Running, runMain, start } from "./support/runMain.ts"
+import { startPostgresServer, startRedisServer } from "./support/servers.ts"
 
 const lines = (text: string): Array<string> => text.split("\n").filter((line) => line.length > 0)
 
@@ -19,12 +25,64 @@ const reportCount = (stdout: string, outcome: string): number => {
   return Number(row[1])
 }
 
+/** The lines of `stderr` that the program wrote itself (not the library's log lines). */
+const problemsIn = (stderr: string): Array<string> => lines(stderr).filter((line) => line.startsWith("worker-pool: "))
+
+/**
+ * A module for Node's `--import`, as a data: URL: it runs before the
+ * program, and `setup` is its body.
+ */
+const preload = (setup: string): string => `data:text/javascript,${encodeURIComponent(setup)}`
+
+/**
+ * Makes the first import of Effect take 2 s, as on a slow or busy machine: a
+ * signal sent meanwhile lands while the program is still loading.
+ */
+const slowEffectLoad = preload(`
+  import { registerHooks } from "node:module"
+  let held = false
+  registerHooks({
+    resolve(specifier, context, next) {
+      if (!held && /^(effect|@effect\\/)/.test(specifier)) {
+        held = true
+        process.stderr.write("loading Effect\\n")
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2000)
+      }
+      return next(specifier, context)
+    }
+  })
+`)
+
+/**
+ * Keeps the event loop busy for 1.5 s once the report's last line is
+ * written, as a connection still closing would: a program that leaves its end
+ * to the event loop is still alive then.
+ */
+const busyAfterReport = preload(`
+  const write = process.stdout.write.bind(process.stdout)
+  process.stdout.write = (chunk, ...rest) => {
+    if (/^Shutdown (complete|incomplete)/m.test(String(chunk))) setTimeout(() => {}, 1500)
+    return write(chunk, ...rest)
+  }
+`)
+
+/** Waits for the program's end; a program still running after `limitMs` is killed, and the test fails. */
+const exitWithin = async (program: Running, limitMs: number): Promise<Finished> => {
+  const timer = setTimeout(() => program.kill("SIGKILL"), limitMs)
+  const finished = await program.exited
+  clearTimeout(timer)
+  expect(finished.signal, `still running ${limitMs} ms after the signal:\n${finished.stdout}`).toBeNull()
+  return finished
+}
+
+const tempFile = (name: string): string => Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "ewp-main-")), name)
+
 /** The job numbers of lines like "Worker 2 started job 7". */
 const jobsThat = (stdout: string, verb: string): Array<number> =>
   [...stdout.matchAll(new RegExp(`^Worker \\d+ ${verb} job (\\d+)`, "gm"))].map((match) => Number(match[1]))
 
 describe("main", () => {
-  it("runs the seed's example: 5 jobs on 3 workers, then a clean report", async () => {
+  it("runs the Go guide's example: 5 jobs on 3 workers, then a clean report", async () => {
     const { code, stderr, stdout } = await runMain()
 
     const output = lines(stdout)
@@ -141,9 +199,20 @@ describe("main", () => {
     expect(reportCount(quiet.stdout, "succeeded")).toBe(8)
     expect(quiet.code).toBe(0)
     expect(progress.stdout).not.toMatch(/^Worker/m)
-    expect(progress.stdout).toMatch(/^done 60\/60 {2}failed 0 {2}queued 0 {2}active 0 {2}[\d.]+ jobs\/s$/m)
+    expect(progress.stdout).toMatch(
+      /^done 60\/60 {2}failed 0 {2}queued 0 {2}active 0 {2}[\d.]+ jobs\/s {2}elapsed [\d.]+ m?s$/m
+    )
     expect(reportCount(progress.stdout, "succeeded")).toBe(60)
     expect(progress.code).toBe(0)
+  })
+
+  it("--output progress counts failed jobs apart from done ones", async () => {
+    const { code, stdout } = await runMain([
+      "--output", "progress", "--jobs", "60", "--workers", "6", "--duration", "10", "--failure-rate", "0.5"
+    ])
+
+    expect(stdout).toMatch(/^done 30\/60 {2}failed 30 {2}queued 0 {2}active 0 {2}[\d.]+ jobs\/s {2}elapsed [\d.]+ m?s$/m)
+    expect(code).toBe(0)
   })
 
   describe("bad flags exit 2 with a one-line message and the usage, no stack trace", () => {
@@ -152,7 +221,14 @@ describe("main", () => {
       [["--workers", "abc"], /--workers: "abc"/],
       [["--backlog", "nope"], /--backlog: "nope"\. Expected: "drain" \| "return"/],
       [["--failure-rate", "2"], /--failure-rate: "2"\. Expected: a number from 0 to 1/],
-      [["--bogus"], /Unrecognized flag: --bogus/]
+      [["--bogus"], /Unrecognized flag: --bogus/],
+      // A store of no known engine is a typo in the flag, not a store that failed to connect.
+      [["--store", "ftp://example"], /--store: "ftp:\/\/example"\. Expected: a store URL: redis:\/\/.*postgres:\/\/.* memory:$/],
+      // The durable queue's flags mean nothing in memory: refused rather than ignored.
+      [["--role", "worker"], /: --role needs --store/],
+      [["--queue", "q", "--lease", "100", "--max-attempts", "2", "--retry-delay", "0"], /: --queue, --lease, --max-attempts, --retry-delay need --store/],
+      [["--store", "memory:", "--max-attempts", "0"], /--max-attempts: "0"\. Expected: an integer >= 1/],
+      [["--store", "memory:", "--retry-delay", "1.5"], /--retry-delay: "1\.5"/]
     ]
 
     it.each(cases)("%j", async (args, message) => {
@@ -178,6 +254,21 @@ describe("main", () => {
     expect(code).toBe(0)
   })
 
+  it("the durable report counts deliveries and jobs apart; --max-attempts and --retry-delay apply", async () => {
+    const { code, stdout } = await runMain([
+      "--store", "memory:", "--jobs", "6", "--duration", "10", "--failure-rate", "0.5",
+      "--max-attempts", "2", "--retry-delay", "0"
+    ])
+
+    expect(stdout).toMatch(/^ {2}outcome\s+deliveries\s+jobs\s+ids$/m)
+    expect(stdout).toMatch(/^ {2}succeeded\s+3\s+3$/m)
+    // Three failing jobs, delivered twice each: six deliveries, three jobs, all dead-lettered.
+    expect(stdout).toMatch(/^ {2}failed\s+6\s+3\s+on purpose \(--failure-rate\); 3 dead-lettered after 2 deliveries$/m)
+    expect(jobsThat(stdout, "FAILED")).toHaveLength(6)
+    expect(stdout).toContain("Queue demo: 3 completed, 3 dead-lettered, 0 ready, 0 leased.")
+    expect(code).toBe(0)
+  })
+
   it("SIGTERM while working a durable queue says what stops and what goes back: exit 0", async () => {
     const program = start(["--store", "memory:", "--jobs", "8", "--workers", "2", "--duration", "1500", "--output", "lines"])
     await program.waitFor(/started/)
@@ -190,7 +281,7 @@ describe("main", () => {
   })
 
   it("a store that cannot be reached is one line on stderr and exit 1, not a hang or a stack trace", async () => {
-    for (const store of ["redis://127.0.0.1:1", "postgres://nobody@127.0.0.1:1/none", "ftp://example"]) {
+    for (const store of ["redis://127.0.0.1:1", "postgres://nobody@127.0.0.1:1/none"]) {
       const { code, stderr, stdout } = await runMain(["--store", store, "--role", "producer"])
       expect(lines(stderr).filter((line) => line.startsWith("worker-pool: "))).toHaveLength(1)
       expect(stderr).toMatch(/^worker-pool: the job store failed to connect/m)
@@ -218,5 +309,183 @@ describe("main", () => {
       expect(stdout).toContain(flag)
     }
     expect(code).toBe(0)
+  })
+})
+
+describe("main: signals at the worst moment", () => {
+  it("a SIGTERM while the program still loads exits 130 (a signal before the pool started), not 143", async () => {
+    const program = start(["--jobs", "1"], { nodeArgs: ["--import", slowEffectLoad] })
+    await program.waitForStderr(/loading Effect/)
+    program.kill("SIGTERM")
+    const { code, signal, stdout } = await program.exited
+
+    expect(signal).toBeNull()
+    expect(stdout).toMatch(/^SIGTERM received before the pool started: stopping\.$/m)
+    expect(stdout).not.toContain("Shutdown report")
+    expect(code).toBe(130)
+  })
+
+  it("signals after the report change nothing: the process exits with the report's code", async () => {
+    const runs: ReadonlyArray<readonly [ReadonlyArray<string>, number]> = [
+      [["--jobs", "1", "--duration", "10"], 0],
+      [["--jobs", "1", "--duration", "60000", "--drain-timeout", "100"], 1]
+    ]
+    for (const [args, expected] of runs) {
+      const program = start(args, { nodeArgs: ["--import", busyAfterReport] })
+      await program.waitFor(/^Shutdown (complete|incomplete)/m)
+      // One signal at once, and a second one later, while the event loop is
+      // still busy: a process that lets the loop end it would then be gone
+      // to Node's default action (or to a "second signal" exit of 130).
+      program.kill("SIGTERM")
+      await new Promise((resolve) => setTimeout(resolve, 200))
+      program.kill("SIGINT")
+      const { code, signal, stdout } = await program.exited
+
+      expect(signal).toBeNull()
+      expect(stdout).not.toMatch(/received again/)
+      expect(code).toBe(expected)
+    }
+  })
+})
+
+describe("main: the README's ways to run it", () => {
+  it("node_modules/.bin/node src/main.ts, as the README writes it: Ctrl-C drains, report, exit 0", async () => {
+    const program = start(["--jobs", "20", "--duration", "300", "--capacity", "1"], {
+      command: ["node_modules/.bin/node", "src/main.ts"],
+      detached: true
+    })
+    await program.waitFor(/started job/)
+    program.kill("SIGINT")
+    const { code, stdout } = await program.exited
+
+    expect(stdout).toContain("Shutdown complete")
+    expect(code).toBe(0)
+  })
+
+  it("npm start: Ctrl-C reaches npm too, which ends by the signal (the shell's 130) after the program's clean drain", async () => {
+    const program = start(["--jobs", "20", "--duration", "300", "--capacity", "1"], {
+      command: ["npm", "start", "--silent", "--"],
+      detached: true
+    })
+    await program.waitFor(/started job/)
+    program.kill("SIGINT")
+    const { signal, stdout } = await program.exited
+
+    expect(stdout).toContain("Shutdown complete")
+    expect(signal).toBe("SIGINT")
+  })
+})
+
+describe("main: a store that hangs or goes away", () => {
+  /** A server started for one test, and the processes to freeze to make it hang. */
+  interface HangingServer {
+    readonly url: string
+    /** The server's processes, now: PostgreSQL's backends are in process groups of their own. */
+    readonly processes: () => ReadonlyArray<number>
+    readonly close: () => Promise<void>
+  }
+
+  const childrenOf = (pid: number): Array<number> =>
+    Fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).map(Number).filter((child) => {
+      try {
+        // /proc/<pid>/stat: "pid (name) state ppid ..."
+        return Fs.readFileSync(`/proc/${child}/stat`, "utf8").split(") ")[1]?.split(" ")[1] === String(pid)
+      } catch {
+        return false // gone meanwhile
+      }
+    })
+
+  const servers: ReadonlyArray<readonly [string, () => Promise<HangingServer>]> = [
+    ["Redis", async () => {
+      const pidFile = tempFile("redis.pid")
+      const redis = await startRedisServer({ args: ["--pidfile", pidFile] })
+      return { url: redis.url, processes: () => [Number(Fs.readFileSync(pidFile, "utf8"))], close: redis.close }
+    }],
+    ["PostgreSQL", async () => {
+      const postgres = await startPostgresServer()
+      const postmaster = () => Number(Fs.readFileSync(Path.join(postgres.dir, "data", "postmaster.pid"), "utf8").split("\n")[0])
+      return { url: postgres.url, processes: () => [postmaster(), ...childrenOf(postmaster())], close: postgres.close }
+    }]
+  ]
+
+  it.each(servers)("against a %s that hangs (SIGSTOP), the end takes at most the drain deadline + 5 s: exit 1", async (_, startServer) => {
+    const server = await startServer()
+    let frozen: ReadonlyArray<number> = []
+    try {
+      const program = start([
+        "--store", server.url, "--jobs", "2", "--workers", "1", "--duration", "60000", "--drain-timeout", "1000"
+      ])
+      await program.waitFor(/started job 1$/m)
+      frozen = server.processes()
+      for (const pid of frozen) process.kill(pid, "SIGSTOP")
+      program.kill("SIGTERM")
+      // The deadline, the 5 s the README allows, and room for a busy machine.
+      const { code, stderr, stdout } = await exitWithin(program, 1_000 + 5_000 + 1_500)
+
+      expect(stdout).toMatch(/^ {2}interrupted\s+1\s+1\s+job 1$/m)
+      expect(stdout).toMatch(/^Queue demo: counts skipped, the store did not answer in time\.$/m)
+      expect(problemsIn(stderr)).toEqual([
+        "worker-pool: the job store failed to count the queue: no answer within the drain deadline + 5 s"
+      ])
+      expect(code).toBe(1)
+    } finally {
+      for (const pid of frozen) process.kill(pid, "SIGCONT")
+      await server.close()
+    }
+  })
+
+  it("a worker stopped while its store is down: a clean report, one line naming the store's error, exit 1", async () => {
+    const postgres = await startPostgresServer()
+    try {
+      // With a password (PostgreSQL here trusts any), to see it redacted.
+      const url = postgres.url.replace("postgres@", "postgres:secret@")
+      const program = start(["--store", url, "--role", "worker", "--drain-timeout", "500"])
+      await program.waitFor(/^Connected/m)
+      await postgres.kill()
+      program.kill("SIGTERM")
+      const { code, stderr, stdout } = await exitWithin(program, 500 + 5_000 + 1_500)
+
+      expect(lines(stdout)[0]).toBe(
+        `Connected to the store (${url.replace("secret", "***")}); working queue demo with 3 workers.`
+      )
+      expect(stdout).not.toContain("secret")
+      expect(stdout).toContain("Shutdown complete")
+      const problems = problemsIn(stderr)
+      expect(problems).toHaveLength(1)
+      expect(problems[0]).toMatch(/^worker-pool: the job store failed to [a-z ]+: \S/)
+      expect(`${stdout}${stderr}`).not.toMatch(/^\s+at /m)
+      expect(code).toBe(1)
+    } finally {
+      await postgres.close()
+    }
+  })
+})
+
+describe("main: output", () => {
+  const stats = { workers: 4, queued: 1234, active: 4, submitted: 2000, succeeded: 700, failed: 60, died: 2, interrupted: 0, cancelled: 0, abandoned: 0, droppedOutcomes: 0 }
+
+  it("the progress line counts failed jobs apart from done ones, and shows the time so far", () => {
+    expect(progressLine(stats, 2000, 2500)).toBe(
+      "done 700/2000  failed 62  queued 1234  active 4  304.8 jobs/s  elapsed 2.5 s"
+    )
+  })
+
+  it("a live progress line never wraps on a narrow terminal: it drops fields, then cuts", () => {
+    const written: Array<string> = []
+    const screen = makeScreen(true, { write: (text) => void written.push(text), columns: () => 40 })
+    screen.status(progressLine(stats, 2000, 2500))
+    screen.status(progressLine(stats, 2000, 2600))
+    screen.line("a permanent line")
+
+    const drawn = written.join("").split(/\r\x1b\[2K|\n/).filter((row) => row !== "")
+    expect(drawn).toEqual(["done 700/2000  failed 62  queued 1234", "done 700/2000  failed 62  queued 1234", "a permanent line"])
+    expect(fitWidth("done 700/2000  failed 62", 10)).toBe("done 700/")
+    expect(fitWidth("short", undefined)).toBe("short")
+  })
+
+  it("a store URL is shown without its password", () => {
+    expect(redactUrl("redis://:hunter2@10.0.0.1:6379/0")).toBe("redis://:***@10.0.0.1:6379/0")
+    expect(redactUrl("postgres://app:hunter2@db/app")).toBe("postgres://app:***@db/app")
+    expect(redactUrl("memory:")).toBe("memory:")
   })
 })

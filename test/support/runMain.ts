@@ -25,19 +25,38 @@ export interface Finished {
 export interface Running {
   /** Resolves once `pattern` matches stdout; rejects if the program exits first or after `timeoutMs`. */
   readonly waitFor: (pattern: RegExp, timeoutMs?: number) => Promise<void>
+  /** The same on stderr. */
+  readonly waitForStderr: (pattern: RegExp, timeoutMs?: number) => Promise<void>
+  /** Sends `signal` to the process; with `detached`, to its whole group, as a terminal's Ctrl-C does. */
   readonly kill: (signal: NodeJS.Signals) => void
+  readonly pid: number
   /** Milliseconds since `start`. */
   readonly since: () => number
   readonly exited: Promise<Finished>
+}
+
+/** The repository's root, where the README's commands run. */
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url))
+
+export interface StartOptions {
+  /** Options for Node before the script, e.g. `["--import", hook]`. */
+  readonly nodeArgs?: ReadonlyArray<string> | undefined
+  /** Another command line to run instead of `node src/main.ts`, from the repository's root. */
+  readonly command?: readonly [string, ...Array<string>] | undefined
+  /** Starts the process in a group of its own, so that `kill` reaches all of it. */
+  readonly detached?: boolean | undefined
 }
 
 /**
  * Starts `node src/main.ts ...args` with the Node that runs the tests (Node 24
  * under `npm test`). Colors are off so that the tests match plain text.
  */
-export const start = (args: ReadonlyArray<string>): Running => {
+export const start = (args: ReadonlyArray<string>, options: StartOptions = {}): Running => {
   const { FORCE_COLOR: _, ...env } = process.env
-  const child = spawn(process.execPath, [MAIN, ...args], {
+  const [command, ...commandArgs] = options.command ?? [process.execPath, ...(options.nodeArgs ?? []), MAIN]
+  const child = spawn(command, [...commandArgs, ...args], {
+    cwd: ROOT,
+    detached: options.detached === true,
     env: { ...env, NO_COLOR: "1" },
     stdio: ["ignore", "pipe", "pipe"]
   })
@@ -51,6 +70,7 @@ export const start = (args: ReadonlyArray<string>): Running => {
   })
   child.stderr.setEncoding("utf8").on("data", (chunk: string) => {
     stderr += chunk
+    for (const watcher of watchers) watcher()
   })
 
   const exited = new Promise<Finished>((resolve, reject) => {
@@ -66,7 +86,7 @@ export const start = (args: ReadonlyArray<string>): Running => {
     for (const watcher of watchers) watcher()
   })
 
-  const waitFor = (pattern: RegExp, timeoutMs = 15_000) =>
+  const waitOn = (read: () => string, pattern: RegExp, timeoutMs = 15_000) =>
     new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => finish(new Error(`timed out waiting for ${pattern}`)), timeoutMs)
       const finish = (error?: Error) => {
@@ -77,7 +97,7 @@ export const start = (args: ReadonlyArray<string>): Running => {
         reject(error)
       }
       const check = () => {
-        if (pattern.test(stdout)) finish()
+        if (pattern.test(read())) finish()
         else if (done) finish(new Error(`the program exited before printing ${pattern}`))
       }
       watchers.add(check)
@@ -85,14 +105,18 @@ export const start = (args: ReadonlyArray<string>): Running => {
     })
 
   return {
-    waitFor,
+    waitFor: (pattern, timeoutMs) => waitOn(() => stdout, pattern, timeoutMs),
+    waitForStderr: (pattern, timeoutMs) => waitOn(() => stderr, pattern, timeoutMs),
     kill: (signal) => {
-      child.kill(signal)
+      if (options.detached === true && child.pid !== undefined) process.kill(-child.pid, signal)
+      else child.kill(signal)
     },
+    pid: child.pid ?? -1,
     since: () => Date.now() - startedAt,
     exited
   }
 }
 
 /** Runs the program to its end. */
-export const runMain = (args: ReadonlyArray<string> = []): Promise<Finished> => start(args).exited
+export const runMain = (args: ReadonlyArray<string> = [], options?: StartOptions): Promise<Finished> =>
+  start(args, options).exited

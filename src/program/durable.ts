@@ -1,0 +1,185 @@
+/**
+ * The run on a durable queue (`--store`). `producer` offers the jobs and
+ * exits; `worker` works the queue until a signal, then drains; `both` offers
+ * them and works until the queue is empty. Jobs a drain cuts off go back to
+ * the store for another worker.
+ *
+ * Its end is bounded: from the moment the work stops, the shutdown, the final
+ * counts and closing the store together take at most the drain deadline plus
+ * 5 seconds, what the README tells deployers to allow, even when the store
+ * hangs (accepts connections, never answers).
+ */
+import { Clock, Effect, Exit, Fiber, Option, Result, Schedule, Schema, Scope } from "effect"
+import * as Durable from "../Durable.ts"
+import { type Counts, type Store, StoreError } from "../durable/Store.ts"
+import type { Config, DurableSettings } from "./flags.ts"
+import { bothEvents, handler, jobLines, silent, type SimulatedFailure } from "./jobs.ts"
+import { isClean, makeTally, renderDurableReport } from "./report.ts"
+import { formatMillis, makeScreen, type Screen } from "./screen.ts"
+import { ExitCode, type Signals } from "./signals.ts"
+import { stopOnSignal, untilStopped } from "./stopping.ts"
+
+type DemoPool = Durable.DurablePool<number, void, SimulatedFailure>
+
+/** What the durable pool adds to the drain deadline for the last acknowledgements and releases. */
+const END_ALLOWANCE_MS = 5_000
+
+/** The URL with its password replaced, fit to print. */
+export const redactUrl = (url: string): string => {
+  try {
+    const parsed = new URL(url)
+    if (parsed.password === "") return url
+    parsed.password = "***"
+    return parsed.toString()
+  } catch {
+    return url
+  }
+}
+
+/** Connects to the store. Loaded on demand: only a durable run needs the Redis and PostgreSQL clients. */
+const connect = (url: string) =>
+  Effect.flatMap(Effect.promise(() => import("../durable/fromUrl.ts")), ({ fromUrl }) => fromUrl(url))
+
+/** A store failure as the program reports it: one line on stderr, naming the store's error. */
+const sayStoreFailed = (error: StoreError | Schema.SchemaError) =>
+  Effect.sync(() => {
+    process.stderr.write(`worker-pool: ${error.message}\n`)
+    return ExitCode.unfinished
+  })
+
+/** Waits until no job of the queue is ready or leased: all completed or dead-lettered. */
+const queueEmptied = (pool: DemoPool) =>
+  Effect.repeat(pool.counts, {
+    until: (counts) => counts.ready + counts.leased === 0,
+    schedule: Schedule.spaced("100 millis")
+  })
+
+const stopNotice = (drainTimeout: number, working: boolean): string => {
+  const limit = formatMillis(drainTimeout)
+  if (!working) return `already draining; waiting up to ${limit} for the remaining jobs.`
+  return `no more jobs are taken from the store; the jobs in hand finish (up to ${limit}), and any left go back to it.`
+}
+
+/** Milliseconds left until `at`, never below 0. */
+const left = (at: number) => Effect.map(Clock.currentTimeMillis, (now) => Math.max(0, at - now))
+
+/**
+ * The queue's counts if the store answers by `endBy`; otherwise a note that
+ * they were skipped, and the store's failure (a timeout counts as one).
+ */
+const finalCounts = (pool: DemoPool, queue: string, endBy: number) =>
+  Effect.gen(function*() {
+    const skipped = (why: string, failure: StoreError) => ({ line: `Queue ${queue}: counts skipped, ${why}.`, failure })
+    const noAnswer = skipped(
+      "the store did not answer in time",
+      new StoreError({ operation: "count the queue", reason: "no answer within the drain deadline + 5 s" })
+    )
+    const budget = yield* left(endBy)
+    if (budget === 0) return noAnswer
+    const answer = yield* pool.counts.pipe(Effect.timeoutOption(budget), Effect.result)
+    if (Result.isFailure(answer)) return skipped("the store failed", answer.failure)
+    return Option.match(answer.success, {
+      onNone: () => noAnswer,
+      onSome: (counts) => ({ line: countsLine(queue, counts), failure: undefined })
+    })
+  })
+
+const countsLine = (queue: string, counts: Counts): string =>
+  `Queue ${queue}: ${counts.completed} completed, ${counts.buried} dead-lettered, ` +
+  `${counts.ready} ready, ${counts.leased} leased.`
+
+/** The worker's first line: it is connected, and to what (without the password), and works. */
+const connectedLine = (settings: DurableSettings, workers: number): string =>
+  `Connected to the store (${redactUrl(settings.url)}); working queue ${settings.queue} with ${workers} ` +
+  `${workers === 1 ? "worker" : "workers"}.`
+
+/** Offers jobs 1..N to the queue and returns. */
+const produce = (store: Store, config: Config, settings: DurableSettings, screen: Screen) =>
+  Effect.gen(function*() {
+    const producer = Durable.producer({ store, queue: settings.queue, schema: Schema.Number })
+    const jobs = Array.from({ length: config.jobs }, (_, i) => i + 1)
+    yield* producer.submitAll(jobs)
+    screen.line(`Offered ${jobs.length} jobs to queue ${settings.queue}.`)
+    return ExitCode.clean
+  })
+
+/**
+ * Works the queue until the work ends (role `both`: the queue is empty) or a
+ * signal; then drains, prints the report and the queue's counts, and returns
+ * the exit code. `endBy` is set once the work stops: closing the store is
+ * bounded by it too.
+ */
+const work = (
+  store: Store,
+  config: Config,
+  settings: DurableSettings,
+  signals: Signals,
+  screen: Screen,
+  end: { endBy: number }
+) =>
+  Effect.gen(function*() {
+    const tally = makeTally(settings.maxAttempts)
+    const lines = config.output === "quiet" ? silent : jobLines(screen)
+    screen.line(connectedLine(settings, config.workers))
+    const pool: DemoPool = yield* Durable.make({
+      store,
+      queue: settings.queue,
+      schema: Schema.Number,
+      workers: config.workers,
+      lease: settings.lease,
+      maxAttempts: settings.maxAttempts,
+      retry: Schedule.exponential(settings.retryDelay),
+      handler: handler(config, bothEvents(lines, tally.events)),
+      shutdown: { timeout: config.drainTimeout, backlog: config.backlog }
+    })
+    let working = true
+    const stopped = yield* stopOnSignal(signals, screen.line, () => stopNotice(config.drainTimeout, working))
+    const jobs = Array.from({ length: config.jobs }, (_, i) => i + 1)
+    const worked = yield* untilStopped(
+      settings.role === "worker" ? Effect.never : Effect.andThen(pool.submitAll(jobs), queueEmptied(pool)),
+      stopped
+    )
+    working = false
+    end.endBy = (yield* Clock.currentTimeMillis) + config.drainTimeout + END_ALLOWANCE_MS
+
+    const report = yield* pool.shutdown()
+    signals.settle()
+    const settingsShown = { drainTimeout: config.drainTimeout, maxAttempts: settings.maxAttempts }
+    for (const line of renderDurableReport(report, tally, settingsShown)) screen.line(line)
+    const counts = yield* finalCounts(pool, settings.queue, end.endBy)
+    screen.line(counts.line)
+
+    // The store's first failure is the one reported (and makes the exit code 1).
+    if (worked !== "stopped" && Exit.isFailure(worked)) return yield* Effect.failCause(worked.cause)
+    if (counts.failure !== undefined) return yield* Effect.fail(counts.failure)
+    return isClean(report) ? ExitCode.clean : ExitCode.unfinished
+  })
+
+/**
+ * The durable run, in a scope of its own whose closing (the store's
+ * connection) is waited for only until the end's budget runs out: a store
+ * that hangs must not hold the exit.
+ */
+export const runDurable = (config: Config, settings: DurableSettings, signals: Signals) =>
+  Effect.gen(function*() {
+    const screen = makeScreen(false)
+    const scope = yield* Scope.make()
+    const end = { endBy: Number.POSITIVE_INFINITY }
+    const ran = yield* Effect.exit(Scope.provide(
+      Effect.gen(function*() {
+        const store = yield* connect(settings.url)
+        return settings.role === "producer"
+          ? yield* produce(store, config, settings, screen)
+          : yield* work(store, config, settings, signals, screen, end)
+      }),
+      scope
+    ))
+    // A run that ended before its work stopped (a producer, a failed connect)
+    // gives the closing the same 5 s as the pool's last acknowledgements.
+    if (!Number.isFinite(end.endBy)) end.endBy = (yield* Clock.currentTimeMillis) + END_ALLOWANCE_MS
+    const closing = yield* Effect.forkDetach(Scope.close(scope, ran))
+    yield* Effect.timeoutOption(Fiber.await(closing), yield* left(end.endBy))
+    return yield* ran
+  }).pipe(
+    Effect.catchTags({ StoreError: sayStoreFailed, SchemaError: sayStoreFailed })
+  )

@@ -1,0 +1,90 @@
+/**
+ * The run on an in-memory pool: start it, submit jobs 1..N, shut it down,
+ * print the report, and return the exit code.
+ */
+import { Clock, Effect, Exit, Fiber, Schedule } from "effect"
+import * as Pool from "../Pool.ts"
+import type { Config } from "./flags.ts"
+import { handler, jobLines, silent, type SimulatedFailure } from "./jobs.ts"
+import { isClean, renderReport } from "./report.ts"
+import { formatMillis, makeScreen, progressLine, type Screen } from "./screen.ts"
+import { ExitCode, type Signals } from "./signals.ts"
+import { stopOnSignal, untilStopped } from "./stopping.ts"
+
+type DemoPool = Pool.WorkerPool<number, void, SimulatedFailure>
+
+type Mode = "lines" | "progress" | "quiet"
+
+/** `auto` keeps the per-job lines where they are readable or logged to a file. */
+export const resolveMode = (config: Config): Mode =>
+  config.output !== "auto"
+    ? config.output
+    : config.jobs <= 50 || !process.stdout.isTTY
+    ? "lines"
+    : "progress"
+
+/** Submits jobs 1..N with backpressure: `submit` waits while the queue is full. */
+const submitAll = (pool: DemoPool, jobs: number) =>
+  Effect.gen(function*() {
+    for (let n = 1; n <= jobs; n++) {
+      yield* pool.submit(n, { id: String(n) })
+    }
+  })
+
+/** Redraws the progress line until interrupted; on a non-terminal, a line a second. */
+const showProgress = (pool: DemoPool, screen: Screen, total: number, startedAt: number) => {
+  const draw = Effect.gen(function*() {
+    const stats = yield* pool.stats
+    const now = yield* Clock.currentTimeMillis
+    screen.status(progressLine(stats, total, now - startedAt))
+  })
+  return draw.pipe(Effect.repeat(Schedule.spaced(process.stdout.isTTY ? "100 millis" : "1 second")))
+}
+
+/** What the first signal does: stop submitting, then drain or hand back the queue. */
+const drainNotice = (config: Config, submitting: boolean): string => {
+  const limit = formatMillis(config.drainTimeout)
+  if (!submitting) return `already draining; waiting up to ${limit} for the remaining jobs.`
+  const queued = config.backlog === "drain" ? "running and queued jobs" : "running jobs, handing back queued ones"
+  return `no more jobs are submitted; draining ${queued} (up to ${limit}).`
+}
+
+/**
+ * Starts the pool, submits the jobs, shuts the pool down and prints the
+ * report. A signal stops the submitting; the rest runs either way.
+ */
+export const runInMemory = (config: Config, signals: Signals) =>
+  Effect.scoped(Effect.gen(function*() {
+    const mode = resolveMode(config)
+    const screen = makeScreen(mode === "progress" && process.stdout.isTTY === true)
+    const pool = yield* Pool.make({
+      workers: config.workers,
+      capacity: config.capacity,
+      handler: handler(config, mode === "lines" ? jobLines(screen) : silent),
+      shutdown: { timeout: config.drainTimeout, backlog: config.backlog }
+    })
+    let submitting = true
+    const stopped = yield* stopOnSignal(signals, screen.line, () => drainNotice(config, submitting))
+    const startedAt = yield* Clock.currentTimeMillis
+    const progress = mode === "progress"
+      ? yield* Effect.forkChild(showProgress(pool, screen, config.jobs, startedAt))
+      : undefined
+
+    const submitted = yield* untilStopped(submitAll(pool, config.jobs), stopped)
+    submitting = false
+    // A signal applies the configured backlog policy. A run that submitted
+    // all its jobs wants them done, so it drains the queue (the Go guide's
+    // `close(jobs); wg.Wait()`), still bounded by the drain timeout.
+    const report = yield* submitted === "stopped" ? pool.shutdown() : pool.shutdown({ backlog: "drain" })
+    signals.settle()
+    if (progress !== undefined) {
+      yield* Fiber.interrupt(progress)
+      const stats = yield* pool.stats
+      screen.line(progressLine(stats, config.jobs, (yield* Clock.currentTimeMillis) - startedAt))
+    }
+    for (const line of renderReport(report, config.drainTimeout)) screen.line(line)
+    // Submitting fails only when the pool refused a job before its shutdown:
+    // a bug, to be reported rather than exit 0.
+    if (submitted !== "stopped" && Exit.isFailure(submitted)) return yield* Effect.failCause(submitted.cause)
+    return isClean(report) ? ExitCode.clean : ExitCode.unfinished
+  }))
