@@ -48,6 +48,7 @@ import {
   type Invalid,
   isInvalid,
   isOptionsObject,
+  notAnIterable,
   notAnObject,
   unreadable
 } from "./internal/options.ts"
@@ -84,13 +85,21 @@ export class PoolFullError extends Schema.TaggedError<PoolFullError>()("PoolFull
   }
 }
 
-/** An option is wrong: `option` names it and `reason` says why. Nothing was started or accepted. */
+/**
+ * An option (or `submitAll`'s `payloads`) is wrong: `option` names it and
+ * `reason` says why. Nothing was started or accepted, except by `submitAll`:
+ * there `accepted` says how many of its payloads, from the first, were
+ * accepted before (those run as usual). Only an array whose element throws
+ * when read can fail after some were accepted.
+ */
 export class PoolConfigError extends Schema.TaggedError<PoolConfigError>()("PoolConfigError", {
   option: Schema.String,
-  reason: Schema.String
+  reason: Schema.String,
+  accepted: Schema.optionalKey(Schema.Number)
 }) {
   override get message(): string {
-    return `invalid option ${this.option}: ${this.reason}`
+    const before = this.accepted === undefined ? "" : ` (${this.accepted} of the batch were accepted before)`
+    return `invalid option ${this.option}: ${this.reason}${before}`
   }
 }
 
@@ -180,8 +189,15 @@ export interface WorkerPool<in out A, out B, out E> {
    * does; one effect for the whole batch, so it costs far less per job than a
    * `submit` each. If shutdown begins half-way, the jobs already accepted
    * run, and the error says how many they are.
+   *
+   * `payloads` that are not an iterable, or that throw when read, fail with a
+   * `PoolConfigError` on `payloads`, which also says how many were accepted.
+   * An iterable other than an array is read in full before any job is
+   * accepted, so one that throws accepts none. An array is read in place as
+   * the batch goes (nothing is copied): one whose element throws when read (a
+   * getter, a Proxy) has accepted the payloads before it, and those run.
    */
-  readonly submitAll: (payloads: Iterable<A>) => Effect.Effect<Array<Job.Job<A>>, PoolClosedError>
+  readonly submitAll: (payloads: Iterable<A>) => Effect.Effect<Array<Job.Job<A>>, PoolClosedError | PoolConfigError>
   /** Accepts a job if there is room now; never waits. */
   readonly trySubmit: (
     payload: A,
@@ -266,6 +282,27 @@ const returned = (value: unknown): string =>
 const isPositiveInteger = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 1
 
 const configError = ({ option, reason }: Invalid) => new PoolConfigError({ option, reason })
+
+/**
+ * `submitAll`'s payloads, to be read by index: an array as it is (the fast
+ * path, read as the batch is accepted), any other iterable read in full now
+ * (its `Symbol.iterator` read once), or why they cannot be. In a wrapper, so
+ * that telling the two apart never looks into the caller's array (a Proxy).
+ */
+const payloadsOf = <A>(payloads: Iterable<A>): { readonly items: ReadonlyArray<A> } | Invalid => {
+  try {
+    if (Array.isArray(payloads)) return { items: payloads }
+    if (typeof payloads === "string") return { items: Array.from(payloads) }
+    if ((typeof payloads !== "object" || payloads === null) && typeof payloads !== "function") {
+      return notAnIterable("payloads", payloads)
+    }
+    const iterate: unknown = payloads[Symbol.iterator]
+    if (typeof iterate !== "function") return notAnIterable("payloads", payloads)
+    return { items: Array.from({ [Symbol.iterator]: () => iterate.call(payloads) as Iterator<A> }) }
+  } catch (error) {
+    return unreadable("payloads", error)
+  }
+}
 
 const validate = <A, B, E, R>(options: Options<A, B, E, R>): Config<A, B, E, R> | Invalid => {
   if (!isOptionsObject(options)) return notAnObject("options", options)
@@ -549,28 +586,36 @@ export const make = <A, B, E, R>(
     const submit = (payload: A, options?: Job.Options): Effect.Effect<Job.Job<A>, PoolClosedError | PoolConfigError> =>
       new Submission(accept, payload, options)
 
-    const submitAll = (payloads: Iterable<A>): Effect.Effect<Array<Job.Job<A>>, PoolClosedError> =>
+    const submitAll = (payloads: Iterable<A>): Effect.Effect<Array<Job.Job<A>>, PoolClosedError | PoolConfigError> =>
       Effect.suspend(() => {
-        const items = Array.isArray(payloads) ? payloads as ReadonlyArray<A> : Array.from(payloads)
+        const read = payloadsOf(payloads)
+        if ("reason" in read) return Effect.fail(new PoolConfigError({ ...read, accepted: 0 }))
+        const items = read.items
         const jobs: Array<Job.Job<A>> = []
         let accepted = 0
         const closed = () => Effect.fail(new PoolClosedError({ accepted }))
         // A plain loop while there is room; an effect only to wait for it.
-        const rest = (): Effect.Effect<Array<Job.Job<A>>, PoolClosedError> => {
-          while (accepted < items.length) {
-            if (!accepting) return closed()
-            const entry: Entry<A, B, E> = {
-              job: Job.unchecked(items[accepted]),
-              reply: undefined,
-              cancelled: false,
-              fiber: undefined,
-              startedAt: undefined
+        const rest = (): Effect.Effect<Array<Job.Job<A>>, PoolClosedError | PoolConfigError> => {
+          // An array is the caller's: its length and elements can be getters
+          // or a Proxy's traps that throw. The jobs before are accepted, and run.
+          try {
+            while (accepted < items.length) {
+              if (!accepting) return closed()
+              const entry: Entry<A, B, E> = {
+                job: Job.unchecked(items[accepted]),
+                reply: undefined,
+                cancelled: false,
+                fiber: undefined,
+                startedAt: undefined
+              }
+              if (!offer(entry)) {
+                return Effect.matchEffect(waitForRoom(entry), { onFailure: closed, onSuccess: admitted })
+              }
+              jobs.push(entry.job)
+              accepted++
             }
-            if (!offer(entry)) {
-              return Effect.matchEffect(waitForRoom(entry), { onFailure: closed, onSuccess: admitted })
-            }
-            jobs.push(entry.job)
-            accepted++
+          } catch (error) {
+            return Effect.fail(new PoolConfigError({ ...unreadable("payloads", error), accepted }))
           }
           return Effect.succeed(jobs)
         }

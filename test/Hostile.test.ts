@@ -4,11 +4,15 @@
  * throw, revoked Proxies, getters and conversions that throw. Each is a typed
  * `PoolConfigError` naming the option (or is accepted, where it is a valid
  * value), never a defect; and a refusal accepts, starts or stops nothing.
+ * `submitAll`'s payloads are the one place where a refusal can come after
+ * some jobs were accepted: an array read in place whose element throws. Its
+ * error says how many, and those run.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Context, Effect, Exit, Layer, Scope } from "effect"
+import { Cause, Context, Deferred, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import fc from "fast-check"
 import { Job, Pool, type Shutdown } from "../src/index.ts"
+import { settle } from "./support/workload.ts"
 
 const boom = (): never => {
   throw new Error("hostile")
@@ -313,3 +317,172 @@ describe("hostile input", () => {
     }))
 })
 
+/** A value where `submitAll` expects its payloads. */
+interface Payloads {
+  readonly name: string
+  readonly value: () => unknown
+}
+
+/** A generator that yields `count` payloads and then throws. */
+function* throwsAfter(count: number): Generator<string> {
+  for (let i = 0; i < count; i++) yield `p${i}`
+  boom()
+}
+
+/** Not iterables of payloads, or ones that throw before the last payload: each refused, nothing accepted. */
+const refusedPayloads: ReadonlyArray<Payloads> = [
+  // The hostile values of the options, except the two that are iterables: a string and an array.
+  ...hostiles.filter((hostile) => hostile.name !== "a string" && hostile.name !== "an array"),
+  { name: "undefined", value: () => undefined },
+  { name: "an array-like without an iterator", value: () => ({ length: 2, 0: "a", 1: "b" }) },
+  { name: "a non-function Symbol.iterator", value: () => ({ [Symbol.iterator]: 42 }) },
+  {
+    name: "a Symbol.iterator getter that throws",
+    value: () => Object.defineProperty({}, Symbol.iterator, { get: boom })
+  },
+  { name: "a Symbol.iterator that throws", value: () => ({ [Symbol.iterator]: boom }) },
+  { name: "a Symbol.iterator that returns a number", value: () => ({ [Symbol.iterator]: () => 42 }) },
+  { name: "an iterator whose next throws", value: () => ({ [Symbol.iterator]: () => ({ next: boom }) }) },
+  { name: "an iterator whose next returns null", value: () => ({ [Symbol.iterator]: () => ({ next: () => null }) }) },
+  { name: "a generator that throws at once", value: () => throwsAfter(0) },
+  { name: "a generator that throws after two payloads", value: () => throwsAfter(2) },
+  { name: "a Set whose iterator is a Proxy that throws", value: () => new Proxy(new Set(["a"]), { get: boom }) },
+  { name: "an array Proxy whose traps throw", value: () => new Proxy([], { get: boom, has: boom }) },
+  {
+    name: "an array whose length throws",
+    value: () => new Proxy(["a"], { get: (target, key) => key === "length" ? boom() : Reflect.get(target, key) })
+  }
+]
+
+/** The refusal of a `submitAll`: a `PoolConfigError` naming `payloads`, saying how many were accepted. */
+const expectRefusedPayloads = (exit: Exit.Exit<unknown, unknown>, accepted: number, where: string) => {
+  assert.isTrue(exit._tag === "Failure", `${where}: accepted`)
+  if (exit._tag === "Success") return
+  assert.isFalse(Cause.hasDies(exit.cause), `${where}: a defect: ${Cause.pretty(exit.cause)}`)
+  const error = Cause.findErrorOption(exit.cause)
+  assert.isTrue(error._tag === "Some" && error.value instanceof Pool.PoolConfigError, `${where}: not a PoolConfigError`)
+  const configError = (error as { value: Pool.PoolConfigError }).value
+  assert.strictEqual(configError.option, "payloads", `${where}: ${configError.message}`)
+  assert.strictEqual(configError.accepted, accepted, `${where}: ${configError.message}`)
+  assert.include(configError.message, "payloads")
+  assert.include(configError.message, `${accepted} of the batch were accepted before`)
+}
+
+/** An array of `count` payloads whose element at `count` throws when read. */
+const arrayThrowingAt = (count: number): Array<string> => {
+  const payloads = Array.from({ length: count + 1 }, (_, i) => `p${i}`)
+  return Object.defineProperty(payloads, count, { get: boom })
+}
+
+/** The same as a Proxy of an array. */
+const proxyThrowingAt = (count: number): Array<string> =>
+  new Proxy(Array.from({ length: count + 1 }, (_, i) => `p${i}`), {
+    get: (target, key, receiver) => key === String(count) ? boom() : Reflect.get(target, key, receiver)
+  })
+
+describe("hostile payloads for submitAll", () => {
+  /** A pool whose handler records the payloads it runs. */
+  const recording = (capacity?: number) =>
+    Effect.gen(function*() {
+      const started: Array<unknown> = []
+      const gate = yield* Deferred.make<void>()
+      const pool = yield* Pool.make({
+        workers: 1,
+        capacity,
+        handler: (job: Job.Job<unknown>) =>
+          job.payload === "busy" ? Deferred.await(gate) : Effect.sync(() => void started.push(job.payload))
+      })
+      return { pool, started, release: Deferred.succeed(gate, undefined) }
+    })
+
+  it.effect("not an iterable, or one that throws: a PoolConfigError naming payloads, nothing accepted", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { pool, started } = yield* recording()
+      for (const payloads of refusedPayloads) {
+        const exit = yield* Effect.exit(pool.submitAll(payloads.value() as Iterable<unknown>))
+        expectRefusedPayloads(exit, 0, `submitAll(${payloads.name})`)
+      }
+      yield* pool.shutdown()
+      assert.strictEqual((yield* pool.stats).submitted, 0, "a refused batch was accepted")
+      assert.deepStrictEqual(started, [], "a refused batch was started")
+    })))
+
+  it.effect("a string and an array of odd payloads are iterables: accepted", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { pool, started } = yield* recording()
+      const odd = Object.create(null)
+      assert.strictEqual((yield* pool.submitAll("ab")).length, 2)
+      assert.strictEqual((yield* pool.submitAll([odd, undefined, null])).length, 3)
+      assert.strictEqual((yield* pool.submitAll(new Set(["c"]))).length, 1)
+      yield* pool.shutdown()
+      assert.deepStrictEqual(started, ["a", "b", odd, undefined, null, "c"])
+    })))
+
+  for (
+    const [name, payloads] of [
+      ["an array whose third element throws when read", () => arrayThrowingAt(2)],
+      ["an array Proxy that throws on the third element", () => proxyThrowingAt(2)]
+    ] as const
+  ) {
+    it.effect(`${name}: the first two are accepted and run, and the error says so`, () =>
+      Effect.scoped(Effect.gen(function*() {
+        const { pool, started } = yield* recording()
+        const exit = yield* Effect.exit(pool.submitAll(payloads()))
+        expectRefusedPayloads(exit, 2, `submitAll(${name})`)
+        yield* pool.shutdown()
+        assert.strictEqual((yield* pool.stats).submitted, 2)
+        assert.deepStrictEqual(started, ["p0", "p1"])
+      })))
+  }
+
+  it.effect("an array element that throws after the batch waited for room: the ones before it run", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { pool, release, started } = yield* recording(1)
+      yield* pool.submit("busy")
+      yield* settle // the worker is busy; the queue has room for one
+      const batch = yield* Effect.forkChild(pool.submitAll(arrayThrowingAt(2)))
+      yield* settle
+      assert.isUndefined(batch.pollUnsafe(), "submitAll returned while its batch did not fit")
+      yield* release
+      const exit = yield* Effect.exit(Fiber.join(batch))
+      expectRefusedPayloads(exit, 2, "submitAll(waited, then threw)")
+      yield* pool.shutdown()
+      assert.deepStrictEqual(started, ["p0", "p1"])
+    })))
+
+  it.effect("any value at all: accepted, or a PoolConfigError naming payloads that says how many; never a defect", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { pool } = yield* recording()
+      const samples = fc.sample(
+        fc.anything({
+          withNullPrototype: true,
+          withBigInt: true,
+          withBoxedValues: true,
+          withObjectString: true,
+          withMap: true,
+          withSet: true,
+          withDate: true,
+          withSparseArray: true
+        }),
+        { numRuns: 300, seed: 42 }
+      )
+      let accepted = 0
+      for (const value of samples) {
+        const where = `submitAll(${fc.stringify(value)})`
+        const exit = yield* Effect.exit(pool.submitAll(value as Iterable<unknown>))
+        if (exit._tag === "Success") {
+          accepted += exit.value.length
+          continue
+        }
+        assert.isFalse(Cause.hasDies(exit.cause), `${where}: a defect`)
+        const error = Cause.findErrorOption(exit.cause)
+        assert.isTrue(
+          error._tag === "Some" && error.value instanceof Pool.PoolConfigError && error.value.option === "payloads",
+          `${where}: not a PoolConfigError naming payloads`
+        )
+        accepted += (error as { value: Pool.PoolConfigError }).value.accepted ?? Number.NaN
+      }
+      yield* pool.shutdown()
+      assert.strictEqual((yield* pool.stats).submitted, accepted, "the accepted jobs are not what the batches said")
+    })))
+})

@@ -104,7 +104,7 @@ const check = (w: Workload) =>
     yield* settle
 
     const attempts: Array<Attempt> = []
-    const batches: Array<Fiber.Fiber<ReadonlyArray<Job.Job<Task>>, Pool.PoolClosedError>> = []
+    const batches: Array<Fiber.Fiber<ReadonlyArray<Job.Job<Task>>, Pool.PoolClosedError | Pool.PoolConfigError>> = []
     let shutdown: Fiber.Fiber<unknown, unknown> | undefined
     for (const [index, step] of w.steps.entries()) {
       if (step._tag === "advance") yield* TestClock.adjust(step.ms)
@@ -208,7 +208,10 @@ const check = (w: Workload) =>
         for (const job of exit.value) accepted.add(job.id)
       } else {
         const error = Cause.findErrorOption(exit.cause)
-        assert.isTrue(error._tag === "Some", "a submitAll failed with something other than PoolClosedError")
+        assert.isTrue(
+          error._tag === "Some" && error.value._tag === "PoolClosedError",
+          "a submitAll failed with something other than PoolClosedError"
+        )
         if (error._tag === "Some") {
           const accepted = error.value.accepted ?? -1
           assert.isAtLeast(accepted, 0, "a refused submitAll did not say how many it accepted")

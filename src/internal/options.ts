@@ -96,6 +96,12 @@ export const notAnObject = (option: string, input: unknown): Invalid => ({
   reason: `must be an object, got ${kindOf(input)}`
 })
 
+/** The reason for a value that is not an iterable where one belongs. */
+export const notAnIterable = (option: string, input: unknown): Invalid => ({
+  option,
+  reason: `must be an iterable, got ${kindOf(input)}`
+})
+
 /** The reason for an option whose reading threw (a getter, a Proxy's trap). */
 export const unreadable = (option: string, error: unknown): Invalid => ({
   option,
