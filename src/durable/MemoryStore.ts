@@ -7,7 +7,8 @@
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type { Buried, Claimed, Counts, Lease, Offered, Store } from "./Store.ts"
+import * as Layer from "effect/Layer"
+import { type Buried, type Claimed, type Counts, type Lease, type Offered, Store } from "./Store.ts"
 
 interface Entry {
   readonly id: string
@@ -120,3 +121,6 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
       )
   }
 })
+
+/** An empty store as the `Store` service, for `Durable.layer` without a `store` option. */
+export const layer: Layer.Layer<Store> = Layer.effect(Store, make)

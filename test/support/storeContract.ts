@@ -6,10 +6,18 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, type Scope } from "effect"
 import type { Store, StoreError } from "../../src/durable/Store.ts"
+import type { PoolConfigError } from "../../src/Pool.ts"
+
+/**
+ * `make` on options that are valid: its `PoolConfigError` would be a bug in
+ * the test, so only its `StoreError` (the server's doing) is left to check.
+ */
+export const connecting = <A, E, R>(make: Effect.Effect<A, E | PoolConfigError, R>): Effect.Effect<A, Exclude<E, PoolConfigError>, R> =>
+  Effect.catchIf(make, (error): error is PoolConfigError => (error as { _tag?: unknown })._tag === "PoolConfigError", Effect.die) as never
 
 export interface ContractOptions {
   /** A fresh store; queues are named per test, so one server can serve all tests. */
-  readonly make: Effect.Effect<Store, StoreError, Scope.Scope>
+  readonly make: Effect.Effect<Store, StoreError | PoolConfigError, Scope.Scope>
   /** Lets `ms` milliseconds pass: `TestClock.adjust` in memory, a real sleep on a server. */
   readonly elapse: (ms: number) => Effect.Effect<void>
   /** `it.effect` (TestClock) or `it.live` (real servers). */
