@@ -497,6 +497,8 @@ const connect = ({ commandTimeout, connectTimeout, url }: Settings): Effect.Effe
     const store: Store = {
       offer: (queue, jobs: ReadonlyArray<Offered>) => {
         if (jobs.length === 0) return Effect.void
+        const refused = Checks.nonStringId(jobs)
+        if (refused !== undefined) return Effect.fail(new StoreError({ operation: "offer", reason: refused }))
         return Effect.suspend(() => {
           const ids = new Array<string>(jobs.length)
           const payloads = new Array<string>(jobs.length)

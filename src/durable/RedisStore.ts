@@ -545,12 +545,16 @@ const makeStore = (connection: Connection, timeoutMs: number): Store => {
   const none = Effect.void
 
   return {
-    offer: (queue, jobs) =>
-      jobs.length === 0 ? none : run("offer", queue, offerScript, () => {
+    offer: (queue, jobs) => {
+      if (jobs.length === 0) return none
+      const refused = Checks.nonStringId(jobs)
+      if (refused !== undefined) return Effect.fail(new StoreError({ operation: "offer", reason: refused }))
+      return run("offer", queue, offerScript, () => {
         const args: Array<string> = []
         for (const job of jobs) args.push(job.id, encode(job.payload))
         return args
-      }, () => undefined),
+      }, () => undefined)
+    },
 
     claim: (queue, max, lease) =>
       !(max >= 1) ? Effect.succeed([]) : Effect.suspend(() => {

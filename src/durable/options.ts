@@ -218,3 +218,15 @@ export const policy = (option: string, input: unknown): Partial<Shutdown.Policy>
 /** A store's timeout option: a duration greater than zero (`"Infinity"`: wait for ever), `fallback` when absent. */
 export const timeoutOption = (option: string, input: unknown, fallback: Duration.Duration): Duration.Duration =>
   input === undefined ? fallback : orRefuse(decodeDuration(option, input, { allowZero: false }))
+
+/**
+ * Why a store cannot take the batch `jobs`, if one of its ids is not a
+ * string (a caller of the `Store` itself, past the durable pool's checks):
+ * every engine refuses it alike, before sending anything.
+ */
+export const nonStringId = (jobs: ReadonlyArray<{ readonly id: unknown }>): string | undefined => {
+  for (const job of jobs) {
+    if (typeof job.id !== "string") return `a job id must be a string, got ${describe(job.id)}`
+  }
+  return undefined
+}
