@@ -680,8 +680,10 @@ const build = <A, I, B, E, R>(
     }
   }))
 
-/** The options of a `layer` that takes its store from the context: those of `make`, without `store`. */
-export type LayerOptions<A, I, B, E, R> = Omit<Options<A, I, B, E, R>, "store"> & { readonly store?: undefined }
+/** The options of `layer`: those of `make`, with `store` optional (absent, it comes from the context). */
+export type LayerOptions<A, I, B, E, R, S extends Store | undefined> = Omit<Options<A, I, B, E, R>, "store"> & {
+  readonly store?: S
+}
 
 /**
  * A layer that provides a durable pool as the service `service`. The pool
@@ -691,7 +693,7 @@ export type LayerOptions<A, I, B, E, R> = Omit<Options<A, I, B, E, R>, "store"> 
  * Without a `store` option, it takes the store from the context: the `Store`
  * service, which `RedisStore.layer`, `RedisStore.layerConfig`,
  * `PostgresStore.layer`, `PostgresStore.layerConfig` and `MemoryStore.layer`
- * provide.
+ * provide (and then the layer requires `Store`).
  *
  * The handler is checked against the service: its payload is the service's
  * `A`, and what it returns and fails with must fit the service's `B` and `E`.
@@ -711,19 +713,10 @@ export type LayerOptions<A, I, B, E, R> = Omit<Options<A, I, B, E, R>, "store"> 
  * }).pipe(Layer.provide(MemoryStore.layer))
  * ```
  */
-export const layer: {
-  <Id, A, B, E, I, R>(
-    service: Context.Key<Id, DurablePool<A, B, E>>,
-    options: Options<NoInfer<A>, I, NoInfer<B>, NoInfer<E>, R>
-  ): Layer.Layer<Id, Pool.PoolConfigError, Exclude<R, Scope.Scope>>
-  <Id, A, B, E, I, R>(
-    service: Context.Key<Id, DurablePool<A, B, E>>,
-    options: LayerOptions<NoInfer<A>, I, NoInfer<B>, NoInfer<E>, R>
-  ): Layer.Layer<Id, Pool.PoolConfigError, Exclude<R, Scope.Scope> | Store>
-} = <Id, A, B, E, I, R>(
+export const layer = <Id, A, B, E, I, R, S extends Store | undefined = undefined>(
   service: Context.Key<Id, DurablePool<A, B, E>>,
-  options: Options<A, I, B, E, R> | LayerOptions<A, I, B, E, R>
-): Layer.Layer<Id, Pool.PoolConfigError, Exclude<R, Scope.Scope> | Store> =>
+  options: LayerOptions<NoInfer<A>, I, NoInfer<B>, NoInfer<E>, R, S>
+): Layer.Layer<Id, Pool.PoolConfigError, Exclude<R, Scope.Scope> | (undefined extends S ? Store : never)> =>
   Layer.effect(
     service,
     Effect.suspend(() => {
@@ -734,4 +727,4 @@ export const layer: {
         ? Effect.flatMap(Store, (store) => build(asGiven, store))
         : build(asGiven, undefined)
     })
-  )
+  ) as Layer.Layer<Id, Pool.PoolConfigError, Exclude<R, Scope.Scope> | (undefined extends S ? Store : never)>
