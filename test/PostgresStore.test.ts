@@ -15,7 +15,7 @@ import { afterAll, beforeAll } from "vitest"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import type { Store } from "../src/durable/Store.ts"
 import { freePort, type ManagedServer, type PlainServer, startPostgres, startPostgresServer } from "./support/servers.ts"
-import { connecting, storeContract } from "./support/storeContract.ts"
+import { connecting, storeContract, storeLayerContract } from "./support/storeContract.ts"
 
 // One server for the contract and the tests that do not hurt it; the tests
 // that kill a server, or need one without the table, start their own.
@@ -72,6 +72,7 @@ const serverProcesses = (server: ManagedServer): Array<number> => {
 }
 
 storeContract("postgres", { make: makeShared, elapse: (ms) => Effect.sleep(ms), test: it.live })
+storeLayerContract("postgres", { url: () => shared!.url, layer: PostgresStore.layer, layerConfig: PostgresStore.layerConfig })
 
 describe("PostgresStore", () => {
   it.live("an unreachable server (closed port) fails make with StoreError \"connect\" at connectTimeout", () =>

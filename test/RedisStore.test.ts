@@ -10,7 +10,7 @@ import { createClient } from "redis"
 import * as RedisStore from "../src/durable/RedisStore.ts"
 import { type Store, StoreError } from "../src/durable/Store.ts"
 import { freePort, type PlainServer, startRedis, startRedisServer } from "./support/servers.ts"
-import { connecting, storeContract } from "./support/storeContract.ts"
+import { connecting, storeContract, storeLayerContract } from "./support/storeContract.ts"
 
 /** One server for the tests that do not harm it; each test uses its own queues. */
 let shared: PlainServer | undefined
@@ -22,6 +22,7 @@ afterAll(() => shared?.close())
 const sharedStore = Effect.suspend(() => RedisStore.make({ url: shared!.url }))
 
 storeContract("redis", { make: sharedStore, elapse: (ms) => Effect.sleep(ms), test: it.live })
+storeLayerContract("redis", { url: () => shared!.url, layer: RedisStore.layer, layerConfig: RedisStore.layerConfig })
 
 let lastQueue = 0
 const queueName = () => `redis-${process.pid}-${Date.now()}-${++lastQueue}`

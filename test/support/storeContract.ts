@@ -4,8 +4,8 @@
  * PostgreSQL against real servers in real time.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Duration, Effect, Exit, Schema, type Scope } from "effect"
-import type { Store, StoreError } from "../../src/durable/Store.ts"
+import { Cause, Config, ConfigProvider, Context, Duration, Effect, Exit, Layer, Redacted, Schema, type Scope } from "effect"
+import { Store as StoreService, type Store, type StoreError } from "../../src/durable/Store.ts"
 import { Durable } from "../../src/index.ts"
 import type { PoolConfigError } from "../../src/Pool.ts"
 
@@ -264,4 +264,95 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
           yield* durable.shutdown({ timeout: 0 })
         })))
     })
+  })
+
+export interface LayerContractOptions {
+  /** The engine's URL for a running server. */
+  readonly url: () => string
+  readonly layer: (options: { readonly url: Redacted.Redacted<string> }) => Layer.Layer<Store, StoreError | PoolConfigError>
+  readonly layerConfig: (
+    config: { readonly url: Config.Config<Redacted.Redacted<string>>; readonly connectTimeout: Config.Config<Duration.Duration> }
+  ) => Layer.Layer<Store, StoreError | PoolConfigError | Config.ConfigError>
+}
+
+class Emails extends Context.Service<Emails, Durable.DurablePool<string, string, never>>()("test/contract/Emails") {}
+
+/**
+ * An engine's layers: the `Store` service from a `Redacted` URL, or from
+ * `Config` (`ConfigProvider.fromUnknown` and `fromEnv`), and a durable pool
+ * wired on it with `Durable.layer`, as an application wires `PgClient`.
+ */
+export const storeLayerContract = (name: string, { layer, layerConfig, url }: LayerContractOptions) =>
+  describe(`${name} store layers`, () => {
+    const config = {
+      url: Config.Redacted("STORE_URL"),
+      connectTimeout: Config.Duration("STORE_CONNECT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(5)))
+    }
+    const offerOne = (store: Store) =>
+      Effect.gen(function*() {
+        const queue = queueName()
+        yield* store.offer(queue, jobs(1))
+        assert.strictEqual((yield* store.counts(queue)).ready, 1)
+      })
+
+    it.live("layer({ url: Redacted }) provides the Store service", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const context = yield* Layer.build(layer({ url: Redacted.make(url()) }))
+        yield* offerOne(Context.get(context, StoreService))
+      })))
+
+    it.live("layerConfig reads its options from Config: ConfigProvider.fromUnknown and fromEnv", () =>
+      Effect.gen(function*() {
+        for (
+          const provider of [
+            ConfigProvider.fromUnknown({ STORE_URL: url() }),
+            ConfigProvider.fromEnv({ env: { STORE_URL: url(), STORE_CONNECT_TIMEOUT: "2 seconds" } })
+          ]
+        ) {
+          yield* Effect.scoped(Effect.gen(function*() {
+            const context = yield* Layer.build(layerConfig(config))
+            yield* offerOne(Context.get(context, StoreService))
+          })).pipe(Effect.provideService(ConfigProvider.ConfigProvider, provider))
+        }
+      }))
+
+    it.live("layerConfig without the URL is a ConfigError; with a malformed one, a PoolConfigError naming url", () =>
+      Effect.gen(function*() {
+        const missing = yield* Effect.flip(Effect.scoped(Layer.build(layerConfig(config)))).pipe(
+          Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromUnknown({}))
+        )
+        assert.strictEqual(missing._tag, "ConfigError")
+        const malformed = yield* Effect.flip(Effect.scoped(Layer.build(layerConfig(config)))).pipe(
+          Effect.provideService(
+            ConfigProvider.ConfigProvider,
+            ConfigProvider.fromUnknown({ STORE_URL: url().replace(/:\d+/, ":99999") })
+          )
+        )
+        assert.deepStrictEqual([malformed._tag, malformed._tag === "PoolConfigError" && malformed.option], [
+          "PoolConfigError",
+          "url"
+        ])
+      }))
+
+    it.live("Durable.layer runs a pool on the store layerConfig provides", () =>
+      Effect.gen(function*() {
+        const queue = queueName()
+        const ran: Array<string> = []
+        const EmailsLive = Durable.layer(Emails, {
+          queue,
+          schema: Schema.String,
+          workers: 2,
+          pollInterval: "20 millis",
+          handler: (job) => Effect.sync(() => ran.push(job.payload)).pipe(Effect.as(job.payload))
+        }).pipe(Layer.provide(layerConfig(config)))
+        yield* Effect.scoped(Effect.gen(function*() {
+          const emails = Context.get(yield* Layer.build(EmailsLive), Emails)
+          yield* emails.submitAll(["ada@example.com", "grace@example.com"])
+          while ((yield* emails.counts).completed < 2) yield* Effect.sleep("20 millis")
+        })).pipe(
+          Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromUnknown({ STORE_URL: url() })),
+          Effect.timeout("10 seconds")
+        )
+        assert.deepStrictEqual(ran.sort(), ["ada@example.com", "grace@example.com"])
+      }))
   })
