@@ -215,8 +215,8 @@ export interface DurablePool<in out A, out B, out E> extends Producer<A> {
    * `Effect.timeoutOption` where a deadline is near (after a shutdown, say).
    */
   readonly counts: Effect.Effect<Counts, StoreError>
-  /** Dead-lettered jobs, oldest first. */
-  readonly deadLetters: (limit?: number) => Effect.Effect<ReadonlyArray<Buried>, StoreError>
+  /** Dead-lettered jobs, oldest first, at most `limit` (an integer >= 1, default 100). */
+  readonly deadLetters: (limit?: number) => Effect.Effect<ReadonlyArray<Buried>, StoreError | Pool.PoolConfigError>
   /**
    * Stops claiming, lets the jobs in hand finish within the deadline, and
    * gives the rest back to the store. In the report, `abandoned` and the
@@ -378,6 +378,21 @@ const throughOutage = <A>(what: string, effect: Effect.Effect<A, StoreError>): E
     Effect.orDie
   )
 
+/**
+ * Calls the handler; one that returns something other than an Effect dies
+ * with a message that says what it returned (the job is then retried and
+ * dead-lettered like any failure), rather than with whatever running that
+ * value as an Effect would throw.
+ */
+const callHandler = <A, B, E, R>(handler: (job: Job.Job<A>) => Effect.Effect<B, E, R>, job: Job.Job<A>) => {
+  const effect: unknown = handler(job)
+  if (Effect.isEffect(effect)) return effect as Effect.Effect<B, E, R>
+  const what = effect instanceof Promise
+    ? "a Promise (wrap it with Effect.promise or Effect.tryPromise)"
+    : Checks.describe(effect)
+  return Effect.die(new TypeError(`the handler returned ${what}, not an Effect`))
+}
+
 /** At most this many ids of each kind are written in the shutdown log line; the report has them all. */
 const loggedIds = 100
 
@@ -494,7 +509,7 @@ const build = <A, I, B, E, R>(
 
     const handler = (job: Job.Job<A>): Effect.Effect<B, E | Job.JobTimeoutError, R> => {
       const timeout = config.jobTimeout
-      const run: Effect.Effect<B, E | Job.JobTimeoutError, R> = Effect.suspend(() => config.handler(job))
+      const run: Effect.Effect<B, E | Job.JobTimeoutError, R> = Effect.suspend(() => callHandler(config.handler, job))
       const bounded = timeout === undefined ? run : Effect.timeoutOrElse(run, {
         duration: timeout,
         orElse: () => Effect.fail(new Job.JobTimeoutError({ jobId: job.id, timeout }))
@@ -675,7 +690,10 @@ const build = <A, I, B, E, R>(
       outcomes: pool.outcomes,
       stats: pool.stats,
       counts: store.counts(queue),
-      deadLetters: (limit = 100) => store.buried(queue, limit),
+      deadLetters: (limit = 100) =>
+        isPositiveInteger(limit)
+          ? store.buried(queue, limit)
+          : Effect.fail(new Pool.PoolConfigError({ option: "limit", reason: `must be an integer >= 1, got ${Checks.describe(limit)}` })),
       shutdown
     }
   }))
