@@ -420,9 +420,11 @@ const logReport = (queue: string, report: Shutdown.Report<unknown>, flushed: boo
   if (interrupted.length + abandoned.length === 0) {
     return quietly(Effect.annotateLogs(Effect.logDebug("durable pool shut down"), annotations))
   }
+  const given = interrupted.length + abandoned.length
+  const jobs = given === 1 ? "1 job" : `${given} jobs`
   const where = flushed ? "released to the store" : "back in the store once their lease runs out (the store did not answer)"
   return quietly(Effect.annotateLogs(
-    Effect.logWarning(`durable pool shut down; ${interrupted.length + abandoned.length} jobs ${where}`),
+    Effect.logWarning(`durable pool shut down; ${jobs} ${where}`),
     annotations
   ))
 }
