@@ -271,6 +271,38 @@ const positiveInteger = (option: string, input: unknown, fallback: number | unde
 const duration = (option: string, input: unknown, fallback: Duration.Input): Duration.Duration =>
   Checks.orRefuse(decodeDuration(option, input ?? fallback, { allowZero: false }))
 
+/** Every option `make` reads: any other key is a mistake (a typo would otherwise be ignored). */
+const knownOptions = new Set([
+  "store",
+  "queue",
+  "schema",
+  "workers",
+  "handler",
+  "maxAttempts",
+  "retry",
+  "lease",
+  "pollInterval",
+  "prefetch",
+  "jobTimeout",
+  "shutdown",
+  "onShutdown"
+])
+
+/** What to say of an unknown option that is another pool's, or a likely slip. */
+const instead: Readonly<Record<string, string>> = {
+  capacity: " (the durable pool's room for claimed jobs is `prefetch`)",
+  timeout: " (use `jobTimeout`, or `shutdown.timeout`)",
+  maxAttempt: " (did you mean `maxAttempts`?)",
+  retries: " (use `maxAttempts` and `retry`)"
+}
+
+/** Refuses the first key of `source` that is not an option. */
+const refuseUnknown = (source: object) => {
+  for (const key of Object.keys(source)) {
+    if (!knownOptions.has(key)) Checks.refuse(key, `is not an option of the durable pool${instead[key] ?? ""}`)
+  }
+}
+
 const validate = <A, I, B, E, R>(
   options: Options<A, I, B, E, R>,
   contextStore: Store | undefined
@@ -279,6 +311,7 @@ const validate = <A, I, B, E, R>(
     const source = Checks.record("options", options)
     const read = (key: string) => Checks.field(source, key, key)
     const { queue, schema, store } = producerFields<A, I>(source, contextStore)
+    refuseUnknown(source)
     const handler = read("handler")
     if (typeof handler !== "function") {
       Checks.refuse("handler", `must be a function returning an Effect, got ${Checks.describe(handler)}`)
@@ -287,7 +320,8 @@ const validate = <A, I, B, E, R>(
     // Before prefetch, which defaults to it: a bad `workers` is named as such.
     const workers = positiveInteger("workers", read("workers"), undefined)
     const prefetch = positiveInteger("prefetch", read("prefetch"), workers)
-    const retry = read("retry") ?? defaultRetry
+    const retryInput = read("retry")
+    const retry = retryInput === undefined ? defaultRetry : retryInput
     if (!Checks.holds("retry", () => Schedule.isSchedule(retry))) {
       Checks.refuse("retry", `must be a Schedule (of the delays between attempts), got ${Checks.describe(retry)}`)
     }

@@ -117,7 +117,9 @@ const cases: ReadonlyArray<Case> = [
     option: "shutdown.timeout",
     options: withOption("shutdown", Object.defineProperty({}, "timeout", { get: throwing("timeout getter") }))
   },
-  { name: "onShutdown 42", option: "onShutdown", options: withOption("onShutdown", 42) }
+  { name: "onShutdown 42", option: "onShutdown", options: withOption("onShutdown", 42) },
+  { name: "capacity (the in-memory pool's option)", option: "capacity", options: withOption("capacity", 10) },
+  { name: "a typo (maxAttempt)", option: "maxAttempt", options: withOption("maxAttempt", 3) }
 ]
 
 describe("Durable.make with options it cannot use", () => {
