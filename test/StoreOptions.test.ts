@@ -67,6 +67,9 @@ const expectConfigError = (effect: Effect.Effect<unknown, unknown>, option: stri
   })
 
 describe("store options the engines cannot use", () => {
+  it.live("RedisStore.make with a database that is not a number: PoolConfigError naming url, from the client's own check", () =>
+    expectConfigError(Effect.scoped(RedisStore.make({ url: "redis://secret:hunter2@127.0.0.1:6379/abc" })), "url"))
+
   for (const [name, scheme, make] of engines) {
     for (const [what, options, option] of badOptions(scheme)) {
       it.live(`${name} with ${what}: PoolConfigError naming ${option}`, () => expectConfigError(make(options), option))
