@@ -269,7 +269,7 @@ const positiveInteger = (option: string, input: unknown, fallback: number | unde
 
 /** A duration option (never zero), `fallback` when absent. */
 const duration = (option: string, input: unknown, fallback: Duration.Input): Duration.Duration =>
-  Checks.orRefuse(decodeDuration(option, input ?? fallback, { allowZero: false }))
+  Checks.orRefuse(decodeDuration(option, input === undefined ? fallback : input, { allowZero: false }))
 
 /** Every option `make` reads: any other key is a mistake (a typo would otherwise be ignored). */
 const knownOptions = new Set([

@@ -106,6 +106,8 @@ const cases: ReadonlyArray<Case> = [
   { name: "lease negative", option: "lease", options: withOption("lease", -1) },
   { name: "lease a typo ({ second: 30 })", option: "lease", options: withOption("lease", { second: 30 }) },
   { name: "lease infinite", option: "lease", options: withOption("lease", "Infinity") },
+  { name: "lease null", option: "lease", options: withOption("lease", null) },
+  { name: "pollInterval null", option: "pollInterval", options: withOption("pollInterval", null) },
   { name: "pollInterval zero", option: "pollInterval", options: withOption("pollInterval", 0) },
   { name: "jobTimeout negative", option: "jobTimeout", options: withOption("jobTimeout", "-5 seconds") },
   { name: "shutdown an array", option: "shutdown", options: withOption("shutdown", []) },
