@@ -101,6 +101,8 @@ export interface ProducerOptions<A, I> {
   readonly store: Store
   readonly queue: string
   readonly schema: Schema.Codec<A, I>
+  /** Refuses jobs with `PoolClosedError` once this returns false. */
+  readonly accepting?: (() => boolean) | undefined
 }
 
 /** What `submit` and `submitAll` fail with. */
@@ -162,12 +164,20 @@ const configError = ({ option, reason }: Invalid) => new Pool.PoolConfigError({ 
  * ```
  */
 export const producer = <A, I>(options: ProducerOptions<A, I>): Producer<A> => {
-  const validated = Checks.checked("options", () => producerFields<A, I>(Checks.record("options", options)))
+  const validated = Checks.checked("options", () => {
+    const source = Checks.record("options", options)
+    const config = producerFields<A, I>(source)
+    const accepting = Checks.field(source, "accepting", "accepting") ?? (() => true)
+    if (typeof accepting !== "function") {
+      Checks.refuse("accepting", `must be a function returning a boolean, got ${Checks.describe(accepting)}`)
+    }
+    return { config, accepting: accepting as () => boolean }
+  })
   if (isInvalid(validated)) {
     const refused = Effect.fail(configError(validated))
     return { submit: () => refused, submitAll: () => refused }
   }
-  return makeProducer(validated, () => true)
+  return makeProducer(validated.config, validated.accepting)
 }
 
 /** A producer on checked options; it refuses jobs with `PoolClosedError` once `accepting` returns false. */
