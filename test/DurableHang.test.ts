@@ -123,8 +123,12 @@ const hangingStore = (
       const report = yield* withinBound("shutdown against a hung store", pool.shutdown())
       // A final read the program may want: bounded by the caller, it returns at once.
       const counts = yield* withinBound("a bounded counts", Effect.timeoutOption(pool.counts, "200 millis"))
-      // The store's connections too: releasing the scope must not wait for the server.
-      yield* withinBound("releasing the pool's scope", Scope.close(scope, Exit.void))
+      // The store's connections too: releasing the scope (the pool is shut
+      // down already) must not wait for the server.
+      yield* Scope.close(scope, Exit.void).pipe(Effect.timeoutOrElse({
+        duration: "2 seconds",
+        orElse: () => Effect.die(new Error("releasing the store's scope waited for the hung server"))
+      }))
       return { counts, report }
     }).pipe(Effect.ensuring(signal(pids, "SIGCONT")))
 

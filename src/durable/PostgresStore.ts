@@ -33,11 +33,12 @@ import * as PgTypes from "@effect/sql-pg/PgTypes"
 import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import type { SqlError } from "effect/sql/SqlError"
 import { randomUUID } from "node:crypto"
 import { isInvalid } from "../internal/options.ts"
@@ -417,9 +418,29 @@ export const layerConfig = (
 ): Layer.Layer<Store, StoreError | PoolConfigError | Config.ConfigError> =>
   Layer.effect(Store, Effect.flatMap(Config.unwrap(config), make))
 
+/**
+ * How long releasing the store waits for its connections to close. Closing
+ * needs no answer from a server that is up, so it is quick; from one that
+ * hangs, it would wait for statements being cancelled (the cancel request
+ * waits as long as `connectTimeout`). Past this, they close in the
+ * background, and releasing the store does not hold up a process that exits.
+ */
+const closeGrace = Duration.millis(250)
+
+/** Closes `scope`, waiting for it at most `grace`; what is left finishes in the background. */
+const closeWithin = (scope: Scope.Closeable, grace: Duration.Duration): Effect.Effect<void> =>
+  Effect.flatMap(
+    Effect.forkDetach(Scope.close(scope, Exit.void)),
+    (closing) => Effect.asVoid(Effect.timeoutOption(Fiber.await(closing), grace))
+  )
+
 const connect = ({ commandTimeout, connectTimeout, url }: Settings): Effect.Effect<Store, StoreError, Scope.Scope> =>
   Effect.gen(function*() {
-    const pool = yield* PgPool.make({
+    // The connections, and the statements that run on them, live in a scope
+    // of the store's own, released with the caller's within `closeGrace`.
+    const scope = yield* Scope.make()
+    yield* Effect.addFinalizer(() => closeWithin(scope, closeGrace))
+    const pool = yield* Scope.provide(scope)(PgPool.make({
       url: Redacted.make(url),
       connectTimeout,
       // Probes idle connections, so one that a failover or a NAT silently
@@ -437,9 +458,7 @@ const connect = ({ commandTimeout, connectTimeout, url }: Settings): Effect.Effe
         enable_seqscan: "off",
         enable_bitmapscan: "off"
       }
-    }).pipe(Effect.mapError(storeError("connect")))
-
-    const scope = yield* Effect.scope
+    })).pipe(Effect.mapError(storeError("connect")))
 
     /**
      * Runs one statement on a pooled connection, its failure as a `StoreError`,
