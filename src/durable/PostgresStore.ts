@@ -26,7 +26,9 @@
  * directly: the statements are fixed, so `PgClient`'s SQL builder would only
  * add work). It replaces dead connections on the next checkout: while the
  * server is down each operation fails with a `StoreError`, and once it is back
- * they succeed again with the same store.
+ * they succeed again with the same store. Releasing the store waits at most
+ * a quarter of a second for its connections to close (a server that hangs
+ * would hold them): the rest close in the background.
  */
 import * as PgPool from "@effect/sql-pg/PgPool"
 import * as PgTypes from "@effect/sql-pg/PgTypes"
