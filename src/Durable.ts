@@ -93,7 +93,7 @@ export interface Options<A, I, B, E, R> {
    * it: `shutdown`, its scope or layer released). Its failures and defects
    * are logged, not raised; its time adds to the shutdown's.
    */
-  readonly onShutdown?: ((report: Shutdown.Report<A>) => Effect.Effect<void>) | undefined
+  readonly onShutdown?: ((report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>) | undefined
 }
 
 /** What a producer needs: where, which queue, and how payloads are encoded. */
@@ -266,7 +266,7 @@ interface Config<A, I, B, E, R> extends ProducerConfig<A, I> {
   /** As given (read once), for the pool and for `shutdown(policy)` to apply on top. */
   readonly shutdown: Partial<Shutdown.Policy> | undefined
   readonly shutdownResolved: Shutdown.Resolved
-  readonly onShutdown: ((report: Shutdown.Report<A>) => Effect.Effect<void>) | undefined
+  readonly onShutdown: ((report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>) | undefined
 }
 
 const isPositiveInteger = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 1
@@ -473,12 +473,18 @@ const logReport = (queue: string, report: Shutdown.Report<unknown>, flushed: boo
   ))
 }
 
-/** Hands the report to `onShutdown`; what it raises is logged, not passed on. */
-const deliverReport = <A>(
-  onShutdown: (report: Shutdown.Report<A>) => Effect.Effect<void>,
-  report: Shutdown.Report<A>
+/**
+ * Hands the report to `onShutdown`, with the context the pool was made in;
+ * what it raises is logged, not passed on.
+ */
+const deliverReport = <A, R>(
+  onShutdown: (report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>,
+  report: Shutdown.Report<A>,
+  context: Context.Context<R>
 ): Effect.Effect<void> =>
   Effect.suspend(() => onShutdown(report)).pipe(
+    Effect.provideContext(context),
+    Effect.asVoid,
     Effect.catchCause((cause) => quietly(Effect.logError("onShutdown failed", cause)))
   )
 
@@ -503,6 +509,8 @@ const build = <A, I, B, E, R>(
     if (isInvalid(validated)) return yield* configError(validated)
     const config: Config<A, I, B, E, R> = validated
     const { queue, store } = config
+    // The shutdown runs in a fiber of its own; `onShutdown` gets the context the pool was made in.
+    const context = yield* Effect.context<R>()
     const decode = Schema.decodeUnknownExit(jsonCodec(config.schema))
 
     /** Leases this process holds (claimed, not yet ended), by job id. */
@@ -706,7 +714,7 @@ const build = <A, I, B, E, R>(
           if (flushed) yield* close
           else yield* Effect.forkDetach(close)
           yield* logReport(queue, drained, flushed)
-          if (config.onShutdown !== undefined) yield* deliverReport(config.onShutdown, drained)
+          if (config.onShutdown !== undefined) yield* deliverReport(config.onShutdown, drained, context)
           return drained
         }).pipe(
           Effect.onExit((exit) => Deferred.done(done, exit)),

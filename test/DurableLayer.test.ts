@@ -239,6 +239,26 @@ describe("Durable shutdown", () => {
       assert.strictEqual(lines.filter((line) => line.message.includes("onShutdown failed")).length, 2)
     })))
 
+  it.effect("onShutdown runs with the context the pool was made in, whoever shuts it down", () =>
+    Effect.scoped(Effect.gen(function*() {
+      class Audit extends Context.Service<Audit, Array<number>>()("test/Audit") {}
+      const audit: Array<number> = []
+      const store = yield* MemoryStore.make
+      const pool = yield* Durable.make({
+        store,
+        queue: "q",
+        schema: Schema.String,
+        workers: 1,
+        handler: () => Effect.void,
+        onShutdown: (report) => Effect.flatMap(Audit, (entries) => Effect.sync(() => entries.push(report.succeeded)))
+      }).pipe(Effect.provideService(Audit, audit))
+      yield* pool.submit("a")
+      yield* elapse(500)
+      // Shut down from here, where no Audit is provided.
+      yield* pool.shutdown()
+      assert.deepStrictEqual(audit, [1])
+    })))
+
   it.effect("the store from the context is the one the layers share", () =>
     Effect.gen(function*() {
       const { context, release } = yield* acquire(MemoryStore.layer)

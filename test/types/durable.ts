@@ -85,6 +85,24 @@ export const needsMailer: Layer.Layer<Emails, Pool.PoolConfigError, Mailer> = Du
   handler: (job) => Effect.flatMap(Mailer, (mailer) => mailer.send(job.payload))
 })
 
+// So do the requirements of onShutdown.
+class Audit extends Context.Service<Audit, { readonly record: (n: number) => Effect.Effect<void> }>()("types/Audit") {}
+
+export const needsAudit: Layer.Layer<Emails, Pool.PoolConfigError, Audit> = Durable.layer(Emails, {
+  ...base,
+  store,
+  handler: (job) => Effect.succeed(job.payload.length),
+  onShutdown: (report) => Effect.flatMap(Audit, (audit) => audit.record(report.succeeded))
+})
+
+// @ts-expect-error: onShutdown needs Audit, so the layer cannot require nothing.
+export const forgetsAudit: Layer.Layer<Emails, Pool.PoolConfigError, never> = Durable.layer(Emails, {
+  ...base,
+  store,
+  handler: (job) => Effect.succeed(job.payload.length),
+  onShutdown: (report) => Effect.flatMap(Audit, (audit) => audit.record(report.succeeded))
+})
+
 // shutdown: with no policy it cannot fail; with one it can fail with PoolConfigError only.
 declare const pool: Durable.DurablePool<string, number, Rejected>
 export const plain: Effect.Effect<unknown, never> = pool.shutdown()
