@@ -90,8 +90,9 @@ export interface Options<A, I, B, E, R> {
   readonly shutdown?: Partial<Shutdown.Policy> | undefined
   /**
    * Receives the report once, when the pool has shut down (whatever began
-   * it: `shutdown`, its scope or layer released). Its failures and defects
-   * are logged, not raised; its time adds to the shutdown's.
+   * it: `shutdown`, its scope or layer released), with the context the pool
+   * was made in. Its failures and defects are logged, not raised; its time
+   * adds to the shutdown's.
    */
   readonly onShutdown?: ((report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>) | undefined
 }
