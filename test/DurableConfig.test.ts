@@ -111,6 +111,7 @@ const cases: ReadonlyArray<Case> = [
   { name: "pollInterval zero", option: "pollInterval", options: withOption("pollInterval", 0) },
   { name: "jobTimeout negative", option: "jobTimeout", options: withOption("jobTimeout", "-5 seconds") },
   { name: "shutdown an array", option: "shutdown", options: withOption("shutdown", []) },
+  { name: "shutdown null", option: "shutdown", options: withOption("shutdown", null) },
   { name: "shutdown a string", option: "shutdown", options: withOption("shutdown", "fast") },
   { name: "shutdown.timeout negative", option: "shutdown.timeout", options: withOption("shutdown", { timeout: -1 }) },
   { name: "shutdown.backlog unknown", option: "shutdown.backlog", options: withOption("shutdown", { backlog: "keep" }) },

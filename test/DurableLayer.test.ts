@@ -163,6 +163,7 @@ describe("Durable shutdown", () => {
         [{ timeout: "soon" }, "shutdown.timeout"],
         [{ backlog: "keep" }, "shutdown.backlog"],
         [[], "shutdown"],
+        [null, "shutdown"],
         ["now", "shutdown"],
         [Object.defineProperty({}, "timeout", { get: () => { throw new Error("boom") } }), "shutdown.timeout"]
       ]

@@ -201,11 +201,11 @@ export const orRefuse = <A>(input: A | Invalid): A => {
 
 /**
  * A shutdown policy's fields read once into a plain object (for
- * `Shutdown.resolve` to check), or `undefined` when there is none (`null`
- * counts as none, as it does for the in-memory pool).
+ * `Shutdown.resolve` to check), or `undefined` when there is none. `null`
+ * is not a policy: refused, as an options object that is `null` is.
  */
 export const policy = (option: string, input: unknown): Partial<Shutdown.Policy> | undefined => {
-  if (input === undefined || input === null) return undefined
+  if (input === undefined) return undefined
   const source = record(option, input)
   const timeout = field(source, "timeout", `${option}.timeout`)
   const backlog = field(source, "backlog", `${option}.backlog`)
