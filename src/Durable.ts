@@ -41,11 +41,13 @@
  * ```
  */
 import * as Cause from "effect/Cause"
+import type * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Latch from "effect/Latch"
 import * as Pull from "effect/Pull"
 import * as Queue from "effect/Queue"
@@ -53,12 +55,13 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
-import type { Buried, Claimed, Counts, Lease, Store, StoreError } from "./durable/Store.ts"
-import { decodeDuration, describe, type Invalid, isInvalid } from "./internal/options.ts"
+import * as Checks from "./durable/options.ts"
+import { type Buried, type Claimed, type Counts, type Lease, Store, type StoreError } from "./durable/Store.ts"
+import { decodeDuration, type Invalid, isInvalid } from "./internal/options.ts"
 import { quietly } from "./internal/quietly.ts"
 import * as Job from "./Job.ts"
 import * as Pool from "./Pool.ts"
-import type * as Shutdown from "./Shutdown.ts"
+import * as Shutdown from "./Shutdown.ts"
 
 /** How to build a durable pool. */
 export interface Options<A, I, B, E, R> {
@@ -73,7 +76,7 @@ export interface Options<A, I, B, E, R> {
   readonly handler: (job: Job.Job<A>) => Effect.Effect<B, E, R>
   /** Deliveries before a failing job is dead-lettered: an integer >= 1, default 5. */
   readonly maxAttempts?: number | undefined
-  /** The delay before each retry, by attempt. Default: exponential from 1 second, at most 5 minutes. */
+  /** The delay before each retry, by attempt: a `Schedule`. Default: exponential from 1 second, at most 5 minutes. */
   readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
   /** How long a claimed job stays this process's without a heartbeat. Default 30 seconds. */
   readonly lease?: Duration.Input | undefined
@@ -83,29 +86,72 @@ export interface Options<A, I, B, E, R> {
   readonly prefetch?: number | undefined
   /** The deadline of each delivery: a delivery that outlives it fails with `JobTimeoutError` (and is retried). */
   readonly jobTimeout?: Duration.Input | undefined
-  /** How the pool shuts down; see `Shutdown`. */
+  /** How the pool shuts down when its scope closes or `shutdown()` is called without a policy; see `Shutdown`. */
   readonly shutdown?: Partial<Shutdown.Policy> | undefined
+  /**
+   * Receives the report once, when the pool has shut down (whatever began
+   * it: `shutdown`, its scope or layer released), with the context the pool
+   * was made in. Its failures and defects are logged, not raised; its time
+   * adds to the shutdown's.
+   */
+  readonly onShutdown?: ((report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>) | undefined
 }
+
+/** What a producer needs: where, which queue, and how payloads are encoded. */
+export interface ProducerOptions<A, I> {
+  readonly store: Store
+  readonly queue: string
+  readonly schema: Schema.Codec<A, I>
+  /** Refuses jobs with `PoolClosedError` once this returns false. */
+  readonly accepting?: (() => boolean) | undefined
+}
+
+/** What `submit` and `submitAll` fail with. */
+export type SubmitError = Pool.PoolClosedError | Pool.PoolConfigError | StoreError | Schema.SchemaError
 
 /** What a process that only offers jobs needs (a web server, a cron job): no workers. */
 export interface Producer<in A> {
   /**
    * Stores a job; any process working the queue may run it. Returns its id:
    * `id` if given (an idempotency key: an id already in the queue is not
-   * stored again), else a random UUID.
+   * stored again), else a random UUID. An `id` that is not a string, or
+   * that holds text not every store can keep (the NUL character, half of a
+   * surrogate pair), fails with `PoolConfigError` naming `id`, on every
+   * store, before the store is asked.
    */
-  readonly submit: (
-    payload: A,
-    options?: { readonly id?: string | undefined }
-  ) => Effect.Effect<string, Pool.PoolClosedError | StoreError | Schema.SchemaError>
+  readonly submit: (payload: A, options?: { readonly id?: string | undefined }) => Effect.Effect<string, SubmitError>
   /** Stores jobs in one round trip. Returns their ids. */
-  readonly submitAll: (
-    payloads: Iterable<A>
-  ) => Effect.Effect<ReadonlyArray<string>, Pool.PoolClosedError | StoreError | Schema.SchemaError>
+  readonly submitAll: (payloads: Iterable<A>) => Effect.Effect<ReadonlyArray<string>, SubmitError>
 }
 
+/** The checked options of a producer. */
+interface ProducerConfig<A, I> {
+  readonly store: Store
+  readonly queue: string
+  readonly schema: Schema.Codec<A, I>
+}
+
+/** Reads and checks the options a producer shares with a pool; `contextStore` stands in for an absent `store`. */
+const producerFields = <A, I>(source: object, contextStore?: Store): ProducerConfig<A, I> => {
+  const given = Checks.field(source, "store", "store")
+  const store = given === undefined && contextStore !== undefined ? contextStore : Checks.store("store", given)
+  const queue = Checks.field(source, "queue", "queue")
+  if (typeof queue !== "string" || queue.length === 0) {
+    Checks.refuse("queue", `must be a non-empty string, got ${Checks.describe(queue)}`)
+  }
+  const schema = Checks.field(source, "schema", "schema")
+  if (!Checks.holds("schema", () => Schema.isSchema(schema))) {
+    Checks.refuse("schema", `must be a Schema, got ${Checks.describe(schema)}`)
+  }
+  return { store, queue: queue as string, schema: schema as Schema.Codec<A, I> }
+}
+
+const configError = ({ option, reason }: Invalid) => new Pool.PoolConfigError({ option, reason })
+
 /**
- * Offers jobs to `queue` in `store`, encoded with `schema`.
+ * Offers jobs to `queue` in `store`, encoded with `schema`. Bad options are
+ * reported by the first `submit` or `submitAll`, as a `PoolConfigError`
+ * naming the option (nothing is stored).
  *
  * ```ts
  * import { Effect, Schema } from "effect"
@@ -118,33 +164,48 @@ export interface Producer<in A> {
  * })
  * ```
  */
-export const producer = <A, I>(options: {
-  readonly store: Store
-  readonly queue: string
-  readonly schema: Schema.Codec<A, I>
-  /** Refuses jobs with `PoolClosedError` once this returns false. */
-  readonly accepting?: (() => boolean) | undefined
-}): Producer<A> => {
-  const { queue, store } = options
-  const encode = Schema.encodeUnknownEffect(jsonCodec(options.schema))
-  const accepting = options.accepting ?? (() => true)
+export const producer = <A, I>(options: ProducerOptions<A, I>): Producer<A> => {
+  const validated = Checks.checked("options", () => {
+    const source = Checks.record("options", options)
+    const config = producerFields<A, I>(source)
+    const accepting = Checks.field(source, "accepting", "accepting") ?? (() => true)
+    if (typeof accepting !== "function") {
+      Checks.refuse("accepting", `must be a function returning a boolean, got ${Checks.describe(accepting)}`)
+    }
+    return { config, accepting: accepting as () => boolean }
+  })
+  if (isInvalid(validated)) {
+    const refused = Effect.fail(configError(validated))
+    return { submit: () => refused, submitAll: () => refused }
+  }
+  return makeProducer(validated.config, validated.accepting)
+}
+
+/** A producer on checked options; it refuses jobs with `PoolClosedError` once `accepting` returns false. */
+const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, accepting: () => boolean): Producer<A> => {
+  const encode = Schema.encodeUnknownEffect(jsonCodec(schema))
+  const closed = Effect.fail(new Pool.PoolClosedError({}))
   const offer = (
     payloads: ReadonlyArray<A>,
     ids: ReadonlyArray<string>
-  ): Effect.Effect<ReadonlyArray<string>, Pool.PoolClosedError | StoreError | Schema.SchemaError> =>
-    Effect.suspend((): Effect.Effect<ReadonlyArray<string>, Pool.PoolClosedError | StoreError | Schema.SchemaError> => {
-      if (!accepting()) return Effect.fail(new Pool.PoolClosedError({}))
-      return Effect.flatMap(
-        Effect.forEach(payloads, (payload) => encode(payload)),
-        (encoded) => Effect.as(store.offer(queue, encoded.map((payload, i) => ({ id: ids[i]!, payload }))), ids)
-      )
-    })
+  ): Effect.Effect<ReadonlyArray<string>, StoreError | Schema.SchemaError> =>
+    Effect.flatMap(
+      Effect.forEach(payloads, (payload) => encode(payload)),
+      (encoded) => Effect.as(store.offer(queue, encoded.map((payload, i) => ({ id: ids[i]!, payload }))), ids)
+    )
   return {
     submit: (payload, options) =>
-      Effect.map(offer([payload], [options?.id ?? crypto.randomUUID()]), (ids) => ids[0]!),
+      Effect.suspend((): Effect.Effect<string, SubmitError> => {
+        if (!accepting()) return closed
+        const id = Checks.checked("options", () => Checks.jobId(options))
+        if (isInvalid(id)) return Effect.fail(configError(id))
+        return Effect.map(offer([payload], [id]), (ids) => ids[0]!)
+      }),
     submitAll: (payloads) =>
-      Effect.suspend(() => {
-        const all = Array.from(payloads)
+      Effect.suspend((): Effect.Effect<ReadonlyArray<string>, SubmitError> => {
+        if (!accepting()) return closed
+        const all = Checks.checked("payloads", () => Checks.payloadList(payloads))
+        if (isInvalid(all)) return Effect.fail(configError(all))
         return offer(all, all.map(() => crypto.randomUUID()))
       })
   }
@@ -159,10 +220,14 @@ export interface DurablePool<in out A, out B, out E> extends Producer<A> {
   readonly outcomes: Stream.Stream<Job.Outcome<A, B, E | Job.JobTimeoutError>>
   /** This process's counters. */
   readonly stats: Effect.Effect<Pool.Stats>
-  /** The queue's counts in the store, across processes. */
+  /**
+   * The queue's counts in the store, across processes. One round trip,
+   * bounded by the store's `commandTimeout`; bound it tighter with
+   * `Effect.timeoutOption` where a deadline is near (after a shutdown, say).
+   */
   readonly counts: Effect.Effect<Counts, StoreError>
-  /** Dead-lettered jobs, oldest first. */
-  readonly deadLetters: (limit?: number) => Effect.Effect<ReadonlyArray<Buried>, StoreError>
+  /** Dead-lettered jobs, oldest first, at most `limit` (an integer >= 1, default 100). */
+  readonly deadLetters: (limit?: number) => Effect.Effect<ReadonlyArray<Buried>, StoreError | Pool.PoolConfigError>
   /**
    * Stops claiming, lets the jobs in hand finish within the deadline, and
    * gives the rest back to the store. In the report, `abandoned` and the
@@ -172,8 +237,15 @@ export interface DurablePool<in out A, out B, out E> extends Producer<A> {
    * failure, retried or dead-lettered like any other.) It returns within
    * the deadline plus 5 seconds for the last endings to reach the store,
    * even if the store hangs: then those jobs come back after their lease.
+   *
+   * With a policy, it overrides the pool's `shutdown` option (a bad one is a
+   * `PoolConfigError`). Idempotent: a later call waits for the first and
+   * returns the same report.
    */
-  readonly shutdown: () => Effect.Effect<Shutdown.Report<A>>
+  readonly shutdown: {
+    (): Effect.Effect<Shutdown.Report<A>>
+    (policy: Partial<Shutdown.Policy>): Effect.Effect<Shutdown.Report<A>, Pool.PoolConfigError>
+  }
 }
 
 /** `schedule`, its delays capped at `max`. */
@@ -182,60 +254,121 @@ const capped = (schedule: Schedule.Schedule<unknown>, max: Duration.Duration): S
 
 const defaultRetry = capped(Schedule.exponential("1 second"), Duration.minutes(5))
 
-interface Config<A, I, B, E, R> extends Options<A, I, B, E, R> {
+/** The options, checked and read once, with their defaults. */
+interface Config<A, I, B, E, R> extends ProducerConfig<A, I> {
+  readonly workers: number
+  readonly handler: (job: Job.Job<A>) => Effect.Effect<B, E, R>
   readonly maxAttempts: number
   readonly retry: Schedule.Schedule<unknown, unknown>
   readonly lease: Duration.Duration
   readonly pollInterval: Duration.Duration
   readonly prefetch: number
   readonly jobTimeout: Duration.Duration | undefined
+  /** As given (read once), for the pool and for `shutdown(policy)` to apply on top. */
+  readonly shutdown: Partial<Shutdown.Policy> | undefined
+  readonly shutdownResolved: Shutdown.Resolved
+  readonly onShutdown: ((report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>) | undefined
 }
 
 const isPositiveInteger = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 1
 
-const validate = <A, I, B, E, R>(options: Options<A, I, B, E, R>): Config<A, I, B, E, R> | Invalid => {
-  if (typeof options !== "object" || options === null) return { option: "options", reason: "must be an object" }
-  const { maxAttempts = 5, queue, store, workers } = options
-  if (typeof store !== "object" || store === null) return { option: "store", reason: "must be a Store" }
-  if (typeof queue !== "string" || queue.length === 0) {
-    return { option: "queue", reason: `must be a non-empty string, got ${describe(queue)}` }
-  }
-  if (!Schema.isSchema(options.schema)) return { option: "schema", reason: "must be a Schema" }
-  if (!isPositiveInteger(maxAttempts)) {
-    return { option: "maxAttempts", reason: `must be an integer >= 1, got ${describe(maxAttempts)}` }
-  }
-  // Before prefetch, which defaults to it: a bad `workers` is named as such.
-  if (!isPositiveInteger(workers)) {
-    return { option: "workers", reason: `must be an integer >= 1, got ${describe(workers)}` }
-  }
-  const prefetch = options.prefetch ?? workers
-  if (!isPositiveInteger(prefetch)) {
-    return { option: "prefetch", reason: `must be an integer >= 1, got ${describe(prefetch)}` }
-  }
-  const lease = decodeDuration("lease", options.lease ?? "30 seconds", { allowZero: false })
-  if (isInvalid(lease)) return lease
-  if (!Duration.isFinite(lease)) return { option: "lease", reason: "must be finite: a dead process's jobs must come back" }
-  // Renewed a third of the way through, a store round trip each time: shorter
-  // leases would keep the heartbeat spinning against the store.
-  if (Duration.toMillis(lease) < 100) {
-    return { option: "lease", reason: `must be at least 100 millis, got ${Duration.format(lease)}` }
-  }
-  const pollInterval = decodeDuration("pollInterval", options.pollInterval ?? "200 millis", { allowZero: false })
-  if (isInvalid(pollInterval)) return pollInterval
-  const jobTimeout = options.jobTimeout === undefined
-    ? undefined
-    : decodeDuration("jobTimeout", options.jobTimeout, { allowZero: false })
-  if (isInvalid(jobTimeout)) return jobTimeout
-  return {
-    ...options,
-    maxAttempts,
-    retry: options.retry ?? defaultRetry,
-    lease,
-    pollInterval,
-    prefetch,
-    jobTimeout
+/** A positive integer option, `fallback` when absent. */
+const positiveInteger = (option: string, input: unknown, fallback: number | undefined): number => {
+  const value = input === undefined ? fallback : input
+  return isPositiveInteger(value) ? value : Checks.refuse(option, `must be an integer >= 1, got ${Checks.describe(value)}`)
+}
+
+/** A duration option (never zero), `fallback` when absent. */
+const duration = (option: string, input: unknown, fallback: Duration.Input): Duration.Duration =>
+  Checks.orRefuse(decodeDuration(option, input === undefined ? fallback : input, { allowZero: false }))
+
+/** Every option `make` reads: any other key is a mistake (a typo would otherwise be ignored). */
+const knownOptions = new Set([
+  "store",
+  "queue",
+  "schema",
+  "workers",
+  "handler",
+  "maxAttempts",
+  "retry",
+  "lease",
+  "pollInterval",
+  "prefetch",
+  "jobTimeout",
+  "shutdown",
+  "onShutdown"
+])
+
+/** What to say of an unknown option that is another pool's, or a likely slip. */
+const instead: Readonly<Record<string, string>> = {
+  capacity: " (the durable pool's room for claimed jobs is `prefetch`)",
+  timeout: " (use `jobTimeout`, or `shutdown.timeout`)",
+  maxAttempt: " (did you mean `maxAttempts`?)",
+  retries: " (use `maxAttempts` and `retry`)"
+}
+
+/** Refuses the first key of `source` that is not an option. */
+const refuseUnknown = (source: object) => {
+  for (const key of Object.keys(source)) {
+    if (!knownOptions.has(key)) Checks.refuse(key, `is not an option of the durable pool${instead[key] ?? ""}`)
   }
 }
+
+const validate = <A, I, B, E, R>(
+  options: Options<A, I, B, E, R>,
+  contextStore: Store | undefined
+): Config<A, I, B, E, R> | Invalid =>
+  Checks.checked("options", () => {
+    const source = Checks.record("options", options)
+    const read = (key: string) => Checks.field(source, key, key)
+    const { queue, schema, store } = producerFields<A, I>(source, contextStore)
+    refuseUnknown(source)
+    const handler = read("handler")
+    if (typeof handler !== "function") {
+      Checks.refuse("handler", `must be a function returning an Effect, got ${Checks.describe(handler)}`)
+    }
+    const maxAttempts = positiveInteger("maxAttempts", read("maxAttempts"), 5)
+    // Before prefetch, which defaults to it: a bad `workers` is named as such.
+    const workers = positiveInteger("workers", read("workers"), undefined)
+    const prefetch = positiveInteger("prefetch", read("prefetch"), workers)
+    const retryInput = read("retry")
+    const retry = retryInput === undefined ? defaultRetry : retryInput
+    if (!Checks.holds("retry", () => Schedule.isSchedule(retry))) {
+      Checks.refuse("retry", `must be a Schedule (of the delays between attempts), got ${Checks.describe(retry)}`)
+    }
+    const lease = duration("lease", read("lease"), "30 seconds")
+    if (!Duration.isFinite(lease)) Checks.refuse("lease", "must be finite: a dead process's jobs must come back")
+    // Renewed a third of the way through, a store round trip each time: shorter
+    // leases would keep the heartbeat spinning against the store.
+    if (Duration.toMillis(lease) < 100) {
+      Checks.refuse("lease", `must be at least 100 millis, got ${Duration.format(lease)}`)
+    }
+    const pollInterval = duration("pollInterval", read("pollInterval"), "200 millis")
+    const jobTimeoutInput = read("jobTimeout")
+    const jobTimeout = jobTimeoutInput === undefined ? undefined : duration("jobTimeout", jobTimeoutInput, 0)
+    const shutdown = Checks.policy("shutdown", read("shutdown"))
+    const shutdownResolved = Checks.orRefuse(Shutdown.resolve(Shutdown.defaultResolved, shutdown))
+    const onShutdown = read("onShutdown")
+    if (onShutdown !== undefined && typeof onShutdown !== "function") {
+      Checks.refuse("onShutdown", `must be a function of the report returning an Effect, got ${Checks.describe(onShutdown)}`)
+    }
+    return {
+      store,
+      queue,
+      schema,
+      workers,
+      handler: handler as Config<A, I, B, E, R>["handler"],
+      maxAttempts,
+      retry: retry as Schedule.Schedule<unknown, unknown>,
+      lease,
+      pollInterval,
+      prefetch,
+      jobTimeout,
+      shutdown,
+      shutdownResolved,
+      onShutdown: onShutdown as Config<A, I, B, E, R>["onShutdown"]
+    }
+  })
 
 /** What to do with a lease once its job ended. */
 type Ending =
@@ -291,20 +424,94 @@ const throughOutage = <A>(what: string, effect: Effect.Effect<A, StoreError>): E
   )
 
 /**
+ * Calls the handler; one that returns something other than an Effect dies
+ * with a message that says what it returned (the job is then retried and
+ * dead-lettered like any failure), rather than with whatever running that
+ * value as an Effect would throw.
+ */
+const callHandler = <A, B, E, R>(handler: (job: Job.Job<A>) => Effect.Effect<B, E, R>, job: Job.Job<A>) => {
+  const effect: unknown = handler(job)
+  if (Effect.isEffect(effect)) return effect as Effect.Effect<B, E, R>
+  const what = effect instanceof Promise
+    ? "a Promise (wrap it with Effect.promise or Effect.tryPromise)"
+    : Checks.describe(effect)
+  return Effect.die(new TypeError(`the handler returned ${what}, not an Effect`))
+}
+
+/** At most this many ids of each kind are written in the shutdown log line; the report has them all. */
+const loggedIds = 100
+
+const idsOf = (jobs: ReadonlyArray<Job.Job<unknown>>): ReadonlyArray<string> => {
+  const ids = jobs.slice(0, loggedIds).map((job) => job.id)
+  return jobs.length > loggedIds ? [...ids, `... ${jobs.length - loggedIds} more`] : ids
+}
+
+/**
+ * Logs how the pool ended. Jobs it gave back (cut off, or never started)
+ * are a warning with their ids, so that a deploy's log says which jobs will
+ * run elsewhere; a clean end is a debug line.
+ */
+const logReport = (queue: string, report: Shutdown.Report<unknown>, flushed: boolean): Effect.Effect<void> => {
+  const { abandoned, interrupted } = report
+  const annotations = {
+    queue,
+    succeeded: report.succeeded,
+    failed: report.failed,
+    died: report.died,
+    timedOut: report.timedOut,
+    interrupted: idsOf(interrupted),
+    abandoned: idsOf(abandoned)
+  }
+  if (interrupted.length + abandoned.length === 0) {
+    return quietly(Effect.annotateLogs(Effect.logDebug("durable pool shut down"), annotations))
+  }
+  const given = interrupted.length + abandoned.length
+  const jobs = given === 1 ? "1 job" : `${given} jobs`
+  const where = flushed ? "released to the store" : "back in the store once their lease runs out (the store did not answer)"
+  return quietly(Effect.annotateLogs(
+    Effect.logWarning(`durable pool shut down; ${jobs} ${where}`),
+    annotations
+  ))
+}
+
+/**
+ * Hands the report to `onShutdown`, with the context the pool was made in;
+ * what it raises is logged, not passed on.
+ */
+const deliverReport = <A, R>(
+  onShutdown: (report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>,
+  report: Shutdown.Report<A>,
+  context: Context.Context<R>
+): Effect.Effect<void> =>
+  Effect.suspend(() => onShutdown(report)).pipe(
+    Effect.provideContext(context),
+    Effect.asVoid,
+    Effect.catchCause((cause) => quietly(Effect.logError("onShutdown failed", cause)))
+  )
+
+/**
  * Starts a durable pool in the current scope; closing the scope shuts it
  * down. Workers start before `make` returns, and the fetcher right after.
  */
 export const make = <A, I, B, E, R>(
   options: Options<A, I, B, E, R>
+): Effect.Effect<DurablePool<A, B, E>, Pool.PoolConfigError, Scope.Scope | R> => build(options, undefined)
+
+/** `make`, with the store of the context standing in for an absent `store` option (for `layer`). */
+const build = <A, I, B, E, R>(
+  options: Options<A, I, B, E, R>,
+  contextStore: Store | undefined
 ): Effect.Effect<DurablePool<A, B, E>, Pool.PoolConfigError, Scope.Scope | R> =>
   // Only the pool's start may be interrupted: from the first background fiber
   // until the finalizer that stops them is in place, an interruption would
   // leave them claiming jobs for ever, outside any scope.
   Effect.uninterruptibleMask((restore) => Effect.gen(function*() {
-    const validated = validate(options)
-    if (isInvalid(validated)) return yield* new Pool.PoolConfigError(validated)
+    const validated = validate(options, contextStore)
+    if (isInvalid(validated)) return yield* configError(validated)
     const config: Config<A, I, B, E, R> = validated
     const { queue, store } = config
+    // The shutdown runs in a fiber of its own; `onShutdown` gets the context the pool was made in.
+    const context = yield* Effect.context<R>()
     const decode = Schema.decodeUnknownExit(jsonCodec(config.schema))
 
     /** Leases this process holds (claimed, not yet ended), by job id. */
@@ -357,7 +564,7 @@ export const make = <A, I, B, E, R>(
 
     const handler = (job: Job.Job<A>): Effect.Effect<B, E | Job.JobTimeoutError, R> => {
       const timeout = config.jobTimeout
-      const run: Effect.Effect<B, E | Job.JobTimeoutError, R> = Effect.suspend(() => config.handler(job))
+      const run: Effect.Effect<B, E | Job.JobTimeoutError, R> = Effect.suspend(() => callHandler(config.handler, job))
       const bounded = timeout === undefined ? run : Effect.timeoutOrElse(run, {
         duration: timeout,
         orElse: () => Effect.fail(new Job.JobTimeoutError({ jobId: job.id, timeout }))
@@ -464,10 +671,11 @@ export const make = <A, I, B, E, R>(
 
     // --- the API ----------------------------------------------------------------
 
-    const { submit, submitAll } = producer({ store, queue, schema: config.schema, accepting: () => accepting })
+    const { submit, submitAll } = makeProducer(config, () => accepting)
 
     let report: Deferred.Deferred<Shutdown.Report<A>> | undefined
-    const shutdown = (): Effect.Effect<Shutdown.Report<A>> =>
+    /** Shuts down once, with `policy` (checked) on top of the pool's own. */
+    const shutdownOnce = (policy: Partial<Shutdown.Policy> | undefined): Effect.Effect<Shutdown.Report<A>> =>
       Effect.suspend(() => {
         if (report !== undefined) return Deferred.await(report)
         const done = report = Deferred.makeUnsafe<Shutdown.Report<A>>()
@@ -492,7 +700,8 @@ export const make = <A, I, B, E, R>(
           // while a claim in flight finishes (not after it: a store that
           // hangs must not hold up the drain).
           Deferred.doneUnsafe(stopping, Exit.void)
-          const drained = yield* pool.shutdown()
+          // The policy was checked as the pool checks it: it cannot fail here.
+          const drained = yield* (policy === undefined ? pool.shutdown() : Effect.orDie(pool.shutdown(policy)))
           // Released at once, not after the claim: a claim that hangs must
           // not keep them from the store.
           releaseHeld()
@@ -505,6 +714,8 @@ export const make = <A, I, B, E, R>(
           const close = Scope.close(background, Exit.void)
           if (flushed) yield* close
           else yield* Effect.forkDetach(close)
+          yield* logReport(queue, drained, flushed)
+          if (config.onShutdown !== undefined) yield* deliverReport(config.onShutdown, drained, context)
           return drained
         }).pipe(
           Effect.onExit((exit) => Deferred.done(done, exit)),
@@ -512,7 +723,21 @@ export const make = <A, I, B, E, R>(
           Effect.andThen(Deferred.await(done))
         )
       })
-    yield* Effect.addFinalizer(shutdown)
+
+    function shutdown(): Effect.Effect<Shutdown.Report<A>>
+    function shutdown(policy: Partial<Shutdown.Policy>): Effect.Effect<Shutdown.Report<A>, Pool.PoolConfigError>
+    function shutdown(policy?: Partial<Shutdown.Policy>): Effect.Effect<Shutdown.Report<A>, Pool.PoolConfigError> {
+      return Effect.suspend(() => {
+        // Checked on every call, even once shut down: bad input always gets its error.
+        const checked = Checks.checked("shutdown", () => {
+          const given = Checks.policy("shutdown", policy)
+          Checks.orRefuse(Shutdown.resolve(config.shutdownResolved, given))
+          return given
+        })
+        return isInvalid(checked) ? Effect.fail(configError(checked)) : shutdownOnce(checked)
+      })
+    }
+    yield* Effect.addFinalizer(() => shutdown())
 
     return {
       submit,
@@ -520,7 +745,59 @@ export const make = <A, I, B, E, R>(
       outcomes: pool.outcomes,
       stats: pool.stats,
       counts: store.counts(queue),
-      deadLetters: (limit = 100) => store.buried(queue, limit),
+      deadLetters: (limit = 100) =>
+        isPositiveInteger(limit)
+          ? store.buried(queue, limit)
+          : Effect.fail(new Pool.PoolConfigError({ option: "limit", reason: `must be an integer >= 1, got ${Checks.describe(limit)}` })),
       shutdown
     }
   }))
+
+/** The options of `layer`: those of `make`, with `store` optional (absent, it comes from the context). */
+export type LayerOptions<A, I, B, E, R, S extends Store | undefined> = Omit<Options<A, I, B, E, R>, "store"> & {
+  readonly store?: S
+}
+
+/**
+ * A layer that provides a durable pool as the service `service`. The pool
+ * starts when the layer is built and shuts down (with its `shutdown` policy,
+ * then `onShutdown`) when the layer is released.
+ *
+ * Without a `store` option, it takes the store from the context: the `Store`
+ * service, which `RedisStore.layer`, `RedisStore.layerConfig`,
+ * `PostgresStore.layer`, `PostgresStore.layerConfig` and `MemoryStore.layer`
+ * provide (and then the layer requires `Store`).
+ *
+ * The handler is checked against the service: its payload is the service's
+ * `A`, and what it returns and fails with must fit the service's `B` and `E`.
+ *
+ * ```ts
+ * import { Context, Effect, Layer, Schema } from "effect"
+ * import { Durable } from "effect-worker-pool"
+ * import * as MemoryStore from "effect-worker-pool/MemoryStore"
+ *
+ * class Emails extends Context.Service<Emails, Durable.DurablePool<string, void, never>>()("app/Emails") {}
+ *
+ * const EmailsLive = Durable.layer(Emails, {
+ *   queue: "emails",
+ *   schema: Schema.String,
+ *   workers: 4,
+ *   handler: (job) => Effect.log(`sending to ${job.payload}`)
+ * }).pipe(Layer.provide(MemoryStore.layer))
+ * ```
+ */
+export const layer = <Id, A, B, E, I, R, S extends Store | undefined = undefined>(
+  service: Context.Key<Id, DurablePool<A, B, E>>,
+  options: LayerOptions<NoInfer<A>, I, NoInfer<B>, NoInfer<E>, R, S>
+): Layer.Layer<Id, Pool.PoolConfigError, Exclude<R, Scope.Scope> | (undefined extends S ? Store : never)> =>
+  Layer.effect(
+    service,
+    Effect.suspend(() => {
+      const given = Checks.checked("options", () => Checks.field(Checks.record("options", options), "store", "store"))
+      const asGiven = options as Options<A, I, B, E, R>
+      // A store given (or options that cannot be read: `make` says why) needs nothing from the context.
+      return given === undefined
+        ? Effect.flatMap(Store, (store) => build(asGiven, store))
+        : build(asGiven, undefined)
+    })
+  ) as Layer.Layer<Id, Pool.PoolConfigError, Exclude<R, Scope.Scope> | (undefined extends S ? Store : never)>

@@ -395,4 +395,33 @@ describe("Durable", () => {
       const workers = yield* Effect.flip(makePool(store, { workers: 0 }))
       assert.strictEqual(workers.option, "workers")
     })))
+
+  it.effect("a handler that returns something other than an Effect is dead-lettered saying what it returned", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const pool = yield* oneWorker(store, {
+        maxAttempts: 1,
+        handler: ((job: { readonly payload: string }) =>
+          job.payload === "promise" ? Promise.resolve(1) : 42) as unknown as () => Effect.Effect<void>
+      })
+      yield* pool.submit("promise", { id: "promise" })
+      yield* pool.submit("number", { id: "number" })
+      yield* elapse(500)
+      const letters = yield* pool.deadLetters()
+      assert.deepStrictEqual(letters.map((letter) => letter.id).sort(), ["number", "promise"])
+      const errorOf = (id: string) => letters.find((letter) => letter.id === id)!.error
+      assert.include(errorOf("promise"), "the handler returned a Promise (wrap it with Effect.promise or Effect.tryPromise), not an Effect")
+      assert.include(errorOf("number"), "the handler returned 42, not an Effect")
+    })))
+
+  it.effect("deadLetters with a limit that is not an integer >= 1 is a PoolConfigError naming limit", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const pool = yield* oneWorker(store, { handler: () => Effect.void })
+      for (const limit of [0, -1, 1.5, Number.NaN, "10" as unknown as number]) {
+        const error = yield* Effect.flip(pool.deadLetters(limit))
+        assert.strictEqual(error._tag === "PoolConfigError" && error.option, "limit")
+      }
+      assert.deepStrictEqual(yield* pool.deadLetters(), [])
+    })))
 })

@@ -12,6 +12,7 @@ import { Effect, type Scope } from "effect"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import * as RedisStore from "../src/durable/RedisStore.ts"
 import type { Store, StoreError } from "../src/durable/Store.ts"
+import type { PoolConfigError } from "../src/Pool.ts"
 import { type Running, start } from "./support/runMain.ts"
 import { type ManagedServer, type ServerError, startPostgres, startRedis } from "./support/servers.ts"
 
@@ -32,7 +33,7 @@ const waitUntil = (what: string, check: Effect.Effect<boolean, StoreError>, time
 
 const crashOne = (
   server: Effect.Effect<ManagedServer, ServerError, Scope.Scope>,
-  connect: (url: string) => Effect.Effect<Store, StoreError, Scope.Scope>
+  connect: (url: string) => Effect.Effect<Store, StoreError | PoolConfigError, Scope.Scope>
 ) =>
   Effect.scoped(Effect.gen(function*() {
     const { url } = yield* server

@@ -15,7 +15,7 @@ import { afterAll, beforeAll } from "vitest"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import type { Store } from "../src/durable/Store.ts"
 import { freePort, type ManagedServer, type PlainServer, startPostgres, startPostgresServer } from "./support/servers.ts"
-import { storeContract } from "./support/storeContract.ts"
+import { connecting, storeContract, storeLayerContract } from "./support/storeContract.ts"
 
 // One server for the contract and the tests that do not hurt it; the tests
 // that kill a server, or need one without the table, start their own.
@@ -72,6 +72,7 @@ const serverProcesses = (server: ManagedServer): Array<number> => {
 }
 
 storeContract("postgres", { make: makeShared, elapse: (ms) => Effect.sleep(ms), test: it.live })
+storeLayerContract("postgres", { url: () => shared!.url, layer: PostgresStore.layer, layerConfig: PostgresStore.layerConfig })
 
 describe("PostgresStore", () => {
   it.live("an unreachable server (closed port) fails make with StoreError \"connect\" at connectTimeout", () =>
@@ -81,7 +82,7 @@ describe("PostgresStore", () => {
       const error = yield* within(
         3_000,
         "make",
-        Effect.flip(PostgresStore.make({ url: `postgres://postgres@127.0.0.1:${port}/postgres`, connectTimeout: 500 }))
+        Effect.flip(connecting(PostgresStore.make({ url: `postgres://postgres@127.0.0.1:${port}/postgres`, connectTimeout: 500 })))
       )
       assert.strictEqual(error._tag, "StoreError")
       assert.strictEqual(error.operation, "connect")
@@ -94,7 +95,7 @@ describe("PostgresStore", () => {
       const error = yield* within(
         2_000,
         "make",
-        Effect.flip(PostgresStore.make({ url: shared!.url.replace(/\/postgres$/, "/nope"), connectTimeout: 10_000 }))
+        Effect.flip(connecting(PostgresStore.make({ url: shared!.url.replace(/\/postgres$/, "/nope"), connectTimeout: 10_000 })))
       )
       assert.strictEqual(error.operation, "connect")
       assert.include(error.reason, "nope")
@@ -174,7 +175,7 @@ describe("PostgresStore", () => {
       const error = yield* within(
         3_000,
         "make",
-        Effect.flip(PostgresStore.make({ url: `postgres://postgres@127.0.0.1:${port}/postgres`, connectTimeout: 300 }))
+        Effect.flip(connecting(PostgresStore.make({ url: `postgres://postgres@127.0.0.1:${port}/postgres`, connectTimeout: 300 })))
       )
       assert.strictEqual(error.operation, "connect")
       assert.include(error.reason, "no answer within")

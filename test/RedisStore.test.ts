@@ -10,7 +10,7 @@ import { createClient } from "redis"
 import * as RedisStore from "../src/durable/RedisStore.ts"
 import { type Store, StoreError } from "../src/durable/Store.ts"
 import { freePort, type PlainServer, startRedis, startRedisServer } from "./support/servers.ts"
-import { storeContract } from "./support/storeContract.ts"
+import { connecting, storeContract, storeLayerContract } from "./support/storeContract.ts"
 
 /** One server for the tests that do not harm it; each test uses its own queues. */
 let shared: PlainServer | undefined
@@ -22,6 +22,7 @@ afterAll(() => shared?.close())
 const sharedStore = Effect.suspend(() => RedisStore.make({ url: shared!.url }))
 
 storeContract("redis", { make: sharedStore, elapse: (ms) => Effect.sleep(ms), test: it.live })
+storeLayerContract("redis", { url: () => shared!.url, layer: RedisStore.layer, layerConfig: RedisStore.layerConfig })
 
 let lastQueue = 0
 const queueName = () => `redis-${process.pid}-${Date.now()}-${++lastQueue}`
@@ -77,7 +78,7 @@ describe("RedisStore", () => {
     Effect.gen(function*() {
       const port = yield* Effect.promise(() => freePort())
       const [error, ms] = yield* timed(
-        Effect.flip(RedisStore.make({ url: `redis://127.0.0.1:${port}`, connectTimeout: "500 millis" }))
+        Effect.flip(connecting(RedisStore.make({ url: `redis://127.0.0.1:${port}`, connectTimeout: "500 millis" })))
       )
       assert.instanceOf(error, StoreError)
       assert.strictEqual(error.operation, "connect")
@@ -98,7 +99,7 @@ describe("RedisStore", () => {
     Effect.gen(function*() {
       const silent = yield* silentServer
       const [error, ms] = yield* timed(
-        Effect.flip(RedisStore.make({ url: `redis://127.0.0.1:${silent.port}`, connectTimeout: "400 millis" }))
+        Effect.flip(connecting(RedisStore.make({ url: `redis://127.0.0.1:${silent.port}`, connectTimeout: "400 millis" })))
       )
       assert.strictEqual(error.operation, "connect")
       assert.isAtLeast(ms, 350)
@@ -106,10 +107,11 @@ describe("RedisStore", () => {
       assert.isAtLeast(silent.connections.size, 1)
     }))
 
-  it.live("an invalid connectTimeout is a connect error", () =>
+  it.live("an invalid connectTimeout is a PoolConfigError naming it, not a failed connection", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(RedisStore.make({ url: shared!.url, connectTimeout: -1 }))
-      assert.strictEqual(error.operation, "connect")
+      assert.strictEqual(error._tag, "PoolConfigError")
+      assert.strictEqual(error._tag === "PoolConfigError" && error.option, "connectTimeout")
     }))
 
   it.live("a server lost mid-run: operations fail at once, then succeed again with the same client and data", () =>

@@ -7,7 +7,9 @@
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import type { Buried, Claimed, Counts, Lease, Offered, Store } from "./Store.ts"
+import * as Layer from "effect/Layer"
+import { nonStringId } from "./options.ts"
+import { type Buried, type Claimed, type Counts, type Lease, type Offered, Store, StoreError } from "./Store.ts"
 
 interface Entry {
   readonly id: string
@@ -38,14 +40,17 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
   const withClock = <A>(f: (now: number) => A) => Effect.map(Clock.currentTimeMillis, f)
 
   return {
-    offer: (queue, jobs: ReadonlyArray<Offered>) =>
-      withClock((now) => {
+    offer: (queue, jobs: ReadonlyArray<Offered>) => {
+      const refused = nonStringId(jobs)
+      if (refused !== undefined) return Effect.fail(new StoreError({ operation: "offer", reason: refused }))
+      return withClock((now) => {
         const entries = queueOf(queue)
         for (const { id, payload } of jobs) {
           if (entries.has(id)) continue
           entries.set(id, { id, payload, state: "ready", attempts: 0, visibleAt: now, token: undefined, error: undefined })
         }
-      }),
+      })
+    },
     claim: (queue, max, lease) =>
       withClock((now) => {
         const claimed: Array<Claimed> = []
@@ -120,3 +125,6 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
       )
   }
 })
+
+/** An empty store as the `Store` service, for `Durable.layer` without a `store` option. */
+export const layer: Layer.Layer<Store> = Layer.effect(Store, make)

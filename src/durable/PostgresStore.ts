@@ -26,25 +26,38 @@
  * directly: the statements are fixed, so `PgClient`'s SQL builder would only
  * add work). It replaces dead connections on the next checkout: while the
  * server is down each operation fails with a `StoreError`, and once it is back
- * they succeed again with the same store.
+ * they succeed again with the same store. Releasing the store waits at most
+ * a quarter of a second for its connections to close (a server that hangs
+ * would hold them): the rest close in the background.
  */
 import * as PgPool from "@effect/sql-pg/PgPool"
 import * as PgTypes from "@effect/sql-pg/PgTypes"
+import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schedule from "effect/Schedule"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import type { SqlError } from "effect/sql/SqlError"
 import { randomUUID } from "node:crypto"
-import type { Buried, Claimed, Counts, Lease, Offered, Store } from "./Store.ts"
-import { StoreError } from "./Store.ts"
+import { isInvalid } from "../internal/options.ts"
+import { PoolConfigError } from "../Pool.ts"
+import * as Checks from "./options.ts"
+import type { Buried, Claimed, Counts, Lease, Offered } from "./Store.ts"
+import { Store, StoreError } from "./Store.ts"
 
 /** How to reach the server. */
 export interface Options {
-  /** `postgres://user:password@host:port/database`, libpq style (`?sslmode=require`...). */
-  readonly url: string
+  /**
+   * `postgres://user:password@host:port/database`, libpq style
+   * (`?sslmode=require`...), as a string or `Redacted` (so that a password
+   * read from `Config.Redacted` stays out of logs). Anything else is a
+   * `PoolConfigError` naming `url`.
+   */
+  readonly url: string | Redacted.Redacted<string>
   /**
    * How long `make` tries to reach the server (again and again, for a server
    * that is still starting) before it fails with a `StoreError` ("connect");
@@ -331,20 +344,33 @@ const isTransient = (error: SqlError): boolean => {
   return code === "57P03" || code === "53300"
 }
 
-/** A timeout option, 5 seconds when not given; anything but a positive duration is a `StoreError`. */
-const timeout = (option: string, input: Duration.Input | undefined): Effect.Effect<Duration.Duration, StoreError> => {
-  if (input === undefined) return Effect.succeed(Duration.seconds(5))
-  const decoded = Duration.fromInput(input)
-  return decoded._tag === "None" || Duration.isLessThanOrEqualTo(decoded.value, Duration.zero)
-    ? Effect.fail(new StoreError({ operation: "connect", reason: `invalid ${option}: ${String(input)}` }))
-    : Effect.succeed(decoded.value)
+/** The options, checked. */
+interface Settings {
+  readonly url: string
+  readonly connectTimeout: Duration.Duration
+  readonly commandTimeout: Duration.Duration
+}
+
+/** Checks the options; a bad one is named, never a defect or a failed connection. */
+const settings = (options: Options): Settings | PoolConfigError => {
+  const checked = Checks.checked("options", (): Settings => {
+    const source = Checks.record("options", options)
+    const read = (key: string) => Checks.field(source, key, key)
+    return {
+      url: Checks.storeUrl(read("url"), ["postgres", "postgresql"]),
+      connectTimeout: Checks.timeoutOption("connectTimeout", read("connectTimeout"), Duration.seconds(5)),
+      commandTimeout: Checks.timeoutOption("commandTimeout", read("commandTimeout"), Duration.seconds(5))
+    }
+  })
+  return isInvalid(checked) ? new PoolConfigError(checked) : checked
 }
 
 /**
  * Connects to the server at `options.url` and creates the tables and indexes
  * that are missing. Fails with a `StoreError` ("connect") when the server
- * cannot be reached within `connectTimeout`, or refuses us. The connections
- * are closed when the scope closes.
+ * cannot be reached within `connectTimeout`, or refuses us, and with a
+ * `PoolConfigError` naming the option for bad options (a malformed `url`, a
+ * negative timeout). The connections are closed when the scope closes.
  *
  * ```ts
  * import { Duration, Effect } from "effect"
@@ -358,12 +384,66 @@ const timeout = (option: string, input: Duration.Input | undefined): Effect.Effe
  * }))
  * ```
  */
-export const make = (options: Options): Effect.Effect<Store, StoreError, Scope.Scope> =>
+export const make = (options: Options): Effect.Effect<Store, StoreError | PoolConfigError, Scope.Scope> =>
+  Effect.suspend((): Effect.Effect<Store, StoreError | PoolConfigError, Scope.Scope> => {
+    const checked = settings(options)
+    return checked instanceof PoolConfigError ? Effect.fail(checked) : connect(checked)
+  })
+
+/**
+ * The store as a layer: the `Store` service, connected (and its tables
+ * created) when the layer is built, closed when it is released.
+ *
+ * ```ts
+ * import { Redacted } from "effect"
+ * import * as PostgresStore from "./PostgresStore.ts"
+ *
+ * const StoreLive = PostgresStore.layer({ url: Redacted.make("postgres://app@127.0.0.1:5432/app") })
+ * ```
+ */
+export const layer = (options: Options): Layer.Layer<Store, StoreError | PoolConfigError> =>
+  Layer.effect(Store, make(options))
+
+/**
+ * The store as a layer, its options read from `Config`, as `PgClient.layerConfig`
+ * reads its own.
+ *
+ * ```ts
+ * import { Config } from "effect"
+ * import * as PostgresStore from "./PostgresStore.ts"
+ *
+ * const StoreLive = PostgresStore.layerConfig({ url: Config.Redacted("DATABASE_URL") })
+ * ```
+ */
+export const layerConfig = (
+  config: Config.Wrap<Options>
+): Layer.Layer<Store, StoreError | PoolConfigError | Config.ConfigError> =>
+  Layer.effect(Store, Effect.flatMap(Config.unwrap(config), make))
+
+/**
+ * How long releasing the store waits for its connections to close. Closing
+ * needs no answer from a server that is up, so it is quick; from one that
+ * hangs, it would wait for statements being cancelled (the cancel request
+ * waits as long as `connectTimeout`). Past this, they close in the
+ * background, and releasing the store does not hold up a process that exits.
+ */
+const closeGrace = Duration.millis(250)
+
+/** Closes `scope`, waiting for it at most `grace`; what is left finishes in the background. */
+const closeWithin = (scope: Scope.Closeable, grace: Duration.Duration): Effect.Effect<void> =>
+  Effect.flatMap(
+    Effect.forkDetach(Scope.close(scope, Exit.void)),
+    (closing) => Effect.asVoid(Effect.timeoutOption(Fiber.await(closing), grace))
+  )
+
+const connect = ({ commandTimeout, connectTimeout, url }: Settings): Effect.Effect<Store, StoreError, Scope.Scope> =>
   Effect.gen(function*() {
-    const connectTimeout = yield* timeout("connectTimeout", options.connectTimeout)
-    const commandTimeout = yield* timeout("commandTimeout", options.commandTimeout)
-    const pool = yield* PgPool.make({
-      url: Redacted.make(options.url),
+    // The connections, and the statements that run on them, live in a scope
+    // of the store's own, released with the caller's within `closeGrace`.
+    const scope = yield* Scope.make()
+    yield* Effect.addFinalizer(() => closeWithin(scope, closeGrace))
+    const pool = yield* Scope.provide(scope)(PgPool.make({
+      url: Redacted.make(url),
       connectTimeout,
       // Probes idle connections, so one that a failover or a NAT silently
       // dropped is found out and replaced rather than handed to a query.
@@ -380,9 +460,7 @@ export const make = (options: Options): Effect.Effect<Store, StoreError, Scope.S
         enable_seqscan: "off",
         enable_bitmapscan: "off"
       }
-    }).pipe(Effect.mapError(storeError("connect")))
-
-    const scope = yield* Effect.scope
+    })).pipe(Effect.mapError(storeError("connect")))
 
     /**
      * Runs one statement on a pooled connection, its failure as a `StoreError`,
@@ -440,6 +518,8 @@ export const make = (options: Options): Effect.Effect<Store, StoreError, Scope.S
     const store: Store = {
       offer: (queue, jobs: ReadonlyArray<Offered>) => {
         if (jobs.length === 0) return Effect.void
+        const refused = Checks.nonStringId(jobs)
+        if (refused !== undefined) return Effect.fail(new StoreError({ operation: "offer", reason: refused }))
         return Effect.suspend(() => {
           const ids = new Array<string>(jobs.length)
           const payloads = new Array<string>(jobs.length)

@@ -43,17 +43,27 @@
  * }))
  * ```
  */
+import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import { createHash, randomUUID } from "node:crypto"
 import { createClient } from "redis"
-import { type Buried, type Claimed, type Counts, type Lease, type Store, StoreError } from "./Store.ts"
+import { isInvalid } from "../internal/options.ts"
+import { PoolConfigError } from "../Pool.ts"
+import * as Checks from "./options.ts"
+import { type Buried, type Claimed, type Counts, type Lease, Store, StoreError } from "./Store.ts"
 
 /** How to reach Redis. */
 export interface Options {
-  /** `redis[s]://[[user][:password]@]host[:port][/db]` */
-  readonly url: string
+  /**
+   * `redis[s]://[[user][:password]@]host[:port][/db]`, as a string or
+   * `Redacted` (so that a password read from `Config.Redacted` stays out of
+   * logs). Anything else is a `PoolConfigError` naming `url`.
+   */
+  readonly url: string | Redacted.Redacted<string>
   /**
    * How long `make` waits for Redis to answer before it fails; also the limit
    * of each (re)connection attempt. Default 5 seconds.
@@ -70,16 +80,81 @@ export interface Options {
   readonly commandTimeout?: Duration.Input | undefined
 }
 
+/** The options, checked: a URL the client takes, timeouts in milliseconds (maybe `Infinity`). */
+interface Settings {
+  readonly url: string
+  readonly connectTimeoutMs: number
+  readonly commandTimeoutMs: number
+}
+
+const millisOf = (duration: Duration.Duration): number => Math.ceil(Duration.toMillis(duration))
+
+/** Checks the options; a bad one is named, never a defect or a failed connection. */
+const settings = (options: Options): Settings | PoolConfigError => {
+  const checked = Checks.checked("options", (): Settings => {
+    const source = Checks.record("options", options)
+    const read = (key: string) => Checks.field(source, key, key)
+    const url = Checks.storeUrl(read("url"), ["redis", "rediss"])
+    const fallback = Duration.millis(defaultTimeoutMs)
+    return {
+      url,
+      connectTimeoutMs: millisOf(Checks.timeoutOption("connectTimeout", read("connectTimeout"), fallback)),
+      commandTimeoutMs: millisOf(Checks.timeoutOption("commandTimeout", read("commandTimeout"), fallback))
+    }
+  })
+  return isInvalid(checked) ? new PoolConfigError(checked) : checked
+}
+
 /**
  * Connects to Redis and gives a `Store` on it. The connection is closed when
- * the scope closes.
+ * the scope closes. Bad options (a malformed `url`, a negative timeout) fail
+ * with `PoolConfigError` naming the option; a server that cannot be reached
+ * with `StoreError` ("connect").
  */
-export const make = (options: Options): Effect.Effect<Store, StoreError, Scope.Scope> =>
+export const make = (options: Options): Effect.Effect<Store, StoreError | PoolConfigError, Scope.Scope> =>
+  Effect.suspend(() => {
+    const checked = settings(options)
+    return checked instanceof PoolConfigError ? Effect.fail(checked) : connect(checked)
+  })
+
+/**
+ * The store as a layer: the `Store` service, connected when the layer is
+ * built and closed when it is released.
+ *
+ * ```ts
+ * import { Redacted } from "effect"
+ * import * as RedisStore from "./RedisStore.ts"
+ *
+ * const StoreLive = RedisStore.layer({ url: Redacted.make("redis://127.0.0.1:6379") })
+ * ```
+ */
+export const layer = (options: Options): Layer.Layer<Store, StoreError | PoolConfigError> =>
+  Layer.effect(Store, make(options))
+
+/**
+ * The store as a layer, its options read from `Config`, as `PgClient.layerConfig`
+ * reads its own.
+ *
+ * ```ts
+ * import { Config } from "effect"
+ * import * as RedisStore from "./RedisStore.ts"
+ *
+ * const StoreLive = RedisStore.layerConfig({ url: Config.Redacted("REDIS_URL") })
+ * ```
+ */
+export const layerConfig = (
+  config: Config.Wrap<Options>
+): Layer.Layer<Store, StoreError | PoolConfigError | Config.ConfigError> =>
+  Layer.effect(Store, Effect.flatMap(Config.unwrap(config), make))
+
+const connect = ({ commandTimeoutMs, connectTimeoutMs: timeoutMs, url }: Settings) =>
   Effect.gen(function*() {
-    const timeoutMs = yield* timeoutMillis("connectTimeout", options.connectTimeout)
-    const commandTimeoutMs = yield* timeoutMillis("commandTimeout", options.commandTimeout)
     const connection = yield* Effect.acquireRelease(
-      Effect.sync(() => openClient(options.url, timeoutMs)),
+      Effect.try({
+        try: () => openClient(url, timeoutMs),
+        // The client reads more of the URL than `storeUrl` does (the database number, say).
+        catch: (cause) => new PoolConfigError({ option: "url", reason: `is refused by the Redis client: ${describe(cause)}` })
+      }),
       (connection) => Effect.sync(() => connection.destroy())
     )
     yield* Effect.tryPromise({
@@ -116,16 +191,6 @@ const defaultTimeoutMs = 5_000
 const backoffBaseMs = 50
 const backoffMaxMs = 2_000
 const jitterMs = 100
-
-/** A positive timeout in milliseconds (maybe `Infinity`: wait forever). */
-const timeoutMillis = (option: string, input: Duration.Input | undefined): Effect.Effect<number, StoreError> => {
-  if (input === undefined) return Effect.succeed(defaultTimeoutMs)
-  const decoded = Duration.fromInput(input)
-  if (decoded._tag === "None" || Duration.isLessThanOrEqualTo(decoded.value, Duration.zero)) {
-    return Effect.fail(new StoreError({ operation: "connect", reason: `invalid ${option}: ${String(input)}` }))
-  }
-  return Effect.succeed(Math.ceil(Duration.toMillis(decoded.value)))
-}
 
 const openClient = (url: string, timeoutMs: number): Connection => {
   const startedAt = Date.now()
@@ -480,12 +545,16 @@ const makeStore = (connection: Connection, timeoutMs: number): Store => {
   const none = Effect.void
 
   return {
-    offer: (queue, jobs) =>
-      jobs.length === 0 ? none : run("offer", queue, offerScript, () => {
+    offer: (queue, jobs) => {
+      if (jobs.length === 0) return none
+      const refused = Checks.nonStringId(jobs)
+      if (refused !== undefined) return Effect.fail(new StoreError({ operation: "offer", reason: refused }))
+      return run("offer", queue, offerScript, () => {
         const args: Array<string> = []
         for (const job of jobs) args.push(job.id, encode(job.payload))
         return args
-      }, () => undefined),
+      }, () => undefined)
+    },
 
     claim: (queue, max, lease) =>
       !(max >= 1) ? Effect.succeed([]) : Effect.suspend(() => {

@@ -27,6 +27,7 @@
  * handler ended, and a worker that dies mid-job gives it back when its lease
  * runs out.
  */
+import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
@@ -113,3 +114,18 @@ export interface Store {
   /** Dead-lettered jobs, oldest first, at most `limit`. */
   readonly buried: (queue: string, limit: number) => Effect.Effect<ReadonlyArray<Buried>, StoreError>
 }
+
+/**
+ * The `Store` as a service, for an application that wires its store as a
+ * layer (`RedisStore.layerConfig`, `PostgresStore.layer`...) and builds its
+ * durable pools on whichever store it is given (`Durable.layer` without a
+ * `store` option takes it from here).
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Store } from "effect-worker-pool/Store"
+ *
+ * const queued = Effect.flatMap(Store, (store) => store.counts("emails"))
+ * ```
+ */
+export const Store: Context.Service<Store, Store> = Context.Service<Store>("effect-worker-pool/Store")

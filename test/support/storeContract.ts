@@ -4,12 +4,21 @@
  * PostgreSQL against real servers in real time.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, type Scope } from "effect"
-import type { Store, StoreError } from "../../src/durable/Store.ts"
+import { Cause, Config, ConfigProvider, Context, Duration, Effect, Exit, Layer, Redacted, Schema, type Scope } from "effect"
+import { Store as StoreService, type Store, type StoreError } from "../../src/durable/Store.ts"
+import { Durable } from "../../src/index.ts"
+import type { PoolConfigError } from "../../src/Pool.ts"
+
+/**
+ * `make` on options that are valid: its `PoolConfigError` would be a bug in
+ * the test, so only its `StoreError` (the server's doing) is left to check.
+ */
+export const connecting = <A, E, R>(make: Effect.Effect<A, E | PoolConfigError, R>): Effect.Effect<A, Exclude<E, PoolConfigError>, R> =>
+  Effect.catchIf(make, (error): error is PoolConfigError => (error as { _tag?: unknown })._tag === "PoolConfigError", Effect.die) as never
 
 export interface ContractOptions {
   /** A fresh store; queues are named per test, so one server can serve all tests. */
-  readonly make: Effect.Effect<Store, StoreError, Scope.Scope>
+  readonly make: Effect.Effect<Store, StoreError | PoolConfigError, Scope.Scope>
   /** Lets `ms` milliseconds pass: `TestClock.adjust` in memory, a real sleep on a server. */
   readonly elapse: (ms: number) => Effect.Effect<void>
   /** `it.effect` (TestClock) or `it.live` (real servers). */
@@ -20,6 +29,42 @@ let lastQueue = 0
 const queueName = () => `contract-${process.pid}-${Date.now()}-${++lastQueue}`
 const jobs = (n: number, prefix = "j") => Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, payload: { n: i } }))
 const minute = Duration.minutes(1)
+const empty = { ready: 0, leased: 0, completed: 0, buried: 0 }
+
+const throwing = () => {
+  throw new Error("a hostile getter")
+}
+/** A Proxy whose every trap throws. */
+const hostile = new Proxy({}, { get: throwing, has: throwing, ownKeys: throwing, getOwnPropertyDescriptor: throwing })
+
+/**
+ * Per-job options a durable pool must refuse, on every store alike, with a
+ * `PoolConfigError` naming what is wrong, before the store is asked: an id
+ * that is not a string, or that holds text not every store can keep.
+ */
+export const badJobOptions: ReadonlyArray<readonly [string, unknown, string]> = [
+  ["a number id", { id: 42 }, "id"],
+  ["a null id", { id: null }, "id"],
+  ["an object id", { id: {} }, "id"],
+  ["an array id", { id: ["a"] }, "id"],
+  ["an id with NUL", { id: "a\u0000b" }, "id"],
+  ["an id with half a surrogate pair", { id: "a\ud800" }, "id"],
+  ["an id whose getter throws", Object.defineProperty({}, "id", { get: throwing }), "id"],
+  ["options a Proxy whose traps throw", hostile, "id"],
+  ["options null", null, "options"],
+  ["options a number", 42, "options"],
+  ["options a string", "id", "options"],
+  ["options an array", ["id"], "options"]
+]
+
+/** Payloads for `submitAll` that are no list of payloads. */
+export const badPayloadLists: ReadonlyArray<readonly [string, unknown]> = [
+  ["null", null],
+  ["a number", 42],
+  ["an object", {}],
+  ["an iterable that throws", { [Symbol.iterator]: throwing }],
+  ["a Proxy whose traps throw", hostile]
+]
 
 export const storeContract = (name: string, { elapse, make, test }: ContractOptions) =>
   describe(`${name} store contract`, () => {
@@ -162,4 +207,152 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.strictEqual(all.length, 200)
         assert.strictEqual((yield* a.counts(queue)).completed, 200)
       })))
+
+    test("a job id that is not a string is refused by offer with a StoreError, and nothing of the batch is stored", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        const jobs = [{ id: "fine", payload: 1 }, { id: 42 as unknown as string, payload: 2 }]
+        const exit = yield* Effect.exit(store.offer(queue, jobs))
+        assert.isTrue(Exit.isFailure(exit) && !Cause.hasDies(exit.cause), `not a typed failure: ${String(exit)}`)
+        const error = yield* Effect.flip(exit)
+        assert.strictEqual(error.operation, "offer")
+        assert.include(error.reason, "42")
+        assert.deepStrictEqual(yield* store.counts(queue), empty)
+      })))
+
+    describe("a durable pool on it refuses bad input with the same PoolConfigError, before the store is asked", () => {
+      const pool = (store: Store, queue: string) =>
+        Durable.make({ store, queue, schema: Schema.Number, workers: 1, handler: () => Effect.void })
+
+      for (const [what, options, option] of badJobOptions) {
+        test(`submit with ${what}: names ${option}`, () =>
+          Effect.scoped(Effect.gen(function*() {
+            const store = yield* make
+            const queue = queueName()
+            const durable = yield* pool(store, queue)
+            const producer = Durable.producer({ store, queue, schema: Schema.Number })
+            for (const submitter of [durable, producer]) {
+              const exit = yield* Effect.exit(submitter.submit(1, options as { readonly id?: string }))
+              assert.isTrue(Exit.isFailure(exit) && !Cause.hasDies(exit.cause), `not a typed failure: ${String(exit)}`)
+              const error = yield* Effect.flip(exit)
+              assert.deepStrictEqual([error._tag, error._tag === "PoolConfigError" && error.option], [
+                "PoolConfigError",
+                option
+              ])
+            }
+            assert.deepStrictEqual(yield* store.counts(queue), empty)
+            // Nothing is lost or stuck: the next good job goes through.
+            assert.strictEqual(yield* producer.submit(2, { id: "good" }), "good")
+            assert.strictEqual((yield* store.counts(queue)).ready + (yield* store.counts(queue)).leased, 1)
+            yield* durable.shutdown({ timeout: 0 })
+          })))
+      }
+
+      test("submitAll with anything but an iterable of payloads: names payloads", () =>
+        Effect.scoped(Effect.gen(function*() {
+          const store = yield* make
+          const queue = queueName()
+          const durable = yield* pool(store, queue)
+          for (const [what, payloads] of badPayloadLists) {
+            const exit = yield* Effect.exit(durable.submitAll(payloads as Iterable<number>))
+            assert.isTrue(Exit.isFailure(exit) && !Cause.hasDies(exit.cause), `${what}: not a typed failure: ${String(exit)}`)
+            const error = yield* Effect.flip(exit)
+            assert.strictEqual(error._tag === "PoolConfigError" && error.option, "payloads", what)
+          }
+          assert.deepStrictEqual(yield* store.counts(queue), empty)
+          yield* durable.shutdown({ timeout: 0 })
+        })))
+    })
+  })
+
+export interface LayerContractOptions {
+  /** The engine's URL for a running server. */
+  readonly url: () => string
+  readonly layer: (options: { readonly url: Redacted.Redacted<string> }) => Layer.Layer<Store, StoreError | PoolConfigError>
+  readonly layerConfig: (
+    config: { readonly url: Config.Config<Redacted.Redacted<string>>; readonly connectTimeout: Config.Config<Duration.Duration> }
+  ) => Layer.Layer<Store, StoreError | PoolConfigError | Config.ConfigError>
+}
+
+class Emails extends Context.Service<Emails, Durable.DurablePool<string, string, never>>()("test/contract/Emails") {}
+
+/**
+ * An engine's layers: the `Store` service from a `Redacted` URL, or from
+ * `Config` (`ConfigProvider.fromUnknown` and `fromEnv`), and a durable pool
+ * wired on it with `Durable.layer`, as an application wires `PgClient`.
+ */
+export const storeLayerContract = (name: string, { layer, layerConfig, url }: LayerContractOptions) =>
+  describe(`${name} store layers`, () => {
+    const config = {
+      url: Config.Redacted("STORE_URL"),
+      connectTimeout: Config.Duration("STORE_CONNECT_TIMEOUT").pipe(Config.withDefault(Duration.seconds(5)))
+    }
+    const offerOne = (store: Store) =>
+      Effect.gen(function*() {
+        const queue = queueName()
+        yield* store.offer(queue, jobs(1))
+        assert.strictEqual((yield* store.counts(queue)).ready, 1)
+      })
+
+    it.live("layer({ url: Redacted }) provides the Store service", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const context = yield* Layer.build(layer({ url: Redacted.make(url()) }))
+        yield* offerOne(Context.get(context, StoreService))
+      })))
+
+    it.live("layerConfig reads its options from Config: ConfigProvider.fromUnknown and fromEnv", () =>
+      Effect.gen(function*() {
+        for (
+          const provider of [
+            ConfigProvider.fromUnknown({ STORE_URL: url() }),
+            ConfigProvider.fromEnv({ env: { STORE_URL: url(), STORE_CONNECT_TIMEOUT: "2 seconds" } })
+          ]
+        ) {
+          yield* Effect.scoped(Effect.gen(function*() {
+            const context = yield* Layer.build(layerConfig(config))
+            yield* offerOne(Context.get(context, StoreService))
+          })).pipe(Effect.provideService(ConfigProvider.ConfigProvider, provider))
+        }
+      }))
+
+    it.live("layerConfig without the URL is a ConfigError; with a malformed one, a PoolConfigError naming url", () =>
+      Effect.gen(function*() {
+        const missing = yield* Effect.flip(Effect.scoped(Layer.build(layerConfig(config)))).pipe(
+          Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromUnknown({}))
+        )
+        assert.strictEqual(missing._tag, "ConfigError")
+        const malformed = yield* Effect.flip(Effect.scoped(Layer.build(layerConfig(config)))).pipe(
+          Effect.provideService(
+            ConfigProvider.ConfigProvider,
+            ConfigProvider.fromUnknown({ STORE_URL: url().replace(/:\d+/, ":99999") })
+          )
+        )
+        assert.deepStrictEqual([malformed._tag, malformed._tag === "PoolConfigError" && malformed.option], [
+          "PoolConfigError",
+          "url"
+        ])
+      }))
+
+    it.live("Durable.layer runs a pool on the store layerConfig provides", () =>
+      Effect.gen(function*() {
+        const queue = queueName()
+        const ran: Array<string> = []
+        const EmailsLive = Durable.layer(Emails, {
+          queue,
+          schema: Schema.String,
+          workers: 2,
+          pollInterval: "20 millis",
+          handler: (job) => Effect.sync(() => ran.push(job.payload)).pipe(Effect.as(job.payload))
+        }).pipe(Layer.provide(layerConfig(config)))
+        yield* Effect.scoped(Effect.gen(function*() {
+          const emails = Context.get(yield* Layer.build(EmailsLive), Emails)
+          yield* emails.submitAll(["ada@example.com", "grace@example.com"])
+          while ((yield* emails.counts).completed < 2) yield* Effect.sleep("20 millis")
+        })).pipe(
+          Effect.provideService(ConfigProvider.ConfigProvider, ConfigProvider.fromUnknown({ STORE_URL: url() })),
+          Effect.timeout("10 seconds")
+        )
+        assert.deepStrictEqual(ran.sort(), ["ada@example.com", "grace@example.com"])
+      }))
   })

@@ -11,6 +11,7 @@ import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import { Durable } from "../../../src/index.ts"
 import type { Store, StoreError } from "../../../src/durable/Store.ts"
+import type { PoolConfigError } from "../../../src/Pool.ts"
 import { type ConsumerSide, type DriverSide, type DurableContender, type Engine, inBatches } from "./contender.ts"
 
 /** A consumer's `Durable.make` settings. */
@@ -22,7 +23,7 @@ export interface Settings {
 const schema = Schema.Struct({ n: Schema.Number })
 
 /** A scope of our own, so that each side can stay open across several promises. */
-const openScope = async (connect: Effect.Effect<Store, StoreError, Scope.Scope>) => {
+const openScope = async (connect: Effect.Effect<Store, StoreError | PoolConfigError, Scope.Scope>) => {
   const scope = await Effect.runPromise(Scope.make())
   try {
     const store = await Effect.runPromise(Scope.provide(scope)(connect))
@@ -36,7 +37,7 @@ const openScope = async (connect: Effect.Effect<Store, StoreError, Scope.Scope>)
 export const durablePool = (
   name: string,
   engine: Engine,
-  connect: (url: string) => Effect.Effect<Store, StoreError, Scope.Scope>,
+  connect: (url: string) => Effect.Effect<Store, StoreError | PoolConfigError, Scope.Scope>,
   settings: Settings
 ): DurableContender => ({
   name,

@@ -1,0 +1,166 @@
+/**
+ * A durable pool's shutdown against a store that hangs: the server stopped
+ * with SIGSTOP (its connections stay open and the kernel takes the bytes,
+ * but nothing answers). The shutdown must return its report within what the
+ * README tells deployers to allow, the drain deadline and then 5 seconds,
+ * and so must the release of the whole scope (the store's connections
+ * included); the jobs it held are reported, and none is lost: once the
+ * server runs again, every job is back in the store. Real servers, real time.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, Exit, Schema, Scope } from "effect"
+import * as Fs from "node:fs"
+import * as Path from "node:path"
+import { createClient } from "redis"
+import * as PostgresStore from "../src/durable/PostgresStore.ts"
+import * as RedisStore from "../src/durable/RedisStore.ts"
+import type { Store, StoreError } from "../src/durable/Store.ts"
+import { Durable, type Pool } from "../src/index.ts"
+import { type ManagedServer, type ServerError, startPostgres, startRedis } from "./support/servers.ts"
+
+/** The pool's drain deadline here, and the bound the README gives: it, then up to 5 seconds. */
+const drainDeadline = Duration.millis(300)
+const bound = Duration.sum(drainDeadline, Duration.seconds(5))
+/** What the test allows before it fails: the bound, and a margin for a busy machine. */
+const allowed = Duration.sum(bound, Duration.seconds(2))
+
+/** Fails the test (a defect) if `effect` takes longer than `allowed`. */
+const withinBound = <A, E, R>(what: string, effect: Effect.Effect<A, E, R>) =>
+  Effect.timeoutOrElse(effect, {
+    duration: allowed,
+    orElse: () => Effect.die(new Error(`${what} took longer than ${Duration.format(allowed)}`))
+  })
+
+/** Sends `signal` to each pid (gone ones are skipped). */
+const signal = (pids: ReadonlyArray<number>, name: NodeJS.Signals) =>
+  Effect.sync(() => {
+    for (const pid of pids) {
+      try {
+        process.kill(pid, name)
+      } catch {
+        // gone
+      }
+    }
+  })
+
+/** The redis-server's pid, as it says itself. */
+const redisPids = (server: ManagedServer) =>
+  Effect.promise(async () => {
+    const client = createClient({ url: server.url })
+    client.on("error", () => {})
+    await client.connect()
+    const info = await client.info("server")
+    await client.close()
+    return [Number(/process_id:(\d+)/.exec(info)![1])]
+  })
+
+/**
+ * The postmaster's pid and its children's (from `/proc`): every backend
+ * has a process group of its own, so a signal to the postmaster's group
+ * would miss them.
+ */
+const postgresPids = (server: ManagedServer) =>
+  Effect.sync(() => {
+    const postmaster = Number(Fs.readFileSync(Path.join(server.dir, "data", "postmaster.pid"), "utf8").split("\n")[0])
+    const children = Fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).filter((pid) => {
+      try {
+        const stat = Fs.readFileSync(`/proc/${pid}/stat`, "utf8")
+        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === postmaster
+      } catch {
+        return false
+      }
+    })
+    return [postmaster, ...children.map(Number)]
+  })
+
+/** Polls `check` every 50 ms until it holds, for at most `ms`. */
+const waitUntil = <E>(what: string, check: Effect.Effect<boolean, E>, ms: number) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + ms
+    while (!(yield* check)) {
+      if (Date.now() > deadline) return yield* Effect.die(new Error(`timed out waiting until ${what}`))
+      yield* Effect.sleep("50 millis")
+    }
+  })
+
+/**
+ * With five jobs the pool is full (two running, two waiting, one left in the
+ * store) and its fetcher waits for room; with three it has room, so claims
+ * keep going to the store and one is likely in flight when it stops.
+ */
+const hangingStore = (
+  start: Effect.Effect<ManagedServer, ServerError, Scope.Scope>,
+  connect: (url: string) => Effect.Effect<Store, StoreError | Pool.PoolConfigError, Scope.Scope>,
+  pidsOf: (server: ManagedServer) => Effect.Effect<ReadonlyArray<number>>,
+  jobs: 3 | 5
+) =>
+  Effect.scoped(Effect.gen(function*() {
+    const server = yield* start
+    const queue = `hang-${Date.now()}`
+    const ids = ["a", "b", "c", "d", "e"].slice(0, jobs)
+    const waiting = Math.min(jobs - 2, 2)
+    // The pool and its store live in a scope of their own, released while the server hangs.
+    const scope = yield* Scope.make()
+    const store = yield* Scope.provide(scope)(connect(server.url))
+    const pool = yield* Scope.provide(scope)(Durable.make({
+      store,
+      queue,
+      schema: Schema.String,
+      workers: 2,
+      prefetch: 2,
+      lease: "2 seconds",
+      pollInterval: "50 millis",
+      shutdown: { timeout: drainDeadline },
+      handler: () => Effect.never
+    }))
+    for (const id of ids) yield* pool.submit(id, { id })
+    yield* waitUntil("the pool holds its jobs", Effect.map(pool.stats, (s) => s.active === 2 && s.queued === waiting), 10_000)
+
+    // Found now: PostgreSQL forks a backend for each connection the store opened.
+    const pids = yield* pidsOf(server)
+    yield* signal(pids, "SIGSTOP")
+    const { counts, report } = yield* Effect.gen(function*() {
+      const report = yield* withinBound("shutdown against a hung store", pool.shutdown())
+      // A final read the program may want: bounded by the caller, it returns at once.
+      const counts = yield* withinBound("a bounded counts", Effect.timeoutOption(pool.counts, "200 millis"))
+      // The store's connections too: releasing the scope (the pool is shut
+      // down already) must not wait for the server.
+      yield* Scope.close(scope, Exit.void).pipe(Effect.timeoutOrElse({
+        duration: "2 seconds",
+        orElse: () => Effect.die(new Error("releasing the store's scope waited for the hung server"))
+      }))
+      return { counts, report }
+    }).pipe(Effect.ensuring(signal(pids, "SIGCONT")))
+
+    assert.isTrue(report.timedOut)
+    const held = [...report.interrupted, ...report.abandoned].map((job) => job.id).sort()
+    assert.strictEqual(report.interrupted.length, 2)
+    assert.strictEqual(report.abandoned.length, waiting)
+    assert.deepStrictEqual(held.filter((id) => ids.includes(id)), held, "a job was reported that the pool never held")
+    assert.strictEqual(counts._tag, "None", "the store answered while stopped")
+
+    // Nothing lost: once the server runs again, and their leases run out if
+    // the releases never arrived, all five jobs are there to be claimed.
+    const after = yield* connect(server.url)
+    const claimed: Array<string> = []
+    yield* waitUntil(
+      "every job can be claimed again",
+      Effect.map(after.claim(queue, 10, Duration.minutes(1)), (jobs) => {
+        claimed.push(...jobs.map((job) => job.id))
+        return claimed.length >= ids.length
+      }),
+      15_000
+    )
+    assert.deepStrictEqual(claimed.sort(), ids)
+  }))
+
+describe("durable shutdown against a store that hangs (SIGSTOP)", () => {
+  for (const jobs of [5, 3] as const) {
+    const when = jobs === 5 ? "the pool full" : "a claim in flight"
+    it.live(`Redis, ${when}: the report within the deadline and 5 seconds, every job back afterwards`, () =>
+      hangingStore(startRedis(), (url) => RedisStore.make({ url }), redisPids, jobs), 60_000)
+
+    it.live(`PostgreSQL, ${when}: the report within the deadline and 5 seconds, every job back afterwards`, () =>
+      hangingStore(startPostgres(), (url) => PostgresStore.make({ url }), postgresPids, jobs), 60_000)
+  }
+})

@@ -1,0 +1,92 @@
+/**
+ * Options a store engine cannot use are a `PoolConfigError` naming the
+ * option, the same from `RedisStore.make`, `PostgresStore.make`, their
+ * layers and `fromUrl`: refused before any connection is tried, never a
+ * defect, and never with the URL (which may hold a password) in the message.
+ * No server is needed: nothing here gets as far as connecting.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Effect, Exit, Layer, Redacted } from "effect"
+import { fromUrl } from "../src/durable/fromUrl.ts"
+import * as PostgresStore from "../src/durable/PostgresStore.ts"
+import * as RedisStore from "../src/durable/RedisStore.ts"
+import type { Store } from "../src/durable/Store.ts"
+
+const throwing = () => {
+  throw new Error("a hostile getter")
+}
+const hostile = new Proxy({}, { get: throwing, has: throwing, ownKeys: throwing, getOwnPropertyDescriptor: throwing })
+
+type Make = (options: unknown) => Effect.Effect<Store, unknown, never>
+
+const engines: ReadonlyArray<readonly [string, string, Make]> = [
+  ["RedisStore.make", "redis", (options) => Effect.scoped(RedisStore.make(options as RedisStore.Options))],
+  ["PostgresStore.make", "postgres", (options) => Effect.scoped(PostgresStore.make(options as PostgresStore.Options))],
+  [
+    "RedisStore.layer",
+    "redis",
+    (options) => Effect.scoped(Layer.build(RedisStore.layer(options as RedisStore.Options))) as never
+  ],
+  [
+    "PostgresStore.layer",
+    "postgres",
+    (options) => Effect.scoped(Layer.build(PostgresStore.layer(options as PostgresStore.Options))) as never
+  ]
+]
+
+/** Bad options for an engine whose URLs start with `scheme`, and the option each must name. */
+const badOptions = (scheme: string): ReadonlyArray<readonly [string, unknown, string]> => [
+  ["a port out of range", { url: `${scheme}://127.0.0.1:99999` }, "url"],
+  ["port 0", { url: `${scheme}://127.0.0.1:0` }, "url"],
+  ["a port that is not a number", { url: `${scheme}://secret:hunter2@127.0.0.1:abc` }, "url"],
+  ["a url that is a number", { url: 42 }, "url"],
+  ["a url that is an object", { url: {} }, "url"],
+  ["a url that is null", { url: null }, "url"],
+  ["no url", {}, "url"],
+  ["a url of another engine", { url: "ftp://127.0.0.1:21" }, "url"],
+  ["a url that is no URL", { url: "not a url" }, "url"],
+  ["a Redacted url with a bad port", { url: Redacted.make(`${scheme}://secret:hunter2@127.0.0.1:99999`) }, "url"],
+  ["a url whose getter throws", Object.defineProperty({}, "url", { get: throwing }), "url"],
+  ["options null", null, "options"],
+  ["options a string", `${scheme}://127.0.0.1:1`, "options"],
+  ["options an array", [], "options"],
+  ["options a Proxy whose traps throw", hostile, "url"],
+  ["a negative connectTimeout", { url: `${scheme}://127.0.0.1:1`, connectTimeout: -1 }, "connectTimeout"],
+  ["a malformed commandTimeout", { url: `${scheme}://127.0.0.1:1`, commandTimeout: "soon" }, "commandTimeout"],
+  ["a zero commandTimeout", { url: `${scheme}://127.0.0.1:1`, commandTimeout: 0 }, "commandTimeout"]
+]
+
+const expectConfigError = (effect: Effect.Effect<unknown, unknown>, option: string) =>
+  Effect.gen(function*() {
+    const exit = yield* Effect.exit(effect)
+    assert.isTrue(Exit.isFailure(exit) && !Cause.hasDies(exit.cause), `not a typed failure: ${String(exit)}`)
+    const error = (yield* Effect.flip(exit)) as { readonly _tag: string; readonly option: string; readonly message: string }
+    assert.strictEqual(error._tag, "PoolConfigError", String(error))
+    assert.strictEqual(error.option, option, error.message)
+    assert.notInclude(error.message, "hunter2", "the password is in the message")
+  })
+
+describe("store options the engines cannot use", () => {
+  it.live("RedisStore.make with a database that is not a number: PoolConfigError naming url, from the client's own check", () =>
+    expectConfigError(Effect.scoped(RedisStore.make({ url: "redis://secret:hunter2@127.0.0.1:6379/abc" })), "url"))
+
+  for (const [name, scheme, make] of engines) {
+    for (const [what, options, option] of badOptions(scheme)) {
+      it.live(`${name} with ${what}: PoolConfigError naming ${option}`, () => expectConfigError(make(options), option))
+    }
+  }
+
+  for (const [what, url] of [
+    ["a Redis port out of range", "redis://127.0.0.1:99999"],
+    ["a PostgreSQL port out of range", "postgres://postgres@127.0.0.1:99999/postgres"],
+    ["a Redis port that is not a number", "rediss://secret:hunter2@127.0.0.1:x"]
+  ] as const) {
+    it.live(`fromUrl with ${what}: the engine's own PoolConfigError naming url`, () =>
+      expectConfigError(Effect.scoped(fromUrl(url)), "url"))
+  }
+
+  for (const [what, url] of [["a number", 42], ["null", null], ["an object", {}]] as const) {
+    it.live(`fromUrl with ${what}: PoolConfigError naming url`, () =>
+      expectConfigError(Effect.scoped(fromUrl(url as unknown as string)), "url"))
+  }
+})
