@@ -59,6 +59,7 @@ import * as Checks from "./durable/options.ts"
 import { type Buried, type Claimed, type Counts, type Lease, Store, type StoreError } from "./durable/Store.ts"
 import { decodeDuration, type Invalid, isInvalid } from "./internal/options.ts"
 import { quietly } from "./internal/quietly.ts"
+import { gaveBack, reportAnnotations } from "./internal/reportLog.ts"
 import * as Job from "./Job.ts"
 import * as Pool from "./Pool.ts"
 import * as Shutdown from "./Shutdown.ts"
@@ -438,34 +439,17 @@ const callHandler = <A, B, E, R>(handler: (job: Job.Job<A>) => Effect.Effect<B, 
   return Effect.die(new TypeError(`the handler returned ${what}, not an Effect`))
 }
 
-/** At most this many ids of each kind are written in the shutdown log line; the report has them all. */
-const loggedIds = 100
-
-const idsOf = (jobs: ReadonlyArray<Job.Job<unknown>>): ReadonlyArray<string> => {
-  const ids = jobs.slice(0, loggedIds).map((job) => job.id)
-  return jobs.length > loggedIds ? [...ids, `... ${jobs.length - loggedIds} more`] : ids
-}
-
 /**
  * Logs how the pool ended. Jobs it gave back (cut off, or never started)
  * are a warning with their ids, so that a deploy's log says which jobs will
  * run elsewhere; a clean end is a debug line.
  */
 const logReport = (queue: string, report: Shutdown.Report<unknown>, flushed: boolean): Effect.Effect<void> => {
-  const { abandoned, interrupted } = report
-  const annotations = {
-    queue,
-    succeeded: report.succeeded,
-    failed: report.failed,
-    died: report.died,
-    timedOut: report.timedOut,
-    interrupted: idsOf(interrupted),
-    abandoned: idsOf(abandoned)
-  }
-  if (interrupted.length + abandoned.length === 0) {
+  const annotations = { queue, ...reportAnnotations(report) }
+  if (!gaveBack(report)) {
     return quietly(Effect.annotateLogs(Effect.logDebug("durable pool shut down"), annotations))
   }
-  const given = interrupted.length + abandoned.length
+  const given = report.interrupted.length + report.abandoned.length
   const jobs = given === 1 ? "1 job" : `${given} jobs`
   const where = flushed ? "released to the store" : "back in the store once their lease runs out (the store did not answer)"
   return quietly(Effect.annotateLogs(

@@ -55,6 +55,7 @@ import {
 import { quietly } from "./internal/quietly.ts"
 import * as Backlog from "./internal/backlog.ts"
 import * as Worker from "./internal/worker.ts"
+import { gaveBack, reportAnnotations } from "./internal/reportLog.ts"
 import * as Job from "./Job.ts"
 import * as Shutdown from "./Shutdown.ts"
 
@@ -443,21 +444,10 @@ interface Subscriber<A, B, E> {
  * any, else a debug line.
  */
 const logReport = <A>(report: Shutdown.Report<A>): Effect.Effect<void> => {
-  const incomplete = report.interrupted.length + report.abandoned.length > 0
-  const log = incomplete
+  const log = gaveBack(report)
     ? Effect.logWarning("pool shut down as its scope closed; some jobs did not complete")
     : Effect.logDebug("pool shut down as its scope closed")
-  return quietly(log.pipe(Effect.annotateLogs({
-    succeeded: report.succeeded,
-    failed: report.failed,
-    died: report.died,
-    cancelled: report.cancelled,
-    interruptedBeforeShutdown: report.interruptedBeforeShutdown,
-    interruptedIds: report.interrupted.map((job) => job.id),
-    abandonedIds: report.abandoned.map((job) => job.id),
-    timedOut: report.timedOut,
-    elapsed: Duration.format(report.elapsed)
-  })))
+  return quietly(log.pipe(Effect.annotateLogs(reportAnnotations(report))))
 }
 
 /** A `submit` waiting for room. */

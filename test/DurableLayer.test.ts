@@ -216,7 +216,7 @@ describe("Durable shutdown", () => {
       assert.strictEqual(line!.level, "Warn")
       assert.include(line!.message, "3 jobs released to the store")
       assert.deepStrictEqual(
-        [line!.annotations.queue, line!.annotations.interrupted, line!.annotations.abandoned],
+        [line!.annotations.queue, line!.annotations.interruptedIds, line!.annotations.abandonedIds],
         ["emails", ["x"], ["y", "z"]]
       )
     }))

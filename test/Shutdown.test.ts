@@ -375,6 +375,28 @@ describe("onShutdown and the released layer", () => {
     }).pipe(Effect.provide(layer))
   })
 
+  it.effect("the release's log line names at most 100 ids of each kind, and says how many more the report has", () => {
+    const { layer, lines } = recordingLogger()
+    return Effect.gen(function*() {
+      yield* Effect.scoped(Effect.gen(function*() {
+        const pool = yield* Pool.make({
+          workers: 1,
+          capacity: 300,
+          handler: () => Effect.never,
+          shutdown: { timeout: "0 millis", backlog: "return" }
+        })
+        yield* pool.submitAll(Array.from({ length: 251 }, (_, i) => `job ${i}`))
+        yield* settle
+      }))
+      const line = lines.find((line) => messageOf(line).includes("scope closed"))
+      assert.isDefined(line, "the release logged no report")
+      const abandoned = line!.annotations.abandonedIds as ReadonlyArray<string>
+      assert.strictEqual(abandoned.length, 101)
+      assert.strictEqual(abandoned[100], "... 150 more")
+      assert.strictEqual((line!.annotations.interruptedIds as ReadonlyArray<string>).length, 1)
+    }).pipe(Effect.provide(layer))
+  })
+
   it.effect("a clean release logs the report at debug level only; an explicit shutdown's report is not logged again", () => {
     const { layer, lines } = recordingLogger()
     return Effect.gen(function*() {
