@@ -9,9 +9,6 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Schema, Scope } from "effect"
-import * as Fs from "node:fs"
-import * as Path from "node:path"
-import { createClient } from "redis"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import * as RedisStore from "../src/durable/RedisStore.ts"
 import type { Store, StoreError } from "../src/durable/Store.ts"
@@ -29,48 +26,6 @@ const withinBound = <A, E, R>(what: string, effect: Effect.Effect<A, E, R>) =>
   Effect.timeoutOrElse(effect, {
     duration: allowed,
     orElse: () => Effect.die(new Error(`${what} took longer than ${Duration.format(allowed)}`))
-  })
-
-/** Sends `signal` to each pid (gone ones are skipped). */
-const signal = (pids: ReadonlyArray<number>, name: NodeJS.Signals) =>
-  Effect.sync(() => {
-    for (const pid of pids) {
-      try {
-        process.kill(pid, name)
-      } catch {
-        // gone
-      }
-    }
-  })
-
-/** The redis-server's pid, as it says itself. */
-const redisPids = (server: ManagedServer) =>
-  Effect.promise(async () => {
-    const client = createClient({ url: server.url })
-    client.on("error", () => {})
-    await client.connect()
-    const info = await client.info("server")
-    await client.close()
-    return [Number(/process_id:(\d+)/.exec(info)![1])]
-  })
-
-/**
- * The postmaster's pid and its children's (from `/proc`): every backend
- * has a process group of its own, so a signal to the postmaster's group
- * would miss them.
- */
-const postgresPids = (server: ManagedServer) =>
-  Effect.sync(() => {
-    const postmaster = Number(Fs.readFileSync(Path.join(server.dir, "data", "postmaster.pid"), "utf8").split("\n")[0])
-    const children = Fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).filter((pid) => {
-      try {
-        const stat = Fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-        return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === postmaster
-      } catch {
-        return false
-      }
-    })
-    return [postmaster, ...children.map(Number)]
   })
 
 /** Polls `check` every 50 ms until it holds, for at most `ms`. */
@@ -91,7 +46,6 @@ const waitUntil = <E>(what: string, check: Effect.Effect<boolean, E>, ms: number
 const hangingStore = (
   start: Effect.Effect<ManagedServer, ServerError, Scope.Scope>,
   connect: (url: string) => Effect.Effect<Store, StoreError | Pool.PoolConfigError, Scope.Scope>,
-  pidsOf: (server: ManagedServer) => Effect.Effect<ReadonlyArray<number>>,
   jobs: 3 | 5
 ) =>
   Effect.scoped(Effect.gen(function*() {
@@ -116,9 +70,8 @@ const hangingStore = (
     for (const id of ids) yield* pool.submit(id, { id })
     yield* waitUntil("the pool holds its jobs", Effect.map(pool.stats, (s) => s.active === 2 && s.queued === waiting), 10_000)
 
-    // Found now: PostgreSQL forks a backend for each connection the store opened.
-    const pids = yield* pidsOf(server)
-    yield* signal(pids, "SIGSTOP")
+    // Now, once the store's connections are open: PostgreSQL's backends for them are frozen too.
+    server.pause()
     const { counts, report } = yield* Effect.gen(function*() {
       const report = yield* withinBound("shutdown against a hung store", pool.shutdown())
       // A final read the program may want: bounded by the caller, it returns at once.
@@ -130,7 +83,7 @@ const hangingStore = (
         orElse: () => Effect.die(new Error("releasing the store's scope waited for the hung server"))
       }))
       return { counts, report }
-    }).pipe(Effect.ensuring(signal(pids, "SIGCONT")))
+    }).pipe(Effect.ensuring(Effect.sync(server.resume)))
 
     assert.isTrue(report.timedOut)
     const held = [...report.interrupted, ...report.abandoned].map((job) => job.id).sort()
@@ -158,9 +111,9 @@ describe("durable shutdown against a store that hangs (SIGSTOP)", () => {
   for (const jobs of [5, 3] as const) {
     const when = jobs === 5 ? "the pool full" : "a claim in flight"
     it.live(`Redis, ${when}: the report within the deadline and 5 seconds, every job back afterwards`, () =>
-      hangingStore(startRedis(), (url) => RedisStore.make({ url }), redisPids, jobs), 60_000)
+      hangingStore(startRedis(), (url) => RedisStore.make({ url }), jobs), 60_000)
 
     it.live(`PostgreSQL, ${when}: the report within the deadline and 5 seconds, every job back afterwards`, () =>
-      hangingStore(startPostgres(), (url) => PostgresStore.make({ url }), postgresPids, jobs), 60_000)
+      hangingStore(startPostgres(), (url) => PostgresStore.make({ url }), jobs), 60_000)
   }
 })

@@ -8,9 +8,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as PgConnection from "@effect/sql-pg/PgConnection"
 import { Duration, Effect, Fiber, Redacted } from "effect"
-import * as Fs from "node:fs"
 import * as Net from "node:net"
-import * as Path from "node:path"
 import { afterAll, beforeAll } from "vitest"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import type { Store } from "../src/durable/Store.ts"
@@ -37,39 +35,10 @@ const within = <A, E, R>(ms: number, what: string, effect: Effect.Effect<A, E, R
   effect.pipe(Effect.timeoutOrElse({ duration: ms, orElse: () => Effect.die(new Error(`${what} took over ${ms} ms`)) }))
 
 /**
- * Crashes `server` like a lost host: SIGKILL to the postmaster and to each of
- * its children. `server.kill()` alone signals the postmaster's process group,
- * but every backend calls `setsid()` and has a group of its own: a backend
- * would go on answering its connection until it noticed the postmaster gone.
+ * Crashes `server` like a lost host. `kill()` reaches every backend too (each
+ * has a process group of its own), so none goes on answering its connection.
  */
-const crash = (server: ManagedServer) =>
-  Effect.gen(function*() {
-    // Found before the postmaster dies: then they are orphans, adopted by init.
-    const children = serverProcesses(server).slice(1)
-    yield* server.kill()
-    for (const pid of children) {
-      try {
-        process.kill(pid, "SIGKILL")
-      } catch {
-        // already gone
-      }
-    }
-  })
-
-/** The postmaster's pid, then its children's (from `/proc`). */
-const serverProcesses = (server: ManagedServer): Array<number> => {
-  const postmaster = Number(Fs.readFileSync(Path.join(server.dir, "data", "postmaster.pid"), "utf8").split("\n")[0])
-  const children = Fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).filter((pid) => {
-    try {
-      const stat = Fs.readFileSync(`/proc/${pid}/stat`, "utf8")
-      // The parent's pid is the second field after the command, which is in parentheses.
-      return Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]) === postmaster
-    } catch {
-      return false // gone meanwhile
-    }
-  })
-  return [postmaster, ...children.map(Number)]
-}
+const crash = (server: ManagedServer) => server.kill()
 
 storeContract("postgres", { make: makeShared, elapse: (ms) => Effect.sleep(ms), test: it.live })
 storeLayerContract("postgres", { url: () => shared!.url, layer: PostgresStore.layer, layerConfig: PostgresStore.layerConfig })
@@ -119,28 +88,17 @@ describe("PostgresStore", () => {
       const queue = queueName()
       yield* store.offer(queue, jobs(2))
       // SIGSTOP: connections stay open, the kernel still takes the bytes, nothing answers.
-      const pids = serverProcesses(server)
-      const signal = (name: NodeJS.Signals) =>
-        Effect.sync(() => {
-          for (const pid of pids) {
-            try {
-              process.kill(pid, name)
-            } catch {
-              // gone
-            }
-          }
-        })
-      yield* signal("SIGSTOP")
+      server.pause()
       const started = Date.now()
       const error = yield* Effect.flip(store.claim(queue, 1, minute)).pipe(
-        Effect.ensuring(Effect.andThen(Effect.sleep(100), signal("SIGCONT"))),
+        Effect.ensuring(Effect.andThen(Effect.sleep(100), Effect.sync(server.resume))),
         Effect.forkChild,
         Effect.flatMap(Fiber.join),
         (effect) => within(10_000, "claim on a hung server", effect)
       )
       assert.strictEqual(error.operation, "claim")
       assert.isBelow(Date.now() - started, 2_000, "not prompt")
-      yield* signal("SIGCONT")
+      server.resume()
       // The claim that timed out may have happened after all (its job would
       // come back when its lease runs out): so at least one job is there.
       assert.isAtLeast((yield* store.claim(queue, 2, minute)).length, 1)

@@ -7,14 +7,11 @@
  * Jobs are short, and the tests wait for output markers rather than sleeping,
  * so that they stay quick and steady on a loaded machine.
  */
-import * as Fs from "node:fs"
-import * as Os from "node:os"
-import * as Path from "node:path"
 import { describe, expect, it } from "vitest"
 import { redactUrl } from "../src/program/durable.ts"
 import { fitWidth, makeScreen, progressLine } from "../src/program/screen.ts"
 import { type Finished, type Running, runMain, start } from "./support/runMain.ts"
-import { startPostgresServer, startRedisServer } from "./support/servers.ts"
+import { type PlainServer, startPostgresServer, startRedisServer } from "./support/servers.ts"
 
 const lines = (text: string): Array<string> => text.split("\n").filter((line) => line.length > 0)
 
@@ -75,7 +72,6 @@ const exitWithin = async (program: Running, limitMs: number): Promise<Finished> 
   return finished
 }
 
-const tempFile = (name: string): string => Path.join(Fs.mkdtempSync(Path.join(Os.tmpdir(), "ewp-main-")), name)
 
 /** The job numbers of lines like "Worker 2 started job 7". */
 const jobsThat = (stdout: string, verb: string): Array<number> =>
@@ -377,47 +373,19 @@ describe("main: the README's ways to run it", () => {
 })
 
 describe("main: a store that hangs or goes away", () => {
-  /** A server started for one test, and the processes to freeze to make it hang. */
-  interface HangingServer {
-    readonly url: string
-    /** The server's processes, now: PostgreSQL's backends are in process groups of their own. */
-    readonly processes: () => ReadonlyArray<number>
-    readonly close: () => Promise<void>
-  }
-
-  const childrenOf = (pid: number): Array<number> =>
-    Fs.readdirSync("/proc").filter((entry) => /^\d+$/.test(entry)).map(Number).filter((child) => {
-      try {
-        // /proc/<pid>/stat: "pid (name) state ppid ..."
-        return Fs.readFileSync(`/proc/${child}/stat`, "utf8").split(") ")[1]?.split(" ")[1] === String(pid)
-      } catch {
-        return false // gone meanwhile
-      }
-    })
-
-  const servers: ReadonlyArray<readonly [string, () => Promise<HangingServer>]> = [
-    ["Redis", async () => {
-      const pidFile = tempFile("redis.pid")
-      const redis = await startRedisServer({ args: ["--pidfile", pidFile] })
-      return { url: redis.url, processes: () => [Number(Fs.readFileSync(pidFile, "utf8"))], close: redis.close }
-    }],
-    ["PostgreSQL", async () => {
-      const postgres = await startPostgresServer()
-      const postmaster = () => Number(Fs.readFileSync(Path.join(postgres.dir, "data", "postmaster.pid"), "utf8").split("\n")[0])
-      return { url: postgres.url, processes: () => [postmaster(), ...childrenOf(postmaster())], close: postgres.close }
-    }]
+  const servers: ReadonlyArray<readonly [string, () => Promise<PlainServer>]> = [
+    ["Redis", () => startRedisServer()],
+    ["PostgreSQL", () => startPostgresServer()]
   ]
 
   it.each(servers)("against a %s that hangs (SIGSTOP), the end takes at most the drain deadline + 5 s: exit 1", async (_, startServer) => {
     const server = await startServer()
-    let frozen: ReadonlyArray<number> = []
     try {
       const program = start([
         "--store", server.url, "--jobs", "2", "--workers", "1", "--duration", "60000", "--drain-timeout", "1000"
       ])
       await program.waitFor(/started job 1$/m)
-      frozen = server.processes()
-      for (const pid of frozen) process.kill(pid, "SIGSTOP")
+      server.pause() // now, once the program's connections (PostgreSQL's backends) are open
       program.kill("SIGTERM")
       // The deadline, the 5 s the README allows, and room for a busy machine.
       const { code, stderr, stdout } = await exitWithin(program, 1_000 + 5_000 + 1_500)
@@ -429,7 +397,6 @@ describe("main: a store that hangs or goes away", () => {
       ])
       expect(code).toBe(1)
     } finally {
-      for (const pid of frozen) process.kill(pid, "SIGCONT")
       await server.close()
     }
   })

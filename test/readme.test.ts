@@ -1,7 +1,8 @@
 /**
  * The README is true: every `ts` example in it type-checks and runs, and
  * prints what the README says it prints (the `text` block right after it,
- * when there is one; log timestamps are written `[hh:mm:ss]` there, fiber ids `#n`).
+ * when there is one; log timestamps are written `[hh:mm:ss]` there, fiber ids `#n`,
+ * and a logged shutdown's `elapsed` field `elapsed: '…'`).
  *
  * The examples import `effect-worker-pool` as a user would; the
  * `effect-worker-pool-source` export condition points that at `src/`, so no
@@ -59,6 +60,7 @@ describe("README", () => {
         cwd: root
       })
       const logged = stdout.replace(/^\[\d\d:\d\d:\d\d\.\d+\]/gm, "[hh:mm:ss]").replace(/ \(#\d+\):/g, " (#n):")
+        .replace(/^( +elapsed: )'[^']*'/gm, "$1'…'")
       if (example.output !== undefined) expect(logged).toBe(example.output)
     })
   })

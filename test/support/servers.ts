@@ -12,7 +12,7 @@
  *
  * Both give `kill(signal)` (SIGKILL by default: the whole process group, like
  * a crashed host) and `restart()` (same port, same data) for tests of a store
- * that is lost mid-run.
+ * that is lost mid-run, and `pause()`/`resume()` for one that hangs.
  *
  * Binaries come from PATH, then from /usr/lib/postgresql/<version>/bin (where
  * Debian's package puts them). `initdb` and `postgres` refuse to run as root,
@@ -41,6 +41,14 @@ export interface Server {
   readonly running: () => boolean
   /** The server's output so far (the tail of `server.log`). */
   readonly log: () => string
+  /**
+   * Freezes the server (SIGSTOP to it and every process it started, PostgreSQL's
+   * backends included): its connections stay open and take bytes, nothing
+   * answers. Returns at once. `resume()` thaws it; closing the server does too.
+   */
+  readonly pause: () => void
+  /** Thaws a paused server (SIGCONT). */
+  readonly resume: () => void
 }
 
 /** Promise-based handle, for globalSetup and bench scripts. */
@@ -116,6 +124,8 @@ const managed = (start: () => Promise<PlainServer>, what: string) =>
       dir: server.dir,
       running: server.running,
       log: server.log,
+      pause: server.pause,
+      resume: server.resume,
       kill: (signal) => lift("kill", () => server.kill(signal)),
       start: lift("start", () => server.start()),
       restart: (signal) => lift("restart", () => server.restart(signal)),
@@ -218,8 +228,9 @@ const installExitHook = () => {
 const killGroup = (child: ChildProcess, signal: NodeJS.Signals) => {
   if (child.pid === undefined) return
   // PostgreSQL backends leave the postmaster's process group (setsid), so a
-  // crash must reach them by parent pid too, or they answer for a while after.
-  const children = signal === "SIGKILL" ? childrenOf(child.pid) : []
+  // crash, or a freeze, must reach them by parent pid too, or they answer for
+  // a while after (or, frozen, go on answering).
+  const children = signal === "SIGKILL" || signal === "SIGSTOP" || signal === "SIGCONT" ? childrenOf(child.pid) : []
   for (const pid of [-child.pid, ...children]) {
     try {
       process.kill(pid, signal)
@@ -395,8 +406,13 @@ const supervise = async (spec: Spec): Promise<PlainServer> => {
     if (timedOut) await kill("SIGKILL")
   }
 
+  const signalNow = (signal: NodeJS.Signals) => {
+    if (child !== undefined) killGroup(child, signal)
+  }
+
   const close = async () => {
     if (closed) return
+    signalNow("SIGCONT") // a paused server cannot stop
     await stop()
     closed = true
     Fs.rmSync(spec.dir, { recursive: true, force: true })
@@ -417,6 +433,8 @@ const supervise = async (spec: Spec): Promise<PlainServer> => {
     dir: spec.dir,
     running: () => child !== undefined,
     log: () => tail(logFile),
+    pause: () => signalNow("SIGSTOP"),
+    resume: () => signalNow("SIGCONT"),
     kill,
     start,
     restart: async (signal) => {
