@@ -134,6 +134,26 @@ describe("the packed package", () => {
     if (work !== undefined) rmSync(work, { recursive: true, force: true })
   })
 
+  it("documents only entry points it exports, and its doc examples import them, not files", () => {
+    const sources = (dir: string): Array<string> =>
+      readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
+        entry.isDirectory() ? sources(join(dir, entry.name)) : entry.name.endsWith(".ts") ? [join(dir, entry.name)] : []
+      )
+    const docs = [join(root, "README.md"), join(root, "docs", "design.md"), ...sources(join(root, "src"))]
+    const exported = new Set(Object.keys(manifest.exports as Record<string, unknown>))
+    const named: Array<string> = []
+    const relative: Array<string> = []
+    for (const file of docs) {
+      const text = readFileSync(file, "utf8")
+      for (const [, entry] of text.matchAll(/(?:from|import\()\s*["']effect-worker-pool(\/[A-Za-z]+)?["']/g)) named.push(`.${entry ?? ""}`)
+      // In a doc comment, an example that imports "./X.ts" does not run for a user of the package.
+      for (const [line] of text.matchAll(/^\s*\*\s*import .* from ["']\.\.?\/.*$/gm)) relative.push(`${file}: ${line.trim()}`)
+    }
+    expect(named.length).toBeGreaterThan(0)
+    expect([...new Set(named)].filter((entry) => !exported.has(entry))).toEqual([])
+    expect(relative).toEqual([])
+  })
+
   it("ships what its exports point at", async () => {
     const { stdout } = await exec("tar", ["-tzf", tarball])
     const files = new Set(stdout.split("\n").map((line) => line.replace(/^package\//, "")))

@@ -374,7 +374,7 @@ const settings = (options: Options): Settings | PoolConfigError => {
  *
  * ```ts
  * import { Duration, Effect } from "effect"
- * import * as PostgresStore from "./PostgresStore.ts"
+ * import * as PostgresStore from "effect-worker-pool/PostgresStore"
  *
  * const program = Effect.scoped(Effect.gen(function*() {
  *   const store = yield* PostgresStore.make({ url: "postgres://app@127.0.0.1:5432/app" })
@@ -396,7 +396,7 @@ export const make = (options: Options): Effect.Effect<Store, StoreError | PoolCo
  *
  * ```ts
  * import { Redacted } from "effect"
- * import * as PostgresStore from "./PostgresStore.ts"
+ * import * as PostgresStore from "effect-worker-pool/PostgresStore"
  *
  * const StoreLive = PostgresStore.layer({ url: Redacted.make("postgres://app@127.0.0.1:5432/app") })
  * ```
@@ -410,7 +410,7 @@ export const layer = (options: Options): Layer.Layer<Store, StoreError | PoolCon
  *
  * ```ts
  * import { Config } from "effect"
- * import * as PostgresStore from "./PostgresStore.ts"
+ * import * as PostgresStore from "effect-worker-pool/PostgresStore"
  *
  * const StoreLive = PostgresStore.layerConfig({ url: Config.Redacted("DATABASE_URL") })
  * ```

@@ -33,7 +33,7 @@
  *
  * ```ts
  * import { Duration, Effect } from "effect"
- * import * as RedisStore from "./RedisStore.ts"
+ * import * as RedisStore from "effect-worker-pool/RedisStore"
  *
  * const program = Effect.scoped(Effect.gen(function*() {
  *   const store = yield* RedisStore.make({ url: "redis://127.0.0.1:6379" })
@@ -123,7 +123,7 @@ export const make = (options: Options): Effect.Effect<Store, StoreError | PoolCo
  *
  * ```ts
  * import { Redacted } from "effect"
- * import * as RedisStore from "./RedisStore.ts"
+ * import * as RedisStore from "effect-worker-pool/RedisStore"
  *
  * const StoreLive = RedisStore.layer({ url: Redacted.make("redis://127.0.0.1:6379") })
  * ```
@@ -137,7 +137,7 @@ export const layer = (options: Options): Layer.Layer<Store, StoreError | PoolCon
  *
  * ```ts
  * import { Config } from "effect"
- * import * as RedisStore from "./RedisStore.ts"
+ * import * as RedisStore from "effect-worker-pool/RedisStore"
  *
  * const StoreLive = RedisStore.layerConfig({ url: Config.Redacted("REDIS_URL") })
  * ```
