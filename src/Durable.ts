@@ -249,6 +249,13 @@ export interface DurablePool<in out A, out B, out E> extends Producer<A> {
   }
 }
 
+/**
+ * The shortest `lease` a durable pool accepts. A lease is renewed a third of
+ * the way through, a store round trip each time: shorter ones would keep the
+ * heartbeat spinning against the store.
+ */
+export const minimumLease: Duration.Duration = Duration.millis(100)
+
 /** `schedule`, its delays capped at `max`. */
 const capped = (schedule: Schedule.Schedule<unknown>, max: Duration.Duration): Schedule.Schedule<unknown> =>
   Schedule.modifyDelay(schedule, ({ duration }) => Effect.succeed(Duration.min(duration, max)))
@@ -339,10 +346,8 @@ const validate = <A, I, B, E, R>(
     }
     const lease = duration("lease", read("lease"), "30 seconds")
     if (!Duration.isFinite(lease)) Checks.refuse("lease", "must be finite: a dead process's jobs must come back")
-    // Renewed a third of the way through, a store round trip each time: shorter
-    // leases would keep the heartbeat spinning against the store.
-    if (Duration.toMillis(lease) < 100) {
-      Checks.refuse("lease", `must be at least 100 millis, got ${Duration.format(lease)}`)
+    if (Duration.isLessThan(lease, minimumLease)) {
+      Checks.refuse("lease", `must be at least ${Duration.format(minimumLease)}, got ${Duration.format(lease)}`)
     }
     const pollInterval = duration("pollInterval", read("pollInterval"), "200 millis")
     const jobTimeoutInput = read("jobTimeout")

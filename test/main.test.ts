@@ -224,6 +224,8 @@ describe("main", () => {
       [["--role", "worker"], /: --role needs --store/],
       [["--queue", "q", "--lease", "100", "--max-attempts", "2", "--retry-delay", "0"], /: --queue, --lease, --max-attempts, --retry-delay need --store/],
       [["--store", "memory:", "--max-attempts", "0"], /--max-attempts: "0"\. Expected: an integer >= 1/],
+      // A lease the pool refuses is a bad flag before any store is tried (this one would refuse the connection).
+      [["--store", "redis://127.0.0.1:1", "--lease", "5"], /--lease: "5"\. Expected: an integer >= 100/],
       [["--store", "memory:", "--retry-delay", "1.5"], /--retry-delay: "1\.5"/]
     ]
 

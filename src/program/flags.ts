@@ -2,8 +2,9 @@
  * The program's flags, what they parse to, and the checks that need more
  * than one flag (the durable queue's flags need `--store`).
  */
-import { Effect, Option } from "effect"
+import { Duration, Effect, Option } from "effect"
 import { CliError, type Command, Flag } from "effect/cli"
+import * as Durable from "../Durable.ts"
 
 export const NAME = "worker-pool"
 
@@ -113,7 +114,8 @@ export const flags = {
     Flag.withDescription("with --store: the queue's name in the store (default demo)")
   ),
   lease: intFlag("lease", {
-    min: 1,
+    // Checked here, not only by the pool, so that a bad lease is a bad flag before any store is tried.
+    min: Duration.toMillis(Durable.minimumLease),
     fallback: durableDefaults.lease,
     metavar: "ms",
     description: "with --store: how long a crashed worker's jobs stay taken before another worker gets them, in ms"
