@@ -347,7 +347,7 @@ const validate = <A, I, B, E, R>(
     const lease = duration("lease", read("lease"), "30 seconds")
     if (!Duration.isFinite(lease)) Checks.refuse("lease", "must be finite: a dead process's jobs must come back")
     if (Duration.isLessThan(lease, minimumLease)) {
-      Checks.refuse("lease", `must be at least ${Duration.format(minimumLease)}, got ${Duration.format(lease)}`)
+      Checks.refuse("lease", `must be at least ${Duration.toMillis(minimumLease)} millis, got ${Duration.format(lease)}`)
     }
     const pollInterval = duration("pollInterval", read("pollInterval"), "200 millis")
     const jobTimeoutInput = read("jobTimeout")
@@ -561,11 +561,14 @@ const build = <A, I, B, E, R>(
       return Effect.onExit(bounded, (exit) => settle(job, exit))
     }
 
-    const pool = yield* restore(Pool.make({
+    const pool = yield* restore(Pool.makeWithHooks({
       workers: config.workers,
       capacity: config.prefetch,
       handler,
       ...(config.shutdown === undefined ? {} : { shutdown: config.shutdown })
+    }, {
+      // The handler's `onExit` above did not run: settle the job here.
+      diedOutright: (job, cause) => settle(job, Exit.failCause(cause))
     }))
     const background = yield* Scope.make()
 

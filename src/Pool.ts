@@ -476,6 +476,28 @@ interface Waiter<A, B, E> {
  */
 export const make = <A, B, E, R>(
   options: Options<A, B, E, R>
+): Effect.Effect<WorkerPool<A, B, E>, PoolConfigError, Scope.Scope | R> => makeWithHooks<A, B, E, R>(options, noHooks)
+
+/**
+ * What a pool built on this one (the durable pool) is told beyond its
+ * handler's own ends.
+ *
+ * @internal
+ */
+export interface Hooks<A> {
+  /**
+   * A job's handler killed its worker's fiber outright, so none of the
+   * handler's own finalizers ran: the job has ended as died.
+   */
+  readonly diedOutright: (job: Job.Job<A>, cause: Cause.Cause<unknown>) => Effect.Effect<void>
+}
+
+const noHooks: Hooks<unknown> = { diedOutright: () => Effect.void }
+
+/** `make`, telling `hooks` what its handler cannot see. @internal */
+export const makeWithHooks = <A, B, E, R>(
+  options: Options<A, B, E, R>,
+  hooks: Hooks<A>
 ): Effect.Effect<WorkerPool<A, B, E>, PoolConfigError, Scope.Scope | R> =>
   Effect.gen(function*() {
     const validated = validate(options)
@@ -762,15 +784,45 @@ export const make = <A, B, E, R>(
         })
       )
 
-    const worker = (id: number): Effect.Effect<void, never, R> =>
+    const worker = (id: number, hand: Worker.Hand<Entry<A, B, E>>): Effect.Effect<void, never, R> =>
       Effect.suspend(() => {
         if (++running === config.workers) Deferred.doneUnsafe(allStarted, Effect.void)
-        return Worker.loop(backlog, { run: start, succeeded, failed, interrupted: interruptedWhileRunning })
+        return Worker.loop(backlog, { run: start, succeeded, failed, interrupted: interruptedWhileRunning }, hand)
       }).pipe(
         Effect.ensuring(Effect.sync(() => running--)),
         Effect.provideService(WorkerId, id),
         Effect.annotateLogs("worker", id)
       )
+
+    /**
+     * A worker's place: its loop runs in a fiber of its own. The runtime ends
+     * a fiber at once, without running any of its frames, when it meets a
+     * value that is not an Effect (a handler's `Effect.suspend(() => undefined)`
+     * in JavaScript, say). Such a loop would take its job and its place with it;
+     * here the job it held ends as died, and a new loop takes the place.
+     */
+    const workerPlace = (id: number): Effect.Effect<void, never, R> =>
+      Effect.suspend(() => {
+        const hand: Worker.Hand<Entry<A, B, E>> = { item: undefined }
+        return Effect.flatMap(Effect.forkChild(worker(id, hand), { startImmediately: true }), (fiber) =>
+          Effect.onInterrupt(Fiber.await(fiber), () => Fiber.interrupt(fiber)).pipe(
+            Effect.flatMap((exit) =>
+              Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause) ? Effect.void : replaceWorker(id, hand, exit.cause)
+            )
+          ))
+      })
+
+    const replaceWorker = (id: number, hand: Worker.Hand<Entry<A, B, E>>, cause: Cause.Cause<never>) => {
+      running-- // the loop's own `ensuring` did not run
+      const entry = hand.item
+      const settled = entry === undefined
+        ? Effect.void
+        : Effect.andThen(failed(entry, cause), hooks.diedOutright(entry.job, cause))
+      const logged = quietly(Effect.logError("a worker's fiber died outright; a new one takes its place", cause).pipe(
+        Effect.annotateLogs("worker", id)
+      ))
+      return Effect.andThen(Effect.andThen(settled, logged), workerPlace(id))
+    }
 
     // --- outcomes -------------------------------------------------------------
 
@@ -921,7 +973,7 @@ export const make = <A, B, E, R>(
     const workerScope = yield* Scope.make()
     yield* Scope.addFinalizer(scope, Effect.andThen(shutdownOnRelease, Scope.close(workerScope, Exit.void)))
     for (let id = 1; id <= config.workers; id++) {
-      workers.push(yield* Effect.forkIn(worker(id), workerScope))
+      workers.push(yield* Effect.forkIn(workerPlace(id), workerScope))
     }
     // Start before traffic: return only once every worker is taking jobs.
     yield* Deferred.await(allStarted)

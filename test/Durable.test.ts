@@ -66,6 +66,22 @@ const refusing = (healthy: Store, operation: "extend" | "bury", reason: string):
 })
 
 describe("Durable", () => {
+  it.effect("a handler that kills its worker's fiber outright (a non-Effect inside its effect) is settled in the store, not leased for ever", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const pool = yield* oneWorker(store, {
+        maxAttempts: 1,
+        handler: (job) => job.payload === "bad" ? Effect.suspend((): Effect.Effect<void> => undefined as never) : Effect.void
+      })
+      yield* pool.submit("bad", { id: "bad" })
+      yield* pool.submit("good", { id: "good" })
+      yield* elapse(1_000)
+      assert.deepStrictEqual(yield* store.counts("q"), { ready: 0, leased: 0, completed: 1, buried: 1 })
+      const [letter] = yield* pool.deadLetters()
+      assert.strictEqual(letter?.id, "bad")
+      assert.include(letter?.error, "Not a valid effect")
+    })))
+
   it.effect("runs each job once, tells the handler its attempt, and acknowledges it after", () =>
     Effect.scoped(Effect.gen(function*() {
       seen.length = 0

@@ -44,7 +44,8 @@ const task: fc.Arbitrary<Task> = fc.oneof(
   { weight: 1, arbitrary: ms.map((ms): Task => ({ _tag: "die", ms })) },
   { weight: 1, arbitrary: fc.constant<Task>({ _tag: "throw" }) },
   { weight: 1, arbitrary: fc.constant<Task>({ _tag: "hang" }) },
-  { weight: 1, arbitrary: ms.map((ms): Task => ({ _tag: "selfInterrupt", ms })) }
+  { weight: 1, arbitrary: ms.map((ms): Task => ({ _tag: "selfInterrupt", ms })) },
+  { weight: 1, arbitrary: ms.map((ms): Task => ({ _tag: "notAnEffect", ms })) }
 )
 
 const step: fc.Arbitrary<Step> = fc.oneof(

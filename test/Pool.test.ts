@@ -217,6 +217,24 @@ describe("per-job deadline", () => {
 })
 
 describe("failures", () => {
+  it.effect("a handler whose effect goes on with a non-Effect kills its worker's fiber outright: the job died, a new worker takes the place", () =>
+    Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 1, handler: handler(makeTrace()) })
+      const outcomes = yield* pool.subscribe()
+      for (const id of ["bad-1", "bad-2"]) yield* pool.submit({ _tag: "notAnEffect", ms: 0 }, { id })
+      // The same single place runs the next job: it was not lost with the dead fiber.
+      assert.strictEqual(yield* pool.run(ok(), { id: "good" }), "good")
+      const stats = yield* pool.stats
+      assert.deepStrictEqual(
+        [stats.workers, stats.active, stats.queued, stats.died, stats.succeeded],
+        [1, 0, 0, 2, 1]
+      )
+      const report = yield* pool.shutdown()
+      assert.deepStrictEqual([report.died, report.succeeded, report.interrupted.length, report.abandoned.length], [2, 1, 0, 0])
+      const ends = Array.from(yield* Stream.runCollect(outcomes), (outcome) => `${outcome.job.id} ${outcome._tag}`)
+      assert.deepStrictEqual(ends, ["bad-1 Died", "bad-2 Died", "good Succeeded"])
+    }))
+
   it.effect("run fails with the handler's own typed error, which the caller catches by tag", () =>
     Effect.gen(function*() {
       const pool = yield* Pool.make({ workers: 1, handler: handler(makeTrace()) })

@@ -36,7 +36,7 @@ describe("races", () => {
               succeeded: (item) => void ran.push(item),
               failed: () => Effect.die("no item fails here"),
               interrupted: (item) => Effect.sync(() => void handedBack.push(item))
-            }).pipe(Effect.provideService(Scheduler.MaxOpsBeforeYield, ops)),
+            }, { item: undefined }).pipe(Effect.provideService(Scheduler.MaxOpsBeforeYield, ops)),
             { startImmediately: true }
           )
           for (let k = 0; k < yields; k++) yield* Effect.yieldNow

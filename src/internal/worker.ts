@@ -14,7 +14,11 @@
  * The loop stays interruptible (no mask per item): the item in hand is
  * remembered, and if the fiber is interrupted while running it, `interrupted`
  * is told. So every item taken is either run to its end (`succeeded` or
- * `failed`) or handed to `interrupted`.
+ * `failed`) or handed to `interrupted`. The item in hand is kept in a `Hand`
+ * the caller owns, so that it can be read from outside the loop's fiber: the
+ * runtime ends a fiber at once, without running any of its frames, when it
+ * meets a value that is not an Effect, and only whoever awaits that fiber can
+ * then settle the item it held.
  *
  * @internal
  */
@@ -49,15 +53,20 @@ const isExit = (effect: Effect.Effect<unknown, unknown, unknown>): effect is Exi
   return proto === successProto || proto === failureProto
 }
 
+/** The item a loop is running, if any; written by the loop only. */
+export interface Hand<A> {
+  item: A | undefined
+}
+
 /** Runs every item of `backlog`, one at a time, and returns once it has ended and is empty. */
 export const loop = <A, B, E, R>(
   backlog: Backlog<A>,
-  handlers: Handlers<A, B, E, R>
+  handlers: Handlers<A, B, E, R>,
+  hand: Hand<A>
 ): Effect.Effect<void, never, R> =>
   Effect.suspend(() => {
     const { failed, interrupted, run, succeeded } = handlers
     let holding = false
-    let inHand: A | undefined
 
     const next = (): Effect.Effect<void, never, R> => {
       while (true) {
@@ -75,7 +84,7 @@ export const loop = <A, B, E, R>(
           return Effect.andThen(failed(item, ended.cause), Effect.suspend(next))
         }
         holding = true
-        inHand = item
+        hand.item = item
         current = running
         return runCurrent
       }
@@ -93,9 +102,9 @@ export const loop = <A, B, E, R>(
     }
 
     const release = (): A => {
-      const item = inHand as A
+      const item = hand.item as A
       holding = false
-      inHand = undefined
+      hand.item = undefined
       current = undefined
       return item
     }
@@ -106,5 +115,5 @@ export const loop = <A, B, E, R>(
     let current: Effect.Effect<B, E, R> | undefined
     const runCurrent = Effect.matchCauseEffect(Effect.suspend(() => current!), matchers)
 
-    return Effect.onInterrupt(Effect.suspend(next), () => holding ? interrupted(inHand as A) : Effect.void)
+    return Effect.onInterrupt(Effect.suspend(next), () => holding ? interrupted(hand.item as A) : Effect.void)
   })

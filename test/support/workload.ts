@@ -17,6 +17,9 @@ export type Task =
   | { readonly _tag: "throw" }
   | { readonly _tag: "hang" }
   | { readonly _tag: "selfInterrupt"; readonly ms: number }
+  // A handler whose effect goes on with something that is not an Effect (only
+  // JavaScript, or a cast, can write it): the runtime ends the fiber at once.
+  | { readonly _tag: "notAnEffect"; readonly ms: number }
   | { readonly _tag: "gate"; readonly gate: Deferred.Deferred<void> }
 
 export const ok = (ms = 0): Task => ({ _tag: "ok", ms })
@@ -42,6 +45,13 @@ export const makeTrace = (): Trace => ({ started: [], finished: [], finalized: [
  */
 export const handler = (trace: Trace) => (job: Job.Job<Task>): Effect.Effect<string, BadPayload> => {
   const task = job.payload
+  if (task._tag === "notAnEffect") {
+    // No finalizer of its own would run, so it is traced apart: started, and never finished.
+    return Effect.andThen(
+      Effect.sync(() => void trace.started.push(job.id)),
+      Effect.andThen(Effect.sleep(task.ms), Effect.suspend((): Effect.Effect<string, BadPayload> => undefined as never)) // TestClock
+    )
+  }
   const body: Effect.Effect<string, BadPayload> = task._tag === "ok"
     ? Effect.as(Effect.sleep(task.ms), job.id) // TestClock time, as every sleep here
     : task._tag === "fail"
