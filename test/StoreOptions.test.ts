@@ -10,7 +10,7 @@ import { Cause, Effect, Exit, Layer, Redacted } from "effect"
 import { fromUrl } from "../src/durable/fromUrl.ts"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import * as RedisStore from "../src/durable/RedisStore.ts"
-import type { Store } from "../src/durable/Store.ts"
+import { type Store, StoreError } from "../src/durable/Store.ts"
 
 const throwing = () => {
   throw new Error("a hostile getter")
@@ -89,4 +89,14 @@ describe("store options the engines cannot use", () => {
     it.live(`fromUrl with ${what}: PoolConfigError naming url`, () =>
       expectConfigError(Effect.scoped(fromUrl(url as unknown as string)), "url"))
   }
+})
+
+describe("StoreError's message", () => {
+  it("says what the store failed to do in words, for an operation of the contract and for any other", () => {
+    assert.strictEqual(
+      new StoreError({ operation: "counts", reason: "no answer" }).message,
+      "the job store failed to count the queue: no answer"
+    )
+    assert.strictEqual(new StoreError({ operation: "connect", reason: "refused" }).message, "the job store failed to connect: refused")
+  })
 })

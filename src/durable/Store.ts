@@ -44,8 +44,21 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   reason: Schema.String
 }) {
   override get message(): string {
-    return `the job store failed to ${this.operation}: ${this.reason}`
+    return `the job store failed to ${doing[this.operation] ?? this.operation}: ${this.reason}`
   }
+}
+
+/** The store's operations said as what they do, for messages. */
+const doing: Record<string, string> = {
+  counts: "count the queue",
+  buried: "list the dead letters",
+  extend: "extend leases",
+  release: "release leases",
+  complete: "complete jobs",
+  bury: "dead-letter a job",
+  retry: "schedule a retry",
+  claim: "claim jobs",
+  offer: "offer jobs"
 }
 
 /** A job to store: its id and its payload, already encoded to JSON-compatible data. */
