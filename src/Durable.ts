@@ -58,6 +58,7 @@ import type * as Stream from "effect/Stream"
 import * as Checks from "./durable/options.ts"
 import { type Buried, type Claimed, type Counts, type Lease, Store, type StoreError } from "./durable/Store.ts"
 import { decodeDuration, type Invalid, isInvalid } from "./internal/options.ts"
+import * as Once from "./internal/once.ts"
 import { quietly } from "./internal/quietly.ts"
 import { gaveBack, reportAnnotations } from "./internal/reportLog.ts"
 import * as Job from "./Job.ts"
@@ -380,7 +381,8 @@ const validate = <A, I, B, E, R>(
 type Ending =
   | { readonly _tag: "complete"; readonly lease: Lease }
   | { readonly _tag: "release"; readonly lease: Lease }
-  | { readonly _tag: "retry"; readonly lease: Lease; readonly delay: Duration.Duration }
+  /** Ready again after the retry schedule's delay for `attempt`. */
+  | { readonly _tag: "retry"; readonly lease: Lease; readonly attempt: number }
   | { readonly _tag: "bury"; readonly lease: Lease; readonly error: string }
 
 /** The delay before the retry that follows `attempt`: the schedule's `attempt`-th step. */
@@ -428,21 +430,6 @@ const throughOutage = <A>(what: string, effect: Effect.Effect<A, StoreError>): E
     Effect.retry(outageBackoff),
     Effect.orDie
   )
-
-/**
- * Calls the handler; one that returns something other than an Effect dies
- * with a message that says what it returned (the job is then retried and
- * dead-lettered like any failure), rather than with whatever running that
- * value as an Effect would throw.
- */
-const callHandler = <A, B, E, R>(handler: (job: Job.Job<A>) => Effect.Effect<B, E, R>, job: Job.Job<A>) => {
-  const effect: unknown = handler(job)
-  if (Effect.isEffect(effect)) return effect as Effect.Effect<B, E, R>
-  const what = effect instanceof Promise
-    ? "a Promise (wrap it with Effect.promise or Effect.tryPromise)"
-    : Checks.describe(effect)
-  return Effect.die(new TypeError(`the handler returned ${what}, not an Effect`))
-}
 
 /**
  * Logs how the pool ended. Jobs it gave back (cut off, or never started)
@@ -535,41 +522,30 @@ const build = <A, I, B, E, R>(
       room.openUnsafe()
     }
 
-    /** Ends a delivery's lease by how the delivery ended. */
-    const settle = (job: Job.Job<A>, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> => {
+    /** Ends a delivery's lease by how the pool says the delivery ended. */
+    const settle = (job: Job.Job<A>, ending: Pool.Ending): void => {
       const lease = held.get(job.id)
-      if (lease === undefined) return Effect.void
-      if (Exit.isSuccess(exit)) return Effect.sync(() => end({ _tag: "complete", lease }))
-      // Cut off by shutdown: not this job's fault, so the attempt is given back.
-      // (A handler that interrupts itself otherwise is a failure like any
-      // other: released, it would come back for ever.)
-      if (Cause.hasInterruptsOnly(exit.cause) && !accepting) return Effect.sync(() => end({ _tag: "release", lease }))
+      if (lease === undefined) return
+      // Cut off by shutdown, or never started: not this job's fault, so the
+      // attempt is given back. (A handler that interrupts itself before the
+      // shutdown is a failure like any other: released, it would come back for ever.)
+      if (ending._tag !== "Succeeded" && ending._tag !== "Failed") return end({ _tag: "release", lease })
+      if (ending._tag === "Succeeded") return end({ _tag: "complete", lease })
       const attempt = reclaimedAs.get(job.id) ?? job.attempt
-      if (attempt >= config.maxAttempts) {
-        return Effect.sync(() => end({ _tag: "bury", lease, error: describeFailure(exit.cause) }))
-      }
-      return Effect.map(retryDelay(config.retry, attempt), (delay) => end({ _tag: "retry", lease, delay }))
-    }
-
-    const handler = (job: Job.Job<A>): Effect.Effect<B, E | Job.JobTimeoutError, R> => {
-      const timeout = config.jobTimeout
-      const run: Effect.Effect<B, E | Job.JobTimeoutError, R> = Effect.suspend(() => callHandler(config.handler, job))
-      const bounded = timeout === undefined ? run : Effect.timeoutOrElse(run, {
-        duration: timeout,
-        orElse: () => Effect.fail(new Job.JobTimeoutError({ jobId: job.id, timeout }))
-      })
-      return Effect.onExit(bounded, (exit) => settle(job, exit))
+      end(
+        attempt >= config.maxAttempts
+          ? { _tag: "bury", lease, error: describeFailure(ending.cause) }
+          : { _tag: "retry", lease, attempt }
+      )
     }
 
     const pool = yield* restore(Pool.makeWithHooks({
       workers: config.workers,
       capacity: config.prefetch,
-      handler,
+      handler: config.handler,
+      ...(config.jobTimeout === undefined ? {} : { jobTimeout: config.jobTimeout }),
       ...(config.shutdown === undefined ? {} : { shutdown: config.shutdown })
-    }, {
-      // The handler's `onExit` above did not run: settle the job here.
-      diedOutright: (job, cause) => settle(job, Exit.failCause(cause))
-    }))
+    }, { ended: settle }))
     const background = yield* Scope.make()
 
     // --- the store side -------------------------------------------------------
@@ -644,7 +620,10 @@ const build = <A, I, B, E, R>(
         for (const lease of completed) settling.delete(lease)
         for (const lease of released) settling.delete(lease)
         for (const ending of batch) {
-          if (ending._tag === "retry") yield* persistently("retrying a job", store.retry(queue, ending.lease, ending.delay))
+          if (ending._tag === "retry") {
+            const delay = yield* retryDelay(config.retry, ending.attempt)
+            yield* persistently("retrying a job", store.retry(queue, ending.lease, delay))
+          }
           if (ending._tag === "bury") yield* persistently("dead-lettering a job", store.bury(queue, ending.lease, ending.error))
           // Stored, or given up on: from now on the lease may run out.
           settling.delete(ending.lease)
@@ -665,38 +644,29 @@ const build = <A, I, B, E, R>(
 
     const { submit, submitAll } = makeProducer(config, () => accepting)
 
-    let report: Deferred.Deferred<Shutdown.Report<A>> | undefined
-    /** Shuts down once, with `policy` (checked) on top of the pool's own. */
+    const once = Once.make<Shutdown.Report<A>>()
+    /**
+     * Shuts down once, with `policy` (checked) on top of the pool's own. The
+     * pool tells `settle` how each job it held ended (cut off and unstarted
+     * ones are released), so once it has drained, only a claim in flight can
+     * still hold leases.
+     */
     const shutdownOnce = (policy: Partial<Shutdown.Policy> | undefined): Effect.Effect<Shutdown.Report<A>> =>
       Effect.suspend(() => {
-        if (report !== undefined) return Deferred.await(report)
-        const done = report = Deferred.makeUnsafe<Shutdown.Report<A>>()
         accepting = false
-        /**
-         * Whatever is still held did not run to an end (handed back
-         * unstarted, or cut off before its handler began): back to the
-         * store. (Safe to call again: `end` lets go of each lease.)
-         */
-        const releaseHeld = () => {
-          for (const lease of [...held.values()]) end({ _tag: "release", lease })
-        }
         // A claim still in flight ends first: its jobs, handed to a pool
         // that no longer accepts, are given back as it delivers them.
         const flush = Effect.andThen(Fiber.await(fetcher), Effect.suspend(() => {
-          releaseHeld()
           Queue.endUnsafe(endings)
           return Fiber.await(settled)
         }))
-        return Effect.gen(function*() {
+        return once.run(Effect.gen(function*() {
           // Claim no more; the pool drains what it holds, within its deadline,
           // while a claim in flight finishes (not after it: a store that
           // hangs must not hold up the drain).
           Deferred.doneUnsafe(stopping, Exit.void)
           // The policy was checked as the pool checks it: it cannot fail here.
           const drained = yield* (policy === undefined ? pool.shutdown() : Effect.orDie(pool.shutdown(policy)))
-          // Released at once, not after the claim: a claim that hangs must
-          // not keep them from the store.
-          releaseHeld()
           // The last endings reach the store within `flushTimeout`, unless it
           // is gone or hangs: then the leases run out and the jobs come back
           // (at least once).
@@ -709,11 +679,7 @@ const build = <A, I, B, E, R>(
           yield* logReport(queue, drained, flushed)
           if (config.onShutdown !== undefined) yield* deliverReport(config.onShutdown, drained, context)
           return drained
-        }).pipe(
-          Effect.onExit((exit) => Deferred.done(done, exit)),
-          Effect.forkDetach({ uninterruptible: true }),
-          Effect.andThen(Deferred.await(done))
-        )
+        }))
       })
 
     function shutdown(): Effect.Effect<Shutdown.Report<A>>
