@@ -194,14 +194,7 @@ describe("Durable shutdown", () => {
       const { layer: logger, lines } = capture()
       for (const onShutdown of [() => Effect.die(new Error("boom")), () => { throw new Error("thrown") }]) {
         const store = yield* MemoryStore.make
-        const pool = yield* Durable.make({
-          store,
-          queue: "q",
-          schema: Schema.String,
-          workers: 1,
-          handler: () => Effect.void,
-          onShutdown
-        })
+        const pool = yield* oneWorker(store, { handler: () => Effect.void, onShutdown })
         const report = yield* pool.shutdown().pipe(Effect.provide(logger))
         assert.strictEqual(report.succeeded, 0)
       }
@@ -213,11 +206,7 @@ describe("Durable shutdown", () => {
       class Audit extends Context.Service<Audit, Array<number>>()("test/Audit") {}
       const audit: Array<number> = []
       const store = yield* MemoryStore.make
-      const pool = yield* Durable.make({
-        store,
-        queue: "q",
-        schema: Schema.String,
-        workers: 1,
+      const pool = yield* oneWorker(store, {
         handler: () => Effect.void,
         onShutdown: (report) => Effect.flatMap(Audit, (entries) => Effect.sync(() => entries.push(report.succeeded)))
       }).pipe(Effect.provideService(Audit, audit))

@@ -18,6 +18,7 @@ import type { PoolConfigError } from "../src/Pool.ts"
 import type { WorkerEvent } from "./support/durableWorker.ts"
 import { type Running, start } from "./support/runMain.ts"
 import { type ManagedServer, type ServerError, startPostgres, startRedis } from "./support/servers.ts"
+import { waitUntil } from "./support/waitUntil.ts"
 
 const JOBS = 60
 const WORKER = fileURLToPath(new URL("./support/durableWorker.ts", import.meta.url))
@@ -35,15 +36,6 @@ const eventsIn = (stdout: string): ReadonlyArray<WorkerEvent> =>
 /** Job numbers a worker says it started, or whose work it ended. */
 const jobsIn = (stdout: string, event: "started" | "ended") =>
   eventsIn(stdout).flatMap((said) => said.event === event ? [said.job] : [])
-
-const waitUntil = (what: string, check: Effect.Effect<boolean, StoreError>, timeoutMs: number) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + timeoutMs
-    while (!(yield* check)) {
-      if (Date.now() > deadline) return yield* Effect.die(new Error(`timed out waiting until ${what}`))
-      yield* Effect.sleep("100 millis")
-    }
-  })
 
 const crashOne = (
   server: Effect.Effect<ManagedServer, ServerError, Scope.Scope>,
@@ -67,7 +59,7 @@ const crashOne = (
     const killed = yield* Effect.promise(() => doomed.exited)
     assert.strictEqual(killed.signal, "SIGKILL")
 
-    yield* waitUntil("every job is completed", Effect.map(store.counts(queue), (c) => c.completed === JOBS), 30_000)
+    yield* waitUntil("every job is completed", Effect.map(store.counts(queue), (c) => c.completed === JOBS), 30_000, "100 millis")
     survivor.kill("SIGTERM")
     const ended = yield* Effect.promise(() => survivor.exited)
     assert.strictEqual(ended.code, 0, ended.stderr)

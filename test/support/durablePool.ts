@@ -29,7 +29,7 @@ export const oneWorkerOptions = (store: Store) => ({
 })
 
 /** A one-worker pool of strings on the queue "q", polling every 100 ms; `options` add to that or override it. */
-export const oneWorker = <B, E>(
+export const oneWorker = <B, E, R = never>(
   store: Store,
-  options: Partial<Durable.Options<string, string, B, E, never>> & Pick<Durable.Options<string, string, B, E, never>, "handler">
+  options: Partial<Durable.Options<string, string, B, E, R>> & Pick<Durable.Options<string, string, B, E, R>, "handler">
 ) => Durable.make({ ...oneWorkerOptions(store), ...options })
