@@ -24,25 +24,30 @@ export const backoff: Schedule.Schedule<unknown> = Schedule.exponential("100 mil
  */
 const retryable = (error: StoreError): boolean => (error as { readonly retryable?: boolean }).retryable !== false
 
-/** How many more times an ending of one job is tried, about half a minute of backoff, before its lease is left to run out. */
+/** How many more times an ending of one job is tried (about 20 seconds of backoff) before its lease is left to run out. */
 const triesOfOne = 9
 
 /**
  * Tries `effect`, logging each failure, again and again through an outage
  * (at most `times` more, if given). When it gives up (a failure not worth
- * retrying, or `times` used up), the failure is logged as an error and
- * swallowed: the leases it was about run out, and their jobs come back.
+ * retrying, or `times` used up), the failure is logged as an error saying
+ * what is `lost`, and swallowed: the leases it was about run out, and their
+ * jobs come back.
  */
-const retried = (what: string, effect: Effect.Effect<void, StoreError>, times?: number): Effect.Effect<void> =>
+const retried = (
+  what: string,
+  effect: Effect.Effect<void, StoreError>,
+  { lost, times }: { readonly lost: string; readonly times?: number }
+): Effect.Effect<void> =>
   effect.pipe(
     Effect.tapError((error) => quietly(Effect.logWarning(`${what} failed; retrying`, error.message))),
     Effect.retry({ schedule: backoff, while: retryable, times }),
-    Effect.catch((error) => quietly(Effect.logError(`${what} failed; its lease will run out instead`, error.message)))
+    Effect.catch((error) => quietly(Effect.logError(`${what} failed; ${lost}`, error.message)))
   )
 
 /** Retries `effect` for as long as the store fails with an outage. */
 export const throughOutage = (what: string, effect: Effect.Effect<void, StoreError>): Effect.Effect<void> =>
-  retried(what, effect)
+  retried(what, effect, { lost: "their leases will run out instead" })
 
 /**
  * Retries an ending of one job a few times, then gives up on it (its lease
@@ -50,4 +55,4 @@ export const throughOutage = (what: string, effect: Effect.Effect<void, StoreErr
  * operation must not hold up the acknowledgements behind it.
  */
 export const persistently = (what: string, effect: Effect.Effect<void, StoreError>): Effect.Effect<void> =>
-  retried(what, effect, triesOfOne)
+  retried(what, effect, { lost: "its lease will run out instead", times: triesOfOne })
