@@ -91,7 +91,7 @@ const settleOne = (
 }
 
 /** The delay before the retry that follows `attempt`: the schedule's `attempt`-th step. */
-export const retryDelay = (schedule: Schedule.Schedule<unknown, unknown>, attempt: number): Effect.Effect<Duration.Duration> =>
+const retryDelay = (schedule: Schedule.Schedule<unknown, unknown>, attempt: number): Effect.Effect<Duration.Duration> =>
   Effect.gen(function*() {
     const step = yield* Schedule.toStep(schedule)
     let delay = Duration.zero
