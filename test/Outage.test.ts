@@ -22,29 +22,27 @@ const refused = new StoreError({ operation: "bury", reason: "value too long" })
 /** A failure that retrying cannot cure, as the store will be able to say. */
 const final = Object.assign(new StoreError({ operation: "bury", reason: "value too long" }), { retryable: false })
 
-const elapse = (ms: number) =>
+/** How many times `retried` tries an operation that fails its first `failures` tries, the TestClock run for `ms`. */
+const triesOf = (
+  retried: typeof persistently,
+  error: StoreError,
+  failures: number,
+  ms: number
+) =>
   Effect.gen(function*() {
+    const { effect, tries } = operation(error, failures)
+    const fiber = yield* Effect.forkChild(retried("dead-lettering a job", effect))
     for (let t = 0; t < ms; t += 100) yield* TestClock.adjust(100)
+    yield* Fiber.join(fiber)
+    return tries()
   })
 
 describe("outage", () => {
   it.effect("persistently: ten tries in all, then given up", () =>
-    Effect.gen(function*() {
-      const { effect, tries } = operation(refused)
-      const fiber = yield* Effect.forkChild(persistently("dead-lettering a job", effect))
-      yield* elapse(60_000)
-      yield* Fiber.join(fiber)
-      assert.strictEqual(tries(), 10)
-    }))
+    Effect.map(triesOf(persistently, refused, Number.POSITIVE_INFINITY, 60_000), (tries) => assert.strictEqual(tries, 10)))
 
   it.effect("throughOutage: tried until it succeeds", () =>
-    Effect.gen(function*() {
-      const { effect, tries } = operation(refused, 30)
-      const fiber = yield* Effect.forkChild(throughOutage("acknowledging jobs", effect))
-      yield* elapse(200_000)
-      yield* Fiber.join(fiber)
-      assert.strictEqual(tries(), 31)
-    }))
+    Effect.map(triesOf(throughOutage, refused, 30, 200_000), (tries) => assert.strictEqual(tries, 31)))
 
   it.effect("a failure marked not retryable is given up at once", () =>
     Effect.gen(function*() {
