@@ -84,7 +84,7 @@ describe("Redis: retryable or not", () => {
       yield* store.counts(queueName())
     }), 30_000)
 
-  it.live("a server that cannot be reached is a retryable connect failure; one that wants a password (NOAUTH), not", () =>
+  it.live("a server that cannot be reached is a retryable connect failure; one that wants a password (NOAUTH, WRONGPASS), not", () =>
     Effect.gen(function*() {
       const server = yield* startRedis()
       const client = yield* admin(server.url)
@@ -92,6 +92,11 @@ describe("Redis: retryable or not", () => {
       const refused = yield* Effect.flip(connecting(RedisStore.make({ url: server.url })))
       assert.deepStrictEqual([refused.operation, refused.retryable], ["connect", false])
       assert.match(refused.reason, /NOAUTH/)
+      const wrong = yield* Effect.flip(
+        connecting(RedisStore.make({ url: server.url.replace("redis://", "redis://default:wrong@"), connectTimeout: "2 seconds" }))
+      )
+      assert.deepStrictEqual([wrong.operation, wrong.retryable], ["connect", false])
+      assert.match(wrong.reason, /WRONGPASS/)
       yield* server.kill()
       const down = yield* Effect.flip(connecting(RedisStore.make({ url: server.url, connectTimeout: "300 millis" })))
       assert.deepStrictEqual([down.operation, down.retryable], ["connect", true])

@@ -80,6 +80,10 @@ describe("Redis key layout versions", () => {
         1: "initial",
         2: "count runs"
       })
+      // A later release's migration runs only what is above the version found.
+      yield* migrateAlone(url, [...withSecond, { version: 3, name: "third", up: "" }])
+      assert.strictEqual(yield* Effect.promise(() => client.get("test:second-ran")), "1")
+      assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), "3")
     }))
 
   it.live("a key space at a newer version is refused, not retryable, saying both versions", () =>
@@ -176,6 +180,10 @@ describe("PostgreSQL schema versions", () => {
       yield* Effect.all(Array.from({ length: 6 }, () => migrateAlone(url, withSecond)), { concurrency: "unbounded" })
       assert.deepStrictEqual(yield* sql(url, "SELECT count(*)::int FROM test_second_ran"), [[1]])
       assert.deepStrictEqual(yield* applied(url), [[1, "initial"], [2, "count runs"]])
+      // A later release's migration runs only what is above the version found.
+      yield* migrateAlone(url, [...withSecond, { version: 3, name: "third", up: "" }])
+      assert.deepStrictEqual(yield* sql(url, "SELECT count(*)::int FROM test_second_ran"), [[1]])
+      assert.deepStrictEqual(yield* applied(url), [[1, "initial"], [2, "count runs"], [3, "third"]])
     }), 60_000)
 
   it.live("a database at a newer version is refused at once, not retryable, saying both versions", () =>
