@@ -87,7 +87,7 @@ export const table = Sql.table
 export const countsTable = Sql.countsTable
 
 /** The table of the schema's migrations applied to the database. */
-export const migrationsTable: string = Migrations.migrationsTable
+export const migrationsTable = Migrations.migrationsTable
 
 /** The options, checked. */
 interface Settings {
@@ -111,9 +111,11 @@ const settings = (options: Options): Settings | PoolConfigError => {
 }
 
 /**
- * Connects to the server at `options.url` and creates the tables and indexes
- * that are missing. Fails with a `StoreError` ("connect") when the server
- * cannot be reached within `connectTimeout`, or refuses us, and with a
+ * Connects to the server at `options.url` and applies the schema's migrations
+ * the database lacks (a new one gets the tables and indexes). Fails with a
+ * `StoreError` ("connect") when the server cannot be reached within
+ * `connectTimeout` (retryable), or refuses us, or is at a newer schema
+ * version than this code knows (not retryable), and with a
  * `PoolConfigError` naming the option for bad options (a malformed `url`, a
  * negative timeout). The connections are closed when the scope closes.
  *

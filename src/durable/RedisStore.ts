@@ -114,10 +114,12 @@ const settings = (options: Options): Settings | PoolConfigError => {
 }
 
 /**
- * Connects to Redis and gives a `Store` on it. The connection is closed when
- * the scope closes. Bad options (a malformed `url`, a negative timeout) fail
- * with `PoolConfigError` naming the option; a server that cannot be reached
- * with `StoreError` ("connect").
+ * Connects to Redis, brings its key space to the newest layout, and gives a
+ * `Store` on it. The connection is closed when the scope closes. Bad options
+ * (a malformed `url`, a negative timeout) fail with `PoolConfigError` naming
+ * the option; a server that cannot be reached with `StoreError` ("connect",
+ * retryable), as does one that refuses us or whose key space is at a newer
+ * layout than this code knows (not retryable).
  */
 export const make = (options: Options): Effect.Effect<Store, StoreError | PoolConfigError, Scope.Scope> =>
   Effect.suspend(() => {

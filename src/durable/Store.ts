@@ -134,8 +134,8 @@ export interface Lease {
  *   it, the operation fails with a retryable `StoreError` ("no answer within
  *   N ms") without waiting for the server to let go of it.
  * - Whatever else goes wrong, even a bug (a defect) in an engine, is a
- *   `StoreError` naming the operation; an operation on a store whose scope
- *   has closed fails with one too.
+ *   `StoreError` naming the operation (not retryable); so is an operation on
+ *   a server's store whose scope has closed.
  * - Each operation that reaches an engine runs in a span, `Store.<operation>`
  *   (`Store.claim`...), with the queue and the engine as attributes.
  */
