@@ -5,22 +5,18 @@
  * again, is not (`retryable: false`). Each error keeps what the engine's
  * client failed with as its `cause`.
  */
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import * as PgConnection from "@effect/sql-pg/PgConnection"
 import { Duration, Effect, Fiber, Redacted } from "effect"
 import { isSqlError } from "effect/sql/SqlError"
-import { createClient, ErrorReply } from "redis"
+import { ErrorReply } from "redis"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import * as RedisStore from "../src/durable/RedisStore.ts"
-import { type PlainServer, startPostgres, startPostgresServer, startRedis, startRedisServer } from "./support/servers.ts"
+import { startPostgres, startRedis } from "./support/servers.ts"
+import { pgRows, redisAdmin, sharedServers } from "./support/admin.ts"
 import { connecting } from "./support/storeContract.ts"
 
-let redis: PlainServer | undefined
-let postgres: PlainServer | undefined
-beforeAll(async () => {
-  ;[redis, postgres] = await Promise.all([startRedisServer(), startPostgresServer()])
-}, 60_000)
-afterAll(() => Promise.all([redis?.close(), postgres?.close()]))
+const { postgres, redis } = sharedServers()
 
 let lastQueue = 0
 const queueName = () => `errors-${process.pid}-${Date.now()}-${++lastQueue}`
@@ -28,21 +24,12 @@ const minute = Duration.minutes(1)
 const jobs = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `j${i}`, payload: i }))
 
 describe("Redis: retryable or not", () => {
-  const admin = (url: string) =>
-    Effect.acquireRelease(
-      Effect.promise(async () => {
-        const client = createClient({ url })
-        client.on("error", () => {})
-        return await client.connect()
-      }),
-      (client) => Effect.sync(() => client.destroy())
-    )
 
   it.live("a key of the wrong type (WRONGTYPE) is not retryable, and keeps the server's reply as cause", () =>
     Effect.gen(function*() {
-      const store = yield* RedisStore.make({ url: redis!.url })
+      const store = yield* RedisStore.make({ url: redis().url })
       const queue = queueName()
-      const client = yield* admin(redis!.url)
+      const client = yield* redisAdmin(redis().url)
       yield* Effect.promise(() => client.set(`ewp:{${queue}}:ready`, "not a list"))
       const error = yield* Effect.flip(store.offer(queue, jobs(1)))
       assert.deepStrictEqual([error.operation, error.retryable], ["offer", false])
@@ -69,7 +56,7 @@ describe("Redis: retryable or not", () => {
     Effect.gen(function*() {
       const server = yield* startRedis()
       const store = yield* RedisStore.make({ url: server.url })
-      const [runner, killer] = [yield* admin(server.url), yield* admin(server.url)]
+      const [runner, killer] = [yield* redisAdmin(server.url), yield* redisAdmin(server.url)]
       yield* Effect.promise(() => killer.configSet("busy-reply-threshold", "50"))
       // A script that loops until it is killed: the server answers others BUSY meanwhile.
       const looping = runner.sendCommand(["EVAL", "while true do end", "0"]).catch(() => undefined)
@@ -87,7 +74,7 @@ describe("Redis: retryable or not", () => {
   it.live("a server that cannot be reached is a retryable connect failure; one that wants a password (NOAUTH, WRONGPASS), not", () =>
     Effect.gen(function*() {
       const server = yield* startRedis()
-      const client = yield* admin(server.url)
+      const client = yield* redisAdmin(server.url)
       yield* Effect.promise(() => client.configSet("requirepass", "secret"))
       const refused = yield* Effect.flip(connecting(RedisStore.make({ url: server.url })))
       assert.deepStrictEqual([refused.operation, refused.retryable], ["connect", false])
@@ -104,34 +91,39 @@ describe("Redis: retryable or not", () => {
 })
 
 describe("PostgreSQL: retryable or not", () => {
-  const sql = (url: string, text: string) =>
-    Effect.scoped(
-      Effect.flatMap(PgConnection.make({ url: Redacted.make(url) }), (connection) => connection.queryValues(text))
-    )
-  const as = (role: string) => postgres!.url.replace(/\/\/[^@/]*@/, `//${role}@`)
+  const as = (role: string) => postgres().url.replace(/\/\/[^@/]*@/, `//${role}@`)
+
+  /**
+   * A login role `name` (with `options`, such as a connection limit) on the
+   * schema made by its owner, at the newest version: it may read the
+   * migrations table, nothing more. Its URL.
+   */
+  const role = (name: string, options = "") =>
+    Effect.gen(function*() {
+      yield* PostgresStore.make({ url: postgres().url })
+      yield* pgRows(postgres().url, `DROP ROLE IF EXISTS ${name}`)
+      yield* pgRows(postgres().url, `CREATE ROLE ${name} LOGIN ${options}`)
+      yield* pgRows(postgres().url, `GRANT SELECT ON ${PostgresStore.migrationsTable} TO ${name}`)
+      return as(name)
+    })
 
   it.live("text PostgreSQL cannot store is not retryable", () =>
     Effect.gen(function*() {
-      const store = yield* PostgresStore.make({ url: postgres!.url })
+      const store = yield* PostgresStore.make({ url: postgres().url })
       const error = yield* Effect.flip(store.offer(queueName(), [{ id: "nul", payload: "a\u0000b" }]))
       assert.deepStrictEqual([error.operation, error.retryable], ["offer", false])
     }))
 
   it.live("a database that does not exist is not retryable", () =>
     Effect.gen(function*() {
-      const error = yield* Effect.flip(connecting(PostgresStore.make({ url: postgres!.url.replace(/\/postgres$/, "/nope") })))
+      const error = yield* Effect.flip(connecting(PostgresStore.make({ url: postgres().url.replace(/\/postgres$/, "/nope") })))
       assert.deepStrictEqual([error.operation, error.retryable], ["connect", false])
       assert.isTrue(isSqlError(error.cause), "the driver's error is the cause")
     }))
 
   it.live("a right the role lacks is not retryable; a role on a schema made for it connects without creating", () =>
     Effect.gen(function*() {
-      // Makes the schema, at the newest version, as its owner would.
-      yield* PostgresStore.make({ url: postgres!.url })
-      yield* sql(postgres!.url, "DROP ROLE IF EXISTS ewp_reader")
-      yield* sql(postgres!.url, "CREATE ROLE ewp_reader LOGIN")
-      yield* sql(postgres!.url, `GRANT SELECT ON ${PostgresStore.migrationsTable} TO ewp_reader`)
-      const store = yield* PostgresStore.make({ url: as("ewp_reader") })
+      const store = yield* PostgresStore.make({ url: yield* role("ewp_reader") })
       const error = yield* Effect.flip(store.offer(queueName(), jobs(1)))
       assert.deepStrictEqual([error.operation, error.retryable], ["offer", false])
       assert.include(error.reason, "permission denied")
@@ -139,14 +131,11 @@ describe("PostgreSQL: retryable or not", () => {
 
   it.live("a server out of connections (53300) is retryable: make tries again until connectTimeout", () =>
     Effect.gen(function*() {
-      yield* PostgresStore.make({ url: postgres!.url })
-      yield* sql(postgres!.url, "DROP ROLE IF EXISTS ewp_single")
-      yield* sql(postgres!.url, "CREATE ROLE ewp_single LOGIN CONNECTION LIMIT 1")
-      yield* sql(postgres!.url, `GRANT SELECT ON ${PostgresStore.migrationsTable} TO ewp_single`)
+      const url = yield* role("ewp_single", "CONNECTION LIMIT 1")
       // The role's one connection, taken.
-      yield* PgConnection.make({ url: Redacted.make(as("ewp_single")) })
+      yield* PgConnection.make({ url: Redacted.make(url) })
       const started = Date.now()
-      const error = yield* Effect.flip(connecting(PostgresStore.make({ url: as("ewp_single"), connectTimeout: 500 })))
+      const error = yield* Effect.flip(connecting(PostgresStore.make({ url, connectTimeout: 500 })))
       assert.isAtLeast(Date.now() - started, 450, "gave up before connectTimeout")
       assert.deepStrictEqual([error.operation, error.retryable], ["connect", true])
       assert.include(error.reason, "too many connections")

@@ -7,25 +7,20 @@
  * version writes nothing (PostgreSQL: takes no lock; Redis: a server that
  * refuses writes still accepts the store).
  */
-import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
+import { assert, describe, it } from "@effect/vitest"
 import * as PgConnection from "@effect/sql-pg/PgConnection"
 import * as PgPool from "@effect/sql-pg/PgPool"
 import { Duration, Effect, Redacted } from "effect"
-import { createClient } from "redis"
 import * as PostgresMigrations from "../src/durable/postgres/migrations.ts"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import { openClient } from "../src/durable/redis/connection.ts"
 import * as RedisMigrations from "../src/durable/redis/migrations.ts"
 import * as RedisStore from "../src/durable/RedisStore.ts"
-import { type PlainServer, startPostgresServer, startRedis, startRedisServer } from "./support/servers.ts"
+import { startRedis } from "./support/servers.ts"
+import { pgRows, redisAdmin, sharedServers } from "./support/admin.ts"
 import { connecting } from "./support/storeContract.ts"
 
-let redis: PlainServer | undefined
-let postgres: PlainServer | undefined
-beforeAll(async () => {
-  ;[redis, postgres] = await Promise.all([startRedisServer(), startPostgresServer()])
-}, 60_000)
-afterAll(() => Promise.all([redis?.close(), postgres?.close()]))
+const { postgres, redis } = sharedServers()
 
 const minute = Duration.minutes(1)
 const jobs = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `j${i}`, payload: i }))
@@ -33,18 +28,8 @@ const jobs = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `j${i}`, 
 describe("Redis key layout versions", () => {
   let lastDb = 0
   /** A URL of the shared server on a database of its own (an empty key space). */
-  const freshUrl = () => `${redis!.url}/${++lastDb}`
+  const freshUrl = () => `${redis().url}/${++lastDb}`
 
-  /** A client for looking at the key space directly. */
-  const admin = (url: string) =>
-    Effect.acquireRelease(
-      Effect.promise(async () => {
-        const client = createClient({ url })
-        client.on("error", () => {})
-        return await client.connect()
-      }),
-      (client) => Effect.promise(() => client.close())
-    )
 
   /** A test's own list: the layout's, and a second step that counts how often it runs. */
   const withSecond: ReadonlyArray<RedisMigrations.Migration> = [
@@ -63,7 +48,7 @@ describe("Redis key layout versions", () => {
     Effect.gen(function*() {
       const url = freshUrl()
       yield* RedisStore.make({ url })
-      const client = yield* admin(url)
+      const client = yield* redisAdmin(url)
       assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), "1")
       assert.deepStrictEqual(yield* Effect.promise(() => client.hGetAll(RedisMigrations.migrationsKey)), { 1: "initial" })
     }))
@@ -73,7 +58,7 @@ describe("Redis key layout versions", () => {
       const url = freshUrl()
       yield* Effect.all(Array.from({ length: 8 }, () => RedisStore.make({ url })), { concurrency: "unbounded" })
       yield* Effect.all(Array.from({ length: 8 }, () => migrateAlone(url, withSecond)), { concurrency: "unbounded" })
-      const client = yield* admin(url)
+      const client = yield* redisAdmin(url)
       assert.strictEqual(yield* Effect.promise(() => client.get("test:second-ran")), "1")
       assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), "2")
       assert.deepStrictEqual(yield* Effect.promise(() => client.hGetAll(RedisMigrations.migrationsKey)), {
@@ -89,7 +74,7 @@ describe("Redis key layout versions", () => {
   it.live("a key space at a newer version is refused, not retryable, saying both versions", () =>
     Effect.gen(function*() {
       const url = freshUrl()
-      const client = yield* admin(url)
+      const client = yield* redisAdmin(url)
       yield* Effect.promise(() => client.set(RedisMigrations.versionKey, "7"))
       const error = yield* Effect.flip(connecting(RedisStore.make({ url })))
       assert.deepStrictEqual([error.operation, error.retryable], ["connect", false])
@@ -106,7 +91,7 @@ describe("Redis key layout versions", () => {
       const queue = `versions-${Date.now()}`
       yield* before.offer(queue, jobs(3))
       const [held] = yield* before.claim(queue, 1, minute)
-      const client = yield* admin(url)
+      const client = yield* redisAdmin(url)
       // As the code before versions left it: the queue's keys and nothing else.
       yield* Effect.promise(() => client.del([RedisMigrations.versionKey, RedisMigrations.migrationsKey]))
       const after = yield* RedisStore.make({ url })
@@ -121,7 +106,7 @@ describe("Redis key layout versions", () => {
     Effect.gen(function*() {
       const server = yield* startRedis()
       yield* RedisStore.make({ url: server.url })
-      const client = yield* admin(server.url)
+      const client = yield* redisAdmin(server.url)
       // Writes now fail ("NOREPLICAS"): no replica is there to take them.
       yield* Effect.promise(() => client.configSet("min-replicas-to-write", "1"))
       const store = yield* RedisStore.make({ url: server.url })
@@ -138,18 +123,13 @@ describe("PostgreSQL schema versions", () => {
   /** A URL of a new, empty database on the shared server. */
   const freshUrl = Effect.gen(function*() {
     const name = `versions_${process.pid}_${++lastDb}`
-    yield* sql(postgres!.url, `CREATE DATABASE ${name}`)
-    return postgres!.url.replace(/\/postgres$/, `/${name}`)
+    yield* pgRows(postgres().url, `CREATE DATABASE ${name}`)
+    return postgres().url.replace(/\/postgres$/, `/${name}`)
   })
 
-  /** Runs `text` on a connection of its own; the rows, as arrays. */
-  const sql = (url: string, text: string) =>
-    Effect.scoped(
-      Effect.flatMap(PgConnection.make({ url: Redacted.make(url) }), (connection) => connection.queryValues(text))
-    )
 
   const applied = (url: string) =>
-    sql(url, `SELECT version, name FROM ${PostgresStore.migrationsTable} ORDER BY version`)
+    pgRows(url, `SELECT version, name FROM ${PostgresStore.migrationsTable} ORDER BY version`)
 
   /** A test's own list: the schema's, and a second step that counts how often it runs. */
   const withSecond: ReadonlyArray<PostgresMigrations.Migration> = [
@@ -178,11 +158,11 @@ describe("PostgreSQL schema versions", () => {
       yield* Effect.all(Array.from({ length: 6 }, () => PostgresStore.make({ url })), { concurrency: "unbounded" })
       assert.deepStrictEqual(yield* applied(url), [[1, "initial"]])
       yield* Effect.all(Array.from({ length: 6 }, () => migrateAlone(url, withSecond)), { concurrency: "unbounded" })
-      assert.deepStrictEqual(yield* sql(url, "SELECT count(*)::int FROM test_second_ran"), [[1]])
+      assert.deepStrictEqual(yield* pgRows(url, "SELECT count(*)::int FROM test_second_ran"), [[1]])
       assert.deepStrictEqual(yield* applied(url), [[1, "initial"], [2, "count runs"]])
       // A later release's migration runs only what is above the version found.
       yield* migrateAlone(url, [...withSecond, { version: 3, name: "third", up: "" }])
-      assert.deepStrictEqual(yield* sql(url, "SELECT count(*)::int FROM test_second_ran"), [[1]])
+      assert.deepStrictEqual(yield* pgRows(url, "SELECT count(*)::int FROM test_second_ran"), [[1]])
       assert.deepStrictEqual(yield* applied(url), [[1, "initial"], [2, "count runs"], [3, "third"]])
     }), 60_000)
 
@@ -190,7 +170,7 @@ describe("PostgreSQL schema versions", () => {
     Effect.gen(function*() {
       const url = yield* freshUrl
       yield* PostgresStore.make({ url })
-      yield* sql(url, `INSERT INTO ${PostgresStore.migrationsTable} (version, name) VALUES (7, 'from the future')`)
+      yield* pgRows(url, `INSERT INTO ${PostgresStore.migrationsTable} (version, name) VALUES (7, 'from the future')`)
       const started = Date.now()
       const error = yield* Effect.flip(connecting(PostgresStore.make({ url, connectTimeout: 10_000 })))
       assert.isBelow(Date.now() - started, 2_000, "tried again")
@@ -207,7 +187,7 @@ describe("PostgreSQL schema versions", () => {
       yield* before.offer(queue, jobs(3))
       const [held] = yield* before.claim(queue, 1, minute)
       // As the code before versions left it: the tables, and no migrations table.
-      yield* sql(url, `DROP TABLE ${PostgresStore.migrationsTable}`)
+      yield* pgRows(url, `DROP TABLE ${PostgresStore.migrationsTable}`)
       const after = yield* PostgresStore.make({ url })
       assert.deepStrictEqual(yield* applied(url), [[1, "initial"]])
       yield* migrateAlone(url, withSecond)
