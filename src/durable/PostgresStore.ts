@@ -9,7 +9,9 @@
  * many processes connect at once, and refuses a database that a newer
  * release migrated (see `postgres/migrations.ts`). Reconnecting at the
  * newest version runs no DDL, so a role without the right to create can run
- * on a schema made for it.
+ * on a schema made for it (given the right to read the migrations table);
+ * the first connection of a release that brings a migration needs the
+ * rights to apply it.
  *
  * - `offer` inserts a batch in one statement (`unnest` of arrays,
  *   `ON CONFLICT DO NOTHING`: an id already stored, in any state, is skipped).
