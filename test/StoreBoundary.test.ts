@@ -157,4 +157,21 @@ describe("the store boundary", () => {
       )
       assert.isTrue(spans.every((span) => span.status._tag === "Ended"))
     }))
+
+  it.effect("without a tracer installed, no span is made", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      const { engine } = recording()
+      const spying = {
+        ...engine,
+        counts: (queue: string) =>
+          Effect.flatMap(
+            Effect.option(Effect.currentSpan),
+            (span) => Effect.andThen(Effect.sync(() => seen.push(span._tag === "Some" ? span.value.name : "none")), engine.counts(queue))
+          )
+      }
+      const store = Boundary.makeStore(spying, { engine: "test" })
+      yield* store.counts("q")
+      assert.deepStrictEqual(seen, ["none"])
+    }))
 })

@@ -12,6 +12,7 @@ import { isSqlError } from "effect/sql/SqlError"
 import { ErrorReply } from "redis"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import * as RedisStore from "../src/durable/RedisStore.ts"
+import { StoreError } from "../src/durable/Store.ts"
 import { startPostgres, startRedis } from "./support/servers.ts"
 import { pgRows, redisAdmin, sharedServers } from "./support/admin.ts"
 import { connecting } from "./support/storeContract.ts"
@@ -22,6 +23,13 @@ let lastQueue = 0
 const queueName = () => `errors-${process.pid}-${Date.now()}-${++lastQueue}`
 const minute = Duration.minutes(1)
 const jobs = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `j${i}`, payload: i }))
+
+describe("StoreError", () => {
+  it("is retryable unless it says otherwise, as every StoreError was taken to be before it could say", () => {
+    assert.isTrue(new StoreError({ operation: "claim", reason: "connection refused" }).retryable)
+    assert.isFalse(new StoreError({ operation: "claim", reason: "no", retryable: false }).retryable)
+  })
+})
 
 describe("Redis: retryable or not", () => {
 
@@ -35,6 +43,19 @@ describe("Redis: retryable or not", () => {
       assert.deepStrictEqual([error.operation, error.retryable], ["offer", false])
       assert.match(error.reason, /^WRONGTYPE/)
       assert.instanceOf(error.cause, ErrorReply)
+    }))
+
+  it.live("a reply the store cannot read (a payload that is not JSON) is not retryable", () =>
+    Effect.gen(function*() {
+      const store = yield* RedisStore.make({ url: redis().url })
+      const queue = queueName()
+      const client = yield* redisAdmin(redis().url)
+      // A job written behind the store's back, not as its scripts write one.
+      yield* Effect.promise(() => client.hSet(`ewp:{${queue}}:payload`, "x", "{not json"))
+      yield* Effect.promise(() => client.rPush(`ewp:{${queue}}:ready`, "x"))
+      const error = yield* Effect.flip(store.claim(queue, 1, minute))
+      assert.deepStrictEqual([error.operation, error.retryable], ["claim", false])
+      assert.match(error.reason, /^unreadable reply from Redis/)
     }))
 
   it.live("a lost connection and a server that does not answer in time are retryable", () =>

@@ -115,6 +115,7 @@ describe("Redis key layout versions", () => {
       const error = yield* Effect.flip(connecting(RedisStore.make({ url: `${server.url}/1` })))
       assert.strictEqual(error.operation, "connect")
       assert.match(error.reason, /^NOREPLICAS/)
+      assert.isTrue(error.retryable, "a server that cannot take writes now may later")
     }), 30_000)
 })
 
