@@ -194,6 +194,15 @@ describe("PostgresStore", () => {
         ["StoreError", "counts"],
         ["StoreError", "buried"]
       ])
+      // What asks for nothing asks no server: it succeeds while the server is down.
+      yield* within(1_000, "empty batches on a dead server", Effect.all([
+        store.offer(queue, []),
+        store.complete(queue, []),
+        store.release(queue, []),
+        store.extend(queue, [], minute),
+        store.claim(queue, 0, minute),
+        store.buried(queue, 0)
+      ]))
 
       yield* server.start
       // The same store, without being made again: the pool reconnects.

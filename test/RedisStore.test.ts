@@ -148,6 +148,13 @@ describe("RedisStore", () => {
       // Still failing a while later: nothing was queued to replay behind our back.
       yield* Effect.sleep(500)
       assert.instanceOf(yield* Effect.flip(store.complete(queue, [held!])), StoreError)
+      // What asks for nothing asks no server: it succeeds while the server is down.
+      yield* store.offer(queue, [])
+      yield* store.complete(queue, [])
+      yield* store.release(queue, [])
+      yield* store.extend(queue, [], minute)
+      assert.deepStrictEqual(yield* store.claim(queue, 0, minute), [])
+      assert.deepStrictEqual(yield* store.buried(queue, 0), [])
 
       yield* server.start
       const counts = yield* eventually(store.counts(queue), 10_000)

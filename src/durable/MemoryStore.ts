@@ -8,8 +8,8 @@ import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { nonStringId } from "./options.ts"
-import { type Buried, type Claimed, type Counts, type Lease, type Offered, Store, StoreError } from "./Store.ts"
+import * as Boundary from "./boundary.ts"
+import { type Buried, type Claimed, type Counts, type Lease, type Offered, Store } from "./Store.ts"
 
 interface Entry {
   readonly id: string
@@ -39,18 +39,15 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
   }
   const withClock = <A>(f: (now: number) => A) => Effect.map(Clock.currentTimeMillis, f)
 
-  return {
-    offer: (queue, jobs: ReadonlyArray<Offered>) => {
-      const refused = nonStringId(jobs)
-      if (refused !== undefined) return Effect.fail(new StoreError({ operation: "offer", reason: refused }))
-      return withClock((now) => {
+  const engine: Boundary.Engine = {
+    offer: (queue, jobs: ReadonlyArray<Offered>) =>
+      withClock((now) => {
         const entries = queueOf(queue)
         for (const { id, payload } of jobs) {
           if (entries.has(id)) continue
           entries.set(id, { id, payload, state: "ready", attempts: 0, visibleAt: now, token: undefined, error: undefined })
         }
-      })
-    },
+      }),
     claim: (queue, max, lease) =>
       withClock((now) => {
         const claimed: Array<Claimed> = []
@@ -124,6 +121,7 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
           }))
       )
   }
+  return Boundary.makeStore(engine, { engine: "memory" })
 })
 
 /** An empty store as the `Store` service, for `Durable.layer` without a `store` option. */

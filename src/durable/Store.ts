@@ -29,7 +29,7 @@
  */
 import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 
 /**
@@ -37,11 +37,25 @@ import * as Schema from "effect/Schema"
  * operation. The operation may or may not have happened, and every operation
  * is safe to retry: offers skip known ids, ending operations check their
  * token, and a claim whose answer was lost just waits out its lease.
+ *
+ * Safe is not useful, though: `retryable` says whether trying again can
+ * help. It is true for a passing outage (the connection was lost or refused,
+ * no answer in time, a server starting, busy or out of connections), false
+ * for a refusal that the same call would meet again (text PostgreSQL cannot
+ * store, an id that is not a string, a key of the wrong type in Redis, a
+ * right the role lacks, a store at a schema version newer than this code
+ * knows). An error constructed without saying is retryable, as every
+ * `StoreError` was taken to be before the distinction. `cause` keeps what
+ * the engine's client failed with, when there was one.
  */
 export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
   /** What was being done: "connect", "offer", "claim"... */
   operation: Schema.String,
-  reason: Schema.String
+  reason: Schema.String,
+  /** Whether the same operation, tried again later, can succeed. */
+  retryable: Schema.Boolean.pipe(Schema.withConstructorDefault(Effect.succeed(true))),
+  /** The engine client's own error, if any. */
+  cause: Schema.optional(Schema.Defect())
 }) {
   override get message(): string {
     return `the job store failed to ${doing[this.operation] ?? this.operation}: ${this.reason}`
@@ -103,6 +117,28 @@ export interface Lease {
   readonly token: string
 }
 
+/**
+ * The operations, as every engine keeps them (the store boundary,
+ * `boundary.ts`, applies these rules the same way for each):
+ *
+ * - Counts of jobs: `max` and `limit` are rounded down to a whole number and
+ *   held to at most 2,147,483,647 (PostgreSQL's `integer`, the narrowest
+ *   engine's); below 1, or not a number, they ask for nothing, and the answer
+ *   is empty without a round trip.
+ * - An empty batch (`offer`, `complete`, `release` or `extend` of no job)
+ *   does nothing, without a round trip: it succeeds even while the server is
+ *   down.
+ * - `offer` refuses the whole batch, storing nothing, when an id is not a
+ *   string (a `StoreError` that is not retryable).
+ * - A server's engine bounds each operation by its `commandTimeout`: past
+ *   it, the operation fails with a retryable `StoreError` ("no answer within
+ *   N ms") without waiting for the server to let go of it.
+ * - Whatever else goes wrong, even a bug (a defect) in an engine, is a
+ *   `StoreError` naming the operation (not retryable); so is an operation on
+ *   a server's store whose scope has closed.
+ * - Each operation that reaches an engine runs in a span, `Store.<operation>`
+ *   (`Store.claim`...), with the queue and the engine as attributes.
+ */
 export interface Store {
   readonly offer: (queue: string, jobs: ReadonlyArray<Offered>) => Effect.Effect<void, StoreError>
   /**

@@ -218,6 +218,38 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         const error = yield* Effect.flip(exit)
         assert.strictEqual(error.operation, "offer")
         assert.include(error.reason, "42")
+        assert.isFalse(error.retryable, "the same batch would be refused again")
+        assert.deepStrictEqual(yield* store.counts(queue), empty)
+      })))
+
+    test("max and limit count whole jobs, at most 2^31-1; below 1 or NaN they ask for nothing", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, jobs(5))
+        for (const max of [0, -1, 0.5, Number.NaN, -Infinity]) {
+          assert.deepStrictEqual(yield* store.claim(queue, max, minute), [], `claim(${max})`)
+        }
+        assert.deepStrictEqual(yield* store.counts(queue), { ...empty, ready: 5 })
+        assert.deepStrictEqual((yield* store.claim(queue, 1.9, minute)).map((job) => job.id), ["j0"])
+        const rest = yield* store.claim(queue, Infinity, minute)
+        assert.deepStrictEqual(rest.map((job) => job.id), ["j1", "j2", "j3", "j4"])
+        for (const job of rest.slice(0, 3)) yield* store.bury(queue, job, "no")
+        for (const limit of [0, -1, 0.5, Number.NaN]) {
+          assert.deepStrictEqual(yield* store.buried(queue, limit), [], `buried(${limit})`)
+        }
+        assert.deepStrictEqual((yield* store.buried(queue, 2.5)).map((job) => job.id), ["j1", "j2"])
+        assert.strictEqual((yield* store.buried(queue, 2 ** 40)).length, 3)
+      })))
+
+    test("an empty batch does nothing and succeeds", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, [])
+        yield* store.complete(queue, [])
+        yield* store.release(queue, [])
+        yield* store.extend(queue, [], minute)
         assert.deepStrictEqual(yield* store.counts(queue), empty)
       })))
 

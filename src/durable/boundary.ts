@@ -1,0 +1,160 @@
+/**
+ * The store boundary: what every engine's `Store` does around the engine's
+ * own work, written once so that the engines cannot drift apart. An engine
+ * (memory, Redis, PostgreSQL) gives its raw operations, `Engine`; `makeStore`
+ * turns them into the `Store` the durable pool uses, keeping the rules
+ * `Store.ts` lists:
+ *
+ * - an empty batch, or a count of jobs below 1, never reaches the engine;
+ * - counts of jobs reach it as whole numbers from 1 to `maxCount`;
+ * - an offer whose ids are not all strings is refused before it;
+ * - each operation is bounded by the engine's command timeout, if it has one;
+ * - a defect of the engine, or its scope closed under an operation, becomes
+ *   a `StoreError` naming the operation;
+ * - each operation runs in a span `Store.<operation>`.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import type * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
+import { nonStringId } from "./options.ts"
+import type { Store } from "./Store.ts"
+import { StoreError } from "./Store.ts"
+
+/**
+ * An engine's raw operations, with the `Store`'s signatures. The boundary
+ * calls them only with what it lets through: batches of at least one job or
+ * lease, offers whose ids are strings, counts that are whole numbers from 1
+ * to `maxCount`.
+ */
+export type Engine = Store
+
+/** How `makeStore` wraps an engine. */
+export interface Options {
+  /** The engine's name, for spans: "memory", "redis", "postgres". */
+  readonly engine: string
+  /**
+   * How long an operation may wait for its answer, and the scope in which
+   * an operation that ran out of time is interrupted in the background (the
+   * store's own, so that closing the store waits for them). None: unbounded.
+   */
+  readonly commandTimeout?: { readonly duration: Duration.Duration; readonly scope: Scope.Scope } | undefined
+}
+
+/** The most jobs one `claim` or `buried` asks for: PostgreSQL's `integer`, the narrowest engine's. */
+export const maxCount = 2_147_483_647
+
+/** `n` as a count of jobs: a whole number up to `maxCount`; 0 (ask nothing) below 1 or for NaN. */
+export const count = (n: number): number => n >= 1 ? Math.floor(Math.min(n, maxCount)) : 0
+
+/** Wraps an engine's raw operations into a `Store` that keeps the boundary's rules. */
+export const makeStore = (engine: Engine, options: Options): Store => {
+  const operate = operation(options)
+  return {
+    offer: (queue, jobs) => {
+      if (jobs.length === 0) return Effect.void
+      return operate("offer", queue, () => {
+        const refused = nonStringId(jobs)
+        return refused === undefined
+          ? engine.offer(queue, jobs)
+          : Effect.fail(new StoreError({ operation: "offer", reason: refused, retryable: false }))
+      })
+    },
+    claim: (queue, max, lease) => {
+      const n = count(max)
+      return n === 0 ? Effect.succeed([]) : operate("claim", queue, () => engine.claim(queue, n, lease))
+    },
+    complete: (queue, leases) =>
+      leases.length === 0 ? Effect.void : operate("complete", queue, () => engine.complete(queue, leases)),
+    retry: (queue, lease, delay) => operate("retry", queue, () => engine.retry(queue, lease, delay)),
+    bury: (queue, lease, error) => operate("bury", queue, () => engine.bury(queue, lease, error)),
+    release: (queue, leases) =>
+      leases.length === 0 ? Effect.void : operate("release", queue, () => engine.release(queue, leases)),
+    extend: (queue, leases, lease) =>
+      leases.length === 0 ? Effect.void : operate("extend", queue, () => engine.extend(queue, leases, lease)),
+    counts: (queue) => operate("counts", queue, () => engine.counts(queue)),
+    buried: (queue, limit) => {
+      const n = count(limit)
+      return n === 0 ? Effect.succeed([]) : operate("buried", queue, () => engine.buried(queue, n))
+    }
+  }
+}
+
+/**
+ * Runs one operation of the engine: bounded, its defects as `StoreError`s,
+ * in its span.
+ */
+const operation = ({ commandTimeout, engine }: Options) => {
+  const bound = commandTimeout === undefined || !Duration.isFinite(commandTimeout.duration)
+    ? undefined
+    : commandTimeout
+  return <A>(name: string, queue: string, run: () => Effect.Effect<A, StoreError>): Effect.Effect<A, StoreError> => {
+    const effect = Effect.catchDefect(
+      bound === undefined ? Effect.suspend(run) : bounded(name, Effect.suspend(run), bound.duration, bound.scope),
+      (defect) => Effect.fail(unexpected(name, defect))
+    )
+    return traced(effect, `Store.${name}`, { queue, "store.engine": engine })
+  }
+}
+
+/**
+ * `effect` in a span, when a tracer is installed to receive it. Without one
+ * (Effect's `nativeTracer`, which keeps spans nowhere) the span is skipped:
+ * making and ending it would cost more than an operation of the memory
+ * store. The stack trace a span captures by default is skipped too: here it
+ * would always point at this file.
+ */
+const traced = <A, E>(effect: Effect.Effect<A, E>, name: string, attributes: Record<string, unknown>) =>
+  Effect.withFiber((fiber) =>
+    fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer
+      ? effect
+      : Effect.withSpan(effect, name, { attributes, kind: "client", captureStackTrace: false })
+  )
+
+/**
+ * Fails `effect` after `duration` without waiting for it to give up: an
+ * interrupted statement may take seconds to let go of a server that does not
+ * answer (PostgreSQL sends a cancel request and drains the connection). It is
+ * interrupted in the background, in `scope`.
+ */
+const bounded = <A>(
+  operation: string,
+  effect: Effect.Effect<A, StoreError>,
+  duration: Duration.Duration,
+  scope: Scope.Scope
+): Effect.Effect<A, StoreError> =>
+  Effect.flatMap(Effect.forkIn(effect, scope), (fiber) =>
+    Fiber.await(fiber).pipe(
+      Effect.timeoutOrElse({
+        duration,
+        orElse: () =>
+          Effect.andThen(
+            Effect.forkIn(Fiber.interrupt(fiber), scope),
+            Effect.fail(
+              new StoreError({ operation, reason: `no answer within ${Math.ceil(Duration.toMillis(duration))} ms` })
+            )
+          )
+      }),
+      Effect.flatMap((exit) => closedUnder(operation, exit)),
+      Effect.onInterrupt(() => Effect.forkIn(Fiber.interrupt(fiber), scope))
+    ))
+
+/** The operation's exit; interrupted without the caller being so, the store's scope closed under it. */
+const closedUnder = <A>(operation: string, exit: Exit.Exit<A, StoreError>): Effect.Effect<A, StoreError> =>
+  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
+    ? Effect.fail(new StoreError({ operation, reason: "the store is closed", retryable: false }))
+    : exit
+
+/** A defect of the engine (a bug, or a client that threw) as a `StoreError`: nothing says retrying helps. */
+const unexpected = (operation: string, defect: unknown): StoreError =>
+  new StoreError({
+    operation,
+    reason: `unexpected failure: ${defect instanceof Error ? defect.message : String(defect)}`,
+    retryable: false,
+    cause: defect
+  })

@@ -1,0 +1,108 @@
+/**
+ * The PostgreSQL store's connections: `@effect/sql-pg`'s native pool in a
+ * scope of the store's own (released within a grace, so that a server that
+ * hangs does not hold up the release), and reaching the server at `make`,
+ * tried again while the failure may pass, until the connect deadline.
+ *
+ * @internal
+ */
+import * as PgPool from "@effect/sql-pg/PgPool"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Redacted from "effect/Redacted"
+import * as Schedule from "effect/Schedule"
+import * as Scope from "effect/Scope"
+import { isSqlError, type SqlError } from "effect/sql/SqlError"
+import { StoreError } from "../Store.ts"
+import { isRetryable, storeError } from "./errors.ts"
+
+/**
+ * How long releasing the store waits for its connections to close. Closing
+ * needs no answer from a server that is up, so it is quick; from one that
+ * hangs, it would wait for statements being cancelled (the cancel request
+ * waits as long as `connectTimeout`). Past this, they close in the
+ * background, and releasing the store does not hold up a process that exits.
+ */
+const closeGrace = Duration.millis(250)
+
+/** Closes `scope`, waiting for it at most `grace`; what is left finishes in the background. */
+const closeWithin = (scope: Scope.Closeable, grace: Duration.Duration): Effect.Effect<void> =>
+  Effect.flatMap(
+    Effect.forkDetach(Scope.close(scope, Exit.void)),
+    (closing) => Effect.asVoid(Effect.timeoutOption(Fiber.await(closing), grace))
+  )
+
+/** A pool of connections, and the scope its connections and statements live in. */
+export interface Connections {
+  readonly pool: PgPool.PgPool
+  readonly scope: Scope.Scope
+}
+
+/**
+ * Opens the pool (no connection is made yet). The connections, and the
+ * statements that run on them, live in a scope of the store's own, released
+ * with the caller's within `closeGrace`.
+ */
+export const open = (url: string, connectTimeout: Duration.Duration): Effect.Effect<Connections, StoreError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const scope = yield* Scope.make()
+    yield* Effect.addFinalizer(() => closeWithin(scope, closeGrace))
+    const pool = yield* Scope.provide(scope)(PgPool.make({
+      url: Redacted.make(url),
+      connectTimeout,
+      // Probes idle connections, so one that a failover or a NAT silently
+      // dropped is found out and replaced rather than handed to a query.
+      keepAlive: Duration.seconds(30),
+      applicationName: "effect-worker-pool",
+      // A claim must walk the claimable index in order and stop after `max`
+      // rows. But a queue's name is often a value the statistics have not
+      // seen (a new queue, or a table analyzed when it was small): guessing
+      // a handful of rows, the planner would rather collect the whole queue
+      // (a bitmap or sequential scan) and sort it, measured at 10-20 ms a
+      // claim instead of 1, and a connection keeps a cached plan for as long
+      // as it lives. For this pool's sessions only, those plans are off.
+      startupParameters: {
+        enable_seqscan: "off",
+        enable_bitmapscan: "off"
+      }
+    })).pipe(Effect.mapError(storeError("connect")))
+    return { pool, scope }
+  })
+
+/** Between two attempts to reach a server at `make`. */
+const retryConnectEvery = Duration.millis(100)
+
+/**
+ * Runs `first`, the first statements of a store (they also prove the server
+ * is there). A server that is still starting, not listening yet or out of
+ * connections is tried again until `connectTimeout`; one that refuses us (a
+ * password, a right, a database that does not exist) fails at once, as a
+ * `StoreError` ("connect") that is not retryable.
+ */
+export const reach = (
+  connectTimeout: Duration.Duration,
+  first: Effect.Effect<void, SqlError | StoreError>
+): Effect.Effect<void, StoreError> => {
+  let lastError: SqlError | undefined
+  return first.pipe(
+    Effect.tapError((error) => Effect.sync(() => isSqlError(error) ? lastError = error : undefined)),
+    Effect.retry({
+      schedule: Schedule.spaced(retryConnectEvery),
+      while: (error) => isSqlError(error) && isRetryable(error)
+    }),
+    Effect.mapError((error) => isSqlError(error) ? storeError("connect")(error) : error),
+    Effect.timeoutOrElse({
+      duration: connectTimeout,
+      orElse: () =>
+        Effect.fail(
+          new StoreError({
+            operation: "connect",
+            reason: `no answer within ${Duration.format(connectTimeout)}` +
+              (lastError === undefined ? "" : ` (last: ${storeError("connect")(lastError).reason})`)
+          })
+        )
+    })
+  )
+}

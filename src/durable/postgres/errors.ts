@@ -1,0 +1,47 @@
+/**
+ * What a failure of PostgreSQL means for the caller: a `StoreError` that
+ * carries the driver's `SqlError` as its cause, and whose `retryable` says
+ * whether the same statement can succeed later.
+ *
+ * The driver already sorts its errors (`SqlError.isRetryable`): a lost or
+ * refused connection, a deadlock, a serialization failure, a lock or
+ * statement timeout may pass; a syntax error, a missing right, a constraint,
+ * a wrong password will not. It leaves as unknown (not retryable) some
+ * errors of a server that cannot serve now but will, which are retryable
+ * here: its resources exhausted (class 53: no connection to spare, out of
+ * memory or disk) and the server shutting down, crashing or starting (57P01,
+ * 57P02, 57P03). Data the server refuses (class 22) stays permanent.
+ *
+ * @internal
+ */
+import type { SqlError } from "effect/sql/SqlError"
+import { StoreError } from "../Store.ts"
+
+/** The SQLSTATE the server sent, if it sent one. */
+const sqlState = (error: SqlError): string | undefined => {
+  const code = (error.reason.cause as { readonly code?: unknown } | undefined)?.code
+  return typeof code === "string" ? code : undefined
+}
+
+/** Whether the statement that failed with `error` can succeed if tried again. */
+export const isRetryable = (error: SqlError): boolean => {
+  if (error.isRetryable) return true
+  const code = sqlState(error)
+  return code !== undefined && (code.startsWith("53") || code === "57P01" || code === "57P02" || code === "57P03")
+}
+
+/**
+ * The driver's message says what it was doing ("PgConnection: Query failed");
+ * its cause says what went wrong (the server's message, `ECONNREFUSED`...).
+ * A `StoreError` carries both.
+ */
+export const storeError = (operation: string) => (error: SqlError): StoreError => {
+  const cause = error.reason.cause
+  const detail = cause instanceof Error ? cause.message : cause === undefined ? "" : String(cause)
+  return new StoreError({
+    operation,
+    reason: detail === "" || error.message.includes(detail) ? error.message : `${error.message}: ${detail}`,
+    retryable: isRetryable(error),
+    cause: error
+  })
+}

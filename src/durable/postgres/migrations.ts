@@ -1,0 +1,177 @@
+/**
+ * The versions of the PostgreSQL store's schema, and how a database is
+ * brought to the newest one this code knows.
+ *
+ * Each migration is numbered, in order, and applied once per database, in
+ * the transaction that records it in `effect_worker_pool_migrations`
+ * (`version`, `name`, `applied_at`). `make` first reads the newest version
+ * recorded there, a plain read that takes no lock: at the newest version it
+ * stops, so reconnecting runs no DDL and waits for nobody. Otherwise one
+ * statement, under a transaction-scoped advisory lock (processes connecting
+ * at once take turns, and the next finds the work done), creates the
+ * migrations table if it is missing, reads the version again and applies
+ * each migration above it. A database at a version above the newest this
+ * code knows was migrated by a newer release: the store refuses it rather
+ * than run statements on tables it does not know.
+ *
+ * A database made before versions existed has the tables of migration 1 and
+ * no migrations table: migration 1 looks each object up before creating it,
+ * so on such a database it only records the version.
+ *
+ * @internal
+ */
+import type * as PgPool from "@effect/sql-pg/PgPool"
+import * as Effect from "effect/Effect"
+import type { SqlError } from "effect/sql/SqlError"
+import { StoreError } from "../Store.ts"
+import { countsTable, table } from "./statements.ts"
+
+/** One step of the schema. `up` is PL/pgSQL statements, run inside the migrating block. */
+export interface Migration {
+  readonly version: number
+  readonly name: string
+  readonly up: string
+}
+
+/** The table of the migrations applied. */
+export const migrationsTable = "effect_worker_pool_migrations"
+
+/**
+ * The key of the advisory lock under which a database is migrated: two
+ * processes creating the tables at once would race on the catalog
+ * ("duplicate key value violates unique constraint pg_type_typname_nsp_index").
+ * It is the key the schema was created under before versions existed, so
+ * that an older process starting at the same time takes turns with a newer
+ * one. The number is arbitrary, chosen for these tables.
+ */
+const lockKey = "8190573319126450177"
+
+/**
+ * Migration 1: the tables and indexes. `seq` orders jobs offered in the same
+ * statement (they share `now()`), so a queue is first in, first out.
+ * `visible_at` is when a ready job may be claimed, or when a lease runs out.
+ *
+ * Each object is looked up before it is created: `CREATE INDEX IF NOT EXISTS`
+ * locks the table before it finds the index there, so a process starting
+ * would wait for the running claims of the others, and stall them meanwhile.
+ */
+const initial = `
+  IF to_regclass('${table}') IS NULL THEN
+    CREATE TABLE IF NOT EXISTS ${table} (
+      queue text NOT NULL,
+      id text NOT NULL,
+      seq bigint GENERATED ALWAYS AS IDENTITY,
+      payload jsonb NOT NULL,
+      state text NOT NULL DEFAULT 'ready' CHECK (state IN ('ready', 'leased', 'completed', 'buried')),
+      attempts integer NOT NULL DEFAULT 0,
+      visible_at timestamptz NOT NULL DEFAULT now(),
+      token text,
+      error text,
+      -- The id first: no statement here reads a whole queue by this key,
+      -- so the planner cannot pick that over a probe per id (see claimSql).
+      PRIMARY KEY (id, queue)
+    );
+  END IF;
+  -- What claim walks: only the rows that can still run, oldest first.
+  IF to_regclass('${table}_claimable') IS NULL THEN
+    CREATE INDEX IF NOT EXISTS ${table}_claimable
+      ON ${table} (queue, visible_at, seq) WHERE state IN ('ready', 'leased');
+  END IF;
+  -- Dead letters are few: this keeps listing them from reading the completed rows.
+  IF to_regclass('${table}_buried') IS NULL THEN
+    CREATE INDEX IF NOT EXISTS ${table}_buried ON ${table} (queue, seq) WHERE state = 'buried';
+  END IF;
+  -- Updated in place all the time: room on each page for the new versions
+  -- (heap-only updates, cleaned up without vacuum).
+  IF to_regclass('${countsTable}') IS NULL THEN
+    CREATE TABLE IF NOT EXISTS ${countsTable} (
+      queue text NOT NULL,
+      shard integer NOT NULL,
+      ready bigint NOT NULL DEFAULT 0,
+      leased bigint NOT NULL DEFAULT 0,
+      completed bigint NOT NULL DEFAULT 0,
+      buried bigint NOT NULL DEFAULT 0,
+      PRIMARY KEY (queue, shard)
+    ) WITH (fillfactor = 50);
+  END IF;`
+
+/** The schema's versions, oldest first. */
+export const migrations: ReadonlyArray<Migration> = [
+  { version: 1, name: "initial", up: initial }
+]
+
+/** The newest version of `list`. */
+const latestOf = (list: ReadonlyArray<Migration>): number => list.at(-1)?.version ?? 0
+
+/** A string as an SQL literal. */
+const literal = (text: string) => `'${text.replaceAll("'", "''")}'`
+
+/** The statement that applies the migrations of `list` above the database's version, in turns. */
+const migrateSql = (list: ReadonlyArray<Migration>) => `
+DO $$
+DECLARE
+  current_version integer;
+BEGIN
+  PERFORM pg_advisory_xact_lock(${lockKey});
+  IF to_regclass('${migrationsTable}') IS NULL THEN
+    CREATE TABLE ${migrationsTable} (
+      version integer PRIMARY KEY,
+      name text NOT NULL,
+      applied_at timestamptz NOT NULL DEFAULT now()
+    );
+  END IF;
+  SELECT coalesce(max(version), 0) INTO current_version FROM ${migrationsTable};
+${
+  list.map(({ name, up, version }) => `
+  IF current_version < ${version} THEN
+${up}
+    INSERT INTO ${migrationsTable} (version, name) VALUES (${version}, ${literal(name)});
+  END IF;`).join("\n")
+}
+END
+$$`
+
+/** The state PostgreSQL reports for a table that does not exist. */
+const undefinedTable = "42P01"
+
+/** The newest version recorded; 0 when nothing is (a new database, or one made before versions). */
+const versionOf = (pool: PgPool.PgPool): Effect.Effect<number, SqlError> =>
+  pool.use((connection) =>
+    connection.queryValues(`SELECT coalesce(max(version), 0)::int FROM ${migrationsTable}`, [], false)
+  ).pipe(
+    Effect.map((rows) => rows[0]![0] as number),
+    Effect.catchIf(
+      (error) => (error.reason.cause as { readonly code?: unknown } | undefined)?.code === undefinedTable,
+      () => Effect.succeed(0)
+    )
+  )
+
+/** The refusal of a database that a newer release migrated. */
+export const newerSchema = (found: number, latest: number) =>
+  new StoreError({
+    operation: "connect",
+    reason: `the database is at schema version ${found}, and this code knows versions up to ${latest}: ` +
+      "a newer release of effect-worker-pool migrated it; run that release or a later one",
+    retryable: false
+  })
+
+/**
+ * Brings the database to the newest version of `list` (the schema's
+ * migrations, unless a test gives others), or fails if it is newer. Fails
+ * with the driver's `SqlError` when the server does (the caller decides
+ * whether to try again).
+ */
+export const migrate = (
+  pool: PgPool.PgPool,
+  list: ReadonlyArray<Migration> = migrations
+): Effect.Effect<void, SqlError | StoreError> => {
+  const latest = latestOf(list)
+  const check = (found: number) => found > latest ? Effect.fail(newerSchema(found, latest)) : Effect.void
+  return Effect.flatMap(versionOf(pool), (found) =>
+    found >= latest
+      ? check(found)
+      : pool.use((connection) => connection.query(migrateSql(list), [], false)).pipe(
+        Effect.andThen(versionOf(pool)),
+        Effect.flatMap(check)
+      ))
+}

@@ -1,0 +1,164 @@
+/**
+ * The PostgreSQL store's statements: one per operation, each its own
+ * transaction, on the tables of `migrations.ts` (version 1). How each works
+ * (`unnest`, `SKIP LOCKED`, the counts kept by the statements that move
+ * jobs) is said where `PostgresStore.ts` describes the store.
+ *
+ * @internal
+ */
+import * as PgTypes from "@effect/sql-pg/PgTypes"
+import * as Duration from "effect/Duration"
+import type { Lease } from "../Store.ts"
+
+/** The one table of jobs every queue shares. */
+export const table = "effect_worker_pool_jobs"
+
+/** How many jobs of each queue are in each state, kept by the statements that move them. */
+export const countsTable = "effect_worker_pool_counts"
+
+/**
+ * Rows of `countsTable` per queue. Each session adds its changes to the row
+ * of its own shard (its backend pid modulo this), so that statements from
+ * different connections seldom wait for each other on one counter row.
+ */
+const shards = 16
+
+/** The time `param` milliseconds after `now()` (a `float8`: fractions of a millisecond are kept). */
+const fromNow = (param: string) => `now() + ${param}::float8 * interval '1 millisecond'`
+
+type State = "ready" | "leased" | "completed" | "buried"
+
+/**
+ * Adds to queue `$1`'s counters, in the statement that moved the jobs: one
+ * job for each row of `source` (a `WITH` query) whose `filter` holds,
+ * moving `from` one state (none for a new job) `to` another. Writes
+ * nothing when no job moved, so an empty claim stays a read.
+ */
+const tally = (source: string, from: State | undefined, to: State, filter = "true") => {
+  const columns = from === undefined ? [to] : [from, to]
+  const deltas = from === undefined ? ["count(*)"] : ["-count(*)", "count(*)"]
+  return `
+INSERT INTO ${countsTable} AS counts (queue, shard, ${columns.join(", ")})
+SELECT $1, pg_backend_pid() % ${shards}, ${deltas.join(", ")} FROM ${source} WHERE ${filter}
+HAVING count(*) > 0
+ON CONFLICT (queue, shard) DO UPDATE
+SET ${columns.map((column) => `${column} = counts.${column} + excluded.${column}`).join(", ")}`
+}
+
+export const offerSql = `
+WITH offered AS (
+  INSERT INTO ${table} (queue, id, payload)
+  SELECT $1, job.id, job.payload::jsonb
+  FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS job(id, payload, n)
+  ORDER BY job.n
+  ON CONFLICT DO NOTHING
+  RETURNING 1
+)
+${tally("offered", undefined, "ready")}`
+
+/**
+ * Leases the jobs, first in first out, and returns them in that order. Each
+ * lease gets its own token, the claim's (fresh) followed by the job's `seq`,
+ * so that a token alone names one lease. A lease that ran out is leased
+ * again: only the jobs that were ready move in the counts.
+ *
+ * The picked ids reach the `UPDATE` as an array (`= ANY`), not a join, and
+ * the primary key starts with the id: the only plan is a probe of the key per
+ * job. A join, or a key starting with the queue, would leave the planner a
+ * choice, and its guess of a queue's size is often wrong (a new queue, or
+ * statistics from when it was small): it would read the whole queue per
+ * statement, or once per job.
+ */
+export const claimSql = `
+WITH picked AS (
+  SELECT id, state FROM ${table}
+  WHERE queue = $1 AND state IN ('ready', 'leased') AND visible_at <= now()
+  ORDER BY visible_at, seq
+  LIMIT $2
+  FOR UPDATE SKIP LOCKED
+), leased AS (
+  UPDATE ${table}
+  SET state = 'leased', attempts = attempts + 1, visible_at = ${fromNow("$3")}, token = $4 || seq
+  WHERE queue = $1 AND id = ANY(ARRAY(SELECT id FROM picked))
+  RETURNING id, payload, attempts, token, seq
+), counted AS (${tally("picked", "ready", "leased", "state = 'ready'")}
+)
+SELECT id, payload, attempts, token FROM leased ORDER BY seq`
+
+/**
+ * The leased jobs among `$2` (ids) whose lease is one of `$3` (tokens): a
+ * token names one lease of one job, so the two need not be paired. These
+ * statements are planned with their values (see `unprepared`), so the
+ * tokens are looked up in a hash table and the ids in the primary key.
+ */
+const heldBy = "WHERE queue = $1 AND id = ANY($2::text[]) AND token = ANY($3::text[])"
+
+/** Ends the leases `$2`/`$3` that are still held (a job has a token only while leased), with `set`. */
+const endLeases = (to: State, set: string) => `
+WITH ended AS (
+  UPDATE ${table}
+  SET state = '${to}', token = NULL${set}
+  ${heldBy}
+  RETURNING 1
+)
+${tally("ended", "leased", to)}`
+
+export const completeSql = endLeases("completed", "")
+
+export const releaseSql = endLeases("ready", ", attempts = attempts - 1, visible_at = now()")
+
+export const extendSql = `UPDATE ${table} SET visible_at = ${fromNow("$4")} ${heldBy}`
+
+/** Ends the lease `$2`/`$3` if it is still held, with `set`. */
+const endLease = (to: State, set: string) => `
+WITH ended AS (
+  UPDATE ${table}
+  SET state = '${to}', token = NULL, ${set}
+  WHERE queue = $1 AND id = $2 AND token = $3
+  RETURNING 1
+)
+${tally("ended", "leased", to)}`
+
+export const retrySql = endLease("ready", `visible_at = ${fromNow("$4")}`)
+
+export const burySql = endLease("buried", "error = $4")
+
+export const countsSql = `
+SELECT coalesce(sum(ready), 0)::float8, coalesce(sum(leased), 0)::float8,
+  coalesce(sum(completed), 0)::float8, coalesce(sum(buried), 0)::float8
+FROM ${countsTable} WHERE queue = $1`
+
+export const buriedSql = `
+SELECT id, payload, attempts, error FROM ${table}
+WHERE queue = $1 AND state = 'buried'
+ORDER BY seq
+LIMIT $2`
+
+/**
+ * Milliseconds as a `float8` parameter, so each statement has one parameter
+ * type whatever the duration (a JS number would bind as `int4`, `int8` or
+ * `float8` and prepare three statements). An infinite duration becomes a
+ * thousand years: `now() + infinity` is out of range for PostgreSQL.
+ */
+export const millis = (duration: Duration.Duration) =>
+  PgTypes.float8(Math.max(0, Math.min(Duration.toMillis(duration), 1000 * 365.25 * 24 * 3600 * 1000)))
+/**
+ * Up to this many leases, an ending statement runs prepared (planned once
+ * per connection, with a plan that compares each row's token to each of the
+ * batch's); above, it is planned with its values, which costs a parse and a
+ * plan but hashes the tokens: a batch of thousands (an acknowledger that fell
+ * behind) stays linear.
+ */
+export const preparedBatch = 32
+
+/** `leases` as two arrays, ids and tokens. */
+export const leaseArrays = (leases: ReadonlyArray<Lease>): [Array<string>, Array<string>] => {
+  const ids = new Array<string>(leases.length)
+  const tokens = new Array<string>(leases.length)
+  for (let i = 0; i < leases.length; i++) {
+    ids[i] = leases[i]!.id
+    tokens[i] = leases[i]!.token
+  }
+  return [ids, tokens]
+}
+

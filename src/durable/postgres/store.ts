@@ -1,0 +1,88 @@
+/**
+ * The PostgreSQL store's engine: each operation of the `Store` as one of
+ * `statements.ts` on a pooled connection, its parameters typed for the
+ * server and its rows read back. What every engine does around it (empty
+ * batches, counts, timeouts, spans) is the store boundary's.
+ *
+ * @internal
+ */
+import type * as PgPool from "@effect/sql-pg/PgPool"
+import * as PgTypes from "@effect/sql-pg/PgTypes"
+import * as Effect from "effect/Effect"
+import { randomUUID } from "node:crypto"
+import type * as Boundary from "../boundary.ts"
+import type { Buried, Claimed, Counts, Lease } from "../Store.ts"
+import { StoreError } from "../Store.ts"
+import { storeError } from "./errors.ts"
+import * as Sql from "./statements.ts"
+import { encodeJobs, storableError } from "./text.ts"
+
+/** The engine on `pool`. */
+export const makeEngine = (pool: PgPool.PgPool): Boundary.Engine => {
+  /** Runs one statement on a pooled connection, its failure as a `StoreError`. */
+  const run = (operation: string, sql: string, params: ReadonlyArray<unknown>, prepare = true) =>
+    Effect.mapError(
+      pool.use((connection) => connection.queryValues(sql, params, prepare)),
+      storeError(operation)
+    )
+
+  /** Ends `leases` with `sql`: prepared for a small batch, planned with its values for a large one. */
+  const endAll = (operation: string, sql: string, queue: string, leases: ReadonlyArray<Lease>, ...rest: Array<unknown>) =>
+    Effect.asVoid(run(operation, sql, [queue, ...Sql.leaseArrays(leases), ...rest], leases.length <= Sql.preparedBatch))
+
+  return {
+    offer: (queue, jobs) =>
+      Effect.suspend(() => {
+        const encoded = encodeJobs(jobs)
+        return typeof encoded === "string"
+          ? Effect.fail(new StoreError({ operation: "offer", reason: encoded, retryable: false }))
+          : Effect.asVoid(run("offer", Sql.offerSql, [queue, encoded.ids, encoded.payloads]))
+      }),
+
+    claim: (queue, max, lease) =>
+      Effect.suspend(() =>
+        Effect.map(
+          run("claim", Sql.claimSql, [queue, PgTypes.int4(max), Sql.millis(lease), `${randomUUID()}/`]),
+          (rows) =>
+            rows.map((row): Claimed => ({
+              id: row[0] as string,
+              payload: row[1],
+              attempt: row[2] as number,
+              token: row[3] as string
+            }))
+        )
+      ),
+
+    complete: (queue, leases) => endAll("complete", Sql.completeSql, queue, leases),
+
+    retry: (queue, lease, delay) =>
+      Effect.asVoid(run("retry", Sql.retrySql, [queue, lease.id, lease.token, Sql.millis(delay)])),
+
+    bury: (queue, lease, error) =>
+      Effect.asVoid(run("bury", Sql.burySql, [queue, lease.id, lease.token, storableError(error)])),
+
+    release: (queue, leases) => endAll("release", Sql.releaseSql, queue, leases),
+
+    extend: (queue, leases, lease) => endAll("extend", Sql.extendSql, queue, leases, Sql.millis(lease)),
+
+    counts: (queue) =>
+      Effect.map(run("counts", Sql.countsSql, [queue]), ([row]): Counts => ({
+        ready: row![0] as number,
+        leased: row![1] as number,
+        completed: row![2] as number,
+        buried: row![3] as number
+      })),
+
+    buried: (queue, limit) =>
+      Effect.map(
+        run("buried", Sql.buriedSql, [queue, PgTypes.int4(limit)]),
+        (rows) =>
+          rows.map((row): Buried => ({
+            id: row[0] as string,
+            payload: row[1],
+            attempts: row[2] as number,
+            error: row[3] as string
+          }))
+      )
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * What text PostgreSQL can keep, and jobs encoded for it: the checks that
+ * let `offer` refuse a batch by name before the server refuses it whole (or
+ * changes an id silently).
+ *
+ * @internal
+ */
+import type { Offered } from "../Store.ts"
+
+/**
+ * Text PostgreSQL cannot store: the NUL character, which neither `text` nor
+ * `jsonb` holds, and half of a UTF-16 surrogate pair, which `jsonb` refuses
+ * and `text` would turn into U+FFFD (an id that no longer matches). The
+ * server would refuse the whole batch, or change it silently; found before
+ * sending, the error names the job and says why.
+ */
+const NUL = "\u0000"
+const nulReason = "the NUL character (\\u0000)"
+const surrogateReason = "half of a UTF-16 surrogate pair"
+const cannotStore = "which PostgreSQL cannot store"
+
+/** Why PostgreSQL cannot store `text`, if it cannot. */
+const unstorableText = (text: string): string | undefined =>
+  text.includes(NUL) ? nulReason : /\p{Cs}/u.test(text) ? surrogateReason : undefined
+
+/**
+ * Why PostgreSQL cannot store JSON text, if it cannot. `JSON.stringify`
+ * writes both as escapes: `\u0000`, and `\ud800` to `\udfff` (a whole pair
+ * it writes as is). An escape counts after an even number of backslashes;
+ * after an odd number it is a backslash and then plain text.
+ */
+const unstorableJson = (json: string): string | undefined => {
+  if (!json.includes("\\u")) return undefined
+  const escape = /(?<!\\)(?:\\\\)*\\u(0000|d[89a-f][0-9a-f]{2})/.exec(json)
+  return escape === null ? undefined : escape[1] === "0000" ? nulReason : surrogateReason
+}
+
+
+/** A batch of jobs as the offer statement takes them: ids and JSON texts. */
+export interface Encoded {
+  readonly ids: Array<string>
+  readonly payloads: Array<string>
+}
+
+/** `jobs` as two arrays for the server, or why the batch cannot be stored. */
+export const encodeJobs = (jobs: ReadonlyArray<Offered>): Encoded | string => {
+  const ids = new Array<string>(jobs.length)
+  const payloads = new Array<string>(jobs.length)
+  for (let i = 0; i < jobs.length; i++) {
+    const job = jobs[i]!
+    const badId = unstorableText(job.id)
+    if (badId !== undefined) return `the id ${JSON.stringify(job.id)} contains ${badId}, ${cannotStore}`
+    ids[i] = job.id
+    let json: string | undefined
+    try {
+      json = JSON.stringify(job.payload)
+    } catch (cause) {
+      return `the payload of ${job.id} is not JSON: ${String(cause)}`
+    }
+    const badPayload = json === undefined ? undefined : unstorableJson(json)
+    if (badPayload !== undefined) return `the payload of ${job.id} contains ${badPayload}, ${cannotStore}`
+    // `undefined` (or a function) has no JSON form: store it as null rather than fail the batch.
+    payloads[i] = json ?? "null"
+  }
+  return { ids, payloads }
+}
+
+/**
+ * A dead letter's error is the handler's text: kept with its NUL shown as
+ * `\u0000`, since a refused burial would bring the job back for ever.
+ */
+export const storableError = (error: string): string => error.replaceAll(NUL, "\\u0000")

@@ -1,0 +1,63 @@
+/**
+ * What a failure of Redis means for the caller: a `StoreError` whose
+ * `retryable` says whether the same command can succeed later.
+ *
+ * Anything that is not a reply of the server is the connection's doing
+ * (refused, reset, closed, offline): retryable. A reply is an error the
+ * server chose, and its first word says which: a few say the server cannot
+ * serve now but will (busy running a script, loading its data set, out of
+ * memory, a replica being promoted); every other one (`WRONGTYPE`, `ERR`,
+ * `NOPERM`, `WRONGPASS`...) is what the same command would meet again.
+ *
+ * @internal
+ */
+import { ErrorReply } from "redis"
+import { StoreError } from "../Store.ts"
+import type { Connection } from "./connection.ts"
+
+/** Reply codes of a server that cannot serve now but will. */
+const passing: ReadonlySet<string> = new Set([
+  "BUSY",
+  "LOADING",
+  "TRYAGAIN",
+  "MASTERDOWN",
+  "CLUSTERDOWN",
+  "READONLY",
+  "NOREPLICAS",
+  "OOM"
+])
+
+/** A reply this store cannot read: what the server holds is not what its scripts write. */
+export class UnexpectedReply extends Error {}
+
+/** Whether the command that failed with `cause` can succeed if tried again. */
+export const isRetryable = (cause: unknown): boolean => {
+  if (cause instanceof ErrorReply) return passing.has(cause.message.split(" ", 1)[0]!)
+  return !(cause instanceof UnexpectedReply)
+}
+
+/**
+ * `cause` as the `StoreError` of `operation`. While the client is not
+ * connected, its last error (a failed reconnection) is added to the reason:
+ * the command's own only says that the client is offline.
+ */
+export const storeError = (operation: string, connection: Connection, cause: unknown): StoreError => {
+  let reason = describe(cause)
+  const last = connection.lastError()
+  if (!connection.client.isReady && last !== undefined && !reason.includes(last)) reason = `${reason} (last error: ${last})`
+  return new StoreError({ operation, reason, retryable: isRetryable(cause), cause })
+}
+
+/** A readable reason: Node's connection errors are often AggregateErrors with an empty message. */
+export const describe = (cause: unknown): string => {
+  if (cause instanceof AggregateError && cause.errors.length > 0) {
+    return [...new Set(cause.errors.map(describe))].join("; ")
+  }
+  if (cause instanceof Error) {
+    if (cause.message !== "") return cause.message
+    const code = (cause as { readonly code?: unknown }).code
+    return typeof code === "string" ? code : cause.name
+  }
+  return String(cause)
+}
+

@@ -1,0 +1,90 @@
+/**
+ * The versions of the Redis store's key layout, and how a key space is
+ * brought to the newest one this code knows.
+ *
+ * Each migration is numbered, in order, and run once per key space: its Lua
+ * chunk runs inside one script, `migrateScript`, that reads the layout's
+ * version (`ewp:version`, absent in a new or pre-versioning key space: 0),
+ * runs every migration above it, records each in `ewp:migrations` (version
+ * -> name) and sets the version. A script is atomic on the server, so
+ * processes connecting at once take turns and the second finds the work
+ * done: no lock is needed. Reconnecting at the newest version only reads
+ * the version key. A key space at a version above the newest this code
+ * knows was migrated by a newer release: the store refuses it rather than
+ * write a layout it does not know.
+ *
+ * A migration's chunk must be quick: the server runs nothing else meanwhile.
+ * One that would rewrite every queue would instead be run from the client
+ * under a lock key, its version set once it is done.
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import { StoreError } from "../Store.ts"
+import type { Connection } from "./connection.ts"
+import { storeError } from "./errors.ts"
+import * as Scripts from "./scripts.ts"
+
+/** One step of the layout. `up` is Lua, run inside the migration script. */
+export interface Migration {
+  readonly version: number
+  readonly name: string
+  readonly up: string
+}
+
+/** The layout's versions, oldest first. */
+export const migrations: ReadonlyArray<Migration> = [
+  {
+    version: 1,
+    // The keys `RedisStore.ts` lists, under `ewp:{queue}:`. The scripts create
+    // them as they go, so a key space written before versions existed is at
+    // this version already: this step only records it.
+    name: "initial",
+    up: ""
+  }
+]
+
+/** The key holding the layout's version, and the hash of the migrations applied. */
+export const versionKey = "ewp:version"
+export const migrationsKey = "ewp:migrations"
+
+/** KEYS: version, migrations. Returns the version found before. */
+const migrateScript = (list: ReadonlyArray<Migration>): Scripts.Script => {
+  const latest = list.at(-1)?.version ?? 0
+  const steps = list.map(({ name, up, version }) => `
+if found < ${version} then
+${up}
+  redis.call('HSET', KEYS[2], '${version}', ${JSON.stringify(name)})
+end`)
+  return Scripts.compiled(`
+local found = tonumber(redis.call('GET', KEYS[1]) or '0')
+if found >= ${latest} then return found end
+${steps.join("")}
+redis.call('SET', KEYS[1], '${latest}')
+return found
+`)
+}
+
+/** The refusal of a key space that a newer release migrated. */
+export const newerLayout = (found: number, latest: number) =>
+  new StoreError({
+    operation: "connect",
+    reason: `the Redis key space is at layout version ${found}, and this code knows versions up to ${latest}: ` +
+      "a newer release of effect-worker-pool migrated it; run that release or a later one",
+    retryable: false
+  })
+
+/**
+ * Brings the key space to the newest version of `list` (the layout's
+ * migrations, unless a test gives others), or fails if it is newer.
+ */
+export const migrate = (connection: Connection, list: ReadonlyArray<Migration> = migrations) => {
+  const script = migrateScript(list)
+  const latest = list.at(-1)?.version ?? 0
+  return Effect.tryPromise({
+    try: () => Scripts.evaluate(connection.client, script, [versionKey, migrationsKey], []),
+    catch: (cause) => storeError("connect", connection, cause)
+  }).pipe(
+    Effect.flatMap((found) => Number(found) > latest ? Effect.fail(newerLayout(Number(found), latest)) : Effect.void)
+  )
+}

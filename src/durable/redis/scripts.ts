@@ -1,0 +1,245 @@
+/**
+ * The Redis store's Lua scripts: one per operation, each atomic on the
+ * server and a single round trip. Every script of a queue is passed the
+ * queue's keys in one order (a script declares every key it touches, so the
+ * layout fits a cluster) and shares a prelude: the keys by name, the server
+ * clock, and batched writes.
+ *
+ * The layout they read and write is the one `RedisStore.ts` describes; it is
+ * version 1 of `migrations.ts`. A script that changed it would come with a
+ * migration.
+ *
+ * @internal
+ */
+import { createHash } from "node:crypto"
+
+/**
+ * Shared by every script: the queue's keys, always passed in this order (a
+ * script declares every key it touches), the server clock, and batched
+ * writes (Lua's `unpack` is limited to a few thousand values).
+ */
+const prelude = `
+local payload, ready, delayed, leased, token, attempts, done, buried, errors =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local function now()
+  local t = redis.call('TIME')
+  return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local function batch(command, key, values)
+  for i = 1, #values, 4000 do
+    redis.call(command, key, unpack(values, i, math.min(i + 3999, #values)))
+  end
+end
+local function fetch(command, key, values)
+  local out = {}
+  for i = 1, #values, 4000 do
+    for _, value in ipairs(redis.call(command, key, unpack(values, i, math.min(i + 3999, #values)))) do
+      out[#out + 1] = value
+    end
+  end
+  return out
+end
+`
+
+export const keySuffixes = ["payload", "ready", "delayed", "leased", "token", "attempts", "done", "buried", "errors"] as const
+
+export const keysOf = (queue: string): ReadonlyArray<string> => keySuffixes.map((suffix) => `ewp:{${queue}}:${suffix}`)
+
+export interface Script {
+  readonly source: string
+  readonly sha: string
+}
+
+/** A script as the server names it: by the SHA-1 of its source. */
+export const compiled = (source: string): Script => ({ source, sha: createHash("sha1").update(source).digest("hex") })
+
+/** A script of a queue: `body` after the prelude. */
+export const script = (body: string): Script => compiled(prelude + body)
+
+/** The client calls of `evaluate`: any node-redis client. */
+export interface Sender {
+  readonly sendCommand: (command: Array<string>) => Promise<unknown>
+}
+
+/**
+ * Runs `script` on `keys` with `args`: by its SHA-1 (`EVALSHA`), and whole
+ * (`EVAL`, which caches it again) if the server forgot it, restarted or
+ * flushed.
+ */
+export const evaluate = async (
+  client: Sender,
+  script: Script,
+  keys: ReadonlyArray<string>,
+  args: ReadonlyArray<string>
+): Promise<unknown> => {
+  const command = ["EVALSHA", script.sha, String(keys.length), ...keys, ...args]
+  try {
+    return await client.sendCommand(command)
+  } catch (error) {
+    if (!(error instanceof Error && error.message.startsWith("NOSCRIPT"))) throw error
+    command[0] = "EVAL"
+    command[1] = script.source
+    return await client.sendCommand(command)
+  }
+}
+
+/** ARGV: id, payload, id, payload... Ids already known (in any state) are skipped. */
+export const offerScript = script(`
+local hasDone = redis.call('SCARD', done) > 0
+local fresh = {}
+for i = 1, #ARGV, 2 do
+  local id = ARGV[i]
+  if not (hasDone and redis.call('SISMEMBER', done, id) == 1)
+    and redis.call('HSETNX', payload, id, ARGV[i + 1]) == 1 then
+    fresh[#fresh + 1] = id
+  end
+end
+batch('RPUSH', ready, fresh)
+return #fresh
+`)
+
+/**
+ * ARGV: max, lease ms, token. First makes ready the retries whose delay is
+ * over; then leases up to max jobs: leases that ran out first (their worker
+ * is presumed dead), oldest first, then ready ones. A lease that ran out is
+ * taken over only by the claim that leases it (its token overwritten here):
+ * until then it is still its holder's, who may yet end it. Returns id,
+ * payload, attempt...
+ */
+export const claimScript = script(`
+local t = now()
+local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', t)
+if #due > 0 then
+  redis.call('ZREMRANGEBYSCORE', delayed, '-inf', t)
+  batch('RPUSH', ready, due)
+end
+local max = tonumber(ARGV[1])
+local ids = redis.call('ZRANGEBYSCORE', leased, '-inf', t, 'LIMIT', 0, max)
+if #ids < max then
+  local fresh = redis.call('LPOP', ready, max - #ids)
+  if fresh then
+    for _, id in ipairs(fresh) do ids[#ids + 1] = id end
+  end
+end
+if #ids == 0 then return {} end
+local until_, tok = t + tonumber(ARGV[2]), ARGV[3]
+local payloads, counts = fetch('HMGET', payload, ids), fetch('HMGET', attempts, ids)
+local out, scores, tokens, counted = {}, {}, {}, {}
+for i, id in ipairs(ids) do
+  local attempt = (tonumber(counts[i]) or 0) + 1
+  out[#out + 1] = id
+  out[#out + 1] = payloads[i]
+  out[#out + 1] = attempt
+  scores[#scores + 1] = until_
+  scores[#scores + 1] = id
+  tokens[#tokens + 1] = id
+  tokens[#tokens + 1] = tok
+  counted[#counted + 1] = id
+  counted[#counted + 1] = attempt
+end
+batch('ZADD', leased, scores)
+batch('HSET', token, tokens)
+batch('HSET', attempts, counted)
+return out
+`)
+
+/** ARGV: id, token, id, token... */
+export const completeScript = script(`
+local ids, seen, ok = {}, {}, {}
+for i = 1, #ARGV, 2 do ids[#ids + 1] = ARGV[i] end
+local tokens = fetch('HMGET', token, ids)
+for i, id in ipairs(ids) do
+  -- The same lease twice in one call is completed once.
+  if tokens[i] == ARGV[2 * i] and not seen[id] then
+    seen[id] = true
+    ok[#ok + 1] = id
+  end
+end
+if #ok > 0 then
+  batch('HDEL', token, ok)
+  batch('ZREM', leased, ok)
+  batch('HDEL', payload, ok)
+  batch('HDEL', attempts, ok)
+  batch('SADD', done, ok)
+end
+return #ok
+`)
+
+/** ARGV: id, token, delay ms. */
+export const retryScript = script(`
+local id = ARGV[1]
+if redis.call('HGET', token, id) ~= ARGV[2] then return 0 end
+redis.call('HDEL', token, id)
+redis.call('ZREM', leased, id)
+local delay = tonumber(ARGV[3])
+if delay > 0 then
+  redis.call('ZADD', delayed, now() + delay, id)
+else
+  redis.call('RPUSH', ready, id)
+end
+return 1
+`)
+
+/** ARGV: id, token, error. */
+export const buryScript = script(`
+local id = ARGV[1]
+if redis.call('HGET', token, id) ~= ARGV[2] then return 0 end
+redis.call('HDEL', token, id)
+redis.call('ZREM', leased, id)
+redis.call('HSET', errors, id, ARGV[3])
+redis.call('RPUSH', buried, id)
+return 1
+`)
+
+/** ARGV: id, token, id, token... The attempt is given back. */
+export const releaseScript = script(`
+local n = 0
+for i = 1, #ARGV, 2 do
+  local id = ARGV[i]
+  if redis.call('HGET', token, id) == ARGV[i + 1] then
+    redis.call('HDEL', token, id)
+    redis.call('ZREM', leased, id)
+    redis.call('HINCRBY', attempts, id, -1)
+    redis.call('RPUSH', ready, id)
+    n = n + 1
+  end
+end
+return n
+`)
+
+/** ARGV: lease ms, id, token, id, token... */
+export const extendScript = script(`
+local until_ = now() + tonumber(ARGV[1])
+local scores = {}
+for i = 2, #ARGV, 2 do
+  if redis.call('HGET', token, ARGV[i]) == ARGV[i + 1] then
+    scores[#scores + 1] = until_
+    scores[#scores + 1] = ARGV[i]
+  end
+end
+batch('ZADD', leased, scores)
+return #scores / 2
+`)
+
+/** Returns ready, leased, completed, buried. */
+export const countsScript = script(`
+return {
+  redis.call('LLEN', ready) + redis.call('ZCARD', delayed),
+  redis.call('ZCARD', leased),
+  redis.call('SCARD', done),
+  redis.call('LLEN', buried)
+}
+`)
+
+/** ARGV: limit. Returns id, payload, attempts, error... oldest first. */
+export const buriedScript = script(`
+local out = {}
+for _, id in ipairs(redis.call('LRANGE', buried, 0, tonumber(ARGV[1]) - 1)) do
+  out[#out + 1] = id
+  out[#out + 1] = redis.call('HGET', payload, id)
+  out[#out + 1] = redis.call('HGET', attempts, id)
+  out[#out + 1] = redis.call('HGET', errors, id)
+end
+return out
+`)
+

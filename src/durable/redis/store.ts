@@ -1,0 +1,128 @@
+/**
+ * The Redis store's engine: each operation of the `Store` as one of
+ * `scripts.ts`, its arguments encoded for the server and its reply decoded.
+ * What every engine does around it (empty batches, counts, timeouts, spans)
+ * is the store boundary's.
+ *
+ * @internal
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { randomUUID } from "node:crypto"
+import type * as Boundary from "../boundary.ts"
+import type { Buried, Claimed, Counts, Lease } from "../Store.ts"
+import type { StoreError } from "../Store.ts"
+import type { Connection } from "./connection.ts"
+import { storeError, UnexpectedReply } from "./errors.ts"
+import * as Scripts from "./scripts.ts"
+
+/** `""` stands for `undefined`, which JSON cannot say; no JSON text is empty. */
+const encode = (payload: unknown): string => payload === undefined ? "" : JSON.stringify(payload)
+
+const decode = (json: unknown): unknown => typeof json === "string" && json !== "" ? JSON.parse(json) : undefined
+
+/** A far future for an infinite lease or delay: the server's scores are doubles. */
+const foreverMs = 1e15
+
+/** Whole milliseconds for the server, rounded up so that a short lease is not zero. */
+const millis = (duration: Duration.Duration): string => {
+  const ms = Duration.toMillis(duration)
+  return String(Number.isFinite(ms) ? Math.max(0, Math.ceil(ms)) : foreverMs)
+}
+
+const leaseArgs = (leases: ReadonlyArray<Lease>): Array<string> => {
+  const args: Array<string> = []
+  for (const lease of leases) args.push(lease.id, lease.token)
+  return args
+}
+
+const asArray = (reply: unknown): ReadonlyArray<unknown> => {
+  if (!Array.isArray(reply)) throw new UnexpectedReply(`unexpected reply from Redis: ${String(reply)}`)
+  return reply
+}
+
+/**
+ * Decodes a reply with `read`; a reply it cannot read (not what the script
+ * returns, or a payload that is not JSON) is not the connection's fault.
+ */
+const reading = <A>(read: (reply: unknown) => A, reply: unknown): A => {
+  try {
+    return read(reply)
+  } catch (cause) {
+    throw cause instanceof UnexpectedReply ? cause : new UnexpectedReply(`unreadable reply from Redis: ${String(cause)}`)
+  }
+}
+
+/** The engine on `connection`. */
+export const makeEngine = (connection: Connection): Boundary.Engine => {
+  /** Runs `script` on `queue` and decodes its reply. */
+  const run = <A>(
+    operation: string,
+    queue: string,
+    script: Scripts.Script,
+    args: () => ReadonlyArray<string>,
+    read: (reply: unknown) => A
+  ): Effect.Effect<A, StoreError> =>
+    Effect.tryPromise({
+      try: async () => reading(read, await Scripts.evaluate(connection.client, script, Scripts.keysOf(queue), args())),
+      catch: (cause) => storeError(operation, connection, cause)
+    })
+
+  const done = () => undefined
+
+  return {
+    offer: (queue, jobs) =>
+      run("offer", queue, Scripts.offerScript, () => {
+        const args: Array<string> = []
+        for (const job of jobs) args.push(job.id, encode(job.payload))
+        return args
+      }, done),
+
+    claim: (queue, max, lease) =>
+      Effect.suspend(() => {
+        // One token for the batch: a lease is proved by id and token together.
+        const token = randomUUID()
+        return run("claim", queue, Scripts.claimScript, () => [String(max), millis(lease), token], (reply) => {
+          const flat = asArray(reply)
+          const claimed: Array<Claimed> = []
+          for (let i = 0; i < flat.length; i += 3) {
+            claimed.push({ id: String(flat[i]), payload: decode(flat[i + 1]), attempt: Number(flat[i + 2]), token })
+          }
+          return claimed
+        })
+      }),
+
+    complete: (queue, leases) => run("complete", queue, Scripts.completeScript, () => leaseArgs(leases), done),
+
+    retry: (queue, lease, delay) =>
+      run("retry", queue, Scripts.retryScript, () => [lease.id, lease.token, millis(delay)], done),
+
+    bury: (queue, lease, error) => run("bury", queue, Scripts.buryScript, () => [lease.id, lease.token, error], done),
+
+    release: (queue, leases) => run("release", queue, Scripts.releaseScript, () => leaseArgs(leases), done),
+
+    extend: (queue, leases, lease) =>
+      run("extend", queue, Scripts.extendScript, () => [millis(lease), ...leaseArgs(leases)], done),
+
+    counts: (queue) =>
+      run("counts", queue, Scripts.countsScript, () => [], (reply): Counts => {
+        const [ready, leased, completed, buried] = asArray(reply).map(Number)
+        return { ready: ready!, leased: leased!, completed: completed!, buried: buried! }
+      }),
+
+    buried: (queue, limit) =>
+      run("buried", queue, Scripts.buriedScript, () => [String(limit)], (reply) => {
+        const flat = asArray(reply)
+        const out: Array<Buried> = []
+        for (let i = 0; i < flat.length; i += 4) {
+          out.push({
+            id: String(flat[i]),
+            payload: decode(flat[i + 1]),
+            attempts: Number(flat[i + 2] ?? 0),
+            error: String(flat[i + 3] ?? "")
+          })
+        }
+        return out
+      })
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * The store boundary (`src/durable/boundary.ts`) on an engine that records
+ * what reaches it: the rules `Store.ts` lists, which every engine gets from
+ * the boundary alone. The engines' own suites check the same rules as a
+ * user sees them, against the real servers.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, Exit, Scope, Tracer } from "effect"
+import * as Boundary from "../src/durable/boundary.ts"
+import { type Store, StoreError } from "../src/durable/Store.ts"
+
+interface Call {
+  readonly operation: string
+  readonly args: ReadonlyArray<unknown>
+}
+
+/** An engine whose operations record their calls and succeed, or run `override` instead. */
+const recording = (override: Partial<Record<keyof Store, Effect.Effect<never, StoreError>>> = {}) => {
+  const calls: Array<Call> = []
+  const op = (operation: keyof Store, answer: unknown) => (...args: ReadonlyArray<unknown>) => {
+    calls.push({ operation, args })
+    return override[operation] ?? Effect.succeed(answer)
+  }
+  const engine = {
+    offer: op("offer", undefined),
+    claim: op("claim", []),
+    complete: op("complete", undefined),
+    retry: op("retry", undefined),
+    bury: op("bury", undefined),
+    release: op("release", undefined),
+    extend: op("extend", undefined),
+    counts: op("counts", { ready: 0, leased: 0, completed: 0, buried: 0 }),
+    buried: op("buried", [])
+  } as Boundary.Engine
+  return { calls, engine }
+}
+
+const minute = Duration.minutes(1)
+const lease = { id: "a", token: "t" }
+
+describe("the store boundary", () => {
+  it.effect("an empty batch never reaches the engine", () =>
+    Effect.gen(function*() {
+      const { calls, engine } = recording()
+      const store = Boundary.makeStore(engine, { engine: "test" })
+      yield* store.offer("q", [])
+      yield* store.complete("q", [])
+      yield* store.release("q", [])
+      yield* store.extend("q", [], minute)
+      assert.deepStrictEqual(calls, [])
+      yield* store.complete("q", [lease])
+      assert.deepStrictEqual(calls.map((call) => call.operation), ["complete"])
+    }))
+
+  it.effect("counts of jobs reach the engine whole, from 1 to 2^31-1; below 1 or NaN, nothing is asked", () =>
+    Effect.gen(function*() {
+      const { calls, engine } = recording()
+      const store = Boundary.makeStore(engine, { engine: "test" })
+      for (const n of [0, -1, 0.5, Number.NaN, -Infinity]) {
+        assert.deepStrictEqual(yield* store.claim("q", n, minute), [])
+        assert.deepStrictEqual(yield* store.buried("q", n), [])
+      }
+      assert.deepStrictEqual(calls, [])
+      for (const n of [1, 2.9, 2 ** 31, Infinity, Number.MAX_VALUE]) {
+        yield* store.claim("q", n, minute)
+        yield* store.buried("q", n)
+      }
+      const max = Boundary.maxCount
+      assert.strictEqual(max, 2_147_483_647)
+      assert.deepStrictEqual(calls.map((call) => [call.operation, call.args[1]]), [
+        ["claim", 1],
+        ["buried", 1],
+        ["claim", 2],
+        ["buried", 2],
+        ["claim", max],
+        ["buried", max],
+        ["claim", max],
+        ["buried", max],
+        ["claim", max],
+        ["buried", max]
+      ])
+    }))
+
+  it.effect("an offer with an id that is not a string is refused whole, not retryable, before the engine", () =>
+    Effect.gen(function*() {
+      const { calls, engine } = recording()
+      const store = Boundary.makeStore(engine, { engine: "test" })
+      const error = yield* Effect.flip(store.offer("q", [{ id: "ok", payload: 1 }, { id: 7 as unknown as string, payload: 2 }]))
+      assert.deepStrictEqual([error.operation, error.retryable], ["offer", false])
+      assert.include(error.reason, "7")
+      assert.deepStrictEqual(calls, [])
+    }))
+
+  it.live("an operation past the command timeout fails, retryable, without waiting for the engine to let go", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      let released = false
+      // An engine that never answers, and takes a second to give up once interrupted.
+      const hung = Effect.never.pipe(Effect.onInterrupt(() => Effect.andThen(Effect.sleep(1_000), Effect.sync(() => released = true))))
+      const { engine } = recording({ claim: hung })
+      const store = Boundary.makeStore(engine, { engine: "test", commandTimeout: { duration: Duration.millis(50), scope } })
+      const started = Date.now()
+      const error = yield* Effect.flip(store.claim("q", 1, minute))
+      assert.isBelow(Date.now() - started, 500, "waited for the engine to give up")
+      assert.deepStrictEqual([error.operation, error.reason, error.retryable], ["claim", "no answer within 50 ms", true])
+      assert.isFalse(released)
+      // The engine is let go of in the store's scope: closing it waits for that.
+      yield* Scope.close(scope, Exit.void)
+      assert.isTrue(released)
+    }))
+
+  it.effect("a defect of the engine is a StoreError naming the operation, not retryable, with the defect as cause", () =>
+    Effect.gen(function*() {
+      const bug = new Error("a bug")
+      const { engine } = recording({ counts: Effect.die(bug) })
+      const thrower = { ...engine, retry: () => { throw bug } } as Boundary.Engine
+      const store = Boundary.makeStore(thrower, { engine: "test" })
+      for (const operation of [store.counts("q"), store.retry("q", lease, minute)]) {
+        const error = yield* Effect.flip(operation)
+        assert.instanceOf(error, StoreError)
+        assert.strictEqual(error.retryable, false)
+        assert.strictEqual(error.cause, bug)
+        assert.include(error.reason, "a bug")
+      }
+    }))
+
+  it.effect("an operation on a store whose scope has closed is a StoreError, not an interruption", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const { engine } = recording()
+      const store = Boundary.makeStore(engine, { engine: "test", commandTimeout: { duration: minute, scope } })
+      yield* Scope.close(scope, Exit.void)
+      const error = yield* Effect.flip(store.counts("q"))
+      assert.deepStrictEqual([error.operation, error.reason, error.retryable], ["counts", "the store is closed", false])
+    }))
+
+  it.effect("each operation that reaches the engine runs in a span Store.<operation>, with the queue and engine", () =>
+    Effect.gen(function*() {
+      const spans: Array<Tracer.NativeSpan> = []
+      const tracer = Tracer.make({
+        span: (options) => {
+          const span = new Tracer.NativeSpan(options)
+          spans.push(span)
+          return span
+        }
+      })
+      const { engine } = recording()
+      const store = Boundary.makeStore(engine, { engine: "test" })
+      yield* Effect.gen(function*() {
+        yield* store.claim("emails", 5, minute)
+        yield* store.complete("emails", []) // reaches nothing: no span
+        yield* store.complete("emails", [lease])
+      }).pipe(Effect.withTracer(tracer))
+      assert.deepStrictEqual(
+        spans.map((span) => [span.name, span.kind, span.attributes.get("queue"), span.attributes.get("store.engine")]),
+        [["Store.claim", "client", "emails", "test"], ["Store.complete", "client", "emails", "test"]]
+      )
+      assert.isTrue(spans.every((span) => span.status._tag === "Ended"))
+    }))
+
+  it.effect("without a tracer installed, no span is made", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      const { engine } = recording()
+      const spying = {
+        ...engine,
+        counts: (queue: string) =>
+          Effect.flatMap(
+            Effect.option(Effect.currentSpan),
+            (span) => Effect.andThen(Effect.sync(() => seen.push(span._tag === "Some" ? span.value.name : "none")), engine.counts(queue))
+          )
+      }
+      const store = Boundary.makeStore(spying, { engine: "test" })
+      yield* store.counts("q")
+      assert.deepStrictEqual(seen, ["none"])
+    }))
+})

@@ -1,0 +1,183 @@
+/**
+ * Whether a store's failure is worth retrying, on real servers: a lost
+ * connection, a timeout, a server busy or out of connections is
+ * (`retryable: true`); a permanent refusal, which the same call would meet
+ * again, is not (`retryable: false`). Each error keeps what the engine's
+ * client failed with as its `cause`.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as PgConnection from "@effect/sql-pg/PgConnection"
+import { Duration, Effect, Fiber, Redacted } from "effect"
+import { isSqlError } from "effect/sql/SqlError"
+import { ErrorReply } from "redis"
+import * as PostgresStore from "../src/durable/PostgresStore.ts"
+import * as RedisStore from "../src/durable/RedisStore.ts"
+import { StoreError } from "../src/durable/Store.ts"
+import { startPostgres, startRedis } from "./support/servers.ts"
+import { pgRows, redisAdmin, sharedServers } from "./support/admin.ts"
+import { connecting } from "./support/storeContract.ts"
+
+const { postgres, redis } = sharedServers()
+
+let lastQueue = 0
+const queueName = () => `errors-${process.pid}-${Date.now()}-${++lastQueue}`
+const minute = Duration.minutes(1)
+const jobs = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `j${i}`, payload: i }))
+
+describe("StoreError", () => {
+  it("is retryable unless it says otherwise, as every StoreError was taken to be before it could say", () => {
+    assert.isTrue(new StoreError({ operation: "claim", reason: "connection refused" }).retryable)
+    assert.isFalse(new StoreError({ operation: "claim", reason: "no", retryable: false }).retryable)
+  })
+})
+
+describe("Redis: retryable or not", () => {
+
+  it.live("a key of the wrong type (WRONGTYPE) is not retryable, and keeps the server's reply as cause", () =>
+    Effect.gen(function*() {
+      const store = yield* RedisStore.make({ url: redis().url })
+      const queue = queueName()
+      const client = yield* redisAdmin(redis().url)
+      yield* Effect.promise(() => client.set(`ewp:{${queue}}:ready`, "not a list"))
+      const error = yield* Effect.flip(store.offer(queue, jobs(1)))
+      assert.deepStrictEqual([error.operation, error.retryable], ["offer", false])
+      assert.match(error.reason, /^WRONGTYPE/)
+      assert.instanceOf(error.cause, ErrorReply)
+    }))
+
+  it.live("a reply the store cannot read (a payload that is not JSON) is not retryable", () =>
+    Effect.gen(function*() {
+      const store = yield* RedisStore.make({ url: redis().url })
+      const queue = queueName()
+      const client = yield* redisAdmin(redis().url)
+      // A job written behind the store's back, not as its scripts write one.
+      yield* Effect.promise(() => client.hSet(`ewp:{${queue}}:payload`, "x", "{not json"))
+      yield* Effect.promise(() => client.rPush(`ewp:{${queue}}:ready`, "x"))
+      const error = yield* Effect.flip(store.claim(queue, 1, minute))
+      assert.deepStrictEqual([error.operation, error.retryable], ["claim", false])
+      assert.match(error.reason, /^unreadable reply from Redis/)
+    }))
+
+  it.live("a lost connection and a server that does not answer in time are retryable", () =>
+    Effect.gen(function*() {
+      const server = yield* startRedis()
+      const store = yield* RedisStore.make({ url: server.url, commandTimeout: "300 millis" })
+      const queue = queueName()
+      yield* store.offer(queue, jobs(1))
+      server.pause()
+      const late = yield* Effect.flip(store.counts(queue)).pipe(Effect.ensuring(Effect.sync(server.resume)))
+      assert.deepStrictEqual([late.reason, late.retryable], ["no answer within 300 ms", true])
+      yield* server.kill()
+      const lost = yield* Effect.flip(store.counts(queue))
+      assert.deepStrictEqual([lost.operation, lost.retryable], ["counts", true])
+      assert.isDefined(lost.cause)
+    }), 30_000)
+
+  it.live("a server busy running a script (BUSY) is retryable", () =>
+    Effect.gen(function*() {
+      const server = yield* startRedis()
+      const store = yield* RedisStore.make({ url: server.url })
+      const [runner, killer] = [yield* redisAdmin(server.url), yield* redisAdmin(server.url)]
+      yield* Effect.promise(() => killer.configSet("busy-reply-threshold", "50"))
+      // A script that loops until it is killed: the server answers others BUSY meanwhile.
+      const looping = runner.sendCommand(["EVAL", "while true do end", "0"]).catch(() => undefined)
+      yield* Effect.sleep(200)
+      const error = yield* Effect.flip(store.counts(queueName())).pipe(
+        Effect.ensuring(Effect.promise(() => killer.sendCommand(["SCRIPT", "KILL"]).catch(() => undefined)))
+      )
+      yield* Effect.promise(() => looping)
+      assert.match(error.reason, /^BUSY/)
+      assert.isTrue(error.retryable)
+      // Once the script is killed, the same store goes on.
+      yield* store.counts(queueName())
+    }), 30_000)
+
+  it.live("a server that cannot be reached is a retryable connect failure; one that wants a password (NOAUTH, WRONGPASS), not", () =>
+    Effect.gen(function*() {
+      const server = yield* startRedis()
+      const client = yield* redisAdmin(server.url)
+      yield* Effect.promise(() => client.configSet("requirepass", "secret"))
+      const refused = yield* Effect.flip(connecting(RedisStore.make({ url: server.url })))
+      assert.deepStrictEqual([refused.operation, refused.retryable], ["connect", false])
+      assert.match(refused.reason, /NOAUTH/)
+      const wrong = yield* Effect.flip(
+        connecting(RedisStore.make({ url: server.url.replace("redis://", "redis://default:wrong@"), connectTimeout: "2 seconds" }))
+      )
+      assert.deepStrictEqual([wrong.operation, wrong.retryable], ["connect", false])
+      assert.match(wrong.reason, /WRONGPASS/)
+      yield* server.kill()
+      const down = yield* Effect.flip(connecting(RedisStore.make({ url: server.url, connectTimeout: "300 millis" })))
+      assert.deepStrictEqual([down.operation, down.retryable], ["connect", true])
+    }), 30_000)
+})
+
+describe("PostgreSQL: retryable or not", () => {
+  const as = (role: string) => postgres().url.replace(/\/\/[^@/]*@/, `//${role}@`)
+
+  /**
+   * A login role `name` (with `options`, such as a connection limit) on the
+   * schema made by its owner, at the newest version: it may read the
+   * migrations table, nothing more. Its URL.
+   */
+  const role = (name: string, options = "") =>
+    Effect.gen(function*() {
+      yield* PostgresStore.make({ url: postgres().url })
+      yield* pgRows(postgres().url, `DROP ROLE IF EXISTS ${name}`)
+      yield* pgRows(postgres().url, `CREATE ROLE ${name} LOGIN ${options}`)
+      yield* pgRows(postgres().url, `GRANT SELECT ON ${PostgresStore.migrationsTable} TO ${name}`)
+      return as(name)
+    })
+
+  it.live("text PostgreSQL cannot store is not retryable", () =>
+    Effect.gen(function*() {
+      const store = yield* PostgresStore.make({ url: postgres().url })
+      const error = yield* Effect.flip(store.offer(queueName(), [{ id: "nul", payload: "a\u0000b" }]))
+      assert.deepStrictEqual([error.operation, error.retryable], ["offer", false])
+    }))
+
+  it.live("a database that does not exist is not retryable", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(connecting(PostgresStore.make({ url: postgres().url.replace(/\/postgres$/, "/nope") })))
+      assert.deepStrictEqual([error.operation, error.retryable], ["connect", false])
+      assert.isTrue(isSqlError(error.cause), "the driver's error is the cause")
+    }))
+
+  it.live("a right the role lacks is not retryable; a role on a schema made for it connects without creating", () =>
+    Effect.gen(function*() {
+      const store = yield* PostgresStore.make({ url: yield* role("ewp_reader") })
+      const error = yield* Effect.flip(store.offer(queueName(), jobs(1)))
+      assert.deepStrictEqual([error.operation, error.retryable], ["offer", false])
+      assert.include(error.reason, "permission denied")
+    }))
+
+  it.live("a server out of connections (53300) is retryable: make tries again until connectTimeout", () =>
+    Effect.gen(function*() {
+      const url = yield* role("ewp_single", "CONNECTION LIMIT 1")
+      // The role's one connection, taken.
+      yield* PgConnection.make({ url: Redacted.make(url) })
+      const started = Date.now()
+      const error = yield* Effect.flip(connecting(PostgresStore.make({ url, connectTimeout: 500 })))
+      assert.isAtLeast(Date.now() - started, 450, "gave up before connectTimeout")
+      assert.deepStrictEqual([error.operation, error.retryable], ["connect", true])
+      assert.include(error.reason, "too many connections")
+    }))
+
+  it.live("a lost connection and a server that does not answer in time are retryable", () =>
+    Effect.gen(function*() {
+      const server = yield* startPostgres()
+      const store = yield* PostgresStore.make({ url: server.url, commandTimeout: 300 })
+      const queue = queueName()
+      yield* store.offer(queue, jobs(1))
+      server.pause()
+      const late = yield* Effect.flip(store.counts(queue)).pipe(
+        Effect.ensuring(Effect.sync(server.resume)),
+        Effect.forkChild,
+        Effect.flatMap(Fiber.join)
+      )
+      assert.deepStrictEqual([late.reason, late.retryable], ["no answer within 300 ms", true])
+      yield* server.kill()
+      const lost = yield* Effect.flip(store.claim(queue, 1, minute))
+      assert.deepStrictEqual([lost.operation, lost.retryable], ["claim", true])
+      assert.isTrue(isSqlError(lost.cause), "the driver's error is the cause")
+    }), 60_000)
+})

@@ -1,0 +1,214 @@
+/**
+ * The versions of the stores' layouts, on real servers: a new database or
+ * key space is migrated to the newest version when a store connects; many
+ * processes connecting at once apply each migration once; one at a newer
+ * version than this code knows is refused, not retryable; one written
+ * before versions existed keeps its jobs; and reconnecting at the newest
+ * version writes nothing (PostgreSQL: takes no lock; Redis: a server that
+ * refuses writes still accepts the store).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import * as PgConnection from "@effect/sql-pg/PgConnection"
+import * as PgPool from "@effect/sql-pg/PgPool"
+import { Duration, Effect, Redacted } from "effect"
+import * as PostgresMigrations from "../src/durable/postgres/migrations.ts"
+import * as PostgresStore from "../src/durable/PostgresStore.ts"
+import { openClient } from "../src/durable/redis/connection.ts"
+import * as RedisMigrations from "../src/durable/redis/migrations.ts"
+import * as RedisStore from "../src/durable/RedisStore.ts"
+import { startRedis } from "./support/servers.ts"
+import { pgRows, redisAdmin, sharedServers } from "./support/admin.ts"
+import { connecting } from "./support/storeContract.ts"
+
+const { postgres, redis } = sharedServers()
+
+const minute = Duration.minutes(1)
+const jobs = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `j${i}`, payload: i }))
+
+describe("Redis key layout versions", () => {
+  let lastDb = 0
+  /** A URL of the shared server on a database of its own (an empty key space). */
+  const freshUrl = () => `${redis().url}/${++lastDb}`
+
+
+  /** A test's own list: the layout's, and a second step that counts how often it runs. */
+  const withSecond: ReadonlyArray<RedisMigrations.Migration> = [
+    ...RedisMigrations.migrations,
+    { version: 2, name: "count runs", up: "redis.call('INCR', 'test:second-ran')" }
+  ]
+
+  /** `migrate` on a connection of its own, as a process connecting would run it. */
+  const migrateAlone = (url: string, list: ReadonlyArray<RedisMigrations.Migration>) =>
+    Effect.acquireRelease(Effect.sync(() => openClient(url, 5_000)), (connection) => Effect.sync(connection.destroy)).pipe(
+      Effect.tap((connection) => Effect.promise(() => connection.client.connect())),
+      Effect.flatMap((connection) => RedisMigrations.migrate(connection, list))
+    )
+
+  it.live("a new key space is migrated to version 1 when a store connects", () =>
+    Effect.gen(function*() {
+      const url = freshUrl()
+      yield* RedisStore.make({ url })
+      const client = yield* redisAdmin(url)
+      assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), "1")
+      assert.deepStrictEqual(yield* Effect.promise(() => client.hGetAll(RedisMigrations.migrationsKey)), { 1: "initial" })
+    }))
+
+  it.live("processes connecting at once apply each migration once", () =>
+    Effect.gen(function*() {
+      const url = freshUrl()
+      yield* Effect.all(Array.from({ length: 8 }, () => RedisStore.make({ url })), { concurrency: "unbounded" })
+      yield* Effect.all(Array.from({ length: 8 }, () => migrateAlone(url, withSecond)), { concurrency: "unbounded" })
+      const client = yield* redisAdmin(url)
+      assert.strictEqual(yield* Effect.promise(() => client.get("test:second-ran")), "1")
+      assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), "2")
+      assert.deepStrictEqual(yield* Effect.promise(() => client.hGetAll(RedisMigrations.migrationsKey)), {
+        1: "initial",
+        2: "count runs"
+      })
+      // A later release's migration runs only what is above the version found.
+      yield* migrateAlone(url, [...withSecond, { version: 3, name: "third", up: "" }])
+      assert.strictEqual(yield* Effect.promise(() => client.get("test:second-ran")), "1")
+      assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), "3")
+    }))
+
+  it.live("a key space at a newer version is refused, not retryable, saying both versions", () =>
+    Effect.gen(function*() {
+      const url = freshUrl()
+      const client = yield* redisAdmin(url)
+      yield* Effect.promise(() => client.set(RedisMigrations.versionKey, "7"))
+      const error = yield* Effect.flip(connecting(RedisStore.make({ url })))
+      assert.deepStrictEqual([error.operation, error.retryable], ["connect", false])
+      assert.include(error.reason, "layout version 7")
+      assert.include(error.reason, "versions up to 1")
+      // Nothing was written over it.
+      assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), "7")
+    }))
+
+  it.live("a key space written before versions existed keeps its jobs and leases, through later migrations too", () =>
+    Effect.gen(function*() {
+      const url = freshUrl()
+      const before = yield* RedisStore.make({ url })
+      const queue = `versions-${Date.now()}`
+      yield* before.offer(queue, jobs(3))
+      const [held] = yield* before.claim(queue, 1, minute)
+      const client = yield* redisAdmin(url)
+      // As the code before versions left it: the queue's keys and nothing else.
+      yield* Effect.promise(() => client.del([RedisMigrations.versionKey, RedisMigrations.migrationsKey]))
+      const after = yield* RedisStore.make({ url })
+      assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), "1")
+      yield* migrateAlone(url, withSecond)
+      assert.deepStrictEqual(yield* after.counts(queue), { ready: 2, leased: 1, completed: 0, buried: 0 })
+      yield* after.complete(queue, [held!])
+      assert.deepStrictEqual((yield* after.claim(queue, 10, minute)).map((job) => job.id), ["j1", "j2"])
+    }))
+
+  it.live("reconnecting at the newest version writes nothing: a server refusing writes still takes the store", () =>
+    Effect.gen(function*() {
+      const server = yield* startRedis()
+      yield* RedisStore.make({ url: server.url })
+      const client = yield* redisAdmin(server.url)
+      // Writes now fail ("NOREPLICAS"): no replica is there to take them.
+      yield* Effect.promise(() => client.configSet("min-replicas-to-write", "1"))
+      const store = yield* RedisStore.make({ url: server.url })
+      assert.deepStrictEqual(yield* store.counts("any"), { ready: 0, leased: 0, completed: 0, buried: 0 })
+      // A key space that still needs its migration cannot get it: the check is real.
+      const error = yield* Effect.flip(connecting(RedisStore.make({ url: `${server.url}/1` })))
+      assert.strictEqual(error.operation, "connect")
+      assert.match(error.reason, /^NOREPLICAS/)
+      assert.isTrue(error.retryable, "a server that cannot take writes now may later")
+    }), 30_000)
+})
+
+describe("PostgreSQL schema versions", () => {
+  let lastDb = 0
+  /** A URL of a new, empty database on the shared server. */
+  const freshUrl = Effect.gen(function*() {
+    const name = `versions_${process.pid}_${++lastDb}`
+    yield* pgRows(postgres().url, `CREATE DATABASE ${name}`)
+    return postgres().url.replace(/\/postgres$/, `/${name}`)
+  })
+
+
+  const applied = (url: string) =>
+    pgRows(url, `SELECT version, name FROM ${PostgresStore.migrationsTable} ORDER BY version`)
+
+  /** A test's own list: the schema's, and a second step that counts how often it runs. */
+  const withSecond: ReadonlyArray<PostgresMigrations.Migration> = [
+    ...PostgresMigrations.migrations,
+    {
+      version: 2,
+      name: "count runs",
+      up: "CREATE TABLE test_second_ran (at timestamptz DEFAULT now()); INSERT INTO test_second_ran DEFAULT VALUES;"
+    }
+  ]
+
+  /** `migrate` on a pool of its own, as a process connecting would run it. */
+  const migrateAlone = (url: string, list: ReadonlyArray<PostgresMigrations.Migration>) =>
+    Effect.scoped(Effect.flatMap(PgPool.make({ url: Redacted.make(url) }), (pool) => PostgresMigrations.migrate(pool, list)))
+
+  it.live("a new database is migrated to version 1 when a store connects", () =>
+    Effect.gen(function*() {
+      const url = yield* freshUrl
+      yield* PostgresStore.make({ url })
+      assert.deepStrictEqual(yield* applied(url), [[1, "initial"]])
+    }))
+
+  it.live("processes connecting at once apply each migration once", () =>
+    Effect.gen(function*() {
+      const url = yield* freshUrl
+      yield* Effect.all(Array.from({ length: 6 }, () => PostgresStore.make({ url })), { concurrency: "unbounded" })
+      assert.deepStrictEqual(yield* applied(url), [[1, "initial"]])
+      yield* Effect.all(Array.from({ length: 6 }, () => migrateAlone(url, withSecond)), { concurrency: "unbounded" })
+      assert.deepStrictEqual(yield* pgRows(url, "SELECT count(*)::int FROM test_second_ran"), [[1]])
+      assert.deepStrictEqual(yield* applied(url), [[1, "initial"], [2, "count runs"]])
+      // A later release's migration runs only what is above the version found.
+      yield* migrateAlone(url, [...withSecond, { version: 3, name: "third", up: "" }])
+      assert.deepStrictEqual(yield* pgRows(url, "SELECT count(*)::int FROM test_second_ran"), [[1]])
+      assert.deepStrictEqual(yield* applied(url), [[1, "initial"], [2, "count runs"], [3, "third"]])
+    }), 60_000)
+
+  it.live("a database at a newer version is refused at once, not retryable, saying both versions", () =>
+    Effect.gen(function*() {
+      const url = yield* freshUrl
+      yield* PostgresStore.make({ url })
+      yield* pgRows(url, `INSERT INTO ${PostgresStore.migrationsTable} (version, name) VALUES (7, 'from the future')`)
+      const started = Date.now()
+      const error = yield* Effect.flip(connecting(PostgresStore.make({ url, connectTimeout: 10_000 })))
+      assert.isBelow(Date.now() - started, 2_000, "tried again")
+      assert.deepStrictEqual([error.operation, error.retryable], ["connect", false])
+      assert.include(error.reason, "schema version 7")
+      assert.include(error.reason, "versions up to 1")
+    }))
+
+  it.live("a database made before versions existed keeps its jobs and leases, through later migrations too", () =>
+    Effect.gen(function*() {
+      const url = yield* freshUrl
+      const before = yield* PostgresStore.make({ url })
+      const queue = `versions-${Date.now()}`
+      yield* before.offer(queue, jobs(3))
+      const [held] = yield* before.claim(queue, 1, minute)
+      // As the code before versions left it: the tables, and no migrations table.
+      yield* pgRows(url, `DROP TABLE ${PostgresStore.migrationsTable}`)
+      const after = yield* PostgresStore.make({ url })
+      assert.deepStrictEqual(yield* applied(url), [[1, "initial"]])
+      yield* migrateAlone(url, withSecond)
+      assert.deepStrictEqual(yield* after.counts(queue), { ready: 2, leased: 1, completed: 0, buried: 0 })
+      yield* after.complete(queue, [held!])
+      assert.deepStrictEqual((yield* after.claim(queue, 10, minute)).map((job) => job.id), ["j1", "j2"])
+    }), 60_000)
+
+  it.live("reconnecting at the newest version takes no lock: it connects while another process holds the migration lock", () =>
+    Effect.gen(function*() {
+      const url = yield* freshUrl
+      yield* PostgresStore.make({ url })
+      const other = yield* PgConnection.make({ url: Redacted.make(url) })
+      yield* other.query("BEGIN")
+      // The lock a migration takes (see postgres/migrations.ts), held as a migrating process would.
+      yield* other.query("SELECT pg_advisory_xact_lock(8190573319126450177)")
+      const store = yield* PostgresStore.make({ url }).pipe(
+        Effect.timeoutOrElse({ duration: "2 seconds", orElse: () => Effect.die(new Error("waited for the migration lock")) })
+      )
+      assert.deepStrictEqual(yield* store.counts("any"), { ready: 0, leased: 0, completed: 0, buried: 0 })
+      yield* other.query("ROLLBACK")
+    }), 30_000)
+})
