@@ -20,7 +20,7 @@ const operation = (error: StoreError, failures = Number.POSITIVE_INFINITY) => {
 
 const refused = new StoreError({ operation: "bury", reason: "value too long" })
 /** A failure that retrying cannot cure, as the store will be able to say. */
-const final = Object.assign(new StoreError({ operation: "bury", reason: "value too long" }), { retryable: false })
+const final = new StoreError({ operation: "bury", reason: "value too long", retryable: false })
 
 /** How many times `retried` tries an operation that fails its first `failures` tries, the TestClock run for `ms`. */
 const triesOf = (

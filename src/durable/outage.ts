@@ -17,12 +17,8 @@ export const backoff: Schedule.Schedule<unknown> = Schedule.exponential("100 mil
   Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, Duration.seconds(5))))
 )
 
-/**
- * Whether a failed store operation is worth trying again. `StoreError` is
- * getting a `retryable` field that says so; until it has one, every failure
- * is retried, as an outage that will pass.
- */
-const retryable = (error: StoreError): boolean => (error as { readonly retryable?: boolean }).retryable !== false
+/** Whether a failed store operation is worth trying again: the store says so (a refusal it will repeat is not). */
+const retryable = (error: StoreError): boolean => error.retryable
 
 /** How many more times an ending of one job is tried (about 20 seconds of backoff) before its lease is left to run out. */
 const triesOfOne = 9
