@@ -63,7 +63,9 @@ describe("refusals", () => {
 
   it("orRefuse passes a value through and refuses with an Invalid", () => {
     assert.strictEqual(Options.orRefuse(7), 7)
-    refuses(() => Options.orRefuse(new Options.Invalid("lease", "too short")), "lease", /too short/)
+    const refused = new Options.Invalid("lease", "too short")
+    assert.throws(() => Options.orRefuse(refused))
+    assert.strictEqual(Options.checked("options", () => Options.orRefuse(refused)), refused)
   })
 
   it("invalidOf keeps a refusal and names the option for anything else", () => {
@@ -132,7 +134,7 @@ describe("rules for values", () => {
   it("positiveInteger takes integers from 1, safe ones only", () => {
     assert.strictEqual(Options.positiveInteger("workers", 1), 1)
     assert.strictEqual(Options.positiveInteger("workers", Number.MAX_SAFE_INTEGER), Number.MAX_SAFE_INTEGER)
-    for (const [bad, shown] of [[0, "0"], [-1, "-1"], [1.5, "1.5"], [NaN, "NaN"], [Infinity, "Infinity"], ["2", "\"2\""]]) {
+    for (const [bad, shown] of [[0, "0"], [-1, "-1"], [1.5, "1.5"], [NaN, "NaN"], [Infinity, "Infinity"], [2 ** 53, "9007199254740992"], ["2", "\"2\""]]) {
       refuses(() => Options.positiveInteger("workers", bad), "workers", new RegExp(`^must be an integer >= 1, got ${shown}$`))
     }
   })
