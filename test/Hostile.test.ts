@@ -13,10 +13,7 @@ import { Cause, Context, Deferred, Effect, Exit, Fiber, Layer, Scope } from "eff
 import fc from "fast-check"
 import { Job, Pool, type Shutdown } from "../src/index.ts"
 import { settle } from "./support/workload.ts"
-
-const boom = (): never => {
-  throw new Error("hostile")
-}
+import { boom, revokedProxy, throwingProxy } from "./support/hostile.ts"
 
 /** Every field a bag of options of this library can have. */
 const fieldNames = [
@@ -33,15 +30,6 @@ const fieldNames = [
   "id",
   "attempt"
 ]
-
-const throwingProxy = (): object =>
-  new Proxy({}, { get: boom, has: boom, ownKeys: boom, getOwnPropertyDescriptor: boom, getPrototypeOf: boom })
-
-const revokedProxy = (): object => {
-  const { proxy, revoke } = Proxy.revocable({}, {})
-  revoke()
-  return proxy
-}
 
 /** An object whose every field, and every way of turning it into a string or number, throws. */
 const getterBomb = (): object => {

@@ -8,19 +8,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Redacted } from "effect"
 import * as Options from "../src/internal/options.ts"
-
-const boom = (): never => {
-  throw new Error("hostile")
-}
-
-const throwingProxy = (): object =>
-  new Proxy({}, { get: boom, has: boom, ownKeys: boom, getOwnPropertyDescriptor: boom, getPrototypeOf: boom })
-
-const revokedProxy = (): object => {
-  const { proxy, revoke } = Proxy.revocable({}, {})
-  revoke()
-  return proxy
-}
+import { boom, revokedProxy, throwingProxy } from "./support/hostile.ts"
 
 /** The refusal `check` ends with; fails the test if it accepts. */
 const refusal = (check: () => unknown): Options.Invalid => {
