@@ -132,6 +132,8 @@ const instead: Readonly<Record<string, string>> = {
   retries: " (use `maxAttempts` and `retry`)"
 }
 
+const aSchedule = "a Schedule (of the delays between attempts)"
+
 const defaultRetry = capped(Schedule.exponential("1 second"), Duration.minutes(5))
 
 /** The `lease` option: finite, and at least `minimumLease`. */
@@ -163,7 +165,7 @@ export const validate = <A, I, B, E, R>(
     // Before prefetch, which defaults to it: a bad `workers` is named as such.
     const workers = positiveInteger("workers", read("workers"))
     const prefetch = positiveInteger("prefetch", orDefault(read("prefetch"), workers))
-    const retry = must("retry", orDefault(read("retry"), defaultRetry), Schedule.isSchedule, "a Schedule (of the delays between attempts)")
+    const retry = must("retry", orDefault(read("retry"), defaultRetry), Schedule.isSchedule, aSchedule)
     const checkedLease = lease(read("lease"))
     const pollInterval = duration("pollInterval", orDefault(read("pollInterval"), "200 millis"), positive)
     const jobTimeoutInput = read("jobTimeout")

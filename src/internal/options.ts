@@ -44,6 +44,7 @@ import type * as Shutdown from "../Shutdown.ts"
  * user's array may be a Proxy whose `has` trap throws).
  */
 export class Invalid {
+  /** On every `Invalid` and on nothing else: what `is` looks for. */
   readonly #brand = undefined
   readonly option: string
   readonly reason: string
@@ -212,6 +213,9 @@ export interface DurationRule {
 
 /** Durations greater than zero. */
 export const positive: DurationRule = { allowZero: false }
+
+/** Durations from zero on: a shutdown's timeout, where zero means "do not wait". */
+export const zeroOrMore: DurationRule = { allowZero: true }
 
 /**
  * `input` as a duration; `"Infinity"` is accepted, negative and malformed

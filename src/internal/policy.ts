@@ -6,7 +6,7 @@
  */
 import * as Duration from "effect/Duration"
 import { defaultPolicy, type Policy } from "../Shutdown.ts"
-import { checked, duration, type Invalid, oneOf, policy } from "./options.ts"
+import { checked, duration, type Invalid, oneOf, policy, zeroOrMore } from "./options.ts"
 
 /** A policy whose timeout has been decoded. */
 export interface Resolved {
@@ -20,9 +20,6 @@ export const defaultResolved: Resolved = {
   backlog: defaultPolicy.backlog
 }
 
-/** A shutdown may skip waiting altogether: zero is a timeout. */
-const zeroAllowed = { allowZero: true }
-
 /**
  * Applies `overrides` on top of `base`, each field read once and checked;
  * an `Invalid` names the wrong one (`"shutdown.timeout"`) and says why.
@@ -31,7 +28,7 @@ export const resolve = (base: Resolved, overrides: Partial<Policy> | undefined):
   overrides === undefined ? base : checked("shutdown", () => {
     const { backlog, timeout } = policy("shutdown", overrides)!
     return {
-      timeout: timeout === undefined ? base.timeout : duration("shutdown.timeout", timeout, zeroAllowed),
+      timeout: timeout === undefined ? base.timeout : duration("shutdown.timeout", timeout, zeroOrMore),
       backlog: backlog === undefined ? base.backlog : oneOf("shutdown.backlog", backlog, ["drain", "return"])
     }
   })
