@@ -103,7 +103,7 @@ export const producerFields = <A, I>(source: object, contextStore?: Store): Prod
   return { store: checkedStore, queue, schema: schema as unknown as Schema.Codec<A, I> }
 }
 
-/** Checks `Durable.producer`'s options. */
+/** Checks `Durable.producer`'s options: only `store`, `queue` and `schema` are read. */
 export const validateProducer = <A, I>(options: ProducerOptions<A, I>): ProducerConfig<A, I> | Invalid =>
   checked("options", () => producerFields<A, I>(record("options", options)))
 
