@@ -139,7 +139,7 @@ export const orDefault = (input: unknown, fallback: unknown): unknown => input =
 // Rules for values
 // -----------------------------------------------------------------------------
 
-/** What a handler or a callback of the options must be. */
+/** What a handler must be. */
 export const effectFunction = "a function returning an Effect"
 
 /** What `onShutdown` must be. */
@@ -152,6 +152,7 @@ export const must = <A>(option: string, input: unknown, is: (u: unknown) => u is
 /** Whether `u` is a function (of any kind: the type system says which). */
 export const isFunction = (u: unknown): u is (...args: ReadonlyArray<never>) => unknown => typeof u === "function"
 
+/** Whether `n` is an integer >= 1, one that a number holds exactly. */
 export const isPositiveInteger = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 1
 
 /** An integer >= 1. */

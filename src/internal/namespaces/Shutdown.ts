@@ -5,8 +5,6 @@
  *
  * @internal
  */
-// The internal half comes first: the declaration build (`stripInternal`)
-// drops the first statement of a module whose doc comment says `@internal`,
-// and the public half must stay in the declarations the pools refer to.
+// The internal half comes first, for the reason `Job.ts` beside this file gives.
 export { defaultResolved, resolve, type Resolved } from "../policy.ts"
 export * from "../../Shutdown.ts"
