@@ -1,8 +1,8 @@
 /**
  * `Job` as the pools see it: the public module and the pools' own part of
- * it (ids, the check of a job's options) under one name, so that the pools
- * call `Job.validate` and `Job.unchecked` as before those left the public
- * module.
+ * it (ids, the check of a job's options) under one name: the pools call
+ * `Job.validate` and `Job.unchecked` beside `Job.Job`, and users see only
+ * the public part.
  *
  * @internal
  */

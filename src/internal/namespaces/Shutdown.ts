@@ -1,7 +1,8 @@
 /**
  * `Shutdown` as the pools see it: the public module and the pools' own part
- * of it (a policy resolved over the pool's own) under one name, so that the
- * pools call `Shutdown.resolve` as before it left the public module.
+ * of it (a policy resolved over the pool's own) under one name: the pools
+ * call `Shutdown.resolve` beside `Shutdown.drain`, and users see only the
+ * public part.
  *
  * @internal
  */
