@@ -1,13 +1,53 @@
-import { defineConfig } from "vitest/config"
+import { configDefaults, defineConfig } from "vitest/config"
+
+/**
+ * Two projects, so that the rules of the pool can be checked in seconds
+ * (`npm run test:unit`) while `npm test` still runs everything.
+ *
+ * The rule: a test file is a unit test when it needs no server (no
+ * `support/servers.ts`), starts no process (no `spawn`, `fork`, `execFile`,
+ * no `support/runMain.ts`, no bench run, which forks its memory children) and
+ * runs in about a second or less: in-memory pools and stores, under the
+ * TestClock, and pure functions. Every other file, and any new file not
+ * listed here, is an integration test: it gets the servers it may need.
+ */
+const unit = [
+  "test/Backlog.test.ts",
+  "test/Config.test.ts",
+  "test/Durable.test.ts",
+  "test/DurableConfig.test.ts",
+  "test/DurableLayer.test.ts",
+  "test/Hostile.test.ts",
+  "test/Invariant.test.ts",
+  "test/MemoryStore.test.ts",
+  "test/Options.test.ts",
+  "test/Pool.test.ts",
+  "test/Races.test.ts",
+  "test/Shutdown.test.ts",
+  "test/StoreOptions.test.ts",
+  "test/provision.test.ts"
+]
 
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
-    // Installs redis-server and PostgreSQL when they are missing (or stops with the command to run).
-    globalSetup: ["test/support/globalSetup.ts"],
     // Process-level tests spawn `src/main.ts`; give them room on a 2-core machine.
     testTimeout: 30_000,
     // Handlers that die on purpose make the pool log warnings; show logs only for failing tests.
-    silent: "passed-only"
+    silent: "passed-only",
+    projects: [
+      { extends: true, test: { name: "unit", include: unit } },
+      {
+        extends: true,
+        test: {
+          name: "integration",
+          include: ["test/**/*.test.ts"],
+          exclude: [...configDefaults.exclude, ...unit],
+          // Installs redis-server and PostgreSQL when they are missing (or stops
+          // with the command to run). Here, not at the root: the root's global
+          // set-up runs whichever project is chosen, and unit tests need no server.
+          globalSetup: ["test/support/globalSetup.ts"]
+        }
+      }
+    ]
   }
 })

@@ -7,7 +7,7 @@
  * in a browser and on GitHub.
  */
 import { POOL, POOL_BATCHES } from "./contenders/index.ts"
-import { rate } from "./format.ts"
+import { rate } from "./kit/numbers.ts"
 import type { Results, ThroughputResult } from "./results.ts"
 import type { Row } from "./throughput.ts"
 

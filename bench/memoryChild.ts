@@ -10,7 +10,7 @@ import * as counter from "./counter.ts"
 import { byName } from "./contenders/index.ts"
 import { collectGarbage } from "./gc.ts"
 import { noop } from "./jobs.ts"
-import { range } from "./range.ts"
+import { range } from "./workload.ts"
 
 /** What the child prints. */
 export interface MemorySample {

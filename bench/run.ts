@@ -8,17 +8,15 @@ import { join } from "node:path"
 import { renderChart } from "./chart.ts"
 import { type Contender, contenders, noopContenders, sleepContenders } from "./contenders/index.ts"
 import { noop, sleep, tick } from "./jobs.ts"
-import { describeMachine } from "./machine.ts"
 import { measureMemory } from "./memory.ts"
-import { readNotes } from "./notes.ts"
-import { array } from "./range.ts"
+import { describeRun } from "./kit/context.ts"
+import { writeReport } from "./kit/notes.ts"
 import { renderReport } from "./report.ts"
-import { describeRevision } from "./revision.ts"
 import type { Results, ThroughputResult } from "./results.ts"
 import { measureShutdown } from "./shutdown.ts"
 import type { Sizes } from "./sizes.ts"
 import { measureThroughput } from "./throughput.ts"
-import type { Job } from "./workload.ts"
+import { array, type Job } from "./workload.ts"
 
 export interface Output {
   readonly results: Results
@@ -79,10 +77,7 @@ export const runBench = async (
   log("W5: shutdown")
   const shutdown = await measureShutdown(sizes)
   const results: Results = {
-    date: new Date().toISOString(),
-    node: process.version,
-    revision: describeRevision(),
-    machine: describeMachine(),
+    ...describeRun(),
     sizes,
     throughput,
     memory,
@@ -90,9 +85,8 @@ export const runBench = async (
   }
   const markdownPath = join(outDir, "results.md")
   const svgPath = join(outDir, "results.svg")
-  const markdown = renderReport(results, await readNotes(markdownPath))
+  const markdown = await writeReport(markdownPath, (notes) => renderReport(results, notes))
   const svg = renderChart(results)
-  await writeFile(markdownPath, markdown)
   await writeFile(svgPath, svg)
   return { results, markdown, svg, markdownPath, svgPath }
 }

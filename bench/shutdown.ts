@@ -7,7 +7,7 @@
 import * as Effect from "effect/Effect"
 import * as References from "effect/References"
 import { Pool } from "../src/index.ts"
-import { type Summary, summarize } from "./summary.ts"
+import { type Summary, summarize } from "./kit/numbers.ts"
 
 export interface ShutdownResult {
   /** Milliseconds `shutdown()` took on an idle pool of `workers` workers. */

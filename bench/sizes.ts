@@ -1,6 +1,6 @@
 /**
  * The sizes of a run. `full` is what `npm run bench` measures and what the
- * issue's targets refer to; `tiny` runs every workload end to end in a few
+ * targets (`checkTargets` in `results.ts`) refer to; `tiny` runs every workload end to end in a few
  * seconds, for the structural test (its numbers mean nothing).
  */
 export interface Sizes {

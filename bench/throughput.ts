@@ -8,7 +8,7 @@
 import * as counter from "./counter.ts"
 import type { Contender } from "./contenders/index.ts"
 import { collectGarbage } from "./gc.ts"
-import { type Summary, summarize } from "./summary.ts"
+import { type Summary, summarize } from "./kit/numbers.ts"
 import type { Workload } from "./workload.ts"
 
 /** One contender's row: jobs per second over the timed runs. */

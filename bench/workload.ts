@@ -22,7 +22,7 @@ export interface Job {
 
 /** A workload: the same for every contender within a run. */
 export interface Workload {
-  /** An array in throughput runs (no copy for anyone), a lazy range in memory runs (see `range.ts`). */
+  /** An array in throughput runs (no copy for anyone), a lazy range in memory runs (see `range`). */
   readonly items: Iterable<number>
   /** How many items there are. */
   readonly jobs: number
@@ -32,3 +32,21 @@ export interface Workload {
   readonly capacity: number
   readonly job: Job
 }
+
+/**
+ * A lazy range 0..n-1. The memory runs use it instead of an array, so that
+ * peak RSS measures the contender, not a million-element input array. (A
+ * contender that copies its input, like `Effect.forEach` with concurrency,
+ * pays for that copy itself.)
+ */
+export const range = (n: number): Iterable<number> => ({
+  [Symbol.iterator]: () => {
+    let i = 0
+    return {
+      next: (): IteratorResult<number> => i < n ? { done: false, value: i++ } : { done: true, value: undefined }
+    }
+  }
+})
+
+/** The same items, as an array: the cheapest to iterate, shared by every contender. */
+export const array = (n: number): ReadonlyArray<number> => Array.from({ length: n }, (_, i) => i)

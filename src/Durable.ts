@@ -40,29 +40,24 @@
  * }))
  * ```
  */
-import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
-import * as Latch from "effect/Latch"
-import * as Pull from "effect/Pull"
-import * as Queue from "effect/Queue"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import { type Config, type ProducerConfig, validate, validateProducer } from "./durable/config.ts"
-import { type Buried, type Claimed, type Counts, type Lease, Store, type StoreError } from "./durable/Store.ts"
-import { capped } from "./internal/capped.ts"
+import * as Fetcher from "./durable/fetcher.ts"
+import * as Heartbeat from "./durable/heartbeat.ts"
+import * as Leases from "./durable/leases.ts"
+import * as Settler from "./durable/settler.ts"
+import * as Stopping from "./durable/stopping.ts"
+import { type Buried, type Counts, Store, type StoreError } from "./durable/Store.ts"
 import * as Checks from "./internal/options.ts"
 import { isInvalid, isPositiveInteger } from "./internal/options.ts"
 import { configError } from "./internal/poolOptions.ts"
-import { quietly } from "./internal/quietly.ts"
-import { gaveBack, reportAnnotations } from "./internal/reportLog.ts"
 import * as Job from "./Job.ts"
 import * as Pool from "./Pool.ts"
 import * as Shutdown from "./internal/namespaces/Shutdown.ts"
@@ -225,108 +220,6 @@ export interface DurablePool<in out A, out B, out E> extends Producer<A> {
  */
 export const minimumLease: Duration.Duration = Duration.millis(100)
 
-/** What to do with a lease once its job ended. */
-type Ending =
-  | { readonly _tag: "complete"; readonly lease: Lease }
-  | { readonly _tag: "release"; readonly lease: Lease }
-  | { readonly _tag: "retry"; readonly lease: Lease; readonly delay: Duration.Duration }
-  | { readonly _tag: "bury"; readonly lease: Lease; readonly error: string }
-
-/** The delay before the retry that follows `attempt`: the schedule's `attempt`-th step. */
-const retryDelay = (schedule: Schedule.Schedule<unknown, unknown>, attempt: number) =>
-  Effect.gen(function*() {
-    const step = yield* Schedule.toStep(schedule)
-    let delay = Duration.zero
-    let now = 0
-    for (let i = 1; i <= attempt; i++) {
-      const result = yield* Pull.catchDone(step(now, i), () => Effect.undefined)
-      // A schedule that ended keeps its last delay.
-      if (result === undefined) break
-      delay = result[1]
-      now += Duration.toMillis(delay)
-    }
-    return delay
-  })
-
-/** How long shutdown waits for the last lease endings to reach the store. */
-const flushTimeout = Duration.seconds(5)
-
-/** How a store outage is waited out: exponential from 100 ms, at most 5 s, for ever. */
-const outageBackoff = capped(Schedule.exponential("100 millis"), Duration.seconds(5))
-
-/**
- * Retries an ending of one job for about half a minute, then gives up on it
- * (its lease runs out and the job comes back): a store that keeps refusing
- * one operation must not hold up the acknowledgements behind it.
- */
-const persistently = (what: string, effect: Effect.Effect<void, StoreError>): Effect.Effect<void> =>
-  effect.pipe(
-    Effect.tapError((error) => quietly(Effect.logWarning(`${what} failed; retrying`, error.message))),
-    Effect.retry({ schedule: outageBackoff, times: 9 }),
-    Effect.catch((error) => quietly(Effect.logError(`${what} failed; its lease will run out instead`, error.message)))
-  )
-
-/** A failure as a dead letter keeps it: readable text, no NUL (PostgreSQL refuses it), bounded. */
-const describeFailure = (cause: Cause.Cause<unknown>): string =>
-  Cause.pretty(cause).replaceAll("\u0000", "").slice(0, 10_000)
-
-/** Retries `effect` through a store outage, logging each failure. */
-const throughOutage = <A>(what: string, effect: Effect.Effect<A, StoreError>): Effect.Effect<A> =>
-  effect.pipe(
-    Effect.tapError((error) => quietly(Effect.logWarning(`${what} failed; retrying`, error.message))),
-    Effect.retry(outageBackoff),
-    Effect.orDie
-  )
-
-/**
- * Calls the handler; one that returns something other than an Effect dies
- * with a message that says what it returned (the job is then retried and
- * dead-lettered like any failure), rather than with whatever running that
- * value as an Effect would throw.
- */
-const callHandler = <A, B, E, R>(handler: (job: Job.Job<A>) => Effect.Effect<B, E, R>, job: Job.Job<A>) => {
-  const effect: unknown = handler(job)
-  if (Effect.isEffect(effect)) return effect as Effect.Effect<B, E, R>
-  const what = effect instanceof Promise
-    ? "a Promise (wrap it with Effect.promise or Effect.tryPromise)"
-    : Checks.describe(effect)
-  return Effect.die(new TypeError(`the handler returned ${what}, not an Effect`))
-}
-
-/**
- * Logs how the pool ended. Jobs it gave back (cut off, or never started)
- * are a warning with their ids, so that a deploy's log says which jobs will
- * run elsewhere; a clean end is a debug line.
- */
-const logReport = (queue: string, report: Shutdown.Report<unknown>, flushed: boolean): Effect.Effect<void> => {
-  const annotations = { queue, ...reportAnnotations(report) }
-  if (!gaveBack(report)) {
-    return quietly(Effect.annotateLogs(Effect.logDebug("durable pool shut down"), annotations))
-  }
-  const given = report.interrupted.length + report.abandoned.length
-  const jobs = given === 1 ? "1 job" : `${given} jobs`
-  const where = flushed ? "released to the store" : "back in the store once their lease runs out (the store did not answer)"
-  return quietly(Effect.annotateLogs(
-    Effect.logWarning(`durable pool shut down; ${jobs} ${where}`),
-    annotations
-  ))
-}
-
-/**
- * Hands the report to `onShutdown`, with the context the pool was made in;
- * what it raises is logged, not passed on.
- */
-const deliverReport = <A, R>(
-  onShutdown: (report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>,
-  report: Shutdown.Report<A>,
-  context: Context.Context<R>
-): Effect.Effect<void> =>
-  Effect.suspend(() => onShutdown(report)).pipe(
-    Effect.provideContext(context),
-    Effect.asVoid,
-    Effect.catchCause((cause) => quietly(Effect.logError("onShutdown failed", cause)))
-  )
-
 /**
  * Starts a durable pool in the current scope; closing the scope shuts it
  * down. Workers start before `make` returns, and the fetcher right after.
@@ -335,7 +228,12 @@ export const make = <A, I, B, E, R>(
   options: Options<A, I, B, E, R>
 ): Effect.Effect<DurablePool<A, B, E>, Pool.PoolConfigError, Scope.Scope | R> => build(options, undefined)
 
-/** `make`, with the store of the context standing in for an absent `store` option (for `layer`). */
+/**
+ * `make`, with the store of the context standing in for an absent `store`
+ * option (for `layer`). It wires the parts of `durable/`: the lease book
+ * (`leases.ts`) between the pool, the fetcher, the settler and the
+ * heartbeat, and the shutdown (`stopping.ts`) that stops them in order.
+ */
 const build = <A, I, B, E, R>(
   options: Options<A, I, B, E, R>,
   contextStore: Store | undefined
@@ -350,249 +248,68 @@ const build = <A, I, B, E, R>(
     const { queue, store } = config
     // The shutdown runs in a fiber of its own; `onShutdown` gets the context the pool was made in.
     const context = yield* Effect.context<R>()
-    const decode = Schema.decodeUnknownExit(jsonCodec(config.schema))
-
-    /** Leases this process holds (claimed, not yet ended), by job id. */
-    const held = new Map<string, Lease>()
-    /**
-     * Leases ended here whose ending has not reached the store yet. They are
-     * still ours: renewed like the held ones, or a store slow to take an
-     * acknowledgement would see the lease run out and hand the job, done,
-     * to a worker again.
-     */
-    const settling = new Set<Lease>()
-    /**
-     * The store's attempt for a running job this process claimed again (see
-     * `deliver`): its delivery was counted once more, so its failure counts
-     * as that attempt, not as the one the handler was started with.
-     */
-    const reclaimedAs = new Map<string, number>()
-    const room = Latch.makeUnsafe(true)
-    const endings = yield* Queue.unbounded<Ending, Cause.Done>()
-    const stopping = Deferred.makeUnsafe<void>()
-    let accepting = true
-
-    const toStore = (ending: Ending) => {
-      settling.add(ending.lease)
-      Queue.offerUnsafe(endings, ending)
-    }
-
-    const end = (ending: Ending) => {
-      held.delete(ending.lease.id)
-      reclaimedAs.delete(ending.lease.id)
-      toStore(ending)
-      room.openUnsafe()
-    }
-
-    /** Ends a delivery's lease by how the delivery ended. */
-    const settle = (job: Job.Job<A>, exit: Exit.Exit<unknown, unknown>): Effect.Effect<void> => {
-      const lease = held.get(job.id)
-      if (lease === undefined) return Effect.void
-      if (Exit.isSuccess(exit)) return Effect.sync(() => end({ _tag: "complete", lease }))
-      // Cut off by shutdown: not this job's fault, so the attempt is given back.
-      // (A handler that interrupts itself otherwise is a failure like any
-      // other: released, it would come back for ever.)
-      if (Cause.hasInterruptsOnly(exit.cause) && !accepting) return Effect.sync(() => end({ _tag: "release", lease }))
-      const attempt = reclaimedAs.get(job.id) ?? job.attempt
-      if (attempt >= config.maxAttempts) {
-        return Effect.sync(() => end({ _tag: "bury", lease, error: describeFailure(exit.cause) }))
-      }
-      return Effect.map(retryDelay(config.retry, attempt), (delay) => end({ _tag: "retry", lease, delay }))
-    }
-
-    const handler = (job: Job.Job<A>): Effect.Effect<B, E | Job.JobTimeoutError, R> => {
-      const timeout = config.jobTimeout
-      const run: Effect.Effect<B, E | Job.JobTimeoutError, R> = Effect.suspend(() => callHandler(config.handler, job))
-      const bounded = timeout === undefined ? run : Effect.timeoutOrElse(run, {
-        duration: timeout,
-        orElse: () => Effect.fail(new Job.JobTimeoutError({ jobId: job.id, timeout }))
-      })
-      return Effect.onExit(bounded, (exit) => settle(job, exit))
-    }
-
-    const pool = yield* restore(Pool.makeWithHooks({
-      workers: config.workers,
-      capacity: config.prefetch,
-      handler,
-      ...(config.shutdown === undefined ? {} : { shutdown: config.shutdown })
-    }, {
-      // The handler's `onExit` above did not run: settle the job here.
-      diedOutright: (job, cause) => settle(job, Exit.failCause(cause))
-    }))
+    const book = yield* Leases.make({ capacity: config.prefetch + config.workers, maxAttempts: config.maxAttempts })
+    const ended = (job: Job.Job<A>, ending: Pool.Ending) => Leases.endDelivery(book, job, ending)
+    const pool = yield* restore(Pool.makeWithHooks(poolOptions(config), { ended }))
     const background = yield* Scope.make()
-
-    // --- the store side -------------------------------------------------------
-
-    /** Hands claimed jobs to the pool; one that does not decode is dead-lettered at once. */
-    const deliver = (claimed: Claimed): Effect.Effect<void> => {
-      const lease = { id: claimed.id, token: claimed.token }
-      const decoded = decode(claimed.payload)
-      if (Exit.isFailure(decoded)) {
-        const error = describeFailure(decoded.cause)
-        toStore({ _tag: "bury", lease, error })
-        return quietly(Effect.logWarning("a payload did not decode; dead-lettered", error).pipe(
-          Effect.annotateLogs("jobId", claimed.id)
-        ))
-      }
-      // Our own delivery of this job is still running, but its lease ran out
-      // (a heartbeat lost in an outage) and we claimed it again: keep one
-      // delivery, under the new lease, rather than run it twice at once.
-      if (held.has(claimed.id)) {
-        held.set(claimed.id, lease)
-        reclaimedAs.set(claimed.id, claimed.attempt)
-        return Effect.void
-      }
-      held.set(claimed.id, lease)
-      return pool.submit(decoded.value, { id: claimed.id, attempt: claimed.attempt }).pipe(
-        // Shutdown began between the claim and now: give it back.
-        Effect.catch(() => Effect.sync(() => end({ _tag: "release", lease })))
-      )
-    }
-
-    /**
-     * One claim, and its jobs handed to the pool, as one step that shutdown
-     * cannot cut in two: a claim whose answer was dropped would leave its
-     * jobs leased to nobody until their lease ran out.
-     */
-    const claimAndDeliver = (max: number): Effect.Effect<number, StoreError> =>
-      Effect.uninterruptible(Effect.flatMap(
-        store.claim(queue, max, config.lease),
-        (claimed) => Effect.as(Effect.forEach(claimed, deliver, { discard: true }), claimed.length)
-      ))
-
-    let outages = 0
-    /** Claims what the pool has room for, or waits for room, for jobs, or for the store to come back. */
-    const fetch: Effect.Effect<void> = Effect.gen(function*() {
-      const free = config.prefetch + config.workers - held.size
-      if (free <= 0) {
-        room.closeUnsafe()
-        return yield* room.await
-      }
-      const claimed = yield* claimAndDeliver(free).pipe(
-        Effect.tapError((error) => quietly(Effect.logWarning("claiming jobs failed; retrying", error.message))),
-        Effect.orElseSucceed(() => -1)
-      )
-      outages = claimed < 0 ? outages + 1 : 0
-      if (outages > 0) yield* Effect.sleep(Duration.millis(Math.min(100 * 2 ** (outages - 1), 5_000)))
-      else if (claimed === 0) yield* Effect.sleep(config.pollInterval)
-    })
-
-    const fetcher = yield* Effect.forkIn(
-      Effect.raceFirst(Effect.forever(fetch), Deferred.await(stopping)),
-      background
-    )
-
-    /** Ends leases in the store, acknowledgements in batches, until shut down and flushed. */
-    const settler = Effect.gen(function*() {
-      while (true) {
-        const batch = yield* Queue.takeAll(endings)
-        const completed = batch.filter((ending) => ending._tag === "complete").map((ending) => ending.lease)
-        const released = batch.filter((ending) => ending._tag === "release").map((ending) => ending.lease)
-        if (completed.length > 0) yield* throughOutage("acknowledging jobs", store.complete(queue, completed))
-        if (released.length > 0) yield* throughOutage("releasing jobs", store.release(queue, released))
-        for (const lease of completed) settling.delete(lease)
-        for (const lease of released) settling.delete(lease)
-        for (const ending of batch) {
-          if (ending._tag === "retry") yield* persistently("retrying a job", store.retry(queue, ending.lease, ending.delay))
-          if (ending._tag === "bury") yield* persistently("dead-lettering a job", store.bury(queue, ending.lease, ending.error))
-          // Stored, or given up on: from now on the lease may run out.
-          settling.delete(ending.lease)
-        }
-      }
-    }).pipe(Effect.catchTag("Done", () => Effect.void))
-    const settled = yield* Effect.forkIn(settler, background)
-
-    // Leases run out unless renewed: a third of the way through, renew all
-    // held, and those whose ending is on its way to the store.
-    const heartbeat = Effect.suspend(() => {
-      const leases = [...held.values(), ...settling]
-      return leases.length === 0 ? Effect.void : throughOutage("renewing leases", store.extend(queue, leases, config.lease))
-    }).pipe(Effect.delay(Duration.divideUnsafe(config.lease, 3)), Effect.forever)
-    yield* Effect.forkIn(heartbeat, background)
-
-    // --- the API ----------------------------------------------------------------
-
-    const { submit, submitAll } = makeProducer(config, () => accepting)
-
-    let report: Deferred.Deferred<Shutdown.Report<A>> | undefined
-    /** Shuts down once, with `policy` (checked) on top of the pool's own. */
-    const shutdownOnce = (policy: Partial<Shutdown.Policy> | undefined): Effect.Effect<Shutdown.Report<A>> =>
-      Effect.suspend(() => {
-        if (report !== undefined) return Deferred.await(report)
-        const done = report = Deferred.makeUnsafe<Shutdown.Report<A>>()
-        accepting = false
-        /**
-         * Whatever is still held did not run to an end (handed back
-         * unstarted, or cut off before its handler began): back to the
-         * store. (Safe to call again: `end` lets go of each lease.)
-         */
-        const releaseHeld = () => {
-          for (const lease of [...held.values()]) end({ _tag: "release", lease })
-        }
-        // A claim still in flight ends first: its jobs, handed to a pool
-        // that no longer accepts, are given back as it delivers them.
-        const flush = Effect.andThen(Fiber.await(fetcher), Effect.suspend(() => {
-          releaseHeld()
-          Queue.endUnsafe(endings)
-          return Fiber.await(settled)
-        }))
-        return Effect.gen(function*() {
-          // Claim no more; the pool drains what it holds, within its deadline,
-          // while a claim in flight finishes (not after it: a store that
-          // hangs must not hold up the drain).
-          Deferred.doneUnsafe(stopping, Exit.void)
-          // The policy was checked as the pool checks it: it cannot fail here.
-          const drained = yield* (policy === undefined ? pool.shutdown() : Effect.orDie(pool.shutdown(policy)))
-          // Released at once, not after the claim: a claim that hangs must
-          // not keep them from the store.
-          releaseHeld()
-          // The last endings reach the store within `flushTimeout`, unless it
-          // is gone or hangs: then the leases run out and the jobs come back
-          // (at least once).
-          const flushed = yield* Effect.timeout(flush, flushTimeout).pipe(Effect.isSuccess)
-          // A claim that never answers would hold up closing the fetcher's
-          // scope for ever: then it closes on its own, whenever that is.
-          const close = Scope.close(background, Exit.void)
-          if (flushed) yield* close
-          else yield* Effect.forkDetach(close)
-          yield* logReport(queue, drained, flushed)
-          if (config.onShutdown !== undefined) yield* deliverReport(config.onShutdown, drained, context)
-          return drained
-        }).pipe(
-          Effect.onExit((exit) => Deferred.done(done, exit)),
-          Effect.forkDetach({ uninterruptible: true }),
-          Effect.andThen(Deferred.await(done))
-        )
-      })
-
-    function shutdown(): Effect.Effect<Shutdown.Report<A>>
-    function shutdown(policy: Partial<Shutdown.Policy>): Effect.Effect<Shutdown.Report<A>, Pool.PoolConfigError>
-    function shutdown(policy?: Partial<Shutdown.Policy>): Effect.Effect<Shutdown.Report<A>, Pool.PoolConfigError> {
-      return Effect.suspend(() => {
-        // Checked on every call, even once shut down: bad input always gets its error.
-        const checked = Checks.checked("shutdown", () => {
-          const given = Checks.policy("shutdown", policy)
-          Checks.orRefuse(Shutdown.resolve(config.shutdownResolved, given))
-          return given
-        })
-        return isInvalid(checked) ? Effect.fail(configError(checked)) : shutdownOnce(checked)
-      })
-    }
+    const decode = Schema.decodeUnknownExit(jsonCodec(config.schema))
+    const { lease, pollInterval } = config
+    const fetcher = yield* Fetcher.start({ store, queue, lease, pollInterval, book, decode, submit: pool.submit }, background)
+    const settler = yield* Settler.start({ store, queue, retry: config.retry, book }, background)
+    yield* Heartbeat.start({ store, queue, lease, book }, background)
+    const { onShutdown } = config
+    const stopping = Stopping.make({ queue, pool, fetcher, settler, background, onShutdown, context })
+    const { submit, submitAll } = makeProducer(config, stopping.accepting)
+    const shutdown = checkedShutdown(config.shutdownResolved, stopping.run)
     yield* Effect.addFinalizer(() => shutdown())
-
     return {
       submit,
       submitAll,
       outcomes: pool.outcomes,
       stats: pool.stats,
       counts: store.counts(queue),
-      deadLetters: (limit = 100) =>
-        isPositiveInteger(limit)
-          ? store.buried(queue, limit)
-          : Effect.fail(new Pool.PoolConfigError({ option: "limit", reason: `must be an integer >= 1, got ${Checks.describe(limit)}` })),
+      deadLetters: deadLetters(store, queue),
       shutdown
     }
   }))
+
+/** The in-memory pool that runs the claimed jobs: `workers` at once, `prefetch` more waiting. */
+const poolOptions = <A, I, B, E, R>(config: Config<A, I, B, E, R>): Pool.Options<A, B, E, R> => ({
+  workers: config.workers,
+  capacity: config.prefetch,
+  handler: config.handler,
+  ...(config.jobTimeout === undefined ? {} : { jobTimeout: config.jobTimeout }),
+  ...(config.shutdown === undefined ? {} : { shutdown: config.shutdown })
+})
+
+/** The pool's `deadLetters`: checks `limit`, then asks the store. */
+const deadLetters = (store: Store, queue: string): DurablePool<unknown, unknown, unknown>["deadLetters"] => (limit = 100) =>
+  isPositiveInteger(limit)
+    ? store.buried(queue, limit)
+    : Effect.fail(new Pool.PoolConfigError({ option: "limit", reason: `must be an integer >= 1, got ${Checks.describe(limit)}` }))
+
+/**
+ * The pool's `shutdown`: checks `policy` on every call, even once shut down
+ * (bad input always gets its error), then runs the shutdown, once.
+ */
+const checkedShutdown = <A>(
+  resolved: Shutdown.Resolved,
+  run: (policy: Partial<Shutdown.Policy> | undefined) => Effect.Effect<Shutdown.Report<A>>
+): DurablePool<A, unknown, unknown>["shutdown"] => {
+  function shutdown(): Effect.Effect<Shutdown.Report<A>>
+  function shutdown(policy: Partial<Shutdown.Policy>): Effect.Effect<Shutdown.Report<A>, Pool.PoolConfigError>
+  function shutdown(policy?: Partial<Shutdown.Policy>): Effect.Effect<Shutdown.Report<A>, Pool.PoolConfigError> {
+    return Effect.suspend(() => {
+      const checked = Checks.checked("shutdown", () => {
+        const given = Checks.policy("shutdown", policy)
+        Checks.orRefuse(Shutdown.resolve(resolved, given))
+        return given
+      })
+      return isInvalid(checked) ? Effect.fail(configError(checked)) : run(checked)
+    })
+  }
+  return shutdown
+}
 
 /** The options of `layer`: those of `make`, with `store` optional (absent, it comes from the context). */
 export type LayerOptions<A, I, B, E, R, S extends Store | undefined> = Omit<Options<A, I, B, E, R>, "store"> & {

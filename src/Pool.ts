@@ -43,6 +43,7 @@ import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { describe, isInvalid, unreadable } from "./internal/options.ts"
+import * as Once from "./internal/once.ts"
 import { type Config, configError, payloadsOf, resolveBuffer, validate } from "./internal/poolOptions.ts"
 import { quietly } from "./internal/quietly.ts"
 import * as Backlog from "./internal/backlog.ts"
@@ -349,22 +350,40 @@ export const make = <A, B, E, R>(
 ): Effect.Effect<WorkerPool<A, B, E>, PoolConfigError, Scope.Scope | R> => makeWithHooks<A, B, E, R>(options, noHooks)
 
 /**
- * What a pool built on this one (the durable pool) is told beyond its
- * handler's own ends.
+ * How an accepted job ended, as a pool built on this one (the durable pool)
+ * needs to know it: every accepted job ends in exactly one of these.
+ *
+ * @internal
+ */
+export type Ending =
+  | { readonly _tag: "Succeeded" }
+  /** Failed, died, timed out, or interrupted itself before the shutdown began. */
+  | { readonly _tag: "Failed"; readonly cause: Cause.Cause<unknown> }
+  /** Interrupted by the shutdown: the drain's deadline, or its handler interrupted once the shutdown began. */
+  | { readonly _tag: "CutOff" }
+  /** Never started: handed back by the shutdown. */
+  | { readonly _tag: "Abandoned" }
+  /** Its `run` caller gave up on it. */
+  | { readonly _tag: "Cancelled" }
+
+const succeededEnding: Ending = { _tag: "Succeeded" }
+const cutOffEnding: Ending = { _tag: "CutOff" }
+const abandonedEnding: Ending = { _tag: "Abandoned" }
+const cancelledEnding: Ending = { _tag: "Cancelled" }
+
+/**
+ * What a pool built on this one is told. `ended` is called synchronously,
+ * once per accepted job, as the pool settles it.
  *
  * @internal
  */
 export interface Hooks<A> {
-  /**
-   * A job's handler killed its worker's fiber outright, so none of the
-   * handler's own finalizers ran: the job has ended as died.
-   */
-  readonly diedOutright: (job: Job.Job<A>, cause: Cause.Cause<unknown>) => Effect.Effect<void>
+  readonly ended: (job: Job.Job<A>, ending: Ending) => void
 }
 
-const noHooks: Hooks<unknown> = { diedOutright: () => Effect.void }
+const noHooks: Hooks<unknown> = { ended: () => {} }
 
-/** `make`, telling `hooks` what its handler cannot see. @internal */
+/** `make`, telling `hooks` how each job ended. @internal */
 export const makeWithHooks = <A, B, E, R>(
   options: Options<A, B, E, R>,
   hooks: Hooks<A>
@@ -394,7 +413,7 @@ export const makeWithHooks = <A, B, E, R>(
     let active = 0
     let accepting = true
     let closed = false
-    let report: Deferred.Deferred<Shutdown.Report<A>> | undefined
+    const shutdownOnce = Once.make<Shutdown.Report<A>>()
 
     // --- accepting jobs -------------------------------------------------------
 
@@ -588,14 +607,20 @@ export const makeWithHooks = <A, B, E, R>(
     const start = (entry: Entry<A, B, E>): Effect.Effect<B, E | Job.JobTimeoutError, R> | undefined => {
       if (waiters.size > 0) admitWaiters()
       if (entry.cancelled) {
-        counts.cancelled++
-        if (subscribers.size > 0) publish({ _tag: "Interrupted", job: entry.job, cancelled: true })
+        cancelledQueued(entry)
         return undefined
       }
       active++
       // The clock is read only while someone listens: nobody else needs `elapsed`.
       if (subscribers.size > 0) entry.startedAt = clock.currentTimeMillisUnsafe()
       return entry.reply === undefined ? runHandler(entry.job) : runCancellable(entry)
+    }
+
+    /** A job whose `run` caller gave up on it while it was queued: it never starts. */
+    const cancelledQueued = (entry: Entry<A, B, E>) => {
+      counts.cancelled++
+      hooks.ended(entry.job, cancelledEnding)
+      if (subscribers.size > 0) publish({ _tag: "Interrupted", job: entry.job, cancelled: true })
     }
 
     /** How long a job ran; for one that started before anyone listened, since they did. */
@@ -605,6 +630,7 @@ export const makeWithHooks = <A, B, E, R>(
     const succeeded = (entry: Entry<A, B, E>, value: B) => {
       active--
       counts.succeeded++
+      hooks.ended(entry.job, succeededEnding)
       if (entry.reply) Deferred.doneUnsafe(entry.reply, Exit.succeed(value))
       if (subscribers.size > 0) publish({ _tag: "Succeeded", job: entry.job, value, elapsed: elapsed(entry) })
     }
@@ -617,6 +643,7 @@ export const makeWithHooks = <A, B, E, R>(
       const error = Cause.findError(cause)
       if (error._tag === "Success") {
         counts.failed++
+        hooks.ended(job, { _tag: "Failed", cause })
         if (reply) Deferred.doneUnsafe(reply, Exit.fail(error.success))
         if (listening) publish({ _tag: "Failed", job, error: error.success, elapsed: elapsed(entry) })
         return quietly(Effect.logDebug("job failed", error.success).pipe(Effect.annotateLogs("jobId", job.id)))
@@ -624,21 +651,28 @@ export const makeWithHooks = <A, B, E, R>(
       const defect = Cause.findDefect(cause)
       if (defect._tag === "Success") {
         counts.died++
+        hooks.ended(job, { _tag: "Failed", cause })
         if (reply) Deferred.doneUnsafe(reply, Exit.die(defect.success))
         if (listening) publish({ _tag: "Died", job, defect: defect.success })
         return quietly(Effect.logWarning("job died", cause).pipe(Effect.annotateLogs("jobId", job.id)))
       }
-      settleInterrupted(entry)
+      settleInterrupted(entry, cause)
       return Effect.void
     }
 
     /** A job stopped half-way: by its caller (cancelled), by itself, or by the drain deadline. */
-    const settleInterrupted = (entry: Entry<A, B, E>) => {
+    const settleInterrupted = (entry: Entry<A, B, E>, cause: Cause.Cause<unknown>) => {
       if (entry.cancelled) {
         counts.cancelled++
+        hooks.ended(entry.job, cancelledEnding)
       } else {
-        if (accepting) interruptedBeforeShutdown++
-        else interrupted.push(entry.job)
+        if (accepting) {
+          interruptedBeforeShutdown++
+          hooks.ended(entry.job, { _tag: "Failed", cause })
+        } else {
+          interrupted.push(entry.job)
+          hooks.ended(entry.job, cutOffEnding)
+        }
         if (entry.reply) Deferred.doneUnsafe(entry.reply, Exit.fail(new Job.JobInterruptedError({ jobId: entry.job.id })))
       }
       if (subscribers.size > 0) publish({ _tag: "Interrupted", job: entry.job, cancelled: entry.cancelled })
@@ -650,7 +684,7 @@ export const makeWithHooks = <A, B, E, R>(
         entry.fiber === undefined ? Effect.void : Fiber.interrupt(entry.fiber),
         Effect.sync(() => {
           active--
-          settleInterrupted(entry)
+          settleInterrupted(entry, Cause.interrupt())
         })
       )
 
@@ -685,9 +719,7 @@ export const makeWithHooks = <A, B, E, R>(
     const replaceWorker = (id: number, hand: Worker.Hand<Entry<A, B, E>>, cause: Cause.Cause<never>) => {
       running-- // the loop's own `ensuring` did not run
       const entry = hand.item
-      const settled = entry === undefined
-        ? Effect.void
-        : Effect.andThen(failed(entry, cause), hooks.diedOutright(entry.job, cause))
+      const settled = entry === undefined ? Effect.void : failed(entry, cause)
       const logged = quietly(Effect.logError("a worker's fiber died outright; a new one takes its place", cause).pipe(
         Effect.annotateLogs("worker", id)
       ))
@@ -747,11 +779,11 @@ export const makeWithHooks = <A, B, E, R>(
     /** A queued job that will never start: handed back, unless its caller already gave up on it. */
     const abandon = (entry: Entry<A, B, E>): Array<Job.Job<A>> => {
       if (entry.cancelled) {
-        counts.cancelled++
-        if (subscribers.size > 0) publish({ _tag: "Interrupted", job: entry.job, cancelled: true })
+        cancelledQueued(entry)
         return []
       }
       counts.abandoned++
+      hooks.ended(entry.job, abandonedEnding)
       if (entry.reply) Deferred.doneUnsafe(entry.reply, closedError())
       return [entry.job]
     }
@@ -781,25 +813,14 @@ export const makeWithHooks = <A, B, E, R>(
     function shutdown(): Effect.Effect<Shutdown.Report<A>>
     function shutdown(policy: Partial<Shutdown.Policy>): Effect.Effect<Shutdown.Report<A>, PoolConfigError>
     function shutdown(policy?: Partial<Shutdown.Policy>): Effect.Effect<Shutdown.Report<A>, PoolConfigError> {
-      return Effect.uninterruptibleMask((restore) =>
-        Effect.suspend(() => {
-          const resolved = Shutdown.resolve(config.shutdown, policy)
-          if (isInvalid(resolved)) return Effect.fail(configError(resolved))
-          if (report !== undefined) return restore(Deferred.await(report))
-          const done = Deferred.makeUnsafe<Shutdown.Report<A>>()
-          report = done
-          // The drain runs in a fiber of its own that callers only wait for: a
-          // caller that is interrupted, or that is a job of this very pool
-          // (which the drain waits for), cannot stop it half-way.
-          // However the drain ends, its end reaches every caller: none waits forever.
-          const drain = Shutdown.drain(drainable, resolved).pipe(
-            Effect.tap(notify),
-            Effect.onExit((exit) => Deferred.done(done, exit)),
-            Effect.provideContext(context)
-          )
-          return Effect.andThen(Effect.forkDetach(drain, { uninterruptible: true }), restore(Deferred.await(done)))
-        })
-      ).pipe(Effect.withSpan("Pool.shutdown"))
+      return Effect.suspend(() => {
+        const resolved = Shutdown.resolve(config.shutdown, policy)
+        if (isInvalid(resolved)) return Effect.fail(configError(resolved))
+        return shutdownOnce.run(Shutdown.drain(drainable, resolved).pipe(
+          Effect.tap(notify),
+          Effect.provideContext(context)
+        ))
+      }).pipe(Effect.withSpan("Pool.shutdown"))
     }
 
     /** Hands the report to `onShutdown`, whose failure, defect or odd return value changes nothing. */
@@ -822,7 +843,7 @@ export const makeWithHooks = <A, B, E, R>(
      * fields of the log line, not only a count in a sentence.
      */
     const shutdownOnRelease = Effect.suspend(() => {
-      const begunHere = report === undefined
+      const begunHere = !shutdownOnce.started()
       return Effect.flatMap(shutdown(), (done) => begunHere ? logReport(done) : Effect.void)
     })
 

@@ -9,25 +9,15 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Schedule, Scheduler, Schema, Stream } from "effect"
-import { TestClock } from "effect/testing"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import { type Store, StoreError } from "../src/durable/Store.ts"
 import { Durable } from "../src/index.ts"
-import { settle } from "./support/workload.ts"
+import { elapse, oneWorker } from "./support/durablePool.ts"
 
 const Task = Schema.Struct({ name: Schema.String, failUntil: Schema.optionalKey(Schema.Number) })
 type Task = typeof Task.Type
 
 class Flaky extends Schema.TaggedError<Flaky>()("Flaky", { attempt: Schema.Number }) {}
-
-/** Lets TestClock time pass in steps, so that polls, retries and leases come due. */
-const elapse = (ms: number, step = 50) =>
-  Effect.gen(function*() {
-    for (let t = 0; t < ms; t += step) {
-      yield* TestClock.adjust(step)
-      yield* settle
-    }
-  })
 
 const seen: Array<string> = []
 const handler = (job: { readonly payload: Task; readonly attempt: number; readonly id: string }) =>
@@ -52,12 +42,6 @@ const makePool = (store: Store, options: Partial<Durable.Options<Task, unknown, 
     lease: "10 seconds",
     ...options
   })
-
-/** A one-worker pool of strings on the queue "q", polling every 100 ms; `options` add to that or override it. */
-const oneWorker = <B, E>(
-  store: Store,
-  options: Partial<Durable.Options<string, string, B, E, never>> & Pick<Durable.Options<string, string, B, E, never>, "handler">
-) => Durable.make({ store, queue: "q", schema: Schema.String, workers: 1, pollInterval: "100 millis", ...options })
 
 /** `healthy`, except that `operation` always fails, with `reason`. */
 const refusing = (healthy: Store, operation: "extend" | "bury", reason: string): Store => ({

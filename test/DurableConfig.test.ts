@@ -10,6 +10,8 @@ import { TestClock } from "effect/testing"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import type { Store } from "../src/durable/Store.ts"
 import { Durable } from "../src/index.ts"
+import { oneWorker, oneWorkerOptions } from "./support/durablePool.ts"
+import { revokedProxy, throwingProxy } from "./support/hostileValues.ts"
 
 /** A memory store that counts every call made to it. */
 const countingStore = Effect.map(MemoryStore.make, (healthy) => {
@@ -28,30 +30,10 @@ const throwing = (what: string) => () => {
   throw new Error(`${what} exploded`)
 }
 
-/** A Proxy whose every trap throws. */
-const hostileProxy = new Proxy({}, {
-  get: throwing("get"),
-  has: throwing("has"),
-  ownKeys: throwing("ownKeys"),
-  getOwnPropertyDescriptor: throwing("getOwnPropertyDescriptor"),
-  getPrototypeOf: throwing("getPrototypeOf")
-})
-
-const revokedProxy = (() => {
-  const { proxy, revoke } = Proxy.revocable({}, {})
-  revoke()
-  return proxy
-})()
+const hostileProxy = throwingProxy()
 
 /** Options the pool can use; each case breaks one thing. */
-const good = (store: Store): Record<string, unknown> => ({
-  store,
-  queue: "q",
-  schema: Schema.String,
-  workers: 1,
-  pollInterval: "100 millis",
-  handler: () => Effect.void
-})
+const good = (store: Store): Record<string, unknown> => oneWorkerOptions(store)
 
 interface Case {
   readonly name: string
@@ -77,7 +59,7 @@ const cases: ReadonlyArray<Case> = [
   { name: "options an array", option: "options", options: () => [] },
   // The first field read is the one named: the store.
   { name: "options a Proxy whose traps throw", option: "store", options: () => hostileProxy },
-  { name: "options a revoked Proxy", option: "options", options: () => revokedProxy },
+  { name: "options a revoked Proxy", option: "options", options: revokedProxy },
   { name: "store missing", option: "store", options: without("store") },
   { name: "store {}", option: "store", options: withOption("store", {}) },
   { name: "store null", option: "store", options: withOption("store", null) },
@@ -211,14 +193,7 @@ describe("Durable.make with options it cannot use", () => {
           return this.inner.buried(queue, limit)
         }
       }
-      const pool = yield* Durable.make({
-        store: new Wrapped(),
-        queue: "q",
-        schema: Schema.String,
-        workers: 1,
-        pollInterval: "100 millis",
-        handler: () => Effect.void
-      })
+      const pool = yield* oneWorker(new Wrapped(), { handler: () => Effect.void })
       yield* pool.submit("x")
       for (let i = 0; i < 5; i++) yield* TestClock.adjust("100 millis")
       assert.strictEqual((yield* pool.counts).completed, 1)

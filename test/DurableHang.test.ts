@@ -14,6 +14,7 @@ import * as RedisStore from "../src/durable/RedisStore.ts"
 import type { Store, StoreError } from "../src/durable/Store.ts"
 import { Durable, type Pool } from "../src/index.ts"
 import { type ManagedServer, type ServerError, startPostgres, startRedis } from "./support/servers.ts"
+import { waitUntil } from "./support/waitUntil.ts"
 
 /** The pool's drain deadline here, and the bound the README gives: it, then up to 5 seconds. */
 const drainDeadline = Duration.millis(300)
@@ -26,16 +27,6 @@ const withinBound = <A, E, R>(what: string, effect: Effect.Effect<A, E, R>) =>
   Effect.timeoutOrElse(effect, {
     duration: allowed,
     orElse: () => Effect.die(new Error(`${what} took longer than ${Duration.format(allowed)}`))
-  })
-
-/** Polls `check` every 50 ms until it holds, for at most `ms`. */
-const waitUntil = <E>(what: string, check: Effect.Effect<boolean, E>, ms: number) =>
-  Effect.gen(function*() {
-    const deadline = Date.now() + ms
-    while (!(yield* check)) {
-      if (Date.now() > deadline) return yield* Effect.die(new Error(`timed out waiting until ${what}`))
-      yield* Effect.sleep("50 millis")
-    }
   })
 
 /**

@@ -6,19 +6,10 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Context, Effect, Exit, Fiber, Layer, Logger, References, Schema, Scope } from "effect"
-import { TestClock } from "effect/testing"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import { Store } from "../src/durable/Store.ts"
 import { Durable, Pool, type Shutdown } from "../src/index.ts"
-import { settle } from "./support/workload.ts"
-
-const elapse = (ms: number, step = 50) =>
-  Effect.gen(function*() {
-    for (let t = 0; t < ms; t += step) {
-      yield* TestClock.adjust(step)
-      yield* settle
-    }
-  })
+import { elapse, oneWorker } from "./support/durablePool.ts"
 
 class Rejected extends Schema.TaggedError<Rejected>()("Rejected", { to: Schema.String }) {}
 
@@ -105,15 +96,7 @@ describe("Durable shutdown", () => {
   it.effect("shutdown(policy) applies the policy: backlog \"return\" hands the claimed jobs back unstarted", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make
-      const pool = yield* Durable.make({
-        store,
-        queue: "q",
-        schema: Schema.String,
-        workers: 1,
-        prefetch: 2,
-        pollInterval: "100 millis",
-        handler: () => Effect.sleep("1 second")
-      })
+      const pool = yield* oneWorker(store, { prefetch: 2, handler: () => Effect.sleep("1 second") })
       yield* pool.submitAll(["a", "b", "c"])
       yield* elapse(200)
       const closing = yield* Effect.forkChild(pool.shutdown({ backlog: "return", timeout: "5 seconds" }), {
@@ -130,15 +113,7 @@ describe("Durable shutdown", () => {
   it.effect("shutdown(policy) with a timeout of 0 interrupts at once, and the job goes back to the store", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make
-      const pool = yield* Durable.make({
-        store,
-        queue: "q",
-        schema: Schema.String,
-        workers: 1,
-        pollInterval: "100 millis",
-        shutdown: { timeout: "1 hour" },
-        handler: () => Effect.never
-      })
+      const pool = yield* oneWorker(store, { shutdown: { timeout: "1 hour" }, handler: () => Effect.never })
       yield* pool.submit("stuck", { id: "stuck" })
       yield* elapse(200)
       const report = yield* pool.shutdown({ timeout: 0 })
@@ -150,14 +125,7 @@ describe("Durable shutdown", () => {
   it.effect("a bad policy is a PoolConfigError naming it, before and after the pool is shut down, and changes nothing", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make
-      const pool = yield* Durable.make({
-        store,
-        queue: "q",
-        schema: Schema.String,
-        workers: 1,
-        pollInterval: "100 millis",
-        handler: () => Effect.void
-      })
+      const pool = yield* oneWorker(store, { handler: () => Effect.void })
       const bad: ReadonlyArray<readonly [unknown, string]> = [
         [{ timeout: -1 }, "shutdown.timeout"],
         [{ timeout: "soon" }, "shutdown.timeout"],
@@ -226,14 +194,7 @@ describe("Durable shutdown", () => {
       const { layer: logger, lines } = capture()
       for (const onShutdown of [() => Effect.die(new Error("boom")), () => { throw new Error("thrown") }]) {
         const store = yield* MemoryStore.make
-        const pool = yield* Durable.make({
-          store,
-          queue: "q",
-          schema: Schema.String,
-          workers: 1,
-          handler: () => Effect.void,
-          onShutdown
-        })
+        const pool = yield* oneWorker(store, { handler: () => Effect.void, onShutdown })
         const report = yield* pool.shutdown().pipe(Effect.provide(logger))
         assert.strictEqual(report.succeeded, 0)
       }
@@ -245,11 +206,7 @@ describe("Durable shutdown", () => {
       class Audit extends Context.Service<Audit, Array<number>>()("test/Audit") {}
       const audit: Array<number> = []
       const store = yield* MemoryStore.make
-      const pool = yield* Durable.make({
-        store,
-        queue: "q",
-        schema: Schema.String,
-        workers: 1,
+      const pool = yield* oneWorker(store, {
         handler: () => Effect.void,
         onShutdown: (report) => Effect.flatMap(Audit, (entries) => Effect.sync(() => entries.push(report.succeeded)))
       }).pipe(Effect.provideService(Audit, audit))

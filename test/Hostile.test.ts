@@ -12,8 +12,8 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, Context, Deferred, Effect, Exit, Fiber, Layer, Scope } from "effect"
 import fc from "fast-check"
 import { Job, Pool, type Shutdown } from "../src/index.ts"
+import { boom, revokedProxy, throwingProxy } from "./support/hostileValues.ts"
 import { settle } from "./support/workload.ts"
-import { boom, revokedProxy, throwingProxy } from "./support/hostile.ts"
 
 /** Every field a bag of options of this library can have. */
 const fieldNames = [

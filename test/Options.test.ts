@@ -8,7 +8,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Redacted } from "effect"
 import * as Options from "../src/internal/options.ts"
-import { boom, revokedProxy, throwingProxy } from "./support/hostile.ts"
+import { boom, revokedProxy, throwingProxy } from "./support/hostileValues.ts"
 
 /** The refusal `check` ends with; fails the test if it accepts. */
 const refusal = (check: () => unknown): Options.Invalid => {

@@ -11,7 +11,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { contenders, noopContenders, POOL, POOL_BATCHES, sleepContenders } from "../bench/contenders/index.ts"
-import { NOTES_END, NOTES_START } from "../bench/notes.ts"
+import { NOTES_END, NOTES_START } from "../bench/kit/notes.ts"
 import { type Output, runBench } from "../bench/run.ts"
 import { tiny } from "../bench/sizes.ts"
 

@@ -14,7 +14,7 @@ import { durableContenders } from "../bench/durable/contenders/index.ts"
 import { durableTargets } from "../bench/durable/report.ts"
 import { type DurableOutput, runDurableBench } from "../bench/durable/run.ts"
 import { tiny } from "../bench/durable/sizes.ts"
-import { NOTES_END, NOTES_START } from "../bench/notes.ts"
+import { NOTES_END, NOTES_START } from "../bench/kit/notes.ts"
 
 describe("durable bench (tiny sizes)", () => {
   let dir = ""

@@ -8,10 +8,10 @@
  * instead of waiting for it; every shutdown has a kill timer, so a process
  * that does not stop in time fails the test and is killed.
  */
-import { type ChildProcess, spawn } from "node:child_process"
 import { request } from "node:http"
 import { fileURLToPath } from "node:url"
 import { afterEach, describe, expect, it } from "vitest"
+import { type Running, start } from "./support/runMain.ts"
 
 const EXAMPLE = fileURLToPath(new URL("../examples/http-service.ts", import.meta.url))
 
@@ -73,70 +73,37 @@ interface Service {
   readonly terminate: (boundMs: number) => Promise<{ readonly report: Report }>
 }
 
-const running = new Set<ChildProcess>()
+const running = new Set<Running>()
 afterEach(() => {
-  for (const child of running) child.kill("SIGKILL")
+  for (const program of running) program.kill("SIGKILL")
   running.clear()
 })
 
 /** Starts the example with `env` and waits for the address it listens on. */
-const start = async (env: Record<string, string>): Promise<Service> => {
-  const { FORCE_COLOR: _, ...inherited } = process.env
+const startService = async (env: Record<string, string>): Promise<Service> => {
   // `process.execPath` is the Node that runs the tests: Node 24, which runs TypeScript.
-  const child = spawn(process.execPath, [EXAMPLE], {
-    env: { ...inherited, NO_COLOR: "1", HOST: "127.0.0.1", PORT: "0", ...env },
-    stdio: ["ignore", "pipe", "pipe"]
-  })
-  running.add(child)
-  let stdout = ""
-  let stderr = ""
-  const watchers = new Set<() => void>()
-  child.stdout.setEncoding("utf8").on("data", (chunk: string) => {
-    stdout += chunk
-    for (const watcher of watchers) watcher()
-  })
-  child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk))
-  const exited = new Promise<void>((resolve) => child.on("close", () => resolve()))
-  let done = false
-  void exited.then(() => {
-    done = true
-    for (const watcher of watchers) watcher()
-  })
-  const output = () => `--- stdout ---\n${stdout}\n--- stderr ---\n${stderr}`
-
-  const waitFor = (pattern: RegExp) =>
-    new Promise<void>((resolve, reject) => {
-      const check = () => {
-        if (pattern.test(stdout)) {
-          watchers.delete(check)
-          resolve()
-        } else if (done) {
-          watchers.delete(check)
-          reject(new Error(`the service exited before printing ${pattern}\n${output()}`))
-        }
-      }
-      watchers.add(check)
-      check()
-    })
+  const program = start([], { command: [process.execPath, EXAMPLE], env: { HOST: "127.0.0.1", PORT: "0", ...env } })
+  running.add(program)
+  const output = () => `--- stdout ---\n${program.stdout()}\n--- stderr ---\n${program.stderr()}`
 
   const terminate = async (boundMs: number) => {
-    child.kill("SIGTERM")
+    program.kill("SIGTERM")
     let timer: NodeJS.Timeout | undefined
     const tooLate = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        child.kill("SIGKILL")
+        program.kill("SIGKILL")
         reject(new Error(`the service did not exit within ${boundMs} ms of SIGTERM\n${output()}`))
       }, boundMs)
     })
-    await Promise.race([exited, tooLate]).finally(() => clearTimeout(timer))
+    const { stdout } = await Promise.race([program.exited, tooLate]).finally(() => clearTimeout(timer))
     const printed = /^shutdown report: (\{.*\})$/m.exec(stdout)
     if (printed === null) throw new Error(`no shutdown report\n${output()}`)
     return { report: JSON.parse(printed[1]) as Report }
   }
 
-  await waitFor(/Listening on http:\/\/127\.0\.0\.1:\d+/)
-  const url = /Listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stdout)![1]
-  return { url, output, waitFor, terminate }
+  await program.waitFor(/Listening on http:\/\/127\.0\.0\.1:\d+/)
+  const url = /Listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(program.stdout())![1]
+  return { url, output, waitFor: (pattern) => program.waitFor(pattern), terminate }
 }
 
 /** POSTs one job after another until one is refused; returns all the answers. */
@@ -161,7 +128,7 @@ describe("HTTP recipe", () => {
   const small = { WORKERS: "2", CAPACITY: "2" }
 
   it("accepts jobs with 202 while there is room, answers 503 with Retry-After at once when full, drains them on SIGTERM", async () => {
-    const service = await start({ ...small, JOB_MS: "2000", DRAIN_MS: "8000" })
+    const service = await startService({ ...small, JOB_MS: "2000", DRAIN_MS: "8000" })
 
     const answers = await fill(service.url)
     const accepted = answers.filter((answer) => answer.status === 202)
@@ -185,7 +152,7 @@ describe("HTTP recipe", () => {
   })
 
   it("SIGTERM amid a burst on a full pool: exits within the drain deadline; every 202 job is drained; refused once the server closed", async () => {
-    const service = await start({ ...small, JOB_MS: "2000", DRAIN_MS: "8000" })
+    const service = await startService({ ...small, JOB_MS: "2000", DRAIN_MS: "8000" })
 
     const burst = Array.from({ length: 20 }, (_, i) => post(service.url, `burst ${i}`))
     // Signal once the pool is full and the server answers, with requests still in flight.
@@ -207,7 +174,7 @@ describe("HTTP recipe", () => {
   })
 
   it("jobs longer than the drain deadline: exits at the deadline, the running jobs interrupted and the queued ones abandoned", async () => {
-    const service = await start({ ...small, JOB_MS: "60000", DRAIN_MS: "1000" })
+    const service = await startService({ ...small, JOB_MS: "60000", DRAIN_MS: "1000" })
     const accepted = (await fill(service.url)).filter((answer) => answer.status === 202).length
 
     const { report } = await service.terminate(1000 + MARGIN_MS)
@@ -221,7 +188,7 @@ describe("HTTP recipe", () => {
   })
 
   it("ENQUEUE=timeout: a request waits for room at most MAX_WAIT_MS, then 503; SIGTERM is held up no longer than that", async () => {
-    const service = await start({ ...small, JOB_MS: "60000", DRAIN_MS: "1000", ENQUEUE: "timeout", MAX_WAIT_MS: "300" })
+    const service = await startService({ ...small, JOB_MS: "60000", DRAIN_MS: "1000", ENQUEUE: "timeout", MAX_WAIT_MS: "300" })
     // With a waiting submit, the answer that ends the filling is the timeout.
     const answers = await fill(service.url)
     const accepted = answers.filter((answer) => answer.status === 202).length

@@ -6,7 +6,7 @@
  *
  * Flags: `--tiny` runs tiny sizes (seconds, numbers meaningless);
  * `--out DIR` writes somewhere else than bench/; `--no-analyze` skips the
- * `ANALYZE` of PostgreSQL once each run's jobs are offered (see `analyze.ts`).
+ * `ANALYZE` of PostgreSQL once each run's jobs are offered (see `analyze` in `run.ts`).
  */
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"

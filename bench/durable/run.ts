@@ -3,18 +3,18 @@
  * results-durable.md into `outDir`. One server per engine, started from the
  * machine's binaries (`test/support/servers.ts`) and closed after; every run
  * on it uses a fresh queue (on PostgreSQL, analyzed once offered: see
- * `analyze.ts`). On each server: untimed warm-ups, then `reps` rounds of
+ * `analyze`). On each server: untimed warm-ups, then `reps` rounds of
  * every consumer count, the engine's contenders alternating (the first one
  * swapping each round).
  */
-import { writeFile } from "node:fs/promises"
+import * as PgPool from "@effect/sql-pg/PgPool"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
 import { join } from "node:path"
 import { startPostgresServer, startRedisServer } from "../../test/support/servers.ts"
-import { describeMachine, type Machine } from "../machine.ts"
-import { readNotes } from "../notes.ts"
-import { describeRevision } from "../revision.ts"
-import { type Summary, summarize } from "../summary.ts"
-import { analyze } from "./analyze.ts"
+import { describeRun, type RunContext } from "../kit/context.ts"
+import { writeReport } from "../kit/notes.ts"
+import { type Summary, summarize } from "../kit/numbers.ts"
 import { type DurableContender, durableContenders, type Engine } from "./contenders/index.ts"
 import { measureRun, type Run } from "./measure.ts"
 import { renderDurableReport } from "./report.ts"
@@ -34,11 +34,7 @@ export interface DurableRow {
   readonly verifiedRuns: number
 }
 
-export interface DurableResults {
-  readonly date: string
-  readonly node: string
-  readonly revision: string
-  readonly machine: Machine
+export interface DurableResults extends RunContext {
   readonly sizes: DurableSizes
   readonly rows: ReadonlyArray<DurableRow>
 }
@@ -50,6 +46,20 @@ export interface DurableOutput {
 }
 
 export const ENGINES: ReadonlyArray<Engine> = ["redis", "postgres"]
+
+/**
+ * `ANALYZE` on a PostgreSQL server's database, run after each run's jobs are
+ * offered and before its consumers start (untimed, for every contender): the
+ * planner then knows the queue, as autovacuum's statistics know a queue in
+ * service. On a table analyzed before a new queue was filled, plans can be
+ * orders of magnitude slower (pg-boss, and this pool's store before it used
+ * `= ANY` arrays: see the notes in results-durable.md). `--no-analyze` skips it.
+ */
+const analyze = (url: string): Promise<void> =>
+  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+    const pool = yield* PgPool.make({ url: Redacted.make(url) })
+    yield* pool.use((connection) => connection.queryValues("ANALYZE", []))
+  })))
 
 const startServer = (engine: Engine) => engine === "redis" ? startRedisServer() : startPostgresServer()
 
@@ -112,16 +122,8 @@ export const runDurableBench = async (
     log(engine === "redis" ? "Redis" : "PostgreSQL")
     rows.push(...await runEngine(engine, sizes, log))
   }
-  const results: DurableResults = {
-    date: new Date().toISOString(),
-    node: process.version,
-    revision: describeRevision(),
-    machine: describeMachine(),
-    sizes,
-    rows
-  }
+  const results: DurableResults = { ...describeRun(), sizes, rows }
   const markdownPath = join(outDir, "results-durable.md")
-  const markdown = renderDurableReport(results, await readNotes(markdownPath))
-  await writeFile(markdownPath, markdown)
+  const markdown = await writeReport(markdownPath, (notes) => renderDurableReport(results, notes))
   return { results, markdown, markdownPath }
 }

@@ -13,7 +13,7 @@ export interface DurableSizes {
   readonly reps: number
   /** Untimed runs of each contender (one consumer) on a fresh server, before the timed ones. */
   readonly warmups: number
-  /** Whether PostgreSQL's tables are analyzed once each run's jobs are offered (see `analyze.ts`). */
+  /** Whether PostgreSQL's tables are analyzed once each run's jobs are offered (see `analyze` in `run.ts`). */
   readonly analyze: boolean
 }
 

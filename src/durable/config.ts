@@ -10,11 +10,10 @@
  * @internal
  */
 import * as Duration from "effect/Duration"
-import type * as Effect from "effect/Effect"
+import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import { minimumLease, type Options, type ProducerOptions } from "../Durable.ts"
-import { capped } from "../internal/capped.ts"
 import {
   checked,
   describe,
@@ -134,7 +133,10 @@ const instead: Readonly<Record<string, string>> = {
 
 const aSchedule = "a Schedule (of the delays between attempts)"
 
-const defaultRetry = capped(Schedule.exponential("1 second"), Duration.minutes(5))
+/** Exponential from 1 second, each delay at most 5 minutes. */
+const defaultRetry = Schedule.exponential("1 second").pipe(
+  Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, Duration.minutes(5))))
+)
 
 /** The `lease` option: finite, and at least `minimumLease`. */
 const lease = (input: unknown): Duration.Duration => {

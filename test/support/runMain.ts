@@ -29,6 +29,10 @@ export interface Running {
   readonly waitForStderr: (pattern: RegExp, timeoutMs?: number) => Promise<void>
   /** Sends `signal` to the process; with `detached`, to its whole group, as a terminal's Ctrl-C does. */
   readonly kill: (signal: NodeJS.Signals) => void
+  /** What the program has printed on stdout so far. */
+  readonly stdout: () => string
+  /** The same on stderr. */
+  readonly stderr: () => string
   readonly pid: number
   /** Milliseconds since `start`. */
   readonly since: () => number
@@ -45,6 +49,8 @@ export interface StartOptions {
   readonly command?: readonly [string, ...Array<string>] | undefined
   /** Starts the process in a group of its own, so that `kill` reaches all of it. */
   readonly detached?: boolean | undefined
+  /** Variables to set on top of the tests' environment, e.g. a service's `PORT`. */
+  readonly env?: Readonly<Record<string, string>> | undefined
 }
 
 /**
@@ -57,7 +63,7 @@ export const start = (args: ReadonlyArray<string>, options: StartOptions = {}): 
   const child = spawn(command, [...commandArgs, ...args], {
     cwd: ROOT,
     detached: options.detached === true,
-    env: { ...env, NO_COLOR: "1" },
+    env: { ...env, NO_COLOR: "1", ...options.env },
     stdio: ["ignore", "pipe", "pipe"]
   })
   const startedAt = Date.now()
@@ -111,6 +117,8 @@ export const start = (args: ReadonlyArray<string>, options: StartOptions = {}): 
       if (options.detached === true && child.pid !== undefined) process.kill(-child.pid, signal)
       else child.kill(signal)
     },
+    stdout: () => stdout,
+    stderr: () => stderr,
     pid: child.pid ?? -1,
     since: () => Date.now() - startedAt,
     exited

@@ -1,9 +1,10 @@
 /**
- * Hostile values for the tests of what users hand the library: a function
- * that throws, a Proxy whose every trap throws, a revoked Proxy.
+ * Values that break code which trusts its input: a Proxy whose every trap
+ * throws, and a revoked Proxy, which throws on any use. The options tests of
+ * the in-memory pool and of the durable pool try both wherever a value is read.
  */
 
-/** Throws; as a getter or a Proxy's trap, it makes reading throw. */
+/** Throws: a trap, a getter or a conversion that explodes. */
 export const boom = (): never => {
   throw new Error("hostile")
 }
@@ -12,7 +13,7 @@ export const boom = (): never => {
 export const throwingProxy = (): object =>
   new Proxy({}, { get: boom, has: boom, ownKeys: boom, getOwnPropertyDescriptor: boom, getPrototypeOf: boom })
 
-/** A Proxy revoked already: even `Array.isArray` throws on it. */
+/** A Proxy that was revoked: any operation on it throws a TypeError. */
 export const revokedProxy = (): object => {
   const { proxy, revoke } = Proxy.revocable({}, {})
   revoke()

@@ -1,9 +1,9 @@
 /**
- * The human part of results.md: a block between two HTML comments where
- * people write the profile analysis. Regenerating the report copies the
- * block over from the previous file, so `npm run bench` never wipes it.
+ * The human part of a report: a block between two HTML comments where people
+ * write their analysis. Writing a report again copies the block over from the
+ * file it replaces, so a benchmark run never wipes it.
  */
-import { readFile } from "node:fs/promises"
+import { readFile, writeFile } from "node:fs/promises"
 
 export const NOTES_START = "<!-- notes:start (kept by `npm run bench`: edit freely between these markers) -->"
 export const NOTES_END = "<!-- notes:end -->"
@@ -25,3 +25,10 @@ export const readNotes = async (path: string): Promise<string> => {
 }
 
 export const notesBlock = (notes: string): string => `${NOTES_START}\n\n${notes}\n\n${NOTES_END}`
+
+/** Writes the report `render` makes at `path`, with the notes of the report it replaces; returns it. */
+export const writeReport = async (path: string, render: (notes: string) => string): Promise<string> => {
+  const markdown = render(await readNotes(path))
+  await writeFile(path, markdown)
+  return markdown
+}

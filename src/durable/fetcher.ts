@@ -1,0 +1,104 @@
+/**
+ * The fetcher: the one fiber that claims jobs from the store and hands them
+ * to the in-memory pool. It claims as many as the lease book has room for,
+ * polls at `pollInterval` while the queue is empty, and waits out a store
+ * outage with the backoff of `outage.ts` (a fresh one each outage).
+ *
+ * It owns its stop signal. `Durable.ts` starts it; the shutdown stops it,
+ * and waits for it to end (a claim in flight still delivers its jobs).
+ *
+ * @internal
+ */
+import * as Deferred from "effect/Deferred"
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import type * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import { quietly } from "../internal/quietly.ts"
+import type * as Job from "../Job.ts"
+import type * as Pool from "../Pool.ts"
+import * as Leases from "./leases.ts"
+import * as Outage from "./outage.ts"
+import type { Claimed, Store, StoreError } from "./Store.ts"
+
+export interface Options<A> {
+  readonly store: Store
+  readonly queue: string
+  /** How long each claimed job is leased for. */
+  readonly lease: Duration.Duration
+  readonly pollInterval: Duration.Duration
+  readonly book: Leases.Book
+  /** Reads a claimed job's stored payload. */
+  readonly decode: (payload: unknown) => Exit.Exit<A, Schema.SchemaError>
+  /** The pool's `submit`: refused once the pool shuts down. */
+  readonly submit: (payload: A, options: Job.Options) => Effect.Effect<unknown, Pool.PoolClosedError | Pool.PoolConfigError>
+}
+
+/** A running fetcher. */
+export interface Fetcher {
+  /** Claims no more. A claim in flight still delivers its jobs. */
+  readonly stop: () => void
+  /** Waits until the fetcher has ended. */
+  readonly stopped: Effect.Effect<void>
+}
+
+/** Starts the fetcher in `scope`; closing the scope stops it too. */
+export const start = <A>(options: Options<A>, scope: Scope.Scope): Effect.Effect<Fetcher> =>
+  Effect.gen(function*() {
+    const stopping = Deferred.makeUnsafe<void>()
+    const fiber = yield* Effect.forkIn(Effect.raceFirst(run(options), Deferred.await(stopping)), scope)
+    return {
+      stop: () => {
+        Deferred.doneUnsafe(stopping, Exit.void)
+      },
+      stopped: Effect.asVoid(Fiber.await(fiber))
+    }
+  })
+
+/** Claims what there is room for, or waits: for room, for jobs, or for the store to come back. For ever. */
+export const run = <A>(options: Options<A>): Effect.Effect<never> =>
+  Effect.forever(Effect.gen(function*() {
+    yield* Leases.room(options.book)
+    const claimed = yield* claimThroughOutage(options)
+    if (claimed === 0) yield* Effect.sleep(options.pollInterval)
+  }))
+
+/** Claims until the store answers, a warning for each failure, backing off between. Returns how many it claimed. */
+const claimThroughOutage = <A>(options: Options<A>): Effect.Effect<number> =>
+  Effect.suspend(() => claimAndDeliver(options, Leases.free(options.book))).pipe(
+    Effect.tapError((error) => quietly(Effect.logWarning("claiming jobs failed; retrying", error.message))),
+    // A claim is always worth trying again: the fetcher stops only when the pool does.
+    Effect.retry(Outage.backoff),
+    Effect.orDie
+  )
+
+/**
+ * One claim, and its jobs handed to the pool, as one step that shutdown
+ * cannot cut in two: a claim whose answer was dropped would leave its
+ * jobs leased to nobody until their lease ran out.
+ */
+const claimAndDeliver = <A>(options: Options<A>, max: number): Effect.Effect<number, StoreError> =>
+  Effect.uninterruptible(Effect.flatMap(
+    options.store.claim(options.queue, max, options.lease),
+    (claimed) => Effect.as(Effect.forEach(claimed, (job) => deliver(options, job), { discard: true }), claimed.length)
+  ))
+
+/** Hands a claimed job to the pool; one that does not decode is dead-lettered at once. */
+const deliver = <A>({ book, decode, submit }: Options<A>, claimed: Claimed): Effect.Effect<void> => {
+  const decoded = decode(claimed.payload)
+  if (Exit.isFailure(decoded)) {
+    const error = Leases.describeFailure(decoded.cause)
+    Leases.endUnheld(book, { id: claimed.id, token: claimed.token }, Leases.bury(error))
+    return quietly(Effect.logWarning("a payload did not decode; dead-lettered", error).pipe(
+      Effect.annotateLogs("jobId", claimed.id)
+    ))
+  }
+  if (!Leases.hold(book, claimed)) return Effect.void
+  return submit(decoded.value, { id: claimed.id, attempt: claimed.attempt }).pipe(
+    Effect.asVoid,
+    // Refused: shutdown began between the claim and now. Give it back.
+    Effect.catch(() => Effect.sync(() => Leases.end(book, claimed.id, Leases.release)))
+  )
+}

@@ -1,0 +1,205 @@
+/**
+ * The lease book: every lease this process holds, from its claim until its
+ * ending is in the store. It alone keeps that state; the others ask it.
+ *
+ * A lease goes through these stages (`Life`), in this order:
+ *
+ * - held: claimed; its job runs or waits for a worker;
+ * - ended: its job ended and what to tell the store is decided (`Ending`);
+ *   it waits for the settler;
+ * - settling: taken by the settler, on its way to the store;
+ * - stored: the store has it (or the settler gave up on it): no longer ours.
+ *
+ * Until stored, a lease is still this process's and must be renewed
+ * (`toRenew`): a store slow to take an acknowledgement would otherwise see
+ * the lease run out and hand the job, done, to a worker again.
+ *
+ * Who calls what: the fetcher holds the leases it claims (`hold`), ends
+ * those it cannot deliver (`end`, `endUnheld`) and waits for `room`; the
+ * pool's hook ends a lease as its job ends (`endDelivery`); the settler takes
+ * the ended ones (`takeEnded`), marks them `stored`, and at shutdown says
+ * there will be no more (`noMoreEndings`); the heartbeat renews `toRenew`.
+ * Every transition is synchronous, so none can interleave with another.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Effect from "effect/Effect"
+import * as Latch from "effect/Latch"
+import * as Queue from "effect/Queue"
+import type * as Pool from "../Pool.ts"
+import type { Claimed, Lease } from "./Store.ts"
+
+/** What the store is told of a lease once its job ended. */
+export type Ending =
+  /** Done for good. */
+  | { readonly _tag: "complete" }
+  /** Ready again at once, the attempt not counted: not the job's fault (cut off, never started). */
+  | { readonly _tag: "release" }
+  /** Ready again after the retry schedule's delay for `attempt`. */
+  | { readonly _tag: "retry"; readonly attempt: number }
+  /** Dead-lettered, with `error` as the reason. */
+  | { readonly _tag: "bury"; readonly error: string }
+
+export const complete: Ending = { _tag: "complete" }
+export const release: Ending = { _tag: "release" }
+export const retry = (attempt: number): Ending => ({ _tag: "retry", attempt })
+export const bury = (error: string): Ending => ({ _tag: "bury", error })
+
+/** Claimed; its job runs or waits for a worker. */
+export interface Held {
+  readonly _tag: "Held"
+  readonly lease: Lease
+  /**
+   * The store's attempt when this process claimed the job again while its
+   * own delivery still ran (see `hold`): the store counted one delivery
+   * more, so a failure counts as this attempt, not the one the handler got.
+   */
+  readonly reclaimedAs: number | undefined
+}
+
+/** Its ending decided, waiting for the settler. */
+export interface Ended {
+  readonly _tag: "Ended"
+  readonly lease: Lease
+  readonly ending: Ending
+}
+
+/** Taken by the settler, on its way to the store. */
+export interface Settling {
+  readonly _tag: "Settling"
+  readonly lease: Lease
+  readonly ending: Ending
+}
+
+/** In the store, or given up on: its lease may run out now. */
+export interface Stored {
+  readonly _tag: "Stored"
+  readonly lease: Lease
+}
+
+/** A lease's life in this process. */
+export type Life = Held | Ended | Settling | Stored
+
+/** The state of the lease book. Read it through the functions below; only they change it. */
+export interface Book {
+  /** How many leases may be held at once: the pool's workers plus its prefetch. */
+  readonly capacity: number
+  /** Deliveries before a failing job is dead-lettered. */
+  readonly maxAttempts: number
+  /** Held leases by job id: one per job (a job claimed again keeps one delivery, under the newer lease). */
+  readonly held: Map<string, Held>
+  /**
+   * Ended and settling leases, by lease. A job may have several: ended here,
+   * then claimed again (its lease ran out) before its ending reached the store.
+   */
+  readonly leaving: Map<Lease, Ended | Settling>
+  /** The ended leases, in the order they ended, for the settler. */
+  readonly ended: Queue.Queue<Ended, Cause.Done>
+  /** Open while the fetcher may claim; closed while it waits for room. */
+  readonly room: Latch.Latch
+}
+
+export const make = (options: { readonly capacity: number; readonly maxAttempts: number }): Effect.Effect<Book> =>
+  Effect.map(Queue.unbounded<Ended, Cause.Done>(), (ended) => ({
+    ...options,
+    held: new Map(),
+    leaving: new Map(),
+    ended,
+    room: Latch.makeUnsafe(true)
+  }))
+
+/**
+ * Holds a claimed lease. Returns whether to deliver its job: not when this
+ * process's own delivery of the job still runs (its lease ran out, a
+ * heartbeat lost in an outage, and it was claimed here again). Then the one
+ * delivery goes on under the new lease, rather than run twice at once.
+ */
+export const hold = (book: Book, claimed: Claimed): boolean => {
+  const lease: Lease = { id: claimed.id, token: claimed.token }
+  const running = book.held.has(claimed.id)
+  book.held.set(claimed.id, { _tag: "Held", lease, reclaimedAs: running ? claimed.attempt : undefined })
+  return !running
+}
+
+/** What to tell the store of a delivery that ended as the pool says, on the store's `attempt`. */
+export const decide = (ending: Pool.Ending, attempt: number, maxAttempts: number): Ending => {
+  switch (ending._tag) {
+    case "Succeeded":
+      return complete
+    // Failed, died, timed out, or interrupted itself before the shutdown:
+    // its fault. (Released, a handler that interrupts itself would come back for ever.)
+    case "Failed":
+      return attempt >= maxAttempts ? bury(describeFailure(ending.cause)) : retry(attempt)
+    // Cut off by the shutdown, never started, given up on: not its fault, so
+    // the attempt is given back.
+    default:
+      return release
+  }
+}
+
+/** The pool's hook: ends a held lease by how the pool says its delivery ended. */
+export const endDelivery = (book: Book, job: { readonly id: string; readonly attempt: number }, ending: Pool.Ending) => {
+  const held = book.held.get(job.id)
+  if (held === undefined) return
+  end(book, job.id, decide(ending, held.reclaimedAs ?? job.attempt, book.maxAttempts))
+}
+
+/** Held → ended: makes room for another claim. Does nothing if the job holds no lease. */
+export const end = (book: Book, id: string, ending: Ending): void => {
+  const held = book.held.get(id)
+  if (held === undefined) return
+  book.held.delete(id)
+  endUnheld(book, held.lease, ending)
+  book.room.openUnsafe()
+}
+
+/** Claimed → ended, never held: a job never delivered (its payload does not decode). */
+export const endUnheld = (book: Book, lease: Lease, ending: Ending): void => {
+  const ended: Ended = { _tag: "Ended", lease, ending }
+  book.leaving.set(lease, ended)
+  Queue.offerUnsafe(book.ended, ended)
+}
+
+/** Ended → settling: waits for ended leases and takes all there are. Fails with `Done` once there will be no more. */
+export const takeEnded = (book: Book): Effect.Effect<ReadonlyArray<Settling>, Cause.Done> =>
+  Effect.map(Queue.takeAll(book.ended), (batch) =>
+    batch.map(({ ending, lease }) => {
+      const settling: Settling = { _tag: "Settling", lease, ending }
+      book.leaving.set(lease, settling)
+      return settling
+    }))
+
+/** Settling → stored: no longer renewed. */
+export const stored = (book: Book, settling: Settling): Stored => {
+  book.leaving.delete(settling.lease)
+  return { _tag: "Stored", lease: settling.lease }
+}
+
+/** No lease will end any more (the pool drained, the fetcher stopped): `takeEnded` hands out the last ones, then fails. */
+export const noMoreEndings = (book: Book): void => {
+  Queue.endUnsafe(book.ended)
+}
+
+/** The leases to renew: the held ones, and those whose ending is on its way to the store. */
+export const toRenew = (book: Book): ReadonlyArray<Lease> => [
+  ...Array.from(book.held.values(), (held) => held.lease),
+  ...book.leaving.keys()
+]
+
+/** How many more leases the fetcher may claim now. */
+export const free = (book: Book): number => book.capacity - book.held.size
+
+/** Waits until the fetcher may claim, and says how many. */
+export const room = (book: Book): Effect.Effect<number> =>
+  Effect.suspend(() => {
+    const n = free(book)
+    if (n > 0) return Effect.succeed(n)
+    // An `end` opens it again; one that comes before the wait begins leaves it open, so no wake-up is lost.
+    book.room.closeUnsafe()
+    return Effect.andThen(book.room.await, room(book))
+  })
+
+/** A failure as a dead letter keeps it: readable text, no NUL (PostgreSQL refuses it), bounded. */
+export const describeFailure = (cause: Cause.Cause<unknown>): string =>
+  Cause.pretty(cause).replaceAll("\u0000", "").slice(0, 10_000)

@@ -1,0 +1,58 @@
+/**
+ * How the durable pool's background work waits out a store that fails: one
+ * backoff schedule, one rule for which failures are worth retrying, and the
+ * two ways an operation is retried (until it succeeds, or a few times).
+ * The fetcher, the settler and the heartbeat all use it.
+ *
+ * @internal
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import { quietly } from "../internal/quietly.ts"
+import type { StoreError } from "./Store.ts"
+
+/** The delays between tries while the store fails: 100 ms, doubling, at most 5 s, for ever. */
+export const backoff: Schedule.Schedule<unknown> = Schedule.exponential("100 millis").pipe(
+  Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, Duration.seconds(5))))
+)
+
+/**
+ * Whether a failed store operation is worth trying again. `StoreError` is
+ * getting a `retryable` field that says so; until it has one, every failure
+ * is retried, as an outage that will pass.
+ */
+const retryable = (error: StoreError): boolean => (error as { readonly retryable?: boolean }).retryable !== false
+
+/** How many more times an ending of one job is tried (about 20 seconds of backoff) before its lease is left to run out. */
+const triesOfOne = 9
+
+/**
+ * Tries `effect`, logging each failure, again and again through an outage
+ * (at most `times` more, if given). When it gives up (a failure not worth
+ * retrying, or `times` used up), the failure is logged as an error saying
+ * what is `lost`, and swallowed: the leases it was about run out, and their
+ * jobs come back.
+ */
+const retried = (
+  what: string,
+  effect: Effect.Effect<void, StoreError>,
+  { lost, times }: { readonly lost: string; readonly times?: number }
+): Effect.Effect<void> =>
+  effect.pipe(
+    Effect.tapError((error) => quietly(Effect.logWarning(`${what} failed; retrying`, error.message))),
+    Effect.retry({ schedule: backoff, while: retryable, times }),
+    Effect.catch((error) => quietly(Effect.logError(`${what} failed; ${lost}`, error.message)))
+  )
+
+/** Retries `effect` for as long as the store fails with an outage. */
+export const throughOutage = (what: string, effect: Effect.Effect<void, StoreError>): Effect.Effect<void> =>
+  retried(what, effect, { lost: "their leases will run out instead" })
+
+/**
+ * Retries an ending of one job a few times, then gives up on it (its lease
+ * runs out and the job comes back): a store that keeps refusing one
+ * operation must not hold up the acknowledgements behind it.
+ */
+export const persistently = (what: string, effect: Effect.Effect<void, StoreError>): Effect.Effect<void> =>
+  retried(what, effect, { lost: "its lease will run out instead", times: triesOfOne })

@@ -1,0 +1,107 @@
+/**
+ * The settler: the one fiber that takes ended leases from the lease book and
+ * tells the store, acknowledgements and releases in batches (one round trip
+ * for all that ended meanwhile), retries and burials one by one. It retries
+ * through outages (`outage.ts`); the ending of one job that the store keeps
+ * refusing is given up after a few tries, so that it does not hold up the
+ * others.
+ *
+ * `Durable.ts` starts it; the shutdown calls `flush` (within its own bound)
+ * once no lease can end any more.
+ *
+ * @internal
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Pull from "effect/Pull"
+import * as Schedule from "effect/Schedule"
+import type * as Scope from "effect/Scope"
+import * as Leases from "./leases.ts"
+import { persistently, throughOutage } from "./outage.ts"
+import type { Lease, Store, StoreError } from "./Store.ts"
+
+export interface Options {
+  readonly store: Store
+  readonly queue: string
+  /** The delay before each retry, by attempt. */
+  readonly retry: Schedule.Schedule<unknown, unknown>
+  readonly book: Leases.Book
+}
+
+/** A running settler. */
+export interface Settler {
+  /** Tells the store the last endings, then ends. Call it once no lease can end any more. */
+  readonly flush: Effect.Effect<void>
+}
+
+/** Starts the settler in `scope`. */
+export const start = (options: Options, scope: Scope.Scope): Effect.Effect<Settler> =>
+  Effect.map(Effect.forkIn(run(options), scope), (fiber) => ({
+    flush: Effect.suspend(() => {
+      Leases.noMoreEndings(options.book)
+      return Effect.asVoid(Fiber.await(fiber))
+    })
+  }))
+
+/** Settles ended leases as they come, until the book says there will be no more. */
+const run = (options: Options): Effect.Effect<void> =>
+  Effect.forever(Effect.flatMap(Leases.takeEnded(options.book), (batch) => settleAll(options, batch))).pipe(
+    Effect.catchTag("Done", () => Effect.void)
+  )
+
+/** Tells the store how each lease of `batch` ended. */
+const settleAll = (options: Options, batch: ReadonlyArray<Leases.Settling>): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const { queue, store } = options
+    yield* inOneTrip(options, batch, "complete", "acknowledging jobs", (leases) => store.complete(queue, leases))
+    yield* inOneTrip(options, batch, "release", "releasing jobs", (leases) => store.release(queue, leases))
+    for (const one of batch) {
+      if (one.ending._tag === "retry" || one.ending._tag === "bury") yield* settleOne(options, one, one.ending)
+    }
+  })
+
+/** The leases of `batch` that ended with `tag`, in one store operation, retried through an outage. */
+const inOneTrip = (
+  { book }: Options,
+  batch: ReadonlyArray<Leases.Settling>,
+  tag: "complete" | "release",
+  what: string,
+  operation: (leases: ReadonlyArray<Lease>) => Effect.Effect<void, StoreError>
+): Effect.Effect<void> => {
+  const these = batch.filter((one) => one.ending._tag === tag)
+  if (these.length === 0) return Effect.void
+  return Effect.andThen(
+    throughOutage(what, operation(these.map((one) => one.lease))),
+    Effect.sync(() => these.forEach((one) => Leases.stored(book, one)))
+  )
+}
+
+/** A retry or a burial: tried a few times, then left to its lease (stored or given up on, it is no longer renewed). */
+const settleOne = (
+  { book, queue, retry, store }: Options,
+  one: Leases.Settling,
+  ending: Extract<Leases.Ending, { readonly _tag: "retry" | "bury" }>
+): Effect.Effect<void> => {
+  const told = ending._tag === "retry"
+    ? Effect.flatMap(retryDelay(retry, ending.attempt), (delay) =>
+      persistently("retrying a job", store.retry(queue, one.lease, delay)))
+    : persistently("dead-lettering a job", store.bury(queue, one.lease, ending.error))
+  return Effect.andThen(told, Effect.sync(() => Leases.stored(book, one)))
+}
+
+/** The delay before the retry that follows `attempt`: the schedule's `attempt`-th step. */
+const retryDelay = (schedule: Schedule.Schedule<unknown, unknown>, attempt: number): Effect.Effect<Duration.Duration> =>
+  Effect.gen(function*() {
+    const step = yield* Schedule.toStep(schedule)
+    let delay = Duration.zero
+    let now = 0
+    for (let i = 1; i <= attempt; i++) {
+      const result = yield* Pull.catchDone(step(now, i), () => Effect.undefined)
+      // A schedule that ended keeps its last delay.
+      if (result === undefined) break
+      delay = result[1]
+      now += Duration.toMillis(delay)
+    }
+    return delay
+  })

@@ -1,0 +1,55 @@
+/**
+ * How the durable pool's background work retries the store
+ * (`src/durable/outage.ts`), under the TestClock: an ending of one job is
+ * tried ten times in all, then given up; an operation through an outage is
+ * tried until it succeeds; a failure the store marks as not retryable is
+ * given up at once, by both.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Fiber } from "effect"
+import { TestClock } from "effect/testing"
+import { persistently, throughOutage } from "../src/durable/outage.ts"
+import { StoreError } from "../src/durable/Store.ts"
+
+/** An operation that fails its first `failures` tries (for ever if omitted), counting them. */
+const operation = (error: StoreError, failures = Number.POSITIVE_INFINITY) => {
+  let tries = 0
+  const effect = Effect.suspend(() => ++tries <= failures ? Effect.fail(error) : Effect.void)
+  return { effect, tries: () => tries }
+}
+
+const refused = new StoreError({ operation: "bury", reason: "value too long" })
+/** A failure that retrying cannot cure, as the store will be able to say. */
+const final = Object.assign(new StoreError({ operation: "bury", reason: "value too long" }), { retryable: false })
+
+/** How many times `retried` tries an operation that fails its first `failures` tries, the TestClock run for `ms`. */
+const triesOf = (
+  retried: typeof persistently,
+  error: StoreError,
+  failures: number,
+  ms: number
+) =>
+  Effect.gen(function*() {
+    const { effect, tries } = operation(error, failures)
+    const fiber = yield* Effect.forkChild(retried("dead-lettering a job", effect))
+    for (let t = 0; t < ms; t += 100) yield* TestClock.adjust(100)
+    yield* Fiber.join(fiber)
+    return tries()
+  })
+
+describe("outage", () => {
+  it.effect("persistently: ten tries in all, then given up", () =>
+    Effect.map(triesOf(persistently, refused, Number.POSITIVE_INFINITY, 60_000), (tries) => assert.strictEqual(tries, 10)))
+
+  it.effect("throughOutage: tried until it succeeds", () =>
+    Effect.map(triesOf(throughOutage, refused, 30, 200_000), (tries) => assert.strictEqual(tries, 31)))
+
+  it.effect("a failure marked not retryable is given up at once", () =>
+    Effect.gen(function*() {
+      for (const retried of [persistently, throughOutage]) {
+        const { effect, tries } = operation(final)
+        yield* retried("dead-lettering a job", effect)
+        assert.strictEqual(tries(), 1)
+      }
+    }))
+})
