@@ -20,6 +20,7 @@ const unit = [
   "test/Hostile.test.ts",
   "test/Invariant.test.ts",
   "test/MemoryStore.test.ts",
+  "test/Options.test.ts",
   "test/Pool.test.ts",
   "test/Races.test.ts",
   "test/Shutdown.test.ts",

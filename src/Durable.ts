@@ -48,17 +48,19 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
+import { type Config, type ProducerConfig, validate, validateProducer } from "./durable/config.ts"
 import * as Fetcher from "./durable/fetcher.ts"
 import * as Heartbeat from "./durable/heartbeat.ts"
 import * as Leases from "./durable/leases.ts"
-import * as Checks from "./durable/options.ts"
 import * as Settler from "./durable/settler.ts"
 import * as Stopping from "./durable/stopping.ts"
 import { type Buried, type Counts, Store, type StoreError } from "./durable/Store.ts"
-import { decodeDuration, type Invalid, isInvalid } from "./internal/options.ts"
+import * as Checks from "./internal/options.ts"
+import { isInvalid, isPositiveInteger } from "./internal/options.ts"
+import { configError } from "./internal/poolOptions.ts"
 import * as Job from "./Job.ts"
 import * as Pool from "./Pool.ts"
-import * as Shutdown from "./Shutdown.ts"
+import * as Shutdown from "./internal/namespaces/Shutdown.ts"
 
 /** How to build a durable pool. */
 export interface Options<A, I, B, E, R> {
@@ -99,8 +101,6 @@ export interface ProducerOptions<A, I> {
   readonly store: Store
   readonly queue: string
   readonly schema: Schema.Codec<A, I>
-  /** Refuses jobs with `PoolClosedError` once this returns false. */
-  readonly accepting?: (() => boolean) | undefined
 }
 
 /** What `submit` and `submitAll` fail with. */
@@ -121,30 +121,6 @@ export interface Producer<in A> {
   readonly submitAll: (payloads: Iterable<A>) => Effect.Effect<ReadonlyArray<string>, SubmitError>
 }
 
-/** The checked options of a producer. */
-interface ProducerConfig<A, I> {
-  readonly store: Store
-  readonly queue: string
-  readonly schema: Schema.Codec<A, I>
-}
-
-/** Reads and checks the options a producer shares with a pool; `contextStore` stands in for an absent `store`. */
-const producerFields = <A, I>(source: object, contextStore?: Store): ProducerConfig<A, I> => {
-  const given = Checks.field(source, "store", "store")
-  const store = given === undefined && contextStore !== undefined ? contextStore : Checks.store("store", given)
-  const queue = Checks.field(source, "queue", "queue")
-  if (typeof queue !== "string" || queue.length === 0) {
-    Checks.refuse("queue", `must be a non-empty string, got ${Checks.describe(queue)}`)
-  }
-  const schema = Checks.field(source, "schema", "schema")
-  if (!Checks.holds("schema", () => Schema.isSchema(schema))) {
-    Checks.refuse("schema", `must be a Schema, got ${Checks.describe(schema)}`)
-  }
-  return { store, queue: queue as string, schema: schema as Schema.Codec<A, I> }
-}
-
-const configError = ({ option, reason }: Invalid) => new Pool.PoolConfigError({ option, reason })
-
 /**
  * Offers jobs to `queue` in `store`, encoded with `schema`. Bad options are
  * reported by the first `submit` or `submitAll`, as a `PoolConfigError`
@@ -162,20 +138,12 @@ const configError = ({ option, reason }: Invalid) => new Pool.PoolConfigError({ 
  * ```
  */
 export const producer = <A, I>(options: ProducerOptions<A, I>): Producer<A> => {
-  const validated = Checks.checked("options", () => {
-    const source = Checks.record("options", options)
-    const config = producerFields<A, I>(source)
-    const accepting = Checks.field(source, "accepting", "accepting") ?? (() => true)
-    if (typeof accepting !== "function") {
-      Checks.refuse("accepting", `must be a function returning a boolean, got ${Checks.describe(accepting)}`)
-    }
-    return { config, accepting: accepting as () => boolean }
-  })
+  const validated = validateProducer<A, I>(options)
   if (isInvalid(validated)) {
     const refused = Effect.fail(configError(validated))
     return { submit: () => refused, submitAll: () => refused }
   }
-  return makeProducer(validated.config, validated.accepting)
+  return makeProducer(validated, () => true)
 }
 
 /** A producer on checked options; it refuses jobs with `PoolClosedError` once `accepting` returns false. */
@@ -251,126 +219,6 @@ export interface DurablePool<in out A, out B, out E> extends Producer<A> {
  * heartbeat spinning against the store.
  */
 export const minimumLease: Duration.Duration = Duration.millis(100)
-
-/** `schedule`, its delays capped at `max`. */
-const capped = (schedule: Schedule.Schedule<unknown>, max: Duration.Duration): Schedule.Schedule<unknown> =>
-  Schedule.modifyDelay(schedule, ({ duration }) => Effect.succeed(Duration.min(duration, max)))
-
-const defaultRetry = capped(Schedule.exponential("1 second"), Duration.minutes(5))
-
-/** The options, checked and read once, with their defaults. */
-interface Config<A, I, B, E, R> extends ProducerConfig<A, I> {
-  readonly workers: number
-  readonly handler: (job: Job.Job<A>) => Effect.Effect<B, E, R>
-  readonly maxAttempts: number
-  readonly retry: Schedule.Schedule<unknown, unknown>
-  readonly lease: Duration.Duration
-  readonly pollInterval: Duration.Duration
-  readonly prefetch: number
-  readonly jobTimeout: Duration.Duration | undefined
-  /** As given (read once), for the pool and for `shutdown(policy)` to apply on top. */
-  readonly shutdown: Partial<Shutdown.Policy> | undefined
-  readonly shutdownResolved: Shutdown.Resolved
-  readonly onShutdown: ((report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>) | undefined
-}
-
-const isPositiveInteger = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 1
-
-/** A positive integer option, `fallback` when absent. */
-const positiveInteger = (option: string, input: unknown, fallback: number | undefined): number => {
-  const value = input === undefined ? fallback : input
-  return isPositiveInteger(value) ? value : Checks.refuse(option, `must be an integer >= 1, got ${Checks.describe(value)}`)
-}
-
-/** A duration option (never zero), `fallback` when absent. */
-const duration = (option: string, input: unknown, fallback: Duration.Input): Duration.Duration =>
-  Checks.orRefuse(decodeDuration(option, input === undefined ? fallback : input, { allowZero: false }))
-
-/** Every option `make` reads: any other key is a mistake (a typo would otherwise be ignored). */
-const knownOptions = new Set([
-  "store",
-  "queue",
-  "schema",
-  "workers",
-  "handler",
-  "maxAttempts",
-  "retry",
-  "lease",
-  "pollInterval",
-  "prefetch",
-  "jobTimeout",
-  "shutdown",
-  "onShutdown"
-])
-
-/** What to say of an unknown option that is another pool's, or a likely slip. */
-const instead: Readonly<Record<string, string>> = {
-  capacity: " (the durable pool's room for claimed jobs is `prefetch`)",
-  timeout: " (use `jobTimeout`, or `shutdown.timeout`)",
-  maxAttempt: " (did you mean `maxAttempts`?)",
-  retries: " (use `maxAttempts` and `retry`)"
-}
-
-/** Refuses the first key of `source` that is not an option. */
-const refuseUnknown = (source: object) => {
-  for (const key of Object.keys(source)) {
-    if (!knownOptions.has(key)) Checks.refuse(key, `is not an option of the durable pool${instead[key] ?? ""}`)
-  }
-}
-
-const validate = <A, I, B, E, R>(
-  options: Options<A, I, B, E, R>,
-  contextStore: Store | undefined
-): Config<A, I, B, E, R> | Invalid =>
-  Checks.checked("options", () => {
-    const source = Checks.record("options", options)
-    const read = (key: string) => Checks.field(source, key, key)
-    const { queue, schema, store } = producerFields<A, I>(source, contextStore)
-    refuseUnknown(source)
-    const handler = read("handler")
-    if (typeof handler !== "function") {
-      Checks.refuse("handler", `must be a function returning an Effect, got ${Checks.describe(handler)}`)
-    }
-    const maxAttempts = positiveInteger("maxAttempts", read("maxAttempts"), 5)
-    // Before prefetch, which defaults to it: a bad `workers` is named as such.
-    const workers = positiveInteger("workers", read("workers"), undefined)
-    const prefetch = positiveInteger("prefetch", read("prefetch"), workers)
-    const retryInput = read("retry")
-    const retry = retryInput === undefined ? defaultRetry : retryInput
-    if (!Checks.holds("retry", () => Schedule.isSchedule(retry))) {
-      Checks.refuse("retry", `must be a Schedule (of the delays between attempts), got ${Checks.describe(retry)}`)
-    }
-    const lease = duration("lease", read("lease"), "30 seconds")
-    if (!Duration.isFinite(lease)) Checks.refuse("lease", "must be finite: a dead process's jobs must come back")
-    if (Duration.isLessThan(lease, minimumLease)) {
-      Checks.refuse("lease", `must be at least ${Duration.toMillis(minimumLease)} millis, got ${Duration.format(lease)}`)
-    }
-    const pollInterval = duration("pollInterval", read("pollInterval"), "200 millis")
-    const jobTimeoutInput = read("jobTimeout")
-    const jobTimeout = jobTimeoutInput === undefined ? undefined : duration("jobTimeout", jobTimeoutInput, 0)
-    const shutdown = Checks.policy("shutdown", read("shutdown"))
-    const shutdownResolved = Checks.orRefuse(Shutdown.resolve(Shutdown.defaultResolved, shutdown))
-    const onShutdown = read("onShutdown")
-    if (onShutdown !== undefined && typeof onShutdown !== "function") {
-      Checks.refuse("onShutdown", `must be a function of the report returning an Effect, got ${Checks.describe(onShutdown)}`)
-    }
-    return {
-      store,
-      queue,
-      schema,
-      workers,
-      handler: handler as Config<A, I, B, E, R>["handler"],
-      maxAttempts,
-      retry: retry as Schedule.Schedule<unknown, unknown>,
-      lease,
-      pollInterval,
-      prefetch,
-      jobTimeout,
-      shutdown,
-      shutdownResolved,
-      onShutdown: onShutdown as Config<A, I, B, E, R>["onShutdown"]
-    }
-  })
 
 /**
  * Starts a durable pool in the current scope; closing the scope shuts it

@@ -16,15 +16,8 @@
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
-import {
-  decodeDuration,
-  describe,
-  type Invalid,
-  isInvalid,
-  isOptionsObject,
-  notAnObject,
-  unreadable
-} from "./internal/options.ts"
+import { validate } from "./internal/job.ts"
+import { isInvalid } from "./internal/options.ts"
 
 /**
  * A job: what a handler receives.
@@ -58,78 +51,6 @@ export interface Options {
   readonly timeout?: Duration.Input | undefined
   /** Which delivery this is, from 1 (default). Set by durable pools. */
   readonly attempt?: number | undefined
-}
-
-let lastId = 0
-
-/** "000" to "999": the last three digits of a generated id, made once. */
-const lastDigits = Array.from({ length: 1_000 }, (_, n) => String(n).padStart(3, "0"))
-/** "job-" and the digits before the last three, while they stay the same. */
-let thousands = -1
-let prefix = ""
-
-/**
- * Returns an id that no other job of this process has been given: `job-1`,
- * `job-2`... A counter, not a UUID: ids are made on the per-job path and only
- * need to be unique within the process that runs the pool.
- *
- * The digits are not converted per job. V8 keeps the strings it converts from
- * numbers in a cache that lives in the old generation, which keeps each new
- * id alive through the next scavenge; at a million jobs that alone grew the
- * young generation, and the peak RSS, by some 30 MB. Here a job's id is one
- * concatenation of two strings made beforehand.
- */
-const nextId = (): string => {
-  const n = ++lastId
-  if (n < 1_000) return `job-${n}`
-  const last = n % 1_000
-  const rest = (n - last) / 1_000
-  if (rest !== thousands) {
-    thousands = rest
-    prefix = `job-${rest}`
-  }
-  return prefix + lastDigits[last]
-}
-
-/**
- * A job with a generated id and no options: nothing to check.
- *
- * @internal
- */
-export const unchecked = <A>(payload: A): Job<A> => ({ id: nextId(), payload, timeout: undefined, attempt: 1 })
-
-/**
- * Validates `options` and makes the job, or says which option is wrong and
- * why. What a pool's `submit` uses, so that bad options become a typed error.
- *
- * @internal
- */
-export const validate = <A>(payload: A, options: Options | undefined): Job<A> | Invalid => {
-  if (options === undefined) return unchecked(payload)
-  if (!isOptionsObject(options)) return notAnObject("options", options)
-  // Each field is read once, into a local: a getter could answer differently
-  // the second time. Which one is being read names it, should reading throw.
-  let reading = "id"
-  try {
-    const id = options.id
-    reading = "timeout"
-    const timeout = options.timeout
-    reading = "attempt"
-    const attempt = options.attempt
-    return checked(payload, id, timeout, attempt)
-  } catch (error) {
-    return unreadable(reading, error)
-  }
-}
-
-const checked = <A>(payload: A, id: unknown, timeout: unknown, attempt: unknown = 1): Job<A> | Invalid => {
-  if (id !== undefined && typeof id !== "string") return { option: "id", reason: `must be a string, got ${describe(id)}` }
-  if (!Number.isSafeInteger(attempt) || (attempt as number) < 1) {
-    return { option: "attempt", reason: `must be an integer >= 1, got ${describe(attempt)}` }
-  }
-  const decoded = timeout === undefined ? undefined : decodeDuration("timeout", timeout, { allowZero: false })
-  if (isInvalid(decoded)) return decoded
-  return { id: id ?? nextId(), payload, timeout: decoded, attempt: attempt as number }
 }
 
 /**

@@ -42,23 +42,15 @@ import * as Queue from "effect/Queue"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import {
-  decodeDuration,
-  describe,
-  type Invalid,
-  isInvalid,
-  isOptionsObject,
-  notAnIterable,
-  notAnObject,
-  unreadable
-} from "./internal/options.ts"
+import { describe, isInvalid, unreadable } from "./internal/options.ts"
 import * as Once from "./internal/once.ts"
+import { type Config, configError, payloadsOf, resolveBuffer, validate } from "./internal/poolOptions.ts"
 import { quietly } from "./internal/quietly.ts"
 import * as Backlog from "./internal/backlog.ts"
 import * as Worker from "./internal/worker.ts"
 import { gaveBack, reportAnnotations } from "./internal/reportLog.ts"
-import * as Job from "./Job.ts"
-import * as Shutdown from "./Shutdown.ts"
+import * as Job from "./internal/namespaces/Job.ts"
+import * as Shutdown from "./internal/namespaces/Shutdown.ts"
 
 // -----------------------------------------------------------------------------
 // Errors
@@ -260,16 +252,6 @@ export const WorkerId = Context.Reference<number>("effect-worker-pool/WorkerId",
 // Options
 // -----------------------------------------------------------------------------
 
-interface Config<A, B, E, R> {
-  readonly workers: number
-  readonly capacity: number
-  readonly handler: (job: Job.Job<A>) => Effect.Effect<B, E, R>
-  readonly jobTimeout: Duration.Duration | undefined
-  readonly shutdown: Shutdown.Resolved
-  readonly outcomes: ResolvedOutcomeBuffer
-  readonly onShutdown: ((report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>) | undefined
-}
-
 /**
  * `Effect.isEffect`, checked here: the shared check sees every kind of value
  * in the program and is slow for it; here it sees what one handler returns.
@@ -280,118 +262,6 @@ const isEffect = (u: unknown): u is Effect.Effect<unknown, unknown, unknown> =>
 /** What a handler returned instead of an Effect, for the error that says so. */
 const returned = (value: unknown): string =>
   value instanceof Promise ? "a Promise (wrap it with Effect.promise or Effect.tryPromise)" : describe(value)
-
-const isPositiveInteger = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 1
-
-const configError = ({ option, reason }: Invalid) => new PoolConfigError({ option, reason })
-
-/**
- * `submitAll`'s payloads, to be read by index: an array as it is (the fast
- * path, read as the batch is accepted), any other iterable read in full now
- * (its `Symbol.iterator` read once), or why they cannot be. In a wrapper, so
- * that telling the two apart never looks into the caller's array (a Proxy).
- */
-const payloadsOf = <A>(payloads: Iterable<A>): { readonly items: ReadonlyArray<A> } | Invalid => {
-  try {
-    if (Array.isArray(payloads)) return { items: payloads }
-    if (typeof payloads === "string") return { items: Array.from(payloads) }
-    if ((typeof payloads !== "object" || payloads === null) && typeof payloads !== "function") {
-      return notAnIterable("payloads", payloads)
-    }
-    const iterate: unknown = payloads[Symbol.iterator]
-    if (typeof iterate !== "function") return notAnIterable("payloads", payloads)
-    return { items: Array.from({ [Symbol.iterator]: () => iterate.call(payloads) as Iterator<A> }) }
-  } catch (error) {
-    return unreadable("payloads", error)
-  }
-}
-
-const validate = <A, B, E, R>(options: Options<A, B, E, R>): Config<A, B, E, R> | Invalid => {
-  if (!isOptionsObject(options)) return notAnObject("options", options)
-  // Each field is read once, into a local: a getter could answer differently
-  // the second time. Which one is being read names it, should reading throw.
-  let reading = "workers"
-  try {
-    const workers: unknown = options.workers
-    reading = "capacity"
-    const capacity: unknown = options.capacity
-    reading = "handler"
-    const handler: unknown = options.handler
-    reading = "jobTimeout"
-    const jobTimeout: unknown = options.jobTimeout
-    reading = "shutdown"
-    const shutdown: unknown = options.shutdown
-    reading = "outcomes"
-    const outcomes: unknown = options.outcomes
-    reading = "onShutdown"
-    const onShutdown: unknown = options.onShutdown
-    return validateFields({ workers, capacity, handler, jobTimeout, shutdown, outcomes, onShutdown })
-  } catch (error) {
-    return unreadable(reading, error)
-  }
-}
-
-/** The fields of `Options`, read once, not yet checked. */
-interface Fields {
-  readonly workers: unknown
-  readonly capacity: unknown
-  readonly handler: unknown
-  readonly jobTimeout: unknown
-  readonly shutdown: unknown
-  readonly outcomes: unknown
-  readonly onShutdown: unknown
-}
-
-const validateFields = <A, B, E, R>(fields: Fields): Config<A, B, E, R> | Invalid => {
-  const { capacity = 100, handler, workers } = fields
-  if (!isPositiveInteger(workers)) return { option: "workers", reason: `must be an integer >= 1, got ${describe(workers)}` }
-  if (!isPositiveInteger(capacity)) {
-    return { option: "capacity", reason: `must be an integer >= 1, got ${describe(capacity)}` }
-  }
-  if (typeof handler !== "function") return { option: "handler", reason: "must be a function returning an Effect" }
-  const jobTimeout = fields.jobTimeout === undefined
-    ? undefined
-    : decodeDuration("jobTimeout", fields.jobTimeout, { allowZero: false })
-  if (isInvalid(jobTimeout)) return jobTimeout
-  const shutdown = Shutdown.resolve(Shutdown.defaultResolved, fields.shutdown as Partial<Shutdown.Policy> | undefined)
-  if (isInvalid(shutdown)) return shutdown
-  const outcomes = resolveBuffer(defaultOutcomeBuffer, fields.outcomes)
-  if (isInvalid(outcomes)) return outcomes
-  const { onShutdown } = fields
-  if (onShutdown !== undefined && typeof onShutdown !== "function") {
-    return { option: "onShutdown", reason: `must be a function returning an Effect, got ${describe(onShutdown)}` }
-  }
-  return {
-    workers,
-    capacity,
-    handler: handler as Config<A, B, E, R>["handler"],
-    jobTimeout,
-    shutdown,
-    outcomes,
-    onShutdown: onShutdown as Config<A, B, E, R>["onShutdown"]
-  }
-}
-
-/** Applies `buffer` on top of `base`, validating each given field (`"outcomes.capacity"`). */
-const resolveBuffer = (base: ResolvedOutcomeBuffer, buffer: unknown): ResolvedOutcomeBuffer | Invalid => {
-  if (buffer === undefined) return base
-  if (!isOptionsObject(buffer)) return notAnObject("outcomes", buffer)
-  let reading = "outcomes.capacity"
-  try {
-    const { capacity = base.capacity } = buffer as OutcomeBuffer
-    reading = "outcomes.strategy"
-    const { strategy = base.strategy } = buffer as OutcomeBuffer
-    if (!isPositiveInteger(capacity)) {
-      return { option: "outcomes.capacity", reason: `must be an integer >= 1, got ${describe(capacity)}` }
-    }
-    if (strategy !== "sliding" && strategy !== "dropping") {
-      return { option: "outcomes.strategy", reason: `must be "sliding" or "dropping", got ${describe(strategy)}` }
-    }
-    return { capacity, strategy }
-  } catch (error) {
-    return unreadable(reading, error)
-  }
-}
 
 // -----------------------------------------------------------------------------
 // The pool

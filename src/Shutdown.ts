@@ -24,15 +24,7 @@
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import {
-  decodeDuration,
-  describe,
-  type Invalid,
-  isInvalid,
-  isOptionsObject,
-  notAnObject,
-  unreadable
-} from "./internal/options.ts"
+import type { Resolved } from "./internal/policy.ts"
 import { quietly } from "./internal/quietly.ts"
 import type { Job } from "./Job.ts"
 
@@ -82,49 +74,6 @@ export interface Report<A> {
   readonly timedOut: boolean
   /** How long the shutdown took. */
   readonly elapsed: Duration.Duration
-}
-
-/** A policy whose timeout has been decoded. */
-export interface Resolved {
-  readonly timeout: Duration.Duration
-  readonly backlog: "drain" | "return"
-}
-
-/**
- * Applies `overrides` on top of `base`, validating each given field; an
- * `Invalid` names the wrong one (`"shutdown.timeout"`) and says why.
- */
-export const resolve = (base: Resolved, overrides: Partial<Policy> | undefined): Resolved | Invalid => {
-  if (overrides === undefined) return base
-  if (!isOptionsObject(overrides)) return notAnObject("shutdown", overrides)
-  // Each field is read once; which one is being read names it, should reading throw.
-  let reading = "shutdown.timeout"
-  try {
-    const timeout = overrides.timeout
-    reading = "shutdown.backlog"
-    const backlog = overrides.backlog
-    return resolveFields(base, timeout, backlog)
-  } catch (error) {
-    return unreadable(reading, error)
-  }
-}
-
-const resolveFields = (base: Resolved, timeout: unknown, backlog: unknown): Resolved | Invalid => {
-  const decoded = timeout === undefined
-    ? base.timeout
-    : decodeDuration("shutdown.timeout", timeout, { allowZero: true })
-  if (isInvalid(decoded)) return decoded
-  if (backlog === undefined) return { timeout: decoded, backlog: base.backlog }
-  if (backlog !== "drain" && backlog !== "return") {
-    return { option: "shutdown.backlog", reason: `must be "drain" or "return", got ${describe(backlog)}` }
-  }
-  return { timeout: decoded, backlog }
-}
-
-/** The default policy, decoded. */
-export const defaultResolved: Resolved = {
-  timeout: Duration.fromInputUnsafe(defaultPolicy.timeout),
-  backlog: defaultPolicy.backlog
 }
 
 /**

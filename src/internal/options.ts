@@ -1,21 +1,189 @@
 /**
- * Validation of user-given options: each check returns the decoded value or
- * an `Invalid` that names the option and says why, so that each public entry
- * point can wrap it in its own typed error.
+ * The one vocabulary for checking what users hand the library: the options
+ * of the pools and the stores, per-job options, `submitAll`'s payloads,
+ * store URLs. Every entry point checks its input with these rules, so that
+ * a wrong value is named and explained the same way everywhere, and the
+ * entry point wraps that in a `PoolConfigError` before anything starts, is
+ * accepted, stored or connected.
+ *
+ * One style: a rule takes the option's name and the value, and returns the
+ * value it accepts or `refuse`s (throws an `Invalid`). An entry point runs
+ * its rules inside `checked`, which returns the result or the `Invalid`;
+ * nothing thrown leaves this module. A hot path (a job's options) uses the
+ * same rules with a `try` of its own and `invalidOf`, allocating nothing
+ * unless it refuses.
+ *
+ * User-given objects may be hostile: a Proxy whose traps throw, a getter
+ * that throws, a revoked Proxy. They are read through `record` and `field`
+ * (each field once, inside a `try`), and whatever they throw becomes an
+ * `Invalid` naming the field, never a defect.
+ *
+ * Why not `Schema`: its struct parser reads the input itself, outside any
+ * `try` (a revoked Proxy fails `Array.isArray`, a getter throws), so every
+ * field would still have to be read by hand first; nearly every rule here
+ * would be a custom filter (durations that refuse `{ second: 30 }`, stores
+ * checked operation by operation, defaults that depend on another option,
+ * the order that decides which option a bad bag names, unknown keys with
+ * hints), its issues would have to be turned back into an option and a
+ * reason; and the per-job path must stay hand-written, so Schema would make
+ * two styles where this makes one.
  *
  * @internal
  */
 import * as Duration from "effect/Duration"
+import * as Redacted from "effect/Redacted"
+import type * as Shutdown from "../Shutdown.ts"
 
-/** Which option is wrong, and why. */
-export interface Invalid {
+// -----------------------------------------------------------------------------
+// Refusals
+// -----------------------------------------------------------------------------
+
+/**
+ * Which option is wrong, and why. A class of its own, branded, so that
+ * telling a refusal from an accepted value never looks into that value (a
+ * user's array may be a Proxy whose `has` trap throws).
+ */
+export class Invalid {
+  /** On every `Invalid` and on nothing else: what `is` looks for. */
+  readonly #brand = undefined
   readonly option: string
   readonly reason: string
+  constructor(option: string, reason: string) {
+    this.option = option
+    this.reason = reason
+  }
+  /** Whether `u` is an `Invalid`; no trap of a Proxy is run. */
+  static is(u: unknown): u is Invalid {
+    return typeof u === "object" && u !== null && #brand in u
+  }
 }
 
 /** Whether a check refused its input. */
-export const isInvalid = (u: unknown): u is Invalid =>
-  typeof u === "object" && u !== null && "option" in u && "reason" in u
+export const isInvalid = (u: unknown): u is Invalid => Invalid.is(u)
+
+/** Stops the check in progress: `option` is wrong, for `reason`. */
+export const refuse = (option: string, reason: string): never => {
+  throw new Invalid(option, reason)
+}
+
+/** The refusal for an option whose reading threw (a getter, a Proxy's trap). */
+export const unreadable = (option: string, error: unknown): Invalid =>
+  new Invalid(option, `could not be read (${threw(error)})`)
+
+/**
+ * What `cause`, thrown while checking `option`, means: the refusal itself,
+ * or, for anything else (a hostile object found a way), that `option` could
+ * not be read.
+ */
+export const invalidOf = (option: string, cause: unknown): Invalid =>
+  isInvalid(cause) ? cause : unreadable(option, cause)
+
+/** Runs a check written with `refuse`: its result, or the `Invalid` it refused with. */
+export const checked = <A>(option: string, check: () => A): A | Invalid => {
+  try {
+    return check()
+  } catch (cause) {
+    return invalidOf(option, cause)
+  }
+}
+
+/** `input` as it is, unless it is an `Invalid`: then a refusal with it. */
+export const orRefuse = <A>(input: A | Invalid): A => {
+  if (isInvalid(input)) throw input
+  return input
+}
+
+// -----------------------------------------------------------------------------
+// Reading user-given objects
+// -----------------------------------------------------------------------------
+
+/**
+ * Whether `input` can be an options object: an object, not an array. Looking
+ * at a revoked Proxy throws; that is a no.
+ */
+const isOptionsObject = (input: unknown): input is object => {
+  if (typeof input !== "object" || input === null) return false
+  try {
+    return !Array.isArray(input)
+  } catch {
+    return false
+  }
+}
+
+/** `input` as an object whose fields can be read, or a refusal naming `option`. */
+export const record = (option: string, input: unknown): object =>
+  isOptionsObject(input) ? input : refuse(option, `must be an object, got ${kindOf(input)}`)
+
+/** Reads `source[key]` once; a getter or Proxy trap that throws is a refusal naming `option`. */
+export const field = (source: object, key: PropertyKey, option: string): unknown => {
+  try {
+    return (source as Record<PropertyKey, unknown>)[key]
+  } catch (cause) {
+    throw unreadable(option, cause)
+  }
+}
+
+/** Whether `predicate` holds of a user-given value; one that throws (a Proxy) is a refusal naming `option`. */
+export const holds = (option: string, predicate: () => boolean): boolean => {
+  try {
+    return predicate()
+  } catch (cause) {
+    throw unreadable(option, cause)
+  }
+}
+
+/** `input`, or `fallback` when it is absent (`undefined`; `null` is a value, and checked as one). */
+export const orDefault = (input: unknown, fallback: unknown): unknown => input === undefined ? fallback : input
+
+// -----------------------------------------------------------------------------
+// Rules for values
+// -----------------------------------------------------------------------------
+
+/** What a handler must be. */
+export const effectFunction = "a function returning an Effect"
+
+/** What `onShutdown` must be. */
+export const reportFunction = "a function of the report returning an Effect"
+
+/** `input` if `is` holds of it (even when it is a Proxy), else a refusal saying it must be `what`. */
+export const must = <A>(option: string, input: unknown, is: (u: unknown) => u is A, what: string): A =>
+  holds(option, () => is(input)) ? input as A : refuse(option, `must be ${what}, got ${describe(input)}`)
+
+/** Whether `u` is a function (of any kind: the type system says which). */
+export const isFunction = (u: unknown): u is (...args: ReadonlyArray<never>) => unknown => typeof u === "function"
+
+/** Whether `n` is an integer >= 1, one that a number holds exactly. */
+export const isPositiveInteger = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 1
+
+/** An integer >= 1. */
+export const positiveInteger = (option: string, input: unknown): number =>
+  isPositiveInteger(input) ? input : refuse(option, `must be an integer >= 1, got ${describe(input)}`)
+
+/** One of `choices`, which the reason lists. */
+export const oneOf = <const C extends string>(option: string, input: unknown, choices: ReadonlyArray<C>): C =>
+  choices.includes(input as C)
+    ? input as C
+    : refuse(option, `must be ${choices.map((choice) => JSON.stringify(choice)).join(" or ")}, got ${describe(input)}`)
+
+/** A string that is not empty. */
+export const nonEmptyString = (option: string, input: unknown): string =>
+  typeof input === "string" && input.length > 0 ? input : refuse(option, `must be a non-empty string, got ${describe(input)}`)
+
+/** Refuses the first key of `source` not in `known`: `hints` says what to use instead, for likely slips. */
+export const refuseUnknown = (
+  source: object,
+  known: ReadonlySet<string>,
+  owner: string,
+  hints: Readonly<Record<string, string>>
+): void => {
+  for (const key of Object.keys(source)) {
+    if (!known.has(key)) refuse(key, `is not an option of ${owner}${Object.hasOwn(hints, key) ? hints[key] : ""}`)
+  }
+}
+
+// -----------------------------------------------------------------------------
+// Durations
+// -----------------------------------------------------------------------------
 
 const durationFields = new Set([
   "weeks",
@@ -39,74 +207,166 @@ const isDurationObject = (input: object): boolean => {
     entries.every(([key, value]) => durationFields.has(key) && typeof value === "number" && Number.isFinite(value))
 }
 
-/**
- * Decodes `option` as a duration; `"Infinity"` is accepted, negative and
- * malformed values are not, and zero only where `allowZero` says so. A value
- * that throws when looked at (a Proxy, a getter, a fake `Duration`) is
- * refused like any other malformed one.
- */
-export const decodeDuration = (
-  option: string,
-  input: unknown,
-  options: { readonly allowZero: boolean }
-): Duration.Duration | Invalid => {
-  try {
-    return decodeDurationOrThrow(option, input, options)
-  } catch (error) {
-    return { option, reason: `is not a duration (${threw(error)})` }
-  }
+/** Which durations an option takes: zero ("do not wait") only where it means something. */
+export interface DurationRule {
+  readonly allowZero: boolean
 }
 
-const decodeDurationOrThrow = (
-  option: string,
-  input: unknown,
-  options: { readonly allowZero: boolean }
-): Duration.Duration | Invalid => {
+/** Durations greater than zero. */
+export const positive: DurationRule = { allowZero: false }
+
+/** Durations from zero on: a shutdown's timeout, where zero means "do not wait". */
+export const zeroOrMore: DurationRule = { allowZero: true }
+
+/**
+ * `input` as a duration; `"Infinity"` is accepted, negative and malformed
+ * values are not, and zero only where `rule` says so. A value that throws
+ * when looked at (a Proxy, a getter, a fake `Duration`) is refused like any
+ * other malformed one.
+ */
+export const duration = (option: string, input: unknown, rule: DurationRule): Duration.Duration => {
+  let decoded: Duration.Duration | undefined
+  try {
+    decoded = decodeDuration(input)
+  } catch (error) {
+    return refuse(option, `is not a duration (${threw(error)})`)
+  }
+  if (decoded === undefined) return refuse(option, `is not a duration: ${describe(input)}`)
+  if (Duration.isLessThan(decoded, Duration.zero)) {
+    return refuse(option, `must not be negative, got ${Duration.format(decoded)}`)
+  }
+  if (!rule.allowZero && Duration.isZero(decoded)) return refuse(option, "must be greater than zero")
+  return decoded
+}
+
+/** `input` decoded as a duration, `undefined` if it is none; may throw (a hostile object). */
+const decodeDuration = (input: unknown): Duration.Duration | undefined => {
   const malformed = (typeof input === "number" && Number.isNaN(input)) ||
     (typeof input === "object" && input !== null && !Duration.isDuration(input) && !Array.isArray(input) &&
       !isDurationObject(input))
   const decoded = malformed ? undefined : Duration.fromInput(input as Duration.Input)
-  if (decoded === undefined || decoded._tag === "None") {
-    return { option, reason: `is not a duration: ${describe(input)}` }
+  return decoded === undefined || decoded._tag === "None" ? undefined : decoded.value
+}
+
+/** A store's timeout option: a duration greater than zero (`"Infinity"`: wait for ever), `fallback` when absent. */
+export const timeoutOption = (option: string, input: unknown, fallback: Duration.Duration): Duration.Duration =>
+  input === undefined ? fallback : duration(option, input, positive)
+
+// -----------------------------------------------------------------------------
+// Bags shared by the pools
+// -----------------------------------------------------------------------------
+
+/**
+ * A shutdown policy's fields read once into a plain object, or `undefined`
+ * when there is none. `null` is not a policy: refused, as an options object
+ * that is `null` is. The fields are checked when the policy is resolved.
+ */
+export const policy = (option: string, input: unknown): Partial<Shutdown.Policy> | undefined => {
+  if (input === undefined) return undefined
+  const source = record(option, input)
+  const timeout = field(source, "timeout", `${option}.timeout`)
+  const backlog = field(source, "backlog", `${option}.backlog`)
+  return {
+    ...(timeout === undefined ? {} : { timeout: timeout as Duration.Input }),
+    ...(backlog === undefined ? {} : { backlog: backlog as Shutdown.Policy["backlog"] })
   }
-  const duration = decoded.value
-  if (Duration.isLessThan(duration, Duration.zero)) {
-    return { option, reason: `must not be negative, got ${Duration.format(duration)}` }
-  }
-  if (!options.allowZero && Duration.isZero(duration)) return { option, reason: "must be greater than zero" }
-  return duration
 }
 
 /**
- * Whether `input` can be an options object: an object, not an array. Looking
- * at a revoked Proxy throws; that is a no.
+ * `submitAll`'s payloads, to be read by index: an array as it is (the fast
+ * path: nothing copied, read as the batch is accepted), any other iterable
+ * read in full now, its `Symbol.iterator` read once.
  */
-export const isOptionsObject = (input: unknown): input is object => {
-  if (typeof input !== "object" || input === null) return false
+export const payloadList = <A>(payloads: Iterable<A>): ReadonlyArray<A> => {
   try {
-    return !Array.isArray(input)
-  } catch {
-    return false
+    if (Array.isArray(payloads)) return payloads
+    if (typeof payloads === "string") return Array.from(payloads)
+    if ((typeof payloads !== "object" || payloads === null) && typeof payloads !== "function") {
+      return refuse("payloads", `must be an iterable, got ${kindOf(payloads)}`)
+    }
+    const iterate: unknown = payloads[Symbol.iterator]
+    if (typeof iterate !== "function") return refuse("payloads", `must be an iterable, got ${kindOf(payloads)}`)
+    return Array.from({ [Symbol.iterator]: () => iterate.call(payloads) as Iterator<A> })
+  } catch (cause) {
+    throw invalidOf("payloads", cause)
   }
 }
 
-/** The reason for an options object that is not one. */
-export const notAnObject = (option: string, input: unknown): Invalid => ({
-  option,
-  reason: `must be an object, got ${kindOf(input)}`
-})
+// -----------------------------------------------------------------------------
+// Durable jobs and stores
+// -----------------------------------------------------------------------------
 
-/** The reason for a value that is not an iterable where one belongs. */
-export const notAnIterable = (option: string, input: unknown): Invalid => ({
-  option,
-  reason: `must be an iterable, got ${kindOf(input)}`
-})
+/**
+ * Why a job id cannot be kept by every store, if it cannot: PostgreSQL holds
+ * neither the NUL character nor half of a UTF-16 surrogate pair (it would
+ * refuse the batch, or change the id), and an id must mean the same on
+ * every engine.
+ */
+const unkeepableId = (id: string): string | undefined =>
+  id.includes("\u0000")
+    ? "must not contain the NUL character (\\u0000), which not every store can keep"
+    : /\p{Cs}/u.test(id)
+    ? "must not contain half of a UTF-16 surrogate pair, which not every store can keep"
+    : undefined
 
-/** The reason for an option whose reading threw (a getter, a Proxy's trap). */
-export const unreadable = (option: string, error: unknown): Invalid => ({
-  option,
-  reason: `could not be read (${threw(error)})`
-})
+/** A job's id: a string. */
+export const jobIdString = (input: unknown): string =>
+  typeof input === "string" ? input : refuse("id", `must be a string, got ${describe(input)}`)
+
+/**
+ * The id of a durable job from `submit`'s options: `options.id`, or a new
+ * random UUID. `options` must be absent or an object; `id`, a string that
+ * every store can keep.
+ */
+export const jobId = (options: unknown): string => {
+  if (options === undefined) return crypto.randomUUID()
+  const id = field(record("options", options), "id", "id")
+  if (id === undefined) return crypto.randomUUID()
+  const unkeepable = unkeepableId(jobIdString(id))
+  return unkeepable === undefined ? id as string : refuse("id", unkeepable)
+}
+
+/**
+ * Why a store cannot take the batch `jobs`, if one of its ids is not a
+ * string (a caller of the `Store` itself, past the durable pool's checks):
+ * every engine refuses it alike, before sending anything.
+ */
+export const nonStringId = (jobs: ReadonlyArray<{ readonly id: unknown }>): string | undefined => {
+  for (const job of jobs) {
+    if (typeof job.id !== "string") return `a job id must be a string, got ${describe(job.id)}`
+  }
+  return undefined
+}
+
+/** A URL's scheme, authority and port, read without the `URL` class (which says only "Invalid URL"). */
+const urlParts = /^([a-z][a-z0-9+.-]*):(?:\/\/([^/?#]*))?/i
+
+/**
+ * The connection URL of a store engine: a string, or a `Redacted` one, that
+ * parses as a URL of one of `schemes` with a port from 1 to 65535 if it has
+ * one. The reasons never repeat the URL: it may hold a password.
+ */
+export const storeUrl = (input: unknown, schemes: ReadonlyArray<string>): string => {
+  const url = Redacted.isRedacted(input) ? Redacted.value(input) : input
+  const expected = `a ${schemes.map((scheme) => `${scheme}://`).join(" or ")} URL`
+  if (typeof url !== "string") return refuse("url", `must be ${expected}, got ${kindOf(url)}`)
+  const parts = urlParts.exec(url)
+  const scheme = parts?.[1]?.toLowerCase()
+  if (scheme === undefined || !schemes.includes(scheme)) {
+    return refuse("url", `must be ${expected}, got ${scheme === undefined ? "no scheme" : `${scheme}:`}`)
+  }
+  const hostAndPort = parts?.[2]?.slice(parts[2].lastIndexOf("@") + 1) ?? ""
+  const port = /^(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(hostAndPort)?.[1]
+  if (port !== undefined && port !== "" && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) {
+    return refuse("url", `has port ${JSON.stringify(port)}: a port is a number from 1 to 65535`)
+  }
+  if (!URL.canParse(url)) return refuse("url", `is not a valid URL (${expected} expected)`)
+  return url
+}
+
+// -----------------------------------------------------------------------------
+// Describing bad input
+// -----------------------------------------------------------------------------
 
 const threw = (error: unknown): string => {
   try {
@@ -116,11 +376,9 @@ const threw = (error: unknown): string => {
   }
 }
 
-/** What kind of value `input` is, for an error message. */
+/** What kind of value `input` is, for "must be an object, got ...". */
 const kindOf = (input: unknown): string => {
-  if (input === null) return "null"
-  if (typeof input === "function") return "a function"
-  if (typeof input !== "object") return `${typeof input} ${describe(input)}`
+  if (typeof input !== "object" || input === null) return describe(input)
   try {
     return Array.isArray(input) ? "an array" : "an object"
   } catch {

@@ -109,3 +109,14 @@ export const plain: Effect.Effect<unknown, never> = pool.shutdown()
 export const withPolicy: Effect.Effect<unknown, Pool.PoolConfigError> = pool.shutdown({ timeout: "1 second" })
 // @ts-expect-error: a policy can fail, so this error channel is too narrow.
 export const withPolicyNever: Effect.Effect<unknown, never> = pool.shutdown({ timeout: "1 second" })
+
+// A producer takes where, which queue and how payloads are encoded; whether it
+// still accepts jobs is the durable pool's own business, not an option.
+export const producer = Durable.producer({ store, queue: "emails", schema: Schema.String })
+export const producerWithAccepting = Durable.producer({
+  store,
+  queue: "emails",
+  schema: Schema.String,
+  // @ts-expect-error: accepting is not an option of a producer.
+  accepting: () => false
+})

@@ -1,0 +1,195 @@
+/**
+ * The durable pool's options, and the producer's: read once, checked with
+ * the vocabulary of `../internal/options.ts`, their defaults applied, for
+ * `Durable.make`, `Durable.layer` and `Durable.producer` to use as they are.
+ *
+ * The one value it takes from `../Durable.ts` (`minimumLease`) is used only
+ * when `validate` runs: `Durable.ts` imports this module, and by then it is
+ * defined.
+ *
+ * @internal
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import { minimumLease, type Options, type ProducerOptions } from "../Durable.ts"
+import {
+  checked,
+  describe,
+  duration,
+  effectFunction,
+  field,
+  type Invalid,
+  isFunction,
+  must,
+  nonEmptyString,
+  orDefault,
+  orRefuse,
+  policy,
+  positive,
+  positiveInteger,
+  record,
+  refuse,
+  refuseUnknown,
+  reportFunction
+} from "../internal/options.ts"
+import { defaultResolved, resolve, type Resolved } from "../internal/policy.ts"
+import type * as Job from "../Job.ts"
+import type * as Shutdown from "../Shutdown.ts"
+import type { Store } from "./Store.ts"
+
+/** The checked options of a producer. */
+export interface ProducerConfig<A, I> {
+  readonly store: Store
+  readonly queue: string
+  readonly schema: Schema.Codec<A, I>
+}
+
+/** The options, checked and read once, with their defaults. */
+export interface Config<A, I, B, E, R> extends ProducerConfig<A, I> {
+  readonly workers: number
+  readonly handler: (job: Job.Job<A>) => Effect.Effect<B, E, R>
+  readonly maxAttempts: number
+  readonly retry: Schedule.Schedule<unknown, unknown>
+  readonly lease: Duration.Duration
+  readonly pollInterval: Duration.Duration
+  readonly prefetch: number
+  readonly jobTimeout: Duration.Duration | undefined
+  /** As given (read once), for the pool and for `shutdown(policy)` to apply on top. */
+  readonly shutdown: Partial<Shutdown.Policy> | undefined
+  readonly shutdownResolved: Resolved
+  readonly onShutdown: ((report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>) | undefined
+}
+
+/** Every operation a `Store` has, in the order the contract lists them. */
+const storeOperations = [
+  "offer",
+  "claim",
+  "complete",
+  "retry",
+  "bury",
+  "release",
+  "extend",
+  "counts",
+  "buried"
+] as const satisfies ReadonlyArray<keyof Store>
+
+/**
+ * `input` as a `Store`: each operation read once and bound to it (a store
+ * written as a class keeps its `this`), so that a getter is not run again on
+ * every claim.
+ */
+const store = (option: string, input: unknown): Store => {
+  const source = record(option, input)
+  const operations: Record<string, unknown> = {}
+  for (const name of storeOperations) {
+    const operation = field(source, name, option)
+    if (typeof operation !== "function") {
+      refuse(option, `must be a Store (${storeOperations.join(", ")}): its ${name} is ${describe(operation)}`)
+    }
+    operations[name] = (operation as (...args: ReadonlyArray<unknown>) => unknown).bind(source)
+  }
+  return operations as unknown as Store
+}
+
+/** Reads and checks the options a producer shares with a pool; `contextStore` stands in for an absent `store`. */
+export const producerFields = <A, I>(source: object, contextStore?: Store): ProducerConfig<A, I> => {
+  const given = field(source, "store", "store")
+  const checkedStore = given === undefined && contextStore !== undefined ? contextStore : store("store", given)
+  const queue = nonEmptyString("queue", field(source, "queue", "queue"))
+  const schema = must("schema", field(source, "schema", "schema"), Schema.isSchema, "a Schema")
+  return { store: checkedStore, queue, schema: schema as unknown as Schema.Codec<A, I> }
+}
+
+/** Checks `Durable.producer`'s options: only `store`, `queue` and `schema` are read. */
+export const validateProducer = <A, I>(options: ProducerOptions<A, I>): ProducerConfig<A, I> | Invalid =>
+  checked("options", () => producerFields<A, I>(record("options", options)))
+
+/** Every option `make` reads: any other key is a mistake (a typo would otherwise be ignored). */
+const knownOptions: ReadonlySet<string> = new Set([
+  "store",
+  "queue",
+  "schema",
+  "workers",
+  "handler",
+  "maxAttempts",
+  "retry",
+  "lease",
+  "pollInterval",
+  "prefetch",
+  "jobTimeout",
+  "shutdown",
+  "onShutdown"
+] satisfies ReadonlyArray<keyof Options<unknown, unknown, unknown, unknown, unknown>>)
+
+/** What to say of an unknown option that is another pool's, or a likely slip. */
+const instead: Readonly<Record<string, string>> = {
+  capacity: " (the durable pool's room for claimed jobs is `prefetch`)",
+  timeout: " (use `jobTimeout`, or `shutdown.timeout`)",
+  maxAttempt: " (did you mean `maxAttempts`?)",
+  retries: " (use `maxAttempts` and `retry`)"
+}
+
+const aSchedule = "a Schedule (of the delays between attempts)"
+
+/** Exponential from 1 second, each delay at most 5 minutes. */
+const defaultRetry = Schedule.exponential("1 second").pipe(
+  Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, Duration.minutes(5))))
+)
+
+/** The `lease` option: finite, and at least `minimumLease`. */
+const lease = (input: unknown): Duration.Duration => {
+  const decoded = duration("lease", orDefault(input, "30 seconds"), positive)
+  if (!Duration.isFinite(decoded)) refuse("lease", "must be finite: a dead process's jobs must come back")
+  if (Duration.isLessThan(decoded, minimumLease)) {
+    refuse("lease", `must be at least ${Duration.toMillis(minimumLease)} millis, got ${Duration.format(decoded)}`)
+  }
+  return decoded
+}
+
+/**
+ * Checks `Durable.make`'s options, in a fixed order that decides which
+ * option a bag with several wrong ones names: the producer's, then unknown
+ * keys, then the rest.
+ */
+export const validate = <A, I, B, E, R>(
+  options: Options<A, I, B, E, R>,
+  contextStore: Store | undefined
+): Config<A, I, B, E, R> | Invalid =>
+  checked("options", () => {
+    const source = record("options", options)
+    const read = (key: string) => field(source, key, key)
+    const producer = producerFields<A, I>(source, contextStore)
+    refuseUnknown(source, knownOptions, "the durable pool", instead)
+    const handler = must("handler", read("handler"), isFunction, effectFunction)
+    const maxAttempts = positiveInteger("maxAttempts", orDefault(read("maxAttempts"), 5))
+    // Before prefetch, which defaults to it: a bad `workers` is named as such.
+    const workers = positiveInteger("workers", read("workers"))
+    const prefetch = positiveInteger("prefetch", orDefault(read("prefetch"), workers))
+    const retry = must("retry", orDefault(read("retry"), defaultRetry), Schedule.isSchedule, aSchedule)
+    const checkedLease = lease(read("lease"))
+    const pollInterval = duration("pollInterval", orDefault(read("pollInterval"), "200 millis"), positive)
+    const jobTimeoutInput = read("jobTimeout")
+    const jobTimeout = jobTimeoutInput === undefined ? undefined : duration("jobTimeout", jobTimeoutInput, positive)
+    const shutdown = policy("shutdown", read("shutdown"))
+    const shutdownResolved = orRefuse(resolve(defaultResolved, shutdown))
+    const onShutdownInput = read("onShutdown")
+    const onShutdown = onShutdownInput === undefined
+      ? undefined
+      : must("onShutdown", onShutdownInput, isFunction, reportFunction)
+    return {
+      ...producer,
+      workers,
+      handler: handler as Config<A, I, B, E, R>["handler"],
+      maxAttempts,
+      retry: retry as Schedule.Schedule<unknown, unknown>,
+      lease: checkedLease,
+      pollInterval,
+      prefetch,
+      jobTimeout,
+      shutdown,
+      shutdownResolved,
+      onShutdown: onShutdown as Config<A, I, B, E, R>["onShutdown"]
+    }
+  })

@@ -1,0 +1,101 @@
+/**
+ * The in-memory pool's options: read once, checked with the vocabulary of
+ * `options.ts`, their defaults applied, for `Pool.make` to use as they are.
+ *
+ * The values it takes from `../Pool.ts` (`PoolConfigError`, the default
+ * outcome buffer) are used only when its functions run: `Pool.ts` imports
+ * this module, and by then both are defined.
+ *
+ * @internal
+ */
+import type * as Duration from "effect/Duration"
+import type * as Effect from "effect/Effect"
+import type * as Job from "../Job.ts"
+import { defaultOutcomeBuffer, type Options, PoolConfigError, type ResolvedOutcomeBuffer } from "../Pool.ts"
+import type * as Shutdown from "../Shutdown.ts"
+import {
+  checked,
+  duration,
+  effectFunction,
+  field,
+  type Invalid,
+  isFunction,
+  isInvalid,
+  must,
+  oneOf,
+  orDefault,
+  orRefuse,
+  payloadList,
+  positive,
+  positiveInteger,
+  record,
+  reportFunction
+} from "./options.ts"
+import { defaultResolved, resolve, type Resolved } from "./policy.ts"
+
+/** The options, checked, with their defaults. */
+export interface Config<A, B, E, R> {
+  readonly workers: number
+  readonly capacity: number
+  readonly handler: (job: Job.Job<A>) => Effect.Effect<B, E, R>
+  readonly jobTimeout: Duration.Duration | undefined
+  readonly shutdown: Resolved
+  readonly outcomes: ResolvedOutcomeBuffer
+  readonly onShutdown: ((report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>) | undefined
+}
+
+/** A refusal as the typed error every entry point fails with. */
+export const configError = ({ option, reason }: Invalid): PoolConfigError => new PoolConfigError({ option, reason })
+
+/**
+ * Checks `Pool.make`'s options. Every field is read once, all before any is
+ * checked (a getter could answer differently twice; one that throws is
+ * named), and checked in the order they are read.
+ */
+export const validate = <A, B, E, R>(options: Options<A, B, E, R>): Config<A, B, E, R> | Invalid =>
+  checked("options", () => {
+    const source = record("options", options)
+    const read = (key: keyof Options<A, B, E, R>) => field(source, key, key)
+    const workers = read("workers")
+    const capacity = read("capacity")
+    const handler = read("handler")
+    const jobTimeout = read("jobTimeout")
+    const shutdown = read("shutdown")
+    const outcomes = read("outcomes")
+    const onShutdown = read("onShutdown")
+    return {
+      workers: positiveInteger("workers", workers),
+      capacity: positiveInteger("capacity", orDefault(capacity, 100)),
+      handler: must("handler", handler, isFunction, effectFunction) as Config<A, B, E, R>["handler"],
+      jobTimeout: jobTimeout === undefined ? undefined : duration("jobTimeout", jobTimeout, positive),
+      shutdown: orRefuse(resolve(defaultResolved, shutdown as Partial<Shutdown.Policy> | undefined)),
+      outcomes: orRefuse(resolveBuffer(defaultOutcomeBuffer, outcomes)),
+      onShutdown: onShutdown === undefined
+        ? undefined
+        : must("onShutdown", onShutdown, isFunction, reportFunction) as Config<A, B, E, R>["onShutdown"]
+    }
+  })
+
+const strategies = ["sliding", "dropping"] as const
+
+/** Applies `buffer` on top of `base`, each field read once and checked (`"outcomes.capacity"`). */
+export const resolveBuffer = (base: ResolvedOutcomeBuffer, buffer: unknown): ResolvedOutcomeBuffer | Invalid =>
+  buffer === undefined ? base : checked("outcomes", () => {
+    const source = record("outcomes", buffer)
+    const capacity = field(source, "capacity", "outcomes.capacity")
+    const strategy = field(source, "strategy", "outcomes.strategy")
+    return {
+      capacity: positiveInteger("outcomes.capacity", orDefault(capacity, base.capacity)),
+      strategy: oneOf("outcomes.strategy", orDefault(strategy, base.strategy), strategies)
+    }
+  })
+
+/**
+ * `submitAll`'s payloads (see `payloadList`), or why they cannot be. In a
+ * wrapper: the pool tells the two apart by the wrapper, never by looking
+ * into the caller's array.
+ */
+export const payloadsOf = <A>(payloads: Iterable<A>): { readonly items: ReadonlyArray<A> } | Invalid => {
+  const items = checked("payloads", () => payloadList(payloads))
+  return isInvalid(items) ? items : { items }
+}
