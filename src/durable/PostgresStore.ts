@@ -45,10 +45,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import { isInvalid } from "../internal/options.ts"
+import * as Checks from "../internal/options.ts"
 import { PoolConfigError } from "../Pool.ts"
 import * as Boundary from "./boundary.ts"
-import * as Checks from "./options.ts"
 import * as Connection from "./postgres/connection.ts"
 import * as Migrations from "./postgres/migrations.ts"
 import * as Sql from "./postgres/statements.ts"
@@ -109,7 +108,7 @@ const settings = (options: Options): Settings | PoolConfigError => {
       commandTimeout: Checks.timeoutOption("commandTimeout", read("commandTimeout"), Duration.seconds(5))
     }
   })
-  return isInvalid(checked) ? new PoolConfigError(checked) : checked
+  return Checks.isInvalid(checked) ? new PoolConfigError(checked) : checked
 }
 
 /**

@@ -54,10 +54,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import { isInvalid } from "../internal/options.ts"
+import * as Checks from "../internal/options.ts"
 import { PoolConfigError } from "../Pool.ts"
 import * as Boundary from "./boundary.ts"
-import * as Checks from "./options.ts"
 import { connectError, defaultTimeoutMs, openClient } from "./redis/connection.ts"
 import { describe } from "./redis/errors.ts"
 import * as Migrations from "./redis/migrations.ts"
@@ -110,7 +109,7 @@ const settings = (options: Options): Settings | PoolConfigError => {
       commandTimeoutMs: millisOf(Checks.timeoutOption("commandTimeout", read("commandTimeout"), fallback))
     }
   })
-  return isInvalid(checked) ? new PoolConfigError(checked) : checked
+  return Checks.isInvalid(checked) ? new PoolConfigError(checked) : checked
 }
 
 /**

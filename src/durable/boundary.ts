@@ -13,7 +13,7 @@
  *   a `StoreError` naming the operation;
  * - each operation runs in a span `Store.<operation>`.
  *
- * @internal
+ * Internal: not an entry point of the package.
  */
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
@@ -22,7 +22,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
-import { nonStringId } from "./options.ts"
+import { nonStringId } from "../internal/options.ts"
 import type { Store } from "./Store.ts"
 import { StoreError } from "./Store.ts"
 

@@ -7,7 +7,7 @@
  * when `validate` runs: `Durable.ts` imports this module, and by then it is
  * defined.
  *
- * @internal
+ * Internal: not an entry point of the package.
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"

@@ -7,7 +7,7 @@
  * It owns its stop signal. `Durable.ts` starts it; the shutdown stops it,
  * and waits for it to end (a claim in flight still delivers its jobs).
  *
- * @internal
+ * Internal: not an entry point of the package.
  */
 import * as Deferred from "effect/Deferred"
 import type * as Duration from "effect/Duration"

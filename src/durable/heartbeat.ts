@@ -5,7 +5,7 @@
  * retrying through an outage. `Durable.ts` starts it; closing the pool's
  * background scope stops it.
  *
- * @internal
+ * Internal: not an entry point of the package.
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"

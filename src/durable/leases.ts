@@ -21,7 +21,7 @@
  * there will be no more (`noMoreEndings`); the heartbeat renews `toRenew`.
  * Every transition is synchronous, so none can interleave with another.
  *
- * @internal
+ * Internal: not an entry point of the package.
  */
 import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"

@@ -4,7 +4,7 @@
  * two ways an operation is retried (until it succeeds, or a few times).
  * The fetcher, the settler and the heartbeat all use it.
  *
- * @internal
+ * Internal: not an entry point of the package.
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"

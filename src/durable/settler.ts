@@ -9,7 +9,7 @@
  * `Durable.ts` starts it; the shutdown calls `flush` (within its own bound)
  * once no lease can end any more.
  *
- * @internal
+ * Internal: not an entry point of the package.
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"

@@ -16,7 +16,7 @@
  * `Durable.ts` makes it once the parts run, and calls `run` from `shutdown`
  * and from the pool's finalizer.
  *
- * @internal
+ * Internal: not an entry point of the package.
  */
 import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"

@@ -4,7 +4,7 @@
  * hangs does not hold up the release), and reaching the server at `make`,
  * tried again while the failure may pass, until the connect deadline.
  *
- * @internal
+ * Internal: not an entry point of the package.
  */
 import * as PgPool from "@effect/sql-pg/PgPool"
 import * as Duration from "effect/Duration"

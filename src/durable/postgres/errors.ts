@@ -12,7 +12,7 @@
  * memory or disk) and the server shutting down, crashing or starting (57P01,
  * 57P02, 57P03). Data the server refuses (class 22) stays permanent.
  *
- * @internal
+ * Internal: not an entry point of the package.
  */
 import type { SqlError } from "effect/sql/SqlError"
 import { StoreError } from "../Store.ts"

@@ -18,7 +18,7 @@
  * no migrations table: migration 1 looks each object up before creating it,
  * so on such a database it only records the version.
  *
- * @internal
+ * Internal: not an entry point of the package.
  */
 import type * as PgPool from "@effect/sql-pg/PgPool"
 import * as Effect from "effect/Effect"

@@ -4,7 +4,7 @@
  * (`unnest`, `SKIP LOCKED`, the counts kept by the statements that move
  * jobs) is said where `PostgresStore.ts` describes the store.
  *
- * @internal
+ * Internal: not an entry point of the package.
  */
 import * as PgTypes from "@effect/sql-pg/PgTypes"
 import * as Duration from "effect/Duration"

@@ -4,7 +4,7 @@
  * server and its rows read back. What every engine does around it (empty
  * batches, counts, timeouts, spans) is the store boundary's.
  *
- * @internal
+ * Internal: not an entry point of the package.
  */
 import type * as PgPool from "@effect/sql-pg/PgPool"
 import * as PgTypes from "@effect/sql-pg/PgTypes"

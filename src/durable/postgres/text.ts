@@ -3,7 +3,7 @@
  * let `offer` refuse a batch by name before the server refuses it whole (or
  * changes an id silently).
  *
- * @internal
+ * Internal: not an entry point of the package.
  */
 import type { Offered } from "../Store.ts"
 

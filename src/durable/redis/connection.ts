@@ -4,7 +4,7 @@
  * deadline (a server may be starting) and reconnects for ever, with backoff,
  * once it has been connected; and readable reasons for what it reports.
  *
- * @internal
+ * Internal: not an entry point of the package.
  */
 import { createClient } from "redis"
 import { StoreError } from "../Store.ts"

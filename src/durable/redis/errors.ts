@@ -9,7 +9,7 @@
  * memory, a replica being promoted); every other one (`WRONGTYPE`, `ERR`,
  * `NOPERM`, `WRONGPASS`...) is what the same command would meet again.
  *
- * @internal
+ * Internal: not an entry point of the package.
  */
 import { ErrorReply } from "redis"
 import { StoreError } from "../Store.ts"

@@ -17,7 +17,7 @@
  * One that would rewrite every queue would instead be run from the client
  * under a lock key, its version set once it is done.
  *
- * @internal
+ * Internal: not an entry point of the package.
  */
 import * as Effect from "effect/Effect"
 import { StoreError } from "../Store.ts"

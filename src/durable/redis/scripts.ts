@@ -9,7 +9,7 @@
  * version 1 of `migrations.ts`. A script that changed it would come with a
  * migration.
  *
- * @internal
+ * Internal: not an entry point of the package.
  */
 import { createHash } from "node:crypto"
 

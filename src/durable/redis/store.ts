@@ -4,7 +4,7 @@
  * What every engine does around it (empty batches, counts, timeouts, spans)
  * is the store boundary's.
  *
- * @internal
+ * Internal: not an entry point of the package.
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
