@@ -17,6 +17,7 @@ import * as Job from "../src/Job.ts"
 import * as Pool from "../src/Pool.ts"
 
 type Entry = State.Entry<number, number, string>
+type Ledgered = State.PoolState<number, number, string, never>
 
 /** A pool's state with no workers, whose `Hooks.ended` calls are recorded by job id. */
 const makeLedger = (capacity: number) => {
@@ -38,7 +39,8 @@ const makeLedger = (capacity: number) => {
   const outcomes: Array<Job.Outcome<number, number, string>> = []
   /** The outcomes the subscriber was sent so far. */
   const published = () => {
-    for (let taken = Queue.takeUnsafe(subscriber!.queue); taken?._tag === "Success"; taken = Queue.takeUnsafe(subscriber!.queue)) {
+    const { queue } = subscriber!
+    for (let taken = Queue.takeUnsafe(queue); taken?._tag === "Success"; taken = Queue.takeUnsafe(queue)) {
       outcomes.push(taken.value)
     }
     return outcomes
@@ -46,13 +48,13 @@ const makeLedger = (capacity: number) => {
   return { state, endings, published, subscriber: subscriber! }
 }
 
-const accept = (state: State.PoolState<number, number, string, never>, payload: number, run: boolean) => {
+const accept = (state: Ledgered, payload: number, run: boolean) => {
   const entry: Entry = State.makeEntry(Job.unchecked(payload), run ? Deferred.makeUnsafe() : undefined)
   return Ledger.enqueue(state, entry) ? entry : undefined
 }
 
 /** Takes the oldest queued job and starts it, as a worker does (unless its caller gave up on it). */
-const take = (state: State.PoolState<number, number, string, never>): Entry | undefined => {
+const take = (state: Ledgered): Entry | undefined => {
   const entry = state.backlog.take()!
   if (entry.cancelled) {
     Ledger.cancelled(state, entry)
@@ -68,7 +70,7 @@ const replyOf = (entry: Entry): Exit.Exit<number, unknown> | undefined =>
     ? Effect.runSyncExit(Deferred.await(entry.reply))
     : undefined
 
-const assertBalanced = (state: State.PoolState<number, number, string, never>) =>
+const assertBalanced = (state: Ledgered) =>
   assert.strictEqual(Ledger.unaccounted(Ledger.stats(state)), 0, JSON.stringify(Ledger.stats(state)))
 
 const timeout = (entry: Entry) => new Job.JobTimeoutError({ jobId: entry.job.id, timeout: Duration.millis(1) })
@@ -98,88 +100,50 @@ describe("Ledger", () => {
   })
 
   describe("each way a running job ends: one count, one hook call, its reply, its outcome", () => {
-    const cases: ReadonlyArray<{
+    interface Case {
       readonly name: string
-      readonly end: (state: State.PoolState<number, number, string, never>, entry: Entry) => void
+      readonly end: (state: Ledgered, entry: Entry) => void
       readonly count: keyof Pool.Stats
       /** What `Hooks.ended` is told: a job that died failed, with its cause. */
       readonly ending: Pool.Ending["_tag"]
       readonly reply: (entry: Entry) => Exit.Exit<number, unknown> | undefined
-      readonly outcome: string
-    }> = [
-      {
-        name: "succeeded",
-        end: (state, entry) => Ledger.succeeded(state, entry, 7),
-        count: "succeeded",
-        ending: "Succeeded",
-        reply: () => Exit.succeed(7),
-        outcome: "Succeeded"
-      },
-      {
-        name: "failed",
-        end: (state, entry) => Ledger.failed(state, entry, Cause.fail("boom")),
-        count: "failed",
-        ending: "Failed",
-        reply: () => Exit.fail("boom"),
-        outcome: "Failed"
-      },
-      {
-        name: "timed out",
-        end: (state, entry) => Ledger.failed(state, entry, Cause.fail(timeout(entry))),
-        count: "failed",
-        ending: "Failed",
-        reply: (entry) => Exit.fail(timeout(entry)),
-        outcome: "Failed"
-      },
-      {
-        name: "died",
-        end: (state, entry) => Ledger.failed(state, entry, Cause.die("bug")),
-        count: "died",
-        ending: "Failed",
-        reply: () => Exit.die("bug"),
-        outcome: "Died"
-      },
-      {
-        name: "interrupted itself before the shutdown",
-        end: (state, entry) => Ledger.failed(state, entry, Cause.interrupt()),
-        count: "interrupted",
-        ending: "Failed",
-        reply: (entry) => Exit.fail(new Job.JobInterruptedError({ jobId: entry.job.id })),
-        outcome: "Interrupted"
-      },
-      {
-        name: "interrupted once the shutdown began",
-        end: (state, entry) => {
-          state.accepting = false
-          Ledger.failed(state, entry, Cause.interrupt())
-        },
-        count: "interrupted",
-        ending: "CutOff",
-        reply: (entry) => Exit.fail(new Job.JobInterruptedError({ jobId: entry.job.id })),
-        outcome: "Interrupted"
-      },
-      {
-        name: "interrupted by the drain's deadline",
-        end: (state, entry) => {
-          state.accepting = false
-          Ledger.interruptedWhileRunning(state, entry)
-        },
-        count: "interrupted",
-        ending: "CutOff",
-        reply: (entry) => Exit.fail(new Job.JobInterruptedError({ jobId: entry.job.id })),
-        outcome: "Interrupted"
-      },
-      {
-        name: "cancelled while running",
-        end: (state, entry) => {
-          entry.cancelled = true
-          Ledger.failed(state, entry, Cause.interrupt())
-        },
-        count: "cancelled",
-        ending: "Cancelled",
-        reply: () => undefined,
-        outcome: "Interrupted"
-      }
+      readonly outcome: Job.Outcome<number, number, string>["_tag"]
+    }
+    const endWith = (cause: (entry: Entry) => Cause.Cause<string | Job.JobTimeoutError>) =>
+    (state: Ledgered, entry: Entry) => {
+      Ledger.failed(state, entry, cause(entry))
+    }
+    const once = (end: Case["end"]) => (state: Ledgered, entry: Entry) => {
+      state.accepting = false
+      end(state, entry)
+    }
+    const interrupted = (entry: Entry) => Exit.fail(new Job.JobInterruptedError({ jobId: entry.job.id }))
+    const kase = (
+      name: string,
+      end: Case["end"],
+      count: Case["count"],
+      ending: Case["ending"],
+      reply: Case["reply"],
+      outcome: Case["outcome"]
+    ): Case => ({ name, end, count, ending, reply, outcome })
+    const cancel = (state: Ledgered, entry: Entry) => {
+      entry.cancelled = true
+      Ledger.failed(state, entry, Cause.interrupt())
+    }
+    const succeed = (state: Ledgered, entry: Entry) => Ledger.succeeded(state, entry, 7)
+    const interrupt = endWith(() => Cause.interrupt())
+    const cases: ReadonlyArray<Case> = [
+      kase("succeeded", succeed, "succeeded", "Succeeded", () => Exit.succeed(7), "Succeeded"),
+      kase("failed", endWith(() => Cause.fail("boom")), "failed", "Failed", () => Exit.fail("boom"), "Failed"),
+      kase("timed out", endWith((entry) => Cause.fail(timeout(entry))), "failed", "Failed", (entry) =>
+        Exit.fail(timeout(entry)), "Failed"),
+      kase("died", endWith(() => Cause.die("bug")), "died", "Failed", () => Exit.die("bug"), "Died"),
+      kase("interrupted itself before the shutdown", interrupt, "interrupted", "Failed", interrupted, "Interrupted"),
+      kase("interrupted itself once the shutdown began", once(interrupt), "interrupted", "CutOff", interrupted,
+        "Interrupted"),
+      kase("interrupted by the drain's deadline", once(Ledger.interruptedWhileRunning), "interrupted", "CutOff",
+        interrupted, "Interrupted"),
+      kase("cancelled while running", cancel, "cancelled", "Cancelled", () => undefined, "Interrupted")
     ]
     for (const kase of cases) {
       it(kase.name, () => {
@@ -211,7 +175,7 @@ describe("Ledger", () => {
     assert.deepStrictEqual(published(), [{ _tag: "Interrupted", job: entry.job, cancelled: true }])
   })
 
-  it("the shutdown abandons the queued jobs: handed back, told closed, no outcome; cancelled ones end as cancelled", () => {
+  it("the shutdown abandons queued jobs: handed back, told closed, no outcome; cancelled ones end as cancelled", () => {
     const { endings, published, state } = makeLedger(4)
     const first = accept(state, 1, true)!
     const second = accept(state, 2, false)!
@@ -292,12 +256,7 @@ describe("Ledger", () => {
       readonly expected: Map<string, Pool.Ending["_tag"]>
     }
 
-    const endRunning = (
-      state: State.PoolState<number, number, string, never>,
-      model: Model,
-      entry: Entry,
-      how: How
-    ) => {
+    const endRunning = (state: Ledgered, model: Model, entry: Entry, how: How) => {
       model.published++
       switch (how) {
         case "succeed":
@@ -327,12 +286,7 @@ describe("Ledger", () => {
       }
     }
 
-    const apply = (
-      state: State.PoolState<number, number, string, never>,
-      model: Model,
-      step: Step,
-      payload: number
-    ) => {
+    const apply = (state: Ledgered, model: Model, step: Step, payload: number) => {
       switch (step._tag) {
         case "accept": {
           const entry = accept(state, payload, step.run)
@@ -380,7 +334,8 @@ describe("Ledger", () => {
     }
 
     it("the counts follow the model, the rule holds after every step, and every job ends exactly once", () => {
-      fc.assert(fc.property(fc.integer({ min: 1, max: 5 }), fc.array(step, { maxLength: 150, size: "max" }), (capacity, steps) => {
+      const steps = fc.array(step, { maxLength: 150, size: "max" })
+      fc.assert(fc.property(fc.integer({ min: 1, max: 5 }), steps, (capacity, steps) => {
         const { endings, published, state } = makeLedger(capacity)
         const model: Model = {
           submitted: 0,

@@ -87,7 +87,9 @@ export const succeeded = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry
   state.counts.succeeded++
   state.hooks.ended(entry.job, succeededEnding)
   if (entry.reply) Deferred.doneUnsafe(entry.reply, Exit.succeed(value))
-  if (state.subscribers.size > 0) publish(state, { _tag: "Succeeded", job: entry.job, value, elapsed: elapsed(state, entry) })
+  if (state.subscribers.size > 0) {
+    publish(state, { _tag: "Succeeded", job: entry.job, value, elapsed: elapsed(state, entry) })
+  }
 }
 
 /**
@@ -100,42 +102,26 @@ export const failed = <A, B, E, R>(
   cause: Cause.Cause<E | Job.JobTimeoutError>
 ): Effect.Effect<void> => {
   state.active--
+  const { job, reply } = entry
+  const listening = state.subscribers.size > 0
   const error = Cause.findError(cause)
-  if (error._tag === "Success") return failedWith(state, entry, cause, error.success)
+  if (error._tag === "Success") {
+    state.counts.failed++
+    state.hooks.ended(job, { _tag: "Failed", cause })
+    if (reply) Deferred.doneUnsafe(reply, Exit.fail(error.success))
+    if (listening) publish(state, { _tag: "Failed", job, error: error.success, elapsed: elapsed(state, entry) })
+    return quietly(Effect.logDebug("job failed", error.success).pipe(Effect.annotateLogs("jobId", job.id)))
+  }
   const defect = Cause.findDefect(cause)
-  if (defect._tag === "Success") return diedOf(state, entry, cause, defect.success)
+  if (defect._tag === "Success") {
+    state.counts.died++
+    state.hooks.ended(job, { _tag: "Failed", cause })
+    if (reply) Deferred.doneUnsafe(reply, Exit.die(defect.success))
+    if (listening) publish(state, { _tag: "Died", job, defect: defect.success })
+    return quietly(Effect.logWarning("job died", cause).pipe(Effect.annotateLogs("jobId", job.id)))
+  }
   interrupted(state, entry, cause)
   return Effect.void
-}
-
-const failedWith = <A, B, E, R>(
-  state: PoolState<A, B, E, R>,
-  entry: Entry<A, B, E>,
-  cause: Cause.Cause<E | Job.JobTimeoutError>,
-  error: E | Job.JobTimeoutError
-): Effect.Effect<void> => {
-  const { job, reply } = entry
-  const listening = state.subscribers.size > 0
-  state.counts.failed++
-  state.hooks.ended(job, { _tag: "Failed", cause })
-  if (reply) Deferred.doneUnsafe(reply, Exit.fail(error))
-  if (listening) publish(state, { _tag: "Failed", job, error, elapsed: elapsed(state, entry) })
-  return quietly(Effect.logDebug("job failed", error).pipe(Effect.annotateLogs("jobId", job.id)))
-}
-
-const diedOf = <A, B, E, R>(
-  state: PoolState<A, B, E, R>,
-  entry: Entry<A, B, E>,
-  cause: Cause.Cause<E | Job.JobTimeoutError>,
-  defect: unknown
-): Effect.Effect<void> => {
-  const { job, reply } = entry
-  const listening = state.subscribers.size > 0
-  state.counts.died++
-  state.hooks.ended(job, { _tag: "Failed", cause })
-  if (reply) Deferred.doneUnsafe(reply, Exit.die(defect))
-  if (listening) publish(state, { _tag: "Died", job, defect })
-  return quietly(Effect.logWarning("job died", cause).pipe(Effect.annotateLogs("jobId", job.id)))
 }
 
 /** The worker running `entry` was interrupted (the drain's deadline), and the job with it. */
