@@ -7,17 +7,21 @@
  *     submitted = succeeded + failed + died + cancelled + interrupted
  *               + abandoned + queued + active
  *
- *   where `interrupted` is the jobs interrupted before the shutdown began
- *   plus those interrupted after (`unaccounted` computes the difference, zero
- *   when the rule holds). A job is counted `submitted` as it enters the
- *   backlog (`enqueue`), is `queued` until a worker takes it, then either ends
- *   at once (`cancelled`) or is `active` (`started`) until it
- *   ends; a queued job the shutdown hands back is `abandoned`. Each ending
- *   below moves the job out of `queued` or `active` into exactly one count,
- *   tells `Hooks.ended` once, replies to its `run` caller (if any, and unless
- *   that caller gave up) and publishes its outcome to whoever listens.
+ *   (`interrupted`: before the shutdown began, and after). `unaccounted`
+ *   computes the difference: zero when the rule holds.
  *
- * `test/Ledger.test.ts` checks the rule over random sequences of endings.
+ * The life of a job, in this file's functions: `enqueue` accepts it into the
+ * backlog (submitted, queued). A worker takes it, and it either ends at once,
+ * `cancelled` (its `run` caller gave up while it was queued), or is `started`
+ * (active) until `succeeded`, `failed` (failed, died, or interrupted: by
+ * itself, or by its caller) or `interruptedWhileRunning` (the drain's
+ * deadline). What is still queued when the shutdown takes the backlog goes
+ * to `abandonBacklog`. Each ending moves the job out of queued or active
+ * into exactly one count, calls `Hooks.ended` once, replies to its `run`
+ * caller (if any, unless that caller gave up) and publishes its outcome to
+ * whoever listens (an abandoned job has none: it never ran).
+ *
+ * `test/Ledger.test.ts` checks each ending, and the rule over random sequences of them.
  *
  * @internal
  */
@@ -93,8 +97,9 @@ export const succeeded = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry
 }
 
 /**
- * A running job ended without succeeding: failed (a timeout included), died,
- * or was interrupted. Returns the log line it deserves.
+ * A running job ended without succeeding: failed (a timeout included), died
+ * (its worker's fiber too, dying outright: `places.ts`), or was interrupted.
+ * Returns the log line it deserves.
  */
 export const failed = <A, B, E, R>(
   state: PoolState<A, B, E, R>,

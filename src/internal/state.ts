@@ -72,7 +72,7 @@ export interface Subscriber<A, B, E> {
   readonly capacity: number
 }
 
-/** The jobs counted over the pool's life, by how they ended (written by the ledger only). */
+/** The jobs accepted, and how many of them ended in each way (written by the ledger only). */
 export interface Counts {
   submitted: number
   succeeded: number
@@ -92,7 +92,7 @@ export interface PoolState<A, B, E, R> {
   readonly waiters: Set<Waiter<A, B, E>>
   /** False once the shutdown began: nothing more is accepted (admission's). */
   accepting: boolean
-  /** The ledger's, from here to `closed`. */
+  /** The jobs counted over the pool's life (this field and those below, to `closed`, are the ledger's). */
   readonly counts: Counts
   /** Jobs a worker is running now. */
   active: number
@@ -107,7 +107,7 @@ export interface PoolState<A, B, E, R> {
   droppedOutcomes: number
   /** True once the drain is over: the outcome streams have ended. */
   closed: boolean
-  /** The worker places' fibers, one per worker (the worker places', from here on). */
+  /** The fibers of the worker places, one per worker (this field and the two below are `places.ts`'s). */
   readonly places: Array<Fiber.Fiber<void>>
   /** Workers running. */
   running: number
