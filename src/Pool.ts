@@ -460,16 +460,14 @@ export const makeWithHooks = <A, B, E, R>(
     const clock = yield* Clock.Clock
     const state = State.make<A, B, E, R>({ ...config, workerId: WorkerId, errors }, hooks, clock)
 
-    // `submit` and `trySubmit` are called once per job: one object each (see `Submission`).
-    const accept = (payload: A, options: Job.Options | undefined) => Admission.submit(state, payload, options)
-    const acceptNow = (payload: A, options: Job.Options | undefined) => Admission.trySubmit(state, payload, options)
+    // `submit` and `trySubmit` are called once per job: one object each, and no closure (see `Submission`).
     const submit = (payload: A, options?: Job.Options): Effect.Effect<Job.Job<A>, PoolClosedError | PoolConfigError> =>
-      new Submission(accept, payload, options)
+      new Submission(Admission.submit, state, payload, options)
     const trySubmit = (
       payload: A,
       options?: Job.Options
     ): Effect.Effect<Job.Job<A>, PoolClosedError | PoolFullError | PoolConfigError> =>
-      new Submission(acceptNow, payload, options)
+      new Submission(Admission.trySubmit, state, payload, options)
 
     const submitAll = (payloads: Iterable<A>): Effect.Effect<Array<Job.Job<A>>, PoolClosedError | PoolConfigError> =>
       Effect.suspend(() => {

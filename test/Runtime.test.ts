@@ -33,7 +33,7 @@ const effects: Record<string, Effect.Effect<unknown, unknown, unknown>> = {
   "Effect.yieldNow": Effect.yieldNow,
   "Effect.forkChild": Effect.forkChild(Effect.void),
   "Context.Reference": Context.Reference("test/Runtime", { defaultValue: () => 1 }),
-  "Submission": new Submission(() => Effect.void, undefined, undefined)
+  "Submission": new Submission(() => Effect.void, undefined, undefined, undefined)
 }
 
 /** Values that are not Effects, some of them close to one. */
@@ -144,21 +144,21 @@ describe("Runtime", () => {
   })
 
   describe("Submission: an Effectable.Class runs its asEffect", () => {
-    it("calls accept only when run, each time it runs, with its payload and options", () => {
-      const calls: Array<[number, string]> = []
-      const submission = new Submission((payload: number, options: string) => {
-        calls.push([payload, options])
+    it("calls accept only when run, each time it runs, with its state, payload and options", () => {
+      const calls: Array<[string, number, string]> = []
+      const submission = new Submission((state: string, payload: number, options: string) => {
+        calls.push([state, payload, options])
         return Effect.succeed(payload * 2)
-      }, 21, "options")
+      }, "state", 21, "options")
       assert.deepStrictEqual(calls, [])
       assert.strictEqual(Effect.runSync(submission), 42)
       assert.strictEqual(Effect.runSync(submission), 42)
-      assert.deepStrictEqual(calls, [[21, "options"], [21, "options"]])
+      assert.deepStrictEqual(calls, [["state", 21, "options"], ["state", 21, "options"]])
     })
 
     it("yields its asEffect's result in Effect.gen, and its failure", () => {
-      const ok = new Submission((n: number) => Effect.succeed(n + 1), 1, undefined)
-      const failing = new Submission((n: number) => Effect.fail(`no ${n}`), 2, undefined)
+      const ok = new Submission((_: undefined, n: number) => Effect.succeed(n + 1), undefined, 1, undefined)
+      const failing = new Submission((_: undefined, n: number) => Effect.fail(`no ${n}`), undefined, 2, undefined)
       const exit = Effect.runSyncExit(Effect.gen(function*() {
         const value = yield* ok
         assert.strictEqual(value, 2)
@@ -168,7 +168,7 @@ describe("Runtime", () => {
     })
 
     it("runs an asynchronous asEffect to its end", async () => {
-      const later = new Submission((n: number) => Effect.promise(async () => n), 7, undefined)
+      const later = new Submission((_: undefined, n: number) => Effect.promise(async () => n), undefined, 7, undefined)
       assert.strictEqual(await Effect.runPromise(later), 7)
     })
   })

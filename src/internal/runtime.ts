@@ -50,21 +50,25 @@ export const callbackOnScheduler = <A>(
   })
 
 /**
- * An effect that calls `accept(payload, options)` each time it runs: one
- * object per call of `submit`, where `Effect.suspend` would allocate a
- * closure as well as its effect.
+ * An effect that calls `accept(state, payload, options)` each time it runs:
+ * one object per call of `submit`, where `Effect.suspend` would allocate a
+ * closure as well as its effect. It carries the pool's state for a module
+ * function rather than calling a closure over that state: the extra call
+ * cost about 60 instructions per job (1%) of a loop of no-op submits.
  */
-export class Submission<P, O, A, E> extends Effectable.Class<A, E> {
-  declare readonly accept: (payload: P, options: O) => Effect.Effect<A, E>
+export class Submission<S, P, O, A, E> extends Effectable.Class<A, E> {
+  declare readonly accept: (state: S, payload: P, options: O) => Effect.Effect<A, E>
+  declare readonly state: S
   declare readonly payload: P
   declare readonly options: O
-  constructor(accept: (payload: P, options: O) => Effect.Effect<A, E>, payload: P, options: O) {
+  constructor(accept: (state: S, payload: P, options: O) => Effect.Effect<A, E>, state: S, payload: P, options: O) {
     super()
     this.accept = accept
+    this.state = state
     this.payload = payload
     this.options = options
   }
   asEffect(): Effect.Effect<A, E> {
-    return this.accept(this.payload, this.options)
+    return this.accept(this.state, this.payload, this.options)
   }
 }
