@@ -1,6 +1,7 @@
 /**
- * Graceful shutdown: the `Policy` that bounds it, the `Report` that accounts
- * for every job it touched, and the drain protocol a pool follows.
+ * Graceful shutdown: the `Policy` that bounds it and the `Report` that
+ * accounts for every job it touched. The drain protocol a pool follows is
+ * internal (`internal/drain.ts`).
  *
  * The protocol is the Go blueprint's `close(jobs); wg.Wait()` with its "Pro
  * Tip" built in: stop accepting, let the workers finish (or hand the backlog
@@ -21,11 +22,7 @@
  * })
  * ```
  */
-import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
-import * as Effect from "effect/Effect"
-import type { Resolved } from "./internal/policy.ts"
-import { quietly } from "./internal/quietly.ts"
 import type { Job } from "./Job.ts"
 
 /**
@@ -76,63 +73,3 @@ export interface Report<A> {
   readonly elapsed: Duration.Duration
 }
 
-/**
- * What the drain protocol needs from a pool. The pool keeps its state; the
- * protocol decides the order of the steps.
- *
- * @internal
- */
-export interface Drainable<A> {
-  /** From now on nothing is accepted; submits waiting for room are refused. */
-  readonly stopAccepting: () => void
-  /** Takes the jobs still queued out of the queue: they never started. */
-  readonly takeBacklog: Effect.Effect<Array<Job<A>>>
-  /** Lets the workers finish what is queued, then stop (Go's `close(jobs)`). */
-  readonly closeQueue: () => void
-  /** Completes when every worker has stopped. */
-  readonly awaitWorkers: Effect.Effect<void>
-  /** Interrupts the workers and waits until they, and their jobs' finalizers, are done. */
-  readonly interruptWorkers: Effect.Effect<void>
-  /** Marks the pool closed, ends its outcome streams, and returns its totals. */
-  readonly close: () => Omit<Report<A>, "abandoned" | "timedOut" | "elapsed">
-}
-
-/**
- * Runs the drain protocol on `pool` under `policy` and reports what happened.
- *
- * It is not interruptible: once begun, a shutdown finishes (within its
- * timeout), whatever happens to whoever asked for it.
- *
- * @internal
- */
-export const drain = <A>(pool: Drainable<A>, policy: Resolved): Effect.Effect<Report<A>> =>
-  Effect.uninterruptible(Effect.gen(function*() {
-    const startedAt = yield* Clock.currentTimeMillis
-    pool.stopAccepting()
-    const abandoned = policy.backlog === "return" ? yield* pool.takeBacklog : []
-    pool.closeQueue()
-    yield* quietly(Effect.annotateLogs(
-      Effect.logDebug("draining"),
-      { backlog: policy.backlog, timeout: Duration.format(policy.timeout) }
-    ))
-    const finished = yield* Effect.timeoutOption(pool.awaitWorkers, policy.timeout)
-    const timedOut = finished._tag === "None"
-    if (timedOut) {
-      // The backlog goes first, so that no worker starts another job while
-      // the running ones are being interrupted.
-      abandoned.push(...(yield* pool.takeBacklog))
-      yield* pool.interruptWorkers
-    }
-    // Whatever is still queued now (nothing, unless a worker died) is handed
-    // back rather than left behind.
-    abandoned.push(...(yield* pool.takeBacklog))
-    const totals = pool.close()
-    const elapsed = Duration.millis((yield* Clock.currentTimeMillis) - startedAt)
-    if (timedOut) {
-      yield* quietly(Effect.logWarning("shutdown deadline reached").pipe(Effect.annotateLogs({
-        interrupted: totals.interrupted.length,
-        abandoned: abandoned.length
-      })))
-    }
-    return { ...totals, abandoned, timedOut, elapsed }
-  }))

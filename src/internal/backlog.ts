@@ -16,6 +16,7 @@
  */
 import * as Effect from "effect/Effect"
 import type * as Scheduler from "effect/Scheduler"
+import { callbackOnScheduler } from "./runtime.ts"
 
 export interface Backlog<A> {
   /** How many items it holds at most. */
@@ -102,9 +103,9 @@ export const make = <A extends {}>(capacity: number): Backlog<A> => {
     return items
   }
 
-  const wait = Effect.callback<void>(function(this: Scheduler.Scheduler, resume) {
+  const wait = callbackOnScheduler<void>((scheduler, resume) => {
     if (size > 0 || ended) return resume(Effect.void)
-    dispatcher ??= this.makeDispatcher()
+    dispatcher ??= scheduler.makeDispatcher()
     idle.add(resume)
     // Interrupted while waiting: it no longer counts as idle.
     return Effect.sync(() => {

@@ -24,8 +24,9 @@
  */
 import type * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
+import type * as Exit from "effect/Exit"
 import type { Backlog } from "./backlog.ts"
+import { isExit } from "./runtime.ts"
 
 /** What the loop does with an item. */
 export interface Handlers<A, B, E, R> {
@@ -41,16 +42,6 @@ export interface Handlers<A, B, E, R> {
   readonly failed: (item: A, cause: Cause.Cause<E>) => Effect.Effect<void>
   /** Called, uninterruptibly, with the item in hand when the loop is interrupted. */
   readonly interrupted: (item: A) => Effect.Effect<void>
-}
-
-// An effect is an `Exit` when it has one of the two prototypes Exits are made
-// with. Comparing prototypes costs less than `Exit.isExit`, whose property
-// lookup sees every kind of value in the program and is slow for it.
-const successProto = Object.getPrototypeOf(Exit.void)
-const failureProto = Object.getPrototypeOf(Exit.fail(undefined))
-const isExit = (effect: Effect.Effect<unknown, unknown, unknown>): effect is Exit.Exit<unknown, unknown> => {
-  const proto = Object.getPrototypeOf(effect)
-  return proto === successProto || proto === failureProto
 }
 
 /** The item a loop is running, if any; written by the loop only. */

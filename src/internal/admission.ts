@@ -1,0 +1,148 @@
+/**
+ * Admission: which submits get into the backlog, in what order, and which
+ * are refused.
+ *
+ * A submit gets in at once if there is room and nobody waits before it;
+ * otherwise it waits in the pool's own list of waiters, admitted in the
+ * order they came as workers free room. The pool keeps its own list, rather
+ * than suspending offers in an Effect `Queue`, so that a submit still
+ * waiting when the shutdown begins is refused, never accepted later (an
+ * offer suspended in a `Queue` is still accepted after `Queue.end`, once
+ * room frees up).
+ *
+ * @internal
+ */
+import * as Effect from "effect/Effect"
+import type * as Job from "../Job.ts"
+import * as JobOptions from "./job.ts"
+import type { PoolClosedError, PoolConfigError, PoolFullError } from "../Pool.ts"
+import { isInvalid, unreadable } from "./options.ts"
+import * as Ledger from "./ledger.ts"
+import { type Entry, makeEntry, type PoolState, type Waiter } from "./state.ts"
+
+/**
+ * Puts `entry` in the backlog if there is room and nobody waits before it.
+ * (Room only frees up when a worker takes a job, and the worker hands it to
+ * the waiters at once; the check keeps their order should a fiber slip in
+ * between.)
+ */
+export const offer = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, E>): boolean =>
+  state.waiters.size === 0 && Ledger.enqueue(state, entry)
+
+const refusal = <A, B, E, R>(state: PoolState<A, B, E, R>) => Effect.fail(new state.settings.errors.Closed())
+
+/** Hands freed room to waiting submits, in the order they came. */
+export const admitWaiters = <A, B, E, R>(state: PoolState<A, B, E, R>): void => {
+  // Once shutdown began, nobody is admitted: the waiters are being refused.
+  if (!state.accepting) return
+  for (const waiter of state.waiters) {
+    if (!Ledger.enqueue(state, waiter.entry)) return
+    state.waiters.delete(waiter)
+    // `resume` runs the waiting fiber right here, inside this worker. It
+    // yields first, so that it goes on once the workers have made room
+    // for more than this one job: a producer resumed inline would fill the
+    // one free slot and wait again, a suspension per job.
+    waiter.resume(Effect.as(Effect.yieldNow, waiter.entry.job))
+  }
+}
+
+/** Waits for room, then accepts `entry`; refused if the shutdown begins first. */
+export const waitForRoom = <A, B, E, R>(
+  state: PoolState<A, B, E, R>,
+  entry: Entry<A, B, E>
+): Effect.Effect<Job.Job<A>, PoolClosedError> =>
+  Effect.callback<Job.Job<A>, PoolClosedError>((resume) => {
+    // Checked again: shutdown may have begun, or room freed up, since the caller looked.
+    if (!state.accepting) return resume(refusal(state))
+    if (offer(state, entry)) return resume(Effect.succeed(entry.job))
+    const waiter: Waiter<A, B, E> = { entry, resume }
+    state.waiters.add(waiter)
+    return Effect.sync(() => {
+      state.waiters.delete(waiter)
+    })
+  })
+
+/**
+ * From now on nothing is accepted, and the submits waiting for room are
+ * refused. The whole list is detached before anyone is resumed: a refused
+ * caller goes on inline, and whatever it does (free room by letting a job
+ * end, say) must not find the others still waiting to be admitted.
+ */
+export const stopAccepting = <A, B, E, R>(state: PoolState<A, B, E, R>): void => {
+  state.accepting = false
+  const refused = Array.from(state.waiters)
+  state.waiters.clear()
+  for (const waiter of refused) waiter.resume(refusal(state))
+}
+
+/** Makes the entry for a submit, or the error that refuses it. */
+export const entryFor = <A, B, E, R>(
+  state: PoolState<A, B, E, R>,
+  payload: A,
+  options: Job.Options | undefined,
+  reply: Entry<A, B, E>["reply"]
+): Entry<A, B, E> | PoolClosedError | PoolConfigError => {
+  const { errors } = state.settings
+  if (!state.accepting) return new errors.Closed()
+  const job = JobOptions.validate(payload, options)
+  return isInvalid(job) ? new errors.Config({ option: job.option, reason: job.reason }) : makeEntry(job, reply)
+}
+
+// `submit` and `trySubmit` are the per-job path: no span, no fiber, no
+// allocation beyond the job and its entry when there is room.
+
+/** `submit`: accepts a job, waiting while the backlog is full. */
+export const submit = <A, B, E, R>(
+  state: PoolState<A, B, E, R>,
+  payload: A,
+  options: Job.Options | undefined
+): Effect.Effect<Job.Job<A>, PoolClosedError | PoolConfigError> => {
+  const entry = entryFor(state, payload, options, undefined)
+  if (!("job" in entry)) return Effect.fail(entry)
+  return offer(state, entry) ? Effect.succeed(entry.job) : waitForRoom(state, entry)
+}
+
+/** `trySubmit`: accepts a job if there is room now, else refuses it as full. */
+export const trySubmit = <A, B, E, R>(
+  state: PoolState<A, B, E, R>,
+  payload: A,
+  options: Job.Options | undefined
+): Effect.Effect<Job.Job<A>, PoolClosedError | PoolFullError | PoolConfigError> => {
+  const entry = entryFor(state, payload, options, undefined)
+  if (!("job" in entry)) return Effect.fail(entry)
+  if (offer(state, entry)) return Effect.succeed(entry.job)
+  return Effect.fail(new state.settings.errors.Full({ capacity: state.settings.capacity }))
+}
+
+/**
+ * `submitAll`: accepts a job for each item in order, in a plain loop while
+ * there is room and an effect only to wait for it. `items` may be the
+ * caller's array: its length and elements can be getters or a Proxy's traps
+ * that throw. The jobs accepted before are told in the error, and run.
+ */
+export const submitAll = <A, B, E, R>(
+  state: PoolState<A, B, E, R>,
+  items: ReadonlyArray<A>
+): Effect.Effect<Array<Job.Job<A>>, PoolClosedError | PoolConfigError> => {
+  const { errors } = state.settings
+  const jobs: Array<Job.Job<A>> = []
+  const closed = () => Effect.fail(new errors.Closed({ accepted: jobs.length }))
+  const rest = (): Effect.Effect<Array<Job.Job<A>>, PoolClosedError | PoolConfigError> => {
+    try {
+      while (jobs.length < items.length) {
+        if (!state.accepting) return closed()
+        const entry = makeEntry<A, B, E>(JobOptions.unchecked(items[jobs.length]), undefined)
+        if (!offer(state, entry)) return Effect.matchEffect(waitForRoom(state, entry), { onFailure: closed, onSuccess })
+        jobs.push(entry.job)
+      }
+    } catch (error) {
+      return Effect.fail(new errors.Config({ ...unreadable("payloads", error), accepted: jobs.length }))
+    }
+    return Effect.succeed(jobs)
+  }
+  const onSuccess = (job: Job.Job<A>) => {
+    jobs.push(job)
+    return rest()
+  }
+  return rest()
+}

@@ -1,0 +1,104 @@
+/**
+ * Running one job: calling the handler, refusing what is not an Effect,
+ * bounding it by its timeout, and, for a `run` job, running it in a fiber of
+ * its own that its caller can interrupt. `handlers` is what a worker's loop
+ * (`worker.ts`) does with each job it takes; how the job ended goes to the
+ * ledger.
+ *
+ * @internal
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
+import * as Job from "../Job.ts"
+import * as Admission from "./admission.ts"
+import * as Ledger from "./ledger.ts"
+import { describe } from "./options.ts"
+import { isEffect } from "./runtime.ts"
+import type { Entry, PoolState } from "./state.ts"
+import type * as Worker from "./worker.ts"
+
+/** What user code returned instead of an Effect, for the error that says so. */
+const returned = (value: unknown): string =>
+  value instanceof Promise ? "a Promise (wrap it with Effect.promise or Effect.tryPromise)" : describe(value)
+
+/**
+ * What user code (`who`: "the handler", "onShutdown") returned, if it is an
+ * Effect; else an effect that dies with a `TypeError` saying what it was.
+ */
+export const effectOrDie = <A, E, R>(value: unknown, who: string): Effect.Effect<A, E, R> =>
+  isEffect(value)
+    ? value as Effect.Effect<A, E, R>
+    : Effect.die(new TypeError(`${who} returned ${returned(value)}, not an Effect`))
+
+/**
+ * Calls the handler now, in the worker's step, so that an effect that has
+ * already ended (an `Exit`) is settled without a runtime step. A handler
+ * that throws, or returns something that is not an Effect, dies instead.
+ */
+const callHandler = <A, B, E, R>(state: PoolState<A, B, E, R>, job: Job.Job<A>): Effect.Effect<B, E, R> => {
+  try {
+    return effectOrDie(state.settings.handler(job), "the handler")
+  } catch (defect) {
+    return Effect.die(defect)
+  }
+}
+
+/** The job's effect, bounded by its own timeout or else the pool's. */
+const runHandler = <A, B, E, R>(
+  state: PoolState<A, B, E, R>,
+  job: Job.Job<A>
+): Effect.Effect<B, E | Job.JobTimeoutError, R> => {
+  const effect = callHandler(state, job)
+  const timeout = job.timeout ?? state.settings.jobTimeout
+  return timeout === undefined || !Duration.isFinite(timeout) ? effect : Effect.timeoutOrElse(effect, {
+    duration: timeout,
+    orElse: () => Effect.fail(new Job.JobTimeoutError({ jobId: job.id, timeout }))
+  })
+}
+
+/** Runs a `run` job in a fiber of its own, so that its caller can interrupt just that job. */
+const runCancellable = <A, B, E, R>(
+  state: PoolState<A, B, E, R>,
+  entry: Entry<A, B, E>
+): Effect.Effect<B, E | Job.JobTimeoutError, R> =>
+  Effect.flatMap(Effect.forkChild(runHandler(state, entry.job)), (fiber) => {
+    entry.fiber = fiber
+    // Cancelled since the worker took it: stop the fiber before it starts.
+    return entry.cancelled ? Effect.andThen(Fiber.interrupt(fiber), Fiber.join(fiber)) : Fiber.join(fiber)
+  })
+
+/**
+ * Starts one job, in the step in which a worker took it: the effect that
+ * runs it, or `undefined` for a job cancelled while it was queued. The room
+ * it freed goes to the submits waiting for it first.
+ */
+const start = <A, B, E, R>(
+  state: PoolState<A, B, E, R>,
+  entry: Entry<A, B, E>
+): Effect.Effect<B, E | Job.JobTimeoutError, R> | undefined => {
+  if (state.waiters.size > 0) Admission.admitWaiters(state)
+  if (entry.cancelled) {
+    Ledger.cancelled(state, entry)
+    return undefined
+  }
+  Ledger.started(state, entry)
+  return entry.reply === undefined ? runHandler(state, entry.job) : runCancellable(state, entry)
+}
+
+/** The worker was interrupted (the drain deadline) while running `entry`: stop the job too. */
+const interruptedWhileRunning = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, E>) =>
+  Effect.andThen(
+    entry.fiber === undefined ? Effect.void : Fiber.interrupt(entry.fiber),
+    Effect.sync(() => Ledger.interruptedWhileRunning(state, entry))
+  )
+
+/** What a worker's loop does with the jobs of `state`: made once per pool, shared by its workers. */
+export const handlers = <A, B, E, R>(
+  state: PoolState<A, B, E, R>
+): Worker.Handlers<Entry<A, B, E>, B, E | Job.JobTimeoutError, R> => ({
+  run: (entry) => start(state, entry),
+  succeeded: (entry, value) => Ledger.succeeded(state, entry, value),
+  failed: (entry, cause) => Ledger.failed(state, entry, cause),
+  interrupted: (entry) => interruptedWhileRunning(state, entry)
+})

@@ -1,0 +1,90 @@
+/**
+ * The pool's worker places: one per worker, each running a worker's loop in
+ * a fiber of its own, and a new loop when that fiber dies outright.
+ *
+ * The runtime ends a fiber at once, without running any of its frames, when
+ * it meets a value that is not an Effect (a handler's
+ * `Effect.suspend(() => undefined)` in JavaScript, say). Such a loop would
+ * take its job and its place with it; the place awaits its loop's fiber, so
+ * the job it held ends as died and a new loop takes the place.
+ *
+ * @internal
+ */
+import * as Cause from "effect/Cause"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import type * as Scope from "effect/Scope"
+import type * as Job from "../Job.ts"
+import * as Executor from "./executor.ts"
+import * as Ledger from "./ledger.ts"
+import { quietly } from "./quietly.ts"
+import type { Entry, PoolState } from "./state.ts"
+import * as Worker from "./worker.ts"
+
+type Handlers<A, B, E, R> = Worker.Handlers<Entry<A, B, E>, B, E | Job.JobTimeoutError, R>
+
+/** One worker's loop, counted in `running` while it runs, with its id for the handler and the logs. */
+const worker = <A, B, E, R>(
+  state: PoolState<A, B, E, R>,
+  handlers: Handlers<A, B, E, R>,
+  id: number,
+  hand: Worker.Hand<Entry<A, B, E>>
+): Effect.Effect<void, never, R> =>
+  Effect.suspend(() => {
+    if (++state.running === state.settings.workers) Deferred.doneUnsafe(state.allStarted, Effect.void)
+    return Worker.loop(state.backlog, handlers, hand)
+  }).pipe(
+    Effect.ensuring(Effect.sync(() => state.running--)),
+    Effect.provideService(state.settings.workerId, id),
+    Effect.annotateLogs("worker", id)
+  )
+
+/** A worker's place: its loop runs in a fiber of its own, replaced should that fiber die outright. */
+const place = <A, B, E, R>(
+  state: PoolState<A, B, E, R>,
+  handlers: Handlers<A, B, E, R>,
+  id: number
+): Effect.Effect<void, never, R> =>
+  Effect.suspend(() => {
+    const hand: Worker.Hand<Entry<A, B, E>> = { item: undefined }
+    return Effect.flatMap(Effect.forkChild(worker(state, handlers, id, hand), { startImmediately: true }), (fiber) =>
+      Effect.onInterrupt(Fiber.await(fiber), () => Fiber.interrupt(fiber)).pipe(
+        Effect.flatMap((exit) =>
+          Exit.isSuccess(exit) || Cause.hasInterruptsOnly(exit.cause)
+            ? Effect.void
+            : replace(state, handlers, id, hand, exit.cause)
+        )
+      ))
+  })
+
+/** The loop's fiber died outright: the job it held ends as died, and a new loop takes the place. */
+const replace = <A, B, E, R>(
+  state: PoolState<A, B, E, R>,
+  handlers: Handlers<A, B, E, R>,
+  id: number,
+  hand: Worker.Hand<Entry<A, B, E>>,
+  cause: Cause.Cause<never>
+): Effect.Effect<void, never, R> => {
+  state.running-- // the loop's own `ensuring` did not run
+  const entry = hand.item
+  const settled = entry === undefined ? Effect.void : Ledger.failed(state, entry, cause)
+  const logged = quietly(Effect.logError("a worker's fiber died outright; a new one takes its place", cause).pipe(
+    Effect.annotateLogs("worker", id)
+  ))
+  return Effect.andThen(Effect.andThen(settled, logged), place(state, handlers, id))
+}
+
+/**
+ * Starts the pool's workers in `scope` and returns once every one of them
+ * is taking jobs: the pool starts before its traffic.
+ */
+export const start = <A, B, E, R>(state: PoolState<A, B, E, R>, scope: Scope.Scope): Effect.Effect<void, never, R> =>
+  Effect.gen(function*() {
+    const handlers = Executor.handlers(state)
+    for (let id = 1; id <= state.settings.workers; id++) {
+      state.places.push(yield* Effect.forkIn(place(state, handlers, id), scope))
+    }
+    yield* Deferred.await(state.allStarted)
+  })
