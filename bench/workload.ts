@@ -38,13 +38,17 @@ export interface Workload {
  * peak RSS measures the contender, not a million-element input array. (A
  * contender that copies its input, like `Effect.forEach` with concurrency,
  * pays for that copy itself.)
+ *
+ * A generator, as a user would write one: its results are made by V8 itself.
+ * An iterator returning an object literal gave V8's pretenuring an allocation
+ * site to track, and once it saw most of those results outlive a
+ * young-generation collection, it allocated every later one in the old
+ * generation: peak RSS then measured that decision (about 170 MiB instead
+ * of 130 over a million jobs), not the contender.
  */
 export const range = (n: number): Iterable<number> => ({
-  [Symbol.iterator]: () => {
-    let i = 0
-    return {
-      next: (): IteratorResult<number> => i < n ? { done: false, value: i++ } : { done: true, value: undefined }
-    }
+  *[Symbol.iterator]() {
+    for (let i = 0; i < n; i++) yield i
   }
 })
 

@@ -40,8 +40,28 @@ const nextId = (): string => {
   return prefix + lastDigits[last]
 }
 
+/**
+ * Jobs are made with `new`, not an object literal, for the reason entries
+ * are (`state.ts`): V8 would start allocating a literal's objects in the old
+ * generation once it saw most of them outlive a young-generation collection,
+ * as the jobs waiting in a full backlog do, and the old generation would
+ * grow until a full collection.
+ */
+class JobRecord<A> implements Job<A> {
+  readonly id: string
+  readonly payload: A
+  readonly timeout: Job<A>["timeout"]
+  readonly attempt: number
+  constructor(id: string, payload: A, timeout: Job<A>["timeout"], attempt: number) {
+    this.id = id
+    this.payload = payload
+    this.timeout = timeout
+    this.attempt = attempt
+  }
+}
+
 /** A job with a generated id and no options: nothing to check. */
-export const unchecked = <A>(payload: A): Job<A> => ({ id: nextId(), payload, timeout: undefined, attempt: 1 })
+export const unchecked = <A>(payload: A): Job<A> => new JobRecord(nextId(), payload, undefined, 1)
 
 /**
  * Validates `options` and makes the job, or says which option is wrong and
@@ -59,7 +79,7 @@ export const validate = <A>(payload: A, options: Options | undefined): Job<A> | 
     const checkedId = id === undefined ? undefined : jobIdString(id)
     const checkedAttempt = attempt === undefined ? 1 : positiveInteger("attempt", attempt)
     const checkedTimeout = timeout === undefined ? undefined : duration("timeout", timeout, positive)
-    return { id: checkedId ?? nextId(), payload, timeout: checkedTimeout, attempt: checkedAttempt }
+    return new JobRecord(checkedId ?? nextId(), payload, checkedTimeout, checkedAttempt)
   } catch (cause) {
     return invalidOf("options", cause)
   }
