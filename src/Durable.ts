@@ -60,7 +60,8 @@ import { isInvalid, isPositiveInteger } from "./internal/options.ts"
 import { configError } from "./internal/poolOptions.ts"
 import * as Job from "./Job.ts"
 import * as Pool from "./Pool.ts"
-import * as Shutdown from "./internal/namespaces/Shutdown.ts"
+import * as Policy from "./internal/policy.ts"
+import type * as Shutdown from "./Shutdown.ts"
 
 /** How to build a durable pool. */
 export interface Options<A, I, B, E, R> {
@@ -293,7 +294,7 @@ const deadLetters = (store: Store, queue: string): DurablePool<unknown, unknown,
  * (bad input always gets its error), then runs the shutdown, once.
  */
 const checkedShutdown = <A>(
-  resolved: Shutdown.Resolved,
+  resolved: Policy.Resolved,
   run: (policy: Partial<Shutdown.Policy> | undefined) => Effect.Effect<Shutdown.Report<A>>
 ): DurablePool<A, unknown, unknown>["shutdown"] => {
   function shutdown(): Effect.Effect<Shutdown.Report<A>>
@@ -302,7 +303,7 @@ const checkedShutdown = <A>(
     return Effect.suspend(() => {
       const checked = Checks.checked("shutdown", () => {
         const given = Checks.policy("shutdown", policy)
-        Checks.orRefuse(Shutdown.resolve(resolved, given))
+        Checks.orRefuse(Policy.resolve(resolved, given))
         return given
       })
       return isInvalid(checked) ? Effect.fail(configError(checked)) : run(checked)

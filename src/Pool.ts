@@ -49,7 +49,8 @@ import * as Run from "./internal/run.ts"
 import { Submission } from "./internal/runtime.ts"
 import * as State from "./internal/state.ts"
 import * as Job from "./Job.ts"
-import * as Shutdown from "./internal/namespaces/Shutdown.ts"
+import * as Policy from "./internal/policy.ts"
+import type * as Shutdown from "./Shutdown.ts"
 
 // -----------------------------------------------------------------------------
 // Errors
@@ -375,7 +376,7 @@ export const makeWithHooks = <A, B, E, R>(
     function shutdown(policy: Partial<Shutdown.Policy>): Effect.Effect<Shutdown.Report<A>, PoolConfigError>
     function shutdown(policy?: Partial<Shutdown.Policy>): Effect.Effect<Shutdown.Report<A>, PoolConfigError> {
       return Effect.suspend(() => {
-        const resolved = Shutdown.resolve(config.shutdown, policy)
+        const resolved = Policy.resolve(config.shutdown, policy)
         return isInvalid(resolved) ? Effect.fail(configError(resolved)) : poolShutdown.run(resolved)
       }).pipe(Effect.withSpan("Pool.shutdown"))
     }
