@@ -60,6 +60,7 @@ import * as Boundary from "./boundary.ts"
 import { connectError, defaultTimeoutMs, openClient } from "./redis/connection.ts"
 import { describe } from "./redis/errors.ts"
 import * as Migrations from "./redis/migrations.ts"
+import * as Persistence from "./redis/persistence.ts"
 import { makeEngine } from "./redis/store.ts"
 import { Store, type StoreError } from "./Store.ts"
 
@@ -176,6 +177,8 @@ const connect = ({ commandTimeoutMs, connectTimeoutMs: timeoutMs, url }: Setting
       catch: (cause) => connectError(connection, describe(cause), cause)
     }).pipe(
       Effect.andThen(Migrations.migrate(connection)),
+      // Told once per store: a server whose configuration could drop jobs is a warning.
+      Effect.andThen(Persistence.check(connection)),
       Effect.timeoutOrElse({
         duration: Duration.millis(timeoutMs),
         orElse: () => Effect.fail(connectError(connection, `no answer within ${timeoutMs} ms`))
