@@ -130,10 +130,10 @@ export const decide = (ending: Pool.Ending, attempt: number, maxAttempts: number
       return complete
     // Failed, died, timed out, or interrupted itself before the shutdown:
     // its fault. (Released, a handler that interrupts itself would come back for ever.)
-    case "Failed":
-      return attempt >= maxAttempts
-        ? bury(Failures.describe(ending.cause), attempt)
-        : retry(attempt, Failures.describe(ending.cause))
+    case "Failed": {
+      const error = Failures.describe(ending.cause)
+      return attempt >= maxAttempts ? bury(error, attempt) : retry(attempt, error)
+    }
     // Cut off by the shutdown, never started, given up on: not its fault, so
     // the attempt is given back.
     default:
