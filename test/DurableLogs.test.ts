@@ -67,6 +67,16 @@ describe("the durable pool's log", () => {
     })).pipe(Effect.provide(layer))
   })
 
+  it.effect("a string failure's dead letter is the string, not a stack trace of the library's frames", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const pool = yield* oneWorker(store, { maxAttempts: 1, handler: (job) => Effect.fail(`no @ in ${job.payload}`) })
+      yield* pool.submit("nobody", { id: "n1" })
+      yield* elapse(500)
+      const [letter] = yield* pool.deadLetters()
+      assert.strictEqual(letter?.error, "no @ in nobody")
+    })))
+
   it.effect("a payload that does not decode is a dead-letter warning saying what did not decode", () => {
     const { layer, lines } = capture()
     return Effect.scoped(Effect.gen(function*() {
