@@ -16,6 +16,8 @@ const unit = [
   "test/Config.test.ts",
   "test/Durable.test.ts",
   "test/Fetcher.test.ts",
+  "test/Failures.test.ts",
+  "test/DurableLogs.test.ts",
   "test/DurableConfig.test.ts",
   "test/DurableLayer.test.ts",
   "test/Hostile.test.ts",

@@ -56,6 +56,7 @@ import * as Settler from "./durable/settler.ts"
 import * as Stopping from "./durable/stopping.ts"
 import { type Buried, type Counts, Store, type StoreError } from "./durable/Store.ts"
 import * as Checks from "./internal/options.ts"
+import { quietly } from "./internal/quietly.ts"
 import { isInvalid, isPositiveInteger } from "./internal/options.ts"
 import { configError } from "./internal/poolOptions.ts"
 import * as Job from "./Job.ts"
@@ -258,6 +259,9 @@ const build = <A, I, B, E, R>(
     const fetcher = yield* Fetcher.start({ store, queue, lease, pollInterval, book, decode, submit: pool.submit }, background)
     const settler = yield* Settler.start({ store, queue, retry: config.retry, book }, background)
     yield* Heartbeat.start({ store, queue, lease, book }, background)
+    yield* quietly(Effect.logInfo("durable pool working").pipe(
+      Effect.annotateLogs({ queue, store: config.engine, workers: config.workers })
+    ))
     const { onShutdown } = config
     const stopping = Stopping.make({ queue, pool, fetcher, settler, background, onShutdown, context })
     const { submit, submitAll } = makeProducer(config, stopping.accepting)

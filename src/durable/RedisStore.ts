@@ -29,6 +29,11 @@
  * version this code knows, once however many processes connect at once, and
  * refuses one that a newer release migrated (see `redis/migrations.ts`).
  *
+ * Whether jobs survive Redis itself is the server's configuration: on
+ * connect, `make` reads `appendonly`, `save` and `maxmemory-policy` and logs
+ * a warning, naming the setting, when a restart or memory pressure could
+ * drop jobs (see `redis/persistence.ts`).
+ *
  * The connection: `make` fails with `StoreError({ operation: "connect" })`
  * when Redis does not answer within `connectTimeout` (retrying until then,
  * for a server that is still starting). Once connected, a lost connection
@@ -60,6 +65,7 @@ import * as Boundary from "./boundary.ts"
 import { connectError, defaultTimeoutMs, openClient } from "./redis/connection.ts"
 import { describe } from "./redis/errors.ts"
 import * as Migrations from "./redis/migrations.ts"
+import * as Persistence from "./redis/persistence.ts"
 import { makeEngine } from "./redis/store.ts"
 import { Store, type StoreError } from "./Store.ts"
 
@@ -113,8 +119,8 @@ const settings = (options: Options): Settings | PoolConfigError => {
 }
 
 /**
- * Connects to Redis, brings its key space to the newest layout, and gives a
- * `Store` on it. The connection is closed when the scope closes. Bad options
+ * Connects to Redis, brings its key space to the newest layout, warns once
+ * if the server's configuration could drop jobs, and gives a `Store` on it. The connection is closed when the scope closes. Bad options
  * (a malformed `url`, a negative timeout) fail with `PoolConfigError` naming
  * the option; a server that cannot be reached with `StoreError` ("connect",
  * retryable), as does one that refuses us or whose key space is at a newer
@@ -176,6 +182,8 @@ const connect = ({ commandTimeoutMs, connectTimeoutMs: timeoutMs, url }: Setting
       catch: (cause) => connectError(connection, describe(cause), cause)
     }).pipe(
       Effect.andThen(Migrations.migrate(connection)),
+      // Told once per store: a server whose configuration could drop jobs is a warning.
+      Effect.andThen(Persistence.check(connection)),
       Effect.timeoutOrElse({
         duration: Duration.millis(timeoutMs),
         orElse: () => Effect.fail(connectError(connection, `no answer within ${timeoutMs} ms`))

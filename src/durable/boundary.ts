@@ -52,8 +52,24 @@ export const maxCount = 2_147_483_647
 /** `n` as a count of jobs: a whole number up to `maxCount`; 0 (ask nothing) below 1 or for NaN. */
 export const count = (n: number): number => n >= 1 ? Math.floor(Math.min(n, maxCount)) : 0
 
+/** The engine of each store `makeStore` made, by store: a `Store` is operations only. */
+const engines = new WeakMap<object, string>()
+
+/**
+ * The engine of `store`, as `makeStore` was told it ("memory", "redis",
+ * "postgres"), for a log line; "custom" for a store not made by it.
+ */
+export const engineOf = (store: unknown): string =>
+  (typeof store === "object" && store !== null ? engines.get(store) : undefined) ?? "custom"
+
 /** Wraps an engine's raw operations into a `Store` that keeps the boundary's rules. */
 export const makeStore = (engine: Engine, options: Options): Store => {
+  const store = wrap(engine, options)
+  engines.set(store, options.engine)
+  return store
+}
+
+const wrap = (engine: Engine, options: Options): Store => {
   const operate = operation(options)
   return {
     offer: (queue, jobs) => {

@@ -37,11 +37,14 @@ import {
 import { defaultResolved, resolve, type Resolved } from "../internal/policy.ts"
 import type * as Job from "../Job.ts"
 import type * as Shutdown from "../Shutdown.ts"
+import { engineOf } from "./boundary.ts"
 import type { Store } from "./Store.ts"
 
 /** The checked options of a producer. */
 export interface ProducerConfig<A, I> {
   readonly store: Store
+  /** The store's engine ("redis"...), for the line the pool logs once it works. */
+  readonly engine: string
   readonly queue: string
   readonly schema: Schema.Codec<A, I>
 }
@@ -99,7 +102,8 @@ export const producerFields = <A, I>(source: object, contextStore?: Store): Prod
   const checkedStore = given === undefined && contextStore !== undefined ? contextStore : store("store", given)
   const queue = nonEmptyString("queue", field(source, "queue", "queue"))
   const schema = must("schema", field(source, "schema", "schema"), Schema.isSchema, "a Schema")
-  return { store: checkedStore, queue, schema: schema as unknown as Schema.Codec<A, I> }
+  const engine = engineOf(given === undefined ? contextStore : given)
+  return { store: checkedStore, engine, queue, schema: schema as unknown as Schema.Codec<A, I> }
 }
 
 /** Checks `Durable.producer`'s options: only `store`, `queue` and `schema` are read. */

@@ -19,6 +19,7 @@ import type * as Scope from "effect/Scope"
 import { quietly } from "../internal/quietly.ts"
 import type * as Job from "../Job.ts"
 import type * as Pool from "../Pool.ts"
+import * as Failures from "./failures.ts"
 import * as Leases from "./leases.ts"
 import * as Outage from "./outage.ts"
 import type { Claimed, Store, StoreError } from "./Store.ts"
@@ -85,15 +86,16 @@ const claimAndDeliver = <A>(options: Options<A>, max: number): Effect.Effect<num
     (claimed) => Effect.as(Effect.forEach(claimed, (job) => deliver(options, job), { discard: true }), claimed.length)
   ))
 
-/** Hands a claimed job to the pool; one that does not decode is dead-lettered at once. */
+/**
+ * Hands a claimed job to the pool; one that does not decode is dead-lettered
+ * at once (the settler logs it, as it does every dead letter).
+ */
 const deliver = <A>({ book, decode, submit }: Options<A>, claimed: Claimed): Effect.Effect<void> => {
   const decoded = decode(claimed.payload)
   if (Exit.isFailure(decoded)) {
-    const error = Leases.describeFailure(decoded.cause)
-    Leases.endUnheld(book, { id: claimed.id, token: claimed.token }, Leases.bury(error))
-    return quietly(Effect.logWarning("a payload did not decode; dead-lettered", error).pipe(
-      Effect.annotateLogs("jobId", claimed.id)
-    ))
+    const ending = Leases.bury(Failures.describe(decoded.cause), claimed.attempt)
+    Leases.endUnheld(book, { id: claimed.id, token: claimed.token }, ending)
+    return Effect.void
   }
   if (!Leases.hold(book, claimed)) return Effect.void
   return submit(decoded.value, { id: claimed.id, attempt: claimed.attempt }).pipe(

@@ -28,6 +28,7 @@ import * as Effect from "effect/Effect"
 import * as Latch from "effect/Latch"
 import * as Queue from "effect/Queue"
 import type * as Pool from "../Pool.ts"
+import * as Failures from "./failures.ts"
 import type { Claimed, Lease } from "./Store.ts"
 
 /** What the store is told of a lease once its job ended. */
@@ -36,15 +37,15 @@ export type Ending =
   | { readonly _tag: "complete" }
   /** Ready again at once, the attempt not counted: not the job's fault (cut off, never started). */
   | { readonly _tag: "release" }
-  /** Ready again after the retry schedule's delay for `attempt`. */
-  | { readonly _tag: "retry"; readonly attempt: number }
-  /** Dead-lettered, with `error` as the reason. */
-  | { readonly _tag: "bury"; readonly error: string }
+  /** Ready again after the retry schedule's delay for `attempt`, which failed with `error` (rendered, for the log). */
+  | { readonly _tag: "retry"; readonly attempt: number; readonly error: string }
+  /** Dead-lettered after `attempts` deliveries, with `error` as the reason. */
+  | { readonly _tag: "bury"; readonly error: string; readonly attempts: number }
 
 export const complete: Ending = { _tag: "complete" }
 export const release: Ending = { _tag: "release" }
-export const retry = (attempt: number): Ending => ({ _tag: "retry", attempt })
-export const bury = (error: string): Ending => ({ _tag: "bury", error })
+export const retry = (attempt: number, error: string): Ending => ({ _tag: "retry", attempt, error })
+export const bury = (error: string, attempts: number): Ending => ({ _tag: "bury", error, attempts })
 
 /** Claimed; its job runs or waits for a worker. */
 export interface Held {
@@ -129,8 +130,10 @@ export const decide = (ending: Pool.Ending, attempt: number, maxAttempts: number
       return complete
     // Failed, died, timed out, or interrupted itself before the shutdown:
     // its fault. (Released, a handler that interrupts itself would come back for ever.)
-    case "Failed":
-      return attempt >= maxAttempts ? bury(describeFailure(ending.cause)) : retry(attempt)
+    case "Failed": {
+      const error = Failures.describe(ending.cause)
+      return attempt >= maxAttempts ? bury(error, attempt) : retry(attempt, error)
+    }
     // Cut off by the shutdown, never started, given up on: not its fault, so
     // the attempt is given back.
     default:
@@ -199,7 +202,3 @@ export const room = (book: Book): Effect.Effect<number> =>
     book.room.closeUnsafe()
     return Effect.andThen(book.room.await, room(book))
   })
-
-/** A failure as a dead letter keeps it: readable text, no NUL (PostgreSQL refuses it), bounded. */
-export const describeFailure = (cause: Cause.Cause<unknown>): string =>
-  Cause.pretty(cause).replaceAll("\u0000", "").slice(0, 10_000)

@@ -17,6 +17,7 @@ import * as Fiber from "effect/Fiber"
 import * as Pull from "effect/Pull"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import * as Failures from "./failures.ts"
 import * as Leases from "./leases.ts"
 import { persistently, throughOutage } from "./outage.ts"
 import type { Lease, Store, StoreError } from "./Store.ts"
@@ -77,16 +78,26 @@ const inOneTrip = (
   )
 }
 
-/** A retry or a burial: tried a few times, then left to its lease (stored or given up on, it is no longer renewed). */
+/**
+ * A retry or a burial: logged (`failures.ts`), then tried a few times, then
+ * left to its lease (stored or given up on, it is no longer renewed).
+ */
 const settleOne = (
   { book, queue, retry, store }: Options,
   one: Leases.Settling,
   ending: Extract<Leases.Ending, { readonly _tag: "retry" | "bury" }>
 ): Effect.Effect<void> => {
+  const { id } = one.lease
   const told = ending._tag === "retry"
     ? Effect.flatMap(retryDelay(retry, ending.attempt), (delay) =>
-      persistently("retrying a job", store.retry(queue, one.lease, delay)))
-    : persistently("dead-lettering a job", store.bury(queue, one.lease, ending.error))
+      Effect.andThen(
+        Failures.attemptFailed({ id, queue, attempt: ending.attempt, error: ending.error }, delay),
+        persistently("retrying a job", store.retry(queue, one.lease, delay))
+      ))
+    : Effect.andThen(
+      Failures.deadLettered({ id, queue, attempt: ending.attempts, error: ending.error }),
+      persistently("dead-lettering a job", store.bury(queue, one.lease, ending.error))
+    )
   return Effect.andThen(told, Effect.sync(() => Leases.stored(book, one)))
 }
 

@@ -1,0 +1,100 @@
+/**
+ * What a failed delivery leaves behind, where a person can read it: its
+ * failure as text (the dead letter's `error`, the log lines' `error`), an
+ * info line for each failed attempt that will be retried, and a warning for
+ * a job dead-lettered.
+ *
+ * The text is the handler's own failure, not a rendering of the whole
+ * `Cause`: Effect's `Cause.pretty` turns a failure that is not an `Error`
+ * (a string, say) into an `Error` of its own, whose stack is the library's
+ * frames. Here:
+ *
+ * - a tagged error (an object with a string `_tag`): its tag and fields, as JSON;
+ * - an `Error`: its stack, which starts with its name and message (or the
+ *   two alone, when it has no stack);
+ * - a string, as it is; anything else, as `Formatter.format` renders it;
+ * - a timeout (`JobTimeoutError`): its tag and message ("job x timed out
+ *   after 5 seconds"); a payload that did not decode (`SchemaError`): its
+ *   message, which says what did not decode;
+ * - a defect: `died: ` and the defect, rendered as above; a handler that
+ *   interrupted itself: `interrupted`.
+ *
+ * The settler logs as it tells the store (`settler.ts`).
+ *
+ * Internal: not an entry point of the package.
+ */
+import * as Cause from "effect/Cause"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Formatter from "effect/Formatter"
+import * as Schema from "effect/Schema"
+import { quietly } from "../internal/quietly.ts"
+import { JobTimeoutError } from "../Job.ts"
+
+/** The longest failure text kept: a dead letter is a record, not a log file. */
+export const maxLength = 10_000
+
+/**
+ * A delivery's failure as text: readable, without the NUL character (which
+ * PostgreSQL cannot store), at most `maxLength` characters.
+ */
+export const describe = (cause: Cause.Cause<unknown>): string =>
+  render(cause).replaceAll("\u0000", "").slice(0, maxLength)
+
+const render = (cause: Cause.Cause<unknown>): string => {
+  const failure = Cause.findError(cause)
+  if (failure._tag === "Success") return errorText(failure.success)
+  const defect = Cause.findDefect(cause)
+  if (defect._tag === "Success") return `died: ${valueText(defect.success)}`
+  return Cause.hasInterrupts(cause) ? "interrupted" : "failed without an error"
+}
+
+/** A failure the handler (or the pool, for a timeout or a decode) failed with. */
+const errorText = (error: unknown): string => {
+  if (error instanceof JobTimeoutError) return `${error._tag}: ${error.message}`
+  if (Schema.isSchemaError(error)) return `${error._tag}: ${error.message}`
+  return valueText(error)
+}
+
+/** Any value a handler failed or died with. */
+const valueText = (value: unknown): string => {
+  if (typeof value === "string") return value
+  // Its tag first, then its fields (an own `_tag` keeps its place; one on the prototype is copied).
+  if (isTagged(value)) return Formatter.formatJson(Object.assign({ _tag: value._tag }, value))
+  if (value instanceof Error) {
+    const header = `${value.name}: ${value.message}`
+    return typeof value.stack === "string" && value.stack.startsWith(header) ? value.stack : header
+  }
+  return Formatter.format(value)
+}
+
+const isTagged = (value: unknown): value is { readonly _tag: string } =>
+  typeof value === "object" && value !== null && "_tag" in value && typeof value._tag === "string"
+
+/** What is logged of a failed attempt: the job, its queue, which attempt, and why. */
+export interface Attempt {
+  readonly id: string
+  readonly queue: string
+  readonly attempt: number
+  /** As `describe` renders it. */
+  readonly error: string
+}
+
+/** An attempt failed and the job will run again after `delay`: an info line. */
+export const attemptFailed = (attempt: Attempt, delay: Duration.Duration): Effect.Effect<void> =>
+  quietly(Effect.logInfo("job attempt failed; retrying").pipe(Effect.annotateLogs({
+    jobId: attempt.id,
+    queue: attempt.queue,
+    attempt: attempt.attempt,
+    retryIn: Duration.format(delay),
+    error: attempt.error
+  })))
+
+/** The last attempt failed (or the payload did not decode): the job is dead-lettered. A warning. */
+export const deadLettered = (last: Attempt): Effect.Effect<void> =>
+  quietly(Effect.logWarning("job dead-lettered").pipe(Effect.annotateLogs({
+    jobId: last.id,
+    queue: last.queue,
+    attempts: last.attempt,
+    error: last.error
+  })))

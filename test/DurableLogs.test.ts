@@ -1,0 +1,120 @@
+/**
+ * What the durable pool says in its log, on the memory store under the
+ * TestClock: once that it works (its queue, its store's engine, its
+ * workers); each failed attempt that will be retried, at info (the job,
+ * its queue, the attempt, the retry's delay, the error); each job
+ * dead-lettered, as a warning (the job, its queue, its attempts, the error),
+ * a payload that does not decode included. The dead letter keeps the
+ * handler's own error.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Logger, References, Schedule, Schema } from "effect"
+import * as MemoryStore from "../src/durable/MemoryStore.ts"
+import { Durable } from "../src/index.ts"
+import { elapse, oneWorker } from "./support/durablePool.ts"
+
+interface Line {
+  readonly level: string
+  readonly message: string
+  readonly annotations: Readonly<Record<string, unknown>>
+}
+
+/** A logger that keeps every line, with its annotations. */
+const capture = () => {
+  const lines: Array<Line> = []
+  const layer = Logger.layer([Logger.make((options) => {
+    lines.push({
+      level: options.logLevel,
+      message: Array.isArray(options.message) ? options.message.join(" ") : String(options.message),
+      annotations: { ...options.fiber.getRef(References.CurrentLogAnnotations) }
+    })
+  })])
+  return { lines, layer }
+}
+
+class Bounced extends Schema.TaggedError<Bounced>()("Bounced", { to: Schema.String }) {}
+
+describe("the durable pool's log", () => {
+  it.effect("each failed attempt is an info line with its retry's delay; the last one a warning; the dead letter keeps the handler's error", () => {
+    const { layer, lines } = capture()
+    return Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const pool = yield* oneWorker(store, {
+        maxAttempts: 3,
+        retry: Schedule.exponential("1 second"),
+        handler: (job) => job.payload === "nobody" ? Effect.fail(new Bounced({ to: job.payload })) : Effect.void
+      })
+      yield* pool.submit("nobody", { id: "n1" })
+      yield* pool.submit("ada", { id: "a1" })
+      yield* elapse(5_000)
+      const error = `{"_tag":"Bounced","to":"nobody"}`
+      const [letter] = yield* pool.deadLetters()
+      assert.strictEqual(letter?.error, error)
+      const failures = lines.filter((line) => line.message.startsWith("job "))
+      assert.deepStrictEqual(failures, [
+        {
+          level: "Info",
+          message: "job attempt failed; retrying",
+          annotations: { jobId: "n1", queue: "q", attempt: 1, retryIn: "1s", error }
+        },
+        {
+          level: "Info",
+          message: "job attempt failed; retrying",
+          annotations: { jobId: "n1", queue: "q", attempt: 2, retryIn: "2s", error }
+        },
+        { level: "Warn", message: "job dead-lettered", annotations: { jobId: "n1", queue: "q", attempts: 3, error } }
+      ])
+    })).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a string failure's dead letter is the string, not a stack trace of the library's frames", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const pool = yield* oneWorker(store, { maxAttempts: 1, handler: (job) => Effect.fail(`no @ in ${job.payload}`) })
+      yield* pool.submit("nobody", { id: "n1" })
+      yield* elapse(500)
+      const [letter] = yield* pool.deadLetters()
+      assert.strictEqual(letter?.error, "no @ in nobody")
+    })))
+
+  it.effect("a payload that does not decode is a dead-letter warning saying what did not decode", () => {
+    const { layer, lines } = capture()
+    return Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      yield* store.offer("q", [{ id: "bad", payload: 42 }])
+      yield* oneWorker(store, { handler: () => Effect.void })
+      yield* elapse(500)
+      const warnings = lines.filter((line) => line.level === "Warn")
+      assert.deepStrictEqual(warnings, [{
+        level: "Warn",
+        message: "job dead-lettered",
+        annotations: { jobId: "bad", queue: "q", attempts: 1, error: "SchemaError: Expected string" }
+      }])
+    })).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a pool says once that it works: its queue, its store's engine, its workers", () => {
+    const { layer, lines } = capture()
+    return Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const pool = yield* Durable.make({
+        store,
+        queue: "emails",
+        schema: Schema.String,
+        workers: 3,
+        pollInterval: "100 millis",
+        handler: () => Effect.void
+      })
+      yield* pool.submit("a")
+      yield* elapse(1_000)
+      // A store written by hand has no engine to name.
+      yield* oneWorker({ ...store }, { handler: () => Effect.void })
+      yield* elapse(500)
+      const working = lines.filter((line) => line.message === "durable pool working")
+      assert.deepStrictEqual(working, [
+        { level: "Info", message: "durable pool working", annotations: { queue: "emails", store: "memory", workers: 3 } },
+        { level: "Info", message: "durable pool working", annotations: { queue: "q", store: "custom", workers: 1 } }
+      ])
+    })).pipe(Effect.provide(layer))
+  })
+})
