@@ -8,6 +8,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, Duration, Effect, Exit, Schema } from "effect"
 import * as Failures from "../src/durable/failures.ts"
 import { JobTimeoutError } from "../src/Job.ts"
+import { revokedProxy, throwingProxy } from "./support/hostileValues.ts"
 
 class Bounced extends Schema.TaggedError<Bounced>()("Bounced", { to: Schema.String, code: Schema.Number }) {}
 
@@ -80,5 +81,13 @@ describe("Failures.describe", () => {
     assert.notInclude(text, "\u0000")
     assert.isTrue(text.startsWith("abx"))
     assert.strictEqual(text.length, Failures.maxLength)
+  })
+
+  it("a failure that throws when read (a Proxy's traps, a revoked Proxy, a getter) is said to be unreadable, never thrown", () => {
+    const getter = { _tag: "Tagged", get field(): never { throw new Error("getter") } }
+    for (const value of [throwingProxy(), revokedProxy(), getter]) {
+      assert.match(Failures.describe(Cause.fail(value)), /^a failure that could not be read \((Error|TypeError): /)
+      assert.match(Failures.describe(Cause.die(value)), /^a failure that could not be read \(/)
+    }
   })
 })

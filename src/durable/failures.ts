@@ -39,7 +39,29 @@ export const maxLength = 10_000
  * PostgreSQL cannot store), at most `maxLength` characters.
  */
 export const describe = (cause: Cause.Cause<unknown>): string =>
-  render(cause).replaceAll("\u0000", "").slice(0, maxLength)
+  renderSafely(cause).replaceAll("\u0000", "").slice(0, maxLength)
+
+/**
+ * `render`, for any value at all: a handler may fail with a Proxy whose
+ * traps throw, or an object whose getter does. The text is read inside the
+ * pool's ending hook, where a throw would take the worker with it.
+ */
+const renderSafely = (cause: Cause.Cause<unknown>): string => {
+  try {
+    return render(cause)
+  } catch (error) {
+    return `a failure that could not be read (${readError(error)})`
+  }
+}
+
+/** What reading a failure threw, said without reading anything that may throw again. */
+const readError = (error: unknown): string => {
+  try {
+    return error instanceof Error ? `${error.name}: ${error.message}` : typeof error
+  } catch {
+    return "unreadable"
+  }
+}
 
 const render = (cause: Cause.Cause<unknown>): string => {
   const failure = Cause.findError(cause)
