@@ -9,6 +9,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Boundary from "./boundary.ts"
+import { memoryLimit } from "./payloadSize.ts"
 import { type Buried, type Claimed, type Counts, type Lease, type Offered, Store } from "./Store.ts"
 
 interface Entry {
@@ -121,7 +122,7 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
           }))
       )
   }
-  return Boundary.makeStore(engine, { engine: "memory" })
+  return Boundary.makeStore(engine, { engine: "memory", maxPayloadBytes: memoryLimit })
 })
 
 /** An empty store as the `Store` service, for `Durable.layer` without a `store` option. */
