@@ -3,6 +3,8 @@
  * semantics (leases, retries, dead letters) without a server, for unit tests
  * (under `TestClock`) and for trying things out. Nothing survives the
  * process, and each claim scans the queue: not for production volumes.
+ * Payloads are kept as given, but one over 8 MiB of JSON is refused, as
+ * PostgreSQL refuses it by default (`payloadSize.ts`).
  */
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"

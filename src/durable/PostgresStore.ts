@@ -11,7 +11,18 @@
  * newest version runs no DDL, so a role without the right to create can run
  * on a schema made for it (given the right to read the migrations table);
  * the first connection of a release that brings a migration needs the
- * rights to apply it.
+ * rights to apply it, unless `migrate` ran first: `PostgresStore.migrate`
+ * is that step, and `migrate: false` starts a store that only checks the
+ * version.
+ *
+ * The store runs on a pool of its own (`make`, `layer`), or on the
+ * application's `PgClient` (`fromClient`, `layerClient`): then an offer made
+ * inside the client's `withTransaction` is part of the transaction.
+ *
+ * A payload is refused at `offer` above half of the driver's largest
+ * message (8 MiB of JSON by default; see `postgres/limits.ts`), and a row
+ * too large to deliver all the same (changed by hand) is dead-lettered by
+ * the claim that meets it.
  *
  * - `offer` inserts a batch in one statement (`unnest` of arrays,
  *   `ON CONFLICT DO NOTHING`: an id already stored, in any state, is skipped).
@@ -33,7 +44,7 @@
  *
  * Connections come from `@effect/sql-pg`'s native pool (`PgPool`, used
  * directly: the statements are fixed, so `PgClient`'s SQL builder would only
- * add work). It replaces dead connections on the next checkout: while the
+ * add work), unless the store is on the application's client. It replaces dead connections on the next checkout: while the
  * server is down each operation fails with a `StoreError`, and once it is back
  * they succeed again with the same store. Releasing the store waits at most
  * a quarter of a second for its connections to close (a server that hangs

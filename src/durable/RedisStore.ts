@@ -36,6 +36,11 @@
  * client reconnects in the background, with backoff, for as long as the
  * scope is open.
  *
+ * A payload longer than the server's `proto-max-bulk-len` (read at connect)
+ * is refused at `offer`; a payload that is no longer JSON (changed by hand)
+ * is dead-lettered by the claim that meets it, and the rest of the claim
+ * goes on.
+ *
  * ```ts
  * import { Duration, Effect } from "effect"
  * import * as RedisStore from "effect-worker-pool/RedisStore"
