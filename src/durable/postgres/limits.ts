@@ -41,7 +41,8 @@ const jsonbMax = 268_435_455
 /** The limits under a driver that reads messages of up to `maxMessageSize` bytes. */
 export const limitsOf = (maxMessageSize: number): Limits => ({
   payload: Math.min(Math.floor(maxMessageSize / 2), jsonbMax),
-  deliverable: Math.max(0, maxMessageSize - rowRoom)
+  // A statement parameter (an `integer`); PostgreSQL's own field limit (1 GB) is far below.
+  deliverable: Math.min(Math.max(0, maxMessageSize - rowRoom), 2_147_483_647)
 })
 
 /** Why a claimed job was dead-lettered without running: its payload is too large to deliver. */

@@ -20,7 +20,7 @@ import { encodeJobs, storableError } from "./text.ts"
 
 /** The engine on `runner`, refusing to send payloads over `limits`. */
 export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
-  /** Runs one statement on a pooled connection, its failure as a `StoreError`. */
+  /** Runs one statement (on a pooled connection, or the client's transaction), its failure as a `StoreError`. */
   const run = (operation: string, sql: string, params: ReadonlyArray<unknown>, prepare = true) =>
     Effect.mapError(runner.run(sql, params, prepare), storeError(operation))
 
