@@ -279,16 +279,15 @@ const onRunner = (
  * import { Durable } from "effect-worker-pool"
  * import * as PostgresStore from "effect-worker-pool/PostgresStore"
  *
- * const signUp = (email: string) =>
- *   Effect.gen(function*() {
- *     const sql = yield* PgClient.PgClient
- *     const emails = Durable.producer({ store: yield* PostgresStore.fromClient(), queue: "emails", schema: Schema.String })
- *     // Both or neither: the user and the welcome email.
- *     yield* sql.withTransaction(Effect.gen(function*() {
- *       yield* sql`INSERT INTO users (email) VALUES (${email})`
- *       yield* emails.submit(email)
- *     }))
- *   })
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const sql = yield* PgClient.PgClient
+ *   const emails = Durable.producer({ store: yield* PostgresStore.fromClient(), queue: "emails", schema: Schema.String })
+ *   // Both or neither: the user and the welcome email.
+ *   yield* sql.withTransaction(Effect.gen(function*() {
+ *     yield* sql`INSERT INTO users (email) VALUES (${"ada@example.com"})`
+ *     yield* emails.submit("ada@example.com")
+ *   }))
+ * }))
  * ```
  */
 export const fromClient = (
