@@ -1,7 +1,7 @@
 /**
  * Where the PostgreSQL store's statements run: on the store's own pool of
- * connections (`PostgresStore.make`), or on the application's `SqlClient`
- * (`PostgresStore.fromClient`, a `PgClient`), so that a statement run inside the client's
+ * connections (`PostgresStore.make`), or on the application's `PgClient`
+ * (`PostgresStore.fromClient`), so that a statement run inside the client's
  * `withTransaction` runs on that transaction's connection and is part of it.
  * The statements, their parameters and their rows are the same either way.
  *
