@@ -27,6 +27,7 @@ const unit = [
   "test/MemoryStore.test.ts",
   "test/Options.test.ts",
   "test/Outage.test.ts",
+  "test/PayloadSize.test.ts",
   "test/Pool.test.ts",
   "test/Races.test.ts",
   "test/Runtime.test.ts",

@@ -116,7 +116,9 @@ export interface Producer<in A> {
    * stored again), else a random UUID. An `id` that is not a string, or
    * that holds text not every store can keep (the NUL character, half of a
    * surrogate pair), fails with `PoolConfigError` naming `id`, on every
-   * store, before the store is asked.
+   * store, before the store is asked. A payload whose JSON text is larger
+   * than the store takes fails with a `StoreError` naming the job and the
+   * limit, and nothing is stored.
    */
   readonly submit: (payload: A, options?: { readonly id?: string | undefined }) => Effect.Effect<string, SubmitError>
   /** Stores jobs in one round trip. Returns their ids. */

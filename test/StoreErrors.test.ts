@@ -45,7 +45,7 @@ describe("Redis: retryable or not", () => {
       assert.instanceOf(error.cause, ErrorReply)
     }))
 
-  it.live("a reply the store cannot read (a payload that is not JSON) is not retryable", () =>
+  it.live("a payload that is not JSON is no error of the claim: its job alone is dead-lettered", () =>
     Effect.gen(function*() {
       const store = yield* RedisStore.make({ url: redis().url })
       const queue = queueName()
@@ -53,9 +53,10 @@ describe("Redis: retryable or not", () => {
       // A job written behind the store's back, not as its scripts write one.
       yield* Effect.promise(() => client.hSet(`ewp:{${queue}}:payload`, "x", "{not json"))
       yield* Effect.promise(() => client.rPush(`ewp:{${queue}}:ready`, "x"))
-      const error = yield* Effect.flip(store.claim(queue, 1, minute))
-      assert.deepStrictEqual([error.operation, error.retryable], ["claim", false])
-      assert.match(error.reason, /^unreadable reply from Redis/)
+      assert.deepStrictEqual(yield* store.claim(queue, 1, minute), [])
+      const [buried] = yield* store.buried(queue, 1)
+      assert.deepStrictEqual([buried?.id, buried?.payload], ["x", undefined])
+      assert.match(buried!.error, /^the payload of x is not JSON/)
     }))
 
   it.live("a lost connection and a server that does not answer in time are retryable", () =>

@@ -6,6 +6,7 @@
  * No server is needed: nothing here gets as far as connecting.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { PgClient } from "@effect/sql-pg"
 import { Cause, Effect, Exit, Layer, Redacted } from "effect"
 import { fromUrl } from "../src/durable/fromUrl.ts"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
@@ -88,6 +89,28 @@ describe("store options the engines cannot use", () => {
   for (const [what, url] of [["a number", 42], ["null", null], ["an object", {}]] as const) {
     it.live(`fromUrl with ${what}: PoolConfigError naming url`, () =>
       expectConfigError(Effect.scoped(fromUrl(url as unknown as string)), "url"))
+  }
+})
+
+describe("the PostgreSQL store's other entry points check their options the same way", () => {
+  const url = "postgres://secret:hunter2@127.0.0.1:5432/app"
+  // Never used: every option here is refused before the client is asked.
+  const noClient = {} as PgClient.PgClient
+  const onClient = (options: unknown) =>
+    Effect.scoped(PostgresStore.fromClient(options as PostgresStore.ClientOptions)).pipe(
+      Effect.provideService(PgClient.PgClient, noClient)
+    )
+
+  for (
+    const [what, run, option] of [
+      ["make with migrate: \"yes\"", Effect.scoped(PostgresStore.make({ url, migrate: "yes" as unknown as boolean })), "migrate"],
+      ["fromClient with migrate: 1", onClient({ migrate: 1 }), "migrate"],
+      ["fromClient with a negative commandTimeout", onClient({ commandTimeout: -1 }), "commandTimeout"],
+      ["fromClient with null options", onClient(null), "options"],
+      ["migrate with a port out of range", PostgresStore.migrate({ url: "postgres://secret:hunter2@127.0.0.1:99999/app" }), "url"]
+    ] as const
+  ) {
+    it.live(`${what}: PoolConfigError naming ${option}`, () => expectConfigError(run, option))
   }
 })
 

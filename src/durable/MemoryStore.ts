@@ -3,12 +3,15 @@
  * semantics (leases, retries, dead letters) without a server, for unit tests
  * (under `TestClock`) and for trying things out. Nothing survives the
  * process, and each claim scans the queue: not for production volumes.
+ * Payloads are kept as given, but one over 8 MiB of JSON is refused, as
+ * PostgreSQL refuses it by default (`payloadSize.ts`).
  */
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Boundary from "./boundary.ts"
+import { memoryLimit } from "./payloadSize.ts"
 import { type Buried, type Claimed, type Counts, type Lease, type Offered, Store } from "./Store.ts"
 
 interface Entry {
@@ -121,7 +124,7 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
           }))
       )
   }
-  return Boundary.makeStore(engine, { engine: "memory" })
+  return Boundary.makeStore(engine, { engine: "memory", maxPayloadBytes: memoryLimit })
 })
 
 /** An empty store as the `Store` service, for `Durable.layer` without a `store` option. */

@@ -11,7 +11,18 @@
  * newest version runs no DDL, so a role without the right to create can run
  * on a schema made for it (given the right to read the migrations table);
  * the first connection of a release that brings a migration needs the
- * rights to apply it.
+ * rights to apply it, unless `migrate` ran first: `PostgresStore.migrate`
+ * is that step, and `migrate: false` starts a store that only checks the
+ * version.
+ *
+ * The store runs on a pool of its own (`make`, `layer`), or on the
+ * application's `PgClient` (`fromClient`, `layerClient`): then an offer made
+ * inside the client's `withTransaction` is part of the transaction.
+ *
+ * A payload is refused at `offer` above half of the driver's largest
+ * message (8 MiB of JSON by default; see `postgres/limits.ts`), and a row
+ * too large to deliver all the same (changed by hand) is dead-lettered by
+ * the claim that meets it.
  *
  * - `offer` inserts a batch in one statement (`unnest` of arrays,
  *   `ON CONFLICT DO NOTHING`: an id already stored, in any state, is skipped).
@@ -33,23 +44,27 @@
  *
  * Connections come from `@effect/sql-pg`'s native pool (`PgPool`, used
  * directly: the statements are fixed, so `PgClient`'s SQL builder would only
- * add work). It replaces dead connections on the next checkout: while the
+ * add work), unless the store is on the application's client. It replaces dead connections on the next checkout: while the
  * server is down each operation fails with a `StoreError`, and once it is back
  * they succeed again with the same store. Releasing the store waits at most
  * a quarter of a second for its connections to close (a server that hangs
  * would hold them): the rest close in the background.
  */
+import * as PgClient from "@effect/sql-pg/PgClient"
 import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
+import * as Predicate from "effect/Predicate"
 import type * as Scope from "effect/Scope"
 import * as Checks from "../internal/options.ts"
 import { PoolConfigError } from "../Pool.ts"
 import * as Boundary from "./boundary.ts"
 import * as Connection from "./postgres/connection.ts"
+import { limitsOf } from "./postgres/limits.ts"
 import * as Migrations from "./postgres/migrations.ts"
+import * as Runner from "./postgres/runner.ts"
 import * as Sql from "./postgres/statements.ts"
 import { makeEngine } from "./postgres/store.ts"
 import { Store, type StoreError } from "./Store.ts"
@@ -78,6 +93,31 @@ export interface Options {
    * second time; a lease nobody saw runs out). Default 5 seconds.
    */
   readonly commandTimeout?: Duration.Input | undefined
+  /**
+   * Whether `make` brings the schema to the newest version (default true).
+   * With `false` it runs no DDL and needs no right to create: it only reads
+   * the schema's version, and a database below the newest one fails `make`
+   * with a `StoreError` ("connect", not retryable) that says to run
+   * `PostgresStore.migrate` first (once per release, as a role that may).
+   */
+  readonly migrate?: boolean | undefined
+}
+
+/**
+ * A store on the application's own `PgClient` (`fromClient`, `layerClient`):
+ * the options of `make` but the URL, which is the client's. The client's
+ * pool serves the store's statements too.
+ */
+export interface ClientOptions {
+  /**
+   * How long `fromClient` tries to reach the server (again and again, for a
+   * server that is still starting) before it fails. Default 5 seconds.
+   */
+  readonly connectTimeout?: Duration.Input | undefined
+  /** As `Options.commandTimeout`. Default 5 seconds. */
+  readonly commandTimeout?: Duration.Input | undefined
+  /** As `Options.migrate`. Default true. */
+  readonly migrate?: boolean | undefined
 }
 
 
@@ -90,24 +130,43 @@ export const countsTable = Sql.countsTable
 /** The table of the schema's migrations applied to the database. */
 export const migrationsTable = Migrations.migrationsTable
 
-/** The options, checked. */
-interface Settings {
-  readonly url: string
+/** The options of a store on a client, checked. */
+interface ClientSettings {
   readonly connectTimeout: Duration.Duration
   readonly commandTimeout: Duration.Duration
+  readonly migrate: boolean
+}
+
+/** The options, checked. */
+interface Settings extends ClientSettings {
+  readonly url: string
+}
+
+/** Reads the options but the URL from `source`. */
+const clientSettingsOf = (source: object): ClientSettings => {
+  const read = (key: string) => Checks.field(source, key, key)
+  return {
+    connectTimeout: Checks.timeoutOption("connectTimeout", read("connectTimeout"), Duration.seconds(5)),
+    commandTimeout: Checks.timeoutOption("commandTimeout", read("commandTimeout"), Duration.seconds(5)),
+    migrate: Checks.must("migrate", Checks.orDefault(read("migrate"), true), Predicate.isBoolean, "a boolean")
+  }
 }
 
 /** Checks the options; a bad one is named, never a defect or a failed connection. */
 const settings = (options: Options): Settings | PoolConfigError => {
   const checked = Checks.checked("options", (): Settings => {
     const source = Checks.record("options", options)
-    const read = (key: string) => Checks.field(source, key, key)
     return {
-      url: Checks.storeUrl(read("url"), ["postgres", "postgresql"]),
-      connectTimeout: Checks.timeoutOption("connectTimeout", read("connectTimeout"), Duration.seconds(5)),
-      commandTimeout: Checks.timeoutOption("commandTimeout", read("commandTimeout"), Duration.seconds(5))
+      url: Checks.storeUrl(Checks.field(source, "url", "url"), ["postgres", "postgresql"]),
+      ...clientSettingsOf(source)
     }
   })
+  return Checks.isInvalid(checked) ? new PoolConfigError(checked) : checked
+}
+
+/** Checks the options of a store on a client. */
+const clientSettings = (options: ClientOptions): ClientSettings | PoolConfigError => {
+  const checked = Checks.checked("options", () => clientSettingsOf(Checks.record("options", options)))
   return Checks.isInvalid(checked) ? new PoolConfigError(checked) : checked
 }
 
@@ -170,13 +229,122 @@ export const layerConfig = (
 
 
 /**
- * Opens the pool, reaches the server within the connect deadline and brings
- * its schema to the newest version; the operations are then the engine's,
- * through the store boundary, each bounded by `commandTimeout`.
+ * Opens the pool, then the store on it (`onRunner`).
  */
-const connect = ({ commandTimeout, connectTimeout, url }: Settings): Effect.Effect<Store, StoreError, Scope.Scope> =>
+const connect = (settings: Settings): Effect.Effect<Store, StoreError, Scope.Scope> =>
   Effect.gen(function*() {
-    const { pool, scope } = yield* Connection.open(url, connectTimeout)
-    yield* Connection.reach(connectTimeout, Migrations.migrate(pool))
-    return Boundary.makeStore(makeEngine(pool), { engine: "postgres", commandTimeout: { duration: commandTimeout, scope } })
+    const { pool, scope } = yield* Connection.open(settings.url, settings.connectTimeout)
+    return yield* onRunner(Runner.onPool(pool), settings, scope)
   })
+
+/**
+ * Reaches the server within the connect deadline and brings its schema to
+ * the newest version (or, with `migrate: false`, checks that it is there);
+ * the operations are then the engine's, through the store boundary, each
+ * bounded by `commandTimeout` (an operation that ran out of time is
+ * interrupted in the background, in `scope`).
+ */
+const onRunner = (
+  runner: Runner.Runner,
+  { commandTimeout, connectTimeout, migrate }: ClientSettings,
+  scope: Scope.Scope
+): Effect.Effect<Store, StoreError> =>
+  Effect.gen(function*() {
+    yield* Connection.reach(connectTimeout, migrate ? Migrations.migrate(runner) : Migrations.verify(runner))
+    const limits = limitsOf(runner.maxMessageSize)
+    return Boundary.makeStore(makeEngine(runner, limits), {
+      engine: "postgres",
+      commandTimeout: { duration: commandTimeout, scope },
+      maxPayloadBytes: limits.payload
+    })
+  })
+
+/**
+ * The store on the application's own `PgClient`, from the context: one pool
+ * of connections for the application and its jobs, and jobs offered in the
+ * application's transactions. A `submit` (of a producer, or of a durable
+ * pool) run inside the client's `withTransaction` is part of that
+ * transaction: rolled back, the job was never offered; committed, it is
+ * ready to run. Claims and acknowledgements run on connections the client
+ * lends, never in the caller's transaction.
+ *
+ * It applies the schema's migrations as `make` does (or only checks the
+ * version, with `migrate: false`). Fails with a `StoreError` ("connect")
+ * when the server cannot be reached within `connectTimeout`, and with a
+ * `PoolConfigError` naming the option for bad options.
+ *
+ * ```ts
+ * import { PgClient } from "@effect/sql-pg"
+ * import { Effect, Schema } from "effect"
+ * import { Durable } from "effect-worker-pool"
+ * import * as PostgresStore from "effect-worker-pool/PostgresStore"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const sql = yield* PgClient.PgClient
+ *   const emails = Durable.producer({ store: yield* PostgresStore.fromClient(), queue: "emails", schema: Schema.String })
+ *   // Both or neither: the user and the welcome email.
+ *   yield* sql.withTransaction(Effect.gen(function*() {
+ *     yield* sql`INSERT INTO users (email) VALUES (${"ada@example.com"})`
+ *     yield* emails.submit("ada@example.com")
+ *   }))
+ * }))
+ * ```
+ */
+export const fromClient = (
+  options: ClientOptions = {}
+): Effect.Effect<Store, StoreError | PoolConfigError, PgClient.PgClient | Scope.Scope> =>
+  Effect.gen(function*() {
+    const checked = clientSettings(options)
+    if (checked instanceof PoolConfigError) return yield* checked
+    return yield* onRunner(Runner.onClient(yield* PgClient.PgClient), checked, yield* Effect.scope)
+  })
+
+/**
+ * `fromClient` as a layer: the `Store` service on the `PgClient` the
+ * application provides (`PgClient.layer`, `PgClient.layerConfig`).
+ *
+ * ```ts
+ * import { PgClient } from "@effect/sql-pg"
+ * import { Config, Layer } from "effect"
+ * import * as PostgresStore from "effect-worker-pool/PostgresStore"
+ *
+ * const SqlLive = PgClient.layerConfig({ url: Config.Redacted("DATABASE_URL") })
+ * const StoreLive = PostgresStore.layerClient().pipe(Layer.provideMerge(SqlLive))
+ * ```
+ */
+export const layerClient = (
+  options: ClientOptions = {}
+): Layer.Layer<Store, StoreError | PoolConfigError, PgClient.PgClient> => Layer.effect(Store, fromClient(options))
+
+/**
+ * Brings the database at `options.url` to the newest schema version this
+ * code knows, and closes its connections: the step to run once per release
+ * (a deploy step, as a role that may create tables) for stores that start
+ * with `migrate: false`. Safe to run again, and at the same time as stores
+ * starting: it does nothing on a database that is up to date. Fails as
+ * `make` does.
+ *
+ * ```ts
+ * import * as PostgresStore from "effect-worker-pool/PostgresStore"
+ *
+ * const deploy = PostgresStore.migrate({ url: "postgres://owner@127.0.0.1:5432/app" })
+ * ```
+ */
+export const migrate = (
+  options: Pick<Options, "url" | "connectTimeout">
+): Effect.Effect<void, StoreError | PoolConfigError> =>
+  Effect.scoped(Effect.gen(function*() {
+    const checked = settings(options)
+    if (checked instanceof PoolConfigError) return yield* checked
+    const { pool } = yield* Connection.open(checked.url, checked.connectTimeout)
+    yield* Connection.reach(checked.connectTimeout, Migrations.migrate(pool))
+  }))
+
+/**
+ * `migrate` on the application's `PgClient`, from the context, within the
+ * default connect timeout (5 seconds).
+ */
+export const migrateClient: Effect.Effect<void, StoreError, PgClient.PgClient> = Effect.gen(function*() {
+  const client = yield* PgClient.PgClient
+  yield* Connection.reach(Duration.seconds(5), Migrations.migrate(Runner.onClient(client)))
+})

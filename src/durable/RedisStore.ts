@@ -41,6 +41,11 @@
  * client reconnects in the background, with backoff, for as long as the
  * scope is open.
  *
+ * A payload longer than the server's `proto-max-bulk-len` (read at connect)
+ * is refused at `offer`; a payload that is no longer JSON (changed by hand)
+ * is dead-lettered by the claim that meets it, and the rest of the claim
+ * goes on.
+ *
  * ```ts
  * import { Duration, Effect } from "effect"
  * import * as RedisStore from "effect-worker-pool/RedisStore"
@@ -57,13 +62,16 @@ import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
 import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Checks from "../internal/options.ts"
 import { PoolConfigError } from "../Pool.ts"
 import * as Boundary from "./boundary.ts"
+import { redisDefaultLimit } from "./payloadSize.ts"
 import { connectError, defaultTimeoutMs, openClient } from "./redis/connection.ts"
 import { describe } from "./redis/errors.ts"
+import { payloadLimit } from "./redis/limits.ts"
 import * as Migrations from "./redis/migrations.ts"
 import * as Persistence from "./redis/persistence.ts"
 import { makeEngine } from "./redis/store.ts"
@@ -192,8 +200,13 @@ const connect = ({ commandTimeoutMs, connectTimeoutMs: timeoutMs, url }: Setting
       Effect.tapError(() => Effect.sync(() => connection.destroy()))
     )
     connection.connected()
+    const maxPayloadBytes = yield* Effect.promise(() => payloadLimit(connection.client)).pipe(
+      Effect.timeoutOption(Duration.millis(commandTimeoutMs)),
+      Effect.map(Option.getOrElse(() => redisDefaultLimit))
+    )
     return Boundary.makeStore(makeEngine(connection), {
       engine: "redis",
+      maxPayloadBytes,
       commandTimeout: { duration: Duration.millis(commandTimeoutMs), scope: yield* Effect.scope }
     })
   })

@@ -8,6 +8,7 @@
  * - an empty batch, or a count of jobs below 1, never reaches the engine;
  * - counts of jobs reach it as whole numbers from 1 to `maxCount`;
  * - an offer whose ids are not all strings is refused before it;
+ * - so is an offer with a payload larger than the engine takes (`payloadSize.ts`);
  * - each operation is bounded by the engine's command timeout, if it has one;
  * - a defect of the engine, or its scope closed under an operation, becomes
  *   a `StoreError` naming the operation;
@@ -23,6 +24,7 @@ import * as Fiber from "effect/Fiber"
 import type * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import { nonStringId } from "../internal/options.ts"
+import { oversizedPayload } from "./payloadSize.ts"
 import type { Store } from "./Store.ts"
 import { StoreError } from "./Store.ts"
 
@@ -44,6 +46,12 @@ export interface Options {
    * store's own, so that closing the store waits for them). None: unbounded.
    */
   readonly commandTimeout?: { readonly duration: Duration.Duration; readonly scope: Scope.Scope } | undefined
+  /**
+   * The largest payload the engine takes, in bytes of its JSON text: a
+   * larger one is refused at `offer`, naming the job and the limit. None:
+   * no limit (only for an engine without one: every store declares its own).
+   */
+  readonly maxPayloadBytes?: number | undefined
 }
 
 /** The most jobs one `claim` or `buried` asks for: PostgreSQL's `integer`, the narrowest engine's. */
@@ -71,11 +79,13 @@ export const makeStore = (engine: Engine, options: Options): Store => {
 
 const wrap = (engine: Engine, options: Options): Store => {
   const operate = operation(options)
+  const { maxPayloadBytes } = options
   return {
     offer: (queue, jobs) => {
       if (jobs.length === 0) return Effect.void
       return operate("offer", queue, () => {
-        const refused = nonStringId(jobs)
+        const refused = nonStringId(jobs) ??
+          (maxPayloadBytes === undefined ? undefined : oversizedPayload(jobs, maxPayloadBytes, options.engine))
         return refused === undefined
           ? engine.offer(queue, jobs)
           : Effect.fail(new StoreError({ operation: "offer", reason: refused, retryable: false }))

@@ -24,6 +24,7 @@ import type * as PgPool from "@effect/sql-pg/PgPool"
 import * as Effect from "effect/Effect"
 import type { SqlError } from "effect/sql/SqlError"
 import { StoreError } from "../Store.ts"
+import { type Runner, runnerOf } from "./runner.ts"
 import { countsTable, table } from "./statements.ts"
 
 /** One step of the schema. `up` is PL/pgSQL statements, run inside the migrating block. */
@@ -135,10 +136,8 @@ $$`
 const undefinedTable = "42P01"
 
 /** The newest version recorded; 0 when nothing is (a new database, or one made before versions). */
-const versionOf = (pool: PgPool.PgPool): Effect.Effect<number, SqlError> =>
-  pool.use((connection) =>
-    connection.queryValues(`SELECT coalesce(max(version), 0)::int FROM ${migrationsTable}`, [], false)
-  ).pipe(
+const versionOf = (runner: Runner): Effect.Effect<number, SqlError> =>
+  runner.run(`SELECT coalesce(max(version), 0)::int FROM ${migrationsTable}`, [], false).pipe(
     Effect.map((rows) => rows[0]![0] as number),
     Effect.catchIf(
       (error) => (error.reason.cause as { readonly code?: unknown } | undefined)?.code === undefinedTable,
@@ -156,22 +155,53 @@ export const newerSchema = (found: number, latest: number) =>
   })
 
 /**
+ * The refusal of a database below the newest version, by a store told not
+ * to migrate at start (`migrate: false`).
+ */
+export const olderSchema = (found: number, latest: number) =>
+  new StoreError({
+    operation: "connect",
+    reason: `the database is at schema version ${found}, and this code needs version ${latest}: ` +
+      "run PostgresStore.migrate (as a role that may create tables) before starting with migrate: false",
+    retryable: false
+  })
+
+/**
  * Brings the database to the newest version of `list` (the schema's
  * migrations, unless a test gives others), or fails if it is newer. Fails
  * with the driver's `SqlError` when the server does (the caller decides
  * whether to try again).
  */
 export const migrate = (
-  pool: PgPool.PgPool,
+  target: PgPool.PgPool | Runner,
+  list: ReadonlyArray<Migration> = migrations
+): Effect.Effect<void, SqlError | StoreError> => {
+  const runner = runnerOf(target)
+  const latest = latestOf(list)
+  const check = (found: number) => found > latest ? Effect.fail(newerSchema(found, latest)) : Effect.void
+  return Effect.flatMap(versionOf(runner), (found) =>
+    found >= latest
+      ? check(found)
+      : runner.run(migrateSql(list), [], false).pipe(
+        Effect.andThen(versionOf(runner)),
+        Effect.flatMap(check)
+      ))
+}
+
+/**
+ * Checks, without changing anything, that the database is at the newest
+ * version of `list`: below it, or above, is a `StoreError` that is not
+ * retryable. One read, which needs no right but to read the migrations table.
+ */
+export const verify = (
+  target: PgPool.PgPool | Runner,
   list: ReadonlyArray<Migration> = migrations
 ): Effect.Effect<void, SqlError | StoreError> => {
   const latest = latestOf(list)
-  const check = (found: number) => found > latest ? Effect.fail(newerSchema(found, latest)) : Effect.void
-  return Effect.flatMap(versionOf(pool), (found) =>
-    found >= latest
-      ? check(found)
-      : pool.use((connection) => connection.query(migrateSql(list), [], false)).pipe(
-        Effect.andThen(versionOf(pool)),
-        Effect.flatMap(check)
-      ))
+  return Effect.flatMap(versionOf(runnerOf(target)), (found) =>
+    found > latest
+      ? Effect.fail(newerSchema(found, latest))
+      : found < latest
+      ? Effect.fail(olderSchema(found, latest))
+      : Effect.void)
 }

@@ -23,6 +23,15 @@ export const countsTable = "effect_worker_pool_counts"
  */
 const shards = 16
 
+/** The counters' row of the session's own shard. */
+const sessionShard = `pg_backend_pid() % ${shards}`
+
+/**
+ * Rows of `countsTable` per queue for offers inside a longer transaction
+ * (see `offerInTransactionSql`), above the sessions' shards.
+ */
+const transactionShards = 240
+
 /** The time `param` milliseconds after `now()` (a `float8`: fractions of a millisecond are kept). */
 const fromNow = (param: string) => `now() + ${param}::float8 * interval '1 millisecond'`
 
@@ -34,18 +43,18 @@ type State = "ready" | "leased" | "completed" | "buried"
  * moving `from` one state (none for a new job) `to` another. Writes
  * nothing when no job moved, so an empty claim stays a read.
  */
-const tally = (source: string, from: State | undefined, to: State, filter = "true") => {
+const tally = (source: string, from: State | undefined, to: State, filter = "true", shard = sessionShard) => {
   const columns = from === undefined ? [to] : [from, to]
   const deltas = from === undefined ? ["count(*)"] : ["-count(*)", "count(*)"]
   return `
 INSERT INTO ${countsTable} AS counts (queue, shard, ${columns.join(", ")})
-SELECT $1, pg_backend_pid() % ${shards}, ${deltas.join(", ")} FROM ${source} WHERE ${filter}
+SELECT $1, ${shard}, ${deltas.join(", ")} FROM ${source} WHERE ${filter}
 HAVING count(*) > 0
 ON CONFLICT (queue, shard) DO UPDATE
 SET ${columns.map((column) => `${column} = counts.${column} + excluded.${column}`).join(", ")}`
 }
 
-export const offerSql = `
+const offered = `
 WITH offered AS (
   INSERT INTO ${table} (queue, id, payload)
   SELECT $1, job.id, job.payload::jsonb
@@ -53,14 +62,32 @@ WITH offered AS (
   ORDER BY job.n
   ON CONFLICT DO NOTHING
   RETURNING 1
-)
+)`
+
+export const offerSql = `${offered}
 ${tally("offered", undefined, "ready")}`
+
+/**
+ * The offer inside the application's transaction (`PostgresStore.fromClient`
+ * under `withTransaction`): the counter row it adds to stays locked until
+ * that transaction ends, so it is not the session's shard, which every
+ * claim and acknowledgement of the session's backend writes (a worker's
+ * claim would wait for the application's transaction), but one picked by
+ * the transaction's id among shards of their own. Two open transactions
+ * meet on one only when their ids do, and then only each other wait.
+ */
+export const offerInTransactionSql = `${offered}
+${tally("offered", undefined, "ready", "true", `${shards} + (txid_current() % ${transactionShards})::int`)}`
 
 /**
  * Leases the jobs, first in first out, and returns them in that order. Each
  * lease gets its own token, the claim's (fresh) followed by the job's `seq`,
  * so that a token alone names one lease. A lease that ran out is leased
  * again: only the jobs that were ready move in the counts.
+ *
+ * Each payload comes back as its JSON text and the text's size in bytes;
+ * one over `$5` (what the driver can read in one row) comes back as NULL:
+ * sent, it would fail the whole claim, and every claim after it.
  *
  * The picked ids reach the `UPDATE` as an array (`= ANY`), not a join, and
  * the primary key starts with the id: the only plan is a probe of the key per
@@ -83,7 +110,8 @@ WITH picked AS (
   RETURNING id, payload, attempts, token, seq
 ), counted AS (${tally("picked", "ready", "leased", "state = 'ready'")}
 )
-SELECT id, payload, attempts, token FROM leased ORDER BY seq`
+SELECT id, CASE WHEN octet_length(text) <= $5 THEN text END, attempts, token, octet_length(text)
+FROM leased, LATERAL (SELECT payload::text AS text) AS sent ORDER BY seq`
 
 /**
  * The leased jobs among `$2` (ids) whose lease is one of `$3` (tokens): a
@@ -128,8 +156,10 @@ SELECT coalesce(sum(ready), 0)::float8, coalesce(sum(leased), 0)::float8,
   coalesce(sum(completed), 0)::float8, coalesce(sum(buried), 0)::float8
 FROM ${countsTable} WHERE queue = $1`
 
+/** Dead letters, their payloads as in `claimSql`: one over `$3` bytes as NULL. */
 export const buriedSql = `
-SELECT id, payload, attempts, error FROM ${table}
+SELECT id, CASE WHEN octet_length(text) <= $3 THEN text END, attempts, error
+FROM ${table}, LATERAL (SELECT payload::text AS text) AS sent
 WHERE queue = $1 AND state = 'buried'
 ORDER BY seq
 LIMIT $2`

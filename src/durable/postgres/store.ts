@@ -6,7 +6,6 @@
  *
  * Internal: not an entry point of the package.
  */
-import type * as PgPool from "@effect/sql-pg/PgPool"
 import * as PgTypes from "@effect/sql-pg/PgTypes"
 import * as Effect from "effect/Effect"
 import { randomUUID } from "node:crypto"
@@ -14,17 +13,19 @@ import type * as Boundary from "../boundary.ts"
 import type { Buried, Claimed, Counts, Lease } from "../Store.ts"
 import { StoreError } from "../Store.ts"
 import { storeError } from "./errors.ts"
+import { type Limits, oversizedReason } from "./limits.ts"
+import type { Runner } from "./runner.ts"
 import * as Sql from "./statements.ts"
 import { encodeJobs, storableError } from "./text.ts"
 
-/** The engine on `pool`. */
-export const makeEngine = (pool: PgPool.PgPool): Boundary.Engine => {
-  /** Runs one statement on a pooled connection, its failure as a `StoreError`. */
+/** The engine on `runner`, refusing to send payloads over `limits`. */
+export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
+  /** Runs one statement (on a pooled connection, or the client's transaction), its failure as a `StoreError`. */
   const run = (operation: string, sql: string, params: ReadonlyArray<unknown>, prepare = true) =>
-    Effect.mapError(
-      pool.use((connection) => connection.queryValues(sql, params, prepare)),
-      storeError(operation)
-    )
+    Effect.mapError(runner.run(sql, params, prepare), storeError(operation))
+
+  /** A payload from its JSON text; undefined for one too large to send (NULL instead). */
+  const payloadOf = (text: unknown): unknown => typeof text === "string" ? JSON.parse(text) : undefined
 
   /** Ends `leases` with `sql`: prepared for a small batch, planned with its values for a large one. */
   const endAll = (operation: string, sql: string, queue: string, leases: ReadonlyArray<Lease>, ...rest: Array<unknown>) =>
@@ -36,20 +37,40 @@ export const makeEngine = (pool: PgPool.PgPool): Boundary.Engine => {
         const encoded = encodeJobs(jobs)
         return typeof encoded === "string"
           ? Effect.fail(new StoreError({ operation: "offer", reason: encoded, retryable: false }))
-          : Effect.asVoid(run("offer", Sql.offerSql, [queue, encoded.ids, encoded.payloads]))
+          : Effect.flatMap(runner.inTransaction, (inTransaction) =>
+            Effect.asVoid(
+              run("offer", inTransaction ? Sql.offerInTransactionSql : Sql.offerSql, [queue, encoded.ids, encoded.payloads])
+            ))
       }),
 
     claim: (queue, max, lease) =>
       Effect.suspend(() =>
-        Effect.map(
-          run("claim", Sql.claimSql, [queue, PgTypes.int4(max), Sql.millis(lease), `${randomUUID()}/`]),
-          (rows) =>
-            rows.map((row): Claimed => ({
-              id: row[0] as string,
-              payload: row[1],
-              attempt: row[2] as number,
-              token: row[3] as string
-            }))
+        Effect.flatMap(
+          run("claim", Sql.claimSql, [
+            queue,
+            PgTypes.int4(max),
+            Sql.millis(lease),
+            `${randomUUID()}/`,
+            PgTypes.int4(limits.deliverable)
+          ]),
+          (rows) => {
+            const claimed: Array<Claimed> = []
+            const poisoned: Array<{ readonly lease: Lease; readonly reason: string }> = []
+            for (const row of rows) {
+              const job = { id: row[0] as string, token: row[3] as string }
+              if (row[1] === null) {
+                poisoned.push({ lease: job, reason: oversizedReason(job.id, row[4] as number, limits.deliverable) })
+              } else {
+                claimed.push({ ...job, payload: payloadOf(row[1]), attempt: row[2] as number })
+              }
+            }
+            // A row too large to deliver is dead-lettered by itself; the rest of the claim goes on.
+            return poisoned.length === 0 ? Effect.succeed(claimed) : Effect.as(
+              Effect.forEach(poisoned, ({ lease, reason }) =>
+                run("claim", Sql.burySql, [queue, lease.id, lease.token, reason]), { discard: true }),
+              claimed
+            )
+          }
         )
       ),
 
@@ -75,11 +96,11 @@ export const makeEngine = (pool: PgPool.PgPool): Boundary.Engine => {
 
     buried: (queue, limit) =>
       Effect.map(
-        run("buried", Sql.buriedSql, [queue, PgTypes.int4(limit)]),
+        run("buried", Sql.buriedSql, [queue, PgTypes.int4(limit), PgTypes.int4(limits.deliverable)]),
         (rows) =>
           rows.map((row): Buried => ({
             id: row[0] as string,
-            payload: row[1],
+            payload: payloadOf(row[1]),
             attempts: row[2] as number,
             error: row[3] as string
           }))

@@ -21,6 +21,29 @@ const encode = (payload: unknown): string => payload === undefined ? "" : JSON.s
 
 const decode = (json: unknown): unknown => typeof json === "string" && json !== "" ? JSON.parse(json) : undefined
 
+/** Why a stored payload cannot be read back. */
+class Undecodable {
+  readonly reason: string
+  constructor(reason: string) {
+    this.reason = reason
+  }
+}
+
+/** The payload of job `id` from its stored text, or why it cannot be read (it is not JSON: changed by hand). */
+const decodeJob = (id: string, json: unknown): unknown => {
+  try {
+    return decode(json)
+  } catch (cause) {
+    return new Undecodable(
+      `the payload of ${id} is not JSON (${cause instanceof Error ? cause.message : String(cause)}): ` +
+        "dead-lettered without running"
+    )
+  }
+}
+
+/** A dead letter's payload, or nothing for one that cannot be read (its error says why). */
+const readable = (payload: unknown): unknown => payload instanceof Undecodable ? undefined : payload
+
 /** A far future for an infinite lease or delay: the server's scores are doubles. */
 const foreverMs = 1e15
 
@@ -82,14 +105,27 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
       Effect.suspend(() => {
         // One token for the batch: a lease is proved by id and token together.
         const token = randomUUID()
-        return run("claim", queue, Scripts.claimScript, () => [String(max), millis(lease), token], (reply) => {
-          const flat = asArray(reply)
-          const claimed: Array<Claimed> = []
-          for (let i = 0; i < flat.length; i += 3) {
-            claimed.push({ id: String(flat[i]), payload: decode(flat[i + 1]), attempt: Number(flat[i + 2]), token })
-          }
-          return claimed
-        })
+        return Effect.flatMap(
+          run("claim", queue, Scripts.claimScript, () => [String(max), millis(lease), token], (reply) => {
+            const flat = asArray(reply)
+            const claimed: Array<Claimed> = []
+            const poisoned: Array<readonly [id: string, reason: string]> = []
+            for (let i = 0; i < flat.length; i += 3) {
+              const id = String(flat[i])
+              const payload = decodeJob(id, flat[i + 1])
+              if (payload instanceof Undecodable) poisoned.push([id, payload.reason])
+              else claimed.push({ id, payload, attempt: Number(flat[i + 2]), token })
+            }
+            return { claimed, poisoned }
+          }),
+          ({ claimed, poisoned }) =>
+            // A payload that is not JSON (changed by hand) is dead-lettered by itself; the rest of the claim goes on.
+            poisoned.length === 0 ? Effect.succeed(claimed) : Effect.as(
+              Effect.forEach(poisoned, ([id, reason]) =>
+                run("claim", queue, Scripts.buryScript, () => [id, token, reason], done), { discard: true }),
+              claimed
+            )
+        )
       }),
 
     complete: (queue, leases) => run("complete", queue, Scripts.completeScript, () => leaseArgs(leases), done),
@@ -117,7 +153,7 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
         for (let i = 0; i < flat.length; i += 4) {
           out.push({
             id: String(flat[i]),
-            payload: decode(flat[i + 1]),
+            payload: readable(decodeJob(String(flat[i]), flat[i + 1])),
             attempts: Number(flat[i + 2] ?? 0),
             error: String(flat[i + 3] ?? "")
           })

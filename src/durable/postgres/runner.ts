@@ -1,0 +1,60 @@
+/**
+ * Where the PostgreSQL store's statements run: on the store's own pool of
+ * connections (`PostgresStore.make`), or on the application's `PgClient`
+ * (`PostgresStore.fromClient`), so that a statement run inside the client's
+ * `withTransaction` runs on that transaction's connection and is part of it.
+ * The statements, their parameters and their rows are the same either way.
+ *
+ * Internal: not an entry point of the package.
+ */
+import type * as PgClient from "@effect/sql-pg/PgClient"
+import type * as PgPool from "@effect/sql-pg/PgPool"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import type { SqlError } from "effect/sql/SqlError"
+
+/** The values of each row a statement returns, column by column. */
+export type Rows = ReadonlyArray<ReadonlyArray<unknown>>
+
+/** Runs statements, prepared (planned once per connection) or planned with their values. */
+export interface Runner {
+  readonly run: (sql: string, params: ReadonlyArray<unknown>, prepare: boolean) => Effect.Effect<Rows, SqlError>
+  /**
+   * Whether a statement run now is part of a transaction that outlives it
+   * (the client's `withTransaction`): its locks are then held until that
+   * transaction ends. Always false on the store's own pool.
+   */
+  readonly inTransaction: Effect.Effect<boolean>
+  /**
+   * The largest message this runner's driver reads from the server (one row
+   * of a result is one message), in bytes.
+   */
+  readonly maxMessageSize: number
+}
+
+/** `@effect/sql-pg`'s default largest message: 16 MiB. */
+export const defaultMaxMessageSize = 16 * 1024 * 1024
+
+/** Statements on `pool`, each on a connection it lends for the statement. */
+export const onPool = (pool: PgPool.PgPool): Runner => ({
+  run: (sql, params, prepare) => pool.use((connection) => connection.queryValues(sql, params, prepare)),
+  inTransaction: Effect.succeed(false),
+  maxMessageSize: pool.config.maxMessageSize ?? defaultMaxMessageSize
+})
+
+/**
+ * Statements on `client`: on the connection of its transaction when one is
+ * open in the calling fiber, else on one it lends from its pool. Rows are
+ * read as values, without the client's name transforms.
+ */
+export const onClient = (client: PgClient.PgClient): Runner => ({
+  run: (sql, params, prepare) => {
+    const statement = client.unsafe(sql, params)
+    return prepare ? statement.values : statement.valuesUnprepared
+  },
+  inTransaction: Effect.map(Effect.serviceOption(client.transactionService), Option.isSome),
+  maxMessageSize: client.config.maxMessageSize ?? defaultMaxMessageSize
+})
+
+/** `target` as a runner: a pool becomes `onPool(target)`. */
+export const runnerOf = (target: PgPool.PgPool | Runner): Runner => "run" in target ? target : onPool(target)

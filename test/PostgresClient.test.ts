@@ -1,0 +1,263 @@
+/**
+ * The PostgreSQL store on the application's own `PgClient`, against a real
+ * server: the store contract, jobs offered inside the client's transactions
+ * (rolled back, committed, or cut off by a process killed before it
+ * commits), the example that shows it, and setting up the schema once
+ * (`PostgresStore.migrate`) for stores that start without the right to.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { PgClient } from "@effect/sql-pg"
+import * as PgConnection from "@effect/sql-pg/PgConnection"
+import * as PgTypes from "@effect/sql-pg/PgTypes"
+import { Deferred, Duration, Effect, Exit, Fiber, Redacted, Schema, Scope } from "effect"
+import * as Reactivity from "effect/reactivity/Reactivity"
+import { fileURLToPath } from "node:url"
+import { afterAll, beforeAll } from "vitest"
+import * as Durable from "../src/Durable.ts"
+import * as PostgresStore from "../src/durable/PostgresStore.ts"
+import * as Sql from "../src/durable/postgres/statements.ts"
+import { pgRows } from "./support/admin.ts"
+import { start } from "./support/runMain.ts"
+import { type PlainServer, startPostgresServer } from "./support/servers.ts"
+import { storeContract } from "./support/storeContract.ts"
+import { waitUntil } from "./support/waitUntil.ts"
+
+let shared: PlainServer | undefined
+beforeAll(async () => {
+  shared = await startPostgresServer()
+}, 60_000)
+afterAll(() => shared?.close())
+
+let lastQueue = 0
+const queueName = () => `pgclient-${process.pid}-${Date.now()}-${++lastQueue}`
+const minute = Duration.minutes(1)
+const empty = { ready: 0, leased: 0, completed: 0, buried: 0 }
+
+/** The application's client on `url`, closed with the scope. */
+const clientOn = (url: string) =>
+  PgClient.make({ url: Redacted.make(url) }).pipe(Effect.provide(Reactivity.layer), Effect.orDie)
+
+/** A store on a client of its own, and the client. */
+const onClient = (url: string, options?: PostgresStore.ClientOptions) =>
+  Effect.gen(function*() {
+    const sql = yield* clientOn(url)
+    const store = yield* PostgresStore.fromClient(options).pipe(Effect.provideService(PgClient.PgClient, sql))
+    return { sql, store }
+  })
+
+/** Runs `effect`, failing the test if it takes longer than `ms`: "promptly", not "eventually". */
+const within = <A, E, R>(ms: number, what: string, effect: Effect.Effect<A, E, R>) =>
+  effect.pipe(Effect.timeoutOrElse({ duration: ms, orElse: () => Effect.die(new Error(`${what} took over ${ms} ms`)) }))
+
+storeContract("postgres on a PgClient", {
+  make: Effect.suspend(() => Effect.map(onClient(shared!.url), ({ store }) => store)),
+  elapse: (ms) => Effect.sleep(ms),
+  test: it.live
+})
+
+describe("jobs offered in the application's transactions", () => {
+  it.live("rolled back, the job never existed; committed, it is there, and nobody saw it before", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { sql, store } = yield* onClient(shared!.url)
+      // Another process's store, on a pool of its own.
+      const other = yield* PostgresStore.make({ url: shared!.url })
+      const queue = queueName()
+      const jobs = Durable.producer({ store, queue, schema: Schema.String })
+
+      const rolledBack = yield* Effect.exit(sql.withTransaction(Effect.gen(function*() {
+        yield* jobs.submit("a", { id: "rolled-back" })
+        // Inside the transaction it is there; outside, not yet.
+        assert.strictEqual((yield* store.counts(queue)).ready, 1, "the offer did not run in the transaction")
+        assert.deepStrictEqual(yield* other.counts(queue), empty)
+        assert.deepStrictEqual(yield* other.claim(queue, 10, minute), [])
+        return yield* Effect.fail("the application changed its mind")
+      })))
+      assert.isTrue(Exit.isFailure(rolledBack))
+      assert.deepStrictEqual(yield* other.counts(queue), empty)
+      assert.deepStrictEqual(yield* store.claim(queue, 10, minute), [])
+
+      yield* sql.withTransaction(Effect.gen(function*() {
+        yield* jobs.submit("b", { id: "committed" })
+        assert.deepStrictEqual(yield* other.claim(queue, 10, minute), [], "claimed before the commit")
+      }))
+      assert.deepStrictEqual(yield* other.counts(queue), { ...empty, ready: 1 })
+      // The id of the rolled back job was never taken.
+      yield* jobs.submit("c", { id: "rolled-back" })
+      const claimed = yield* other.claim(queue, 10, minute)
+      assert.deepStrictEqual(claimed.map((job) => [job.id, job.payload]), [["committed", "b"], ["rolled-back", "c"]])
+    })))
+
+  it.live("a durable pool's submit in a transaction: the committed job runs, the rolled back one never does", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { sql, store } = yield* onClient(shared!.url)
+      const queue = queueName()
+      const ran: Array<string> = []
+      const pool = yield* Durable.make({
+        store,
+        queue,
+        schema: Schema.String,
+        workers: 2,
+        pollInterval: "20 millis",
+        handler: (job) => Effect.sync(() => ran.push(job.payload))
+      })
+      yield* Effect.exit(sql.withTransaction(Effect.andThen(pool.submit("rolled back"), Effect.fail("no"))))
+      yield* sql.withTransaction(pool.submit("committed"))
+      yield* waitUntil("the committed job ran", Effect.map(pool.counts, (counts) => counts.completed === 1), 10_000)
+      yield* pool.shutdown({ timeout: 1_000 })
+      assert.deepStrictEqual(ran, ["committed"])
+      assert.deepStrictEqual(yield* store.counts(queue), { ...empty, completed: 1 })
+    })))
+
+  it.live("an open transaction that offered does not hold up claims: not even on its session's counter row", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { sql, store } = yield* onClient(shared!.url)
+      const queue = queueName()
+      yield* store.offer(queue, [{ id: "before", payload: 1 }])
+      const opened = yield* Deferred.make<number>()
+      const release = yield* Deferred.make<void>()
+      const transaction = yield* Effect.forkChild(sql.withTransaction(Effect.gen(function*() {
+        yield* store.offer(queue, [{ id: "in-transaction", payload: 2 }])
+        const [row] = yield* sql<{ readonly pid: number }>`SELECT pg_backend_pid() AS pid`
+        yield* Deferred.succeed(opened, row!.pid)
+        yield* Deferred.await(release)
+      })))
+      const pid = yield* Deferred.await(opened)
+      // A session whose claims add to the same counter row as the
+      // transaction's session would (its backend's pid, modulo the shards).
+      let same: PgConnection.PgConnection | undefined
+      for (let tries = 0; same === undefined && tries < 400; tries++) {
+        const scope = yield* Scope.make()
+        const connection = yield* Scope.provide(scope)(PgConnection.make({ url: Redacted.make(shared!.url) }))
+        const [[other]] = (yield* connection.queryValues("SELECT pg_backend_pid()")) as unknown as [[number]]
+        if (other % 16 === pid % 16) {
+          yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
+          same = connection
+        } else {
+          yield* Scope.close(scope, Exit.void)
+        }
+      }
+      assert.isDefined(same, "no session on the transaction's counter row")
+      const claimed = yield* within(
+        3_000,
+        "a claim on the open transaction's counter row",
+        same!.queryValues(Sql.claimSql, [queue, PgTypes.int4(10), Sql.millis(minute), "t/", PgTypes.int4(1 << 20)])
+      )
+      assert.deepStrictEqual(claimed.map((row) => row[0]), ["before"])
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(transaction)
+      assert.deepStrictEqual(yield* store.counts(queue), { ...empty, ready: 1, leased: 1 })
+    })))
+
+  it.live("a process killed between the offer and the commit: the job is absent, and nothing is left locked", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const url = shared!.url
+      const queue = queueName()
+      const child = start(["--url", url, "--queue", queue, "--id", "cut-off"], {
+        command: [process.execPath, fileURLToPath(new URL("./support/offerInTransaction.ts", import.meta.url))]
+      })
+      yield* Effect.addFinalizer(() => Effect.sync(() => child.kill("SIGKILL")))
+      yield* Effect.promise(() => child.waitFor(/offered/))
+      const held = `SELECT count(*)::int FROM pg_locks JOIN pg_stat_activity USING (pid)
+        WHERE application_name = 'ewp-offer-in-transaction' AND locktype IN ('relation', 'transactionid')`
+      const [[locks]] = (yield* pgRows(url, held)) as unknown as [[number]]
+      assert.isAbove(locks, 0, "the child holds no lock: it is not in its transaction")
+
+      child.kill("SIGKILL")
+      yield* Effect.promise(() => child.exited)
+      const gone = `SELECT count(*)::int FROM pg_stat_activity WHERE application_name = 'ewp-offer-in-transaction'`
+      yield* waitUntil(
+        "the server ended the killed process's session",
+        Effect.map(pgRows(url, gone), (rows) => rows[0]![0] === 0),
+        10_000
+      )
+      const [[left]] = (yield* pgRows(url, held)) as unknown as [[number]]
+      assert.strictEqual(left, 0)
+      const store = yield* PostgresStore.make({ url })
+      assert.deepStrictEqual(yield* store.counts(queue), empty)
+      // Its id and its counter rows are free: the same offer, and a claim, go through at once.
+      yield* within(2_000, "offering the killed process's id", store.offer(queue, [{ id: "cut-off", payload: "again" }]))
+      const claimed = yield* within(2_000, "claiming", store.claim(queue, 10, minute))
+      assert.deepStrictEqual(claimed.map((job) => [job.id, job.payload]), [["cut-off", "again"]])
+    })), 30_000)
+
+  it.live("the example (examples/transactional-enqueue.ts) runs against a server and prints what it says", () =>
+    Effect.gen(function*() {
+      const example = fileURLToPath(new URL("../examples/transactional-enqueue.ts", import.meta.url))
+      const { code, stdout, stderr } = yield* Effect.promise(() =>
+        start([], { command: [process.execPath, example], env: { DATABASE_URL: shared!.url } }).exited
+      )
+      assert.strictEqual(code, 0, stderr)
+      assert.strictEqual(
+        stdout,
+        [
+          "signed up ada@example.com",
+          "sent the welcome email to ada@example.com",
+          "signing up ada@example.com again failed (SqlError): rolled back, its email job too",
+          "users: ada@example.com",
+          "welcome emails waiting to be sent: 0",
+          ""
+        ].join("\n")
+      )
+    }), 30_000)
+})
+
+describe("setting up the schema once: PostgresStore.migrate, and migrate: false", () => {
+  let lastDatabase = 0
+  /** A new, empty database on the shared server; its URL. */
+  const freshDatabase = Effect.gen(function*() {
+    const name = `setup_${process.pid}_${++lastDatabase}`
+    yield* pgRows(shared!.url, `CREATE DATABASE ${name}`)
+    return shared!.url.replace(/\/postgres$/, `/${name}`)
+  })
+
+  it.live("migrate: false on a database below the newest version fails make and fromClient, not retryable, saying what to run", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const url = yield* freshDatabase
+      const refusals = [
+        yield* Effect.flip(PostgresStore.make({ url, migrate: false })),
+        yield* Effect.flip(onClient(url, { migrate: false }))
+      ]
+      for (const error of refusals) {
+        assert.strictEqual(error._tag, "StoreError")
+        assert.isTrue(error._tag === "StoreError" && error.operation === "connect" && !error.retryable, String(error))
+        assert.include(error.message, "schema version 0")
+        assert.include(error.message, "PostgresStore.migrate")
+      }
+      // Nothing was created.
+      assert.deepStrictEqual(yield* pgRows(url, `SELECT to_regclass('${PostgresStore.table}')::text`), [[null]])
+    })))
+
+  it.live("after PostgresStore.migrate, a role that may not create tables runs a store with migrate: false", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const url = yield* freshDatabase
+      const role = `worker_${process.pid}_${lastDatabase}`
+      yield* pgRows(url, `CREATE ROLE ${role} LOGIN`)
+      yield* pgRows(url, `REVOKE CREATE ON SCHEMA public FROM PUBLIC`)
+      const asRole = url.replace("postgres://postgres@", `postgres://${role}@`)
+
+      // The deploy step, as the owner; a second run does nothing.
+      yield* PostgresStore.migrate({ url })
+      yield* PostgresStore.migrate({ url })
+      yield* pgRows(url, `GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO ${role}`)
+      const denied = yield* Effect.flip(pgRows(asRole, "CREATE TABLE nope (x int)"))
+      assert.include(String(denied.message + denied.reason.cause), "permission denied")
+
+      const store = yield* PostgresStore.make({ url: asRole, migrate: false })
+      const queue = queueName()
+      yield* store.offer(queue, [{ id: "j", payload: 1 }])
+      const claimed = yield* store.claim(queue, 1, minute)
+      yield* store.complete(queue, claimed)
+      assert.deepStrictEqual(yield* store.counts(queue), { ...empty, completed: 1 })
+    })))
+
+  it.live("PostgresStore.migrateClient migrates on the application's client", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const url = yield* freshDatabase
+      const sql = yield* clientOn(url)
+      yield* PostgresStore.migrateClient.pipe(Effect.provideService(PgClient.PgClient, sql))
+      const store = yield* PostgresStore.fromClient({ migrate: false }).pipe(Effect.provideService(PgClient.PgClient, sql))
+      const queue = queueName()
+      yield* store.offer(queue, [{ id: "j", payload: 1 }])
+      assert.deepStrictEqual(yield* store.counts(queue), { ...empty, ready: 1 })
+    })))
+})
