@@ -276,7 +276,9 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
             assert.deepStrictEqual(yield* store.counts(queue), empty)
             // Nothing is lost or stuck: the next good job goes through.
             assert.strictEqual(yield* producer.submit(2, { id: "good" }), "good")
-            assert.strictEqual((yield* store.counts(queue)).ready + (yield* store.counts(queue)).leased, 1)
+            // The pool, woken by the offer, may have claimed or even completed it already.
+            const { completed, leased, ready } = yield* store.counts(queue)
+            assert.strictEqual(ready + leased + completed, 1)
             yield* durable.shutdown({ timeout: 0 })
           })))
       }

@@ -45,6 +45,22 @@ ON CONFLICT (queue, shard) DO UPDATE
 SET ${columns.map((column) => `${column} = counts.${column} + excluded.${column}`).join(", ")}`
 }
 
+/**
+ * The channel the statements that make jobs ready at once notify, with the
+ * queue's name (its first `wakeupPayloadLength` characters: a notification
+ * holds at most 8,000 bytes) as the payload. `pg_notify` is transactional:
+ * an offer inside a transaction notifies when it commits, and not if it
+ * rolls back.
+ */
+export const wakeupChannel = "effect_worker_pool_wakeup"
+
+/** How much of a queue's name a notification carries: two queues that share this much wake each other, harmlessly. */
+export const wakeupPayloadLength = 1_000
+
+/** A final `SELECT` that notifies queue `$1`'s listeners when `source` (a `WITH` query) has a row where `filter` holds. */
+const notify = (source: string, filter = "true") => `
+SELECT pg_notify('${wakeupChannel}', left($1, ${wakeupPayloadLength})) WHERE ${filter} AND EXISTS (SELECT 1 FROM ${source})`
+
 export const offerSql = `
 WITH offered AS (
   INSERT INTO ${table} (queue, id, payload)
@@ -53,8 +69,8 @@ WITH offered AS (
   ORDER BY job.n
   ON CONFLICT DO NOTHING
   RETURNING 1
-)
-${tally("offered", undefined, "ready")}`
+), counted AS (${tally("offered", undefined, "ready")}
+)${notify("offered")}`
 
 /**
  * Leases the jobs, first in first out, and returns them in that order. Each
@@ -93,33 +109,40 @@ SELECT id, payload, attempts, token FROM leased ORDER BY seq`
  */
 const heldBy = "WHERE queue = $1 AND id = ANY($2::text[]) AND token = ANY($3::text[])"
 
-/** Ends the leases `$2`/`$3` that are still held (a job has a token only while leased), with `set`. */
-const endLeases = (to: State, set: string) => `
+/**
+ * Ends the leases `$2`/`$3` that are still held (a job has a token only
+ * while leased), with `set`; notifies the queue's listeners if asked and
+ * one was ended.
+ */
+const endLeases = (to: State, set: string, notifying = false) => `
 WITH ended AS (
   UPDATE ${table}
   SET state = '${to}', token = NULL${set}
   ${heldBy}
   RETURNING 1
-)
-${tally("ended", "leased", to)}`
+)${notifying ? `, counted AS (${tally("ended", "leased", to)}
+)${notify("ended")}` : `
+${tally("ended", "leased", to)}`}`
 
 export const completeSql = endLeases("completed", "")
 
-export const releaseSql = endLeases("ready", ", attempts = attempts - 1, visible_at = now()")
+export const releaseSql = endLeases("ready", ", attempts = attempts - 1, visible_at = now()", true)
 
 export const extendSql = `UPDATE ${table} SET visible_at = ${fromNow("$4")} ${heldBy}`
 
-/** Ends the lease `$2`/`$3` if it is still held, with `set`. */
-const endLease = (to: State, set: string) => `
+/** Ends the lease `$2`/`$3` if it is still held, with `set`; notifies the queue's listeners if `notifyWhen` holds. */
+const endLease = (to: State, set: string, notifyWhen?: string) => `
 WITH ended AS (
   UPDATE ${table}
   SET state = '${to}', token = NULL, ${set}
   WHERE queue = $1 AND id = $2 AND token = $3
   RETURNING 1
-)
-${tally("ended", "leased", to)}`
+)${notifyWhen === undefined ? `
+${tally("ended", "leased", to)}` : `, counted AS (${tally("ended", "leased", to)}
+)${notify("ended", notifyWhen)}`}`
 
-export const retrySql = endLease("ready", `visible_at = ${fromNow("$4")}`)
+/** A retry with no delay is ready at once, and says so. */
+export const retrySql = endLease("ready", `visible_at = ${fromNow("$4")}`, "$4::float8 <= 0")
 
 export const burySql = endLease("buried", "error = $4")
 

@@ -14,6 +14,7 @@ import type * as Boundary from "../boundary.ts"
 import type { Buried, Claimed, Counts, Lease } from "../Store.ts"
 import { StoreError } from "../Store.ts"
 import { storeError } from "./errors.ts"
+import * as Listener from "./listener.ts"
 import * as Sql from "./statements.ts"
 import { encodeJobs, storableError } from "./text.ts"
 
@@ -83,6 +84,8 @@ export const makeEngine = (pool: PgPool.PgPool): Boundary.Engine => {
             attempts: row[2] as number,
             error: row[3] as string
           }))
-      )
+      ),
+
+    listen: (queue) => Listener.listen(pool, queue)
   }
 }
