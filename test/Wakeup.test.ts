@@ -3,13 +3,15 @@
  * `pollInterval` is an hour is picked up, which only a notification can do
  * (LISTEN/NOTIFY on PostgreSQL, a subscriber on Redis); and once the
  * listener's connection is killed on the server (`pg_terminate_backend`,
- * `CLIENT KILL`), it comes back and wakeups resume. Real servers, real
- * time; no timing is asserted, only that the job starts within a generous
- * deadline (an hour's poll never would).
+ * `CLIENT KILL`), it comes back and wakeups resume. And the store's own
+ * listener hears an offer, a release and a retry with no delay. Real
+ * servers, real time; no timing is asserted, only that the job starts (or
+ * the notification comes) within a generous deadline (an hour's poll never
+ * would).
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as PgConnection from "@effect/sql-pg/PgConnection"
-import { Effect, Redacted, Schema, Scope } from "effect"
+import { Duration, Effect, Redacted, Schema, Scope } from "effect"
 import { createClient } from "redis"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import * as RedisStore from "../src/durable/RedisStore.ts"
@@ -122,5 +124,27 @@ for (const engine of [redis, postgres]) {
         yield* startsAtOnce("third")
         assert.deepStrictEqual(started, ["first", "second", "third"])
       })), 90_000)
+
+    it.live("the store's listener hears an offer, a release and a retry with no delay", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const server = yield* engine.server
+        const store = yield* engine.store(server.url)
+        const queue = `heard-${engine.name}-${Date.now()}`
+        const next = yield* store.listen!(queue)
+        const heard = (what: string) =>
+          Effect.timeoutOrElse(next, {
+            duration: Duration.millis(deadlineMs),
+            orElse: () => Effect.die(new Error(`no notification for ${what}`))
+          })
+        yield* store.offer(queue, [{ id: "a", payload: 1 }])
+        yield* heard("the offer")
+        // A claim notifies no one: the next notification is the release's.
+        const [claimed] = yield* store.claim(queue, 1, Duration.minutes(1))
+        yield* store.release(queue, [claimed!])
+        yield* heard("the release")
+        const [again] = yield* store.claim(queue, 1, Duration.minutes(1))
+        yield* store.retry(queue, again!, Duration.zero)
+        yield* heard("the retry with no delay")
+      })), 60_000)
   })
 }
