@@ -57,9 +57,16 @@ export const wakeupChannel = "effect_worker_pool_wakeup"
 /** How much of a queue's name a notification carries: two queues that share this much wake each other, harmlessly. */
 export const wakeupPayloadLength = 1_000
 
-/** A final `SELECT` that notifies queue `$1`'s listeners when `source` (a `WITH` query) has a row where `filter` holds. */
-const notify = (source: string, filter = "true") => `
-SELECT pg_notify('${wakeupChannel}', left($1, ${wakeupPayloadLength})) WHERE ${filter} AND EXISTS (SELECT 1 FROM ${source})`
+/**
+ * What follows `WITH source AS (...)`, the query that moved jobs `from` a
+ * state `to` another: the counters' update (`tally`) and, if `notifyWhen`
+ * is given, a final `SELECT` that notifies queue `$1`'s listeners when a job
+ * moved and `notifyWhen` holds.
+ */
+const tallied = (source: string, from: State | undefined, to: State, notifyWhen?: string) =>
+  notifyWhen === undefined ? `\n${tally(source, from, to)}` : `, counted AS (${tally(source, from, to)}
+)
+SELECT pg_notify('${wakeupChannel}', left($1, ${wakeupPayloadLength})) WHERE ${notifyWhen} AND EXISTS (SELECT 1 FROM ${source})`
 
 export const offerSql = `
 WITH offered AS (
@@ -69,8 +76,7 @@ WITH offered AS (
   ORDER BY job.n
   ON CONFLICT DO NOTHING
   RETURNING 1
-), counted AS (${tally("offered", undefined, "ready")}
-)${notify("offered")}`
+)${tallied("offered", undefined, "ready", "true")}`
 
 /**
  * Leases the jobs, first in first out, and returns them in that order. Each
@@ -111,35 +117,31 @@ const heldBy = "WHERE queue = $1 AND id = ANY($2::text[]) AND token = ANY($3::te
 
 /**
  * Ends the leases `$2`/`$3` that are still held (a job has a token only
- * while leased), with `set`; notifies the queue's listeners if asked and
- * one was ended.
+ * while leased), with `set`; notifies the queue's listeners if `notifyWhen`
+ * is given and holds.
  */
-const endLeases = (to: State, set: string, notifying = false) => `
+const endLeases = (to: State, set: string, notifyWhen?: string) => `
 WITH ended AS (
   UPDATE ${table}
   SET state = '${to}', token = NULL${set}
   ${heldBy}
   RETURNING 1
-)${notifying ? `, counted AS (${tally("ended", "leased", to)}
-)${notify("ended")}` : `
-${tally("ended", "leased", to)}`}`
+)${tallied("ended", "leased", to, notifyWhen)}`
 
 export const completeSql = endLeases("completed", "")
 
-export const releaseSql = endLeases("ready", ", attempts = attempts - 1, visible_at = now()", true)
+export const releaseSql = endLeases("ready", ", attempts = attempts - 1, visible_at = now()", "true")
 
 export const extendSql = `UPDATE ${table} SET visible_at = ${fromNow("$4")} ${heldBy}`
 
-/** Ends the lease `$2`/`$3` if it is still held, with `set`; notifies the queue's listeners if `notifyWhen` holds. */
+/** Ends the lease `$2`/`$3` if it is still held, with `set`; notifies the queue's listeners if `notifyWhen` is given and holds. */
 const endLease = (to: State, set: string, notifyWhen?: string) => `
 WITH ended AS (
   UPDATE ${table}
   SET state = '${to}', token = NULL, ${set}
   WHERE queue = $1 AND id = $2 AND token = $3
   RETURNING 1
-)${notifyWhen === undefined ? `
-${tally("ended", "leased", to)}` : `, counted AS (${tally("ended", "leased", to)}
-)${notify("ended", notifyWhen)}`}`
+)${tallied("ended", "leased", to, notifyWhen)}`
 
 /** A retry with no delay is ready at once, and says so. */
 export const retrySql = endLease("ready", `visible_at = ${fromNow("$4")}`, "$4::float8 <= 0")
