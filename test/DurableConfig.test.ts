@@ -64,6 +64,8 @@ const cases: ReadonlyArray<Case> = [
   { name: "store {}", option: "store", options: withOption("store", {}) },
   { name: "store null", option: "store", options: withOption("store", null) },
   { name: "store missing an operation", option: "store", options: (store) => ({ ...good(store), store: { ...store, claim: 1 } }) },
+  // `listen` is optional (a store without it is polled), but one that is there must be a function.
+  { name: "store whose listen is not a function", option: "store", options: (store) => ({ ...good(store), store: { ...store, listen: 1 } }) },
   { name: "store a Proxy whose traps throw", option: "store", options: withOption("store", hostileProxy) },
   { name: "store read through a getter that throws", option: "store", options: withGetter("store") },
   { name: "queue empty", option: "queue", options: withOption("queue", "") },

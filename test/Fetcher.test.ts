@@ -2,10 +2,13 @@
  * The durable pool's fetcher (`src/durable/fetcher.ts`) under the TestClock:
  * through a store outage it waits 100 ms, doubling, at most 5 s, between
  * claims, with a warning for each failed one; a claim that succeeds starts
- * the backoff again from 100 ms; an empty queue is polled at `pollInterval`.
+ * the backoff again from 100 ms; an empty queue is polled at `pollInterval`,
+ * and a notification from the store (`Store.listen`) ends that wait at once;
+ * a listener that fails or drops is listened again, with the same backoff,
+ * while the poll goes on.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Duration, Effect, Exit, Logger, Scope } from "effect"
+import { Clock, Deferred, Duration, Effect, Exit, Logger, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as Fetcher from "../src/durable/fetcher.ts"
 import * as Leases from "../src/durable/leases.ts"
@@ -31,7 +34,7 @@ const flaky = (healthy: Store, fails: (n: number) => boolean) => {
 /** The time between one claim and the next. */
 const gaps = (at: ReadonlyArray<number>) => at.slice(1).map((t, i) => t - at[i]!)
 
-const start = (store: Store, scope: Scope.Scope) =>
+const start = (store: Store, scope: Scope.Scope, submit: (payload: unknown) => Effect.Effect<void> = () => Effect.void) =>
   Effect.flatMap(Leases.make({ capacity: 2, maxAttempts: 3 }), (book) =>
     Fetcher.start({
       store,
@@ -40,8 +43,26 @@ const start = (store: Store, scope: Scope.Scope) =>
       pollInterval: Duration.seconds(1),
       book,
       decode: Exit.succeed,
-      submit: () => Effect.void
+      submit
     }, scope))
+
+/** A fetcher on `store`, and when (TestClock millis) each payload reached the pool. */
+const started = (store: Store, scope: Scope.Scope) =>
+  Effect.gen(function*() {
+    const delivered: Array<[unknown, number]> = []
+    yield* start(store, scope, (payload) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => void delivered.push([payload, now]))))
+    return delivered
+  })
+
+/** Warnings logged, by message. */
+const warningsLogger = () => {
+  const warnings: Array<string> = []
+  const layer = Logger.layer([Logger.make((options) => {
+    if (options.logLevel === "Warn") warnings.push(String(options.message))
+  })])
+  return { warnings, layer }
+}
 
 describe("Fetcher", () => {
   it.effect("waits out an outage 100 ms, doubling, at most 5 s; starts again from 100 ms after a claim that succeeds", () =>
@@ -74,6 +95,102 @@ describe("Fetcher", () => {
       yield* fetcher.stopped
       yield* TestClock.adjust(3_000)
       assert.strictEqual(at.length, 4)
+      yield* Scope.close(scope, Exit.void)
+    }))
+
+  it.effect("a notification ends the wait on an empty queue at once, long before pollInterval", () =>
+    Effect.gen(function*() {
+      const { at, store } = flaky(yield* MemoryStore.make, () => false)
+      const scope = yield* Scope.make()
+      const delivered = yield* started(store, scope)
+      yield* TestClock.adjust(10)
+      // Idle since its claim at 0; the offer notifies, and the fetcher claims at once (at 10, not at 1,000).
+      yield* store.offer("q", [{ id: "a", payload: "first" }])
+      yield* TestClock.adjust(0)
+      assert.deepStrictEqual(delivered, [["first", 10]])
+      assert.deepStrictEqual(at, [0, 10])
+      // Idle again (its claim at 10 was short): the next offer wakes it as well.
+      yield* TestClock.adjust(5)
+      yield* store.offer("q", [{ id: "b", payload: "second" }])
+      yield* TestClock.adjust(0)
+      assert.deepStrictEqual(delivered, [["first", 10], ["second", 15]])
+      assert.deepStrictEqual(at, [0, 10, 15])
+      yield* Scope.close(scope, Exit.void)
+    }))
+
+  it.effect("without a notification (lost, or a store without listen), the poll still finds the job", () =>
+    Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      // A listener that never hears anything: every notification is lost.
+      const deaf: Store = { ...memory, listen: () => Effect.succeed(Effect.never) }
+      const { listen: _, ...withoutListen } = memory
+      for (const store of [deaf, withoutListen]) {
+        const scope = yield* Scope.make()
+        const queue = yield* started(store, scope)
+        yield* TestClock.adjust(10)
+        yield* memory.offer("q", [{ id: `job-${store === deaf ? "deaf" : "without"}`, payload: "late" }])
+        yield* TestClock.adjust(500)
+        assert.deepStrictEqual(queue, [])
+        yield* TestClock.adjust(500)
+        const now = yield* Clock.currentTimeMillis
+        assert.deepStrictEqual(queue, [["late", now - 10 - 500 - 500 + 1_000]])
+        yield* Scope.close(scope, Exit.void)
+      }
+    }))
+
+  it.effect("a listener that fails or drops is listened again, backing off, while the poll goes on; then it wakes again", () =>
+    Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      const { layer, warnings } = warningsLogger()
+      let attempts = 0
+      let drop: (() => void) | undefined
+      const store: Store = {
+        ...memory,
+        // Attempts 1 and 2 fail; attempt 3 listens until `drop`; attempt 4 fails; attempt 5 listens for good.
+        listen: (queue) =>
+          Effect.suspend(() => {
+            attempts++
+            if (attempts === 1 || attempts === 2 || attempts === 4) {
+              return Effect.fail(new StoreError({ operation: "listen", reason: "connection refused" }))
+            }
+            return Effect.map(memory.listen!(queue), (next) => {
+              if (attempts !== 3) return next
+              const dropped = Deferred.makeUnsafe<void, StoreError>()
+              drop = () => Deferred.doneUnsafe(dropped, Exit.fail(new StoreError({ operation: "listen", reason: "connection lost" })))
+              return Effect.raceFirst(next, Deferred.await(dropped))
+            })
+          })
+      }
+      const scope = yield* Scope.make()
+      const delivered = yield* started(store, scope).pipe(Effect.provide(layer))
+      // Attempt 1 at 0, 2 at 100, 3 at 300 (backoff 100, 200).
+      yield* TestClock.adjust(299)
+      assert.strictEqual(attempts, 2)
+      yield* TestClock.adjust(1)
+      assert.strictEqual(attempts, 3)
+      yield* memory.offer("q", [{ id: "a", payload: "heard" }])
+      yield* TestClock.adjust(0)
+      assert.deepStrictEqual(delivered, [["heard", 300]])
+      // Dropped at 400: attempt 4 at once fails, attempt 5 after 100 ms (a fresh backoff).
+      yield* TestClock.adjust(100)
+      drop!()
+      yield* TestClock.adjust(0)
+      assert.strictEqual(attempts, 4)
+      yield* TestClock.adjust(100)
+      assert.strictEqual(attempts, 5)
+      yield* TestClock.adjust(50)
+      yield* memory.offer("q", [{ id: "b", payload: "heard again" }])
+      yield* TestClock.adjust(0)
+      assert.deepStrictEqual(delivered, [["heard", 300], ["heard again", 550]])
+      assert.deepStrictEqual(
+        warnings.filter((message) => message.startsWith("listening for new jobs failed")).map((message) => message.split(",")[0]),
+        [
+          "listening for new jobs failed; retrying",
+          "listening for new jobs failed; retrying",
+          "listening for new jobs failed; polling until it is back",
+          "listening for new jobs failed; retrying"
+        ]
+      )
       yield* Scope.close(scope, Exit.void)
     }))
 })

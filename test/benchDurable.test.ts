@@ -11,7 +11,8 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { durableContenders } from "../bench/durable/contenders/index.ts"
-import { durableTargets } from "../bench/durable/report.ts"
+import { pickupContenders } from "../bench/durable/contenders/pickup.ts"
+import { durableTargets, pickupTargets } from "../bench/durable/report.ts"
 import { type DurableOutput, runDurableBench } from "../bench/durable/run.ts"
 import { tiny } from "../bench/durable/sizes.ts"
 import { NOTES_END, NOTES_START } from "../bench/kit/notes.ts"
@@ -24,7 +25,7 @@ describe("durable bench (tiny sizes)", () => {
     dir = await mkdtemp(join(tmpdir(), "effect-worker-pool-bench-durable-"))
     await writeFile(join(dir, "results-durable.md"), `# old\n\n${NOTES_START}\nBatches differ.\n${NOTES_END}\n`)
     output = await runDurableBench(tiny, dir)
-  }, 60_000)
+  }, 120_000)
 
   afterAll(async () => {
     if (dir !== "") await rm(dir, { recursive: true, force: true })
@@ -45,6 +46,21 @@ describe("durable bench (tiny sizes)", () => {
     }
   })
 
+  it("measures the pickup latency of each pickup contender, on an idle queue", () => {
+    expect(output.results.pickup.map((row) => row.contender).sort()).toEqual(
+      pickupContenders.map((contender) => contender.name).sort()
+    )
+    for (const row of output.results.pickup) {
+      expect(row.run.jobs, row.contender).toBe(tiny.pickupJobs)
+      expect(row.run.latencies).toHaveLength(tiny.pickupJobs)
+      expect(row.run.p50).toBeGreaterThan(0)
+      expect(row.run.p99).toBeGreaterThanOrEqual(row.run.p50)
+    }
+    expect(pickupTargets(output.results).map((target) => `${target.engine}/${target.quantile}`).sort()).toEqual(
+      ["postgres/p50", "postgres/p99", "redis/p50", "redis/p99"]
+    )
+  })
+
   it("checks a target against each other contender, for each consumer count", () => {
     const targets = durableTargets(output.results)
     expect(targets.map((target) => `${target.contender}/${target.consumers}`).sort()).toEqual(
@@ -62,7 +78,7 @@ describe("durable bench (tiny sizes)", () => {
     expect(markdown).toMatch(/- Date: \d{4}-\d\d-\d\dT/)
     expect(markdown).toMatch(/- Machine: \d+ cores/)
     expect(markdown).toMatch(/- Commit: \S+/)
-    for (const heading of ["## Redis", "## PostgreSQL", "## Targets"]) expect(markdown).toContain(heading)
+    for (const heading of ["## Redis", "## PostgreSQL", "## Pickup latency", "## Targets"]) expect(markdown).toContain(heading)
     for (const row of output.results.rows) {
       const name = row.ours ? `**${row.contender}**` : row.contender
       expect(markdown).toContain(`| ${name} | ${row.consumers} |`)

@@ -6,7 +6,8 @@
  *
  * Flags: `--tiny` runs tiny sizes (seconds, numbers meaningless);
  * `--out DIR` writes somewhere else than bench/; `--no-analyze` skips the
- * `ANALYZE` of PostgreSQL once each run's jobs are offered (see `analyze` in `run.ts`).
+ * `ANALYZE` of PostgreSQL once each run's jobs are offered (see `analyze` in `run.ts`);
+ * `--latency-only` measures only the pickup latency (`pickup.ts`), no throughput.
  */
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
@@ -17,14 +18,15 @@ const { values } = parseArgs({
   options: {
     tiny: { type: "boolean", default: false },
     out: { type: "string" },
-    analyze: { type: "boolean", default: true }
+    analyze: { type: "boolean", default: true },
+    "latency-only": { type: "boolean", default: false }
   },
   allowNegative: true
 })
 
 const outDir = values.out ?? fileURLToPath(new URL("..", import.meta.url))
 const startedAt = performance.now()
-const sizes = { ...(values.tiny ? tiny : full), analyze: values.analyze }
+const sizes = { ...(values.tiny ? tiny : full), analyze: values.analyze, throughput: !values["latency-only"] }
 const output = await runDurableBench(sizes, outDir, (line) => process.stderr.write(`${line}\n`))
 process.stdout.write(output.markdown)
 process.stderr.write(`\nwrote ${output.markdownPath} in ${((performance.now() - startedAt) / 1000).toFixed(1)} s\n`)

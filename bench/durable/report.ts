@@ -1,12 +1,13 @@
 /**
  * results-durable.md: the kit's header (where and how the numbers were
- * measured), one table per engine, the targets met or not, and the notes
- * block that people write (kept across runs, see `../kit/notes.ts`).
+ * measured), one table per engine, the pickup latency, the targets met or
+ * not, and the notes block that people write (kept across runs, see
+ * `../kit/notes.ts`).
  */
 import { contenderCell, header, report, table, targetsSection } from "../kit/markdown.ts"
 import { integer, ratio, spread } from "../kit/numbers.ts"
 import type { Engine } from "./contenders/index.ts"
-import type { DurableResults, DurableRow } from "./run.ts"
+import type { DurableResults, DurableRow, PickupRow } from "./run.ts"
 
 const ENGINE_TITLE: Record<Engine, string> = { redis: "Redis", postgres: "PostgreSQL" }
 
@@ -52,7 +53,13 @@ const headerSection = (results: DurableResults): string => {
         ? "PostgreSQL: `ANALYZE` once each run's jobs are offered, before `go` (untimed, for every contender): " +
           "the planner knows the queue, as autovacuum's statistics know a queue in service."
         : "PostgreSQL: **not analyzed** (`--no-analyze`): the planner had no statistics on the tables.",
-      "Ratio: our pool's median jobs/s ÷ the contender's, same engine and consumer count (above 1: ours is faster)."
+      "Ratio: our pool's median jobs/s ÷ the contender's, same engine and consumer count (above 1: ours is faster).",
+      `Pickup latency: on an idle queue, ${integer(sizes.pickupJobs)} jobs one at a time (each offered once the previous ` +
+      `one started; fewer for a contender that polls every 2 s), after ${sizes.pickupWarmups} untimed, ` +
+      "from just before the offer call until the handler " +
+      "starts, in one process (the offer and the start read on one clock; the producer on a connection of its own), " +
+      "each contender with its default consumer settings and one worker (`bench/durable/pickup.ts`); nearest-rank " +
+      "p50 and p99."
     ]
   })
 }
@@ -85,6 +92,48 @@ const engineSection = (results: DurableResults, engine: Engine): string => {
   ].join("\n")
 }
 
+const milliseconds = (n: number): string => `${n.toFixed(1)} ms`
+
+const pickupSection = (results: DurableResults): string =>
+  [
+    "## Pickup latency",
+    "",
+    table(
+      ["contender", "engine", "jobs", "p50", "p99", "max", "settings"],
+      results.pickup.map((row) => [
+        contenderCell(row.contender, row.ours),
+        ENGINE_TITLE[row.engine],
+        String(row.run.jobs),
+        milliseconds(row.run.p50),
+        milliseconds(row.run.p99),
+        milliseconds(row.run.max),
+        row.settings
+      ])
+    )
+  ].join("\n")
+
+/** The pickup targets: ours, on each engine, with default options. */
+export const pickupLimits = { p50: 5, p99: 25 } as const
+
+export interface PickupTarget {
+  readonly engine: Engine
+  readonly quantile: "p50" | "p99"
+  readonly limit: number
+  readonly measured: number
+  readonly met: boolean
+}
+
+export const pickupTargets = (results: DurableResults): ReadonlyArray<PickupTarget> =>
+  results.pickup.filter((row: PickupRow) => row.ours).flatMap((row) =>
+    (["p50", "p99"] as const).map((quantile) => ({
+      engine: row.engine,
+      quantile,
+      limit: pickupLimits[quantile],
+      measured: row.run[quantile],
+      met: row.run[quantile] <= pickupLimits[quantile]
+    }))
+  )
+
 export interface DurableTarget {
   readonly engine: Engine
   readonly contender: string
@@ -103,11 +152,22 @@ export const durableTargets = (results: DurableResults): ReadonlyArray<DurableTa
 const targets = (results: DurableResults): string =>
   targetsSection(
     results.sizes.label !== "full",
-    ["engine", "target", "consumers", "measured (ours ÷ contender)"],
-    durableTargets(results).map((target) => ({
-      cells: [ENGINE_TITLE[target.engine], `≥ 1.00× ${target.contender}`, String(target.consumers), ratio(target.ratio)],
-      met: target.met
-    }))
+    ["engine", "target", "consumers", "measured (ours ÷ contender; latency)"],
+    [
+      ...durableTargets(results).map((target) => ({
+        cells: [ENGINE_TITLE[target.engine], `≥ 1.00× ${target.contender}`, String(target.consumers), ratio(target.ratio)],
+        met: target.met
+      })),
+      ...pickupTargets(results).map((target) => ({
+        cells: [
+          ENGINE_TITLE[target.engine],
+          `pickup ${target.quantile} ≤ ${target.limit} ms`,
+          "1 (idle)",
+          milliseconds(target.measured)
+        ],
+        met: target.met
+      }))
+    ]
   )
 
 /** The whole report; `notes` is the kept notes block's content. */
@@ -115,5 +175,6 @@ export const renderDurableReport = (results: DurableResults, notes: string): str
   report([
     headerSection(results),
     ...[...new Set(results.rows.map((row) => row.engine))].map((engine) => engineSection(results, engine)),
+    ...(results.pickup.length === 0 ? [] : [pickupSection(results)]),
     targets(results)
   ], notes)

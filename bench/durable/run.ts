@@ -5,7 +5,8 @@
  * on it uses a fresh queue (on PostgreSQL, analyzed once offered: see
  * `analyze`). On each server: untimed warm-ups, then `reps` rounds of
  * every consumer count, the engine's contenders alternating (the first one
- * swapping each round).
+ * swapping each round); then the pickup latency of the engine's pickup
+ * contenders, one after another (`pickup.ts`).
  */
 import * as PgPool from "@effect/sql-pg/PgPool"
 import * as Effect from "effect/Effect"
@@ -16,7 +17,9 @@ import { describeRun, type RunContext } from "../kit/context.ts"
 import { writeReport } from "../kit/notes.ts"
 import { type Summary, summarize } from "../kit/numbers.ts"
 import { type DurableContender, durableContenders, type Engine } from "./contenders/index.ts"
+import { type PickupContender, pickupContenders } from "./contenders/pickup.ts"
 import { measureRun, type Run } from "./measure.ts"
+import { measurePickup, type PickupRun } from "./pickup.ts"
 import { renderDurableReport } from "./report.ts"
 import type { DurableSizes } from "./sizes.ts"
 
@@ -34,9 +37,19 @@ export interface DurableRow {
   readonly verifiedRuns: number
 }
 
+/** One contender's pickup latency on one engine. */
+export interface PickupRow {
+  readonly contender: string
+  readonly engine: Engine
+  readonly ours: boolean
+  readonly settings: string
+  readonly run: PickupRun
+}
+
 export interface DurableResults extends RunContext {
   readonly sizes: DurableSizes
   readonly rows: ReadonlyArray<DurableRow>
+  readonly pickup: ReadonlyArray<PickupRow>
 }
 
 export interface DurableOutput {
@@ -71,10 +84,22 @@ const verified = async (contender: DurableContender, url: string, sizes: Durable
   return run
 }
 
-/** Every timed run of `engine`'s contenders, by contender name and consumer count. */
+let lastPickupQueue = 0
+
+/** `contender`'s pickup latency on a fresh queue of the server at `url`. */
+const pickupRow = async (contender: PickupContender, url: string, sizes: DurableSizes): Promise<PickupRow> => ({
+  contender: contender.name,
+  engine: contender.engine,
+  ours: contender.ours,
+  settings: contender.settings,
+  run: await measurePickup(contender, url, `pickup_${process.pid}_${++lastPickupQueue}`, sizes.pickupJobs, sizes.pickupWarmups)
+})
+
+/** Every timed run of `engine`'s contenders, by contender name and consumer count; then their pickup latency. */
 const runEngine = async (engine: Engine, sizes: DurableSizes, log: (line: string) => void) => {
-  const contenders = durableContenders.filter((contender) => contender.engine === engine)
+  const contenders = sizes.throughput ? durableContenders.filter((contender) => contender.engine === engine) : []
   const runs = new Map<string, Array<Run>>()
+  const pickup: Array<PickupRow> = []
   const server = await startServer(engine)
   try {
     for (let i = 0; i < sizes.warmups; i++) {
@@ -91,10 +116,15 @@ const runEngine = async (engine: Engine, sizes: DurableSizes, log: (line: string
         }
       }
     }
+    for (const contender of pickupContenders.filter((contender) => contender.engine === engine)) {
+      const row = await pickupRow(contender, server.url, sizes)
+      log(`  ${contender.name}, pickup: p50 ${row.run.p50.toFixed(2)} ms, p99 ${row.run.p99.toFixed(2)} ms (${row.run.jobs} jobs)`)
+      pickup.push(row)
+    }
   } finally {
     await server.close()
   }
-  return contenders.flatMap((contender) =>
+  const rows = contenders.flatMap((contender) =>
     sizes.consumers.map((consumers): DurableRow => {
       const samples = runs.get(`${contender.name}/${consumers}`) ?? []
       return {
@@ -110,6 +140,7 @@ const runEngine = async (engine: Engine, sizes: DurableSizes, log: (line: string
       }
     })
   )
+  return { rows, pickup }
 }
 
 export const runDurableBench = async (
@@ -118,11 +149,14 @@ export const runDurableBench = async (
   log: (line: string) => void = () => {}
 ): Promise<DurableOutput> => {
   const rows: Array<DurableRow> = []
+  const pickup: Array<PickupRow> = []
   for (const engine of ENGINES) {
     log(engine === "redis" ? "Redis" : "PostgreSQL")
-    rows.push(...await runEngine(engine, sizes, log))
+    const measured = await runEngine(engine, sizes, log)
+    rows.push(...measured.rows)
+    pickup.push(...measured.pickup)
   }
-  const results: DurableResults = { ...describeRun(), sizes, rows }
+  const results: DurableResults = { ...describeRun(), sizes, rows, pickup }
   const markdownPath = join(outDir, "results-durable.md")
   const markdown = await writeReport(markdownPath, (notes) => renderDurableReport(results, notes))
   return { results, markdown, markdownPath }

@@ -15,8 +15,14 @@ export interface DurableSizes {
   readonly warmups: number
   /** Whether PostgreSQL's tables are analyzed once each run's jobs are offered (see `analyze` in `run.ts`). */
   readonly analyze: boolean
+  /** Jobs offered one at a time to an idle queue per pickup-latency run (see `pickup.ts`). */
+  readonly pickupJobs: number
+  /** Untimed jobs offered the same way before them (the first connections' and statements' costs). */
+  readonly pickupWarmups: number
+  /** Whether the throughput runs are made (`--latency-only` skips them). */
+  readonly throughput: boolean
 }
 
-export const full: DurableSizes = { label: "full", jobs: 20_000, consumers: [1, 2], reps: 3, warmups: 1, analyze: true }
+export const full: DurableSizes = { label: "full", jobs: 20_000, consumers: [1, 2], reps: 3, warmups: 1, analyze: true, pickupJobs: 200, pickupWarmups: 5, throughput: true }
 
-export const tiny: DurableSizes = { label: "tiny", jobs: 300, consumers: [1, 2], reps: 1, warmups: 0, analyze: true }
+export const tiny: DurableSizes = { label: "tiny", jobs: 300, consumers: [1, 2], reps: 1, warmups: 0, analyze: true, pickupJobs: 3, pickupWarmups: 1, throughput: true }

@@ -5,11 +5,15 @@
  * process, and each claim scans the queue: not for production volumes.
  * Payloads are kept as given, but one over 8 MiB of JSON is refused, as
  * PostgreSQL refuses it by default (`payloadSize.ts`).
+ *
+ * Listeners of a queue share one `PubSub`, published to by whatever makes
+ * jobs ready at once (an offer, a release, a retry with no delay).
  */
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as PubSub from "effect/PubSub"
 import * as Boundary from "./boundary.ts"
 import { memoryLimit } from "./payloadSize.ts"
 import { type Buried, type Claimed, type Counts, type Lease, type Offered, Store } from "./Store.ts"
@@ -41,15 +45,24 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
     return entry?.state === "leased" && entry.token === lease.token ? entry : undefined
   }
   const withClock = <A>(f: (now: number) => A) => Effect.map(Clock.currentTimeMillis, f)
+  /** Each listened queue's notifications; a queue nobody listens to has none. */
+  const wakeups = new Map<string, PubSub.PubSub<void>>()
+  const notify = (queue: string) => {
+    const pubsub = wakeups.get(queue)
+    if (pubsub !== undefined) PubSub.publishUnsafe(pubsub, undefined)
+  }
 
   const engine: Boundary.Engine = {
     offer: (queue, jobs: ReadonlyArray<Offered>) =>
       withClock((now) => {
         const entries = queueOf(queue)
+        let fresh = 0
         for (const { id, payload } of jobs) {
           if (entries.has(id)) continue
           entries.set(id, { id, payload, state: "ready", attempts: 0, visibleAt: now, token: undefined, error: undefined })
+          fresh++
         }
+        if (fresh > 0) notify(queue)
       }),
     claim: (queue, max, lease) =>
       withClock((now) => {
@@ -80,6 +93,7 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
         if (entry === undefined) return
         entry.state = "ready"
         entry.visibleAt = now + Duration.toMillis(delay)
+        if (Duration.toMillis(delay) <= 0) notify(queue)
       }),
     bury: (queue, lease, error) =>
       Effect.sync(() => {
@@ -90,13 +104,16 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
       }),
     release: (queue, leases) =>
       withClock((now) => {
+        let released = 0
         for (const lease of leases) {
           const entry = held(queue, lease)
           if (entry === undefined) continue
           entry.state = "ready"
           entry.attempts--
           entry.visibleAt = now
+          released++
         }
+        if (released > 0) notify(queue)
       }),
     extend: (queue, leases, lease) =>
       withClock((now) => {
@@ -122,7 +139,18 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
             attempts: entry.attempts,
             error: entry.error ?? ""
           }))
-      )
+      ),
+    listen: (queue) =>
+      Effect.gen(function*() {
+        if (!wakeups.has(queue)) {
+          const created = yield* PubSub.unbounded<void>()
+          // Another listener of the queue may have made its own meanwhile.
+          if (!wakeups.has(queue)) wakeups.set(queue, created)
+        }
+        // Unbounded, yet small: a listener takes each notification as it comes.
+        const subscription = yield* PubSub.subscribe(wakeups.get(queue)!)
+        return PubSub.take(subscription)
+      })
   }
   return Boundary.makeStore(engine, { engine: "memory", maxPayloadBytes: memoryLimit })
 })

@@ -22,6 +22,13 @@
  *   that ran out but was not claimed again yet still belongs to its holder.)
  * - Completed ids are kept, so that exact counts and duplicate offers work;
  *   engines have no purge yet.
+ * - `listen` (optional) tells a waiting worker that jobs became ready, so
+ *   that it claims them at once instead of at its next poll: `offer` (and
+ *   `release`, and a `retry` with no delay) notify a queue's listeners once
+ *   they are stored (on PostgreSQL, when their transaction commits). A
+ *   notification only hastens a claim: one that is lost (a listener
+ *   reconnecting) costs a poll's wait, never a job. Jobs made ready by time
+ *   (a retry's delay over, a lease run out) notify no one: polls find them.
  *
  * So a job is delivered at least once: it is acknowledged only after its
  * handler ended, and a worker that dies mid-job gives it back when its lease
@@ -31,6 +38,7 @@ import * as Context from "effect/Context"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
 
 /**
  * The store could not be reached, did not answer in time, or refused an
@@ -72,7 +80,8 @@ const doing: Record<string, string> = {
   bury: "dead-letter a job",
   retry: "schedule a retry",
   claim: "claim jobs",
-  offer: "offer jobs"
+  offer: "offer jobs",
+  listen: "listen for new jobs"
 }
 
 /** A job to store: its id and its payload, already encoded to JSON-compatible data. */
@@ -141,6 +150,9 @@ export interface Lease {
  *   a server's store whose scope has closed.
  * - Each operation that reaches an engine runs in a span, `Store.<operation>`
  *   (`Store.claim`...), with the queue and the engine as attributes.
+ * - `listen`'s listener lives in a scope of its own, closed in the
+ *   background when the caller's scope closes: closing it never waits for a
+ *   server that hangs. Setting it up is bounded like any operation.
  */
 export interface Store {
   readonly offer: (queue: string, jobs: ReadonlyArray<Offered>) => Effect.Effect<void, StoreError>
@@ -165,6 +177,15 @@ export interface Store {
   readonly counts: (queue: string) => Effect.Effect<Counts, StoreError>
   /** Dead-lettered jobs, oldest first, at most `limit`. */
   readonly buried: (queue: string, limit: number) => Effect.Effect<ReadonlyArray<Buried>, StoreError>
+  /**
+   * Listens for jobs made ready on `queue` (offered, released, retried with
+   * no delay), until the scope closes, on a connection of its own. Gives
+   * the wait for the next notification: notifications that came while
+   * nobody waited are kept (at least one of them), and the wait fails with a
+   * `StoreError` once the listener is lost (its connection dropped): listen
+   * again. Optional: a store without it is polled.
+   */
+  readonly listen?: ((queue: string) => Effect.Effect<Effect.Effect<void, StoreError>, StoreError, Scope.Scope>) | undefined
 }
 
 /**

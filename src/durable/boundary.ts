@@ -12,7 +12,8 @@
  * - each operation is bounded by the engine's command timeout, if it has one;
  * - a defect of the engine, or its scope closed under an operation, becomes
  *   a `StoreError` naming the operation;
- * - each operation runs in a span `Store.<operation>`.
+ * - each operation runs in a span `Store.<operation>`;
+ * - a listener lives in a scope of its own, closed in the background.
  *
  * Internal: not an entry point of the package.
  */
@@ -21,7 +22,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import { nonStringId } from "../internal/options.ts"
 import { oversizedPayload } from "./payloadSize.ts"
@@ -107,9 +108,45 @@ const wrap = (engine: Engine, options: Options): Store => {
     buried: (queue, limit) => {
       const n = count(limit)
       return n === 0 ? Effect.succeed([]) : operate("buried", queue, () => engine.buried(queue, n))
-    }
+    },
+    listen: engine.listen === undefined ? undefined : listening(engine.listen, options, operate)
   }
 }
+
+/**
+ * The engine's `listen`, set up like any operation (bounded, its defects as
+ * `StoreError`s, in its span), in a scope of its own that the caller's
+ * scope closes in the background: a listener's connection may have to tell
+ * a server that hangs that it stops listening, and closing the caller's
+ * scope (a pool shutting down) must not wait for that. With a store scope,
+ * the setup runs in a fiber of that scope even without a timeout, so that
+ * interrupting it never waits either.
+ */
+const listening = (
+  listen: NonNullable<Engine["listen"]>,
+  { commandTimeout }: Options,
+  operate: ReturnType<typeof operation>
+): NonNullable<Store["listen"]> =>
+(queue) =>
+  Effect.gen(function*() {
+    const own = yield* Scope.make()
+    yield* Effect.addFinalizer(() => Effect.asVoid(Effect.forkDetach(Scope.close(own, Exit.void))))
+    const setUp = Scope.provide(own)(Effect.suspend(() => listen(queue)))
+    const next = yield* operate(
+      "listen",
+      queue,
+      () => commandTimeout === undefined || Duration.isFinite(commandTimeout.duration) ? setUp : detached(setUp, commandTimeout.scope)
+    )
+    return Effect.catchDefect(next, (defect) => Effect.fail(unexpected("listen", defect)))
+  })
+
+/** `effect` in a fiber of `scope`, awaited; interrupting the caller interrupts it in the background. */
+const detached = <A>(effect: Effect.Effect<A, StoreError>, scope: Scope.Scope): Effect.Effect<A, StoreError> =>
+  Effect.flatMap(Effect.forkIn(effect, scope), (fiber) =>
+    Fiber.await(fiber).pipe(
+      Effect.flatMap((exit) => closedUnder("listen", exit)),
+      Effect.onInterrupt(() => Effect.forkIn(Fiber.interrupt(fiber), scope))
+    ))
 
 /**
  * Runs one operation of the engine: bounded, its defects as `StoreError`s,

@@ -1,8 +1,10 @@
 /**
  * The fetcher: the one fiber that claims jobs from the store and hands them
- * to the in-memory pool. It claims as many as the lease book has room for,
- * polls at `pollInterval` while the queue is empty, and waits out a store
- * outage with the backoff of `outage.ts` (a fresh one each outage).
+ * to the in-memory pool. It claims as many as the lease book has room for;
+ * when a claim comes back short (the queue is empty), it waits for the
+ * first of a wakeup (`wakeup.ts`: the store said jobs were made ready) or
+ * `pollInterval`; it waits out a store outage with the backoff of
+ * `outage.ts` (a fresh one each outage).
  *
  * It owns its stop signal. `Durable.ts` starts it; the shutdown stops it,
  * and waits for it to end (a claim in flight still delivers its jobs).
@@ -23,6 +25,7 @@ import * as Failures from "./failures.ts"
 import * as Leases from "./leases.ts"
 import * as Outage from "./outage.ts"
 import type { Claimed, Store, StoreError } from "./Store.ts"
+import * as Wakeup from "./wakeup.ts"
 
 export interface Options<A> {
   readonly store: Store
@@ -49,7 +52,8 @@ export interface Fetcher {
 export const start = <A>(options: Options<A>, scope: Scope.Scope): Effect.Effect<Fetcher> =>
   Effect.gen(function*() {
     const stopping = Deferred.makeUnsafe<void>()
-    const fiber = yield* Effect.forkIn(Effect.raceFirst(run(options), Deferred.await(stopping)), scope)
+    const wakeup = yield* Wakeup.start(options.store, options.queue, scope)
+    const fiber = yield* Effect.forkIn(Effect.raceFirst(run(options, wakeup), Deferred.await(stopping)), scope)
     return {
       stop: () => {
         Deferred.doneUnsafe(stopping, Exit.void)
@@ -59,16 +63,25 @@ export const start = <A>(options: Options<A>, scope: Scope.Scope): Effect.Effect
   })
 
 /** Claims what there is room for, or waits: for room, for jobs, or for the store to come back. For ever. */
-export const run = <A>(options: Options<A>): Effect.Effect<never> =>
+export const run = <A>(options: Options<A>, wakeup: Wakeup.Wakeup): Effect.Effect<never> =>
   Effect.forever(Effect.gen(function*() {
     yield* Leases.room(options.book)
-    const claimed = yield* claimThroughOutage(options)
-    if (claimed === 0) yield* Effect.sleep(options.pollInterval)
+    // Before the claim: a notification from now on is about a job it may not see.
+    wakeup.reset()
+    const short = yield* claimThroughOutage(options)
+    if (short) yield* wakeup.wait(options.pollInterval)
   }))
 
-/** Claims until the store answers, a warning for each failure, backing off between. Returns how many it claimed. */
-const claimThroughOutage = <A>(options: Options<A>): Effect.Effect<number> =>
-  Effect.suspend(() => claimAndDeliver(options, Leases.free(options.book))).pipe(
+/**
+ * Claims until the store answers, a warning for each failure, backing off
+ * between. Returns whether the claim came back short: fewer jobs than there
+ * was room for, so the queue had no more.
+ */
+const claimThroughOutage = <A>(options: Options<A>): Effect.Effect<boolean> =>
+  Effect.suspend(() => {
+    const max = Leases.free(options.book)
+    return Effect.map(claimAndDeliver(options, max), (claimed) => claimed < max)
+  }).pipe(
     Effect.tapError((error) => quietly(Effect.logWarning("claiming jobs failed; retrying", error.message))),
     // A claim is always worth trying again: the fetcher stops only when the pool does.
     Effect.retry(Outage.backoff),

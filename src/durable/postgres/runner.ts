@@ -8,9 +8,12 @@
  * Internal: not an entry point of the package.
  */
 import type * as PgClient from "@effect/sql-pg/PgClient"
+import * as PgConnection from "@effect/sql-pg/PgConnection"
 import type * as PgPool from "@effect/sql-pg/PgPool"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
+import type * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
 import type { SqlError } from "effect/sql/SqlError"
 
 /** The values of each row a statement returns, column by column. */
@@ -30,6 +33,14 @@ export interface Runner {
    * of a result is one message), in bytes.
    */
   readonly maxMessageSize: number
+  /**
+   * `LISTEN`s on `channel` on a connection held until the scope closes (not
+   * one lent for statements: it stays checked out for as long as the pool
+   * runs); a lost connection fails the queue.
+   */
+  readonly listen: (
+    channel: string
+  ) => Effect.Effect<Queue.Dequeue<PgConnection.Notification, SqlError>, SqlError, Scope.Scope>
 }
 
 /** `@effect/sql-pg`'s default largest message: 16 MiB. */
@@ -39,7 +50,9 @@ export const defaultMaxMessageSize = 16 * 1024 * 1024
 export const onPool = (pool: PgPool.PgPool): Runner => ({
   run: (sql, params, prepare) => pool.use((connection) => connection.queryValues(sql, params, prepare)),
   inTransaction: Effect.succeed(false),
-  maxMessageSize: pool.config.maxMessageSize ?? defaultMaxMessageSize
+  maxMessageSize: pool.config.maxMessageSize ?? defaultMaxMessageSize,
+  // A connection of its own, made with the pool's settings.
+  listen: (channel) => Effect.flatMap(PgConnection.make(pool.config), (connection) => connection.listen(channel))
 })
 
 /**
@@ -53,7 +66,8 @@ export const onClient = (client: PgClient.PgClient): Runner => ({
     return prepare ? statement.values : statement.valuesUnprepared
   },
   inTransaction: Effect.map(Effect.serviceOption(client.transactionService), Option.isSome),
-  maxMessageSize: client.config.maxMessageSize ?? defaultMaxMessageSize
+  maxMessageSize: client.config.maxMessageSize ?? defaultMaxMessageSize,
+  listen: (channel) => client.listen(channel)
 })
 
 /** `target` as a runner: a pool becomes `onPool(target)`. */

@@ -54,6 +54,29 @@ ON CONFLICT (queue, shard) DO UPDATE
 SET ${columns.map((column) => `${column} = counts.${column} + excluded.${column}`).join(", ")}`
 }
 
+/**
+ * The channel the statements that make jobs ready at once notify, with the
+ * queue's name (its first `wakeupPayloadLength` characters: a notification
+ * holds at most 8,000 bytes) as the payload. `pg_notify` is transactional:
+ * an offer inside a transaction notifies when it commits, and not if it
+ * rolls back.
+ */
+export const wakeupChannel = "effect_worker_pool_wakeup"
+
+/** How much of a queue's name a notification carries: two queues that share this much wake each other, harmlessly. */
+export const wakeupPayloadLength = 1_000
+
+/**
+ * What follows `WITH source AS (...)`, the query that moved jobs `from` a
+ * state `to` another: the counters' update (`tally`) and, if `notifyWhen`
+ * is given, a final `SELECT` that notifies queue `$1`'s listeners when a job
+ * moved and `notifyWhen` holds.
+ */
+const tallied = (source: string, from: State | undefined, to: State, notifyWhen?: string, shard = sessionShard) =>
+  notifyWhen === undefined ? `\n${tally(source, from, to, "true", shard)}` : `, counted AS (${tally(source, from, to, "true", shard)}
+)
+SELECT pg_notify('${wakeupChannel}', left($1, ${wakeupPayloadLength})) WHERE ${notifyWhen} AND EXISTS (SELECT 1 FROM ${source})`
+
 const offered = `
 WITH offered AS (
   INSERT INTO ${table} (queue, id, payload)
@@ -64,8 +87,7 @@ WITH offered AS (
   RETURNING 1
 )`
 
-export const offerSql = `${offered}
-${tally("offered", undefined, "ready")}`
+export const offerSql = `${offered}${tallied("offered", undefined, "ready", "true")}`
 
 /**
  * The offer inside the application's transaction (`PostgresStore.fromClient`
@@ -76,8 +98,9 @@ ${tally("offered", undefined, "ready")}`
  * the transaction's id among shards of their own. Two open transactions
  * meet on one only when their ids do, and then only each other wait.
  */
-export const offerInTransactionSql = `${offered}
-${tally("offered", undefined, "ready", "true", `${shards} + (txid_current() % ${transactionShards})::int`)}`
+export const offerInTransactionSql = `${offered}${
+  tallied("offered", undefined, "ready", "true", `${shards} + (txid_current() % ${transactionShards})::int`)
+}`
 
 /**
  * Leases the jobs, first in first out, and returns them in that order. Each
@@ -121,33 +144,36 @@ FROM leased, LATERAL (SELECT payload::text AS text) AS sent ORDER BY seq`
  */
 const heldBy = "WHERE queue = $1 AND id = ANY($2::text[]) AND token = ANY($3::text[])"
 
-/** Ends the leases `$2`/`$3` that are still held (a job has a token only while leased), with `set`. */
-const endLeases = (to: State, set: string) => `
+/**
+ * Ends the leases `$2`/`$3` that are still held (a job has a token only
+ * while leased), with `set`; notifies the queue's listeners if `notifyWhen`
+ * is given and holds.
+ */
+const endLeases = (to: State, set: string, notifyWhen?: string) => `
 WITH ended AS (
   UPDATE ${table}
   SET state = '${to}', token = NULL${set}
   ${heldBy}
   RETURNING 1
-)
-${tally("ended", "leased", to)}`
+)${tallied("ended", "leased", to, notifyWhen)}`
 
 export const completeSql = endLeases("completed", "")
 
-export const releaseSql = endLeases("ready", ", attempts = attempts - 1, visible_at = now()")
+export const releaseSql = endLeases("ready", ", attempts = attempts - 1, visible_at = now()", "true")
 
 export const extendSql = `UPDATE ${table} SET visible_at = ${fromNow("$4")} ${heldBy}`
 
-/** Ends the lease `$2`/`$3` if it is still held, with `set`. */
-const endLease = (to: State, set: string) => `
+/** Ends the lease `$2`/`$3` if it is still held, with `set`; notifies the queue's listeners if `notifyWhen` is given and holds. */
+const endLease = (to: State, set: string, notifyWhen?: string) => `
 WITH ended AS (
   UPDATE ${table}
   SET state = '${to}', token = NULL, ${set}
   WHERE queue = $1 AND id = $2 AND token = $3
   RETURNING 1
-)
-${tally("ended", "leased", to)}`
+)${tallied("ended", "leased", to, notifyWhen)}`
 
-export const retrySql = endLease("ready", `visible_at = ${fromNow("$4")}`)
+/** A retry with no delay is ready at once, and says so. */
+export const retrySql = endLease("ready", `visible_at = ${fromNow("$4")}`, "$4::float8 <= 0")
 
 export const burySql = endLease("buried", "error = $4")
 

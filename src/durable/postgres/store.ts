@@ -14,6 +14,7 @@ import type { Buried, Claimed, Counts, Lease } from "../Store.ts"
 import { StoreError } from "../Store.ts"
 import { storeError } from "./errors.ts"
 import { type Limits, oversizedReason } from "./limits.ts"
+import * as Listener from "./listener.ts"
 import type { Runner } from "./runner.ts"
 import * as Sql from "./statements.ts"
 import { encodeJobs, storableError } from "./text.ts"
@@ -104,6 +105,8 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
             attempts: row[2] as number,
             error: row[3] as string
           }))
-      )
+      ),
+
+    listen: (queue) => Listener.listen(runner, queue)
   }
 }

@@ -83,7 +83,20 @@ export const evaluate = async (
   }
 }
 
-/** ARGV: id, payload, id, payload... Ids already known (in any state) are skipped. */
+/**
+ * The channel a queue's listeners subscribe to: the scripts that make jobs
+ * ready at once publish to it (`wake`), for a fetcher waiting on an empty
+ * queue. It shares the queue's hash tag.
+ */
+export const channelOf = (queue: string): string => `ewp:{${queue}}:wakeup`
+
+/** Lua: publishes on the queue's channel, `channelOf`, derived from its first key (`ewp:{q}:payload`). */
+const wake = `redis.call('PUBLISH', string.sub(payload, 1, -8) .. 'wakeup', '')`
+
+/**
+ * ARGV: id, payload, id, payload... Ids already known (in any state) are
+ * skipped. New jobs wake the queue's listeners.
+ */
 export const offerScript = script(`
 local hasDone = redis.call('SCARD', done) > 0
 local fresh = {}
@@ -95,6 +108,7 @@ for i = 1, #ARGV, 2 do
   end
 end
 batch('RPUSH', ready, fresh)
+if #fresh > 0 then ${wake} end
 return #fresh
 `)
 
@@ -176,6 +190,7 @@ if delay > 0 then
   redis.call('ZADD', delayed, now() + delay, id)
 else
   redis.call('RPUSH', ready, id)
+  ${wake}
 end
 return 1
 `)
@@ -204,6 +219,7 @@ for i = 1, #ARGV, 2 do
     n = n + 1
   end
 end
+if n > 0 then ${wake} end
 return n
 `)
 

@@ -14,6 +14,7 @@ import type { Buried, Claimed, Counts, Lease } from "../Store.ts"
 import type { StoreError } from "../Store.ts"
 import type { Connection } from "./connection.ts"
 import { storeError, UnexpectedReply } from "./errors.ts"
+import * as Listener from "./listener.ts"
 import * as Scripts from "./scripts.ts"
 
 /** `""` stands for `undefined`, which JSON cannot say; no JSON text is empty. */
@@ -159,6 +160,8 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
           })
         }
         return out
-      })
+      }),
+
+    listen: (queue) => Listener.listen(connection, queue)
   }
 }

@@ -1,0 +1,73 @@
+/**
+ * The pickup-latency measure: on an idle queue, one job at a time, the time
+ * from the offer (just before the call) until its handler starts, read on
+ * this process's clock. Each job is offered once the previous one started,
+ * so every offer meets a consumer that waits for work. The first `warmups`
+ * jobs are not timed: they pay for the first statements and connections.
+ */
+import type { PickupContender } from "./contenders/pickup.ts"
+
+/** One contender's pickups. */
+export interface PickupRun {
+  readonly jobs: number
+  /** Milliseconds from offer to start, in offer order. */
+  readonly latencies: ReadonlyArray<number>
+  readonly p50: number
+  readonly p99: number
+  readonly max: number
+}
+
+/** The `q` quantile (0..1) of `samples`, by the nearest rank. */
+export const quantile = (samples: ReadonlyArray<number>, q: number): number => {
+  if (samples.length === 0) throw new Error("no samples")
+  const sorted = [...samples].sort((a, b) => a - b)
+  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))]!
+}
+
+/** How long to wait for one job to start before the run fails: far more than any poll here. */
+const startDeadlineMs = 30_000
+
+/** Waits until the consumer settles into waiting: its first claims, polls or subscriptions done. */
+const settleMs = 500
+
+/** Offers `jobs` jobs to a fresh `queue`, each after the previous one started. */
+export const measurePickup = async (
+  contender: PickupContender,
+  url: string,
+  queue: string,
+  jobs: number,
+  warmups: number
+): Promise<PickupRun> => {
+  let waiting: { readonly n: number; readonly resolve: (at: number) => void } | undefined
+  const side = await contender.open(url, queue, (n) => {
+    const at = performance.now()
+    if (waiting?.n === n) waiting.resolve(at)
+  })
+  const latencies: Array<number> = []
+  try {
+    await new Promise((resolve) => setTimeout(resolve, settleMs))
+    const count = warmups + Math.min(jobs, contender.maxJobs ?? jobs)
+    for (let n = 0; n < count; n++) {
+      let timer: ReturnType<typeof setTimeout> | undefined
+      const started = new Promise<number>((resolve, reject) => {
+        waiting = { n, resolve }
+        timer = setTimeout(() => reject(new Error(`${contender.name}: job ${n} did not start within ${startDeadlineMs} ms`)), startDeadlineMs)
+      })
+      const offeredAt = performance.now()
+      await side.offer(n)
+      const latency = (await started.finally(() => clearTimeout(timer))) - offeredAt
+      if (n >= warmups) latencies.push(latency)
+    }
+  } finally {
+    waiting = undefined
+    await side.close()
+  }
+  return {
+    jobs: latencies.length,
+    latencies,
+    p50: quantile(latencies, 0.5),
+    p99: quantile(latencies, 0.99),
+    max: Math.max(...latencies)
+  }
+}
+

@@ -1,0 +1,36 @@
+/**
+ * The PostgreSQL store's listener: a connection of its own (`Runner.listen`)
+ * that `LISTEN`s on the channel the statements that make
+ * jobs ready notify (`statements.ts`), and keeps the notifications of its
+ * queue. Once its connection is lost, the wait for the next notification
+ * fails, and the pool's wakeup listens again with its own backoff
+ * (`wakeup.ts`).
+ *
+ * Internal: not an entry point of the package.
+ */
+import * as Effect from "effect/Effect"
+import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
+import type { SqlError } from "effect/sql/SqlError"
+import type { StoreError } from "../Store.ts"
+import { storeError } from "./errors.ts"
+import type { Runner } from "./runner.ts"
+import { wakeupChannel, wakeupPayloadLength } from "./statements.ts"
+
+/** What a notification for `queue` carries: its first characters, as `left()` counts them (code points). */
+const payloadOf = (queue: string): string => Array.from(queue).slice(0, wakeupPayloadLength).join("")
+
+/** Listens for `queue` until the scope closes; gives the wait for its next notification. */
+export const listen = (
+  runner: Runner,
+  queue: string
+): Effect.Effect<Effect.Effect<void, StoreError>, StoreError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const notifications = yield* runner.listen(wakeupChannel)
+    const mine = payloadOf(queue)
+    // Every queue of the database notifies one channel: skip the others'.
+    const next: Effect.Effect<void, SqlError> = Effect.suspend(() =>
+      Effect.flatMap(Queue.take(notifications), (notification) => notification.payload === mine ? Effect.void : next)
+    )
+    return Effect.mapError(next, storeError("listen"))
+  }).pipe(Effect.mapError(storeError("listen")))

@@ -1,0 +1,84 @@
+/**
+ * The fetcher's wakeup: what ends its wait on an empty queue before the
+ * next poll. A fiber keeps a listener on the queue (`Store.listen`) and
+ * opens a latch on each notification; the fetcher closes the latch before
+ * each claim and, when the claim comes back short, waits for the first of
+ * the latch or `pollInterval`. A job offered after the claim read the queue
+ * opens the latch, so it is never missed; one offered before is in the
+ * claim's answer.
+ *
+ * The listener is kept through outages with the backoff of `outage.ts` (a
+ * fresh one each outage), a warning for each failure, and never fails the
+ * pool: while it is down, the fetcher polls. Once it listens again, the
+ * latch is opened: jobs offered while nobody listened are claimed at once.
+ * A store without `listen` is only polled.
+ *
+ * Internal: not an entry point of the package.
+ */
+import type * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Latch from "effect/Latch"
+import * as Scope from "effect/Scope"
+import { quietly } from "../internal/quietly.ts"
+import * as Outage from "./outage.ts"
+import type { Store, StoreError } from "./Store.ts"
+
+/** A queue's wakeups, as the fetcher uses them. */
+export interface Wakeup {
+  /** Forgets the notifications so far: the claim about to run sees every job they announced. */
+  readonly reset: () => void
+  /** Waits for a notification since the last `reset`, at most `timeout`. */
+  readonly wait: (timeout: Duration.Duration) => Effect.Effect<void>
+}
+
+/** Starts listening to `queue` in `scope` (closing it stops the listener), if the store can. */
+export const start = (store: Store, queue: string, scope: Scope.Scope): Effect.Effect<Wakeup> =>
+  Effect.gen(function*() {
+    const listen = store.listen
+    if (listen === undefined) return { reset: () => {}, wait: (timeout) => Effect.sleep(timeout) }
+    const latch = Latch.makeUnsafe(false)
+    yield* Effect.forkIn(keep(listen, queue, latch), scope)
+    return {
+      reset: () => {
+        latch.closeUnsafe()
+      },
+      wait: (timeout) => Effect.raceFirst(latch.await, Effect.sleep(timeout))
+    }
+  })
+
+/** Listens for ever: each notification opens `latch`; a lost listener is listened again, after a warning. */
+const keep = (listen: NonNullable<Store["listen"]>, queue: string, latch: Latch.Latch): Effect.Effect<never> =>
+  Effect.forever(
+    Effect.scoped(Effect.gen(function*() {
+      const next = yield* listening(listen, queue)
+      // Listening (again): what was offered while nobody listened is claimed now.
+      latch.openUnsafe()
+      return yield* Effect.forever(Effect.andThen(next, Effect.sync(() => latch.openUnsafe())))
+    })).pipe(
+      Effect.catch((error) => quietly(Effect.logWarning("listening for new jobs failed; polling until it is back", error.message)))
+    )
+  )
+
+/**
+ * Sets up a listener, tried again through an outage with the backoff (and a
+ * warning each time). Each attempt has a scope of its own, closed at once
+ * when it fails, so a long outage holds nothing; the one that succeeds
+ * stays open until the caller's scope closes.
+ */
+const listening = (
+  listen: NonNullable<Store["listen"]>,
+  queue: string
+): Effect.Effect<Effect.Effect<void, StoreError>, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const attempt = yield* Scope.make()
+    const exit = yield* Effect.exit(Scope.provide(attempt)(listen(queue)))
+    if (Exit.isFailure(exit)) yield* Scope.close(attempt, Exit.void)
+    else yield* Effect.addFinalizer(() => Scope.close(attempt, Exit.void))
+    return yield* exit
+  }).pipe(
+    Effect.tapError((error) => quietly(Effect.logWarning("listening for new jobs failed; retrying", error.message))),
+    // Worth trying again whatever the failure: the listener is given up only when the pool stops.
+    Effect.retry(Outage.backoff),
+    Effect.orDie
+  )
