@@ -48,13 +48,14 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
-import { type Config, type ProducerConfig, validate, validateProducer } from "./durable/config.ts"
+import { type Config, producerFields, type ProducerConfig, validate, validateProducer } from "./durable/config.ts"
 import * as Fetcher from "./durable/fetcher.ts"
 import * as Heartbeat from "./durable/heartbeat.ts"
 import * as Leases from "./durable/leases.ts"
+import * as Maintenance from "./durable/maintenance.ts"
 import * as Settler from "./durable/settler.ts"
 import * as Stopping from "./durable/stopping.ts"
-import { type Buried, type Counts, Store, type StoreError } from "./durable/Store.ts"
+import { type Buried, type Counts, type JobInfo, type JobState, Store, type StoreError } from "./durable/Store.ts"
 import * as Checks from "./internal/options.ts"
 import { isInvalid, isPositiveInteger } from "./internal/options.ts"
 import { configError } from "./internal/poolOptions.ts"
@@ -94,6 +95,18 @@ export interface Options<A, I, B, E, R> {
    * adds to the shutdown's.
    */
   readonly onShutdown?: ((report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>) | undefined
+  /**
+   * How long a completed (or cancelled) job is kept after it ended: its id
+   * is not taken again, and `lookup` finds it, until then. A duration >= 0
+   * (`"Infinity"`: kept for ever). Default 1 day.
+   */
+  readonly completedRetention?: Duration.Input | undefined
+  /** How long a dead letter is kept after it was buried, for `deadLetters` and `redrive`. Default 7 days. */
+  readonly deadLetterRetention?: Duration.Input | undefined
+  /** How often this process purges the ended jobs past their retention. Default 1 minute. */
+  readonly maintenanceInterval?: Duration.Input | undefined
+  /** The most ended jobs one purge deletes (an integer >= 1): each run's bounded work. Default 1,000. */
+  readonly maintenanceBatch?: number | undefined
 }
 
 /** What a producer needs: where, which queue, and how payloads are encoded. */
@@ -103,15 +116,40 @@ export interface ProducerOptions<A, I> {
   readonly schema: Schema.Codec<A, I>
 }
 
+/**
+ * `submit` was given the id of a job the queue keeps as a dead letter or a
+ * cancelled job: it does not run again by being submitted (that would look
+ * accepted while nothing runs). Redrive it (`redrive([id])`) to run it
+ * again, or remove it (`remove([id])`) and submit it anew.
+ */
+export class JobNotResubmittedError extends Schema.TaggedError<JobNotResubmittedError>()("JobNotResubmittedError", {
+  id: Schema.String,
+  state: Schema.Literals(["buried", "cancelled"])
+}) {
+  override get message(): string {
+    const what = this.state === "buried" ? "a dead letter" : "cancelled"
+    return `job ${JSON.stringify(this.id)} is ${what} in the queue, so submitting it again does not run it: ` +
+      "redrive it to run it again, or remove it first"
+  }
+}
+
 /** What `submit` and `submitAll` fail with. */
-export type SubmitError = Pool.PoolClosedError | Pool.PoolConfigError | StoreError | Schema.SchemaError
+export type SubmitError =
+  | Pool.PoolClosedError
+  | Pool.PoolConfigError
+  | StoreError
+  | Schema.SchemaError
+  | JobNotResubmittedError
 
 /** What a process that only offers jobs needs (a web server, a cron job): no workers. */
 export interface Producer<in A> {
   /**
    * Stores a job; any process working the queue may run it. Returns its id:
-   * `id` if given (an idempotency key: an id already in the queue is not
-   * stored again), else a random UUID. An `id` that is not a string, or
+   * `id` if given (an idempotency key: an id the queue holds ready, running
+   * or completed is not stored again, and the call succeeds; one it holds as
+   * a dead letter or cancelled fails with `JobNotResubmittedError`), else a
+   * random UUID. The queue holds an id until its job is purged, after its
+   * retention (`completedRetention`, `deadLetterRetention`). An `id` that is not a string, or
    * that holds text not every store can keep (the NUL character, half of a
    * surrogate pair), fails with `PoolConfigError` naming `id`, on every
    * store, before the store is asked.
@@ -153,10 +191,12 @@ const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, acce
   const offer = (
     payloads: ReadonlyArray<A>,
     ids: ReadonlyArray<string>
-  ): Effect.Effect<ReadonlyArray<string>, StoreError | Schema.SchemaError> =>
+  ): Effect.Effect<ReadonlyArray<string>, StoreError | Schema.SchemaError | JobNotResubmittedError> =>
     Effect.flatMap(
       Effect.forEach(payloads, (payload) => encode(payload)),
-      (encoded) => Effect.as(store.offer(queue, encoded.map((payload, i) => ({ id: ids[i]!, payload }))), ids)
+      (encoded) =>
+        Effect.flatMap(store.offer(queue, encoded.map((payload, i) => ({ id: ids[i]!, payload }))), (refused) =>
+          refused.length === 0 ? Effect.succeed(ids) : Effect.fail(new JobNotResubmittedError(refused[0]!)))
     )
   return {
     submit: (payload, options) =>
@@ -179,8 +219,148 @@ const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, acce
 /** The schema's JSON form: what the store keeps. */
 const jsonCodec = <A, I>(schema: Schema.Codec<A, I>) => Schema.toCodecJson(schema) as unknown as Schema.Codec<A, unknown>
 
+/** What `Admin`'s operations fail with: the store's failure, or an argument refused (`PoolConfigError` naming it). */
+export type AdminError = StoreError | Pool.PoolConfigError
+
+/**
+ * What a process that administers a queue needs (a console, a script, an
+ * operator's endpoint): no workers. Every operation is a store round trip
+ * or a few, and acts on the queue whatever process holds its jobs.
+ */
+export interface Admin {
+  /** The queue's counts in the store, across processes. */
+  readonly counts: Effect.Effect<Counts, StoreError>
+  /** Dead-lettered jobs, oldest first, at most `limit` (an integer >= 1, default 100). */
+  readonly deadLetters: (limit?: number) => Effect.Effect<ReadonlyArray<Buried>, AdminError>
+  /** The job `id`: its state, attempts, when it runs, its last error; undefined if the queue does not hold it. */
+  readonly lookup: (id: string) => Effect.Effect<JobInfo | undefined, AdminError>
+  /**
+   * Runs dead letters again, with fresh attempts (counted from 0, the error
+   * cleared): those among `ids` (cancelled jobs too), or, without `ids`,
+   * every dead letter there was when the call began. Returns how many.
+   */
+  readonly redrive: (ids?: Iterable<string>) => Effect.Effect<number, AdminError>
+  /** Deletes dead letters: those among `ids` (cancelled jobs too), or, without `ids`, all of them. Returns how many. */
+  readonly remove: (ids?: Iterable<string>) => Effect.Effect<number, AdminError>
+  /**
+   * Cancels the job `id`: a ready one, or a retry waiting for its delay, at
+   * once; a running one is interrupted within a heartbeat (a third of its
+   * lease) by whichever process runs it, and is not retried. It then stays
+   * `cancelled` (see `lookup`) until its retention passes. Returns the state
+   * it was found in (`ready` or `leased`: now cancelled; an ended one is
+   * left as it was), or undefined if the queue does not hold it.
+   */
+  readonly cancel: (id: string) => Effect.Effect<JobState | undefined, AdminError>
+}
+
+/** How to reach a queue to administer it. */
+export interface AdminOptions {
+  readonly store: Store
+  readonly queue: string
+}
+
+/**
+ * A handle on `queue` in `store` for a process that runs no workers: look
+ * jobs up, redrive or remove dead letters, cancel jobs. Bad options are
+ * reported by each operation, as a `PoolConfigError` naming the option.
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Durable } from "effect-worker-pool"
+ * import * as MemoryStore from "effect-worker-pool/MemoryStore"
+ *
+ * const program = Effect.gen(function*() {
+ *   const admin = Durable.admin({ store: yield* MemoryStore.make, queue: "emails" })
+ *   return yield* admin.lookup("welcome-ada")
+ * })
+ * ```
+ */
+export const admin = (options: AdminOptions): Admin => {
+  const validated = Checks.checked("options", () => {
+    const source = Checks.record("options", options)
+    const { queue, store } = producerFields(source)
+    return { queue, store }
+  })
+  if (isInvalid(validated)) {
+    const refused = Effect.fail(configError(validated))
+    return {
+      counts: Effect.die(configError(validated)),
+      deadLetters: () => refused,
+      lookup: () => refused,
+      redrive: () => refused,
+      remove: () => refused,
+      cancel: () => refused
+    }
+  }
+  return makeAdmin(validated.store, validated.queue, () => {})
+}
+
+/** An id argument, checked: a string. */
+const idOf = (id: unknown) => Checks.checked("id", () => Checks.jobIdString(id))
+
+/** An `ids` argument, checked: an iterable of strings, read once. */
+const idsOf = (ids: Iterable<string>) =>
+  Checks.checked("ids", () => {
+    const list = Checks.payloadList(ids, "ids")
+    for (const id of list) if (typeof id !== "string") Checks.refuse("ids", `must hold strings, got ${Checks.describe(id)}`)
+    return list
+  })
+
+/** How many dead letters `redrive()` and `remove()` without ids take per round trip. */
+const everyBatch = 500
+
+/**
+ * The admin operations on `queue`. `cancelled` is told of each job the
+ * store cancelled while leased: a pool stops its own delivery at once,
+ * rather than at its next heartbeat.
+ */
+const makeAdmin = (store: Store, queue: string, cancelled: (id: string) => void): Admin => {
+  /** `operate` on each dead letter there is when it begins, a batch per round trip. */
+  const everyDeadLetter = (operate: (ids: ReadonlyArray<string>) => Effect.Effect<number, StoreError>) =>
+    Effect.gen(function*() {
+      // At most the dead letters counted now: one redriven, failing and buried again meanwhile is not taken twice.
+      const { buried } = yield* store.counts(queue)
+      let done = 0
+      while (done < buried) {
+        const batch = yield* store.buried(queue, Math.min(everyBatch, buried - done))
+        if (batch.length === 0) break
+        const n = yield* operate(batch.map((job) => job.id))
+        if (n === 0) break
+        done += n
+      }
+      return done
+    })
+  const byIds = (operate: (ids: ReadonlyArray<string>) => Effect.Effect<number, StoreError>) =>
+  (ids?: Iterable<string>): Effect.Effect<number, AdminError> =>
+    Effect.suspend((): Effect.Effect<number, AdminError> => {
+      if (ids === undefined) return everyDeadLetter(operate)
+      const checked = idsOf(ids)
+      return isInvalid(checked) ? Effect.fail(configError(checked)) : operate(checked)
+    })
+  return {
+    counts: store.counts(queue),
+    deadLetters: deadLetters(store, queue),
+    lookup: (id) =>
+      Effect.suspend((): Effect.Effect<JobInfo | undefined, AdminError> => {
+        const checked = idOf(id)
+        return isInvalid(checked) ? Effect.fail(configError(checked)) : store.lookup(queue, checked)
+      }),
+    redrive: byIds((ids) => store.redrive(queue, ids)),
+    remove: byIds((ids) => store.remove(queue, ids)),
+    cancel: (id) =>
+      Effect.suspend((): Effect.Effect<JobState | undefined, AdminError> => {
+        const checked = idOf(id)
+        if (isInvalid(checked)) return Effect.fail(configError(checked))
+        return Effect.map(store.cancel(queue, checked), (found) => {
+          if (found === "leased") cancelled(checked)
+          return found
+        })
+      })
+  }
+}
+
 /** A running durable pool. */
-export interface DurablePool<in out A, out B, out E> extends Producer<A> {
+export interface DurablePool<in out A, out B, out E> extends Producer<A>, Admin {
   /** The outcome of every delivery this process runs, from subscription on. */
   readonly outcomes: Stream.Stream<Job.Outcome<A, B, E | Job.JobTimeoutError>>
   /** This process's counters. */
@@ -191,8 +371,6 @@ export interface DurablePool<in out A, out B, out E> extends Producer<A> {
    * `Effect.timeoutOption` where a deadline is near (after a shutdown, say).
    */
   readonly counts: Effect.Effect<Counts, StoreError>
-  /** Dead-lettered jobs, oldest first, at most `limit` (an integer >= 1, default 100). */
-  readonly deadLetters: (limit?: number) => Effect.Effect<ReadonlyArray<Buried>, StoreError | Pool.PoolConfigError>
   /**
    * Stops claiming, lets the jobs in hand finish within the deadline, and
    * gives the rest back to the store. In the report, `abandoned` and the
@@ -250,25 +428,31 @@ const build = <A, I, B, E, R>(
     const context = yield* Effect.context<R>()
     const book = yield* Leases.make({ capacity: config.prefetch + config.workers, maxAttempts: config.maxAttempts })
     const ended = (job: Job.Job<A>, ending: Pool.Ending) => Leases.endDelivery(book, job, ending)
-    const pool = yield* restore(Pool.makeWithHooks(poolOptions(config), { ended }))
+    const pool = yield* restore(Pool.makeWithHooks(poolOptions(config), { ended, cancellable: true }))
     const background = yield* Scope.make()
     const decode = Schema.decodeUnknownExit(jsonCodec(config.schema))
     const { lease, pollInterval } = config
     const fetcher = yield* Fetcher.start({ store, queue, lease, pollInterval, book, decode, submit: pool.submit }, background)
     const settler = yield* Settler.start({ store, queue, retry: config.retry, book }, background)
-    yield* Heartbeat.start({ store, queue, lease, book }, background)
+    const stop = (id: string) => {
+      pool.cancel(id)
+    }
+    yield* Heartbeat.start({ store, queue, lease, book, stop }, background)
+    const { maintenanceBatch: batch, maintenanceInterval: interval, retention } = config
+    yield* Maintenance.start({ store, queue, retention, interval, batch }, background)
     const { onShutdown } = config
     const stopping = Stopping.make({ queue, pool, fetcher, settler, background, onShutdown, context })
     const { submit, submitAll } = makeProducer(config, stopping.accepting)
     const shutdown = checkedShutdown(config.shutdownResolved, stopping.run)
     yield* Effect.addFinalizer(() => shutdown())
+    // Cancelled here while this process runs it: stopped now, not at the next heartbeat.
+    const cancelledHere = (id: string) => Heartbeat.stopCancelled(book, [id], stop)
     return {
+      ...makeAdmin(store, queue, cancelledHere),
       submit,
       submitAll,
       outcomes: pool.outcomes,
       stats: pool.stats,
-      counts: store.counts(queue),
-      deadLetters: deadLetters(store, queue),
       shutdown
     }
   }))

@@ -192,6 +192,21 @@ describe("Durable.make with options it cannot use", () => {
         buried(queue: string, limit: number) {
           return this.inner.buried(queue, limit)
         }
+        lookup(...args: Parameters<Store["lookup"]>) {
+          return this.inner.lookup(...args)
+        }
+        redrive(...args: Parameters<Store["redrive"]>) {
+          return this.inner.redrive(...args)
+        }
+        remove(...args: Parameters<Store["remove"]>) {
+          return this.inner.remove(...args)
+        }
+        cancel(...args: Parameters<Store["cancel"]>) {
+          return this.inner.cancel(...args)
+        }
+        purge(...args: Parameters<Store["purge"]>) {
+          return this.inner.purge(...args)
+        }
       }
       const pool = yield* oneWorker(new Wrapped(), { handler: () => Effect.void })
       yield* pool.submit("x")

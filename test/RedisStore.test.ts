@@ -140,7 +140,12 @@ describe("RedisStore", () => {
       const failures = yield* Fiber.join(inFlight).pipe(Effect.timeout("2 seconds"))
       for (const failure of failures) assert.instanceOf(failure, StoreError)
 
-      for (const operation of [store.counts(queue), store.claim(queue, 1, minute), store.offer(queue, jobs(1, "x"))]) {
+      const operations: ReadonlyArray<Effect.Effect<unknown, StoreError>> = [
+        store.counts(queue),
+        store.claim(queue, 1, minute),
+        store.offer(queue, jobs(1, "x"))
+      ]
+      for (const operation of operations) {
         const [error, ms] = yield* timed(Effect.flip(operation))
         assert.instanceOf(error, StoreError)
         assert.isAtMost(ms, 500, `a failing operation took ${ms} ms`)

@@ -7,7 +7,8 @@
  *
  * - an empty batch, or a count of jobs below 1, never reaches the engine;
  * - counts of jobs reach it as whole numbers from 1 to `maxCount`;
- * - an offer whose ids are not all strings is refused before it;
+ * - an id that is not a string (in an offer, a redrive, a removal, a lookup
+ *   or a cancel) is refused before it;
  * - each operation is bounded by the engine's command timeout, if it has one;
  * - a defect of the engine, or its scope closed under an operation, becomes
  *   a `StoreError` naming the operation;
@@ -29,8 +30,8 @@ import { StoreError } from "./Store.ts"
 /**
  * An engine's raw operations, with the `Store`'s signatures. The boundary
  * calls them only with what it lets through: batches of at least one job or
- * lease, offers whose ids are strings, counts that are whole numbers from 1
- * to `maxCount`.
+ * lease, ids that are strings, counts that are whole numbers from 1 to
+ * `maxCount`.
  */
 export type Engine = Store
 
@@ -55,16 +56,18 @@ export const count = (n: number): number => n >= 1 ? Math.floor(Math.min(n, maxC
 /** Wraps an engine's raw operations into a `Store` that keeps the boundary's rules. */
 export const makeStore = (engine: Engine, options: Options): Store => {
   const operate = operation(options)
+  /** Runs `run` unless an id of `ids` is not a string: then the whole call is refused. */
+  const withIds = <A>(name: string, queue: string, ids: ReadonlyArray<{ readonly id: unknown }>, run: () => Effect.Effect<A, StoreError>) =>
+    operate(name, queue, () => {
+      const refused = nonStringId(ids)
+      return refused === undefined
+        ? run()
+        : Effect.fail(new StoreError({ operation: name, reason: refused, retryable: false }))
+    })
+  const asJobs = (ids: ReadonlyArray<string>) => ids.map((id) => ({ id }))
   return {
-    offer: (queue, jobs) => {
-      if (jobs.length === 0) return Effect.void
-      return operate("offer", queue, () => {
-        const refused = nonStringId(jobs)
-        return refused === undefined
-          ? engine.offer(queue, jobs)
-          : Effect.fail(new StoreError({ operation: "offer", reason: refused, retryable: false }))
-      })
-    },
+    offer: (queue, jobs) =>
+      jobs.length === 0 ? Effect.succeed([]) : withIds("offer", queue, jobs, () => engine.offer(queue, jobs)),
     claim: (queue, max, lease) => {
       const n = count(max)
       return n === 0 ? Effect.succeed([]) : operate("claim", queue, () => engine.claim(queue, n, lease))
@@ -76,11 +79,21 @@ export const makeStore = (engine: Engine, options: Options): Store => {
     release: (queue, leases) =>
       leases.length === 0 ? Effect.void : operate("release", queue, () => engine.release(queue, leases)),
     extend: (queue, leases, lease) =>
-      leases.length === 0 ? Effect.void : operate("extend", queue, () => engine.extend(queue, leases, lease)),
+      leases.length === 0 ? Effect.succeed([]) : operate("extend", queue, () => engine.extend(queue, leases, lease)),
     counts: (queue) => operate("counts", queue, () => engine.counts(queue)),
     buried: (queue, limit) => {
       const n = count(limit)
       return n === 0 ? Effect.succeed([]) : operate("buried", queue, () => engine.buried(queue, n))
+    },
+    lookup: (queue, id) => withIds("lookup", queue, [{ id }], () => engine.lookup(queue, id)),
+    redrive: (queue, ids) =>
+      ids.length === 0 ? Effect.succeed(0) : withIds("redrive", queue, asJobs(ids), () => engine.redrive(queue, ids)),
+    remove: (queue, ids) =>
+      ids.length === 0 ? Effect.succeed(0) : withIds("remove", queue, asJobs(ids), () => engine.remove(queue, ids)),
+    cancel: (queue, id) => withIds("cancel", queue, [{ id }], () => engine.cancel(queue, id)),
+    purge: (queue, retention, limit) => {
+      const n = count(limit)
+      return n === 0 ? Effect.succeed(0) : operate("purge", queue, () => engine.purge(queue, retention, n))
     }
   }
 }

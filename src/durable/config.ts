@@ -32,12 +32,13 @@ import {
   record,
   refuse,
   refuseUnknown,
-  reportFunction
+  reportFunction,
+  zeroOrMore
 } from "../internal/options.ts"
 import { defaultResolved, resolve, type Resolved } from "../internal/policy.ts"
 import type * as Job from "../Job.ts"
 import type * as Shutdown from "../Shutdown.ts"
-import type { Store } from "./Store.ts"
+import type { Retention, Store } from "./Store.ts"
 
 /** The checked options of a producer. */
 export interface ProducerConfig<A, I> {
@@ -60,6 +61,10 @@ export interface Config<A, I, B, E, R> extends ProducerConfig<A, I> {
   readonly shutdown: Partial<Shutdown.Policy> | undefined
   readonly shutdownResolved: Resolved
   readonly onShutdown: ((report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>) | undefined
+  /** How long ended jobs are kept: completed (and cancelled) ones, and dead letters. */
+  readonly retention: Retention
+  readonly maintenanceInterval: Duration.Duration
+  readonly maintenanceBatch: number
 }
 
 /** Every operation a `Store` has, in the order the contract lists them. */
@@ -72,7 +77,12 @@ const storeOperations = [
   "release",
   "extend",
   "counts",
-  "buried"
+  "buried",
+  "lookup",
+  "redrive",
+  "remove",
+  "cancel",
+  "purge"
 ] as const satisfies ReadonlyArray<keyof Store>
 
 /**
@@ -120,7 +130,11 @@ const knownOptions: ReadonlySet<string> = new Set([
   "prefetch",
   "jobTimeout",
   "shutdown",
-  "onShutdown"
+  "onShutdown",
+  "completedRetention",
+  "deadLetterRetention",
+  "maintenanceInterval",
+  "maintenanceBatch"
 ] satisfies ReadonlyArray<keyof Options<unknown, unknown, unknown, unknown, unknown>>)
 
 /** What to say of an unknown option that is another pool's, or a likely slip. */
@@ -128,7 +142,8 @@ const instead: Readonly<Record<string, string>> = {
   capacity: " (the durable pool's room for claimed jobs is `prefetch`)",
   timeout: " (use `jobTimeout`, or `shutdown.timeout`)",
   maxAttempt: " (did you mean `maxAttempts`?)",
-  retries: " (use `maxAttempts` and `retry`)"
+  retries: " (use `maxAttempts` and `retry`)",
+  retention: " (use `completedRetention` and `deadLetterRetention`)"
 }
 
 const aSchedule = "a Schedule (of the delays between attempts)"
@@ -178,8 +193,18 @@ export const validate = <A, I, B, E, R>(
     const onShutdown = onShutdownInput === undefined
       ? undefined
       : must("onShutdown", onShutdownInput, isFunction, reportFunction)
+    const retention: Retention = {
+      completed: duration("completedRetention", orDefault(read("completedRetention"), "1 day"), zeroOrMore),
+      buried: duration("deadLetterRetention", orDefault(read("deadLetterRetention"), "7 days"), zeroOrMore)
+    }
+    const maintenanceInterval = duration("maintenanceInterval", orDefault(read("maintenanceInterval"), "1 minute"), positive)
+    if (!Duration.isFinite(maintenanceInterval)) refuse("maintenanceInterval", "must be finite")
+    const maintenanceBatch = positiveInteger("maintenanceBatch", orDefault(read("maintenanceBatch"), 1000))
     return {
       ...producer,
+      retention,
+      maintenanceInterval,
+      maintenanceBatch,
       workers,
       handler: handler as Config<A, I, B, E, R>["handler"],
       maxAttempts,
