@@ -30,6 +30,8 @@ interface Entry {
   visibleAt: number
   token: string | undefined
   error: string | undefined
+  /** Buried: the order of the burials (several can share a millisecond). */
+  buriedAs: number
 }
 
 /** A queue: its jobs by id, in the order they were offered, and the jobs completed over its life. */
@@ -47,6 +49,7 @@ const retentionOf = (entry: Entry, retention: { readonly completed: number; read
     : undefined
 
 let lastToken = 0
+let lastBurial = 0
 
 /** Makes an empty store. */
 export const make: Effect.Effect<Store> = Effect.sync(() => {
@@ -82,7 +85,7 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
         for (const { id, payload } of jobs) {
           const known = entries.get(id)
           if (known === undefined) {
-            entries.set(id, { id, payload, state: "ready", attempts: 0, visibleAt: now, token: undefined, error: undefined })
+            entries.set(id, { id, payload, state: "ready", attempts: 0, visibleAt: now, token: undefined, error: undefined, buriedAs: 0 })
           } else if (known.state === "buried" || known.state === "cancelled") {
             refused.push({ id, state: known.state })
           }
@@ -131,6 +134,7 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
         entry.token = undefined
         entry.visibleAt = now
         entry.error = error
+        entry.buriedAs = ++lastBurial
       }),
     release: (queue, leases) =>
       withClock((now) => {
@@ -166,7 +170,7 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
       Effect.sync(() =>
         [...entriesOf(queue).values()]
           .filter((entry) => entry.state === "buried")
-          .sort((a, b) => a.visibleAt - b.visibleAt)
+          .sort((a, b) => a.buriedAs - b.buriedAs)
           .slice(0, limit)
           .map((entry): Buried => ({
             id: entry.id,
