@@ -1,6 +1,6 @@
 /**
  * The PostgreSQL store's statements: one per operation, each its own
- * transaction, on the tables of `migrations.ts` (version 1). How each works
+ * transaction, on the tables of `migrations.ts` (version 2). How each works
  * (`unnest`, `SKIP LOCKED`, the counts kept by the statements that move
  * jobs) is said where `PostgresStore.ts` describes the store.
  *
@@ -45,6 +45,25 @@ ON CONFLICT (queue, shard) DO UPDATE
 SET ${columns.map((column) => `${column} = counts.${column} + excluded.${column}`).join(", ")}`
 }
 
+/**
+ * Adds `deltas` (a counter column and its change, an aggregate over
+ * `source`) to queue `$1`'s counters, when `having` holds: the statements
+ * that move jobs between several states at once (a redrive, a removal, a
+ * cancel, a purge).
+ */
+const shift = (source: string, deltas: ReadonlyArray<readonly [State, string]>, having: string) => `
+INSERT INTO ${countsTable} AS counts (queue, shard, ${deltas.map(([column]) => column).join(", ")})
+SELECT $1, pg_backend_pid() % ${shards}, ${deltas.map(([, delta]) => delta).join(", ")} FROM ${source}
+HAVING ${having}
+ON CONFLICT (queue, shard) DO UPDATE
+SET ${deltas.map(([column]) => `${column} = counts.${column} + excluded.${column}`).join(", ")}`
+
+/**
+ * Inserts the new ids; returns those skipped as dead letters or cancelled.
+ * Only the ids not inserted are looked up (none, usually), by primary key:
+ * the statement reads the table as it was before, so it finds each where
+ * the conflict did.
+ */
 export const offerSql = `
 WITH offered AS (
   INSERT INTO ${table} (queue, id, payload)
@@ -52,9 +71,12 @@ WITH offered AS (
   FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS job(id, payload, n)
   ORDER BY job.n
   ON CONFLICT DO NOTHING
-  RETURNING 1
+  RETURNING id
+), counted AS (${tally("offered", undefined, "ready")}
 )
-${tally("offered", undefined, "ready")}`
+SELECT id, state FROM ${table}
+WHERE queue = $1 AND state IN ('buried', 'cancelled')
+  AND id = ANY(ARRAY(SELECT unnest($2::text[]) EXCEPT SELECT id FROM offered))`
 
 /**
  * Leases the jobs, first in first out, and returns them in that order. Each
@@ -103,11 +125,22 @@ WITH ended AS (
 )
 ${tally("ended", "leased", to)}`
 
-export const completeSql = endLeases("completed", "")
+export const completeSql = endLeases("completed", ", ended_at = now()")
 
 export const releaseSql = endLeases("ready", ", attempts = attempts - 1, visible_at = now()")
 
-export const extendSql = `UPDATE ${table} SET visible_at = ${fromNow("$4")} ${heldBy}`
+/**
+ * Renews the leases still held; returns the ids among `$2` that were
+ * cancelled. Only the ids not renewed are looked up (none, usually).
+ */
+export const extendSql = `
+WITH extended AS (
+  UPDATE ${table} SET visible_at = ${fromNow("$4")} ${heldBy}
+  RETURNING id
+)
+SELECT id FROM ${table}
+WHERE queue = $1 AND state = 'cancelled'
+  AND id = ANY(ARRAY(SELECT unnest($2::text[]) EXCEPT SELECT id FROM extended))`
 
 /** Ends the lease `$2`/`$3` if it is still held, with `set`. */
 const endLease = (to: State, set: string) => `
@@ -121,7 +154,7 @@ ${tally("ended", "leased", to)}`
 
 export const retrySql = endLease("ready", `visible_at = ${fromNow("$4")}`)
 
-export const burySql = endLease("buried", "error = $4")
+export const burySql = endLease("buried", "error = $4, ended_at = now()")
 
 export const countsSql = `
 SELECT coalesce(sum(ready), 0)::float8, coalesce(sum(leased), 0)::float8,
@@ -133,6 +166,88 @@ SELECT id, payload, attempts, error FROM ${table}
 WHERE queue = $1 AND state = 'buried'
 ORDER BY seq
 LIMIT $2`
+
+/** The job `$2`: state, attempts, run-at (ms since the epoch, for a ready or leased job), error. */
+export const lookupSql = `
+SELECT state, attempts,
+  CASE WHEN state IN ('ready', 'leased') THEN extract(epoch FROM visible_at)::float8 * 1000 END,
+  error
+FROM ${table} WHERE queue = $1 AND id = $2`
+
+/**
+ * The dead letters and cancelled jobs among `$2`, locked: a redrive or a
+ * removal reads their states here (to move the counts) and changes them in
+ * the same statement.
+ */
+const parkedAmong = `
+SELECT id, state FROM ${table}
+WHERE queue = $1 AND id = ANY($2::text[]) AND state IN ('buried', 'cancelled')
+FOR UPDATE`
+
+/** Ready again now, attempts from 0, error cleared; returns how many. */
+export const redriveSql = `
+WITH parked AS (${parkedAmong}
+), redriven AS (
+  UPDATE ${table}
+  SET state = 'ready', attempts = 0, error = NULL, visible_at = now(), ended_at = NULL
+  WHERE queue = $1 AND id = ANY(ARRAY(SELECT id FROM parked))
+  RETURNING 1
+), counted AS (${shift("parked", [["buried", "-count(*) FILTER (WHERE state = 'buried')"], ["ready", "count(*)"]], "count(*) > 0")}
+)
+SELECT count(*)::int FROM parked`
+
+/** Deletes them; returns how many. */
+export const removeSql = `
+WITH parked AS (${parkedAmong}
+), removed AS (
+  DELETE FROM ${table} WHERE queue = $1 AND id = ANY(ARRAY(SELECT id FROM parked))
+  RETURNING 1
+), counted AS (${shift("parked", [["buried", "-count(*) FILTER (WHERE state = 'buried')"]], "count(*) FILTER (WHERE state = 'buried') > 0")}
+)
+SELECT count(*)::int FROM parked`
+
+/**
+ * Cancels the job `$2` if it is ready or leased (its token cleared: its
+ * holder can no longer end it); returns the state it was found in. Cancelled
+ * jobs are not counted: they leave the counts.
+ */
+export const cancelSql = `
+WITH found AS (
+  SELECT state FROM ${table} WHERE queue = $1 AND id = $2 FOR UPDATE
+), cancelled AS (
+  UPDATE ${table} SET state = 'cancelled', token = NULL, ended_at = now()
+  WHERE queue = $1 AND id = $2 AND state IN ('ready', 'leased')
+  RETURNING 1
+), counted AS (${
+  shift(
+    "found",
+    [["ready", "-count(*) FILTER (WHERE state = 'ready')"], ["leased", "-count(*) FILTER (WHERE state = 'leased')"]],
+    "count(*) FILTER (WHERE state IN ('ready', 'leased')) > 0"
+  )
+}
+)
+SELECT state FROM found`
+
+/**
+ * Deletes up to `$4` jobs in state `$2` that ended at least `$3`
+ * milliseconds ago, oldest first, from the index of ended jobs: the work is
+ * the batch's, whatever the table holds. Rows another purge has locked are
+ * skipped (`SKIP LOCKED`), so purges run at once delete each row once.
+ * Returns how many.
+ */
+export const purgeSql = `
+WITH picked AS (
+  SELECT id, state FROM ${table}
+  WHERE queue = $1 AND state = $2 AND ended_at <= now() - $3::float8 * interval '1 millisecond'
+  ORDER BY ended_at
+  LIMIT $4
+  FOR UPDATE SKIP LOCKED
+), purged AS (
+  DELETE FROM ${table} WHERE queue = $1 AND id = ANY(ARRAY(SELECT id FROM picked))
+  RETURNING 1
+), counted AS (${shift("picked", [["buried", "-count(*) FILTER (WHERE state = 'buried')"]], "count(*) FILTER (WHERE state = 'buried') > 0")}
+)
+SELECT count(*)::int FROM picked`
 
 /**
  * Milliseconds as a `float8` parameter, so each statement has one parameter

@@ -11,7 +11,7 @@ import * as PgTypes from "@effect/sql-pg/PgTypes"
 import * as Effect from "effect/Effect"
 import { randomUUID } from "node:crypto"
 import type * as Boundary from "../boundary.ts"
-import type { Buried, Claimed, Counts, Lease } from "../Store.ts"
+import type { Buried, Claimed, Counts, JobInfo, JobState, Lease, Refused } from "../Store.ts"
 import { StoreError } from "../Store.ts"
 import { storeError } from "./errors.ts"
 import * as Sql from "./statements.ts"
@@ -36,7 +36,10 @@ export const makeEngine = (pool: PgPool.PgPool): Boundary.Engine => {
         const encoded = encodeJobs(jobs)
         return typeof encoded === "string"
           ? Effect.fail(new StoreError({ operation: "offer", reason: encoded, retryable: false }))
-          : Effect.asVoid(run("offer", Sql.offerSql, [queue, encoded.ids, encoded.payloads]))
+          : Effect.map(
+            run("offer", Sql.offerSql, [queue, encoded.ids, encoded.payloads]),
+            (rows) => rows.map((row): Refused => ({ id: row[0] as string, state: row[1] as Refused["state"] }))
+          )
       }),
 
     claim: (queue, max, lease) =>
@@ -63,7 +66,11 @@ export const makeEngine = (pool: PgPool.PgPool): Boundary.Engine => {
 
     release: (queue, leases) => endAll("release", Sql.releaseSql, queue, leases),
 
-    extend: (queue, leases, lease) => endAll("extend", Sql.extendSql, queue, leases, Sql.millis(lease)),
+    extend: (queue, leases, lease) =>
+      Effect.map(
+        run("extend", Sql.extendSql, [queue, ...Sql.leaseArrays(leases), Sql.millis(lease)], leases.length <= Sql.preparedBatch),
+        (rows) => rows.map((row) => row[0] as string)
+      ),
 
     counts: (queue) =>
       Effect.map(run("counts", Sql.countsSql, [queue]), ([row]): Counts => ({
@@ -83,6 +90,40 @@ export const makeEngine = (pool: PgPool.PgPool): Boundary.Engine => {
             attempts: row[2] as number,
             error: row[3] as string
           }))
-      )
+      ),
+
+    lookup: (queue, id) =>
+      Effect.map(run("lookup", Sql.lookupSql, [queue, id]), ([row]): JobInfo | undefined =>
+        row === undefined ? undefined : {
+          id,
+          state: row[0] as JobState,
+          attempts: row[1] as number,
+          runAt: row[2] === null ? undefined : new Date(row[2] as number),
+          error: row[0] === "buried" ? (row[3] as string | null) ?? "" : undefined
+        }),
+
+    redrive: (queue, ids) => Effect.map(run("redrive", Sql.redriveSql, [queue, ids]), ([row]) => row![0] as number),
+
+    remove: (queue, ids) => Effect.map(run("remove", Sql.removeSql, [queue, ids]), ([row]) => row![0] as number),
+
+    cancel: (queue, id) =>
+      Effect.map(run("cancel", Sql.cancelSql, [queue, id]), ([row]) => row === undefined ? undefined : row[0] as JobState),
+
+    purge: (queue, retention, limit) =>
+      Effect.gen(function*() {
+        // Completed, then cancelled, then dead letters: a statement each, while the batch has room.
+        const ages = [
+          ["completed", retention.completed],
+          ["cancelled", retention.completed],
+          ["buried", retention.buried]
+        ] as const
+        let purged = 0
+        for (const [state, age] of ages) {
+          if (purged >= limit) break
+          const [row] = yield* run("purge", Sql.purgeSql, [queue, state, Sql.millis(age), PgTypes.int4(limit - purged)])
+          purged += row![0] as number
+        }
+        return purged
+      })
   }
 }
