@@ -472,6 +472,50 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
     })
   })
 
+/**
+ * A durable pool on `store` runs `n` jobs (every 50th fails, and is a dead
+ * letter at once) with retentions of 200 ms and a purge every 50 ms of at
+ * most 100 jobs; waits until they have all ended, then until `footprint`
+ * (what the engine holds for the queue, counted behind the store's back)
+ * is down to `floor`. Returns the counts then, and the largest footprint
+ * seen while the jobs ran.
+ */
+export const retentionRun = (
+  store: Store,
+  queue: string,
+  n: number,
+  footprint: Effect.Effect<number>,
+  floor: number
+) =>
+  Effect.scoped(Effect.gen(function*() {
+    const pool = yield* Durable.make({
+      store,
+      queue,
+      schema: Schema.Number,
+      workers: 8,
+      pollInterval: "20 millis",
+      maxAttempts: 1,
+      completedRetention: "200 millis",
+      deadLetterRetention: "200 millis",
+      maintenanceInterval: "50 millis",
+      maintenanceBatch: 100,
+      handler: (job) => job.payload % 50 === 0 ? Effect.fail("no") : Effect.void
+    })
+    yield* pool.submitAll(Array.from({ length: n }, (_, i) => i))
+    // The most the engine held meanwhile: ended jobs are purged while others still run.
+    let peak = 0
+    while (true) {
+      peak = Math.max(peak, yield* footprint)
+      const { leased, ready } = yield* pool.counts
+      if (ready + leased === 0) break
+      yield* Effect.sleep("20 millis")
+    }
+    while ((yield* footprint) > floor) yield* Effect.sleep("50 millis")
+    const counts = yield* pool.counts
+    yield* pool.shutdown()
+    return { peak, counts }
+  })).pipe(Effect.timeout("30 seconds"))
+
 export interface LayerContractOptions {
   /** The engine's URL for a running server. */
   readonly url: () => string
