@@ -16,6 +16,7 @@ const unit = [
   "test/Config.test.ts",
   "test/Durable.test.ts",
   "test/Fetcher.test.ts",
+  "test/DurableAdmin.test.ts",
   "test/DurableConfig.test.ts",
   "test/DurableLayer.test.ts",
   "test/Hostile.test.ts",

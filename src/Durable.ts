@@ -48,7 +48,7 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
-import { type Config, producerFields, type ProducerConfig, validate, validateProducer } from "./durable/config.ts"
+import { type Config, type ProducerConfig, validate, validateAdmin, validateProducer } from "./durable/config.ts"
 import * as Fetcher from "./durable/fetcher.ts"
 import * as Heartbeat from "./durable/heartbeat.ts"
 import * as Leases from "./durable/leases.ts"
@@ -229,7 +229,7 @@ export type AdminError = StoreError | Pool.PoolConfigError
  */
 export interface Admin {
   /** The queue's counts in the store, across processes. */
-  readonly counts: Effect.Effect<Counts, StoreError>
+  readonly counts: Effect.Effect<Counts, AdminError>
   /** Dead-lettered jobs, oldest first, at most `limit` (an integer >= 1, default 100). */
   readonly deadLetters: (limit?: number) => Effect.Effect<ReadonlyArray<Buried>, AdminError>
   /** The job `id`: its state, attempts, when it runs, its last error; undefined if the queue does not hold it. */
@@ -276,15 +276,11 @@ export interface AdminOptions {
  * ```
  */
 export const admin = (options: AdminOptions): Admin => {
-  const validated = Checks.checked("options", () => {
-    const source = Checks.record("options", options)
-    const { queue, store } = producerFields(source)
-    return { queue, store }
-  })
+  const validated = validateAdmin(options)
   if (isInvalid(validated)) {
     const refused = Effect.fail(configError(validated))
     return {
-      counts: Effect.die(configError(validated)),
+      counts: refused,
       deadLetters: () => refused,
       lookup: () => refused,
       redrive: () => refused,
@@ -449,6 +445,7 @@ const build = <A, I, B, E, R>(
     const cancelledHere = (id: string) => Heartbeat.stopCancelled(book, [id], stop)
     return {
       ...makeAdmin(store, queue, cancelledHere),
+      counts: store.counts(queue),
       submit,
       submitAll,
       outcomes: pool.outcomes,

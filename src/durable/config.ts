@@ -103,14 +103,29 @@ const store = (option: string, input: unknown): Store => {
   return operations as unknown as Store
 }
 
-/** Reads and checks the options a producer shares with a pool; `contextStore` stands in for an absent `store`. */
-export const producerFields = <A, I>(source: object, contextStore?: Store): ProducerConfig<A, I> => {
+/** The checked options of an admin handle: where, and which queue. */
+export interface AdminConfig {
+  readonly store: Store
+  readonly queue: string
+}
+
+/** Reads and checks `store` and `queue`; `contextStore` stands in for an absent `store`. */
+const queueFields = (source: object, contextStore?: Store): AdminConfig => {
   const given = field(source, "store", "store")
   const checkedStore = given === undefined && contextStore !== undefined ? contextStore : store("store", given)
-  const queue = nonEmptyString("queue", field(source, "queue", "queue"))
-  const schema = must("schema", field(source, "schema", "schema"), Schema.isSchema, "a Schema")
-  return { store: checkedStore, queue, schema: schema as unknown as Schema.Codec<A, I> }
+  return { store: checkedStore, queue: nonEmptyString("queue", field(source, "queue", "queue")) }
 }
+
+/** Reads and checks the options a producer shares with a pool; `contextStore` stands in for an absent `store`. */
+export const producerFields = <A, I>(source: object, contextStore?: Store): ProducerConfig<A, I> => {
+  const where = queueFields(source, contextStore)
+  const schema = must("schema", field(source, "schema", "schema"), Schema.isSchema, "a Schema")
+  return { ...where, schema: schema as unknown as Schema.Codec<A, I> }
+}
+
+/** Checks `Durable.admin`'s options: only `store` and `queue` are read. */
+export const validateAdmin = (options: unknown): AdminConfig | Invalid =>
+  checked("options", () => queueFields(record("options", options)))
 
 /** Checks `Durable.producer`'s options: only `store`, `queue` and `schema` are read. */
 export const validateProducer = <A, I>(options: ProducerOptions<A, I>): ProducerConfig<A, I> | Invalid =>
