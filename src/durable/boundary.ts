@@ -47,7 +47,7 @@ export interface Options {
   readonly commandTimeout?: { readonly duration: Duration.Duration; readonly scope: Scope.Scope } | undefined
 }
 
-/** The most jobs one `claim` or `buried` asks for: PostgreSQL's `integer`, the narrowest engine's. */
+/** The most jobs one `claim`, `buried` or `purge` asks for: PostgreSQL's `integer`, the narrowest engine's. */
 export const maxCount = 2_147_483_647
 
 /** `n` as a count of jobs: a whole number up to `maxCount`; 0 (ask nothing) below 1 or for NaN. */
