@@ -379,6 +379,7 @@ describe("cancellation", () => {
       yield* pool.submit(ok(), { id: "next" })
       yield* settle
       assert.deepStrictEqual(endings.at(-1), "next Succeeded")
+      assert.isFalse(pool.cancel("next"), "a job that ended is forgotten, not cancelled after the fact")
     })))
 
   it.effect("a pool made without the hook cancels nothing by id", () =>
