@@ -21,6 +21,12 @@
  * their lease runs out. Handlers must therefore be idempotent; `job.attempt`
  * tells them which delivery they are on.
  *
+ * Ended jobs are kept for a retention period (completed ones a day, dead
+ * letters a week, by default), then purged by a maintenance fiber that each
+ * pool runs, a bounded batch at a time. Jobs can be looked up, dead letters
+ * redriven or removed, and jobs cancelled, from a pool or from
+ * `Durable.admin` (a process with no workers).
+ *
  * ```ts
  * import { Effect, Schema } from "effect"
  * import { Durable } from "effect-worker-pool"
@@ -406,7 +412,8 @@ export const make = <A, I, B, E, R>(
  * `make`, with the store of the context standing in for an absent `store`
  * option (for `layer`). It wires the parts of `durable/`: the lease book
  * (`leases.ts`) between the pool, the fetcher, the settler and the
- * heartbeat, and the shutdown (`stopping.ts`) that stops them in order.
+ * heartbeat; the maintenance; and the shutdown (`stopping.ts`) that stops
+ * them in order.
  */
 const build = <A, I, B, E, R>(
   options: Options<A, I, B, E, R>,
