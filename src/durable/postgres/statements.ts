@@ -60,9 +60,10 @@ SET ${deltas.map(([column]) => `${column} = counts.${column} + excluded.${column
 
 /**
  * Inserts the new ids; returns those skipped as dead letters or cancelled.
- * Only the ids not inserted are looked up (none, usually), by primary key:
- * the statement reads the table as it was before, so it finds each where
- * the conflict did.
+ * Only when some id was not inserted (a condition PostgreSQL checks once,
+ * before anything else) are those ids looked up, by primary key: the
+ * statement reads the table as it was before, so it finds each where the
+ * conflict did.
  */
 export const offerSql = `
 WITH offered AS (
@@ -75,7 +76,8 @@ WITH offered AS (
 ), counted AS (${tally("offered", undefined, "ready")}
 )
 SELECT id, state FROM ${table}
-WHERE queue = $1 AND state IN ('buried', 'cancelled')
+WHERE (SELECT count(*) FROM offered) < cardinality($2::text[])
+  AND queue = $1 AND state IN ('buried', 'cancelled')
   AND id = ANY(ARRAY(SELECT unnest($2::text[]) EXCEPT SELECT id FROM offered))`
 
 /**
@@ -131,7 +133,8 @@ export const releaseSql = endLeases("ready", ", attempts = attempts - 1, visible
 
 /**
  * Renews the leases still held; returns the ids among `$2` that were
- * cancelled. Only the ids not renewed are looked up (none, usually).
+ * cancelled. Only when some lease was not renewed (checked once, first) are
+ * those ids looked up.
  */
 export const extendSql = `
 WITH extended AS (
@@ -139,7 +142,8 @@ WITH extended AS (
   RETURNING id
 )
 SELECT id FROM ${table}
-WHERE queue = $1 AND state = 'cancelled'
+WHERE (SELECT count(*) FROM extended) < cardinality($2::text[])
+  AND queue = $1 AND state = 'cancelled'
   AND id = ANY(ARRAY(SELECT unnest($2::text[]) EXCEPT SELECT id FROM extended))`
 
 /** Ends the lease `$2`/`$3` if it is still held, with `set`. */

@@ -102,19 +102,21 @@ export const evaluate = async (
  */
 export const offerScript = script(`
 local hasDone = redis.call('ZCARD', done) > 0
-local parked = redis.call('ZCARD', buried) + redis.call('ZCARD', cancelled) > 0
-local fresh, refused = {}, {}
+local fresh, refused, parked = {}, {}, nil
 for i = 1, #ARGV, 2 do
   local id = ARGV[i]
   if not (hasDone and redis.call('ZSCORE', done, id)) then
     if redis.call('HSETNX', payload, id, ARGV[i + 1]) == 1 then
       fresh[#fresh + 1] = id
-    elseif parked and redis.call('ZSCORE', buried, id) then
-      refused[#refused + 1] = id
-      refused[#refused + 1] = 'buried'
-    elseif parked and redis.call('ZSCORE', cancelled, id) then
-      refused[#refused + 1] = id
-      refused[#refused + 1] = 'cancelled'
+    else
+      if parked == nil then parked = redis.call('ZCARD', buried) + redis.call('ZCARD', cancelled) > 0 end
+      if parked and redis.call('ZSCORE', buried, id) then
+        refused[#refused + 1] = id
+        refused[#refused + 1] = 'buried'
+      elseif parked and redis.call('ZSCORE', cancelled, id) then
+        refused[#refused + 1] = id
+        refused[#refused + 1] = 'cancelled'
+      end
     end
   end
 end
@@ -247,14 +249,14 @@ return n
  */
 export const extendScript = script(`
 local until_ = now() + tonumber(ARGV[1])
-local anyCancelled = redis.call('ZCARD', cancelled) > 0
-local scores, stopped = {}, {}
+local scores, stopped, anyCancelled = {}, {}, nil
 for i = 2, #ARGV, 2 do
   if redis.call('HGET', token, ARGV[i]) == ARGV[i + 1] then
     scores[#scores + 1] = until_
     scores[#scores + 1] = ARGV[i]
-  elseif anyCancelled and redis.call('ZSCORE', cancelled, ARGV[i]) then
-    stopped[#stopped + 1] = ARGV[i]
+  else
+    if anyCancelled == nil then anyCancelled = redis.call('ZCARD', cancelled) > 0 end
+    if anyCancelled and redis.call('ZSCORE', cancelled, ARGV[i]) then stopped[#stopped + 1] = ARGV[i] end
   end
 end
 batch('ZADD', leased, scores)
