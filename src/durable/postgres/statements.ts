@@ -132,19 +132,16 @@ export const completeSql = endLeases("completed", ", ended_at = now()")
 export const releaseSql = endLeases("ready", ", attempts = attempts - 1, visible_at = now()")
 
 /**
- * Renews the leases still held; returns the ids among `$2` that were
- * cancelled. Only when some lease was not renewed (checked once, first) are
- * those ids looked up.
+ * Renews the leases still held, and touches the cancelled jobs among `$2`
+ * (their `visible_at` means nothing once cancelled) so as to return them: a
+ * row per lease, the id of a cancelled job or NULL. One plain `UPDATE`, as
+ * before cancelling existed: a `WITH` around it, to return only the
+ * cancelled ids, cost about half as much again per call.
  */
 export const extendSql = `
-WITH extended AS (
-  UPDATE ${table} SET visible_at = ${fromNow("$4")} ${heldBy}
-  RETURNING id
-)
-SELECT id FROM ${table}
-WHERE (SELECT count(*) FROM extended) < cardinality($2::text[])
-  AND queue = $1 AND state = 'cancelled'
-  AND id = ANY(ARRAY(SELECT unnest($2::text[]) EXCEPT SELECT id FROM extended))`
+UPDATE ${table} SET visible_at = ${fromNow("$4")}
+WHERE queue = $1 AND id = ANY($2::text[]) AND (token = ANY($3::text[]) OR state = 'cancelled')
+RETURNING CASE WHEN state = 'cancelled' THEN id END`
 
 /** Ends the lease `$2`/`$3` if it is still held, with `set`. */
 const endLease = (to: State, set: string) => `

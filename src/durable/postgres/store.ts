@@ -69,7 +69,11 @@ export const makeEngine = (pool: PgPool.PgPool): Boundary.Engine => {
     extend: (queue, leases, lease) =>
       Effect.map(
         run("extend", Sql.extendSql, [queue, ...Sql.leaseArrays(leases), Sql.millis(lease)], leases.length <= Sql.preparedBatch),
-        (rows) => rows.map((row) => row[0] as string)
+        (rows) => {
+          const cancelled: Array<string> = []
+          for (const row of rows) if (row[0] !== null) cancelled.push(row[0] as string)
+          return cancelled
+        }
       ),
 
     counts: (queue) =>
