@@ -427,6 +427,40 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.strictEqual((yield* a.counts(queue)).completed, 50)
       })))
 
+    test("a durable pool's running job cancelled from an admin handle is stopped at a heartbeat, ends cancelled, runs no more", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        const events: Array<string> = []
+        const pool = yield* Durable.make({
+          store,
+          queue,
+          schema: Schema.String,
+          workers: 1,
+          lease: "300 millis",
+          pollInterval: "20 millis",
+          handler: (job) =>
+            Effect.sync(() => events.push(`start ${job.id}`)).pipe(
+              Effect.andThen(Effect.sleep("1 hour")),
+              Effect.onInterrupt(() => Effect.sync(() => events.push(`stopped ${job.id}`)))
+            )
+        })
+        const admin = Durable.admin({ store, queue })
+        yield* pool.submit("x", { id: "long" })
+        for (let i = 0; i < 100 && events.length === 0; i++) yield* elapse(20)
+        assert.deepStrictEqual(events, ["start long"])
+        assert.strictEqual(yield* admin.cancel("long"), "leased")
+        // The heartbeat renews every 100 ms (a third of the lease).
+        for (let i = 0; i < 100 && events.length === 1; i++) yield* elapse(20)
+        assert.deepStrictEqual(events, ["start long", "stopped long"])
+        yield* elapse(500)
+        assert.deepStrictEqual(events, ["start long", "stopped long"], "a cancelled job ran again")
+        assert.strictEqual((yield* pool.stats).cancelled, 1)
+        assert.strictEqual((yield* admin.lookup("long"))?.state, "cancelled")
+        assert.deepStrictEqual(yield* store.counts(queue), empty)
+        yield* pool.shutdown({ timeout: 0 })
+      })))
+
     describe("a durable pool on it refuses bad input with the same PoolConfigError, before the store is asked", () => {
       const pool = (store: Store, queue: string) =>
         Durable.make({ store, queue, schema: Schema.Number, workers: 1, handler: () => Effect.void })
