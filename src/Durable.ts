@@ -55,6 +55,7 @@ import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import { type Config, type ProducerConfig, validate, validateAdmin, validateProducer } from "./durable/config.ts"
+import * as AdminOps from "./durable/admin.ts"
 import * as Fetcher from "./durable/fetcher.ts"
 import * as Heartbeat from "./durable/heartbeat.ts"
 import * as Leases from "./durable/leases.ts"
@@ -63,7 +64,7 @@ import * as Settler from "./durable/settler.ts"
 import * as Stopping from "./durable/stopping.ts"
 import { type Buried, type Counts, type JobInfo, type JobState, Store, type StoreError } from "./durable/Store.ts"
 import * as Checks from "./internal/options.ts"
-import { isInvalid, isPositiveInteger } from "./internal/options.ts"
+import { isInvalid } from "./internal/options.ts"
 import { configError } from "./internal/poolOptions.ts"
 import * as Job from "./Job.ts"
 import * as Pool from "./Pool.ts"
@@ -155,10 +156,10 @@ export interface Producer<in A> {
    * or completed is not stored again, and the call succeeds; one it holds as
    * a dead letter or cancelled fails with `JobNotResubmittedError`), else a
    * random UUID. The queue holds an id until its job is purged, after its
-   * retention (`completedRetention`, `deadLetterRetention`). An `id` that is not a string, or
-   * that holds text not every store can keep (the NUL character, half of a
-   * surrogate pair), fails with `PoolConfigError` naming `id`, on every
-   * store, before the store is asked.
+   * retention (`completedRetention`, `deadLetterRetention`). An `id` that is
+   * not a string, or that holds text not every store can keep (the NUL
+   * character, half of a surrogate pair), fails with `PoolConfigError`
+   * naming `id`, on every store, before the store is asked.
    */
   readonly submit: (payload: A, options?: { readonly id?: string | undefined }) => Effect.Effect<string, SubmitError>
   /** Stores jobs in one round trip. Returns their ids. */
@@ -294,71 +295,7 @@ export const admin = (options: AdminOptions): Admin => {
       cancel: () => refused
     }
   }
-  return makeAdmin(validated.store, validated.queue, () => {})
-}
-
-/** An id argument, checked: a string. */
-const idOf = (id: unknown) => Checks.checked("id", () => Checks.jobIdString(id))
-
-/** An `ids` argument, checked: an iterable of strings, read once. */
-const idsOf = (ids: Iterable<string>) =>
-  Checks.checked("ids", () => {
-    const list = Checks.payloadList(ids, "ids")
-    for (const id of list) if (typeof id !== "string") Checks.refuse("ids", `must hold strings, got ${Checks.describe(id)}`)
-    return list
-  })
-
-/** How many dead letters `redrive()` and `remove()` without ids take per round trip. */
-const everyBatch = 500
-
-/**
- * The admin operations on `queue`. `cancelled` is told of each job the
- * store cancelled while leased: a pool stops its own delivery at once,
- * rather than at its next heartbeat.
- */
-const makeAdmin = (store: Store, queue: string, cancelled: (id: string) => void): Admin => {
-  /** `operate` on each dead letter there is when it begins, a batch per round trip. */
-  const everyDeadLetter = (operate: (ids: ReadonlyArray<string>) => Effect.Effect<number, StoreError>) =>
-    Effect.gen(function*() {
-      // At most the dead letters counted now: one redriven, failing and buried again meanwhile is not taken twice.
-      const { buried } = yield* store.counts(queue)
-      let done = 0
-      while (done < buried) {
-        const batch = yield* store.buried(queue, Math.min(everyBatch, buried - done))
-        if (batch.length === 0) break
-        const n = yield* operate(batch.map((job) => job.id))
-        if (n === 0) break
-        done += n
-      }
-      return done
-    })
-  const byIds = (operate: (ids: ReadonlyArray<string>) => Effect.Effect<number, StoreError>) =>
-  (ids?: Iterable<string>): Effect.Effect<number, AdminError> =>
-    Effect.suspend((): Effect.Effect<number, AdminError> => {
-      if (ids === undefined) return everyDeadLetter(operate)
-      const checked = idsOf(ids)
-      return isInvalid(checked) ? Effect.fail(configError(checked)) : operate(checked)
-    })
-  return {
-    counts: store.counts(queue),
-    deadLetters: deadLetters(store, queue),
-    lookup: (id) =>
-      Effect.suspend((): Effect.Effect<JobInfo | undefined, AdminError> => {
-        const checked = idOf(id)
-        return isInvalid(checked) ? Effect.fail(configError(checked)) : store.lookup(queue, checked)
-      }),
-    redrive: byIds((ids) => store.redrive(queue, ids)),
-    remove: byIds((ids) => store.remove(queue, ids)),
-    cancel: (id) =>
-      Effect.suspend((): Effect.Effect<JobState | undefined, AdminError> => {
-        const checked = idOf(id)
-        if (isInvalid(checked)) return Effect.fail(configError(checked))
-        return Effect.map(store.cancel(queue, checked), (found) => {
-          if (found === "leased") cancelled(checked)
-          return found
-        })
-      })
-  }
+  return AdminOps.make(validated.store, validated.queue, () => {})
 }
 
 /** A running durable pool. */
@@ -451,7 +388,7 @@ const build = <A, I, B, E, R>(
     // Cancelled here while this process runs it: stopped now, not at the next heartbeat.
     const cancelledHere = (id: string) => Heartbeat.stopCancelled(book, [id], stop)
     return {
-      ...makeAdmin(store, queue, cancelledHere),
+      ...AdminOps.make(store, queue, cancelledHere),
       counts: store.counts(queue),
       submit,
       submitAll,
@@ -469,12 +406,6 @@ const poolOptions = <A, I, B, E, R>(config: Config<A, I, B, E, R>): Pool.Options
   ...(config.jobTimeout === undefined ? {} : { jobTimeout: config.jobTimeout }),
   ...(config.shutdown === undefined ? {} : { shutdown: config.shutdown })
 })
-
-/** The pool's `deadLetters`: checks `limit`, then asks the store. */
-const deadLetters = (store: Store, queue: string): DurablePool<unknown, unknown, unknown>["deadLetters"] => (limit = 100) =>
-  isPositiveInteger(limit)
-    ? store.buried(queue, limit)
-    : Effect.fail(new Pool.PoolConfigError({ option: "limit", reason: `must be an integer >= 1, got ${Checks.describe(limit)}` }))
 
 /**
  * The pool's `shutdown`: checks `policy` on every call, even once shut down
