@@ -18,6 +18,7 @@ const unit = [
   "test/Fetcher.test.ts",
   "test/Failures.test.ts",
   "test/DurableLogs.test.ts",
+  "test/DurableAdmin.test.ts",
   "test/DurableConfig.test.ts",
   "test/DurableLayer.test.ts",
   "test/Hostile.test.ts",

@@ -21,6 +21,12 @@
  * their lease runs out. Handlers must therefore be idempotent; `job.attempt`
  * tells them which delivery they are on.
  *
+ * Ended jobs are kept for a retention period (completed ones a day, dead
+ * letters a week, by default), then purged by a maintenance fiber that each
+ * pool runs, a bounded batch at a time. Jobs can be looked up, dead letters
+ * redriven or removed, and jobs cancelled, from a pool or from
+ * `Durable.admin` (a process with no workers).
+ *
  * ```ts
  * import { Effect, Schema } from "effect"
  * import { Durable } from "effect-worker-pool"
@@ -48,16 +54,18 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
-import { type Config, type ProducerConfig, validate, validateProducer } from "./durable/config.ts"
+import { type Config, type ProducerConfig, validate, validateAdmin, validateProducer } from "./durable/config.ts"
+import * as AdminOps from "./durable/admin.ts"
 import * as Fetcher from "./durable/fetcher.ts"
 import * as Heartbeat from "./durable/heartbeat.ts"
 import * as Leases from "./durable/leases.ts"
+import * as Maintenance from "./durable/maintenance.ts"
 import * as Settler from "./durable/settler.ts"
 import * as Stopping from "./durable/stopping.ts"
-import { type Buried, type Counts, Store, type StoreError } from "./durable/Store.ts"
+import { type Buried, type Counts, type JobInfo, type JobState, Store, type StoreError } from "./durable/Store.ts"
 import * as Checks from "./internal/options.ts"
 import { quietly } from "./internal/quietly.ts"
-import { isInvalid, isPositiveInteger } from "./internal/options.ts"
+import { isInvalid } from "./internal/options.ts"
 import { configError } from "./internal/poolOptions.ts"
 import * as Job from "./Job.ts"
 import * as Pool from "./Pool.ts"
@@ -96,6 +104,18 @@ export interface Options<A, I, B, E, R> {
    * adds to the shutdown's.
    */
   readonly onShutdown?: ((report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>) | undefined
+  /**
+   * How long a completed (or cancelled) job is kept after it ended: its id
+   * is not taken again, and `lookup` finds it, until then. A duration >= 0
+   * (`"Infinity"`: kept for ever). Default 1 day.
+   */
+  readonly completedRetention?: Duration.Input | undefined
+  /** How long a dead letter is kept after it was buried, for `deadLetters` and `redrive`. Default 7 days. */
+  readonly deadLetterRetention?: Duration.Input | undefined
+  /** How often this process purges the ended jobs past their retention. Default 1 minute. */
+  readonly maintenanceInterval?: Duration.Input | undefined
+  /** The most ended jobs one purge deletes (an integer >= 1): each run's bounded work. Default 1,000. */
+  readonly maintenanceBatch?: number | undefined
 }
 
 /** What a producer needs: where, which queue, and how payloads are encoded. */
@@ -105,20 +125,45 @@ export interface ProducerOptions<A, I> {
   readonly schema: Schema.Codec<A, I>
 }
 
+/**
+ * `submit` was given the id of a job the queue keeps as a dead letter or a
+ * cancelled job: it does not run again by being submitted (that would look
+ * accepted while nothing runs). Redrive it (`redrive([id])`) to run it
+ * again, or remove it (`remove([id])`) and submit it anew.
+ */
+export class JobNotResubmittedError extends Schema.TaggedError<JobNotResubmittedError>()("JobNotResubmittedError", {
+  id: Schema.String,
+  state: Schema.Literals(["buried", "cancelled"])
+}) {
+  override get message(): string {
+    const what = this.state === "buried" ? "a dead letter" : "cancelled"
+    return `job ${JSON.stringify(this.id)} is ${what} in the queue, so submitting it again does not run it: ` +
+      "redrive it to run it again, or remove it first"
+  }
+}
+
 /** What `submit` and `submitAll` fail with. */
-export type SubmitError = Pool.PoolClosedError | Pool.PoolConfigError | StoreError | Schema.SchemaError
+export type SubmitError =
+  | Pool.PoolClosedError
+  | Pool.PoolConfigError
+  | StoreError
+  | Schema.SchemaError
+  | JobNotResubmittedError
 
 /** What a process that only offers jobs needs (a web server, a cron job): no workers. */
 export interface Producer<in A> {
   /**
    * Stores a job; any process working the queue may run it. Returns its id:
-   * `id` if given (an idempotency key: an id already in the queue is not
-   * stored again), else a random UUID. An `id` that is not a string, or
-   * that holds text not every store can keep (the NUL character, half of a
-   * surrogate pair), fails with `PoolConfigError` naming `id`, on every
-   * store, before the store is asked. A payload whose JSON text is larger
-   * than the store takes fails with a `StoreError` naming the job and the
-   * limit, and nothing is stored.
+   * `id` if given (an idempotency key: an id the queue holds ready, running
+   * or completed is not stored again, and the call succeeds; one it holds as
+   * a dead letter or cancelled fails with `JobNotResubmittedError`), else a
+   * random UUID. The queue holds an id until its job is purged, after its
+   * retention (`completedRetention`, `deadLetterRetention`). An `id` that is
+   * not a string, or that holds text not every store can keep (the NUL
+   * character, half of a surrogate pair), fails with `PoolConfigError`
+   * naming `id`, on every store, before the store is asked.
+   * A payload whose JSON text is larger than the store takes fails with a
+   * `StoreError` naming the job and the limit, and nothing is stored.
    */
   readonly submit: (payload: A, options?: { readonly id?: string | undefined }) => Effect.Effect<string, SubmitError>
   /** Stores jobs in one round trip. Returns their ids. */
@@ -157,10 +202,12 @@ const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, acce
   const offer = (
     payloads: ReadonlyArray<A>,
     ids: ReadonlyArray<string>
-  ): Effect.Effect<ReadonlyArray<string>, StoreError | Schema.SchemaError> =>
+  ): Effect.Effect<ReadonlyArray<string>, StoreError | Schema.SchemaError | JobNotResubmittedError> =>
     Effect.flatMap(
       Effect.forEach(payloads, (payload) => encode(payload)),
-      (encoded) => Effect.as(store.offer(queue, encoded.map((payload, i) => ({ id: ids[i]!, payload }))), ids)
+      (encoded) =>
+        Effect.flatMap(store.offer(queue, encoded.map((payload, i) => ({ id: ids[i]!, payload }))), (refused) =>
+          refused.length === 0 ? Effect.succeed(ids) : Effect.fail(new JobNotResubmittedError(refused[0]!)))
     )
   return {
     submit: (payload, options) =>
@@ -183,8 +230,80 @@ const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, acce
 /** The schema's JSON form: what the store keeps. */
 const jsonCodec = <A, I>(schema: Schema.Codec<A, I>) => Schema.toCodecJson(schema) as unknown as Schema.Codec<A, unknown>
 
+/** What `Admin`'s operations fail with: the store's failure, or an argument refused (`PoolConfigError` naming it). */
+export type AdminError = StoreError | Pool.PoolConfigError
+
+/**
+ * What a process that administers a queue needs (a console, a script, an
+ * operator's endpoint): no workers. Every operation is a store round trip
+ * or a few, and acts on the queue whatever process holds its jobs.
+ */
+export interface Admin {
+  /** The queue's counts in the store, across processes. */
+  readonly counts: Effect.Effect<Counts, AdminError>
+  /** Dead-lettered jobs, oldest first, at most `limit` (an integer >= 1, default 100). */
+  readonly deadLetters: (limit?: number) => Effect.Effect<ReadonlyArray<Buried>, AdminError>
+  /** The job `id`: its state, attempts, when it runs, its last error; undefined if the queue does not hold it. */
+  readonly lookup: (id: string) => Effect.Effect<JobInfo | undefined, AdminError>
+  /**
+   * Runs dead letters again, with fresh attempts (counted from 0, the error
+   * cleared): those among `ids` (cancelled jobs too), or, without `ids`,
+   * every dead letter there was when the call began. Returns how many.
+   */
+  readonly redrive: (ids?: Iterable<string>) => Effect.Effect<number, AdminError>
+  /** Deletes dead letters: those among `ids` (cancelled jobs too), or, without `ids`, all of them. Returns how many. */
+  readonly remove: (ids?: Iterable<string>) => Effect.Effect<number, AdminError>
+  /**
+   * Cancels the job `id`: a ready one, or a retry waiting for its delay, at
+   * once; a running one is interrupted within a heartbeat (a third of its
+   * lease) by whichever process runs it, and is not retried. It then stays
+   * `cancelled` (see `lookup`) until its retention passes. Returns the state
+   * it was found in (`ready` or `leased`: now cancelled; an ended one is
+   * left as it was), or undefined if the queue does not hold it.
+   */
+  readonly cancel: (id: string) => Effect.Effect<JobState | undefined, AdminError>
+}
+
+/** How to reach a queue to administer it. */
+export interface AdminOptions {
+  readonly store: Store
+  readonly queue: string
+}
+
+/**
+ * A handle on `queue` in `store` for a process that runs no workers: look
+ * jobs up, redrive or remove dead letters, cancel jobs. Bad options are
+ * reported by each operation, as a `PoolConfigError` naming the option.
+ *
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Durable } from "effect-worker-pool"
+ * import * as MemoryStore from "effect-worker-pool/MemoryStore"
+ *
+ * const program = Effect.gen(function*() {
+ *   const admin = Durable.admin({ store: yield* MemoryStore.make, queue: "emails" })
+ *   return yield* admin.lookup("welcome-ada")
+ * })
+ * ```
+ */
+export const admin = (options: AdminOptions): Admin => {
+  const validated = validateAdmin(options)
+  if (isInvalid(validated)) {
+    const refused = Effect.fail(configError(validated))
+    return {
+      counts: refused,
+      deadLetters: () => refused,
+      lookup: () => refused,
+      redrive: () => refused,
+      remove: () => refused,
+      cancel: () => refused
+    }
+  }
+  return AdminOps.make(validated.store, validated.queue, () => {})
+}
+
 /** A running durable pool. */
-export interface DurablePool<in out A, out B, out E> extends Producer<A> {
+export interface DurablePool<in out A, out B, out E> extends Producer<A>, Admin {
   /** The outcome of every delivery this process runs, from subscription on. */
   readonly outcomes: Stream.Stream<Job.Outcome<A, B, E | Job.JobTimeoutError>>
   /** This process's counters. */
@@ -195,8 +314,6 @@ export interface DurablePool<in out A, out B, out E> extends Producer<A> {
    * `Effect.timeoutOption` where a deadline is near (after a shutdown, say).
    */
   readonly counts: Effect.Effect<Counts, StoreError>
-  /** Dead-lettered jobs, oldest first, at most `limit` (an integer >= 1, default 100). */
-  readonly deadLetters: (limit?: number) => Effect.Effect<ReadonlyArray<Buried>, StoreError | Pool.PoolConfigError>
   /**
    * Stops claiming, lets the jobs in hand finish within the deadline, and
    * gives the rest back to the store. In the report, `abandoned` and the
@@ -236,7 +353,8 @@ export const make = <A, I, B, E, R>(
  * `make`, with the store of the context standing in for an absent `store`
  * option (for `layer`). It wires the parts of `durable/`: the lease book
  * (`leases.ts`) between the pool, the fetcher, the settler and the
- * heartbeat, and the shutdown (`stopping.ts`) that stops them in order.
+ * heartbeat; the maintenance; and the shutdown (`stopping.ts`) that stops
+ * them in order.
  */
 const build = <A, I, B, E, R>(
   options: Options<A, I, B, E, R>,
@@ -254,13 +372,18 @@ const build = <A, I, B, E, R>(
     const context = yield* Effect.context<R>()
     const book = yield* Leases.make({ capacity: config.prefetch + config.workers, maxAttempts: config.maxAttempts })
     const ended = (job: Job.Job<A>, ending: Pool.Ending) => Leases.endDelivery(book, job, ending)
-    const pool = yield* restore(Pool.makeWithHooks(poolOptions(config), { ended }))
+    const pool = yield* restore(Pool.makeWithHooks(poolOptions(config), { ended, cancellable: true }))
     const background = yield* Scope.make()
     const decode = Schema.decodeUnknownExit(jsonCodec(config.schema))
     const { lease, pollInterval } = config
     const fetcher = yield* Fetcher.start({ store, queue, lease, pollInterval, book, decode, submit: pool.submit }, background)
     const settler = yield* Settler.start({ store, queue, retry: config.retry, book }, background)
-    yield* Heartbeat.start({ store, queue, lease, book }, background)
+    const stop = (id: string) => {
+      pool.cancel(id)
+    }
+    yield* Heartbeat.start({ store, queue, lease, book, stop }, background)
+    const { maintenanceBatch: batch, maintenanceInterval: interval, retention } = config
+    yield* Maintenance.start({ store, queue, retention, interval, batch }, background)
     yield* quietly(Effect.logInfo("durable pool working").pipe(
       Effect.annotateLogs({ queue, store: config.engine, workers: config.workers })
     ))
@@ -269,13 +392,15 @@ const build = <A, I, B, E, R>(
     const { submit, submitAll } = makeProducer(config, stopping.accepting)
     const shutdown = checkedShutdown(config.shutdownResolved, stopping.run)
     yield* Effect.addFinalizer(() => shutdown())
+    // Cancelled here while this process runs it: stopped now, not at the next heartbeat.
+    const cancelledHere = (id: string) => Heartbeat.stopCancelled(book, [id], stop)
     return {
+      ...AdminOps.make(store, queue, cancelledHere),
+      counts: store.counts(queue),
       submit,
       submitAll,
       outcomes: pool.outcomes,
       stats: pool.stats,
-      counts: store.counts(queue),
-      deadLetters: deadLetters(store, queue),
       shutdown
     }
   }))
@@ -288,12 +413,6 @@ const poolOptions = <A, I, B, E, R>(config: Config<A, I, B, E, R>): Pool.Options
   ...(config.jobTimeout === undefined ? {} : { jobTimeout: config.jobTimeout }),
   ...(config.shutdown === undefined ? {} : { shutdown: config.shutdown })
 })
-
-/** The pool's `deadLetters`: checks `limit`, then asks the store. */
-const deadLetters = (store: Store, queue: string): DurablePool<unknown, unknown, unknown>["deadLetters"] => (limit = 100) =>
-  isPositiveInteger(limit)
-    ? store.buried(queue, limit)
-    : Effect.fail(new Pool.PoolConfigError({ option: "limit", reason: `must be an integer >= 1, got ${Checks.describe(limit)}` }))
 
 /**
  * The pool's `shutdown`: checks `policy` on every call, even once shut down

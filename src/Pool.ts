@@ -42,6 +42,7 @@ import { isInvalid } from "./internal/options.ts"
 import { type Config, configError, payloadsOf, resolveBuffer, validate } from "./internal/poolOptions.ts"
 import { quietly } from "./internal/quietly.ts"
 import * as Admission from "./internal/admission.ts"
+import * as Cancel from "./internal/cancel.ts"
 import * as Ledger from "./internal/ledger.ts"
 import * as Places from "./internal/places.ts"
 import * as PoolShutdown from "./internal/poolShutdown.ts"
@@ -304,6 +305,25 @@ export type Ending =
  */
 export interface Hooks<A> {
   readonly ended: (job: Job.Job<A>, ending: Ending) => void
+  /**
+   * Whether the pool keeps its jobs by id so that `cancel` can stop one
+   * (each job then runs in a fiber of its own): see `internal/cancel.ts`.
+   */
+  readonly cancellable?: boolean | undefined
+}
+
+/**
+ * A pool made by `makeWithHooks`, with what only a pool built on it uses.
+ *
+ * @internal
+ */
+export interface HookedPool<in out A, out B, out E> extends WorkerPool<A, B, E> {
+  /**
+   * Cancels the accepted job `id` that has not ended (skipped if queued,
+   * interrupted if running; it ends as `Cancelled`): returns whether there
+   * was one. Only in a pool made with `Hooks.cancellable`; otherwise false.
+   */
+  readonly cancel: (id: string) => boolean
 }
 
 const noHooks: Hooks<unknown> = { ended: () => {} }
@@ -320,8 +340,8 @@ const errors: State.Errors = { Closed: PoolClosedError, Full: PoolFullError, Con
  */
 export const makeWithHooks = <A, B, E, R>(
   options: Options<A, B, E, R>,
-  hooks: Hooks<A>
-): Effect.Effect<WorkerPool<A, B, E>, PoolConfigError, Scope.Scope | R> =>
+  given: Hooks<A>
+): Effect.Effect<HookedPool<A, B, E>, PoolConfigError, Scope.Scope | R> =>
   Effect.gen(function*() {
     const validated = validate(options)
     if (isInvalid(validated)) return yield* configError(validated)
@@ -330,7 +350,22 @@ export const makeWithHooks = <A, B, E, R>(
     // The drain runs in a fiber of its own, with the context the pool was made in.
     const context = yield* Effect.context<R>()
     const clock = yield* Clock.Clock
-    const state = State.make<A, B, E, R>({ ...config, workerId: WorkerId, errors }, hooks, clock)
+    // A cancellable pool forgets each job by id as it ends, before the hook hears of it.
+    const hooks: Hooks<A> = given.cancellable === true
+      ? {
+        cancellable: true,
+        ended: (job, ending) => {
+          Cancel.untrack(state, job.id)
+          given.ended(job, ending)
+        }
+      }
+      : given
+    const state: State.PoolState<A, B, E, R> = State.make<A, B, E, R>(
+      { ...config, workerId: WorkerId, errors },
+      hooks,
+      clock
+    )
+    const cancel = (id: string) => Cancel.cancel(state, id)
 
     // `submit` and `trySubmit` are called once per job: one object each, and no closure (see `Submission`).
     const submit = (payload: A, options?: Job.Options): Effect.Effect<Job.Job<A>, PoolClosedError | PoolConfigError> =>
@@ -394,7 +429,7 @@ export const makeWithHooks = <A, B, E, R>(
       Effect.annotateLogs({ workers: config.workers, capacity: config.capacity })
     ))
 
-    return { submit, submitAll, trySubmit, run, outcomes, subscribe, stats, shutdown }
+    return { submit, submitAll, trySubmit, run, outcomes, subscribe, stats, shutdown, cancel }
   }).pipe(Effect.withSpan("Pool.make"))
 
 /**

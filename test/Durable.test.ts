@@ -184,7 +184,12 @@ describe("Durable", () => {
         release: (q, leases) => guard("release", healthy.release(q, leases)),
         extend: (q, leases, lease) => guard("extend", healthy.extend(q, leases, lease)),
         counts: (q) => guard("counts", healthy.counts(q)),
-        buried: (q, limit) => guard("buried", healthy.buried(q, limit))
+        buried: (q, limit) => guard("buried", healthy.buried(q, limit)),
+        lookup: (q, id) => guard("lookup", healthy.lookup(q, id)),
+        redrive: (q, ids) => guard("redrive", healthy.redrive(q, ids)),
+        remove: (q, ids) => guard("remove", healthy.remove(q, ids)),
+        cancel: (q, id) => guard("cancel", healthy.cancel(q, id)),
+        purge: (q, retention, limit) => guard("purge", healthy.purge(q, retention, limit))
       }
       const pool = yield* makePool(store, {
         handler: (job) => Effect.as(Effect.sleep("1 second"), job.payload.name) // TestClock

@@ -94,6 +94,14 @@ const cases: ReadonlyArray<Case> = [
   { name: "pollInterval null", option: "pollInterval", options: withOption("pollInterval", null) },
   { name: "pollInterval zero", option: "pollInterval", options: withOption("pollInterval", 0) },
   { name: "jobTimeout negative", option: "jobTimeout", options: withOption("jobTimeout", "-5 seconds") },
+  { name: "completedRetention negative", option: "completedRetention", options: withOption("completedRetention", -1) },
+  { name: "completedRetention not a duration", option: "completedRetention", options: withOption("completedRetention", "a day") },
+  { name: "deadLetterRetention null", option: "deadLetterRetention", options: withOption("deadLetterRetention", null) },
+  { name: "maintenanceInterval zero", option: "maintenanceInterval", options: withOption("maintenanceInterval", 0) },
+  { name: "maintenanceInterval infinite", option: "maintenanceInterval", options: withOption("maintenanceInterval", "Infinity") },
+  { name: "maintenanceBatch 0", option: "maintenanceBatch", options: withOption("maintenanceBatch", 0) },
+  { name: "maintenanceBatch 2.5", option: "maintenanceBatch", options: withOption("maintenanceBatch", 2.5) },
+  { name: "retention (not an option)", option: "retention", options: withOption("retention", "1 day") },
   { name: "shutdown an array", option: "shutdown", options: withOption("shutdown", []) },
   { name: "shutdown null", option: "shutdown", options: withOption("shutdown", null) },
   { name: "shutdown a string", option: "shutdown", options: withOption("shutdown", "fast") },
@@ -193,6 +201,21 @@ describe("Durable.make with options it cannot use", () => {
         }
         buried(queue: string, limit: number) {
           return this.inner.buried(queue, limit)
+        }
+        lookup(...args: Parameters<Store["lookup"]>) {
+          return this.inner.lookup(...args)
+        }
+        redrive(...args: Parameters<Store["redrive"]>) {
+          return this.inner.redrive(...args)
+        }
+        remove(...args: Parameters<Store["remove"]>) {
+          return this.inner.remove(...args)
+        }
+        cancel(...args: Parameters<Store["cancel"]>) {
+          return this.inner.cancel(...args)
+        }
+        purge(...args: Parameters<Store["purge"]>) {
+          return this.inner.purge(...args)
         }
       }
       const pool = yield* oneWorker(new Wrapped(), { handler: () => Effect.void })

@@ -42,6 +42,26 @@ describe("Leases", () => {
     })
   })
 
+  it.effect("a held lease the store cancelled ends with nothing to tell the store: no longer renewed, its room freed", () =>
+    Effect.gen(function*() {
+      const leases = yield* book(2)
+      Leases.hold(leases, claimed("a", "t1"))
+      Leases.hold(leases, claimed("b", "t2"))
+      assert.isFalse(Leases.cancelHeld(leases, "nobody"), "a lease not held")
+      assert.isTrue(Leases.cancelHeld(leases, "a"))
+      assert.isFalse(Leases.cancelHeld(leases, "a"), "marked twice")
+      // The pool stops the delivery; its ending comes back through the hook.
+      Leases.endDelivery(leases, { id: "a", attempt: 1 }, { _tag: "Cancelled" })
+      Leases.endDelivery(leases, { id: "b", attempt: 1 }, { _tag: "Succeeded" })
+      assert.strictEqual(stageOf(leases, "a", "t1"), "not ours")
+      assert.strictEqual(stageOf(leases, "b", "t2"), "Ended")
+      assert.deepStrictEqual(tokens(leases), ["b/t2"])
+      assert.strictEqual(Leases.free(leases), 2)
+      const settling = yield* Leases.takeEnded(leases)
+      assert.deepStrictEqual(settling.map((one) => `${one.lease.id} ${one.ending._tag}`), ["b complete"])
+      assert.strictEqual(leases.cancelled.size, 0, "nothing is kept of a cancelled lease")
+    }))
+
   it.effect("a claimed lease is held: delivered, renewed, and it takes room", () =>
     Effect.gen(function*() {
       const leases = yield* book(3)

@@ -354,6 +354,43 @@ describe("cancellation", () => {
       assert.strictEqual(stats.cancelled, 1)
       assert.strictEqual(stats.interrupted, 0)
     }))
+
+  it.effect("a cancellable pool (the durable pool's hook) cancels a submitted job by id: queued, skipped; running, interrupted; both end Cancelled", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const trace = makeTrace()
+      const endings: Array<string> = []
+      const pool = yield* Pool.makeWithHooks({ workers: 1, capacity: 4, handler: handler(trace) }, {
+        cancellable: true,
+        ended: (job, ending) => endings.push(`${job.id} ${ending._tag}`)
+      })
+      yield* pool.submit(hang, { id: "running" })
+      yield* pool.submit(ok(), { id: "queued" })
+      yield* settle
+      assert.deepStrictEqual(trace.started, ["running"])
+      assert.isTrue(pool.cancel("queued"))
+      assert.isTrue(pool.cancel("running"))
+      assert.isFalse(pool.cancel("running"), "cancelled twice")
+      assert.isFalse(pool.cancel("nobody"))
+      yield* settle
+      assert.deepStrictEqual(trace.finalized, ["running"])
+      assert.deepStrictEqual(endings, ["running Cancelled", "queued Cancelled"])
+      assert.isFalse(pool.cancel("queued"), "an ended job is forgotten")
+      assert.strictEqual((yield* pool.stats).cancelled, 2)
+      yield* pool.submit(ok(), { id: "next" })
+      yield* settle
+      assert.deepStrictEqual(endings.at(-1), "next Succeeded")
+      assert.isFalse(pool.cancel("next"), "a job that ended is forgotten, not cancelled after the fact")
+    })))
+
+  it.effect("a pool made without the hook cancels nothing by id", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const trace = makeTrace()
+      const pool = yield* Pool.makeWithHooks({ workers: 1, handler: handler(trace) }, { ended: () => {} })
+      yield* pool.submit(hang, { id: "running" })
+      yield* settle
+      assert.isFalse(pool.cancel("running"))
+      yield* pool.shutdown({ timeout: 0 })
+    })))
 })
 
 describe("outcomes and stats", () => {

@@ -13,7 +13,8 @@ import { afterAll, beforeAll } from "vitest"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import type { Store } from "../src/durable/Store.ts"
 import { freePort, type ManagedServer, type PlainServer, startPostgres, startPostgresServer } from "./support/servers.ts"
-import { connecting, storeContract, storeLayerContract } from "./support/storeContract.ts"
+import { pgRows } from "./support/admin.ts"
+import { connecting, retentionRun, storeContract, storeLayerContract } from "./support/storeContract.ts"
 
 // One server for the contract and the tests that do not hurt it; the tests
 // that kill a server, or need one without the table, start their own.
@@ -326,6 +327,18 @@ describe("PostgresStore", () => {
       assert.isAbove(recount.completed, 0)
       assert.isAbove(recount.buried, 0)
       assert.deepStrictEqual(yield* stores[0]!.counts(queue), recount)
+    }), 60_000)
+
+  it.live("after N jobs end and their retention passes, the queue holds O(1): no job rows, a counter row per shard at most", () =>
+    Effect.gen(function*() {
+      const store = yield* makeShared
+      const queue = queueName()
+      const rows = (sql: string) => Effect.map(Effect.orDie(pgRows(shared!.url, sql)), ([row]) => row![0] as number)
+      const footprint = rows(`SELECT count(*)::int FROM ${PostgresStore.table} WHERE queue = '${queue}'`)
+      const { counts, peak } = yield* retentionRun(store, queue, 600, footprint, 0)
+      assert.isAbove(peak, 300, "the ended jobs were there before their retention passed")
+      assert.deepStrictEqual(counts, { ready: 0, leased: 0, completed: 588, buried: 0 })
+      assert.isAtMost(yield* rows(`SELECT count(*)::int FROM ${PostgresStore.countsTable} WHERE queue = '${queue}'`), 16)
     }), 60_000)
 
   it.live("batches of thousands: one claim, one extend, one release, one complete each", () =>

@@ -10,7 +10,8 @@ import { createClient } from "redis"
 import * as RedisStore from "../src/durable/RedisStore.ts"
 import { type Store, StoreError } from "../src/durable/Store.ts"
 import { freePort, type PlainServer, startRedis, startRedisServer } from "./support/servers.ts"
-import { connecting, storeContract, storeLayerContract } from "./support/storeContract.ts"
+import { connecting, retentionRun, storeContract, storeLayerContract } from "./support/storeContract.ts"
+import * as Scripts from "../src/durable/redis/scripts.ts"
 
 /** One server for the tests that do not harm it; each test uses its own queues. */
 let shared: PlainServer | undefined
@@ -140,7 +141,12 @@ describe("RedisStore", () => {
       const failures = yield* Fiber.join(inFlight).pipe(Effect.timeout("2 seconds"))
       for (const failure of failures) assert.instanceOf(failure, StoreError)
 
-      for (const operation of [store.counts(queue), store.claim(queue, 1, minute), store.offer(queue, jobs(1, "x"))]) {
+      const operations: ReadonlyArray<Effect.Effect<unknown, StoreError>> = [
+        store.counts(queue),
+        store.claim(queue, 1, minute),
+        store.offer(queue, jobs(1, "x"))
+      ]
+      for (const operation of operations) {
         const [error, ms] = yield* timed(Effect.flip(operation))
         assert.instanceOf(error, StoreError)
         assert.isAtMost(ms, 500, `a failing operation took ${ms} ms`)
@@ -310,6 +316,34 @@ describe("RedisStore", () => {
       yield* store.offer(queue, jobs(3))
       assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 0, buried: 3 })
     }))
+
+  it.live("after N jobs end and their retention passes, the queue holds O(1): no ids left in any key, one counter", () =>
+    Effect.gen(function*() {
+      const store = yield* sharedStore
+      const queue = queueName()
+      const client = createClient({ url: shared!.url })
+      yield* Effect.acquireRelease(Effect.promise(() => client.connect()), () => Effect.sync(() => client.destroy()))
+      /** Every member, field and element of the queue's keys, and the keys that exist. */
+      const footprint = Effect.promise(async () => {
+        let n = 0
+        for (const key of Scripts.keysOf(queue)) {
+          const type = await client.type(key)
+          if (type === "none") continue
+          n += type === "hash"
+            ? await client.hLen(key)
+            : type === "list"
+            ? await client.lLen(key)
+            : type === "zset"
+            ? await client.zCard(key)
+            : 1
+        }
+        return n
+      })
+      const { counts, peak } = yield* retentionRun(store, queue, 600, footprint, 1)
+      assert.isAbove(peak, 300, "the ended jobs were there before their retention passed")
+      assert.deepStrictEqual(counts, { ready: 0, leased: 0, completed: 588, buried: 0 })
+      assert.deepStrictEqual(yield* Effect.promise(() => client.keys(`ewp:{${queue}}:*`)), [`ewp:{${queue}}:completed`])
+    }), 60_000)
 
   it.live("a server that forgot its scripts (SCRIPT FLUSH) is sent them again", () =>
     Effect.gen(function*() {

@@ -22,21 +22,27 @@ const recording = (override: Partial<Record<keyof Store, Effect.Effect<never, St
     return override[operation] ?? Effect.succeed(answer)
   }
   const engine = {
-    offer: op("offer", undefined),
+    offer: op("offer", []),
     claim: op("claim", []),
     complete: op("complete", undefined),
     retry: op("retry", undefined),
     bury: op("bury", undefined),
     release: op("release", undefined),
-    extend: op("extend", undefined),
+    extend: op("extend", []),
     counts: op("counts", { ready: 0, leased: 0, completed: 0, buried: 0 }),
-    buried: op("buried", [])
+    buried: op("buried", []),
+    lookup: op("lookup", undefined),
+    redrive: op("redrive", 0),
+    remove: op("remove", 0),
+    cancel: op("cancel", undefined),
+    purge: op("purge", 0)
   } as Boundary.Engine
   return { calls, engine }
 }
 
 const minute = Duration.minutes(1)
 const lease = { id: "a", token: "t" }
+const retention = { completed: minute, buried: minute }
 
 describe("the store boundary", () => {
   it.effect("an empty batch never reaches the engine", () =>
@@ -46,7 +52,9 @@ describe("the store boundary", () => {
       yield* store.offer("q", [])
       yield* store.complete("q", [])
       yield* store.release("q", [])
-      yield* store.extend("q", [], minute)
+      assert.deepStrictEqual(yield* store.extend("q", [], minute), [])
+      assert.strictEqual(yield* store.redrive("q", []), 0)
+      assert.strictEqual(yield* store.remove("q", []), 0)
       assert.deepStrictEqual(calls, [])
       yield* store.complete("q", [lease])
       assert.deepStrictEqual(calls.map((call) => call.operation), ["complete"])
@@ -59,8 +67,15 @@ describe("the store boundary", () => {
       for (const n of [0, -1, 0.5, Number.NaN, -Infinity]) {
         assert.deepStrictEqual(yield* store.claim("q", n, minute), [])
         assert.deepStrictEqual(yield* store.buried("q", n), [])
+        assert.strictEqual(yield* store.purge("q", retention, n), 0)
       }
       assert.deepStrictEqual(calls, [])
+      yield* store.purge("q", retention, 2.5)
+      yield* store.purge("q", retention, Infinity)
+      assert.deepStrictEqual(calls.splice(0).map((call) => [call.operation, call.args[2]]), [
+        ["purge", 2],
+        ["purge", Boundary.maxCount]
+      ])
       for (const n of [1, 2.9, 2 ** 31, Infinity, Number.MAX_VALUE]) {
         yield* store.claim("q", n, minute)
         yield* store.buried("q", n)
@@ -88,6 +103,25 @@ describe("the store boundary", () => {
       const error = yield* Effect.flip(store.offer("q", [{ id: "ok", payload: 1 }, { id: 7 as unknown as string, payload: 2 }]))
       assert.deepStrictEqual([error.operation, error.retryable], ["offer", false])
       assert.include(error.reason, "7")
+      assert.deepStrictEqual(calls, [])
+    }))
+
+  it.effect("redrive, remove, lookup and cancel refuse an id that is not a string, not retryable, before the engine", () =>
+    Effect.gen(function*() {
+      const { calls, engine } = recording()
+      const store = Boundary.makeStore(engine, { engine: "test" })
+      const bad = 7 as unknown as string
+      const refused = [
+        ["redrive", store.redrive("q", ["ok", bad])],
+        ["remove", store.remove("q", [bad])],
+        ["lookup", store.lookup("q", bad)],
+        ["cancel", store.cancel("q", bad)]
+      ] as const
+      for (const [operation, effect] of refused) {
+        const error = yield* Effect.flip(effect as Effect.Effect<unknown, StoreError>)
+        assert.deepStrictEqual([error.operation, error.retryable], [operation, false])
+        assert.include(error.reason, "7")
+      }
       assert.deepStrictEqual(calls, [])
     }))
 

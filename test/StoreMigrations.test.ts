@@ -31,10 +31,14 @@ describe("Redis key layout versions", () => {
   const freshUrl = () => `${redis().url}/${++lastDb}`
 
 
-  /** A test's own list: the layout's, and a second step that counts how often it runs. */
+  /** The layout's newest version, and every version's name. */
+  const latest = RedisMigrations.migrations.at(-1)!.version
+  const names = Object.fromEntries(RedisMigrations.migrations.map(({ name, version }) => [version, name]))
+
+  /** A test's own list: the layout's, and a next step that counts how often it runs. */
   const withSecond: ReadonlyArray<RedisMigrations.Migration> = [
     ...RedisMigrations.migrations,
-    { version: 2, name: "count runs", up: "redis.call('INCR', 'test:second-ran')" }
+    { version: latest + 1, name: "count runs", up: "redis.call('INCR', 'test:second-ran')" }
   ]
 
   /** `migrate` on a connection of its own, as a process connecting would run it. */
@@ -44,13 +48,16 @@ describe("Redis key layout versions", () => {
       Effect.flatMap((connection) => RedisMigrations.migrate(connection, list))
     )
 
-  it.live("a new key space is migrated to version 1 when a store connects", () =>
+  it.live("a new key space is migrated to the newest version when a store connects", () =>
     Effect.gen(function*() {
       const url = freshUrl()
       yield* RedisStore.make({ url })
       const client = yield* redisAdmin(url)
-      assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), "1")
-      assert.deepStrictEqual(yield* Effect.promise(() => client.hGetAll(RedisMigrations.migrationsKey)), { 1: "initial" })
+      assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), "2")
+      assert.deepStrictEqual(yield* Effect.promise(() => client.hGetAll(RedisMigrations.migrationsKey)), {
+        1: "initial",
+        2: "retention"
+      })
     }))
 
   it.live("processes connecting at once apply each migration once", () =>
@@ -60,15 +67,15 @@ describe("Redis key layout versions", () => {
       yield* Effect.all(Array.from({ length: 8 }, () => migrateAlone(url, withSecond)), { concurrency: "unbounded" })
       const client = yield* redisAdmin(url)
       assert.strictEqual(yield* Effect.promise(() => client.get("test:second-ran")), "1")
-      assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), "2")
+      assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), String(latest + 1))
       assert.deepStrictEqual(yield* Effect.promise(() => client.hGetAll(RedisMigrations.migrationsKey)), {
-        1: "initial",
-        2: "count runs"
+        ...names,
+        [latest + 1]: "count runs"
       })
       // A later release's migration runs only what is above the version found.
-      yield* migrateAlone(url, [...withSecond, { version: 3, name: "third", up: "" }])
+      yield* migrateAlone(url, [...withSecond, { version: latest + 2, name: "third", up: "" }])
       assert.strictEqual(yield* Effect.promise(() => client.get("test:second-ran")), "1")
-      assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), "3")
+      assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), String(latest + 2))
     }))
 
   it.live("a key space at a newer version is refused, not retryable, saying both versions", () =>
@@ -79,7 +86,7 @@ describe("Redis key layout versions", () => {
       const error = yield* Effect.flip(connecting(RedisStore.make({ url })))
       assert.deepStrictEqual([error.operation, error.retryable], ["connect", false])
       assert.include(error.reason, "layout version 7")
-      assert.include(error.reason, "versions up to 1")
+      assert.include(error.reason, `versions up to ${latest}`)
       // Nothing was written over it.
       assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), "7")
     }))
@@ -95,11 +102,49 @@ describe("Redis key layout versions", () => {
       // As the code before versions left it: the queue's keys and nothing else.
       yield* Effect.promise(() => client.del([RedisMigrations.versionKey, RedisMigrations.migrationsKey]))
       const after = yield* RedisStore.make({ url })
-      assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), "1")
+      assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), String(latest))
       yield* migrateAlone(url, withSecond)
       assert.deepStrictEqual(yield* after.counts(queue), { ready: 2, leased: 1, completed: 0, buried: 0 })
       yield* after.complete(queue, [held!])
       assert.deepStrictEqual((yield* after.claim(queue, 10, minute)).map((job) => job.id), ["j1", "j2"])
+    }))
+
+  it.live("a key space at version 1 is carried over to version 2: completed count, dead letters in order, known ids", () =>
+    Effect.gen(function*() {
+      const url = freshUrl()
+      const client = yield* redisAdmin(url)
+      const q = `v1-${Date.now()}`
+      const key = (suffix: string) => `ewp:{${q}}:${suffix}`
+      // The queue as version 1 left it: done a set, buried a list, no completed counter.
+      yield* Effect.promise(() =>
+        client.multi()
+          .set(RedisMigrations.versionKey, "1")
+          .hSet(RedisMigrations.migrationsKey, "1", "initial")
+          .hSet(key("payload"), { r0: "0", b0: "1", b1: "2" })
+          .rPush(key("ready"), ["r0"])
+          .hSet(key("attempts"), { b0: "3", b1: "1" })
+          .sAdd(key("done"), ["d0", "d1", "d2"])
+          .rPush(key("buried"), ["b1", "b0"])
+          .hSet(key("errors"), { b0: "zero", b1: "one" })
+          .exec()
+      )
+      const store = yield* RedisStore.make({ url })
+      assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), "2")
+      assert.deepStrictEqual(yield* store.counts(q), { ready: 1, leased: 0, completed: 3, buried: 2 })
+      assert.deepStrictEqual((yield* store.buried(q, 10)).map((job) => [job.id, job.payload, job.attempts, job.error]), [
+        ["b1", 2, 1, "one"],
+        ["b0", 1, 3, "zero"]
+      ])
+      // Known ids stay known: a completed one is skipped, a dead letter refused.
+      assert.deepStrictEqual(yield* store.offer(q, [{ id: "d0", payload: 9 }, { id: "b0", payload: 9 }]), [
+        { id: "b0", state: "buried" }
+      ])
+      assert.strictEqual((yield* store.lookup(q, "d1"))?.state, "completed")
+      // Their retention starts with the upgrade; past it, they go, and the completed count stays.
+      assert.strictEqual(yield* store.purge(q, { completed: minute, buried: minute }, 100), 0)
+      assert.strictEqual(yield* store.purge(q, { completed: Duration.zero, buried: Duration.zero }, 100), 5)
+      assert.deepStrictEqual(yield* store.counts(q), { ready: 1, leased: 0, completed: 3, buried: 0 })
+      assert.deepStrictEqual((yield* store.claim(q, 10, minute)).map((job) => [job.id, job.payload]), [["r0", 0]])
     }))
 
   it.live("reconnecting at the newest version writes nothing: a server refusing writes still takes the store", () =>
@@ -132,11 +177,15 @@ describe("PostgreSQL schema versions", () => {
   const applied = (url: string) =>
     pgRows(url, `SELECT version, name FROM ${PostgresStore.migrationsTable} ORDER BY version`)
 
-  /** A test's own list: the schema's, and a second step that counts how often it runs. */
+  /** The schema's newest version, and every version as `applied` lists it. */
+  const latest = PostgresMigrations.migrations.at(-1)!.version
+  const all = PostgresMigrations.migrations.map(({ name, version }) => [version, name])
+
+  /** A test's own list: the schema's, and a next step that counts how often it runs. */
   const withSecond: ReadonlyArray<PostgresMigrations.Migration> = [
     ...PostgresMigrations.migrations,
     {
-      version: 2,
+      version: latest + 1,
       name: "count runs",
       up: "CREATE TABLE test_second_ran (at timestamptz DEFAULT now()); INSERT INTO test_second_ran DEFAULT VALUES;"
     }
@@ -146,25 +195,25 @@ describe("PostgreSQL schema versions", () => {
   const migrateAlone = (url: string, list: ReadonlyArray<PostgresMigrations.Migration>) =>
     Effect.scoped(Effect.flatMap(PgPool.make({ url: Redacted.make(url) }), (pool) => PostgresMigrations.migrate(pool, list)))
 
-  it.live("a new database is migrated to version 1 when a store connects", () =>
+  it.live("a new database is migrated to the newest version when a store connects", () =>
     Effect.gen(function*() {
       const url = yield* freshUrl
       yield* PostgresStore.make({ url })
-      assert.deepStrictEqual(yield* applied(url), [[1, "initial"]])
+      assert.deepStrictEqual(yield* applied(url), [[1, "initial"], [2, "retention"]])
     }))
 
   it.live("processes connecting at once apply each migration once", () =>
     Effect.gen(function*() {
       const url = yield* freshUrl
       yield* Effect.all(Array.from({ length: 6 }, () => PostgresStore.make({ url })), { concurrency: "unbounded" })
-      assert.deepStrictEqual(yield* applied(url), [[1, "initial"]])
+      assert.deepStrictEqual(yield* applied(url), all)
       yield* Effect.all(Array.from({ length: 6 }, () => migrateAlone(url, withSecond)), { concurrency: "unbounded" })
       assert.deepStrictEqual(yield* pgRows(url, "SELECT count(*)::int FROM test_second_ran"), [[1]])
-      assert.deepStrictEqual(yield* applied(url), [[1, "initial"], [2, "count runs"]])
+      assert.deepStrictEqual(yield* applied(url), [...all, [latest + 1, "count runs"]])
       // A later release's migration runs only what is above the version found.
-      yield* migrateAlone(url, [...withSecond, { version: 3, name: "third", up: "" }])
+      yield* migrateAlone(url, [...withSecond, { version: latest + 2, name: "third", up: "" }])
       assert.deepStrictEqual(yield* pgRows(url, "SELECT count(*)::int FROM test_second_ran"), [[1]])
-      assert.deepStrictEqual(yield* applied(url), [[1, "initial"], [2, "count runs"], [3, "third"]])
+      assert.deepStrictEqual(yield* applied(url), [...all, [latest + 1, "count runs"], [latest + 2, "third"]])
     }), 60_000)
 
   it.live("a database at a newer version is refused at once, not retryable, saying both versions", () =>
@@ -177,7 +226,7 @@ describe("PostgreSQL schema versions", () => {
       assert.isBelow(Date.now() - started, 2_000, "tried again")
       assert.deepStrictEqual([error.operation, error.retryable], ["connect", false])
       assert.include(error.reason, "schema version 7")
-      assert.include(error.reason, "versions up to 1")
+      assert.include(error.reason, `versions up to ${latest}`)
     }))
 
   it.live("a database made before versions existed keeps its jobs and leases, through later migrations too", () =>
@@ -190,11 +239,43 @@ describe("PostgreSQL schema versions", () => {
       // As the code before versions left it: the tables, and no migrations table.
       yield* pgRows(url, `DROP TABLE ${PostgresStore.migrationsTable}`)
       const after = yield* PostgresStore.make({ url })
-      assert.deepStrictEqual(yield* applied(url), [[1, "initial"]])
+      assert.deepStrictEqual(yield* applied(url), all)
       yield* migrateAlone(url, withSecond)
       assert.deepStrictEqual(yield* after.counts(queue), { ready: 2, leased: 1, completed: 0, buried: 0 })
       yield* after.complete(queue, [held!])
       assert.deepStrictEqual((yield* after.claim(queue, 10, minute)).map((job) => job.id), ["j1", "j2"])
+    }), 60_000)
+
+  it.live("a database at version 1 is carried over to version 2: counts, states, dead letters; ended jobs purged after", () =>
+    Effect.gen(function*() {
+      const url = yield* freshUrl
+      yield* migrateAlone(url, PostgresMigrations.migrations.slice(0, 1))
+      assert.deepStrictEqual(yield* applied(url), [[1, "initial"]])
+      const q = `v1-${Date.now()}`
+      // Rows and counters as version 1 wrote them.
+      yield* pgRows(
+        url,
+        `INSERT INTO ${PostgresStore.table} (queue, id, payload, state, attempts, error) VALUES
+          ('${q}', 'r0', '0', 'ready', 0, NULL), ('${q}', 'd0', '1', 'completed', 1, NULL),
+          ('${q}', 'd1', '2', 'completed', 2, NULL), ('${q}', 'b0', '3', 'buried', 5, 'boom')`
+      )
+      yield* pgRows(
+        url,
+        `INSERT INTO ${PostgresStore.countsTable} (queue, shard, ready, completed, buried) VALUES ('${q}', 0, 1, 2, 1)`
+      )
+      const store = yield* PostgresStore.make({ url })
+      assert.deepStrictEqual(yield* applied(url), all)
+      assert.deepStrictEqual(yield* store.counts(q), { ready: 1, leased: 0, completed: 2, buried: 1 })
+      assert.deepStrictEqual(yield* store.lookup(q, "b0"), { id: "b0", state: "buried", attempts: 5, runAt: undefined, error: "boom" })
+      assert.deepStrictEqual(yield* store.offer(q, [{ id: "d0", payload: 9 }, { id: "b0", payload: 9 }]), [
+        { id: "b0", state: "buried" }
+      ])
+      // The new state fits the table's check.
+      assert.strictEqual(yield* store.cancel(q, "r0"), "ready")
+      assert.strictEqual(yield* store.purge(q, { completed: minute, buried: minute }, 100), 0)
+      assert.strictEqual(yield* store.purge(q, { completed: Duration.zero, buried: Duration.zero }, 100), 4)
+      assert.deepStrictEqual(yield* store.counts(q), { ready: 0, leased: 0, completed: 2, buried: 0 })
+      assert.deepStrictEqual(yield* pgRows(url, `SELECT count(*)::int FROM ${PostgresStore.table} WHERE queue = '${q}'`), [[0]])
     }), 60_000)
 
   it.live("reconnecting at the newest version takes no lock: it connects while another process holds the migration lock", () =>

@@ -16,33 +16,71 @@ import * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
 import * as Boundary from "./boundary.ts"
 import { memoryLimit } from "./payloadSize.ts"
-import { type Buried, type Claimed, type Counts, type Lease, type Offered, Store } from "./Store.ts"
+import {
+  type Buried,
+  type Claimed,
+  type Counts,
+  type JobInfo,
+  type JobState,
+  type Lease,
+  type Offered,
+  type Refused,
+  Store
+} from "./Store.ts"
 
 interface Entry {
   readonly id: string
   readonly payload: unknown
-  state: "ready" | "leased" | "completed" | "buried"
+  state: JobState
   attempts: number
-  /** Ready: when it may be claimed. Leased: when the lease runs out. */
+  /** Ready: when it may be claimed. Leased: when the lease runs out. Ended: when it ended. */
   visibleAt: number
   token: string | undefined
   error: string | undefined
+  /** Buried: the order of the burials (several can share a millisecond). */
+  buriedAs: number
 }
 
+/** A queue: its jobs by id, in the order they were offered, and the jobs completed over its life. */
+interface Queue {
+  readonly entries: Map<string, Entry>
+  completed: number
+}
+
+/** Whether `entry` has ended for good (what `purge` may delete), and when it may be: its retention's age. */
+const retentionOf = (entry: Entry, retention: { readonly completed: number; readonly buried: number }) =>
+  entry.state === "buried"
+    ? retention.buried
+    : entry.state === "completed" || entry.state === "cancelled"
+    ? retention.completed
+    : undefined
+
 let lastToken = 0
+let lastBurial = 0
 
 /** Makes an empty store. */
 export const make: Effect.Effect<Store> = Effect.sync(() => {
-  const queues = new Map<string, Map<string, Entry>>()
+  const queues = new Map<string, Queue>()
   const queueOf = (name: string) => {
     let queue = queues.get(name)
-    if (queue === undefined) queues.set(name, queue = new Map())
+    if (queue === undefined) queues.set(name, queue = { entries: new Map(), completed: 0 })
     return queue
   }
+  const entriesOf = (name: string) => queueOf(name).entries
   /** The entry whose lease `lease` still is, if any. */
   const held = (queue: string, lease: Lease): Entry | undefined => {
-    const entry = queues.get(queue)?.get(lease.id)
+    const entry = queues.get(queue)?.entries.get(lease.id)
     return entry?.state === "leased" && entry.token === lease.token ? entry : undefined
+  }
+  /** The dead letters and cancelled jobs among `ids`, each once. */
+  const parked = (queue: string, ids: ReadonlyArray<string>): Array<Entry> => {
+    const entries = entriesOf(queue)
+    const found = new Set<Entry>()
+    for (const id of ids) {
+      const entry = entries.get(id)
+      if (entry?.state === "buried" || entry?.state === "cancelled") found.add(entry)
+    }
+    return [...found]
   }
   const withClock = <A>(f: (now: number) => A) => Effect.map(Clock.currentTimeMillis, f)
   /** Each listened queue's notifications; a queue nobody listens to has none. */
@@ -55,20 +93,26 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
   const engine: Boundary.Engine = {
     offer: (queue, jobs: ReadonlyArray<Offered>) =>
       withClock((now) => {
-        const entries = queueOf(queue)
+        const entries = entriesOf(queue)
+        const refused: Array<Refused> = []
         let fresh = 0
         for (const { id, payload } of jobs) {
-          if (entries.has(id)) continue
-          entries.set(id, { id, payload, state: "ready", attempts: 0, visibleAt: now, token: undefined, error: undefined })
-          fresh++
+          const known = entries.get(id)
+          if (known === undefined) {
+            entries.set(id, { id, payload, state: "ready", attempts: 0, visibleAt: now, token: undefined, error: undefined, buriedAs: 0 })
+            fresh++
+          } else if (known.state === "buried" || known.state === "cancelled") {
+            refused.push({ id, state: known.state })
+          }
         }
         if (fresh > 0) notify(queue)
+        return refused
       }),
     claim: (queue, max, lease) =>
       withClock((now) => {
         const claimed: Array<Claimed> = []
         const token = `memory-${++lastToken}`
-        const ready = [...queueOf(queue).values()]
+        const ready = [...entriesOf(queue).values()]
           .filter((entry) => (entry.state === "ready" || entry.state === "leased") && entry.visibleAt <= now)
           .sort((a, b) => a.visibleAt - b.visibleAt)
         for (const entry of ready.slice(0, max)) {
@@ -81,10 +125,14 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
         return claimed
       }),
     complete: (queue, leases) =>
-      Effect.sync(() => {
+      withClock((now) => {
         for (const lease of leases) {
           const entry = held(queue, lease)
-          if (entry) entry.state = "completed"
+          if (entry === undefined) continue
+          entry.state = "completed"
+          entry.token = undefined
+          entry.visibleAt = now
+          queueOf(queue).completed++
         }
       }),
     retry: (queue, lease, delay) =>
@@ -96,11 +144,14 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
         if (Duration.toMillis(delay) <= 0) notify(queue)
       }),
     bury: (queue, lease, error) =>
-      Effect.sync(() => {
+      withClock((now) => {
         const entry = held(queue, lease)
         if (entry === undefined) return
         entry.state = "buried"
+        entry.token = undefined
+        entry.visibleAt = now
         entry.error = error
+        entry.buriedAs = ++lastBurial
       }),
     release: (queue, leases) =>
       withClock((now) => {
@@ -117,21 +168,29 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
       }),
     extend: (queue, leases, lease) =>
       withClock((now) => {
+        const cancelled: Array<string> = []
+        const entries = entriesOf(queue)
         for (const one of leases) {
           const entry = held(queue, one)
           if (entry) entry.visibleAt = now + Duration.toMillis(lease)
+          else if (entries.get(one.id)?.state === "cancelled") cancelled.push(one.id)
         }
+        return cancelled
       }),
     counts: (queue) =>
       Effect.sync(() => {
-        const counts = { ready: 0, leased: 0, completed: 0, buried: 0 }
-        for (const entry of queueOf(queue).values()) counts[entry.state]++
+        const { completed, entries } = queueOf(queue)
+        const counts = { ready: 0, leased: 0, completed, buried: 0 }
+        for (const entry of entries.values()) {
+          if (entry.state === "ready" || entry.state === "leased" || entry.state === "buried") counts[entry.state]++
+        }
         return counts satisfies Counts
       }),
     buried: (queue, limit) =>
       Effect.sync(() =>
-        [...queueOf(queue).values()]
+        [...entriesOf(queue).values()]
           .filter((entry) => entry.state === "buried")
+          .sort((a, b) => a.buriedAs - b.buriedAs)
           .slice(0, limit)
           .map((entry): Buried => ({
             id: entry.id,
@@ -150,6 +209,59 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
         // Unbounded, yet small: a listener takes each notification as it comes.
         const subscription = yield* PubSub.subscribe(wakeups.get(queue)!)
         return PubSub.take(subscription)
+      }),
+    lookup: (queue, id) =>
+      Effect.sync((): JobInfo | undefined => {
+        const entry = queues.get(queue)?.entries.get(id)
+        if (entry === undefined) return undefined
+        const { attempts, error, state } = entry
+        const runAt = state === "ready" || state === "leased" ? new Date(entry.visibleAt) : undefined
+        return { id, state, attempts, runAt, error: state === "buried" ? error : undefined }
+      }),
+    redrive: (queue, ids) =>
+      withClock((now) => {
+        const entries = entriesOf(queue)
+        const redriven = parked(queue, ids)
+        for (const entry of redriven) {
+          // Offered again, in effect: to the end of the queue's order.
+          entries.delete(entry.id)
+          entries.set(entry.id, { ...entry, state: "ready", attempts: 0, visibleAt: now, error: undefined })
+        }
+        if (redriven.length > 0) notify(queue)
+        return redriven.length
+      }),
+    remove: (queue, ids) =>
+      Effect.sync(() => {
+        const removed = parked(queue, ids)
+        for (const entry of removed) entriesOf(queue).delete(entry.id)
+        return removed.length
+      }),
+    cancel: (queue, id) =>
+      withClock((now) => {
+        const entry = queues.get(queue)?.entries.get(id)
+        if (entry === undefined) return undefined
+        const found = entry.state
+        if (found === "ready" || found === "leased") {
+          entry.state = "cancelled"
+          entry.token = undefined
+          entry.visibleAt = now
+        }
+        return found
+      }),
+    purge: (queue, retention, limit) =>
+      withClock((now) => {
+        const ages = { completed: Duration.toMillis(retention.completed), buried: Duration.toMillis(retention.buried) }
+        const entries = entriesOf(queue)
+        let purged = 0
+        for (const entry of entries.values()) {
+          if (purged >= limit) break
+          const age = retentionOf(entry, ages)
+          if (age !== undefined && entry.visibleAt + age <= now) {
+            entries.delete(entry.id)
+            purged++
+          }
+        }
+        return purged
       })
   }
   return Boundary.makeStore(engine, { engine: "memory", maxPayloadBytes: memoryLimit })

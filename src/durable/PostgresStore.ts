@@ -32,8 +32,12 @@
  * - The ending operations match on `(queue, id, token)`. The token is cleared
  *   whenever a lease ends, so a stale holder's call matches nothing, and
  *   repeating a call (after a lost reply) does nothing the second time.
- * - Completed and buried rows stay in the table. Nothing purges them: delete
- *   old `completed` rows yourself if the table grows too large.
+ * - Completed, buried and cancelled rows stay in the table until `purge`
+ *   deletes them past their retention: it reads the oldest from the index of
+ *   ended jobs (`queue, state, ended_at`), a bounded batch per call, skipping
+ *   rows another purge holds (`FOR UPDATE SKIP LOCKED`).
+ * - `cancel` moves a ready or leased row to `cancelled` and clears its token:
+ *   its holder's endings match nothing, and `extend` answers it cancelled.
  * - `counts` reads `effect_worker_pool_counts`, which each statement updates
  *   as it moves jobs from state to state: a poll costs the same whether the
  *   queue holds a hundred rows or ten million. Change the jobs table only

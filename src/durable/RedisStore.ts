@@ -13,16 +13,24 @@
  *
  * Keys of a queue `q`, all under `ewp:{q}:`:
  *
- * - `payload`  HASH  id -> JSON payload, of every job not completed
- * - `ready`    LIST  ids ready now, oldest first
- * - `delayed`  ZSET  ids waiting for a retry, scored by when they are ready (ms)
- * - `leased`   ZSET  ids leased to a worker, scored by when the lease runs out (ms)
- * - `token`    HASH  id -> the token of its lease
- * - `attempts` HASH  id -> attempts counted so far, of every job not completed
- * - `done`     SET   ids completed (kept, so that an id is never stored twice
- *                    and counts are exact; the payload is dropped)
- * - `buried`   LIST  ids dead-lettered, oldest first
- * - `errors`   HASH  id -> why it was buried
+ * - `payload`   HASH  id -> JSON payload, of every job not completed
+ * - `ready`     LIST  ids ready now, oldest first
+ * - `delayed`   ZSET  ids waiting for a retry, scored by when they are ready (ms)
+ * - `leased`    ZSET  ids leased to a worker, scored by when the lease runs out (ms)
+ * - `token`     HASH  id -> the token of its lease
+ * - `attempts`  HASH  id -> attempts counted so far, of every job in the queue
+ * - `done`      ZSET  ids completed, scored by when (kept until their retention
+ *                     passes, so that an id is not stored twice meanwhile; the
+ *                     payload is dropped)
+ * - `completed` STRING how many jobs completed, ever: the count, exact however
+ *                     many `done` ids were purged
+ * - `buried`    ZSET  ids dead-lettered, scored by when (oldest first)
+ * - `errors`    HASH  id -> why it was buried
+ * - `cancelled` ZSET  ids cancelled, scored by when
+ *
+ * `purge` deletes the ended jobs past their retention from the oldest end of
+ * `done`, `cancelled` and `buried`, a bounded batch per call: a queue that
+ * keeps running holds its recent ended jobs, not all of them.
  *
  * The layout has a version, in `ewp:version` (with `ewp:migrations`, the
  * versions applied and their names): `make` brings a key space to the newest

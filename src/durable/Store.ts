@@ -7,7 +7,9 @@
  * The model is a lease (a visibility timeout):
  *
  * - `offer` stores jobs as ready. An id already in the queue (in any state)
- *   is not stored twice.
+ *   is not stored twice; the ids it skips because the queue keeps them as
+ *   dead letters or cancelled jobs are returned (`Refused`), so that a
+ *   caller can say so instead of reporting them accepted.
  * - `claim` takes up to `max` ready jobs (ready now, or whose lease ran out:
  *   their worker died), counts an attempt on each, and leases them to the
  *   caller until `lease` from now, under a fresh `token`.
@@ -15,13 +17,21 @@
  *   (acknowledged: done for good), `retry` (ready again after `delay`),
  *   `bury` (dead-lettered: kept, listed by `buried`) or `release` (cut off:
  *   ready again now, and the attempt is not counted). `extend` renews leases
- *   while jobs run.
+ *   while jobs run, and answers which of them were cancelled meanwhile.
  * - Each of these takes the `token` the job was claimed with and does nothing
  *   if the lease has since passed to someone else: a worker that was
  *   presumed dead cannot undo the work of the one that took over. (A lease
  *   that ran out but was not claimed again yet still belongs to its holder.)
- * - Completed ids are kept, so that exact counts and duplicate offers work;
- *   engines have no purge yet.
+ * - Ended jobs are kept for a while: `purge` removes, in bounded batches,
+ *   the completed and cancelled jobs older than one retention and the dead
+ *   letters older than another. Until then an id is not stored twice; after,
+ *   it is a new job. The completed count is a counter, so it stays exact
+ *   when completed jobs are purged.
+ * - A job can be looked up by id (`lookup`); dead letters and cancelled jobs
+ *   can be made ready again with fresh attempts (`redrive`) or deleted
+ *   (`remove`); `cancel` stops a job that has not ended: a ready or delayed
+ *   one at once, a leased one too (its holder learns it from its next
+ *   `extend`, and its ending operations then do nothing).
  * - `listen` (optional) tells a waiting worker that jobs became ready, so
  *   that it claims them at once instead of at its next poll: `offer` (and
  *   `release`, and a `retry` with no delay) notify a queue's listeners once
@@ -73,6 +83,11 @@ export class StoreError extends Schema.TaggedError<StoreError>()("StoreError", {
 /** The store's operations said as what they do, for messages. */
 const doing: Record<string, string> = {
   counts: "count the queue",
+  lookup: "look a job up",
+  redrive: "redrive jobs",
+  remove: "remove jobs",
+  cancel: "cancel a job",
+  purge: "purge ended jobs",
   buried: "list the dead letters",
   extend: "extend leases",
   release: "release leases",
@@ -110,7 +125,39 @@ export interface Buried {
   readonly error: string
 }
 
-/** How many jobs of a queue are in each state. */
+/**
+ * Where a job is in its life. `ready` includes a retry waiting for its delay
+ * (its `runAt` is then in the future); `cancelled` is a job `cancel` stopped.
+ */
+export type JobState = "ready" | "leased" | "completed" | "buried" | "cancelled"
+
+/** An offered id the store did not take: the queue keeps it as a dead letter or a cancelled job. */
+export interface Refused {
+  readonly id: string
+  readonly state: "buried" | "cancelled"
+}
+
+/** A job as `lookup` finds it. */
+export interface JobInfo {
+  readonly id: string
+  readonly state: JobState
+  /** Attempts counted so far (a redriven job starts again from 0). */
+  readonly attempts: number
+  /** Ready: when it may be claimed. Leased: when its lease runs out. Otherwise undefined. */
+  readonly runAt: Date | undefined
+  /** A dead letter's reason: its last failure, rendered. Otherwise undefined. */
+  readonly error: string | undefined
+}
+
+/** How long ended jobs are kept before `purge` removes them. */
+export interface Retention {
+  /** Completed and cancelled jobs: this long after they ended. */
+  readonly completed: Duration.Duration
+  /** Dead letters: this long after they were buried. */
+  readonly buried: Duration.Duration
+}
+
+/** How many jobs of a queue are in each state (cancelled jobs are not counted: `lookup` shows them). */
 export interface Counts {
   /** Ready now or later (retries waiting for their delay). */
   readonly ready: number
@@ -134,14 +181,15 @@ export interface Lease {
  *   held to at most 2,147,483,647 (PostgreSQL's `integer`, the narrowest
  *   engine's); below 1, or not a number, they ask for nothing, and the answer
  *   is empty without a round trip.
- * - An empty batch (`offer`, `complete`, `release` or `extend` of no job)
- *   does nothing, without a round trip: it succeeds even while the server is
- *   down.
- * - `offer` refuses the whole batch, storing nothing, when an id is not a
- *   string (a `StoreError` that is not retryable).
- * - It does so too when a payload's JSON text is larger than the engine
- *   takes, naming the job and the limit (PostgreSQL: 8 MiB by default;
- *   Redis: the server's `proto-max-bulk-len`; memory: 8 MiB).
+ * - An empty batch (`offer`, `complete`, `release`, `extend`, `redrive` or
+ *   `remove` of no job) does nothing, without a round trip: it succeeds even
+ *   while the server is down.
+ * - `offer`, `redrive` and `remove` refuse the whole batch, changing
+ *   nothing, when an id is not a string (a `StoreError` that is not
+ *   retryable); so do `lookup` and `cancel` for their id.
+ * - `offer` refuses the whole batch too when a payload's JSON text is
+ *   larger than the engine takes, naming the job and the limit (PostgreSQL:
+ *   8 MiB by default; Redis: the server's `proto-max-bulk-len`; memory: 8 MiB).
  * - A server's engine bounds each operation by its `commandTimeout`: past
  *   it, the operation fails with a retryable `StoreError` ("no answer within
  *   N ms") without waiting for the server to let go of it.
@@ -155,7 +203,8 @@ export interface Lease {
  *   server that hangs. Setting it up is bounded like any operation.
  */
 export interface Store {
-  readonly offer: (queue: string, jobs: ReadonlyArray<Offered>) => Effect.Effect<void, StoreError>
+  /** Stores the jobs whose ids are new; returns the ids skipped because they are dead letters or cancelled. */
+  readonly offer: (queue: string, jobs: ReadonlyArray<Offered>) => Effect.Effect<ReadonlyArray<Refused>, StoreError>
   /**
    * Claims up to `max` jobs (at least 1, unless none is ready: then an empty
    * array; callers poll). Never waits long: at most a round trip.
@@ -169,14 +218,44 @@ export interface Store {
   readonly retry: (queue: string, lease: Lease, delay: Duration.Duration) => Effect.Effect<void, StoreError>
   readonly bury: (queue: string, lease: Lease, error: string) => Effect.Effect<void, StoreError>
   readonly release: (queue: string, leases: ReadonlyArray<Lease>) => Effect.Effect<void, StoreError>
+  /**
+   * Renews the leases still held. Returns the ids among `leases` whose job
+   * was cancelled: their holder should stop them (nothing is left to tell
+   * the store of them).
+   */
   readonly extend: (
     queue: string,
     leases: ReadonlyArray<Lease>,
     lease: Duration.Duration
-  ) => Effect.Effect<void, StoreError>
+  ) => Effect.Effect<ReadonlyArray<string>, StoreError>
   readonly counts: (queue: string) => Effect.Effect<Counts, StoreError>
   /** Dead-lettered jobs, oldest first, at most `limit`. */
   readonly buried: (queue: string, limit: number) => Effect.Effect<ReadonlyArray<Buried>, StoreError>
+  /** The job `id`, or undefined if the queue does not hold it (never offered, or purged). */
+  readonly lookup: (queue: string, id: string) => Effect.Effect<JobInfo | undefined, StoreError>
+  /**
+   * Makes the dead letters and cancelled jobs among `ids` ready again now,
+   * their attempts counted from 0 and their error cleared. Other ids are
+   * left as they are. Returns how many were redriven.
+   */
+  readonly redrive: (queue: string, ids: ReadonlyArray<string>) => Effect.Effect<number, StoreError>
+  /** Deletes the dead letters and cancelled jobs among `ids`; other ids are left. Returns how many. */
+  readonly remove: (queue: string, ids: ReadonlyArray<string>) => Effect.Effect<number, StoreError>
+  /**
+   * Cancels the job `id` if it has not ended: a ready one (or a retry
+   * waiting) becomes `cancelled` now; so does a leased one, whose holder
+   * learns it from its next `extend` and whose ending operations then do
+   * nothing. Returns the state it found (`ready` or `leased`: cancelled now;
+   * another: left as it was), or undefined for an unknown id.
+   */
+  readonly cancel: (queue: string, id: string) => Effect.Effect<JobState | undefined, StoreError>
+  /**
+   * Deletes up to `limit` ended jobs older than their retention: completed
+   * and cancelled ones ended more than `retention.completed` ago, dead
+   * letters buried more than `retention.buried` ago. Returns how many. Safe
+   * to run from several processes at once (each job is deleted once).
+   */
+  readonly purge: (queue: string, retention: Retention, limit: number) => Effect.Effect<number, StoreError>
   /**
    * Listens for jobs made ready on `queue` (offered, released, retried with
    * no delay), until the scope closes, on a connection of its own. Gives

@@ -7,7 +7,8 @@
  *
  * - an empty batch, or a count of jobs below 1, never reaches the engine;
  * - counts of jobs reach it as whole numbers from 1 to `maxCount`;
- * - an offer whose ids are not all strings is refused before it;
+ * - an id that is not a string (in an offer, a redrive, a removal, a lookup
+ *   or a cancel) is refused before it;
  * - so is an offer with a payload larger than the engine takes (`payloadSize.ts`);
  * - each operation is bounded by the engine's command timeout, if it has one;
  * - a defect of the engine, or its scope closed under an operation, becomes
@@ -32,8 +33,8 @@ import { StoreError } from "./Store.ts"
 /**
  * An engine's raw operations, with the `Store`'s signatures. The boundary
  * calls them only with what it lets through: batches of at least one job or
- * lease, offers whose ids are strings, counts that are whole numbers from 1
- * to `maxCount`.
+ * lease, ids that are strings, counts that are whole numbers from 1 to
+ * `maxCount`.
  */
 export type Engine = Store
 
@@ -55,7 +56,7 @@ export interface Options {
   readonly maxPayloadBytes?: number | undefined
 }
 
-/** The most jobs one `claim` or `buried` asks for: PostgreSQL's `integer`, the narrowest engine's. */
+/** The most jobs one `claim`, `buried` or `purge` asks for: PostgreSQL's `integer`, the narrowest engine's. */
 export const maxCount = 2_147_483_647
 
 /** `n` as a count of jobs: a whole number up to `maxCount`; 0 (ask nothing) below 1 or for NaN. */
@@ -81,17 +82,21 @@ export const makeStore = (engine: Engine, options: Options): Store => {
 const wrap = (engine: Engine, options: Options): Store => {
   const operate = operation(options)
   const { maxPayloadBytes } = options
+  /** Runs `run` unless an id of `ids` is not a string: then the whole call is refused. */
+  const withIds = <A>(name: string, queue: string, ids: ReadonlyArray<{ readonly id: unknown }>, run: () => Effect.Effect<A, StoreError>) =>
+    operate(name, queue, () => {
+      const refused = nonStringId(ids)
+      return refused === undefined ? run() : refuse(name, refused)
+    })
+  const asJobs = (ids: ReadonlyArray<string>) => ids.map((id) => ({ id }))
   return {
-    offer: (queue, jobs) => {
-      if (jobs.length === 0) return Effect.void
-      return operate("offer", queue, () => {
-        const refused = nonStringId(jobs) ??
-          (maxPayloadBytes === undefined ? undefined : oversizedPayload(jobs, maxPayloadBytes, options.engine))
-        return refused === undefined
-          ? engine.offer(queue, jobs)
-          : Effect.fail(new StoreError({ operation: "offer", reason: refused, retryable: false }))
-      })
-    },
+    offer: (queue, jobs) =>
+      jobs.length === 0 ? Effect.succeed([]) : withIds("offer", queue, jobs, () => {
+        const oversized = maxPayloadBytes === undefined
+          ? undefined
+          : oversizedPayload(jobs, maxPayloadBytes, options.engine)
+        return oversized === undefined ? engine.offer(queue, jobs) : refuse("offer", oversized)
+      }),
     claim: (queue, max, lease) => {
       const n = count(max)
       return n === 0 ? Effect.succeed([]) : operate("claim", queue, () => engine.claim(queue, n, lease))
@@ -103,13 +108,23 @@ const wrap = (engine: Engine, options: Options): Store => {
     release: (queue, leases) =>
       leases.length === 0 ? Effect.void : operate("release", queue, () => engine.release(queue, leases)),
     extend: (queue, leases, lease) =>
-      leases.length === 0 ? Effect.void : operate("extend", queue, () => engine.extend(queue, leases, lease)),
+      leases.length === 0 ? Effect.succeed([]) : operate("extend", queue, () => engine.extend(queue, leases, lease)),
     counts: (queue) => operate("counts", queue, () => engine.counts(queue)),
     buried: (queue, limit) => {
       const n = count(limit)
       return n === 0 ? Effect.succeed([]) : operate("buried", queue, () => engine.buried(queue, n))
     },
-    listen: engine.listen === undefined ? undefined : listening(engine.listen, options, operate)
+    listen: engine.listen === undefined ? undefined : listening(engine.listen, options, operate),
+    lookup: (queue, id) => withIds("lookup", queue, [{ id }], () => engine.lookup(queue, id)),
+    redrive: (queue, ids) =>
+      ids.length === 0 ? Effect.succeed(0) : withIds("redrive", queue, asJobs(ids), () => engine.redrive(queue, ids)),
+    remove: (queue, ids) =>
+      ids.length === 0 ? Effect.succeed(0) : withIds("remove", queue, asJobs(ids), () => engine.remove(queue, ids)),
+    cancel: (queue, id) => withIds("cancel", queue, [{ id }], () => engine.cancel(queue, id)),
+    purge: (queue, retention, limit) => {
+      const n = count(limit)
+      return n === 0 ? Effect.succeed(0) : operate("purge", queue, () => engine.purge(queue, retention, n))
+    }
   }
 }
 
@@ -212,6 +227,10 @@ const closedUnder = <A>(operation: string, exit: Exit.Exit<A, StoreError>): Effe
   Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
     ? Effect.fail(new StoreError({ operation, reason: "the store is closed", retryable: false }))
     : exit
+
+/** The refusal of a call the same call would meet again: it is not retried. */
+const refuse = (operation: string, reason: string) =>
+  Effect.fail(new StoreError({ operation, reason, retryable: false }))
 
 /** A defect of the engine (a bug, or a client that threw) as a `StoreError`: nothing says retrying helps. */
 const unexpected = (operation: string, defect: unknown): StoreError =>

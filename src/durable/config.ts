@@ -32,13 +32,14 @@ import {
   record,
   refuse,
   refuseUnknown,
-  reportFunction
+  reportFunction,
+  zeroOrMore
 } from "../internal/options.ts"
 import { defaultResolved, resolve, type Resolved } from "../internal/policy.ts"
 import type * as Job from "../Job.ts"
 import type * as Shutdown from "../Shutdown.ts"
 import { engineOf } from "./boundary.ts"
-import type { Store } from "./Store.ts"
+import type { Retention, Store } from "./Store.ts"
 
 /** The checked options of a producer. */
 export interface ProducerConfig<A, I> {
@@ -63,6 +64,10 @@ export interface Config<A, I, B, E, R> extends ProducerConfig<A, I> {
   readonly shutdown: Partial<Shutdown.Policy> | undefined
   readonly shutdownResolved: Resolved
   readonly onShutdown: ((report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>) | undefined
+  /** How long ended jobs are kept: completed (and cancelled) ones, and dead letters. */
+  readonly retention: Retention
+  readonly maintenanceInterval: Duration.Duration
+  readonly maintenanceBatch: number
 }
 
 /** Every operation a `Store` has, in the order the contract lists them. */
@@ -75,7 +80,12 @@ const storeOperations = [
   "release",
   "extend",
   "counts",
-  "buried"
+  "buried",
+  "lookup",
+  "redrive",
+  "remove",
+  "cancel",
+  "purge"
 ] as const satisfies ReadonlyArray<keyof Store>
 
 /**
@@ -102,15 +112,32 @@ const store = (option: string, input: unknown): Store => {
   return operations as unknown as Store
 }
 
-/** Reads and checks the options a producer shares with a pool; `contextStore` stands in for an absent `store`. */
-export const producerFields = <A, I>(source: object, contextStore?: Store): ProducerConfig<A, I> => {
+/** The checked options of an admin handle: where, and which queue. */
+export interface AdminConfig {
+  readonly store: Store
+  /** The store's engine ("redis"...), for the line the pool logs once it works. */
+  readonly engine: string
+  readonly queue: string
+}
+
+/** Reads and checks `store` and `queue`; `contextStore` stands in for an absent `store`. */
+const queueFields = (source: object, contextStore?: Store): AdminConfig => {
   const given = field(source, "store", "store")
   const checkedStore = given === undefined && contextStore !== undefined ? contextStore : store("store", given)
-  const queue = nonEmptyString("queue", field(source, "queue", "queue"))
-  const schema = must("schema", field(source, "schema", "schema"), Schema.isSchema, "a Schema")
   const engine = engineOf(given === undefined ? contextStore : given)
-  return { store: checkedStore, engine, queue, schema: schema as unknown as Schema.Codec<A, I> }
+  return { store: checkedStore, engine, queue: nonEmptyString("queue", field(source, "queue", "queue")) }
 }
+
+/** Reads and checks the options a producer shares with a pool; `contextStore` stands in for an absent `store`. */
+export const producerFields = <A, I>(source: object, contextStore?: Store): ProducerConfig<A, I> => {
+  const where = queueFields(source, contextStore)
+  const schema = must("schema", field(source, "schema", "schema"), Schema.isSchema, "a Schema")
+  return { ...where, schema: schema as unknown as Schema.Codec<A, I> }
+}
+
+/** Checks `Durable.admin`'s options: only `store` and `queue` are read. */
+export const validateAdmin = (options: unknown): AdminConfig | Invalid =>
+  checked("options", () => queueFields(record("options", options)))
 
 /** Checks `Durable.producer`'s options: only `store`, `queue` and `schema` are read. */
 export const validateProducer = <A, I>(options: ProducerOptions<A, I>): ProducerConfig<A, I> | Invalid =>
@@ -130,7 +157,11 @@ const knownOptions: ReadonlySet<string> = new Set([
   "prefetch",
   "jobTimeout",
   "shutdown",
-  "onShutdown"
+  "onShutdown",
+  "completedRetention",
+  "deadLetterRetention",
+  "maintenanceInterval",
+  "maintenanceBatch"
 ] satisfies ReadonlyArray<keyof Options<unknown, unknown, unknown, unknown, unknown>>)
 
 /** What to say of an unknown option that is another pool's, or a likely slip. */
@@ -138,7 +169,8 @@ const instead: Readonly<Record<string, string>> = {
   capacity: " (the durable pool's room for claimed jobs is `prefetch`)",
   timeout: " (use `jobTimeout`, or `shutdown.timeout`)",
   maxAttempt: " (did you mean `maxAttempts`?)",
-  retries: " (use `maxAttempts` and `retry`)"
+  retries: " (use `maxAttempts` and `retry`)",
+  retention: " (use `completedRetention` and `deadLetterRetention`)"
 }
 
 const aSchedule = "a Schedule (of the delays between attempts)"
@@ -188,8 +220,18 @@ export const validate = <A, I, B, E, R>(
     const onShutdown = onShutdownInput === undefined
       ? undefined
       : must("onShutdown", onShutdownInput, isFunction, reportFunction)
+    const retention: Retention = {
+      completed: duration("completedRetention", orDefault(read("completedRetention"), "1 day"), zeroOrMore),
+      buried: duration("deadLetterRetention", orDefault(read("deadLetterRetention"), "7 days"), zeroOrMore)
+    }
+    const maintenanceInterval = duration("maintenanceInterval", orDefault(read("maintenanceInterval"), "1 minute"), positive)
+    if (!Duration.isFinite(maintenanceInterval)) refuse("maintenanceInterval", "must be finite")
+    const maintenanceBatch = positiveInteger("maintenanceBatch", orDefault(read("maintenanceBatch"), 1000))
     return {
       ...producer,
+      retention,
+      maintenanceInterval,
+      maintenanceBatch,
       workers,
       handler: handler as Config<A, I, B, E, R>["handler"],
       maxAttempts,

@@ -2,8 +2,10 @@
  * The heartbeat: the one fiber that keeps this process's leases from
  * running out. A third of the way through a lease it renews every lease the
  * lease book says is still ours (held, or ended but not yet in the store),
- * retrying through an outage. `Durable.ts` starts it; closing the pool's
- * background scope stops it.
+ * retrying through an outage. The store answers which of them were
+ * cancelled meanwhile (by any process): the heartbeat stops those jobs, so a
+ * running job is cancelled within a third of a lease. `Durable.ts` starts
+ * it; closing the pool's background scope stops it.
  *
  * Internal: not an entry point of the package.
  */
@@ -20,6 +22,8 @@ export interface Options {
   /** How long each renewal extends a lease by. */
   readonly lease: Duration.Duration
   readonly book: Leases.Book
+  /** Stops this process's delivery of the job `id` (the pool's `cancel`). */
+  readonly stop: (id: string) => void
 }
 
 /** Starts the heartbeat in `scope`. */
@@ -30,8 +34,19 @@ export const start = (options: Options, scope: Scope.Scope): Effect.Effect<void>
   ))
 
 /** Renews the leases still ours, if any. */
-const renew = ({ book, lease, queue, store }: Options): Effect.Effect<void> =>
+const renew = ({ book, lease, queue, stop, store }: Options): Effect.Effect<void> =>
   Effect.suspend(() => {
     const leases = Leases.toRenew(book)
-    return leases.length === 0 ? Effect.void : throughOutage("renewing leases", store.extend(queue, leases, lease))
+    if (leases.length === 0) return Effect.void
+    return throughOutage(
+      "renewing leases",
+      Effect.map(store.extend(queue, leases, lease), (cancelled) => stopCancelled(book, cancelled, stop))
+    )
   })
+
+/** Stops the deliveries this process holds of the jobs the store says were cancelled. */
+export const stopCancelled = (book: Leases.Book, ids: ReadonlyArray<string>, stop: (id: string) => void): void => {
+  for (const id of ids) {
+    if (Leases.cancelHeld(book, id)) stop(id)
+  }
+}

@@ -18,7 +18,9 @@
  * those it cannot deliver (`end`, `endUnheld`) and waits for `room`; the
  * pool's hook ends a lease as its job ends (`endDelivery`); the settler takes
  * the ended ones (`takeEnded`), marks them `stored`, and at shutdown says
- * there will be no more (`noMoreEndings`); the heartbeat renews `toRenew`.
+ * there will be no more (`noMoreEndings`); the heartbeat renews `toRenew`
+ * and marks the held leases whose job the store cancelled (`cancelHeld`):
+ * those end without a word to the store, which already has them cancelled.
  * Every transition is synchronous, so none can interleave with another.
  *
  * Internal: not an entry point of the package.
@@ -99,6 +101,8 @@ export interface Book {
   readonly ended: Queue.Queue<Ended, Cause.Done>
   /** Open while the fetcher may claim; closed while it waits for room. */
   readonly room: Latch.Latch
+  /** Ids of held leases whose job the store cancelled: they end with nothing to tell it. */
+  readonly cancelled: Set<string>
 }
 
 export const make = (options: { readonly capacity: number; readonly maxAttempts: number }): Effect.Effect<Book> =>
@@ -107,7 +111,8 @@ export const make = (options: { readonly capacity: number; readonly maxAttempts:
     held: new Map(),
     leaving: new Map(),
     ended,
-    room: Latch.makeUnsafe(true)
+    room: Latch.makeUnsafe(true),
+    cancelled: new Set()
   }))
 
 /**
@@ -148,13 +153,28 @@ export const endDelivery = (book: Book, job: { readonly id: string; readonly att
   end(book, job.id, decide(ending, held.reclaimedAs ?? job.attempt, book.maxAttempts))
 }
 
-/** Held → ended: makes room for another claim. Does nothing if the job holds no lease. */
+/**
+ * Held → ended: makes room for another claim. Does nothing if the job holds
+ * no lease. A lease the store cancelled goes straight to stored: the store
+ * already ended it, and would ignore its ending.
+ */
 export const end = (book: Book, id: string, ending: Ending): void => {
   const held = book.held.get(id)
   if (held === undefined) return
   book.held.delete(id)
-  endUnheld(book, held.lease, ending)
+  if (!book.cancelled.delete(id)) endUnheld(book, held.lease, ending)
   book.room.openUnsafe()
+}
+
+/**
+ * The store cancelled the job `id`: if this process holds its lease, its
+ * delivery is to be stopped, and its ending told to nobody. Returns whether
+ * it was held (and not already marked).
+ */
+export const cancelHeld = (book: Book, id: string): boolean => {
+  if (!book.held.has(id) || book.cancelled.has(id)) return false
+  book.cancelled.add(id)
+  return true
 }
 
 /** Claimed → ended, never held: a job never delivered (its payload does not decode). */

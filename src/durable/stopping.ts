@@ -9,7 +9,7 @@
  *    finishes (not after it: a store that hangs must not hold up the drain);
  * 3. flush: the settler tells the store the last endings, within
  *    `flushTimeout`;
- * 4. close the background scope (fetcher, settler, heartbeat), detached if
+ * 4. close the background scope (fetcher, settler, heartbeat, maintenance), detached if
  *    the flush timed out: a claim that never answers would hold it up;
  * 5. log the report and hand it to `onShutdown`.
  *
@@ -40,7 +40,7 @@ export interface Parts<A, B, E, R> {
   readonly pool: Pool.WorkerPool<A, B, E>
   readonly fetcher: Fetcher
   readonly settler: Settler
-  /** The scope the fetcher, the settler and the heartbeat run in. */
+  /** The scope the fetcher, the settler, the heartbeat and the maintenance run in. */
   readonly background: Scope.Closeable
   readonly onShutdown: ((report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>) | undefined
   /** The context the pool was made in, for `onShutdown`: the shutdown runs in a fiber of its own. */

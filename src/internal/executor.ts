@@ -57,7 +57,7 @@ const runHandler = <A, B, E, R>(
   })
 }
 
-/** Runs a `run` job in a fiber of its own, so that its caller can interrupt just that job. */
+/** Runs a `run` job (or a cancellable pool's) in a fiber of its own, so that its caller can interrupt just that job. */
 const runCancellable = <A, B, E, R>(
   state: PoolState<A, B, E, R>,
   entry: Entry<A, B, E>
@@ -83,7 +83,10 @@ const start = <A, B, E, R>(
     return undefined
   }
   Ledger.started(state, entry)
-  return entry.reply === undefined ? runHandler(state, entry.job) : runCancellable(state, entry)
+  // A cancellable pool's jobs each run in a fiber of their own too, so that `cancel.ts` can stop one.
+  return entry.reply === undefined && state.byId === undefined
+    ? runHandler(state, entry.job)
+    : runCancellable(state, entry)
 }
 
 /** The worker was interrupted (the drain deadline) while running `entry`: stop the job too. */

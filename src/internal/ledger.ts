@@ -36,6 +36,7 @@ import * as Stream from "effect/Stream"
 import * as Job from "../Job.ts"
 import type { Ending, ResolvedOutcomeBuffer, Stats } from "../Pool.ts"
 import type * as Shutdown from "../Shutdown.ts"
+import * as Cancel from "./cancel.ts"
 import { quietly } from "./quietly.ts"
 import type { Entry, PoolState, Subscriber } from "./state.ts"
 
@@ -62,6 +63,7 @@ export const stats = <A, B, E, R>(state: PoolState<A, B, E, R>): Stats => ({
 export const enqueue = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, E>): boolean => {
   if (!state.backlog.offer(entry)) return false
   state.counts.submitted++
+  Cancel.track(state, entry)
   return true
 }
 

@@ -273,22 +273,22 @@ export const policy = (option: string, input: unknown): Partial<Shutdown.Policy>
 }
 
 /**
- * `submitAll`'s payloads, to be read by index: an array as it is (the fast
+ * `submitAll`'s payloads (or another list argument, `option`), to be read by index: an array as it is (the fast
  * path: nothing copied, read as the batch is accepted), any other iterable
  * read in full now, its `Symbol.iterator` read once.
  */
-export const payloadList = <A>(payloads: Iterable<A>): ReadonlyArray<A> => {
+export const payloadList = <A>(payloads: Iterable<A>, option = "payloads"): ReadonlyArray<A> => {
   try {
     if (Array.isArray(payloads)) return payloads
     if (typeof payloads === "string") return Array.from(payloads)
     if ((typeof payloads !== "object" || payloads === null) && typeof payloads !== "function") {
-      return refuse("payloads", `must be an iterable, got ${kindOf(payloads)}`)
+      return refuse(option, `must be an iterable, got ${kindOf(payloads)}`)
     }
     const iterate: unknown = payloads[Symbol.iterator]
-    if (typeof iterate !== "function") return refuse("payloads", `must be an iterable, got ${kindOf(payloads)}`)
+    if (typeof iterate !== "function") return refuse(option, `must be an iterable, got ${kindOf(payloads)}`)
     return Array.from({ [Symbol.iterator]: () => iterate.call(payloads) as Iterator<A> })
   } catch (cause) {
-    throw invalidOf("payloads", cause)
+    throw invalidOf(option, cause)
   }
 }
 

@@ -132,6 +132,8 @@ export interface PoolState<A, B, E, R> {
   running: number
   /** Done once every worker has started taking jobs. */
   readonly allStarted: Deferred.Deferred<void>
+  /** The accepted jobs not ended yet, by id: only in a pool made with `Hooks.cancellable` (`cancel.ts`'s). */
+  readonly byId: Map<string, Entry<A, B, E>> | undefined
 }
 
 /** The state of a pool that has accepted nothing yet and whose workers are not started. */
@@ -156,5 +158,6 @@ export const make = <A, B, E, R>(
   closed: false,
   places: [],
   running: 0,
-  allStarted: Deferred.makeUnsafe<void>()
+  allStarted: Deferred.makeUnsafe<void>(),
+  byId: hooks.cancellable === true ? new Map() : undefined
 })

@@ -246,11 +246,219 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
       Effect.scoped(Effect.gen(function*() {
         const store = yield* make
         const queue = queueName()
-        yield* store.offer(queue, [])
+        assert.deepStrictEqual(yield* store.offer(queue, []), [])
         yield* store.complete(queue, [])
         yield* store.release(queue, [])
-        yield* store.extend(queue, [], minute)
+        assert.deepStrictEqual(yield* store.extend(queue, [], minute), [])
+        assert.strictEqual(yield* store.redrive(queue, []), 0)
+        assert.strictEqual(yield* store.remove(queue, []), 0)
         assert.deepStrictEqual(yield* store.counts(queue), empty)
+      })))
+
+    test("lookup tells a job's state, attempts, run-at and error; undefined for an unknown id", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        assert.strictEqual(yield* store.lookup(queue, "nobody"), undefined)
+        yield* store.offer(queue, jobs(4))
+        const ready = yield* store.lookup(queue, "j0")
+        assert.deepStrictEqual([ready?.id, ready?.state, ready?.attempts, ready?.error], ["j0", "ready", 0, undefined])
+        assert.instanceOf(ready?.runAt, Date)
+        const [a, b, c] = yield* store.claim(queue, 3, minute)
+        const leased = yield* store.lookup(queue, a!.id)
+        assert.deepStrictEqual([leased?.state, leased?.attempts], ["leased", 1])
+        assert.isAbove(leased!.runAt!.getTime(), ready!.runAt!.getTime() + 30_000, "a lease runs out a minute on")
+        yield* store.retry(queue, b!, minute)
+        const waiting = yield* store.lookup(queue, b!.id)
+        assert.deepStrictEqual([waiting?.state, waiting?.attempts], ["ready", 1])
+        assert.isAbove(waiting!.runAt!.getTime(), ready!.runAt!.getTime() + 30_000, "a retry runs after its delay")
+        yield* store.bury(queue, c!, "Boom: no")
+        assert.deepStrictEqual(yield* store.lookup(queue, c!.id), {
+          id: c!.id,
+          state: "buried",
+          attempts: 1,
+          runAt: undefined,
+          error: "Boom: no"
+        })
+        yield* store.complete(queue, [a!])
+        assert.deepStrictEqual(yield* store.lookup(queue, a!.id), {
+          id: a!.id,
+          state: "completed",
+          attempts: 1,
+          runAt: undefined,
+          error: undefined
+        })
+      })))
+
+    test("offer answers which ids it skipped as dead letters or cancelled; other known ids are skipped silently", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, jobs(4))
+        const [dead, done] = yield* store.claim(queue, 2, minute)
+        yield* store.bury(queue, dead!, "no")
+        yield* store.complete(queue, [done!])
+        yield* store.cancel(queue, "j2")
+        const refused = yield* store.offer(queue, [...jobs(5), { id: "new", payload: 1 }])
+        assert.deepStrictEqual([...refused].sort((x, y) => x.id.localeCompare(y.id)), [
+          { id: "j0", state: "buried" },
+          { id: "j2", state: "cancelled" }
+        ])
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 3, leased: 0, completed: 1, buried: 1 })
+      })))
+
+    test("redrive makes dead letters and cancelled jobs ready with fresh attempts; other ids are left", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, jobs(4))
+        const [dead, done, running] = yield* store.claim(queue, 3, minute)
+        yield* store.bury(queue, dead!, "no")
+        yield* store.complete(queue, [done!])
+        yield* store.cancel(queue, "j3")
+        assert.strictEqual(yield* store.redrive(queue, ["j0", "j0", "j1", "j2", "j3", "nobody"]), 2)
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 2, leased: 1, completed: 1, buried: 0 })
+        assert.deepStrictEqual(yield* store.lookup(queue, "j0").pipe(Effect.map((job) => [job?.state, job?.attempts, job?.error])), [
+          "ready",
+          0,
+          undefined
+        ])
+        const again = yield* store.claim(queue, 10, minute)
+        assert.deepStrictEqual(again.map((job) => [job.id, job.payload, job.attempt]), [
+          ["j0", { n: 0 }, 1],
+          ["j3", { n: 3 }, 1]
+        ])
+        // The running job was left alone: its holder still ends it.
+        yield* store.complete(queue, [running!, ...again])
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 4, buried: 0 })
+      })))
+
+    test("remove deletes dead letters and cancelled jobs; other ids are left", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, jobs(3))
+        const [dead] = yield* store.claim(queue, 1, minute)
+        yield* store.bury(queue, dead!, "no")
+        yield* store.cancel(queue, "j1")
+        assert.strictEqual(yield* store.remove(queue, ["j0", "j1", "j2", "nobody"]), 2)
+        assert.strictEqual(yield* store.lookup(queue, "j0"), undefined)
+        assert.strictEqual(yield* store.lookup(queue, "j1"), undefined)
+        assert.deepStrictEqual(yield* store.buried(queue, 10), [])
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 1, leased: 0, completed: 0, buried: 0 })
+        // A removed id is a new job when offered again.
+        assert.deepStrictEqual(yield* store.offer(queue, jobs(1)), [])
+        assert.strictEqual((yield* store.lookup(queue, "j0"))?.state, "ready")
+      })))
+
+    test("cancel stops a ready or delayed job at once; a leased one's holder learns it from extend, and cannot end it", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, jobs(4))
+        const [delayed, running, done] = yield* store.claim(queue, 3, Duration.millis(300))
+        yield* store.retry(queue, delayed!, Duration.millis(100))
+        yield* store.complete(queue, [done!])
+        assert.strictEqual(yield* store.cancel(queue, "j3"), "ready")
+        assert.strictEqual(yield* store.cancel(queue, delayed!.id), "ready")
+        assert.strictEqual(yield* store.cancel(queue, running!.id), "leased")
+        assert.strictEqual(yield* store.cancel(queue, done!.id), "completed", "an ended job is left as it is")
+        assert.strictEqual(yield* store.cancel(queue, running!.id), "cancelled")
+        assert.strictEqual(yield* store.cancel(queue, "nobody"), undefined)
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 1, buried: 0 })
+        assert.strictEqual((yield* store.lookup(queue, running!.id))?.state, "cancelled")
+        assert.deepStrictEqual(yield* store.extend(queue, [running!, done!], minute), [running!.id])
+        // Its holder's ending does nothing now, whatever it is.
+        yield* store.complete(queue, [running!])
+        yield* store.retry(queue, running!, Duration.zero)
+        yield* store.release(queue, [running!])
+        yield* store.bury(queue, running!, "late")
+        yield* elapse(400)
+        assert.deepStrictEqual(yield* store.claim(queue, 10, minute), [], "a cancelled job was claimed")
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 1, buried: 0 })
+        for (const id of ["j0", "j1", "j3"]) assert.strictEqual((yield* store.lookup(queue, id))?.state, "cancelled")
+      })))
+
+    test("purge deletes ended jobs past their retention, at most limit per call; the completed count stays", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, jobs(6))
+        const claimed = yield* store.claim(queue, 5, minute)
+        yield* store.complete(queue, claimed.slice(0, 3))
+        yield* store.bury(queue, claimed[3]!, "no")
+        yield* store.cancel(queue, "j5")
+        const short = { completed: Duration.millis(200), buried: Duration.minutes(10) }
+        assert.strictEqual(yield* store.purge(queue, short, 100), 0, "nothing is past its retention yet")
+        yield* elapse(300)
+        assert.strictEqual(yield* store.purge(queue, short, 2), 2, "limit")
+        assert.strictEqual(yield* store.purge(queue, short, 100), 2, "the other completed one, and the cancelled one")
+        assert.strictEqual(yield* store.purge(queue, short, 100), 0)
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 1, completed: 3, buried: 1 })
+        for (const id of ["j0", "j1", "j2", "j5"]) assert.strictEqual(yield* store.lookup(queue, id), undefined, id)
+        assert.strictEqual((yield* store.lookup(queue, "j3"))?.state, "buried", "a dead letter has its own retention")
+        assert.strictEqual(yield* store.purge(queue, { ...short, buried: Duration.millis(200) }, 100), 1)
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 1, completed: 3, buried: 0 })
+        assert.deepStrictEqual(yield* store.buried(queue, 10), [])
+        // A purged id is a new job when offered again.
+        assert.deepStrictEqual(yield* store.offer(queue, jobs(1)), [])
+        assert.deepStrictEqual((yield* store.claim(queue, 1, minute)).map((job) => [job.id, job.attempt]), [["j0", 1]])
+      })))
+
+    test("purges from several processes at once delete each job once", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const [a, b] = [yield* make, yield* make]
+        const queue = queueName()
+        yield* a.offer(queue, jobs(50))
+        yield* a.complete(queue, yield* a.claim(queue, 50, minute))
+        yield* elapse(50)
+        const retention = { completed: Duration.zero, buried: Duration.zero }
+        const drain = (store: Store) =>
+          Effect.gen(function*() {
+            let total = 0
+            while (true) {
+              const n = yield* store.purge(queue, retention, 7)
+              if (n === 0) return total
+              total += n
+            }
+          })
+        const [fromA, fromB] = yield* Effect.all([drain(a), drain(b)], { concurrency: 2 })
+        assert.strictEqual(fromA + fromB, 50)
+        assert.strictEqual((yield* a.counts(queue)).completed, 50)
+      })))
+
+    test("a durable pool's running job cancelled from an admin handle is stopped at a heartbeat, ends cancelled, runs no more", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        const events: Array<string> = []
+        const pool = yield* Durable.make({
+          store,
+          queue,
+          schema: Schema.String,
+          workers: 1,
+          lease: "300 millis",
+          pollInterval: "20 millis",
+          handler: (job) =>
+            Effect.sync(() => events.push(`start ${job.id}`)).pipe(
+              Effect.andThen(Effect.sleep("1 hour")),
+              Effect.onInterrupt(() => Effect.sync(() => events.push(`stopped ${job.id}`)))
+            )
+        })
+        const admin = Durable.admin({ store, queue })
+        yield* pool.submit("x", { id: "long" })
+        for (let i = 0; i < 100 && events.length === 0; i++) yield* elapse(20)
+        assert.deepStrictEqual(events, ["start long"])
+        assert.strictEqual(yield* admin.cancel("long"), "leased")
+        // The heartbeat renews every 100 ms (a third of the lease).
+        for (let i = 0; i < 100 && events.length === 1; i++) yield* elapse(20)
+        assert.deepStrictEqual(events, ["start long", "stopped long"])
+        yield* elapse(500)
+        assert.deepStrictEqual(events, ["start long", "stopped long"], "a cancelled job ran again")
+        assert.strictEqual((yield* pool.stats).cancelled, 1)
+        assert.strictEqual((yield* admin.lookup("long"))?.state, "cancelled")
+        assert.deepStrictEqual(yield* store.counts(queue), empty)
+        yield* pool.shutdown({ timeout: 0 })
       })))
 
     describe("a durable pool on it refuses bad input with the same PoolConfigError, before the store is asked", () => {
@@ -276,7 +484,7 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
             assert.deepStrictEqual(yield* store.counts(queue), empty)
             // Nothing is lost or stuck: the next good job goes through.
             assert.strictEqual(yield* producer.submit(2, { id: "good" }), "good")
-            // The pool, woken by the offer, may have claimed or even completed it already.
+            // One snapshot: the pool, woken by the offer, may have claimed or even completed it already.
             const { completed, leased, ready } = yield* store.counts(queue)
             assert.strictEqual(ready + leased + completed, 1)
             yield* durable.shutdown({ timeout: 0 })
@@ -299,6 +507,50 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         })))
     })
   })
+
+/**
+ * A durable pool on `store` runs `n` jobs (every 50th fails, and is a dead
+ * letter at once) with retentions of 200 ms and a purge every 50 ms of at
+ * most 100 jobs; waits until they have all ended, then until `footprint`
+ * (what the engine holds for the queue, counted behind the store's back)
+ * is down to `floor`. Returns the counts then, and the largest footprint
+ * seen while the jobs ran.
+ */
+export const retentionRun = (
+  store: Store,
+  queue: string,
+  n: number,
+  footprint: Effect.Effect<number>,
+  floor: number
+) =>
+  Effect.scoped(Effect.gen(function*() {
+    const pool = yield* Durable.make({
+      store,
+      queue,
+      schema: Schema.Number,
+      workers: 8,
+      pollInterval: "20 millis",
+      maxAttempts: 1,
+      completedRetention: "200 millis",
+      deadLetterRetention: "200 millis",
+      maintenanceInterval: "50 millis",
+      maintenanceBatch: 100,
+      handler: (job) => job.payload % 50 === 0 ? Effect.fail("no") : Effect.void
+    })
+    yield* pool.submitAll(Array.from({ length: n }, (_, i) => i))
+    // The most the engine held meanwhile: ended jobs are purged while others still run.
+    let peak = 0
+    while (true) {
+      peak = Math.max(peak, yield* footprint)
+      const { leased, ready } = yield* pool.counts
+      if (ready + leased === 0) break
+      yield* Effect.sleep("20 millis")
+    }
+    while ((yield* footprint) > floor) yield* Effect.sleep("50 millis")
+    const counts = yield* pool.counts
+    yield* pool.shutdown()
+    return { peak, counts }
+  })).pipe(Effect.timeout("30 seconds"))
 
 export interface LayerContractOptions {
   /** The engine's URL for a running server. */

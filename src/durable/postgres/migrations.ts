@@ -96,9 +96,37 @@ const initial = `
     ) WITH (fillfactor = 50);
   END IF;`
 
+/**
+ * Migration 2, for retention and cancelling: a `cancelled` state; `ended_at`,
+ * when a job completed, was buried or cancelled; and the index `purge` reads
+ * the oldest ended jobs from. The column is added with `now()` as its
+ * default, which PostgreSQL stores once (no row is rewritten): the jobs
+ * that ended before the upgrade start their retention with it. The default
+ * is then dropped: a job gets `ended_at` when it ends.
+ *
+ * The new check is not validated: every row already holds one of the old
+ * states, a subset, and validating would read the whole table under the
+ * migration's lock. Building the index does read it, once.
+ */
+const retention = `
+  ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${table}_state_check;
+  ALTER TABLE ${table} ADD CONSTRAINT ${table}_state_check
+    CHECK (state IN ('ready', 'leased', 'completed', 'buried', 'cancelled')) NOT VALID;
+  IF NOT EXISTS (
+    SELECT 1 FROM pg_attribute WHERE attrelid = '${table}'::regclass AND attname = 'ended_at' AND NOT attisdropped
+  ) THEN
+    ALTER TABLE ${table} ADD COLUMN ended_at timestamptz DEFAULT now();
+    ALTER TABLE ${table} ALTER COLUMN ended_at DROP DEFAULT;
+  END IF;
+  IF to_regclass('${table}_ended') IS NULL THEN
+    CREATE INDEX IF NOT EXISTS ${table}_ended
+      ON ${table} (queue, state, ended_at) WHERE state IN ('completed', 'buried', 'cancelled');
+  END IF;`
+
 /** The schema's versions, oldest first. */
 export const migrations: ReadonlyArray<Migration> = [
-  { version: 1, name: "initial", up: initial }
+  { version: 1, name: "initial", up: initial },
+  { version: 2, name: "retention", up: retention }
 ]
 
 /** The newest version of `list`. */

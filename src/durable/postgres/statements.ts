@@ -1,6 +1,6 @@
 /**
  * The PostgreSQL store's statements: one per operation, each its own
- * transaction, on the tables of `migrations.ts` (version 1). How each works
+ * transaction, on the tables of `migrations.ts` (version 2). How each works
  * (`unnest`, `SKIP LOCKED`, the counts kept by the statements that move
  * jobs) is said where `PostgresStore.ts` describes the store.
  *
@@ -66,28 +66,61 @@ export const wakeupChannel = "effect_worker_pool_wakeup"
 /** How much of a queue's name a notification carries: two queues that share this much wake each other, harmlessly. */
 export const wakeupPayloadLength = 1_000
 
+/** Notifies queue `$1`'s listeners (at commit). */
+const notifyQueue = `pg_notify('${wakeupChannel}', left($1, ${wakeupPayloadLength}))`
+
 /**
  * What follows `WITH source AS (...)`, the query that moved jobs `from` a
  * state `to` another: the counters' update (`tally`) and, if `notifyWhen`
  * is given, a final `SELECT` that notifies queue `$1`'s listeners when a job
  * moved and `notifyWhen` holds.
  */
-const tallied = (source: string, from: State | undefined, to: State, notifyWhen?: string, shard = sessionShard) =>
-  notifyWhen === undefined ? `\n${tally(source, from, to, "true", shard)}` : `, counted AS (${tally(source, from, to, "true", shard)}
+const tallied = (source: string, from: State | undefined, to: State, notifyWhen?: string) =>
+  notifyWhen === undefined ? `\n${tally(source, from, to)}` : `, counted AS (${tally(source, from, to)}
 )
-SELECT pg_notify('${wakeupChannel}', left($1, ${wakeupPayloadLength})) WHERE ${notifyWhen} AND EXISTS (SELECT 1 FROM ${source})`
+SELECT ${notifyQueue} WHERE ${notifyWhen} AND EXISTS (SELECT 1 FROM ${source})`
 
-const offered = `
+/**
+ * Adds `deltas` (a counter column and its change, an aggregate over
+ * `source`) to queue `$1`'s counters, when `having` holds: the statements
+ * that move jobs between several states at once (a redrive, a removal, a
+ * cancel, a purge).
+ */
+const shift = (source: string, deltas: ReadonlyArray<readonly [State, string]>, having: string) => `
+INSERT INTO ${countsTable} AS counts (queue, shard, ${deltas.map(([column]) => column).join(", ")})
+SELECT $1, ${sessionShard}, ${deltas.map(([, delta]) => delta).join(", ")} FROM ${source}
+HAVING ${having}
+ON CONFLICT (queue, shard) DO UPDATE
+SET ${deltas.map(([column]) => `${column} = counts.${column} + excluded.${column}`).join(", ")}`
+
+/**
+ * Inserts the new ids, counted in the counters' row `shard`, and notifies
+ * the queue's listeners if there were any; returns the ids skipped as dead
+ * letters or cancelled, and a row of NULL ids when it notified. Only when
+ * some id was not inserted (a condition PostgreSQL checks once, before
+ * anything else) are those ids looked up, by primary key: the statement
+ * reads the table as it was before, so it finds each where the conflict
+ * did. (The notification is a branch of the result, not a `WITH` query: a
+ * `WITH` query that only reads runs only if the statement reads it.)
+ */
+const offer = (shard: string) => `
 WITH offered AS (
   INSERT INTO ${table} (queue, id, payload)
   SELECT $1, job.id, job.payload::jsonb
   FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS job(id, payload, n)
   ORDER BY job.n
   ON CONFLICT DO NOTHING
-  RETURNING 1
-)`
+  RETURNING id
+), counted AS (${tally("offered", undefined, "ready", "true", shard)}
+)
+SELECT id, state FROM ${table}
+WHERE (SELECT count(*) FROM offered) < cardinality($2::text[])
+  AND queue = $1 AND state IN ('buried', 'cancelled')
+  AND id = ANY(ARRAY(SELECT unnest($2::text[]) EXCEPT SELECT id FROM offered))
+UNION ALL
+SELECT NULL, ${notifyQueue}::text WHERE EXISTS (SELECT 1 FROM offered)`
 
-export const offerSql = `${offered}${tallied("offered", undefined, "ready", "true")}`
+export const offerSql = offer(sessionShard)
 
 /**
  * The offer inside the application's transaction (`PostgresStore.fromClient`
@@ -98,9 +131,7 @@ export const offerSql = `${offered}${tallied("offered", undefined, "ready", "tru
  * the transaction's id among shards of their own. Two open transactions
  * meet on one only when their ids do, and then only each other wait.
  */
-export const offerInTransactionSql = `${offered}${
-  tallied("offered", undefined, "ready", "true", `${shards} + (txid_current() % ${transactionShards})::int`)
-}`
+export const offerInTransactionSql = offer(`${shards} + (txid_current() % ${transactionShards})::int`)
 
 /**
  * Leases the jobs, first in first out, and returns them in that order. Each
@@ -157,11 +188,21 @@ WITH ended AS (
   RETURNING 1
 )${tallied("ended", "leased", to, notifyWhen)}`
 
-export const completeSql = endLeases("completed", "")
+export const completeSql = endLeases("completed", ", ended_at = now()")
 
 export const releaseSql = endLeases("ready", ", attempts = attempts - 1, visible_at = now()", "true")
 
-export const extendSql = `UPDATE ${table} SET visible_at = ${fromNow("$4")} ${heldBy}`
+/**
+ * Renews the leases still held, and touches the cancelled jobs among `$2`
+ * (their `visible_at` means nothing once cancelled) so as to return them: a
+ * row per lease, the id of a cancelled job or NULL. One plain `UPDATE`, as
+ * before cancelling existed: a `WITH` around it, to return only the
+ * cancelled ids, cost about half as much again per call.
+ */
+export const extendSql = `
+UPDATE ${table} SET visible_at = ${fromNow("$4")}
+WHERE queue = $1 AND id = ANY($2::text[]) AND (token = ANY($3::text[]) OR state = 'cancelled')
+RETURNING CASE WHEN state = 'cancelled' THEN id END`
 
 /** Ends the lease `$2`/`$3` if it is still held, with `set`; notifies the queue's listeners if `notifyWhen` is given and holds. */
 const endLease = (to: State, set: string, notifyWhen?: string) => `
@@ -175,7 +216,7 @@ WITH ended AS (
 /** A retry with no delay is ready at once, and says so. */
 export const retrySql = endLease("ready", `visible_at = ${fromNow("$4")}`, "$4::float8 <= 0")
 
-export const burySql = endLease("buried", "error = $4")
+export const burySql = endLease("buried", "error = $4, ended_at = now()")
 
 export const countsSql = `
 SELECT coalesce(sum(ready), 0)::float8, coalesce(sum(leased), 0)::float8,
@@ -189,6 +230,88 @@ FROM ${table}, LATERAL (SELECT payload::text AS text) AS sent
 WHERE queue = $1 AND state = 'buried'
 ORDER BY seq
 LIMIT $2`
+
+/** The job `$2`: state, attempts, run-at (ms since the epoch, for a ready or leased job), error. */
+export const lookupSql = `
+SELECT state, attempts,
+  CASE WHEN state IN ('ready', 'leased') THEN extract(epoch FROM visible_at)::float8 * 1000 END,
+  error
+FROM ${table} WHERE queue = $1 AND id = $2`
+
+/**
+ * The dead letters and cancelled jobs among `$2`, locked: a redrive or a
+ * removal reads their states here (to move the counts) and changes them in
+ * the same statement.
+ */
+const parkedAmong = `
+SELECT id, state FROM ${table}
+WHERE queue = $1 AND id = ANY($2::text[]) AND state IN ('buried', 'cancelled')
+FOR UPDATE`
+
+/** Ready again now, attempts from 0, error cleared, the queue's listeners notified; returns how many. */
+export const redriveSql = `
+WITH parked AS (${parkedAmong}
+), redriven AS (
+  UPDATE ${table}
+  SET state = 'ready', attempts = 0, error = NULL, visible_at = now(), ended_at = NULL
+  WHERE queue = $1 AND id = ANY(ARRAY(SELECT id FROM parked))
+  RETURNING 1
+), counted AS (${shift("parked", [["buried", "-count(*) FILTER (WHERE state = 'buried')"], ["ready", "count(*)"]], "count(*) > 0")}
+)
+SELECT count(*)::int, CASE WHEN count(*) > 0 THEN ${notifyQueue}::text END FROM parked`
+
+/** Deletes them; returns how many. */
+export const removeSql = `
+WITH parked AS (${parkedAmong}
+), removed AS (
+  DELETE FROM ${table} WHERE queue = $1 AND id = ANY(ARRAY(SELECT id FROM parked))
+  RETURNING 1
+), counted AS (${shift("parked", [["buried", "-count(*) FILTER (WHERE state = 'buried')"]], "count(*) FILTER (WHERE state = 'buried') > 0")}
+)
+SELECT count(*)::int FROM parked`
+
+/**
+ * Cancels the job `$2` if it is ready or leased (its token cleared: its
+ * holder can no longer end it); returns the state it was found in. Cancelled
+ * jobs are not counted: they leave the counts.
+ */
+export const cancelSql = `
+WITH found AS (
+  SELECT state FROM ${table} WHERE queue = $1 AND id = $2 FOR UPDATE
+), cancelled AS (
+  UPDATE ${table} SET state = 'cancelled', token = NULL, ended_at = now()
+  WHERE queue = $1 AND id = $2 AND state IN ('ready', 'leased')
+  RETURNING 1
+), counted AS (${
+  shift(
+    "found",
+    [["ready", "-count(*) FILTER (WHERE state = 'ready')"], ["leased", "-count(*) FILTER (WHERE state = 'leased')"]],
+    "count(*) FILTER (WHERE state IN ('ready', 'leased')) > 0"
+  )
+}
+)
+SELECT state FROM found`
+
+/**
+ * Deletes up to `$4` jobs in state `$2` that ended at least `$3`
+ * milliseconds ago, oldest first, from the index of ended jobs: the work is
+ * the batch's, whatever the table holds. Rows another purge has locked are
+ * skipped (`SKIP LOCKED`), so purges run at once delete each row once.
+ * Returns how many.
+ */
+export const purgeSql = `
+WITH picked AS (
+  SELECT id, state FROM ${table}
+  WHERE queue = $1 AND state = $2 AND ended_at <= now() - $3::float8 * interval '1 millisecond'
+  ORDER BY ended_at
+  LIMIT $4
+  FOR UPDATE SKIP LOCKED
+), purged AS (
+  DELETE FROM ${table} WHERE queue = $1 AND id = ANY(ARRAY(SELECT id FROM picked))
+  RETURNING 1
+), counted AS (${shift("picked", [["buried", "-count(*) FILTER (WHERE state = 'buried')"]], "count(*) FILTER (WHERE state = 'buried') > 0")}
+)
+SELECT count(*)::int FROM picked`
 
 /**
  * Milliseconds as a `float8` parameter, so each statement has one parameter

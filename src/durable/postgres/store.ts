@@ -10,7 +10,7 @@ import * as PgTypes from "@effect/sql-pg/PgTypes"
 import * as Effect from "effect/Effect"
 import { randomUUID } from "node:crypto"
 import type * as Boundary from "../boundary.ts"
-import type { Buried, Claimed, Counts, Lease } from "../Store.ts"
+import type { Buried, Claimed, Counts, JobInfo, JobState, Lease, Refused } from "../Store.ts"
 import { StoreError } from "../Store.ts"
 import { storeError } from "./errors.ts"
 import { type Limits, oversizedReason } from "./limits.ts"
@@ -39,8 +39,13 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
         return typeof encoded === "string"
           ? Effect.fail(new StoreError({ operation: "offer", reason: encoded, retryable: false }))
           : Effect.flatMap(runner.inTransaction, (inTransaction) =>
-            Effect.asVoid(
-              run("offer", inTransaction ? Sql.offerInTransactionSql : Sql.offerSql, [queue, encoded.ids, encoded.payloads])
+            Effect.map(
+              run("offer", inTransaction ? Sql.offerInTransactionSql : Sql.offerSql, [queue, encoded.ids, encoded.payloads]),
+              // A row of NULLs says the offer notified the listeners.
+              (rows) =>
+                rows.flatMap((row): Array<Refused> =>
+                  row[0] === null ? [] : [{ id: row[0] as string, state: row[1] as Refused["state"] }]
+                )
             ))
       }),
 
@@ -85,7 +90,15 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
 
     release: (queue, leases) => endAll("release", Sql.releaseSql, queue, leases),
 
-    extend: (queue, leases, lease) => endAll("extend", Sql.extendSql, queue, leases, Sql.millis(lease)),
+    extend: (queue, leases, lease) =>
+      Effect.map(
+        run("extend", Sql.extendSql, [queue, ...Sql.leaseArrays(leases), Sql.millis(lease)], leases.length <= Sql.preparedBatch),
+        (rows) => {
+          const cancelled: Array<string> = []
+          for (const row of rows) if (row[0] !== null) cancelled.push(row[0] as string)
+          return cancelled
+        }
+      ),
 
     counts: (queue) =>
       Effect.map(run("counts", Sql.countsSql, [queue]), ([row]): Counts => ({
@@ -107,6 +120,40 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
           }))
       ),
 
-    listen: (queue) => Listener.listen(runner, queue)
+    listen: (queue) => Listener.listen(runner, queue),
+
+    lookup: (queue, id) =>
+      Effect.map(run("lookup", Sql.lookupSql, [queue, id]), ([row]): JobInfo | undefined =>
+        row === undefined ? undefined : {
+          id,
+          state: row[0] as JobState,
+          attempts: row[1] as number,
+          runAt: row[2] === null ? undefined : new Date(row[2] as number),
+          error: row[0] === "buried" ? (row[3] as string | null) ?? "" : undefined
+        }),
+
+    redrive: (queue, ids) => Effect.map(run("redrive", Sql.redriveSql, [queue, ids]), ([row]) => row![0] as number),
+
+    remove: (queue, ids) => Effect.map(run("remove", Sql.removeSql, [queue, ids]), ([row]) => row![0] as number),
+
+    cancel: (queue, id) =>
+      Effect.map(run("cancel", Sql.cancelSql, [queue, id]), ([row]) => row === undefined ? undefined : row[0] as JobState),
+
+    purge: (queue, retention, limit) =>
+      Effect.gen(function*() {
+        // Completed, then cancelled, then dead letters: a statement each, while the batch has room.
+        const ages = [
+          ["completed", retention.completed],
+          ["cancelled", retention.completed],
+          ["buried", retention.buried]
+        ] as const
+        let purged = 0
+        for (const [state, age] of ages) {
+          if (purged >= limit) break
+          const [row] = yield* run("purge", Sql.purgeSql, [queue, state, Sql.millis(age), PgTypes.int4(limit - purged)])
+          purged += row![0] as number
+        }
+        return purged
+      })
   }
 }

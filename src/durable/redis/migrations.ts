@@ -14,8 +14,10 @@
  * write a layout it does not know.
  *
  * A migration's chunk must be quick: the server runs nothing else meanwhile.
- * One that would rewrite every queue would instead be run from the client
- * under a lock key, its version set once it is done.
+ * Version 2 rewrites every queue's ended jobs in the script (see
+ * `retention`): simple and atomic, at the cost of holding the server once
+ * for about a second per million completed ids. A heavier one would be run
+ * from the client under a lock key, its version set once it is done.
  *
  * Internal: not an entry point of the package.
  */
@@ -32,6 +34,52 @@ export interface Migration {
   readonly up: string
 }
 
+/**
+ * Version 2, for retention: `done` (a SET of ids in version 1) and `buried`
+ * (a LIST) become sorted sets scored by when the job ended, so that `purge`
+ * reads them from their oldest end and a dead letter is taken out by id in
+ * O(log n); `completed`, a counter, takes over from counting `done` (which
+ * purging shrinks). Ended jobs carried over are scored as ending now (their
+ * retention starts with the upgrade), dead letters in their order.
+ *
+ * Every queue is rewritten in this one script: it holds the server for
+ * about a second per million completed ids, once.
+ */
+const retention = `
+  local clock = redis.call('TIME')
+  local at = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+  local function each(pattern, kind, rewrite)
+    local cursor = '0'
+    repeat
+      local page = redis.call('SCAN', cursor, 'MATCH', pattern, 'COUNT', 1000)
+      cursor = page[1]
+      for _, key in ipairs(page[2]) do
+        if redis.call('TYPE', key).ok == kind then rewrite(key) end
+      end
+    until cursor == '0'
+  end
+  local function toSorted(key, ids, score)
+    local staging = key .. ':v2'
+    redis.call('DEL', staging)
+    for i = 1, #ids, 2000 do
+      local scored = {}
+      for j = i, math.min(i + 1999, #ids) do
+        scored[#scored + 1] = score(j, #ids)
+        scored[#scored + 1] = ids[j]
+      end
+      redis.call('ZADD', staging, unpack(scored))
+    end
+    if #ids > 0 then redis.call('RENAME', staging, key) else redis.call('DEL', key) end
+  end
+  each('ewp:{*}:done', 'set', function(key)
+    local ids = redis.call('SMEMBERS', key)
+    redis.call('SET', string.sub(key, 1, -5) .. 'completed', #ids)
+    toSorted(key, ids, function() return at end)
+  end)
+  each('ewp:{*}:buried', 'list', function(key)
+    toSorted(key, redis.call('LRANGE', key, 0, -1), function(i, n) return at - n + i end)
+  end)`
+
 /** The layout's versions, oldest first. */
 export const migrations: ReadonlyArray<Migration> = [
   {
@@ -41,7 +89,8 @@ export const migrations: ReadonlyArray<Migration> = [
     // this version already: this step only records it.
     name: "initial",
     up: ""
-  }
+  },
+  { version: 2, name: "retention", up: retention }
 ]
 
 /** The key holding the layout's version, and the hash of the migrations applied. */

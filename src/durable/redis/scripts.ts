@@ -6,7 +6,7 @@
  * clock, and batched writes.
  *
  * The layout they read and write is the one `RedisStore.ts` describes; it is
- * version 1 of `migrations.ts`. A script that changed it would come with a
+ * version 2 of `migrations.ts`. A script that changed it would come with a
  * migration.
  *
  * Internal: not an entry point of the package.
@@ -19,8 +19,8 @@ import { createHash } from "node:crypto"
  * writes (Lua's `unpack` is limited to a few thousand values).
  */
 const prelude = `
-local payload, ready, delayed, leased, token, attempts, done, buried, errors =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9]
+local payload, ready, delayed, leased, token, attempts, done, buried, errors, cancelled, completed =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
 local function now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -41,7 +41,19 @@ local function fetch(command, key, values)
 end
 `
 
-export const keySuffixes = ["payload", "ready", "delayed", "leased", "token", "attempts", "done", "buried", "errors"] as const
+export const keySuffixes = [
+  "payload",
+  "ready",
+  "delayed",
+  "leased",
+  "token",
+  "attempts",
+  "done",
+  "buried",
+  "errors",
+  "cancelled",
+  "completed"
+] as const
 
 export const keysOf = (queue: string): ReadonlyArray<string> => keySuffixes.map((suffix) => `ewp:{${queue}}:${suffix}`)
 
@@ -95,21 +107,33 @@ const wake = `redis.call('PUBLISH', string.sub(payload, 1, -8) .. 'wakeup', '')`
 
 /**
  * ARGV: id, payload, id, payload... Ids already known (in any state) are
- * skipped. New jobs wake the queue's listeners.
+ * skipped; new jobs wake the queue's listeners. Returns id, state... of
+ * those skipped as buried or cancelled (looked up only for an id already
+ * known, and only while there are such).
  */
 export const offerScript = script(`
-local hasDone = redis.call('SCARD', done) > 0
-local fresh = {}
+local hasDone = redis.call('ZCARD', done) > 0
+local fresh, refused, parked = {}, {}, nil
 for i = 1, #ARGV, 2 do
   local id = ARGV[i]
-  if not (hasDone and redis.call('SISMEMBER', done, id) == 1)
-    and redis.call('HSETNX', payload, id, ARGV[i + 1]) == 1 then
-    fresh[#fresh + 1] = id
+  if not (hasDone and redis.call('ZSCORE', done, id)) then
+    if redis.call('HSETNX', payload, id, ARGV[i + 1]) == 1 then
+      fresh[#fresh + 1] = id
+    else
+      if parked == nil then parked = redis.call('ZCARD', buried) + redis.call('ZCARD', cancelled) > 0 end
+      if parked and redis.call('ZSCORE', buried, id) then
+        refused[#refused + 1] = id
+        refused[#refused + 1] = 'buried'
+      elseif parked and redis.call('ZSCORE', cancelled, id) then
+        refused[#refused + 1] = id
+        refused[#refused + 1] = 'cancelled'
+      end
+    end
   end
 end
 batch('RPUSH', ready, fresh)
 if #fresh > 0 then ${wake} end
-return #fresh
+return refused
 `)
 
 /**
@@ -170,11 +194,16 @@ for i, id in ipairs(ids) do
   end
 end
 if #ok > 0 then
+  local t, scored = now(), {}
+  for _, id in ipairs(ok) do
+    scored[#scored + 1] = t
+    scored[#scored + 1] = id
+  end
   batch('HDEL', token, ok)
   batch('ZREM', leased, ok)
   batch('HDEL', payload, ok)
-  batch('HDEL', attempts, ok)
-  batch('SADD', done, ok)
+  batch('ZADD', done, scored)
+  redis.call('INCRBY', completed, #ok)
 end
 return #ok
 `)
@@ -202,7 +231,11 @@ if redis.call('HGET', token, id) ~= ARGV[2] then return 0 end
 redis.call('HDEL', token, id)
 redis.call('ZREM', leased, id)
 redis.call('HSET', errors, id, ARGV[3])
-redis.call('RPUSH', buried, id)
+-- Scored by when, and after the newest dead letter: burials in one millisecond keep their order.
+local at = now()
+local newest = redis.call('ZRANGE', buried, -1, -1, 'WITHSCORES')[2]
+if newest and tonumber(newest) >= at then at = tonumber(newest) + 0.001 end
+redis.call('ZADD', buried, string.format('%.3f', at), id)
 return 1
 `)
 
@@ -223,18 +256,25 @@ if n > 0 then ${wake} end
 return n
 `)
 
-/** ARGV: lease ms, id, token, id, token... */
+/**
+ * ARGV: lease ms, id, token, id, token... Returns the ids among them that
+ * were cancelled (looked up only for a lease no longer held, and only while
+ * the queue has cancelled jobs).
+ */
 export const extendScript = script(`
 local until_ = now() + tonumber(ARGV[1])
-local scores = {}
+local scores, stopped, anyCancelled = {}, {}, nil
 for i = 2, #ARGV, 2 do
   if redis.call('HGET', token, ARGV[i]) == ARGV[i + 1] then
     scores[#scores + 1] = until_
     scores[#scores + 1] = ARGV[i]
+  else
+    if anyCancelled == nil then anyCancelled = redis.call('ZCARD', cancelled) > 0 end
+    if anyCancelled and redis.call('ZSCORE', cancelled, ARGV[i]) then stopped[#stopped + 1] = ARGV[i] end
   end
 end
 batch('ZADD', leased, scores)
-return #scores / 2
+return stopped
 `)
 
 /** Returns ready, leased, completed, buried. */
@@ -242,15 +282,15 @@ export const countsScript = script(`
 return {
   redis.call('LLEN', ready) + redis.call('ZCARD', delayed),
   redis.call('ZCARD', leased),
-  redis.call('SCARD', done),
-  redis.call('LLEN', buried)
+  tonumber(redis.call('GET', completed) or '0'),
+  redis.call('ZCARD', buried)
 }
 `)
 
 /** ARGV: limit. Returns id, payload, attempts, error... oldest first. */
 export const buriedScript = script(`
 local out = {}
-for _, id in ipairs(redis.call('LRANGE', buried, 0, tonumber(ARGV[1]) - 1)) do
+for _, id in ipairs(redis.call('ZRANGE', buried, 0, tonumber(ARGV[1]) - 1)) do
   out[#out + 1] = id
   out[#out + 1] = redis.call('HGET', payload, id)
   out[#out + 1] = redis.call('HGET', attempts, id)
@@ -259,3 +299,104 @@ end
 return out
 `)
 
+
+/**
+ * ARGV: id. Returns state, attempts, run-at ms (or ''), error (or ''); an
+ * empty array for an unknown id. A job ready now has no score anywhere (the
+ * ready list keeps only the order): its run-at is now.
+ */
+export const lookupScript = script(`
+local id = ARGV[1]
+local n = redis.call('HGET', attempts, id) or '0'
+if redis.call('ZSCORE', done, id) then return {'completed', n, '', ''} end
+if redis.call('HEXISTS', payload, id) == 0 then return {} end
+if redis.call('ZSCORE', buried, id) then return {'buried', n, '', redis.call('HGET', errors, id) or ''} end
+if redis.call('ZSCORE', cancelled, id) then return {'cancelled', n, '', ''} end
+local until_ = redis.call('ZSCORE', leased, id)
+if until_ then return {'leased', n, until_, ''} end
+local due = redis.call('ZSCORE', delayed, id)
+if due then return {'ready', n, due, ''} end
+return {'ready', n, tostring(now()), ''}
+`)
+
+/** The Lua that takes each dead letter or cancelled job among ARGV out of its set (each once): the ids taken. */
+const takeParked = `
+local taken, seen = {}, {}
+for _, id in ipairs(ARGV) do
+  if not seen[id] then
+    seen[id] = true
+    if redis.call('ZREM', buried, id) == 1 or redis.call('ZREM', cancelled, id) == 1 then
+      taken[#taken + 1] = id
+    end
+  end
+end
+`
+
+/** ARGV: ids. Dead letters and cancelled jobs among them are ready again, attempts from 0. Returns how many. */
+export const redriveScript = script(`${takeParked}
+if #taken > 0 then
+  batch('HDEL', errors, taken)
+  batch('HDEL', attempts, taken)
+  batch('RPUSH', ready, taken)
+  ${wake}
+end
+return #taken
+`)
+
+/** ARGV: ids. Dead letters and cancelled jobs among them are deleted. Returns how many. */
+export const removeScript = script(`${takeParked}
+if #taken > 0 then
+  batch('HDEL', errors, taken)
+  batch('HDEL', attempts, taken)
+  batch('HDEL', payload, taken)
+end
+return #taken
+`)
+
+/**
+ * ARGV: id. Cancels a ready, delayed or leased job (its payload and
+ * attempts kept, for a redrive). Returns the state found: 'ready', 'leased',
+ * or an ended state (nothing done); nil for an unknown id. Taking a ready
+ * job out of the ready list scans it (LREM): an operator's call, not the
+ * per-job path.
+ */
+export const cancelScript = script(`
+local id = ARGV[1]
+if redis.call('ZSCORE', done, id) then return 'completed' end
+if redis.call('HEXISTS', payload, id) == 0 then return false end
+if redis.call('ZSCORE', buried, id) then return 'buried' end
+if redis.call('ZSCORE', cancelled, id) then return 'cancelled' end
+local found = 'ready'
+if redis.call('ZREM', leased, id) == 1 then
+  found = 'leased'
+  redis.call('HDEL', token, id)
+elseif redis.call('ZREM', delayed, id) == 0 then
+  redis.call('LREM', ready, 1, id)
+end
+redis.call('ZADD', cancelled, now(), id)
+return found
+`)
+
+/**
+ * ARGV: completed retention ms, buried retention ms, limit. Deletes up to
+ * limit ended jobs past their retention, oldest first: completed, then
+ * cancelled, then buried. Returns how many. Each set is read from its oldest
+ * end (ZRANGEBYSCORE ... LIMIT): the work is the batch's, not the queue's.
+ */
+export const purgeScript = script(`
+local t, limit, n = now(), tonumber(ARGV[3]), 0
+local function purge(key, age)
+  if n >= limit then return end
+  local ids = redis.call('ZRANGEBYSCORE', key, '-inf', t - age, 'LIMIT', 0, limit - n)
+  if #ids == 0 then return end
+  batch('ZREM', key, ids)
+  batch('HDEL', attempts, ids)
+  batch('HDEL', payload, ids)
+  batch('HDEL', errors, ids)
+  n = n + #ids
+end
+purge(done, tonumber(ARGV[1]))
+purge(cancelled, tonumber(ARGV[1]))
+purge(buried, tonumber(ARGV[2]))
+return n
+`)

@@ -10,7 +10,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { randomUUID } from "node:crypto"
 import type * as Boundary from "../boundary.ts"
-import type { Buried, Claimed, Counts, Lease } from "../Store.ts"
+import type { Buried, Claimed, Counts, JobInfo, JobState, Lease, Refused } from "../Store.ts"
 import type { StoreError } from "../Store.ts"
 import type { Connection } from "./connection.ts"
 import { storeError, UnexpectedReply } from "./errors.ts"
@@ -93,6 +93,7 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
     })
 
   const done = () => undefined
+  const idList = (reply: unknown): ReadonlyArray<string> => asArray(reply).map(String)
 
   return {
     offer: (queue, jobs) =>
@@ -100,7 +101,14 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
         const args: Array<string> = []
         for (const job of jobs) args.push(job.id, encode(job.payload))
         return args
-      }, done),
+      }, (reply) => {
+        const flat = asArray(reply)
+        const refused: Array<Refused> = []
+        for (let i = 0; i < flat.length; i += 2) {
+          refused.push({ id: String(flat[i]), state: flat[i + 1] === "cancelled" ? "cancelled" : "buried" })
+        }
+        return refused
+      }),
 
     claim: (queue, max, lease) =>
       Effect.suspend(() => {
@@ -139,7 +147,7 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
     release: (queue, leases) => run("release", queue, Scripts.releaseScript, () => leaseArgs(leases), done),
 
     extend: (queue, leases, lease) =>
-      run("extend", queue, Scripts.extendScript, () => [millis(lease), ...leaseArgs(leases)], done),
+      run("extend", queue, Scripts.extendScript, () => [millis(lease), ...leaseArgs(leases)], idList),
 
     counts: (queue) =>
       run("counts", queue, Scripts.countsScript, () => [], (reply): Counts => {
@@ -162,6 +170,30 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
         return out
       }),
 
-    listen: (queue) => Listener.listen(connection, queue)
+    listen: (queue) => Listener.listen(connection, queue),
+
+    lookup: (queue, id) =>
+      run("lookup", queue, Scripts.lookupScript, () => [id], (reply): JobInfo | undefined => {
+        const flat = asArray(reply)
+        if (flat.length === 0) return undefined
+        const [state, attempts, runAt, error] = flat.map(String)
+        return {
+          id,
+          state: state as JobState,
+          attempts: Number(attempts),
+          runAt: runAt === "" ? undefined : new Date(Number(runAt)),
+          error: state === "buried" ? error : undefined
+        }
+      }),
+
+    redrive: (queue, ids) => run("redrive", queue, Scripts.redriveScript, () => ids, Number),
+
+    remove: (queue, ids) => run("remove", queue, Scripts.removeScript, () => ids, Number),
+
+    cancel: (queue, id) =>
+      run("cancel", queue, Scripts.cancelScript, () => [id], (reply) => reply === null ? undefined : String(reply) as JobState),
+
+    purge: (queue, retention, limit) =>
+      run("purge", queue, Scripts.purgeScript, () => [millis(retention.completed), millis(retention.buried), String(limit)], Number)
   }
 }

@@ -1,0 +1,87 @@
+/**
+ * The admin operations on a queue, for `Durable.admin` (a process with no
+ * workers) and for every durable pool: each argument checked with the
+ * vocabulary of `../internal/options.ts` (a bad one is a `PoolConfigError`
+ * naming it), then the store asked. `redrive()` and `remove()` without ids
+ * take every dead letter there is when they begin, a batch per round trip.
+ *
+ * Internal: not an entry point of the package.
+ */
+import * as Effect from "effect/Effect"
+import type { Admin, AdminError } from "../Durable.ts"
+import * as Checks from "../internal/options.ts"
+import { isInvalid, isPositiveInteger } from "../internal/options.ts"
+import { configError } from "../internal/poolOptions.ts"
+import { PoolConfigError } from "../Pool.ts"
+import type { JobInfo, JobState, Store, StoreError } from "./Store.ts"
+
+/** The pool's `deadLetters`: checks `limit`, then asks the store. */
+const deadLetters = (store: Store, queue: string): Admin["deadLetters"] => (limit = 100) =>
+  isPositiveInteger(limit)
+    ? store.buried(queue, limit)
+    : Effect.fail(new PoolConfigError({ option: "limit", reason: `must be an integer >= 1, got ${Checks.describe(limit)}` }))
+
+/** An id argument, checked: a string. */
+const idOf = (id: unknown) => Checks.checked("id", () => Checks.jobIdString(id))
+
+/** An `ids` argument, checked: an iterable of strings, read once. */
+const idsOf = (ids: Iterable<string>) =>
+  Checks.checked("ids", () => {
+    const list = Checks.payloadList(ids, "ids")
+    for (const id of list) if (typeof id !== "string") Checks.refuse("ids", `must hold strings, got ${Checks.describe(id)}`)
+    return list
+  })
+
+/** How many dead letters `redrive()` and `remove()` without ids take per round trip. */
+const everyBatch = 500
+
+/**
+ * The admin operations on `queue`. `cancelled` is told of each job the
+ * store cancelled while leased: a pool stops its own delivery at once,
+ * rather than at its next heartbeat.
+ */
+export const make = (store: Store, queue: string, cancelled: (id: string) => void): Admin => {
+  /** `operate` on each dead letter there is when it begins, a batch per round trip. */
+  const everyDeadLetter = (operate: (ids: ReadonlyArray<string>) => Effect.Effect<number, StoreError>) =>
+    Effect.gen(function*() {
+      // At most the dead letters counted now: one redriven, failing and buried again meanwhile is not taken twice.
+      const { buried } = yield* store.counts(queue)
+      let done = 0
+      while (done < buried) {
+        const batch = yield* store.buried(queue, Math.min(everyBatch, buried - done))
+        if (batch.length === 0) break
+        const n = yield* operate(batch.map((job) => job.id))
+        if (n === 0) break
+        done += n
+      }
+      return done
+    })
+  const byIds = (operate: (ids: ReadonlyArray<string>) => Effect.Effect<number, StoreError>) =>
+  (ids?: Iterable<string>): Effect.Effect<number, AdminError> =>
+    Effect.suspend((): Effect.Effect<number, AdminError> => {
+      if (ids === undefined) return everyDeadLetter(operate)
+      const checked = idsOf(ids)
+      return isInvalid(checked) ? Effect.fail(configError(checked)) : operate(checked)
+    })
+  return {
+    counts: store.counts(queue),
+    deadLetters: deadLetters(store, queue),
+    lookup: (id) =>
+      Effect.suspend((): Effect.Effect<JobInfo | undefined, AdminError> => {
+        const checked = idOf(id)
+        return isInvalid(checked) ? Effect.fail(configError(checked)) : store.lookup(queue, checked)
+      }),
+    redrive: byIds((ids) => store.redrive(queue, ids)),
+    remove: byIds((ids) => store.remove(queue, ids)),
+    cancel: (id) =>
+      Effect.suspend((): Effect.Effect<JobState | undefined, AdminError> => {
+        const checked = idOf(id)
+        if (isInvalid(checked)) return Effect.fail(configError(checked))
+        return Effect.map(store.cancel(queue, checked), (found) => {
+          if (found === "leased") cancelled(checked)
+          return found
+        })
+      })
+  }
+}
+

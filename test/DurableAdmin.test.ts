@@ -1,0 +1,248 @@
+/**
+ * A durable queue people can run for months, on the in-memory store under
+ * the TestClock: ended jobs purged after their retention by the pool's
+ * maintenance (on its interval, a bounded batch per run, stopped by the
+ * shutdown); dead letters redriven or removed; jobs looked up and
+ * cancelled, from the pool or from an admin handle with no workers; an id
+ * that is dead-lettered or cancelled refused by submit, saying so.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Schema } from "effect"
+import { TestClock } from "effect/testing"
+import * as MemoryStore from "../src/durable/MemoryStore.ts"
+import type { Store } from "../src/durable/Store.ts"
+import { Durable } from "../src/index.ts"
+import { elapse, oneWorker } from "./support/durablePool.ts"
+import { settle } from "./support/workload.ts"
+
+/** Lets `duration` pass at once (every sleep due meanwhile wakes, in order), then lets the fibers run. */
+const pass = (duration: Parameters<typeof TestClock.adjust>[0]) => Effect.andThen(TestClock.adjust(duration), settle)
+
+/** The state of each of `ids` in `store`'s queue "q" ("gone" for none). */
+const states = (store: Store, ids: ReadonlyArray<string>) =>
+  Effect.forEach(ids, (id) => Effect.map(store.lookup("q", id), (job) => job?.state ?? "gone"))
+
+describe("Durable retention", () => {
+  it.effect("completed jobs are purged after completedRetention, dead letters after deadLetterRetention; counts stay exact", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const pool = yield* oneWorker(store, {
+        maxAttempts: 1,
+        pollInterval: "1 second",
+        completedRetention: "10 minutes",
+        deadLetterRetention: "1 hour",
+        maintenanceInterval: "1 minute",
+        handler: (job) => job.payload === "bad" ? Effect.fail("no") : Effect.void
+      })
+      yield* pool.submit("ok", { id: "ok" })
+      yield* pool.submit("bad", { id: "bad" })
+      yield* elapse(2_000)
+      assert.deepStrictEqual(yield* states(store, ["ok", "bad"]), ["completed", "buried"])
+      yield* pass("9 minutes")
+      assert.deepStrictEqual(yield* states(store, ["ok", "bad"]), ["completed", "buried"], "purged before its retention")
+      // Past 10 minutes, at the next run of the maintenance (each minute).
+      yield* pass("1 minute")
+      yield* pass("1 minute")
+      assert.deepStrictEqual(yield* states(store, ["ok", "bad"]), ["gone", "buried"])
+      assert.deepStrictEqual(yield* pool.counts, { ready: 0, leased: 0, completed: 1, buried: 1 })
+      yield* pass("48 minutes")
+      assert.deepStrictEqual(yield* states(store, ["bad"]), ["buried"], "purged before its retention")
+      yield* pass("2 minutes")
+      assert.deepStrictEqual(yield* states(store, ["bad"]), ["gone"])
+      assert.deepStrictEqual(yield* pool.counts, { ready: 0, leased: 0, completed: 1, buried: 0 })
+      // Deduplication holds while a job is in the store, no longer: the id is a new job now.
+      assert.strictEqual(yield* pool.submit("ok", { id: "ok" }), "ok")
+      yield* elapse(2_000, 500)
+      assert.deepStrictEqual(yield* pool.counts, { ready: 0, leased: 0, completed: 2, buried: 0 })
+    })))
+
+  it.effect("each run of the maintenance purges at most maintenanceBatch jobs", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const pool = yield* oneWorker(store, {
+        completedRetention: 0,
+        maintenanceInterval: "1 minute",
+        maintenanceBatch: 2,
+        handler: () => Effect.void
+      })
+      const ids = ["a", "b", "c", "d", "e"]
+      for (const id of ids) yield* pool.submit(id, { id })
+      yield* elapse(1_000)
+      const gone = Effect.map(states(store, ids), (all) => all.filter((state) => state === "gone").length)
+      assert.strictEqual(yield* gone, 0)
+      yield* pass("1 minute")
+      assert.strictEqual(yield* gone, 2)
+      yield* pass("1 minute")
+      assert.strictEqual(yield* gone, 4)
+      yield* pass("1 minute")
+      assert.strictEqual(yield* gone, 5)
+    })))
+
+  it.effect("the maintenance stops with the pool's shutdown", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const pool = yield* oneWorker(store, {
+        completedRetention: "1 minute",
+        maintenanceInterval: "1 minute",
+        handler: () => Effect.void
+      })
+      yield* pool.submit("x", { id: "x" })
+      yield* elapse(500)
+      yield* pool.shutdown()
+      yield* pass("1 day")
+      assert.deepStrictEqual(yield* states(store, ["x"]), ["completed"])
+    })))
+})
+
+describe("Durable dead letters and single jobs", () => {
+  const failing = (store: Store) =>
+    oneWorker(store, { maxAttempts: 1, handler: (job) => job.payload.startsWith("bad") ? Effect.fail("no") : Effect.void })
+
+  it.effect("submit with the id of a dead letter or a cancelled job fails with JobNotResubmittedError; a known live or completed id succeeds", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const pool = yield* failing(store)
+      const producer = Durable.producer({ store, queue: "q", schema: Schema.String })
+      yield* pool.submit("bad", { id: "dead" })
+      yield* pool.submit("ok", { id: "done" })
+      yield* elapse(500)
+      yield* producer.submit("later", { id: "stopped" })
+      assert.strictEqual(yield* pool.cancel("stopped"), "ready")
+      for (const submitter of [pool, producer]) {
+        for (const [id, state] of [["dead", "buried"], ["stopped", "cancelled"]] as const) {
+          const error = yield* Effect.flip(submitter.submit("again", { id }))
+          assert.instanceOf(error, Durable.JobNotResubmittedError)
+          assert.deepStrictEqual([error._tag, (error as Durable.JobNotResubmittedError).id, (error as Durable.JobNotResubmittedError).state], [
+            "JobNotResubmittedError",
+            id,
+            state
+          ])
+          assert.include(error.message, "redrive")
+          assert.include(error.message, JSON.stringify(id))
+        }
+        // Idempotent as before: the id is returned, nothing is stored twice.
+        assert.strictEqual(yield* submitter.submit("ok", { id: "done" }), "done")
+      }
+      assert.deepStrictEqual(yield* pool.counts, { ready: 0, leased: 0, completed: 1, buried: 1 })
+    })))
+
+  it.effect("redrive runs dead letters again with fresh attempts: by ids, or all; remove deletes them", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const seen: Array<string> = []
+      const pool = yield* oneWorker(store, {
+        maxAttempts: 1,
+        handler: (job) =>
+          Effect.suspend(() => {
+            seen.push(`${job.id}#${job.attempt}`)
+            // Each fails the first time it runs: a redrive runs it anew.
+            return seen.filter((s) => s.startsWith(`${job.id}#`)).length === 1 ? Effect.fail("no") : Effect.void
+          })
+      })
+      const admin = Durable.admin({ store, queue: "q" })
+      for (const id of ["a", "b", "c", "d", "e"]) yield* pool.submit(id, { id })
+      yield* elapse(1_000)
+      assert.deepStrictEqual((yield* pool.deadLetters()).map((job) => job.id), ["a", "b", "c", "d", "e"])
+      assert.strictEqual(yield* admin.redrive(["a", "nobody"]), 1)
+      yield* elapse(500)
+      assert.deepStrictEqual((yield* admin.lookup("a"))?.state, "completed")
+      assert.strictEqual(seen.at(-1), "a#1", "a redriven job starts again from attempt 1")
+      assert.strictEqual(yield* admin.remove(["b"]), 1)
+      assert.strictEqual(yield* admin.lookup("b"), undefined)
+      assert.strictEqual(yield* pool.redrive(), 3)
+      yield* elapse(1_000)
+      assert.deepStrictEqual(yield* pool.counts, { ready: 0, leased: 0, completed: 4, buried: 0 })
+      yield* pool.submit("bad", { id: "f" })
+      yield* pool.submit("bad", { id: "g" })
+      yield* elapse(500)
+      assert.strictEqual(yield* admin.remove(), 2)
+      assert.deepStrictEqual(yield* pool.deadLetters(), [])
+    })))
+
+  it.effect("lookup tells state, attempts, run-at and last error; undefined for an unknown id", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const pool = yield* failing(store)
+      yield* pool.submit("bad", { id: "dead" })
+      yield* elapse(500)
+      const dead = yield* pool.lookup("dead")
+      assert.deepStrictEqual([dead?.state, dead?.attempts, dead?.runAt], ["buried", 1, undefined])
+      assert.include(dead?.error, "no")
+      assert.strictEqual(yield* pool.lookup("nobody"), undefined)
+    })))
+
+  it.effect("a running job cancelled from another process is interrupted within a heartbeat, ends cancelled, and is not retried", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const events: Array<string> = []
+      const pool = yield* oneWorker(store, {
+        lease: "3 seconds",
+        handler: (job) =>
+          Effect.sync(() => events.push(`start ${job.id}#${job.attempt}`)).pipe(
+            Effect.andThen(job.id === "long" ? Effect.sleep("1 hour") : Effect.void),
+            Effect.onInterrupt(() => Effect.sync(() => events.push(`stopped ${job.id}`)))
+          )
+      })
+      const admin = Durable.admin({ store, queue: "q" })
+      yield* pool.submit("long", { id: "long" })
+      yield* elapse(300)
+      assert.deepStrictEqual(events, ["start long#1"])
+      assert.strictEqual(yield* admin.cancel("long"), "leased")
+      assert.strictEqual((yield* admin.lookup("long"))?.state, "cancelled")
+      // The heartbeat renews every second (a third of the lease): by then it is stopped.
+      yield* elapse(1_100)
+      assert.deepStrictEqual(events, ["start long#1", "stopped long"])
+      assert.strictEqual((yield* pool.stats).cancelled, 1)
+      yield* elapse(10_000)
+      assert.deepStrictEqual(events, ["start long#1", "stopped long"], "a cancelled job ran again")
+      assert.deepStrictEqual(yield* pool.counts, { ready: 0, leased: 0, completed: 0, buried: 0 })
+      assert.strictEqual((yield* admin.lookup("long"))?.state, "cancelled")
+      // The worker is free again.
+      yield* pool.submit("next", { id: "next" })
+      yield* elapse(300)
+      assert.deepStrictEqual(events.at(-1), "start next#1")
+    })))
+
+  it.effect("cancel on the pool that runs the job stops it at once; a job waiting in the pool is skipped", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const events: Array<string> = []
+      const pool = yield* oneWorker(store, {
+        lease: "30 seconds",
+        prefetch: 1,
+        handler: (job) =>
+          Effect.sync(() => events.push(`start ${job.id}`)).pipe(
+            Effect.andThen(Effect.sleep("1 hour")),
+            Effect.onInterrupt(() => Effect.sync(() => events.push(`stopped ${job.id}`)))
+          )
+      })
+      yield* pool.submit("a", { id: "a" })
+      yield* pool.submit("b", { id: "b" })
+      yield* elapse(300)
+      // "a" runs, "b" was claimed and waits for the one worker.
+      assert.deepStrictEqual(yield* pool.counts, { ready: 0, leased: 2, completed: 0, buried: 0 })
+      assert.strictEqual(yield* pool.cancel("b"), "leased")
+      assert.strictEqual(yield* pool.cancel("a"), "leased")
+      yield* settle
+      assert.deepStrictEqual(events, ["start a", "stopped a"])
+      yield* elapse(300)
+      assert.deepStrictEqual(events, ["start a", "stopped a"], "a cancelled job waiting in the pool started")
+      assert.strictEqual((yield* pool.stats).cancelled, 2)
+      assert.deepStrictEqual(yield* states(store, ["a", "b"]), ["cancelled", "cancelled"])
+    })))
+
+  it.effect("bad arguments and bad admin options are a PoolConfigError naming them", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const admin = Durable.admin({ store, queue: "q" })
+      const named = (effect: Effect.Effect<unknown, unknown>) =>
+        Effect.map(Effect.flip(effect), (error) => (error as { readonly option?: string }).option)
+      assert.strictEqual(yield* named(admin.lookup(7 as unknown as string)), "id")
+      assert.strictEqual(yield* named(admin.cancel(null as unknown as string)), "id")
+      assert.strictEqual(yield* named(admin.redrive([1] as unknown as Array<string>)), "ids")
+      assert.strictEqual(yield* named(admin.remove(42 as unknown as Array<string>)), "ids")
+      assert.strictEqual(yield* named(admin.deadLetters(0)), "limit")
+      const broken = Durable.admin({ store, queue: "" })
+      assert.strictEqual(yield* named(broken.lookup("x")), "queue")
+    })))
+})
