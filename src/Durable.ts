@@ -60,6 +60,7 @@ import { isInvalid, isPositiveInteger } from "./internal/options.ts"
 import { configError } from "./internal/poolOptions.ts"
 import * as Job from "./Job.ts"
 import * as Pool from "./Pool.ts"
+import * as Threads from "./Threads.ts"
 import * as Shutdown from "./internal/namespaces/Shutdown.ts"
 
 /** How to build a durable pool. */
@@ -250,7 +251,7 @@ const build = <A, I, B, E, R>(
     const context = yield* Effect.context<R>()
     const book = yield* Leases.make({ capacity: config.prefetch + config.workers, maxAttempts: config.maxAttempts })
     const ended = (job: Job.Job<A>, ending: Pool.Ending) => Leases.endDelivery(book, job, ending)
-    const pool = yield* restore(Pool.makeWithHooks(poolOptions(config), { ended }))
+    const pool = yield* restore(makePool(config, { ended }))
     const background = yield* Scope.make()
     const decode = Schema.decodeUnknownExit(jsonCodec(config.schema))
     const { lease, pollInterval } = config
@@ -272,6 +273,20 @@ const build = <A, I, B, E, R>(
       shutdown
     }
   }))
+
+/**
+ * The pool that runs the claimed jobs: in memory, or on `workers` threads
+ * when the handler is a `Threads.handler`.
+ */
+const makePool = <A, I, B, E, R>(
+  config: Config<A, I, B, E, R>,
+  hooks: Pool.Hooks<A>
+): Effect.Effect<Pool.WorkerPool<A, B, E>, Pool.PoolConfigError, Scope.Scope | R> => {
+  const threaded = Threads.threadedOptions<A>(config.handler)
+  if (threaded === undefined) return Pool.makeWithHooks(poolOptions(config), hooks)
+  const { jobTimeout, shutdown } = config
+  return Threads.makeWithHooks<A, B, E>({ ...threaded, threads: config.workers, capacity: config.prefetch, jobTimeout, shutdown }, hooks)
+}
 
 /** The in-memory pool that runs the claimed jobs: `workers` at once, `prefetch` more waiting. */
 const poolOptions = <A, I, B, E, R>(config: Config<A, I, B, E, R>): Pool.Options<A, B, E, R> => ({

@@ -303,6 +303,12 @@ export type Ending =
  */
 export interface Hooks<A> {
   readonly ended: (job: Job.Job<A>, ending: Ending) => void
+  /**
+   * Run by the worker before each job's handler, outside the job's deadline:
+   * the threaded pool waits here for the worker's thread, so that a thread
+   * being replaced does not eat into the next job's time.
+   */
+  readonly beforeJob?: Effect.Effect<void> | undefined
 }
 
 const noHooks: Hooks<unknown> = { ended: () => {} }

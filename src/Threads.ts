@@ -81,6 +81,52 @@ export interface Options<A> {
 
 const nothing: ReadonlyArray<unknown> = []
 
+/** The brand of a handler made by `handler`. */
+const ThreadedTypeId: unique symbol = Symbol.for("effect-worker-pool/Threads/handler")
+
+/** What `handler` says of a module, for a pool built on this one (the durable pool) to run it on threads. */
+export interface ThreadedHandler<A, B, E> {
+  (job: Job.Job<A>): Effect.Effect<B, E>
+  readonly [ThreadedTypeId]: Pick<Options<A>, "handler" | "transfer" | "resourceLimits">
+}
+
+/**
+ * A handler that runs in threads, for the durable pool: pass it as
+ * `Durable.make`'s `handler`, and that pool's `workers` threads run its jobs,
+ * with the semantics of `make` (a job ended early terminates its thread).
+ * Called directly, it dies: it is a name for a module, not the handler itself.
+ *
+ * ```ts
+ * import { Threads } from "effect-worker-pool"
+ *
+ * const resize = Threads.handler<string, number, never>(new URL("./resize.ts", import.meta.url), {
+ *   resourceLimits: { maxOldGenerationSizeMb: 256 }
+ * })
+ * ```
+ */
+export const handler = <A, B, E>(
+  module: URL | string,
+  options: Pick<Options<A>, "transfer" | "resourceLimits"> = {}
+): ThreadedHandler<A, B, E> =>
+  Object.assign(
+    (_job: Job.Job<A>): Effect.Effect<B, E> =>
+      Effect.die(new TypeError("a Threads.handler runs in threads: give it to Durable.make, not to a pool in memory")),
+    { [ThreadedTypeId]: { ...options, handler: module } }
+  )
+
+/**
+ * The options of the threads behind a handler made by `handler`, or
+ * `undefined` for any other handler.
+ *
+ * @internal
+ */
+export const threadedOptions = <A>(
+  handler: unknown
+): Pick<Options<A>, "handler" | "transfer" | "resourceLimits"> | undefined =>
+  typeof handler === "function" && ThreadedTypeId in handler
+    ? (handler as unknown as ThreadedHandler<A, unknown, unknown>)[ThreadedTypeId]
+    : undefined
+
 /**
  * `make`, telling `hooks` how each job ended (as `Pool.makeWithHooks`).
  *
@@ -120,7 +166,7 @@ export const makeWithHooks = <A, B, E>(
     yield* Scope.addFinalizer(scope, Effect.andThen(Scope.close(poolScope, Exit.void), Threads.close(threads)))
     const pool = yield* Pool.makeWithHooks<A, B, E, never>(
       { ...poolOptions, handler: Threads.handler<A, B, E>(threads) },
-      hooks
+      { ...hooks, beforeJob: Threads.ready(threads) }
     ).pipe(Scope.provide(poolScope))
 
     /** Why `payload` cannot go to a thread, as the error `submit` fails with; `undefined` if it can. */

@@ -114,6 +114,14 @@ describe("stopping work that computes", () => {
       assert.strictEqual(yield* pool.run({ _tag: "echo", value: "next" }, { timeout: "Infinity" }), "next")
     }).pipe(Effect.scoped))
 
+  it.live("the time a replacement thread takes to start is not the next job's", () =>
+    Effect.gen(function*() {
+      // Its threads take a second to start, and its jobs have 300 ms.
+      const pool = yield* make({ handler: new URL("./support/slowThreadJobs.ts", import.meta.url), jobTimeout: "300 millis" })
+      assert.strictEqual((yield* Effect.flip(pool.run({ _tag: "spin" })))._tag, "JobTimeoutError")
+      assert.strictEqual(yield* pool.run({ _tag: "echo", value: "in time" }), "in time")
+    }).pipe(Effect.scoped))
+
   it.live("a run caller interrupted mid-job cancels it, and its thread is replaced", () =>
     Effect.gen(function*() {
       const pool = yield* make()

@@ -123,6 +123,14 @@ const runOnThread = <A, B, E>(threads: Threads<A>, slot: Slot, job: Job.Job<A>):
     })
   )
 
+/**
+ * Waits until the current worker's thread is ready: run by the pool before
+ * each job (`Hooks.beforeJob`), outside the job's deadline, so that the time
+ * a replacement takes to start is not the job's.
+ */
+export const ready = <A>(threads: Threads<A>): Effect.Effect<void> =>
+  Effect.contextWith((context) => Effect.exit(Deferred.await(threads.slots[Context.get(context, WorkerId) - 1]!.next)))
+
 /** The in-memory pool's handler: each job goes to its worker's thread. */
 export const handler = <A, B, E>(threads: Threads<A>) => (job: Job.Job<A>): Effect.Effect<B, E> =>
   Effect.contextWith((context) => runOnThread<A, B, E>(threads, threads.slots[Context.get(context, WorkerId) - 1]!, job))
