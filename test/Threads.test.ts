@@ -7,8 +7,8 @@
  * (threads know no TestClock), and nothing asserts how long anything took.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Stream } from "effect"
-import { Threads } from "../src/index.ts"
+import { Cause, Context, Effect, Exit, Fiber, Stream } from "effect"
+import { type Pool, Threads } from "../src/index.ts"
 import type { ThreadTask } from "./support/threadJobs.ts"
 
 const jobs = new URL("./support/threadJobs.ts", import.meta.url)
@@ -63,6 +63,16 @@ describe("make", () => {
       const pool = yield* Threads.make({ handler: jobs })
       assert.strictEqual((yield* pool.stats).workers, availableParallelism())
     }).pipe(Effect.scoped))
+})
+
+describe("layer", () => {
+  class Hashing extends Context.Service<Hashing, Pool.WorkerPool<ThreadTask, unknown, never>>()("Hashing") {}
+
+  it.live("provides the threaded pool as a service, and closes its threads with the layer", () =>
+    Effect.gen(function*() {
+      const pool = yield* Hashing
+      assert.strictEqual(yield* pool.run({ _tag: "echo", value: "via layer" }), "via layer")
+    }).pipe(Effect.provide(Threads.layer(Hashing, { handler: jobs, threads: 1 }))))
 })
 
 describe("outcomes", () => {
