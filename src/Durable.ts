@@ -285,7 +285,8 @@ const makePool = <A, I, B, E, R>(
   const threaded = Threads.threadedOptions<A>(config.handler)
   if (threaded === undefined) return Pool.makeWithHooks(poolOptions(config), hooks)
   const { jobTimeout, shutdown } = config
-  return Threads.makeWithHooks<A, B, E>({ ...threaded, threads: config.workers, capacity: config.prefetch, jobTimeout, shutdown }, hooks)
+  const options = { ...threaded, threads: config.workers, capacity: config.prefetch, jobTimeout, shutdown }
+  return Threads.makeWithHooks<A, B, E>(options, hooks)
 }
 
 /** The in-memory pool that runs the claimed jobs: `workers` at once, `prefetch` more waiting. */

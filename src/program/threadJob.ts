@@ -36,5 +36,7 @@ const work: Work = query.get("work") === "cpu" ? "cpu" : "sleep"
 export const handler = (job: Job.Job<number>): Effect.Effect<number, SimulatedFailure> =>
   Effect.andThen(
     working(work, duration),
-    failsOnPurpose(job.payload, failureRate) ? Effect.fail(new SimulatedFailure({ job: job.payload })) : Effect.succeed(threadId)
+    failsOnPurpose(job.payload, failureRate)
+      ? Effect.fail(new SimulatedFailure({ job: job.payload }))
+      : Effect.succeed(threadId)
   )

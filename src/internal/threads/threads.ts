@@ -112,7 +112,8 @@ const runOnThread = <A, B, E>(threads: Threads<A>, slot: Slot, job: Job.Job<A>):
         // The thread could not be started again (its module is gone?): this job dies, the next one tries again.
         replace(threads, slot)
         const reason = started.cause.reasons[0]
-        return yield* Effect.die(new Error(`the job's thread could not start: ${reason?._tag === "Fail" ? reason.error : "interrupted"}`))
+        const why = reason?._tag === "Fail" ? reason.error : "interrupted"
+        return yield* Effect.die(new Error(`the job's thread could not start: ${why}`))
       }
       const thread = started.value
       const reply = yield* restore(Thread.run(thread, requestOf(job), threads.transfer(job.payload))).pipe(
@@ -129,11 +130,15 @@ const runOnThread = <A, B, E>(threads: Threads<A>, slot: Slot, job: Job.Job<A>):
  * a replacement takes to start is not the job's.
  */
 export const ready = <A>(threads: Threads<A>): Effect.Effect<void> =>
-  Effect.contextWith((context) => Effect.exit(Deferred.await(threads.slots[Context.get(context, WorkerId) - 1]!.next)))
+  Effect.contextWith((context) => Effect.exit(Deferred.await(slotOf(threads, context).next)))
+
+/** The slot of the worker running the current job. */
+const slotOf = <A>(threads: Threads<A>, context: Context.Context<never>): Slot =>
+  threads.slots[Context.get(context, WorkerId) - 1]!
 
 /** The in-memory pool's handler: each job goes to its worker's thread. */
 export const handler = <A, B, E>(threads: Threads<A>) => (job: Job.Job<A>): Effect.Effect<B, E> =>
-  Effect.contextWith((context) => runOnThread<A, B, E>(threads, threads.slots[Context.get(context, WorkerId) - 1]!, job))
+  Effect.contextWith((context) => runOnThread<A, B, E>(threads, slotOf(threads, context), job))
 
 /** Closes every thread (the pool has drained: they are idle) and waits until they have exited. */
 export const close = <A>(threads: Threads<A>): Effect.Effect<void> =>
