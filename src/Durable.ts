@@ -282,7 +282,7 @@ const makePool = <A, I, B, E, R>(
   config: Config<A, I, B, E, R>,
   hooks: Pool.Hooks<A>
 ): Effect.Effect<Pool.WorkerPool<A, B, E>, Pool.PoolConfigError, Scope.Scope | R> => {
-  const threaded = Threads.threadedOptions<A>(config.handler)
+  const threaded = Threads.threadedOptions<A, B, E>(config.handler)
   if (threaded === undefined) return Pool.makeWithHooks(poolOptions(config), hooks)
   const { jobTimeout, shutdown } = config
   const options = { ...threaded, threads: config.workers, capacity: config.prefetch, jobTimeout, shutdown }

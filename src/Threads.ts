@@ -12,8 +12,10 @@
  *   `handler` (a function of the job returning an Effect, as in memory).
  *   Each thread loads it; one that cannot be loaded, or exports no
  *   `handler`, fails `make` with a `PoolConfigError` on `handler`.
- * - Payloads and results cross by structured clone. A payload that cannot
- *   be cloned is refused at `submit` with a `PoolConfigError` on `payload`.
+ * - Payloads and results cross by structured clone, or by the pool's
+ *   `schema` (which the handler module exports too). A payload that cannot
+ *   be cloned, or encoded, is refused at `submit` with a `PoolConfigError`
+ *   on `payload`.
  *   What `transfer` returns for a payload (an `ArrayBuffer`) is moved, not
  *   copied; a handler moves what it returns by adding it to Effect's
  *   `Transferable` collector (`Transferable.addAll`).
@@ -42,19 +44,33 @@ import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import type * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import type * as WorkerThreads from "node:worker_threads"
 import { isInvalid } from "./internal/options.ts"
 import { configError, payloadsOf, validate as validatePool } from "./internal/poolOptions.ts"
 import { whyNotCloneable } from "./internal/threads/clone.ts"
+import { encodeNow } from "./internal/threads/codec.ts"
 import { validate } from "./internal/threads/config.ts"
 import * as Threads from "./internal/threads/threads.ts"
 import type * as Job from "./Job.ts"
 import * as Pool from "./Pool.ts"
 import type * as Shutdown from "./Shutdown.ts"
 
+/**
+ * The schemas of what crosses to and from the threads, each optional: the
+ * payload is encoded on the caller's side and decoded in the thread, the
+ * result and the handler's error the other way. The handler module must
+ * export the same as `schema` (a module both import is the simple way).
+ */
+export interface Schemas<A, B, E> {
+  readonly payload?: Schema.Codec<A, any> | undefined
+  readonly success?: Schema.Codec<B, any> | undefined
+  readonly failure?: Schema.Codec<E, any> | undefined
+}
+
 /** How to build a threaded pool. */
-export interface Options<A> {
+export interface Options<A, B = unknown, E = unknown> {
   /**
    * The handler module: a `URL` (`new URL("./resize.ts", import.meta.url)`)
    * or a URL string. It must export `handler`, a function of the job
@@ -65,6 +81,12 @@ export interface Options<A> {
   readonly threads?: number | undefined
   /** What of a payload `postMessage` moves rather than copies (its `ArrayBuffer`s). Default: nothing. */
   readonly transfer?: ((payload: A) => Iterable<WorkerThreads.TransferListItem>) | undefined
+  /**
+   * Schemas for what crosses (see `Schemas`); without one, a value crosses by
+   * structured clone as it is. A payload that does not encode is refused at
+   * `submit` with a `PoolConfigError` on `payload`.
+   */
+  readonly schema?: Schemas<A, B, E> | undefined
   /** Each thread's memory limits (`worker_threads`' `resourceLimits`): a thread over them dies with its job. */
   readonly resourceLimits?: WorkerThreads.ResourceLimits | undefined
   /** As for `Pool.make`: how many accepted jobs may wait for a thread, default 100. */
@@ -87,7 +109,7 @@ const ThreadedTypeId: unique symbol = Symbol.for("effect-worker-pool/Threads/han
 /** What `handler` says of a module, for a pool built on this one (the durable pool) to run it on threads. */
 export interface ThreadedHandler<A, B, E> {
   (job: Job.Job<A>): Effect.Effect<B, E>
-  readonly [ThreadedTypeId]: Pick<Options<A>, "handler" | "transfer" | "resourceLimits">
+  readonly [ThreadedTypeId]: Pick<Options<A, B, E>, "handler" | "transfer" | "resourceLimits" | "schema">
 }
 
 /**
@@ -106,7 +128,7 @@ export interface ThreadedHandler<A, B, E> {
  */
 export const handler = <A, B, E>(
   module: URL | string,
-  options: Pick<Options<A>, "transfer" | "resourceLimits"> = {}
+  options: Pick<Options<A, B, E>, "transfer" | "resourceLimits" | "schema"> = {}
 ): ThreadedHandler<A, B, E> =>
   Object.assign(
     (_job: Job.Job<A>): Effect.Effect<B, E> =>
@@ -120,11 +142,11 @@ export const handler = <A, B, E>(
  *
  * @internal
  */
-export const threadedOptions = <A>(
+export const threadedOptions = <A, B, E>(
   handler: unknown
-): Pick<Options<A>, "handler" | "transfer" | "resourceLimits"> | undefined =>
+): Pick<Options<A, B, E>, "handler" | "transfer" | "resourceLimits" | "schema"> | undefined =>
   typeof handler === "function" && ThreadedTypeId in handler
-    ? (handler as unknown as ThreadedHandler<A, unknown, unknown>)[ThreadedTypeId]
+    ? (handler as unknown as ThreadedHandler<A, B, E>)[ThreadedTypeId]
     : undefined
 
 /**
@@ -133,13 +155,13 @@ export const threadedOptions = <A>(
  * @internal
  */
 export const makeWithHooks = <A, B, E>(
-  options: Options<A>,
+  options: Options<A, B, E>,
   hooks: Pool.Hooks<A>
 ): Effect.Effect<Pool.WorkerPool<A, B, E>, Pool.PoolConfigError, Scope.Scope> =>
   Effect.gen(function*() {
     const own = validate<A>(options)
     if (isInvalid(own)) return yield* configError(own)
-    const { transfer } = own
+    const { schemas, transfer } = own
     // The options shared with the in-memory pool are checked before any thread starts.
     const poolOptions: Pool.Options<A, B, E, never> = {
       workers: own.threads,
@@ -157,7 +179,8 @@ export const makeWithHooks = <A, B, E>(
     const threads = yield* Threads.start<A>(
       { module: own.module, resourceLimits: own.resourceLimits },
       own.threads,
-      transferOf
+      transferOf,
+      schemas
     ).pipe(Effect.mapError((reason) => new Pool.PoolConfigError({ option: "handler", reason })))
 
     // The pool drains first, then the threads (idle by then) close: in this order, whatever the owner's scope does.
@@ -177,7 +200,13 @@ export const makeWithHooks = <A, B, E>(
       } catch (cause) {
         return new Pool.PoolConfigError({ option: "transfer", reason: `threw for the payload: ${String(cause)}` })
       }
-      const reason = whyNotCloneable(payload, transfers)
+      let value: unknown = payload
+      if (schemas.payload !== undefined) {
+        const encoded = encodeNow(schemas.payload, payload)
+        if (typeof encoded === "string") return new Pool.PoolConfigError({ option, reason: encoded })
+        value = encoded.value
+      }
+      const reason = whyNotCloneable(value, transfers)
       return reason === undefined ? undefined : new Pool.PoolConfigError({ option, reason })
     }
     const checked = <X, Y>(payload: A, then: Effect.Effect<X, Y>): Effect.Effect<X, Y | Pool.PoolConfigError> =>
@@ -219,14 +248,14 @@ export const makeWithHooks = <A, B, E>(
  * with its `shutdown` policy, then closes the threads.
  */
 export const make = <A, B, E>(
-  options: Options<A>
+  options: Options<A, B, E>
 ): Effect.Effect<Pool.WorkerPool<A, B, E>, Pool.PoolConfigError, Scope.Scope> =>
   makeWithHooks<A, B, E>(options, { ended: () => {} })
 
 /** A layer that provides a threaded pool as the service `service` (see `Pool.layer`). */
 export const layer = <I, A, B, E>(
   service: Context.Key<I, Pool.WorkerPool<A, B, E>>,
-  options: Options<NoInfer<A>>
+  options: Options<NoInfer<A>, NoInfer<B>, NoInfer<E>>
 ): Layer.Layer<I, Pool.PoolConfigError> => Layer.effect(service, make<A, B, E>(options))
 
 export type { Job }

@@ -10,11 +10,15 @@ import { assert, describe, it } from "@effect/vitest"
 import { Cause, Context, Effect, Exit, Fiber, Stream } from "effect"
 import { type Pool, Threads } from "../src/index.ts"
 import type { ThreadTask } from "./support/threadJobs.ts"
+import { Area, schema, Square, TooBig } from "./support/threadSchemas.ts"
 
 const jobs = new URL("./support/threadJobs.ts", import.meta.url)
 
-const make = (options: Partial<Threads.Options<ThreadTask>> = {}) =>
-  Threads.make<ThreadTask, unknown, { readonly _tag: "Refused"; readonly reason: string }>({
+/** `Refused` as it crosses without a schema: its fields, not its class. */
+type Refusal = { readonly _tag: "Refused"; readonly reason: string }
+
+const make = (options: Partial<Threads.Options<ThreadTask, unknown, Refusal>> = {}) =>
+  Threads.make<ThreadTask, unknown, Refusal>({
     handler: jobs,
     threads: 1,
     ...options
@@ -217,5 +221,41 @@ describe("payloads", () => {
       assert.strictEqual(buffer.byteLength, 0, "the payload's buffer was copied, not moved")
       const back = yield* pool.run({ _tag: "buffer", bytes: 2048 })
       assert.strictEqual((back as ArrayBuffer).byteLength, 2048)
+    }).pipe(Effect.scoped))
+})
+
+describe("schemas", () => {
+  const withSchemas = Threads.make<Square, Area, TooBig>({
+    handler: new URL("./support/schemaThreadJobs.ts", import.meta.url),
+    threads: 1,
+    schema
+  })
+
+  it.live("payloads, results and errors cross by their schemas, classes and all; buffers move", () =>
+    Effect.gen(function*() {
+      const pool = yield* withSchemas
+      const bytes = new Uint8Array(64)
+      const area = yield* pool.run(new Square({ side: 3, bytes }))
+      assert.instanceOf(area, Area)
+      assert.deepStrictEqual({ value: area.value, bytes: area.bytes }, { value: 9, bytes: 64 })
+      assert.strictEqual(bytes.byteLength, 0, "the payload's bytes were copied, not moved")
+      const error = yield* Effect.flip(pool.run(new Square({ side: 11, bytes: new Uint8Array(1) })))
+      assert.instanceOf(error, TooBig)
+    }).pipe(Effect.scoped))
+
+  it.live("a payload that does not encode is a PoolConfigError on payload at submit", () =>
+    Effect.gen(function*() {
+      const pool = yield* withSchemas
+      const error = yield* Effect.flip(pool.submit({ side: "3" } as unknown as Square))
+      assert.isTrue(error._tag === "PoolConfigError" && error.option === "payload")
+      assert.match(error.message, /does not encode/)
+      assert.strictEqual((yield* pool.stats).submitted, 0)
+    }).pipe(Effect.scoped))
+
+  it.live("a module whose schema export is not schemas fails make", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(make({ handler: new URL("./support/badSchemaThreadJobs.ts", import.meta.url) }))
+      assert.strictEqual(error.option, "handler")
+      assert.match(error.reason, /schema export/)
     }).pipe(Effect.scoped))
 })

@@ -6,9 +6,11 @@
  *
  * @internal
  */
+import * as Schema from "effect/Schema"
 import * as Os from "node:os"
 import type * as WorkerThreads from "node:worker_threads"
 import { checked, field, type Invalid, isFunction, must, orDefault, positiveInteger, record, refuse } from "../options.ts"
+import type { Schemas } from "./codec.ts"
 
 /** The threaded pool's own options, checked, with their defaults. */
 export interface ThreadConfig<A> {
@@ -16,6 +18,7 @@ export interface ThreadConfig<A> {
   readonly threads: number
   readonly transfer: ((payload: A) => Iterable<unknown>) | undefined
   readonly resourceLimits: WorkerThreads.ResourceLimits | undefined
+  readonly schemas: Schemas
 }
 
 /** The handler module as a URL: a `URL`, or a string that parses as one (`file:` for a path). */
@@ -43,6 +46,17 @@ const resourceLimits = (input: unknown): WorkerThreads.ResourceLimits | undefine
   return result
 }
 
+/** `schema`: absent, or a record whose `payload`, `success` and `failure` are schemas when present. */
+const schemas = (input: unknown): Schemas => {
+  if (input === undefined) return {}
+  const source = record("schema", input)
+  const one = (key: "payload" | "success" | "failure"): Schema.Top | undefined => {
+    const value = field(source, key, `schema.${key}`)
+    return value === undefined ? undefined : must(`schema.${key}`, value, Schema.isSchema, "a Schema")
+  }
+  return { payload: one("payload"), success: one("success"), failure: one("failure") }
+}
+
 /** Checks the threaded pool's own options; `threads` defaults to the machine's available parallelism. */
 export const validate = <A>(options: unknown): ThreadConfig<A> | Invalid =>
   checked("options", () => {
@@ -51,6 +65,7 @@ export const validate = <A>(options: unknown): ThreadConfig<A> | Invalid =>
     const threads = field(source, "threads", "threads")
     const transfer = field(source, "transfer", "transfer")
     const limitsInput = field(source, "resourceLimits", "resourceLimits")
+    const schemaInput = field(source, "schema", "schema")
     return {
       module: moduleUrl(handler),
       threads: positiveInteger("threads", orDefault(threads, Os.availableParallelism())),
@@ -58,6 +73,7 @@ export const validate = <A>(options: unknown): ThreadConfig<A> | Invalid =>
         ? undefined
         : must("transfer", transfer, isFunction, "a function of the payload returning its transferables") as
           ThreadConfig<A>["transfer"],
-      resourceLimits: resourceLimits(limitsInput)
+      resourceLimits: resourceLimits(limitsInput),
+      schemas: schemas(schemaInput)
     }
   })

@@ -15,11 +15,13 @@ import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import type * as Schema from "effect/Schema"
 import * as Transferable from "effect/workers/Transferable"
 import * as WorkerRunner from "effect/workers/WorkerRunner"
 import * as WorkerThreads from "node:worker_threads"
 import type * as Job from "../../Job.ts"
 import { effectOrDie } from "../executor.ts"
+import { decode, encode, schemasOf } from "./codec.ts"
 import { DIED, FAILED, INTERRUPTED, portable, type Reply, type Request, SUCCEEDED, type ThreadData } from "./protocol.ts"
 
 type Handler = (job: Job.Job<unknown>) => unknown
@@ -30,6 +32,7 @@ const handler = loaded.handler as Handler
 if (typeof handler !== "function") {
   throw new TypeError(`the module ${module} does not export a function named handler`)
 }
+const schemas = schemasOf(loaded.schema)
 
 /** How an effect's exit crosses back: the value, else the error, else the defect, else an interruption. */
 const replyOf = (exit: Exit.Exit<unknown, unknown>): Reply => {
@@ -40,22 +43,43 @@ const replyOf = (exit: Exit.Exit<unknown, unknown>): Reply => {
   return defect._tag === "Success" ? [DIED, defect.success, portable(defect.success)] : [INTERRUPTED]
 }
 
-/** Runs one job with the handler, as the in-memory pool would: a throw or a non-Effect is a defect. */
-const runJob = ([id, payload, attempt, timeout]: Request): Effect.Effect<Exit.Exit<unknown, unknown>> => {
-  const job: Job.Job<unknown> = {
-    id,
-    payload,
-    attempt,
-    timeout: timeout === undefined ? undefined : Duration.millis(timeout)
-  }
-  let effect: Effect.Effect<unknown, unknown>
+/** Calls the handler, as the in-memory pool would: a throw or a non-Effect is a defect. */
+const callHandler = (job: Job.Job<unknown>): Effect.Effect<unknown, unknown> => {
   try {
-    effect = effectOrDie(handler(job), "the handler")
+    return effectOrDie(handler(job), "the handler")
   } catch (defect) {
-    effect = Effect.die(defect)
+    return Effect.die(defect)
   }
-  return Effect.exit(effect)
 }
+
+/** `value` encoded to go back, its transferables added to the reply's; one that does not encode is a defect. */
+const crossing = (schema: Schema.Top | undefined, value: unknown): Effect.Effect<unknown> =>
+  Effect.orDie(encode(schema, value)).pipe(
+    Effect.tap((encoded) => Transferable.addAll(encoded.transfers as Parameters<typeof Transferable.addAll>[0])),
+    Effect.map((encoded) => encoded.value)
+  )
+
+/**
+ * Runs one job: its payload decoded by the payload schema (one that does not
+ * decode is a defect), its result or error encoded by theirs (likewise).
+ */
+const runJob = ([id, encoded, attempt, timeout]: Request): Effect.Effect<Exit.Exit<unknown, unknown>> =>
+  Effect.exit(Effect.gen(function*() {
+    const payload = yield* Effect.orDie(decode(schemas.payload, encoded))
+    const job: Job.Job<unknown> = {
+      id,
+      payload,
+      attempt,
+      timeout: timeout === undefined ? undefined : Duration.millis(timeout)
+    }
+    const exit = yield* Effect.exit(callHandler(job))
+    if (Exit.isSuccess(exit)) return yield* crossing(schemas.success, exit.value)
+    const error = Cause.findError(exit.cause)
+    if (error._tag === "Success" && schemas.failure !== undefined) {
+      return yield* Effect.fail(yield* crossing(schemas.failure, error.success))
+    }
+    return yield* exit
+  }))
 
 /**
  * Sends the reply, moving what the handler added to the `Transferable`

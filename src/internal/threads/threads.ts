@@ -23,6 +23,7 @@ import * as Scope from "effect/Scope"
 import type * as Job from "../../Job.ts"
 import { WorkerId } from "../../Pool.ts"
 import { DIED, FAILED, INTERRUPTED, type Reply, type Request, restore, SUCCEEDED } from "./protocol.ts"
+import { decode, encode, type Schemas } from "./codec.ts"
 import * as Thread from "./thread.ts"
 
 /** A worker's thread: the one running, or the one starting in its place. */
@@ -35,6 +36,8 @@ export interface Threads<A> {
   readonly settings: Thread.Settings
   /** What `postMessage` moves rather than copies, for a payload. */
   readonly transfer: (payload: A) => ReadonlyArray<unknown>
+  /** The schemas of what crosses, on this side. */
+  readonly schemas: Schemas
   /** Holds every thread's scope and every replacement being started. */
   readonly scope: Scope.Closeable
   readonly slots: ReadonlyArray<Slot>
@@ -49,12 +52,13 @@ export interface Threads<A> {
 export const start = <A>(
   settings: Thread.Settings,
   count: number,
-  transfer: (payload: A) => ReadonlyArray<unknown>
+  transfer: (payload: A) => ReadonlyArray<unknown>,
+  schemas: Schemas
 ): Effect.Effect<Threads<A>, string> =>
   Effect.gen(function*() {
     const scope = yield* Scope.make()
     const slots = Array.from({ length: count }, (): Slot => ({ next: Deferred.makeUnsafe() }))
-    const threads: Threads<A> = { settings, transfer, scope, slots, closing: false }
+    const threads: Threads<A> = { settings, transfer, schemas, scope, slots, closing: false }
     const started = yield* Effect.exit(Effect.forEach(slots, (slot) => startIn(threads, slot), {
       concurrency: "unbounded",
       discard: true
@@ -81,13 +85,21 @@ const replace = <A>(threads: Threads<A>, slot: Slot): void => {
   Effect.runFork(Effect.ignore(startIn(threads, slot)))
 }
 
-/** The effect the in-memory pool's handler would have been, from the thread's reply. */
-const fromReply = <B, E>(reply: Reply): Effect.Effect<B, E> => {
+/**
+ * The effect the in-memory pool's handler would have been, from the thread's
+ * reply: a result or error decoded by its schema, if any (one that does not
+ * decode is a defect).
+ */
+const fromReply = <B, E>(schemas: Schemas, reply: Reply): Effect.Effect<B, E> => {
   switch (reply[0]) {
     case SUCCEEDED:
-      return Effect.succeed(reply[1] as B)
+      return schemas.success === undefined
+        ? Effect.succeed(reply[1] as B)
+        : Effect.orDie(decode(schemas.success, reply[1])) as Effect.Effect<B>
     case FAILED:
-      return Effect.fail(restore(reply[1], reply[2]) as E)
+      return schemas.failure === undefined
+        ? Effect.fail(restore(reply[1], reply[2]) as E)
+        : Effect.flatMap(Effect.orDie(decode(schemas.failure, reply[1])), (error) => Effect.fail(error as E))
     case DIED:
       return Effect.die(restore(reply[1], reply[2]))
     case INTERRUPTED:
@@ -95,10 +107,10 @@ const fromReply = <B, E>(reply: Reply): Effect.Effect<B, E> => {
   }
 }
 
-/** The job as it crosses: its timeout in milliseconds, `undefined` for none. */
-const requestOf = <A>(job: Job.Job<A>): Request => [
+/** The job as it crosses: its payload encoded, its timeout in milliseconds (`undefined` for none). */
+const requestOf = <A>(job: Job.Job<A>, payload: unknown): Request => [
   job.id,
-  job.payload,
+  payload,
   job.attempt,
   job.timeout === undefined || !Duration.isFinite(job.timeout) ? undefined : Duration.toMillis(job.timeout)
 ]
@@ -116,11 +128,16 @@ const runOnThread = <A, B, E>(threads: Threads<A>, slot: Slot, job: Job.Job<A>):
         return yield* Effect.die(new Error(`the job's thread could not start: ${why}`))
       }
       const thread = started.value
-      const reply = yield* restore(Thread.run(thread, requestOf(job), threads.transfer(job.payload))).pipe(
+      // Checked at submit: a payload that no longer encodes is a defect of this job only.
+      const payload = yield* Effect.orDie(encode(threads.schemas.payload, job.payload))
+      const transfers = payload.transfers.length === 0
+        ? threads.transfer(job.payload)
+        : [...threads.transfer(job.payload), ...payload.transfers]
+      const reply = yield* restore(Thread.run(thread, requestOf(job, payload.value), transfers)).pipe(
         Effect.onInterrupt(() => Effect.andThen(Effect.sync(() => replace(threads, slot)), Thread.terminate(thread)))
       )
       // The thread exited under the job (a crash, its resource limits): it was replaced already.
-      return yield* fromReply<B, E>(reply)
+      return yield* fromReply<B, E>(threads.schemas, reply)
     })
   )
 
