@@ -51,6 +51,7 @@ import { isInvalid } from "./internal/options.ts"
 import { configError, payloadsOf, validate as validatePool } from "./internal/poolOptions.ts"
 import { whyNotCloneable } from "./internal/threads/clone.ts"
 import { encodeNow } from "./internal/threads/codec.ts"
+import { loadPlatform } from "./internal/threads/thread.ts"
 import { validate } from "./internal/threads/config.ts"
 import * as Threads from "./internal/threads/threads.ts"
 import type * as Job from "./Job.ts"
@@ -176,8 +177,12 @@ export const makeWithHooks = <A, B, E>(
     if (isInvalid(shared)) return yield* configError(shared)
 
     const transferOf = transfer === undefined ? () => nothing : (payload: A) => Array.from(transfer(payload))
+    const platform = yield* Effect.mapError(
+      loadPlatform,
+      (reason) => new Pool.PoolConfigError({ option: "handler", reason })
+    )
     const threads = yield* Threads.start<A>(
-      { module: own.module, resourceLimits: own.resourceLimits },
+      { module: own.module, resourceLimits: own.resourceLimits, platform },
       own.threads,
       transferOf,
       schemas

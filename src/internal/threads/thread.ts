@@ -13,7 +13,6 @@
  *
  * @internal
  */
-import * as NodeWorker from "@effect/platform-node/NodeWorker"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -29,7 +28,27 @@ export interface Settings {
   /** The handler module. */
   readonly module: URL
   readonly resourceLimits: WorkerThreads.ResourceLimits | undefined
+  /** Effect's worker platform for Node (`loadPlatform`). */
+  readonly platform: Worker.WorkerPlatform["Service"]
 }
+
+/**
+ * `@effect/platform-node`'s `NodeWorker` platform, loaded when a threaded
+ * pool starts: it is an optional peer dependency, and the rest of the
+ * library (`Pool`, `Durable` in memory) must load without it.
+ */
+export const loadPlatform: Effect.Effect<Worker.WorkerPlatform["Service"], string> = Effect.gen(function*() {
+  const NodeWorker = yield* Effect.tryPromise({
+    try: () => import("@effect/platform-node/NodeWorker"),
+    catch: (cause) => `threads need @effect/platform-node (npm install @effect/platform-node): ${String(cause)}`
+  })
+  return yield* Effect.provide(
+    Effect.gen(function*() {
+      return yield* Worker.WorkerPlatform
+    }),
+    NodeWorker.layerPlatform
+  )
+})
 
 /** A running thread. */
 export interface Thread {
@@ -65,7 +84,7 @@ export const spawn = (
   onExit: (thread: Thread) => void
 ): Effect.Effect<Thread, string> =>
   Effect.gen(function*() {
-    const platform = yield* Worker.WorkerPlatform
+    const { platform } = settings
     const scope = yield* Scope.fork(parent)
     const data: ThreadData = { module: settings.module.href }
     const spawner: Worker.SpawnerFn = () =>
@@ -99,7 +118,7 @@ export const spawn = (
     const exit = loop.pollUnsafe()
     yield* Scope.close(scope, Exit.void)
     return yield* Effect.fail(exit !== undefined && Exit.isFailure(exit) ? describeCause(exit) : "the thread stopped")
-  }).pipe(Effect.provide(NodeWorker.layerPlatform))
+  })
 
 const describeCause = (exit: Exit.Failure<unknown, WorkerError>): string => {
   const reason = exit.cause.reasons[0]
