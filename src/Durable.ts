@@ -71,6 +71,7 @@ import * as Job from "./Job.ts"
 import * as Pool from "./Pool.ts"
 import * as Policy from "./internal/policy.ts"
 import type * as Shutdown from "./Shutdown.ts"
+import * as Threads from "./Threads.ts"
 
 /** How to build a durable pool. */
 export interface Options<A, I, B, E, R> {
@@ -372,7 +373,7 @@ const build = <A, I, B, E, R>(
     const context = yield* Effect.context<R>()
     const book = yield* Leases.make({ capacity: config.prefetch + config.workers, maxAttempts: config.maxAttempts })
     const ended = (job: Job.Job<A>, ending: Pool.Ending) => Leases.endDelivery(book, job, ending)
-    const pool = yield* restore(Pool.makeWithHooks(poolOptions(config), { ended, cancellable: true }))
+    const pool = yield* restore(makePool(config, { ended, cancellable: true }))
     const background = yield* Scope.make()
     const decode = Schema.decodeUnknownExit(jsonCodec(config.schema))
     const { lease, pollInterval } = config
@@ -404,6 +405,21 @@ const build = <A, I, B, E, R>(
       shutdown
     }
   }))
+
+/**
+ * The pool that runs the claimed jobs: in memory, or on `workers` threads
+ * when the handler is a `Threads.handler`.
+ */
+const makePool = <A, I, B, E, R>(
+  config: Config<A, I, B, E, R>,
+  hooks: Pool.Hooks<A>
+): Effect.Effect<Pool.HookedPool<A, B, E>, Pool.PoolConfigError, Scope.Scope | R> => {
+  const threaded = Threads.threadedOptions<A, B, E>(config.handler)
+  if (threaded === undefined) return Pool.makeWithHooks(poolOptions(config), hooks)
+  const { jobTimeout, shutdown } = config
+  const options = { ...threaded, threads: config.workers, capacity: config.prefetch, jobTimeout, shutdown }
+  return Threads.makeWithHooks<A, B, E>(options, hooks)
+}
 
 /** The in-memory pool that runs the claimed jobs: `workers` at once, `prefetch` more waiting. */
 const poolOptions = <A, I, B, E, R>(config: Config<A, I, B, E, R>): Pool.Options<A, B, E, R> => ({

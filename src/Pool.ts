@@ -310,6 +310,12 @@ export interface Hooks<A> {
    * (each job then runs in a fiber of its own): see `internal/cancel.ts`.
    */
   readonly cancellable?: boolean | undefined
+  /**
+   * Run by the worker before each job's handler, outside the job's deadline:
+   * the threaded pool waits here for the worker's thread, so that a thread
+   * being replaced does not eat into the next job's time.
+   */
+  readonly beforeJob?: Effect.Effect<void> | undefined
 }
 
 /**

@@ -14,3 +14,6 @@ export * as Shutdown from "./Shutdown.ts"
 
 /** A pool whose jobs live in a durable store: Redis, PostgreSQL, or memory. */
 export * as Durable from "./Durable.ts"
+
+/** The pool with its handler in worker threads, for jobs that compute. */
+export * as Threads from "./Threads.ts"

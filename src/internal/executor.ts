@@ -44,17 +44,19 @@ const callHandler = <A, B, E, R>(state: PoolState<A, B, E, R>, job: Job.Job<A>):
   }
 }
 
-/** The job's effect, bounded by its own timeout or else the pool's. */
+/** The job's effect, bounded by its own timeout or else the pool's, after the pool's `beforeJob` if any. */
 const runHandler = <A, B, E, R>(
   state: PoolState<A, B, E, R>,
   job: Job.Job<A>
 ): Effect.Effect<B, E | Job.JobTimeoutError, R> => {
   const effect = callHandler(state, job)
   const timeout = job.timeout ?? state.settings.jobTimeout
-  return timeout === undefined || !Duration.isFinite(timeout) ? effect : Effect.timeoutOrElse(effect, {
+  const bounded = timeout === undefined || !Duration.isFinite(timeout) ? effect : Effect.timeoutOrElse(effect, {
     duration: timeout,
     orElse: () => Effect.fail(new Job.JobTimeoutError({ jobId: job.id, timeout }))
   })
+  const before = state.hooks.beforeJob
+  return before === undefined ? bounded : Effect.andThen(before, bounded)
 }
 
 /** Runs a `run` job (or a cancellable pool's) in a fiber of its own, so that its caller can interrupt just that job. */

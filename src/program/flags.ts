@@ -63,6 +63,23 @@ export const flags = {
       "fraction of jobs that fail with a typed error, spread evenly: 0.2 fails every 5th job (default 0)"
     )
   ),
+  work: Flag.Literals("work", ["sleep", "cpu"]).pipe(
+    Flag.withDefault("sleep"),
+    Flag.withMetavar("sleep|cpu"),
+    Flag.withDescription(
+      "what each job does for --duration: wait on a timer (sleep), or compute, keeping its thread busy (cpu) " +
+        "(default sleep)"
+    )
+  ),
+  threads: Flag.Int("threads").pipe(
+    Flag.filter((n) => n >= 1, () => "an integer >= 1"),
+    Flag.optional,
+    Flag.withMetavar("n"),
+    Flag.withDescription(
+      "run the jobs in n worker threads instead of fibers of the main thread; replaces --workers, in memory " +
+        "only (with --work cpu, n jobs compute at once, on as many cores) (default: no threads)"
+    )
+  ),
   capacity: intFlag("capacity", {
     min: 1,
     fallback: 100,
@@ -162,6 +179,9 @@ const storeOnly = {
  * silently otherwise).
  */
 export const durableSettings = (config: Config): Effect.Effect<DurableSettings | undefined, CliError.ShowHelp> => {
+  if (Option.isSome(config.store) && Option.isSome(config.threads)) {
+    return Effect.fail(badFlag("--threads runs the jobs in memory: it does not go with --store"))
+  }
   if (Option.isNone(config.store)) {
     const given = Object.entries(storeOnly).filter(([key]) => Option.isSome<unknown>(config[key as keyof typeof storeOnly]))
     if (given.length === 0) return Effect.succeed(undefined)

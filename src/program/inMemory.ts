@@ -2,16 +2,20 @@
  * The run on an in-memory pool: start it, submit jobs 1..N, shut it down,
  * print the report, and return the exit code.
  */
-import { Clock, Effect, Exit, Fiber, Schedule } from "effect"
+import { Clock, Effect, Exit, Fiber, Option, Schedule, Stream } from "effect"
+import type * as Job from "../Job.ts"
 import * as Pool from "../Pool.ts"
+import * as Threads from "../Threads.ts"
 import type { Config } from "./flags.ts"
 import { handler, jobLines, silent, type SimulatedFailure } from "./jobs.ts"
+import { threadJobUrl } from "./threadJob.ts"
 import { isClean, renderReport } from "./report.ts"
 import { formatMillis, makeScreen, progressLine, type Screen } from "./screen.ts"
 import { ExitCode, type Signals } from "./signals.ts"
 import { stopOnSignal, untilStopped } from "./stopping.ts"
 
-type DemoPool = Pool.WorkerPool<number, void, SimulatedFailure>
+/** The demo's pool: its jobs return nothing in memory, and their thread's id on threads. */
+type DemoPool = Pool.WorkerPool<number, unknown, SimulatedFailure>
 
 type Mode = "lines" | "progress" | "quiet"
 
@@ -50,6 +54,44 @@ const drainNotice = (config: Config, submitting: boolean): string => {
 }
 
 /**
+ * A job's line on threads, from its outcome: the thread cannot write the
+ * main thread's screen, so the lines tell how each job ended, not when it
+ * started.
+ */
+const outcomeLine = (outcome: Job.Outcome<number, unknown, SimulatedFailure | Job.JobTimeoutError>): string => {
+  const n = outcome.job.payload
+  switch (outcome._tag) {
+    case "Succeeded":
+      return `Thread ${outcome.value} finished job ${n}`
+    case "Failed":
+      return `FAILED job ${n} with ${outcome.error._tag}: ${outcome.error.message}`
+    case "Died":
+      return `job ${n} DIED: ${String(outcome.defect)}`
+    case "Interrupted":
+      return `INTERRUPTED job ${n} (drain deadline reached)`
+  }
+}
+
+/** The pool: `--workers` fibers of this thread, or `--threads` worker threads. */
+const makePool = (config: Config, mode: Mode, screen: Screen) => {
+  const shutdown = { timeout: config.drainTimeout, backlog: config.backlog }
+  if (Option.isNone(config.threads)) {
+    return Pool.make({
+      workers: config.workers,
+      capacity: config.capacity,
+      handler: handler(config, mode === "lines" ? jobLines(screen) : silent),
+      shutdown
+    })
+  }
+  return Threads.make<number, unknown, SimulatedFailure>({
+    handler: threadJobUrl(config),
+    threads: config.threads.value,
+    capacity: config.capacity,
+    shutdown
+  })
+}
+
+/**
  * Starts the pool, submits the jobs, shuts the pool down and prints the
  * report. A signal stops the submitting; the rest runs either way.
  */
@@ -57,12 +99,14 @@ export const runInMemory = (config: Config, signals: Signals) =>
   Effect.scoped(Effect.gen(function*() {
     const mode = resolveMode(config)
     const screen = makeScreen(mode === "progress" && process.stdout.isTTY === true)
-    const pool = yield* Pool.make({
-      workers: config.workers,
-      capacity: config.capacity,
-      handler: handler(config, mode === "lines" ? jobLines(screen) : silent),
-      shutdown: { timeout: config.drainTimeout, backlog: config.backlog }
-    })
+    const pool: DemoPool = yield* makePool(config, mode, screen)
+    // On threads, the lines come from the outcomes, subscribed to before the first job.
+    const lines = Option.isSome(config.threads) && mode === "lines"
+      ? yield* Effect.forkChild(Stream.runForEach(
+        yield* pool.subscribe(),
+        (outcome) => Effect.sync(() => screen.line(outcomeLine(outcome)))
+      ))
+      : undefined
     let submitting = true
     const stopped = yield* stopOnSignal(signals, screen.line, () => drainNotice(config, submitting))
     const startedAt = yield* Clock.currentTimeMillis
@@ -77,6 +121,7 @@ export const runInMemory = (config: Config, signals: Signals) =>
     // `close(jobs); wg.Wait()`), still bounded by the drain timeout.
     const report = yield* submitted === "stopped" ? pool.shutdown() : pool.shutdown({ backlog: "drain" })
     signals.settle()
+    if (lines !== undefined) yield* Fiber.join(lines)
     if (progress !== undefined) {
       yield* Fiber.interrupt(progress)
       const stats = yield* pool.stats

@@ -53,14 +53,32 @@ export const bothEvents = (first: JobEvents, second: JobEvents): JobEvents => ({
   interrupted: (worker, job) => (first.interrupted(worker, job), second.interrupted(worker, job))
 })
 
+/** What a job does for its `--duration`: wait on a timer, or compute. */
+export type Work = "sleep" | "cpu"
+
+/** Keeps the current thread busy for `ms` milliseconds: a job of `--work cpu`. */
+export const compute = (ms: number): void => {
+  const end = performance.now() + ms
+  while (performance.now() < end) {
+    // computing: nothing else runs on this thread meanwhile
+  }
+}
+
+/** Works for `duration` ms, as `work` says. */
+export const working = (work: Work, duration: number): Effect.Effect<void> =>
+  work === "cpu" ? Effect.sync(() => compute(duration)) : Effect.sleep(duration)
+
 /** The job: job `n` works for `duration` ms, then succeeds or fails as `--failure-rate` picks. */
-export const handler = (options: { readonly duration: number; readonly failureRate: number }, events: JobEvents) =>
+export const handler = (
+  options: { readonly duration: number; readonly failureRate: number; readonly work: Work },
+  events: JobEvents
+) =>
 (job: Job.Job<number>) =>
   Effect.gen(function*() {
     const worker = yield* Pool.WorkerId
     const work = Effect.gen(function*() {
       events.started(worker, job)
-      yield* Effect.sleep(options.duration)
+      yield* working(options.work, options.duration)
       if (failsOnPurpose(job.payload, options.failureRate)) {
         const error = new SimulatedFailure({ job: job.payload })
         events.failed(worker, job, error)

@@ -1,0 +1,79 @@
+/**
+ * A threaded pool's own options, checked with the vocabulary of
+ * `../options.ts`: the handler module, how many threads, what to transfer,
+ * the threads' resource limits. The options it shares with the in-memory
+ * pool are checked by `../poolOptions.ts`, before any thread starts.
+ *
+ * @internal
+ */
+import * as Schema from "effect/Schema"
+import * as Os from "node:os"
+import type * as WorkerThreads from "node:worker_threads"
+import { checked, field, type Invalid, isFunction, must, orDefault, positiveInteger, record, refuse } from "../options.ts"
+import type { Schemas } from "./codec.ts"
+
+/** The threaded pool's own options, checked, with their defaults. */
+export interface ThreadConfig<A> {
+  readonly module: URL
+  readonly threads: number
+  readonly transfer: ((payload: A) => Iterable<unknown>) | undefined
+  readonly resourceLimits: WorkerThreads.ResourceLimits | undefined
+  readonly schemas: Schemas
+}
+
+/** The handler module as a URL: a `URL`, or a string that parses as one (`file:` for a path). */
+const moduleUrl = (input: unknown): URL => {
+  if (input instanceof URL) return input
+  if (typeof input !== "string") return refuse("handler", "must be the URL of a module exporting handler")
+  try {
+    return new URL(input)
+  } catch {
+    return refuse("handler", `must be the URL of a module (new URL("./jobs.ts", import.meta.url)), got "${input}"`)
+  }
+}
+
+const limits = ["maxOldGenerationSizeMb", "maxYoungGenerationSizeMb", "codeRangeSizeMb", "stackSizeMb"] as const
+
+/** `resourceLimits`: each field, when given, a positive integer (megabytes). */
+const resourceLimits = (input: unknown): WorkerThreads.ResourceLimits | undefined => {
+  if (input === undefined) return undefined
+  const source = record("resourceLimits", input)
+  const result: Record<string, number> = {}
+  for (const key of limits) {
+    const value = field(source, key, `resourceLimits.${key}`)
+    if (value !== undefined) result[key] = positiveInteger(`resourceLimits.${key}`, value)
+  }
+  return result
+}
+
+/** `schema`: absent, or a record whose `payload`, `success` and `failure` are schemas when present. */
+const schemas = (input: unknown): Schemas => {
+  if (input === undefined) return {}
+  const source = record("schema", input)
+  const one = (key: "payload" | "success" | "failure"): Schema.Top | undefined => {
+    const value = field(source, key, `schema.${key}`)
+    return value === undefined ? undefined : must(`schema.${key}`, value, Schema.isSchema, "a Schema")
+  }
+  return { payload: one("payload"), success: one("success"), failure: one("failure") }
+}
+
+/** Checks the threaded pool's own options; `threads` defaults to the machine's available parallelism. */
+export const validate = <A>(options: unknown): ThreadConfig<A> | Invalid =>
+  checked("options", () => {
+    const source = record("options", options)
+    const handler = field(source, "handler", "handler")
+    const threads = field(source, "threads", "threads")
+    const transfer = field(source, "transfer", "transfer")
+    const limitsInput = field(source, "resourceLimits", "resourceLimits")
+    const schemaInput = field(source, "schema", "schema")
+    return {
+      module: moduleUrl(handler),
+      threads: positiveInteger("threads", orDefault(threads, Os.availableParallelism())),
+      transfer: transfer === undefined
+        ? undefined
+        : must("transfer", transfer, isFunction, "a function of the payload returning its transferables") as
+          ThreadConfig<A>["transfer"],
+      resourceLimits: resourceLimits(limitsInput),
+      schemas: schemas(schemaInput)
+    }
+  })

@@ -1,0 +1,67 @@
+/**
+ * The durable pool on threads: its `handler` a `Threads.handler`, so that
+ * its `workers` threads run the claimed jobs. The durable pool's rules hold
+ * as they do in memory (a job that times out is retried, then
+ * dead-lettered); the threads add that a job over its deadline has its
+ * thread terminated. Real threads and real time, on a memory store.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Schema } from "effect"
+import * as MemoryStore from "../src/durable/MemoryStore.ts"
+import { Durable, Threads } from "../src/index.ts"
+import type { ThreadTask } from "./support/threadJobs.ts"
+import { waitUntil } from "./support/waitUntil.ts"
+
+const Task = Schema.Union([
+  Schema.Struct({ _tag: Schema.Literal("echo"), value: Schema.String }),
+  Schema.Struct({ _tag: Schema.Literal("spin") }),
+  Schema.Struct({ _tag: Schema.Literal("threadId") })
+]) as unknown as Schema.Codec<ThreadTask, ThreadTask>
+
+describe("durable pool on threads", () => {
+  it.live("runs the claimed jobs on its threads; one over its deadline has its thread stopped and is dead-lettered", () =>
+    Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const pool = yield* Durable.make({
+        store,
+        queue: "q",
+        schema: Task,
+        workers: 2,
+        pollInterval: "20 millis",
+        maxAttempts: 1,
+        jobTimeout: "300 millis",
+        handler: Threads.handler<ThreadTask, unknown, never>(new URL("./support/threadJobs.ts", import.meta.url))
+      })
+      yield* pool.submit({ _tag: "spin" }, { id: "spin" })
+      yield* pool.submit({ _tag: "echo", value: "a" }, { id: "a" })
+      yield* pool.submit({ _tag: "echo", value: "b" }, { id: "b" })
+      yield* waitUntil(
+        "two jobs completed and the spinning one buried",
+        Effect.map(pool.counts, (counts) => counts.completed === 2 && counts.buried === 1),
+        30_000
+      )
+      const [buried] = yield* pool.deadLetters()
+      assert.strictEqual(buried?.id, "spin")
+      assert.match(buried?.error ?? "", /JobTimeoutError|timed out/)
+      // The spinning thread was replaced: both workers still run jobs.
+      yield* pool.submit({ _tag: "echo", value: "c" }, { id: "c" })
+      yield* pool.submit({ _tag: "echo", value: "d" }, { id: "d" })
+      yield* waitUntil("the next jobs completed", Effect.map(pool.counts, (counts) => counts.completed === 4), 30_000)
+      const report = yield* pool.shutdown()
+      assert.strictEqual(report.succeeded, 4)
+    }).pipe(Effect.scoped))
+
+  it.live("a Threads.handler module that does not load fails Durable.make with a PoolConfigError", () =>
+    Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const error = yield* Effect.flip(Durable.make({
+        store,
+        queue: "q",
+        schema: Schema.String,
+        workers: 1,
+        handler: Threads.handler<string, unknown, never>(new URL("./support/noSuchModule.ts", import.meta.url))
+      }))
+      assert.strictEqual(error._tag, "PoolConfigError")
+      assert.isTrue(error._tag === "PoolConfigError" && error.option === "handler")
+    }).pipe(Effect.scoped))
+})

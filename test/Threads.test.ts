@@ -1,0 +1,261 @@
+/**
+ * The threaded pool (`Threads`): the handler runs in worker threads, and the
+ * pool's rules still hold. Each test starts real threads (so this is an
+ * integration test): jobs whose work is chosen by their payload
+ * (`support/threadJobs.ts`), some of which compute for ever, so that only
+ * terminating their thread can stop them. Deadlines here are real time
+ * (threads know no TestClock), and nothing asserts how long anything took.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Cause, Context, Effect, Exit, Fiber, Stream } from "effect"
+import { type Pool, Threads } from "../src/index.ts"
+import type { ThreadTask } from "./support/threadJobs.ts"
+import { Area, schema, Square, TooBig } from "./support/threadSchemas.ts"
+
+const jobs = new URL("./support/threadJobs.ts", import.meta.url)
+
+/** `Refused` as it crosses without a schema: its fields, not its class. */
+type Refusal = { readonly _tag: "Refused"; readonly reason: string }
+
+const make = (options: Partial<Threads.Options<ThreadTask, unknown, Refusal>> = {}) =>
+  Threads.make<ThreadTask, unknown, Refusal>({
+    handler: jobs,
+    threads: 1,
+    ...options
+  })
+
+/** The id of the thread that runs the pool's next job. */
+const threadOf = (pool: Effect.Success<ReturnType<typeof make>>) =>
+  // No deadline of the pool's: a replacement thread may still be starting, and its start counts in the job's time.
+  pool.run({ _tag: "threadId" }, { timeout: "Infinity" })
+
+const defectOf = (exit: Exit.Exit<unknown, unknown>): unknown => {
+  assert.isTrue(Exit.isFailure(exit))
+  const defect = Exit.isFailure(exit) ? Cause.findDefect(exit.cause) : undefined
+  assert.strictEqual(defect?._tag, "Success", `not a defect: ${String(exit)}`)
+  return defect?._tag === "Success" ? defect.success : undefined
+}
+
+describe("make", () => {
+  it.live("a handler module that does not exist is a PoolConfigError on handler", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(make({ handler: new URL("./support/noSuchModule.ts", import.meta.url) }))
+      assert.strictEqual(error._tag, "PoolConfigError")
+      assert.strictEqual(error.option, "handler")
+      assert.match(error.reason, /noSuchModule/)
+    }).pipe(Effect.scoped))
+
+  it.live("a module that exports no handler is a PoolConfigError on handler", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(make({ handler: new URL("../src/Job.ts", import.meta.url) }))
+      assert.strictEqual(error.option, "handler")
+      assert.match(error.reason, /does not export a function named handler/)
+    }).pipe(Effect.scoped))
+
+  it.live("bad options are refused before any thread starts", () =>
+    Effect.gen(function*() {
+      assert.strictEqual((yield* Effect.flip(make({ threads: 0 }))).option, "threads")
+      assert.strictEqual((yield* Effect.flip(make({ capacity: 0 }))).option, "capacity")
+      assert.strictEqual((yield* Effect.flip(make({ handler: "not a url" }))).option, "handler")
+      const limits = yield* Effect.flip(make({ resourceLimits: { maxOldGenerationSizeMb: -1 } }))
+      assert.strictEqual(limits.option, "resourceLimits.maxOldGenerationSizeMb")
+    }).pipe(Effect.scoped))
+
+  it.live("threads default to the machine's available parallelism", () =>
+    Effect.gen(function*() {
+      const { availableParallelism } = yield* Effect.promise(() => import("node:os"))
+      const pool = yield* Threads.make({ handler: jobs })
+      assert.strictEqual((yield* pool.stats).workers, availableParallelism())
+    }).pipe(Effect.scoped))
+})
+
+describe("layer", () => {
+  class Hashing extends Context.Service<Hashing, Pool.WorkerPool<ThreadTask, unknown, never>>()("Hashing") {}
+
+  it.live("provides the threaded pool as a service, and closes its threads with the layer", () =>
+    Effect.gen(function*() {
+      const pool = yield* Hashing
+      assert.strictEqual(yield* pool.run({ _tag: "echo", value: "via layer" }), "via layer")
+    }).pipe(Effect.provide(Threads.layer(Hashing, { handler: jobs, threads: 1 }))))
+})
+
+describe("outcomes", () => {
+  it.live("values cross by structured clone; typed errors keep their tag and fields", () =>
+    Effect.gen(function*() {
+      const pool = yield* make()
+      assert.deepStrictEqual(yield* pool.run({ _tag: "echo", value: { a: [1, 2], at: new Date(0) } }), {
+        a: [1, 2],
+        at: new Date(0)
+      })
+      const refused = yield* Effect.flip(pool.run({ _tag: "fail" }, { id: "f" }))
+      assert.strictEqual(refused._tag, "Refused")
+      assert.isTrue(refused._tag === "Refused" && refused.reason === "f")
+    }).pipe(Effect.scoped))
+
+  it.live("a handler that dies, throws or returns no Effect is Died; one that interrupts itself is Interrupted", () =>
+    Effect.gen(function*() {
+      const pool = yield* make()
+      const outcomes = yield* Effect.forkChild(Stream.runCollect(Stream.take(pool.outcomes, 4)), {
+        startImmediately: true
+      })
+      assert.match(String(defectOf(yield* Effect.exit(pool.run({ _tag: "die" }, { id: "d" })))), /defect in d/)
+      assert.match(String(defectOf(yield* Effect.exit(pool.run({ _tag: "throw" }, { id: "t" })))), /thrown in t/)
+      assert.match(String(defectOf(yield* Effect.exit(pool.run({ _tag: "notAnEffect" })))), /not an Effect/)
+      const interrupted = yield* Effect.flip(pool.run({ _tag: "selfInterrupt" }))
+      assert.strictEqual(interrupted._tag, "JobInterruptedError")
+      const tags = (yield* Fiber.join(outcomes)).map((outcome) => outcome._tag)
+      assert.deepStrictEqual(tags, ["Died", "Died", "Died", "Interrupted"])
+    }).pipe(Effect.scoped))
+
+  it.live("a result that cannot be cloned back is Died, and the thread goes on", () =>
+    Effect.gen(function*() {
+      const pool = yield* make()
+      const before = yield* threadOf(pool)
+      assert.match(String(defectOf(yield* Effect.exit(pool.run({ _tag: "uncloneable" })))), /cannot be sent back/)
+      assert.strictEqual(yield* threadOf(pool), before)
+    }).pipe(Effect.scoped))
+})
+
+describe("stopping work that computes", () => {
+  it.live("a job over its timeout fails with JobTimeoutError; its thread is replaced for the next job", () =>
+    Effect.gen(function*() {
+      const pool = yield* make({ jobTimeout: "300 millis" })
+      const before = yield* threadOf(pool)
+      const error = yield* Effect.flip(pool.run({ _tag: "spin" }, { id: "spin" }))
+      assert.strictEqual(error._tag, "JobTimeoutError")
+      const after = yield* threadOf(pool)
+      assert.notStrictEqual(after, before, "the spinning thread was not replaced")
+      assert.strictEqual(yield* pool.run({ _tag: "echo", value: "next" }, { timeout: "Infinity" }), "next")
+    }).pipe(Effect.scoped))
+
+  it.live("the time a replacement thread takes to start is not the next job's", () =>
+    Effect.gen(function*() {
+      // Its threads take a second to start, and its jobs have 300 ms.
+      const pool = yield* make({ handler: new URL("./support/slowThreadJobs.ts", import.meta.url), jobTimeout: "300 millis" })
+      assert.strictEqual((yield* Effect.flip(pool.run({ _tag: "spin" })))._tag, "JobTimeoutError")
+      assert.strictEqual(yield* pool.run({ _tag: "echo", value: "in time" }), "in time")
+    }).pipe(Effect.scoped))
+
+  it.live("a run caller interrupted mid-job cancels it, and its thread is replaced", () =>
+    Effect.gen(function*() {
+      const pool = yield* make()
+      const before = yield* threadOf(pool)
+      const spun = Stream.filter(pool.outcomes, (outcome) => outcome.job.id === "spin")
+      const outcomes = yield* Effect.forkChild(Stream.runHead(spun), { startImmediately: true })
+      const caller = yield* Effect.forkChild(pool.run({ _tag: "spin" }, { id: "spin" }))
+      while ((yield* pool.stats).active === 0) yield* Effect.sleep("5 millis")
+      yield* Fiber.interrupt(caller)
+      const outcome = yield* Fiber.join(outcomes)
+      assert.isTrue(outcome._tag === "Some" && outcome.value._tag === "Interrupted" && outcome.value.cancelled)
+      assert.notStrictEqual(yield* threadOf(pool), before)
+    }).pipe(Effect.scoped))
+
+  it.live("a job still running at the drain's deadline is cut off, and the shutdown ends", () =>
+    Effect.gen(function*() {
+      const pool = yield* make({ threads: 2 })
+      yield* pool.submit({ _tag: "spin" }, { id: "spin-1" })
+      yield* pool.submit({ _tag: "spin" }, { id: "spin-2" })
+      while ((yield* pool.stats).active < 2) yield* Effect.sleep("5 millis")
+      const report = yield* pool.shutdown({ timeout: "100 millis" })
+      assert.isTrue(report.timedOut)
+      assert.deepStrictEqual(report.interrupted.map((job) => job.id).sort(), ["spin-1", "spin-2"])
+      assert.strictEqual((yield* pool.stats).workers, 0)
+    }).pipe(Effect.scoped))
+
+  it.live("a thread that exits under its job is Died for that job only, and is replaced", () =>
+    Effect.gen(function*() {
+      const pool = yield* make({ threads: 2 })
+      const other = yield* Effect.forkChild(pool.run({ _tag: "compute", ms: 50 }), { startImmediately: true })
+      assert.match(String(defectOf(yield* Effect.exit(pool.run({ _tag: "exit" })))), /exited/)
+      assert.isNumber(yield* Fiber.join(other))
+      // Both workers take one of these: the one whose thread exited has a new one.
+      const compute = pool.run({ _tag: "compute", ms: 100 }, { timeout: "Infinity" })
+      const ids = yield* Effect.all([compute, compute], { concurrency: 2 })
+      assert.notStrictEqual(ids[0], ids[1])
+      assert.strictEqual((yield* pool.stats).died, 1)
+    }).pipe(Effect.scoped))
+
+  it.live("a thread over its resourceLimits is Died for its job", () =>
+    Effect.gen(function*() {
+      const pool = yield* make({ resourceLimits: { maxOldGenerationSizeMb: 64 } })
+      assert.match(String(defectOf(yield* Effect.exit(pool.run({ _tag: "oom" })))), /memory limit/)
+      assert.isNumber(yield* threadOf(pool))
+    }).pipe(Effect.scoped))
+
+  it.live("two threads compute two jobs at once", () =>
+    Effect.gen(function*() {
+      const pool = yield* make({ threads: 2 })
+      const ids = yield* Effect.all([pool.run({ _tag: "compute", ms: 200 }), pool.run({ _tag: "compute", ms: 200 })], {
+        concurrency: 2
+      })
+      assert.notStrictEqual(ids[0], ids[1], "both jobs ran on one thread")
+    }).pipe(Effect.scoped))
+})
+
+describe("payloads", () => {
+  it.live("a payload that cannot be cloned is a PoolConfigError at submit, and nothing is accepted", () =>
+    Effect.gen(function*() {
+      const pool = yield* make()
+      const bad = { _tag: "echo", value: () => 1 } as const
+      const attempts: ReadonlyArray<Effect.Effect<unknown, { readonly _tag: string; readonly option?: string }>> = [
+        pool.submit(bad),
+        pool.trySubmit(bad),
+        pool.run(bad)
+      ]
+      for (const attempt of attempts) {
+        const error = yield* Effect.flip(attempt)
+        assert.strictEqual(error._tag, "PoolConfigError")
+        assert.isTrue(error._tag === "PoolConfigError" && error.option === "payload")
+      }
+      const batch = yield* Effect.flip(pool.submitAll([{ _tag: "echo", value: 1 }, bad]))
+      assert.isTrue(batch._tag === "PoolConfigError" && batch.option === "payloads" && batch.accepted === 0)
+      assert.strictEqual((yield* pool.stats).submitted, 0)
+      assert.strictEqual(yield* pool.run({ _tag: "echo", value: "fine" }), "fine")
+    }).pipe(Effect.scoped))
+
+  it.live("transferables are moved, not copied, both ways", () =>
+    Effect.gen(function*() {
+      const pool = yield* make({ transfer: (task) => task._tag === "length" ? [task.buffer] : [] })
+      const buffer = new ArrayBuffer(1024)
+      assert.strictEqual(yield* pool.run({ _tag: "length", buffer }), 1024)
+      assert.strictEqual(buffer.byteLength, 0, "the payload's buffer was copied, not moved")
+      const back = yield* pool.run({ _tag: "buffer", bytes: 2048 })
+      assert.strictEqual((back as ArrayBuffer).byteLength, 2048)
+    }).pipe(Effect.scoped))
+})
+
+describe("schemas", () => {
+  const withSchemas = Threads.make<Square, Area, TooBig>({
+    handler: new URL("./support/schemaThreadJobs.ts", import.meta.url),
+    threads: 1,
+    schema
+  })
+
+  it.live("payloads, results and errors cross by their schemas, classes and all; buffers move", () =>
+    Effect.gen(function*() {
+      const pool = yield* withSchemas
+      const bytes = new Uint8Array(64)
+      const area = yield* pool.run(new Square({ side: 3, bytes }))
+      assert.instanceOf(area, Area)
+      assert.deepStrictEqual({ value: area.value, bytes: area.bytes }, { value: 9, bytes: 64 })
+      assert.strictEqual(bytes.byteLength, 0, "the payload's bytes were copied, not moved")
+      const error = yield* Effect.flip(pool.run(new Square({ side: 11, bytes: new Uint8Array(1) })))
+      assert.instanceOf(error, TooBig)
+    }).pipe(Effect.scoped))
+
+  it.live("a payload that does not encode is a PoolConfigError on payload at submit", () =>
+    Effect.gen(function*() {
+      const pool = yield* withSchemas
+      const error = yield* Effect.flip(pool.submit({ side: "3" } as unknown as Square))
+      assert.isTrue(error._tag === "PoolConfigError" && error.option === "payload")
+      assert.match(error.message, /does not encode/)
+      assert.strictEqual((yield* pool.stats).submitted, 0)
+    }).pipe(Effect.scoped))
+
+  it.live("a module whose schema export is not schemas fails make", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(make({ handler: new URL("./support/badSchemaThreadJobs.ts", import.meta.url) }))
+      assert.strictEqual(error.option, "handler")
+      assert.match(error.reason, /schema export/)
+    }).pipe(Effect.scoped))
+})

@@ -1,0 +1,85 @@
+/**
+ * The handler module of the threaded pools under test: what a job does is
+ * chosen by its payload. Loaded by each thread, never by the tests.
+ */
+import { Effect, Schema } from "effect"
+import * as Transferable from "effect/workers/Transferable"
+import { threadId } from "node:worker_threads"
+import type { Job } from "../../src/index.ts"
+
+/** The handler's own typed error: it crosses as a plain object, by structured clone. */
+export class Refused extends Schema.TaggedError<Refused>()("Refused", { reason: Schema.String }) {}
+
+export type ThreadTask =
+  | { readonly _tag: "echo"; readonly value: unknown }
+  /** Computes for about `ms` milliseconds, then returns the thread's id. */
+  | { readonly _tag: "compute"; readonly ms: number }
+  /** Computes for ever: only terminating the thread stops it. */
+  | { readonly _tag: "spin" }
+  | { readonly _tag: "fail" }
+  | { readonly _tag: "die" }
+  | { readonly _tag: "throw" }
+  | { readonly _tag: "selfInterrupt" }
+  | { readonly _tag: "notAnEffect" }
+  /** Exits the thread under the job. */
+  | { readonly _tag: "exit" }
+  /** Allocates until the thread's memory limit stops it. */
+  | { readonly _tag: "oom" }
+  /** Returns a function, which cannot be cloned back. */
+  | { readonly _tag: "uncloneable" }
+  /** Returns a new buffer of `bytes` bytes, moved back rather than copied. */
+  | { readonly _tag: "buffer"; readonly bytes: number }
+  /** Returns the byte length of the `ArrayBuffer` it was sent. */
+  | { readonly _tag: "length"; readonly buffer: ArrayBuffer }
+  | { readonly _tag: "threadId" }
+
+const spin = (ms: number) => {
+  const end = performance.now() + ms
+  while (performance.now() < end) {
+    // computing
+  }
+}
+
+export const handler = (job: Job.Job<ThreadTask>): Effect.Effect<unknown, Refused> => {
+  const task = job.payload
+  switch (task._tag) {
+    case "echo":
+      return Effect.succeed(task.value)
+    case "compute":
+      return Effect.sync(() => {
+        spin(task.ms)
+        return threadId
+      })
+    case "spin":
+      return Effect.sync(() => spin(Number.POSITIVE_INFINITY))
+    case "fail":
+      return Effect.fail(new Refused({ reason: job.id }))
+    case "die":
+      return Effect.die(new Error(`defect in ${job.id}`))
+    case "throw":
+      throw new Error(`thrown in ${job.id}`)
+    case "selfInterrupt":
+      return Effect.interrupt
+    case "notAnEffect":
+      return 42 as never
+    case "exit":
+      return Effect.sync(() => process.exit(3))
+    case "oom":
+      return Effect.sync(() => {
+        const hold: Array<Array<number>> = []
+        for (;;) hold.push(Array.from({ length: 100_000 }, (_, i) => i))
+      })
+    case "uncloneable":
+      return Effect.succeed(() => "a function")
+    case "buffer":
+      return Effect.gen(function*() {
+        const buffer = new ArrayBuffer(task.bytes)
+        yield* Transferable.addAll([buffer])
+        return buffer
+      })
+    case "length":
+      return Effect.succeed(task.buffer.byteLength)
+    case "threadId":
+      return Effect.succeed(threadId)
+  }
+}
