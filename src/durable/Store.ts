@@ -141,7 +141,8 @@ export interface Lease {
  *   string (a `StoreError` that is not retryable).
  * - It does so too when a payload's JSON text is larger than the engine
  *   takes, naming the job and the limit (PostgreSQL: 8 MiB by default;
- *   Redis: the server's `proto-max-bulk-len`; memory: 8 MiB).
+ *   Redis: the server's `proto-max-bulk-len`; memory: 8 MiB), or when a
+ *   payload has none (a cycle); the text measured is the text stored.
  * - A server's engine bounds each operation by its `commandTimeout`: past
  *   it, the operation fails with a retryable `StoreError` ("no answer within
  *   N ms") without waiting for the server to let go of it.

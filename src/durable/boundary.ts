@@ -25,8 +25,8 @@ import * as Fiber from "effect/Fiber"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import { nonStringId } from "../internal/options.ts"
-import { oversizedPayload } from "./payloadSize.ts"
-import type { Store } from "./Store.ts"
+import { payloadTexts } from "./payloadSize.ts"
+import type { Offered, Store } from "./Store.ts"
 import { StoreError } from "./Store.ts"
 
 /**
@@ -35,7 +35,13 @@ import { StoreError } from "./Store.ts"
  * lease, offers whose ids are strings, counts that are whole numbers from 1
  * to `maxCount`.
  */
-export type Engine = Store
+export type Engine = Omit<Store, "offer"> & {
+  /**
+   * `jobs` with the JSON text of each payload (`undefined`: it has none), as
+   * the boundary measured it: the engine stores these texts, never its own.
+   */
+  readonly offer: (queue: string, jobs: ReadonlyArray<Offered>, texts: ReadonlyArray<string | undefined>) => Effect.Effect<void, StoreError>
+}
 
 /** How `makeStore` wraps an engine. */
 export interface Options {
@@ -80,16 +86,15 @@ export const makeStore = (engine: Engine, options: Options): Store => {
 
 const wrap = (engine: Engine, options: Options): Store => {
   const operate = operation(options)
-  const { maxPayloadBytes } = options
+  const maxPayloadBytes = options.maxPayloadBytes ?? Infinity
   return {
     offer: (queue, jobs) => {
       if (jobs.length === 0) return Effect.void
       return operate("offer", queue, () => {
-        const refused = nonStringId(jobs) ??
-          (maxPayloadBytes === undefined ? undefined : oversizedPayload(jobs, maxPayloadBytes, options.engine))
-        return refused === undefined
-          ? engine.offer(queue, jobs)
-          : Effect.fail(new StoreError({ operation: "offer", reason: refused, retryable: false }))
+        const refused = nonStringId(jobs) ?? payloadTexts(jobs, maxPayloadBytes, options.engine)
+        return typeof refused === "string"
+          ? Effect.fail(new StoreError({ operation: "offer", reason: refused, retryable: false }))
+          : engine.offer(queue, jobs, refused)
       })
     },
     claim: (queue, max, lease) => {
