@@ -193,4 +193,26 @@ describe("Fetcher", () => {
       )
       yield* Scope.close(scope, Exit.void)
     }))
+
+  it.effect("a listener still being set up when the fetcher stops is released: what it opened is closed", () =>
+    Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      let opened = 0
+      let closed = 0
+      // Opens a connection (a finalizer in its scope), then waits for ever for the server to say it listens.
+      const store: Store = {
+        ...memory,
+        listen: () =>
+          Effect.andThen(
+            Effect.acquireRelease(Effect.sync(() => opened++), () => Effect.sync(() => closed++)),
+            Effect.never
+          )
+      }
+      const scope = yield* Scope.make()
+      yield* start(store, scope)
+      yield* TestClock.adjust(10)
+      assert.strictEqual(opened, 1)
+      yield* Scope.close(scope, Exit.void)
+      assert.strictEqual(closed, 1, "the listener's connection was left open")
+    }))
 })

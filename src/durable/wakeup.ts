@@ -63,8 +63,8 @@ const keep = (listen: NonNullable<Store["listen"]>, queue: string, latch: Latch.
 /**
  * Sets up a listener, tried again through an outage with the backoff (and a
  * warning each time). Each attempt has a scope of its own, closed at once
- * when it fails, so a long outage holds nothing; the one that succeeds
- * stays open until the caller's scope closes.
+ * when it fails or is interrupted, so a long outage holds nothing; the one
+ * that succeeds stays open until the caller's scope closes.
  */
 const listening = (
   listen: NonNullable<Store["listen"]>,
@@ -72,10 +72,10 @@ const listening = (
 ): Effect.Effect<Effect.Effect<void, StoreError>, never, Scope.Scope> =>
   Effect.gen(function*() {
     const attempt = yield* Scope.make()
-    const exit = yield* Effect.exit(Scope.provide(attempt)(listen(queue)))
-    if (Exit.isFailure(exit)) yield* Scope.close(attempt, Exit.void)
-    else yield* Effect.addFinalizer(() => Scope.close(attempt, Exit.void))
-    return yield* exit
+    // Also when the pool stops during the set-up: what it opened so far is closed.
+    return yield* Scope.provide(attempt)(listen(queue)).pipe(Effect.onExit((exit) =>
+      Exit.isSuccess(exit) ? Effect.addFinalizer(() => Scope.close(attempt, Exit.void)) : Scope.close(attempt, Exit.void)
+    ))
   }).pipe(
     Effect.tapError((error) => quietly(Effect.logWarning("listening for new jobs failed; retrying", error.message))),
     // Worth trying again whatever the failure: the listener is given up only when the pool stops.
