@@ -107,7 +107,8 @@ export interface Options {
 /**
  * A store on the application's own `PgClient` (`fromClient`, `layerClient`):
  * the options of `make` but the URL, which is the client's. The client's
- * pool serves the store's statements too.
+ * pool serves the store's statements too; a durable pool's listener opens a
+ * connection of its own, with the client's settings, outside that pool.
  */
 export interface ClientOptions {
   /**
