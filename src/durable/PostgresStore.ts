@@ -54,11 +54,10 @@ import * as PgClient from "@effect/sql-pg/PgClient"
 import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Predicate from "effect/Predicate"
-import * as Scope from "effect/Scope"
+import type * as Scope from "effect/Scope"
 import * as Checks from "../internal/options.ts"
 import { PoolConfigError } from "../Pool.ts"
 import * as Boundary from "./boundary.ts"
@@ -298,22 +297,13 @@ export const fromClient = (
   Effect.gen(function*() {
     const checked = clientSettings(options)
     if (checked instanceof PoolConfigError) return yield* checked
-    return yield* onRunner(Runner.onClient(yield* PgClient.PgClient), checked, yield* lettingGo)
+    // Statements that ran out of time are interrupted in a scope closed in
+    // the background: an interrupted statement gives its connection back only
+    // once the server answers, and the connections are the application's,
+    // which the store cannot close as it closes its own pool's. Closing the
+    // store must not wait for a server that hangs.
+    return yield* onRunner(Runner.onClient(yield* PgClient.PgClient), checked, yield* Boundary.closedInBackground)
   })
-
-/**
- * Where a store on the application's client interrupts, in the background,
- * the statements that ran out of time: a scope closed in the background
- * when the caller's closes. An interrupted statement waits for the server to
- * answer before it gives its connection back, and the connections are the
- * application's, which the store cannot close as it closes its own pool's:
- * closing the store must not wait for a server that hangs.
- */
-const lettingGo: Effect.Effect<Scope.Scope, never, Scope.Scope> = Effect.gen(function*() {
-  const scope = yield* Scope.make()
-  yield* Effect.addFinalizer(() => Effect.asVoid(Effect.forkDetach(Scope.close(scope, Exit.void))))
-  return scope
-})
 
 /**
  * `fromClient` as a layer: the `Store` service on the `PgClient` the

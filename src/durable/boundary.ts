@@ -134,8 +134,7 @@ const listening = (
 ): NonNullable<Store["listen"]> =>
 (queue) =>
   Effect.gen(function*() {
-    const own = yield* Scope.make()
-    yield* Effect.addFinalizer(() => Effect.asVoid(Effect.forkDetach(Scope.close(own, Exit.void))))
+    const own = yield* closedInBackground
     const setUp = Scope.provide(own)(Effect.suspend(() => listen(queue)))
     const next = yield* operate(
       "listen",
@@ -144,6 +143,17 @@ const listening = (
     )
     return Effect.catchDefect(next, (defect) => Effect.fail(unexpected("listen", defect)))
   })
+
+/**
+ * A scope of its own, closed in the background when the caller's scope
+ * closes: what it holds may have to wait for a server that hangs before it
+ * lets go, and the caller must not wait with it.
+ */
+export const closedInBackground: Effect.Effect<Scope.Scope, never, Scope.Scope> = Effect.gen(function*() {
+  const scope = yield* Scope.make()
+  yield* Effect.addFinalizer(() => Effect.asVoid(Effect.forkDetach(Scope.close(scope, Exit.void))))
+  return scope
+})
 
 /** `effect` in a fiber of `scope`, awaited; interrupting the caller interrupts it in the background. */
 const detached = <A>(effect: Effect.Effect<A, StoreError>, scope: Scope.Scope): Effect.Effect<A, StoreError> =>
