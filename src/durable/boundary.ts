@@ -229,7 +229,7 @@ const closedUnder = <A>(operation: string, exit: Exit.Exit<A, StoreError>): Effe
     : exit
 
 /** A defect of the engine (a bug, or a client that threw) as a `StoreError`: nothing says retrying helps. */
-const unexpected = (operation: string, defect: unknown): StoreError =>
+export const unexpected = (operation: string, defect: unknown): StoreError =>
   new StoreError({
     operation,
     reason: `unexpected failure: ${defect instanceof Error ? defect.message : String(defect)}`,
