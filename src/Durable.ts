@@ -165,6 +165,8 @@ export interface Producer<in A> {
    * naming `id`, on every store, before the store is asked.
    * A payload whose JSON text is larger than the store takes fails with a
    * `StoreError` naming the job and the limit, and nothing is stored.
+   * A payload that throws when it is read (a Proxy's trap, a getter) fails
+   * with `PoolConfigError` naming `payload` (`payloads` for `submitAll`).
    */
   readonly submit: (payload: A, options?: { readonly id?: string | undefined }) => Effect.Effect<string, SubmitError>
   /** Stores jobs in one round trip. Returns their ids. */
@@ -202,10 +204,16 @@ const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, acce
   const closed = Effect.fail(new Pool.PoolClosedError({}))
   const offer = (
     payloads: ReadonlyArray<A>,
-    ids: ReadonlyArray<string>
-  ): Effect.Effect<ReadonlyArray<string>, StoreError | Schema.SchemaError | JobNotResubmittedError> =>
+    ids: ReadonlyArray<string>,
+    option: "payload" | "payloads"
+  ): Effect.Effect<
+    ReadonlyArray<string>,
+    StoreError | Schema.SchemaError | Pool.PoolConfigError | JobNotResubmittedError
+  > =>
     Effect.flatMap(
-      Effect.forEach(payloads, (payload) => encode(payload)),
+      Effect.forEach(payloads, (payload) =>
+        // A payload that throws when the schema reads it (a Proxy's trap, a getter) is bad input, not a defect.
+        Effect.catchDefect(encode(payload), (defect) => Effect.fail(configError(Checks.unreadable(option, defect))))),
       (encoded) =>
         Effect.flatMap(store.offer(queue, encoded.map((payload, i) => ({ id: ids[i]!, payload }))), (refused) =>
           refused.length === 0 ? Effect.succeed(ids) : Effect.fail(new JobNotResubmittedError(refused[0]!)))
@@ -216,14 +224,14 @@ const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, acce
         if (!accepting()) return closed
         const id = Checks.checked("options", () => Checks.jobId(options))
         if (isInvalid(id)) return Effect.fail(configError(id))
-        return Effect.map(offer([payload], [id]), (ids) => ids[0]!)
+        return Effect.map(offer([payload], [id], "payload"), (ids) => ids[0]!)
       }),
     submitAll: (payloads) =>
       Effect.suspend((): Effect.Effect<ReadonlyArray<string>, SubmitError> => {
         if (!accepting()) return closed
         const all = Checks.checked("payloads", () => Checks.payloadList(payloads))
         if (isInvalid(all)) return Effect.fail(configError(all))
-        return offer(all, all.map(() => crypto.randomUUID()))
+        return offer(all, all.map(() => crypto.randomUUID()), "payloads")
       })
   }
 }

@@ -170,6 +170,27 @@ describe("Durable.make with options it cannot use", () => {
       assert.strictEqual(calls.count, 0)
     }))
 
+  it.effect("a payload that throws when the schema reads it (a Proxy) is a PoolConfigError naming it, not a defect; nothing stored", () =>
+    Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      for (const schema of [Schema.Unknown, Schema.Json] as const) {
+        const producer = Durable.producer({ store, queue: "q", schema: schema as Schema.Codec<unknown, unknown> })
+        for (const payload of [throwingProxy(), revokedProxy()]) {
+          for (
+            const [exit, option] of [
+              [yield* Effect.exit(Effect.asVoid(producer.submit(payload))), "payload"],
+              [yield* Effect.exit(Effect.asVoid(producer.submitAll(["fine", payload]))), "payloads"]
+            ] as const
+          ) {
+            assert.isTrue(Exit.isFailure(exit) && !Cause.hasDies(exit.cause), `not a typed failure: ${String(exit)}`)
+            const error = yield* Effect.flip(exit)
+            assert.deepStrictEqual([error._tag, error._tag === "PoolConfigError" && error.option], ["PoolConfigError", option])
+          }
+        }
+      }
+      assert.strictEqual((yield* store.counts("q")).ready, 0)
+    }))
+
   it.effect("a store written as a class keeps its `this`", () =>
     Effect.scoped(Effect.gen(function*() {
       const healthy = yield* MemoryStore.make

@@ -8,7 +8,9 @@
  * server runs again, every job is back in the store. Real servers, real time.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Schema, Scope } from "effect"
+import { PgClient } from "@effect/sql-pg"
+import { Duration, Effect, Exit, Redacted, Schema, Scope } from "effect"
+import * as Reactivity from "effect/reactivity/Reactivity"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import * as RedisStore from "../src/durable/RedisStore.ts"
 import type { Store, StoreError } from "../src/durable/Store.ts"
@@ -36,11 +38,14 @@ const withinBound = <A, E, R>(what: string, effect: Effect.Effect<A, E, R>) =>
  */
 const hangingStore = (
   start: Effect.Effect<ManagedServer, ServerError, Scope.Scope>,
-  connect: (url: string) => Effect.Effect<Store, StoreError | Pool.PoolConfigError, Scope.Scope>,
+  connectTo: (
+    server: ManagedServer
+  ) => Effect.Effect<(url: string) => Effect.Effect<Store, StoreError | Pool.PoolConfigError, Scope.Scope>, never, Scope.Scope>,
   jobs: 3 | 5
 ) =>
   Effect.scoped(Effect.gen(function*() {
     const server = yield* start
+    const connect = yield* connectTo(server)
     const queue = `hang-${Date.now()}`
     const ids = ["a", "b", "c", "d", "e"].slice(0, jobs)
     const waiting = Math.min(jobs - 2, 2)
@@ -98,13 +103,27 @@ const hangingStore = (
     assert.deepStrictEqual(claimed.sort(), ids)
   }))
 
+/**
+ * A store on the application's `PgClient`: the client is the application's,
+ * made in the test's scope and closed after the server runs again; what is
+ * released while it hangs is the store and its pool.
+ */
+const onClient = (server: ManagedServer) =>
+  Effect.map(
+    PgClient.make({ url: Redacted.make(server.url) }).pipe(Effect.provide(Reactivity.layer), Effect.orDie),
+    (sql) => () => PostgresStore.fromClient().pipe(Effect.provideService(PgClient.PgClient, sql))
+  )
+
 describe("durable shutdown against a store that hangs (SIGSTOP)", () => {
   for (const jobs of [5, 3] as const) {
     const when = jobs === 5 ? "the pool full" : "a claim in flight"
     it.live(`Redis, ${when}: the report within the deadline and 5 seconds, every job back afterwards`, () =>
-      hangingStore(startRedis(), (url) => RedisStore.make({ url }), jobs), 60_000)
+      hangingStore(startRedis(), () => Effect.succeed((url) => RedisStore.make({ url })), jobs), 60_000)
 
     it.live(`PostgreSQL, ${when}: the report within the deadline and 5 seconds, every job back afterwards`, () =>
-      hangingStore(startPostgres(), (url) => PostgresStore.make({ url }), jobs), 60_000)
+      hangingStore(startPostgres(), () => Effect.succeed((url) => PostgresStore.make({ url })), jobs), 60_000)
+
+    it.live(`PostgreSQL on the application's PgClient, ${when}: the report within the deadline and 5 seconds, every job back afterwards`, () =>
+      hangingStore(startPostgres(), onClient, jobs), 60_000)
   }
 })

@@ -5,34 +5,16 @@
  * jobs given back, as annotations). On the memory store, under the TestClock.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Exit, Fiber, Layer, Logger, References, Schema, Scope } from "effect"
+import { Context, Effect, Exit, Fiber, Layer, Schema, Scope } from "effect"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import { Store } from "../src/durable/Store.ts"
 import { Durable, Pool, type Shutdown } from "../src/index.ts"
 import { elapse, oneWorker } from "./support/durablePool.ts"
+import { capture } from "./support/logLines.ts"
 
 class Rejected extends Schema.TaggedError<Rejected>()("Rejected", { to: Schema.String }) {}
 
 class Emails extends Context.Service<Emails, Durable.DurablePool<string, string, Rejected>>()("test/Emails") {}
-
-interface Line {
-  readonly level: string
-  readonly message: string
-  readonly annotations: Readonly<Record<string, unknown>>
-}
-
-/** A logger that keeps every line, with its annotations. */
-const capture = () => {
-  const lines: Array<Line> = []
-  const layer = Logger.layer([Logger.make((options) => {
-    lines.push({
-      level: options.logLevel,
-      message: Array.isArray(options.message) ? options.message.join(" ") : String(options.message),
-      annotations: options.fiber.getRef(References.CurrentLogAnnotations)
-    })
-  })])
-  return { lines, layer }
-}
 
 /** Builds `layer` in a scope of its own, to release it when the test says so. */
 const acquire = <ROut, E>(layer: Layer.Layer<ROut, E>) =>

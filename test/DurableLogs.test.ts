@@ -8,29 +8,11 @@
  * handler's own error.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Logger, References, Schedule, Schema } from "effect"
+import { Effect, Schedule, Schema } from "effect"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import { Durable } from "../src/index.ts"
 import { elapse, oneWorker } from "./support/durablePool.ts"
-
-interface Line {
-  readonly level: string
-  readonly message: string
-  readonly annotations: Readonly<Record<string, unknown>>
-}
-
-/** A logger that keeps every line, with its annotations. */
-const capture = () => {
-  const lines: Array<Line> = []
-  const layer = Logger.layer([Logger.make((options) => {
-    lines.push({
-      level: options.logLevel,
-      message: Array.isArray(options.message) ? options.message.join(" ") : String(options.message),
-      annotations: { ...options.fiber.getRef(References.CurrentLogAnnotations) }
-    })
-  })])
-  return { lines, layer }
-}
+import { capture } from "./support/logLines.ts"
 
 class Bounced extends Schema.TaggedError<Bounced>()("Bounced", { to: Schema.String }) {}
 

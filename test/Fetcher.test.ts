@@ -193,4 +193,61 @@ describe("Fetcher", () => {
       )
       yield* Scope.close(scope, Exit.void)
     }))
+
+  it.effect("a listener still being set up when the fetcher stops is released: what it opened is closed", () =>
+    Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      let opened = 0
+      let closed = 0
+      // Opens a connection (a finalizer in its scope), then waits for ever for the server to say it listens.
+      const store: Store = {
+        ...memory,
+        listen: () =>
+          Effect.andThen(
+            Effect.acquireRelease(Effect.sync(() => opened++), () => Effect.sync(() => closed++)),
+            Effect.never
+          )
+      }
+      const scope = yield* Scope.make()
+      yield* start(store, scope)
+      yield* TestClock.adjust(10)
+      assert.strictEqual(opened, 1)
+      yield* Scope.close(scope, Exit.void)
+      assert.strictEqual(closed, 1, "the listener's connection was left open")
+    }))
+
+  it.effect("a store's listen that throws or dies is a failed listener: warned about, tried again with the backoff", () =>
+    Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      const { layer, warnings } = warningsLogger()
+      let attempts = 0
+      const store: Store = {
+        ...memory,
+        // Attempt 1 throws, attempt 2 dies, attempt 3 listens but its wait dies; attempt 4 listens.
+        listen: (queue) => {
+          attempts++
+          if (attempts === 1) throw new Error("a bug in the store")
+          if (attempts === 2) return Effect.die(new Error("another bug"))
+          if (attempts === 3) return Effect.as(memory.listen!(queue), Effect.die(new Error("a bug in its wait")))
+          return memory.listen!(queue)
+        }
+      }
+      const scope = yield* Scope.make()
+      const delivered = yield* started(store, scope).pipe(Effect.provide(layer))
+      // Attempt 1 at 0, 2 at 100, 3 at 300 (backoff 100, 200), 4 at once after 3's wait died.
+      yield* TestClock.adjust(300)
+      assert.strictEqual(attempts, 4)
+      yield* memory.offer("q", [{ id: "a", payload: "heard" }])
+      yield* TestClock.adjust(0)
+      assert.deepStrictEqual(delivered, [["heard", 300]])
+      assert.deepStrictEqual(
+        warnings.filter((message) => message.startsWith("listening for new jobs failed")).map((message) => message.split(",")[0]),
+        [
+          "listening for new jobs failed; retrying",
+          "listening for new jobs failed; retrying",
+          "listening for new jobs failed; polling until it is back"
+        ]
+      )
+      yield* Scope.close(scope, Exit.void)
+    }))
 })

@@ -11,6 +11,9 @@ import { Cause, Effect, Exit, Schema } from "effect"
 import * as Boundary from "../src/durable/boundary.ts"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import { memoryLimit } from "../src/durable/payloadSize.ts"
+import { limitsOf } from "../src/durable/postgres/limits.ts"
+import type { Runner } from "../src/durable/postgres/runner.ts"
+import { makeEngine } from "../src/durable/postgres/store.ts"
 import type { Offered } from "../src/durable/Store.ts"
 import { Durable } from "../src/index.ts"
 import { refusal } from "./support/payloadRefusal.ts"
@@ -57,5 +60,29 @@ describe("the payload limit", () => {
       assert.match(error._tag === "StoreError" ? error.reason : "", refusal)
       yield* jobs.submit("fine", { id: "next" })
       assert.strictEqual((yield* store.counts("q")).ready, 1)
+    }))
+
+  it.effect("a payload whose JSON is made anew at each reading (a Proxy) is sent as it was measured, or refused", () =>
+    Effect.gen(function*() {
+      // The PostgreSQL engine, on a runner that keeps what it would send.
+      const sent: Array<ReadonlyArray<unknown>> = []
+      const runner: Runner = {
+        run: (_sql, params) => Effect.sync(() => (sent.push(params), [])),
+        inTransaction: Effect.succeed(false),
+        maxMessageSize: 64,
+        listen: () => Effect.die("not listened")
+      }
+      const limits = limitsOf(runner.maxMessageSize)
+      const store = Boundary.makeStore(makeEngine(runner, limits), { engine: "postgres", maxPayloadBytes: limits.payload })
+      const jobs = Durable.producer({ store, queue: "q", schema: Schema.Unknown })
+      // JSON data to the schema, small when it is checked and measured, ten times the limit from then on.
+      let readings = 0
+      const shifty = new Proxy({ text: "" }, {
+        get: (target, key) => key === "text" ? readings++ < 2 ? "small" : "x".repeat(10 * limits.payload) : Reflect.get(target, key)
+      })
+      const exit = yield* Effect.exit(jobs.submit(shifty, { id: "shifty" }))
+      assert.isTrue(Exit.isSuccess(exit) || !Cause.hasDies(exit.cause), String(exit))
+      const texts = sent.flatMap((params) => params[2] as ReadonlyArray<string>)
+      for (const text of texts) assert.isAtMost(Buffer.byteLength(text), limits.payload, "a payload over the limit was sent")
     }))
 })

@@ -204,6 +204,42 @@ describe("jobs offered in the application's transactions", () => {
     }), 30_000)
 })
 
+describe("a durable pool on a small client", () => {
+  it.live("on a client of one connection, a pool runs its jobs, is woken, and the client closes at once after it", () =>
+    Effect.gen(function*() {
+      const queue = queueName()
+      const started: Array<string> = []
+      const scope = yield* Scope.make()
+      yield* within(
+        15_000,
+        "a pool's jobs on a client of one connection",
+        Effect.gen(function*() {
+          const sql = yield* PgClient.make({ url: Redacted.make(shared!.url), maxConnections: 1 }).pipe(
+            Effect.provide(Reactivity.layer),
+            Effect.orDie
+          )
+          const store = yield* PostgresStore.fromClient().pipe(Effect.provideService(PgClient.PgClient, sql))
+          const pool = yield* Durable.make({
+            store,
+            queue,
+            schema: Schema.String,
+            workers: 1,
+            // Only a wakeup starts the second job in time.
+            pollInterval: "1 hour",
+            handler: (job) => Effect.sync(() => void started.push(job.payload))
+          })
+          yield* pool.submit("first")
+          yield* waitUntil("\"first\" started", Effect.sync(() => started.includes("first")), 10_000)
+          yield* pool.submit("second")
+          yield* waitUntil("\"second\" started", Effect.sync(() => started.includes("second")), 10_000)
+        }).pipe(Scope.provide(scope))
+      )
+      // The pool's listener holds none of the client's connections: closing the client waits for nobody.
+      yield* within(5_000, "closing the pool and its client", Scope.close(scope, Exit.void))
+      assert.deepStrictEqual(started, ["first", "second"])
+    }), 30_000)
+})
+
 describe("setting up the schema once: PostgresStore.migrate, and migrate: false", () => {
   let lastDatabase = 0
   /** A new, empty database on the shared server; its URL. */

@@ -7,30 +7,18 @@
  * changed with `CONFIG SET` between tests.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Effect, Logger, References } from "effect"
+import { Effect, References } from "effect"
 import { createClient } from "redis"
 import * as RedisStore from "../src/durable/RedisStore.ts"
 import { type PlainServer, startRedisServer } from "./support/servers.ts"
-
-interface Line {
-  readonly level: string
-  readonly message: string
-  readonly annotations: Readonly<Record<string, unknown>>
-}
+import { capture, type Line } from "./support/logLines.ts"
 
 /** Connects a store to `url` in a scope of its own, and returns what it logged (debug included). */
 const connectLogging = (url: string) => {
-  const lines: Array<Line> = []
-  const logger = Logger.layer([Logger.make((options) => {
-    lines.push({
-      level: options.logLevel,
-      message: Array.isArray(options.message) ? options.message.join(" ") : String(options.message),
-      annotations: { ...options.fiber.getRef(References.CurrentLogAnnotations) }
-    })
-  })])
+  const { layer, lines } = capture()
   return Effect.scoped(RedisStore.make({ url })).pipe(
     Effect.as(lines),
-    Effect.provide(logger),
+    Effect.provide(layer),
     Effect.provideService(References.MinimumLogLevel, "All")
   )
 }

@@ -110,7 +110,8 @@ export interface Options {
 /**
  * A store on the application's own `PgClient` (`fromClient`, `layerClient`):
  * the options of `make` but the URL, which is the client's. The client's
- * pool serves the store's statements too.
+ * pool serves the store's statements too; a durable pool's listener opens a
+ * connection of its own, with the client's settings, outside that pool.
  */
 export interface ClientOptions {
   /**
@@ -300,7 +301,12 @@ export const fromClient = (
   Effect.gen(function*() {
     const checked = clientSettings(options)
     if (checked instanceof PoolConfigError) return yield* checked
-    return yield* onRunner(Runner.onClient(yield* PgClient.PgClient), checked, yield* Effect.scope)
+    // Statements that ran out of time are interrupted in a scope closed in
+    // the background: an interrupted statement gives its connection back only
+    // once the server answers, and the connections are the application's,
+    // which the store cannot close as it closes its own pool's. Closing the
+    // store must not wait for a server that hangs.
+    return yield* onRunner(Runner.onClient(yield* PgClient.PgClient), checked, yield* Boundary.closedInBackground)
   })
 
 /**

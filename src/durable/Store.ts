@@ -189,7 +189,8 @@ export interface Lease {
  *   retryable); so do `lookup` and `cancel` for their id.
  * - `offer` refuses the whole batch too when a payload's JSON text is
  *   larger than the engine takes, naming the job and the limit (PostgreSQL:
- *   8 MiB by default; Redis: the server's `proto-max-bulk-len`; memory: 8 MiB).
+ *   8 MiB by default; Redis: the server's `proto-max-bulk-len`; memory: 8 MiB),
+ *   or when a payload has none (a cycle); the text measured is the text stored.
  * - A server's engine bounds each operation by its `commandTimeout`: past
  *   it, the operation fails with a retryable `StoreError` ("no answer within
  *   N ms") without waiting for the server to let go of it.

@@ -26,8 +26,8 @@ import * as Fiber from "effect/Fiber"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import { nonStringId } from "../internal/options.ts"
-import { oversizedPayload } from "./payloadSize.ts"
-import type { Store } from "./Store.ts"
+import { payloadTexts } from "./payloadSize.ts"
+import type { Offered, Refused, Store } from "./Store.ts"
 import { StoreError } from "./Store.ts"
 
 /**
@@ -36,7 +36,17 @@ import { StoreError } from "./Store.ts"
  * lease, ids that are strings, counts that are whole numbers from 1 to
  * `maxCount`.
  */
-export type Engine = Store
+export type Engine = Omit<Store, "offer"> & {
+  /**
+   * `jobs` with the JSON text of each payload (`undefined`: it has none), as
+   * the boundary measured it: the engine stores these texts, never its own.
+   */
+  readonly offer: (
+    queue: string,
+    jobs: ReadonlyArray<Offered>,
+    texts: ReadonlyArray<string | undefined>
+  ) => Effect.Effect<ReadonlyArray<Refused>, StoreError>
+}
 
 /** How `makeStore` wraps an engine. */
 export interface Options {
@@ -81,7 +91,7 @@ export const makeStore = (engine: Engine, options: Options): Store => {
 
 const wrap = (engine: Engine, options: Options): Store => {
   const operate = operation(options)
-  const { maxPayloadBytes } = options
+  const maxPayloadBytes = options.maxPayloadBytes ?? Infinity
   /** Runs `run` unless an id of `ids` is not a string: then the whole call is refused. */
   const withIds = <A>(name: string, queue: string, ids: ReadonlyArray<{ readonly id: unknown }>, run: () => Effect.Effect<A, StoreError>) =>
     operate(name, queue, () => {
@@ -92,10 +102,9 @@ const wrap = (engine: Engine, options: Options): Store => {
   return {
     offer: (queue, jobs) =>
       jobs.length === 0 ? Effect.succeed([]) : withIds("offer", queue, jobs, () => {
-        const oversized = maxPayloadBytes === undefined
-          ? undefined
-          : oversizedPayload(jobs, maxPayloadBytes, options.engine)
-        return oversized === undefined ? engine.offer(queue, jobs) : refuse("offer", oversized)
+        // Each payload's text, made once: the one measured is the one the engine stores.
+        const texts = payloadTexts(jobs, maxPayloadBytes, options.engine)
+        return typeof texts === "string" ? refuse("offer", texts) : engine.offer(queue, jobs, texts)
       }),
     claim: (queue, max, lease) => {
       const n = count(max)
@@ -144,8 +153,7 @@ const listening = (
 ): NonNullable<Store["listen"]> =>
 (queue) =>
   Effect.gen(function*() {
-    const own = yield* Scope.make()
-    yield* Effect.addFinalizer(() => Effect.asVoid(Effect.forkDetach(Scope.close(own, Exit.void))))
+    const own = yield* closedInBackground
     const setUp = Scope.provide(own)(Effect.suspend(() => listen(queue)))
     const next = yield* operate(
       "listen",
@@ -154,6 +162,17 @@ const listening = (
     )
     return Effect.catchDefect(next, (defect) => Effect.fail(unexpected("listen", defect)))
   })
+
+/**
+ * A scope of its own, closed in the background when the caller's scope
+ * closes: what it holds may have to wait for a server that hangs before it
+ * lets go, and the caller must not wait with it.
+ */
+export const closedInBackground: Effect.Effect<Scope.Scope, never, Scope.Scope> = Effect.gen(function*() {
+  const scope = yield* Scope.make()
+  yield* Effect.addFinalizer(() => Effect.asVoid(Effect.forkDetach(Scope.close(scope, Exit.void))))
+  return scope
+})
 
 /** `effect` in a fiber of `scope`, awaited; interrupting the caller interrupts it in the background. */
 const detached = <A>(effect: Effect.Effect<A, StoreError>, scope: Scope.Scope): Effect.Effect<A, StoreError> =>
@@ -233,7 +252,7 @@ const refuse = (operation: string, reason: string) =>
   Effect.fail(new StoreError({ operation, reason, retryable: false }))
 
 /** A defect of the engine (a bug, or a client that threw) as a `StoreError`: nothing says retrying helps. */
-const unexpected = (operation: string, defect: unknown): StoreError =>
+export const unexpected = (operation: string, defect: unknown): StoreError =>
   new StoreError({
     operation,
     reason: `unexpected failure: ${defect instanceof Error ? defect.message : String(defect)}`,

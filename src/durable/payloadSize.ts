@@ -32,24 +32,34 @@ const overBy = (text: string, limit: number): number | undefined => {
 }
 
 /**
- * Why `jobs` cannot be offered under `limit` bytes per payload, if one of
- * them is too large: the first such job, its size and the limit. A payload
- * with no JSON text (a cycle, a `BigInt`) is left for the engine to refuse.
+ * The JSON text of each payload of `jobs`, or why the batch cannot be
+ * offered: the first payload with no JSON text (`JSON.stringify` threw: a
+ * cycle, a `BigInt`), or the first larger than `limit` bytes, its size and
+ * the limit. `undefined` stands for a payload that has no JSON form (itself
+ * `undefined`, a function). The engine sends these texts, never a text of
+ * its own: a payload read again could be another (a Proxy, a getter, an
+ * object changed meanwhile), and so pass the limit it does not keep.
  */
-export const oversizedPayload = (jobs: ReadonlyArray<Offered>, limit: number, engine: string): string | undefined => {
-  for (const job of jobs) {
+export const payloadTexts = (
+  jobs: ReadonlyArray<Offered>,
+  limit: number,
+  engine: string
+): ReadonlyArray<string | undefined> | string => {
+  const texts = new Array<string | undefined>(jobs.length)
+  for (let i = 0; i < jobs.length; i++) {
+    const job = jobs[i]!
     let json: string | undefined
     try {
       json = JSON.stringify(job.payload)
-    } catch {
-      continue
+    } catch (cause) {
+      return `the payload of ${JSON.stringify(job.id)} is not JSON: ${String(cause)}`
     }
-    if (json === undefined) continue
-    const bytes = overBy(json, limit)
+    const bytes = json === undefined ? undefined : overBy(json, limit)
     if (bytes !== undefined) {
       return `the payload of ${JSON.stringify(job.id)} is ${bytes} bytes of JSON, ` +
         `over the ${engine} store's limit of ${limit} bytes`
     }
+    texts[i] = json
   }
-  return undefined
+  return texts
 }

@@ -8,8 +8,9 @@
  * claim's answer.
  *
  * The listener is kept through outages with the backoff of `outage.ts` (a
- * fresh one each outage), a warning for each failure, and never fails the
- * pool: while it is down, the fetcher polls. Once it listens again, the
+ * fresh one each outage), a warning for each failure (a store's `listen`
+ * that throws or dies counts as one), and never fails the pool: while it is
+ * down, the fetcher polls. Once it listens again, the
  * latch is opened: jobs offered while nobody listened are claimed at once.
  * A store without `listen` is only polled.
  *
@@ -21,6 +22,7 @@ import * as Exit from "effect/Exit"
 import * as Latch from "effect/Latch"
 import * as Scope from "effect/Scope"
 import { quietly } from "../internal/quietly.ts"
+import { unexpected } from "./boundary.ts"
 import * as Outage from "./outage.ts"
 import type { Store, StoreError } from "./Store.ts"
 
@@ -63,8 +65,8 @@ const keep = (listen: NonNullable<Store["listen"]>, queue: string, latch: Latch.
 /**
  * Sets up a listener, tried again through an outage with the backoff (and a
  * warning each time). Each attempt has a scope of its own, closed at once
- * when it fails, so a long outage holds nothing; the one that succeeds
- * stays open until the caller's scope closes.
+ * when it fails or is interrupted, so a long outage holds nothing; the one
+ * that succeeds stays open until the caller's scope closes.
  */
 const listening = (
   listen: NonNullable<Store["listen"]>,
@@ -72,10 +74,15 @@ const listening = (
 ): Effect.Effect<Effect.Effect<void, StoreError>, never, Scope.Scope> =>
   Effect.gen(function*() {
     const attempt = yield* Scope.make()
-    const exit = yield* Effect.exit(Scope.provide(attempt)(listen(queue)))
-    if (Exit.isFailure(exit)) yield* Scope.close(attempt, Exit.void)
-    else yield* Effect.addFinalizer(() => Scope.close(attempt, Exit.void))
-    return yield* exit
+    return yield* Scope.provide(attempt)(Effect.suspend(() => listen(queue))).pipe(
+      // A store's bug (a throw, a defect) is a failed listener too: the pool polls, and tries again.
+      Effect.catchDefect((defect) => Effect.fail(unexpected("listen", defect))),
+      Effect.map((next) => Effect.catchDefect(next, (defect) => Effect.fail(unexpected("listen", defect)))),
+      // Also when the pool stops during the set-up: what it opened so far is closed.
+      Effect.onExit((exit) =>
+        Exit.isSuccess(exit) ? Effect.addFinalizer(() => Scope.close(attempt, Exit.void)) : Scope.close(attempt, Exit.void)
+      )
+    )
   }).pipe(
     Effect.tapError((error) => quietly(Effect.logWarning("listening for new jobs failed; retrying", error.message))),
     // Worth trying again whatever the failure: the listener is given up only when the pool stops.

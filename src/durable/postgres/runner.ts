@@ -67,7 +67,12 @@ export const onClient = (client: PgClient.PgClient): Runner => ({
   },
   inTransaction: Effect.map(Effect.serviceOption(client.transactionService), Option.isSome),
   maxMessageSize: client.config.maxMessageSize ?? defaultMaxMessageSize,
-  listen: (channel) => client.listen(channel)
+  // A connection of its own, made with the client's settings, as on the
+  // store's pool: `client.listen` would hold one of the application's
+  // connections for as long as the durable pool runs (a client of one
+  // connection would claim nothing), and closing the client would wait for
+  // the listener's connection to come back.
+  listen: (channel) => Effect.flatMap(PgConnection.make(client.config), (connection) => connection.listen(channel))
 })
 
 /** `target` as a runner: a pool becomes `onPool(target)`. */

@@ -33,9 +33,9 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
     Effect.asVoid(run(operation, sql, [queue, ...Sql.leaseArrays(leases), ...rest], leases.length <= Sql.preparedBatch))
 
   return {
-    offer: (queue, jobs) =>
+    offer: (queue, jobs, texts) =>
       Effect.suspend(() => {
-        const encoded = encodeJobs(jobs)
+        const encoded = encodeJobs(jobs, texts)
         return typeof encoded === "string"
           ? Effect.fail(new StoreError({ operation: "offer", reason: encoded, retryable: false }))
           : Effect.flatMap(runner.inTransaction, (inTransaction) =>

@@ -42,8 +42,11 @@ export interface Encoded {
   readonly payloads: Array<string>
 }
 
-/** `jobs` as two arrays for the server, or why the batch cannot be stored. */
-export const encodeJobs = (jobs: ReadonlyArray<Offered>): Encoded | string => {
+/**
+ * `jobs` as two arrays for the server, or why the batch cannot be stored;
+ * `texts` are their payloads' JSON texts, as the store boundary measured them.
+ */
+export const encodeJobs = (jobs: ReadonlyArray<Offered>, texts: ReadonlyArray<string | undefined>): Encoded | string => {
   const ids = new Array<string>(jobs.length)
   const payloads = new Array<string>(jobs.length)
   for (let i = 0; i < jobs.length; i++) {
@@ -51,12 +54,7 @@ export const encodeJobs = (jobs: ReadonlyArray<Offered>): Encoded | string => {
     const badId = unstorableText(job.id)
     if (badId !== undefined) return `the id ${JSON.stringify(job.id)} contains ${badId}, ${cannotStore}`
     ids[i] = job.id
-    let json: string | undefined
-    try {
-      json = JSON.stringify(job.payload)
-    } catch (cause) {
-      return `the payload of ${job.id} is not JSON: ${String(cause)}`
-    }
+    const json = texts[i]
     const badPayload = json === undefined ? undefined : unstorableJson(json)
     if (badPayload !== undefined) return `the payload of ${job.id} contains ${badPayload}, ${cannotStore}`
     // `undefined` (or a function) has no JSON form: store it as null rather than fail the batch.

@@ -17,9 +17,7 @@ import { storeError, UnexpectedReply } from "./errors.ts"
 import * as Listener from "./listener.ts"
 import * as Scripts from "./scripts.ts"
 
-/** `""` stands for `undefined`, which JSON cannot say; no JSON text is empty. */
-const encode = (payload: unknown): string => payload === undefined ? "" : JSON.stringify(payload)
-
+/** `""` stands for `undefined` (a payload with no JSON form), which JSON cannot say; no JSON text is empty. */
 const decode = (json: unknown): unknown => typeof json === "string" && json !== "" ? JSON.parse(json) : undefined
 
 /** Why a stored payload cannot be read back. */
@@ -96,10 +94,11 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
   const idList = (reply: unknown): ReadonlyArray<string> => asArray(reply).map(String)
 
   return {
-    offer: (queue, jobs) =>
+    offer: (queue, jobs, texts) =>
       run("offer", queue, Scripts.offerScript, () => {
         const args: Array<string> = []
-        for (const job of jobs) args.push(job.id, encode(job.payload))
+        // No JSON form (`undefined`): stored empty, read back as `undefined`.
+        for (let i = 0; i < jobs.length; i++) args.push(jobs[i]!.id, texts[i] ?? "")
         return args
       }, (reply) => {
         const flat = asArray(reply)
