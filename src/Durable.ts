@@ -90,7 +90,12 @@ export interface Options<A, I, B, E, R> {
   readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
   /** How long a claimed job stays this process's without a heartbeat. Default 30 seconds. */
   readonly lease?: Duration.Input | undefined
-  /** How often to look for jobs while the queue is empty. Default 200 milliseconds. */
+  /**
+   * How often to look for jobs while the queue is empty, when no
+   * notification from the store came first (a store that notifies wakes an
+   * idle pool at once: this finds retries whose delay is over, leases that
+   * ran out, and jobs whose notification was lost). Default 200 milliseconds.
+   */
   readonly pollInterval?: Duration.Input | undefined
   /** Jobs claimed ahead of a free worker, so workers do not wait on the store. Default: `workers`. */
   readonly prefetch?: number | undefined
