@@ -12,7 +12,7 @@
  * the TestClock's.
  */
 import { assert } from "@effect/vitest"
-import { Cause, Effect, Exit, Fiber, Scope, Stream } from "effect"
+import { Cause, Effect, Exit, Fiber, Scheduler, Scope, Stream } from "effect"
 import type { Job } from "../../src/index.ts"
 import type { Pool } from "../../src/index.ts"
 import { TestClock } from "effect/testing"
@@ -271,5 +271,18 @@ export const check = (subject: Subject) => (w: Workload) =>
     for (const id of cutOff) assert.isTrue(listed.has(id), `${id} was cut off by the deadline but is not in the report`)
   })
 
-
-
+/**
+ * The invariant as a property of `subject`: `check` over random workloads,
+ * each on the TestClock with its workload's scheduler budget. A run that
+ * hangs past `timeout` fails the property (and is shrunk) instead of hanging
+ * the suite.
+ */
+export const holds = (subject: Subject, { numRuns, timeout }: { readonly numRuns: number; readonly timeout: number }) =>
+  fc.assert(
+    fc.asyncProperty(workload, (w) =>
+      Effect.runPromise(check(subject)(w).pipe(
+        Effect.provideService(Scheduler.MaxOpsBeforeYield, w.opsBeforeYield),
+        Effect.provide(TestClock.layer())
+      ))),
+    { numRuns, timeout }
+  )
