@@ -68,17 +68,24 @@ const runHandler = <A, B, E, R>(
  * job (a durable pool of no-op jobs on the memory store ran 18k jobs/s so,
  * 37k at once, 47k with no fiber per job). A `run` job's fiber is scheduled:
  * its caller may be interrupted before it starts, and then it must not run
- * at all (the check below).
+ * at all (the check below). So is a threaded pool's (one with `beforeJob`):
+ * its job costs a round trip between threads anyway, and a durable pool on
+ * threads once hung under a loaded test run with the job started at once,
+ * which was not understood in time to keep it.
  */
 const runCancellable = <A, B, E, R>(
   state: PoolState<A, B, E, R>,
   entry: Entry<A, B, E>
 ): Effect.Effect<B, E | Job.JobTimeoutError, R> =>
-  Effect.flatMap(Effect.forkChild(runHandler(state, entry.job), { startImmediately: entry.reply === undefined }), (fiber) => {
+  Effect.flatMap(Effect.forkChild(runHandler(state, entry.job), { startImmediately: startsAtOnce(state, entry) }), (fiber) => {
     entry.fiber = fiber
     // Cancelled since the worker took it: stop the fiber before it starts.
     return entry.cancelled ? Effect.andThen(Fiber.interrupt(fiber), Fiber.join(fiber)) : Fiber.join(fiber)
   })
+
+/** Whether `entry`'s fiber starts in the worker's step (see `runCancellable`). */
+const startsAtOnce = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, E>): boolean =>
+  entry.reply === undefined && state.hooks.beforeJob === undefined
 
 /**
  * Starts one job, in the step in which a worker took it: the effect that
