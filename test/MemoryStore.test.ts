@@ -1,7 +1,7 @@
 /**
  * The in-memory store keeps the store contract, under the TestClock; and its
- * listeners hear what makes a job ready at once (an offer, a release, a
- * retry with no delay), and nothing else.
+ * listeners hear what stores a job or makes one ready (an offer, a release,
+ * a retry, delayed or not), and nothing else.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Fiber, Option } from "effect"
@@ -21,7 +21,7 @@ const heard = (next: Effect.Effect<void, StoreError>) =>
   })
 
 describe("memory store listeners", () => {
-  it.effect("hear an offer, a release and a retry with no delay; not a claim, a delayed retry, a completion", () =>
+  it.effect("hear an offer (a delayed one too), a release and a retry (a delayed one too); not a claim, a completion", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make
       const next = yield* store.listen!("q")
@@ -36,13 +36,16 @@ describe("memory store listeners", () => {
       assert.isFalse(yield* heard(next))
       yield* store.release("q", [a!])
       assert.isTrue(yield* heard(next))
+      // A delayed retry wakes a worker asleep until a later time, so it sleeps until this one's.
       yield* store.retry("q", b!, Duration.seconds(1))
-      assert.isFalse(yield* heard(next))
+      assert.isTrue(yield* heard(next))
       yield* TestClock.adjust(1_000)
       const [c, d] = yield* store.claim("q", 2, minute)
       yield* store.retry("q", c!, Duration.zero)
       assert.isTrue(yield* heard(next))
       yield* store.complete("q", [d!])
       assert.isFalse(yield* heard(next))
+      yield* store.offer("q", [{ id: "e", payload: 3, delay: 60_000 }])
+      assert.isTrue(yield* heard(next))
     })))
 })

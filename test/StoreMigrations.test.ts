@@ -266,7 +266,7 @@ describe("PostgreSQL schema versions", () => {
       const store = yield* PostgresStore.make({ url })
       assert.deepStrictEqual(yield* applied(url), all)
       assert.deepStrictEqual(yield* store.counts(q), { ready: 1, leased: 0, completed: 2, buried: 1 })
-      assert.deepStrictEqual(yield* store.lookup(q, "b0"), { id: "b0", state: "buried", attempts: 5, runAt: undefined, error: "boom" })
+      assert.deepStrictEqual(yield* store.lookup(q, "b0"), { id: "b0", state: "buried", attempts: 5, runAt: undefined, priority: 0, error: "boom" })
       assert.deepStrictEqual(yield* store.offer(q, [{ id: "d0", payload: 9 }, { id: "b0", payload: 9 }]), [
         { id: "b0", state: "buried" }
       ])

@@ -6,8 +6,8 @@
  * Payloads are kept as given, but one over 8 MiB of JSON is refused, as
  * PostgreSQL refuses it by default (`payloadSize.ts`).
  *
- * Listeners of a queue share one `PubSub`, published to by whatever makes
- * jobs ready at once (an offer, a release, a retry with no delay).
+ * Listeners of a queue share one `PubSub`, published to by whatever stores
+ * jobs or makes them ready (an offer, a release, a retry, a redrive).
  */
 import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
@@ -31,12 +31,16 @@ import {
 interface Entry {
   readonly id: string
   readonly payload: unknown
+  readonly priority: number
+  readonly settings: string | undefined
   state: JobState
   attempts: number
   /** Ready: when it may be claimed. Leased: when the lease runs out. Ended: when it ended. */
   visibleAt: number
   token: string | undefined
   error: string | undefined
+  /** Ready and offered with a time of its own, or retried after a delay: `due` counts it until it is claimed. */
+  waiting: boolean
   /** Buried: the order of the burials (several can share a millisecond). */
   buriedAs: number
 }
@@ -54,6 +58,22 @@ const retentionOf = (entry: Entry, retention: { readonly completed: number; read
     : entry.state === "completed" || entry.state === "cancelled"
     ? retention.completed
     : undefined
+
+/** When an offered job may first be claimed: after its delay, at its run-at, or now. */
+const readyFrom = (job: Offered, now: number): number =>
+  job.delay !== undefined ? now + job.delay : job.runAt !== undefined ? Math.max(now, job.runAt) : now
+
+/**
+ * The order of a claim among claimable entries (`sort` is stable: ties keep
+ * the order of offer): leases that ran out first, oldest first; then ready
+ * jobs by priority, and within one by when they became ready.
+ */
+const claimOrder = (a: Entry, b: Entry): number =>
+  a.state !== b.state
+    ? (a.state === "leased" ? -1 : 1)
+    : a.state === "leased"
+    ? a.visibleAt - b.visibleAt
+    : a.priority - b.priority || a.visibleAt - b.visibleAt
 
 let lastToken = 0
 let lastBurial = 0
@@ -96,10 +116,23 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
         const entries = entriesOf(queue)
         const refused: Array<Refused> = []
         let fresh = 0
-        for (const { id, payload } of jobs) {
+        for (const job of jobs) {
+          const { id } = job
           const known = entries.get(id)
           if (known === undefined) {
-            entries.set(id, { id, payload, state: "ready", attempts: 0, visibleAt: now, token: undefined, error: undefined, buriedAs: 0 })
+            entries.set(id, {
+              id,
+              payload: job.payload,
+              priority: job.priority ?? 0,
+              settings: job.settings,
+              state: "ready",
+              attempts: 0,
+              visibleAt: readyFrom(job, now),
+              waiting: job.delay !== undefined || job.runAt !== undefined,
+              token: undefined,
+              error: undefined,
+              buriedAs: 0
+            })
             fresh++
           } else if (known.state === "buried" || known.state === "cancelled") {
             refused.push({ id, state: known.state })
@@ -114,13 +147,15 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
         const token = `memory-${++lastToken}`
         const ready = [...entriesOf(queue).values()]
           .filter((entry) => (entry.state === "ready" || entry.state === "leased") && entry.visibleAt <= now)
-          .sort((a, b) => a.visibleAt - b.visibleAt)
+          .sort(claimOrder)
         for (const entry of ready.slice(0, max)) {
           entry.state = "leased"
+          entry.waiting = false
           entry.attempts++
           entry.visibleAt = now + Duration.toMillis(lease)
           entry.token = token
-          claimed.push({ id: entry.id, payload: entry.payload, attempt: entry.attempts, token })
+          const { id, payload, settings } = entry
+          claimed.push({ id, payload, attempt: entry.attempts, token, ...(settings === undefined ? {} : { settings }) })
         }
         return claimed
       }),
@@ -141,7 +176,8 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
         if (entry === undefined) return
         entry.state = "ready"
         entry.visibleAt = now + Duration.toMillis(delay)
-        if (Duration.toMillis(delay) <= 0) notify(queue)
+        entry.waiting = true
+        notify(queue)
       }),
     bury: (queue, lease, error) =>
       withClock((now) => {
@@ -199,6 +235,14 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
             error: entry.error ?? ""
           }))
       ),
+    due: (queue) =>
+      withClock((now) => {
+        let earliest: number | undefined
+        for (const entry of entriesOf(queue).values()) {
+          if (entry.waiting && (earliest === undefined || entry.visibleAt < earliest)) earliest = entry.visibleAt
+        }
+        return earliest === undefined ? undefined : Math.max(0, earliest - now)
+      }),
     listen: (queue) =>
       Effect.gen(function*() {
         if (!wakeups.has(queue)) {
@@ -214,9 +258,9 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
       Effect.sync((): JobInfo | undefined => {
         const entry = queues.get(queue)?.entries.get(id)
         if (entry === undefined) return undefined
-        const { attempts, error, state } = entry
+        const { attempts, error, priority, state } = entry
         const runAt = state === "ready" || state === "leased" ? new Date(entry.visibleAt) : undefined
-        return { id, state, attempts, runAt, error: state === "buried" ? error : undefined }
+        return { id, state, attempts, runAt, priority, error: state === "buried" ? error : undefined }
       }),
     redrive: (queue, ids) =>
       withClock((now) => {
@@ -243,6 +287,7 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
         const found = entry.state
         if (found === "ready" || found === "leased") {
           entry.state = "cancelled"
+          entry.waiting = false
           entry.token = undefined
           entry.visibleAt = now
         }

@@ -6,13 +6,23 @@
  *
  * The model is a lease (a visibility timeout):
  *
- * - `offer` stores jobs as ready. An id already in the queue (in any state)
- *   is not stored twice; the ids it skips because the queue keeps them as
- *   dead letters or cancelled jobs are returned (`Refused`), so that a
- *   caller can say so instead of reporting them accepted.
- * - `claim` takes up to `max` ready jobs (ready now, or whose lease ran out:
- *   their worker died), counts an attempt on each, and leases them to the
- *   caller until `lease` from now, under a fresh `token`.
+ * - `offer` stores jobs as ready, now or from a time of their own (a
+ *   `delay` from the store's now, or a `runAt` instant, both read by the
+ *   store's clock, never the caller's). An id already in the queue (in any
+ *   state) is not stored twice; the ids it skips because the queue keeps
+ *   them as dead letters or cancelled jobs are returned (`Refused`), so that
+ *   a caller can say so instead of reporting them accepted.
+ * - `claim` takes up to `max` jobs whose time has come, counts an attempt on
+ *   each, and leases them to the caller until `lease` from now, under a
+ *   fresh `token`. It takes first the jobs whose lease ran out (their worker
+ *   died), oldest first; then the ready ones by `priority`, lower first,
+ *   strictly (a lower number always goes first: a steady stream of urgent
+ *   jobs can hold back the others, by design); and within one priority,
+ *   first in first out: jobs offered ready keep their order of offer, and
+ *   a job whose time came (a delay, a retry) goes behind those of its
+ *   priority that were ready before it. (Where it goes among jobs that
+ *   became ready after its time and before the claim that found it is the
+ *   engine's: by its time, or by when the claim found it due.)
  * - The holder of a lease then ends it with exactly one of `complete`
  *   (acknowledged: done for good), `retry` (ready again after `delay`),
  *   `bury` (dead-lettered: kept, listed by `buried`) or `release` (cut off:
@@ -32,13 +42,15 @@
  *   (`remove`); `cancel` stops a job that has not ended: a ready or delayed
  *   one at once, a leased one too (its holder learns it from its next
  *   `extend`, and its ending operations then do nothing).
- * - `listen` (optional) tells a waiting worker that jobs became ready, so
- *   that it claims them at once instead of at its next poll: `offer` (and
- *   `release`, and a `retry` with no delay) notify a queue's listeners once
- *   they are stored (on PostgreSQL, when their transaction commits). A
- *   notification only hastens a claim: one that is lost (a listener
- *   reconnecting) costs a poll's wait, never a job. Jobs made ready by time
- *   (a retry's delay over, a lease run out) notify no one: polls find them.
+ * - `listen` (optional) tells a waiting worker that jobs were stored or
+ *   made ready, so that it claims them at once instead of at its next poll:
+ *   `offer` (delayed jobs too), `release`, `retry` and `redrive` notify a
+ *   queue's listeners once they are stored (on PostgreSQL, when their
+ *   transaction commits). A notification only hastens a claim: one that is
+ *   lost (a listener reconnecting) costs a poll's wait, never a job. Time
+ *   notifies no one (a delay over, a lease run out): `due` (optional) says
+ *   how long until the earliest job waiting for its time may be claimed, so
+ *   that an idle worker sleeps until then, and not a poll longer.
  *
  * So a job is delivered at least once: it is acknowledged only after its
  * handler ended, and a worker that dies mid-job gives it back when its lease
@@ -96,13 +108,45 @@ const doing: Record<string, string> = {
   retry: "schedule a retry",
   claim: "claim jobs",
   offer: "offer jobs",
-  listen: "listen for new jobs"
+  listen: "listen for new jobs",
+  due: "find when the next job is due"
 }
 
-/** A job to store: its id and its payload, already encoded to JSON-compatible data. */
+/** The lowest `priority` a job may have (it runs first). */
+export const minPriority = -1000
+
+/** The highest `priority` a job may have (it runs last). */
+export const maxPriority = 1000
+
+/**
+ * The longest `settings` text a job may carry: a few numbers, not a
+ * payload.
+ */
+export const maxSettingsLength = 1024
+
+/**
+ * A job to store: its id and its payload, already encoded to JSON-compatible
+ * data, and when and in what order it may run.
+ */
 export interface Offered {
   readonly id: string
   readonly payload: unknown
+  /** Not claimed until this many milliseconds after the store's now: a finite number >= 0. Not with `runAt`. */
+  readonly delay?: number | undefined
+  /**
+   * Not claimed before this instant, in milliseconds since the epoch, by the
+   * store's clock (one in the past: ready now). Not with `delay`.
+   */
+  readonly runAt?: number | undefined
+  /** Lower runs first: an integer from `minPriority` to `maxPriority`. Default 0. */
+  readonly priority?: number | undefined
+  /**
+   * The job's own settings, as text the store keeps with it and gives back
+   * with each claim, unread (the durable pool keeps a job's own
+   * `maxAttempts` and retry delays here). At most `maxSettingsLength`
+   * characters.
+   */
+  readonly settings?: string | undefined
 }
 
 /** A job leased to a worker. */
@@ -114,6 +158,8 @@ export interface Claimed {
   readonly attempt: number
   /** Proves the lease: the ending operations do nothing with a stale one. */
   readonly token: string
+  /** The job's own `settings`, as offered; undefined if it had none. */
+  readonly settings?: string | undefined
 }
 
 /** A dead-lettered job. */
@@ -143,8 +189,10 @@ export interface JobInfo {
   readonly state: JobState
   /** Attempts counted so far (a redriven job starts again from 0). */
   readonly attempts: number
-  /** Ready: when it may be claimed. Leased: when its lease runs out. Otherwise undefined. */
+  /** Ready: when it may be claimed (in the future for a delayed job or a retry waiting). Leased: when its lease runs out. Otherwise undefined. */
   readonly runAt: Date | undefined
+  /** Its priority, as offered: lower runs first. */
+  readonly priority: number
   /** A dead letter's reason: its last failure, rendered. Otherwise undefined. */
   readonly error: string | undefined
 }
@@ -187,7 +235,10 @@ export interface Lease {
  * - `offer`, `redrive` and `remove` refuse the whole batch, changing
  *   nothing, when an id is not a string (a `StoreError` that is not
  *   retryable); so do `lookup` and `cancel` for their id.
- * - `offer` refuses the whole batch too when a payload's JSON text is
+ * - `offer` refuses the whole batch too when a job's `delay`, `runAt`,
+ *   `priority` or `settings` is not as `Offered` says (a `delay` with a
+ *   `runAt`, a priority that is not a whole number in range...), naming the
+ *   job and the field; and when a payload's JSON text is
  *   larger than the engine takes, naming the job and the limit (PostgreSQL:
  *   8 MiB by default; Redis: the server's `proto-max-bulk-len`; memory: 8 MiB),
  *   or when a payload has none (a cycle); the text measured is the text stored.
@@ -258,8 +309,16 @@ export interface Store {
    */
   readonly purge: (queue: string, retention: Retention, limit: number) => Effect.Effect<number, StoreError>
   /**
-   * Listens for jobs made ready on `queue` (offered, released, retried with
-   * no delay), until the scope closes, on a connection of its own. Gives
+   * How long until the earliest job of `queue` that waits for its time (a
+   * delayed job, a retry waiting) may be claimed, in milliseconds by the
+   * store's clock: 0 if one may be now, undefined if none waits. (A lease
+   * that runs out is not counted: polls find those.) Optional: a store
+   * without it is polled.
+   */
+  readonly due?: ((queue: string) => Effect.Effect<number | undefined, StoreError>) | undefined
+  /**
+   * Listens for jobs stored or made ready on `queue` (offered, released,
+   * retried, redriven), until the scope closes, on a connection of its own. Gives
    * the wait for the next notification: notifications that came while
    * nobody waited are kept (at least one of them), and the wait fails with a
    * `StoreError` once the listener is lost (its connection dropped): listen

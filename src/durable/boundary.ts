@@ -9,7 +9,9 @@
  * - counts of jobs reach it as whole numbers from 1 to `maxCount`;
  * - an id that is not a string (in an offer, a redrive, a removal, a lookup
  *   or a cancel) is refused before it;
- * - so is an offer with a payload larger than the engine takes (`payloadSize.ts`);
+ * - so is an offer with a payload larger than the engine takes (`payloadSize.ts`),
+ *   or a job whose `delay`, `runAt`, `priority` or `settings` is wrong
+ *   (`offeredFields.ts`);
  * - each operation is bounded by the engine's command timeout, if it has one;
  * - a defect of the engine, or its scope closed under an operation, becomes
  *   a `StoreError` naming the operation;
@@ -26,6 +28,7 @@ import * as Fiber from "effect/Fiber"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import { nonStringId } from "../internal/options.ts"
+import * as OfferedFields from "./offeredFields.ts"
 import { payloadTexts } from "./payloadSize.ts"
 import type { Offered, Refused, Store } from "./Store.ts"
 import { StoreError } from "./Store.ts"
@@ -102,6 +105,8 @@ const wrap = (engine: Engine, options: Options): Store => {
   return {
     offer: (queue, jobs) =>
       jobs.length === 0 ? Effect.succeed([]) : withIds("offer", queue, jobs, () => {
+        const wrong = OfferedFields.refusal(jobs)
+        if (wrong !== undefined) return refuse("offer", wrong)
         // Each payload's text, made once: the one measured is the one the engine stores.
         const texts = payloadTexts(jobs, maxPayloadBytes, options.engine)
         return typeof texts === "string" ? refuse("offer", texts) : engine.offer(queue, jobs, texts)
@@ -124,6 +129,7 @@ const wrap = (engine: Engine, options: Options): Store => {
       return n === 0 ? Effect.succeed([]) : operate("buried", queue, () => engine.buried(queue, n))
     },
     listen: engine.listen === undefined ? undefined : listening(engine.listen, options, operate),
+    due: engine.due === undefined ? undefined : dueOf(engine.due, operate),
     lookup: (queue, id) => withIds("lookup", queue, [{ id }], () => engine.lookup(queue, id)),
     redrive: (queue, ids) =>
       ids.length === 0 ? Effect.succeed(0) : withIds("redrive", queue, asJobs(ids), () => engine.redrive(queue, ids)),
@@ -136,6 +142,13 @@ const wrap = (engine: Engine, options: Options): Store => {
     }
   }
 }
+
+/** The engine's `due`, run like any operation. */
+const dueOf = (
+  due: NonNullable<Engine["due"]>,
+  operate: ReturnType<typeof operation>
+): NonNullable<Store["due"]> =>
+(queue) => operate("due", queue, () => due(queue))
 
 /**
  * The engine's `listen`, set up like any operation (bounded, its defects as

@@ -103,11 +103,12 @@ const store = (option: string, input: unknown): Store => {
     }
     operations[name] = (operation as (...args: ReadonlyArray<unknown>) => unknown).bind(source)
   }
-  // Optional: a store without it is polled.
-  const listen = field(source, "listen", option)
-  if (listen !== undefined) {
-    if (typeof listen !== "function") refuse(option, `must be a Store: its listen is ${describe(listen)}`)
-    operations.listen = (listen as (...args: ReadonlyArray<unknown>) => unknown).bind(source)
+  // Optional: a store without them is polled.
+  for (const name of ["listen", "due"] as const) {
+    const operation = field(source, name, option)
+    if (operation === undefined) continue
+    if (typeof operation !== "function") refuse(option, `must be a Store: its ${name} is ${describe(operation)}`)
+    operations[name] = (operation as (...args: ReadonlyArray<unknown>) => unknown).bind(source)
   }
   return operations as unknown as Store
 }

@@ -4,7 +4,7 @@
  * PostgreSQL against real servers in real time.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Config, ConfigProvider, Context, Duration, Effect, Exit, Layer, Redacted, Schema, type Scope } from "effect"
+import { Cause, Clock, Config, ConfigProvider, Context, Duration, Effect, Exit, Layer, Redacted, Schema, type Scope } from "effect"
 import { Store as StoreService, type Store, type StoreError } from "../../src/durable/Store.ts"
 import { Durable } from "../../src/index.ts"
 import type { PoolConfigError } from "../../src/Pool.ts"
@@ -278,6 +278,7 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
           state: "buried",
           attempts: 1,
           runAt: undefined,
+          priority: 0,
           error: "Boom: no"
         })
         yield* store.complete(queue, [a!])
@@ -286,8 +287,128 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
           state: "completed",
           attempts: 1,
           runAt: undefined,
+          priority: 0,
           error: undefined
         })
+      })))
+
+    test("a delayed job is not claimed before its delay, then is; lookup shows its run-at, due how long is left", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        assert.strictEqual(yield* store.due!(queue), undefined, "an empty queue: nothing is due")
+        const before = yield* Clock.currentTimeMillis
+        yield* store.offer(queue, [{ id: "later", payload: 1, delay: 1_000 }, { id: "now", payload: 2 }])
+        const left = yield* store.due!(queue)
+        assert.isDefined(left)
+        assert.isAtMost(left!, 1_000)
+        assert.isAbove(left!, 500, "a second's delay: more than half of it left")
+        const info = yield* store.lookup(queue, "later")
+        assert.strictEqual(info?.state, "ready")
+        assert.isAtLeast(info!.runAt!.getTime(), before + 1_000 - 50, "lookup shows when it runs")
+        assert.deepStrictEqual((yield* store.claim(queue, 10, minute)).map((job) => job.id), ["now"])
+        yield* elapse(1_200)
+        assert.strictEqual(yield* store.due!(queue), 0, "its time has come: due now, until claimed")
+        assert.deepStrictEqual((yield* store.claim(queue, 10, minute)).map((job) => job.id), ["later"])
+        assert.strictEqual(yield* store.due!(queue), undefined, "claimed: nothing waits")
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 2, completed: 0, buried: 0 })
+      })))
+
+    test("runAt: a job waits for an instant by the store's clock; one in the past is ready now", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        const now = yield* Clock.currentTimeMillis
+        yield* store.offer(queue, [
+          { id: "soon", payload: 1, runAt: now + 1_000 },
+          { id: "past", payload: 2, runAt: now - 60_000 }
+        ])
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 2, leased: 0, completed: 0, buried: 0 }, "a waiting job counts as ready")
+        assert.deepStrictEqual((yield* store.claim(queue, 10, minute)).map((job) => job.id), ["past"])
+        yield* elapse(1_200)
+        assert.deepStrictEqual((yield* store.claim(queue, 10, minute)).map((job) => job.id), ["soon"])
+      })))
+
+    test("claim takes lower priorities first, equal ones in order of offer, and a job whose time came by its priority", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, [
+          { id: "p5", payload: 0, priority: 5 },
+          { id: "p0-a", payload: 0 },
+          { id: "p-3", payload: 0, priority: -3 },
+          { id: "p0-b", payload: 0, priority: 0 },
+          { id: "p-1-delayed", payload: 0, priority: -1, delay: 100 },
+          { id: "p1000", payload: 0, priority: 1000 },
+          { id: "p-1000", payload: 0, priority: -1000 }
+        ])
+        yield* elapse(300)
+        const first = yield* store.claim(queue, 3, minute)
+        assert.deepStrictEqual(first.map((job) => job.id), ["p-1000", "p-3", "p-1-delayed"])
+        assert.deepStrictEqual((yield* store.claim(queue, 10, minute)).map((job) => job.id), ["p0-a", "p0-b", "p5", "p1000"])
+        assert.strictEqual((yield* store.lookup(queue, "p-3"))?.priority, -3, "lookup shows the priority")
+      })))
+
+    test("a lease that ran out is claimed before ready jobs of any priority, and a retry keeps its priority", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, [{ id: "slow", payload: 0, priority: 9 }])
+        const [slow] = yield* store.claim(queue, 1, Duration.millis(200))
+        yield* store.offer(queue, [{ id: "urgent", payload: 0, priority: -9 }, { id: "failing", payload: 0, priority: -5 }])
+        yield* elapse(400)
+        assert.deepStrictEqual((yield* store.claim(queue, 1, minute)).map((job) => job.id), ["slow"], "its worker presumed dead")
+        const [urgent] = yield* store.claim(queue, 1, minute)
+        assert.strictEqual(urgent?.id, "urgent")
+        const [failing] = yield* store.claim(queue, 1, minute)
+        yield* store.offer(queue, [{ id: "late", payload: 0, priority: 0 }])
+        yield* store.retry(queue, failing!, Duration.zero)
+        assert.deepStrictEqual((yield* store.claim(queue, 10, minute)).map((job) => job.id), ["failing", "late"])
+        assert.isDefined(slow)
+      })))
+
+    test("settings are kept with a job and given back with each claim, retries too; a job without has none", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        const settings = JSON.stringify({ maxAttempts: 2, note: "é\u0000" })
+        yield* store.offer(queue, [{ id: "own", payload: 1, settings }, { id: "plain", payload: 2 }])
+        const claimed = yield* store.claim(queue, 2, minute)
+        assert.deepStrictEqual(claimed.map((job) => [job.id, job.settings]), [["own", settings], ["plain", undefined]])
+        yield* store.retry(queue, claimed[0]!, Duration.zero)
+        const [again] = yield* store.claim(queue, 1, minute)
+        assert.deepStrictEqual([again?.id, again?.attempt, again?.settings], ["own", 2, settings])
+      })))
+
+    test("an offer with a wrong delay, runAt, priority or settings is refused whole with a StoreError naming the job", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        const wrong: ReadonlyArray<readonly [Record<string, unknown>, string]> = [
+          [{ delay: 10, runAt: 0 }, "both a delay and a runAt"],
+          [{ delay: -1 }, "delay of -1"],
+          [{ delay: Number.NaN }, "delay of NaN"],
+          [{ delay: Number.POSITIVE_INFINITY }, "delay of Infinity"],
+          [{ delay: "10" }, "delay of 10"],
+          [{ runAt: Number.NaN }, "runAt of NaN"],
+          [{ runAt: new Date(0) }, "runAt of"],
+          [{ priority: 1.5 }, "priority of 1.5"],
+          [{ priority: 1001 }, "priority of 1001"],
+          [{ priority: -1001 }, "priority of -1001"],
+          [{ priority: null }, "priority of null"],
+          [{ settings: 42 }, "settings"],
+          [{ settings: "x".repeat(1025) }, "settings"]
+        ]
+        for (const [fields, says] of wrong) {
+          const exit = yield* Effect.exit(store.offer(queue, [{ id: "fine", payload: 1 }, { id: "bad", payload: 2, ...fields }]))
+          assert.isTrue(Exit.isFailure(exit), says)
+          const error = Cause.squash((exit as Exit.Failure<unknown, StoreError>).cause) as StoreError
+          assert.strictEqual(error._tag, "StoreError")
+          assert.isFalse(error.retryable)
+          assert.include(error.message, `job "bad" has`)
+          assert.include(error.message, says)
+        }
+        assert.deepStrictEqual(yield* store.counts(queue), empty, "nothing of a refused batch is stored")
       })))
 
     test("offer answers which ids it skipped as dead letters or cancelled; other known ids are skipped silently", () =>

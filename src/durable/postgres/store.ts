@@ -128,6 +128,7 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
           id,
           state: row[0] as JobState,
           attempts: row[1] as number,
+          priority: 0,
           runAt: row[2] === null ? undefined : new Date(row[2] as number),
           error: row[0] === "buried" ? (row[3] as string | null) ?? "" : undefined
         }),

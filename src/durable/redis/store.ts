@@ -181,6 +181,7 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
           state: state as JobState,
           attempts: Number(attempts),
           runAt: runAt === "" ? undefined : new Date(Number(runAt)),
+          priority: 0,
           error: state === "buried" ? error : undefined
         }
       }),
