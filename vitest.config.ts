@@ -12,6 +12,7 @@ import { configDefaults, defineConfig } from "vitest/config"
  * listed here, is an integration test: it gets the servers it may need.
  */
 const unit = [
+  "test/DurableTime.test.ts",
   "test/Backlog.test.ts",
   "test/Config.test.ts",
   "test/Durable.test.ts",

@@ -58,8 +58,10 @@ import { type Config, type ProducerConfig, validate, validateAdmin, validateProd
 import * as AdminOps from "./durable/admin.ts"
 import * as Fetcher from "./durable/fetcher.ts"
 import * as Heartbeat from "./durable/heartbeat.ts"
+import * as JobFields from "./durable/jobOptions.ts"
 import * as Leases from "./durable/leases.ts"
 import * as Maintenance from "./durable/maintenance.ts"
+import { PermanentError, retryableOf } from "./durable/retryable.ts"
 import * as Settler from "./durable/settler.ts"
 import * as Stopping from "./durable/stopping.ts"
 import { type Buried, type Counts, type JobInfo, type JobState, Store, type StoreError } from "./durable/Store.ts"
@@ -86,8 +88,18 @@ export interface Options<A, I, B, E, R> {
   readonly handler: (job: Job.Job<A>) => Effect.Effect<B, E, R>
   /** Deliveries before a failing job is dead-lettered: an integer >= 1, default 5. */
   readonly maxAttempts?: number | undefined
-  /** The delay before each retry, by attempt: a `Schedule`. Default: exponential from 1 second, at most 5 minutes. */
+  /**
+   * The delay before each retry, by attempt: a `Schedule`. Default:
+   * exponential from 1 second, at most 5 minutes. (A job submitted with its
+   * own `retry` or `maxAttempts` keeps those instead.)
+   */
   readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
+  /**
+   * Whether a failure may be retried: false dead-letters the job at once,
+   * whatever attempts are left. Default: every failure may, but a
+   * `PermanentError` (whatever this says).
+   */
+  readonly retryable?: ((error: E | Job.JobTimeoutError) => boolean) | undefined
   /** How long a claimed job stays this process's without a heartbeat. Default 30 seconds. */
   readonly lease?: Duration.Input | undefined
   /**
@@ -148,6 +160,17 @@ export class JobNotResubmittedError extends Schema.TaggedError<JobNotResubmitted
   }
 }
 
+export {
+  /** A failure retrying cannot help: the job is dead-lettered at once. */
+  PermanentError
+}
+
+/** A job's own retry delays; see `JobOptions.retry`. */
+export type Backoff = JobFields.Backoff
+
+/** The options of one durable job: `id`, `delay` or `runAt`, `priority`, `maxAttempts`, `retry`. */
+export type JobOptions = JobFields.JobOptions
+
 /** What `submit` and `submitAll` fail with. */
 export type SubmitError =
   | Pool.PoolClosedError
@@ -172,10 +195,22 @@ export interface Producer<in A> {
    * `StoreError` naming the job and the limit, and nothing is stored.
    * A payload that throws when it is read (a Proxy's trap, a getter) fails
    * with `PoolConfigError` naming `payload` (`payloads` for `submitAll`).
+   *
+   * With `delay` or `runAt`, the job waits in the store until its time (by
+   * the store's clock); with `priority`, it runs before the jobs of higher
+   * numbers; with `maxAttempts` or `retry`, its failures are retried by
+   * these instead of the pool's. A wrong option fails with `PoolConfigError`
+   * naming it, and nothing is stored.
    */
-  readonly submit: (payload: A, options?: { readonly id?: string | undefined }) => Effect.Effect<string, SubmitError>
-  /** Stores jobs in one round trip. Returns their ids. */
-  readonly submitAll: (payloads: Iterable<A>) => Effect.Effect<ReadonlyArray<string>, SubmitError>
+  readonly submit: (payload: A, options?: JobOptions) => Effect.Effect<string, SubmitError>
+  /**
+   * Stores jobs in one round trip, each with a new id and the same
+   * `options` (all of `submit`'s but `id`). Returns their ids.
+   */
+  readonly submitAll: (
+    payloads: Iterable<A>,
+    options?: Omit<JobOptions, "id">
+  ) => Effect.Effect<ReadonlyArray<string>, SubmitError>
 }
 
 /**
@@ -210,6 +245,7 @@ const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, acce
   const offer = (
     payloads: ReadonlyArray<A>,
     ids: ReadonlyArray<string>,
+    fields: JobFields.Fields,
     option: "payload" | "payloads"
   ): Effect.Effect<
     ReadonlyArray<string>,
@@ -220,23 +256,28 @@ const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, acce
         // A payload that throws when the schema reads it (a Proxy's trap, a getter) is bad input, not a defect.
         Effect.catchDefect(encode(payload), (defect) => Effect.fail(configError(Checks.unreadable(option, defect))))),
       (encoded) =>
-        Effect.flatMap(store.offer(queue, encoded.map((payload, i) => ({ id: ids[i]!, payload }))), (refused) =>
+        Effect.flatMap(store.offer(queue, encoded.map((payload, i) => ({ ...fields, id: ids[i]!, payload }))), (refused) =>
           refused.length === 0 ? Effect.succeed(ids) : Effect.fail(new JobNotResubmittedError(refused[0]!)))
     )
   return {
     submit: (payload, options) =>
       Effect.suspend((): Effect.Effect<string, SubmitError> => {
         if (!accepting()) return closed
-        const id = Checks.checked("options", () => Checks.jobId(options))
-        if (isInvalid(id)) return Effect.fail(configError(id))
-        return Effect.map(offer([payload], [id], "payload"), (ids) => ids[0]!)
+        const checked = Checks.checked("options", () => ({
+          id: Checks.jobId(options),
+          fields: JobFields.fields(options, true)
+        }))
+        if (isInvalid(checked)) return Effect.fail(configError(checked))
+        return Effect.map(offer([payload], [checked.id], checked.fields, "payload"), (ids) => ids[0]!)
       }),
-    submitAll: (payloads) =>
+    submitAll: (payloads, options) =>
       Effect.suspend((): Effect.Effect<ReadonlyArray<string>, SubmitError> => {
         if (!accepting()) return closed
+        const fields = Checks.checked("options", () => JobFields.fields(options, false))
+        if (isInvalid(fields)) return Effect.fail(configError(fields))
         const all = Checks.checked("payloads", () => Checks.payloadList(payloads))
         if (isInvalid(all)) return Effect.fail(configError(all))
-        return offer(all, all.map(() => crypto.randomUUID()), "payloads")
+        return offer(all, all.map(() => crypto.randomUUID()), fields, "payloads")
       })
   }
 }
@@ -384,7 +425,11 @@ const build = <A, I, B, E, R>(
     const { queue, store } = config
     // The shutdown runs in a fiber of its own; `onShutdown` gets the context the pool was made in.
     const context = yield* Effect.context<R>()
-    const book = yield* Leases.make({ capacity: config.prefetch + config.workers, maxAttempts: config.maxAttempts })
+    const book = yield* Leases.make({
+      capacity: config.prefetch + config.workers,
+      maxAttempts: config.maxAttempts,
+      retryable: retryableOf(config.retryable)
+    })
     const ended = (job: Job.Job<A>, ending: Pool.Ending) => Leases.endDelivery(book, job, ending)
     const pool = yield* restore(makePool(config, { ended, cancellable: true }))
     const background = yield* Scope.make()

@@ -35,7 +35,7 @@ const flaky = (healthy: Store, fails: (n: number) => boolean) => {
 const gaps = (at: ReadonlyArray<number>) => at.slice(1).map((t, i) => t - at[i]!)
 
 const start = (store: Store, scope: Scope.Scope, submit: (payload: unknown) => Effect.Effect<void> = () => Effect.void) =>
-  Effect.flatMap(Leases.make({ capacity: 2, maxAttempts: 3 }), (book) =>
+  Effect.flatMap(Leases.make({ capacity: 2, maxAttempts: 3, retryable: () => true }), (book) =>
     Fetcher.start({
       store,
       queue: "q",

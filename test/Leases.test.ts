@@ -13,7 +13,13 @@ import type { Claimed } from "../src/durable/Store.ts"
 
 const claimed = (id: string, token: string, attempt = 1): Claimed => ({ id, token, attempt, payload: id })
 
-const book = (capacity = 3, maxAttempts = 3) => Leases.make({ capacity, maxAttempts })
+const always = () => true
+const book = (capacity = 3, maxAttempts = 3) => Leases.make({ capacity, maxAttempts, retryable: always })
+/** The book's settings `decide` reads. */
+const pool = (maxAttempts: number, retryable: (cause: Cause.Cause<unknown>) => boolean = always) => ({
+  maxAttempts,
+  retryable
+})
 
 const tokens = (book: Leases.Book) => Leases.toRenew(book).map((lease) => `${lease.id}/${lease.token}`).sort()
 
@@ -30,14 +36,24 @@ const failed = (error: string) => ({ _tag: "Failed", cause: Cause.fail(error) })
 describe("Leases", () => {
   describe("decide", () => {
     it("a success completes, a failure below maxAttempts retries on its attempt, the last one is buried with its error and attempts", () => {
-      assert.deepStrictEqual(Leases.decide({ _tag: "Succeeded" }, 1, 3), Leases.complete)
-      assert.deepStrictEqual(Leases.decide(failed("boom"), 2, 3), Leases.retry(2, "boom"))
-      assert.deepStrictEqual(Leases.decide(failed("boom"), 3, 3), Leases.bury("boom", 3))
+      assert.deepStrictEqual(Leases.decide(pool(3), { _tag: "Succeeded" }, 1, undefined), Leases.complete)
+      assert.deepStrictEqual(Leases.decide(pool(3), failed("boom"), 2, undefined), Leases.retry(2, "boom"))
+      assert.deepStrictEqual(Leases.decide(pool(3), failed("boom"), 3, undefined), Leases.bury("boom", 3))
+    })
+
+    it("a job's own maxAttempts and retry override the pool's", () => {
+      const backoff = { base: 10, factor: 3, max: 50 }
+      assert.deepStrictEqual(Leases.decide(pool(3), failed("boom"), 3, { maxAttempts: 4, retry: backoff }), Leases.retry(3, "boom", backoff))
+      assert.deepStrictEqual(Leases.decide(pool(3), failed("boom"), 1, { maxAttempts: 1 }), Leases.bury("boom", 1))
+    })
+
+    it("a failure the pool says is not retryable is buried at once, whatever attempts are left", () => {
+      assert.deepStrictEqual(Leases.decide(pool(5, () => false), failed("boom"), 1, undefined), Leases.bury("boom", 1))
     })
 
     it("cut off, never started or cancelled is released: not the job's fault", () => {
       for (const _tag of ["CutOff", "Abandoned", "Cancelled"] as const) {
-        assert.deepStrictEqual(Leases.decide({ _tag }, 3, 3), Leases.release, _tag)
+        assert.deepStrictEqual(Leases.decide(pool(3), { _tag }, 3, undefined), Leases.release, _tag)
       }
     })
   })

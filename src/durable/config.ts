@@ -56,6 +56,7 @@ export interface Config<A, I, B, E, R> extends ProducerConfig<A, I> {
   readonly handler: (job: Job.Job<A>) => Effect.Effect<B, E, R>
   readonly maxAttempts: number
   readonly retry: Schedule.Schedule<unknown, unknown>
+  readonly retryable: ((error: E | Job.JobTimeoutError) => boolean) | undefined
   readonly lease: Duration.Duration
   readonly pollInterval: Duration.Duration
   readonly prefetch: number
@@ -153,6 +154,7 @@ const knownOptions: ReadonlySet<string> = new Set([
   "handler",
   "maxAttempts",
   "retry",
+  "retryable",
   "lease",
   "pollInterval",
   "prefetch",
@@ -211,6 +213,10 @@ export const validate = <A, I, B, E, R>(
     const workers = positiveInteger("workers", read("workers"))
     const prefetch = positiveInteger("prefetch", orDefault(read("prefetch"), workers))
     const retry = must("retry", orDefault(read("retry"), defaultRetry), Schedule.isSchedule, aSchedule)
+    const retryableInput = read("retryable")
+    const retryable = retryableInput === undefined
+      ? undefined
+      : must("retryable", retryableInput, isFunction, "a function of a failure returning a boolean")
     const checkedLease = lease(read("lease"))
     const pollInterval = duration("pollInterval", orDefault(read("pollInterval"), "200 millis"), positive)
     const jobTimeoutInput = read("jobTimeout")
@@ -237,6 +243,7 @@ export const validate = <A, I, B, E, R>(
       handler: handler as Config<A, I, B, E, R>["handler"],
       maxAttempts,
       retry: retry as Schedule.Schedule<unknown, unknown>,
+      retryable: retryable as Config<A, I, B, E, R>["retryable"],
       lease: checkedLease,
       pollInterval,
       prefetch,

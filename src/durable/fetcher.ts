@@ -2,9 +2,10 @@
  * The fetcher: the one fiber that claims jobs from the store and hands them
  * to the in-memory pool. It claims as many as the lease book has room for;
  * when a claim comes back short (the queue is empty), it waits for the
- * first of a wakeup (`wakeup.ts`: the store said jobs were made ready) or
- * `pollInterval`; it waits out a store outage with the backoff of
- * `outage.ts` (a fresh one each outage).
+ * first of a wakeup (`wakeup.ts`: the store said jobs were stored or made
+ * ready), the earliest job waiting for its time (`Store.due`: a delayed
+ * job, a retry) or `pollInterval`; it waits out a store outage with the
+ * backoff of `outage.ts` (a fresh one each outage).
  *
  * It owns its stop signal. `Durable.ts` starts it; the shutdown stops it,
  * and waits for it to end (a claim in flight still delivers its jobs).
@@ -12,7 +13,7 @@
  * Internal: not an entry point of the package.
  */
 import * as Deferred from "effect/Deferred"
-import type * as Duration from "effect/Duration"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -69,8 +70,21 @@ export const run = <A>(options: Options<A>, wakeup: Wakeup.Wakeup): Effect.Effec
     // Before the claim: a notification from now on is about a job it may not see.
     wakeup.reset()
     const short = yield* claimThroughOutage(options)
-    if (short) yield* wakeup.wait(options.pollInterval)
+    if (short) yield* Effect.flatMap(idleFor(options), wakeup.wait)
   }))
+
+/**
+ * How long an idle fetcher waits at most: until the earliest job waiting
+ * for its time is due, by the store's clock, if that comes before the next
+ * poll. At least a millisecond: a job due now that this claim did not get
+ * (another process holds it) is not asked for again in a busy loop. A
+ * store that cannot say, or fails to, leaves the poll.
+ */
+const idleFor = <A>({ pollInterval, queue, store }: Options<A>): Effect.Effect<Duration.Duration> =>
+  store.due === undefined ? Effect.succeed(pollInterval) : store.due(queue).pipe(
+    Effect.map((due) => due === undefined ? pollInterval : Duration.min(pollInterval, Duration.millis(Math.max(1, due)))),
+    Effect.orElseSucceed(() => pollInterval)
+  )
 
 /**
  * Claims until the store answers, a warning for each failure, backing off

@@ -31,6 +31,7 @@ import * as Latch from "effect/Latch"
 import * as Queue from "effect/Queue"
 import type * as Pool from "../Pool.ts"
 import * as Failures from "./failures.ts"
+import * as JobOptions from "./jobOptions.ts"
 import type { Claimed, Lease } from "./Store.ts"
 
 /** What the store is told of a lease once its job ended. */
@@ -39,14 +40,28 @@ export type Ending =
   | { readonly _tag: "complete" }
   /** Ready again at once, the attempt not counted: not the job's fault (cut off, never started). */
   | { readonly _tag: "release" }
-  /** Ready again after the retry schedule's delay for `attempt`, which failed with `error` (rendered, for the log). */
-  | { readonly _tag: "retry"; readonly attempt: number; readonly error: string }
+  /**
+   * Ready again after a delay: the job's own `backoff`'s, if it has one,
+   * else the pool's retry schedule's, for `attempt`, which failed with
+   * `error` (rendered, for the log).
+   */
+  | {
+    readonly _tag: "retry"
+    readonly attempt: number
+    readonly error: string
+    readonly backoff: JobOptions.Settings["retry"] | undefined
+  }
   /** Dead-lettered after `attempts` deliveries, with `error` as the reason. */
   | { readonly _tag: "bury"; readonly error: string; readonly attempts: number }
 
 export const complete: Ending = { _tag: "complete" }
 export const release: Ending = { _tag: "release" }
-export const retry = (attempt: number, error: string): Ending => ({ _tag: "retry", attempt, error })
+export const retry = (attempt: number, error: string, backoff?: JobOptions.Settings["retry"]): Ending => ({
+  _tag: "retry",
+  attempt,
+  error,
+  backoff
+})
 export const bury = (error: string, attempts: number): Ending => ({ _tag: "bury", error, attempts })
 
 /** Claimed; its job runs or waits for a worker. */
@@ -59,6 +74,8 @@ export interface Held {
    * more, so a failure counts as this attempt, not the one the handler got.
    */
   readonly reclaimedAs: number | undefined
+  /** The job's own settings, kept with it in the store: they override the pool's. */
+  readonly own: JobOptions.Settings | undefined
 }
 
 /** Its ending decided, waiting for the settler. */
@@ -88,8 +105,10 @@ export type Life = Held | Ended | Settling | Stored
 export interface Book {
   /** How many leases may be held at once: the pool's workers plus its prefetch. */
   readonly capacity: number
-  /** Deliveries before a failing job is dead-lettered. */
+  /** Deliveries before a failing job is dead-lettered, unless the job has its own. */
   readonly maxAttempts: number
+  /** Whether a job's failure may be retried; one that may not is dead-lettered at once. */
+  readonly retryable: (cause: Cause.Cause<unknown>) => boolean
   /** Held leases by job id: one per job (a job claimed again keeps one delivery, under the newer lease). */
   readonly held: Map<string, Held>
   /**
@@ -105,7 +124,9 @@ export interface Book {
   readonly cancelled: Set<string>
 }
 
-export const make = (options: { readonly capacity: number; readonly maxAttempts: number }): Effect.Effect<Book> =>
+export const make = (
+  options: Pick<Book, "capacity" | "maxAttempts" | "retryable">
+): Effect.Effect<Book> =>
   Effect.map(Queue.unbounded<Ended, Cause.Done>(), (ended) => ({
     ...options,
     held: new Map(),
@@ -124,12 +145,21 @@ export const make = (options: { readonly capacity: number; readonly maxAttempts:
 export const hold = (book: Book, claimed: Claimed): boolean => {
   const lease: Lease = { id: claimed.id, token: claimed.token }
   const running = book.held.has(claimed.id)
-  book.held.set(claimed.id, { _tag: "Held", lease, reclaimedAs: running ? claimed.attempt : undefined })
+  const own = JobOptions.parse(claimed.settings)
+  book.held.set(claimed.id, { _tag: "Held", lease, reclaimedAs: running ? claimed.attempt : undefined, own })
   return !running
 }
 
-/** What to tell the store of a delivery that ended as the pool says, on the store's `attempt`. */
-export const decide = (ending: Pool.Ending, attempt: number, maxAttempts: number): Ending => {
+/**
+ * What to tell the store of a delivery that ended as the pool says, on the
+ * store's `attempt`, by the job's `own` settings, else the `book`'s.
+ */
+export const decide = (
+  book: Pick<Book, "maxAttempts" | "retryable">,
+  ending: Pool.Ending,
+  attempt: number,
+  own: JobOptions.Settings | undefined
+): Ending => {
   switch (ending._tag) {
     case "Succeeded":
       return complete
@@ -137,7 +167,8 @@ export const decide = (ending: Pool.Ending, attempt: number, maxAttempts: number
     // its fault. (Released, a handler that interrupts itself would come back for ever.)
     case "Failed": {
       const error = Failures.describe(ending.cause)
-      return attempt >= maxAttempts ? bury(error, attempt) : retry(attempt, error)
+      const last = attempt >= (own?.maxAttempts ?? book.maxAttempts) || !book.retryable(ending.cause)
+      return last ? bury(error, attempt) : retry(attempt, error, own?.retry)
     }
     // Cut off by the shutdown, never started, given up on: not its fault, so
     // the attempt is given back.
@@ -150,7 +181,7 @@ export const decide = (ending: Pool.Ending, attempt: number, maxAttempts: number
 export const endDelivery = (book: Book, job: { readonly id: string; readonly attempt: number }, ending: Pool.Ending) => {
   const held = book.held.get(job.id)
   if (held === undefined) return
-  end(book, job.id, decide(ending, held.reclaimedAs ?? job.attempt, book.maxAttempts))
+  end(book, job.id, decide(book, ending, held.reclaimedAs ?? job.attempt, held.own))
 }
 
 /**

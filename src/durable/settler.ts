@@ -18,6 +18,7 @@ import * as Pull from "effect/Pull"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Failures from "./failures.ts"
+import * as JobOptions from "./jobOptions.ts"
 import * as Leases from "./leases.ts"
 import { persistently, throughOutage } from "./outage.ts"
 import type { Lease, Store, StoreError } from "./Store.ts"
@@ -89,7 +90,7 @@ const settleOne = (
 ): Effect.Effect<void> => {
   const { id } = one.lease
   const told = ending._tag === "retry"
-    ? Effect.flatMap(retryDelay(retry, ending.attempt), (delay) =>
+    ? Effect.flatMap(ownDelay(ending) ?? retryDelay(retry, ending.attempt), (delay) =>
       Effect.andThen(
         Failures.attemptFailed({ id, queue, attempt: ending.attempt, error: ending.error }, delay),
         persistently("retrying a job", store.retry(queue, one.lease, delay))
@@ -100,6 +101,10 @@ const settleOne = (
     )
   return Effect.andThen(told, Effect.sync(() => Leases.stored(book, one)))
 }
+
+/** The delay before a retry by the job's own backoff, if it has one. */
+const ownDelay = (ending: Extract<Leases.Ending, { readonly _tag: "retry" }>) =>
+  ending.backoff === undefined ? undefined : Effect.succeed(JobOptions.backoffDelay(ending.backoff, ending.attempt))
 
 /** The delay before the retry that follows `attempt`: the schedule's `attempt`-th step. */
 const retryDelay = (schedule: Schedule.Schedule<unknown, unknown>, attempt: number): Effect.Effect<Duration.Duration> =>
