@@ -7,7 +7,9 @@
  * Jobs are short, and the tests wait for output markers rather than sleeping,
  * so that they stay quick and steady on a loaded machine.
  */
+import { Duration, Effect } from "effect"
 import { describe, expect, it } from "vitest"
+import { fromUrl } from "../src/durable/fromUrl.ts"
 import { redactUrl } from "../src/program/durable.ts"
 import { fitWidth, makeScreen, progressLine } from "../src/program/screen.ts"
 import { type Finished, type Running, runMain, start } from "./support/runMain.ts"
@@ -223,6 +225,8 @@ describe("main", () => {
       // The durable queue's flags mean nothing in memory: refused rather than ignored.
       [["--role", "worker"], /: --role needs --store/],
       [["--queue", "q", "--lease", "100", "--max-attempts", "2", "--retry-delay", "0"], /: --queue, --lease, --max-attempts, --retry-delay need --store/],
+      [["--delay", "100"], /: --delay needs --store/],
+      [["--store", "memory:", "--delay", "-1"], /--delay: "-1"\. Expected: an integer >= 0/],
       [["--store", "memory:", "--max-attempts", "0"], /--max-attempts: "0"\. Expected: an integer >= 1/],
       // A lease the pool refuses is a bad flag before any store is tried (this one would refuse the connection).
       [["--store", "redis://127.0.0.1:1", "--lease", "5"], /--lease: "5"\. Expected: an integer >= 100/],
@@ -398,6 +402,29 @@ describe("main: a store that hangs or goes away", () => {
         "worker-pool: the job store failed to count the queue: no answer within the drain deadline + 5 s"
       ])
       expect(code).toBe(1)
+    } finally {
+      await server.close()
+    }
+  })
+
+  it.each(servers)("--delay: a producer's jobs wait in %s for their time, by the store's clock", async (_, startServer) => {
+    const server = await startServer()
+    try {
+      const { code, stdout } = await runMain(["--store", server.url, "--role", "producer", "--jobs", "3", "--delay", "600000"])
+      expect(stdout).toContain("Offered 3 jobs to queue demo, to run in 600 s.")
+      expect(code).toBe(0)
+      const waiting = await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+        const store = yield* fromUrl(server.url)
+        return {
+          counts: yield* store.counts("demo"),
+          claimed: yield* store.claim("demo", 10, Duration.minutes(1)),
+          due: yield* store.due!("demo")
+        }
+      })))
+      expect(waiting.counts).toEqual({ ready: 3, leased: 0, completed: 0, buried: 0 })
+      expect(waiting.claimed).toEqual([])
+      expect(waiting.due).toBeGreaterThan(500_000)
+      expect(waiting.due).toBeLessThanOrEqual(600_000)
     } finally {
       await server.close()
     }

@@ -93,13 +93,18 @@ const connectedLine = (settings: DurableSettings, workers: number): string =>
   `Connected to the store (${redactUrl(settings.url)}); working queue ${settings.queue} with ${workers} ` +
   `${workers === 1 ? "worker" : "workers"}.`
 
+/** The options of the offered jobs: `--delay`, if given. */
+const delayed = (settings: DurableSettings): Durable.JobOptions | undefined =>
+  settings.delay > 0 ? { delay: settings.delay } : undefined
+
 /** Offers jobs 1..N to the queue and returns. */
 const produce = (store: Store, config: Config, settings: DurableSettings, screen: Screen) =>
   Effect.gen(function*() {
     const producer = Durable.producer({ store, queue: settings.queue, schema: Schema.Number })
     const jobs = Array.from({ length: config.jobs }, (_, i) => i + 1)
-    yield* producer.submitAll(jobs)
-    screen.line(`Offered ${jobs.length} jobs to queue ${settings.queue}.`)
+    yield* producer.submitAll(jobs, delayed(settings))
+    const when = settings.delay > 0 ? `, to run in ${formatMillis(settings.delay)}` : ""
+    screen.line(`Offered ${jobs.length} jobs to queue ${settings.queue}${when}.`)
     return ExitCode.clean
   })
 
@@ -136,7 +141,7 @@ const work = (
     const stopped = yield* stopOnSignal(signals, screen.line, () => stopNotice(config.drainTimeout, working))
     const jobs = Array.from({ length: config.jobs }, (_, i) => i + 1)
     const worked = yield* untilStopped(
-      settings.role === "worker" ? Effect.never : Effect.andThen(pool.submitAll(jobs), queueEmptied(pool)),
+      settings.role === "worker" ? Effect.never : Effect.andThen(pool.submitAll(jobs, delayed(settings)), queueEmptied(pool)),
       stopped
     )
     working = false

@@ -39,7 +39,8 @@ export const durableDefaults = {
   queue: "demo",
   lease: 30_000,
   maxAttempts: 3,
-  retryDelay: 200
+  retryDelay: 200,
+  delay: 0
 } as const
 
 export const flags = {
@@ -148,6 +149,12 @@ export const flags = {
     fallback: durableDefaults.retryDelay,
     metavar: "ms",
     description: "with --store: the wait before a failed job's first retry, in ms; it doubles for each next one"
+  }).pipe(Flag.optional),
+  delay: intFlag("delay", {
+    min: 0,
+    fallback: durableDefaults.delay,
+    metavar: "ms",
+    description: "with --store: offer the jobs to run this many ms from now, by the store's clock"
   }).pipe(Flag.optional)
 }
 
@@ -162,6 +169,8 @@ export interface DurableSettings {
   readonly lease: number
   readonly maxAttempts: number
   readonly retryDelay: number
+  /** How long the offered jobs wait in the store before they may run, in ms. */
+  readonly delay: number
 }
 
 /** The flags that mean something only with `--store`, by their names on the command line. */
@@ -170,7 +179,8 @@ const storeOnly = {
   queue: "--queue",
   lease: "--lease",
   maxAttempts: "--max-attempts",
-  retryDelay: "--retry-delay"
+  retryDelay: "--retry-delay",
+  delay: "--delay"
 } as const
 
 /**
@@ -194,7 +204,8 @@ export const durableSettings = (config: Config): Effect.Effect<DurableSettings |
     queue: Option.getOrElse(config.queue, () => durableDefaults.queue),
     lease: Option.getOrElse(config.lease, () => durableDefaults.lease),
     maxAttempts: Option.getOrElse(config.maxAttempts, () => durableDefaults.maxAttempts),
-    retryDelay: Option.getOrElse(config.retryDelay, () => durableDefaults.retryDelay)
+    retryDelay: Option.getOrElse(config.retryDelay, () => durableDefaults.retryDelay),
+    delay: Option.getOrElse(config.delay, () => durableDefaults.delay)
   })
 }
 
