@@ -28,6 +28,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Formatter from "effect/Formatter"
 import * as Schema from "effect/Schema"
+import { PermanentError } from "./retryable.ts"
 import { quietly } from "../internal/quietly.ts"
 import { JobTimeoutError } from "../Job.ts"
 
@@ -75,6 +76,7 @@ const render = (cause: Cause.Cause<unknown>): string => {
 const errorText = (error: unknown): string => {
   if (error instanceof JobTimeoutError) return `${error._tag}: ${error.message}`
   if (Schema.isSchemaError(error)) return `${error._tag}: ${error.message}`
+  if (error instanceof PermanentError) return `${error._tag}: ${error.reason}`
   return valueText(error)
 }
 
