@@ -452,6 +452,8 @@ describe("Periodic", () => {
       )
       const message = yield* Effect.map(Effect.flip(Periodic.declare(declaration(store, { cron: "every night" }))), (e) => e.message)
       assert.include(message, "cron")
+      const layerError = yield* Effect.flip(Layer.build(Periodic.layer(declaration(store, { timeZone: "Mars/Olympus" }))))
+      assert.deepStrictEqual([layerError._tag, layerError.option], ["PoolConfigError", "timeZone"])
       yield* pass(hour)
       assert.strictEqual((yield* Durable.admin({ store, queue: "reports" }).counts).ready, 0)
       // catchUp 0 is accepted: only a tick at this very instant is caught up.
