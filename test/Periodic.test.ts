@@ -358,6 +358,25 @@ describe("Periodic", () => {
     })).pipe(Effect.provide(layer))
   })
 
+  it.effect("a store that dies on an offer loses that tick, logged, not the declaration", () => {
+    const { layer, lines } = capture()
+    return Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const dying: Store = {
+        ...store,
+        offer: (queue, jobs) =>
+          jobs[0]?.id === Periodic.tickId("report", new Date(minute)) ? Effect.die("engine bug") : store.offer(queue, jobs)
+      }
+      const ran = yield* recorder(store)
+      yield* Periodic.declare(declaration(dying, { missed: "skip" }))
+      yield* pass(3 * minute - 1_001)
+      assert.deepStrictEqual((yield* ran).map((job) => job.at), [0, 2 * minute])
+      assert.deepStrictEqual(lines.filter((line) => line.level === "Error").map((line) => [line.message, line.annotations.tick]), [
+        ["periodic tick's offer died; this tick is not offered engine bug", iso(minute)]
+      ])
+    })).pipe(Effect.provide(layer))
+  })
+
   it.effect("a tick the store holds as a dead letter was handled already: offering it again is not an error", () => {
     const { layer, lines } = capture()
     return Effect.scoped(Effect.gen(function*() {

@@ -100,7 +100,9 @@ const offer = <A, I>({ config, producer }: Ticker<A, I>, tick: number, deadline:
               return quietly(Effect.logError("periodic tick's payload refused; this tick is not offered", error.message))
           }
         }
-      })
+      }),
+      // A store of the user's own making may die rather than fail: that tick is lost, not the declaration.
+      Effect.catchDefect((defect) => quietly(Effect.logError("periodic tick's offer died; this tick is not offered", String(defect))))
     )
   }).pipe(Effect.annotateLogs({ tick: iso(tick) }))
 
@@ -149,4 +151,10 @@ const tickFrom = <A, I>(ticker: Ticker<A, I>, start: number): Effect.Effect<neve
 export const run = <A, I>(config: PeriodicConfig<A, I>): Effect.Effect<never> =>
   Effect.flatMap(Clock.currentTimeMillis, (start) =>
     tickFrom({ config, producer: makeProducer({ store: config.store, queue: config.queue, schema: config.schema }) }, start)
-  ).pipe(Effect.annotateLogs({ queue: config.queue, periodic: config.name }))
+  ).pipe(
+    // Not expected (the schedule was tried at `declare`), but a declaration that stops must say so.
+    Effect.tapDefect((defect) =>
+      quietly(Effect.logError("periodic declaration stopped by a defect; its ticks are no longer offered", String(defect)))
+    ),
+    Effect.annotateLogs({ queue: config.queue, periodic: config.name })
+  )
