@@ -295,7 +295,7 @@ describe("Periodic", () => {
         [iso(4 * minute), 4 * minute]
       ])
       assert.deepStrictEqual(lines.filter((line) => line.level === "Warn").map((line) => line.message), [
-        "periodic ticks missed: this process was not running"
+        "periodic ticks missed: this process was held up past their period (suspended, or a slow store)"
       ])
     })).pipe(Effect.provide(layer))
   })

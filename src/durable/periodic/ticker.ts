@@ -65,11 +65,14 @@ const offer = <A, I>({ config, producer }: Ticker<A, I>, tick: number, deadline:
     } catch (cause) {
       return quietly(Effect.logError("periodic tick's payload function threw; this tick is not offered", String(cause)))
     }
-    const once = producer.submit(payload, { ...config.jobOptions, id: Ticks.tickId(config.name, new Date(tick)), runAt: tick })
+    const id = Ticks.tickId(config.name, new Date(tick))
+    const once = producer.submit(payload, { ...config.jobOptions, id, runAt: tick })
       .pipe(
         Effect.as<Offered>("offered"),
         Effect.tapError((error) =>
-          isOutage(error) ? quietly(Effect.logWarning("offer of a periodic tick failed; retrying", error.message)) : Effect.void
+          isOutage(error)
+            ? quietly(Effect.logWarning("offer of a periodic tick failed; retrying", error.message))
+            : Effect.void
         )
       )
     // After the first try, the retries (not the try itself) are bounded by the tick's period.
@@ -102,7 +105,9 @@ const offer = <A, I>({ config, producer }: Ticker<A, I>, tick: number, deadline:
         }
       }),
       // A store of the user's own making may die rather than fail: that tick is lost, not the declaration.
-      Effect.catchDefect((defect) => quietly(Effect.logError("periodic tick's offer died; this tick is not offered", String(defect))))
+      Effect.catchDefect((defect) =>
+        quietly(Effect.logError("periodic tick's offer died; this tick is not offered", String(defect)))
+      )
     )
   }).pipe(Effect.annotateLogs({ tick: iso(tick) }))
 
@@ -135,7 +140,7 @@ const tickFrom = <A, I>(ticker: Ticker<A, I>, start: number): Effect.Effect<neve
       const deadline = Ticks.offerAt(cron, following)
       if (now >= deadline) {
         yield* quietly(
-          Effect.logWarning("periodic ticks missed: this process was not running").pipe(
+          Effect.logWarning("periodic ticks missed: this process was held up past their period (suspended, or a slow store)").pipe(
             Effect.annotateLogs({ missedFrom: iso(tick), resumedAt: iso(now) })
           )
         )
