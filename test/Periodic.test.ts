@@ -475,7 +475,7 @@ describe("Periodic", () => {
       assert.deepStrictEqual([layerError._tag, layerError.option], ["PoolConfigError", "timeZone"])
       yield* pass(hour)
       assert.strictEqual((yield* Durable.admin({ store, queue: "reports" }).counts).ready, 0)
-      // catchUp 0 is accepted: only a tick at this very instant is caught up.
+      // catchUp 0 is accepted: it catches nothing up, as "skip" does.
       yield* Periodic.declare(declaration(store, { catchUp: 0 }))
     })))
 })
