@@ -13,6 +13,7 @@ import { configDefaults, defineConfig } from "vitest/config"
  */
 const unit = [
   "test/DurableTime.test.ts",
+  "test/Periodic.test.ts",
   "test/Backlog.test.ts",
   "test/Config.test.ts",
   "test/Durable.test.ts",

@@ -7,6 +7,7 @@
  * - `Durable`: the same pool on a queue kept in Redis or PostgreSQL. Its
  *   stores are separate entry points (`effect-worker-pool/RedisStore`,
  *   `/PostgresStore`, `/MemoryStore`), so that only the client in use loads.
+ * - `Periodic`: periodic jobs declared from a cron, one durable job per tick.
  */
 export * as Job from "./Job.ts"
 export * as Pool from "./Pool.ts"
@@ -17,3 +18,6 @@ export * as Durable from "./Durable.ts"
 
 /** The pool with its handler in worker threads, for jobs that compute. */
 export * as Threads from "./Threads.ts"
+
+/** Periodic jobs declared from a cron: each tick one durable job, however many processes declare it. */
+export * as Periodic from "./Periodic.ts"

@@ -89,6 +89,7 @@ import type * as Job from "effect-worker-pool/Job"
 import type * as Pool from "effect-worker-pool/Pool"
 import type * as Shutdown from "effect-worker-pool/Shutdown"
 import type * as Durable from "effect-worker-pool/Durable"
+import type * as Periodic from "effect-worker-pool/Periodic"
 import type * as Store from "effect-worker-pool/Store"
 import type * as MemoryStore from "effect-worker-pool/MemoryStore"
 import type * as RedisStore from "effect-worker-pool/RedisStore"
@@ -96,7 +97,8 @@ import type * as PostgresStore from "effect-worker-pool/PostgresStore"
 
 export type Used = [
   typeof Root.Pool.make, typeof Job.make, typeof Pool.layer, Shutdown.Report<string>, typeof Durable.make,
-  Store.Store, typeof MemoryStore.make, typeof RedisStore.make, typeof PostgresStore.make
+  Store.Store, typeof MemoryStore.make, typeof RedisStore.make, typeof PostgresStore.make, typeof Periodic.declare,
+  typeof Root.Periodic.layer
 ]
 `
 

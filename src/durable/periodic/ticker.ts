@@ -1,0 +1,165 @@
+/**
+ * The fiber of one periodic declaration: it sleeps until a tick's offer
+ * time (a little before the tick, on the Effect `Clock`), offers the tick's
+ * job (id `tickId(name, tick)`, `runAt` the tick, so that the store's clock
+ * decides when it runs) and goes on to the next, until its scope closes.
+ *
+ * - Every declaring process offers every tick; the store keeps the first
+ *   offer of an id and skips the others, so a tick is one job. An id the
+ *   store refuses as a dead letter or a cancelled job was handled already.
+ * - A store outage is retried with the durable pool's backoff
+ *   (`../outage.ts`), a warning each time, until the next tick's offer
+ *   time: a tick not offered through its whole period is logged as an
+ *   error and left (its next chance is the catch-up of a start).
+ * - A payload that cannot be made or is refused is logged, for that tick;
+ *   the ticks go on.
+ * - Missed ticks (on a start, or after this process stalled through a whole
+ *   period): with `missed: "runOnce"`, the most recent one, if it is within
+ *   `catchUp`, is offered (and runs at once); older ones are not.
+ *
+ * Internal: not an entry point of the package.
+ */
+import * as Clock from "effect/Clock"
+import * as DateTime from "effect/DateTime"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import { producer as makeProducer, type Producer } from "../../Durable.ts"
+import { quietly } from "../../internal/quietly.ts"
+import { backoff } from "../outage.ts"
+import type { PeriodicConfig } from "./config.ts"
+import * as Ticks from "./ticks.ts"
+
+/** What one declaration's fiber works with: its options and the producer its offers go through. */
+interface Ticker<A, I> {
+  readonly config: PeriodicConfig<A, I>
+  readonly producer: Producer<A>
+}
+
+const iso = (millis: number): string => new Date(millis).toISOString()
+
+/** The wait before the first retry of an offer: the backoff's first delay. */
+const firstRetryMillis = 100
+
+/** Sleeps until `at` on the clock (at once if it has passed). */
+const sleepUntil = (at: number): Effect.Effect<void> =>
+  Effect.flatMap(Clock.currentTimeMillis, (now) => at > now ? Effect.sleep(Duration.millis(at - now)) : Effect.void)
+
+/** A failure of the store that retrying can get past. */
+const isOutage = (error: { readonly _tag: string; readonly retryable?: boolean }): boolean =>
+  error._tag === "StoreError" && error.retryable === true
+
+/** What became of a tick's offer that did not fail: stored (or known already), or its period ran out first. */
+type Offered = "offered" | "periodOver"
+
+/**
+ * Offers the job of `tick`: one try, then, through an outage, tries again
+ * with the durable pool's backoff until `deadline` (the next tick's offer
+ * time), a warning for each failure. Never fails: what did not work is
+ * logged.
+ */
+const offer = <A, I>({ config, producer }: Ticker<A, I>, tick: number, deadline: number): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    let payload: A
+    try {
+      payload = config.payload(DateTime.fromDateUnsafe(new Date(tick)))
+    } catch (cause) {
+      return quietly(Effect.logError("periodic tick's payload function threw; this tick is not offered", String(cause)))
+    }
+    const id = Ticks.tickId(config.name, new Date(tick))
+    const once = producer.submit(payload, { ...config.jobOptions, id, runAt: tick })
+      .pipe(
+        Effect.as<Offered>("offered"),
+        Effect.tapError((error) =>
+          isOutage(error)
+            ? quietly(Effect.logWarning("offer of a periodic tick failed; retrying", error.message))
+            : Effect.void
+        )
+      )
+    // After the first try, the retries (not the try itself) are bounded by the tick's period.
+    const untilDeadline = Effect.flatMap(Clock.currentTimeMillis, (now) =>
+      Effect.sleep(Duration.millis(firstRetryMillis)).pipe(
+        Effect.andThen(once),
+        Effect.retry({ schedule: backoff, while: isOutage }),
+        Effect.timeoutOption(Duration.millis(Math.max(0, deadline - now))),
+        Effect.map((done) => done._tag === "Some" ? done.value : "periodOver" as const)
+      ))
+    return once.pipe(
+      Effect.catchIf(isOutage, () => untilDeadline),
+      Effect.matchEffect({
+        onSuccess: (offered) =>
+          offered === "offered"
+            ? quietly(Effect.logDebug("periodic tick offered"))
+            : quietly(Effect.logError(
+              "periodic tick not offered within its period (the store was unreachable); " +
+                "its next chance is the catch-up of a start"
+            )),
+        onFailure: (error) => {
+          switch (error._tag) {
+            case "JobNotResubmittedError":
+              return quietly(Effect.logDebug(`periodic tick already handled (${error.state})`))
+            case "StoreError":
+              return quietly(Effect.logError("periodic tick refused by the store", error.message))
+            default:
+              return quietly(Effect.logError("periodic tick's payload refused; this tick is not offered", error.message))
+          }
+        }
+      }),
+      // A store of the user's own making may die rather than fail: that tick is lost, not the declaration.
+      Effect.catchDefect((defect) =>
+        quietly(Effect.logError("periodic tick's offer died; this tick is not offered", String(defect)))
+      )
+    )
+  }).pipe(Effect.annotateLogs({ tick: iso(tick) }))
+
+/**
+ * After a start or a stall at `now`: offers the most recent tick before
+ * `now` if `missed` is `"runOnce"` and it is within `catchUp`, and returns
+ * the first tick at or after `now`, where the ticking goes on.
+ */
+const resume = <A, I>(ticker: Ticker<A, I>, now: number): Effect.Effect<number> => {
+  const { catchUp, cron, missed } = ticker.config
+  const upcoming = Ticks.firstAtOrAfter(cron, now)
+  const latest = Ticks.before(cron, upcoming)
+  if (missed === "skip" || now - latest > catchUp) return Effect.succeed(upcoming)
+  return Effect.as(offer(ticker, latest, Ticks.offerAt(cron, upcoming)), upcoming)
+}
+
+/**
+ * Ticks for ever from a start at `now`: each tick offered at its offer
+ * time; a tick whose whole period passed before this fiber woke (the
+ * process was stalled or suspended) is missed, and resumed from.
+ */
+const tickFrom = <A, I>(ticker: Ticker<A, I>, start: number): Effect.Effect<never> =>
+  Effect.gen(function*() {
+    const { cron } = ticker.config
+    let tick = yield* resume(ticker, start)
+    while (true) {
+      yield* sleepUntil(Ticks.offerAt(cron, tick))
+      const now = yield* Clock.currentTimeMillis
+      const following = Ticks.after(cron, tick)
+      const deadline = Ticks.offerAt(cron, following)
+      if (now >= deadline) {
+        yield* quietly(
+          Effect.logWarning("periodic ticks missed: this process was held up past their period (suspended, or a slow store)").pipe(
+            Effect.annotateLogs({ missedFrom: iso(tick), resumedAt: iso(now) })
+          )
+        )
+        tick = yield* resume(ticker, now)
+        continue
+      }
+      yield* offer(ticker, tick, deadline)
+      tick = following
+    }
+  })
+
+/** The declaration's fiber: runs until interrupted (its scope closed). */
+export const run = <A, I>(config: PeriodicConfig<A, I>): Effect.Effect<never> =>
+  Effect.flatMap(Clock.currentTimeMillis, (start) =>
+    tickFrom({ config, producer: makeProducer({ store: config.store, queue: config.queue, schema: config.schema }) }, start)
+  ).pipe(
+    // Not expected (the schedule was tried at `declare`), but a declaration that stops must say so.
+    Effect.tapDefect((defect) =>
+      quietly(Effect.logError("periodic declaration stopped by a defect; its ticks are no longer offered", String(defect)))
+    ),
+    Effect.annotateLogs({ queue: config.queue, periodic: config.name })
+  )

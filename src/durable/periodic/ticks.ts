@@ -1,0 +1,44 @@
+/**
+ * The arithmetic of a periodic declaration's ticks, on Effect's `Cron`:
+ * which tick comes next, when it is offered (a little before its time),
+ * which tick a start or a stall has missed, and the id of a tick's job.
+ * Pure functions of instants in milliseconds: the ticker (`ticker.ts`)
+ * reads the clock and decides; this only counts.
+ *
+ * Internal: not an entry point of the package.
+ */
+import * as Cron from "effect/Cron"
+import * as DateTime from "effect/DateTime"
+
+/** The longest lead: a tick is offered at most this long before its time. */
+export const maxLeadMillis = 1_000
+
+/**
+ * The id of the job of `name`'s tick at `tick`: `periodic:<name>@<ISO time
+ * in UTC, to the millisecond>`. Every process that declares `name` computes
+ * the same id for the same tick, so the store keeps one job per tick.
+ */
+export const tickId = (name: string, tick: Date | DateTime.DateTime): string =>
+  `periodic:${name}@${(DateTime.isDateTime(tick) ? DateTime.toDateUtc(tick) : tick).toISOString()}`
+
+/** The first tick at or after `millis` (`Cron.next` is strictly after; its resolution is a second). */
+export const firstAtOrAfter = (cron: Cron.Cron, millis: number): number => Cron.next(cron, new Date(millis - 1)).getTime()
+
+/** The tick after `tick`. */
+export const after = (cron: Cron.Cron, tick: number): number => Cron.next(cron, new Date(tick)).getTime()
+
+/** The last tick strictly before `millis`. */
+export const before = (cron: Cron.Cron, millis: number): number => Cron.prev(cron, new Date(millis)).getTime()
+
+/**
+ * How long before its time `tick` is offered: a second, or half the gap
+ * from the tick before it when the cron is faster than every two seconds
+ * (so that a tick is never offered before the one ahead of it is due).
+ * Only this much is ever offered ahead: a declaration removed by a deploy
+ * leaves at most one tick behind it.
+ */
+export const leadOf = (cron: Cron.Cron, tick: number): number =>
+  Math.min(maxLeadMillis, Math.floor((tick - before(cron, tick)) / 2))
+
+/** When `tick` is offered. */
+export const offerAt = (cron: Cron.Cron, tick: number): number => tick - leadOf(cron, tick)
