@@ -226,6 +226,8 @@ describe("main", () => {
       [["--role", "worker"], /: --role needs --store/],
       [["--queue", "q", "--lease", "100", "--max-attempts", "2", "--retry-delay", "0"], /: --queue, --lease, --max-attempts, --retry-delay need --store/],
       [["--delay", "100"], /: --delay needs --store/],
+      [["--cron", "* * * * *"], /: --cron needs --store/],
+      [["--store", "memory:", "--cron", "every minute"], /--cron: "every minute"\. Expected: a cron expression of 5 or 6 fields/],
       [["--store", "memory:", "--delay", "-1"], /--delay: "-1"\. Expected: an integer >= 0/],
       [["--store", "memory:", "--max-attempts", "0"], /--max-attempts: "0"\. Expected: an integer >= 1/],
       // A lease the pool refuses is a bad flag before any store is tried (this one would refuse the connection).
@@ -253,6 +255,22 @@ describe("main", () => {
     // The failing jobs are retried (maxAttempts 3), then dead-lettered.
     expect(reportCount(stdout, "failed")).toBe(9)
     expect(stdout).toContain("Queue demo: 3 completed, 3 dead-lettered, 0 ready, 0 leased.")
+    expect(code).toBe(0)
+  })
+
+  it("--cron declares a periodic job: a job per tick runs until a signal, each tick once", async () => {
+    const program = start(["--store", "memory:", "--jobs", "0", "--duration", "10", "--cron", "* * * * * *", "--output", "lines"])
+    await program.waitFor(/Declared periodic job demo-tick on queue demo: a job per tick of "\* \* \* \* \* \*" \(UTC\)\./)
+    // Three ticks of a second apart (the first may be the catch-up of the tick just before the start).
+    await program.waitFor(/(finished job \d+[\s\S]*){3}/)
+    program.kill("SIGTERM")
+    const { code, stdout } = await program.exited
+
+    const ticks = [...stdout.matchAll(/started job (\d+)$/gm)].map((match) => Number(match[1]))
+    expect(ticks.length).toBeGreaterThanOrEqual(3)
+    expect(new Set(ticks).size).toBe(ticks.length)
+    // Each tick's payload is its time in seconds: later ticks, later seconds.
+    for (let i = 1; i < ticks.length; i++) expect(ticks[i]!).toBeGreaterThan(ticks[i - 1]!)
     expect(code).toBe(0)
   })
 

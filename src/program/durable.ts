@@ -9,8 +9,9 @@
  * 5 seconds, what the README tells deployers to allow, even when the store
  * hangs (accepts connections, never answers).
  */
-import { Clock, Effect, Exit, Fiber, Option, Result, Schedule, Schema, Scope } from "effect"
+import { Clock, DateTime, Effect, Exit, Fiber, Option, Result, Schedule, Schema, Scope } from "effect"
 import * as Durable from "../Durable.ts"
+import * as Periodic from "../Periodic.ts"
 import { type Counts, type Store, StoreError } from "../durable/Store.ts"
 import type { Config, DurableSettings } from "./flags.ts"
 import { bothEvents, handler, jobLines, silent, type SimulatedFailure } from "./jobs.ts"
@@ -97,14 +98,42 @@ const connectedLine = (settings: DurableSettings, workers: number): string =>
 const delayed = (settings: DurableSettings): Durable.JobOptions | undefined =>
   settings.delay > 0 ? { delay: settings.delay } : undefined
 
-/** Offers jobs 1..N to the queue and returns. */
-const produce = (store: Store, config: Config, settings: DurableSettings, screen: Screen) =>
+/** The name of the program's periodic demo job. */
+const periodicName = "demo-tick"
+
+/**
+ * Declares the periodic demo job of `--cron`, if given, in the current
+ * scope: each tick's payload is the tick's time in seconds, so the job
+ * lines say which tick ran.
+ */
+const declarePeriodic = (store: Store, settings: DurableSettings, screen: Screen) =>
+  settings.cron === undefined ? Effect.void : Effect.andThen(
+    Periodic.declare({
+      store,
+      queue: settings.queue,
+      schema: Schema.Number,
+      name: periodicName,
+      cron: settings.cron,
+      payload: (tick) => Math.floor(DateTime.toEpochMillis(tick) / 1000)
+    }),
+    Effect.sync(() =>
+      screen.line(`Declared periodic job ${periodicName} on queue ${settings.queue}: a job per tick of "${settings.cron}" (UTC).`)
+    )
+  )
+
+/** Offers jobs 1..N to the queue; with `--cron`, then offers the periodic job's ticks until a signal. */
+const produce = (store: Store, config: Config, settings: DurableSettings, signals: Signals, screen: Screen) =>
   Effect.gen(function*() {
     const producer = Durable.producer({ store, queue: settings.queue, schema: Schema.Number })
     const jobs = Array.from({ length: config.jobs }, (_, i) => i + 1)
     yield* producer.submitAll(jobs, delayed(settings))
     const when = settings.delay > 0 ? `, to run in ${formatMillis(settings.delay)}` : ""
     screen.line(`Offered ${jobs.length} jobs to queue ${settings.queue}${when}.`)
+    if (settings.cron === undefined) return ExitCode.clean
+    yield* declarePeriodic(store, settings, screen)
+    const stopped = yield* stopOnSignal(signals, screen.line, () => "no more ticks are offered.")
+    yield* stopped
+    signals.settle()
     return ExitCode.clean
   })
 
@@ -140,8 +169,11 @@ const work = (
     let working = true
     const stopped = yield* stopOnSignal(signals, screen.line, () => stopNotice(config.drainTimeout, working))
     const jobs = Array.from({ length: config.jobs }, (_, i) => i + 1)
+    yield* declarePeriodic(store, settings, screen)
+    // A periodic job never empties the queue for good: with one, the run works until a signal.
+    const untilEmpty = settings.cron === undefined ? queueEmptied(pool) : Effect.never
     const worked = yield* untilStopped(
-      settings.role === "worker" ? Effect.never : Effect.andThen(pool.submitAll(jobs, delayed(settings)), queueEmptied(pool)),
+      settings.role === "worker" ? Effect.never : Effect.andThen(pool.submitAll(jobs, delayed(settings)), untilEmpty),
       stopped
     )
     working = false
@@ -174,7 +206,7 @@ export const runDurable = (config: Config, settings: DurableSettings, signals: S
       Effect.gen(function*() {
         const store = yield* connect(settings.url)
         return settings.role === "producer"
-          ? yield* produce(store, config, settings, screen)
+          ? yield* produce(store, config, settings, signals, screen)
           : yield* work(store, config, settings, signals, screen, end)
       }),
       scope

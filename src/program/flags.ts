@@ -2,7 +2,7 @@
  * The program's flags, what they parse to, and the checks that need more
  * than one flag (the durable queue's flags need `--store`).
  */
-import { Duration, Effect, Option } from "effect"
+import { Cron, Duration, Effect, Option, Result } from "effect"
 import { CliError, type Command, Flag } from "effect/cli"
 import * as Durable from "../Durable.ts"
 
@@ -150,6 +150,15 @@ export const flags = {
     metavar: "ms",
     description: "with --store: the wait before a failed job's first retry, in ms; it doubles for each next one"
   }).pipe(Flag.optional),
+  cron: Flag.String("cron").pipe(
+    Flag.filter((expression) => Result.isSuccess(Cron.parse(expression)), () => "a cron expression of 5 or 6 fields (seconds first)"),
+    Flag.optional,
+    Flag.withMetavar("expr"),
+    Flag.withDescription(
+      "with --store: also declare a periodic demo job on the queue, one job per tick of this cron (UTC; " +
+        "6 fields for seconds: \"*/5 * * * * *\"), offered until a signal; the run then works until a signal too"
+    )
+  ),
   delay: intFlag("delay", {
     min: 0,
     fallback: durableDefaults.delay,
@@ -171,6 +180,8 @@ export interface DurableSettings {
   readonly retryDelay: number
   /** How long the offered jobs wait in the store before they may run, in ms. */
   readonly delay: number
+  /** The cron of the periodic demo job, if one is declared. */
+  readonly cron: string | undefined
 }
 
 /** The flags that mean something only with `--store`, by their names on the command line. */
@@ -180,7 +191,8 @@ const storeOnly = {
   lease: "--lease",
   maxAttempts: "--max-attempts",
   retryDelay: "--retry-delay",
-  delay: "--delay"
+  delay: "--delay",
+  cron: "--cron"
 } as const
 
 /**
@@ -205,7 +217,8 @@ export const durableSettings = (config: Config): Effect.Effect<DurableSettings |
     lease: Option.getOrElse(config.lease, () => durableDefaults.lease),
     maxAttempts: Option.getOrElse(config.maxAttempts, () => durableDefaults.maxAttempts),
     retryDelay: Option.getOrElse(config.retryDelay, () => durableDefaults.retryDelay),
-    delay: Option.getOrElse(config.delay, () => durableDefaults.delay)
+    delay: Option.getOrElse(config.delay, () => durableDefaults.delay),
+    cron: Option.getOrUndefined(config.cron)
   })
 }
 
