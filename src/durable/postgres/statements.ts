@@ -235,9 +235,9 @@ WITH expired AS (
   LIMIT greatest($2, ${dueBatch})
   FOR UPDATE SKIP LOCKED
 ), picked AS (
-  SELECT id, state, row_number() OVER (ORDER BY tier, priority, visible_at, seq) AS rank
+  SELECT id, state, tier, priority, visible_at, seq
   FROM (SELECT * FROM expired UNION ALL SELECT * FROM ready UNION ALL SELECT * FROM due) AS candidate
-  ORDER BY rank
+  ORDER BY tier, priority, visible_at, seq
   LIMIT $2
 ), leased AS (
   UPDATE ${table}
@@ -250,7 +250,7 @@ WITH expired AS (
 ), counted AS (${tally("picked", "ready", "leased", "state <> 'leased'")}
 )
 SELECT id, CASE WHEN octet_length(text) <= $5 THEN text END, attempts, token, octet_length(text), settings
-FROM leased JOIN picked USING (id), LATERAL (SELECT payload::text AS text) AS sent ORDER BY picked.rank`
+FROM leased JOIN picked USING (id), LATERAL (SELECT payload::text AS text) AS sent ORDER BY picked.tier, picked.priority, picked.visible_at, picked.seq`
 
 /**
  * The leased jobs among `$2` (ids) whose lease is one of `$3` (tokens): a
