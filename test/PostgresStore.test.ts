@@ -465,10 +465,8 @@ describe("PostgresStore", () => {
       const queue = queueName()
       yield* store.offer(queue, Array.from({ length: 150 }, (_, i) => ({ id: `d${i}`, payload: i, delay: 50 + i / 10 })))
       yield* Effect.sleep("200 millis")
-      const states = Effect.map(
-        Effect.orDie(pgRows(shared!.url, `SELECT state, count(*)::int FROM ${PostgresStore.table} WHERE queue = '${queue}' GROUP BY state ORDER BY state`)),
-        (rows) => Object.fromEntries(rows)
-      )
+      const byState = `SELECT state, count(*)::int FROM ${PostgresStore.table} WHERE queue = '${queue}' GROUP BY state`
+      const states = Effect.map(Effect.orDie(pgRows(shared!.url, byState)), (rows) => Object.fromEntries(rows))
       assert.deepStrictEqual((yield* store.claim(queue, 1, minute)).map((job) => job.id), ["d0"])
       assert.deepStrictEqual(yield* states, { leased: 1, ready: Sql.dueBatch - 1, scheduled: 150 - Sql.dueBatch })
       assert.deepStrictEqual(yield* store.counts(queue), { ready: 149, leased: 1, completed: 0, buried: 0 })

@@ -250,7 +250,8 @@ WITH expired AS (
 ), counted AS (${tally("picked", "ready", "leased", "state <> 'leased'")}
 )
 SELECT id, CASE WHEN octet_length(text) <= $5 THEN text END, attempts, token, octet_length(text), settings
-FROM leased JOIN picked USING (id), LATERAL (SELECT payload::text AS text) AS sent ORDER BY picked.tier, picked.priority, picked.visible_at, picked.seq`
+FROM leased JOIN picked USING (id), LATERAL (SELECT payload::text AS text) AS sent
+ORDER BY picked.tier, picked.priority, picked.visible_at, picked.seq`
 
 /**
  * The leased jobs among `$2` (ids) whose lease is one of `$3` (tokens): a
