@@ -87,6 +87,23 @@ describe("jobs offered in the application's transactions", () => {
       assert.deepStrictEqual(claimed.map((job) => [job.id, job.payload]), [["committed", "b"], ["rolled-back", "c"]])
     })))
 
+  it.live("an offer in a transaction keeps each job's time, priority and settings", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { sql, store } = yield* onClient(shared!.url)
+      const queue = queueName()
+      yield* sql.withTransaction(store.offer(queue, [
+        { id: "plain", payload: 0 },
+        { id: "urgent", payload: 1, priority: -5, settings: "own" },
+        { id: "later", payload: 2, delay: 60_000, priority: -9 }
+      ]))
+      const claimed = yield* store.claim(queue, 10, minute)
+      assert.deepStrictEqual(claimed.map((job) => [job.id, job.settings]), [["urgent", "own"], ["plain", undefined]])
+      const later = yield* store.lookup(queue, "later")
+      assert.deepStrictEqual([later?.state, later?.priority], ["ready", -9])
+      assert.isAbove((yield* store.due!(queue))!, 50_000)
+      assert.deepStrictEqual(yield* store.counts(queue), { ...empty, ready: 1, leased: 2 })
+    })))
+
   it.live("a durable pool's submit in a transaction: the committed job runs, the rolled back one never does", () =>
     Effect.scoped(Effect.gen(function*() {
       const { sql, store } = yield* onClient(shared!.url)

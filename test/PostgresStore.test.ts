@@ -10,6 +10,7 @@ import * as PgConnection from "@effect/sql-pg/PgConnection"
 import { Duration, Effect, Fiber, Redacted } from "effect"
 import * as Net from "node:net"
 import { afterAll, beforeAll } from "vitest"
+import * as Sql from "../src/durable/postgres/statements.ts"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import type { Store } from "../src/durable/Store.ts"
 import { freePort, type ManagedServer, type PlainServer, startPostgres, startPostgresServer } from "./support/servers.ts"
@@ -322,7 +323,10 @@ describe("PostgresStore", () => {
         )
       )
       const recount = { ready: 0, leased: 0, completed: 0, buried: 0 }
-      for (const [state, count] of rows) recount[state as keyof typeof recount] = count as number
+      // A job waiting for its retry's delay is scheduled, and counts as ready.
+      for (const [state, count] of rows) {
+        recount[(state === "scheduled" ? "ready" : state) as keyof typeof recount] += count as number
+      }
       assert.strictEqual(recount.ready + recount.leased + recount.completed + recount.buried, 400)
       assert.isAbove(recount.completed, 0)
       assert.isAbove(recount.buried, 0)
@@ -389,7 +393,9 @@ describe("PostgresStore", () => {
           yield* refusal([{ id: "slash", payload: "\\\u0000" }]), // a backslash, then NUL
           yield* refusal([{ id: "n\u0000l", payload: 1 }]),
           yield* refusal([{ id: "high", payload: ["a\ud800b"] }]),
-          yield* refusal([{ id: "low\udc00", payload: 1 }])
+          yield* refusal([{ id: "low\udc00", payload: 1 }]),
+          yield* refusal([{ id: "ok", payload: 1, settings: "fine" }, { id: "own", payload: 1, settings: "a\u0000b" }]),
+          yield* refusal([{ id: "half", payload: 1, settings: "\udc00" }])
         ],
         [
           `the payload of nul ${nul}`,
@@ -397,7 +403,9 @@ describe("PostgresStore", () => {
           `the payload of slash ${nul}`,
           `the id "n\\u0000l" ${nul}`,
           `the payload of high ${half}`,
-          `the id "low\\udc00" ${half}`
+          `the id "low\\udc00" ${half}`,
+          `the settings of own ${nul.replace("contains", "contain")}`,
+          `the settings of half ${half.replace("contains", "contain")}`
         ]
       )
       assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 0, buried: 0 })
@@ -416,6 +424,88 @@ describe("PostgresStore", () => {
       const [claimed] = yield* store.claim(queue, 1, minute)
       yield* store.bury(queue, claimed!, "died: a\u0000b")
       assert.deepStrictEqual((yield* store.buried(queue, 10)).map((job) => job.error), ["died: a\\u0000b"])
+    }))
+
+  it.live("an empty claim, and due, read a few pages of a queue of 20,000 jobs waiting for their time (EXPLAIN ANALYZE BUFFERS)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* makeShared
+      const queue = queueName()
+      for (let i = 0; i < 20_000; i += 5_000) {
+        yield* store.offer(queue, Array.from({ length: 5_000 }, (_, k) => ({ id: `w${i + k}`, payload: 0, delay: 3_600_000 + i + k })))
+      }
+      // The planner's defaults, as on the application's client (the store's
+      // own pool turns sequential and bitmap scans off), with statistics and without.
+      const connection = yield* PgConnection.make({ url: Redacted.make(shared!.url) })
+      const pages = (statement: string) =>
+        Effect.map(connection.queryValues(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE ${statement}`), ([[plan]]) => {
+          const top = (plan as ReadonlyArray<{ readonly Plan: Record<string, number> }>)[0]!.Plan
+          return top["Shared Hit Blocks"]! + top["Shared Read Blocks"]!
+        })
+      yield* connection.queryValues(`PREPARE claim(text, int4, float8, text, int4) AS ${Sql.claimSql}`)
+      yield* connection.queryValues(`PREPARE due(text) AS ${Sql.dueSql}`)
+      const literal = `'${queue}'`
+      for (const analyzed of [false, true]) {
+        if (analyzed) yield* connection.queryValues(`ANALYZE ${PostgresStore.table}`)
+        // From the sixth run on, a prepared statement may run a generic plan.
+        for (let run = 0; run < 7; run++) {
+          const claim = yield* pages(`claim(${literal}, 10, 60000, 't/', 1048576)`)
+          const due = yield* pages(`due(${literal})`)
+          assert.isAtMost(claim, 30, `an empty claim read ${claim} pages (run ${run}, analyzed: ${analyzed})`)
+          assert.isAtMost(due, 10, `due read ${due} pages (run ${run}, analyzed: ${analyzed})`)
+        }
+      }
+      assert.deepStrictEqual(yield* store.counts(queue), { ready: 20_000, leased: 0, completed: 0, buried: 0 })
+      const left = yield* store.due!(queue)
+      assert.isAbove(left!, 3_000_000)
+    })), 60_000)
+
+  it.live("a claim takes a bounded batch of due jobs beyond its max and promotes the rest to ready, in order, counts unchanged", () =>
+    Effect.gen(function*() {
+      const store = yield* makeShared
+      const queue = queueName()
+      yield* store.offer(queue, Array.from({ length: 150 }, (_, i) => ({ id: `d${i}`, payload: i, delay: 50 + i / 10 })))
+      yield* Effect.sleep("200 millis")
+      const byState = `SELECT state, count(*)::int FROM ${PostgresStore.table} WHERE queue = '${queue}' GROUP BY state`
+      const states = Effect.map(Effect.orDie(pgRows(shared!.url, byState)), (rows) => Object.fromEntries(rows))
+      assert.deepStrictEqual((yield* store.claim(queue, 1, minute)).map((job) => job.id), ["d0"])
+      assert.deepStrictEqual(yield* states, { leased: 1, ready: Sql.dueBatch - 1, scheduled: 150 - Sql.dueBatch })
+      assert.deepStrictEqual(yield* store.counts(queue), { ready: 149, leased: 1, completed: 0, buried: 0 })
+      assert.strictEqual(yield* store.due!(queue), 0, "the rest are still waiting to be found")
+      const rest = yield* store.claim(queue, 200, minute)
+      assert.deepStrictEqual(rest.map((job) => job.id), Array.from({ length: 149 }, (_, i) => `d${i + 1}`))
+      assert.strictEqual(yield* store.due!(queue), undefined)
+    }))
+
+  it.live("a delayed offer and a delayed retry notify the queue's listeners, as every offer and retry does", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* makeShared
+      const queue = queueName()
+      const next = yield* store.listen!(queue)
+      const heard = (what: string) =>
+        Effect.timeoutOrElse(next, { duration: "20 seconds", orElse: () => Effect.die(new Error(`no notification for ${what}`)) })
+      yield* store.offer(queue, [{ id: "later", payload: 1, delay: 60_000 }, { id: "now", payload: 2, runAt: 0 }])
+      yield* heard("the delayed offer")
+      const [claimed] = yield* store.claim(queue, 1, minute)
+      assert.strictEqual(claimed?.id, "now")
+      yield* store.retry(queue, claimed!, Duration.minutes(1))
+      yield* heard("the retry with a delay")
+      assert.isAbove((yield* store.due!(queue))!, 50_000)
+    })))
+
+  it.live("times beyond what PostgreSQL holds are kept as the farthest it does: a delay of 1e300 ms, a runAt of ±1e300", () =>
+    Effect.gen(function*() {
+      const store = yield* makeShared
+      const queue = queueName()
+      yield* store.offer(queue, [
+        { id: "never", payload: 0, delay: Number.MAX_VALUE },
+        { id: "far", payload: 0, runAt: 1e300 },
+        { id: "past", payload: 0, runAt: -1e300 }
+      ])
+      const year = 365.25 * 24 * 3600 * 1000
+      const runAt = (id: string) => Effect.map(store.lookup(queue, id), (info) => info!.runAt!.getTime())
+      assert.isAbove(yield* runAt("never"), Date.now() + 999 * year)
+      assert.isAbove(yield* runAt("far"), Date.now() + 999 * year)
+      assert.deepStrictEqual((yield* store.claim(queue, 10, minute)).map((job) => job.id), ["past"])
     }))
 
   it.live("queues are separate", () =>

@@ -199,7 +199,7 @@ describe("PostgreSQL schema versions", () => {
     Effect.gen(function*() {
       const url = yield* freshUrl
       yield* PostgresStore.make({ url })
-      assert.deepStrictEqual(yield* applied(url), [[1, "initial"], [2, "retention"]])
+      assert.deepStrictEqual(yield* applied(url), [[1, "initial"], [2, "retention"], [3, "schedule"]])
     }))
 
   it.live("processes connecting at once apply each migration once", () =>
@@ -276,6 +276,68 @@ describe("PostgreSQL schema versions", () => {
       assert.strictEqual(yield* store.purge(q, { completed: Duration.zero, buried: Duration.zero }, 100), 4)
       assert.deepStrictEqual(yield* store.counts(q), { ready: 0, leased: 0, completed: 2, buried: 0 })
       assert.deepStrictEqual(yield* pgRows(url, `SELECT count(*)::int FROM ${PostgresStore.table} WHERE queue = '${q}'`), [[0]])
+    }), 60_000)
+
+  it.live("a queue made at version 2 claims in order after version 3; its retries waiting still wait for their time", () =>
+    Effect.gen(function*() {
+      const url = yield* freshUrl
+      yield* migrateAlone(url, PostgresMigrations.migrations.slice(0, 2))
+      const q = `v2-${Date.now()}`
+      // Rows and counters as version 2 wrote them: ready jobs (one offered in
+      // the future's order: its seq is later), a retry waiting (ready, its
+      // time in the future), a lease held, a lease run out, a dead letter.
+      yield* pgRows(
+        url,
+        `INSERT INTO ${PostgresStore.table} (queue, id, payload, state, attempts, visible_at, token, error, ended_at) VALUES
+          ('${q}', 'r0', '0', 'ready', 0, now() - interval '3 seconds', NULL, NULL, NULL),
+          ('${q}', 'r1', '1', 'ready', 0, now() - interval '2 seconds', NULL, NULL, NULL),
+          ('${q}', 'waiting', '2', 'ready', 1, now() + interval '1500 milliseconds', NULL, NULL, NULL),
+          ('${q}', 'r2', '3', 'ready', 0, now() - interval '1 second', NULL, NULL, NULL),
+          ('${q}', 'held', '4', 'leased', 1, now() + interval '1 minute', 'old/1', NULL, NULL),
+          ('${q}', 'expired', '5', 'leased', 1, now() - interval '1 minute', 'old/2', NULL, NULL),
+          ('${q}', 'b0', '6', 'buried', 3, now(), NULL, 'boom', now())`
+      )
+      yield* pgRows(
+        url,
+        `INSERT INTO ${PostgresStore.countsTable} (queue, shard, ready, leased, buried) VALUES ('${q}', 0, 4, 2, 1)`
+      )
+      const store = yield* PostgresStore.make({ url })
+      assert.deepStrictEqual(yield* applied(url), all)
+      assert.deepStrictEqual(
+        yield* pgRows(url, `SELECT indexname FROM pg_indexes WHERE tablename = '${PostgresStore.table}' AND indexname LIKE '%_claimable'`),
+        [],
+        "the claim's old index is dropped"
+      )
+      assert.deepStrictEqual(yield* store.counts(q), { ready: 4, leased: 2, completed: 0, buried: 1 })
+      const waiting = yield* store.lookup(q, "waiting")
+      assert.deepStrictEqual([waiting?.state, waiting?.attempts, waiting?.priority], ["ready", 1, 0])
+      const left = yield* store.due!(q)
+      assert.isDefined(left, "the retry waiting is due at its time")
+      assert.isAbove(left!, 500)
+      // The lease run out first, then the ready jobs in their order; the retry waits.
+      assert.deepStrictEqual((yield* store.claim(q, 10, minute)).map((job) => job.id), ["expired", "r0", "r1", "r2"])
+      assert.deepStrictEqual(yield* store.claim(q, 10, minute), [])
+      // The lease held before the upgrade is still its holder's.
+      yield* store.complete(q, [{ id: "held", token: "old/1" }])
+      assert.strictEqual((yield* store.lookup(q, "held"))?.state, "completed")
+      // A retry written as a process of the previous release writes it (ready,
+      // its time in the future), during a rolling upgrade: not taken before its time.
+      yield* store.offer(q, [{ id: "late", payload: 7 }])
+      const [late] = yield* store.claim(q, 1, minute)
+      yield* pgRows(
+        url,
+        `UPDATE ${PostgresStore.table} SET state = 'ready', token = NULL, visible_at = now() + interval '1 second'
+         WHERE queue = '${q}' AND id = '${late!.id}'`
+      )
+      assert.deepStrictEqual(yield* store.claim(q, 10, minute), [])
+      yield* Effect.sleep("1600 millis")
+      assert.strictEqual(yield* store.due!(q), 0)
+      const again = yield* store.claim(q, 10, minute)
+      // In the order of their times, which this test does not fix.
+      assert.deepStrictEqual(again.map((job) => [job.id, job.attempt]).sort(), [["late", 2], ["waiting", 2]])
+      assert.strictEqual(yield* store.due!(q), undefined)
+      assert.strictEqual(yield* store.redrive(q, ["b0"]), 1)
+      assert.deepStrictEqual((yield* store.claim(q, 10, minute)).map((job) => job.id), ["b0"])
     }), 60_000)
 
   it.live("reconnecting at the newest version takes no lock: it connects while another process holds the migration lock", () =>

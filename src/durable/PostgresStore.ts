@@ -26,9 +26,25 @@
  *
  * - `offer` inserts a batch in one statement (`unnest` of arrays,
  *   `ON CONFLICT DO NOTHING`: an id already stored, in any state, is skipped).
- * - `claim` picks the oldest visible rows with `FOR UPDATE SKIP LOCKED` (two
- *   claimers never wait for each other nor get the same row) and leases them
- *   in the same statement, under one fresh token for the batch.
+ *   A job whose time is in the future (a `delay`, a `runAt` to come) is
+ *   stored `scheduled`, the others `ready`; each keeps its `priority` and
+ *   `settings` in columns of their own.
+ * - A claimable job is in one of three partial indexes, each in the order a
+ *   claim takes it: `_ready` (`queue, priority, visible_at, seq`: the jobs
+ *   that may run now), `_scheduled` (`queue, visible_at, seq`: the jobs
+ *   waiting for their time, delayed or retried with a delay) and `_leased`
+ *   (`queue, visible_at`: leases, by when they run out). So a job waiting
+ *   is never in the way of a claim: with a million jobs waiting and none
+ *   ready, a claim is three index probes that each stop at their first row.
+ * - `claim` is one statement: it reads the leases that ran out (oldest
+ *   first), the best `max` ready jobs and a bounded batch of the scheduled
+ *   ones whose time has come, each an index scan with a `LIMIT`, with
+ *   `FOR UPDATE SKIP LOCKED` (two claimers never wait for each other nor get
+ *   the same row); leases the best `max` of them under one fresh token for
+ *   the batch, and moves the due ones it did not take to `ready`, where the
+ *   next claims find them by priority. A scheduled job counts as ready (in
+ *   `counts`, and as its state in `lookup`), so that move changes no count.
+ * - `due` reads the first row of `_scheduled`.
  * - The ending operations match on `(queue, id, token)`. The token is cleared
  *   whenever a lease ends, so a stale holder's call matches nothing, and
  *   repeating a call (after a lost reply) does nothing the second time.
@@ -36,8 +52,9 @@
  *   deletes them past their retention: it reads the oldest from the index of
  *   ended jobs (`queue, state, ended_at`), a bounded batch per call, skipping
  *   rows another purge holds (`FOR UPDATE SKIP LOCKED`).
- * - `cancel` moves a ready or leased row to `cancelled` and clears its token:
- *   its holder's endings match nothing, and `extend` answers it cancelled.
+ * - `cancel` moves a ready, scheduled or leased row to `cancelled` and
+ *   clears its token: its holder's endings match nothing, and `extend`
+ *   answers it cancelled.
  * - `counts` reads `effect_worker_pool_counts`, which each statement updates
  *   as it moves jobs from state to state: a poll costs the same whether the
  *   queue holds a hundred rows or ten million. Change the jobs table only

@@ -56,7 +56,7 @@ export const open = (url: string, connectTimeout: Duration.Duration): Effect.Eff
       // dropped is found out and replaced rather than handed to a query.
       keepAlive: Duration.seconds(30),
       applicationName: "effect-worker-pool",
-      // A claim must walk the claimable index in order and stop after `max`
+      // A claim must walk its indexes in order and stop after `max`
       // rows. But a queue's name is often a value the statistics have not
       // seen (a new queue, or a table analyzed when it was small): guessing
       // a handful of rows, the planner would rather collect the whole queue

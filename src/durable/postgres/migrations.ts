@@ -123,10 +123,64 @@ const retention = `
       ON ${table} (queue, state, ended_at) WHERE state IN ('completed', 'buried', 'cancelled');
   END IF;`
 
+/**
+ * Migration 3, for jobs with a time of their own and a priority: the
+ * columns `priority` (lower runs first; 0 for every job already there, a
+ * default PostgreSQL stores once) and `settings` (the job's own, unread);
+ * a state `scheduled` for the jobs that wait for their time (offered with a
+ * delay or a run-at in the future, retried with a delay), counted as ready
+ * in the counts table; and the claim's three indexes in place of
+ * `_claimable`, one per kind of row a claim takes, each walked in the order
+ * it takes them (see `claimSql`):
+ *
+ * - `_ready`: the jobs claimable now, by priority, then time, then offer;
+ * - `_scheduled`: the jobs waiting, by time, so a claim reads only the due
+ *   ones and `due` the first one;
+ * - `_leased`: the leases, by when they run out, so a claim reads only the
+ *   ones that ran out.
+ *
+ * A job retried with a delay before the upgrade is a ready row with a
+ * future `visible_at`: it moves to `scheduled`, so that it still runs at
+ * its time (a claim of the ready index does not wait for a time) and `due`
+ * counts it. The counts do not move: both states count as ready. As for
+ * migration 2, the new check is not validated (every row holds one of the
+ * states it allows), and the indexes are built once, under the migration's
+ * lock, after the rows have moved.
+ */
+const schedule = `
+  ALTER TABLE ${table} DROP CONSTRAINT IF EXISTS ${table}_state_check;
+  ALTER TABLE ${table} ADD CONSTRAINT ${table}_state_check
+    CHECK (state IN ('ready', 'scheduled', 'leased', 'completed', 'buried', 'cancelled')) NOT VALID;
+  IF NOT EXISTS (
+    SELECT 1 FROM pg_attribute WHERE attrelid = '${table}'::regclass AND attname = 'priority' AND NOT attisdropped
+  ) THEN
+    ALTER TABLE ${table} ADD COLUMN priority integer NOT NULL DEFAULT 0;
+  END IF;
+  IF NOT EXISTS (
+    SELECT 1 FROM pg_attribute WHERE attrelid = '${table}'::regclass AND attname = 'settings' AND NOT attisdropped
+  ) THEN
+    ALTER TABLE ${table} ADD COLUMN settings text;
+  END IF;
+  UPDATE ${table} SET state = 'scheduled' WHERE state = 'ready' AND visible_at > now();
+  IF to_regclass('${table}_ready') IS NULL THEN
+    CREATE INDEX IF NOT EXISTS ${table}_ready
+      ON ${table} (queue, priority, visible_at, seq) WHERE state = 'ready';
+  END IF;
+  IF to_regclass('${table}_scheduled') IS NULL THEN
+    CREATE INDEX IF NOT EXISTS ${table}_scheduled
+      ON ${table} (queue, visible_at, seq) WHERE state = 'scheduled';
+  END IF;
+  IF to_regclass('${table}_leased') IS NULL THEN
+    CREATE INDEX IF NOT EXISTS ${table}_leased
+      ON ${table} (queue, visible_at) WHERE state = 'leased';
+  END IF;
+  DROP INDEX IF EXISTS ${table}_claimable;`
+
 /** The schema's versions, oldest first. */
 export const migrations: ReadonlyArray<Migration> = [
   { version: 1, name: "initial", up: initial },
-  { version: 2, name: "retention", up: retention }
+  { version: 2, name: "retention", up: retention },
+  { version: 3, name: "schedule", up: schedule }
 ]
 
 /** The newest version of `list`. */

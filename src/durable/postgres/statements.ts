@@ -1,6 +1,6 @@
 /**
  * The PostgreSQL store's statements: one per operation, each its own
- * transaction, on the tables of `migrations.ts` (version 2). How each works
+ * transaction, on the tables of `migrations.ts` (version 3). How each works
  * (`unnest`, `SKIP LOCKED`, the counts kept by the statements that move
  * jobs) is said where `PostgresStore.ts` describes the store.
  *
@@ -35,7 +35,22 @@ const transactionShards = 240
 /** The time `param` milliseconds after `now()` (a `float8`: fractions of a millisecond are kept). */
 const fromNow = (param: string) => `now() + ${param}::float8 * interval '1 millisecond'`
 
+/**
+ * The counters of `countsTable`. A job waiting for its time (state
+ * `scheduled`) counts as ready: its promotion to `ready` moves no counter.
+ */
 type State = "ready" | "leased" | "completed" | "buried"
+
+/** A job's state as the store's callers know it: a scheduled job is ready to them (`lookup`, `cancel`). */
+const shownState = "CASE WHEN state = 'scheduled' THEN 'ready' ELSE state END"
+
+/**
+ * The state of a job that may be claimed from `visible_at` on: `scheduled`
+ * while that is in the future, `ready` once it is not. So the ready index
+ * holds only jobs that may run now, and the scheduled index only jobs that
+ * wait.
+ */
+const stateFrom = (visibleAt: string) => `CASE WHEN ${visibleAt} > now() THEN 'scheduled' ELSE 'ready' END`
 
 /**
  * Adds to queue `$1`'s counters, in the statement that moved the jobs: one
@@ -94,9 +109,24 @@ ON CONFLICT (queue, shard) DO UPDATE
 SET ${deltas.map(([column]) => `${column} = counts.${column} + excluded.${column}`).join(", ")}`
 
 /**
+ * When an offered job may first be claimed, from its `delay` (milliseconds
+ * from now) or `run_at` (milliseconds since the epoch; one in the past is
+ * now, so the job keeps its place among the jobs offered ready), or now.
+ * The engine clamps both (`postgres/text.ts`) to times PostgreSQL holds.
+ */
+const offeredAt = `CASE
+    WHEN job.delay IS NOT NULL THEN ${fromNow("job.delay")}
+    WHEN job.run_at IS NOT NULL THEN greatest(now(), to_timestamp(job.run_at / 1000))
+    ELSE now()
+  END`
+
+/**
  * Inserts the new ids, counted in the counters' row `shard`, and notifies
  * the queue's listeners if there were any; returns the ids skipped as dead
- * letters or cancelled, and a row of NULL ids when it notified. Only when
+ * letters or cancelled, and a row of NULL ids when it notified. `$4` to
+ * `$7` are the jobs' delays, run-ats, priorities and settings, each array
+ * NULL when no job of the batch has one (most batches: nothing more is
+ * sent). A job with a time in the future is stored `scheduled`. Only when
  * some id was not inserted (a condition PostgreSQL checks once, before
  * anything else) are those ids looked up, by primary key: the statement
  * reads the table as it was before, so it finds each where the conflict
@@ -105,9 +135,11 @@ SET ${deltas.map(([column]) => `${column} = counts.${column} + excluded.${column
  */
 const offer = (shard: string) => `
 WITH offered AS (
-  INSERT INTO ${table} (queue, id, payload)
-  SELECT $1, job.id, job.payload::jsonb
-  FROM unnest($2::text[], $3::text[]) WITH ORDINALITY AS job(id, payload, n)
+  INSERT INTO ${table} (queue, id, payload, priority, settings, state, visible_at)
+  SELECT $1, job.id, job.payload::jsonb, coalesce(job.priority, 0), job.settings, ${stateFrom("at.time")}, at.time
+  FROM unnest($2::text[], $3::text[], $4::float8[], $5::float8[], $6::int4[], $7::text[])
+    WITH ORDINALITY AS job(id, payload, delay, run_at, priority, settings, n),
+    LATERAL (SELECT ${offeredAt} AS time) AS at
   ORDER BY job.n
   ON CONFLICT DO NOTHING
   RETURNING id
@@ -134,16 +166,49 @@ export const offerSql = offer(sessionShard)
 export const offerInTransactionSql = offer(`${shards} + (txid_current() % ${transactionShards})::int`)
 
 /**
- * Leases the jobs, first in first out, and returns them in that order. Each
- * lease gets its own token, the claim's (fresh) followed by the job's `seq`,
- * so that a token alone names one lease. A lease that ran out is leased
- * again: only the jobs that were ready move in the counts.
+ * How many jobs waiting for their time a claim takes in at most, beyond
+ * the `max` it may lease: those not leased are promoted to `ready`. A
+ * bounded batch per claim, however many jobs came due at once.
+ */
+export const dueBatch = 100
+
+/**
+ * Leases up to `$2` jobs and returns them in the order they were taken:
+ * first the leases that ran out (their worker died), oldest first; then by
+ * priority, lower first, then by time (when each was offered, or when its
+ * delay ended), then by order of offer. Each lease gets its own token, the
+ * claim's (fresh) followed by the job's `seq`, so that a token alone names
+ * one lease. A lease that ran out is leased again: only the jobs that were
+ * ready (or scheduled: counted as ready) move in the counts.
+ *
+ * The candidates come from three index scans, each stopping at its `LIMIT`
+ * (or at the first row past now), so a claim reads a bounded number of rows
+ * whatever the queue holds, an empty claim too (a million jobs waiting for
+ * their time, none ready: three index probes):
+ *
+ * - `expired`: the leases that ran out, from `_leased` by `visible_at`;
+ * - `ready`: the best `$2` ready jobs, from `_ready` in claim order;
+ * - `due`: the oldest scheduled jobs whose time has come, from `_scheduled`,
+ *   at most `dueBatch` or `$2`.
+ *
+ * `picked` is the best `$2` of them, leased; the due jobs not picked are
+ * promoted to `ready` (their `visible_at`, their time, keeps their place),
+ * for a later claim to take by priority: each row is changed by exactly one
+ * of the two updates. With more than a batch due at once, a claim sees only
+ * the oldest batch of them: a due job of a low priority number can then
+ * wait a claim or two behind ready jobs of a higher one. Candidates are
+ * locked with `SKIP LOCKED`, so two claimers never wait for each other nor
+ * get the same row; those not taken are unlocked when the statement ends.
+ * Ready jobs still read `visible_at <= now()`: a ready row with a future
+ * time (a retry waiting, written by a process of a release before this
+ * schema, still running during a rolling upgrade) is not taken before its
+ * time.
  *
  * Each payload comes back as its JSON text and the text's size in bytes;
  * one over `$5` (what the driver can read in one row) comes back as NULL:
  * sent, it would fail the whole claim, and every claim after it.
  *
- * The picked ids reach the `UPDATE` as an array (`= ANY`), not a join, and
+ * The picked ids reach the updates as arrays (`= ANY`), not a join, and
  * the primary key starts with the id: the only plan is a probe of the key per
  * job. A join, or a key starting with the queue, would leave the planner a
  * choice, and its guess of a queue's size is often wrong (a new queue, or
@@ -151,21 +216,42 @@ export const offerInTransactionSql = offer(`${shards} + (txid_current() % ${tran
  * statement, or once per job.
  */
 export const claimSql = `
-WITH picked AS (
-  SELECT id, state FROM ${table}
-  WHERE queue = $1 AND state IN ('ready', 'leased') AND visible_at <= now()
-  ORDER BY visible_at, seq
+WITH expired AS (
+  SELECT id, state, 0 AS tier, 0 AS priority, visible_at, seq FROM ${table}
+  WHERE queue = $1 AND state = 'leased' AND visible_at <= now()
+  ORDER BY visible_at
   LIMIT $2
   FOR UPDATE SKIP LOCKED
+), ready AS (
+  SELECT id, state, 1 AS tier, priority, visible_at, seq FROM ${table}
+  WHERE queue = $1 AND state = 'ready' AND visible_at <= now()
+  ORDER BY priority, visible_at, seq
+  LIMIT $2
+  FOR UPDATE SKIP LOCKED
+), due AS (
+  SELECT id, state, 1 AS tier, priority, visible_at, seq FROM ${table}
+  WHERE queue = $1 AND state = 'scheduled' AND visible_at <= now()
+  ORDER BY visible_at, seq
+  LIMIT greatest($2, ${dueBatch})
+  FOR UPDATE SKIP LOCKED
+), picked AS (
+  SELECT id, state, tier, priority, visible_at, seq
+  FROM (SELECT * FROM expired UNION ALL SELECT * FROM ready UNION ALL SELECT * FROM due) AS candidate
+  ORDER BY tier, priority, visible_at, seq
+  LIMIT $2
 ), leased AS (
   UPDATE ${table}
   SET state = 'leased', attempts = attempts + 1, visible_at = ${fromNow("$3")}, token = $4 || seq
   WHERE queue = $1 AND id = ANY(ARRAY(SELECT id FROM picked))
-  RETURNING id, payload, attempts, token, seq
-), counted AS (${tally("picked", "ready", "leased", "state = 'ready'")}
+  RETURNING id, payload, attempts, token, settings
+), promoted AS (
+  UPDATE ${table} SET state = 'ready'
+  WHERE queue = $1 AND id = ANY(ARRAY(SELECT id FROM due EXCEPT ALL SELECT id FROM picked))
+), counted AS (${tally("picked", "ready", "leased", "state <> 'leased'")}
 )
-SELECT id, CASE WHEN octet_length(text) <= $5 THEN text END, attempts, token, octet_length(text)
-FROM leased, LATERAL (SELECT payload::text AS text) AS sent ORDER BY seq`
+SELECT id, CASE WHEN octet_length(text) <= $5 THEN text END, attempts, token, octet_length(text), settings
+FROM leased JOIN picked USING (id), LATERAL (SELECT payload::text AS text) AS sent
+ORDER BY picked.tier, picked.priority, picked.visible_at, picked.seq`
 
 /**
  * The leased jobs among `$2` (ids) whose lease is one of `$3` (tokens): a
@@ -204,17 +290,25 @@ UPDATE ${table} SET visible_at = ${fromNow("$4")}
 WHERE queue = $1 AND id = ANY($2::text[]) AND (token = ANY($3::text[]) OR state = 'cancelled')
 RETURNING CASE WHEN state = 'cancelled' THEN id END`
 
-/** Ends the lease `$2`/`$3` if it is still held, with `set`; notifies the queue's listeners if `notifyWhen` is given and holds. */
-const endLease = (to: State, set: string, notifyWhen?: string) => `
+/**
+ * Ends the lease `$2`/`$3` if it is still held, moving the job to `state`
+ * (an SQL expression) with `set`, counted in `to`; notifies the queue's
+ * listeners if `notifyWhen` is given and holds.
+ */
+const endLease = (to: State, set: string, notifyWhen?: string, state = `'${to}'`) => `
 WITH ended AS (
   UPDATE ${table}
-  SET state = '${to}', token = NULL, ${set}
+  SET state = ${state}, token = NULL, ${set}
   WHERE queue = $1 AND id = $2 AND token = $3
   RETURNING 1
 )${tallied("ended", "leased", to, notifyWhen)}`
 
-/** A retry with no delay is ready at once, and says so. */
-export const retrySql = endLease("ready", `visible_at = ${fromNow("$4")}`, "$4::float8 <= 0")
+/**
+ * A retry is ready again after its delay: scheduled until then (ready at
+ * once with no delay). It notifies either way, so that a worker sleeping
+ * until a later time (`due`) wakes to read it again.
+ */
+export const retrySql = endLease("ready", `visible_at = ${fromNow("$4")}`, "true", stateFrom(fromNow("$4")))
 
 export const burySql = endLease("buried", "error = $4, ended_at = now()")
 
@@ -231,12 +325,27 @@ WHERE queue = $1 AND state = 'buried'
 ORDER BY seq
 LIMIT $2`
 
-/** The job `$2`: state, attempts, run-at (ms since the epoch, for a ready or leased job), error. */
+/**
+ * The job `$2`: state (a scheduled job is ready), attempts, run-at (ms
+ * since the epoch, for a ready, scheduled or leased job), error, priority.
+ */
 export const lookupSql = `
-SELECT state, attempts,
-  CASE WHEN state IN ('ready', 'leased') THEN extract(epoch FROM visible_at)::float8 * 1000 END,
-  error
+SELECT ${shownState}, attempts,
+  CASE WHEN state IN ('ready', 'scheduled', 'leased') THEN extract(epoch FROM visible_at)::float8 * 1000 END,
+  error, priority
 FROM ${table} WHERE queue = $1 AND id = $2`
+
+/**
+ * Milliseconds until the earliest scheduled job of queue `$1` may be
+ * claimed (0 if it may be now), or no row if none waits: the first entry
+ * of the scheduled index.
+ */
+export const dueSql = `
+SELECT extract(epoch FROM greatest(first.at, now()) - now())::float8 * 1000
+FROM (
+  SELECT visible_at AS at FROM ${table} WHERE queue = $1 AND state = 'scheduled'
+  ORDER BY visible_at LIMIT 1
+) AS first`
 
 /**
  * The dead letters and cancelled jobs among `$2`, locked: a redrive or a
@@ -271,16 +380,17 @@ WITH parked AS (${parkedAmong}
 SELECT count(*)::int FROM parked`
 
 /**
- * Cancels the job `$2` if it is ready or leased (its token cleared: its
- * holder can no longer end it); returns the state it was found in. Cancelled
- * jobs are not counted: they leave the counts.
+ * Cancels the job `$2` if it is ready, scheduled or leased (its token
+ * cleared: its holder can no longer end it); returns the state it was found
+ * in (a scheduled job was ready). Cancelled jobs are not counted: they leave
+ * the counts.
  */
 export const cancelSql = `
 WITH found AS (
-  SELECT state FROM ${table} WHERE queue = $1 AND id = $2 FOR UPDATE
+  SELECT ${shownState} AS state FROM ${table} WHERE queue = $1 AND id = $2 FOR UPDATE
 ), cancelled AS (
   UPDATE ${table} SET state = 'cancelled', token = NULL, ended_at = now()
-  WHERE queue = $1 AND id = $2 AND state IN ('ready', 'leased')
+  WHERE queue = $1 AND id = $2 AND state IN ('ready', 'scheduled', 'leased')
   RETURNING 1
 ), counted AS (${
   shift(

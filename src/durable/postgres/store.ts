@@ -40,7 +40,15 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
           ? Effect.fail(new StoreError({ operation: "offer", reason: encoded, retryable: false }))
           : Effect.flatMap(runner.inTransaction, (inTransaction) =>
             Effect.map(
-              run("offer", inTransaction ? Sql.offerInTransactionSql : Sql.offerSql, [queue, encoded.ids, encoded.payloads]),
+              run("offer", inTransaction ? Sql.offerInTransactionSql : Sql.offerSql, [
+                queue,
+                encoded.ids,
+                encoded.payloads,
+                encoded.delays,
+                encoded.runAts,
+                encoded.priorities,
+                encoded.settings
+              ]),
               // A row of NULLs says the offer notified the listeners.
               (rows) =>
                 rows.flatMap((row): Array<Refused> =>
@@ -67,7 +75,13 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
               if (row[1] === null) {
                 poisoned.push({ lease: job, reason: oversizedReason(job.id, row[4] as number, limits.deliverable) })
               } else {
-                claimed.push({ ...job, payload: payloadOf(row[1]), attempt: row[2] as number })
+                const settings = row[5] as string | null
+                claimed.push({
+                  ...job,
+                  payload: payloadOf(row[1]),
+                  attempt: row[2] as number,
+                  ...(settings === null ? {} : { settings })
+                })
               }
             }
             // A row too large to deliver is dead-lettered by itself; the rest of the claim goes on.
@@ -122,13 +136,15 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
 
     listen: (queue) => Listener.listen(runner, queue),
 
+    due: (queue) => Effect.map(run("due", Sql.dueSql, [queue]), ([row]) => row === undefined ? undefined : row[0] as number),
+
     lookup: (queue, id) =>
       Effect.map(run("lookup", Sql.lookupSql, [queue, id]), ([row]): JobInfo | undefined =>
         row === undefined ? undefined : {
           id,
           state: row[0] as JobState,
           attempts: row[1] as number,
-          priority: 0,
+          priority: row[4] as number,
           runAt: row[2] === null ? undefined : new Date(row[2] as number),
           error: row[0] === "buried" ? (row[3] as string | null) ?? "" : undefined
         }),

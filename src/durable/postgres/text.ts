@@ -1,10 +1,13 @@
 /**
  * What text PostgreSQL can keep, and jobs encoded for it: the checks that
  * let `offer` refuse a batch by name before the server refuses it whole (or
- * changes an id silently).
+ * changes an id silently), and the jobs' times, priorities and settings as
+ * the offer statement takes them.
  *
  * Internal: not an entry point of the package.
  */
+import * as PgTypes from "@effect/sql-pg/PgTypes"
+import * as Result from "effect/Result"
 import type { Offered } from "../Store.ts"
 
 /**
@@ -36,10 +39,48 @@ const unstorableJson = (json: string): string | undefined => {
 }
 
 
-/** A batch of jobs as the offer statement takes them: ids and JSON texts. */
+/**
+ * A batch of jobs as the offer statement takes them: ids and JSON texts,
+ * then, job by job, the fields of `Offered` each as an array parameter,
+ * NULL (one value for the whole batch) when no job has the field.
+ */
 export interface Encoded {
   readonly ids: Array<string>
   readonly payloads: Array<string>
+  readonly delays: PgTypes.Parameter
+  readonly runAts: PgTypes.Parameter
+  readonly priorities: PgTypes.Parameter
+  readonly settings: PgTypes.Parameter
+}
+
+/**
+ * The longest delay stored, a thousand years, as `Statements.millis` bounds
+ * a lease: `now()` plus more is out of PostgreSQL's range.
+ */
+const longestDelay = 1000 * 365.25 * 24 * 3600 * 1000
+
+/**
+ * The latest run-at stored: the last instant a JavaScript `Date` holds
+ * (year 275760), within PostgreSQL's range. A run-at before the epoch is
+ * stored as the epoch: in the past either way, so the job is ready now.
+ */
+const latestRunAt = 8.64e15
+
+/** A field (`read`) of each job, as an array parameter of `oid`: NULL if no job has it. */
+const column = <A>(
+  jobs: ReadonlyArray<Offered>,
+  oid: number,
+  read: (job: Offered) => A | undefined
+): PgTypes.Parameter => {
+  let values: Array<A | null> | null = null
+  for (let i = 0; i < jobs.length; i++) {
+    const value = read(jobs[i]!)
+    if (value === undefined) continue
+    values ??= new Array<A | null>(jobs.length).fill(null)
+    values[i] = value
+  }
+  // The element types are fixed ones the driver knows: this cannot fail.
+  return Result.getOrThrow(PgTypes.array(values, oid))
 }
 
 /**
@@ -59,8 +100,18 @@ export const encodeJobs = (jobs: ReadonlyArray<Offered>, texts: ReadonlyArray<st
     if (badPayload !== undefined) return `the payload of ${job.id} contains ${badPayload}, ${cannotStore}`
     // `undefined` (or a function) has no JSON form: store it as null rather than fail the batch.
     payloads[i] = json ?? "null"
+    const badSettings = job.settings === undefined ? undefined : unstorableText(job.settings)
+    if (badSettings !== undefined) return `the settings of ${job.id} contain ${badSettings}, ${cannotStore}`
   }
-  return { ids, payloads }
+  return {
+    ids,
+    payloads,
+    delays: column(jobs, PgTypes.OID.float8, (job) => job.delay === undefined ? undefined : Math.min(job.delay, longestDelay)),
+    runAts: column(jobs, PgTypes.OID.float8, (job) =>
+      job.runAt === undefined ? undefined : Math.max(0, Math.min(job.runAt, latestRunAt))),
+    priorities: column(jobs, PgTypes.OID.int4, (job) => job.priority),
+    settings: column(jobs, PgTypes.OID.text, (job) => job.settings)
+  }
 }
 
 /**
