@@ -22,7 +22,7 @@ import { createHash } from "node:crypto"
  * bits once offset, places 42: 53 bits, every score exact in a double.
  *
  * 2^42 places last 14 years at 10,000 jobs made ready per second; and the
- * counter starts again from 0 whenever a claim finds the ready set empty
+ * counter starts again from 0 whenever a claim leaves the ready set empty
  * (no ready job is left to keep an order with), so only a ready set that
  * never once empties in that time can spend it. Past that, places wrap
  * around: the jobs made ready then go before those of their priority
@@ -67,7 +67,7 @@ end
 local place = ${placesPerPriority}
 -- Makes ids ready, in their order, behind every ready job of their priority:
 -- one INCRBY for all. prios[i] is the priority of ids[i] (false or nil: 0).
--- The order counter starts again once the ready set is empty (see the claim).
+-- The order counter starts again once a claim leaves the ready set empty.
 local function enqueue(ids, prios)
   if #ids == 0 then return end
   local first = redis.call('INCRBY', seq, #ids) - #ids
@@ -240,7 +240,7 @@ export const promotedPerClaim = 1000
  * presumed dead), oldest first, then ready ones, lowest score first. A
  * lease that ran out is taken over only by the claim that leases it (its
  * token overwritten here): until then it is still its holder's, who may yet
- * end it. A claim that empties the ready set resets its order counter.
+ * end it. A claim that leaves the ready set empty resets its order counter.
  * Returns id, payload, attempt, settings (nil for none)...
  */
 export const claimScript = script(`
@@ -255,7 +255,8 @@ if #ids < max then
   local want = max - #ids
   local popped = redis.call('ZPOPMIN', ready, want)
   for i = 1, #popped, 2 do ids[#ids + 1] = popped[i] end
-  if #popped < 2 * want then redis.call('DEL', seq) end
+  -- Left empty: no ready job is left to keep an order with, the counter starts again.
+  if #popped < 2 * want or redis.call('EXISTS', ready) == 0 then redis.call('DEL', seq) end
 end
 if #ids == 0 then return {} end
 local until_, tok = t + tonumber(ARGV[2]), ARGV[3]
