@@ -109,7 +109,7 @@ ${eachKey}
     for i = 1, #ids, 2000 do
       local scored = {}
       for j = i, math.min(i + 1999, #ids) do
-        scored[#scored + 1] = string.format('%.0f', ${Scripts.priorityOffset} * ${Scripts.placesPerPriority} + j)
+        scored[#scored + 1] = ${Scripts.priorityOffset} * ${Scripts.placesPerPriority} + j
         scored[#scored + 1] = ids[j]
       end
       redis.call('ZADD', staging, unpack(scored))

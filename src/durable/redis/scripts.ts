@@ -60,10 +60,6 @@ local function fetch(command, key, values)
   end
   return out
 end
--- A score as the server reads it back exactly: Lua would write a large one with 14 digits.
-local function score(n)
-  return string.format('%.0f', n)
-end
 local place = ${placesPerPriority}
 -- Makes ids ready, in their order, behind every ready job of their priority:
 -- one INCRBY for all. prios[i] is the priority of ids[i] (false or nil: 0).
@@ -73,7 +69,8 @@ local function enqueue(ids, prios)
   local first = redis.call('INCRBY', seq, #ids) - #ids
   local scored = {}
   for i, id in ipairs(ids) do
-    scored[#scored + 1] = score((${priorityOffset} + (tonumber(prios[i]) or 0)) * place + (first + i) % place)
+    -- A number, not text: redis.call passes it exactly (tostring would keep 14 digits of 16).
+    scored[#scored + 1] = (${priorityOffset} + (tonumber(prios[i]) or 0)) * place + (first + i) % place
     scored[#scored + 1] = id
   end
   batch('ZADD', ready, scored)
@@ -198,7 +195,7 @@ for i = 2, #ARGV, stride do
         end
       end
       if at and at > t then
-        waiting[#waiting + 1] = score(at)
+        waiting[#waiting + 1] = at
         waiting[#waiting + 1] = id
       else
         fresh[#fresh + 1] = id
@@ -322,7 +319,7 @@ redis.call('HDEL', token, id)
 redis.call('ZREM', leased, id)
 local delay = tonumber(ARGV[3])
 if delay > 0 then
-  redis.call('ZADD', delayed, score(now() + delay), id)
+  redis.call('ZADD', delayed, now() + delay, id)
 else
   enqueue({ id }, { redis.call('HGET', priority, id) })
 end
