@@ -418,7 +418,7 @@ describe("RedisStore layout: priorities, times and settings", () => {
         "top-z",
         "top-a"
       ])
-      // The claim left the ready set empty: the counter starts again.
+      // The claim took the last ready job: the counter starts again.
       assert.strictEqual(yield* Effect.promise(() => client.exists(keyOf(queue, "seq"))), 0)
     })))
 

@@ -22,7 +22,7 @@ import { createHash } from "node:crypto"
  * bits once offset, places 42: 53 bits, every score exact in a double.
  *
  * 2^42 places last 14 years at 10,000 jobs made ready per second; and the
- * counter starts again from 0 whenever a claim leaves the ready set empty
+ * counter starts again from 0 whenever a claim takes the last ready job
  * (no ready job is left to keep an order with), so only a ready set that
  * never once empties in that time can spend it. Past that, places wrap
  * around: the jobs made ready then go before those of their priority
@@ -61,9 +61,15 @@ local function fetch(command, key, values)
   return out
 end
 local place = ${placesPerPriority}
+-- HMGET of key's fields ids, skipped (all nil) while key does not exist: most
+-- queues have no priorities or settings, and their per-job path pays one EXISTS.
+local function fields(key, ids)
+  if redis.call('EXISTS', key) == 0 then return {} end
+  return fetch('HMGET', key, ids)
+end
 -- Makes ids ready, in their order, behind every ready job of their priority:
 -- one INCRBY for all. prios[i] is the priority of ids[i] (false or nil: 0).
--- The order counter starts again once a claim leaves the ready set empty.
+-- The order counter starts again once a claim takes the last ready job.
 local function enqueue(ids, prios)
   if #ids == 0 then return end
   local first = redis.call('INCRBY', seq, #ids) - #ids
@@ -237,7 +243,7 @@ export const promotedPerClaim = 1000
  * presumed dead), oldest first, then ready ones, lowest score first. A
  * lease that ran out is taken over only by the claim that leases it (its
  * token overwritten here): until then it is still its holder's, who may yet
- * end it. A claim that leaves the ready set empty resets its order counter.
+ * end it. A claim that takes the last ready job resets the order counter.
  * Returns id, payload, attempt, settings (nil for none)...
  */
 export const claimScript = script(`
@@ -245,26 +251,30 @@ local t, max = now(), tonumber(ARGV[1])
 local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', t, 'LIMIT', 0, math.max(${promotedPerClaim}, max))
 if #due > 0 then
   batch('ZREM', delayed, due)
-  enqueue(due, fetch('HMGET', priority, due))
+  enqueue(due, fields(priority, due))
 end
 local ids = redis.call('ZRANGEBYSCORE', leased, '-inf', t, 'LIMIT', 0, max)
 if #ids < max then
   local want = max - #ids
-  local popped = redis.call('ZPOPMIN', ready, want)
-  for i = 1, #popped, 2 do ids[#ids + 1] = popped[i] end
-  -- Left empty: no ready job is left to keep an order with, the counter starts again.
-  if #popped < 2 * want or redis.call('EXISTS', ready) == 0 then redis.call('DEL', seq) end
+  -- The lowest scores, then one range delete: cheaper than ZPOPMIN, which replies with the scores too.
+  local fresh = redis.call('ZRANGE', ready, 0, want - 1)
+  if #fresh > 0 then
+    redis.call('ZREMRANGEBYRANK', ready, 0, #fresh - 1)
+    for _, id in ipairs(fresh) do ids[#ids + 1] = id end
+    -- Left empty by this claim: no ready job is left to keep an order with, the counter starts again.
+    if #fresh < want or redis.call('EXISTS', ready) == 0 then redis.call('DEL', seq) end
+  end
 end
 if #ids == 0 then return {} end
 local until_, tok = t + tonumber(ARGV[2]), ARGV[3]
-local payloads, counts, own = fetch('HMGET', payload, ids), fetch('HMGET', attempts, ids), fetch('HMGET', settings, ids)
+local payloads, counts, own = fetch('HMGET', payload, ids), fetch('HMGET', attempts, ids), fields(settings, ids)
 local out, scores, tokens, counted = {}, {}, {}, {}
 for i, id in ipairs(ids) do
   local attempt = (tonumber(counts[i]) or 0) + 1
   out[#out + 1] = id
   out[#out + 1] = payloads[i]
   out[#out + 1] = attempt
-  out[#out + 1] = own[i]
+  out[#out + 1] = own[i] or false
   scores[#scores + 1] = until_
   scores[#scores + 1] = id
   tokens[#tokens + 1] = id
@@ -299,7 +309,7 @@ if #ok > 0 then
   batch('HDEL', token, ok)
   batch('ZREM', leased, ok)
   batch('HDEL', payload, ok)
-  batch('HDEL', settings, ok)
+  if redis.call('EXISTS', settings) == 1 then batch('HDEL', settings, ok) end
   batch('ZADD', done, scored)
   redis.call('INCRBY', completed, #ok)
 end
@@ -355,7 +365,7 @@ for i = 1, #ARGV, 2 do
   end
 end
 if #released > 0 then
-  enqueue(released, fetch('HMGET', priority, released))
+  enqueue(released, fields(priority, released))
   ${wake}
 end
 return #released
@@ -460,7 +470,7 @@ export const redriveScript = script(`${takeParked}
 if #taken > 0 then
   batch('HDEL', errors, taken)
   batch('HDEL', attempts, taken)
-  enqueue(taken, fetch('HMGET', priority, taken))
+  enqueue(taken, fields(priority, taken))
   ${wake}
 end
 return #taken
