@@ -250,7 +250,8 @@ export const claimScript = script(`
 local t, max = now(), tonumber(ARGV[1])
 local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', t, 'LIMIT', 0, math.max(${promotedPerClaim}, max))
 if #due > 0 then
-  batch('ZREM', delayed, due)
+  -- The earliest of delayed, so its first ranks: one range delete.
+  redis.call('ZREMRANGEBYRANK', delayed, 0, #due - 1)
   enqueue(due, fields(priority, due))
 end
 local ids = redis.call('ZRANGEBYSCORE', leased, '-inf', t, 'LIMIT', 0, max)
