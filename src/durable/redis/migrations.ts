@@ -16,8 +16,9 @@
  * A migration's chunk must be quick: the server runs nothing else meanwhile.
  * Versions 2 and 3 rewrite every queue's ended jobs, then ready jobs, in
  * the script (see `retention` and `priorities`): simple and atomic, at the
- * cost of holding the server once for about a second per million ids. A heavier one would be run
- * from the client under a lock key, its version set once it is done.
+ * cost of holding the server once for about a second per million ids. A
+ * heavier one would be run from the client under a lock key, its version
+ * set once it is done.
  *
  * Internal: not an entry point of the package.
  */

@@ -139,6 +139,7 @@ export const evaluate = async (
     return await client.sendCommand(command)
   }
 }
+
 /**
  * The channel a queue's listeners subscribe to: the scripts that store jobs
  * or make them ready publish to it (`wake`), for a fetcher waiting on an
@@ -419,9 +420,9 @@ return out
  * Returns the milliseconds until the earliest job of `delayed` (offered with
  * a later time, or a retry waiting) is due, by the server's clock: 0 if it
  * is due and no claim moved it yet; nil if none waits. One read of the set's
- * first member. (A claim moves due jobs to `ready` at most a batch at a time,
- * and only while it is itself full: a due job moved but not claimed yet sits
- * behind a claim that returned `max` jobs, and the next claim takes it.)
+ * first member. (A due job that a claim moved to `ready` without taking it
+ * is not counted: that claim moved more than it took, so it returned `max`
+ * jobs, and its caller claims again.)
  */
 export const dueScript = script(`
 local first = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')
