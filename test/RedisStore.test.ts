@@ -446,6 +446,21 @@ describe("RedisStore layout: priorities, times and settings", () => {
       assert.deepStrictEqual(yield* sizes, [10, 0], "a job not due stays where it is")
     })), 30_000)
 
+  it.live("a job offered with a delay of 0 or a run-at in the past is ready at once, in its order of offer; due does not count it", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* sharedStore
+      const client = yield* sharedAdmin
+      const queue = queueName()
+      yield* store.offer(queue, [
+        { id: "zero", payload: 0, delay: 0 },
+        { id: "plain", payload: 1 },
+        { id: "past", payload: 2, runAt: Date.now() - 60_000 }
+      ])
+      assert.strictEqual(yield* Effect.promise(() => client.exists(keyOf(queue, "delayed"))), 0)
+      assert.strictEqual(yield* store.due!(queue), undefined)
+      assert.deepStrictEqual((yield* store.claim(queue, 10, minute)).map((job) => job.id), ["zero", "plain", "past"])
+    })))
+
   it.live("the listener hears a delayed offer and a delayed retry (a fetcher asleep until a later time reads due again)", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* sharedStore
