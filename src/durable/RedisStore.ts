@@ -42,9 +42,10 @@
  * came to `ready` (each behind the ready jobs of its priority, at most 1,000
  * or `max` of them per claim, earliest first: a million jobs due at once
  * are moved over a thousand claims), and takes the lowest scores of `ready`
- * (`ZRANGE 0 k` and `ZREMRANGEBYRANK`): O(log n) per job it touches. An idle worker's claim on a
- * queue where a million jobs wait for a later time and none is ready reads
- * the first member of two sorted sets and pops nothing. `due` reads the
+ * (`ZRANGE 0 k` and `ZREMRANGEBYRANK`): O(log n) per job it touches. An
+ * idle worker's claim on a queue where a million jobs wait for a later time
+ * and none is ready reads the first member of `leased` and `delayed`, finds
+ * `ready` empty, and writes nothing. `due` reads the
  * first member of `delayed`. Within a priority, jobs made ready by an offer
  * keep their order of offer; a job whose time came goes behind the jobs of
  * its priority that were ready when a claim found it due. A job offered
