@@ -380,3 +380,133 @@ describe("RedisStore", () => {
       assert.strictEqual(second?.attempt, 2)
     }))
 })
+
+/** A client of the test's own on the shared server, to look at (or set) a queue's keys behind the store's back. */
+const sharedAdmin = Effect.acquireRelease(
+  Effect.promise(async () => {
+    const client = createClient({ url: shared!.url })
+    client.on("error", () => {})
+    return await client.connect()
+  }),
+  (client) => Effect.sync(() => client.destroy())
+)
+
+/** The key `suffix` of `queue`, as the scripts name it. */
+const keyOf = (queue: string, suffix: (typeof Scripts.keySuffixes)[number]) =>
+  Scripts.keysOf(queue)[Scripts.keySuffixes.indexOf(suffix)]!
+
+describe("RedisStore layout: priorities, times and settings", () => {
+  it.live("scores are exact at the top of their range; past 2^42 places the order wraps within a priority, which still holds", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* sharedStore
+      const client = yield* sharedAdmin
+      const queue = queueName()
+      // The order counter three places before its end, as a ready set that never emptied in 14 years would have it.
+      yield* Effect.promise(() => client.set(keyOf(queue, "seq"), String(Scripts.placesPerPriority - 3)))
+      // Places 2^42-2 and 2^42-1 at priority 1000: scores near 2^53, one apart.
+      yield* store.offer(queue, [{ id: "top-z", payload: 0, priority: 1000 }, { id: "top-a", payload: 0, priority: 1000 }])
+      // Places 0 and 1 (wrapped), then 2 at a lower priority.
+      yield* store.offer(queue, [
+        { id: "wrapped-1", payload: 0, priority: 1000 },
+        { id: "wrapped-2", payload: 0, priority: 1000 },
+        { id: "lower", payload: 0, priority: 999 }
+      ])
+      assert.deepStrictEqual((yield* store.claim(queue, 10, minute)).map((job) => job.id), [
+        "lower",
+        "wrapped-1",
+        "wrapped-2",
+        "top-z",
+        "top-a"
+      ])
+      // The claim took the last ready job: the counter starts again.
+      assert.strictEqual(yield* Effect.promise(() => client.exists(keyOf(queue, "seq"))), 0)
+    })))
+
+  it.live("a claim moves at most promotedPerClaim due jobs (or max), the earliest first; jobs not due cost it nothing", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* sharedStore
+      const client = yield* sharedAdmin
+      const queue = queueName()
+      const waiting = (n: number, prefix: string, delay: number) =>
+        Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, payload: i, delay }))
+      const sizes = Effect.promise(async () => [await client.zCard(keyOf(queue, "delayed")), await client.zCard(keyOf(queue, "ready"))])
+      yield* store.offer(queue, [...waiting(1_000, "b", 200), ...waiting(500, "a", 100), ...waiting(10, "later", 3_600_000)])
+      yield* Effect.sleep(300)
+      // 1,510 wait, 1,500 of them due, none ready: one claim of 1 moves the 1,000 earliest due (the 500 a's first).
+      const [first] = yield* store.claim(queue, 1, minute)
+      assert.strictEqual(first?.id, "a0")
+      assert.deepStrictEqual(yield* sizes, [510, 999])
+      // A claim of more than promotedPerClaim moves up to its max.
+      const rest = yield* store.claim(queue, 2_000, minute)
+      assert.strictEqual(rest.length, 1_499)
+      // The a's, due first, go first (those due in one millisecond: in the server's order of equal scores).
+      assert.isTrue(rest.slice(0, 499).every((job) => job.id.startsWith("a")))
+      assert.deepStrictEqual(yield* sizes, [10, 0])
+      assert.deepStrictEqual(yield* store.claim(queue, 10, minute), [])
+      assert.deepStrictEqual(yield* sizes, [10, 0], "a job not due stays where it is")
+    })), 30_000)
+
+  it.live("a job offered with a delay of 0 or a run-at in the past is ready at once, in its order of offer; due does not count it", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* sharedStore
+      const client = yield* sharedAdmin
+      const queue = queueName()
+      yield* store.offer(queue, [
+        { id: "zero", payload: 0, delay: 0 },
+        { id: "plain", payload: 1 },
+        { id: "past", payload: 2, runAt: Date.now() - 60_000 }
+      ])
+      assert.strictEqual(yield* Effect.promise(() => client.exists(keyOf(queue, "delayed"))), 0)
+      assert.strictEqual(yield* store.due!(queue), undefined)
+      assert.deepStrictEqual((yield* store.claim(queue, 10, minute)).map((job) => job.id), ["zero", "plain", "past"])
+    })))
+
+  it.live("the listener hears a delayed offer and a delayed retry (a fetcher asleep until a later time reads due again)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* sharedStore
+      const queue = queueName()
+      const next = yield* store.listen!(queue)
+      const heard = (what: string) =>
+        Effect.timeoutOrElse(next, { duration: "10 seconds", orElse: () => Effect.die(new Error(`no notification for ${what}`)) })
+      yield* store.offer(queue, [{ id: "later", payload: 1, delay: 3_600_000 }])
+      yield* heard("the delayed offer")
+      yield* store.offer(queue, [{ id: "now", payload: 2 }])
+      yield* heard("the offer")
+      const [claimed] = yield* store.claim(queue, 1, minute)
+      yield* store.retry(queue, claimed!, Duration.minutes(10))
+      yield* heard("the delayed retry")
+    })), 30_000)
+
+  it.live("priorities and settings leave with their job: complete drops its settings, remove and purge every trace", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* sharedStore
+      const client = yield* sharedAdmin
+      const queue = queueName()
+      const fields = (suffix: "priority" | "settings") => Effect.promise(() => client.hKeys(keyOf(queue, suffix)))
+      yield* store.offer(queue, [
+        { id: "done", payload: 0, priority: 3, settings: "s-done" },
+        { id: "dead", payload: 0, priority: -2, settings: "" },
+        { id: "stopped", payload: 0, priority: 5, settings: "s-stopped" }
+      ])
+      assert.deepStrictEqual((yield* fields("priority")).sort(), ["dead", "done", "stopped"])
+      assert.deepStrictEqual((yield* fields("settings")).sort(), ["dead", "done", "stopped"])
+      yield* store.cancel(queue, "stopped")
+      const [dead, done] = yield* store.claim(queue, 10, minute)
+      assert.deepStrictEqual([dead?.id, dead?.settings, done?.id, done?.settings], ["dead", "", "done", "s-done"])
+      yield* store.complete(queue, [done!])
+      assert.deepStrictEqual((yield* fields("settings")).sort(), ["dead", "stopped"], "a completed job's settings go")
+      assert.strictEqual((yield* store.lookup(queue, "done"))?.priority, 3, "its priority stays until it is purged")
+      yield* store.bury(queue, dead!, "no")
+      assert.strictEqual(yield* store.remove(queue, ["dead"]), 1)
+      assert.deepStrictEqual((yield* fields("priority")).sort(), ["done", "stopped"])
+      // A cancelled job keeps both for a redrive.
+      assert.strictEqual(yield* store.redrive(queue, ["stopped"]), 1)
+      const [stopped] = yield* store.claim(queue, 1, minute)
+      assert.deepStrictEqual([stopped?.id, stopped?.settings], ["stopped", "s-stopped"])
+      assert.strictEqual((yield* store.lookup(queue, "stopped"))?.priority, 5)
+      yield* store.complete(queue, [stopped!])
+      yield* Effect.sleep(10)
+      assert.strictEqual(yield* store.purge(queue, { completed: Duration.zero, buried: Duration.zero }, 100), 2)
+      assert.deepStrictEqual(yield* Effect.promise(() => client.keys(`ewp:{${queue}}:*`)), [keyOf(queue, "completed")])
+    })))
+})

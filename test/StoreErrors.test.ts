@@ -38,7 +38,7 @@ describe("Redis: retryable or not", () => {
       const store = yield* RedisStore.make({ url: redis().url })
       const queue = queueName()
       const client = yield* redisAdmin(redis().url)
-      yield* Effect.promise(() => client.set(`ewp:{${queue}}:ready`, "not a list"))
+      yield* Effect.promise(() => client.set(`ewp:{${queue}}:ready`, "not a sorted set"))
       const error = yield* Effect.flip(store.offer(queue, jobs(1)))
       assert.deepStrictEqual([error.operation, error.retryable], ["offer", false])
       assert.match(error.reason, /^WRONGTYPE/)
@@ -52,7 +52,7 @@ describe("Redis: retryable or not", () => {
       const client = yield* redisAdmin(redis().url)
       // A job written behind the store's back, not as its scripts write one.
       yield* Effect.promise(() => client.hSet(`ewp:{${queue}}:payload`, "x", "{not json"))
-      yield* Effect.promise(() => client.rPush(`ewp:{${queue}}:ready`, "x"))
+      yield* Effect.promise(() => client.zAdd(`ewp:{${queue}}:ready`, { score: 0, value: "x" }))
       assert.deepStrictEqual(yield* store.claim(queue, 1, minute), [])
       const [buried] = yield* store.buried(queue, 1)
       assert.deepStrictEqual([buried?.id, buried?.payload], ["x", undefined])

@@ -53,10 +53,11 @@ describe("Redis key layout versions", () => {
       const url = freshUrl()
       yield* RedisStore.make({ url })
       const client = yield* redisAdmin(url)
-      assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), "2")
+      assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), "3")
       assert.deepStrictEqual(yield* Effect.promise(() => client.hGetAll(RedisMigrations.migrationsKey)), {
         1: "initial",
-        2: "retention"
+        2: "retention",
+        3: "priorities"
       })
     }))
 
@@ -109,7 +110,7 @@ describe("Redis key layout versions", () => {
       assert.deepStrictEqual((yield* after.claim(queue, 10, minute)).map((job) => job.id), ["j1", "j2"])
     }))
 
-  it.live("a key space at version 1 is carried over to version 2: completed count, dead letters in order, known ids", () =>
+  it.live("a key space at version 1 is carried over: completed count, dead letters in order, known ids", () =>
     Effect.gen(function*() {
       const url = freshUrl()
       const client = yield* redisAdmin(url)
@@ -129,7 +130,7 @@ describe("Redis key layout versions", () => {
           .exec()
       )
       const store = yield* RedisStore.make({ url })
-      assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), "2")
+      assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), String(latest))
       assert.deepStrictEqual(yield* store.counts(q), { ready: 1, leased: 0, completed: 3, buried: 2 })
       assert.deepStrictEqual((yield* store.buried(q, 10)).map((job) => [job.id, job.payload, job.attempts, job.error]), [
         ["b1", 2, 1, "one"],
@@ -146,6 +147,76 @@ describe("Redis key layout versions", () => {
       assert.deepStrictEqual(yield* store.counts(q), { ready: 1, leased: 0, completed: 3, buried: 0 })
       assert.deepStrictEqual((yield* store.claim(q, 10, minute)).map((job) => [job.id, job.payload]), [["r0", 0]])
     }))
+
+  it.live("a queue at version 2 is carried over to version 3: ready jobs in order, retries waiting due at their time, leases, dead letters", () =>
+    Effect.gen(function*() {
+      const url = freshUrl()
+      const client = yield* redisAdmin(url)
+      const q = `v2-${Date.now()}`
+      const key = (suffix: string) => `ewp:{${q}}:${suffix}`
+      const [seconds] = (yield* Effect.promise(() => client.time())) as unknown as [number]
+      // The server's now, as version 2's scripts read it (TIME), to the second: enough for times a second apart.
+      const now = Number(seconds) * 1000
+      // The queue as version 2 left it: ready a list (oldest first), retries waiting in delayed by their time.
+      yield* Effect.promise(() =>
+        client.multi()
+          .set(RedisMigrations.versionKey, "2")
+          .hSet(RedisMigrations.migrationsKey, { 1: "initial", 2: "retention" })
+          .hSet(key("payload"), { r0: "0", r1: "1", r2: "2", w0: "10", w1: "11", l0: "20", b0: "30" })
+          .rPush(key("ready"), ["r0", "r1", "r2"])
+          .zAdd(key("delayed"), [{ score: now + 2_000, value: "w0" }, { score: now - 1_000, value: "w1" }])
+          .zAdd(key("leased"), [{ score: now + 60_000, value: "l0" }])
+          .hSet(key("token"), { l0: "held" })
+          .hSet(key("attempts"), { w0: "1", w1: "2", l0: "1", b0: "3" })
+          .zAdd(key("done"), [{ score: now, value: "d0" }])
+          .set(key("completed"), "1")
+          .zAdd(key("buried"), [{ score: now, value: "b0" }])
+          .hSet(key("errors"), { b0: "boom" })
+          .exec()
+      )
+      const store = yield* RedisStore.make({ url })
+      assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), String(latest))
+      assert.strictEqual(yield* Effect.promise(() => client.type(key("ready"))), "zset")
+      assert.deepStrictEqual(yield* store.counts(q), { ready: 5, leased: 1, completed: 1, buried: 1 })
+      assert.deepStrictEqual(yield* store.lookup(q, "w0"), {
+        id: "w0",
+        state: "ready",
+        attempts: 1,
+        runAt: new Date(now + 2_000),
+        priority: 0,
+        error: undefined
+      })
+      assert.strictEqual(yield* store.due!(q), 0, "a retry whose time came while nobody claimed")
+      // The ready jobs first, in their order; the retry due at the first claim after them; new jobs behind.
+      assert.deepStrictEqual((yield* store.claim(q, 2, minute)).map((job) => [job.id, job.payload, job.attempt]), [
+        ["r0", 0, 1],
+        ["r1", 1, 1]
+      ])
+      yield* store.offer(q, [{ id: "n0", payload: 40 }, { id: "n1", payload: 41, priority: -1 }])
+      assert.deepStrictEqual((yield* store.claim(q, 10, minute)).map((job) => [job.id, job.attempt]), [
+        ["n1", 1],
+        ["r2", 1],
+        ["w1", 3],
+        ["n0", 1]
+      ])
+      // The other retry waits for its time, by the server's clock, then is claimed.
+      const left = yield* store.due!(q)
+      assert.isAbove(left!, 0)
+      assert.isAtMost(left!, 2_000)
+      assert.deepStrictEqual(yield* store.claim(q, 10, minute), [])
+      yield* Effect.sleep(left! + 100)
+      assert.deepStrictEqual((yield* store.claim(q, 10, minute)).map((job) => [job.id, job.payload, job.attempt]), [
+        ["w0", 10, 2]
+      ])
+      // The lease taken before the upgrade is still its holder's; the dead letter redrives; ended ids stay known.
+      yield* store.complete(q, [{ id: "l0", token: "held" }])
+      assert.strictEqual(yield* store.redrive(q, ["b0"]), 1)
+      assert.deepStrictEqual((yield* store.claim(q, 10, minute)).map((job) => [job.id, job.payload, job.attempt]), [
+        ["b0", 30, 1]
+      ])
+      assert.strictEqual((yield* store.lookup(q, "d0"))?.state, "completed")
+      assert.deepStrictEqual(yield* store.counts(q), { ready: 0, leased: 8, completed: 2, buried: 0 })
+    }), 30_000)
 
   it.live("reconnecting at the newest version writes nothing: a server refusing writes still takes the store", () =>
     Effect.gen(function*() {

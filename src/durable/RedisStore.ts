@@ -14,23 +14,43 @@
  * Keys of a queue `q`, all under `ewp:{q}:`:
  *
  * - `payload`   HASH  id -> JSON payload, of every job not completed
- * - `ready`     LIST  ids ready now, oldest first
- * - `delayed`   ZSET  ids waiting for a retry, scored by when they are ready (ms)
+ * - `ready`     ZSET  ids ready now, scored by priority then order:
+ *                     `(priority + 1024) * 2^42 + place`, `place` from `seq`
+ *                     (exact in a double: 11 + 42 bits), lowest first
+ * - `seq`       STRING the queue's order counter: one `INCRBY` per call that
+ *                     makes jobs ready; deleted by a claim that takes the last
+ *                     ready job, so it starts again (see `redis/scripts.ts` for
+ *                     its 2^42 places: 14 years at 10,000 jobs/s, then a wrap)
+ * - `delayed`   ZSET  ids waiting for their time (offered with a delay or a
+ *                     run-at, or a retry's delay), scored by it (ms)
+ * - `priority`  HASH  id -> priority, of the jobs whose priority is not 0
+ * - `settings`  HASH  id -> the job's own settings, of those that have some
  * - `leased`    ZSET  ids leased to a worker, scored by when the lease runs out (ms)
  * - `token`     HASH  id -> the token of its lease
  * - `attempts`  HASH  id -> attempts counted so far, of every job in the queue
  * - `done`      ZSET  ids completed, scored by when (kept until their retention
  *                     passes, so that an id is not stored twice meanwhile; the
- *                     payload is dropped)
+ *                     payload and settings are dropped)
  * - `completed` STRING how many jobs completed, ever: the count, exact however
  *                     many `done` ids were purged
  * - `buried`    ZSET  ids dead-lettered, scored by when (oldest first)
  * - `errors`    HASH  id -> why it was buried
  * - `cancelled` ZSET  ids cancelled, scored by when
  *
- * `purge` deletes the ended jobs past their retention from the oldest end of
- * `done`, `cancelled` and `buried`, a bounded batch per call: a queue that
- * keeps running holds its recent ended jobs, not all of them.
+ * A claim is bounded, whatever the queue holds: it reads the leases run out
+ * (`ZRANGEBYSCORE ... LIMIT max`), moves the jobs of `delayed` whose time
+ * came to `ready` (each behind the ready jobs of its priority, at most 1,000
+ * or `max` of them per claim, earliest first: a million jobs due at once
+ * are moved over a thousand claims), and takes the lowest scores of `ready`
+ * (`ZRANGE 0 k` and `ZREMRANGEBYRANK`): O(log n) per job it touches. An
+ * idle worker's claim on a queue where a million jobs wait for a later time
+ * and none is ready reads the first member of `leased` and `delayed`, finds
+ * `ready` empty, and writes nothing. `due` reads the
+ * first member of `delayed`. Within a priority, jobs made ready by an offer
+ * keep their order of offer; a job whose time came goes behind the jobs of
+ * its priority that were ready when a claim found it due. A job offered
+ * with a run-at in the past (or a delay of 0) is ready at once, in its
+ * order of offer, and `due` does not count it.
  *
  * The layout has a version, in `ewp:version` (with `ewp:migrations`, the
  * versions applied and their names): `make` brings a key space to the newest

@@ -1,7 +1,8 @@
 /**
  * The Redis store's listener: a subscriber connection of its own (a client
  * subscribed to a channel can send nothing else), subscribed to the queue's
- * channel, where the scripts that make jobs ready publish. It does not
+ * channel, where the scripts that store jobs or make them ready publish
+ * (an offer, a retry, a release, a redrive). It does not
  * reconnect by itself: once its connection is lost, the wait for the next
  * notification fails, and the pool's wakeup listens again with its own
  * backoff (`wakeup.ts`).

@@ -14,10 +14,11 @@
  * write a layout it does not know.
  *
  * A migration's chunk must be quick: the server runs nothing else meanwhile.
- * Version 2 rewrites every queue's ended jobs in the script (see
- * `retention`): simple and atomic, at the cost of holding the server once
- * for about a second per million completed ids. A heavier one would be run
- * from the client under a lock key, its version set once it is done.
+ * Versions 2 and 3 rewrite every queue's ended jobs, then ready jobs, in
+ * the script (see `retention` and `priorities`): simple and atomic, at the
+ * cost of holding the server once for about a second per million ids. A
+ * heavier one would be run from the client under a lock key, its version
+ * set once it is done.
  *
  * Internal: not an entry point of the package.
  */
@@ -34,6 +35,19 @@ export interface Migration {
   readonly up: string
 }
 
+/** Lua: `each(pattern, kind, rewrite)` calls `rewrite` on every key matching `pattern` whose type is `kind`. */
+const eachKey = `
+  local function each(pattern, kind, rewrite)
+    local cursor = '0'
+    repeat
+      local page = redis.call('SCAN', cursor, 'MATCH', pattern, 'COUNT', 1000)
+      cursor = page[1]
+      for _, key in ipairs(page[2]) do
+        if redis.call('TYPE', key).ok == kind then rewrite(key) end
+      end
+    until cursor == '0'
+  end`
+
 /**
  * Version 2, for retention: `done` (a SET of ids in version 1) and `buried`
  * (a LIST) become sorted sets scored by when the job ended, so that `purge`
@@ -48,16 +62,7 @@ export interface Migration {
 const retention = `
   local clock = redis.call('TIME')
   local at = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
-  local function each(pattern, kind, rewrite)
-    local cursor = '0'
-    repeat
-      local page = redis.call('SCAN', cursor, 'MATCH', pattern, 'COUNT', 1000)
-      cursor = page[1]
-      for _, key in ipairs(page[2]) do
-        if redis.call('TYPE', key).ok == kind then rewrite(key) end
-      end
-    until cursor == '0'
-  end
+${eachKey}
   local function toSorted(key, ids, score)
     local staging = key .. ':v2'
     redis.call('DEL', staging)
@@ -80,6 +85,41 @@ const retention = `
     toSorted(key, redis.call('LRANGE', key, 0, -1), function(i, n) return at - n + i end)
   end)`
 
+/**
+ * Version 3, for priorities: `ready` (a LIST, oldest first) becomes a
+ * sorted set scored by priority, then order (`Scripts.placesPerPriority`),
+ * its jobs at priority 0 in their order, and the queue's order counter
+ * `seq` is set after them so that jobs made ready later go behind. The
+ * other keys keep their meaning: retries waiting in `delayed` are moved to
+ * `ready` by the claim that finds them due, as every waiting job now is;
+ * leases, dead letters and ended jobs are untouched; a job without a
+ * `priority` field is at priority 0, one without `settings` has none.
+ *
+ * Every queue is rewritten in this one script: it holds the server for
+ * about a second per million ready jobs, once. A process of an older
+ * release still running on the key space meets a sorted set where it
+ * expects a list (a `WRONGTYPE` error on its claims and offers, not
+ * retryable): stop the old workers before starting new ones.
+ */
+const priorities = `
+${eachKey}
+  each('ewp:{*}:ready', 'list', function(key)
+    local ids = redis.call('LRANGE', key, 0, -1)
+    local staging = key .. ':v3'
+    redis.call('DEL', staging)
+    for i = 1, #ids, 2000 do
+      local scored = {}
+      for j = i, math.min(i + 1999, #ids) do
+        scored[#scored + 1] = ${Scripts.priorityOffset} * ${Scripts.placesPerPriority} + j
+        scored[#scored + 1] = ids[j]
+      end
+      redis.call('ZADD', staging, unpack(scored))
+    end
+    -- Redis keeps no empty list: this one has ids.
+    redis.call('RENAME', staging, key)
+    redis.call('SET', string.sub(key, 1, -6) .. 'seq', #ids)
+  end)`
+
 /** The layout's versions, oldest first. */
 export const migrations: ReadonlyArray<Migration> = [
   {
@@ -90,7 +130,8 @@ export const migrations: ReadonlyArray<Migration> = [
     name: "initial",
     up: ""
   },
-  { version: 2, name: "retention", up: retention }
+  { version: 2, name: "retention", up: retention },
+  { version: 3, name: "priorities", up: priorities }
 ]
 
 /** The key holding the layout's version, and the hash of the migrations applied. */

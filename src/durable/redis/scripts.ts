@@ -6,7 +6,7 @@
  * clock, and batched writes.
  *
  * The layout they read and write is the one `RedisStore.ts` describes; it is
- * version 2 of `migrations.ts`. A script that changed it would come with a
+ * version 3 of `migrations.ts`. A script that changed it would come with a
  * migration.
  *
  * Internal: not an entry point of the package.
@@ -14,13 +14,34 @@
 import { createHash } from "node:crypto"
 
 /**
+ * Where a ready job sorts in the queue's `ready` set: its score is
+ * `(priority + priorityOffset) * placesPerPriority + place`, so that the
+ * lowest score is the job of the lowest priority made ready first. `place`
+ * comes from the queue's order counter (`seq`, one `INCRBY` per script call),
+ * taken modulo `placesPerPriority`. Priorities from -1000 to 1000 take 11
+ * bits once offset, places 42: 53 bits, every score exact in a double.
+ *
+ * 2^42 places last 14 years at 10,000 jobs made ready per second; and the
+ * counter starts again from 0 whenever a claim takes the last ready job
+ * (no ready job is left to keep an order with), so only a ready set that
+ * never once empties in that time can spend it. Past that, places wrap
+ * around: the jobs made ready then go before those of their priority
+ * already waiting, once. Priority order still holds, and no job is lost.
+ */
+export const placesPerPriority = 2 ** 42
+
+/** Added to a priority (-1000..1000) for its band of scores: 24..2024, under 2^11. */
+export const priorityOffset = 1024
+
+/**
  * Shared by every script: the queue's keys, always passed in this order (a
  * script declares every key it touches), the server clock, and batched
  * writes (Lua's `unpack` is limited to a few thousand values).
  */
 const prelude = `
-local payload, ready, delayed, leased, token, attempts, done, buried, errors, cancelled, completed =
-  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11]
+local payload, ready, delayed, leased, token, attempts, done, buried, errors, cancelled, completed, priority, settings, seq =
+  KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13],
+  KEYS[14]
 local function now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -39,6 +60,27 @@ local function fetch(command, key, values)
   end
   return out
 end
+local place = ${placesPerPriority}
+-- HMGET of key's fields ids, skipped (all nil) while key does not exist: most
+-- queues have no priorities or settings, and their per-job path pays one EXISTS.
+local function fields(key, ids)
+  if redis.call('EXISTS', key) == 0 then return {} end
+  return fetch('HMGET', key, ids)
+end
+-- Makes ids ready, in their order, behind every ready job of their priority:
+-- one INCRBY for all. prios[i] is the priority of ids[i] (false or nil: 0).
+-- The order counter starts again once a claim takes the last ready job.
+local function enqueue(ids, prios)
+  if #ids == 0 then return end
+  local first = redis.call('INCRBY', seq, #ids) - #ids
+  local scored = {}
+  for i, id in ipairs(ids) do
+    -- A number, not text: redis.call passes it exactly (tostring would keep 14 digits of 16).
+    scored[#scored + 1] = (${priorityOffset} + (tonumber(prios[i]) or 0)) * place + (first + i) % place
+    scored[#scored + 1] = id
+  end
+  batch('ZADD', ready, scored)
+end
 `
 
 export const keySuffixes = [
@@ -52,7 +94,10 @@ export const keySuffixes = [
   "buried",
   "errors",
   "cancelled",
-  "completed"
+  "completed",
+  "priority",
+  "settings",
+  "seq"
 ] as const
 
 export const keysOf = (queue: string): ReadonlyArray<string> => keySuffixes.map((suffix) => `ewp:{${queue}}:${suffix}`)
@@ -96,29 +141,73 @@ export const evaluate = async (
 }
 
 /**
- * The channel a queue's listeners subscribe to: the scripts that make jobs
- * ready at once publish to it (`wake`), for a fetcher waiting on an empty
- * queue. It shares the queue's hash tag.
+ * The channel a queue's listeners subscribe to: the scripts that store jobs
+ * or make them ready publish to it (`wake`), for a fetcher waiting on an
+ * empty queue, or asleep until a later job's time. It shares the queue's
+ * hash tag.
  */
 export const channelOf = (queue: string): string => `ewp:{${queue}}:wakeup`
 
 /** Lua: publishes on the queue's channel, `channelOf`, derived from its first key (`ewp:{q}:payload`). */
 const wake = `redis.call('PUBLISH', string.sub(payload, 1, -8) .. 'wakeup', '')`
 
+/** `offerScript`'s first argument: how each job is given after it. */
+export const offerShape = {
+  /** id, payload: ready now, priority 0, no settings (the common offer, its arguments as short as before). */
+  plain: "plain",
+  /**
+   * id, payload, priority, time, settings: `time` is '' (now), `d<ms>` (a
+   * delay from the server's now) or `a<ms>` (an instant); `settings` is ''
+   * (none) or `=` before the text (which may be empty).
+   */
+  full: "full"
+} as const
+
 /**
- * ARGV: id, payload, id, payload... Ids already known (in any state) are
- * skipped; new jobs wake the queue's listeners. Returns id, state... of
- * those skipped as buried or cancelled (looked up only for an id already
- * known, and only while there are such).
+ * ARGV: shape (`offerShape`), then each job as the shape says. Ids already
+ * known (in any state) are skipped. A new job is ready now (behind those of
+ * its priority) unless its time is later than the server's now: then it
+ * waits in `delayed` until a claim finds it due. Its priority (when not 0)
+ * and settings (when it has some) go to their hashes. Any new job wakes the
+ * queue's listeners, a waiting one too (a fetcher asleep until a later time
+ * reads `due` again). Returns id, state... of those skipped as buried or
+ * cancelled (looked up only for an id already known, and only while there
+ * are such).
  */
 export const offerScript = script(`
+local full = ARGV[1] == '${offerShape.full}'
+local stride = full and 5 or 2
 local hasDone = redis.call('ZCARD', done) > 0
-local fresh, refused, parked = {}, {}, nil
-for i = 1, #ARGV, 2 do
+local fresh, prios, waiting, priorities, settled, refused, parked, t = {}, {}, {}, {}, {}, {}, nil, nil
+for i = 2, #ARGV, stride do
   local id = ARGV[i]
   if not (hasDone and redis.call('ZSCORE', done, id)) then
     if redis.call('HSETNX', payload, id, ARGV[i + 1]) == 1 then
-      fresh[#fresh + 1] = id
+      local p, at = 0, nil
+      if full then
+        p = tonumber(ARGV[i + 2])
+        if p ~= 0 then
+          priorities[#priorities + 1] = id
+          priorities[#priorities + 1] = ARGV[i + 2]
+        end
+        local time, own = ARGV[i + 3], ARGV[i + 4]
+        if own ~= '' then
+          settled[#settled + 1] = id
+          settled[#settled + 1] = string.sub(own, 2)
+        end
+        if time ~= '' then
+          t = t or now()
+          local ms = tonumber(string.sub(time, 2))
+          at = string.sub(time, 1, 1) == 'd' and t + ms or ms
+        end
+      end
+      if at and at > t then
+        waiting[#waiting + 1] = at
+        waiting[#waiting + 1] = id
+      else
+        fresh[#fresh + 1] = id
+        prios[#prios + 1] = p
+      end
     else
       if parked == nil then parked = redis.call('ZCARD', buried) + redis.call('ZCARD', cancelled) > 0 end
       if parked and redis.call('ZSCORE', buried, id) then
@@ -131,43 +220,63 @@ for i = 1, #ARGV, 2 do
     end
   end
 end
-batch('RPUSH', ready, fresh)
-if #fresh > 0 then ${wake} end
+batch('HSET', priority, priorities)
+batch('HSET', settings, settled)
+batch('ZADD', delayed, waiting)
+enqueue(fresh, prios)
+if #fresh + #waiting > 0 then ${wake} end
 return refused
 `)
 
 /**
- * ARGV: max, lease ms, token. First makes ready the retries whose delay is
- * over; then leases up to max jobs: leases that ran out first (their worker
- * is presumed dead), oldest first, then ready ones. A lease that ran out is
- * taken over only by the claim that leases it (its token overwritten here):
- * until then it is still its holder's, who may yet end it. Returns id,
- * payload, attempt...
+ * The most due jobs one claim moves from `delayed` to `ready` (or `max`, if
+ * larger): a claim's work stays bounded by what it may return however many
+ * jobs came due at once (a million delayed jobs for the same instant are
+ * moved over a thousand claims, the earliest first).
+ */
+export const promotedPerClaim = 1000
+
+/**
+ * ARGV: max, lease ms, token. First makes ready the jobs whose time came
+ * (delayed, or retries whose delay is over), earliest first and at most
+ * `promotedPerClaim` (or max), each behind the ready jobs of its priority;
+ * then leases up to max jobs: leases that ran out first (their worker is
+ * presumed dead), oldest first, then ready ones, lowest score first. A
+ * lease that ran out is taken over only by the claim that leases it (its
+ * token overwritten here): until then it is still its holder's, who may yet
+ * end it. A claim that takes the last ready job resets the order counter.
+ * Returns id, payload, attempt, settings (nil for none)...
  */
 export const claimScript = script(`
-local t = now()
-local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', t)
+local t, max = now(), tonumber(ARGV[1])
+local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', t, 'LIMIT', 0, math.max(${promotedPerClaim}, max))
 if #due > 0 then
-  redis.call('ZREMRANGEBYSCORE', delayed, '-inf', t)
-  batch('RPUSH', ready, due)
+  -- The earliest of delayed, so its first ranks: one range delete.
+  redis.call('ZREMRANGEBYRANK', delayed, 0, #due - 1)
+  enqueue(due, fields(priority, due))
 end
-local max = tonumber(ARGV[1])
 local ids = redis.call('ZRANGEBYSCORE', leased, '-inf', t, 'LIMIT', 0, max)
 if #ids < max then
-  local fresh = redis.call('LPOP', ready, max - #ids)
-  if fresh then
+  local want = max - #ids
+  -- The lowest scores, then one range delete: cheaper than ZPOPMIN, which replies with the scores too.
+  local fresh = redis.call('ZRANGE', ready, 0, want - 1)
+  if #fresh > 0 then
+    redis.call('ZREMRANGEBYRANK', ready, 0, #fresh - 1)
     for _, id in ipairs(fresh) do ids[#ids + 1] = id end
+    -- Left empty by this claim: no ready job is left to keep an order with, the counter starts again.
+    if #fresh < want or redis.call('EXISTS', ready) == 0 then redis.call('DEL', seq) end
   end
 end
 if #ids == 0 then return {} end
 local until_, tok = t + tonumber(ARGV[2]), ARGV[3]
-local payloads, counts = fetch('HMGET', payload, ids), fetch('HMGET', attempts, ids)
+local payloads, counts, own = fetch('HMGET', payload, ids), fetch('HMGET', attempts, ids), fields(settings, ids)
 local out, scores, tokens, counted = {}, {}, {}, {}
 for i, id in ipairs(ids) do
   local attempt = (tonumber(counts[i]) or 0) + 1
   out[#out + 1] = id
   out[#out + 1] = payloads[i]
   out[#out + 1] = attempt
+  out[#out + 1] = own[i] or false
   scores[#scores + 1] = until_
   scores[#scores + 1] = id
   tokens[#tokens + 1] = id
@@ -181,7 +290,7 @@ batch('HSET', attempts, counted)
 return out
 `)
 
-/** ARGV: id, token, id, token... */
+/** ARGV: id, token, id, token... A completed job's settings go; its priority stays for `lookup` until purged. */
 export const completeScript = script(`
 local ids, seen, ok = {}, {}, {}
 for i = 1, #ARGV, 2 do ids[#ids + 1] = ARGV[i] end
@@ -202,13 +311,19 @@ if #ok > 0 then
   batch('HDEL', token, ok)
   batch('ZREM', leased, ok)
   batch('HDEL', payload, ok)
+  if redis.call('EXISTS', settings) == 1 then batch('HDEL', settings, ok) end
   batch('ZADD', done, scored)
   redis.call('INCRBY', completed, #ok)
 end
 return #ok
 `)
 
-/** ARGV: id, token, delay ms. */
+/**
+ * ARGV: id, token, delay ms. With a delay the job waits in `delayed`;
+ * without, it is ready at once behind those of its priority. Either way the
+ * queue's listeners are woken (a fetcher asleep until a later time reads
+ * `due` again).
+ */
 export const retryScript = script(`
 local id = ARGV[1]
 if redis.call('HGET', token, id) ~= ARGV[2] then return 0 end
@@ -218,9 +333,9 @@ local delay = tonumber(ARGV[3])
 if delay > 0 then
   redis.call('ZADD', delayed, now() + delay, id)
 else
-  redis.call('RPUSH', ready, id)
-  ${wake}
+  enqueue({ id }, { redis.call('HGET', priority, id) })
 end
+${wake}
 return 1
 `)
 
@@ -239,21 +354,23 @@ redis.call('ZADD', buried, string.format('%.3f', at), id)
 return 1
 `)
 
-/** ARGV: id, token, id, token... The attempt is given back. */
+/** ARGV: id, token, id, token... The attempt is given back; the job is ready behind those of its priority. */
 export const releaseScript = script(`
-local n = 0
+local released = {}
 for i = 1, #ARGV, 2 do
   local id = ARGV[i]
   if redis.call('HGET', token, id) == ARGV[i + 1] then
     redis.call('HDEL', token, id)
     redis.call('ZREM', leased, id)
     redis.call('HINCRBY', attempts, id, -1)
-    redis.call('RPUSH', ready, id)
-    n = n + 1
+    released[#released + 1] = id
   end
 end
-if n > 0 then ${wake} end
-return n
+if #released > 0 then
+  enqueue(released, fields(priority, released))
+  ${wake}
+end
+return #released
 `)
 
 /**
@@ -277,10 +394,10 @@ batch('ZADD', leased, scores)
 return stopped
 `)
 
-/** Returns ready, leased, completed, buried. */
+/** Returns ready (waiting for their time included), leased, completed, buried. */
 export const countsScript = script(`
 return {
-  redis.call('LLEN', ready) + redis.call('ZCARD', delayed),
+  redis.call('ZCARD', ready) + redis.call('ZCARD', delayed),
   redis.call('ZCARD', leased),
   tonumber(redis.call('GET', completed) or '0'),
   redis.call('ZCARD', buried)
@@ -299,24 +416,38 @@ end
 return out
 `)
 
+/**
+ * Returns the milliseconds until the earliest job of `delayed` (offered with
+ * a later time, or a retry waiting) is due, by the server's clock: 0 if it
+ * is due and no claim moved it yet; nil if none waits. One read of the set's
+ * first member. (A due job that a claim moved to `ready` without taking it
+ * is not counted: that claim moved more than it took, so it returned `max`
+ * jobs, and its caller claims again.)
+ */
+export const dueScript = script(`
+local first = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')
+if #first == 0 then return false end
+return math.max(0, tonumber(first[2]) - now())
+`)
 
 /**
- * ARGV: id. Returns state, attempts, run-at ms (or ''), error (or ''); an
- * empty array for an unknown id. A job ready now has no score anywhere (the
- * ready list keeps only the order): its run-at is now.
+ * ARGV: id. Returns state, attempts, run-at ms (or ''), error (or ''),
+ * priority; an empty array for an unknown id. A job ready now has no time
+ * anywhere (its score in `ready` is its order): its run-at is now.
  */
 export const lookupScript = script(`
 local id = ARGV[1]
 local n = redis.call('HGET', attempts, id) or '0'
-if redis.call('ZSCORE', done, id) then return {'completed', n, '', ''} end
+local p = redis.call('HGET', priority, id) or '0'
+if redis.call('ZSCORE', done, id) then return {'completed', n, '', '', p} end
 if redis.call('HEXISTS', payload, id) == 0 then return {} end
-if redis.call('ZSCORE', buried, id) then return {'buried', n, '', redis.call('HGET', errors, id) or ''} end
-if redis.call('ZSCORE', cancelled, id) then return {'cancelled', n, '', ''} end
+if redis.call('ZSCORE', buried, id) then return {'buried', n, '', redis.call('HGET', errors, id) or '', p} end
+if redis.call('ZSCORE', cancelled, id) then return {'cancelled', n, '', '', p} end
 local until_ = redis.call('ZSCORE', leased, id)
-if until_ then return {'leased', n, until_, ''} end
+if until_ then return {'leased', n, until_, '', p} end
 local due = redis.call('ZSCORE', delayed, id)
-if due then return {'ready', n, due, ''} end
-return {'ready', n, tostring(now()), ''}
+if due then return {'ready', n, due, '', p} end
+return {'ready', n, tostring(now()), '', p}
 `)
 
 /** The Lua that takes each dead letter or cancelled job among ARGV out of its set (each once): the ids taken. */
@@ -332,33 +463,38 @@ for _, id in ipairs(ARGV) do
 end
 `
 
-/** ARGV: ids. Dead letters and cancelled jobs among them are ready again, attempts from 0. Returns how many. */
+/**
+ * ARGV: ids. Dead letters and cancelled jobs among them are ready again,
+ * attempts from 0, behind the ready jobs of their priority (kept, with their
+ * settings). Returns how many.
+ */
 export const redriveScript = script(`${takeParked}
 if #taken > 0 then
   batch('HDEL', errors, taken)
   batch('HDEL', attempts, taken)
-  batch('RPUSH', ready, taken)
+  enqueue(taken, fields(priority, taken))
   ${wake}
 end
 return #taken
 `)
 
-/** ARGV: ids. Dead letters and cancelled jobs among them are deleted. Returns how many. */
+/** ARGV: ids. Dead letters and cancelled jobs among them are deleted, every trace. Returns how many. */
 export const removeScript = script(`${takeParked}
 if #taken > 0 then
   batch('HDEL', errors, taken)
   batch('HDEL', attempts, taken)
   batch('HDEL', payload, taken)
+  batch('HDEL', priority, taken)
+  batch('HDEL', settings, taken)
 end
 return #taken
 `)
 
 /**
- * ARGV: id. Cancels a ready, delayed or leased job (its payload and
- * attempts kept, for a redrive). Returns the state found: 'ready', 'leased',
- * or an ended state (nothing done); nil for an unknown id. Taking a ready
- * job out of the ready list scans it (LREM): an operator's call, not the
- * per-job path.
+ * ARGV: id. Cancels a ready, delayed or leased job (its payload, attempts,
+ * priority and settings kept, for a redrive). Returns the state found:
+ * 'ready', 'leased', or an ended state (nothing done); nil for an unknown
+ * id. Each set takes it out by id, in O(log n).
  */
 export const cancelScript = script(`
 local id = ARGV[1]
@@ -371,7 +507,7 @@ if redis.call('ZREM', leased, id) == 1 then
   found = 'leased'
   redis.call('HDEL', token, id)
 elseif redis.call('ZREM', delayed, id) == 0 then
-  redis.call('LREM', ready, 1, id)
+  redis.call('ZREM', ready, id)
 end
 redis.call('ZADD', cancelled, now(), id)
 return found
@@ -380,8 +516,9 @@ return found
 /**
  * ARGV: completed retention ms, buried retention ms, limit. Deletes up to
  * limit ended jobs past their retention, oldest first: completed, then
- * cancelled, then buried. Returns how many. Each set is read from its oldest
- * end (ZRANGEBYSCORE ... LIMIT): the work is the batch's, not the queue's.
+ * cancelled, then buried, every trace of them. Returns how many. Each set
+ * is read from its oldest end (ZRANGEBYSCORE ... LIMIT): the work is the
+ * batch's, not the queue's.
  */
 export const purgeScript = script(`
 local t, limit, n = now(), tonumber(ARGV[3]), 0
@@ -393,6 +530,8 @@ local function purge(key, age)
   batch('HDEL', attempts, ids)
   batch('HDEL', payload, ids)
   batch('HDEL', errors, ids)
+  batch('HDEL', priority, ids)
+  batch('HDEL', settings, ids)
   n = n + #ids
 end
 purge(done, tonumber(ARGV[1]))

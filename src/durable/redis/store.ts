@@ -10,7 +10,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { randomUUID } from "node:crypto"
 import type * as Boundary from "../boundary.ts"
-import type { Buried, Claimed, Counts, JobInfo, JobState, Lease, Refused } from "../Store.ts"
+import type { Buried, Claimed, Counts, JobInfo, JobState, Lease, Offered, Refused } from "../Store.ts"
 import type { StoreError } from "../Store.ts"
 import type { Connection } from "./connection.ts"
 import { storeError, UnexpectedReply } from "./errors.ts"
@@ -50,6 +50,33 @@ const foreverMs = 1e15
 const millis = (duration: Duration.Duration): string => {
   const ms = Duration.toMillis(duration)
   return String(Number.isFinite(ms) ? Math.max(0, Math.ceil(ms)) : foreverMs)
+}
+
+/** A time of a job's own, clamped to the scores' far future: `d<ms>` after the server's now, `a<ms>` an instant, '' none. */
+const timeArg = (job: Offered): string =>
+  job.delay !== undefined
+    ? `d${Math.min(Math.ceil(job.delay), foreverMs)}`
+    : job.runAt !== undefined
+    ? `a${Math.max(-foreverMs, Math.min(Math.ceil(job.runAt), foreverMs))}`
+    : ""
+
+/**
+ * `offerScript`'s arguments: the plain shape (id, payload) when no job of
+ * the batch has a time, priority or settings of its own, as most batches;
+ * the full shape otherwise. A payload with no JSON form (`undefined`) is
+ * stored empty, read back as `undefined`.
+ */
+const offerArgs = (jobs: ReadonlyArray<Offered>, texts: ReadonlyArray<string | undefined>): Array<string> => {
+  const plain = jobs.every((job) =>
+    job.delay === undefined && job.runAt === undefined && !job.priority && job.settings === undefined
+  )
+  const args: Array<string> = [plain ? Scripts.offerShape.plain : Scripts.offerShape.full]
+  for (let i = 0; i < jobs.length; i++) {
+    const job = jobs[i]!
+    args.push(job.id, texts[i] ?? "")
+    if (!plain) args.push(String(job.priority ?? 0), timeArg(job), job.settings === undefined ? "" : `=${job.settings}`)
+  }
+  return args
 }
 
 const leaseArgs = (leases: ReadonlyArray<Lease>): Array<string> => {
@@ -95,12 +122,7 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
 
   return {
     offer: (queue, jobs, texts) =>
-      run("offer", queue, Scripts.offerScript, () => {
-        const args: Array<string> = []
-        // No JSON form (`undefined`): stored empty, read back as `undefined`.
-        for (let i = 0; i < jobs.length; i++) args.push(jobs[i]!.id, texts[i] ?? "")
-        return args
-      }, (reply) => {
+      run("offer", queue, Scripts.offerScript, () => offerArgs(jobs, texts), (reply) => {
         const flat = asArray(reply)
         const refused: Array<Refused> = []
         for (let i = 0; i < flat.length; i += 2) {
@@ -118,11 +140,18 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
             const flat = asArray(reply)
             const claimed: Array<Claimed> = []
             const poisoned: Array<readonly [id: string, reason: string]> = []
-            for (let i = 0; i < flat.length; i += 3) {
+            for (let i = 0; i < flat.length; i += 4) {
               const id = String(flat[i])
               const payload = decodeJob(id, flat[i + 1])
+              const settings = flat[i + 3]
               if (payload instanceof Undecodable) poisoned.push([id, payload.reason])
-              else claimed.push({ id, payload, attempt: Number(flat[i + 2]), token })
+              else {
+                claimed.push(
+                  typeof settings === "string"
+                    ? { id, payload, attempt: Number(flat[i + 2]), token, settings }
+                    : { id, payload, attempt: Number(flat[i + 2]), token }
+                )
+              }
             }
             return { claimed, poisoned }
           }),
@@ -171,17 +200,20 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
 
     listen: (queue) => Listener.listen(connection, queue),
 
+    due: (queue) =>
+      run("due", queue, Scripts.dueScript, () => [], (reply) => reply === null ? undefined : Number(reply)),
+
     lookup: (queue, id) =>
       run("lookup", queue, Scripts.lookupScript, () => [id], (reply): JobInfo | undefined => {
         const flat = asArray(reply)
         if (flat.length === 0) return undefined
-        const [state, attempts, runAt, error] = flat.map(String)
+        const [state, attempts, runAt, error, priority] = flat.map(String)
         return {
           id,
           state: state as JobState,
           attempts: Number(attempts),
           runAt: runAt === "" ? undefined : new Date(Number(runAt)),
-          priority: 0,
+          priority: Number(priority),
           error: state === "buried" ? error : undefined
         }
       }),
