@@ -66,6 +66,14 @@ const iso = (millis: number) => new Date(millis).toISOString()
 /** Runs `effect` in a scope of its own, closed when it returns. */
 const inScope = <A, E, R>(effect: Effect.Effect<A, E, R>) => Effect.scoped(effect)
 
+/** `store`, whose offers fail with a connection refused while `down` holds. */
+const refusingWhile = (store: Store, down: Ref.Ref<boolean>): Store => ({
+  ...store,
+  offer: (queue, jobs) =>
+    Effect.flatMap(Ref.get(down), (isDown) =>
+      isDown ? Effect.fail(new StoreError({ operation: "offer", reason: "connection refused" })) : store.offer(queue, jobs))
+})
+
 describe("Periodic", () => {
   it.effect("a day of every-minute ticks is 1440 jobs, with the tick's id, run at the tick, its payload made from it", () =>
     Effect.scoped(Effect.gen(function*() {
@@ -305,12 +313,7 @@ describe("Periodic", () => {
     return Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make
       const down = yield* Ref.make(false)
-      const flaky: Store = {
-        ...store,
-        offer: (queue, jobs) =>
-          Effect.flatMap(Ref.get(down), (isDown) =>
-            isDown ? Effect.fail(new StoreError({ operation: "offer", reason: "connection refused" })) : store.offer(queue, jobs))
-      }
+      const flaky = refusingWhile(store, down)
       const ran = yield* recorder(store)
       yield* Periodic.declare(declaration(flaky, { missed: "skip" }))
       yield* pass(minute - 2_000, 1_000)
@@ -336,12 +339,7 @@ describe("Periodic", () => {
     return Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make
       const down = yield* Ref.make(false)
-      const flaky: Store = {
-        ...store,
-        offer: (queue, jobs) =>
-          Effect.flatMap(Ref.get(down), (isDown) =>
-            isDown ? Effect.fail(new StoreError({ operation: "offer", reason: "connection refused" })) : store.offer(queue, jobs))
-      }
+      const flaky = refusingWhile(store, down)
       const ran = yield* recorder(store)
       yield* Periodic.declare(declaration(flaky, { missed: "skip" }))
       yield* pass(minute - 2_000, 1_000)
