@@ -14,6 +14,7 @@ import { configDefaults, defineConfig } from "vitest/config"
 const unit = [
   "test/Backlog.test.ts",
   "test/Config.test.ts",
+  "test/Delayed.test.ts",
   "test/Durable.test.ts",
   "test/Fetcher.test.ts",
   "test/Failures.test.ts",

@@ -356,7 +356,7 @@ describe("Ledger", () => {
           const before = model.submitted
           apply(state, model, step, i)
           if (model.submitted > before) accepted.push(model.queued[model.queued.length - 1]!)
-          const { droppedOutcomes: _, workers: __, ...counts } = Ledger.stats(state)
+          const { droppedOutcomes: _, workers: __, delayed: ___, ...counts } = Ledger.stats(state)
           assert.deepStrictEqual(counts, {
             submitted: model.submitted,
             succeeded: model.succeeded,
