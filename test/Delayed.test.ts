@@ -9,7 +9,7 @@
  * every step.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Deferred, Effect, Exit, Fiber, Stream } from "effect"
+import { Clock, Deferred, Duration, Effect, Exit, Fiber, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import * as Ledger from "../src/internal/ledger.ts"
 import { Job, Pool } from "../src/index.ts"
@@ -198,6 +198,38 @@ describe("delayed jobs at shutdown", () => {
       yield* release
       const report = yield* Fiber.join(shutdown)
       assert.deepStrictEqual(trace.finished, ["busy", "due"])
+      assert.deepStrictEqual(report.abandoned.map((job) => job.id), ["not-due"])
+    }))
+
+  it.effect("a job due when the shutdown begins runs, even if the timer has not moved it yet", () =>
+    Effect.gen(function*() {
+      // A clock whose time moves only when told, and whose sleeps (but those of
+      // no time, the handler's) never end: the pool's timer never wakes, so
+      // only the shutdown can see that the job is due.
+      let nanos = 0n
+      const still: Clock.Clock = {
+        currentTimeMillisUnsafe: () => Number(nanos / 1_000_000n),
+        currentTimeMillis: Effect.sync(() => Number(nanos / 1_000_000n)),
+        currentTimeNanosUnsafe: () => nanos,
+        currentTimeNanos: Effect.sync(() => nanos),
+        monotonicTimeNanosUnsafe: () => nanos,
+        monotonicTimeNanos: Effect.sync(() => nanos),
+        sleep: (duration) => Duration.isZero(duration) ? Effect.void : Effect.never
+      }
+      const trace = makeTrace()
+      const pool = yield* Effect.provideService(
+        Pool.make({ workers: 1, handler: handler(trace) }),
+        Clock.Clock,
+        still
+      )
+      yield* pool.submit(ok(), { id: "due", delay: "1 second" })
+      yield* pool.submit(ok(), { id: "not-due", delay: "2 seconds" })
+      yield* settle
+      nanos = 1_000_000_000n
+      yield* settle
+      assert.deepStrictEqual(trace.started, [], "the timer moved it: this test checks nothing")
+      const report = yield* pool.shutdown({ backlog: "drain" })
+      assert.deepStrictEqual(trace.finished, ["due"])
       assert.deepStrictEqual(report.abandoned.map((job) => job.id), ["not-due"])
     }))
 
