@@ -11,7 +11,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Clock, Deferred, Duration, Effect, Exit, Fiber, Stream } from "effect"
 import { TestClock } from "effect/testing"
+import fc from "fast-check"
 import * as Ledger from "../src/internal/ledger.ts"
+import * as Timetable from "../src/internal/timetable.ts"
 import { Job, Pool } from "../src/index.ts"
 import { handler, makeTrace, ok, settle, type Task } from "./support/workload.ts"
 
@@ -378,4 +380,45 @@ describe("many delayed jobs", () => {
         assert.deepStrictEqual(started, [at], `${id} should have started once, at ${at}`)
       }
     }), 60_000)
+})
+
+describe("the timetable", () => {
+  it("gives items back by due time, then in the order they came, under any adds, removals and takes", () => {
+    type Step =
+      | { readonly _tag: "add"; readonly dueAt: number }
+      | { readonly _tag: "remove"; readonly pick: number }
+      | { readonly _tag: "takeDue"; readonly now: number }
+    const step: fc.Arbitrary<Step> = fc.oneof(
+      fc.record({ _tag: fc.constant("add" as const), dueAt: fc.integer({ min: 0, max: 50 }) }),
+      fc.record({ _tag: fc.constant("remove" as const), pick: fc.nat() }),
+      fc.record({ _tag: fc.constant("takeDue" as const), now: fc.integer({ min: 0, max: 50 }) })
+    )
+    fc.assert(fc.property(fc.array(step, { maxLength: 300 }), (steps) => {
+      const timetable = Timetable.make<number>()
+      /** The items held, in the order they must come out. */
+      let model: Array<{ readonly item: number; readonly dueAt: number }> = []
+      let next = 0
+      for (const s of steps) {
+        if (s._tag === "add") {
+          timetable.add(next, s.dueAt)
+          model.push({ item: next++, dueAt: s.dueAt })
+          model.sort((a, b) => a.dueAt - b.dueAt || a.item - b.item)
+        } else if (s._tag === "remove") {
+          const victim = model.length === 0 ? -1 : model[s.pick % model.length]!.item
+          assert.strictEqual(timetable.remove(victim), model.length > 0)
+          model = model.filter(({ item }) => item !== victim)
+        } else {
+          const due: Array<number> = []
+          for (let item = timetable.takeDue(s.now); item !== undefined; item = timetable.takeDue(s.now)) due.push(item)
+          const expected = model.filter(({ dueAt }) => dueAt <= s.now).map(({ item }) => item)
+          assert.deepStrictEqual(due, expected)
+          model = model.filter(({ dueAt }) => dueAt > s.now)
+        }
+        assert.strictEqual(timetable.size(), model.length)
+        assert.strictEqual(timetable.earliest(), model[0]?.dueAt)
+      }
+      assert.deepStrictEqual(timetable.takeAll(), model.map(({ item }) => item))
+      assert.isFalse(timetable.remove(0))
+    }))
+  })
 })
