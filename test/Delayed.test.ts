@@ -383,17 +383,29 @@ describe("many delayed jobs", () => {
 })
 
 describe("the timetable", () => {
+  it("a removal whose filler belongs above the hole moves it up", () => {
+    const timetable = Timetable.make<string>()
+    // As a heap: a1 over b10 and c2; b10 over d11 and e12; c2 over f20 and g4.
+    for (const [item, dueAt] of [["a", 1], ["b", 10], ["c", 2], ["d", 11], ["e", 12], ["f", 20], ["g", 4]] as const) {
+      timetable.add(item, dueAt)
+    }
+    // g4, the last node, fills d11's hole under b10: it must go above b10.
+    assert.isTrue(timetable.remove("d"))
+    assert.deepStrictEqual(timetable.takeAll(), ["a", "c", "g", "b", "e", "f"])
+  })
+
   it("gives items back by due time, then in the order they came, under any adds, removals and takes", () => {
     type Step =
       | { readonly _tag: "add"; readonly dueAt: number }
       | { readonly _tag: "remove"; readonly pick: number }
       | { readonly _tag: "takeDue"; readonly now: number }
+    // Adds outweigh takes, so that heaps grow deep enough for a removal to need its filler moved up.
     const step: fc.Arbitrary<Step> = fc.oneof(
-      fc.record({ _tag: fc.constant("add" as const), dueAt: fc.integer({ min: 0, max: 50 }) }),
-      fc.record({ _tag: fc.constant("remove" as const), pick: fc.nat() }),
-      fc.record({ _tag: fc.constant("takeDue" as const), now: fc.integer({ min: 0, max: 50 }) })
+      { weight: 6, arbitrary: fc.record({ _tag: fc.constant("add" as const), dueAt: fc.integer({ min: 0, max: 1_000 }) }) },
+      { weight: 3, arbitrary: fc.record({ _tag: fc.constant("remove" as const), pick: fc.nat() }) },
+      { weight: 1, arbitrary: fc.record({ _tag: fc.constant("takeDue" as const), now: fc.integer({ min: 0, max: 300 }) }) }
     )
-    fc.assert(fc.property(fc.array(step, { maxLength: 300 }), (steps) => {
+    fc.assert(fc.property(fc.array(step, { maxLength: 400 }), (steps) => {
       const timetable = Timetable.make<number>()
       /** The items held, in the order they must come out. */
       let model: Array<{ readonly item: number; readonly dueAt: number }> = []
@@ -419,6 +431,6 @@ describe("the timetable", () => {
       }
       assert.deepStrictEqual(timetable.takeAll(), model.map(({ item }) => item))
       assert.isFalse(timetable.remove(0))
-    }))
+    }), { numRuns: 300 })
   })
 })
