@@ -281,12 +281,22 @@ describe("hostile input", () => {
       const samples = fc.sample(anything, { numRuns: 200, seed: 42 })
       yield* Effect.scoped(Effect.gen(function*() {
         const pool = yield* Pool.make({ workers: 1, handler })
+        // A valid delay keeps `run` waiting for the TestClock: once the job is accepted, the caller
+        // gives up on it (which ends a delayed job at once), and that counts as accepted here.
+        const runOrGiveUp = (options: Job.Options) =>
+          Effect.gen(function*() {
+            const attempt = yield* Effect.forkChild(pool.run("x", options), { startImmediately: true })
+            yield* settle
+            const exit = attempt.pollUnsafe()
+            if (exit === undefined) return yield* Fiber.interrupt(attempt)
+            return yield* exit
+          })
         const bags = [
           poolOptions(make),
           shutdownOption,
           outcomesOption,
           subscription,
-          jobOptions((o) => pool.run("x", o as Job.Options)),
+          jobOptions((o) => runOrGiveUp(o as Job.Options)),
           policy
         ]
         for (const value of samples) {
