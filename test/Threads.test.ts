@@ -259,20 +259,3 @@ describe("schemas", () => {
       assert.match(error.reason, /schema export/)
     }).pipe(Effect.scoped))
 })
-
-describe("delayed jobs", () => {
-  it.live("take a delay as in memory: a due job runs on its thread; one not due holds its place and is handed back at shutdown", () =>
-    Effect.gen(function*() {
-      const pool = yield* make({ capacity: 2 })
-      assert.strictEqual(yield* pool.run({ _tag: "echo", value: "due" }, { delay: "1 millis", timeout: "Infinity" }), "due")
-      yield* pool.submit({ _tag: "echo", value: "later" }, { id: "later", delay: "1 hour" })
-      yield* pool.submit({ _tag: "echo", value: "later too" }, { id: "later-too", delay: "2 hours" })
-      assert.deepInclude(yield* pool.stats, { queued: 2, delayed: 2 })
-      const full = yield* Effect.flip(pool.trySubmit({ _tag: "echo", value: "one more" }))
-      assert.strictEqual(full._tag, "PoolFullError")
-      const bad = yield* Effect.flip(pool.submit({ _tag: "echo", value: "never" }, { delay: "Infinity" }))
-      assert.isTrue(bad._tag === "PoolConfigError" && bad.option === "delay", String(bad))
-      const report = yield* pool.shutdown()
-      assert.deepStrictEqual(report.abandoned.map((job) => job.id), ["later", "later-too"])
-    }).pipe(Effect.scoped))
-})

@@ -28,11 +28,12 @@ import type { Entry, PoolState } from "./state.ts"
 const now = <A, B, E, R>(state: PoolState<A, B, E, R>): number => Number(state.clock.monotonicTimeNanosUnsafe())
 
 /**
- * How early, in nanoseconds, a job still counts as due. The timer sleeps for
- * a number of milliseconds, and the `TestClock` turns the milliseconds it
- * advances into nanoseconds with rounding: without this, a delay of a
- * fraction of a millisecond could leave a job a nanosecond short of due
- * after the sleep meant to reach it, waiting for the next adjustment.
+ * How early, in nanoseconds, a job still counts as due: a guard against
+ * rounding, not a rule. Due times are whole nanoseconds, but the timer sleeps
+ * for a number of milliseconds (a float), and the `TestClock` advances its
+ * monotonic time by its milliseconds rounded to nanoseconds; a sleep meant to
+ * reach a due time could end a nanosecond short of it, and the job would
+ * wait for another sleep (under the `TestClock`, for the next adjustment).
  */
 const slack = 1_000
 
