@@ -16,7 +16,7 @@
 import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
-import { validate } from "./internal/job.ts"
+import { DelayedJob, validate } from "./internal/job.ts"
 import { isInvalid } from "./internal/options.ts"
 
 /**
@@ -51,6 +51,30 @@ export interface Options {
   readonly timeout?: Duration.Input | undefined
   /** Which delivery this is, from 1 (default). Set by durable pools. */
   readonly attempt?: number | undefined
+  /**
+   * How long the job waits before it may start, counted from the moment the
+   * pool accepts it (when `submit` returns), on the Effect `Clock` (so a test
+   * on the `TestClock` sees it start when it adjusts the clock past it). When
+   * it is due, it joins the back of the queue and runs like any other job.
+   * Zero or absent: no wait. Taken by the in-memory and threaded pools'
+   * `submit`, `trySubmit` and `run`; `Job.make` checks it and keeps nothing
+   * of it (a job does not carry its delay).
+   *
+   * - It holds its place in the pool's `capacity` from the moment it is
+   *   accepted: a full pool makes `submit` wait, and `trySubmit` fail with
+   *   `PoolFullError`, as for any job. It is counted in `Stats.queued`, and
+   *   in `Stats.delayed` until it is due.
+   * - A shutdown does not wait for it: a job not due when the shutdown
+   *   begins never starts, and is handed back in `Report.abandoned` (its `run`
+   *   caller fails with `PoolClosedError`), with backlog `"drain"` too.
+   * - A `run` caller interrupted while it waits cancels it at once, and its
+   *   place goes to the submits waiting for room.
+   *
+   * A duration of zero or more, and finite: negative, `NaN`, `null`,
+   * something that is not a duration, and `"Infinity"` (a job that never
+   * runs would hold its place for ever) fail with `PoolConfigError` on `delay`.
+   */
+  readonly delay?: Duration.Input | undefined
 }
 
 /**
@@ -69,7 +93,7 @@ export interface Options {
 export const make = <A>(payload: A, options?: Options): Job<A> => {
   const job = validate(payload, options)
   if (isInvalid(job)) throw new Cause.IllegalArgumentError(`invalid job option ${job.option}: ${job.reason}`)
-  return job
+  return job instanceof DelayedJob ? job.job : job
 }
 
 // -----------------------------------------------------------------------------

@@ -43,6 +43,7 @@ import { type Config, configError, payloadsOf, resolveBuffer, validate } from ".
 import { quietly } from "./internal/quietly.ts"
 import * as Admission from "./internal/admission.ts"
 import * as Cancel from "./internal/cancel.ts"
+import * as Delayed from "./internal/delayed.ts"
 import * as Ledger from "./internal/ledger.ts"
 import * as Places from "./internal/places.ts"
 import * as PoolShutdown from "./internal/poolShutdown.ts"
@@ -159,8 +160,10 @@ export const defaultOutcomeBuffer: ResolvedOutcomeBuffer = { capacity: 1_024, st
 export interface Stats {
   /** Workers running. */
   readonly workers: number
-  /** Jobs accepted and waiting for a worker. */
+  /** Jobs accepted and waiting for a worker, delayed ones included. */
   readonly queued: number
+  /** Of the `queued` jobs, those submitted with a `delay` that are not due yet. */
+  readonly delayed: number
   /** Jobs a worker is running now. */
   readonly active: number
   /** Jobs accepted. */
@@ -371,7 +374,12 @@ export const makeWithHooks = <A, B, E, R>(
       hooks,
       clock
     )
-    const cancel = (id: string) => Cancel.cancel(state, id)
+    const cancel = (id: string): boolean => {
+      const entry = Cancel.cancel(state, id)
+      // A delayed job leaves at once, and its place goes to a waiting submit.
+      if (entry !== undefined) Admission.withdraw(state, entry)
+      return entry !== undefined
+    }
 
     // `submit` and `trySubmit` are called once per job: one object each, and no closure (see `Submission`).
     const submit = (payload: A, options?: Job.Options): Effect.Effect<Job.Job<A>, PoolClosedError | PoolConfigError> =>
@@ -431,6 +439,7 @@ export const makeWithHooks = <A, B, E, R>(
     const shutdownOnRelease = PoolShutdown.onRelease(poolShutdown, shutdown())
     yield* Scope.addFinalizer(scope, Effect.andThen(shutdownOnRelease, Scope.close(workerScope, Exit.void)))
     yield* Places.start(state, workerScope)
+    yield* Effect.forkIn(Delayed.timer(state), workerScope, { startImmediately: true })
     yield* quietly(Effect.logDebug("pool started").pipe(
       Effect.annotateLogs({ workers: config.workers, capacity: config.capacity })
     ))

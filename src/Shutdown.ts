@@ -32,7 +32,9 @@ import type { Job } from "./Job.ts"
  *   still runs. Zero means "do not wait". Default 30 seconds.
  * - `backlog`: `"drain"` runs the queued jobs too before stopping (Go's
  *   `close(jobs)`); `"return"` takes them out of the queue unstarted and
- *   hands them back in `Report.abandoned`. Default `"drain"`.
+ *   hands them back in `Report.abandoned`. Default `"drain"`. Either way,
+ *   delayed jobs (`Job.Options.delay`) not due when the shutdown begins are
+ *   handed back at once: a drain does not wait for them.
  */
 export interface Policy {
   readonly timeout: Duration.Input
@@ -65,7 +67,10 @@ export interface Report<A> {
    * not kept, so that a pool that runs for months holds none of them.
    */
   readonly interruptedBeforeShutdown: number
-  /** Jobs accepted but never started: handed back, not dropped. */
+  /**
+   * Jobs accepted but never started: handed back, not dropped. Delayed jobs
+   * not due when the shutdown began are among them, whatever the policy.
+   */
   readonly abandoned: ReadonlyArray<Job<A>>
   /** Whether the deadline was reached. */
   readonly timedOut: boolean

@@ -32,6 +32,36 @@ describe("Backlog", () => {
     }))
   })
 
+  it("a place held (for a delayed job) counts against the capacity as an item does, until released", () => {
+    type Step = "offer" | "take" | "hold" | "release"
+    const steps = fc.array(fc.constantFrom<Step>("offer", "take", "hold", "release"), { minLength: 100, maxLength: 400 })
+    fc.assert(fc.property(fc.integer({ min: 1, max: 40 }), steps, (capacity, steps) => {
+      const backlog = Backlog.make<number>(capacity)
+      const model: Array<number> = []
+      let held = 0
+      let next = 0
+      for (const step of steps) {
+        const room = model.length + held < capacity
+        if (step === "offer") {
+          assert.strictEqual(backlog.offer(next), room)
+          if (room) model.push(next)
+          next++
+        } else if (step === "hold") {
+          assert.strictEqual(backlog.hold(), room)
+          if (room) held++
+        } else if (step === "release" && held > 0) {
+          backlog.release()
+          held--
+        } else if (step === "take") {
+          assert.strictEqual(backlog.take(), model.shift())
+        }
+        assert.strictEqual(backlog.size(), model.length)
+      }
+      backlog.end()
+      assert.isFalse(backlog.hold(), "held a place once ended")
+    }))
+  })
+
   it("refuses offers once ended, and still hands out what it holds", () => {
     const backlog = Backlog.make<string>(4)
     backlog.offer("a")

@@ -10,6 +10,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Context, Deferred, Effect, Exit, Fiber, Layer, Scope } from "effect"
+import { TestClock } from "effect/testing"
 import fc from "fast-check"
 import { Job, Pool, type Shutdown } from "../src/index.ts"
 import { boom, revokedProxy, throwingProxy } from "./support/hostileValues.ts"
@@ -28,7 +29,8 @@ const fieldNames = [
   "backlog",
   "strategy",
   "id",
-  "attempt"
+  "attempt",
+  "delay"
 ]
 
 /** An object whose every field, and every way of turning it into a string or number, throws. */
@@ -58,7 +60,7 @@ const hostiles: ReadonlyArray<Hostile> = [
   { name: "null", value: () => null, asBag: "refused" },
   { name: "-1", value: () => -1, asBag: "refused" },
   { name: "NaN", value: () => NaN, asBag: "refused" },
-  { name: "42", value: () => 42, asBag: "refused", validFor: ["workers", "capacity", "jobTimeout", "timeout", "attempt"] },
+  { name: "42", value: () => 42, asBag: "refused", validFor: ["workers", "capacity", "jobTimeout", "timeout", "attempt", "delay"] },
   { name: "a string", value: () => "soon", asBag: "refused", validFor: ["id"] },
   { name: "a symbol", value: () => Symbol("hostile"), asBag: "refused" },
   { name: "-1n", value: () => -1n, asBag: "refused" },
@@ -138,7 +140,7 @@ const nested: Record<string, Bag> = { shutdown: shutdownOption, outcomes: outcom
 
 const jobOptions = (attempt: Bag["attempt"]): Bag => ({
   name: "options",
-  fields: ["id", "timeout", "attempt"],
+  fields: ["id", "timeout", "attempt", "delay"],
   valid: () => ({}),
   whenEmpty: undefined,
   attempt
@@ -227,12 +229,17 @@ describe("hostile input", () => {
         let started = 0
         const pool = yield* Pool.make({ workers: 1, handler: () => Effect.sync(() => void started++) })
         let accepted = 0
-        // Job options that are valid are accepted; the refused ones must leave no trace.
+        // Job options that are valid are accepted; the refused ones must leave no trace. The clock
+        // moves past a valid delay (42 ms), so that a delayed job runs, and its `run` returns.
         const bag = jobOptions((options) =>
-          Effect.tap(
-            pool[entry]("payload", options as Job.Options) as Effect.Effect<unknown, unknown>,
-            () => Effect.sync(() => void accepted++)
-          )
+          Effect.gen(function*() {
+            const attempt = yield* Effect.forkChild(pool[entry]("payload", options as Job.Options), {
+              startImmediately: true
+            })
+            yield* TestClock.adjust("42 millis")
+            yield* Fiber.join(attempt as Fiber.Fiber<unknown, unknown>)
+            accepted++
+          })
         )
         yield* sweep(bag, entry)
         yield* pool.shutdown()
@@ -274,12 +281,22 @@ describe("hostile input", () => {
       const samples = fc.sample(anything, { numRuns: 200, seed: 42 })
       yield* Effect.scoped(Effect.gen(function*() {
         const pool = yield* Pool.make({ workers: 1, handler })
+        // A valid delay keeps `run` waiting for the TestClock: once the job is accepted, the caller
+        // gives up on it (which ends a delayed job at once), and that counts as accepted here.
+        const runOrGiveUp = (options: Job.Options) =>
+          Effect.gen(function*() {
+            const attempt = yield* Effect.forkChild(pool.run("x", options), { startImmediately: true })
+            yield* settle
+            const exit = attempt.pollUnsafe()
+            if (exit === undefined) return yield* Fiber.interrupt(attempt)
+            return yield* exit
+          })
         const bags = [
           poolOptions(make),
           shutdownOption,
           outcomesOption,
           subscription,
-          jobOptions((o) => pool.run("x", o as Job.Options)),
+          jobOptions((o) => runOrGiveUp(o as Job.Options)),
           policy
         ]
         for (const value of samples) {

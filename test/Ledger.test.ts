@@ -91,6 +91,22 @@ describe("Ledger", () => {
     assert.strictEqual(Ledger.unaccounted({ ...none, submitted: 1, workers: 1, droppedOutcomes: 1 }), 1)
   })
 
+  it("a delayed job is counted once a place is held for it; the place counts against the capacity", () => {
+    const { endings, state } = makeLedger(2)
+    const delayed: Entry = State.makeEntry(unchecked(1), undefined)
+    assert.isTrue(Ledger.hold(state, delayed))
+    // Queued as the timetable holds it (`delayed.ts` adds it there as it holds the place).
+    state.delayed.add(delayed, 0)
+    assert.deepInclude(Ledger.stats(state), { submitted: 1, queued: 1, delayed: 1 })
+    assertBalanced(state)
+    assert.isDefined(accept(state, 2, false))
+    assert.isFalse(Ledger.hold(state, State.makeEntry(unchecked(3), undefined)), "held a place in a full backlog")
+    assert.isUndefined(accept(state, 4, false))
+    assert.deepInclude(Ledger.stats(state), { submitted: 2, queued: 2, delayed: 1 })
+    assertBalanced(state)
+    assert.strictEqual(endings.size, 0)
+  })
+
   it("counts a job as submitted only when it enters the backlog", () => {
     const { endings, state } = makeLedger(1)
     assert.isDefined(accept(state, 1, false))
@@ -356,7 +372,7 @@ describe("Ledger", () => {
           const before = model.submitted
           apply(state, model, step, i)
           if (model.submitted > before) accepted.push(model.queued[model.queued.length - 1]!)
-          const { droppedOutcomes: _, workers: __, ...counts } = Ledger.stats(state)
+          const { droppedOutcomes: _, workers: __, delayed: ___, ...counts } = Ledger.stats(state)
           assert.deepStrictEqual(counts, {
             submitted: model.submitted,
             succeeded: model.succeeded,

@@ -476,7 +476,7 @@ describe("main: a store that hangs or goes away", () => {
 })
 
 describe("main: output", () => {
-  const stats = { workers: 4, queued: 1234, active: 4, submitted: 2000, succeeded: 700, failed: 60, died: 2, interrupted: 0, cancelled: 0, abandoned: 0, droppedOutcomes: 0 }
+  const stats = { workers: 4, queued: 1234, delayed: 0, active: 4, submitted: 2000, succeeded: 700, failed: 60, died: 2, interrupted: 0, cancelled: 0, abandoned: 0, droppedOutcomes: 0 }
 
   it("the progress line counts failed jobs apart from done ones, and shows the time so far", () => {
     expect(progressLine(stats, 2000, 2500)).toBe(

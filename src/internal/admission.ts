@@ -10,15 +10,19 @@
  * offer suspended in a `Queue` is still accepted after `Queue.end`, once
  * room frees up).
  *
+ * A job with a `delay` is admitted the same way, in the same order, into a
+ * place it holds in the backlog until it is due (`delayed.ts`).
+ *
  * @internal
  */
 import * as Effect from "effect/Effect"
 import type * as Job from "../Job.ts"
+import * as Delayed from "./delayed.ts"
 import * as JobOptions from "./job.ts"
 import type { PoolClosedError, PoolConfigError, PoolFullError } from "../Pool.ts"
 import { isInvalid, unreadable } from "./options.ts"
 import * as Ledger from "./ledger.ts"
-import { type Entry, makeEntry, type PoolState, type Waiter } from "./state.ts"
+import { DelayedEntry, type Entry, makeEntry, type PoolState, type Waiter } from "./state.ts"
 
 /**
  * Puts `entry` in the backlog if there is room and nobody waits before it.
@@ -29,6 +33,14 @@ import { type Entry, makeEntry, type PoolState, type Waiter } from "./state.ts"
 export const offer = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, E>): boolean =>
   state.waiters.size === 0 && Ledger.enqueue(state, entry)
 
+/** `offer`, for a job with a delay: holds its place and schedules it if there is room and nobody waits before it. */
+export const offerDelayed = <A, B, E, R>(state: PoolState<A, B, E, R>, delayed: DelayedEntry<A, B, E>): boolean =>
+  state.waiters.size === 0 && Delayed.schedule(state, delayed.entry, delayed.delayNanos)
+
+/** Accepts `entry` (with its delay, if any) if there is room, whoever waits: for the waiters' turn. */
+const admit = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, E>, delayNanos: number | undefined) =>
+  delayNanos === undefined ? Ledger.enqueue(state, entry) : Delayed.schedule(state, entry, delayNanos)
+
 const refusal = <A, B, E, R>(state: PoolState<A, B, E, R>) => Effect.fail(new state.settings.errors.Closed())
 
 /** Hands freed room to waiting submits, in the order they came. */
@@ -36,7 +48,7 @@ export const admitWaiters = <A, B, E, R>(state: PoolState<A, B, E, R>): void => 
   // Once shutdown began, nobody is admitted: the waiters are being refused.
   if (!state.accepting) return
   for (const waiter of state.waiters) {
-    if (!Ledger.enqueue(state, waiter.entry)) return
+    if (!admit(state, waiter.entry, waiter.delayNanos)) return
     state.waiters.delete(waiter)
     // `resume` runs the waiting fiber right here, inside this worker. It
     // yields first, so that it goes on once the workers have made room
@@ -46,16 +58,21 @@ export const admitWaiters = <A, B, E, R>(state: PoolState<A, B, E, R>): void => 
   }
 }
 
-/** Waits for room, then accepts `entry`; refused if the shutdown begins first. */
+/**
+ * Waits for room, then accepts `entry` (a job with a delay of `delayNanos`,
+ * if given); refused if the shutdown begins first.
+ */
 export const waitForRoom = <A, B, E, R>(
   state: PoolState<A, B, E, R>,
-  entry: Entry<A, B, E>
+  entry: Entry<A, B, E>,
+  delayNanos?: number
 ): Effect.Effect<Job.Job<A>, PoolClosedError> =>
   Effect.callback<Job.Job<A>, PoolClosedError>((resume) => {
     // Checked again: shutdown may have begun, or room freed up, since the caller looked.
     if (!state.accepting) return resume(refusal(state))
-    if (offer(state, entry)) return resume(Effect.succeed(entry.job))
-    const waiter: Waiter<A, B, E> = { entry, resume }
+    if (state.waiters.size === 0 && admit(state, entry, delayNanos)) return resume(Effect.succeed(entry.job))
+    // A waiter without a delay has no `delayNanos` field at all: its shape stays the one it always had.
+    const waiter: Waiter<A, B, E> = delayNanos === undefined ? { entry, resume } : { entry, delayNanos, resume }
     state.waiters.add(waiter)
     return Effect.sync(() => {
       state.waiters.delete(waiter)
@@ -75,17 +92,34 @@ export const stopAccepting = <A, B, E, R>(state: PoolState<A, B, E, R>): void =>
   for (const waiter of refused) waiter.resume(refusal(state))
 }
 
-/** Makes the entry for a submit, or the error that refuses it. */
+/**
+ * A job whose caller gave up on it (`entry.cancelled` is set): if it is a
+ * delayed job not due yet, it leaves now (`delayed.ts`), and its place goes
+ * to the submits waiting for room. Any other is left to whoever holds it.
+ */
+export const withdraw = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, E>): void => {
+  if (Delayed.withdraw(state, entry)) admitWaiters(state)
+}
+
+/**
+ * Makes the entry for a submit (with its delay, for a job that has one), or
+ * the error that refuses it.
+ */
 export const entryFor = <A, B, E, R>(
   state: PoolState<A, B, E, R>,
   payload: A,
   options: Job.Options | undefined,
   reply: Entry<A, B, E>["reply"]
-): Entry<A, B, E> | PoolClosedError | PoolConfigError => {
+): Entry<A, B, E> | DelayedEntry<A, B, E> | PoolClosedError | PoolConfigError => {
   const { errors } = state.settings
   if (!state.accepting) return new errors.Closed()
+  // No options: nothing to check, and no delay.
+  if (options === undefined) return makeEntry(JobOptions.unchecked(payload), reply)
   const job = JobOptions.validate(payload, options)
-  return isInvalid(job) ? new errors.Config({ option: job.option, reason: job.reason }) : makeEntry(job, reply)
+  if (isInvalid(job)) return new errors.Config({ option: job.option, reason: job.reason })
+  return job instanceof JobOptions.DelayedJob
+    ? new DelayedEntry(makeEntry(job.job, reply), job.delayNanos)
+    : makeEntry(job, reply)
 }
 
 // `submit` and `trySubmit` are the per-job path: no span, no fiber, no
@@ -98,7 +132,12 @@ export const submit = <A, B, E, R>(
   options: Job.Options | undefined
 ): Effect.Effect<Job.Job<A>, PoolClosedError | PoolConfigError> => {
   const entry = entryFor(state, payload, options, undefined)
-  if (!("job" in entry)) return Effect.fail(entry)
+  if (!("job" in entry)) {
+    if (!(entry instanceof DelayedEntry)) return Effect.fail(entry)
+    return offerDelayed(state, entry)
+      ? Effect.succeed(entry.entry.job)
+      : waitForRoom(state, entry.entry, entry.delayNanos)
+  }
   return offer(state, entry) ? Effect.succeed(entry.job) : waitForRoom(state, entry)
 }
 
@@ -109,8 +148,10 @@ export const trySubmit = <A, B, E, R>(
   options: Job.Options | undefined
 ): Effect.Effect<Job.Job<A>, PoolClosedError | PoolFullError | PoolConfigError> => {
   const entry = entryFor(state, payload, options, undefined)
-  if (!("job" in entry)) return Effect.fail(entry)
-  if (offer(state, entry)) return Effect.succeed(entry.job)
+  if (!("job" in entry)) {
+    if (!(entry instanceof DelayedEntry)) return Effect.fail(entry)
+    if (offerDelayed(state, entry)) return Effect.succeed(entry.entry.job)
+  } else if (offer(state, entry)) return Effect.succeed(entry.job)
   return Effect.fail(new state.settings.errors.Full({ capacity: state.settings.capacity }))
 }
 

@@ -23,6 +23,14 @@ export interface Backlog<A> {
   readonly capacity: number
   /** How many items it holds now. */
   readonly size: () => number
+  /**
+   * Holds a place for an item that comes later (a delayed job), if there is
+   * room and the backlog has not ended: says whether it did. The place counts
+   * against `capacity` as an item does, until `release`.
+   */
+  readonly hold: () => boolean
+  /** Gives back a place `hold` held: room for one more `offer`. */
+  readonly release: () => void
   /** Whether `end` was called. */
   readonly ended: () => boolean
   /** Appends an item if there is room and it has not ended; says whether it did. */
@@ -44,6 +52,8 @@ export const make = <A extends {}>(capacity: number): Backlog<A> => {
   let mask = ring.length - 1
   let head = 0
   let size = 0
+  /** How many items may be in the ring: `capacity`, less the places held for items that come later. */
+  let limit = capacity
   let ended = false
   /** The workers waiting for an item, as the callbacks that resume them. */
   const idle = new Set<(effect: Effect.Effect<void>) => void>()
@@ -80,7 +90,7 @@ export const make = <A extends {}>(capacity: number): Backlog<A> => {
   }
 
   const offer = (item: A): boolean => {
-    if (ended || size === capacity) return false
+    if (ended || size >= limit) return false
     if (size === ring.length) grow()
     ring[(head + size) & mask] = item
     size++
@@ -116,6 +126,14 @@ export const make = <A extends {}>(capacity: number): Backlog<A> => {
   return {
     capacity,
     size: () => size,
+    hold: () => {
+      if (ended || size >= limit) return false
+      limit--
+      return true
+    },
+    release: () => {
+      limit++
+    },
     ended: () => ended,
     offer,
     take,

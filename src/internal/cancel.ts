@@ -26,15 +26,17 @@ export const untrack = <A, B, E, R>(state: PoolState<A, B, E, R>, id: string): v
 
 /**
  * Cancels the job `id`, if the pool holds it and it has not ended: returns
- * whether it did. The interruption of a running job is requested here and
- * happens as its fiber next yields (its finalizers run then); its ending
- * reaches the hooks once it has stopped.
+ * its entry, or `undefined` if there was none to cancel. The interruption of
+ * a running job is requested here and happens as its fiber next yields (its
+ * finalizers run then); its ending reaches the hooks once it has stopped. A
+ * delayed job not due yet is the caller's to take out (`Admission.withdraw`,
+ * which hands its place to the waiting submits: this module sits below it).
  */
-export const cancel = <A, B, E, R>(state: PoolState<A, B, E, R>, id: string): boolean => {
+export const cancel = <A, B, E, R>(state: PoolState<A, B, E, R>, id: string): Entry<A, B, E> | undefined => {
   const entry = state.byId?.get(id)
-  if (entry === undefined || entry.cancelled) return false
+  if (entry === undefined || entry.cancelled) return undefined
   entry.cancelled = true
-  // Not started: the worker that takes it skips it (`executor.ts`).
+  // Queued: the worker that takes it skips it (`executor.ts`).
   entry.fiber?.interruptUnsafe()
-  return true
+  return entry
 }

@@ -3,7 +3,8 @@
  * `close(jobs); wg.Wait()` with its "Pro Tip" built in. Stop accepting, let
  * the workers finish (or hand the backlog back), wait at most the policy's
  * `timeout`, then interrupt what still runs (its finalizers run) and hand
- * back what never started.
+ * back what never started. Delayed jobs not due when it begins are handed
+ * back at once, with either policy.
  *
  * @internal
  */
@@ -22,6 +23,11 @@ import { quietly } from "./quietly.ts"
 export interface Drainable<A> {
   /** From now on nothing is accepted; submits waiting for room are refused. */
   readonly stopAccepting: () => void
+  /**
+   * Takes out the delayed jobs that are not due yet (those that are go to the
+   * queue): they never start, whatever the backlog policy.
+   */
+  readonly takeNotDue: Effect.Effect<Array<Job<A>>>
   /** Takes the jobs still queued out of the queue: they never started. */
   readonly takeBacklog: Effect.Effect<Array<Job<A>>>
   /** Lets the workers finish what is queued, then stop (Go's `close(jobs)`). */
@@ -44,7 +50,10 @@ export const drain = <A>(pool: Drainable<A>, policy: Resolved): Effect.Effect<Re
   Effect.uninterruptible(Effect.gen(function*() {
     const startedAt = yield* Clock.currentTimeMillis
     pool.stopAccepting()
+    // A drain does not wait for jobs that are not due: it would not be bounded by what is queued.
+    const notDue = yield* pool.takeNotDue
     const abandoned = policy.backlog === "return" ? yield* pool.takeBacklog : []
+    abandoned.push(...notDue)
     pool.closeQueue()
     yield* quietly(Effect.annotateLogs(
       Effect.logDebug("draining"),

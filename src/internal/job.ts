@@ -6,8 +6,20 @@
  *
  * @internal
  */
+import * as Duration from "effect/Duration"
 import type { Job, Options } from "../Job.ts"
-import { duration, field, type Invalid, invalidOf, jobIdString, positive, positiveInteger, record } from "./options.ts"
+import {
+  duration,
+  field,
+  type Invalid,
+  invalidOf,
+  jobIdString,
+  positive,
+  positiveInteger,
+  record,
+  refuse,
+  zeroOrMore
+} from "./options.ts"
 
 let lastId = 0
 
@@ -60,14 +72,41 @@ class JobRecord<A> implements Job<A> {
   }
 }
 
+/**
+ * A job whose options asked for a delay of a nanosecond or more, with that
+ * delay in nanoseconds: what the pool schedules (`delayed.ts`) instead of
+ * queueing. Made only for such a job; one without a delay is its `Job` alone.
+ */
+export class DelayedJob<A> {
+  readonly job: Job<A>
+  readonly delayNanos: number
+  constructor(job: Job<A>, delayNanos: number) {
+    this.job = job
+    this.delayNanos = delayNanos
+  }
+}
+
+/**
+ * A job's `delay`: a duration of zero or more, and finite, since a job that
+ * never runs would hold its place in the pool for ever. In nanoseconds (a
+ * `number`: exact up to 104 days, and within a nanosecond or so beyond).
+ */
+const delayNanos = (input: unknown): number => {
+  const delay = duration("delay", input, zeroOrMore)
+  return Duration.isFinite(delay)
+    ? Number(Duration.toNanosUnsafe(delay))
+    : refuse("delay", "must be finite (a job that never runs would hold its place in the pool for ever)")
+}
+
 /** A job with a generated id and no options: nothing to check. */
 export const unchecked = <A>(payload: A): Job<A> => new JobRecord(nextId(), payload, undefined, 1)
 
 /**
  * Validates `options` and makes the job, or says which option is wrong and
  * why. What a pool's `submit` uses, so that bad options become a typed error.
+ * A job with a delay greater than zero comes wrapped in a `DelayedJob`.
  */
-export const validate = <A>(payload: A, options: Options | undefined): Job<A> | Invalid => {
+export const validate = <A>(payload: A, options: Options | undefined): Job<A> | DelayedJob<A> | Invalid => {
   if (options === undefined) return unchecked(payload)
   try {
     const source = record("options", options)
@@ -76,10 +115,13 @@ export const validate = <A>(payload: A, options: Options | undefined): Job<A> | 
     const id = field(source, "id", "id")
     const timeout = field(source, "timeout", "timeout")
     const attempt = field(source, "attempt", "attempt")
+    const delay = field(source, "delay", "delay")
     const checkedId = id === undefined ? undefined : jobIdString(id)
     const checkedAttempt = attempt === undefined ? 1 : positiveInteger("attempt", attempt)
     const checkedTimeout = timeout === undefined ? undefined : duration("timeout", timeout, positive)
-    return new JobRecord(checkedId ?? nextId(), payload, checkedTimeout, checkedAttempt)
+    const checkedDelay = delay === undefined ? 0 : delayNanos(delay)
+    const job = new JobRecord(checkedId ?? nextId(), payload, checkedTimeout, checkedAttempt)
+    return checkedDelay > 0 ? new DelayedJob(job, checkedDelay) : job
   } catch (cause) {
     return invalidOf("options", cause)
   }

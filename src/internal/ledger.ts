@@ -11,7 +11,9 @@
  *   computes the difference: zero when the rule holds.
  *
  * The life of a job, in this file's functions: `enqueue` accepts it into the
- * backlog (submitted, queued). A worker takes it, and it either ends at once,
+ * backlog (submitted, queued), or `hold` accepts a delayed one into a place
+ * held for it (submitted, queued and delayed, until `delayed.ts` moves it
+ * into the backlog when it is due, or ends it as `cancelled` or `abandon`ed). A worker takes it, and it either ends at once,
  * `cancelled` (its `run` caller gave up while it was queued), or is `started`
  * (active) until `succeeded`, `failed` (failed, died, or interrupted: by
  * itself, or by its caller) or `interruptedWhileRunning` (the drain's
@@ -48,7 +50,8 @@ export const unaccounted = (stats: Stats): number =>
 /** A snapshot of the counts. */
 export const stats = <A, B, E, R>(state: PoolState<A, B, E, R>): Stats => ({
   workers: state.running,
-  queued: state.backlog.size(),
+  queued: state.backlog.size() + state.delayed.size(),
+  delayed: state.delayed.size(),
   active: state.active,
   ...state.counts,
   interrupted: state.interruptedBeforeShutdown + state.interrupted.length,
@@ -62,6 +65,17 @@ export const stats = <A, B, E, R>(state: PoolState<A, B, E, R>): Stats => ({
 /** Puts `entry` in the backlog if there is room: from then on it is accepted, and counted. */
 export const enqueue = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, E>): boolean => {
   if (!state.backlog.offer(entry)) return false
+  state.counts.submitted++
+  Cancel.track(state, entry)
+  return true
+}
+
+/**
+ * Holds a place in the backlog for a delayed `entry` if there is room: from
+ * then on it is accepted, and counted (as queued, since it holds a place).
+ */
+export const hold = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, E>): boolean => {
+  if (!state.backlog.hold()) return false
   state.counts.submitted++
   Cancel.track(state, entry)
   return true
@@ -184,7 +198,13 @@ const abandoned = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, 
 
 /** Takes every queued job out of the backlog: the jobs handed back, oldest first. */
 export const abandonBacklog = <A, B, E, R>(state: PoolState<A, B, E, R>): Array<Job.Job<A>> =>
-  state.backlog.takeAll().flatMap((entry) => abandoned(state, entry))
+  abandon(state, state.backlog.takeAll())
+
+/** Abandons `entries`, accepted jobs taken out of the pool (delayed ones, not due): the jobs handed back. */
+export const abandon = <A, B, E, R>(
+  state: PoolState<A, B, E, R>,
+  entries: ReadonlyArray<Entry<A, B, E>>
+): Array<Job.Job<A>> => entries.flatMap((entry) => abandoned(state, entry))
 
 // -----------------------------------------------------------------------------
 // Outcomes

@@ -10,6 +10,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import type * as Shutdown from "../Shutdown.ts"
 import * as Admission from "./admission.ts"
+import * as Delayed from "./delayed.ts"
 import * as Drain from "./drain.ts"
 import { effectOrDie } from "./executor.ts"
 import * as Ledger from "./ledger.ts"
@@ -29,6 +30,7 @@ export interface PoolShutdown<A> {
 /** The pool's side of the drain protocol: each step is one of its modules'. */
 const drainable = <A, B, E, R>(state: PoolState<A, B, E, R>): Drain.Drainable<A> => ({
   stopAccepting: () => Admission.stopAccepting(state),
+  takeNotDue: Effect.sync(() => Ledger.abandon(state, Delayed.takeNotDue(state))),
   takeBacklog: Effect.sync(() => Ledger.abandonBacklog(state)),
   closeQueue: state.backlog.end,
   awaitWorkers: Fiber.awaitAll(state.places),

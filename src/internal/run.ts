@@ -9,9 +9,9 @@ import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import type * as Job from "../Job.ts"
-import type { PoolConfigError, RunError } from "../Pool.ts"
+import type { PoolClosedError, PoolConfigError, RunError } from "../Pool.ts"
 import * as Admission from "./admission.ts"
-import type { Entry, PoolState } from "./state.ts"
+import { DelayedEntry, type Entry, type PoolState } from "./state.ts"
 
 /** Submits a job (waiting while the backlog is full) and waits for its result. */
 export const run = <A, B, E, R>(
@@ -22,23 +22,34 @@ export const run = <A, B, E, R>(
   Effect.uninterruptibleMask((restore) =>
     Effect.suspend((): Effect.Effect<B, RunError<E> | PoolConfigError> => {
       const reply = Deferred.makeUnsafe<B, RunError<E>>()
-      const entry = Admission.entryFor(state, payload, options, reply)
-      if (!("job" in entry)) return Effect.fail(entry)
-      const accepted = Admission.offer(state, entry) ? Effect.void : Effect.asVoid(Admission.waitForRoom(state, entry))
+      const made = Admission.entryFor(state, payload, options, reply)
+      let entry: Entry<A, B, E>
+      let accepted: Effect.Effect<unknown, PoolClosedError>
+      if ("job" in made) {
+        entry = made
+        accepted = Admission.offer(state, entry) ? Effect.void : Admission.waitForRoom(state, entry)
+      } else if (made instanceof DelayedEntry) {
+        entry = made.entry
+        accepted = Admission.offerDelayed(state, made)
+          ? Effect.void
+          : Admission.waitForRoom(state, entry, made.delayNanos)
+      } else return Effect.fail(made)
       // From the offer on, an interruption of the caller cancels the job:
       // whether it came while waiting for room, for a worker or for the result.
       return restore(Effect.andThen(accepted, Deferred.await(reply))).pipe(
-        Effect.onInterrupt(() => cancel(entry))
+        Effect.onInterrupt(() => cancel(state, entry))
       )
     })
   ).pipe(Effect.withSpan("Pool.run"))
 
 /** Cancels a `run` job whose caller was interrupted. */
-const cancel = <A, B, E>(entry: Entry<A, B, E>): Effect.Effect<void> =>
+const cancel = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, E>): Effect.Effect<void> =>
   Effect.suspend(() => {
-    // Queued: the worker that takes it skips it. Still waiting for room:
-    // it was never accepted, so nothing takes it. Running: interrupt it and
-    // wait, so that the caller's interruption ends after its finalizers.
+    // Queued: the worker that takes it skips it. Delayed, not due yet: it
+    // ends now, and its place goes to a waiting submit. Still waiting for
+    // room: it was never accepted, so nothing takes it. Running: interrupt it
+    // and wait, so that the caller's interruption ends after its finalizers.
     entry.cancelled = true
+    Admission.withdraw(state, entry)
     return entry.fiber === undefined ? Effect.void : Fiber.interrupt(entry.fiber)
   })

@@ -19,6 +19,7 @@ import type * as Queue from "effect/Queue"
 import type * as Job from "../Job.ts"
 import type { Hooks, PoolClosedError, PoolConfigError, PoolFullError, RunError } from "../Pool.ts"
 import * as Backlog from "./backlog.ts"
+import * as Timetable from "./timetable.ts"
 
 /**
  * The pool's public errors. They are defined in `Pool.ts`, with the rest of
@@ -79,9 +80,24 @@ class EntryRecord<A, B, E> implements Entry<A, B, E> {
   }
 }
 
+/**
+ * The entry of a job submitted with a delay, and that delay in nanoseconds,
+ * until it is accepted (`delayed.ts` schedules it then). Made only for such a job.
+ */
+export class DelayedEntry<A, B, E> {
+  readonly entry: Entry<A, B, E>
+  readonly delayNanos: number
+  constructor(entry: Entry<A, B, E>, delayNanos: number) {
+    this.entry = entry
+    this.delayNanos = delayNanos
+  }
+}
+
 /** A submit waiting for room. */
 export interface Waiter<A, B, E> {
   readonly entry: Entry<A, B, E>
+  /** Its delay, for a job submitted with one; a waiter without a delay does not have the field. */
+  readonly delayNanos?: number
   readonly resume: (effect: Effect.Effect<Job.Job<A>, PoolClosedError>) => void
 }
 
@@ -105,8 +121,10 @@ export interface PoolState<A, B, E, R> {
   readonly settings: Settings<A, B, E, R>
   readonly hooks: Hooks<A>
   readonly clock: Clock.Clock
-  /** The accepted jobs no worker has taken yet. */
+  /** The accepted jobs no worker has taken yet (and a place held for each delayed one). */
   readonly backlog: Backlog.Backlog<Entry<A, B, E>>
+  /** The accepted jobs with a delay that are not due yet, by due time (`delayed.ts`'s). */
+  readonly delayed: Timetable.Timetable<Entry<A, B, E>>
   /** The submits waiting for room, in the order they came (admission's). */
   readonly waiters: Set<Waiter<A, B, E>>
   /** False once the shutdown began: nothing more is accepted (admission's). */
@@ -146,6 +164,7 @@ export const make = <A, B, E, R>(
   hooks,
   clock,
   backlog: Backlog.make<Entry<A, B, E>>(settings.capacity),
+  delayed: Timetable.make<Entry<A, B, E>>(),
   waiters: new Set(),
   accepting: true,
   counts: { submitted: 0, succeeded: 0, failed: 0, died: 0, cancelled: 0, abandoned: 0 },

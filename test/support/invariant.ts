@@ -8,8 +8,9 @@
  *
  * Workloads mix job durations, failures, defects, jobs that never end,
  * `run` callers that get interrupted, submits interleaved with shutdown, both
- * backlog policies, batches from `submitAll` and random deadlines. Time is
- * the TestClock's.
+ * backlog policies, batches from `submitAll`, random deadlines and delayed
+ * jobs (`delay`: due during the workload, or after the shutdown began). Time
+ * is the TestClock's.
  */
 import { assert } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Scheduler, Scope, Stream } from "effect"
@@ -17,6 +18,7 @@ import type { Job } from "../../src/index.ts"
 import type { Pool } from "../../src/index.ts"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
+import * as Ledger from "../../src/internal/ledger.ts"
 import { type BadPayload, makeTrace, type Task, type Trace } from "./workload.ts"
 
 /** The pool under test, and how to wait for it between two steps. */
@@ -39,7 +41,14 @@ export interface Subject {
 type Mode = "submit" | "trySubmit" | "run" | "runThenInterrupt"
 
 type Step =
-  | { readonly _tag: "job"; readonly task: Task; readonly mode: Mode; readonly interruptAfter: number }
+  | {
+    readonly _tag: "job"
+    readonly task: Task
+    readonly mode: Mode
+    readonly interruptAfter: number
+    /** The job's `delay` in milliseconds, if it has one. */
+    readonly delay: number | undefined
+  }
   | { readonly _tag: "advance"; readonly ms: number }
   | { readonly _tag: "shutdown"; readonly interruptCaller: boolean }
   | { readonly _tag: "batch"; readonly tasks: ReadonlyArray<Task> }
@@ -74,7 +83,8 @@ const step: fc.Arbitrary<Step> = fc.oneof(
       _tag: fc.constant("job" as const),
       task,
       mode: fc.constantFrom<Mode>("submit", "trySubmit", "run", "runThenInterrupt"),
-      interruptAfter: ms
+      interruptAfter: ms,
+      delay: fc.option(fc.integer({ min: 0, max: 1_000 }), { nil: undefined, freq: 3 })
     })
   },
   { weight: 3, arbitrary: fc.record({ _tag: fc.constant("advance" as const), ms }) },
@@ -124,6 +134,8 @@ export const check = (subject: Subject) => (w: Workload) =>
     yield* settle
 
     const attempts: Array<Attempt> = []
+    /** The jobs submitted with a delay: a shutdown hands back those not due, whatever its policy. */
+    const delayed = new Set<string>()
     const batches: Array<Fiber.Fiber<ReadonlyArray<Job.Job<Task>>, Pool.PoolClosedError | Pool.PoolConfigError>> = []
     let shutdown: Fiber.Fiber<unknown, unknown> | undefined
     for (const [index, step] of w.steps.entries()) {
@@ -139,11 +151,13 @@ export const check = (subject: Subject) => (w: Workload) =>
       }
       else {
         const id = `j${index}`
+        const options = { id, delay: step.delay }
+        if (step.delay !== undefined && step.delay > 0) delayed.add(id)
         const effect = step.mode === "submit"
-          ? pool.submit(step.task, { id })
+          ? pool.submit(step.task, options)
           : step.mode === "trySubmit"
-          ? pool.trySubmit(step.task, { id })
-          : pool.run(step.task, { id })
+          ? pool.trySubmit(step.task, options)
+          : pool.run(step.task, options)
         const fiber = yield* Effect.forkChild(effect, { startImmediately: true })
         if (step.mode === "runThenInterrupt") {
           yield* Effect.forkChild(Effect.andThen(Effect.sleep(step.interruptAfter), Fiber.interrupt(fiber)))
@@ -151,6 +165,10 @@ export const check = (subject: Subject) => (w: Workload) =>
         attempts.push({ id, mode: step.mode, fiber })
       }
       yield* settle
+      // The ledger's rule holds at every step, delayed jobs (queued, holding a place) included.
+      const now = yield* pool.stats
+      assert.strictEqual(Ledger.unaccounted(now), 0, `after step ${index}: ${JSON.stringify(now)}`)
+      assert.isAtMost(now.delayed, now.queued)
     }
 
     // Close the scope (which shuts the pool down unless a step already did),
@@ -260,11 +278,11 @@ export const check = (subject: Subject) => (w: Workload) =>
     assert.strictEqual(stats.interrupted, count("interrupted"))
     assert.strictEqual(stats.submitted, accepted.size)
     // Only the deadline and the handlers that interrupt themselves interrupt jobs here, and "drain"
-    // hands back nothing unless the deadline was reached.
+    // hands back nothing unless the deadline was reached, but delayed jobs that were not due.
     const interruptedBy = (job: Job.Job<Task>) => job.payload._tag === "selfInterrupt" ? "itself" : "the deadline"
     if (!report.timedOut) {
       assert.deepStrictEqual(report.interrupted.filter((job) => interruptedBy(job) === "the deadline"), [])
-      if (w.backlog === "drain") assert.strictEqual(report.abandoned.length, 0)
+      if (w.backlog === "drain") assert.deepStrictEqual(report.abandoned.filter((job) => !delayed.has(job.id)), [])
     }
     // A job cut off by the deadline is always listed: only self-interruptions before the shutdown are not.
     const listed = new Set(report.interrupted.map((job) => job.id))
