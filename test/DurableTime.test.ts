@@ -45,6 +45,18 @@ describe("Durable: time in the queue", () => {
       assert.deepStrictEqual(yield* ran, [["now", 0], ["later", 5_000]], "at its time, without waiting for a poll")
     })))
 
+  it.effect("a notification ends an idle wait while the store's due is still unanswered", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      // A store slow to say when its next job is due: it never does.
+      const store: Store = { ...memory, due: () => Effect.never }
+      const { pool, ran } = yield* recording(store, { pollInterval: "1 hour" })
+      yield* settle
+      yield* pool.submit("now")
+      yield* settle
+      assert.deepStrictEqual(yield* ran, [["now", 0]], "picked up at once, not after the poll")
+    })))
+
   it.effect("runAt takes a DateTime, a Date or epoch milliseconds; an instant past runs now", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make

@@ -70,8 +70,21 @@ export const run = <A>(options: Options<A>, wakeup: Wakeup.Wakeup): Effect.Effec
     // Before the claim: a notification from now on is about a job it may not see.
     wakeup.reset()
     const short = yield* claimThroughOutage(options)
-    if (short) yield* Effect.flatMap(idleFor(options), wakeup.wait)
+    if (short) yield* idle(options, wakeup)
   }))
+
+/**
+ * Waits, the queue being empty, for the first of a notification or the
+ * idle time (`idleFor`). The store is asked for the idle time in a fiber of
+ * its own, so that a notification coming meanwhile ends the wait at once,
+ * without waiting for that answer (a job offered just after the claim is
+ * picked up a round trip sooner) and without interrupting the store's
+ * operation (which would cost PostgreSQL a cancel request).
+ */
+const idle = <A>(options: Options<A>, wakeup: Wakeup.Wakeup): Effect.Effect<void> =>
+  Effect.flatMap(Effect.forkDetach(idleFor(options)), (asking) =>
+    wakeup.wait(Effect.flatMap(Fiber.await(asking), (exit) =>
+      Effect.sleep(Exit.isSuccess(exit) ? exit.value : options.pollInterval))))
 
 /**
  * How long an idle fetcher waits at most: until the earliest job waiting

@@ -3,7 +3,7 @@
  * next poll. A fiber keeps a listener on the queue (`Store.listen`) and
  * opens a latch on each notification; the fetcher closes the latch before
  * each claim and, when the claim comes back short, waits for the first of
- * the latch or `pollInterval`. A job offered after the claim read the queue
+ * the latch or its sleep (until the next waiting job is due, or `pollInterval`). A job offered after the claim read the queue
  * opens the latch, so it is never missed; one offered before is in the
  * claim's answer.
  *
@@ -16,7 +16,6 @@
  *
  * Internal: not an entry point of the package.
  */
-import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Latch from "effect/Latch"
@@ -30,22 +29,22 @@ import type { Store, StoreError } from "./Store.ts"
 export interface Wakeup {
   /** Forgets the notifications so far: the claim about to run sees every job they announced. */
   readonly reset: () => void
-  /** Waits for a notification since the last `reset`, at most `timeout`. */
-  readonly wait: (timeout: Duration.Duration) => Effect.Effect<void>
+  /** Waits for a notification since the last `reset`, or for `sleep` to end, whichever comes first. */
+  readonly wait: (sleep: Effect.Effect<void>) => Effect.Effect<void>
 }
 
 /** Starts listening to `queue` in `scope` (closing it stops the listener), if the store can. */
 export const start = (store: Store, queue: string, scope: Scope.Scope): Effect.Effect<Wakeup> =>
   Effect.gen(function*() {
     const listen = store.listen
-    if (listen === undefined) return { reset: () => {}, wait: (timeout) => Effect.sleep(timeout) }
+    if (listen === undefined) return { reset: () => {}, wait: (sleep) => sleep }
     const latch = Latch.makeUnsafe(false)
     yield* Effect.forkIn(keep(listen, queue, latch), scope)
     return {
       reset: () => {
         latch.closeUnsafe()
       },
-      wait: (timeout) => Effect.raceFirst(latch.await, Effect.sleep(timeout))
+      wait: (sleep) => Effect.raceFirst(latch.await, sleep)
     }
   })
 
