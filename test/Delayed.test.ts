@@ -9,35 +9,20 @@
  * every step.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Deferred, Duration, Effect, Exit, Fiber, Stream } from "effect"
+import { Clock, Duration, Effect, Exit, Fiber, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import fc from "fast-check"
 import * as Ledger from "../src/internal/ledger.ts"
 import * as Timetable from "../src/internal/timetable.ts"
 import { Job, Pool } from "../src/index.ts"
-import { handler, makeTrace, ok, settle, type Task } from "./support/workload.ts"
+import { busyPool, handler, makeTrace, ok, settle } from "./support/workload.ts"
 
-const gate = Effect.map(Deferred.make<void>(), (gate): Task & { gate: Deferred.Deferred<void> } => ({
-  _tag: "gate",
-  gate
-}))
 
 /** Checks the ledger's rule on the pool's stats now, and returns them. */
 const balanced = <A, B, E>(pool: Pool.WorkerPool<A, B, E>) =>
   Effect.map(pool.stats, (stats) => {
     assert.strictEqual(Ledger.unaccounted(stats), 0, JSON.stringify(stats))
     return stats
-  })
-
-/** A one-worker pool busy with job "busy" until `release`. */
-const busyPool = (capacity: number) =>
-  Effect.gen(function*() {
-    const trace = makeTrace()
-    const pool = yield* Pool.make({ workers: 1, capacity, handler: handler(trace) })
-    const busy = yield* gate
-    yield* pool.submit(busy, { id: "busy" })
-    yield* settle
-    return { pool, trace, release: Deferred.succeed(busy.gate, undefined) }
   })
 
 describe("delayed jobs", () => {

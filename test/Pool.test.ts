@@ -4,30 +4,11 @@
  * Time is the TestClock's everywhere.
  */
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
-import { Cause, Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
+import { Cause, Context, Duration, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { Job, Pool } from "../src/index.ts"
-import { BadPayload, die, fail, handler, hang, makeTrace, ok, settle, type Task } from "./support/workload.ts"
+import { BadPayload, busyPool, die, fail, handler, hang, makeTrace, ok, settle, type Task } from "./support/workload.ts"
 
-const gate = Effect.map(Deferred.make<void>(), (gate): Task & { gate: Deferred.Deferred<void> } => ({
-  _tag: "gate",
-  gate
-}))
-
-/**
- * A one-worker pool whose worker is busy with job "busy" until `release`, and
- * whose queue holds a quick job for each of `queued`.
- */
-const busyPool = (capacity: number, queued: ReadonlyArray<string>) =>
-  Effect.gen(function*() {
-    const trace = makeTrace()
-    const pool = yield* Pool.make({ workers: 1, capacity, handler: handler(trace) })
-    const busy = yield* gate
-    yield* pool.submit(busy, { id: "busy" })
-    yield* settle
-    for (const id of queued) yield* pool.submit(ok(), { id })
-    return { pool, trace, release: Deferred.succeed(busy.gate, undefined) }
-  })
 
 describe("start", () => {
   it.effect("all workers run before make returns", () =>

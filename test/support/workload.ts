@@ -4,7 +4,7 @@
  * assert on it without real time.
  */
 import { Deferred, Effect, Schema } from "effect"
-import type { Job } from "../../src/index.ts"
+import { type Job, Pool } from "../../src/index.ts"
 
 /** The handler's own typed error. */
 export class BadPayload extends Schema.TaggedError<BadPayload>()("BadPayload", { reason: Schema.String }) {}
@@ -87,3 +87,24 @@ export const handler = (trace: Trace) => (job: Job.Job<Task>): Effect.Effect<str
 export const settle = Effect.gen(function*() {
   for (let i = 0; i < 20; i++) yield* Effect.yieldNow
 })
+
+/** A job that runs until its gate opens. */
+export const gate = Effect.map(Deferred.make<void>(), (gate): Task & { gate: Deferred.Deferred<void> } => ({
+  _tag: "gate",
+  gate
+}))
+
+/**
+ * A one-worker pool whose worker is busy with job "busy" until `release`, and
+ * whose queue holds a quick job for each of `queued`.
+ */
+export const busyPool = (capacity: number, queued: ReadonlyArray<string> = []) =>
+  Effect.gen(function*() {
+    const trace = makeTrace()
+    const pool = yield* Pool.make({ workers: 1, capacity, handler: handler(trace) })
+    const busy = yield* gate
+    yield* pool.submit(busy, { id: "busy" })
+    yield* settle
+    for (const id of queued) yield* pool.submit(ok(), { id })
+    return { pool, trace, release: Deferred.succeed(busy.gate, undefined) }
+  })
