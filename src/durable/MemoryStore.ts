@@ -39,7 +39,7 @@ interface Entry {
   visibleAt: number
   token: string | undefined
   error: string | undefined
-  /** Ready and offered with a time of its own, or retried after a delay: `due` counts it until it is claimed. */
+  /** Made ready for a later time (a delay, a run-at, a retry's delay): `due` counts it until it is claimed, as the servers' engines do. */
   waiting: boolean
   /** Buried: the order of the burials (several can share a millisecond). */
   buriedAs: number
@@ -128,7 +128,7 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
               state: "ready",
               attempts: 0,
               visibleAt: readyFrom(job, now),
-              waiting: job.delay !== undefined || job.runAt !== undefined,
+              waiting: readyFrom(job, now) > now,
               token: undefined,
               error: undefined,
               buriedAs: 0
@@ -176,7 +176,7 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
         if (entry === undefined) return
         entry.state = "ready"
         entry.visibleAt = now + Duration.toMillis(delay)
-        entry.waiting = true
+        entry.waiting = Duration.toMillis(delay) > 0
         notify(queue)
       }),
     bury: (queue, lease, error) =>

@@ -314,6 +314,16 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 2, completed: 0, buried: 0 })
       })))
 
+    test("a job ready when stored (a delay of 0, a run-at past) is claimed in its order of offer; due does not count it", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        const now = yield* Clock.currentTimeMillis
+        yield* store.offer(queue, [{ id: "a", payload: 1, delay: 0 }, { id: "b", payload: 2, runAt: now - 1_000 }, { id: "c", payload: 3 }])
+        assert.strictEqual(yield* store.due!(queue), undefined)
+        assert.deepStrictEqual((yield* store.claim(queue, 10, minute)).map((job) => job.id), ["a", "b", "c"])
+      })))
+
     test("runAt: a job waits for an instant by the store's clock; one in the past is ready now", () =>
       Effect.scoped(Effect.gen(function*() {
         const store = yield* make
