@@ -7,7 +7,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Context, Deferred, Effect, Exit, Fiber, Option, Result, Scheduler } from "effect"
-import { callbackOnScheduler, isEffect, isExit, Submission } from "../src/internal/runtime.ts"
+import { callbackOnScheduler, internalKeys, isEffect, isExit, Submission } from "../src/internal/runtime.ts"
 
 /** One of every kind of Effect the pool may meet, Exits included. */
 const effects: Record<string, Effect.Effect<unknown, unknown, unknown>> = {
@@ -56,16 +56,12 @@ const others: Record<string, unknown> = {
 }
 
 describe("Runtime", () => {
-  describe("isExit: an Exit is made with one of two prototypes", () => {
-    it("Exit.succeed, Exit.void and Exit.fail have exactly those prototypes", () => {
-      const success = Object.getPrototypeOf(Exit.succeed(1))
-      const failure = Object.getPrototypeOf(Exit.fail(1))
-      assert.notStrictEqual(success, failure)
-      assert.strictEqual(Object.getPrototypeOf(Exit.void), success)
-      assert.strictEqual(Object.getPrototypeOf(Exit.succeed(undefined)), success)
-      assert.strictEqual(Object.getPrototypeOf(Exit.die(1)), failure)
-      assert.strictEqual(Object.getPrototypeOf(Exit.interrupt(1)), failure)
-      assert.strictEqual(Object.getPrototypeOf(Exit.failCause(Cause.fail(1))), failure)
+  describe("isExit: an Exit carries Exit's type id", () => {
+    it("Exit.isExit asks for the key isExit looks up, and every kind of Exit has it", () => {
+      assert.isTrue(Exit.isExit({ "~effect/Exit": "~effect/Exit" }))
+      for (const exit of [Exit.succeed(1), Exit.void, Exit.fail(1), Exit.die(1), Exit.interrupt(1)]) {
+        assert.isTrue("~effect/Exit" in exit)
+      }
     })
 
     for (const [name, effect] of Object.entries(effects)) {
@@ -170,6 +166,64 @@ describe("Runtime", () => {
     it("runs an asynchronous asEffect to its end", async () => {
       const later = new Submission((_: undefined, n: number) => Effect.promise(async () => n), undefined, 7, undefined)
       assert.strictEqual(await Effect.runPromise(later), 7)
+    })
+  })
+
+  describe("Submission: a value accept answers goes to the fiber's next continuation, in the submission's step", () => {
+    const value = (n: number) => new Submission((_: undefined, m: number) => ({ m }), undefined, n, undefined)
+
+    it("Effect's primitives keep their step and their success continuation under the keys it uses", () => {
+      const keyed = (effect: unknown, key: string): unknown => (effect as Record<string, unknown>)[key]
+      const evaluate = keyed(Effect.void, internalKeys.evaluate)
+      const successCont = keyed(Effect.map(Effect.sync(() => 1), (n) => n), internalKeys.successCont)
+      assert.strictEqual(typeof evaluate, "function")
+      assert.strictEqual(typeof successCont, "function")
+      assert.strictEqual(typeof Object.getOwnPropertyDescriptor(Submission.prototype, internalKeys.evaluate)?.value, "function")
+    })
+
+    it("is the fiber's result with no continuation, and what asEffect succeeds with", () => {
+      assert.deepStrictEqual(Effect.runSync(value(1)), { m: 1 })
+      assert.deepStrictEqual(Effect.runSync(value(2).asEffect()), { m: 2 })
+      assert.deepStrictEqual(Effect.runSyncExit(value(3)), Exit.succeed({ m: 3 }))
+    })
+
+    it("reaches yield* in Effect.gen, map, flatMap, exit, match, and past ensuring and uninterruptible", () => {
+      const finalized: Array<number> = []
+      const result = Effect.runSync(Effect.gen(function*() {
+        const a = yield* value(1)
+        const b = yield* Effect.map(value(2), ({ m }) => m * 10)
+        const c = yield* Effect.flatMap(value(3), ({ m }) => Effect.succeed(m + 1))
+        const d = yield* Effect.exit(value(4))
+        const e = yield* Effect.match(value(5), { onFailure: () => -1, onSuccess: ({ m }) => m })
+        const f = yield* Effect.ensuring(value(6), Effect.sync(() => finalized.push(6)))
+        const g = yield* Effect.uninterruptible(value(7))
+        return [a.m, b, c, d, e, f.m, g.m]
+      }))
+      assert.deepStrictEqual(result, [1, 20, 4, Exit.succeed({ m: 4 }), 5, 6, 7])
+      assert.deepStrictEqual(finalized, [6])
+    })
+
+    it("each run calls accept again, in a loop of many (Effect.forEach, repeat)", () => {
+      let calls = 0
+      const counted = new Submission(() => ({ call: ++calls }), undefined, undefined, undefined)
+      Effect.runSync(Effect.forEach(Array.from({ length: 5_000 }, (_, i) => i), () => counted, { discard: true }))
+      assert.strictEqual(calls, 5_000)
+      assert.deepStrictEqual(Effect.runSync(Effect.repeat(counted, { times: 2 })), { call: 5_003 })
+    })
+
+    it("an interruption that came while accept ran interrupts the fiber: accepted, the value is not handed on", () => {
+      let calls = 0
+      let after = false
+      const interrupting = new Submission(() => {
+        calls++
+        // Its own fiber is interrupted while it runs, as a producer's peer could do.
+        Fiber.getCurrent()!.interruptUnsafe()
+        return { ok: true }
+      }, undefined, undefined, undefined)
+      const exit = Effect.runSyncExit(Effect.andThen(interrupting, Effect.sync(() => (after = true))))
+      assert.isTrue(Exit.hasInterrupts(exit))
+      assert.strictEqual(calls, 1)
+      assert.isFalse(after)
     })
   })
 })

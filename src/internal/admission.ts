@@ -123,35 +123,36 @@ export const entryFor = <A, B, E, R>(
 }
 
 // `submit` and `trySubmit` are the per-job path: no span, no fiber, no
-// allocation beyond the job and its entry when there is room.
+// allocation beyond the job and its entry when there is room. They answer
+// with the job itself when it is accepted at once (a job is never an
+// Effect), and `Submission` (`runtime.ts`) hands it to the caller's fiber
+// without wrapping it in an `Exit`.
 
-/** `submit`: accepts a job, waiting while the backlog is full. */
+/** `submit`: accepts a job, or the effect that waits while the backlog is full, or refuses it. */
 export const submit = <A, B, E, R>(
   state: PoolState<A, B, E, R>,
   payload: A,
   options: Job.Options | undefined
-): Effect.Effect<Job.Job<A>, PoolClosedError | PoolConfigError> => {
+): Job.Job<A> | Effect.Effect<Job.Job<A>, PoolClosedError | PoolConfigError> => {
   const entry = entryFor(state, payload, options, undefined)
   if (!("job" in entry)) {
     if (!(entry instanceof DelayedEntry)) return Effect.fail(entry)
-    return offerDelayed(state, entry)
-      ? Effect.succeed(entry.entry.job)
-      : waitForRoom(state, entry.entry, entry.delayNanos)
+    return offerDelayed(state, entry) ? entry.entry.job : waitForRoom(state, entry.entry, entry.delayNanos)
   }
-  return offer(state, entry) ? Effect.succeed(entry.job) : waitForRoom(state, entry)
+  return offer(state, entry) ? entry.job : waitForRoom(state, entry)
 }
 
-/** `trySubmit`: accepts a job if there is room now, else refuses it as full. */
+/** `trySubmit`: accepts a job if there is room now, else the effect that refuses it as full. */
 export const trySubmit = <A, B, E, R>(
   state: PoolState<A, B, E, R>,
   payload: A,
   options: Job.Options | undefined
-): Effect.Effect<Job.Job<A>, PoolClosedError | PoolFullError | PoolConfigError> => {
+): Job.Job<A> | Effect.Effect<Job.Job<A>, PoolClosedError | PoolFullError | PoolConfigError> => {
   const entry = entryFor(state, payload, options, undefined)
   if (!("job" in entry)) {
     if (!(entry instanceof DelayedEntry)) return Effect.fail(entry)
-    if (offerDelayed(state, entry)) return Effect.succeed(entry.entry.job)
-  } else if (offer(state, entry)) return Effect.succeed(entry.job)
+    if (offerDelayed(state, entry)) return entry.entry.job
+  } else if (offer(state, entry)) return entry.job
   return Effect.fail(new state.settings.errors.Full({ capacity: state.settings.capacity }))
 }
 

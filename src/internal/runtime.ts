@@ -3,9 +3,10 @@
  *
  * Each job goes through these a few times, so each one is done in the way
  * that costs least, which leans on how Effect is built rather than only on
- * what its documentation promises: the prototypes an `Exit` is made with,
- * the property every Effect carries, the scheduler a callback runs on, and
- * an Effect made by extending `Effectable.Class`. `test/Runtime.test.ts`
+ * what its documentation promises: the key every `Exit` carries, the
+ * property every Effect carries, the scheduler a callback runs on, an Effect
+ * made by extending `Effectable.Class`, and the keys and the fiber method an
+ * Effect's step hands a value to its continuation with. `test/Runtime.test.ts`
  * pins each assumption, so that an upgrade of Effect that breaks one fails
  * there rather than somewhere in the pool.
  *
@@ -16,17 +17,18 @@ import * as Effectable from "effect/Effectable"
 import * as Exit from "effect/Exit"
 import type * as Scheduler from "effect/Scheduler"
 
-// An effect is an `Exit` when it has one of the two prototypes Exits are made
-// with. Comparing prototypes costs less than `Exit.isExit`, whose property
-// lookup sees every kind of value in the program and is slow for it.
-const successProto = Object.getPrototypeOf(Exit.void)
-const failureProto = Object.getPrototypeOf(Exit.fail(undefined))
+// An effect is an `Exit` when it carries the key every Exit's prototype has
+// (Effect's own `Exit.isExit` asks the same, but behind a shared
+// `hasProperty` that sees every kind of value in the program, and is slow
+// for it). Asked here, the lookup sees only what handlers and submits
+// return. Comparing prototypes, as this did before, cost more: V8's
+// `Object.getPrototypeOf` went through the runtime for an Exit (about 170
+// instructions per job of W1, against about 40 for this lookup).
+const exitTypeId = "~effect/Exit"
 
 /** Whether an effect has already ended: `Exit.isExit`, for effects only. */
-export const isExit = (effect: Effect.Effect<unknown, unknown, unknown>): effect is Exit.Exit<unknown, unknown> => {
-  const proto = Object.getPrototypeOf(effect)
-  return proto === successProto || proto === failureProto
-}
+export const isExit = (effect: Effect.Effect<unknown, unknown, unknown>): effect is Exit.Exit<unknown, unknown> =>
+  exitTypeId in effect
 
 /**
  * `Effect.isEffect`, checked here: the shared check sees every kind of value
@@ -55,13 +57,25 @@ export const callbackOnScheduler = <A>(
  * closure as well as its effect. It carries the pool's state for a module
  * function rather than calling a closure over that state: the extra call
  * cost about 60 instructions per job (1%) of a loop of no-op submits.
+ *
+ * `accept` answers with the value itself when it has one at once (a job
+ * accepted into the backlog), else with the effect that gets it (waits for
+ * room, or fails). A value is handed straight to the fiber's continuation,
+ * in the step that ran the submission, where `Effect.succeed` would have
+ * allocated an `Exit` and cost the run loop a step of its own to unwrap
+ * it. The value must not be an Effect.
  */
 export class Submission<S, P, O, A, E> extends Effectable.Class<A, E> {
-  declare readonly accept: (state: S, payload: P, options: O) => Effect.Effect<A, E>
+  declare readonly accept: (state: S, payload: P, options: O) => A | Effect.Effect<A, E>
   declare readonly state: S
   declare readonly payload: P
   declare readonly options: O
-  constructor(accept: (state: S, payload: P, options: O) => Effect.Effect<A, E>, state: S, payload: P, options: O) {
+  constructor(
+    accept: (state: S, payload: P, options: O) => A | Effect.Effect<A, E>,
+    state: S,
+    payload: P,
+    options: O
+  ) {
     super()
     this.accept = accept
     this.state = state
@@ -69,6 +83,39 @@ export class Submission<S, P, O, A, E> extends Effectable.Class<A, E> {
     this.options = options
   }
   asEffect(): Effect.Effect<A, E> {
-    return this.accept(this.state, this.payload, this.options)
+    const answer = this.accept(this.state, this.payload, this.options)
+    return isEffect(answer) ? answer as Effect.Effect<A, E> : Effect.succeed(answer)
   }
 }
+
+/**
+ * The parts of Effect's fiber and of its primitives that a submission's step
+ * uses: the keys Effect's primitives keep their step (`evaluate`) and their
+ * success continuation under, and the fiber's pop of the next continuation
+ * that wants a success (it also runs the finalizers and interruptibility
+ * changes in between, and answers an interruption that came meanwhile).
+ */
+const evaluateKey = `${Effect.TypeId}/evaluate`
+const successContKey = `${Effect.TypeId}/successCont`
+
+interface SuccessContinuation {
+  readonly [successContKey]: (value: unknown, fiber: RunningFiber) => unknown
+}
+interface RunningFiber {
+  getCont(key: typeof successContKey): SuccessContinuation | undefined
+}
+
+// A submission's step, what the run loop calls: as an `Exit`'s step does
+// (Effect's `exitSucceed`), a value goes to the next continuation that takes
+// a success; with none left, `Effect.succeed` ends the fiber with it.
+Object.defineProperty(Submission.prototype, evaluateKey, {
+  value: function(this: Submission<unknown, unknown, unknown, unknown, unknown>, fiber: RunningFiber): unknown {
+    const answer = this.accept(this.state, this.payload, this.options)
+    if (isEffect(answer)) return answer
+    const cont = fiber.getCont(successContKey)
+    return cont === undefined ? Effect.succeed(answer) : cont[successContKey](answer, fiber)
+  }
+})
+
+/** For `test/Runtime.test.ts`: the keys the submission's step relies on. */
+export const internalKeys = { evaluate: evaluateKey, successCont: successContKey }
