@@ -148,6 +148,17 @@ describe("the store boundary", () => {
       assert.isTrue(released)
     }))
 
+  it("with a command timeout, an operation reaches the engine in the caller's step, not in a task scheduled after it", async () => {
+    // Each task the runtime schedules on the way is a turn of the event loop before the request goes out.
+    const scope = Effect.runSync(Scope.make())
+    const { calls, engine } = recording({ claim: Effect.never })
+    const store = Boundary.makeStore(engine, { engine: "test", commandTimeout: { duration: minute, scope } })
+    const claiming = Effect.runFork(store.claim("q", 1, minute))
+    assert.deepStrictEqual(calls.map((call) => call.operation), ["claim"])
+    await Effect.runPromise(Fiber.interrupt(claiming))
+    await Effect.runPromise(Scope.close(scope, Exit.void))
+  })
+
   it.effect("a defect of the engine is a StoreError naming the operation, not retryable, with the defect as cause", () =>
     Effect.gen(function*() {
       const bug = new Error("a bug")

@@ -238,7 +238,10 @@ const bounded = <A>(
   duration: Duration.Duration,
   scope: Scope.Scope
 ): Effect.Effect<A, StoreError> =>
-  Effect.flatMap(Effect.forkIn(effect, scope), (fiber) =>
+  // Started at once, in the caller's step: scheduled, the request would wait
+  // for a later turn of the event loop (3 to 4 of the 13 scheduler tasks
+  // between an offer on Redis and its handler's start, in one process).
+  Effect.flatMap(Effect.forkIn(effect, scope, { startImmediately: true }), (fiber) =>
     Fiber.await(fiber).pipe(
       Effect.timeoutOrElse({
         duration,
