@@ -363,6 +363,8 @@ export interface DurablePool<in out A, out B, out E> extends Producer<A>, Admin 
   readonly outcomes: Stream.Stream<Job.Outcome<A, B, E | Job.JobTimeoutError>>
   /** This process's counters. */
   readonly stats: Effect.Effect<Pool.Stats>
+  /** The jobs this process runs now (at most one per worker): id, worker, attempt (the delivery), start. */
+  readonly running: Effect.Effect<ReadonlyArray<Pool.RunningJob>>
   /**
    * The queue's counts in the store, across processes. One round trip,
    * bounded by the store's `commandTimeout`; bound it tighter with
@@ -460,6 +462,7 @@ const build = <A, I, B, E, R>(
       submitAll,
       outcomes: pool.outcomes,
       stats: pool.stats,
+      running: pool.running,
       shutdown
     }
   }))

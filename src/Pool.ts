@@ -48,6 +48,7 @@ import * as Ledger from "./internal/ledger.ts"
 import * as Places from "./internal/places.ts"
 import * as PoolShutdown from "./internal/poolShutdown.ts"
 import * as Run from "./internal/run.ts"
+import * as Running from "./internal/running.ts"
 import { Submission } from "./internal/runtime.ts"
 import * as State from "./internal/state.ts"
 import * as Job from "./Job.ts"
@@ -178,6 +179,9 @@ export interface Stats {
   readonly droppedOutcomes: number
 }
 
+/** A job a worker is running now: see `WorkerPool.running`. */
+export type RunningJob = Running.RunningJob
+
 /** A running pool. */
 export interface WorkerPool<in out A, out B, out E> {
   /** Accepts a job, waiting while the queue is full. Fails with `PoolClosedError` once shutdown began. */
@@ -226,6 +230,8 @@ export interface WorkerPool<in out A, out B, out E> {
   }
   /** A snapshot of the counters. */
   readonly stats: Effect.Effect<Stats>
+  /** A snapshot of the jobs running now (at most one per worker): id, worker, attempt, start. */
+  readonly running: Effect.Effect<ReadonlyArray<RunningJob>>
   /**
    * Stops the pool gracefully (see `Shutdown`) and reports. Idempotent: a
    * later call waits for the first and returns the same report.
@@ -416,6 +422,7 @@ export const makeWithHooks = <A, B, E, R>(
     }
 
     const stats = Effect.sync(() => Ledger.stats(state))
+    const running = Effect.sync(() => Running.snapshot(state))
 
     // --- shutdown -------------------------------------------------------------
 
@@ -444,7 +451,7 @@ export const makeWithHooks = <A, B, E, R>(
       Effect.annotateLogs({ workers: config.workers, capacity: config.capacity })
     ))
 
-    return { submit, submitAll, trySubmit, run, outcomes, subscribe, stats, shutdown, cancel }
+    return { submit, submitAll, trySubmit, run, outcomes, subscribe, stats, running, shutdown, cancel }
   }).pipe(Effect.withSpan("Pool.make"))
 
 /**
