@@ -15,6 +15,7 @@ import * as Sampler from "../src/dashboard/sampler.ts"
 import * as Security from "../src/dashboard/security.ts"
 import type { Admin } from "../src/Durable.ts"
 import { Dashboard, Pool } from "../src/index.ts"
+import { listenAddress } from "../src/program/flags.ts"
 import { settle } from "./support/workload.ts"
 
 const second = Duration.seconds(1)
@@ -326,6 +327,18 @@ describe("routes", () => {
       assert.deepStrictEqual(calls, [])
     } finally {
       await dispose()
+    }
+  })
+})
+
+describe("the program's --dashboard address", () => {
+  it("a port alone binds loopback; a host is named to bind elsewhere", () => {
+    assert.deepStrictEqual(listenAddress("8080"), { host: "127.0.0.1", port: 8080 })
+    assert.deepStrictEqual(listenAddress("0.0.0.0:0"), { host: "0.0.0.0", port: 0 })
+    assert.deepStrictEqual(listenAddress("localhost:9000"), { host: "localhost", port: 9000 })
+    assert.deepStrictEqual(listenAddress("[::1]:9000"), { host: "::1", port: 9000 })
+    for (const bad of ["", "x", "host:", ":80", "80:host", "65536", "1.2.3.4:99999", "a b:80", "[::1]"]) {
+      assert.strictEqual(listenAddress(bad), undefined, bad)
     }
   })
 })

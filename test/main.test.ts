@@ -232,7 +232,12 @@ describe("main", () => {
       [["--store", "memory:", "--max-attempts", "0"], /--max-attempts: "0"\. Expected: an integer >= 1/],
       // A lease the pool refuses is a bad flag before any store is tried (this one would refuse the connection).
       [["--store", "redis://127.0.0.1:1", "--lease", "5"], /--lease: "5"\. Expected: an integer >= 100/],
-      [["--store", "memory:", "--retry-delay", "1.5"], /--retry-delay: "1\.5"/]
+      [["--store", "memory:", "--retry-delay", "1.5"], /--retry-delay: "1\.5"/],
+      [["--dashboard", "localhost:http"], /--dashboard: "localhost:http"\. Expected: host:port, or a port alone for 127\.0\.0\.1/],
+      [["--dashboard", "70000"], /--dashboard: "70000"\. Expected: host:port/],
+      [["--dashboard-token", "t"], /: --dashboard-token needs --dashboard/],
+      [["--dashboard", "0", "--dashboard-token", ""], /--dashboard-token\. Expected: a non-empty token/],
+      [["--store", "memory:", "--role", "producer", "--dashboard", "0"], /: --dashboard shows a pool, and --role producer runs none/]
     ]
 
     it.each(cases)("%j", async (args, message) => {
