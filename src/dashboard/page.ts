@@ -9,7 +9,8 @@
  *
  * The elements the browser tests look for carry `data-` attributes:
  * `data-queue` on a queue's card, `data-count` on each count, `data-action`
- * on the buttons, `data-dead` on a dead letter's row.
+ * on the buttons, `data-dead` on a dead letter's row, `data-outcome` on a
+ * recent outcome's, `data-running` on a running job's.
  *
  * @internal
  */
@@ -115,7 +116,8 @@ export const script = `"use strict";
   const count = (name, value) => h("div", { class: "count", "data-count": name }, h("b", {}, value === undefined ? "–" : value), h("span", {}, name));
 
   const chart = (series) => {
-    const width = 600, height = 120, n = 600;
+    // A minute fills the width at first; then the chart keeps every sample the server holds (ten minutes).
+    const width = 600, height = 120, n = Math.max(60, series.length);
     const box = svg("svg", { viewBox: "0 0 " + width + " " + height, preserveAspectRatio: "none", role: "img" });
     const top = Math.max(1, ...series.map((s) => s.ended));
     const x = (i) => width - (series.length - 1 - i) * (width / n);
@@ -124,6 +126,8 @@ export const script = `"use strict";
       const points = series.map((s, i) => x(i).toFixed(1) + "," + (height - 4 - value(s) / scale * (height - 10)).toFixed(1)).join(" ");
       box.append(svg("polyline", { points, fill: "none", stroke: color, "stroke-width": 1.5 }));
     };
+    box.append(svg("text", { x: 4, y: 12, "font-size": 10, fill: "#677085" }));
+    box.lastChild.textContent = top + " jobs/s";
     line((s) => s.ended, top, "#2f5fd0");
     line((s) => s.ended === 0 ? 0 : s.failed / s.ended, 1, "#c8372d");
     return box;
@@ -160,11 +164,7 @@ export const script = `"use strict";
             p ? " (last " + p.count + ")" : ""))),
       h("h3", {}, "running (" + q.running.length + ")"),
       table(["job", "worker", "attempt", "running for"], q.running.map((r) =>
-        h("tr", { "data-running": r.id }, h("td", {}, r.id), h("td", {}, r.worker), h("td", {}, r.attempt), h("td", {}, ms(r.ms)))), "none"),
-      h("h3", {}, "recent outcomes"),
-      table(["job", "outcome", "attempt", "ran", "at", "error"], q.recent.map((r) =>
-        h("tr", {}, h("td", {}, r.id), h("td", { class: r.outcome }, r.outcome), h("td", {}, r.attempt), h("td", {}, ms(r.ms)),
-          h("td", {}, time(r.at)), h("td", { class: "error" }, r.error || ""))), "none yet"));
+        h("tr", { "data-running": r.id }, h("td", {}, r.id), h("td", {}, r.worker), h("td", {}, r.attempt), h("td", {}, ms(r.ms)))), "none"));
     if (q.kind === "durable") {
       const idInput = h("input", { placeholder: "job id", "data-cancel-id": true });
       section.append(
@@ -183,6 +183,11 @@ export const script = `"use strict";
         h("p", {}, "delayed jobs and retries waiting are among the ", h("b", {}, "ready"), " jobs in the store (" + (c ? c.ready : "?") + "); this process has " + s.delayed + " delayed in hand."),
         table(["periodic job", "cron"], q.periodic.map((x) => h("tr", {}, h("td", {}, x.name), h("td", {}, x.cron))), "no periodic job declared here"));
     }
+    section.append(
+      h("h3", {}, "recent outcomes"),
+      table(["job", "outcome", "attempt", "ran", "at", "error"], q.recent.map((r) =>
+        h("tr", { "data-outcome": r.id }, h("td", {}, r.id), h("td", { class: r.outcome }, r.outcome), h("td", {}, r.attempt), h("td", {}, ms(r.ms)),
+          h("td", {}, time(r.at)), h("td", { class: "error" }, r.error || ""))), "none yet"));
     return section;
   };
 
