@@ -35,7 +35,6 @@ import * as Effect from "effect/Effect"
 import * as HttpRouter from "effect/http/HttpRouter"
 import type * as HttpServer from "effect/http/HttpServer"
 import * as Layer from "effect/Layer"
-import * as Stream from "effect/Stream"
 import * as Routes from "./dashboard/routes.ts"
 import * as Sampler from "./dashboard/sampler.ts"
 import * as Security from "./dashboard/security.ts"
@@ -60,7 +59,7 @@ export const memory = <A, B, E>(name: string, pool: Pool.WorkerPool<A, B, E>): Q
   kind: "memory",
   stats: pool.stats,
   running: pool.running,
-  outcomes: pool.outcomes as Stream.Stream<never>,
+  outcomes: pool.outcomes,
   admin: undefined,
   periodic: []
 })
@@ -80,7 +79,7 @@ export const durable = <A, B, E>(
   kind: "durable",
   stats: pool.stats,
   running: pool.running,
-  outcomes: pool.outcomes as Stream.Stream<never>,
+  outcomes: pool.outcomes,
   admin: pool,
   periodic: options?.periodic ?? []
 })

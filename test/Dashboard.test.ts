@@ -14,6 +14,7 @@ import { parseAction } from "../src/dashboard/routes.ts"
 import * as Sampler from "../src/dashboard/sampler.ts"
 import * as Security from "../src/dashboard/security.ts"
 import type { Admin } from "../src/Durable.ts"
+import { StoreError } from "../src/durable/Store.ts"
 import { Dashboard, Pool } from "../src/index.ts"
 import { listenAddress } from "../src/program/flags.ts"
 import { settle } from "./support/workload.ts"
@@ -214,6 +215,32 @@ describe("the sampler", () => {
       // Only the digits of the counts grow.
       assert.isBelow(large, small + 200, `${small} -> ${large}`)
       assert.isBelow(large, 10_000)
+    }))
+})
+
+describe("a store that fails", () => {
+  it.effect("the queue is still shown, with the store's last counts and why they are not fresh", () =>
+    Effect.gen(function*() {
+      let down = false
+      const counts = { ready: 2, leased: 0, completed: 5, buried: 0 }
+      const admin = {
+        counts: Effect.suspend(() => down ? Effect.fail(new StoreError({ operation: "count", reason: "connection refused" })) : Effect.succeed(counts)),
+        deadLetters: () => Effect.succeed([])
+      } as unknown as Admin
+      const pool = yield* Pool.make({ workers: 1, handler: () => Effect.void })
+      const queue: Dashboard.Queue = { ...Dashboard.memory("q", pool), kind: "durable", admin }
+      const sampler = yield* Sampler.start([queue], { interval: second, limits: Sampler.defaultLimits })
+      assert.deepStrictEqual((yield* sampler.snapshot).queues[0]!.counts, counts)
+      down = true
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      const shown = (yield* sampler.snapshot).queues[0]!
+      assert.deepStrictEqual(shown.counts, counts)
+      assert.match(shown.storeError ?? "", /connection refused/)
+      down = false
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      assert.strictEqual((yield* sampler.snapshot).queues[0]!.storeError, undefined)
     }))
 })
 

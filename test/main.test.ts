@@ -8,6 +8,8 @@
  * so that they stay quick and steady on a loaded machine.
  */
 import { Duration, Effect } from "effect"
+import { createServer } from "node:net"
+import type { AddressInfo } from "node:net"
 import { describe, expect, it } from "vitest"
 import { fromUrl } from "../src/durable/fromUrl.ts"
 import { redactUrl } from "../src/program/durable.ts"
@@ -251,6 +253,22 @@ describe("main", () => {
       expect(stdout).toBe("")
       expect(code).toBe(2)
     })
+  })
+
+  it("--dashboard on a port already taken: one line on stderr, exit 1, no job run", async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve))
+    const port = (taken.address() as AddressInfo).port
+    try {
+      const { code, stderr, stdout } = await runMain(["--jobs", "3", "--duration", "10", "--dashboard", String(port)])
+      expect(stderr).toBe(
+        `worker-pool: the dashboard could not listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`
+      )
+      expect(stdout).toBe("")
+      expect(code).toBe(1)
+    } finally {
+      taken.close()
+    }
   })
 
   it("--store runs the demo on a durable queue: every job completed in the store", async () => {

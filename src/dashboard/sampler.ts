@@ -199,10 +199,10 @@ export const record = (queue: QueueState, outcome: Job.Outcome<unknown, unknown,
   })
 }
 
-/** What a durable queue's store said this tick. */
+/** What a durable queue's store said this tick (the last answer, with why not, when it failed). */
 export interface StoreView {
   readonly counts: Counts | undefined
-  readonly deadLetters: ReadonlyArray<Buried>
+  readonly deadLetters: ReadonlyArray<DeadLetter>
   readonly error: string | undefined
 }
 
@@ -220,13 +220,19 @@ const readStore = (queue: QueueState): Effect.Effect<StoreView> => {
     Effect.exit,
     Effect.map((exit): StoreView =>
       Exit.isSuccess(exit)
-        ? { counts: exit.value[0], deadLetters: exit.value[1], error: undefined }
-        : { counts: queue.snapshot.counts, deadLetters: queue.snapshot.deadLetters.map(asBuried), error: failureText(exit.cause) }
+        ? { counts: exit.value[0], deadLetters: exit.value[1].map(deadLetter), error: undefined }
+        : { counts: queue.snapshot.counts, deadLetters: queue.snapshot.deadLetters, error: failureText(exit.cause) }
     )
   )
 }
 
-const asBuried = (letter: DeadLetter): Buried => ({ ...letter, payload: letter.payload })
+/** A dead letter as listed: its error and payload cut short. */
+const deadLetter = (letter: Buried): DeadLetter => ({
+  id: letter.id,
+  attempts: letter.attempts,
+  error: cut(letter.error),
+  payload: payloadText(letter.payload)
+})
 
 const failureText = (cause: Cause.Cause<unknown>): string => {
   const error = Cause.squash(cause)
@@ -279,12 +285,7 @@ export const tick = (
     percentiles: Ring.percentiles(queue.runTimes),
     running: shown,
     recent: Ring.toArray(queue.recent).reverse(),
-    deadLetters: store.deadLetters.slice(0, queue.limits.deadLetters).map((letter) => ({
-      id: letter.id,
-      attempts: letter.attempts,
-      error: cut(letter.error),
-      payload: payloadText(letter.payload)
-    })),
+    deadLetters: store.deadLetters.slice(0, queue.limits.deadLetters),
     periodic: queue.source.periodic
   }
   return queue.snapshot
