@@ -225,7 +225,8 @@ describe("a store that fails", () => {
       const counts = { ready: 2, leased: 0, completed: 5, buried: 0 }
       const admin = {
         counts: Effect.suspend(() => down ? Effect.fail(new StoreError({ operation: "count", reason: "connection refused" })) : Effect.succeed(counts)),
-        deadLetters: () => Effect.succeed([])
+        deadLetters: () => Effect.succeed([]),
+        upcoming: () => Effect.succeed(undefined)
       } as unknown as Admin
       const pool = yield* Pool.make({ workers: 1, handler: () => Effect.void })
       const queue: Dashboard.Queue = { ...Dashboard.memory("q", pool), kind: "durable", admin }
@@ -249,6 +250,7 @@ describe("routes", () => {
   const fakeAdmin = (calls: Array<string>): Admin => ({
     counts: Effect.succeed({ ready: 1, leased: 0, completed: 0, buried: 1 }),
     deadLetters: () => Effect.succeed([{ id: "dead-1", payload: { to: "ada" }, attempts: 3, error: "Error: bounced" }]),
+    upcoming: () => Effect.succeed([{ id: "later-1", runAt: new Date(1_700_000_000_000), attempts: 0 }]),
     lookup: () => Effect.succeed(undefined),
     redrive: (ids) =>
       Effect.sync(() => {
@@ -296,6 +298,7 @@ describe("routes", () => {
         { id: "dead-1", attempts: 3, error: "Error: bounced", payload: "{\"to\":\"ada\"}" }
       ])
       assert.deepStrictEqual(snapshot.queues[0].periodic, [{ name: "nightly", cron: "0 3 * * *" }])
+      assert.deepStrictEqual(snapshot.queues[0].upcoming, [{ id: "later-1", runAt: 1_700_000_000_000, attempts: 0 }])
     } finally {
       await dispose()
     }

@@ -137,6 +137,7 @@ export const script = `"use strict";
     ? h("p", { class: "empty" }, empty)
     : h("table", {}, h("tr", {}, heads.map((x) => h("th", {}, x))), rows);
 
+  let snapshotAt = Date.now();
   const card = (q, actions) => {
     const s = q.stats, c = q.counts;
     const last = q.series[q.series.length - 1];
@@ -179,8 +180,13 @@ export const script = `"use strict";
             h("td", {},
               h("button", { "data-action": "redrive", disabled: !actions, onclick: () => act(q.name, "redrive", { ids: [d.id] }) }, "retry"), " ",
               h("button", { class: "danger", "data-action": "remove", disabled: !actions, onclick: () => act(q.name, "remove", { ids: [d.id] }) }, "delete")))), "none"),
-        h("h3", {}, "delayed and periodic"),
-        h("p", {}, "delayed jobs and retries waiting are among the ", h("b", {}, "ready"), " jobs in the store (" + (c ? c.ready : "?") + "); this process has " + s.delayed + " delayed in hand."),
+        h("h3", {}, "waiting for their time" + (q.upcoming ? " (the first " + q.upcoming.length + ")" : "")),
+        q.upcoming
+          ? table(["job", "runs at", "in", "attempts so far"], q.upcoming.map((u) =>
+            h("tr", { "data-upcoming": u.id }, h("td", {}, u.id), h("td", {}, new Date(u.runAt).toLocaleString()),
+              h("td", {}, u.runAt <= snapshotAt ? "due" : ms(u.runAt - snapshotAt)), h("td", {}, u.attempts))), "none")
+          : h("p", { class: "empty" }, "this store cannot list them: they are among its ready jobs (" + (c ? c.ready : "?") + ")"),
+        h("h3", {}, "periodic jobs"),
         table(["periodic job", "cron"], q.periodic.map((x) => h("tr", {}, h("td", {}, x.name), h("td", {}, x.cron))), "no periodic job declared here"));
     }
     section.append(
@@ -201,6 +207,7 @@ export const script = `"use strict";
       // Keep what is being typed: redraw only the cards, not the header.
       const focused = document.activeElement && document.activeElement.matches("[data-cancel-id]") ? document.activeElement : null;
       const typed = focused ? { queue: focused.closest("[data-queue]").dataset.queue, value: focused.value } : null;
+      snapshotAt = snapshot.at;
       $("queues").replaceChildren(...snapshot.queues.map((q) => card(q, snapshot.actions)));
       if (typed) {
         const again = document.querySelector('[data-queue="' + CSS.escape(typed.queue) + '"] [data-cancel-id]');

@@ -57,9 +57,18 @@ export interface Limits {
   readonly deadLetters: number
   /** The running jobs listed. */
   readonly running: number
+  /** The jobs waiting for their time listed (the soonest first). */
+  readonly upcoming: number
 }
 
-export const defaultLimits: Limits = { samples: 600, runTimes: 1_000, recent: 50, deadLetters: 50, running: 100 }
+export const defaultLimits: Limits = {
+  samples: 600,
+  runTimes: 1_000,
+  recent: 50,
+  deadLetters: 50,
+  running: 100,
+  upcoming: 50
+}
 
 /** One second of a queue's traffic. */
 export interface Sample {
@@ -91,6 +100,14 @@ export interface DeadLetter {
   readonly payload: string
 }
 
+/** A job waiting for its time, as listed. */
+export interface UpcomingJob {
+  readonly id: string
+  /** When it may run, in ms since the epoch, by the store's clock. */
+  readonly runAt: number
+  readonly attempts: number
+}
+
 /** What the page shows of one queue. */
 export interface QueueSnapshot {
   readonly name: string
@@ -105,6 +122,8 @@ export interface QueueSnapshot {
   readonly running: ReadonlyArray<{ readonly id: string; readonly worker: number; readonly attempt: number; readonly ms: number | undefined }>
   readonly recent: ReadonlyArray<RecentOutcome>
   readonly deadLetters: ReadonlyArray<DeadLetter>
+  /** A durable queue's jobs waiting for their time; `undefined` when its store cannot list them. */
+  readonly upcoming: ReadonlyArray<UpcomingJob> | undefined
   readonly periodic: ReadonlyArray<PeriodicSchedule>
 }
 
@@ -167,6 +186,7 @@ export const makeQueue = (source: Source, limits: Limits = defaultLimits): Queue
     running: [],
     recent: [],
     deadLetters: [],
+    upcoming: undefined,
     periodic: source.periodic
   }
 })
@@ -203,10 +223,11 @@ export const record = (queue: QueueState, outcome: Job.Outcome<unknown, unknown,
 export interface StoreView {
   readonly counts: Counts | undefined
   readonly deadLetters: ReadonlyArray<DeadLetter>
+  readonly upcoming: ReadonlyArray<UpcomingJob> | undefined
   readonly error: string | undefined
 }
 
-const noStore: StoreView = { counts: undefined, deadLetters: [], error: undefined }
+const noStore: StoreView = { counts: undefined, deadLetters: [], upcoming: undefined, error: undefined }
 
 /** How long a tick waits for the store before it shows the queue without it. */
 const storeTimeout = Duration.seconds(2)
@@ -215,13 +236,19 @@ const storeTimeout = Duration.seconds(2)
 const readStore = (queue: QueueState): Effect.Effect<StoreView> => {
   const admin = queue.source.admin
   if (admin === undefined) return Effect.succeed(noStore)
-  return Effect.all([admin.counts, admin.deadLetters(queue.limits.deadLetters)]).pipe(
+  const { limits, snapshot } = queue
+  return Effect.all([admin.counts, admin.deadLetters(limits.deadLetters), admin.upcoming(limits.upcoming)]).pipe(
     Effect.timeout(storeTimeout),
     Effect.exit,
     Effect.map((exit): StoreView =>
       Exit.isSuccess(exit)
-        ? { counts: exit.value[0], deadLetters: exit.value[1].map(deadLetter), error: undefined }
-        : { counts: queue.snapshot.counts, deadLetters: queue.snapshot.deadLetters, error: failureText(exit.cause) }
+        ? {
+          counts: exit.value[0],
+          deadLetters: exit.value[1].map(deadLetter),
+          upcoming: exit.value[2]?.map((job) => ({ id: job.id, runAt: job.runAt.getTime(), attempts: job.attempts })),
+          error: undefined
+        }
+        : { ...snapshot, error: failureText(exit.cause) }
     )
   )
 }
@@ -286,6 +313,7 @@ export const tick = (
     running: shown,
     recent: Ring.toArray(queue.recent).reverse(),
     deadLetters: store.deadLetters.slice(0, queue.limits.deadLetters),
+    upcoming: store.upcoming?.slice(0, queue.limits.upcoming),
     periodic: queue.source.periodic
   }
   return queue.snapshot
