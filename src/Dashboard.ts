@@ -3,7 +3,7 @@
  * counts, throughput and failure rate over the last ten minutes, run-time
  * percentiles, the running jobs and the latest outcomes, and for a durable
  * queue its store's counts and dead letters, with buttons to retry or delete
- * them and to cancel a job.
+ * them and to cancel a job, and the jobs waiting for their time.
  *
  * `layer` serves it on Effect's `HttpServer` (provide one, such as
  * `NodeHttpServer.layer`, bound to loopback); `routes` adds it to an
@@ -95,7 +95,7 @@ export interface Options {
   readonly token?: string | undefined
   /** How often the counters are sampled (the chart's step). Default 1 second. */
   readonly interval?: Duration.Input | undefined
-  /** How much is kept per queue. Default: 600 samples (ten minutes), the last 1,000 run times, 50 outcomes, 50 dead letters, 100 running jobs. */
+  /** How much is kept per queue. Default: 600 samples (ten minutes), the last 1,000 run times, 50 outcomes, 50 dead letters, 100 running jobs, 50 waiting jobs. */
   readonly limits?: Partial<Limits> | undefined
 }
 
