@@ -180,7 +180,19 @@ export interface Stats {
 }
 
 /** A job a worker is running now: see `WorkerPool.running`. */
-export type RunningJob = Running.RunningJob
+export interface RunningJob {
+  readonly id: string
+  /** The 1-based id of the worker running it (`WorkerId`). */
+  readonly worker: number
+  /** Its delivery, from 1 (always 1 in memory). */
+  readonly attempt: number
+  /**
+   * When it started, in milliseconds by the pool's `Clock`: known when
+   * someone subscribed to the pool's outcomes at that moment (the dashboard
+   * does), since the clock is read only then; otherwise `undefined`.
+   */
+  readonly startedAt: number | undefined
+}
 
 /** A running pool. */
 export interface WorkerPool<in out A, out B, out E> {

@@ -12,7 +12,7 @@
  * on the buttons, `data-dead` on a dead letter's row, `data-outcome` on a
  * recent outcome's, `data-running` on a running job's.
  *
- * @internal
+ * Internal: not an entry point of the package.
  */
 
 export const html = `<!doctype html>

@@ -4,7 +4,7 @@
  * however long it runs and however many jobs flow. Pushing overwrites the
  * oldest value once full; nothing is allocated per push.
  *
- * @internal
+ * Internal: not an entry point of the package.
  */
 
 export interface Ring<A> {

@@ -7,7 +7,7 @@
  * wrong, never a crash. Each action, done or refused, is logged through
  * Effect's logger with what it was, on which queue and ids, and from where.
  *
- * @internal
+ * Internal: not an entry point of the package.
  */
 import * as ByteSize from "effect/ByteSize"
 import * as Effect from "effect/Effect"

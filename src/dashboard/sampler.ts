@@ -10,7 +10,7 @@
  * trip or two per durable queue. The page gets the snapshot, never the jobs:
  * at 10,000 jobs/s the snapshot is the same size as at 1.
  *
- * @internal
+ * Internal: not an entry point of the package.
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"

@@ -16,7 +16,7 @@
  * Read-only views need none of this: the dashboard listens on loopback
  * unless told otherwise.
  *
- * @internal
+ * Internal: not an entry point of the package.
  */
 import { createHash, randomBytes, timingSafeEqual } from "node:crypto"
 
