@@ -14,7 +14,8 @@
  * Actions that change a queue need the `token` given here, in the
  * `x-dashboard-token` header, and are refused from another site; without a
  * token, they are off. Reading needs no token: serve it on loopback (the
- * default of the program's `--dashboard`), or behind your own access control.
+ * default of the program's `--dashboard`) with `hosts: loopbackHosts`, or
+ * behind your own access control.
  *
  * ```ts
  * import { NodeHttpServer } from "@effect/platform-node"
@@ -24,7 +25,12 @@
  *
  * const program = Effect.scoped(Effect.gen(function*() {
  *   const pool = yield* Pool.make({ workers: 2, handler: () => Effect.sleep("10 millis") })
- *   yield* Layer.launch(Dashboard.layer({ queues: [Dashboard.memory("thumbnails", pool)], token: "s3cret" }).pipe(
+ *   const dashboard = Dashboard.layer({
+ *     queues: [Dashboard.memory("thumbnails", pool)],
+ *     token: "s3cret",
+ *     hosts: Dashboard.loopbackHosts
+ *   })
+ *   yield* Layer.launch(dashboard.pipe(
  *     Layer.provide(NodeHttpServer.layer(createServer, { host: "127.0.0.1", port: 8080 }))
  *   )).pipe(Effect.forkScoped)
  * }))
@@ -93,6 +99,14 @@ export interface Options {
    * is read-only.
    */
   readonly token?: string | undefined
+  /**
+   * The host names the page may be reached by (the `Host` header, without
+   * its port): a request naming another is refused, which stops a page on
+   * another site from reading the dashboard by pointing its own name at
+   * this address (DNS rebinding). Default: any. The program passes
+   * `loopbackHosts` when it binds to loopback.
+   */
+  readonly hosts?: ReadonlyArray<string> | undefined
   /** How often the counters are sampled (the chart's step). Default 1 second. */
   readonly interval?: Duration.Input | undefined
   /** How much is kept per queue. Default: 600 samples (ten minutes), the last 1,000 run times, 50 outcomes, 50 dead letters, 100 running jobs, 50 waiting jobs. */
@@ -101,6 +115,9 @@ export interface Options {
 
 /** A token for a dashboard started without one: 32 random bytes, URL-safe (the program uses it). */
 export const generateToken: () => string = Security.generateToken
+
+/** The names of loopback (`127.0.0.1`, `localhost`, `::1`), for `Options.hosts` on a dashboard bound there. */
+export const loopbackHosts: ReadonlyArray<string> = Security.loopbackHosts
 
 /** The header actions carry the token in. */
 export const tokenHeader: string = Security.tokenHeader
@@ -126,7 +143,7 @@ export const routes = (options: Options): Layer.Layer<never, never, HttpRouter.H
   Layer.unwrap(Effect.gen(function*() {
     const resolved = yield* Effect.sync(() => resolve(options))
     const sampler = yield* Sampler.start(options.queues, resolved)
-    return Routes.routes(sampler, options.token)
+    return Routes.routes(sampler, { token: options.token, hosts: options.hosts })
   }))
 
 /**

@@ -16,6 +16,7 @@ import * as Security from "../src/dashboard/security.ts"
 import type { Admin } from "../src/Durable.ts"
 import { StoreError } from "../src/durable/Store.ts"
 import { Dashboard, Pool } from "../src/index.ts"
+import { isLoopback } from "../src/program/dashboard.ts"
 import { listenAddress } from "../src/program/flags.ts"
 import { settle } from "./support/workload.ts"
 
@@ -55,6 +56,20 @@ describe("security", () => {
     assert.isFalse(Security.tokenMatches("s3cret", undefined))
     assert.notStrictEqual(Security.generateToken(), Security.generateToken())
     assert.isAtLeast(Security.generateToken().length, 40)
+  })
+
+  it("the Host a request names: with hosts given, only theirs (whatever the port); without, any", () => {
+    assert.strictEqual(Security.hostName("127.0.0.1:8080"), "127.0.0.1")
+    assert.strictEqual(Security.hostName("[::1]:8080"), "::1")
+    assert.strictEqual(Security.hostName("LocalHost"), "localhost")
+    const loopback = Security.loopbackHosts
+    for (const host of ["127.0.0.1:8080", "localhost:1", "[::1]:9", "localhost"]) assert.isTrue(Security.hostAllowed(loopback, host), host)
+    for (const host of ["evil.example:8080", "127.0.0.1.evil.example", "", undefined]) {
+      assert.isFalse(Security.hostAllowed(loopback, host), String(host))
+    }
+    assert.isTrue(Security.hostAllowed(undefined, "anything:1"))
+    assert.isTrue(isLoopback("127.0.0.2") && isLoopback("localhost") && isLoopback("::1"))
+    assert.isFalse(isLoopback("0.0.0.0") || isLoopback("10.0.0.1") || isLoopback("example.com"))
   })
 
   it("an action needs the token in its header, and JSON", () => {
@@ -261,7 +276,7 @@ describe("routes", () => {
     cancel: (id) => Effect.sync(() => (calls.push(`cancel ${id}`), id === "ready-1" ? "ready" as const : undefined))
   })
 
-  const served = async (calls: Array<string>, token: string | undefined) => {
+  const served = async (calls: Array<string>, token: string | undefined, hosts?: ReadonlyArray<string>) => {
     const queue: Dashboard.Queue = {
       name: "emails",
       kind: "durable",
@@ -274,7 +289,7 @@ describe("routes", () => {
       admin: fakeAdmin(calls),
       periodic: [{ name: "nightly", cron: "0 3 * * *" }]
     }
-    return HttpRouter.toWebHandler(Dashboard.routes({ queues: [queue], token }), { disableLogger: true })
+    return HttpRouter.toWebHandler(Dashboard.routes({ queues: [queue], token, hosts }), { disableLogger: true })
   }
   const post = (path: string, body: string, headers: Record<string, string> = {}) =>
     new Request(`http://127.0.0.1:8080${path}`, {
@@ -340,6 +355,23 @@ describe("routes", () => {
       }
       // Only the two accepted actions, and the unknown id's cancel, reached the store.
       assert.deepStrictEqual(calls, ["redrive dead-1", "cancel ready-1", "cancel nobody"])
+    } finally {
+      await dispose()
+    }
+  })
+
+  it("with hosts given, a request naming another Host gets nothing but a 403 (DNS rebinding)", async () => {
+    const { dispose, handler } = await served([], "s3cret", Dashboard.loopbackHosts)
+    try {
+      const get = (path: string, host: string) => handler(new Request(`http://${host}${path}`, { headers: { host } }))
+      for (const path of ["/", "/dashboard.js", "/api/snapshot"]) {
+        assert.strictEqual((await get(path, "127.0.0.1:8080")).status, 200, path)
+        const refused = await get(path, "rebound.evil.example:8080")
+        assert.strictEqual(refused.status, 403, path)
+        assert.match(((await refused.json()) as any).error, /not one this dashboard answers/)
+      }
+      const action = await handler(post("/api/queues/emails/cancel", "{\"id\":\"ready-1\"}", { host: "rebound.evil.example" }))
+      assert.strictEqual(action.status, 403)
     } finally {
       await dispose()
     }

@@ -163,16 +163,37 @@ const act = (sampler: Sampler, token: string | undefined) =>
     return json({ error }, status)
   })
 
+/** Answers only a request whose `Host` is allowed (`security.ts`); any other gets a 403 JSON error. */
+const forHosts = (hosts: ReadonlyArray<string> | undefined) =>
+<E, R>(
+  handler: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+) =>
+(request: HttpServerRequest.HttpServerRequest) =>
+  Security.hostAllowed(hosts, request.headers["host"])
+    ? handler(request)
+    : Effect.succeed(json({ error: `host ${JSON.stringify(request.headers["host"] ?? "")} is not one this dashboard answers` }, 403))
+
+/** What the routes need to know beyond the sampler. */
+export interface Settings {
+  /** The token actions need; `undefined`: actions are off. */
+  readonly token: string | undefined
+  /** The host names requests may name; `undefined`: any. */
+  readonly hosts: ReadonlyArray<string> | undefined
+}
+
 /** The routes, on the router of the layer they are added to. */
-export const routes = (sampler: Sampler, token: string | undefined): Layer.Layer<never, never, HttpRouter.HttpRouter> =>
-  Layer.mergeAll(
-    HttpRouter.add("GET", "/", asset(Page.html, "text/html; charset=utf-8")),
-    HttpRouter.add("GET", "/dashboard.js", asset(Page.script, "text/javascript; charset=utf-8")),
-    HttpRouter.add("GET", "/dashboard.css", asset(Page.style, "text/css; charset=utf-8")),
+export const routes = (sampler: Sampler, { hosts, token }: Settings): Layer.Layer<never, never, HttpRouter.HttpRouter> => {
+  const guarded = forHosts(hosts)
+  const constant = (response: HttpServerResponse.HttpServerResponse) => guarded(() => Effect.succeed(response))
+  return Layer.mergeAll(
+    HttpRouter.add("GET", "/", constant(asset(Page.html, "text/html; charset=utf-8"))),
+    HttpRouter.add("GET", "/dashboard.js", constant(asset(Page.script, "text/javascript; charset=utf-8"))),
+    HttpRouter.add("GET", "/dashboard.css", constant(asset(Page.style, "text/css; charset=utf-8"))),
     HttpRouter.add(
       "GET",
       "/api/snapshot",
-      Effect.map(sampler.snapshot, (snapshot) => json({ ...snapshot, actions: token !== undefined }))
+      guarded(() => Effect.map(sampler.snapshot, (snapshot) => json({ ...snapshot, actions: token !== undefined })))
     ),
-    HttpRouter.add("POST", "/api/queues/:queue/:action", act(sampler, token))
+    HttpRouter.add("POST", "/api/queues/:queue/:action", guarded(act(sampler, token)))
   )
+}

@@ -35,6 +35,24 @@ const digest = (text: string): Buffer => createHash("sha256").update(text, "utf8
 export const tokenMatches = (expected: string, given: string | undefined): boolean =>
   given !== undefined && timingSafeEqual(digest(expected), digest(given))
 
+/** The host names of loopback: what the program allows when it binds there. */
+export const loopbackHosts: ReadonlyArray<string> = ["127.0.0.1", "localhost", "::1"]
+
+/** The host name of a `Host` header, without its port (and an IPv6 literal without its brackets), lower-case. */
+export const hostName = (host: string): string => {
+  const bracketed = /^\[([^\]]*)\](?::\d*)?$/.exec(host)
+  return (bracketed ? bracketed[1]! : host.replace(/:\d*$/, "")).toLowerCase()
+}
+
+/**
+ * Whether a request with this `Host` may be answered: any, when `allowed` is
+ * undefined; else only one of `allowed`'s names. A page on another site that
+ * points its own name at 127.0.0.1 (DNS rebinding) arrives with its own name
+ * as the `Host`, and is refused.
+ */
+export const hostAllowed = (allowed: ReadonlyArray<string> | undefined, host: string | undefined): boolean =>
+  allowed === undefined || (host !== undefined && allowed.some((name) => name.toLowerCase() === hostName(host)))
+
 /** Why a request that changes a queue is refused: its status and message; `undefined` when it may go on. */
 export interface Refusal {
   readonly status: 403 | 415

@@ -23,6 +23,10 @@ export class DashboardListenError extends Schema.TaggedError<DashboardListenErro
   }
 }
 
+/** Whether `host` names this machine's loopback. */
+export const isLoopback = (host: string): boolean =>
+  Dashboard.loopbackHosts.includes(host.toLowerCase()) || /^127(\.\d{1,3}){3}$/.test(host)
+
 const hostInUrl = (host: string): string => host.includes(":") ? `[${host}]` : host
 
 /** Serves the dashboard of `queues` in the current scope, and prints its URL. */
@@ -40,7 +44,9 @@ export const serve = (
       // A page left open polls once a second: its request must not hold the end of the run.
       gracefulShutdownTimeout: "1 second"
     })
-    const context = yield* Layer.build(Layer.provideMerge(Dashboard.layer({ queues, token }), server)).pipe(
+    // On loopback, only loopback's names: a page elsewhere cannot read it by pointing its own name here.
+    const hosts = isLoopback(settings.host) ? [...Dashboard.loopbackHosts, settings.host] : undefined
+    const context = yield* Layer.build(Layer.provideMerge(Dashboard.layer({ queues, token, hosts }), server)).pipe(
       Effect.mapError((error) =>
         new DashboardListenError({ address, reason: String((error.cause as Error | undefined)?.message ?? error.cause) })
       )
