@@ -16,6 +16,7 @@ const unit = [
   "test/Periodic.test.ts",
   "test/Backlog.test.ts",
   "test/Config.test.ts",
+  "test/Dashboard.test.ts",
   "test/Delayed.test.ts",
   "test/Durable.test.ts",
   "test/Fetcher.test.ts",

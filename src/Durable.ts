@@ -64,7 +64,7 @@ import * as Maintenance from "./durable/maintenance.ts"
 import { PermanentError, retryableOf } from "./durable/retryable.ts"
 import * as Settler from "./durable/settler.ts"
 import * as Stopping from "./durable/stopping.ts"
-import { type Buried, type Counts, type JobInfo, type JobState, Store, type StoreError } from "./durable/Store.ts"
+import { type Buried, type Counts, type JobInfo, type JobState, Store, type StoreError, type Upcoming } from "./durable/Store.ts"
 import * as Checks from "./internal/options.ts"
 import { quietly } from "./internal/quietly.ts"
 import { isInvalid } from "./internal/options.ts"
@@ -298,6 +298,13 @@ export interface Admin {
   readonly counts: Effect.Effect<Counts, AdminError>
   /** Dead-lettered jobs, oldest first, at most `limit` (an integer >= 1, default 100). */
   readonly deadLetters: (limit?: number) => Effect.Effect<ReadonlyArray<Buried>, AdminError>
+  /**
+   * The jobs that wait for their time (delayed, run at a later time, retries
+   * waiting for their delay), soonest first, at most `limit` (an integer >=
+   * 1, default 100); undefined for a store that cannot list them (one without
+   * the optional `upcoming`).
+   */
+  readonly upcoming: (limit?: number) => Effect.Effect<ReadonlyArray<Upcoming> | undefined, AdminError>
   /** The job `id`: its state, attempts, when it runs, its last error; undefined if the queue does not hold it. */
   readonly lookup: (id: string) => Effect.Effect<JobInfo | undefined, AdminError>
   /**
@@ -348,6 +355,7 @@ export const admin = (options: AdminOptions): Admin => {
     return {
       counts: refused,
       deadLetters: () => refused,
+      upcoming: () => refused,
       lookup: () => refused,
       redrive: () => refused,
       remove: () => refused,
@@ -363,6 +371,8 @@ export interface DurablePool<in out A, out B, out E> extends Producer<A>, Admin 
   readonly outcomes: Stream.Stream<Job.Outcome<A, B, E | Job.JobTimeoutError>>
   /** This process's counters. */
   readonly stats: Effect.Effect<Pool.Stats>
+  /** The jobs this process runs now (at most one per worker): id, worker, attempt (the delivery), start. */
+  readonly running: Effect.Effect<ReadonlyArray<Pool.RunningJob>>
   /**
    * The queue's counts in the store, across processes. One round trip,
    * bounded by the store's `commandTimeout`; bound it tighter with
@@ -460,6 +470,7 @@ const build = <A, I, B, E, R>(
       submitAll,
       outcomes: pool.outcomes,
       stats: pool.stats,
+      running: pool.running,
       shutdown
     }
   }))

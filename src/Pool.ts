@@ -48,6 +48,7 @@ import * as Ledger from "./internal/ledger.ts"
 import * as Places from "./internal/places.ts"
 import * as PoolShutdown from "./internal/poolShutdown.ts"
 import * as Run from "./internal/run.ts"
+import * as Running from "./internal/running.ts"
 import { Submission } from "./internal/runtime.ts"
 import * as State from "./internal/state.ts"
 import * as Job from "./Job.ts"
@@ -178,6 +179,21 @@ export interface Stats {
   readonly droppedOutcomes: number
 }
 
+/** A job a worker is running now: see `WorkerPool.running`. */
+export interface RunningJob {
+  readonly id: string
+  /** The 1-based id of the worker running it (`WorkerId`). */
+  readonly worker: number
+  /** Its delivery, from 1 (always 1 in memory). */
+  readonly attempt: number
+  /**
+   * When it started, in milliseconds by the pool's `Clock`: known when
+   * someone subscribed to the pool's outcomes at that moment (the dashboard
+   * does), since the clock is read only then; otherwise `undefined`.
+   */
+  readonly startedAt: number | undefined
+}
+
 /** A running pool. */
 export interface WorkerPool<in out A, out B, out E> {
   /** Accepts a job, waiting while the queue is full. Fails with `PoolClosedError` once shutdown began. */
@@ -226,6 +242,8 @@ export interface WorkerPool<in out A, out B, out E> {
   }
   /** A snapshot of the counters. */
   readonly stats: Effect.Effect<Stats>
+  /** A snapshot of the jobs running now (at most one per worker): id, worker, attempt, start. */
+  readonly running: Effect.Effect<ReadonlyArray<RunningJob>>
   /**
    * Stops the pool gracefully (see `Shutdown`) and reports. Idempotent: a
    * later call waits for the first and returns the same report.
@@ -416,6 +434,7 @@ export const makeWithHooks = <A, B, E, R>(
     }
 
     const stats = Effect.sync(() => Ledger.stats(state))
+    const running = Effect.sync(() => Running.snapshot(state))
 
     // --- shutdown -------------------------------------------------------------
 
@@ -444,7 +463,7 @@ export const makeWithHooks = <A, B, E, R>(
       Effect.annotateLogs({ workers: config.workers, capacity: config.capacity })
     ))
 
-    return { submit, submitAll, trySubmit, run, outcomes, subscribe, stats, shutdown, cancel }
+    return { submit, submitAll, trySubmit, run, outcomes, subscribe, stats, running, shutdown, cancel }
   }).pipe(Effect.withSpan("Pool.make"))
 
 /**

@@ -237,6 +237,7 @@ export const makeWithHooks = <A, B, E>(
       outcomes: pool.outcomes,
       subscribe: pool.subscribe,
       stats: pool.stats,
+      running: pool.running,
       cancel: pool.cancel,
       shutdown: ((policy?: Partial<Shutdown.Policy>) =>
         // Once drained, the threads are idle: they close now rather than when the scope closes.

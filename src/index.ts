@@ -8,6 +8,7 @@
  *   stores are separate entry points (`effect-worker-pool/RedisStore`,
  *   `/PostgresStore`, `/MemoryStore`), so that only the client in use loads.
  * - `Periodic`: periodic jobs declared from a cron, one durable job per tick.
+ * - `Dashboard`: a web page that shows pools and queues live, with actions on dead letters.
  */
 export * as Job from "./Job.ts"
 export * as Pool from "./Pool.ts"
@@ -21,3 +22,6 @@ export * as Threads from "./Threads.ts"
 
 /** Periodic jobs declared from a cron: each tick one durable job, however many processes declare it. */
 export * as Periodic from "./Periodic.ts"
+
+/** A web page that shows pools and durable queues as they run, served on Effect's `HttpServer`. */
+export * as Dashboard from "./Dashboard.ts"

@@ -7,7 +7,7 @@
  * that is dead-lettered or cancelled refused by submit, saying so.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Schema } from "effect"
+import { Clock, Effect, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import type { Store } from "../src/durable/Store.ts"
@@ -244,5 +244,28 @@ describe("Durable dead letters and single jobs", () => {
       assert.strictEqual(yield* named(admin.deadLetters(0)), "limit")
       const broken = Durable.admin({ store, queue: "" })
       assert.strictEqual(yield* named(broken.lookup("x")), "queue")
+    })))
+})
+
+describe("Durable upcoming", () => {
+  it.effect("lists the jobs waiting for their time, soonest first; a bad limit is refused; a store that cannot list says undefined", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const admin = Durable.admin({ store, queue: "q" })
+      const producer = Durable.producer({ store, queue: "q", schema: Schema.String })
+      yield* producer.submit("b", { id: "in-a-minute", delay: "1 minute" })
+      yield* producer.submit("a", { id: "in-a-second", delay: "1 second" })
+      yield* producer.submit("c", { id: "now" })
+      const now = yield* Clock.currentTimeMillis
+      const listed = yield* admin.upcoming()
+      assert.deepStrictEqual(listed?.map((job) => [job.id, job.runAt.getTime() - now, job.attempts]), [
+        ["in-a-second", 1_000, 0],
+        ["in-a-minute", 60_000, 0]
+      ])
+      assert.deepStrictEqual((yield* admin.upcoming(1))?.map((job) => job.id), ["in-a-second"])
+      const refused = yield* Effect.flip(admin.upcoming(0))
+      assert.strictEqual(refused._tag === "PoolConfigError" && refused.option, "limit")
+      const { upcoming: _, ...withoutUpcoming } = store
+      assert.strictEqual(yield* Durable.admin({ store: withoutUpcoming, queue: "q" }).upcoming(), undefined)
     })))
 })

@@ -8,6 +8,8 @@
  * so that they stay quick and steady on a loaded machine.
  */
 import { Duration, Effect } from "effect"
+import { createServer } from "node:net"
+import type { AddressInfo } from "node:net"
 import { describe, expect, it } from "vitest"
 import { fromUrl } from "../src/durable/fromUrl.ts"
 import { redactUrl } from "../src/program/durable.ts"
@@ -232,7 +234,12 @@ describe("main", () => {
       [["--store", "memory:", "--max-attempts", "0"], /--max-attempts: "0"\. Expected: an integer >= 1/],
       // A lease the pool refuses is a bad flag before any store is tried (this one would refuse the connection).
       [["--store", "redis://127.0.0.1:1", "--lease", "5"], /--lease: "5"\. Expected: an integer >= 100/],
-      [["--store", "memory:", "--retry-delay", "1.5"], /--retry-delay: "1\.5"/]
+      [["--store", "memory:", "--retry-delay", "1.5"], /--retry-delay: "1\.5"/],
+      [["--dashboard", "localhost:http"], /--dashboard: "localhost:http"\. Expected: host:port, or a port alone for 127\.0\.0\.1/],
+      [["--dashboard", "70000"], /--dashboard: "70000"\. Expected: host:port/],
+      [["--dashboard-token", "t"], /: --dashboard-token needs --dashboard/],
+      [["--dashboard", "0", "--dashboard-token", ""], /--dashboard-token\. Expected: a non-empty token/],
+      [["--store", "memory:", "--role", "producer", "--dashboard", "0"], /: --dashboard shows a pool, and --role producer runs none/]
     ]
 
     it.each(cases)("%j", async (args, message) => {
@@ -246,6 +253,22 @@ describe("main", () => {
       expect(stdout).toBe("")
       expect(code).toBe(2)
     })
+  })
+
+  it("--dashboard on a port already taken: one line on stderr, exit 1, no job run", async () => {
+    const taken = createServer()
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve))
+    const port = (taken.address() as AddressInfo).port
+    try {
+      const { code, stderr, stdout } = await runMain(["--jobs", "3", "--duration", "10", "--dashboard", String(port)])
+      expect(stderr).toBe(
+        `worker-pool: the dashboard could not listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`
+      )
+      expect(stdout).toBe("")
+      expect(code).toBe(1)
+    } finally {
+      taken.close()
+    }
   })
 
   it("--store runs the demo on a durable queue: every job completed in the store", async () => {

@@ -3,7 +3,7 @@
  * command, never run on and fail test by test.
  */
 import { describe, expect, it } from "vitest"
-import { installCommand, plan, serverNeeds } from "./support/provision.ts"
+import { allNeeds, browserNeeds, installCommand, plan, serverNeeds } from "./support/provision.ts"
 
 const redis = serverNeeds.filter((need) => need.binary === "redis-server")
 const postgres = serverNeeds.filter((need) => need.package === "postgresql")
@@ -34,6 +34,13 @@ describe("test set-up", () => {
     expect(decided._tag === "Stop" && decided.message).toContain(
       "\n  apt-get update && apt-get install -y --no-install-recommends redis-server\n"
     )
+  })
+
+  it("installs Debian's chromium for the dashboard's browser tests, with the servers", () => {
+    expect(allNeeds).toEqual([...serverNeeds, ...browserNeeds])
+    expect(plan([...redis, ...browserNeeds], root)).toEqual({ _tag: "Install", packages: ["redis-server", "chromium"] })
+    const decided = plan(browserNeeds, { root: false, apt: true, noInstall: false })
+    expect(decided._tag === "Stop" && decided.message).toContain(installCommand(["chromium"], true))
   })
 
   it("names the packages when there is no apt-get", () => {

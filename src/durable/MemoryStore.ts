@@ -25,6 +25,7 @@ import {
   type Lease,
   type Offered,
   type Refused,
+  type Upcoming,
   Store
 } from "./Store.ts"
 
@@ -243,6 +244,14 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
         }
         return earliest === undefined ? undefined : Math.max(0, earliest - now)
       }),
+    upcoming: (queue, limit) =>
+      Effect.sync(() =>
+        [...entriesOf(queue).values()]
+          .filter((entry) => entry.state === "ready" && entry.waiting)
+          .sort((a, b) => a.visibleAt - b.visibleAt)
+          .slice(0, limit)
+          .map((entry): Upcoming => ({ id: entry.id, runAt: new Date(entry.visibleAt), attempts: entry.attempts }))
+      ),
     listen: (queue) =>
       Effect.gen(function*() {
         if (!wakeups.has(queue)) {

@@ -183,6 +183,15 @@ export interface Refused {
   readonly state: "buried" | "cancelled"
 }
 
+/** A job that waits in the store for its time, as `upcoming` lists it. */
+export interface Upcoming {
+  readonly id: string
+  /** When it may be claimed, by the store's clock (past: due, and no claim has taken it yet). */
+  readonly runAt: Date
+  /** Deliveries so far: 0 for a delayed job, more for a retry waiting for its delay. */
+  readonly attempts: number
+}
+
 /** A job as `lookup` finds it. */
 export interface JobInfo {
   readonly id: string
@@ -308,6 +317,12 @@ export interface Store {
    * to run from several processes at once (each job is deleted once).
    */
   readonly purge: (queue: string, retention: Retention, limit: number) => Effect.Effect<number, StoreError>
+  /**
+   * The jobs of `queue` that wait for their time (delayed, run at a later
+   * time, retries waiting for their delay), soonest first, at most `limit`:
+   * those `due` looks at. Optional: a store without it shows only counts.
+   */
+  readonly upcoming?: ((queue: string, limit: number) => Effect.Effect<ReadonlyArray<Upcoming>, StoreError>) | undefined
   /**
    * How long until the earliest job of `queue` that waits for its time (a
    * delayed job, a retry waiting) may be claimed, in milliseconds by the

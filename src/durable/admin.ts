@@ -21,6 +21,14 @@ const deadLetters = (store: Store, queue: string): Admin["deadLetters"] => (limi
     ? store.buried(queue, limit)
     : Effect.fail(new PoolConfigError({ option: "limit", reason: `must be an integer >= 1, got ${Checks.describe(limit)}` }))
 
+/** The pool's `upcoming`: checks `limit`, then asks the store, if it can list them. */
+const upcoming = (store: Store, queue: string): Admin["upcoming"] => (limit = 100) => {
+  if (!isPositiveInteger(limit)) {
+    return Effect.fail(new PoolConfigError({ option: "limit", reason: `must be an integer >= 1, got ${Checks.describe(limit)}` }))
+  }
+  return store.upcoming === undefined ? Effect.succeed(undefined) : store.upcoming(queue, limit)
+}
+
 /** An id argument, checked: a string. */
 const idOf = (id: unknown) => Checks.checked("id", () => Checks.jobIdString(id))
 
@@ -66,6 +74,7 @@ export const make = (store: Store, queue: string, cancelled: (id: string) => voi
   return {
     counts: store.counts(queue),
     deadLetters: deadLetters(store, queue),
+    upcoming: upcoming(store, queue),
     lookup: (id) =>
       Effect.suspend((): Effect.Effect<JobInfo | undefined, AdminError> => {
         const checked = idOf(id)

@@ -130,6 +130,7 @@ const wrap = (engine: Engine, options: Options): Store => {
     },
     listen: engine.listen === undefined ? undefined : listening(engine.listen, options, operate),
     due: engine.due === undefined ? undefined : dueOf(engine.due, operate),
+    upcoming: engine.upcoming === undefined ? undefined : upcomingOf(engine.upcoming, operate),
     lookup: (queue, id) => withIds("lookup", queue, [{ id }], () => engine.lookup(queue, id)),
     redrive: (queue, ids) =>
       ids.length === 0 ? Effect.succeed(0) : withIds("redrive", queue, asJobs(ids), () => engine.redrive(queue, ids)),
@@ -141,6 +142,16 @@ const wrap = (engine: Engine, options: Options): Store => {
       return n === 0 ? Effect.succeed(0) : operate("purge", queue, () => engine.purge(queue, retention, n))
     }
   }
+}
+
+/** The engine's `upcoming`, run like any operation; a `limit` that asks for nothing needs no round trip. */
+const upcomingOf = (
+  upcoming: NonNullable<Engine["upcoming"]>,
+  operate: ReturnType<typeof operation>
+): NonNullable<Store["upcoming"]> =>
+(queue, limit) => {
+  const n = count(limit)
+  return n === 0 ? Effect.succeed([]) : operate("upcoming", queue, () => upcoming(queue, n))
 }
 
 /** The engine's `due`, run like any operation. */

@@ -104,8 +104,8 @@ const store = (option: string, input: unknown): Store => {
     }
     operations[name] = (operation as (...args: ReadonlyArray<unknown>) => unknown).bind(source)
   }
-  // Optional: a store without them is polled.
-  for (const name of ["listen", "due"] as const) {
+  // Optional: a store without `listen` or `due` is polled; one without `upcoming` lists no waiting jobs.
+  for (const name of ["listen", "due", "upcoming"] as const) {
     const operation = field(source, name, option)
     if (operation === undefined) continue
     if (typeof operation !== "function") refuse(option, `must be a Store: its ${name} is ${describe(operation)}`)

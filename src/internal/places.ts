@@ -49,6 +49,8 @@ const place = <A, B, E, R>(
 ): Effect.Effect<void, never, R> =>
   Effect.suspend(() => {
     const hand: Worker.Hand<Entry<A, B, E>> = { item: undefined }
+    // A new loop (after one died outright) gets a new hand: the snapshot of running jobs reads this one.
+    state.hands[id - 1] = hand
     return Effect.flatMap(Effect.forkChild(worker(state, handlers, id, hand), { startImmediately: true }), (fiber) =>
       Effect.onInterrupt(Fiber.await(fiber), () => Fiber.interrupt(fiber)).pipe(
         Effect.flatMap((exit) =>

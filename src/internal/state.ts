@@ -148,6 +148,11 @@ export interface PoolState<A, B, E, R> {
   readonly places: Array<Fiber.Fiber<void>>
   /** Workers running. */
   running: number
+  /**
+   * Each worker place's hand (index: worker id - 1), the job its loop runs,
+   * if any: what `running.ts` reads for the running jobs' snapshot.
+   */
+  readonly hands: Array<{ readonly item: Entry<A, B, E> | undefined }>
   /** Done once every worker has started taking jobs. */
   readonly allStarted: Deferred.Deferred<void>
   /** The accepted jobs not ended yet, by id: only in a pool made with `Hooks.cancellable` (`cancel.ts`'s). */
@@ -177,6 +182,7 @@ export const make = <A, B, E, R>(
   closed: false,
   places: [],
   running: 0,
+  hands: [],
   allStarted: Deferred.makeUnsafe<void>(),
   byId: hooks.cancellable === true ? new Map() : undefined
 })

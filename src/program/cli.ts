@@ -6,8 +6,9 @@ import { NodeServices } from "@effect/platform-node"
 import { Effect, Exit, References, Ref, Runtime } from "effect"
 import { CliConfig, CliError, CliOutput, Command, GlobalFlag, type HelpDoc } from "effect/cli"
 import type * as Pool from "../Pool.ts"
+import type { DashboardListenError } from "./dashboard.ts"
 import { runDurable } from "./durable.ts"
-import { badFlag, type Config, durableSettings, flags, NAME } from "./flags.ts"
+import { badFlag, type Config, dashboardSettings, durableSettings, flags, NAME } from "./flags.ts"
 import { runInMemory } from "./inMemory.ts"
 import { ExitCode, type Signals } from "./signals.ts"
 
@@ -19,10 +20,20 @@ const poolConfigIsBadFlag = (error: Pool.PoolConfigError) => Effect.fail(badFlag
 
 /** One run, by the flags: on a durable queue with `--store`, else in memory. Returns the exit code. */
 const runProgram = (config: Config, signals: Signals) =>
-  Effect.flatMap(durableSettings(config), (settings) =>
-    settings === undefined ? runInMemory(config, signals) : runDurable(config, settings, signals)).pipe(
-      Effect.catchTag("PoolConfigError", poolConfigIsBadFlag)
+  Effect.flatMap(Effect.all([durableSettings(config), dashboardSettings(config)]), ([settings, dashboard]) =>
+    settings === undefined
+      ? runInMemory(config, signals, dashboard)
+      : runDurable(config, settings, signals, dashboard)).pipe(
+      Effect.catchTag("PoolConfigError", poolConfigIsBadFlag),
+      Effect.catchTag("DashboardListenError", dashboardCannotListen)
     )
+
+/** The dashboard could not listen: one line on stderr, exit 1 (the flags were fine; the machine said no). */
+const dashboardCannotListen = (error: DashboardListenError) =>
+  Effect.sync(() => {
+    process.stderr.write(`${NAME}: ${error.message}\n`)
+    return ExitCode.unfinished
+  })
 
 const description = "Runs jobs on an effect-worker-pool: N workers, a bounded queue, per-job lines and a " +
   "shutdown report. Ctrl-C or SIGTERM drains within --drain-timeout; a second signal stops at once. " +

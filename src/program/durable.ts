@@ -13,7 +13,9 @@ import { Clock, DateTime, Effect, Exit, Fiber, Option, Result, Schedule, Schema,
 import * as Durable from "../Durable.ts"
 import * as Periodic from "../Periodic.ts"
 import { type Counts, type Store, StoreError } from "../durable/Store.ts"
-import type { Config, DurableSettings } from "./flags.ts"
+import * as Dashboard from "../Dashboard.ts"
+import { serve as serveDashboard } from "./dashboard.ts"
+import type { Config, DashboardSettings, DurableSettings } from "./flags.ts"
 import { bothEvents, handler, jobLines, silent, type SimulatedFailure } from "./jobs.ts"
 import { isClean, makeTally, renderDurableReport } from "./report.ts"
 import { formatMillis, makeScreen, type Screen } from "./screen.ts"
@@ -149,7 +151,8 @@ const work = (
   settings: DurableSettings,
   signals: Signals,
   screen: Screen,
-  end: { endBy: number }
+  end: { endBy: number },
+  dashboard: DashboardSettings | undefined
 ) =>
   Effect.gen(function*() {
     const tally = makeTally(settings.maxAttempts)
@@ -166,6 +169,10 @@ const work = (
       handler: handler(config, bothEvents(lines, tally.events)),
       shutdown: { timeout: config.drainTimeout, backlog: config.backlog }
     })
+    if (dashboard !== undefined) {
+      const periodic = settings.cron === undefined ? [] : [{ name: periodicName, cron: settings.cron }]
+      yield* serveDashboard(dashboard, [Dashboard.durable(settings.queue, pool, { periodic })], screen)
+    }
     let working = true
     const stopped = yield* stopOnSignal(signals, screen.line, () => stopNotice(config.drainTimeout, working))
     const jobs = Array.from({ length: config.jobs }, (_, i) => i + 1)
@@ -197,7 +204,12 @@ const work = (
  * connection) is waited for only until the end's budget runs out: a store
  * that hangs must not hold the exit.
  */
-export const runDurable = (config: Config, settings: DurableSettings, signals: Signals) =>
+export const runDurable = (
+  config: Config,
+  settings: DurableSettings,
+  signals: Signals,
+  dashboard: DashboardSettings | undefined
+) =>
   Effect.gen(function*() {
     const screen = makeScreen(false)
     const scope = yield* Scope.make()
@@ -207,7 +219,7 @@ export const runDurable = (config: Config, settings: DurableSettings, signals: S
         const store = yield* connect(settings.url)
         return settings.role === "producer"
           ? yield* produce(store, config, settings, signals, screen)
-          : yield* work(store, config, settings, signals, screen, end)
+          : yield* work(store, config, settings, signals, screen, end, dashboard)
       }),
       scope
     ))

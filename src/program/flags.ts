@@ -159,12 +159,75 @@ export const flags = {
         "6 fields for seconds: \"*/5 * * * * *\"), offered until a signal; the run then works until a signal too"
     )
   ),
+  dashboard: Flag.String("dashboard").pipe(
+    Flag.filter((text) => listenAddress(text) !== undefined, () =>
+      "host:port, or a port alone for 127.0.0.1 (a port from 0 to 65535; 0 picks a free one)"),
+    Flag.optional,
+    Flag.withMetavar("host:port"),
+    Flag.withDescription(
+      "serve the dashboard of the pool (or queue) on host:port while the run lasts; a port alone binds " +
+        "127.0.0.1 (default: no dashboard)"
+    )
+  ),
+  dashboardToken: Flag.String("dashboard-token").pipe(
+    Flag.filter((token) => token.length > 0, () => "a non-empty token"),
+    Flag.optional,
+    Flag.withMetavar("token"),
+    Flag.withDescription(
+      "with --dashboard: the token its actions (retry, delete, cancel) need (default: a random one, printed " +
+        "once in the dashboard's URL)"
+    )
+  ),
   delay: intFlag("delay", {
     min: 0,
     fallback: durableDefaults.delay,
     metavar: "ms",
     description: "with --store: offer the jobs to run this many ms from now, by the store's clock"
   }).pipe(Flag.optional)
+}
+
+/** Where the dashboard listens. */
+export interface ListenAddress {
+  readonly host: string
+  readonly port: number
+}
+
+/**
+ * `host:port` (`[::1]:port` for IPv6), or a port alone for 127.0.0.1: the
+ * dashboard binds to loopback unless a host is named. `undefined` when it is
+ * neither, or the port is not an integer from 0 to 65535.
+ */
+export const listenAddress = (text: string): ListenAddress | undefined => {
+  const match = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/.exec(text)
+  if (match === null) return undefined
+  const port = Number(match[2])
+  if (port > 65_535) return undefined
+  const host = match[1] === undefined ? "127.0.0.1" : match[1].replace(/^\[(.*)\]$/, "$1")
+  return { host, port }
+}
+
+/** The dashboard's settings, when `--dashboard` is given. */
+export interface DashboardSettings extends ListenAddress {
+  /** The token of `--dashboard-token`; `undefined`: the program makes one and prints it once. */
+  readonly token: string | undefined
+}
+
+/**
+ * The dashboard's settings with `--dashboard`, `undefined` without it. Its
+ * token without it, or it on a run that has no pool (a producer's), is a
+ * bad flag: it would do nothing.
+ */
+export const dashboardSettings = (config: Config): Effect.Effect<DashboardSettings | undefined, CliError.ShowHelp> => {
+  if (Option.isNone(config.dashboard)) {
+    return Option.isSome(config.dashboardToken)
+      ? Effect.fail(badFlag("--dashboard-token needs --dashboard"))
+      : Effect.succeed(undefined)
+  }
+  if (Option.isSome(config.store) && Option.getOrUndefined(config.role) === "producer") {
+    return Effect.fail(badFlag("--dashboard shows a pool, and --role producer runs none"))
+  }
+  const address = listenAddress(config.dashboard.value)!
+  return Effect.succeed({ ...address, token: Option.getOrUndefined(config.dashboardToken) })
 }
 
 /** What the flags parse to. */

@@ -6,7 +6,9 @@ import { Clock, Effect, Exit, Fiber, Option, Schedule, Stream } from "effect"
 import type * as Job from "../Job.ts"
 import * as Pool from "../Pool.ts"
 import * as Threads from "../Threads.ts"
-import type { Config } from "./flags.ts"
+import * as Dashboard from "../Dashboard.ts"
+import { serve as serveDashboard } from "./dashboard.ts"
+import type { Config, DashboardSettings } from "./flags.ts"
 import { handler, jobLines, silent, type SimulatedFailure } from "./jobs.ts"
 import { threadJobUrl } from "./threadJob.ts"
 import { isClean, renderReport } from "./report.ts"
@@ -95,11 +97,12 @@ const makePool = (config: Config, mode: Mode, screen: Screen) => {
  * Starts the pool, submits the jobs, shuts the pool down and prints the
  * report. A signal stops the submitting; the rest runs either way.
  */
-export const runInMemory = (config: Config, signals: Signals) =>
+export const runInMemory = (config: Config, signals: Signals, dashboard: DashboardSettings | undefined) =>
   Effect.scoped(Effect.gen(function*() {
     const mode = resolveMode(config)
     const screen = makeScreen(mode === "progress" && process.stdout.isTTY === true)
     const pool: DemoPool = yield* makePool(config, mode, screen)
+    if (dashboard !== undefined) yield* serveDashboard(dashboard, [Dashboard.memory("pool", pool)], screen)
     // On threads, the lines come from the outcomes, subscribed to before the first job.
     const lines = Option.isSome(config.threads) && mode === "lines"
       ? yield* Effect.forkChild(Stream.runForEach(

@@ -2,7 +2,8 @@
  * What the test suite needs from the machine, and how it gets it.
  *
  * The durable-queue tests start a real `redis-server` and PostgreSQL (see
- * `servers.ts`). `npm test` on a fresh machine must either have them or get
+ * `servers.ts`); the dashboard's tests drive a real headless Chromium
+ * (Debian's `chromium`, through `playwright-core`). `npm test` on a fresh machine must either have them or get
  * them: as root with `apt-get`, the suite installs Debian's packages itself;
  * anyone else is stopped at once with the exact command to run, instead of
  * four test files failing one by one with "not found".
@@ -24,6 +25,12 @@ export const serverNeeds: ReadonlyArray<Need> = [
   { binary: "postgres", package: "postgresql" },
   { binary: "pg_ctl", package: "postgresql" }
 ]
+
+/** The browser the dashboard's tests drive. */
+export const browserNeeds: ReadonlyArray<Need> = [{ binary: "chromium", package: "chromium" }]
+
+/** Every binary the integration tests need. */
+export const allNeeds: ReadonlyArray<Need> = [...serverNeeds, ...browserNeeds]
 
 /** What the machine can do about a missing package. */
 export interface Machine {
@@ -58,12 +65,12 @@ export const plan = (missing: ReadonlyArray<Need>, machine: Machine): Plan => {
       ` so that they are on PATH (PostgreSQL's may also be in /usr/lib/postgresql/<version>/bin).\n`
   return {
     _tag: "Stop",
-    message: `The durable-queue tests start a real Redis and PostgreSQL, and ${binaries} ` +
+    message: `The integration tests start a real Redis and PostgreSQL and drive a headless Chromium, and ${binaries} ` +
       `${missing.length === 1 ? "is" : "are"} not installed.\n${how}`
   }
 }
 
-const missingNeeds = (): Array<Need> => serverNeeds.filter((need) => findBinary(need.binary) === undefined)
+const missingNeeds = (): Array<Need> => allNeeds.filter((need) => findBinary(need.binary) === undefined)
 
 const thisMachine = (): Machine => ({
   root: process.getuid?.() === 0,
@@ -76,7 +83,7 @@ export const provision = (log: (line: string) => void = (line) => process.stderr
   const decided = plan(missingNeeds(), thisMachine())
   if (decided._tag === "Ready") return
   if (decided._tag === "Stop") throw new Error(decided.message)
-  log(`test setup: installing ${decided.packages.join(", ")} with apt-get (needed by the durable-queue tests)`)
+  log(`test setup: installing ${decided.packages.join(", ")} with apt-get (needed by the integration tests)`)
   const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" }
   execFileSync("apt-get", ["update", "-qq"], { stdio: ["ignore", "ignore", "inherit"], env })
   execFileSync("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...decided.packages], {

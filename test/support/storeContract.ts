@@ -339,6 +339,33 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.deepStrictEqual((yield* store.claim(queue, 10, minute)).map((job) => job.id), ["soon"])
       })))
 
+    test("upcoming lists the jobs that wait for their time, soonest first, with run-at and attempts; not the ready ones", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        assert.deepStrictEqual(yield* store.upcoming!(queue, 10), [], "an empty queue: nothing waits")
+        const now = yield* Clock.currentTimeMillis
+        yield* store.offer(queue, [
+          { id: "later", payload: 1, delay: 60_000 },
+          { id: "sooner", payload: 2, runAt: now + 30_000 },
+          { id: "now", payload: 3 },
+          { id: "failing", payload: 4 },
+          { id: "idle", payload: 5 }
+        ])
+        const claimed = yield* store.claim(queue, 2, minute)
+        assert.deepStrictEqual(claimed.map((job) => job.id), ["now", "failing"])
+        yield* store.retry(queue, claimed[1]!, Duration.seconds(45))
+        const listed = yield* store.upcoming!(queue, 10)
+        assert.deepStrictEqual(listed.map((job) => [job.id, job.attempts]), [["sooner", 0], ["failing", 1], ["later", 0]])
+        assert.approximately(listed[0]!.runAt.getTime(), now + 30_000, 5_000)
+        assert.approximately(listed[1]!.runAt.getTime(), now + 45_000, 5_000)
+        assert.approximately(listed[2]!.runAt.getTime(), now + 60_000, 5_000)
+        assert.deepStrictEqual((yield* store.upcoming!(queue, 2)).map((job) => job.id), ["sooner", "failing"])
+        assert.deepStrictEqual(yield* store.upcoming!(queue, 0), [], "a limit below 1 asks for nothing")
+        assert.deepStrictEqual((yield* store.claim(queue, 10, minute)).map((job) => job.id), ["idle"], "ready now: claimed, not listed")
+        assert.deepStrictEqual(yield* store.upcoming!(queueName(), 10), [], "another queue's jobs are not listed")
+      })))
+
     test("claim takes lower priorities first, equal ones in order of offer, and a job whose time came by its priority", () =>
       Effect.scoped(Effect.gen(function*() {
         const store = yield* make

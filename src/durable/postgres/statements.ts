@@ -347,6 +347,12 @@ FROM (
   ORDER BY visible_at LIMIT 1
 ) AS first`
 
+/** The scheduled jobs of queue `$1`, soonest first, at most `$2`: id, run-at (ms since the epoch), attempts. */
+export const upcomingSql = `
+SELECT id, extract(epoch FROM visible_at)::float8 * 1000, attempts
+FROM ${table} WHERE queue = $1 AND state = 'scheduled'
+ORDER BY visible_at LIMIT $2`
+
 /**
  * The dead letters and cancelled jobs among `$2`, locked: a redrive or a
  * removal reads their states here (to move the counts) and changes them in

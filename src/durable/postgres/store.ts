@@ -10,7 +10,7 @@ import * as PgTypes from "@effect/sql-pg/PgTypes"
 import * as Effect from "effect/Effect"
 import { randomUUID } from "node:crypto"
 import type * as Boundary from "../boundary.ts"
-import type { Buried, Claimed, Counts, JobInfo, JobState, Lease, Refused } from "../Store.ts"
+import type { Buried, Claimed, Counts, JobInfo, JobState, Lease, Refused, Upcoming } from "../Store.ts"
 import { StoreError } from "../Store.ts"
 import { storeError } from "./errors.ts"
 import { type Limits, oversizedReason } from "./limits.ts"
@@ -135,6 +135,13 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
       ),
 
     listen: (queue) => Listener.listen(runner, queue),
+
+    upcoming: (queue, limit) =>
+      Effect.map(
+        run("upcoming", Sql.upcomingSql, [queue, PgTypes.int4(limit)]),
+        (rows) =>
+          rows.map((row): Upcoming => ({ id: row[0] as string, runAt: new Date(row[1] as number), attempts: row[2] as number }))
+      ),
 
     due: (queue) => Effect.map(run("due", Sql.dueSql, [queue]), ([row]) => row === undefined ? undefined : row[0] as number),
 

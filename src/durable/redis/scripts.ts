@@ -430,6 +430,18 @@ if #first == 0 then return false end
 return math.max(0, tonumber(first[2]) - now())
 `)
 
+/** ARGV: limit. Returns id, run-at ms, attempts... of the jobs in `delayed`, soonest first. */
+export const upcomingScript = script(`
+local out = {}
+local first = redis.call('ZRANGE', delayed, 0, tonumber(ARGV[1]) - 1, 'WITHSCORES')
+for i = 1, #first, 2 do
+  out[#out + 1] = first[i]
+  out[#out + 1] = first[i + 1]
+  out[#out + 1] = redis.call('HGET', attempts, first[i]) or '0'
+end
+return out
+`)
+
 /**
  * ARGV: id. Returns state, attempts, run-at ms (or ''), error (or ''),
  * priority; an empty array for an unknown id. A job ready now has no time

@@ -10,7 +10,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { randomUUID } from "node:crypto"
 import type * as Boundary from "../boundary.ts"
-import type { Buried, Claimed, Counts, JobInfo, JobState, Lease, Offered, Refused } from "../Store.ts"
+import type { Buried, Claimed, Counts, JobInfo, JobState, Lease, Offered, Refused, Upcoming } from "../Store.ts"
 import type { StoreError } from "../Store.ts"
 import type { Connection } from "./connection.ts"
 import { storeError, UnexpectedReply } from "./errors.ts"
@@ -199,6 +199,16 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
       }),
 
     listen: (queue) => Listener.listen(connection, queue),
+
+    upcoming: (queue, limit) =>
+      run("upcoming", queue, Scripts.upcomingScript, () => [String(limit)], (reply) => {
+        const flat = asArray(reply)
+        const out: Array<Upcoming> = []
+        for (let i = 0; i < flat.length; i += 3) {
+          out.push({ id: String(flat[i]), runAt: new Date(Number(flat[i + 1])), attempts: Number(flat[i + 2] ?? 0) })
+        }
+        return out
+      }),
 
     due: (queue) =>
       run("due", queue, Scripts.dueScript, () => [], (reply) => reply === null ? undefined : Number(reply)),

@@ -1,0 +1,155 @@
+/**
+ * A web page that shows any number of pools and durable queues as they run:
+ * counts, throughput and failure rate over the last ten minutes, run-time
+ * percentiles, the running jobs and the latest outcomes, and for a durable
+ * queue its store's counts and dead letters, with buttons to retry or delete
+ * them and to cancel a job, and the jobs waiting for their time.
+ *
+ * `layer` serves it on Effect's `HttpServer` (provide one, such as
+ * `NodeHttpServer.layer`, bound to loopback); `routes` adds it to an
+ * `HttpRouter` of your own. It samples: the pools' counters once a second,
+ * their outcomes into bounded rings; the page polls one small snapshot, the
+ * same size at 10,000 jobs/s as at one.
+ *
+ * Actions that change a queue need the `token` given here, in the
+ * `x-dashboard-token` header, and are refused from another site; without a
+ * token, they are off. Reading needs no token: serve it on loopback (the
+ * default of the program's `--dashboard`) with `hosts: loopbackHosts`, or
+ * behind your own access control.
+ *
+ * ```ts
+ * import { NodeHttpServer } from "@effect/platform-node"
+ * import { Effect, Layer } from "effect"
+ * import { createServer } from "node:http"
+ * import { Dashboard, Pool } from "effect-worker-pool"
+ *
+ * const program = Effect.scoped(Effect.gen(function*() {
+ *   const pool = yield* Pool.make({ workers: 2, handler: () => Effect.sleep("10 millis") })
+ *   const dashboard = Dashboard.layer({
+ *     queues: [Dashboard.memory("thumbnails", pool)],
+ *     token: "s3cret",
+ *     hosts: Dashboard.loopbackHosts
+ *   })
+ *   yield* Layer.launch(dashboard.pipe(
+ *     Layer.provide(NodeHttpServer.layer(createServer, { host: "127.0.0.1", port: 8080 }))
+ *   )).pipe(Effect.forkScoped)
+ * }))
+ * ```
+ */
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as HttpRouter from "effect/http/HttpRouter"
+import type * as HttpServer from "effect/http/HttpServer"
+import * as Layer from "effect/Layer"
+import * as Routes from "./dashboard/routes.ts"
+import * as Sampler from "./dashboard/sampler.ts"
+import * as Security from "./dashboard/security.ts"
+import type * as Durable from "./Durable.ts"
+import type * as Pool from "./Pool.ts"
+
+/** One pool or durable queue the dashboard shows: made by `memory` or `durable`. */
+export type Queue = Sampler.Source
+
+/** A periodic job declared on a durable queue, listed on its card (the store keeps no list of them). */
+export type PeriodicSchedule = Sampler.PeriodicSchedule
+
+/** What the page polls: one snapshot per queue, as of the last sample. */
+export type Snapshot = Sampler.Snapshot
+
+/** How much the dashboard keeps per queue; see `Options.limits`. */
+export type Limits = Sampler.Limits
+
+/** An in-memory pool, shown as `name`. */
+export const memory = <A, B, E>(name: string, pool: Pool.WorkerPool<A, B, E>): Queue => ({
+  name,
+  kind: "memory",
+  stats: pool.stats,
+  running: pool.running,
+  outcomes: pool.outcomes,
+  admin: undefined,
+  periodic: []
+})
+
+/**
+ * A durable pool, shown as `name` (its queue's name is a good one): this
+ * process's counters, running jobs and outcomes, and the queue's counts and
+ * dead letters in the store, across processes. `periodic` lists the
+ * periodic jobs declared on it, to show their schedules.
+ */
+export const durable = <A, B, E>(
+  name: string,
+  pool: Durable.DurablePool<A, B, E>,
+  options?: { readonly periodic?: ReadonlyArray<PeriodicSchedule> | undefined }
+): Queue => ({
+  name,
+  kind: "durable",
+  stats: pool.stats,
+  running: pool.running,
+  outcomes: pool.outcomes,
+  admin: pool,
+  periodic: options?.periodic ?? []
+})
+
+export interface Options {
+  /** The pools and queues shown, in this order. Their names must differ. */
+  readonly queues: ReadonlyArray<Queue>
+  /**
+   * The secret that actions (retry, delete, cancel) need, in the
+   * `x-dashboard-token` header. Without one, actions are refused: the page
+   * is read-only.
+   */
+  readonly token?: string | undefined
+  /**
+   * The host names the page may be reached by (the `Host` header, without
+   * its port): a request naming another is refused, which stops a page on
+   * another site from reading the dashboard by pointing its own name at
+   * this address (DNS rebinding). Default: any. The program passes
+   * `loopbackHosts` when it binds to loopback.
+   */
+  readonly hosts?: ReadonlyArray<string> | undefined
+  /** How often the counters are sampled (the chart's step). Default 1 second. */
+  readonly interval?: Duration.Input | undefined
+  /** How much is kept per queue. Default: 600 samples (ten minutes), the last 1,000 run times, 50 outcomes, 50 dead letters, 100 running jobs, 50 waiting jobs. */
+  readonly limits?: Partial<Limits> | undefined
+}
+
+/** A token for a dashboard started without one: 32 random bytes, URL-safe (the program uses it). */
+export const generateToken: () => string = Security.generateToken
+
+/** The names of loopback (`127.0.0.1`, `localhost`, `::1`), for `Options.hosts` on a dashboard bound there. */
+export const loopbackHosts: ReadonlyArray<string> = Security.loopbackHosts
+
+/** The header actions carry the token in. */
+export const tokenHeader: string = Security.tokenHeader
+
+/** Checks the options: a defect for a programming error (names that clash), said plainly. */
+const resolve = (options: Options) => {
+  const names = options.queues.map((queue) => queue.name)
+  const clash = names.find((name, i) => names.indexOf(name) !== i)
+  if (clash !== undefined) throw new TypeError(`Dashboard: two queues are named ${JSON.stringify(clash)}`)
+  if (options.token !== undefined && options.token.length === 0) throw new TypeError("Dashboard: the token is empty")
+  return {
+    interval: Duration.fromInputUnsafe(options.interval ?? "1 second"),
+    limits: { ...Sampler.defaultLimits, ...options.limits }
+  }
+}
+
+/**
+ * The dashboard's routes, on the `HttpRouter` of the layer they are added
+ * to, at `/` (the page), `/api/snapshot` and `/api/queues/:queue/:action`.
+ * The sampling runs as long as the layer lives.
+ */
+export const routes = (options: Options): Layer.Layer<never, never, HttpRouter.HttpRouter> =>
+  Layer.unwrap(Effect.gen(function*() {
+    const resolved = yield* Effect.sync(() => resolve(options))
+    const sampler = yield* Sampler.start(options.queues, resolved)
+    return Routes.routes(sampler, { token: options.token, hosts: options.hosts })
+  }))
+
+/**
+ * The dashboard, served on the `HttpServer` of the context for as long as
+ * the layer lives. Bind that server to loopback (`127.0.0.1`) unless the
+ * network in front of it is trusted.
+ */
+export const layer = (options: Options): Layer.Layer<never, never, HttpServer.HttpServer> =>
+  HttpRouter.serve(routes(options), { disableLogger: true, disableListenLog: true })

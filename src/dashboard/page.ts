@@ -1,0 +1,226 @@
+/**
+ * The dashboard's page: plain HTML, CSS and a small script, served as they
+ * are (no build step, no framework). The script polls `/api/snapshot` once
+ * a second and redraws; every value from the queue (ids, errors, payloads)
+ * goes into the page as text, never as HTML. Actions send the token in the
+ * `x-dashboard-token` header; the token is typed in, or read once from the
+ * URL's fragment (`#token=...`, which the browser never sends to a server),
+ * and kept for the tab's session only.
+ *
+ * The elements the browser tests look for carry `data-` attributes:
+ * `data-queue` on a queue's card, `data-count` on each count, `data-action`
+ * on the buttons, `data-dead` on a dead letter's row, `data-outcome` on a
+ * recent outcome's, `data-running` on a running job's.
+ *
+ * Internal: not an entry point of the package.
+ */
+
+export const html = `<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>effect-worker-pool dashboard</title>
+<link rel="stylesheet" href="dashboard.css">
+<script src="dashboard.js" defer></script>
+</head>
+<body>
+<header>
+  <h1>effect-worker-pool</h1>
+  <span id="status" data-status>connecting…</span>
+  <label>token <input id="token" type="password" autocomplete="off" placeholder="needed for actions"></label>
+</header>
+<p id="message" role="status"></p>
+<main id="queues"></main>
+</body>
+</html>
+`
+
+export const style = `
+:root { --fg: #1d2330; --muted: #677085; --line: #d9dde6; --ok: #1f8a4c; --bad: #c8372d; --accent: #2f5fd0; --bg: #f6f7fa; }
+* { box-sizing: border-box; }
+body { margin: 0; font: 14px/1.4 system-ui, -apple-system, "Segoe UI", sans-serif; color: var(--fg); background: var(--bg); }
+header { display: flex; gap: 16px; align-items: center; padding: 10px 20px; background: #fff; border-bottom: 1px solid var(--line); }
+header h1 { font-size: 16px; margin: 0; }
+header label { margin-left: auto; color: var(--muted); }
+#status { color: var(--muted); }
+#message { margin: 8px 20px; min-height: 1.4em; color: var(--accent); }
+main { padding: 0 20px 20px; display: grid; gap: 16px; }
+section.queue { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px; }
+section.queue h2 { margin: 0 0 8px; font-size: 15px; }
+section.queue h2 small { color: var(--muted); font-weight: normal; margin-left: 6px; }
+.row { display: flex; flex-wrap: wrap; gap: 20px; align-items: flex-start; }
+.counts { display: grid; grid-template-columns: repeat(auto-fill, minmax(92px, 1fr)); gap: 6px; flex: 1 1 420px; }
+.count { border: 1px solid var(--line); border-radius: 6px; padding: 4px 8px; }
+.count b { display: block; font-size: 18px; font-variant-numeric: tabular-nums; }
+.count span { color: var(--muted); font-size: 12px; }
+.chart { flex: 1 1 420px; }
+.chart svg { width: 100%; height: 120px; background: #fbfcfe; border: 1px solid var(--line); border-radius: 6px; }
+.legend { color: var(--muted); font-size: 12px; }
+.legend .t { color: var(--accent); } .legend .f { color: var(--bad); }
+h3 { font-size: 13px; margin: 14px 0 4px; color: var(--muted); text-transform: uppercase; letter-spacing: .04em; }
+table { border-collapse: collapse; width: 100%; font-size: 13px; }
+td, th { text-align: left; padding: 3px 8px; border-bottom: 1px solid var(--line); vertical-align: top; }
+th { color: var(--muted); font-weight: 600; }
+td.error { font-family: ui-monospace, monospace; font-size: 12px; white-space: pre-wrap; max-width: 520px; color: var(--bad); }
+.Succeeded { color: var(--ok); } .Failed, .Died { color: var(--bad); } .Interrupted { color: var(--muted); }
+button { font: inherit; padding: 2px 10px; border: 1px solid var(--line); border-radius: 5px; background: #fff; cursor: pointer; }
+button:hover { border-color: var(--accent); }
+button.danger:hover { border-color: var(--bad); color: var(--bad); }
+.tools { display: flex; gap: 8px; align-items: center; margin: 6px 0; }
+.empty { color: var(--muted); }
+`
+
+export const script = `"use strict";
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const tokenInput = $("token");
+  const fromHash = /[#&]token=([^&]+)/.exec(location.hash);
+  if (fromHash) {
+    sessionStorage.setItem("dashboard-token", decodeURIComponent(fromHash[1]));
+    history.replaceState(null, "", location.pathname + location.search);
+  }
+  tokenInput.value = sessionStorage.getItem("dashboard-token") || "";
+  tokenInput.addEventListener("change", () => sessionStorage.setItem("dashboard-token", tokenInput.value));
+
+  // Builds an element; strings become text nodes, never HTML.
+  const h = (tag, attrs, ...children) => {
+    const el = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs || {})) {
+      if (k.startsWith("on")) el.addEventListener(k.slice(2), v);
+      else if (v !== undefined && v !== null && v !== false) el.setAttribute(k, v === true ? "" : String(v));
+    }
+    for (const c of children.flat()) if (c !== undefined && c !== null) el.append(c instanceof Node ? c : String(c));
+    return el;
+  };
+  const svg = (tag, attrs) => {
+    const el = document.createElementNS("http://www.w3.org/2000/svg", tag);
+    for (const [k, v] of Object.entries(attrs)) el.setAttribute(k, String(v));
+    return el;
+  };
+  const ms = (v) => v === undefined || v === null ? "–" : v < 1000 ? Math.round(v) + " ms" : (v / 1000).toFixed(1) + " s";
+  const time = (t) => new Date(t).toLocaleTimeString();
+  const say = (text) => { $("message").textContent = text; };
+
+  const act = async (queue, action, body) => {
+    const response = await fetch("api/queues/" + encodeURIComponent(queue) + "/" + action, {
+      method: "POST",
+      headers: { "content-type": "application/json", "x-dashboard-token": tokenInput.value },
+      body: JSON.stringify(body)
+    });
+    const answer = await response.json().catch(() => ({ error: "no answer" }));
+    say(response.ok ? queue + ": " + action + " " + JSON.stringify(answer) : queue + ": " + action + " refused (" + response.status + "): " + answer.error);
+    poll();
+  };
+
+  const count = (name, value) => h("div", { class: "count", "data-count": name }, h("b", {}, value === undefined ? "–" : value), h("span", {}, name));
+
+  const chart = (series) => {
+    // A minute fills the width at first; then the chart keeps every sample the server holds (ten minutes).
+    const width = 600, height = 120, n = Math.max(60, series.length);
+    const box = svg("svg", { viewBox: "0 0 " + width + " " + height, preserveAspectRatio: "none", role: "img" });
+    const top = Math.max(1, ...series.map((s) => s.ended));
+    const x = (i) => width - (series.length - 1 - i) * (width / n);
+    const line = (value, scale, color) => {
+      if (series.length < 2) return;
+      const points = series.map((s, i) => x(i).toFixed(1) + "," + (height - 4 - value(s) / scale * (height - 10)).toFixed(1)).join(" ");
+      box.append(svg("polyline", { points, fill: "none", stroke: color, "stroke-width": 1.5 }));
+    };
+    box.append(svg("text", { x: 4, y: 12, "font-size": 10, fill: "#677085" }));
+    box.lastChild.textContent = top + " jobs/s";
+    line((s) => s.ended, top, "#2f5fd0");
+    line((s) => s.ended === 0 ? 0 : s.failed / s.ended, 1, "#c8372d");
+    return box;
+  };
+
+  const table = (heads, rows, empty) => rows.length === 0
+    ? h("p", { class: "empty" }, empty)
+    : h("table", {}, h("tr", {}, heads.map((x) => h("th", {}, x))), rows);
+
+  let snapshotAt = Date.now();
+  const card = (q, actions) => {
+    const s = q.stats, c = q.counts;
+    const last = q.series[q.series.length - 1];
+    const perMinute = q.series.slice(-60);
+    const ended = perMinute.reduce((a, x) => a + x.ended, 0), failed = perMinute.reduce((a, x) => a + x.failed, 0);
+    const counts = [
+      count("workers", s.workers), count("queued", s.queued), count("delayed", s.delayed), count("active", s.active),
+      count("succeeded", s.succeeded), count("failed", s.failed), count("died", s.died), count("interrupted", s.interrupted),
+      count("cancelled", s.cancelled)
+    ];
+    if (q.kind === "durable") counts.push(
+      count("ready", c && c.ready), count("leased", c && c.leased), count("completed", c && c.completed), count("buried", c && c.buried)
+    );
+    const p = q.percentiles;
+    const section = h("section", { class: "queue", "data-queue": q.name },
+      h("h2", {}, q.name, h("small", {}, q.kind === "durable" ? "durable queue (counts in the store, across processes)" : "in-memory pool (this process)")),
+      q.storeError ? h("p", { class: "error" }, "store: " + q.storeError) : null,
+      h("div", { class: "row" },
+        h("div", { class: "counts" }, counts),
+        h("div", { class: "chart" }, chart(q.series),
+          h("div", { class: "legend" },
+            h("span", { class: "t" }, "jobs/s " + (last ? last.ended : 0)), " · ",
+            h("span", { class: "f" }, "failure rate, last minute " + (ended === 0 ? "0" : (100 * failed / ended).toFixed(1)) + "%"), " · ",
+            "run time p50 ", ms(p && p.p50), " · p90 ", ms(p && p.p90), " · p99 ", ms(p && p.p99),
+            p ? " (last " + p.count + ")" : ""))),
+      h("h3", {}, "running (" + q.running.length + ")"),
+      table(["job", "worker", "attempt", "running for"], q.running.map((r) =>
+        h("tr", { "data-running": r.id }, h("td", {}, r.id), h("td", {}, r.worker), h("td", {}, r.attempt), h("td", {}, ms(r.ms)))), "none"));
+    if (q.kind === "durable") {
+      const idInput = h("input", { placeholder: "job id", "data-cancel-id": true });
+      section.append(
+        h("h3", {}, "dead letters (" + (c ? c.buried : "?") + ")"),
+        h("div", { class: "tools" },
+          h("button", { "data-action": "redrive-all", disabled: !actions, onclick: () => act(q.name, "redrive", { all: true }) }, "retry all"),
+          h("button", { class: "danger", "data-action": "remove-all", disabled: !actions, onclick: () => confirm("Delete every dead letter of " + q.name + "?") && act(q.name, "remove", { all: true }) }, "delete all"),
+          idInput,
+          h("button", { "data-action": "cancel", disabled: !actions, onclick: () => idInput.value && act(q.name, "cancel", { id: idInput.value }) }, "cancel job")),
+        table(["job", "attempts", "error", "payload", ""], q.deadLetters.map((d) =>
+          h("tr", { "data-dead": d.id }, h("td", {}, d.id), h("td", {}, d.attempts), h("td", { class: "error" }, d.error), h("td", {}, d.payload),
+            h("td", {},
+              h("button", { "data-action": "redrive", disabled: !actions, onclick: () => act(q.name, "redrive", { ids: [d.id] }) }, "retry"), " ",
+              h("button", { class: "danger", "data-action": "remove", disabled: !actions, onclick: () => act(q.name, "remove", { ids: [d.id] }) }, "delete")))), "none"),
+        h("h3", {}, "waiting for their time" + (q.upcoming ? " (the first " + q.upcoming.length + ")" : "")),
+        q.upcoming
+          ? table(["job", "runs at", "in", "attempts so far"], q.upcoming.map((u) =>
+            h("tr", { "data-upcoming": u.id }, h("td", {}, u.id), h("td", {}, new Date(u.runAt).toLocaleString()),
+              h("td", {}, u.runAt <= snapshotAt ? "due" : ms(u.runAt - snapshotAt)), h("td", {}, u.attempts))), "none")
+          : h("p", { class: "empty" }, "this store cannot list them: they are among its ready jobs (" + (c ? c.ready : "?") + ")"),
+        h("h3", {}, "periodic jobs"),
+        table(["periodic job", "cron"], q.periodic.map((x) => h("tr", {}, h("td", {}, x.name), h("td", {}, x.cron))), "no periodic job declared here"));
+    }
+    section.append(
+      h("h3", {}, "recent outcomes"),
+      table(["job", "outcome", "attempt", "ran", "at", "error"], q.recent.map((r) =>
+        h("tr", { "data-outcome": r.id }, h("td", {}, r.id), h("td", { class: r.outcome }, r.outcome), h("td", {}, r.attempt), h("td", {}, ms(r.ms)),
+          h("td", {}, time(r.at)), h("td", { class: "error" }, r.error || ""))), "none yet"));
+    return section;
+  };
+
+  let busy = false;
+  const poll = async () => {
+    if (busy) return;
+    busy = true;
+    try {
+      const response = await fetch("api/snapshot", { cache: "no-store" });
+      const snapshot = await response.json();
+      // Keep what is being typed: redraw only the cards, not the header.
+      const focused = document.activeElement && document.activeElement.matches("[data-cancel-id]") ? document.activeElement : null;
+      const typed = focused ? { queue: focused.closest("[data-queue]").dataset.queue, value: focused.value } : null;
+      snapshotAt = snapshot.at;
+      $("queues").replaceChildren(...snapshot.queues.map((q) => card(q, snapshot.actions)));
+      if (typed) {
+        const again = document.querySelector('[data-queue="' + CSS.escape(typed.queue) + '"] [data-cancel-id]');
+        if (again) { again.value = typed.value; again.focus(); }
+      }
+      $("status").textContent = "live · " + time(snapshot.at) + (snapshot.actions ? "" : " · actions off (no token set at start)");
+    } catch (error) {
+      $("status").textContent = "disconnected: " + error.message;
+    } finally {
+      busy = false;
+    }
+  };
+  poll();
+  setInterval(poll, 1000);
+})();
+`

@@ -1,0 +1,199 @@
+/**
+ * The dashboard's HTTP routes: the page and its assets, the snapshot the
+ * page polls, and the actions on a durable queue (redrive, remove, cancel).
+ *
+ * Every action is checked (`security.ts`), its body read with a size limit
+ * and checked field by field; bad input gets a 4xx JSON error saying what is
+ * wrong, never a crash. Each action, done or refused, is logged through
+ * Effect's logger with what it was, on which queue and ids, and from where.
+ *
+ * Internal: not an entry point of the package.
+ */
+import * as ByteSize from "effect/ByteSize"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
+import * as HttpRouter from "effect/http/HttpRouter"
+import type * as HttpServerRequest from "effect/http/HttpServerRequest"
+import * as HttpServerResponse from "effect/http/HttpServerResponse"
+import * as Layer from "effect/Layer"
+import * as Page from "./page.ts"
+import type { QueueState, Sampler } from "./sampler.ts"
+import * as Security from "./security.ts"
+
+/** The most ids one action takes. */
+export const maxIds = 1_000
+
+/** The longest id an action takes (longer ones are no job's). */
+export const maxIdLength = 1_000
+
+/** Headers on every answer: no framing, no sniffing, scripts and styles from the page's own origin only. */
+const securityHeaders = {
+  "x-content-type-options": "nosniff",
+  "x-frame-options": "DENY",
+  "referrer-policy": "no-referrer",
+  "content-security-policy":
+    "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; frame-ancestors 'none'",
+  "cache-control": "no-store"
+}
+
+const json = (body: unknown, status = 200) => HttpServerResponse.jsonUnsafe(body, { status, headers: securityHeaders })
+
+const asset = (body: string, contentType: string) =>
+  HttpServerResponse.text(body, { contentType, headers: securityHeaders })
+
+/** What an action asks for, once its body has been checked. */
+type Action =
+  | { readonly _tag: "redrive" | "remove"; readonly ids: ReadonlyArray<string> | "all" }
+  | { readonly _tag: "cancel"; readonly id: string }
+
+/** A request refused: the answer's status and what to say. */
+class Refused {
+  readonly status: number
+  readonly error: string
+  constructor(status: number, error: string) {
+    this.status = status
+    this.error = error
+  }
+}
+
+const isId = (value: unknown): value is string =>
+  typeof value === "string" && value.length > 0 && value.length <= maxIdLength
+
+/** The action `name` asks for with `body` (parsed JSON), or why the body is wrong. */
+export const parseAction = (name: string, body: unknown): Action | Refused => {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    return new Refused(400, "the body must be a JSON object")
+  }
+  const fields = body as Record<string, unknown>
+  if (name === "cancel") {
+    return isId(fields.id)
+      ? { _tag: "cancel", id: fields.id }
+      : new Refused(400, `"id" must be a job id: a string of 1 to ${maxIdLength} characters`)
+  }
+  if (name !== "redrive" && name !== "remove") return new Refused(404, `no action ${JSON.stringify(name)}`)
+  // "All" must be said: an empty or forgotten list must never mean every dead letter.
+  if (fields.all === true && fields.ids === undefined) return { _tag: name, ids: "all" }
+  const ids = fields.ids
+  if (!Array.isArray(ids) || ids.length === 0 || ids.length > maxIds || !ids.every(isId)) {
+    return new Refused(
+      400,
+      `give "ids": an array of 1 to ${maxIds} job ids (strings of 1 to ${maxIdLength} characters), or "all": true`
+    )
+  }
+  return { _tag: name, ids }
+}
+
+/** Runs a checked action on the queue's store: the answer's body. */
+const perform = (queue: QueueState, action: Action): Effect.Effect<unknown, Refused> => {
+  const admin = queue.source.admin
+  if (admin === undefined) {
+    return Effect.fail(new Refused(400, `${queue.source.name} is an in-memory pool: it has no dead letters to act on`))
+  }
+  const failed = (error: { readonly _tag: string; readonly message: string }) =>
+    Effect.fail(new Refused(error._tag === "PoolConfigError" ? 400 : 503, error.message))
+  switch (action._tag) {
+    case "redrive":
+    case "remove": {
+      const run = action._tag === "redrive" ? admin.redrive : admin.remove
+      const done = action.ids === "all" ? run() : run(action.ids)
+      return Effect.map(Effect.catch(done, failed), (count) => ({ [action._tag === "redrive" ? "redriven" : "removed"]: count }))
+    }
+    case "cancel":
+      return Effect.flatMap(Effect.catch(admin.cancel(action.id), failed), (found) =>
+        found === undefined
+          ? Effect.fail(new Refused(404, `no job ${JSON.stringify(action.id)} in queue ${queue.source.name}`))
+          : Effect.succeed({ found }))
+  }
+}
+
+/** The body, read with a size limit, as JSON. */
+const readJson = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<unknown, Refused> =>
+  request.text.pipe(
+    Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(Security.maxBodyBytes)),
+    Effect.mapError((error) =>
+      String((error as { readonly reason?: { readonly reason?: string } }).reason?.reason) === "BodyTooLarge"
+        ? new Refused(413, `the body is larger than ${Security.maxBodyBytes} bytes`)
+        : new Refused(400, "the body could not be read")
+    ),
+    Effect.flatMap((text) =>
+      Effect.try({ try: () => JSON.parse(text) as unknown, catch: () => new Refused(400, "the body is not JSON") })
+    )
+  )
+
+/** What an action's log line says of its ids: the list, cut short, or "all". */
+const idsOf = (action: Action | undefined): string =>
+  action === undefined
+    ? "-"
+    : action._tag === "cancel"
+    ? action.id
+    : action.ids === "all"
+    ? "all"
+    : action.ids.slice(0, 20).join(",") + (action.ids.length > 20 ? `,… (${action.ids.length})` : "")
+
+/** One action: checked, read, done, logged; always an answer. */
+const act = (sampler: Sampler, token: string | undefined) =>
+(request: HttpServerRequest.HttpServerRequest) =>
+  Effect.gen(function*() {
+    const params = yield* HttpRouter.params
+    const queueName = params.queue ?? ""
+    const name = params.action ?? ""
+    const who = {
+      remote: Option.getOrElse(request.remoteAddress, () => "unknown"),
+      userAgent: request.headers["user-agent"] ?? "-"
+    }
+    let action: Action | undefined
+    const answer = yield* Effect.gen(function*() {
+      const refusal = Security.checkAction(token, request.headers)
+      if (refusal !== undefined) return yield* Effect.fail(new Refused(refusal.status, refusal.error))
+      const queue = sampler.queues.find((q) => q.source.name === queueName)
+      if (queue === undefined) return yield* Effect.fail(new Refused(404, `no queue ${JSON.stringify(queueName)}`))
+      const parsed = parseAction(name, yield* readJson(request))
+      if (parsed instanceof Refused) return yield* Effect.fail(parsed)
+      action = parsed
+      return yield* perform(queue, parsed)
+    }).pipe(Effect.result)
+    const line = { action: name, queue: queueName, ids: idsOf(action), ...who }
+    if (answer._tag === "Success") {
+      yield* Effect.logInfo("dashboard action").pipe(Effect.annotateLogs({ ...line, result: JSON.stringify(answer.success) }))
+      return json(answer.success)
+    }
+    const { error, status } = answer.failure
+    yield* Effect.logWarning("dashboard action refused").pipe(Effect.annotateLogs({ ...line, status, error }))
+    return json({ error }, status)
+  })
+
+/** Answers only a request whose `Host` is allowed (`security.ts`); any other gets a 403 JSON error. */
+const forHosts = (hosts: ReadonlyArray<string> | undefined) =>
+<E, R>(
+  handler: (request: HttpServerRequest.HttpServerRequest) => Effect.Effect<HttpServerResponse.HttpServerResponse, E, R>
+) =>
+(request: HttpServerRequest.HttpServerRequest) =>
+  Security.hostAllowed(hosts, request.headers["host"])
+    ? handler(request)
+    : Effect.succeed(json({ error: `host ${JSON.stringify(request.headers["host"] ?? "")} is not one this dashboard answers` }, 403))
+
+/** What the routes need to know beyond the sampler. */
+export interface Settings {
+  /** The token actions need; `undefined`: actions are off. */
+  readonly token: string | undefined
+  /** The host names requests may name; `undefined`: any. */
+  readonly hosts: ReadonlyArray<string> | undefined
+}
+
+/** The routes, on the router of the layer they are added to. */
+export const routes = (sampler: Sampler, { hosts, token }: Settings): Layer.Layer<never, never, HttpRouter.HttpRouter> => {
+  const guarded = forHosts(hosts)
+  const constant = (response: HttpServerResponse.HttpServerResponse) => guarded(() => Effect.succeed(response))
+  return Layer.mergeAll(
+    HttpRouter.add("GET", "/", constant(asset(Page.html, "text/html; charset=utf-8"))),
+    HttpRouter.add("GET", "/dashboard.js", constant(asset(Page.script, "text/javascript; charset=utf-8"))),
+    HttpRouter.add("GET", "/dashboard.css", constant(asset(Page.style, "text/css; charset=utf-8"))),
+    HttpRouter.add(
+      "GET",
+      "/api/snapshot",
+      guarded(() => Effect.map(sampler.snapshot, (snapshot) => json({ ...snapshot, actions: token !== undefined })))
+    ),
+    HttpRouter.add("POST", "/api/queues/:queue/:action", guarded(act(sampler, token)))
+  )
+}

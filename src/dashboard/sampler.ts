@@ -1,0 +1,364 @@
+/**
+ * The dashboard's sampler: for each pool or queue it shows, one record of
+ * bounded rings, filled once a second from the pool's counters (and, for a
+ * durable queue, the store's counts and dead letters) and from the pool's
+ * outcomes as they come; and the snapshot the page polls, built once per
+ * tick from those rings.
+ *
+ * Its work is bounded whatever the traffic: per outcome, a push into two
+ * rings; per tick, a sort of at most `runTimes` numbers and a store round
+ * trip or two per durable queue. The page gets the snapshot, never the jobs:
+ * at 10,000 jobs/s the snapshot is the same size as at 1.
+ *
+ * Internal: not an entry point of the package.
+ */
+import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import type * as Durable from "../Durable.ts"
+import { describe } from "../durable/failures.ts"
+import type { Buried, Counts } from "../durable/Store.ts"
+import type * as Job from "../Job.ts"
+import type * as Pool from "../Pool.ts"
+import * as Ring from "./ring.ts"
+
+/** What the dashboard reads of one pool or queue: `Dashboard.memory` and `Dashboard.durable` make these. */
+export interface Source {
+  readonly name: string
+  readonly kind: "memory" | "durable"
+  readonly stats: Effect.Effect<Pool.Stats>
+  readonly running: Effect.Effect<ReadonlyArray<Pool.RunningJob>>
+  readonly outcomes: Stream.Stream<Job.Outcome<unknown, unknown, unknown>>
+  /** A durable queue's store operations: counts, dead letters and the actions. */
+  readonly admin: Durable.Admin | undefined
+  /** The periodic jobs declared on a durable queue, as the page lists them. */
+  readonly periodic: ReadonlyArray<PeriodicSchedule>
+}
+
+/** A periodic job's declaration, as shown (the store keeps no list of them: the application declares them). */
+export interface PeriodicSchedule {
+  readonly name: string
+  readonly cron: string
+}
+
+/** The sizes of the rings: how much the dashboard keeps per queue, whatever the traffic. */
+export interface Limits {
+  /** Per-second samples kept for the chart: 600 is ten minutes. */
+  readonly samples: number
+  /** The most recent run times the percentiles are computed from. */
+  readonly runTimes: number
+  /** The most recent outcomes listed. */
+  readonly recent: number
+  /** The dead letters listed (the oldest first, as the store gives them). */
+  readonly deadLetters: number
+  /** The running jobs listed. */
+  readonly running: number
+  /** The jobs waiting for their time listed (the soonest first). */
+  readonly upcoming: number
+}
+
+export const defaultLimits: Limits = {
+  samples: 600,
+  runTimes: 1_000,
+  recent: 50,
+  deadLetters: 50,
+  running: 100,
+  upcoming: 50
+}
+
+/** One second of a queue's traffic. */
+export interface Sample {
+  /** The end of the second, in ms since the epoch. */
+  readonly t: number
+  /** Jobs that ended in it (any outcome). */
+  readonly ended: number
+  /** Of those, jobs that failed or died. */
+  readonly failed: number
+}
+
+/** An outcome as listed: no payload, no value; the failure as text, cut short. */
+export interface RecentOutcome {
+  readonly id: string
+  readonly outcome: Job.Outcome<unknown, unknown, unknown>["_tag"]
+  readonly attempt: number
+  /** How long it ran, in ms, when the outcome says. */
+  readonly ms: number | undefined
+  /** When it ended, in ms since the epoch. */
+  readonly at: number
+  readonly error: string | undefined
+}
+
+/** A dead letter as listed: its payload as JSON, cut short. */
+export interface DeadLetter {
+  readonly id: string
+  readonly attempts: number
+  readonly error: string
+  readonly payload: string
+}
+
+/** A job waiting for its time, as listed. */
+export interface UpcomingJob {
+  readonly id: string
+  /** When it may run, in ms since the epoch, by the store's clock. */
+  readonly runAt: number
+  readonly attempts: number
+}
+
+/** What the page shows of one queue. */
+export interface QueueSnapshot {
+  readonly name: string
+  readonly kind: "memory" | "durable"
+  readonly stats: Pool.Stats
+  /** A durable queue's counts in the store, across processes. */
+  readonly counts: Counts | undefined
+  /** Why the store could not be read this tick, if it could not. */
+  readonly storeError: string | undefined
+  readonly series: ReadonlyArray<Sample>
+  readonly percentiles: Ring.Percentiles | undefined
+  readonly running: ReadonlyArray<{ readonly id: string; readonly worker: number; readonly attempt: number; readonly ms: number | undefined }>
+  readonly recent: ReadonlyArray<RecentOutcome>
+  readonly deadLetters: ReadonlyArray<DeadLetter>
+  /** A durable queue's jobs waiting for their time; `undefined` when its store cannot list them. */
+  readonly upcoming: ReadonlyArray<UpcomingJob> | undefined
+  readonly periodic: ReadonlyArray<PeriodicSchedule>
+}
+
+/** What the page polls. */
+export interface Snapshot {
+  readonly at: number
+  readonly queues: ReadonlyArray<QueueSnapshot>
+}
+
+/** The longest text kept for an error or a payload in the snapshot. */
+export const maxText = 500
+
+const cut = (text: string): string => text.length > maxText ? `${text.slice(0, maxText)}…` : text
+
+/** One queue's rings and the counters seen at the last tick. */
+export interface QueueState {
+  readonly source: Source
+  readonly limits: Limits
+  readonly series: Ring.Ring<Sample>
+  readonly runTimes: Ring.Ring<number>
+  readonly recent: Ring.Ring<RecentOutcome>
+  /** The ended and failed totals at the last tick: the next sample is the difference. */
+  last: { readonly ended: number; readonly failed: number } | undefined
+  snapshot: QueueSnapshot
+}
+
+const endedOf = (stats: Pool.Stats) => stats.succeeded + stats.failed + stats.died + stats.interrupted
+const failedOf = (stats: Pool.Stats) => stats.failed + stats.died
+
+const emptyStats: Pool.Stats = {
+  workers: 0,
+  queued: 0,
+  delayed: 0,
+  active: 0,
+  submitted: 0,
+  succeeded: 0,
+  failed: 0,
+  died: 0,
+  interrupted: 0,
+  cancelled: 0,
+  abandoned: 0,
+  droppedOutcomes: 0
+}
+
+export const makeQueue = (source: Source, limits: Limits = defaultLimits): QueueState => ({
+  source,
+  limits,
+  series: Ring.make(limits.samples),
+  runTimes: Ring.make(limits.runTimes),
+  recent: Ring.make(limits.recent),
+  last: undefined,
+  snapshot: {
+    name: source.name,
+    kind: source.kind,
+    stats: emptyStats,
+    counts: undefined,
+    storeError: undefined,
+    series: [],
+    percentiles: undefined,
+    running: [],
+    recent: [],
+    deadLetters: [],
+    upcoming: undefined,
+    periodic: source.periodic
+  }
+})
+
+/** The failure of an outcome as text, as a dead letter's is written. */
+const errorOf = (outcome: Job.Outcome<unknown, unknown, unknown>): string | undefined => {
+  switch (outcome._tag) {
+    case "Succeeded":
+      return undefined
+    case "Failed":
+      return cut(describe(Cause.fail(outcome.error)))
+    case "Died":
+      return cut(describe(Cause.die(outcome.defect)))
+    case "Interrupted":
+      return outcome.cancelled ? "cancelled" : "interrupted"
+  }
+}
+
+/** Takes in one outcome: its run time for the percentiles, and its line in the recent ones. */
+export const record = (queue: QueueState, outcome: Job.Outcome<unknown, unknown, unknown>, now: number): void => {
+  const ms = "elapsed" in outcome ? Duration.toMillis(outcome.elapsed) : undefined
+  if (ms !== undefined) Ring.push(queue.runTimes, ms)
+  Ring.push(queue.recent, {
+    id: outcome.job.id,
+    outcome: outcome._tag,
+    attempt: outcome.job.attempt,
+    ms,
+    at: now,
+    error: errorOf(outcome)
+  })
+}
+
+/** What a durable queue's store said this tick (the last answer, with why not, when it failed). */
+export interface StoreView {
+  readonly counts: Counts | undefined
+  readonly deadLetters: ReadonlyArray<DeadLetter>
+  readonly upcoming: ReadonlyArray<UpcomingJob> | undefined
+  readonly error: string | undefined
+}
+
+const noStore: StoreView = { counts: undefined, deadLetters: [], upcoming: undefined, error: undefined }
+
+/** How long a tick waits for the store before it shows the queue without it. */
+const storeTimeout = Duration.seconds(2)
+
+/** The store's counts and first dead letters, or why they could not be read. */
+const readStore = (queue: QueueState): Effect.Effect<StoreView> => {
+  const admin = queue.source.admin
+  if (admin === undefined) return Effect.succeed(noStore)
+  const { limits, snapshot } = queue
+  return Effect.all([admin.counts, admin.deadLetters(limits.deadLetters), admin.upcoming(limits.upcoming)]).pipe(
+    Effect.timeout(storeTimeout),
+    Effect.exit,
+    Effect.map((exit): StoreView =>
+      Exit.isSuccess(exit)
+        ? {
+          counts: exit.value[0],
+          deadLetters: exit.value[1].map(deadLetter),
+          upcoming: exit.value[2]?.map((job) => ({ id: job.id, runAt: job.runAt.getTime(), attempts: job.attempts })),
+          error: undefined
+        }
+        : { ...snapshot, error: failureText(exit.cause) }
+    )
+  )
+}
+
+/** A dead letter as listed: its error and payload cut short. */
+const deadLetter = (letter: Buried): DeadLetter => ({
+  id: letter.id,
+  attempts: letter.attempts,
+  error: cut(letter.error),
+  payload: payloadText(letter.payload)
+})
+
+const failureText = (cause: Cause.Cause<unknown>): string => {
+  const error = Cause.squash(cause)
+  return cut(error instanceof Error ? error.message : String(error))
+}
+
+const payloadText = (payload: unknown): string => {
+  if (typeof payload === "string") return cut(payload)
+  try {
+    return cut(JSON.stringify(payload) ?? String(payload))
+  } catch {
+    return "(a payload that could not be shown)"
+  }
+}
+
+/**
+ * One tick: the second's sample from the counters, the running jobs, the
+ * percentiles, the store's view; the queue's snapshot rebuilt from them.
+ */
+export const tick = (
+  queue: QueueState,
+  now: number,
+  stats: Pool.Stats,
+  running: ReadonlyArray<Pool.RunningJob>,
+  store: StoreView
+): QueueSnapshot => {
+  const ended = endedOf(stats)
+  const failed = failedOf(stats)
+  if (queue.last !== undefined) {
+    Ring.push(queue.series, {
+      t: now,
+      ended: Math.max(0, ended - queue.last.ended),
+      failed: Math.max(0, failed - queue.last.failed)
+    })
+  }
+  queue.last = { ended, failed }
+  const shown = running.slice(0, queue.limits.running).map((job) => ({
+    id: job.id,
+    worker: job.worker,
+    attempt: job.attempt,
+    ms: job.startedAt === undefined ? undefined : Math.max(0, now - job.startedAt)
+  }))
+  queue.snapshot = {
+    name: queue.source.name,
+    kind: queue.source.kind,
+    stats,
+    counts: store.counts,
+    storeError: store.error,
+    series: Ring.toArray(queue.series),
+    percentiles: Ring.percentiles(queue.runTimes),
+    running: shown,
+    recent: Ring.toArray(queue.recent).reverse(),
+    deadLetters: store.deadLetters.slice(0, queue.limits.deadLetters),
+    upcoming: store.upcoming?.slice(0, queue.limits.upcoming),
+    periodic: queue.source.periodic
+  }
+  return queue.snapshot
+}
+
+/** Reads the pool and the store, and ticks. */
+export const sampleOnce = (queue: QueueState): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const stats = yield* queue.source.stats
+    const running = yield* queue.source.running
+    const store = yield* readStore(queue)
+    tick(queue, yield* Clock.currentTimeMillis, stats, running, store)
+  })
+
+/** The sampler of every queue the dashboard shows. */
+export interface Sampler {
+  readonly queues: ReadonlyArray<QueueState>
+  /** The snapshot of every queue, as of the last tick. */
+  readonly snapshot: Effect.Effect<Snapshot>
+}
+
+/**
+ * Starts sampling `sources` in the current scope: a fiber per queue that
+ * takes in its outcomes, and one that ticks every `interval`. Both stop
+ * when the scope closes (or, for the outcomes, when the pool closes).
+ */
+export const start = (
+  sources: ReadonlyArray<Source>,
+  options: { readonly interval: Duration.Duration; readonly limits: Limits }
+): Effect.Effect<Sampler, never, Scope.Scope> =>
+  Effect.gen(function*() {
+    const queues = sources.map((source) => makeQueue(source, options.limits))
+    for (const queue of queues) {
+      yield* Effect.forkScoped(Stream.runForEachArray(queue.source.outcomes, (outcomes) =>
+        Effect.map(Clock.currentTimeMillis, (now) => {
+          for (const outcome of outcomes) record(queue, outcome, now)
+        })), { startImmediately: true })
+      // A first tick now, so that the page has counts from its first poll.
+      yield* sampleOnce(queue)
+    }
+    const tickAll = Effect.forEach(queues, sampleOnce, { discard: true, concurrency: "unbounded" })
+    yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(options.interval), tickAll)))
+    const snapshot = Effect.map(Clock.currentTimeMillis, (at): Snapshot => ({
+      at,
+      queues: queues.map((queue) => queue.snapshot)
+    }))
+    return { queues, snapshot }
+  })

@@ -1,0 +1,426 @@
+/**
+ * The dashboard's rules without a browser: the bounded rings and the
+ * percentiles, the token and cross-site checks, the actions' bodies, the
+ * sampler under the TestClock (samples per tick, running jobs, run times),
+ * the snapshot's size whatever the traffic, and the routes' answers to bad
+ * requests (through `HttpRouter.toWebHandler`: no socket).
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Duration, Effect, Fiber, Stream } from "effect"
+import { HttpRouter } from "effect/http"
+import { TestClock } from "effect/testing"
+import * as Ring from "../src/dashboard/ring.ts"
+import { parseAction } from "../src/dashboard/routes.ts"
+import * as Sampler from "../src/dashboard/sampler.ts"
+import * as Security from "../src/dashboard/security.ts"
+import type { Admin } from "../src/Durable.ts"
+import { StoreError } from "../src/durable/Store.ts"
+import { Dashboard, Pool } from "../src/index.ts"
+import { isLoopback } from "../src/program/dashboard.ts"
+import { listenAddress } from "../src/program/flags.ts"
+import { settle } from "./support/workload.ts"
+
+const second = Duration.seconds(1)
+
+describe("rings and percentiles", () => {
+  it("a ring keeps the last values, oldest first, and never more than its capacity", () => {
+    const ring = Ring.make<number>(3)
+    assert.deepStrictEqual(Ring.toArray(ring), [])
+    for (let i = 1; i <= 10; i++) Ring.push(ring, i)
+    assert.deepStrictEqual(Ring.toArray(ring), [8, 9, 10])
+    assert.strictEqual(ring.items.length, 3)
+  })
+
+  it("p50, p90, p99 by nearest rank, over the window only", () => {
+    const ring = Ring.make<number>(100)
+    assert.strictEqual(Ring.percentiles(ring), undefined)
+    for (let i = 100; i >= 1; i--) Ring.push(ring, i)
+    assert.deepStrictEqual(Ring.percentiles(ring), { p50: 50, p90: 90, p99: 99, count: 100 })
+    // A hundred slow ones push the fast ones out of the window.
+    for (let i = 0; i < 100; i++) Ring.push(ring, 5_000)
+    assert.deepStrictEqual(Ring.percentiles(ring), { p50: 5_000, p90: 5_000, p99: 5_000, count: 100 })
+    const one = Ring.make<number>(5)
+    Ring.push(one, 7)
+    assert.deepStrictEqual(Ring.percentiles(one), { p50: 7, p90: 7, p99: 7, count: 1 })
+  })
+})
+
+describe("security", () => {
+  const json = { "content-type": "application/json", host: "127.0.0.1:8080" }
+
+  it("the token matches only itself, whatever its length", () => {
+    assert.isTrue(Security.tokenMatches("s3cret", "s3cret"))
+    assert.isFalse(Security.tokenMatches("s3cret", "s3creT"))
+    assert.isFalse(Security.tokenMatches("s3cret", "s3cret-and-more"))
+    assert.isFalse(Security.tokenMatches("s3cret", ""))
+    assert.isFalse(Security.tokenMatches("s3cret", undefined))
+    assert.notStrictEqual(Security.generateToken(), Security.generateToken())
+    assert.isAtLeast(Security.generateToken().length, 40)
+  })
+
+  it("the Host a request names: with hosts given, only theirs (whatever the port); without, any", () => {
+    assert.strictEqual(Security.hostName("127.0.0.1:8080"), "127.0.0.1")
+    assert.strictEqual(Security.hostName("[::1]:8080"), "::1")
+    assert.strictEqual(Security.hostName("LocalHost"), "localhost")
+    const loopback = Security.loopbackHosts
+    for (const host of ["127.0.0.1:8080", "localhost:1", "[::1]:9", "localhost"]) assert.isTrue(Security.hostAllowed(loopback, host), host)
+    for (const host of ["evil.example:8080", "127.0.0.1.evil.example", "", undefined]) {
+      assert.isFalse(Security.hostAllowed(loopback, host), String(host))
+    }
+    assert.isTrue(Security.hostAllowed(undefined, "anything:1"))
+    assert.isTrue(isLoopback("127.0.0.2") && isLoopback("localhost") && isLoopback("::1"))
+    assert.isFalse(isLoopback("0.0.0.0") || isLoopback("10.0.0.1") || isLoopback("example.com"))
+  })
+
+  it("an action needs the token in its header, and JSON", () => {
+    assert.strictEqual(Security.checkAction("t", { ...json, "x-dashboard-token": "t" }), undefined)
+    assert.deepInclude(Security.checkAction("t", json), { status: 403 })
+    assert.deepInclude(Security.checkAction("t", { ...json, "x-dashboard-token": "u" }), { status: 403 })
+    assert.deepInclude(Security.checkAction("t", { host: "h", "x-dashboard-token": "t" }), { status: 415 })
+    assert.deepInclude(
+      Security.checkAction("t", { host: "h", "x-dashboard-token": "t", "content-type": "text/plain" }),
+      { status: 415 }
+    )
+  })
+
+  it("without a token given at start, every action is refused", () => {
+    const refused = Security.checkAction(undefined, { ...json, "x-dashboard-token": "" })
+    assert.strictEqual(refused?.status, 403)
+    assert.match(refused!.error, /without a token/)
+  })
+
+  it("a cross-site request is refused, even with the token", () => {
+    const withToken = { ...json, "x-dashboard-token": "t" }
+    assert.deepInclude(Security.checkAction("t", { ...withToken, origin: "http://evil.example" }), { status: 403 })
+    assert.deepInclude(Security.checkAction("t", { ...withToken, origin: "http://127.0.0.1:9999" }), { status: 403 })
+    assert.deepInclude(Security.checkAction("t", { ...withToken, origin: "null" }), { status: 403 })
+    assert.deepInclude(Security.checkAction("t", { ...withToken, "sec-fetch-site": "cross-site" }), { status: 403 })
+    assert.deepInclude(Security.checkAction("t", { ...withToken, "sec-fetch-site": "same-site" }), { status: 403 })
+    // The page's own origin, as the browser says it.
+    assert.strictEqual(
+      Security.checkAction("t", { ...withToken, origin: "http://127.0.0.1:8080", "sec-fetch-site": "same-origin" }),
+      undefined
+    )
+  })
+})
+
+describe("action bodies", () => {
+  it("all must be said: no body, an empty list or a missing one never means every dead letter", () => {
+    assert.deepStrictEqual(parseAction("redrive", { all: true }), { _tag: "redrive", ids: "all" })
+    assert.deepStrictEqual(parseAction("remove", { ids: ["a", "b"] }), { _tag: "remove", ids: ["a", "b"] })
+    for (const body of [{}, { ids: [] }, { ids: "a" }, { ids: [1] }, { ids: [""] }, { all: "yes" }, { all: 1 }]) {
+      assert.deepInclude(parseAction("redrive", body), { status: 400 }, JSON.stringify(body))
+    }
+    assert.deepInclude(parseAction("redrive", { ids: Array.from({ length: 1_001 }, (_, i) => `j${i}`) }), { status: 400 })
+    for (const body of [null, [], "x", 1]) assert.deepInclude(parseAction("redrive", body), { status: 400 })
+  })
+
+  it("cancel names one id; an unknown action is a 404", () => {
+    assert.deepStrictEqual(parseAction("cancel", { id: "j1" }), { _tag: "cancel", id: "j1" })
+    assert.deepInclude(parseAction("cancel", {}), { status: 400 })
+    assert.deepInclude(parseAction("cancel", { id: "x".repeat(1_001) }), { status: 400 })
+    assert.deepInclude(parseAction("explode", {}), { status: 404 })
+  })
+})
+
+describe("running jobs", () => {
+  it.effect("a snapshot of the jobs in the workers' hands, one per worker at most", () =>
+    Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 2, handler: () => Effect.sleep("1 second"), shutdown: { timeout: 0 } })
+      assert.deepStrictEqual(yield* pool.running, [])
+      yield* pool.submit("a", { id: "a" })
+      yield* pool.submit("b", { id: "b" })
+      yield* pool.submit("c", { id: "c" })
+      yield* settle
+      const running = yield* pool.running
+      // Listed by worker; which idle worker took which job is the scheduler's choice.
+      assert.deepStrictEqual(running.map((job) => job.worker), [1, 2])
+      assert.deepStrictEqual(running.map((job) => job.id).sort(), ["a", "b"])
+      assert.deepStrictEqual(running.map((job) => job.attempt), [1, 1])
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      assert.deepStrictEqual((yield* pool.running).map((job) => job.id), ["c"])
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      assert.deepStrictEqual(yield* pool.running, [])
+    }))
+})
+
+describe("the sampler", () => {
+  it.effect("a sample per tick, the running jobs for how long, run times from the outcomes", () =>
+    Effect.gen(function*() {
+      const pool = yield* Pool.make({
+        workers: 2,
+        capacity: 1_000,
+        handler: (job: { readonly payload: number }) =>
+          job.payload % 4 === 0 ? Effect.fail("boom") : Effect.sleep(`${job.payload * 10} millis`)
+      })
+      const sampler = yield* Sampler.start([Dashboard.memory("pool", pool)], { interval: second, limits: Sampler.defaultLimits })
+      yield* settle
+      for (let n = 1; n <= 8; n++) yield* pool.submit(n, { id: `job-${n}` })
+      yield* settle
+      yield* TestClock.adjust("5 millis")
+      const before = (yield* sampler.snapshot).queues[0]!
+      assert.deepStrictEqual(before.series, [], "no sample before the first tick after the start")
+      yield* TestClock.adjust("995 millis")
+      yield* settle
+      const queue = (yield* sampler.snapshot).queues[0]!
+      assert.strictEqual(queue.series.length, 1)
+      assert.strictEqual(queue.series[0]!.ended, queue.stats.succeeded + queue.stats.failed)
+      assert.strictEqual(queue.series[0]!.failed, queue.stats.failed)
+      // Every job is still counted once the last one has ended.
+      yield* TestClock.adjust("2 seconds")
+      yield* settle
+      const later = (yield* sampler.snapshot).queues[0]!
+      assert.strictEqual(later.series.reduce((sum, s) => sum + s.ended, 0), 8)
+      assert.strictEqual(later.series.reduce((sum, s) => sum + s.failed, 0), 2)
+      // Run times: 10, 20, 30, 50, 60, 70 ms, and the two failures at 0.
+      assert.deepStrictEqual(later.percentiles, { p50: 20, p90: 70, p99: 70, count: 8 })
+      assert.strictEqual(later.recent.length, 8)
+      assert.strictEqual(later.recent.find((r) => r.id === "job-4")?.error, "boom")
+    }))
+
+  it.effect("a running job shows how long it has run, by the pool's clock", () =>
+    Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 1, handler: () => Effect.sleep("1 minute"), shutdown: { timeout: 0 } })
+      const sampler = yield* Sampler.start([Dashboard.memory("pool", pool)], { interval: second, limits: Sampler.defaultLimits })
+      yield* settle
+      yield* pool.submit("x", { id: "long" })
+      yield* settle
+      yield* TestClock.adjust("3 seconds")
+      yield* settle
+      const running = (yield* sampler.snapshot).queues[0]!.running
+      assert.deepStrictEqual(running, [{ id: "long", worker: 1, attempt: 1, ms: 3_000 }])
+    }))
+
+  it.effect("the snapshot stays the same size however many jobs flow", () =>
+    Effect.gen(function*() {
+      const limits = { ...Sampler.defaultLimits, samples: 5, recent: 10, runTimes: 100 }
+      const pool = yield* Pool.make({ workers: 4, capacity: 1_000, handler: () => Effect.sleep("1 millis") })
+      const sampler = yield* Sampler.start([Dashboard.memory("pool", pool)], { interval: second, limits })
+      yield* settle
+      const sizeAfter = (jobs: number) =>
+        Effect.gen(function*() {
+          const submitting = yield* Effect.forkChild(pool.submitAll(Array.from({ length: jobs }, (_, i) => i)))
+          for (let t = 0; t < 10; t++) {
+            yield* TestClock.adjust("1 second")
+            yield* settle
+          }
+          yield* Fiber.join(submitting)
+          while ((yield* pool.stats).queued + (yield* pool.stats).active > 0) {
+            yield* TestClock.adjust("1 second")
+            yield* settle
+          }
+          yield* TestClock.adjust("1 second")
+          yield* settle
+          const queue = (yield* sampler.snapshot).queues[0]!
+          assert.strictEqual(queue.series.length, 5)
+          assert.strictEqual(queue.recent.length, 10)
+          assert.strictEqual(queue.percentiles?.count, 100)
+          for (const queueState of sampler.queues) {
+            assert.strictEqual(queueState.series.items.length, 5)
+            assert.strictEqual(queueState.runTimes.items.length, 100)
+            assert.strictEqual(queueState.recent.items.length, 10)
+          }
+          return JSON.stringify(yield* sampler.snapshot).length
+        })
+      const small = yield* sizeAfter(200)
+      const large = yield* sizeAfter(20_000)
+      assert.strictEqual((yield* pool.stats).succeeded, 20_200)
+      // Only the digits of the counts grow.
+      assert.isBelow(large, small + 200, `${small} -> ${large}`)
+      assert.isBelow(large, 10_000)
+    }))
+})
+
+describe("a store that fails", () => {
+  it.effect("the queue is still shown, with the store's last counts and why they are not fresh", () =>
+    Effect.gen(function*() {
+      let down = false
+      const counts = { ready: 2, leased: 0, completed: 5, buried: 0 }
+      const admin = {
+        counts: Effect.suspend(() => down ? Effect.fail(new StoreError({ operation: "count", reason: "connection refused" })) : Effect.succeed(counts)),
+        deadLetters: () => Effect.succeed([]),
+        upcoming: () => Effect.succeed(undefined)
+      } as unknown as Admin
+      const pool = yield* Pool.make({ workers: 1, handler: () => Effect.void })
+      const queue: Dashboard.Queue = { ...Dashboard.memory("q", pool), kind: "durable", admin }
+      const sampler = yield* Sampler.start([queue], { interval: second, limits: Sampler.defaultLimits })
+      assert.deepStrictEqual((yield* sampler.snapshot).queues[0]!.counts, counts)
+      down = true
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      const shown = (yield* sampler.snapshot).queues[0]!
+      assert.deepStrictEqual(shown.counts, counts)
+      assert.match(shown.storeError ?? "", /connection refused/)
+      down = false
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      assert.strictEqual((yield* sampler.snapshot).queues[0]!.storeError, undefined)
+    }))
+})
+
+describe("routes", () => {
+  /** An admin whose store holds one dead letter, "dead-1", and one ready job, "ready-1". */
+  const fakeAdmin = (calls: Array<string>): Admin => ({
+    counts: Effect.succeed({ ready: 1, leased: 0, completed: 0, buried: 1 }),
+    deadLetters: () => Effect.succeed([{ id: "dead-1", payload: { to: "ada" }, attempts: 3, error: "Error: bounced" }]),
+    upcoming: () => Effect.succeed([{ id: "later-1", runAt: new Date(1_700_000_000_000), attempts: 0 }]),
+    lookup: () => Effect.succeed(undefined),
+    redrive: (ids) =>
+      Effect.sync(() => {
+        calls.push(`redrive ${ids === undefined ? "all" : [...ids].join(",")}`)
+        return ids === undefined || [...ids].includes("dead-1") ? 1 : 0
+      }),
+    remove: (ids) => Effect.sync(() => (calls.push(`remove ${ids === undefined ? "all" : [...ids].join(",")}`), 1)),
+    cancel: (id) => Effect.sync(() => (calls.push(`cancel ${id}`), id === "ready-1" ? "ready" as const : undefined))
+  })
+
+  const served = async (calls: Array<string>, token: string | undefined, hosts?: ReadonlyArray<string>) => {
+    const queue: Dashboard.Queue = {
+      name: "emails",
+      kind: "durable",
+      stats: Effect.succeed({
+        workers: 0, queued: 0, delayed: 0, active: 0, submitted: 0, succeeded: 0, failed: 0, died: 0,
+        interrupted: 0, cancelled: 0, abandoned: 0, droppedOutcomes: 0
+      }),
+      running: Effect.succeed([]),
+      outcomes: Stream.never,
+      admin: fakeAdmin(calls),
+      periodic: [{ name: "nightly", cron: "0 3 * * *" }]
+    }
+    return HttpRouter.toWebHandler(Dashboard.routes({ queues: [queue], token, hosts }), { disableLogger: true })
+  }
+  const post = (path: string, body: string, headers: Record<string, string> = {}) =>
+    new Request(`http://127.0.0.1:8080${path}`, {
+      method: "POST",
+      body,
+      headers: { "content-type": "application/json", "x-dashboard-token": "s3cret", ...headers }
+    })
+
+  it("the page, its assets and the snapshot, with the dead letters and the periodic jobs", async () => {
+    const { dispose, handler } = await served([], "s3cret")
+    try {
+      const page = await handler(new Request("http://127.0.0.1:8080/"))
+      assert.strictEqual(page.status, 200)
+      assert.match(page.headers.get("content-security-policy") ?? "", /script-src 'self'/)
+      assert.match(await page.text(), /<script src="dashboard.js"/)
+      assert.strictEqual((await handler(new Request("http://127.0.0.1:8080/dashboard.js"))).status, 200)
+      const snapshot: any = await (await handler(new Request("http://127.0.0.1:8080/api/snapshot"))).json()
+      assert.strictEqual(snapshot.actions, true)
+      assert.deepStrictEqual(snapshot.queues[0].counts, { ready: 1, leased: 0, completed: 0, buried: 1 })
+      assert.deepStrictEqual(snapshot.queues[0].deadLetters, [
+        { id: "dead-1", attempts: 3, error: "Error: bounced", payload: "{\"to\":\"ada\"}" }
+      ])
+      assert.deepStrictEqual(snapshot.queues[0].periodic, [{ name: "nightly", cron: "0 3 * * *" }])
+      assert.deepStrictEqual(snapshot.queues[0].upcoming, [{ id: "later-1", runAt: 1_700_000_000_000, attempts: 0 }])
+    } finally {
+      await dispose()
+    }
+  })
+
+  it("actions with the token are done; without it, from another site, or with bad bodies, refused with a 4xx JSON error", async () => {
+    const calls: Array<string> = []
+    const { dispose, handler } = await served(calls, "s3cret")
+    const answer = async (request: Request) => {
+      const response = await handler(request)
+      return { status: response.status, body: (await response.json()) as any }
+    }
+    try {
+      assert.deepStrictEqual(await answer(post("/api/queues/emails/redrive", "{\"ids\":[\"dead-1\"]}")), {
+        status: 200,
+        body: { redriven: 1 }
+      })
+      assert.deepStrictEqual(await answer(post("/api/queues/emails/cancel", "{\"id\":\"ready-1\"}")), {
+        status: 200,
+        body: { found: "ready" }
+      })
+      const refused: Array<[Request, number]> = [
+        [post("/api/queues/emails/redrive", "{\"all\":true}", { "x-dashboard-token": "" }), 403],
+        [post("/api/queues/emails/redrive", "{\"all\":true}", { "x-dashboard-token": "guess" }), 403],
+        [post("/api/queues/emails/redrive", "{\"all\":true}", { origin: "http://evil.example" }), 403],
+        [post("/api/queues/emails/redrive", "{\"all\":true}", { "sec-fetch-site": "cross-site" }), 403],
+        [post("/api/queues/emails/redrive", "{\"all\":true}", { "content-type": "text/plain" }), 415],
+        [post("/api/queues/emails/redrive", "{\"all\":"), 400],
+        [post("/api/queues/emails/redrive", "{}"), 400],
+        [post("/api/queues/emails/redrive", "x".repeat(Security.maxBodyBytes + 1)), 413],
+        [post("/api/queues/emails/cancel", "{\"id\":\"nobody\"}"), 404],
+        [post("/api/queues/other/cancel", "{\"id\":\"ready-1\"}"), 404],
+        [post("/api/queues/emails/explode", "{}"), 404]
+      ]
+      for (const [request, status] of refused) {
+        const { body, status: got } = await answer(request)
+        assert.strictEqual(got, status, JSON.stringify(body))
+        assert.isString(body.error)
+      }
+      // Only the two accepted actions, and the unknown id's cancel, reached the store.
+      assert.deepStrictEqual(calls, ["redrive dead-1", "cancel ready-1", "cancel nobody"])
+    } finally {
+      await dispose()
+    }
+  })
+
+  it("with hosts given, a request naming another Host gets nothing but a 403 (DNS rebinding)", async () => {
+    const { dispose, handler } = await served([], "s3cret", Dashboard.loopbackHosts)
+    try {
+      const get = (path: string, host: string) => handler(new Request(`http://${host}${path}`, { headers: { host } }))
+      for (const path of ["/", "/dashboard.js", "/api/snapshot"]) {
+        assert.strictEqual((await get(path, "127.0.0.1:8080")).status, 200, path)
+        const refused = await get(path, "rebound.evil.example:8080")
+        assert.strictEqual(refused.status, 403, path)
+        assert.match(((await refused.json()) as any).error, /not one this dashboard answers/)
+      }
+      const action = await handler(post("/api/queues/emails/cancel", "{\"id\":\"ready-1\"}", { host: "rebound.evil.example" }))
+      assert.strictEqual(action.status, 403)
+    } finally {
+      await dispose()
+    }
+  })
+
+  it("without a token, the page is read-only: actions are refused", async () => {
+    const calls: Array<string> = []
+    const { dispose, handler } = await served(calls, undefined)
+    try {
+      const response = await handler(post("/api/queues/emails/redrive", "{\"all\":true}"))
+      assert.strictEqual(response.status, 403)
+      assert.match(((await response.json()) as any).error, /without a token/)
+      const snapshot: any = await (await handler(new Request("http://127.0.0.1:8080/api/snapshot"))).json()
+      assert.strictEqual(snapshot.actions, false)
+      assert.deepStrictEqual(calls, [])
+    } finally {
+      await dispose()
+    }
+  })
+})
+
+describe("the program's --dashboard address", () => {
+  it("a port alone binds loopback; a host is named to bind elsewhere", () => {
+    assert.deepStrictEqual(listenAddress("8080"), { host: "127.0.0.1", port: 8080 })
+    assert.deepStrictEqual(listenAddress("0.0.0.0:0"), { host: "0.0.0.0", port: 0 })
+    assert.deepStrictEqual(listenAddress("localhost:9000"), { host: "localhost", port: 9000 })
+    assert.deepStrictEqual(listenAddress("[::1]:9000"), { host: "::1", port: 9000 })
+    for (const bad of ["", "x", "host:", ":80", "80:host", "65536", "1.2.3.4:99999", "a b:80", "[::1]"]) {
+      assert.strictEqual(listenAddress(bad), undefined, bad)
+    }
+  })
+})
+
+describe("options", () => {
+  it("two queues of the same name are refused, as is an empty token", async () => {
+    const queue = (name: string): Dashboard.Queue => ({
+      name,
+      kind: "memory",
+      stats: Effect.never,
+      running: Effect.succeed([]),
+      outcomes: Stream.never,
+      admin: undefined,
+      periodic: []
+    })
+    const build = (options: Dashboard.Options) =>
+      Effect.runPromiseExit(Effect.scoped(Effect.asVoid(HttpRouter.toHttpEffect(Dashboard.routes(options)))))
+    const clash = await build({ queues: [queue("a"), queue("a")] })
+    assert.match(String(clash._tag === "Failure" && clash.cause), /two queues are named "a"/)
+    const empty = await build({ queues: [queue("a")], token: "" })
+    assert.match(String(empty._tag === "Failure" && empty.cause), /token is empty/)
+  })
+})

@@ -1,0 +1,183 @@
+/**
+ * The dashboard in a real browser: headless Chromium (Debian's `chromium`,
+ * installed by the test set-up like the servers) driven through
+ * `playwright-core`, against the real program (`src/main.ts --dashboard`):
+ *
+ * - in memory, the counts on the page move as the jobs flow;
+ * - on a real Redis, a dead letter left by one run is retried with its
+ *   button on the dashboard of another, and its job completes: on the page
+ *   and in the store; the page's screenshot is written to docs/dashboard.png;
+ * - an action without the token, or from another origin, is refused (403)
+ *   and changes nothing.
+ */
+import { Effect } from "effect"
+import { join } from "node:path"
+import { type Browser, chromium, type Page } from "playwright-core"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as RedisStore from "../src/durable/RedisStore.ts"
+import type { Store } from "../src/durable/Store.ts"
+import { Durable } from "../src/index.ts"
+import { ROOT, type Running, runMain, start } from "./support/runMain.ts"
+import { findBinary, type PlainServer, startRedisServer } from "./support/servers.ts"
+
+let browser: Browser
+let redis: PlainServer
+
+beforeAll(async () => {
+  const executablePath = findBinary("chromium")
+  if (executablePath === undefined) throw new Error("chromium not found: the test set-up installs it (apt-get install -y chromium)")
+  browser = await chromium.launch({ executablePath })
+  redis = await startRedisServer()
+}, 60_000)
+
+afterAll(async () => {
+  await browser?.close()
+  await redis?.close()
+})
+
+/** The URL the program printed for its dashboard (with `#token=` when it made the token). */
+const dashboardUrl = async (program: Running): Promise<string> => {
+  await program.waitFor(/^Dashboard: (\S+)$/m, 60_000)
+  return /^Dashboard: (\S+)$/m.exec(program.stdout())![1]!
+}
+
+/** How long a poll of the page waits: the machine may be busy (a test run, other builds). */
+const patience = { timeout: 20_000, interval: 200 }
+
+/** A count on a queue's card, as the page shows it. */
+const count = async (page: Page, queue: string, name: string): Promise<number> =>
+  Number(await page.locator(`[data-queue="${queue}"] [data-count="${name}"] b`).textContent())
+
+/** Waits until the page shows `name` on `queue` meeting `ok`. */
+const waitForCount = (page: Page, queue: string, name: string, ok: (n: number) => boolean, timeout = 30_000) =>
+  expect.poll(() => count(page, queue, name), { timeout, interval: 200 }).toSatisfy(ok)
+
+/** Runs `use` on the Redis queue's admin, in a scope of its own. */
+const onQueue = <A>(queue: string, use: (admin: Durable.Admin, store: Store) => Effect.Effect<A, unknown>) =>
+  Effect.runPromise(Effect.scoped(Effect.flatMap(
+    RedisStore.make({ url: redis.url }),
+    (store) => use(Durable.admin({ store, queue }), store)
+  )))
+
+describe("the dashboard in a browser", () => {
+  it("in memory: the counts on the page change as the jobs flow", async () => {
+    const program = start([
+      "--jobs", "2000", "--duration", "20", "--workers", "4", "--output", "quiet",
+      "--dashboard", "0", "--dashboard-token", "t0ken"
+    ])
+    try {
+      const url = await dashboardUrl(program)
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/)
+      const page = await browser.newPage()
+      await page.goto(url)
+      await page.locator('[data-queue="pool"]').waitFor()
+      expect(await count(page, "pool", "workers")).toBe(4)
+      const first = await count(page, "pool", "succeeded")
+      // Without reloading: the page polls.
+      await waitForCount(page, "pool", "succeeded", (n) => n > first + 50)
+      const second = await count(page, "pool", "succeeded")
+      await waitForCount(page, "pool", "succeeded", (n) => n > second + 50)
+      await expect.poll(() => page.locator('[data-queue="pool"] [data-running]').count(), patience).toBeGreaterThan(0)
+      await expect.poll(() => page.locator('[data-queue="pool"] [data-outcome]').count(), patience).toBeGreaterThan(10)
+      await page.close()
+    } finally {
+      program.kill("SIGTERM")
+      await program.exited
+    }
+  }, 120_000)
+
+  it("on Redis: a dead letter is retried with its button, and its job completes, on the page and in the store", async () => {
+    const queue = "dash"
+    // A first run leaves job 1 dead: it fails on purpose, with no attempt left.
+    const first = await runMain([
+      "--store", redis.url, "--queue", queue, "--jobs", "1", "--duration", "0", "--failure-rate", "1",
+      "--max-attempts", "1", "--output", "quiet"
+    ])
+    expect(first.stdout).toContain("0 completed, 1 dead-lettered")
+    const [dead] = await onQueue(queue, (admin) => admin.deadLetters())
+    expect(dead).toBeDefined()
+    const id = dead!.id
+
+    // A second run works the queue with a dashboard: its own jobs (every 20th fails twice and is
+    // dead-lettered too), a periodic job, until a signal. No token given: it makes one, in the URL.
+    const program = start([
+      "--store", redis.url, "--queue", queue, "--jobs", "300", "--duration", "30", "--workers", "4",
+      "--failure-rate", "0.05", "--max-attempts", "2", "--retry-delay", "100", "--cron", "*/2 * * * * *",
+      "--output", "quiet", "--dashboard", "0", "--log-level", "info"
+    ])
+    try {
+      const url = await dashboardUrl(program)
+      expect(url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/#token=[\w-]{40,}$/)
+      const page = await browser.newPage({ viewport: { width: 1280, height: 900 } })
+      await page.goto(url)
+      const card = page.locator(`[data-queue="${queue}"]`)
+      await card.waitFor()
+      // The run's own jobs end: 285 completed and 15 dead-lettered, beside the first run's.
+      await waitForCount(page, queue, "completed", (n) => n >= 285, 60_000)
+      await waitForCount(page, queue, "buried", (n) => n === 16)
+      await expect(card.locator(`[data-dead="${id}"]`).textContent()).resolves.toContain("SimulatedFailure")
+      expect(await card.textContent()).toContain("demo-tick")
+      await page.screenshot({ path: join(ROOT, "docs", "dashboard.png"), fullPage: false })
+
+      await card.locator(`[data-dead="${id}"] [data-action="redrive"]`).click()
+      await expect.poll(() => page.locator("#message").textContent(), patience).toContain("redriven\":1")
+      await expect.poll(() => card.locator(`[data-dead="${id}"]`).count(), patience).toBe(0)
+      await expect.poll(() => card.locator(`[data-outcome="${id}"]`).textContent(), patience)
+        .toContain("Succeeded")
+      await waitForCount(page, queue, "buried", (n) => n === 15)
+      const info = await onQueue(queue, (admin) => admin.lookup(id))
+      expect(info?.state).toBe("completed")
+      await page.close()
+    } finally {
+      program.kill("SIGTERM")
+      await program.exited
+    }
+    // The action was logged, with the id.
+    expect(program.stderr()).toMatch(new RegExp(`dashboard action[\\s\\S]*${id}`))
+  }, 150_000)
+
+  it("an action without the token, or from another origin, is refused and changes nothing", async () => {
+    const queue = "refusals"
+    await runMain([
+      "--store", redis.url, "--queue", queue, "--jobs", "1", "--duration", "0", "--failure-rate", "1",
+      "--max-attempts", "1", "--output", "quiet"
+    ])
+    const program = start([
+      "--store", redis.url, "--queue", queue, "--role", "worker", "--jobs", "0", "--output", "quiet",
+      "--dashboard", "0", "--dashboard-token", "s3cret"
+    ])
+    try {
+      const url = await dashboardUrl(program)
+      const page = await browser.newPage()
+      await page.goto(url) // no token in the page
+      await page.locator(`[data-queue="${queue}"]`).waitFor()
+      await waitForCount(page, queue, "buried", (n) => n === 1)
+      // The page's own button, without a token: refused, said on the page.
+      await page.locator(`[data-queue="${queue}"] [data-action="redrive"]`).click()
+      await expect.poll(() => page.locator("#message").textContent(), patience).toMatch(/refused \(403\).*token/)
+      // The same request from the page's script, and one with the token but another site's Origin.
+      const statuses = await page.evaluate(async () => {
+        const post = (headers: Record<string, string>) =>
+          fetch("api/queues/refusals/redrive", {
+            method: "POST",
+            headers: { "content-type": "application/json", ...headers },
+            body: JSON.stringify({ all: true })
+          }).then((response) => response.status)
+        return [await post({}), await post({ "x-dashboard-token": "wrong" })]
+      })
+      expect(statuses).toEqual([403, 403])
+      const foreign = await fetch(`${url}api/queues/${queue}/redrive`, {
+        method: "POST",
+        headers: { "content-type": "application/json", "x-dashboard-token": "s3cret", origin: "http://evil.example" },
+        body: JSON.stringify({ all: true })
+      })
+      expect(foreign.status).toBe(403)
+      expect(await foreign.json()).toEqual({ error: "cross-site request refused (Origin http://evil.example)" })
+      expect((await onQueue(queue, (admin) => admin.counts)).buried).toBe(1)
+      await page.close()
+    } finally {
+      program.kill("SIGTERM")
+      await program.exited
+    }
+  }, 120_000)
+})
