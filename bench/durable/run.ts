@@ -16,7 +16,7 @@ import { startPostgresServer, startRedisServer } from "../../test/support/server
 import { describeRun, type RunContext } from "../kit/context.ts"
 import { writeReport } from "../kit/notes.ts"
 import { type Summary, summarize } from "../kit/numbers.ts"
-import { type DurableContender, durableContenders, type Engine } from "./contenders/index.ts"
+import { type DurableContender, durableContenders, type Engine, selected } from "./contenders/index.ts"
 import { type PickupContender, pickupContenders } from "./contenders/pickup.ts"
 import { measureRun, type Run } from "./measure.ts"
 import { measurePickup, type PickupRun } from "./pickup.ts"
@@ -97,7 +97,11 @@ const pickupRow = async (contender: PickupContender, url: string, sizes: Durable
 
 /** Every timed run of `engine`'s contenders, by contender name and consumer count; then their pickup latency. */
 const runEngine = async (engine: Engine, sizes: DurableSizes, log: (line: string) => void) => {
-  const contenders = sizes.throughput ? durableContenders.filter((contender) => contender.engine === engine) : []
+  const contenders = sizes.throughput
+    ? durableContenders.filter((contender) =>
+      contender.engine === engine && selected(sizes.only, contender.name, contender.ours)
+    )
+    : []
   const runs = new Map<string, Array<Run>>()
   const pickup: Array<PickupRow> = []
   const server = await startServer(engine)
@@ -116,7 +120,10 @@ const runEngine = async (engine: Engine, sizes: DurableSizes, log: (line: string
         }
       }
     }
-    for (const contender of pickupContenders.filter((contender) => contender.engine === engine)) {
+    const pickups = pickupContenders.filter((contender) =>
+      contender.engine === engine && selected(sizes.only, contender.name, contender.ours)
+    )
+    for (const contender of pickups) {
       const row = await pickupRow(contender, server.url, sizes)
       log(`  ${contender.name}, pickup: p50 ${row.run.p50.toFixed(2)} ms, p99 ${row.run.p99.toFixed(2)} ms (${row.run.jobs} jobs)`)
       pickup.push(row)

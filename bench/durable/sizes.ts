@@ -21,6 +21,8 @@ export interface DurableSizes {
   readonly pickupWarmups: number
   /** Whether the throughput runs are made (`--latency-only` skips them). */
   readonly throughput: boolean
+  /** `--only`: comma-separated words; only the other contenders whose name contains one run (ours always). */
+  readonly only?: string | undefined
 }
 
 export const full: DurableSizes = { label: "full", jobs: 20_000, consumers: [1, 2], reps: 3, warmups: 1, analyze: true, pickupJobs: 200, pickupWarmups: 5, throughput: true }

@@ -1,16 +1,36 @@
 /** The durable benchmark's contenders, each engine's in the order they alternate: ours first. */
 import { bullmq } from "./bullmq.ts"
 import type { DurableContender } from "./contender.ts"
+import { effectMqPostgres, effectMqRedis } from "./effectMq.ts"
+import { graphileWorker, graphileWorkerBatched } from "./graphileWorker.ts"
 import { pgBoss } from "./pgBoss.ts"
 import { poolPostgres } from "./poolPostgres.ts"
 import { poolRedis } from "./poolRedis.ts"
 
 export type { DurableContender, Engine } from "./contender.ts"
 
-export const durableContenders: ReadonlyArray<DurableContender> = [poolRedis, bullmq, poolPostgres, pgBoss]
+export const durableContenders: ReadonlyArray<DurableContender> = [
+  poolRedis,
+  effectMqRedis,
+  bullmq,
+  poolPostgres,
+  graphileWorkerBatched,
+  graphileWorker,
+  effectMqPostgres,
+  pgBoss
+]
 
 export const byName = (name: string): DurableContender => {
   const found = durableContenders.find((contender) => contender.name === name)
   if (found === undefined) throw new Error(`unknown durable contender ${JSON.stringify(name)}`)
   return found
 }
+
+/**
+ * Whether `name` is kept by `--only`: ours always (the left side of every
+ * ratio), any other whose name contains one of the comma-separated words
+ * (case-insensitive); every one when `only` is empty.
+ */
+export const selected = (only: string | undefined, name: string, ours: boolean): boolean =>
+  ours || only === undefined || only === "" ||
+  only.toLowerCase().split(",").some((word) => word.trim() !== "" && name.toLowerCase().includes(word.trim()))

@@ -14,6 +14,7 @@ import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import { Logger, makeWorkerUtils, run } from "graphile-worker"
+import pg from "pg"
 import { PgBoss } from "pg-boss"
 import { createClient } from "redis"
 import * as PostgresStore from "../../../src/durable/PostgresStore.ts"
@@ -152,8 +153,12 @@ export const graphileWorkerPickup: PickupContender = {
     const logger = new Logger(() => () => {})
     // A task of the run's own: the task identifiers are the queue here.
     const task = queue.replace(/[^a-zA-Z0-9_]/g, "_")
+    // A pool of our own, ended on close: one left to graphile-worker outlived `stop` and crashed
+    // this process (an idle client's error with no listener) when the server closed.
+    const pool = new pg.Pool({ connectionString: url })
+    pool.on("error", (error) => process.stderr.write(`graphile-worker pool: ${String(error)}\n`))
     const runner = await run({
-      connectionString: url,
+      pgPool: pool,
       logger,
       noHandleSignals: true,
       taskList: { [task]: async (payload) => started((payload as { n: number }).n) }
@@ -166,6 +171,7 @@ export const graphileWorkerPickup: PickupContender = {
       close: async () => {
         await utils.release()
         await runner.stop()
+        await pool.end()
       }
     }
   }
