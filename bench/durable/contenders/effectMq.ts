@@ -22,6 +22,7 @@ import * as ManagedRuntime from "effect/ManagedRuntime"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import { Job, JobStore, Worker } from "effect-mq"
 import { DrizzleJobStore } from "effect-mq/drizzle-postgres"
 import { type ConsumerSide, type DriverSide, type DurableContender, type Engine, inBatches } from "./contender.ts"
@@ -29,20 +30,45 @@ import { importRedisJobStore } from "./effectMqRedis.ts"
 import { DDL, tables } from "./effectMqSchema.ts"
 
 /**
- * Taker fibers per consumer process. Of 32, 64 and 128 tried, 64 was kept
- * (see the notes in results-durable.md).
+ * Taker fibers per consumer process, each engine's best of those tried with
+ * one consumer (3,000–5,000 jobs, 2 runs each, a loaded machine): on
+ * PostgreSQL 4, 8, 16, 64 gave about 350, 700, 650, 300 jobs/s (more takers
+ * contend on the claim), 16 kept; on Redis 8, 16, 32, 64, 128 gave about
+ * 1.5–3.7k, 3.7k, 4.5–4.9k, 1.4–3.0k, 2.4–3.1k jobs/s, 32 kept.
  */
-export const CONCURRENCY = 64
+export const CONCURRENCY: Record<Engine, number> = { postgres: 16, redis: 32 }
 
 /** The job every run offers: a payload `{ n }`, a no-op handler. */
 export const Noop = Job.make("noop", { payload: { n: Schema.Number } })
 
 type StoreLayer = Layer.Layer<JobStore.JobStore, unknown>
 
+/**
+ * `PgClient` with `listen` as effect-mq 0.7.0 calls it. It was built against
+ * an @effect/sql-pg whose `listen` returned a `Stream` of payloads; this
+ * project's returns (in a scope) a queue of notifications, so effect-mq's
+ * LISTEN fails at once and every wake-up falls back to its poll (5 s by
+ * default). The adapter gives it the stream it expects over the new call, so
+ * that it runs as its authors meant it to.
+ */
+const legacyListen = Layer.effect(
+  PgClient.PgClient,
+  Effect.gen(function*() {
+    const client = yield* PgClient.PgClient
+    const listen = (channel: string) =>
+      Stream.unwrap(Effect.map(client.listen(channel), (queue) => Stream.map(Stream.fromQueue(queue), (n) => n.payload)))
+    // A proxy, not a copy: the client is a tagged-template function with its methods on it.
+    return new Proxy(client, {
+      get: (target, key, receiver) => key === "listen" ? listen : Reflect.get(target, key, receiver)
+    }) as PgClient.PgClient
+  })
+)
+
 /** The store layer on `engine` at `url`; on PostgreSQL a pool as large as the takers, as each holds a connection per claim. */
-export const storeLayer = async (engine: Engine, url: string, connections = CONCURRENCY + 4): Promise<StoreLayer> =>
+export const storeLayer = async (engine: Engine, url: string, connections = CONCURRENCY[engine] + 4): Promise<StoreLayer> =>
   engine === "postgres"
     ? DrizzleJobStore.layer(tables()).pipe(
+      Layer.provide(legacyListen),
       Layer.provide(PgClient.layer({ url: Redacted.make(url), maxConnections: connections }))
     )
     // Its declarations name `Redis` by the old path (see `effectMqRedis.ts`), which the checker reads as `any`.
@@ -74,12 +100,12 @@ export const workerLayer = (queue: string, concurrency: number, handler: (n: num
     Layer.provide(Worker.layer({ concurrency }))
   )
 
-export const effectMq = (engine: Engine): DurableContender => ({
+export const effectMq = (engine: Engine, concurrency = CONCURRENCY[engine]): DurableContender => ({
   name: `effect-mq (${engine === "redis" ? "Redis" : "PostgreSQL"})`,
   engine,
   ours: false,
-  settings: `Worker concurrency ${CONCURRENCY}` +
-    (engine === "postgres" ? `, pool ${CONCURRENCY + 4} connections` : "") +
+  settings: `Worker concurrency ${concurrency}` +
+    (engine === "postgres" ? `, pool ${concurrency + 4} connections` : "") +
     ", pollInterval default (5 s; wake-ups push), completed jobs kept (default)",
   driver: async (url, queue): Promise<DriverSide> => {
     const runtime = await openStore(engine, url, 4)
@@ -96,10 +122,10 @@ export const effectMq = (engine: Engine): DurableContender => ({
     }
   },
   consumer: async (url, queue): Promise<ConsumerSide> => {
-    const runtime = await openStore(engine, url)
+    const runtime = await openStore(engine, url, concurrency + 4)
     const scope = await Effect.runPromise(Scope.make())
     return {
-      start: () => runtime.runPromise(Layer.buildWithScope(workerLayer(queue, CONCURRENCY), scope)).then(() => undefined),
+      start: () => runtime.runPromise(Layer.buildWithScope(workerLayer(queue, concurrency), scope)).then(() => undefined),
       close: async () => {
         await Effect.runPromise(Scope.close(scope, Exit.void))
         await runtime.dispose()
