@@ -1,7 +1,8 @@
 /**
  * `npm run bench:durable`: runs the durable queue benchmark (this pool on
- * Redis and on PostgreSQL against BullMQ and pg-boss, on real local servers)
- * and writes bench/results-durable.md, printing the report too. Progress goes
+ * Redis and on PostgreSQL against BullMQ, effect-mq, graphile-worker and
+ * pg-boss, on real local servers) and writes bench/results-durable.md and
+ * bench/results-durable.svg, printing the report too. Progress goes
  * to stderr so that stdout is just the report.
  *
  * Flags: `--tiny` runs tiny sizes (seconds, numbers meaningless);
@@ -37,6 +38,6 @@ const sizes = {
 }
 const output = await runDurableBench(sizes, outDir, (line) => process.stderr.write(`${line}\n`))
 process.stdout.write(output.markdown)
-process.stderr.write(`\nwrote ${output.markdownPath} in ${((performance.now() - startedAt) / 1000).toFixed(1)} s\n`)
+process.stderr.write(`\nwrote ${output.markdownPath} and ${output.svgPath} in ${((performance.now() - startedAt) / 1000).toFixed(1)} s\n`)
 // A closed server can leave a timer behind (a stop deadline): do not wait for it.
 process.exit(0)

@@ -46,6 +46,8 @@ const left = (utils: WorkerUtils, task: string): Promise<number> =>
 export const connectedPool = async (url: string): Promise<pg.Pool> => {
   const pool = new pg.Pool({ connectionString: url, max: MAX_POOL_SIZE })
   pool.on("error", (error) => process.stderr.write(`graphile-worker pool: ${String(error)}\n`))
+  // graphile-worker asks that every client have a listener too (it warns otherwise).
+  pool.on("connect", (client) => client.on("error", () => {}))
   const clients = await Promise.all(Array.from({ length: MAX_POOL_SIZE }, () => pool.connect()))
   clients.forEach((client) => client.release())
   return pool
@@ -76,6 +78,8 @@ const graphile = (batched: boolean): DurableContender => ({
   name: batched ? "graphile-worker (batched)" : "graphile-worker",
   engine: "postgres",
   ours: false,
+  // Unbatched, one statement per job each way: 20,000 would take many seconds a run.
+  ...(batched ? {} : { maxJobs: 10_000 }),
   settings: `concurrentJobs ${CONCURRENT_JOBS}, maxPoolSize ${MAX_POOL_SIZE}, ` +
     (batched
       ? `localQueue.size ${LOCAL_QUEUE_SIZE}, completeJobBatchDelay 0, failJobBatchDelay 0`
@@ -86,11 +90,13 @@ const graphile = (batched: boolean): DurableContender => ({
     await utils.migrate()
     const task = taskOf(queue)
     let offered = 0
+    const offer = async (batch: ReadonlyArray<{ readonly n: number }>) => {
+      await utils.addJobs(batch.map((payload) => ({ identifier: task, payload })))
+      offered += batch.length
+    }
     return {
-      produce: async (n) => {
-        await inBatches(n, (batch) => utils.addJobs(batch.map((payload) => ({ identifier: task, payload }))))
-        offered += n
-      },
+      produce: (n) => inBatches(n, offer),
+      offer,
       done: async () => await left(utils, task) === 0,
       completed: async () => offered - await left(utils, task),
       close: async () => {

@@ -7,7 +7,7 @@ import { pgBoss } from "./pgBoss.ts"
 import { poolPostgres } from "./poolPostgres.ts"
 import { poolRedis } from "./poolRedis.ts"
 
-export type { DurableContender, Engine } from "./contender.ts"
+export type { DriverSide, DurableContender, Engine } from "./contender.ts"
 
 export const durableContenders: ReadonlyArray<DurableContender> = [
   poolRedis,
