@@ -60,3 +60,12 @@ export const inBatches = async (
 ): Promise<void> => {
   for (let from = 0; from < n; from += OFFER_BATCH) await offer(payloads(from, Math.min(OFFER_BATCH, n - from)))
 }
+
+/**
+ * Whether `name` is kept by `--only`: ours always (the left side of every
+ * ratio), any other whose name contains one of the comma-separated words
+ * (case-insensitive); every one when `only` is empty.
+ */
+export const selected = (only: string | undefined, name: string, ours: boolean): boolean =>
+  ours || only === undefined || only === "" ||
+  only.toLowerCase().split(",").some((word) => word.trim() !== "" && name.toLowerCase().includes(word.trim()))

@@ -7,7 +7,7 @@ import { pgBoss } from "./pgBoss.ts"
 import { poolPostgres } from "./poolPostgres.ts"
 import { poolRedis } from "./poolRedis.ts"
 
-export type { DriverSide, DurableContender, Engine } from "./contender.ts"
+export { type DriverSide, type DurableContender, type Engine, selected } from "./contender.ts"
 
 export const durableContenders: ReadonlyArray<DurableContender> = [
   poolRedis,
@@ -25,12 +25,3 @@ export const byName = (name: string): DurableContender => {
   if (found === undefined) throw new Error(`unknown durable contender ${JSON.stringify(name)}`)
   return found
 }
-
-/**
- * Whether `name` is kept by `--only`: ours always (the left side of every
- * ratio), any other whose name contains one of the comma-separated words
- * (case-insensitive); every one when `only` is empty.
- */
-export const selected = (only: string | undefined, name: string, ours: boolean): boolean =>
-  ours || only === undefined || only === "" ||
-  only.toLowerCase().split(",").some((word) => word.trim() !== "" && name.toLowerCase().includes(word.trim()))
