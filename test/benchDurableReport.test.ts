@@ -69,8 +69,9 @@ const results = (overrides: Partial<DurableResults> = {}): DurableResults => ({
     throughput("BullMQ", "redis", 1, 10_000),
     throughput("effect-mq (Redis)", "redis", 1, 5_000),
     throughput("ours (PostgreSQL)", "postgres", 1, 20_000),
-    throughput("graphile-worker (batched)", "postgres", 1, 25_000),
+    // The faster settings second: the goal must look past the first row.
     throughput("graphile-worker", "postgres", 1, 8_000),
+    throughput("graphile-worker (batched)", "postgres", 1, 25_000),
     throughput("effect-mq (PostgreSQL)", "postgres", 1, 700),
     throughput("pg-boss", "postgres", 1, 40_000)
   ],
@@ -78,7 +79,7 @@ const results = (overrides: Partial<DurableResults> = {}): DurableResults => ({
   load: [
     load("ours (Redis)", "redis", 2, 10),
     load("BullMQ", "redis", 3, 8),
-    load("effect-mq (Redis)", "redis", 20, 9)
+    load("effect-mq (Redis)", "redis", 20, 7)
   ],
   pickup: [
     pickup("ours (PostgreSQL)", "postgres", 1.5, 4),
@@ -127,7 +128,7 @@ describe("durable bench targets", () => {
       ["postgres", "pickup", "p99", 6, "graphile-worker", true],
       ["redis", "under load", "p50", 3, "BullMQ", true],
       // The best p99 is another contender's than the best p50.
-      ["redis", "under load", "p99", 8, "BullMQ", false]
+      ["redis", "under load", "p99", 7, "effect-mq (Redis)", false]
     ])
   })
 })
