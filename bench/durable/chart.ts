@@ -80,12 +80,15 @@ const drawPanel = (panel: Panel, top: number): string => {
   ].join("\n")
 }
 
+/** A contender's name without its engine, which the panel's title already says. */
+const short = (contender: string): string => contender.replace(/ \((Redis|PostgreSQL)\)$/, "")
+
 const throughputPanel = (engine: Engine, consumers: number, rows: ReadonlyArray<DurableRow>): Panel => ({
   id: `${engine}-${consumers}`,
   title: `${ENGINE_TITLE[engine]}: throughput, ${consumers} consumer process${consumers === 1 ? "" : "es"} (jobs/s, linear)`,
   scale: "linear",
   bars: rows.map((row) => ({
-    label: row.contender,
+    label: short(row.contender),
     ours: row.ours,
     pale: false,
     value: row.jobsPerSecond.median,
@@ -97,7 +100,7 @@ const ms = (n: number): string => n >= 100 ? `${n.toFixed(0)} ms` : `${n.toFixed
 
 const latencyBars = (kind: string, rows: ReadonlyArray<PickupRow | LoadRow>): ReadonlyArray<Bar> =>
   rows.flatMap((row) => [
-    { label: `${row.contender}, ${kind} p50`, ours: row.ours, pale: false, value: row.run.p50, text: ms(row.run.p50) },
+    { label: `${short(row.contender)}, ${kind} p50`, ours: row.ours, pale: false, value: row.run.p50, text: ms(row.run.p50) },
     { label: `p99`, ours: row.ours, pale: true, value: row.run.p99, text: ms(row.run.p99) }
   ])
 
