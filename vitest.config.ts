@@ -12,6 +12,7 @@ import { configDefaults, defineConfig } from "vitest/config"
  * listed here, is an integration test: it gets the servers it may need.
  */
 const unit = [
+  "test/benchDurableReport.test.ts",
   "test/DurableTime.test.ts",
   "test/Periodic.test.ts",
   "test/Backlog.test.ts",

@@ -1,10 +1,13 @@
 /**
  * The durable benchmark (bench/durable/, `npm run bench:durable`) run once at
  * tiny sizes into a temp dir, on real local Redis and PostgreSQL servers, so
- * that it keeps working as the pool and its stores change. Structure only:
- * a row per contender and consumer count, every run's completed count equal
- * to the jobs offered, the report well formed and its notes kept. No timing
- * assertions: tiny numbers mean nothing.
+ * that it keeps working as the pool, its stores and the contenders change.
+ * Structure only: a row per contender and consumer count, the scaling rows
+ * of ours, a latency under load and at pickup per contender, every run's
+ * completed count equal to the jobs offered, the report and the chart well
+ * formed and the notes kept. No timing assertions: tiny numbers mean nothing.
+ * (The targets' rules are checked on made-up numbers in
+ * benchDurableReport.test.ts.)
  */
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises"
 import { tmpdir } from "node:os"
@@ -12,7 +15,7 @@ import { join } from "node:path"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { durableContenders } from "../bench/durable/contenders/index.ts"
 import { pickupContenders } from "../bench/durable/contenders/pickup.ts"
-import { durableTargets, pickupTargets } from "../bench/durable/report.ts"
+import { durableTargets, latencyTargets, pickupTargets, throughputGoals } from "../bench/durable/report.ts"
 import { type DurableOutput, runDurableBench } from "../bench/durable/run.ts"
 import { tiny } from "../bench/durable/sizes.ts"
 import { NOTES_END, NOTES_START } from "../bench/kit/notes.ts"
@@ -25,7 +28,7 @@ describe("durable bench (tiny sizes)", () => {
     dir = await mkdtemp(join(tmpdir(), "effect-worker-pool-bench-durable-"))
     await writeFile(join(dir, "results-durable.md"), `# old\n\n${NOTES_START}\nBatches differ.\n${NOTES_END}\n`)
     output = await runDurableBench(tiny, dir)
-  }, 120_000)
+  }, 400_000)
 
   afterAll(async () => {
     if (dir !== "") await rm(dir, { recursive: true, force: true })
@@ -40,9 +43,39 @@ describe("durable bench (tiny sizes)", () => {
       expect(row.verifiedRuns, row.contender).toBe(tiny.reps)
       expect(row.runs).toHaveLength(tiny.reps)
       for (const run of row.runs) {
-        expect(run).toMatchObject({ jobs: tiny.jobs, completed: tiny.jobs, consumers: row.consumers, verified: true })
+        expect(run).toMatchObject({ jobs: tiny.jobs, completed: tiny.jobs, consumers: row.consumers, queues: 1, verified: true })
         expect(run.jobsPerSecond).toBeGreaterThan(0)
       }
+    }
+  })
+
+  it("scales ours over more consumers and queues, every run verified, the server's CPU read", () => {
+    const shapes = [...tiny.consumers.map((consumers) => ({ consumers, queues: 1 })), ...tiny.scaling]
+    for (const engine of ["redis", "postgres"]) {
+      const rows = output.results.scaling.filter((row) => row.engine === engine)
+      expect(rows.map((row) => ({ consumers: row.consumers, queues: row.queues }))).toEqual(shapes)
+      for (const row of rows) {
+        expect(row.ours).toBe(true)
+        expect(row.verifiedRuns, `${engine} ${row.consumers}/${row.queues}`).toBe(tiny.reps)
+        for (const run of row.runs) {
+          expect(run).toMatchObject({ completed: tiny.jobs, queues: row.queues, verified: true })
+          // The server's processes were found (a tiny run may take less than /proc's 10 ms tick of CPU time).
+          expect(run.serverCores, `${engine} ${row.consumers}/${row.queues}`).toBeGreaterThanOrEqual(0)
+        }
+      }
+    }
+  })
+
+  it("measures every contender's end-to-end latency under half its throughput", () => {
+    expect(output.results.load.map((row) => row.contender).sort()).toEqual(
+      durableContenders.map((contender) => contender.name).sort()
+    )
+    for (const row of output.results.load) {
+      const throughput = output.results.rows.find((other) => other.contender === row.contender && other.consumers === 1)
+      expect(row.run.rate).toBeCloseTo(throughput!.jobsPerSecond.median / 2)
+      expect(row.run.jobs, row.contender).toBeGreaterThan(0)
+      expect(row.run.p50).toBeGreaterThan(0)
+      expect(row.run.p99).toBeGreaterThanOrEqual(row.run.p50)
     }
   })
 
@@ -61,13 +94,31 @@ describe("durable bench (tiny sizes)", () => {
     )
   })
 
-  it("checks a target against each other contender, for each consumer count", () => {
-    const targets = durableTargets(output.results)
-    expect(targets.map((target) => `${target.contender}/${target.consumers}`).sort()).toEqual(
-      durableContenders.filter((contender) => !contender.ours)
-        .flatMap((contender) => tiny.consumers.map((consumers) => `${contender.name}/${consumers}`))
-        .sort()
+  it("checks each throughput goal for each consumer count, and each latency against the best other", () => {
+    expect(durableTargets(output.results).map((target) => `${target.contender}/${target.consumers}`).sort()).toEqual(
+      throughputGoals.flatMap((goal) => tiny.consumers.map((consumers) => `${goal.contender}/${consumers}`)).sort()
     )
+    expect(latencyTargets(output.results).map((target) => `${target.engine}/${target.kind}/${target.quantile}`).sort())
+      .toEqual(
+        ["postgres", "redis"].flatMap((engine) =>
+          ["pickup", "under load"].flatMap((kind) => ["p50", "p99"].map((quantile) => `${engine}/${kind}/${quantile}`))
+        ).sort()
+      )
+  })
+
+  it("draws results-durable.svg: a throughput panel per engine and consumer count, a latency panel per engine", async () => {
+    expect(output.svgPath).toBe(join(dir, "results-durable.svg"))
+    const svg = await readFile(output.svgPath, "utf8")
+    expect(svg).toMatch(/^<\?xml/)
+    const panels = [...svg.matchAll(/<g class="panel" data-panel="([^"]+)">/g)].map((match) => match[1])
+    expect(panels).toEqual(
+      ["redis", "postgres"].flatMap((engine) => [...tiny.consumers.map((consumers) => `${engine}-${consumers}`), `${engine}-latency`])
+    )
+    for (const row of output.results.rows) {
+      // Named without the engine, which the panel's title says.
+      const name = row.contender.replace(/ \((Redis|PostgreSQL)\)$/, "")
+      expect(svg).toContain(`data-panel="${row.engine}-${row.consumers}" data-contender="${name}"`)
+    }
   })
 
   it("writes results-durable.md with a header, a table row per run kind, the targets and the kept notes", async () => {
@@ -78,7 +129,16 @@ describe("durable bench (tiny sizes)", () => {
     expect(markdown).toMatch(/- Date: \d{4}-\d\d-\d\dT/)
     expect(markdown).toMatch(/- Machine: \d+ cores/)
     expect(markdown).toMatch(/- Commit: \S+/)
-    for (const heading of ["## Redis", "## PostgreSQL", "## Pickup latency", "## Targets"]) expect(markdown).toContain(heading)
+    for (
+      const heading of [
+        "## Redis",
+        "## PostgreSQL",
+        "## Scaling (ours)",
+        "## End-to-end latency under load",
+        "## Pickup latency",
+        "## Targets"
+      ]
+    ) expect(markdown).toContain(heading)
     for (const row of output.results.rows) {
       const name = row.ours ? `**${row.contender}**` : row.contender
       expect(markdown).toContain(`| ${name} | ${row.consumers} |`)

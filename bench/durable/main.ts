@@ -1,13 +1,16 @@
 /**
  * `npm run bench:durable`: runs the durable queue benchmark (this pool on
- * Redis and on PostgreSQL against BullMQ and pg-boss, on real local servers)
- * and writes bench/results-durable.md, printing the report too. Progress goes
+ * Redis and on PostgreSQL against BullMQ, effect-mq, graphile-worker and
+ * pg-boss, on real local servers) and writes bench/results-durable.md and
+ * bench/results-durable.svg, printing the report too. Progress goes
  * to stderr so that stdout is just the report.
  *
  * Flags: `--tiny` runs tiny sizes (seconds, numbers meaningless);
  * `--out DIR` writes somewhere else than bench/; `--no-analyze` skips the
  * `ANALYZE` of PostgreSQL once each run's jobs are offered (see `analyze` in `run.ts`);
- * `--latency-only` measures only the pickup latency (`pickup.ts`), no throughput.
+ * `--latency-only` measures only the pickup latency (`pickup.ts`), no throughput;
+ * `--only graphile,effect-mq` runs only the other contenders whose name
+ * contains one of those words (ours always), to iterate on one quickly.
  */
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
@@ -19,16 +22,22 @@ const { values } = parseArgs({
     tiny: { type: "boolean", default: false },
     out: { type: "string" },
     analyze: { type: "boolean", default: true },
-    "latency-only": { type: "boolean", default: false }
+    "latency-only": { type: "boolean", default: false },
+    only: { type: "string" }
   },
   allowNegative: true
 })
 
 const outDir = values.out ?? fileURLToPath(new URL("..", import.meta.url))
 const startedAt = performance.now()
-const sizes = { ...(values.tiny ? tiny : full), analyze: values.analyze, throughput: !values["latency-only"] }
+const sizes = {
+  ...(values.tiny ? tiny : full),
+  analyze: values.analyze,
+  throughput: !values["latency-only"],
+  only: values.only
+}
 const output = await runDurableBench(sizes, outDir, (line) => process.stderr.write(`${line}\n`))
 process.stdout.write(output.markdown)
-process.stderr.write(`\nwrote ${output.markdownPath} in ${((performance.now() - startedAt) / 1000).toFixed(1)} s\n`)
+process.stderr.write(`\nwrote ${output.markdownPath} and ${output.svgPath} in ${((performance.now() - startedAt) / 1000).toFixed(1)} s\n`)
 // A closed server can leave a timer behind (a stop deadline): do not wait for it.
 process.exit(0)

@@ -1,16 +1,20 @@
 /**
- * One timed run of the durable benchmark: on a fresh queue, the driver (this
- * process) offers `jobs` no-op jobs, forks `consumers` consumer processes
- * (`consumer.ts`, with this process's Node), waits until each is connected,
- * says `go` to all, and polls the store until it says every job is completed.
- * The time from `go` to that count is the run's time. Offering is timed too,
- * apart, for information.
+ * One timed run of the durable benchmark: on fresh queues (one, or several
+ * for the scaling table), the driver (this process) offers `jobs` no-op jobs
+ * (split evenly between the queues), forks `consumers` consumer processes
+ * (`consumer.ts`, with this process's Node; consumer i on queue i modulo the
+ * queues), waits until each is connected, says `go` to all, and polls the
+ * store until it says every job is completed. The time from `go` to that
+ * count is the run's time. Offering is timed too, apart, for information;
+ * and the CPU time of the server and of the consumers in the timed window
+ * (`cpu.ts`), when the server's processes are given.
  */
 import { type ChildProcess, fork } from "node:child_process"
 import { randomUUID } from "node:crypto"
 import { fileURLToPath } from "node:url"
 import type { FromConsumer, ToConsumer } from "./consumer.ts"
-import type { DurableContender } from "./contenders/index.ts"
+import type { DurableContender, DriverSide } from "./contenders/index.ts"
+import { cpuSeconds, readCpu } from "./cpu.ts"
 
 const CONSUMER = fileURLToPath(new URL("./consumer.ts", import.meta.url))
 
@@ -31,11 +35,26 @@ export interface Run {
   /** The store's completed count once the consumers closed: `jobs` when verified. */
   readonly completed: number
   readonly verified: boolean
+  /** Queues the jobs were split between (consumer i on queue i modulo this). */
+  readonly queues: number
+  /** CPU seconds per second of the timed window: the server's processes, and the consumers'. */
+  readonly serverCores?: number | undefined
+  readonly consumerCores?: number | undefined
+}
+
+/** What a run may be given besides its sizes. */
+export interface RunOptions {
+  /** Queues to split the jobs between (default 1). */
+  readonly queues?: number
+  /** Runs after the jobs are offered, before the consumers start: untimed. */
+  readonly afterOffer?: () => Promise<void>
+  /** The server's processes (see `cpu.ts`), to read their CPU time over the timed window. */
+  readonly serverProcesses?: () => ReadonlyArray<number>
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
 
-interface Child {
+export interface Child {
   readonly process: ChildProcess
   /** Resolves on the child's first message of `type`; rejects if it exits first. */
   readonly next: (type: FromConsumer["type"]) => Promise<void>
@@ -43,7 +62,7 @@ interface Child {
   readonly exited: Promise<void>
 }
 
-const spawnConsumer = (contender: DurableContender, url: string, queue: string): Child => {
+export const spawnConsumer = (contender: DurableContender, url: string, queue: string): Child => {
   const child = fork(CONSUMER, [contender.name, url, queue], {
     execPath: process.execPath,
     // Not this process's flags: under vitest they name its loaders.
@@ -79,7 +98,7 @@ const spawnConsumer = (contender: DurableContender, url: string, queue: string):
 }
 
 /** Asks every child to close, and kills those still there after `ms`. */
-const stopAll = async (children: ReadonlyArray<Child>, ms = 10_000) => {
+export const stopAll = async (children: ReadonlyArray<Child>, ms = 10_000) => {
   for (const child of children) if (child.process.connected) child.send({ type: "stop" })
   const timer = setTimeout(() => children.forEach((child) => child.process.kill("SIGKILL")), ms)
   await Promise.all(children.map((child) => child.exited))
@@ -91,42 +110,52 @@ export const measureRun = async (
   url: string,
   jobs: number,
   consumers: number,
-  /** Runs after the jobs are offered, before the consumers start: untimed. */
-  afterOffer: () => Promise<void> = async () => {}
+  options: RunOptions = {}
 ): Promise<Run> => {
-  const queue = `bench-${randomUUID()}`
-  const driver = await contender.driver(url, queue)
+  const queues = Array.from({ length: options.queues ?? 1 }, () => `bench-${randomUUID()}`)
+  const drivers: Array<DriverSide> = []
   const children: Array<Child> = []
+  const share = (i: number) => Math.floor(jobs / queues.length) + (i < jobs % queues.length ? 1 : 0)
+  const allDone = async () => (await Promise.all(drivers.map((driver, i) => driver.done(share(i))))).every(Boolean)
   try {
+    for (const queue of queues) drivers.push(await contender.driver(url, queue))
     const offerStart = performance.now()
-    await driver.produce(jobs)
+    await Promise.all(drivers.map((driver, i) => driver.produce(share(i))))
     const offerMs = performance.now() - offerStart
-    await afterOffer()
-    for (let i = 0; i < consumers; i++) children.push(spawnConsumer(contender, url, queue))
+    await options.afterOffer?.()
+    for (let i = 0; i < consumers; i++) children.push(spawnConsumer(contender, url, queues[i % queues.length]!))
     await Promise.all(children.map((child) => child.next("ready")))
+    const server = options.serverProcesses?.() ?? []
+    const consumerPids = children.flatMap((child) => child.process.pid === undefined ? [] : [child.process.pid])
+    const before = { server: readCpu(server), consumers: readCpu(consumerPids) }
     const start = performance.now()
     children.forEach((child) => child.send({ type: "go" }))
-    while (!await driver.done(jobs)) {
+    while (!await allDone()) {
       if (performance.now() - start > RUN_TIMEOUT_MS) {
         throw new Error(`${contender.name}: not done in ${RUN_TIMEOUT_MS} ms`)
       }
       await sleep(POLL_MS)
     }
     const consumeMs = performance.now() - start
+    const after = { server: readCpu(server), consumers: readCpu(consumerPids) }
     await stopAll(children)
-    const completed = await driver.completed()
+    const completed = (await Promise.all(drivers.map((driver) => driver.completed()))).reduce((a, b) => a + b, 0)
+    const seconds = consumeMs / 1000
     return {
       consumers,
       jobs,
       consumeMs,
-      jobsPerSecond: jobs / (consumeMs / 1000),
+      jobsPerSecond: jobs / seconds,
       offerMs,
       offerPerSecond: jobs / (offerMs / 1000),
       completed,
-      verified: completed === jobs
+      verified: completed === jobs,
+      queues: queues.length,
+      serverCores: server.length === 0 ? undefined : cpuSeconds(before.server, after.server) / seconds,
+      consumerCores: cpuSeconds(before.consumers, after.consumers) / seconds
     }
   } finally {
     await stopAll(children, 1_000)
-    await driver.close()
+    for (const driver of drivers) await driver.close()
   }
 }

@@ -1,25 +1,32 @@
 /**
  * Runs the whole durable benchmark at the given sizes and writes
- * results-durable.md into `outDir`. One server per engine, started from the
- * machine's binaries (`test/support/servers.ts`) and closed after; every run
- * on it uses a fresh queue (on PostgreSQL, analyzed once offered: see
- * `analyze`). On each server: untimed warm-ups, then `reps` rounds of
- * every consumer count, the engine's contenders alternating (the first one
- * swapping each round); then the pickup latency of the engine's pickup
- * contenders, one after another (`pickup.ts`).
+ * results-durable.md and results-durable.svg into `outDir`. One server per
+ * engine, started from the machine's binaries (`test/support/servers.ts`)
+ * and closed after; every run on it uses a fresh queue (on PostgreSQL,
+ * analyzed once offered: see `analyze`). On each server: untimed warm-ups,
+ * then `reps` rounds of every consumer count, the engine's contenders
+ * alternating (the first one swapping each round), with ours also run with
+ * more consumers and queues for the scaling table; then each contender's
+ * end-to-end latency under half its measured throughput (`load.ts`); then
+ * the pickup latency of the engine's pickup contenders, one after another
+ * (`pickup.ts`).
  */
 import * as PgPool from "@effect/sql-pg/PgPool"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
+import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { startPostgresServer, startRedisServer } from "../../test/support/servers.ts"
 import { describeRun, type RunContext } from "../kit/context.ts"
 import { writeReport } from "../kit/notes.ts"
 import { type Summary, summarize } from "../kit/numbers.ts"
-import { type DurableContender, durableContenders, type Engine } from "./contenders/index.ts"
+import { type DurableContender, durableContenders, type Engine, selected } from "./contenders/index.ts"
 import { type PickupContender, pickupContenders } from "./contenders/pickup.ts"
+import { serverProcesses } from "./cpu.ts"
+import { type LoadRun, measureLoad } from "./load.ts"
 import { measureRun, type Run } from "./measure.ts"
 import { measurePickup, type PickupRun } from "./pickup.ts"
+import { renderDurableChart } from "./chart.ts"
 import { renderDurableReport } from "./report.ts"
 import type { DurableSizes } from "./sizes.ts"
 
@@ -30,11 +37,25 @@ export interface DurableRow {
   readonly ours: boolean
   readonly settings: string
   readonly consumers: number
+  /** Queues the jobs were split between: 1 but in the scaling runs (consumer i on queue i modulo them). */
+  readonly queues: number
   readonly runs: ReadonlyArray<Run>
   readonly jobsPerSecond: Summary
   readonly offerPerSecond: Summary
   /** Runs whose store counted exactly `jobs` completed (a run that did not throws). */
   readonly verifiedRuns: number
+  /** CPU seconds per second of the timed window (median): the server's processes, and the consumers'. */
+  readonly serverCores: number
+  readonly consumerCores: number
+}
+
+/** One contender's end-to-end latency under load on one engine. */
+export interface LoadRow {
+  readonly contender: string
+  readonly engine: Engine
+  readonly ours: boolean
+  readonly settings: string
+  readonly run: LoadRun
 }
 
 /** One contender's pickup latency on one engine. */
@@ -49,6 +70,9 @@ export interface PickupRow {
 export interface DurableResults extends RunContext {
   readonly sizes: DurableSizes
   readonly rows: ReadonlyArray<DurableRow>
+  /** Ours only: more consumers, and more queues, than the comparison rows (see `sizes.scaling`). */
+  readonly scaling: ReadonlyArray<DurableRow>
+  readonly load: ReadonlyArray<LoadRow>
   readonly pickup: ReadonlyArray<PickupRow>
 }
 
@@ -56,6 +80,7 @@ export interface DurableOutput {
   readonly results: DurableResults
   readonly markdown: string
   readonly markdownPath: string
+  readonly svgPath: string
 }
 
 export const ENGINES: ReadonlyArray<Engine> = ["redis", "postgres"]
@@ -76,13 +101,42 @@ const analyze = (url: string): Promise<void> =>
 
 const startServer = (engine: Engine) => engine === "redis" ? startRedisServer() : startPostgresServer()
 
-const verified = async (contender: DurableContender, url: string, sizes: DurableSizes, consumers: number) => {
-  const afterOffer = contender.engine === "postgres" && sizes.analyze ? () => analyze(url) : undefined
-  const { jobs } = sizes
-  const run = await measureRun(contender, url, jobs, consumers, afterOffer)
+type Server = Awaited<ReturnType<typeof startServer>>
+
+/** A run's shape: how many consumer processes, on how many queues. */
+interface Shape {
+  readonly consumers: number
+  readonly queues: number
+}
+
+const verified = async (contender: DurableContender, server: Server, sizes: DurableSizes, shape: Shape) => {
+  const afterOffer = contender.engine === "postgres" && sizes.analyze ? () => analyze(server.url) : undefined
+  const jobs = Math.min(sizes.jobs, contender.maxJobs ?? sizes.jobs)
+  const run = await measureRun(contender, server.url, jobs, shape.consumers, {
+    queues: shape.queues,
+    ...(afterOffer === undefined ? {} : { afterOffer }),
+    serverProcesses: () => serverProcesses(server)
+  })
   if (!run.verified) throw new Error(`${contender.name}: the store counted ${run.completed} of ${jobs} jobs completed`)
   return run
 }
+
+const keyOf = (name: string, shape: Shape) => `${name}/${shape.consumers}/${shape.queues}`
+
+const rowOf = (contender: DurableContender, shape: Shape, samples: ReadonlyArray<Run>): DurableRow => ({
+  contender: contender.name,
+  engine: contender.engine,
+  ours: contender.ours,
+  settings: contender.settings,
+  consumers: shape.consumers,
+  queues: shape.queues,
+  runs: samples,
+  jobsPerSecond: summarize(samples.map((run) => run.jobsPerSecond)),
+  offerPerSecond: summarize(samples.map((run) => run.offerPerSecond)),
+  verifiedRuns: samples.filter((run) => run.verified).length,
+  serverCores: summarize(samples.map((run) => run.serverCores ?? 0)).median,
+  consumerCores: summarize(samples.map((run) => run.consumerCores ?? 0)).median
+})
 
 let lastPickupQueue = 0
 
@@ -95,28 +149,49 @@ const pickupRow = async (contender: PickupContender, url: string, sizes: Durable
   run: await measurePickup(contender, url, `pickup_${process.pid}_${++lastPickupQueue}`, sizes.pickupJobs, sizes.pickupWarmups)
 })
 
-/** Every timed run of `engine`'s contenders, by contender name and consumer count; then their pickup latency. */
+/** Every timed run of `engine`'s contenders, by contender name and shape; then their latency under load and at pickup. */
 const runEngine = async (engine: Engine, sizes: DurableSizes, log: (line: string) => void) => {
-  const contenders = sizes.throughput ? durableContenders.filter((contender) => contender.engine === engine) : []
+  const contenders = sizes.throughput
+    ? durableContenders.filter((contender) =>
+      contender.engine === engine && selected(sizes.only, contender.name, contender.ours)
+    )
+    : []
+  const shapes: ReadonlyArray<Shape> = sizes.consumers.map((consumers) => ({ consumers, queues: 1 }))
   const runs = new Map<string, Array<Run>>()
+  const record = (contender: DurableContender, shape: Shape, run: Run) => {
+    const key = keyOf(contender.name, shape)
+    runs.set(key, [...(runs.get(key) ?? []), run])
+    const cpu = run.serverCores === undefined ? "" : `, server ${run.serverCores.toFixed(2)} cores`
+    log(`  ${contender.name}, ${shape.consumers} consumer(s) on ${shape.queues} queue(s): ${Math.round(run.jobsPerSecond)} jobs/s${cpu}`)
+  }
+  const load: Array<LoadRow> = []
   const pickup: Array<PickupRow> = []
   const server = await startServer(engine)
   try {
     for (let i = 0; i < sizes.warmups; i++) {
-      for (const contender of contenders) await verified(contender, server.url, sizes, 1)
+      for (const contender of contenders) await verified(contender, server, sizes, { consumers: 1, queues: 1 })
     }
     for (let rep = 0; rep < sizes.reps; rep++) {
-      for (const consumers of sizes.consumers) {
+      for (const shape of shapes) {
         const order = rep % 2 === 0 ? contenders : [...contenders].reverse()
-        for (const contender of order) {
-          const run = await verified(contender, server.url, sizes, consumers)
-          log(`  ${contender.name}, ${consumers} consumer(s): ${Math.round(run.jobsPerSecond)} jobs/s`)
-          const key = `${contender.name}/${consumers}`
-          runs.set(key, [...(runs.get(key) ?? []), run])
-        }
+        for (const contender of order) record(contender, shape, await verified(contender, server, sizes, shape))
+      }
+      for (const contender of contenders.filter((contender) => contender.ours)) {
+        for (const shape of sizes.scaling) record(contender, shape, await verified(contender, server, sizes, shape))
       }
     }
-    for (const contender of pickupContenders.filter((contender) => contender.engine === engine)) {
+    for (const contender of contenders) {
+      const measured = runs.get(keyOf(contender.name, { consumers: 1, queues: 1 })) ?? []
+      if (measured.length === 0 || sizes.loadSeconds <= 0) continue
+      const rate = summarize(measured.map((run) => run.jobsPerSecond)).median / 2
+      const run = await measureLoad(contender, server.url, rate, sizes.loadSeconds)
+      log(`  ${contender.name}, under ${Math.round(rate)} jobs/s: p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms (${run.jobs} jobs)`)
+      load.push({ contender: contender.name, engine, ours: contender.ours, settings: contender.settings, run })
+    }
+    const pickups = pickupContenders.filter((contender) =>
+      contender.engine === engine && selected(sizes.only, contender.name, contender.ours)
+    )
+    for (const contender of pickups) {
       const row = await pickupRow(contender, server.url, sizes)
       log(`  ${contender.name}, pickup: p50 ${row.run.p50.toFixed(2)} ms, p99 ${row.run.p99.toFixed(2)} ms (${row.run.jobs} jobs)`)
       pickup.push(row)
@@ -125,22 +200,12 @@ const runEngine = async (engine: Engine, sizes: DurableSizes, log: (line: string
     await server.close()
   }
   const rows = contenders.flatMap((contender) =>
-    sizes.consumers.map((consumers): DurableRow => {
-      const samples = runs.get(`${contender.name}/${consumers}`) ?? []
-      return {
-        contender: contender.name,
-        engine,
-        ours: contender.ours,
-        settings: contender.settings,
-        consumers,
-        runs: samples,
-        jobsPerSecond: summarize(samples.map((run) => run.jobsPerSecond)),
-        offerPerSecond: summarize(samples.map((run) => run.offerPerSecond)),
-        verifiedRuns: samples.filter((run) => run.verified).length
-      }
-    })
+    shapes.map((shape) => rowOf(contender, shape, runs.get(keyOf(contender.name, shape)) ?? []))
   )
-  return { rows, pickup }
+  const scaling = contenders.filter((contender) => contender.ours).flatMap((contender) =>
+    [...shapes, ...sizes.scaling].map((shape) => rowOf(contender, shape, runs.get(keyOf(contender.name, shape)) ?? []))
+  )
+  return { rows, scaling, load, pickup }
 }
 
 export const runDurableBench = async (
@@ -149,15 +214,21 @@ export const runDurableBench = async (
   log: (line: string) => void = () => {}
 ): Promise<DurableOutput> => {
   const rows: Array<DurableRow> = []
+  const scaling: Array<DurableRow> = []
+  const load: Array<LoadRow> = []
   const pickup: Array<PickupRow> = []
   for (const engine of ENGINES) {
     log(engine === "redis" ? "Redis" : "PostgreSQL")
     const measured = await runEngine(engine, sizes, log)
     rows.push(...measured.rows)
+    scaling.push(...measured.scaling)
+    load.push(...measured.load)
     pickup.push(...measured.pickup)
   }
-  const results: DurableResults = { ...describeRun(), sizes, rows, pickup }
+  const results: DurableResults = { ...describeRun(), sizes, rows, scaling, load, pickup }
   const markdownPath = join(outDir, "results-durable.md")
   const markdown = await writeReport(markdownPath, (notes) => renderDurableReport(results, notes))
-  return { results, markdown, markdownPath }
+  const svgPath = join(outDir, "results-durable.svg")
+  await writeFile(svgPath, renderDurableChart(results))
+  return { results, markdown, markdownPath, svgPath }
 }

@@ -21,8 +21,44 @@ export interface DurableSizes {
   readonly pickupWarmups: number
   /** Whether the throughput runs are made (`--latency-only` skips them). */
   readonly throughput: boolean
+  /**
+   * Ours only, for the scaling table: more shapes than `consumers` (each on
+   * one queue): here 4 consumers on one queue, and 4 consumers each on a
+   * queue of its own (the jobs split evenly between the 4 queues).
+   */
+  readonly scaling: ReadonlyArray<{ readonly consumers: number; readonly queues: number }>
+  /** Seconds of steady load per contender for the end-to-end latency (`load.ts`); 0 skips it. */
+  readonly loadSeconds: number
+  /** `--only`: comma-separated words; only the other contenders whose name contains one run (ours always). */
+  readonly only?: string | undefined
 }
 
-export const full: DurableSizes = { label: "full", jobs: 20_000, consumers: [1, 2], reps: 3, warmups: 1, analyze: true, pickupJobs: 200, pickupWarmups: 5, throughput: true }
+const scaling = [{ consumers: 4, queues: 1 }, { consumers: 4, queues: 4 }]
 
-export const tiny: DurableSizes = { label: "tiny", jobs: 300, consumers: [1, 2], reps: 1, warmups: 0, analyze: true, pickupJobs: 3, pickupWarmups: 1, throughput: true }
+export const full: DurableSizes = {
+  label: "full",
+  jobs: 20_000,
+  consumers: [1, 2],
+  reps: 3,
+  warmups: 1,
+  analyze: true,
+  pickupJobs: 200,
+  pickupWarmups: 5,
+  throughput: true,
+  scaling,
+  loadSeconds: 4
+}
+
+export const tiny: DurableSizes = {
+  label: "tiny",
+  jobs: 300,
+  consumers: [1, 2],
+  reps: 1,
+  warmups: 0,
+  analyze: true,
+  pickupJobs: 3,
+  pickupWarmups: 1,
+  throughput: true,
+  scaling,
+  loadSeconds: 0.3
+}

@@ -30,8 +30,12 @@ export const bullmq: DurableContender = {
     const { client, connection } = await connect(url)
     const queue = new Queue(queueName, { connection })
     const completed = async () => (await queue.getJobCounts("completed")).completed ?? 0
+    const offer = async (batch: ReadonlyArray<{ readonly n: number }>) => {
+      await queue.addBulk(batch.map((data) => ({ name: "noop", data })))
+    }
     return {
-      produce: (n) => inBatches(n, (batch) => queue.addBulk(batch.map((data) => ({ name: "noop", data })))),
+      produce: (n) => inBatches(n, offer),
+      offer,
       done: async (n) => await completed() >= n,
       completed,
       close: async () => {

@@ -11,6 +11,8 @@ export type Engine = "redis" | "postgres"
 export interface DriverSide {
   /** Offers `n` no-op jobs in batches; resolves once the store holds them all. */
   readonly produce: (n: number) => Promise<void>
+  /** Offers these payloads in one call (one batch); resolves once the store holds them. */
+  readonly offer: (batch: ReadonlyArray<{ readonly n: number }>) => Promise<void>
   /**
    * Whether the store says all `n` jobs are completed: polled every few
    * milliseconds during the run, so it should cost the server little.
@@ -34,6 +36,12 @@ export interface DurableContender {
   readonly ours: boolean
   /** Its consumer settings, for the report. */
   readonly settings: string
+  /**
+   * At most this many jobs per throughput run, for a contender so much slower
+   * that the full count would lengthen the benchmark by minutes (its rate is
+   * still jobs ÷ time).
+   */
+  readonly maxJobs?: number
   readonly driver: (url: string, queue: string) => Promise<DriverSide>
   readonly consumer: (url: string, queue: string) => Promise<ConsumerSide>
 }
@@ -48,7 +56,16 @@ export const payloads = (from: number, count: number): Array<{ readonly n: numbe
 /** Calls `offer` on consecutive batches of at most `OFFER_BATCH` payloads, one after another. */
 export const inBatches = async (
   n: number,
-  offer: (batch: Array<{ readonly n: number }>) => Promise<unknown>
+  offer: (batch: ReadonlyArray<{ readonly n: number }>) => Promise<unknown>
 ): Promise<void> => {
   for (let from = 0; from < n; from += OFFER_BATCH) await offer(payloads(from, Math.min(OFFER_BATCH, n - from)))
 }
+
+/**
+ * Whether `name` is kept by `--only`: ours always (the left side of every
+ * ratio), any other whose name contains one of the comma-separated words
+ * (case-insensitive); every one when `only` is empty.
+ */
+export const selected = (only: string | undefined, name: string, ours: boolean): boolean =>
+  ours || only === undefined || only === "" ||
+  only.toLowerCase().split(",").some((word) => word.trim() !== "" && name.toLowerCase().includes(word.trim()))

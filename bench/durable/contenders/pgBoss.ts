@@ -34,8 +34,12 @@ export const pgBoss: DurableContender = {
   driver: async (url, queue): Promise<DriverSide> => {
     const boss = await start(url)
     await boss.createQueue(queue)
+    const offer = async (batch: ReadonlyArray<{ readonly n: number }>) => {
+      await boss.insert(queue, batch.map((data) => ({ data })))
+    }
     return {
-      produce: (n) => inBatches(n, (batch) => boss.insert(queue, batch.map((data) => ({ data })))),
+      produce: (n) => inBatches(n, offer),
+      offer,
       // Not a count of the completed rows (which grows to all of them): whether any row is still
       // to run, which pg-boss's index of live jobs (job_i14) answers at once.
       done: async () => {

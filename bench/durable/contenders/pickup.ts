@@ -5,15 +5,18 @@
  * reports which job started. Ours on Redis and on PostgreSQL (`Durable.make`
  * with its defaults: a listener, and the 200 ms poll as a fallback), BullMQ
  * (a `Worker`: blocking commands), pg-boss (`work`: polling, every 2 s by
- * default) and graphile-worker (`run`: LISTEN/NOTIFY, polling every 2 s as
- * a fallback).
+ * default), graphile-worker (`run`: LISTEN/NOTIFY, polling every 2 s as
+ * a fallback) and effect-mq on both engines (`Worker.layer` defaults:
+ * LISTEN/NOTIFY or pub/sub wake-ups, polling every 5 s as a fallback).
  */
 import { Queue, Worker } from "bullmq"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import { Logger, makeWorkerUtils, run } from "graphile-worker"
+import pg from "pg"
 import { PgBoss } from "pg-boss"
 import { createClient } from "redis"
 import * as PostgresStore from "../../../src/durable/PostgresStore.ts"
@@ -22,6 +25,7 @@ import type { Store, StoreError } from "../../../src/durable/Store.ts"
 import { Durable } from "../../../src/index.ts"
 import type { PoolConfigError } from "../../../src/Pool.ts"
 import type { Engine } from "./contender.ts"
+import { Noop, openStore, workerLayer } from "./effectMq.ts"
 
 /** One contender's queue, opened for a pickup run. */
 export interface PickupSide {
@@ -152,8 +156,14 @@ export const graphileWorkerPickup: PickupContender = {
     const logger = new Logger(() => () => {})
     // A task of the run's own: the task identifiers are the queue here.
     const task = queue.replace(/[^a-zA-Z0-9_]/g, "_")
+    // A pool of our own, ended on close: one left to graphile-worker outlived `stop` and crashed
+    // this process (an idle client's error with no listener) when the server closed.
+    const pool = new pg.Pool({ connectionString: url })
+    pool.on("error", (error) => process.stderr.write(`graphile-worker pool: ${String(error)}\n`))
+    // graphile-worker asks that every client have a listener too (it warns otherwise).
+    pool.on("connect", (client) => client.on("error", () => {}))
     const runner = await run({
-      connectionString: url,
+      pgPool: pool,
       logger,
       noHandleSignals: true,
       taskList: { [task]: async (payload) => started((payload as { n: number }).n) }
@@ -166,16 +176,53 @@ export const graphileWorkerPickup: PickupContender = {
       close: async () => {
         await utils.release()
         await runner.stop()
+        await pool.end()
       }
     }
   }
 }
 
+const effectMqPickup = (engine: Engine): PickupContender => ({
+  name: `effect-mq (${engine === "redis" ? "Redis" : "PostgreSQL"})`,
+  engine,
+  ours: false,
+  settings: "Worker defaults (concurrency 1, pollInterval 5 s; wake-ups by " +
+    (engine === "redis" ? "pub/sub)" : "LISTEN/NOTIFY)"),
+  open: async (url, queue, started) => {
+    // The producer on a store of its own, as a producer process would be.
+    const producer = await openStore(engine, url, 2)
+    const consumer = await openStore(engine, url, 4)
+    const scope = await Effect.runPromise(Scope.make())
+    const close = async () => {
+      await Effect.runPromise(Scope.close(scope, Exit.void))
+      await consumer.dispose()
+      await producer.dispose()
+    }
+    try {
+      await consumer.runPromise(Layer.buildWithScope(workerLayer(queue, 1, started), scope))
+    } catch (error) {
+      await close()
+      throw error
+    }
+    return {
+      offer: async (n) => {
+        await producer.runPromise(Noop.enqueue({ n }, { queue }))
+      },
+      close
+    }
+  }
+})
+
+export const effectMqRedisPickup = effectMqPickup("redis")
+export const effectMqPostgresPickup = effectMqPickup("postgres")
+
 /** Each engine's pickup contenders: ours first. */
 export const pickupContenders: ReadonlyArray<PickupContender> = [
   poolRedisPickup,
   bullmqPickup,
+  effectMqRedisPickup,
   poolPostgresPickup,
   graphileWorkerPickup,
+  effectMqPostgresPickup,
   pgBossPickup
 ]

@@ -48,8 +48,10 @@ export const durablePool = (
     const { close, store } = await openScope(connect(url))
     const producer = Durable.producer({ store, queue, schema })
     const completed = () => Effect.runPromise(Effect.map(store.counts(queue), (counts) => counts.completed))
+    const offer = (batch: ReadonlyArray<{ readonly n: number }>) => Effect.runPromise(Effect.asVoid(producer.submitAll(batch)))
     return {
-      produce: (n) => inBatches(n, (batch) => Effect.runPromise(producer.submitAll(batch))),
+      produce: (n) => inBatches(n, offer),
+      offer,
       done: async (n) => await completed() >= n,
       completed,
       close

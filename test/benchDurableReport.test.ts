@@ -1,0 +1,170 @@
+/**
+ * The durable benchmark's rules, on made-up numbers (no server, no process):
+ * which contender each throughput goal compares with and by what factor,
+ * the latency targets against the best other contender, what a missed goal
+ * says, how the chart scales its bars, `--only`, and the CPU arithmetic.
+ * The benchmark itself runs end to end in benchDurable.test.ts.
+ */
+import { describe, expect, it } from "vitest"
+import { renderDurableChart } from "../bench/durable/chart.ts"
+import { selected } from "../bench/durable/contenders/contender.ts"
+import type { Engine } from "../bench/durable/contenders/contender.ts"
+import { cpuSeconds } from "../bench/durable/cpu.ts"
+import type { LoadRun } from "../bench/durable/load.ts"
+import type { PickupRun } from "../bench/durable/pickup.ts"
+import { durableTargets, latencyTargets, renderDurableReport } from "../bench/durable/report.ts"
+import type { DurableResults, DurableRow, LoadRow, PickupRow } from "../bench/durable/run.ts"
+import { tiny } from "../bench/durable/sizes.ts"
+
+const throughput = (contender: string, engine: Engine, consumers: number, jobsPerSecond: number): DurableRow => ({
+  contender,
+  engine,
+  ours: contender.startsWith("ours"),
+  settings: "",
+  consumers,
+  queues: 1,
+  runs: [],
+  jobsPerSecond: { median: jobsPerSecond, min: jobsPerSecond, max: jobsPerSecond },
+  offerPerSecond: { median: 1, min: 1, max: 1 },
+  verifiedRuns: 1,
+  serverCores: 0.5,
+  consumerCores: 0.5
+})
+
+const latency = (p50: number, p99: number): PickupRun & LoadRun => ({
+  jobs: 10,
+  latencies: [],
+  p50,
+  p99,
+  max: p99,
+  rate: 100,
+  offered: 10,
+  achievedRate: 100
+})
+
+const pickup = (contender: string, engine: Engine, p50: number, p99: number): PickupRow => ({
+  contender,
+  engine,
+  ours: contender.startsWith("ours"),
+  settings: "",
+  run: latency(p50, p99)
+})
+
+const load = (contender: string, engine: Engine, p50: number, p99: number): LoadRow => ({
+  contender,
+  engine,
+  ours: contender.startsWith("ours"),
+  settings: "",
+  run: latency(p50, p99)
+})
+
+const results = (overrides: Partial<DurableResults> = {}): DurableResults => ({
+  date: "2026-12-03T00:00:00.000Z",
+  node: "v24",
+  revision: "abc1234",
+  machine: { cores: 2, model: "test", memoryGiB: 1, platform: "linux", arch: "x64" },
+  sizes: { ...tiny, label: "full", consumers: [1] },
+  rows: [
+    throughput("ours (Redis)", "redis", 1, 30_000),
+    throughput("BullMQ", "redis", 1, 10_000),
+    throughput("effect-mq (Redis)", "redis", 1, 5_000),
+    throughput("ours (PostgreSQL)", "postgres", 1, 20_000),
+    // The faster settings second: the goal must look past the first row.
+    throughput("graphile-worker", "postgres", 1, 8_000),
+    throughput("graphile-worker (batched)", "postgres", 1, 25_000),
+    throughput("effect-mq (PostgreSQL)", "postgres", 1, 700),
+    throughput("pg-boss", "postgres", 1, 40_000)
+  ],
+  scaling: [],
+  load: [
+    load("ours (Redis)", "redis", 2, 10),
+    load("BullMQ", "redis", 3, 8),
+    load("effect-mq (Redis)", "redis", 20, 7)
+  ],
+  pickup: [
+    pickup("ours (PostgreSQL)", "postgres", 1.5, 4),
+    pickup("graphile-worker", "postgres", 1.5, 6),
+    pickup("pg-boss", "postgres", 2000, 2010)
+  ],
+  ...overrides
+})
+
+describe("durable bench targets", () => {
+  it("compares with each goal's contender by its factor, graphile-worker by its faster settings, pg-boss by none", () => {
+    const targets = durableTargets(results())
+    expect(targets.map((target) => [target.contender, target.row, target.factor, target.ratio, target.met])).toEqual([
+      ["BullMQ", "BullMQ", 3, 3, true],
+      ["effect-mq (Redis)", "effect-mq (Redis)", 1, 6, true],
+      ["graphile-worker", "graphile-worker (batched)", 1, 0.8, false],
+      ["effect-mq (PostgreSQL)", "effect-mq (PostgreSQL)", 1, 20_000 / 700, true]
+    ])
+  })
+
+  it("misses the BullMQ goal below 3×, and says by how much a goal is missed", () => {
+    const slower = results({
+      rows: results().rows.map((row) => row.contender === "BullMQ" ? throughput("BullMQ", "redis", 1, 10_001) : row)
+    })
+    expect(durableTargets(slower)[0]).toMatchObject({ contender: "BullMQ", met: false })
+    const markdown = renderDurableReport(results(), "")
+    expect(markdown).toContain("| PostgreSQL | ≥ 1.00× graphile-worker (best: graphile-worker (batched)) | 1 | 0.80× (short by 20 %) | **not met** |")
+  })
+
+  it("sets no goal for a contender left out of the run", () => {
+    const without = results({ rows: results().rows.filter((row) => !row.contender.startsWith("effect-mq")) })
+    expect(durableTargets(without).map((target) => target.contender)).toEqual(["BullMQ", "graphile-worker"])
+  })
+
+  it("holds each latency quantile of ours to the lowest of the other contenders', per engine and kind", () => {
+    expect(latencyTargets(results()).map((target) => [
+      target.engine,
+      target.kind,
+      target.quantile,
+      target.best,
+      target.bestContender,
+      target.met
+    ])).toEqual([
+      // A tie meets the target.
+      ["postgres", "pickup", "p50", 1.5, "graphile-worker", true],
+      ["postgres", "pickup", "p99", 6, "graphile-worker", true],
+      ["redis", "under load", "p50", 3, "BullMQ", true],
+      // The best p99 is another contender's than the best p50.
+      ["redis", "under load", "p99", 7, "effect-mq (Redis)", false]
+    ])
+  })
+})
+
+describe("durable bench chart", () => {
+  const widthOf = (svg: string, panel: string, contender: string): number => {
+    const match = svg.match(new RegExp(`data-panel="${panel}" data-contender="${contender.replace(/[()]/g, "\\$&")}"[^>]*width="([\\d.]+)"`))
+    if (match === null) throw new Error(`no bar for ${contender} in ${panel}`)
+    return Number(match[1])
+  }
+
+  it("draws throughput bars in proportion, on the panel's largest", () => {
+    const svg = renderDurableChart(results())
+    expect(widthOf(svg, "redis-1", "BullMQ") / widthOf(svg, "redis-1", "ours")).toBeCloseTo(1 / 3)
+    expect(widthOf(svg, "postgres-1", "pg-boss")).toBeGreaterThan(widthOf(svg, "postgres-1", "ours"))
+  })
+
+  it("draws latency on a log scale: a thousand times slower is not a thousand times longer", () => {
+    const svg = renderDurableChart(results())
+    const fast = widthOf(svg, "postgres-latency", "ours, pickup p50")
+    const slow = widthOf(svg, "postgres-latency", "pg-boss, pickup p50")
+    expect(slow).toBeGreaterThan(fast)
+    expect(slow / fast).toBeLessThan(10)
+  })
+})
+
+describe("durable bench helpers", () => {
+  it("keeps ours always, and others by a word of --only", () => {
+    expect(selected("graphile,effect", "graphile-worker (batched)", false)).toBe(true)
+    expect(selected("graphile,effect", "effect-mq (Redis)", false)).toBe(true)
+    expect(selected("graphile,effect", "BullMQ", false)).toBe(false)
+    expect(selected("graphile", "effect-worker-pool (Redis)", true)).toBe(true)
+    expect(selected(undefined, "BullMQ", false)).toBe(true)
+  })
+
+  it("counts the CPU time between two readings, a process new in the second from zero", () => {
+    expect(cpuSeconds(new Map([[1, 2], [2, 1]]), new Map([[1, 3.5], [2, 1], [3, 0.25]]))).toBeCloseTo(1.75)
+  })
+})
