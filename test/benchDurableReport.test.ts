@@ -131,6 +131,26 @@ describe("durable bench targets", () => {
       ["redis", "under load", "p99", 7, "effect-mq (Redis)", false]
     ])
   })
+
+  it("holds ours under the fastest other's load to that contender alone, and leaves that row out of the per-contender loads", () => {
+    const sameLoad: LoadRow = { ...load("ours (Redis)", "redis", 4, 9), atRateOf: "BullMQ" }
+    const targets = latencyTargets(results({ load: [...results().load, sameLoad] }))
+    expect(targets.filter((target) => target.kind === "under load").map((target) => target.ours)).toEqual([2, 10])
+    expect(targets.filter((target) => target.kind === "under the same load").map((target) => [
+      target.quantile,
+      target.ours,
+      target.best,
+      target.bestContender,
+      target.met
+    ])).toEqual([
+      // Against BullMQ's own 3 / 8 ms, not effect-mq's better p99 of 7.
+      ["p50", 4, 3, "BullMQ", false],
+      ["p99", 9, 8, "BullMQ", false]
+    ])
+    expect(renderDurableReport(results({ load: [...results().load, sameLoad] }), "")).toContain(
+      "| Redis | under BullMQ's load p99 ≤ its own | 1 | 9.0 ms vs 8.0 ms (BullMQ) | **not met** |"
+    )
+  })
 })
 
 describe("durable bench chart", () => {

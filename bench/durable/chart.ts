@@ -110,7 +110,8 @@ const latencyPanel = (engine: Engine, results: DurableResults): Panel => ({
   scale: "log",
   bars: [
     ...latencyBars("pickup", results.pickup.filter((row) => row.engine === engine)),
-    ...latencyBars("under load", results.load.filter((row) => row.engine === engine))
+    ...latencyBars("under load", results.load.filter((row) => row.engine === engine && row.atRateOf === undefined)),
+    ...latencyBars("same load", results.load.filter((row) => row.engine === engine && row.atRateOf !== undefined))
   ]
 })
 

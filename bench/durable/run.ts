@@ -56,6 +56,12 @@ export interface LoadRow {
   readonly ours: boolean
   readonly settings: string
   readonly run: LoadRun
+  /**
+   * Set on ours' second row: the contender whose load it ran under (half of
+   * that contender's throughput, not of ours), so that ours and the fastest
+   * other contender are compared at one rate too.
+   */
+  readonly atRateOf?: string | undefined
 }
 
 /** One contender's pickup latency on one engine. */
@@ -149,6 +155,23 @@ const pickupRow = async (contender: PickupContender, url: string, sizes: Durable
   run: await measurePickup(contender, url, `pickup_${process.pid}_${++lastPickupQueue}`, sizes.pickupJobs, sizes.pickupWarmups)
 })
 
+/**
+ * The other contender with the highest median jobs/s with one consumer, and
+ * half of it: the load under which ours is measured a second time, since
+ * each contender's own half-load is a different rate (a faster queue is
+ * loaded harder).
+ */
+const fastestOther = (contenders: ReadonlyArray<DurableContender>, runs: ReadonlyMap<string, ReadonlyArray<Run>>) => {
+  let best: { readonly name: string; readonly rate: number } | undefined
+  for (const contender of contenders.filter((contender) => !contender.ours)) {
+    const measured = runs.get(keyOf(contender.name, { consumers: 1, queues: 1 })) ?? []
+    if (measured.length === 0) continue
+    const rate = summarize(measured.map((run) => run.jobsPerSecond)).median / 2
+    if (best === undefined || rate > best.rate) best = { name: contender.name, rate }
+  }
+  return best
+}
+
 /** Every timed run of `engine`'s contenders, by contender name and shape; then their latency under load and at pickup. */
 const runEngine = async (engine: Engine, sizes: DurableSizes, log: (line: string) => void) => {
   const contenders = sizes.throughput
@@ -187,6 +210,13 @@ const runEngine = async (engine: Engine, sizes: DurableSizes, log: (line: string
       const run = await measureLoad(contender, server.url, rate, sizes.loadSeconds)
       log(`  ${contender.name}, under ${Math.round(rate)} jobs/s: p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms (${run.jobs} jobs)`)
       load.push({ contender: contender.name, engine, ours: contender.ours, settings: contender.settings, run })
+    }
+    const peer = fastestOther(contenders, runs)
+    const ours = contenders.find((contender) => contender.ours)
+    if (peer !== undefined && ours !== undefined && sizes.loadSeconds > 0) {
+      const run = await measureLoad(ours, server.url, peer.rate, sizes.loadSeconds)
+      log(`  ${ours.name}, under ${peer.name}'s ${Math.round(peer.rate)} jobs/s: p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms`)
+      load.push({ contender: ours.name, engine, ours: true, settings: ours.settings, run, atRateOf: peer.name })
     }
     const pickups = pickupContenders.filter((contender) =>
       contender.engine === engine && selected(sizes.only, contender.name, contender.ours)
