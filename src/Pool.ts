@@ -315,10 +315,11 @@ export interface Hooks<A> {
   readonly cancellable?: boolean | undefined
   /**
    * Run by the worker before each job's handler, outside the job's deadline:
-   * the threaded pool waits here for the worker's thread, so that a thread
-   * being replaced does not eat into the next job's time.
+   * the threaded pool sends the job to a thread here and waits until it has
+   * started it, so that neither a thread being replaced nor a job ahead of it
+   * eats into the job's time.
    */
-  readonly beforeJob?: Effect.Effect<void> | undefined
+  readonly beforeJob?: ((job: Job.Job<A>) => Effect.Effect<void>) | undefined
 }
 
 /**

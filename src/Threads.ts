@@ -164,8 +164,9 @@ export const makeWithHooks = <A, B, E>(
     if (isInvalid(own)) return yield* configError(own)
     const { schemas, transfer } = own
     // The options shared with the in-memory pool are checked before any thread starts.
+    // Two workers per thread: one job running in it, one queued ahead (see `internal/threads/threads.ts`).
     const poolOptions: Pool.Options<A, B, E, never> = {
-      workers: own.threads,
+      workers: own.threads * Threads.depth,
       capacity: options.capacity,
       jobTimeout: options.jobTimeout,
       shutdown: options.shutdown,
@@ -194,7 +195,7 @@ export const makeWithHooks = <A, B, E>(
     yield* Scope.addFinalizer(scope, Effect.andThen(Scope.close(poolScope, Exit.void), Threads.close(threads)))
     const pool = yield* Pool.makeWithHooks<A, B, E, never>(
       { ...poolOptions, handler: Threads.handler<A, B, E>(threads) },
-      { ...hooks, beforeJob: Threads.ready(threads) }
+      { ...hooks, beforeJob: Threads.beforeJob(threads) }
     ).pipe(Scope.provide(poolScope))
 
     /** Why `payload` cannot go to a thread, as the error `submit` fails with; `undefined` if it can. */
@@ -236,7 +237,8 @@ export const makeWithHooks = <A, B, E>(
         }),
       outcomes: pool.outcomes,
       subscribe: pool.subscribe,
-      stats: pool.stats,
+      // Its workers are its threads; its `active` jobs, those running in a thread or queued ahead in one.
+      stats: Effect.map(pool.stats, (stats) => ({ ...stats, workers: Math.min(stats.workers, own.threads) })),
       cancel: pool.cancel,
       shutdown: ((policy?: Partial<Shutdown.Policy>) =>
         // Once drained, the threads are idle: they close now rather than when the scope closes.
