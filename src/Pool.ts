@@ -360,10 +360,10 @@ export const makeWithHooks = <A, B, E, R>(
     // The drain runs in a fiber of its own, with the context the pool was made in.
     const context = yield* Effect.context<R>()
     const clock = yield* Clock.Clock
-    // A cancellable pool forgets each job by id as it ends, before the hook hears of it.
+    // A cancellable pool forgets each job by id as it ends, before the hook hears of it (its other hooks kept).
     const hooks: Hooks<A> = given.cancellable === true
       ? {
-        cancellable: true,
+        ...given,
         ended: (job, ending) => {
           Cancel.untrack(state, job.id)
           given.ended(job, ending)

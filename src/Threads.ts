@@ -205,7 +205,14 @@ export const makeWithHooks = <A, B, E>(
     yield* Scope.addFinalizer(scope, Effect.andThen(Scope.close(poolScope, Exit.void), Threads.close(threads)))
     const pool = yield* Pool.makeWithHooks<A, B, E, never>(
       { ...poolOptions, handler: Threads.handler<A, B, E>(threads) },
-      { ...hooks, beforeJob: Threads.beforeJob(threads) }
+      {
+        ...hooks,
+        beforeJob: Threads.beforeJob(threads),
+        ended: (job, ending) => {
+          Threads.ended(threads, job)
+          hooks.ended(job, ending)
+        }
+      }
     ).pipe(Scope.provide(poolScope))
 
     /** Why `payload` cannot go to a thread, as the error `submit` fails with; `undefined` if it can. */

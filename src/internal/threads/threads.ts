@@ -265,6 +265,18 @@ const answer = <A>(threads: Threads<A>, job: Job.Job<A>, first: Thread.Pending |
     return Effect.onInterrupt(wait(first), () => current === undefined ? Effect.void : Thread.stop(current))
   })
 
+/**
+ * Told by the pool as each job ends (`Hooks.ended`): a job interrupted after
+ * `beforeJob` sent it and before `handler` took it over is stopped here,
+ * so that it does not go on computing in its thread.
+ */
+export const ended = <A>(threads: Threads<A>, job: Job.Job<A>): void => {
+  const pending = threads.sent.get(job)
+  if (pending === undefined) return
+  threads.sent.delete(job)
+  Effect.runFork(Thread.stop(pending))
+}
+
 /** The in-memory pool's handler: the job's answer from its thread, as the effect the handler would have been. */
 export const handler = <A, B, E>(threads: Threads<A>) => (job: Job.Job<A>): Effect.Effect<B, E> =>
   Effect.suspend(() => {
