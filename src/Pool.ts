@@ -333,10 +333,11 @@ export interface Hooks<A> {
   readonly cancellable?: boolean | undefined
   /**
    * Run by the worker before each job's handler, outside the job's deadline:
-   * the threaded pool waits here for the worker's thread, so that a thread
-   * being replaced does not eat into the next job's time.
+   * the threaded pool sends the job to a thread here and waits until it has
+   * started it, so that neither a thread being replaced nor a job ahead of it
+   * eats into the job's time.
    */
-  readonly beforeJob?: Effect.Effect<void> | undefined
+  readonly beforeJob?: ((job: Job.Job<A>) => Effect.Effect<void>) | undefined
 }
 
 /**
@@ -377,10 +378,10 @@ export const makeWithHooks = <A, B, E, R>(
     // The drain runs in a fiber of its own, with the context the pool was made in.
     const context = yield* Effect.context<R>()
     const clock = yield* Clock.Clock
-    // A cancellable pool forgets each job by id as it ends, before the hook hears of it.
+    // A cancellable pool forgets each job by id as it ends, before the hook hears of it (its other hooks kept).
     const hooks: Hooks<A> = given.cancellable === true
       ? {
-        cancellable: true,
+        ...given,
         ended: (job, ending) => {
           Cancel.untrack(state, job.id)
           given.ended(job, ending)

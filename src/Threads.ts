@@ -17,13 +17,20 @@
  *   be cloned, or encoded, is refused at `submit` with a `PoolConfigError`
  *   on `payload`.
  *   What `transfer` returns for a payload (an `ArrayBuffer`) is moved, not
- *   copied; a handler moves what it returns by adding it to Effect's
+ *   copied, to an idle thread (to one busy with another job it is copied,
+ *   so that the job can still go elsewhere); a handler moves what it returns by adding it to Effect's
  *   `Transferable` collector (`Transferable.addAll`).
+ * - Each thread runs one job and has the next queued ahead, so that it
+ *   never waits for the main thread between two jobs: `stats` counts the
+ *   queued one `active`, and its `workers` are the threads. A job's deadline
+ *   starts when its thread starts it.
  * - A job that must end early (its timeout, its `run` caller interrupted,
  *   the drain's deadline) ends with the same outcome as in memory, and its
  *   thread is terminated, since code that computes cannot be interrupted,
- *   and replaced for the next job. A thread that crashes or exceeds its
- *   `resourceLimits` is a `Died` outcome for its job only, and is replaced.
+ *   and replaced; the job queued behind it, never started, goes to another
+ *   thread and runs once. One cut off while still queued is withdrawn
+ *   without running. A thread that crashes or exceeds its `resourceLimits`
+ *   is a `Died` outcome for its running job only, and is replaced.
  *
  * ```ts
  * import { Effect } from "effect"
@@ -80,7 +87,10 @@ export interface Options<A, B = unknown, E = unknown> {
   readonly handler: URL | string
   /** How many threads, and so how many jobs at once: an integer >= 1. Default: `os.availableParallelism()`. */
   readonly threads?: number | undefined
-  /** What of a payload `postMessage` moves rather than copies (its `ArrayBuffer`s). Default: nothing. */
+  /**
+   * What of a payload `postMessage` moves rather than copies (its `ArrayBuffer`s), when the job goes
+   * to an idle thread; queued ahead in a busy one, it is copied. Default: nothing.
+   */
   readonly transfer?: ((payload: A) => Iterable<WorkerThreads.TransferListItem>) | undefined
   /**
    * Schemas for what crosses (see `Schemas`); without one, a value crosses by
@@ -164,8 +174,9 @@ export const makeWithHooks = <A, B, E>(
     if (isInvalid(own)) return yield* configError(own)
     const { schemas, transfer } = own
     // The options shared with the in-memory pool are checked before any thread starts.
+    // Two workers per thread: one job running in it, one queued ahead (see `internal/threads/threads.ts`).
     const poolOptions: Pool.Options<A, B, E, never> = {
-      workers: own.threads,
+      workers: own.threads * Threads.depth,
       capacity: options.capacity,
       jobTimeout: options.jobTimeout,
       shutdown: options.shutdown,
@@ -194,7 +205,14 @@ export const makeWithHooks = <A, B, E>(
     yield* Scope.addFinalizer(scope, Effect.andThen(Scope.close(poolScope, Exit.void), Threads.close(threads)))
     const pool = yield* Pool.makeWithHooks<A, B, E, never>(
       { ...poolOptions, handler: Threads.handler<A, B, E>(threads) },
-      { ...hooks, beforeJob: Threads.ready(threads) }
+      {
+        ...hooks,
+        beforeJob: Threads.beforeJob(threads),
+        ended: (job, ending) => {
+          Threads.ended(threads, job)
+          hooks.ended(job, ending)
+        }
+      }
     ).pipe(Scope.provide(poolScope))
 
     /** Why `payload` cannot go to a thread, as the error `submit` fails with; `undefined` if it can. */
@@ -236,7 +254,9 @@ export const makeWithHooks = <A, B, E>(
         }),
       outcomes: pool.outcomes,
       subscribe: pool.subscribe,
-      stats: pool.stats,
+      // Its workers are its threads; its `active` jobs, those running in a thread or queued ahead in one.
+      stats: Effect.map(pool.stats, (stats) => ({ ...stats, workers: Math.min(stats.workers, own.threads) })),
+      // Jobs queued ahead in a thread count here too: they are in a thread's hands.
       running: pool.running,
       cancel: pool.cancel,
       shutdown: ((policy?: Partial<Shutdown.Policy>) =>

@@ -51,6 +51,32 @@ describe("durable pool on threads", () => {
       assert.strictEqual(report.succeeded, 4)
     }).pipe(Effect.scoped))
 
+  it.live("a job queued behind one over its deadline gets its own deadline, from when its thread starts it", () =>
+    Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const pool = yield* Durable.make({
+        store,
+        queue: "q",
+        schema: Task,
+        workers: 1,
+        pollInterval: "20 millis",
+        maxAttempts: 1,
+        jobTimeout: "300 millis",
+        handler: Threads.handler<ThreadTask, unknown, never>(new URL("./support/threadJobs.ts", import.meta.url))
+      })
+      // One thread: the echo is queued behind the spin, and waits out the spin's 300 ms there.
+      yield* pool.submit({ _tag: "spin" }, { id: "spin" })
+      yield* pool.submit({ _tag: "echo", value: "b" }, { id: "b" })
+      yield* waitUntil(
+        "both jobs ended",
+        Effect.map(pool.counts, (counts) => counts.completed + counts.buried === 2),
+        30_000
+      )
+      const buried = yield* pool.deadLetters()
+      assert.deepStrictEqual(buried.map((job) => job.id), ["spin"])
+      assert.strictEqual((yield* pool.counts).completed, 1)
+    }).pipe(Effect.scoped))
+
   it.live("a Threads.handler module that does not load fails Durable.make with a PoolConfigError", () =>
     Effect.gen(function*() {
       const store = yield* MemoryStore.make

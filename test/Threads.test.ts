@@ -168,9 +168,13 @@ describe("stopping work that computes", () => {
       const other = yield* Effect.forkChild(pool.run({ _tag: "compute", ms: 50 }), { startImmediately: true })
       assert.match(String(defectOf(yield* Effect.exit(pool.run({ _tag: "exit" })))), /exited/)
       assert.isNumber(yield* Fiber.join(other))
-      // Both workers take one of these: the one whose thread exited has a new one.
+      // Two jobs at once run on two threads again once the replacement has started (until then, the other
+      // thread takes both, one queued ahead of the other, rather than one waiting for the start).
       const compute = pool.run({ _tag: "compute", ms: 100 }, { timeout: "Infinity" })
-      const ids = yield* Effect.all([compute, compute], { concurrency: 2 })
+      let ids: ReadonlyArray<unknown> = []
+      for (let round = 0; round < 50 && (ids.length === 0 || ids[0] === ids[1]); round++) {
+        ids = yield* Effect.all([compute, compute], { concurrency: 2 })
+      }
       assert.notStrictEqual(ids[0], ids[1])
       assert.strictEqual((yield* pool.stats).died, 1)
     }).pipe(Effect.scoped))

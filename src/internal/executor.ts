@@ -56,7 +56,7 @@ const runHandler = <A, B, E, R>(
     orElse: () => Effect.fail(new Job.JobTimeoutError({ jobId: job.id, timeout }))
   })
   const before = state.hooks.beforeJob
-  return before === undefined ? bounded : Effect.andThen(before, bounded)
+  return before === undefined ? bounded : Effect.andThen(before(job), bounded)
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import { Effect, Schema } from "effect"
 import * as Transferable from "effect/workers/Transferable"
+import { appendFileSync } from "node:fs"
 import { threadId } from "node:worker_threads"
 import type { Job } from "../../src/index.ts"
 
@@ -32,6 +33,8 @@ export type ThreadTask =
   /** Returns the byte length of the `ArrayBuffer` it was sent. */
   | { readonly _tag: "length"; readonly buffer: ArrayBuffer }
   | { readonly _tag: "threadId" }
+  /** Appends the job's id to the file `path` (so a test sees whether, and how often, it ran), then returns the thread's id. */
+  | { readonly _tag: "mark"; readonly path: string }
 
 const spin = (ms: number) => {
   const end = performance.now() + ms
@@ -81,5 +84,10 @@ export const handler = (job: Job.Job<ThreadTask>): Effect.Effect<unknown, Refuse
       return Effect.succeed(task.buffer.byteLength)
     case "threadId":
       return Effect.succeed(threadId)
+    case "mark":
+      return Effect.sync(() => {
+        appendFileSync(task.path, `${job.id}\n`)
+        return threadId
+      })
   }
 }

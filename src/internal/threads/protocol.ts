@@ -1,8 +1,22 @@
 /**
  * What crosses between the pool and a thread, on top of Effect's worker
- * protocol (`effect/workers`): one job out, one reply back. A thread runs
- * one job at a time, so a reply needs no id. Tuples, not records: they are
- * cloned once per job each way, and a tuple clones faster.
+ * protocol (`effect/workers`): one job out, one answer back. Tuples, not
+ * records: they are cloned once per job each way, and a tuple clones faster.
+ *
+ * A thread runs one job at a time, but the pool may send it the next job
+ * before the running one has ended (one queued ahead), so that the thread
+ * never waits for the pool between two jobs. Each job a thread is sent has
+ * a sequence number, 1, 2, 3... for that thread, and the thread and the
+ * pool share one word, the claim (`ThreadData.claim`): the number of the
+ * last job the thread started, or that the pool withdrew before the thread
+ * started it. Both change it only by compare-and-swap, so exactly one of
+ * them decides the fate of each job:
+ *
+ * - the thread starts job `n` only by swapping the claim from `n - 1` to `n`;
+ * - the pool withdraws a job `n` not started by the same swap (the thread
+ *   then skips it), and stops a thread running job `n` by swapping the
+ *   claim from `n` to `GONE`: if that swap fails, the thread has already
+ *   moved on to the next job, and job `n` has ended in it.
  *
  * @internal
  */
@@ -11,10 +25,26 @@
 export interface ThreadData {
   /** The handler module, as a URL string. */
   readonly module: string
+  /** The claim word (an `Int32Array` of one over it), shared by the pool and the thread: see above. */
+  readonly claim: SharedArrayBuffer
 }
 
-/** One job: its id, payload (encoded by the payload schema, if any), attempt, and timeout in milliseconds. */
-export type Request = readonly [id: string, payload: unknown, attempt: number, timeout: number | undefined]
+/** The claim once the pool is stopping the thread: it starts no job after that. */
+export const GONE = -1
+
+/**
+ * One job: its sequence number (negated for a gap: a number the pool gave a
+ * job it then could not send, which the thread claims and skips), id, payload (encoded by the payload schema, if any), attempt, and timeout in milliseconds. */
+export type Request = readonly [
+  seq: number,
+  id: string,
+  payload: unknown,
+  attempt: number,
+  timeout: number | undefined
+]
+
+/** How the job numbered `seq` ended. */
+export type Answer = readonly [seq: number, reply: Reply]
 
 /** The handler returned `value` (encoded by the success schema, if any). */
 export const SUCCEEDED = 0

@@ -2,14 +2,20 @@
  * One thread of a threaded pool, as the pool sees it. It is spawned over
  * Effect's worker support (`effect/workers`, with `@effect/platform-node`'s
  * `NodeWorker` platform), is ready once its handler module has loaded
- * (`threadMain.ts`), and runs one job at a time: `run` sends the job and
- * waits for its reply.
+ * (`threadMain.ts`), and runs one job at a time. `send` sends it a job, which
+ * may be queued ahead of the running one: the job's `Pending` tells when it
+ * has started (every job sent before it has ended) and how it ended.
  *
  * A job that must end early (its timeout, its `run` caller interrupted, the
- * drain's deadline) cannot be stopped inside the thread if it is busy
- * computing, so the thread is terminated: `terminate` does not ask, it stops
- * the thread where it stands. A thread that exits on its own (a crash, its
- * `resourceLimits` exceeded) answers its running job with a defect.
+ * drain's deadline) is `stop`ped. One the thread has not started is
+ * withdrawn, and the thread goes on. One it is running cannot be stopped
+ * inside the thread if it is busy computing, so the thread is terminated
+ * where it stands, and the job queued behind it, which it never started, is
+ * handed back (`Pending.reply` completes with `undefined`) to be sent to
+ * another thread. The claim word (`protocol.ts`) decides which, without a
+ * race. A thread that exits on its own (a crash, its `resourceLimits`
+ * exceeded) answers the job it was running with a defect, and hands back
+ * the one it had not started.
  *
  * @internal
  */
@@ -21,7 +27,7 @@ import * as Scope from "effect/Scope"
 import * as Worker from "effect/workers/Worker"
 import type { WorkerError } from "effect/workers/WorkerError"
 import * as WorkerThreads from "node:worker_threads"
-import { DIED, type Reply, type Request, type ThreadData } from "./protocol.ts"
+import { type Answer, DIED, GONE, type Reply, type Request, type ThreadData } from "./protocol.ts"
 
 /** What every thread of a pool is started with. */
 export interface Settings {
@@ -50,15 +56,36 @@ export const loadPlatform: Effect.Effect<Worker.WorkerPlatform["Service"], strin
   )
 })
 
+/** A job sent to a thread. */
+export interface Pending {
+  /** Its number on this thread (see `protocol.ts`). */
+  readonly seq: number
+  readonly thread: Thread
+  /**
+   * `true` once the thread has started the job, as far as the pool can tell
+   * (every job sent to the thread before it has ended); `false` if it never
+   * will: it was handed back.
+   */
+  readonly started: Deferred.Deferred<boolean>
+  /** How the job ended, or `undefined` if it was handed back without being started. */
+  readonly reply: Deferred.Deferred<Reply | undefined>
+}
+
 /** A running thread. */
 export interface Thread {
   /** The Node worker, kept to terminate it: Effect's platform only asks a worker to close. */
   worker: WorkerThreads.Worker | undefined
-  readonly port: Worker.Worker<Reply, Request>
-  /** The reply the running job waits for, if a job is running. */
-  pending: Deferred.Deferred<Reply> | undefined
+  readonly port: Worker.Worker<Answer, Request>
+  /** The claim word, shared with the thread (see `protocol.ts`). */
+  readonly claim: Int32Array
+  /** The number of the last job sent. */
+  sent: number
+  /** The jobs sent and not ended, in the order sent: the first has started. */
+  readonly pending: Array<Pending>
   /** Set once the thread has exited or is being terminated: it takes no more jobs. */
   gone: boolean
+  /** Called once when the thread is gone, terminated or on its own, but not closed: it is to be replaced. */
+  readonly onGone: (thread: Thread) => void
   /** The thread's own scope, in the pool's: closing it stops the thread and forgets it. */
   readonly scope: Scope.Closeable
 }
@@ -75,39 +102,59 @@ export const describeExit = (error: WorkerError): string => {
 /**
  * Starts a thread in a scope of its own within `parent`, and waits until its
  * handler module has loaded. Fails with the reason the thread gave if it
- * exits before that. `onExit` is called once if the thread exits on its own
- * (not by `terminate` or `close`) after it started.
+ * exits before that. `onGone` is called once when the thread is gone after
+ * it started (terminated, or exited on its own), not when it is closed.
  */
 export const spawn = (
   settings: Settings,
   parent: Scope.Scope,
-  onExit: (thread: Thread) => void
+  onGone: (thread: Thread) => void
 ): Effect.Effect<Thread, string> =>
   Effect.gen(function*() {
     const { platform } = settings
     const scope = yield* Scope.fork(parent)
-    const data: ThreadData = { module: settings.module.href }
+    const claim = new SharedArrayBuffer(4)
+    const data: ThreadData = { module: settings.module.href, claim }
     const spawner: Worker.SpawnerFn = () =>
       thread.worker = new WorkerThreads.Worker(entry, { workerData: data, resourceLimits: settings.resourceLimits })
-    const port = yield* platform.spawn<Reply, Request>(0).pipe(
+    const port = yield* platform.spawn<Answer, Request>(0).pipe(
       Effect.provideService(Worker.Spawner, spawner),
       Effect.mapError(describeExit)
     )
-    const thread: Thread = { worker: undefined, port, pending: undefined, gone: false, scope }
+    const thread: Thread = {
+      worker: undefined,
+      port,
+      claim: new Int32Array(claim),
+      sent: 0,
+      pending: [],
+      gone: false,
+      onGone,
+      scope
+    }
     const ready = Deferred.makeUnsafe<void>()
-    const loop = yield* port.run((reply) => Effect.sync(() => replied(thread, reply)), {
+    // The answer is taken as it arrives (in `emit`), not in a fiber of its own: one that arrives as the thread exits is not lost.
+    const loop = yield* port.run((answer) => {
+      answered(thread, answer)
+      return Effect.void
+    }, {
       onSpawn: Deferred.succeed(ready, undefined)
     }).pipe(Effect.forkIn(scope, { startImmediately: true }))
     loop.addObserver((exit) => {
       const onItsOwn = !thread.gone
       thread.gone = true
-      const pending = thread.pending
-      thread.pending = undefined
-      if (pending !== undefined) {
-        const reason = Exit.isFailure(exit) ? describeCause(exit) : "it was stopped"
-        Deferred.doneUnsafe(pending, Exit.succeed([DIED, new Error(`the thread running the job exited: ${reason}`)]))
+      if (onItsOwn && Deferred.isDoneUnsafe(ready)) onGone(thread)
+      // A job the thread claimed and did not answer died with it; one it had not claimed is handed back.
+      const last = Atomics.load(thread.claim, 0)
+      const reason = Exit.isFailure(exit) ? describeCause(exit) : "it was stopped"
+      for (const pending of [...thread.pending]) {
+        settle(
+          thread,
+          pending,
+          last === GONE || pending.seq <= last
+            ? [DIED, new Error(`the thread running the job exited: ${reason}`)]
+            : undefined
+        )
       }
-      if (onItsOwn && Deferred.isDoneUnsafe(ready)) onExit(thread)
     })
     const started = yield* Effect.raceFirst(
       Effect.as(Deferred.await(ready), true),
@@ -127,44 +174,120 @@ const describeCause = (exit: Exit.Failure<unknown, WorkerError>): string => {
   return "it was interrupted"
 }
 
-const replied = (thread: Thread, reply: Reply): void => {
-  const pending = thread.pending
-  thread.pending = undefined
-  if (pending !== undefined) Deferred.doneUnsafe(pending, Exit.succeed(reply))
+/**
+ * Ends `pending` with `reply` (`undefined`: handed back, never started), and
+ * marks the next job as started: the thread starts it as soon as the one
+ * before it has ended.
+ */
+const settle = (thread: Thread, pending: Pending, reply: Reply | undefined): void => {
+  const index = thread.pending.indexOf(pending)
+  if (index < 0) return
+  thread.pending.splice(index, 1)
+  Deferred.doneUnsafe(pending.started, reply === undefined ? notStarted : hasStarted)
+  Deferred.doneUnsafe(pending.reply, Exit.succeed(reply))
+  const first = thread.pending[0]
+  if (first !== undefined && !thread.gone) Deferred.doneUnsafe(first.started, hasStarted)
 }
 
+const hasStarted = Exit.succeed(true)
+const notStarted = Exit.succeed(false)
+
+/** An answer from the thread; one for a job the pool has given up on is dropped. */
+const answered = (thread: Thread, [seq, reply]: Answer): void => {
+  for (const pending of thread.pending) {
+    if (pending.seq === seq) return settle(thread, pending, reply)
+  }
+}
+
+/** How many jobs the thread has been sent and not ended: 0 when it is idle. */
+export const load = (thread: Thread): number => thread.pending.length
+
 /**
- * Sends one job and waits for its reply. A job that cannot be sent (its
- * payload cannot be cloned any more) dies; the thread is unharmed.
+ * Sends a job to the thread, behind any it has not ended. A job that cannot
+ * be sent (its payload cannot be cloned any more) dies; the thread is
+ * unharmed.
  */
-export const run = (
+export const send = (
   thread: Thread,
-  request: Request,
+  id: string,
+  payload: unknown,
+  attempt: number,
+  timeout: number | undefined,
   transfer: ReadonlyArray<unknown>
-): Effect.Effect<Reply> =>
+): Effect.Effect<Pending> =>
   Effect.suspend(() => {
-    const pending = Deferred.makeUnsafe<Reply>()
-    thread.pending = pending
-    return Effect.andThen(
-      Effect.catch(thread.port.send(request, transfer), (error) => {
-        thread.pending = undefined
-        return Deferred.succeed(pending, [DIED, new Error(`the job cannot be sent to its thread: ${describeExit(error)}`)])
-      }),
-      Deferred.await(pending)
+    const seq = ++thread.sent
+    const pending: Pending = { seq, thread, started: Deferred.makeUnsafe(), reply: Deferred.makeUnsafe() }
+    thread.pending.push(pending)
+    if (thread.pending.length === 1) Deferred.doneUnsafe(pending.started, hasStarted)
+    return Effect.as(
+      Effect.catch(thread.port.send([seq, id, payload, attempt, timeout], transfer), (error) =>
+        Effect.andThen(
+          // Its number must still reach the thread, which claims jobs in order: as a gap, not a job.
+          Effect.ignore(thread.port.send([-seq, id, undefined, attempt, undefined])),
+          Effect.sync(() =>
+            settle(thread, pending, [DIED, new Error(`the job cannot be sent to its thread: ${describeExit(error)}`)])
+          )
+        )),
+      pending
     )
   })
 
 /**
+ * Stops the job `pending`: the caller has given up on it (it gets no reply).
+ * Withdrawn if the thread has not started it; if the thread is running it,
+ * the thread is terminated and the job queued behind it handed back; if the
+ * thread has already finished it, nothing more.
+ */
+export const stop = (pending: Pending): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const { seq, thread } = pending
+    if (!thread.pending.includes(pending)) return Effect.void
+    if (Atomics.compareExchange(thread.claim, 0, seq - 1, seq) === seq - 1) {
+      settle(thread, pending, undefined)
+      return Effect.void
+    }
+    if (Atomics.compareExchange(thread.claim, 0, seq, GONE) === seq) {
+      giveUp(thread, seq)
+      settle(thread, pending, undefined)
+      return kill(thread)
+    }
+    // The thread has moved on to the next job: this one has ended in it.
+    settle(thread, pending, undefined)
+    return Effect.void
+  })
+
+/**
+ * Marks the thread gone, the claim at `GONE` and its last job claimed
+ * `last`: the jobs sent after that one, which it never started, are handed
+ * back. The pool is told (`onGone`) at once, so that a replacement starts
+ * while this thread stops.
+ */
+const giveUp = (thread: Thread, last: number): void => {
+  if (thread.gone) return
+  thread.gone = true
+  // Told first: a job handed back may be sent again at once (a fiber waiting on a `Deferred` resumes as it completes).
+  thread.onGone(thread)
+  for (const pending of [...thread.pending]) if (pending.seq > last) settle(thread, pending, undefined)
+}
+
+/** Stops the thread at once, whatever it is running, and waits until it has exited. */
+const kill = (thread: Thread): Effect.Effect<void> => {
+  const worker = thread.worker
+  const stopped = worker === undefined ? Effect.void : Effect.promise(() => worker.terminate())
+  return Effect.andThen(stopped, Scope.close(thread.scope, Exit.void))
+}
+
+/**
  * Stops the thread at once, whatever it is running, and waits until it has
- * exited. Its running job gets no reply: the caller has given up on it.
+ * exited. The job it is running gets a defect if it is still waited for,
+ * and the jobs it had not started are handed back.
  */
 export const terminate = (thread: Thread): Effect.Effect<void> =>
   Effect.suspend(() => {
-    thread.gone = true
-    thread.pending = undefined
-    const worker = thread.worker
-    const stopped = worker === undefined ? Effect.void : Effect.promise(() => worker.terminate())
-    return Effect.andThen(stopped, Scope.close(thread.scope, Exit.void))
+    const last = Atomics.exchange(thread.claim, 0, GONE)
+    if (last !== GONE) giveUp(thread, last)
+    return kill(thread)
   })
 
 /**

@@ -1,8 +1,10 @@
 /**
  * The entry point of a pool's thread: loads the handler module named by the
  * pool (`workerData.module`), then serves jobs over Effect's worker runner
- * (`@effect/platform-node`'s `NodeWorkerRunner`), one at a time, replying
- * how each ended (`protocol.ts`).
+ * (`@effect/platform-node`'s `NodeWorkerRunner`), one at a time, in the
+ * order they came, answering how each ended (`protocol.ts`). A job that
+ * comes while another runs waits in `queue`; each is claimed before it
+ * starts, and one the pool has withdrawn meanwhile is skipped.
  *
  * A module that cannot be loaded, or exports no function named `handler`,
  * throws here, before the thread says it is ready: the pool's `make` sees the
@@ -22,11 +24,23 @@ import * as WorkerThreads from "node:worker_threads"
 import type * as Job from "../../Job.ts"
 import { effectOrDie } from "../executor.ts"
 import { decode, encode, schemasOf } from "./codec.ts"
-import { DIED, FAILED, INTERRUPTED, portable, type Reply, type Request, SUCCEEDED, type ThreadData } from "./protocol.ts"
+import {
+  type Answer,
+  DIED,
+  FAILED,
+  GONE,
+  INTERRUPTED,
+  portable,
+  type Reply,
+  type Request,
+  SUCCEEDED,
+  type ThreadData
+} from "./protocol.ts"
 
 type Handler = (job: Job.Job<unknown>) => unknown
 
-const { module } = WorkerThreads.workerData as ThreadData
+const { claim, module } = WorkerThreads.workerData as ThreadData
+const claimed = new Int32Array(claim)
 const loaded: Record<string, unknown> = await import(module)
 const handler = loaded.handler as Handler
 if (typeof handler !== "function") {
@@ -63,7 +77,7 @@ const crossing = (schema: Schema.Top | undefined, value: unknown): Effect.Effect
  * Runs one job: its payload decoded by the payload schema (one that does not
  * decode is a defect), its result or error encoded by theirs (likewise).
  */
-const runJob = ([id, encoded, attempt, timeout]: Request): Effect.Effect<Exit.Exit<unknown, unknown>> =>
+const runJob = ([, id, encoded, attempt, timeout]: Request): Effect.Effect<Exit.Exit<unknown, unknown>> =>
   Effect.exit(Effect.gen(function*() {
     const payload = yield* Effect.orDie(decode(schemas.payload, encoded))
     const job: Job.Job<unknown> = {
@@ -82,28 +96,63 @@ const runJob = ([id, encoded, attempt, timeout]: Request): Effect.Effect<Exit.Ex
   }))
 
 /**
- * Sends the reply, moving what the handler added to the `Transferable`
+ * Sends the answer, moving what the handler added to the `Transferable`
  * collector. A result that cannot be cloned is the job's defect, not a thread
  * that never answers.
  */
-const send = (runner: WorkerRunner.WorkerRunner<Reply, Request>, reply: Reply, transfers: ReadonlyArray<unknown>) => {
+const send = (
+  runner: WorkerRunner.WorkerRunner<Answer, Request>,
+  seq: number,
+  reply: Reply,
+  transfers: ReadonlyArray<unknown>
+) => {
   try {
-    runner.sendUnsafe(0, reply, transfers)
+    runner.sendUnsafe(0, [seq, reply], transfers)
   } catch (cause) {
     const what = reply[0] === SUCCEEDED ? "result" : reply[0] === FAILED ? "error" : "defect"
-    runner.sendUnsafe(0, [DIED, new Error(`the job's ${what} cannot be sent back from its thread: ${String(cause)}`)])
+    runner.sendUnsafe(0, [seq, [DIED, new Error(`the job's ${what} cannot be sent back from its thread: ${String(cause)}`)]])
+  }
+}
+
+/** The jobs sent ahead, in the order they came, and whether one is running. */
+const queue: Array<Request> = []
+let running = false
+
+/**
+ * Starts the next job the pool has not withdrawn, if any: claimed by
+ * swapping the claim from the job before it (see `protocol.ts`). Once the
+ * pool has given the thread up (`GONE`), nothing more starts.
+ */
+const next = (runner: WorkerRunner.WorkerRunner<Answer, Request>): void => {
+  running = false
+  while (queue.length > 0) {
+    const request = queue.shift()!
+    // A negative number is a gap: a job the pool numbered and could not send.
+    const seq = Math.abs(request[0])
+    const was = Atomics.compareExchange(claimed, 0, seq - 1, seq)
+    if (was === GONE) {
+      queue.length = 0
+      return
+    }
+    if (was !== seq - 1 || request[0] < 0) continue // withdrawn by the pool before it started, or a gap
+    running = true
+    const collector = Transferable.makeCollectorUnsafe()
+    const fiber = Effect.runFork(runJob(request).pipe(Effect.provideService(Transferable.Collector, collector)))
+    fiber.addObserver((exit) => {
+      // `runJob` captures the job's exit: its own exit is a success, unless the thread itself is stopping.
+      send(runner, seq, Exit.isSuccess(exit) ? replyOf(exit.value) : [INTERRUPTED], collector.readUnsafe())
+      next(runner)
+    })
+    return
   }
 }
 
 const serve = Effect.gen(function*() {
   const platform = yield* WorkerRunner.WorkerRunnerPlatform
-  const runner = yield* platform.start<Reply, Request>()
-  yield* runner.run((_port, request) => {
-    const collector = Transferable.makeCollectorUnsafe()
-    return runJob(request).pipe(
-      Effect.provideService(Transferable.Collector, collector),
-      Effect.flatMap((exit) => Effect.sync(() => send(runner, replyOf(exit), collector.readUnsafe())))
-    )
+  const runner = yield* platform.start<Answer, Request>()
+  yield* runner.run<void, never, never>((_port, request) => {
+    queue.push(request)
+    if (!running) next(runner)
   })
 })
 
