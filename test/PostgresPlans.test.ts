@@ -6,6 +6,7 @@
  * purge of each ended state included.
  */
 import { assert, describe, it } from "@effect/vitest"
+import * as PgTypes from "@effect/sql-pg/PgTypes"
 import { Duration, Effect } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import * as Connection from "../src/durable/postgres/connection.ts"
@@ -38,6 +39,27 @@ describe("PostgresStore's plans", () => {
       assert.strictEqual(yield* mode(true), "force_generic_plan")
       assert.strictEqual(yield* mode(false), "force_custom_plan")
       assert.strictEqual(yield* mode(true), "force_generic_plan", "put back after an unprepared statement")
+    }))
+
+  it.live("a store's claims run on one generic plan per connection, planned with no value", () =>
+    Effect.gen(function*() {
+      const url = server!.url
+      const store = yield* PostgresStore.make({ url })
+      const queue = "generic"
+      yield* store.offer(queue, Array.from({ length: 20 }, (_, i) => ({ id: `j${i}`, payload: i })))
+      const pool = yield* storePool
+      const plans = yield* pool.use((connection) =>
+        Effect.gen(function*() {
+          for (let i = 0; i < 6; i++) {
+            yield* connection.queryValues(Sql.claimSql, [queue, PgTypes.int4(2), Sql.millis(Duration.minutes(1)), `t${i}/`, PgTypes.int4(1_000_000)])
+          }
+          return yield* connection.queryValues(
+            "SELECT generic_plans::int, custom_plans::int FROM pg_prepared_statements WHERE statement = $1",
+            [Sql.claimSql]
+          )
+        })
+      )
+      assert.deepStrictEqual(plans, [[6, 0]])
     }))
 
   it.live("a purge planned once for any value reads the batch from the index of ended jobs, not the queue", () =>
