@@ -290,6 +290,10 @@ const onRunner = (
  * ready to run. Claims and acknowledgements run on connections the client
  * lends, never in the caller's transaction.
  *
+ * The client's sessions keep their settings: unlike `make`'s, which plan
+ * each prepared statement once (`plan_cache_mode = force_generic_plan`),
+ * the store's statements are planned on them as the application's are.
+ *
  * It applies the schema's migrations as `make` does (or only checks the
  * version, with `migrate: false`). Fails with a `StoreError` ("connect")
  * when the server cannot be reached within `connectTimeout`, and with a

@@ -408,26 +408,43 @@ WITH found AS (
 )
 SELECT state FROM found`
 
+/** The states a purge deletes, each with a statement of its own (`purgeSql`). */
+export type Ended = "completed" | "cancelled" | "buried"
+
 /**
- * Deletes up to `$4` jobs in state `$2` that ended at least `$3`
+ * Deletes up to `$3` jobs in state `state` that ended at least `$2`
  * milliseconds ago, oldest first, from the index of ended jobs: the work is
  * the batch's, whatever the table holds. Rows another purge has locked are
  * skipped (`SKIP LOCKED`), so purges run at once delete each row once.
  * Returns how many.
+ *
+ * The state is written in the text, one statement per state, not a
+ * parameter: the index of ended jobs is partial, and a plan made once for
+ * every value of a parameter (the store's own sessions plan statements once,
+ * see `connection.ts`) cannot prove that the parameter is one of its states,
+ * so it would walk the whole queue (measured: 21,775 buffers read for a
+ * batch of 100 on a queue of 100,000, against 202).
  */
-export const purgeSql = `
+const purge = (state: Ended) => `
 WITH picked AS (
-  SELECT id, state FROM ${table}
-  WHERE queue = $1 AND state = $2 AND ended_at <= now() - $3::float8 * interval '1 millisecond'
+  SELECT id FROM ${table}
+  WHERE queue = $1 AND state = '${state}' AND ended_at <= now() - $2::float8 * interval '1 millisecond'
   ORDER BY ended_at
-  LIMIT $4
+  LIMIT $3
   FOR UPDATE SKIP LOCKED
 ), purged AS (
   DELETE FROM ${table} WHERE queue = $1 AND id = ANY(ARRAY(SELECT id FROM picked))
   RETURNING 1
-), counted AS (${shift("picked", [["buried", "-count(*) FILTER (WHERE state = 'buried')"]], "count(*) FILTER (WHERE state = 'buried') > 0")}
-)
+)${state === "buried" ? `, counted AS (${shift("picked", [["buried", "-count(*)"]], "count(*) > 0")}
+)` : ""}
 SELECT count(*)::int FROM picked`
+
+/** The purge of each ended state (see `purge`). */
+export const purgeSql: { readonly [state in Ended]: string } = {
+  completed: purge("completed"),
+  cancelled: purge("cancelled"),
+  buried: purge("buried")
+}
 
 /**
  * Milliseconds as a `float8` parameter, so each statement has one parameter

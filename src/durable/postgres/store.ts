@@ -174,7 +174,7 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
         let purged = 0
         for (const [state, age] of ages) {
           if (purged >= limit) break
-          const [row] = yield* run("purge", Sql.purgeSql, [queue, state, Sql.millis(age), PgTypes.int4(limit - purged)])
+          const [row] = yield* run("purge", Sql.purgeSql[state], [queue, Sql.millis(age), PgTypes.int4(limit - purged)])
           purged += row![0] as number
         }
         return purged
