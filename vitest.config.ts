@@ -29,6 +29,7 @@ const unit = [
   "test/Leases.test.ts",
   "test/Ledger.test.ts",
   "test/MemoryStore.test.ts",
+  "test/Metrics.test.ts",
   "test/Options.test.ts",
   "test/Outage.test.ts",
   "test/PayloadSize.test.ts",

@@ -62,6 +62,7 @@ import * as JobFields from "./durable/jobOptions.ts"
 import * as Leases from "./durable/leases.ts"
 import * as Maintenance from "./durable/maintenance.ts"
 import { PermanentError, retryableOf } from "./durable/retryable.ts"
+import * as DurableMetrics from "./durable/metrics.ts"
 import * as Settler from "./durable/settler.ts"
 import * as Stopping from "./durable/stopping.ts"
 import { type Buried, type Counts, type JobInfo, type JobState, Store, type StoreError } from "./durable/Store.ts"
@@ -134,6 +135,14 @@ export interface Options<A, I, B, E, R> {
   readonly maintenanceInterval?: Duration.Input | undefined
   /** The most ended jobs one purge deletes (an integer >= 1): each run's bounded work. Default 1,000. */
   readonly maintenanceBatch?: number | undefined
+  /** The pool's name: the `pool` attribute of its metrics, besides `queue` (see `Metrics`). Default `"default"`. */
+  readonly name?: string | undefined
+  /**
+   * Whether the pool records its metrics (see `Metrics`): those of its
+   * in-memory pool, its retries and dead letters, and the store's counts
+   * sampled every 5 seconds. Default `true`.
+   */
+  readonly metrics?: boolean | undefined
 }
 
 /** What a producer needs: where, which queue, and how payloads are encoded. */
@@ -431,12 +440,18 @@ const build = <A, I, B, E, R>(
       retryable: retryableOf(config.retryable)
     })
     const ended = (job: Job.Job<A>, ending: Pool.Ending) => Leases.endDelivery(book, job, ending)
-    const pool = yield* restore(makePool(config, { ended, cancellable: true }))
+    const metricAttributes = { pool: config.name, queue }
+    const pool = yield* restore(makePool(config, { ended, cancellable: true, metricAttributes }))
     const background = yield* Scope.make()
+    const metricContext = context as Context.Context<never>
+    const metrics = config.metrics ? DurableMetrics.make(metricAttributes, metricContext) : undefined
+    if (metrics !== undefined) {
+      yield* DurableMetrics.sampleStoreCounts({ store, queue, attributes: metricAttributes, context: metricContext }, background)
+    }
     const decode = Schema.decodeUnknownExit(jsonCodec(config.schema))
     const { lease, pollInterval } = config
     const fetcher = yield* Fetcher.start({ store, queue, lease, pollInterval, book, decode, submit: pool.submit }, background)
-    const settler = yield* Settler.start({ store, queue, retry: config.retry, book }, background)
+    const settler = yield* Settler.start({ store, queue, retry: config.retry, book, metrics }, background)
     const stop = (id: string) => {
       pool.cancel(id)
     }
@@ -475,7 +490,8 @@ const makePool = <A, I, B, E, R>(
   const threaded = Threads.threadedOptions<A, B, E>(config.handler)
   if (threaded === undefined) return Pool.makeWithHooks(poolOptions(config), hooks)
   const { jobTimeout, shutdown } = config
-  const options = { ...threaded, threads: config.workers, capacity: config.prefetch, jobTimeout, shutdown }
+  const { metrics, name } = config
+  const options = { ...threaded, threads: config.workers, capacity: config.prefetch, jobTimeout, shutdown, name, metrics }
   return Threads.makeWithHooks<A, B, E>(options, hooks)
 }
 
@@ -484,6 +500,8 @@ const poolOptions = <A, I, B, E, R>(config: Config<A, I, B, E, R>): Pool.Options
   workers: config.workers,
   capacity: config.prefetch,
   handler: config.handler,
+  name: config.name,
+  metrics: config.metrics,
   ...(config.jobTimeout === undefined ? {} : { jobTimeout: config.jobTimeout }),
   ...(config.shutdown === undefined ? {} : { shutdown: config.shutdown })
 })

@@ -45,6 +45,7 @@ import * as Admission from "./internal/admission.ts"
 import * as Cancel from "./internal/cancel.ts"
 import * as Delayed from "./internal/delayed.ts"
 import * as Ledger from "./internal/ledger.ts"
+import * as PoolMetrics from "./internal/metrics.ts"
 import * as Places from "./internal/places.ts"
 import * as PoolShutdown from "./internal/poolShutdown.ts"
 import * as Run from "./internal/run.ts"
@@ -130,6 +131,13 @@ export interface Options<A, B, E, R> {
    * logged and changes nothing else. The shutdown waits for it: keep it short.
    */
   readonly onShutdown?: ((report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>) | undefined
+  /** The pool's name: the `pool` attribute of its metrics (see `Metrics`). A non-empty string, default `"default"`. */
+  readonly name?: string | undefined
+  /**
+   * Whether the pool records its metrics (see `Metrics`): its counts, read
+   * when the metrics are, and per job its wait and run time. Default `true`.
+   */
+  readonly metrics?: boolean | undefined
 }
 
 /**
@@ -319,6 +327,8 @@ export interface Hooks<A> {
    * being replaced does not eat into the next job's time.
    */
   readonly beforeJob?: Effect.Effect<void> | undefined
+  /** Attributes the pool's metrics carry besides `pool` (a durable pool's `queue`). */
+  readonly metricAttributes?: Readonly<Record<string, string>> | undefined
 }
 
 /**
@@ -369,11 +379,18 @@ export const makeWithHooks = <A, B, E, R>(
         }
       }
       : given
+    const metricAttributes = { ...given.metricAttributes, pool: config.name }
+    const metricContext = context as Context.Context<never>
     const state: State.PoolState<A, B, E, R> = State.make<A, B, E, R>(
       { ...config, workerId: WorkerId, errors },
       hooks,
-      clock
+      clock,
+      config.metrics ? PoolMetrics.make(metricAttributes, metricContext) : undefined
     )
+    if (config.metrics) {
+      const unregister = PoolMetrics.register(() => Ledger.stats(state), metricAttributes, metricContext)
+      yield* Effect.addFinalizer(() => Effect.sync(unregister))
+    }
     const cancel = (id: string): boolean => {
       const entry = Cancel.cancel(state, id)
       // A delayed job leaves at once, and its place goes to a waiting submit.

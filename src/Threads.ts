@@ -100,6 +100,10 @@ export interface Options<A, B = unknown, E = unknown> {
   readonly outcomes?: Pool.OutcomeBuffer | undefined
   /** As for `Pool.make`. */
   readonly onShutdown?: ((report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown>) | undefined
+  /** As for `Pool.make`: the `pool` attribute of its metrics. */
+  readonly name?: string | undefined
+  /** As for `Pool.make`: whether it records its metrics. Default `true`. */
+  readonly metrics?: boolean | undefined
 }
 
 const nothing: ReadonlyArray<unknown> = []
@@ -171,6 +175,8 @@ export const makeWithHooks = <A, B, E>(
       shutdown: options.shutdown,
       outcomes: options.outcomes,
       onShutdown: options.onShutdown,
+      name: options.name,
+      metrics: options.metrics,
       handler: () => Effect.die("replaced by the threads' handler")
     }
     const shared = validatePool(poolOptions)

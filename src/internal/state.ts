@@ -19,6 +19,7 @@ import type * as Queue from "effect/Queue"
 import type * as Job from "../Job.ts"
 import type { Hooks, PoolClosedError, PoolConfigError, PoolFullError, RunError } from "../Pool.ts"
 import * as Backlog from "./backlog.ts"
+import type { PoolMetrics } from "./metrics.ts"
 import * as Timetable from "./timetable.ts"
 
 /**
@@ -51,8 +52,10 @@ export interface Entry<A, B, E> {
   cancelled: boolean
   /** Present for `run` while the job runs: the fiber to interrupt on cancel. */
   fiber: Fiber.Fiber<B, E | Job.JobTimeoutError> | undefined
-  /** When the job started, read only if someone listened to `outcomes` then. */
+  /** When the job started, read only if someone listened to `outcomes` then, or the pool has metrics. */
   startedAt: number | undefined
+  /** When the job became ready to start (accepted, or due), read only if the pool has metrics. */
+  readyAt: number
 }
 
 /** The entry of a job just made; every entry is made here, so that all have one shape. */
@@ -74,6 +77,7 @@ class EntryRecord<A, B, E> implements Entry<A, B, E> {
   cancelled = false
   fiber: Fiber.Fiber<B, E | Job.JobTimeoutError> | undefined = undefined
   startedAt: number | undefined = undefined
+  readyAt = 0
   constructor(job: Job.Job<A>, reply: Deferred.Deferred<B, RunError<E>> | undefined) {
     this.job = job
     this.reply = reply
@@ -152,13 +156,16 @@ export interface PoolState<A, B, E, R> {
   readonly allStarted: Deferred.Deferred<void>
   /** The accepted jobs not ended yet, by id: only in a pool made with `Hooks.cancellable` (`cancel.ts`'s). */
   readonly byId: Map<string, Entry<A, B, E>> | undefined
+  /** The histograms the ledger updates per job, if the pool has metrics (`metrics.ts`). */
+  readonly metrics: PoolMetrics | undefined
 }
 
 /** The state of a pool that has accepted nothing yet and whose workers are not started. */
 export const make = <A, B, E, R>(
   settings: Settings<A, B, E, R>,
   hooks: Hooks<A>,
-  clock: Clock.Clock
+  clock: Clock.Clock,
+  metrics?: PoolMetrics
 ): PoolState<A, B, E, R> => ({
   settings,
   hooks,
@@ -178,5 +185,6 @@ export const make = <A, B, E, R>(
   places: [],
   running: 0,
   allStarted: Deferred.makeUnsafe<void>(),
-  byId: hooks.cancellable === true ? new Map() : undefined
+  byId: hooks.cancellable === true ? new Map() : undefined,
+  metrics
 })
