@@ -143,6 +143,12 @@ export interface Options<A, I, B, E, R> {
    * sampled every 5 seconds. Default `true`.
    */
   readonly metrics?: boolean | undefined
+  /**
+   * As for `Pool.make`: each job's wait (from this process taking it from
+   * the store to its start) and run time, as histograms. Default `true`
+   * here: a job's store round trips cost far more than its clock reads.
+   */
+  readonly jobTimings?: boolean | undefined
 }
 
 /** What a producer needs: where, which queue, and how payloads are encoded. */
@@ -490,8 +496,17 @@ const makePool = <A, I, B, E, R>(
   const threaded = Threads.threadedOptions<A, B, E>(config.handler)
   if (threaded === undefined) return Pool.makeWithHooks(poolOptions(config), hooks)
   const { jobTimeout, shutdown } = config
-  const { metrics, name } = config
-  const options = { ...threaded, threads: config.workers, capacity: config.prefetch, jobTimeout, shutdown, name, metrics }
+  const { jobTimings, metrics, name } = config
+  const options = {
+    ...threaded,
+    threads: config.workers,
+    capacity: config.prefetch,
+    jobTimeout,
+    shutdown,
+    name,
+    metrics,
+    jobTimings
+  }
   return Threads.makeWithHooks<A, B, E>(options, hooks)
 }
 
@@ -502,6 +517,7 @@ const poolOptions = <A, I, B, E, R>(config: Config<A, I, B, E, R>): Pool.Options
   handler: config.handler,
   name: config.name,
   metrics: config.metrics,
+  jobTimings: config.jobTimings,
   ...(config.jobTimeout === undefined ? {} : { jobTimeout: config.jobTimeout }),
   ...(config.shutdown === undefined ? {} : { shutdown: config.shutdown })
 })

@@ -104,6 +104,8 @@ export interface Options<A, B = unknown, E = unknown> {
   readonly name?: string | undefined
   /** As for `Pool.make`: whether it records its metrics. Default `true`. */
   readonly metrics?: boolean | undefined
+  /** As for `Pool.make`, but default `true`: a job's round trip to its thread costs far more than its clock reads. */
+  readonly jobTimings?: boolean | undefined
 }
 
 const nothing: ReadonlyArray<unknown> = []
@@ -177,6 +179,7 @@ export const makeWithHooks = <A, B, E>(
       onShutdown: options.onShutdown,
       name: options.name,
       metrics: options.metrics,
+      jobTimings: options.jobTimings ?? true,
       handler: () => Effect.die("replaced by the threads' handler")
     }
     const shared = validatePool(poolOptions)

@@ -80,7 +80,7 @@ describe("in-memory pool", () => {
 
   it.effect("histograms: each job's wait (ready to started) and run time, in seconds", () =>
     isolated(Effect.gen(function*() {
-      const pool = yield* Pool.make({ workers: 1, handler: () => Effect.sleep("2 seconds") })
+      const pool = yield* Pool.make({ workers: 1, jobTimings: true, handler: () => Effect.sleep("2 seconds") })
       const first = yield* Effect.forkChild(pool.run(1))
       const second = yield* Effect.forkChild(pool.run(2))
       yield* settle
@@ -101,7 +101,7 @@ describe("in-memory pool", () => {
 
   it.effect("a delayed job waits from when it is due, not from when it was accepted", () =>
     isolated(Effect.gen(function*() {
-      const pool = yield* Pool.make({ workers: 1, handler: () => Effect.void })
+      const pool = yield* Pool.make({ workers: 1, jobTimings: true, handler: () => Effect.void })
       yield* pool.submit(1, { delay: "10 seconds" })
       yield* TestClock.adjust("10 seconds")
       yield* settle
@@ -134,9 +134,17 @@ describe("in-memory pool", () => {
       assert.isUndefined(yield* ended("default", "succeeded"))
     })))
 
+  it.effect("without jobTimings, no histogram", () =>
+    isolated(Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 1, handler: () => Effect.void })
+      yield* pool.run(1)
+      assert.deepStrictEqual(yield* series(Metrics.jobRunSeconds.id, {}), [])
+      assert.deepStrictEqual(yield* series(Metrics.jobWaitSeconds.id, {}), [])
+    })))
+
   it.effect("metrics: false records nothing", () =>
     isolated(Effect.gen(function*() {
-      const pool = yield* Pool.make({ workers: 1, metrics: false, handler: () => Effect.void })
+      const pool = yield* Pool.make({ workers: 1, metrics: false, jobTimings: true, handler: () => Effect.void })
       yield* pool.run(1)
       const all = yield* Metric.snapshot
       assert.deepStrictEqual(all.filter((one) => one.id.startsWith("effect_worker_pool_")), [])
@@ -144,7 +152,7 @@ describe("in-memory pool", () => {
 
   it.effect("a bad name or metrics option is refused, naming it", () =>
     Effect.gen(function*() {
-      for (const [options, option] of [[{ name: "" }, "name"], [{ name: 7 }, "name"], [{ metrics: "yes" }, "metrics"]] as const) {
+      for (const [options, option] of [[{ name: "" }, "name"], [{ name: 7 }, "name"], [{ metrics: "yes" }, "metrics"], [{ jobTimings: 1 }, "jobTimings"]] as const) {
         const exit = yield* Effect.exit(Effect.scoped(
           Pool.make({ workers: 1, handler: () => Effect.void, ...(options as object) })
         ))
@@ -173,6 +181,7 @@ describe("durable pool", () => {
       assert.strictEqual(yield* valueOf(Metrics.jobsDeadLettered.id, labels), 1)
       assert.strictEqual(yield* valueOf(Metrics.storeJobs.id, { ...labels, state: "completed" }), 1)
       assert.strictEqual(yield* valueOf(Metrics.storeJobs.id, { ...labels, state: "buried" }), 1)
+      assert.strictEqual((yield* histogramOf(Metrics.jobRunSeconds.id, labels)).count, 3)
       const claims = yield* histogramOf(Metrics.storeOperationSeconds.id, { operation: "claim", queue: "q", engine: "memory" })
       assert.isAbove(claims.count, 0)
     })))

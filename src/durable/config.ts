@@ -73,6 +73,7 @@ export interface Config<A, I, B, E, R> extends ProducerConfig<A, I> {
   readonly maintenanceBatch: number
   readonly name: string
   readonly metrics: boolean
+  readonly jobTimings: boolean
 }
 
 /** Every operation a `Store` has, in the order the contract lists them. */
@@ -170,7 +171,8 @@ const knownOptions: ReadonlySet<string> = new Set([
   "maintenanceInterval",
   "maintenanceBatch",
   "name",
-  "metrics"
+  "metrics",
+  "jobTimings"
 ] satisfies ReadonlyArray<keyof Options<unknown, unknown, unknown, unknown, unknown>>)
 
 /** What to say of an unknown option that is another pool's, or a likely slip. */
@@ -242,9 +244,11 @@ export const validate = <A, I, B, E, R>(
     const maintenanceBatch = positiveInteger("maintenanceBatch", orDefault(read("maintenanceBatch"), 1000))
     const name = nonEmptyString("name", orDefault(read("name"), defaultName))
     const metrics = must("metrics", orDefault(read("metrics"), true), isBoolean, "true or false")
+    const jobTimings = must("jobTimings", orDefault(read("jobTimings"), true), isBoolean, "true or false")
     return {
       name,
       metrics,
+      jobTimings,
       ...producer,
       retention,
       maintenanceInterval,

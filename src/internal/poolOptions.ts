@@ -46,6 +46,7 @@ export interface Config<A, B, E, R> {
   readonly onShutdown: ((report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>) | undefined
   readonly name: string
   readonly metrics: boolean
+  readonly jobTimings: boolean
 }
 
 /** The name of a pool given none: its metrics' `pool` attribute. */
@@ -72,6 +73,7 @@ export const validate = <A, B, E, R>(options: Options<A, B, E, R>): Config<A, B,
     const onShutdown = read("onShutdown")
     const name = read("name")
     const metrics = read("metrics")
+    const jobTimings = read("jobTimings")
     return {
       workers: positiveInteger("workers", workers),
       capacity: positiveInteger("capacity", orDefault(capacity, 100)),
@@ -83,7 +85,8 @@ export const validate = <A, B, E, R>(options: Options<A, B, E, R>): Config<A, B,
         ? undefined
         : must("onShutdown", onShutdown, isFunction, reportFunction) as Config<A, B, E, R>["onShutdown"],
       name: nonEmptyString("name", orDefault(name, defaultName)),
-      metrics: must("metrics", orDefault(metrics, true), isBoolean, "true or false")
+      metrics: must("metrics", orDefault(metrics, true), isBoolean, "true or false"),
+      jobTimings: must("jobTimings", orDefault(jobTimings, false), isBoolean, "true or false")
     }
   })
 

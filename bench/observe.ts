@@ -1,0 +1,102 @@
+/**
+ * `npm run bench:observe`: what observing the pool costs per job. W1 of the
+ * benchmark (no-op jobs, `submit` in a loop; bench/sizes.ts's full sizes),
+ * with the pool's metrics off and on, in one process, alternating, median of
+ * the runs (bench/throughput.ts). Writes bench/results-observe.md.
+ *
+ * Flags: `--tiny` (seconds; numbers meaningless), `--out DIR`.
+ */
+import { writeFile } from "node:fs/promises"
+import { join } from "node:path"
+import { fileURLToPath } from "node:url"
+import { parseArgs } from "node:util"
+import * as Effect from "effect/Effect"
+import { type Job, Pool } from "../src/index.ts"
+import type { Contender } from "./contenders/index.ts"
+import { noop } from "./jobs.ts"
+import { describeRun } from "./kit/context.ts"
+import { full, type Sizes, tiny } from "./sizes.ts"
+import { type Row, measureThroughput } from "./throughput.ts"
+import { array, type Workload } from "./workload.ts"
+
+/** This pool as bench/contenders/pool.ts runs it, with `options` added, and the producer wrapped by `around`. */
+const variant = (
+  name: string,
+  note: string,
+  options: Partial<Pool.Options<number, void, never, never>>,
+  around: <A, E>(effect: Effect.Effect<A, E>) => Effect.Effect<A, E> = (effect) => effect
+): Contender => ({
+  name,
+  note,
+  run: (workload: Workload) =>
+    Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const pool = yield* Pool.make({
+        workers: workload.workers,
+        capacity: workload.capacity,
+        handler: (_: Job.Job<number>) => workload.job.effect,
+        ...options
+      })
+      yield* around(Effect.forEach(workload.items, (item) => pool.submit(item), { discard: true }))
+      yield* pool.shutdown()
+    })))
+})
+
+export const variants: ReadonlyArray<Contender> = [
+  variant("metrics off", "`metrics: false`", { metrics: false }),
+  variant("metrics on", "the default: counts read when scraped", {}),
+  variant("metrics and job timings", "`jobTimings: true`: wait and run-time histograms", { jobTimings: true })
+]
+
+export interface ObserveResult {
+  readonly rows: ReadonlyArray<Row>
+  readonly markdown: string
+}
+
+const perJobNanos = (jobsPerSecond: number) => 1e9 / jobsPerSecond
+
+/** Runs the variants on W1 at `sizes` and renders the report. */
+export const runObserve = async (sizes: Sizes, log: (line: string) => void = () => {}): Promise<ObserveResult> => {
+  const workload: Workload = {
+    items: array(sizes.noopJobs),
+    jobs: sizes.noopJobs,
+    workers: sizes.workers,
+    capacity: sizes.capacity,
+    job: noop
+  }
+  log(`W1: ${sizes.noopJobs} no-op jobs, ${sizes.workers} workers, capacity ${sizes.capacity}`)
+  const rows = await measureThroughput(variants, workload, { reps: sizes.reps, warmups: sizes.warmups, log })
+  const base = rows[0].jobsPerSecond.median
+  const run = describeRun()
+  const lines = [
+    "# What observing the pool costs (W1)",
+    "",
+    `Written by \`npm run bench:observe\` (bench/observe.ts) on ${run.date}, Node ${run.node}, ` +
+    `commit ${run.revision}, ${run.machine.cores} cores (${run.machine.model}).`,
+    "",
+    `W1 of the benchmark: ${sizes.noopJobs.toLocaleString("en")} no-op jobs \`submit\`ted in a loop, ` +
+    `${sizes.workers} workers, capacity ${sizes.capacity}; every variant in the same process, alternating, ` +
+    `${sizes.warmups} warm-up and ${sizes.reps} timed runs each (sizes: ${sizes.label}).`,
+    "",
+    "| variant | how | jobs/s (median) | min – max | ns per job | cost vs metrics off |",
+    "| --- | --- | ---: | ---: | ---: | ---: |",
+    ...rows.map((row) => {
+      const median = row.jobsPerSecond.median
+      const cost = row === rows[0] ? "" : `${((1 - median / base) * 100).toFixed(1)}%`
+      return `| ${row.contender} | ${row.note} | ${Math.round(median).toLocaleString("en")} | ` +
+        `${Math.round(row.jobsPerSecond.min).toLocaleString("en")} – ${Math.round(row.jobsPerSecond.max).toLocaleString("en")} | ` +
+        `${perJobNanos(median).toFixed(0)} | ${cost} |`
+    }),
+    ""
+  ]
+  return { rows, markdown: lines.join("\n") }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const { values } = parseArgs({ options: { tiny: { type: "boolean", default: false }, out: { type: "string" } } })
+  const outDir = values.out ?? fileURLToPath(new URL(".", import.meta.url))
+  const result = await runObserve(values.tiny ? tiny : full, (line) => process.stderr.write(`${line}\n`))
+  const path = join(outDir, "results-observe.md")
+  await writeFile(path, result.markdown)
+  process.stdout.write(result.markdown)
+  process.stderr.write(`wrote ${path}\n`)
+}
