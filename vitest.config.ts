@@ -30,6 +30,7 @@ const unit = [
   "test/Ledger.test.ts",
   "test/MemoryStore.test.ts",
   "test/Metrics.test.ts",
+  "test/Tracing.test.ts",
   "test/Options.test.ts",
   "test/Outage.test.ts",
   "test/PayloadSize.test.ts",

@@ -149,6 +149,14 @@ export interface Options<A, I, B, E, R> {
    * here: a job's store round trips cost far more than its clock reads.
    */
   readonly jobTimings?: boolean | undefined
+  /**
+   * Whether a job runs in a span of its own whose parent is the span that
+   * was current when it was submitted, in whichever process: the span is
+   * stored with the job (W3C `traceparent`) and restored however many
+   * attempts later. Default `true`: a job submitted with no span current
+   * stores nothing and gets no span.
+   */
+  readonly tracing?: boolean | undefined
 }
 
 /** What a producer needs: where, which queue, and how payloads are encoded. */
@@ -496,7 +504,7 @@ const makePool = <A, I, B, E, R>(
   const threaded = Threads.threadedOptions<A, B, E>(config.handler)
   if (threaded === undefined) return Pool.makeWithHooks(poolOptions(config), hooks)
   const { jobTimeout, shutdown } = config
-  const { jobTimings, metrics, name } = config
+  const { jobTimings, metrics, name, tracing } = config
   const options = {
     ...threaded,
     threads: config.workers,
@@ -505,7 +513,8 @@ const makePool = <A, I, B, E, R>(
     shutdown,
     name,
     metrics,
-    jobTimings
+    jobTimings,
+    tracing
   }
   return Threads.makeWithHooks<A, B, E>(options, hooks)
 }
@@ -518,6 +527,7 @@ const poolOptions = <A, I, B, E, R>(config: Config<A, I, B, E, R>): Pool.Options
   name: config.name,
   metrics: config.metrics,
   jobTimings: config.jobTimings,
+  tracing: config.tracing,
   ...(config.jobTimeout === undefined ? {} : { jobTimeout: config.jobTimeout }),
   ...(config.shutdown === undefined ? {} : { shutdown: config.shutdown })
 })

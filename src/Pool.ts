@@ -46,6 +46,7 @@ import * as Cancel from "./internal/cancel.ts"
 import * as Delayed from "./internal/delayed.ts"
 import * as Ledger from "./internal/ledger.ts"
 import * as PoolMetrics from "./internal/metrics.ts"
+import * as Tracing from "./internal/tracing.ts"
 import * as Places from "./internal/places.ts"
 import * as PoolShutdown from "./internal/poolShutdown.ts"
 import * as Run from "./internal/run.ts"
@@ -147,6 +148,13 @@ export interface Options<A, B, E, R> {
    * real work do not notice them.
    */
   readonly jobTimings?: boolean | undefined
+  /**
+   * Whether a job submitted while a span is current runs in a span of its
+   * own, `effect-worker-pool.job <name>`, a child of that span (attributes
+   * `job.id`, `job.attempt`, `job.worker`, `job.outcome`). Default `true`: a
+   * job submitted with no span current costs nothing more.
+   */
+  readonly tracing?: boolean | undefined
 }
 
 /**
@@ -391,7 +399,7 @@ export const makeWithHooks = <A, B, E, R>(
     const metricAttributes = { ...given.metricAttributes, pool: config.name }
     const metricContext = context as Context.Context<never>
     const state: State.PoolState<A, B, E, R> = State.make<A, B, E, R>(
-      { ...config, workerId: WorkerId, errors },
+      { ...config, workerId: WorkerId, errors, spanName: Tracing.spanName(config.name) },
       hooks,
       clock,
       config.metrics && config.jobTimings ? PoolMetrics.make(metricAttributes, metricContext) : undefined

@@ -106,6 +106,8 @@ export interface Options<A, B = unknown, E = unknown> {
   readonly metrics?: boolean | undefined
   /** As for `Pool.make`, but default `true`: a job's round trip to its thread costs far more than its clock reads. */
   readonly jobTimings?: boolean | undefined
+  /** As for `Pool.make`: a job submitted under a span runs in a span of its own (in this thread). */
+  readonly tracing?: boolean | undefined
 }
 
 const nothing: ReadonlyArray<unknown> = []
@@ -180,6 +182,7 @@ export const makeWithHooks = <A, B, E>(
       name: options.name,
       metrics: options.metrics,
       jobTimings: options.jobTimings ?? true,
+      tracing: options.tracing,
       handler: () => Effect.die("replaced by the threads' handler")
     }
     const shared = validatePool(poolOptions)

@@ -74,6 +74,7 @@ export interface Config<A, I, B, E, R> extends ProducerConfig<A, I> {
   readonly name: string
   readonly metrics: boolean
   readonly jobTimings: boolean
+  readonly tracing: boolean
 }
 
 /** Every operation a `Store` has, in the order the contract lists them. */
@@ -172,7 +173,8 @@ const knownOptions: ReadonlySet<string> = new Set([
   "maintenanceBatch",
   "name",
   "metrics",
-  "jobTimings"
+  "jobTimings",
+  "tracing"
 ] satisfies ReadonlyArray<keyof Options<unknown, unknown, unknown, unknown, unknown>>)
 
 /** What to say of an unknown option that is another pool's, or a likely slip. */
@@ -245,10 +247,12 @@ export const validate = <A, I, B, E, R>(
     const name = nonEmptyString("name", orDefault(read("name"), defaultName))
     const metrics = must("metrics", orDefault(read("metrics"), true), isBoolean, "true or false")
     const jobTimings = must("jobTimings", orDefault(read("jobTimings"), true), isBoolean, "true or false")
+    const tracing = must("tracing", orDefault(read("tracing"), true), isBoolean, "true or false")
     return {
       name,
       metrics,
       jobTimings,
+      tracing,
       ...producer,
       retention,
       maintenanceInterval,

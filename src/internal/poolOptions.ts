@@ -47,6 +47,7 @@ export interface Config<A, B, E, R> {
   readonly name: string
   readonly metrics: boolean
   readonly jobTimings: boolean
+  readonly tracing: boolean
 }
 
 /** The name of a pool given none: its metrics' `pool` attribute. */
@@ -74,6 +75,7 @@ export const validate = <A, B, E, R>(options: Options<A, B, E, R>): Config<A, B,
     const name = read("name")
     const metrics = read("metrics")
     const jobTimings = read("jobTimings")
+    const tracing = read("tracing")
     return {
       workers: positiveInteger("workers", workers),
       capacity: positiveInteger("capacity", orDefault(capacity, 100)),
@@ -86,7 +88,8 @@ export const validate = <A, B, E, R>(options: Options<A, B, E, R>): Config<A, B,
         : must("onShutdown", onShutdown, isFunction, reportFunction) as Config<A, B, E, R>["onShutdown"],
       name: nonEmptyString("name", orDefault(name, defaultName)),
       metrics: must("metrics", orDefault(metrics, true), isBoolean, "true or false"),
-      jobTimings: must("jobTimings", orDefault(jobTimings, false), isBoolean, "true or false")
+      jobTimings: must("jobTimings", orDefault(jobTimings, false), isBoolean, "true or false"),
+      tracing: must("tracing", orDefault(tracing, true), isBoolean, "true or false")
     }
   })
 

@@ -16,6 +16,7 @@ import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import type * as Queue from "effect/Queue"
+import type * as Tracer from "effect/Tracer"
 import type * as Job from "../Job.ts"
 import type { Hooks, PoolClosedError, PoolConfigError, PoolFullError, RunError } from "../Pool.ts"
 import * as Backlog from "./backlog.ts"
@@ -41,6 +42,12 @@ export interface Settings<A, B, E, R> {
   /** `Pool.WorkerId`: what a handler reads to know its worker. */
   readonly workerId: Context.Reference<number>
   readonly errors: Errors
+  /** The pool's name, for its metrics and spans. */
+  readonly name: string
+  /** Whether a job submitted under a span runs in a span of its own (`tracing.ts`). */
+  readonly tracing: boolean
+  /** The name of its jobs' spans. */
+  readonly spanName: string
 }
 
 /** An accepted job, with what its `run` caller (if any) needs. */
@@ -54,6 +61,8 @@ export interface Entry<A, B, E> {
   fiber: Fiber.Fiber<B, E | Job.JobTimeoutError> | undefined
   /** When the job started, read only if someone listened to `outcomes` then, or the pool has metrics. */
   startedAt: number | undefined
+  /** The span current when the job was submitted, if the pool traces: its span's parent (`tracing.ts`). */
+  parent: Tracer.AnySpan | undefined
   /** When the job became ready to start (accepted, or due), read only if the pool has metrics. */
   readyAt: number
 }
@@ -77,6 +86,7 @@ class EntryRecord<A, B, E> implements Entry<A, B, E> {
   cancelled = false
   fiber: Fiber.Fiber<B, E | Job.JobTimeoutError> | undefined = undefined
   startedAt: number | undefined = undefined
+  parent: Tracer.AnySpan | undefined = undefined
   readyAt = 0
   constructor(job: Job.Job<A>, reply: Deferred.Deferred<B, RunError<E>> | undefined) {
     this.job = job

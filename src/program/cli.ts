@@ -9,6 +9,7 @@ import type * as Pool from "../Pool.ts"
 import { runDurable } from "./durable.ts"
 import { badFlag, type Config, durableSettings, flags, NAME } from "./flags.ts"
 import { runInMemory } from "./inMemory.ts"
+import { exporters } from "./observe.ts"
 import { ExitCode, type Signals } from "./signals.ts"
 
 /**
@@ -21,7 +22,8 @@ const poolConfigIsBadFlag = (error: Pool.PoolConfigError) => Effect.fail(badFlag
 const runProgram = (config: Config, signals: Signals) =>
   Effect.flatMap(durableSettings(config), (settings) =>
     settings === undefined ? runInMemory(config, signals) : runDurable(config, settings, signals)).pipe(
-      Effect.catchTag("PoolConfigError", poolConfigIsBadFlag)
+      Effect.catchTag("PoolConfigError", poolConfigIsBadFlag),
+      Effect.provide(exporters(config))
     )
 
 const description = "Runs jobs on an effect-worker-pool: N workers, a bounded queue, per-job lines and a " +

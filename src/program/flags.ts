@@ -5,6 +5,7 @@
 import { Cron, Duration, Effect, Option, Result } from "effect"
 import { CliError, type Command, Flag } from "effect/cli"
 import * as Durable from "../Durable.ts"
+import { isHttpUrl, parseAddress } from "./observe.ts"
 
 export const NAME = "worker-pool"
 
@@ -157,6 +158,23 @@ export const flags = {
     Flag.withDescription(
       "with --store: also declare a periodic demo job on the queue, one job per tick of this cron (UTC; " +
         "6 fields for seconds: \"*/5 * * * * *\"), offered until a signal; the run then works until a signal too"
+    )
+  ),
+  metrics: Flag.String("metrics").pipe(
+    Flag.filter((input) => parseAddress(input) !== undefined, () => "host:port, e.g. 127.0.0.1:9464"),
+    Flag.optional,
+    Flag.withMetavar("host:port"),
+    Flag.withDescription(
+      "serve the pool's metrics in Prometheus text at http://host:port/metrics while the program runs (default: not served)"
+    )
+  ),
+  otlp: Flag.String("otlp").pipe(
+    Flag.filter(isHttpUrl, () => "an http(s) URL of an OTLP collector, e.g. http://127.0.0.1:4318"),
+    Flag.optional,
+    Flag.withMetavar("url"),
+    Flag.withDescription(
+      "send traces (a span per job) and metrics to the OpenTelemetry collector at url, as OTLP JSON " +
+        "to url/v1/traces and url/v1/metrics (default: not sent)"
     )
   ),
   delay: intFlag("delay", {
