@@ -64,6 +64,7 @@ import * as Maintenance from "./durable/maintenance.ts"
 import { PermanentError, retryableOf } from "./durable/retryable.ts"
 import * as DurableMetrics from "./durable/metrics.ts"
 import * as Settler from "./durable/settler.ts"
+import * as Tracing from "./internal/tracing.ts"
 import * as Stopping from "./durable/stopping.ts"
 import { type Buried, type Counts, type JobInfo, type JobState, Store, type StoreError } from "./durable/Store.ts"
 import * as Checks from "./internal/options.ts"
@@ -288,7 +289,7 @@ const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, acce
         if (!accepting()) return closed
         const checked = Checks.checked("options", () => ({
           id: Checks.jobId(options),
-          fields: JobFields.fields(options, true)
+          fields: JobFields.fields(options, true, Tracing.currentSpan())
         }))
         if (isInvalid(checked)) return Effect.fail(configError(checked))
         return Effect.map(offer([payload], [checked.id], checked.fields, "payload"), (ids) => ids[0]!)
@@ -296,7 +297,7 @@ const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, acce
     submitAll: (payloads, options) =>
       Effect.suspend((): Effect.Effect<ReadonlyArray<string>, SubmitError> => {
         if (!accepting()) return closed
-        const fields = Checks.checked("options", () => JobFields.fields(options, false))
+        const fields = Checks.checked("options", () => JobFields.fields(options, false, Tracing.currentSpan()))
         if (isInvalid(fields)) return Effect.fail(configError(fields))
         const all = Checks.checked("payloads", () => Checks.payloadList(payloads))
         if (isInvalid(all)) return Effect.fail(configError(all))

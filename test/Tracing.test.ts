@@ -6,7 +6,10 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Fiber } from "effect"
 import { TestClock } from "effect/testing"
+import * as MemoryStore from "../src/durable/MemoryStore.ts"
+import * as Traceparent from "../src/durable/traceparent.ts"
 import { Pool } from "../src/index.ts"
+import { elapse, oneWorker } from "./support/durablePool.ts"
 import { attribute, parentId, recordingTracer, traced } from "./support/recordingTracer.ts"
 import { settle } from "./support/workload.ts"
 
@@ -108,5 +111,53 @@ describe("in-memory pool", () => {
         assert.deepStrictEqual(recorded.named(jobSpan), [])
       }))
     )
+  })
+})
+
+describe("durable pool (memory store)", () => {
+  it.effect("the trace goes through the store; each retry's span has the submit-time span as parent", () => {
+    const recorded = recordingTracer()
+    return traced(
+      recorded,
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* MemoryStore.make
+        let attempts = 0
+        // Made under a span of its own: the jobs' spans must not take it as their parent.
+        const pool = yield* oneWorker(store, {
+          maxAttempts: 3,
+          handler: () =>
+            Effect.gen(function*() {
+              attempts++
+              yield* Effect.void.pipe(Effect.withSpan("handler work"))
+              if (attempts === 1) return yield* Effect.fail("once")
+            })
+        }).pipe(Effect.withSpan("setup"))
+        yield* pool.submit("hello", { id: "j1" }).pipe(Effect.withSpan("http.request"))
+        yield* pool.submit("untraced", { id: "j2" })
+        yield* elapse(5_000)
+        const [http] = recorded.named("http.request")
+        const jobs = recorded.named("effect-worker-pool.job default")
+        assert.deepStrictEqual(jobs.map((job) => attribute(job, "job.id")), ["j1", "j1"])
+        assert.deepStrictEqual(jobs.map((job) => attribute(job, "job.attempt")), [1, 2])
+        assert.deepStrictEqual(jobs.map((job) => attribute(job, "job.outcome")), ["failed", "succeeded"])
+        for (const job of jobs) {
+          assert.strictEqual(job.traceId, http.traceId)
+          assert.strictEqual(parentId(job), http.spanId)
+        }
+        const work = recorded.named("handler work").filter((span) => span.traceId === http.traceId)
+        assert.deepStrictEqual(work.map(parentId), jobs.map((job) => job.spanId))
+        // The untraced job's own span has neither a job span nor the setup span as parent.
+        const setup = recorded.named("setup")[0]
+        assert.strictEqual(recorded.named("handler work").filter((span) => parentId(span) === setup.spanId).length, 0)
+      }))
+    )
+  })
+
+  it("a traceparent is written and read back in the W3C form", () => {
+    const span = Traceparent.parse("00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+    assert.strictEqual(span?.traceId, "0af7651916cd43dd8448eb211c80319c")
+    assert.strictEqual(span?.spanId, "b7ad6b7169203331")
+    assert.strictEqual(Traceparent.format(span!), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+    assert.isUndefined(Traceparent.parse("01-nope"))
   })
 })
