@@ -1,8 +1,9 @@
 /**
  * `npm run bench:observe`: what observing the pool costs per job. W1 of the
  * benchmark (no-op jobs, `submit` in a loop; bench/sizes.ts's full sizes),
- * with the pool's metrics off and on, in one process, alternating, median of
- * the runs (bench/throughput.ts). Writes bench/results-observe.md.
+ * with metrics and tracing off, with the defaults, with job timings, and
+ * with every job submitted under a span, in one process, alternating,
+ * median of the runs (bench/throughput.ts). Writes bench/results-observe.md.
  *
  * Flags: `--tiny` (seconds; numbers meaningless), `--out DIR`.
  */
@@ -42,9 +43,15 @@ const variant = (
 })
 
 export const variants: ReadonlyArray<Contender> = [
-  variant("metrics off", "`metrics: false`", { metrics: false }),
-  variant("metrics on", "the default: counts read when scraped", {}),
-  variant("metrics and job timings", "`jobTimings: true`: wait and run-time histograms", { jobTimings: true })
+  variant("off", "`metrics: false, tracing: false`", { metrics: false, tracing: false }),
+  variant("defaults", "metrics on (counts read when scraped), tracing on, no span current at submit", {}),
+  variant("job timings", "defaults + `jobTimings: true`: wait and run-time histograms", { jobTimings: true }),
+  variant(
+    "under a span",
+    "defaults, every `submit` under a span (Effect's native tracer): a span per job",
+    {},
+    (effect) => Effect.withSpan(effect, "producer")
+  )
 ]
 
 export interface ObserveResult {
@@ -77,7 +84,7 @@ export const runObserve = async (sizes: Sizes, log: (line: string) => void = () 
     `${sizes.workers} workers, capacity ${sizes.capacity}; every variant in the same process, alternating, ` +
     `${sizes.warmups} warm-up and ${sizes.reps} timed runs each (sizes: ${sizes.label}).`,
     "",
-    "| variant | how | jobs/s (median) | min – max | ns per job | cost vs metrics off |",
+    "| variant | how | jobs/s (median) | min – max | ns per job | cost vs off |",
     "| --- | --- | ---: | ---: | ---: | ---: |",
     ...rows.map((row) => {
       const median = row.jobsPerSecond.median
@@ -94,7 +101,7 @@ export const runObserve = async (sizes: Sizes, log: (line: string) => void = () 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { values } = parseArgs({ options: { tiny: { type: "boolean", default: false }, out: { type: "string" } } })
   const outDir = values.out ?? fileURLToPath(new URL(".", import.meta.url))
-  const result = await runObserve(values.tiny ? tiny : full, (line) => process.stderr.write(`${line}\n`))
+  const result = await runObserve(values.tiny ? tiny : { ...full, reps: 9 }, (line) => process.stderr.write(`${line}\n`))
   const path = join(outDir, "results-observe.md")
   await writeFile(path, result.markdown)
   process.stdout.write(result.markdown)
