@@ -72,7 +72,7 @@ export const enqueue = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A
   return true
 }
 
-/** `entry` can start from now on (accepted, or due): its wait begins. Only for a pool with metrics. */
+/** `entry` can start from now on (accepted, or due): its wait begins. Only for a pool with job timings. */
 export const ready = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, E>): void => {
   entry.readyAt = state.clock.currentTimeMillisUnsafe()
 }
@@ -100,7 +100,7 @@ export const started = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A
   } else if (state.subscribers.size > 0) entry.startedAt = state.clock.currentTimeMillisUnsafe()
 }
 
-/** A running job ended: its run time, for a pool with metrics. */
+/** A running job ended: its run time, for a pool with job timings. */
 const ran = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, E>): void => {
   const metrics = state.metrics
   if (metrics !== undefined) {

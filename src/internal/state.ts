@@ -59,11 +59,11 @@ export interface Entry<A, B, E> {
   cancelled: boolean
   /** Present for `run` while the job runs: the fiber to interrupt on cancel. */
   fiber: Fiber.Fiber<B, E | Job.JobTimeoutError> | undefined
-  /** When the job started, read only if someone listened to `outcomes` then, or the pool has metrics. */
+  /** When the job started, read only if someone listened to `outcomes` then, or the pool has job timings. */
   startedAt: number | undefined
   /** The span current when the job was submitted, if the pool traces: its span's parent (`tracing.ts`). */
   parent: Tracer.AnySpan | undefined
-  /** When the job became ready to start (accepted, or due), read only if the pool has metrics. */
+  /** When the job became ready to start (accepted, or due), read only if the pool has job timings. */
   readyAt: number
 }
 
@@ -166,7 +166,7 @@ export interface PoolState<A, B, E, R> {
   readonly allStarted: Deferred.Deferred<void>
   /** The accepted jobs not ended yet, by id: only in a pool made with `Hooks.cancellable` (`cancel.ts`'s). */
   readonly byId: Map<string, Entry<A, B, E>> | undefined
-  /** The histograms the ledger updates per job, if the pool has metrics (`metrics.ts`). */
+  /** The histograms the ledger updates per job, if the pool records job timings (`metrics.ts`). */
   readonly metrics: PoolMetrics | undefined
 }
 
