@@ -12,13 +12,18 @@ import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import * as Effect from "effect/Effect"
+import * as Tracer from "effect/Tracer"
 import { type Job, Pool } from "../src/index.ts"
 import type { Contender } from "./contenders/index.ts"
 import { noop } from "./jobs.ts"
 import { describeRun } from "./kit/context.ts"
+import { summarize } from "./kit/numbers.ts"
 import { full, type Sizes, tiny } from "./sizes.ts"
 import { type Row, measureThroughput } from "./throughput.ts"
 import { array, type Workload } from "./workload.ts"
+
+/** A tracer that makes Effect's own spans and keeps none: what a span per job costs before any export. */
+export const droppingTracer = Tracer.make({ span: (options) => new Tracer.NativeSpan(options) })
 
 /** This pool as bench/contenders/pool.ts runs it, with `options` added, and the producer wrapped by `around`. */
 const variant = (
@@ -48,9 +53,15 @@ export const variants: ReadonlyArray<Contender> = [
   variant("job timings", "defaults + `jobTimings: true`: wait and run-time histograms", { jobTimings: true }),
   variant(
     "under a span",
-    "defaults, every `submit` under a span (Effect's native tracer): a span per job",
+    "defaults, every `submit` under a span of Effect's default tracer (which keeps spans nowhere): no job span",
     {},
     (effect) => Effect.withSpan(effect, "producer")
+  ),
+  variant(
+    "under a span, traced",
+    "defaults, every `submit` under a span, with a tracer installed (one that makes spans and drops them): a span per job",
+    {},
+    (effect) => Effect.withTracer(Effect.withSpan(effect, "producer"), droppingTracer)
   )
 ]
 
@@ -60,6 +71,12 @@ export interface ObserveResult {
 }
 
 const perJobNanos = (jobsPerSecond: number) => 1e9 / jobsPerSecond
+
+const percent = (fraction: number) => `${(fraction * 100).toFixed(1)}%`
+
+/** The median over the rounds of what `row` loses to `base` in the same round (its runs are in round order). */
+const pairedCost = (base: Row, row: Row): number =>
+  summarize(row.runsMs.map((ms, round) => 1 - base.runsMs[round] / ms)).median
 
 /** Runs the variants on W1 at `sizes` and renders the report. */
 export const runObserve = async (sizes: Sizes, log: (line: string) => void = () => {}): Promise<ObserveResult> => {
@@ -84,15 +101,21 @@ export const runObserve = async (sizes: Sizes, log: (line: string) => void = () 
     `${sizes.workers} workers, capacity ${sizes.capacity}; every variant in the same process, alternating, ` +
     `${sizes.warmups} warm-up and ${sizes.reps} timed runs each (sizes: ${sizes.label}).`,
     "",
-    "| variant | how | jobs/s (median) | min – max | ns per job | cost vs off |",
-    "| --- | --- | ---: | ---: | ---: | ---: |",
+    "| variant | how | jobs/s (median) | min – max | ns per job | cost vs off (medians) | cost vs off (paired) |",
+    "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ...rows.map((row) => {
       const median = row.jobsPerSecond.median
-      const cost = row === rows[0] ? "" : `${((1 - median / base) * 100).toFixed(1)}%`
+      const first = row === rows[0]
+      const cost = first ? "" : percent(1 - median / base)
+      const paired = first ? "" : percent(pairedCost(rows[0], row))
       return `| ${row.contender} | ${row.note} | ${Math.round(median).toLocaleString("en")} | ` +
         `${Math.round(row.jobsPerSecond.min).toLocaleString("en")} – ${Math.round(row.jobsPerSecond.max).toLocaleString("en")} | ` +
-        `${perJobNanos(median).toFixed(0)} | ${cost} |`
+        `${perJobNanos(median).toFixed(0)} | ${cost} | ${paired} |`
     }),
+    "",
+    "Cost (medians): one minus the ratio of the medians. Cost (paired): the median over the rounds of one minus " +
+    "the ratio of the two variants' throughputs in the same round; rounds run every variant back to back, so a " +
+    "machine that slows down for a while (other processes) slows both sides of a pair alike.",
     ""
   ]
   return { rows, markdown: lines.join("\n") }

@@ -5,9 +5,12 @@
  *
  * Usage: valgrind --tool=callgrind node --predictable --single-threaded \
  *          bench/observeLoop.ts <jobs> <off|defaults|timings|span>
+ *
+ * `span`: every submit under a span, with bench/observe.ts's dropping tracer installed.
  */
 import * as Effect from "effect/Effect"
 import { Pool } from "../src/index.ts"
+import { droppingTracer } from "./observe.ts"
 
 const jobs = Number(process.argv[2] ?? 20_000)
 const variant = process.argv[3] ?? "defaults"
@@ -26,7 +29,7 @@ const produce = (pool: Pool.WorkerPool<number, void, never>) =>
 
 await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
   const pool = yield* Pool.make<number, void, never, never>({ workers: 8, capacity: 1024, handler: () => job, ...options })
-  yield* variant === "span" ? Effect.withSpan(produce(pool), "producer") : produce(pool)
+  yield* variant === "span" ? Effect.withTracer(Effect.withSpan(produce(pool), "producer"), droppingTracer) : produce(pool)
   yield* pool.shutdown()
 })))
 if (count !== jobs) throw new Error(`ran ${count} of ${jobs} jobs`)

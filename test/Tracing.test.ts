@@ -114,6 +114,24 @@ describe("in-memory pool", () => {
   })
 })
 
+describe("Effect's default tracer", () => {
+  it.effect("keeps spans nowhere: a job submitted under one of its spans gets no span of its own", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const seen: Array<string | undefined> = []
+      const pool = yield* Pool.make({
+        workers: 1,
+        handler: () =>
+          Effect.map(Effect.option(Effect.currentSpan), (span) => {
+            seen.push(span._tag === "Some" ? span.value.name : undefined)
+          })
+      })
+      yield* pool.submit(1).pipe(Effect.withSpan("http.request"))
+      yield* pool.shutdown()
+      // The worker's own span (it was started in `Pool.make`), not a job span.
+      assert.deepStrictEqual(seen, ["Pool.make"])
+    })))
+})
+
 describe("durable pool (memory store)", () => {
   it.effect("the trace goes through the store; each retry's span has the submit-time span as parent", () => {
     const recorded = recordingTracer()

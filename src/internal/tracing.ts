@@ -7,8 +7,11 @@
  *
  * The parent is read at submit from the submitting fiber's cache
  * (`Fiber.getCurrent()`), a few property reads: no Effect, no allocation.
- * A job submitted with no span current gets no span of its own, so a
- * program that does not trace pays nothing more per job. A durable job's
+ * A job submitted with no span current gets no span of its own, and
+ * neither does one submitted under Effect's default tracer, which keeps
+ * spans nowhere (as the store boundary skips its spans there): a span per
+ * job costs about seven times a no-op job's own work, worth paying only
+ * when a tracer receives it. A durable job's
  * parent is the span its producer had, stored with the job (`traceparent.ts`)
  * and made current again (as an external span) when this process submits
  * it to its in-memory pool.
@@ -18,12 +21,21 @@
 import * as Effect from "effect/Effect"
 import type * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
-import type * as Tracer from "effect/Tracer"
+import * as Tracer from "effect/Tracer"
 import type * as Job from "../Job.ts"
 import type { PoolState } from "./state.ts"
 
-/** The span current in the fiber running now, if any: read at submit, the parent of the job's span. */
-export const currentSpan = (): Tracer.AnySpan | undefined => Fiber.getCurrent()?.cache.span
+/**
+ * The span current in the fiber running now, if any and if a tracer other
+ * than Effect's default one is installed: read at submit, the parent of the
+ * job's span.
+ */
+export const currentSpan = (): Tracer.AnySpan | undefined => {
+  const cache = Fiber.getCurrent()?.cache
+  if (cache === undefined || cache.span === undefined) return undefined
+  const tracer = cache.tracer
+  return tracer === undefined || tracer === Tracer.nativeTracer ? undefined : cache.span
+}
 
 /** The name of the spans of a pool's jobs. */
 export const spanName = (pool: string): string => `effect-worker-pool.job ${pool}`
