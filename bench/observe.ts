@@ -15,11 +15,12 @@ import * as Effect from "effect/Effect"
 import * as Tracer from "effect/Tracer"
 import { type Job, Pool } from "../src/index.ts"
 import type { Contender } from "./contenders/index.ts"
+import * as counter from "./counter.ts"
+import { collectGarbage } from "./gc.ts"
 import { noop } from "./jobs.ts"
 import { describeRun } from "./kit/context.ts"
 import { summarize } from "./kit/numbers.ts"
 import { full, type Sizes, tiny } from "./sizes.ts"
-import { type Row, measureThroughput } from "./throughput.ts"
 import { array, type Workload } from "./workload.ts"
 
 /** A tracer that makes Effect's own spans and keeps none: what a span per job costs before any export. */
@@ -65,18 +66,60 @@ export const variants: ReadonlyArray<Contender> = [
   )
 ]
 
+/** One variant's runs, in round order: wall-clock and CPU milliseconds of each. */
+export interface ObserveRow {
+  readonly contender: string
+  readonly note: string
+  readonly wallMs: ReadonlyArray<number>
+  readonly cpuMs: ReadonlyArray<number>
+}
+
 export interface ObserveResult {
-  readonly rows: ReadonlyArray<Row>
+  readonly rows: ReadonlyArray<ObserveRow>
   readonly markdown: string
 }
 
-const perJobNanos = (jobsPerSecond: number) => 1e9 / jobsPerSecond
+/** One timed run: wall clock, and the process's CPU time (user + system, all threads), in ms. */
+const timedRun = async (contender: Contender, workload: Workload) => {
+  counter.reset()
+  collectGarbage()
+  const cpu = process.cpuUsage()
+  const startedAt = performance.now()
+  await contender.run(workload)
+  const wallMs = performance.now() - startedAt
+  const used = process.cpuUsage(cpu)
+  counter.verify(contender.name, workload.jobs)
+  return { wallMs, cpuMs: (used.user + used.system) / 1000 }
+}
+
+/**
+ * Every variant once per round, the first one rotating (as bench/throughput.ts
+ * does), after `warmups` untimed rounds; each run's job count verified.
+ */
+const measure = async (workload: Workload, sizes: Sizes, log: (line: string) => void): Promise<Array<ObserveRow>> => {
+  for (let round = 0; round < sizes.warmups; round++) {
+    for (const contender of variants) await timedRun(contender, workload)
+  }
+  const runs = variants.map(() => ({ wallMs: [] as Array<number>, cpuMs: [] as Array<number> }))
+  for (let round = 0; round < sizes.reps; round++) {
+    for (let k = 0; k < variants.length; k++) {
+      const i = (round + k) % variants.length
+      const { cpuMs, wallMs } = await timedRun(variants[i], workload)
+      runs[i].wallMs.push(wallMs)
+      runs[i].cpuMs.push(cpuMs)
+      log(`  ${variants[i].name}: ${Math.round(workload.jobs / wallMs * 1000)} jobs/s, ${Math.round(workload.jobs / cpuMs * 1000)} jobs per CPU-second`)
+    }
+  }
+  return variants.map((contender, i) => ({ contender: contender.name, note: contender.note, ...runs[i] }))
+}
 
 const percent = (fraction: number) => `${(fraction * 100).toFixed(1)}%`
 
-/** The median over the rounds of what `row` loses to `base` in the same round (its runs are in round order). */
-const pairedCost = (base: Row, row: Row): number =>
-  summarize(row.runsMs.map((ms, round) => 1 - base.runsMs[round] / ms)).median
+const integer = (n: number) => Math.round(n).toLocaleString("en")
+
+/** The median over the rounds of what `row` costs more than `base` in the same round (runs in round order). */
+const pairedCost = (base: ReadonlyArray<number>, row: ReadonlyArray<number>): number =>
+  summarize(row.map((ms, round) => ms / base[round] - 1)).median
 
 /** Runs the variants on W1 at `sizes` and renders the report. */
 export const runObserve = async (sizes: Sizes, log: (line: string) => void = () => {}): Promise<ObserveResult> => {
@@ -88,9 +131,10 @@ export const runObserve = async (sizes: Sizes, log: (line: string) => void = () 
     job: noop
   }
   log(`W1: ${sizes.noopJobs} no-op jobs, ${sizes.workers} workers, capacity ${sizes.capacity}`)
-  const rows = await measureThroughput(variants, workload, { reps: sizes.reps, warmups: sizes.warmups, log })
-  const base = rows[0].jobsPerSecond.median
+  const rows = await measure(workload, sizes, log)
+  const [off] = rows
   const run = describeRun()
+  const perSecond = (ms: ReadonlyArray<number>) => summarize(ms.map((one) => sizes.noopJobs / one * 1000))
   const lines = [
     "# What observing the pool costs (W1)",
     "",
@@ -98,24 +142,25 @@ export const runObserve = async (sizes: Sizes, log: (line: string) => void = () 
     `commit ${run.revision}, ${run.machine.cores} cores (${run.machine.model}).`,
     "",
     `W1 of the benchmark: ${sizes.noopJobs.toLocaleString("en")} no-op jobs \`submit\`ted in a loop, ` +
-    `${sizes.workers} workers, capacity ${sizes.capacity}; every variant in the same process, alternating, ` +
-    `${sizes.warmups} warm-up and ${sizes.reps} timed runs each (sizes: ${sizes.label}).`,
+    `${sizes.workers} workers, capacity ${sizes.capacity}; every variant in the same process, once per round, ` +
+    `${sizes.warmups} warm-up and ${sizes.reps} timed rounds (sizes: ${sizes.label}).`,
     "",
-    "| variant | how | jobs/s (median) | min – max | ns per job | cost vs off (medians) | cost vs off (paired) |",
+    "| variant | how | jobs/s (median) | min – max | jobs per CPU-second (median) | CPU time vs off (paired) | wall time vs off (paired) |",
     "| --- | --- | ---: | ---: | ---: | ---: | ---: |",
     ...rows.map((row) => {
-      const median = row.jobsPerSecond.median
-      const first = row === rows[0]
-      const cost = first ? "" : percent(1 - median / base)
-      const paired = first ? "" : percent(pairedCost(rows[0], row))
-      return `| ${row.contender} | ${row.note} | ${Math.round(median).toLocaleString("en")} | ` +
-        `${Math.round(row.jobsPerSecond.min).toLocaleString("en")} – ${Math.round(row.jobsPerSecond.max).toLocaleString("en")} | ` +
-        `${perJobNanos(median).toFixed(0)} | ${cost} | ${paired} |`
+      const wall = perSecond(row.wallMs)
+      const first = row === off
+      return `| ${row.contender} | ${row.note} | ${integer(wall.median)} | ${integer(wall.min)} – ${integer(wall.max)} | ` +
+        `${integer(perSecond(row.cpuMs).median)} | ${first ? "" : percent(pairedCost(off.cpuMs, row.cpuMs))} | ` +
+        `${first ? "" : percent(pairedCost(off.wallMs, row.wallMs))} |`
     }),
     "",
-    "Cost (medians): one minus the ratio of the medians. Cost (paired): the median over the rounds of one minus " +
-    "the ratio of the two variants' throughputs in the same round; rounds run every variant back to back, so a " +
-    "machine that slows down for a while (other processes) slows both sides of a pair alike.",
+    "Paired: the median over the rounds of how much more time the variant took than `off` in the same round " +
+    "(rounds run every variant back to back, so a stretch of load from other processes falls on both sides of " +
+    "a pair). CPU time is the process's (user + system, all its threads): it counts what the variant made the " +
+    "machine do, and is less moved than the wall clock by other processes taking the cores. On a shared machine " +
+    "both still move by tens of percent from run to run; bench/results-observe-callgrind.md counts instructions, " +
+    "which do not.",
     ""
   ]
   return { rows, markdown: lines.join("\n") }
