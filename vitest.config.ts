@@ -31,6 +31,8 @@ const unit = [
   "test/Leases.test.ts",
   "test/Ledger.test.ts",
   "test/MemoryStore.test.ts",
+  "test/Metrics.test.ts",
+  "test/Tracing.test.ts",
   "test/Options.test.ts",
   "test/Outage.test.ts",
   "test/PayloadSize.test.ts",

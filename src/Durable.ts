@@ -62,7 +62,9 @@ import * as JobFields from "./durable/jobOptions.ts"
 import * as Leases from "./durable/leases.ts"
 import * as Maintenance from "./durable/maintenance.ts"
 import { PermanentError, retryableOf } from "./durable/retryable.ts"
+import * as DurableMetrics from "./durable/metrics.ts"
 import * as Settler from "./durable/settler.ts"
+import * as Tracing from "./internal/tracing.ts"
 import * as Stopping from "./durable/stopping.ts"
 import { type Buried, type Counts, type JobInfo, type JobState, Store, type StoreError, type Upcoming } from "./durable/Store.ts"
 import * as Checks from "./internal/options.ts"
@@ -134,6 +136,28 @@ export interface Options<A, I, B, E, R> {
   readonly maintenanceInterval?: Duration.Input | undefined
   /** The most ended jobs one purge deletes (an integer >= 1): each run's bounded work. Default 1,000. */
   readonly maintenanceBatch?: number | undefined
+  /** The pool's name: the `pool` attribute of its metrics, besides `queue` (see `Metrics`). Default `"default"`. */
+  readonly name?: string | undefined
+  /**
+   * Whether the pool records its metrics (see `Metrics`): those of its
+   * in-memory pool, its retries and dead letters, and the store's counts
+   * sampled every 5 seconds. Default `true`.
+   */
+  readonly metrics?: boolean | undefined
+  /**
+   * As for `Pool.make`: each job's wait (from this process taking it from
+   * the store to its start) and run time, as histograms. Default `true`
+   * here: a job's store round trips cost far more than its clock reads.
+   */
+  readonly jobTimings?: boolean | undefined
+  /**
+   * Whether a job runs in a span of its own whose parent is the span that
+   * was current when it was submitted, in whichever process: the span is
+   * stored with the job (W3C `traceparent`) and restored however many
+   * attempts later. Default `true`: a job submitted with no span current
+   * stores nothing and gets no span.
+   */
+  readonly tracing?: boolean | undefined
 }
 
 /** What a producer needs: where, which queue, and how payloads are encoded. */
@@ -265,7 +289,7 @@ const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, acce
         if (!accepting()) return closed
         const checked = Checks.checked("options", () => ({
           id: Checks.jobId(options),
-          fields: JobFields.fields(options, true)
+          fields: JobFields.fields(options, true, Tracing.currentSpan())
         }))
         if (isInvalid(checked)) return Effect.fail(configError(checked))
         return Effect.map(offer([payload], [checked.id], checked.fields, "payload"), (ids) => ids[0]!)
@@ -273,7 +297,7 @@ const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, acce
     submitAll: (payloads, options) =>
       Effect.suspend((): Effect.Effect<ReadonlyArray<string>, SubmitError> => {
         if (!accepting()) return closed
-        const fields = Checks.checked("options", () => JobFields.fields(options, false))
+        const fields = Checks.checked("options", () => JobFields.fields(options, false, Tracing.currentSpan()))
         if (isInvalid(fields)) return Effect.fail(configError(fields))
         const all = Checks.checked("payloads", () => Checks.payloadList(payloads))
         if (isInvalid(all)) return Effect.fail(configError(all))
@@ -441,12 +465,18 @@ const build = <A, I, B, E, R>(
       retryable: retryableOf(config.retryable)
     })
     const ended = (job: Job.Job<A>, ending: Pool.Ending) => Leases.endDelivery(book, job, ending)
-    const pool = yield* restore(makePool(config, { ended, cancellable: true }))
+    const metricAttributes = { pool: config.name, queue }
+    const pool = yield* restore(makePool(config, { ended, cancellable: true, metricAttributes }))
     const background = yield* Scope.make()
+    const metricContext = context as Context.Context<never>
+    const metrics = config.metrics ? DurableMetrics.make(metricAttributes, metricContext) : undefined
+    if (metrics !== undefined) {
+      yield* DurableMetrics.sampleStoreCounts({ store, queue, attributes: metricAttributes, context: metricContext }, background)
+    }
     const decode = Schema.decodeUnknownExit(jsonCodec(config.schema))
     const { lease, pollInterval } = config
     const fetcher = yield* Fetcher.start({ store, queue, lease, pollInterval, book, decode, submit: pool.submit }, background)
-    const settler = yield* Settler.start({ store, queue, retry: config.retry, book }, background)
+    const settler = yield* Settler.start({ store, queue, retry: config.retry, book, metrics }, background)
     const stop = (id: string) => {
       pool.cancel(id)
     }
@@ -486,7 +516,18 @@ const makePool = <A, I, B, E, R>(
   const threaded = Threads.threadedOptions<A, B, E>(config.handler)
   if (threaded === undefined) return Pool.makeWithHooks(poolOptions(config), hooks)
   const { jobTimeout, shutdown } = config
-  const options = { ...threaded, threads: config.workers, capacity: config.prefetch, jobTimeout, shutdown }
+  const { jobTimings, metrics, name, tracing } = config
+  const options = {
+    ...threaded,
+    threads: config.workers,
+    capacity: config.prefetch,
+    jobTimeout,
+    shutdown,
+    name,
+    metrics,
+    jobTimings,
+    tracing
+  }
   return Threads.makeWithHooks<A, B, E>(options, hooks)
 }
 
@@ -495,6 +536,10 @@ const poolOptions = <A, I, B, E, R>(config: Config<A, I, B, E, R>): Pool.Options
   workers: config.workers,
   capacity: config.prefetch,
   handler: config.handler,
+  name: config.name,
+  metrics: config.metrics,
+  jobTimings: config.jobTimings,
+  tracing: config.tracing,
   ...(config.jobTimeout === undefined ? {} : { jobTimeout: config.jobTimeout }),
   ...(config.shutdown === undefined ? {} : { shutdown: config.shutdown })
 })

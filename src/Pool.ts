@@ -45,6 +45,8 @@ import * as Admission from "./internal/admission.ts"
 import * as Cancel from "./internal/cancel.ts"
 import * as Delayed from "./internal/delayed.ts"
 import * as Ledger from "./internal/ledger.ts"
+import * as PoolMetrics from "./internal/metrics.ts"
+import * as Tracing from "./internal/tracing.ts"
 import * as Places from "./internal/places.ts"
 import * as PoolShutdown from "./internal/poolShutdown.ts"
 import * as Run from "./internal/run.ts"
@@ -131,6 +133,29 @@ export interface Options<A, B, E, R> {
    * logged and changes nothing else. The shutdown waits for it: keep it short.
    */
   readonly onShutdown?: ((report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>) | undefined
+  /** The pool's name: the `pool` attribute of its metrics (see `Metrics`). A non-empty string, default `"default"`. */
+  readonly name?: string | undefined
+  /**
+   * Whether the pool records its metrics (see `Metrics`): its counts (jobs
+   * submitted, ended by outcome, queued, active, workers), read when the
+   * metrics are read, so that they cost nothing per job. Default `true`.
+   */
+  readonly metrics?: boolean | undefined
+  /**
+   * Whether the pool also records each job's wait and run time (the
+   * histograms of `Metrics`), when `metrics` is on. Default `false`: three
+   * clock reads and two histogram updates per job cost about half the
+   * throughput of no-op jobs (bench/results-observe.md); jobs that do any
+   * real work do not notice them.
+   */
+  readonly jobTimings?: boolean | undefined
+  /**
+   * Whether a job submitted while a span is current runs in a span of its
+   * own, `effect-worker-pool.job <name>`, a child of that span (attributes
+   * `job.id`, `job.attempt`, `job.worker`, `job.outcome`). Default `true`: a
+   * job submitted with no span current costs nothing more.
+   */
+  readonly tracing?: boolean | undefined
 }
 
 /**
@@ -338,6 +363,8 @@ export interface Hooks<A> {
    * eats into the job's time.
    */
   readonly beforeJob?: ((job: Job.Job<A>) => Effect.Effect<void>) | undefined
+  /** Attributes the pool's metrics carry besides `pool` (a durable pool's `queue`). */
+  readonly metricAttributes?: Readonly<Record<string, string>> | undefined
 }
 
 /**
@@ -388,11 +415,18 @@ export const makeWithHooks = <A, B, E, R>(
         }
       }
       : given
+    const metricAttributes = { ...given.metricAttributes, pool: config.name }
+    const metricContext = context as Context.Context<never>
     const state: State.PoolState<A, B, E, R> = State.make<A, B, E, R>(
-      { ...config, workerId: WorkerId, errors },
+      { ...config, workerId: WorkerId, errors, spanName: Tracing.spanName(config.name) },
       hooks,
-      clock
+      clock,
+      config.metrics && config.jobTimings ? PoolMetrics.make(metricAttributes, metricContext) : undefined
     )
+    if (config.metrics) {
+      const unregister = PoolMetrics.register(() => Ledger.stats(state), metricAttributes, metricContext)
+      yield* Effect.addFinalizer(() => Effect.sync(unregister))
+    }
     const cancel = (id: string): boolean => {
       const entry = Cancel.cancel(state, id)
       // A delayed job leaves at once, and its place goes to a waiting submit.

@@ -110,6 +110,14 @@ export interface Options<A, B = unknown, E = unknown> {
   readonly outcomes?: Pool.OutcomeBuffer | undefined
   /** As for `Pool.make`. */
   readonly onShutdown?: ((report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown>) | undefined
+  /** As for `Pool.make`: the `pool` attribute of its metrics. */
+  readonly name?: string | undefined
+  /** As for `Pool.make`: whether it records its metrics. Default `true`. */
+  readonly metrics?: boolean | undefined
+  /** As for `Pool.make`, but default `true`: a job's round trip to its thread costs far more than its clock reads. */
+  readonly jobTimings?: boolean | undefined
+  /** As for `Pool.make`: a job submitted under a span runs in a span of its own (in this thread). */
+  readonly tracing?: boolean | undefined
 }
 
 const nothing: ReadonlyArray<unknown> = []
@@ -182,6 +190,10 @@ export const makeWithHooks = <A, B, E>(
       shutdown: options.shutdown,
       outcomes: options.outcomes,
       onShutdown: options.onShutdown,
+      name: options.name,
+      metrics: options.metrics,
+      jobTimings: options.jobTimings ?? true,
+      tracing: options.tracing,
       handler: () => Effect.die("replaced by the threads' handler")
     }
     const shared = validatePool(poolOptions)

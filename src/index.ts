@@ -14,6 +14,9 @@ export * as Job from "./Job.ts"
 export * as Pool from "./Pool.ts"
 export * as Shutdown from "./Shutdown.ts"
 
+/** The pools' metrics, as Effect `Metric`s: names, types, what each counts. */
+export * as Metrics from "./Metrics.ts"
+
 /** A pool whose jobs live in a durable store: Redis, PostgreSQL, or memory. */
 export * as Durable from "./Durable.ts"
 

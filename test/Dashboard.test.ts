@@ -17,7 +17,7 @@ import type { Admin } from "../src/Durable.ts"
 import { StoreError } from "../src/durable/Store.ts"
 import { Dashboard, Pool } from "../src/index.ts"
 import { isLoopback } from "../src/program/dashboard.ts"
-import { listenAddress } from "../src/program/flags.ts"
+import { listenAddress } from "../src/program/address.ts"
 import { settle } from "./support/workload.ts"
 
 const second = Duration.seconds(1)

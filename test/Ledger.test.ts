@@ -32,7 +32,10 @@ const makeLedger = (capacity: number) => {
     handler: () => Effect.succeed(0),
     jobTimeout: undefined,
     workerId: Pool.WorkerId,
-    errors: { Closed: Pool.PoolClosedError, Full: Pool.PoolFullError, Config: Pool.PoolConfigError }
+    errors: { Closed: Pool.PoolClosedError, Full: Pool.PoolFullError, Config: Pool.PoolConfigError },
+    name: "default",
+    tracing: false,
+    spanName: "effect-worker-pool.job default"
   }, hooks, Effect.runSync(Effect.clockWith(Effect.succeed)))
   const scope = Effect.runSync(Scope.make())
   Effect.runSync(Ledger.subscribe(state, { capacity: 100_000, strategy: "dropping" }).pipe(Scope.provide(scope)))

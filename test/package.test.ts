@@ -22,7 +22,7 @@ const root = join(import.meta.dirname, "..")
 const manifest = JSON.parse(readFileSync(join(root, "package.json"), "utf8"))
 const installed = (name: string): string =>
   JSON.parse(readFileSync(join(root, "node_modules", name, "package.json"), "utf8")).version
-/** `^4.0.5` admits 4.0.5 and nothing older. */
+/** `^4.0.6` admits 4.0.6 and nothing older. */
 const lowestAdmitted = (range: string): string => {
   const match = /^\^(\d+\.\d+\.\d+)$/.exec(range)
   if (match === null) throw new Error(`peer range ${range} is not of the form ^x.y.z`)

@@ -15,19 +15,24 @@
  * - each operation is bounded by the engine's command timeout, if it has one;
  * - a defect of the engine, or its scope closed under an operation, becomes
  *   a `StoreError` naming the operation;
- * - each operation runs in a span `Store.<operation>`;
+ * - each operation runs in a span `Store.<operation>`, and is measured
+ *   (`effect_worker_pool_store_operation_seconds`, and `..._failures_total`
+ *   when it fails: `../Metrics.ts`);
  * - a listener lives in a scope of its own, closed in the background.
  *
  * Internal: not an entry point of the package.
  */
 import * as Cause from "effect/Cause"
+import * as Clock from "effect/Clock"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Metric from "effect/Metric"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import { nonStringId } from "../internal/options.ts"
+import * as Metrics from "../Metrics.ts"
 import * as OfferedFields from "./offeredFields.ts"
 import { payloadTexts } from "./payloadSize.ts"
 import type { Offered, Refused, Store } from "./Store.ts"
@@ -214,14 +219,57 @@ const operation = ({ commandTimeout, engine }: Options) => {
   const bound = commandTimeout === undefined || !Duration.isFinite(commandTimeout.duration)
     ? undefined
     : commandTimeout
+  const series = operationSeries(engine)
   return <A>(name: string, queue: string, run: () => Effect.Effect<A, StoreError>): Effect.Effect<A, StoreError> => {
     const effect = Effect.catchDefect(
       bound === undefined ? Effect.suspend(run) : bounded(name, Effect.suspend(run), bound.duration, bound.scope),
       (defect) => Effect.fail(unexpected(name, defect))
     )
-    return traced(effect, `Store.${name}`, { queue, "store.engine": engine })
+    return measured(traced(effect, `Store.${name}`, { queue, "store.engine": engine }), series(name, queue))
   }
 }
+
+/** A store's operation metrics, made once per operation and queue (a metric caches its series key). */
+const operationSeries = (engine: string) => {
+  const made = new Map<string, OperationSeries>()
+  return (operation: string, queue: string): OperationSeries => {
+    const key = `${operation}\u0000${queue}`
+    let found = made.get(key)
+    if (found === undefined) {
+      const attributes = { operation, queue, engine }
+      found = {
+        seconds: Metric.histogram(Metrics.storeOperationSeconds.id, {
+          description: Metrics.storeOperationSeconds.description,
+          boundaries: Metrics.durationBoundaries,
+          attributes
+        }),
+        failures: Metric.counter(Metrics.storeOperationFailures.id, {
+          description: Metrics.storeOperationFailures.description,
+          attributes
+        })
+      }
+      made.set(key, found)
+    }
+    return found
+  }
+}
+
+interface OperationSeries {
+  readonly seconds: Metric.Histogram<number>
+  readonly failures: Metric.Counter<number>
+}
+
+/** `effect`, its time and failure recorded in the metrics of the caller's context. */
+const measured = <A, E>(effect: Effect.Effect<A, E>, series: OperationSeries): Effect.Effect<A, E> =>
+  Effect.withFiber((fiber) => {
+    const clock = fiber.getRef(Clock.Clock)
+    const startedAt = clock.currentTimeMillisUnsafe()
+    return Effect.onExit(effect, (exit) =>
+      Effect.sync(() => {
+        series.seconds.updateUnsafe((clock.currentTimeMillisUnsafe() - startedAt) / 1000, fiber.context)
+        if (Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)) series.failures.updateUnsafe(1, fiber.context)
+      }))
+  })
 
 /**
  * `effect` in a span, when a tracer is installed to receive it. Without one

@@ -21,6 +21,7 @@ import {
   effectFunction,
   field,
   type Invalid,
+  isBoolean,
   isFunction,
   must,
   nonEmptyString,
@@ -36,6 +37,7 @@ import {
   zeroOrMore
 } from "../internal/options.ts"
 import { defaultResolved, resolve, type Resolved } from "../internal/policy.ts"
+import { defaultName } from "../internal/poolOptions.ts"
 import type * as Job from "../Job.ts"
 import type * as Shutdown from "../Shutdown.ts"
 import { engineOf } from "./boundary.ts"
@@ -69,6 +71,10 @@ export interface Config<A, I, B, E, R> extends ProducerConfig<A, I> {
   readonly retention: Retention
   readonly maintenanceInterval: Duration.Duration
   readonly maintenanceBatch: number
+  readonly name: string
+  readonly metrics: boolean
+  readonly jobTimings: boolean
+  readonly tracing: boolean
 }
 
 /** Every operation a `Store` has, in the order the contract lists them. */
@@ -164,7 +170,11 @@ const knownOptions: ReadonlySet<string> = new Set([
   "completedRetention",
   "deadLetterRetention",
   "maintenanceInterval",
-  "maintenanceBatch"
+  "maintenanceBatch",
+  "name",
+  "metrics",
+  "jobTimings",
+  "tracing"
 ] satisfies ReadonlyArray<keyof Options<unknown, unknown, unknown, unknown, unknown>>)
 
 /** What to say of an unknown option that is another pool's, or a likely slip. */
@@ -234,7 +244,15 @@ export const validate = <A, I, B, E, R>(
     const maintenanceInterval = duration("maintenanceInterval", orDefault(read("maintenanceInterval"), "1 minute"), positive)
     if (!Duration.isFinite(maintenanceInterval)) refuse("maintenanceInterval", "must be finite")
     const maintenanceBatch = positiveInteger("maintenanceBatch", orDefault(read("maintenanceBatch"), 1000))
+    const name = nonEmptyString("name", orDefault(read("name"), defaultName))
+    const metrics = must("metrics", orDefault(read("metrics"), true), isBoolean, "true or false")
+    const jobTimings = must("jobTimings", orDefault(read("jobTimings"), true), isBoolean, "true or false")
+    const tracing = must("tracing", orDefault(read("tracing"), true), isBoolean, "true or false")
     return {
+      name,
+      metrics,
+      jobTimings,
+      tracing,
       ...producer,
       retention,
       maintenanceInterval,

@@ -12,6 +12,7 @@
  *
  * Internal: not an entry point of the package.
  */
+import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -19,13 +20,16 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
+import * as Tracer from "effect/Tracer"
 import { quietly } from "../internal/quietly.ts"
 import type * as Job from "../Job.ts"
 import type * as Pool from "../Pool.ts"
 import * as Failures from "./failures.ts"
+import * as JobOptions from "./jobOptions.ts"
 import * as Leases from "./leases.ts"
 import * as Outage from "./outage.ts"
 import type { Claimed, Store, StoreError } from "./Store.ts"
+import * as Traceparent from "./traceparent.ts"
 import * as Wakeup from "./wakeup.ts"
 
 export interface Options<A> {
@@ -54,7 +58,13 @@ export const start = <A>(options: Options<A>, scope: Scope.Scope): Effect.Effect
   Effect.gen(function*() {
     const stopping = Deferred.makeUnsafe<void>()
     const wakeup = yield* Wakeup.start(options.store, options.queue, scope)
-    const fiber = yield* Effect.forkIn(Effect.raceFirst(run(options, wakeup), Deferred.await(stopping)), scope)
+    // With no span current: a job's span has the span its producer stored as
+    // its parent (`parentOf`), never whatever span this pool was made in.
+    const running = Effect.updateContext(
+      run(options, wakeup),
+      (context: Context.Context<never>) => Context.omit(Tracer.ParentSpan)(context)
+    )
+    const fiber = yield* Effect.forkIn(Effect.raceFirst(running, Deferred.await(stopping)), scope)
     return {
       stop: () => {
         Deferred.doneUnsafe(stopping, Exit.void)
@@ -127,6 +137,16 @@ const claimAndDeliver = <A>(options: Options<A>, max: number): Effect.Effect<num
   ))
 
 /**
+ * The span current when `claimed` was offered, from its settings: made
+ * current while the job is submitted to the pool, it is its span's parent.
+ */
+const parentOf = (claimed: Claimed): Tracer.ExternalSpan | undefined => {
+  if (claimed.settings === undefined) return undefined
+  const traceparent = JobOptions.parse(claimed.settings)?.traceparent
+  return traceparent === undefined ? undefined : Traceparent.parse(traceparent)
+}
+
+/**
  * Hands a claimed job to the pool; one that does not decode is dead-lettered
  * at once (the settler logs it, as it does every dead letter).
  */
@@ -138,7 +158,9 @@ const deliver = <A>({ book, decode, submit }: Options<A>, claimed: Claimed): Eff
     return Effect.void
   }
   if (!Leases.hold(book, claimed)) return Effect.void
-  return submit(decoded.value, { id: claimed.id, attempt: claimed.attempt }).pipe(
+  const submitted = submit(decoded.value, { id: claimed.id, attempt: claimed.attempt })
+  const parent = parentOf(claimed)
+  return (parent === undefined ? submitted : Effect.withParentSpan(submitted, parent)).pipe(
     Effect.asVoid,
     // Refused: shutdown began between the claim and now. Give it back.
     Effect.catch(() => Effect.sync(() => Leases.end(book, claimed.id, Leases.release)))

@@ -3,7 +3,8 @@
  * may run (`delay`, `runAt`), its `priority`, and its own retry settings
  * (`maxAttempts`, `retry`), which the store keeps with the job as text and
  * gives back with each claim, so that whichever process runs it, however
- * many attempts later, applies them.
+ * many attempts later, applies them. The settings also carry the span
+ * current at submit, if any, as a W3C `traceparent` (`traceparent.ts`).
  *
  * Checked with the vocabulary of `../internal/options.ts`: a wrong option is
  * a refusal naming it, before the store is asked.
@@ -24,7 +25,9 @@ import {
   unreadable,
   zeroOrMore
 } from "../internal/options.ts"
+import type * as Tracer from "effect/Tracer"
 import { maxPriority, minPriority, type Offered } from "./Store.ts"
+import * as Traceparent from "./traceparent.ts"
 
 /**
  * A job's own retry delays, kept with it in the store: `base` before the
@@ -65,6 +68,8 @@ export interface JobOptions {
 export interface Settings {
   readonly maxAttempts?: number
   readonly retry?: { readonly base: number; readonly factor: number; readonly max: number }
+  /** The span current when the job was offered, as a W3C `traceparent`. */
+  readonly traceparent?: string
 }
 
 /** The fields of `Offered` that a job's options decide. */
@@ -129,8 +134,8 @@ const backoff = (input: unknown): NonNullable<Settings["retry"]> => {
  * decide, refusing a wrong one by name. `id` is read elsewhere (it is
  * `submit`'s alone): here it is only refused where `allowId` is false.
  */
-export const fields = (options: unknown, allowId: boolean): Fields => {
-  if (options === undefined) return {}
+export const fields = (options: unknown, allowId: boolean, parent?: Tracer.AnySpan): Fields => {
+  if (options === undefined) return parent === undefined ? {} : { settings: JSON.stringify({ traceparent: Traceparent.format(parent) }) }
   const source = record("options", options)
   refuseUnknown(source, known, "a durable job", hints)
   const read = (key: string) => field(source, key, key)
@@ -143,12 +148,15 @@ export const fields = (options: unknown, allowId: boolean): Fields => {
   if (runAtInput !== undefined) out.runAt = instant(runAtInput)
   const priorityInput = read("priority")
   if (priorityInput !== undefined) out.priority = priority(priorityInput)
-  const settings: { maxAttempts?: number; retry?: Settings["retry"] } = {}
+  const settings: { maxAttempts?: number; retry?: Settings["retry"]; traceparent?: string } = {}
   const maxAttempts = read("maxAttempts")
   if (maxAttempts !== undefined) settings.maxAttempts = positiveInteger("maxAttempts", maxAttempts)
   const retry = read("retry")
   if (retry !== undefined) settings.retry = backoff(retry)
-  if (settings.maxAttempts !== undefined || settings.retry !== undefined) out.settings = JSON.stringify(settings)
+  if (parent !== undefined) settings.traceparent = Traceparent.format(parent)
+  if (settings.maxAttempts !== undefined || settings.retry !== undefined || parent !== undefined) {
+    out.settings = JSON.stringify(settings)
+  }
   return out
 }
 
@@ -162,21 +170,26 @@ const isPositive = (u: unknown): u is number => typeof u === "number" && Number.
  */
 export const parse = (text: string | undefined): Settings | undefined => {
   if (text === undefined) return undefined
-  let parsed: { maxAttempts?: unknown; retry?: { base?: unknown; factor?: unknown; max?: unknown } }
+  let parsed: {
+    maxAttempts?: unknown
+    retry?: { base?: unknown; factor?: unknown; max?: unknown }
+    traceparent?: unknown
+  }
   try {
     parsed = JSON.parse(text)
   } catch {
     return undefined
   }
   if (typeof parsed !== "object" || parsed === null) return undefined
-  const { maxAttempts, retry } = parsed
+  const { maxAttempts, retry, traceparent } = parsed
   const ownRetry = typeof retry === "object" && retry !== null && isPositive(retry.base) && isPositive(retry.max) &&
       isPositive(retry.factor)
     ? { base: retry.base, factor: retry.factor, max: retry.max }
     : undefined
   return {
     ...(Number.isSafeInteger(maxAttempts) && (maxAttempts as number) >= 1 ? { maxAttempts: maxAttempts as number } : {}),
-    ...(ownRetry === undefined ? {} : { retry: ownRetry })
+    ...(ownRetry === undefined ? {} : { retry: ownRetry }),
+    ...(typeof traceparent === "string" ? { traceparent } : {})
   }
 }
 

@@ -20,6 +20,7 @@ import type * as Scope from "effect/Scope"
 import * as Failures from "./failures.ts"
 import * as JobOptions from "./jobOptions.ts"
 import * as Leases from "./leases.ts"
+import { type DurableMetrics, settled } from "./metrics.ts"
 import { persistently, throughOutage } from "./outage.ts"
 import type { Lease, Store, StoreError } from "./Store.ts"
 
@@ -29,6 +30,8 @@ export interface Options {
   /** The delay before each retry, by attempt. */
   readonly retry: Schedule.Schedule<unknown, unknown>
   readonly book: Leases.Book
+  /** Where retries and dead letters are counted, if the pool has metrics. */
+  readonly metrics?: DurableMetrics | undefined
 }
 
 /** A running settler. */
@@ -59,7 +62,10 @@ const settleAll = (options: Options, batch: ReadonlyArray<Leases.Settling>): Eff
     yield* inOneTrip(options, batch, "complete", "acknowledging jobs", (leases) => store.complete(queue, leases))
     yield* inOneTrip(options, batch, "release", "releasing jobs", (leases) => store.release(queue, leases))
     for (const one of batch) {
-      if (one.ending._tag === "retry" || one.ending._tag === "bury") yield* settleOne(options, one, one.ending)
+      if (one.ending._tag === "retry" || one.ending._tag === "bury") {
+        settled(options.metrics, one.ending._tag)
+        yield* settleOne(options, one, one.ending)
+      }
     }
   })
 

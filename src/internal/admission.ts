@@ -23,6 +23,7 @@ import type { PoolClosedError, PoolConfigError, PoolFullError } from "../Pool.ts
 import { isInvalid, unreadable } from "./options.ts"
 import * as Ledger from "./ledger.ts"
 import { DelayedEntry, type Entry, makeEntry, type PoolState, type Waiter } from "./state.ts"
+import * as Tracing from "./tracing.ts"
 
 /**
  * Puts `entry` in the backlog if there is room and nobody waits before it.
@@ -114,12 +115,23 @@ export const entryFor = <A, B, E, R>(
   const { errors } = state.settings
   if (!state.accepting) return new errors.Closed()
   // No options: nothing to check, and no delay.
-  if (options === undefined) return makeEntry(JobOptions.unchecked(payload), reply)
+  if (options === undefined) return submitted(state, JobOptions.unchecked(payload), reply)
   const job = JobOptions.validate(payload, options)
   if (isInvalid(job)) return new errors.Config({ option: job.option, reason: job.reason })
   return job instanceof JobOptions.DelayedJob
-    ? new DelayedEntry(makeEntry(job.job, reply), job.delayNanos)
-    : makeEntry(job, reply)
+    ? new DelayedEntry(submitted(state, job.job, reply), job.delayNanos)
+    : submitted(state, job, reply)
+}
+
+/** The entry of a job submitted now, with the span current in the submitting fiber if the pool traces. */
+const submitted = <A, B, E, R>(
+  state: PoolState<A, B, E, R>,
+  job: Job.Job<A>,
+  reply: Entry<A, B, E>["reply"]
+): Entry<A, B, E> => {
+  const entry = makeEntry<A, B, E>(job, reply)
+  if (state.settings.tracing) entry.parent = Tracing.currentSpan()
+  return entry
 }
 
 // `submit` and `trySubmit` are the per-job path: no span, no fiber, no
@@ -173,7 +185,7 @@ export const submitAll = <A, B, E, R>(
     try {
       while (jobs.length < items.length) {
         if (!state.accepting) return closed()
-        const entry = makeEntry<A, B, E>(JobOptions.unchecked(items[jobs.length]), undefined)
+        const entry = submitted<A, B, E, R>(state, JobOptions.unchecked(items[jobs.length]), undefined)
         if (!offer(state, entry)) return Effect.matchEffect(waitForRoom(state, entry), { onFailure: closed, onSuccess })
         jobs.push(entry.job)
       }

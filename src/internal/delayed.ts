@@ -64,6 +64,7 @@ export const moveDue = <A, B, E, R>(state: PoolState<A, B, E, R>): void => {
     // Cannot fail: the place was held, and the backlog ends only after the
     // shutdown has taken every delayed job (`takeNotDue`).
     backlog.offer(entry)
+    if (state.metrics !== undefined) Ledger.ready(state, entry)
   }
 }
 

@@ -16,6 +16,7 @@ import * as Ledger from "./ledger.ts"
 import { describe } from "./options.ts"
 import { isEffect } from "./runtime.ts"
 import type { Entry, PoolState } from "./state.ts"
+import * as Tracing from "./tracing.ts"
 import type * as Worker from "./worker.ts"
 
 /** What user code returned instead of an Effect, for the error that says so. */
@@ -47,16 +48,18 @@ const callHandler = <A, B, E, R>(state: PoolState<A, B, E, R>, job: Job.Job<A>):
 /** The job's effect, bounded by its own timeout or else the pool's, after the pool's `beforeJob` if any. */
 const runHandler = <A, B, E, R>(
   state: PoolState<A, B, E, R>,
-  job: Job.Job<A>
+  entry: Entry<A, B, E>
 ): Effect.Effect<B, E | Job.JobTimeoutError, R> => {
+  const { job, parent } = entry
   const effect = callHandler(state, job)
   const timeout = job.timeout ?? state.settings.jobTimeout
   const bounded = timeout === undefined || !Duration.isFinite(timeout) ? effect : Effect.timeoutOrElse(effect, {
     duration: timeout,
     orElse: () => Effect.fail(new Job.JobTimeoutError({ jobId: job.id, timeout }))
   })
+  const spanned = parent === undefined ? bounded : Tracing.inJobSpan(state, bounded, job, parent)
   const before = state.hooks.beforeJob
-  return before === undefined ? bounded : Effect.andThen(before(job), bounded)
+  return before === undefined ? spanned : Effect.andThen(before(job), spanned)
 }
 
 /**
@@ -77,7 +80,7 @@ const runCancellable = <A, B, E, R>(
   state: PoolState<A, B, E, R>,
   entry: Entry<A, B, E>
 ): Effect.Effect<B, E | Job.JobTimeoutError, R> =>
-  Effect.flatMap(Effect.forkChild(runHandler(state, entry.job), { startImmediately: startsAtOnce(state, entry) }), (fiber) => {
+  Effect.flatMap(Effect.forkChild(runHandler(state, entry), { startImmediately: startsAtOnce(state, entry) }), (fiber) => {
     entry.fiber = fiber
     // Cancelled since the worker took it: stop the fiber before it starts.
     return entry.cancelled ? Effect.andThen(Fiber.interrupt(fiber), Fiber.join(fiber)) : Fiber.join(fiber)
@@ -104,7 +107,7 @@ const start = <A, B, E, R>(
   Ledger.started(state, entry)
   // A cancellable pool's jobs each run in a fiber of their own too, so that `cancel.ts` can stop one.
   return entry.reply === undefined && state.byId === undefined
-    ? runHandler(state, entry.job)
+    ? runHandler(state, entry)
     : runCancellable(state, entry)
 }
 

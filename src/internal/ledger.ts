@@ -39,6 +39,7 @@ import * as Job from "../Job.ts"
 import type { Ending, ResolvedOutcomeBuffer, Stats } from "../Pool.ts"
 import type * as Shutdown from "../Shutdown.ts"
 import * as Cancel from "./cancel.ts"
+import * as Metrics from "./metrics.ts"
 import { quietly } from "./quietly.ts"
 import type { Entry, PoolState, Subscriber } from "./state.ts"
 
@@ -67,7 +68,13 @@ export const enqueue = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A
   if (!state.backlog.offer(entry)) return false
   state.counts.submitted++
   Cancel.track(state, entry)
+  if (state.metrics !== undefined) ready(state, entry)
   return true
+}
+
+/** `entry` can start from now on (accepted, or due): its wait begins. Only for a pool with job timings. */
+export const ready = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, E>): void => {
+  entry.readyAt = state.clock.currentTimeMillisUnsafe()
 }
 
 /**
@@ -84,8 +91,21 @@ export const hold = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B
 /** A worker took `entry` from the backlog and runs it. */
 export const started = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, E>): void => {
   state.active++
-  // The clock is read only while someone listens: nobody else needs `elapsed`.
-  if (state.subscribers.size > 0) entry.startedAt = state.clock.currentTimeMillisUnsafe()
+  const metrics = state.metrics
+  if (metrics !== undefined) {
+    const now = state.clock.currentTimeMillisUnsafe()
+    entry.startedAt = now
+    Metrics.record(metrics, metrics.wait, now - entry.readyAt)
+    // Otherwise the clock is read only while someone listens: nobody else needs `elapsed`.
+  } else if (state.subscribers.size > 0) entry.startedAt = state.clock.currentTimeMillisUnsafe()
+}
+
+/** A running job ended: its run time, for a pool with job timings. */
+const ran = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, E>): void => {
+  const metrics = state.metrics
+  if (metrics !== undefined) {
+    Metrics.record(metrics, metrics.runTime, state.clock.currentTimeMillisUnsafe() - (entry.startedAt ?? 0))
+  }
 }
 
 // -----------------------------------------------------------------------------
@@ -104,6 +124,7 @@ const elapsed = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, E>
 /** A running job's handler succeeded. */
 export const succeeded = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, E>, value: B): void => {
   state.active--
+  ran(state, entry)
   state.counts.succeeded++
   state.hooks.ended(entry.job, succeededEnding)
   if (entry.reply) Deferred.doneUnsafe(entry.reply, Exit.succeed(value))
@@ -123,6 +144,7 @@ export const failed = <A, B, E, R>(
   cause: Cause.Cause<E | Job.JobTimeoutError>
 ): Effect.Effect<void> => {
   state.active--
+  ran(state, entry)
   const { job, reply } = entry
   const listening = state.subscribers.size > 0
   const error = Cause.findError(cause)
@@ -148,6 +170,7 @@ export const failed = <A, B, E, R>(
 /** The worker running `entry` was interrupted (the drain's deadline), and the job with it. */
 export const interruptedWhileRunning = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, E>): void => {
   state.active--
+  ran(state, entry)
   interrupted(state, entry, Cause.interrupt())
 }
 

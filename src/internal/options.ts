@@ -152,6 +152,9 @@ export const must = <A>(option: string, input: unknown, is: (u: unknown) => u is
 /** Whether `u` is a function (of any kind: the type system says which). */
 export const isFunction = (u: unknown): u is (...args: ReadonlyArray<never>) => unknown => typeof u === "function"
 
+/** Whether `u` is `true` or `false`. */
+export const isBoolean = (u: unknown): u is boolean => typeof u === "boolean"
+
 /** Whether `n` is an integer >= 1, one that a number holds exactly. */
 export const isPositiveInteger = (n: unknown): n is number => Number.isSafeInteger(n) && (n as number) >= 1
 

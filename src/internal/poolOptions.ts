@@ -20,8 +20,10 @@ import {
   field,
   type Invalid,
   isFunction,
+  isBoolean,
   isInvalid,
   must,
+  nonEmptyString,
   oneOf,
   orDefault,
   orRefuse,
@@ -42,7 +44,14 @@ export interface Config<A, B, E, R> {
   readonly shutdown: Resolved
   readonly outcomes: ResolvedOutcomeBuffer
   readonly onShutdown: ((report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>) | undefined
+  readonly name: string
+  readonly metrics: boolean
+  readonly jobTimings: boolean
+  readonly tracing: boolean
 }
+
+/** The name of a pool given none: its metrics' `pool` attribute. */
+export const defaultName = "default"
 
 /** A refusal as the typed error every entry point fails with. */
 export const configError = ({ option, reason }: Invalid): PoolConfigError => new PoolConfigError({ option, reason })
@@ -63,6 +72,10 @@ export const validate = <A, B, E, R>(options: Options<A, B, E, R>): Config<A, B,
     const shutdown = read("shutdown")
     const outcomes = read("outcomes")
     const onShutdown = read("onShutdown")
+    const name = read("name")
+    const metrics = read("metrics")
+    const jobTimings = read("jobTimings")
+    const tracing = read("tracing")
     return {
       workers: positiveInteger("workers", workers),
       capacity: positiveInteger("capacity", orDefault(capacity, 100)),
@@ -72,7 +85,11 @@ export const validate = <A, B, E, R>(options: Options<A, B, E, R>): Config<A, B,
       outcomes: orRefuse(resolveBuffer(defaultOutcomeBuffer, outcomes)),
       onShutdown: onShutdown === undefined
         ? undefined
-        : must("onShutdown", onShutdown, isFunction, reportFunction) as Config<A, B, E, R>["onShutdown"]
+        : must("onShutdown", onShutdown, isFunction, reportFunction) as Config<A, B, E, R>["onShutdown"],
+      name: nonEmptyString("name", orDefault(name, defaultName)),
+      metrics: must("metrics", orDefault(metrics, true), isBoolean, "true or false"),
+      jobTimings: must("jobTimings", orDefault(jobTimings, false), isBoolean, "true or false"),
+      tracing: must("tracing", orDefault(tracing, true), isBoolean, "true or false")
     }
   })
 

@@ -16,9 +16,11 @@ import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Fiber from "effect/Fiber"
 import type * as Queue from "effect/Queue"
+import type * as Tracer from "effect/Tracer"
 import type * as Job from "../Job.ts"
 import type { Hooks, PoolClosedError, PoolConfigError, PoolFullError, RunError } from "../Pool.ts"
 import * as Backlog from "./backlog.ts"
+import type { PoolMetrics } from "./metrics.ts"
 import * as Timetable from "./timetable.ts"
 
 /**
@@ -40,6 +42,12 @@ export interface Settings<A, B, E, R> {
   /** `Pool.WorkerId`: what a handler reads to know its worker. */
   readonly workerId: Context.Reference<number>
   readonly errors: Errors
+  /** The pool's name, for its metrics and spans. */
+  readonly name: string
+  /** Whether a job submitted under a span runs in a span of its own (`tracing.ts`). */
+  readonly tracing: boolean
+  /** The name of its jobs' spans. */
+  readonly spanName: string
 }
 
 /** An accepted job, with what its `run` caller (if any) needs. */
@@ -51,8 +59,12 @@ export interface Entry<A, B, E> {
   cancelled: boolean
   /** Present for `run` while the job runs: the fiber to interrupt on cancel. */
   fiber: Fiber.Fiber<B, E | Job.JobTimeoutError> | undefined
-  /** When the job started, read only if someone listened to `outcomes` then. */
+  /** When the job started, read only if someone listened to `outcomes` then, or the pool has job timings. */
   startedAt: number | undefined
+  /** The span current when the job was submitted, if the pool traces: its span's parent (`tracing.ts`). */
+  parent: Tracer.AnySpan | undefined
+  /** When the job became ready to start (accepted, or due), read only if the pool has job timings. */
+  readyAt: number
 }
 
 /** The entry of a job just made; every entry is made here, so that all have one shape. */
@@ -74,6 +86,8 @@ class EntryRecord<A, B, E> implements Entry<A, B, E> {
   cancelled = false
   fiber: Fiber.Fiber<B, E | Job.JobTimeoutError> | undefined = undefined
   startedAt: number | undefined = undefined
+  parent: Tracer.AnySpan | undefined = undefined
+  readyAt = 0
   constructor(job: Job.Job<A>, reply: Deferred.Deferred<B, RunError<E>> | undefined) {
     this.job = job
     this.reply = reply
@@ -157,13 +171,16 @@ export interface PoolState<A, B, E, R> {
   readonly allStarted: Deferred.Deferred<void>
   /** The accepted jobs not ended yet, by id: only in a pool made with `Hooks.cancellable` (`cancel.ts`'s). */
   readonly byId: Map<string, Entry<A, B, E>> | undefined
+  /** The histograms the ledger updates per job, if the pool records job timings (`metrics.ts`). */
+  readonly metrics: PoolMetrics | undefined
 }
 
 /** The state of a pool that has accepted nothing yet and whose workers are not started. */
 export const make = <A, B, E, R>(
   settings: Settings<A, B, E, R>,
   hooks: Hooks<A>,
-  clock: Clock.Clock
+  clock: Clock.Clock,
+  metrics?: PoolMetrics
 ): PoolState<A, B, E, R> => ({
   settings,
   hooks,
@@ -184,5 +201,6 @@ export const make = <A, B, E, R>(
   running: 0,
   hands: [],
   allStarted: Deferred.makeUnsafe<void>(),
-  byId: hooks.cancellable === true ? new Map() : undefined
+  byId: hooks.cancellable === true ? new Map() : undefined,
+  metrics
 })

@@ -10,6 +10,7 @@ import type { DashboardListenError } from "./dashboard.ts"
 import { runDurable } from "./durable.ts"
 import { badFlag, type Config, dashboardSettings, durableSettings, flags, NAME } from "./flags.ts"
 import { runInMemory } from "./inMemory.ts"
+import { exporters } from "./observe.ts"
 import { ExitCode, type Signals } from "./signals.ts"
 
 /**
@@ -25,7 +26,8 @@ const runProgram = (config: Config, signals: Signals) =>
       ? runInMemory(config, signals, dashboard)
       : runDurable(config, settings, signals, dashboard)).pipe(
       Effect.catchTag("PoolConfigError", poolConfigIsBadFlag),
-      Effect.catchTag("DashboardListenError", dashboardCannotListen)
+      Effect.catchTag("DashboardListenError", dashboardCannotListen),
+      Effect.provide(exporters(config))
     )
 
 /** The dashboard could not listen: one line on stderr, exit 1 (the flags were fine; the machine said no). */

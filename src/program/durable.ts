@@ -128,7 +128,7 @@ const produce = (store: Store, config: Config, settings: DurableSettings, signal
   Effect.gen(function*() {
     const producer = Durable.producer({ store, queue: settings.queue, schema: Schema.Number })
     const jobs = Array.from({ length: config.jobs }, (_, i) => i + 1)
-    yield* producer.submitAll(jobs, delayed(settings))
+    yield* producer.submitAll(jobs, delayed(settings)).pipe(Effect.withSpan("worker-pool.submit"))
     const when = settings.delay > 0 ? `, to run in ${formatMillis(settings.delay)}` : ""
     screen.line(`Offered ${jobs.length} jobs to queue ${settings.queue}${when}.`)
     if (settings.cron === undefined) return ExitCode.clean
@@ -180,7 +180,7 @@ const work = (
     // A periodic job never empties the queue for good: with one, the run works until a signal.
     const untilEmpty = settings.cron === undefined ? queueEmptied(pool) : Effect.never
     const worked = yield* untilStopped(
-      settings.role === "worker" ? Effect.never : Effect.andThen(pool.submitAll(jobs, delayed(settings)), untilEmpty),
+      settings.role === "worker" ? Effect.never : Effect.andThen(pool.submitAll(jobs, delayed(settings)).pipe(Effect.withSpan("worker-pool.submit")), untilEmpty),
       stopped
     )
     working = false

@@ -5,6 +5,8 @@
 import { Cron, Duration, Effect, Option, Result } from "effect"
 import { CliError, type Command, Flag } from "effect/cli"
 import * as Durable from "../Durable.ts"
+import { type ListenAddress, listenAddress } from "./address.ts"
+import { isHttpUrl } from "./observe.ts"
 
 export const NAME = "worker-pool"
 
@@ -178,32 +180,30 @@ export const flags = {
         "once in the dashboard's URL)"
     )
   ),
+  metrics: Flag.String("metrics").pipe(
+    Flag.filter((input) => listenAddress(input) !== undefined, () =>
+      "host:port, or a port alone for 127.0.0.1 (a port from 0 to 65535), e.g. 127.0.0.1:9464"),
+    Flag.optional,
+    Flag.withMetavar("host:port"),
+    Flag.withDescription(
+      "serve the pool's metrics in Prometheus text at http://host:port/metrics while the program runs (default: not served)"
+    )
+  ),
+  otlp: Flag.String("otlp").pipe(
+    Flag.filter(isHttpUrl, () => "an http(s) URL of an OTLP collector, e.g. http://127.0.0.1:4318"),
+    Flag.optional,
+    Flag.withMetavar("url"),
+    Flag.withDescription(
+      "send traces (a span per job) and metrics to the OpenTelemetry collector at url, as OTLP JSON " +
+        "to url/v1/traces and url/v1/metrics (default: not sent)"
+    )
+  ),
   delay: intFlag("delay", {
     min: 0,
     fallback: durableDefaults.delay,
     metavar: "ms",
     description: "with --store: offer the jobs to run this many ms from now, by the store's clock"
   }).pipe(Flag.optional)
-}
-
-/** Where the dashboard listens. */
-export interface ListenAddress {
-  readonly host: string
-  readonly port: number
-}
-
-/**
- * `host:port` (`[::1]:port` for IPv6), or a port alone for 127.0.0.1: the
- * dashboard binds to loopback unless a host is named. `undefined` when it is
- * neither, or the port is not an integer from 0 to 65535.
- */
-export const listenAddress = (text: string): ListenAddress | undefined => {
-  const match = /^(?:(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):)?(\d{1,5})$/.exec(text)
-  if (match === null) return undefined
-  const port = Number(match[2])
-  if (port > 65_535) return undefined
-  const host = match[1] === undefined ? "127.0.0.1" : match[1].replace(/^\[(.*)\]$/, "$1")
-  return { host, port }
 }
 
 /** The dashboard's settings, when `--dashboard` is given. */

@@ -29,13 +29,16 @@ export const resolveMode = (config: Config): Mode =>
     ? "lines"
     : "progress"
 
-/** Submits jobs 1..N with backpressure: `submit` waits while the queue is full. */
+/**
+ * Submits jobs 1..N with backpressure: `submit` waits while the queue is
+ * full. In a span, so that with `--otlp` each job's span is its child.
+ */
 const submitAll = (pool: DemoPool, jobs: number) =>
   Effect.gen(function*() {
     for (let n = 1; n <= jobs; n++) {
       yield* pool.submit(n, { id: String(n) })
     }
-  })
+  }).pipe(Effect.withSpan("worker-pool.submit"))
 
 /** Redraws the progress line until interrupted; on a non-terminal, a line a second. */
 const showProgress = (pool: DemoPool, screen: Screen, total: number, startedAt: number) => {

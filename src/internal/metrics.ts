@@ -1,0 +1,134 @@
+/**
+ * A pool's metrics (the definitions are in `../Metrics.ts`): what the
+ * ledger calls as a job becomes ready, starts and ends, and the series read
+ * from the pool's counts when the metrics are read.
+ *
+ * The per-job path pays only for what cannot be read later: one clock read
+ * as a job becomes ready, one as it starts, one as it ends, and two
+ * histogram updates, made synchronously with `Metric`'s `updateUnsafe` on
+ * the context the pool was made in (no Effect per job). Counts the pool
+ * keeps anyway (jobs submitted and ended, queued, active, workers) are
+ * series registered with `Metric.registerUnsafe`, read when an exporter
+ * reads them: nothing per job.
+ *
+ * Pools with the same attributes (two pools named `"default"`) in one
+ * registry share their series: each reads the sum over those pools, so a
+ * second pool does not hide the first.
+ *
+ * @internal
+ */
+import * as Context from "effect/Context"
+import * as Metric from "effect/Metric"
+import * as Metrics from "../Metrics.ts"
+import type { Stats } from "../Pool.ts"
+
+/** What the ledger needs to record a job's wait and run time. */
+export interface PoolMetrics {
+  /** The context the pool was made in: its metric registry and attributes. */
+  readonly context: Context.Context<never>
+  readonly wait: Metric.Histogram<number>
+  readonly runTime: Metric.Histogram<number>
+}
+
+/** `definition` again, with `attributes` of its own (the same series as `Metric.withAttributes` names). */
+const histogramWith = (definition: Metric.Histogram<number>, attributes: Metric.Metric.AttributeSet) =>
+  Metric.histogram(definition.id, {
+    description: definition.description,
+    boundaries: Metrics.durationBoundaries,
+    attributes
+  })
+
+/** The histograms a pool with `attributes` updates, in `context`. */
+export const make = (attributes: Metric.Metric.AttributeSet, context: Context.Context<never>): PoolMetrics => ({
+  context,
+  wait: histogramWith(Metrics.jobWaitSeconds, attributes),
+  runTime: histogramWith(Metrics.jobRunSeconds, attributes)
+})
+
+/** Records a wait or a run time of `millis` milliseconds, in seconds. */
+export const record = (metrics: PoolMetrics, histogram: Metric.Histogram<number>, millis: number): void =>
+  histogram.updateUnsafe(millis / 1000, metrics.context)
+
+// -----------------------------------------------------------------------------
+// Series read when the metrics are read
+// -----------------------------------------------------------------------------
+
+/** One pool's counts, as `Pool.stats` gives them. */
+export type Source = () => Stats
+
+/** The pools that share one set of series, and how to remove those series. */
+interface Group {
+  readonly sources: Set<Source>
+  readonly registrations: ReadonlyArray<Metric.Registration>
+}
+
+/** The groups of each registry, by their attributes. */
+const groups = new WeakMap<Metric.MetricRegistry, Map<string, Group>>()
+
+const sum = (sources: Set<Source>, read: (stats: Stats) => number): number => {
+  let total = 0
+  for (const source of sources) total += read(source())
+  return total
+}
+
+/** The series a group registers: each metric, its extra attributes, and what it reads from `Stats`. */
+const series: ReadonlyArray<{
+  readonly metric: Metric.Counter<number> | Metric.Gauge<number>
+  readonly extra: Metric.Metric.AttributeSet
+  readonly read: (stats: Stats) => number
+}> = [
+  { metric: Metrics.jobsSubmitted, extra: {}, read: (stats) => stats.submitted },
+  ...Metrics.outcomes.map((outcome) => ({
+    metric: Metrics.jobsEnded,
+    extra: { outcome },
+    read: (stats: Stats) => stats[outcome]
+  })),
+  { metric: Metrics.jobsQueued, extra: {}, read: (stats) => stats.queued },
+  { metric: Metrics.jobsActive, extra: {}, read: (stats) => stats.active },
+  { metric: Metrics.workers, extra: {}, read: (stats) => stats.workers }
+]
+
+/** Registers the series of `group`'s sources with `attributes` in `context`'s registry. */
+const registerGroup = (
+  sources: Set<Source>,
+  attributes: Metric.Metric.AttributeSet,
+  context: Context.Context<never>
+): Array<Metric.Registration> =>
+  series.map(({ extra, metric, read }) => {
+    const labeled = Metric.withAttributes(metric as Metric.Metric<number, unknown>, { ...attributes, ...extra })
+    const get = metric.type === "Counter"
+      ? () => ({ count: sum(sources, read), incremental: true })
+      : () => ({ value: sum(sources, read) })
+    return Metric.registerUnsafe(labeled, context, { get, update: () => {}, modify: () => {} })
+  })
+
+/**
+ * Adds a pool's counts to the series with `attributes` in `context`'s
+ * registry: returns what removes them (the series go when the last pool
+ * sharing them does).
+ */
+export const register = (
+  source: Source,
+  attributes: Metric.Metric.AttributeSet,
+  context: Context.Context<never>
+): () => void => {
+  const registry = Context.get(context, Metric.MetricRegistry)
+  let byKey = groups.get(registry)
+  if (byKey === undefined) groups.set(registry, byKey = new Map())
+  const all = { ...Context.get(context, Metric.CurrentMetricAttributes), ...attributes }
+  const key = JSON.stringify(Object.entries(all).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0))
+  let group = byKey.get(key)
+  if (group === undefined) {
+    const sources = new Set<Source>()
+    group = { sources, registrations: registerGroup(sources, attributes, context) }
+    byKey.set(key, group)
+  }
+  group.sources.add(source)
+  const owned = group
+  return () => {
+    owned.sources.delete(source)
+    if (owned.sources.size > 0 || byKey.get(key) !== owned) return
+    byKey.delete(key)
+    for (const registration of owned.registrations) registration.remove()
+  }
+}

@@ -1,0 +1,56 @@
+/**
+ * What the program exports while it runs: `--metrics host:port` serves the
+ * metrics of every pool in Prometheus text at `/metrics` (Effect's
+ * `PrometheusMetrics` on Effect's `HttpServer`), and `--otlp url` sends
+ * traces and metrics to an OpenTelemetry collector (Effect's OTLP exporter,
+ * JSON over HTTP, to `url/v1/traces` and `url/v1/metrics`). Both are layers
+ * the run is provided with: the server listens before the first job is
+ * submitted and closes after the last report; the exporter flushes what it
+ * holds as the run ends.
+ */
+import * as Http from "node:http"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Layer, Option } from "effect"
+import { FetchHttpClient, HttpRouter } from "effect/http"
+import { OtlpMetrics, OtlpSerialization, OtlpTracer, PrometheusMetrics } from "effect/observability"
+import { type ListenAddress, listenAddress } from "./address.ts"
+import type { Config } from "./flags.ts"
+
+/** Whether `input` is an http(s) URL, for `--otlp`. */
+export const isHttpUrl = (input: string): boolean => {
+  try {
+    const url = new URL(input)
+    return (url.protocol === "http:" || url.protocol === "https:") && url.host !== ""
+  } catch {
+    return false
+  }
+}
+
+/** What the program names itself to a collector. */
+const resource = { serviceName: "worker-pool" }
+
+/** Serves `/metrics` at `address` (Prometheus text of the default metric registry). */
+export const prometheusServer = (address: ListenAddress) =>
+  HttpRouter.serve(PrometheusMetrics.layerHttp(), { disableListenLog: true, disableLogger: true }).pipe(
+    Layer.provide(NodeHttpServer.layer(() => Http.createServer(), address))
+  )
+
+/** Sends traces and metrics to the collector at `url`, as OTLP JSON. */
+export const otlpExporter = (url: string) => {
+  const base = url.replace(/\/+$/, "")
+  return Layer.mergeAll(
+    OtlpTracer.layer({ url: `${base}/v1/traces`, resource, exportInterval: "1 second" }),
+    OtlpMetrics.layer({ url: `${base}/v1/metrics`, resource, exportInterval: "5 seconds" })
+  ).pipe(Layer.provide([OtlpSerialization.layerJson, FetchHttpClient.layer]))
+}
+
+/** The exporters the flags ask for, as one layer (empty when they ask for none). */
+export const exporters = (config: Config) => {
+  const layers: Array<Layer.Layer<never, unknown>> = []
+  if (Option.isSome(config.metrics)) {
+    const address = listenAddress(config.metrics.value)
+    if (address !== undefined) layers.push(prometheusServer(address))
+  }
+  if (Option.isSome(config.otlp)) layers.push(otlpExporter(config.otlp.value))
+  return layers.length === 0 ? Layer.empty : Layer.mergeAll(...(layers as [Layer.Layer<never, unknown>]))
+}

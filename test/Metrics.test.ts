@@ -1,0 +1,199 @@
+/**
+ * The pools' metrics: each series, its attributes, what it counts, and the
+ * `name` and `metrics` options. Every test reads a registry of its own
+ * (`Metric.MetricRegistry`), on the TestClock.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Effect, Exit, Fiber, Metric } from "effect"
+import { TestClock } from "effect/testing"
+import * as MemoryStore from "../src/durable/MemoryStore.ts"
+import { type Job, Metrics, Pool } from "../src/index.ts"
+import type { Store } from "../src/durable/Store.ts"
+import { elapse, oneWorker } from "./support/durablePool.ts"
+import { settle } from "./support/workload.ts"
+
+/** `effect` with a metric registry of its own. */
+const isolated = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+  Effect.provideService(Effect.scoped(effect), Metric.MetricRegistry, new Map())
+
+/** The snapshots of `id` whose attributes include `attributes`. */
+const series = (id: string, attributes: Record<string, string>) =>
+  Effect.map(Metric.snapshot, (all) =>
+    all.filter((one) =>
+      one.id === id && Object.entries(attributes).every(([key, value]) => one.attributes?.[key] === value)
+    ))
+
+/** The one value of a counter or gauge series; `undefined` if there is none. */
+const valueOf = (id: string, attributes: Record<string, string>) =>
+  Effect.map(series(id, attributes), (found) => {
+    assert.isAtMost(found.length, 1, `one series of ${id} ${JSON.stringify(attributes)}`)
+    if (found.length === 0) return undefined
+    const state = found[0].state as { count?: number; value?: number }
+    return state.count ?? state.value
+  })
+
+const histogramOf = (id: string, attributes: Record<string, string>) =>
+  Effect.map(series(id, attributes), (found) => {
+    assert.strictEqual(found.length, 1, `one series of ${id} ${JSON.stringify(attributes)}`)
+    return found[0].state as Metric.HistogramState
+  })
+
+const ended = (pool: string, outcome: string) => valueOf(Metrics.jobsEnded.id, { pool, outcome })
+
+describe("in-memory pool", () => {
+  it.effect("counts jobs submitted and ended by outcome, under the pool's name", () =>
+    isolated(Effect.gen(function*() {
+      const pool = yield* Pool.make<string, void, string, never>({
+        name: "mail",
+        workers: 2,
+        handler: (job) =>
+          job.payload === "fail" ? Effect.fail("no") : job.payload === "die" ? Effect.die("boom") : Effect.void
+      })
+      for (const payload of ["ok", "ok", "fail", "die"]) yield* Effect.exit(pool.run(payload))
+      assert.strictEqual(yield* valueOf(Metrics.jobsSubmitted.id, { pool: "mail" }), 4)
+      assert.strictEqual(yield* ended("mail", "succeeded"), 2)
+      assert.strictEqual(yield* ended("mail", "failed"), 1)
+      assert.strictEqual(yield* ended("mail", "died"), 1)
+      for (const outcome of ["interrupted", "cancelled", "abandoned"]) assert.strictEqual(yield* ended("mail", outcome), 0)
+      assert.strictEqual(yield* valueOf(Metrics.workers.id, { pool: "mail" }), 2)
+    })))
+
+  it.effect("the pool is named \"default\" unless told", () =>
+    isolated(Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 1, handler: () => Effect.void })
+      yield* pool.run(1)
+      assert.strictEqual(yield* ended("default", "succeeded"), 1)
+    })))
+
+  it.effect("gauges: queued and active jobs as they are when read", () =>
+    isolated(Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 1, capacity: 5, handler: () => Effect.sleep("1 second") })
+      for (let i = 0; i < 3; i++) yield* pool.submit(i)
+      yield* settle
+      assert.strictEqual(yield* valueOf(Metrics.jobsActive.id, { pool: "default" }), 1)
+      assert.strictEqual(yield* valueOf(Metrics.jobsQueued.id, { pool: "default" }), 2)
+      yield* TestClock.adjust("3 seconds")
+      yield* settle
+      assert.strictEqual(yield* valueOf(Metrics.jobsActive.id, { pool: "default" }), 0)
+      assert.strictEqual(yield* valueOf(Metrics.jobsQueued.id, { pool: "default" }), 0)
+    })))
+
+  it.effect("histograms: each job's wait (ready to started) and run time, in seconds", () =>
+    isolated(Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 1, jobTimings: true, handler: () => Effect.sleep("2 seconds") })
+      const first = yield* Effect.forkChild(pool.run(1))
+      const second = yield* Effect.forkChild(pool.run(2))
+      yield* settle
+      yield* TestClock.adjust("2 seconds")
+      yield* settle
+      yield* TestClock.adjust("2 seconds")
+      yield* Fiber.join(first)
+      yield* Fiber.join(second)
+      const run = yield* histogramOf(Metrics.jobRunSeconds.id, { pool: "default" })
+      assert.strictEqual(run.count, 2)
+      assert.strictEqual(run.sum, 4)
+      const wait = yield* histogramOf(Metrics.jobWaitSeconds.id, { pool: "default" })
+      assert.strictEqual(wait.count, 2)
+      // The first started at once, the second once the first was done.
+      assert.strictEqual(wait.min, 0)
+      assert.strictEqual(wait.max, 2)
+    })))
+
+  it.effect("a delayed job waits from when it is due, not from when it was accepted", () =>
+    isolated(Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 1, jobTimings: true, handler: () => Effect.void })
+      yield* pool.submit(1, { delay: "10 seconds" })
+      yield* TestClock.adjust("10 seconds")
+      yield* settle
+      const wait = yield* histogramOf(Metrics.jobWaitSeconds.id, { pool: "default" })
+      assert.strictEqual(wait.count, 1)
+      assert.strictEqual(wait.max, 0)
+    })))
+
+  it.effect("two pools of one name add up; a closed pool's series go with the last of them", () =>
+    isolated(Effect.gen(function*() {
+      const a = yield* Pool.make({ workers: 1, handler: () => Effect.void })
+      yield* a.run(1)
+      yield* Effect.scoped(Effect.gen(function*() {
+        const b = yield* Pool.make({ workers: 3, handler: () => Effect.void })
+        yield* b.run(1)
+        assert.strictEqual(yield* ended("default", "succeeded"), 2)
+        assert.strictEqual(yield* valueOf(Metrics.workers.id, { pool: "default" }), 4)
+      }))
+      assert.strictEqual(yield* valueOf(Metrics.workers.id, { pool: "default" }), 1)
+      yield* a.shutdown()
+    })))
+
+  it.effect("a pool's series are removed when its scope closes", () =>
+    isolated(Effect.gen(function*() {
+      yield* Effect.scoped(Effect.gen(function*() {
+        const pool = yield* Pool.make({ workers: 1, handler: () => Effect.void })
+        yield* pool.run(1)
+        assert.strictEqual(yield* ended("default", "succeeded"), 1)
+      }))
+      assert.isUndefined(yield* ended("default", "succeeded"))
+    })))
+
+  it.effect("without jobTimings, no histogram", () =>
+    isolated(Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 1, handler: () => Effect.void })
+      yield* pool.run(1)
+      assert.deepStrictEqual(yield* series(Metrics.jobRunSeconds.id, {}), [])
+      assert.deepStrictEqual(yield* series(Metrics.jobWaitSeconds.id, {}), [])
+    })))
+
+  it.effect("metrics: false records nothing", () =>
+    isolated(Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 1, metrics: false, jobTimings: true, handler: () => Effect.void })
+      yield* pool.run(1)
+      const all = yield* Metric.snapshot
+      assert.deepStrictEqual(all.filter((one) => one.id.startsWith("effect_worker_pool_")), [])
+    })))
+
+  it.effect("a bad name or metrics option is refused, naming it", () =>
+    Effect.gen(function*() {
+      for (const [options, option] of [[{ name: "" }, "name"], [{ name: 7 }, "name"], [{ metrics: "yes" }, "metrics"], [{ jobTimings: 1 }, "jobTimings"]] as const) {
+        const exit = yield* Effect.exit(Effect.scoped(
+          Pool.make({ workers: 1, handler: () => Effect.void, ...(options as object) })
+        ))
+        assert.isTrue(Exit.isFailure(exit))
+        const error = Exit.isFailure(exit) ? exit.cause.reasons[0] : undefined
+        assert.strictEqual(error?._tag === "Fail" ? (error.error as Pool.PoolConfigError).option : undefined, option)
+      }
+    }))
+})
+
+describe("durable pool", () => {
+  const durable = (store: Store, handler: (job: Job.Job<string>) => Effect.Effect<void, string>) =>
+    oneWorker(store, { name: "svc", maxAttempts: 2, handler })
+
+  it.effect("carries pool and queue; counts retries, dead letters, the store's counts and its operations", () =>
+    isolated(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const pool = yield* durable(store, (job) => job.payload === "bad" ? Effect.fail("no") : Effect.void)
+      yield* pool.submit("good")
+      yield* pool.submit("bad")
+      yield* elapse(10_000)
+      const labels = { pool: "svc", queue: "q" }
+      assert.strictEqual(yield* ended("svc", "succeeded"), 1)
+      assert.strictEqual(yield* ended("svc", "failed"), 2)
+      assert.strictEqual(yield* valueOf(Metrics.jobsRetried.id, labels), 1)
+      assert.strictEqual(yield* valueOf(Metrics.jobsDeadLettered.id, labels), 1)
+      assert.strictEqual(yield* valueOf(Metrics.storeJobs.id, { ...labels, state: "completed" }), 1)
+      assert.strictEqual(yield* valueOf(Metrics.storeJobs.id, { ...labels, state: "buried" }), 1)
+      assert.strictEqual((yield* histogramOf(Metrics.jobRunSeconds.id, labels)).count, 3)
+      const claims = yield* histogramOf(Metrics.storeOperationSeconds.id, { operation: "claim", queue: "q", engine: "memory" })
+      assert.isAbove(claims.count, 0)
+    })))
+
+  it.effect("a failed store operation is counted", () =>
+    isolated(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const exit = yield* Effect.exit(store.lookup("q", 7 as unknown as string))
+      assert.isTrue(Exit.isFailure(exit))
+      assert.strictEqual(
+        yield* valueOf(Metrics.storeOperationFailures.id, { operation: "lookup", queue: "q", engine: "memory" }),
+        1
+      )
+    })))
+})

@@ -1,0 +1,123 @@
+/**
+ * The program's exporters, in real processes: `--metrics host:port` serves
+ * Prometheus text at `/metrics` whose job counters move while jobs run;
+ * `--otlp url` sends each job's span to a collector (here a tiny HTTP
+ * server of the test's own); bad values of either are bad flags (exit 2).
+ */
+import * as Http from "node:http"
+import type { AddressInfo } from "node:net"
+import { afterEach, describe, expect, it } from "vitest"
+import { runMain, start } from "./support/runMain.ts"
+import { freePort } from "./support/servers.ts"
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** GETs `/metrics`, retrying while the program is still starting. */
+const scrape = async (port: number, timeoutMs = 15_000): Promise<string> => {
+  const deadline = Date.now() + timeoutMs
+  while (true) {
+    try {
+      const response = await fetch(`http://127.0.0.1:${port}/metrics`)
+      if (response.ok) return await response.text()
+    } catch (error) {
+      if (Date.now() > deadline) throw error
+    }
+    await sleep(100)
+  }
+}
+
+/** The value of the Prometheus sample `name{labels}` in `text`. */
+const sample = (text: string, name: string, labels: string): number => {
+  const line = text.split("\n").find((l) => l.startsWith(`${name}{${labels}}`))
+  if (line === undefined) throw new Error(`no ${name}{${labels}} in:\n${text}`)
+  return Number(line.slice(line.lastIndexOf(" ") + 1))
+}
+
+const succeeded = (text: string) => sample(text, "effect_worker_pool_jobs_ended_total", 'pool="default",outcome="succeeded"')
+
+const servers: Array<Http.Server> = []
+afterEach(() => {
+  for (const server of servers.splice(0)) server.close()
+})
+
+describe("--metrics", () => {
+  it("serves /metrics in Prometheus text, and the job counters move between two scrapes", async () => {
+    const port = await freePort()
+    const running = start(["--jobs", "60", "--duration", "100", "--workers", "2", "--output", "quiet", "--metrics", `127.0.0.1:${port}`])
+    const first = await scrape(port)
+    expect(first).toContain("# TYPE effect_worker_pool_jobs_submitted_total counter")
+    expect(sample(first, "effect_worker_pool_workers", 'pool="default"')).toBe(2)
+    // Two workers, 100 ms a job: a few jobs end within a second.
+    let second = first
+    for (let tries = 0; tries < 50 && succeeded(second) <= succeeded(first); tries++) {
+      await sleep(200)
+      second = await scrape(port)
+    }
+    expect(succeeded(second)).toBeGreaterThan(succeeded(first))
+    expect(sample(second, "effect_worker_pool_jobs_submitted_total", 'pool="default"')).toBeGreaterThan(0)
+    running.kill("SIGTERM")
+    const finished = await running.exited
+    expect(finished.code).not.toBe(2)
+  })
+
+  it("a bad address is a bad flag", async () => {
+    for (const bad of ["127.0.0.1", "127.0.0.1:99999"]) {
+      const finished = await runMain(["--metrics", bad])
+      expect(finished.code).toBe(2)
+      expect(finished.stderr).toContain("--metrics")
+    }
+  })
+})
+
+describe("--otlp", () => {
+  it("sends each job's span, a child of the submitting span, with its attributes", async () => {
+    const bodies: Array<{ readonly url: string; readonly body: string }> = []
+    const collector = Http.createServer((request, response) => {
+      let body = ""
+      request.setEncoding("utf8").on("data", (chunk: string) => body += chunk).on("end", () => {
+        bodies.push({ url: request.url ?? "", body })
+        response.setHeader("content-type", "application/json")
+        response.end("{}")
+      })
+    })
+    servers.push(collector)
+    await new Promise<void>((resolve) => collector.listen(0, "127.0.0.1", resolve))
+    const { port } = collector.address() as AddressInfo
+    const finished = await runMain(["--jobs", "3", "--duration", "10", "--output", "quiet", "--otlp", `http://127.0.0.1:${port}`])
+    expect(finished.code).toBe(0)
+    interface Span {
+      readonly name: string
+      readonly traceId: string
+      readonly spanId: string
+      readonly parentSpanId?: string
+      readonly attributes: ReadonlyArray<{ readonly key: string; readonly value: Record<string, unknown> }>
+    }
+    const spans: Array<Span> = bodies
+      .filter((one) => one.url === "/v1/traces")
+      .flatMap((one) => JSON.parse(one.body).resourceSpans)
+      .flatMap((resource: { scopeSpans: Array<{ spans: Array<Span> }> }) => resource.scopeSpans.flatMap((scope) => scope.spans))
+    const jobs = spans.filter((span) => span.name === "effect-worker-pool.job default")
+    expect(jobs).toHaveLength(3)
+    const submit = spans.find((span) => span.name === "worker-pool.submit")
+    expect(submit).toBeDefined()
+    const attribute = (span: Span, key: string) => {
+      const value = span.attributes.find((one) => one.key === key)?.value
+      return value === undefined ? undefined : Object.values(value)[0]
+    }
+    for (const job of jobs) {
+      expect(job.traceId).toBe(submit!.traceId)
+      expect(job.parentSpanId).toBe(submit!.spanId)
+      expect(attribute(job, "job.outcome")).toBe("succeeded")
+      expect(attribute(job, "job.attempt")).toBe(1)
+    }
+    expect(jobs.map((job) => attribute(job, "job.id")).sort()).toEqual(["1", "2", "3"])
+  })
+
+  it("a URL that is not http(s) is a bad flag", async () => {
+    for (const bad of ["ftp://collector:4318", "collector:4318"]) {
+      const finished = await runMain(["--otlp", bad])
+      expect(finished.code).toBe(2)
+      expect(finished.stderr).toContain("--otlp")
+    }
+  })
+})
