@@ -18,20 +18,24 @@ const Task = Schema.Union([
   Schema.Struct({ _tag: Schema.Literal("threadId") })
 ]) as unknown as Schema.Codec<ThreadTask, ThreadTask>
 
+/** A durable pool on a memory store whose `workers` threads run each job once, with a 300 ms deadline. */
+const threadedPool = (workers: number) =>
+  Effect.flatMap(MemoryStore.make, (store) =>
+    Durable.make({
+      store,
+      queue: "q",
+      schema: Task,
+      workers,
+      pollInterval: "20 millis",
+      maxAttempts: 1,
+      jobTimeout: "300 millis",
+      handler: Threads.handler<ThreadTask, unknown, never>(new URL("./support/threadJobs.ts", import.meta.url))
+    }))
+
 describe("durable pool on threads", () => {
   it.live("runs the claimed jobs on its threads; one over its deadline has its thread stopped and is dead-lettered", () =>
     Effect.gen(function*() {
-      const store = yield* MemoryStore.make
-      const pool = yield* Durable.make({
-        store,
-        queue: "q",
-        schema: Task,
-        workers: 2,
-        pollInterval: "20 millis",
-        maxAttempts: 1,
-        jobTimeout: "300 millis",
-        handler: Threads.handler<ThreadTask, unknown, never>(new URL("./support/threadJobs.ts", import.meta.url))
-      })
+      const pool = yield* threadedPool(2)
       yield* pool.submit({ _tag: "spin" }, { id: "spin" })
       yield* pool.submit({ _tag: "echo", value: "a" }, { id: "a" })
       yield* pool.submit({ _tag: "echo", value: "b" }, { id: "b" })
@@ -53,17 +57,7 @@ describe("durable pool on threads", () => {
 
   it.live("a job queued behind one over its deadline gets its own deadline, from when its thread starts it", () =>
     Effect.gen(function*() {
-      const store = yield* MemoryStore.make
-      const pool = yield* Durable.make({
-        store,
-        queue: "q",
-        schema: Task,
-        workers: 1,
-        pollInterval: "20 millis",
-        maxAttempts: 1,
-        jobTimeout: "300 millis",
-        handler: Threads.handler<ThreadTask, unknown, never>(new URL("./support/threadJobs.ts", import.meta.url))
-      })
+      const pool = yield* threadedPool(1)
       // One thread: the echo is queued behind the spin, and waits out the spin's 300 ms there.
       yield* pool.submit({ _tag: "spin" }, { id: "spin" })
       yield* pool.submit({ _tag: "echo", value: "b" }, { id: "b" })

@@ -152,14 +152,19 @@ const loadSection = (results: DurableResults): string =>
         contenderCell(row.contender, row.ours),
         ENGINE_TITLE[row.engine],
         `${row.atRateOf === undefined ? "" : `${row.atRateOf}'s load: `}${integer(row.run.rate)}${row.run.achievedRate < row.run.rate * 0.95 ? ` (kept ${integer(row.run.achievedRate)})` : ""}`,
-        String(row.run.jobs),
-        milliseconds(row.run.p50),
-        milliseconds(row.run.p99),
-        milliseconds(row.run.max),
+        ...latencyCells(row.run),
         row.settings
       ])
     )
   ].join("\n")
+
+/** A latency run's cells: how many jobs counted, p50, p99, max. */
+const latencyCells = (run: { readonly jobs: number; readonly p50: number; readonly p99: number; readonly max: number }) => [
+  String(run.jobs),
+  milliseconds(run.p50),
+  milliseconds(run.p99),
+  milliseconds(run.max)
+]
 
 const pickupSection = (results: DurableResults): string =>
   [
@@ -170,10 +175,7 @@ const pickupSection = (results: DurableResults): string =>
       results.pickup.map((row) => [
         contenderCell(row.contender, row.ours),
         ENGINE_TITLE[row.engine],
-        String(row.run.jobs),
-        milliseconds(row.run.p50),
-        milliseconds(row.run.p99),
-        milliseconds(row.run.max),
+        ...latencyCells(row.run),
         row.settings
       ])
     )
