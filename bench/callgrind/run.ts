@@ -3,7 +3,7 @@
  * same count whatever else the machine runs, so an A/B comparison survives a
  * busy machine that makes wall-clock benchmarks noisy.
  *
- * Runs `loop.ts` under `valgrind --tool=callgrind node --predictable
+ * Runs `loop.ts` (through `count.ts`) under `valgrind --tool=callgrind node --predictable
  * --single-threaded` at two sizes (20,000 and 120,000 jobs by default) and
  * reports (I(large) − I(small)) / (large − small): the start-up, the module
  * loading and the shutdown are in both counts and cancel out, what is left is
@@ -20,14 +20,14 @@
  * Takes about a minute and a half (both sizes run at once: counts do not
  * depend on the load). Not part of `npm test`.
  */
-import { execFileSync, spawn } from "node:child_process"
-import { mkdir, mkdtemp, readFile, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
+import { execFileSync } from "node:child_process"
+import { readFile } from "node:fs/promises"
 import { join, resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { integer } from "../kit/numbers.ts"
 import { notesBlock, writeReport } from "../kit/notes.ts"
+import { countPerJob } from "./count.ts"
 
 const here = fileURLToPath(new URL(".", import.meta.url))
 const thisTree = resolve(here, "../..")
@@ -63,35 +63,11 @@ const revision = (): { readonly commit: string; readonly subject: string } => {
   }
 }
 
-/** The instructions callgrind counted for `n` jobs. */
-const count = async (n: number, outDir: string): Promise<number> => {
-  const out = join(outDir, `callgrind.out.${n}`)
-  const args = [
-    "--tool=callgrind",
-    `--callgrind-out-file=${out}`,
-    process.execPath,
-    "--predictable",
-    "--single-threaded",
-    join(here, "loop.ts"),
-    String(n)
-  ]
-  await new Promise<void>((done, fail) => {
-    const child = spawn("valgrind", args, { env: { ...process.env, ROOT: root }, stdio: ["ignore", "ignore", "pipe"] })
-    let stderr = ""
-    child.stderr.on("data", (chunk) => (stderr += chunk))
-    child.on("error", fail)
-    child.on("exit", (code) => code === 0 ? done() : fail(new Error(`valgrind exited with ${code}:\n${stderr.slice(-2000)}`)))
-  })
-  const totals = /^totals:\s+(\d+)/m.exec(await readFile(out, "utf8"))
-  if (totals === null) throw new Error(`no totals line in ${out}`)
-  return Number(totals[1])
-}
-
-const outDir = values.keep !== undefined ? resolve(values.keep) : await mkdtemp(join(tmpdir(), "callgrind-"))
-await mkdir(outDir, { recursive: true })
-const [iSmall, iLarge] = await Promise.all([count(small, outDir), count(large, outDir)])
-if (values.keep === undefined) await rm(outDir, { recursive: true, force: true })
-const perJob = (iLarge - iSmall) / (large - small)
+const { small: iSmall, large: iLarge, perJob } = await countPerJob(
+  { root, variant: "defaults" },
+  [small, large],
+  values.keep === undefined ? undefined : resolve(values.keep)
+)
 const { commit, subject } = revision()
 const label = (values.label ?? subject).replaceAll("|", "\\|")
 const row = `| ${new Date().toISOString().slice(0, 16).replace("T", " ")} | ${commit} | ${label} | ${
