@@ -9,15 +9,11 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { fileURLToPath } from "node:url"
-import { Effect, Schema, type Scope } from "effect"
+import { Effect, Schema } from "effect"
 import * as Durable from "../src/Durable.ts"
-import * as PostgresStore from "../src/durable/PostgresStore.ts"
-import * as RedisStore from "../src/durable/RedisStore.ts"
-import type { Store, StoreError } from "../src/durable/Store.ts"
-import type { PoolConfigError } from "../src/Pool.ts"
 import type { WorkerEvent } from "./support/durableWorker.ts"
 import { type Running, start } from "./support/runMain.ts"
-import { type ManagedServer, type ServerError, startPostgres, startRedis } from "./support/servers.ts"
+import { type Engine, engineQueue, postgres, redis } from "./support/engineQueue.ts"
 import { waitUntil } from "./support/waitUntil.ts"
 
 const JOBS = 60
@@ -37,14 +33,9 @@ const eventsIn = (stdout: string): ReadonlyArray<WorkerEvent> =>
 const jobsIn = (stdout: string, event: "started" | "ended") =>
   eventsIn(stdout).flatMap((said) => said.event === event ? [said.job] : [])
 
-const crashOne = (
-  server: Effect.Effect<ManagedServer, ServerError, Scope.Scope>,
-  connect: (url: string) => Effect.Effect<Store, StoreError | PoolConfigError, Scope.Scope>
-) =>
+const crashOne = (engine: Engine) =>
   Effect.scoped(Effect.gen(function*() {
-    const { url } = yield* server
-    const store = yield* connect(url)
-    const queue = `crash-${Date.now()}`
+    const { queue, store, url } = yield* engineQueue(engine, "crash")
 
     const producer = Durable.producer({ store, queue, schema: Schema.Number })
     yield* producer.submitAll(Array.from({ length: JOBS }, (_, i) => i + 1))
@@ -82,8 +73,8 @@ const crashOne = (
 
 describe("several processes on one durable queue", () => {
   it.live("Redis: a worker killed mid-job loses nothing; its jobs run on the other", () =>
-    crashOne(startRedis(), (url) => RedisStore.make({ url })), 60_000)
+    crashOne(redis), 60_000)
 
   it.live("PostgreSQL: a worker killed mid-job loses nothing; its jobs run on the other", () =>
-    crashOne(startPostgres(), (url) => PostgresStore.make({ url })), 60_000)
+    crashOne(postgres), 60_000)
 })

@@ -308,15 +308,23 @@ describe("Periodic", () => {
     })).pipe(Effect.provide(layer))
   })
 
+  /**
+   * A declaration (missed ticks skipped) on a store that refuses offers while
+   * `down` holds, run to 58 s: its first tick ran, the next is 2 s away.
+   */
+  const declaredOnFlakyStore = Effect.gen(function*() {
+    const store = yield* MemoryStore.make
+    const down = yield* Ref.make(false)
+    const ran = yield* recorder(store)
+    yield* Periodic.declare(declaration(refusingWhile(store, down), { missed: "skip" }))
+    yield* pass(minute - 2_000, 1_000)
+    return { down, ran }
+  })
+
   it.effect("a store outage is retried with a warning each time; a tick offered late in its period still runs once", () => {
     const { layer, lines } = capture()
     return Effect.scoped(Effect.gen(function*() {
-      const store = yield* MemoryStore.make
-      const down = yield* Ref.make(false)
-      const flaky = refusingWhile(store, down)
-      const ran = yield* recorder(store)
-      yield* Periodic.declare(declaration(flaky, { missed: "skip" }))
-      yield* pass(minute - 2_000, 1_000)
+      const { down, ran } = yield* declaredOnFlakyStore
       yield* Ref.set(down, true)
       yield* pass(20_000, 100) // the tick of 1 min: offered at 59 s, refused until 1:18
       yield* Ref.set(down, false)
@@ -337,12 +345,7 @@ describe("Periodic", () => {
   it.effect("a tick whose offer fails through its whole period is logged as an error; the next tick is offered", () => {
     const { layer, lines } = capture()
     return Effect.scoped(Effect.gen(function*() {
-      const store = yield* MemoryStore.make
-      const down = yield* Ref.make(false)
-      const flaky = refusingWhile(store, down)
-      const ran = yield* recorder(store)
-      yield* Periodic.declare(declaration(flaky, { missed: "skip" }))
-      yield* pass(minute - 2_000, 1_000)
+      const { down, ran } = yield* declaredOnFlakyStore
       yield* Ref.set(down, true)
       yield* pass(minute + 1_500, 500) // to 1:59.5: the tick of 1 min never got in within its period (to 1:59)
       yield* Ref.set(down, false)

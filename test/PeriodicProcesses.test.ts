@@ -9,15 +9,11 @@ import { mkdtempSync, renameSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
-import { Duration, Effect, type Scope } from "effect"
-import * as PostgresStore from "../src/durable/PostgresStore.ts"
-import * as RedisStore from "../src/durable/RedisStore.ts"
-import type { Store, StoreError } from "../src/durable/Store.ts"
+import { Duration, Effect } from "effect"
 import * as Periodic from "../src/Periodic.ts"
-import type { PoolConfigError } from "../src/Pool.ts"
 import type { DeclarerEvent } from "./support/periodicDeclarer.ts"
 import { start } from "./support/runMain.ts"
-import { type ManagedServer, type ServerError, startPostgres, startRedis } from "./support/servers.ts"
+import { type Engine, engineQueue, postgres, redis } from "./support/engineQueue.ts"
 
 /** Ticks in the window: one a second. */
 const TICKS = 5
@@ -41,14 +37,9 @@ const windowAfter = (now: number) => {
   return { cron, ticks: Array.from({ length: TICKS }, (_, i) => first + i * 1000) }
 }
 
-const threeDeclare = (
-  server: Effect.Effect<ManagedServer, ServerError, Scope.Scope>,
-  connect: (url: string) => Effect.Effect<Store, StoreError | PoolConfigError, Scope.Scope>
-) =>
+const threeDeclare = (engine: Engine) =>
   Effect.scoped(Effect.gen(function*() {
-    const { url } = yield* server
-    const store = yield* connect(url)
-    const queue = `periodic-${process.pid}-${Date.now()}`
+    const { queue, store, url } = yield* engineQueue(engine, "periodic")
     const dir = mkdtempSync(join(tmpdir(), "ewp-periodic-"))
     yield* Effect.addFinalizer(() => Effect.sync(() => rmSync(dir, { recursive: true, force: true })))
     const goFile = join(dir, "go.json")
@@ -88,8 +79,8 @@ const threeDeclare = (
 
 describe("a periodic schedule declared by several processes on one queue", () => {
   it.live("Redis: every process offers every tick; the queue holds one job per tick", () =>
-    threeDeclare(startRedis(), (url) => RedisStore.make({ url })), 90_000)
+    threeDeclare(redis), 90_000)
 
   it.live("PostgreSQL: every process offers every tick; the queue holds one job per tick", () =>
-    threeDeclare(startPostgres(), (url) => PostgresStore.make({ url })), 90_000)
+    threeDeclare(postgres), 90_000)
 })

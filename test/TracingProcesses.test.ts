@@ -6,16 +6,12 @@
  * submit-time span as their parent; the handler's own span is their child.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Schema, type Scope } from "effect"
+import { Effect, Schema } from "effect"
 import { fileURLToPath } from "node:url"
 import * as Durable from "../src/Durable.ts"
-import * as PostgresStore from "../src/durable/PostgresStore.ts"
-import * as RedisStore from "../src/durable/RedisStore.ts"
-import type { Store, StoreError } from "../src/durable/Store.ts"
-import type { PoolConfigError } from "../src/Pool.ts"
 import { parentId, recordingTracer } from "./support/recordingTracer.ts"
 import { start } from "./support/runMain.ts"
-import { type ManagedServer, type ServerError, startPostgres, startRedis } from "./support/servers.ts"
+import { type Engine, engineQueue, postgres, redis } from "./support/engineQueue.ts"
 import type { EndedSpan } from "./support/tracedWorker.ts"
 
 const WORKER = fileURLToPath(new URL("./support/tracedWorker.ts", import.meta.url))
@@ -23,14 +19,9 @@ const WORKER = fileURLToPath(new URL("./support/tracedWorker.ts", import.meta.ur
 const spansIn = (stdout: string): Array<EndedSpan> =>
   stdout.split("\n").filter((line) => line.startsWith("{\"name\"")).map((line) => JSON.parse(line) as EndedSpan)
 
-const acrossProcesses = (
-  server: Effect.Effect<ManagedServer, ServerError, Scope.Scope>,
-  connect: (url: string) => Effect.Effect<Store, StoreError | PoolConfigError, Scope.Scope>
-) =>
+const acrossProcesses = (engine: Engine) =>
   Effect.scoped(Effect.gen(function*() {
-    const { url } = yield* server
-    const store = yield* connect(url)
-    const queue = `traced-${Date.now()}`
+    const { queue, store, url } = yield* engineQueue(engine, "traced")
     const recorded = recordingTracer()
     const producer = Durable.producer({ store, queue, schema: Schema.String })
     yield* producer.submit("hello", { id: "traced-1" }).pipe(Effect.withSpan("http.request"), Effect.withTracer(recorded.tracer))
@@ -60,8 +51,8 @@ const acrossProcesses = (
 
 describe("a trace across processes", () => {
   it.live("Redis: the job's spans in the worker process are children of the producer's span", () =>
-    acrossProcesses(startRedis(), (url) => RedisStore.make({ url })), 60_000)
+    acrossProcesses(redis), 60_000)
 
   it.live("PostgreSQL: the same", () =>
-    acrossProcesses(startPostgres(), (url) => PostgresStore.make({ url })), 90_000)
+    acrossProcesses(postgres), 90_000)
 })
