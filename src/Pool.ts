@@ -424,8 +424,8 @@ export const makeWithHooks = <A, B, E, R>(
       config.metrics && config.jobTimings ? PoolMetrics.make(metricAttributes, metricContext) : undefined
     )
     if (config.metrics) {
-      const unregister = PoolMetrics.register(() => Ledger.stats(state), metricAttributes, metricContext)
-      yield* Effect.addFinalizer(() => Effect.sync(unregister))
+      const retire = PoolMetrics.register(() => Ledger.stats(state), metricAttributes, metricContext)
+      yield* Effect.addFinalizer(() => Effect.sync(retire))
     }
     const cancel = (id: string): boolean => {
       const entry = Cancel.cancel(state, id)

@@ -110,28 +110,35 @@ describe("in-memory pool", () => {
       assert.strictEqual(wait.max, 0)
     })))
 
-  it.effect("two pools of one name add up; a closed pool's series go with the last of them", () =>
+  it.effect("two pools of one name add up; a closed pool's counts stay in the counters, not in the gauges", () =>
     isolated(Effect.gen(function*() {
       const a = yield* Pool.make({ workers: 1, handler: () => Effect.void })
       yield* a.run(1)
       yield* Effect.scoped(Effect.gen(function*() {
         const b = yield* Pool.make({ workers: 3, handler: () => Effect.void })
         yield* b.run(1)
-        assert.strictEqual(yield* ended("default", "succeeded"), 2)
+        yield* b.run(2)
+        assert.strictEqual(yield* ended("default", "succeeded"), 3)
         assert.strictEqual(yield* valueOf(Metrics.workers.id, { pool: "default" }), 4)
       }))
       assert.strictEqual(yield* valueOf(Metrics.workers.id, { pool: "default" }), 1)
+      assert.strictEqual(yield* ended("default", "succeeded"), 3)
+      yield* a.run(3)
+      assert.strictEqual(yield* ended("default", "succeeded"), 4)
       yield* a.shutdown()
     })))
 
-  it.effect("a pool's series are removed when its scope closes", () =>
+  it.effect("a pool's final counts outlive its scope, for the exporter's last export", () =>
     isolated(Effect.gen(function*() {
       yield* Effect.scoped(Effect.gen(function*() {
-        const pool = yield* Pool.make({ workers: 1, handler: () => Effect.void })
-        yield* pool.run(1)
-        assert.strictEqual(yield* ended("default", "succeeded"), 1)
+        const pool = yield* Pool.make({ workers: 2, handler: (job: Job.Job<number>) => job.payload === 2 ? Effect.fail("no") : Effect.void })
+        yield* Effect.forEach([1, 2, 3], (n) => Effect.exit(pool.run(n)))
       }))
-      assert.isUndefined(yield* ended("default", "succeeded"))
+      assert.strictEqual(yield* ended("default", "succeeded"), 2)
+      assert.strictEqual(yield* ended("default", "failed"), 1)
+      assert.strictEqual(yield* valueOf(Metrics.jobsSubmitted.id, { pool: "default" }), 3)
+      assert.strictEqual(yield* valueOf(Metrics.workers.id, { pool: "default" }), 0)
+      assert.strictEqual(yield* valueOf(Metrics.jobsActive.id, { pool: "default" }), 0)
     })))
 
   it.effect("without jobTimings, no histogram", () =>

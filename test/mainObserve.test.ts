@@ -70,7 +70,7 @@ describe("--metrics", () => {
 })
 
 describe("--otlp", () => {
-  it("sends each job's span, a child of the submitting span, with its attributes", async () => {
+  it("sends each job's span, a child of the submitting span, with its attributes, and the final counts as it ends", async () => {
     const bodies: Array<{ readonly url: string; readonly body: string }> = []
     const collector = Http.createServer((request, response) => {
       let body = ""
@@ -111,6 +111,18 @@ describe("--otlp", () => {
       expect(attribute(job, "job.attempt")).toBe(1)
     }
     expect(jobs.map((job) => attribute(job, "job.id")).sort()).toEqual(["1", "2", "3"])
+    // The last metrics export, sent as the program ends, after its pool closed, still counts every job.
+    interface Metric {
+      readonly name: string
+      readonly sum?: { readonly dataPoints: ReadonlyArray<{ readonly attributes: Span["attributes"]; readonly asDouble?: number; readonly asInt?: number | string }> }
+    }
+    const exports = bodies.filter((one) => one.url === "/v1/metrics")
+    expect(exports.length).toBeGreaterThan(0)
+    const last: Array<Metric> = JSON.parse(exports.at(-1)!.body).resourceMetrics
+      .flatMap((resource: { scopeMetrics: Array<{ metrics: Array<Metric> }> }) => resource.scopeMetrics.flatMap((scope) => scope.metrics))
+    const succeededPoints = (last.find((metric) => metric.name === "effect_worker_pool_jobs_ended_total")?.sum?.dataPoints ?? [])
+      .filter((point) => point.attributes.some((one) => one.key === "outcome" && Object.values(one.value)[0] === "succeeded"))
+    expect(succeededPoints.map((point) => Number(point.asDouble ?? point.asInt))).toEqual([3])
   })
 
   it("a URL that is not http(s) is a bad flag", async () => {

@@ -13,7 +13,10 @@
  *
  * Pools with the same attributes (two pools named `"default"`) in one
  * registry share their series: each reads the sum over those pools, so a
- * second pool does not hide the first.
+ * second pool does not hide the first. A pool that closes leaves its final
+ * counts in the counters (a counter never goes back, and an exporter's last
+ * export after the pool closed still has them) and leaves the gauges; the
+ * series stay while the registry does, one set per name, not per pool.
  *
  * @internal
  */
@@ -56,17 +59,20 @@ export const record = (metrics: PoolMetrics, histogram: Metric.Histogram<number>
 /** One pool's counts, as `Pool.stats` gives them. */
 export type Source = () => Stats
 
-/** The pools that share one set of series, and how to remove those series. */
+/** The pools that share one set of series, and the counts of those that closed. */
 interface Group {
   readonly sources: Set<Source>
-  readonly registrations: ReadonlyArray<Metric.Registration>
+  readonly retired: Retired
 }
+
+/** The final counts of a group's closed pools, by what a counter reads. */
+type Retired = Map<(stats: Stats) => number, number>
 
 /** The groups of each registry, by their attributes. */
 const groups = new WeakMap<Metric.MetricRegistry, Map<string, Group>>()
 
-const sum = (sources: Set<Source>, read: (stats: Stats) => number): number => {
-  let total = 0
+const sum = (sources: Set<Source>, read: (stats: Stats) => number, from = 0): number => {
+  let total = from
   for (const source of sources) total += read(source())
   return total
 }
@@ -88,24 +94,33 @@ const series: ReadonlyArray<{
   { metric: Metrics.workers, extra: {}, read: (stats) => stats.workers }
 ]
 
-/** Registers the series of `group`'s sources with `attributes` in `context`'s registry. */
+/** Registers the series of `group` with `attributes` in `context`'s registry. */
 const registerGroup = (
-  sources: Set<Source>,
+  { retired, sources }: Group,
   attributes: Metric.Metric.AttributeSet,
   context: Context.Context<never>
-): Array<Metric.Registration> =>
-  series.map(({ extra, metric, read }) => {
+): void => {
+  for (const { extra, metric, read } of series) {
     const labeled = Metric.withAttributes(metric as Metric.Metric<number, unknown>, { ...attributes, ...extra })
     const get = metric.type === "Counter"
-      ? () => ({ count: sum(sources, read), incremental: true })
+      ? () => ({ count: sum(sources, read, retired.get(read)), incremental: true })
       : () => ({ value: sum(sources, read) })
-    return Metric.registerUnsafe(labeled, context, { get, update: () => {}, modify: () => {} })
-  })
+    Metric.registerUnsafe(labeled, context, { get, update: () => {}, modify: () => {} })
+  }
+}
+
+/** Moves `source`'s final counts into `group`'s counters, and its gauges out of the group. */
+const retire = (group: Group, source: Source): void => {
+  const final = source()
+  for (const { metric, read } of series) {
+    if (metric.type === "Counter") group.retired.set(read, (group.retired.get(read) ?? 0) + read(final))
+  }
+  group.sources.delete(source)
+}
 
 /**
  * Adds a pool's counts to the series with `attributes` in `context`'s
- * registry: returns what removes them (the series go when the last pool
- * sharing them does).
+ * registry: returns what retires them, once the pool has closed.
  */
 export const register = (
   source: Source,
@@ -119,16 +134,11 @@ export const register = (
   const key = JSON.stringify(Object.entries(all).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0))
   let group = byKey.get(key)
   if (group === undefined) {
-    const sources = new Set<Source>()
-    group = { sources, registrations: registerGroup(sources, attributes, context) }
+    group = { sources: new Set(), retired: new Map() }
+    registerGroup(group, attributes, context)
     byKey.set(key, group)
   }
   group.sources.add(source)
   const owned = group
-  return () => {
-    owned.sources.delete(source)
-    if (owned.sources.size > 0 || byKey.get(key) !== owned) return
-    byKey.delete(key)
-    for (const registration of owned.registrations) registration.remove()
-  }
+  return () => retire(owned, source)
 }
