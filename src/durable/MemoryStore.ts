@@ -79,244 +79,273 @@ const claimOrder = (a: Entry, b: Entry): number =>
 let lastToken = 0
 let lastBurial = 0
 
+/** A store's state: its queues by name, and the notifications of each queue someone listens to. */
+interface MemoryState {
+  readonly queues: Map<string, Queue>
+  readonly wakeups: Map<string, PubSub.PubSub<void>>
+}
+
+const queueOf = (state: MemoryState, name: string): Queue => {
+  let queue = state.queues.get(name)
+  if (queue === undefined) state.queues.set(name, queue = { entries: new Map(), completed: 0 })
+  return queue
+}
+
+const entriesOf = (state: MemoryState, name: string) => queueOf(state, name).entries
+
+/** The entry of `id`, without making its queue. */
+const entryOf = (state: MemoryState, queue: string, id: string): Entry | undefined =>
+  state.queues.get(queue)?.entries.get(id)
+
+/** The entry whose lease `lease` still is, if any. */
+const held = (state: MemoryState, queue: string, lease: Lease): Entry | undefined => {
+  const entry = entryOf(state, queue, lease.id)
+  return entry?.state === "leased" && entry.token === lease.token ? entry : undefined
+}
+
+/** The dead letters and cancelled jobs among `ids`, each once. */
+const parked = (state: MemoryState, queue: string, ids: ReadonlyArray<string>): Array<Entry> => {
+  const found = new Set<Entry>()
+  for (const id of ids) {
+    const entry = entryOf(state, queue, id)
+    if (entry?.state === "buried" || entry?.state === "cancelled") found.add(entry)
+  }
+  return [...found]
+}
+
+/** Tells `queue`'s listeners, if it has any, that jobs were stored or made ready. */
+const notify = (state: MemoryState, queue: string): void => {
+  const pubsub = state.wakeups.get(queue)
+  if (pubsub !== undefined) PubSub.publishUnsafe(pubsub, undefined)
+}
+
+/** Ends `entry`'s lease, or its wait, in `to` at `now`. */
+const end = (entry: Entry, to: "completed" | "buried" | "cancelled", now: number): void => {
+  entry.state = to
+  entry.waiting = false
+  entry.token = undefined
+  entry.visibleAt = now
+}
+
+const offer = (state: MemoryState, queue: string, jobs: ReadonlyArray<Offered>, now: number): Array<Refused> => {
+  const entries = entriesOf(state, queue)
+  const refused: Array<Refused> = []
+  let fresh = 0
+  for (const job of jobs) {
+    const { id } = job
+    const known = entries.get(id)
+    if (known === undefined) {
+      const visibleAt = readyFrom(job, now)
+      entries.set(id, {
+        id,
+        payload: job.payload,
+        priority: job.priority ?? 0,
+        settings: job.settings,
+        state: "ready",
+        attempts: 0,
+        visibleAt,
+        waiting: visibleAt > now,
+        token: undefined,
+        error: undefined,
+        buriedAs: 0
+      })
+      fresh++
+    } else if (known.state === "buried" || known.state === "cancelled") {
+      refused.push({ id, state: known.state })
+    }
+  }
+  if (fresh > 0) notify(state, queue)
+  return refused
+}
+
+const claim = (state: MemoryState, queue: string, max: number, lease: Duration.Duration, now: number) => {
+  const claimed: Array<Claimed> = []
+  const token = `memory-${++lastToken}`
+  const ready = [...entriesOf(state, queue).values()]
+    .filter((entry) => (entry.state === "ready" || entry.state === "leased") && entry.visibleAt <= now)
+    .sort(claimOrder)
+  for (const entry of ready.slice(0, max)) {
+    entry.state = "leased"
+    entry.waiting = false
+    entry.attempts++
+    entry.visibleAt = now + Duration.toMillis(lease)
+    entry.token = token
+    const { id, payload, settings } = entry
+    claimed.push({ id, payload, attempt: entry.attempts, token, ...(settings === undefined ? {} : { settings }) })
+  }
+  return claimed
+}
+
+const complete = (state: MemoryState, queue: string, leases: ReadonlyArray<Lease>, now: number): void => {
+  for (const lease of leases) {
+    const entry = held(state, queue, lease)
+    if (entry === undefined) continue
+    end(entry, "completed", now)
+    queueOf(state, queue).completed++
+  }
+}
+
+const retry = (state: MemoryState, queue: string, lease: Lease, delay: Duration.Duration, now: number): void => {
+  const entry = held(state, queue, lease)
+  if (entry === undefined) return
+  entry.state = "ready"
+  entry.visibleAt = now + Duration.toMillis(delay)
+  entry.waiting = Duration.toMillis(delay) > 0
+  notify(state, queue)
+}
+
+const bury = (state: MemoryState, queue: string, lease: Lease, error: string, now: number): void => {
+  const entry = held(state, queue, lease)
+  if (entry === undefined) return
+  end(entry, "buried", now)
+  entry.error = error
+  entry.buriedAs = ++lastBurial
+}
+
+const release = (state: MemoryState, queue: string, leases: ReadonlyArray<Lease>, now: number): void => {
+  let released = 0
+  for (const lease of leases) {
+    const entry = held(state, queue, lease)
+    if (entry === undefined) continue
+    entry.state = "ready"
+    entry.attempts--
+    entry.visibleAt = now
+    released++
+  }
+  if (released > 0) notify(state, queue)
+}
+
+const extend = (state: MemoryState, queue: string, leases: ReadonlyArray<Lease>, lease: Duration.Duration, now: number) => {
+  const cancelled: Array<string> = []
+  for (const one of leases) {
+    const entry = held(state, queue, one)
+    if (entry) entry.visibleAt = now + Duration.toMillis(lease)
+    else if (entryOf(state, queue, one.id)?.state === "cancelled") cancelled.push(one.id)
+  }
+  return cancelled
+}
+
+const counts = (state: MemoryState, queue: string): Counts => {
+  const { completed, entries } = queueOf(state, queue)
+  const counted = { ready: 0, leased: 0, completed, buried: 0 }
+  for (const entry of entries.values()) {
+    if (entry.state === "ready" || entry.state === "leased" || entry.state === "buried") counted[entry.state]++
+  }
+  return counted
+}
+
+const buried = (state: MemoryState, queue: string, limit: number): Array<Buried> =>
+  [...entriesOf(state, queue).values()]
+    .filter((entry) => entry.state === "buried")
+    .sort((a, b) => a.buriedAs - b.buriedAs)
+    .slice(0, limit)
+    .map((entry) => ({ id: entry.id, payload: entry.payload, attempts: entry.attempts, error: entry.error ?? "" }))
+
+const due = (state: MemoryState, queue: string, now: number): number | undefined => {
+  let earliest: number | undefined
+  for (const entry of entriesOf(state, queue).values()) {
+    if (entry.waiting && (earliest === undefined || entry.visibleAt < earliest)) earliest = entry.visibleAt
+  }
+  return earliest === undefined ? undefined : Math.max(0, earliest - now)
+}
+
+const upcoming = (state: MemoryState, queue: string, limit: number): Array<Upcoming> =>
+  [...entriesOf(state, queue).values()]
+    .filter((entry) => entry.state === "ready" && entry.waiting)
+    .sort((a, b) => a.visibleAt - b.visibleAt)
+    .slice(0, limit)
+    .map((entry) => ({ id: entry.id, runAt: new Date(entry.visibleAt), attempts: entry.attempts }))
+
+/** A subscription to `queue`'s notifications, and what takes the next one. */
+const listen = (state: MemoryState, queue: string) =>
+  Effect.gen(function*() {
+    if (!state.wakeups.has(queue)) {
+      const created = yield* PubSub.unbounded<void>()
+      // Another listener of the queue may have made its own meanwhile.
+      if (!state.wakeups.has(queue)) state.wakeups.set(queue, created)
+    }
+    // Unbounded, yet small: a listener takes each notification as it comes.
+    const subscription = yield* PubSub.subscribe(state.wakeups.get(queue)!)
+    return PubSub.take(subscription)
+  })
+
+const lookup = (state: MemoryState, queue: string, id: string): JobInfo | undefined => {
+  const entry = entryOf(state, queue, id)
+  if (entry === undefined) return undefined
+  const { attempts, error, priority, state: jobState } = entry
+  const runAt = jobState === "ready" || jobState === "leased" ? new Date(entry.visibleAt) : undefined
+  return { id, state: jobState, attempts, runAt, priority, error: jobState === "buried" ? error : undefined }
+}
+
+const redrive = (state: MemoryState, queue: string, ids: ReadonlyArray<string>, now: number): number => {
+  const entries = entriesOf(state, queue)
+  const redriven = parked(state, queue, ids)
+  for (const entry of redriven) {
+    // Offered again, in effect: to the end of the queue's order.
+    entries.delete(entry.id)
+    entries.set(entry.id, { ...entry, state: "ready", attempts: 0, visibleAt: now, error: undefined })
+  }
+  if (redriven.length > 0) notify(state, queue)
+  return redriven.length
+}
+
+const remove = (state: MemoryState, queue: string, ids: ReadonlyArray<string>): number => {
+  const removed = parked(state, queue, ids)
+  for (const entry of removed) entriesOf(state, queue).delete(entry.id)
+  return removed.length
+}
+
+const cancel = (state: MemoryState, queue: string, id: string, now: number): JobState | undefined => {
+  const entry = entryOf(state, queue, id)
+  if (entry === undefined) return undefined
+  const found = entry.state
+  if (found === "ready" || found === "leased") end(entry, "cancelled", now)
+  return found
+}
+
+const purge = (
+  state: MemoryState,
+  queue: string,
+  retention: { readonly completed: Duration.Duration; readonly buried: Duration.Duration },
+  limit: number,
+  now: number
+): number => {
+  const ages = { completed: Duration.toMillis(retention.completed), buried: Duration.toMillis(retention.buried) }
+  const entries = entriesOf(state, queue)
+  let purged = 0
+  for (const entry of entries.values()) {
+    if (purged >= limit) break
+    const age = retentionOf(entry, ages)
+    if (age !== undefined && entry.visibleAt + age <= now) {
+      entries.delete(entry.id)
+      purged++
+    }
+  }
+  return purged
+}
+
 /** Makes an empty store. */
 export const make: Effect.Effect<Store> = Effect.sync(() => {
-  const queues = new Map<string, Queue>()
-  const queueOf = (name: string) => {
-    let queue = queues.get(name)
-    if (queue === undefined) queues.set(name, queue = { entries: new Map(), completed: 0 })
-    return queue
-  }
-  const entriesOf = (name: string) => queueOf(name).entries
-  /** The entry whose lease `lease` still is, if any. */
-  const held = (queue: string, lease: Lease): Entry | undefined => {
-    const entry = queues.get(queue)?.entries.get(lease.id)
-    return entry?.state === "leased" && entry.token === lease.token ? entry : undefined
-  }
-  /** The dead letters and cancelled jobs among `ids`, each once. */
-  const parked = (queue: string, ids: ReadonlyArray<string>): Array<Entry> => {
-    const entries = entriesOf(queue)
-    const found = new Set<Entry>()
-    for (const id of ids) {
-      const entry = entries.get(id)
-      if (entry?.state === "buried" || entry?.state === "cancelled") found.add(entry)
-    }
-    return [...found]
-  }
-  const withClock = <A>(f: (now: number) => A) => Effect.map(Clock.currentTimeMillis, f)
-  /** Each listened queue's notifications; a queue nobody listens to has none. */
-  const wakeups = new Map<string, PubSub.PubSub<void>>()
-  const notify = (queue: string) => {
-    const pubsub = wakeups.get(queue)
-    if (pubsub !== undefined) PubSub.publishUnsafe(pubsub, undefined)
-  }
-
+  const state: MemoryState = { queues: new Map(), wakeups: new Map() }
+  const at = Clock.currentTimeMillis
   const engine: Boundary.Engine = {
-    offer: (queue, jobs: ReadonlyArray<Offered>) =>
-      withClock((now) => {
-        const entries = entriesOf(queue)
-        const refused: Array<Refused> = []
-        let fresh = 0
-        for (const job of jobs) {
-          const { id } = job
-          const known = entries.get(id)
-          if (known === undefined) {
-            entries.set(id, {
-              id,
-              payload: job.payload,
-              priority: job.priority ?? 0,
-              settings: job.settings,
-              state: "ready",
-              attempts: 0,
-              visibleAt: readyFrom(job, now),
-              waiting: readyFrom(job, now) > now,
-              token: undefined,
-              error: undefined,
-              buriedAs: 0
-            })
-            fresh++
-          } else if (known.state === "buried" || known.state === "cancelled") {
-            refused.push({ id, state: known.state })
-          }
-        }
-        if (fresh > 0) notify(queue)
-        return refused
-      }),
-    claim: (queue, max, lease) =>
-      withClock((now) => {
-        const claimed: Array<Claimed> = []
-        const token = `memory-${++lastToken}`
-        const ready = [...entriesOf(queue).values()]
-          .filter((entry) => (entry.state === "ready" || entry.state === "leased") && entry.visibleAt <= now)
-          .sort(claimOrder)
-        for (const entry of ready.slice(0, max)) {
-          entry.state = "leased"
-          entry.waiting = false
-          entry.attempts++
-          entry.visibleAt = now + Duration.toMillis(lease)
-          entry.token = token
-          const { id, payload, settings } = entry
-          claimed.push({ id, payload, attempt: entry.attempts, token, ...(settings === undefined ? {} : { settings }) })
-        }
-        return claimed
-      }),
-    complete: (queue, leases) =>
-      withClock((now) => {
-        for (const lease of leases) {
-          const entry = held(queue, lease)
-          if (entry === undefined) continue
-          entry.state = "completed"
-          entry.token = undefined
-          entry.visibleAt = now
-          queueOf(queue).completed++
-        }
-      }),
-    retry: (queue, lease, delay) =>
-      withClock((now) => {
-        const entry = held(queue, lease)
-        if (entry === undefined) return
-        entry.state = "ready"
-        entry.visibleAt = now + Duration.toMillis(delay)
-        entry.waiting = Duration.toMillis(delay) > 0
-        notify(queue)
-      }),
-    bury: (queue, lease, error) =>
-      withClock((now) => {
-        const entry = held(queue, lease)
-        if (entry === undefined) return
-        entry.state = "buried"
-        entry.token = undefined
-        entry.visibleAt = now
-        entry.error = error
-        entry.buriedAs = ++lastBurial
-      }),
-    release: (queue, leases) =>
-      withClock((now) => {
-        let released = 0
-        for (const lease of leases) {
-          const entry = held(queue, lease)
-          if (entry === undefined) continue
-          entry.state = "ready"
-          entry.attempts--
-          entry.visibleAt = now
-          released++
-        }
-        if (released > 0) notify(queue)
-      }),
-    extend: (queue, leases, lease) =>
-      withClock((now) => {
-        const cancelled: Array<string> = []
-        const entries = entriesOf(queue)
-        for (const one of leases) {
-          const entry = held(queue, one)
-          if (entry) entry.visibleAt = now + Duration.toMillis(lease)
-          else if (entries.get(one.id)?.state === "cancelled") cancelled.push(one.id)
-        }
-        return cancelled
-      }),
-    counts: (queue) =>
-      Effect.sync(() => {
-        const { completed, entries } = queueOf(queue)
-        const counts = { ready: 0, leased: 0, completed, buried: 0 }
-        for (const entry of entries.values()) {
-          if (entry.state === "ready" || entry.state === "leased" || entry.state === "buried") counts[entry.state]++
-        }
-        return counts satisfies Counts
-      }),
-    buried: (queue, limit) =>
-      Effect.sync(() =>
-        [...entriesOf(queue).values()]
-          .filter((entry) => entry.state === "buried")
-          .sort((a, b) => a.buriedAs - b.buriedAs)
-          .slice(0, limit)
-          .map((entry): Buried => ({
-            id: entry.id,
-            payload: entry.payload,
-            attempts: entry.attempts,
-            error: entry.error ?? ""
-          }))
-      ),
-    due: (queue) =>
-      withClock((now) => {
-        let earliest: number | undefined
-        for (const entry of entriesOf(queue).values()) {
-          if (entry.waiting && (earliest === undefined || entry.visibleAt < earliest)) earliest = entry.visibleAt
-        }
-        return earliest === undefined ? undefined : Math.max(0, earliest - now)
-      }),
-    upcoming: (queue, limit) =>
-      Effect.sync(() =>
-        [...entriesOf(queue).values()]
-          .filter((entry) => entry.state === "ready" && entry.waiting)
-          .sort((a, b) => a.visibleAt - b.visibleAt)
-          .slice(0, limit)
-          .map((entry): Upcoming => ({ id: entry.id, runAt: new Date(entry.visibleAt), attempts: entry.attempts }))
-      ),
-    listen: (queue) =>
-      Effect.gen(function*() {
-        if (!wakeups.has(queue)) {
-          const created = yield* PubSub.unbounded<void>()
-          // Another listener of the queue may have made its own meanwhile.
-          if (!wakeups.has(queue)) wakeups.set(queue, created)
-        }
-        // Unbounded, yet small: a listener takes each notification as it comes.
-        const subscription = yield* PubSub.subscribe(wakeups.get(queue)!)
-        return PubSub.take(subscription)
-      }),
-    lookup: (queue, id) =>
-      Effect.sync((): JobInfo | undefined => {
-        const entry = queues.get(queue)?.entries.get(id)
-        if (entry === undefined) return undefined
-        const { attempts, error, priority, state } = entry
-        const runAt = state === "ready" || state === "leased" ? new Date(entry.visibleAt) : undefined
-        return { id, state, attempts, runAt, priority, error: state === "buried" ? error : undefined }
-      }),
-    redrive: (queue, ids) =>
-      withClock((now) => {
-        const entries = entriesOf(queue)
-        const redriven = parked(queue, ids)
-        for (const entry of redriven) {
-          // Offered again, in effect: to the end of the queue's order.
-          entries.delete(entry.id)
-          entries.set(entry.id, { ...entry, state: "ready", attempts: 0, visibleAt: now, error: undefined })
-        }
-        if (redriven.length > 0) notify(queue)
-        return redriven.length
-      }),
-    remove: (queue, ids) =>
-      Effect.sync(() => {
-        const removed = parked(queue, ids)
-        for (const entry of removed) entriesOf(queue).delete(entry.id)
-        return removed.length
-      }),
-    cancel: (queue, id) =>
-      withClock((now) => {
-        const entry = queues.get(queue)?.entries.get(id)
-        if (entry === undefined) return undefined
-        const found = entry.state
-        if (found === "ready" || found === "leased") {
-          entry.state = "cancelled"
-          entry.waiting = false
-          entry.token = undefined
-          entry.visibleAt = now
-        }
-        return found
-      }),
-    purge: (queue, retention, limit) =>
-      withClock((now) => {
-        const ages = { completed: Duration.toMillis(retention.completed), buried: Duration.toMillis(retention.buried) }
-        const entries = entriesOf(queue)
-        let purged = 0
-        for (const entry of entries.values()) {
-          if (purged >= limit) break
-          const age = retentionOf(entry, ages)
-          if (age !== undefined && entry.visibleAt + age <= now) {
-            entries.delete(entry.id)
-            purged++
-          }
-        }
-        return purged
-      })
+    offer: (queue, jobs) => Effect.map(at, (now) => offer(state, queue, jobs, now)),
+    claim: (queue, max, lease) => Effect.map(at, (now) => claim(state, queue, max, lease, now)),
+    complete: (queue, leases) => Effect.map(at, (now) => complete(state, queue, leases, now)),
+    retry: (queue, lease, delay) => Effect.map(at, (now) => retry(state, queue, lease, delay, now)),
+    bury: (queue, lease, error) => Effect.map(at, (now) => bury(state, queue, lease, error, now)),
+    release: (queue, leases) => Effect.map(at, (now) => release(state, queue, leases, now)),
+    extend: (queue, leases, lease) => Effect.map(at, (now) => extend(state, queue, leases, lease, now)),
+    counts: (queue) => Effect.sync(() => counts(state, queue)),
+    buried: (queue, limit) => Effect.sync(() => buried(state, queue, limit)),
+    due: (queue) => Effect.map(at, (now) => due(state, queue, now)),
+    upcoming: (queue, limit) => Effect.sync(() => upcoming(state, queue, limit)),
+    listen: (queue) => listen(state, queue),
+    lookup: (queue, id) => Effect.sync(() => lookup(state, queue, id)),
+    redrive: (queue, ids) => Effect.map(at, (now) => redrive(state, queue, ids, now)),
+    remove: (queue, ids) => Effect.sync(() => remove(state, queue, ids)),
+    cancel: (queue, id) => Effect.map(at, (now) => cancel(state, queue, id, now)),
+    purge: (queue, retention, limit) => Effect.map(at, (now) => purge(state, queue, retention, limit, now))
   }
   return Boundary.makeStore(engine, { engine: "memory", maxPayloadBytes: memoryLimit })
 })
