@@ -21,16 +21,19 @@ import { encodeJobs, storableError } from "./text.ts"
 
 /** The engine on `runner`, refusing to send payloads over `limits`. */
 export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
-  /** Runs one statement (on a pooled connection, or the client's transaction), its failure as a `StoreError`. */
-  const run = (operation: string, sql: string, params: ReadonlyArray<unknown>, prepare = true) =>
-    Effect.mapError(runner.run(sql, params, prepare), storeError(operation))
+  /**
+   * Runs one statement, prepared (on a pooled connection, or the client's
+   * transaction), its failure as a `StoreError`.
+   */
+  const run = (operation: string, sql: string, params: ReadonlyArray<unknown>) =>
+    Effect.mapError(runner.run(sql, params, true), storeError(operation))
 
   /** A payload from its JSON text; undefined for one too large to send (NULL instead). */
   const payloadOf = (text: unknown): unknown => typeof text === "string" ? JSON.parse(text) : undefined
 
-  /** Ends `leases` with `sql`: prepared for a small batch, planned with its values for a large one. */
-  const endAll = (operation: string, sql: string, queue: string, leases: ReadonlyArray<Lease>, ...rest: Array<unknown>) =>
-    Effect.asVoid(run(operation, sql, [queue, ...Sql.leaseArrays(leases), ...rest], leases.length <= Sql.preparedBatch))
+  /** Ends `leases` with `sql`, one prepared statement whatever the batch's size (see `heldBy`). */
+  const endAll = (operation: string, sql: string, queue: string, leases: ReadonlyArray<Lease>) =>
+    Effect.asVoid(run(operation, sql, [queue, ...Sql.leaseParams(leases)]))
 
   return {
     offer: (queue, jobs, texts) =>
@@ -106,7 +109,7 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
 
     extend: (queue, leases, lease) =>
       Effect.map(
-        run("extend", Sql.extendSql, [queue, ...Sql.leaseArrays(leases), Sql.millis(lease)], leases.length <= Sql.preparedBatch),
+        run("extend", Sql.extendSql, [queue, ...Sql.leaseParams(leases), Sql.millis(lease)]),
         (rows) => {
           const cancelled: Array<string> = []
           for (const row of rows) if (row[0] !== null) cancelled.push(row[0] as string)
