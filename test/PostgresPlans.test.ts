@@ -69,10 +69,10 @@ describe("PostgresStore's plans", () => {
         assert.deepStrictEqual(sent.filter((statement) => statement.sql === sql).map(({ prepare }) => prepare), [true])
       }
       // Once more on one connection: the statement's plans there are generic ones (a batch already ended: nothing moves).
-      const [ids, tokens] = Sql.leaseParams(claimed.slice(0, 1_000))
+      const params = Sql.leaseParams(claimed.slice(0, 1_000))
       const plans = yield* pool.use((connection) =>
         Effect.gen(function*() {
-          yield* connection.queryValues(Sql.completeSql, [queue, ids, tokens], true)
+          yield* connection.queryValues(Sql.completeSql, [queue, ...params], true)
           return yield* connection.queryValues(
             "SELECT generic_plans::int, custom_plans::int FROM pg_prepared_statements WHERE statement = $1",
             [Sql.completeSql]

@@ -258,6 +258,29 @@ describe("PostgresStore", () => {
       assert.strictEqual(again?.attempt, 2)
     }))
 
+  it.live("a lease ends at the place its claim left the row, or by its id once the row moved; the place alone ends nothing", () =>
+    Effect.gen(function*() {
+      const store = yield* makeShared
+      const queue = queueName()
+      yield* store.offer(queue, jobs(3))
+      const [moved0, moved1, expired] = yield* store.claim(queue, 3, Duration.millis(200))
+      // Renewed: these two rows are no longer where the claim left them.
+      yield* store.extend(queue, [moved0!, moved1!], minute)
+      yield* Effect.sleep(300)
+      const [held] = yield* store.claim(queue, 1, minute)
+      assert.strictEqual(held?.id, expired!.id, "the lease that ran out, claimed again")
+      // The old lease's token at the new lease's place: the row there holds another token.
+      const atHeldPlace = `${Sql.splitToken(expired!.token).stored}@${Sql.splitToken(held!.token).place}`
+      // A token whose place is not one the store writes is not the store's token.
+      const junkPlace = `${Sql.splitToken(moved0!.token).stored}@junk`
+      yield* store.complete(queue, [{ id: expired!.id, token: atHeldPlace }, { id: moved0!.id, token: junkPlace }])
+      assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 3, completed: 0, buried: 0 })
+      // One batch: two rows that moved, one where its claim left it.
+      yield* store.complete(queue, [moved0!, moved1!, held!])
+      assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 3, buried: 0 })
+      assert.strictEqual((yield* store.lookup(queue, expired!.id))?.state, "completed")
+    }))
+
   it.live("two stores (two pools) claiming concurrently never get the same job", () =>
     Effect.gen(function*() {
       const stores = [yield* makeShared, yield* makeShared]

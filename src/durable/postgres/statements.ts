@@ -178,8 +178,10 @@ export const dueBatch = 100
  * priority, lower first, then by time (when each was offered, or when its
  * delay ended), then by order of offer. Each lease gets its own token, the
  * claim's (fresh) followed by the job's `seq`, so that a token alone names
- * one lease. A lease that ran out is leased again: only the jobs that were
- * ready (or scheduled: counted as ready) move in the counts.
+ * one lease; the holder is given it followed by `@` and where the leased
+ * row is (its `ctid`), so that ending the lease can go straight to the row
+ * (see `endLeases`). A lease that ran out is leased again: only the jobs
+ * that were ready (or scheduled: counted as ready) move in the counts.
  *
  * The candidates come from three index scans, each stopping at its `LIMIT`
  * (or at the first row past now), so a claim reads a bounded number of rows
@@ -246,41 +248,59 @@ WITH expired AS (
   UPDATE ${table}
   SET state = 'leased', attempts = attempts + 1, visible_at = ${fromNow("$3")}, token = $4 || seq
   WHERE ctid = ANY(ARRAY(SELECT ctid FROM picked))
-  RETURNING id, payload, attempts, token, settings
+  RETURNING id, payload, attempts, token, settings, ctid
 ), promoted AS (
   UPDATE ${table} SET state = 'ready'
   WHERE ctid = ANY(ARRAY(SELECT ctid FROM due EXCEPT ALL SELECT ctid FROM picked))
 ), counted AS (${tally("picked", "ready", "leased", "state <> 'leased'")}
 )
-SELECT id, CASE WHEN octet_length(text) <= $5 THEN text END, attempts, token, octet_length(text), settings
+SELECT id, CASE WHEN octet_length(text) <= $5 THEN text END, attempts, token || '@' || leased.ctid::text,
+  octet_length(text), settings
 FROM leased JOIN picked USING (id), LATERAL (SELECT payload::text AS text) AS sent
 ORDER BY picked.tier, picked.priority, picked.visible_at, picked.seq`
 
 /**
- * The leased jobs among `$2` (ids) whose lease is one of `$3`, the tokens as
- * the keys of a JSON object (`tokenSet`): a token names one lease of one
- * job, so the two need not be paired. The ids are probes of the primary
- * key; each row's token is looked up among the object's keys, which
- * PostgreSQL keeps sorted: a binary search, under any plan. (As a `text[]`,
+ * Whether a row's lease is one of `$3`, the batch's tokens as the keys of a
+ * JSON object (`leaseParams`): a token names one lease of one job, so the
+ * batch's ids and tokens need not be paired. Each row's token is looked up
+ * among the object's keys, which PostgreSQL keeps sorted: a binary search,
+ * under any plan. (As a `text[]`,
  * `token = ANY($3)` is a hash lookup only in a plan made with the batch's
  * values; in a plan made once for any value it compares each row's token
  * to every token of the batch: 15,000 leases completed in 2.5-2.8 s
  * instead of 0.3-0.5.) So every batch runs prepared, planned once per
  * connection, whatever its size.
  */
-const heldBy = "WHERE queue = $1 AND id = ANY($2::text[]) AND $3::jsonb ? token"
+const holds = "$3::jsonb ? token"
 
 /**
  * Ends the leases `$2`/`$3` that are still held (a job has a token only
  * while leased), with `set`; notifies the queue's listeners if `notifyWhen`
  * is given and holds.
+ *
+ * Each lease is first looked for where its claim left the row, `$4` (the
+ * `ctid`s its holder was given with the tokens; see `claimSql`): a TID
+ * scan, a third fewer buffers than a probe of the primary key per job (1,850
+ * against 2,700 for a batch of 168). The row is there unless it moved since
+ * (an `extend`, or a `VACUUM FULL`): the ids not found there are then probed
+ * in the primary key, as before. Whatever is at a place, a row counts only
+ * if it is visible, of the queue and holds one of the tokens, which name one
+ * lease each. The two updates never meet on a row: the second reads only
+ * ids the first did not end.
  */
 const endLeases = (to: State, set: string, notifyWhen?: string) => `
-WITH ended AS (
+WITH at_place AS (
   UPDATE ${table}
   SET state = '${to}', token = NULL${set}
-  ${heldBy}
-  RETURNING 1
+  WHERE ctid = ANY($4::tid[]) AND queue = $1 AND ${holds}
+  RETURNING id
+), moved AS (
+  UPDATE ${table}
+  SET state = '${to}', token = NULL${set}
+  WHERE queue = $1 AND id = ANY(ARRAY(SELECT unnest($2::text[]) EXCEPT SELECT id FROM at_place)) AND ${holds}
+  RETURNING id
+), ended AS (
+  SELECT id FROM at_place UNION ALL SELECT id FROM moved
 )${tallied("ended", "leased", to, notifyWhen)}`
 
 export const completeSql = endLeases("completed", ", ended_at = now()")
@@ -296,7 +316,7 @@ export const releaseSql = endLeases("ready", ", attempts = attempts - 1, visible
  */
 export const extendSql = `
 UPDATE ${table} SET visible_at = ${fromNow("$4")}
-WHERE queue = $1 AND id = ANY($2::text[]) AND ($3::jsonb ? token OR state = 'cancelled')
+WHERE queue = $1 AND id = ANY($2::text[]) AND (${holds} OR state = 'cancelled')
 RETURNING CASE WHEN state = 'cancelled' THEN id END`
 
 /**
@@ -463,17 +483,37 @@ export const purgeSql: { readonly [state in Ended]: string } = {
  */
 export const millis = (duration: Duration.Duration) =>
   PgTypes.float8(Math.max(0, Math.min(Duration.toMillis(duration), 1000 * 365.25 * 24 * 3600 * 1000)))
+/** A row's place as `claimSql` writes it after a token's `@`: `(block,offset)`, each in its range. */
+const placePattern = /^\((\d{1,10}),(\d{1,5})\)$/
+
 /**
- * `leases` as the parameters of `heldBy`: their ids, an array, and their
- * tokens, the keys of a JSON object (its values mean nothing).
+ * A lease's token as its holder has it, split into the token stored in the
+ * row and where the row was leased (`claimSql`), or no place: a token not
+ * of that form is stored as it is (and matches nothing the store gave out).
  */
-export const leaseParams = (leases: ReadonlyArray<Lease>): [Array<string>, string] => {
+export const splitToken = (token: string): { readonly stored: string; readonly place: string | undefined } => {
+  const at = token.lastIndexOf("@")
+  const match = at < 0 ? null : placePattern.exec(token.slice(at + 1))
+  return match === null || Number(match[1]) > 4_294_967_295 || Number(match[2]) > 65_535
+    ? { stored: token, place: undefined }
+    : { stored: token.slice(0, at), place: token.slice(at + 1) }
+}
+
+/**
+ * `leases` as the parameters of `endLeases` (the first two: of `extendSql`): their ids, an
+ * array; their stored tokens, the keys of a JSON object (its values mean
+ * nothing); and the places of their rows, an array.
+ */
+export const leaseParams = (leases: ReadonlyArray<Lease>): [Array<string>, string, Array<string>] => {
   const ids = new Array<string>(leases.length)
   const keys = new Array<string>(leases.length)
+  const places: Array<string> = []
   for (let i = 0; i < leases.length; i++) {
+    const { stored, place } = splitToken(leases[i]!.token)
     ids[i] = leases[i]!.id
-    keys[i] = `${JSON.stringify(leases[i]!.token)}:0`
+    keys[i] = `${JSON.stringify(stored)}:0`
+    if (place !== undefined) places.push(place)
   }
-  return [ids, `{${keys.join(",")}}`]
+  return [ids, `{${keys.join(",")}}`, places]
 }
 

@@ -90,7 +90,7 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
             // A row too large to deliver is dead-lettered by itself; the rest of the claim goes on.
             return poisoned.length === 0 ? Effect.succeed(claimed) : Effect.as(
               Effect.forEach(poisoned, ({ lease, reason }) =>
-                run("claim", Sql.burySql, [queue, lease.id, lease.token, reason]), { discard: true }),
+                run("claim", Sql.burySql, [queue, lease.id, Sql.splitToken(lease.token).stored, reason]), { discard: true }),
               claimed
             )
           }
@@ -100,16 +100,16 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
     complete: (queue, leases) => endAll("complete", Sql.completeSql, queue, leases),
 
     retry: (queue, lease, delay) =>
-      Effect.asVoid(run("retry", Sql.retrySql, [queue, lease.id, lease.token, Sql.millis(delay)])),
+      Effect.asVoid(run("retry", Sql.retrySql, [queue, lease.id, Sql.splitToken(lease.token).stored, Sql.millis(delay)])),
 
     bury: (queue, lease, error) =>
-      Effect.asVoid(run("bury", Sql.burySql, [queue, lease.id, lease.token, storableError(error)])),
+      Effect.asVoid(run("bury", Sql.burySql, [queue, lease.id, Sql.splitToken(lease.token).stored, storableError(error)])),
 
     release: (queue, leases) => endAll("release", Sql.releaseSql, queue, leases),
 
     extend: (queue, leases, lease) =>
       Effect.map(
-        run("extend", Sql.extendSql, [queue, ...Sql.leaseParams(leases), Sql.millis(lease)]),
+        run("extend", Sql.extendSql, [queue, ...Sql.leaseParams(leases).slice(0, 2), Sql.millis(lease)]),
         (rows) => {
           const cancelled: Array<string> = []
           for (const row of rows) if (row[0] !== null) cancelled.push(row[0] as string)
