@@ -281,6 +281,32 @@ describe("PostgresStore", () => {
       assert.strictEqual((yield* store.lookup(queue, expired!.id))?.state, "completed")
     }))
 
+  it.live("a completed job keeps its id, priority and attempts, not its payload nor its settings", () =>
+    Effect.gen(function*() {
+      const store = yield* makeShared
+      const queue = queueName()
+      const payload = { text: "x".repeat(1_000) }
+      yield* store.offer(queue, [{ id: "done", payload, priority: 3, settings: "kept until the end" }, { id: "buried", payload }])
+      const claimed = yield* store.claim(queue, 2, minute)
+      yield* store.complete(queue, claimed.filter((job) => job.id === "done"))
+      yield* store.bury(queue, claimed.find((job) => job.id === "buried")!, "failed")
+      const rows = yield* Effect.orDie(pgRows(
+        shared!.url,
+        `SELECT id, payload::text, settings FROM ${Sql.table} WHERE queue = '${queue}' ORDER BY id`
+      ))
+      assert.deepStrictEqual(rows, [["buried", JSON.stringify(payload).replace(":", ": "), null], ["done", "null", null]])
+      assert.deepStrictEqual(yield* store.lookup(queue, "done"), {
+        id: "done",
+        state: "completed",
+        attempts: 1,
+        priority: 3,
+        runAt: undefined,
+        error: undefined
+      })
+      assert.deepStrictEqual(yield* store.offer(queue, [{ id: "done", payload }]), [], "not stored again")
+      assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 1, buried: 1 })
+    }))
+
   it.live("two stores (two pools) claiming concurrently never get the same job", () =>
     Effect.gen(function*() {
       const stores = [yield* makeShared, yield* makeShared]

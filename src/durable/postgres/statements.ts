@@ -303,7 +303,14 @@ WITH at_place AS (
   SELECT id FROM at_place UNION ALL SELECT id FROM moved
 )${tallied("ended", "leased", to, notifyWhen)}`
 
-export const completeSql = endLeases("completed", ", ended_at = now()")
+/**
+ * A completed job keeps its id (no offer stores it again until it is
+ * purged), its priority and attempts (`lookup`), not its payload nor its
+ * settings, which nothing reads again: the row written is smaller (the
+ * update writes a whole new version of it), and so is the table kept for
+ * the retention. (`'null'`: the column holds JSON, never SQL's NULL.)
+ */
+export const completeSql = endLeases("completed", ", ended_at = now(), payload = 'null', settings = NULL")
 
 export const releaseSql = endLeases("ready", ", attempts = attempts - 1, visible_at = now()", "true")
 
