@@ -53,7 +53,8 @@
  *   whenever a lease ends, so a stale holder's call matches nothing, and
  *   repeating a call (after a lost reply) does nothing the second time.
  * - Completed, buried and cancelled rows stay in the table until `purge`
- *   deletes them past their retention: it reads the oldest from the index of
+ *   deletes them past their retention (a completed one without its payload
+ *   and settings, which nothing reads again): it reads the oldest from the index of
  *   ended jobs (`queue, state, ended_at`), a bounded batch per call, skipping
  *   rows another purge holds (`FOR UPDATE SKIP LOCKED`).
  * - `cancel` moves a ready, scheduled or leased row to `cancelled` and
