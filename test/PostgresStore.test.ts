@@ -247,6 +247,10 @@ describe("PostgresStore", () => {
       // Retried: the lease is over, its token with it.
       yield* store.retry(queue, first!, Duration.zero)
       yield* store.complete(queue, [first!, { id: other!.id, token: "not-a-token" }, { id: "nope", token: first!.token }])
+      // Tokens PostgreSQL could not hold (NUL, half a surrogate pair) end nothing, and fail nothing.
+      yield* store.complete(queue, [{ id: other!.id, token: "a\0b" }, { id: other!.id, token: "\ud800" }])
+      yield* store.release(queue, [{ id: other!.id, token: "a\0b" }, { id: other!.id, token: "\ud800" }])
+      assert.deepStrictEqual(yield* store.extend(queue, [{ id: other!.id, token: "a\0b" }], minute), [])
       yield* store.bury(queue, first!, "stale")
       assert.deepStrictEqual(yield* store.counts(queue), { ready: 1, leased: 1, completed: 0, buried: 0 })
       // A second complete of the same lease is a no-op too.

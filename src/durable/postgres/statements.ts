@@ -9,6 +9,7 @@
 import * as PgTypes from "@effect/sql-pg/PgTypes"
 import * as Duration from "effect/Duration"
 import type { Lease } from "../Store.ts"
+import { unstorableText } from "./text.ts"
 
 /** The one table of jobs every queue shares. */
 export const table = "effect_worker_pool_jobs"
@@ -507,18 +508,21 @@ export const splitToken = (token: string): { readonly stored: string; readonly p
 }
 
 /**
- * `leases` as the parameters of `endLeases` (the first two: of `extendSql`): their ids, an
- * array; their stored tokens, the keys of a JSON object (its values mean
- * nothing); and the places of their rows, an array.
+ * `leases` as the parameters of `endLeases` (the first two: of
+ * `extendSql`): their ids, an array; their stored tokens, the keys of a
+ * JSON object (its values mean nothing); and the places of their rows, an
+ * array.
  */
 export const leaseParams = (leases: ReadonlyArray<Lease>): [Array<string>, string, Array<string>] => {
   const ids = new Array<string>(leases.length)
-  const keys = new Array<string>(leases.length)
+  const keys: Array<string> = []
   const places: Array<string> = []
   for (let i = 0; i < leases.length; i++) {
     const { stored, place } = splitToken(leases[i]!.token)
     ids[i] = leases[i]!.id
-    keys[i] = `${JSON.stringify(stored)}:0`
+    // A token PostgreSQL cannot hold (NUL, half a surrogate pair) is none the
+    // store gave out: left out, it matches no lease, rather than fail the batch.
+    if (unstorableText(stored) === undefined) keys.push(`${JSON.stringify(stored)}:0`)
     if (place !== undefined) places.push(place)
   }
   return [ids, `{${keys.join(",")}}`, places]
