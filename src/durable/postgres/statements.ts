@@ -287,7 +287,9 @@ const holds = "$3::jsonb ? token"
  * in the primary key, as before. Whatever is at a place, a row counts only
  * if it is visible, of the queue and holds one of the tokens, which name one
  * lease each. The two updates never meet on a row: the second reads only
- * ids the first did not end.
+ * ids the first did not end, and nothing at all when the first ended as
+ * many leases as the batch holds (a condition PostgreSQL checks once,
+ * before the rest: most batches then skip the key entirely).
  */
 const endLeases = (to: State, set: string, notifyWhen?: string) => `
 WITH at_place AS (
@@ -298,7 +300,8 @@ WITH at_place AS (
 ), moved AS (
   UPDATE ${table}
   SET state = '${to}', token = NULL${set}
-  WHERE queue = $1 AND id = ANY(ARRAY(SELECT unnest($2::text[]) EXCEPT SELECT id FROM at_place)) AND ${holds}
+  WHERE (SELECT count(*) FROM at_place) < cardinality($2::text[])
+    AND queue = $1 AND id = ANY(ARRAY(SELECT unnest($2::text[]) EXCEPT SELECT id FROM at_place)) AND ${holds}
   RETURNING id
 ), ended AS (
   SELECT id FROM at_place UNION ALL SELECT id FROM moved
