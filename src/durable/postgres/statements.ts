@@ -197,7 +197,8 @@ export const dueBatch = 100
  * `picked` is the best `$2` of them, leased; the due jobs not picked are
  * promoted to `ready` (their `visible_at`, their time, keeps their place),
  * for a later claim to take by priority: each row is changed by exactly one
- * of the two updates. With more than a batch due at once, a claim sees only
+ * of the two updates (the second skipped at once, before its set
+ * difference, when no job was due). With more than a batch due at once, a claim sees only
  * the oldest batch of them: a due job of a low priority number can then
  * wait a claim or two behind ready jobs of a higher one. Candidates are
  * locked with `SKIP LOCKED`, so two claimers never wait for each other nor
@@ -252,7 +253,7 @@ WITH expired AS (
   RETURNING id, payload, attempts, token, settings, ctid
 ), promoted AS (
   UPDATE ${table} SET state = 'ready'
-  WHERE ctid = ANY(ARRAY(SELECT ctid FROM due EXCEPT ALL SELECT ctid FROM picked))
+  WHERE EXISTS (SELECT 1 FROM due) AND ctid = ANY(ARRAY(SELECT ctid FROM due EXCEPT ALL SELECT ctid FROM picked))
 ), counted AS (${tally("picked", "ready", "leased", "state <> 'leased'")}
 )
 SELECT id, CASE WHEN octet_length(text) <= $5 THEN text END, attempts, token || '@' || leased.ctid::text,
