@@ -73,7 +73,7 @@ export const open = (url: string, connectTimeout: Duration.Duration): Effect.Eff
         // value of its parameters (checked with EXPLAIN on a queue of
         // 100,000 jobs): none compares a partial index's column to a
         // parameter, and the ending statements look their batch's tokens up
-        // by binary search under any plan (`heldBy` in `statements.ts`).
+        // by binary search under any plan (`holds` in `statements.ts`).
         plan_cache_mode: "force_generic_plan"
       }
     })).pipe(Effect.mapError(storeError("connect")))

@@ -50,7 +50,7 @@ export const defaultMaxMessageSize = 16 * 1024 * 1024
  * Statements on `pool`, each on a connection it lends for the statement,
  * planned as the pool's sessions plan them (`connection.ts`: once for any
  * value, prepared or not). The store's statements run prepared, batches of
- * any size too (see `heldBy` in `statements.ts`); only the migrations run
+ * any size too (see `holds` in `statements.ts`); only the migrations run
  * unprepared.
  */
 export const onPool = (pool: PgPool.PgPool): Runner => ({

@@ -31,7 +31,7 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
   /** A payload from its JSON text; undefined for one too large to send (NULL instead). */
   const payloadOf = (text: unknown): unknown => typeof text === "string" ? JSON.parse(text) : undefined
 
-  /** Ends `leases` with `sql`, one prepared statement whatever the batch's size (see `heldBy`). */
+  /** Ends `leases` with `sql`, one prepared statement whatever the batch's size (see `holds` in `statements.ts`). */
   const endAll = (operation: string, sql: string, queue: string, leases: ReadonlyArray<Lease>) =>
     Effect.asVoid(run(operation, sql, [queue, ...Sql.leaseParams(leases)]))
 
