@@ -266,12 +266,11 @@ ORDER BY picked.tier, picked.priority, picked.visible_at, picked.seq`
  * JSON object (`leaseParams`): a token names one lease of one job, so the
  * batch's ids and tokens need not be paired. Each row's token is looked up
  * among the object's keys, which PostgreSQL keeps sorted: a binary search,
- * under any plan. (As a `text[]`,
- * `token = ANY($3)` is a hash lookup only in a plan made with the batch's
- * values; in a plan made once for any value it compares each row's token
- * to every token of the batch: 15,000 leases completed in 2.5-2.8 s
- * instead of 0.3-0.5.) So every batch runs prepared, planned once per
- * connection, whatever its size.
+ * under any plan. (As a `text[]`, `token = ANY($3)` is a hash lookup only
+ * in a plan made with the batch's values; in a plan made once for any value
+ * it compares each row's token to every token of the batch: 15,000 leases
+ * completed in 2.5-2.8 s instead of 0.3-0.5.) So every batch runs prepared,
+ * planned once per connection, whatever its size.
  */
 const holds = "$3::jsonb ? token"
 
