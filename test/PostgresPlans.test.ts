@@ -1,17 +1,20 @@
 /**
  * How the PostgreSQL store's own sessions plan its statements, against a
  * real server: prepared statements once for any value of their parameters
- * (a generic plan), statements run unprepared (large batches) with their
- * values, and every statement keeping its index under a generic plan, the
- * purge of each ended state included.
+ * (a generic plan), batches of any size run prepared, and every statement
+ * keeping its index under a generic plan, the purge of each ended state
+ * included.
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as PgTypes from "@effect/sql-pg/PgTypes"
 import { Duration, Effect } from "effect"
 import { afterAll, beforeAll } from "vitest"
+import * as Boundary from "../src/durable/boundary.ts"
 import * as Connection from "../src/durable/postgres/connection.ts"
+import { limitsOf } from "../src/durable/postgres/limits.ts"
 import * as Runner from "../src/durable/postgres/runner.ts"
 import * as Sql from "../src/durable/postgres/statements.ts"
+import { makeEngine } from "../src/durable/postgres/store.ts"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import { pgRows } from "./support/admin.ts"
 import { type PlainServer, startPostgresServer } from "./support/servers.ts"
@@ -31,15 +34,56 @@ const storePool = Effect.suspend(() =>
 )
 
 describe("PostgresStore's plans", () => {
-  it.live("a store's connection plans prepared statements once (generic plans), unprepared ones with their values", () =>
+  it.live("a store's connection plans prepared statements once (generic plans)", () =>
     Effect.gen(function*() {
       const runner = Runner.onPool(yield* storePool)
-      const mode = (prepare: boolean) =>
-        Effect.map(runner.run("SHOW plan_cache_mode", [], prepare), (rows) => rows[0]![0])
-      assert.strictEqual(yield* mode(true), "force_generic_plan")
-      assert.strictEqual(yield* mode(false), "force_custom_plan")
-      assert.strictEqual(yield* mode(true), "force_generic_plan", "put back after an unprepared statement")
+      const rows = yield* runner.run("SHOW plan_cache_mode", [], true)
+      assert.strictEqual(rows[0]![0], "force_generic_plan")
     }))
+
+  it.live("batches of thousands end and extend as prepared statements, on a generic plan, only the held leases", () =>
+    Effect.gen(function*() {
+      const pool = yield* storePool
+      const base = Runner.onPool(pool)
+      const sent: Array<{ readonly sql: string; readonly prepare: boolean }> = []
+      const runner: Runner.Runner = {
+        ...base,
+        run: (sql, params, prepare) => {
+          sent.push({ sql, prepare })
+          return base.run(sql, params, prepare)
+        }
+      }
+      yield* PostgresStore.make({ url: server!.url })
+      const store = Boundary.makeStore(makeEngine(runner, limitsOf(runner.maxMessageSize)), { engine: "postgres" })
+      const queue = "thousands"
+      yield* store.offer(queue, Array.from({ length: 3_000 }, (_, i) => ({ id: `j${i}`, payload: i })))
+      const claimed = yield* store.claim(queue, 3_000, Duration.minutes(1))
+      assert.strictEqual(claimed.length, 3_000)
+      // A stale token (another job's) and a made-up one end nothing.
+      const stale = { id: claimed[0]!.id, token: claimed[1]!.token }
+      yield* store.extend(queue, [...claimed, stale], Duration.minutes(2))
+      yield* store.release(queue, [stale, { id: "nope", token: "made/up" }, ...claimed.slice(0, 1_000)])
+      yield* store.complete(queue, claimed.slice(1_000))
+      assert.deepStrictEqual(yield* store.counts(queue), { ready: 1_000, leased: 0, completed: 2_000, buried: 0 })
+      for (const sql of [Sql.extendSql, Sql.releaseSql, Sql.completeSql]) {
+        assert.deepStrictEqual(sent.filter((statement) => statement.sql === sql).map(({ prepare }) => prepare), [true])
+      }
+      // Once more on one connection: the statement's plans there are generic ones (a batch already ended: nothing moves).
+      const params = Sql.leaseParams(claimed.slice(0, 1_000))
+      const plans = yield* pool.use((connection) =>
+        Effect.gen(function*() {
+          yield* connection.queryValues(Sql.completeSql, [queue, ...params], true)
+          return yield* connection.queryValues(
+            "SELECT generic_plans::int, custom_plans::int FROM pg_prepared_statements WHERE statement = $1",
+            [Sql.completeSql]
+          )
+        })
+      )
+      const [[generic, custom]] = plans as ReadonlyArray<ReadonlyArray<number>> as [[number, number]]
+      assert.isAtLeast(generic, 1)
+      assert.strictEqual(custom, 0)
+      assert.deepStrictEqual(yield* store.counts(queue), { ready: 1_000, leased: 0, completed: 2_000, buried: 0 })
+    }), 60_000)
 
   it.live("a store's claims run on one generic plan per connection, planned with no value", () =>
     Effect.gen(function*() {

@@ -247,6 +247,10 @@ describe("PostgresStore", () => {
       // Retried: the lease is over, its token with it.
       yield* store.retry(queue, first!, Duration.zero)
       yield* store.complete(queue, [first!, { id: other!.id, token: "not-a-token" }, { id: "nope", token: first!.token }])
+      // Tokens PostgreSQL could not hold (NUL, half a surrogate pair) end nothing, and fail nothing.
+      yield* store.complete(queue, [{ id: other!.id, token: "a\0b" }, { id: other!.id, token: "\ud800" }])
+      yield* store.release(queue, [{ id: other!.id, token: "a\0b" }, { id: other!.id, token: "\ud800" }])
+      assert.deepStrictEqual(yield* store.extend(queue, [{ id: other!.id, token: "a\0b" }], minute), [])
       yield* store.bury(queue, first!, "stale")
       assert.deepStrictEqual(yield* store.counts(queue), { ready: 1, leased: 1, completed: 0, buried: 0 })
       // A second complete of the same lease is a no-op too.
@@ -256,6 +260,55 @@ describe("PostgresStore", () => {
       assert.deepStrictEqual(yield* store.counts(queue), { ready: 1, leased: 0, completed: 1, buried: 0 })
       const [again] = yield* store.claim(queue, 1, minute)
       assert.strictEqual(again?.attempt, 2)
+    }))
+
+  it.live("a lease ends at the place its claim left the row, or by its id once the row moved; the place alone ends nothing", () =>
+    Effect.gen(function*() {
+      const store = yield* makeShared
+      const queue = queueName()
+      yield* store.offer(queue, jobs(3))
+      const [moved0, moved1, expired] = yield* store.claim(queue, 3, Duration.millis(200))
+      // Renewed: these two rows are no longer where the claim left them.
+      yield* store.extend(queue, [moved0!, moved1!], minute)
+      yield* Effect.sleep(300)
+      const [held] = yield* store.claim(queue, 1, minute)
+      assert.strictEqual(held?.id, expired!.id, "the lease that ran out, claimed again")
+      // The old lease's token at the new lease's place: the row there holds another token.
+      const atHeldPlace = `${Sql.splitToken(expired!.token).stored}@${Sql.splitToken(held!.token).place}`
+      // A token whose place is not one the store writes is not the store's token.
+      const junkPlace = `${Sql.splitToken(moved0!.token).stored}@junk`
+      yield* store.complete(queue, [{ id: expired!.id, token: atHeldPlace }, { id: moved0!.id, token: junkPlace }])
+      assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 3, completed: 0, buried: 0 })
+      // One batch: two rows that moved, one where its claim left it.
+      yield* store.complete(queue, [moved0!, moved1!, held!])
+      assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 3, buried: 0 })
+      assert.strictEqual((yield* store.lookup(queue, expired!.id))?.state, "completed")
+    }))
+
+  it.live("a completed job keeps its id, priority and attempts, not its payload nor its settings", () =>
+    Effect.gen(function*() {
+      const store = yield* makeShared
+      const queue = queueName()
+      const payload = { text: "x".repeat(1_000) }
+      yield* store.offer(queue, [{ id: "done", payload, priority: 3, settings: "kept until the end" }, { id: "buried", payload }])
+      const claimed = yield* store.claim(queue, 2, minute)
+      yield* store.complete(queue, claimed.filter((job) => job.id === "done"))
+      yield* store.bury(queue, claimed.find((job) => job.id === "buried")!, "failed")
+      const rows = yield* Effect.orDie(pgRows(
+        shared!.url,
+        `SELECT id, payload::text, settings FROM ${Sql.table} WHERE queue = '${queue}' ORDER BY id`
+      ))
+      assert.deepStrictEqual(rows, [["buried", JSON.stringify(payload).replace(":", ": "), null], ["done", "null", null]])
+      assert.deepStrictEqual(yield* store.lookup(queue, "done"), {
+        id: "done",
+        state: "completed",
+        attempts: 1,
+        priority: 3,
+        runAt: undefined,
+        error: undefined
+      })
+      assert.deepStrictEqual(yield* store.offer(queue, [{ id: "done", payload }]), [], "not stored again")
+      assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 1, buried: 1 })
     }))
 
   it.live("two stores (two pools) claiming concurrently never get the same job", () =>

@@ -45,11 +45,16 @@
  *   next claims find them by priority. A scheduled job counts as ready (in
  *   `counts`, and as its state in `lookup`), so that move changes no count.
  * - `due` reads the first row of `_scheduled`.
- * - The ending operations match on `(queue, id, token)`. The token is cleared
+ * - The ending operations match on `(queue, id, token)`, a batch's tokens
+ *   as the keys of a JSON object (a binary search per row). A holder's
+ *   token also says where its claim left the row (`token@ctid`): a batch
+ *   ends its leases there first (a TID scan), and probes the primary key
+ *   only for the ids whose rows moved since (an `extend`). The token is cleared
  *   whenever a lease ends, so a stale holder's call matches nothing, and
  *   repeating a call (after a lost reply) does nothing the second time.
  * - Completed, buried and cancelled rows stay in the table until `purge`
- *   deletes them past their retention: it reads the oldest from the index of
+ *   deletes them past their retention (a completed one without its payload
+ *   and settings, which nothing reads again): it reads the oldest from the index of
  *   ended jobs (`queue, state, ended_at`), a bounded batch per call, skipping
  *   rows another purge holds (`FOR UPDATE SKIP LOCKED`).
  * - `cancel` moves a ready, scheduled or leased row to `cancelled` and

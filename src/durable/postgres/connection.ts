@@ -72,8 +72,8 @@ export const open = (url: string, connectTimeout: Duration.Duration): Effect.Eff
         // `statements.ts` keeps its indexes under a plan made for any
         // value of its parameters (checked with EXPLAIN on a queue of
         // 100,000 jobs): none compares a partial index's column to a
-        // parameter. Statements run unprepared (large batches) are planned
-        // with their values all the same (`Runner.onPool`).
+        // parameter, and the ending statements look their batch's tokens up
+        // by binary search under any plan (`holds` in `statements.ts`).
         plan_cache_mode: "force_generic_plan"
       }
     })).pipe(Effect.mapError(storeError("connect")))

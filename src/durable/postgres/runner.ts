@@ -47,40 +47,14 @@ export interface Runner {
 export const defaultMaxMessageSize = 16 * 1024 * 1024
 
 /**
- * Plans the statements `connection` runs in `effect` with their values
- * (`plan_cache_mode` of the session, put back after). The store's own
- * sessions plan statements once for any value (`connection.ts`), and that
- * mode holds for unnamed statements too: a large batch would then compare
- * each row's token to each of the batch's (measured: 15,000 leases
- * completed in 2.5-2.8 s instead of 0.3-0.5), where planned with its values
- * it hashes them. Two more round trips, for a batch that costs a parse and
- * a plan anyway.
- */
-const withCustomPlans = <A>(
-  connection: PgConnection.PgConnection,
-  effect: Effect.Effect<A, SqlError>
-): Effect.Effect<A, SqlError> =>
-  Effect.gen(function*() {
-    yield* connection.queryValues("SET plan_cache_mode = force_custom_plan")
-    // Put back after a failure too, but not as a finalizer: an interrupted
-    // statement (a command timeout, a server that hangs) must not wait for
-    // the server. A session left in this mode only plans more.
-    const exit = yield* Effect.exit(effect)
-    yield* Effect.ignore(connection.queryValues("RESET plan_cache_mode"))
-    return yield* exit
-  })
-
-/**
- * Statements on `pool`, each on a connection it lends for the statement;
- * those run unprepared are planned with their values (`withCustomPlans`).
+ * Statements on `pool`, each on a connection it lends for the statement,
+ * planned as the pool's sessions plan them (`connection.ts`: once for any
+ * value, prepared or not). The store's statements run prepared, batches of
+ * any size too (see `holds` in `statements.ts`); only the migrations run
+ * unprepared.
  */
 export const onPool = (pool: PgPool.PgPool): Runner => ({
-  run: (sql, params, prepare) =>
-    pool.use((connection) =>
-      prepare
-        ? connection.queryValues(sql, params, true)
-        : withCustomPlans(connection, connection.queryValues(sql, params, false))
-    ),
+  run: (sql, params, prepare) => pool.use((connection) => connection.queryValues(sql, params, prepare)),
   inTransaction: Effect.succeed(false),
   maxMessageSize: pool.config.maxMessageSize ?? defaultMaxMessageSize,
   // A connection of its own, made with the pool's settings.

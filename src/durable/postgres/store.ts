@@ -21,16 +21,19 @@ import { encodeJobs, storableError } from "./text.ts"
 
 /** The engine on `runner`, refusing to send payloads over `limits`. */
 export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
-  /** Runs one statement (on a pooled connection, or the client's transaction), its failure as a `StoreError`. */
-  const run = (operation: string, sql: string, params: ReadonlyArray<unknown>, prepare = true) =>
-    Effect.mapError(runner.run(sql, params, prepare), storeError(operation))
+  /**
+   * Runs one statement, prepared (on a pooled connection, or the client's
+   * transaction), its failure as a `StoreError`.
+   */
+  const run = (operation: string, sql: string, params: ReadonlyArray<unknown>) =>
+    Effect.mapError(runner.run(sql, params, true), storeError(operation))
 
   /** A payload from its JSON text; undefined for one too large to send (NULL instead). */
   const payloadOf = (text: unknown): unknown => typeof text === "string" ? JSON.parse(text) : undefined
 
-  /** Ends `leases` with `sql`: prepared for a small batch, planned with its values for a large one. */
-  const endAll = (operation: string, sql: string, queue: string, leases: ReadonlyArray<Lease>, ...rest: Array<unknown>) =>
-    Effect.asVoid(run(operation, sql, [queue, ...Sql.leaseArrays(leases), ...rest], leases.length <= Sql.preparedBatch))
+  /** Ends `leases` with `sql`, one prepared statement whatever the batch's size (see `holds` in `statements.ts`). */
+  const endAll = (operation: string, sql: string, queue: string, leases: ReadonlyArray<Lease>) =>
+    Effect.asVoid(run(operation, sql, [queue, ...Sql.leaseParams(leases)]))
 
   return {
     offer: (queue, jobs, texts) =>
@@ -87,7 +90,7 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
             // A row too large to deliver is dead-lettered by itself; the rest of the claim goes on.
             return poisoned.length === 0 ? Effect.succeed(claimed) : Effect.as(
               Effect.forEach(poisoned, ({ lease, reason }) =>
-                run("claim", Sql.burySql, [queue, lease.id, lease.token, reason]), { discard: true }),
+                run("claim", Sql.burySql, [queue, lease.id, Sql.splitToken(lease.token).stored, reason]), { discard: true }),
               claimed
             )
           }
@@ -97,16 +100,16 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
     complete: (queue, leases) => endAll("complete", Sql.completeSql, queue, leases),
 
     retry: (queue, lease, delay) =>
-      Effect.asVoid(run("retry", Sql.retrySql, [queue, lease.id, lease.token, Sql.millis(delay)])),
+      Effect.asVoid(run("retry", Sql.retrySql, [queue, lease.id, Sql.splitToken(lease.token).stored, Sql.millis(delay)])),
 
     bury: (queue, lease, error) =>
-      Effect.asVoid(run("bury", Sql.burySql, [queue, lease.id, lease.token, storableError(error)])),
+      Effect.asVoid(run("bury", Sql.burySql, [queue, lease.id, Sql.splitToken(lease.token).stored, storableError(error)])),
 
     release: (queue, leases) => endAll("release", Sql.releaseSql, queue, leases),
 
     extend: (queue, leases, lease) =>
       Effect.map(
-        run("extend", Sql.extendSql, [queue, ...Sql.leaseArrays(leases), Sql.millis(lease)], leases.length <= Sql.preparedBatch),
+        run("extend", Sql.extendSql, [queue, ...Sql.leaseParams(leases).slice(0, 2), Sql.millis(lease)]),
         (rows) => {
           const cancelled: Array<string> = []
           for (const row of rows) if (row[0] !== null) cancelled.push(row[0] as string)

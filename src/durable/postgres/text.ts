@@ -23,7 +23,7 @@ const surrogateReason = "half of a UTF-16 surrogate pair"
 const cannotStore = "which PostgreSQL cannot store"
 
 /** Why PostgreSQL cannot store `text`, if it cannot. */
-const unstorableText = (text: string): string | undefined =>
+export const unstorableText = (text: string): string | undefined =>
   text.includes(NUL) ? nulReason : /\p{Cs}/u.test(text) ? surrogateReason : undefined
 
 /**
