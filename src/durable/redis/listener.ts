@@ -5,7 +5,9 @@
  * (an offer, a retry, a release, a redrive). It does not
  * reconnect by itself: once its connection is lost, the wait for the next
  * notification fails, and the pool's wakeup listens again with its own
- * backoff (`wakeup.ts`).
+ * backoff (`wakeup.ts`). While it listens, it keeps the engine's memo of
+ * when the queue's next job is due (`dueMemo.ts`) honest: a notification
+ * that may concern waiting jobs drops it, and so do its start and its loss.
  *
  * Internal: not an entry point of the package.
  */
@@ -15,17 +17,22 @@ import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import { StoreError } from "../Store.ts"
 import type { Connection } from "./connection.ts"
+import * as DueMemo from "./dueMemo.ts"
 import { describe, storeError } from "./errors.ts"
-import { channelOf } from "./scripts.ts"
+import { channelOf, wakeMessage } from "./scripts.ts"
 
 /** Subscribes to `queue`'s channel until the scope closes; gives the wait for the next notification. */
 export const listen = (
   connection: Connection,
-  queue: string
+  queue: string,
+  memo: DueMemo.DueMemo
 ): Effect.Effect<Effect.Effect<void, StoreError>, StoreError, Scope.Scope> =>
   Effect.gen(function*() {
     // Notifications that nobody waited for yet are one: they all say "claim".
     const notifications = yield* Queue.sliding<void, StoreError>(1)
+    // Set once subscribed: from then on the memo may be kept; lost or closed, it is not.
+    let lost: () => void = () => {}
+    yield* Effect.addFinalizer(() => Effect.sync(() => lost()))
     const subscriber = yield* Effect.acquireRelease(
       Effect.sync(() =>
         connection.client.duplicate({
@@ -48,14 +55,17 @@ export const listen = (
     )
     // Also keeps an 'error' event (a lost connection) from crashing the process.
     subscriber.on("error", (error: unknown) => {
+      lost()
       Queue.failCauseUnsafe(notifications, Cause.fail(new StoreError({ operation: "listen", reason: describe(error), cause: error })))
     })
     yield* Effect.tryPromise({
       try: async () => {
         await subscriber.connect()
-        await subscriber.subscribe(channelOf(queue), () => {
+        await subscriber.subscribe(channelOf(queue), (message) => {
+          if (message !== wakeMessage.readyOnly) DueMemo.changed(memo, queue)
           Queue.offerUnsafe(notifications, undefined)
         })
+        lost = DueMemo.listening(memo, queue)
       },
       catch: (cause) => storeError("listen", connection, cause)
     })
