@@ -105,6 +105,23 @@ export const keySuffixes = [
 
 export const keysOf = (queue: string): ReadonlyArray<string> => keySuffixes.map((suffix) => `ewp:{${queue}}:${suffix}`)
 
+/**
+ * `keysOf`, remembered for the last queue asked: a store mostly serves one
+ * queue, and its fourteen names were made again for every operation. One
+ * entry, so memory stays bounded however many queues a store serves.
+ */
+export const lastKeys = (): (queue: string) => ReadonlyArray<string> => {
+  let last: string | undefined
+  let keys: ReadonlyArray<string> = []
+  return (queue) => {
+    if (queue !== last) {
+      keys = keysOf(queue)
+      last = queue
+    }
+    return keys
+  }
+}
+
 export interface Script {
   readonly source: string
   readonly sha: string
@@ -132,7 +149,9 @@ export const evaluate = async (
   keys: ReadonlyArray<string>,
   args: ReadonlyArray<string>
 ): Promise<unknown> => {
-  const command = ["EVALSHA", script.sha, String(keys.length), ...keys, ...args]
+  const command = ["EVALSHA", script.sha, String(keys.length)]
+  for (const key of keys) command.push(key)
+  for (const arg of args) command.push(arg)
   try {
     return await client.sendCommand(command)
   } catch (error) {

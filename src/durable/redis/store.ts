@@ -109,6 +109,7 @@ const untilDue = (reply: unknown): number | undefined => reply === null || reply
 /** The engine on `connection`. */
 export const makeEngine = (connection: Connection): Boundary.Engine => {
   const memo = DueMemo.make()
+  const keysOf = Scripts.lastKeys()
   /** Runs `script` on `queue` and decodes its reply. */
   const run = <A>(
     operation: string,
@@ -118,7 +119,7 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
     read: (reply: unknown) => A
   ): Effect.Effect<A, StoreError> =>
     Effect.tryPromise({
-      try: async () => reading(read, await Scripts.evaluate(connection.client, script, Scripts.keysOf(queue), args())),
+      try: async () => reading(read, await Scripts.evaluate(connection.client, script, keysOf(queue), args())),
       catch: (cause) => storeError(operation, connection, cause)
     })
 
