@@ -130,7 +130,7 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
     offer: (queue, jobs, texts) =>
       run("offer", queue, Scripts.offerScript, () => {
         const args = offerArgs(jobs, texts)
-        // Jobs with times of their own may wait in `delayed`: a due read before is stale from now.
+        // The full shape may carry jobs with times of their own, bound for `delayed`: a due read before is stale.
         if (args[0] === Scripts.offerShape.full) DueMemo.changed(memo, queue)
         return args
       }, (reply) => {
