@@ -4,7 +4,7 @@
  * mid-run and come back, forget its scripts, hang.
  */
 import { afterAll, assert, beforeAll, describe, it } from "@effect/vitest"
-import { Duration, Effect, Fiber } from "effect"
+import { Duration, Effect, Fiber, Option } from "effect"
 import * as Net from "node:net"
 import { createClient } from "redis"
 import * as RedisStore from "../src/durable/RedisStore.ts"
@@ -623,5 +623,22 @@ describe("RedisStore due, answered by the last short claim", () => {
       assert.isTrue(isAbout(yield* store.due!(queue), 60_000))
       yield* store.retry(queue, soon!, Duration.seconds(30))
       assert.isTrue(isAbout(yield* store.due!(queue), 30_000), "this client's delayed retry, at once")
+    })), 30_000)
+})
+
+describe("RedisStore listener", () => {
+  it.live("notifications that come while nobody waits are kept, as one; a wait after that one waits for the next", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* sharedStore
+      const queue = queueName()
+      const next = yield* store.listen!(queue)
+      yield* store.offer(queue, [{ id: "a", payload: 1 }])
+      yield* store.offer(queue, [{ id: "b", payload: 2 }])
+      // Long enough for both notifications to reach the subscriber while nobody waits.
+      yield* Effect.sleep(200)
+      assert.isTrue(Option.isSome(yield* Effect.timeoutOption(next, "5 seconds")), "kept")
+      assert.isTrue(Option.isNone(yield* Effect.timeoutOption(next, "300 millis")), "as one")
+      yield* store.offer(queue, [{ id: "c", payload: 3 }])
+      assert.isTrue(Option.isSome(yield* Effect.timeoutOption(next, "5 seconds")), "the next one")
     })), 30_000)
 })
