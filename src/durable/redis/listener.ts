@@ -5,27 +5,77 @@
  * (an offer, a retry, a release, a redrive). It does not
  * reconnect by itself: once its connection is lost, the wait for the next
  * notification fails, and the pool's wakeup listens again with its own
- * backoff (`wakeup.ts`).
+ * backoff (`wakeup.ts`). While it listens, it keeps the engine's memo of
+ * when the queue's next job is due (`dueMemo.ts`) honest: a notification
+ * that may concern waiting jobs drops it, and so do its start and its loss.
  *
  * Internal: not an entry point of the package.
  */
-import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
-import * as Queue from "effect/Queue"
 import type * as Scope from "effect/Scope"
 import { StoreError } from "../Store.ts"
 import type { Connection } from "./connection.ts"
+import * as DueMemo from "./dueMemo.ts"
 import { describe, storeError } from "./errors.ts"
-import { channelOf } from "./scripts.ts"
+import { channelOf, wakeMessage } from "./scripts.ts"
+
+/**
+ * A listener's notifications as its waiter sees them: one kept while nobody
+ * waits (they all say "claim"), then the failure that ended the listener.
+ * A notification resumes the waiter at once, in the subscriber's callback:
+ * through a `Queue` it would wait for a turn of the scheduler first, one
+ * more turn of the event loop between an offer and its claim.
+ */
+interface Mailbox {
+  pending: boolean
+  failure: StoreError | undefined
+  waiter: ((effect: Effect.Effect<void, StoreError>) => void) | undefined
+}
+
+const notify = (mailbox: Mailbox): void => {
+  const waiter = mailbox.waiter
+  if (waiter === undefined) {
+    mailbox.pending = true
+    return
+  }
+  mailbox.waiter = undefined
+  waiter(Effect.void)
+}
+
+const fail = (mailbox: Mailbox, error: StoreError): void => {
+  if (mailbox.failure !== undefined) return
+  mailbox.failure = error
+  const waiter = mailbox.waiter
+  mailbox.waiter = undefined
+  waiter?.(Effect.fail(error))
+}
+
+/** The next notification: one kept, or the next to come; once the listener failed, its failure. */
+const next = (mailbox: Mailbox): Effect.Effect<void, StoreError> =>
+  Effect.callback((resume) => {
+    if (mailbox.pending) {
+      mailbox.pending = false
+      return resume(Effect.void)
+    }
+    if (mailbox.failure !== undefined) return resume(Effect.fail(mailbox.failure))
+    mailbox.waiter = resume
+    // Interrupted: a notification that comes later is kept for the next wait.
+    return Effect.sync(() => {
+      if (mailbox.waiter === resume) mailbox.waiter = undefined
+    })
+  })
 
 /** Subscribes to `queue`'s channel until the scope closes; gives the wait for the next notification. */
 export const listen = (
   connection: Connection,
-  queue: string
+  queue: string,
+  memo: DueMemo.DueMemo
 ): Effect.Effect<Effect.Effect<void, StoreError>, StoreError, Scope.Scope> =>
   Effect.gen(function*() {
-    // Notifications that nobody waited for yet are one: they all say "claim".
-    const notifications = yield* Queue.sliding<void, StoreError>(1)
+    const mailbox: Mailbox = { pending: false, failure: undefined, waiter: undefined }
+    // Set once subscribed: from then on the memo may be kept; lost or closed, it is not.
+    let lost: () => void = () => {}
+    yield* Effect.addFinalizer(() => Effect.sync(() => lost()))
     const subscriber = yield* Effect.acquireRelease(
       Effect.sync(() =>
         connection.client.duplicate({
@@ -48,16 +98,19 @@ export const listen = (
     )
     // Also keeps an 'error' event (a lost connection) from crashing the process.
     subscriber.on("error", (error: unknown) => {
-      Queue.failCauseUnsafe(notifications, Cause.fail(new StoreError({ operation: "listen", reason: describe(error), cause: error })))
+      lost()
+      fail(mailbox, new StoreError({ operation: "listen", reason: describe(error), cause: error }))
     })
     yield* Effect.tryPromise({
       try: async () => {
         await subscriber.connect()
-        await subscriber.subscribe(channelOf(queue), () => {
-          Queue.offerUnsafe(notifications, undefined)
+        await subscriber.subscribe(channelOf(queue), (message) => {
+          if (message !== wakeMessage.readyOnly) DueMemo.changed(memo, queue)
+          notify(mailbox)
         })
+        lost = DueMemo.listening(memo, queue)
       },
       catch: (cause) => storeError("listen", connection, cause)
     })
-    return Queue.take(notifications)
+    return next(mailbox)
   })

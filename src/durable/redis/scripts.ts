@@ -52,10 +52,13 @@ local function batch(command, key, values)
   end
 end
 local function fetch(command, key, values)
-  local out = {}
+  -- One call's reply as it is (every claim, every acknowledgement of up to 4,000): no copy.
+  if #values <= 4000 then return redis.call(command, key, unpack(values)) end
+  local out, n = {}, 0
   for i = 1, #values, 4000 do
     for _, value in ipairs(redis.call(command, key, unpack(values, i, math.min(i + 3999, #values)))) do
-      out[#out + 1] = value
+      n = n + 1
+      out[n] = value
     end
   end
   return out
@@ -102,6 +105,23 @@ export const keySuffixes = [
 
 export const keysOf = (queue: string): ReadonlyArray<string> => keySuffixes.map((suffix) => `ewp:{${queue}}:${suffix}`)
 
+/**
+ * `keysOf`, remembered for the last queue asked: a store mostly serves one
+ * queue, and its fourteen names were made again for every operation. One
+ * entry, so memory stays bounded however many queues a store serves.
+ */
+export const lastKeys = (): (queue: string) => ReadonlyArray<string> => {
+  let last: string | undefined
+  let keys: ReadonlyArray<string> = []
+  return (queue) => {
+    if (queue !== last) {
+      keys = keysOf(queue)
+      last = queue
+    }
+    return keys
+  }
+}
+
 export interface Script {
   readonly source: string
   readonly sha: string
@@ -129,7 +149,9 @@ export const evaluate = async (
   keys: ReadonlyArray<string>,
   args: ReadonlyArray<string>
 ): Promise<unknown> => {
-  const command = ["EVALSHA", script.sha, String(keys.length), ...keys, ...args]
+  const command = ["EVALSHA", script.sha, String(keys.length)]
+  for (const key of keys) command.push(key)
+  for (const arg of args) command.push(arg)
   try {
     return await client.sendCommand(command)
   } catch (error) {
@@ -148,8 +170,23 @@ export const evaluate = async (
  */
 export const channelOf = (queue: string): string => `ewp:{${queue}}:wakeup`
 
-/** Lua: publishes on the queue's channel, `channelOf`, derived from its first key (`ewp:{q}:payload`). */
-const wake = `redis.call('PUBLISH', string.sub(payload, 1, -8) .. 'wakeup', '')`
+/**
+ * What a notification says, as its message: `readyOnly` when the script
+ * made jobs ready now and left `delayed` as it was; anything else (the
+ * empty message, which every release before this one sent) when it may
+ * have added to `delayed` too, so that an answer of `due` read before it is
+ * stale (see `dueMemo.ts`).
+ */
+export const wakeMessage = { readyOnly: "r", delayed: "" } as const
+
+/**
+ * Lua: publishes `message` (Lua text) on the queue's channel, `channelOf`,
+ * derived from its first key (`ewp:{q}:payload`).
+ */
+const wakeWith = (message: string) => `redis.call('PUBLISH', string.sub(payload, 1, -8) .. 'wakeup', ${message})`
+
+/** Lua: wakes the queue's listeners for jobs made ready now, `delayed` untouched. */
+const wake = wakeWith(`'${wakeMessage.readyOnly}'`)
 
 /** `offerScript`'s first argument: how each job is given after it. */
 export const offerShape = {
@@ -224,7 +261,9 @@ batch('HSET', priority, priorities)
 batch('HSET', settings, settled)
 batch('ZADD', delayed, waiting)
 enqueue(fresh, prios)
-if #fresh + #waiting > 0 then ${wake} end
+if #fresh + #waiting > 0 then
+  ${wakeWith(`#waiting > 0 and '${wakeMessage.delayed}' or '${wakeMessage.readyOnly}'`)}
+end
 return refused
 `)
 
@@ -245,7 +284,11 @@ export const promotedPerClaim = 1000
  * lease that ran out is taken over only by the claim that leases it (its
  * token overwritten here): until then it is still its holder's, who may yet
  * end it. A claim that takes the last ready job resets the order counter.
- * Returns id, payload, attempt, settings (nil for none)...
+ * Returns id, payload, attempt, settings (nil for none)... and, when it took
+ * fewer than max (the queue had no more ready), one more element: what
+ * `dueScript` would answer at that instant (the milliseconds until the
+ * earliest job of `delayed` is due, nil if none waits), so that an idle
+ * worker need not ask (`dueMemo.ts`).
  */
 export const claimScript = script(`
 local t, max = now(), tonumber(ARGV[1])
@@ -267,55 +310,60 @@ if #ids < max then
     if #fresh < want or redis.call('EXISTS', ready) == 0 then redis.call('DEL', seq) end
   end
 end
-if #ids == 0 then return {} end
-local until_, tok = t + tonumber(ARGV[2]), ARGV[3]
+-- Short: what due would say now (the due jobs were moved above, up to the limit; any left are due: 0).
+local function untilDue()
+  local first = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')
+  if #first == 0 then return false end
+  return math.max(0, tonumber(first[2]) - t)
+end
+if #ids == 0 then return { untilDue() } end
+-- The lease's end as text once (not a number per job, each converted by the server), and
+-- every list filled by index: this loop is most of a large claim's time outside the commands.
+local until_, tok = string.format('%d', t + tonumber(ARGV[2])), ARGV[3]
 local payloads, counts, own = fetch('HMGET', payload, ids), fetch('HMGET', attempts, ids), fields(settings, ids)
 local out, scores, tokens, counted = {}, {}, {}, {}
 for i, id in ipairs(ids) do
   local attempt = (tonumber(counts[i]) or 0) + 1
-  out[#out + 1] = id
-  out[#out + 1] = payloads[i]
-  out[#out + 1] = attempt
-  out[#out + 1] = own[i] or false
-  scores[#scores + 1] = until_
-  scores[#scores + 1] = id
-  tokens[#tokens + 1] = id
-  tokens[#tokens + 1] = tok
-  counted[#counted + 1] = id
-  counted[#counted + 1] = attempt
+  local j, k = 4 * i, 2 * i
+  out[j - 3], out[j - 2], out[j - 1], out[j] = id, payloads[i], attempt, own[i] or false
+  scores[k - 1], scores[k] = until_, id
+  tokens[k - 1], tokens[k] = id, tok
+  counted[k - 1], counted[k] = id, attempt
 end
 batch('ZADD', leased, scores)
 batch('HSET', token, tokens)
 batch('HSET', attempts, counted)
+if #ids < max then out[4 * #ids + 1] = untilDue() end
 return out
 `)
 
 /** ARGV: id, token, id, token... A completed job's settings go; its priority stays for `lookup` until purged. */
 export const completeScript = script(`
-local ids, seen, ok = {}, {}, {}
-for i = 1, #ARGV, 2 do ids[#ids + 1] = ARGV[i] end
+local ids, seen, ok, n = {}, {}, {}, 0
+for i = 1, #ARGV, 2 do ids[(i + 1) / 2] = ARGV[i] end
 local tokens = fetch('HMGET', token, ids)
 for i, id in ipairs(ids) do
   -- The same lease twice in one call is completed once.
   if tokens[i] == ARGV[2 * i] and not seen[id] then
     seen[id] = true
-    ok[#ok + 1] = id
+    n = n + 1
+    ok[n] = id
   end
 end
-if #ok > 0 then
-  local t, scored = now(), {}
-  for _, id in ipairs(ok) do
-    scored[#scored + 1] = t
-    scored[#scored + 1] = id
+if n > 0 then
+  -- When, as text once: not a number per job for the server to convert.
+  local t, scored = string.format('%d', now()), {}
+  for i, id in ipairs(ok) do
+    scored[2 * i - 1], scored[2 * i] = t, id
   end
   batch('HDEL', token, ok)
   batch('ZREM', leased, ok)
   batch('HDEL', payload, ok)
   if redis.call('EXISTS', settings) == 1 then batch('HDEL', settings, ok) end
   batch('ZADD', done, scored)
-  redis.call('INCRBY', completed, #ok)
+  redis.call('INCRBY', completed, n)
 end
-return #ok
+return n
 `)
 
 /**
@@ -332,10 +380,11 @@ redis.call('ZREM', leased, id)
 local delay = tonumber(ARGV[3])
 if delay > 0 then
   redis.call('ZADD', delayed, now() + delay, id)
+  ${wakeWith(`'${wakeMessage.delayed}'`)}
 else
   enqueue({ id }, { redis.call('HGET', priority, id) })
+  ${wake}
 end
-${wake}
 return 1
 `)
 

@@ -13,6 +13,7 @@ import type * as Boundary from "../boundary.ts"
 import type { Buried, Claimed, Counts, JobInfo, JobState, Lease, Offered, Refused, Upcoming } from "../Store.ts"
 import type { StoreError } from "../Store.ts"
 import type { Connection } from "./connection.ts"
+import * as DueMemo from "./dueMemo.ts"
 import { storeError, UnexpectedReply } from "./errors.ts"
 import * as Listener from "./listener.ts"
 import * as Scripts from "./scripts.ts"
@@ -102,8 +103,13 @@ const reading = <A>(read: (reply: unknown) => A, reply: unknown): A => {
   }
 }
 
+/** `due`'s answer as the scripts give it: milliseconds, or nil for none. */
+const untilDue = (reply: unknown): number | undefined => reply === null || reply === undefined ? undefined : Number(reply)
+
 /** The engine on `connection`. */
 export const makeEngine = (connection: Connection): Boundary.Engine => {
+  const memo = DueMemo.make()
+  const keysOf = Scripts.lastKeys()
   /** Runs `script` on `queue` and decodes its reply. */
   const run = <A>(
     operation: string,
@@ -113,7 +119,7 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
     read: (reply: unknown) => A
   ): Effect.Effect<A, StoreError> =>
     Effect.tryPromise({
-      try: async () => reading(read, await Scripts.evaluate(connection.client, script, Scripts.keysOf(queue), args())),
+      try: async () => reading(read, await Scripts.evaluate(connection.client, script, keysOf(queue), args())),
       catch: (cause) => storeError(operation, connection, cause)
     })
 
@@ -122,7 +128,12 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
 
   return {
     offer: (queue, jobs, texts) =>
-      run("offer", queue, Scripts.offerScript, () => offerArgs(jobs, texts), (reply) => {
+      run("offer", queue, Scripts.offerScript, () => {
+        const args = offerArgs(jobs, texts)
+        // The full shape may carry jobs with times of their own, bound for `delayed`: a due read before is stale.
+        if (args[0] === Scripts.offerShape.full) DueMemo.changed(memo, queue)
+        return args
+      }, (reply) => {
         const flat = asArray(reply)
         const refused: Array<Refused> = []
         for (let i = 0; i < flat.length; i += 2) {
@@ -135,12 +146,16 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
       Effect.suspend(() => {
         // One token for the batch: a lease is proved by id and token together.
         const token = randomUUID()
+        const epoch = DueMemo.epochOf(memo, queue)
         return Effect.flatMap(
           run("claim", queue, Scripts.claimScript, () => [String(max), millis(lease), token], (reply) => {
             const flat = asArray(reply)
+            // Four elements a job; one more when the claim was short: what `due` would say.
+            const end = flat.length - (flat.length % 4)
+            if (end < flat.length) DueMemo.learned(memo, queue, epoch, untilDue(flat[end]))
             const claimed: Array<Claimed> = []
             const poisoned: Array<readonly [id: string, reason: string]> = []
-            for (let i = 0; i < flat.length; i += 4) {
+            for (let i = 0; i < end; i += 4) {
               const id = String(flat[i])
               const payload = decodeJob(id, flat[i + 1])
               const settings = flat[i + 3]
@@ -168,7 +183,11 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
     complete: (queue, leases) => run("complete", queue, Scripts.completeScript, () => leaseArgs(leases), done),
 
     retry: (queue, lease, delay) =>
-      run("retry", queue, Scripts.retryScript, () => [lease.id, lease.token, millis(delay)], done),
+      run("retry", queue, Scripts.retryScript, () => {
+        const ms = millis(delay)
+        if (ms !== "0") DueMemo.changed(memo, queue)
+        return [lease.id, lease.token, ms]
+      }, done),
 
     bury: (queue, lease, error) => run("bury", queue, Scripts.buryScript, () => [lease.id, lease.token, error], done),
 
@@ -198,7 +217,7 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
         return out
       }),
 
-    listen: (queue) => Listener.listen(connection, queue),
+    listen: (queue) => Listener.listen(connection, queue, memo),
 
     upcoming: (queue, limit) =>
       run("upcoming", queue, Scripts.upcomingScript, () => [String(limit)], (reply) => {
@@ -211,7 +230,11 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
       }),
 
     due: (queue) =>
-      run("due", queue, Scripts.dueScript, () => [], (reply) => reply === null ? undefined : Number(reply)),
+      Effect.suspend(() => {
+        // Answered by the last short claim when nothing could have changed since (`dueMemo.ts`).
+        const known = DueMemo.recall(memo, queue)
+        return known !== undefined ? Effect.succeed(known.untilDue) : run("due", queue, Scripts.dueScript, () => [], untilDue)
+      }),
 
     lookup: (queue, id) =>
       run("lookup", queue, Scripts.lookupScript, () => [id], (reply): JobInfo | undefined => {
