@@ -18,6 +18,7 @@ const unit = [
   "test/Backlog.test.ts",
   "test/Config.test.ts",
   "test/Dashboard.test.ts",
+  "test/Deadlines.test.ts",
   "test/Delayed.test.ts",
   "test/Durable.test.ts",
   "test/Fetcher.test.ts",

@@ -33,6 +33,7 @@ import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import { nonStringId } from "../internal/options.ts"
 import * as Metrics from "../Metrics.ts"
+import * as Deadlines from "./deadlines.ts"
 import * as OfferedFields from "./offeredFields.ts"
 import { payloadTexts } from "./payloadSize.ts"
 import type { Offered, Refused, Store } from "./Store.ts"
@@ -216,13 +217,13 @@ const detached = <A>(effect: Effect.Effect<A, StoreError>, scope: Scope.Scope): 
  * in its span.
  */
 const operation = ({ commandTimeout, engine }: Options) => {
-  const bound = commandTimeout === undefined || !Duration.isFinite(commandTimeout.duration)
+  const deadlines = commandTimeout === undefined || !Duration.isFinite(commandTimeout.duration)
     ? undefined
-    : commandTimeout
+    : Deadlines.make(commandTimeout.duration, commandTimeout.scope)
   const series = operationSeries(engine)
   return <A>(name: string, queue: string, run: () => Effect.Effect<A, StoreError>): Effect.Effect<A, StoreError> => {
     const effect = Effect.catchDefect(
-      bound === undefined ? Effect.suspend(run) : bounded(name, Effect.suspend(run), bound.duration, bound.scope),
+      deadlines === undefined ? Effect.suspend(run) : bounded(name, Effect.suspend(run), deadlines),
       (defect) => Effect.fail(unexpected(name, defect))
     )
     return measured(traced(effect, `Store.${name}`, { queue, "store.engine": engine }), series(name, queue))
@@ -286,35 +287,22 @@ const traced = <A, E>(effect: Effect.Effect<A, E>, name: string, attributes: Rec
   )
 
 /**
- * Fails `effect` after `duration` without waiting for it to give up: an
- * interrupted statement may take seconds to let go of a server that does not
- * answer (PostgreSQL sends a cancel request and drains the connection). It is
- * interrupted in the background, in `scope`.
+ * Fails `effect` once its deadline has come, without waiting for it to give
+ * up: an interrupted statement may take seconds to let go of a server that
+ * does not answer (PostgreSQL sends a cancel request and drains the
+ * connection). It is interrupted in the background, in the store's scope
+ * (`deadlines.ts`).
  */
 const bounded = <A>(
   operation: string,
   effect: Effect.Effect<A, StoreError>,
-  duration: Duration.Duration,
-  scope: Scope.Scope
+  deadlines: Deadlines.Deadlines
 ): Effect.Effect<A, StoreError> =>
-  // Started at once, in the caller's step: scheduled, the request would wait
-  // for a later turn of the event loop (3 to 4 of the 13 scheduler tasks
-  // between an offer on Redis and its handler's start, in one process).
-  Effect.flatMap(Effect.forkIn(effect, scope, { startImmediately: true }), (fiber) =>
-    Fiber.await(fiber).pipe(
-      Effect.timeoutOrElse({
-        duration,
-        orElse: () =>
-          Effect.andThen(
-            Effect.forkIn(Fiber.interrupt(fiber), scope),
-            Effect.fail(
-              new StoreError({ operation, reason: `no answer within ${Math.ceil(Duration.toMillis(duration))} ms` })
-            )
-          )
-      }),
-      Effect.flatMap((exit) => closedUnder(operation, exit)),
-      Effect.onInterrupt(() => Effect.forkIn(Fiber.interrupt(fiber), scope))
-    ))
+  Effect.flatMap(
+    Deadlines.within(deadlines, effect, () =>
+      new StoreError({ operation, reason: `no answer within ${Math.ceil(deadlines.duration)} ms` })),
+    (exit) => closedUnder(operation, exit)
+  )
 
 /** The operation's exit; interrupted without the caller being so, the store's scope closed under it. */
 const closedUnder = <A>(operation: string, exit: Exit.Exit<A, StoreError>): Effect.Effect<A, StoreError> =>
