@@ -62,13 +62,13 @@ const started = (store: Store, scope: Scope.Scope) =>
  * n)` hands claim i (from 0) n fresh jobs.
  */
 const answeredByHand = (healthy: Store) => {
-  const claims: Array<{ readonly max: number; readonly answer: Deferred.Deferred<ReadonlyArray<Claimed>> }> = []
+  const claims: Array<{ readonly max: number; readonly answer: Deferred.Deferred<ReadonlyArray<Claimed>, StoreError> }> = []
   let made = 0
   const store: Store = {
     ...healthy,
     claim: (_queue, max) =>
       Effect.suspend(() => {
-        const answer = Deferred.makeUnsafe<ReadonlyArray<Claimed>>()
+        const answer = Deferred.makeUnsafe<ReadonlyArray<Claimed>, StoreError>()
         claims.push({ max, answer })
         return Deferred.await(answer)
       })
@@ -77,13 +77,16 @@ const answeredByHand = (healthy: Store) => {
     const jobs: ReadonlyArray<Claimed> = Array.from({ length: n }, () => ({ id: `job-${++made}`, payload: made, attempt: 1, token: "t" }))
     Deferred.doneUnsafe(claims[i]!.answer, Exit.succeed(jobs))
   }
+  /** Fails claim i (from 0), as a store out of service would. */
+  const fail = (i: number) =>
+    Deferred.doneUnsafe(claims[i]!.answer, Exit.fail(new StoreError({ operation: "claim", reason: "connection refused" })))
   /** Closes `scope` once every claim left has answered (empty): a claim in flight holds up the close, as it should. */
   const close = (scope: Scope.Closeable) =>
     Effect.suspend(() => {
       claims.forEach((claim) => Deferred.doneUnsafe(claim.answer, Exit.succeed([])))
       return Scope.close(scope, Exit.void)
     })
-  return { store, claims, answer, close }
+  return { store, claims, answer, fail, close }
 }
 
 /** Lets every fiber that can run do so. */
@@ -377,6 +380,39 @@ describe("Fetcher", () => {
       assert.strictEqual(claims.length, 4)
       yield* close(scope)
     }))
+
+  it.effect("a claim waiting out an outage starts no second one: one claim backs off, not two", () =>
+    Effect.gen(function*() {
+      const { answer, claims, close, fail, store } = answeredByHand(yield* MemoryStore.make)
+      const book = yield* Leases.make({ capacity: 4, maxAttempts: 3, retryable: () => true })
+      const scope = yield* Scope.make()
+      yield* Fetcher.start({
+        store,
+        queue: "q",
+        lease: Duration.seconds(30),
+        pollInterval: Duration.seconds(1),
+        book,
+        decode: Exit.succeed,
+        pipelineAt: 1,
+        submit: () => Effect.void
+      }, scope)
+      yield* settle
+      answer(0, 4)
+      yield* settle
+      Leases.end(book, "job-1", Leases.complete)
+      yield* settle
+      fail(1)
+      yield* settle
+      Leases.end(book, "job-2", Leases.complete)
+      yield* settle
+      assert.strictEqual(claims.length, 2, "a lease free, but the claim in flight is failing")
+      yield* TestClock.adjust(100)
+      assert.deepStrictEqual(claims.map((claim) => claim.max), [4, 1, 1], "its retry, after the backoff")
+      answer(2, 1)
+      yield* settle
+      assert.deepStrictEqual(claims.map((claim) => claim.max), [4, 1, 1, 1], "it succeeded: a second claim again")
+      yield* close(scope)
+    }).pipe(Effect.provide(warningsLogger().layer)))
 
   it.effect("stopped with two claims in flight: it ends once both delivered, their jobs held or given back, none leased to nobody", () =>
     Effect.gen(function*() {

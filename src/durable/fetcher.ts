@@ -1,7 +1,9 @@
 /**
- * The fetcher: the one fiber that claims jobs from the store and hands them
- * to the in-memory pool. It claims as many as the lease book has room for;
- * when a claim comes back short (the queue is empty), it waits for the
+ * The fetcher: the fiber that claims jobs from the store (each claim in a
+ * fiber of its own) and hands them to the in-memory pool. It claims as many as the lease book has room for;
+ * while a claim is in flight it may start a second one (`pipelineAt`), each
+ * claim reserving its room in the book until its jobs are held; when a
+ * claim comes back short (the queue is empty), it waits for the
  * first of a wakeup (`wakeup.ts`: the store said jobs were stored or made
  * ready), the earliest job waiting for its time (`Store.due`: a delayed
  * job, a retry) or `pollInterval`; it waits out a store outage with the
