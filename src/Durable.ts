@@ -475,7 +475,13 @@ const build = <A, I, B, E, R>(
     }
     const decode = Schema.decodeUnknownExit(jsonCodec(config.schema))
     const { lease, pollInterval } = config
-    const fetcher = yield* Fetcher.start({ store, queue, lease, pollInterval, book, decode, submit: pool.submit }, background)
+    // A second claim in flight once the workers' worth of leases is free: the
+    // next batch is on its way while the first one's jobs run.
+    const pipelineAt = config.workers
+    const fetcher = yield* Fetcher.start(
+      { store, queue, lease, pollInterval, book, decode, pipelineAt, submit: pool.submit },
+      background
+    )
     const settler = yield* Settler.start({ store, queue, retry: config.retry, book, metrics }, background)
     const stop = (id: string) => {
       pool.cancel(id)

@@ -8,12 +8,13 @@
  * while the poll goes on.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Deferred, Duration, Effect, Exit, Logger, Scope } from "effect"
+import { Clock, Deferred, Duration, Effect, Exit, Logger, Queue, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as Fetcher from "../src/durable/fetcher.ts"
 import * as Leases from "../src/durable/leases.ts"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
-import { type Store, StoreError } from "../src/durable/Store.ts"
+import { type Claimed, type Store, StoreError } from "../src/durable/Store.ts"
+import { PoolClosedError } from "../src/Pool.ts"
 
 /** `healthy`, except that claim number n (from 1) fails when `fails(n)`; `at` records when each claim came. */
 const flaky = (healthy: Store, fails: (n: number) => boolean) => {
@@ -54,6 +55,44 @@ const started = (store: Store, scope: Scope.Scope) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => void delivered.push([payload, now]))))
     return delivered
   })
+
+/**
+ * `healthy`, but each claim waits until the test answers it: `claims` lists
+ * them in the order they came, each with the count it asked for; `answer(i,
+ * n)` hands claim i (from 0) n fresh jobs.
+ */
+const answeredByHand = (healthy: Store) => {
+  const claims: Array<{ readonly max: number; readonly answer: Deferred.Deferred<ReadonlyArray<Claimed>, StoreError> }> = []
+  let made = 0
+  const store: Store = {
+    ...healthy,
+    claim: (_queue, max) =>
+      Effect.suspend(() => {
+        const answer = Deferred.makeUnsafe<ReadonlyArray<Claimed>, StoreError>()
+        claims.push({ max, answer })
+        return Deferred.await(answer)
+      })
+  }
+  const answer = (i: number, n: number) => {
+    const jobs: ReadonlyArray<Claimed> = Array.from({ length: n }, () => ({ id: `job-${++made}`, payload: made, attempt: 1, token: "t" }))
+    Deferred.doneUnsafe(claims[i]!.answer, Exit.succeed(jobs))
+  }
+  /** Fails claim i (from 0), as a store out of service would. */
+  const fail = (i: number) =>
+    Deferred.doneUnsafe(claims[i]!.answer, Exit.fail(new StoreError({ operation: "claim", reason: "connection refused" })))
+  /** Closes `scope` once every claim left has answered (empty): a claim in flight holds up the close, as it should. */
+  const close = (scope: Scope.Closeable) =>
+    Effect.suspend(() => {
+      claims.forEach((claim) => Deferred.doneUnsafe(claim.answer, Exit.succeed([])))
+      return Scope.close(scope, Exit.void)
+    })
+  return { store, claims, answer, fail, close }
+}
+
+/** Lets every fiber that can run do so. */
+const settle = Effect.gen(function*() {
+  for (let i = 0; i < 20; i++) yield* Effect.yieldNow
+})
 
 /** Warnings logged, by message. */
 const warningsLogger = () => {
@@ -249,5 +288,177 @@ describe("Fetcher", () => {
         ]
       )
       yield* Scope.close(scope, Exit.void)
+    }))
+
+  it.effect("with a claim in flight, a second starts once pipelineAt leases are free: never a third, never more leased than capacity", () =>
+    Effect.gen(function*() {
+      const { answer, claims, close, store } = answeredByHand(yield* MemoryStore.make)
+      const book = yield* Leases.make({ capacity: 6, maxAttempts: 3, retryable: () => true })
+      /** Held and reserved leases: what this process may hold once every claim in flight answered. */
+      const promised = () => book.held.size + book.claiming
+      const scope = yield* Scope.make()
+      yield* Fetcher.start({
+        store,
+        queue: "q",
+        lease: Duration.seconds(30),
+        pollInterval: Duration.seconds(1),
+        book,
+        decode: Exit.succeed,
+        pipelineAt: 2,
+        submit: () => Effect.void
+      }, scope)
+      yield* settle
+      assert.deepStrictEqual(claims.map((claim) => claim.max), [6], "the first claim asks for all the room")
+      answer(0, 6)
+      yield* settle
+      assert.strictEqual(book.held.size, 6)
+      assert.strictEqual(claims.length, 1, "no room: no claim")
+      Leases.end(book, "job-1", Leases.complete)
+      yield* settle
+      assert.deepStrictEqual(claims.map((claim) => claim.max), [6, 1], "none in flight: a claim for one free lease")
+      Leases.end(book, "job-2", Leases.complete)
+      yield* settle
+      assert.strictEqual(claims.length, 2, "one in flight, one lease free: below pipelineAt")
+      Leases.end(book, "job-3", Leases.complete)
+      yield* settle
+      assert.deepStrictEqual(claims.map((claim) => claim.max), [6, 1, 2], "one in flight, two free: a second claim")
+      assert.strictEqual(promised(), 6)
+      Leases.end(book, "job-4", Leases.complete)
+      Leases.end(book, "job-5", Leases.complete)
+      yield* settle
+      assert.strictEqual(Leases.free(book), 2)
+      assert.strictEqual(claims.length, 3, "two in flight: never a third")
+      // The later claim answers first, full: one in flight, two free again, so a second claim again.
+      answer(2, 2)
+      yield* settle
+      assert.deepStrictEqual(claims.map((claim) => claim.max), [6, 1, 2, 2])
+      // The earlier one then comes back short: older than the full answer, it does not say the queue is empty.
+      answer(1, 0)
+      yield* settle
+      assert.strictEqual(claims.length, 4, "one in flight, one free")
+      Leases.end(book, "job-6", Leases.complete)
+      yield* settle
+      assert.deepStrictEqual(claims.map((claim) => claim.max), [6, 1, 2, 2, 2])
+      assert.isAtMost(promised(), 6)
+      yield* close(scope)
+    }))
+
+  it.effect("a claim that comes back short starts no second one: the fetcher waits for the idle poll", () =>
+    Effect.gen(function*() {
+      const { answer, claims, close, store } = answeredByHand(yield* MemoryStore.make)
+      const book = yield* Leases.make({ capacity: 4, maxAttempts: 3, retryable: () => true })
+      const scope = yield* Scope.make()
+      yield* Fetcher.start({
+        store,
+        queue: "q",
+        lease: Duration.seconds(30),
+        pollInterval: Duration.seconds(1),
+        book,
+        decode: Exit.succeed,
+        pipelineAt: 1,
+        submit: () => Effect.void
+      }, scope)
+      yield* settle
+      answer(0, 4)
+      yield* settle
+      Leases.end(book, "job-1", Leases.complete)
+      yield* settle
+      Leases.end(book, "job-2", Leases.complete)
+      yield* settle
+      assert.deepStrictEqual(claims.map((claim) => claim.max), [4, 1, 1], "two in flight")
+      // The later claim comes back short: the queue is empty, so no claim while the other is in flight, though a lease is free.
+      answer(2, 0)
+      yield* settle
+      assert.strictEqual(Leases.free(book), 1)
+      assert.strictEqual(claims.length, 3)
+      answer(1, 0)
+      yield* settle
+      // None in flight, the queue empty: the fetcher waits for the poll.
+      yield* TestClock.adjust(999)
+      assert.strictEqual(claims.length, 3)
+      yield* TestClock.adjust(1)
+      assert.strictEqual(claims.length, 4)
+      yield* close(scope)
+    }))
+
+  it.effect("a claim waiting out an outage starts no second one: one claim backs off, not two", () =>
+    Effect.gen(function*() {
+      const { answer, claims, close, fail, store } = answeredByHand(yield* MemoryStore.make)
+      const book = yield* Leases.make({ capacity: 4, maxAttempts: 3, retryable: () => true })
+      const scope = yield* Scope.make()
+      yield* Fetcher.start({
+        store,
+        queue: "q",
+        lease: Duration.seconds(30),
+        pollInterval: Duration.seconds(1),
+        book,
+        decode: Exit.succeed,
+        pipelineAt: 1,
+        submit: () => Effect.void
+      }, scope)
+      yield* settle
+      answer(0, 4)
+      yield* settle
+      Leases.end(book, "job-1", Leases.complete)
+      yield* settle
+      fail(1)
+      yield* settle
+      Leases.end(book, "job-2", Leases.complete)
+      yield* settle
+      assert.strictEqual(claims.length, 2, "a lease free, but the claim in flight is failing")
+      yield* TestClock.adjust(100)
+      assert.deepStrictEqual(claims.map((claim) => claim.max), [4, 1, 1], "its retry, after the backoff")
+      answer(2, 1)
+      yield* settle
+      assert.deepStrictEqual(claims.map((claim) => claim.max), [4, 1, 1, 1], "it succeeded: a second claim again")
+      yield* close(scope)
+    }).pipe(Effect.provide(warningsLogger().layer)))
+
+  it.effect("stopped with two claims in flight: it ends once both delivered, their jobs held or given back, none leased to nobody", () =>
+    Effect.gen(function*() {
+      const { answer, claims, close, store } = answeredByHand(yield* MemoryStore.make)
+      const book = yield* Leases.make({ capacity: 4, maxAttempts: 3, retryable: () => true })
+      let closed = false
+      const scope = yield* Scope.make()
+      const fetcher = yield* Fetcher.start({
+        store,
+        queue: "q",
+        lease: Duration.seconds(30),
+        pollInterval: Duration.seconds(1),
+        book,
+        decode: Exit.succeed,
+        pipelineAt: 1,
+        // As the pool's submit: refused once it shuts down.
+        submit: () => closed ? Effect.fail(new PoolClosedError({})) : Effect.void
+      }, scope)
+      yield* settle
+      answer(0, 4)
+      yield* settle
+      Leases.end(book, "job-1", Leases.complete)
+      yield* settle
+      Leases.end(book, "job-2", Leases.complete)
+      yield* settle
+      assert.deepStrictEqual(claims.map((claim) => claim.max), [4, 1, 1], "a second claim while the first is in flight")
+      closed = true
+      fetcher.stop()
+      const stopped = yield* Effect.forkChild(fetcher.stopped)
+      yield* settle
+      assert.isUndefined(stopped.pollUnsafe(), "two claims in flight")
+      answer(2, 1)
+      yield* settle
+      assert.isUndefined(stopped.pollUnsafe(), "one claim in flight")
+      answer(1, 1)
+      yield* settle
+      assert.isDefined(stopped.pollUnsafe(), "both delivered")
+      assert.strictEqual(claims.length, 3, "no claim once stopped")
+      // The jobs of the claims answered after the stop were given back, to be released.
+      assert.deepStrictEqual([...book.held.keys()], ["job-3", "job-4"])
+      const given = yield* Queue.takeAll(book.ended)
+      assert.deepStrictEqual(
+        given.map((ended) => [ended.lease.id, ended.ending._tag]),
+        [["job-1", "complete"], ["job-2", "complete"], ["job-5", "release"], ["job-6", "release"]]
+      )
+      assert.strictEqual(book.claiming, 0)
+      yield* close(scope)
     }))
 })

@@ -16,6 +16,8 @@
  * --label   what the row is about (default: the measured commit's subject)
  * --keep    keep the callgrind.out files there (for callgrind_annotate)
  * --no-write  print the count only
+ * --variant the loop's variant (default `defaults`: W1); `durable` counts the
+ *           durable pool's consumer path instead (see loop.ts), printed only
  *
  * Takes about a minute and a half (both sizes run at once: counts do not
  * depend on the load). Not part of `npm test`.
@@ -39,6 +41,7 @@ const { values } = parseArgs({
     label: { type: "string" },
     sizes: { type: "string", default: "20000,120000" },
     keep: { type: "string" },
+    variant: { type: "string", default: "defaults" },
     "no-write": { type: "boolean", default: false }
   }
 })
@@ -64,7 +67,7 @@ const revision = (): { readonly commit: string; readonly subject: string } => {
 }
 
 const { small: iSmall, large: iLarge, perJob } = await countPerJob(
-  { root, variant: "defaults" },
+  { root, variant: values.variant },
   [small, large],
   values.keep === undefined ? undefined : resolve(values.keep)
 )
@@ -86,7 +89,8 @@ const previousRows = async (): Promise<ReadonlyArray<string>> => {
   }
 }
 
-if (!values["no-write"]) {
+// Only W1's count is a row of results-callgrind.md.
+if (!values["no-write"] && values.variant === "defaults") {
   const rows = [...await previousRows(), row]
   await writeReport(resultsPath, (notes) =>
     [

@@ -1,7 +1,9 @@
 /**
- * The fetcher: the one fiber that claims jobs from the store and hands them
- * to the in-memory pool. It claims as many as the lease book has room for;
- * when a claim comes back short (the queue is empty), it waits for the
+ * The fetcher: the fiber that claims jobs from the store (each claim in a
+ * fiber of its own) and hands them to the in-memory pool. It claims as many as the lease book has room for;
+ * while a claim is in flight it may start a second one (`pipelineAt`), each
+ * claim reserving its room in the book until its jobs are held; when a
+ * claim comes back short (the queue is empty), it waits for the
  * first of a wakeup (`wakeup.ts`: the store said jobs were stored or made
  * ready), the earliest job waiting for its time (`Store.due`: a delayed
  * job, a retry) or `pollInterval`; it waits out a store outage with the
@@ -18,6 +20,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
+import * as Latch from "effect/Latch"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
@@ -41,6 +44,12 @@ export interface Options<A> {
   readonly book: Leases.Book
   /** Reads a claimed job's stored payload. */
   readonly decode: (payload: unknown) => Exit.Exit<A, Schema.SchemaError>
+  /**
+   * With a claim in flight, a second one starts once this many leases are
+   * free (and the first has not come back short, nor failed); at most two
+   * are in flight. Undefined: one claim at a time.
+   */
+  readonly pipelineAt?: number | undefined
   /** The pool's `submit`: refused once the pool shuts down. */
   readonly submit: (payload: A, options: Job.Options) => Effect.Effect<unknown, Pool.PoolClosedError | Pool.PoolConfigError>
 }
@@ -49,8 +58,28 @@ export interface Options<A> {
 export interface Fetcher {
   /** Claims no more. A claim in flight still delivers its jobs. */
   readonly stop: () => void
-  /** Waits until the fetcher has ended. */
+  /** Waits until the fetcher has ended, and every claim it started has delivered its jobs. */
   readonly stopped: Effect.Effect<void>
+}
+
+/**
+ * The fetcher's claims in flight (at most two: see `mayClaim`), and what
+ * the last of them said. Only the fetcher's loop and its claims change it,
+ * each change synchronous.
+ */
+interface Claims {
+  /** Claims started and not yet delivered. */
+  inFlight: number
+  /** Claims started so far: each claim's number, in the order they started. */
+  started: number
+  /** The number of the latest-started claim that answered: an older one's answer says less about the queue. */
+  answered: number
+  /** Whether that claim came back short: the queue had no more. */
+  short: boolean
+  /** Whether a claim is failing (the store is out): no second claim until one succeeds. */
+  failing: boolean
+  /** Open while no claim is in flight: `stopped` waits for it. */
+  readonly none: Latch.Latch
 }
 
 /** Starts the fetcher in `scope`; closing the scope stops it too. */
@@ -58,10 +87,11 @@ export const start = <A>(options: Options<A>, scope: Scope.Scope): Effect.Effect
   Effect.gen(function*() {
     const stopping = Deferred.makeUnsafe<void>()
     const wakeup = yield* Wakeup.start(options.store, options.queue, scope)
+    const claims: Claims = { inFlight: 0, started: 0, answered: 0, short: false, failing: false, none: Latch.makeUnsafe(true) }
     // With no span current: a job's span has the span its producer stored as
     // its parent (`parentOf`), never whatever span this pool was made in.
     const running = Effect.updateContext(
-      run(options, wakeup),
+      run(options, wakeup, claims, scope),
       (context: Context.Context<never>) => Context.omit(Tracer.ParentSpan)(context)
     )
     const fiber = yield* Effect.forkIn(Effect.raceFirst(running, Deferred.await(stopping)), scope)
@@ -69,19 +99,76 @@ export const start = <A>(options: Options<A>, scope: Scope.Scope): Effect.Effect
       stop: () => {
         Deferred.doneUnsafe(stopping, Exit.void)
       },
-      stopped: Effect.asVoid(Fiber.await(fiber))
+      // The loop starts no claim once it has ended; those it started deliver first.
+      stopped: Effect.andThen(Fiber.await(fiber), claims.none.await)
     }
   })
 
-/** Claims what there is room for, or waits: for room, for jobs, or for the store to come back. For ever. */
-export const run = <A>(options: Options<A>, wakeup: Wakeup.Wakeup): Effect.Effect<never> =>
+/**
+ * Claims what there is room for, or waits: for room, for jobs, or for the
+ * store to come back. For ever. Each claim runs in a fiber of its own in
+ * `scope`, so that a second one can start while the first waits for the
+ * store (`mayClaim`).
+ */
+const run = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, claims: Claims, scope: Scope.Scope): Effect.Effect<never> =>
   Effect.forever(Effect.gen(function*() {
-    yield* Leases.room(options.book)
+    yield* turn(options, claims)
+    if (claims.inFlight === 0 && claims.short) {
+      // The queue was empty when the last claim read it.
+      yield* idle(options, wakeup)
+      claims.short = false
+      // Woken: the claim goes in the next step, as it always did (a caller
+      // that cancels a job it just offered still finds it ready).
+      return yield* Effect.yieldNow
+    }
+    yield* startClaim(options, wakeup, claims, scope)
+    // No yield between turns: a claim answered at once (a memory store) is
+    // followed by the idle wait in the same step, as when the claim ran in
+    // this fiber. The loop cannot spin: each turn claims room, which only
+    // other fibers give back, or waits.
+  }), { disableYield: true })
+
+/**
+ * Starts a claim for all the free room, in a fiber of its own in `scope`,
+ * as one step that shutdown cannot cut in two: a claim counted in flight
+ * but never started would hold `stopped` up for ever.
+ */
+const startClaim = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, claims: Claims, scope: Scope.Scope) =>
+  Effect.uninterruptible(Effect.suspend(() => {
     // Before the claim: a notification from now on is about a job it may not see.
     wakeup.reset()
-    const short = yield* claimThroughOutage(options)
-    if (short) yield* idle(options, wakeup)
+    const max = Leases.free(options.book)
+    Leases.reserve(options.book, max)
+    claims.inFlight++
+    claims.none.closeUnsafe()
+    const number = ++claims.started
+    // Started at once, in this step: scheduled, the request would wait for a later turn of the event loop.
+    return Effect.forkIn(claimThroughOutage(options, claims, number, max), scope, { startImmediately: true })
   }))
+
+/**
+ * How many free leases a claim needs to start now, or undefined if none
+ * may: with no claim in flight, one; with one in flight, `pipelineAt`
+ * (room for a worthwhile batch), unless the last answer was short (the
+ * queue is empty: the idle wait decides), a claim is failing (one claim
+ * waits out an outage, not two), or the pool claims one at a time. Never a
+ * third.
+ */
+const mayClaim = <A>({ pipelineAt }: Options<A>, claims: Claims): number | undefined =>
+  claims.inFlight === 0
+    ? 1
+    : claims.inFlight === 1 && pipelineAt !== undefined && !claims.short && !claims.failing
+    ? pipelineAt
+    : undefined
+
+/** Waits until a claim may start: for room in the lease book, or for a claim in flight to answer. */
+const turn = <A>(options: Options<A>, claims: Claims): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    const needed = mayClaim(options, claims)
+    if (needed !== undefined && Leases.free(options.book) >= needed) return Effect.void
+    // A claim that answers gives its reservation back, which wakes this wait too.
+    return Effect.andThen(Leases.roomChanged(options.book, needed ?? Infinity), turn(options, claims))
+  })
 
 /**
  * Waits, the queue being empty, for the first of a notification or the
@@ -111,18 +198,34 @@ const idleFor = <A>({ pollInterval, queue, store }: Options<A>): Effect.Effect<D
 
 /**
  * Claims until the store answers, a warning for each failure, backing off
- * between. Returns whether the claim came back short: fewer jobs than there
- * was room for, so the queue had no more.
+ * between, then gives back the claim's reservation and says whether it came
+ * back short: fewer jobs than it asked for, so the queue had no more.
  */
-const claimThroughOutage = <A>(options: Options<A>): Effect.Effect<boolean> =>
-  Effect.suspend(() => {
-    const max = Leases.free(options.book)
-    return Effect.map(claimAndDeliver(options, max), (claimed) => claimed < max)
-  }).pipe(
-    Effect.tapError((error) => quietly(Effect.logWarning("claiming jobs failed; retrying", error.message))),
+const claimThroughOutage = <A>(options: Options<A>, claims: Claims, number: number, max: number): Effect.Effect<void> =>
+  claimAndDeliver(options, max).pipe(
+    Effect.tapError((error) =>
+      Effect.andThen(
+        Effect.sync(() => {
+          claims.failing = true
+        }),
+        quietly(Effect.logWarning("claiming jobs failed; retrying", error.message))
+      )
+    ),
     // A claim is always worth trying again: the fetcher stops only when the pool does.
     Effect.retry(Outage.backoff),
-    Effect.orDie
+    Effect.orDie,
+    Effect.flatMap((claimed) =>
+      Effect.sync(() => {
+        claims.failing = false
+        if (number > claims.answered) {
+          claims.answered = number
+          claims.short = claimed < max
+        }
+        claims.inFlight--
+        if (claims.inFlight === 0) claims.none.openUnsafe()
+        Leases.unreserve(options.book, max)
+      })
+    )
   )
 
 /**
@@ -150,7 +253,7 @@ const parentOf = (claimed: Claimed): Tracer.ExternalSpan | undefined => {
  * Hands a claimed job to the pool; one that does not decode is dead-lettered
  * at once (the settler logs it, as it does every dead letter).
  */
-const deliver = <A>({ book, decode, submit }: Options<A>, claimed: Claimed): Effect.Effect<void> => {
+const deliver = <A>({ book, decode, submit }: Options<A>, claimed: Claimed): Effect.Effect<unknown> => {
   const decoded = decode(claimed.payload)
   if (Exit.isFailure(decoded)) {
     const ending = Leases.bury(Failures.describe(decoded.cause), claimed.attempt)
@@ -160,9 +263,9 @@ const deliver = <A>({ book, decode, submit }: Options<A>, claimed: Claimed): Eff
   if (!Leases.hold(book, claimed)) return Effect.void
   const submitted = submit(decoded.value, { id: claimed.id, attempt: claimed.attempt })
   const parent = parentOf(claimed)
-  return (parent === undefined ? submitted : Effect.withParentSpan(submitted, parent)).pipe(
-    Effect.asVoid,
-    // Refused: shutdown began between the claim and now. Give it back.
-    Effect.catch(() => Effect.sync(() => Leases.end(book, claimed.id, Leases.release)))
+  // Refused: shutdown began between the claim and now. Give it back.
+  return Effect.catch(
+    parent === undefined ? submitted : Effect.withParentSpan(submitted, parent),
+    () => Effect.sync(() => Leases.end(book, claimed.id, Leases.release))
   )
 }

@@ -14,8 +14,9 @@
  * (`toRenew`): a store slow to take an acknowledgement would otherwise see
  * the lease run out and hand the job, done, to a worker again.
  *
- * Who calls what: the fetcher holds the leases it claims (`hold`), ends
- * those it cannot deliver (`end`, `endUnheld`) and waits for `room`; the
+ * Who calls what: the fetcher reserves room for each claim (`reserve`,
+ * `unreserve`), holds the leases it claims (`hold`), ends those it cannot
+ * deliver (`end`, `endUnheld`) and waits for `room`; the
  * pool's hook ends a lease as its job ends (`endDelivery`); the settler takes
  * the ended ones (`takeEnded`), marks them `stored`, and at shutdown says
  * there will be no more (`noMoreEndings`); the heartbeat renews `toRenew`
@@ -118,8 +119,21 @@ export interface Book {
   readonly leaving: Map<Lease, Ended | Settling>
   /** The ended leases, in the order they ended, for the settler. */
   readonly ended: Queue.Queue<Ended, Cause.Done>
+  /**
+   * Leases the claims in flight may bring: each claim reserves as many as
+   * it asks for (`reserve`) and gives them back once its jobs are held
+   * (`unreserve`), so that held and reserved leases together never exceed
+   * `capacity`, however many claims are in flight.
+   */
+  claiming: number
   /** Open while the fetcher may claim; closed while it waits for room. */
   readonly room: Latch.Latch
+  /**
+   * How many free leases the waiting fetcher waits for: an `end` that
+   * leaves fewer wakes nobody (no wake-up per job while a claim is in
+   * flight and the fetcher waits for room for a second one).
+   */
+  wanted: number
   /** Ids of held leases whose job the store cancelled: they end with nothing to tell it. */
   readonly cancelled: Set<string>
 }
@@ -132,7 +146,9 @@ export const make = (
     held: new Map(),
     leaving: new Map(),
     ended,
+    claiming: 0,
     room: Latch.makeUnsafe(true),
+    wanted: 1,
     cancelled: new Set()
   }))
 
@@ -194,7 +210,7 @@ export const end = (book: Book, id: string, ending: Ending): void => {
   if (held === undefined) return
   book.held.delete(id)
   if (!book.cancelled.delete(id)) endUnheld(book, held.lease, ending)
-  book.room.openUnsafe()
+  if (free(book) >= book.wanted) book.room.openUnsafe()
 }
 
 /**
@@ -241,15 +257,41 @@ export const toRenew = (book: Book): ReadonlyArray<Lease> => [
   ...book.leaving.keys()
 ]
 
-/** How many more leases the fetcher may claim now. */
-export const free = (book: Book): number => book.capacity - book.held.size
+/** How many more leases the fetcher may claim now: neither held nor reserved by a claim in flight. */
+export const free = (book: Book): number => book.capacity - book.held.size - book.claiming
+
+/** A claim about to ask for `n` leases: they are no longer free until `unreserve`. */
+export const reserve = (book: Book, n: number): void => {
+  book.claiming += n
+}
+
+/**
+ * The claim that reserved `n` leases answered, and the jobs it got are held
+ * (or ended): its reservation is given back, and the waiting fetcher looks
+ * again (a claim fewer in flight may let it claim).
+ */
+export const unreserve = (book: Book, n: number): void => {
+  book.claiming -= n
+  book.room.openUnsafe()
+}
 
 /** Waits until the fetcher may claim, and says how many. */
 export const room = (book: Book): Effect.Effect<number> =>
   Effect.suspend(() => {
     const n = free(book)
     if (n > 0) return Effect.succeed(n)
+    return Effect.andThen(roomChanged(book, 1), room(book))
+  })
+
+/**
+ * Waits until `atLeast` leases may be free: an `end` that leaves that many,
+ * or a claim's reservation given back. The caller looks again: this only
+ * says something changed.
+ */
+export const roomChanged = (book: Book, atLeast: number): Effect.Effect<void> =>
+  Effect.suspend(() => {
+    book.wanted = atLeast
     // An `end` opens it again; one that comes before the wait begins leaves it open, so no wake-up is lost.
     book.room.closeUnsafe()
-    return Effect.andThen(book.room.await, room(book))
+    return book.room.await
   })

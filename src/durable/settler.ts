@@ -59,29 +59,41 @@ const run = (options: Options): Effect.Effect<void> =>
 const settleAll = (options: Options, batch: ReadonlyArray<Leases.Settling>): Effect.Effect<void> =>
   Effect.gen(function*() {
     const { queue, store } = options
-    yield* inOneTrip(options, batch, "complete", "acknowledging jobs", (leases) => store.complete(queue, leases))
-    yield* inOneTrip(options, batch, "release", "releasing jobs", (leases) => store.release(queue, leases))
+    // One pass over the batch (it holds a job each): the acknowledgements
+    // and releases go in one trip each, the others one by one.
+    const completed: Array<Leases.Settling> = []
+    const released: Array<Leases.Settling> = []
+    const others: Array<Leases.Settling> = []
     for (const one of batch) {
-      if (one.ending._tag === "retry" || one.ending._tag === "bury") {
-        settled(options.metrics, one.ending._tag)
-        yield* settleOne(options, one, one.ending)
-      }
+      const tag = one.ending._tag
+      if (tag === "complete") completed.push(one)
+      else if (tag === "release") released.push(one)
+      else others.push(one)
+    }
+    yield* inOneTrip(options, completed, "acknowledging jobs", (leases) => store.complete(queue, leases))
+    yield* inOneTrip(options, released, "releasing jobs", (leases) => store.release(queue, leases))
+    for (const one of others) {
+      const ending = one.ending as Extract<Leases.Ending, { readonly _tag: "retry" | "bury" }>
+      settled(options.metrics, ending._tag)
+      yield* settleOne(options, one, ending)
     }
   })
 
-/** The leases of `batch` that ended with `tag`, in one store operation, retried through an outage. */
+/** `these` leases in one store operation, retried through an outage. */
 const inOneTrip = (
   { book }: Options,
-  batch: ReadonlyArray<Leases.Settling>,
-  tag: "complete" | "release",
+  these: ReadonlyArray<Leases.Settling>,
   what: string,
   operation: (leases: ReadonlyArray<Lease>) => Effect.Effect<void, StoreError>
 ): Effect.Effect<void> => {
-  const these = batch.filter((one) => one.ending._tag === tag)
   if (these.length === 0) return Effect.void
+  const leases = new Array<Lease>(these.length)
+  for (let i = 0; i < these.length; i++) leases[i] = these[i]!.lease
   return Effect.andThen(
-    throughOutage(what, operation(these.map((one) => one.lease))),
-    Effect.sync(() => these.forEach((one) => Leases.stored(book, one)))
+    throughOutage(what, operation(leases)),
+    Effect.sync(() => {
+      for (const one of these) Leases.stored(book, one)
+    })
   )
 }
 
