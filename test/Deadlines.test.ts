@@ -6,47 +6,51 @@
  * interrupts its operation in the background.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Scope } from "effect"
+import { Deferred, Duration, Effect, Exit, Fiber, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as Deadlines from "../src/durable/deadlines.ts"
 
-const late = () => "late" as const
+type Failure = "late" | "no"
+
+const late = (): Failure => "late"
+
+const timeout = Duration.seconds(1)
 
 /** Runs `operation` within `deadlines` in a fiber of its own; its exit once it ends. */
-const start = <A>(deadlines: Deadlines.Deadlines, operation: Effect.Effect<A, "late">) =>
+const start = <A>(deadlines: Deadlines.Deadlines, operation: Effect.Effect<A, Failure>) =>
   Effect.forkChild(Deadlines.within(deadlines, operation, late))
 
 describe("deadlines", () => {
   it.effect("each operation fails at its own deadline, the later ones still waiting", () =>
     Effect.gen(function*() {
       const scope = yield* Scope.make()
-      const deadlines = Deadlines.make("1 second", scope)
+      const deadlines = Deadlines.make(timeout, scope)
       const first = yield* start(deadlines, Effect.never)
       yield* TestClock.adjust("600 millis")
       const second = yield* start(deadlines, Effect.never)
       yield* TestClock.adjust("400 millis")
-      assert.deepStrictEqual(yield* Fiber.await(first), Exit.fail("late"))
+      assert.deepStrictEqual(yield* Fiber.await(first), Exit.fail<Failure>("late"))
       assert.isUndefined(second.pollUnsafe())
       yield* TestClock.adjust("599 millis")
       assert.isUndefined(second.pollUnsafe())
       yield* TestClock.adjust("1 millis")
-      assert.deepStrictEqual(yield* Fiber.await(second), Exit.fail("late"))
+      assert.deepStrictEqual(yield* Fiber.await(second), Exit.fail<Failure>("late"))
       assert.strictEqual(deadlines.table.size(), 0)
     }))
 
   it.effect("an operation that answers in time gives its exit and leaves no deadline behind", () =>
     Effect.gen(function*() {
       const scope = yield* Scope.make()
-      const deadlines = Deadlines.make("1 second", scope)
-      const gate = yield* Deferred.make<number, string>()
+      const deadlines = Deadlines.make(timeout, scope)
+      const gate = yield* Deferred.make<number, Failure>()
       const waiting = yield* start(deadlines, Deferred.await(gate))
-      const failing = yield* start(deadlines, Effect.flatMap(Deferred.await(gate), () => Effect.fail("no" as const)))
+      const failing = yield* start(deadlines, Effect.flatMap(Deferred.await(gate), () => Effect.fail<Failure>("no")))
       yield* Effect.yieldNow
       assert.strictEqual(deadlines.table.size(), 2)
       yield* TestClock.adjust("999 millis")
       yield* Deferred.succeed(gate, 7)
       assert.deepStrictEqual(yield* Fiber.join(waiting), Exit.succeed(7))
-      assert.deepStrictEqual(yield* Fiber.join(failing), Exit.fail("no"))
+      assert.deepStrictEqual(yield* Fiber.join(failing), Exit.fail<Failure>("no"))
       assert.strictEqual(deadlines.table.size(), 0)
       assert.deepStrictEqual(yield* Deadlines.within(deadlines, Effect.succeed(1), late), Exit.succeed(1))
       assert.strictEqual(deadlines.table.size(), 0)
@@ -55,7 +59,7 @@ describe("deadlines", () => {
   it.effect("past its deadline an operation is interrupted in the background, not waited for", () =>
     Effect.gen(function*() {
       const scope = yield* Scope.make()
-      const deadlines = Deadlines.make("1 second", scope)
+      const deadlines = Deadlines.make(timeout, scope)
       const lettingGo = yield* Deferred.make<void>()
       const interrupted = yield* Deferred.make<void>()
       const stubborn = Effect.never.pipe(
@@ -63,7 +67,7 @@ describe("deadlines", () => {
       )
       const caller = yield* start(deadlines, stubborn)
       yield* TestClock.adjust("1 second")
-      assert.deepStrictEqual(yield* Fiber.await(caller), Exit.fail("late"))
+      assert.deepStrictEqual(yield* Fiber.await(caller), Exit.fail<Failure>("late"))
       yield* Deferred.await(interrupted)
       yield* Deferred.succeed(lettingGo, undefined)
     }))
@@ -71,7 +75,7 @@ describe("deadlines", () => {
   it.effect("a caller interrupted takes its deadline out and interrupts its operation", () =>
     Effect.gen(function*() {
       const scope = yield* Scope.make()
-      const deadlines = Deadlines.make("1 second", scope)
+      const deadlines = Deadlines.make(timeout, scope)
       const interrupted = yield* Deferred.make<void>()
       const caller = yield* start(deadlines, Effect.onInterrupt(Effect.never, () => Deferred.succeed(interrupted, undefined)))
       yield* Effect.yieldNow
