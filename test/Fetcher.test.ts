@@ -137,6 +137,30 @@ describe("Fetcher", () => {
       yield* Scope.close(scope, Exit.void)
     }))
 
+  it.effect("stopped during an outage: the claim stops trying at once, without waiting for the store to come back", () =>
+    Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      yield* memory.offer("q", [{ id: "a", payload: "a" }])
+      // The store is out until the test says otherwise.
+      let out = true
+      const { at, store } = flaky(memory, () => out)
+      const scope = yield* Scope.make()
+      const delivered: Array<unknown> = []
+      const fetcher = yield* start(store, scope, (payload) => Effect.sync(() => void delivered.push(payload)))
+      yield* TestClock.adjust(150)
+      const tries = at.length
+      assert.isAtLeast(tries, 2)
+      fetcher.stop()
+      const stopping = yield* Effect.forkChild(fetcher.stopped)
+      yield* TestClock.adjust(1)
+      assert.isDefined(stopping.pollUnsafe(), "stopped ended while the store was still out")
+      out = false
+      yield* TestClock.adjust(10_000)
+      assert.strictEqual(at.length, tries)
+      yield* Scope.close(scope, Exit.void)
+      assert.deepStrictEqual(delivered, [])
+    }))
+
   it.effect("a notification ends the wait on an empty queue at once, long before pollInterval", () =>
     Effect.gen(function*() {
       const { at, store } = flaky(yield* MemoryStore.make, () => false)

@@ -46,10 +46,17 @@ export const make = (duration: Duration.Duration, scope: Scope.Scope): Deadlines
   watching: false
 })
 
+/**
+ * Now on `clock`'s monotonic scale, in milliseconds: a wall clock stepped
+ * back (NTP, a VM resumed) would hold every deadline back by as much, and
+ * one stepped forward would expire every operation in flight at once.
+ */
+const monotonicMillis = (clock: Clock.Clock): number => Number(clock.monotonicTimeNanosUnsafe()) / 1e6
+
 /** Expires the operations whose deadline has come, then waits for the next one, or for an earlier one, for ever. */
 const watch = (deadlines: Deadlines, clock: Clock.Clock): Effect.Effect<never> =>
   Effect.forever(Effect.suspend(() => {
-    const now = clock.currentTimeMillisUnsafe()
+    const now = monotonicMillis(clock)
     for (let due = deadlines.table.takeDue(now); due !== undefined; due = deadlines.table.takeDue(now)) due.expire()
     const next = deadlines.table.earliest()
     return next === undefined
@@ -70,10 +77,8 @@ export const within = <A, E>(
 ): Effect.Effect<Exit.Exit<A, E>, E> =>
   Effect.withFiber((caller) => {
     const clock = caller.getRef(Clock.Clock)
-    const started = deadlines.watching ? Effect.void : Effect.asVoid(Effect.forkIn(watch(deadlines, clock), deadlines.scope))
-    deadlines.watching = true
     return Effect.andThen(
-      started,
+      deadlines.watching ? Effect.void : startWatching(deadlines, clock),
       Effect.flatMap(Effect.forkIn(operation, deadlines.scope, { startImmediately: true }), (fiber) => {
         // An operation that answered in the caller's step (the memory store's) needs no deadline.
         const done = fiber.pollUnsafe()
@@ -84,7 +89,7 @@ export const within = <A, E>(
               resume(Effect.andThen(abandon(deadlines, fiber), Effect.fail(late())))
             }
           }
-          deadlines.table.add(pending, clock.currentTimeMillisUnsafe() + deadlines.duration)
+          deadlines.table.add(pending, monotonicMillis(clock) + deadlines.duration)
           const stopObserving = fiber.addObserver((exit) => {
             deadlines.table.remove(pending)
             resume(Effect.succeed(exit))
@@ -98,6 +103,25 @@ export const within = <A, E>(
       })
     )
   })
+
+/**
+ * Starts the watcher, unless one runs: marked and forked in one step that
+ * nothing can interrupt (a caller interrupted between the two would leave
+ * the store's deadlines marked as watched by no one), and unmarked when it
+ * ends (its scope closed), so that a later operation starts another.
+ */
+const startWatching = (deadlines: Deadlines, clock: Clock.Clock): Effect.Effect<void> =>
+  Effect.uninterruptible(Effect.suspend(() => {
+    if (deadlines.watching) return Effect.void
+    deadlines.watching = true
+    const watching = Effect.ensuring(
+      watch(deadlines, clock),
+      Effect.sync(() => {
+        deadlines.watching = false
+      })
+    )
+    return Effect.asVoid(Effect.forkIn(Effect.interruptible(watching), deadlines.scope))
+  }))
 
 /** Interrupts `fiber` in the background, in the store's scope. */
 const abandon = <A, E>(deadlines: Deadlines, fiber: Fiber.Fiber<A, E>): Effect.Effect<void> =>

@@ -80,6 +80,8 @@ interface Claims {
   failing: boolean
   /** Open while no claim is in flight: `stopped` waits for it. */
   readonly none: Latch.Latch
+  /** The claims' fibers not ended yet: `stopped` cuts their outage backoff short. */
+  readonly fibers: Set<Fiber.Fiber<void>>
 }
 
 /** Starts the fetcher in `scope`; closing the scope stops it too. */
@@ -87,7 +89,15 @@ export const start = <A>(options: Options<A>, scope: Scope.Scope): Effect.Effect
   Effect.gen(function*() {
     const stopping = Deferred.makeUnsafe<void>()
     const wakeup = yield* Wakeup.start(options.store, options.queue, scope)
-    const claims: Claims = { inFlight: 0, started: 0, answered: 0, short: false, failing: false, none: Latch.makeUnsafe(true) }
+    const claims: Claims = {
+      inFlight: 0,
+      started: 0,
+      answered: 0,
+      short: false,
+      failing: false,
+      none: Latch.makeUnsafe(true),
+      fibers: new Set()
+    }
     // With no span current: a job's span has the span its producer stored as
     // its parent (`parentOf`), never whatever span this pool was made in.
     const running = Effect.updateContext(
@@ -99,8 +109,13 @@ export const start = <A>(options: Options<A>, scope: Scope.Scope): Effect.Effect
       stop: () => {
         Deferred.doneUnsafe(stopping, Exit.void)
       },
-      // The loop starts no claim once it has ended; those it started deliver first.
-      stopped: Effect.andThen(Fiber.await(fiber), claims.none.await)
+      // The loop starts no claim once it has ended. Those it started are
+      // interrupted: one waiting out an outage stops trying, and one whose
+      // answer is on its way delivers first (`claimAndDeliver` cannot be cut).
+      stopped: Effect.andThen(
+        Fiber.await(fiber),
+        Effect.andThen(Effect.suspend(() => Fiber.interruptAll([...claims.fibers])), claims.none.await)
+      )
     }
   })
 
@@ -143,7 +158,16 @@ const startClaim = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, claims: Claim
     claims.none.closeUnsafe()
     const number = ++claims.started
     // Started at once, in this step: scheduled, the request would wait for a later turn of the event loop.
-    return Effect.forkIn(claimThroughOutage(options, claims, number, max), scope, { startImmediately: true })
+    return Effect.map(
+      Effect.forkIn(claimThroughOutage(options, claims, number, max), scope, { startImmediately: true }),
+      (fiber) => {
+        // One that answered in this step has already left the set, or never needs to be in it.
+        if (fiber.pollUnsafe() === undefined) {
+          claims.fibers.add(fiber)
+          fiber.addObserver(() => claims.fibers.delete(fiber))
+        }
+      }
+    )
   }))
 
 /**
@@ -198,8 +222,10 @@ const idleFor = <A>({ pollInterval, queue, store }: Options<A>): Effect.Effect<D
 
 /**
  * Claims until the store answers, a warning for each failure, backing off
- * between, then gives back the claim's reservation and says whether it came
- * back short: fewer jobs than it asked for, so the queue had no more.
+ * between, then says whether it came back short: fewer jobs than it asked
+ * for, so the queue had no more. However it ends (answered, or interrupted
+ * by `stopped`), it gives back its reservation and leaves the claims in
+ * flight.
  */
 const claimThroughOutage = <A>(options: Options<A>, claims: Claims, number: number, max: number): Effect.Effect<void> =>
   claimAndDeliver(options, max).pipe(
@@ -221,11 +247,13 @@ const claimThroughOutage = <A>(options: Options<A>, claims: Claims, number: numb
           claims.answered = number
           claims.short = claimed < max
         }
-        claims.inFlight--
-        if (claims.inFlight === 0) claims.none.openUnsafe()
-        Leases.unreserve(options.book, max)
       })
-    )
+    ),
+    Effect.ensuring(Effect.sync(() => {
+      claims.inFlight--
+      if (claims.inFlight === 0) claims.none.openUnsafe()
+      Leases.unreserve(options.book, max)
+    }))
   )
 
 /**
