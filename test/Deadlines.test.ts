@@ -6,7 +6,7 @@
  * interrupts its operation in the background.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Duration, Effect, Exit, Fiber, Scope } from "effect"
+import { Clock, Deferred, Duration, Effect, Exit, Fiber, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as Deadlines from "../src/durable/deadlines.ts"
 
@@ -83,5 +83,24 @@ describe("deadlines", () => {
       yield* Fiber.interrupt(caller)
       assert.strictEqual(deadlines.table.size(), 0)
       yield* Deferred.await(interrupted)
+    }))
+
+  it.effect("a wall clock stepped back does not hold a deadline back: deadlines run on monotonic time", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const deadlines = Deadlines.make(timeout, scope)
+      const test = yield* Clock.Clock
+      // The wall clock as NTP or a resumed VM may set it; monotonic time goes on.
+      let wallOffset = 0
+      const stepped: Clock.Clock = {
+        ...test,
+        currentTimeMillisUnsafe: () => test.currentTimeMillisUnsafe() + wallOffset,
+        currentTimeNanosUnsafe: () => test.currentTimeNanosUnsafe() + BigInt(wallOffset) * 1_000_000n
+      }
+      const caller = yield* start(deadlines, Effect.never).pipe(Effect.provideService(Clock.Clock, stepped))
+      yield* Effect.yieldNow
+      wallOffset = -3_600_000
+      yield* TestClock.adjust("1 second")
+      assert.deepStrictEqual(yield* Fiber.await(caller), Exit.fail<Failure>("late"))
     }))
 })
