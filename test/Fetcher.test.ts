@@ -47,6 +47,31 @@ const start = (store: Store, scope: Scope.Scope, submit: (payload: unknown) => E
       submit
     }, scope))
 
+/** A fetcher on `store` with a lease book of `capacity` and a second claim from `pipelineAt` free leases. */
+const pipelined = (
+  store: Store,
+  scope: Scope.Scope,
+  options: {
+    readonly capacity: number
+    readonly pipelineAt: number
+    readonly submit?: (payload: unknown) => Effect.Effect<void, PoolClosedError>
+  }
+) =>
+  Effect.gen(function*() {
+    const book = yield* Leases.make({ capacity: options.capacity, maxAttempts: 3, retryable: () => true })
+    const fetcher = yield* Fetcher.start({
+      store,
+      queue: "q",
+      lease: Duration.seconds(30),
+      pollInterval: Duration.seconds(1),
+      book,
+      decode: Exit.succeed,
+      pipelineAt: options.pipelineAt,
+      submit: options.submit ?? (() => Effect.void)
+    }, scope)
+    return { book, fetcher }
+  })
+
 /** A fetcher on `store`, and when (TestClock millis) each payload reached the pool. */
 const started = (store: Store, scope: Scope.Scope) =>
   Effect.gen(function*() {
@@ -317,20 +342,10 @@ describe("Fetcher", () => {
   it.effect("with a claim in flight, a second starts once pipelineAt leases are free: never a third, never more leased than capacity", () =>
     Effect.gen(function*() {
       const { answer, claims, close, store } = answeredByHand(yield* MemoryStore.make)
-      const book = yield* Leases.make({ capacity: 6, maxAttempts: 3, retryable: () => true })
+      const scope = yield* Scope.make()
+      const { book } = yield* pipelined(store, scope, { capacity: 6, pipelineAt: 2 })
       /** Held and reserved leases: what this process may hold once every claim in flight answered. */
       const promised = () => book.held.size + book.claiming
-      const scope = yield* Scope.make()
-      yield* Fetcher.start({
-        store,
-        queue: "q",
-        lease: Duration.seconds(30),
-        pollInterval: Duration.seconds(1),
-        book,
-        decode: Exit.succeed,
-        pipelineAt: 2,
-        submit: () => Effect.void
-      }, scope)
       yield* settle
       assert.deepStrictEqual(claims.map((claim) => claim.max), [6], "the first claim asks for all the room")
       answer(0, 6)
@@ -370,18 +385,8 @@ describe("Fetcher", () => {
   it.effect("a claim that comes back short starts no second one: the fetcher waits for the idle poll", () =>
     Effect.gen(function*() {
       const { answer, claims, close, store } = answeredByHand(yield* MemoryStore.make)
-      const book = yield* Leases.make({ capacity: 4, maxAttempts: 3, retryable: () => true })
       const scope = yield* Scope.make()
-      yield* Fetcher.start({
-        store,
-        queue: "q",
-        lease: Duration.seconds(30),
-        pollInterval: Duration.seconds(1),
-        book,
-        decode: Exit.succeed,
-        pipelineAt: 1,
-        submit: () => Effect.void
-      }, scope)
+      const { book } = yield* pipelined(store, scope, { capacity: 4, pipelineAt: 1 })
       yield* settle
       answer(0, 4)
       yield* settle
@@ -408,18 +413,8 @@ describe("Fetcher", () => {
   it.effect("a claim waiting out an outage starts no second one: one claim backs off, not two", () =>
     Effect.gen(function*() {
       const { answer, claims, close, fail, store } = answeredByHand(yield* MemoryStore.make)
-      const book = yield* Leases.make({ capacity: 4, maxAttempts: 3, retryable: () => true })
       const scope = yield* Scope.make()
-      yield* Fetcher.start({
-        store,
-        queue: "q",
-        lease: Duration.seconds(30),
-        pollInterval: Duration.seconds(1),
-        book,
-        decode: Exit.succeed,
-        pipelineAt: 1,
-        submit: () => Effect.void
-      }, scope)
+      const { book } = yield* pipelined(store, scope, { capacity: 4, pipelineAt: 1 })
       yield* settle
       answer(0, 4)
       yield* settle
@@ -441,20 +436,14 @@ describe("Fetcher", () => {
   it.effect("stopped with two claims in flight: it ends once both delivered, their jobs held or given back, none leased to nobody", () =>
     Effect.gen(function*() {
       const { answer, claims, close, store } = answeredByHand(yield* MemoryStore.make)
-      const book = yield* Leases.make({ capacity: 4, maxAttempts: 3, retryable: () => true })
       let closed = false
       const scope = yield* Scope.make()
-      const fetcher = yield* Fetcher.start({
-        store,
-        queue: "q",
-        lease: Duration.seconds(30),
-        pollInterval: Duration.seconds(1),
-        book,
-        decode: Exit.succeed,
+      // As the pool's submit: refused once it shuts down.
+      const { book, fetcher } = yield* pipelined(store, scope, {
+        capacity: 4,
         pipelineAt: 1,
-        // As the pool's submit: refused once it shuts down.
         submit: () => closed ? Effect.fail(new PoolClosedError({})) : Effect.void
-      }, scope)
+      })
       yield* settle
       answer(0, 4)
       yield* settle

@@ -63,6 +63,10 @@ const silentServer = Effect.acquireRelease(
     )
 )
 
+/** `next` (a listener's wait), failing the test if no notification comes within 10 s. */
+const heardWithin = (next: Effect.Effect<void, StoreError>) =>
+  Effect.timeoutOrElse(next, { duration: "10 seconds", orElse: () => Effect.die(new Error("not notified")) })
+
 /** Retries `effect` every 100 ms until it succeeds, for at most `ms`. */
 const eventually = <A>(effect: Effect.Effect<A, StoreError>, ms: number): Effect.Effect<A, StoreError> =>
   Effect.gen(function*() {
@@ -579,13 +583,13 @@ describe("RedisStore due, answered by the last short claim", () => {
       assert.isTrue(heard! <= unheard! && heard! > 3_500_000, `${heard} ms, as the server said (${unheard} ms) less the time since`)
       // A job made ready (not waiting for a time) says so: the claim's answer still holds.
       yield* Effect.promise(() => Scripts.evaluate(client, Scripts.offerScript, Scripts.keysOf(queue), ["plain", "now", "1"]))
-      yield* Effect.timeoutOrElse(next, { duration: "10 seconds", orElse: () => Effect.die(new Error("not notified")) })
+      yield* heardWithin(next)
       const afterOffer = yield* scriptCalls(client)
       assert.isDefined(yield* store.due!(queue))
       assert.strictEqual((yield* scriptCalls(client)) - afterOffer, 0, "a ready offer, heard, leaves it")
       const [now] = yield* store.claim(queue, 10, minute)
       yield* Effect.promise(() => Scripts.evaluate(client, Scripts.retryScript, Scripts.keysOf(queue), [now!.id, now!.token, "0"]))
-      yield* Effect.timeoutOrElse(next, { duration: "10 seconds", orElse: () => Effect.die(new Error("not notified")) })
+      yield* heardWithin(next)
       const afterRetry = yield* scriptCalls(client)
       assert.isDefined(yield* store.due!(queue))
       assert.strictEqual((yield* scriptCalls(client)) - afterRetry, 0, "so does a retry without delay (ready at once)")
@@ -597,7 +601,7 @@ describe("RedisStore due, answered by the last short claim", () => {
       const other = yield* sharedStore
       const queue = queueName()
       const next = yield* store.listen!(queue)
-      const heard = Effect.timeoutOrElse(next, { duration: "10 seconds", orElse: () => Effect.die(new Error("not notified")) })
+      const heard = heardWithin(next)
       const isAbout = (ms: number | undefined, expected: number) => ms !== undefined && ms <= expected && ms > expected - 60_000
       assert.deepStrictEqual(yield* store.claim(queue, 10, minute), [])
       assert.isUndefined(yield* store.due!(queue))
