@@ -16,7 +16,7 @@ interface Call {
 }
 
 /** An engine whose operations record their calls and succeed, or run `override` instead. */
-const recording = (override: Partial<Record<keyof Store, Effect.Effect<never, StoreError>>> = {}) => {
+const recording = (override: Partial<Record<keyof Store, Effect.Effect<unknown, StoreError>>> = {}) => {
   const calls: Array<Call> = []
   const op = (operation: keyof Store, answer: unknown) => (...args: ReadonlyArray<unknown>) => {
     calls.push({ operation, args })
@@ -146,6 +146,25 @@ describe("the store boundary", () => {
       yield* TestClock.adjust(1_000)
       yield* Fiber.join(closing)
       assert.isTrue(released)
+    }))
+
+  it.effect("closing the scope the store was made in lets a finalizer added after the store (a pool's shutdown) wait for an operation in flight", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      let stored = false
+      const slow = Effect.andThen(Effect.sleep(1_000), Effect.sync(() => stored = true))
+      const { engine } = recording({ complete: slow })
+      const store = Boundary.makeStore(engine, { engine: "test", commandTimeout: { duration: minute, scope } })
+      // As a durable pool made in the same scope: its shutdown waits for its last acknowledgement.
+      let acknowledging: Fiber.Fiber<void, StoreError> | undefined
+      let acknowledged: Exit.Exit<void, StoreError> | undefined
+      yield* Scope.addFinalizer(scope, Effect.suspend(() => Effect.map(Fiber.await(acknowledging!), (exit) => acknowledged = exit)))
+      acknowledging = yield* Effect.forkDetach(store.complete("q", [lease]), { startImmediately: true })
+      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+      yield* TestClock.adjust(1_000)
+      yield* Fiber.join(closing)
+      assert.isTrue(acknowledged !== undefined && Exit.isSuccess(acknowledged), `the acknowledgement was cut: ${String(acknowledged)}`)
+      assert.isTrue(stored)
     }))
 
   it("with a command timeout, an operation reaches the engine in the caller's step, not in a task scheduled after it", async () => {

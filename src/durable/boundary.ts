@@ -217,9 +217,15 @@ const detached = <A>(effect: Effect.Effect<A, StoreError>, scope: Scope.Scope): 
  * in its span.
  */
 const operation = ({ commandTimeout, engine }: Options) => {
+  // The operations run in a scope of their own, a child of the one given,
+  // made now: closing the caller's scope closes it in its place among that
+  // scope's finalizers, after whatever was added after the store (a pool made
+  // in the same scope, whose shutdown still acknowledges its last jobs).
+  // Forked straight into the caller's scope, each operation would be
+  // interrupted first, as the latest of its finalizers.
   const deadlines = commandTimeout === undefined || !Duration.isFinite(commandTimeout.duration)
     ? undefined
-    : Deadlines.make(commandTimeout.duration, commandTimeout.scope)
+    : Deadlines.make(commandTimeout.duration, Scope.forkUnsafe(commandTimeout.scope))
   const series = operationSeries(engine)
   return <A>(name: string, queue: string, run: () => Effect.Effect<A, StoreError>): Effect.Effect<A, StoreError> => {
     const effect = Effect.catchDefect(
