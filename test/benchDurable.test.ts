@@ -45,6 +45,9 @@ describe("durable bench (tiny sizes)", () => {
       for (const run of row.runs) {
         expect(run).toMatchObject({ jobs: tiny.jobs, completed: tiny.jobs, consumers: row.consumers, queues: 1, verified: true })
         expect(run.jobsPerSecond).toBeGreaterThan(0)
+        // Each consumer process consumed its warm-up queue whole before its timed run.
+        const warmUpJobs = Math.min(tiny.consumerWarmUpJobs, Math.floor(run.jobs / 4))
+        expect(run.warmedUp, row.contender).toBe(row.consumers * warmUpJobs)
       }
     }
   })

@@ -5,9 +5,16 @@
  * times from `go` to the store's count of completed jobs, so the start-up
  * of this process and its connection is not timed.
  *
- * Usage (forked, with an IPC channel): node bench/durable/consumer.ts <contender> <url> <queue>
+ * Given a warm-up queue and its job count, it first consumes those jobs
+ * with a consumer of its own, until the store counts them completed, and
+ * closes it: the timed consumer then runs on code the process has already
+ * compiled, as a worker that has been running does, rather than on a
+ * fresh process's first compilation.
+ *
+ * Usage (forked, with an IPC channel):
+ *   node bench/durable/consumer.ts <contender> <url> <queue> [<warm-up queue> <warm-up jobs>]
  */
-import { byName } from "./contenders/index.ts"
+import { byName, type DurableContender } from "./contenders/index.ts"
 
 /** The messages between the driver and a consumer. */
 export type ToConsumer = { readonly type: "go" } | { readonly type: "stop" }
@@ -20,10 +27,24 @@ const fail = (error: unknown) => {
   process.exit(1)
 }
 
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/** Consumes the `jobs` jobs of `queue` with a consumer of its own, then closes it. */
+const warmUp = async (contender: DurableContender, url: string, queue: string, jobs: number) => {
+  const driver = await contender.driver(url, queue)
+  const consumer = await contender.consumer(url, queue)
+  await consumer.start()
+  while (!await driver.done(jobs)) await sleep(5)
+  await consumer.close()
+  await driver.close()
+}
+
 const main = async () => {
-  const [name = "", url = "", queue = ""] = process.argv.slice(2)
+  const [name = "", url = "", queue = "", warmQueue, warmJobs] = process.argv.slice(2)
   if (process.send === undefined) throw new Error("run me with an IPC channel (child_process.fork)")
-  const consumer = await byName(name).consumer(url, queue)
+  const contender = byName(name)
+  if (warmQueue !== undefined) await warmUp(contender, url, warmQueue, Number(warmJobs))
+  const consumer = await contender.consumer(url, queue)
   process.on("message", (message: ToConsumer) => {
     if (message.type === "go") consumer.start().then(() => send({ type: "started" }), fail)
     if (message.type === "stop") consumer.close().then(() => process.exit(0), fail)

@@ -32,6 +32,8 @@ export interface Run {
   /** Offering all jobs from the driver, before any consumer started. */
   readonly offerMs: number
   readonly offerPerSecond: number
+  /** Jobs the consumers consumed before the timed run, untimed (see `consumer.ts`), by the store's count once they closed. */
+  readonly warmedUp: number
   /** The store's completed count once the consumers closed: `jobs` when verified. */
   readonly completed: number
   readonly verified: boolean
@@ -50,6 +52,8 @@ export interface RunOptions {
   readonly afterOffer?: () => Promise<void>
   /** The server's processes (see `cpu.ts`), to read their CPU time over the timed window. */
   readonly serverProcesses?: () => ReadonlyArray<number>
+  /** Jobs each consumer process consumes on a queue of its own before it says `ready` (untimed); 0 or none: no warm-up. */
+  readonly warmUpJobs?: number
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
@@ -62,8 +66,15 @@ export interface Child {
   readonly exited: Promise<void>
 }
 
-export const spawnConsumer = (contender: DurableContender, url: string, queue: string): Child => {
-  const child = fork(CONSUMER, [contender.name, url, queue], {
+/** A queue of jobs the consumer consumes before it says `ready` (see `consumer.ts`). */
+export interface WarmUp {
+  readonly queue: string
+  readonly jobs: number
+}
+
+export const spawnConsumer = (contender: DurableContender, url: string, queue: string, warmUp?: WarmUp): Child => {
+  const warm = warmUp === undefined ? [] : [warmUp.queue, String(warmUp.jobs)]
+  const child = fork(CONSUMER, [contender.name, url, queue, ...warm], {
     execPath: process.execPath,
     // Not this process's flags: under vitest they name its loaders.
     execArgv: [],
@@ -105,6 +116,29 @@ export const stopAll = async (children: ReadonlyArray<Child>, ms = 10_000) => {
   clearTimeout(timer)
 }
 
+/**
+ * A warm-up queue of `jobs` jobs for each of `consumers` processes, offered
+ * now, and the driver that offered them (kept open: some contenders count
+ * completed jobs from what that driver offered); none when `jobs` is 0.
+ */
+const offerWarmUps = async (
+  contender: DurableContender,
+  url: string,
+  consumers: number,
+  jobs: number,
+  drivers: Array<DriverSide>
+): Promise<ReadonlyArray<WarmUp>> => {
+  const warmUps: Array<WarmUp> = []
+  for (let i = 0; jobs > 0 && i < consumers; i++) {
+    const queue = `warm-${randomUUID()}`
+    const driver = await contender.driver(url, queue)
+    drivers.push(driver)
+    await driver.produce(jobs)
+    warmUps.push({ queue, jobs })
+  }
+  return warmUps
+}
+
 export const measureRun = async (
   contender: DurableContender,
   url: string,
@@ -114,6 +148,7 @@ export const measureRun = async (
 ): Promise<Run> => {
   const queues = Array.from({ length: options.queues ?? 1 }, () => `bench-${randomUUID()}`)
   const drivers: Array<DriverSide> = []
+  const warmDrivers: Array<DriverSide> = []
   const children: Array<Child> = []
   const share = (i: number) => Math.floor(jobs / queues.length) + (i < jobs % queues.length ? 1 : 0)
   const allDone = async () => (await Promise.all(drivers.map((driver, i) => driver.done(share(i))))).every(Boolean)
@@ -122,8 +157,11 @@ export const measureRun = async (
     const offerStart = performance.now()
     await Promise.all(drivers.map((driver, i) => driver.produce(share(i))))
     const offerMs = performance.now() - offerStart
+    const warmUps = await offerWarmUps(contender, url, consumers, options.warmUpJobs ?? 0, warmDrivers)
     await options.afterOffer?.()
-    for (let i = 0; i < consumers; i++) children.push(spawnConsumer(contender, url, queues[i % queues.length]!))
+    for (let i = 0; i < consumers; i++) {
+      children.push(spawnConsumer(contender, url, queues[i % queues.length]!, warmUps[i]))
+    }
     await Promise.all(children.map((child) => child.next("ready")))
     const server = options.serverProcesses?.() ?? []
     const consumerPids = children.flatMap((child) => child.process.pid === undefined ? [] : [child.process.pid])
@@ -140,6 +178,7 @@ export const measureRun = async (
     const after = { server: readCpu(server), consumers: readCpu(consumerPids) }
     await stopAll(children)
     const completed = (await Promise.all(drivers.map((driver) => driver.completed()))).reduce((a, b) => a + b, 0)
+    const warmedUp = (await Promise.all(warmDrivers.map((driver) => driver.completed()))).reduce((a, b) => a + b, 0)
     const seconds = consumeMs / 1000
     return {
       consumers,
@@ -148,6 +187,7 @@ export const measureRun = async (
       jobsPerSecond: jobs / seconds,
       offerMs,
       offerPerSecond: jobs / (offerMs / 1000),
+      warmedUp,
       completed,
       verified: completed === jobs,
       queues: queues.length,
@@ -156,6 +196,6 @@ export const measureRun = async (
     }
   } finally {
     await stopAll(children, 1_000)
-    for (const driver of drivers) await driver.close()
+    for (const driver of [...drivers, ...warmDrivers]) await driver.close()
   }
 }

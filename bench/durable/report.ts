@@ -44,7 +44,12 @@ const headerSection = (results: DurableResults): string => {
       "all offered first by the driver in batches of up to 1,000, then consumed by " +
       `${sizes.consumers.join(" and then ")} consumer processes ` +
       "(`bench/durable/consumer.ts`, forked with this Node) on one local server per engine " +
-      "(`test/support/servers.ts`: redis-server without persistence; PostgreSQL with fsync off), a fresh queue per run.",
+      "(`test/support/servers.ts`: redis-server without persistence; PostgreSQL with fsync off), a fresh queue per run. " +
+      (sizes.consumerWarmUpJobs === 0
+        ? "Each consumer process is fresh: its timed run includes compiling its code."
+        : `Each consumer process first consumes up to ${integer(sizes.consumerWarmUpJobs)} jobs (a quarter of the ` +
+          "run's at most) on a queue of its own with a consumer it then closes, untimed, so that the timed run is " +
+          "a worker's that has been running, not a fresh process's first compilation, for every contender alike."),
       "Timing: from `go` (every consumer connected and ready, told over IPC) until the store says all jobs are " +
       "completed, polled every 5 ms by the driver, one query at a time (ours and effect-mq: the store's `counts`; " +
       "BullMQ: `getJobCounts`; pg-boss: whether any of the queue's rows is still created, retry or active, through " +

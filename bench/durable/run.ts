@@ -120,6 +120,7 @@ const verified = async (contender: DurableContender, server: Server, sizes: Dura
   const jobs = Math.min(sizes.jobs, contender.maxJobs ?? sizes.jobs)
   const run = await measureRun(contender, server.url, jobs, shape.consumers, {
     queues: shape.queues,
+    warmUpJobs: Math.min(sizes.consumerWarmUpJobs, Math.floor(jobs / 4)),
     ...(afterOffer === undefined ? {} : { afterOffer }),
     serverProcesses: () => serverProcesses(server)
   })

@@ -13,6 +13,13 @@ export interface DurableSizes {
   readonly reps: number
   /** Untimed runs of each contender (one consumer) on a fresh server, before the timed ones. */
   readonly warmups: number
+  /**
+   * Jobs each consumer process consumes, untimed, on a queue of its own
+   * before its timed run (at most a quarter of the run's jobs): the run
+   * times a worker that has been running, not a fresh process compiling its
+   * code (see `consumer.ts`).
+   */
+  readonly consumerWarmUpJobs: number
   /** Whether PostgreSQL's tables are analyzed once each run's jobs are offered (see `analyze` in `run.ts`). */
   readonly analyze: boolean
   /** Jobs offered one at a time to an idle queue per pickup-latency run (see `pickup.ts`). */
@@ -41,6 +48,7 @@ export const full: DurableSizes = {
   consumers: [1, 2],
   reps: 3,
   warmups: 1,
+  consumerWarmUpJobs: 5_000,
   analyze: true,
   pickupJobs: 200,
   pickupWarmups: 5,
@@ -55,6 +63,7 @@ export const tiny: DurableSizes = {
   consumers: [1, 2],
   reps: 1,
   warmups: 0,
+  consumerWarmUpJobs: 30,
   analyze: true,
   pickupJobs: 3,
   pickupWarmups: 1,
