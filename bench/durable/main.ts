@@ -10,7 +10,8 @@
  * `ANALYZE` of PostgreSQL once each run's jobs are offered (see `analyze` in `run.ts`);
  * `--latency-only` measures only the pickup latency (`pickup.ts`), no throughput;
  * `--only graphile,effect-mq` runs only the other contenders whose name
- * contains one of those words (ours always), to iterate on one quickly.
+ * contains one of those words (ours always), to iterate on one quickly;
+ * `--no-warm-up` times fresh consumer processes (see `consumer.ts`).
  */
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     out: { type: "string" },
     analyze: { type: "boolean", default: true },
     "latency-only": { type: "boolean", default: false },
+    "warm-up": { type: "boolean", default: true },
     only: { type: "string" }
   },
   allowNegative: true
@@ -32,6 +34,7 @@ const outDir = values.out ?? fileURLToPath(new URL("..", import.meta.url))
 const startedAt = performance.now()
 const sizes = {
   ...(values.tiny ? tiny : full),
+  ...(values["warm-up"] ? {} : { consumerWarmUpJobs: 0 }),
   analyze: values.analyze,
   throughput: !values["latency-only"],
   only: values.only
