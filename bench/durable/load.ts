@@ -14,8 +14,10 @@
  * offer order (each queue here serves in order, a few in flight at a time),
  * so the k-th acknowledgement stands for the k-th job; the error is a poll's
  * round trip (a millisecond or two). The offer and the count are read in
- * one process, on one clock. The first `WARMUP_FRACTION` of the jobs are not
- * counted (the consumer's first claims and statements).
+ * one process, on one clock. The consumer process first consumes a warm-up
+ * queue of its own (as in the throughput runs: `consumer.ts`), and the first
+ * `WARMUP_FRACTION` of the jobs are not counted (the consumer's first claims
+ * and statements on this queue).
  */
 import { randomUUID } from "node:crypto"
 import type { DurableContender } from "./contenders/index.ts"
@@ -48,15 +50,19 @@ export const measureLoad = async (
   contender: DurableContender,
   url: string,
   rate: number,
-  seconds: number
+  seconds: number,
+  warmUpJobs = 0
 ): Promise<LoadRun> => {
   const queue = `load-${randomUUID()}`
   const driver = await contender.driver(url, queue)
+  const warmUp = { queue: `warm-${randomUUID()}`, jobs: warmUpJobs }
+  const warmDriver = warmUpJobs > 0 ? await contender.driver(url, warmUp.queue) : undefined
   const children: Array<Child> = []
   const offeredAt: Array<number> = []
   const latencies: Array<number> = []
   try {
-    children.push(spawnConsumer(contender, url, queue))
+    await warmDriver?.produce(warmUpJobs)
+    children.push(spawnConsumer(contender, url, queue, warmDriver === undefined ? undefined : warmUp))
     await children[0]!.next("ready")
     children[0]!.send({ type: "go" })
     await children[0]!.next("started")
@@ -109,5 +115,6 @@ export const measureLoad = async (
   } finally {
     await stopAll(children, 1_000)
     await driver.close()
+    await warmDriver?.close()
   }
 }

@@ -66,7 +66,8 @@ const headerSection = (results: DurableResults): string => {
           "the planner knows the queue, as autovacuum's statistics know a queue in service."
         : "PostgreSQL: **not analyzed** (`--no-analyze`): the planner had no statistics on the tables.",
       "Ratio: our pool's median jobs/s ÷ the contender's, same engine and consumer count (above 1: ours is faster).",
-      `End-to-end latency under load: one consumer process on a fresh queue; the driver offers for ${sizes.loadSeconds} s ` +
+      `End-to-end latency under load: one consumer process${sizes.consumerWarmUpJobs > 0 ? " (warmed up as above)" : ""} ` +
+      `on a fresh queue; the driver offers for ${sizes.loadSeconds} s ` +
       "a steady load of half the contender's median jobs/s with one consumer (above), as one batch call every 5 ms, " +
       "and polls the store's completed count back to back (the same count as above); when a poll returns c, " +
       "the first c jobs offered count as acknowledged at that poll's midpoint (`bench/durable/load.ts`). The offer and " +

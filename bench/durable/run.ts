@@ -115,12 +115,19 @@ interface Shape {
   readonly queues: number
 }
 
+/** The jobs of one run of `contender`. */
+const jobsOf = (contender: DurableContender, sizes: DurableSizes) => Math.min(sizes.jobs, contender.maxJobs ?? sizes.jobs)
+
+/** The jobs each of `contender`'s consumer processes consumes before it is timed: at most a quarter of a run's. */
+const warmUpJobsOf = (contender: DurableContender, sizes: DurableSizes) =>
+  Math.min(sizes.consumerWarmUpJobs, Math.floor(jobsOf(contender, sizes) / 4))
+
 const verified = async (contender: DurableContender, server: Server, sizes: DurableSizes, shape: Shape) => {
   const afterOffer = contender.engine === "postgres" && sizes.analyze ? () => analyze(server.url) : undefined
-  const jobs = Math.min(sizes.jobs, contender.maxJobs ?? sizes.jobs)
+  const jobs = jobsOf(contender, sizes)
   const run = await measureRun(contender, server.url, jobs, shape.consumers, {
     queues: shape.queues,
-    warmUpJobs: Math.min(sizes.consumerWarmUpJobs, Math.floor(jobs / 4)),
+    warmUpJobs: warmUpJobsOf(contender, sizes),
     ...(afterOffer === undefined ? {} : { afterOffer }),
     serverProcesses: () => serverProcesses(server)
   })
@@ -208,14 +215,14 @@ const runEngine = async (engine: Engine, sizes: DurableSizes, log: (line: string
       const measured = runs.get(keyOf(contender.name, { consumers: 1, queues: 1 })) ?? []
       if (measured.length === 0 || sizes.loadSeconds <= 0) continue
       const rate = summarize(measured.map((run) => run.jobsPerSecond)).median / 2
-      const run = await measureLoad(contender, server.url, rate, sizes.loadSeconds)
+      const run = await measureLoad(contender, server.url, rate, sizes.loadSeconds, warmUpJobsOf(contender, sizes))
       log(`  ${contender.name}, under ${Math.round(rate)} jobs/s: p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms (${run.jobs} jobs)`)
       load.push({ contender: contender.name, engine, ours: contender.ours, settings: contender.settings, run })
     }
     const peer = fastestOther(contenders, runs)
     const ours = contenders.find((contender) => contender.ours)
     if (peer !== undefined && ours !== undefined && sizes.loadSeconds > 0) {
-      const run = await measureLoad(ours, server.url, peer.rate, sizes.loadSeconds)
+      const run = await measureLoad(ours, server.url, peer.rate, sizes.loadSeconds, warmUpJobsOf(ours, sizes))
       log(`  ${ours.name}, under ${peer.name}'s ${Math.round(peer.rate)} jobs/s: p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms`)
       load.push({ contender: ours.name, engine, ours: true, settings: ours.settings, run, atRateOf: peer.name })
     }
