@@ -9,7 +9,7 @@ import { describe, expect, it } from "vitest"
 import { renderDurableChart } from "../bench/durable/chart.ts"
 import { selected } from "../bench/durable/contenders/contender.ts"
 import type { Engine } from "../bench/durable/contenders/contender.ts"
-import { cpuSeconds } from "../bench/durable/cpu.ts"
+import { cpuSeconds, cpuWindow } from "../bench/durable/cpu.ts"
 import type { LoadRun } from "../bench/durable/load.ts"
 import type { PickupRun } from "../bench/durable/pickup.ts"
 import { durableTargets, latencyTargets, renderDurableReport } from "../bench/durable/report.ts"
@@ -186,5 +186,13 @@ describe("durable bench helpers", () => {
 
   it("counts the CPU time between two readings, a process new in the second from zero", () => {
     expect(cpuSeconds(new Map([[1, 2], [2, 1]]), new Map([[1, 3.5], [2, 1], [3, 0.25]]))).toBeCloseTo(1.75)
+  })
+
+  it("a CPU window lists its processes again at its end: one started inside it counts", () => {
+    // This process, listed only at the end, stands for a backend a consumer connected after `go`.
+    let listed: ReadonlyArray<number> = []
+    const seconds = cpuWindow(() => listed)
+    listed = [process.pid]
+    expect(seconds()).toBeGreaterThan(0)
   })
 })

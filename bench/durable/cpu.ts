@@ -1,10 +1,12 @@
 /**
  * The CPU time of a set of processes, read from /proc (Linux), to give a
  * timed window's share of each side: the server (redis-server, or the
- * postmaster and every backend it forked) against the consumers. A process
- * that ends inside the window loses its time; a PostgreSQL backend lives as
- * long as its connection, and every connection here is opened before the
- * window starts.
+ * postmaster and every backend it forked) against the consumers. The
+ * server's processes are listed again at the window's end, so that a
+ * backend started inside it (a connection a consumer opens after `go`)
+ * counts from zero; a process that ends inside the window loses its time
+ * (a PostgreSQL backend lives as long as its connection, and the consumers
+ * close theirs after the window).
  */
 import { readdirSync, readFileSync } from "node:fs"
 
@@ -82,4 +84,14 @@ export const cpuSeconds = (before: CpuReading, after: CpuReading): number => {
   let total = 0
   for (const [pid, seconds] of after) total += seconds - (before.get(pid) ?? 0)
   return total
+}
+
+/**
+ * Starts a window over the processes `list` gives, read now and again when
+ * the returned function is called: the CPU seconds in between, a process
+ * listed only at the end counting from zero.
+ */
+export const cpuWindow = (list: () => ReadonlyArray<number>): () => number => {
+  const before = readCpu(list())
+  return () => cpuSeconds(before, readCpu(list()))
 }

@@ -14,7 +14,7 @@ import { randomUUID } from "node:crypto"
 import { fileURLToPath } from "node:url"
 import type { FromConsumer, ToConsumer } from "./consumer.ts"
 import type { DurableContender, DriverSide } from "./contenders/index.ts"
-import { cpuSeconds, readCpu } from "./cpu.ts"
+import { cpuSeconds, cpuWindow, readCpu } from "./cpu.ts"
 
 const CONSUMER = fileURLToPath(new URL("./consumer.ts", import.meta.url))
 
@@ -163,9 +163,9 @@ export const measureRun = async (
       children.push(spawnConsumer(contender, url, queues[i % queues.length]!, warmUps[i]))
     }
     await Promise.all(children.map((child) => child.next("ready")))
-    const server = options.serverProcesses?.() ?? []
     const consumerPids = children.flatMap((child) => child.process.pid === undefined ? [] : [child.process.pid])
-    const before = { server: readCpu(server), consumers: readCpu(consumerPids) }
+    const serverCpu = options.serverProcesses === undefined ? undefined : cpuWindow(options.serverProcesses)
+    const before = readCpu(consumerPids)
     const start = performance.now()
     children.forEach((child) => child.send({ type: "go" }))
     while (!await allDone()) {
@@ -175,7 +175,8 @@ export const measureRun = async (
       await sleep(POLL_MS)
     }
     const consumeMs = performance.now() - start
-    const after = { server: readCpu(server), consumers: readCpu(consumerPids) }
+    const serverSeconds = serverCpu?.()
+    const consumerSeconds = cpuSeconds(before, readCpu(consumerPids))
     await stopAll(children)
     const completed = (await Promise.all(drivers.map((driver) => driver.completed()))).reduce((a, b) => a + b, 0)
     const warmedUp = (await Promise.all(warmDrivers.map((driver) => driver.completed()))).reduce((a, b) => a + b, 0)
@@ -191,8 +192,8 @@ export const measureRun = async (
       completed,
       verified: completed === jobs,
       queues: queues.length,
-      serverCores: server.length === 0 ? undefined : cpuSeconds(before.server, after.server) / seconds,
-      consumerCores: cpuSeconds(before.consumers, after.consumers) / seconds
+      serverCores: serverSeconds === undefined ? undefined : serverSeconds / seconds,
+      consumerCores: consumerSeconds / seconds
     }
   } finally {
     await stopAll(children, 1_000)
