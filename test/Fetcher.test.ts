@@ -382,46 +382,6 @@ describe("Fetcher", () => {
       yield* close(scope)
     }))
 
-  it.effect("once a claim came back full, each asks for at most half the book, so a second is in flight while the first's jobs run; an idle queue gets one claim for all the room again", () =>
-    Effect.gen(function*() {
-      const { answer, claims, close, store } = answeredByHand(yield* MemoryStore.make)
-      const scope = yield* Scope.make()
-      // No-op jobs: each ends as it is handed to the pool, while its claim still holds its room.
-      let book: Leases.Book | undefined
-      const { book: made } = yield* pipelined(store, scope, {
-        capacity: 8,
-        pipelineAt: 2,
-        submit: (payload) => Effect.sync(() => Leases.end(book!, `job-${payload}`, Leases.complete))
-      })
-      book = made
-      yield* settle
-      assert.deepStrictEqual(claims.map((claim) => claim.max), [8], "the first claim asks for all the room")
-      answer(0, 8)
-      yield* settle
-      assert.deepStrictEqual(
-        claims.map((claim) => claim.max),
-        [8, 4, 4],
-        "the queue answered in full: half the book each, the second while the first is in flight"
-      )
-      assert.strictEqual(Leases.free(book), 0)
-      answer(1, 4)
-      yield* settle
-      assert.deepStrictEqual(claims.map((claim) => claim.max), [8, 4, 4, 4], "still busy: half again, beside the one in flight")
-      // Both come back short: the queue is empty.
-      answer(2, 0)
-      answer(3, 0)
-      yield* settle
-      assert.strictEqual(claims.length, 4, "the idle wait")
-      yield* TestClock.adjust(1000)
-      yield* settle
-      assert.deepStrictEqual(
-        claims.map((claim) => claim.max),
-        [8, 4, 4, 4, 8],
-        "after the idle wait, one claim for all the room: one round trip per wake-up"
-      )
-      yield* close(scope)
-    }))
-
   it.effect("a claim that comes back short starts no second one: the fetcher waits for the idle poll", () =>
     Effect.gen(function*() {
       const { answer, claims, close, store } = answeredByHand(yield* MemoryStore.make)

@@ -1,8 +1,6 @@
 /**
  * The fetcher: the fiber that claims jobs from the store (each claim in a
- * fiber of its own) and hands them to the in-memory pool. It claims as many
- * as the lease book has room for (at most half of it while the queue keeps
- * answering in full, so that two claims fit in flight: `claimSize`);
+ * fiber of its own) and hands them to the in-memory pool. It claims as many as the lease book has room for;
  * while a claim is in flight it may start a second one (`pipelineAt`), each
  * claim reserving its room in the book until its jobs are held; when a
  * claim comes back short (the queue is empty), it waits for the
@@ -78,12 +76,6 @@ interface Claims {
   answered: number
   /** Whether that claim came back short: the queue had no more. */
   short: boolean
-  /**
-   * Whether that claim came back full: the queue had at least what it asked
-   * for, so it is likely to have more (see `claimSize`). False until a claim
-   * answers; a short answer, or the idle wait that follows it, leaves it false.
-   */
-  full: boolean
   /** Whether a claim is failing (the store is out): no second claim until one succeeds. */
   failing: boolean
   /** Open while no claim is in flight: `stopped` waits for it. */
@@ -102,7 +94,6 @@ export const start = <A>(options: Options<A>, scope: Scope.Scope): Effect.Effect
       started: 0,
       answered: 0,
       short: false,
-      full: false,
       failing: false,
       none: Latch.makeUnsafe(true),
       fibers: new Set()
@@ -161,7 +152,7 @@ const startClaim = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, claims: Claim
   Effect.uninterruptible(Effect.suspend(() => {
     // Before the claim: a notification from now on is about a job it may not see.
     wakeup.reset()
-    const max = claimSize(options, claims)
+    const max = Leases.free(options.book)
     Leases.reserve(options.book, max)
     claims.inFlight++
     claims.none.closeUnsafe()
@@ -178,23 +169,6 @@ const startClaim = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, claims: Claim
       }
     )
   }))
-
-/**
- * How many leases a claim asks for: all the free room, except while claims
- * are pipelined and the last answer came back full (the queue is busy):
- * then at most half the book. A claim that took all the room would leave
- * none for a second one, so the next claim would go out only once this
- * one's jobs were held and running, and the workers would wait for its
- * round trip after each batch (measured with no-op jobs and a book of 288:
- * every claim took all of it, and never were two in flight). With half,
- * the next batch is on its way while this one's jobs run. An idle queue,
- * and the first claim, keep one claim for all the room: one round trip per
- * wake-up, not two.
- */
-const claimSize = <A>({ book, pipelineAt }: Options<A>, claims: Claims): number => {
-  const free = Leases.free(book)
-  return pipelineAt !== undefined && claims.full ? Math.min(free, Math.ceil(book.capacity / 2)) : free
-}
 
 /**
  * How many free leases a claim needs to start now, or undefined if none
@@ -272,7 +246,6 @@ const claimThroughOutage = <A>(options: Options<A>, claims: Claims, number: numb
         if (number > claims.answered) {
           claims.answered = number
           claims.short = claimed < max
-          claims.full = !claims.short
         }
       })
     ),
