@@ -339,6 +339,24 @@ describe("PostgresStore", () => {
       assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: n, buried: 0 })
     }))
 
+  it.live("a lease's token is short: 16 random characters and a slash (its claim's), then the job's seq", () =>
+    Effect.gen(function*() {
+      const store = yield* makeShared
+      const queue = queueName()
+      yield* store.offer(queue, jobs(2))
+      const claimed = yield* store.claim(queue, 2, minute)
+      const rows = yield* Effect.orDie(pgRows(
+        shared!.url,
+        `SELECT token, seq::text FROM ${Sql.table} WHERE queue = '${queue}' ORDER BY seq`
+      ))
+      const [first, second] = rows.map(([token]) => token as string)
+      // Each row is written with it, and each claimed job carries it: a UUID wrote 30 bytes of WAL more a job.
+      assert.match(first!, /^[A-Za-z0-9_-]{16}\/\d+$/)
+      assert.deepStrictEqual(rows.map(([token, seq]) => (token as string).endsWith(`/${seq}`)), [true, true])
+      assert.strictEqual(first!.split("/")[0], second!.split("/")[0], "one claim, one token")
+      assert.deepStrictEqual(claimed.map((job) => Sql.splitToken(job.token).stored), [first, second])
+    }))
+
   it.live("two stores (two pools) claiming concurrently never get the same job", () =>
     Effect.gen(function*() {
       const stores = [yield* makeShared, yield* makeShared]
