@@ -270,7 +270,7 @@ describe("PostgreSQL schema versions", () => {
     Effect.gen(function*() {
       const url = yield* freshUrl
       yield* PostgresStore.make({ url })
-      assert.deepStrictEqual(yield* applied(url), [[1, "initial"], [2, "retention"], [3, "schedule"]])
+      assert.deepStrictEqual(yield* applied(url), [[1, "initial"], [2, "retention"], [3, "schedule"], [4, "fillfactor"]])
     }))
 
   it.live("processes connecting at once apply each migration once", () =>

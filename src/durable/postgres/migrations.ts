@@ -176,11 +176,35 @@ const schedule = `
   END IF;
   DROP INDEX IF EXISTS ${table}_claimable;`
 
+/**
+ * Migration 4, for the writes of a claim and a completion: the jobs table
+ * fills its pages only half on insert (`fillfactor` 50), as the counts
+ * table does. A claim and a completion each write a new version of the
+ * job's row (`state` changes, and indexes' conditions read it, so neither
+ * is a heap-only update). On a full page the new version goes to another
+ * page, which PostgreSQL also logs as a lock of the old one, and writes
+ * whole; with room on the page it stays there, and only the bytes that
+ * changed are logged. Measured on 20,000 jobs (pg_walinspect): 855 bytes
+ * of WAL a job claimed and completed, against 688 with half-full pages
+ * (a claim 475 against 388, a completion 380 against 300; the queue's
+ * name is in each index entry, so a longer one writes more on both).
+ *
+ * The cost is room: rows inserted from now on take up to twice the pages,
+ * completed jobs kept for their retention too (measured: 20,000 jobs
+ * offered, claimed and completed, then vacuumed, took 1,175 pages against
+ * 967). The setting only applies to
+ * pages filled from now on: no row is rewritten, and changing it takes a
+ * lock that does not hold up reads or writes of the table.
+ */
+const halfFull = `
+  ALTER TABLE ${table} SET (fillfactor = 50);`
+
 /** The schema's versions, oldest first. */
 export const migrations: ReadonlyArray<Migration> = [
   { version: 1, name: "initial", up: initial },
   { version: 2, name: "retention", up: retention },
-  { version: 3, name: "schedule", up: schedule }
+  { version: 3, name: "schedule", up: schedule },
+  { version: 4, name: "fillfactor", up: halfFull }
 ]
 
 /** The newest version of `list`. */

@@ -8,7 +8,7 @@
  */
 import * as PgTypes from "@effect/sql-pg/PgTypes"
 import * as Effect from "effect/Effect"
-import { randomUUID } from "node:crypto"
+import { randomBytes } from "node:crypto"
 import type * as Boundary from "../boundary.ts"
 import type { Buried, Claimed, Counts, JobInfo, JobState, Lease, Refused, Upcoming } from "../Store.ts"
 import { StoreError } from "../Store.ts"
@@ -18,6 +18,14 @@ import * as Listener from "./listener.ts"
 import type { Runner } from "./runner.ts"
 import * as Sql from "./statements.ts"
 import { encodeJobs, storableError } from "./text.ts"
+
+/**
+ * A claim's fresh token, which each lease extends with its job's `seq`
+ * (`claimSql`): 96 random bits as 16 characters. Every claimed row and
+ * every answer carries it, and a UUID's 36 characters wrote 30 bytes of WAL
+ * more per claimed job (388 against 358 bytes, on half-full pages).
+ */
+const claimToken = () => `${randomBytes(12).toString("base64url")}/`
 
 /** The engine on `runner`, refusing to send payloads over `limits`. */
 export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
@@ -67,7 +75,7 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
             queue,
             PgTypes.int4(max),
             Sql.millis(lease),
-            `${randomUUID()}/`,
+            claimToken(),
             PgTypes.int4(limits.deliverable)
           ]),
           (rows) => {
