@@ -1,17 +1,73 @@
 /**
- * The steps between a notification and its claim. The memory store's
- * notifications come a scheduler step after the offer that sent them, as a
- * remote store's would: a caller that offers a job and cancels it at once
- * finds it ready.
+ * The steps between a notification and its claim: a store's listener that
+ * hears one from its connection (a socket's callback, outside any fiber)
+ * resumes the wakeup there, and the fetcher, idle on an empty queue, sends
+ * its claim in that same step: no scheduler turn (a turn of the event loop
+ * each) between an offer and its pickup. The memory store's notifications
+ * come a scheduler step after the offer that sent them, as a remote store's
+ * would: a caller that offers a job and cancels it at once finds it ready.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Schema } from "effect"
+import { Duration, Effect, Exit, Schema, Scope } from "effect"
 import { TestClock } from "effect/testing"
+import * as Fetcher from "../src/durable/fetcher.ts"
+import * as Leases from "../src/durable/leases.ts"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
+import type { Store } from "../src/durable/Store.ts"
 import { Durable } from "../src/index.ts"
 import { settle } from "./support/workload.ts"
 
+/** Runs `f` in a callback of the event loop, as a socket's data would come: outside any fiber. */
+const fromTheEventLoop = <A>(f: () => A) => Effect.promise(() => new Promise<A>((resolve) => setImmediate(() => resolve(f()))))
+
 describe("Wakeup steps", () => {
+  it.effect("a notification heard in a callback sends the idle fetcher's claim before that callback returns", () =>
+    Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      let claims = 0
+      // The listener's waiter, as a Redis subscriber's callback or a socket's handler would resume it.
+      let waiter: ((effect: Effect.Effect<void>) => void) | undefined
+      const store: Store = {
+        ...memory,
+        claim: (queue, max, lease) =>
+          Effect.suspend(() => {
+            claims++
+            return memory.claim(queue, max, lease)
+          }),
+        listen: () =>
+          Effect.succeed(Effect.callback<void>((resume) => {
+            waiter = resume
+          }))
+      }
+      const scope = yield* Scope.make()
+      const book = yield* Leases.make({ capacity: 2, maxAttempts: 3, retryable: () => true })
+      yield* Fetcher.start({
+        store,
+        queue: "q",
+        lease: Duration.seconds(30),
+        pollInterval: Duration.hours(1),
+        book,
+        decode: Exit.succeed,
+        submit: () => Effect.void
+      }, scope)
+      yield* TestClock.adjust(0)
+      yield* settle
+      // Idle: its claims came back short, and it waits for a notification (the poll is an hour away).
+      const before = claims
+      assert.isAbove(before, 0)
+      assert.isDefined(waiter)
+      // Stored without a notification the fetcher hears (the memory store's own goes to no one here).
+      yield* memory.offer("q", [{ id: "a", payload: "x" }])
+      yield* settle
+      assert.strictEqual(claims, before)
+      const inTheCallback = yield* fromTheEventLoop(() => {
+        waiter!(Effect.void)
+        return claims
+      })
+      assert.strictEqual(inTheCallback, before + 1, "the claim waited for a later step")
+      yield* Scope.close(scope, Exit.void)
+    }))
+
   it.effect("on the memory store, a job offered to an idle pool and cancelled at once is cancelled while ready", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make

@@ -132,9 +132,13 @@ const run = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, claims: Claims, scop
       // The queue was empty when the last claim read it.
       yield* idle(options, wakeup)
       claims.short = false
-      // Woken: the claim goes in the next step, as it always did (a caller
-      // that cancels a job it just offered still finds it ready).
-      return yield* Effect.yieldNow
+      // Woken: the claim goes in this step (the next turn of the loop, as
+      // every claim, without a yield). A notification comes from the store's
+      // connection, and each scheduler step before the claim is sent would
+      // be one more turn of the event loop between an offer and its pickup.
+      // (The memory store's notifications come a step after their offer, as
+      // a remote store's would.)
+      return
     }
     yield* startClaim(options, wakeup, claims, scope)
     // No yield between turns: a claim answered at once (a memory store) is
