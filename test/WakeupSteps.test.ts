@@ -3,22 +3,29 @@
  * hears one from its connection (a socket's callback, outside any fiber)
  * resumes the wakeup there, and the fetcher, idle on an empty queue, sends
  * its claim in that same step: no scheduler turn (a turn of the event loop
- * each) between an offer and its pickup. The memory store's notifications
+ * each) between an offer and its pickup. PostgreSQL's listener hears what
+ * its connection read in a microtask, not a scheduler turn later. The memory store's notifications
  * come a scheduler step after the offer that sent them, as a remote store's
  * would: a caller that offers a job and cancels it at once finds it ready.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Schema, Scope } from "effect"
+import type * as PgConnection from "@effect/sql-pg/PgConnection"
+import { Duration, Effect, Exit, Queue, Schema, Scope } from "effect"
+import type { SqlError } from "effect/sql/SqlError"
 import { TestClock } from "effect/testing"
 import * as Fetcher from "../src/durable/fetcher.ts"
 import * as Leases from "../src/durable/leases.ts"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
+import * as PgListener from "../src/durable/postgres/listener.ts"
+import type { Runner } from "../src/durable/postgres/runner.ts"
+import { wakeupChannel } from "../src/durable/postgres/statements.ts"
 import type { Store } from "../src/durable/Store.ts"
 import { Durable } from "../src/index.ts"
 import { settle } from "./support/workload.ts"
 
 /** Runs `f` in a callback of the event loop, as a socket's data would come: outside any fiber. */
-const fromTheEventLoop = <A>(f: () => A) => Effect.promise(() => new Promise<A>((resolve) => setImmediate(() => resolve(f()))))
+const fromTheEventLoop = <A>(f: () => A | PromiseLike<A>) =>
+  Effect.promise(() => new Promise<A>((resolve) => setImmediate(() => resolve(f()))))
 
 describe("Wakeup steps", () => {
   it.effect("a notification heard in a callback sends the idle fetcher's claim before that callback returns", () =>
@@ -67,6 +74,35 @@ describe("Wakeup steps", () => {
       assert.strictEqual(inTheCallback, before + 1, "the claim waited for a later step")
       yield* Scope.close(scope, Exit.void)
     }))
+
+  it.effect("PostgreSQL: a notification its connection read reaches the listener's waiter in a microtask", () =>
+    Effect.scoped(Effect.gen(function*() {
+      // The connection's side, as `PgConnection` does it: a queue made by the listen call, offered to as messages are read.
+      let notifications: Queue.Queue<PgConnection.Notification, SqlError> | undefined
+      const runner = {
+        listen: () =>
+          Effect.map(Queue.unbounded<PgConnection.Notification, SqlError>(), (queue) => {
+            notifications = queue
+            return queue
+          })
+      } as unknown as Runner
+      const next = yield* PgListener.listen(runner, "q")
+      let heard = 0
+      yield* Effect.forkScoped(Effect.forever(Effect.andThen(next, Effect.sync(() => heard++))))
+      yield* settle
+      const read = (payload: string) =>
+        fromTheEventLoop(() =>
+          new Promise<number>((resolve) => {
+            Queue.offerUnsafe(notifications!, { processId: 1, channel: wakeupChannel, payload })
+            // Queued after the offer: runs after any microtask the offer queued, before any later turn of the loop.
+            queueMicrotask(() => resolve(heard))
+          })
+        )
+      assert.strictEqual(yield* read("q"), 1, "the notification waited for a turn of the event loop")
+      // Another queue's notification is skipped; the next of ours is heard the same way.
+      assert.strictEqual(yield* read("other"), 1)
+      assert.strictEqual(yield* read("q"), 2)
+    })))
 
   it.effect("on the memory store, a job offered to an idle pool and cancelled at once is cancelled while ready", () =>
     Effect.scoped(Effect.gen(function*() {
