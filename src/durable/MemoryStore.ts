@@ -19,6 +19,7 @@ import { memoryLimit } from "./payloadSize.ts"
 import {
   type Buried,
   type Claimed,
+  type ClaimedJobs,
   type Counts,
   type JobInfo,
   type JobState,
@@ -158,7 +159,7 @@ const offer = (state: MemoryState, queue: string, jobs: ReadonlyArray<Offered>, 
   return refused
 }
 
-const claim = (state: MemoryState, queue: string, max: number, lease: Duration.Duration, now: number) => {
+const claim = (state: MemoryState, queue: string, max: number, lease: Duration.Duration, now: number): ClaimedJobs => {
   const claimed: Array<Claimed> = []
   const token = `memory-${++lastToken}`
   const ready = [...entriesOf(state, queue).values()]
@@ -173,7 +174,8 @@ const claim = (state: MemoryState, queue: string, max: number, lease: Duration.D
     const { id, payload, settings } = entry
     claimed.push({ id, payload, attempt: entry.attempts, token, ...(settings === undefined ? {} : { settings }) })
   }
-  return claimed
+  // Short: what `due` says now, so that an idle worker need not ask.
+  return claimed.length < max ? Object.assign(claimed, { due: { untilDue: due(state, queue, now) } }) : claimed
 }
 
 const complete = (state: MemoryState, queue: string, leases: ReadonlyArray<Lease>, now: number): void => {

@@ -10,7 +10,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { randomUUID } from "node:crypto"
 import type * as Boundary from "../boundary.ts"
-import type { Buried, Claimed, Counts, JobInfo, JobState, Lease, Offered, Refused, Upcoming } from "../Store.ts"
+import type { Buried, Claimed, Counts, DueReading, JobInfo, JobState, Lease, Offered, Refused, Upcoming } from "../Store.ts"
 import type { StoreError } from "../Store.ts"
 import type { Connection } from "./connection.ts"
 import * as DueMemo from "./dueMemo.ts"
@@ -152,8 +152,12 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
             const flat = asArray(reply)
             // Four elements a job; one more when the claim was short: what `due` would say.
             const end = flat.length - (flat.length % 4)
-            if (end < flat.length) DueMemo.learned(memo, queue, epoch, untilDue(flat[end]))
-            const claimed: Array<Claimed> = []
+            const claimed: Array<Claimed> & { due?: DueReading } = []
+            if (end < flat.length) {
+              const due = untilDue(flat[end])
+              DueMemo.learned(memo, queue, epoch, due)
+              claimed.due = { untilDue: due }
+            }
             const poisoned: Array<readonly [id: string, reason: string]> = []
             for (let i = 0; i < end; i += 4) {
               const id = String(flat[i])
