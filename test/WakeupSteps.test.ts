@@ -3,14 +3,15 @@
  * hears one from its connection (a socket's callback, outside any fiber)
  * resumes the wakeup there, and the fetcher, idle on an empty queue, sends
  * its claim in that same step: no scheduler turn (a turn of the event loop
- * each) between an offer and its pickup. PostgreSQL's listener hears what
+ * each) between an offer and its pickup; and it sleeps by what its short
+ * claim read of `due`, without a round trip of its own. PostgreSQL's listener hears what
  * its connection read in a microtask, not a scheduler turn later. The memory store's notifications
  * come a scheduler step after the offer that sent them, as a remote store's
  * would: a caller that offers a job and cancels it at once finds it ready.
  */
 import { assert, describe, it } from "@effect/vitest"
 import type * as PgConnection from "@effect/sql-pg/PgConnection"
-import { Duration, Effect, Exit, Queue, Schema, Scope } from "effect"
+import { Clock, Duration, Effect, Exit, Queue, Schema, Scope } from "effect"
 import type { SqlError } from "effect/sql/SqlError"
 import { TestClock } from "effect/testing"
 import * as Fetcher from "../src/durable/fetcher.ts"
@@ -72,6 +73,40 @@ describe("Wakeup steps", () => {
         return claims
       })
       assert.strictEqual(inTheCallback, before + 1, "the claim waited for a later step")
+      yield* Scope.close(scope, Exit.void)
+    }))
+
+  it.effect("an idle fetcher sleeps by its short claim's reading of due, without asking the store's due", () =>
+    Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      let asked = 0
+      const store: Store = {
+        ...memory,
+        due: (queue) =>
+          Effect.suspend(() => {
+            asked++
+            return memory.due!(queue)
+          })
+      }
+      // Waits 300 ms for its time: the first claim, short, says so.
+      yield* memory.offer("q", [{ id: "later", payload: "x", delay: 300 }])
+      const delivered: Array<readonly [unknown, number]> = []
+      const scope = yield* Scope.make()
+      const book = yield* Leases.make({ capacity: 2, maxAttempts: 3, retryable: () => true })
+      yield* Fetcher.start({
+        store,
+        queue: "q",
+        lease: Duration.seconds(30),
+        pollInterval: Duration.seconds(1),
+        book,
+        decode: Exit.succeed,
+        submit: (payload) => Effect.map(Clock.currentTimeMillis, (now) => delivered.push([payload, now]))
+      }, scope)
+      yield* TestClock.adjust(299)
+      assert.deepStrictEqual(delivered, [])
+      yield* TestClock.adjust(1)
+      assert.deepStrictEqual(delivered, [["x", 300]], "claimed when its time came, not at the poll")
+      assert.strictEqual(asked, 0, "the store's due was asked: a round trip the claim had answered")
       yield* Scope.close(scope, Exit.void)
     }))
 
