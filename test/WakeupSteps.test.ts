@@ -11,7 +11,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import type * as PgConnection from "@effect/sql-pg/PgConnection"
-import { Clock, Duration, Effect, Exit, Queue, Schema, Scope } from "effect"
+import { Clock, Deferred, Duration, Effect, Exit, Queue, Schema, Scope } from "effect"
 import type { SqlError } from "effect/sql/SqlError"
 import { TestClock } from "effect/testing"
 import * as Fetcher from "../src/durable/fetcher.ts"
@@ -20,7 +20,7 @@ import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import * as PgListener from "../src/durable/postgres/listener.ts"
 import type { Runner } from "../src/durable/postgres/runner.ts"
 import { wakeupChannel } from "../src/durable/postgres/statements.ts"
-import type { Store } from "../src/durable/Store.ts"
+import type { Claimed, ClaimedJobs, Store, StoreError } from "../src/durable/Store.ts"
 import { Durable } from "../src/index.ts"
 import { settle } from "./support/workload.ts"
 
@@ -107,6 +107,61 @@ describe("Wakeup steps", () => {
       yield* TestClock.adjust(1)
       assert.deepStrictEqual(delivered, [["x", 300]], "claimed when its time came, not at the poll")
       assert.strictEqual(asked, 0, "the store's due was asked: a round trip the claim had answered")
+      yield* Scope.close(scope, Exit.void)
+    }))
+
+  it.effect("a short claim's reading counts down from when it came: an older claim answering later does not lengthen the sleep", () =>
+    Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      // Claims answered by hand, in any order; each answer says how many jobs, and what it read of due.
+      const claims: Array<Deferred.Deferred<ClaimedJobs, StoreError>> = []
+      const store: Store = {
+        ...memory,
+        claim: () =>
+          Effect.suspend(() => {
+            const answer = Deferred.makeUnsafe<ClaimedJobs, StoreError>()
+            claims.push(answer)
+            return Deferred.await(answer)
+          })
+      }
+      let made = 0
+      const answer = (i: number, n: number, untilDue?: number) => {
+        const jobs: Array<Claimed> = Array.from({ length: n }, () => ({ id: `job-${++made}`, payload: made, attempt: 1, token: "t" }))
+        Deferred.doneUnsafe(claims[i]!, Exit.succeed<ClaimedJobs>(untilDue === undefined ? jobs : Object.assign(jobs, { due: { untilDue } })))
+      }
+      const scope = yield* Scope.make()
+      const book = yield* Leases.make({ capacity: 4, maxAttempts: 3, retryable: () => true })
+      yield* Fetcher.start({
+        store,
+        queue: "q",
+        lease: Duration.seconds(30),
+        pollInterval: Duration.hours(1),
+        book,
+        decode: Exit.succeed,
+        pipelineAt: 1,
+        submit: () => Effect.void
+      }, scope)
+      yield* settle
+      answer(0, 4)
+      yield* settle
+      // Two claims in flight, each for the lease just freed.
+      Leases.end(book, "job-1", Leases.complete)
+      yield* settle
+      Leases.end(book, "job-2", Leases.complete)
+      yield* settle
+      assert.strictEqual(claims.length, 3)
+      // The later one comes back short at 0: a job waits, due in 500 ms.
+      answer(2, 0, 500)
+      yield* settle
+      // The older one answers 300 ms later (short, but older: its answer says less of the queue).
+      yield* TestClock.adjust(300)
+      answer(1, 0)
+      yield* settle
+      yield* TestClock.adjust(199)
+      assert.strictEqual(claims.length, 3)
+      yield* TestClock.adjust(1)
+      assert.strictEqual(claims.length, 4, "claimed when the job's time came, 500 ms after the reading, not 500 ms after going idle")
+      Deferred.doneUnsafe(claims[3]!, Exit.succeed([]))
       yield* Scope.close(scope, Exit.void)
     }))
 

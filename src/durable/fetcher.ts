@@ -14,6 +14,7 @@
  *
  * Internal: not an entry point of the package.
  */
+import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -77,7 +78,7 @@ interface Claims {
   /** Whether that claim came back short: the queue had no more. */
   short: boolean
   /** What that claim read of `due`, if it came back short and its store read it (`ClaimedJobs`). */
-  due: DueReading | undefined
+  due: Reading | undefined
   /** Whether a claim is failing (the store is out): no second claim until one succeeds. */
   failing: boolean
   /** Open while no claim is in flight: `stopped` waits for it. */
@@ -85,6 +86,22 @@ interface Claims {
   /** The claims' fibers not ended yet: `stopped` cuts their outage backoff short. */
   readonly fibers: Set<Fiber.Fiber<void>>
 }
+
+/**
+ * A short claim's reading of `due`, and when it came back (`now`): by the
+ * time the fetcher goes idle (an older claim may answer later), it counts
+ * down from there.
+ */
+interface Reading extends DueReading {
+  readonly at: number
+}
+
+/** Now on `clock`'s monotonic scale, in milliseconds: a wall clock stepped back would not hold a reading back. */
+const now = (clock: Clock.Clock): number => Number(clock.monotonicTimeNanosUnsafe()) / 1e6
+
+/** What `reading` says is left at `at`: undefined if nothing waits. */
+const untilDueAt = (reading: Reading, at: number): number | undefined =>
+  reading.untilDue === undefined ? undefined : Math.max(0, reading.untilDue - (at - reading.at))
 
 /** Starts the fetcher in `scope`; closing the scope stops it too. */
 export const start = <A>(options: Options<A>, scope: Scope.Scope): Effect.Effect<Fetcher> =>
@@ -211,9 +228,11 @@ const turn = <A>(options: Options<A>, claims: Claims): Effect.Effect<void> =>
  * without interrupting the store's operation (which would cost PostgreSQL
  * a cancel request).
  */
-const idle = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, known: DueReading | undefined): Effect.Effect<void> =>
+const idle = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, known: Reading | undefined): Effect.Effect<void> =>
   known !== undefined
-    ? wakeup.wait(Effect.sleep(idleTime(options.pollInterval, known.untilDue)))
+    ? Effect.clockWith((clock) =>
+      wakeup.wait(Effect.sleep(idleTime(options.pollInterval, untilDueAt(known, now(clock)))))
+    )
     : Effect.flatMap(Effect.forkDetach(idleFor(options)), (asking) =>
       wakeup.wait(Effect.flatMap(Fiber.await(asking), (exit) =>
         Effect.sleep(Exit.isSuccess(exit) ? exit.value : options.pollInterval))))
@@ -256,14 +275,17 @@ const claimThroughOutage = <A>(options: Options<A>, claims: Claims, number: numb
     Effect.retry(Outage.backoff),
     Effect.orDie,
     Effect.flatMap((claimed) =>
-      Effect.sync(() => {
-        claims.failing = false
-        if (number > claims.answered) {
-          claims.answered = number
-          claims.short = claimed.length < max
-          claims.due = claims.short ? claimed.due : undefined
-        }
-      })
+      Effect.clockWith((clock) =>
+        Effect.sync(() => {
+          claims.failing = false
+          if (number > claims.answered) {
+            claims.answered = number
+            claims.short = claimed.length < max
+            const due = claims.short ? claimed.due : undefined
+            claims.due = due === undefined ? undefined : { untilDue: due.untilDue, at: now(clock) }
+          }
+        })
+      )
     ),
     Effect.ensuring(Effect.sync(() => {
       claims.inFlight--
