@@ -27,7 +27,8 @@ import {
   type Offered,
   type Refused,
   type Upcoming,
-  Store
+  Store,
+  withDue
 } from "./Store.ts"
 
 interface Entry {
@@ -175,7 +176,7 @@ const claim = (state: MemoryState, queue: string, max: number, lease: Duration.D
     claimed.push({ id, payload, attempt: entry.attempts, token, ...(settings === undefined ? {} : { settings }) })
   }
   // Short: what `due` says now, so that an idle worker need not ask.
-  return claimed.length < max ? Object.assign(claimed, { due: { untilDue: due(state, queue, now) } }) : claimed
+  return claimed.length < max ? withDue(claimed, due(state, queue, now)) : claimed
 }
 
 const complete = (state: MemoryState, queue: string, leases: ReadonlyArray<Lease>, now: number): void => {

@@ -181,6 +181,14 @@ export interface ClaimedJobs extends ReadonlyArray<Claimed> {
   readonly due?: DueReading | undefined
 }
 
+/**
+ * `jobs`, a claim's answer, with the reading of `due` it made (`untilDue`:
+ * milliseconds, undefined if none waits). The reading is not enumerable: the
+ * answer compares, spreads and serializes as the plain array of jobs it is.
+ */
+export const withDue = (jobs: Array<Claimed>, untilDue: number | undefined): ClaimedJobs =>
+  Object.defineProperty(jobs, "due", { value: { untilDue } })
+
 /** A dead-lettered job. */
 export interface Buried {
   readonly id: string

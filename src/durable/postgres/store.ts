@@ -10,8 +10,8 @@ import * as PgTypes from "@effect/sql-pg/PgTypes"
 import * as Effect from "effect/Effect"
 import { randomUUID } from "node:crypto"
 import type * as Boundary from "../boundary.ts"
-import type { Buried, Claimed, Counts, DueReading, JobInfo, JobState, Lease, Refused, Upcoming } from "../Store.ts"
-import { StoreError } from "../Store.ts"
+import type { Buried, Claimed, Counts, JobInfo, JobState, Lease, Refused, Upcoming } from "../Store.ts"
+import { StoreError, withDue } from "../Store.ts"
 import { storeError } from "./errors.ts"
 import { type Limits, oversizedReason } from "./limits.ts"
 import * as Listener from "./listener.ts"
@@ -71,7 +71,7 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
             PgTypes.int4(limits.deliverable)
           ]),
           (rows) => {
-            const claimed: Array<Claimed> & { due?: DueReading } = []
+            const jobs: Array<Claimed> = []
             const poisoned: Array<{ readonly lease: Lease; readonly reason: string }> = []
             for (const row of rows) {
               // No job: the row that carries only the reading of `due`, when nothing was leased.
@@ -81,7 +81,7 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
                 poisoned.push({ lease: job, reason: oversizedReason(job.id, row[4] as number, limits.deliverable) })
               } else {
                 const settings = row[5] as string | null
-                claimed.push({
+                jobs.push({
                   ...job,
                   payload: payloadOf(row[1]),
                   attempt: row[2] as number,
@@ -90,7 +90,9 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
               }
             }
             // Short: the claim read what `due` says (every row carries it), so that an idle worker need not ask.
-            if (claimed.length + poisoned.length < max) claimed.due = { untilDue: (rows[0]?.[6] ?? undefined) as number | undefined }
+            const claimed = jobs.length + poisoned.length < max
+              ? withDue(jobs, (rows[0]?.[6] ?? undefined) as number | undefined)
+              : jobs
             // A row too large to deliver is dead-lettered by itself; the rest of the claim goes on.
             return poisoned.length === 0 ? Effect.succeed(claimed) : Effect.as(
               Effect.forEach(poisoned, ({ lease, reason }) =>

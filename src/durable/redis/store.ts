@@ -10,8 +10,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { randomUUID } from "node:crypto"
 import type * as Boundary from "../boundary.ts"
-import type { Buried, Claimed, Counts, DueReading, JobInfo, JobState, Lease, Offered, Refused, Upcoming } from "../Store.ts"
-import type { StoreError } from "../Store.ts"
+import type { Buried, Claimed, Counts, JobInfo, JobState, Lease, Offered, Refused, Upcoming } from "../Store.ts"
+import { type StoreError, withDue } from "../Store.ts"
 import type { Connection } from "./connection.ts"
 import { storeError, UnexpectedReply } from "./errors.ts"
 import * as Listener from "./listener.ts"
@@ -144,9 +144,7 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
             const flat = asArray(reply)
             // Four elements a job; one more when the claim was short: what `due` would say.
             const end = flat.length - (flat.length % 4)
-            const claimed: Array<Claimed> & { due?: DueReading } = []
-            // An idle worker sleeps by it, without asking `due` (`ClaimedJobs`).
-            if (end < flat.length) claimed.due = { untilDue: untilDue(flat[end]) }
+            const claimed: Array<Claimed> = []
             const poisoned: Array<readonly [id: string, reason: string]> = []
             for (let i = 0; i < end; i += 4) {
               const id = String(flat[i])
@@ -161,7 +159,8 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
                 )
               }
             }
-            return { claimed, poisoned }
+            // Short: the script read what `due` says, so that an idle worker need not ask (`ClaimedJobs`).
+            return { claimed: end < flat.length ? withDue(claimed, untilDue(flat[end])) : claimed, poisoned }
           }),
           ({ claimed, poisoned }) =>
             // A payload that is not JSON (changed by hand) is dead-lettered by itself; the rest of the claim goes on.
