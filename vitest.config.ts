@@ -42,6 +42,7 @@ const unit = [
   "test/Runtime.test.ts",
   "test/Shutdown.test.ts",
   "test/StoreBoundary.test.ts",
+  "test/WakeupSteps.test.ts",
   "test/StoreOptions.test.ts",
   "test/provision.test.ts"
 ]

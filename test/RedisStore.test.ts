@@ -11,7 +11,6 @@ import * as RedisStore from "../src/durable/RedisStore.ts"
 import { type Store, StoreError } from "../src/durable/Store.ts"
 import { freePort, type PlainServer, startRedis, startRedisServer } from "./support/servers.ts"
 import { connecting, retentionRun, storeContract, storeLayerContract } from "./support/storeContract.ts"
-import * as DueMemo from "../src/durable/redis/dueMemo.ts"
 import * as Scripts from "../src/durable/redis/scripts.ts"
 
 /** One server for the tests that do not harm it; each test uses its own queues. */
@@ -516,85 +515,7 @@ describe("RedisStore layout: priorities, times and settings", () => {
     })))
 })
 
-/** Calls of scripts the server has run since its statistics were reset. */
-const scriptCalls = (client: ReturnType<typeof createClient>) =>
-  Effect.promise(async () => Number(/cmdstat_evalsha:calls=(\d+)/.exec(await client.info("commandstats"))?.[1] ?? 0))
-
-describe("RedisStore due, answered by the last short claim", () => {
-  it("the memo: kept only while listened to, and only if nothing changed while the claim was in flight; it counts down", () => {
-    let now = 1_000
-    const memo = DueMemo.make(() => now)
-    DueMemo.learned(memo, "q", DueMemo.epochOf(memo, "q"), 500)
-    assert.isUndefined(DueMemo.recall(memo, "q"), "nobody listens: the server is asked")
-    const stop = DueMemo.listening(memo, "q")
-    const epoch = DueMemo.epochOf(memo, "q")
-    DueMemo.learned(memo, "q", epoch, 500)
-    assert.deepStrictEqual(DueMemo.recall(memo, "q"), { untilDue: 500 })
-    now += 200.5
-    assert.deepStrictEqual(DueMemo.recall(memo, "q"), { untilDue: 300 }, "counted down, rounded up")
-    now += 1_000
-    assert.deepStrictEqual(DueMemo.recall(memo, "q"), { untilDue: 0 }, "past: due now")
-    DueMemo.learned(memo, "q", DueMemo.epochOf(memo, "q"), undefined)
-    assert.deepStrictEqual(DueMemo.recall(memo, "q"), { untilDue: undefined }, "nothing waits")
-    DueMemo.changed(memo, "q")
-    assert.isUndefined(DueMemo.recall(memo, "q"), "a change drops it")
-    const before = DueMemo.epochOf(memo, "q")
-    DueMemo.changed(memo, "q")
-    DueMemo.learned(memo, "q", before, 500)
-    assert.isUndefined(DueMemo.recall(memo, "q"), "a claim sent before a change is not kept")
-    DueMemo.learned(memo, "q", DueMemo.epochOf(memo, "q"), 500)
-    DueMemo.changed(memo, "other")
-    assert.deepStrictEqual(DueMemo.recall(memo, "q"), { untilDue: 500 }, "another queue's change is not this one's")
-    const second = DueMemo.listening(memo, "q")
-    assert.isUndefined(DueMemo.recall(memo, "q"), "a listener that starts drops it")
-    DueMemo.learned(memo, "q", DueMemo.epochOf(memo, "q"), 500)
-    second()
-    assert.isUndefined(DueMemo.recall(memo, "q"), "a listener lost drops it")
-    DueMemo.learned(memo, "q", DueMemo.epochOf(memo, "q"), 500)
-    stop()
-    stop()
-    assert.isUndefined(DueMemo.recall(memo, "q"))
-    assert.strictEqual(memo.queues.size, 0, "forgotten with its last listener (stopping twice counts once)")
-  })
-
-  it.live("with a listener, due after a short claim costs no round trip; without one, it asks the server", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const server = yield* startRedis()
-      const store = yield* RedisStore.make({ url: server.url })
-      const client = yield* Effect.acquireRelease(
-        Effect.promise(async () => {
-          const client = createClient({ url: server.url })
-          await client.connect()
-          return client
-        }),
-        (client) => Effect.promise(() => client.close())
-      )
-      const queue = queueName()
-      yield* store.offer(queue, [{ id: "later", payload: 1, delay: 3_600_000 }])
-      yield* store.claim(queue, 10, minute)
-      const asked = yield* scriptCalls(client)
-      const unheard = yield* store.due!(queue)
-      assert.strictEqual((yield* scriptCalls(client)) - asked, 1, "nobody listens: one script")
-      const next = yield* store.listen!(queue)
-      assert.deepStrictEqual(yield* store.claim(queue, 10, minute), [])
-      const before = yield* scriptCalls(client)
-      const heard = yield* store.due!(queue)
-      assert.strictEqual((yield* scriptCalls(client)) - before, 0, "answered by the claim")
-      assert.isTrue(heard! <= unheard! && heard! > 3_500_000, `${heard} ms, as the server said (${unheard} ms) less the time since`)
-      // A job made ready (not waiting for a time) says so: the claim's answer still holds.
-      yield* Effect.promise(() => Scripts.evaluate(client, Scripts.offerScript, Scripts.keysOf(queue), ["plain", "now", "1"]))
-      yield* heardWithin(next)
-      const afterOffer = yield* scriptCalls(client)
-      assert.isDefined(yield* store.due!(queue))
-      assert.strictEqual((yield* scriptCalls(client)) - afterOffer, 0, "a ready offer, heard, leaves it")
-      const [now] = yield* store.claim(queue, 10, minute)
-      yield* Effect.promise(() => Scripts.evaluate(client, Scripts.retryScript, Scripts.keysOf(queue), [now!.id, now!.token, "0"]))
-      yield* heardWithin(next)
-      const afterRetry = yield* scriptCalls(client)
-      assert.isDefined(yield* store.due!(queue))
-      assert.strictEqual((yield* scriptCalls(client)) - afterRetry, 0, "so does a retry without delay (ready at once)")
-    })), 30_000)
-
+describe("RedisStore due", () => {
   it.live("a delayed offer or retry, from another client or this one, is seen by the next due", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* sharedStore

@@ -19,6 +19,7 @@ import { memoryLimit } from "./payloadSize.ts"
 import {
   type Buried,
   type Claimed,
+  type ClaimedJobs,
   type Counts,
   type JobInfo,
   type JobState,
@@ -26,7 +27,8 @@ import {
   type Offered,
   type Refused,
   type Upcoming,
-  Store
+  Store,
+  withDue
 } from "./Store.ts"
 
 interface Entry {
@@ -158,7 +160,7 @@ const offer = (state: MemoryState, queue: string, jobs: ReadonlyArray<Offered>, 
   return refused
 }
 
-const claim = (state: MemoryState, queue: string, max: number, lease: Duration.Duration, now: number) => {
+const claim = (state: MemoryState, queue: string, max: number, lease: Duration.Duration, now: number): ClaimedJobs => {
   const claimed: Array<Claimed> = []
   const token = `memory-${++lastToken}`
   const ready = [...entriesOf(state, queue).values()]
@@ -173,7 +175,8 @@ const claim = (state: MemoryState, queue: string, max: number, lease: Duration.D
     const { id, payload, settings } = entry
     claimed.push({ id, payload, attempt: entry.attempts, token, ...(settings === undefined ? {} : { settings }) })
   }
-  return claimed
+  // Short: what `due` says now, so that an idle worker need not ask.
+  return claimed.length < max ? withDue(claimed, due(state, queue, now)) : claimed
 }
 
 const complete = (state: MemoryState, queue: string, leases: ReadonlyArray<Lease>, now: number): void => {
@@ -266,7 +269,11 @@ const listen = (state: MemoryState, queue: string) =>
     }
     // Unbounded, yet small: a listener takes each notification as it comes.
     const subscription = yield* PubSub.subscribe(state.wakeups.get(queue)!)
-    return PubSub.take(subscription)
+    // Heard a scheduler step after the operation that sent it, as a remote
+    // store's notification comes after its operation's reply: the caller
+    // of an offer acts on it first (it can cancel the job while it is still
+    // ready), however soon the pool claims once woken.
+    return Effect.andThen(PubSub.take(subscription), Effect.yieldNow)
   })
 
 const lookup = (state: MemoryState, queue: string, id: string): JobInfo | undefined => {

@@ -46,9 +46,8 @@
  * idle worker's claim on a queue where a million jobs wait for a later time
  * and none is ready reads the first member of `leased` and `delayed`, finds
  * `ready` empty, and writes nothing. `due` reads the
- * first member of `delayed` (so does a short claim, and while the store
- * listens to the queue `due` is answered from that, until a notification
- * says a job may wait: `redis/dueMemo.ts`). Within a priority, jobs made ready by an offer
+ * first member of `delayed` (so does a short claim, which answers it:
+ * `Store.ClaimedJobs`). Within a priority, jobs made ready by an offer
  * keep their order of offer; a job whose time came goes behind the jobs of
  * its priority that were ready when a claim found it due. A job offered
  * with a run-at in the past (or a delay of 0) is ready at once, in its

@@ -50,7 +50,9 @@
  *   lost (a listener reconnecting) costs a poll's wait, never a job. Time
  *   notifies no one (a delay over, a lease run out): `due` (optional) says
  *   how long until the earliest job waiting for its time may be claimed, so
- *   that an idle worker sleeps until then, and not a poll longer.
+ *   that an idle worker sleeps until then, and not a poll longer; a claim
+ *   that comes back short says it too (`ClaimedJobs`), without a round trip
+ *   of its own.
  *
  * So a job is delivered at least once: it is acknowledged only after its
  * handler ended, and a worker that dies mid-job gives it back when its lease
@@ -162,6 +164,31 @@ export interface Claimed {
   readonly settings?: string | undefined
 }
 
+/** What `due` answers, as a reading: milliseconds until the earliest waiting job may be claimed, undefined if none waits. */
+export interface DueReading {
+  readonly untilDue: number | undefined
+}
+
+/**
+ * What a claim answers: the jobs it leased, in the order it took them; and,
+ * when it came back short (fewer than `max`: nothing else was ready), what
+ * `due` would have answered at that instant, if the engine read it on the
+ * way. An idle worker sleeps by it without asking `due`: any job stored
+ * afterwards notifies, so the reading holds until a notification or a
+ * poll. A plain array (no reading) is a claim too: the worker then asks.
+ */
+export interface ClaimedJobs extends ReadonlyArray<Claimed> {
+  readonly due?: DueReading | undefined
+}
+
+/**
+ * `jobs`, a claim's answer, with the reading of `due` it made (`untilDue`:
+ * milliseconds, undefined if none waits). The reading is not enumerable: the
+ * answer compares, spreads and serializes as the plain array of jobs it is.
+ */
+export const withDue = (jobs: Array<Claimed>, untilDue: number | undefined): ClaimedJobs =>
+  Object.defineProperty(jobs, "due", { value: { untilDue } })
+
 /** A dead-lettered job. */
 export interface Buried {
   readonly id: string
@@ -268,13 +295,15 @@ export interface Store {
   readonly offer: (queue: string, jobs: ReadonlyArray<Offered>) => Effect.Effect<ReadonlyArray<Refused>, StoreError>
   /**
    * Claims up to `max` jobs (at least 1, unless none is ready: then an empty
-   * array; callers poll). Never waits long: at most a round trip.
+   * array; callers poll). Never waits long: at most a round trip. A claim
+   * that comes back short may carry `due`'s reading (`ClaimedJobs`): every
+   * engine of this package does.
    */
   readonly claim: (
     queue: string,
     max: number,
     lease: Duration.Duration
-  ) => Effect.Effect<ReadonlyArray<Claimed>, StoreError>
+  ) => Effect.Effect<ClaimedJobs, StoreError>
   readonly complete: (queue: string, leases: ReadonlyArray<Lease>) => Effect.Effect<void, StoreError>
   readonly retry: (queue: string, lease: Lease, delay: Duration.Duration) => Effect.Effect<void, StoreError>
   readonly bury: (queue: string, lease: Lease, error: string) => Effect.Effect<void, StoreError>

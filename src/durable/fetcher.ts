@@ -14,6 +14,7 @@
  *
  * Internal: not an entry point of the package.
  */
+import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -31,7 +32,7 @@ import * as Failures from "./failures.ts"
 import * as JobOptions from "./jobOptions.ts"
 import * as Leases from "./leases.ts"
 import * as Outage from "./outage.ts"
-import type { Claimed, Store, StoreError } from "./Store.ts"
+import type { Claimed, ClaimedJobs, DueReading, Store, StoreError } from "./Store.ts"
 import * as Traceparent from "./traceparent.ts"
 import * as Wakeup from "./wakeup.ts"
 
@@ -76,6 +77,8 @@ interface Claims {
   answered: number
   /** Whether that claim came back short: the queue had no more. */
   short: boolean
+  /** What that claim read of `due`, if it came back short and its store read it (`ClaimedJobs`). */
+  due: Reading | undefined
   /** Whether a claim is failing (the store is out): no second claim until one succeeds. */
   failing: boolean
   /** Open while no claim is in flight: `stopped` waits for it. */
@@ -83,6 +86,22 @@ interface Claims {
   /** The claims' fibers not ended yet: `stopped` cuts their outage backoff short. */
   readonly fibers: Set<Fiber.Fiber<void>>
 }
+
+/**
+ * A short claim's reading of `due`, and when it came back (`now`): by the
+ * time the fetcher goes idle (an older claim may answer later), it counts
+ * down from there.
+ */
+interface Reading extends DueReading {
+  readonly at: number
+}
+
+/** Now on `clock`'s monotonic scale, in milliseconds: a wall clock stepped back would not hold a reading back. */
+const now = (clock: Clock.Clock): number => Number(clock.monotonicTimeNanosUnsafe()) / 1e6
+
+/** What `reading` says is left at `at`: undefined if nothing waits. */
+const untilDueAt = (reading: Reading, at: number): number | undefined =>
+  reading.untilDue === undefined ? undefined : Math.max(0, reading.untilDue - (at - reading.at))
 
 /** Starts the fetcher in `scope`; closing the scope stops it too. */
 export const start = <A>(options: Options<A>, scope: Scope.Scope): Effect.Effect<Fetcher> =>
@@ -94,6 +113,7 @@ export const start = <A>(options: Options<A>, scope: Scope.Scope): Effect.Effect
       started: 0,
       answered: 0,
       short: false,
+      due: undefined,
       failing: false,
       none: Latch.makeUnsafe(true),
       fibers: new Set()
@@ -130,11 +150,15 @@ const run = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, claims: Claims, scop
     yield* turn(options, claims)
     if (claims.inFlight === 0 && claims.short) {
       // The queue was empty when the last claim read it.
-      yield* idle(options, wakeup)
+      yield* idle(options, wakeup, claims.due)
       claims.short = false
-      // Woken: the claim goes in the next step, as it always did (a caller
-      // that cancels a job it just offered still finds it ready).
-      return yield* Effect.yieldNow
+      // Woken: the claim goes in this step (the next turn of the loop, as
+      // every claim, without a yield). A notification comes from the store's
+      // connection, and each scheduler step before the claim is sent would
+      // be one more turn of the event loop between an offer and its pickup.
+      // (The memory store's notifications come a step after their offer, as
+      // a remote store's would.)
+      return
     }
     yield* startClaim(options, wakeup, claims, scope)
     // No yield between turns: a claim answered at once (a memory store) is
@@ -196,34 +220,44 @@ const turn = <A>(options: Options<A>, claims: Claims): Effect.Effect<void> =>
 
 /**
  * Waits, the queue being empty, for the first of a notification or the
- * idle time (`idleFor`). The store is asked for the idle time in a fiber of
- * its own, so that a notification coming meanwhile ends the wait at once,
- * without waiting for that answer (a job offered just after the claim is
- * picked up a round trip sooner) and without interrupting the store's
- * operation (which would cost PostgreSQL a cancel request).
+ * idle time (`idleFor`). With the short claim's own reading of `due`
+ * (`known`), the idle time is known at once: no round trip. Otherwise the
+ * store is asked for it in a fiber of its own, so that a notification
+ * coming meanwhile ends the wait at once, without waiting for that answer
+ * (a job offered just after the claim is picked up a round trip sooner) and
+ * without interrupting the store's operation (which would cost PostgreSQL
+ * a cancel request).
  */
-const idle = <A>(options: Options<A>, wakeup: Wakeup.Wakeup): Effect.Effect<void> =>
-  Effect.flatMap(Effect.forkDetach(idleFor(options)), (asking) =>
-    wakeup.wait(Effect.flatMap(Fiber.await(asking), (exit) =>
-      Effect.sleep(Exit.isSuccess(exit) ? exit.value : options.pollInterval))))
+const idle = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, known: Reading | undefined): Effect.Effect<void> =>
+  known !== undefined
+    ? Effect.clockWith((clock) =>
+      wakeup.wait(Effect.sleep(idleTime(options.pollInterval, untilDueAt(known, now(clock)))))
+    )
+    : Effect.flatMap(Effect.forkDetach(idleFor(options)), (asking) =>
+      wakeup.wait(Effect.flatMap(Fiber.await(asking), (exit) =>
+        Effect.sleep(Exit.isSuccess(exit) ? exit.value : options.pollInterval))))
 
 /**
  * How long an idle fetcher waits at most: until the earliest job waiting
- * for its time is due, by the store's clock, if that comes before the next
- * poll. At least a millisecond: a job due now that this claim did not get
- * (another process holds it) is not asked for again in a busy loop. A
- * store that cannot say, or fails to, leaves the poll.
+ * for its time is due (`untilDue`, by the store's clock), if that comes
+ * before the next poll. At least a millisecond: a job due now that this
+ * claim did not get (another process holds it) is not asked for again in a
+ * busy loop.
  */
+const idleTime = (pollInterval: Duration.Duration, untilDue: number | undefined): Duration.Duration =>
+  untilDue === undefined ? pollInterval : Duration.min(pollInterval, Duration.millis(Math.max(1, untilDue)))
+
+/** The idle time as the store's `due` says it; a store that cannot say, or fails to, leaves the poll. */
 const idleFor = <A>({ pollInterval, queue, store }: Options<A>): Effect.Effect<Duration.Duration> =>
   store.due === undefined ? Effect.succeed(pollInterval) : store.due(queue).pipe(
-    Effect.map((due) => due === undefined ? pollInterval : Duration.min(pollInterval, Duration.millis(Math.max(1, due)))),
+    Effect.map((due) => idleTime(pollInterval, due)),
     Effect.orElseSucceed(() => pollInterval)
   )
 
 /**
  * Claims until the store answers, a warning for each failure, backing off
  * between, then says whether it came back short: fewer jobs than it asked
- * for, so the queue had no more. However it ends (answered, or interrupted
+ * for, so the queue had no more (and what it read of `due`). However it ends (answered, or interrupted
  * by `stopped`), it gives back its reservation and leaves the claims in
  * flight.
  */
@@ -241,13 +275,17 @@ const claimThroughOutage = <A>(options: Options<A>, claims: Claims, number: numb
     Effect.retry(Outage.backoff),
     Effect.orDie,
     Effect.flatMap((claimed) =>
-      Effect.sync(() => {
-        claims.failing = false
-        if (number > claims.answered) {
-          claims.answered = number
-          claims.short = claimed < max
-        }
-      })
+      Effect.clockWith((clock) =>
+        Effect.sync(() => {
+          claims.failing = false
+          if (number > claims.answered) {
+            claims.answered = number
+            claims.short = claimed.length < max
+            const due = claims.short ? claimed.due : undefined
+            claims.due = due === undefined ? undefined : { untilDue: due.untilDue, at: now(clock) }
+          }
+        })
+      )
     ),
     Effect.ensuring(Effect.sync(() => {
       claims.inFlight--
@@ -261,10 +299,10 @@ const claimThroughOutage = <A>(options: Options<A>, claims: Claims, number: numb
  * cannot cut in two: a claim whose answer was dropped would leave its
  * jobs leased to nobody until their lease ran out.
  */
-const claimAndDeliver = <A>(options: Options<A>, max: number): Effect.Effect<number, StoreError> =>
+const claimAndDeliver = <A>(options: Options<A>, max: number): Effect.Effect<ClaimedJobs, StoreError> =>
   Effect.uninterruptible(Effect.flatMap(
     options.store.claim(options.queue, max, options.lease),
-    (claimed) => Effect.as(Effect.forEach(claimed, (job) => deliver(options, job), { discard: true }), claimed.length)
+    (claimed) => Effect.as(Effect.forEach(claimed, (job) => deliver(options, job), { discard: true }), claimed)
   ))
 
 /**

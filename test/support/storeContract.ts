@@ -314,6 +314,31 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 2, completed: 0, buried: 0 })
       })))
 
+    test("a claim that comes back short says what due says then (not as one of its keys); a full one says nothing", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        const none = yield* store.claim(queue, 10, minute)
+        assert.deepStrictEqual([none.length, none.due], [0, { untilDue: undefined }], "an empty queue: nothing waits")
+        // The reading is not one of the answer's keys: it compares and serializes as the plain array it was.
+        assert.deepStrictEqual(Object.keys(none), [])
+        assert.strictEqual(JSON.stringify(none), "[]")
+        yield* store.offer(queue, [{ id: "later", payload: 1, delay: 1_000 }, { id: "now", payload: 2 }])
+        const short = yield* store.claim(queue, 10, minute)
+        assert.deepStrictEqual(short.map((job) => job.id), ["now"])
+        const left = short.due?.untilDue
+        assert.isDefined(left, "a job waits: the short claim says when it is due")
+        assert.isAtMost(left!, 1_000)
+        assert.isAbove(left!, 500, "a second's delay: more than half of it left")
+        yield* elapse(1_200)
+        const late = yield* store.claim(queue, 10, minute)
+        assert.deepStrictEqual([late.map((job) => job.id), late.due], [["later"], { untilDue: undefined }], "claimed: nothing waits")
+        const full = queueName()
+        yield* store.offer(full, [...jobs(2), { id: "waiting", payload: 3, delay: 60_000 }])
+        const claimed = yield* store.claim(full, 2, minute)
+        assert.deepStrictEqual([claimed.length, claimed.due], [2, undefined], "full: the claim did not read due")
+      })))
+
     test("a job ready when stored (a delay of 0, a run-at past) is claimed in its order of offer; due does not count it", () =>
       Effect.scoped(Effect.gen(function*() {
         const store = yield* make

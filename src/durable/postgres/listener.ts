@@ -6,10 +6,19 @@
  * fails, and the pool's wakeup listens again with its own backoff
  * (`wakeup.ts`).
  *
+ * A notification reaches its waiter in a microtask after the connection
+ * read it, not a scheduler turn later: the connection hands it to a
+ * `Queue`, which resumes a waiting taker through the scheduler of the fiber
+ * that made it, and a default scheduler's task waits for a turn of the event
+ * loop (one more between an offer and its claim). The queue is made under a
+ * scheduler of microtasks (`Scheduler.MixedScheduler("sync")`) instead; it
+ * is the queue's only use of it, and that connection runs nothing else.
+ *
  * Internal: not an entry point of the package.
  */
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
+import * as Scheduler from "effect/Scheduler"
 import type * as Scope from "effect/Scope"
 import type { SqlError } from "effect/sql/SqlError"
 import type { StoreError } from "../Store.ts"
@@ -20,13 +29,16 @@ import { wakeupChannel, wakeupPayloadLength } from "./statements.ts"
 /** What a notification for `queue` carries: its first characters, as `left()` counts them (code points). */
 const payloadOf = (queue: string): string => Array.from(queue).slice(0, wakeupPayloadLength).join("")
 
+/** The scheduler the notifications' queue resumes its taker with: in a microtask. */
+const atOnce = new Scheduler.MixedScheduler("sync")
+
 /** Listens for `queue` until the scope closes; gives the wait for its next notification. */
 export const listen = (
   runner: Runner,
   queue: string
 ): Effect.Effect<Effect.Effect<void, StoreError>, StoreError, Scope.Scope> =>
   Effect.gen(function*() {
-    const notifications = yield* runner.listen(wakeupChannel)
+    const notifications = yield* Effect.provideService(runner.listen(wakeupChannel), Scheduler.Scheduler, atOnce)
     const mine = payloadOf(queue)
     // Every queue of the database notifies one channel: skip the others'.
     const next: Effect.Effect<void, SqlError> = Effect.suspend(() =>

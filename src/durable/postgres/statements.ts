@@ -221,6 +221,12 @@ export const dueBatch = 100
  * planner a choice, and its guess of a queue's size is often wrong (a new
  * queue, or statistics from when it was small): it would read the whole
  * queue per statement, or once per job.
+ *
+ * A claim that leases fewer than `$2` also answers what `due` (`dueSql`)
+ * would say once it commits, in a seventh column (NULL: none waits), so
+ * that an idle worker need not ask: the first scheduled job this claim did
+ * not take, one probe of `_scheduled` (skipped when the claim is full).
+ * Every row carries it; with no job leased, one row of NULL jobs does.
  */
 export const claimSql = `
 WITH expired AS (
@@ -255,10 +261,20 @@ WITH expired AS (
   UPDATE ${table} SET state = 'ready'
   WHERE EXISTS (SELECT 1 FROM due) AND ctid = ANY(ARRAY(SELECT ctid FROM due EXCEPT ALL SELECT ctid FROM picked))
 ), counted AS (${tally("picked", "ready", "leased", "state <> 'leased'")}
+), reading AS (
+  SELECT (
+    SELECT extract(epoch FROM greatest(first.at, now()) - now())::float8 * 1000
+    FROM (
+      SELECT visible_at AS at FROM ${table}
+      WHERE queue = $1 AND state = 'scheduled' AND ctid <> ALL(ARRAY(SELECT ctid FROM due))
+      ORDER BY visible_at LIMIT 1
+    ) AS first
+    WHERE (SELECT count(*) FROM leased) < $2
+  ) AS until_due
 )
 SELECT id, CASE WHEN octet_length(text) <= $5 THEN text END, attempts, token || '@' || leased.ctid::text,
-  octet_length(text), settings
-FROM leased JOIN picked USING (id), LATERAL (SELECT payload::text AS text) AS sent
+  octet_length(text), settings, reading.until_due
+FROM reading LEFT JOIN (leased JOIN picked USING (id)) ON true, LATERAL (SELECT payload::text AS text) AS sent
 ORDER BY picked.tier, picked.priority, picked.visible_at, picked.seq`
 
 /**

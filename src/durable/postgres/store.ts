@@ -11,7 +11,7 @@ import * as Effect from "effect/Effect"
 import { randomBytes } from "node:crypto"
 import type * as Boundary from "../boundary.ts"
 import type { Buried, Claimed, Counts, JobInfo, JobState, Lease, Refused, Upcoming } from "../Store.ts"
-import { StoreError } from "../Store.ts"
+import { StoreError, withDue } from "../Store.ts"
 import { storeError } from "./errors.ts"
 import { type Limits, oversizedReason } from "./limits.ts"
 import * as Listener from "./listener.ts"
@@ -79,15 +79,17 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
             PgTypes.int4(limits.deliverable)
           ]),
           (rows) => {
-            const claimed: Array<Claimed> = []
+            const jobs: Array<Claimed> = []
             const poisoned: Array<{ readonly lease: Lease; readonly reason: string }> = []
             for (const row of rows) {
+              // No job: the row that carries only the reading of `due`, when nothing was leased.
+              if (row[0] === null) continue
               const job = { id: row[0] as string, token: row[3] as string }
               if (row[1] === null) {
                 poisoned.push({ lease: job, reason: oversizedReason(job.id, row[4] as number, limits.deliverable) })
               } else {
                 const settings = row[5] as string | null
-                claimed.push({
+                jobs.push({
                   ...job,
                   payload: payloadOf(row[1]),
                   attempt: row[2] as number,
@@ -95,6 +97,10 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
                 })
               }
             }
+            // Short: the claim read what `due` says (every row carries it), so that an idle worker need not ask.
+            const claimed = jobs.length + poisoned.length < max
+              ? withDue(jobs, (rows[0]?.[6] ?? undefined) as number | undefined)
+              : jobs
             // A row too large to deliver is dead-lettered by itself; the rest of the claim goes on.
             return poisoned.length === 0 ? Effect.succeed(claimed) : Effect.as(
               Effect.forEach(poisoned, ({ lease, reason }) =>

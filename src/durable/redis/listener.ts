@@ -5,9 +5,7 @@
  * (an offer, a retry, a release, a redrive). It does not
  * reconnect by itself: once its connection is lost, the wait for the next
  * notification fails, and the pool's wakeup listens again with its own
- * backoff (`wakeup.ts`). While it listens, it keeps the engine's memo of
- * when the queue's next job is due (`dueMemo.ts`) honest: a notification
- * that may concern waiting jobs drops it, and so do its start and its loss.
+ * backoff (`wakeup.ts`).
  *
  * Internal: not an entry point of the package.
  */
@@ -15,9 +13,8 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { StoreError } from "../Store.ts"
 import type { Connection } from "./connection.ts"
-import * as DueMemo from "./dueMemo.ts"
 import { describe, storeError } from "./errors.ts"
-import { channelOf, wakeMessage } from "./scripts.ts"
+import { channelOf } from "./scripts.ts"
 
 /**
  * A listener's notifications as its waiter sees them: one kept while nobody
@@ -68,14 +65,10 @@ const next = (mailbox: Mailbox): Effect.Effect<void, StoreError> =>
 /** Subscribes to `queue`'s channel until the scope closes; gives the wait for the next notification. */
 export const listen = (
   connection: Connection,
-  queue: string,
-  memo: DueMemo.DueMemo
+  queue: string
 ): Effect.Effect<Effect.Effect<void, StoreError>, StoreError, Scope.Scope> =>
   Effect.gen(function*() {
     const mailbox: Mailbox = { pending: false, failure: undefined, waiter: undefined }
-    // Set once subscribed: from then on the memo may be kept; lost or closed, it is not.
-    let lost: () => void = () => {}
-    yield* Effect.addFinalizer(() => Effect.sync(() => lost()))
     const subscriber = yield* Effect.acquireRelease(
       Effect.sync(() =>
         connection.client.duplicate({
@@ -98,17 +91,13 @@ export const listen = (
     )
     // Also keeps an 'error' event (a lost connection) from crashing the process.
     subscriber.on("error", (error: unknown) => {
-      lost()
       fail(mailbox, new StoreError({ operation: "listen", reason: describe(error), cause: error }))
     })
     yield* Effect.tryPromise({
       try: async () => {
         await subscriber.connect()
-        await subscriber.subscribe(channelOf(queue), (message) => {
-          if (message !== wakeMessage.readyOnly) DueMemo.changed(memo, queue)
-          notify(mailbox)
-        })
-        lost = DueMemo.listening(memo, queue)
+        // Whatever the message says (`wakeMessage`): each one is a reason to claim.
+        await subscriber.subscribe(channelOf(queue), () => notify(mailbox))
       },
       catch: (cause) => storeError("listen", connection, cause)
     })

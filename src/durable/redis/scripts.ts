@@ -173,9 +173,11 @@ export const channelOf = (queue: string): string => `ewp:{${queue}}:wakeup`
 /**
  * What a notification says, as its message: `readyOnly` when the script
  * made jobs ready now and left `delayed` as it was; anything else (the
- * empty message, which every release before this one sent) when it may
- * have added to `delayed` too, so that an answer of `due` read before it is
- * stale (see `dueMemo.ts`).
+ * empty message, which every release before that one sent) when it may
+ * have added to `delayed` too. This release's listener claims on either;
+ * the previous release kept the last short claim's reading of `due` until
+ * a message other than `readyOnly` came, so the scripts still say which,
+ * for processes of both releases sharing a queue.
  */
 export const wakeMessage = { readyOnly: "r", delayed: "" } as const
 
@@ -288,7 +290,7 @@ export const promotedPerClaim = 1000
  * fewer than max (the queue had no more ready), one more element: what
  * `dueScript` would answer at that instant (the milliseconds until the
  * earliest job of `delayed` is due, nil if none waits), so that an idle
- * worker need not ask (`dueMemo.ts`).
+ * worker need not ask (`Store.ClaimedJobs`).
  */
 export const claimScript = script(`
 local t, max = now(), tonumber(ARGV[1])

@@ -11,9 +11,8 @@ import * as Effect from "effect/Effect"
 import { randomUUID } from "node:crypto"
 import type * as Boundary from "../boundary.ts"
 import type { Buried, Claimed, Counts, JobInfo, JobState, Lease, Offered, Refused, Upcoming } from "../Store.ts"
-import type { StoreError } from "../Store.ts"
+import { type StoreError, withDue } from "../Store.ts"
 import type { Connection } from "./connection.ts"
-import * as DueMemo from "./dueMemo.ts"
 import { storeError, UnexpectedReply } from "./errors.ts"
 import * as Listener from "./listener.ts"
 import * as Scripts from "./scripts.ts"
@@ -108,7 +107,6 @@ const untilDue = (reply: unknown): number | undefined => reply === null || reply
 
 /** The engine on `connection`. */
 export const makeEngine = (connection: Connection): Boundary.Engine => {
-  const memo = DueMemo.make()
   const keysOf = Scripts.lastKeys()
   /** Runs `script` on `queue` and decodes its reply. */
   const run = <A>(
@@ -128,12 +126,7 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
 
   return {
     offer: (queue, jobs, texts) =>
-      run("offer", queue, Scripts.offerScript, () => {
-        const args = offerArgs(jobs, texts)
-        // The full shape may carry jobs with times of their own, bound for `delayed`: a due read before is stale.
-        if (args[0] === Scripts.offerShape.full) DueMemo.changed(memo, queue)
-        return args
-      }, (reply) => {
+      run("offer", queue, Scripts.offerScript, () => offerArgs(jobs, texts), (reply) => {
         const flat = asArray(reply)
         const refused: Array<Refused> = []
         for (let i = 0; i < flat.length; i += 2) {
@@ -146,13 +139,11 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
       Effect.suspend(() => {
         // One token for the batch: a lease is proved by id and token together.
         const token = randomUUID()
-        const epoch = DueMemo.epochOf(memo, queue)
         return Effect.flatMap(
           run("claim", queue, Scripts.claimScript, () => [String(max), millis(lease), token], (reply) => {
             const flat = asArray(reply)
             // Four elements a job; one more when the claim was short: what `due` would say.
             const end = flat.length - (flat.length % 4)
-            if (end < flat.length) DueMemo.learned(memo, queue, epoch, untilDue(flat[end]))
             const claimed: Array<Claimed> = []
             const poisoned: Array<readonly [id: string, reason: string]> = []
             for (let i = 0; i < end; i += 4) {
@@ -168,7 +159,8 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
                 )
               }
             }
-            return { claimed, poisoned }
+            // Short: the script read what `due` says, so that an idle worker need not ask (`ClaimedJobs`).
+            return { claimed: end < flat.length ? withDue(claimed, untilDue(flat[end])) : claimed, poisoned }
           }),
           ({ claimed, poisoned }) =>
             // A payload that is not JSON (changed by hand) is dead-lettered by itself; the rest of the claim goes on.
@@ -183,11 +175,7 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
     complete: (queue, leases) => run("complete", queue, Scripts.completeScript, () => leaseArgs(leases), done),
 
     retry: (queue, lease, delay) =>
-      run("retry", queue, Scripts.retryScript, () => {
-        const ms = millis(delay)
-        if (ms !== "0") DueMemo.changed(memo, queue)
-        return [lease.id, lease.token, ms]
-      }, done),
+      run("retry", queue, Scripts.retryScript, () => [lease.id, lease.token, millis(delay)], done),
 
     bury: (queue, lease, error) => run("bury", queue, Scripts.buryScript, () => [lease.id, lease.token, error], done),
 
@@ -217,7 +205,7 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
         return out
       }),
 
-    listen: (queue) => Listener.listen(connection, queue, memo),
+    listen: (queue) => Listener.listen(connection, queue),
 
     upcoming: (queue, limit) =>
       run("upcoming", queue, Scripts.upcomingScript, () => [String(limit)], (reply) => {
@@ -229,12 +217,7 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
         return out
       }),
 
-    due: (queue) =>
-      Effect.suspend(() => {
-        // Answered by the last short claim when nothing could have changed since (`dueMemo.ts`).
-        const known = DueMemo.recall(memo, queue)
-        return known !== undefined ? Effect.succeed(known.untilDue) : run("due", queue, Scripts.dueScript, () => [], untilDue)
-      }),
+    due: (queue) => run("due", queue, Scripts.dueScript, () => [], untilDue),
 
     lookup: (queue, id) =>
       run("lookup", queue, Scripts.lookupScript, () => [id], (reply): JobInfo | undefined => {
