@@ -206,6 +206,22 @@ describe("Fetcher", () => {
       yield* Scope.close(scope, Exit.void)
     }))
 
+  it.effect("a store's due that answers no number (NaN, null) leaves the poll: the idle fetcher does not claim in a loop", () =>
+    Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      for (const answer of [NaN, null]) {
+        // A custom store's bug: `due` computed from a time it does not have.
+        const { at, store } = flaky({ ...memory, due: () => Effect.succeed(answer as unknown as number) }, () => false)
+        // At most 20 claims, then none answers: a fetcher that loops stops there instead of for ever.
+        const bounded: Store = { ...store, claim: (...args) => at.length >= 20 ? Effect.never : store.claim(...args) }
+        const scope = yield* Scope.make()
+        yield* start(bounded, scope)
+        yield* TestClock.adjust(2_500)
+        assert.deepStrictEqual(gaps(at), [1_000, 1_000], `due answered ${answer}: claims at ${JSON.stringify(at)}`)
+        yield* Scope.close(scope, Exit.void)
+      }
+    }))
+
   it.effect("without a notification (lost, or a store without listen), the poll still finds the job", () =>
     Effect.gen(function*() {
       const memory = yield* MemoryStore.make
