@@ -212,8 +212,12 @@ describe("Fetcher", () => {
       for (const answer of [NaN, null]) {
         // A custom store's bug: `due` computed from a time it does not have.
         const { at, store } = flaky({ ...memory, due: () => Effect.succeed(answer as unknown as number) }, () => false)
-        // At most 20 claims, then none answers: a fetcher that loops stops there instead of for ever.
-        const bounded: Store = { ...store, claim: (...args) => at.length >= 20 ? Effect.never : store.claim(...args) }
+        // At most 20 claims, then none answers: a fetcher that loops stops there instead of for ever. Each
+        // answer a plain array (no reading of due a claim may carry), so that the idle fetcher asks `due`.
+        const bounded: Store = {
+          ...store,
+          claim: (...args) => at.length >= 20 ? Effect.never : Effect.map(store.claim(...args), (jobs) => [...jobs])
+        }
         const scope = yield* Scope.make()
         yield* start(bounded, scope)
         yield* TestClock.adjust(2_500)

@@ -209,21 +209,21 @@ const idle = <A>(options: Options<A>, wakeup: Wakeup.Wakeup): Effect.Effect<void
 
 /**
  * How long an idle fetcher waits at most: until the earliest job waiting
- * for its time is due, by the store's clock, if that comes before the next
- * poll. At least a millisecond: a job due now that this claim did not get
- * (another process holds it) is not asked for again in a busy loop. A
- * store that cannot say, or fails to, leaves the poll; so does an answer
- * that is no number (a custom store's NaN or null), which as a sleep would
- * be no wait at all (a claim a millisecond) or, under a `TestClock`, none
- * that ends.
+ * for its time is due (`untilDue`, by the store's clock), if that comes
+ * before the next poll. At least a millisecond: a job due now that this
+ * claim did not get (another process holds it) is not asked for again in a
+ * busy loop. A reading that is no number (a custom store's NaN or null)
+ * says nothing: as a sleep it would be none at all, a claim after a claim.
  */
+const idleTime = (pollInterval: Duration.Duration, untilDue: number | undefined): Duration.Duration =>
+  typeof untilDue !== "number" || Number.isNaN(untilDue)
+    ? pollInterval
+    : Duration.min(pollInterval, Duration.millis(Math.max(1, untilDue)))
+
+/** The idle time as the store's `due` says it; a store that cannot say, or fails to, leaves the poll. */
 const idleFor = <A>({ pollInterval, queue, store }: Options<A>): Effect.Effect<Duration.Duration> =>
   store.due === undefined ? Effect.succeed(pollInterval) : store.due(queue).pipe(
-    Effect.map((due) =>
-      typeof due === "number" && !Number.isNaN(due)
-        ? Duration.min(pollInterval, Duration.millis(Math.max(1, due)))
-        : pollInterval
-    ),
+    Effect.map((due) => idleTime(pollInterval, due)),
     Effect.orElseSucceed(() => pollInterval)
   )
 
