@@ -23,6 +23,21 @@ describe("durable bench consumer warm-up", () => {
     await server?.close()
   })
 
+  it("a warm-up whose jobs complete ends in time: the consumer says ready, and the store counts them completed", async () => {
+    const contender = byName(poolRedis.name)
+    const queue = `warm-${randomUUID()}`
+    const driver = await contender.driver(server!.url, queue)
+    const child = spawnConsumer(contender, server!.url, `bench-${randomUUID()}`, { queue, jobs: 5, timeoutMs: 30_000 })
+    try {
+      await driver.produce(5)
+      await child.next("ready")
+      expect(await driver.completed()).toBe(5)
+    } finally {
+      await stopAll([child], 1_000)
+      await driver.close()
+    }
+  }, 60_000)
+
   it("a warm-up that never ends (its queue holds fewer jobs than it waits for) fails the consumer, naming the warm-up", async () => {
     const contender = byName(poolRedis.name)
     // Nothing is offered on the warm-up queue: its one job never completes.
