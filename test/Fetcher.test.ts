@@ -13,7 +13,7 @@ import { TestClock } from "effect/testing"
 import * as Fetcher from "../src/durable/fetcher.ts"
 import * as Leases from "../src/durable/leases.ts"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
-import { type Claimed, type Store, StoreError } from "../src/durable/Store.ts"
+import { type Claimed, type Store, StoreError, withDue } from "../src/durable/Store.ts"
 import { PoolClosedError } from "../src/Pool.ts"
 
 /** `healthy`, except that claim number n (from 1) fails when `fails(n)`; `at` records when each claim came. */
@@ -204,6 +204,42 @@ describe("Fetcher", () => {
       assert.deepStrictEqual(delivered, [["first", 10], ["second", 15]])
       assert.deepStrictEqual(at, [0, 10, 15])
       yield* Scope.close(scope, Exit.void)
+    }))
+
+  it.effect("a store's due that answers no number (NaN, null) leaves the poll: the idle fetcher does not claim in a loop", () =>
+    Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      for (const answer of [NaN, null]) {
+        // A custom store's bug: `due` computed from a time it does not have.
+        const { at, store } = flaky({ ...memory, due: () => Effect.succeed(answer as unknown as number) }, () => false)
+        // At most 20 claims, then none answers: a fetcher that loops stops there instead of for ever. Each
+        // answer a plain array (no reading of due a claim may carry), so that the idle fetcher asks `due`.
+        const bounded: Store = {
+          ...store,
+          claim: (...args) => at.length >= 20 ? Effect.never : Effect.map(store.claim(...args), (jobs) => [...jobs])
+        }
+        const scope = yield* Scope.make()
+        yield* start(bounded, scope)
+        yield* TestClock.adjust(2_500)
+        assert.deepStrictEqual(gaps(at), [1_000, 1_000], `due answered ${answer}: claims at ${JSON.stringify(at)}`)
+        yield* Scope.close(scope, Exit.void)
+      }
+      // The same answers as a short claim's reading of due.
+      for (const answer of [NaN, null]) {
+        const { at, store } = flaky(memory, () => false)
+        const reading: Store = {
+          ...store,
+          claim: (...args) =>
+            at.length >= 20
+              ? Effect.never
+              : Effect.map(store.claim(...args), (jobs) => withDue([...jobs], answer as unknown as number))
+        }
+        const scope = yield* Scope.make()
+        yield* start(reading, scope)
+        yield* TestClock.adjust(2_500)
+        assert.deepStrictEqual(gaps(at), [1_000, 1_000], `a claim read ${answer}: claims at ${JSON.stringify(at)}`)
+        yield* Scope.close(scope, Exit.void)
+      }
     }))
 
   it.effect("without a notification (lost, or a store without listen), the poll still finds the job", () =>

@@ -70,10 +70,12 @@ export interface Child {
 export interface WarmUp {
   readonly queue: string
   readonly jobs: number
+  /** How long the warm-up may take before the consumer fails; default as a timed run. */
+  readonly timeoutMs?: number
 }
 
 export const spawnConsumer = (contender: DurableContender, url: string, queue: string, warmUp?: WarmUp): Child => {
-  const warm = warmUp === undefined ? [] : [warmUp.queue, String(warmUp.jobs)]
+  const warm = warmUp === undefined ? [] : [warmUp.queue, String(warmUp.jobs), String(warmUp.timeoutMs ?? RUN_TIMEOUT_MS)]
   const child = fork(CONSUMER, [contender.name, url, queue, ...warm], {
     execPath: process.execPath,
     // Not this process's flags: under vitest they name its loaders.

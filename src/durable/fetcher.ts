@@ -99,9 +99,17 @@ interface Reading extends DueReading {
 /** Now on `clock`'s monotonic scale, in milliseconds: a wall clock stepped back would not hold a reading back. */
 const now = (clock: Clock.Clock): number => Number(clock.monotonicTimeNanosUnsafe()) / 1e6
 
+/**
+ * Whether a reading of `due` says something: one that is no number (a
+ * custom store's NaN or null) does not, as a sleep it would be none at all,
+ * a claim after a claim.
+ */
+const isReading = (untilDue: number | undefined): untilDue is number =>
+  typeof untilDue === "number" && !Number.isNaN(untilDue)
+
 /** What `reading` says is left at `at`: undefined if nothing waits. */
 const untilDueAt = (reading: Reading, at: number): number | undefined =>
-  reading.untilDue === undefined ? undefined : Math.max(0, reading.untilDue - (at - reading.at))
+  isReading(reading.untilDue) ? Math.max(0, reading.untilDue - (at - reading.at)) : undefined
 
 /** Starts the fetcher in `scope`; closing the scope stops it too. */
 export const start = <A>(options: Options<A>, scope: Scope.Scope): Effect.Effect<Fetcher> =>
@@ -242,10 +250,10 @@ const idle = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, known: Reading | un
  * for its time is due (`untilDue`, by the store's clock), if that comes
  * before the next poll. At least a millisecond: a job due now that this
  * claim did not get (another process holds it) is not asked for again in a
- * busy loop.
+ * busy loop. A reading that is no number says nothing (`isReading`).
  */
 const idleTime = (pollInterval: Duration.Duration, untilDue: number | undefined): Duration.Duration =>
-  untilDue === undefined ? pollInterval : Duration.min(pollInterval, Duration.millis(Math.max(1, untilDue)))
+  isReading(untilDue) ? Duration.min(pollInterval, Duration.millis(Math.max(1, untilDue))) : pollInterval
 
 /** The idle time as the store's `due` says it; a store that cannot say, or fails to, leaves the poll. */
 const idleFor = <A>({ pollInterval, queue, store }: Options<A>): Effect.Effect<Duration.Duration> =>
