@@ -270,9 +270,10 @@ const listen = (state: MemoryState, queue: string) =>
     // Unbounded, yet small: a listener takes each notification as it comes.
     const subscription = yield* PubSub.subscribe(state.wakeups.get(queue)!)
     // Heard a scheduler step after the operation that sent it, as a remote
-    // store's notification comes after its operation's reply: the caller
-    // of an offer acts on it first (it can cancel the job while it is still
-    // ready), however soon the pool claims once woken.
+    // store's notification usually comes after its operation's reply (it
+    // travels on a connection of its own): the caller of an offer acts on
+    // it first (it can cancel the job while it is still ready), however
+    // soon the pool claims once woken.
     return Effect.andThen(PubSub.take(subscription), Effect.yieldNow)
   })
 
