@@ -8,12 +8,13 @@
  * while the poll goes on.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Deferred, Duration, Effect, Exit, Logger, Queue, Scope } from "effect"
+import { Clock, Deferred, Effect, Exit, Logger, Queue, Scope } from "effect"
 import { TestClock } from "effect/testing"
-import * as Fetcher from "../src/durable/fetcher.ts"
 import * as Leases from "../src/durable/leases.ts"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
-import { type Claimed, type Store, StoreError, withDue } from "../src/durable/Store.ts"
+import { type Store, StoreError, withDue } from "../src/durable/Store.ts"
+import { answeredByHand, startFetcher } from "./support/fetcher.ts"
+import { settle } from "./support/workload.ts"
 import { PoolClosedError } from "../src/Pool.ts"
 
 /** `healthy`, except that claim number n (from 1) fails when `fails(n)`; `at` records when each claim came. */
@@ -35,42 +36,9 @@ const flaky = (healthy: Store, fails: (n: number) => boolean) => {
 /** The time between one claim and the next. */
 const gaps = (at: ReadonlyArray<number>) => at.slice(1).map((t, i) => t - at[i]!)
 
+/** A fetcher on `store` with the default options, and `submit` as its pool. */
 const start = (store: Store, scope: Scope.Scope, submit: (payload: unknown) => Effect.Effect<void> = () => Effect.void) =>
-  Effect.flatMap(Leases.make({ capacity: 2, maxAttempts: 3, retryable: () => true }), (book) =>
-    Fetcher.start({
-      store,
-      queue: "q",
-      lease: Duration.seconds(30),
-      pollInterval: Duration.seconds(1),
-      book,
-      decode: Exit.succeed,
-      submit
-    }, scope))
-
-/** A fetcher on `store` with a lease book of `capacity` and a second claim from `pipelineAt` free leases. */
-const pipelined = (
-  store: Store,
-  scope: Scope.Scope,
-  options: {
-    readonly capacity: number
-    readonly pipelineAt: number
-    readonly submit?: (payload: unknown) => Effect.Effect<void, PoolClosedError>
-  }
-) =>
-  Effect.gen(function*() {
-    const book = yield* Leases.make({ capacity: options.capacity, maxAttempts: 3, retryable: () => true })
-    const fetcher = yield* Fetcher.start({
-      store,
-      queue: "q",
-      lease: Duration.seconds(30),
-      pollInterval: Duration.seconds(1),
-      book,
-      decode: Exit.succeed,
-      pipelineAt: options.pipelineAt,
-      submit: options.submit ?? (() => Effect.void)
-    }, scope)
-    return { book, fetcher }
-  })
+  Effect.map(startFetcher(store, scope, { submit }), ({ fetcher }) => fetcher)
 
 /** A fetcher on `store`, and when (TestClock millis) each payload reached the pool. */
 const started = (store: Store, scope: Scope.Scope) =>
@@ -80,44 +48,6 @@ const started = (store: Store, scope: Scope.Scope) =>
       Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => void delivered.push([payload, now]))))
     return delivered
   })
-
-/**
- * `healthy`, but each claim waits until the test answers it: `claims` lists
- * them in the order they came, each with the count it asked for; `answer(i,
- * n)` hands claim i (from 0) n fresh jobs.
- */
-const answeredByHand = (healthy: Store) => {
-  const claims: Array<{ readonly max: number; readonly answer: Deferred.Deferred<ReadonlyArray<Claimed>, StoreError> }> = []
-  let made = 0
-  const store: Store = {
-    ...healthy,
-    claim: (_queue, max) =>
-      Effect.suspend(() => {
-        const answer = Deferred.makeUnsafe<ReadonlyArray<Claimed>, StoreError>()
-        claims.push({ max, answer })
-        return Deferred.await(answer)
-      })
-  }
-  const answer = (i: number, n: number) => {
-    const jobs: ReadonlyArray<Claimed> = Array.from({ length: n }, () => ({ id: `job-${++made}`, payload: made, attempt: 1, token: "t" }))
-    Deferred.doneUnsafe(claims[i]!.answer, Exit.succeed(jobs))
-  }
-  /** Fails claim i (from 0), as a store out of service would. */
-  const fail = (i: number) =>
-    Deferred.doneUnsafe(claims[i]!.answer, Exit.fail(new StoreError({ operation: "claim", reason: "connection refused" })))
-  /** Closes `scope` once every claim left has answered (empty): a claim in flight holds up the close, as it should. */
-  const close = (scope: Scope.Closeable) =>
-    Effect.suspend(() => {
-      claims.forEach((claim) => Deferred.doneUnsafe(claim.answer, Exit.succeed([])))
-      return Scope.close(scope, Exit.void)
-    })
-  return { store, claims, answer, fail, close }
-}
-
-/** Lets every fiber that can run do so. */
-const settle = Effect.gen(function*() {
-  for (let i = 0; i < 20; i++) yield* Effect.yieldNow
-})
 
 /** Warnings logged, by message. */
 const warningsLogger = () => {
@@ -379,7 +309,7 @@ describe("Fetcher", () => {
     Effect.gen(function*() {
       const { answer, claims, close, store } = answeredByHand(yield* MemoryStore.make)
       const scope = yield* Scope.make()
-      const { book } = yield* pipelined(store, scope, { capacity: 6, pipelineAt: 2 })
+      const { book } = yield* startFetcher(store, scope, { capacity: 6, pipelineAt: 2 })
       /** Held and reserved leases: what this process may hold once every claim in flight answered. */
       const promised = () => book.held.size + book.claiming
       yield* settle
@@ -422,7 +352,7 @@ describe("Fetcher", () => {
     Effect.gen(function*() {
       const { answer, claims, close, store } = answeredByHand(yield* MemoryStore.make)
       const scope = yield* Scope.make()
-      const { book } = yield* pipelined(store, scope, { capacity: 4, pipelineAt: 1 })
+      const { book } = yield* startFetcher(store, scope, { capacity: 4, pipelineAt: 1 })
       yield* settle
       answer(0, 4)
       yield* settle
@@ -450,7 +380,7 @@ describe("Fetcher", () => {
     Effect.gen(function*() {
       const { answer, claims, close, fail, store } = answeredByHand(yield* MemoryStore.make)
       const scope = yield* Scope.make()
-      const { book } = yield* pipelined(store, scope, { capacity: 4, pipelineAt: 1 })
+      const { book } = yield* startFetcher(store, scope, { capacity: 4, pipelineAt: 1 })
       yield* settle
       answer(0, 4)
       yield* settle
@@ -475,7 +405,7 @@ describe("Fetcher", () => {
       let closed = false
       const scope = yield* Scope.make()
       // As the pool's submit: refused once it shuts down.
-      const { book, fetcher } = yield* pipelined(store, scope, {
+      const { book, fetcher } = yield* startFetcher(store, scope, {
         capacity: 4,
         pipelineAt: 1,
         submit: () => closed ? Effect.fail(new PoolClosedError({})) : Effect.void

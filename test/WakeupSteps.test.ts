@@ -11,17 +11,17 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import type * as PgConnection from "@effect/sql-pg/PgConnection"
-import { Clock, Deferred, Duration, Effect, Exit, Queue, Schema, Scope } from "effect"
+import { Clock, Duration, Effect, Exit, Queue, Schema, Scope } from "effect"
 import type { SqlError } from "effect/sql/SqlError"
 import { TestClock } from "effect/testing"
-import * as Fetcher from "../src/durable/fetcher.ts"
 import * as Leases from "../src/durable/leases.ts"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import * as PgListener from "../src/durable/postgres/listener.ts"
 import type { Runner } from "../src/durable/postgres/runner.ts"
 import { wakeupChannel } from "../src/durable/postgres/statements.ts"
-import type { Claimed, ClaimedJobs, Store, StoreError } from "../src/durable/Store.ts"
+import type { Store } from "../src/durable/Store.ts"
 import { Durable } from "../src/index.ts"
+import { answeredByHand, startFetcher } from "./support/fetcher.ts"
 import { settle } from "./support/workload.ts"
 
 /** Runs `f` in a callback of the event loop, as a socket's data would come: outside any fiber. */
@@ -48,16 +48,7 @@ describe("Wakeup steps", () => {
           }))
       }
       const scope = yield* Scope.make()
-      const book = yield* Leases.make({ capacity: 2, maxAttempts: 3, retryable: () => true })
-      yield* Fetcher.start({
-        store,
-        queue: "q",
-        lease: Duration.seconds(30),
-        pollInterval: Duration.hours(1),
-        book,
-        decode: Exit.succeed,
-        submit: () => Effect.void
-      }, scope)
+      yield* startFetcher(store, scope, { pollInterval: Duration.hours(1) })
       yield* TestClock.adjust(0)
       yield* settle
       // Idle: its claims came back short, and it waits for a notification (the poll is an hour away).
@@ -92,16 +83,9 @@ describe("Wakeup steps", () => {
       yield* memory.offer("q", [{ id: "later", payload: "x", delay: 300 }])
       const delivered: Array<readonly [unknown, number]> = []
       const scope = yield* Scope.make()
-      const book = yield* Leases.make({ capacity: 2, maxAttempts: 3, retryable: () => true })
-      yield* Fetcher.start({
-        store,
-        queue: "q",
-        lease: Duration.seconds(30),
-        pollInterval: Duration.seconds(1),
-        book,
-        decode: Exit.succeed,
+      yield* startFetcher(store, scope, {
         submit: (payload) => Effect.map(Clock.currentTimeMillis, (now) => delivered.push([payload, now]))
-      }, scope)
+      })
       yield* TestClock.adjust(299)
       assert.deepStrictEqual(delivered, [])
       yield* TestClock.adjust(1)
@@ -112,35 +96,10 @@ describe("Wakeup steps", () => {
 
   it.effect("a short claim's reading counts down from when it came: an older claim answering later does not lengthen the sleep", () =>
     Effect.gen(function*() {
-      const memory = yield* MemoryStore.make
       // Claims answered by hand, in any order; each answer says how many jobs, and what it read of due.
-      const claims: Array<Deferred.Deferred<ClaimedJobs, StoreError>> = []
-      const store: Store = {
-        ...memory,
-        claim: () =>
-          Effect.suspend(() => {
-            const answer = Deferred.makeUnsafe<ClaimedJobs, StoreError>()
-            claims.push(answer)
-            return Deferred.await(answer)
-          })
-      }
-      let made = 0
-      const answer = (i: number, n: number, untilDue?: number) => {
-        const jobs: Array<Claimed> = Array.from({ length: n }, () => ({ id: `job-${++made}`, payload: made, attempt: 1, token: "t" }))
-        Deferred.doneUnsafe(claims[i]!, Exit.succeed<ClaimedJobs>(untilDue === undefined ? jobs : Object.assign(jobs, { due: { untilDue } })))
-      }
+      const { answer, claims, store } = answeredByHand(yield* MemoryStore.make)
       const scope = yield* Scope.make()
-      const book = yield* Leases.make({ capacity: 4, maxAttempts: 3, retryable: () => true })
-      yield* Fetcher.start({
-        store,
-        queue: "q",
-        lease: Duration.seconds(30),
-        pollInterval: Duration.hours(1),
-        book,
-        decode: Exit.succeed,
-        pipelineAt: 1,
-        submit: () => Effect.void
-      }, scope)
+      const { book } = yield* startFetcher(store, scope, { capacity: 4, pipelineAt: 1, pollInterval: Duration.hours(1) })
       yield* settle
       answer(0, 4)
       yield* settle
@@ -161,7 +120,7 @@ describe("Wakeup steps", () => {
       assert.strictEqual(claims.length, 3)
       yield* TestClock.adjust(1)
       assert.strictEqual(claims.length, 4, "claimed when the job's time came, 500 ms after the reading, not 500 ms after going idle")
-      Deferred.doneUnsafe(claims[3]!, Exit.succeed([]))
+      answer(3, 0)
       yield* Scope.close(scope, Exit.void)
     }))
 
