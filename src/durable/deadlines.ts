@@ -46,17 +46,10 @@ export const make = (duration: Duration.Duration, scope: Scope.Scope): Deadlines
   watching: false
 })
 
-/**
- * Now on `clock`'s monotonic scale, in milliseconds: a wall clock stepped
- * back (NTP, a VM resumed) would hold every deadline back by as much, and
- * one stepped forward would expire every operation in flight at once.
- */
-const monotonicMillis = (clock: Clock.Clock): number => Number(clock.monotonicTimeNanosUnsafe()) / 1e6
-
 /** Expires the operations whose deadline has come, then waits for the next one, or for an earlier one, for ever. */
 const watch = (deadlines: Deadlines, clock: Clock.Clock): Effect.Effect<never> =>
   Effect.forever(Effect.suspend(() => {
-    const now = monotonicMillis(clock)
+    const now = Timetable.monotonicMillis(clock)
     for (let due = deadlines.table.takeDue(now); due !== undefined; due = deadlines.table.takeDue(now)) due.expire()
     const next = deadlines.table.earliest()
     return next === undefined
@@ -89,7 +82,7 @@ export const within = <A, E>(
               resume(Effect.andThen(abandon(deadlines, fiber), Effect.fail(late())))
             }
           }
-          deadlines.table.add(pending, monotonicMillis(clock) + deadlines.duration)
+          deadlines.table.add(pending, Timetable.monotonicMillis(clock) + deadlines.duration)
           const stopObserving = fiber.addObserver((exit) => {
             deadlines.table.remove(pending)
             resume(Effect.succeed(exit))

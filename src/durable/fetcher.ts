@@ -14,7 +14,6 @@
  *
  * Internal: not an entry point of the package.
  */
-import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -26,6 +25,7 @@ import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import { quietly } from "../internal/quietly.ts"
+import { monotonicMillis } from "../internal/timetable.ts"
 import type * as Job from "../Job.ts"
 import type * as Pool from "../Pool.ts"
 import * as Failures from "./failures.ts"
@@ -95,9 +95,6 @@ interface Claims {
 interface Reading extends DueReading {
   readonly at: number
 }
-
-/** Now on `clock`'s monotonic scale, in milliseconds: a wall clock stepped back would not hold a reading back. */
-const now = (clock: Clock.Clock): number => Number(clock.monotonicTimeNanosUnsafe()) / 1e6
 
 /**
  * Whether a reading of `due` says something: one that is no number (a
@@ -239,7 +236,7 @@ const turn = <A>(options: Options<A>, claims: Claims): Effect.Effect<void> =>
 const idle = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, known: Reading | undefined): Effect.Effect<void> =>
   known !== undefined
     ? Effect.clockWith((clock) =>
-      wakeup.wait(Effect.sleep(idleTime(options.pollInterval, untilDueAt(known, now(clock)))))
+      wakeup.wait(Effect.sleep(idleTime(options.pollInterval, untilDueAt(known, monotonicMillis(clock)))))
     )
     : Effect.flatMap(Effect.forkDetach(idleFor(options)), (asking) =>
       wakeup.wait(Effect.flatMap(Fiber.await(asking), (exit) =>
@@ -290,7 +287,7 @@ const claimThroughOutage = <A>(options: Options<A>, claims: Claims, number: numb
             claims.answered = number
             claims.short = claimed.length < max
             const due = claims.short ? claimed.due : undefined
-            claims.due = due === undefined ? undefined : { untilDue: due.untilDue, at: now(clock) }
+            claims.due = due === undefined ? undefined : { untilDue: due.untilDue, at: monotonicMillis(clock) }
           }
         })
       )

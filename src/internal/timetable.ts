@@ -15,9 +15,17 @@
  *
  * @internal
  */
+import type * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import type * as Scheduler from "effect/Scheduler"
 import { callbackOnScheduler } from "./runtime.ts"
+
+/**
+ * Now on `clock`'s monotonic scale, in milliseconds: times to wait for read
+ * on the wall clock would move with it (NTP, a VM resumed), holding every
+ * wait back, or ending all at once.
+ */
+export const monotonicMillis = (clock: Clock.Clock): number => Number(clock.monotonicTimeNanosUnsafe()) / 1e6
 
 export interface Timetable<A> {
   /** How many items it holds. */
