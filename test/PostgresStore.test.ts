@@ -575,6 +575,31 @@ describe("PostgresStore", () => {
       assert.strictEqual(yield* store.due!(queue), undefined)
     }))
 
+  it.live("a claim that locked ready jobs it did not take notifies: a claim it made come back short is woken, not left to its poll", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const a = yield* makeShared
+      const queue = queueName()
+      yield* a.offer(queue, jobs(1, "expired"))
+      yield* a.claim(queue, 1, Duration.millis(1))
+      yield* a.offer(queue, jobs(1, "ready"))
+      yield* Effect.sleep(50)
+      // A store made now hears only what commits from here on.
+      const b = yield* makeShared
+      const next = yield* b.listen!(queue)
+      const connection = yield* PgConnection.make({ url: Redacted.make(shared!.url) })
+      yield* connection.queryValues("BEGIN")
+      // One job: the lease that ran out goes first; the ready job is locked and left.
+      const held = yield* connection.queryValues(Sql.claimSql, [queue, 1, 60_000, "held/", 1 << 20])
+      assert.deepStrictEqual(held.map((row) => row[0]), ["expired0"])
+      assert.deepStrictEqual(yield* b.claim(queue, 10, minute), [], "the ready job was skipped as locked")
+      yield* connection.queryValues("COMMIT")
+      yield* Effect.timeoutOrElse(next, {
+        duration: "5 seconds",
+        orElse: () => Effect.die(new Error("no notification from the claim that left a ready job locked"))
+      })
+      assert.deepStrictEqual((yield* b.claim(queue, 10, minute)).map((job) => job.id), ["ready0"])
+    })))
+
   it.live("a delayed offer and a delayed retry notify the queue's listeners, as every offer and retry does", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* makeShared

@@ -44,6 +44,9 @@
  *   the batch, and moves the due ones it did not take to `ready`, where the
  *   next claims find them by priority. A scheduled job counts as ready (in
  *   `counts`, and as its state in `lookup`), so that move changes no count.
+ *   A claim that locked candidates it did not take notifies the queue at
+ *   its commit: a claim at the same time skipped them and may have come
+ *   back short, with ready jobs left for a poll.
  * - `due` reads the first row of `_scheduled`.
  * - The ending operations match on `(queue, id, token)`, a batch's tokens
  *   as the keys of a JSON object (a binary search per row). A holder's

@@ -1,6 +1,6 @@
 /**
  * The PostgreSQL store's statements: one per operation, each its own
- * transaction, on the tables of `migrations.ts` (version 3). How each works
+ * transaction, on the tables of `migrations.ts` (version 4). How each works
  * (`unnest`, `SKIP LOCKED`, the counts kept by the statements that move
  * jobs) is said where `PostgresStore.ts` describes the store.
  *
@@ -227,6 +227,14 @@ export const dueBatch = 100
  * that an idle worker need not ask: the first scheduled job this claim did
  * not take, one probe of `_scheduled` (skipped when the claim is full).
  * Every row carries it; with no job leased, one row of NULL jobs does.
+ *
+ * A claim that locked candidates it did not take (more leases ran out, or
+ * more jobs came due, than it could lease, so ready jobs were locked and
+ * left) notifies the queue's listeners when it commits: a claim running
+ * at the same time skipped them as locked and may have come back short,
+ * and its worker would otherwise wait for its next poll while they are
+ * ready (`woke`; `reading` is computed whole, a query that calls a
+ * volatile function is never folded into the one that reads it).
  */
 export const claimSql = `
 WITH expired AS (
@@ -270,7 +278,10 @@ WITH expired AS (
       ORDER BY visible_at LIMIT 1
     ) AS first
     WHERE (SELECT count(*) FROM leased) < $2
-  ) AS until_due
+  ) AS until_due, (
+    SELECT ${notifyQueue}
+    WHERE (SELECT count(*) FROM picked) < (SELECT count(*) FROM expired) + (SELECT count(*) FROM ready) + (SELECT count(*) FROM due)
+  ) AS woke
 )
 SELECT id, CASE WHEN octet_length(text) <= $5 THEN text END, attempts, token || '@' || leased.ctid::text,
   octet_length(text), settings, reading.until_due
