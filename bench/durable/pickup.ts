@@ -1,9 +1,14 @@
 /**
  * The pickup-latency measure: on an idle queue, one job at a time, the time
  * from the offer (just before the call) until its handler starts, read on
- * this process's clock. Each job is offered once the previous one started,
- * so every offer meets a consumer that waits for work. The first `warmups`
- * jobs are not timed: they pay for the first statements and connections.
+ * this process's clock. Each job is offered `idleMs` after the previous one
+ * started, so every offer meets a consumer that has ended its last job and
+ * waits for work. (Offered as the previous one starts, a job meets a
+ * consumer still acknowledging that one, and a consumer whose
+ * acknowledgement also fetches the next job, as BullMQ's does, takes it
+ * with no wakeup at all: that is a busy consumer's latency, which the
+ * latency under load measures.) The first `warmups` jobs are not timed:
+ * they pay for the first statements and connections.
  */
 import type { PickupContender } from "./contenders/pickup.ts"
 
@@ -29,6 +34,13 @@ const startDeadlineMs = 30_000
 
 /** Waits until the consumer settles into waiting: its first claims, polls or subscriptions done. */
 const settleMs = 500
+
+/**
+ * From a job's start to the next offer: far more than any consumer here
+ * takes to acknowledge a job that does nothing (a round trip or two), and
+ * short beside a poll (200 ms and more), which then seldom meets an offer.
+ */
+export const idleMs = 20
 
 /** Offers `jobs` jobs to a fresh `queue`, each after the previous one started. */
 export const measurePickup = async (
@@ -57,6 +69,7 @@ export const measurePickup = async (
       await side.offer(n)
       const latency = (await started.finally(() => clearTimeout(timer))) - offeredAt
       if (n >= warmups) latencies.push(latency)
+      await new Promise((resolve) => setTimeout(resolve, idleMs))
     }
   } finally {
     waiting = undefined

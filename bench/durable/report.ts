@@ -8,6 +8,7 @@
 import { contenderCell, header, report, table, targetsSection } from "../kit/markdown.ts"
 import { integer, ratio, spread } from "../kit/numbers.ts"
 import type { Engine } from "./contenders/index.ts"
+import { idleMs } from "./pickup.ts"
 import type { DurableResults, DurableRow, LoadRow, PickupRow } from "./run.ts"
 
 const ENGINE_TITLE: Record<Engine, string> = { redis: "Redis", postgres: "PostgreSQL" }
@@ -74,8 +75,8 @@ const headerSection = (results: DurableResults): string => {
       "the count are read in one process, on one clock; the first 10 % of the jobs are not counted; nearest-rank p50 and p99. " +
       "Each contender's half is a different rate (a faster queue is loaded harder), so ours is measured once more " +
       "under the load of the fastest other contender on its engine, for a comparison at one rate.",
-      `Pickup latency: on an idle queue, ${integer(sizes.pickupJobs)} jobs one at a time (each offered once the previous ` +
-      `one started; fewer for a contender that polls every 2 s), after ${sizes.pickupWarmups} untimed, ` +
+      `Pickup latency: on an idle queue, ${integer(sizes.pickupJobs)} jobs one at a time (each offered ${idleMs} ms after the previous ` +
+      `one started, so that the consumer has acknowledged it and waits for work; fewer for a contender that polls every 2 s), after ${sizes.pickupWarmups} untimed, ` +
       "from just before the offer call until the handler " +
       "starts, in one process (the offer and the start read on one clock; the producer on a connection of its own), " +
       "each contender with its default consumer settings and one worker (`bench/durable/pickup.ts`); nearest-rank " +
