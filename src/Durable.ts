@@ -23,7 +23,8 @@
  *
  * Ended jobs are kept for a retention period (completed ones a day, dead
  * letters a week, by default), then purged by a maintenance fiber that each
- * pool runs, a bounded batch at a time. Jobs can be looked up, dead letters
+ * pool runs, a bounded batch at a time; with a `completedRetention` of zero,
+ * a completed job is deleted as it completes. Jobs can be looked up, dead letters
  * redriven or removed, and jobs cancelled, from a pool or from
  * `Durable.admin` (a process with no workers).
  *
