@@ -104,6 +104,20 @@ describe("Durable retention", () => {
       assert.strictEqual(kept.lookup?.state, "completed")
     })))
 
+  it.effect("with completedRetention 0 on a store whose complete takes no third argument, the maintenance purges the completed job", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      // A store written before `complete` took its third argument: it keeps every completed job.
+      const store: Store = { ...memory, complete: (queue, leases) => memory.complete(queue, leases) }
+      yield* oneWorker(store, { completedRetention: 0, maintenanceInterval: "1 minute", handler: () => Effect.void })
+      yield* memory.offer("q", [{ id: "x", payload: "x" }])
+      yield* elapse(1_000)
+      assert.deepStrictEqual(yield* states(memory, ["x"]), ["completed"])
+      yield* pass("1 minute")
+      assert.deepStrictEqual(yield* states(memory, ["x"]), ["gone"])
+      assert.strictEqual((yield* memory.counts("q")).completed, 1)
+    })))
+
   it.effect("the maintenance stops with the pool's shutdown", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make
