@@ -110,8 +110,10 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         const store = yield* make
         const queue = queueName()
         const drop = { keep: false }
-        yield* store.offer(queue, jobs(3))
+        // A priority and settings of its own, which must go with it.
+        yield* store.offer(queue, [{ id: "j0", payload: { n: 0 }, priority: -5, settings: "own" }, ...jobs(3).slice(1)])
         const [done, slow] = yield* store.claim(queue, 2, Duration.millis(200))
+        assert.deepStrictEqual([done?.id, done?.settings, slow?.id], ["j0", "own", "j1"])
         // The same lease twice in one call, and the call repeated (its reply lost): completed once.
         yield* store.complete(queue, [done!, done!], drop)
         yield* store.complete(queue, [done!], drop)
@@ -132,9 +134,10 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         // Their ids are free: offered again, they are new jobs (the one still ready is not stored twice).
         assert.deepStrictEqual(yield* store.offer(queue, jobs(3, "j").map((job) => ({ ...job, payload: { again: job.id } }))), [])
         assert.deepStrictEqual(yield* store.counts(queue), { ready: 3, leased: 0, completed: 2, buried: 0 })
+        assert.strictEqual((yield* store.lookup(queue, "j0"))?.priority, 0, "the deleted job's priority stayed")
         const claimed = yield* store.claim(queue, 10, minute)
         assert.deepStrictEqual(
-          claimed.map(({ attempt, id, payload }) => ({ id, payload, attempt })),
+          claimed.map(({ attempt, id, payload, settings }) => ({ id, payload, attempt, ...(settings === undefined ? {} : { settings }) })),
           [
             { id: "j2", payload: { n: 2 }, attempt: 1 },
             { id: "j0", payload: { again: "j0" }, attempt: 1 },
