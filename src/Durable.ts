@@ -23,7 +23,8 @@
  *
  * Ended jobs are kept for a retention period (completed ones a day, dead
  * letters a week, by default), then purged by a maintenance fiber that each
- * pool runs, a bounded batch at a time. Jobs can be looked up, dead letters
+ * pool runs, a bounded batch at a time; with a `completedRetention` of zero,
+ * a completed job is deleted as it completes. Jobs can be looked up, dead letters
  * redriven or removed, and jobs cancelled, from a pool or from
  * `Durable.admin` (a process with no workers).
  *
@@ -127,7 +128,10 @@ export interface Options<A, I, B, E, R> {
   /**
    * How long a completed (or cancelled) job is kept after it ended: its id
    * is not taken again, and `lookup` finds it, until then. A duration >= 0
-   * (`"Infinity"`: kept for ever). Default 1 day.
+   * (`"Infinity"`: kept for ever). Zero: a completed job is deleted from the
+   * store as it completes (its id is then free at once, and it is still
+   * counted in `counts().completed`); a cancelled one is purged by the next
+   * maintenance. Default 1 day.
    */
   readonly completedRetention?: Duration.Input | undefined
   /** How long a dead letter is kept after it was buried, for `deadLetters` and `redrive`. Default 7 days. */
@@ -482,7 +486,9 @@ const build = <A, I, B, E, R>(
       { store, queue, lease, pollInterval, book, decode, pipelineAt, submit: pool.submit },
       background
     )
-    const settler = yield* Settler.start({ store, queue, retry: config.retry, book, metrics }, background)
+    // A pool that keeps no completed job has the store delete each as it completes.
+    const completion = Duration.isZero(config.retention.completed) ? { keep: false } : undefined
+    const settler = yield* Settler.start({ store, queue, retry: config.retry, book, metrics, completion }, background)
     const stop = (id: string) => {
       pool.cancel(id)
     }

@@ -2,7 +2,7 @@
  * A durable queue people can run for months, on the in-memory store under
  * the TestClock: ended jobs purged after their retention by the pool's
  * maintenance (on its interval, a bounded batch per run, stopped by the
- * shutdown); dead letters redriven or removed; jobs looked up and
+ * shutdown), completed ones deleted at once under a retention of zero; dead letters redriven or removed; jobs looked up and
  * cancelled, from the pool or from an admin handle with no workers; an id
  * that is dead-lettered or cancelled refused by submit, saying so.
  */
@@ -60,7 +60,8 @@ describe("Durable retention", () => {
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make
       const pool = yield* oneWorker(store, {
-        completedRetention: 0,
+        // Past at the first run, yet above zero: a retention of zero deletes each job as it completes.
+        completedRetention: "1 millis",
         maintenanceInterval: "1 minute",
         maintenanceBatch: 2,
         handler: () => Effect.void
@@ -76,6 +77,45 @@ describe("Durable retention", () => {
       assert.strictEqual(yield* gone, 4)
       yield* pass("1 minute")
       assert.strictEqual(yield* gone, 5)
+    })))
+
+  it.effect("with completedRetention 0 a completed job is deleted as it completes, still counted, its id new again; the default keeps it", () =>
+    Effect.scoped(Effect.gen(function*() {
+      // Maintenance a day away: whatever is gone within these seconds was never kept.
+      const run = (completedRetention: Durable.Options<string, string, void, never, never>["completedRetention"]) =>
+        Effect.gen(function*() {
+          const store = yield* MemoryStore.make
+          const pool = yield* oneWorker(store, { completedRetention, maintenanceInterval: "1 day", handler: () => Effect.void })
+          yield* pool.submit("first", { id: "x" })
+          yield* elapse(1_000)
+          const [after] = yield* states(store, ["x"])
+          // The same id again: a new job if the first is gone, the known one (not run again) if kept.
+          yield* pool.submit("again", { id: "x" })
+          yield* elapse(1_000)
+          return { after, counts: yield* pool.counts, lookup: yield* pool.lookup("x") }
+        })
+      const dropped = yield* run(0)
+      assert.strictEqual(dropped.after, "gone", "a completed job was kept with completedRetention 0")
+      assert.deepStrictEqual(dropped.counts, { ready: 0, leased: 0, completed: 2, buried: 0 })
+      assert.strictEqual(dropped.lookup, undefined)
+      const kept = yield* run(undefined)
+      assert.strictEqual(kept.after, "completed")
+      assert.deepStrictEqual(kept.counts, { ready: 0, leased: 0, completed: 1, buried: 0 })
+      assert.strictEqual(kept.lookup?.state, "completed")
+    })))
+
+  it.effect("with completedRetention 0 on a store whose complete takes no third argument, the maintenance purges the completed job", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      // A store written before `complete` took its third argument: it keeps every completed job.
+      const store: Store = { ...memory, complete: (queue, leases) => memory.complete(queue, leases) }
+      yield* oneWorker(store, { completedRetention: 0, maintenanceInterval: "1 minute", handler: () => Effect.void })
+      yield* memory.offer("q", [{ id: "x", payload: "x" }])
+      yield* elapse(1_000)
+      assert.deepStrictEqual(yield* states(memory, ["x"]), ["completed"])
+      yield* pass("1 minute")
+      assert.deepStrictEqual(yield* states(memory, ["x"]), ["gone"])
+      assert.strictEqual((yield* memory.counts("q")).completed, 1)
     })))
 
   it.effect("the maintenance stops with the pool's shutdown", () =>

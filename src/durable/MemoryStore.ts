@@ -20,6 +20,7 @@ import {
   type Buried,
   type Claimed,
   type ClaimedJobs,
+  type Completion,
   type Counts,
   type JobInfo,
   type JobState,
@@ -179,11 +180,20 @@ const claim = (state: MemoryState, queue: string, max: number, lease: Duration.D
   return claimed.length < max ? withDue(claimed, due(state, queue, now)) : claimed
 }
 
-const complete = (state: MemoryState, queue: string, leases: ReadonlyArray<Lease>, now: number): void => {
+/** Completes the leases still held: kept until purged, or deleted at once when not to be kept (still counted). */
+const complete = (
+  state: MemoryState,
+  queue: string,
+  leases: ReadonlyArray<Lease>,
+  completion: Completion | undefined,
+  now: number
+): void => {
+  const keep = completion?.keep !== false
   for (const lease of leases) {
     const entry = held(state, queue, lease)
     if (entry === undefined) continue
-    end(entry, "completed", now)
+    if (keep) end(entry, "completed", now)
+    else entriesOf(state, queue).delete(entry.id)
     queueOf(state, queue).completed++
   }
 }
@@ -339,7 +349,7 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
   const engine: Boundary.Engine = {
     offer: (queue, jobs) => Effect.map(at, (now) => offer(state, queue, jobs, now)),
     claim: (queue, max, lease) => Effect.map(at, (now) => claim(state, queue, max, lease, now)),
-    complete: (queue, leases) => Effect.map(at, (now) => complete(state, queue, leases, now)),
+    complete: (queue, leases, completion) => Effect.map(at, (now) => complete(state, queue, leases, completion, now)),
     retry: (queue, lease, delay) => Effect.map(at, (now) => retry(state, queue, lease, delay, now)),
     bury: (queue, lease, error) => Effect.map(at, (now) => bury(state, queue, lease, error, now)),
     release: (queue, leases) => Effect.map(at, (now) => release(state, queue, leases, now)),

@@ -59,7 +59,9 @@
  *   deletes them past their retention (a completed one without its payload
  *   and settings, which nothing reads again): it reads the oldest from the index of
  *   ended jobs (`queue, state, ended_at`), a bounded batch per call, skipping
- *   rows another purge holds (`FOR UPDATE SKIP LOCKED`).
+ *   rows another purge holds (`FOR UPDATE SKIP LOCKED`). A completion not to
+ *   be kept (`{ keep: false }`: a pool whose `completedRetention` is zero)
+ *   deletes its rows at once instead, found as the rewrite finds them.
  * - `cancel` moves a ready, scheduled or leased row to `cancelled` and
  *   clears its token: its holder's endings match nothing, and `extend`
  *   answers it cancelled.

@@ -30,7 +30,9 @@
  * - `attempts`  HASH  id -> attempts counted so far, of every job in the queue
  * - `done`      ZSET  ids completed, scored by when (kept until their retention
  *                     passes, so that an id is not stored twice meanwhile; the
- *                     payload and settings are dropped)
+ *                     payload and settings are dropped). A completion not to
+ *                     be kept (a retention of zero) deletes the job's every
+ *                     key instead: only `completed` counts it
  * - `completed` STRING how many jobs completed, ever: the count, exact however
  *                     many `done` ids were purged
  * - `buried`    ZSET  ids dead-lettered, scored by when (oldest first)

@@ -37,6 +37,11 @@
  *   letters older than another. Until then an id is not stored twice; after,
  *   it is a new job. The completed count is a counter, so it stays exact
  *   when completed jobs are purged.
+ * - A caller that keeps no completed jobs (a retention of zero) says so to
+ *   `complete` (`{ keep: false }`, `Completion`): the jobs are then deleted
+ *   as they complete, as if purged at once (`lookup` no longer finds them,
+ *   an offer of the same id stores a new job), and still counted. A store
+ *   may ignore it and keep them: `purge` then removes them.
  * - A job can be looked up by id (`lookup`); dead letters and cancelled jobs
  *   can be made ready again with fresh attempts (`redrive`) or deleted
  *   (`remove`); `cancel` stops a job that has not ended: a ready or delayed
@@ -257,6 +262,16 @@ export interface Lease {
   readonly token: string
 }
 
+/** How `complete` ends its leases. */
+export interface Completion {
+  /**
+   * False: the completed jobs need not be kept (the caller's retention of
+   * completed jobs is zero), so the store deletes them as it completes them
+   * instead of keeping them for `purge`. Default true.
+   */
+  readonly keep?: boolean | undefined
+}
+
 /**
  * The operations, as every engine keeps them (the store boundary,
  * `boundary.ts`, applies these rules the same way for each):
@@ -304,7 +319,19 @@ export interface Store {
     max: number,
     lease: Duration.Duration
   ) => Effect.Effect<ClaimedJobs, StoreError>
-  readonly complete: (queue: string, leases: ReadonlyArray<Lease>) => Effect.Effect<void, StoreError>
+  /**
+   * Completes the jobs whose leases are still held: done for good, counted
+   * in `completed`. Kept (an id not stored again, `lookup` says
+   * `completed`) until `purge` removes them; with `{ keep: false }`
+   * deleted at once instead, as a purge would (a lease no longer held is
+   * still left alone). Optional: a store that ignores it keeps them for
+   * `purge`, which is correct too.
+   */
+  readonly complete: (
+    queue: string,
+    leases: ReadonlyArray<Lease>,
+    completion?: Completion | undefined
+  ) => Effect.Effect<void, StoreError>
   readonly retry: (queue: string, lease: Lease, delay: Duration.Duration) => Effect.Effect<void, StoreError>
   readonly bury: (queue: string, lease: Lease, error: string) => Effect.Effect<void, StoreError>
   readonly release: (queue: string, leases: ReadonlyArray<Lease>) => Effect.Effect<void, StoreError>

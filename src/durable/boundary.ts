@@ -121,8 +121,8 @@ const wrap = (engine: Engine, options: Options): Store => {
       const n = count(max)
       return n === 0 ? Effect.succeed([]) : operate("claim", queue, () => engine.claim(queue, n, lease))
     },
-    complete: (queue, leases) =>
-      leases.length === 0 ? Effect.void : operate("complete", queue, () => engine.complete(queue, leases)),
+    complete: (queue, leases, completion) =>
+      leases.length === 0 ? Effect.void : operate("complete", queue, () => engine.complete(queue, leases, completion)),
     retry: (queue, lease, delay) => operate("retry", queue, () => engine.retry(queue, lease, delay)),
     bury: (queue, lease, error) => operate("bury", queue, () => engine.bury(queue, lease, error)),
     release: (queue, leases) =>

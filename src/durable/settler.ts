@@ -22,7 +22,7 @@ import * as JobOptions from "./jobOptions.ts"
 import * as Leases from "./leases.ts"
 import { type DurableMetrics, settled } from "./metrics.ts"
 import { persistently, throughOutage } from "./outage.ts"
-import type { Lease, Store, StoreError } from "./Store.ts"
+import type { Completion, Lease, Store, StoreError } from "./Store.ts"
 
 export interface Options {
   readonly store: Store
@@ -32,6 +32,12 @@ export interface Options {
   readonly book: Leases.Book
   /** Where retries and dead letters are counted, if the pool has metrics. */
   readonly metrics?: DurableMetrics | undefined
+  /**
+   * How the store completes jobs: `{ keep: false }` when the pool keeps no
+   * completed job (its `completedRetention` is zero), so that the store
+   * deletes them at once rather than keep them for maintenance to purge.
+   */
+  readonly completion?: Completion | undefined
 }
 
 /** A running settler. */
@@ -58,7 +64,7 @@ const run = (options: Options): Effect.Effect<void> =>
 /** Tells the store how each lease of `batch` ended. */
 const settleAll = (options: Options, batch: ReadonlyArray<Leases.Settling>): Effect.Effect<void> =>
   Effect.gen(function*() {
-    const { queue, store } = options
+    const { completion, queue, store } = options
     // One pass over the batch (it holds a job each): the acknowledgements
     // and releases go in one trip each, the others one by one.
     const completed: Array<Leases.Settling> = []
@@ -70,7 +76,7 @@ const settleAll = (options: Options, batch: ReadonlyArray<Leases.Settling>): Eff
       else if (tag === "release") released.push(one)
       else others.push(one)
     }
-    yield* inOneTrip(options, completed, "acknowledging jobs", (leases) => store.complete(queue, leases))
+    yield* inOneTrip(options, completed, "acknowledging jobs", (leases) => store.complete(queue, leases, completion))
     yield* inOneTrip(options, released, "releasing jobs", (leases) => store.release(queue, leases))
     for (const one of others) {
       const ending = one.ending as Extract<Leases.Ending, { readonly _tag: "retry" | "bury" }>

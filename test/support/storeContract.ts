@@ -105,6 +105,47 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 2, buried: 0 })
       })))
 
+    test("complete without keeping deletes the jobs at once: counted, unknown to lookup and cancel, their ids new again; a stale lease is left alone", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        const drop = { keep: false }
+        // A priority and settings of its own, which must go with it.
+        yield* store.offer(queue, [{ id: "j0", payload: { n: 0 }, priority: -5, settings: "own" }, ...jobs(3).slice(1)])
+        const [done, slow] = yield* store.claim(queue, 2, Duration.millis(200))
+        assert.deepStrictEqual([done?.id, done?.settings, slow?.id], ["j0", "own", "j1"])
+        // The same lease twice in one call, and the call repeated (its reply lost): completed once.
+        yield* store.complete(queue, [done!, done!], drop)
+        yield* store.complete(queue, [done!], drop)
+        assert.strictEqual(yield* store.lookup(queue, done!.id), undefined, "a completed job not to be kept was kept")
+        assert.strictEqual(yield* store.cancel(queue, done!.id), undefined)
+        assert.deepStrictEqual(yield* store.extend(queue, [done!], minute), [])
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 1, leased: 1, completed: 1, buried: 0 })
+        // The slow holder's lease runs out and passes to another: its completion must not delete the new holder's job.
+        yield* elapse(300)
+        const [again] = yield* store.claim(queue, 1, minute)
+        assert.strictEqual(again?.id, slow!.id)
+        yield* store.complete(queue, [slow!], drop)
+        assert.strictEqual((yield* store.lookup(queue, slow!.id))?.state, "leased", "a stale lease deleted the job")
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 1, leased: 1, completed: 1, buried: 0 })
+        yield* store.complete(queue, [again!], drop)
+        assert.strictEqual(yield* store.lookup(queue, slow!.id), undefined)
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 1, leased: 0, completed: 2, buried: 0 })
+        // Their ids are free: offered again, they are new jobs (the one still ready is not stored twice).
+        assert.deepStrictEqual(yield* store.offer(queue, jobs(3, "j").map((job) => ({ ...job, payload: { again: job.id } }))), [])
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 3, leased: 0, completed: 2, buried: 0 })
+        assert.strictEqual((yield* store.lookup(queue, "j0"))?.priority, 0, "the deleted job's priority stayed")
+        const claimed = yield* store.claim(queue, 10, minute)
+        assert.deepStrictEqual(
+          claimed.map(({ attempt, id, payload, settings }) => ({ id, payload, attempt, ...(settings === undefined ? {} : { settings }) })),
+          [
+            { id: "j2", payload: { n: 2 }, attempt: 1 },
+            { id: "j0", payload: { again: "j0" }, attempt: 1 },
+            { id: "j1", payload: { again: "j1" }, attempt: 1 }
+          ]
+        )
+      })))
+
     test("retry makes a job ready again after its delay, as the next attempt", () =>
       Effect.scoped(Effect.gen(function*() {
         const store = yield* make

@@ -5,6 +5,7 @@
  * own `counts` for the completed jobs. `poolRedis.ts` and `poolPostgres.ts`
  * pick the store and the settings.
  */
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
@@ -18,6 +19,8 @@ import { type ConsumerSide, type DriverSide, type DurableContender, type Engine,
 export interface Settings {
   readonly workers: number
   readonly prefetch: number
+  /** The consumers' `completedRetention`; none: the default (1 day). */
+  readonly completedRetention?: Duration.Input | undefined
 }
 
 const schema = Schema.Struct({ n: Schema.Number })
@@ -43,7 +46,11 @@ export const durablePool = (
   name,
   engine,
   ours: true,
-  settings: `workers ${settings.workers}, prefetch ${settings.prefetch}`,
+  settings: `workers ${settings.workers}, prefetch ${settings.prefetch}` + (settings.completedRetention === undefined
+    ? ", completed jobs kept (default: 1 day)"
+    : `, completedRetention ${settings.completedRetention}${
+      Duration.isZero(Duration.fromInputUnsafe(settings.completedRetention)) ? " (completed jobs deleted at once)" : ""
+    }`),
   driver: async (url, queue): Promise<DriverSide> => {
     const { close, store } = await openScope(connect(url))
     const producer = Durable.producer({ store, queue, schema })
@@ -67,6 +74,7 @@ export const durablePool = (
           schema,
           workers: settings.workers,
           prefetch: settings.prefetch,
+          ...(settings.completedRetention === undefined ? {} : { completedRetention: settings.completedRetention }),
           handler: () => Effect.void
         }))).then(() => undefined),
       close

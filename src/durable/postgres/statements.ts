@@ -303,8 +303,9 @@ const holds = "$3::jsonb ? token"
 
 /**
  * Ends the leases `$2`/`$3` that are still held (a job has a token only
- * while leased), with `set`; notifies the queue's listeners if `notifyWhen`
- * is given and holds.
+ * while leased) with `change`, the head of an `UPDATE` (`moving`) or a
+ * `DELETE` whose `WHERE` follows, counted as moved from `leased` to `to`;
+ * notifies the queue's listeners if `notifyWhen` is given and holds.
  *
  * Each lease is first looked for where its claim left the row, `$4` (the
  * `ctid`s its holder was given with the tokens; see `claimSql`): a TID
@@ -318,21 +319,23 @@ const holds = "$3::jsonb ? token"
  * many leases as the batch holds (a condition PostgreSQL checks once,
  * before the rest: most batches then skip the key entirely).
  */
-const endLeases = (to: State, set: string, notifyWhen?: string) => `
+const endLeases = (to: State, change: string, notifyWhen?: string) => `
 WITH at_place AS (
-  UPDATE ${table}
-  SET state = '${to}', token = NULL${set}
+  ${change}
   WHERE ctid = ANY($4::tid[]) AND queue = $1 AND ${holds}
   RETURNING id
 ), moved AS (
-  UPDATE ${table}
-  SET state = '${to}', token = NULL${set}
+  ${change}
   WHERE (SELECT count(*) FROM at_place) < cardinality($2::text[])
     AND queue = $1 AND id = ANY(ARRAY(SELECT unnest($2::text[]) EXCEPT SELECT id FROM at_place)) AND ${holds}
   RETURNING id
 ), ended AS (
   SELECT id FROM at_place UNION ALL SELECT id FROM moved
 )${tallied("ended", "leased", to, notifyWhen)}`
+
+/** The head of `endLeases`' change that moves the rows to `to`, its token cleared, with `set`. */
+const moving = (to: State, set: string) => `UPDATE ${table}
+  SET state = '${to}', token = NULL${set}`
 
 /**
  * A completed job keeps its id (no offer stores it again until it is
@@ -341,9 +344,43 @@ WITH at_place AS (
  * update writes a whole new version of it), and so is the table kept for
  * the retention. (`'null'`: the column holds JSON, never SQL's NULL.)
  */
-export const completeSql = endLeases("completed", ", ended_at = now(), payload = 'null', settings = NULL")
+export const completeSql = endLeases("completed", moving("completed", ", ended_at = now(), payload = 'null', settings = NULL"))
 
-export const releaseSql = endLeases("ready", ", attempts = attempts - 1, visible_at = now()", "true")
+/**
+ * Completes the leases still held without keeping the jobs (the caller
+ * keeps no completed job: `Completion.keep` false): their rows are deleted,
+ * as a purge would delete them at once, and counted completed all the same.
+ * A delete writes no new row version nor index entry (the rewrite of
+ * `completeSql` writes both, `state` being indexed), and leaves nothing for
+ * a purge to delete later.
+ *
+ * It finds the rows as `completeSql` does, and each race ends as one order
+ * or the other of the two statements would (PostgreSQL's read committed:
+ * a row changed by a transaction that committed meanwhile is read again,
+ * its latest version, and the conditions checked on it):
+ *
+ * - An offer of the same id at the same time: its `ON CONFLICT DO NOTHING`
+ *   waits for the deleting transaction to end. Deleted: the id is free and
+ *   the offer stores a new job (as after a purge); not (the token did not
+ *   match): the offer skips it, a known id.
+ * - A cancel at the same time: whichever locks the row first goes first.
+ *   The cancel first: it clears the token, and the delete, reading the
+ *   row again, finds no lease it holds and does nothing (the job stays
+ *   cancelled, uncounted). The delete first: the cancel finds no row and
+ *   answers an unknown id, as after a purge.
+ * - An `extend` at the same time: first, it moves the row (a new version,
+ *   the same token), which the delete follows by id (`moved`); after, it
+ *   finds no row, renews nothing and reports nothing cancelled. A `lookup`
+ *   reads the job leased or not at all.
+ * - A claim of the lease, run out, by another worker: its `FOR UPDATE SKIP
+ *   LOCKED` passes over a row the delete holds; one it locked first gets a
+ *   new token, and the delete, reading it again, finds the old token no
+ *   longer held and leaves the new holder's job alone. A stale holder's
+ *   token matches no row either way.
+ */
+export const completeDeletingSql = endLeases("completed", `DELETE FROM ${table}`)
+
+export const releaseSql = endLeases("ready", moving("ready", ", attempts = attempts - 1, visible_at = now()"), "true")
 
 /**
  * Renews the leases still held, and touches the cancelled jobs among `$2`

@@ -111,7 +111,8 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
         )
       ),
 
-    complete: (queue, leases) => endAll("complete", Sql.completeSql, queue, leases),
+    complete: (queue, leases, completion) =>
+      endAll("complete", completion?.keep === false ? Sql.completeDeletingSql : Sql.completeSql, queue, leases),
 
     retry: (queue, lease, delay) =>
       Effect.asVoid(run("retry", Sql.retrySql, [queue, lease.id, Sql.splitToken(lease.token).stored, Sql.millis(delay)])),

@@ -339,8 +339,8 @@ if #ids < max then out[4 * #ids + 1] = untilDue() end
 return out
 `)
 
-/** ARGV: id, token, id, token... A completed job's settings go; its priority stays for `lookup` until purged. */
-export const completeScript = script(`
+/** The Lua that finds, among the leases of ARGV (id, token, id, token...), those still held, each once: `ok`, `n` of them. */
+const heldLeases = `
 local ids, seen, ok, n = {}, {}, {}, 0
 for i = 1, #ARGV, 2 do ids[(i + 1) / 2] = ARGV[i] end
 local tokens = fetch('HMGET', token, ids)
@@ -352,6 +352,10 @@ for i, id in ipairs(ids) do
     ok[n] = id
   end
 end
+`
+
+/** ARGV: id, token, id, token... A completed job's settings go; its priority stays for `lookup` until purged. */
+export const completeScript = script(`${heldLeases}
 if n > 0 then
   -- When, as text once: not a number per job for the server to convert.
   local t, scored = string.format('%d', now()), {}
@@ -363,6 +367,27 @@ if n > 0 then
   batch('HDEL', payload, ok)
   if redis.call('EXISTS', settings) == 1 then batch('HDEL', settings, ok) end
   batch('ZADD', done, scored)
+  redis.call('INCRBY', completed, n)
+end
+return n
+`)
+
+/**
+ * ARGV: id, token, id, token... Completes the leases still held without
+ * keeping the jobs (`Completion.keep` false): every trace of them goes, as
+ * a purge would take it, and only the count stays. Not in `done`: `lookup`
+ * and `cancel` find no such id, and an offer stores it as a new job. A
+ * leased job has no error (a redrive clears it), so `errors` is not
+ * touched; `priority` and `settings` are, only when the queue has any.
+ */
+export const completeDeletingScript = script(`${heldLeases}
+if n > 0 then
+  batch('HDEL', token, ok)
+  batch('ZREM', leased, ok)
+  batch('HDEL', payload, ok)
+  batch('HDEL', attempts, ok)
+  if redis.call('EXISTS', priority) == 1 then batch('HDEL', priority, ok) end
+  if redis.call('EXISTS', settings) == 1 then batch('HDEL', settings, ok) end
   redis.call('INCRBY', completed, n)
 end
 return n

@@ -172,7 +172,14 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
         )
       }),
 
-    complete: (queue, leases) => run("complete", queue, Scripts.completeScript, () => leaseArgs(leases), done),
+    complete: (queue, leases, completion) =>
+      run(
+        "complete",
+        queue,
+        completion?.keep === false ? Scripts.completeDeletingScript : Scripts.completeScript,
+        () => leaseArgs(leases),
+        done
+      ),
 
     retry: (queue, lease, delay) =>
       run("retry", queue, Scripts.retryScript, () => [lease.id, lease.token, millis(delay)], done),
