@@ -65,8 +65,9 @@ const program = Effect.gen(function*() {
   yield* Console.log(`signing up ada@example.com again failed (${again._tag}): rolled back, its email job too`)
   const users = yield* sql<{ readonly email: string }>`SELECT email FROM example_users`
   yield* Console.log(`users: ${users.map((user) => user.email).join(", ")}`)
+  // Every state a job can be in here: the one sent may not be acknowledged yet (leased) or may be (completed).
   const counts = yield* emails.counts
-  yield* Console.log(`welcome emails waiting to be sent: ${counts.ready + counts.leased}`)
+  yield* Console.log(`welcome email jobs stored: ${counts.ready + counts.leased + counts.completed}`)
 })
 
 // The table exists before the pool starts, and is dropped after it stopped.

@@ -214,7 +214,7 @@ describe("jobs offered in the application's transactions", () => {
           "sent the welcome email to ada@example.com",
           "signing up ada@example.com again failed (SqlError): rolled back, its email job too",
           "users: ada@example.com",
-          "welcome emails waiting to be sent: 0",
+          "welcome email jobs stored: 1",
           ""
         ].join("\n")
       )
