@@ -12,24 +12,17 @@ import * as PgTypes from "@effect/sql-pg/PgTypes"
 import { Deferred, Duration, Effect, Exit, Fiber, Redacted, Schema, Scope } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { fileURLToPath } from "node:url"
-import { afterAll, beforeAll } from "vitest"
 import * as Durable from "../src/Durable.ts"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import * as Sql from "../src/durable/postgres/statements.ts"
 import { pgRows } from "./support/admin.ts"
 import { start } from "./support/runMain.ts"
-import { type PlainServer, startPostgresServer } from "./support/servers.ts"
+import { queueNames, sharedPostgres } from "./support/sharedServer.ts"
 import { storeContract } from "./support/storeContract.ts"
 import { waitUntil } from "./support/waitUntil.ts"
 
-let shared: PlainServer | undefined
-beforeAll(async () => {
-  shared = await startPostgresServer()
-}, 60_000)
-afterAll(() => shared?.close())
-
-let lastQueue = 0
-const queueName = () => `pgclient-${process.pid}-${Date.now()}-${++lastQueue}`
+const shared = sharedPostgres()
+const queueName = queueNames("pgclient")
 const minute = Duration.minutes(1)
 const empty = { ready: 0, leased: 0, completed: 0, buried: 0 }
 
@@ -50,7 +43,7 @@ const within = <A, E, R>(ms: number, what: string, effect: Effect.Effect<A, E, R
   effect.pipe(Effect.timeoutOrElse({ duration: ms, orElse: () => Effect.die(new Error(`${what} took over ${ms} ms`)) }))
 
 storeContract("postgres on a PgClient", {
-  make: Effect.suspend(() => Effect.map(onClient(shared!.url), ({ store }) => store)),
+  make: Effect.suspend(() => Effect.map(onClient(shared().url), ({ store }) => store)),
   elapse: (ms) => Effect.sleep(ms),
   test: it.live
 })
@@ -58,9 +51,9 @@ storeContract("postgres on a PgClient", {
 describe("jobs offered in the application's transactions", () => {
   it.live("rolled back, the job never existed; committed, it is there, and nobody saw it before", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { sql, store } = yield* onClient(shared!.url)
+      const { sql, store } = yield* onClient(shared().url)
       // Another process's store, on a pool of its own.
-      const other = yield* PostgresStore.make({ url: shared!.url })
+      const other = yield* PostgresStore.make({ url: shared().url })
       const queue = queueName()
       const jobs = Durable.producer({ store, queue, schema: Schema.String })
 
@@ -89,7 +82,7 @@ describe("jobs offered in the application's transactions", () => {
 
   it.live("an offer in a transaction keeps each job's time, priority and settings", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { sql, store } = yield* onClient(shared!.url)
+      const { sql, store } = yield* onClient(shared().url)
       const queue = queueName()
       yield* sql.withTransaction(store.offer(queue, [
         { id: "plain", payload: 0 },
@@ -106,7 +99,7 @@ describe("jobs offered in the application's transactions", () => {
 
   it.live("a durable pool's submit in a transaction: the committed job runs, the rolled back one never does", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { sql, store } = yield* onClient(shared!.url)
+      const { sql, store } = yield* onClient(shared().url)
       const queue = queueName()
       const ran: Array<string> = []
       const pool = yield* Durable.make({
@@ -127,7 +120,7 @@ describe("jobs offered in the application's transactions", () => {
 
   it.live("an open transaction that offered does not hold up claims: not even on its session's counter row", () =>
     Effect.scoped(Effect.gen(function*() {
-      const { sql, store } = yield* onClient(shared!.url)
+      const { sql, store } = yield* onClient(shared().url)
       const queue = queueName()
       yield* store.offer(queue, [{ id: "before", payload: 1 }])
       const opened = yield* Deferred.make<number>()
@@ -144,7 +137,7 @@ describe("jobs offered in the application's transactions", () => {
       let same: PgConnection.PgConnection | undefined
       for (let tries = 0; same === undefined && tries < 400; tries++) {
         const scope = yield* Scope.make()
-        const connection = yield* Scope.provide(scope)(PgConnection.make({ url: Redacted.make(shared!.url) }))
+        const connection = yield* Scope.provide(scope)(PgConnection.make({ url: Redacted.make(shared().url) }))
         const [[other]] = (yield* connection.queryValues("SELECT pg_backend_pid()")) as unknown as [[number]]
         if (other % 16 === pid % 16) {
           yield* Effect.addFinalizer(() => Scope.close(scope, Exit.void))
@@ -167,7 +160,7 @@ describe("jobs offered in the application's transactions", () => {
 
   it.live("a process killed between the offer and the commit: the job is absent, and nothing is left locked", () =>
     Effect.scoped(Effect.gen(function*() {
-      const url = shared!.url
+      const url = shared().url
       const queue = queueName()
       const child = start(["--url", url, "--queue", queue, "--id", "cut-off"], {
         command: [process.execPath, fileURLToPath(new URL("./support/offerInTransaction.ts", import.meta.url))]
@@ -201,7 +194,7 @@ describe("jobs offered in the application's transactions", () => {
     Effect.gen(function*() {
       const example = fileURLToPath(new URL("../examples/transactional-enqueue.ts", import.meta.url))
       const { code, stdout, stderr } = yield* Effect.promise(() =>
-        start([], { command: [process.execPath, example], env: { DATABASE_URL: shared!.url } }).exited
+        start([], { command: [process.execPath, example], env: { DATABASE_URL: shared().url } }).exited
       )
       assert.strictEqual(code, 0, stderr)
       // Log lines as the README writes them: the time and the fiber's id vary.
@@ -231,7 +224,7 @@ describe("a durable pool on a small client", () => {
         15_000,
         "a pool's jobs on a client of one connection",
         Effect.gen(function*() {
-          const sql = yield* PgClient.make({ url: Redacted.make(shared!.url), maxConnections: 1 }).pipe(
+          const sql = yield* PgClient.make({ url: Redacted.make(shared().url), maxConnections: 1 }).pipe(
             Effect.provide(Reactivity.layer),
             Effect.orDie
           )
@@ -262,8 +255,8 @@ describe("setting up the schema once: PostgresStore.migrate, and migrate: false"
   /** A new, empty database on the shared server; its URL. */
   const freshDatabase = Effect.gen(function*() {
     const name = `setup_${process.pid}_${++lastDatabase}`
-    yield* pgRows(shared!.url, `CREATE DATABASE ${name}`)
-    return shared!.url.replace(/\/postgres$/, `/${name}`)
+    yield* pgRows(shared().url, `CREATE DATABASE ${name}`)
+    return shared().url.replace(/\/postgres$/, `/${name}`)
   })
 
   it.live("migrate: false on a database below the newest version fails make and fromClient, not retryable, saying what to run", () =>

@@ -11,29 +11,22 @@ import { assert, describe, it } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
 import { Deferred, Duration, Effect, Exit, Fiber, Redacted } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
-import { afterAll, beforeAll } from "vitest"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import type { Store } from "../src/durable/Store.ts"
 import { pgRows } from "./support/admin.ts"
-import { type PlainServer, startPostgresServer } from "./support/servers.ts"
+import { queueNames, sharedPostgres } from "./support/sharedServer.ts"
 import { waitUntil } from "./support/waitUntil.ts"
 
-let shared: PlainServer | undefined
-beforeAll(async () => {
-  shared = await startPostgresServer()
-}, 60_000)
-afterAll(() => shared?.close())
-
-let lastQueue = 0
-const queueName = () => `races-${process.pid}-${Date.now()}-${++lastQueue}`
+const shared = sharedPostgres()
+const queueName = queueNames("races")
 const minute = Duration.minutes(1)
 const drop = { keep: false }
 
 /** A store on the application's client (whose transactions its operations join), another on a pool of its own. */
 const stores = Effect.gen(function*() {
-  const sql = yield* PgClient.make({ url: Redacted.make(shared!.url) }).pipe(Effect.provide(Reactivity.layer), Effect.orDie)
+  const sql = yield* PgClient.make({ url: Redacted.make(shared().url) }).pipe(Effect.provide(Reactivity.layer), Effect.orDie)
   const inTransaction = yield* PostgresStore.fromClient().pipe(Effect.provideService(PgClient.PgClient, sql))
-  const other = yield* PostgresStore.make({ url: shared!.url })
+  const other = yield* PostgresStore.make({ url: shared().url })
   return { sql, inTransaction, other }
 })
 
@@ -41,7 +34,7 @@ const stores = Effect.gen(function*() {
 const someoneWaits = () =>
   Effect.map(
     pgRows(
-      shared!.url,
+      shared().url,
       "SELECT count(*)::int FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%effect_worker_pool_jobs%'"
     ),
     (rows) => (rows[0]![0] as number) > 0
