@@ -106,6 +106,23 @@ describe("PostgresStore's plans", () => {
       assert.deepStrictEqual(plans, [[6, 0]])
     }))
 
+  it.live("a claim makes each payload's JSON text once, however many times its answer reads it (EXPLAIN VERBOSE)", () =>
+    Effect.gen(function*() {
+      yield* Effect.scoped(PostgresStore.make({ url: server!.url }))
+      const pool = yield* storePool
+      const plan = yield* pool.use((connection) =>
+        Effect.gen(function*() {
+          yield* connection.queryValues(`PREPARE claim_once (text, int4, float8, text, int4) AS ${Sql.claimSql}`)
+          const rows = yield* connection.queryValues("EXPLAIN (VERBOSE) EXECUTE claim_once ('once', 10, 60000, 't/', 1000)")
+          yield* connection.queryValues("DEALLOCATE claim_once")
+          return rows.map((row) => row[0]).join("\n")
+        })
+      )
+      // The size check, the size and the text itself: written out once each,
+      // the conversion would run three times a job.
+      assert.strictEqual(plan.match(/payload\)::text/g)?.length, 1, plan)
+    }))
+
   it.live("a purge planned once for any value reads the batch from the index of ended jobs, not the queue", () =>
     Effect.gen(function*() {
       const url = server!.url

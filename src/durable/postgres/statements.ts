@@ -210,7 +210,11 @@ export const dueBatch = 100
  *
  * Each payload comes back as its JSON text and the text's size in bytes;
  * one over `$5` (what the driver can read in one row) comes back as NULL:
- * sent, it would fail the whole claim, and every claim after it.
+ * sent, it would fail the whole claim, and every claim after it. The text
+ * is made once per job, by `leased`'s `RETURNING`, whose rows are stored
+ * as they are: a subquery of the last `SELECT` would be folded into it,
+ * its `payload::text` written out at each of its three uses, and made
+ * three times (a claim of 256 payloads of about 1 kB: 8 ms against 4.7).
  *
  * The updates find the picked rows by their `ctid` (an array, `= ANY`): a
  * TID scan goes straight to each row's page, where a probe of the primary
@@ -264,7 +268,7 @@ WITH expired AS (
   UPDATE ${table}
   SET state = 'leased', attempts = attempts + 1, visible_at = ${fromNow("$3")}, token = $4 || seq
   WHERE ctid = ANY(ARRAY(SELECT ctid FROM picked))
-  RETURNING id, payload, attempts, token, settings, ctid
+  RETURNING id, payload::text AS text, attempts, token, settings, ctid
 ), promoted AS (
   UPDATE ${table} SET state = 'ready'
   WHERE EXISTS (SELECT 1 FROM due) AND ctid = ANY(ARRAY(SELECT ctid FROM due EXCEPT ALL SELECT ctid FROM picked))
@@ -285,7 +289,7 @@ WITH expired AS (
 )
 SELECT id, CASE WHEN octet_length(text) <= $5 THEN text END, attempts, token || '@' || leased.ctid::text,
   octet_length(text), settings, reading.until_due
-FROM reading LEFT JOIN (leased JOIN picked USING (id)) ON true, LATERAL (SELECT payload::text AS text) AS sent
+FROM reading LEFT JOIN (leased JOIN picked USING (id)) ON true
 ORDER BY picked.tier, picked.priority, picked.visible_at, picked.seq`
 
 /**
