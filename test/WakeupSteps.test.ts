@@ -67,6 +67,51 @@ describe("Wakeup steps", () => {
       yield* Scope.close(scope, Exit.void)
     }))
 
+  it.effect("notifications heard while a claim is in flight are kept: one more claim at once after it comes back short, not two", () =>
+    Effect.gen(function*() {
+      const hand = answeredByHand(yield* MemoryStore.make)
+      // The listener's waiter, resumed by hand as a subscriber's callback would.
+      let waiter: ((effect: Effect.Effect<void>) => void) | undefined
+      const store: Store = {
+        ...hand.store,
+        listen: () =>
+          Effect.succeed(Effect.callback<void>((resume) => {
+            waiter = resume
+          }))
+      }
+      const notify = () => {
+        const resume = waiter
+        waiter = undefined
+        resume!(Effect.void)
+      }
+      const scope = yield* Scope.make()
+      yield* startFetcher(store, scope, { pollInterval: Duration.hours(1) })
+      yield* settle
+      // Short answers until it is idle (the listener's start is a notification too).
+      for (let answered = 0; answered < hand.claims.length; answered++) {
+        hand.answer(answered, 0)
+        yield* settle
+      }
+      const idle = hand.claims.length
+      assert.isDefined(waiter)
+      notify()
+      yield* settle
+      assert.strictEqual(hand.claims.length, idle + 1, "woken: one claim")
+      // Two notifications while that claim is in flight: about jobs it may not see.
+      notify()
+      yield* settle
+      notify()
+      yield* settle
+      assert.strictEqual(hand.claims.length, idle + 1)
+      hand.answer(idle, 0)
+      yield* settle
+      assert.strictEqual(hand.claims.length, idle + 2, "the notifications heard during the claim were lost")
+      hand.answer(idle + 1, 0)
+      yield* settle
+      assert.strictEqual(hand.claims.length, idle + 2, "they collapse into one claim")
+      yield* hand.close(scope)
+    }))
+
   it.effect("an idle fetcher sleeps by its short claim's reading of due, without asking the store's due", () =>
     Effect.gen(function*() {
       const memory = yield* MemoryStore.make

@@ -267,19 +267,9 @@ const idleFor = <A>({ pollInterval, queue, store }: Options<A>): Effect.Effect<D
  * flight.
  */
 const claimThroughOutage = <A>(options: Options<A>, claims: Claims, number: number, max: number): Effect.Effect<void> =>
-  claimAndDeliver(options, max).pipe(
-    Effect.tapError((error) =>
-      Effect.andThen(
-        Effect.sync(() => {
-          claims.failing = true
-        }),
-        quietly(Effect.logWarning("claiming jobs failed; retrying", error.message))
-      )
-    ),
-    // A claim is always worth trying again: the fetcher stops only when the pool does.
-    Effect.retry(Outage.backoff),
-    Effect.orDie,
-    Effect.flatMap((claimed) =>
+  Effect.flatMap(
+    Effect.catch(claimAndDeliver(options, max), (error) => retried(options, claims, max, error)),
+    (claimed) =>
       Effect.clockWith((clock) =>
         Effect.sync(() => {
           claims.failing = false
@@ -291,13 +281,41 @@ const claimThroughOutage = <A>(options: Options<A>, claims: Claims, number: numb
           }
         })
       )
-    ),
+  ).pipe(
     Effect.ensuring(Effect.sync(() => {
       claims.inFlight--
       if (claims.inFlight === 0) claims.none.openUnsafe()
       Leases.unreserve(options.book, max)
     }))
   )
+
+/**
+ * The claim again through the outage `first` began, with the backoff, a
+ * warning for each failure, until the store answers. Entered only once a
+ * claim failed: the retry's schedule, made per run, costs nothing to the
+ * claims that answer, the pickup's. The first try replays `first`, so the
+ * delays are the backoff's from the first failure on.
+ */
+const retried = <A>(options: Options<A>, claims: Claims, max: number, first: StoreError): Effect.Effect<ClaimedJobs> => {
+  let replay: StoreError | undefined = first
+  return Effect.suspend(() => {
+    const failure = replay
+    replay = undefined
+    return failure === undefined ? claimAndDeliver(options, max) : Effect.fail(failure)
+  }).pipe(
+    Effect.tapError((error) =>
+      Effect.andThen(
+        Effect.sync(() => {
+          claims.failing = true
+        }),
+        quietly(Effect.logWarning("claiming jobs failed; retrying", error.message))
+      )
+    ),
+    // A claim is always worth trying again: the fetcher stops only when the pool does.
+    Effect.retry(Outage.backoff),
+    Effect.orDie
+  )
+}
 
 /**
  * One claim, and its jobs handed to the pool, as one step that shutdown
