@@ -112,6 +112,38 @@ describe("Wakeup steps", () => {
       yield* hand.close(scope)
     }))
 
+  it.effect("a short claim's jobs start in the pool before the fetcher goes idle: its workers wake in a scheduler task, and the fetcher's idle wait comes after", () =>
+    Effect.gen(function*() {
+      const { answer, close, store } = answeredByHand(yield* MemoryStore.make)
+      const order: Array<string> = []
+      // The fetcher's idle wait is a sleep on its clock: going idle is its first sleep.
+      const clock = yield* Clock.Clock
+      const sleepsSaid: Clock.Clock = {
+        ...clock,
+        sleep: (duration) =>
+          Effect.suspend(() => {
+            order.push("idle")
+            return clock.sleep(duration)
+          })
+      }
+      const scope = yield* Scope.make()
+      yield* Effect.provideService(
+        startFetcher(store, scope, {
+          pollInterval: Duration.hours(1),
+          // As the pool's submit: the job is queued, and a worker starts it in a later task of the scheduler.
+          submit: (payload) => Effect.forkDetach(Effect.sync(() => order.push(`started ${payload}`)))
+        }),
+        Clock.Clock,
+        sleepsSaid
+      )
+      yield* settle
+      // One job where two would fit: short, and the next job due in a minute.
+      answer(0, 1, 60_000)
+      yield* settle
+      assert.deepStrictEqual(order, ["started 1", "idle"], "the fetcher went idle before the pool started the job")
+      yield* close(scope)
+    }))
+
   it.effect("an idle fetcher sleeps by its short claim's reading of due, without asking the store's due", () =>
     Effect.gen(function*() {
       const memory = yield* MemoryStore.make

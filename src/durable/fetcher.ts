@@ -269,8 +269,8 @@ const idleFor = <A>({ pollInterval, queue, store }: Options<A>): Effect.Effect<D
 const claimThroughOutage = <A>(options: Options<A>, claims: Claims, number: number, max: number): Effect.Effect<void> =>
   Effect.flatMap(
     Effect.catch(claimAndDeliver(options, max), (error) => retried(options, claims, max, error)),
-    (claimed) =>
-      Effect.clockWith((clock) =>
+    (claimed) => {
+      const answered = Effect.clockWith((clock) =>
         Effect.sync(() => {
           claims.failing = false
           if (number > claims.answered) {
@@ -281,6 +281,11 @@ const claimThroughOutage = <A>(options: Options<A>, claims: Claims, number: numb
           }
         })
       )
+      // Short with jobs: the pool's workers, woken in a task of the
+      // scheduler, start them before the fetcher goes idle. What it does
+      // next is only to wait; a notification meanwhile is kept (`wakeup.ts`).
+      return claimed.length > 0 && claimed.length < max ? Effect.andThen(Effect.yieldNow, answered) : answered
+    }
   ).pipe(
     Effect.ensuring(Effect.sync(() => {
       claims.inFlight--
