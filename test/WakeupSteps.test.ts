@@ -67,6 +67,39 @@ describe("Wakeup steps", () => {
       yield* Scope.close(scope, Exit.void)
     }))
 
+  it.effect("woken by a notification, the idle fetcher sends its claim before its sleep is cut", () =>
+    Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      const order: Array<string> = []
+      let waiter: ((effect: Effect.Effect<void>) => void) | undefined
+      const store: Store = {
+        ...memory,
+        claim: (queue, max, lease) =>
+          Effect.suspend(() => {
+            order.push("claim")
+            return memory.claim(queue, max, lease)
+          }),
+        listen: () =>
+          Effect.succeed(Effect.callback<void>((resume) => {
+            waiter = resume
+          }))
+      }
+      // The idle wait's sleep, telling when it is cut.
+      const clock = yield* Clock.Clock
+      const sleepsSaid: Clock.Clock = {
+        ...clock,
+        sleep: (duration) => Effect.onInterrupt(clock.sleep(duration), () => Effect.sync(() => order.push("sleep cut")))
+      }
+      const scope = yield* Scope.make()
+      yield* Effect.provideService(startFetcher(store, scope, { pollInterval: Duration.hours(1) }), Clock.Clock, sleepsSaid)
+      yield* TestClock.adjust(0)
+      yield* settle
+      order.length = 0
+      yield* fromTheEventLoop(() => waiter!(Effect.void))
+      assert.deepStrictEqual(order, ["claim", "sleep cut"], "the sleep was cut before the claim was sent")
+      yield* Scope.close(scope, Exit.void)
+    }))
+
   it.effect("notifications heard while a claim is in flight are kept: one more claim at once after it comes back short, not two", () =>
     Effect.gen(function*() {
       const hand = answeredByHand(yield* MemoryStore.make)

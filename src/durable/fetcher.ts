@@ -151,26 +151,34 @@ export const start = <A>(options: Options<A>, scope: Scope.Scope): Effect.Effect
  * store (`mayClaim`).
  */
 const run = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, claims: Claims, scope: Scope.Scope): Effect.Effect<never> =>
-  Effect.forever(Effect.gen(function*() {
-    yield* turn(options, claims)
-    if (claims.inFlight === 0 && claims.short) {
-      // The queue was empty when the last claim read it.
-      yield* idle(options, wakeup, claims.due)
-      claims.short = false
-      // Woken: the claim goes in this step (the next turn of the loop, as
-      // every claim, without a yield). A notification comes from the store's
-      // connection, and each scheduler step before the claim is sent would
-      // be one more turn of the event loop between an offer and its pickup.
-      // (The memory store's notifications come a step after their offer, as
-      // a remote store's would.)
-      return
-    }
-    yield* startClaim(options, wakeup, claims, scope)
-    // No yield between turns: a claim answered at once (a memory store) is
-    // followed by the idle wait in the same step, as when the claim ran in
-    // this fiber. The loop cannot spin: each turn claims room, which only
-    // other fibers give back, or waits.
-  }), { disableYield: true })
+  // A chain of effects, not a generator: one generator a turn, made and
+  // stepped cold after an idle while, stood between a notification and its
+  // claim.
+  Effect.forever(
+    Effect.andThen(
+      turn(options, claims),
+      Effect.suspend(() => {
+        if (claims.inFlight === 0 && claims.short) {
+          // The queue was empty when the last claim read it. Woken, the claim
+          // goes in this step (the next turn of the loop, as every claim,
+          // without a yield). A notification comes from the store's
+          // connection, and each scheduler step before the claim is sent would
+          // be one more turn of the event loop between an offer and its pickup.
+          // (The memory store's notifications come a step after their offer, as
+          // a remote store's would.)
+          return Effect.map(idle(options, wakeup, claims.due), () => {
+            claims.short = false
+          })
+        }
+        // No yield between turns: a claim answered at once (a memory store) is
+        // followed by the idle wait in the same step, as when the claim ran in
+        // this fiber. The loop cannot spin: each turn claims room, which only
+        // other fibers give back, or waits.
+        return startClaim(options, wakeup, claims, scope)
+      })
+    ),
+    { disableYield: true }
+  )
 
 /**
  * Starts a claim for all the free room, in a fiber of its own in `scope`,

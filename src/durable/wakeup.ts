@@ -69,8 +69,9 @@ const waitFor = (signal: Signal, sleep: Effect.Effect<void>): Effect.Effect<void
         }
         const woken = () => {
           stopObserving()
-          sleeper.interruptUnsafe()
+          // The fetcher first: resumed, it sends its claim before this returns; cutting the sleep (its timer, its fiber's end) can wait until then.
           resume(Effect.void)
+          sleeper.interruptUnsafe()
         }
         const stopObserving = sleeper.addObserver(() => {
           if (signal.waiter === woken) signal.waiter = undefined
