@@ -34,11 +34,11 @@ export interface Wakeup {
 
 /**
  * Whether a notification came since the last `reset`, and the idle wait it
- * ends, if one runs: the fetcher's latch. The wait is resumed straight from
- * the listener's step (`open`), with no fiber of its own: awaited through
- * `Effect.raceFirst`, the latch and the sleep would each be a fiber forked
- * per idle wait, and the notification would reach the fetcher through the
- * winner's exit and the race's resumption, every step of it cold after an
+ * ends, if one runs: the fetcher's latch. A notification resumes the wait
+ * straight from the listener's step (`open`); only the sleep has a fiber.
+ * Awaited through `Effect.raceFirst`, the latch would be a fiber forked per
+ * idle wait too, and the notification would reach the fetcher through that
+ * fiber's exit and the race's resumption, every step of it cold after an
  * idle while, between an offer and its claim.
  */
 interface Signal {
