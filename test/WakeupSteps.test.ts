@@ -67,6 +67,116 @@ describe("Wakeup steps", () => {
       yield* Scope.close(scope, Exit.void)
     }))
 
+  it.effect("woken by a notification, the idle fetcher sends its claim before its sleep is cut", () =>
+    Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      const order: Array<string> = []
+      let waiter: ((effect: Effect.Effect<void>) => void) | undefined
+      const store: Store = {
+        ...memory,
+        claim: (queue, max, lease) =>
+          Effect.suspend(() => {
+            order.push("claim")
+            return memory.claim(queue, max, lease)
+          }),
+        listen: () =>
+          Effect.succeed(Effect.callback<void>((resume) => {
+            waiter = resume
+          }))
+      }
+      // The idle wait's sleep, telling when it is cut.
+      const clock = yield* Clock.Clock
+      const sleepsSaid: Clock.Clock = {
+        ...clock,
+        sleep: (duration) => Effect.onInterrupt(clock.sleep(duration), () => Effect.sync(() => order.push("sleep cut")))
+      }
+      const scope = yield* Scope.make()
+      yield* Effect.provideService(startFetcher(store, scope, { pollInterval: Duration.hours(1) }), Clock.Clock, sleepsSaid)
+      yield* TestClock.adjust(0)
+      yield* settle
+      order.length = 0
+      yield* fromTheEventLoop(() => waiter!(Effect.void))
+      assert.deepStrictEqual(order, ["claim", "sleep cut"], "the sleep was cut before the claim was sent")
+      yield* Scope.close(scope, Exit.void)
+    }))
+
+  it.effect("notifications heard while a claim is in flight are kept: one more claim at once after it comes back short, not two", () =>
+    Effect.gen(function*() {
+      const hand = answeredByHand(yield* MemoryStore.make)
+      // The listener's waiter, resumed by hand as a subscriber's callback would.
+      let waiter: ((effect: Effect.Effect<void>) => void) | undefined
+      const store: Store = {
+        ...hand.store,
+        listen: () =>
+          Effect.succeed(Effect.callback<void>((resume) => {
+            waiter = resume
+          }))
+      }
+      const notify = () => {
+        const resume = waiter
+        waiter = undefined
+        resume!(Effect.void)
+      }
+      const scope = yield* Scope.make()
+      yield* startFetcher(store, scope, { pollInterval: Duration.hours(1) })
+      yield* settle
+      // Short answers until it is idle (the listener's start is a notification too).
+      for (let answered = 0; answered < hand.claims.length; answered++) {
+        hand.answer(answered, 0)
+        yield* settle
+      }
+      const idle = hand.claims.length
+      assert.isDefined(waiter)
+      notify()
+      yield* settle
+      assert.strictEqual(hand.claims.length, idle + 1, "woken: one claim")
+      // Two notifications while that claim is in flight: about jobs it may not see.
+      notify()
+      yield* settle
+      notify()
+      yield* settle
+      assert.strictEqual(hand.claims.length, idle + 1)
+      hand.answer(idle, 0)
+      yield* settle
+      assert.strictEqual(hand.claims.length, idle + 2, "the notifications heard during the claim were lost")
+      hand.answer(idle + 1, 0)
+      yield* settle
+      assert.strictEqual(hand.claims.length, idle + 2, "they collapse into one claim")
+      yield* hand.close(scope)
+    }))
+
+  it.effect("a short claim's jobs start in the pool before the fetcher goes idle: its workers wake in a scheduler task, and the fetcher's idle wait comes after", () =>
+    Effect.gen(function*() {
+      const { answer, close, store } = answeredByHand(yield* MemoryStore.make)
+      const order: Array<string> = []
+      // The fetcher's idle wait is a sleep on its clock: going idle is its first sleep.
+      const clock = yield* Clock.Clock
+      const sleepsSaid: Clock.Clock = {
+        ...clock,
+        sleep: (duration) =>
+          Effect.suspend(() => {
+            order.push("idle")
+            return clock.sleep(duration)
+          })
+      }
+      const scope = yield* Scope.make()
+      yield* Effect.provideService(
+        startFetcher(store, scope, {
+          pollInterval: Duration.hours(1),
+          // As the pool's submit: the job is queued, and a worker starts it in a later task of the scheduler.
+          submit: (payload) => Effect.forkDetach(Effect.sync(() => order.push(`started ${payload}`)))
+        }),
+        Clock.Clock,
+        sleepsSaid
+      )
+      yield* settle
+      // One job where two would fit: short, and the next job due in a minute.
+      answer(0, 1, 60_000)
+      yield* settle
+      assert.deepStrictEqual(order, ["started 1", "idle"], "the fetcher went idle before the pool started the job")
+      yield* close(scope)
+    }))
+
   it.effect("an idle fetcher sleeps by its short claim's reading of due, without asking the store's due", () =>
     Effect.gen(function*() {
       const memory = yield* MemoryStore.make

@@ -151,26 +151,34 @@ export const start = <A>(options: Options<A>, scope: Scope.Scope): Effect.Effect
  * store (`mayClaim`).
  */
 const run = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, claims: Claims, scope: Scope.Scope): Effect.Effect<never> =>
-  Effect.forever(Effect.gen(function*() {
-    yield* turn(options, claims)
-    if (claims.inFlight === 0 && claims.short) {
-      // The queue was empty when the last claim read it.
-      yield* idle(options, wakeup, claims.due)
-      claims.short = false
-      // Woken: the claim goes in this step (the next turn of the loop, as
-      // every claim, without a yield). A notification comes from the store's
-      // connection, and each scheduler step before the claim is sent would
-      // be one more turn of the event loop between an offer and its pickup.
-      // (The memory store's notifications come a step after their offer, as
-      // a remote store's would.)
-      return
-    }
-    yield* startClaim(options, wakeup, claims, scope)
-    // No yield between turns: a claim answered at once (a memory store) is
-    // followed by the idle wait in the same step, as when the claim ran in
-    // this fiber. The loop cannot spin: each turn claims room, which only
-    // other fibers give back, or waits.
-  }), { disableYield: true })
+  // A chain of effects, not a generator: one generator a turn, made and
+  // stepped cold after an idle while, stood between a notification and its
+  // claim.
+  Effect.forever(
+    Effect.andThen(
+      turn(options, claims),
+      Effect.suspend(() => {
+        if (claims.inFlight === 0 && claims.short) {
+          // The queue was empty when the last claim read it. Woken, the claim
+          // goes in this step (the next turn of the loop, as every claim,
+          // without a yield). A notification comes from the store's
+          // connection, and each scheduler step before the claim is sent would
+          // be one more turn of the event loop between an offer and its pickup.
+          // (The memory store's notifications come a step after their offer, as
+          // a remote store's would.)
+          return Effect.map(idle(options, wakeup, claims.due), () => {
+            claims.short = false
+          })
+        }
+        // No yield between turns: a claim answered at once (a memory store) is
+        // followed by the idle wait in the same step, as when the claim ran in
+        // this fiber. The loop cannot spin: each turn claims room, which only
+        // other fibers give back, or waits.
+        return startClaim(options, wakeup, claims, scope)
+      })
+    ),
+    { disableYield: true }
+  )
 
 /**
  * Starts a claim for all the free room, in a fiber of its own in `scope`,
@@ -267,20 +275,10 @@ const idleFor = <A>({ pollInterval, queue, store }: Options<A>): Effect.Effect<D
  * flight.
  */
 const claimThroughOutage = <A>(options: Options<A>, claims: Claims, number: number, max: number): Effect.Effect<void> =>
-  claimAndDeliver(options, max).pipe(
-    Effect.tapError((error) =>
-      Effect.andThen(
-        Effect.sync(() => {
-          claims.failing = true
-        }),
-        quietly(Effect.logWarning("claiming jobs failed; retrying", error.message))
-      )
-    ),
-    // A claim is always worth trying again: the fetcher stops only when the pool does.
-    Effect.retry(Outage.backoff),
-    Effect.orDie,
-    Effect.flatMap((claimed) =>
-      Effect.clockWith((clock) =>
+  Effect.flatMap(
+    Effect.catch(claimAndDeliver(options, max), (error) => retried(options, claims, max, error)),
+    (claimed) => {
+      const answered = Effect.clockWith((clock) =>
         Effect.sync(() => {
           claims.failing = false
           if (number > claims.answered) {
@@ -291,13 +289,46 @@ const claimThroughOutage = <A>(options: Options<A>, claims: Claims, number: numb
           }
         })
       )
-    ),
+      // Short with jobs: the pool's workers, woken in a task of the
+      // scheduler, start them before the fetcher goes idle. What it does
+      // next is only to wait; a notification meanwhile is kept (`wakeup.ts`).
+      return claimed.length > 0 && claimed.length < max ? Effect.andThen(Effect.yieldNow, answered) : answered
+    }
+  ).pipe(
     Effect.ensuring(Effect.sync(() => {
       claims.inFlight--
       if (claims.inFlight === 0) claims.none.openUnsafe()
       Leases.unreserve(options.book, max)
     }))
   )
+
+/**
+ * The claim again through the outage `first` began, with the backoff, a
+ * warning for each failure, until the store answers. Entered only once a
+ * claim failed: the retry's schedule, made per run, costs nothing to the
+ * claims that answer, the pickup's. The first try replays `first`, so the
+ * delays are the backoff's from the first failure on.
+ */
+const retried = <A>(options: Options<A>, claims: Claims, max: number, first: StoreError): Effect.Effect<ClaimedJobs> => {
+  let replay: StoreError | undefined = first
+  return Effect.suspend(() => {
+    const failure = replay
+    replay = undefined
+    return failure === undefined ? claimAndDeliver(options, max) : Effect.fail(failure)
+  }).pipe(
+    Effect.tapError((error) =>
+      Effect.andThen(
+        Effect.sync(() => {
+          claims.failing = true
+        }),
+        quietly(Effect.logWarning("claiming jobs failed; retrying", error.message))
+      )
+    ),
+    // A claim is always worth trying again: the fetcher stops only when the pool does.
+    Effect.retry(Outage.backoff),
+    Effect.orDie
+  )
+}
 
 /**
  * One claim, and its jobs handed to the pool, as one step that shutdown

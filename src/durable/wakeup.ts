@@ -18,7 +18,6 @@
  */
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Latch from "effect/Latch"
 import * as Scope from "effect/Scope"
 import { quietly } from "../internal/quietly.ts"
 import { unexpected } from "./boundary.ts"
@@ -33,29 +32,84 @@ export interface Wakeup {
   readonly wait: (sleep: Effect.Effect<void>) => Effect.Effect<void>
 }
 
+/**
+ * Whether a notification came since the last `reset`, and the idle wait it
+ * ends, if one runs: the fetcher's latch. A notification resumes the wait
+ * straight from the listener's step (`open`); only the sleep has a fiber.
+ * Awaited through `Effect.raceFirst`, the latch would be a fiber forked per
+ * idle wait too, and the notification would reach the fetcher through that
+ * fiber's exit and the race's resumption, every step of it cold after an
+ * idle while, between an offer and its claim.
+ */
+interface Signal {
+  open: boolean
+  waiter: (() => void) | undefined
+}
+
+/** A notification: kept for the next wait, or ending the one that runs. */
+const open = (signal: Signal): void => {
+  signal.open = true
+  const waiter = signal.waiter
+  signal.waiter = undefined
+  waiter?.()
+}
+
+/**
+ * Waits for `signal` to open, or for `sleep` to end. The sleep runs in a
+ * fiber of its own, started in this step (a `TestClock` moves it as any
+ * sleep); the first to come resumes the wait and ends the other.
+ */
+const waitFor = (signal: Signal, sleep: Effect.Effect<void>): Effect.Effect<void> =>
+  Effect.suspend(() =>
+    signal.open ? Effect.void : Effect.flatMap(Effect.forkDetach(sleep, { startImmediately: true }), (sleeper) =>
+      Effect.callback<void>((resume) => {
+        if (signal.open || sleeper.pollUnsafe() !== undefined) {
+          sleeper.interruptUnsafe()
+          return resume(Effect.void)
+        }
+        const woken = () => {
+          stopObserving()
+          // The fetcher first: resumed, it sends its claim before this returns; cutting the sleep (its timer, its fiber's end) can wait until then.
+          resume(Effect.void)
+          sleeper.interruptUnsafe()
+        }
+        const stopObserving = sleeper.addObserver(() => {
+          if (signal.waiter === woken) signal.waiter = undefined
+          resume(Effect.void)
+        })
+        signal.waiter = woken
+        // Interrupted (the fetcher stops): the sleep ends with it, and a later notification is kept.
+        return Effect.sync(() => {
+          if (signal.waiter === woken) signal.waiter = undefined
+          stopObserving()
+          sleeper.interruptUnsafe()
+        })
+      }))
+  )
+
 /** Starts listening to `queue` in `scope` (closing it stops the listener), if the store can. */
 export const start = (store: Store, queue: string, scope: Scope.Scope): Effect.Effect<Wakeup> =>
   Effect.gen(function*() {
     const listen = store.listen
     if (listen === undefined) return { reset: () => {}, wait: (sleep) => sleep }
-    const latch = Latch.makeUnsafe(false)
-    yield* Effect.forkIn(keep(listen, queue, latch), scope)
+    const signal: Signal = { open: false, waiter: undefined }
+    yield* Effect.forkIn(keep(listen, queue, signal), scope)
     return {
       reset: () => {
-        latch.closeUnsafe()
+        signal.open = false
       },
-      wait: (sleep) => Effect.raceFirst(latch.await, sleep)
+      wait: (sleep) => waitFor(signal, sleep)
     }
   })
 
-/** Listens for ever: each notification opens `latch`; a lost listener is listened again, after a warning. */
-const keep = (listen: NonNullable<Store["listen"]>, queue: string, latch: Latch.Latch): Effect.Effect<never> =>
+/** Listens for ever: each notification opens `signal`; a lost listener is listened again, after a warning. */
+const keep = (listen: NonNullable<Store["listen"]>, queue: string, signal: Signal): Effect.Effect<never> =>
   Effect.forever(
     Effect.scoped(Effect.gen(function*() {
       const next = yield* listening(listen, queue)
       // Listening (again): what was offered while nobody listened is claimed now.
-      latch.openUnsafe()
-      return yield* Effect.forever(Effect.andThen(next, Effect.sync(() => latch.openUnsafe())))
+      open(signal)
+      return yield* Effect.forever(Effect.andThen(next, Effect.sync(() => open(signal))))
     })).pipe(
       Effect.catch((error) => quietly(Effect.logWarning("listening for new jobs failed; polling until it is back", error.message)))
     )
