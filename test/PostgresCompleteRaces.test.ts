@@ -124,4 +124,22 @@ describe("PostgreSQL: a completion that deletes, racing", () => {
       assert.strictEqual(yield* other.lookup(queue, "a"), undefined)
       assert.deepStrictEqual(yield* other.counts(queue), { ready: 0, leased: 0, completed: 1, buried: 0 })
     })))
+  it.live("an extend held open: the delete waits, follows the moved row by id, deletes it", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { inTransaction, other, sql } = yield* stores
+      const { claimed, queue } = yield* leased(other)
+      const [renewed] = yield* whileOpen(sql, inTransaction.extend(queue, claimed, minute), other.complete(queue, claimed, drop))
+      assert.deepStrictEqual(renewed, [])
+      assert.strictEqual(yield* other.lookup(queue, "a"), undefined, "the delete lost the row the extend moved")
+      assert.deepStrictEqual(yield* other.counts(queue), { ready: 0, leased: 0, completed: 1, buried: 0 })
+    })))
+  it.live("a delete held open: an extend waits, then renews nothing", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { inTransaction, other, sql } = yield* stores
+      const { claimed, queue } = yield* leased(other)
+      const [, renewed] = yield* whileOpen(sql, inTransaction.complete(queue, claimed, drop), other.extend(queue, claimed, minute))
+      assert.deepStrictEqual(renewed, [])
+      assert.strictEqual(yield* other.lookup(queue, "a"), undefined)
+      assert.deepStrictEqual(yield* other.counts(queue), { ready: 0, leased: 0, completed: 1, buried: 0 })
+    })))
 })

@@ -7,7 +7,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import * as PgConnection from "@effect/sql-pg/PgConnection"
-import { Duration, Effect, Fiber, Redacted } from "effect"
+import { Duration, Effect, Fiber, Queue, Redacted } from "effect"
 import * as Net from "node:net"
 import { afterAll, beforeAll } from "vitest"
 import * as Sql from "../src/durable/postgres/statements.ts"
@@ -598,6 +598,23 @@ describe("PostgresStore", () => {
         orElse: () => Effect.die(new Error("no notification from the claim that left a ready job locked"))
       })
       assert.deepStrictEqual((yield* b.claim(queue, 10, minute)).map((job) => job.id), ["ready0"])
+    })))
+
+  it.live("an empty claim, and one that takes every candidate it locked, notify nobody", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* makeShared
+      const queue = queueName()
+      const listener = yield* PgConnection.make({ url: Redacted.make(shared!.url) })
+      const heard = yield* listener.listen(Sql.wakeupChannel)
+      const other = yield* PgConnection.make({ url: Redacted.make(shared!.url) })
+      yield* store.offer(queue, jobs(2)) // notifies once
+      yield* store.claim(queue, 10, minute) // takes both: nothing left locked
+      yield* store.claim(queue, 10, minute) // empty
+      yield* other.queryValues(`SELECT pg_notify('${Sql.wakeupChannel}', 'marker')`)
+      const payloads: Array<string> = []
+      while (payloads.at(-1) !== "marker") payloads.push((yield* Queue.take(heard)).payload)
+      // Notifications are delivered in the order their transactions committed.
+      assert.deepStrictEqual(payloads, [queue, "marker"], "a claim that left nothing locked notified")
     })))
 
   it.live("a delayed offer and a delayed retry notify the queue's listeners, as every offer and retry does", () =>
