@@ -58,6 +58,9 @@ const signUp = (email: string) =>
 const program = Effect.gen(function*() {
   const sql = yield* PgClient.PgClient
   const emails = yield* WelcomeEmails
+  // The queue outlives a run: count what this run stores.
+  const stored = Effect.map(emails.counts, (counts) => counts.ready + counts.leased + counts.completed)
+  const before = yield* stored
   yield* signUp("ada@example.com")
   yield* Console.log("signed up ada@example.com")
   yield* Deferred.await(yield* Sent)
@@ -66,8 +69,7 @@ const program = Effect.gen(function*() {
   const users = yield* sql<{ readonly email: string }>`SELECT email FROM example_users`
   yield* Console.log(`users: ${users.map((user) => user.email).join(", ")}`)
   // Every state a job can be in here: the one sent may not be acknowledged yet (leased) or may be (completed).
-  const counts = yield* emails.counts
-  yield* Console.log(`welcome email jobs stored: ${counts.ready + counts.leased + counts.completed}`)
+  yield* Console.log(`welcome email jobs stored by this run: ${(yield* stored) - before}`)
 })
 
 // The table exists before the pool starts, and is dropped after it stopped.

@@ -193,25 +193,29 @@ describe("jobs offered in the application's transactions", () => {
   it.live("the example (examples/transactional-enqueue.ts) runs against a server and prints what it says", () =>
     Effect.gen(function*() {
       const example = fileURLToPath(new URL("../examples/transactional-enqueue.ts", import.meta.url))
-      const { code, stdout, stderr } = yield* Effect.promise(() =>
-        start([], { command: [process.execPath, example], env: { DATABASE_URL: shared().url } }).exited
-      )
-      assert.strictEqual(code, 0, stderr)
-      // Log lines as the README writes them: the time and the fiber's id vary.
-      const printed = stdout.replace(/^\[\d\d:\d\d:\d\d\.\d+\]/gm, "[hh:mm:ss]").replace(/\(#\d+\)/g, "(#n)")
-      assert.strictEqual(
-        printed,
-        [
-          "[hh:mm:ss] INFO (#n): durable pool working { queue: 'welcome-emails', store: 'postgres', workers: 2 }",
-          "signed up ada@example.com",
-          "sent the welcome email to ada@example.com",
-          "signing up ada@example.com again failed (SqlError): rolled back, its email job too",
-          "users: ada@example.com",
-          "welcome email jobs stored: 1",
-          ""
-        ].join("\n")
-      )
-    }), 30_000)
+      // Twice on one database, as a user may: the queue outlives a run.
+      for (let run = 0; run < 2; run++) {
+        const { code, stdout, stderr } = yield* Effect.promise(() =>
+          start([], { command: [process.execPath, example], env: { DATABASE_URL: shared().url } }).exited
+        )
+        assert.strictEqual(code, 0, stderr)
+        // Log lines as the README writes them: the time and the fiber's id vary.
+        const printed = stdout.replace(/^\[\d\d:\d\d:\d\d\.\d+\]/gm, "[hh:mm:ss]").replace(/\(#\d+\)/g, "(#n)")
+        assert.strictEqual(
+          printed,
+          [
+            "[hh:mm:ss] INFO (#n): durable pool working { queue: 'welcome-emails', store: 'postgres', workers: 2 }",
+            "signed up ada@example.com",
+            "sent the welcome email to ada@example.com",
+            "signing up ada@example.com again failed (SqlError): rolled back, its email job too",
+            "users: ada@example.com",
+            "welcome email jobs stored by this run: 1",
+            ""
+          ].join("\n"),
+          `run ${run + 1}`
+        )
+      }
+    }), 60_000)
 })
 
 describe("a durable pool on a small client", () => {
