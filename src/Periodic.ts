@@ -30,7 +30,10 @@
  *   is bounded because the store forgets a completed tick after the queue's
  *   `completedRetention` (1 day by default): a lookback longer than that
  *   could offer a tick whose job was purged, and run it a second time.
- *   Keep `catchUp` at most the queue's `completedRetention`.
+ *   Keep `catchUp` at most the queue's `completedRetention`; so never run
+ *   ticks on a queue whose `completedRetention` is zero: a completed tick is
+ *   forgotten at once, and a restart, or an offer that lands after the tick
+ *   ran, runs it again.
  * - Removing a declaration (a deploy without it) stops its ticks: nothing
  *   is offered ahead beyond the one tick within its lead.
  * - Bad options are a `PoolConfigError` naming the option, at `declare`: a
@@ -114,7 +117,8 @@ export type Options<A, I> = Schedule & {
   /**
    * How far back `"runOnce"` looks on a start: a finite duration >= 0.
    * Default 1 day; keep it at most the queue's `completedRetention`, or a
-   * tick already run and purged could run again.
+   * tick already run and purged could run again (at a retention of zero, a
+   * tick runs again at every restart within `catchUp`).
    */
   readonly catchUp?: Duration.Input | undefined
   /** Each tick's job's priority (see `Durable.JobOptions`). */

@@ -168,6 +168,23 @@ describe("Periodic", () => {
       })))
   }
 
+  it.effect("on a queue that keeps no completed job, a restart runs the last tick again: ticks need a retention above zero", () =>
+    Effect.gen(function*() {
+      const ranAfterRestart = (completedRetention: Durable.Options<string, string, void, string, never>["completedRetention"]) =>
+        inScope(Effect.gen(function*() {
+          const store = yield* MemoryStore.make
+          const ran = yield* recorder(store, "reports", { completedRetention })
+          const hourly = declaration(store, { cron: "0 * * * *" })
+          yield* TestClock.setTime(30 * minute)
+          yield* inScope(Effect.andThen(Periodic.declare(hourly), pass(35 * minute))) // the 01:00 tick runs
+          yield* inScope(Effect.andThen(Periodic.declare(hourly), pass(minute))) // a deploy restarts it at 01:05
+          return (yield* ran).map((job) => job.id)
+        }))
+      const once = [Periodic.tickId("report", DateTime.makeUnsafe(0)), Periodic.tickId("report", DateTime.makeUnsafe(hour))]
+      assert.deepStrictEqual(yield* ranAfterRestart(undefined), once, "kept a day: each tick once")
+      assert.deepStrictEqual(yield* ranAfterRestart(0), [...once, once[1]], "kept none: the restart's catch-up runs 01:00 again")
+    }))
+
   it.effect("runOnce looks back only as far as catchUp", () =>
     Effect.gen(function*() {
       const catchUpAfter = (startMinute: number) =>
