@@ -13,7 +13,6 @@ import { configDefaults, defineConfig } from "vitest/config"
  */
 const unit = [
   "test/benchDurableReport.test.ts",
-  "test/benchPickup.test.ts",
   "test/DurableTime.test.ts",
   "test/Periodic.test.ts",
   "test/Backlog.test.ts",

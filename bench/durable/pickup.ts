@@ -42,7 +42,7 @@ const settleMs = 500
  */
 export const idleMs = 20
 
-/** Offers `jobs` jobs to a fresh `queue`, each after the previous one started. */
+/** Offers `jobs` jobs to a fresh `queue`, each `idleMs` after the previous one started. */
 export const measurePickup = async (
   contender: PickupContender,
   url: string,
