@@ -30,7 +30,7 @@ export const pgBoss: DurableContender = {
   engine: "postgres",
   ours: false,
   settings: `batchSize ${BATCH_SIZE}, localConcurrency ${LOCAL_CONCURRENCY}, burstWhenBatchFull, ` +
-    `pollingIntervalSeconds ${POLLING_INTERVAL_SECONDS}; handler per batch`,
+    `pollingIntervalSeconds ${POLLING_INTERVAL_SECONDS}; handler per batch; completed jobs kept (its default)`,
   driver: async (url, queue): Promise<DriverSide> => {
     const boss = await start(url)
     await boss.createQueue(queue)
