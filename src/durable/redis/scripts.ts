@@ -63,6 +63,15 @@ local function fetch(command, key, values)
   end
   return out
 end
+-- Every field of ids' own that outlives their state: for jobs gone for good
+-- (purged, removed, or completed and not kept), so that an id offered again is a new job.
+local function forget(ids)
+  batch('HDEL', attempts, ids)
+  batch('HDEL', payload, ids)
+  batch('HDEL', errors, ids)
+  batch('HDEL', priority, ids)
+  batch('HDEL', settings, ids)
+end
 local place = ${placesPerPriority}
 -- HMGET of key's fields ids, skipped (all nil) while key does not exist: most
 -- queues have no priorities or settings, and their per-job path pays one EXISTS.
@@ -376,18 +385,13 @@ return n
  * ARGV: id, token, id, token... Completes the leases still held without
  * keeping the jobs (`Completion.keep` false): every trace of them goes, as
  * a purge would take it, and only the count stays. Not in `done`: `lookup`
- * and `cancel` find no such id, and an offer stores it as a new job. A
- * leased job has no error (a redrive clears it), so `errors` is not
- * touched; `priority` and `settings` are, only when the queue has any.
+ * and `cancel` find no such id, and an offer stores it as a new job.
  */
 export const completeDeletingScript = script(`${heldLeases}
 if n > 0 then
   batch('HDEL', token, ok)
   batch('ZREM', leased, ok)
-  batch('HDEL', payload, ok)
-  batch('HDEL', attempts, ok)
-  if redis.call('EXISTS', priority) == 1 then batch('HDEL', priority, ok) end
-  if redis.call('EXISTS', settings) == 1 then batch('HDEL', settings, ok) end
+  forget(ok)
   redis.call('INCRBY', completed, n)
 end
 return n
@@ -568,13 +572,7 @@ return #taken
 
 /** ARGV: ids. Dead letters and cancelled jobs among them are deleted, every trace. Returns how many. */
 export const removeScript = script(`${takeParked}
-if #taken > 0 then
-  batch('HDEL', errors, taken)
-  batch('HDEL', attempts, taken)
-  batch('HDEL', payload, taken)
-  batch('HDEL', priority, taken)
-  batch('HDEL', settings, taken)
-end
+if #taken > 0 then forget(taken) end
 return #taken
 `)
 
@@ -615,11 +613,7 @@ local function purge(key, age)
   local ids = redis.call('ZRANGEBYSCORE', key, '-inf', t - age, 'LIMIT', 0, limit - n)
   if #ids == 0 then return end
   batch('ZREM', key, ids)
-  batch('HDEL', attempts, ids)
-  batch('HDEL', payload, ids)
-  batch('HDEL', errors, ids)
-  batch('HDEL', priority, ids)
-  batch('HDEL', settings, ids)
+  forget(ids)
   n = n + #ids
 end
 purge(done, tonumber(ARGV[1]))
