@@ -11,7 +11,7 @@ import { selected } from "../bench/durable/contenders/contender.ts"
 import type { Engine } from "../bench/durable/contenders/contender.ts"
 import { cpuSeconds, cpuWindow } from "../bench/durable/cpu.ts"
 import type { LoadRun } from "../bench/durable/load.ts"
-import type { PickupRun } from "../bench/durable/pickup.ts"
+import { largest, type PickupRun } from "../bench/durable/pickup.ts"
 import { durableTargets, latencyTargets, renderDurableReport } from "../bench/durable/report.ts"
 import type { DurableResults, DurableRow, LoadRow, PickupRow } from "../bench/durable/run.ts"
 import { tiny } from "../bench/durable/sizes.ts"
@@ -194,5 +194,14 @@ describe("durable bench helpers", () => {
     const seconds = cpuWindow(() => listed)
     listed = [process.pid]
     expect(seconds()).toBeGreaterThan(0)
+  })
+})
+
+describe("durable bench samples", () => {
+  it("the largest of a latency run's samples, however many: a million does not overflow the stack", () => {
+    const samples = Array.from({ length: 1_000_000 }, (_, i) => (i * 7919) % 1_000_003)
+    samples[123_456] = 2_000_000
+    expect(largest(samples)).toBe(2_000_000)
+    expect(largest([])).toBe(-Infinity)
   })
 })

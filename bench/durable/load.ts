@@ -22,7 +22,7 @@
 import { randomUUID } from "node:crypto"
 import type { DurableContender } from "./contenders/index.ts"
 import { type Child, spawnConsumer, stopAll } from "./measure.ts"
-import { quantile } from "./pickup.ts"
+import { largest, quantile } from "./pickup.ts"
 
 /** Between two offers: steady at the scale of a millisecond latency, and a batch per tick. */
 const TICK_MS = 5
@@ -109,7 +109,7 @@ export const measureLoad = async (
       jobs: counted.length,
       p50: quantile(counted, 0.5),
       p99: quantile(counted, 0.99),
-      max: Math.max(...counted),
+      max: largest(counted),
       achievedRate: total / (offerMs / 1000)
     }
   } finally {
