@@ -65,12 +65,14 @@ local function fetch(command, key, values)
 end
 -- Every field of ids' own that outlives their state: for jobs gone for good
 -- (purged, removed, or completed and not kept), so that an id offered again is a new job.
+-- The optional hashes are skipped while they do not exist, as in fields(): most queues
+-- have no errors, priorities or settings, and a completion pays one EXISTS for each.
 local function forget(ids)
   batch('HDEL', attempts, ids)
   batch('HDEL', payload, ids)
-  batch('HDEL', errors, ids)
-  batch('HDEL', priority, ids)
-  batch('HDEL', settings, ids)
+  for _, key in ipairs({ errors, priority, settings }) do
+    if redis.call('EXISTS', key) == 1 then batch('HDEL', key, ids) end
+  end
 end
 local place = ${placesPerPriority}
 -- HMGET of key's fields ids, skipped (all nil) while key does not exist: most
