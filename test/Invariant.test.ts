@@ -15,5 +15,5 @@ const inMemory: Subject = {
 
 describe("invariant", () => {
   it("every accepted job ends exactly once; refusals are typed; nothing outlives the scope", () =>
-    holds(inMemory, { numRuns: 300, timeout: 5_000 }), 120_000)
+    holds(inMemory, { numRuns: 300, timeout: 5_000, budget: 90_000 }), 120_000)
 })

@@ -30,5 +30,5 @@ const threaded: Subject = {
 
 describe("invariant, threaded", () => {
   it("every accepted job ends exactly once; refusals are typed; nothing outlives the scope", () =>
-    holds(threaded, { numRuns: 20, timeout: 60_000 }), 600_000)
+    holds(threaded, { numRuns: 20, timeout: 60_000, budget: 420_000 }), 600_000)
 })

@@ -7,7 +7,8 @@
  * (threads know no TestClock), and nothing asserts how long anything took.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Cause, Context, Effect, Exit, Fiber, Stream } from "effect"
+import { Cause, Context, Effect, Exit, Fiber, Scope, Stream } from "effect"
+import { TestClock } from "effect/testing"
 import { type Pool, Threads } from "../src/index.ts"
 import type { ThreadTask } from "./support/threadJobs.ts"
 import { Area, schema, Square, TooBig } from "./support/threadSchemas.ts"
@@ -262,4 +263,25 @@ describe("schemas", () => {
       assert.strictEqual(error.option, "handler")
       assert.match(error.reason, /schema export/)
     }).pipe(Effect.scoped))
+})
+
+describe("closing", () => {
+  const lingering = new URL("./support/lingeringThreadJobs.ts", import.meta.url)
+  /** Real time for the threads to hear what they are told (the TestClock does not move). */
+  const threadsHear = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 50)))
+
+  it.effect("the pool's scope closing while a shutdown caller closes the threads waits until they have exited", () =>
+    Effect.gen(function*() {
+      const scope = yield* Scope.make()
+      const pool = yield* Threads.make({ handler: lingering, threads: 1 }).pipe(Scope.provide(scope))
+      const caller = yield* Effect.forkChild(pool.shutdown(), { startImmediately: true })
+      yield* threadsHear
+      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void), { startImmediately: true })
+      yield* threadsHear
+      // The thread does not exit when asked: only its termination, after the grace period, ends it.
+      assert.isUndefined(closing.pollUnsafe(), "the scope closed with its thread still running")
+      yield* TestClock.adjust("5 seconds")
+      yield* Fiber.join(closing)
+      yield* Fiber.join(caller)
+    }))
 })

@@ -293,14 +293,19 @@ export const check = (subject: Subject) => (w: Workload) =>
  * The invariant as a property of `subject`: `check` over random workloads,
  * each on the TestClock with its workload's scheduler budget. A run that
  * hangs past `timeout` fails the property (and is shrunk) instead of hanging
- * the suite.
+ * the suite; after `budget` in all, the shrinking stops and the failure is
+ * reported with the smallest workload found so far (and the seed to replay
+ * it), before the test's own time limit hides it.
  */
-export const holds = (subject: Subject, { numRuns, timeout }: { readonly numRuns: number; readonly timeout: number }) =>
+export const holds = (
+  subject: Subject,
+  { budget, numRuns, timeout }: { readonly numRuns: number; readonly timeout: number; readonly budget: number }
+) =>
   fc.assert(
     fc.asyncProperty(workload, (w) =>
       Effect.runPromise(check(subject)(w).pipe(
         Effect.provideService(Scheduler.MaxOpsBeforeYield, w.opsBeforeYield),
         Effect.provide(TestClock.layer())
       ))),
-    { numRuns, timeout }
+    { numRuns, plugins: [fc.timeout(timeout), fc.interruptAfterTimeLimit(budget, { failOnInterrupt: true })] }
   )

@@ -56,6 +56,8 @@ export interface Threads<A> {
   readonly sent: WeakMap<Job.Job<A>, Thread.Pending>
   /** Set when the pool closes its threads: none is replaced after that. */
   closing: boolean
+  /** Done once every thread has exited: a second `close` waits for the first. */
+  readonly closed: Deferred.Deferred<void>
 }
 
 /**
@@ -71,7 +73,16 @@ export const start = <A>(
   Effect.gen(function*() {
     const scope = yield* Scope.make()
     const slots = Array.from({ length: count }, (): Slot => ({ current: undefined, next: Deferred.makeUnsafe(), waiting: 0 }))
-    const threads: Threads<A> = { settings, transfer, schemas, scope, slots, sent: new WeakMap(), closing: false }
+    const threads: Threads<A> = {
+      settings,
+      transfer,
+      schemas,
+      scope,
+      slots,
+      sent: new WeakMap(),
+      closing: false,
+      closed: Deferred.makeUnsafe()
+    }
     const started = yield* Effect.exit(Effect.forEach(slots, (slot) => startIn(threads, slot), {
       concurrency: "unbounded",
       discard: true
@@ -285,9 +296,17 @@ export const handler = <A, B, E>(threads: Threads<A>) => (job: Job.Job<A>): Effe
     return Effect.flatMap(answer(threads, job, first), (reply) => fromReply<B, E>(threads.schemas, reply))
   })
 
-/** Closes every thread (the pool has drained: they are idle) and waits until they have exited. */
+/**
+ * Closes every thread (the pool has drained: they are idle) and waits until
+ * they have exited. Closed by a `shutdown` caller and by the pool's scope,
+ * whichever comes first; the other waits for it (a second `Scope.close`
+ * would return at once, with the threads still exiting).
+ */
 export const close = <A>(threads: Threads<A>): Effect.Effect<void> =>
   Effect.suspend(() => {
+    if (threads.closing) return Deferred.await(threads.closed)
     threads.closing = true
-    return Scope.close(threads.scope, Exit.void)
+    return Effect.uninterruptible(
+      Effect.ensuring(Scope.close(threads.scope, Exit.void), Deferred.done(threads.closed, Exit.void))
+    )
   })
