@@ -426,13 +426,21 @@ SELECT coalesce(sum(ready), 0)::float8, coalesce(sum(leased), 0)::float8,
   coalesce(sum(completed), 0)::float8, coalesce(sum(buried), 0)::float8
 FROM ${countsTable} WHERE queue = $1`
 
-/** Dead letters, their payloads as in `claimSql`: one over `$3` bytes as NULL. */
+/**
+ * Dead letters, their payloads as in `claimSql`: one over `$3` bytes as
+ * NULL. Each payload's text is made in the limited subquery, which the
+ * planner keeps whole: written in the outer select, it would be folded
+ * into each of its uses, made several times a row.
+ */
 export const buriedSql = `
 SELECT id, CASE WHEN octet_length(text) <= $3 THEN text END, attempts, error
-FROM ${table}, LATERAL (SELECT payload::text AS text) AS sent
-WHERE queue = $1 AND state = 'buried'
-ORDER BY seq
-LIMIT $2`
+FROM (
+  SELECT seq, id, payload::text AS text, attempts, error FROM ${table}
+  WHERE queue = $1 AND state = 'buried'
+  ORDER BY seq
+  LIMIT $2
+) AS buried
+ORDER BY seq`
 
 /**
  * The job `$2`: state (a scheduled job is ready), attempts, run-at (ms
