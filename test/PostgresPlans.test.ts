@@ -33,6 +33,24 @@ const storePool = Effect.suspend(() =>
   )
 )
 
+/**
+ * The generic plan of `sql` (prepared with parameters of `types`, run with
+ * `values`), with each node's output columns (EXPLAIN VERBOSE), as text.
+ */
+const verbosePlan = (sql: string, types: string, values: string) =>
+  Effect.gen(function*() {
+    yield* Effect.scoped(PostgresStore.make({ url: server!.url }))
+    const pool = yield* storePool
+    return yield* pool.use((connection) =>
+      Effect.gen(function*() {
+        yield* connection.queryValues(`PREPARE verbose_plan (${types}) AS ${sql}`)
+        const rows = yield* connection.queryValues(`EXPLAIN (VERBOSE) EXECUTE verbose_plan (${values})`)
+        yield* connection.queryValues("DEALLOCATE verbose_plan")
+        return rows.map((row) => row[0]).join("\n")
+      })
+    )
+  })
+
 describe("PostgresStore's plans", () => {
   it.live("a store's connection plans prepared statements once (generic plans)", () =>
     Effect.gen(function*() {
@@ -108,16 +126,7 @@ describe("PostgresStore's plans", () => {
 
   it.live("a claim makes each payload's JSON text once, however many times its answer reads it (EXPLAIN VERBOSE)", () =>
     Effect.gen(function*() {
-      yield* Effect.scoped(PostgresStore.make({ url: server!.url }))
-      const pool = yield* storePool
-      const plan = yield* pool.use((connection) =>
-        Effect.gen(function*() {
-          yield* connection.queryValues(`PREPARE claim_once (text, int4, float8, text, int4) AS ${Sql.claimSql}`)
-          const rows = yield* connection.queryValues("EXPLAIN (VERBOSE) EXECUTE claim_once ('once', 10, 60000, 't/', 1000)")
-          yield* connection.queryValues("DEALLOCATE claim_once")
-          return rows.map((row) => row[0]).join("\n")
-        })
-      )
+      const plan = yield* verbosePlan(Sql.claimSql, "text, int4, float8, text, int4", "'once', 10, 60000, 't/', 1000")
       // The size check, the size and the text itself: written out once each,
       // the conversion would run three times a job.
       assert.strictEqual(plan.match(/payload\)::text/g)?.length, 1, plan)
@@ -125,16 +134,7 @@ describe("PostgresStore's plans", () => {
 
   it.live("the dead letters' listing makes each payload's JSON text once (EXPLAIN VERBOSE)", () =>
     Effect.gen(function*() {
-      yield* Effect.scoped(PostgresStore.make({ url: server!.url }))
-      const pool = yield* storePool
-      const plan = yield* pool.use((connection) =>
-        Effect.gen(function*() {
-          yield* connection.queryValues(`PREPARE buried_once (text, int4, int4) AS ${Sql.buriedSql}`)
-          const rows = yield* connection.queryValues("EXPLAIN (VERBOSE) EXECUTE buried_once ('once', 10, 1000)")
-          yield* connection.queryValues("DEALLOCATE buried_once")
-          return rows.map((row) => row[0]).join("\n")
-        })
-      )
+      const plan = yield* verbosePlan(Sql.buriedSql, "text, int4, int4", "'once', 10, 1000")
       // The size check and the text read the column the scan below made: written out in the
       // top node, the conversion would run there twice a job more.
       const top = plan.split("\n").find((line) => line.trim().startsWith("Output:")) ?? ""
