@@ -8,7 +8,7 @@
  * while the poll goes on.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Deferred, Effect, Exit, Logger, Queue, Scope } from "effect"
+import { Clock, Deferred, Effect, Exit, Logger, Queue, Schema, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as Leases from "../src/durable/leases.ts"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
@@ -16,6 +16,7 @@ import { type Store, StoreError, withDue } from "../src/durable/Store.ts"
 import { answeredByHand, startFetcher } from "./support/fetcher.ts"
 import { settle } from "./support/workload.ts"
 import { PoolClosedError } from "../src/Pool.ts"
+import { Durable } from "../src/index.ts"
 
 /** `healthy`, except that claim number n (from 1) fails when `fails(n)`; `at` records when each claim came. */
 const flaky = (healthy: Store, fails: (n: number) => boolean) => {
@@ -346,6 +347,50 @@ describe("Fetcher", () => {
       assert.deepStrictEqual(claims.map((claim) => claim.max), [6, 1, 2, 2, 2])
       assert.isAtMost(promised(), 6)
       yield* close(scope)
+    }))
+
+  it.effect("a durable pool starts a second claim once its workers' worth of leases is free; on a store where overlapping claims are costly, once half its leases are", () =>
+    Effect.gen(function*() {
+      /** The claims' sizes of a pool of 1 worker and a prefetch of 5 (6 leases), its first claim answered full, after each of 4 jobs ends. */
+      const claimsAfterEachEnd = (overlappingClaimsCostly: boolean) =>
+        Effect.gen(function*() {
+          const { answer, claims, close, store } = answeredByHand(yield* MemoryStore.make)
+          const ends = yield* Queue.unbounded<void>()
+          const scope = yield* Scope.make()
+          yield* Scope.provide(scope)(Durable.make({
+            store: { ...store, overlappingClaimsCostly },
+            queue: "q",
+            schema: Schema.Number,
+            workers: 1,
+            prefetch: 5,
+            // Each job runs until the test ends it.
+            handler: () => Queue.take(ends)
+          }))
+          yield* settle
+          answer(0, 6)
+          yield* settle
+          const sizes: Array<ReadonlyArray<number>> = []
+          for (let i = 0; i < 4; i++) {
+            Queue.offerUnsafe(ends, undefined)
+            yield* settle
+            sizes.push(claims.map((claim) => claim.max))
+          }
+          // The jobs still held end, so that the pool's shutdown need not wait for them.
+          for (let i = 0; i < 6; i++) Queue.offerUnsafe(ends, undefined)
+          yield* close(scope)
+          return sizes
+        })
+      // The first end: no claim in flight, a claim for its lease. Then one in flight (never answered here):
+      assert.deepStrictEqual(
+        yield* claimsAfterEachEnd(false),
+        [[6, 1], [6, 1, 1], [6, 1, 1], [6, 1, 1]],
+        "a second claim as soon as a worker's worth (1) is free; never a third"
+      )
+      assert.deepStrictEqual(
+        yield* claimsAfterEachEnd(true),
+        [[6, 1], [6, 1], [6, 1], [6, 1, 3]],
+        "a second claim only once half the 6 leases are free: at least as large as the 1 it reads past"
+      )
     }))
 
   it.effect("a claim that comes back short starts no second one: the fetcher waits for the idle poll", () =>

@@ -396,6 +396,15 @@ export interface Store {
    * again. Optional: a store without it is polled.
    */
   readonly listen?: ((queue: string) => Effect.Effect<Effect.Effect<void, StoreError>, StoreError, Scope.Scope>) | undefined
+  /**
+   * Whether a claim made while another claim of the same pool is in flight
+   * pays for the jobs that first claim holds: PostgreSQL's `SKIP LOCKED`
+   * reads past each of its rows. A durable pool on such a store starts that
+   * second claim only once half its leases are free, so that it is at least
+   * as large as the claim it reads past; on another store, once its workers'
+   * worth is free. Optional: not costly.
+   */
+  readonly overlappingClaimsCostly?: boolean | undefined
 }
 
 /**

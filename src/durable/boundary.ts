@@ -137,6 +137,7 @@ const wrap = (engine: Engine, options: Options): Store => {
     listen: engine.listen === undefined ? undefined : listening(engine.listen, options, operate),
     due: engine.due === undefined ? undefined : dueOf(engine.due, operate),
     upcoming: engine.upcoming === undefined ? undefined : upcomingOf(engine.upcoming, operate),
+    overlappingClaimsCostly: engine.overlappingClaimsCostly,
     lookup: (queue, id) => withIds("lookup", queue, [{ id }], () => engine.lookup(queue, id)),
     redrive: (queue, ids) =>
       ids.length === 0 ? Effect.succeed(0) : withIds("redrive", queue, asJobs(ids), () => engine.redrive(queue, ids)),

@@ -117,6 +117,8 @@ const store = (option: string, input: unknown): Store => {
     if (typeof operation !== "function") refuse(option, `must be a Store: its ${name} is ${describe(operation)}`)
     operations[name] = (operation as (...args: ReadonlyArray<unknown>) => unknown).bind(source)
   }
+  // What the store says of itself (`Store.overlappingClaimsCostly`): read once too, kept only when true.
+  if (field(source, "overlappingClaimsCostly", option) === true) operations.overlappingClaimsCostly = true
   return operations as unknown as Store
 }
 

@@ -15,6 +15,19 @@
  * consumer, 28,461 against 22,266 with two; server CPU 28.5 against 38.0
  * and 31.3 against 44.8 µs a job. The Redis contender keeps the default,
  * as BullMQ keeps completed jobs by default.
+ *
+ * A second claim in flight starts only once half the leases are free on
+ * PostgreSQL (`Store.overlappingClaimsCostly`), where it started once the
+ * workers' 32 were: that second claim's `SKIP LOCKED` scan read past the
+ * first claim's rows. Per run (pg_stat_statements, 25,000 jobs claimed
+ * with one consumer, 30,000 with two): with 32, 112-148 claims of about 200
+ * jobs, claim 20-52 µs and 15-19 buffers a job; from 128 up, 25 (31 with
+ * two consumers) claims of about 1,000, never a second in flight, claim
+ * 12-45 µs and 11.5-13 buffers a job, as one claim at a time. Alternating
+ * on a loaded machine, medians of 4-5 rounds: with two consumers 30.9k /
+ * 36.3k / 37.9k jobs/s with 32 against 39.2k / 44.5k / 48.6k one at a time
+ * (half the prefetch, the same claims: 29.8k / 42.0k); with one, 31.1k /
+ * 44.6k / 32.9k against 33.3k / 38.1k / 42.1k (half: 35.9k / 49.3k).
  */
 import * as PostgresStore from "../../../src/durable/PostgresStore.ts"
 import { durablePool } from "./pool.ts"

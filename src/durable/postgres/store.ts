@@ -154,6 +154,9 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
 
     listen: (queue) => Listener.listen(runner, queue),
 
+    // A second claim in flight reads past the rows the first one holds locked (`claimSql`).
+    overlappingClaimsCostly: true,
+
     upcoming: (queue, limit) =>
       Effect.map(
         run("upcoming", Sql.upcomingSql, [queue, PgTypes.int4(limit)]),
