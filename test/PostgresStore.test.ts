@@ -357,6 +357,12 @@ describe("PostgresStore", () => {
       assert.deepStrictEqual(claimed.map((job) => Sql.splitToken(job.token).stored), [first, second])
     }))
 
+  it.live("says a claim made while another is in flight reads past that one's jobs (overlappingClaimsCostly), through its boundary", () =>
+    Effect.gen(function*() {
+      const store = yield* makeShared
+      assert.isTrue(store.overlappingClaimsCostly)
+    }))
+
   it.live("two stores (two pools) claiming concurrently never get the same job", () =>
     Effect.gen(function*() {
       const stores = [yield* makeShared, yield* makeShared]
