@@ -118,12 +118,35 @@ interface Attempt {
   readonly fiber: Fiber.Fiber<unknown, unknown>
 }
 
-/** Runs a workload and checks the invariant. Fails (an assertion defect) when it does not hold. */
+/**
+ * Closes `scope`, advancing the TestClock 100 ms a round (and settling)
+ * until it has closed or `subject.closingRounds` have passed. Says whether
+ * it closed.
+ */
+const closeInRounds = (subject: Subject, scope: Scope.Closeable) =>
+  Effect.gen(function*() {
+    const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void), { startImmediately: true })
+    for (let i = 0; i < subject.closingRounds && closing.pollUnsafe() === undefined; i++) {
+      yield* TestClock.adjust(100)
+      yield* subject.settle
+    }
+    return closing.pollUnsafe() !== undefined
+  })
+
+/**
+ * Runs a workload and checks the invariant. Fails (an assertion defect) when
+ * it does not hold. A run that fails or is interrupted half-way still closes
+ * its pool: threads left computing would slow every later run (the
+ * shrinking's too) until they, in turn, time out.
+ */
 export const check = (subject: Subject) => (w: Workload) =>
+  Effect.flatMap(Scope.make(), (scope) =>
+    Effect.onError(exercise(subject, w, scope), () => Effect.asVoid(closeInRounds(subject, scope))))
+
+const exercise = (subject: Subject, w: Workload, scope: Scope.Closeable) =>
   Effect.gen(function*() {
     const { settle } = subject
     const trace = makeTrace()
-    const scope = yield* Scope.make()
     const pool = yield* subject.make({
       workers: w.workers,
       capacity: w.capacity,
@@ -173,12 +196,7 @@ export const check = (subject: Subject) => (w: Workload) =>
 
     // Close the scope (which shuts the pool down unless a step already did),
     // advancing time until it is closed: the deadline bounds how long it takes.
-    const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void), { startImmediately: true })
-    for (let i = 0; i < subject.closingRounds && closing.pollUnsafe() === undefined; i++) {
-      yield* TestClock.adjust(100)
-      yield* settle
-    }
-    assert.isDefined(closing.pollUnsafe(), "the scope did not close within the deadline")
+    assert.isTrue(yield* closeInRounds(subject, scope), "the scope did not close within the deadline")
     if (shutdown) yield* Fiber.await(shutdown)
     const report = yield* pool.shutdown()
 
@@ -289,11 +307,29 @@ export const check = (subject: Subject) => (w: Workload) =>
     for (const id of cutOff) assert.isTrue(listed.has(id), `${id} was cut off by the deadline but is not in the report`)
   })
 
+/** Dies once `ms` of real time have passed: the TestClock cannot reach it. */
+const realDeadline = (ms: number) =>
+  Effect.callback<never>((resume) => {
+    const timer = setTimeout(() => resume(Effect.die(new Error(`the run took more than ${ms} ms of real time`))), ms)
+    return Effect.sync(() => clearTimeout(timer))
+  })
+
 /**
- * The invariant as a property of `subject`: `check` over random workloads,
- * each on the TestClock with its workload's scheduler budget. A run that
- * hangs past `timeout` fails the property (and is shrunk) instead of hanging
- * the suite; after `budget` in all, the shrinking stops and the failure is
+ * `check` of one workload on the TestClock with the workload's scheduler
+ * budget, interrupted (closing its pool) after `timeout` of real time.
+ */
+export const run = (subject: Subject, w: Workload, timeout: number) =>
+  Effect.runPromise(check(subject)(w).pipe(
+    Effect.raceFirst(realDeadline(timeout)),
+    Effect.provideService(Scheduler.MaxOpsBeforeYield, w.opsBeforeYield),
+    Effect.provide(TestClock.layer())
+  ))
+
+/**
+ * The invariant as a property of `subject`: `run` over random workloads.
+ * A run that hangs past `timeout` is interrupted and fails the property,
+ * which is shrunk, instead of hanging the suite; should the interruption
+ * itself hang, fast-check gives up on the run at twice `timeout`. After `budget` in all, the shrinking stops and the failure is
  * reported with the smallest workload found so far (and the seed to replay
  * it), before the test's own time limit hides it.
  */
@@ -302,10 +338,6 @@ export const holds = (
   { budget, numRuns, timeout }: { readonly numRuns: number; readonly timeout: number; readonly budget: number }
 ) =>
   fc.assert(
-    fc.asyncProperty(workload, (w) =>
-      Effect.runPromise(check(subject)(w).pipe(
-        Effect.provideService(Scheduler.MaxOpsBeforeYield, w.opsBeforeYield),
-        Effect.provide(TestClock.layer())
-      ))),
-    { numRuns, plugins: [fc.timeout(timeout), fc.interruptAfterTimeLimit(budget, { failOnInterrupt: true })] }
+    fc.asyncProperty(workload, (w) => run(subject, w, timeout)),
+    { numRuns, plugins: [fc.timeout(2 * timeout), fc.interruptAfterTimeLimit(budget, { failOnInterrupt: true })] }
   )
