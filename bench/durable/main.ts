@@ -8,6 +8,7 @@
  * Flags: `--tiny` runs tiny sizes (seconds, numbers meaningless);
  * `--out DIR` writes somewhere else than bench/; `--no-analyze` skips the
  * `ANALYZE` of PostgreSQL once each run's jobs are offered (see `analyze` in `run.ts`);
+ * `--no-vacuum` skips the `VACUUM` of PostgreSQL before each measurement (see `vacuum` in `run.ts`);
  * `--latency-only` measures only the pickup latency (`pickup.ts`), no throughput;
  * `--only graphile,effect-mq` runs only the other contenders whose name
  * contains one of those words (ours always), to iterate on one quickly;
@@ -23,6 +24,7 @@ const { values } = parseArgs({
     tiny: { type: "boolean", default: false },
     out: { type: "string" },
     analyze: { type: "boolean", default: true },
+    vacuum: { type: "boolean", default: true },
     "latency-only": { type: "boolean", default: false },
     "warm-up": { type: "boolean", default: true },
     only: { type: "string" }
@@ -36,6 +38,7 @@ const sizes = {
   ...(values.tiny ? tiny : full),
   ...(values["warm-up"] ? {} : { consumerWarmUpJobs: 0 }),
   analyze: values.analyze,
+  vacuum: values.vacuum,
   throughput: !values["latency-only"],
   only: values.only
 }

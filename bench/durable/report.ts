@@ -66,6 +66,12 @@ const headerSection = (results: DurableResults): string => {
         ? "PostgreSQL: `ANALYZE` once each run's jobs are offered, before `go` (untimed, for every contender): " +
           "the planner knows the queue, as autovacuum's statistics know a queue in service."
         : "PostgreSQL: **not analyzed** (`--no-analyze`): the planner had no statistics on the tables.",
+      sizes.vacuum
+        ? "PostgreSQL: `VACUUM` before each measurement (throughput, load and pickup runs; untimed, for every " +
+          "contender): no run walks the dead rows an earlier one left, or meets autovacuum (which looks once a " +
+          "minute) cleaning them up."
+        : "PostgreSQL: **not vacuumed** between measurements (`--no-vacuum`): a run may walk the dead rows earlier " +
+          "runs left, or meet autovacuum cleaning them up.",
       "Ratio: our pool's median jobs/s ÷ the contender's, same engine and consumer count (above 1: ours is faster).",
       `End-to-end latency under load: one consumer process${sizes.consumerWarmUpJobs > 0 ? " (warmed up as above)" : ""} ` +
       `on a fresh queue; the driver offers for ${sizes.loadSeconds} s ` +

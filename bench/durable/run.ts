@@ -99,11 +99,29 @@ export const ENGINES: ReadonlyArray<Engine> = ["redis", "postgres"]
  * orders of magnitude slower (pg-boss, and this pool's store before it used
  * `= ANY` arrays: see the notes in results-durable.md). `--no-analyze` skips it.
  */
-const analyze = (url: string): Promise<void> =>
+const analyze = (url: string): Promise<void> => runStatement(url, "ANALYZE")
+
+/**
+ * `VACUUM` of a PostgreSQL server's database before each measurement
+ * (throughput run, load run, pickup run; untimed, for every contender). A
+ * run leaves up to hundreds of thousands of dead rows (every contender
+ * deletes or updates its jobs), and autovacuum looks for them once a minute:
+ * without it, whether a measurement walks the previous runs' dead rows, or
+ * meets autovacuum cleaning them, is a matter of when that minute comes
+ * round. With it, none pays for another's clean-up. `--no-vacuum` skips it.
+ */
+const vacuum = (url: string): Promise<void> => runStatement(url, "VACUUM")
+
+const runStatement = (url: string, sql: string): Promise<void> =>
   Effect.runPromise(Effect.scoped(Effect.gen(function*() {
     const pool = yield* PgPool.make({ url: Redacted.make(url) })
-    yield* pool.use((connection) => connection.queryValues("ANALYZE", []))
+    yield* pool.use((connection) => connection.queryValues(sql, []))
   })))
+
+/** Before each measurement on `engine`'s server at `url`: see `vacuum`. */
+export const cleanUp = async (engine: Engine, url: string, sizes: Pick<DurableSizes, "vacuum">) => {
+  if (engine === "postgres" && sizes.vacuum) await vacuum(url)
+}
 
 const startServer = (engine: Engine) => engine === "redis" ? startRedisServer() : startPostgresServer()
 
@@ -125,6 +143,7 @@ const warmUpJobsOf = (contender: DurableContender, sizes: DurableSizes) =>
 const verified = async (contender: DurableContender, server: Server, sizes: DurableSizes, shape: Shape) => {
   const afterOffer = contender.engine === "postgres" && sizes.analyze ? () => analyze(server.url) : undefined
   const jobs = jobsOf(contender, sizes)
+  await cleanUp(contender.engine, server.url, sizes)
   const run = await measureRun(contender, server.url, jobs, shape.consumers, {
     queues: shape.queues,
     warmUpJobs: warmUpJobsOf(contender, sizes),
@@ -215,6 +234,7 @@ const runEngine = async (engine: Engine, sizes: DurableSizes, log: (line: string
       const measured = runs.get(keyOf(contender.name, { consumers: 1, queues: 1 })) ?? []
       if (measured.length === 0 || sizes.loadSeconds <= 0) continue
       const rate = summarize(measured.map((run) => run.jobsPerSecond)).median / 2
+      await cleanUp(engine, server.url, sizes)
       const run = await measureLoad(contender, server.url, rate, sizes.loadSeconds, warmUpJobsOf(contender, sizes))
       log(`  ${contender.name}, under ${Math.round(rate)} jobs/s: p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms (${run.jobs} jobs)`)
       load.push({ contender: contender.name, engine, ours: contender.ours, settings: contender.settings, run })
@@ -222,6 +242,7 @@ const runEngine = async (engine: Engine, sizes: DurableSizes, log: (line: string
     const peer = fastestOther(contenders, runs)
     const ours = contenders.find((contender) => contender.ours)
     if (peer !== undefined && ours !== undefined && sizes.loadSeconds > 0) {
+      await cleanUp(engine, server.url, sizes)
       const run = await measureLoad(ours, server.url, peer.rate, sizes.loadSeconds, warmUpJobsOf(ours, sizes))
       log(`  ${ours.name}, under ${peer.name}'s ${Math.round(peer.rate)} jobs/s: p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms`)
       load.push({ contender: ours.name, engine, ours: true, settings: ours.settings, run, atRateOf: peer.name })
@@ -230,6 +251,7 @@ const runEngine = async (engine: Engine, sizes: DurableSizes, log: (line: string
       contender.engine === engine && selected(sizes.only, contender.name, contender.ours)
     )
     for (const contender of pickups) {
+      await cleanUp(engine, server.url, sizes)
       const row = await pickupRow(contender, server.url, sizes)
       log(`  ${contender.name}, pickup: p50 ${row.run.p50.toFixed(2)} ms, p99 ${row.run.p99.toFixed(2)} ms (${row.run.jobs} jobs)`)
       pickup.push(row)

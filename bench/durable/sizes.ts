@@ -22,6 +22,8 @@ export interface DurableSizes {
   readonly consumerWarmUpJobs: number
   /** Whether PostgreSQL's tables are analyzed once each run's jobs are offered (see `analyze` in `run.ts`). */
   readonly analyze: boolean
+  /** Whether PostgreSQL's database is vacuumed before each measurement (see `vacuum` in `run.ts`). */
+  readonly vacuum: boolean
   /** Jobs offered one at a time to an idle queue per pickup-latency run (see `pickup.ts`). */
   readonly pickupJobs: number
   /** Untimed jobs offered the same way before them (the first connections' and statements' costs). */
@@ -50,6 +52,7 @@ export const full: DurableSizes = {
   warmups: 1,
   consumerWarmUpJobs: 5_000,
   analyze: true,
+  vacuum: true,
   pickupJobs: 200,
   pickupWarmups: 5,
   throughput: true,
@@ -65,6 +68,7 @@ export const tiny: DurableSizes = {
   warmups: 0,
   consumerWarmUpJobs: 30,
   analyze: true,
+  vacuum: true,
   pickupJobs: 3,
   pickupWarmups: 1,
   throughput: true,
