@@ -26,6 +26,7 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import type * as Job from "../../Job.ts"
+import * as Once from "../once.ts"
 import { DIED, FAILED, INTERRUPTED, type Reply, restore, SUCCEEDED } from "./protocol.ts"
 import { decode, encode, type Schemas } from "./codec.ts"
 import * as Thread from "./thread.ts"
@@ -54,10 +55,8 @@ export interface Threads<A> {
   readonly slots: ReadonlyArray<Slot>
   /** The job each worker has sent and seen started, from `beforeJob` to `handler`. */
   readonly sent: WeakMap<Job.Job<A>, Thread.Pending>
-  /** Set when the pool closes its threads: none is replaced after that. */
-  closing: boolean
-  /** Done once every thread has exited: a second `close` waits for the first. */
-  readonly closed: Deferred.Deferred<void>
+  /** Started when the pool closes its threads (none is replaced after that); every `close` waits for it. */
+  readonly closing: Once.Once<void>
 }
 
 /**
@@ -80,8 +79,7 @@ export const start = <A>(
       scope,
       slots,
       sent: new WeakMap(),
-      closing: false,
-      closed: Deferred.makeUnsafe()
+      closing: Once.make()
     }
     const started = yield* Effect.exit(Effect.forEach(slots, (slot) => startIn(threads, slot), {
       concurrency: "unbounded",
@@ -110,7 +108,7 @@ const startIn = <A>(threads: Threads<A>, slot: Slot): Effect.Effect<Thread.Threa
 /** Starts a thread in the slot's place, in the background; the jobs sent to the slot wait for it. */
 const replace = <A>(threads: Threads<A>, slot: Slot): void => {
   slot.current = undefined
-  if (threads.closing) return
+  if (threads.closing.started()) return
   slot.next = Deferred.makeUnsafe()
   Effect.runFork(Effect.ignore(startIn(threads, slot)))
 }
@@ -299,14 +297,9 @@ export const handler = <A, B, E>(threads: Threads<A>) => (job: Job.Job<A>): Effe
 /**
  * Closes every thread (the pool has drained: they are idle) and waits until
  * they have exited. Closed by a `shutdown` caller and by the pool's scope,
- * whichever comes first; the other waits for it (a second `Scope.close`
- * would return at once, with the threads still exiting).
+ * whichever comes first, once (`Once`): the other waits for it (a second
+ * `Scope.close` would return at once, with the threads still exiting), and a
+ * first caller interrupted at any point cannot leave it half-started.
  */
 export const close = <A>(threads: Threads<A>): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    if (threads.closing) return Deferred.await(threads.closed)
-    threads.closing = true
-    return Effect.uninterruptible(
-      Effect.ensuring(Scope.close(threads.scope, Exit.void), Deferred.done(threads.closed, Exit.void))
-    )
-  })
+  threads.closing.run(Scope.close(threads.scope, Exit.void))
