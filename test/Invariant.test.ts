@@ -55,8 +55,17 @@ describe("a run of the invariant that goes wrong", () => {
 
   it("a run that hangs is cut at its real-time limit and still closes its pool", async () => {
     const { pools, subject } = brokenAtThirdSettle(Effect.never)
-    const error = await run(subject, hanging, 200).then(() => undefined, (error: unknown) => error)
-    assert.include(String(error), "the run took more than 200 ms of real time")
+    const error = await run(subject, hanging, 1_000).then(() => undefined, (error: unknown) => error)
+    assert.include(String(error), "the run took more than 1000 ms of real time")
     assert.deepStrictEqual(await workersLeft(pools), [0])
+  })
+
+  it("a run whose scope never closes fails saying so, and does not wait for it", async () => {
+    const stuck: Subject = {
+      ...inMemory,
+      make: (options, trace) => Effect.tap(inMemory.make(options, trace), () => Effect.addFinalizer(() => Effect.never))
+    }
+    const error = await run(stuck, { ...hanging, steps: [] }, 5_000).then(() => undefined, (error: unknown) => error)
+    assert.include(String(error), "the scope did not close within the deadline")
   })
 })

@@ -119,19 +119,24 @@ interface Attempt {
 }
 
 /**
- * Closes `scope`, advancing the TestClock 100 ms a round (and settling)
- * until it has closed or `subject.closingRounds` have passed. Says whether
- * it closed.
+ * Closing `scope`: the first run starts it (detached, so that a close that
+ * hangs cannot hold its caller), and every run, the first included, advances
+ * the TestClock 100 ms a round (and settles) until that one close has ended
+ * or `subject.closingRounds` have passed, and says whether it ended. One
+ * close for all: a second `Scope.close` of a closing scope returns at once,
+ * and would say "closed" of a scope still closing.
  */
-const closeInRounds = (subject: Subject, scope: Scope.Closeable) =>
-  Effect.gen(function*() {
-    const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void), { startImmediately: true })
+const closer = (subject: Subject, scope: Scope.Closeable) => {
+  let closing: Fiber.Fiber<void> | undefined
+  return Effect.gen(function*() {
+    closing ??= yield* Effect.forkDetach(Scope.close(scope, Exit.void), { startImmediately: true })
     for (let i = 0; i < subject.closingRounds && closing.pollUnsafe() === undefined; i++) {
       yield* TestClock.adjust(100)
       yield* subject.settle
     }
     return closing.pollUnsafe() !== undefined
   })
+}
 
 /**
  * Runs a workload and checks the invariant. Fails (an assertion defect) when
@@ -140,10 +145,12 @@ const closeInRounds = (subject: Subject, scope: Scope.Closeable) =>
  * shrinking's too) until they, in turn, time out.
  */
 export const check = (subject: Subject) => (w: Workload) =>
-  Effect.flatMap(Scope.make(), (scope) =>
-    Effect.onError(exercise(subject, w, scope), () => Effect.asVoid(closeInRounds(subject, scope))))
+  Effect.flatMap(Scope.make(), (scope) => {
+    const close = closer(subject, scope)
+    return Effect.onError(exercise(subject, w, scope, close), () => Effect.asVoid(close))
+  })
 
-const exercise = (subject: Subject, w: Workload, scope: Scope.Closeable) =>
+const exercise = (subject: Subject, w: Workload, scope: Scope.Closeable, close: Effect.Effect<boolean>) =>
   Effect.gen(function*() {
     const { settle } = subject
     const trace = makeTrace()
@@ -196,7 +203,7 @@ const exercise = (subject: Subject, w: Workload, scope: Scope.Closeable) =>
 
     // Close the scope (which shuts the pool down unless a step already did),
     // advancing time until it is closed: the deadline bounds how long it takes.
-    assert.isTrue(yield* closeInRounds(subject, scope), "the scope did not close within the deadline")
+    assert.isTrue(yield* close, "the scope did not close within the deadline")
     if (shutdown) yield* Fiber.await(shutdown)
     const report = yield* pool.shutdown()
 
@@ -329,9 +336,12 @@ export const run = (subject: Subject, w: Workload, timeout: number) =>
  * The invariant as a property of `subject`: `run` over random workloads.
  * A run that hangs past `timeout` is interrupted and fails the property,
  * which is shrunk, instead of hanging the suite; should the interruption
- * itself hang, fast-check gives up on the run at twice `timeout`. After `budget` in all, the shrinking stops and the failure is
- * reported with the smallest workload found so far (and the seed to replay
- * it), before the test's own time limit hides it.
+ * itself hang, fast-check gives up on the run at twice `timeout`. After
+ * `budget` in all, fast-check stops and fails: while shrinking, with the
+ * smallest failing workload found so far (and the seed to replay it), before
+ * the test's own time limit hides it; before any failure, because the runs
+ * took longer than the budget allows, which is a failure too (a run takes
+ * about a second, or a fiftieth of that in memory).
  */
 export const holds = (
   subject: Subject,
