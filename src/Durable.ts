@@ -481,13 +481,14 @@ const build = <A, I, B, E, R>(
     const { lease, pollInterval } = config
     // A second claim in flight once the workers' worth of leases is free: the
     // next batch is on its way while the first one's jobs run. On a store where
-    // it reads past the first claim's jobs (PostgreSQL), only once half the
-    // leases are free: the first then holds at most as many as the second asks
-    // for, at most one job read past per job asked for, where a workers' worth
-    // read past up to the whole prefetch (with 32 workers and a prefetch of
-    // 1,024 on PostgreSQL: claims of about 200 jobs instead of 1,024, 15 to 19
-    // buffers a job instead of 11.5 to 13, and fewer jobs a second with two
-    // consumers; see bench/durable/contenders/poolPostgres.ts).
+    // it reads past the first claim's jobs (PostgreSQL), once half the leases
+    // are free: the first then holds at most as many as the second asks for,
+    // at most one job read past per job asked for, where a workers' worth read
+    // past up to the whole prefetch (with 32 workers and a prefetch of 1,024 on
+    // PostgreSQL: claims of about 200 jobs instead of about 1,000, and more
+    // buffers read a job; the figures are in
+    // bench/durable/contenders/poolPostgres.ts). With a prefetch below the
+    // workers, half the leases is fewer than the workers' worth: sooner.
     const pipelineAt = store.overlappingClaimsCostly === true ? Math.ceil(book.capacity / 2) : config.workers
     const fetcher = yield* Fetcher.start(
       { store, queue, lease, pollInterval, book, decode, pipelineAt, submit: pool.submit },
