@@ -31,6 +31,7 @@ const unit = [
   "test/Invariant.test.ts",
   "test/Leases.test.ts",
   "test/Ledger.test.ts",
+  "test/Once.test.ts",
   "test/MemoryStore.test.ts",
   "test/Metrics.test.ts",
   "test/Tracing.test.ts",
