@@ -4,10 +4,10 @@
  * `--no-vacuum` said not to, so that no measurement walks the dead rows an
  * earlier run left. On a real local PostgreSQL server.
  */
-import * as PgPool from "@effect/sql-pg/PgPool"
-import { Effect, Redacted } from "effect"
+import { Effect } from "effect"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import { cleanUp } from "../bench/durable/run.ts"
+import { pgRows } from "./support/admin.ts"
 import { type PlainServer, startPostgresServer } from "./support/servers.ts"
 
 let server: PlainServer
@@ -20,11 +20,7 @@ afterAll(async () => {
   await server?.close()
 })
 
-const query = (sql: string) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-    const pool = yield* PgPool.make({ url: Redacted.make(server.url) })
-    return yield* pool.use((connection) => connection.queryValues(sql, []))
-  })))
+const query = (sql: string) => Effect.runPromise(pgRows(server.url, sql))
 
 /** A table whose rows were all deleted, and whether it has been vacuumed since (by hand: autovacuum counts apart). */
 const tableWithDeadRows = async (name: string) => {

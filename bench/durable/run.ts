@@ -11,11 +11,10 @@
  * the pickup latency of the engine's pickup contenders, one after another
  * (`pickup.ts`).
  */
-import * as PgPool from "@effect/sql-pg/PgPool"
 import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
 import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
+import { pgRows } from "../../test/support/admin.ts"
 import { startPostgresServer, startRedisServer } from "../../test/support/servers.ts"
 import { describeRun, type RunContext } from "../kit/context.ts"
 import { writeReport } from "../kit/notes.ts"
@@ -112,11 +111,7 @@ const analyze = (url: string): Promise<void> => runStatement(url, "ANALYZE")
  */
 const vacuum = (url: string): Promise<void> => runStatement(url, "VACUUM")
 
-const runStatement = (url: string, sql: string): Promise<void> =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-    const pool = yield* PgPool.make({ url: Redacted.make(url) })
-    yield* pool.use((connection) => connection.queryValues(sql, []))
-  })))
+const runStatement = (url: string, sql: string): Promise<void> => Effect.runPromise(Effect.asVoid(pgRows(url, sql)))
 
 /** Before each measurement on `engine`'s server at `url`: see `vacuum`. */
 export const cleanUp = async (engine: Engine, url: string, sizes: Pick<DurableSizes, "vacuum">) => {

@@ -8,10 +8,9 @@
  * milliseconds, and the server's total per job. A tool for looking, not part
  * of the benchmark's results.
  */
-import * as PgPool from "@effect/sql-pg/PgPool"
 import * as Effect from "effect/Effect"
-import * as Redacted from "effect/Redacted"
 import { parseArgs } from "node:util"
+import { pgRows } from "../../test/support/admin.ts"
 import { startPostgresServer } from "../../test/support/servers.ts"
 import { durableContenders, selected } from "./contenders/index.ts"
 import { measureRun } from "./measure.ts"
@@ -21,11 +20,7 @@ const { values, positionals } = parseArgs({
   allowPositionals: true
 })
 
-const query = (url: string, sql: string) =>
-  Effect.runPromise(Effect.scoped(Effect.gen(function*() {
-    const pool = yield* PgPool.make({ url: Redacted.make(url) })
-    return yield* pool.use((connection) => connection.queryValues(sql, []))
-  })))
+const query = (url: string, sql: string) => Effect.runPromise(pgRows(url, sql))
 
 const jobs = Number(values.jobs)
 const server = await startPostgresServer({

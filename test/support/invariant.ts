@@ -338,8 +338,8 @@ export const run = (subject: Subject, w: Workload, timeout: number) =>
  * which is shrunk, instead of hanging the suite; should the interruption
  * itself hang, fast-check gives up on the run at twice `timeout`. After
  * `budget` in all, fast-check stops and fails: while shrinking, with the
- * smallest failing workload found so far (and the seed to replay it), before
- * the test's own time limit hides it; before any failure, because the runs
+ * smallest failing workload found so far (fast-check prints it, with the
+ * seed and path that replay it), before the test's own time limit hides it; before any failure, because the runs
  * took longer than the budget allows, which is a failure too (a run takes
  * about a second, or a fiftieth of that in memory).
  */
