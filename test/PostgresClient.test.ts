@@ -303,11 +303,15 @@ describe("setting up the schema once: PostgresStore.migrate, and migrate: false"
       assert.deepStrictEqual(yield* store.counts(queue), { ...empty, completed: 1 })
     })))
 
-  it.live("PostgresStore.migrateClient migrates on the application's client", () =>
+  it.live("PostgresStore.migrateClient migrates on the application's client, within its transaction", () =>
     Effect.scoped(Effect.gen(function*() {
       const url = yield* freshDatabase
       const sql = yield* clientOn(url)
-      yield* PostgresStore.migrateClient.pipe(Effect.provideService(PgClient.PgClient, sql))
+      // In the application's transaction, which keeps its own lock wait after the migration.
+      const lockTimeout = yield* sql.withTransaction(
+        Effect.andThen(PostgresStore.migrateClient.pipe(Effect.provideService(PgClient.PgClient, sql)), sql`SHOW lock_timeout`.values)
+      )
+      assert.deepStrictEqual(lockTimeout, [["0"]])
       const store = yield* PostgresStore.fromClient({ migrate: false }).pipe(Effect.provideService(PgClient.PgClient, sql))
       const queue = queueName()
       yield* store.offer(queue, [{ id: "j", payload: 1 }])

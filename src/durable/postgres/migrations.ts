@@ -10,7 +10,8 @@
  * statement, under a transaction-scoped advisory lock (processes connecting
  * at once take turns, and the next finds the work done), creates the
  * migrations table if it is missing, reads the version again and applies
- * each migration above it. A database at a version above the newest this
+ * each migration above it, waiting at most `lockWait` for each lock on a
+ * table. A database at a version above the newest this
  * code knows was migrated by a newer release: the store refuses it rather
  * than run statements on tables it does not know.
  *
@@ -21,6 +22,7 @@
  * Internal: not an entry point of the package.
  */
 import type * as PgPool from "@effect/sql-pg/PgPool"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type { SqlError } from "effect/sql/SqlError"
 import { StoreError } from "../Store.ts"
@@ -207,6 +209,20 @@ export const migrations: ReadonlyArray<Migration> = [
   { version: 4, name: "fillfactor", up: halfFull }
 ]
 
+/**
+ * How long a migration waits for a lock on a table (its DDL takes the
+ * strongest), per attempt. While it waits, every statement on that table
+ * queues behind it, the running release's claims and acknowledgements too:
+ * behind a transaction that holds the table for minutes, a migration that
+ * waited on would stall the whole queue with it. So it gives up after this
+ * long, and is tried again as long after (`connection.ts`'s `reach`), until
+ * the connect deadline: the queue is held up at most this long at a time,
+ * and a migration behind only short transactions (a claim's, an offer's)
+ * gets its lock well within it. Waiting for another process's migration
+ * (the advisory lock, which holds no table up) is not bounded by it.
+ */
+export const lockWait = Duration.millis(500)
+
 /** The newest version of `list`. */
 const latestOf = (list: ReadonlyArray<Migration>): number => list.at(-1)?.version ?? 0
 
@@ -218,8 +234,11 @@ const migrateSql = (list: ReadonlyArray<Migration>) => `
 DO $$
 DECLARE
   current_version integer;
+  previous_lock_timeout text;
 BEGIN
   PERFORM pg_advisory_xact_lock(${lockKey});
+  previous_lock_timeout := current_setting('lock_timeout');
+  PERFORM set_config('lock_timeout', '${Duration.toMillis(lockWait)}ms', true);
   IF to_regclass('${migrationsTable}') IS NULL THEN
     CREATE TABLE ${migrationsTable} (
       version integer PRIMARY KEY,
@@ -235,19 +254,25 @@ ${up}
     INSERT INTO ${migrationsTable} (version, name) VALUES (${version}, ${literal(name)});
   END IF;`).join("\n")
 }
+  PERFORM set_config('lock_timeout', previous_lock_timeout, true);
 END
 $$`
 
-/** The state PostgreSQL reports for a table that does not exist. */
-const undefinedTable = "42P01"
-
-/** The newest version recorded; 0 when nothing is (a new database, or one made before versions). */
+/**
+ * The newest version recorded; 0 when nothing is (a new database, or one
+ * made before versions). The table is looked up first rather than read and
+ * its absence caught: in the application's transaction (`migrateClient`),
+ * the error would abort the transaction, and the migration with it.
+ */
 const versionOf = (runner: Runner): Effect.Effect<number, SqlError> =>
-  runner.run(`SELECT coalesce(max(version), 0)::int FROM ${migrationsTable}`, [], false).pipe(
-    Effect.map((rows) => rows[0]![0] as number),
-    Effect.catchIf(
-      (error) => (error.reason.cause as { readonly code?: unknown } | undefined)?.code === undefinedTable,
-      () => Effect.succeed(0)
+  runner.run(`SELECT to_regclass('${migrationsTable}') IS NOT NULL`, [], false).pipe(
+    Effect.flatMap((rows) =>
+      rows[0]![0] === true
+        ? Effect.map(
+          runner.run(`SELECT coalesce(max(version), 0)::int FROM ${migrationsTable}`, [], false),
+          (rows) => rows[0]![0] as number
+        )
+        : Effect.succeed(0)
     )
   )
 
