@@ -8,12 +8,14 @@
 import { assert, describe, it } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
 import * as PgConnection from "@effect/sql-pg/PgConnection"
+import * as PgPool from "@effect/sql-pg/PgPool"
 import * as PgTypes from "@effect/sql-pg/PgTypes"
 import { Deferred, Duration, Effect, Exit, Fiber, Redacted, Schema, Scope } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
 import { fileURLToPath } from "node:url"
 import * as Durable from "../src/Durable.ts"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
+import * as PostgresMigrations from "../src/durable/postgres/migrations.ts"
 import * as Sql from "../src/durable/postgres/statements.ts"
 import { pgRows } from "./support/admin.ts"
 import { start } from "./support/runMain.ts"
@@ -303,15 +305,35 @@ describe("setting up the schema once: PostgresStore.migrate, and migrate: false"
       assert.deepStrictEqual(yield* store.counts(queue), { ...empty, completed: 1 })
     })))
 
+  it.live("PostgresStore.migrateClient in the application's transaction waits out a long transaction on the table, try after try", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const url = yield* freshDatabase
+      yield* Effect.scoped(Effect.flatMap(PgPool.make({ url: Redacted.make(url) }), (pool) =>
+        PostgresMigrations.migrate(pool, PostgresMigrations.migrations.slice(0, 1))))
+      // Another transaction holds the jobs table for longer than one try waits for its lock.
+      const holder = yield* PgConnection.make({ url: Redacted.make(url) })
+      yield* holder.query("BEGIN")
+      yield* holder.query(`SELECT count(*) FROM ${Sql.table}`)
+      yield* Effect.forkChild(Effect.andThen(Effect.sleep(Duration.sum(PostgresMigrations.lockWait, Duration.millis(500))), holder.query("ROLLBACK")))
+      const sql = yield* clientOn(url)
+      yield* sql.withTransaction(PostgresStore.migrateClient.pipe(Effect.provideService(PgClient.PgClient, sql)))
+      assert.deepStrictEqual(
+        yield* pgRows(url, `SELECT max(version) FROM ${PostgresStore.migrationsTable}`),
+        [[PostgresMigrations.migrations.at(-1)!.version]]
+      )
+    })), 30_000)
+
   it.live("PostgresStore.migrateClient migrates on the application's client, within its transaction", () =>
     Effect.scoped(Effect.gen(function*() {
       const url = yield* freshDatabase
       const sql = yield* clientOn(url)
       // In the application's transaction, which keeps its own lock wait after the migration.
-      const lockTimeout = yield* sql.withTransaction(
-        Effect.andThen(PostgresStore.migrateClient.pipe(Effect.provideService(PgClient.PgClient, sql)), sql`SHOW lock_timeout`.values)
-      )
-      assert.deepStrictEqual(lockTimeout, [["0"]])
+      const lockTimeout = yield* sql.withTransaction(Effect.gen(function*() {
+        yield* sql`SET LOCAL lock_timeout = '7s'`
+        yield* PostgresStore.migrateClient.pipe(Effect.provideService(PgClient.PgClient, sql))
+        return yield* sql`SHOW lock_timeout`.values
+      }))
+      assert.deepStrictEqual(lockTimeout, [["7s"]])
       const store = yield* PostgresStore.fromClient({ migrate: false }).pipe(Effect.provideService(PgClient.PgClient, sql))
       const queue = queueName()
       yield* store.offer(queue, [{ id: "j", payload: 1 }])

@@ -16,8 +16,7 @@ import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
 import { StoreError } from "../Store.ts"
-import { isLockTimeout, isRetryable, storeError } from "./errors.ts"
-import { lockWait } from "./migrations.ts"
+import { isRetryable, storeError } from "./errors.ts"
 
 /**
  * How long releasing the store waits for its connections to close. Closing
@@ -85,33 +84,23 @@ export const open = (url: string, connectTimeout: Duration.Duration): Effect.Eff
 const retryConnectEvery = Duration.millis(100)
 
 /**
- * Between two attempts after a lock wait ran out (a migration behind a long
- * transaction): as long as it waited, so that the statements it held up
- * run meanwhile, and the queue flows at least half the time.
- */
-export const retryConnect = Schedule.spaced(retryConnectEvery).pipe(
-  Schedule.modifyDelay(({ duration, input }: Schedule.Metadata<number, SqlError | StoreError>) =>
-    Effect.succeed(isSqlError(input) && isLockTimeout(input) ? lockWait : duration))
-)
-
-/**
  * Runs `first`, the first statements of a store (they also prove the server
  * is there). A server that is still starting, not listening yet or out of
- * connections, or a migration whose lock wait ran out (`lockWait`), is tried
- * again until `connectTimeout`; one that refuses us (a
- * password, a right, a database that does not exist) fails at once, as a
- * `StoreError` ("connect") that is not retryable.
+ * connections, or a migration that gave up waiting for a table's lock
+ * (`migrations.ts`'s `lockWait`), is tried again until `connectTimeout`;
+ * one that refuses us (a password, a right, a database that does not
+ * exist) fails at once, as a `StoreError` ("connect") that is not retryable.
  */
 export const reach = (
   connectTimeout: Duration.Duration,
   first: Effect.Effect<void, SqlError | StoreError>
 ): Effect.Effect<void, StoreError> => {
-  let lastError: SqlError | undefined
+  let lastError: SqlError | StoreError | undefined
   return first.pipe(
-    Effect.tapError((error) => Effect.sync(() => isSqlError(error) ? lastError = error : undefined)),
+    Effect.tapError((error) => Effect.sync(() => lastError = error)),
     Effect.retry({
-      schedule: retryConnect,
-      while: (error) => isSqlError(error) && isRetryable(error)
+      schedule: Schedule.spaced(retryConnectEvery),
+      while: (error) => isSqlError(error) ? isRetryable(error) : error.retryable
     }),
     Effect.mapError((error) => isSqlError(error) ? storeError("connect")(error) : error),
     Effect.timeoutOrElse({
@@ -120,11 +109,9 @@ export const reach = (
         Effect.fail(
           new StoreError({
             operation: "connect",
-            reason: (lastError !== undefined && isLockTimeout(lastError)
-              ? `the schema's migration did not get its table lock within ${Duration.format(connectTimeout)}, ` +
-                `each try giving up after ${Duration.format(lockWait)}: another transaction holds the table`
-              : `no answer within ${Duration.format(connectTimeout)}`) +
-              (lastError === undefined ? "" : ` (last: ${storeError("connect")(lastError).reason})`)
+            reason: `no answer within ${Duration.format(connectTimeout)}` + (lastError === undefined ? "" : ` (last: ${
+              isSqlError(lastError) ? storeError("connect")(lastError).reason : lastError.reason
+            })`)
           })
         )
     })

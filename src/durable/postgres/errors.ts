@@ -23,9 +23,6 @@ const sqlState = (error: SqlError): string | undefined => {
   return typeof code === "string" ? code : undefined
 }
 
-/** Whether `error` is the server giving up a lock it waited for longer than `lock_timeout` allows. */
-export const isLockTimeout = (error: SqlError): boolean => error.reason._tag === "LockTimeoutError"
-
 /** Whether the statement that failed with `error` can succeed if tried again. */
 export const isRetryable = (error: SqlError): boolean => {
   if (error.isRetryable) return true

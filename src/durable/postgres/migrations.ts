@@ -10,8 +10,8 @@
  * statement, under a transaction-scoped advisory lock (processes connecting
  * at once take turns, and the next finds the work done), creates the
  * migrations table if it is missing, reads the version again and applies
- * each migration above it, waiting at most `lockWait` for each lock on a
- * table. A database at a version above the newest this
+ * each migration above it, waiting at most `lockWait` for a table's lock
+ * (then it tries again). A database at a version above the newest this
  * code knows was migrated by a newer release: the store refuses it rather
  * than run statements on tables it does not know.
  *
@@ -211,17 +211,37 @@ export const migrations: ReadonlyArray<Migration> = [
 
 /**
  * How long a migration waits for a lock on a table (its DDL takes the
- * strongest), per attempt. While it waits, every statement on that table
- * queues behind it, the running release's claims and acknowledgements too:
- * behind a transaction that holds the table for minutes, a migration that
- * waited on would stall the whole queue with it. So it gives up after this
- * long, and is tried again as long after (`connection.ts`'s `reach`), until
- * the connect deadline: the queue is held up at most this long at a time,
- * and a migration behind only short transactions (a claim's, an offer's)
- * gets its lock well within it. Waiting for another process's migration
- * (the advisory lock, which holds no table up) is not bounded by it.
+ * strongest) per try. While it waits, every statement on that table queues
+ * behind it, the running release's claims and acknowledgements too: behind
+ * a transaction that holds the table for minutes, a migration that waited
+ * on would stall the whole queue with it. So it gives up after this long,
+ * pauses as long again still holding the advisory lock (so that another
+ * process starting meanwhile waits on that lock, not on the table), and
+ * lets its process try again (`connection.ts`'s `reach`), until the connect
+ * deadline: the queue is held up at most this long at a time, and for at
+ * most half of the time, however many processes start. A migration behind
+ * only short transactions (a claim's, an offer's) gets its lock well
+ * within it.
+ *
+ * Longer than PostgreSQL's `deadlock_timeout` (1 s by default), the wait
+ * after which the server cancels an autovacuum that holds the lock up: a
+ * shorter wait gives up first, every time, on a table that autovacuum is
+ * working through (a migration of a busy jobs table under a 500 ms wait
+ * failed 6 times out of 6 behind a slow autovacuum, and got its lock in
+ * 1.1 s without one).
  */
-export const lockWait = Duration.millis(500)
+export const lockWait = Duration.millis(1500)
+
+/**
+ * The refusal of a try that gave up its wait for a table's lock: retryable,
+ * and the database left as it was (`migrateSql`).
+ */
+export const lockNotTaken = (latest: number) =>
+  new StoreError({
+    operation: "connect",
+    reason: `the migration to schema version ${latest} gave up waiting ${Duration.toMillis(lockWait)} ms ` +
+      "for a table's lock: another transaction holds the table"
+  })
 
 /** The newest version of `list`. */
 const latestOf = (list: ReadonlyArray<Migration>): number => list.at(-1)?.version ?? 0
@@ -229,7 +249,15 @@ const latestOf = (list: ReadonlyArray<Migration>): number => list.at(-1)?.versio
 /** A string as an SQL literal. */
 const literal = (text: string) => `'${text.replaceAll("'", "''")}'`
 
-/** The statement that applies the migrations of `list` above the database's version, in turns. */
+/**
+ * The statement that applies the migrations of `list` above the database's
+ * version, in turns. A try that gives up its wait for a table's lock
+ * (`lockWait`) is undone (the block's exception handler rolls back to where
+ * it began), pauses, and ends without an error: the version read after it
+ * tells the caller. An error would abort the application's transaction
+ * (`migrateClient` inside `withTransaction`), and no later try could run in
+ * it.
+ */
 const migrateSql = (list: ReadonlyArray<Migration>) => `
 DO $$
 DECLARE
@@ -239,21 +267,25 @@ BEGIN
   PERFORM pg_advisory_xact_lock(${lockKey});
   previous_lock_timeout := current_setting('lock_timeout');
   PERFORM set_config('lock_timeout', '${Duration.toMillis(lockWait)}ms', true);
-  IF to_regclass('${migrationsTable}') IS NULL THEN
-    CREATE TABLE ${migrationsTable} (
-      version integer PRIMARY KEY,
-      name text NOT NULL,
-      applied_at timestamptz NOT NULL DEFAULT now()
-    );
-  END IF;
-  SELECT coalesce(max(version), 0) INTO current_version FROM ${migrationsTable};
+  BEGIN
+    IF to_regclass('${migrationsTable}') IS NULL THEN
+      CREATE TABLE ${migrationsTable} (
+        version integer PRIMARY KEY,
+        name text NOT NULL,
+        applied_at timestamptz NOT NULL DEFAULT now()
+      );
+    END IF;
+    SELECT coalesce(max(version), 0) INTO current_version FROM ${migrationsTable};
 ${
   list.map(({ name, up, version }) => `
-  IF current_version < ${version} THEN
+    IF current_version < ${version} THEN
 ${up}
-    INSERT INTO ${migrationsTable} (version, name) VALUES (${version}, ${literal(name)});
-  END IF;`).join("\n")
+      INSERT INTO ${migrationsTable} (version, name) VALUES (${version}, ${literal(name)});
+    END IF;`).join("\n")
 }
+  EXCEPTION WHEN lock_not_available THEN
+    PERFORM pg_sleep(${Duration.toSeconds(lockWait)});
+  END;
   PERFORM set_config('lock_timeout', previous_lock_timeout, true);
 END
 $$`
@@ -299,9 +331,10 @@ export const olderSchema = (found: number, latest: number) =>
 
 /**
  * Brings the database to the newest version of `list` (the schema's
- * migrations, unless a test gives others), or fails if it is newer. Fails
- * with the driver's `SqlError` when the server does (the caller decides
- * whether to try again).
+ * migrations, unless a test gives others), or fails if it is newer; fails
+ * with `lockNotTaken` (retryable) when a table's lock was not to be had.
+ * Fails with the driver's `SqlError` when the server does (the caller
+ * decides whether to try again).
  */
 export const migrate = (
   target: PgPool.PgPool | Runner,
@@ -315,7 +348,7 @@ export const migrate = (
       ? check(found)
       : runner.run(migrateSql(list), [], false).pipe(
         Effect.andThen(versionOf(runner)),
-        Effect.flatMap(check)
+        Effect.flatMap((found) => found < latest ? Effect.fail(lockNotTaken(latest)) : check(found))
       ))
 }
 
