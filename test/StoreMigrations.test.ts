@@ -300,6 +300,49 @@ describe("PostgreSQL schema versions", () => {
       assert.include(error.reason, `versions up to ${latest}`)
     }))
 
+  it.live("a database a newer release migrated only by steps that allow this code is taken as it is: a rollback", () =>
+    Effect.gen(function*() {
+      const url = yield* freshUrl
+      const compatible = {
+        version: latest + 1,
+        name: "an index older code ignores",
+        up: `CREATE INDEX test_compatible_step ON ${PostgresStore.table} (queue, attempts);`,
+        compatibleFrom: latest
+      }
+      yield* migrateAlone(url, [...PostgresMigrations.migrations, compatible])
+      // This release, migrating and not: neither refuses it nor writes a version.
+      const store = yield* PostgresStore.make({ url })
+      yield* PostgresStore.make({ url, migrate: false })
+      assert.deepStrictEqual(yield* applied(url), [...all, [latest + 1, compatible.name]])
+      const queue = `rollback-${Date.now()}`
+      yield* store.offer(queue, jobs(2))
+      const claimed = yield* store.claim(queue, 2, minute)
+      yield* store.complete(queue, claimed)
+      assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 2, buried: 0 })
+      // A later step that does not allow it, or allows only code newer than this, is refused as before.
+      for (const step of [{ version: latest + 2, name: "breaking", up: "" }, { version: latest + 2, name: "for newer code only", up: "", compatibleFrom: latest + 1 }]) {
+        const newer = yield* freshUrl
+        yield* migrateAlone(newer, [...PostgresMigrations.migrations, compatible, step])
+        const error = yield* Effect.flip(connecting(PostgresStore.make({ url: newer })))
+        assert.deepStrictEqual([error.operation, error.retryable], ["connect", false])
+        assert.include(error.reason, `schema version ${latest + 2}, and this code knows versions up to ${latest}`)
+      }
+    }), 60_000)
+
+  it.live("a migrations table from before steps said what they allow gets the column when next migrated; until then a newer version is refused", () =>
+    Effect.gen(function*() {
+      const url = yield* freshUrl
+      yield* migrateAlone(url, PostgresMigrations.migrations.slice(0, -1))
+      yield* pgRows(url, `ALTER TABLE ${PostgresStore.migrationsTable} DROP COLUMN compatible_from`)
+      yield* PostgresStore.make({ url })
+      assert.deepStrictEqual(yield* applied(url), all)
+      yield* pgRows(url, `ALTER TABLE ${PostgresStore.migrationsTable} DROP COLUMN compatible_from`)
+      yield* pgRows(url, `INSERT INTO ${PostgresStore.migrationsTable} (version, name) VALUES (${latest + 1}, 'unsaid')`)
+      const error = yield* Effect.flip(connecting(PostgresStore.make({ url })))
+      assert.deepStrictEqual([error.operation, error.retryable], ["connect", false])
+      assert.include(error.reason, `schema version ${latest + 1}`)
+    }))
+
   it.live("a database made before versions existed keeps its jobs and leases, through later migrations too", () =>
     Effect.gen(function*() {
       const url = yield* freshUrl

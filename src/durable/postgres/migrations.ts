@@ -13,7 +13,10 @@
  * each migration above it, waiting at most `lockWait` for a table's lock
  * (then it tries again). A database at a version above the newest this
  * code knows was migrated by a newer release: the store refuses it rather
- * than run statements on tables it does not know.
+ * than run statements on tables it does not know, unless each step above
+ * says code of this version still runs right (`compatibleFrom`, recorded
+ * in the migrations table's `compatible_from`): then it takes the database
+ * as it is, so that a release whose migrations allow it can be rolled back.
  *
  * A database made before versions existed has the tables of migration 1 and
  * no migrations table: migration 1 looks each object up before creating it,
@@ -34,6 +37,14 @@ export interface Migration {
   readonly version: number
   readonly name: string
   readonly up: string
+  /**
+   * The oldest version whose code still runs right on a database with this
+   * step applied: a step that only adds what older code does not read (an
+   * index, a storage setting, a column with a default) names the version
+   * before it, so that a release can be rolled back past it. Absent: this
+   * version, and code that does not know it refuses the database.
+   */
+  readonly compatibleFrom?: number
 }
 
 /** The table of the migrations applied. */
@@ -272,15 +283,22 @@ BEGIN
       CREATE TABLE ${migrationsTable} (
         version integer PRIMARY KEY,
         name text NOT NULL,
-        applied_at timestamptz NOT NULL DEFAULT now()
+        applied_at timestamptz NOT NULL DEFAULT now(),
+        compatible_from integer
       );
+    ELSIF NOT EXISTS (
+      SELECT 1 FROM pg_attribute
+      WHERE attrelid = '${migrationsTable}'::regclass AND attname = 'compatible_from' AND NOT attisdropped
+    ) THEN
+      ALTER TABLE ${migrationsTable} ADD COLUMN compatible_from integer;
     END IF;
     SELECT coalesce(max(version), 0) INTO current_version FROM ${migrationsTable};
 ${
-  list.map(({ name, up, version }) => `
+  list.map(({ compatibleFrom, name, up, version }) => `
     IF current_version < ${version} THEN
 ${up}
-      INSERT INTO ${migrationsTable} (version, name) VALUES (${version}, ${literal(name)});
+      INSERT INTO ${migrationsTable} (version, name, compatible_from)
+      VALUES (${version}, ${literal(name)}, ${compatibleFrom ?? "NULL"});
     END IF;`).join("\n")
 }
   EXCEPTION WHEN lock_not_available THEN
@@ -308,12 +326,33 @@ const versionOf = (runner: Runner): Effect.Effect<number, SqlError> =>
     )
   )
 
+/**
+ * Whether this code, which knows versions up to `latest`, runs right on a
+ * database a newer release migrated: every step above `latest` says that
+ * code of `latest` or older still does (`compatibleFrom`). The column is
+ * read through the row's JSON, which has no such key in a table made before
+ * it existed (then no step says so), where naming it would be an error.
+ */
+const compatibleAbove = (runner: Runner, latest: number): Effect.Effect<boolean, SqlError> =>
+  runner.run(
+    `SELECT coalesce(bool_and(coalesce((to_jsonb(step) ->> 'compatible_from')::int, step.version) <= $1), true)
+     FROM ${migrationsTable} AS step WHERE step.version > $1`,
+    [latest],
+    false
+  ).pipe(Effect.map((rows) => rows[0]![0] === true))
+
+/** Fails with `newerSchema` unless this code, which knows versions up to `latest`, runs right at version `found`. */
+const runsAt = (runner: Runner, found: number, latest: number): Effect.Effect<void, SqlError | StoreError> =>
+  found <= latest ? Effect.void : Effect.flatMap(compatibleAbove(runner, latest), (compatible) =>
+    compatible ? Effect.void : Effect.fail(newerSchema(found, latest)))
+
 /** The refusal of a database that a newer release migrated. */
 export const newerSchema = (found: number, latest: number) =>
   new StoreError({
     operation: "connect",
     reason: `the database is at schema version ${found}, and this code knows versions up to ${latest}: ` +
-      "a newer release of effect-worker-pool migrated it; run that release or a later one",
+      "a newer release of effect-worker-pool migrated it, and a step above this code's versions does not " +
+      "allow older code; run that release or a later one",
     retryable: false
   })
 
@@ -342,13 +381,12 @@ export const migrate = (
 ): Effect.Effect<void, SqlError | StoreError> => {
   const runner = runnerOf(target)
   const latest = latestOf(list)
-  const check = (found: number) => found > latest ? Effect.fail(newerSchema(found, latest)) : Effect.void
   return Effect.flatMap(versionOf(runner), (found) =>
     found >= latest
-      ? check(found)
+      ? runsAt(runner, found, latest)
       : runner.run(migrateSql(list), [], false).pipe(
         Effect.andThen(versionOf(runner)),
-        Effect.flatMap((found) => found < latest ? Effect.fail(lockNotTaken(latest)) : check(found))
+        Effect.flatMap((found) => found < latest ? Effect.fail(lockNotTaken(latest)) : runsAt(runner, found, latest))
       ))
 }
 
@@ -361,11 +399,8 @@ export const verify = (
   target: PgPool.PgPool | Runner,
   list: ReadonlyArray<Migration> = migrations
 ): Effect.Effect<void, SqlError | StoreError> => {
+  const runner = runnerOf(target)
   const latest = latestOf(list)
-  return Effect.flatMap(versionOf(runnerOf(target)), (found) =>
-    found > latest
-      ? Effect.fail(newerSchema(found, latest))
-      : found < latest
-      ? Effect.fail(olderSchema(found, latest))
-      : Effect.void)
+  return Effect.flatMap(versionOf(runner), (found) =>
+    found < latest ? Effect.fail(olderSchema(found, latest)) : runsAt(runner, found, latest))
 }
