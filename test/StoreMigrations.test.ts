@@ -92,6 +92,30 @@ describe("Redis key layout versions", () => {
       assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), "7")
     }))
 
+  it.live("a key space a newer release migrated only by steps that allow this code is taken as it is: a rollback", () =>
+    Effect.gen(function*() {
+      const url = freshUrl()
+      const compatible = { version: latest + 1, name: "a key older code ignores", up: "redis.call('SET', 'test:ignored', '1')", compatibleFrom: latest }
+      yield* migrateAlone(url, [...RedisMigrations.migrations, compatible])
+      const store = yield* RedisStore.make({ url })
+      const client = yield* redisAdmin(url)
+      // Taken as it is: its version and steps stay the newer release's.
+      assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), String(latest + 1))
+      assert.deepStrictEqual(yield* Effect.promise(() => client.hGetAll(RedisMigrations.compatibleKey)), { [latest + 1]: String(latest) })
+      const queue = `rollback-${Date.now()}`
+      yield* store.offer(queue, jobs(2))
+      yield* store.complete(queue, yield* store.claim(queue, 2, minute))
+      assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 2, buried: 0 })
+      // A later step that does not allow it, or allows only code newer than this, is refused as before.
+      for (const step of [{ version: latest + 2, name: "breaking", up: "" }, { version: latest + 2, name: "for newer code only", up: "", compatibleFrom: latest + 1 }]) {
+        const newer = freshUrl()
+        yield* migrateAlone(newer, [...RedisMigrations.migrations, compatible, step])
+        const error = yield* Effect.flip(connecting(RedisStore.make({ url: newer })))
+        assert.deepStrictEqual([error.operation, error.retryable], ["connect", false])
+        assert.include(error.reason, `layout version ${latest + 2}, and this code knows versions up to ${latest}`)
+      }
+    }))
+
   it.live("a key space written before versions existed keeps its jobs and leases, through later migrations too", () =>
     Effect.gen(function*() {
       const url = freshUrl()

@@ -11,7 +11,10 @@
  * done: no lock is needed. Reconnecting at the newest version only reads
  * the version key. A key space at a version above the newest this code
  * knows was migrated by a newer release: the store refuses it rather than
- * write a layout it does not know.
+ * write a layout it does not know, unless each step above says code of this
+ * version still runs right (`compatibleFrom`, recorded in `ewp:compatible`):
+ * then it takes the key space as it is, so that a release whose migrations
+ * allow it can be rolled back.
  *
  * A migration's chunk must be quick: the server runs nothing else meanwhile.
  * Versions 2 and 3 rewrite every queue's ended jobs, then ready jobs, in
@@ -33,6 +36,14 @@ export interface Migration {
   readonly version: number
   readonly name: string
   readonly up: string
+  /**
+   * The oldest version whose code still runs right on a key space with this
+   * step applied: a step that only adds what older code does not read names
+   * the version before it, so that a release can be rolled back past it.
+   * Absent: this version, and code that does not know it refuses the key
+   * space.
+   */
+  readonly compatibleFrom?: number
 }
 
 /** Lua: `each(pattern, kind, rewrite)` calls `rewrite` on every key matching `pattern` whose type is `kind`. */
@@ -134,24 +145,42 @@ export const migrations: ReadonlyArray<Migration> = [
   { version: 3, name: "priorities", up: priorities }
 ]
 
-/** The key holding the layout's version, and the hash of the migrations applied. */
+/**
+ * The key holding the layout's version, the hash of the migrations applied
+ * (version -> name), and the hash of what those that allow older code allow
+ * (version -> `compatibleFrom`).
+ */
 export const versionKey = "ewp:version"
 export const migrationsKey = "ewp:migrations"
+export const compatibleKey = "ewp:compatible"
 
-/** KEYS: version, migrations. Returns the version found before. */
+/**
+ * KEYS: version, migrations, compatible. Returns the version found before,
+ * and whether this code runs right at it: 1 at or below its newest version,
+ * or above it when every step above says code of its newest still does.
+ */
 const migrateScript = (list: ReadonlyArray<Migration>): Scripts.Script => {
   const latest = list.at(-1)?.version ?? 0
-  const steps = list.map(({ name, up, version }) => `
+  const steps = list.map(({ compatibleFrom, name, up, version }) => `
 if found < ${version} then
 ${up}
-  redis.call('HSET', KEYS[2], '${version}', ${JSON.stringify(name)})
+  redis.call('HSET', KEYS[2], '${version}', ${JSON.stringify(name)})${
+    compatibleFrom === undefined ? "" : `
+  redis.call('HSET', KEYS[3], '${version}', '${compatibleFrom}')`
+  }
 end`)
   return Scripts.compiled(`
 local found = tonumber(redis.call('GET', KEYS[1]) or '0')
-if found >= ${latest} then return found end
+if found >= ${latest} then
+  for version = ${latest} + 1, found do
+    local from = tonumber(redis.call('HGET', KEYS[3], tostring(version)))
+    if from == nil or from > ${latest} then return {found, 0} end
+  end
+  return {found, 1}
+end
 ${steps.join("")}
 redis.call('SET', KEYS[1], '${latest}')
-return found
+return {found, 1}
 `)
 }
 
@@ -160,7 +189,8 @@ export const newerLayout = (found: number, latest: number) =>
   new StoreError({
     operation: "connect",
     reason: `the Redis key space is at layout version ${found}, and this code knows versions up to ${latest}: ` +
-      "a newer release of effect-worker-pool migrated it; run that release or a later one",
+      "a newer release of effect-worker-pool migrated it, and a step above this code's versions does not " +
+      "allow older code; run that release or a later one",
     retryable: false
   })
 
@@ -172,9 +202,12 @@ export const migrate = (connection: Connection, list: ReadonlyArray<Migration> =
   const script = migrateScript(list)
   const latest = list.at(-1)?.version ?? 0
   return Effect.tryPromise({
-    try: () => Scripts.evaluate(connection.client, script, [versionKey, migrationsKey], []),
+    try: () => Scripts.evaluate(connection.client, script, [versionKey, migrationsKey, compatibleKey], []),
     catch: (cause) => storeError("connect", connection, cause)
   }).pipe(
-    Effect.flatMap((found) => Number(found) > latest ? Effect.fail(newerLayout(Number(found), latest)) : Effect.void)
+    Effect.flatMap((answer) => {
+      const [found, runs] = answer as [number, number]
+      return runs === 1 ? Effect.void : Effect.fail(newerLayout(found, latest))
+    })
   )
 }
