@@ -368,6 +368,29 @@ describe("many delayed jobs", () => {
 })
 
 describe("the timetable", () => {
+  it.effect("wakes its waiter for an item due before the waiter's wake-up, not for one due after it", () =>
+    Effect.gen(function*() {
+      const timetable = Timetable.make<string>()
+      // The waiter read 100 and sleeps until then; the item went (an operation that answered).
+      timetable.add("first", 100)
+      assert.strictEqual(timetable.earliest(), 100)
+      timetable.remove("first")
+      const waiter = yield* Effect.forkChild(timetable.changed)
+      // Due after the waiter wakes anyway: it reads the heap again then.
+      timetable.add("later", 150)
+      yield* Effect.yieldNow
+      assert.isUndefined(waiter.pollUnsafe())
+      // Due before it: wakes it.
+      timetable.add("sooner", 80)
+      yield* Fiber.join(waiter)
+      // With an empty heap read, the waiter waits for `changed` alone: any item wakes it.
+      timetable.takeAll()
+      assert.isUndefined(timetable.earliest())
+      const idle = yield* Effect.forkChild(timetable.changed)
+      timetable.add("any", 1_000)
+      yield* Fiber.join(idle)
+    }))
+
   it("a removal whose filler belongs above the hole moves it up", () => {
     const timetable = Timetable.make<string>()
     // As a heap: a1 over b10 and c2; b10 over d11 and e12; c2 over f20 and g4.

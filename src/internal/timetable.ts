@@ -32,7 +32,8 @@ export interface Timetable<A> {
   readonly size: () => number
   /**
    * Adds `item` (not held already), due at `dueAt`. If it is due before
-   * every other, `changed` completes (or will, for the next wait).
+   * every other and before what `earliest` last said, `changed` completes
+   * (or will, for the next wait).
    */
   readonly add: (item: A, dueAt: number) => void
   /** When the earliest item is due, `undefined` when there is none. */
@@ -44,7 +45,8 @@ export interface Timetable<A> {
   /** Takes every item, earliest first. */
   readonly takeAll: () => Array<A>
   /**
-   * Completes once an item has been added that is due before every other,
+   * Completes once an item has been added that is due before every other
+   * and before what `earliest` last said (the waiter sleeps until then),
    * since the last call of `earliest`: at once if one was added meanwhile,
    * so that a waiter that read `earliest` and then waits misses none. The
    * waiter is resumed in a task of its scheduler, not inside `add`, which
@@ -75,8 +77,13 @@ export const make = <A>(): Timetable<A> => {
   const heap: Array<Node<A>> = []
   const nodes = new Map<A, Node<A>>()
   let added = 0
-  /** An item due before every other came in since `earliest` was last read. */
+  /** An item due before `told` came in since `earliest` was last read. */
   let earlier = false
+  /**
+   * What `earliest` last said: the waiter sleeps until then. Undefined: the
+   * heap was empty, and the waiter waits for `changed` alone.
+   */
+  let told: number | undefined
   let waiter: ((effect: Effect.Effect<void>) => void) | undefined
   let dispatcher: Scheduler.SchedulerDispatcher | undefined
 
@@ -137,7 +144,11 @@ export const make = <A>(): Timetable<A> => {
     nodes.set(item, node)
     heap.push(node)
     siftUp(node, heap.length - 1)
-    if (node.index === 0) {
+    // An item due no sooner than the waiter's wake-up needs no wake-up of its
+    // own: the waiter, woken then, reads the heap again. So a store's
+    // operations one after another, each due a timeout after it starts,
+    // wake the waiter once per timeout, not once each.
+    if (node.index === 0 && (told === undefined || dueAt < told)) {
       earlier = true
       wake()
     }
@@ -178,7 +189,8 @@ export const make = <A>(): Timetable<A> => {
     add,
     earliest: () => {
       earlier = false
-      return heap[0]?.dueAt
+      told = heap[0]?.dueAt
+      return told
     },
     takeDue,
     remove,
