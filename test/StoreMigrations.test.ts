@@ -106,10 +106,17 @@ describe("Redis key layout versions", () => {
       yield* store.offer(queue, jobs(2))
       yield* store.complete(queue, yield* store.claim(queue, 2, minute))
       assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 2, buried: 0 })
-      // A later step that does not allow it, or allows only code newer than this, is refused as before.
-      for (const step of [{ version: latest + 2, name: "breaking", up: "" }, { version: latest + 2, name: "for newer code only", up: "", compatibleFrom: latest + 1 }]) {
+      // Any step above it that does not allow it, or allows only newer code, is refused as before.
+      const breaking = { version: latest + 1, name: "breaking", up: "" }
+      for (
+        const steps of [
+          [compatible, { version: latest + 2, name: "breaking", up: "" }],
+          [compatible, { version: latest + 2, name: "for newer code only", up: "", compatibleFrom: latest + 1 }],
+          [breaking, { version: latest + 2, name: "compatible after a breaking one", up: "", compatibleFrom: latest }]
+        ]
+      ) {
         const newer = freshUrl()
-        yield* migrateAlone(newer, [...RedisMigrations.migrations, compatible, step])
+        yield* migrateAlone(newer, [...RedisMigrations.migrations, ...steps])
         const error = yield* Effect.flip(connecting(RedisStore.make({ url: newer })))
         assert.deepStrictEqual([error.operation, error.retryable], ["connect", false])
         assert.include(error.reason, `layout version ${latest + 2}, and this code knows versions up to ${latest}`)
@@ -343,24 +350,36 @@ describe("PostgreSQL schema versions", () => {
       const claimed = yield* store.claim(queue, 2, minute)
       yield* store.complete(queue, claimed)
       assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 2, buried: 0 })
-      // A later step that does not allow it, or allows only code newer than this, is refused as before.
-      for (const step of [{ version: latest + 2, name: "breaking", up: "" }, { version: latest + 2, name: "for newer code only", up: "", compatibleFrom: latest + 1 }]) {
+      // Any step above it that does not allow it, or allows only newer code, is refused as before.
+      const breaking = { version: latest + 1, name: "breaking", up: "" }
+      for (
+        const steps of [
+          [compatible, { version: latest + 2, name: "breaking", up: "" }],
+          [compatible, { version: latest + 2, name: "for newer code only", up: "", compatibleFrom: latest + 1 }],
+          [breaking, { version: latest + 2, name: "compatible after a breaking one", up: "", compatibleFrom: latest }]
+        ]
+      ) {
         const newer = yield* freshUrl
-        yield* migrateAlone(newer, [...PostgresMigrations.migrations, compatible, step])
+        yield* migrateAlone(newer, [...PostgresMigrations.migrations, ...steps])
         const error = yield* Effect.flip(connecting(PostgresStore.make({ url: newer })))
         assert.deepStrictEqual([error.operation, error.retryable], ["connect", false])
         assert.include(error.reason, `schema version ${latest + 2}, and this code knows versions up to ${latest}`)
       }
     }), 60_000)
 
-  it.live("a migrations table from before steps said what they allow gets the column when next migrated; until then a newer version is refused", () =>
+  it.live("a database from before steps said what they allow gets their table when next migrated; until then a newer version is refused", () =>
     Effect.gen(function*() {
       const url = yield* freshUrl
+      const hasTable = Effect.map(
+        pgRows(url, `SELECT to_regclass('${PostgresMigrations.compatibleTable}') IS NOT NULL`),
+        (rows) => rows[0]![0]
+      )
       yield* migrateAlone(url, PostgresMigrations.migrations.slice(0, -1))
-      yield* pgRows(url, `ALTER TABLE ${PostgresStore.migrationsTable} DROP COLUMN compatible_from`)
+      yield* pgRows(url, `DROP TABLE ${PostgresMigrations.compatibleTable}`)
       yield* PostgresStore.make({ url })
       assert.deepStrictEqual(yield* applied(url), all)
-      yield* pgRows(url, `ALTER TABLE ${PostgresStore.migrationsTable} DROP COLUMN compatible_from`)
+      assert.isTrue(yield* hasTable)
+      yield* pgRows(url, `DROP TABLE ${PostgresMigrations.compatibleTable}`)
       yield* pgRows(url, `INSERT INTO ${PostgresStore.migrationsTable} (version, name) VALUES (${latest + 1}, 'unsaid')`)
       const error = yield* Effect.flip(connecting(PostgresStore.make({ url })))
       assert.deepStrictEqual([error.operation, error.retryable], ["connect", false])
@@ -504,7 +523,11 @@ describe("PostgreSQL schema versions", () => {
       for (const error of yield* Fiber.join(starting)) {
         if (error._tag !== "StoreError") return assert.fail(`not a StoreError: ${error.message}`)
         assert.deepStrictEqual([error.operation, error.retryable], ["connect", true])
-        assert.include(error.reason, "no answer within 8s (last: the migration to schema version 4 gave up waiting 1500 ms for a table's lock")
+        assert.include(
+          error.reason,
+          "the migration to schema version 4 gave up waiting 1500 ms for a table's lock: another transaction holds the table " +
+            "(tried again until 8s had passed)"
+        )
       }
       // Waited on, the migrations would have held every statement up until the connect deadline.
       assert.isBelow(Math.max(...held), 3_000, `statements held up: ${held.join(", ")} ms`)

@@ -7,7 +7,8 @@
  * The schema has a version, recorded in `effect_worker_pool_migrations`:
  * `make` applies the numbered migrations the database lacks, once however
  * many processes connect at once, and refuses a database that a newer
- * release migrated (see `postgres/migrations.ts`). Reconnecting at the
+ * release migrated, unless each newer step allows this code (see
+ * `postgres/migrations.ts`). Reconnecting at the
  * newest version runs no DDL, so a role without the right to create can run
  * on a schema made for it (given the right to read the migrations table);
  * the first connection of a release that brings a migration needs the
@@ -206,8 +207,9 @@ const clientSettings = (options: ClientOptions): ClientSettings | PoolConfigErro
  * Connects to the server at `options.url` and applies the schema's migrations
  * the database lacks (a new one gets the tables and indexes). Fails with a
  * `StoreError` ("connect") when the server cannot be reached within
- * `connectTimeout` (retryable), or refuses us, or is at a newer schema
- * version than this code knows (not retryable), and with a
+ * `connectTimeout` (retryable, as when a migration cannot get a table's
+ * lock until then), or refuses us, or is at a newer schema version than
+ * this code knows that does not allow it (not retryable), and with a
  * `PoolConfigError` naming the option for bad options (a malformed `url`, a
  * negative timeout). The connections are closed when the scope closes.
  *

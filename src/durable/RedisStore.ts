@@ -58,7 +58,8 @@
  * The layout has a version, in `ewp:version` (with `ewp:migrations`, the
  * versions applied and their names): `make` brings a key space to the newest
  * version this code knows, once however many processes connect at once, and
- * refuses one that a newer release migrated (see `redis/migrations.ts`).
+ * refuses one that a newer release migrated, unless each newer step allows
+ * this code (see `redis/migrations.ts`).
  *
  * Whether jobs survive Redis itself is the server's configuration: on
  * connect, `make` reads `appendonly`, `save` and `maxmemory-policy` and logs
@@ -163,7 +164,7 @@ const settings = (options: Options): Settings | PoolConfigError => {
  * (a malformed `url`, a negative timeout) fail with `PoolConfigError` naming
  * the option; a server that cannot be reached with `StoreError` ("connect",
  * retryable), as does one that refuses us or whose key space is at a newer
- * layout than this code knows (not retryable).
+ * layout than this code knows that does not allow it (not retryable).
  */
 export const make = (options: Options): Effect.Effect<Store, StoreError | PoolConfigError, Scope.Scope> =>
   Effect.suspend(() => {

@@ -109,9 +109,11 @@ export const reach = (
         Effect.fail(
           new StoreError({
             operation: "connect",
-            reason: `no answer within ${Duration.format(connectTimeout)}` + (lastError === undefined ? "" : ` (last: ${
-              isSqlError(lastError) ? storeError("connect")(lastError).reason : lastError.reason
-            })`)
+            reason: lastError === undefined
+              ? `no answer within ${Duration.format(connectTimeout)}`
+              : isSqlError(lastError)
+              ? `no answer within ${Duration.format(connectTimeout)} (last: ${storeError("connect")(lastError).reason})`
+              : `${lastError.reason} (tried again until ${Duration.format(connectTimeout)} had passed)`
           })
         )
     })

@@ -15,7 +15,7 @@
  * code knows was migrated by a newer release: the store refuses it rather
  * than run statements on tables it does not know, unless each step above
  * says code of this version still runs right (`compatibleFrom`, recorded
- * in the migrations table's `compatible_from`): then it takes the database
+ * in `effect_worker_pool_compatible`): then it takes the database
  * as it is, so that a release whose migrations allow it can be rolled back.
  *
  * A database made before versions existed has the tables of migration 1 and
@@ -39,16 +39,29 @@ export interface Migration {
   readonly up: string
   /**
    * The oldest version whose code still runs right on a database with this
-   * step applied: a step that only adds what older code does not read (an
-   * index, a storage setting, a column with a default) names the version
-   * before it, so that a release can be rolled back past it. Absent: this
-   * version, and code that does not know it refuses the database.
+   * step applied, so that a release can be rolled back past it: a step that
+   * only adds what older code does not read (an index, a storage setting, a
+   * column with a default) names the version before it. A rollback is a
+   * round trip: the rows older code writes meanwhile must also be right for
+   * this version's code when it comes back (no invariant that only this
+   * step's code keeps). Absent: this version, and code that does not know it
+   * refuses the database.
    */
   readonly compatibleFrom?: number
 }
 
 /** The table of the migrations applied. */
 export const migrationsTable = "effect_worker_pool_migrations"
+
+/**
+ * The table of what the steps that allow older code allow (`version`,
+ * `compatible_from`). A table of its own rather than a column of the
+ * migrations table: adding a column to that table, which every start reads
+ * (and the application's transaction keeps read, under `migrateClient`),
+ * would wait for those reads, and deadlock with a migration waiting for
+ * them.
+ */
+export const compatibleTable = "effect_worker_pool_compatible"
 
 /**
  * The key of the advisory lock under which a database is migrated: two
@@ -229,17 +242,22 @@ export const migrations: ReadonlyArray<Migration> = [
  * pauses as long again still holding the advisory lock (so that another
  * process starting meanwhile waits on that lock, not on the table), and
  * lets its process try again (`connection.ts`'s `reach`), until the connect
- * deadline: the queue is held up at most this long at a time, and for at
- * most half of the time, however many processes start. A migration behind
- * only short transactions (a claim's, an offer's) gets its lock well
- * within it.
+ * deadline: the queue is held up at most this long at a time, and about
+ * half of the time, however many processes start. A migration behind only
+ * short transactions (a claim's, an offer's) gets its lock well within it.
+ * The wait for the advisory lock (another process migrating, which holds
+ * no table up) is bounded only by the session's own `lock_timeout` (none on
+ * the store's connections; the application's, under `migrateClient`).
  *
  * Longer than PostgreSQL's `deadlock_timeout` (1 s by default), the wait
  * after which the server cancels an autovacuum that holds the lock up: a
  * shorter wait gives up first, every time, on a table that autovacuum is
  * working through (a migration of a busy jobs table under a 500 ms wait
  * failed 6 times out of 6 behind a slow autovacuum, and got its lock in
- * 1.1 s without one).
+ * 1.1 s without a wait limit). An autovacuum run to prevent wraparound is
+ * not cancelled: a migration then waits for it to end, try after try. A
+ * server whose `deadlock_timeout` is above this wait does not cancel an
+ * autovacuum for a migration either.
  */
 export const lockWait = Duration.millis(1500)
 
@@ -263,9 +281,9 @@ const literal = (text: string) => `'${text.replaceAll("'", "''")}'`
 /**
  * The statement that applies the migrations of `list` above the database's
  * version, in turns. A try that gives up its wait for a table's lock
- * (`lockWait`) is undone (the block's exception handler rolls back to where
- * it began), pauses, and ends without an error: the version read after it
- * tells the caller. An error would abort the application's transaction
+ * (`lockWait`) is undone (the block's exception handler rolls back to
+ * where it began), pauses, and ends without an error: the version read
+ * after it tells the caller. An error would abort the application's transaction
  * (`migrateClient` inside `withTransaction`), and no later try could run in
  * it.
  */
@@ -275,6 +293,8 @@ DECLARE
   current_version integer;
   previous_lock_timeout text;
 BEGIN
+  -- First: a statement before it would read the catalog as it was before
+  -- the process that held the lock committed, and miss the tables it made.
   PERFORM pg_advisory_xact_lock(${lockKey});
   previous_lock_timeout := current_setting('lock_timeout');
   PERFORM set_config('lock_timeout', '${Duration.toMillis(lockWait)}ms', true);
@@ -283,22 +303,21 @@ BEGIN
       CREATE TABLE ${migrationsTable} (
         version integer PRIMARY KEY,
         name text NOT NULL,
-        applied_at timestamptz NOT NULL DEFAULT now(),
-        compatible_from integer
+        applied_at timestamptz NOT NULL DEFAULT now()
       );
-    ELSIF NOT EXISTS (
-      SELECT 1 FROM pg_attribute
-      WHERE attrelid = '${migrationsTable}'::regclass AND attname = 'compatible_from' AND NOT attisdropped
-    ) THEN
-      ALTER TABLE ${migrationsTable} ADD COLUMN compatible_from integer;
+    END IF;
+    IF to_regclass('${compatibleTable}') IS NULL THEN
+      CREATE TABLE ${compatibleTable} (version integer PRIMARY KEY, compatible_from integer NOT NULL);
     END IF;
     SELECT coalesce(max(version), 0) INTO current_version FROM ${migrationsTable};
 ${
   list.map(({ compatibleFrom, name, up, version }) => `
     IF current_version < ${version} THEN
 ${up}
-      INSERT INTO ${migrationsTable} (version, name, compatible_from)
-      VALUES (${version}, ${literal(name)}, ${compatibleFrom ?? "NULL"});
+      INSERT INTO ${migrationsTable} (version, name) VALUES (${version}, ${literal(name)});${
+    compatibleFrom === undefined ? "" : `
+      INSERT INTO ${compatibleTable} (version, compatible_from) VALUES (${version}, ${compatibleFrom});`
+  }
     END IF;`).join("\n")
 }
   EXCEPTION WHEN lock_not_available THEN
@@ -328,18 +347,26 @@ const versionOf = (runner: Runner): Effect.Effect<number, SqlError> =>
 
 /**
  * Whether this code, which knows versions up to `latest`, runs right on a
- * database a newer release migrated: every step above `latest` says that
- * code of `latest` or older still does (`compatibleFrom`). The column is
- * read through the row's JSON, which has no such key in a table made before
- * it existed (then no step says so), where naming it would be an error.
+ * database a newer release migrated: every step recorded above `latest`
+ * says that code of `latest` or older still does (`compatibleFrom`). A
+ * database without the table of what steps allow (made before it existed)
+ * has no step that says so.
  */
 const compatibleAbove = (runner: Runner, latest: number): Effect.Effect<boolean, SqlError> =>
-  runner.run(
-    `SELECT coalesce(bool_and(coalesce((to_jsonb(step) ->> 'compatible_from')::int, step.version) <= $1), true)
-     FROM ${migrationsTable} AS step WHERE step.version > $1`,
-    [latest],
-    false
-  ).pipe(Effect.map((rows) => rows[0]![0] === true))
+  runner.run(`SELECT to_regclass('${compatibleTable}') IS NOT NULL`, [], false).pipe(
+    Effect.flatMap((rows) =>
+      rows[0]![0] !== true ? Effect.succeed(false) : Effect.map(
+        runner.run(
+          `SELECT coalesce(bool_and(coalesce(allowed.compatible_from <= $1, false)), true)
+           FROM ${migrationsTable} AS step LEFT JOIN ${compatibleTable} AS allowed USING (version)
+           WHERE step.version > $1`,
+          [latest],
+          false
+        ),
+        (rows) => rows[0]![0] === true
+      )
+    )
+  )
 
 /** Fails with `newerSchema` unless this code, which knows versions up to `latest`, runs right at version `found`. */
 const runsAt = (runner: Runner, found: number, latest: number): Effect.Effect<void, SqlError | StoreError> =>
@@ -392,8 +419,9 @@ export const migrate = (
 
 /**
  * Checks, without changing anything, that the database is at the newest
- * version of `list`: below it, or above, is a `StoreError` that is not
- * retryable. One read, which needs no right but to read the migrations table.
+ * version of `list`: below it is a `StoreError` that is not retryable, and
+ * so is above it, unless every step above allows this code (`compatibleFrom`).
+ * Reads only, and needs no right but to read the migrations tables.
  */
 export const verify = (
   target: PgPool.PgPool | Runner,

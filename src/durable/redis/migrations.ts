@@ -157,7 +157,8 @@ export const compatibleKey = "ewp:compatible"
 /**
  * KEYS: version, migrations, compatible. Returns the version found before,
  * and whether this code runs right at it: 1 at or below its newest version,
- * or above it when every step above says code of its newest still does.
+ * or above it when the version found and every step recorded above this
+ * code's newest say code of its newest still does.
  */
 const migrateScript = (list: ReadonlyArray<Migration>): Scripts.Script => {
   const latest = list.at(-1)?.version ?? 0
@@ -171,10 +172,16 @@ ${up}
 end`)
   return Scripts.compiled(`
 local found = tonumber(redis.call('GET', KEYS[1]) or '0')
-if found >= ${latest} then
-  for version = ${latest} + 1, found do
-    local from = tonumber(redis.call('HGET', KEYS[3], tostring(version)))
-    if from == nil or from > ${latest} then return {found, 0} end
+if found == ${latest} then return {found, 1} end
+if found > ${latest} then
+  local function allows(version)
+    local from = tonumber(redis.call('HGET', KEYS[3], version))
+    return from ~= nil and from <= ${latest}
+  end
+  if not allows(tostring(found)) then return {found, 0} end
+  for _, version in ipairs(redis.call('HKEYS', KEYS[2])) do
+    local number = tonumber(version)
+    if number ~= nil and number > ${latest} and not allows(version) then return {found, 0} end
   end
   return {found, 1}
 end
