@@ -16,6 +16,7 @@ import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import { openClient } from "../src/durable/redis/connection.ts"
 import * as RedisMigrations from "../src/durable/redis/migrations.ts"
 import * as RedisStore from "../src/durable/RedisStore.ts"
+import type { Store } from "../src/durable/Store.ts"
 import { startRedis } from "./support/servers.ts"
 import { pgRows, redisAdmin, sharedServers } from "./support/admin.ts"
 import { connecting } from "./support/storeContract.ts"
@@ -24,6 +25,27 @@ const { postgres, redis } = sharedServers()
 
 const minute = Duration.minutes(1)
 const jobs = (n: number) => Array.from({ length: n }, (_, i) => ({ id: `j${i}`, payload: i }))
+
+/** A store that takes jobs, leases them and acknowledges them: it serves. */
+const serves = (store: Store) =>
+  Effect.gen(function*() {
+    const queue = `rollback-${Date.now()}`
+    yield* store.offer(queue, jobs(2))
+    yield* store.complete(queue, yield* store.claim(queue, 2, minute))
+    assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 2, buried: 0 })
+  })
+
+/**
+ * Two steps above `latest` (the first of a layout's or schema's next
+ * versions being `compatible`), each pair with one that does not allow code
+ * of `latest`: a breaking step above a compatible one, a step that allows
+ * only newer code, and a compatible step above a breaking one.
+ */
+const refusedAbove = <M extends { readonly version: number }>(latest: number, compatible: M) => [
+  [compatible, { version: latest + 2, name: "breaking", up: "" }],
+  [compatible, { version: latest + 2, name: "for newer code only", up: "", compatibleFrom: latest + 1 }],
+  [{ version: latest + 1, name: "breaking", up: "" }, { version: latest + 2, name: "compatible after a breaking one", up: "", compatibleFrom: latest }]
+]
 
 describe("Redis key layout versions", () => {
   let lastDb = 0
@@ -102,19 +124,9 @@ describe("Redis key layout versions", () => {
       // Taken as it is: its version and steps stay the newer release's.
       assert.strictEqual(yield* Effect.promise(() => client.get(RedisMigrations.versionKey)), String(latest + 1))
       assert.deepStrictEqual(yield* Effect.promise(() => client.hGetAll(RedisMigrations.compatibleKey)), { [latest + 1]: String(latest) })
-      const queue = `rollback-${Date.now()}`
-      yield* store.offer(queue, jobs(2))
-      yield* store.complete(queue, yield* store.claim(queue, 2, minute))
-      assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 2, buried: 0 })
+      yield* serves(store)
       // Any step above it that does not allow it, or allows only newer code, is refused as before.
-      const breaking = { version: latest + 1, name: "breaking", up: "" }
-      for (
-        const steps of [
-          [compatible, { version: latest + 2, name: "breaking", up: "" }],
-          [compatible, { version: latest + 2, name: "for newer code only", up: "", compatibleFrom: latest + 1 }],
-          [breaking, { version: latest + 2, name: "compatible after a breaking one", up: "", compatibleFrom: latest }]
-        ]
-      ) {
+      for (const steps of refusedAbove(latest, compatible)) {
         const newer = freshUrl()
         yield* migrateAlone(newer, [...RedisMigrations.migrations, ...steps])
         const error = yield* Effect.flip(connecting(RedisStore.make({ url: newer })))
@@ -345,20 +357,9 @@ describe("PostgreSQL schema versions", () => {
       const store = yield* PostgresStore.make({ url })
       yield* PostgresStore.make({ url, migrate: false })
       assert.deepStrictEqual(yield* applied(url), [...all, [latest + 1, compatible.name]])
-      const queue = `rollback-${Date.now()}`
-      yield* store.offer(queue, jobs(2))
-      const claimed = yield* store.claim(queue, 2, minute)
-      yield* store.complete(queue, claimed)
-      assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 2, buried: 0 })
+      yield* serves(store)
       // Any step above it that does not allow it, or allows only newer code, is refused as before.
-      const breaking = { version: latest + 1, name: "breaking", up: "" }
-      for (
-        const steps of [
-          [compatible, { version: latest + 2, name: "breaking", up: "" }],
-          [compatible, { version: latest + 2, name: "for newer code only", up: "", compatibleFrom: latest + 1 }],
-          [breaking, { version: latest + 2, name: "compatible after a breaking one", up: "", compatibleFrom: latest }]
-        ]
-      ) {
+      for (const steps of refusedAbove(latest, compatible)) {
         const newer = yield* freshUrl
         yield* migrateAlone(newer, [...PostgresMigrations.migrations, ...steps])
         const error = yield* Effect.flip(connecting(PostgresStore.make({ url: newer })))
