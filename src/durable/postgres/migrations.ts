@@ -293,8 +293,9 @@ DECLARE
   current_version integer;
   previous_lock_timeout text;
 BEGIN
-  -- First: a statement before it would read the catalog as it was before
-  -- the process that held the lock committed, and miss the tables it made.
+  -- First: with a statement before it, processes starting at once failed
+  -- ("relation already exists"): the block then missed the tables that the
+  -- process it waited for had made.
   PERFORM pg_advisory_xact_lock(${lockKey});
   previous_lock_timeout := current_setting('lock_timeout');
   PERFORM set_config('lock_timeout', '${Duration.toMillis(lockWait)}ms', true);
