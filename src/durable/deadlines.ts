@@ -10,9 +10,9 @@
  * forks two fibers more and arms a timer per operation, about a third of a
  * Redis round trip's CPU in the client. Here an operation costs an entry in
  * a heap (`timetable.ts`) and an observer of its fiber; the one fiber wakes
- * when the earliest deadline comes (once per timeout while busy, since each
- * new deadline is later than those before it), or when a deadline earlier
- * than all others comes in. Deadlines are read on the callers' `Clock`, so
+ * when the deadline it sleeps until comes (once per timeout, busy or idle,
+ * since each new deadline is later than those before it), or when a
+ * deadline earlier than that one comes in. Deadlines are read on the callers' `Clock`, so
  * a `TestClock` moves them as it moves a sleep.
  *
  * Internal: not an entry point of the package.
