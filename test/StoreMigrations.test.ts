@@ -532,7 +532,7 @@ describe("PostgreSQL schema versions", () => {
       }
       // Waited on, the migrations would have held every statement up until the connect deadline.
       assert.isBelow(Math.max(...held), 3_000, `statements held up: ${held.join(", ")} ms`)
-      // About half (56 % measured: a try waits 1.5 s, then pauses 1.5 s); waited on, all of it.
+      // About half (a try waits 1.5 s, then pauses 1.5 s); waited on, all of it.
       assert.isBelow(heldUp, 0.75, `held up ${Math.round(heldUp * 100)} % of the time, ${held.join(", ")} ms`)
       yield* holder.query("ROLLBACK")
       yield* PostgresStore.make({ url })

@@ -249,15 +249,14 @@ export const migrations: ReadonlyArray<Migration> = [
  * no table up) is bounded only by the session's own `lock_timeout` (none on
  * the store's connections; the application's, under `migrateClient`).
  *
- * Longer than PostgreSQL's `deadlock_timeout` (1 s by default), the wait
- * after which the server cancels an autovacuum that holds the lock up: a
- * shorter wait gives up first, every time, on a table that autovacuum is
- * working through (a migration of a busy jobs table under a 500 ms wait
- * failed 6 times out of 6 behind a slow autovacuum, and got its lock in
- * 1.1 s without a wait limit). An autovacuum run to prevent wraparound is
- * not cancelled: a migration then waits for it to end, try after try. A
- * server whose `deadlock_timeout` is above this wait does not cancel an
- * autovacuum for a migration either.
+ * Longer than PostgreSQL's `deadlock_timeout` (1 s by default): the server
+ * cancels an autovacuum that holds a lock request up only when it checks
+ * that request for deadlocks, once it has waited that long, so a shorter
+ * wait gives up first, every time, on a table that autovacuum is working
+ * through. An autovacuum run to prevent wraparound is not cancelled: a
+ * migration then waits for it to end, try after try. A server whose
+ * `deadlock_timeout` is above this wait does not cancel an autovacuum for a
+ * migration either.
  */
 export const lockWait = Duration.millis(1500)
 
