@@ -22,20 +22,32 @@ export interface Subject {
 }
 
 /** The instructions callgrind counted for `n` jobs of `subject`, its output file in `outDir`. */
-const count = async (subject: Subject, n: number, outDir: string): Promise<number> => {
-  const out = join(outDir, `callgrind.out.${subject.variant}.${n}`)
+const count = (subject: Subject, n: number, outDir: string): Promise<number> =>
+  instructions(
+    [loop, String(n), subject.variant],
+    join(outDir, `callgrind.out.${subject.variant}.${n}`),
+    { ROOT: subject.root }
+  )
+
+/**
+ * The instructions callgrind counts for `node --predictable --single-threaded
+ * ...script` (with `env` added to this process's), its output file `out`.
+ */
+export const instructions = async (
+  script: ReadonlyArray<string>,
+  out: string,
+  env: Readonly<Record<string, string>>
+): Promise<number> => {
   const args = [
     "--tool=callgrind",
     `--callgrind-out-file=${out}`,
     process.execPath,
     "--predictable",
     "--single-threaded",
-    loop,
-    String(n),
-    subject.variant
+    ...script
   ]
   await new Promise<void>((done, fail) => {
-    const child = spawn("valgrind", args, { env: { ...process.env, ROOT: subject.root }, stdio: ["ignore", "ignore", "pipe"] })
+    const child = spawn("valgrind", args, { env: { ...process.env, ...env }, stdio: ["ignore", "ignore", "pipe"] })
     let stderr = ""
     child.stderr.on("data", (chunk) => (stderr += chunk))
     child.on("error", fail)

@@ -9,14 +9,14 @@
  *
  *   node bench/callgrind/pickup.ts [--sizes 40,200] [--only ours|graphile]
  */
-import { spawn } from "node:child_process"
-import { mkdtemp, readFile, rm } from "node:fs/promises"
+import { mkdtemp, rm } from "node:fs/promises"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { startPostgresServer } from "../../test/support/servers.ts"
 import { integer } from "../kit/numbers.ts"
+import { instructions } from "./count.ts"
 
 const { values } = parseArgs({ options: { sizes: { type: "string", default: "40,200" }, only: { type: "string" } } })
 const [small, large] = values.sizes.split(",").map(Number) as [number, number]
@@ -26,20 +26,8 @@ if (!(Number.isInteger(small) && Number.isInteger(large) && 0 <= small && small 
 const loop = fileURLToPath(new URL("./pickupLoop.ts", import.meta.url))
 
 /** The instructions callgrind counted for `n` pickups of `contender`. */
-const count = async (url: string, contender: string, n: number, dir: string): Promise<number> => {
-  const out = join(dir, `callgrind.out.${contender}.${n}`)
-  const args = ["--tool=callgrind", `--callgrind-out-file=${out}`, process.execPath, "--predictable", "--single-threaded", loop, String(n), contender]
-  await new Promise<void>((done, fail) => {
-    const child = spawn("valgrind", args, { env: { ...process.env, URL: url }, stdio: ["ignore", "ignore", "pipe"] })
-    let stderr = ""
-    child.stderr.on("data", (chunk) => (stderr += chunk))
-    child.on("error", fail)
-    child.on("exit", (code) => code === 0 ? done() : fail(new Error(`valgrind exited with ${code}:\n${stderr.slice(-2000)}`)))
-  })
-  const totals = /^totals:\s+(\d+)/m.exec(await readFile(out, "utf8"))
-  if (totals === null) throw new Error(`no totals line in ${out}`)
-  return Number(totals[1])
-}
+const count = (url: string, contender: string, n: number, dir: string): Promise<number> =>
+  instructions([loop, String(n), contender], join(dir, `callgrind.out.${contender}.${n}`), { URL: url })
 
 const server = await startPostgresServer()
 const dir = await mkdtemp(join(tmpdir(), "callgrind-pickup-"))
