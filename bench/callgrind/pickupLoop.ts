@@ -1,23 +1,17 @@
 /**
  * The loop `pickup.ts` runs under callgrind: `n` idle pickups on PostgreSQL
  * (at `URL`, a server outside valgrind), one at a time, each offered once
- * the previous one started and 2 ms have passed, by ours (`Durable.make`
- * with one worker, the producer on a store of its own; the poll set to an
- * hour, so that only notifications wake it and the count does not follow
- * the run's length) or by graphile-worker (the pickup benchmark's
- * contender, its own defaults). What is counted is the whole process: the
- * offer, the wake-up, the claim, the handler's start, the acknowledgement,
- * and the JIT and the collector's share of them.
+ * the previous one started and 2 ms have passed, by ours (the pickup
+ * benchmark's contender, with the poll set to an hour, so that only
+ * notifications wake it and the count does not follow the run's length) or
+ * by graphile-worker (the pickup benchmark's contender, its defaults). What
+ * is counted is the whole process: the offer, the wake-up, the claim, the
+ * handler's start, the acknowledgement, and the JIT and the collector's
+ * share of them.
  *
  *   URL=postgres://... node bench/callgrind/pickupLoop.ts 200 ours|graphile
  */
-import * as Effect from "effect/Effect"
-import * as Exit from "effect/Exit"
-import * as Schema from "effect/Schema"
-import * as Scope from "effect/Scope"
-import * as PostgresStore from "../../src/durable/PostgresStore.ts"
-import { Durable } from "../../src/index.ts"
-import { graphileWorkerPickup, type PickupSide } from "../durable/contenders/pickup.ts"
+import { graphileWorkerPickup, poolPostgresPickupPolling } from "../durable/contenders/pickup.ts"
 
 const n = Number(process.argv[2])
 const contender = process.argv[3] ?? "ours"
@@ -26,22 +20,8 @@ if (!Number.isInteger(n) || n < 0 || url === undefined) throw new Error("pickupL
 
 let started: (() => void) | undefined
 const queue = `callgrind_${process.pid}`
-
-const ours = async (): Promise<PickupSide> => {
-  const schema = Schema.Struct({ n: Schema.Number })
-  const scope = await Effect.runPromise(Scope.make())
-  const producer = Durable.producer({ store: await Effect.runPromise(Scope.provide(scope)(PostgresStore.make({ url }))), queue, schema })
-  await Effect.runPromise(Scope.provide(scope)(Effect.gen(function*() {
-    const store = yield* PostgresStore.make({ url })
-    yield* Durable.make({ store, queue, schema, workers: 1, pollInterval: "1 hour", handler: () => Effect.sync(() => started?.()) })
-  })))
-  return {
-    offer: (k) => Effect.runPromise(Effect.asVoid(producer.submit({ n: k }))),
-    close: () => Effect.runPromise(Scope.close(scope, Exit.void))
-  }
-}
-
-const side = contender === "ours" ? await ours() : await graphileWorkerPickup.open(url, queue, () => started?.())
+const side = await (contender === "ours" ? poolPostgresPickupPolling("1 hour") : graphileWorkerPickup)
+  .open(url, queue, () => started?.())
 await new Promise((resolve) => setTimeout(resolve, 300))
 for (let k = 0; k < n; k++) {
   const start = new Promise<void>((resolve) => started = resolve)

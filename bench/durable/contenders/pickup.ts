@@ -10,6 +10,7 @@
  * LISTEN/NOTIFY or pub/sub wake-ups, polling every 5 s as a fallback).
  */
 import { Queue, Worker } from "bullmq"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
@@ -53,7 +54,8 @@ const schema = Schema.Struct({ n: Schema.Number })
 const ours = (
   name: string,
   engine: Engine,
-  connect: (url: string) => Effect.Effect<Store, StoreError | PoolConfigError, Scope.Scope>
+  connect: (url: string) => Effect.Effect<Store, StoreError | PoolConfigError, Scope.Scope>,
+  pollInterval?: Duration.Input
 ): PickupContender => ({
   name,
   engine,
@@ -71,6 +73,7 @@ const ours = (
           queue,
           schema,
           workers: 1,
+          pollInterval,
           handler: (job) => Effect.sync(() => started(job.payload.n))
         })
       })))
@@ -88,6 +91,10 @@ const ours = (
 export const poolRedisPickup = ours("effect-worker-pool (Redis)", "redis", (url) => RedisStore.make({ url }))
 
 export const poolPostgresPickup = ours("effect-worker-pool (PostgreSQL)", "postgres", (url) => PostgresStore.make({ url }))
+
+/** Ours on PostgreSQL polling every `pollInterval`: an hour, and only notifications wake it (`bench/callgrind/pickupLoop.ts`). */
+export const poolPostgresPickupPolling = (pollInterval: Duration.Input) =>
+  ours("effect-worker-pool (PostgreSQL)", "postgres", (url) => PostgresStore.make({ url }), pollInterval)
 
 export const bullmqPickup: PickupContender = {
   name: "BullMQ",

@@ -28,27 +28,13 @@ import type * as PgPool from "@effect/sql-pg/PgPool"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type { SqlError } from "effect/sql/SqlError"
+import { latestOf, type MigrationStep } from "../migrationStep.ts"
 import { StoreError } from "../Store.ts"
 import { type Runner, runnerOf } from "./runner.ts"
 import { countsTable, table } from "./statements.ts"
 
 /** One step of the schema. `up` is PL/pgSQL statements, run inside the migrating block. */
-export interface Migration {
-  readonly version: number
-  readonly name: string
-  readonly up: string
-  /**
-   * The oldest version whose code still runs right on a database with this
-   * step applied, so that a release can be rolled back past it: a step that
-   * only adds what older code does not read (an index, a storage setting, a
-   * column with a default) names the version before it. A rollback is a
-   * round trip: the rows older code writes meanwhile must also be right for
-   * this version's code when it comes back (no invariant that only this
-   * step's code keeps). Absent: this version, and code that does not know it
-   * refuses the database.
-   */
-  readonly compatibleFrom?: number
-}
+export type Migration = MigrationStep
 
 /** The table of the migrations applied. */
 export const migrationsTable = "effect_worker_pool_migrations"
@@ -271,9 +257,6 @@ export const lockNotTaken = (latest: number) =>
       "for a table's lock: another transaction holds the table"
   })
 
-/** The newest version of `list`. */
-const latestOf = (list: ReadonlyArray<Migration>): number => list.at(-1)?.version ?? 0
-
 /** A string as an SQL literal. */
 const literal = (text: string) => `'${text.replaceAll("'", "''")}'`
 
@@ -328,21 +311,29 @@ END
 $$`
 
 /**
- * The newest version recorded; 0 when nothing is (a new database, or one
- * made before versions). The table is looked up first rather than read and
- * its absence caught: in the application's transaction (`migrateClient`),
- * the error would abort the transaction, and the migration with it.
+ * `read` if `name` is a table, else `absent`. The table is looked up first
+ * rather than read and its absence caught: in the application's transaction
+ * (`migrateClient`), the error would abort the transaction, and the
+ * migration with it.
  */
+const ifTable = <A>(
+  runner: Runner,
+  name: string,
+  read: Effect.Effect<A, SqlError>,
+  absent: A
+): Effect.Effect<A, SqlError> =>
+  Effect.flatMap(
+    runner.run(`SELECT to_regclass('${name}') IS NOT NULL`, [], false),
+    (rows) => rows[0]![0] === true ? read : Effect.succeed(absent)
+  )
+
+/** The newest version recorded; 0 when nothing is (a new database, or one made before versions). */
 const versionOf = (runner: Runner): Effect.Effect<number, SqlError> =>
-  runner.run(`SELECT to_regclass('${migrationsTable}') IS NOT NULL`, [], false).pipe(
-    Effect.flatMap((rows) =>
-      rows[0]![0] === true
-        ? Effect.map(
-          runner.run(`SELECT coalesce(max(version), 0)::int FROM ${migrationsTable}`, [], false),
-          (rows) => rows[0]![0] as number
-        )
-        : Effect.succeed(0)
-    )
+  ifTable(
+    runner,
+    migrationsTable,
+    Effect.map(runner.run(`SELECT coalesce(max(version), 0)::int FROM ${migrationsTable}`, [], false), (rows) => rows[0]![0] as number),
+    0
   )
 
 /**
@@ -353,19 +344,20 @@ const versionOf = (runner: Runner): Effect.Effect<number, SqlError> =>
  * has no step that says so.
  */
 const compatibleAbove = (runner: Runner, latest: number): Effect.Effect<boolean, SqlError> =>
-  runner.run(`SELECT to_regclass('${compatibleTable}') IS NOT NULL`, [], false).pipe(
-    Effect.flatMap((rows) =>
-      rows[0]![0] !== true ? Effect.succeed(false) : Effect.map(
-        runner.run(
-          `SELECT coalesce(bool_and(coalesce(allowed.compatible_from <= $1, false)), true)
-           FROM ${migrationsTable} AS step LEFT JOIN ${compatibleTable} AS allowed USING (version)
-           WHERE step.version > $1`,
-          [latest],
-          false
-        ),
-        (rows) => rows[0]![0] === true
-      )
-    )
+  ifTable(
+    runner,
+    compatibleTable,
+    Effect.map(
+      runner.run(
+        `SELECT coalesce(bool_and(coalesce(allowed.compatible_from <= $1, false)), true)
+         FROM ${migrationsTable} AS step LEFT JOIN ${compatibleTable} AS allowed USING (version)
+         WHERE step.version > $1`,
+        [latest],
+        false
+      ),
+      (rows) => rows[0]![0] === true
+    ),
+    false
   )
 
 /** Fails with `newerSchema` unless this code, which knows versions up to `latest`, runs right at version `found`. */

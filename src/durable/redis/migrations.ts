@@ -26,25 +26,14 @@
  * Internal: not an entry point of the package.
  */
 import * as Effect from "effect/Effect"
+import { latestOf, type MigrationStep } from "../migrationStep.ts"
 import { StoreError } from "../Store.ts"
 import type { Connection } from "./connection.ts"
 import { storeError } from "./errors.ts"
 import * as Scripts from "./scripts.ts"
 
 /** One step of the layout. `up` is Lua, run inside the migration script. */
-export interface Migration {
-  readonly version: number
-  readonly name: string
-  readonly up: string
-  /**
-   * The oldest version whose code still runs right on a key space with this
-   * step applied: a step that only adds what older code does not read names
-   * the version before it, so that a release can be rolled back past it.
-   * Absent: this version, and code that does not know it refuses the key
-   * space.
-   */
-  readonly compatibleFrom?: number
-}
+export type Migration = MigrationStep
 
 /** Lua: `each(pattern, kind, rewrite)` calls `rewrite` on every key matching `pattern` whose type is `kind`. */
 const eachKey = `
@@ -161,7 +150,7 @@ export const compatibleKey = "ewp:compatible"
  * code's newest say code of its newest still does.
  */
 const migrateScript = (list: ReadonlyArray<Migration>): Scripts.Script => {
-  const latest = list.at(-1)?.version ?? 0
+  const latest = latestOf(list)
   const steps = list.map(({ compatibleFrom, name, up, version }) => `
 if found < ${version} then
 ${up}
@@ -207,7 +196,7 @@ export const newerLayout = (found: number, latest: number) =>
  */
 export const migrate = (connection: Connection, list: ReadonlyArray<Migration> = migrations) => {
   const script = migrateScript(list)
-  const latest = list.at(-1)?.version ?? 0
+  const latest = latestOf(list)
   return Effect.tryPromise({
     try: () => Scripts.evaluate(connection.client, script, [versionKey, migrationsKey, compatibleKey], []),
     catch: (cause) => storeError("connect", connection, cause)
