@@ -44,6 +44,33 @@ const onClient = (url: string, options?: PostgresStore.ClientOptions) =>
 const within = <A, E, R>(ms: number, what: string, effect: Effect.Effect<A, E, R>) =>
   effect.pipe(Effect.timeoutOrElse({ duration: ms, orElse: () => Effect.die(new Error(`${what} took over ${ms} ms`)) }))
 
+let lastDatabase = 0
+/** A new, empty database on the shared server; its URL. */
+const freshDatabase = Effect.gen(function*() {
+  const name = `setup_${process.pid}_${++lastDatabase}`
+  yield* pgRows(shared().url, `CREATE DATABASE ${name}`)
+  return shared().url.replace(/\/postgres$/, `/${name}`)
+})
+
+/**
+ * How many times the jobs table of the database at `url` was read whole,
+ * once every other session there has ended (a backend writes its table
+ * statistics as it exits).
+ */
+const sequentialScans = (url: string) =>
+  Effect.gen(function*() {
+    yield* waitUntil(
+      "the database's other sessions have ended",
+      Effect.map(
+        pgRows(url, "SELECT count(*)::int FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"),
+        ([row]) => row![0] === 0
+      ),
+      10_000
+    )
+    const [row] = yield* pgRows(url, `SELECT seq_scan::int FROM pg_stat_user_tables WHERE relname = '${PostgresStore.table}'`)
+    return row![0] as number
+  })
+
 storeContract("postgres on a PgClient", {
   make: Effect.suspend(() => Effect.map(onClient(shared().url), ({ store }) => store)),
   elapse: (ms) => Effect.sleep(ms),
@@ -256,15 +283,31 @@ describe("a durable pool on a small client", () => {
     }), 30_000)
 })
 
-describe("setting up the schema once: PostgresStore.migrate, and migrate: false", () => {
-  let lastDatabase = 0
-  /** A new, empty database on the shared server; its URL. */
-  const freshDatabase = Effect.gen(function*() {
-    const name = `setup_${process.pid}_${++lastDatabase}`
-    yield* pgRows(shared().url, `CREATE DATABASE ${name}`)
-    return shared().url.replace(/\/postgres$/, `/${name}`)
-  })
+describe("the store's statements outside the application's transactions", () => {
+  it.live("run on sessions of the store's own: claims planned on an empty queue read no table whole once it has grown", () =>
+    Effect.gen(function*() {
+      const url = yield* freshDatabase
+      yield* PostgresStore.migrate({ url })
+      const before = yield* sequentialScans(url)
+      const queue = queueName()
+      const claims = 50
+      yield* Effect.scoped(Effect.gen(function*() {
+        // One connection: on the application's sessions, the claims on the empty queue and those after it grew would share a plan.
+        const sql = yield* PgClient.make({ url: Redacted.make(url), maxConnections: 1 }).pipe(
+          Effect.provide(Reactivity.layer),
+          Effect.orDie
+        )
+        const store = yield* PostgresStore.fromClient().pipe(Effect.provideService(PgClient.PgClient, sql))
+        for (let i = 0; i < 10; i++) assert.deepStrictEqual(yield* store.claim(queue, 10, minute), [])
+        yield* store.offer(queue, Array.from({ length: 5_000 }, (_, i) => ({ id: `j${i}`, payload: i })))
+        for (let i = 0; i < claims; i++) yield* store.complete(queue, yield* store.claim(queue, 10, minute))
+        assert.deepStrictEqual(yield* store.counts(queue), { ...empty, ready: 5_000 - 10 * claims, completed: 10 * claims })
+      }))
+      assert.strictEqual((yield* sequentialScans(url)) - before, 0)
+    }), 30_000)
+})
 
+describe("setting up the schema once: PostgresStore.migrate, and migrate: false", () => {
   it.live("migrate: false on a database below the newest version fails make and fromClient, not retryable, saying what to run", () =>
     Effect.scoped(Effect.gen(function*() {
       const url = yield* freshDatabase

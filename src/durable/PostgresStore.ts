@@ -294,17 +294,19 @@ const onRunner = (
   })
 
 /**
- * The store on the application's own `PgClient`, from the context: one pool
- * of connections for the application and its jobs, and jobs offered in the
- * application's transactions. A `submit` (of a producer, or of a durable
- * pool) run inside the client's `withTransaction` is part of that
- * transaction: rolled back, the job was never offered; committed, it is
- * ready to run. Claims and acknowledgements run on connections the client
- * lends, never in the caller's transaction.
+ * The store on the application's own `PgClient`, from the context, for
+ * jobs offered in the application's transactions. A `submit` (of a
+ * producer, or of a durable pool) run inside the client's `withTransaction`
+ * is part of that transaction: rolled back, the job was never offered;
+ * committed, it is ready to run.
  *
- * The client's sessions keep their settings: unlike `make`'s, which plan
- * each prepared statement once (`plan_cache_mode = force_generic_plan`),
- * the store's statements are planned on them as the application's are.
+ * Every statement outside the caller's transaction (a worker's claims and
+ * acknowledgements, an offer outside a transaction) runs on a pool of the
+ * store's own, made with the client's settings (at most as many
+ * connections as the client's, and at most 10; none until the first
+ * statement), whose sessions plan as `make`'s do. The application's
+ * sessions plan as the application sets them: there, a claim planned while
+ * the queue was empty read the whole table once the queue had grown.
  *
  * It applies the schema's migrations as `make` does (or only checks the
  * version, with `migrate: false`). Fails with a `StoreError` ("connect")
@@ -339,7 +341,9 @@ export const fromClient = (
     // once the server answers, and the connections are the application's,
     // which the store cannot close as it closes its own pool's. Closing the
     // store must not wait for a server that hangs.
-    return yield* onRunner(Runner.onClient(yield* PgClient.PgClient), checked, yield* Boundary.closedInBackground)
+    const client = yield* PgClient.PgClient
+    const { pool } = yield* Connection.openBeside(client, checked.connectTimeout)
+    return yield* onRunner(Runner.onClientBeside(client, pool), checked, yield* Boundary.closedInBackground)
   })
 
 /**

@@ -6,6 +6,7 @@
  *
  * Internal: not an entry point of the package.
  */
+import type * as PgClient from "@effect/sql-pg/PgClient"
 import * as PgPool from "@effect/sql-pg/PgPool"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -41,44 +42,90 @@ export interface Connections {
 }
 
 /**
- * Opens the pool (no connection is made yet). The connections, and the
+ * How the store's own sessions plan, sent in each connection's startup
+ * packet. A claim must walk its indexes in order and stop after `max` rows,
+ * and take the rows it picked by their place (`claimSql`). But a queue's
+ * name is often a value the statistics have not seen (a new queue, or a
+ * table analyzed when it was small), and a table planned while it was
+ * small or empty looks cheaper to read whole than by ten places: the
+ * planner would rather collect the whole queue (a bitmap or sequential
+ * scan) and sort it, measured at 10-20 ms a claim instead of 1, and a
+ * connection keeps a cached plan for as long as it lives (until the table
+ * is next analyzed). For these sessions only, those plans are off.
+ */
+const planning: Readonly<Record<string, string>> = {
+  enable_seqscan: "off",
+  enable_bitmapscan: "off",
+  // Each prepared statement is planned once per connection, not at every
+  // call: planning a claim cost more than running it (0.36 ms against 0.32
+  // on a queue of 10,000 ready jobs). Every statement of `statements.ts`
+  // keeps its indexes under a plan made for any value of its parameters
+  // (checked with EXPLAIN on a queue of 100,000 jobs): none compares a
+  // partial index's column to a parameter, and the ending statements look
+  // their batch's tokens up by binary search under any plan (`holds` in
+  // `statements.ts`).
+  plan_cache_mode: "force_generic_plan"
+}
+
+/**
+ * Probes idle connections, so one that a failover or a NAT silently dropped
+ * is found out and replaced rather than handed to a query.
+ */
+const keepAlive = Duration.seconds(30)
+
+/** `PgPool`'s own default, the most connections a pool of the store's own opens. */
+const maxConnections = 10
+
+/**
+ * Opens a pool of `config` whose sessions plan as the store needs
+ * (`planning`; no connection is made yet). The connections, and the
  * statements that run on them, live in a scope of the store's own, released
  * with the caller's within `closeGrace`.
  */
-export const open = (url: string, connectTimeout: Duration.Duration): Effect.Effect<Connections, StoreError, Scope.Scope> =>
+const openPool = (config: PgPool.Config): Effect.Effect<Connections, StoreError, Scope.Scope> =>
   Effect.gen(function*() {
     const scope = yield* Scope.make()
     yield* Effect.addFinalizer(() => closeWithin(scope, closeGrace))
     const pool = yield* Scope.provide(scope)(PgPool.make({
-      url: Redacted.make(url),
-      connectTimeout,
-      // Probes idle connections, so one that a failover or a NAT silently
-      // dropped is found out and replaced rather than handed to a query.
-      keepAlive: Duration.seconds(30),
-      applicationName: "effect-worker-pool",
-      // A claim must walk its indexes in order and stop after `max`
-      // rows. But a queue's name is often a value the statistics have not
-      // seen (a new queue, or a table analyzed when it was small): guessing
-      // a handful of rows, the planner would rather collect the whole queue
-      // (a bitmap or sequential scan) and sort it, measured at 10-20 ms a
-      // claim instead of 1, and a connection keeps a cached plan for as long
-      // as it lives. For this pool's sessions only, those plans are off.
-      startupParameters: {
-        enable_seqscan: "off",
-        enable_bitmapscan: "off",
-        // Each prepared statement is planned once per connection, not at
-        // every call: planning a claim cost more than running it (0.36 ms
-        // against 0.32 on a queue of 10,000 ready jobs). Every statement of
-        // `statements.ts` keeps its indexes under a plan made for any
-        // value of its parameters (checked with EXPLAIN on a queue of
-        // 100,000 jobs): none compares a partial index's column to a
-        // parameter, and the ending statements look their batch's tokens up
-        // by binary search under any plan (`holds` in `statements.ts`).
-        plan_cache_mode: "force_generic_plan"
-      }
+      ...config,
+      startupParameters: { ...config.startupParameters, ...planning }
     })).pipe(Effect.mapError(storeError("connect")))
     return { pool, scope }
   })
+
+/** Opens the store's pool on the server at `url` (`PostgresStore.make`). */
+export const open = (url: string, connectTimeout: Duration.Duration): Effect.Effect<Connections, StoreError, Scope.Scope> =>
+  openPool({
+    url: Redacted.make(url),
+    connectTimeout,
+    maxConnections,
+    keepAlive,
+    applicationName: "effect-worker-pool"
+  })
+
+/**
+ * Opens a pool of the store's own beside the application's `client`
+ * (`PostgresStore.fromClient`), made with the client's settings (its server,
+ * credentials, TLS and name), at most as many connections as the client's
+ * own: the client's sessions plan as the application sets them, and there a
+ * claim planned while the queue was empty read the whole table once the
+ * queue had grown.
+ */
+export const openBeside = (
+  client: PgClient.PgClient,
+  connectTimeout: Duration.Duration
+): Effect.Effect<Connections, StoreError, Scope.Scope> => {
+  const config: PgPool.Config = client.config
+  return openPool({
+    ...config,
+    connectTimeout,
+    maxConnections: Math.min(config.maxConnections ?? maxConnections, maxConnections),
+    // Opened as statements need them, and closed once idle as the client's: a
+    // process that offers only in transactions keeps none past its start.
+    minConnections: 0,
+    keepAlive: config.keepAlive ?? keepAlive
+  })
+}
 
 /** Between two attempts to reach a server at `make`. */
 const retryConnectEvery = Duration.millis(100)

@@ -81,5 +81,24 @@ export const onClient = (client: PgClient.PgClient): Runner => ({
   listen: (channel) => Effect.flatMap(PgConnection.make(client.config), (connection) => connection.listen(channel))
 })
 
+/**
+ * Statements on the application's `client` inside its transaction (the
+ * fiber's `withTransaction`: an offer is then part of it), every other on
+ * `pool`, the store's own beside it (`connection.ts`'s `openBeside`): a
+ * worker's claims and acknowledgements, and whatever the application runs
+ * outside a transaction.
+ */
+export const onClientBeside = (client: PgClient.PgClient, pool: PgPool.PgPool): Runner => {
+  const inTransaction = onClient(client)
+  const outside = onPool(pool)
+  return {
+    run: (sql, params, prepare) =>
+      Effect.flatMap(inTransaction.inTransaction, (inside) => (inside ? inTransaction : outside).run(sql, params, prepare)),
+    inTransaction: inTransaction.inTransaction,
+    maxMessageSize: Math.min(inTransaction.maxMessageSize, outside.maxMessageSize),
+    listen: outside.listen
+  }
+}
+
 /** `target` as a runner: a pool becomes `onPool(target)`. */
 export const runnerOf = (target: PgPool.PgPool | Runner): Runner => "run" in target ? target : onPool(target)
