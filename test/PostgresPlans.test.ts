@@ -6,6 +6,7 @@
  * included.
  */
 import { assert, describe, it } from "@effect/vitest"
+import type * as PgConnection from "@effect/sql-pg/PgConnection"
 import * as PgTypes from "@effect/sql-pg/PgTypes"
 import { Duration, Effect } from "effect"
 import { afterAll, beforeAll } from "vitest"
@@ -140,6 +141,51 @@ describe("PostgresStore's plans", () => {
       const top = plan.split("\n").find((line) => line.trim().startsWith("Output:")) ?? ""
       assert.notInclude(top, "payload", plan)
       assert.strictEqual(top.match(/buried\.text/g)?.length, 2, plan)
+    }))
+
+  it.live("an offer whose ids are taken looks each one up by its key, on a plan made before the queue grew", () =>
+    Effect.gen(function*() {
+      const url = server!.url
+      yield* Effect.scoped(PostgresStore.make({ url }))
+      const queue = "taken"
+      const statements = [["offer", Sql.offerSql], ["offer_in_transaction", Sql.offerInTransactionSql]] as const
+      // Five dead letters, five completed jobs and five new ids.
+      const ids = [1, 2, 3, 4, 5].flatMap((i) => [`buried${i * 5000}`, `completed${i * 5000}`, `new${i}`])
+      const values = `'${queue}', ARRAY[${ids.map((id) => `'${id}'`).join(", ")}], ARRAY[${ids.map(() => "'1'").join(", ")}], NULL, NULL, NULL, NULL`
+      /** The plan `name` ran on for `values`, undone. */
+      const run = (connection: PgConnection.PgConnection, name: string) =>
+        Effect.gen(function*() {
+          yield* connection.queryValues("BEGIN")
+          const rows = yield* connection.queryValues(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE ${name} (${values})`)
+          yield* connection.queryValues("ROLLBACK")
+          const explained = rows[0]![0]
+          const json = typeof explained === "string" ? JSON.parse(explained) : explained
+          return (json as Array<{ Plan: Record<string, unknown> }>)[0]!.Plan
+        })
+      yield* Effect.scoped(Effect.gen(function*() {
+        const connection = yield* (yield* storePool).reserve
+        // Planned (once, for any value) while the queue is empty.
+        for (const [name, sql] of statements) {
+          yield* connection.queryValues(`PREPARE ${name} (text, text[], text[], float8[], float8[], int4[], text[]) AS ${sql}`)
+          yield* run(connection, name)
+        }
+        // Then 30,000 dead letters and 30,000 completed jobs.
+        yield* pgRows(
+          url,
+          `INSERT INTO ${Sql.table} (queue, id, payload, state, ended_at)
+           SELECT '${queue}', state || i, '{}', state, now()
+           FROM unnest(ARRAY['completed', 'buried']) AS state, generate_series(1, 30000) AS i`
+        )
+        for (const [name] of statements) {
+          const plan = yield* run(connection, name)
+          const buffers = (plan["Shared Hit Blocks"] as number) + (plan["Shared Read Blocks"] as number)
+          // The five dead letters refused, and the row that says the new jobs were notified.
+          assert.strictEqual(plan["Actual Rows"], 6, name)
+          // Five jobs inserted and ten keys probed: 136 buffers. Walking the queue's ended jobs read 1,813.
+          assert.isBelow(buffers, 500, `${name}: ${buffers} buffers read`)
+          yield* connection.queryValues(`DEALLOCATE ${name}`)
+        }
+      }))
     }))
 
   it.live("a purge planned once for any value reads the batch from the index of ended jobs, not the queue", () =>

@@ -129,9 +129,12 @@ const offeredAt = `CASE
  * NULL when no job of the batch has one (most batches: nothing more is
  * sent). A job with a time in the future is stored `scheduled`. Only when
  * some id was not inserted (a condition PostgreSQL checks once, before
- * anything else) are those ids looked up, by primary key: the statement
- * reads the table as it was before, so it finds each where the conflict
- * did. (The notification is a branch of the result, not a `WITH` query: a
+ * anything else) are those ids looked up, each by the primary key: the
+ * statement reads the table as it was before, so it finds each where the
+ * conflict did. A subquery per id, so that no plan walks an index of the
+ * queue instead: with `id = ANY(...)`, a plan made while the queue was
+ * small read every ended job of the queue (31 ms for a taken id among
+ * 300,000 completed jobs, against 0.1). (The notification is a branch of the result, not a `WITH` query: a
  * `WITH` query that only reads runs only if the statement reads it.)
  */
 const offer = (shard: string) => `
@@ -146,10 +149,11 @@ WITH offered AS (
   RETURNING id
 ), counted AS (${tally("offered", undefined, "ready", "true", shard)}
 )
-SELECT id, state FROM ${table}
+SELECT found.id, found.state
+FROM (SELECT unnest($2::text[]) EXCEPT SELECT id FROM offered) AS skipped (id),
+  LATERAL (SELECT id, state FROM ${table} WHERE id = skipped.id AND queue = $1 LIMIT 1) AS found
 WHERE (SELECT count(*) FROM offered) < cardinality($2::text[])
-  AND queue = $1 AND state IN ('buried', 'cancelled')
-  AND id = ANY(ARRAY(SELECT unnest($2::text[]) EXCEPT SELECT id FROM offered))
+  AND found.state IN ('buried', 'cancelled')
 UNION ALL
 SELECT NULL, ${notifyQueue}::text WHERE EXISTS (SELECT 1 FROM offered)`
 
