@@ -143,49 +143,87 @@ describe("PostgresStore's plans", () => {
       assert.strictEqual(top.match(/buried\.text/g)?.length, 2, plan)
     }))
 
-  it.live("an offer whose ids are taken looks each one up by its key, on a plan made before the queue grew", () =>
+  /**
+   * Each statement of `statements` (a name, its text, its parameters' types,
+   * the values it runs with), planned on one of the store's connections
+   * while the queue `queue` is empty, then run (and undone) once `queue` has
+   * 30,000 dead letters and 30,000 completed jobs (`buried1`..., and
+   * `completed1`...): the rows its plan's top node returned and the buffers
+   * it read.
+   */
+  const afterGrowth = (queue: string, statements: ReadonlyArray<readonly [string, string, string, string]>) =>
     Effect.gen(function*() {
       const url = server!.url
       yield* Effect.scoped(PostgresStore.make({ url }))
-      const queue = "taken"
-      const statements = [["offer", Sql.offerSql], ["offer_in_transaction", Sql.offerInTransactionSql]] as const
-      // Five dead letters, five completed jobs and five new ids.
-      const ids = [1, 2, 3, 4, 5].flatMap((i) => [`buried${i * 5000}`, `completed${i * 5000}`, `new${i}`])
-      const values = `'${queue}', ARRAY[${ids.map((id) => `'${id}'`).join(", ")}], ARRAY[${ids.map(() => "'1'").join(", ")}], NULL, NULL, NULL, NULL`
-      /** The plan `name` ran on for `values`, undone. */
-      const run = (connection: PgConnection.PgConnection, name: string) =>
+      /** What `name` ran on, undone. */
+      const run = (connection: PgConnection.PgConnection, name: string, values: string) =>
         Effect.gen(function*() {
           yield* connection.queryValues("BEGIN")
           const rows = yield* connection.queryValues(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE ${name} (${values})`)
           yield* connection.queryValues("ROLLBACK")
           const explained = rows[0]![0]
           const json = typeof explained === "string" ? JSON.parse(explained) : explained
-          return (json as Array<{ Plan: Record<string, unknown> }>)[0]!.Plan
+          const plan = (json as Array<{ Plan: Record<string, unknown> }>)[0]!.Plan
+          return {
+            rows: plan["Actual Rows"] as number,
+            buffers: (plan["Shared Hit Blocks"] as number) + (plan["Shared Read Blocks"] as number)
+          }
         })
-      yield* Effect.scoped(Effect.gen(function*() {
+      return yield* Effect.scoped(Effect.gen(function*() {
         const connection = yield* (yield* storePool).reserve
-        // Planned (once, for any value) while the queue is empty.
-        for (const [name, sql] of statements) {
-          yield* connection.queryValues(`PREPARE ${name} (text, text[], text[], float8[], float8[], int4[], text[]) AS ${sql}`)
-          yield* run(connection, name)
+        for (const [name, sql, types, values] of statements) {
+          yield* connection.queryValues(`PREPARE ${name} (${types}) AS ${sql}`)
+          yield* run(connection, name, values)
         }
-        // Then 30,000 dead letters and 30,000 completed jobs.
         yield* pgRows(
           url,
           `INSERT INTO ${Sql.table} (queue, id, payload, state, ended_at)
            SELECT '${queue}', state || i, '{}', state, now()
            FROM unnest(ARRAY['completed', 'buried']) AS state, generate_series(1, 30000) AS i`
         )
-        for (const [name] of statements) {
-          const plan = yield* run(connection, name)
-          const buffers = (plan["Shared Hit Blocks"] as number) + (plan["Shared Read Blocks"] as number)
-          // The five dead letters refused, and the row that says the new jobs were notified.
-          assert.strictEqual(plan["Actual Rows"], 6, name)
-          // Five jobs inserted and ten keys probed: 136 buffers. Walking the queue's ended jobs read 1,813.
-          assert.isBelow(buffers, 500, `${name}: ${buffers} buffers read`)
+        const ran: Record<string, { readonly rows: number; readonly buffers: number }> = {}
+        for (const [name, , , values] of statements) {
+          ran[name] = yield* run(connection, name, values)
           yield* connection.queryValues(`DEALLOCATE ${name}`)
         }
+        return ran
       }))
+    })
+
+  /** `ids` as an SQL array. */
+  const textArray = (ids: ReadonlyArray<string>) => `ARRAY[${ids.map((id) => `'${id}'`).join(", ")}]`
+
+  it.live("an offer whose ids are taken looks each one up by its key, on a plan made before the queue grew", () =>
+    Effect.gen(function*() {
+      // Five dead letters, five completed jobs and five new ids.
+      const ids = [1, 2, 3, 4, 5].flatMap((i) => [`buried${i * 5000}`, `completed${i * 5000}`, `new${i}`])
+      const values = `'taken', ${textArray(ids)}, ${textArray(ids.map(() => "1"))}, NULL, NULL, NULL, NULL`
+      const types = "text, text[], text[], float8[], float8[], int4[], text[]"
+      const ran = yield* afterGrowth("taken", [
+        ["offer", Sql.offerSql, types, values],
+        ["offer_in_transaction", Sql.offerInTransactionSql, types, values]
+      ])
+      for (const [name, { buffers, rows }] of Object.entries(ran)) {
+        // The five dead letters refused, and the row that says the new jobs were notified.
+        assert.strictEqual(rows, 6, name)
+        // Five jobs inserted and ten keys probed: 136 buffers. Walking the queue's ended jobs read 1,813.
+        assert.isBelow(buffers, 500, `${name}: ${buffers} buffers read`)
+      }
+    }))
+
+  it.live("a redrive and a removal look each id up by its key, on a plan made before the queue had dead letters", () =>
+    Effect.gen(function*() {
+      // Two dead letters (one asked twice), a completed job and an unknown id.
+      const values = `'parked', ${textArray(["buried7", "buried9000", "buried7", "completed5", "nope"])}`
+      const ran = yield* afterGrowth("parked", [
+        ["redrive", Sql.redriveSql, "text, text[]", values],
+        ["remove", Sql.removeSql, "text, text[]", values]
+      ])
+      for (const [name, { buffers, rows }] of Object.entries(ran)) {
+        assert.strictEqual(rows, 1, `${name}: one row, the count`)
+        // Three keys probed and two rows changed: tens of buffers. Walking the queue's dead letters read thousands.
+        assert.isBelow(buffers, 200, `${name}: ${buffers} buffers read`)
+      }
     }))
 
   it.live("a purge planned once for any value reads the batch from the index of ended jobs, not the queue", () =>

@@ -477,12 +477,22 @@ ORDER BY visible_at LIMIT $2`
 /**
  * The dead letters and cancelled jobs among `$2`, locked: a redrive or a
  * removal reads their states here (to move the counts) and changes them in
- * the same statement.
+ * the same statement. Each id is looked up by the primary key, in a
+ * subquery of its own whose state test (a `CASE`) no partial index can
+ * serve: with `id = ANY($2) AND state IN (...)`, a plan made while the
+ * queue had no dead letters walked the index of ended jobs instead, every
+ * dead letter of the queue for each call (39 ms for one id among 300,000,
+ * against 0.5).
  */
 const parkedAmong = `
-SELECT id, state FROM ${table}
-WHERE queue = $1 AND id = ANY($2::text[]) AND state IN ('buried', 'cancelled')
-FOR UPDATE`
+SELECT parked.id, parked.state
+FROM (SELECT DISTINCT unnest($2::text[])) AS asked (id),
+  LATERAL (
+    SELECT id, state FROM ${table}
+    WHERE id = asked.id AND queue = $1 AND CASE state WHEN 'buried' THEN true WHEN 'cancelled' THEN true ELSE false END
+    LIMIT 1
+    FOR UPDATE
+  ) AS parked`
 
 /** Ready again now, attempts from 0, error cleared, the queue's listeners notified; returns how many. */
 export const redriveSql = `
