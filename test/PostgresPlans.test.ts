@@ -226,6 +226,23 @@ describe("PostgresStore's plans", () => {
       }
     }))
 
+  it.live("acknowledgements and releases go to their rows' places, on a plan made before the queue grew", () =>
+    Effect.gen(function*() {
+      // Two leases no row holds: their places are read, then their ids probed in the key.
+      const values = `'ending', ${textArray(["completed7", "completed8"])}, '{"nobody/1":0}', ${textArray(["(0,1)", "(1,2)"])}`
+      const types = "text, text[], text, text[]"
+      const ran = yield* afterGrowth("ending", [
+        ["complete", Sql.completeSql, types, values],
+        ["complete_deleting", Sql.completeDeletingSql, types, values],
+        ["release", Sql.releaseSql, types, values]
+      ])
+      for (const [name, { buffers, rows }] of Object.entries(ran)) {
+        assert.strictEqual(rows, 0, `${name}: nothing ended`)
+        // Two places and two keys: a few buffers. Walking the queue's key for it read thousands.
+        assert.isBelow(buffers, 100, `${name}: ${buffers} buffers read`)
+      }
+    }))
+
   it.live("a purge planned once for any value reads the batch from the index of ended jobs, not the queue", () =>
     Effect.gen(function*() {
       const url = server!.url
