@@ -17,7 +17,7 @@ import * as Durable from "../src/Durable.ts"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import * as PostgresMigrations from "../src/durable/postgres/migrations.ts"
 import * as Sql from "../src/durable/postgres/statements.ts"
-import { pgRows } from "./support/admin.ts"
+import { freshDatabase as newDatabase, pgRows } from "./support/admin.ts"
 import { start } from "./support/runMain.ts"
 import { queueNames, sharedPostgres } from "./support/sharedServer.ts"
 import { storeContract } from "./support/storeContract.ts"
@@ -44,13 +44,8 @@ const onClient = (url: string, options?: PostgresStore.ClientOptions) =>
 const within = <A, E, R>(ms: number, what: string, effect: Effect.Effect<A, E, R>) =>
   effect.pipe(Effect.timeoutOrElse({ duration: ms, orElse: () => Effect.die(new Error(`${what} took over ${ms} ms`)) }))
 
-let lastDatabase = 0
 /** A new, empty database on the shared server; its URL. */
-const freshDatabase = Effect.gen(function*() {
-  const name = `setup_${process.pid}_${++lastDatabase}`
-  yield* pgRows(shared().url, `CREATE DATABASE ${name}`)
-  return shared().url.replace(/\/postgres$/, `/${name}`)
-})
+const freshDatabase = Effect.suspend(() => newDatabase(shared().url, "setup"))
 
 /**
  * How many times the jobs table of the database at `url` was read whole,
@@ -328,7 +323,7 @@ describe("setting up the schema once: PostgresStore.migrate, and migrate: false"
   it.live("after PostgresStore.migrate, a role that may not create tables runs a store with migrate: false", () =>
     Effect.scoped(Effect.gen(function*() {
       const url = yield* freshDatabase
-      const role = `worker_${process.pid}_${lastDatabase}`
+      const role = `worker_${url.slice(url.lastIndexOf("/") + 1)}`
       yield* pgRows(url, `CREATE ROLE ${role} LOGIN`)
       yield* pgRows(url, `REVOKE CREATE ON SCHEMA public FROM PUBLIC`)
       const asRole = url.replace("postgres://postgres@", `postgres://${role}@`)

@@ -18,7 +18,7 @@ import * as RedisMigrations from "../src/durable/redis/migrations.ts"
 import * as RedisStore from "../src/durable/RedisStore.ts"
 import type { Store } from "../src/durable/Store.ts"
 import { startRedis } from "./support/servers.ts"
-import { pgRows, redisAdmin, sharedServers } from "./support/admin.ts"
+import { freshDatabase, pgRows, redisAdmin, sharedServers } from "./support/admin.ts"
 import { connecting } from "./support/storeContract.ts"
 
 const { postgres, redis } = sharedServers()
@@ -279,13 +279,8 @@ describe("Redis key layout versions", () => {
 })
 
 describe("PostgreSQL schema versions", () => {
-  let lastDb = 0
   /** A URL of a new, empty database on the shared server. */
-  const freshUrl = Effect.gen(function*() {
-    const name = `versions_${process.pid}_${++lastDb}`
-    yield* pgRows(postgres().url, `CREATE DATABASE ${name}`)
-    return postgres().url.replace(/\/postgres$/, `/${name}`)
-  })
+  const freshUrl = Effect.suspend(() => freshDatabase(postgres().url, "versions"))
 
 
   const applied = (url: string) =>

@@ -23,6 +23,19 @@ export const redisAdmin = (url: string) =>
 export const pgRows = (url: string, text: string) =>
   Effect.scoped(Effect.flatMap(PgConnection.make({ url: Redacted.make(url) }), (connection) => connection.queryValues(text)))
 
+let lastDatabase = 0
+
+/**
+ * A new, empty database on the PostgreSQL server whose `postgres` database
+ * is at `url`, its name starting with `prefix`; its URL.
+ */
+export const freshDatabase = (url: string, prefix: string) =>
+  Effect.gen(function*() {
+    const name = `${prefix}_${process.pid}_${++lastDatabase}`
+    yield* pgRows(url, `CREATE DATABASE ${name}`)
+    return url.replace(/\/postgres$/, `/${name}`)
+  })
+
 /**
  * One Redis and one PostgreSQL server for a test file's tests that do not
  * harm them, started before the tests and closed after.
