@@ -6,9 +6,9 @@
  * included.
  */
 import { assert, describe, it } from "@effect/vitest"
-import type * as PgConnection from "@effect/sql-pg/PgConnection"
+import * as PgConnection from "@effect/sql-pg/PgConnection"
 import * as PgTypes from "@effect/sql-pg/PgTypes"
-import { Duration, Effect } from "effect"
+import { Duration, Effect, Exit, Fiber, Redacted } from "effect"
 import { afterAll, beforeAll } from "vitest"
 import * as Boundary from "../src/durable/boundary.ts"
 import * as Connection from "../src/durable/postgres/connection.ts"
@@ -17,8 +17,9 @@ import * as Runner from "../src/durable/postgres/runner.ts"
 import * as Sql from "../src/durable/postgres/statements.ts"
 import { makeEngine } from "../src/durable/postgres/store.ts"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
-import { pgRows } from "./support/admin.ts"
+import { freshDatabase, pgRows } from "./support/admin.ts"
 import { type PlainServer, startPostgresServer } from "./support/servers.ts"
+import { waitUntil } from "./support/waitUntil.ts"
 
 let server: PlainServer | undefined
 beforeAll(async () => {
@@ -26,13 +27,15 @@ beforeAll(async () => {
 }, 60_000)
 afterAll(() => server?.close())
 
-/** A runner on a pool opened as the store opens its own (`PostgresStore.make`). */
-const storePool = Effect.suspend(() =>
+/** A pool on the database at `url`, opened as the store opens its own (`PostgresStore.make`). */
+const poolOn = (url: string) =>
   Effect.map(
-    Effect.mapError(Connection.open(server!.url, Duration.seconds(10)), (error) => new Error(error.reason)),
+    Effect.mapError(Connection.open(url, Duration.seconds(10)), (error) => new Error(error.reason)),
     ({ pool }) => pool
   )
-)
+
+/** A pool on the server's database, opened as the store opens its own. */
+const storePool = Effect.suspend(() => poolOn(server!.url))
 
 /**
  * The generic plan of `sql` (prepared with parameters of `types`, run with
@@ -146,15 +149,15 @@ describe("PostgresStore's plans", () => {
   /**
    * Each statement of `statements` (a name, its text, its parameters' types,
    * the values it runs with), planned on one of the store's connections
-   * while the queue `queue` is empty, then run (and undone) once `queue` has
-   * 30,000 dead letters and 30,000 completed jobs (`buried1`..., and
-   * `completed1`...): the rows its plan's top node returned and the buffers
-   * it read.
+   * while its table is empty (a fresh database), then run (and undone) once
+   * the queue `queue` has 30,000 dead letters and 30,000 completed jobs
+   * (`buried1`..., and `completed1`...): the rows its plan's top node
+   * returned and the buffers it read.
    */
   const afterGrowth = (queue: string, statements: ReadonlyArray<readonly [string, string, string, string]>) =>
     Effect.gen(function*() {
-      const url = server!.url
-      yield* Effect.scoped(PostgresStore.make({ url }))
+      const url = yield* freshDatabase(server!.url, "plans")
+      yield* PostgresStore.migrate({ url })
       /** What `name` ran on, undone. */
       const run = (connection: PgConnection.PgConnection, name: string, values: string) =>
         Effect.gen(function*() {
@@ -170,7 +173,7 @@ describe("PostgresStore's plans", () => {
           }
         })
       return yield* Effect.scoped(Effect.gen(function*() {
-        const connection = yield* (yield* storePool).reserve
+        const connection = yield* (yield* poolOn(url)).reserve
         for (const [name, sql, types, values] of statements) {
           yield* connection.queryValues(`PREPARE ${name} (${types}) AS ${sql}`)
           yield* run(connection, name, values)
@@ -242,6 +245,48 @@ describe("PostgresStore's plans", () => {
         assert.isBelow(buffers, 100, `${name}: ${buffers} buffers read`)
       }
     }))
+
+  it.live("a redrive and a removal naming some of the same dead letters lock them in one order: neither deadlocks", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const url = server!.url
+      const store = yield* PostgresStore.make({ url })
+      const queue = "lock_order"
+      yield* pgRows(
+        url,
+        `INSERT INTO ${Sql.table} (queue, id, payload, state, ended_at)
+         SELECT '${queue}', id, '{}', 'buried', now() FROM unnest(ARRAY['buried3', 'buried5', 'buried8', 'buried13']) AS id`
+      )
+      /** Whether `n` statements on the jobs table wait for a lock. */
+      const waiting = (n: number) =>
+        Effect.map(
+          pgRows(url, `SELECT count(*)::int FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND query ILIKE '%${Sql.table}%'`),
+          ([row]) => row![0] === n
+        )
+      // Two transactions hold a dead letter each.
+      const holders = yield* Effect.forEach(["buried13", "buried8"], (id) =>
+        Effect.gen(function*() {
+          const connection = yield* PgConnection.make({ url: Redacted.make(url) })
+          yield* connection.queryValues("BEGIN")
+          yield* connection.queryValues(`SELECT 1 FROM ${Sql.table} WHERE queue = '${queue}' AND id = '${id}' FOR UPDATE`)
+          return connection
+        }))
+      // Behind them, a redrive and a removal; the removal's 300 more ids put its
+      // batch's hash order at odds with the redrive's (3 before 8 before 5).
+      const redrive = yield* Effect.forkChild(Effect.exit(store.redrive(queue, ["buried5", "buried13", "buried3"])))
+      yield* waitUntil("the redrive waits", waiting(1), 10_000)
+      const pads = Array.from({ length: 300 }, (_, i) => `pad${i}`)
+      const remove = yield* Effect.forkChild(Effect.exit(store.remove(queue, ["buried3", "buried8", "buried5", ...pads])))
+      yield* waitUntil("the removal waits too", waiting(2), 10_000)
+      for (const holder of holders) yield* holder.queryValues("COMMIT")
+      const redriven = yield* Fiber.join(redrive)
+      const removed = yield* Fiber.join(remove)
+      assert.isTrue(Exit.isSuccess(redriven) && Exit.isSuccess(removed), `${String(redriven)} ${String(removed)}`)
+      // Each dead letter went one way.
+      assert.strictEqual(
+        (Exit.isSuccess(redriven) ? redriven.value : 0) + (Exit.isSuccess(removed) ? removed.value : 0),
+        4
+      )
+    })), 30_000)
 
   it.live("a purge planned once for any value reads the batch from the index of ended jobs, not the queue", () =>
     Effect.gen(function*() {
