@@ -26,7 +26,7 @@ class WelcomeEmails extends Context.Service<WelcomeEmails, Durable.DurablePool<s
   "example/WelcomeEmails"
 ) {}
 
-// One pool of connections for the application and its jobs.
+// The application's connections; the store opens a few of its own beside them.
 const SqlLive = PgClient.layerConfig({ url: Config.Redacted("DATABASE_URL") })
 
 // The store on that client: a submit inside `sql.withTransaction` is part of the transaction.

@@ -15,6 +15,7 @@ import * as Reactivity from "effect/reactivity/Reactivity"
 import { fileURLToPath } from "node:url"
 import * as Durable from "../src/Durable.ts"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
+import * as Connection from "../src/durable/postgres/connection.ts"
 import * as PostgresMigrations from "../src/durable/postgres/migrations.ts"
 import * as Sql from "../src/durable/postgres/statements.ts"
 import { freshDatabase as newDatabase, pgRows } from "./support/admin.ts"
@@ -300,6 +301,31 @@ describe("the store's statements outside the application's transactions", () => 
       }))
       assert.strictEqual((yield* sequentialScans(url)) - before, 0)
     }), 30_000)
+})
+
+describe("the store's own sessions beside the application's client", () => {
+  /** What `SHOW setting` says on a session of the pool `openBeside` opens beside a client of `config`. */
+  const besideShows = (config: Omit<PgClient.PgPoolConfig, "url">, setting: string) =>
+    Effect.scoped(Effect.gen(function*() {
+      const sql = yield* PgClient.make({ url: Redacted.make(shared().url), ...config }).pipe(
+        Effect.provide(Reactivity.layer),
+        Effect.orDie
+      )
+      const { pool } = yield* Connection.openBeside(sql, Duration.seconds(5))
+      const [row] = yield* pool.use((connection) => connection.queryValues(`SHOW ${setting}`))
+      return { shown: row![0], maxConnections: pool.config.maxConnections }
+    }))
+
+  it.live("plan as make's, with at most the client's connections, and without the settings for a client that prepares nothing", () =>
+    Effect.gen(function*() {
+      for (const [setting, value] of [["enable_seqscan", "off"], ["enable_bitmapscan", "off"], ["plan_cache_mode", "force_generic_plan"]]) {
+        assert.strictEqual((yield* besideShows({}, setting)).shown, value, setting)
+        // As behind a transaction pooler, which refuses startup parameters it does not know.
+        assert.notStrictEqual((yield* besideShows({ prepare: false }, setting)).shown, value, `${setting}, prepare: false`)
+      }
+      assert.strictEqual((yield* besideShows({ maxConnections: 2 }, "enable_seqscan")).maxConnections, 2)
+      assert.strictEqual((yield* besideShows({ maxConnections: 50 }, "enable_seqscan")).maxConnections, 10)
+    }))
 })
 
 describe("setting up the schema once: PostgresStore.migrate, and migrate: false", () => {

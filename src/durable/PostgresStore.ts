@@ -302,11 +302,13 @@ const onRunner = (
  *
  * Every statement outside the caller's transaction (a worker's claims and
  * acknowledgements, an offer outside a transaction) runs on a pool of the
- * store's own, made with the client's settings (at most as many
- * connections as the client's, and at most 10; none until the first
- * statement), whose sessions plan as `make`'s do. The application's
- * sessions plan as the application sets them: there, a claim planned while
- * the queue was empty read the whole table once the queue had grown.
+ * store's own, made with the client's settings (at most 10 connections and
+ * no more than the client's `maxConnections` when it sets one, each opened
+ * when a statement needs it), whose sessions plan as `make`'s do (unless
+ * the client prepares nothing, as behind a transaction pooler: then as the
+ * client's). The application's sessions plan as the application sets
+ * them: there, a claim planned while the queue was empty read the whole
+ * table once the queue had grown.
  *
  * It applies the schema's migrations as `make` does (or only checks the
  * version, with `migrate: false`). Fails with a `StoreError` ("connect")
@@ -338,9 +340,10 @@ export const fromClient = (
     if (checked instanceof PoolConfigError) return yield* checked
     // Statements that ran out of time are interrupted in a scope closed in
     // the background: an interrupted statement gives its connection back only
-    // once the server answers, and the connections are the application's,
-    // which the store cannot close as it closes its own pool's. Closing the
-    // store must not wait for a server that hangs.
+    // once the server answers, and a statement in the caller's transaction
+    // runs on the application's connection, which the store cannot close as it
+    // closes its own pool's. Closing the store must not wait for a server that
+    // hangs.
     const client = yield* PgClient.PgClient
     const { pool } = yield* Connection.openBeside(client, checked.connectTimeout)
     return yield* onRunner(Runner.onClientBeside(client, pool), checked, yield* Boundary.closedInBackground)

@@ -77,8 +77,7 @@ const keepAlive = Duration.seconds(30)
 const maxConnections = 10
 
 /**
- * Opens a pool of `config` whose sessions plan as the store needs
- * (`planning`; no connection is made yet). The connections, and the
+ * Opens a pool of `config` (no connection is made yet). The connections, and the
  * statements that run on them, live in a scope of the store's own, released
  * with the caller's within `closeGrace`.
  */
@@ -86,37 +85,40 @@ const openPool = (config: PgPool.Config): Effect.Effect<Connections, StoreError,
   Effect.gen(function*() {
     const scope = yield* Scope.make()
     yield* Effect.addFinalizer(() => closeWithin(scope, closeGrace))
-    const pool = yield* Scope.provide(scope)(PgPool.make({
-      ...config,
-      startupParameters: { ...config.startupParameters, ...planning }
-    })).pipe(Effect.mapError(storeError("connect")))
+    const pool = yield* Scope.provide(scope)(PgPool.make(config)).pipe(Effect.mapError(storeError("connect")))
     return { pool, scope }
   })
 
+/** `config` with the store's `planning` settings in its startup parameters. */
+const planned = (config: PgPool.Config): PgPool.Config => ({
+  ...config,
+  startupParameters: { ...config.startupParameters, ...planning }
+})
+
 /** Opens the store's pool on the server at `url` (`PostgresStore.make`). */
 export const open = (url: string, connectTimeout: Duration.Duration): Effect.Effect<Connections, StoreError, Scope.Scope> =>
-  openPool({
+  openPool(planned({
     url: Redacted.make(url),
     connectTimeout,
     maxConnections,
     keepAlive,
     applicationName: "effect-worker-pool"
-  })
+  }))
 
 /**
  * Opens a pool of the store's own beside the application's `client`
  * (`PostgresStore.fromClient`), made with the client's settings (its server,
- * credentials, TLS and name), at most as many connections as the client's
- * own: the client's sessions plan as the application sets them, and there a
- * claim planned while the queue was empty read the whole table once the
- * queue had grown.
+ * credentials, TLS and name), at most 10 connections and no more than the
+ * client's `maxConnections` when it sets one: the client's sessions plan as
+ * the application sets them, and there a claim planned while the queue was
+ * empty read the whole table once the queue had grown.
  */
 export const openBeside = (
   client: PgClient.PgClient,
   connectTimeout: Duration.Duration
 ): Effect.Effect<Connections, StoreError, Scope.Scope> => {
   const config: PgPool.Config = client.config
-  return openPool({
+  const own: PgPool.Config = {
     ...config,
     connectTimeout,
     maxConnections: Math.min(config.maxConnections ?? maxConnections, maxConnections),
@@ -124,7 +126,12 @@ export const openBeside = (
     // process that offers only in transactions keeps none past its start.
     minConnections: 0,
     keepAlive: config.keepAlive ?? keepAlive
-  })
+  }
+  // A client that prepares nothing (as behind a transaction pooler, which
+  // refuses startup parameters it does not know and would not keep session
+  // settings) has each statement planned at each call, on the queue as it
+  // is: its sessions are opened as the client's, without `planning`.
+  return openPool(config.prepare === false ? own : planned(own))
 }
 
 /** Between two attempts to reach a server at `make`. */
