@@ -89,14 +89,14 @@ export const onClient = (client: PgClient.PgClient): Runner => ({
  * outside a transaction.
  */
 export const onClientBeside = (client: PgClient.PgClient, pool: PgPool.PgPool): Runner => {
-  const inTransaction = onClient(client)
-  const outside = onPool(pool)
+  const application = onClient(client)
+  const own = onPool(pool)
   return {
     run: (sql, params, prepare) =>
-      Effect.flatMap(inTransaction.inTransaction, (inside) => (inside ? inTransaction : outside).run(sql, params, prepare)),
-    inTransaction: inTransaction.inTransaction,
-    maxMessageSize: Math.min(inTransaction.maxMessageSize, outside.maxMessageSize),
-    listen: outside.listen
+      Effect.flatMap(application.inTransaction, (inside) => (inside ? application : own).run(sql, params, prepare)),
+    inTransaction: application.inTransaction,
+    maxMessageSize: Math.min(application.maxMessageSize, own.maxMessageSize),
+    listen: own.listen
   }
 }
 

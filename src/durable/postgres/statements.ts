@@ -144,8 +144,9 @@ const offeredAt = `CASE
  * conflict did. A subquery per id, so that no plan walks an index of the
  * queue instead: with `id = ANY(...)`, a plan made while the queue was
  * small read every ended job of the queue (31 ms for a taken id among
- * 300,000 completed jobs, against 0.1). (The notification is a branch of the result, not a `WITH` query: a
- * `WITH` query that only reads runs only if the statement reads it.)
+ * 300,000 completed jobs, against 0.1). (The notification is a branch of
+ * the result, not a `WITH` query: a `WITH` query that only reads runs only
+ * if the statement reads it.)
  */
 const offer = (shard: string) => `
 WITH offered AS (
@@ -336,10 +337,11 @@ const holds = "$3::jsonb ? token"
  * lease each. The queue is tested `unindexed`: a plan made while the queue
  * was small walked the primary key for it instead of going to the places,
  * the whole queue per batch (120 ms a batch on average, 3.4 s at most, once
- * a burst of 100,000 jobs followed a trickle). The two updates never meet on a row: the second reads only
- * ids the first did not end, and nothing at all when the first ended as
- * many leases as the batch holds (a condition PostgreSQL checks once,
- * before the rest: most batches then skip the key entirely).
+ * a burst of 100,000 jobs followed a trickle). The two updates never meet
+ * on a row: the second reads only ids the first did not end, and nothing
+ * at all when the first ended as many leases as the batch holds (a
+ * condition PostgreSQL checks once, before the rest: most batches then
+ * skip the key entirely).
  */
 const endLeases = (to: State, change: string, notifyWhen?: string) => `
 WITH at_place AS (
