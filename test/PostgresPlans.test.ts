@@ -55,6 +55,25 @@ const verbosePlan = (sql: string, types: string, values: string) =>
     )
   })
 
+/**
+ * Runs `statement` on `connection` under EXPLAIN (ANALYZE, BUFFERS), in a
+ * transaction rolled back after it: the rows its plan's top node returned
+ * and the buffers it read.
+ */
+const undone = (connection: PgConnection.PgConnection, statement: string) =>
+  Effect.gen(function*() {
+    yield* connection.queryValues("BEGIN")
+    const rows = yield* connection.queryValues(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) ${statement}`)
+    yield* connection.queryValues("ROLLBACK")
+    const explained = rows[0]![0]
+    const json = typeof explained === "string" ? JSON.parse(explained) : explained
+    const plan = (json as Array<{ Plan: Record<string, unknown> }>)[0]!.Plan
+    return {
+      rows: plan["Actual Rows"] as number,
+      buffers: (plan["Shared Hit Blocks"] as number) + (plan["Shared Read Blocks"] as number)
+    }
+  })
+
 describe("PostgresStore's plans", () => {
   it.live("a store's connection plans prepared statements once (generic plans)", () =>
     Effect.gen(function*() {
@@ -158,20 +177,8 @@ describe("PostgresStore's plans", () => {
     Effect.gen(function*() {
       const url = yield* freshDatabase(server!.url, "plans")
       yield* PostgresStore.migrate({ url })
-      /** What `name` ran on, undone. */
       const run = (connection: PgConnection.PgConnection, name: string, values: string) =>
-        Effect.gen(function*() {
-          yield* connection.queryValues("BEGIN")
-          const rows = yield* connection.queryValues(`EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE ${name} (${values})`)
-          yield* connection.queryValues("ROLLBACK")
-          const explained = rows[0]![0]
-          const json = typeof explained === "string" ? JSON.parse(explained) : explained
-          const plan = (json as Array<{ Plan: Record<string, unknown> }>)[0]!.Plan
-          return {
-            rows: plan["Actual Rows"] as number,
-            buffers: (plan["Shared Hit Blocks"] as number) + (plan["Shared Read Blocks"] as number)
-          }
-        })
+        undone(connection, `EXECUTE ${name} (${values})`)
       return yield* Effect.scoped(Effect.gen(function*() {
         const connection = yield* (yield* poolOn(url)).reserve
         for (const [name, sql, types, values] of statements) {
@@ -303,21 +310,13 @@ describe("PostgresStore's plans", () => {
       yield* pgRows(url, `ANALYZE ${Sql.table}`)
       const pool = yield* storePool
       for (const state of ["completed", "cancelled", "buried"] as const) {
-        const plan = yield* pool.use((connection) =>
-          Effect.gen(function*() {
-            yield* connection.queryValues("BEGIN")
-            yield* connection.queryValues(`PREPARE purge_${state} (text, float8, int4) AS ${Sql.purgeSql[state]}`)
-            const rows = yield* connection.queryValues(
-              `EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) EXECUTE purge_${state} ('${queue}', 0, 100)`
-            )
-            const explained = rows[0]![0]
-            yield* connection.queryValues("ROLLBACK")
-            const json = typeof explained === "string" ? JSON.parse(explained) : explained
-            return (json as Array<{ Plan: Record<string, unknown> }>)[0]!.Plan
-          })
+        const { buffers, rows } = yield* pool.use((connection) =>
+          Effect.andThen(
+            connection.queryValues(`PREPARE purge_${state} (text, float8, int4) AS ${Sql.purgeSql[state]}`),
+            undone(connection, `EXECUTE purge_${state} ('${queue}', 0, 100)`)
+          )
         )
-        const buffers = (plan["Shared Hit Blocks"] as number) + (plan["Shared Read Blocks"] as number)
-        assert.strictEqual(plan["Actual Rows"], 1, `${state}: one row, the count`)
+        assert.strictEqual(rows, 1, `${state}: one row, the count`)
         // 100 rows from the index, their heap pages and their deletion: a few
         // hundred buffers. Walking the queue reads thousands.
         assert.isBelow(buffers, 1_000, `${state}: ${buffers} buffers read for a batch of 100`)

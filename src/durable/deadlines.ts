@@ -12,8 +12,8 @@
  * a heap (`timetable.ts`) and an observer of its fiber; the one fiber wakes
  * when the deadline it sleeps until comes (once per timeout, busy or idle,
  * since each new deadline is later than those before it), or when a
- * deadline earlier than that one comes in. Deadlines are read on the callers' `Clock`, so
- * a `TestClock` moves them as it moves a sleep.
+ * deadline earlier than that one comes in. Deadlines are read on the
+ * callers' `Clock`, so a `TestClock` moves them as it moves a sleep.
  *
  * Internal: not an entry point of the package.
  */

@@ -265,9 +265,9 @@ const literal = (text: string) => `'${text.replaceAll("'", "''")}'`
  * version, in turns. A try that gives up its wait for a table's lock
  * (`lockWait`) is undone (the block's exception handler rolls back to
  * where it began), pauses, and ends without an error: the version read
- * after it tells the caller. An error would abort the application's transaction
- * (`migrateClient` inside `withTransaction`), and no later try could run in
- * it.
+ * after it tells the caller. An error would abort the application's
+ * transaction (`migrateClient` inside `withTransaction`), and no later try
+ * could run in it.
  */
 const migrateSql = (list: ReadonlyArray<Migration>) => `
 DO $$
