@@ -59,6 +59,7 @@ import { type Config, type ProducerConfig, validate, validateAdmin, validateProd
 import * as AdminOps from "./durable/admin.ts"
 import * as Fetcher from "./durable/fetcher.ts"
 import * as Heartbeat from "./durable/heartbeat.ts"
+import { newJobId } from "./durable/jobIds.ts"
 import * as JobFields from "./durable/jobOptions.ts"
 import * as Leases from "./durable/leases.ts"
 import * as Maintenance from "./durable/maintenance.ts"
@@ -214,7 +215,8 @@ export interface Producer<in A> {
    * `id` if given (an idempotency key: an id the queue holds ready, running
    * or completed is not stored again, and the call succeeds; one it holds as
    * a dead letter or cancelled fails with `JobNotResubmittedError`), else a
-   * random UUID. The queue holds an id until its job is purged, after its
+   * new UUID of version 7: the time of the offer in milliseconds (by this
+   * process's clock), then 74 random bits. The queue holds an id until its job is purged, after its
    * retention (`completedRetention`, `deadLetterRetention`). An `id` that is
    * not a string, or that holds text not every store can keep (the NUL
    * character, half of a surrogate pair), fails with `PoolConfigError`
@@ -305,7 +307,7 @@ const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, acce
         if (isInvalid(fields)) return Effect.fail(configError(fields))
         const all = Checks.checked("payloads", () => Checks.payloadList(payloads))
         if (isInvalid(all)) return Effect.fail(configError(all))
-        return offer(all, all.map(() => crypto.randomUUID()), fields, "payloads")
+        return offer(all, all.map(newJobId), fields, "payloads")
       })
   }
 }

@@ -32,6 +32,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Redacted from "effect/Redacted"
+import { newJobId } from "../durable/jobIds.ts"
 import type * as Shutdown from "../Shutdown.ts"
 
 // -----------------------------------------------------------------------------
@@ -318,13 +319,13 @@ export const jobIdString = (input: unknown): string =>
 
 /**
  * The id of a durable job from `submit`'s options: `options.id`, or a new
- * random UUID. `options` must be absent or an object; `id`, a string that
+ * one (`newJobId`: a UUID, time first). `options` must be absent or an object; `id`, a string that
  * every store can keep.
  */
 export const jobId = (options: unknown): string => {
-  if (options === undefined) return crypto.randomUUID()
+  if (options === undefined) return newJobId()
   const id = field(record("options", options), "id", "id")
-  if (id === undefined) return crypto.randomUUID()
+  if (id === undefined) return newJobId()
   const unkeepable = unkeepableId(jobIdString(id))
   return unkeepable === undefined ? id as string : refuse("id", unkeepable)
 }
