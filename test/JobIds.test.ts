@@ -53,6 +53,17 @@ describe("a durable job's own id", () => {
     }))
   })
 
+  it("a clock that says something odd (a fraction, before 1970, past 48 bits, not a number) still gives well-formed ids", () => {
+    fc.assert(fc.property(fc.oneof(fc.double(), fc.integer()), (odd) => {
+      const now = vi.spyOn(Date, "now").mockReturnValue(odd)
+      const id = newJobId()
+      now.mockRestore()
+      assert.match(id, version7)
+      const expected = Number.isNaN(odd) || odd < 0 ? 0 : Math.min(Math.trunc(odd), maxTime)
+      assert.strictEqual(timeOf(id), expected, `Date.now() = ${odd}`)
+    }))
+  })
+
   it("ids made in the same millisecond differ in their 74 random bits", () => {
     vi.spyOn(Date, "now").mockReturnValue(1_700_000_000_000)
     const ids = Array.from({ length: 10_000 }, newJobId)

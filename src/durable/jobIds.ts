@@ -22,9 +22,22 @@
 /** The last millisecond an id was made in, and its first two groups: ids made in a burst share them. */
 let last = { millis: -1, prefix: "" }
 
+/** The largest time 48 bits hold, in milliseconds: the year 10889. */
+const maxMillis = 2 ** 48 - 1
+
+/**
+ * `Date.now()` as 48 bits: a whole number from 0 to `maxMillis`. A clock a
+ * test replaced may say anything (a fraction, a time before 1970, NaN); its
+ * ids are still well-formed, and still unique by their random part.
+ */
+const millisNow = (): number => {
+  const now = Math.trunc(Date.now())
+  return now >= 0 ? Math.min(now, maxMillis) : 0
+}
+
 /** A new version 7 UUID: the time now, then the random part of a version 4 UUID. */
 export const newJobId = (): string => {
-  const millis = Date.now()
+  const millis = millisNow()
   if (millis !== last.millis) {
     const time = millis.toString(16).padStart(12, "0")
     last = { millis, prefix: `${time.slice(0, 8)}-${time.slice(8)}-7` }
