@@ -29,6 +29,7 @@ const unit = [
   "test/DurableLayer.test.ts",
   "test/Hostile.test.ts",
   "test/Invariant.test.ts",
+  "test/JobIds.test.ts",
   "test/Leases.test.ts",
   "test/Ledger.test.ts",
   "test/Once.test.ts",

@@ -29,13 +29,14 @@ describe("a durable job's own id", () => {
       const producer = Durable.producer({ store: yield* MemoryStore.make, queue: "ids", schema: Schema.Number })
       const before = Date.now()
       const one = yield* producer.submit(1)
+      const withOptions = yield* producer.submit(3, { priority: 1 })
       const many = yield* producer.submitAll(Array.from({ length: 1_000 }, (_, n) => n))
       const after = Date.now()
-      for (const id of [one, ...many]) {
+      for (const id of [one, withOptions, ...many]) {
         assert.match(id, version7)
         assert.isTrue(before <= timeOf(id) && timeOf(id) <= after, `${id} says ${timeOf(id)}, not in [${before}, ${after}]`)
       }
-      assert.strictEqual(new Set([one, ...many]).size, 1_001)
+      assert.strictEqual(new Set([one, withOptions, ...many]).size, 1_002)
       assert.deepStrictEqual(yield* producer.submit(2, { id: "mine" }), "mine")
     }))
 

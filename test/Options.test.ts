@@ -239,10 +239,12 @@ describe("submitAll's payloads", () => {
 })
 
 describe("durable job ids", () => {
-  it("is the id given, or a new UUID", () => {
+  it("is the id given, or a new UUID of version 7", () => {
+    const version7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
     assert.strictEqual(Options.jobId({ id: "welcome-ada" }), "welcome-ada")
-    assert.match(Options.jobId(undefined), /^[0-9a-f-]{36}$/)
-    assert.match(Options.jobId({}), /^[0-9a-f-]{36}$/)
+    assert.match(Options.jobId(undefined), version7)
+    assert.match(Options.jobId({}), version7)
+    assert.match(Options.jobId({ priority: 1 }), version7)
   })
 
   it("refuses an id that is not a string, or that not every store can keep, naming id", () => {
