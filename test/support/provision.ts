@@ -2,7 +2,7 @@
  * What the test suite needs from the machine, and how it gets it.
  *
  * The durable-queue tests start a real `redis-server` and PostgreSQL (see
- * `servers.ts`); the dashboard's tests drive a real headless Chromium
+ * `servers.ts`), and PgBouncer in front of PostgreSQL; the dashboard's tests drive a real headless Chromium
  * (Debian's `chromium`, through `playwright-core`). `npm test` on a fresh machine must either have them or get
  * them: as root with `apt-get`, the suite installs Debian's packages itself;
  * anyone else is stopped at once with the exact command to run, instead of
@@ -23,7 +23,8 @@ export const serverNeeds: ReadonlyArray<Need> = [
   { binary: "redis-server", package: "redis-server" },
   { binary: "initdb", package: "postgresql" },
   { binary: "postgres", package: "postgresql" },
-  { binary: "pg_ctl", package: "postgresql" }
+  { binary: "pg_ctl", package: "postgresql" },
+  { binary: "pgbouncer", package: "pgbouncer" }
 ]
 
 /** The browser the dashboard's tests drive. */

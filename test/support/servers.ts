@@ -149,6 +149,8 @@ export const findBinary = (name: string): string | undefined => {
   for (const dir of (process.env.PATH ?? "").split(Path.delimiter)) {
     if (dir !== "" && isExecutable(Path.join(dir, name))) return Path.join(dir, name)
   }
+  // Debian installs daemons such as PgBouncer in /usr/sbin, which not every PATH holds.
+  if (isExecutable(Path.join("/usr/sbin", name))) return Path.join("/usr/sbin", name)
   const pgRoot = "/usr/lib/postgresql"
   const versions = Fs.existsSync(pgRoot)
     ? Fs.readdirSync(pgRoot).filter((v) => /^\d+(\.\d+)?$/.test(v)).sort((a, b) => Number(b) - Number(a))
@@ -586,3 +588,61 @@ export const startPostgresServer = async (options?: PostgresOptions): Promise<Pl
     })
   })
 }
+
+// ---------------------------------------------------------------------------
+// PgBouncer
+
+/** How a PgBouncer in front of a PostgreSQL pools its server connections. */
+export interface PgBouncerOptions {
+  /** `transaction`: a server connection per transaction, as most deployments run it; `session`: per client connection. */
+  readonly poolMode: "transaction" | "session"
+  /** Startup parameters it accepts from clients and drops (`ignore_startup_parameters`); any other it refuses. */
+  readonly ignoreStartupParameters?: ReadonlyArray<string> | undefined
+  /** Server connections per database and user (`default_pool_size`, PgBouncer's default 20): fewer makes clients share them more. */
+  readonly serverConnections?: number | undefined
+}
+
+/**
+ * Starts Debian's `pgbouncer` on 127.0.0.1 with a free port in front of the
+ * PostgreSQL at `postgresUrl` (a server of `startPostgresServer`: user
+ * `postgres`, trust auth). Its URL points at the same database through it.
+ * Run as PostgreSQL is (it refuses to run as root).
+ */
+export const startPgBouncer = (postgresUrl: string, options: PgBouncerOptions): Promise<PlainServer> => {
+  const command = requireBinary("pgbouncer", "apt-get install -y pgbouncer")
+  const target = new URL(postgresUrl)
+  const runAs = postgresUser()
+  return withFreePort((port) => {
+    const dir = makeTempDir("ewp-pgbouncer-", runAs)
+    const config = Path.join(dir, "pgbouncer.ini")
+    Fs.writeFileSync(Path.join(dir, "users.txt"), `"postgres" ""\n`)
+    Fs.writeFileSync(config, [
+      "[databases]",
+      `* = host=${target.hostname} port=${target.port}`,
+      "[pgbouncer]",
+      "listen_addr = 127.0.0.1",
+      `listen_port = ${port}`,
+      "unix_socket_dir =",
+      "auth_type = trust",
+      `auth_file = ${Path.join(dir, "users.txt")}`,
+      `pool_mode = ${options.poolMode}`,
+      `default_pool_size = ${options.serverConnections ?? 20}`,
+      `ignore_startup_parameters = ${(options.ignoreStartupParameters ?? []).join(",")}`,
+      ""
+    ].join("\n"))
+    if (runAs !== undefined) for (const file of Fs.readdirSync(dir)) Fs.chownSync(Path.join(dir, file), runAs.uid, runAs.gid)
+    return supervise({
+      what: "pgbouncer",
+      dir,
+      port,
+      command,
+      args: [config],
+      runAs,
+      ready: () => portOpen(port),
+      readyTimeoutMs: 10_000,
+      stopSignal: "SIGINT",
+      url: `postgres://postgres@127.0.0.1:${port}${target.pathname}`
+    })
+  })
+}
+

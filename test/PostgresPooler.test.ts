@@ -1,0 +1,120 @@
+/**
+ * The PostgreSQL store behind PgBouncer (Debian's), as many deployments run
+ * PostgreSQL: in transaction mode, each transaction on whichever server
+ * connection is free. What the README promises there: `make` works once its
+ * three planner settings are in the pooler's `ignore_startup_parameters`
+ * (its statements, prepared per connection under names of their own, are
+ * prepared again on a server connection that lacks them), and fails to
+ * start, naming the setting, when they are not; `fromClient` on a client
+ * that prepares nothing needs no such setting.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { PgClient } from "@effect/sql-pg"
+import { Effect, Exit, Redacted, Schema, Scope } from "effect"
+import * as Reactivity from "effect/reactivity/Reactivity"
+import * as Durable from "../src/Durable.ts"
+import * as PostgresStore from "../src/durable/PostgresStore.ts"
+import { type Store, StoreError } from "../src/durable/Store.ts"
+import { type PlainServer, startPgBouncer, startPostgresServer } from "./support/servers.ts"
+import { waitUntil } from "./support/waitUntil.ts"
+
+/** The planner settings `make`'s sessions send when they connect. */
+const makeSettings = ["enable_seqscan", "enable_bitmapscan", "plan_cache_mode"]
+
+const schema = Schema.Struct({ n: Schema.Number })
+
+/** A PostgreSQL server and a PgBouncer in front of it, for the test's scope. */
+const behindPooler = (options: Parameters<typeof startPgBouncer>[1]) =>
+  Effect.acquireRelease(
+    Effect.promise(async () => {
+      const postgres = await startPostgresServer()
+      try {
+        return { postgres, bouncer: await startPgBouncer(postgres.url, options) }
+      } catch (error) {
+        await postgres.close()
+        throw error
+      }
+    }),
+    ({ bouncer, postgres }: { readonly postgres: PlainServer; readonly bouncer: PlainServer }) =>
+      Effect.promise(() => bouncer.close().finally(() => postgres.close()))
+  )
+
+/** Runs a pool of `workers` on each of `stores` until `ids` have each run, and says how often each ran. */
+const runAll = (stores: ReadonlyArray<Store>, queue: string, workers: number, ids: ReadonlyArray<string>) =>
+  Effect.gen(function*() {
+    const runs = new Map<string, number>()
+    const scope = yield* Scope.make()
+    for (const store of stores) {
+      yield* Durable.make({
+        store,
+        queue,
+        schema,
+        workers,
+        handler: (job) => Effect.sync(() => runs.set(job.id, (runs.get(job.id) ?? 0) + 1))
+      }).pipe(Scope.provide(scope))
+    }
+    yield* waitUntil(`${ids.length} jobs have run`, Effect.sync(() => ids.every((id) => runs.has(id))), 60_000)
+    yield* Scope.close(scope, Exit.void)
+    return runs
+  })
+
+describe("PostgresStore behind PgBouncer", () => {
+  it.live("make, its settings ignored by the pooler: jobs offered and claimed on server connections shared by every session run once each", () =>
+    Effect.gen(function*() {
+      // Two server connections for every session of three stores: each statement meets server connections it was not prepared on.
+      const { bouncer } = yield* behindPooler({ poolMode: "transaction", ignoreStartupParameters: makeSettings, serverConnections: 2 })
+      const producer = Durable.producer({ store: yield* PostgresStore.make({ url: bouncer.url }), queue: "pooled", schema })
+      const [consumer, other] = [yield* PostgresStore.make({ url: bouncer.url }), yield* PostgresStore.make({ url: bouncer.url })]
+      const batched = yield* producer.submitAll(Array.from({ length: 1_500 }, (_, n) => ({ n })))
+      const single = yield* Effect.forEach(Array.from({ length: 100 }, (_, n) => n), (n) => producer.submit({ n }))
+      const ids = [...batched, ...single]
+      const runs = yield* runAll([consumer, other], "pooled", 16, ids)
+      for (const id of ids) assert.strictEqual(runs.get(id), 1, `job ${id}`)
+      assert.deepStrictEqual(yield* consumer.counts("pooled"), { ready: 0, leased: 0, completed: 1_600, buried: 0 })
+    }).pipe(Effect.scoped), { timeout: 120_000 })
+
+  it.live("make behind a pooler that does not know its settings fails to start with a StoreError naming the first", () =>
+    Effect.gen(function*() {
+      const { bouncer } = yield* behindPooler({ poolMode: "transaction" })
+      const failed = yield* Effect.flip(PostgresStore.make({ url: bouncer.url, connectTimeout: "1 second" }))
+      assert.instanceOf(failed, StoreError)
+      assert.include(failed.message, "unsupported startup parameter: enable_seqscan")
+    }).pipe(Effect.scoped), { timeout: 60_000 })
+
+  it.live("fromClient on a client that prepares nothing needs no setting: jobs offered in its transactions and outside run", () =>
+    Effect.gen(function*() {
+      const { bouncer } = yield* behindPooler({ poolMode: "transaction", serverConnections: 2 })
+      const sql = yield* PgClient.make({ url: Redacted.make(bouncer.url), prepare: false }).pipe(Effect.provide(Reactivity.layer))
+      const store = yield* PostgresStore.fromClient().pipe(Effect.provideService(PgClient.PgClient, sql))
+      const producer = Durable.producer({ store, queue: "client", schema })
+      const inTransaction = yield* sql.withTransaction(producer.submitAll(Array.from({ length: 100 }, (_, n) => ({ n }))))
+      const outside = yield* producer.submitAll(Array.from({ length: 100 }, (_, n) => ({ n })))
+      const runs = yield* runAll([store], "client", 8, [...inTransaction, ...outside])
+      for (const id of [...inTransaction, ...outside]) assert.strictEqual(runs.get(id), 1, `job ${id}`)
+    }).pipe(Effect.scoped), { timeout: 60_000 })
+
+  it.live("in session mode, an idle pool is woken by the store's notifications: a job runs though the pool polls once an hour", () =>
+    Effect.gen(function*() {
+      const { bouncer } = yield* behindPooler({ poolMode: "session", ignoreStartupParameters: makeSettings })
+      const store = yield* PostgresStore.make({ url: bouncer.url })
+      // Claims that found nothing: the pool's first, then the one its listener starts once it listens (it may
+      // have missed an offer), and no other while the poll waits an hour: after two, the pool idles, listening.
+      let empty = 0
+      const counted: Store = {
+        ...store,
+        claim: (queue, max, lease) => Effect.tap(store.claim(queue, max, lease), (jobs) => Effect.sync(() => jobs.length === 0 && empty++))
+      }
+      const ran: Array<number> = []
+      yield* Durable.make({
+        store: counted,
+        queue: "woken",
+        schema,
+        workers: 1,
+        pollInterval: "1 hour",
+        handler: (job) => Effect.sync(() => ran.push(job.payload.n))
+      })
+      yield* waitUntil("the pool idles, listening", Effect.sync(() => empty >= 2), 10_000)
+      yield* Durable.producer({ store, queue: "woken", schema }).submit({ n: 1 })
+      yield* waitUntil("the job offered to the idle pool has run", Effect.sync(() => ran.length === 1), 30_000)
+    }).pipe(Effect.scoped), { timeout: 60_000 })
+})
