@@ -63,7 +63,7 @@ export default defineConfig({
           name: "integration",
           include: ["test/**/*.test.ts"],
           exclude: [...configDefaults.exclude, ...unit],
-          // Installs redis-server and PostgreSQL when they are missing (or stops
+          // Installs redis-server, PostgreSQL, PgBouncer and Chromium when they are missing (or stops
           // with the command to run). Here, not at the root: the root's global
           // set-up runs whichever project is chosen, and unit tests need no server.
           globalSetup: ["test/support/globalSetup.ts"]

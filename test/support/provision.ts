@@ -63,10 +63,10 @@ export const plan = (missing: ReadonlyArray<Need>, machine: Machine): Plan => {
   const how = machine.apt
     ? `Install them with:\n\n  ${installCommand(packages, !machine.root)}\n`
     : `Install the packages that provide them (${packages.join(", ")}) with your system's package manager,` +
-      ` so that they are on PATH (PostgreSQL's may also be in /usr/lib/postgresql/<version>/bin).\n`
+      ` so that they are on PATH (PgBouncer's may also be in /usr/sbin, PostgreSQL's in /usr/lib/postgresql/<version>/bin).\n`
   return {
     _tag: "Stop",
-    message: `The integration tests start a real Redis and PostgreSQL and drive a headless Chromium, and ${binaries} ` +
+    message: `The integration tests start a real Redis, PostgreSQL and PgBouncer and drive a headless Chromium, and ${binaries} ` +
       `${missing.length === 1 ? "is" : "are"} not installed.\n${how}`
   }
 }

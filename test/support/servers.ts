@@ -14,8 +14,10 @@
  * a crashed host) and `restart()` (same port, same data) for tests of a store
  * that is lost mid-run, and `pause()`/`resume()` for one that hangs.
  *
- * Binaries come from PATH, then from /usr/lib/postgresql/<version>/bin (where
- * Debian's package puts them). `initdb` and `postgres` refuse to run as root,
+ * `startPgBouncer` puts Debian's PgBouncer in front of a PostgreSQL of these.
+ *
+ * Binaries come from PATH, then from /usr/sbin (Debian's PgBouncer), then from
+ * /usr/lib/postgresql/<version>/bin (where Debian's package puts them). `initdb` and `postgres` refuse to run as root,
  * so as root they run as the `postgres` user when it exists, else `nobody`,
  * through Node's spawn `uid`/`gid` (which also drops root's groups).
  */
@@ -173,7 +175,7 @@ const isExecutable = (file: string) => {
 
 const requireBinary = (name: string, hint: string) => {
   const found = findBinary(name)
-  if (found === undefined) throw new Error(`${name} not found on PATH or in /usr/lib/postgresql/*/bin (${hint})`)
+  if (found === undefined) throw new Error(`${name} not found on PATH, in /usr/sbin or in /usr/lib/postgresql/*/bin (${hint})`)
   return found
 }
 
@@ -638,7 +640,8 @@ export const startPgBouncer = (postgresUrl: string, options: PgBouncerOptions): 
       command,
       args: [config],
       runAs,
-      ready: () => portOpen(port),
+      // Its own line, not only an open port: another process may hold the port it could not take.
+      ready: async () => tail(Path.join(dir, "server.log")).includes(`listening on 127.0.0.1:${port}`) && await portOpen(port),
       readyTimeoutMs: 10_000,
       stopSignal: "SIGINT",
       url: `postgres://postgres@127.0.0.1:${port}${target.pathname}`
