@@ -216,8 +216,8 @@ export interface Producer<in A> {
    * or completed is not stored again, and the call succeeds; one it holds as
    * a dead letter or cancelled fails with `JobNotResubmittedError`), else a
    * new UUID of version 7: the time of the offer in milliseconds (by this
-   * process's clock), then 74 random bits. The queue holds an id until its job is purged, after its
-   * retention (`completedRetention`, `deadLetterRetention`). An `id` that is
+   * process's clock), then 74 random bits. The queue holds an id until its
+   * job is purged, after its retention (`completedRetention`, `deadLetterRetention`). An `id` that is
    * not a string, or that holds text not every store can keep (the NUL
    * character, half of a surrogate pair), fails with `PoolConfigError`
    * naming `id`, on every store, before the store is asked.

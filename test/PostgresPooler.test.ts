@@ -6,7 +6,9 @@
  * (its statements, prepared per connection under names of their own, are
  * prepared again on a server connection that lacks them), and fails to
  * start, naming the setting, when they are not; `fromClient` on a client
- * that prepares nothing needs no such setting.
+ * that prepares nothing needs no such setting. In session mode, an idle
+ * pool is woken by the store's notifications (in transaction mode no
+ * `LISTEN` passes the pooler, and the same test times out).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"

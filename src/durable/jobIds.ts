@@ -1,7 +1,7 @@
 /**
  * The id a durable job gets when its producer gives none: a UUID of version
- * 7, whose first 48 bits are the milliseconds since the epoch
- * and whose other 74 are random.
+ * 7, whose first 48 bits are the milliseconds since the epoch and whose
+ * other 74 are random.
  *
  * Why time first: PostgreSQL's primary key holds each id, and a claim or an
  * acknowledgement rewrites a job's row, which adds an entry beside the id's

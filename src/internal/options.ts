@@ -319,8 +319,8 @@ export const jobIdString = (input: unknown): string =>
 
 /**
  * The id of a durable job from `submit`'s options: `options.id`, or a new
- * one (`newJobId`: a UUID, time first). `options` must be absent or an object; `id`, a string that
- * every store can keep.
+ * one (`newJobId`: a UUID, time first). `options` must be absent or an
+ * object; `id`, a string that every store can keep.
  */
 export const jobId = (options: unknown): string => {
   if (options === undefined) return newJobId()

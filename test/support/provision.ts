@@ -1,9 +1,10 @@
 /**
  * What the test suite needs from the machine, and how it gets it.
  *
- * The durable-queue tests start a real `redis-server` and PostgreSQL (see
- * `servers.ts`), and PgBouncer in front of PostgreSQL; the dashboard's tests drive a real headless Chromium
- * (Debian's `chromium`, through `playwright-core`). `npm test` on a fresh machine must either have them or get
+ * The durable-queue tests start a real `redis-server` and PostgreSQL, and
+ * PgBouncer in front of PostgreSQL (see `servers.ts`); the dashboard's
+ * tests drive a real headless Chromium (Debian's `chromium`, through
+ * `playwright-core`). `npm test` on a fresh machine must either have them or get
  * them: as root with `apt-get`, the suite installs Debian's packages itself;
  * anyone else is stopped at once with the exact command to run, instead of
  * four test files failing one by one with "not found".

@@ -16,9 +16,9 @@
  *
  * `startPgBouncer` puts Debian's PgBouncer in front of a PostgreSQL of these.
  *
- * Binaries come from PATH, then from /usr/sbin (Debian's PgBouncer), then from
- * /usr/lib/postgresql/<version>/bin (where Debian's package puts them). `initdb` and `postgres` refuse to run as root,
- * so as root they run as the `postgres` user when it exists, else `nobody`,
+ * Binaries come from PATH, then from /usr/sbin (Debian's PgBouncer), then
+ * from /usr/lib/postgresql/<version>/bin (where Debian's package puts
+ * them). `initdb`, `postgres` and `pgbouncer` refuse to run as root, so as root they run as the `postgres` user when it exists, else `nobody`,
  * through Node's spawn `uid`/`gid` (which also drops root's groups).
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process"
