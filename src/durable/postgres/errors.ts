@@ -23,8 +23,24 @@ const sqlState = (error: SqlError): string | undefined => {
   return typeof code === "string" ? code : undefined
 }
 
+/** What went wrong, as the server (or the driver) said it. */
+const detailOf = (error: SqlError): string => {
+  const cause = error.reason.cause
+  return cause instanceof Error ? cause.message : cause === undefined ? "" : String(cause)
+}
+
+/**
+ * A pooler that does not know a startup parameter the store sends (PgBouncer:
+ * a protocol violation, 08P01, "unsupported startup parameter: ...") refuses
+ * it at every try, until its configuration changes. The driver counts it as
+ * a lost connection; other 08P01s of a pooler (no client slot left) can pass.
+ */
+const refusedStartupParameter = (error: SqlError): boolean =>
+  sqlState(error) === "08P01" && detailOf(error).includes("unsupported startup parameter")
+
 /** Whether the statement that failed with `error` can succeed if tried again. */
 export const isRetryable = (error: SqlError): boolean => {
+  if (refusedStartupParameter(error)) return false
   if (error.isRetryable) return true
   const code = sqlState(error)
   return code !== undefined && (code.startsWith("53") || code === "57P01" || code === "57P02" || code === "57P03")
@@ -36,8 +52,7 @@ export const isRetryable = (error: SqlError): boolean => {
  * A `StoreError` carries both.
  */
 export const storeError = (operation: string) => (error: SqlError): StoreError => {
-  const cause = error.reason.cause
-  const detail = cause instanceof Error ? cause.message : cause === undefined ? "" : String(cause)
+  const detail = detailOf(error)
   return new StoreError({
     operation,
     reason: detail === "" || error.message.includes(detail) ? error.message : `${error.message}: ${detail}`,
