@@ -217,10 +217,11 @@ export interface Producer<in A> {
    * a dead letter or cancelled fails with `JobNotResubmittedError`), else a
    * new UUID of version 7: the time of the offer in milliseconds (by this
    * process's clock), then 74 random bits. The queue holds an id until its
-   * job is purged, after its retention (`completedRetention`, `deadLetterRetention`). An `id` that is
-   * not a string, or that holds text not every store can keep (the NUL
-   * character, half of a surrogate pair), fails with `PoolConfigError`
-   * naming `id`, on every store, before the store is asked.
+   * job is purged, after its retention (`completedRetention`,
+   * `deadLetterRetention`). An `id` that is not a string, or that holds
+   * text not every store can keep (the NUL character, half of a surrogate
+   * pair), fails with `PoolConfigError` naming `id`, on every store, before
+   * the store is asked.
    * A payload whose JSON text is larger than the store takes fails with a
    * `StoreError` naming the job and the limit, and nothing is stored.
    * A payload that throws when it is read (a Proxy's trap, a getter) fails

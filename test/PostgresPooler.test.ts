@@ -20,7 +20,7 @@ import * as Reactivity from "effect/reactivity/Reactivity"
 import * as Durable from "../src/Durable.ts"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import { type Store, StoreError } from "../src/durable/Store.ts"
-import { findBinary, type PlainServer, startPgBouncer, startPostgresServer } from "./support/servers.ts"
+import { findBinary, type PgBouncerOptions, startBouncer, startPostgres } from "./support/servers.ts"
 import { waitUntil } from "./support/waitUntil.ts"
 
 /** The installed PgBouncer's version as major.minor (1.18 for "PgBouncer 1.18.0"). */
@@ -35,20 +35,11 @@ const makeSettings = ["enable_seqscan", "enable_bitmapscan", "plan_cache_mode"]
 const schema = Schema.Struct({ n: Schema.Number })
 
 /** A PostgreSQL server and a PgBouncer in front of it, for the test's scope. */
-const behindPooler = (options: Parameters<typeof startPgBouncer>[1]) =>
-  Effect.acquireRelease(
-    Effect.promise(async () => {
-      const postgres = await startPostgresServer()
-      try {
-        return { postgres, bouncer: await startPgBouncer(postgres.url, options) }
-      } catch (error) {
-        await postgres.close()
-        throw error
-      }
-    }),
-    ({ bouncer, postgres }: { readonly postgres: PlainServer; readonly bouncer: PlainServer }) =>
-      Effect.promise(() => bouncer.close().finally(() => postgres.close()))
-  )
+const behindPooler = (options: PgBouncerOptions) =>
+  Effect.gen(function*() {
+    const postgres = yield* startPostgres()
+    return { postgres, bouncer: yield* startBouncer(postgres.url, options) }
+  })
 
 /** Runs a pool of `workers` on each of `stores` until `ids` have each run, and says how often each ran. */
 const runAll = (stores: ReadonlyArray<Store>, queue: string, workers: number, ids: ReadonlyArray<string>) =>

@@ -143,10 +143,14 @@ export const startRedis = (options?: RedisOptions): Effect.Effect<ManagedServer,
 export const startPostgres = (options?: PostgresOptions): Effect.Effect<ManagedServer, ServerError, Scope.Scope> =>
   managed(() => startPostgresServer(options), "postgres")
 
+/** A real PgBouncer in front of the PostgreSQL at `postgresUrl` (`startPgBouncer`), stopped and deleted when the scope closes. */
+export const startBouncer = (postgresUrl: string, options: PgBouncerOptions): Effect.Effect<ManagedServer, ServerError, Scope.Scope> =>
+  managed(() => startPgBouncer(postgresUrl, options), "pgbouncer")
+
 // ---------------------------------------------------------------------------
 // Binaries and users
 
-/** Absolute path of `name`: PATH first, then /usr/lib/postgresql/<newest>/bin. */
+/** Absolute path of `name`: PATH first, then /usr/sbin, then /usr/lib/postgresql/<newest>/bin. */
 export const findBinary = (name: string): string | undefined => {
   for (const dir of (process.env.PATH ?? "").split(Path.delimiter)) {
     if (dir !== "" && isExecutable(Path.join(dir, name))) return Path.join(dir, name)

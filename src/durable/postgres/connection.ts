@@ -77,9 +77,9 @@ const keepAlive = Duration.seconds(30)
 const maxConnections = 10
 
 /**
- * Opens a pool of `config` (no connection is made yet). The connections, and the
- * statements that run on them, live in a scope of the store's own, released
- * with the caller's within `closeGrace`.
+ * Opens a pool of `config` (no connection is made yet). The connections,
+ * and the statements that run on them, live in a scope of the store's own,
+ * released with the caller's within `closeGrace`.
  */
 const openPool = (config: PgPool.Config): Effect.Effect<Connections, StoreError, Scope.Scope> =>
   Effect.gen(function*() {
