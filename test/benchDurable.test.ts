@@ -96,6 +96,9 @@ describe("durable bench (tiny sizes)", () => {
     for (const row of output.results.pickup) {
       expect(row.run.jobs, row.contender).toBe(tiny.pickupJobs)
       expect(row.run.latencies).toHaveLength(tiny.pickupJobs)
+      expect(row.roundP50s, row.contender).toHaveLength(tiny.pickupRounds)
+      expect(row.run.p50).toBeGreaterThanOrEqual(Math.min(...row.roundP50s))
+      expect(row.run.p50).toBeLessThanOrEqual(Math.max(...row.roundP50s))
       expect(row.run.p50).toBeGreaterThan(0)
       expect(row.run.p99).toBeGreaterThanOrEqual(row.run.p50)
     }

@@ -47,7 +47,8 @@ const pickup = (contender: string, engine: Engine, p50: number, p99: number): Pi
   engine,
   ours: contender.startsWith("ours"),
   settings: "",
-  run: latency(p50, p99)
+  run: latency(p50, p99),
+  roundP50s: [p50]
 })
 
 const load = (contender: string, engine: Engine, p50: number, p99: number): LoadRow => ({

@@ -22,6 +22,15 @@ export interface PickupRun {
   readonly max: number
 }
 
+/** The summary of `latencies`, in offer order. */
+export const pickupRunOf = (latencies: ReadonlyArray<number>): PickupRun => ({
+  jobs: latencies.length,
+  latencies,
+  p50: quantile(latencies, 0.5),
+  p99: quantile(latencies, 0.99),
+  max: largest(latencies)
+})
+
 /** The `q` quantile (0..1) of `samples`, by the nearest rank. */
 export const quantile = (samples: ReadonlyArray<number>, q: number): number => {
   if (samples.length === 0) throw new Error("no samples")
@@ -52,7 +61,7 @@ const settleMs = 500
  */
 export const idleMs = 20
 
-/** Offers `jobs` jobs to a fresh `queue`, each `idleMs` after the previous one started. */
+/** Offers `warmups`, then `jobs` timed jobs to a fresh `queue`, each `idleMs` after the previous one started. */
 export const measurePickup = async (
   contender: PickupContender,
   url: string,
@@ -68,7 +77,7 @@ export const measurePickup = async (
   const latencies: Array<number> = []
   try {
     await new Promise((resolve) => setTimeout(resolve, settleMs))
-    const count = warmups + Math.min(jobs, contender.maxJobs ?? jobs)
+    const count = warmups + jobs
     for (let n = 0; n < count; n++) {
       let timer: ReturnType<typeof setTimeout> | undefined
       const started = new Promise<number>((resolve, reject) => {
@@ -85,12 +94,6 @@ export const measurePickup = async (
     waiting = undefined
     await side.close()
   }
-  return {
-    jobs: latencies.length,
-    latencies,
-    p50: quantile(latencies, 0.5),
-    p99: quantile(latencies, 0.99),
-    max: largest(latencies)
-  }
+  return pickupRunOf(latencies)
 }
 

@@ -82,11 +82,12 @@ const headerSection = (results: DurableResults): string => {
       "Each contender's half is a different rate (a faster queue is loaded harder), so ours is measured once more " +
       "under the load of the fastest other contender on its engine, for a comparison at one rate.",
       `Pickup latency: on an idle queue, ${integer(sizes.pickupJobs)} jobs one at a time (each offered ${idleMs} ms after the previous ` +
-      `one started, so that the consumer has acknowledged it and waits for work; fewer for a contender that polls every 2 s), after ${sizes.pickupWarmups} untimed, ` +
-      "from just before the offer call until the handler " +
+      "one started, so that the consumer has acknowledged it and waits for work; fewer for a contender that polls every 2 s), " +
+      `in ${sizes.pickupRounds} rounds with the contenders alternating (the first swapping each round), each round on a fresh ` +
+      `queue after ${sizes.pickupWarmups} untimed, from just before the offer call until the handler ` +
       "starts, in one process (the offer and the start read on one clock; the producer on a connection of its own), " +
       "each contender with its default consumer settings and one worker (`bench/durable/pickup.ts`); nearest-rank " +
-      "p50 and p99."
+      "p50 and p99 of all its rounds' pickups together, and each round's p50."
     ]
   })
 }
@@ -184,11 +185,12 @@ const pickupSection = (results: DurableResults): string =>
     "## Pickup latency",
     "",
     table(
-      ["contender", "engine", "jobs", "p50", "p99", "max", "settings"],
+      ["contender", "engine", "jobs", "p50", "p99", "max", "p50 by round", "settings"],
       results.pickup.map((row) => [
         contenderCell(row.contender, row.ours),
         ENGINE_TITLE[row.engine],
         ...latencyCells(row.run),
+        row.roundP50s.map((p50) => p50.toFixed(1)).join(", "),
         row.settings
       ])
     )

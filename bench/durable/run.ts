@@ -8,8 +8,8 @@
  * alternating (the first one swapping each round), with ours also run with
  * more consumers and queues for the scaling table; then each contender's
  * end-to-end latency under half its measured throughput (`load.ts`); then
- * the pickup latency of the engine's pickup contenders, one after another
- * (`pickup.ts`).
+ * the pickup latency of the engine's pickup contenders, in rounds,
+ * alternating the same way (`pickup.ts`).
  */
 import * as Effect from "effect/Effect"
 import { writeFile } from "node:fs/promises"
@@ -24,7 +24,7 @@ import { type PickupContender, pickupContenders } from "./contenders/pickup.ts"
 import { serverProcesses } from "./cpu.ts"
 import { type LoadRun, measureLoad } from "./load.ts"
 import { measureRun, type Run } from "./measure.ts"
-import { measurePickup, type PickupRun } from "./pickup.ts"
+import { measurePickup, type PickupRun, pickupRunOf } from "./pickup.ts"
 import { renderDurableChart } from "./chart.ts"
 import { renderDurableReport } from "./report.ts"
 import type { DurableSizes } from "./sizes.ts"
@@ -69,7 +69,10 @@ export interface PickupRow {
   readonly engine: Engine
   readonly ours: boolean
   readonly settings: string
+  /** All its rounds' pickups together. */
   readonly run: PickupRun
+  /** Each round's p50, in order: how far the machine's spells moved it. */
+  readonly roundP50s: ReadonlyArray<number>
 }
 
 export interface DurableResults extends RunContext {
@@ -168,14 +171,43 @@ const rowOf = (contender: DurableContender, shape: Shape, samples: ReadonlyArray
 
 let lastPickupQueue = 0
 
-/** `contender`'s pickup latency on a fresh queue of the server at `url`. */
-const pickupRow = async (contender: PickupContender, url: string, sizes: DurableSizes): Promise<PickupRow> => ({
-  contender: contender.name,
-  engine: contender.engine,
-  ours: contender.ours,
-  settings: contender.settings,
-  run: await measurePickup(contender, url, `pickup_${process.pid}_${++lastPickupQueue}`, sizes.pickupJobs, sizes.pickupWarmups)
-})
+/**
+ * The pickup latency of `contenders` on the server at `url`: `pickupRounds`
+ * rounds, the contenders alternating (the first swapping each round), each
+ * round a share of a contender's jobs on a fresh queue; a row's quantiles
+ * are those of all its rounds' pickups, so that no contender meets only a
+ * slow or a quick spell of the machine.
+ */
+const pickupRows = async (
+  engine: Engine,
+  contenders: ReadonlyArray<PickupContender>,
+  url: string,
+  sizes: DurableSizes,
+  log: (line: string) => void
+): Promise<ReadonlyArray<PickupRow>> => {
+  const rounds = new Map<string, Array<PickupRun>>(contenders.map((contender) => [contender.name, []]))
+  for (let round = 0; round < sizes.pickupRounds; round++) {
+    for (const contender of round % 2 === 0 ? contenders : [...contenders].reverse()) {
+      const jobs = Math.ceil(Math.min(sizes.pickupJobs, contender.maxJobs ?? sizes.pickupJobs) / sizes.pickupRounds)
+      await cleanUp(engine, url, sizes)
+      const queue = `pickup_${process.pid}_${++lastPickupQueue}`
+      const run = await measurePickup(contender, url, queue, jobs, sizes.pickupWarmups)
+      log(`  ${contender.name}, pickup round ${round + 1}: p50 ${run.p50.toFixed(2)} ms, p99 ${run.p99.toFixed(2)} ms (${run.jobs} jobs)`)
+      rounds.get(contender.name)!.push(run)
+    }
+  }
+  return contenders.map((contender) => {
+    const runs = rounds.get(contender.name)!
+    return {
+      contender: contender.name,
+      engine: contender.engine,
+      ours: contender.ours,
+      settings: contender.settings,
+      run: pickupRunOf(runs.flatMap((run) => run.latencies)),
+      roundP50s: runs.map((run) => run.p50)
+    }
+  })
+}
 
 /**
  * The other contender with the highest median jobs/s with one consumer, and
@@ -245,12 +277,7 @@ const runEngine = async (engine: Engine, sizes: DurableSizes, log: (line: string
     const pickups = pickupContenders.filter((contender) =>
       contender.engine === engine && selected(sizes.only, contender.name, contender.ours)
     )
-    for (const contender of pickups) {
-      await cleanUp(engine, server.url, sizes)
-      const row = await pickupRow(contender, server.url, sizes)
-      log(`  ${contender.name}, pickup: p50 ${row.run.p50.toFixed(2)} ms, p99 ${row.run.p99.toFixed(2)} ms (${row.run.jobs} jobs)`)
-      pickup.push(row)
-    }
+    pickup.push(...await pickupRows(engine, pickups, server.url, sizes, log))
   } finally {
     await server.close()
   }

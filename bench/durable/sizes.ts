@@ -24,9 +24,11 @@ export interface DurableSizes {
   readonly analyze: boolean
   /** Whether PostgreSQL's database is vacuumed before each measurement (see `vacuum` in `run.ts`). */
   readonly vacuum: boolean
-  /** Jobs offered one at a time to an idle queue per pickup-latency run (see `pickup.ts`). */
+  /** Jobs offered one at a time to an idle queue per contender, for its pickup latency (see `pickup.ts`). */
   readonly pickupJobs: number
-  /** Untimed jobs offered the same way before them (the first connections' and statements' costs). */
+  /** Rounds they are split into, the contenders alternating (see `pickupRows` in `run.ts`). */
+  readonly pickupRounds: number
+  /** Untimed jobs offered the same way at the start of each round (the first connections' and statements' costs). */
   readonly pickupWarmups: number
   /** Whether the throughput runs are made (`--latency-only` skips them). */
   readonly throughput: boolean
@@ -53,7 +55,8 @@ export const full: DurableSizes = {
   consumerWarmUpJobs: 5_000,
   analyze: true,
   vacuum: true,
-  pickupJobs: 200,
+  pickupJobs: 400,
+  pickupRounds: 4,
   pickupWarmups: 5,
   throughput: true,
   scaling,
@@ -69,7 +72,8 @@ export const tiny: DurableSizes = {
   consumerWarmUpJobs: 30,
   analyze: true,
   vacuum: true,
-  pickupJobs: 3,
+  pickupJobs: 4,
+  pickupRounds: 2,
   pickupWarmups: 1,
   throughput: true,
   scaling,
