@@ -8,7 +8,10 @@
  * start at once, naming the setting, when they are not; `fromClient` on a client
  * that prepares nothing needs no such setting. In session mode, an idle
  * pool is woken by the store's notifications (in transaction mode no
- * `LISTEN` passes the pooler, and the same test times out).
+ * `LISTEN` passes the pooler, and the same test times out); in transaction
+ * mode, by way of `listenUrl` on the server itself. A `listenUrl` whose
+ * listener would hear nothing (the transaction pooler, another database)
+ * or that reaches no server fails the store's start.
  */
 import { assert, describe, it } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
@@ -20,7 +23,8 @@ import * as Reactivity from "effect/reactivity/Reactivity"
 import * as Durable from "../src/Durable.ts"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import { type Store, StoreError } from "../src/durable/Store.ts"
-import { findBinary, type PgBouncerOptions, startBouncer, startPostgres } from "./support/servers.ts"
+import { freshDatabase } from "./support/admin.ts"
+import { findBinary, freePort, type PgBouncerOptions, startBouncer, startPostgres } from "./support/servers.ts"
 import { waitUntil } from "./support/waitUntil.ts"
 
 /** The installed PgBouncer's version as major.minor (1.18 for "PgBouncer 1.18.0"). */
@@ -58,6 +62,39 @@ const runAll = (stores: ReadonlyArray<Store>, queue: string, workers: number, id
     yield* waitUntil(`${ids.length} jobs have run`, Effect.sync(() => ids.every((id) => runs.has(id))), 60_000)
     yield* Scope.close(scope, Exit.void)
     return runs
+  })
+
+/**
+ * Runs a pool of one worker on `store` that polls once an hour, waits until
+ * it idles listening (a claim started once the listener listened came back
+ * empty: that claim took whatever was offered before, and from then on only
+ * a notification starts one), then offers a job and waits until it has run.
+ */
+const wokenWhileIdle = (store: Store, queue: string) =>
+  Effect.gen(function*() {
+    let listening = false
+    let idle = false
+    const counted: Store = {
+      ...store,
+      listen: (queue) => Effect.tap(store.listen!(queue), () => Effect.sync(() => (listening = true))),
+      claim: (queue, max, lease) =>
+        Effect.suspend(() => {
+          const afterListening = listening
+          return Effect.tap(store.claim(queue, max, lease), (jobs) => Effect.sync(() => (idle ||= afterListening && jobs.length === 0)))
+        })
+    }
+    const ran: Array<number> = []
+    yield* Durable.make({
+      store: counted,
+      queue,
+      schema,
+      workers: 1,
+      pollInterval: "1 hour",
+      handler: (job) => Effect.sync(() => ran.push(job.payload.n))
+    })
+    yield* waitUntil("the pool idles, listening", Effect.sync(() => idle), 10_000)
+    yield* Durable.producer({ store, queue, schema }).submit({ n: 1 })
+    yield* waitUntil("the job offered to the idle pool has run", Effect.sync(() => ran.length === 1), 30_000)
   })
 
 describe("PostgresStore behind PgBouncer", () => {
@@ -105,32 +142,54 @@ describe("PostgresStore behind PgBouncer", () => {
   it.live("in session mode (its settings ignored as well), an idle pool is woken by the store's notifications: a job runs though the pool polls once an hour", () =>
     Effect.gen(function*() {
       const { bouncer } = yield* behindPooler({ poolMode: "session", ignoreStartupParameters: makeSettings })
-      const store = yield* PostgresStore.make({ url: bouncer.url })
-      // Idle and listening: a claim started once the listener listened came back empty. That claim
-      // took whatever was offered before; from then on, with the poll an hour away, only a
-      // notification starts one.
-      let listening = false
-      let idle = false
-      const counted: Store = {
-        ...store,
-        listen: (queue) => Effect.tap(store.listen!(queue), () => Effect.sync(() => (listening = true))),
-        claim: (queue, max, lease) =>
-          Effect.suspend(() => {
-            const afterListening = listening
-            return Effect.tap(store.claim(queue, max, lease), (jobs) => Effect.sync(() => (idle ||= afterListening && jobs.length === 0)))
-          })
-      }
-      const ran: Array<number> = []
-      yield* Durable.make({
-        store: counted,
-        queue: "woken",
-        schema,
-        workers: 1,
-        pollInterval: "1 hour",
-        handler: (job) => Effect.sync(() => ran.push(job.payload.n))
-      })
-      yield* waitUntil("the pool idles, listening", Effect.sync(() => idle), 10_000)
-      yield* Durable.producer({ store, queue: "woken", schema }).submit({ n: 1 })
-      yield* waitUntil("the job offered to the idle pool has run", Effect.sync(() => ran.length === 1), 30_000)
+      yield* wokenWhileIdle(yield* PostgresStore.make({ url: bouncer.url }), "woken")
+    }).pipe(Effect.scoped), { timeout: 60_000 })
+
+  it.live("in transaction mode with listenUrl on the server itself, an idle pool of make is woken by the store's notifications", () =>
+    Effect.gen(function*() {
+      const { bouncer, postgres } = yield* behindPooler({ poolMode: "transaction", ignoreStartupParameters: makeSettings })
+      yield* wokenWhileIdle(yield* PostgresStore.make({ url: bouncer.url, listenUrl: postgres.url }), "woken")
+    }).pipe(Effect.scoped), { timeout: 60_000 })
+
+  it.live("in transaction mode with listenUrl on the server itself, an idle pool of fromClient is woken by the store's notifications", () =>
+    Effect.gen(function*() {
+      const { bouncer, postgres } = yield* behindPooler({ poolMode: "transaction" })
+      const sql = yield* PgClient.make({ url: Redacted.make(bouncer.url), prepare: false }).pipe(Effect.provide(Reactivity.layer))
+      const store = yield* PostgresStore.fromClient({ listenUrl: Redacted.make(postgres.url) }).pipe(
+        Effect.provideService(PgClient.PgClient, sql)
+      )
+      yield* wokenWhileIdle(store, "woken")
+    }).pipe(Effect.scoped), { timeout: 60_000 })
+
+  it.live("make with listenUrl on the pooler in transaction mode fails to start, not retryable: a listener there hears nothing", () =>
+    Effect.gen(function*() {
+      const { bouncer, postgres } = yield* behindPooler({ poolMode: "transaction" })
+      const failed = yield* Effect.flip(PostgresStore.make({ url: postgres.url, listenUrl: bouncer.url, connectTimeout: "2 seconds" }))
+      assert.instanceOf(failed, StoreError)
+      assert.include(failed.message, "a listener at listenUrl heard nothing the store's statements notified within 2s")
+      assert.isFalse(failed.retryable)
+    }).pipe(Effect.scoped), { timeout: 60_000 })
+})
+
+describe("PostgresStore's listenUrl", () => {
+  it.live("on another database of the server: make fails to start, not retryable, since its listener would hear nothing", () =>
+    Effect.gen(function*() {
+      const postgres = yield* startPostgres()
+      const elsewhere = yield* freshDatabase(postgres.url, "listen_elsewhere")
+      const failed = yield* Effect.flip(PostgresStore.make({ url: postgres.url, listenUrl: elsewhere, connectTimeout: "1 second" }))
+      assert.instanceOf(failed, StoreError)
+      assert.include(failed.message, "heard nothing the store's statements notified within 1s: listenUrl must reach the same database")
+      assert.isFalse(failed.retryable)
+    }).pipe(Effect.scoped), { timeout: 60_000 })
+
+  it.live("where no server listens: make fails to start once its connect deadline has passed, naming listenUrl", () =>
+    Effect.gen(function*() {
+      const postgres = yield* startPostgres()
+      const closed = yield* Effect.promise(freePort)
+      const failed = yield* Effect.flip(
+        PostgresStore.make({ url: postgres.url, listenUrl: `postgres://postgres@127.0.0.1:${closed}/postgres`, connectTimeout: "1 second" })
+      )
+      assert.instanceOf(failed, StoreError)
+      assert.match(failed.message, /^the job store failed to connect: listening at listenUrl: no answer within 1s/)
     }).pipe(Effect.scoped), { timeout: 60_000 })
 })

@@ -107,7 +107,15 @@ describe("the PostgreSQL store's other entry points check their options the same
       ["fromClient with migrate: 1", onClient({ migrate: 1 }), "migrate"],
       ["fromClient with a negative commandTimeout", onClient({ commandTimeout: -1 }), "commandTimeout"],
       ["fromClient with null options", onClient(null), "options"],
-      ["migrate with a port out of range", PostgresStore.migrate({ url: "postgres://secret:hunter2@127.0.0.1:99999/app" }), "url"]
+      ["migrate with a port out of range", PostgresStore.migrate({ url: "postgres://secret:hunter2@127.0.0.1:99999/app" }), "url"],
+      ["make with a listenUrl of another engine", Effect.scoped(PostgresStore.make({ url, listenUrl: "redis://127.0.0.1:6379" })), "listenUrl"],
+      ["make with a listenUrl that is null", Effect.scoped(PostgresStore.make({ url, listenUrl: null as unknown as string })), "listenUrl"],
+      [
+        "make with a Redacted listenUrl with a bad port",
+        Effect.scoped(PostgresStore.make({ url, listenUrl: Redacted.make("postgres://secret:hunter2@127.0.0.1:99999/app") })),
+        "listenUrl"
+      ],
+      ["fromClient with a listenUrl that is a number", onClient({ listenUrl: 5432 }), "listenUrl"]
     ] as const
   ) {
     it.live(`${what}: PoolConfigError naming ${option}`, () => expectConfigError(run, option))

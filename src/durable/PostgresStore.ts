@@ -94,6 +94,7 @@ import * as Checks from "../internal/options.ts"
 import { PoolConfigError } from "../Pool.ts"
 import * as Boundary from "./boundary.ts"
 import * as Connection from "./postgres/connection.ts"
+import * as Listener from "./postgres/listener.ts"
 import { limitsOf } from "./postgres/limits.ts"
 import * as Migrations from "./postgres/migrations.ts"
 import * as Runner from "./postgres/runner.ts"
@@ -133,6 +134,20 @@ export interface Options {
    * `PostgresStore.migrate` first (once per release, as a role that may).
    */
   readonly migrate?: boolean | undefined
+  /**
+   * Where the store's listeners connect (the connection on which an idle
+   * pool hears that jobs are ready), when `url` is a pooler in transaction
+   * mode (PgBouncer's, a provider's "transaction pooler"), through which no
+   * `LISTEN` passes: the same database, reached directly or through a
+   * pooler in session mode. Behind such a pooler without it, an idle pool
+   * starts a new job only at its next poll. A string or `Redacted`, used
+   * whole (none of the other connection's settings apply). The store checks
+   * at its start, within `connectTimeout`, that a listener there hears a
+   * notification sent through the other connection, and fails with a
+   * `StoreError` ("connect") if it does not. Default: the same connection
+   * settings as the statements'.
+   */
+  readonly listenUrl?: string | Redacted.Redacted<string> | undefined
 }
 
 /**
@@ -151,6 +166,20 @@ export interface ClientOptions {
   readonly commandTimeout?: Duration.Input | undefined
   /** As `Options.migrate`. Default true. */
   readonly migrate?: boolean | undefined
+  /**
+   * Where the store's listeners connect (the connection on which an idle
+   * pool hears that jobs are ready), when `url` is a pooler in transaction
+   * mode (PgBouncer's, a provider's "transaction pooler"), through which no
+   * `LISTEN` passes: the same database, reached directly or through a
+   * pooler in session mode. Behind such a pooler without it, an idle pool
+   * starts a new job only at its next poll. A string or `Redacted`, used
+   * whole (none of the client's settings apply). The store checks
+   * at its start, within `connectTimeout`, that a listener there hears a
+   * notification sent through the other connection, and fails with a
+   * `StoreError` ("connect") if it does not. Default: the
+   * client's settings.
+   */
+  readonly listenUrl?: string | Redacted.Redacted<string> | undefined
 }
 
 
@@ -168,6 +197,7 @@ interface ClientSettings {
   readonly connectTimeout: Duration.Duration
   readonly commandTimeout: Duration.Duration
   readonly migrate: boolean
+  readonly listenUrl: string | undefined
 }
 
 /** The options, checked. */
@@ -175,13 +205,18 @@ interface Settings extends ClientSettings {
   readonly url: string
 }
 
+/** The listeners' URL, checked, if one is given. */
+const listenUrlOf = (input: unknown): string | undefined =>
+  input === undefined ? undefined : Checks.storeUrl(input, ["postgres", "postgresql"], "listenUrl")
+
 /** Reads the options but the URL from `source`. */
 const clientSettingsOf = (source: object): ClientSettings => {
   const read = (key: string) => Checks.field(source, key, key)
   return {
     connectTimeout: Checks.timeoutOption("connectTimeout", read("connectTimeout"), Duration.seconds(5)),
     commandTimeout: Checks.timeoutOption("commandTimeout", read("commandTimeout"), Duration.seconds(5)),
-    migrate: Checks.must("migrate", Checks.orDefault(read("migrate"), true), Predicate.isBoolean, "a boolean")
+    migrate: Checks.must("migrate", Checks.orDefault(read("migrate"), true), Predicate.isBoolean, "a boolean"),
+    listenUrl: listenUrlOf(read("listenUrl"))
   }
 }
 
@@ -274,17 +309,22 @@ const connect = (settings: Settings): Effect.Effect<Store, StoreError, Scope.Sco
 /**
  * Reaches the server within the connect deadline and brings its schema to
  * the newest version (or, with `migrate: false`, checks that it is there);
- * the operations are then the engine's, through the store boundary, each
+ * with `listenUrl`, checks that a listener there hears what the statements
+ * notify (`Listener.hears`); the operations are then the engine's, through the store boundary, each
  * bounded by `commandTimeout` (an operation that ran out of time is
  * interrupted in the background, in `scope`).
  */
 const onRunner = (
-  runner: Runner.Runner,
-  { commandTimeout, connectTimeout, migrate }: ClientSettings,
+  statements: Runner.Runner,
+  { commandTimeout, connectTimeout, listenUrl, migrate }: ClientSettings,
   scope: Scope.Scope
 ): Effect.Effect<Store, StoreError> =>
   Effect.gen(function*() {
-    yield* Connection.reach(connectTimeout, migrate ? Migrations.migrate(runner) : Migrations.verify(runner))
+    yield* Connection.reach(connectTimeout, migrate ? Migrations.migrate(statements) : Migrations.verify(statements))
+    const runner = listenUrl === undefined
+      ? statements
+      : Runner.listeningAt(statements, Connection.listenerConfig(listenUrl, connectTimeout))
+    if (listenUrl !== undefined) yield* Listener.hears(runner, connectTimeout)
     const limits = limitsOf(runner.maxMessageSize)
     return Boundary.makeStore(makeEngine(runner, limits), {
       engine: "postgres",

@@ -346,25 +346,26 @@ export const nonStringId = (jobs: ReadonlyArray<{ readonly id: unknown }>): stri
 const urlParts = /^([a-z][a-z0-9+.-]*):(?:\/\/([^/?#]*))?/i
 
 /**
- * The connection URL of a store engine: a string, or a `Redacted` one, that
- * parses as a URL of one of `schemes` with a port from 1 to 65535 if it has
- * one. The reasons never repeat the URL: it may hold a password.
+ * The connection URL of a store engine (the `option` so named): a string,
+ * or a `Redacted` one, that parses as a URL of one of `schemes` with a port
+ * from 1 to 65535 if it has one. The reasons never repeat the URL: it may
+ * hold a password.
  */
-export const storeUrl = (input: unknown, schemes: ReadonlyArray<string>): string => {
+export const storeUrl = (input: unknown, schemes: ReadonlyArray<string>, option = "url"): string => {
   const url = Redacted.isRedacted(input) ? Redacted.value(input) : input
   const expected = `a ${schemes.map((scheme) => `${scheme}://`).join(" or ")} URL`
-  if (typeof url !== "string") return refuse("url", `must be ${expected}, got ${kindOf(url)}`)
+  if (typeof url !== "string") return refuse(option, `must be ${expected}, got ${kindOf(url)}`)
   const parts = urlParts.exec(url)
   const scheme = parts?.[1]?.toLowerCase()
   if (scheme === undefined || !schemes.includes(scheme)) {
-    return refuse("url", `must be ${expected}, got ${scheme === undefined ? "no scheme" : `${scheme}:`}`)
+    return refuse(option, `must be ${expected}, got ${scheme === undefined ? "no scheme" : `${scheme}:`}`)
   }
   const hostAndPort = parts?.[2]?.slice(parts[2].lastIndexOf("@") + 1) ?? ""
   const port = /^(?:\[[^\]]*\]|[^:]*):(.*)$/.exec(hostAndPort)?.[1]
   if (port !== undefined && port !== "" && !(/^\d+$/.test(port) && Number(port) >= 1 && Number(port) <= 65535)) {
-    return refuse("url", `has port ${JSON.stringify(port)}: a port is a number from 1 to 65535`)
+    return refuse(option, `has port ${JSON.stringify(port)}: a port is a number from 1 to 65535`)
   }
-  if (!URL.canParse(url)) return refuse("url", `is not a valid URL (${expected} expected)`)
+  if (!URL.canParse(url)) return refuse(option, `is not a valid URL (${expected} expected)`)
   return url
 }
 

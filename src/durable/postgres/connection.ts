@@ -106,6 +106,17 @@ export const open = (url: string, connectTimeout: Duration.Duration): Effect.Eff
   }))
 
 /**
+ * The settings of a listener's connection to `url` (`listenUrl`): the URL
+ * whole, the connect deadline, and the store's keep-alive and name.
+ */
+export const listenerConfig = (url: string, connectTimeout: Duration.Duration): PgPool.Config => ({
+  url: Redacted.make(url),
+  connectTimeout,
+  keepAlive,
+  applicationName: "effect-worker-pool"
+})
+
+/**
  * Opens a pool of the store's own beside the application's `client`
  * (`PostgresStore.fromClient`), made with the client's settings (its server,
  * credentials, TLS and name), at most 10 connections and no more than the
@@ -145,10 +156,10 @@ const retryConnectEvery = Duration.millis(100)
  * one that refuses us (a password, a right, a database that does not
  * exist) fails at once, as a `StoreError` ("connect") that is not retryable.
  */
-export const reach = (
+export const reach = <A, R>(
   connectTimeout: Duration.Duration,
-  first: Effect.Effect<void, SqlError | StoreError>
-): Effect.Effect<void, StoreError> => {
+  first: Effect.Effect<A, SqlError | StoreError, R>
+): Effect.Effect<A, StoreError, R> => {
   let lastError: SqlError | StoreError | undefined
   return first.pipe(
     Effect.tapError((error) => Effect.sync(() => lastError = error)),

@@ -14,14 +14,21 @@
  * scheduler of microtasks (`Scheduler.MixedScheduler("sync")`) instead; it
  * is the queue's only use of it, and that connection runs nothing else.
  *
+ * A listener may connect elsewhere than the statements (`listenUrl`, past a
+ * pooler in transaction mode): `hears` checks at the store's start that it
+ * hears what the statements notify.
+ *
  * Internal: not an entry point of the package.
  */
+import { randomBytes } from "node:crypto"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import * as Scheduler from "effect/Scheduler"
 import type * as Scope from "effect/Scope"
 import type { SqlError } from "effect/sql/SqlError"
-import type { StoreError } from "../Store.ts"
+import { StoreError } from "../Store.ts"
+import { reach } from "./connection.ts"
 import { storeError } from "./errors.ts"
 import type { Runner } from "./runner.ts"
 import { wakeupChannel, wakeupPayloadLength } from "./statements.ts"
@@ -46,3 +53,43 @@ export const listen = (
     )
     return Effect.mapError(next, storeError("listen"))
   }).pipe(Effect.mapError(storeError("listen")))
+
+/**
+ * Fails unless a listener of `runner` hears a notification that one of its
+ * statements sends: reached within `deadline` (tried again as `make`
+ * reaches its server), then heard within `deadline`. A listener on another
+ * database, or past a pooler in transaction mode, would hear nothing, and
+ * every idle pool would wait for its poll. The failure is not retryable:
+ * the settings are wrong.
+ */
+export const hears = (runner: Runner, deadline: Duration.Duration): Effect.Effect<void, StoreError> =>
+  Effect.scoped(Effect.gen(function*() {
+    const channel = `effect_worker_pool_probe_${randomBytes(8).toString("hex")}`
+    const notifications = yield* reach(deadline, runner.listen(channel)).pipe(
+      Effect.mapError((error) =>
+        new StoreError({
+          operation: error.operation,
+          reason: `listening at listenUrl: ${error.reason}`,
+          retryable: error.retryable,
+          cause: error.cause
+        })
+      )
+    )
+    yield* Effect.mapError(runner.run("SELECT pg_notify($1, '')", [channel], false), storeError("connect"))
+    yield* Queue.take(notifications).pipe(
+      Effect.mapError(storeError("connect")),
+      Effect.timeoutOrElse({
+        duration: deadline,
+        orElse: () =>
+          Effect.fail(
+            new StoreError({
+              operation: "connect",
+              reason: `a listener at listenUrl heard nothing the store's statements notified within ${
+                Duration.format(deadline)
+              }: listenUrl must reach the same database, directly or through a pooler in session mode`,
+              retryable: false
+            })
+          )
+      })
+    )
+  }))

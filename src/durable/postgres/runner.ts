@@ -100,5 +100,11 @@ export const onClientBeside = (client: PgClient.PgClient, pool: PgPool.PgPool): 
   }
 }
 
+/** `runner` with its listeners on connections of `config` (`listenUrl`): its statements where they were. */
+export const listeningAt = (runner: Runner, config: PgPool.Config): Runner => ({
+  ...runner,
+  listen: (channel) => Effect.flatMap(PgConnection.make(config), (connection) => connection.listen(channel))
+})
+
 /** `target` as a runner: a pool becomes `onPool(target)`. */
 export const runnerOf = (target: PgPool.PgPool | Runner): Runner => "run" in target ? target : onPool(target)
