@@ -23,7 +23,7 @@ import * as Reactivity from "effect/reactivity/Reactivity"
 import * as Durable from "../src/Durable.ts"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import { type Store, StoreError } from "../src/durable/Store.ts"
-import { freshDatabase } from "./support/admin.ts"
+import { freshDatabase, pgRows } from "./support/admin.ts"
 import { findBinary, freePort, type PgBouncerOptions, startBouncer, startPostgres } from "./support/servers.ts"
 import { waitUntil } from "./support/waitUntil.ts"
 
@@ -145,10 +145,14 @@ describe("PostgresStore behind PgBouncer", () => {
       yield* wokenWhileIdle(yield* PostgresStore.make({ url: bouncer.url }), "woken")
     }).pipe(Effect.scoped), { timeout: 60_000 })
 
-  it.live("in transaction mode with listenUrl on the server itself, an idle pool of make is woken by the store's notifications", () =>
+  it.live("in transaction mode with listenUrl on the server itself, an idle pool of make is woken by the store's notifications; the start's own listener is gone once it has started", () =>
     Effect.gen(function*() {
       const { bouncer, postgres } = yield* behindPooler({ poolMode: "transaction", ignoreStartupParameters: makeSettings })
-      yield* wokenWhileIdle(yield* PostgresStore.make({ url: bouncer.url, listenUrl: postgres.url }), "woken")
+      const store = yield* PostgresStore.make({ url: bouncer.url, listenUrl: postgres.url })
+      // The start's check listened on a channel of its own: no session of the server is on it any more.
+      const probing = pgRows(postgres.url, "SELECT count(*)::int FROM pg_stat_activity WHERE query LIKE '%LISTEN %effect_worker_pool_probe_%' AND pid <> pg_backend_pid()")
+      yield* waitUntil("the start's listener has closed", Effect.map(probing, (rows) => rows[0]![0] === 0), 10_000)
+      yield* wokenWhileIdle(store, "woken")
     }).pipe(Effect.scoped), { timeout: 60_000 })
 
   it.live("in transaction mode with listenUrl on the server itself, an idle pool of fromClient is woken by the store's notifications", () =>
@@ -191,5 +195,7 @@ describe("PostgresStore's listenUrl", () => {
       )
       assert.instanceOf(failed, StoreError)
       assert.match(failed.message, /^the job store failed to connect: listening at listenUrl: no answer within 1s/)
+      // A server that is not up yet may come: the start may be tried again.
+      assert.isTrue(failed.retryable)
     }).pipe(Effect.scoped), { timeout: 60_000 })
 })

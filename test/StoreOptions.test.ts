@@ -18,6 +18,13 @@ const throwing = () => {
 }
 const hostile = new Proxy({}, { get: throwing, has: throwing, ownKeys: throwing, getOwnPropertyDescriptor: throwing })
 
+/** A Proxy that throws at any touch. */
+const revoked = () => {
+  const { proxy, revoke } = Proxy.revocable({}, {})
+  revoke()
+  return proxy
+}
+
 type Make = (options: unknown) => Effect.Effect<Store, unknown, never>
 
 const engines: ReadonlyArray<readonly [string, string, Make]> = [
@@ -48,6 +55,7 @@ const badOptions = (scheme: string): ReadonlyArray<readonly [string, unknown, st
   ["a url that is no URL", { url: "not a url" }, "url"],
   ["a Redacted url with a bad port", { url: Redacted.make(`${scheme}://secret:hunter2@127.0.0.1:99999`) }, "url"],
   ["a url whose getter throws", Object.defineProperty({}, "url", { get: throwing }), "url"],
+  ["a url that is a revoked Proxy", { url: revoked() }, "url"],
   ["options null", null, "options"],
   ["options a string", `${scheme}://127.0.0.1:1`, "options"],
   ["options an array", [], "options"],
@@ -115,7 +123,8 @@ describe("the PostgreSQL store's other entry points check their options the same
         Effect.scoped(PostgresStore.make({ url, listenUrl: Redacted.make("postgres://secret:hunter2@127.0.0.1:99999/app") })),
         "listenUrl"
       ],
-      ["fromClient with a listenUrl that is a number", onClient({ listenUrl: 5432 }), "listenUrl"]
+      ["fromClient with a listenUrl that is a number", onClient({ listenUrl: 5432 }), "listenUrl"],
+      ["make with a listenUrl that is a revoked Proxy", Effect.scoped(PostgresStore.make({ url, listenUrl: revoked() as never })), "listenUrl"]
     ] as const
   ) {
     it.live(`${what}: PoolConfigError naming ${option}`, () => expectConfigError(run, option))

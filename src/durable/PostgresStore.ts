@@ -140,12 +140,12 @@ export interface Options {
    * mode (PgBouncer's, a provider's "transaction pooler"), through which no
    * `LISTEN` passes: the same database, reached directly or through a
    * pooler in session mode. Behind such a pooler without it, an idle pool
-   * starts a new job only at its next poll. A string or `Redacted`, used
-   * whole (none of the other connection's settings apply). The store checks
-   * at its start, within `connectTimeout`, that a listener there hears a
-   * notification sent through the other connection, and fails with a
-   * `StoreError` ("connect") if it does not. Default: the same connection
-   * settings as the statements'.
+   * starts a new job only at its next poll. A string or `Redacted`, used as
+   * given, with `connectTimeout`. The store's start checks that a listener
+   * there hears a notification its statements send (reached within
+   * `connectTimeout`, heard within as long again), and fails with a
+   * `StoreError` ("connect", not retryable) if it does not. Default: the
+   * statements' connection settings.
    */
   readonly listenUrl?: string | Redacted.Redacted<string> | undefined
 }
@@ -166,19 +166,7 @@ export interface ClientOptions {
   readonly commandTimeout?: Duration.Input | undefined
   /** As `Options.migrate`. Default true. */
   readonly migrate?: boolean | undefined
-  /**
-   * Where the store's listeners connect (the connection on which an idle
-   * pool hears that jobs are ready), when `url` is a pooler in transaction
-   * mode (PgBouncer's, a provider's "transaction pooler"), through which no
-   * `LISTEN` passes: the same database, reached directly or through a
-   * pooler in session mode. Behind such a pooler without it, an idle pool
-   * starts a new job only at its next poll. A string or `Redacted`, used
-   * whole (none of the client's settings apply). The store checks
-   * at its start, within `connectTimeout`, that a listener there hears a
-   * notification sent through the other connection, and fails with a
-   * `StoreError` ("connect") if it does not. Default: the
-   * client's settings.
-   */
+  /** As `Options.listenUrl` (none of the client's settings apply to it). Default: the client's settings. */
   readonly listenUrl?: string | Redacted.Redacted<string> | undefined
 }
 
@@ -321,10 +309,11 @@ const onRunner = (
 ): Effect.Effect<Store, StoreError> =>
   Effect.gen(function*() {
     yield* Connection.reach(connectTimeout, migrate ? Migrations.migrate(statements) : Migrations.verify(statements))
-    const runner = listenUrl === undefined
-      ? statements
-      : Runner.listeningAt(statements, Connection.listenerConfig(listenUrl, connectTimeout))
-    if (listenUrl !== undefined) yield* Listener.hears(runner, connectTimeout)
+    let runner = statements
+    if (listenUrl !== undefined) {
+      runner = Runner.listeningAt(statements, Connection.listenerConfig(listenUrl, connectTimeout))
+      yield* Listener.hears(runner, connectTimeout)
+    }
     const limits = limitsOf(runner.maxMessageSize)
     return Boundary.makeStore(makeEngine(runner, limits), {
       engine: "postgres",

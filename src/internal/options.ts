@@ -352,7 +352,8 @@ const urlParts = /^([a-z][a-z0-9+.-]*):(?:\/\/([^/?#]*))?/i
  * hold a password.
  */
 export const storeUrl = (input: unknown, schemes: ReadonlyArray<string>, option = "url"): string => {
-  const url = Redacted.isRedacted(input) ? Redacted.value(input) : input
+  // A Proxy's trap may throw even here: a refusal naming the option, never a defect.
+  const url = holds(option, () => Redacted.isRedacted(input)) ? Redacted.value(input as Redacted.Redacted<unknown>) : input
   const expected = `a ${schemes.map((scheme) => `${scheme}://`).join(" or ")} URL`
   if (typeof url !== "string") return refuse(option, `must be ${expected}, got ${kindOf(url)}`)
   const parts = urlParts.exec(url)

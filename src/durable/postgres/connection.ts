@@ -26,10 +26,10 @@ import { isRetryable, storeError } from "./errors.ts"
  * waits as long as `connectTimeout`). Past this, they close in the
  * background, and releasing the store does not hold up a process that exits.
  */
-const closeGrace = Duration.millis(250)
+export const closeGrace = Duration.millis(250)
 
 /** Closes `scope`, waiting for it at most `grace`; what is left finishes in the background. */
-const closeWithin = (scope: Scope.Closeable, grace: Duration.Duration): Effect.Effect<void> =>
+export const closeWithin = (scope: Scope.Closeable, grace: Duration.Duration): Effect.Effect<void> =>
   Effect.flatMap(
     Effect.forkDetach(Scope.close(scope, Exit.void)),
     (closing) => Effect.asVoid(Effect.timeoutOption(Fiber.await(closing), grace))
@@ -106,14 +106,15 @@ export const open = (url: string, connectTimeout: Duration.Duration): Effect.Eff
   }))
 
 /**
- * The settings of a listener's connection to `url` (`listenUrl`): the URL
- * whole, the connect deadline, and the store's keep-alive and name.
+ * The settings of a listener's connection to `url` (`listenUrl`): the URL as
+ * given, with the connect deadline and keep-alive of the store's own
+ * connections, and their name unless the URL names its own.
  */
 export const listenerConfig = (url: string, connectTimeout: Duration.Duration): PgPool.Config => ({
   url: Redacted.make(url),
   connectTimeout,
   keepAlive,
-  applicationName: "effect-worker-pool"
+  ...(new URL(url).searchParams.has("application_name") ? {} : { applicationName: "effect-worker-pool" })
 })
 
 /**

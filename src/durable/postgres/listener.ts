@@ -25,10 +25,10 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import * as Scheduler from "effect/Scheduler"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import type { SqlError } from "effect/sql/SqlError"
 import { StoreError } from "../Store.ts"
-import { reach } from "./connection.ts"
+import { closeGrace, closeWithin, reach } from "./connection.ts"
 import { storeError } from "./errors.ts"
 import type { Runner } from "./runner.ts"
 import { wakeupChannel, wakeupPayloadLength } from "./statements.ts"
@@ -54,42 +54,51 @@ export const listen = (
     return Effect.mapError(next, storeError("listen"))
   }).pipe(Effect.mapError(storeError("listen")))
 
+/** `error`, said to be about the listener at `listenUrl`. */
+const atListenUrl = (error: StoreError): StoreError =>
+  new StoreError({
+    operation: error.operation,
+    reason: `listening at listenUrl: ${error.reason}`,
+    retryable: error.retryable,
+    cause: error.cause
+  })
+
 /**
  * Fails unless a listener of `runner` hears a notification that one of its
  * statements sends: reached within `deadline` (tried again as `make`
- * reaches its server), then heard within `deadline`. A listener on another
- * database, or past a pooler in transaction mode, would hear nothing, and
- * every idle pool would wait for its poll. The failure is not retryable:
- * the settings are wrong.
+ * reaches its server), then the notification sent and heard within
+ * `deadline`. A listener on another database, or past a pooler in
+ * transaction mode, would hear nothing, and every idle pool would wait for
+ * its poll: that failure is not retryable (the settings are wrong). The
+ * listener's connection is closed as the store's own are, within
+ * `closeGrace`: its `UNLISTEN` waits for a server that may hang.
  */
 export const hears = (runner: Runner, deadline: Duration.Duration): Effect.Effect<void, StoreError> =>
-  Effect.scoped(Effect.gen(function*() {
+  Effect.acquireUseRelease(
+    Scope.make(),
+    (scope) => Scope.provide(probe(runner, deadline), scope),
+    (scope) => closeWithin(scope, closeGrace)
+  )
+
+const probe = (runner: Runner, deadline: Duration.Duration): Effect.Effect<void, StoreError, Scope.Scope> =>
+  Effect.gen(function*() {
     const channel = `effect_worker_pool_probe_${randomBytes(8).toString("hex")}`
-    const notifications = yield* reach(deadline, runner.listen(channel)).pipe(
-      Effect.mapError((error) =>
-        new StoreError({
-          operation: error.operation,
-          reason: `listening at listenUrl: ${error.reason}`,
-          retryable: error.retryable,
-          cause: error.cause
-        })
-      )
+    const notifications = yield* Effect.mapError(reach(deadline, runner.listen(channel)), atListenUrl)
+    const heard = Effect.andThen(
+      Effect.mapError(runner.run("SELECT pg_notify($1, '')", [channel], false), storeError("connect")),
+      Effect.mapError(Queue.take(notifications), (error) => atListenUrl(storeError("connect")(error)))
     )
-    yield* Effect.mapError(runner.run("SELECT pg_notify($1, '')", [channel], false), storeError("connect"))
-    yield* Queue.take(notifications).pipe(
-      Effect.mapError(storeError("connect")),
-      Effect.timeoutOrElse({
-        duration: deadline,
-        orElse: () =>
-          Effect.fail(
-            new StoreError({
-              operation: "connect",
-              reason: `a listener at listenUrl heard nothing the store's statements notified within ${
-                Duration.format(deadline)
-              }: listenUrl must reach the same database, directly or through a pooler in session mode`,
-              retryable: false
-            })
-          )
-      })
-    )
-  }))
+    yield* Effect.timeoutOrElse(heard, {
+      duration: deadline,
+      orElse: () =>
+        Effect.fail(
+          new StoreError({
+            operation: "connect",
+            reason: `a listener at listenUrl heard nothing the store's statements notified within ${
+              Duration.format(deadline)
+            }: listenUrl must reach the same database, directly or through a pooler in session mode`,
+            retryable: false
+          })
+        )
+    })
+  })

@@ -43,6 +43,10 @@ export interface Runner {
   ) => Effect.Effect<Queue.Dequeue<PgConnection.Notification, SqlError>, SqlError, Scope.Scope>
 }
 
+/** `Runner.listen` on a connection of its own, made with `config`. */
+const listenOn = (config: PgPool.Config): Runner["listen"] => (channel) =>
+  Effect.flatMap(PgConnection.make(config), (connection) => connection.listen(channel))
+
 /** `@effect/sql-pg`'s default largest message: 16 MiB. */
 export const defaultMaxMessageSize = 16 * 1024 * 1024
 
@@ -58,7 +62,7 @@ export const onPool = (pool: PgPool.PgPool): Runner => ({
   inTransaction: Effect.succeed(false),
   maxMessageSize: pool.config.maxMessageSize ?? defaultMaxMessageSize,
   // A connection of its own, made with the pool's settings.
-  listen: (channel) => Effect.flatMap(PgConnection.make(pool.config), (connection) => connection.listen(channel))
+  listen: listenOn(pool.config)
 })
 
 /**
@@ -78,7 +82,7 @@ export const onClient = (client: PgClient.PgClient): Runner => ({
   // connections for as long as the durable pool runs (a client of one
   // connection would claim nothing), and closing the client would wait for
   // the listener's connection to come back.
-  listen: (channel) => Effect.flatMap(PgConnection.make(client.config), (connection) => connection.listen(channel))
+  listen: listenOn(client.config)
 })
 
 /**
@@ -101,10 +105,7 @@ export const onClientBeside = (client: PgClient.PgClient, pool: PgPool.PgPool): 
 }
 
 /** `runner` with its listeners on connections of `config` (`listenUrl`): its statements where they were. */
-export const listeningAt = (runner: Runner, config: PgPool.Config): Runner => ({
-  ...runner,
-  listen: (channel) => Effect.flatMap(PgConnection.make(config), (connection) => connection.listen(channel))
-})
+export const listeningAt = (runner: Runner, config: PgPool.Config): Runner => ({ ...runner, listen: listenOn(config) })
 
 /** `target` as a runner: a pool becomes `onPool(target)`. */
 export const runnerOf = (target: PgPool.PgPool | Runner): Runner => "run" in target ? target : onPool(target)
