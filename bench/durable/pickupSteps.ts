@@ -1,23 +1,39 @@
 /**
- * `node bench/durable/pickupSteps.ts [--pause MS] [--jobs N]`: where an idle
- * pickup's time goes on PostgreSQL, ours against graphile-worker. Runs the
- * pickup measure's loop (`pickup.ts`) for each, alternating, on one server,
- * with the process's socket writes and reads marked, and prints the p50 of
- * each step from the offer call: until the offer's bytes are written; until
- * the notification is read; until the claim is written (the first write on
- * another connection); the claim's round trip; its reply until the handler
+ * `node bench/durable/pickupSteps.ts [--engine postgres|redis] [--pause MS] [--jobs N]`:
+ * where an idle pickup's time goes, ours against the engine's fastest other
+ * (graphile-worker on PostgreSQL, BullMQ on Redis). Runs the pickup
+ * measure's loop (`pickup.ts`) for each, alternating, on one server, with
+ * the process's socket writes and reads marked, and prints the p50 of each
+ * step from the offer call: until the offer's bytes are written; until the
+ * notification is read (on PostgreSQL a notification message; on Redis the
+ * first read on another connection: our subscriber's message, BullMQ's
+ * blocking command's reply); until the claim is written (the first write on
+ * another connection than the offer's, on Redis than the notification's
+ * too); the claim's round trip; its reply until the handler
  * starts. A tool for looking, not part of the benchmark's results: marking
  * each write and read costs a little of every step.
  */
 import net from "node:net"
 import { parseArgs } from "node:util"
-import { startPostgresServer } from "../../test/support/servers.ts"
-import { graphileWorkerPickup, type PickupContender, poolPostgresPickup } from "./contenders/pickup.ts"
+import { startPostgresServer, startRedisServer } from "../../test/support/servers.ts"
+import {
+  bullmqPickup,
+  graphileWorkerPickup,
+  type PickupContender,
+  poolPostgresPickup,
+  poolRedisPickup
+} from "./contenders/pickup.ts"
 import { quantile } from "./pickup.ts"
 
 const { values } = parseArgs({
-  options: { pause: { type: "string", default: "20" }, jobs: { type: "string", default: "200" } }
+  options: {
+    engine: { type: "string", default: "postgres" },
+    pause: { type: "string", default: "20" },
+    jobs: { type: "string", default: "200" }
+  }
 })
+const redis = values.engine === "redis"
+if (!redis && values.engine !== "postgres") throw new Error(`--engine: postgres or redis, got ${values.engine}`)
 const pauseMs = Number(values.pause)
 const jobs = Number(values.jobs)
 const warmups = 20
@@ -53,9 +69,13 @@ const steps = ["offer written", "notification read", "claim written", "claim ans
 /** Each step's duration in one pickup, or undefined if its marks are not all there. */
 const stepsOf = (offeredAt: number, startedAt: number, all: ReadonlyArray<Mark>) => {
   const offer = all.find((m) => m.kind === "write")
-  const notification = all.find((m) => m.kind === "read" && m.type === "A")
+  const notification = offer && all.find((m) =>
+    m.kind === "read" && (redis ? m.port !== offer.port : m.type === "A")
+  )
   if (offer === undefined || notification === undefined) return undefined
-  const claim = all.find((m) => m.at > notification.at && m.kind === "write" && m.port !== offer.port)
+  const claim = all.find((m) =>
+    m.at > notification.at && m.kind === "write" && m.port !== offer.port && !(redis && m.port === notification.port)
+  )
   const reply = claim && all.find((m) => m.at > claim.at && m.kind === "read" && m.port === claim.port)
   if (claim === undefined || reply === undefined) return undefined
   const at = [offer.at, notification.at, claim.at, reply.at, startedAt]
@@ -91,10 +111,11 @@ const measure = async (contender: PickupContender, url: string, round: number) =
   )
 }
 
-const server = await startPostgresServer()
+const server = redis ? await startRedisServer() : await startPostgresServer()
+const contenders = redis ? [poolRedisPickup, bullmqPickup] : [poolPostgresPickup, graphileWorkerPickup]
 try {
   for (let round = 0; round < 2; round++) {
-    for (const contender of [poolPostgresPickup, graphileWorkerPickup]) await measure(contender, server.url, round)
+    for (const contender of contenders) await measure(contender, server.url, round)
   }
 } finally {
   await server.close()
