@@ -349,7 +349,31 @@ describe("Fetcher", () => {
       yield* close(scope)
     }))
 
-  it.effect("a durable pool starts a second claim once its workers' worth of leases is free; on a store where overlapping claims are costly, once half its leases are", () =>
+  it.effect("with claimAtMost, a claim asks for no more than that, and the next starts as soon as one answers, for the room left", () =>
+    Effect.gen(function*() {
+      const { answer, claims, close, store } = answeredByHand(yield* MemoryStore.make)
+      const scope = yield* Scope.make()
+      const { book } = yield* startFetcher(store, scope, { capacity: 6, claimAtMost: 3 })
+      yield* settle
+      assert.deepStrictEqual(claims.map((claim) => claim.max), [3], "half the room")
+      answer(0, 3)
+      yield* settle
+      assert.deepStrictEqual(claims.map((claim) => claim.max), [3, 3], "its jobs held, the next claim at once, for the rest")
+      answer(1, 3)
+      yield* settle
+      assert.strictEqual(book.held.size, 6)
+      assert.strictEqual(claims.length, 2, "no room: no claim")
+      for (const id of ["job-1", "job-2", "job-3", "job-4"]) Leases.end(book, id, Leases.complete)
+      yield* settle
+      assert.deepStrictEqual(claims.map((claim) => claim.max).slice(2, 3), [1], "one claim in flight at a time: for the room when it started")
+      answer(2, 1)
+      yield* settle
+      assert.deepStrictEqual(claims.map((claim) => claim.max), [3, 3, 1, 3], "four free once it answered: still at most 3")
+      answer(3, 0)
+      yield* close(scope)
+    }))
+
+  it.effect("a durable pool starts a second claim once its workers' worth of leases is free; on a store where overlapping claims are costly, it claims one at a time, each for at most half its leases", () =>
     Effect.gen(function*() {
       /** The claims' sizes of a pool of 1 worker and a prefetch of 5 (6 leases), its first claim answered full, after each of 4 jobs ends. */
       const claimsAfterEachEnd = (overlappingClaimsCostly: boolean) =>
@@ -367,7 +391,7 @@ describe("Fetcher", () => {
             handler: () => Queue.take(ends)
           }))
           yield* settle
-          answer(0, 6)
+          answer(0, claims[0]!.max)
           yield* settle
           const sizes: Array<ReadonlyArray<number>> = []
           for (let i = 0; i < 4; i++) {
@@ -386,10 +410,12 @@ describe("Fetcher", () => {
         [[6, 1], [6, 1, 1], [6, 1, 1], [6, 1, 1]],
         "a second claim as soon as a worker's worth (1) is free; never a third"
       )
+      // Costly: the first claim asks for half the 6 leases, and the next one starts as it answers, for the
+      // other half; none beside it, whatever ends meanwhile (a claim at the same time would read past its rows).
       assert.deepStrictEqual(
         yield* claimsAfterEachEnd(true),
-        [[6, 1], [6, 1], [6, 1], [6, 1, 3]],
-        "a second claim only once half the 6 leases are free: at least as large as the 1 it reads past"
+        [[3, 3], [3, 3], [3, 3], [3, 3]],
+        "one claim at a time, each for at most 3 leases"
       )
     }))
 

@@ -1,8 +1,9 @@
 /**
  * The fetcher: the fiber that claims jobs from the store (each claim in a
- * fiber of its own) and hands them to the in-memory pool. It claims as many as the lease book has room for;
- * while a claim is in flight it may start a second one (`pipelineAt`), each
- * claim reserving its room in the book until its jobs are held; when a
+ * fiber of its own) and hands them to the in-memory pool. It claims as many
+ * as the lease book has room for (or `claimAtMost`); while a claim is in
+ * flight it may start a second one (`pipelineAt`), each claim reserving its
+ * room in the book until its jobs are held; when a
  * claim comes back short (the queue is empty), it waits for the
  * first of a wakeup (`wakeup.ts`: the store said jobs were stored or made
  * ready), the earliest job waiting for its time (`Store.due`: a delayed
@@ -51,6 +52,8 @@ export interface Options<A> {
    * are in flight. Undefined: one claim at a time.
    */
   readonly pipelineAt?: number | undefined
+  /** The most jobs one claim asks for, however much room the book has. Undefined: all the room. */
+  readonly claimAtMost?: number | undefined
   /** The pool's `submit`: refused once the pool shuts down. */
   readonly submit: (payload: A, options: Job.Options) => Effect.Effect<unknown, Pool.PoolClosedError | Pool.PoolConfigError>
 }
@@ -189,7 +192,7 @@ const startClaim = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, claims: Claim
   Effect.uninterruptible(Effect.suspend(() => {
     // Before the claim: a notification from now on is about a job it may not see.
     wakeup.reset()
-    const max = Leases.free(options.book)
+    const max = Math.min(Leases.free(options.book), options.claimAtMost ?? Infinity)
     Leases.reserve(options.book, max)
     claims.inFlight++
     claims.none.closeUnsafe()

@@ -13,6 +13,7 @@ import type { PoolClosedError } from "../../src/Pool.ts"
 export interface FetcherOptions {
   readonly capacity?: number
   readonly pipelineAt?: number
+  readonly claimAtMost?: number
   readonly pollInterval?: Duration.Duration
   readonly submit?: (payload: unknown) => Effect.Effect<unknown, PoolClosedError>
 }
@@ -29,6 +30,7 @@ export const startFetcher = (store: Store, scope: Scope.Scope, options: FetcherO
       book,
       decode: Exit.succeed,
       pipelineAt: options.pipelineAt,
+      claimAtMost: options.claimAtMost,
       submit: options.submit ?? (() => Effect.void)
     }, scope)
     return { book, fetcher }
