@@ -482,21 +482,7 @@ const build = <A, I, B, E, R>(
     }
     const decode = Schema.decodeUnknownExit(jsonCodec(config.schema))
     const { lease, pollInterval } = config
-    // A second claim in flight once the workers' worth of leases is free: the
-    // next batch is on its way while the first one's jobs run. On a store where
-    // a claim reads past the rows another claim in flight holds (PostgreSQL),
-    // one claim at a time instead, each for at most half the leases: the next
-    // starts as soon as one answers, with the other half free, so the server
-    // claims while the pool runs and acknowledges the last batch, and no claim
-    // reads past another. (A second claim once half the leases were free never
-    // started with no-op jobs, which all ended before the fetcher's turn: the
-    // server and the pool took turns. Alternating one against the other on one
-    // server, one consumer ran 27.5k against 31.3k and 22.2k against 28.9k jobs/s,
-    // two consumers 28.4k against 28.6k and 23.5k against 26.0k, medians of 4
-    // and 6 rounds; a quarter of the leases a claim ran slower than a half.)
-    const costly = store.overlappingClaimsCostly === true
-    const pipelineAt = costly ? undefined : config.workers
-    const claimAtMost = costly ? Math.ceil(book.capacity / 2) : undefined
+    const { claimAtMost, pipelineAt } = Fetcher.claimPolicy(store, book.capacity, config.workers)
     const fetcher = yield* Fetcher.start(
       { store, queue, lease, pollInterval, book, decode, pipelineAt, claimAtMost, submit: pool.submit },
       background

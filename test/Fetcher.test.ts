@@ -8,11 +8,12 @@
  * while the poll goes on.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Deferred, Effect, Exit, Logger, Queue, Schema, Scope } from "effect"
+import { Clock, Deferred, Duration, Effect, Exit, Logger, Queue, Schema, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as Leases from "../src/durable/leases.ts"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import { type Store, StoreError, withDue } from "../src/durable/Store.ts"
+import * as Fetcher from "../src/durable/fetcher.ts"
 import { answeredByHand, startFetcher } from "./support/fetcher.ts"
 import { settle } from "./support/workload.ts"
 import { PoolClosedError } from "../src/Pool.ts"
@@ -349,31 +350,68 @@ describe("Fetcher", () => {
       yield* close(scope)
     }))
 
-  it.effect("with claimAtMost, a claim asks for no more than that, and the next starts as soon as one answers, for the room left", () =>
+  it.effect("with claimAtMost, a claim after a full one asks for no more than that; after a short one, for all the room", () =>
     Effect.gen(function*() {
       const { answer, claims, close, store } = answeredByHand(yield* MemoryStore.make)
       const scope = yield* Scope.make()
-      const { book } = yield* startFetcher(store, scope, { capacity: 6, claimAtMost: 3 })
+      const { book } = yield* startFetcher(store, scope, { capacity: 6, claimAtMost: 2, pipelineAt: 4 })
+      const sizes = () => claims.map((claim) => claim.max)
       yield* settle
-      assert.deepStrictEqual(claims.map((claim) => claim.max), [3], "half the room")
-      answer(0, 3)
+      assert.deepStrictEqual(sizes(), [6], "no claim came back full yet: all the room")
+      answer(0, 6)
       yield* settle
-      assert.deepStrictEqual(claims.map((claim) => claim.max), [3, 3], "its jobs held, the next claim at once, for the rest")
-      answer(1, 3)
+      Leases.end(book, "job-1", Leases.complete)
       yield* settle
-      assert.strictEqual(book.held.size, 6)
-      assert.strictEqual(claims.length, 2, "no room: no claim")
-      for (const id of ["job-1", "job-2", "job-3", "job-4"]) Leases.end(book, id, Leases.complete)
+      assert.deepStrictEqual(sizes(), [6, 1], "none in flight: a claim for the one lease free")
+      for (const id of ["job-2", "job-3", "job-4", "job-5"]) Leases.end(book, id, Leases.complete)
       yield* settle
-      assert.deepStrictEqual(claims.map((claim) => claim.max).slice(2, 3), [1], "one claim in flight at a time: for the room when it started")
-      answer(2, 1)
+      assert.deepStrictEqual(sizes(), [6, 1, 2], "one in flight and 4 free: a second claim, for 2 since the last answer was full")
+      answer(1, 0)
+      answer(2, 2)
       yield* settle
-      assert.deepStrictEqual(claims.map((claim) => claim.max), [3, 3, 1, 3], "four free once it answered: still at most 3")
+      assert.deepStrictEqual(sizes(), [6, 1, 2, 2], "the latest answer full: 2 of the 3 free")
       answer(3, 0)
+      yield* settle
+      assert.strictEqual(claims.length, 4, "short: no claim, the fetcher waits for its poll")
+      for (const id of [...book.held.keys()]) Leases.end(book, id, Leases.complete)
+      yield* TestClock.adjust(Duration.seconds(1))
+      yield* settle
+      assert.deepStrictEqual(sizes(), [6, 1, 2, 2, 6], "after a short claim: all the room again")
+      answer(4, 0)
       yield* close(scope)
     }))
 
-  it.effect("a durable pool starts a second claim once its workers' worth of leases is free; on a store where overlapping claims are costly, it claims one at a time, each for at most half its leases", () =>
+  it.effect("on a store where overlapping claims are costly, a durable pool of oneClaimAtATimeFrom leases claims one batch at a time, and after a full one at most half its leases", () =>
+    Effect.gen(function*() {
+      const { answer, claims, close, store } = answeredByHand(yield* MemoryStore.make)
+      const ends = yield* Queue.unbounded<void>()
+      const scope = yield* Scope.make()
+      const leases = Fetcher.oneClaimAtATimeFrom
+      yield* Scope.provide(scope)(Durable.make({
+        store: { ...store, overlappingClaimsCostly: true },
+        queue: "q",
+        schema: Schema.Number,
+        workers: 1,
+        prefetch: leases - 1,
+        handler: () => Queue.take(ends)
+      }))
+      const sizes = () => claims.map((claim) => claim.max)
+      yield* settle
+      answer(0, leases)
+      yield* settle
+      for (let i = 0; i < leases - 10; i++) {
+        Queue.offerUnsafe(ends, undefined)
+        yield* settle
+      }
+      assert.deepStrictEqual(sizes(), [leases, 1], "a claim for the first lease freed; none beside it while the others end")
+      answer(1, 1)
+      yield* settle
+      assert.deepStrictEqual(sizes(), [leases, 1, leases / 2], "after a full claim: half the leases, though more are free")
+      for (let i = 0; i < leases; i++) Queue.offerUnsafe(ends, undefined)
+      yield* close(scope)
+    }))
+
+  it.effect("a durable pool starts a second claim once its workers' worth of leases is free; on a store where overlapping claims are costly, once half its leases are", () =>
     Effect.gen(function*() {
       /** The claims' sizes of a pool of 1 worker and a prefetch of 5 (6 leases), its first claim answered full, after each of 4 jobs ends. */
       const claimsAfterEachEnd = (overlappingClaimsCostly: boolean) =>
@@ -391,7 +429,7 @@ describe("Fetcher", () => {
             handler: () => Queue.take(ends)
           }))
           yield* settle
-          answer(0, claims[0]!.max)
+          answer(0, 6)
           yield* settle
           const sizes: Array<ReadonlyArray<number>> = []
           for (let i = 0; i < 4; i++) {
@@ -410,12 +448,10 @@ describe("Fetcher", () => {
         [[6, 1], [6, 1, 1], [6, 1, 1], [6, 1, 1]],
         "a second claim as soon as a worker's worth (1) is free; never a third"
       )
-      // Costly: the first claim asks for half the 6 leases, and the next one starts as it answers, for the
-      // other half; none beside it, whatever ends meanwhile (a claim at the same time would read past its rows).
       assert.deepStrictEqual(
         yield* claimsAfterEachEnd(true),
-        [[3, 3], [3, 3], [3, 3], [3, 3]],
-        "one claim at a time, each for at most 3 leases"
+        [[6, 1], [6, 1], [6, 1], [6, 1, 3]],
+        "a second claim only once half the 6 leases are free: at least as large as the 1 it reads past"
       )
     }))
 

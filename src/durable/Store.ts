@@ -399,10 +399,11 @@ export interface Store {
   /**
    * Whether a claim made while another claim of the same pool is in flight
    * pays for the jobs that first claim holds: PostgreSQL's `SKIP LOCKED`
-   * reads past each of its rows. A durable pool on such a store claims one
-   * batch at a time, each for at most half its leases, the next as soon as
-   * one answers; on another store, it starts a second claim in flight once
-   * its workers' worth of leases is free. Optional: not costly.
+   * reads past each of its rows. A durable pool on such a store starts that
+   * second claim only once half its leases are free, or with a large book
+   * claims one batch at a time (`claimPolicy` in `fetcher.ts`); on another
+   * store, it starts a second claim once its workers' worth of leases is
+   * free. Optional: not costly.
    */
   readonly overlappingClaimsCostly?: boolean | undefined
 }
