@@ -8,7 +8,7 @@
  * while the poll goes on.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Deferred, Duration, Effect, Exit, Logger, Queue, Schema, Scope } from "effect"
+import { Clock, Deferred, Effect, Exit, Logger, Queue, Schema, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as Leases from "../src/durable/leases.ts"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
@@ -350,64 +350,88 @@ describe("Fetcher", () => {
       yield* close(scope)
     }))
 
-  it.effect("with claimAtMost, a claim after a full one asks for no more than that; after a short one, for all the room", () =>
+  it.effect("with claimAtMost, a claim asks for no more than that, and the next starts as soon as one answers, for the room left", () =>
     Effect.gen(function*() {
       const { answer, claims, close, store } = answeredByHand(yield* MemoryStore.make)
       const scope = yield* Scope.make()
-      const { book } = yield* startFetcher(store, scope, { capacity: 6, claimAtMost: 2, pipelineAt: 4 })
+      const { book } = yield* startFetcher(store, scope, { capacity: 6, claimAtMost: 3 })
       const sizes = () => claims.map((claim) => claim.max)
       yield* settle
-      assert.deepStrictEqual(sizes(), [6], "no claim came back full yet: all the room")
-      answer(0, 6)
+      assert.deepStrictEqual(sizes(), [3], "half the room")
+      answer(0, 3)
       yield* settle
-      Leases.end(book, "job-1", Leases.complete)
+      assert.deepStrictEqual(sizes(), [3, 3], "its jobs held, the next claim at once, for the rest")
+      answer(1, 3)
       yield* settle
-      assert.deepStrictEqual(sizes(), [6, 1], "none in flight: a claim for the one lease free")
-      for (const id of ["job-2", "job-3", "job-4", "job-5"]) Leases.end(book, id, Leases.complete)
+      assert.strictEqual(book.held.size, 6)
+      assert.strictEqual(claims.length, 2, "no room: no claim")
+      for (const id of ["job-1", "job-2", "job-3", "job-4", "job-5"]) Leases.end(book, id, Leases.complete)
       yield* settle
-      assert.deepStrictEqual(sizes(), [6, 1, 2], "one in flight and 4 free: a second claim, for 2 since the last answer was full")
-      answer(1, 0)
-      answer(2, 2)
+      assert.deepStrictEqual(sizes(), [3, 3, 1], "one claim in flight at a time: for the room when it started")
+      answer(2, 1)
       yield* settle
-      assert.deepStrictEqual(sizes(), [6, 1, 2, 2], "the latest answer full: 2 of the 3 free")
+      assert.strictEqual(Leases.free(book), 1, "4 were free once it answered: a claim of 3 reserved 3 of them")
+      assert.deepStrictEqual(sizes(), [3, 3, 1, 3], "at most 3")
       answer(3, 0)
-      yield* settle
-      assert.strictEqual(claims.length, 4, "short: no claim, the fetcher waits for its poll")
-      for (const id of [...book.held.keys()]) Leases.end(book, id, Leases.complete)
-      yield* TestClock.adjust(Duration.seconds(1))
-      yield* settle
-      assert.deepStrictEqual(sizes(), [6, 1, 2, 2, 6], "after a short claim: all the room again")
-      answer(4, 0)
       yield* close(scope)
     }))
 
-  it.effect("on a store where overlapping claims are costly, a durable pool of oneClaimAtATimeFrom leases claims one batch at a time, and after a full one at most half its leases", () =>
+  it.effect("on a store where overlapping claims are costly, a durable pool of 256 leases claims one batch at a time, each for at most half its leases", () =>
     Effect.gen(function*() {
+      assert.strictEqual(Fetcher.oneClaimAtATimeFrom, 256)
       const { answer, claims, close, store } = answeredByHand(yield* MemoryStore.make)
       const ends = yield* Queue.unbounded<void>()
       const scope = yield* Scope.make()
-      const leases = Fetcher.oneClaimAtATimeFrom
       yield* Scope.provide(scope)(Durable.make({
         store: { ...store, overlappingClaimsCostly: true },
         queue: "q",
         schema: Schema.Number,
         workers: 1,
-        prefetch: leases - 1,
+        prefetch: 255,
         handler: () => Queue.take(ends)
       }))
       const sizes = () => claims.map((claim) => claim.max)
       yield* settle
-      answer(0, leases)
+      assert.deepStrictEqual(sizes(), [128], "half the 256 leases")
+      answer(0, 128)
       yield* settle
-      for (let i = 0; i < leases - 10; i++) {
+      assert.deepStrictEqual(sizes(), [128, 128], "its jobs held, the next at once, for the other half")
+      for (let i = 0; i < 128; i++) {
         Queue.offerUnsafe(ends, undefined)
         yield* settle
       }
-      assert.deepStrictEqual(sizes(), [leases, 1], "a claim for the first lease freed; none beside it while the others end")
-      answer(1, 1)
+      assert.deepStrictEqual(sizes(), [128, 128], "half the leases free again, and still no claim beside the one in flight")
+      answer(1, 128)
       yield* settle
-      assert.deepStrictEqual(sizes(), [leases, 1, leases / 2], "after a full claim: half the leases, though more are free")
-      for (let i = 0; i < leases; i++) Queue.offerUnsafe(ends, undefined)
+      assert.deepStrictEqual(sizes(), [128, 128, 128])
+      for (let i = 0; i < 256; i++) Queue.offerUnsafe(ends, undefined)
+      yield* close(scope)
+    }))
+
+  it.effect("on a store where overlapping claims are costly, a durable pool of 255 leases keeps the second claim at half", () =>
+    Effect.gen(function*() {
+      const { answer, claims, close, store } = answeredByHand(yield* MemoryStore.make)
+      const ends = yield* Queue.unbounded<void>()
+      const scope = yield* Scope.make()
+      yield* Scope.provide(scope)(Durable.make({
+        store: { ...store, overlappingClaimsCostly: true },
+        queue: "q",
+        schema: Schema.Number,
+        workers: 1,
+        prefetch: 254,
+        handler: () => Queue.take(ends)
+      }))
+      const sizes = () => claims.map((claim) => claim.max)
+      yield* settle
+      assert.deepStrictEqual(sizes(), [255], "all the room")
+      answer(0, 255)
+      yield* settle
+      for (let i = 0; i < 129; i++) {
+        Queue.offerUnsafe(ends, undefined)
+        yield* settle
+      }
+      assert.deepStrictEqual(sizes(), [255, 1, 128], "a claim for the first lease freed, a second once 128 are free")
+      for (let i = 0; i < 255; i++) Queue.offerUnsafe(ends, undefined)
       yield* close(scope)
     }))
 

@@ -298,9 +298,9 @@ const connect = (settings: Settings): Effect.Effect<Store, StoreError, Scope.Sco
  * Reaches the server within the connect deadline and brings its schema to
  * the newest version (or, with `migrate: false`, checks that it is there);
  * with `listenUrl`, checks that a listener there hears what the statements
- * notify (`Listener.hears`); the operations are then the engine's, through the store boundary, each
- * bounded by `commandTimeout` (an operation that ran out of time is
- * interrupted in the background, in `scope`).
+ * notify (`Listener.hears`); the operations are then the engine's, through
+ * the store boundary, each bounded by `commandTimeout` (an operation that
+ * ran out of time is interrupted in the background, in `scope`).
  */
 const onRunner = (
   statements: Runner.Runner,

@@ -401,7 +401,8 @@ export interface Store {
    * pays for the jobs that first claim holds: PostgreSQL's `SKIP LOCKED`
    * reads past each of its rows. A durable pool on such a store starts that
    * second claim only once half its leases are free, or with a large book
-   * claims one batch at a time (`claimPolicy` in `fetcher.ts`); on another
+   * claims one batch at a time, each for at most half its leases
+   * (`claimPolicy` in `fetcher.ts`); on another
    * store, it starts a second claim once its workers' worth of leases is
    * free. Optional: not costly.
    */

@@ -1,14 +1,14 @@
 /**
  * The fetcher: the fiber that claims jobs from the store (each claim in a
  * fiber of its own) and hands them to the in-memory pool. It claims as many
- * as the lease book has room for (at most `claimAtMost` after a full
- * claim); while a claim is in flight it may start a second one
+ * as the lease book has room for (at most `claimAtMost`); while a claim
+ * is in flight it may start a second one
  * (`pipelineAt`), each claim reserving its room in the book until its jobs
  * are held; when a claim comes back short (the queue is empty), it waits
- * for the first of a wakeup (`wakeup.ts`: the store said jobs were stored or made
- * ready), the earliest job waiting for its time (`Store.due`: a delayed
- * job, a retry) or `pollInterval`; it waits out a store outage with the
- * backoff of `outage.ts` (a fresh one each outage).
+ * for the first of a wakeup (`wakeup.ts`: the store said jobs were stored
+ * or made ready), the earliest job waiting for its time (`Store.due`: a
+ * delayed job, a retry) or `pollInterval`; it waits out a store outage with
+ * the backoff of `outage.ts` (a fresh one each outage).
  *
  * It owns its stop signal. `Durable.ts` starts it; the shutdown stops it,
  * and waits for it to end (a claim in flight still delivers its jobs).
@@ -53,10 +53,8 @@ export interface Options<A> {
    */
   readonly pipelineAt?: number | undefined
   /**
-   * The most jobs a claim asks for after a claim that came back full,
-   * however much room the book has: a whole number from 1. Undefined: all
-   * the room. (After a short claim, or before any, a claim asks for all the
-   * room.)
+   * The most jobs a claim asks for, however much room the book has: a whole
+   * number from 1. Undefined: all the room.
    */
   readonly claimAtMost?: number | undefined
   /** The pool's `submit`: refused once the pool shuts down. */
@@ -66,7 +64,8 @@ export interface Options<A> {
 /**
  * The lease book from which a pool on a store whose overlapping claims are
  * costly claims one batch at a time (`claimPolicy`): half of it, 128 jobs,
- * is a claim of a few milliseconds of server time, more than a round trip.
+ * is a claim of a few milliseconds of server time (about 20 µs a job here),
+ * more than a round trip. Reasoned, not measured against a remote server.
  */
 export const oneClaimAtATimeFrom = 256
 
@@ -81,17 +80,19 @@ export const oneClaimAtATimeFrom = 256
  *   second claim waits until half the leases are free, so that it reads past
  *   at most one row per job it asks for.
  * - There, with `oneClaimAtATimeFrom` leases and more, one claim at a time,
- *   each after a full one for at most half the leases, the next sent as soon
- *   as one answers: the server claims while the pool acknowledges. A claim of
- *   a large book takes longer than the pool takes to run no-op jobs, which all
- *   ended before the fetcher's turn, so the half-book second claim never
- *   started, and server and pool took turns. With 1,056 leases (the
- *   benchmark's), alternating with that rule on one server, medians of 4 to
- *   6 rounds: one consumer 27.5k → 31.3k, 22.2k → 28.9k and 25.4k → 26.2k
- *   jobs/s, two consumers 28.4k → 28.6k, 23.5k → 26.0k and 27.6k → 26.3k; a
- *   quarter of the book a claim was slower than a half. A small book keeps
- *   the second claim: there a claim is mostly its round trip, and two in
- *   flight carry twice the jobs per round trip.
+ *   each for at most half the leases, the next sent as soon as one answers:
+ *   the server claims while the pool acknowledges. A claim of a large book
+ *   takes longer than the pool takes to run no-op jobs, which all ended
+ *   before the fetcher's turn, so the half-book second claim never started,
+ *   and server and pool took turns. With 1,056 leases (the benchmark's),
+ *   alternating the rule before (first) with this one on one server, medians
+ *   of 4, 6 and 6 rounds: one consumer 27.5k → 31.3k, 22.2k → 28.9k and
+ *   25.1k → 26.0k jobs/s, two consumers 28.4k → 28.6k, 23.5k → 26.0k and
+ *   24.2k → 24.4k; a quarter of the book a claim was slower than a half. A small book keeps the second claim: there
+ *   a claim is mostly its round trip, and two in flight carry twice the jobs
+ *   per round trip; and a cap of 1 (a book of 2) would make a claim of the
+ *   one job offered to an idle queue come back full, followed by a claim for
+ *   nothing.
  */
 export const claimPolicy = (
   store: Store,
@@ -126,11 +127,6 @@ interface Claims {
   answered: number
   /** Whether that claim came back short: the queue had no more. */
   short: boolean
-  /**
-   * Whether that claim came back with all it asked for: the queue may hold
-   * more (unlike `short`, not cleared when the fetcher wakes from idle).
-   */
-  full: boolean
   /** What that claim read of `due`, if it came back short and its store read it (`ClaimedJobs`). */
   due: Reading | undefined
   /** Whether a claim is failing (the store is out): no second claim until one succeeds. */
@@ -172,7 +168,6 @@ export const start = <A>(options: Options<A>, scope: Scope.Scope): Effect.Effect
       started: 0,
       answered: 0,
       short: false,
-      full: false,
       due: undefined,
       failing: false,
       none: Latch.makeUnsafe(true),
@@ -236,18 +231,16 @@ const run = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, claims: Claims, scop
   )
 
 /**
- * Starts a claim for all the free room (at most `claimAtMost` after a full
- * claim), in a fiber of its own in `scope`,
- * as one step that shutdown cannot cut in two: a claim counted in flight
- * but never started would hold `stopped` up for ever.
+ * Starts a claim for all the free room (at most `claimAtMost`), in a fiber
+ * of its own in `scope`, as one step that shutdown
+ * cannot cut in two: a claim counted in flight but never started would hold
+ * `stopped` up for ever.
  */
 const startClaim = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, claims: Claims, scope: Scope.Scope) =>
   Effect.uninterruptible(Effect.suspend(() => {
     // Before the claim: a notification from now on is about a job it may not see.
     wakeup.reset()
-    // Capped only after a full claim: a job or two on a quiet queue fit in one claim, and a claim
-    // capped to exactly them would come back full, and be followed by one for nothing.
-    const max = Math.min(Leases.free(options.book), claims.full ? options.claimAtMost ?? Infinity : Infinity)
+    const max = Math.min(Leases.free(options.book), options.claimAtMost ?? Infinity)
     Leases.reserve(options.book, max)
     claims.inFlight++
     claims.none.closeUnsafe()
@@ -342,7 +335,6 @@ const claimThroughOutage = <A>(options: Options<A>, claims: Claims, number: numb
           if (number > claims.answered) {
             claims.answered = number
             claims.short = claimed.length < max
-            claims.full = !claims.short
             const due = claims.short ? claimed.due : undefined
             claims.due = due === undefined ? undefined : { untilDue: due.untilDue, at: monotonicMillis(clock) }
           }

@@ -80,6 +80,7 @@ export const hears = (runner: Runner, deadline: Duration.Duration): Effect.Effec
     (scope) => closeWithin(scope, closeGrace)
   )
 
+/** `hears`, its listener in the scope given. */
 const probe = (runner: Runner, deadline: Duration.Duration): Effect.Effect<void, StoreError, Scope.Scope> =>
   Effect.gen(function*() {
     const channel = `effect_worker_pool_probe_${randomBytes(8).toString("hex")}`
