@@ -60,6 +60,40 @@ const warningsLogger = () => {
   return { warnings, layer }
 }
 
+/**
+ * A durable pool of one worker and `leases` leases on a store (whose
+ * overlapping claims are costly, unless said otherwise), its claims answered
+ * by hand, settled once started: each job runs until `endJobs` ends it;
+ * `close` ends the rest (so that the pool's shutdown need not wait for them)
+ * and closes the pool.
+ */
+const poolByHand = (leases: number, overlappingClaimsCostly = true) =>
+  Effect.gen(function*() {
+    const { answer, claims, close, store } = answeredByHand(yield* MemoryStore.make)
+    const ends = yield* Queue.unbounded<void>()
+    const scope = yield* Scope.make()
+    yield* Scope.provide(scope)(Durable.make({
+      store: { ...store, overlappingClaimsCostly },
+      queue: "q",
+      schema: Schema.Number,
+      workers: 1,
+      prefetch: leases - 1,
+      handler: () => Queue.take(ends)
+    }))
+    yield* settle
+    const endJobs = (n: number) =>
+      Effect.forEach(Array.from({ length: n }), () => Effect.andThen(Queue.offer(ends, undefined), settle), { discard: true })
+    return {
+      answer,
+      sizes: () => claims.map((claim) => claim.max),
+      endJobs,
+      close: Effect.suspend(() => {
+        for (let i = 0; i < leases; i++) Queue.offerUnsafe(ends, undefined)
+        return close(scope)
+      })
+    }
+  })
+
 describe("Fetcher", () => {
   it.effect("waits out an outage 100 ms, doubling, at most 5 s; starts again from 100 ms after a claim that succeeds", () =>
     Effect.gen(function*() {
@@ -379,60 +413,28 @@ describe("Fetcher", () => {
   it.effect("on a store where overlapping claims are costly, a durable pool of 256 leases claims one batch at a time, each for at most half its leases", () =>
     Effect.gen(function*() {
       assert.strictEqual(Fetcher.oneClaimAtATimeFrom, 256)
-      const { answer, claims, close, store } = answeredByHand(yield* MemoryStore.make)
-      const ends = yield* Queue.unbounded<void>()
-      const scope = yield* Scope.make()
-      yield* Scope.provide(scope)(Durable.make({
-        store: { ...store, overlappingClaimsCostly: true },
-        queue: "q",
-        schema: Schema.Number,
-        workers: 1,
-        prefetch: 255,
-        handler: () => Queue.take(ends)
-      }))
-      const sizes = () => claims.map((claim) => claim.max)
-      yield* settle
+      const { answer, close, endJobs, sizes } = yield* poolByHand(256)
       assert.deepStrictEqual(sizes(), [128], "half the 256 leases")
       answer(0, 128)
       yield* settle
       assert.deepStrictEqual(sizes(), [128, 128], "its jobs held, the next at once, for the other half")
-      for (let i = 0; i < 128; i++) {
-        Queue.offerUnsafe(ends, undefined)
-        yield* settle
-      }
+      yield* endJobs(128)
       assert.deepStrictEqual(sizes(), [128, 128], "half the leases free again, and still no claim beside the one in flight")
       answer(1, 128)
       yield* settle
       assert.deepStrictEqual(sizes(), [128, 128, 128])
-      for (let i = 0; i < 256; i++) Queue.offerUnsafe(ends, undefined)
-      yield* close(scope)
+      yield* close
     }))
 
   it.effect("on a store where overlapping claims are costly, a durable pool of 255 leases keeps the second claim at half", () =>
     Effect.gen(function*() {
-      const { answer, claims, close, store } = answeredByHand(yield* MemoryStore.make)
-      const ends = yield* Queue.unbounded<void>()
-      const scope = yield* Scope.make()
-      yield* Scope.provide(scope)(Durable.make({
-        store: { ...store, overlappingClaimsCostly: true },
-        queue: "q",
-        schema: Schema.Number,
-        workers: 1,
-        prefetch: 254,
-        handler: () => Queue.take(ends)
-      }))
-      const sizes = () => claims.map((claim) => claim.max)
-      yield* settle
+      const { answer, close, endJobs, sizes } = yield* poolByHand(255)
       assert.deepStrictEqual(sizes(), [255], "all the room")
       answer(0, 255)
       yield* settle
-      for (let i = 0; i < 129; i++) {
-        Queue.offerUnsafe(ends, undefined)
-        yield* settle
-      }
+      yield* endJobs(129)
       assert.deepStrictEqual(sizes(), [255, 1, 128], "a claim for the first lease freed, a second once 128 are free")
-      for (let i = 0; i < 255; i++) Queue.offerUnsafe(ends, undefined)
-      yield* close(scope)
+      yield* close
     }))
 
   it.effect("a durable pool starts a second claim once its workers' worth of leases is free; on a store where overlapping claims are costly, once half its leases are", () =>
@@ -440,31 +442,16 @@ describe("Fetcher", () => {
       /** The claims' sizes of a pool of 1 worker and a prefetch of 5 (6 leases), its first claim answered full, after each of 4 jobs ends. */
       const claimsAfterEachEnd = (overlappingClaimsCostly: boolean) =>
         Effect.gen(function*() {
-          const { answer, claims, close, store } = answeredByHand(yield* MemoryStore.make)
-          const ends = yield* Queue.unbounded<void>()
-          const scope = yield* Scope.make()
-          yield* Scope.provide(scope)(Durable.make({
-            store: { ...store, overlappingClaimsCostly },
-            queue: "q",
-            schema: Schema.Number,
-            workers: 1,
-            prefetch: 5,
-            // Each job runs until the test ends it.
-            handler: () => Queue.take(ends)
-          }))
-          yield* settle
+          const { answer, close, endJobs, sizes } = yield* poolByHand(6, overlappingClaimsCostly)
           answer(0, 6)
           yield* settle
-          const sizes: Array<ReadonlyArray<number>> = []
+          const after: Array<ReadonlyArray<number>> = []
           for (let i = 0; i < 4; i++) {
-            Queue.offerUnsafe(ends, undefined)
-            yield* settle
-            sizes.push(claims.map((claim) => claim.max))
+            yield* endJobs(1)
+            after.push(sizes())
           }
-          // The jobs still held end, so that the pool's shutdown need not wait for them.
-          for (let i = 0; i < 6; i++) Queue.offerUnsafe(ends, undefined)
-          yield* close(scope)
-          return sizes
+          yield* close
+          return after
         })
       // The first end: no claim in flight, a claim for its lease. Then one in flight (never answered here):
       assert.deepStrictEqual(
