@@ -64,6 +64,15 @@ const runAll = (stores: ReadonlyArray<Store>, queue: string, workers: number, id
     return runs
   })
 
+/** Asserts that `start` fails with a `StoreError` that says `reason` and is not retryable. */
+const refusedAtStart = (start: Effect.Effect<Store, unknown, Scope.Scope>, reason: string) =>
+  Effect.gen(function*() {
+    const failed = yield* Effect.flip(start)
+    assert.instanceOf(failed, StoreError)
+    assert.include(failed.message, reason)
+    assert.isFalse(failed.retryable)
+  })
+
 /**
  * Runs a pool of one worker on `store` that polls once an hour, waits until
  * it idles listening (a claim started once the listener listened came back
@@ -121,10 +130,7 @@ describe("PostgresStore behind PgBouncer", () => {
     Effect.gen(function*() {
       const { bouncer } = yield* behindPooler({ poolMode: "transaction" })
       // A connect deadline of a minute: tried again until then, the start would outlive the test's own.
-      const failed = yield* Effect.flip(PostgresStore.make({ url: bouncer.url, connectTimeout: "1 minute" }))
-      assert.instanceOf(failed, StoreError)
-      assert.include(failed.message, "unsupported startup parameter: enable_seqscan")
-      assert.isFalse(failed.retryable)
+      yield* refusedAtStart(PostgresStore.make({ url: bouncer.url, connectTimeout: "1 minute" }), "unsupported startup parameter: enable_seqscan")
     }).pipe(Effect.scoped), { timeout: 60_000 })
 
   it.live("fromClient on a client that prepares nothing needs no setting: jobs offered in its transactions and outside run", () =>
@@ -168,10 +174,10 @@ describe("PostgresStore behind PgBouncer", () => {
   it.live("make with listenUrl on the pooler in transaction mode fails to start, not retryable: a listener there hears nothing", () =>
     Effect.gen(function*() {
       const { bouncer, postgres } = yield* behindPooler({ poolMode: "transaction" })
-      const failed = yield* Effect.flip(PostgresStore.make({ url: postgres.url, listenUrl: bouncer.url, connectTimeout: "2 seconds" }))
-      assert.instanceOf(failed, StoreError)
-      assert.include(failed.message, "a listener at listenUrl heard nothing the store's statements notified within 2s")
-      assert.isFalse(failed.retryable)
+      yield* refusedAtStart(
+        PostgresStore.make({ url: postgres.url, listenUrl: bouncer.url, connectTimeout: "2 seconds" }),
+        "a listener at listenUrl heard nothing the store's statements notified within 2s"
+      )
     }).pipe(Effect.scoped), { timeout: 60_000 })
 })
 
@@ -180,10 +186,10 @@ describe("PostgresStore's listenUrl", () => {
     Effect.gen(function*() {
       const postgres = yield* startPostgres()
       const elsewhere = yield* freshDatabase(postgres.url, "listen_elsewhere")
-      const failed = yield* Effect.flip(PostgresStore.make({ url: postgres.url, listenUrl: elsewhere, connectTimeout: "1 second" }))
-      assert.instanceOf(failed, StoreError)
-      assert.include(failed.message, "heard nothing the store's statements notified within 1s: listenUrl must reach the same database")
-      assert.isFalse(failed.retryable)
+      yield* refusedAtStart(
+        PostgresStore.make({ url: postgres.url, listenUrl: elsewhere, connectTimeout: "1 second" }),
+        "heard nothing the store's statements notified within 1s: listenUrl must reach the same database"
+      )
     }).pipe(Effect.scoped), { timeout: 60_000 })
 
   it.live("where no server listens: make fails to start once its connect deadline has passed, naming listenUrl", () =>
