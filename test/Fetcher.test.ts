@@ -410,30 +410,30 @@ describe("Fetcher", () => {
       yield* close(scope)
     }))
 
-  it.effect("on a store where overlapping claims are costly, a durable pool of 256 leases claims one batch at a time, each for at most half its leases", () =>
+  it.effect("on a store where overlapping claims are costly, a durable pool of 768 leases claims one batch at a time, each for at most half its leases", () =>
     Effect.gen(function*() {
-      assert.strictEqual(Fetcher.oneClaimAtATimeFrom, 256)
-      const { answer, close, endJobs, sizes } = yield* poolByHand(256)
-      assert.deepStrictEqual(sizes(), [128], "half the 256 leases")
-      answer(0, 128)
+      assert.strictEqual(Fetcher.oneClaimAtATimeFrom, 768)
+      const { answer, close, endJobs, sizes } = yield* poolByHand(768)
+      assert.deepStrictEqual(sizes(), [384], "half the 768 leases")
+      answer(0, 384)
       yield* settle
-      assert.deepStrictEqual(sizes(), [128, 128], "its jobs held, the next at once, for the other half")
-      yield* endJobs(128)
-      assert.deepStrictEqual(sizes(), [128, 128], "half the leases free again, and still no claim beside the one in flight")
-      answer(1, 128)
+      assert.deepStrictEqual(sizes(), [384, 384], "its jobs held, the next at once, for the other half")
+      yield* endJobs(384)
+      assert.deepStrictEqual(sizes(), [384, 384], "half the leases free again, and still no claim beside the one in flight")
+      answer(1, 384)
       yield* settle
-      assert.deepStrictEqual(sizes(), [128, 128, 128])
+      assert.deepStrictEqual(sizes(), [384, 384, 384])
       yield* close
     }))
 
-  it.effect("on a store where overlapping claims are costly, a durable pool of 255 leases keeps the second claim at half", () =>
+  it.effect("on a store where overlapping claims are costly, a durable pool of 767 leases keeps the second claim at half", () =>
     Effect.gen(function*() {
-      const { answer, close, endJobs, sizes } = yield* poolByHand(255)
-      assert.deepStrictEqual(sizes(), [255], "all the room")
-      answer(0, 255)
+      const { answer, close, endJobs, sizes } = yield* poolByHand(767)
+      assert.deepStrictEqual(sizes(), [767], "all the room")
+      answer(0, 767)
       yield* settle
-      yield* endJobs(129)
-      assert.deepStrictEqual(sizes(), [255, 1, 128], "a claim for the first lease freed, a second once 128 are free")
+      yield* endJobs(385)
+      assert.deepStrictEqual(sizes(), [767, 1, 384], "a claim for the first lease freed, a second once 384 are free")
       yield* close
     }))
 

@@ -10,11 +10,20 @@
  * blocking command's reply); until the claim is written (the first write on
  * another connection than the offer's, on Redis than the notification's
  * too); the claim's round trip; its reply until the handler
- * starts. A tool for looking, not part of the benchmark's results: marking
- * each write and read costs a little of every step.
+ * starts. Then the server's own time for each statement or script the
+ * round ran once a job or more (PostgreSQL's `log_min_duration_statement`
+ * 0, by protocol phase; Redis's `SLOWLOG` at 0 µs, each script by its SHA-1
+ * and first key), its median: how much of the claim's round trip is the
+ * server's work. A tool for looking, not part of the benchmark's results:
+ * marking each write and read, and logging each statement, costs a little
+ * of every step.
  */
+import { readFileSync } from "node:fs"
 import net from "node:net"
+import { join } from "node:path"
 import { parseArgs } from "node:util"
+import { createClient } from "redis"
+import * as Scripts from "../../src/durable/redis/scripts.ts"
 import { startPostgresServer, startRedisServer } from "../../test/support/servers.ts"
 import {
   bullmqPickup,
@@ -111,13 +120,86 @@ const measure = async (contender: PickupContender, url: string, round: number) =
   )
 }
 
-const server = redis ? await startRedisServer() : await startPostgresServer()
+/** The median of each group of `samples` (by key) with at least `jobs` of them: the statements run once a pickup or more. */
+const medians = (samples: ReadonlyArray<readonly [key: string, value: number]>): Array<string> => {
+  const groups = new Map<string, Array<number>>()
+  for (const [key, value] of samples) groups.set(key, [...groups.get(key) ?? [], value])
+  return [...groups].filter(([, values]) => values.length >= jobs).map(([key, values]) =>
+    `  ${key} (×${values.length}): ${quantile(values, 0.5)}`
+  )
+}
+
+/** Reads the server's own time of each command a round ran: set up before it, read after. */
+interface ServerTimes {
+  readonly start: () => Promise<void>
+  readonly read: () => Promise<Array<string>>
+  readonly close: () => Promise<void>
+}
+
+/** Our scripts' names by SHA-1. */
+const ourScripts = new Map(
+  Object.entries(Scripts).flatMap(([name, value]) =>
+    typeof value === "object" && value !== null && "sha" in value ? [[String(value.sha), name] as const] : []
+  )
+)
+
+/**
+ * Redis: `SLOWLOG` of the scripts and blocking commands (the commands a
+ * script calls are logged too, and left out), in µs; ours named, the others
+ * by their SHA-1's start.
+ */
+const redisTimes = async (url: string): Promise<ServerTimes> => {
+  const admin = createClient({ url })
+  await admin.connect()
+  await admin.sendCommand(["CONFIG", "SET", "slowlog-log-slower-than", "0", "slowlog-max-len", "1000000"])
+  return {
+    start: async () => void await admin.sendCommand(["SLOWLOG", "RESET"]),
+    read: async () => {
+      const log = await admin.sendCommand(["SLOWLOG", "GET", "-1"]) as Array<[unknown, unknown, number, Array<string>]>
+      return medians(log.flatMap(([, , micros, [command, sha]]) =>
+        command === "EVALSHA" || command?.startsWith("B")
+          ? [[command === "EVALSHA" ? `EVALSHA ${ourScripts.get(sha!) ?? sha?.slice(0, 8)}, µs` : `${command}, µs`, Number(micros)] as const]
+          : []
+      ))
+    },
+    close: () => admin.close()
+  }
+}
+
+/** PostgreSQL: the statements' log (`log_min_duration_statement` 0), each statement by phase and its first words, in ms. */
+const postgresTimes = (dir: string): ServerTimes => {
+  const file = join(dir, "server.log")
+  let from = 0
+  return {
+    start: async () => {
+      from = readFileSync(file, "utf8").length
+    },
+    read: async () => {
+      const entries = readFileSync(file, "utf8").slice(from).split(/\n(?=\S)/)
+      return medians(entries.flatMap((entry) => {
+        const match = /duration: ([\d.]+) ms {2}(\w+) [^:]*: ?([\s\S]*)/.exec(entry)
+        return match === null ? [] : [[`${match[2]} ${match[3]!.split(/\s+/).join(" ").trim().slice(0, 48)}, ms`, Number(match[1])] as const]
+      }))
+    },
+    close: async () => {}
+  }
+}
+
+const server = redis
+  ? await startRedisServer()
+  : await startPostgresServer({ settings: { log_min_duration_statement: 0, log_min_messages: "log" } })
 const contenders = redis ? [poolRedisPickup, bullmqPickup] : [poolPostgresPickup, graphileWorkerPickup]
+const times = redis ? await redisTimes(server.url) : postgresTimes(server.dir)
 try {
   for (let round = 0; round < 2; round++) {
-    for (const contender of contenders) await measure(contender, server.url, round)
+    for (const contender of contenders) {
+      await times.start()
+      await measure(contender, server.url, round)
+      process.stdout.write(`${contender.name}, round ${round + 1}, the server's median time:\n${(await times.read()).join("\n")}\n`)
+    }
   }
 } finally {
+  await times.close()
   await server.close()
 }
 process.exit(0)

@@ -63,11 +63,18 @@ export interface Options<A> {
 
 /**
  * The lease book from which a pool on a store whose overlapping claims are
- * costly claims one batch at a time (`claimPolicy`): half of it, 128 jobs,
- * is a claim of a few milliseconds of server time (about 20 µs a job here),
- * more than a round trip. Reasoned, not measured against a remote server.
+ * costly claims one batch at a time (`claimPolicy`). Measured against the
+ * rule below it (`bench/durable/versus.ts`, 4 rounds each, one and two
+ * consumers, directly and behind a proxy adding about 2.7 ms a round trip):
+ * with 256 leases one claim at a time was behind in 15 of 16 pairs (at
+ * about 2.7 ms, one consumer 16.6k-19.2k against 19.7k-20.4k jobs/s); with
+ * 512 neither was ahead beyond the noise; with 768 and 1,056 one at a time
+ * was ahead or level (at 768 with two consumers, 25.5k-27.0k against
+ * 23.3k-24.8k at about 2.7 ms). Behind a proxy adding about 11 ms, 1,056
+ * leases one at a time were 3-8 % behind (one consumer 20.0k-20.6k against
+ * 21.7k-22.3k): there a round trip is as long as a claim of half the book.
  */
-export const oneClaimAtATimeFrom = 256
+export const oneClaimAtATimeFrom = 768
 
 /**
  * How a pool of `workers` with `capacity` leases claims on `store`.
@@ -88,11 +95,11 @@ export const oneClaimAtATimeFrom = 256
  *   alternating the rule before (first) with this one on one server, medians
  *   of 4, 6 and 6 rounds: one consumer 27.5k → 31.3k, 22.2k → 28.9k and
  *   25.1k → 26.0k jobs/s, two consumers 28.4k → 28.6k, 23.5k → 26.0k and
- *   24.2k → 24.4k; a quarter of the book a claim was slower than a half. A small book keeps the second claim: there
- *   a claim is mostly its round trip, and two in flight carry twice the jobs
- *   per round trip; and a cap of 1 (a book of 2) would make a claim of the
- *   one job offered to an idle queue come back full, followed by a claim for
- *   nothing.
+ *   24.2k → 24.4k; a quarter of the book a claim was slower than a half. A
+ *   smaller book keeps the second claim: there a claim is mostly its round
+ *   trip, and two in flight carry twice the jobs per round trip; and a cap
+ *   of 1 (a book of 2) would make a claim of the one job offered to an idle
+ *   queue come back full, followed by a claim for nothing.
  */
 export const claimPolicy = (
   store: Store,

@@ -29,7 +29,7 @@
  * (half the prefetch, the same claims: 29.8k / 42.0k); with one, 31.1k /
  * 44.6k / 32.9k against 33.3k / 38.1k / 42.1k (half: 35.9k / 49.3k).
  *
- * Now, with 256 leases and more (`claimPolicy` in `src/durable/fetcher.ts`),
+ * Now, with 768 leases and more (`claimPolicy` in `src/durable/fetcher.ts`),
  * one claim at a time, each for at most half the leases (528 here), the
  * next sent as soon as one answers: with the half-book second claim, no-op
  * jobs all ended before the fetcher's turn, and claims of about 1,034 jobs
@@ -50,5 +50,6 @@ export const poolPostgres = durablePool(
   "effect-worker-pool (PostgreSQL)",
   "postgres",
   (url) => PostgresStore.make({ url }),
-  { workers: 32, prefetch: 1024, completedRetention: 0 }
+  // `BENCH_PREFETCH`: another prefetch, for `../versus.ts` only.
+  { workers: 32, prefetch: Number(process.env["BENCH_PREFETCH"] ?? 1024), completedRetention: 0 }
 )

@@ -1,0 +1,19 @@
+/**
+ * One run of `versus.ts`: our PostgreSQL contender from the checkout
+ * `tree`, its `measureRun`, printed as jobs per second.
+ *
+ *   node bench/durable/versusRun.ts <url> <checkout> <consumers>
+ */
+import * as Effect from "effect/Effect"
+import { pgRows } from "../../test/support/admin.ts"
+
+const [url, tree, consumers] = process.argv.slice(2) as [string, string, string]
+const { measureRun } = await import(`${tree}/bench/durable/measure.ts`)
+const { poolPostgres } = await import(`${tree}/bench/durable/contenders/poolPostgres.ts`)
+await Effect.runPromise(pgRows(url, "VACUUM"))
+const run = await measureRun(poolPostgres, url, 20_000, Number(consumers), {
+  warmUpJobs: 5_000,
+  afterOffer: () => Effect.runPromise(pgRows(url, "ANALYZE"))
+})
+process.stdout.write(`${Math.round(run.jobsPerSecond)}\n`)
+process.exit(0)
