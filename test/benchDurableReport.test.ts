@@ -152,6 +152,24 @@ describe("durable bench targets", () => {
       "| Redis | under BullMQ's load p99 ≤ its own | 1 | 9.0 ms vs 8.0 ms (BullMQ) | **not met** |"
     )
   })
+  it("holds ours under each other contender's load it ran under to that contender, one pair of targets each", () => {
+    const atBullMQ: LoadRow = { ...load("ours (Redis)", "redis", 4, 9), atRateOf: "BullMQ" }
+    const atEffectMq: LoadRow = { ...load("ours (Redis)", "redis", 1, 6), atRateOf: "effect-mq (Redis)" }
+    const targets = latencyTargets(results({ load: [...results().load, atBullMQ, atEffectMq] }))
+    expect(targets.filter((target) => target.kind === "under the same load").map((target) => [
+      target.bestContender,
+      target.quantile,
+      target.ours,
+      target.best,
+      target.met
+    ])).toEqual([
+      ["BullMQ", "p50", 4, 3, false],
+      ["BullMQ", "p99", 9, 8, false],
+      // effect-mq's own 20 / 7 ms, at its lighter load.
+      ["effect-mq (Redis)", "p50", 1, 20, true],
+      ["effect-mq (Redis)", "p99", 6, 7, true]
+    ])
+  })
 })
 
 describe("durable bench chart", () => {
@@ -165,6 +183,15 @@ describe("durable bench chart", () => {
     const svg = renderDurableChart(results())
     expect(widthOf(svg, "redis-1", "BullMQ") / widthOf(svg, "redis-1", "ours")).toBeCloseTo(1 / 3)
     expect(widthOf(svg, "postgres-1", "pg-boss")).toBeGreaterThan(widthOf(svg, "postgres-1", "ours"))
+  })
+
+  it("names the load each of ours' same-load bars ran under", () => {
+    const atBullMQ: LoadRow = { ...load("ours (Redis)", "redis", 4, 9), atRateOf: "BullMQ" }
+    const atEffectMq: LoadRow = { ...load("ours (Redis)", "redis", 1, 6), atRateOf: "effect-mq (Redis)" }
+    const svg = renderDurableChart(results({ load: [...results().load, atBullMQ, atEffectMq] }))
+    expect(widthOf(svg, "redis-latency", "ours, at BullMQ's load p50")).toBeGreaterThan(
+      widthOf(svg, "redis-latency", "ours, at effect-mq's load p50")
+    )
   })
 
   it("draws latency on a log scale: a thousand times slower is not a thousand times longer", () => {

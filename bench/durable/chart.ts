@@ -111,7 +111,9 @@ const latencyPanel = (engine: Engine, results: DurableResults): Panel => ({
   bars: [
     ...latencyBars("pickup", results.pickup.filter((row) => row.engine === engine)),
     ...latencyBars("under load", results.load.filter((row) => row.engine === engine && row.atRateOf === undefined)),
-    ...latencyBars("same load", results.load.filter((row) => row.engine === engine && row.atRateOf !== undefined))
+    ...results.load.filter((row) => row.engine === engine && row.atRateOf !== undefined).flatMap((row) =>
+      latencyBars(`at ${short(row.atRateOf!)}'s load`, [row])
+    )
   ]
 })
 

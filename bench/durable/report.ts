@@ -297,9 +297,10 @@ const latencyTargetsOf = (
   )
 
 /**
- * Ours under the fastest other contender's load against that contender:
- * the like-for-like reading of "under load" (each contender's own half-load
- * is a different rate).
+ * Ours under another contender's load (the fastest's, and the one with the
+ * lowest p50 under its own) against that contender: the like-for-like
+ * reading of "under load" (each contender's own half-load is a different
+ * rate).
  */
 const sameLoadTargets = (rows: ReadonlyArray<LoadRow>): ReadonlyArray<LatencyTarget> =>
   rows.flatMap((ours) => {
@@ -319,7 +320,8 @@ const sameLoadTargets = (rows: ReadonlyArray<LoadRow>): ReadonlyArray<LatencyTar
 /**
  * Ours at most the best other contender's p50 and p99, on each engine, at
  * pickup and under load (each at half its own throughput); and ours at most
- * the fastest other contender's under that contender's load.
+ * the fastest other contender's, and the lowest-latency other's, each under
+ * that contender's load.
  */
 export const latencyTargets = (results: DurableResults): ReadonlyArray<LatencyTarget> => [
   ...latencyTargetsOf("pickup", results.pickup),
