@@ -79,8 +79,9 @@ const headerSection = (results: DurableResults): string => {
       "and polls the store's completed count back to back (the same count as above); when a poll returns c, " +
       "the first c jobs offered count as acknowledged at that poll's midpoint (`bench/durable/load.ts`). The offer and " +
       "the count are read in one process, on one clock; the first 10 % of the jobs are not counted; nearest-rank p50 and p99. " +
-      "Each contender's half is a different rate (a faster queue is loaded harder), so ours is measured once more " +
-      "under the load of the fastest other contender on its engine, for a comparison at one rate.",
+      "Each contender's half is a different rate (a faster queue is loaded harder), so ours is measured again " +
+      "under the load of the fastest other contender on its engine, and of the one with the lowest p50 under its own " +
+      "load if another, for comparisons at one rate.",
       `Pickup latency: on an idle queue, ${integer(sizes.pickupJobs)} jobs one at a time (each offered ${idleMs} ms after the previous ` +
       "one started, so that the consumer has acknowledged it and waits for work; fewer for a contender that polls every 2 s), " +
       `in ${sizes.pickupRounds} rounds with the contenders alternating (the first swapping each round), each round on a fresh ` +
