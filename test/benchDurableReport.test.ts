@@ -189,9 +189,24 @@ describe("durable bench chart", () => {
     const atBullMQ: LoadRow = { ...load("ours (Redis)", "redis", 4, 9), atRateOf: "BullMQ" }
     const atEffectMq: LoadRow = { ...load("ours (Redis)", "redis", 1, 6), atRateOf: "effect-mq (Redis)" }
     const svg = renderDurableChart(results({ load: [...results().load, atBullMQ, atEffectMq] }))
-    expect(widthOf(svg, "redis-latency", "ours, at BullMQ's load p50")).toBeGreaterThan(
-      widthOf(svg, "redis-latency", "ours, at effect-mq's load p50")
+    expect(widthOf(svg, "redis-latency", "at BullMQ's load p50")).toBeGreaterThan(
+      widthOf(svg, "redis-latency", "at effect-mq's load p50")
     )
+  })
+
+  it("keeps every bar's label within the 290 px before the bars, the longest contender's and load's names too", () => {
+    const atBatched: LoadRow = { ...load("ours (PostgreSQL)", "postgres", 4, 9), atRateOf: "graphile-worker (batched)" }
+    const svg = renderDurableChart(results({
+      load: [...results().load, load("graphile-worker (batched)", "postgres", 3, 8), atBatched],
+      pickup: [...results().pickup, pickup("effect-worker-pool (PostgreSQL)", "postgres", 2, 5)]
+    }))
+    const labels = [...svg.matchAll(/<text x="290"([^>]*)>([^<]*)<\/text>/g)].map((match) => ({
+      bold: match[1]!.includes("bold"),
+      text: match[2]!
+    }))
+    expect(labels.map((label) => label.text)).toContain("at graphile-worker (batched)'s load p50")
+    // 13 px Helvetica takes about 7 px a character in bold (ours), 6.5 in regular: 40 and 44 characters fill the 290 px.
+    for (const label of labels) expect(label.text.length, label.text).toBeLessThanOrEqual(label.bold ? 40 : 44)
   })
 
   it("draws latency on a log scale: a thousand times slower is not a thousand times longer", () => {

@@ -98,21 +98,28 @@ const throughputPanel = (engine: Engine, consumers: number, rows: ReadonlyArray<
 
 const ms = (n: number): string => n >= 100 ? `${n.toFixed(0)} ms` : `${n.toFixed(1)} ms`
 
-const latencyBars = (kind: string, rows: ReadonlyArray<PickupRow | LoadRow>): ReadonlyArray<Bar> =>
+/** Each row's p50 and p99 bars, labelled `label(row)`, then "p50". */
+const latencyBars = <R extends PickupRow | LoadRow>(label: (row: R) => string, rows: ReadonlyArray<R>): ReadonlyArray<Bar> =>
   rows.flatMap((row) => [
-    { label: `${short(row.contender)}, ${kind} p50`, ours: row.ours, pale: false, value: row.run.p50, text: ms(row.run.p50) },
+    { label: `${label(row)} p50`, ours: row.ours, pale: false, value: row.run.p50, text: ms(row.run.p50) },
     { label: `p99`, ours: row.ours, pale: true, value: row.run.p99, text: ms(row.run.p99) }
   ])
+
+/** A row's contender, and what it measured. */
+const named = (kind: string) => (row: PickupRow | LoadRow) => `${short(row.contender)}, ${kind}`
 
 const latencyPanel = (engine: Engine, results: DurableResults): Panel => ({
   id: `${engine}-latency`,
   title: `${ENGINE_TITLE[engine]}: latency, pickup (idle) and end to end (half load), p50 and p99 (ms, log)`,
   scale: "log",
   bars: [
-    ...latencyBars("pickup", results.pickup.filter((row) => row.engine === engine)),
-    ...latencyBars("under load", results.load.filter((row) => row.engine === engine && row.atRateOf === undefined)),
-    ...results.load.filter((row) => row.engine === engine && row.atRateOf !== undefined).flatMap((row) =>
-      latencyBars(`at ${short(row.atRateOf!)}'s load`, [row])
+    ...latencyBars(named("pickup"), results.pickup.filter((row) => row.engine === engine)),
+    ...latencyBars(named("under load"), results.load.filter((row) => row.engine === engine && row.atRateOf === undefined)),
+    // Ours (its colour says so), named by the load alone: with our name too, a label such as
+    // "…, at graphile-worker (batched)'s load p50" ran past the panel's left edge.
+    ...latencyBars(
+      (row) => `at ${short(row.atRateOf!)}'s load`,
+      results.load.filter((row) => row.engine === engine && row.atRateOf !== undefined)
     )
   ]
 })

@@ -12,9 +12,11 @@
  * too); the claim's round trip; its reply until the handler
  * starts. Then the server's own time for each statement or script the
  * round ran once a job or more (PostgreSQL's `log_min_duration_statement`
- * 0, by protocol phase; Redis's `SLOWLOG` at 0 µs, each script by its SHA-1
- * and first key), its median: how much of the claim's round trip is the
- * server's work. A tool for looking, not part of the benchmark's results:
+ * 0, by protocol phase, and each statement's execution by the one executed
+ * before it, so that a claim after an offer is told from a claim after an
+ * acknowledgement, which finds nothing; Redis's `SLOWLOG` at 0 µs, ours by
+ * script name, the others' scripts by SHA-1), its median: how much of the
+ * claim's round trip is the server's work. A tool for looking, not part of the benchmark's results:
  * marking each write and read, and logging each statement, costs a little
  * of every step.
  */
@@ -166,7 +168,11 @@ const redisTimes = async (url: string): Promise<ServerTimes> => {
   }
 }
 
-/** PostgreSQL: the statements' log (`log_min_duration_statement` 0), each statement by phase and its first words, in ms. */
+/**
+ * PostgreSQL: the statements' log (`log_min_duration_statement` 0), each
+ * statement by phase and its first words, an execution also by the
+ * statement executed before it, in ms.
+ */
 const postgresTimes = (dir: string): ServerTimes => {
   const file = join(dir, "server.log")
   let from = 0
@@ -176,9 +182,17 @@ const postgresTimes = (dir: string): ServerTimes => {
     },
     read: async () => {
       const entries = readFileSync(file, "utf8").slice(from).split(/\n(?=\S)/)
+      let before = "nothing"
       return medians(entries.flatMap((entry) => {
-        const match = /duration: ([\d.]+) ms {2}(\w+) [^:]*: ?([\s\S]*)/.exec(entry)
-        return match === null ? [] : [[`${match[2]} ${match[3]!.split(/\s+/).join(" ").trim().slice(0, 48)}, ms`, Number(match[1])] as const]
+        // Extended protocol: "parse <name>: ...", "bind ...", "execute ..."; simple: "statement: ...".
+        const match = /duration: ([\d.]+) ms {2}(\w+)(?: [^:]*)?: ?([\s\S]*)/.exec(entry)
+        if (match === null) return []
+        const [, ms, phase, text] = match
+        const statement = text!.split(/\s+/).join(" ").trim().slice(0, 40)
+        if (phase !== "execute" && phase !== "statement") return [[`${phase} ${statement}, ms`, Number(ms)] as const]
+        const key = `${phase} ${statement} (after ${before.slice(0, 24)}), ms`
+        before = statement
+        return [[key, Number(ms)] as const]
       }))
     },
     close: async () => {}

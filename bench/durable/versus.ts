@@ -14,6 +14,7 @@
  * checkouts: the other must have it too). Printed only.
  */
 import { execFileSync, spawn } from "node:child_process"
+import { resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { startPostgresServer } from "../../test/support/servers.ts"
@@ -28,7 +29,7 @@ const { values } = parseArgs({
 })
 if (values.other === undefined) throw new Error("--other: the other checkout's directory")
 const here = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "")
-const trees = [here, values.other]
+const trees = [here, resolve(values.other)]
 const env = values.prefetch === undefined ? process.env : { ...process.env, BENCH_PREFETCH: values.prefetch }
 
 const server = await startPostgresServer()
@@ -38,9 +39,10 @@ const proxy = values.delay === undefined ? undefined : spawn(
   { stdio: ["ignore", "pipe", "inherit"] }
 )
 try {
-  const proxyPort = proxy === undefined
-    ? undefined
-    : await new Promise<string>((resolve) => proxy.stdout!.once("data", (line: Buffer) => resolve(line.toString().trim().split(" ")[1]!)))
+  const proxyPort = proxy === undefined ? undefined : await new Promise<string>((ready, failed) => {
+    proxy.stdout!.once("data", (line: Buffer) => ready(line.toString().trim().split(" ")[1]!))
+    proxy.once("exit", (code) => failed(new Error(`the delay proxy exited (code ${code}) before it listened`)))
+  })
   const url = proxyPort === undefined ? server.url : server.url.replace(`:${server.port}/`, `:${proxyPort}/`)
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const tree of round % 2 === 0 ? trees : [...trees].reverse()) {

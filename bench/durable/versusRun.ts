@@ -5,11 +5,13 @@
  *   node bench/durable/versusRun.ts <url> <checkout> <consumers>
  */
 import * as Effect from "effect/Effect"
+import { join } from "node:path"
+import { pathToFileURL } from "node:url"
 import { pgRows } from "../../test/support/admin.ts"
 
 const [url, tree, consumers] = process.argv.slice(2) as [string, string, string]
-const { measureRun } = await import(`${tree}/bench/durable/measure.ts`)
-const { poolPostgres } = await import(`${tree}/bench/durable/contenders/poolPostgres.ts`)
+const { measureRun } = await import(pathToFileURL(join(tree, "bench/durable/measure.ts")).href)
+const { poolPostgres } = await import(pathToFileURL(join(tree, "bench/durable/contenders/poolPostgres.ts")).href)
 await Effect.runPromise(pgRows(url, "VACUUM"))
 const run = await measureRun(poolPostgres, url, 20_000, Number(consumers), {
   warmUpJobs: 5_000,

@@ -21,7 +21,9 @@ if (![listenPort, targetPort, delayMs].every((n) => Number.isInteger(n) && n! >=
 /** Passes `from`'s chunks to `to`, each `delayMs` later, and its end too. */
 const forward = (from: net.Socket, to: net.Socket) => {
   from.on("data", (chunk) => setTimeout(() => to.destroyed || to.write(chunk), delayMs))
-  from.on("close", () => setTimeout(() => to.destroy(), delayMs))
+  // Ended after what came before it: its last chunks are written first.
+  from.on("end", () => setTimeout(() => to.end(), delayMs))
+  from.on("close", () => setTimeout(() => to.destroy(), 2 * delayMs))
   from.on("error", () => {})
 }
 

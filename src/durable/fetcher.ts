@@ -64,15 +64,15 @@ export interface Options<A> {
 /**
  * The lease book from which a pool on a store whose overlapping claims are
  * costly claims one batch at a time (`claimPolicy`). Measured against the
- * rule below it (`bench/durable/versus.ts`, 4 rounds each, one and two
- * consumers, directly and behind a proxy adding about 2.7 ms a round trip):
- * with 256 leases one claim at a time was behind in 15 of 16 pairs (at
- * about 2.7 ms, one consumer 16.6k-19.2k against 19.7k-20.4k jobs/s); with
- * 512 neither was ahead beyond the noise; with 768 and 1,056 one at a time
- * was ahead or level (at 768 with two consumers, 25.5k-27.0k against
- * 23.3k-24.8k at about 2.7 ms). Behind a proxy adding about 11 ms, 1,056
- * leases one at a time were 3-8 % behind (one consumer 20.0k-20.6k against
- * 21.7k-22.3k): there a round trip is as long as a claim of half the book.
+ * rule below it (`bench/durable/versus.ts`: 4 rounds each, one and two
+ * consumers, directly and behind a proxy that makes a round trip about
+ * 2.8 ms instead of 0.1), by medians: with 256 leases one claim at a time
+ * was 7-16 % behind in all four settings (behind in 14 of 16 pairs); with
+ * 512, 4 % and 23 % ahead directly, 6 % and 8 % behind at 2.8 ms; with 768,
+ * 5-14 % ahead in three settings and 1.6 % behind in the fourth (one
+ * consumer at 2.8 ms); with 1,056 at 2.8 ms, 21 % and 3 % ahead. With a
+ * round trip of 11 ms, 1,056 leases one claim at a time were 8 % and 3 %
+ * behind: there a round trip is as long as a claim of half the book.
  */
 export const oneClaimAtATimeFrom = 768
 

@@ -46,10 +46,19 @@
 import * as PostgresStore from "../../../src/durable/PostgresStore.ts"
 import { durablePool } from "./pool.ts"
 
+/** The prefetch: 1,024, or `BENCH_PREFETCH` (for `../versus.ts` only), a whole number from 1. */
+const prefetchOf = (setting: string | undefined): number => {
+  if (setting === undefined) return 1024
+  const prefetch = Number(setting)
+  if (!Number.isInteger(prefetch) || prefetch < 1 || setting.trim() === "") {
+    throw new Error(`BENCH_PREFETCH: a whole number from 1, got ${JSON.stringify(setting)}`)
+  }
+  return prefetch
+}
+
 export const poolPostgres = durablePool(
   "effect-worker-pool (PostgreSQL)",
   "postgres",
   (url) => PostgresStore.make({ url }),
-  // `BENCH_PREFETCH`: another prefetch, for `../versus.ts` only.
-  { workers: 32, prefetch: Number(process.env["BENCH_PREFETCH"] ?? 1024), completedRetention: 0 }
+  { workers: 32, prefetch: prefetchOf(process.env["BENCH_PREFETCH"]), completedRetention: 0 }
 )
