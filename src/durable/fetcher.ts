@@ -64,9 +64,10 @@ export interface Options<A> {
 /**
  * The lease book from which a pool on a store whose overlapping claims are
  * costly claims one batch at a time (`claimPolicy`). Measured against the
- * rule below it (`bench/durable/versus.ts`: 4 rounds each, one and two
- * consumers, directly and behind a proxy that makes a round trip about
- * 2.8 ms instead of 0.1), by medians: with 256 leases one claim at a time
+ * smaller book's rule, a second claim once half the book is free
+ * (`bench/durable/versus.ts`: 4 rounds each, one and two consumers,
+ * directly and behind a proxy that makes a round trip about 2.8 ms instead
+ * of 0.1), by medians: with 256 leases one claim at a time
  * was 7-16 % behind in all four settings (behind in 14 of 16 pairs); with
  * 512, 4 % and 23 % ahead directly, 6 % and 8 % behind at 2.8 ms; with 768,
  * 5-14 % ahead in three settings and 1.6 % behind in the fourth (one
