@@ -125,7 +125,11 @@ const measure = async (contender: PickupContender, url: string, round: number) =
 /** The median of each group of `samples` (by key) with at least `jobs` of them: the statements run once a pickup or more. */
 const medians = (samples: ReadonlyArray<readonly [key: string, value: number]>): Array<string> => {
   const groups = new Map<string, Array<number>>()
-  for (const [key, value] of samples) groups.set(key, [...groups.get(key) ?? [], value])
+  for (const [key, value] of samples) {
+    const group = groups.get(key)
+    if (group === undefined) groups.set(key, [value])
+    else group.push(value)
+  }
   return [...groups].filter(([, values]) => values.length >= jobs).map(([key, values]) =>
     `  ${key} (×${values.length}): ${quantile(values, 0.5)}`
   )

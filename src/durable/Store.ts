@@ -402,9 +402,8 @@ export interface Store {
    * reads past each of its rows. A durable pool on such a store starts that
    * second claim only once half its leases are free, or with a large book
    * claims one batch at a time, each for at most half its leases
-   * (`claimPolicy` in `fetcher.ts`); on another
-   * store, it starts a second claim once its workers' worth of leases is
-   * free. Optional: not costly.
+   * (`claimPolicy` in `fetcher.ts`); on another store, it starts a second
+   * claim once its workers' worth of leases is free. Optional: not costly.
    */
   readonly overlappingClaimsCostly?: boolean | undefined
 }

@@ -1,10 +1,9 @@
 /**
  * The fetcher: the fiber that claims jobs from the store (each claim in a
  * fiber of its own) and hands them to the in-memory pool. It claims as many
- * as the lease book has room for (at most `claimAtMost`); while a claim
- * is in flight it may start a second one
- * (`pipelineAt`), each claim reserving its room in the book until its jobs
- * are held; when a claim comes back short (the queue is empty), it waits
+ * as the lease book has room for (at most `claimAtMost`); while a claim is
+ * in flight it may start a second one (`pipelineAt`), each claim reserving
+ * its room in the book until its jobs are held; when a claim comes back short (the queue is empty), it waits
  * for the first of a wakeup (`wakeup.ts`: the store said jobs were stored
  * or made ready), the earliest job waiting for its time (`Store.due`: a
  * delayed job, a retry) or `pollInterval`; it waits out a store outage with
@@ -67,13 +66,13 @@ export interface Options<A> {
  * smaller book's rule, a second claim once half the book is free
  * (`bench/durable/versus.ts`: 4 rounds each, one and two consumers,
  * directly and behind a proxy that makes a round trip about 2.8 ms instead
- * of 0.1), by medians: with 256 leases one claim at a time
- * was 7-16 % behind in all four settings (behind in 14 of 16 pairs); with
- * 512, 4 % and 23 % ahead directly, 6 % and 8 % behind at 2.8 ms; with 768,
- * 5-14 % ahead in three settings and 1.6 % behind in the fourth (one
- * consumer at 2.8 ms); with 1,056 at 2.8 ms, 21 % and 3 % ahead. With a
- * round trip of 11 ms, 1,056 leases one claim at a time were 8 % and 3 %
- * behind: there a round trip is as long as a claim of half the book.
+ * of 0.1), by medians: with 256 leases one claim at a time was 7-16 %
+ * behind in all four settings (behind in 14 of 16 pairs); with 512, 4 % and
+ * 23 % ahead directly, 6 % and 8 % behind at 2.8 ms; with 768, 5-14 % ahead
+ * in three settings and 1.6 % behind in the fourth (one consumer at 2.8 ms);
+ * with 1,056 at 2.8 ms, 21 % and 3 % ahead. With a round trip of 11 ms,
+ * 1,056 leases one claim at a time were 8 % and 3 % behind: there a round
+ * trip is as long as a claim of half the book.
  */
 export const oneClaimAtATimeFrom = 768
 
@@ -240,9 +239,8 @@ const run = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, claims: Claims, scop
 
 /**
  * Starts a claim for all the free room (at most `claimAtMost`), in a fiber
- * of its own in `scope`, as one step that shutdown
- * cannot cut in two: a claim counted in flight but never started would hold
- * `stopped` up for ever.
+ * of its own in `scope`, as one step that shutdown cannot cut in two: a
+ * claim counted in flight but never started would hold `stopped` up for ever.
  */
 const startClaim = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, claims: Claims, scope: Scope.Scope) =>
   Effect.uninterruptible(Effect.suspend(() => {

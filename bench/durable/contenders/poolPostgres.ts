@@ -29,19 +29,12 @@
  * (half the prefetch, the same claims: 29.8k / 42.0k); with one, 31.1k /
  * 44.6k / 32.9k against 33.3k / 38.1k / 42.1k (half: 35.9k / 49.3k).
  *
- * Now, with 768 leases and more (`claimPolicy` in `src/durable/fetcher.ts`),
- * one claim at a time, each for at most half the leases (528 here), the
- * next sent as soon as one answers: with the half-book second claim, no-op
- * jobs all ended before the fetcher's turn, and claims of about 1,034 jobs
- * went one after another, the pool idle while the server claimed and the
- * server idle while the pool ran them (a timeline of one consumer: a claim
- * in flight 82 % of the time). Alternating the rule before with the cap on
- * one server (`measureRun`, 20,000 jobs, warmed up, ANALYZE and VACUUM),
- * medians of 4, 6 and 6 rounds: one consumer 27.5k → 31.3k, 22.2k → 28.9k
- * and 25.1k → 26.0k jobs/s, two consumers 28.4k → 28.6k, 23.5k → 26.0k and
- * 24.2k → 24.4k; claims of a
- * quarter of the leases instead of a half, 24.0k against 26.7k with one
- * consumer and 23.7k against 25.5k with two.
+ * Now, with 768 leases and more, one claim at a time, each for at most half
+ * the leases (528 here), the next sent as soon as one answers: with the
+ * half-book second claim, claims of about 1,034 jobs went one after another,
+ * the pool idle while the server claimed and the server idle while the pool
+ * ran them (a timeline of one consumer: a claim in flight 82 % of the time).
+ * `claimPolicy` in `src/durable/fetcher.ts` gives the measurements.
  */
 import * as PostgresStore from "../../../src/durable/PostgresStore.ts"
 import { durablePool } from "./pool.ts"
