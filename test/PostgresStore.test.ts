@@ -357,6 +357,22 @@ describe("PostgresStore", () => {
       assert.deepStrictEqual(claimed.map((job) => Sql.splitToken(job.token).stored), [first, second])
     }))
 
+  it.live("every claim's token is its own, across the random bytes drawn for 256 claims at a time", () =>
+    Effect.gen(function*() {
+      const store = yield* makeShared
+      const queue = queueName()
+      const claims = 600
+      yield* store.offer(queue, jobs(claims))
+      const tokens = new Set<string>()
+      for (let i = 0; i < claims; i++) {
+        const [job] = yield* store.claim(queue, 1, minute)
+        const token = Sql.splitToken(job!.token).stored.split("/")[0]!
+        assert.match(token, /^[A-Za-z0-9_-]{16}$/)
+        tokens.add(token)
+      }
+      assert.strictEqual(tokens.size, claims)
+    }))
+
   it.live("says a claim made while another is in flight reads past that one's jobs (overlappingClaimsCostly), through its boundary", () =>
     Effect.gen(function*() {
       const store = yield* makeShared
