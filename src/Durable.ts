@@ -273,6 +273,9 @@ export const producer = <A, I>(options: ProducerOptions<A, I>): Producer<A> => {
 const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, accepting: () => boolean): Producer<A> => {
   const encode = Schema.encodeUnknownEffect(jsonCodec(schema))
   const closed = Effect.fail(new Pool.PoolClosedError({}))
+  // A payload that throws when the schema reads it (a Proxy's trap, a getter) is bad input, not a defect.
+  const encodeOne = (payload: A, option: "payload" | "payloads") =>
+    Effect.catchDefect(encode(payload), (defect) => Effect.fail(configError(Checks.unreadable(option, defect))))
   const offer = (
     payloads: ReadonlyArray<A>,
     ids: ReadonlyArray<string>,
@@ -283,9 +286,10 @@ const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, acce
     StoreError | Schema.SchemaError | Pool.PoolConfigError | JobNotResubmittedError
   > =>
     Effect.flatMap(
-      Effect.forEach(payloads, (payload) =>
-        // A payload that throws when the schema reads it (a Proxy's trap, a getter) is bad input, not a defect.
-        Effect.catchDefect(encode(payload), (defect) => Effect.fail(configError(Checks.unreadable(option, defect))))),
+      // `submit`'s one payload without `forEach`'s steps: each runs cold when an idle process submits.
+      payloads.length === 1
+        ? Effect.map(encodeOne(payloads[0]!, option), (one) => [one])
+        : Effect.forEach(payloads, (payload) => encodeOne(payload, option)),
       (encoded) =>
         Effect.flatMap(store.offer(queue, encoded.map((payload, i) => ({ ...fields, id: ids[i]!, payload }))), (refused) =>
           refused.length === 0 ? Effect.succeed(ids) : Effect.fail(new JobNotResubmittedError(refused[0]!)))

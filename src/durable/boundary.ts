@@ -233,7 +233,7 @@ const operation = ({ commandTimeout, engine }: Options) => {
       deadlines === undefined ? Effect.suspend(run) : bounded(name, Effect.suspend(run), deadlines),
       (defect) => Effect.fail(unexpected(name, defect))
     )
-    return measured(traced(effect, `Store.${name}`, { queue, "store.engine": engine }), series(name, queue))
+    return observed(effect, `Store.${name}`, { queue, "store.engine": engine }, series(name, queue))
   }
 }
 
@@ -267,31 +267,32 @@ interface OperationSeries {
   readonly failures: Metric.Counter<number>
 }
 
-/** `effect`, its time and failure recorded in the metrics of the caller's context. */
-const measured = <A, E>(effect: Effect.Effect<A, E>, series: OperationSeries): Effect.Effect<A, E> =>
-  Effect.withFiber((fiber) => {
-    const clock = fiber.getRef(Clock.Clock)
-    const startedAt = clock.currentTimeMillisUnsafe()
-    return Effect.onExit(effect, (exit) =>
-      Effect.sync(() => {
-        series.seconds.updateUnsafe((clock.currentTimeMillisUnsafe() - startedAt) / 1000, fiber.context)
-        if (Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)) series.failures.updateUnsafe(1, fiber.context)
-      }))
-  })
-
 /**
- * `effect` in a span, when a tracer is installed to receive it. Without one
+ * `effect`, its time and failure recorded in the metrics of the caller's
+ * context, in a span when a tracer is installed to receive it. Without one
  * (Effect's `nativeTracer`, which keeps spans nowhere) the span is skipped:
  * making and ending it would cost more than an operation of the memory
  * store. The stack trace a span captures by default is skipped too: here it
  * would always point at this file.
  */
-const traced = <A, E>(effect: Effect.Effect<A, E>, name: string, attributes: Record<string, unknown>) =>
-  Effect.withFiber((fiber) =>
-    fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer
+const observed = <A, E>(
+  effect: Effect.Effect<A, E>,
+  name: string,
+  attributes: Record<string, unknown>,
+  series: OperationSeries
+): Effect.Effect<A, E> =>
+  Effect.withFiber((fiber) => {
+    const clock = fiber.getRef(Clock.Clock)
+    const startedAt = clock.currentTimeMillisUnsafe()
+    const traced = fiber.getRef(Tracer.Tracer) === Tracer.nativeTracer
       ? effect
       : Effect.withSpan(effect, name, { attributes, kind: "client", captureStackTrace: false })
-  )
+    return Effect.onExit(traced, (exit) =>
+      Effect.sync(() => {
+        series.seconds.updateUnsafe((clock.currentTimeMillisUnsafe() - startedAt) / 1000, fiber.context)
+        if (Exit.isFailure(exit) && !Cause.hasInterruptsOnly(exit.cause)) series.failures.updateUnsafe(1, fiber.context)
+      }))
+  })
 
 /**
  * Fails `effect` once its deadline has come, without waiting for it to give

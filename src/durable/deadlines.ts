@@ -70,31 +70,30 @@ export const within = <A, E>(
 ): Effect.Effect<Exit.Exit<A, E>, E> =>
   Effect.withFiber((caller) => {
     const clock = caller.getRef(Clock.Clock)
-    return Effect.andThen(
-      deadlines.watching ? Effect.void : startWatching(deadlines, clock),
-      Effect.flatMap(Effect.forkIn(operation, deadlines.scope, { startImmediately: true }), (fiber) => {
-        // An operation that answered in the caller's step (the memory store's) needs no deadline.
-        const done = fiber.pollUnsafe()
-        return done !== undefined ? Effect.succeed(done) : Effect.callback<Exit.Exit<A, E>, E>((resume) => {
-          const pending: Pending = {
-            expire: () => {
-              stopObserving()
-              resume(Effect.andThen(abandon(deadlines, fiber), Effect.fail(late())))
-            }
-          }
-          deadlines.table.add(pending, Timetable.monotonicMillis(clock) + deadlines.duration)
-          const stopObserving = fiber.addObserver((exit) => {
-            deadlines.table.remove(pending)
-            resume(Effect.succeed(exit))
-          })
-          return Effect.suspend(() => {
+    const run = Effect.flatMap(Effect.forkIn(operation, deadlines.scope, { startImmediately: true }), (fiber) => {
+      // An operation that answered in the caller's step (the memory store's) needs no deadline.
+      const done = fiber.pollUnsafe()
+      return done !== undefined ? Effect.succeed(done) : Effect.callback<Exit.Exit<A, E>, E>((resume) => {
+        const pending: Pending = {
+          expire: () => {
             stopObserving()
-            deadlines.table.remove(pending)
-            return abandon(deadlines, fiber)
-          })
+            resume(Effect.andThen(abandon(deadlines, fiber), Effect.fail(late())))
+          }
+        }
+        deadlines.table.add(pending, Timetable.monotonicMillis(clock) + deadlines.duration)
+        const stopObserving = fiber.addObserver((exit) => {
+          deadlines.table.remove(pending)
+          resume(Effect.succeed(exit))
+        })
+        return Effect.suspend(() => {
+          stopObserving()
+          deadlines.table.remove(pending)
+          return abandon(deadlines, fiber)
         })
       })
-    )
+    })
+    // Only the first operation starts the watcher: the others skip that step.
+    return deadlines.watching ? run : Effect.andThen(startWatching(deadlines, clock), run)
   })
 
 /**

@@ -395,7 +395,14 @@ const retried = <A>(options: Options<A>, claims: Claims, max: number, first: Sto
 const claimAndDeliver = <A>(options: Options<A>, max: number): Effect.Effect<ClaimedJobs, StoreError> =>
   Effect.uninterruptible(Effect.flatMap(
     options.store.claim(options.queue, max, options.lease),
-    (claimed) => Effect.as(Effect.forEach(claimed, (job) => deliver(options, job), { discard: true }), claimed)
+    (claimed) =>
+      Effect.as(
+        // An idle queue's job comes alone: delivered without `forEach`'s steps, which run cold after the wait.
+        claimed.length === 1
+          ? deliver(options, claimed[0]!)
+          : Effect.forEach(claimed, (job) => deliver(options, job), { discard: true }),
+        claimed
+      )
   ))
 
 /**
