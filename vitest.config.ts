@@ -13,6 +13,7 @@ import { configDefaults, defineConfig } from "vitest/config"
  */
 const unit = [
   "test/benchDurableReport.test.ts",
+  "test/benchEffectSteps.test.ts",
   "test/DurableTime.test.ts",
   "test/Periodic.test.ts",
   "test/Backlog.test.ts",

@@ -179,7 +179,8 @@ describe("Durable.make with options it cannot use", () => {
           for (
             const [exit, option] of [
               [yield* Effect.exit(Effect.asVoid(producer.submit(payload))), "payload"],
-              [yield* Effect.exit(Effect.asVoid(producer.submitAll(["fine", payload]))), "payloads"]
+              [yield* Effect.exit(Effect.asVoid(producer.submitAll(["fine", payload]))), "payloads"],
+              [yield* Effect.exit(Effect.asVoid(producer.submitAll([payload]))), "payloads"]
             ] as const
           ) {
             assert.isTrue(Exit.isFailure(exit) && !Cause.hasDies(exit.cause), `not a typed failure: ${String(exit)}`)

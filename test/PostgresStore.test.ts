@@ -11,6 +11,7 @@ import { Duration, Effect, Fiber, Queue, Redacted } from "effect"
 import * as Net from "node:net"
 import { afterAll, beforeAll } from "vitest"
 import * as Sql from "../src/durable/postgres/statements.ts"
+import * as PgEngine from "../src/durable/postgres/store.ts"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import type { Store } from "../src/durable/Store.ts"
 import { freePort, type ManagedServer, type PlainServer, startPostgres, startPostgresServer } from "./support/servers.ts"
@@ -357,11 +358,32 @@ describe("PostgresStore", () => {
       assert.deepStrictEqual(claimed.map((job) => Sql.splitToken(job.token).stored), [first, second])
     }))
 
-  it.live("every claim's token is its own, across the random bytes drawn for 256 claims at a time", () =>
+  it("a claim's token is the next 12 bytes drawn, in base64url and a slash; bytes are drawn again once all are cut", () => {
+    let draws = 0
+    // Each draw fills the buffer with bytes that say which draw and which place they come from.
+    const byteAt = (draw: number, place: number) => (place + 7 * draw) % 256
+    const next = PgEngine.tokenSource((bytes) => {
+      draws++
+      for (let i = 0; i < bytes.length; i++) bytes[i] = byteAt(draws, i)
+    })
+    assert.strictEqual(draws, 0, "nothing is drawn before the first token")
+    const expected = (draw: number, k: number) =>
+      `${Buffer.from(Array.from({ length: 12 }, (_, j) => byteAt(draw, 12 * k + j))).toString("base64url")}/`
+    const tokens = Array.from({ length: 2 * PgEngine.tokensPerDraw + 1 }, next)
+    assert.strictEqual(draws, 3)
+    assert.deepStrictEqual(tokens, [
+      ...Array.from({ length: PgEngine.tokensPerDraw }, (_, k) => expected(1, k)),
+      ...Array.from({ length: PgEngine.tokensPerDraw }, (_, k) => expected(2, k)),
+      expected(3, 0)
+    ])
+    for (const token of tokens) assert.match(token, /^[A-Za-z0-9_-]{16}\/$/)
+  })
+
+  it.live("every claim's token is its own, across the random bytes drawn for many claims at a time", () =>
     Effect.gen(function*() {
       const store = yield* makeShared
       const queue = queueName()
-      const claims = 600
+      const claims = 2 * PgEngine.tokensPerDraw + 1
       yield* store.offer(queue, jobs(claims))
       const tokens = new Set<string>()
       for (let i = 0; i < claims; i++) {

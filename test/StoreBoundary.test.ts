@@ -5,9 +5,10 @@
  * user sees them, against the real servers.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Exit, Fiber, Scope, Tracer } from "effect"
+import { Duration, Effect, Exit, Fiber, Metric, Scope, Tracer } from "effect"
 import { TestClock } from "effect/testing"
 import * as Boundary from "../src/durable/boundary.ts"
+import { Metrics } from "../src/index.ts"
 import { type Store, StoreError } from "../src/durable/Store.ts"
 
 interface Call {
@@ -226,6 +227,25 @@ describe("the store boundary", () => {
       )
       assert.isTrue(spans.every((span) => span.status._tag === "Ended"))
     }))
+
+  it.effect("each operation is measured, a tracer installed or not; one interrupted is not counted as failed", () =>
+    Effect.gen(function*() {
+      const tracer = Tracer.make({ span: (options) => new Tracer.NativeSpan(options) })
+      const { engine } = recording({ counts: Effect.never })
+      const store = Boundary.makeStore(engine, { engine: "test" })
+      yield* store.claim("emails", 5, minute)
+      yield* Effect.withTracer(store.claim("emails", 5, minute), tracer)
+      const fiber = yield* Effect.forkChild(store.counts("emails"), { startImmediately: true })
+      yield* Fiber.interrupt(fiber)
+      const snapshot = yield* Metric.snapshot
+      const of = (id: string, operation: string) =>
+        snapshot.filter((one) => one.id === id && one.attributes?.["operation"] === operation)
+      const [claims] = of(Metrics.storeOperationSeconds.id, "claim")
+      assert.strictEqual((claims?.state as Metric.HistogramState | undefined)?.count, 2)
+      const [counts] = of(Metrics.storeOperationSeconds.id, "counts")
+      assert.strictEqual((counts?.state as Metric.HistogramState | undefined)?.count, 1)
+      assert.deepStrictEqual(of(Metrics.storeOperationFailures.id, "counts").map((one) => one.state), [])
+    }).pipe(Effect.provideService(Metric.MetricRegistry, new Map())))
 
   it.effect("without a tracer installed, no span is made", () =>
     Effect.gen(function*() {

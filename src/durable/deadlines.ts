@@ -92,7 +92,8 @@ export const within = <A, E>(
         })
       })
     })
-    // Only the first operation starts the watcher: the others skip that step.
+    // While the watcher runs, an operation skips `startWatching`; those that read the flag before
+    // it was set reach that function's own check, so that one watcher starts.
     return deadlines.watching ? run : Effect.andThen(startWatching(deadlines, clock), run)
   })
 

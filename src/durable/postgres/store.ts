@@ -22,8 +22,27 @@ import { encodeJobs, storableError } from "./text.ts"
 /** The random bytes of one claim's token. */
 const tokenBytes = 12
 
-/** Random bytes drawn in bulk for the tokens, and how many of them are used. */
-const randomness = { bytes: Buffer.alloc(tokenBytes * 256), used: Infinity }
+/** How many claims' tokens are drawn at once. */
+export const tokensPerDraw = 256
+
+/**
+ * Claim tokens, each the next `tokenBytes` of bytes that `draw` fills for
+ * `tokensPerDraw` claims at a time, as 16 `base64url` characters and a
+ * slash. Nothing is drawn until the first token is asked for.
+ */
+export const tokenSource = (draw: (bytes: Buffer) => void): () => string => {
+  const bytes = Buffer.alloc(tokenBytes * tokensPerDraw)
+  let used = bytes.length
+  return () => {
+    if (used === bytes.length) {
+      draw(bytes)
+      used = 0
+    }
+    const token = bytes.toString("base64url", used, used + tokenBytes)
+    used += tokenBytes
+    return `${token}/`
+  }
+}
 
 /**
  * A claim's fresh token, which each lease extends with its job's `seq`
@@ -31,20 +50,13 @@ const randomness = { bytes: Buffer.alloc(tokenBytes * 256), used: Infinity }
  * every answer carries it, and a UUID's 36 characters wrote 30 bytes of WAL
  * more per claimed job (388 against 358 bytes, on half-full pages).
  *
- * The bits are drawn 256 tokens at a time: `randomBytes(12)` at each claim
- * took 88-115 µs after a 20 ms pause (5 µs back to back), on the way from
- * a notification to its claim; a token cut from the drawn bytes, 10-18 µs
- * (0.2 µs back to back).
+ * The bits are drawn for many claims at once: `randomBytes(12)` at each
+ * claim took 88-115 µs after a 20 ms pause (5-6 µs back to back), on the
+ * way from a notification to its claim; a token cut from bytes drawn ahead,
+ * 10-18 µs (0.2 µs back to back). `bench/results-durable.md`'s notes say
+ * how this was measured.
  */
-const claimToken = () => {
-  if (randomness.used + tokenBytes > randomness.bytes.length) {
-    randomFillSync(randomness.bytes)
-    randomness.used = 0
-  }
-  const token = randomness.bytes.toString("base64url", randomness.used, randomness.used + tokenBytes)
-  randomness.used += tokenBytes
-  return `${token}/`
-}
+const claimToken = tokenSource(randomFillSync)
 
 /** The engine on `runner`, refusing to send payloads over `limits`. */
 export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
