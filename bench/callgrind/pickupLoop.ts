@@ -11,7 +11,7 @@
  *
  *   URL=postgres://... node bench/callgrind/pickupLoop.ts 200 ours|graphile
  */
-import { graphileWorkerPickup, poolPostgresPickupPolling } from "../durable/contenders/pickup.ts"
+import { graphileWorkerPickup, poolPickupPolling } from "../durable/contenders/pickup.ts"
 
 const n = Number(process.argv[2])
 const contender = process.argv[3] ?? "ours"
@@ -20,7 +20,7 @@ if (!Number.isInteger(n) || n < 0 || url === undefined) throw new Error("pickupL
 
 let started: (() => void) | undefined
 const queue = `callgrind_${process.pid}`
-const side = await (contender === "ours" ? poolPostgresPickupPolling("1 hour") : graphileWorkerPickup)
+const side = await (contender === "ours" ? poolPickupPolling("postgres", "1 hour") : graphileWorkerPickup)
   .open(url, queue, () => started?.())
 await new Promise((resolve) => setTimeout(resolve, 300))
 for (let k = 0; k < n; k++) {

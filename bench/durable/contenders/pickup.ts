@@ -92,9 +92,15 @@ export const poolRedisPickup = ours("effect-worker-pool (Redis)", "redis", (url)
 
 export const poolPostgresPickup = ours("effect-worker-pool (PostgreSQL)", "postgres", (url) => PostgresStore.make({ url }))
 
-/** Ours on PostgreSQL polling every `pollInterval`: an hour, and only notifications wake it (`bench/callgrind/pickupLoop.ts`). */
-export const poolPostgresPickupPolling = (pollInterval: Duration.Input) =>
-  ours("effect-worker-pool (PostgreSQL)", "postgres", (url) => PostgresStore.make({ url }), pollInterval)
+/**
+ * Ours on `engine` polling every `pollInterval`: an hour, and only
+ * notifications wake it, so that what a loop of pickups counts does not
+ * follow its length (`bench/callgrind/pickupLoop.ts`, `bench/durable/effectSteps.ts`).
+ */
+export const poolPickupPolling = (engine: Engine, pollInterval: Duration.Input) =>
+  engine === "redis"
+    ? ours("effect-worker-pool (Redis)", "redis", (url) => RedisStore.make({ url }), pollInterval)
+    : ours("effect-worker-pool (PostgreSQL)", "postgres", (url) => PostgresStore.make({ url }), pollInterval)
 
 export const bullmqPickup: PickupContender = {
   name: "BullMQ",
