@@ -13,7 +13,7 @@ import { cpuSeconds, cpuWindow } from "../bench/durable/cpu.ts"
 import type { LoadRun } from "../bench/durable/load.ts"
 import { largest, type PickupRun } from "../bench/durable/pickup.ts"
 import { durableTargets, latencyTargets, renderDurableReport } from "../bench/durable/report.ts"
-import type { DurableResults, DurableRow, LoadRow, PickupRow } from "../bench/durable/run.ts"
+import { type DurableResults, type DurableRow, type LoadRow, type PickupRow, quickestOther } from "../bench/durable/run.ts"
 import { tiny } from "../bench/durable/sizes.ts"
 
 const throughput = (contender: string, engine: Engine, consumers: number, jobsPerSecond: number): DurableRow => ({
@@ -225,6 +225,21 @@ describe("durable bench helpers", () => {
     expect(selected("graphile,effect", "BullMQ", false)).toBe(false)
     expect(selected("graphile", "effect-worker-pool (Redis)", true)).toBe(true)
     expect(selected(undefined, "BullMQ", false)).toBe(true)
+  })
+
+  it("runs ours under the load of the other contender quickest under its own, unless that one is the fastest", () => {
+    const loads = [
+      load("ours (PostgreSQL)", "postgres", 1, 5),
+      load("graphile-worker (batched)", "postgres", 9, 30),
+      load("graphile-worker", "postgres", 4, 20),
+      load("pg-boss", "postgres", 6, 10),
+      // Ours' own rows under another's load are not candidates, however quick.
+      { ...load("ours (PostgreSQL)", "postgres", 0.5, 1), atRateOf: "pg-boss" }
+    ]
+    expect(quickestOther(loads, "graphile-worker (batched)")).toEqual({ name: "graphile-worker", rate: 100 })
+    // Already measured as the fastest: no second row under the same load.
+    expect(quickestOther(loads, "graphile-worker")).toBeUndefined()
+    expect(quickestOther([load("ours (Redis)", "redis", 1, 2)], "BullMQ")).toBeUndefined()
   })
 
   it("counts the CPU time between two readings, a process new in the second from zero", () => {

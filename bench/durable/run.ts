@@ -234,7 +234,7 @@ const fastestOther = (contenders: ReadonlyArray<DurableContender>, runs: Readonl
  * `fastest`: ours is measured under its load too, the like-for-like reading
  * of the latency target (a slower queue's half-load is a lighter one).
  */
-const quickestOther = (load: ReadonlyArray<LoadRow>, fastest: string | undefined) => {
+export const quickestOther = (load: ReadonlyArray<LoadRow>, fastest: string | undefined) => {
   const others = load.filter((row) => !row.ours && row.atRateOf === undefined)
   const quickest = others.reduce<LoadRow | undefined>((best, row) => best === undefined || row.run.p50 < best.run.p50 ? row : best, undefined)
   return quickest === undefined || quickest.contender === fastest ? undefined : { name: quickest.contender, rate: quickest.run.rate }
