@@ -2,7 +2,8 @@
  * The PostgreSQL store on the application's own `PgClient`, against a real
  * server: the store contract, jobs offered inside the client's transactions
  * (rolled back, committed, or cut off by a process killed before it
- * commits), the example that shows it, and setting up the schema once
+ * commits), the store built inside a transaction (its set-up outside it),
+ * the example that shows it, and setting up the schema once
  * (`PostgresStore.migrate`) for stores that start without the right to.
  */
 import { assert, describe, it } from "@effect/vitest"
@@ -18,6 +19,7 @@ import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import * as Connection from "../src/durable/postgres/connection.ts"
 import * as PostgresMigrations from "../src/durable/postgres/migrations.ts"
 import * as Sql from "../src/durable/postgres/statements.ts"
+import type { Store } from "../src/durable/Store.ts"
 import { freshDatabase as newDatabase, pgRows } from "./support/admin.ts"
 import { start } from "./support/runMain.ts"
 import { queueNames, sharedPostgres } from "./support/sharedServer.ts"
@@ -241,6 +243,36 @@ describe("jobs offered in the application's transactions", () => {
         )
       }
     }), 60_000)
+})
+
+describe("fromClient inside the application's transaction", () => {
+  it.live("its set-up runs outside it: the listenUrl check hears its notification, and the migrations stay when it rolls back", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const url = yield* freshDatabase
+      const sql = yield* clientOn(url)
+      const queue = queueName()
+      let store: Store | undefined
+      // In the transaction, the check's notification would wait for the commit, past its deadline.
+      const error = yield* within(
+        10_000,
+        "fromClient in a transaction",
+        Effect.flip(sql.withTransaction(Effect.gen(function*() {
+          store = yield* PostgresStore.fromClient({ listenUrl: url, connectTimeout: "2 seconds" })
+          yield* store.offer(queue, [{ id: "rolled-back", payload: 1 }])
+          assert.strictEqual((yield* store.counts(queue)).ready, 1, "the offer did not run in the transaction")
+          return yield* Effect.fail("the application changed its mind")
+        }).pipe(Effect.provideService(PgClient.PgClient, sql))))
+      )
+      assert.strictEqual(error, "the application changed its mind")
+      // The schema was committed on its own; the offer, in the transaction, was rolled back with it.
+      assert.deepStrictEqual(
+        yield* pgRows(url, `SELECT max(version) FROM ${PostgresStore.migrationsTable}`),
+        [[PostgresMigrations.migrations.at(-1)!.version]]
+      )
+      assert.deepStrictEqual(yield* store!.counts(queue), empty)
+      yield* store!.offer(queue, [{ id: "after", payload: 2 }])
+      assert.deepStrictEqual((yield* store!.claim(queue, 10, minute)).map((job) => job.id), ["after"])
+    })), 30_000)
 })
 
 describe("a durable pool on a small client", () => {

@@ -344,6 +344,14 @@ const onRunner = (
  * when the server cannot be reached within `connectTimeout`, and with a
  * `PoolConfigError` naming the option for bad options.
  *
+ * Built inside the client's `withTransaction`, the store sets itself up
+ * outside that transaction, on its own pool: its migrations commit
+ * whatever becomes of the transaction, and the `listenUrl` check hears its
+ * notification at once (in the transaction, it would only be sent at the
+ * commit). So the set-up does not see what the transaction has not
+ * committed: a `migrateClient` in the same transaction, for one. The
+ * store's operations follow the rule above, wherever it was built.
+ *
  * ```ts
  * import { PgClient } from "@effect/sql-pg"
  * import { Effect, Schema } from "effect"
@@ -374,8 +382,13 @@ export const fromClient = (
     // closes its own pool's. Closing the store must not wait for a server that
     // hangs.
     const client = yield* PgClient.PgClient
-    const { pool } = yield* Connection.openBeside(client, checked.connectTimeout)
-    return yield* onRunner(Runner.onClientBeside(client, pool), checked, yield* Boundary.closedInBackground)
+    // Outside the caller's transaction, should it build the store inside
+    // one: there the migrations would be undone with it, and the
+    // `listenUrl` check's notification would wait for its commit.
+    return yield* Runner.outsideTransaction(client)(Effect.gen(function*() {
+      const { pool } = yield* Connection.openBeside(client, checked.connectTimeout)
+      return yield* onRunner(Runner.onClientBeside(client, pool), checked, yield* Boundary.closedInBackground)
+    }))
   })
 
 /**

@@ -10,6 +10,7 @@
 import type * as PgClient from "@effect/sql-pg/PgClient"
 import * as PgConnection from "@effect/sql-pg/PgConnection"
 import type * as PgPool from "@effect/sql-pg/PgPool"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import type * as Queue from "effect/Queue"
@@ -103,6 +104,19 @@ export const onClientBeside = (client: PgClient.PgClient, pool: PgPool.PgPool): 
     listen: own.listen
   }
 }
+
+/**
+ * `effect` run as if the calling fiber had no transaction of `client` open:
+ * on `onClientBeside`'s runner, its statements run on the store's own pool,
+ * each committed on its own, whatever transaction the caller is in.
+ */
+export const outsideTransaction = (client: PgClient.PgClient) =>
+<A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<A, E, R> =>
+  Effect.updateContext(
+    effect,
+    // Only the transaction is taken out, which no effect requires.
+    (context: Context.Context<R>) => Context.omit(client.transactionService)(context) as Context.Context<R>
+  )
 
 /** `runner` with its listeners on connections of `config` (`listenUrl`): its statements where they were. */
 export const listeningAt = (runner: Runner, config: PgPool.Config): Runner => ({ ...runner, listen: listenOn(config) })
