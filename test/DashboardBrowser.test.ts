@@ -6,11 +6,17 @@
  * - in memory, the counts on the page move as the jobs flow;
  * - on a real Redis, a dead letter left by one run is retried with its
  *   button on the dashboard of another, and its job completes: on the page
- *   and in the store; the page's screenshot is written to docs/dashboard.png;
+ *   and in the store; the page's screenshot is taken and checked (a PNG of
+ *   the page's size), in a temporary directory: a test run leaves the tree
+ *   as it was. `npm run docs:screenshot` (this test with
+ *   `EWP_UPDATE_SCREENSHOT=1`) writes it to docs/dashboard.png instead, the
+ *   README's picture;
  * - an action without the token, or from another origin, is refused (403)
  *   and changes nothing.
  */
 import { Effect } from "effect"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { type Browser, chromium, type Page } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
@@ -22,17 +28,32 @@ import { findBinary, type PlainServer, startRedisServer } from "./support/server
 
 let browser: Browser
 let redis: PlainServer
+let scratch: string
+
+/** Where the screenshot goes: the README's picture only when asked. */
+const screenshotPath = (): string =>
+  process.env.EWP_UPDATE_SCREENSHOT === "1" ? join(ROOT, "docs", "dashboard.png") : join(scratch, "dashboard.png")
+
+/** The width and height of the PNG at `path`, failing unless it is one. */
+const pngSize = (path: string): [number, number] => {
+  const png = readFileSync(path)
+  expect(png.subarray(0, 8)).toEqual(Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))
+  // The header chunk comes first: its width and height follow its length and type.
+  return [png.readUInt32BE(16), png.readUInt32BE(20)]
+}
 
 beforeAll(async () => {
   const executablePath = findBinary("chromium")
   if (executablePath === undefined) throw new Error("chromium not found: the test set-up installs it (apt-get install -y chromium)")
   browser = await chromium.launch({ executablePath })
+  scratch = mkdtempSync(join(tmpdir(), "ewp-dashboard-"))
   redis = await startRedisServer()
 }, 60_000)
 
 afterAll(async () => {
   await browser?.close()
   await redis?.close()
+  if (scratch !== undefined) rmSync(scratch, { recursive: true, force: true })
 })
 
 /** The URL the program printed for its dashboard (with `#token=` when it made the token). */
@@ -119,7 +140,9 @@ describe("the dashboard in a browser", () => {
       await waitForCount(page, queue, "buried", (n) => n === 16)
       await expect(card.locator(`[data-dead="${id}"]`).textContent()).resolves.toContain("SimulatedFailure")
       expect(await card.textContent()).toContain("demo-tick")
-      await page.screenshot({ path: join(ROOT, "docs", "dashboard.png"), fullPage: false })
+      const screenshot = screenshotPath()
+      await page.screenshot({ path: screenshot, fullPage: false })
+      expect(pngSize(screenshot)).toEqual([1280, 900])
 
       await card.locator(`[data-dead="${id}"] [data-action="redrive"]`).click()
       await expect.poll(() => page.locator("#message").textContent(), patience).toContain("redriven\":1")
