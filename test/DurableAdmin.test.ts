@@ -12,6 +12,7 @@ import { TestClock } from "effect/testing"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import type { Store } from "../src/durable/Store.ts"
 import { Durable } from "../src/index.ts"
+import { PoolConfigError } from "../src/Pool.ts"
 import { elapse, oneWorker } from "./support/durablePool.ts"
 import { settle } from "./support/workload.ts"
 
@@ -269,6 +270,38 @@ describe("Durable dead letters and single jobs", () => {
       assert.deepStrictEqual(events, ["start a", "stopped a"], "a cancelled job waiting in the pool started")
       assert.strictEqual((yield* pool.stats).cancelled, 2)
       assert.deepStrictEqual(yield* states(store, ["a", "b"]), ["cancelled", "cancelled"])
+    })))
+
+  it.effect("one id as a string is refused as ids, not read as its characters; ids no store keeps are refused, naming them", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const pool = yield* failing(store)
+      const admin = Durable.admin({ store, queue: "q" })
+      for (const id of ["inv-1", "i", "n", "v"]) yield* pool.submit("bad", { id })
+      yield* pool.submit("later", { id: "order-\ufffd", delay: "1 hour" })
+      yield* elapse(500)
+      const refusal = (effect: Effect.Effect<unknown, unknown>) =>
+        Effect.map(Effect.flip(effect), (error) => {
+          assert.instanceOf(error, PoolConfigError)
+          return [error.option, error.reason]
+        })
+      // A string is an Iterable<string> to the type checker: refused at run time.
+      for (const operation of [admin.remove, admin.redrive, pool.remove, pool.redrive]) {
+        const [option, reason] = yield* refusal(operation("inv-1"))
+        assert.strictEqual(option, "ids")
+        assert.include(reason, "pass [id]")
+      }
+      // Half a surrogate pair: read by PostgreSQL as U+FFFD, it would name "order-\ufffd".
+      for (const bad of ["order-\ud800", "a\u0000"]) {
+        assert.strictEqual((yield* refusal(admin.cancel(bad)))[0], "id")
+        assert.strictEqual((yield* refusal(admin.lookup(bad)))[0], "id")
+        assert.strictEqual((yield* refusal(admin.redrive(["inv-1", bad])))[0], "ids")
+        assert.strictEqual((yield* refusal(admin.remove([bad])))[0], "ids")
+      }
+      assert.strictEqual((yield* admin.lookup("order-\ufffd"))?.state, "ready")
+      assert.deepStrictEqual((yield* admin.deadLetters()).map((job) => job.id).sort(), ["i", "inv-1", "n", "v"])
+      assert.strictEqual(yield* admin.remove(["inv-1"]), 1)
+      assert.deepStrictEqual((yield* admin.deadLetters()).map((job) => job.id).sort(), ["i", "n", "v"])
     })))
 
   it.effect("bad arguments and bad admin options are a PoolConfigError naming them", () =>

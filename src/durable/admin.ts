@@ -29,14 +29,24 @@ const upcoming = (store: Store, queue: string): Admin["upcoming"] => (limit = 10
   return store.upcoming === undefined ? Effect.succeed(undefined) : store.upcoming(queue, limit)
 }
 
-/** An id argument, checked: a string. */
-const idOf = (id: unknown) => Checks.checked("id", () => Checks.jobIdString(id))
+/** An id argument, checked: a string every store can keep, as `submit` takes. */
+const idOf = (id: unknown) => Checks.checked("id", () => Checks.keepableJobId(id))
 
-/** An `ids` argument, checked: an iterable of strings, read once. */
+/**
+ * An `ids` argument, checked: an iterable of ids as `idOf` takes, read
+ * once. Not a string: itself an iterable of strings, its characters, so
+ * `remove("inv-1")` would remove the dead letters "i", "n" and "v".
+ */
 const idsOf = (ids: Iterable<string>) =>
   Checks.checked("ids", () => {
+    if (typeof ids === "string") {
+      return Checks.refuse("ids", `must be an iterable of ids, got the string ${Checks.describe(ids)}: pass [id] for one`)
+    }
     const list = Checks.payloadList(ids, "ids")
-    for (const id of list) if (typeof id !== "string") Checks.refuse("ids", `must hold strings, got ${Checks.describe(id)}`)
+    for (const id of list) {
+      if (typeof id !== "string") Checks.refuse("ids", `must hold strings, got ${Checks.describe(id)}`)
+      Checks.keepableJobId(id, "ids")
+    }
     return list
   })
 

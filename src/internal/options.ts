@@ -318,6 +318,17 @@ export const jobIdString = (input: unknown): string =>
   typeof input === "string" ? input : refuse("id", `must be a string, got ${describe(input)}`)
 
 /**
+ * A durable job's id, the option named `option`: a string every store can
+ * keep. An id no store keeps names no job: asked about anyway, PostgreSQL
+ * would read half a surrogate pair as U+FFFD, another job's id.
+ */
+export const keepableJobId = (input: unknown, option = "id"): string => {
+  if (typeof input !== "string") return refuse(option, `must be a string, got ${describe(input)}`)
+  const unkeepable = unkeepableId(input)
+  return unkeepable === undefined ? input : refuse(option, unkeepable)
+}
+
+/**
  * The id of a durable job from `submit`'s options: `options.id`, or a new
  * one (`newJobId`: a UUID, time first). `options` must be absent or an
  * object; `id`, a string that every store can keep.
@@ -325,9 +336,7 @@ export const jobIdString = (input: unknown): string =>
 export const jobId = (options: unknown): string => {
   if (options === undefined) return newJobId()
   const id = field(record("options", options), "id", "id")
-  if (id === undefined) return newJobId()
-  const unkeepable = unkeepableId(jobIdString(id))
-  return unkeepable === undefined ? id as string : refuse("id", unkeepable)
+  return id === undefined ? newJobId() : keepableJobId(id)
 }
 
 /**
