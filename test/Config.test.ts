@@ -4,7 +4,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Effect, Scope } from "effect"
-import { Job, Pool } from "../src/index.ts"
+import { Job, Pool, type Shutdown } from "../src/index.ts"
 import { handler, makeTrace, ok, type Task } from "./support/workload.ts"
 
 type AnyOptions = Pool.Options<Task, string, unknown, never>
@@ -41,6 +41,12 @@ describe("Pool.make", () => {
     ["a timeout object with a typo", { ...good(), shutdown: { timeout: { second: 30 } } }, "shutdown.timeout", /not a/],
     ["an empty timeout object", { ...good(), jobTimeout: {} }, "jobTimeout", /not a duration/],
     ["unknown backlog", { ...good(), shutdown: { backlog: "discard" } }, "shutdown.backlog", /"drain" or "return"/],
+    // A slip ignored would leave the default in force without a word.
+    ["a misspelt option", { ...good(), capacty: 5 }, "capacty", /is not an option of the pool$/],
+    ["another pool's option", { ...good(), concurrency: 4 }, "concurrency", /use `workers`/],
+    ["a durable pool's option", { ...good(), prefetch: 4 }, "prefetch", /`capacity`/],
+    ["a misspelt shutdown field", { ...good(), shutdown: { timout: "1 second" } }, "shutdown.timout", /not an option of shutdown/],
+    ["a misspelt outcomes field", { ...good(), outcomes: { capcity: 8 } }, "outcomes.capcity", /not an option of outcomes/],
     ["options not an object", null, "options", /must be an object/]
   ]
   for (const [name, options, option, reason] of cases) {
@@ -88,6 +94,37 @@ describe("per-job options", () => {
       assert.deepStrictEqual(trace.started, [])
     }))
 
+  it.effect("a misspelt or durable job option fails submit, trySubmit and run with PoolConfigError naming it; nothing is accepted", () =>
+    Effect.gen(function*() {
+      const trace = makeTrace()
+      const pool = yield* Pool.make({ workers: 1, handler: handler(trace) })
+      const cases: Array<[unknown, string, RegExp]> = [
+        [{ dealy: "1 hour" }, "dealy", /is not an option of an in-memory job$/],
+        [{ runAt: new Date() }, "runAt", /use `delay`/],
+        [{ priority: 1 }, "priority", /in the order they come/]
+      ]
+      for (const [options, option, reason] of cases) {
+        const attempts: Array<Effect.Effect<unknown, unknown>> = [
+          pool.submit(ok(), options as Job.Options),
+          pool.trySubmit(ok(), options as Job.Options),
+          pool.run(ok(), options as Job.Options)
+        ]
+        for (const attempt of attempts) {
+          const error = yield* Effect.flip(attempt)
+          assert.instanceOf(error, Pool.PoolConfigError)
+          assert.strictEqual((error as Pool.PoolConfigError).option, option)
+          assert.match((error as Pool.PoolConfigError).reason, reason)
+        }
+      }
+      const subscribing = yield* Effect.flip(Effect.scoped(pool.subscribe({ capacity: 4, stratgy: "dropping" } as Pool.OutcomeBuffer)))
+      assert.strictEqual((subscribing as Pool.PoolConfigError).option, "outcomes.stratgy")
+      const stopping = yield* Effect.flip(pool.shutdown({ backlg: "return" } as Partial<Shutdown.Policy>))
+      assert.strictEqual(stopping.option, "shutdown.backlg")
+      yield* pool.shutdown()
+      assert.strictEqual((yield* pool.stats).submitted, 0)
+      assert.deepStrictEqual(trace.started, [])
+    }))
+
   it.effect("a bad shutdown policy fails shutdown with PoolConfigError and leaves the pool running", () =>
     Effect.gen(function*() {
       const pool = yield* Pool.make({ workers: 1, handler: handler(makeTrace()) })
@@ -108,6 +145,7 @@ describe("Job.make", () => {
   it("throws IllegalArgumentError on a bad option, naming it", () => {
     assert.throws(() => Job.make(null, { timeout: 0 }), /invalid job option timeout: must be greater than zero/)
     assert.throws(() => Job.make(null, { timeout: -5 }), /must not be negative/)
+    assert.throws(() => Job.make(null, { timout: 5 } as Job.Options), /invalid job option timout: is not an option of an in-memory job/)
   })
 
   it("keeps a caller's id and decodes the timeout", () => {

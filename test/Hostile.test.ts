@@ -212,6 +212,17 @@ const namesOf = (bag: Bag): ReadonlyArray<string> => [
   ...bag.fields.flatMap((field) => nested[field] === undefined ? [field] : [field, ...nested[field]!.fields])
 ]
 
+/**
+ * The keys of `value`, given as `bag` (none: not a bag), that are none of
+ * its fields, as an error names them: refused as options of no one
+ * (`refuseUnknown`).
+ */
+const unknownKeysOf = (value: unknown, bag: Bag | undefined): ReadonlyArray<string> => {
+  if (bag === undefined || typeof value !== "object" || value === null) return []
+  const prefix = bag.fields[0]!.includes(".") ? `${bag.name}.` : ""
+  return Object.keys(value).map((key) => prefix + key).filter((key) => !bag.fields.includes(key))
+}
+
 describe("hostile input", () => {
   it.effect("Pool.make: a PoolConfigError naming the option, nothing started", () => sweep(poolOptions(make), "make"))
 
@@ -312,8 +323,8 @@ describe("hostile input", () => {
               const error = Cause.findErrorOption(exit.cause)
               assert.isTrue(
                 error._tag === "Some" && error.value instanceof Pool.PoolConfigError &&
-                  namesOf(bag).includes(error.value.option),
-                `${where} at ${target ?? bag.name}: not a PoolConfigError naming it`
+                  [...namesOf(bag), ...unknownKeysOf(value, target === undefined ? bag : nested[target])].includes(error.value.option),
+                `${where} at ${target ?? bag.name}: not a PoolConfigError naming it: ${error._tag === "Some" ? String((error.value as { option?: string }).option) : "none"}`
               )
             }
           }

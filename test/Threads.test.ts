@@ -56,6 +56,8 @@ describe("make", () => {
   it.live("bad options are refused before any thread starts", () =>
     Effect.gen(function*() {
       assert.strictEqual((yield* Effect.flip(make({ threads: 0 }))).option, "threads")
+      const slip = yield* Effect.flip(make({ workers: 2 } as unknown as Parameters<typeof make>[0]))
+      assert.deepStrictEqual([slip.option, slip.reason], ["workers", "is not an option of the threaded pool (a threaded pool's size is `threads`)"])
       assert.strictEqual((yield* Effect.flip(make({ capacity: 0 }))).option, "capacity")
       assert.strictEqual((yield* Effect.flip(make({ handler: "not a url" }))).option, "handler")
       const limits = yield* Effect.flip(make({ resourceLimits: { maxOldGenerationSizeMb: -1 } }))

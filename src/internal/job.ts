@@ -18,6 +18,7 @@ import {
   positiveInteger,
   record,
   refuse,
+  refuseUnknown,
   zeroOrMore
 } from "./options.ts"
 
@@ -101,6 +102,17 @@ const delayNanos = (input: unknown): number => {
 /** A job with a generated id and no options: nothing to check. */
 export const unchecked = <A>(payload: A): Job<A> => new JobRecord(nextId(), payload, undefined, 1)
 
+/** Every option a job reads. */
+const knownOptions: ReadonlySet<string> = new Set(["id", "timeout", "attempt", "delay"] satisfies ReadonlyArray<keyof Options>)
+
+/** What to say of an unknown option that is a durable job's, or a likely slip. */
+const instead: Readonly<Record<string, string>> = {
+  runAt: " (a durable job's: in memory, use `delay`)",
+  priority: " (a durable job's: the in-memory pool runs jobs in the order they come)",
+  retry: " (a durable job's: the in-memory pool runs a job once)",
+  jobTimeout: " (a job's own deadline is `timeout`)"
+}
+
 /**
  * Validates `options` and makes the job, or says which option is wrong and
  * why. What a pool's `submit` uses, so that bad options become a typed error.
@@ -116,6 +128,7 @@ export const validate = <A>(payload: A, options: Options | undefined): Job<A> | 
     const timeout = field(source, "timeout", "timeout")
     const attempt = field(source, "attempt", "attempt")
     const delay = field(source, "delay", "delay")
+    refuseUnknown(source, knownOptions, "an in-memory job", instead)
     const checkedId = id === undefined ? undefined : jobIdString(id)
     const checkedAttempt = attempt === undefined ? 1 : positiveInteger("attempt", attempt)
     const checkedTimeout = timeout === undefined ? undefined : duration("timeout", timeout, positive)

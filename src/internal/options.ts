@@ -173,15 +173,23 @@ export const oneOf = <const C extends string>(option: string, input: unknown, ch
 export const nonEmptyString = (option: string, input: unknown): string =>
   typeof input === "string" && input.length > 0 ? input : refuse(option, `must be a non-empty string, got ${describe(input)}`)
 
-/** Refuses the first key of `source` not in `known`: `hints` says what to use instead, for likely slips. */
+/**
+ * Refuses the first key of `source` not in `known`, named after `parent`
+ * when it is a nested option's (`shutdown.timout`): `hints` says what to
+ * use instead, for likely slips. Ignored, a slip would leave the default in
+ * force without a word.
+ */
 export const refuseUnknown = (
   source: object,
   known: ReadonlySet<string>,
   owner: string,
-  hints: Readonly<Record<string, string>>
+  hints: Readonly<Record<string, string>>,
+  parent?: string
 ): void => {
   for (const key of Object.keys(source)) {
-    if (!known.has(key)) refuse(key, `is not an option of ${owner}${Object.hasOwn(hints, key) ? hints[key] : ""}`)
+    if (!known.has(key)) {
+      refuse(parent === undefined ? key : `${parent}.${key}`, `is not an option of ${owner}${Object.hasOwn(hints, key) ? hints[key] : ""}`)
+    }
   }
 }
 
@@ -260,6 +268,9 @@ export const timeoutOption = (option: string, input: unknown, fallback: Duration
 // Bags shared by the pools
 // -----------------------------------------------------------------------------
 
+/** A shutdown policy's fields: any other key is a slip. */
+const policyKeys: ReadonlySet<string> = new Set(["timeout", "backlog"] satisfies ReadonlyArray<keyof Shutdown.Policy>)
+
 /**
  * A shutdown policy's fields read once into a plain object, or `undefined`
  * when there is none. `null` is not a policy: refused, as an options object
@@ -270,6 +281,7 @@ export const policy = (option: string, input: unknown): Partial<Shutdown.Policy>
   const source = record(option, input)
   const timeout = field(source, "timeout", `${option}.timeout`)
   const backlog = field(source, "backlog", `${option}.backlog`)
+  refuseUnknown(source, policyKeys, option, {}, option)
   return {
     ...(timeout === undefined ? {} : { timeout: timeout as Duration.Input }),
     ...(backlog === undefined ? {} : { backlog: backlog as Shutdown.Policy["backlog"] })

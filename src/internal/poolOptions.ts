@@ -11,7 +11,7 @@
 import type * as Duration from "effect/Duration"
 import type * as Effect from "effect/Effect"
 import type * as Job from "../Job.ts"
-import { defaultOutcomeBuffer, type Options, PoolConfigError, type ResolvedOutcomeBuffer } from "../Pool.ts"
+import { defaultOutcomeBuffer, type Options, type OutcomeBuffer, PoolConfigError, type ResolvedOutcomeBuffer } from "../Pool.ts"
 import type * as Shutdown from "../Shutdown.ts"
 import {
   checked,
@@ -31,6 +31,7 @@ import {
   positive,
   positiveInteger,
   record,
+  refuseUnknown,
   reportFunction
 } from "./options.ts"
 import { defaultResolved, resolve, type Resolved } from "./policy.ts"
@@ -56,6 +57,29 @@ export const defaultName = "default"
 /** A refusal as the typed error every entry point fails with. */
 export const configError = ({ option, reason }: Invalid): PoolConfigError => new PoolConfigError({ option, reason })
 
+/** Every option `make` reads. */
+const knownOptions: ReadonlySet<string> = new Set([
+  "workers",
+  "capacity",
+  "handler",
+  "jobTimeout",
+  "shutdown",
+  "outcomes",
+  "onShutdown",
+  "name",
+  "metrics",
+  "jobTimings",
+  "tracing"
+] satisfies ReadonlyArray<keyof Options<unknown, unknown, unknown, unknown>>)
+
+/** What to say of an unknown option that is another pool's, or a likely slip. */
+const instead: Readonly<Record<string, string>> = {
+  concurrency: " (use `workers`)",
+  prefetch: " (the in-memory pool's room for waiting jobs is `capacity`)",
+  timeout: " (use `jobTimeout`, or `shutdown.timeout`)",
+  threads: " (a pool on threads is `Threads.make`)"
+}
+
 /**
  * Checks `Pool.make`'s options. Every field is read once, all before any is
  * checked (a getter could answer differently twice; one that throws is
@@ -76,6 +100,8 @@ export const validate = <A, B, E, R>(options: Options<A, B, E, R>): Config<A, B,
     const metrics = read("metrics")
     const jobTimings = read("jobTimings")
     const tracing = read("tracing")
+    // After the reads: a getter or trap that throws is named by its field first.
+    refuseUnknown(source, knownOptions, "the pool", instead)
     return {
       workers: positiveInteger("workers", workers),
       capacity: positiveInteger("capacity", orDefault(capacity, 100)),
@@ -95,12 +121,16 @@ export const validate = <A, B, E, R>(options: Options<A, B, E, R>): Config<A, B,
 
 const strategies = ["sliding", "dropping"] as const
 
+/** An outcome buffer's fields: any other key is a slip. */
+const bufferKeys: ReadonlySet<string> = new Set(["capacity", "strategy"] satisfies ReadonlyArray<keyof OutcomeBuffer>)
+
 /** Applies `buffer` on top of `base`, each field read once and checked (`"outcomes.capacity"`). */
 export const resolveBuffer = (base: ResolvedOutcomeBuffer, buffer: unknown): ResolvedOutcomeBuffer | Invalid =>
   buffer === undefined ? base : checked("outcomes", () => {
     const source = record("outcomes", buffer)
     const capacity = field(source, "capacity", "outcomes.capacity")
     const strategy = field(source, "strategy", "outcomes.strategy")
+    refuseUnknown(source, bufferKeys, "outcomes", {}, "outcomes")
     return {
       capacity: positiveInteger("outcomes.capacity", orDefault(capacity, base.capacity)),
       strategy: oneOf("outcomes.strategy", orDefault(strategy, base.strategy), strategies)

@@ -9,7 +9,19 @@
 import * as Schema from "effect/Schema"
 import * as Os from "node:os"
 import type * as WorkerThreads from "node:worker_threads"
-import { checked, field, type Invalid, isFunction, must, orDefault, positiveInteger, record, refuse } from "../options.ts"
+import type { Options } from "../../Threads.ts"
+import {
+  checked,
+  field,
+  type Invalid,
+  isFunction,
+  must,
+  orDefault,
+  positiveInteger,
+  record,
+  refuse,
+  refuseUnknown
+} from "../options.ts"
 import type { Schemas } from "./codec.ts"
 
 /** The threaded pool's own options, checked, with their defaults. */
@@ -57,7 +69,35 @@ const schemas = (input: unknown): Schemas => {
   return { payload: one("payload"), success: one("success"), failure: one("failure") }
 }
 
-/** Checks the threaded pool's own options; `threads` defaults to the machine's available parallelism. */
+/** Every option `Threads.make` reads: its own, and those it shares with the in-memory pool. */
+const knownOptions: ReadonlySet<string> = new Set([
+  "handler",
+  "threads",
+  "transfer",
+  "resourceLimits",
+  "schema",
+  "capacity",
+  "jobTimeout",
+  "shutdown",
+  "outcomes",
+  "onShutdown",
+  "name",
+  "metrics",
+  "jobTimings",
+  "tracing"
+] satisfies ReadonlyArray<keyof Options<unknown, unknown, unknown>>)
+
+/** What to say of an unknown option that is another pool's, or a likely slip. */
+const instead: Readonly<Record<string, string>> = {
+  workers: " (a threaded pool's size is `threads`)",
+  timeout: " (use `jobTimeout`, or `shutdown.timeout`)"
+}
+
+/**
+ * Checks the threaded pool's own options, and that it was given no other
+ * than those it shares; `threads` defaults to the machine's available
+ * parallelism.
+ */
 export const validate = <A>(options: unknown): ThreadConfig<A> | Invalid =>
   checked("options", () => {
     const source = record("options", options)
@@ -66,6 +106,7 @@ export const validate = <A>(options: unknown): ThreadConfig<A> | Invalid =>
     const transfer = field(source, "transfer", "transfer")
     const limitsInput = field(source, "resourceLimits", "resourceLimits")
     const schemaInput = field(source, "schema", "schema")
+    refuseUnknown(source, knownOptions, "the threaded pool", instead)
     return {
       module: moduleUrl(handler),
       threads: positiveInteger("threads", orDefault(threads, Os.availableParallelism())),
