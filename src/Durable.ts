@@ -139,7 +139,11 @@ export interface Options<A, I, B, E, R> {
   readonly deadLetterRetention?: Duration.Input | undefined
   /** How often this process purges the ended jobs past their retention. Default 1 minute. */
   readonly maintenanceInterval?: Duration.Input | undefined
-  /** The most ended jobs one purge deletes (an integer >= 1): each run's bounded work. Default 1,000. */
+  /**
+   * The most ended jobs one purge statement deletes (an integer >= 1): a
+   * run purges again while a batch comes back full, until it has caught up
+   * or its interval has passed. Default 1,000.
+   */
   readonly maintenanceBatch?: number | undefined
   /** The pool's name: the `pool` attribute of its metrics, besides `queue` (see `Metrics`). Default `"default"`. */
   readonly name?: string | undefined

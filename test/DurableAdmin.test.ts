@@ -23,6 +23,20 @@ const pass = (duration: Parameters<typeof TestClock.adjust>[0]) => Effect.andThe
 const states = (store: Store, ids: ReadonlyArray<string>) =>
   Effect.forEach(ids, (id) => Effect.map(store.lookup("q", id), (job) => job?.state ?? "gone"))
 
+/** A memory store that records the limit of each `purge` it is asked. */
+const purgesRecorded = () =>
+  Effect.map(MemoryStore.make, (memory) => {
+    const limits: Array<number> = []
+    const store: Store = {
+      ...memory,
+      purge: (queue, retention, limit) => {
+        limits.push(limit)
+        return memory.purge(queue, retention, limit)
+      }
+    }
+    return { limits, store }
+  })
+
 describe("Durable retention", () => {
   it.effect("completed jobs are purged after completedRetention, dead letters after deadLetterRetention; counts stay exact", () =>
     Effect.scoped(Effect.gen(function*() {
@@ -57,9 +71,9 @@ describe("Durable retention", () => {
       assert.deepStrictEqual(yield* pool.counts, { ready: 0, leased: 0, completed: 2, buried: 0 })
     })))
 
-  it.effect("each run of the maintenance purges at most maintenanceBatch jobs", () =>
+  it.effect("a run of the maintenance purges maintenanceBatch jobs at a time, and again while a batch comes back full", () =>
     Effect.scoped(Effect.gen(function*() {
-      const store = yield* MemoryStore.make
+      const { limits, store } = yield* purgesRecorded()
       const pool = yield* oneWorker(store, {
         // Past at the first run, yet above zero: a retention of zero deletes each job as it completes.
         completedRetention: "1 millis",
@@ -73,11 +87,51 @@ describe("Durable retention", () => {
       const gone = Effect.map(states(store, ids), (all) => all.filter((state) => state === "gone").length)
       assert.strictEqual(yield* gone, 0)
       yield* pass("1 minute")
-      assert.strictEqual(yield* gone, 2)
-      yield* pass("1 minute")
-      assert.strictEqual(yield* gone, 4)
-      yield* pass("1 minute")
       assert.strictEqual(yield* gone, 5)
+      // Two full batches, then a short one that ends the run.
+      assert.deepStrictEqual(limits, [2, 2, 2])
+    })))
+
+  it.effect("a queue that ends more jobs per interval than one batch keeps only its retention's worth", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const pool = yield* oneWorker(store, {
+        completedRetention: "1 minute",
+        maintenanceInterval: "1 minute",
+        maintenanceBatch: 2,
+        handler: () => Effect.void
+      })
+      const ids: Array<string> = []
+      const kept: Array<number> = []
+      for (let minute = 0; minute < 10; minute++) {
+        for (let n = 0; n < 10; n++) ids.push(yield* pool.submit("x", { id: `${minute}-${n}` }))
+        yield* pass("1 minute")
+        kept.push((yield* states(store, ids)).filter((state) => state === "completed").length)
+      }
+      // Ten jobs end a minute, a batch is two: at one batch a run, 80 would be kept by now.
+      assert.isAtMost(Math.max(...kept), 20, `completed jobs kept, minute by minute: ${kept.join(", ")}`)
+      assert.strictEqual((yield* pool.counts).completed, 100)
+    })))
+
+  it.effect("a run ends once its interval has passed, even if the store keeps answering full batches", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      let purges = 0
+      // A store that says it purged a full batch every time, after 10 seconds.
+      const store: Store = {
+        ...memory,
+        purge: (_queue, _retention, limit) => Effect.as(Effect.sleep("10 seconds"), limit).pipe(Effect.tap(() => Effect.sync(() => purges++)))
+      }
+      yield* oneWorker(store, { maintenanceInterval: "1 minute", maintenanceBatch: 5, handler: () => Effect.void })
+      yield* pass("1 minute")
+      for (let second = 0; second < 60; second += 10) yield* pass("10 seconds")
+      // The run began at one minute, and its sixth batch came back at two: it ends there.
+      assert.strictEqual(purges, 6)
+      yield* pass("30 seconds")
+      assert.strictEqual(purges, 6, "a run went on past its interval")
+      yield* pass("30 seconds")
+      for (let second = 0; second < 10; second += 10) yield* pass("10 seconds")
+      assert.strictEqual(purges, 7, "the next run, one interval after the last ended")
     })))
 
   it.effect("with completedRetention 0 a completed job is deleted as it completes, still counted, its id new again; the default keeps it", () =>
