@@ -10,6 +10,7 @@ import { TestClock } from "effect/testing"
 import * as Boundary from "../src/durable/boundary.ts"
 import { Metrics } from "../src/index.ts"
 import { type Store, StoreError } from "../src/durable/Store.ts"
+import * as Times from "../src/durable/times.ts"
 
 interface Call {
   readonly operation: string
@@ -262,5 +263,73 @@ describe("the store boundary", () => {
       const store = Boundary.makeStore(spying, { engine: "test" })
       yield* store.counts("q")
       assert.deepStrictEqual(seen, ["none"])
+    }))
+})
+
+describe("the farthest time (times.ts): one bound for every engine", () => {
+  it("is a thousand years, and now plus it is a real Date, within every engine, for any now to year 270,000", () => {
+    assert.strictEqual(Times.maxDelay, 1000 * 365.25 * 24 * 3600 * 1000)
+    const lastNow = Date.UTC(270_000, 0, 1)
+    assert.isFalse(Number.isNaN(new Date(lastNow + Times.maxDelay).getTime()), "past a JavaScript Date")
+    assert.isAtMost(lastNow + Times.maxDelay, 2 ** 53, "past the whole milliseconds of a double (Redis's scores)")
+  })
+
+  it("bounded: a delay past it is it (an infinite one too); one within it is kept as it is", () => {
+    assert.strictEqual(Duration.toMillis(Times.bounded(Duration.millis(1e17))), Times.maxDelay)
+    assert.strictEqual(Duration.toMillis(Times.bounded(Duration.infinity)), Times.maxDelay)
+    const within = Duration.millis(Times.maxDelay)
+    assert.strictEqual(Times.bounded(within), within)
+  })
+
+  it("boundedJobs: a delay past it, or a run-at later than it from now, is a delay of it; the others are kept", () => {
+    const now = 1_000_000
+    const kept = [
+      { id: "a", payload: 1, delay: Times.maxDelay },
+      { id: "b", payload: 2, runAt: now + Times.maxDelay, priority: 3 },
+      { id: "c", payload: 3, runAt: -1e17 },
+      { id: "d", payload: 4 }
+    ]
+    assert.strictEqual(Times.boundedJobs(kept, now), kept, "nothing past it: the same array")
+    const far = [
+      { id: "a", payload: 1, delay: 1e20, settings: "s" },
+      { id: "b", payload: 2, runAt: now + Times.maxDelay + 1, priority: 3 },
+      { id: "c", payload: 3 }
+    ]
+    assert.deepStrictEqual(Times.boundedJobs(far, now), [
+      { id: "a", payload: 1, delay: Times.maxDelay, settings: "s" },
+      { id: "b", payload: 2, delay: Times.maxDelay, priority: 3 },
+      { id: "c", payload: 3 }
+    ])
+    assert.strictEqual(far[0]!.delay, 1e20, "the caller's jobs are not changed")
+  })
+
+  it.effect("the boundary gives the engine no time past it: offers (a run-at by the clock's now), retries, leases", () =>
+    Effect.gen(function*() {
+      const { calls, engine } = recording()
+      const store = Boundary.makeStore(engine, { engine: "test" })
+      yield* TestClock.setTime(5_000)
+      yield* store.offer("q", [
+        { id: "a", payload: 1, delay: 1e20 },
+        { id: "b", payload: 2, runAt: 5_000 + Times.maxDelay },
+        { id: "c", payload: 3, runAt: 5_001 + Times.maxDelay }
+      ])
+      yield* store.retry("q", lease, Duration.millis(1e17))
+      yield* store.retry("q", lease, Duration.infinity)
+      yield* store.retry("q", lease, minute)
+      yield* store.claim("q", 1, Duration.millis(1e17))
+      yield* store.extend("q", [lease], Duration.infinity)
+      const [offer, ...others] = calls
+      assert.deepStrictEqual(offer?.args[1], [
+        { id: "a", payload: 1, delay: Times.maxDelay },
+        { id: "b", payload: 2, runAt: 5_000 + Times.maxDelay },
+        { id: "c", payload: 3, delay: Times.maxDelay }
+      ])
+      assert.deepStrictEqual(others.map((call) => [call.operation, Duration.toMillis(call.args[2] as Duration.Duration)]), [
+        ["retry", Times.maxDelay],
+        ["retry", Times.maxDelay],
+        ["retry", 60_000],
+        ["claim", Times.maxDelay],
+        ["extend", Times.maxDelay]
+      ])
     }))
 })

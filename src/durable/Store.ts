@@ -138,11 +138,16 @@ export const maxSettingsLength = 1024
 export interface Offered {
   readonly id: string
   readonly payload: unknown
-  /** Not claimed until this many milliseconds after the store's now: a finite number >= 0. Not with `runAt`. */
+  /**
+   * Not claimed until this many milliseconds after the store's now: a finite
+   * number >= 0. Not with `runAt`. Past `maxDelay` (`times.ts`, a thousand
+   * years): `maxDelay`.
+   */
   readonly delay?: number | undefined
   /**
    * Not claimed before this instant, in milliseconds since the epoch, by the
-   * store's clock (one in the past: ready now). Not with `delay`.
+   * store's clock (one in the past: ready now). Not with `delay`. Later
+   * than `maxDelay` from now: a delay of `maxDelay`.
    */
   readonly runAt?: number | undefined
   /** Lower runs first: an integer from `minPriority` to `maxPriority`. Default 0. */
@@ -375,8 +380,10 @@ export interface Store {
   readonly purge: (queue: string, retention: Retention, limit: number) => Effect.Effect<number, StoreError>
   /**
    * The jobs of `queue` that wait for their time (delayed, run at a later
-   * time, retries waiting for their delay), soonest first, at most `limit`:
-   * those `due` looks at. Optional: a store without it shows only counts.
+   * time, retries waiting for their delay), soonest first (jobs due at the
+   * same instant by id, in the order of its UTF-8 bytes, on every engine),
+   * at most `limit`: those `due` looks at. Optional: a store without it
+   * shows only counts.
    */
   readonly upcoming?: ((queue: string, limit: number) => Effect.Effect<ReadonlyArray<Upcoming>, StoreError>) | undefined
   /**

@@ -12,6 +12,9 @@
  * - so is an offer with a payload larger than the engine takes (`payloadSize.ts`),
  *   or a job whose `delay`, `runAt`, `priority` or `settings` is wrong
  *   (`offeredFields.ts`);
+ * - no time reaches it past `times.ts`'s `maxDelay` (an offer's delay or
+ *   run-at, a retry's delay, a lease): each is clamped to it, so that a far
+ *   future means the same on every engine;
  * - each operation is bounded by the engine's command timeout, if it has one;
  * - a defect of the engine, or its scope closed under an operation, becomes
  *   a `StoreError` naming the operation;
@@ -38,6 +41,7 @@ import * as OfferedFields from "./offeredFields.ts"
 import { payloadTexts } from "./payloadSize.ts"
 import type { Offered, Refused, Store } from "./Store.ts"
 import { StoreError } from "./Store.ts"
+import * as Times from "./times.ts"
 
 /**
  * An engine's raw operations, with the `Store`'s signatures. The boundary
@@ -115,20 +119,26 @@ const wrap = (engine: Engine, options: Options): Store => {
         if (wrong !== undefined) return refuse("offer", wrong)
         // Each payload's text, made once: the one measured is the one the engine stores.
         const texts = payloadTexts(jobs, maxPayloadBytes, options.engine)
-        return typeof texts === "string" ? refuse("offer", texts) : engine.offer(queue, jobs, texts)
+        if (typeof texts === "string") return refuse("offer", texts)
+        // Times past the bound made `Times.maxDelay` (the clock is read only for a run-at).
+        return Times.hasRunAt(jobs)
+          ? Effect.flatMap(Clock.currentTimeMillis, (now) => engine.offer(queue, Times.boundedJobs(jobs, now), texts))
+          : engine.offer(queue, Times.boundedJobs(jobs, 0), texts)
       }),
     claim: (queue, max, lease) => {
       const n = count(max)
-      return n === 0 ? Effect.succeed([]) : operate("claim", queue, () => engine.claim(queue, n, lease))
+      return n === 0 ? Effect.succeed([]) : operate("claim", queue, () => engine.claim(queue, n, Times.bounded(lease)))
     },
     complete: (queue, leases, completion) =>
       leases.length === 0 ? Effect.void : operate("complete", queue, () => engine.complete(queue, leases, completion)),
-    retry: (queue, lease, delay) => operate("retry", queue, () => engine.retry(queue, lease, delay)),
+    retry: (queue, lease, delay) => operate("retry", queue, () => engine.retry(queue, lease, Times.bounded(delay))),
     bury: (queue, lease, error) => operate("bury", queue, () => engine.bury(queue, lease, error)),
     release: (queue, leases) =>
       leases.length === 0 ? Effect.void : operate("release", queue, () => engine.release(queue, leases)),
     extend: (queue, leases, lease) =>
-      leases.length === 0 ? Effect.succeed([]) : operate("extend", queue, () => engine.extend(queue, leases, lease)),
+      leases.length === 0
+        ? Effect.succeed([])
+        : operate("extend", queue, () => engine.extend(queue, leases, Times.bounded(lease))),
     counts: (queue) => operate("counts", queue, () => engine.counts(queue)),
     buried: (queue, limit) => {
       const n = count(limit)

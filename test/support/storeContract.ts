@@ -8,6 +8,7 @@ import { Cause, Clock, Config, ConfigProvider, Context, Duration, Effect, Exit, 
 import { Store as StoreService, type Store, type StoreError } from "../../src/durable/Store.ts"
 import { Durable } from "../../src/index.ts"
 import type { PoolConfigError } from "../../src/Pool.ts"
+import { maxDelay } from "../../src/durable/times.ts"
 
 /**
  * `make` on options that are valid: its `PoolConfigError` would be a bug in
@@ -438,6 +439,119 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.deepStrictEqual(yield* store.upcoming!(queue, 0), [], "a limit below 1 asks for nothing")
         assert.deepStrictEqual((yield* store.claim(queue, 10, minute)).map((job) => job.id), ["idle"], "ready now: claimed, not listed")
         assert.deepStrictEqual(yield* store.upcoming!(queueName(), 10), [], "another queue's jobs are not listed")
+      })))
+
+    /**
+     * Whether `runAt` is a real date `maxDelay` after the store's now at
+     * some instant from `before` to `after` (the test's clock around the
+     * call; 50 ms more for the engines' rounding of times).
+     */
+    const atTheBound = (runAt: Date | undefined, before: number, after: number, what: string) => {
+      assert.instanceOf(runAt, Date, `${what}: no run-at`)
+      assert.isFalse(Number.isNaN(runAt!.getTime()), `${what}: an Invalid Date`)
+      assert.isAtLeast(runAt!.getTime(), before + maxDelay - 50, `${what}: before the bound (${runAt!.toISOString()})`)
+      assert.isAtMost(runAt!.getTime(), after + maxDelay + 50, `${what}: past the bound (${runAt!.toISOString()})`)
+    }
+
+    test("a delay past the bound (a thousand years) is the bound: lookup and upcoming show a real date maxDelay from now", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        const before = yield* Clock.currentTimeMillis
+        yield* store.offer(queue, [
+          { id: "huge", payload: 1, delay: 1e20 },
+          { id: "past-date", payload: 2, delay: 8.64e15 },
+          { id: "just", payload: 3, delay: maxDelay + 1 }
+        ])
+        const listed = yield* store.upcoming!(queue, 10)
+        const after = yield* Clock.currentTimeMillis
+        for (const id of ["huge", "past-date", "just"]) {
+          atTheBound((yield* store.lookup(queue, id))?.runAt, before, after, `lookup ${id}`)
+          atTheBound(listed.find((job) => job.id === id)?.runAt, before, after, `upcoming ${id}`)
+        }
+        assert.deepStrictEqual(yield* store.claim(queue, 10, minute), [], "a job a thousand years off was claimed")
+      })))
+
+    test("a run-at past the bound is the bound from the store's now, as a delay past it is", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        const before = yield* Clock.currentTimeMillis
+        yield* store.offer(queue, [
+          { id: "huge", payload: 1, runAt: 1e17 },
+          { id: "last-date", payload: 2, runAt: 8.64e15 },
+          { id: "just", payload: 3, runAt: before + maxDelay + 60_000 }
+        ])
+        const listed = yield* store.upcoming!(queue, 10)
+        const after = yield* Clock.currentTimeMillis
+        for (const id of ["huge", "last-date", "just"]) {
+          atTheBound((yield* store.lookup(queue, id))?.runAt, before, after, `lookup ${id}`)
+          atTheBound(listed.find((job) => job.id === id)?.runAt, before, after, `upcoming ${id}`)
+        }
+        const untilDue = yield* store.due!(queue)
+        assert.isAtMost(untilDue!, maxDelay + 50, "due: no later than the bound")
+      })))
+
+    test("a retry's delay or a lease past the bound (a huge backoff, an endless schedule) is the bound", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, jobs(3))
+        const before = yield* Clock.currentTimeMillis
+        const [a, b] = yield* store.claim(queue, 2, minute)
+        const [c] = yield* store.claim(queue, 1, Duration.millis(1e17))
+        yield* store.retry(queue, a!, Duration.millis(1e17))
+        yield* store.retry(queue, b!, Duration.infinity)
+        const listed = yield* store.upcoming!(queue, 10)
+        const after = yield* Clock.currentTimeMillis
+        for (const job of [a!, b!, c!]) atTheBound((yield* store.lookup(queue, job.id))?.runAt, before, after, `lookup ${job.id}`)
+        assert.deepStrictEqual(listed.map((job) => job.id), [a!.id, b!.id])
+        for (const job of listed) atTheBound(job.runAt, before, after, `upcoming ${job.id}`)
+      })))
+
+    test("a durable job's own retry with a huge base waits the bound, a real date on lookup and upcoming", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        const pool = yield* Durable.make({
+          store,
+          queue,
+          schema: Schema.String,
+          workers: 1,
+          pollInterval: "20 millis",
+          handler: () => Effect.fail("no")
+        })
+        const before = yield* Clock.currentTimeMillis
+        yield* pool.submit("x", { id: "huge", retry: { base: 1e17, max: 1e17 } })
+        const retried = Effect.map(pool.lookup("huge"), (info) => info?.state === "ready" && info.attempts === 1)
+        for (let i = 0; i < 250 && !(yield* retried); i++) yield* elapse(20)
+        const info = yield* pool.lookup("huge")
+        const listed = yield* pool.upcoming()
+        const after = yield* Clock.currentTimeMillis
+        assert.deepStrictEqual([info?.state, info?.attempts], ["ready", 1], "not retried")
+        atTheBound(info?.runAt, before, after, "lookup")
+        atTheBound(listed?.[0]?.runAt, before, after, "upcoming")
+        yield* pool.shutdown({ timeout: 0 })
+      })))
+
+    test("upcoming orders far-future jobs alike on every store: all at the bound, those due at one instant by id", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        // One batch: one now for all, on every store. Offered out of the order of their ids; the
+        // last two in UTF-8 byte order (U+FF21 before U+1F600), not in UTF-16's (a surrogate first).
+        yield* store.offer(queue, [
+          { id: "far-b", payload: 1, delay: 1e20 },
+          { id: "far-\u{1f600}", payload: 2, delay: 1e20 },
+          { id: "far-a", payload: 3, runAt: 1e17 },
+          { id: "soon", payload: 4, delay: 60_000 },
+          { id: "far-c", payload: 5, runAt: 8.64e15 },
+          { id: "far-\uff21", payload: 6, runAt: 1e17 }
+        ])
+        const listed = yield* store.upcoming!(queue, 10)
+        assert.deepStrictEqual(listed.map((job) => job.id), ["soon", "far-a", "far-b", "far-c", "far-\uff21", "far-\u{1f600}"])
+        const far = new Set(listed.slice(1).map((job) => job.runAt.getTime()))
+        assert.strictEqual(far.size, 1, "far-future jobs of one batch are due at one instant")
       })))
 
     test("claim takes lower priorities first, equal ones in order of offer, and a job whose time came by its priority", () =>

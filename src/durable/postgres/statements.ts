@@ -9,6 +9,7 @@
 import * as PgTypes from "@effect/sql-pg/PgTypes"
 import * as Duration from "effect/Duration"
 import type { Lease } from "../Store.ts"
+import * as Times from "../times.ts"
 import { unstorableText } from "./text.ts"
 
 /** The one table of jobs every queue shares. */
@@ -140,7 +141,8 @@ SET ${deltas.map(([column]) => `${column} = counts.${column} + excluded.${column
  * When an offered job may first be claimed, from its `delay` (milliseconds
  * from now) or `run_at` (milliseconds since the epoch; one in the past is
  * now, so the job keeps its place among the jobs offered ready), or now.
- * The engine clamps both (`postgres/text.ts`) to times PostgreSQL holds.
+ * The store boundary bounds both (`../times.ts`); the engine's guards
+ * (`postgres/text.ts`) keep them to times PostgreSQL holds.
  */
 const offeredAt = `CASE
     WHEN job.delay IS NOT NULL THEN ${fromNow("job.delay")}
@@ -499,7 +501,7 @@ FROM (
 export const upcomingSql = `
 SELECT id, extract(epoch FROM visible_at)::float8 * 1000, attempts
 FROM ${table} WHERE queue = $1 AND state = 'scheduled'
-ORDER BY visible_at LIMIT $2`
+ORDER BY visible_at, id COLLATE "C" LIMIT $2`
 
 /**
  * The dead letters and cancelled jobs among `$2`, locked: a redrive or a
@@ -599,11 +601,12 @@ export const purgeSql: { readonly [state in Ended]: string } = {
 /**
  * Milliseconds as a `float8` parameter, so each statement has one parameter
  * type whatever the duration (a JS number would bind as `int4`, `int8` or
- * `float8` and prepare three statements). An infinite duration becomes a
- * thousand years: `now() + infinity` is out of range for PostgreSQL.
+ * `float8` and prepare three statements). The store boundary gives no lease
+ * or delay past `Times.maxDelay` (`../times.ts`, a thousand years); the
+ * `min` is only a guard: `now() + infinity` is out of range for PostgreSQL.
  */
 export const millis = (duration: Duration.Duration) =>
-  PgTypes.float8(Math.max(0, Math.min(Duration.toMillis(duration), 1000 * 365.25 * 24 * 3600 * 1000)))
+  PgTypes.float8(Math.max(0, Math.min(Duration.toMillis(duration), Times.maxDelay)))
 /** A row's place as `claimSql` writes it after a token's `@`: `(block,offset)`, each in its range. */
 const placePattern = /^\((\d{1,10}),(\d{1,5})\)$/
 

@@ -9,6 +9,7 @@
 import * as PgTypes from "@effect/sql-pg/PgTypes"
 import * as Result from "effect/Result"
 import type { Offered } from "../Store.ts"
+import * as Times from "../times.ts"
 
 /**
  * Text PostgreSQL cannot store: the NUL character, which neither `text` nor
@@ -54,15 +55,13 @@ export interface Encoded {
 }
 
 /**
- * The longest delay stored, a thousand years, as `Statements.millis` bounds
- * a lease: `now()` plus more is out of PostgreSQL's range.
- */
-const longestDelay = 1000 * 365.25 * 24 * 3600 * 1000
-
-/**
  * The latest run-at stored: the last instant a JavaScript `Date` holds
- * (year 275760), within PostgreSQL's range. A run-at before the epoch is
- * stored as the epoch: in the past either way, so the job is ready now.
+ * (year 275760), within PostgreSQL's range. Only a guard: the store boundary
+ * gives no run-at past `Times.maxDelay` from now, nor a delay past it
+ * (`../times.ts`), so that a far future means the same on every engine;
+ * these `min`s only keep a statement from failing out of range if that
+ * ever changed. A run-at before the epoch is stored as the epoch: in the
+ * past either way, so the job is ready now.
  */
 const latestRunAt = 8.64e15
 
@@ -106,7 +105,7 @@ export const encodeJobs = (jobs: ReadonlyArray<Offered>, texts: ReadonlyArray<st
   return {
     ids,
     payloads,
-    delays: column(jobs, PgTypes.OID.float8, (job) => job.delay === undefined ? undefined : Math.min(job.delay, longestDelay)),
+    delays: column(jobs, PgTypes.OID.float8, (job) => job.delay === undefined ? undefined : Math.min(job.delay, Times.maxDelay)),
     runAts: column(jobs, PgTypes.OID.float8, (job) =>
       job.runAt === undefined ? undefined : Math.max(0, Math.min(job.runAt, latestRunAt))),
     priorities: column(jobs, PgTypes.OID.int4, (job) => job.priority),

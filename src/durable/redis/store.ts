@@ -12,6 +12,7 @@ import { randomUUID } from "node:crypto"
 import type * as Boundary from "../boundary.ts"
 import type { Buried, Claimed, Counts, JobInfo, JobState, Lease, Offered, Refused, Upcoming } from "../Store.ts"
 import { type StoreError, withDue } from "../Store.ts"
+import * as Times from "../times.ts"
 import type { Connection } from "./connection.ts"
 import { storeError, UnexpectedReply } from "./errors.ts"
 import * as Listener from "./listener.ts"
@@ -43,21 +44,24 @@ const decodeJob = (id: string, json: unknown): unknown => {
 /** A dead letter's payload, or nothing for one that cannot be read (its error says why). */
 const readable = (payload: unknown): unknown => payload instanceof Undecodable ? undefined : payload
 
-/** A far future for an infinite lease or delay: the server's scores are doubles. */
-const foreverMs = 1e15
+/**
+ * Whole milliseconds for the server, rounded up so that a short lease is not
+ * zero. The store boundary gives no lease or delay past `Times.maxDelay`
+ * (`../times.ts`); the `min` is only a guard that keeps the scores in range.
+ */
+const millis = (duration: Duration.Duration): string =>
+  String(Math.max(0, Math.ceil(Math.min(Duration.toMillis(duration), Times.maxDelay))))
 
-/** Whole milliseconds for the server, rounded up so that a short lease is not zero. */
-const millis = (duration: Duration.Duration): string => {
-  const ms = Duration.toMillis(duration)
-  return String(Number.isFinite(ms) ? Math.max(0, Math.ceil(ms)) : foreverMs)
-}
-
-/** A time of a job's own, clamped to the scores' far future: `d<ms>` after the server's now, `a<ms>` an instant, '' none. */
+/**
+ * A time of a job's own: `d<ms>` after the server's now, `a<ms>` an
+ * instant, '' none. The store boundary gave none past `Times.maxDelay` from
+ * now (`../times.ts`): the delay's `min` is only a guard.
+ */
 const timeArg = (job: Offered): string =>
   job.delay !== undefined
-    ? `d${Math.min(Math.ceil(job.delay), foreverMs)}`
+    ? `d${Math.ceil(Math.min(job.delay, Times.maxDelay))}`
     : job.runAt !== undefined
-    ? `a${Math.max(-foreverMs, Math.min(Math.ceil(job.runAt), foreverMs))}`
+    ? `a${Math.ceil(job.runAt)}`
     : ""
 
 /**

@@ -1,0 +1,76 @@
+/**
+ * The farthest a job may wait, the same on every store: `maxDelay`, stated
+ * once here and applied at the store boundary (`boundary.ts`) to every time
+ * an engine is given, so that none sees past it and each reads it alike.
+ *
+ * - an offer's `delay` past it is `maxDelay`;
+ * - an offer's `runAt` later than `maxDelay` from now is a `delay` of
+ *   `maxDelay` (read, like every delay, by the store's clock: a job offered
+ *   with a far delay and one with a far run-at, in one batch, are due at the
+ *   same instant on every store);
+ * - a retry's delay past it (a job's own `retry.base` of 1e17 ms, a pool's
+ *   schedule that grew without end) is `maxDelay`;
+ * - so is a lease past it (a lease is finite, but may be any length).
+ *
+ * Clamped, not refused: a backoff growing large is normal, and must be
+ * clamped; an offer then follows the same rule, so that "far in the future"
+ * has one meaning whichever way a job got there (and PostgreSQL already
+ * clamped its delays and leases so). A thousand years is as good as never
+ * for a job queue, and nobody is helped by a `submit` that fails on it.
+ *
+ * Internal: not an entry point of the package.
+ */
+import * as Duration from "effect/Duration"
+import type { Offered } from "./Store.ts"
+
+/**
+ * The longest a job waits from when the store takes it (offer, retry,
+ * lease), in milliseconds: a thousand years of 365.25 days.
+ *
+ * Why a thousand years: it is what PostgreSQL's statements already bounded
+ * an infinite lease by; it is far past any time a job queue means; and now
+ * plus it stays far inside every engine's range whatever the store's clock
+ * says for the next 270,000 years (a JavaScript `Date` ends in year 275760,
+ * PostgreSQL's `timestamptz` in 294276, Redis's scores are doubles, whole
+ * milliseconds exact up to 2^53, about year 287000), so an engine's own
+ * `now + delay` is never out of range and `lookup().runAt` is never an
+ * Invalid Date. A larger bound (the last instant a `Date` holds) would
+ * leave no room for that addition.
+ */
+export const maxDelay = 1000 * 365.25 * 24 * 3600 * 1000
+
+/** `delay`, at most `maxDelay` (an infinite one is `maxDelay`). */
+export const bounded = (delay: Duration.Duration): Duration.Duration =>
+  Duration.toMillis(delay) > maxDelay ? Duration.millis(maxDelay) : delay
+
+/** Whether `job` has a time past the bound at `now` (the boundary's clock). */
+const farther = (job: Offered, now: number): boolean =>
+  (job.delay !== undefined && job.delay > maxDelay) || (job.runAt !== undefined && job.runAt - now > maxDelay)
+
+/**
+ * `jobs` (whose fields `offeredFields.ts` found right) with every time past
+ * the bound at `now` as a `delay` of `maxDelay`; the same array when none is.
+ *
+ * `now` is the caller's clock, not the store's, and is read only for a
+ * job with a run-at (`hasRunAt`; without one, any number does): it only
+ * decides whether a run-at is more than a thousand years off, which no
+ * disagreement of clocks changes; the time stored is then read by the
+ * store's clock, as a delay.
+ */
+export const boundedJobs = (jobs: ReadonlyArray<Offered>, now: number): ReadonlyArray<Offered> => {
+  let out: Array<Offered> | undefined
+  for (let i = 0; i < jobs.length; i++) {
+    const job = jobs[i]!
+    if (!farther(job, now)) continue
+    out ??= jobs.slice()
+    const { runAt: _, ...rest } = job
+    out[i] = { ...rest, delay: maxDelay }
+  }
+  return out ?? jobs
+}
+
+/** Whether some job of `jobs` has a run-at: only then does `boundedJobs` need the clock. */
+export const hasRunAt = (jobs: ReadonlyArray<Offered>): boolean => {
+  for (let i = 0; i < jobs.length; i++) if (jobs[i]!.runAt !== undefined) return true
+  return false
+}
