@@ -114,6 +114,11 @@ describe("rules for values", () => {
     )
   })
 
+  it("a Date is shown as its instant, an invalid one as such (as JSON it would be null)", () => {
+    assert.strictEqual(Options.describe(new Date(0)), "1970-01-01T00:00:00.000Z")
+    assert.strictEqual(Options.describe(new Date(Number.NaN)), "an invalid Date")
+  })
+
   it("must refuses a value its predicate cannot look at, naming the option", () => {
     const isThing = (u: unknown): u is object => "thing" in (u as object)
     refuses(() => Options.must("retry", throwingProxy(), isThing, "a thing"), "retry", /could not be read/)

@@ -423,6 +423,8 @@ export const describe = (input: unknown): string => {
     if (typeof input === "string") return JSON.stringify(input)
     if (typeof input === "function") return "a function"
     if (typeof input === "bigint") return `${input}n`
+    // As JSON, an invalid Date is "null": the one value it is not.
+    if (input instanceof Date) return Number.isNaN(input.getTime()) ? "an invalid Date" : input.toISOString()
     if (typeof input !== "object" || input === null || Array.isArray(input)) return String(input)
     return safeJson(input)
   } catch {
