@@ -57,11 +57,9 @@ export const defaultName = "default"
 /** A refusal as the typed error every entry point fails with. */
 export const configError = ({ option, reason }: Invalid): PoolConfigError => new PoolConfigError({ option, reason })
 
-/** Every option `make` reads. */
-const knownOptions: ReadonlySet<string> = new Set([
-  "workers",
+/** The options `make` shares with the threaded pool (`Threads.make`), which checks them here too. */
+export const sharedOptions = [
   "capacity",
-  "handler",
   "jobTimeout",
   "shutdown",
   "outcomes",
@@ -70,7 +68,10 @@ const knownOptions: ReadonlySet<string> = new Set([
   "metrics",
   "jobTimings",
   "tracing"
-] satisfies ReadonlyArray<keyof Options<unknown, unknown, unknown, unknown>>)
+] as const satisfies ReadonlyArray<keyof Options<unknown, unknown, unknown, unknown>>
+
+/** Every option `make` reads. */
+const knownOptions: ReadonlySet<string> = new Set(["workers", "handler", ...sharedOptions])
 
 /** What to say of an unknown option that is another pool's, or a likely slip. */
 const instead: Readonly<Record<string, string>> = {

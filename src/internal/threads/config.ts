@@ -10,6 +10,7 @@ import * as Schema from "effect/Schema"
 import * as Os from "node:os"
 import type * as WorkerThreads from "node:worker_threads"
 import type { Options } from "../../Threads.ts"
+import { sharedOptions } from "../poolOptions.ts"
 import {
   checked,
   field,
@@ -71,21 +72,9 @@ const schemas = (input: unknown): Schemas => {
 
 /** Every option `Threads.make` reads: its own, and those it shares with the in-memory pool. */
 const knownOptions: ReadonlySet<string> = new Set([
-  "handler",
-  "threads",
-  "transfer",
-  "resourceLimits",
-  "schema",
-  "capacity",
-  "jobTimeout",
-  "shutdown",
-  "outcomes",
-  "onShutdown",
-  "name",
-  "metrics",
-  "jobTimings",
-  "tracing"
-] satisfies ReadonlyArray<keyof Options<unknown, unknown, unknown>>)
+  ...(["handler", "threads", "transfer", "resourceLimits", "schema"] satisfies ReadonlyArray<keyof Options<unknown, unknown, unknown>>),
+  ...(sharedOptions satisfies ReadonlyArray<keyof Options<unknown, unknown, unknown>>)
+])
 
 /** What to say of an unknown option that is another pool's, or a likely slip. */
 const instead: Readonly<Record<string, string>> = {
