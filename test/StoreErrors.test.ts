@@ -112,6 +112,24 @@ describe("Redis: retryable or not", () => {
     }), 30_000)
 })
 
+describe("Redis: a refusal at the handshake", () => {
+  it.live("a database index the server refuses (SELECT 99) is not retryable, and the server is asked once, not until connectTimeout", () =>
+    Effect.gen(function*() {
+      const admin = yield* redisAdmin(redis().url)
+      const received = Effect.map(
+        Effect.promise(() => admin.info("stats")),
+        (stats) => Number(/total_connections_received:(\d+)/.exec(stats)?.[1])
+      )
+      const before = yield* received
+      const error = yield* Effect.flip(connecting(RedisStore.make({ url: `${redis().url}/99` })))
+      assert.deepStrictEqual([error.operation, error.retryable], ["connect", false])
+      assert.include(error.reason, "DB index is out of range")
+      assert.instanceOf(error.cause, ErrorReply)
+      // One connection, its SELECT refused: no reconnection after it.
+      assert.strictEqual((yield* received) - before, 1)
+    }))
+})
+
 describe("PostgreSQL: retryable or not", () => {
   const as = (role: string) => postgres().url.replace(/\/\/[^@/]*@/, `//${role}@`)
 
@@ -149,6 +167,40 @@ describe("PostgreSQL: retryable or not", () => {
       const error = yield* Effect.flip(store.offer(queueName(), jobs(1)))
       assert.deepStrictEqual([error.operation, error.retryable], ["offer", false])
       assert.include(error.reason, "permission denied")
+    }))
+
+  it.live("URL parameters the driver reads pass its check: the store connects with them", () =>
+    Effect.gen(function*() {
+      for (
+        const query of [
+          "sslmode=disable",
+          // The test server has no TLS: the driver falls back to plaintext.
+          "sslmode=prefer",
+          "sslmode=allow",
+          "application_name=ewp-test",
+          "options=-c%20statement_timeout%3D60000",
+          "connect_timeout=10",
+          "connect_timeout=0",
+          // Ignored, as libpq ignores what it does not know.
+          "target_session_attrs=any"
+        ]
+      ) {
+        const store = yield* PostgresStore.make({ url: `${postgres().url}?${query}` }).pipe(
+          Effect.mapError((error) => new Error(`${query}: ${error.message}`))
+        )
+        yield* store.counts(queueName())
+      }
+    }))
+
+  it.live("sslmode=require and verify-full pass the URL check: a server without TLS is a connect failure, not a bad option", () =>
+    Effect.gen(function*() {
+      for (const mode of ["require", "verify-ca", "verify-full"]) {
+        const error = yield* Effect.flip(
+          connecting(PostgresStore.make({ url: `${postgres().url}?sslmode=${mode}`, connectTimeout: "300 millis" }))
+        )
+        assert.strictEqual(error.operation, "connect", mode)
+        assert.include(error.reason, "TLS", mode)
+      }
     }))
 
   it.live("a server out of connections (53300) is retryable: make tries again until connectTimeout", () =>

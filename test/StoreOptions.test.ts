@@ -100,6 +100,64 @@ describe("store options the engines cannot use", () => {
   }
 })
 
+describe("a PostgreSQL URL the driver cannot read is a bad option, not a connection tried until connectTimeout", () => {
+  // Nothing listens on port 1: a URL that got past the check would be a
+  // StoreError ("connect"), after connectTimeout.
+  const at = "postgres://secret:hunter2@127.0.0.1:1/app"
+  const unreadable: ReadonlyArray<readonly [string, string]> = [
+    ["an sslmode the driver does not know", `${at}?sslmode=bogus`],
+    ["a connect_timeout that is not a number of seconds", `${at}?connect_timeout=abc`],
+    ["a negative connect_timeout", `${at}?connect_timeout=-1`],
+    ["a port parameter out of range", `${at}?port=0`],
+    ["a bad percent-escape in the user", "postgres://%zz:hunter2@127.0.0.1:1/app"],
+    ["a bad percent-escape in the password", "postgres://secret:hunter2%zz@127.0.0.1:1/app"],
+    ["a bad percent-escape in the database", "postgres://secret:hunter2@127.0.0.1:1/a%zz"],
+    ["a NUL in the startup options", `${at}?options=%00`]
+  ]
+  const noClient = {} as PgClient.PgClient
+  for (const [what, url] of unreadable) {
+    it.live(`make with ${what}: PoolConfigError naming url, saying what the driver read`, () =>
+      Effect.gen(function*() {
+        yield* expectConfigError(Effect.scoped(PostgresStore.make({ url })), "url")
+        const error = yield* Effect.flip(Effect.scoped(PostgresStore.make({ url })))
+        assert.include(error.message, "is refused by the PostgreSQL client")
+      }))
+  }
+  const [what, url] = unreadable[0]!
+  for (
+    const [entry, run, option] of [
+      ["PostgresStore.layer", Effect.scoped(Layer.build(PostgresStore.layer({ url }))), "url"],
+      ["PostgresStore.migrate", PostgresStore.migrate({ url }), "url"],
+      ["fromUrl", Effect.scoped(fromUrl(url)), "url"],
+      ["fromUrl with a Redacted url", Effect.scoped(fromUrl(Redacted.make(url))), "url"],
+      ["make's listenUrl", Effect.scoped(PostgresStore.make({ url: at, listenUrl: url })), "listenUrl"],
+      [
+        "fromClient's listenUrl",
+        Effect.scoped(PostgresStore.fromClient({ listenUrl: url })).pipe(Effect.provideService(PgClient.PgClient, noClient)),
+        "listenUrl"
+      ]
+    ] as const
+  ) {
+    it.live(`${entry} with ${what}: PoolConfigError naming ${option}`, () => expectConfigError(run, option))
+  }
+})
+
+describe("fromUrl with a URL of no known engine", () => {
+  for (
+    const url of ["http://secret:hunter2@example.com", " memory:", "memory", "not a url", "", "mysql://secret:hunter2@127.0.0.1/app"]
+  ) {
+    it.live(`${JSON.stringify(url)}: StoreError ("connect") that is not retryable, saying which engines there are`, () =>
+      Effect.gen(function*() {
+        const error = yield* Effect.flip(Effect.scoped(fromUrl(url)))
+        assert.instanceOf(error, StoreError)
+        if (!(error instanceof StoreError)) return
+        assert.deepStrictEqual([error.operation, error.retryable], ["connect", false])
+        assert.include(error.reason, "use redis://, postgres:// or memory:")
+        assert.notInclude(error.message, "hunter2", "the password is in the message")
+      }))
+  }
+})
+
 describe("the PostgreSQL store's other entry points check their options the same way", () => {
   const url = "postgres://secret:hunter2@127.0.0.1:5432/app"
   // Never used: every option here is refused before the client is asked.

@@ -83,6 +83,7 @@
  * would hold them): the rest close in the background.
  */
 import * as PgClient from "@effect/sql-pg/PgClient"
+import type * as PgPool from "@effect/sql-pg/PgPool"
 import * as Config from "effect/Config"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -220,6 +221,27 @@ const settings = (options: Options): Settings | PoolConfigError => {
   return Checks.isInvalid(checked) ? new PoolConfigError(checked) : checked
 }
 
+/**
+ * `option`'s URL, with the settings it is used with, read by the driver
+ * before any connection is tried (`Connection.unusable`): one it cannot read
+ * (`?sslmode=bogus`, `?connect_timeout=abc`, a bad percent-escape) is a
+ * `PoolConfigError` naming `option`, not a connection tried again until
+ * `connectTimeout`.
+ */
+const readableAs = (option: string, config: PgPool.Config): Effect.Effect<void, PoolConfigError> =>
+  Effect.flatMap(Connection.unusable(config), (reason) =>
+    reason === undefined
+      ? Effect.void
+      : Effect.fail(new PoolConfigError({ option, reason: `is refused by the PostgreSQL client: ${reason}` })))
+
+/** The listeners' URL, if one is given, read by the driver as `readableAs` says. */
+const listenUrlReadable = ({ connectTimeout, listenUrl }: ClientSettings): Effect.Effect<void, PoolConfigError> =>
+  listenUrl === undefined ? Effect.void : readableAs("listenUrl", Connection.listenerConfig(listenUrl, connectTimeout))
+
+/** The URLs of `settings` (`url`, then `listenUrl`), read by the driver as `readableAs` says. */
+const readable = (settings: Settings): Effect.Effect<void, PoolConfigError> =>
+  Effect.andThen(readableAs("url", Connection.poolConfig(settings.url, settings.connectTimeout)), listenUrlReadable(settings))
+
 /** Checks the options of a store on a client. */
 const clientSettings = (options: ClientOptions): ClientSettings | PoolConfigError => {
   const checked = Checks.checked("options", () => clientSettingsOf(Checks.record("options", options)))
@@ -251,7 +273,9 @@ const clientSettings = (options: ClientOptions): ClientSettings | PoolConfigErro
 export const make = (options: Options): Effect.Effect<Store, StoreError | PoolConfigError, Scope.Scope> =>
   Effect.suspend((): Effect.Effect<Store, StoreError | PoolConfigError, Scope.Scope> => {
     const checked = settings(options)
-    return checked instanceof PoolConfigError ? Effect.fail(checked) : connect(checked)
+    return checked instanceof PoolConfigError
+      ? Effect.fail(checked)
+      : Effect.andThen(readable(checked), connect(checked))
   })
 
 /**
@@ -375,6 +399,7 @@ export const fromClient = (
   Effect.gen(function*() {
     const checked = clientSettings(options)
     if (checked instanceof PoolConfigError) return yield* checked
+    yield* listenUrlReadable(checked)
     // Statements that ran out of time are interrupted in a scope closed in
     // the background: an interrupted statement gives its connection back only
     // once the server answers, and a statement in the caller's transaction
@@ -428,6 +453,7 @@ export const migrate = (
   Effect.scoped(Effect.gen(function*() {
     const checked = settings(options)
     if (checked instanceof PoolConfigError) return yield* checked
+    yield* readableAs("url", Connection.poolConfig(checked.url, checked.connectTimeout))
     const { pool } = yield* Connection.open(checked.url, checked.connectTimeout)
     yield* Connection.reach(checked.connectTimeout, Migrations.migrate(pool))
   }))

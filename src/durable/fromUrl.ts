@@ -32,8 +32,9 @@ const load = <M>(client: string, importEngine: () => Promise<M>): Effect.Effect<
  * Connects to the store `url` names. A `url` that is not a string is a
  * `PoolConfigError` naming `url`; a malformed URL of a known engine is the
  * error that engine's own `make` gives (a `PoolConfigError` naming `url`);
- * a URL of no known engine is a `StoreError` ("connect") saying which
- * engines there are.
+ * a URL of no known engine (`http://…`, or text that is no URL, such as
+ * `" memory:"` with its leading space) is a `StoreError` ("connect") saying
+ * which engines there are, not retryable: the same URL meets it again.
  */
 export const fromUrl = (
   url: string | Redacted.Redacted<string>
@@ -55,11 +56,13 @@ export const fromUrl = (
         return MemoryStore.make
       default:
         // A StoreError, as it always was: the program reports it as a store it cannot reach.
+        // Not retryable: no number of tries makes the URL name an engine.
         return Effect.fail(
           new StoreError({
             operation: "connect",
             // The scheme only: the rest may hold a password.
-            reason: `unknown store (${scheme === undefined ? "no scheme" : `${scheme}:`}): use redis://, postgres:// or memory:`
+            reason: `unknown store (${scheme === undefined ? "no scheme" : `${scheme}:`}): use redis://, postgres:// or memory:`,
+            retryable: false
           })
         )
     }

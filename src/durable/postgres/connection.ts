@@ -7,6 +7,7 @@
  * Internal: not an entry point of the package.
  */
 import type * as PgClient from "@effect/sql-pg/PgClient"
+import * as PgConnection from "@effect/sql-pg/PgConnection"
 import * as PgPool from "@effect/sql-pg/PgPool"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -95,15 +96,56 @@ const planned = (config: PgPool.Config): PgPool.Config => ({
   startupParameters: { ...config.startupParameters, ...planning }
 })
 
-/** Opens the store's pool on the server at `url` (`PostgresStore.make`). */
-export const open = (url: string, connectTimeout: Duration.Duration): Effect.Effect<Connections, StoreError, Scope.Scope> =>
-  openPool(planned({
+/** The settings of the store's own pool on the server at `url`. */
+export const poolConfig = (url: string, connectTimeout: Duration.Duration): PgPool.Config =>
+  planned({
     url: Redacted.make(url),
     connectTimeout,
     maxConnections,
     keepAlive,
     applicationName: "effect-worker-pool"
-  }))
+  })
+
+/** Opens the store's pool on the server at `url` (`PostgresStore.make`). */
+export const open = (url: string, connectTimeout: Duration.Duration): Effect.Effect<Connections, StoreError, Scope.Scope> =>
+  openPool(poolConfig(url, connectTimeout))
+
+/** Stands in for the socket of `unusable`'s connection, which is never opened. */
+class NotConnecting extends Error {}
+
+/**
+ * Why the driver cannot use `config`, or `undefined` if it can: a URL it
+ * cannot read (an `sslmode` it does not know, a `connect_timeout` or a
+ * `port` parameter that is not a number, a bad percent-escape in the user,
+ * password or database) or settings it refuses (a NUL in a startup
+ * parameter, no user at all). The driver finds these only as it opens a
+ * connection, each time, as a connection error: `make` would try again
+ * until `connectTimeout` for what can never pass.
+ *
+ * Asked of the driver itself (its URL parser is not exported), with no
+ * connection: it reads the settings first, then opens its socket through
+ * `stream`, here a function that throws before anything is sent. Settings
+ * it reads reach that function; settings it refuses fail before it.
+ */
+export const unusable = (config: PgConnection.Config): Effect.Effect<string | undefined> =>
+  Effect.suspend(() => {
+    let read = false
+    const probe: PgConnection.Config = {
+      ...config,
+      stream: () => {
+        read = true
+        throw new NotConnecting()
+      }
+    }
+    return PgConnection.make(probe).pipe(
+      Effect.scoped,
+      Effect.match({
+        onFailure: (error) => read ? undefined : error.message.replace(/^PgConnection: /, ""),
+        // Never: the stream throws. Had it connected, it is closed with the scope.
+        onSuccess: () => undefined
+      })
+    )
+  })
 
 /**
  * The settings of a listener's connection to `url` (`listenUrl`): the URL as

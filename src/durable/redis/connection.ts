@@ -39,10 +39,15 @@ export const openClient = (url: string, timeoutMs: number): Connection => {
     socket: {
       // With an infinite timeout, `make` waits for Redis forever, each attempt bounded by the default.
       connectTimeout: Number.isFinite(timeoutMs) ? timeoutMs : defaultTimeoutMs,
-      reconnectStrategy: (retries) => {
+      reconnectStrategy: (retries, cause) => {
         const backoff = Math.min(backoffBaseMs * 2 ** retries, backoffMaxMs) + Math.floor(Math.random() * jitterMs)
         if (isConnected) return backoff
-        // Connecting for the first time: retry (the server may be starting)
+        // Connecting for the first time: a server that answered the
+        // handshake with a refusal it would give again (`SELECT 99`: "DB
+        // index is out of range"; a wrong password) is not tried again, and
+        // `make` fails with that answer at once.
+        if (!isRetryable(cause)) return false
+        // Anything else: retry (the server may be starting)
         // until the deadline, then give up so that `make` fails.
         const remaining = startedAt + timeoutMs - Date.now()
         return remaining > 0 ? Math.min(backoff, remaining) : false
