@@ -70,6 +70,11 @@ const cases: ReadonlyArray<Case> = [
   { name: "store read through a getter that throws", option: "store", options: withGetter("store") },
   { name: "queue empty", option: "queue", options: withOption("queue", "") },
   { name: "queue a number", option: "queue", options: withOption("queue", 7) },
+  { name: "queue with NUL", option: "queue", options: withOption("queue", "jobs\u0000") },
+  { name: "queue with half a surrogate pair (high)", option: "queue", options: withOption("queue", "X\ud800") },
+  { name: "queue with half a surrogate pair (low)", option: "queue", options: withOption("queue", "X\udbff") },
+  { name: "queue of 513 bytes", option: "queue", options: withOption("queue", "q".repeat(513)) },
+  { name: "queue of 257 characters of 2 bytes (514 bytes)", option: "queue", options: withOption("queue", "é".repeat(257)) },
   { name: "schema {}", option: "schema", options: withOption("schema", {}) },
   { name: "schema missing", option: "schema", options: without("schema") },
   { name: "handler 42", option: "handler", options: withOption("handler", 42) },
@@ -157,6 +162,8 @@ describe("Durable.make with options it cannot use", () => {
         const [options, option] of [
           [{ store: {}, queue: "q", schema: Schema.String }, "store"],
           [{ store, queue: "", schema: Schema.String }, "queue"],
+          [{ store, queue: "X\ud800", schema: Schema.String }, "queue"],
+          [{ store, queue: "q".repeat(513), schema: Schema.String }, "queue"],
           [{ store, queue: "q", schema: null }, "schema"],
           [null, "options"],
           [hostileProxy, "store"]
@@ -169,6 +176,30 @@ describe("Durable.make with options it cannot use", () => {
       }
       assert.strictEqual(calls.count, 0)
     }))
+
+  it.effect("an admin handle on a queue name no store can keep refuses each operation with PoolConfigError naming queue", () =>
+    Effect.gen(function*() {
+      const { calls, store } = yield* countingStore
+      for (const queue of ["", "a\u0000b", "X\udbff", "q".repeat(513), "😀".repeat(129)]) {
+        const admin = Durable.admin({ store, queue })
+        for (const operation of [Effect.asVoid(admin.counts), Effect.asVoid(admin.lookup("a"))]) {
+          const error = yield* Effect.flip(operation)
+          assert.deepStrictEqual([error._tag, error._tag === "PoolConfigError" && error.option], ["PoolConfigError", "queue"])
+        }
+      }
+      assert.strictEqual(calls.count, 0)
+    }))
+
+  it.effect("a queue name of 512 bytes of UTF-8 is taken by make, producer and admin alike", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const queue = "😀".repeat(127) + "€a" // 508 + 3 + 1 bytes
+      assert.strictEqual(Buffer.byteLength(queue, "utf8"), 512)
+      const pool = yield* Durable.make({ ...good(store), queue } as Durable.Options<string, string, void, never, never>)
+      yield* Durable.producer({ store, queue, schema: Schema.String }).submit("x", { id: "at-the-limit" })
+      assert.isDefined(yield* Durable.admin({ store, queue }).lookup("at-the-limit"))
+      yield* pool.shutdown({ timeout: 0 })
+    })))
 
   it.effect("a payload that throws when the schema reads it (a Proxy) is a PoolConfigError naming it, not a defect; nothing stored", () =>
     Effect.gen(function*() {

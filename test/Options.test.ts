@@ -9,6 +9,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Duration, Redacted } from "effect"
 import * as Options from "../src/internal/options.ts"
 import { boom, revokedProxy, throwingProxy } from "./support/hostileValues.ts"
+import { textOfBytes } from "./support/keepableText.ts"
 
 /** The refusal `check` ends with; fails the test if it accepts. */
 const refusal = (check: () => unknown): Options.Invalid => {
@@ -259,6 +260,21 @@ describe("durable job ids", () => {
     refuses(() => Options.jobId(null), "options", /must be an object/)
   })
 
+  it("takes an id up to 1,024 bytes of UTF-8, counted in bytes, and refuses one byte more, naming id", () => {
+    assert.strictEqual(Options.maxJobIdBytes, 1_024)
+    // Each of these is exactly 1,024 bytes: 1, 2, 3 and 4 bytes a character, and all mixed.
+    const atLimit = ["a".repeat(1_024), "é".repeat(512), "€".repeat(341) + "a", "😀".repeat(256), textOfBytes(1_024)]
+    for (const id of atLimit) {
+      assert.strictEqual(Options.jobId({ id }), id)
+      assert.strictEqual(Options.keepableJobId(id, "ids"), id)
+      refuses(() => Options.jobId({ id: id + "a" }), "id", /^must be at most 1024 bytes of UTF-8, got 1025$/)
+      refuses(() => Options.keepableJobId(id + "a", "ids"), "ids", /^must be at most 1024 bytes of UTF-8, got 1025$/)
+    }
+    // 512 characters, but 1,026 bytes: the limit is in bytes.
+    refuses(() => Options.jobId({ id: "é".repeat(513) }), "id", /got 1026$/)
+    refuses(() => Options.jobId({ id: "😀".repeat(257) }), "id", /got 1028$/)
+  })
+
   it("nonStringId says which batch a store cannot take", () => {
     assert.isUndefined(Options.nonStringId([{ id: "a" }]))
     assert.strictEqual(Options.nonStringId([{ id: "a" }, { id: 7 }]), "a job id must be a string, got 7")
@@ -294,5 +310,37 @@ describe("describe", () => {
     assert.strictEqual(Options.describe(cycle), "[object Object]")
     assert.strictEqual(Options.describe(throwingProxy()), "a value that cannot be shown")
     assert.strictEqual(Options.describe(revokedProxy()), "a value that cannot be shown")
+  })
+})
+
+describe("queue names", () => {
+  it("takes a non-empty name up to 512 bytes of UTF-8, counted in bytes, naming queue when it refuses", () => {
+    assert.strictEqual(Options.maxQueueBytes, 512)
+    const atLimit = ["q".repeat(512), "é".repeat(256), "€".repeat(170) + "ab", "😀".repeat(128), textOfBytes(512)]
+    for (const queue of atLimit) {
+      assert.strictEqual(Options.keepableQueue(queue), queue)
+      assert.isUndefined(Options.unkeepableQueue(queue))
+      refuses(() => Options.keepableQueue(queue + "q"), "queue", /^must be at most 512 bytes of UTF-8, got 513$/)
+      assert.strictEqual(Options.unkeepableQueue(queue + "q"), "the queue's name must be at most 512 bytes of UTF-8, got 513")
+    }
+    refuses(() => Options.keepableQueue("é".repeat(257)), "queue", /got 514$/)
+    assert.strictEqual(Options.keepableQueue("orders"), "orders")
+  })
+
+  it("refuses what an id may not hold, and an empty name or one that is not a string", () => {
+    refuses(() => Options.keepableQueue("a\u0000b"), "queue", /NUL/)
+    refuses(() => Options.keepableQueue("X\ud800"), "queue", /surrogate/)
+    refuses(() => Options.keepableQueue("X\udbff"), "queue", /surrogate/)
+    refuses(() => Options.keepableQueue(""), "queue", /^must be a non-empty string, got ""$/)
+    refuses(() => Options.keepableQueue(7), "queue", /^must be a non-empty string, got 7$/)
+    refuses(() => Options.keepableQueue("a\u0000", "source"), "source", /NUL/)
+  })
+
+  it("unkeepableQueue says why a store cannot take a queue's name, of the queue's name", () => {
+    assert.match(Options.unkeepableQueue("a\u0000b")!, /^the queue's name must not contain the NUL character/)
+    assert.match(Options.unkeepableQueue("X\ud800")!, /^the queue's name must not contain half of a UTF-16 surrogate pair/)
+    assert.strictEqual(Options.unkeepableQueue(""), "the queue's name must be a non-empty string, got \"\"")
+    assert.strictEqual(Options.unkeepableQueue(7), "the queue's name must be a non-empty string, got 7")
+    assert.strictEqual(Options.unkeepableQueue(undefined), "the queue's name must be a non-empty string, got undefined")
   })
 })

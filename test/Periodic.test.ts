@@ -448,6 +448,21 @@ describe("Periodic", () => {
       assert.strictEqual((yield* admin.lookup(Periodic.tickId("report", new Date(0))))?.state, "buried")
     })))
 
+  it.effect("a name of 987 bytes of UTF-8 is the longest taken: every tick's id, to the last date, is an id every store keeps", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const name = "é".repeat(493) + "n" // 987 bytes
+      // The longest tick time a Date writes (a year of six digits) makes the longest id: 1,024 bytes, the limit.
+      assert.strictEqual(Buffer.byteLength(Periodic.tickId(name, new Date(8.64e15)), "utf8"), 1_024)
+      assert.strictEqual(Buffer.byteLength(Periodic.tickId(name, new Date(-8.64e15)), "utf8"), 1_024)
+      const refused = yield* Effect.flip(Periodic.declare(declaration(store, { name: name + "n" })))
+      assert.deepStrictEqual([refused._tag, refused.option], ["PoolConfigError", "name"])
+      assert.include(refused.message, "at most 987 bytes of UTF-8")
+      yield* Periodic.declare(declaration(store, { name }))
+      yield* pass(minute - 1_000, 1_000)
+      assert.strictEqual((yield* Durable.admin({ store, queue: "reports" }).lookup(Periodic.tickId(name, new Date(minute))))?.state, "ready")
+    })))
+
   it.effect("wrong options are a PoolConfigError naming the option, at declare; nothing ticks", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make
@@ -465,6 +480,12 @@ describe("Periodic", () => {
         [{ cron: Cron.parseUnsafe("0 2 * * *", "UTC"), timeZone: "Europe/Paris" }, "timeZone"],
         [{ name: "" }, "name"],
         [{ name: "a\u0000b" }, "name"],
+        [{ name: "a\ud800" }, "name"],
+        [{ name: "n".repeat(988) }, "name"], // each tick's id would be 1,025 bytes
+        [{ name: "é".repeat(494) }, "name"], // 494 characters, 988 bytes
+        [{ name: "n".repeat(2_800) }, "name"],
+        [{ queue: "X\ud800" }, "queue"],
+        [{ queue: "q".repeat(513) }, "queue"],
         [{ name: 7 }, "name"],
         [{ missed: "sometimes" }, "missed"],
         [{ catchUp: "Infinity" }, "catchUp"],

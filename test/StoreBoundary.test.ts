@@ -128,6 +128,63 @@ describe("the store boundary", () => {
       assert.deepStrictEqual(calls, [])
     }))
 
+  it.effect("every operation refuses a queue name no store can keep, not retryable, before the engine; one at the limit reaches it", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { calls, engine } = recording()
+      const recorded = <A>(operation: string, answer: A) => (...args: ReadonlyArray<unknown>) => {
+        calls.push({ operation, args })
+        return Effect.succeed(answer)
+      }
+      const listening: Boundary.Engine = {
+        ...engine,
+        listen: recorded("listen", Effect.void),
+        due: recorded("due", undefined),
+        upcoming: recorded("upcoming", [])
+      }
+      const store = Boundary.makeStore(listening, { engine: "test" })
+      const operations = (queue: string) =>
+        [
+          ["offer", store.offer(queue, [{ id: "a", payload: 1 }])],
+          ["claim", store.claim(queue, 1, minute)],
+          ["complete", store.complete(queue, [lease])],
+          ["retry", store.retry(queue, lease, minute)],
+          ["bury", store.bury(queue, lease, "no")],
+          ["release", store.release(queue, [lease])],
+          ["extend", store.extend(queue, [lease], minute)],
+          ["counts", store.counts(queue)],
+          ["buried", store.buried(queue, 1)],
+          ["lookup", store.lookup(queue, "a")],
+          ["redrive", store.redrive(queue, ["a"])],
+          ["remove", store.remove(queue, ["a"])],
+          ["cancel", store.cancel(queue, "a")],
+          ["purge", store.purge(queue, retention, 1)],
+          ["listen", store.listen!(queue)],
+          ["due", store.due!(queue)],
+          ["upcoming", store.upcoming!(queue, 1)]
+        ] as const
+      const unkeepable = [
+        ["", /must be a non-empty string, got ""/],
+        [7 as unknown as string, /must be a non-empty string, got 7/],
+        ["jobs\u0000", /NUL/],
+        ["X\ud800", /surrogate/],
+        ["X\udbff", /surrogate/],
+        ["q".repeat(513), /at most 512 bytes of UTF-8, got 513/],
+        ["é".repeat(257), /at most 512 bytes of UTF-8, got 514/]
+      ] as const
+      for (const [queue, reason] of unkeepable) {
+        for (const [operation, effect] of operations(queue)) {
+          const error = yield* Effect.flip(effect as Effect.Effect<unknown, StoreError>)
+          assert.deepStrictEqual([error.operation, error.retryable], [operation, false], `${operation} on ${queue}`)
+          assert.match(error.reason, /^the queue's name /)
+          assert.match(error.reason, reason)
+        }
+      }
+      assert.deepStrictEqual(calls, [])
+      // At the limit, in bytes (256 characters of 2 bytes): every operation reaches the engine.
+      for (const [, effect] of operations("é".repeat(256))) yield* (effect as Effect.Effect<unknown, StoreError, Scope.Scope>)
+      assert.strictEqual(calls.length, 17)
+    })))
+
   it.effect("an operation past the command timeout fails, retryable, without waiting for the engine to let go", () =>
     Effect.gen(function*() {
       const scope = yield* Scope.make()

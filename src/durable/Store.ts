@@ -79,9 +79,9 @@ import type * as Scope from "effect/Scope"
  * help. It is true for a passing outage (the connection was lost or refused,
  * no answer in time, a server starting, busy or out of connections), false
  * for a refusal that the same call would meet again (text PostgreSQL cannot
- * store, an id that is not a string, a key of the wrong type in Redis, a
- * right the role lacks, a store at a schema version newer than this code
- * knows). An error constructed without saying is retryable, as every
+ * store, an id that is not a string, a queue's name no store can keep, a
+ * key of the wrong type in Redis, a right the role lacks, a store at a
+ * schema version newer than this code knows). An error constructed without saying is retryable, as every
  * `StoreError` was taken to be before the distinction. `cause` keeps what
  * the engine's client failed with, when there was one.
  */
@@ -291,6 +291,13 @@ export interface Completion {
  * - `offer`, `redrive` and `remove` refuse the whole batch, changing
  *   nothing, when an id is not a string (a `StoreError` that is not
  *   retryable); so do `lookup` and `cancel` for their id.
+ * - Every operation refuses a queue's name that not every store can keep
+ *   (a `StoreError` that is not retryable, before the engine is asked): one
+ *   that is not a non-empty string, or holds the NUL character or half of a
+ *   UTF-16 surrogate pair, or is longer than 512 bytes of UTF-8
+ *   (PostgreSQL would refuse it, or read `X\ud800` and `X\udbff` as one
+ *   queue). An operation that asks nothing (an empty batch, a count below 1)
+ *   succeeds without looking.
  * - `offer` refuses the whole batch too when a job's `delay`, `runAt`,
  *   `priority` or `settings` is not as `Offered` says (a `delay` with a
  *   `runAt`, a priority that is not a whole number in range...), naming the

@@ -7,6 +7,9 @@
  *
  * - an empty batch, or a count of jobs below 1, never reaches the engine;
  * - counts of jobs reach it as whole numbers from 1 to `maxCount`;
+ * - a queue's name not every store can keep (not a non-empty string, a NUL,
+ *   half a surrogate pair, more than `maxQueueBytes` of UTF-8: see
+ *   `../internal/options.ts`) is refused before it, in every operation;
  * - an id that is not a string (in an offer, a redrive, a removal, a lookup
  *   or a cancel) is refused before it;
  * - so is an offer with a payload larger than the engine takes (`payloadSize.ts`),
@@ -34,7 +37,7 @@ import * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
-import { nonStringId } from "../internal/options.ts"
+import { nonStringId, unkeepableQueue } from "../internal/options.ts"
 import * as Metrics from "../Metrics.ts"
 import * as Deadlines from "./deadlines.ts"
 import * as OfferedFields from "./offeredFields.ts"
@@ -46,8 +49,8 @@ import * as Times from "./times.ts"
 /**
  * An engine's raw operations, with the `Store`'s signatures. The boundary
  * calls them only with what it lets through: batches of at least one job or
- * lease, ids that are strings, counts that are whole numbers from 1 to
- * `maxCount`.
+ * lease, ids that are strings, queue names every store can keep, counts
+ * that are whole numbers from 1 to `maxCount`.
  */
 export type Engine = Omit<Store, "offer"> & {
   /**
@@ -239,6 +242,9 @@ const operation = ({ commandTimeout, engine }: Options) => {
     : Deadlines.make(commandTimeout.duration, Scope.forkUnsafe(commandTimeout.scope))
   const series = operationSeries(engine)
   return <A>(name: string, queue: string, run: () => Effect.Effect<A, StoreError>): Effect.Effect<A, StoreError> => {
+    // Before the span and the metrics: a name no store keeps is no queue, and gets no series of its own.
+    const unkeepable = unkeepableQueue(queue)
+    if (unkeepable !== undefined) return refuse(name, unkeepable)
     const effect = Effect.catchDefect(
       deadlines === undefined ? Effect.suspend(run) : bounded(name, Effect.suspend(run), deadlines),
       (defect) => Effect.fail(unexpected(name, defect))

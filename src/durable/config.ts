@@ -23,6 +23,7 @@ import {
   type Invalid,
   isBoolean,
   isFunction,
+  keepableQueue,
   must,
   nonEmptyString,
   orDefault,
@@ -130,12 +131,15 @@ export interface AdminConfig {
   readonly queue: string
 }
 
-/** Reads and checks `store` and `queue`; `contextStore` stands in for an absent `store`. */
+/**
+ * Reads and checks `store` and `queue` (a name every store can keep:
+ * `keepableQueue`); `contextStore` stands in for an absent `store`.
+ */
 const queueFields = (source: object, contextStore?: Store): AdminConfig => {
   const given = field(source, "store", "store")
   const checkedStore = given === undefined && contextStore !== undefined ? contextStore : store("store", given)
   const engine = engineOf(given === undefined ? contextStore : given)
-  return { store: checkedStore, engine, queue: nonEmptyString("queue", field(source, "queue", "queue")) }
+  return { store: checkedStore, engine, queue: keepableQueue(field(source, "queue", "queue")) }
 }
 
 /** Reads and checks the options a producer shares with a pool; `contextStore` stands in for an absent `store`. */

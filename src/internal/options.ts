@@ -313,17 +313,48 @@ export const payloadList = <A>(payloads: Iterable<A>, option = "payloads"): Read
 // -----------------------------------------------------------------------------
 
 /**
- * Why a job id cannot be kept by every store, if it cannot: PostgreSQL holds
- * neither the NUL character nor half of a UTF-16 surrogate pair (it would
- * refuse the batch, or change the id), and an id must mean the same on
- * every engine.
+ * The most bytes of UTF-8 a durable job's id may take. PostgreSQL keys its
+ * jobs by `(id, queue)` in a btree, one entry of which holds at most 2,704
+ * bytes (a third of an 8 KB page, less its headers): a longer key is
+ * refused at the insert ("index row size ... exceeds btree maximum"), and
+ * only when it does not compress, so that a long id of repeated letters
+ * would pass and a random one of the same length fail. An id of at most
+ * `maxJobIdBytes` with a queue name of at most `maxQueueBytes` makes an
+ * entry of at most 1,536 bytes of text and a few of headers: a thousand
+ * bytes to spare, never near the limit whatever the text. Redis and
+ * memory have no such limit; the same limit holds on every store, so that
+ * an id means the same whichever engine a deployment moves to.
  */
-const unkeepableId = (id: string): string | undefined =>
-  id.includes("\u0000")
-    ? "must not contain the NUL character (\\u0000), which not every store can keep"
-    : /\p{Cs}/u.test(id)
-    ? "must not contain half of a UTF-16 surrogate pair, which not every store can keep"
-    : undefined
+export const maxJobIdBytes = 1_024
+
+/**
+ * The most bytes of UTF-8 a queue's name may take: the other half of the
+ * jobs' key (`maxJobIdBytes`), and the head of every other index of the
+ * jobs table and of the counts table's key `(queue, shard)`, all far below
+ * the limit at this length. Smaller than an id's: a queue's name is chosen
+ * by a programmer, and is also a label of every store metric and span, and
+ * the payload of PostgreSQL's wakeup notifications; an id may carry a
+ * caller's key (an order number, a hash, a URL).
+ */
+export const maxQueueBytes = 512
+
+/**
+ * Why `text` is not text every store can keep, at most `maxBytes` bytes of
+ * UTF-8, if it is not: PostgreSQL holds neither the NUL character nor half
+ * of a UTF-16 surrogate pair (it would refuse the batch, or read it as
+ * U+FFFD, so that `X\ud800` and `X\udbff` would be one name), nor a key
+ * longer than its index takes (`maxJobIdBytes`). A name or an id must mean
+ * the same on every engine, so every engine refuses them alike. `why`
+ * follows the limit in the reason.
+ */
+export const unkeepableText = (text: string, maxBytes: number, why = ""): string | undefined => {
+  if (text.includes("\u0000")) return "must not contain the NUL character (\\u0000), which not every store can keep"
+  if (/\p{Cs}/u.test(text)) return "must not contain half of a UTF-16 surrogate pair, which not every store can keep"
+  // A UTF-16 unit is at most 3 bytes of UTF-8 (a pair, 4 for 2): short text needs no counting.
+  if (text.length * 3 <= maxBytes) return undefined
+  const bytes = Buffer.byteLength(text, "utf8")
+  return bytes > maxBytes ? `must be at most ${maxBytes} bytes of UTF-8${why}, got ${bytes}` : undefined
+}
 
 /** A job's id: a string. */
 export const jobIdString = (input: unknown): string =>
@@ -331,13 +362,38 @@ export const jobIdString = (input: unknown): string =>
 
 /**
  * A durable job's id, the option named `option`: a string every store can
- * keep. An id no store keeps names no job: asked about anyway, PostgreSQL
- * would read half a surrogate pair as U+FFFD, another job's id.
+ * keep, at most `maxJobIdBytes` bytes of UTF-8. An id no store keeps names
+ * no job: asked about anyway, PostgreSQL would read half a surrogate pair
+ * as U+FFFD, another job's id.
  */
 export const keepableJobId = (input: unknown, option = "id"): string => {
   if (typeof input !== "string") return refuse(option, `must be a string, got ${describe(input)}`)
-  const unkeepable = unkeepableId(input)
+  const unkeepable = unkeepableText(input, maxJobIdBytes)
   return unkeepable === undefined ? input : refuse(option, unkeepable)
+}
+
+/**
+ * A queue's name, the option named `option`: a non-empty string every
+ * store can keep, at most `maxQueueBytes` bytes of UTF-8.
+ */
+export const keepableQueue = (input: unknown, option = "queue"): string => {
+  const queue = nonEmptyString(option, input)
+  const unkeepable = unkeepableText(queue, maxQueueBytes)
+  return unkeepable === undefined ? queue : refuse(option, unkeepable)
+}
+
+/**
+ * Why a store cannot take `queue` as a queue's name, if it cannot (a caller
+ * of the `Store` itself, past the durable pool's checks): `keepableQueue`'s
+ * rule, said of "the queue's name". Every engine refuses it alike, before
+ * sending anything.
+ */
+export const unkeepableQueue = (queue: unknown): string | undefined => {
+  if (typeof queue !== "string" || queue.length === 0) {
+    return `the queue's name must be a non-empty string, got ${describe(queue)}`
+  }
+  const unkeepable = unkeepableText(queue, maxQueueBytes)
+  return unkeepable === undefined ? undefined : `the queue's name ${unkeepable}`
 }
 
 /**

@@ -9,6 +9,8 @@ import { Store as StoreService, type Store, type StoreError } from "../../src/du
 import { Durable } from "../../src/index.ts"
 import type { PoolConfigError } from "../../src/Pool.ts"
 import { maxDelay } from "../../src/durable/times.ts"
+import { maxJobIdBytes, maxQueueBytes } from "../../src/internal/options.ts"
+import { textOfBytes } from "./keepableText.ts"
 
 /**
  * `make` on options that are valid: its `PoolConfigError` would be a bug in
@@ -28,6 +30,22 @@ export interface ContractOptions {
 
 let lastQueue = 0
 const queueName = () => `contract-${process.pid}-${Date.now()}-${++lastQueue}`
+/**
+ * A fresh queue's name of exactly `maxQueueBytes` (512) bytes of UTF-8,
+ * random text of every width after its prefix. The limits are read from the
+ * source: raised past what an engine keeps, the tests at the limit fail on it.
+ */
+const longestQueueName = () => textOfBytes(maxQueueBytes, `${queueName()}-`)
+/** Queue names no store can keep, each with what its refusal says. */
+const unkeepableQueues = (): ReadonlyArray<readonly [string, RegExp]> => [
+  [`${queueName()}\ud800`, /surrogate/],
+  [`${queueName()}\udbff`, /surrogate/],
+  [`${queueName()}\u0000`, /NUL/],
+  [textOfBytes(maxQueueBytes + 1, `${queueName()}-`), new RegExp(`at most ${maxQueueBytes} bytes of UTF-8, got ${maxQueueBytes + 1}$`)],
+  // Fewer characters than the limit, more bytes.
+  [`${queueName()}-${"é".repeat(maxQueueBytes / 2)}`, /at most \d+ bytes of UTF-8/],
+  ["", /non-empty/]
+]
 const jobs = (n: number, prefix = "j") => Array.from({ length: n }, (_, i) => ({ id: `${prefix}${i}`, payload: { n: i } }))
 const minute = Duration.minutes(1)
 const empty = { ready: 0, leased: 0, completed: 0, buried: 0 }
@@ -50,6 +68,8 @@ export const badJobOptions: ReadonlyArray<readonly [string, unknown, string]> = 
   ["an array id", { id: ["a"] }, "id"],
   ["an id with NUL", { id: "a\u0000b" }, "id"],
   ["an id with half a surrogate pair", { id: "a\ud800" }, "id"],
+  ["an id one byte over 1,024 bytes of UTF-8", { id: textOfBytes(maxJobIdBytes + 1) }, "id"],
+  ["an id of 513 two-byte characters (1,026 bytes)", { id: "é".repeat(maxJobIdBytes / 2 + 1) }, "id"],
   ["an id whose getter throws", Object.defineProperty({}, "id", { get: throwing }), "id"],
   ["options a Proxy whose traps throw", hostile, "id"],
   ["options null", null, "options"],
@@ -269,6 +289,51 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.include(error.reason, "42")
         assert.isFalse(error.retryable, "the same batch would be refused again")
         assert.deepStrictEqual(yield* store.counts(queue), empty)
+      })))
+
+    test("the longest id (1,024 bytes of UTF-8) on the longest queue name (512), random text of every width, is stored, claimed, dead-lettered, redriven and completed", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = longestQueueName()
+        const id = textOfBytes(maxJobIdBytes)
+        const other = textOfBytes(maxJobIdBytes, "", 7)
+        assert.deepStrictEqual(yield* store.offer(queue, [{ id, payload: { n: 1 } }, { id: other, payload: { n: 2 } }]), [])
+        assert.deepStrictEqual(yield* store.counts(queue), { ...empty, ready: 2 })
+        const [first, second] = yield* store.claim(queue, 2, minute)
+        assert.deepStrictEqual([first?.id, first?.payload, second?.id], [id, { n: 1 }, other])
+        yield* store.bury(queue, first!, "no")
+        assert.deepStrictEqual((yield* store.buried(queue, 10)).map((job) => job.id), [id])
+        assert.strictEqual(yield* store.redrive(queue, [id]), 1)
+        const [again] = yield* store.claim(queue, 1, minute)
+        assert.strictEqual(again?.id, id)
+        yield* store.complete(queue, [again!, second!])
+        assert.strictEqual((yield* store.lookup(queue, id))?.state, "completed")
+        assert.deepStrictEqual(yield* store.counts(queue), { ...empty, completed: 2 })
+      })))
+
+    test("a queue name no store can keep is refused by each operation with a StoreError, not retryable; nothing is stored", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        for (const [queue, reason] of unkeepableQueues()) {
+          for (
+            const [operation, effect] of [
+              ["offer", store.offer(queue, jobs(1))],
+              ["claim", store.claim(queue, 1, minute)],
+              ["counts", store.counts(queue)],
+              ["lookup", store.lookup(queue, "j0")]
+            ] as const
+          ) {
+            const exit = yield* Effect.exit(effect as Effect.Effect<unknown, StoreError>)
+            assert.isTrue(Exit.isFailure(exit) && !Cause.hasDies(exit.cause), `not a typed failure: ${String(exit)}`)
+            const error = yield* Effect.flip(exit)
+            assert.deepStrictEqual([error.operation, error.retryable], [operation, false], error.reason)
+            assert.match(error.reason, reason)
+          }
+        }
+        // Half a surrogate pair is not read as U+FFFD (PostgreSQL's reading): nothing went to that queue.
+        const base = queueName()
+        assert.strictEqual((yield* Effect.flip(store.offer(`${base}\ud800`, jobs(1)))).retryable, false)
+        assert.deepStrictEqual(yield* store.counts(`${base}\ufffd`), empty)
       })))
 
     test("max and limit count whole jobs, at most 2^31-1; below 1 or NaN they ask for nothing", () =>
@@ -836,6 +901,42 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
             yield* durable.shutdown({ timeout: 0 })
           })))
       }
+
+      test("a pool, a producer and an admin handle on a queue name no store can keep: names queue, the store unasked", () =>
+        Effect.scoped(Effect.gen(function*() {
+          const store = yield* make
+          for (const [queue] of unkeepableQueues()) {
+            const refusals = [
+              yield* Effect.flip(pool(store, queue)),
+              yield* Effect.flip(Durable.producer({ store, queue, schema: Schema.Number }).submit(1)),
+              yield* Effect.flip(Durable.admin({ store, queue }).counts)
+            ]
+            for (const error of refusals) {
+              assert.deepStrictEqual([error._tag, error._tag === "PoolConfigError" && error.option], ["PoolConfigError", "queue"])
+            }
+          }
+        })))
+
+      test("a pool on the longest queue name runs a job with the longest id", () =>
+        Effect.scoped(Effect.gen(function*() {
+          const store = yield* make
+          const queue = longestQueueName()
+          const id = textOfBytes(maxJobIdBytes, "", 11)
+          const ran: Array<string> = []
+          const durable = yield* Durable.make({
+            store,
+            queue,
+            schema: Schema.Number,
+            workers: 1,
+            pollInterval: "20 millis",
+            handler: (job) => Effect.sync(() => ran.push(job.id))
+          })
+          assert.strictEqual(yield* durable.submit(1, { id }), id)
+          for (let i = 0; i < 250 && (yield* store.counts(queue)).completed === 0; i++) yield* elapse(20)
+          assert.deepStrictEqual(ran, [id])
+          assert.strictEqual((yield* Durable.admin({ store, queue }).lookup(id))?.state, "completed")
+          yield* durable.shutdown({ timeout: 0 })
+        })))
 
       test("submitAll with anything but an iterable of payloads: names payloads", () =>
         Effect.scoped(Effect.gen(function*() {

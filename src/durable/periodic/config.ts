@@ -17,14 +17,14 @@ import {
   duration,
   field,
   type Invalid,
-  isInvalid,
-  jobId,
+  maxJobIdBytes,
   nonEmptyString,
   oneOf,
   orDefault,
   record,
   refuse,
   refuseUnknown,
+  unkeepableText,
   zeroOrMore
 } from "../../internal/options.ts"
 import { type ProducerConfig, producerFields } from "../config.ts"
@@ -77,13 +77,33 @@ const instead: Readonly<Record<string, string>> = {
 }
 
 /**
+ * The longest a tick's id is beside its name: `periodic:`, `@` and the
+ * tick's ISO time, at most 27 characters (`+275760-09-13T00:00:00.000Z`, a
+ * `Date`'s last one, is the longest `toISOString` writes; a tick of a year
+ * from 0 to 9999 takes 24).
+ */
+const tickIdOverhead = Buffer.byteLength(Ticks.tickId("", new Date(8.64e15)), "utf8")
+
+/**
+ * The most bytes of UTF-8 a declaration's name may take: each tick's id,
+ * `periodic:<name>@<time>`, must be a job id every store keeps, at most
+ * `maxJobIdBytes` (987 bytes).
+ */
+export const maxNameBytes = maxJobIdBytes - tickIdOverhead
+
+/**
  * The declaration's name: part of every tick's id, so it must be text every
- * store can keep in an id (no NUL, no half of a surrogate pair).
+ * store can keep in an id (no NUL, no half of a surrogate pair), short
+ * enough that every tick's id is at most `maxJobIdBytes`.
  */
 const name = (input: unknown): string => {
   const given = nonEmptyString("name", input)
-  const asId = checked("name", () => jobId({ id: given }))
-  return isInvalid(asId) ? refuse("name", asId.reason) : given
+  const unkeepable = unkeepableText(
+    given,
+    maxNameBytes,
+    ` (each tick's id, periodic:<name>@<time>, is a job id of at most ${maxJobIdBytes})`
+  )
+  return unkeepable === undefined ? given : refuse("name", unkeepable)
 }
 
 /** The time zone of a cron string: a zone id (`Europe/Paris`), an offset (`+02:00`) or a `TimeZone`. Default UTC. */

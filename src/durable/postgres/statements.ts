@@ -107,7 +107,13 @@ SET ${columns.map((column) => `${column} = counts.${column} + excluded.${column}
  */
 export const wakeupChannel = "effect_worker_pool_wakeup"
 
-/** How much of a queue's name a notification carries: two queues that share this much wake each other, harmlessly. */
+/**
+ * How much of a queue's name a notification carries: two queues that share
+ * this much would wake each other, harmlessly. Moot since queue names are
+ * held to 512 bytes of UTF-8 (`maxQueueBytes`, checked by the options and
+ * the store boundary): no name reaches 1,000 characters, so the whole name
+ * is sent. Kept as the bound on the payload (8,000 bytes) all the same.
+ */
 export const wakeupPayloadLength = 1_000
 
 /** Notifies queue `$1`'s listeners (at commit). */
