@@ -83,7 +83,11 @@ import * as Threads from "./Threads.ts"
 export interface Options<A, I, B, E, R> {
   /** Where the jobs are kept. */
   readonly store: Store
-  /** The queue's name in the store: processes that name the same queue share its jobs. */
+  /**
+   * The queue's name in the store: processes that name the same queue share
+   * its jobs. Text every store can keep: not empty, no NUL, no half of a
+   * surrogate pair, at most 512 bytes of UTF-8.
+   */
   readonly queue: string
   /** Encodes payloads for the store and decodes them back. A payload that does not decode is dead-lettered with the decode error. */
   readonly schema: Schema.Codec<A, I>

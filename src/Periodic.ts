@@ -104,7 +104,11 @@ export type Options<A, I> = Schedule & {
   readonly queue: string
   /** Encodes each tick's payload for the store, as the pool's `schema` decodes it. */
   readonly schema: Schema.Codec<A, I>
-  /** Unique per queue: part of each tick's id (`tickId(name, tick)`). A non-empty string. */
+  /**
+   * Unique per queue: part of each tick's id (`tickId(name, tick)`). A
+   * non-empty string an id may hold, at most 987 bytes of UTF-8 (so that
+   * each tick's id is at most an id's 1,024).
+   */
   readonly name: string
   /** Each tick's payload: a function of the tick's time, or the same value for every tick. */
   readonly payload: A | ((tick: DateTime.Utc) => A)

@@ -46,7 +46,11 @@ export interface Backoff {
 
 /** Options of one durable job, at `submit` (all but `id` at `submitAll`, for each of its jobs). */
 export interface JobOptions {
-  /** An idempotency key (see `Producer.submit`); `submit` only. */
+  /**
+   * An idempotency key (see `Producer.submit`); `submit` only. Text every
+   * store can keep: no NUL, no half of a surrogate pair, at most 1,024
+   * bytes of UTF-8.
+   */
   readonly id?: string | undefined
   /** Not run before this much time from now, by the store's clock. A duration >= 0. Not with `runAt`. */
   readonly delay?: Duration.Input | undefined
