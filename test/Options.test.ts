@@ -275,9 +275,14 @@ describe("durable job ids", () => {
     refuses(() => Options.jobId({ id: "😀".repeat(257) }), "id", /got 1028$/)
   })
 
-  it("nonStringId says which batch a store cannot take", () => {
-    assert.isUndefined(Options.nonStringId([{ id: "a" }]))
-    assert.strictEqual(Options.nonStringId([{ id: "a" }, { id: 7 }]), "a job id must be a string, got 7")
+  it("unkeepableJobId says which batch a store cannot take", () => {
+    assert.isUndefined(Options.unkeepableJobId([{ id: "a" }]))
+    assert.strictEqual(Options.unkeepableJobId([{ id: "a" }, { id: 7 }]), "a job id must be a string, got 7")
+    assert.match(Options.unkeepableJobId([{ id: "a" }, { id: "b\u0000" }])!, /^the job id "b\\u0000" must not contain the NUL character/)
+    assert.match(Options.unkeepableJobId([{ id: "\udc00" }])!, /^the job id "\\udc00" must not contain half of a UTF-16 surrogate pair/)
+    const long = Options.unkeepableJobId([{ id: "x".repeat(Options.maxJobIdBytes + 1) }])!
+    assert.strictEqual(long, `the job id "${"x".repeat(64)}"... must be at most ${Options.maxJobIdBytes} bytes of UTF-8, got ${Options.maxJobIdBytes + 1}`)
+    assert.isUndefined(Options.unkeepableJobId([{ id: "x".repeat(Options.maxJobIdBytes) }]))
   })
 })
 

@@ -522,6 +522,7 @@ describe("PostgresStore", () => {
       assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: payloads.length, completed: 0, buried: 0 })
     }))
 
+  // An id's text is refused alike by every store, at the boundary (the contract suite); here, the engine's own rule for payloads and settings.
   it.live("text PostgreSQL cannot store (NUL, half a surrogate pair) in a payload or id is refused by name, nothing stored", () =>
     Effect.gen(function*() {
       const store = yield* makeShared
@@ -544,9 +545,9 @@ describe("PostgresStore", () => {
           `the payload of nul ${nul}`,
           `the payload of key ${nul}`,
           `the payload of slash ${nul}`,
-          `the id "n\\u0000l" ${nul}`,
+          `the job id "n\\u0000l" must not contain the NUL character (\\u0000), which not every store can keep`,
           `the payload of high ${half}`,
-          `the id "low\\udc00" ${half}`,
+          `the job id "low\\udc00" must not contain half of a UTF-16 surrogate pair, which not every store can keep`,
           `the settings of own ${nul.replace("contains", "contain")}`,
           `the settings of half ${half.replace("contains", "contain")}`
         ]

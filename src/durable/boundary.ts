@@ -10,8 +10,9 @@
  * - a queue's name not every store can keep (not a non-empty string, a NUL,
  *   half a surrogate pair, more than `maxQueueBytes` of UTF-8: see
  *   `../internal/options.ts`) is refused before it, in every operation;
- * - an id that is not a string (in an offer, a redrive, a removal, a lookup
- *   or a cancel) is refused before it;
+ * - an id not every store can keep (not a string, a NUL, half a surrogate
+ *   pair, more than `maxJobIdBytes` of UTF-8), in an offer, a redrive, a
+ *   removal, a lookup or a cancel, is refused before it;
  * - so is an offer with a payload larger than the engine takes (`payloadSize.ts`),
  *   or a job whose `delay`, `runAt`, `priority` or `settings` is wrong
  *   (`offeredFields.ts`);
@@ -37,7 +38,7 @@ import * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
-import { nonStringId, unkeepableQueue } from "../internal/options.ts"
+import { unkeepableJobId, unkeepableQueue } from "../internal/options.ts"
 import * as Metrics from "../Metrics.ts"
 import * as Deadlines from "./deadlines.ts"
 import * as OfferedFields from "./offeredFields.ts"
@@ -108,10 +109,10 @@ export const makeStore = (engine: Engine, options: Options): Store => {
 const wrap = (engine: Engine, options: Options): Store => {
   const operate = operation(options)
   const maxPayloadBytes = options.maxPayloadBytes ?? Infinity
-  /** Runs `run` unless an id of `ids` is not a string: then the whole call is refused. */
+  /** Runs `run` unless an id of `ids` is not one every store can keep: then the whole call is refused. */
   const withIds = <A>(name: string, queue: string, ids: ReadonlyArray<{ readonly id: unknown }>, run: () => Effect.Effect<A, StoreError>) =>
     operate(name, queue, () => {
-      const refused = nonStringId(ids)
+      const refused = unkeepableJobId(ids)
       return refused === undefined ? run() : refuse(name, refused)
     })
   const asJobs = (ids: ReadonlyArray<string>) => ids.map((id) => ({ id }))

@@ -409,12 +409,19 @@ export const jobId = (options: unknown): string => {
 
 /**
  * Why a store cannot take the batch `jobs`, if one of its ids is not a
- * string (a caller of the `Store` itself, past the durable pool's checks):
- * every engine refuses it alike, before sending anything.
+ * string, or not text every store can keep (`keepableJobId`'s rule): a
+ * caller of the `Store` itself, past the durable pool's checks. Every
+ * engine refuses it alike, before sending anything, and a long id is shown
+ * by its head.
  */
-export const nonStringId = (jobs: ReadonlyArray<{ readonly id: unknown }>): string | undefined => {
+export const unkeepableJobId = (jobs: ReadonlyArray<{ readonly id: unknown }>): string | undefined => {
   for (const job of jobs) {
     if (typeof job.id !== "string") return `a job id must be a string, got ${describe(job.id)}`
+    const unkeepable = unkeepableText(job.id, maxJobIdBytes)
+    if (unkeepable !== undefined) {
+      const shown = job.id.length > 64 ? `${JSON.stringify(job.id.slice(0, 64))}...` : JSON.stringify(job.id)
+      return `the job id ${shown} ${unkeepable}`
+    }
   }
   return undefined
 }

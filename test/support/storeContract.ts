@@ -336,6 +336,37 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.deepStrictEqual(yield* store.counts(`${base}\ufffd`), empty)
       })))
 
+    test("an id no store can keep is refused alike by each operation that names ids, not retryable; nothing is stored or touched", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        // The job PostgreSQL would find for half a surrogate pair, were it asked.
+        yield* store.offer(queue, [{ id: "order-\ufffd", payload: { n: 0 } }])
+        const bad: ReadonlyArray<readonly [string, RegExp]> = [
+          ["order-\ud800", /^the job id "order-\\ud800" must not contain half of a UTF-16 surrogate pair/],
+          ["a\u0000", /^the job id "a\\u0000" must not contain the NUL character/],
+          ["x".repeat(maxJobIdBytes + 1), new RegExp(`\\.\\.\\. must be at most ${maxJobIdBytes} bytes of UTF-8, got ${maxJobIdBytes + 1}$`)]
+        ]
+        for (const [id, reason] of bad) {
+          for (
+            const [operation, effect] of [
+              ["offer", store.offer(queue, [{ id: "fine", payload: { n: 1 } }, { id, payload: { n: 2 } }])],
+              ["lookup", store.lookup(queue, id)],
+              ["cancel", store.cancel(queue, id)],
+              ["redrive", store.redrive(queue, [id])],
+              ["remove", store.remove(queue, [id])]
+            ] as const
+          ) {
+            const error = yield* Effect.flip(effect as Effect.Effect<unknown, StoreError>)
+            assert.deepStrictEqual([error.operation, error.retryable], [operation, false], error.reason)
+            assert.match(error.reason, reason)
+          }
+        }
+        assert.deepStrictEqual(yield* store.counts(queue), { ...empty, ready: 1 })
+        assert.strictEqual((yield* store.lookup(queue, "order-\ufffd"))?.state, "ready")
+        assert.isUndefined(yield* store.lookup(queue, "fine"))
+      })))
+
     test("max and limit count whole jobs, at most 2^31-1; below 1 or NaN they ask for nothing", () =>
       Effect.scoped(Effect.gen(function*() {
         const store = yield* make
