@@ -295,6 +295,32 @@ describe("PostgresStore's plans", () => {
       )
     })), 30_000)
 
+  it.live("upcoming lists the first few of 10,000 jobs due at one instant from the index, without reading the rest", () =>
+    Effect.gen(function*() {
+      const url = server!.url
+      yield* Effect.scoped(PostgresStore.make({ url }))
+      const queue = "tied"
+      // One batch offered with one delay: every job due at the same instant.
+      yield* pgRows(
+        url,
+        `INSERT INTO ${Sql.table} (queue, id, payload, state, visible_at)
+         SELECT '${queue}', 'tied' || i, '{}', 'scheduled', now() + interval '1 hour'
+         FROM generate_series(1, 10000) AS i`
+      )
+      yield* pgRows(url, `ANALYZE ${Sql.table}`)
+      const pool = yield* storePool
+      const { buffers, rows } = yield* pool.use((connection) =>
+        Effect.andThen(
+          connection.queryValues(`PREPARE upcoming_tied (text, int4) AS ${Sql.upcomingSql}`),
+          undone(connection, `EXECUTE upcoming_tied ('${queue}', 10)`)
+        )
+      )
+      assert.strictEqual(rows, 10)
+      // The first entries of the scheduled index: a few buffers. Ordered by anything the index
+      // does not hold (the id), every tied job is read and sorted: hundreds.
+      assert.isBelow(buffers, 50, `${buffers} buffers read to list 10 of 10,000 tied jobs`)
+    }))
+
   it.live("a purge planned once for any value reads the batch from the index of ended jobs, not the queue", () =>
     Effect.gen(function*() {
       const url = server!.url

@@ -262,16 +262,8 @@ const due = (state: MemoryState, queue: string, now: number): number | undefined
   return earliest === undefined ? undefined : Math.max(0, earliest - now)
 }
 
-/**
- * Two ids in the order of their UTF-8 bytes (the order of code points), as
- * Redis orders the members of a sorted set that tie and PostgreSQL orders
- * `id COLLATE "C"`: JavaScript's `<` compares UTF-16 units, which put a
- * character past U+FFFF before U+E000..U+FFFF.
- */
-const byBytes = (a: string, b: string): number => Buffer.compare(Buffer.from(a), Buffer.from(b))
-
-/** Soonest first; jobs due at the same instant by id, as on every store (`Store.upcoming`). */
-const upcomingOrder = (a: Entry, b: Entry): number => a.visibleAt - b.visibleAt || byBytes(a.id, b.id)
+/** Soonest first; jobs due at the same instant in the order they were offered, as on PostgreSQL (a stable sort). */
+const upcomingOrder = (a: Entry, b: Entry): number => a.visibleAt - b.visibleAt
 
 const upcoming = (state: MemoryState, queue: string, limit: number): Array<Upcoming> =>
   [...entriesOf(state, queue).values()]

@@ -387,10 +387,11 @@ export interface Store {
   readonly purge: (queue: string, retention: Retention, limit: number) => Effect.Effect<number, StoreError>
   /**
    * The jobs of `queue` that wait for their time (delayed, run at a later
-   * time, retries waiting for their delay), soonest first (jobs due at the
-   * same instant by id, in the order of its UTF-8 bytes, on every engine),
-   * at most `limit`: those `due` looks at. Optional: a store without it
-   * shows only counts.
+   * time, retries waiting for their delay), soonest first, at most
+   * `limit`: those `due` looks at. Jobs due at the same instant come in the
+   * order each engine keeps them cheaply: offered first, first in memory and
+   * on PostgreSQL; by id on Redis (a sorted set's ties). Optional: a store
+   * without it shows only counts.
    */
   readonly upcoming?: ((queue: string, limit: number) => Effect.Effect<ReadonlyArray<Upcoming>, StoreError>) | undefined
   /**

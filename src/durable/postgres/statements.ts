@@ -503,11 +503,17 @@ FROM (
   ORDER BY visible_at LIMIT 1
 ) AS first`
 
-/** The scheduled jobs of queue `$1`, soonest first, at most `$2`: id, run-at (ms since the epoch), attempts. */
+/**
+ * The scheduled jobs of queue `$1`, soonest first, at most `$2`: id, run-at
+ * (ms since the epoch), attempts. Jobs due at one instant (a batch offered
+ * with one delay) come in the scheduled index's order, the offer's: ordered
+ * by id instead, every job of the tie is read and sorted to list the first
+ * few (10,000 tied jobs: 11.7 ms against 0.36 for 100 of them).
+ */
 export const upcomingSql = `
 SELECT id, extract(epoch FROM visible_at)::float8 * 1000, attempts
 FROM ${table} WHERE queue = $1 AND state = 'scheduled'
-ORDER BY visible_at, id COLLATE "C" LIMIT $2`
+ORDER BY visible_at, seq LIMIT $2`
 
 /**
  * The dead letters and cancelled jobs among `$2`, locked: a redrive or a
