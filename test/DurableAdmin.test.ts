@@ -113,6 +113,22 @@ describe("Durable retention", () => {
       assert.strictEqual((yield* pool.counts).completed, 100)
     })))
 
+  it.effect("a custom store's purge that answers no count, or dies, ends the run; the next run comes an interval later", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      for (const answer of [Effect.succeed(undefined as unknown as number), Effect.succeed(Number.NaN), Effect.die("broken")]) {
+        let purges = 0
+        const store: Store = { ...memory, purge: () => Effect.andThen(Effect.sync(() => purges++), answer) }
+        yield* Effect.scoped(Effect.gen(function*() {
+          yield* oneWorker(store, { maintenanceInterval: "1 minute", maintenanceBatch: 5, handler: () => Effect.void })
+          yield* pass("1 minute")
+          assert.strictEqual(purges, 1, `one purge a run, answered ${String(answer)}`)
+          yield* pass("1 minute")
+          assert.strictEqual(purges, 2, "the maintenance goes on")
+        }))
+      }
+    })))
+
   it.effect("a run ends once its interval has passed, even if the store keeps answering full batches", () =>
     Effect.scoped(Effect.gen(function*() {
       const memory = yield* MemoryStore.make

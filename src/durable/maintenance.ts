@@ -49,15 +49,18 @@ export const purgeOnce = (options: Options): Effect.Effect<void> =>
   Effect.clockWith((clock) => {
     const { batch, interval, queue, retention, store } = options
     const until = clock.currentTimeMillisUnsafe() + Duration.toMillis(interval)
+    // Again only for a full batch: an answer that is no count (a custom store's `undefined`) ends the run.
     const from = (done: number): Effect.Effect<number, StoreError> =>
       Effect.flatMap(store.purge(queue, retention, batch), (purged) =>
-        purged < batch || clock.currentTimeMillisUnsafe() >= until
-          ? Effect.succeed(done + purged)
-          : from(done + purged))
+        purged >= batch && clock.currentTimeMillisUnsafe() < until ? from(done + purged) : Effect.succeed(done + purged))
     return from(0).pipe(
       Effect.flatMap((purged) =>
-        purged === 0 ? Effect.void : quietly(Effect.logDebug("purged ended jobs").pipe(Effect.annotateLogs({ queue, purged })))
+        purged > 0 ? quietly(Effect.logDebug("purged ended jobs").pipe(Effect.annotateLogs({ queue, purged }))) : Effect.void
       ),
-      Effect.catch((error) => quietly(Effect.logWarning("purging ended jobs failed; the next run tries again", error.message)))
+      Effect.catch((error) => quietly(Effect.logWarning("purging ended jobs failed; the next run tries again", error.message))),
+      // A custom store's defect too: the maintenance goes on at its next run, as after a failure.
+      Effect.catchDefect((defect) =>
+        quietly(Effect.logWarning("purging ended jobs failed; the next run tries again", String(defect)))
+      )
     )
   })
