@@ -11,6 +11,7 @@ import { HttpRouter } from "effect/http"
 import { TestClock } from "effect/testing"
 import * as Ring from "../src/dashboard/ring.ts"
 import { parseAction } from "../src/dashboard/routes.ts"
+import { maxJobIdBytes } from "../src/internal/options.ts"
 import * as Sampler from "../src/dashboard/sampler.ts"
 import * as Security from "../src/dashboard/security.ts"
 import type { Admin } from "../src/Durable.ts"
@@ -108,7 +109,7 @@ describe("action bodies", () => {
   it("all must be said: no body, an empty list or a missing one never means every dead letter", () => {
     assert.deepStrictEqual(parseAction("redrive", { all: true }), { _tag: "redrive", ids: "all" })
     assert.deepStrictEqual(parseAction("remove", { ids: ["a", "b"] }), { _tag: "remove", ids: ["a", "b"] })
-    for (const body of [{}, { ids: [] }, { ids: "a" }, { ids: [1] }, { ids: [""] }, { all: "yes" }, { all: 1 }]) {
+    for (const body of [{}, { ids: [] }, { ids: "a" }, { ids: [1] }, { ids: ["a\u0000"] }, { all: "yes" }, { all: 1 }]) {
       assert.deepInclude(parseAction("redrive", body), { status: 400 }, JSON.stringify(body))
     }
     assert.deepInclude(parseAction("redrive", { ids: Array.from({ length: 1_001 }, (_, i) => `j${i}`) }), { status: 400 })
@@ -118,7 +119,15 @@ describe("action bodies", () => {
   it("cancel names one id; an unknown action is a 404", () => {
     assert.deepStrictEqual(parseAction("cancel", { id: "j1" }), { _tag: "cancel", id: "j1" })
     assert.deepInclude(parseAction("cancel", {}), { status: 400 })
-    assert.deepInclude(parseAction("cancel", { id: "x".repeat(1_001) }), { status: 400 })
+    // Every id submit takes, and no other: at most 1,024 bytes of UTF-8, the empty one too.
+    for (const id of ["", "x".repeat(maxJobIdBytes), "é".repeat(maxJobIdBytes / 2)]) {
+      assert.deepStrictEqual(parseAction("cancel", { id }), { _tag: "cancel", id })
+      assert.deepStrictEqual(parseAction("remove", { ids: [id] }), { _tag: "remove", ids: [id] })
+    }
+    for (const id of ["x".repeat(maxJobIdBytes + 1), "é".repeat(maxJobIdBytes / 2 + 1), "order-\ud800"]) {
+      assert.deepInclude(parseAction("cancel", { id }), { status: 400 })
+      assert.deepInclude(parseAction("remove", { ids: [id] }), { status: 400 })
+    }
     assert.deepInclude(parseAction("explode", {}), { status: 404 })
   })
 })

@@ -17,6 +17,7 @@ import * as HttpRouter from "effect/http/HttpRouter"
 import type * as HttpServerRequest from "effect/http/HttpServerRequest"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as Layer from "effect/Layer"
+import { maxJobIdBytes, unkeepableText } from "../internal/options.ts"
 import * as Page from "./page.ts"
 import type { QueueState, Sampler } from "./sampler.ts"
 import * as Security from "./security.ts"
@@ -24,8 +25,6 @@ import * as Security from "./security.ts"
 /** The most ids one action takes. */
 export const maxIds = 1_000
 
-/** The longest id an action takes (longer ones are no job's). */
-export const maxIdLength = 1_000
 
 /** Headers on every answer: no framing, no sniffing, scripts and styles from the page's own origin only. */
 const securityHeaders = {
@@ -57,8 +56,11 @@ class Refused {
   }
 }
 
+/** A job id as `submit` takes it: text every store can keep (others are no job's). */
 const isId = (value: unknown): value is string =>
-  typeof value === "string" && value.length > 0 && value.length <= maxIdLength
+  typeof value === "string" && unkeepableText(value, maxJobIdBytes) === undefined
+
+const anId = `a string every store can keep (at most ${maxJobIdBytes} bytes of UTF-8, no NUL, no half surrogate pair)`
 
 /** The action `name` asks for with `body` (parsed JSON), or why the body is wrong. */
 export const parseAction = (name: string, body: unknown): Action | Refused => {
@@ -69,7 +71,7 @@ export const parseAction = (name: string, body: unknown): Action | Refused => {
   if (name === "cancel") {
     return isId(fields.id)
       ? { _tag: "cancel", id: fields.id }
-      : new Refused(400, `"id" must be a job id: a string of 1 to ${maxIdLength} characters`)
+      : new Refused(400, `"id" must be a job id: ${anId}`)
   }
   if (name !== "redrive" && name !== "remove") return new Refused(404, `no action ${JSON.stringify(name)}`)
   // "All" must be said: an empty or forgotten list must never mean every dead letter.
@@ -78,7 +80,7 @@ export const parseAction = (name: string, body: unknown): Action | Refused => {
   if (!Array.isArray(ids) || ids.length === 0 || ids.length > maxIds || !ids.every(isId)) {
     return new Refused(
       400,
-      `give "ids": an array of 1 to ${maxIds} job ids (strings of 1 to ${maxIdLength} characters), or "all": true`
+      `give "ids": an array of 1 to ${maxIds} job ids (each ${anId}), or "all": true`
     )
   }
   return { _tag: name, ids }
