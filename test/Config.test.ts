@@ -60,6 +60,12 @@ describe("Pool.make", () => {
       }))
   }
 
+  it.effect("an unknown key given as undefined says nothing, as if absent (a spread of optional fields)", () =>
+    Effect.gen(function*() {
+      const pool = yield* Pool.make({ ...good(), concurrency: undefined, shutdown: { timout: undefined } } as AnyOptions)
+      assert.strictEqual(yield* pool.run(ok(), { id: "x", dealy: undefined } as Job.Options), "x")
+    }))
+
   it.effect("good options with every field set are accepted", () =>
     Effect.gen(function*() {
       const pool = yield* Pool.make({

@@ -357,9 +357,12 @@ describe("Durable dead letters and single jobs", () => {
         })
       // A string is an Iterable<string> to the type checker: refused at run time.
       for (const operation of [admin.remove, admin.redrive, pool.remove, pool.redrive]) {
-        const [option, reason] = yield* refusal(operation("inv-1"))
-        assert.strictEqual(option, "ids")
-        assert.include(reason, "pass [id]")
+        // A String object is as iterable, and as assignable to Iterable<string>.
+        for (const ids of ["inv-1", new String("inv-1")]) {
+          const [option, reason] = yield* refusal(operation(ids))
+          assert.strictEqual(option, "ids")
+          assert.include(reason, "pass [id]")
+        }
       }
       // Half a surrogate pair: read by PostgreSQL as U+FFFD, it would name "order-\ufffd".
       for (const bad of ["order-\ud800", "a\u0000"]) {

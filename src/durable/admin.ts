@@ -34,12 +34,13 @@ const idOf = (id: unknown) => Checks.checked("id", () => Checks.keepableJobId(id
 
 /**
  * An `ids` argument, checked: an iterable of ids as `idOf` takes, read
- * once. Not a string: itself an iterable of strings, its characters, so
- * `remove("inv-1")` would remove the dead letters "i", "n" and "v".
+ * once. Not a string (nor a `String` object): itself an iterable of
+ * strings, its characters, so `remove("inv-1")` would remove the dead
+ * letters "i", "n" and "v".
  */
 const idsOf = (ids: Iterable<string>) =>
   Checks.checked("ids", () => {
-    if (typeof ids === "string") {
+    if (typeof ids === "string" || ids instanceof String) {
       return Checks.refuse("ids", `must be an iterable of ids, got the string ${Checks.describe(ids)}: pass [id] for one`)
     }
     const list = Checks.payloadList(ids, "ids")

@@ -187,7 +187,8 @@ export const refuseUnknown = (
   parent?: string
 ): void => {
   for (const key of Object.keys(source)) {
-    if (!known.has(key)) {
+    // A key given as `undefined` says nothing (a spread of optional fields): as if absent.
+    if (!known.has(key) && field(source, key, parent === undefined ? key : `${parent}.${key}`) !== undefined) {
       refuse(parent === undefined ? key : `${parent}.${key}`, `is not an option of ${owner}${Object.hasOwn(hints, key) ? hints[key] : ""}`)
     }
   }
