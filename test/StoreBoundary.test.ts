@@ -338,37 +338,39 @@ describe("the farthest time (times.ts): one bound for every engine", () => {
     assert.strictEqual(Times.bounded(within), within)
   })
 
-  it("boundedJobs: a delay past it, or a run-at later than it from now, is a delay of it; the others are kept", () => {
-    const now = 1_000_000
+  it("boundedJobs: a delay past maxDelay is maxDelay, a run-at past latestRunAt is latestRunAt; the others are kept", () => {
     const kept = [
       { id: "a", payload: 1, delay: Times.maxDelay },
-      { id: "b", payload: 2, runAt: now + Times.maxDelay, priority: 3 },
+      { id: "b", payload: 2, runAt: Times.latestRunAt, priority: 3 },
       { id: "c", payload: 3, runAt: -1e17 },
       { id: "d", payload: 4 }
     ]
-    assert.strictEqual(Times.boundedJobs(kept, now), kept, "nothing past it: the same array")
+    assert.strictEqual(Times.boundedJobs(kept), kept, "nothing past it: the same array")
     const far = [
       { id: "a", payload: 1, delay: 1e20, settings: "s" },
-      { id: "b", payload: 2, runAt: now + Times.maxDelay + 1, priority: 3 },
+      { id: "b", payload: 2, runAt: Times.latestRunAt + 1, priority: 3 },
       { id: "c", payload: 3 }
     ]
-    assert.deepStrictEqual(Times.boundedJobs(far, now), [
+    assert.deepStrictEqual(Times.boundedJobs(far), [
       { id: "a", payload: 1, delay: Times.maxDelay, settings: "s" },
-      { id: "b", payload: 2, delay: Times.maxDelay, priority: 3 },
+      { id: "b", payload: 2, runAt: Times.latestRunAt, priority: 3 },
       { id: "c", payload: 3 }
     ])
+    assert.isFalse(Number.isNaN(new Date(Times.latestRunAt).getTime()), "latestRunAt is a Date")
     assert.strictEqual(far[0]!.delay, 1e20, "the caller's jobs are not changed")
   })
 
-  it.effect("the boundary gives the engine no time past it: offers (a run-at by the clock's now), retries, leases", () =>
+  it.effect("the boundary gives the engine no time past its bound: offers, retries, leases; a run-at whatever the clock says", () =>
     Effect.gen(function*() {
       const { calls, engine } = recording()
       const store = Boundary.makeStore(engine, { engine: "test" })
-      yield* TestClock.setTime(5_000)
+      // A caller on a TestClock at the epoch: a run-at 1,020 years on is an instant like any other.
+      yield* TestClock.setTime(0)
+      const in2990 = Date.UTC(2990, 0, 1)
       yield* store.offer("q", [
         { id: "a", payload: 1, delay: 1e20 },
-        { id: "b", payload: 2, runAt: 5_000 + Times.maxDelay },
-        { id: "c", payload: 3, runAt: 5_001 + Times.maxDelay }
+        { id: "b", payload: 2, runAt: in2990 },
+        { id: "c", payload: 3, runAt: 1e17 }
       ])
       yield* store.retry("q", lease, Duration.millis(1e17))
       yield* store.retry("q", lease, Duration.infinity)
@@ -378,8 +380,8 @@ describe("the farthest time (times.ts): one bound for every engine", () => {
       const [offer, ...others] = calls
       assert.deepStrictEqual(offer?.args[1], [
         { id: "a", payload: 1, delay: Times.maxDelay },
-        { id: "b", payload: 2, runAt: 5_000 + Times.maxDelay },
-        { id: "c", payload: 3, delay: Times.maxDelay }
+        { id: "b", payload: 2, runAt: in2990 },
+        { id: "c", payload: 3, runAt: Times.latestRunAt }
       ])
       assert.deepStrictEqual(others.map((call) => [call.operation, Duration.toMillis(call.args[2] as Duration.Duration)]), [
         ["retry", Times.maxDelay],

@@ -16,9 +16,9 @@
  * - so is an offer with a payload larger than the engine takes (`payloadSize.ts`),
  *   or a job whose `delay`, `runAt`, `priority` or `settings` is wrong
  *   (`offeredFields.ts`);
- * - no time reaches it past `times.ts`'s `maxDelay` (an offer's delay or
- *   run-at, a retry's delay, a lease): each is clamped to it, so that a far
- *   future means the same on every engine;
+ * - no time reaches it past `times.ts`'s bounds (`maxDelay` for an offer's
+ *   delay, a retry's, a lease; `latestRunAt` for a run-at): each is clamped
+ *   to its bound, so that a far future means the same on every engine;
  * - each operation is bounded by the engine's command timeout, if it has one;
  * - a defect of the engine, or its scope closed under an operation, becomes
  *   a `StoreError` naming the operation;
@@ -124,10 +124,7 @@ const wrap = (engine: Engine, options: Options): Store => {
         // Each payload's text, made once: the one measured is the one the engine stores.
         const texts = payloadTexts(jobs, maxPayloadBytes, options.engine)
         if (typeof texts === "string") return refuse("offer", texts)
-        // Times past the bound made `Times.maxDelay` (the clock is read only for a run-at).
-        return Times.hasRunAt(jobs)
-          ? Effect.flatMap(Clock.currentTimeMillis, (now) => engine.offer(queue, Times.boundedJobs(jobs, now), texts))
-          : engine.offer(queue, Times.boundedJobs(jobs, 0), texts)
+        return engine.offer(queue, Times.boundedJobs(jobs), texts)
       }),
     claim: (queue, max, lease) => {
       const n = count(max)

@@ -4,10 +4,10 @@
  * an engine is given, so that none sees past it and each reads it alike.
  *
  * - an offer's `delay` past it is `maxDelay`;
- * - an offer's `runAt` later than `maxDelay` from now is a `delay` of
- *   `maxDelay` (read, like every delay, by the store's clock: a job offered
- *   with a far delay and one with a far run-at, in one batch, are due at the
- *   same instant on every store);
+ * - an offer's `runAt` past `latestRunAt` (the last instant a JavaScript
+ *   `Date` holds) is `latestRunAt`: a run-at is an instant, bounded by no
+ *   one's clock (a caller on a `TestClock` and a store on a real one agree
+ *   on it);
  * - a retry's delay past it (a job's own `retry.base` of 1e17 ms, a pool's
  *   schedule that grew without end) is `maxDelay`;
  * - so is a lease past it (a lease is finite, but may be any length).
@@ -43,34 +43,30 @@ export const maxDelay = 1000 * 365.25 * 24 * 3600 * 1000
 export const bounded = (delay: Duration.Duration): Duration.Duration =>
   Duration.toMillis(delay) > maxDelay ? Duration.millis(maxDelay) : delay
 
-/** Whether `job` has a time past the bound at `now` (the boundary's clock). */
-const farther = (job: Offered, now: number): boolean =>
-  (job.delay !== undefined && job.delay > maxDelay) || (job.runAt !== undefined && job.runAt - now > maxDelay)
+/**
+ * The latest run-at a job may have, in milliseconds since the epoch: the
+ * last instant a JavaScript `Date` holds (year 275760), so that
+ * `lookup().runAt` is a real date; PostgreSQL's `timestamptz` and Redis's
+ * scores hold it too.
+ */
+export const latestRunAt = 8.64e15
+
+/** Whether `job` has a time past its bound. */
+const farther = (job: Offered): boolean =>
+  (job.delay !== undefined && job.delay > maxDelay) || (job.runAt !== undefined && job.runAt > latestRunAt)
 
 /**
- * `jobs` (whose fields `offeredFields.ts` found right) with every time past
- * the bound at `now` as a `delay` of `maxDelay`; the same array when none is.
- *
- * `now` is the caller's clock, not the store's, and is read only for a
- * job with a run-at (`hasRunAt`; without one, any number does): it only
- * decides whether a run-at is more than a thousand years off, which no
- * disagreement of clocks changes; the time stored is then read by the
- * store's clock, as a delay.
+ * `jobs` (whose fields `offeredFields.ts` found right) with every delay
+ * past `maxDelay` made `maxDelay`, and every run-at past `latestRunAt` made
+ * `latestRunAt`; the same array when none is.
  */
-export const boundedJobs = (jobs: ReadonlyArray<Offered>, now: number): ReadonlyArray<Offered> => {
+export const boundedJobs = (jobs: ReadonlyArray<Offered>): ReadonlyArray<Offered> => {
   let out: Array<Offered> | undefined
   for (let i = 0; i < jobs.length; i++) {
     const job = jobs[i]!
-    if (!farther(job, now)) continue
+    if (!farther(job)) continue
     out ??= jobs.slice()
-    const { runAt: _, ...rest } = job
-    out[i] = { ...rest, delay: maxDelay }
+    out[i] = job.delay !== undefined && job.delay > maxDelay ? { ...job, delay: maxDelay } : { ...job, runAt: latestRunAt }
   }
   return out ?? jobs
-}
-
-/** Whether some job of `jobs` has a run-at: only then does `boundedJobs` need the clock. */
-export const hasRunAt = (jobs: ReadonlyArray<Offered>): boolean => {
-  for (let i = 0; i < jobs.length; i++) if (jobs[i]!.runAt !== undefined) return true
-  return false
 }

@@ -54,17 +54,6 @@ export interface Encoded {
   readonly settings: PgTypes.Parameter
 }
 
-/**
- * The latest run-at stored: the last instant a JavaScript `Date` holds
- * (year 275760), within PostgreSQL's range. Only a guard: the store boundary
- * gives no run-at past `Times.maxDelay` from now, nor a delay past it
- * (`../times.ts`), so that a far future means the same on every engine;
- * these `min`s only keep a statement from failing out of range if that
- * ever changed. A run-at before the epoch is stored as the epoch: in the
- * past either way, so the job is ready now.
- */
-const latestRunAt = 8.64e15
-
 /** A field (`read`) of each job, as an array parameter of `oid`: NULL if no job has it. */
 const column = <A>(
   jobs: ReadonlyArray<Offered>,
@@ -102,12 +91,14 @@ export const encodeJobs = (jobs: ReadonlyArray<Offered>, texts: ReadonlyArray<st
     const badSettings = job.settings === undefined ? undefined : unstorableText(job.settings)
     if (badSettings !== undefined) return `the settings of ${job.id} contain ${badSettings}, ${cannotStore}`
   }
+  // The `min`s are guards: the store boundary gives no delay nor run-at past its bound
+  // (`../times.ts`). A run-at before the epoch is stored as the epoch: in the past either way.
   return {
     ids,
     payloads,
     delays: column(jobs, PgTypes.OID.float8, (job) => job.delay === undefined ? undefined : Math.min(job.delay, Times.maxDelay)),
     runAts: column(jobs, PgTypes.OID.float8, (job) =>
-      job.runAt === undefined ? undefined : Math.max(0, Math.min(job.runAt, latestRunAt))),
+      job.runAt === undefined ? undefined : Math.max(0, Math.min(job.runAt, Times.latestRunAt))),
     priorities: column(jobs, PgTypes.OID.int4, (job) => job.priority),
     settings: column(jobs, PgTypes.OID.text, (job) => job.settings)
   }

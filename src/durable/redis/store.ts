@@ -54,14 +54,15 @@ const millis = (duration: Duration.Duration): string =>
 
 /**
  * A time of a job's own: `d<ms>` after the server's now, `a<ms>` an
- * instant, '' none. The store boundary gave none past `Times.maxDelay` from
- * now (`../times.ts`): the delay's `min` is only a guard.
+ * instant, '' none. The store boundary gave no delay past `Times.maxDelay`
+ * and no run-at past `Times.latestRunAt` (`../times.ts`): the `min`s are
+ * only guards.
  */
 const timeArg = (job: Offered): string =>
   job.delay !== undefined
     ? `d${Math.ceil(Math.min(job.delay, Times.maxDelay))}`
     : job.runAt !== undefined
-    ? `a${Math.ceil(job.runAt)}`
+    ? `a${Math.ceil(Math.min(job.runAt, Times.latestRunAt))}`
     : ""
 
 /**
