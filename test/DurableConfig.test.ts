@@ -9,7 +9,7 @@ import { Cause, Effect, Exit, Schedule, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import type { Store } from "../src/durable/Store.ts"
-import { Durable } from "../src/index.ts"
+import { Durable, Threads } from "../src/index.ts"
 import { oneWorker, oneWorkerOptions } from "./support/durablePool.ts"
 import { revokedProxy, throwingProxy } from "./support/hostileValues.ts"
 
@@ -121,6 +121,28 @@ const cases: ReadonlyArray<Case> = [
   { name: "capacity (the in-memory pool's option)", option: "capacity", options: withOption("capacity", 10) },
   { name: "a typo (maxAttempt)", option: "maxAttempt", options: withOption("maxAttempt", 3) }
 ]
+
+describe("Durable.make with a Threads.handler given the pool's options", () => {
+  it.effect("each is refused, naming it under handler and saying where it goes; no thread starts", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const module = new URL("./support/threadJobs.ts", import.meta.url)
+      for (
+        const [given, option, reason] of [
+          [{ jobTimeout: "1 milli" }, "handler.jobTimeout", /an option of Durable.make: give it there/],
+          [{ workers: 4 }, "handler.workers", /an option of Durable.make/],
+          [{ threads: 2 }, "handler.threads", /`workers` are its threads/],
+          [{ tranfser: () => [] }, "handler.tranfser", /is not an option of Threads.handler$/]
+        ] as ReadonlyArray<readonly [object, string, RegExp]>
+      ) {
+        const handler = Threads.handler<string, unknown, never>(module, given as Parameters<typeof Threads.handler<string, unknown, never>>[1])
+        const error = yield* Effect.flip(Durable.make({ ...oneWorkerOptions(store), handler }))
+        assert.strictEqual(error._tag, "PoolConfigError")
+        assert.strictEqual((error as { option: string }).option, option)
+        assert.match((error as { reason: string }).reason, reason)
+      }
+    })))
+})
 
 describe("Durable.make with options it cannot use", () => {
   for (const { name, option, options } of cases) {

@@ -41,6 +41,7 @@ import { defaultResolved, resolve, type Resolved } from "../internal/policy.ts"
 import { defaultName } from "../internal/poolOptions.ts"
 import type * as Job from "../Job.ts"
 import type * as Shutdown from "../Shutdown.ts"
+import * as Threads from "../Threads.ts"
 import { engineOf } from "./boundary.ts"
 import type { Retention, Store } from "./Store.ts"
 
@@ -192,6 +193,15 @@ const instead: Readonly<Record<string, string>> = {
   retention: " (use `completedRetention` and `deadLetterRetention`)"
 }
 
+/** What `Threads.handler` takes besides its module: the rest of a threaded pool is the durable pool's. */
+const threadedOptions: ReadonlySet<string> = new Set(["handler", "transfer", "resourceLimits", "schema"])
+
+/** What to say of an option given to `Threads.handler` that is the durable pool's. */
+const threadedInstead: Readonly<Record<string, string>> = {
+  ...Object.fromEntries([...knownOptions].map((option) => [option, " (an option of Durable.make: give it there)"])),
+  threads: " (the durable pool's `workers` are its threads)"
+}
+
 const aSchedule = "a Schedule (of the delays between attempts)"
 
 /** Exponential from 1 second, each delay at most 5 minutes. */
@@ -224,6 +234,8 @@ export const validate = <A, I, B, E, R>(
     const producer = producerFields<A, I>(source, contextStore)
     refuseUnknown(source, knownOptions, "the durable pool", instead)
     const handler = must("handler", read("handler"), isFunction, effectFunction)
+    const threaded = Threads.threadedOptions(handler)
+    if (threaded !== undefined) refuseUnknown(threaded, threadedOptions, "Threads.handler", threadedInstead, "handler")
     const maxAttempts = positiveInteger("maxAttempts", orDefault(read("maxAttempts"), 5))
     // Before prefetch, which defaults to it: a bad `workers` is named as such.
     const workers = positiveInteger("workers", read("workers"))
