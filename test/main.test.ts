@@ -235,6 +235,8 @@ describe("main", () => {
       // A lease the pool refuses is a bad flag before any store is tried (this one would refuse the connection).
       [["--store", "redis://127.0.0.1:1", "--lease", "5"], /--lease: "5"\. Expected: an integer >= 100/],
       [["--store", "memory:", "--retry-delay", "1.5"], /--retry-delay: "1\.5"/],
+      // A queue no store keeps: refused before the worker says it works it.
+      [["--store", "memory:", "--queue", "é".repeat(257)], /invalid option queue: must be at most 512 bytes of UTF-8, got 514/],
       [["--dashboard", "localhost:http"], /--dashboard: "localhost:http"\. Expected: host:port, or a port alone for 127\.0\.0\.1/],
       [["--dashboard", "70000"], /--dashboard: "70000"\. Expected: host:port/],
       [["--dashboard-token", "t"], /: --dashboard-token needs --dashboard/],

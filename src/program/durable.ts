@@ -157,7 +157,6 @@ const work = (
   Effect.gen(function*() {
     const tally = makeTally(settings.maxAttempts)
     const lines = config.output === "quiet" ? silent : jobLines(screen)
-    screen.line(connectedLine(settings, config.workers))
     const pool: DemoPool = yield* Durable.make({
       store,
       queue: settings.queue,
@@ -169,6 +168,8 @@ const work = (
       handler: handler(config, bothEvents(lines, tally.events)),
       shutdown: { timeout: config.drainTimeout, backlog: config.backlog }
     })
+    // Once the pool took its options: a queue it refuses is a bad flag, not a queue worked.
+    screen.line(connectedLine(settings, config.workers))
     if (dashboard !== undefined) {
       const periodic = settings.cron === undefined ? [] : [{ name: periodicName, cron: settings.cron }]
       yield* serveDashboard(dashboard, [Dashboard.durable(settings.queue, pool, { periodic })], screen)
