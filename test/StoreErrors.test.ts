@@ -8,6 +8,7 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as PgConnection from "@effect/sql-pg/PgConnection"
 import { Duration, Effect, Fiber, Redacted } from "effect"
+import * as Net from "node:net"
 import { isSqlError } from "effect/sql/SqlError"
 import { ErrorReply } from "redis"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
@@ -128,6 +129,28 @@ describe("Redis: a refusal at the handshake", () => {
       // One connection, its SELECT refused: no reconnection after it.
       assert.strictEqual((yield* received) - before, 1)
     }))
+})
+
+describe("Redis: a server out of connections at the handshake", () => {
+  it.live("is tried again until connectTimeout, and the store starts once a connection is free", () =>
+    Effect.scoped(Effect.gen(function*() {
+      // One client at most, and a password: the refusal comes as an error reply to the handshake's AUTH.
+      const server = yield* startRedis()
+      yield* Effect.scoped(Effect.gen(function*() {
+        const admin = yield* redisAdmin(server.url)
+        yield* Effect.promise(() => admin.configSet({ maxclients: "1", requirepass: "pw" }))
+      }))
+      const url = server.url.replace("redis://", "redis://:pw@")
+      const hog = Net.connect(server.port, "127.0.0.1")
+      yield* Effect.promise(() => new Promise<void>((resolve) => hog.once("connect", () => resolve())))
+      const starting = yield* Effect.forkChild(Effect.scoped(connecting(RedisStore.make({ url, connectTimeout: "20 seconds" }))))
+      // The server refuses meanwhile ("ERR max number of clients reached"): a refusal for now, not for good.
+      yield* Effect.sleep("500 millis")
+      assert.isUndefined(starting.pollUnsafe(), "make gave up on a server out of connections")
+      hog.destroy()
+      const exit = yield* Fiber.await(starting)
+      assert.strictEqual(exit._tag, "Success", String(exit))
+    })), 40_000)
 })
 
 describe("PostgreSQL: retryable or not", () => {

@@ -6,7 +6,7 @@
  *
  * Internal: not an entry point of the package.
  */
-import { createClient } from "redis"
+import { createClient, ErrorReply } from "redis"
 import { StoreError } from "../Store.ts"
 import { describe, isRetryable } from "./errors.ts"
 
@@ -27,6 +27,17 @@ const backoffBaseMs = 50
 const backoffMaxMs = 2_000
 const jitterMs = 100
 
+/**
+ * Whether the handshake's answer `cause` is one the same settings meet on
+ * every try: a wrong user or password, a user without the right, a
+ * database index the server does not have (`SELECT 99`, `SELECT 1.5`).
+ * Not any error reply: a server out of connections ("ERR max number of
+ * clients reached") has room again once another client leaves.
+ */
+const refusedForGood = (cause: unknown): boolean =>
+  cause instanceof ErrorReply &&
+  /^(WRONGPASS|NOAUTH|NOPERM)\b|^ERR (DB index is out of range|invalid DB index|value is not an integer)/.test(cause.message)
+
 export const openClient = (url: string, timeoutMs: number): Connection => {
   const startedAt = Date.now()
   let isConnected = false
@@ -43,10 +54,10 @@ export const openClient = (url: string, timeoutMs: number): Connection => {
         const backoff = Math.min(backoffBaseMs * 2 ** retries, backoffMaxMs) + Math.floor(Math.random() * jitterMs)
         if (isConnected) return backoff
         // Connecting for the first time: a server that answered the
-        // handshake with a refusal it would give again (`SELECT 99`: "DB
-        // index is out of range"; a wrong password) is not tried again, and
-        // `make` fails with that answer at once.
-        if (!isRetryable(cause)) return false
+        // handshake with a refusal it would give again (a wrong password, a
+        // database index it does not have) is not tried again, and `make`
+        // fails with that answer at once.
+        if (refusedForGood(cause)) return false
         // Anything else: retry (the server may be starting)
         // until the deadline, then give up so that `make` fails.
         const remaining = startedAt + timeoutMs - Date.now()
