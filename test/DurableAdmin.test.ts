@@ -394,6 +394,14 @@ describe("Durable dead letters and single jobs", () => {
 })
 
 describe("Durable upcoming", () => {
+  it.effect("in memory, jobs due at one instant are listed in the order they were offered, as on PostgreSQL", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      yield* store.offer("q", ["b", "c", "a", "tied10", "tied2"].map((id) => ({ id, payload: id, delay: 60_000 })))
+      const listed = yield* Durable.admin({ store, queue: "q" }).upcoming()
+      assert.deepStrictEqual(listed?.map((job) => job.id), ["b", "c", "a", "tied10", "tied2"])
+    })))
+
   it.effect("lists the jobs waiting for their time, soonest first; a bad limit is refused; a store that cannot list says undefined", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make

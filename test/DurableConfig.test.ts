@@ -123,7 +123,7 @@ const cases: ReadonlyArray<Case> = [
 ]
 
 describe("Durable.make with a Threads.handler given the pool's options", () => {
-  it.effect("each is refused, naming it under handler and saying where it goes; no thread starts", () =>
+  it.effect("each is refused, naming it under handler and saying where it goes", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make
       const module = new URL("./support/threadJobs.ts", import.meta.url)

@@ -309,13 +309,17 @@ describe("PostgresStore's plans", () => {
       )
       yield* pgRows(url, `ANALYZE ${Sql.table}`)
       const pool = yield* storePool
-      const { buffers, rows } = yield* pool.use((connection) =>
-        Effect.andThen(
-          connection.queryValues(`PREPARE upcoming_tied (text, int4) AS ${Sql.upcomingSql}`),
-          undone(connection, `EXECUTE upcoming_tied ('${queue}', 10)`)
-        )
+      const { buffers, listed, rows } = yield* pool.use((connection) =>
+        Effect.gen(function*() {
+          yield* connection.queryValues(`PREPARE upcoming_tied (text, int4) AS ${Sql.upcomingSql}`)
+          const explained = yield* undone(connection, `EXECUTE upcoming_tied ('${queue}', 10)`)
+          const listed = yield* connection.queryValues(`EXECUTE upcoming_tied ('${queue}', 10)`)
+          return { ...explained, listed: listed.map((row) => row[0]) }
+        })
       )
       assert.strictEqual(rows, 10)
+      // In the order they were offered (the index's), not by id ("tied10" would come second).
+      assert.deepStrictEqual(listed, Array.from({ length: 10 }, (_, i) => `tied${i + 1}`))
       // The first entries of the scheduled index: a few buffers. Ordered by anything the index
       // does not hold (the id), every tied job is read and sorted: hundreds.
       assert.isBelow(buffers, 50, `${buffers} buffers read to list 10 of 10,000 tied jobs`)

@@ -25,7 +25,6 @@ import * as Security from "./security.ts"
 /** The most ids one action takes. */
 export const maxIds = 1_000
 
-
 /** Headers on every answer: no framing, no sniffing, scripts and styles from the page's own origin only. */
 const securityHeaders = {
   "x-content-type-options": "nosniff",

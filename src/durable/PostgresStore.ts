@@ -228,19 +228,19 @@ const settings = (options: Options): Settings | PoolConfigError => {
  * `PoolConfigError` naming `option`, not a connection tried again until
  * `connectTimeout`.
  */
-const readableAs = (option: string, config: PgPool.Config): Effect.Effect<void, PoolConfigError> =>
+const refuseUnreadableUrl = (option: string, config: PgPool.Config): Effect.Effect<void, PoolConfigError> =>
   Effect.flatMap(Connection.unusable(config), (reason) =>
     reason === undefined
       ? Effect.void
       : Effect.fail(new PoolConfigError({ option, reason: `is refused by the PostgreSQL client: ${reason}` })))
 
-/** The listeners' URL, if one is given, read by the driver as `readableAs` says. */
-const listenUrlReadable = ({ connectTimeout, listenUrl }: ClientSettings): Effect.Effect<void, PoolConfigError> =>
-  listenUrl === undefined ? Effect.void : readableAs("listenUrl", Connection.listenerConfig(listenUrl, connectTimeout))
+/** The listeners' URL, if one is given, read by the driver as `refuseUnreadableUrl` says. */
+const refuseUnreadableListenUrl = ({ connectTimeout, listenUrl }: ClientSettings): Effect.Effect<void, PoolConfigError> =>
+  listenUrl === undefined ? Effect.void : refuseUnreadableUrl("listenUrl", Connection.listenerConfig(listenUrl, connectTimeout))
 
-/** The URLs of `settings` (`url`, then `listenUrl`), read by the driver as `readableAs` says. */
-const readable = (settings: Settings): Effect.Effect<void, PoolConfigError> =>
-  Effect.andThen(readableAs("url", Connection.poolConfig(settings.url, settings.connectTimeout)), listenUrlReadable(settings))
+/** The URLs of `settings` (`url`, then `listenUrl`), read by the driver as `refuseUnreadableUrl` says. */
+const refuseUnreadableUrls = (settings: Settings): Effect.Effect<void, PoolConfigError> =>
+  Effect.andThen(refuseUnreadableUrl("url", Connection.poolConfig(settings.url, settings.connectTimeout)), refuseUnreadableListenUrl(settings))
 
 /** Checks the options of a store on a client. */
 const clientSettings = (options: ClientOptions): ClientSettings | PoolConfigError => {
@@ -275,7 +275,7 @@ export const make = (options: Options): Effect.Effect<Store, StoreError | PoolCo
     const checked = settings(options)
     return checked instanceof PoolConfigError
       ? Effect.fail(checked)
-      : Effect.andThen(readable(checked), connect(checked))
+      : Effect.andThen(refuseUnreadableUrls(checked), connect(checked))
   })
 
 /**
@@ -399,7 +399,7 @@ export const fromClient = (
   Effect.gen(function*() {
     const checked = clientSettings(options)
     if (checked instanceof PoolConfigError) return yield* checked
-    yield* listenUrlReadable(checked)
+    yield* refuseUnreadableListenUrl(checked)
     // Statements that ran out of time are interrupted in a scope closed in
     // the background: an interrupted statement gives its connection back only
     // once the server answers, and a statement in the caller's transaction
@@ -453,7 +453,7 @@ export const migrate = (
   Effect.scoped(Effect.gen(function*() {
     const checked = settings(options)
     if (checked instanceof PoolConfigError) return yield* checked
-    yield* readableAs("url", Connection.poolConfig(checked.url, checked.connectTimeout))
+    yield* refuseUnreadableUrl("url", Connection.poolConfig(checked.url, checked.connectTimeout))
     const { pool } = yield* Connection.open(checked.url, checked.connectTimeout)
     yield* Connection.reach(checked.connectTimeout, Migrations.migrate(pool))
   }))

@@ -146,8 +146,9 @@ export interface Offered {
   readonly delay?: number | undefined
   /**
    * Not claimed before this instant, in milliseconds since the epoch, by the
-   * store's clock (one in the past: ready now). Not with `delay`. Later
-   * than `maxDelay` from now: a delay of `maxDelay`.
+   * store's clock (one in the past: ready now). Not with `delay`. Past the
+   * last instant a JavaScript `Date` holds (year 275760): that instant
+   * (`../times.ts`'s `latestRunAt`).
    */
   readonly runAt?: number | undefined
   /** Lower runs first: an integer from `minPriority` to `maxPriority`. Default 0. */
@@ -289,8 +290,10 @@ export interface Completion {
  *   `remove` of no job) does nothing, without a round trip: it succeeds even
  *   while the server is down.
  * - `offer`, `redrive` and `remove` refuse the whole batch, changing
- *   nothing, when an id is not a string (a `StoreError` that is not
- *   retryable); so do `lookup` and `cancel` for their id.
+ *   nothing, when an id is not one every store can keep: not a string, or
+ *   holding the NUL character or half of a UTF-16 surrogate pair, or more
+ *   than 1,024 bytes of UTF-8 (a `StoreError` that is not retryable); so do
+ *   `lookup` and `cancel` for their id.
  * - Every operation refuses a queue's name that not every store can keep
  *   (a `StoreError` that is not retryable, before the engine is asked): one
  *   that is not a non-empty string, or holds the NUL character or half of a

@@ -50,7 +50,7 @@ import * as Times from "./times.ts"
 /**
  * An engine's raw operations, with the `Store`'s signatures. The boundary
  * calls them only with what it lets through: batches of at least one job or
- * lease, ids that are strings, queue names every store can keep, counts
+ * lease, ids and queue names every store can keep, counts
  * that are whole numbers from 1 to `maxCount`.
  */
 export type Engine = Omit<Store, "offer"> & {

@@ -29,14 +29,14 @@ export interface Options {
   readonly retention: Retention
   /** How long between two runs. */
   readonly interval: Duration.Duration
-  /** The most jobs one run deletes. */
+  /** The most jobs one purge deletes: a run asks again while a batch comes back full. */
   readonly batch: number
 }
 
 /** Starts the maintenance in `scope`: its first run is one interval from now. */
 export const start = (options: Options, scope: Scope.Scope): Effect.Effect<void> =>
   Effect.asVoid(Effect.forkIn(
-    purgeOnce(options).pipe(Effect.delay(options.interval), Effect.forever),
+    purgeCaughtUp(options).pipe(Effect.delay(options.interval), Effect.forever),
     scope
   ))
 
@@ -45,7 +45,7 @@ export const start = (options: Options, scope: Scope.Scope): Effect.Effect<void>
  * until one interval has passed; a failure is logged, and the next run
  * tries again.
  */
-export const purgeOnce = (options: Options): Effect.Effect<void> =>
+export const purgeCaughtUp = (options: Options): Effect.Effect<void> =>
   Effect.clockWith((clock) => {
     const { batch, interval, queue, retention, store } = options
     const until = clock.currentTimeMillisUnsafe() + Duration.toMillis(interval)

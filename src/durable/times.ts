@@ -52,7 +52,7 @@ export const bounded = (delay: Duration.Duration): Duration.Duration =>
 export const latestRunAt = 8.64e15
 
 /** Whether `job` has a time past its bound. */
-const farther = (job: Offered): boolean =>
+const pastBound = (job: Offered): boolean =>
   (job.delay !== undefined && job.delay > maxDelay) || (job.runAt !== undefined && job.runAt > latestRunAt)
 
 /**
@@ -64,7 +64,7 @@ export const boundedJobs = (jobs: ReadonlyArray<Offered>): ReadonlyArray<Offered
   let out: Array<Offered> | undefined
   for (let i = 0; i < jobs.length; i++) {
     const job = jobs[i]!
-    if (!farther(job)) continue
+    if (!pastBound(job)) continue
     out ??= jobs.slice()
     out[i] = job.delay !== undefined && job.delay > maxDelay ? { ...job, delay: maxDelay } : { ...job, runAt: latestRunAt }
   }

@@ -89,7 +89,7 @@ const tickIdOverhead = Buffer.byteLength(Ticks.tickId("", new Date(8.64e15)), "u
  * `periodic:<name>@<time>`, must be a job id every store keeps, at most
  * `maxJobIdBytes` (987 bytes).
  */
-export const maxNameBytes = maxJobIdBytes - tickIdOverhead
+const maxNameBytes = maxJobIdBytes - tickIdOverhead
 
 /**
  * The declaration's name: part of every tick's id, so it must be text every
