@@ -239,10 +239,16 @@ const operation = ({ commandTimeout, engine }: Options) => {
     ? undefined
     : Deadlines.make(commandTimeout.duration, Scope.forkUnsafe(commandTimeout.scope))
   const series = operationSeries(engine)
+  // The names found keepable: each is checked once, not at every operation
+  // (a name refused is not kept, so this grows with the queues worked only).
+  const keepable = new Set<string>()
   return <A>(name: string, queue: string, run: () => Effect.Effect<A, StoreError>): Effect.Effect<A, StoreError> => {
     // Before the span and the metrics: a name no store keeps is no queue, and gets no series of its own.
-    const unkeepable = unkeepableQueue(queue)
-    if (unkeepable !== undefined) return refuse(name, unkeepable)
+    if (!keepable.has(queue)) {
+      const unkeepable = unkeepableQueue(queue)
+      if (unkeepable !== undefined) return refuse(name, unkeepable)
+      keepable.add(queue)
+    }
     const effect = Effect.catchDefect(
       deadlines === undefined ? Effect.suspend(run) : bounded(name, Effect.suspend(run), deadlines),
       (defect) => Effect.fail(unexpected(name, defect))

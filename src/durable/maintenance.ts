@@ -17,6 +17,7 @@
  *
  * Internal: not an entry point of the package.
  */
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
@@ -40,6 +41,9 @@ export const start = (options: Options, scope: Scope.Scope): Effect.Effect<void>
     scope
   ))
 
+/** What a failed purge says: a `StoreError`'s or a thrown error's message, or the value itself. */
+const reasonOf = (failure: unknown): string => failure instanceof Error ? failure.message : String(failure)
+
 /**
  * One run: purges a batch, and another while the last came back full,
  * until one interval has passed; a failure is logged, and the next run
@@ -57,10 +61,11 @@ export const purgeCaughtUp = (options: Options): Effect.Effect<void> =>
       Effect.flatMap((purged) =>
         purged > 0 ? quietly(Effect.logDebug("purged ended jobs").pipe(Effect.annotateLogs({ queue, purged }))) : Effect.void
       ),
-      Effect.catch((error) => quietly(Effect.logWarning("purging ended jobs failed; the next run tries again", error.message))),
-      // A custom store's defect too: the maintenance goes on at its next run, as after a failure.
-      Effect.catchDefect((defect) =>
-        quietly(Effect.logWarning("purging ended jobs failed; the next run tries again", String(defect)))
+      // A failure, or a custom store's defect: the maintenance goes on at its next run. Not an interruption.
+      Effect.catchCause((cause) =>
+        Cause.hasInterruptsOnly(cause)
+          ? Effect.interrupt
+          : quietly(Effect.logWarning("purging ended jobs failed; the next run tries again", reasonOf(Cause.squash(cause))))
       )
     )
   })

@@ -6,9 +6,9 @@
  *
  * Internal: not an entry point of the package.
  */
-import { createClient, ErrorReply } from "redis"
+import { createClient } from "redis"
 import { StoreError } from "../Store.ts"
-import { describe, isRetryable } from "./errors.ts"
+import { describe, isRetryable, refusedForGood } from "./errors.ts"
 
 /** The node-redis client of a store, with what the store needs to know about it. */
 export interface Connection {
@@ -26,17 +26,6 @@ export const defaultTimeoutMs = 5_000
 const backoffBaseMs = 50
 const backoffMaxMs = 2_000
 const jitterMs = 100
-
-/**
- * Whether the handshake's answer `cause` is one the same settings meet on
- * every try: a wrong user or password, a user without the right, a
- * database index the server does not have (`SELECT 99`, `SELECT 1.5`).
- * Not any error reply: a server out of connections ("ERR max number of
- * clients reached") has room again once another client leaves.
- */
-const refusedForGood = (cause: unknown): boolean =>
-  cause instanceof ErrorReply &&
-  /^(WRONGPASS|NOAUTH|NOPERM)\b|^ERR (DB index is out of range|invalid DB index|value is not an integer)/.test(cause.message)
 
 export const openClient = (url: string, timeoutMs: number): Connection => {
   const startedAt = Date.now()

@@ -27,6 +27,17 @@ const passing: ReadonlySet<string> = new Set([
   "OOM"
 ])
 
+/**
+ * Whether the handshake's answer `cause` is one the same settings meet on
+ * every try: a wrong user or password, a user without the right, a
+ * database index the server does not have (`SELECT 99`, `SELECT 1.5`).
+ * Not any error reply: a server out of connections ("ERR max number of
+ * clients reached") has room again once another client leaves.
+ */
+export const refusedForGood = (cause: unknown): boolean =>
+  cause instanceof ErrorReply &&
+  /^(WRONGPASS|NOAUTH|NOPERM)\b|^ERR (DB index is out of range|invalid DB index|value is not an integer)/.test(cause.message)
+
 /** A reply this store cannot read: what the server holds is not what its scripts write. */
 export class UnexpectedReply extends Error {}
 
