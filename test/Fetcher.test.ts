@@ -172,6 +172,77 @@ describe("Fetcher", () => {
       yield* Scope.close(scope, Exit.void)
     }))
 
+  it.effect("a claim woken by a notification within a poll interval of the last full claim takes ready jobs only; a poll's claim, and the first after a poll interval, are full", () =>
+    Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      // When each claim came, and whether it asked for ready jobs only.
+      const claims: Array<[number, boolean]> = []
+      const store: Store = {
+        ...memory,
+        claim: (queue, max, lease, options) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            claims.push([now, options?.readyOnly === true])
+            return memory.claim(queue, max, lease, options)
+          })
+      }
+      const scope = yield* Scope.make()
+      // Room for every job: none of them ends.
+      const delivered: Array<unknown> = []
+      yield* startFetcher(store, scope, { capacity: 10, submit: (payload) => Effect.sync(() => void delivered.push(payload)) })
+      // The first claim (at 0) is full; so is the poll's at 1,000.
+      yield* TestClock.adjust(1_000)
+      // Offers at 1,300 and 1,600 wake the fetcher: within 1,000 of the full claim at 1,000, each ready only.
+      for (const [at, id] of [[300, "a"], [300, "b"]] as const) {
+        yield* TestClock.adjust(at)
+        yield* store.offer("q", [{ id, payload: id }])
+        yield* TestClock.adjust(0)
+      }
+      // At 2,100 the last full claim (1,000) is a poll interval and more behind: this wake claims in full.
+      yield* TestClock.adjust(500)
+      yield* store.offer("q", [{ id: "c", payload: "c" }])
+      yield* TestClock.adjust(0)
+      // Then ready only again, until the next poll (at 3,100, no notification before it) claims in full.
+      yield* TestClock.adjust(100)
+      yield* store.offer("q", [{ id: "d", payload: "d" }])
+      yield* TestClock.adjust(1_000)
+      assert.deepStrictEqual(delivered, ["a", "b", "c", "d"])
+      assert.deepStrictEqual(claims, [
+        [0, false],
+        [1_000, false],
+        [1_300, true],
+        [1_600, true],
+        [2_100, false],
+        [2_200, true],
+        [3_200, false]
+      ])
+      yield* Scope.close(scope, Exit.void)
+    }))
+
+  it.effect("a queue woken more often than it polls still claims in full once a poll interval (where leases that ran out are taken again)", () =>
+    Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      const full: Array<number> = []
+      const store: Store = {
+        ...memory,
+        claim: (queue, max, lease, options) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            if (options?.readyOnly !== true) full.push(now)
+            return memory.claim(queue, max, lease, options)
+          })
+      }
+      const scope = yield* Scope.make()
+      yield* startFetcher(store, scope, { capacity: 100 })
+      // A notification every 100 ms for 5 s: the poll (1 s) never ends a wait.
+      for (let n = 0; n < 50; n++) {
+        yield* TestClock.adjust(100)
+        yield* store.offer("q", [{ id: `job-${n}`, payload: n }])
+        yield* TestClock.adjust(0)
+      }
+      assert.deepStrictEqual(gaps(full).filter((gap) => gap > 1_000), [], `full claims at ${JSON.stringify(full)}`)
+      assert.isAtLeast(full.length, 5)
+      yield* Scope.close(scope, Exit.void)
+    }))
+
   it.effect("a store's due that answers no number (NaN, null) leaves the poll: the idle fetcher does not claim in a loop", () =>
     Effect.gen(function*() {
       const memory = yield* MemoryStore.make

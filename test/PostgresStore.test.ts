@@ -620,6 +620,35 @@ describe("PostgresStore", () => {
       assert.strictEqual(yield* store.due!(queue), undefined)
     }))
 
+  it.live("a ready-only claim takes the ready jobs, counted, and says what due would; it leaves a lease that ran out and a due job to the full claim", () =>
+    Effect.gen(function*() {
+      const store = yield* makeShared
+      const queue = queueName()
+      const readyOnly = { readyOnly: true }
+      yield* store.offer(queue, jobs(1, "expired"))
+      yield* store.claim(queue, 1, Duration.millis(1))
+      yield* store.offer(queue, [{ id: "due0", payload: 0, delay: 1 }, { id: "later0", payload: 0, delay: 60_000 }])
+      yield* store.offer(queue, [{ id: "low0", payload: 0, priority: 5 }, ...jobs(2, "ready")])
+      yield* Effect.sleep(50)
+      const taken = yield* store.claim(queue, 10, minute, readyOnly)
+      assert.deepStrictEqual(taken.map((job) => job.id), ["ready0", "ready1", "low0"], "ready jobs only, by priority")
+      assert.deepStrictEqual(taken.map((job) => job.attempt), [1, 1, 1])
+      assert.strictEqual(taken.due?.untilDue, 0, "a scheduled job is due now: the worker claims again at once")
+      assert.deepStrictEqual(yield* store.counts(queue), { ready: 2, leased: 4, completed: 0, buried: 0 })
+      // The full claim takes the lease that ran out, then the due job, and reads the later one's time.
+      const rest = yield* store.claim(queue, 10, minute)
+      assert.deepStrictEqual(rest.map((job) => job.id), ["expired0", "due0"])
+      assert.deepStrictEqual(rest.map((job) => job.attempt), [2, 1])
+      assert.isAbove(rest.due!.untilDue!, 50_000)
+      // Nothing ready: an empty ready-only claim still reads due.
+      const none = yield* store.claim(queue, 10, minute, readyOnly)
+      assert.deepStrictEqual([...none], [])
+      assert.isAbove(none.due!.untilDue!, 50_000)
+      assert.deepStrictEqual(yield* store.counts(queue), { ready: 1, leased: 5, completed: 0, buried: 0 })
+      yield* store.complete(queue, [...taken, ...rest])
+      assert.deepStrictEqual(yield* store.counts(queue), { ready: 1, leased: 0, completed: 5, buried: 0 })
+    }))
+
   it.live("a claim that locked ready jobs it did not take notifies: a claim it made come back short is woken, not left to its poll", () =>
     Effect.scoped(Effect.gen(function*() {
       const a = yield* makeShared

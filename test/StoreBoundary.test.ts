@@ -237,6 +237,19 @@ describe("the store boundary", () => {
     await Effect.runPromise(Scope.close(scope, Exit.void))
   })
 
+  it.effect("a claim's options reach the engine as readyOnly when it is true, and as nothing otherwise; a trap reading them is a StoreError", () =>
+    Effect.gen(function*() {
+      const { calls, engine } = recording()
+      const store = Boundary.makeStore(engine, { engine: "test" })
+      const given: ReadonlyArray<unknown> = [{ readyOnly: true }, { readyOnly: "yes" }, { readyOnly: 1 }, {}, null, undefined]
+      for (const options of given) yield* store.claim("q", 1, minute, options as never)
+      assert.deepStrictEqual(calls.map((call) => call.args[3]), [{ readyOnly: true }, undefined, undefined, undefined, undefined, undefined])
+      const trap = new Proxy({}, { get: () => { throw new Error("a trap") } })
+      const error = yield* Effect.flip(store.claim("q", 1, minute, trap))
+      assert.instanceOf(error, StoreError)
+      assert.include(error.reason, "a trap")
+    }))
+
   it.effect("a defect of the engine is a StoreError naming the operation, not retryable, with the defect as cause", () =>
     Effect.gen(function*() {
       const bug = new Error("a bug")

@@ -200,6 +200,18 @@ export interface ClaimedJobs extends ReadonlyArray<Claimed> {
 export const withDue = (jobs: Array<Claimed>, untilDue: number | undefined): ClaimedJobs =>
   Object.defineProperty(jobs, "due", { value: { untilDue } })
 
+/**
+ * How a claim may narrow what it looks at. `readyOnly`: the worker was woken
+ * by a notification and has made a full claim within its poll interval, so
+ * the claim need only take jobs ready now; it may leave leases that ran out
+ * and jobs whose time came to the next full claim (at most a poll interval
+ * later), and still answers `due` when short. A hint: an engine whose full
+ * claim costs no more (memory, Redis) ignores it.
+ */
+export interface ClaimOptions {
+  readonly readyOnly?: boolean | undefined
+}
+
 /** A dead-lettered job. */
 export interface Buried {
   readonly id: string
@@ -327,12 +339,13 @@ export interface Store {
    * Claims up to `max` jobs (at least 1, unless none is ready: then an empty
    * array; callers poll). Never waits long: at most a round trip. A claim
    * that comes back short may carry `due`'s reading (`ClaimedJobs`): every
-   * engine of this package does.
+   * engine of this package does. `options` may narrow it (`ClaimOptions`).
    */
   readonly claim: (
     queue: string,
     max: number,
-    lease: Duration.Duration
+    lease: Duration.Duration,
+    options?: ClaimOptions
   ) => Effect.Effect<ClaimedJobs, StoreError>
   /**
    * Completes the jobs whose leases are still held: done for good, counted

@@ -43,7 +43,7 @@ import * as Metrics from "../Metrics.ts"
 import * as Deadlines from "./deadlines.ts"
 import * as OfferedFields from "./offeredFields.ts"
 import { payloadTexts } from "./payloadSize.ts"
-import type { Offered, Refused, Store } from "./Store.ts"
+import type { ClaimOptions, Offered, Refused, Store } from "./Store.ts"
 import { StoreError } from "./Store.ts"
 import * as Times from "./times.ts"
 
@@ -82,6 +82,12 @@ export interface Options {
    */
   readonly maxPayloadBytes?: number | undefined
 }
+
+/** A claim's options as the engine gets them: `readyOnly` only when it is `true`, nothing else. */
+const claimOptions = (options: ClaimOptions | undefined): ClaimOptions | undefined =>
+  options?.readyOnly === true ? readyOnlyClaim : undefined
+
+const readyOnlyClaim: ClaimOptions = { readyOnly: true }
 
 /** The most jobs one `claim`, `buried` or `purge` asks for: PostgreSQL's `integer`, the narrowest engine's. */
 export const maxCount = 2_147_483_647
@@ -126,9 +132,11 @@ const wrap = (engine: Engine, options: Options): Store => {
         if (typeof texts === "string") return refuse("offer", texts)
         return engine.offer(queue, Times.boundedJobs(jobs), texts)
       }),
-    claim: (queue, max, lease) => {
+    claim: (queue, max, lease, options) => {
       const n = count(max)
-      return n === 0 ? Effect.succeed([]) : operate("claim", queue, () => engine.claim(queue, n, Times.bounded(lease)))
+      return n === 0
+        ? Effect.succeed([])
+        : operate("claim", queue, () => engine.claim(queue, n, Times.bounded(lease), claimOptions(options)))
     },
     complete: (queue, leases, completion) =>
       leases.length === 0 ? Effect.void : operate("complete", queue, () => engine.complete(queue, leases, completion)),

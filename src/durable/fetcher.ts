@@ -6,14 +6,16 @@
  * its room in the book until its jobs are held; when a claim comes back short (the queue is empty), it waits
  * for the first of a wakeup (`wakeup.ts`: the store said jobs were stored
  * or made ready), the earliest job waiting for its time (`Store.due`: a
- * delayed job, a retry) or `pollInterval`; it waits out a store outage with
- * the backoff of `outage.ts` (a fresh one each outage).
+ * delayed job, a retry) or `pollInterval`; woken by a notification, it
+ * claims the ready jobs only (`readyOnly`). It waits out a store outage
+ * with the backoff of `outage.ts` (a fresh one each outage).
  *
  * It owns its stop signal. `Durable.ts` starts it; the shutdown stops it,
  * and waits for it to end (a claim in flight still delivers its jobs).
  *
  * Internal: not an entry point of the package.
  */
+import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
@@ -32,7 +34,7 @@ import * as Failures from "./failures.ts"
 import * as JobOptions from "./jobOptions.ts"
 import * as Leases from "./leases.ts"
 import * as Outage from "./outage.ts"
-import type { Claimed, ClaimedJobs, DueReading, Store, StoreError } from "./Store.ts"
+import type { ClaimedJobs, ClaimOptions, Claimed, DueReading, Store, StoreError } from "./Store.ts"
 import * as Traceparent from "./traceparent.ts"
 import * as Wakeup from "./wakeup.ts"
 
@@ -136,6 +138,10 @@ interface Claims {
   short: boolean
   /** What that claim read of `due`, if it came back short and its store read it (`ClaimedJobs`). */
   due: Reading | undefined
+  /** Whether a notification ended the idle wait just over: the next claim may take ready jobs only (`readyOnly`). */
+  notified: boolean
+  /** When the latest full claim started (monotonic milliseconds): ready-only claims come only within a poll interval of it. */
+  fullClaimAt: number
   /** Whether a claim is failing (the store is out): no second claim until one succeeds. */
   failing: boolean
   /** Open while no claim is in flight: `stopped` waits for it. */
@@ -176,14 +182,17 @@ export const start = <A>(options: Options<A>, scope: Scope.Scope): Effect.Effect
       answered: 0,
       short: false,
       due: undefined,
+      notified: false,
+      fullClaimAt: -Infinity,
       failing: false,
       none: Latch.makeUnsafe(true),
       fibers: new Set()
     }
     // With no span current: a job's span has the span its producer stored as
     // its parent (`parentOf`), never whatever span this pool was made in.
+    const clock = yield* Effect.clockWith(Effect.succeed)
     const running = Effect.updateContext(
-      run(options, wakeup, claims, scope),
+      run(options, wakeup, claims, scope, clock),
       (context: Context.Context<never>) => Context.omit(Tracer.ParentSpan)(context)
     )
     const fiber = yield* Effect.forkIn(Effect.raceFirst(running, Deferred.await(stopping)), scope)
@@ -207,7 +216,13 @@ export const start = <A>(options: Options<A>, scope: Scope.Scope): Effect.Effect
  * `scope`, so that a second one can start while the first waits for the
  * store (`mayClaim`).
  */
-const run = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, claims: Claims, scope: Scope.Scope): Effect.Effect<never> =>
+const run = <A>(
+  options: Options<A>,
+  wakeup: Wakeup.Wakeup,
+  claims: Claims,
+  scope: Scope.Scope,
+  clock: Clock.Clock
+): Effect.Effect<never> =>
   // A chain of effects, not a generator: one generator a turn, made and
   // stepped cold after an idle while, stood between a notification and its
   // claim.
@@ -223,15 +238,16 @@ const run = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, claims: Claims, scop
           // be one more turn of the event loop between an offer and its pickup.
           // (The memory store's notifications come a step after their offer, as
           // a remote store's would.)
-          return Effect.map(idle(options, wakeup, claims.due), () => {
+          return Effect.map(idle(options, wakeup, claims.due), (notified) => {
             claims.short = false
+            claims.notified = notified
           })
         }
         // No yield between turns: a claim answered at once (a memory store) is
         // followed by the idle wait in the same step, as when the claim ran in
         // this fiber. The loop cannot spin: each turn claims room, which only
         // other fibers give back, or waits.
-        return startClaim(options, wakeup, claims, scope)
+        return startClaim(options, wakeup, claims, scope, readyOnly(options, claims, monotonicMillis(clock)))
       })
     ),
     { disableYield: true }
@@ -242,7 +258,7 @@ const run = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, claims: Claims, scop
  * of its own in `scope`, as one step that shutdown cannot cut in two: a
  * claim counted in flight but never started would hold `stopped` up for ever.
  */
-const startClaim = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, claims: Claims, scope: Scope.Scope) =>
+const startClaim = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, claims: Claims, scope: Scope.Scope, ready: boolean) =>
   Effect.uninterruptible(Effect.suspend(() => {
     // Before the claim: a notification from now on is about a job it may not see.
     wakeup.reset()
@@ -253,7 +269,7 @@ const startClaim = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, claims: Claim
     const number = ++claims.started
     // Started at once, in this step: scheduled, the request would wait for a later turn of the event loop.
     return Effect.map(
-      Effect.forkIn(claimThroughOutage(options, claims, number, max), scope, { startImmediately: true }),
+      Effect.forkIn(claimThroughOutage(options, claims, number, max, ready), scope, { startImmediately: true }),
       (fiber) => {
         // One that answered in this step has already left the set, or never needs to be in it.
         if (fiber.pollUnsafe() === undefined) {
@@ -263,6 +279,21 @@ const startClaim = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, claims: Claim
       }
     )
   }))
+
+/**
+ * Whether the claim starting `now` may take ready jobs only
+ * (`ClaimOptions.readyOnly`): the first after an idle wait that a
+ * notification ended, within a poll interval of the latest full claim. So
+ * an idle pickup pays only for the ready jobs it was woken for, while the
+ * leases that ran out and the jobs whose time came are still looked for at
+ * least as often as an idle pool polls. Marks a full claim's start.
+ */
+const readyOnly = <A>({ pollInterval }: Options<A>, claims: Claims, now: number): boolean => {
+  const ready = claims.notified && now - claims.fullClaimAt < Duration.toMillis(pollInterval)
+  claims.notified = false
+  if (!ready) claims.fullClaimAt = now
+  return ready
+}
 
 /**
  * How many free leases a claim needs to start now, or undefined if none
@@ -298,7 +329,7 @@ const turn = <A>(options: Options<A>, claims: Claims): Effect.Effect<void> =>
  * without interrupting the store's operation (which would cost PostgreSQL
  * a cancel request).
  */
-const idle = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, known: Reading | undefined): Effect.Effect<void> =>
+const idle = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, known: Reading | undefined): Effect.Effect<boolean> =>
   known !== undefined
     ? Effect.clockWith((clock) =>
       wakeup.wait(Effect.sleep(idleTime(options.pollInterval, untilDueAt(known, monotonicMillis(clock)))))
@@ -331,9 +362,15 @@ const idleFor = <A>({ pollInterval, queue, store }: Options<A>): Effect.Effect<D
  * by `stopped`), it gives back its reservation and leaves the claims in
  * flight.
  */
-const claimThroughOutage = <A>(options: Options<A>, claims: Claims, number: number, max: number): Effect.Effect<void> =>
+const claimThroughOutage = <A>(
+  options: Options<A>,
+  claims: Claims,
+  number: number,
+  max: number,
+  ready: boolean
+): Effect.Effect<void> =>
   Effect.flatMap(
-    Effect.catch(claimAndDeliver(options, max), (error) => retried(options, claims, max, error)),
+    Effect.catch(claimAndDeliver(options, max, ready), (error) => retried(options, claims, max, error)),
     (claimed) => {
       const answered = Effect.clockWith((clock) =>
         Effect.sync(() => {
@@ -392,9 +429,9 @@ const retried = <A>(options: Options<A>, claims: Claims, max: number, first: Sto
  * cannot cut in two: a claim whose answer was dropped would leave its
  * jobs leased to nobody until their lease ran out.
  */
-const claimAndDeliver = <A>(options: Options<A>, max: number): Effect.Effect<ClaimedJobs, StoreError> =>
+const claimAndDeliver = <A>(options: Options<A>, max: number, ready = false): Effect.Effect<ClaimedJobs, StoreError> =>
   Effect.uninterruptible(Effect.flatMap(
-    options.store.claim(options.queue, max, options.lease),
+    options.store.claim(options.queue, max, options.lease, ready ? readyOnlyClaim : undefined),
     (claimed) =>
       Effect.as(
         // An idle queue's job comes alone: delivered without `forEach`'s steps, which run cold after the wait.
@@ -404,6 +441,8 @@ const claimAndDeliver = <A>(options: Options<A>, max: number): Effect.Effect<Cla
         claimed
       )
   ))
+
+const readyOnlyClaim: ClaimOptions = { readyOnly: true }
 
 /**
  * The span current when `claimed` was offered, from its settings: made

@@ -28,8 +28,11 @@ import type { Store, StoreError } from "./Store.ts"
 export interface Wakeup {
   /** Forgets the notifications so far: the claim about to run sees every job they announced. */
   readonly reset: () => void
-  /** Waits for a notification since the last `reset`, or for `sleep` to end, whichever comes first. */
-  readonly wait: (sleep: Effect.Effect<void>) => Effect.Effect<void>
+  /**
+   * Waits for a notification since the last `reset`, or for `sleep` to end,
+   * whichever comes first; true if a notification ended it.
+   */
+  readonly wait: (sleep: Effect.Effect<void>) => Effect.Effect<boolean>
 }
 
 /**
@@ -54,28 +57,32 @@ const open = (signal: Signal): void => {
   waiter?.()
 }
 
+const notified = Effect.succeed(true)
+const slept = Effect.succeed(false)
+
 /**
  * Waits for `signal` to open, or for `sleep` to end. The sleep runs in a
  * fiber of its own, started in this step (a `TestClock` moves it as any
- * sleep); the first to come resumes the wait and ends the other.
+ * sleep); the first to come resumes the wait and ends the other. True if
+ * the signal did.
  */
-const waitFor = (signal: Signal, sleep: Effect.Effect<void>): Effect.Effect<void> =>
+const waitFor = (signal: Signal, sleep: Effect.Effect<void>): Effect.Effect<boolean> =>
   Effect.suspend(() =>
-    signal.open ? Effect.void : Effect.flatMap(Effect.forkDetach(sleep, { startImmediately: true }), (sleeper) =>
-      Effect.callback<void>((resume) => {
+    signal.open ? notified : Effect.flatMap(Effect.forkDetach(sleep, { startImmediately: true }), (sleeper) =>
+      Effect.callback<boolean>((resume) => {
         if (signal.open || sleeper.pollUnsafe() !== undefined) {
           sleeper.interruptUnsafe()
-          return resume(Effect.void)
+          return resume(signal.open ? notified : slept)
         }
         const woken = () => {
           stopObserving()
           // The fetcher first: resumed, it sends its claim before this returns; cutting the sleep (its timer, its fiber's end) can wait until then.
-          resume(Effect.void)
+          resume(notified)
           sleeper.interruptUnsafe()
         }
         const stopObserving = sleeper.addObserver(() => {
           if (signal.waiter === woken) signal.waiter = undefined
-          resume(Effect.void)
+          resume(slept)
         })
         signal.waiter = woken
         // Interrupted (the fetcher stops): the sleep ends with it, and a later notification is kept.
@@ -91,7 +98,7 @@ const waitFor = (signal: Signal, sleep: Effect.Effect<void>): Effect.Effect<void
 export const start = (store: Store, queue: string, scope: Scope.Scope): Effect.Effect<Wakeup> =>
   Effect.gen(function*() {
     const listen = store.listen
-    if (listen === undefined) return { reset: () => {}, wait: (sleep) => sleep }
+    if (listen === undefined) return { reset: () => {}, wait: (sleep) => Effect.as(sleep, false) }
     const signal: Signal = { open: false, waiter: undefined }
     yield* Effect.forkIn(keep(listen, queue, signal), scope)
     return {

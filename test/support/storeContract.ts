@@ -485,6 +485,27 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.deepStrictEqual([claimed.length, claimed.due], [2, undefined], "full: the claim did not read due")
       })))
 
+    test("a ready-only claim takes the ready jobs by priority and, short, reads due; what it may leave (a lease that ran out, a job whose time came) the next full claim takes", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, [{ id: "expired", payload: 0 }])
+        yield* store.claim(queue, 1, Duration.millis(1))
+        yield* store.offer(queue, [
+          { id: "due", payload: 1, delay: 1 },
+          { id: "later", payload: 2, delay: 60_000 },
+          { id: "low", payload: 3, priority: 5 },
+          { id: "high", payload: 4 }
+        ])
+        yield* elapse(50)
+        const first = yield* store.claim(queue, 10, minute, { readyOnly: true })
+        const ids = first.map((job) => job.id)
+        assert.deepStrictEqual(ids.filter((id) => id === "high" || id === "low"), ["high", "low"])
+        assert.isDefined(first.due, "a short claim says what due says")
+        const second = yield* store.claim(queue, 10, minute)
+        assert.deepStrictEqual([...ids, ...second.map((job) => job.id)].sort(), ["due", "expired", "high", "low"], "each once")
+      })))
+
     test("a job ready when stored (a delay of 0, a run-at past) is claimed in its order of offer; due does not count it", () =>
       Effect.scoped(Effect.gen(function*() {
         const store = yield* make

@@ -329,6 +329,46 @@ FROM reading LEFT JOIN (leased JOIN picked USING (id)) ON true
 ORDER BY picked.tier, picked.priority, picked.visible_at, picked.seq`
 
 /**
+ * `claimSql` for ready jobs only (`ClaimOptions.readyOnly`): the `ready`
+ * tier alone, its jobs leased and counted as there, and the same seventh
+ * column, what `due` would say (here the first scheduled job, due or not:
+ * one due now reads 0, and the worker claims again at once, in full). The
+ * leases that ran out and the jobs whose time came are left to the full
+ * claim. Every candidate it locks it takes, so it never notifies. After an
+ * idle pause its plan, about a third of the full one's, executes sooner,
+ * and so does the idle pickup it serves (`bench/durable/pickupVersus.ts`;
+ * the design notes).
+ */
+export const claimReadySql = `
+WITH picked AS (
+  SELECT ctid, id, priority, visible_at, seq FROM ${table}
+  WHERE queue = $1 AND state = 'ready' AND visible_at <= now()
+  ORDER BY priority, visible_at, seq
+  LIMIT $2
+  FOR UPDATE SKIP LOCKED
+), leased AS (
+  UPDATE ${table}
+  SET state = 'leased', attempts = attempts + 1, visible_at = ${fromNow("$3")}, token = $4 || seq
+  WHERE ctid = ANY(ARRAY(SELECT ctid FROM picked))
+  RETURNING id, payload::text AS text, attempts, token, settings, ctid
+), counted AS (${tally("picked", "ready", "leased")}
+), reading AS (
+  SELECT (
+    SELECT extract(epoch FROM greatest(first.at, now()) - now())::float8 * 1000
+    FROM (
+      SELECT visible_at AS at FROM ${table}
+      WHERE queue = $1 AND state = 'scheduled'
+      ORDER BY visible_at LIMIT 1
+    ) AS first
+    WHERE (SELECT count(*) FROM leased) < $2
+  ) AS until_due
+)
+SELECT id, CASE WHEN octet_length(text) <= $5 THEN text END, attempts, token || '@' || leased.ctid::text,
+  octet_length(text), settings, reading.until_due
+FROM reading LEFT JOIN (leased JOIN picked USING (id)) ON true
+ORDER BY picked.priority, picked.visible_at, picked.seq`
+
+/**
  * Whether a row's lease is one of `$3`, the batch's tokens as the keys of a
  * JSON object (`leaseParams`): a token names one lease of one job, so the
  * batch's ids and tokens need not be paired. Each row's token is looked up

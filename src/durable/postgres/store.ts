@@ -99,10 +99,10 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
             ))
       }),
 
-    claim: (queue, max, lease) =>
+    claim: (queue, max, lease, options) =>
       Effect.suspend(() =>
         Effect.flatMap(
-          run("claim", Sql.claimSql, [
+          run("claim", options?.readyOnly === true ? Sql.claimReadySql : Sql.claimSql, [
             queue,
             PgTypes.int4(max),
             Sql.millis(lease),
