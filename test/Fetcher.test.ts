@@ -8,7 +8,7 @@
  * while the poll goes on.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Deferred, Effect, Exit, Logger, Queue, Schema, Scope } from "effect"
+import { Clock, Deferred, Duration, Effect, Exit, Logger, Queue, Schema, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as Leases from "../src/durable/leases.ts"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
@@ -238,8 +238,54 @@ describe("Fetcher", () => {
         yield* store.offer("q", [{ id: `job-${n}`, payload: n }])
         yield* TestClock.adjust(0)
       }
-      assert.deepStrictEqual(gaps(full).filter((gap) => gap > 1_000), [], `full claims at ${JSON.stringify(full)}`)
-      assert.isAtLeast(full.length, 5)
+      // At the start, then at the first notification a poll interval or more after the last full claim.
+      assert.deepStrictEqual(full, [0, 1_000, 2_000, 3_000, 4_000, 5_000])
+      yield* Scope.close(scope, Exit.void)
+    }))
+
+  it.effect("a claim woken while the last reading of due says a job is due now is full: the due job waits for no poll", () =>
+    Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      const readyOnly: Array<boolean> = []
+      // Every claim says a job is due now: the one a full claim would take.
+      const store: Store = {
+        ...memory,
+        claim: (queue, max, lease, options) => {
+          readyOnly.push(options?.readyOnly === true)
+          return Effect.map(memory.claim(queue, max, lease, options), (jobs) => withDue([...jobs], 0))
+        }
+      }
+      const scope = yield* Scope.make()
+      yield* startFetcher(store, scope, { capacity: 10 })
+      yield* TestClock.adjust(0)
+      // The first claim (at 0) read a job due now; a notification comes before the millisecond's wait ends.
+      yield* store.offer("q", [{ id: "a", payload: "a" }])
+      yield* TestClock.adjust(0)
+      assert.deepStrictEqual(readyOnly, [false, false])
+      yield* Scope.close(scope, Exit.void)
+    }))
+
+  it.effect("with an endless poll, a woken pool still claims in full once a lease", () =>
+    Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      const full: Array<number> = []
+      const store: Store = {
+        ...memory,
+        claim: (queue, max, lease, options) =>
+          Effect.flatMap(Clock.currentTimeMillis, (now) => {
+            if (options?.readyOnly !== true) full.push(now)
+            return memory.claim(queue, max, lease, options)
+          })
+      }
+      const scope = yield* Scope.make()
+      yield* startFetcher(store, scope, { capacity: 1_000, pollInterval: Duration.infinity })
+      // A notification every second for 95 s; the lease is 30 s.
+      for (let n = 0; n < 95; n++) {
+        yield* TestClock.adjust(1_000)
+        yield* store.offer("q", [{ id: `job-${n}`, payload: n }])
+        yield* TestClock.adjust(0)
+      }
+      assert.deepStrictEqual(full, [0, 30_000, 60_000, 90_000])
       yield* Scope.close(scope, Exit.void)
     }))
 

@@ -283,13 +283,18 @@ const startClaim = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, claims: Claim
 /**
  * Whether the claim starting `now` may take ready jobs only
  * (`ClaimOptions.readyOnly`): the first after an idle wait that a
- * notification ended, within a poll interval of the latest full claim. So
- * an idle pickup pays only for the ready jobs it was woken for, while the
- * leases that ran out and the jobs whose time came are still looked for at
- * least as often as an idle pool polls. Marks a full claim's start.
+ * notification ended, within a poll interval (or a lease, if shorter) of
+ * the latest full claim, unless the last reading of `due` says a job is
+ * due now. So an idle pickup pays only for the ready jobs it was woken for,
+ * while a job whose time came is claimed by the next claim however often
+ * the queue is woken, and the leases that ran out are looked for at least
+ * as often as an idle pool polls (an endless poll: once a lease).
+ * Marks a full claim's start.
  */
-const readyOnly = <A>({ pollInterval }: Options<A>, claims: Claims, now: number): boolean => {
-  const ready = claims.notified && now - claims.fullClaimAt < Duration.toMillis(pollInterval)
+const readyOnly = <A>({ lease, pollInterval }: Options<A>, claims: Claims, now: number): boolean => {
+  const dueNow = claims.due !== undefined && untilDueAt(claims.due, now) === 0
+  const ready = claims.notified && !dueNow &&
+    now - claims.fullClaimAt < Math.min(Duration.toMillis(pollInterval), Duration.toMillis(lease))
   claims.notified = false
   if (!ready) claims.fullClaimAt = now
   return ready

@@ -332,7 +332,7 @@ ORDER BY picked.tier, picked.priority, picked.visible_at, picked.seq`
  * `claimSql` for ready jobs only (`ClaimOptions.readyOnly`): the `ready`
  * tier alone, its jobs leased and counted as there, and the same seventh
  * column, what `due` would say (here the first scheduled job, due or not:
- * one due now reads 0, and the worker claims again at once, in full). The
+ * one due now reads 0, and the worker's next claim is full). The
  * leases that ran out and the jobs whose time came are left to the full
  * claim. Every candidate it locks it takes, so it never notifies. After an
  * idle pause its plan, about a third of the full one's, executes sooner,
