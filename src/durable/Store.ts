@@ -202,11 +202,12 @@ export const withDue = (jobs: Array<Claimed>, untilDue: number | undefined): Cla
 
 /**
  * How a claim may narrow what it looks at. `readyOnly`: the worker was woken
- * by a notification and has made a full claim within its poll interval, so
- * the claim need only take jobs ready now; it may leave leases that ran out
- * and jobs whose time came to the next full claim (at most a poll interval
- * later), and still answers `due` when short. A hint: an engine whose full
- * claim costs no more (memory, Redis) ignores it.
+ * by a notification, has made a full claim within its poll interval and
+ * knows of no job due now, so the claim need only take jobs ready now; it
+ * may leave leases that ran out and jobs whose time came to a later full
+ * claim, and still answers `due` when short (a job due now reads 0: the
+ * worker's next claim is full). A hint: an engine whose full claim costs no
+ * more (memory, Redis) ignores it.
  */
 export interface ClaimOptions {
   readonly readyOnly?: boolean | undefined
