@@ -51,6 +51,31 @@ const started = (store: Store, scope: Scope.Scope) =>
     return delivered
   })
 
+/**
+ * `memory`, recording when each claim came and whether it asked for ready
+ * jobs only (`ClaimOptions.readyOnly`); `full` gives when the full ones came.
+ */
+const hinted = (memory: Store) => {
+  const claims: Array<readonly [at: number, readyOnly: boolean]> = []
+  const store: Store = {
+    ...memory,
+    claim: (queue, max, lease, options) =>
+      Effect.flatMap(Clock.currentTimeMillis, (now) => {
+        claims.push([now, options?.readyOnly === true])
+        return memory.claim(queue, max, lease, options)
+      })
+  }
+  return { claims, store, full: () => claims.flatMap(([at, readyOnly]) => readyOnly ? [] : [at]) }
+}
+
+/** Offers each of `ids` (its payload the id) on queue "q", `everyMs` after the one before, and lets its wakeup run. */
+const offeredEvery = (store: Store, everyMs: number, ids: ReadonlyArray<string>) =>
+  Effect.forEach(ids, (id) =>
+    Effect.andThen(
+      TestClock.adjust(everyMs),
+      Effect.andThen(store.offer("q", [{ id, payload: id }]), TestClock.adjust(0))
+    ), { discard: true })
+
 /** Warnings logged, by message. */
 const warningsLogger = () => {
   const warnings: Array<string> = []
@@ -174,17 +199,7 @@ describe("Fetcher", () => {
 
   it.effect("a claim woken by a notification within a poll interval of the last full claim takes ready jobs only; a poll's claim, and the first after a poll interval, are full", () =>
     Effect.gen(function*() {
-      const memory = yield* MemoryStore.make
-      // When each claim came, and whether it asked for ready jobs only.
-      const claims: Array<[number, boolean]> = []
-      const store: Store = {
-        ...memory,
-        claim: (queue, max, lease, options) =>
-          Effect.flatMap(Clock.currentTimeMillis, (now) => {
-            claims.push([now, options?.readyOnly === true])
-            return memory.claim(queue, max, lease, options)
-          })
-      }
+      const { claims, store } = hinted(yield* MemoryStore.make)
       const scope = yield* Scope.make()
       // Room for every job: none of them ends.
       const delivered: Array<unknown> = []
@@ -192,18 +207,11 @@ describe("Fetcher", () => {
       // The first claim (at 0) is full; so is the poll's at 1,000.
       yield* TestClock.adjust(1_000)
       // Offers at 1,300 and 1,600 wake the fetcher: within 1,000 of the full claim at 1,000, each ready only.
-      for (const [at, id] of [[300, "a"], [300, "b"]] as const) {
-        yield* TestClock.adjust(at)
-        yield* store.offer("q", [{ id, payload: id }])
-        yield* TestClock.adjust(0)
-      }
+      yield* offeredEvery(store, 300, ["a", "b"])
       // At 2,100 the last full claim (1,000) is a poll interval and more behind: this wake claims in full.
-      yield* TestClock.adjust(500)
-      yield* store.offer("q", [{ id: "c", payload: "c" }])
-      yield* TestClock.adjust(0)
-      // Then ready only again, until the next poll (at 3,100, no notification before it) claims in full.
-      yield* TestClock.adjust(100)
-      yield* store.offer("q", [{ id: "d", payload: "d" }])
+      // Then ready only again, until the next poll (at 3,200, no notification before it) claims in full.
+      yield* offeredEvery(store, 500, ["c"])
+      yield* offeredEvery(store, 100, ["d"])
       yield* TestClock.adjust(1_000)
       assert.deepStrictEqual(delivered, ["a", "b", "c", "d"])
       assert.deepStrictEqual(claims, [
@@ -220,72 +228,59 @@ describe("Fetcher", () => {
 
   it.effect("a queue woken more often than it polls still claims in full once a poll interval (where leases that ran out are taken again)", () =>
     Effect.gen(function*() {
-      const memory = yield* MemoryStore.make
-      const full: Array<number> = []
-      const store: Store = {
-        ...memory,
-        claim: (queue, max, lease, options) =>
-          Effect.flatMap(Clock.currentTimeMillis, (now) => {
-            if (options?.readyOnly !== true) full.push(now)
-            return memory.claim(queue, max, lease, options)
-          })
-      }
+      const { full, store } = hinted(yield* MemoryStore.make)
       const scope = yield* Scope.make()
       yield* startFetcher(store, scope, { capacity: 100 })
       // A notification every 100 ms for 5 s: the poll (1 s) never ends a wait.
-      for (let n = 0; n < 50; n++) {
-        yield* TestClock.adjust(100)
-        yield* store.offer("q", [{ id: `job-${n}`, payload: n }])
-        yield* TestClock.adjust(0)
-      }
+      yield* offeredEvery(store, 100, Array.from({ length: 50 }, (_, n) => `job-${n}`))
       // At the start, then at the first notification a poll interval or more after the last full claim.
-      assert.deepStrictEqual(full, [0, 1_000, 2_000, 3_000, 4_000, 5_000])
+      assert.deepStrictEqual(full(), [0, 1_000, 2_000, 3_000, 4_000, 5_000])
+      yield* Scope.close(scope, Exit.void)
+    }))
+
+  it.effect("a busy fetcher's claims are full: only the first after an idle wait a notification ended is ready only", () =>
+    Effect.gen(function*() {
+      const { claims, store } = hinted(yield* MemoryStore.make)
+      const scope = yield* Scope.make()
+      const delivered: Array<string> = []
+      const { book } = yield* startFetcher(store, scope, { submit: (id) => Effect.sync(() => void delivered.push(id as string)) })
+      // Five jobs wake the idle fetcher at 100: its claim takes two (its book's room), and comes back full.
+      yield* TestClock.adjust(100)
+      yield* store.offer("q", ["a", "b", "c", "d", "e"].map((id) => ({ id, payload: id })))
+      yield* TestClock.adjust(0)
+      // Room again at 200, a lease at a time: the next claims are the busy loop's, not a wakeup's.
+      yield* TestClock.adjust(100)
+      for (const id of [...delivered]) Leases.end(book, id, Leases.complete)
+      yield* TestClock.adjust(0)
+      assert.deepStrictEqual(claims, [[0, false], [100, true], [200, false], [200, false]])
       yield* Scope.close(scope, Exit.void)
     }))
 
   it.effect("a claim woken while the last reading of due says a job is due now is full: the due job waits for no poll", () =>
     Effect.gen(function*() {
       const memory = yield* MemoryStore.make
-      const readyOnly: Array<boolean> = []
       // Every claim says a job is due now: the one a full claim would take.
-      const store: Store = {
+      const { claims, store } = hinted({
         ...memory,
-        claim: (queue, max, lease, options) => {
-          readyOnly.push(options?.readyOnly === true)
-          return Effect.map(memory.claim(queue, max, lease, options), (jobs) => withDue([...jobs], 0))
-        }
-      }
+        claim: (...args) => Effect.map(memory.claim(...args), (jobs) => withDue([...jobs], 0))
+      })
       const scope = yield* Scope.make()
       yield* startFetcher(store, scope, { capacity: 10 })
       yield* TestClock.adjust(0)
       // The first claim (at 0) read a job due now; a notification comes before the millisecond's wait ends.
-      yield* store.offer("q", [{ id: "a", payload: "a" }])
-      yield* TestClock.adjust(0)
-      assert.deepStrictEqual(readyOnly, [false, false])
+      yield* offeredEvery(store, 0, ["a"])
+      assert.deepStrictEqual(claims, [[0, false], [0, false]])
       yield* Scope.close(scope, Exit.void)
     }))
 
   it.effect("with an endless poll, a woken pool still claims in full once a lease", () =>
     Effect.gen(function*() {
-      const memory = yield* MemoryStore.make
-      const full: Array<number> = []
-      const store: Store = {
-        ...memory,
-        claim: (queue, max, lease, options) =>
-          Effect.flatMap(Clock.currentTimeMillis, (now) => {
-            if (options?.readyOnly !== true) full.push(now)
-            return memory.claim(queue, max, lease, options)
-          })
-      }
+      const { full, store } = hinted(yield* MemoryStore.make)
       const scope = yield* Scope.make()
       yield* startFetcher(store, scope, { capacity: 1_000, pollInterval: Duration.infinity })
       // A notification every second for 95 s; the lease is 30 s.
-      for (let n = 0; n < 95; n++) {
-        yield* TestClock.adjust(1_000)
-        yield* store.offer("q", [{ id: `job-${n}`, payload: n }])
-        yield* TestClock.adjust(0)
-      }
-      assert.deepStrictEqual(full, [0, 30_000, 60_000, 90_000])
+      yield* offeredEvery(store, 1_000, Array.from({ length: 95 }, (_, n) => `job-${n}`))
+      assert.deepStrictEqual(full(), [0, 30_000, 60_000, 90_000])
       yield* Scope.close(scope, Exit.void)
     }))
 
