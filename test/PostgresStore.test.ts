@@ -570,7 +570,7 @@ describe("PostgresStore", () => {
       assert.deepStrictEqual((yield* store.buried(queue, 10)).map((job) => job.error), ["died: a\\u0000b"])
     }))
 
-  it.live("an empty claim, and due, read a few pages of a queue of 20,000 jobs waiting for their time (EXPLAIN ANALYZE BUFFERS)", () =>
+  it.live("an empty claim, full or ready-only, and due, read a few pages of a queue of 20,000 jobs waiting for their time (EXPLAIN ANALYZE BUFFERS)", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* makeShared
       const queue = queueName()
@@ -586,6 +586,7 @@ describe("PostgresStore", () => {
           return top["Shared Hit Blocks"]! + top["Shared Read Blocks"]!
         })
       yield* connection.queryValues(`PREPARE claim(text, int4, float8, text, int4) AS ${Sql.claimSql}`)
+      yield* connection.queryValues(`PREPARE ready(text, int4, float8, text, int4) AS ${Sql.claimReadySql}`)
       yield* connection.queryValues(`PREPARE due(text) AS ${Sql.dueSql}`)
       const literal = `'${queue}'`
       for (const analyzed of [false, true]) {
@@ -593,8 +594,10 @@ describe("PostgresStore", () => {
         // From the sixth run on, a prepared statement may run a generic plan.
         for (let run = 0; run < 7; run++) {
           const claim = yield* pages(`claim(${literal}, 10, 60000, 't/', 1048576)`)
+          const ready = yield* pages(`ready(${literal}, 10, 60000, 't/', 1048576)`)
           const due = yield* pages(`due(${literal})`)
           assert.isAtMost(claim, 30, `an empty claim read ${claim} pages (run ${run}, analyzed: ${analyzed})`)
+          assert.isAtMost(ready, 20, `an empty ready-only claim read ${ready} pages (run ${run}, analyzed: ${analyzed})`)
           assert.isAtMost(due, 10, `due read ${due} pages (run ${run}, analyzed: ${analyzed})`)
         }
       }

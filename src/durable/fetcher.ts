@@ -34,7 +34,7 @@ import * as Failures from "./failures.ts"
 import * as JobOptions from "./jobOptions.ts"
 import * as Leases from "./leases.ts"
 import * as Outage from "./outage.ts"
-import type { ClaimedJobs, ClaimOptions, Claimed, DueReading, Store, StoreError } from "./Store.ts"
+import type { Claimed, ClaimedJobs, ClaimOptions, DueReading, Store, StoreError } from "./Store.ts"
 import * as Traceparent from "./traceparent.ts"
 import * as Wakeup from "./wakeup.ts"
 
@@ -140,7 +140,7 @@ interface Claims {
   due: Reading | undefined
   /** Whether a notification ended the idle wait just over: the next claim may take ready jobs only (`readyOnly`). */
   notified: boolean
-  /** When the latest full claim started (monotonic milliseconds): ready-only claims come only within a poll interval of it. */
+  /** When the latest full claim started (monotonic milliseconds): ready-only claims come only within a poll interval (or a lease) of it. */
   fullClaimAt: number
   /** Whether a claim is failing (the store is out): no second claim until one succeeds. */
   failing: boolean
