@@ -213,6 +213,9 @@ export interface ClaimOptions {
   readonly readyOnly?: boolean | undefined
 }
 
+/** `ClaimOptions` asking for ready jobs only: one object, shared by every claim that asks. */
+export const readyOnlyClaim: ClaimOptions = { readyOnly: true }
+
 /** A dead-lettered job. */
 export interface Buried {
   readonly id: string

@@ -44,7 +44,7 @@ import * as Deadlines from "./deadlines.ts"
 import * as OfferedFields from "./offeredFields.ts"
 import { payloadTexts } from "./payloadSize.ts"
 import type { ClaimOptions, Offered, Refused, Store } from "./Store.ts"
-import { StoreError } from "./Store.ts"
+import { readyOnlyClaim, StoreError } from "./Store.ts"
 import * as Times from "./times.ts"
 
 /**
@@ -86,8 +86,6 @@ export interface Options {
 /** A claim's options as the engine gets them: `readyOnly` only when it is `true`, nothing else. */
 const claimOptions = (options: ClaimOptions | undefined): ClaimOptions | undefined =>
   options?.readyOnly === true ? readyOnlyClaim : undefined
-
-const readyOnlyClaim: ClaimOptions = { readyOnly: true }
 
 /** The most jobs one `claim`, `buried` or `purge` asks for: PostgreSQL's `integer`, the narrowest engine's. */
 export const maxCount = 2_147_483_647

@@ -34,7 +34,8 @@ import * as Failures from "./failures.ts"
 import * as JobOptions from "./jobOptions.ts"
 import * as Leases from "./leases.ts"
 import * as Outage from "./outage.ts"
-import type { Claimed, ClaimedJobs, ClaimOptions, DueReading, Store, StoreError } from "./Store.ts"
+import type { Claimed, ClaimedJobs, DueReading, Store, StoreError } from "./Store.ts"
+import { readyOnlyClaim } from "./Store.ts"
 import * as Traceparent from "./traceparent.ts"
 import * as Wakeup from "./wakeup.ts"
 
@@ -446,8 +447,6 @@ const claimAndDeliver = <A>(options: Options<A>, max: number, ready = false): Ef
         claimed
       )
   ))
-
-const readyOnlyClaim: ClaimOptions = { readyOnly: true }
 
 /**
  * The span current when `claimed` was offered, from its settings: made

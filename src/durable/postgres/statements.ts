@@ -208,6 +208,33 @@ export const offerInTransactionSql = offer(`${shards} + (txid_current() % ${tran
  */
 export const dueBatch = 100
 
+/** A claim's update of the rows it `picked`: leased, an attempt more, each with its token. */
+const leasePicked = `
+  UPDATE ${table}
+  SET state = 'leased', attempts = attempts + 1, visible_at = ${fromNow("$3")}, token = $4 || seq
+  WHERE ctid = ANY(ARRAY(SELECT ctid FROM picked))
+  RETURNING id, payload::text AS text, attempts, token, settings, ctid`
+
+/**
+ * A claim's reading of `due` (NULL when it leased `$2`): the milliseconds
+ * until the first scheduled job (that `also` holds for, if given) is due, 0 if it is.
+ */
+const untilDue = (also?: string) => `
+    SELECT extract(epoch FROM greatest(first.at, now()) - now())::float8 * 1000
+    FROM (
+      SELECT visible_at AS at FROM ${table}
+      WHERE queue = $1 AND state = 'scheduled'${also === undefined ? "" : ` AND ${also}`}
+      ORDER BY visible_at LIMIT 1
+    ) AS first
+    WHERE (SELECT count(*) FROM leased) < $2`
+
+/** A claim's answer: a row per job `leased`, in `order`, each with the reading; one row of NULL jobs if none. */
+const claimedRows = (order: string) => `
+SELECT id, CASE WHEN octet_length(text) <= $5 THEN text END, attempts, token || '@' || leased.ctid::text,
+  octet_length(text), settings, reading.until_due
+FROM reading LEFT JOIN (leased JOIN picked USING (id)) ON true
+ORDER BY ${order}`
+
 /**
  * Leases up to `$2` jobs and returns them in the order they were taken:
  * first the leases that ran out (their worker died), oldest first; then by
@@ -300,33 +327,20 @@ WITH expired AS (
   FROM (SELECT * FROM expired UNION ALL SELECT * FROM ready UNION ALL SELECT * FROM due) AS candidate
   ORDER BY tier, priority, visible_at, seq
   LIMIT $2
-), leased AS (
-  UPDATE ${table}
-  SET state = 'leased', attempts = attempts + 1, visible_at = ${fromNow("$3")}, token = $4 || seq
-  WHERE ctid = ANY(ARRAY(SELECT ctid FROM picked))
-  RETURNING id, payload::text AS text, attempts, token, settings, ctid
+), leased AS (${leasePicked}
 ), promoted AS (
   UPDATE ${table} SET state = 'ready'
   WHERE EXISTS (SELECT 1 FROM due) AND ctid = ANY(ARRAY(SELECT ctid FROM due EXCEPT ALL SELECT ctid FROM picked))
 ), counted AS (${tally("picked", "ready", "leased", "state <> 'leased'")}
 ), reading AS (
   SELECT (
-    SELECT extract(epoch FROM greatest(first.at, now()) - now())::float8 * 1000
-    FROM (
-      SELECT visible_at AS at FROM ${table}
-      WHERE queue = $1 AND state = 'scheduled' AND ctid <> ALL(ARRAY(SELECT ctid FROM due))
-      ORDER BY visible_at LIMIT 1
-    ) AS first
-    WHERE (SELECT count(*) FROM leased) < $2
+${untilDue("ctid <> ALL(ARRAY(SELECT ctid FROM due))")}
   ) AS until_due, (
     SELECT ${notifyQueue}
     WHERE (SELECT count(*) FROM picked) < (SELECT count(*) FROM expired) + (SELECT count(*) FROM ready) + (SELECT count(*) FROM due)
   ) AS woke
 )
-SELECT id, CASE WHEN octet_length(text) <= $5 THEN text END, attempts, token || '@' || leased.ctid::text,
-  octet_length(text), settings, reading.until_due
-FROM reading LEFT JOIN (leased JOIN picked USING (id)) ON true
-ORDER BY picked.tier, picked.priority, picked.visible_at, picked.seq`
+${claimedRows("picked.tier, picked.priority, picked.visible_at, picked.seq")}`
 
 /**
  * `claimSql` for ready jobs only (`ClaimOptions.readyOnly`): the `ready`
@@ -346,27 +360,14 @@ WITH picked AS (
   ORDER BY priority, visible_at, seq
   LIMIT $2
   FOR UPDATE SKIP LOCKED
-), leased AS (
-  UPDATE ${table}
-  SET state = 'leased', attempts = attempts + 1, visible_at = ${fromNow("$3")}, token = $4 || seq
-  WHERE ctid = ANY(ARRAY(SELECT ctid FROM picked))
-  RETURNING id, payload::text AS text, attempts, token, settings, ctid
+), leased AS (${leasePicked}
 ), counted AS (${tally("picked", "ready", "leased")}
 ), reading AS (
   SELECT (
-    SELECT extract(epoch FROM greatest(first.at, now()) - now())::float8 * 1000
-    FROM (
-      SELECT visible_at AS at FROM ${table}
-      WHERE queue = $1 AND state = 'scheduled'
-      ORDER BY visible_at LIMIT 1
-    ) AS first
-    WHERE (SELECT count(*) FROM leased) < $2
+${untilDue()}
   ) AS until_due
 )
-SELECT id, CASE WHEN octet_length(text) <= $5 THEN text END, attempts, token || '@' || leased.ctid::text,
-  octet_length(text), settings, reading.until_due
-FROM reading LEFT JOIN (leased JOIN picked USING (id)) ON true
-ORDER BY picked.priority, picked.visible_at, picked.seq`
+${claimedRows("picked.priority, picked.visible_at, picked.seq")}`
 
 /**
  * Whether a row's lease is one of `$3`, the batch's tokens as the keys of a
