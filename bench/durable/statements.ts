@@ -1,7 +1,7 @@
 /**
- * `node bench/durable/statements.ts [contender words] [--jobs N]`: where a
+ * `node bench/durable/statements.ts [contender words] [--jobs N] [--consumers N]`: where a
  * PostgreSQL contender's server time goes. Starts a PostgreSQL server with
- * pg_stat_statements loaded, runs one throughput run (one consumer) of ours
+ * pg_stat_statements loaded, runs one throughput run (one consumer, or N) of ours
  * and of each PostgreSQL contender whose name contains one of the words
  * (default: graphile), each after resetting the statistics, and prints each
  * run's statements by total execution time: calls, rows, mean and total
@@ -16,13 +16,15 @@ import { durableContenders, selected } from "./contenders/index.ts"
 import { measureRun } from "./measure.ts"
 
 const { values, positionals } = parseArgs({
-  options: { jobs: { type: "string", default: "20000" } },
+  options: { jobs: { type: "string", default: "20000" }, consumers: { type: "string", default: "1" } },
   allowPositionals: true
 })
 
 const query = (url: string, sql: string) => Effect.runPromise(pgRows(url, sql))
 
 const jobs = Number(values.jobs)
+const consumers = Number(values.consumers)
+if (!Number.isInteger(consumers) || consumers < 1) throw new Error(`--consumers: a whole number from 1, got ${values.consumers}`)
 const server = await startPostgresServer({
   settings: { shared_preload_libraries: "pg_stat_statements", "pg_stat_statements.track": "all" }
 })
@@ -36,7 +38,7 @@ try {
   for (const contender of contenders) {
     const n = Math.min(jobs, contender.maxJobs ?? jobs)
     await query(server.url, "SELECT pg_stat_statements_reset()")
-    const run = await measureRun(contender, server.url, n, 1)
+    const run = await measureRun(contender, server.url, n, consumers)
     const rows = await query(
       server.url,
       "SELECT calls, rows, round(mean_exec_time::numeric, 3), round(total_exec_time::numeric, 1), " +
@@ -45,7 +47,7 @@ try {
     )
     const total = rows.reduce((sum, row) => sum + Number(row[3]), 0)
     process.stdout.write(
-      `\n${contender.name}: ${n} jobs (offer and consume), ${Math.round(run.jobsPerSecond)} jobs/s consumed; ` +
+      `\n${contender.name}: ${n} jobs (offer and consume), ${consumers} consumer(s), ${Math.round(run.jobsPerSecond)} jobs/s consumed; ` +
         `top statements' execution ${total.toFixed(0)} ms, ${(total / n * 1000).toFixed(1)} µs per job\n` +
         "calls | rows | mean ms | total ms | statement\n" +
         rows.map((row) => row.join(" | ")).join("\n") + "\n"
