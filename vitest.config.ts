@@ -32,6 +32,7 @@ const unit = [
   "test/Invariant.test.ts",
   "test/JobIds.test.ts",
   "test/Leases.test.ts",
+  "test/LeaseParams.test.ts",
   "test/Ledger.test.ts",
   "test/Once.test.ts",
   "test/MemoryStore.test.ts",
