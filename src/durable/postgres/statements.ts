@@ -660,6 +660,7 @@ export const purgeSql: { readonly [state in Ended]: string } = {
  */
 export const millis = (duration: Duration.Duration) =>
   PgTypes.float8(Math.max(0, Math.min(Duration.toMillis(duration), Times.maxDelay)))
+
 /**
  * The number written in `text` from `from` to `to` (excluded): 1 to `most`
  * decimal digits, or none.
@@ -706,8 +707,9 @@ export const splitToken = (token: string): { readonly stored: string; readonly p
 
 /**
  * Whether `text` has only the characters of the tokens `claimSql` gives
- * out (base64url's and digits): as a JSON string it is itself in quotes,
- * and PostgreSQL can hold it, so neither needs a look of its own.
+ * out (base64url's: the claim's token, then the job's `seq`): as a JSON
+ * string it is itself in quotes, and PostgreSQL can hold it, so neither
+ * needs a look of its own.
  */
 const isPlainToken = (text: string): boolean => {
   for (let i = 0; i < text.length; i++) {
