@@ -47,7 +47,7 @@ const closing = fc.constantFrom(")", ")", "", "]", "1")
 
 /** Tokens as the store gives them out, near misses of that shape, and any text. */
 const token = fc.oneof(
-  fc.tuple(fc.stringMatching(/^[A-Za-z0-9_-]{16}\d{1,6}$/), digits, digits, closing)
+  fc.tuple(fc.stringMatching(/^[A-Za-z0-9_-]{16}\/\d{1,6}$/), digits, digits, closing)
     .map(([stored, block, offset, close]) => `${stored}@(${block},${offset}${close}`),
   fc.tuple(fc.string({ unit: tricky }), fc.string({ unit: tricky }), digits, digits, closing, fc.string({ unit: tricky, maxLength: 2 }))
     .map(([stored, mid, block, offset, close, tail]) => `${stored}@${mid}(${block},${offset}${close}${tail}`),
@@ -72,8 +72,8 @@ describe("a lease's token, read at its end", () => {
   })
 
   it("a token as the store gives it out, its place at each bound", () => {
-    assert.deepStrictEqual(splitToken("AbCdEfGhIjKlMnOp42@(4294967295,65535)"), {
-      stored: "AbCdEfGhIjKlMnOp42",
+    assert.deepStrictEqual(splitToken("AbCdEfGhIjKlMn-_/42@(4294967295,65535)"), {
+      stored: "AbCdEfGhIjKlMn-_/42",
       place: "(4294967295,65535)"
     })
     for (const beyond of ["(4294967296,1)", "(1,65536)", "(12345678901,1)", "(1,123456)", "(,1)", "(1,)", "(1,2)x", "(1,2", "(1,23", "1,2)", "(1:,2)", "(1,/2)", "(1;2)", "(-1,2)"]) {
@@ -84,14 +84,14 @@ describe("a lease's token, read at its end", () => {
 
   it("a token PostgreSQL cannot hold is left out of the keys; one with quotes or backslashes is escaped", () => {
     const [ids, keys, places] = leaseParams([
-      { id: "plain", token: "AbC_-9@(1,1)" },
+      { id: "plain", token: "AbC_-9/7@(1,1)" },
       { id: "nul", token: "a\u0000b@(1,2)" },
       { id: "half", token: "a\ud800@(1,3)" },
       { id: "quoted", token: "say \"hi\" \\ there@(1,4)" }
     ])
     assert.deepStrictEqual(ids, ["plain", "nul", "half", "quoted"])
-    assert.strictEqual(keys, "{\"AbC_-9\":0,\"say \\\"hi\\\" \\\\ there\":0}")
-    assert.deepStrictEqual(JSON.parse(keys), { "AbC_-9": 0, "say \"hi\" \\ there": 0 })
+    assert.strictEqual(keys, "{\"AbC_-9/7\":0,\"say \\\"hi\\\" \\\\ there\":0}")
+    assert.deepStrictEqual(JSON.parse(keys), { "AbC_-9/7": 0, "say \"hi\" \\ there": 0 })
     assert.deepStrictEqual(places, ["(1,1)", "(1,2)", "(1,3)", "(1,4)"])
   })
 })

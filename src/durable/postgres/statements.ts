@@ -707,14 +707,14 @@ export const splitToken = (token: string): { readonly stored: string; readonly p
 
 /**
  * Whether `text` has only the characters of the tokens `claimSql` gives
- * out (base64url's: the claim's token, then the job's `seq`): as a JSON
- * string it is itself in quotes, and PostgreSQL can hold it, so neither
- * needs a look of its own.
+ * out (the claim's, base64url and a slash, then the job's `seq`): as a
+ * JSON string it is itself in quotes, and PostgreSQL can hold it, so
+ * neither needs a look of its own.
  */
 const isPlainToken = (text: string): boolean => {
   for (let i = 0; i < text.length; i++) {
     const c = text.charCodeAt(i)
-    if (!((c >= 48 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 95)) return false
+    if (!((c >= 47 && c <= 57) || (c >= 65 && c <= 90) || (c >= 97 && c <= 122) || c === 45 || c === 95)) return false
   }
   return true
 }
