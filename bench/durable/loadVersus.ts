@@ -13,6 +13,7 @@ import { resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { startPostgresServer } from "../../test/support/servers.ts"
+import { orderOfRound, thisCheckout } from "../kit/alternation.ts"
 
 const { values } = parseArgs({
   options: {
@@ -22,19 +23,18 @@ const { values } = parseArgs({
   }
 })
 if (values.other === undefined) throw new Error("--other: the other checkout's directory")
-const here = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "")
-const trees = [here, resolve(values.other)]
+const trees = [thisCheckout, resolve(values.other)]
 const rates = values.rates.split(",").map((rate) => rate.trim())
 
 const server = await startPostgresServer()
 try {
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const rate of rates) {
-      for (const tree of round % 2 === 0 ? trees : [...trees].reverse()) {
+      for (const tree of orderOfRound(round, trees)) {
         const out = execFileSync(process.execPath, [fileURLToPath(new URL("./loadVersusRun.ts", import.meta.url)), server.url, tree, rate], {
           encoding: "utf8"
         })
-        process.stdout.write(`round ${round + 1}, ${rate} jobs/s, ${tree === here ? "this checkout" : tree}: ${out.trim()}\n`)
+        process.stdout.write(`round ${round + 1}, ${rate} jobs/s, ${tree === thisCheckout ? "this checkout" : tree}: ${out.trim()}\n`)
       }
     }
   }

@@ -14,6 +14,7 @@ import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
 import { parseArgs } from "node:util"
 import { startPostgresServer, startRedisServer } from "../../test/support/servers.ts"
+import { orderOfRound } from "../kit/alternation.ts"
 import type { PickupContender } from "./contenders/pickup.ts"
 import { bullmqPickup, graphileWorkerPickup, poolPostgresPickup, poolRedisPickup } from "./contenders/pickup.ts"
 import { measurePickup, quantile } from "./pickup.ts"
@@ -43,7 +44,7 @@ const latencies = new Map(sides.map(([label]) => [label, [] as Array<number>]))
 const byRound = new Map(sides.map(([label]) => [label, [] as Array<string>]))
 try {
   for (let round = 0; round < Number(values.rounds); round++) {
-    for (const [label, contender] of round % 2 === 0 ? sides : [...sides].reverse()) {
+    for (const [label, contender] of orderOfRound(round, sides)) {
       const run = await measurePickup(contender, server.url, `versus_${round}_${byRound.get(label)!.length}_${label.length}`, Number(values.jobs), 20)
       latencies.get(label)!.push(...run.latencies)
       byRound.get(label)!.push(run.p50.toFixed(2))

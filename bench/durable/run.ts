@@ -18,6 +18,7 @@ import { writeFile } from "node:fs/promises"
 import { join } from "node:path"
 import { pgRows } from "../../test/support/admin.ts"
 import { startPostgresServer, startRedisServer } from "../../test/support/servers.ts"
+import { orderOfRound } from "../kit/alternation.ts"
 import { describeRun, type RunContext } from "../kit/context.ts"
 import { writeReport } from "../kit/notes.ts"
 import { type Summary, summarize } from "../kit/numbers.ts"
@@ -190,7 +191,7 @@ const pickupRows = async (
 ): Promise<ReadonlyArray<PickupRow>> => {
   const rounds = new Map<string, Array<PickupRun>>(contenders.map((contender) => [contender.name, []]))
   for (let round = 0; round < sizes.pickupRounds; round++) {
-    for (const contender of round % 2 === 0 ? contenders : [...contenders].reverse()) {
+    for (const contender of orderOfRound(round, contenders)) {
       const jobs = Math.ceil(Math.min(sizes.pickupJobs, contender.maxJobs ?? sizes.pickupJobs) / sizes.pickupRounds)
       await cleanUp(engine, url, sizes)
       const queue = `pickup_${process.pid}_${++lastPickupQueue}`
@@ -264,8 +265,7 @@ const runEngine = async (engine: Engine, sizes: DurableSizes, log: (line: string
     }
     for (let rep = 0; rep < sizes.reps; rep++) {
       for (const shape of shapes) {
-        const order = rep % 2 === 0 ? contenders : [...contenders].reverse()
-        for (const contender of order) record(contender, shape, await verified(contender, server, sizes, shape))
+        for (const contender of orderOfRound(rep, contenders)) record(contender, shape, await verified(contender, server, sizes, shape))
       }
       for (const contender of contenders.filter((contender) => contender.ours)) {
         for (const shape of sizes.scaling) record(contender, shape, await verified(contender, server, sizes, shape))

@@ -18,6 +18,7 @@ import { resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { startPostgresServer } from "../../test/support/servers.ts"
+import { orderOfRound, thisCheckout } from "../kit/alternation.ts"
 
 const { values } = parseArgs({
   options: {
@@ -28,8 +29,7 @@ const { values } = parseArgs({
   }
 })
 if (values.other === undefined) throw new Error("--other: the other checkout's directory")
-const here = fileURLToPath(new URL("../..", import.meta.url)).replace(/\/$/, "")
-const trees = [here, resolve(values.other)]
+const trees = [thisCheckout, resolve(values.other)]
 const env = values.prefetch === undefined ? process.env : { ...process.env, BENCH_PREFETCH: values.prefetch }
 
 const server = await startPostgresServer()
@@ -45,13 +45,13 @@ try {
   })
   const url = proxyPort === undefined ? server.url : server.url.replace(`:${server.port}/`, `:${proxyPort}/`)
   for (let round = 0; round < Number(values.rounds); round++) {
-    for (const tree of round % 2 === 0 ? trees : [...trees].reverse()) {
+    for (const tree of orderOfRound(round, trees)) {
       for (const consumers of ["1", "2"]) {
         const out = execFileSync(process.execPath, [fileURLToPath(new URL("./versusRun.ts", import.meta.url)), url, tree, consumers], {
           encoding: "utf8",
           env
         })
-        process.stdout.write(`round ${round + 1}, ${tree === here ? "this checkout" : tree}, ${consumers} consumer(s): ${out.trim()} jobs/s\n`)
+        process.stdout.write(`round ${round + 1}, ${tree === thisCheckout ? "this checkout" : tree}, ${consumers} consumer(s): ${out.trim()} jobs/s\n`)
       }
     }
   }
