@@ -735,7 +735,7 @@ const tokenKey = (stored: string): string | undefined =>
  * `leases` as the parameters of `endLeases` (the first two: of
  * `extendSql`): their ids, an array; their stored tokens, the keys of a
  * JSON object (its values mean nothing); and the places of their rows, an
- * array.
+ * array. The store sends both arrays typed (`textArray` in `text.ts`).
  */
 export const leaseParams = (leases: ReadonlyArray<Lease>): [Array<string>, string, Array<string>] => {
   const ids = new Array<string>(leases.length)

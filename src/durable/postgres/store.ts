@@ -17,7 +17,7 @@ import { type Limits, oversizedReason } from "./limits.ts"
 import * as Listener from "./listener.ts"
 import type { Runner } from "./runner.ts"
 import * as Sql from "./statements.ts"
-import { encodeJobs, storableError } from "./text.ts"
+import { encodeJobs, storableError, textArray } from "./text.ts"
 
 /** The random bytes of one claim's token. */
 const tokenBytes = 12
@@ -71,8 +71,10 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
   const payloadOf = (text: unknown): unknown => typeof text === "string" ? JSON.parse(text) : undefined
 
   /** Ends `leases` with `sql`, one prepared statement whatever the batch's size (see `holds` in `statements.ts`). */
-  const endAll = (operation: string, sql: string, queue: string, leases: ReadonlyArray<Lease>) =>
-    Effect.asVoid(run(operation, sql, [queue, ...Sql.leaseParams(leases)]))
+  const endAll = (operation: string, sql: string, queue: string, leases: ReadonlyArray<Lease>) => {
+    const [ids, tokens, places] = Sql.leaseParams(leases)
+    return Effect.asVoid(run(operation, sql, [queue, textArray(ids), tokens, textArray(places)]))
+  }
 
   return {
     offer: (queue, jobs, texts) =>
@@ -153,15 +155,14 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
 
     release: (queue, leases) => endAll("release", Sql.releaseSql, queue, leases),
 
-    extend: (queue, leases, lease) =>
-      Effect.map(
-        run("extend", Sql.extendSql, [queue, ...Sql.leaseParams(leases).slice(0, 2), Sql.millis(lease)]),
-        (rows) => {
-          const cancelled: Array<string> = []
-          for (const row of rows) if (row[0] !== null) cancelled.push(row[0] as string)
-          return cancelled
-        }
-      ),
+    extend: (queue, leases, lease) => {
+      const [ids, tokens] = Sql.leaseParams(leases)
+      return Effect.map(run("extend", Sql.extendSql, [queue, textArray(ids), tokens, Sql.millis(lease)]), (rows) => {
+        const cancelled: Array<string> = []
+        for (const row of rows) if (row[0] !== null) cancelled.push(row[0] as string)
+        return cancelled
+      })
+    },
 
     counts: (queue) =>
       Effect.map(run("counts", Sql.countsSql, [queue]), ([row]): Counts => ({

@@ -46,13 +46,22 @@ const unstorableJson = (json: string): string | undefined => {
  * NULL (one value for the whole batch) when no job has the field.
  */
 export interface Encoded {
-  readonly ids: Array<string>
-  readonly payloads: Array<string>
+  readonly ids: PgTypes.Parameter
+  readonly payloads: PgTypes.Parameter
   readonly delays: PgTypes.Parameter
   readonly runAts: PgTypes.Parameter
   readonly priorities: PgTypes.Parameter
   readonly settings: PgTypes.Parameter
 }
+
+/**
+ * Strings as a `text[]` parameter. Typed here, the driver takes the array
+ * as it is; a plain array it would go through element by element at every
+ * execution, to infer a type that is always `text`.
+ */
+export const textArray = (values: ReadonlyArray<string>): PgTypes.Parameter =>
+  // `text` is a type the driver knows: this cannot fail.
+  Result.getOrThrow(PgTypes.array(values, PgTypes.OID.text))
 
 /** A field (`read`) of each job, as an array parameter of `oid`: NULL if no job has it. */
 const column = <A>(
@@ -94,8 +103,8 @@ export const encodeJobs = (jobs: ReadonlyArray<Offered>, texts: ReadonlyArray<st
   // The `min`s are guards: the store boundary gives no delay nor run-at past its bound
   // (`../times.ts`). A run-at before the epoch is stored as the epoch: in the past either way.
   return {
-    ids,
-    payloads,
+    ids: textArray(ids),
+    payloads: textArray(payloads),
     delays: column(jobs, PgTypes.OID.float8, (job) => job.delay === undefined ? undefined : Math.min(job.delay, Times.maxDelay)),
     runAts: column(jobs, PgTypes.OID.float8, (job) =>
       job.runAt === undefined ? undefined : Math.max(0, Math.min(job.runAt, Times.latestRunAt))),
