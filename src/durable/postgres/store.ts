@@ -117,17 +117,16 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
             for (const row of rows) {
               // No job: the row that carries only the reading of `due`, when nothing was leased.
               if (row[0] === null) continue
-              const job = { id: row[0] as string, token: row[3] as string }
+              const id = row[0] as string
+              const token = row[3] as string
               if (row[1] === null) {
-                poisoned.push({ lease: job, reason: oversizedReason(job.id, row[4] as number, limits.deliverable) })
+                poisoned.push({ lease: { id, token }, reason: oversizedReason(id, row[4] as number, limits.deliverable) })
               } else {
+                const payload = payloadOf(row[1])
+                const attempt = row[2] as number
                 const settings = row[5] as string | null
-                jobs.push({
-                  ...job,
-                  payload: payloadOf(row[1]),
-                  attempt: row[2] as number,
-                  ...(settings === null ? {} : { settings })
-                })
+                // Two literals rather than spreads: a claim makes one a job, and a spread costs a fifth more.
+                jobs.push(settings === null ? { id, token, payload, attempt } : { id, token, payload, attempt, settings })
               }
             }
             // Short: the claim read what `due` says (every row carries it), so that an idle worker need not ask.
