@@ -101,6 +101,13 @@ describe("durable bench targets", () => {
     ])
   })
 
+  it("gives each contender's CPU a job, the server's and the consumers' together", () => {
+    const markdown = renderDurableReport(results(), "")
+    // 0.5 + 0.5 cores at 20,000 jobs/s: 50 µs a job; at 8,000, 125.
+    expect(markdown).toMatch(/\| \*\*ours \(PostgreSQL\)\*\* \| 1 \| 20,000 \|[^\n]*\| 0\.50 \| 0\.50 \| 50 \|/)
+    expect(markdown).toMatch(/\| graphile-worker \| 1 \| 8,000 \|[^\n]*\| 0\.50 \| 0\.50 \| 125 \|/)
+  })
+
   it("misses the BullMQ goal below 3×, and says by how much a goal is missed", () => {
     const slower = results({
       rows: results().rows.map((row) => row.contender === "BullMQ" ? throughput("BullMQ", "redis", 1, 10_001) : row)

@@ -58,7 +58,9 @@ const headerSection = (results: DurableResults): string => {
       "is left), then checked with an exact count. jobs/s = jobs ÷ that time. Offer jobs/s times the " +
       "driver's offering, for information. Server CPU: the CPU seconds of the server's processes (redis-server, or " +
       "PostgreSQL's postmaster and all its backends) per second of the timed window, read from /proc (`cpu.ts`): " +
-      "1.00 is one of the machine's cores busy all the time.",
+      "1.00 is one of the machine's cores busy all the time. Consumers' CPU: the same of the consumer processes. " +
+      "CPU a job: both together, in µs a job (from the medians): once every core is busy, a contender goes as far " +
+      "as that lets it.",
       `Repetitions: ${warmups}, then ${sizes.reps} timed per contender and consumer count, ` +
       "contenders alternating (the first swapping each round); the median is reported, and each run's " +
       "completed count is verified to equal the jobs offered.",
@@ -93,6 +95,14 @@ const headerSection = (results: DurableResults): string => {
   })
 }
 
+/**
+ * The CPU a job took, server and consumers together, in µs (from the
+ * medians): on a machine the server and the consumers share, what decides
+ * how far a contender goes once every core is busy.
+ */
+export const cpuPerJob = (row: DurableRow): number =>
+  (row.serverCores + row.consumerCores) / row.jobsPerSecond.median * 1e6
+
 const engineSection = (results: DurableResults, engine: Engine): string => {
   const rows = results.rows.filter((row) => row.engine === engine)
   return [
@@ -107,6 +117,8 @@ const engineSection = (results: DurableResults, engine: Engine): string => {
         "ours ÷ contender",
         "offer jobs/s (median)",
         "server CPU (cores)",
+        "consumers' CPU (cores)",
+        "CPU a job (µs)",
         "settings"
       ],
       rows.map((row) => [
@@ -117,6 +129,8 @@ const engineSection = (results: DurableResults, engine: Engine): string => {
         ratio(durableRatio(results, row)),
         integer(row.offerPerSecond.median),
         cores(row.serverCores),
+        cores(row.consumerCores),
+        integer(cpuPerJob(row)),
         `${row.settings}${row.runs[0] !== undefined && row.runs[0].jobs !== results.sizes.jobs ? `; ${integer(row.runs[0].jobs)} jobs a run` : ""}`
       ])
     )
