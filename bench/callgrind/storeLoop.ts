@@ -13,11 +13,12 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { resolve } from "node:path"
 import { pathToFileURL } from "node:url"
+import { thisCheckout } from "../kit/alternation.ts"
 
 const n = Number(process.argv[2])
 const url = process.env["URL"]
 if (!Number.isInteger(n) || n < 0 || url === undefined) throw new Error("storeLoop.ts: URL=... node storeLoop.ts <batches>")
-const root = process.env["ROOT"] ?? new URL("../..", import.meta.url).pathname
+const root = process.env["ROOT"] ?? thisCheckout
 const PostgresStore: typeof import("../../src/durable/PostgresStore.ts") = await import(
   pathToFileURL(resolve(root, "src/durable/PostgresStore.ts")).href
 )
