@@ -7,6 +7,7 @@
  * `PayloadLimits.test.ts`.
  */
 import { assert, describe, it } from "@effect/vitest"
+import type * as PgTypes from "@effect/sql-pg/PgTypes"
 import { Cause, Effect, Exit, Schema } from "effect"
 import * as Boundary from "../src/durable/boundary.ts"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
@@ -82,7 +83,9 @@ describe("the payload limit", () => {
       })
       const exit = yield* Effect.exit(jobs.submit(shifty, { id: "shifty" }))
       assert.isTrue(Exit.isSuccess(exit) || !Cause.hasDies(exit.cause), String(exit))
-      const texts = sent.flatMap((params) => params[2] as ReadonlyArray<string>)
+      // The offer's payloads: its third parameter, a `text[]`.
+      const texts = sent.flatMap((params) => (params[2] as PgTypes.Parameter).value as ReadonlyArray<string>)
+      if (Exit.isSuccess(exit)) assert.lengthOf(texts, 1)
       for (const text of texts) assert.isAtMost(Buffer.byteLength(text), limits.payload, "a payload over the limit was sent")
     }))
 })
