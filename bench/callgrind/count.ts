@@ -21,13 +21,6 @@ export interface Subject {
   readonly variant: string
 }
 
-/** The instructions callgrind counted for `n` jobs of `subject`, its output file in `outDir`. */
-const count = (subject: Subject, n: number, outDir: string): Promise<number> =>
-  instructions(
-    [loop, String(n), subject.variant],
-    join(outDir, `callgrind.out.${subject.variant}.${n}`),
-    { ROOT: subject.root }
-  )
 
 /**
  * The instructions callgrind counts for `node --predictable --single-threaded
@@ -65,21 +58,46 @@ export interface Counted {
   readonly perJob: number
 }
 
+/** What `countAtSizes` runs: a loop script, given its size first and then `args`, with `env` added. */
+export interface Loop {
+  readonly script: string
+  readonly args?: ReadonlyArray<string>
+  readonly env?: Readonly<Record<string, string>>
+}
+
 /**
- * Counts `subject` at `sizes` (both at once: the counts do not depend on
- * the load), keeping callgrind's files in `keep` if given.
+ * Counts `loop` at `sizes` (both at once: the counts do not depend on the
+ * load), and the difference per unit of size, so that the start-up, the
+ * module loading and the shutdown cancel out; callgrind's files are kept in
+ * `keep` if given.
  */
-export const countPerJob = async (
-  subject: Subject,
+export const countAtSizes = async (
+  loop: Loop,
   sizes: readonly [number, number],
   keep?: string
 ): Promise<Counted> => {
   const outDir = keep ?? await mkdtemp(join(tmpdir(), "callgrind-"))
   await mkdir(outDir, { recursive: true })
+  const out = (n: number) => join(outDir, `callgrind.out.${[...loop.args ?? [], n].join(".")}`)
   try {
-    const [small, large] = await Promise.all(sizes.map((n) => count(subject, n, outDir)))
+    const [small, large] = await Promise.all(
+      sizes.map((n) => instructions([loop.script, String(n), ...loop.args ?? []], out(n), loop.env ?? {}))
+    )
     return { small: small!, large: large!, perJob: (large! - small!) / (sizes[1] - sizes[0]) }
   } finally {
     if (keep === undefined) await rm(outDir, { recursive: true, force: true })
   }
+}
+
+/** Counts W1's loop (`loop.ts`) for `subject` at `sizes`: see `countAtSizes`. */
+export const countPerJob = (subject: Subject, sizes: readonly [number, number], keep?: string): Promise<Counted> =>
+  countAtSizes({ script: loop, args: [subject.variant], env: { ROOT: subject.root } }, sizes, keep)
+
+/** A `--sizes` option: two whole numbers of `what`, smaller first ("20000,120000"). */
+export const parseSizes = (text: string, what: string): readonly [number, number] => {
+  const [small, large] = text.split(",").map(Number) as [number, number]
+  if (!(Number.isInteger(small) && Number.isInteger(large) && 0 <= small && small < large)) {
+    throw new Error(`--sizes: expected two ${what}, smaller first, got ${text}`)
+  }
+  return [small, large]
 }

@@ -29,7 +29,7 @@ import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { integer } from "../kit/numbers.ts"
 import { notesBlock, writeReport } from "../kit/notes.ts"
-import { countPerJob } from "./count.ts"
+import { countPerJob, parseSizes } from "./count.ts"
 
 const here = fileURLToPath(new URL(".", import.meta.url))
 const thisTree = resolve(here, "../..")
@@ -47,10 +47,7 @@ const { values } = parseArgs({
 })
 
 const root = resolve(values.root)
-const [small, large] = values.sizes.split(",").map(Number) as [number, number]
-if (!(Number.isInteger(small) && Number.isInteger(large) && 0 <= small && small < large)) {
-  throw new Error(`--sizes: expected two job counts, smaller first, got ${values.sizes}`)
-}
+const [small, large] = parseSizes(values.sizes, "job counts")
 
 const git = (args: ReadonlyArray<string>): string =>
   execFileSync("git", ["-C", root, ...args], { encoding: "utf8", stdio: ["ignore", "pipe", "ignore"] }).trim()

@@ -13,26 +13,22 @@
  *
  *   node bench/callgrind/store.ts [--sizes 3,15] [--other <checkout>] [--rounds 1]
  */
-import { mkdtemp, rm } from "node:fs/promises"
-import { tmpdir } from "node:os"
-import { join, resolve } from "node:path"
+import { resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
 import { startPostgresServer } from "../../test/support/servers.ts"
 import { thisCheckout } from "../kit/alternation.ts"
 import { integer } from "../kit/numbers.ts"
-import { instructions } from "./count.ts"
+import { countAtSizes, parseSizes } from "./count.ts"
 
 const { values } = parseArgs({
   options: { sizes: { type: "string", default: "3,15" }, other: { type: "string" }, rounds: { type: "string", default: "1" } }
 })
-const [small, large] = values.sizes.split(",").map(Number) as [number, number]
-if (!(Number.isInteger(small) && Number.isInteger(large) && 0 <= small && small < large)) {
-  throw new Error(`--sizes: expected two batch counts, smaller first, got ${values.sizes}`)
-}
+const [small, large] = parseSizes(values.sizes, "batch counts")
 const rounds = Number(values.rounds)
 if (!(Number.isInteger(rounds) && rounds >= 1)) throw new Error(`--rounds: expected a whole number from 1, got ${values.rounds}`)
-const loop = fileURLToPath(new URL("./storeLoop.ts", import.meta.url))
+const script = fileURLToPath(new URL("./storeLoop.ts", import.meta.url))
+/** The jobs of one of `storeLoop.ts`'s batches. */
 const batch = 528
 
 const checkouts: ReadonlyArray<readonly [label: string, root: string]> = [
@@ -40,26 +36,18 @@ const checkouts: ReadonlyArray<readonly [label: string, root: string]> = [
   ...(values.other === undefined ? [] : [["the other", resolve(values.other)] as const])
 ]
 
-/** The instructions callgrind counted for `n` batches through the store of `root`. */
-const count = (url: string, root: string, n: number, out: string): Promise<number> =>
-  instructions([loop, String(n)], out, { URL: url, ROOT: root })
-
 const server = await startPostgresServer()
-const dir = await mkdtemp(join(tmpdir(), "callgrind-store-"))
 try {
   for (let round = 0; round < rounds; round++) {
     for (const [label, root] of checkouts) {
-      const out = (n: number) => join(dir, `callgrind.out.${round}.${label.replaceAll(" ", "-")}.${n}`)
-      // Both sizes at once: a count does not depend on the load.
-      const [iSmall, iLarge] = await Promise.all([small, large].map((n) => count(server.url, root, n, out(n))))
+      const counted = await countAtSizes({ script, env: { URL: server.url, ROOT: root } }, [small, large])
       process.stdout.write(
-        `round ${round + 1}, ${label}: ${integer((iLarge! - iSmall!) / ((large - small) * batch))} instructions a job ` +
-          `(I(${small}) = ${integer(iSmall!)}, I(${large}) = ${integer(iLarge!)})\n`
+        `round ${round + 1}, ${label}: ${integer(counted.perJob / batch)} instructions a job ` +
+          `(I(${small}) = ${integer(counted.small)}, I(${large}) = ${integer(counted.large)})\n`
       )
     }
   }
 } finally {
-  await rm(dir, { recursive: true, force: true })
   await server.close()
 }
 process.exit(0)
