@@ -91,6 +91,24 @@ describe("deadline", () => {
       assert.strictEqual(stats.interrupted, 2)
     }))
 
+  it.effect("a cancellable pool's job (each in a fiber of its own) cut off by the deadline is interrupted too, its finalizers run", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const trace = makeTrace()
+      const endings: Array<string> = []
+      const pool = yield* Pool.makeWithHooks({ workers: 1, handler: handler(trace) }, {
+        cancellable: true,
+        ended: (job, ending) => endings.push(`${job.id} ${ending._tag}`)
+      })
+      yield* pool.submit(hang, { id: "stuck" })
+      yield* settle
+      assert.deepStrictEqual(trace.started, ["stuck"])
+      const report = yield* pool.shutdown({ timeout: 0 })
+      assert.deepStrictEqual(ids(report.interrupted), ["stuck"])
+      assert.deepStrictEqual(trace.finalized, ["stuck"])
+      assert.strictEqual(trace.running, 0)
+      assert.deepStrictEqual(endings, ["stuck CutOff"])
+    })))
+
   it.effect("a run caller whose job is cut off by the deadline fails with JobInterruptedError", () =>
     Effect.gen(function*() {
       const pool = yield* Pool.make({ workers: 1, handler: handler(makeTrace()) })

@@ -7,6 +7,7 @@
  *
  * @internal
  */
+import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -66,25 +67,50 @@ const runHandler = <A, B, E, R>(
  * Runs a `run` job (or a cancellable pool's) in a fiber of its own, so that
  * its caller can interrupt just that job.
  *
- * A cancellable pool's job starts at once, in the worker's step: a fiber
- * scheduled to start later costs the worker a trip through the scheduler per
- * job (a durable pool of no-op jobs on the memory store ran 18k jobs/s so,
- * 37k at once, 47k with no fiber per job). A `run` job's fiber is scheduled:
- * its caller may be interrupted before it starts, and then it must not run
- * at all (the check below). So is a threaded pool's (one with `beforeJob`):
- * its job costs a round trip between threads anyway, and a durable pool on
- * threads once hung under a loaded test run with the job started at once,
- * which was not understood in time to keep it.
+ * A cancellable pool's job starts at once, in the worker's step (see
+ * `runAtOnce`). A `run` job's fiber is scheduled: its caller may be
+ * interrupted before it starts, and then it must not run at all (the check
+ * below). So is a threaded pool's (one with `beforeJob`): its job costs a
+ * round trip between threads anyway, and a durable pool on threads once hung
+ * under a loaded test run with the job started at once, which was not
+ * understood in time to keep it.
  */
 const runCancellable = <A, B, E, R>(
   state: PoolState<A, B, E, R>,
   entry: Entry<A, B, E>
-): Effect.Effect<B, E | Job.JobTimeoutError, R> =>
-  Effect.flatMap(Effect.forkChild(runHandler(state, entry), { startImmediately: startsAtOnce(state, entry) }), (fiber) => {
+): Effect.Effect<B, E | Job.JobTimeoutError, R> => {
+  // `start` runs in the worker's step: the current fiber is the worker's.
+  if (startsAtOnce(state, entry)) return runAtOnce(Fiber.getCurrent()!.context as Context.Context<R>, state, entry)
+  return Effect.flatMap(Effect.forkChild(runHandler(state, entry), { startImmediately: false }), (fiber) => {
     entry.fiber = fiber
     // Cancelled since the worker took it: stop the fiber before it starts.
     return entry.cancelled ? Effect.andThen(Fiber.interrupt(fiber), Fiber.join(fiber)) : Fiber.join(fiber)
   })
+}
+
+/**
+ * Runs a cancellable pool's job in a fiber of its own that starts now, in
+ * the worker's step, with the worker's context: a fiber scheduled to start
+ * later cost the worker a trip through the scheduler per job (a durable
+ * pool of no-op jobs on the memory store ran 18k jobs/s so, 37k at once,
+ * 47k with no fiber per job). The fiber is not the worker's child: no
+ * runtime step to fork it, none to join one that has already ended (its
+ * `Exit` goes back to the worker, which settles it without a step), and no
+ * entry in the worker's children. The durable pool's path went from 41,900
+ * to 36,000 instructions a job (`npm run bench:callgrind -- --variant
+ * durable`; 33,900 with no fiber per job at all). Its one owner is the
+ * entry: the worker interrupted while running it stops it
+ * (`interruptedWhileRunning`).
+ */
+const runAtOnce = <A, B, E, R>(
+  context: Context.Context<R>,
+  state: PoolState<A, B, E, R>,
+  entry: Entry<A, B, E>
+): Effect.Effect<B, E | Job.JobTimeoutError, R> => {
+  const fiber = Effect.runForkWith(context)(runHandler(state, entry))
+  entry.fiber = fiber
+  return Fiber.join(fiber)
+}
 
 /** Whether `entry`'s fiber starts in the worker's step (see `runCancellable`). */
 const startsAtOnce = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, E>): boolean =>
