@@ -21,7 +21,6 @@ export interface Subject {
   readonly variant: string
 }
 
-
 /**
  * The instructions callgrind counts for `node --predictable --single-threaded
  * ...script` (with `env` added to this process's), its output file `out`.

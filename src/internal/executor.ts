@@ -81,7 +81,7 @@ const runCancellable = <A, B, E, R>(
 ): Effect.Effect<B, E | Job.JobTimeoutError, R> => {
   // `start` runs in the worker's step: the current fiber is the worker's.
   if (startsAtOnce(state, entry)) return runAtOnce(Fiber.getCurrent()!.context as Context.Context<R>, state, entry)
-  return Effect.flatMap(Effect.forkChild(runHandler(state, entry), { startImmediately: false }), (fiber) => {
+  return Effect.flatMap(Effect.forkChild(runHandler(state, entry)), (fiber) => {
     entry.fiber = fiber
     // Cancelled since the worker took it: stop the fiber before it starts.
     return entry.cancelled ? Effect.andThen(Fiber.interrupt(fiber), Fiber.join(fiber)) : Fiber.join(fiber)
