@@ -496,7 +496,7 @@ const build = <A, I, B, E, R>(
     const { lease, pollInterval } = config
     const { claimAtMost, pipelineAt } = Fetcher.claimPolicy(store, book.capacity, config.workers)
     const fetcher = yield* Fetcher.start(
-      { store, queue, lease, pollInterval, book, decode, pipelineAt, claimAtMost, submit: pool.submit },
+      { store, queue, lease, pollInterval, book, decode, pipelineAt, claimAtMost, deliver: pool.deliver },
       background
     )
     // A pool that keeps no completed job has the store delete each as it completes.

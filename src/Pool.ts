@@ -374,6 +374,15 @@ export interface Hooks<A> {
  */
 export interface HookedPool<in out A, out B, out E> extends WorkerPool<A, B, E> {
   /**
+   * `submit`, for a job whose id and attempt the caller vouches for (a
+   * durable pool's claimed job, as its store gave them): no options to check.
+   * A threaded pool still checks that the payload can go to a thread.
+   */
+  readonly deliver: (
+    payload: A,
+    delivery: Admission.Delivery
+  ) => Effect.Effect<Job.Job<A>, PoolClosedError | PoolConfigError>
+  /**
    * Cancels the accepted job `id` that has not ended (skipped if queued,
    * interrupted if running; it ends as `Cancelled`): returns whether there
    * was one. Only in a pool made with `Hooks.cancellable`; otherwise false.
@@ -443,6 +452,9 @@ export const makeWithHooks = <A, B, E, R>(
     ): Effect.Effect<Job.Job<A>, PoolClosedError | PoolFullError | PoolConfigError> =>
       new Submission(Admission.trySubmit, state, payload, options)
 
+    const deliver = (payload: A, delivery: Admission.Delivery): Effect.Effect<Job.Job<A>, PoolClosedError> =>
+      new Submission(Admission.deliver, state, payload, delivery)
+
     const submitAll = (payloads: Iterable<A>): Effect.Effect<Array<Job.Job<A>>, PoolClosedError | PoolConfigError> =>
       Effect.suspend(() => {
         const read = payloadsOf(payloads)
@@ -498,7 +510,7 @@ export const makeWithHooks = <A, B, E, R>(
       Effect.annotateLogs({ workers: config.workers, capacity: config.capacity })
     ))
 
-    return { submit, submitAll, trySubmit, run, outcomes, subscribe, stats, running, shutdown, cancel }
+    return { submit, submitAll, trySubmit, run, outcomes, subscribe, stats, running, shutdown, cancel, deliver }
   }).pipe(Effect.withSpan("Pool.make"))
 
 /**

@@ -254,6 +254,7 @@ export const makeWithHooks = <A, B, E>(
       submit: (payload, options) => checked(payload, pool.submit(payload, options)),
       trySubmit: (payload, options) => checked(payload, pool.trySubmit(payload, options)),
       run: (payload, options) => checked(payload, pool.run(payload, options)),
+      deliver: (payload, delivery) => checked(payload, pool.deliver(payload, delivery)),
       submitAll: (payloads) =>
         Effect.suspend(() => {
           const read = payloadsOf<A>(payloads)

@@ -38,9 +38,9 @@ const flaky = (healthy: Store, fails: (n: number) => boolean) => {
 /** The time between one claim and the next. */
 const gaps = (at: ReadonlyArray<number>) => at.slice(1).map((t, i) => t - at[i]!)
 
-/** A fetcher on `store` with the default options, and `submit` as its pool. */
-const start = (store: Store, scope: Scope.Scope, submit: (payload: unknown) => Effect.Effect<void> = () => Effect.void) =>
-  Effect.map(startFetcher(store, scope, { submit }), ({ fetcher }) => fetcher)
+/** A fetcher on `store` with the default options, and `deliver` as its pool. */
+const start = (store: Store, scope: Scope.Scope, deliver: (payload: unknown) => Effect.Effect<void> = () => Effect.void) =>
+  Effect.map(startFetcher(store, scope, { deliver }), ({ fetcher }) => fetcher)
 
 /** A fetcher on `store`, and when (TestClock millis) each payload reached the pool. */
 const started = (store: Store, scope: Scope.Scope) =>
@@ -203,7 +203,7 @@ describe("Fetcher", () => {
       const scope = yield* Scope.make()
       // Room for every job: none of them ends.
       const delivered: Array<unknown> = []
-      yield* startFetcher(store, scope, { capacity: 10, submit: (payload) => Effect.sync(() => void delivered.push(payload)) })
+      yield* startFetcher(store, scope, { capacity: 10, deliver: (payload) => Effect.sync(() => void delivered.push(payload)) })
       // The first claim (at 0) is full; so is the poll's at 1,000.
       yield* TestClock.adjust(1_000)
       // Offers at 1,300 and 1,600 wake the fetcher: within 1,000 of the full claim at 1,000, each ready only.
@@ -243,7 +243,7 @@ describe("Fetcher", () => {
       const { claims, store } = hinted(yield* MemoryStore.make)
       const scope = yield* Scope.make()
       const delivered: Array<string> = []
-      const { book } = yield* startFetcher(store, scope, { submit: (id) => Effect.sync(() => void delivered.push(id as string)) })
+      const { book } = yield* startFetcher(store, scope, { deliver: (id) => Effect.sync(() => void delivered.push(id as string)) })
       // Five jobs wake the idle fetcher at 100: its claim takes two (its book's room), and comes back full.
       yield* TestClock.adjust(100)
       yield* store.offer("q", ["a", "b", "c", "d", "e"].map((id) => ({ id, payload: id })))
@@ -634,11 +634,11 @@ describe("Fetcher", () => {
       const { answer, claims, close, store } = answeredByHand(yield* MemoryStore.make)
       let closed = false
       const scope = yield* Scope.make()
-      // As the pool's submit: refused once it shuts down.
+      // As the pool's deliver: refused once it shuts down.
       const { book, fetcher } = yield* startFetcher(store, scope, {
         capacity: 4,
         pipelineAt: 1,
-        submit: () => closed ? Effect.fail(new PoolClosedError({})) : Effect.void
+        deliver: () => closed ? Effect.fail(new PoolClosedError({})) : Effect.void
       })
       yield* settle
       answer(0, 4)

@@ -163,8 +163,8 @@ describe("Wakeup steps", () => {
       yield* Effect.provideService(
         startFetcher(store, scope, {
           pollInterval: Duration.hours(1),
-          // As the pool's submit: the job is queued, and a worker starts it in a later task of the scheduler.
-          submit: (payload) => Effect.forkDetach(Effect.sync(() => order.push(`started ${payload}`)))
+          // As the pool's deliver: the job is queued, and a worker starts it in a later task of the scheduler.
+          deliver: (payload) => Effect.forkDetach(Effect.sync(() => order.push(`started ${payload}`)))
         }),
         Clock.Clock,
         sleepsSaid
@@ -194,7 +194,7 @@ describe("Wakeup steps", () => {
       const delivered: Array<readonly [unknown, number]> = []
       const scope = yield* Scope.make()
       yield* startFetcher(store, scope, {
-        submit: (payload) => Effect.map(Clock.currentTimeMillis, (now) => delivered.push([payload, now]))
+        deliver: (payload) => Effect.map(Clock.currentTimeMillis, (now) => delivered.push([payload, now]))
       })
       yield* TestClock.adjust(299)
       assert.deepStrictEqual(delivered, [])

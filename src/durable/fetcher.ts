@@ -26,9 +26,9 @@ import * as Latch from "effect/Latch"
 import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
+import type { Delivery } from "../internal/admission.ts"
 import { quietly } from "../internal/quietly.ts"
 import { monotonicMillis } from "../internal/timetable.ts"
-import type * as Job from "../Job.ts"
 import type * as Pool from "../Pool.ts"
 import * as Failures from "./failures.ts"
 import * as JobOptions from "./jobOptions.ts"
@@ -59,8 +59,8 @@ export interface Options<A> {
    * number from 1. Undefined: all the room.
    */
   readonly claimAtMost?: number | undefined
-  /** The pool's `submit`: refused once the pool shuts down. */
-  readonly submit: (payload: A, options: Job.Options) => Effect.Effect<unknown, Pool.PoolClosedError | Pool.PoolConfigError>
+  /** The pool's `deliver`: refused once the pool shuts down. */
+  readonly deliver: (payload: A, delivery: Delivery) => Effect.Effect<unknown, Pool.PoolClosedError | Pool.PoolConfigError>
 }
 
 /**
@@ -450,7 +450,7 @@ const claimAndDeliver = <A>(options: Options<A>, max: number, ready = false): Ef
 
 /**
  * The span current when `claimed` was offered, from its settings: made
- * current while the job is submitted to the pool, it is its span's parent.
+ * current while the job is delivered to the pool, it is its span's parent.
  */
 const parentOf = (claimed: Claimed): Tracer.ExternalSpan | undefined => {
   if (claimed.settings === undefined) return undefined
@@ -462,7 +462,8 @@ const parentOf = (claimed: Claimed): Tracer.ExternalSpan | undefined => {
  * Hands a claimed job to the pool; one that does not decode is dead-lettered
  * at once (the settler logs it, as it does every dead letter).
  */
-const deliver = <A>({ book, decode, submit }: Options<A>, claimed: Claimed): Effect.Effect<unknown> => {
+const deliver = <A>(options: Options<A>, claimed: Claimed): Effect.Effect<unknown> => {
+  const { book, decode } = options
   const decoded = decode(claimed.payload)
   if (Exit.isFailure(decoded)) {
     const ending = Leases.bury(Failures.describe(decoded.cause), claimed.attempt)
@@ -470,11 +471,12 @@ const deliver = <A>({ book, decode, submit }: Options<A>, claimed: Claimed): Eff
     return Effect.void
   }
   if (!Leases.hold(book, claimed)) return Effect.void
-  const submitted = submit(decoded.value, { id: claimed.id, attempt: claimed.attempt })
+  // The store gave the id and the attempt: the pool takes them as they are.
+  const delivered = options.deliver(decoded.value, claimed)
   const parent = parentOf(claimed)
   // Refused: shutdown began between the claim and now. Give it back.
   return Effect.catch(
-    parent === undefined ? submitted : Effect.withParentSpan(submitted, parent),
+    parent === undefined ? delivered : Effect.withParentSpan(delivered, parent),
     () => Effect.sync(() => Leases.end(book, claimed.id, Leases.release))
   )
 }

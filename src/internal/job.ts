@@ -102,6 +102,10 @@ const delayNanos = (input: unknown): number => {
 /** A job with a generated id and no options: nothing to check. */
 export const unchecked = <A>(payload: A): Job<A> => new JobRecord(nextId(), payload, undefined, 1)
 
+/** A job whose id and attempt its caller vouches for (see `Admission.deliver`): nothing to check. */
+export const vouched = <A>(payload: A, id: string, attempt: number): Job<A> =>
+  new JobRecord(id, payload, undefined, attempt)
+
 /** Every option a job reads. */
 const knownOptions: ReadonlySet<string> = new Set(["id", "timeout", "attempt", "delay"] satisfies ReadonlyArray<keyof Options>)
 

@@ -15,7 +15,7 @@ export interface FetcherOptions {
   readonly pipelineAt?: number
   readonly claimAtMost?: number
   readonly pollInterval?: Duration.Duration
-  readonly submit?: (payload: unknown) => Effect.Effect<unknown, PoolClosedError>
+  readonly deliver?: (payload: unknown) => Effect.Effect<unknown, PoolClosedError>
 }
 
 /** A fetcher on `store` in `scope`, on queue "q", and its lease book. */
@@ -31,7 +31,7 @@ export const startFetcher = (store: Store, scope: Scope.Scope, options: FetcherO
       decode: Exit.succeed,
       pipelineAt: options.pipelineAt,
       claimAtMost: options.claimAtMost,
-      submit: options.submit ?? (() => Effect.void)
+      deliver: options.deliver ?? (() => Effect.void)
     }, scope)
     return { book, fetcher }
   })
