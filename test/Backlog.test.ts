@@ -90,18 +90,51 @@ describe("Backlog", () => {
       yield* Fiber.join(untilEnd)
     }))
 
-  it.effect("wakes as many idle workers as there are items, and forgets one that was interrupted", () =>
+  it.effect("wakes idle workers one at a time while an item is left for them, and forgets one that was interrupted", () =>
     Effect.gen(function*() {
       const backlog = Backlog.make<string>(4)
-      const gone = yield* Effect.forkChild(backlog.wait, { startImmediately: true })
-      const workers = yield* Effect.forEach([1, 2, 3], () => Effect.forkChild(backlog.wait, { startImmediately: true }))
+      const taken: Array<string> = []
+      // A worker whose job suspends: it takes one item and is done.
+      const worker = Effect.andThen(
+        backlog.wait,
+        Effect.sync(() => {
+          const item = backlog.take()
+          if (item !== undefined) taken.push(item)
+        })
+      )
+      const gone = yield* Effect.forkChild(worker, { startImmediately: true })
+      const workers = yield* Effect.forEach([1, 2, 3], () => Effect.forkChild(worker, { startImmediately: true }))
       yield* Fiber.interrupt(gone)
       backlog.offer("a")
       backlog.offer("b")
       yield* Effect.yieldNow
       // Two items: two of the three still waiting wake, the interrupted one is not counted.
+      assert.deepStrictEqual(taken, ["a", "b"])
       assert.strictEqual(workers.filter((fiber) => fiber.pollUnsafe() !== undefined).length, 2)
       backlog.end()
       yield* Fiber.joinAll(workers)
+    }))
+
+  it.effect("a woken worker that takes every item leaves the others waiting; the end wakes them all", () =>
+    Effect.gen(function*() {
+      const backlog = Backlog.make<string>(4)
+      let woken = 0
+      // A worker whose jobs end at once: it takes all there is before the next is woken.
+      const worker = Effect.andThen(
+        backlog.wait,
+        Effect.sync(() => {
+          woken++
+          backlog.takeAll()
+        })
+      )
+      const workers = yield* Effect.forEach([1, 2, 3], () => Effect.forkChild(worker, { startImmediately: true }))
+      backlog.offer("a")
+      backlog.offer("b")
+      backlog.offer("c")
+      yield* Effect.yieldNow
+      assert.strictEqual(woken, 1)
+      backlog.end()
+      yield* Fiber.joinAll(workers)
+      assert.strictEqual(woken, 3)
     }))
 })

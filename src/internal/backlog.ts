@@ -72,12 +72,17 @@ export const make = <A extends {}>(capacity: number): Backlog<A> => {
   // a worker resumed inline would run on the producer's stack, take the one
   // job just offered and wait again, a suspension per job. In a task, each
   // wakes to a backlog that the producer has filled meanwhile.
+  //
+  // One at a time, while an item is left (all of them once it ended): a
+  // woken worker runs here, and takes items until its job suspends, so the
+  // next wakes only if one is left for it. Woken all at once, as many as
+  // there were items, the workers after one that took them all (jobs that
+  // end at once) woke to nothing and waited again. A worker waits again only
+  // when none is left, so the loop ends before it would meet that worker.
   const wakeIdle = () => {
     wakeScheduled = false
-    // As many as there are items to take (all of them once it ended), chosen
-    // before any runs: a woken worker may wait again before the loop is over.
-    const woken = Array.from(idle).slice(0, ended ? idle.size : size)
-    for (const resume of woken) {
+    for (const resume of idle) {
+      if (size === 0 && !ended) return
       idle.delete(resume)
       resume(Effect.void)
     }
