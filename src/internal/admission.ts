@@ -164,8 +164,8 @@ export interface Delivery {
  * `submit` for a caller that vouches for the job's id and attempt (a durable
  * pool's fetcher, with a job its store gave it): no options to check. Each
  * claimed job goes through here, and the check of `submit`'s options (a
- * record read field by field, its unknown keys looked for) was about 3 % of
- * the durable pool's per-job path.
+ * record read field by field, its unknown keys looked for) was 6 % of the
+ * durable pool's own path (36,014 against 33,874 instructions a job).
  */
 export const deliver = <A, B, E, R>(
   state: PoolState<A, B, E, R>,
