@@ -449,14 +449,11 @@ const claimAndDeliver = <A>(options: Options<A>, max: number, ready = false): Ef
   ))
 
 /**
- * The span current when `claimed` was offered, from its settings: made
+ * The span current when a job was offered, from its `own` settings: made
  * current while the job is delivered to the pool, it is its span's parent.
  */
-const parentOf = (claimed: Claimed): Tracer.ExternalSpan | undefined => {
-  if (claimed.settings === undefined) return undefined
-  const traceparent = JobOptions.parse(claimed.settings)?.traceparent
-  return traceparent === undefined ? undefined : Traceparent.parse(traceparent)
-}
+const parentOf = (own: JobOptions.Settings | undefined): Tracer.ExternalSpan | undefined =>
+  own?.traceparent === undefined ? undefined : Traceparent.parse(own.traceparent)
 
 /**
  * Hands a claimed job to the pool; one that does not decode is dead-lettered
@@ -470,10 +467,12 @@ const deliver = <A>(options: Options<A>, claimed: Claimed): Effect.Effect<unknow
     Leases.endUnheld(book, { id: claimed.id, token: claimed.token }, ending)
     return Effect.void
   }
-  if (!Leases.hold(book, claimed)) return Effect.void
+  // Read once: the lease book keeps them, and the span's parent is among them.
+  const own = JobOptions.parse(claimed.settings)
+  if (!Leases.hold(book, claimed, own)) return Effect.void
   // The store gave the id and the attempt: the pool takes them as they are.
   const delivered = options.deliver(decoded.value, claimed)
-  const parent = parentOf(claimed)
+  const parent = parentOf(own)
   // Refused: shutdown began between the claim and now. Give it back.
   return Effect.catch(
     parent === undefined ? delivered : Effect.withParentSpan(delivered, parent),

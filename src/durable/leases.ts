@@ -153,15 +153,19 @@ export const make = (
   }))
 
 /**
- * Holds a claimed lease. Returns whether to deliver its job: not when this
- * process's own delivery of the job still runs (its lease ran out, a
- * heartbeat lost in an outage, and it was claimed here again). Then the one
- * delivery goes on under the new lease, rather than run twice at once.
+ * Holds a claimed lease, with the job's `own` settings (read from `claimed`
+ * unless the caller has read them). Returns whether to deliver its job: not
+ * when this process's own delivery of the job still runs (its lease ran out,
+ * a heartbeat lost in an outage, and it was claimed here again). Then the
+ * one delivery goes on under the new lease, rather than run twice at once.
  */
-export const hold = (book: Book, claimed: Claimed): boolean => {
+export const hold = (
+  book: Book,
+  claimed: Claimed,
+  own: JobOptions.Settings | undefined = JobOptions.parse(claimed.settings)
+): boolean => {
   const lease: Lease = { id: claimed.id, token: claimed.token }
   const running = book.held.has(claimed.id)
-  const own = JobOptions.parse(claimed.settings)
   book.held.set(claimed.id, { _tag: "Held", lease, reclaimedAs: running ? claimed.attempt : undefined, own })
   return !running
 }
