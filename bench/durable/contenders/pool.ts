@@ -25,6 +25,12 @@ export interface Settings {
 
 const schema = Schema.Struct({ n: Schema.Number })
 
+/** How a contender of ours connects to its store, and its consumers' settings. */
+export interface Setup {
+  readonly connect: (url: string) => Effect.Effect<Store, StoreError | PoolConfigError, Scope.Scope>
+  readonly settings: Settings
+}
+
 /** A scope of our own, so that each side can stay open across several promises. */
 const openScope = async (connect: Effect.Effect<Store, StoreError | PoolConfigError, Scope.Scope>) => {
   const scope = await Effect.runPromise(Scope.make())

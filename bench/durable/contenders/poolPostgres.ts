@@ -37,7 +37,7 @@
  * `claimPolicy` in `src/durable/fetcher.ts` gives the measurements.
  */
 import * as PostgresStore from "../../../src/durable/PostgresStore.ts"
-import { durablePool } from "./pool.ts"
+import { durablePool, type Setup } from "./pool.ts"
 
 /** The prefetch: 1,024, or `BENCH_PREFETCH` (for `../versus.ts` only), a whole number from 1. */
 const prefetchOf = (setting: string | undefined): number => {
@@ -49,9 +49,10 @@ const prefetchOf = (setting: string | undefined): number => {
   return prefetch
 }
 
-export const poolPostgres = durablePool(
-  "effect-worker-pool (PostgreSQL)",
-  "postgres",
-  (url) => PostgresStore.make({ url }),
-  { workers: 32, prefetch: prefetchOf(process.env["BENCH_PREFETCH"]), completedRetention: 0 }
-)
+/** The store and the settings (`../loadSteps.ts` makes its consumer from them too). */
+export const postgresSetup: Setup = {
+  connect: (url) => PostgresStore.make({ url }),
+  settings: { workers: 32, prefetch: prefetchOf(process.env["BENCH_PREFETCH"]), completedRetention: 0 }
+}
+
+export const poolPostgres = durablePool("effect-worker-pool (PostgreSQL)", "postgres", postgresSetup.connect, postgresSetup.settings)

@@ -7,11 +7,9 @@
  * best with one consumer.)
  */
 import * as RedisStore from "../../../src/durable/RedisStore.ts"
-import { durablePool } from "./pool.ts"
+import { durablePool, type Setup } from "./pool.ts"
 
-export const poolRedis = durablePool(
-  "effect-worker-pool (Redis)",
-  "redis",
-  (url) => RedisStore.make({ url }),
-  { workers: 32, prefetch: 256 }
-)
+/** The store and the settings (`../loadSteps.ts` makes its consumer from them too). */
+export const redisSetup: Setup = { connect: (url) => RedisStore.make({ url }), settings: { workers: 32, prefetch: 256 } }
+
+export const poolRedis = durablePool("effect-worker-pool (Redis)", "redis", redisSetup.connect, redisSetup.settings)
