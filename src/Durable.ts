@@ -68,7 +68,7 @@ import * as DurableMetrics from "./durable/metrics.ts"
 import * as Settler from "./durable/settler.ts"
 import * as Tracing from "./internal/tracing.ts"
 import * as Stopping from "./durable/stopping.ts"
-import { type Buried, type Counts, type JobInfo, type JobState, Store, type StoreError, type Upcoming } from "./durable/Store.ts"
+import { type Buried, type Counts, type JobInfo, type JobState, newIdsOffer, Store, type StoreError, type Upcoming } from "./durable/Store.ts"
 import * as Checks from "./internal/options.ts"
 import { quietly } from "./internal/quietly.ts"
 import { isInvalid } from "./internal/options.ts"
@@ -288,7 +288,9 @@ const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, acce
     payloads: ReadonlyArray<A>,
     ids: ReadonlyArray<string>,
     fields: JobFields.Fields,
-    option: "payload" | "payloads"
+    option: "payload" | "payloads",
+    // Whether the producer made every id (none given by the caller): the store may skip looking for them.
+    made: boolean
   ): Effect.Effect<
     ReadonlyArray<string>,
     StoreError | Schema.SchemaError | Pool.PoolConfigError | JobNotResubmittedError
@@ -299,7 +301,9 @@ const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, acce
         ? Effect.map(encodeOne(payloads[0]!, option), (one) => [one])
         : Effect.forEach(payloads, (payload) => encodeOne(payload, option)),
       (encoded) =>
-        Effect.flatMap(store.offer(queue, encoded.map((payload, i) => ({ ...fields, id: ids[i]!, payload }))), (refused) =>
+        Effect.flatMap(
+          store.offer(queue, encoded.map((payload, i) => ({ ...fields, id: ids[i]!, payload })), made ? newIdsOffer : undefined),
+          (refused) =>
           refused.length === 0 ? Effect.succeed(ids) : Effect.fail(new JobNotResubmittedError(refused[0]!)))
     )
   return {
@@ -307,11 +311,12 @@ const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, acce
       Effect.suspend((): Effect.Effect<string, SubmitError> => {
         if (!accepting()) return closed
         const checked = Checks.checked("options", () => ({
-          id: Checks.jobId(options),
+          given: Checks.givenJobId(options),
           fields: JobFields.fields(options, true, Tracing.currentSpan())
         }))
         if (isInvalid(checked)) return Effect.fail(configError(checked))
-        return Effect.map(offer([payload], [checked.id], checked.fields, "payload"), (ids) => ids[0]!)
+        const { fields, given } = checked
+        return Effect.map(offer([payload], [given ?? newJobId()], fields, "payload", given === undefined), (ids) => ids[0]!)
       }),
     submitAll: (payloads, options) =>
       Effect.suspend((): Effect.Effect<ReadonlyArray<string>, SubmitError> => {
@@ -320,7 +325,7 @@ const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, acce
         if (isInvalid(fields)) return Effect.fail(configError(fields))
         const all = Checks.checked("payloads", () => Checks.payloadList(payloads))
         if (isInvalid(all)) return Effect.fail(configError(all))
-        return offer(all, all.map(newJobId), fields, "payloads")
+        return offer(all, all.map(newJobId), fields, "payloads", true)
       })
   }
 }

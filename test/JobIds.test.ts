@@ -9,6 +9,7 @@ import fc from "fast-check"
 import { afterEach, vi } from "vitest"
 import { newJobId } from "../src/durable/jobIds.ts"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
+import type { Offered, OfferOptions } from "../src/durable/Store.ts"
 import { Durable } from "../src/index.ts"
 
 const version7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
@@ -38,6 +39,25 @@ describe("a durable job's own id", () => {
       }
       assert.strictEqual(new Set([one, withOptions, ...many]).size, 1_002)
       assert.deepStrictEqual(yield* producer.submit(2, { id: "mine" }), "mine")
+    }))
+
+  it.effect("the producer tells the store when it made every id of an offer (newIds), and not when the caller gave one", () =>
+    Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const told: Array<unknown> = []
+      const watched = { ...store, offer: (queue: string, jobs: ReadonlyArray<Offered>, options?: OfferOptions) => {
+        told.push(options?.newIds)
+        return store.offer(queue, jobs, options)
+      } }
+      const producer = Durable.producer({ store: watched, queue: "ids", schema: Schema.Number })
+      yield* producer.submit(1)
+      yield* producer.submit(2, { priority: 1 })
+      yield* producer.submitAll([3, 4])
+      yield* producer.submit(5, { id: "mine" })
+      // The caller's id offered again: stored once, as without the hint.
+      yield* producer.submit(6, { id: "mine" })
+      assert.deepStrictEqual(told, [true, true, true, undefined, undefined])
+      assert.strictEqual((yield* store.counts("ids")).ready, 5)
     }))
 
   it("an id made later sorts after one made earlier, as text, whatever the two times", () => {

@@ -245,19 +245,18 @@ describe("submitAll's payloads", () => {
 })
 
 describe("durable job ids", () => {
-  it("is the id given, or a new UUID of version 7", () => {
-    const version7 = /^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/
-    assert.strictEqual(Options.jobId({ id: "welcome-ada" }), "welcome-ada")
-    assert.match(Options.jobId(undefined), version7)
-    assert.match(Options.jobId({}), version7)
-    assert.match(Options.jobId({ priority: 1 }), version7)
+  it("is the id given, or none (the producer makes one)", () => {
+    assert.strictEqual(Options.givenJobId({ id: "welcome-ada" }), "welcome-ada")
+    assert.isUndefined(Options.givenJobId(undefined))
+    assert.isUndefined(Options.givenJobId({}))
+    assert.isUndefined(Options.givenJobId({ priority: 1 }))
   })
 
   it("refuses an id that is not a string, or that not every store can keep, naming id", () => {
-    refuses(() => Options.jobId({ id: 42 }), "id", /^must be a string, got 42$/)
-    refuses(() => Options.jobId({ id: "a\u0000b" }), "id", /NUL/)
-    refuses(() => Options.jobId({ id: "a\ud800b" }), "id", /surrogate/)
-    refuses(() => Options.jobId(null), "options", /must be an object/)
+    refuses(() => Options.givenJobId({ id: 42 }), "id", /^must be a string, got 42$/)
+    refuses(() => Options.givenJobId({ id: "a\u0000b" }), "id", /NUL/)
+    refuses(() => Options.givenJobId({ id: "a\ud800b" }), "id", /surrogate/)
+    refuses(() => Options.givenJobId(null), "options", /must be an object/)
   })
 
   it("takes an id up to 1,024 bytes of UTF-8, counted in bytes, and refuses one byte more, naming id", () => {
@@ -265,14 +264,14 @@ describe("durable job ids", () => {
     // Each of these is exactly 1,024 bytes: 1, 2, 3 and 4 bytes a character, and all mixed.
     const atLimit = ["a".repeat(1_024), "é".repeat(512), "€".repeat(341) + "a", "😀".repeat(256), textOfBytes(1_024)]
     for (const id of atLimit) {
-      assert.strictEqual(Options.jobId({ id }), id)
+      assert.strictEqual(Options.givenJobId({ id }), id)
       assert.strictEqual(Options.keepableJobId(id, "ids"), id)
-      refuses(() => Options.jobId({ id: id + "a" }), "id", /^must be at most 1024 bytes of UTF-8, got 1025$/)
+      refuses(() => Options.givenJobId({ id: id + "a" }), "id", /^must be at most 1024 bytes of UTF-8, got 1025$/)
       refuses(() => Options.keepableJobId(id + "a", "ids"), "ids", /^must be at most 1024 bytes of UTF-8, got 1025$/)
     }
     // 512 characters, but 1,026 bytes: the limit is in bytes.
-    refuses(() => Options.jobId({ id: "é".repeat(513) }), "id", /got 1026$/)
-    refuses(() => Options.jobId({ id: "😀".repeat(257) }), "id", /got 1028$/)
+    refuses(() => Options.givenJobId({ id: "é".repeat(513) }), "id", /got 1026$/)
+    refuses(() => Options.givenJobId({ id: "😀".repeat(257) }), "id", /got 1028$/)
   })
 
   it("unkeepableJobId says which batch a store cannot take", () => {

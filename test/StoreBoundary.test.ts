@@ -250,6 +250,20 @@ describe("the store boundary", () => {
       assert.include(error.reason, "a trap")
     }))
 
+  it.effect("an offer's options reach the engine as newIds when it is true, and as nothing otherwise; a trap reading them is a StoreError", () =>
+    Effect.gen(function*() {
+      const { calls, engine } = recording()
+      const store = Boundary.makeStore(engine, { engine: "test" })
+      const given: ReadonlyArray<unknown> = [{ newIds: true }, { newIds: "yes" }, { newIds: 1 }, {}, null, undefined]
+      for (const options of given) yield* store.offer("q", [{ id: "a", payload: 1 }], options as never)
+      // The engine gets the texts third, the options fourth.
+      assert.deepStrictEqual(calls.map((call) => call.args[3]), [{ newIds: true }, undefined, undefined, undefined, undefined, undefined])
+      const trap = new Proxy({}, { get: () => { throw new Error("a trap") } })
+      const error = yield* Effect.flip(store.offer("q", [{ id: "a", payload: 1 }], trap))
+      assert.instanceOf(error, StoreError)
+      assert.include(error.reason, "a trap")
+    }))
+
   it.effect("a defect of the engine is a StoreError naming the operation, not retryable, with the defect as cause", () =>
     Effect.gen(function*() {
       const bug = new Error("a bug")

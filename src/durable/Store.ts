@@ -216,6 +216,22 @@ export interface ClaimOptions {
 /** `ClaimOptions` asking for ready jobs only: one object, shared by every claim that asks. */
 export const readyOnlyClaim: ClaimOptions = { readyOnly: true }
 
+/**
+ * What an offer may assume (`Store.offer`). `newIds`: every id of the batch
+ * was made by the producer for this offer (the caller gave none), so that
+ * none is expected to be stored already: an engine may store the jobs
+ * without first looking for each id, and must still answer as `offer` does
+ * when one is there after all (the same offer sent again, after an answer
+ * that was lost). A hint: an engine whose look costs nothing more (memory,
+ * Redis) ignores it.
+ */
+export interface OfferOptions {
+  readonly newIds?: boolean | undefined
+}
+
+/** `OfferOptions` for a batch of ids the producer made: one object, shared by every offer that says so. */
+export const newIdsOffer: OfferOptions = { newIds: true }
+
 /** A dead-lettered job. */
 export interface Buried {
   readonly id: string
@@ -337,8 +353,15 @@ export interface Completion {
  *   server that hangs. Setting it up is bounded like any operation.
  */
 export interface Store {
-  /** Stores the jobs whose ids are new; returns the ids skipped because they are dead letters or cancelled. */
-  readonly offer: (queue: string, jobs: ReadonlyArray<Offered>) => Effect.Effect<ReadonlyArray<Refused>, StoreError>
+  /**
+   * Stores the jobs whose ids are new; returns the ids skipped because they
+   * are dead letters or cancelled. `options` may say more of the ids (`OfferOptions`).
+   */
+  readonly offer: (
+    queue: string,
+    jobs: ReadonlyArray<Offered>,
+    options?: OfferOptions
+  ) => Effect.Effect<ReadonlyArray<Refused>, StoreError>
   /**
    * Claims up to `max` jobs (at least 1, unless none is ready: then an empty
    * array; callers poll). Never waits long: at most a round trip. A claim

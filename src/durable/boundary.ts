@@ -43,8 +43,8 @@ import * as Metrics from "../Metrics.ts"
 import * as Deadlines from "./deadlines.ts"
 import * as OfferedFields from "./offeredFields.ts"
 import { payloadTexts } from "./payloadSize.ts"
-import type { ClaimOptions, Offered, Refused, Store } from "./Store.ts"
-import { readyOnlyClaim, StoreError } from "./Store.ts"
+import type { ClaimOptions, Offered, OfferOptions, Refused, Store } from "./Store.ts"
+import { newIdsOffer, readyOnlyClaim, StoreError } from "./Store.ts"
 import * as Times from "./times.ts"
 
 /**
@@ -61,7 +61,8 @@ export type Engine = Omit<Store, "offer"> & {
   readonly offer: (
     queue: string,
     jobs: ReadonlyArray<Offered>,
-    texts: ReadonlyArray<string | undefined>
+    texts: ReadonlyArray<string | undefined>,
+    options?: OfferOptions
   ) => Effect.Effect<ReadonlyArray<Refused>, StoreError>
 }
 
@@ -86,6 +87,10 @@ export interface Options {
 /** A claim's options as the engine gets them: `readyOnly` only when it is `true`, nothing else. */
 const claimOptions = (options: ClaimOptions | undefined): ClaimOptions | undefined =>
   options?.readyOnly === true ? readyOnlyClaim : undefined
+
+/** An offer's options as the engine gets them: `newIds` only when it is `true`, nothing else. */
+const offerOptions = (options: OfferOptions | undefined): OfferOptions | undefined =>
+  options?.newIds === true ? newIdsOffer : undefined
 
 /** The most jobs one `claim`, `buried` or `purge` asks for: PostgreSQL's `integer`, the narrowest engine's. */
 export const maxCount = 2_147_483_647
@@ -121,14 +126,14 @@ const wrap = (engine: Engine, options: Options): Store => {
     })
   const asJobs = (ids: ReadonlyArray<string>) => ids.map((id) => ({ id }))
   return {
-    offer: (queue, jobs) =>
+    offer: (queue, jobs, asked) =>
       jobs.length === 0 ? Effect.succeed([]) : withIds("offer", queue, jobs, () => {
         const wrong = OfferedFields.refusal(jobs)
         if (wrong !== undefined) return refuse("offer", wrong)
         // Each payload's text, made once: the one measured is the one the engine stores.
         const texts = payloadTexts(jobs, maxPayloadBytes, options.engine)
         if (typeof texts === "string") return refuse("offer", texts)
-        return engine.offer(queue, Times.boundedJobs(jobs), texts)
+        return engine.offer(queue, Times.boundedJobs(jobs), texts, offerOptions(asked))
       }),
     claim: (queue, max, lease, options) => {
       const n = count(max)

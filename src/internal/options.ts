@@ -32,7 +32,6 @@
  */
 import * as Duration from "effect/Duration"
 import * as Redacted from "effect/Redacted"
-import { newJobId } from "../durable/jobIds.ts"
 import type * as Shutdown from "../Shutdown.ts"
 
 // -----------------------------------------------------------------------------
@@ -398,14 +397,14 @@ export const unkeepableQueue = (queue: unknown): string | undefined => {
 }
 
 /**
- * The id of a durable job from `submit`'s options: `options.id`, or a new
- * one (`newJobId`: a UUID, time first). `options` must be absent or an
- * object; `id`, a string that every store can keep.
+ * The id a caller gave a durable job in `submit`'s options (`options.id`),
+ * or none: the producer makes one. `options` must be absent or an object;
+ * `id`, a string that every store can keep.
  */
-export const jobId = (options: unknown): string => {
-  if (options === undefined) return newJobId()
+export const givenJobId = (options: unknown): string | undefined => {
+  if (options === undefined) return undefined
   const id = field(record("options", options), "id", "id")
-  return id === undefined ? newJobId() : keepableJobId(id)
+  return id === undefined ? undefined : keepableJobId(id)
 }
 
 /**

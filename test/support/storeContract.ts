@@ -5,7 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Clock, Config, ConfigProvider, Context, Duration, Effect, Exit, Layer, Redacted, Schema, type Scope } from "effect"
-import { Store as StoreService, type Store, type StoreError } from "../../src/durable/Store.ts"
+import { newIdsOffer, Store as StoreService, type Store, type StoreError } from "../../src/durable/Store.ts"
 import { Durable } from "../../src/index.ts"
 import type { PoolConfigError } from "../../src/Pool.ts"
 import { latestRunAt, maxDelay } from "../../src/durable/times.ts"
@@ -770,6 +770,30 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
           { id: "j2", state: "cancelled" }
         ])
         assert.deepStrictEqual(yield* store.counts(queue), { ready: 3, leased: 0, completed: 1, buried: 1 })
+      })))
+
+    test("an offer that says its ids are new answers as any other when some are stored after all (the same offer sent again)", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, jobs(4), newIdsOffer)
+        const [dead, done] = yield* store.claim(queue, 2, minute)
+        yield* store.bury(queue, dead!, "no")
+        yield* store.complete(queue, [done!])
+        yield* store.cancel(queue, "j2")
+        const again = [...jobs(4).map((job) => ({ ...job, payload: { n: -1 } })), { id: "new", payload: 1 }]
+        const refused = yield* store.offer(queue, again, newIdsOffer)
+        assert.deepStrictEqual([...refused].sort((x, y) => x.id.localeCompare(y.id)), [
+          { id: "j0", state: "buried" },
+          { id: "j2", state: "cancelled" }
+        ])
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 2, leased: 0, completed: 1, buried: 1 })
+        const claimed = yield* store.claim(queue, 10, minute)
+        // j3 once, with the payload it was first offered with.
+        assert.deepStrictEqual(claimed.map(({ id, payload }) => ({ id, payload })), [
+          { id: "j3", payload: { n: 3 } },
+          { id: "new", payload: 1 }
+        ])
       })))
 
     test("redrive makes dead letters and cancelled jobs ready with fresh attempts (each once, however often named); other ids are left", () =>

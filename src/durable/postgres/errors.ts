@@ -23,6 +23,9 @@ const sqlState = (error: SqlError): string | undefined => {
   return typeof code === "string" ? code : undefined
 }
 
+/** Whether `error` is the server refusing a row whose key another row has (the driver's reading of SQLSTATE 23505). */
+export const isUniqueViolation = (error: SqlError): boolean => error.reason._tag === "UniqueViolation"
+
 /** What went wrong, as the server (or the driver) said it. */
 const detailOf = (error: SqlError): string => {
   const cause = error.reason.cause

@@ -168,9 +168,10 @@ const offeredAt = `CASE
  * (`eachByKey`): the statement reads the table as it was before, so it
  * finds each where the conflict did. (The notification is a branch of the
  * result, not a `WITH` query: a `WITH` query that only reads runs only if
- * the statement reads it.)
+ * the statement reads it.) With `onConflict` empty, an id already stored
+ * fails the whole statement instead (`offerNewSql`).
  */
-const offer = (shard: string) => `
+const offer = (shard: string, onConflict = "ON CONFLICT DO NOTHING") => `
 WITH offered AS (
   INSERT INTO ${table} (queue, id, payload, priority, settings, state, visible_at)
   SELECT $1, job.id, job.payload::jsonb, coalesce(job.priority, 0), job.settings, ${stateFrom("at.time")}, at.time
@@ -178,7 +179,7 @@ WITH offered AS (
     WITH ORDINALITY AS job(id, payload, delay, run_at, priority, settings, n),
     LATERAL (SELECT ${offeredAt} AS time) AS at
   ORDER BY job.n
-  ON CONFLICT DO NOTHING
+  ${onConflict}
   RETURNING id
 ), counted AS (${tally("offered", undefined, "ready", "true", shard)}
 )
@@ -189,6 +190,18 @@ UNION ALL
 SELECT NULL, ${notifyQueue}::text WHERE EXISTS (SELECT 1 FROM offered)`
 
 export const offerSql = offer(sessionShard)
+
+/**
+ * `offerSql` for ids the producer made (`OfferOptions.newIds`): a plain
+ * insert, without `ON CONFLICT`, which first looks for each id in the
+ * primary key and writes each row as a speculative insertion, confirmed
+ * after. Offers of 100 such jobs (`EXPLAIN (ANALYZE, BUFFERS, WAL)` on an
+ * idle server, 12 each): the insert took 1.31 ms at the median, 500-740
+ * buffers and 305 WAL records, against 1.99 ms, 900-1,130 buffers and 404.
+ * An id stored after all fails the statement with a unique violation,
+ * changing nothing, and the store makes the offer again with `offerSql`.
+ */
+export const offerNewSql = offer(sessionShard, "")
 
 /**
  * The offer inside the application's transaction (`PostgresStore.fromClient`

@@ -12,7 +12,7 @@ import { randomFillSync } from "node:crypto"
 import type * as Boundary from "../boundary.ts"
 import type { Buried, Claimed, Counts, JobInfo, JobState, Lease, Refused, Upcoming } from "../Store.ts"
 import { StoreError, withDue } from "../Store.ts"
-import { storeError } from "./errors.ts"
+import { isUniqueViolation, storeError } from "./errors.ts"
 import { type Limits, oversizedReason } from "./limits.ts"
 import * as Listener from "./listener.ts"
 import type { Runner } from "./runner.ts"
@@ -70,6 +70,18 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
   /** A payload from its JSON text; undefined for one too large to send (NULL instead). */
   const payloadOf = (text: unknown): unknown => typeof text === "string" ? JSON.parse(text) : undefined
 
+  /**
+   * An offer of ids the producer made, without looking for each first; one
+   * stored after all (an offer sent again) fails that statement, which
+   * changed nothing, and the offer is made as any other. Not in the
+   * client's transaction, which the failure would abort.
+   */
+  const offerNew = (params: ReadonlyArray<unknown>) =>
+    Effect.mapError(
+      Effect.catchIf(runner.run(Sql.offerNewSql, params, true), isUniqueViolation, () => runner.run(Sql.offerSql, params, true)),
+      storeError("offer")
+    )
+
   /** Ends `leases` with `sql`, one prepared statement whatever the batch's size (see `holds` in `statements.ts`). */
   const endAll = (operation: string, sql: string, queue: string, leases: ReadonlyArray<Lease>) => {
     const [ids, tokens, places] = Sql.leaseParams(leases)
@@ -77,28 +89,27 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
   }
 
   return {
-    offer: (queue, jobs, texts) =>
+    offer: (queue, jobs, texts, options) =>
       Effect.suspend(() => {
         const encoded = encodeJobs(jobs, texts)
-        return typeof encoded === "string"
-          ? Effect.fail(new StoreError({ operation: "offer", reason: encoded, retryable: false }))
-          : Effect.flatMap(runner.inTransaction, (inTransaction) =>
-            Effect.map(
-              run("offer", inTransaction ? Sql.offerInTransactionSql : Sql.offerSql, [
-                queue,
-                encoded.ids,
-                encoded.payloads,
-                encoded.delays,
-                encoded.runAts,
-                encoded.priorities,
-                encoded.settings
-              ]),
-              // A row of NULLs says the offer notified the listeners.
-              (rows) =>
-                rows.flatMap((row): Array<Refused> =>
-                  row[0] === null ? [] : [{ id: row[0] as string, state: row[1] as Refused["state"] }]
-                )
-            ))
+        if (typeof encoded === "string") {
+          return Effect.fail(new StoreError({ operation: "offer", reason: encoded, retryable: false }))
+        }
+        const { delays, ids, payloads, priorities, runAts, settings } = encoded
+        const params = [queue, ids, payloads, delays, runAts, priorities, settings]
+        return Effect.flatMap(runner.inTransaction, (inTransaction) =>
+          Effect.map(
+            inTransaction
+              ? run("offer", Sql.offerInTransactionSql, params)
+              : options?.newIds === true
+              ? offerNew(params)
+              : run("offer", Sql.offerSql, params),
+            // A row of NULLs says the offer notified the listeners.
+            (rows) =>
+              rows.flatMap((row): Array<Refused> =>
+                row[0] === null ? [] : [{ id: row[0] as string, state: row[1] as Refused["state"] }]
+              )
+          ))
       }),
 
     claim: (queue, max, lease, options) =>
