@@ -5,8 +5,9 @@
  * another commit, its `node_modules` linked), alternating on one server, the
  * first swapping each round, with one and two consumers: `measureRun`,
  * 20,000 jobs after 5,000 warm-up ones, `VACUUM` before and `ANALYZE`
- * after the offer. For A/B of a change on the consumer's path, where two
- * full runs of `bench:durable` differ by more than the change.
+ * after the offer; each run's offer rate too. For A/B of a change on the
+ * consumer's or the offer's path, where two full runs of `bench:durable`
+ * differ by more than the change.
  *
  * `--delay` puts the server behind `../kit/delayProxy.ts` (each chunk held
  * that many milliseconds each way); `--prefetch` sets the contender's
@@ -51,7 +52,10 @@ try {
           encoding: "utf8",
           env
         })
-        process.stdout.write(`round ${round + 1}, ${tree === thisCheckout ? "this checkout" : tree}, ${consumers} consumer(s): ${out.trim()} jobs/s\n`)
+        const [consumed, offered] = out.trim().split(" ")
+        process.stdout.write(
+          `round ${round + 1}, ${tree === thisCheckout ? "this checkout" : tree}, ${consumers} consumer(s): ${consumed} jobs/s (offered at ${offered})\n`
+        )
       }
     }
   }

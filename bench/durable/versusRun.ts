@@ -1,6 +1,7 @@
 /**
  * One run of `versus.ts`: our PostgreSQL contender from the checkout
- * `tree`, its `measureRun`, printed as jobs per second.
+ * `tree`, its `measureRun`, printed as jobs per second: consumed, then
+ * offered (the run's offer of its 20,000 jobs, before the consumers start).
  *
  *   node bench/durable/versusRun.ts <url> <checkout> <consumers>
  */
@@ -19,5 +20,5 @@ const run = await measureRun(poolPostgres, url, 20_000, Number(consumers), {
 })
 // As the benchmark's own runs: a run whose jobs the store did not all count completed gives no figure.
 if (!run.verified) throw new Error(`the store counted ${run.completed} of 20,000 jobs completed`)
-process.stdout.write(`${Math.round(run.jobsPerSecond)}\n`)
+process.stdout.write(`${Math.round(run.jobsPerSecond)} ${Math.round(run.offerPerSecond)}\n`)
 process.exit(0)
