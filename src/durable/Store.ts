@@ -221,9 +221,9 @@ export const readyOnlyClaim: ClaimOptions = { readyOnly: true }
  * was made by the producer for this offer (the caller gave none), so that
  * none is expected to be stored already: an engine may store the jobs
  * without first looking for each id, and must still answer as `offer` does
- * when one is there after all (the same offer sent again, after an answer
- * that was lost). A hint: an engine whose look costs nothing more (memory,
- * Redis) ignores it.
+ * when one is there after all (two random ids alike, or a caller that sends
+ * one batch twice with the hint). A hint: an engine whose look costs
+ * nothing more (memory, Redis) ignores it.
  */
 export interface OfferOptions {
   readonly newIds?: boolean | undefined

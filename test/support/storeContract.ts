@@ -772,7 +772,7 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.deepStrictEqual(yield* store.counts(queue), { ready: 3, leased: 0, completed: 1, buried: 1 })
       })))
 
-    test("an offer that says its ids are new answers as any other when some are stored after all (the same offer sent again)", () =>
+    test("an offer that says its ids are new answers as any other when some are stored after all (a batch sent twice)", () =>
       Effect.scoped(Effect.gen(function*() {
         const store = yield* make
         const queue = queueName()
