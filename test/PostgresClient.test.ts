@@ -19,7 +19,7 @@ import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import * as Connection from "../src/durable/postgres/connection.ts"
 import * as PostgresMigrations from "../src/durable/postgres/migrations.ts"
 import * as Sql from "../src/durable/postgres/statements.ts"
-import type { Store } from "../src/durable/Store.ts"
+import { newIdsOffer, type Store } from "../src/durable/Store.ts"
 import { freshDatabase as newDatabase, pgRows } from "./support/admin.ts"
 import { start } from "./support/runMain.ts"
 import { queueNames, sharedPostgres } from "./support/sharedServer.ts"
@@ -143,6 +143,20 @@ describe("jobs offered in the application's transactions", () => {
       yield* pool.shutdown({ timeout: 1_000 })
       assert.deepStrictEqual(ran, ["committed"])
       assert.deepStrictEqual(yield* store.counts(queue), { ...empty, completed: 1 })
+    })))
+
+  it.live("an offer saying its ids are new, inside the client's transaction, does not abort it when an id is stored already", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { sql, store } = yield* onClient(shared().url)
+      const queue = queueName()
+      yield* store.offer(queue, [{ id: "stored", payload: 1 }])
+      // A plain insert would fail on "stored" and leave the transaction aborted: the next statement would fail too.
+      const [[after]] = (yield* sql.withTransaction(Effect.andThen(
+        store.offer(queue, [{ id: "stored", payload: 2 }, { id: "new", payload: 3 }], newIdsOffer),
+        sql`SELECT 41 + 1`.values
+      ))) as unknown as [[number]]
+      assert.strictEqual(after, 42)
+      assert.deepStrictEqual(yield* store.counts(queue), { ...empty, ready: 2 })
     })))
 
   it.live("an open transaction that offered does not hold up claims: not even on its session's counter row", () =>

@@ -26,7 +26,10 @@
  * the claim that meets it.
  *
  * - `offer` inserts a batch in one statement (`unnest` of arrays,
- *   `ON CONFLICT DO NOTHING`: an id already stored, in any state, is skipped).
+ *   `ON CONFLICT DO NOTHING`: an id already stored, in any state, is
+ *   skipped). A batch of ids the producer made (`OfferOptions.newIds`),
+ *   outside the client's transaction, is a plain insert first, and the
+ *   statement above only if an id was stored after all.
  *   A job whose time is in the future (a `delay`, a `runAt` to come) is
  *   stored `scheduled`, the others `ready`; each keeps its `priority` and
  *   `settings` in columns of their own.

@@ -1,6 +1,6 @@
 /**
- * The PostgreSQL store's statements: one per operation, each its own
- * transaction, on the tables of `migrations.ts` (version 4). How each works
+ * The PostgreSQL store's statements: one per operation (an offer of new
+ * ids may take two: see `offerNewSql`), each its own transaction, on the tables of `migrations.ts` (version 4). How each works
  * (`unnest`, `SKIP LOCKED`, the counts kept by the statements that move
  * jobs) is said where `PostgresStore.ts` describes the store.
  *
@@ -193,13 +193,15 @@ export const offerSql = offer(sessionShard)
 
 /**
  * `offerSql` for ids the producer made (`OfferOptions.newIds`): a plain
- * insert, without `ON CONFLICT`, which first looks for each id in the
- * primary key and writes each row as a speculative insertion, confirmed
+ * insert, without the `ON CONFLICT` that would first look for each id in
+ * the primary key and write each row as a speculative insertion, confirmed
  * after. Offers of 100 such jobs (`EXPLAIN (ANALYZE, BUFFERS, WAL)` on an
  * idle server, 12 each): the insert took 1.31 ms at the median, 500-740
  * buffers and 305 WAL records, against 1.99 ms, 900-1,130 buffers and 404.
- * An id stored after all fails the statement with a unique violation,
- * changing nothing, and the store makes the offer again with `offerSql`.
+ * An id stored after all fails the statement with a unique violation (an
+ * `ERROR` in the server's log; the rows it had inserted are dead, as after
+ * any rollback), and the store makes the offer again with `offerSql`: no
+ * job, count or notification comes of the failed one.
  */
 export const offerNewSql = offer(sessionShard, "")
 

@@ -73,7 +73,8 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
   /**
    * An offer of ids the producer made, without looking for each first; one
    * stored after all (two random ids alike, a batch sent twice) fails that
-   * statement, which changed nothing, and the offer is made as any other.
+   * statement, of which no job, count or notification comes, and the offer
+   * is made as any other.
    * Not in the client's transaction, which the failure would abort.
    */
   const offerNew = (params: ReadonlyArray<unknown>) =>
