@@ -303,8 +303,8 @@ const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, acce
       (encoded) =>
         Effect.flatMap(
           store.offer(queue, encoded.map((payload, i) => ({ ...fields, id: ids[i]!, payload })), made ? newIdsOffer : undefined),
-          (refused) =>
-          refused.length === 0 ? Effect.succeed(ids) : Effect.fail(new JobNotResubmittedError(refused[0]!)))
+          (refused) => refused.length === 0 ? Effect.succeed(ids) : Effect.fail(new JobNotResubmittedError(refused[0]!))
+        )
     )
   return {
     submit: (payload, options) =>

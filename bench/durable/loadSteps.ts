@@ -87,7 +87,10 @@ const marked = (store: Store, marks: { claims: Array<Call>; completes: Array<Cal
 const consume = async (engine: "postgres" | "redis", url: string, queue: string, file: string) => {
   const { setup } = setups[engine]
   const marks = { claims: new Array<Call>(), completes: new Array<Call>() }
-  const contender = durablePool("marked", engine, (url) => Effect.map(setup.connect(url), (store) => marked(store, marks)), setup.settings)
+  const contender = durablePool("marked", engine, {
+    connect: (url) => Effect.map(setup.connect(url), (store) => marked(store, marks)),
+    settings: setup.settings
+  })
   const consumer = await contender.consumer(url, queue)
   await consumer.start()
   process.send!("started")

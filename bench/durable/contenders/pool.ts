@@ -43,12 +43,7 @@ const openScope = async (connect: Effect.Effect<Store, StoreError | PoolConfigEr
   }
 }
 
-export const durablePool = (
-  name: string,
-  engine: Engine,
-  connect: (url: string) => Effect.Effect<Store, StoreError | PoolConfigError, Scope.Scope>,
-  settings: Settings
-): DurableContender => ({
+export const durablePool = (name: string, engine: Engine, { connect, settings }: Setup): DurableContender => ({
   name,
   engine,
   ours: true,

@@ -55,4 +55,4 @@ export const postgresSetup: Setup = {
   settings: { workers: 32, prefetch: prefetchOf(process.env["BENCH_PREFETCH"]), completedRetention: 0 }
 }
 
-export const poolPostgres = durablePool("effect-worker-pool (PostgreSQL)", "postgres", postgresSetup.connect, postgresSetup.settings)
+export const poolPostgres = durablePool("effect-worker-pool (PostgreSQL)", "postgres", postgresSetup)

@@ -12,4 +12,4 @@ import { durablePool, type Setup } from "./pool.ts"
 /** The store and the settings (`../loadSteps.ts` makes its consumer from them too). */
 export const redisSetup: Setup = { connect: (url) => RedisStore.make({ url }), settings: { workers: 32, prefetch: 256 } }
 
-export const poolRedis = durablePool("effect-worker-pool (Redis)", "redis", redisSetup.connect, redisSetup.settings)
+export const poolRedis = durablePool("effect-worker-pool (Redis)", "redis", redisSetup)

@@ -74,8 +74,8 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
    * An offer of ids the producer made, without looking for each first; one
    * stored after all (two random ids alike, a batch sent twice) fails that
    * statement, of which no job, count or notification comes, and the offer
-   * is made as any other.
-   * Not in the client's transaction, which the failure would abort.
+   * is made as any other. Not in the client's transaction, which the
+   * failure would abort.
    */
   const offerNew = (params: ReadonlyArray<unknown>) =>
     Effect.mapError(
@@ -100,6 +100,7 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
         const params = [queue, ids, payloads, delays, runAts, priorities, settings]
         return Effect.flatMap(runner.inTransaction, (inTransaction) =>
           Effect.map(
+            // The transaction first: there the plain insert's failure would abort the client's transaction.
             inTransaction
               ? run("offer", Sql.offerInTransactionSql, params)
               : options?.newIds === true
