@@ -9,6 +9,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Context, Effect, Exit, Fiber, Scope, Stream } from "effect"
 import { TestClock } from "effect/testing"
+import { existsSync, mkdtempSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { type Pool, Threads } from "../src/index.ts"
 import type { ThreadTask } from "./support/threadJobs.ts"
 import { Area, schema, Square, TooBig } from "./support/threadSchemas.ts"
@@ -145,8 +148,10 @@ describe("stopping work that computes", () => {
       const before = yield* threadOf(pool)
       const spun = Stream.filter(pool.outcomes, (outcome) => outcome.job.id === "spin")
       const outcomes = yield* Effect.forkChild(Stream.runHead(spun), { startImmediately: true })
-      const caller = yield* Effect.forkChild(pool.run({ _tag: "spin" }, { id: "spin" }))
-      while ((yield* pool.stats).active === 0) yield* Effect.sleep("5 millis")
+      const path = join(mkdtempSync(join(tmpdir(), "threads-spin-")), "started")
+      const caller = yield* Effect.forkChild(pool.run({ _tag: "spin", path }, { id: "spin" }))
+      // Started on the thread, not only sent to it: a job the thread has not taken yet is withdrawn, and its thread kept.
+      while (!existsSync(path)) yield* Effect.sleep("5 millis")
       yield* Fiber.interrupt(caller)
       const outcome = yield* Fiber.join(outcomes)
       assert.isTrue(outcome._tag === "Some" && outcome.value._tag === "Interrupted" && outcome.value.cancelled)

@@ -15,8 +15,11 @@ export type ThreadTask =
   | { readonly _tag: "echo"; readonly value: unknown }
   /** Computes for about `ms` milliseconds, then returns the thread's id. */
   | { readonly _tag: "compute"; readonly ms: number }
-  /** Computes for ever: only terminating the thread stops it. */
-  | { readonly _tag: "spin" }
+  /**
+   * Computes for ever: only terminating the thread stops it. With `path`, it
+   * first appends the job's id to that file, so a test sees it has started.
+   */
+  | { readonly _tag: "spin"; readonly path?: string }
   | { readonly _tag: "fail" }
   | { readonly _tag: "die" }
   | { readonly _tag: "throw" }
@@ -54,7 +57,10 @@ export const handler = (job: Job.Job<ThreadTask>): Effect.Effect<unknown, Refuse
         return threadId
       })
     case "spin":
-      return Effect.sync(() => spin(Number.POSITIVE_INFINITY))
+      return Effect.sync(() => {
+        if (task.path !== undefined) appendFileSync(task.path, `${job.id}\n`)
+        spin(Number.POSITIVE_INFINITY)
+      })
     case "fail":
       return Effect.fail(new Refused({ reason: job.id }))
     case "die":
