@@ -27,7 +27,7 @@ import { largest, quantile } from "./pickup.ts"
 /** Between two offers: steady at the scale of a millisecond latency, and a batch per tick. */
 const TICK_MS = 5
 /** Jobs counted out of the latency (the first ones). */
-const WARMUP_FRACTION = 0.1
+export const WARMUP_FRACTION = 0.1
 /** Once the offers end, how long the consumer may take to finish before the run fails. */
 const DRAIN_TIMEOUT_MS = 60_000
 
@@ -45,6 +45,29 @@ export interface LoadRun {
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+
+/**
+ * Offers jobs `0` to `total - 1` at `rate` a second: every `TICK_MS`, those
+ * due by then in one `offer(from, to)` call. Resolves with the time it took, in ms.
+ */
+export const offerSteadily = async (
+  total: number,
+  rate: number,
+  offer: (from: number, to: number) => Promise<void>
+): Promise<number> => {
+  const start = performance.now()
+  let offered = 0
+  while (offered < total) {
+    const due = Math.min(total, Math.floor((performance.now() - start) / 1000 * rate) + 1)
+    if (due > offered) {
+      const from = offered
+      offered = due
+      await offer(from, due)
+    }
+    await sleep(TICK_MS)
+  }
+  return performance.now() - start
+}
 
 export const measureLoad = async (
   contender: DurableContender,
@@ -68,22 +91,14 @@ export const measureLoad = async (
     await children[0]!.next("started")
     const total = Math.max(1, Math.round(rate * seconds))
     let offering = true
-    const producer = (async () => {
-      const start = performance.now()
-      while (offeredAt.length < total) {
-        const due = Math.min(total, Math.floor((performance.now() - start) / 1000 * rate) + 1)
-        if (due > offeredAt.length) {
-          const from = offeredAt.length
-          const at = performance.now()
-          const batch = Array.from({ length: due - from }, (_, i) => ({ n: from + i }))
-          for (let i = 0; i < batch.length; i++) offeredAt.push(at)
-          await driver.offer(batch)
-        }
-        await sleep(TICK_MS)
-      }
+    const producer = offerSteadily(total, rate, (from, to) => {
+      const at = performance.now()
+      for (let i = from; i < to; i++) offeredAt.push(at)
+      return driver.offer(Array.from({ length: to - from }, (_, i) => ({ n: from + i })))
+    }).then((ms) => {
       offering = false
-      return performance.now() - start
-    })()
+      return ms
+    })
     producer.catch(() => {})
     let acknowledged = 0
     let drainStart = 0

@@ -32,15 +32,12 @@ import type { DurableContender } from "./contenders/index.ts"
 import { durablePool, type Setup } from "./contenders/pool.ts"
 import { poolPostgres, postgresSetup } from "./contenders/poolPostgres.ts"
 import { poolRedis, redisSetup } from "./contenders/poolRedis.ts"
+import { offerSteadily, WARMUP_FRACTION } from "./load.ts"
 import { quantile } from "./pickup.ts"
 
 /** The wall clock, in ms: comparable between processes. */
 const now = () => performance.timeOrigin + performance.now()
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
-
-/** As `load.ts`: a batch every tick, and the first tenth of the jobs not counted. */
-const TICK_MS = 5
-const WARMUP_FRACTION = 0.1
 
 /** One store call of the consumer: when it was called, when it answered, and its jobs' numbers. */
 type Call = readonly [calledAt: number, answeredAt: number, jobs: ReadonlyArray<number>]
@@ -142,21 +139,14 @@ const round = async (engine: "postgres" | "redis", url: string, rate: number, se
     let offered = 0
     let offering = true
     const before = cpuTicks()
-    const producer = (async () => {
-      const start = performance.now()
-      while (offered < total) {
-        const due = Math.min(total, Math.floor((performance.now() - start) / 1000 * rate) + 1)
-        if (due > offered) {
-          const from = offered
-          offerCalled.fill(now(), from, due)
-          offered = due
-          await driver.offer(Array.from({ length: due - from }, (_, i) => ({ n: from + i })))
-          offerAnswered.fill(now(), from, due)
-        }
-        await sleep(TICK_MS)
-      }
+    const producer = offerSteadily(total, rate, async (from, to) => {
+      offerCalled.fill(now(), from, to)
+      offered = to
+      await driver.offer(Array.from({ length: to - from }, (_, i) => ({ n: from + i })))
+      offerAnswered.fill(now(), from, to)
+    }).then(() => {
       offering = false
-    })()
+    })
     producer.catch(() => {})
     let acknowledged = 0
     while (offering || acknowledged < total) {
