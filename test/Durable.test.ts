@@ -12,6 +12,7 @@ import { Duration, Effect, Fiber, Schedule, Scheduler, Schema, Stream } from "ef
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import { type Store, StoreError } from "../src/durable/Store.ts"
 import { Durable } from "../src/index.ts"
+import { unhandledRejections } from "./support/rejections.ts"
 import { elapse, oneWorker } from "./support/durablePool.ts"
 
 const Task = Schema.Struct({ name: Schema.String, failUntil: Schema.optionalKey(Schema.Number) })
@@ -404,18 +405,26 @@ describe("Durable", () => {
   it.effect("a handler that returns something other than an Effect is dead-lettered saying what it returned", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make
+      const returned: Record<string, () => unknown> = {
+        promise: () => Promise.resolve(1),
+        // An async handler that throws: its rejection must not end the process.
+        rejected: () => Promise.reject(new Error("thrown in an async handler")),
+        number: () => 42
+      }
       const pool = yield* oneWorker(store, {
         maxAttempts: 1,
-        handler: ((job: { readonly payload: string }) =>
-          job.payload === "promise" ? Promise.resolve(1) : 42) as unknown as () => Effect.Effect<void>
+        handler: ((job: { readonly payload: string }) => returned[job.payload]!()) as unknown as () => Effect.Effect<void>
       })
-      yield* pool.submit("promise", { id: "promise" })
-      yield* pool.submit("number", { id: "number" })
-      yield* elapse(500)
+      const { rejections } = yield* unhandledRejections(Effect.gen(function*() {
+        for (const id of Object.keys(returned)) yield* pool.submit(id, { id })
+        yield* elapse(500)
+      }))
+      assert.deepStrictEqual(rejections, [])
       const letters = yield* pool.deadLetters()
-      assert.deepStrictEqual(letters.map((letter) => letter.id).sort(), ["number", "promise"])
+      assert.deepStrictEqual(letters.map((letter) => letter.id).sort(), ["number", "promise", "rejected"])
       const errorOf = (id: string) => letters.find((letter) => letter.id === id)!.error
       assert.include(errorOf("promise"), "the handler returned a Promise (wrap it with Effect.promise or Effect.tryPromise), not an Effect")
+      assert.include(errorOf("rejected"), "the handler returned a Promise (wrap it with Effect.promise or Effect.tryPromise), not an Effect")
       assert.include(errorOf("number"), "the handler returned 42, not an Effect")
     })))
 

@@ -7,6 +7,7 @@ import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import { Cause, Context, Duration, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { Job, Pool } from "../src/index.ts"
+import { unhandledRejections } from "./support/rejections.ts"
 import { BadPayload, busyPool, die, fail, handler, hang, makeTrace, ok, settle, type Task } from "./support/workload.ts"
 
 
@@ -271,6 +272,24 @@ describe("failures", () => {
         died: 3,
         succeeded: 1
       })
+    }))
+
+  it.effect("a handler that is an async function and throws dies with the TypeError, and leaves no unhandled rejection", () =>
+    Effect.gen(function*() {
+      const pool = yield* Pool.make({
+        workers: 1,
+        handler: (async () => {
+          throw new Error("thrown in an async handler")
+        }) as unknown as (job: Job.Job<string>) => Effect.Effect<string>
+      })
+      const { rejections } = yield* unhandledRejections(Effect.gen(function*() {
+        const exit = yield* Effect.exit(pool.run("a"))
+        const defect = Exit.isFailure(exit) ? Cause.squash(exit.cause) : undefined
+        assert.instanceOf(defect, TypeError)
+        assert.include((defect as TypeError).message, "returned a Promise")
+      }))
+      assert.deepStrictEqual(rejections, [])
+      assert.strictEqual(yield* pool.run("b").pipe(Effect.exit, Effect.map(Exit.isFailure)), true)
     }))
 
   it.effect("a handler whose effect has already ended (an Exit) is settled like any other", () =>

@@ -6,6 +6,7 @@ import { assert, describe, it } from "@effect/vitest"
 import { Context, Duration, Effect, Exit, Fiber, Layer, Logger, References, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import { type Job, Pool, type Shutdown } from "../src/index.ts"
+import { unhandledRejections } from "./support/rejections.ts"
 import { die, handler, hang, makeTrace, ok, settle } from "./support/workload.ts"
 
 const ids = (jobs: ReadonlyArray<{ readonly id: string }>) => jobs.map((job) => job.id)
@@ -468,13 +469,15 @@ describe("onShutdown and the released layer", () => {
       throw new Error("thrown")
     }],
     ["returns a Promise", () => Promise.resolve() as unknown as Effect.Effect<void>],
+    ["returns a Promise that rejects", () => Promise.reject(new Error("async onShutdown")) as unknown as Effect.Effect<void>],
     ["interrupts itself", () => Effect.interrupt]
   ]
   for (const [name, onShutdown] of brokenCallbacks) {
     it.effect(`an onShutdown that ${name} is logged and breaks neither the release nor the report`, () => {
       const { layer, lines } = recordingLogger()
       return Effect.gen(function*() {
-        const pool = yield* releaseWithStuckJobs({ onShutdown })
+        const { result: pool, rejections } = yield* unhandledRejections(releaseWithStuckJobs({ onShutdown }))
+        assert.deepStrictEqual(rejections, [], "a rejection was left unhandled")
         const report = yield* pool.shutdown()
         assert.deepStrictEqual(ids(report.interrupted), ["stuck"])
         assert.strictEqual((yield* pool.stats).workers, 0)
