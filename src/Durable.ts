@@ -99,7 +99,9 @@ export interface Options<A, I, B, E, R> {
   /**
    * The delay before each retry, by attempt: a `Schedule`. Default:
    * exponential from 1 second, at most 5 minutes. (A job submitted with its
-   * own `retry` or `maxAttempts` keeps those instead.)
+   * own `retry` or `maxAttempts` keeps those instead.) A schedule that
+   * fails, dies or has not stepped within a second is logged as a warning,
+   * and that retry waits the default's delay.
    */
   readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
   /**

@@ -43,6 +43,7 @@ import type * as Job from "../Job.ts"
 import type * as Shutdown from "../Shutdown.ts"
 import * as Threads from "../Threads.ts"
 import { engineOf } from "./boundary.ts"
+import { defaultRetry } from "./retryDelay.ts"
 import type { Retention, Store } from "./Store.ts"
 
 /** The checked options of a producer. */
@@ -203,11 +204,6 @@ const threadedInstead: Readonly<Record<string, string>> = {
 }
 
 const aSchedule = "a Schedule (of the delays between attempts)"
-
-/** Exponential from 1 second, each delay at most 5 minutes. */
-const defaultRetry = Schedule.exponential("1 second").pipe(
-  Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, Duration.minutes(5))))
-)
 
 /** The `lease` option: finite, and at least `minimumLease`. */
 const lease = (input: unknown): Duration.Duration => {

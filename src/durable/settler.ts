@@ -11,10 +11,8 @@
  *
  * Internal: not an entry point of the package.
  */
-import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
-import * as Pull from "effect/Pull"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import * as Failures from "./failures.ts"
@@ -22,6 +20,7 @@ import * as JobOptions from "./jobOptions.ts"
 import * as Leases from "./leases.ts"
 import { type DurableMetrics, settled } from "./metrics.ts"
 import { persistently, throughOutage } from "./outage.ts"
+import { retryDelay } from "./retryDelay.ts"
 import type { Completion, Lease, Store, StoreError } from "./Store.ts"
 
 export interface Options {
@@ -114,7 +113,7 @@ const settleOne = (
 ): Effect.Effect<void> => {
   const { id } = one.lease
   const told = ending._tag === "retry"
-    ? Effect.flatMap(ownDelay(ending) ?? retryDelay(retry, ending.attempt), (delay) =>
+    ? Effect.flatMap(ownDelay(ending) ?? Effect.annotateLogs(retryDelay(retry, ending.attempt), { jobId: id, queue }), (delay) =>
       Effect.andThen(
         Failures.attemptFailed({ id, queue, attempt: ending.attempt, error: ending.error }, delay),
         persistently("retrying a job", store.retry(queue, one.lease, delay))
@@ -130,18 +129,3 @@ const settleOne = (
 const ownDelay = (ending: Extract<Leases.Ending, { readonly _tag: "retry" }>) =>
   ending.backoff === undefined ? undefined : Effect.succeed(JobOptions.backoffDelay(ending.backoff, ending.attempt))
 
-/** The delay before the retry that follows `attempt`: the schedule's `attempt`-th step. */
-const retryDelay = (schedule: Schedule.Schedule<unknown, unknown>, attempt: number): Effect.Effect<Duration.Duration> =>
-  Effect.gen(function*() {
-    const step = yield* Schedule.toStep(schedule)
-    let delay = Duration.zero
-    let now = 0
-    for (let i = 1; i <= attempt; i++) {
-      const result = yield* Pull.catchDone(step(now, i), () => Effect.undefined)
-      // A schedule that ended keeps its last delay.
-      if (result === undefined) break
-      delay = result[1]
-      now += Duration.toMillis(delay)
-    }
-    return delay
-  })
