@@ -12,11 +12,12 @@ import type { Offered } from "../Store.ts"
 import * as Times from "../times.ts"
 
 /**
- * Text PostgreSQL cannot store: the NUL character, which neither `text` nor
- * `jsonb` holds, and half of a UTF-16 surrogate pair, which `jsonb` refuses
- * and `text` would turn into U+FFFD (an id that no longer matches). The
- * server would refuse the whole batch, or change it silently; found before
- * sending, the error names the job and says why.
+ * Text PostgreSQL cannot store in a `text` column: the NUL character, and
+ * half of a UTF-16 surrogate pair, which the server would turn into U+FFFD
+ * (an id that no longer matches). The server would refuse the whole batch,
+ * or change it silently; found before sending, the error names the job and
+ * says why. A payload has neither problem: its JSON text writes both as
+ * escapes (`\u0000`, `\ud800`), which a `json` column keeps as they are.
  */
 const NUL = "\u0000"
 const nulReason = "the NUL character (\\u0000)"
@@ -26,19 +27,6 @@ const cannotStore = "which PostgreSQL cannot store"
 /** Why PostgreSQL cannot store `text`, if it cannot. */
 export const unstorableText = (text: string): string | undefined =>
   text.includes(NUL) ? nulReason : /\p{Cs}/u.test(text) ? surrogateReason : undefined
-
-/**
- * Why PostgreSQL cannot store JSON text, if it cannot. `JSON.stringify`
- * writes both as escapes: `\u0000`, and `\ud800` to `\udfff` (a whole pair
- * it writes as is). An escape counts after an even number of backslashes;
- * after an odd number it is a backslash and then plain text.
- */
-const unstorableJson = (json: string): string | undefined => {
-  if (!json.includes("\\u")) return undefined
-  const escape = /(?<!\\)(?:\\\\)*\\u(0000|d[89a-f][0-9a-f]{2})/.exec(json)
-  return escape === null ? undefined : escape[1] === "0000" ? nulReason : surrogateReason
-}
-
 
 /**
  * A batch of jobs as the offer statement takes them: ids and JSON texts,
@@ -92,22 +80,21 @@ export const encodeJobs = (jobs: ReadonlyArray<Offered>, texts: ReadonlyArray<st
     const badId = unstorableText(job.id)
     if (badId !== undefined) return `the id ${JSON.stringify(job.id)} contains ${badId}, ${cannotStore}`
     ids[i] = job.id
-    const json = texts[i]
-    const badPayload = json === undefined ? undefined : unstorableJson(json)
-    if (badPayload !== undefined) return `the payload of ${job.id} contains ${badPayload}, ${cannotStore}`
     // `undefined` (or a function) has no JSON form: store it as null rather than fail the batch.
-    payloads[i] = json ?? "null"
+    payloads[i] = texts[i] ?? "null"
     const badSettings = job.settings === undefined ? undefined : unstorableText(job.settings)
     if (badSettings !== undefined) return `the settings of ${job.id} contain ${badSettings}, ${cannotStore}`
   }
   // The `min`s are guards: the store boundary gives no delay nor run-at past its bound
   // (`../times.ts`). A run-at before the epoch is stored as the epoch: in the past either way.
+  // A run-at is whole milliseconds: the server's division of a tiny one by 1,000 would
+  // underflow (`Number.MIN_VALUE`: "value out of range"), where the other stores read now.
   return {
     ids: textArray(ids),
     payloads: textArray(payloads),
     delays: column(jobs, PgTypes.OID.float8, (job) => job.delay === undefined ? undefined : Math.min(job.delay, Times.maxDelay)),
     runAts: column(jobs, PgTypes.OID.float8, (job) =>
-      job.runAt === undefined ? undefined : Math.max(0, Math.min(job.runAt, Times.latestRunAt))),
+      job.runAt === undefined ? undefined : Math.max(0, Math.trunc(Math.min(job.runAt, Times.latestRunAt)))),
     priorities: column(jobs, PgTypes.OID.int4, (job) => job.priority),
     settings: column(jobs, PgTypes.OID.text, (job) => job.settings)
   }
