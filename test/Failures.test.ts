@@ -83,6 +83,14 @@ describe("Failures.describe", () => {
     assert.strictEqual(text.length, Failures.maxLength)
   })
 
+  it("half a surrogate pair is U+FFFD, as the server stores would keep it; the cut never splits a pair", () => {
+    assert.strictEqual(Failures.describe(Cause.fail("a\ud800b\udc00c😀")), "a\ufffdb\ufffdc😀")
+    const emojiAtTheCut = Failures.describe(Cause.fail(`${"x".repeat(Failures.maxLength - 1)}😀`))
+    assert.strictEqual(emojiAtTheCut, "x".repeat(Failures.maxLength - 1))
+    const emojiBeforeTheCut = Failures.describe(Cause.fail(`${"x".repeat(Failures.maxLength - 2)}😀yy`))
+    assert.strictEqual(emojiBeforeTheCut, `${"x".repeat(Failures.maxLength - 2)}😀`)
+  })
+
   it("a failure that throws when read (a Proxy's traps, a revoked Proxy, a getter) is said to be unreadable, never thrown", () => {
     const getter = { _tag: "Tagged", get field(): never { throw new Error("getter") } }
     for (const value of [throwingProxy(), revokedProxy(), getter]) {

@@ -37,10 +37,19 @@ export const maxLength = 10_000
 
 /**
  * A delivery's failure as text: readable, without the NUL character (which
- * PostgreSQL cannot store), at most `maxLength` characters.
+ * PostgreSQL cannot store), half a UTF-16 surrogate pair as U+FFFD (as
+ * Redis and PostgreSQL would store it: the same text on every store), at
+ * most `maxLength` characters, never cut between the two halves of a pair.
  */
 export const describe = (cause: Cause.Cause<unknown>): string =>
-  renderSafely(cause).replaceAll("\u0000", "").slice(0, maxLength)
+  cut(renderSafely(cause).replaceAll("\u0000", "").replace(/\p{Cs}/gu, "\uFFFD"))
+
+/** `text`'s first `maxLength` characters, less a last one that begins a surrogate pair. */
+const cut = (text: string): string => {
+  if (text.length <= maxLength) return text
+  const last = text.charCodeAt(maxLength - 1)
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? maxLength - 1 : maxLength)
+}
 
 /**
  * `render`, for any value at all: a handler may fail with a Proxy whose
