@@ -47,9 +47,11 @@
  * }))
  * ```
  */
+import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
@@ -89,7 +91,12 @@ export interface Options<A, I, B, E, R> {
    * surrogate pair, at most 512 bytes of UTF-8.
    */
   readonly queue: string
-  /** Encodes payloads for the store and decodes them back. A payload that does not decode is dead-lettered with the decode error. */
+  /**
+   * Encodes payloads for the store and decodes them back. A payload that
+   * does not decode is dead-lettered with the decode error. Its decoding
+   * runs synchronously as each job is claimed: one that suspends (an
+   * effectful transformation) has its jobs dead-lettered saying so.
+   */
   readonly schema: Schema.Codec<A, I>
   /** How many jobs run at once in this process: an integer >= 1. */
   readonly workers: number
@@ -335,6 +342,27 @@ const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, acce
 /** The schema's JSON form: what the store keeps. */
 const jsonCodec = <A, I>(schema: Schema.Codec<A, I>) => Schema.toCodecJson(schema) as unknown as Schema.Codec<A, unknown>
 
+/** What a claimed job's decode ends with when the schema's decoding suspends. */
+const decodesAsynchronously = Exit.die(new TypeError(
+  "the schema decodes asynchronously (an effectful transformation), and a claimed payload is decoded " +
+    "synchronously: give the durable pool a schema whose decoding has no effects"
+))
+
+/**
+ * A claimed payload's decode: synchronous, in the step that hands the job to
+ * the pool. A schema whose decoding suspends cannot run there; its jobs are
+ * dead-lettered saying so, rather than with the suspended fiber's fields.
+ */
+const payloadDecoder = <A, I>(schema: Schema.Codec<A, I>) => {
+  const decode = Schema.decodeUnknownExit(jsonCodec(schema))
+  return (payload: unknown): Exit.Exit<A, Schema.SchemaError> => {
+    const decoded = decode(payload)
+    if (Exit.isSuccess(decoded)) return decoded
+    const defect = Cause.findDefect(decoded.cause)
+    return defect._tag === "Success" && Cause.isAsyncFiberError(defect.success) ? decodesAsynchronously : decoded
+  }
+}
+
 /** What `Admin`'s operations fail with: the store's failure, or an argument refused (`PoolConfigError` naming it). */
 export type AdminError = StoreError | Pool.PoolConfigError
 
@@ -499,7 +527,7 @@ const build = <A, I, B, E, R>(
     if (metrics !== undefined) {
       yield* DurableMetrics.sampleStoreCounts({ store, queue, attributes: metricAttributes, context: metricContext }, background)
     }
-    const decode = Schema.decodeUnknownExit(jsonCodec(config.schema))
+    const decode = payloadDecoder(config.schema)
     const { lease, pollInterval } = config
     const { claimAtMost, pipelineAt } = Fetcher.claimPolicy(store, book.capacity, config.workers)
     const fetcher = yield* Fetcher.start(

@@ -8,7 +8,7 @@
  * `DurableProcesses.test.ts`.)
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Schedule, Scheduler, Schema, Stream } from "effect"
+import { Duration, Effect, Fiber, Schedule, Scheduler, Schema, SchemaGetter, Stream } from "effect"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import { type Store, StoreError } from "../src/durable/Store.ts"
 import { Durable } from "../src/index.ts"
@@ -116,6 +116,26 @@ describe("Durable", () => {
       assert.match(letter!.error, /name/)
       assert.deepStrictEqual(yield* pool.counts, { ready: 0, leased: 0, completed: 1, buried: 1 })
       yield* pool.shutdown()
+    })))
+
+  it.effect("a schema whose decoding is asynchronous has its jobs dead-lettered saying so", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const suspending = Schema.String.pipe(Schema.decode({
+        decode: SchemaGetter.transformEffect((text: string) => Effect.as(Effect.sleep("1 millis"), text)),
+        encode: SchemaGetter.transform((text: string) => text)
+      }))
+      const pool = yield* Durable.make({ store, queue: "q", schema: suspending, workers: 1, maxAttempts: 1, handler: () => Effect.void })
+      yield* pool.submit("x", { id: "async" })
+      yield* elapse(300)
+      const [letter] = yield* pool.deadLetters()
+      assert.strictEqual(letter?.id, "async")
+      assert.strictEqual(
+        letter?.error.split("\n")[0],
+        "died: TypeError: the schema decodes asynchronously (an effectful transformation), and a claimed payload is decoded " +
+          "synchronously: give the durable pool a schema whose decoding has no effects"
+      )
+      assert.deepStrictEqual(yield* pool.counts, { ready: 0, leased: 0, completed: 0, buried: 1 })
     })))
 
   it.effect("shutdown lets jobs in hand finish within the deadline; one cut off goes back to the store, its attempt not counted", () =>
