@@ -3,7 +3,9 @@
  * our PostgreSQL contender's throughput from this checkout against the same
  * contender from another checkout of this repository (a `git worktree` at
  * another commit, its `node_modules` linked), alternating on one server, the
- * first swapping each round, with one and two consumers: `measureRun`,
+ * first swapping each round (each checkout on a database of its own, so
+ * that a change of the schema is measured against the schema its own code
+ * makes), with one and two consumers: `measureRun`,
  * 20,000 jobs after 5,000 warm-up ones, `VACUUM` before and `ANALYZE`
  * after the offer; each run's offer rate too. For A/B of a change on the
  * consumer's or the offer's path, where two full runs of `bench:durable`
@@ -18,6 +20,7 @@ import { execFileSync, spawn } from "node:child_process"
 import { resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
+import pg from "pg"
 import { startPostgresServer } from "../../test/support/servers.ts"
 import { orderOfRound, thisCheckout } from "../kit/alternation.ts"
 
@@ -45,10 +48,18 @@ try {
     proxy.once("exit", (code) => failed(new Error(`the delay proxy exited (code ${code}) before it listened`)))
   })
   const url = proxyPort === undefined ? server.url : server.url.replace(`:${server.port}/`, `:${proxyPort}/`)
+  const admin = new pg.Client({ connectionString: server.url })
+  await admin.connect()
+  const urlOf = new Map<string, string>()
+  for (const [i, tree] of trees.entries()) {
+    await admin.query(`CREATE DATABASE versus_${i}`)
+    urlOf.set(tree, url.replace(/\/postgres$/, `/versus_${i}`))
+  }
+  await admin.end()
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const tree of orderOfRound(round, trees)) {
       for (const consumers of ["1", "2"]) {
-        const out = execFileSync(process.execPath, [fileURLToPath(new URL("./versusRun.ts", import.meta.url)), url, tree, consumers], {
+        const out = execFileSync(process.execPath, [fileURLToPath(new URL("./versusRun.ts", import.meta.url)), urlOf.get(tree)!, tree, consumers], {
           encoding: "utf8",
           env
         })

@@ -221,12 +221,12 @@ const halfFull = `
  * deliver: it was dead-lettered without running. `json` only checks that
  * the text is JSON, and keeps the escapes `jsonb` refuses (`\u0000`, half a
  * surrogate pair), so such payloads are taken as on the other stores. It is
- * cheaper too: 50,000 payloads of 1.5 kB offered in 3.3 s against 7.3 s,
- * read back as text in 0.28 s against 1.48 s (one local server; payloads of
- * a few bytes cost the same either way).
+ * cheaper too (`bench/durable/payloadColumn.ts`): 50,000 payloads of 1.5
+ * kB offered in 3.5 s against 7.3 s, read back as text in 0.27 s against
+ * 1.66 s (payloads of a few bytes cost about the same either way).
  *
  * The change rewrites the table once, holding its lock until the rows are
- * copied and the indexes rebuilt (a million rows of small payloads: 4.4 s
+ * copied and the indexes rebuilt (a million rows of small payloads: 4.3 s
  * on one local server), after the lock wait, as any migration. Code of version 4 still
  * runs right on the table: what it writes as `jsonb` goes into the column
  * through PostgreSQL's assignment cast, as the text `jsonb` writes.
