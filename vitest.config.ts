@@ -44,6 +44,7 @@ const unit = [
   "test/Pool.test.ts",
   "test/Races.test.ts",
   "test/Runtime.test.ts",
+  "test/Settler.test.ts",
   "test/Shutdown.test.ts",
   "test/StoreBoundary.test.ts",
   "test/WakeupSteps.test.ts",

@@ -11,10 +11,12 @@
  *
  * Internal: not an entry point of the package.
  */
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
+import { quietly } from "../internal/quietly.ts"
 import * as Failures from "./failures.ts"
 import * as JobOptions from "./jobOptions.ts"
 import * as Leases from "./leases.ts"
@@ -56,9 +58,31 @@ export const start = (options: Options, scope: Scope.Scope): Effect.Effect<Settl
 
 /** Settles ended leases as they come, until the book says there will be no more. */
 const run = (options: Options): Effect.Effect<void> =>
-  Effect.forever(Effect.flatMap(Leases.takeEnded(options.book), (batch) => settleAll(options, batch))).pipe(
+  Effect.forever(Effect.flatMap(Leases.takeEnded(options.book), (batch) => settleOrLeave(options, batch))).pipe(
     Effect.catchTag("Done", () => Effect.void)
   )
+
+/**
+ * `settleAll`, or, should it die (a bug: nothing it runs is meant to), the
+ * batch left to its leases, with an error logged: no longer renewed, each of
+ * its jobs comes back when its lease runs out, and the next batch is
+ * settled. A settler that died would leave every later ending untold and
+ * every lease renewed for as long as the process lives.
+ */
+const settleOrLeave = (options: Options, batch: ReadonlyArray<Leases.Settling>): Effect.Effect<void> =>
+  Effect.catchDefect(settleAll(options, batch), (defect) =>
+    Effect.andThen(
+      quietly(Effect.logError("settling jobs failed; they run again once their leases run out").pipe(
+        Effect.annotateLogs({
+          queue: options.queue,
+          jobIds: batch.map((one) => one.lease.id),
+          error: Failures.describe(Cause.die(defect))
+        })
+      )),
+      Effect.sync(() => {
+        for (const one of batch) Leases.stored(options.book, one)
+      })
+    ))
 
 /** Tells the store how each lease of `batch` ended. */
 const settleAll = (options: Options, batch: ReadonlyArray<Leases.Settling>): Effect.Effect<void> =>
