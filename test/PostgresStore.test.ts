@@ -299,8 +299,7 @@ describe("PostgresStore", () => {
         shared!.url,
         `SELECT id, payload::text, settings FROM ${Sql.table} WHERE queue = '${queue}' ORDER BY id`
       ))
-      // The payload's text as the producer wrote it (a `json` column), not as `jsonb` would write it back.
-      assert.deepStrictEqual(rows, [["buried", JSON.stringify(payload), null], ["done", "null", null]])
+      assert.deepStrictEqual(rows, [["buried", JSON.stringify(payload).replace(":", ": "), null], ["done", "null", null]])
       assert.deepStrictEqual(yield* store.lookup(queue, "done"), {
         id: "done",
         state: "completed",
@@ -523,22 +522,42 @@ describe("PostgresStore", () => {
       assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: payloads.length, completed: 0, buried: 0 })
     }))
 
-  // An id's text is refused alike by every store, at the boundary (the contract suite); here, the engine's own rule for settings.
-  it.live("text PostgreSQL cannot store (NUL, half a surrogate pair) in settings is refused by name, nothing stored (in a payload it is kept: the contract suite)", () =>
+  // An id's text is refused alike by every store, at the boundary (the contract suite); here, the engine's own rule for payloads and settings.
+  it.live("text PostgreSQL cannot store (NUL, half a surrogate pair) in a payload or id is refused by name, nothing stored", () =>
     Effect.gen(function*() {
       const store = yield* makeShared
       const queue = queueName()
       const refusal = (jobs: Parameters<Store["offer"]>[1]) => Effect.map(Effect.flip(store.offer(queue, jobs)), (e) => e.reason)
-      const nul = "contain the NUL character (\\u0000), which PostgreSQL cannot store"
-      const half = "contain half of a UTF-16 surrogate pair, which PostgreSQL cannot store"
+      const nul = "contains the NUL character (\\u0000), which PostgreSQL cannot store"
+      const half = "contains half of a UTF-16 surrogate pair, which PostgreSQL cannot store"
       assert.deepStrictEqual(
         [
+          yield* refusal([{ id: "ok", payload: 1 }, { id: "nul", payload: { note: "a\u0000b" } }]),
+          yield* refusal([{ id: "key", payload: { ["a\u0000"]: 1 } }]),
+          yield* refusal([{ id: "slash", payload: "\\\u0000" }]), // a backslash, then NUL
+          yield* refusal([{ id: "n\u0000l", payload: 1 }]),
+          yield* refusal([{ id: "high", payload: ["a\ud800b"] }]),
+          yield* refusal([{ id: "low\udc00", payload: 1 }]),
           yield* refusal([{ id: "ok", payload: 1, settings: "fine" }, { id: "own", payload: 1, settings: "a\u0000b" }]),
           yield* refusal([{ id: "half", payload: 1, settings: "\udc00" }])
         ],
-        [`the settings of own ${nul}`, `the settings of half ${half}`]
+        [
+          `the payload of nul ${nul}`,
+          `the payload of key ${nul}`,
+          `the payload of slash ${nul}`,
+          `the job id "n\\u0000l" must not contain the NUL character (\\u0000), which not every store can keep`,
+          `the payload of high ${half}`,
+          `the job id "low\\udc00" must not contain half of a UTF-16 surrogate pair, which not every store can keep`,
+          `the settings of own ${nul.replace("contains", "contain")}`,
+          `the settings of half ${half.replace("contains", "contain")}`
+        ]
       )
       assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 0, buried: 0 })
+      // Look-alikes are ordinary text: a backslash then "u0000", a whole surrogate pair, a control character.
+      const plain = ["\\u0000", "\\\\ud800", "😀", "tab\tbell\u0007"]
+      yield* store.offer(queue, plain.map((payload, i) => ({ id: `plain${i}😀`, payload })))
+      const claimed = yield* store.claim(queue, 10, minute)
+      assert.deepStrictEqual(claimed.map((job) => [job.id, job.payload]), plain.map((payload, i) => [`plain${i}😀`, payload]))
     }))
 
   it.live("a dead-letter error with NUL in it is stored with the NUL escaped (refused, the job would come back for ever)", () =>

@@ -173,7 +173,7 @@ describe("PostgreSQL: retryable or not", () => {
   it.live("text PostgreSQL cannot store is not retryable", () =>
     Effect.gen(function*() {
       const store = yield* PostgresStore.make({ url: postgres().url })
-      const error = yield* Effect.flip(store.offer(queueName(), [{ id: "nul", payload: 1, settings: "a\u0000b" }]))
+      const error = yield* Effect.flip(store.offer(queueName(), [{ id: "nul", payload: "a\u0000b" }]))
       assert.deepStrictEqual([error.operation, error.retryable], ["offer", false])
     }))
 

@@ -8,12 +8,13 @@
  * queue would be delivered again. So:
  *
  * - `offer` takes a payload whose JSON text is at most half of that. The
- *   server gives the text back as it was offered (a `json` column), so the
+ *   server writes `jsonb` back with a space after each `,` and `:`, which
+ *   makes the text at most 1.5 times as long (`[0,0]` is `[0, 0]`); the
  *   rest of the row (the id, which the primary key holds to under 3 KB,
- *   the token, the attempt) fits in what is left with room to spare, and
- *   so does a payload a release before schema version 5 stored as `jsonb`,
- *   whose text the server wrote back up to 1.5 times as long (`[0,0]` as
- *   `[0, 0]`). A field holds up to 1 GB: never more than that.
+ *   the token, the attempt) fits in what is left. A number with an
+ *   exponent is written out in full (`1e308` as 309 digits): a payload of
+ *   many such numbers can come back over `deliverable`, below. `jsonb`
+ *   itself holds up to 256 MB: never more than that.
  * - `claim` sends a payload only up to `deliverable` bytes (the message
  *   less room for the rest of the row). A larger one, which only a hand
  *   edit or a smaller `maxMessageSize` than when it was offered can make,
@@ -36,12 +37,12 @@ export interface Limits {
 /** What a row needs besides its payload: the id, the token, the attempt, the message's framing. */
 const rowRoom = 64 * 1024
 
-/** The largest value of a field, a `json` one too: 2^30 - 1 bytes. */
-const fieldMax = 1_073_741_823
+/** The largest `jsonb` value: 2^28 - 1 bytes. */
+const jsonbMax = 268_435_455
 
 /** The limits under a driver that reads messages of up to `maxMessageSize` bytes. */
 export const limitsOf = (maxMessageSize: number): Limits => ({
-  payload: Math.min(Math.floor(maxMessageSize / 2), fieldMax),
+  payload: Math.min(Math.floor(maxMessageSize / 2), jsonbMax),
   // A statement parameter (an `integer`); PostgreSQL's own field limit (1 GB) is far below.
   deliverable: Math.min(Math.max(0, maxMessageSize - rowRoom), 2_147_483_647)
 })

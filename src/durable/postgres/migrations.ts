@@ -211,36 +211,12 @@ const schedule = `
 const halfFull = `
   ALTER TABLE ${table} SET (fillfactor = 50);`
 
-/**
- * Migration 5: each payload is kept as the JSON text its producer wrote
- * (`json`), no longer read into `jsonb`'s tree and written back at each
- * claim. That writing back changed the payload: keys in `jsonb`'s own order
- * (not the producer's, as the other stores keep them), and each number in
- * full, so that `1e308` came back as 309 digits, and a payload of 420 kB
- * offered well under the limit came back as 18.7 MB, over what a claim can
- * deliver: it was dead-lettered without running. `json` only checks that
- * the text is JSON, and keeps the escapes `jsonb` refuses (`\u0000`, half a
- * surrogate pair), so such payloads are taken as on the other stores. It is
- * cheaper too (`bench/durable/payloadColumn.ts`): 50,000 payloads of 1.5
- * kB offered in 3.5 s against 7.3 s, read back as text in 0.27 s against
- * 1.66 s (payloads of a few bytes cost about the same either way).
- *
- * The change rewrites the table once, holding its lock until the rows are
- * copied and the indexes rebuilt (a million rows of small payloads: 4.3 s
- * on one local server), after the lock wait, as any migration. Code of version 4 still
- * runs right on the table: what it writes as `jsonb` goes into the column
- * through PostgreSQL's assignment cast, as the text `jsonb` writes.
- */
-const payloadText = `
-  ALTER TABLE ${table} ALTER COLUMN payload TYPE json USING payload::json;`
-
 /** The schema's versions, oldest first. */
 export const migrations: ReadonlyArray<Migration> = [
   { version: 1, name: "initial", up: initial },
   { version: 2, name: "retention", up: retention },
   { version: 3, name: "schedule", up: schedule },
-  { version: 4, name: "fillfactor", up: halfFull },
-  { version: 5, name: "payload text", up: payloadText, compatibleFrom: 4 }
+  { version: 4, name: "fillfactor", up: halfFull }
 ]
 
 /**

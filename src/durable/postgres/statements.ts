@@ -175,7 +175,7 @@ const offeredAt = `CASE
 const offer = (shard: string, onConflict = "ON CONFLICT DO NOTHING") => `
 WITH offered AS (
   INSERT INTO ${table} (queue, id, payload, priority, settings, state, visible_at)
-  SELECT $1, job.id, job.payload::json, coalesce(job.priority, 0), job.settings, ${stateFrom("at.time")}, at.time
+  SELECT $1, job.id, job.payload::jsonb, coalesce(job.priority, 0), job.settings, ${stateFrom("at.time")}, at.time
   FROM unnest($2::text[], $3::text[], $4::float8[], $5::float8[], $6::int4[], $7::text[])
     WITH ORDINALITY AS job(id, payload, delay, run_at, priority, settings, n),
     LATERAL (SELECT ${offeredAt} AS time) AS at

@@ -12,12 +12,11 @@ import type { Offered } from "../Store.ts"
 import * as Times from "../times.ts"
 
 /**
- * Text PostgreSQL cannot store in a `text` column: the NUL character, and
- * half of a UTF-16 surrogate pair, which the server would turn into U+FFFD
- * (an id that no longer matches). The server would refuse the whole batch,
- * or change it silently; found before sending, the error names the job and
- * says why. A payload has neither problem: its JSON text writes both as
- * escapes (`\u0000`, `\ud800`), which a `json` column keeps as they are.
+ * Text PostgreSQL cannot store: the NUL character, which neither `text` nor
+ * `jsonb` holds, and half of a UTF-16 surrogate pair, which `jsonb` refuses
+ * and `text` would turn into U+FFFD (an id that no longer matches). The
+ * server would refuse the whole batch, or change it silently; found before
+ * sending, the error names the job and says why.
  */
 const NUL = "\u0000"
 const nulReason = "the NUL character (\\u0000)"
@@ -27,6 +26,19 @@ const cannotStore = "which PostgreSQL cannot store"
 /** Why PostgreSQL cannot store `text`, if it cannot. */
 export const unstorableText = (text: string): string | undefined =>
   text.includes(NUL) ? nulReason : /\p{Cs}/u.test(text) ? surrogateReason : undefined
+
+/**
+ * Why PostgreSQL cannot store JSON text, if it cannot. `JSON.stringify`
+ * writes both as escapes: `\u0000`, and `\ud800` to `\udfff` (a whole pair
+ * it writes as is). An escape counts after an even number of backslashes;
+ * after an odd number it is a backslash and then plain text.
+ */
+const unstorableJson = (json: string): string | undefined => {
+  if (!json.includes("\\u")) return undefined
+  const escape = /(?<!\\)(?:\\\\)*\\u(0000|d[89a-f][0-9a-f]{2})/.exec(json)
+  return escape === null ? undefined : escape[1] === "0000" ? nulReason : surrogateReason
+}
+
 
 /**
  * A batch of jobs as the offer statement takes them: ids and JSON texts,
@@ -80,8 +92,11 @@ export const encodeJobs = (jobs: ReadonlyArray<Offered>, texts: ReadonlyArray<st
     const badId = unstorableText(job.id)
     if (badId !== undefined) return `the id ${JSON.stringify(job.id)} contains ${badId}, ${cannotStore}`
     ids[i] = job.id
+    const json = texts[i]
+    const badPayload = json === undefined ? undefined : unstorableJson(json)
+    if (badPayload !== undefined) return `the payload of ${job.id} contains ${badPayload}, ${cannotStore}`
     // `undefined` (or a function) has no JSON form: store it as null rather than fail the batch.
-    payloads[i] = texts[i] ?? "null"
+    payloads[i] = json ?? "null"
     const badSettings = job.settings === undefined ? undefined : unstorableText(job.settings)
     if (badSettings !== undefined) return `the settings of ${job.id} contain ${badSettings}, ${cannotStore}`
   }
