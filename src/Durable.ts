@@ -107,8 +107,8 @@ export interface Options<A, I, B, E, R> {
    * The delay before each retry, by attempt: a `Schedule`. Default:
    * exponential from 1 second, at most 5 minutes. (A job submitted with its
    * own `retry` or `maxAttempts` keeps those instead.) A schedule that
-   * fails, dies or has not stepped within a second is logged as a warning,
-   * and that retry waits the default's delay.
+   * fails, dies or gives no delay within a second is logged as a warning,
+   * and the pool's retries wait the default's delays from then on.
    */
   readonly retry?: Schedule.Schedule<unknown, unknown> | undefined
   /**

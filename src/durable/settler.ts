@@ -12,6 +12,7 @@
  * Internal: not an entry point of the package.
  */
 import * as Cause from "effect/Cause"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schedule from "effect/Schedule"
@@ -22,7 +23,7 @@ import * as JobOptions from "./jobOptions.ts"
 import * as Leases from "./leases.ts"
 import { type DurableMetrics, settled } from "./metrics.ts"
 import { persistently, throughOutage } from "./outage.ts"
-import { retryDelay } from "./retryDelay.ts"
+import { retryDelays } from "./retryDelay.ts"
 import type { Completion, Lease, Store, StoreError } from "./Store.ts"
 
 export interface Options {
@@ -47,9 +48,14 @@ export interface Settler {
   readonly flush: Effect.Effect<void>
 }
 
+/** A running settler's options: the pool's, and its retries' delays (`retryDelay.ts`). */
+interface Running extends Options {
+  readonly delayOf: (attempt: number) => Effect.Effect<Duration.Duration>
+}
+
 /** Starts the settler in `scope`. */
 export const start = (options: Options, scope: Scope.Scope): Effect.Effect<Settler> =>
-  Effect.map(Effect.forkIn(run(options), scope), (fiber) => ({
+  Effect.map(Effect.forkIn(run({ ...options, delayOf: retryDelays(options.retry) }), scope), (fiber) => ({
     flush: Effect.suspend(() => {
       Leases.noMoreEndings(options.book)
       return Effect.asVoid(Fiber.await(fiber))
@@ -57,7 +63,7 @@ export const start = (options: Options, scope: Scope.Scope): Effect.Effect<Settl
   }))
 
 /** Settles ended leases as they come, until the book says there will be no more. */
-const run = (options: Options): Effect.Effect<void> =>
+const run = (options: Running): Effect.Effect<void> =>
   Effect.forever(Effect.flatMap(Leases.takeEnded(options.book), (batch) => settleOrLeave(options, batch))).pipe(
     Effect.catchTag("Done", () => Effect.void)
   )
@@ -69,7 +75,7 @@ const run = (options: Options): Effect.Effect<void> =>
  * settled. A settler that died would leave every later ending untold and
  * every lease renewed for as long as the process lives.
  */
-const settleOrLeave = (options: Options, batch: ReadonlyArray<Leases.Settling>): Effect.Effect<void> =>
+const settleOrLeave = (options: Running, batch: ReadonlyArray<Leases.Settling>): Effect.Effect<void> =>
   Effect.catchDefect(settleAll(options, batch), (defect) =>
     Effect.andThen(
       quietly(Effect.logError("settling jobs failed; they run again once their leases run out").pipe(
@@ -85,7 +91,7 @@ const settleOrLeave = (options: Options, batch: ReadonlyArray<Leases.Settling>):
     ))
 
 /** Tells the store how each lease of `batch` ended. */
-const settleAll = (options: Options, batch: ReadonlyArray<Leases.Settling>): Effect.Effect<void> =>
+const settleAll = (options: Running, batch: ReadonlyArray<Leases.Settling>): Effect.Effect<void> =>
   Effect.gen(function*() {
     const { completion, queue, store } = options
     // One pass over the batch (it holds a job each): the acknowledgements
@@ -131,13 +137,13 @@ const inOneTrip = (
  * left to its lease (stored or given up on, it is no longer renewed).
  */
 const settleOne = (
-  { book, queue, retry, store }: Options,
+  { book, delayOf, queue, store }: Running,
   one: Leases.Settling,
   ending: Extract<Leases.Ending, { readonly _tag: "retry" | "bury" }>
 ): Effect.Effect<void> => {
   const { id } = one.lease
   const told = ending._tag === "retry"
-    ? Effect.flatMap(ownDelay(ending) ?? Effect.annotateLogs(retryDelay(retry, ending.attempt), { jobId: id, queue }), (delay) =>
+    ? Effect.flatMap(ownDelay(ending) ?? Effect.annotateLogs(delayOf(ending.attempt), { jobId: id, queue }), (delay) =>
       Effect.andThen(
         Failures.attemptFailed({ id, queue, attempt: ending.attempt, error: ending.error }, delay),
         persistently("retrying a job", store.retry(queue, one.lease, delay))
