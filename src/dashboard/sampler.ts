@@ -24,6 +24,7 @@ import { describe } from "../durable/failures.ts"
 import type { Buried, Counts } from "../durable/Store.ts"
 import type * as Job from "../Job.ts"
 import type * as Pool from "../Pool.ts"
+import { prefix } from "../internal/prefix.ts"
 import * as Ring from "./ring.ts"
 
 /** What the dashboard reads of one pool or queue: `Dashboard.memory` and `Dashboard.durable` make these. */
@@ -136,7 +137,7 @@ export interface Snapshot {
 /** The longest text kept for an error or a payload in the snapshot. */
 export const maxText = 500
 
-const cut = (text: string): string => text.length > maxText ? `${text.slice(0, maxText)}…` : text
+const cut = (text: string): string => text.length > maxText ? `${prefix(text, maxText)}…` : text
 
 /** One queue's rings and the counters seen at the last tick. */
 export interface QueueState {

@@ -29,6 +29,7 @@ import * as Effect from "effect/Effect"
 import * as Formatter from "effect/Formatter"
 import * as Schema from "effect/Schema"
 import { PermanentError } from "./retryable.ts"
+import { prefix } from "../internal/prefix.ts"
 import { quietly } from "../internal/quietly.ts"
 import { JobTimeoutError } from "../Job.ts"
 
@@ -42,14 +43,7 @@ export const maxLength = 10_000
  * most `maxLength` characters, never cut between the two halves of a pair.
  */
 export const describe = (cause: Cause.Cause<unknown>): string =>
-  cut(renderSafely(cause).replaceAll("\u0000", "").replace(/\p{Cs}/gu, "\uFFFD"))
-
-/** `text`'s first `maxLength` characters, less a last one that begins a surrogate pair. */
-const cut = (text: string): string => {
-  if (text.length <= maxLength) return text
-  const last = text.charCodeAt(maxLength - 1)
-  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? maxLength - 1 : maxLength)
-}
+  prefix(renderSafely(cause).replaceAll("\u0000", "").replace(/\p{Cs}/gu, "\uFFFD"), maxLength)
 
 /**
  * `render`, for any value at all: a handler may fail with a Proxy whose
