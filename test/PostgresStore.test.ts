@@ -560,6 +560,21 @@ describe("PostgresStore", () => {
       assert.deepStrictEqual(claimed.map((job) => [job.id, job.payload]), plain.map((payload, i) => [`plain${i}😀`, payload]))
     }))
 
+  it.live("a payload PostgreSQL would write back over what a claim delivers (numbers with an exponent, in full) is refused by name, nothing stored; a few such numbers are kept", () =>
+    Effect.gen(function*() {
+      const store = yield* makeShared
+      const queue = queueName()
+      // 420 kB of JSON that jsonb writes back as 18.7 MB, over the 16 MiB less a row's room a claim delivers.
+      const huge = Array.from({ length: 60_000 }, () => 1e308)
+      const error = yield* Effect.flip(store.offer(queue, [{ id: "fine", payload: 1 }, { id: "huge", payload: huge }]))
+      assert.deepStrictEqual([error.operation, error.retryable], ["offer", false])
+      assert.match(error.reason, /^the payload of huge would come back as up to \d+ bytes of JSON \(PostgreSQL writes each number with an exponent out in full\), over the \d+ bytes this store can deliver$/)
+      assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 0, buried: 0 })
+      const some = { sizes: [1e308, 1e-7, 1.5e21], text: "1e300 in a string" }
+      yield* store.offer(queue, [{ id: "some", payload: some }])
+      assert.deepStrictEqual((yield* store.claim(queue, 10, minute)).map((job) => [job.id, job.payload]), [["some", some]])
+    }))
+
   it.live("a dead-letter error with NUL in it is stored with the NUL escaped (refused, the job would come back for ever)", () =>
     Effect.gen(function*() {
       const store = yield* makeShared

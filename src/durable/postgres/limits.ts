@@ -12,9 +12,10 @@
  *   makes the text at most 1.5 times as long (`[0,0]` is `[0, 0]`); the
  *   rest of the row (the id, which the primary key holds to under 3 KB,
  *   the token, the attempt) fits in what is left. A number with an
- *   exponent is written out in full (`1e308` as 309 digits): a payload of
- *   many such numbers can come back over `deliverable`, below. `jsonb`
- *   itself holds up to 256 MB: never more than that.
+ *   exponent is written out in full (`1e308` as 309 digits): a payload
+ *   that would come back over `deliverable` that way is refused too
+ *   (`writtenBackBound`). `jsonb` itself holds up to 256 MB: never more
+ *   than that.
  * - `claim` sends a payload only up to `deliverable` bytes (the message
  *   less room for the rest of the row). A larger one, which only a hand
  *   edit or a smaller `maxMessageSize` than when it was offered can make,
@@ -51,3 +52,25 @@ export const limitsOf = (maxMessageSize: number): Limits => ({
 export const oversizedReason = (id: string, size: number, deliverable: number): string =>
   `the payload of ${id} is ${size} bytes of JSON, over the ${deliverable} bytes this store can deliver ` +
   "(the driver's maxMessageSize): dead-lettered without running"
+
+/** A number with an exponent, and the exponent's digits (a JSON text writes a number's exponent so, and only so). */
+const exponent = /\d[eE][+-]?(\d+)/g
+
+/**
+ * At most how many bytes `jsonb` writes `json` back as, if the text holds a
+ * number with an exponent, which `jsonb` writes out in full (`1e308` as 309
+ * digits, `1e-7` as `0.0000001`): its bytes 1.5 times (the spaces), and
+ * for each such number its exponent and two characters more. Undefined
+ * when it holds none: then the payload limit is the bound. A string that
+ * reads like such a number counts too: this bounds, it does not count.
+ */
+export const writtenBackBound = (json: string): number | undefined => {
+  let extra = 0
+  for (const found of json.matchAll(exponent)) extra += Number(found[1]) + 2
+  return extra === 0 ? undefined : Buffer.byteLength(json) * 1.5 + extra
+}
+
+/** Why an offered job is refused: as PostgreSQL would write its payload back, a claim could not deliver it. */
+export const undeliverableReason = (id: string, bound: number, deliverable: number): string =>
+  `the payload of ${id} would come back as up to ${Math.ceil(bound)} bytes of JSON (PostgreSQL writes each number ` +
+  `with an exponent out in full), over the ${deliverable} bytes this store can deliver`

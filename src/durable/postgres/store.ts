@@ -92,7 +92,7 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
   return {
     offer: (queue, jobs, texts, options) =>
       Effect.suspend(() => {
-        const encoded = encodeJobs(jobs, texts)
+        const encoded = encodeJobs(jobs, texts, limits.deliverable)
         if (typeof encoded === "string") {
           return Effect.fail(new StoreError({ operation: "offer", reason: encoded, retryable: false }))
         }

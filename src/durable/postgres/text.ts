@@ -10,6 +10,7 @@ import * as PgTypes from "@effect/sql-pg/PgTypes"
 import * as Result from "effect/Result"
 import type { Offered } from "../Store.ts"
 import * as Times from "../times.ts"
+import { undeliverableReason, writtenBackBound } from "./limits.ts"
 
 /**
  * Text PostgreSQL cannot store: the NUL character, which neither `text` nor
@@ -82,9 +83,14 @@ const column = <A>(
 
 /**
  * `jobs` as two arrays for the server, or why the batch cannot be stored;
- * `texts` are their payloads' JSON texts, as the store boundary measured them.
+ * `texts` are their payloads' JSON texts, as the store boundary measured
+ * them; `deliverable`, the largest payload a claim can send (`limits.ts`).
  */
-export const encodeJobs = (jobs: ReadonlyArray<Offered>, texts: ReadonlyArray<string | undefined>): Encoded | string => {
+export const encodeJobs = (
+  jobs: ReadonlyArray<Offered>,
+  texts: ReadonlyArray<string | undefined>,
+  deliverable: number
+): Encoded | string => {
   const ids = new Array<string>(jobs.length)
   const payloads = new Array<string>(jobs.length)
   for (let i = 0; i < jobs.length; i++) {
@@ -95,6 +101,8 @@ export const encodeJobs = (jobs: ReadonlyArray<Offered>, texts: ReadonlyArray<st
     const json = texts[i]
     const badPayload = json === undefined ? undefined : unstorableJson(json)
     if (badPayload !== undefined) return `the payload of ${job.id} contains ${badPayload}, ${cannotStore}`
+    const writtenBack = json === undefined ? undefined : writtenBackBound(json)
+    if (writtenBack !== undefined && writtenBack > deliverable) return undeliverableReason(job.id, writtenBack, deliverable)
     // `undefined` (or a function) has no JSON form: store it as null rather than fail the batch.
     payloads[i] = json ?? "null"
     const badSettings = job.settings === undefined ? undefined : unstorableText(job.settings)
