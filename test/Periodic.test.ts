@@ -6,7 +6,7 @@
  * outages, ticks already handled, and the refusal of wrong options.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Cron, DateTime, Effect, Exit, Layer, Ref, Schema, Scope } from "effect"
+import { Clock, Cron, DateTime, Effect, Exit, Layer, Ref, Schema, SchemaGetter, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import { type Store, StoreError } from "../src/durable/Store.ts"
@@ -75,6 +75,19 @@ const refusingWhile = (store: Store, down: Ref.Ref<boolean>): Store => ({
 })
 
 describe("Periodic", () => {
+  it.effect("a constant payload with a schema that encodes asynchronously is taken, as submit takes it; each tick offers it", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const suspending = Schema.String.pipe(Schema.decode({
+        decode: SchemaGetter.transform((text: string) => text),
+        encode: SchemaGetter.transformEffect((text: string) => Effect.as(Effect.sleep("1 millis"), text))
+      }))
+      yield* Periodic.declare({ ...declaration(store), schema: suspending, payload: "fixed" } as Periodic.Options<string, string>)
+      yield* pass(2 * minute)
+      const job = yield* Durable.admin({ store, queue: "reports" }).lookup(Periodic.tickId("report", new Date(minute)))
+      assert.strictEqual(job?.state, "ready")
+    })))
+
   it.effect("a day of every-minute ticks is 1440 jobs, with the tick's id, run at the tick, its payload made from it", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make

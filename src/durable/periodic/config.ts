@@ -6,6 +6,7 @@
  *
  * Internal: not an entry point of the package.
  */
+import * as Cause from "effect/Cause"
 import * as Cron from "effect/Cron"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
@@ -151,7 +152,9 @@ const ticking = (cron: Cron.Cron, now: number): void => {
 /**
  * Each tick's payload. A function is called with the tick; anything else is
  * the payload of every tick, and checked against the schema now, since it
- * would be refused at every tick.
+ * would be refused at every tick. A schema whose encoding suspends cannot be
+ * checked now (this is synchronous): each tick's offer encodes the payload,
+ * as `submit` does, and a refusal is logged for that tick.
  */
 const payload = <A, I>(input: unknown, schema: Schema.Codec<A, I>): (tick: DateTime.Utc) => A => {
   if (typeof input === "function") return input as (tick: DateTime.Utc) => A
@@ -162,6 +165,8 @@ const payload = <A, I>(input: unknown, schema: Schema.Codec<A, I>): (tick: DateT
     return refuse("payload", `could not be encoded: ${String(cause)}`)
   }
   if (Exit.isFailure(encoded)) {
+    const defect = Cause.findDefect(encoded.cause)
+    if (defect._tag === "Success" && Cause.isAsyncFiberError(defect.success)) return () => input as A
     const reason = encoded.cause.reasons.find((r) => r._tag === "Fail")
     refuse("payload", `is refused by the schema: ${reason?._tag === "Fail" ? reason.error.message : "it does not encode"}`)
   }
