@@ -189,6 +189,25 @@ describe("the sampler", () => {
       assert.strictEqual(later.recent.find((r) => r.id === "job-4")?.error, "boom")
     }))
 
+  it.effect("a long error is cut at 500 characters in the snapshot, never between the halves of a character", () =>
+    Effect.gen(function*() {
+      const long = (job: { readonly payload: number }) => `${"x".repeat(Sampler.maxText - job.payload)}😀${"y".repeat(10)}`
+      const pool = yield* Pool.make({ workers: 1, handler: (job: { readonly payload: number }) => Effect.fail(long(job)) })
+      const sampler = yield* Sampler.start([Dashboard.memory("pool", pool)], { interval: second, limits: Sampler.defaultLimits })
+      yield* settle
+      // The emoji's two halves across the cut, then just before it.
+      yield* pool.submit(1, { id: "across" })
+      yield* pool.submit(2, { id: "before" })
+      yield* settle
+      yield* TestClock.adjust(second)
+      yield* settle
+      const errors = Object.fromEntries((yield* sampler.snapshot).queues[0]!.recent.map((r) => [r.id, r.error]))
+      assert.deepStrictEqual(errors, {
+        across: `${"x".repeat(Sampler.maxText - 1)}…`,
+        before: `${"x".repeat(Sampler.maxText - 2)}😀…`
+      })
+    }))
+
   it.effect("a running job shows how long it has run, by the pool's clock", () =>
     Effect.gen(function*() {
       const pool = yield* Pool.make({ workers: 1, handler: () => Effect.sleep("1 minute"), shutdown: { timeout: 0 } })
