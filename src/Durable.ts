@@ -47,7 +47,6 @@
  * }))
  * ```
  */
-import * as Cause from "effect/Cause"
 import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -65,6 +64,7 @@ import { newJobId } from "./durable/jobIds.ts"
 import * as JobFields from "./durable/jobOptions.ts"
 import * as Leases from "./durable/leases.ts"
 import * as Maintenance from "./durable/maintenance.ts"
+import { jsonCodec, suspended } from "./durable/payloadCodec.ts"
 import { PermanentError, retryableOf } from "./durable/retryable.ts"
 import * as DurableMetrics from "./durable/metrics.ts"
 import * as Settler from "./durable/settler.ts"
@@ -339,9 +339,6 @@ const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, acce
   }
 }
 
-/** The schema's JSON form: what the store keeps. */
-const jsonCodec = <A, I>(schema: Schema.Codec<A, I>) => Schema.toCodecJson(schema) as unknown as Schema.Codec<A, unknown>
-
 /** What a claimed job's decode ends with when the schema's decoding suspends. */
 const decodesAsynchronously = Exit.die(new TypeError(
   "the schema decodes asynchronously (an effectful transformation), and a claimed payload is decoded " +
@@ -357,9 +354,7 @@ const payloadDecoder = <A, I>(schema: Schema.Codec<A, I>) => {
   const decode = Schema.decodeUnknownExit(jsonCodec(schema))
   return (payload: unknown): Exit.Exit<A, Schema.SchemaError> => {
     const decoded = decode(payload)
-    if (Exit.isSuccess(decoded)) return decoded
-    const defect = Cause.findDefect(decoded.cause)
-    return defect._tag === "Success" && Cause.isAsyncFiberError(defect.success) ? decodesAsynchronously : decoded
+    return Exit.isFailure(decoded) && suspended(decoded.cause) ? decodesAsynchronously : decoded
   }
 }
 

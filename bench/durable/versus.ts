@@ -20,7 +20,8 @@ import { execFileSync, spawn } from "node:child_process"
 import { resolve } from "node:path"
 import { fileURLToPath } from "node:url"
 import { parseArgs } from "node:util"
-import pg from "pg"
+import * as Effect from "effect/Effect"
+import { freshDatabase } from "../../test/support/admin.ts"
 import { startPostgresServer } from "../../test/support/servers.ts"
 import { orderOfRound, thisCheckout } from "../kit/alternation.ts"
 
@@ -48,14 +49,8 @@ try {
     proxy.once("exit", (code) => failed(new Error(`the delay proxy exited (code ${code}) before it listened`)))
   })
   const url = proxyPort === undefined ? server.url : server.url.replace(`:${server.port}/`, `:${proxyPort}/`)
-  const admin = new pg.Client({ connectionString: server.url })
-  await admin.connect()
   const urlOf = new Map<string, string>()
-  for (const [i, tree] of trees.entries()) {
-    await admin.query(`CREATE DATABASE versus_${i}`)
-    urlOf.set(tree, url.replace(/\/postgres$/, `/versus_${i}`))
-  }
-  await admin.end()
+  for (const tree of trees) urlOf.set(tree, await Effect.runPromise(freshDatabase(url, "versus")))
   for (let round = 0; round < Number(values.rounds); round++) {
     for (const tree of orderOfRound(round, trees)) {
       for (const consumers of ["1", "2"]) {

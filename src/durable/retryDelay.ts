@@ -26,7 +26,7 @@ export const defaultRetry = Schedule.exponential("1 second").pipe(
 )
 
 /** How long a schedule may take to give a delay before it is given up. */
-export const stepBound = Duration.seconds(1)
+const stepBound = Duration.seconds(1)
 
 /** The delay before the retry that follows an attempt, by `schedule` until it breaks, then by the default. */
 export const retryDelays = (schedule: Schedule.Schedule<unknown, unknown>) => {

@@ -6,7 +6,6 @@
  *
  * Internal: not an entry point of the package.
  */
-import * as Cause from "effect/Cause"
 import * as Cron from "effect/Cron"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
@@ -30,6 +29,7 @@ import {
 } from "../../internal/options.ts"
 import { type ProducerConfig, producerFields } from "../config.ts"
 import * as JobFields from "../jobOptions.ts"
+import { jsonCodec, suspended } from "../payloadCodec.ts"
 import * as Ticks from "./ticks.ts"
 
 /** What `missed` may be: run the most recent missed tick once, late, or not at all. */
@@ -160,13 +160,12 @@ const payload = <A, I>(input: unknown, schema: Schema.Codec<A, I>): (tick: DateT
   if (typeof input === "function") return input as (tick: DateTime.Utc) => A
   let encoded: Exit.Exit<unknown, Schema.SchemaError>
   try {
-    encoded = Schema.encodeUnknownExit(Schema.toCodecJson(schema) as unknown as Schema.Codec<A, unknown>)(input)
+    encoded = Schema.encodeUnknownExit(jsonCodec(schema))(input)
   } catch (cause) {
     return refuse("payload", `could not be encoded: ${String(cause)}`)
   }
   if (Exit.isFailure(encoded)) {
-    const defect = Cause.findDefect(encoded.cause)
-    if (defect._tag === "Success" && Cause.isAsyncFiberError(defect.success)) return () => input as A
+    if (suspended(encoded.cause)) return () => input as A
     const reason = encoded.cause.reasons.find((r) => r._tag === "Fail")
     refuse("payload", `is refused by the schema: ${reason?._tag === "Fail" ? reason.error.message : "it does not encode"}`)
   }

@@ -65,8 +65,10 @@ const exponent = /\d[eE][+-]?(\d+)/g
  * reads like such a number counts too: this bounds, it does not count.
  */
 export const writtenBackBound = (json: string): number | undefined => {
+  // `exec` on the one expression: `matchAll` would copy it for each payload of every offer.
   let extra = 0
-  for (const found of json.matchAll(exponent)) extra += Number(found[1]) + 2
+  exponent.lastIndex = 0
+  for (let found = exponent.exec(json); found !== null; found = exponent.exec(json)) extra += Number(found[1]) + 2
   return extra === 0 ? undefined : Buffer.byteLength(json) * 1.5 + extra
 }
 
