@@ -142,7 +142,13 @@ export const spawn = (
     loop.addObserver((exit) => {
       const onItsOwn = !thread.gone
       thread.gone = true
-      if (onItsOwn && Deferred.isDoneUnsafe(ready)) onGone(thread)
+      if (onItsOwn && Deferred.isDoneUnsafe(ready)) {
+        onGone(thread)
+        // Nobody else closes the scope of a thread that exited on its own
+        // before the pool closes: the pool's scope would keep each such
+        // thread (its scope, port and Node worker) for the pool's life.
+        Effect.runFork(Scope.close(scope, Exit.void))
+      }
       // A job the thread claimed and did not answer died with it; one it had not claimed is handed back.
       const last = Atomics.load(thread.claim, 0)
       const reason = Exit.isFailure(exit) ? describeCause(exit) : "it was stopped"

@@ -1,0 +1,42 @@
+/**
+ * One thread of a threaded pool (`src/internal/threads/thread.ts`), below
+ * the pool: what it leaves behind when it is gone. A pool runs for months,
+ * and its threads may exit on their own over that time (a crash, their
+ * `resourceLimits` exceeded); the pool must not keep any of them. Real
+ * threads, so an integration test.
+ */
+import { assert, describe, it } from "@effect/vitest"
+import { Deferred, Effect, Exit, Scope } from "effect"
+import * as Thread from "../src/internal/threads/thread.ts"
+import { DIED } from "../src/internal/threads/protocol.ts"
+import { waitUntil } from "./support/waitUntil.ts"
+
+const jobs = new URL("./support/threadJobs.ts", import.meta.url)
+
+/** How many finalizers `scope` holds: one per thread started in it and not yet closed. */
+const finalizersOf = (scope: Scope.Scope): number =>
+  scope.state._tag === "Open"
+    ? (scope.state.finalizer === undefined ? 0 : 1) + (scope.state.finalizers?.size ?? 0)
+    : 0
+
+describe("Thread", () => {
+  it.live("a thread that exits on its own closes its scope: the pool's scope keeps nothing of it", () =>
+    Effect.gen(function*() {
+      const platform = yield* Effect.orDie(Thread.loadPlatform)
+      const pool = yield* Scope.make()
+      let gone = 0
+      const settings = { module: jobs, resourceLimits: undefined, platform }
+      const thread = yield* Effect.orDie(Thread.spawn(settings, pool, () => gone++))
+      assert.strictEqual(finalizersOf(pool), 1)
+
+      const pending = yield* Thread.send(thread, "x", { _tag: "exit" }, 1, undefined, [])
+      const reply = yield* Deferred.await(pending.reply)
+      assert.strictEqual(reply?.[0], DIED)
+      assert.match(String(reply?.[1]), /the thread running the job exited/)
+      assert.strictEqual(gone, 1)
+
+      yield* waitUntil("the thread's scope is closed", Effect.sync(() => thread.scope.state._tag === "Closed"), 10_000)
+      assert.strictEqual(finalizersOf(pool), 0)
+      yield* Scope.close(pool, Exit.void)
+    }))
+})
