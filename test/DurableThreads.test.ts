@@ -71,6 +71,40 @@ describe("durable pool on threads", () => {
       assert.strictEqual((yield* pool.counts).completed, 1)
     }).pipe(Effect.scoped))
 
+  it.live("a claimed job its threads cannot take is dead-lettered with the reason, not given back to be claimed for ever", () =>
+    Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      let claims = 0
+      const counting = { ...store, claim: (...args: Parameters<typeof store.claim>) => (claims++, store.claim(...args)) }
+      const pool = yield* Durable.make({
+        store: counting,
+        queue: "q",
+        schema: Task,
+        workers: 1,
+        // The memory store wakes the pool as jobs come: no claim but those.
+        pollInterval: "1 hour",
+        handler: Threads.handler<ThreadTask, unknown, never>(new URL("./support/threadJobs.ts", import.meta.url), {
+          // Taken by the store, refused on its way to a thread (as a job offered by another release may be).
+          transfer: (task) => {
+            if (task._tag === "echo" && task.value === "refused") throw new Error("no transfer for this one")
+            return []
+          }
+        })
+      })
+      yield* pool.submit({ _tag: "echo", value: "refused" }, { id: "refused" })
+      yield* pool.submit({ _tag: "echo", value: "fine" }, { id: "fine" })
+      yield* waitUntil(
+        "one job completed and the refused one buried",
+        Effect.map(pool.counts, (counts) => counts.completed === 1 && counts.buried === 1),
+        30_000
+      )
+      const [buried] = yield* pool.deadLetters()
+      assert.strictEqual(buried?.id, "refused")
+      assert.match(buried?.error ?? "", /PoolConfigError.*transfer.*no transfer for this one/)
+      // Each job claimed once, in one or two claims: none went round again.
+      assert.isAtMost(claims, 4)
+    }).pipe(Effect.scoped))
+
   it.live("a Threads.handler module that does not load fails Durable.make with a PoolConfigError", () =>
     Effect.gen(function*() {
       const store = yield* MemoryStore.make

@@ -15,6 +15,7 @@
  *
  * Internal: not an entry point of the package.
  */
+import * as Cause from "effect/Cause"
 import type * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
@@ -473,9 +474,21 @@ const deliver = <A>(options: Options<A>, claimed: Claimed): Effect.Effect<unknow
   // The store gave the id and the attempt: the pool takes them as they are.
   const delivered = options.deliver(decoded.value, claimed)
   const parent = parentOf(own)
-  // Refused: shutdown began between the claim and now. Give it back.
   return Effect.catch(
     parent === undefined ? delivered : Effect.withParentSpan(delivered, parent),
-    () => Effect.sync(() => Leases.end(book, claimed.id, Leases.release))
+    (refusal) =>
+      Effect.sync(() =>
+        Leases.end(
+          book,
+          claimed.id,
+          // Closed: shutdown began between the claim and now, so the job is
+          // given back. Any other refusal (a threaded pool's: a payload its
+          // threads cannot take) would meet every claim of the job again:
+          // given back, it would be claimed again at once, for ever.
+          refusal._tag === "PoolClosedError"
+            ? Leases.release
+            : Leases.bury(Failures.describe(Cause.fail(refusal)), claimed.attempt)
+        )
+      )
   )
 }
