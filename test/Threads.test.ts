@@ -120,6 +120,18 @@ describe("outcomes", () => {
       assert.match(String(defectOf(yield* Effect.exit(pool.run({ _tag: "uncloneable" })))), /cannot be sent back/)
       assert.strictEqual(yield* threadOf(pool), before)
     }).pipe(Effect.scoped))
+
+  it.live("an error whose fields cannot be read does not end the thread: Failed without them, or Died if it cannot cross", () =>
+    Effect.gen(function*() {
+      const pool = yield* make()
+      const before = yield* threadOf(pool)
+      const failed = yield* Effect.flip(pool.run({ _tag: "unreadableError", how: "field" }))
+      assert.strictEqual((failed as unknown as Error).message, "unreadable")
+      assert.strictEqual(yield* threadOf(pool), before)
+      const proxied = yield* Effect.exit(pool.run({ _tag: "unreadableError", how: "proxy" }))
+      assert.match(String(defectOf(proxied)), /the job's error cannot be sent back from its thread/)
+      assert.strictEqual(yield* threadOf(pool), before)
+    }).pipe(Effect.scoped))
 })
 
 describe("stopping work that computes", () => {

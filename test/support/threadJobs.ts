@@ -31,6 +31,8 @@ export type ThreadTask =
   | { readonly _tag: "oom" }
   /** Returns a function, which cannot be cloned back. */
   | { readonly _tag: "uncloneable" }
+  /** Fails with an `Error` whose own field throws when read (`field`), or a Proxy of one whose traps throw (`proxy`). */
+  | { readonly _tag: "unreadableError"; readonly how: "field" | "proxy" }
   /** Returns a new buffer of `bytes` bytes, moved back rather than copied. */
   | { readonly _tag: "buffer"; readonly bytes: number }
   /** Returns the byte length of the `ArrayBuffer` it was sent. */
@@ -44,6 +46,27 @@ const spin = (ms: number) => {
   while (performance.now() < end) {
     // computing
   }
+}
+
+const unreadable = (how: "field" | "proxy"): Error => {
+  const error = new Error("unreadable")
+  if (how === "proxy") {
+    return new Proxy(error, {
+      getPrototypeOf: () => {
+        throw new Error("trap")
+      },
+      ownKeys: () => {
+        throw new Error("trap")
+      }
+    })
+  }
+  Object.defineProperty(error, "field", {
+    enumerable: true,
+    get: () => {
+      throw new Error("getter")
+    }
+  })
+  return error
 }
 
 export const handler = (job: Job.Job<ThreadTask>): Effect.Effect<unknown, Refused> => {
@@ -80,6 +103,8 @@ export const handler = (job: Job.Job<ThreadTask>): Effect.Effect<unknown, Refuse
       })
     case "uncloneable":
       return Effect.succeed(() => "a function")
+    case "unreadableError":
+      return Effect.fail(unreadable(task.how) as never)
     case "buffer":
       return Effect.gen(function*() {
         const buffer = new ArrayBuffer(task.bytes)

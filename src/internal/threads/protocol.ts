@@ -72,8 +72,17 @@ export type Reply =
  * `restore` puts the fields back, so `_tag` (and `Effect.catchTag`) work
  * across the thread; `instanceof` does not.
  */
-export const portable = (u: unknown): Record<string, unknown> | undefined =>
-  u instanceof Error ? { ...u, name: u.name, message: u.message } : undefined
+export const portable = (u: unknown): Record<string, unknown> | undefined => {
+  // A handler may fail with an error whose getter throws, or a Proxy whose
+  // traps do: read in the observer that answers the job, a throw would end
+  // the thread. Such an error crosses without its fields (or, if it cannot
+  // be cloned either, as a defect saying so: see `threadMain.ts`).
+  try {
+    return u instanceof Error ? { ...u, name: u.name, message: u.message } : undefined
+  } catch {
+    return undefined
+  }
+}
 
 /** An error or defect from a thread, with the fields `portable` kept put back. */
 export const restore = (u: unknown, fields: Record<string, unknown> | undefined): unknown =>
