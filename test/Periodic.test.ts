@@ -6,7 +6,7 @@
  * outages, ticks already handled, and the refusal of wrong options.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Cron, DateTime, Effect, Exit, Layer, Ref, Schema, SchemaGetter, Scope } from "effect"
+import { Clock, Cron, DateTime, Duration, Effect, Exit, Layer, Ref, Schema, SchemaGetter, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import { type Store, StoreError } from "../src/durable/Store.ts"
@@ -314,22 +314,25 @@ describe("Periodic", () => {
     const { layer, lines } = capture()
     return Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make
-      // The offer of the tick of 1 min hangs for 150 s (a process suspended): it ends at 3:29.
-      const slow: Store = {
-        ...store,
-        offer: (queue, jobs) =>
-          jobs[0]?.id === Periodic.tickId("report", new Date(minute))
-            ? Effect.andThen(Effect.sleep("150 seconds"), store.offer(queue, jobs))
-            : store.offer(queue, jobs)
+      // The process is suspended for 150 s as it waits to offer the tick of 1 min (at 59 s): it wakes at 3:29.
+      const real = yield* Clock.Clock
+      let suspended = false
+      const suspending: Clock.Clock = {
+        ...real,
+        sleep: (duration) => {
+          const wakeAt = real.currentTimeMillisUnsafe() + Duration.toMillis(duration)
+          if (suspended || wakeAt < minute - 1_000) return real.sleep(duration)
+          suspended = true
+          return real.sleep(Duration.millis(wakeAt - real.currentTimeMillisUnsafe() + 150_000))
+        }
       }
       const ran = yield* recorder(store)
-      yield* Periodic.declare(declaration(slow, { missed: "runOnce" }))
+      yield* Effect.provideService(Periodic.declare(declaration(store, { missed: "runOnce" })), Clock.Clock, suspending)
       yield* pass(5 * minute - 1_001, 1_000)
       assert.deepStrictEqual((yield* ran).map((job) => [job.payload, job.at]), [
         [iso(-minute), 0], // the start's catch-up
         [iso(0), 0],
-        [iso(minute), 209_000], // its offer landed late
-        [iso(3 * minute), 209_000], // the most recent missed tick, run once, late; 2 min's is not run
+        [iso(3 * minute), 209_000], // the most recent missed tick, run once, late; 1 min's and 2 min's are not run
         [iso(4 * minute), 4 * minute]
       ])
       assert.deepStrictEqual(lines.filter((line) => line.level === "Warn").map((line) => line.message), [
@@ -383,7 +386,7 @@ describe("Periodic", () => {
       assert.deepStrictEqual((yield* ran).map((job) => job.at), [0, 2 * minute])
       const errors = lines.filter((line) => line.level === "Error")
       assert.deepStrictEqual(errors.map((line) => [line.message, line.annotations.tick]), [[
-        "periodic tick not offered within its period (the store was unreachable); its next chance is the catch-up of a start",
+        "periodic tick not offered within its period (the store was unreachable, or the offer never ended); its next chance is the catch-up of a start",
         iso(minute)
       ]])
     })).pipe(Effect.provide(layer))
@@ -405,6 +408,26 @@ describe("Periodic", () => {
       assert.deepStrictEqual(lines.filter((line) => line.level === "Error").map((line) => [line.message, line.annotations.tick]), [
         ["periodic tick's offer died; this tick is not offered engine bug", iso(minute)]
       ])
+    })).pipe(Effect.provide(layer))
+  })
+
+  it.effect("a tick whose payload's encoding never ends is logged as an error at the end of its period; the next tick is offered", () => {
+    const { layer, lines } = capture()
+    return Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const stuck = iso(minute)
+      const hanging = Schema.String.pipe(Schema.decode({
+        decode: SchemaGetter.transform((text: string) => text),
+        encode: SchemaGetter.transformEffect((text: string) => text === stuck ? Effect.never : Effect.succeed(text))
+      }))
+      const ran = yield* recorder(store)
+      yield* Periodic.declare({ ...declaration(store, { missed: "skip" }), schema: hanging } as Periodic.Options<string, string>)
+      yield* pass(3 * minute - 1_001, 1_000)
+      assert.deepStrictEqual((yield* ran).map((job) => job.at), [0, 2 * minute])
+      assert.deepStrictEqual(lines.filter((line) => line.level === "Error").map((line) => [line.message, line.annotations.tick]), [[
+        "periodic tick not offered within its period (the store was unreachable, or the offer never ended); its next chance is the catch-up of a start",
+        stuck
+      ]])
     })).pipe(Effect.provide(layer))
   })
 

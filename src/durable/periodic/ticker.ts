@@ -10,7 +10,9 @@
  * - A store outage is retried with the durable pool's backoff
  *   (`../outage.ts`), a warning each time, until the next tick's offer
  *   time: a tick not offered through its whole period is logged as an
- *   error and left (its next chance is the catch-up of a start).
+ *   error and left (its next chance is the catch-up of a start). An offer
+ *   that never ends (a schema's encoding that never completes) is given up
+ *   then too, so that it cannot stop the declaration.
  * - A payload that cannot be made or is refused is logged, for that tick;
  *   the ticks go on.
  * - Missed ticks (on a start, or after this process stalled through a whole
@@ -40,6 +42,13 @@ const iso = (millis: number): string => new Date(millis).toISOString()
 /** The wait before the first retry of an offer: the backoff's first delay. */
 const firstRetryMillis = 100
 
+/**
+ * The least time a tick's offer is given, whatever is left of its period: a
+ * tick offered late (the catch-up of a start just before the next tick)
+ * still gets a store operation's usual deadline (`commandTimeout`'s default).
+ */
+const leastOfferMillis = 5_000
+
 /** Sleeps until `at` on the clock (at once if it has passed). */
 const sleepUntil = (at: number): Effect.Effect<void> =>
   Effect.flatMap(Clock.currentTimeMillis, (now) => at > now ? Effect.sleep(Duration.millis(at - now)) : Effect.void)
@@ -50,6 +59,13 @@ const isOutage = (error: { readonly _tag: string; readonly retryable?: boolean }
 
 /** What became of a tick's offer that did not fail: stored (or known already), or its period ran out first. */
 type Offered = "offered" | "periodOver"
+
+/** `offer`'s result, or `"periodOver"` once `millis` have passed. */
+const within = <E>(offer: Effect.Effect<Offered, E>, millis: number): Effect.Effect<Offered, E> =>
+  Effect.map(
+    Effect.timeoutOption(offer, Duration.millis(Math.max(0, millis))),
+    (done) => done._tag === "Some" ? done.value : "periodOver"
+  )
 
 /**
  * Offers the job of `tick`: one try, then, through an outage, tries again
@@ -75,22 +91,25 @@ const offer = <A, I>({ config, producer }: Ticker<A, I>, tick: number, deadline:
             : Effect.void
         )
       )
-    // After the first try, the retries (not the try itself) are bounded by the tick's period.
+    // The first try is bounded too (a schema's encoding may never end), by at least `leastOfferMillis`.
+    const first = Effect.flatMap(Clock.currentTimeMillis, (now) => within(once, Math.max(leastOfferMillis, deadline - now)))
+    // After the first try, the retries are bounded by the tick's period.
     const untilDeadline = Effect.flatMap(Clock.currentTimeMillis, (now) =>
-      Effect.sleep(Duration.millis(firstRetryMillis)).pipe(
-        Effect.andThen(once),
-        Effect.retry({ schedule: backoff, while: isOutage }),
-        Effect.timeoutOption(Duration.millis(Math.max(0, deadline - now))),
-        Effect.map((done) => done._tag === "Some" ? done.value : "periodOver" as const)
+      within(
+        Effect.sleep(Duration.millis(firstRetryMillis)).pipe(
+          Effect.andThen(once),
+          Effect.retry({ schedule: backoff, while: isOutage })
+        ),
+        deadline - now
       ))
-    return once.pipe(
+    return first.pipe(
       Effect.catchIf(isOutage, () => untilDeadline),
       Effect.matchEffect({
         onSuccess: (offered) =>
           offered === "offered"
             ? quietly(Effect.logDebug("periodic tick offered"))
             : quietly(Effect.logError(
-              "periodic tick not offered within its period (the store was unreachable); " +
+              "periodic tick not offered within its period (the store was unreachable, or the offer never ended); " +
                 "its next chance is the catch-up of a start"
             )),
         onFailure: (error) => {
