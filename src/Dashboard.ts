@@ -45,6 +45,7 @@ import * as Routes from "./dashboard/routes.ts"
 import * as Sampler from "./dashboard/sampler.ts"
 import * as Security from "./dashboard/security.ts"
 import type * as Durable from "./Durable.ts"
+import * as Checks from "./internal/options.ts"
 import type * as Pool from "./Pool.ts"
 
 /** One pool or durable queue the dashboard shows: made by `memory` or `durable`. */
@@ -122,16 +123,54 @@ export const loopbackHosts: ReadonlyArray<string> = Security.loopbackHosts
 /** The header actions carry the token in. */
 export const tokenHeader: string = Security.tokenHeader
 
-/** Checks the options: a defect for a programming error (names that clash), said plainly. */
-const resolve = (options: Options) => {
-  const names = options.queues.map((queue) => queue.name)
-  const clash = names.find((name, i) => names.indexOf(name) !== i)
-  if (clash !== undefined) throw new TypeError(`Dashboard: two queues are named ${JSON.stringify(clash)}`)
-  if (options.token !== undefined && options.token.length === 0) throw new TypeError("Dashboard: the token is empty")
-  return {
-    interval: Duration.fromInputUnsafe(options.interval ?? "1 second"),
-    limits: { ...Sampler.defaultLimits, ...options.limits }
+/** The most a limit may keep: a limit sizes what each tick reads and holds, per queue. */
+export const maxLimit = 100_000
+
+const limitNames = new Set(Object.keys(Sampler.defaultLimits))
+
+/** `limits` checked: each an integer from 1 to `maxLimit`, no unknown name; the defaults for the others. */
+const checkedLimits = (input: unknown): Limits => {
+  if (input === undefined) return Sampler.defaultLimits
+  const given = Checks.record("limits", input)
+  Checks.refuseUnknown(given, limitNames, "Dashboard limits", {}, "limits")
+  const limits: Record<string, number> = { ...Sampler.defaultLimits }
+  for (const name of limitNames) {
+    const value = Checks.field(given, name, `limits.${name}`)
+    if (value === undefined) continue
+    const limit = Checks.positiveInteger(`limits.${name}`, value)
+    if (limit > maxLimit) Checks.refuse(`limits.${name}`, `must be at most ${maxLimit}, got ${limit}`)
+    limits[name] = limit
   }
+  return limits as unknown as Limits
+}
+
+/**
+ * Checks the options. A wrong one is a programming error, so a defect (a
+ * `TypeError` naming the option), raised as the layer is built: a sampler
+ * with an interval of zero would spin, one of `NaN` limits could not start,
+ * and a `hosts` or `token` of the wrong type would answer every request
+ * with an error.
+ */
+const resolve = (options: Options) => {
+  const checked = Checks.checked("options", () => {
+    const given = Checks.record("options", options)
+    const queues = Checks.must("queues", Checks.field(given, "queues", "queues"), Array.isArray, "an array")
+    const names = queues.map((queue: Queue) => queue.name)
+    const clash = names.find((name, i) => names.indexOf(name) !== i)
+    if (clash !== undefined) Checks.refuse("queues", `two queues are named ${JSON.stringify(clash)}`)
+    const token = Checks.field(given, "token", "token")
+    if (token !== undefined) Checks.nonEmptyString("token", token)
+    const hosts = Checks.field(given, "hosts", "hosts")
+    if (hosts !== undefined) {
+      Checks.must("hosts", hosts, Array.isArray, "an array of host names")
+      for (const host of hosts as ReadonlyArray<unknown>) Checks.nonEmptyString("hosts", host)
+    }
+    const interval = Checks.duration("interval", Checks.orDefault(Checks.field(given, "interval", "interval"), "1 second"), Checks.positive)
+    if (!Duration.isFinite(interval)) Checks.refuse("interval", "must be finite")
+    return { interval, limits: checkedLimits(Checks.field(given, "limits", "limits")) }
+  })
+  if (Checks.isInvalid(checked)) throw new TypeError(`Dashboard: option ${checked.option} ${checked.reason}`)
+  return checked
 }
 
 /**

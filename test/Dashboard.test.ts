@@ -449,6 +449,50 @@ describe("options", () => {
     const clash = await build({ queues: [queue("a"), queue("a")] })
     assert.match(String(clash._tag === "Failure" && clash.cause), /two queues are named "a"/)
     const empty = await build({ queues: [queue("a")], token: "" })
-    assert.match(String(empty._tag === "Failure" && empty.cause), /token is empty/)
+    assert.match(String(empty._tag === "Failure" && empty.cause), /option token must be a non-empty string/)
+  })
+
+  it("a wrong interval, limit, host list or token is a TypeError naming it, as the layer is built", async () => {
+    const queues = [{
+      name: "a",
+      kind: "memory" as const,
+      stats: Effect.never,
+      running: Effect.succeed([]),
+      outcomes: Stream.never,
+      admin: undefined,
+      periodic: []
+    }]
+    const refusal = async (options: object) => {
+      const exit = await Effect.runPromiseExit(
+        Effect.scoped(Effect.asVoid(HttpRouter.toHttpEffect(Dashboard.routes({ queues, ...options } as Dashboard.Options))))
+      )
+      assert.isTrue(exit._tag === "Failure", `accepted: ${JSON.stringify(options)}`)
+      return exit._tag === "Failure" ? String(exit.cause) : ""
+    }
+    const cases: ReadonlyArray<readonly [object, RegExp]> = [
+      [{ interval: 0 }, /option interval must be greater than zero/],
+      [{ interval: "-5 seconds" }, /option interval must not be negative/],
+      [{ interval: Number.NaN }, /option interval is not a duration/],
+      [{ interval: "Infinity" }, /option interval must be finite/],
+      [{ limits: { samples: -1 } }, /option limits.samples must be an integer >= 1, got -1/],
+      [{ limits: { recent: Number.NaN } }, /option limits.recent must be an integer >= 1/],
+      [{ limits: { runTimes: Dashboard.maxLimit + 1 } }, /option limits.runTimes must be at most 100000/],
+      [{ limits: { sample: 10 } }, /option limits.sample is not an option of Dashboard limits/],
+      [{ limits: 5 }, /option limits must be an object/],
+      [{ hosts: "localhost" }, /option hosts must be an array of host names/],
+      [{ hosts: ["localhost", 1] }, /option hosts must be a non-empty string, got 1/],
+      [{ token: 123 }, /option token must be a non-empty string, got 123/],
+      [{ queues: null }, /option queues must be an array/]
+    ]
+    for (const [options, reason] of cases) assert.match(await refusal(options), reason)
+    // And what is right is taken: every limit at its bound, a list of hosts, a finite interval.
+    const names = ["samples", "runTimes", "recent", "deadLetters", "running", "upcoming"]
+    const limits = Object.fromEntries(names.map((name) => [name, Dashboard.maxLimit]))
+    const taken = await Effect.runPromiseExit(Effect.scoped(Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 1, handler: () => Effect.void })
+      const options = { limits, hosts: ["localhost"], interval: "2 seconds", token: "t" } as const
+      yield* HttpRouter.toHttpEffect(Dashboard.routes({ queues: [Dashboard.memory("a", pool)], ...options }))
+    })))
+    assert.strictEqual(taken._tag, "Success")
   })
 })
