@@ -6,7 +6,9 @@
  * threads, so an integration test.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Scope } from "effect"
+import { Deferred, Effect, Exit, Fiber, Scope } from "effect"
+import { readdirSync } from "node:fs"
+import { Threads } from "../src/index.ts"
 import * as Thread from "../src/internal/threads/thread.ts"
 import { DIED } from "../src/internal/threads/protocol.ts"
 import { waitUntil } from "./support/waitUntil.ts"
@@ -38,5 +40,21 @@ describe("Thread", () => {
       yield* waitUntil("the thread's scope is closed", Effect.sync(() => thread.scope.state._tag === "Closed"), 10_000)
       assert.strictEqual(finalizersOf(pool), 0)
       yield* Scope.close(pool, Exit.void)
+    }))
+
+  it.live("a pool's start interrupted while its threads load leaves none running", () =>
+    Effect.gen(function*() {
+      // The process's OS threads: each worker thread is one. Counted once a pool has come and gone,
+      // so that the threads Node starts once (its platform's, libuv's) are in the count already.
+      const osThreads = () => readdirSync("/proc/self/task").length
+      yield* Effect.scoped(Threads.make({ handler: jobs, threads: 1 }))
+      const before = osThreads()
+      const slow = new URL("./support/slowThreadJobs.ts", import.meta.url)
+      const starting = yield* Effect.forkChild(Effect.scoped(Threads.make({ handler: slow, threads: 2 })), {
+        startImmediately: true
+      })
+      yield* waitUntil("the threads are starting", Effect.sync(() => osThreads() >= before + 2), 10_000, "5 millis")
+      yield* Fiber.interrupt(starting)
+      yield* waitUntil("the threads have exited", Effect.sync(() => osThreads() <= before), 10_000)
     }))
 })

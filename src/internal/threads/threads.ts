@@ -61,7 +61,8 @@ export interface Threads<A> {
 
 /**
  * Starts `count` threads and waits until all have loaded the handler module.
- * Fails with the first thread's reason if one cannot (no thread is left running).
+ * Fails with the first thread's reason if one cannot; no thread is left
+ * running then, nor when the start is interrupted.
  */
 export const start = <A>(
   settings: Thread.Settings,
@@ -81,14 +82,11 @@ export const start = <A>(
       sent: new WeakMap(),
       closing: Once.make()
     }
-    const started = yield* Effect.exit(Effect.forEach(slots, (slot) => startIn(threads, slot), {
-      concurrency: "unbounded",
-      discard: true
-    }))
-    if (Exit.isFailure(started)) {
-      yield* close(threads)
-      return yield* Effect.failCause(started.cause)
-    }
+    // Failed, or interrupted (a start-up deadline, a signal): the threads already started, or
+    // starting, would otherwise run on outside any scope, and keep the process alive.
+    yield* Effect.forEach(slots, (slot) => startIn(threads, slot), { concurrency: "unbounded", discard: true }).pipe(
+      Effect.onError(() => close(threads))
+    )
     return threads
   })
 
