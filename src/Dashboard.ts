@@ -123,6 +123,9 @@ export const loopbackHosts: ReadonlyArray<string> = Security.loopbackHosts
 /** The header actions carry the token in. */
 export const tokenHeader: string = Security.tokenHeader
 
+/** Whether `name` can be a segment of a URL's path, as its actions' URLs need. */
+const isRoutable = (name: unknown): boolean => typeof name === "string" && name !== "" && name !== "." && name !== ".."
+
 /** The most a limit may keep: a limit sizes what each tick reads and holds, per queue. */
 export const maxLimit = 100_000
 
@@ -158,6 +161,11 @@ const resolve = (options: Options) => {
     const names = queues.map((queue: Queue) => queue.name)
     const clash = names.find((name, i) => names.indexOf(name) !== i)
     if (clash !== undefined) Checks.refuse("queues", `two queues are named ${JSON.stringify(clash)}`)
+    // A name is a segment of its actions' path, where a URL reads "." and ".." (even escaped) as steps.
+    const unroutable = names.find((name) => !isRoutable(name))
+    if (unroutable !== undefined) {
+      Checks.refuse("queues", `a queue is named ${JSON.stringify(unroutable)}, which cannot be a segment of a URL's path`)
+    }
     const token = Checks.field(given, "token", "token")
     if (token !== undefined) Checks.nonEmptyString("token", token)
     const hosts = Checks.field(given, "hosts", "hosts")

@@ -482,7 +482,10 @@ describe("options", () => {
       [{ hosts: "localhost" }, /option hosts must be an array of host names/],
       [{ hosts: ["localhost", 1] }, /option hosts must be a non-empty string, got 1/],
       [{ token: 123 }, /option token must be a non-empty string, got 123/],
-      [{ queues: null }, /option queues must be an array/]
+      [{ queues: null }, /option queues must be an array/],
+      ...["", ".", ".."].map((name) =>
+        [{ queues: [{ ...queues[0], name }] }, /option queues a queue is named "\.{0,2}", which cannot be a segment/] as const
+      )
     ]
     for (const [options, reason] of cases) assert.match(await refusal(options), reason)
     // And what is right is taken: every limit at its bound, a list of hosts, a finite interval.
