@@ -513,6 +513,8 @@ describe("Periodic", () => {
         [{ cron: "0 0 30 2 *" }, "cron"], // never matches
         [{ cron: 42 }, "cron"],
         [{ timeZone: "Nowhere/City" }, "timeZone"],
+        [{ timeZone: "+25:00" }, "timeZone"],
+        [{ timeZone: "-14:30" }, "timeZone"],
         [{ cron: Cron.parseUnsafe("0 2 * * *", "UTC"), timeZone: "Europe/Paris" }, "timeZone"],
         [{ name: "" }, "name"],
         [{ name: "a\u0000b" }, "name"],

@@ -113,8 +113,15 @@ const timeZone = (input: unknown): DateTime.TimeZone => {
   if (DateTime.isTimeZone(input)) return input
   if (typeof input !== "string") return refuse("timeZone", `must be a time zone id or a TimeZone, got ${describe(input)}`)
   const zone = DateTime.zoneFromString(input)
-  return zone._tag === "Some" ? zone.value : refuse("timeZone", `is not a time zone this runtime knows: ${describe(input)}`)
+  if (zone._tag === "None") return refuse("timeZone", `is not a time zone this runtime knows: ${describe(input)}`)
+  if (DateTime.isTimeZoneOffset(zone.value) && Math.abs(zone.value.offset) > maxOffsetMillis) {
+    return refuse("timeZone", `is an offset no place has (none is more than 14 hours from UTC): ${describe(input)}`)
+  }
+  return zone.value
 }
+
+/** The largest offset from UTC of any place (Kiribati's +14:00). */
+const maxOffsetMillis = 14 * 60 * 60 * 1000
 
 /**
  * The schedule: a cron string read in `timeZone`, or a `Cron` (which has
