@@ -65,6 +65,14 @@ describe("make", () => {
       assert.strictEqual((yield* Effect.flip(make({ handler: "not a url" }))).option, "handler")
       const limits = yield* Effect.flip(make({ resourceLimits: { maxOldGenerationSizeMb: -1 } }))
       assert.strictEqual(limits.option, "resourceLimits.maxOldGenerationSizeMb")
+      // Too small to start a thread: at 1 or 2 MB, V8 aborts the whole process as the thread starts.
+      for (const maxOldGenerationSizeMb of [1, 2, 15]) {
+        const small = yield* Effect.flip(make({ resourceLimits: { maxOldGenerationSizeMb } }))
+        assert.deepStrictEqual(
+          [small.option, small.reason],
+          ["resourceLimits.maxOldGenerationSizeMb", `must be at least 16: a thread needs that much to start, got ${maxOldGenerationSizeMb}`]
+        )
+      }
     }).pipe(Effect.scoped))
 
   it.live("threads default to the machine's available parallelism", () =>

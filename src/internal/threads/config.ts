@@ -47,7 +47,15 @@ const moduleUrl = (input: unknown): URL => {
 
 const limits = ["maxOldGenerationSizeMb", "maxYoungGenerationSizeMb", "codeRangeSizeMb", "stackSizeMb"] as const
 
-/** `resourceLimits`: each field, when given, a positive integer (megabytes). */
+/**
+ * The least old generation a thread may be given, in megabytes. Below it a
+ * thread cannot even load (4 to 15 fail the start); at 1 or 2, V8 runs out
+ * of memory while the thread deserializes its start-up snapshot, which
+ * aborts the whole process, not the thread.
+ */
+export const minOldGenerationSizeMb = 16
+
+/** `resourceLimits`: each field, when given, a positive integer (megabytes); the old generation at least `minOldGenerationSizeMb`. */
 const resourceLimits = (input: unknown): WorkerThreads.ResourceLimits | undefined => {
   if (input === undefined) return undefined
   const source = record("resourceLimits", input)
@@ -55,6 +63,10 @@ const resourceLimits = (input: unknown): WorkerThreads.ResourceLimits | undefine
   for (const key of limits) {
     const value = field(source, key, `resourceLimits.${key}`)
     if (value !== undefined) result[key] = positiveInteger(`resourceLimits.${key}`, value)
+  }
+  const old = result.maxOldGenerationSizeMb
+  if (old !== undefined && old < minOldGenerationSizeMb) {
+    refuse("resourceLimits.maxOldGenerationSizeMb", `must be at least ${minOldGenerationSizeMb}: a thread needs that much to start, got ${old}`)
   }
   return result
 }
