@@ -369,8 +369,16 @@ export type AdminError = StoreError | Pool.PoolConfigError
 export interface Admin {
   /** The queue's counts in the store, across processes. */
   readonly counts: Effect.Effect<Counts, AdminError>
-  /** Dead-lettered jobs, oldest first, at most `limit` (an integer >= 1, default 100). */
-  readonly deadLetters: (limit?: number) => Effect.Effect<ReadonlyArray<Buried>, AdminError>
+  /**
+   * Dead-lettered jobs, oldest first, at most `limit` (an integer >= 1,
+   * default 100). With `maxPayloadBytes` (an integer >= 1), a payload whose
+   * JSON text is larger comes back as `undefined`, not read off the store
+   * (the dashboard lists previews this way).
+   */
+  readonly deadLetters: (
+    limit?: number,
+    options?: { readonly maxPayloadBytes?: number | undefined }
+  ) => Effect.Effect<ReadonlyArray<Buried>, AdminError>
   /**
    * The jobs that wait for their time (delayed, run at a later time, retries
    * waiting for their delay), soonest first, at most `limit` (an integer >=

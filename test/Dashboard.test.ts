@@ -6,7 +6,7 @@
  * requests (through `HttpRouter.toWebHandler`: no socket).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Stream } from "effect"
+import { Duration, Effect, Fiber, Schema, Stream } from "effect"
 import { HttpRouter } from "effect/http"
 import { TestClock } from "effect/testing"
 import * as Ring from "../src/dashboard/ring.ts"
@@ -16,7 +16,8 @@ import * as Sampler from "../src/dashboard/sampler.ts"
 import * as Security from "../src/dashboard/security.ts"
 import type { Admin } from "../src/Durable.ts"
 import { StoreError } from "../src/durable/Store.ts"
-import { Dashboard, Pool } from "../src/index.ts"
+import * as MemoryStore from "../src/durable/MemoryStore.ts"
+import { Dashboard, Durable, Pool } from "../src/index.ts"
 import { isLoopback } from "../src/program/dashboard.ts"
 import { listenAddress } from "../src/program/address.ts"
 import { settle } from "./support/workload.ts"
@@ -258,6 +259,32 @@ describe("the sampler", () => {
       // Only the digits of the counts grow.
       assert.isBelow(large, small + 200, `${small} -> ${large}`)
       assert.isBelow(large, 10_000)
+    }))
+})
+
+describe("dead letters", () => {
+  it.effect("a payload over the preview's bound is not read off the store: it is shown by its size", () =>
+    Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const pool = yield* Durable.make({
+        store,
+        queue: "q",
+        schema: Schema.String,
+        workers: 1,
+        maxAttempts: 1,
+        handler: () => Effect.fail("no")
+      })
+      const large = "x".repeat(Sampler.previewedPayloadBytes)
+      yield* pool.submit("small", { id: "small" })
+      yield* pool.submit(large, { id: "large" })
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      const sampler = yield* Sampler.start([Dashboard.durable("q", pool)], { interval: second, limits: Sampler.defaultLimits })
+      const letters = (yield* sampler.snapshot).queues[0]!.deadLetters
+      assert.deepStrictEqual(letters.map((letter) => [letter.id, letter.payload]), [
+        ["small", "small"],
+        ["large", "(over 16 KiB of JSON: not read)"]
+      ])
     }))
 })
 

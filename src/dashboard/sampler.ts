@@ -230,6 +230,14 @@ export interface StoreView {
 
 const noStore: StoreView = { counts: undefined, deadLetters: [], upcoming: undefined, error: undefined }
 
+/**
+ * The largest dead letter's payload a tick reads, in bytes of JSON: one
+ * larger is shown by its size alone. Each tick lists the dead letters
+ * again, and a page shows 500 characters of each: whole payloads of
+ * megabytes, read every second, would hold up the store and this process.
+ */
+export const previewedPayloadBytes = 16 * 1024
+
 /** How long a tick waits for the store before it shows the queue without it. */
 const storeTimeout = Duration.seconds(2)
 
@@ -238,7 +246,8 @@ const readStore = (queue: QueueState): Effect.Effect<StoreView> => {
   const admin = queue.source.admin
   if (admin === undefined) return Effect.succeed(noStore)
   const { limits, snapshot } = queue
-  return Effect.all([admin.counts, admin.deadLetters(limits.deadLetters), admin.upcoming(limits.upcoming)]).pipe(
+  const deadLetters = admin.deadLetters(limits.deadLetters, { maxPayloadBytes: previewedPayloadBytes })
+  return Effect.all([admin.counts, deadLetters, admin.upcoming(limits.upcoming)]).pipe(
     Effect.timeout(storeTimeout),
     Effect.exit,
     Effect.map((exit): StoreView =>
@@ -268,6 +277,7 @@ const failureText = (cause: Cause.Cause<unknown>): string => {
 }
 
 const payloadText = (payload: unknown): string => {
+  if (payload === undefined) return `(over ${previewedPayloadBytes / 1024} KiB of JSON: not read)`
   if (typeof payload === "string") return cut(payload)
   try {
     return cut(JSON.stringify(payload) ?? String(payload))

@@ -247,12 +247,20 @@ const counts = (state: MemoryState, queue: string): Counts => {
   return counted
 }
 
-const buried = (state: MemoryState, queue: string, limit: number): Array<Buried> =>
+/** The size of `payload`'s JSON text in UTF-8 bytes, as the servers would hold it. */
+const jsonBytes = (payload: unknown): number => Buffer.byteLength(JSON.stringify(payload) ?? "", "utf8")
+
+const buried = (state: MemoryState, queue: string, limit: number, maxPayloadBytes = Infinity): Array<Buried> =>
   [...entriesOf(state, queue).values()]
     .filter((entry) => entry.state === "buried")
     .sort((a, b) => a.buriedAs - b.buriedAs)
     .slice(0, limit)
-    .map((entry) => ({ id: entry.id, payload: entry.payload, attempts: entry.attempts, error: entry.error ?? "" }))
+    .map((entry) => ({
+      id: entry.id,
+      payload: maxPayloadBytes < Infinity && jsonBytes(entry.payload) > maxPayloadBytes ? undefined : entry.payload,
+      attempts: entry.attempts,
+      error: entry.error ?? ""
+    }))
 
 const due = (state: MemoryState, queue: string, now: number): number | undefined => {
   let earliest: number | undefined
@@ -358,7 +366,7 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
     release: (queue, leases) => Effect.map(at, (now) => release(state, queue, leases, now)),
     extend: (queue, leases, lease) => Effect.map(at, (now) => extend(state, queue, leases, lease, now)),
     counts: (queue) => Effect.sync(() => counts(state, queue)),
-    buried: (queue, limit) => Effect.sync(() => buried(state, queue, limit)),
+    buried: (queue, limit, maxPayloadBytes) => Effect.sync(() => buried(state, queue, limit, maxPayloadBytes)),
     due: (queue) => Effect.map(at, (now) => due(state, queue, now)),
     upcoming: (queue, limit) => Effect.sync(() => upcoming(state, queue, limit)),
     listen: (queue) => listen(state, queue),

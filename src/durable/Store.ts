@@ -401,8 +401,17 @@ export interface Store {
     lease: Duration.Duration
   ) => Effect.Effect<ReadonlyArray<string>, StoreError>
   readonly counts: (queue: string) => Effect.Effect<Counts, StoreError>
-  /** Dead-lettered jobs, oldest first, at most `limit`. */
-  readonly buried: (queue: string, limit: number) => Effect.Effect<ReadonlyArray<Buried>, StoreError>
+  /**
+   * Dead-lettered jobs, oldest first, at most `limit`. A payload whose JSON
+   * text is over `maxPayloadBytes` (UTF-8) comes back as `undefined`, never
+   * read off the store: a listing that shows a preview of each need not
+   * carry every payload whole.
+   */
+  readonly buried: (
+    queue: string,
+    limit: number,
+    maxPayloadBytes?: number
+  ) => Effect.Effect<ReadonlyArray<Buried>, StoreError>
   /** The job `id`, or undefined if the queue does not hold it (never offered, or purged). */
   readonly lookup: (queue: string, id: string) => Effect.Effect<JobInfo | undefined, StoreError>
   /**

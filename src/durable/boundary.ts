@@ -152,9 +152,9 @@ const wrap = (engine: Engine, options: Options): Store => {
         ? Effect.succeed([])
         : operate("extend", queue, () => engine.extend(queue, leases, Times.bounded(lease))),
     counts: (queue) => operate("counts", queue, () => engine.counts(queue)),
-    buried: (queue, limit) => {
+    buried: (queue, limit, maxPayloadBytes) => {
       const n = count(limit)
-      return n === 0 ? Effect.succeed([]) : operate("buried", queue, () => engine.buried(queue, n))
+      return n === 0 ? Effect.succeed([]) : operate("buried", queue, () => engine.buried(queue, n, maxPayloadBytes))
     },
     listen: engine.listen === undefined ? undefined : listening(engine.listen, options, operate),
     due: engine.due === undefined ? undefined : dueOf(engine.due, operate),

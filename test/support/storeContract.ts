@@ -205,6 +205,20 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.deepStrictEqual(yield* store.claim(queue, 10, minute), [])
       })))
 
+    test("buried with maxPayloadBytes gives no payload whose JSON text is larger, in bytes of UTF-8", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        // JSON texts of 12, 12 and 13 bytes: two-byte characters count twice.
+        const payloads = ["a".repeat(10), "é".repeat(5), "a".repeat(11)]
+        yield* store.offer(queue, payloads.map((payload, i) => ({ id: `j${i}`, payload })))
+        for (const lease of yield* store.claim(queue, 3, minute)) yield* store.bury(queue, lease, "no")
+        const listed = (most?: number) => Effect.map(store.buried(queue, 10, most), (all) => all.map((job) => job.payload))
+        assert.deepStrictEqual(yield* listed(12), [payloads[0], payloads[1], undefined])
+        assert.deepStrictEqual(yield* listed(11), [undefined, undefined, undefined])
+        assert.deepStrictEqual(yield* listed(), payloads)
+      })))
+
     test("release gives a job back at once, without counting the attempt", () =>
       Effect.scoped(Effect.gen(function*() {
         const store = yield* make

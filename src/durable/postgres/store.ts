@@ -184,9 +184,9 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
         buried: row![3] as number
       })),
 
-    buried: (queue, limit) =>
+    buried: (queue, limit, maxPayloadBytes = limits.deliverable) =>
       Effect.map(
-        run("buried", Sql.buriedSql, [queue, PgTypes.int4(limit), PgTypes.int4(limits.deliverable)]),
+        run("buried", Sql.buriedSql, [queue, PgTypes.int4(limit), PgTypes.int4(Math.min(maxPayloadBytes, limits.deliverable))]),
         (rows) =>
           rows.map((row): Buried => ({
             id: row[0] as string,

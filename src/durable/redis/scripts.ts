@@ -486,12 +486,21 @@ return {
 }
 `)
 
-/** ARGV: limit. Returns id, payload, attempts, error... oldest first. */
+/**
+ * ARGV: limit, the most bytes of a payload returned ('' for any). Returns
+ * id, payload (false when over the bound: its length read, not the
+ * payload), attempts, error... oldest first.
+ */
 export const buriedScript = script(`
 local out = {}
+local most = tonumber(ARGV[2])
 for _, id in ipairs(redis.call('ZRANGE', buried, 0, tonumber(ARGV[1]) - 1)) do
   out[#out + 1] = id
-  out[#out + 1] = redis.call('HGET', payload, id)
+  if most and redis.call('HSTRLEN', payload, id) > most then
+    out[#out + 1] = false
+  else
+    out[#out + 1] = redis.call('HGET', payload, id)
+  end
   out[#out + 1] = redis.call('HGET', attempts, id)
   out[#out + 1] = redis.call('HGET', errors, id)
 end

@@ -202,14 +202,15 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
         return { ready: ready!, leased: leased!, completed: completed!, buried: buried! }
       }),
 
-    buried: (queue, limit) =>
-      run("buried", queue, Scripts.buriedScript, () => [String(limit)], (reply) => {
+    buried: (queue, limit, maxPayloadBytes) =>
+      run("buried", queue, Scripts.buriedScript, () => [String(limit), String(maxPayloadBytes ?? "")], (reply) => {
         const flat = asArray(reply)
         const out: Array<Buried> = []
         for (let i = 0; i < flat.length; i += 4) {
           out.push({
             id: String(flat[i]),
-            payload: readable(decodeJob(String(flat[i]), flat[i + 1])),
+            // Left out by the script (over `maxPayloadBytes`): Redis answers a Lua `false` as a null.
+            payload: flat[i + 1] === null ? undefined : readable(decodeJob(String(flat[i]), flat[i + 1])),
             attempts: Number(flat[i + 2] ?? 0),
             error: String(flat[i + 3] ?? "")
           })
