@@ -6,7 +6,7 @@
  * threads, so an integration test.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Deferred, Effect, Exit, Fiber, Scope } from "effect"
+import { Deferred, Duration, Effect, Exit, Fiber, Scope } from "effect"
 import { readdirSync } from "node:fs"
 import { Threads } from "../src/index.ts"
 import * as Thread from "../src/internal/threads/thread.ts"
@@ -56,5 +56,17 @@ describe("Thread", () => {
       yield* waitUntil("the threads are starting", Effect.sync(() => osThreads() >= before + 2), 10_000, "5 millis")
       yield* Fiber.interrupt(starting)
       yield* waitUntil("the threads have exited", Effect.sync(() => osThreads() <= before), 10_000)
+    }))
+
+  it.live("a thread whose module never finishes loading fails its start at the deadline, and is stopped", () =>
+    Effect.gen(function*() {
+      const platform = yield* Effect.orDie(Thread.loadPlatform)
+      const pool = yield* Scope.make()
+      const module = new URL("./support/neverLoadingThreadJobs.ts", import.meta.url)
+      const settings = { module, resourceLimits: undefined, platform, startDeadline: Duration.millis(300) }
+      const error = yield* Effect.flip(Thread.spawn(settings, pool, () => {}))
+      assert.strictEqual(error, "its module did not load within 300ms")
+      assert.strictEqual(finalizersOf(pool), 0)
+      yield* Scope.close(pool, Exit.void)
     }))
 })

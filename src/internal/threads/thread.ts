@@ -20,6 +20,7 @@
  * @internal
  */
 import * as Deferred from "effect/Deferred"
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
@@ -36,7 +37,17 @@ export interface Settings {
   readonly resourceLimits: WorkerThreads.ResourceLimits | undefined
   /** Effect's worker platform for Node (`loadPlatform`). */
   readonly platform: Worker.WorkerPlatform["Service"]
+  /** How long a thread may take to load its module (`startDeadline` unless a test says). */
+  readonly startDeadline?: Duration.Duration | undefined
 }
+
+/**
+ * How long a thread may take to load its handler module: one that never
+ * finishes (a top-level `await` that never settles) would hold up the
+ * pool's start for ever, or, as a replacement, every job sent its way.
+ * Far above a real start (tens to hundreds of milliseconds).
+ */
+export const startDeadline: Duration.Duration = Duration.seconds(60)
 
 /**
  * `@effect/platform-node`'s `NodeWorker` platform, loaded when a threaded
@@ -162,14 +173,17 @@ export const spawn = (
         )
       }
     })
+    const deadline = settings.startDeadline ?? startDeadline
     const started = yield* Effect.raceFirst(
-      Effect.as(Deferred.await(ready), true),
-      Effect.as(Fiber.await(loop), false)
-    )
-    if (started) return thread
+      Effect.as(Deferred.await(ready), "started" as const),
+      Effect.as(Fiber.await(loop), "stopped" as const)
+    ).pipe(Effect.timeoutOrElse({ duration: deadline, orElse: () => Effect.succeed("late" as const) }))
+    if (started === "started") return thread
     thread.gone = true
     const exit = loop.pollUnsafe()
-    yield* Scope.close(scope, Exit.void)
+    // Terminated, not asked to close: a thread still loading its module would not read the request.
+    yield* kill(thread)
+    if (started === "late") return yield* Effect.fail(`its module did not load within ${Duration.format(deadline)}`)
     return yield* Effect.fail(exit !== undefined && Exit.isFailure(exit) ? describeCause(exit) : "the thread stopped")
   })
 
