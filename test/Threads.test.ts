@@ -129,6 +129,14 @@ describe("outcomes", () => {
       assert.strictEqual(yield* threadOf(pool), before)
     }).pipe(Effect.scoped))
 
+  it.live("a payload holding a SharedArrayBuffer is taken, and its memory shared with the thread, not copied", () =>
+    Effect.gen(function*() {
+      const pool = yield* make()
+      const cells = new Int32Array(new SharedArrayBuffer(4))
+      assert.strictEqual(yield* pool.run({ _tag: "shared", cells }), 1)
+      assert.strictEqual(Atomics.load(cells, 0), 1)
+    }).pipe(Effect.scoped))
+
   it.live("an error whose fields cannot be read does not end the thread: Failed without them, or Died if it cannot cross", () =>
     Effect.gen(function*() {
       const pool = yield* make()

@@ -35,6 +35,8 @@ export type ThreadTask =
   | { readonly _tag: "unreadableError"; readonly how: "field" | "proxy" }
   /** Returns a new buffer of `bytes` bytes, moved back rather than copied. */
   | { readonly _tag: "buffer"; readonly bytes: number }
+  /** Adds 1 to the first cell of `cells`, a view of memory shared with the caller. */
+  | { readonly _tag: "shared"; readonly cells: Int32Array }
   /** Returns the byte length of the `ArrayBuffer` it was sent. */
   | { readonly _tag: "length"; readonly buffer: ArrayBuffer }
   | { readonly _tag: "threadId" }
@@ -113,6 +115,8 @@ export const handler = (job: Job.Job<ThreadTask>): Effect.Effect<unknown, Refuse
       })
     case "length":
       return Effect.succeed(task.buffer.byteLength)
+    case "shared":
+      return Effect.sync(() => Atomics.add(task.cells, 0, 1) + 1)
     case "threadId":
       return Effect.succeed(threadId)
     case "mark":
