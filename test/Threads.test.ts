@@ -12,6 +12,7 @@ import { TestClock } from "effect/testing"
 import { existsSync, mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
+import { markAsUncloneable } from "node:worker_threads"
 import { type Pool, Threads } from "../src/index.ts"
 import type { ThreadTask } from "./support/threadJobs.ts"
 import { Area, schema, Square, TooBig } from "./support/threadSchemas.ts"
@@ -135,6 +136,28 @@ describe("outcomes", () => {
       const cells = new Int32Array(new SharedArrayBuffer(4))
       assert.strictEqual(yield* pool.run({ _tag: "shared", cells }), 1)
       assert.strictEqual(Atomics.load(cells, 0), 1)
+    }).pipe(Effect.scoped))
+
+  it.live("a job whose payload was moved to a thread that exited before reading it dies, rather than be sent again for ever", () =>
+    Effect.gen(function*() {
+      const pool = yield* make({ transfer: (task) => task._tag === "length" ? [task.buffer] : [] })
+      yield* pool.run({ _tag: "answerThenExit" })
+      // Sent to the idle thread, which exits before it reads it: the buffer went with it.
+      const exit = yield* Effect.exit(pool.run({ _tag: "length", buffer: new ArrayBuffer(8) }))
+      assert.match(String(defectOf(exit)), /the job's payload was moved to a thread that exited before reading it/)
+      assert.strictEqual(yield* pool.run({ _tag: "length", buffer: new ArrayBuffer(8) }), 8)
+    }).pipe(Effect.scoped))
+
+  it.live("a job every thread ends as it is sent (postMessage refuses it) dies after 5 threads, not after thread upon thread", () =>
+    Effect.gen(function*() {
+      const pool = yield* make()
+      // Its thread terminated: the next job waits for the replacement, and goes to it as it starts.
+      yield* Effect.exit(pool.run({ _tag: "spin" }, { timeout: "200 millis" }))
+      const refused = { a: 1 }
+      markAsUncloneable(refused)
+      const exit = yield* Effect.exit(pool.run({ _tag: "echo", value: refused }, { timeout: "Infinity" }))
+      assert.match(String(defectOf(exit)), /handed back by 5 threads that ended before starting it|cannot be sent to its thread/)
+      assert.strictEqual(yield* pool.run({ _tag: "echo", value: "after" }, { timeout: "Infinity" }), "after")
     }).pipe(Effect.scoped))
 
   it.live("an error whose fields cannot be read does not end the thread: Failed without them, or Died if it cannot cross", () =>

@@ -27,6 +27,8 @@ export type ThreadTask =
   | { readonly _tag: "notAnEffect" }
   /** Exits the thread under the job. */
   | { readonly _tag: "exit" }
+  /** Answers, then keeps its thread busy for 300 ms and exits it: a job sent meanwhile is never read. */
+  | { readonly _tag: "answerThenExit" }
   /** Allocates until the thread's memory limit stops it. */
   | { readonly _tag: "oom" }
   /** Returns a function, which cannot be cloned back. */
@@ -98,6 +100,14 @@ export const handler = (job: Job.Job<ThreadTask>): Effect.Effect<unknown, Refuse
       return 42 as never
     case "exit":
       return Effect.sync(() => process.exit(3))
+    case "answerThenExit":
+      return Effect.sync(() => {
+        setTimeout(() => {
+          spin(300)
+          process.exit(3)
+        }, 0)
+        return threadId
+      })
     case "oom":
       return Effect.sync(() => {
         const hold: Array<Array<number>> = []

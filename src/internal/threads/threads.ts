@@ -167,16 +167,38 @@ interface Outgoing {
 
 const outgoing = <A>(threads: Threads<A>, job: Job.Job<A>): Effect.Effect<Outgoing> => {
   if (threads.schemas.payload === undefined) {
-    return Effect.sync(() => ({ payload: job.payload, transfers: threads.transfer(job.payload) }))
+    return Effect.suspend(() => sendable({ payload: job.payload, transfers: threads.transfer(job.payload) }))
   }
   // Checked at submit: a payload that no longer encodes is a defect of this job only.
-  return Effect.map(Effect.orDie(encode(threads.schemas.payload, job.payload)), (encoded) => ({
-    payload: encoded.value,
-    transfers: encoded.transfers.length === 0
-      ? threads.transfer(job.payload)
-      : [...threads.transfer(job.payload), ...encoded.transfers]
-  }))
+  return Effect.flatMap(Effect.orDie(encode(threads.schemas.payload, job.payload)), (encoded) =>
+    sendable({
+      payload: encoded.value,
+      transfers: encoded.transfers.length === 0
+        ? threads.transfer(job.payload)
+        : [...threads.transfer(job.payload), ...encoded.transfers]
+    }))
 }
+
+/**
+ * `out`, unless a buffer it would move is detached: moved already, to a
+ * thread that exited before reading it (the job is sent again, handed
+ * back). The payload is gone with that thread; sent again, it would end
+ * each thread it is sent to, for ever.
+ */
+const sendable = (out: Outgoing): Effect.Effect<Outgoing> =>
+  out.transfers.some((item) => item instanceof ArrayBuffer && (item as { readonly detached?: boolean }).detached === true)
+    ? Effect.die(new Error("the job's payload was moved to a thread that exited before reading it"))
+    : Effect.succeed(out)
+
+/**
+ * How many times a job may be handed back, unstarted, before it dies: a
+ * payload `postMessage` refuses (past the submit check) ends each thread it
+ * is sent to as that thread starts, and would start thread after thread.
+ */
+const maxHandBacks = 5
+
+const handedBackTooOften = (): Effect.Effect<never> =>
+  Effect.die(new Error(`the job was handed back by ${maxHandBacks} threads that ended before starting it`))
 
 const nothing: ReadonlyArray<unknown> = []
 
@@ -191,7 +213,8 @@ const dispatch = <A>(
   threads: Threads<A>,
   job: Job.Job<A>,
   out: Outgoing,
-  sent: (pending: Thread.Pending) => void
+  sent: (pending: Thread.Pending) => void,
+  handedBack = 0
 ): Effect.Effect<Thread.Pending> =>
   Effect.suspend(() => {
     const slot = leastLoaded(threads)
@@ -200,7 +223,7 @@ const dispatch = <A>(
     return thread.pipe(
       Effect.flatMap((thread) => {
         // Gone while this job waited for it: the slot has a replacement starting.
-        if (thread.gone) return Effect.andThen(Effect.yieldNow, dispatch(threads, job, out, sent))
+        if (thread.gone) return Effect.andThen(Effect.yieldNow, dispatch(threads, job, out, sent, handedBack))
         const idle = Thread.load(thread) === 0
         // Not interrupted between being sent and being known to the caller, which stops it if interrupted later.
         return Effect.uninterruptible(Effect.tap(
@@ -210,7 +233,11 @@ const dispatch = <A>(
       }),
       Effect.flatMap((pending) =>
         Effect.flatMap(Deferred.await(pending.started), (started) =>
-          started ? Effect.succeed(pending) : dispatch(threads, job, out, sent))
+          started
+            ? Effect.succeed(pending)
+            : handedBack + 1 >= maxHandBacks
+            ? handedBackTooOften()
+            : dispatch(threads, job, out, sent, handedBack + 1))
       )
     )
   })
@@ -259,6 +286,7 @@ export const beforeJob = <A>(threads: Threads<A>) => (job: Job.Job<A>): Effect.E
 const answer = <A>(threads: Threads<A>, job: Job.Job<A>, first: Thread.Pending | undefined): Effect.Effect<Reply> =>
   Effect.uninterruptibleMask((restore) => {
     let current = first
+    let handedBack = 0
     const track = (pending: Thread.Pending) => {
       current = pending
     }
@@ -267,7 +295,12 @@ const answer = <A>(threads: Threads<A>, job: Job.Job<A>, first: Thread.Pending |
         ? Effect.flatMap(outgoing(threads, job), (out) => Effect.flatMap(restore(dispatch(threads, job, out, track)), wait))
         : Effect.flatMap(
           restore(Deferred.await(pending.reply)),
-          (reply) => reply === undefined ? wait(undefined) : Effect.succeed(reply)
+          (reply) =>
+            reply !== undefined
+              ? Effect.succeed(reply)
+              : ++handedBack >= maxHandBacks
+              ? handedBackTooOften()
+              : wait(undefined)
         )
     return Effect.onInterrupt(wait(first), () => current === undefined ? Effect.void : Thread.stop(current))
   })
