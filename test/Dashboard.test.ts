@@ -10,7 +10,7 @@ import { Duration, Effect, Fiber, Schema, Stream } from "effect"
 import { HttpRouter } from "effect/http"
 import { TestClock } from "effect/testing"
 import * as Ring from "../src/dashboard/ring.ts"
-import { parseAction } from "../src/dashboard/routes.ts"
+import { parseAction, routes as samplerRoutes } from "../src/dashboard/routes.ts"
 import { maxJobIdBytes } from "../src/internal/options.ts"
 import * as Sampler from "../src/dashboard/sampler.ts"
 import * as Security from "../src/dashboard/security.ts"
@@ -410,6 +410,29 @@ describe("routes", () => {
       }
       // Only the two accepted actions, and the unknown id's cancel, reached the store.
       assert.deepStrictEqual(calls, ["redrive dead-1", "cancel ready-1", "cancel nobody"])
+    } finally {
+      await dispose()
+    }
+  })
+
+  it("every request of a tick gets the same snapshot document, made once; the next tick's is new", async () => {
+    const queue = (name: string) => ({ name }) as unknown as Sampler.QueueSnapshot
+    let queues = [queue("a"), queue("b")]
+    let made = 0
+    // A sampler whose snapshot is read afresh on every request (`at` moves), as the real one's is.
+    const sampler = { queues: [], snapshot: Effect.sync(() => ({ at: ++made, queues })) } as unknown as Sampler.Sampler
+    const { dispose, handler } = HttpRouter.toWebHandler(samplerRoutes(sampler, { token: undefined, hosts: undefined }), {
+      disableLogger: true
+    })
+    try {
+      const at = async () => ((await (await handler(new Request("http://127.0.0.1:8080/api/snapshot"))).json()) as any).at
+      const first = await at()
+      assert.strictEqual(await at(), first)
+      assert.strictEqual(await at(), first)
+      queues = [queues[0]!, queue("b")] // a tick: one queue's snapshot is new
+      const next = await at()
+      assert.notStrictEqual(next, first)
+      assert.strictEqual(await at(), next)
     } finally {
       await dispose()
     }

@@ -19,7 +19,7 @@ import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as Layer from "effect/Layer"
 import { maxJobIdBytes, unkeepableText } from "../internal/options.ts"
 import * as Page from "./page.ts"
-import type { QueueState, Sampler } from "./sampler.ts"
+import type { QueueState, Sampler, Snapshot } from "./sampler.ts"
 import * as Security from "./security.ts"
 
 /** The most ids one action takes. */
@@ -182,9 +182,30 @@ export interface Settings {
   readonly hosts: ReadonlyArray<string> | undefined
 }
 
+/**
+ * The snapshot's answer, made once per tick (until a queue's snapshot
+ * changes) and the same bytes for every request meanwhile: a client that
+ * pipelines requests and never reads the answers would otherwise have the
+ * server hold a fresh copy of the whole document for each (measured: about
+ * 460 MB a connection after 2,000 requests, for 13 queues).
+ */
+const snapshotAnswers = (actions: boolean) => {
+  let last: { readonly queues: ReadonlyArray<unknown>; readonly answer: HttpServerResponse.HttpServerResponse } | undefined
+  return (snapshot: Snapshot): HttpServerResponse.HttpServerResponse => {
+    if (last === undefined || !sameItems(last.queues, snapshot.queues)) {
+      last = { queues: snapshot.queues, answer: json({ ...snapshot, actions }) }
+    }
+    return last.answer
+  }
+}
+
+const sameItems = (a: ReadonlyArray<unknown>, b: ReadonlyArray<unknown>): boolean =>
+  a.length === b.length && a.every((item, i) => item === b[i])
+
 /** The routes, on the router of the layer they are added to. */
 export const routes = (sampler: Sampler, { hosts, token }: Settings): Layer.Layer<never, never, HttpRouter.HttpRouter> => {
   const guarded = forHosts(hosts)
+  const answerOf = snapshotAnswers(token !== undefined)
   const constant = (response: HttpServerResponse.HttpServerResponse) => guarded(() => Effect.succeed(response))
   return Layer.mergeAll(
     HttpRouter.add("GET", "/", constant(asset(Page.html, "text/html; charset=utf-8"))),
@@ -193,7 +214,7 @@ export const routes = (sampler: Sampler, { hosts, token }: Settings): Layer.Laye
     HttpRouter.add(
       "GET",
       "/api/snapshot",
-      guarded(() => Effect.map(sampler.snapshot, (snapshot) => json({ ...snapshot, actions: token !== undefined })))
+      guarded(() => Effect.map(sampler.snapshot, answerOf))
     ),
     HttpRouter.add("POST", "/api/queues/:queue/:action", guarded(act(sampler, token)))
   )
