@@ -166,16 +166,17 @@ const resolve = (options: Options) => {
     if (unroutable !== undefined) {
       Checks.refuse("queues", `a queue is named ${JSON.stringify(unroutable)}, which cannot be a segment of a URL's path`)
     }
-    const token = Checks.field(given, "token", "token")
-    if (token !== undefined) Checks.nonEmptyString("token", token)
-    const hosts = Checks.field(given, "hosts", "hosts")
-    if (hosts !== undefined) {
-      Checks.must("hosts", hosts, Array.isArray, "an array of host names")
-      for (const host of hosts as ReadonlyArray<unknown>) Checks.nonEmptyString("hosts", host)
-    }
+    const tokenInput = Checks.field(given, "token", "token")
+    const token = tokenInput === undefined ? undefined : Checks.nonEmptyString("token", tokenInput)
+    const hostsInput = Checks.field(given, "hosts", "hosts")
+    const hosts = hostsInput === undefined
+      ? undefined
+      : Checks.must("hosts", hostsInput, Array.isArray, "an array of host names").map((host: unknown) =>
+        Checks.nonEmptyString("hosts", host)
+      )
     const interval = Checks.duration("interval", Checks.orDefault(Checks.field(given, "interval", "interval"), "1 second"), Checks.positive)
     if (!Duration.isFinite(interval)) Checks.refuse("interval", "must be finite")
-    return { interval, limits: checkedLimits(Checks.field(given, "limits", "limits")) }
+    return { queues: queues as ReadonlyArray<Queue>, token, hosts, interval, limits: checkedLimits(Checks.field(given, "limits", "limits")) }
   })
   if (Checks.isInvalid(checked)) throw new TypeError(`Dashboard: option ${checked.option} ${checked.reason}`)
   return checked
@@ -188,9 +189,9 @@ const resolve = (options: Options) => {
  */
 export const routes = (options: Options): Layer.Layer<never, never, HttpRouter.HttpRouter> =>
   Layer.unwrap(Effect.gen(function*() {
-    const resolved = yield* Effect.sync(() => resolve(options))
-    const sampler = yield* Sampler.start(options.queues, resolved)
-    return Routes.routes(sampler, { token: options.token, hosts: options.hosts })
+    const { hosts, queues, token, ...sampling } = yield* Effect.sync(() => resolve(options))
+    const sampler = yield* Sampler.start(queues, sampling)
+    return Routes.routes(sampler, { token, hosts })
   }))
 
 /**

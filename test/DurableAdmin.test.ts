@@ -391,6 +391,7 @@ describe("Durable dead letters and single jobs", () => {
       assert.strictEqual(yield* named(admin.deadLetters(1, { maxPayloadBytes: 0 })), "maxPayloadBytes")
       assert.strictEqual(yield* named(admin.deadLetters(1, { maxPayloadBytes: 1.5 })), "maxPayloadBytes")
       assert.strictEqual(yield* named(admin.deadLetters(1, null as never)), "options")
+      assert.strictEqual(yield* named(admin.deadLetters(1, { maxPayloadByte: 10 } as never)), "maxPayloadByte")
       const broken = Durable.admin({ store, queue: "" })
       assert.strictEqual(yield* named(broken.lookup("x")), "queue")
     })))

@@ -96,7 +96,7 @@ describe("durable pool on threads", () => {
       yield* waitUntil(
         "one job completed and the refused one buried",
         Effect.map(pool.counts, (counts) => counts.completed === 1 && counts.buried === 1),
-        30_000
+        20_000
       )
       const [buried] = yield* pool.deadLetters()
       assert.strictEqual(buried?.id, "refused")

@@ -515,6 +515,7 @@ describe("Periodic", () => {
         [{ timeZone: "Nowhere/City" }, "timeZone"],
         [{ timeZone: "+25:00" }, "timeZone"],
         [{ timeZone: "-14:30" }, "timeZone"],
+        [{ timeZone: DateTime.zoneMakeOffset(25 * 60 * 60 * 1000) }, "timeZone"],
         [{ cron: Cron.parseUnsafe("0 2 * * *", "UTC"), timeZone: "Europe/Paris" }, "timeZone"],
         [{ name: "" }, "name"],
         [{ name: "a\u0000b" }, "name"],

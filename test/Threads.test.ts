@@ -71,7 +71,7 @@ describe("make", () => {
         const small = yield* Effect.flip(make({ resourceLimits: { maxOldGenerationSizeMb } }))
         assert.deepStrictEqual(
           [small.option, small.reason],
-          ["resourceLimits.maxOldGenerationSizeMb", `must be at least 16: a thread needs that much to start, got ${maxOldGenerationSizeMb}`]
+          ["resourceLimits.maxOldGenerationSizeMb", `must be at least 16: less aborts the process or fails the thread's start, got ${maxOldGenerationSizeMb}`]
         )
       }
     }).pipe(Effect.scoped))

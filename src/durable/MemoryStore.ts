@@ -47,6 +47,8 @@ interface Entry {
   waiting: boolean
   /** Buried: the order of the burials (several can share a millisecond). */
   buriedAs: number
+  /** The size of the payload's JSON text, once a listing has needed it: a payload never changes. */
+  payloadBytes?: number
 }
 
 /** A queue: its jobs by id, in the order they were offered, and the jobs completed over its life. */
@@ -247,8 +249,9 @@ const counts = (state: MemoryState, queue: string): Counts => {
   return counted
 }
 
-/** The size of `payload`'s JSON text in UTF-8 bytes, as the servers would hold it. */
-const jsonBytes = (payload: unknown): number => Buffer.byteLength(JSON.stringify(payload) ?? "", "utf8")
+/** The size of `entry`'s payload as JSON text in UTF-8 bytes, as the servers would hold it; measured once. */
+const payloadBytes = (entry: Entry): number =>
+  entry.payloadBytes ??= Buffer.byteLength(JSON.stringify(entry.payload) ?? "", "utf8")
 
 const buried = (state: MemoryState, queue: string, limit: number, maxPayloadBytes = Infinity): Array<Buried> =>
   [...entriesOf(state, queue).values()]
@@ -257,7 +260,7 @@ const buried = (state: MemoryState, queue: string, limit: number, maxPayloadByte
     .slice(0, limit)
     .map((entry) => ({
       id: entry.id,
-      payload: maxPayloadBytes < Infinity && jsonBytes(entry.payload) > maxPayloadBytes ? undefined : entry.payload,
+      payload: maxPayloadBytes < Infinity && payloadBytes(entry) > maxPayloadBytes ? undefined : entry.payload,
       attempts: entry.attempts,
       error: entry.error ?? ""
     }))

@@ -17,22 +17,24 @@ import type { JobInfo, JobState, Store, StoreError } from "./Store.ts"
 
 /** The pool's `deadLetters`: checks `limit` and `maxPayloadBytes`, then asks the store. */
 const deadLetters = (store: Store, queue: string): Admin["deadLetters"] => (limit = 100, options) => {
-  if (!isPositiveInteger(limit)) return Effect.fail(notPositive("limit", limit))
-  const maxPayloadBytes = Checks.checked("options", () => {
-    const given = options === undefined ? undefined : Checks.field(Checks.record("options", options), "maxPayloadBytes", "maxPayloadBytes")
-    return given === undefined ? undefined : Checks.positiveInteger("maxPayloadBytes", given)
+  const checked = Checks.checked("limit", () => {
+    Checks.positiveInteger("limit", limit)
+    if (options === undefined) return undefined
+    const given = Checks.record("options", options)
+    Checks.refuseUnknown(given, deadLetterOptions, "deadLetters", {})
+    const most = Checks.field(given, "maxPayloadBytes", "maxPayloadBytes")
+    return most === undefined ? undefined : Checks.positiveInteger("maxPayloadBytes", most)
   })
-  return Checks.isInvalid(maxPayloadBytes)
-    ? Effect.fail(new PoolConfigError({ option: maxPayloadBytes.option, reason: maxPayloadBytes.reason }))
-    : store.buried(queue, limit, maxPayloadBytes)
+  return Checks.isInvalid(checked) ? Effect.fail(configError(checked)) : store.buried(queue, limit, checked)
 }
 
-const notPositive = (option: string, value: unknown) =>
-  new PoolConfigError({ option, reason: `must be an integer >= 1, got ${Checks.describe(value)}` })
+const deadLetterOptions: ReadonlySet<string> = new Set(["maxPayloadBytes"])
 
 /** The pool's `upcoming`: checks `limit`, then asks the store, if it can list them. */
 const upcoming = (store: Store, queue: string): Admin["upcoming"] => (limit = 100) => {
-  if (!isPositiveInteger(limit)) return Effect.fail(notPositive("limit", limit))
+  if (!isPositiveInteger(limit)) {
+    return Effect.fail(new PoolConfigError({ option: "limit", reason: `must be an integer >= 1, got ${Checks.describe(limit)}` }))
+  }
   return store.upcoming === undefined ? Effect.succeed(undefined) : store.upcoming(queue, limit)
 }
 

@@ -92,6 +92,14 @@ const claimOptions = (options: ClaimOptions | undefined): ClaimOptions | undefin
 const offerOptions = (options: OfferOptions | undefined): OfferOptions | undefined =>
   options?.newIds === true ? newIdsOffer : undefined
 
+/**
+ * `buried`'s bound on a payload's size as an engine takes it: whole bytes
+ * from 0, `undefined` for none (absent, `NaN`, or beyond any payload), so
+ * that every engine reads it alike.
+ */
+const payloadBound = (bytes: number | undefined): number | undefined =>
+  bytes === undefined || Number.isNaN(bytes) || bytes >= Number.MAX_SAFE_INTEGER ? undefined : Math.max(0, Math.floor(bytes))
+
 /** The most jobs one `claim`, `buried` or `purge` asks for: PostgreSQL's `integer`, the narrowest engine's. */
 export const maxCount = 2_147_483_647
 
@@ -154,7 +162,8 @@ const wrap = (engine: Engine, options: Options): Store => {
     counts: (queue) => operate("counts", queue, () => engine.counts(queue)),
     buried: (queue, limit, maxPayloadBytes) => {
       const n = count(limit)
-      return n === 0 ? Effect.succeed([]) : operate("buried", queue, () => engine.buried(queue, n, maxPayloadBytes))
+      const most = payloadBound(maxPayloadBytes)
+      return n === 0 ? Effect.succeed([]) : operate("buried", queue, () => engine.buried(queue, n, most))
     },
     listen: engine.listen === undefined ? undefined : listening(engine.listen, options, operate),
     due: engine.due === undefined ? undefined : dueOf(engine.due, operate),

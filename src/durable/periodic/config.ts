@@ -110,15 +110,18 @@ const name = (input: unknown): string => {
 /** The time zone of a cron string: a zone id (`Europe/Paris`), an offset (`+02:00`) or a `TimeZone`. Default UTC. */
 const timeZone = (input: unknown): DateTime.TimeZone => {
   if (input === undefined) return DateTime.zoneMakeNamedUnsafe("UTC")
-  if (DateTime.isTimeZone(input)) return input
+  if (DateTime.isTimeZone(input)) return placeable(input, input)
   if (typeof input !== "string") return refuse("timeZone", `must be a time zone id or a TimeZone, got ${describe(input)}`)
   const zone = DateTime.zoneFromString(input)
   if (zone._tag === "None") return refuse("timeZone", `is not a time zone this runtime knows: ${describe(input)}`)
-  if (DateTime.isTimeZoneOffset(zone.value) && Math.abs(zone.value.offset) > maxOffsetMillis) {
-    return refuse("timeZone", `is an offset no place has (none is more than 14 hours from UTC): ${describe(input)}`)
-  }
-  return zone.value
+  return placeable(zone.value, input)
 }
+
+/** `zone`, unless it is an offset no place has (`given` is what the caller wrote). */
+const placeable = (zone: DateTime.TimeZone, given: unknown): DateTime.TimeZone =>
+  DateTime.isTimeZoneOffset(zone) && Math.abs(zone.offset) > maxOffsetMillis
+    ? refuse("timeZone", `is an offset no place has (none is more than 14 hours from UTC): ${describe(given)}`)
+    : zone
 
 /** The largest offset from UTC of any place (Kiribati's +14:00). */
 const maxOffsetMillis = 14 * 60 * 60 * 1000

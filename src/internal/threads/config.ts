@@ -48,10 +48,10 @@ const moduleUrl = (input: unknown): URL => {
 const limits = ["maxOldGenerationSizeMb", "maxYoungGenerationSizeMb", "codeRangeSizeMb", "stackSizeMb"] as const
 
 /**
- * The least old generation a thread may be given, in megabytes. Below it a
- * thread cannot even load (4 to 15 fail the start); at 1 or 2, V8 runs out
- * of memory while the thread deserializes its start-up snapshot, which
- * aborts the whole process, not the thread.
+ * The least old generation a thread may be given, in megabytes. At 1 or 2,
+ * V8 runs out of memory while the thread deserializes its start-up
+ * snapshot, which aborts the whole process, not the thread; from 3 to
+ * about 19 the thread fails to start (ERR_WORKER_OUT_OF_MEMORY), cleanly.
  */
 export const minOldGenerationSizeMb = 16
 
@@ -66,7 +66,7 @@ const resourceLimits = (input: unknown): WorkerThreads.ResourceLimits | undefine
   }
   const old = result.maxOldGenerationSizeMb
   if (old !== undefined && old < minOldGenerationSizeMb) {
-    refuse("resourceLimits.maxOldGenerationSizeMb", `must be at least ${minOldGenerationSizeMb}: a thread needs that much to start, got ${old}`)
+    refuse("resourceLimits.maxOldGenerationSizeMb", `must be at least ${minOldGenerationSizeMb}: less aborts the process or fails the thread's start, got ${old}`)
   }
   return result
 }

@@ -50,6 +50,17 @@ export interface Settings {
 export const startDeadline: Duration.Duration = Duration.seconds(60)
 
 /**
+ * Sleeps `duration` of real time, whatever `Clock` the pool runs with: a
+ * thread loads its module in real time, and a test that moves a
+ * `TestClock` on must not make a healthy start late.
+ */
+const realSleep = (duration: Duration.Duration): Effect.Effect<void> =>
+  Effect.callback<void>((resume) => {
+    const timer = setTimeout(() => resume(Effect.void), Duration.toMillis(duration))
+    return Effect.sync(() => clearTimeout(timer))
+  })
+
+/**
  * `@effect/platform-node`'s `NodeWorker` platform, loaded when a threaded
  * pool starts: it is an optional peer dependency, and the rest of the
  * library (`Pool`, `Durable` in memory) must load without it.
@@ -174,10 +185,15 @@ export const spawn = (
       }
     })
     const deadline = settings.startDeadline ?? startDeadline
-    const started = yield* Effect.raceFirst(
+    const started = yield* Effect.raceAllFirst([
       Effect.as(Deferred.await(ready), "started" as const),
-      Effect.as(Fiber.await(loop), "stopped" as const)
-    ).pipe(Effect.timeoutOrElse({ duration: deadline, orElse: () => Effect.succeed("late" as const) }))
+      Effect.as(Fiber.await(loop), "stopped" as const),
+      Effect.as(realSleep(deadline), "late" as const)
+    ]).pipe(
+      // Interrupted (the pool's start given up): terminated at once, where a
+      // request to close would wait 5 s for a thread that is still loading.
+      Effect.onInterrupt(() => Effect.suspend(() => (thread.gone = true, kill(thread))))
+    )
     if (started === "started") return thread
     thread.gone = true
     const exit = loop.pollUnsafe()
