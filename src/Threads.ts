@@ -100,6 +100,13 @@ export interface Options<A, B = unknown, E = unknown> {
   readonly schema?: Schemas<A, B, E> | undefined
   /** Each thread's memory limits (`worker_threads`' `resourceLimits`): a thread over them dies with its job. */
   readonly resourceLimits?: WorkerThreads.ResourceLimits | undefined
+  /**
+   * How long a thread may take to load the handler module, default 60
+   * seconds, in real time: past it the thread is stopped and its start
+   * fails (a top-level `await` that never settles). Raise it for a module
+   * that loads for longer (a large model); `"Infinity"` waits for ever.
+   */
+  readonly startTimeout?: Duration.Input | undefined
   /** As for `Pool.make`: how many accepted jobs may wait for a thread, default 100. */
   readonly capacity?: number | undefined
   /** As for `Pool.make`: the deadline of jobs without their own. A job over it has its thread terminated. */
@@ -128,7 +135,7 @@ const ThreadedTypeId: unique symbol = Symbol.for("effect-worker-pool/Threads/han
 /** What `handler` says of a module, for a pool built on this one (the durable pool) to run it on threads. */
 export interface ThreadedHandler<A, B, E> {
   (job: Job.Job<A>): Effect.Effect<B, E>
-  readonly [ThreadedTypeId]: Pick<Options<A, B, E>, "handler" | "transfer" | "resourceLimits" | "schema">
+  readonly [ThreadedTypeId]: Pick<Options<A, B, E>, "handler" | "transfer" | "resourceLimits" | "schema" | "startTimeout">
 }
 
 /**
@@ -147,7 +154,7 @@ export interface ThreadedHandler<A, B, E> {
  */
 export const handler = <A, B, E>(
   module: URL | string,
-  options: Pick<Options<A, B, E>, "transfer" | "resourceLimits" | "schema"> = {}
+  options: Pick<Options<A, B, E>, "transfer" | "resourceLimits" | "schema" | "startTimeout"> = {}
 ): ThreadedHandler<A, B, E> =>
   Object.assign(
     (_job: Job.Job<A>): Effect.Effect<B, E> =>
@@ -163,7 +170,7 @@ export const handler = <A, B, E>(
  */
 export const threadedOptions = <A, B, E>(
   handler: unknown
-): Pick<Options<A, B, E>, "handler" | "transfer" | "resourceLimits" | "schema"> | undefined =>
+): Pick<Options<A, B, E>, "handler" | "transfer" | "resourceLimits" | "schema" | "startTimeout"> | undefined =>
   typeof handler === "function" && ThreadedTypeId in handler
     ? (handler as unknown as ThreadedHandler<A, B, E>)[ThreadedTypeId]
     : undefined
@@ -205,7 +212,7 @@ export const makeWithHooks = <A, B, E>(
       (reason) => new Pool.PoolConfigError({ option: "handler", reason })
     )
     const threads = yield* Threads.start<A>(
-      { module: own.module, resourceLimits: own.resourceLimits, platform },
+      { module: own.module, resourceLimits: own.resourceLimits, platform, startDeadline: own.startTimeout },
       own.threads,
       transferOf,
       schemas

@@ -64,6 +64,8 @@ describe("make", () => {
       assert.deepStrictEqual([slip.option, slip.reason], ["workers", "is not an option of the threaded pool (a threaded pool's size is `threads`)"])
       assert.strictEqual((yield* Effect.flip(make({ capacity: 0 }))).option, "capacity")
       assert.strictEqual((yield* Effect.flip(make({ handler: "not a url" }))).option, "handler")
+      assert.strictEqual((yield* Effect.flip(make({ startTimeout: 0 }))).option, "startTimeout")
+      assert.strictEqual((yield* Effect.flip(make({ startTimeout: "soon" as never }))).option, "startTimeout")
       const limits = yield* Effect.flip(make({ resourceLimits: { maxOldGenerationSizeMb: -1 } }))
       assert.strictEqual(limits.option, "resourceLimits.maxOldGenerationSizeMb")
       // Too small to start a thread: at 1 or 2 MB, V8 aborts the whole process as the thread starts.
@@ -74,6 +76,18 @@ describe("make", () => {
           ["resourceLimits.maxOldGenerationSizeMb", `must be at least 16: less aborts the process or fails the thread's start, got ${maxOldGenerationSizeMb}`]
         )
       }
+    }).pipe(Effect.scoped))
+
+  it.live("a module that has not loaded within startTimeout fails make with a PoolConfigError on handler", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(make({
+        handler: new URL("./support/neverLoadingThreadJobs.ts", import.meta.url),
+        startTimeout: "300 millis"
+      }))
+      assert.deepStrictEqual([error.option, error.reason], ["handler", "its module did not load within 300ms"])
+      // Given longer than it takes, a slow module starts.
+      const slow = yield* make({ handler: new URL("./support/slowThreadJobs.ts", import.meta.url), startTimeout: "Infinity" })
+      assert.strictEqual(yield* slow.run({ _tag: "echo", value: 1 }), 1)
     }).pipe(Effect.scoped))
 
   it.live("threads default to the machine's available parallelism", () =>

@@ -6,6 +6,7 @@
  *
  * @internal
  */
+import type * as Duration from "effect/Duration"
 import * as Schema from "effect/Schema"
 import * as Os from "node:os"
 import type * as WorkerThreads from "node:worker_threads"
@@ -21,8 +22,10 @@ import {
   positiveInteger,
   record,
   refuse,
-  refuseUnknown
+  refuseUnknown,
+  timeoutOption
 } from "../options.ts"
+import * as Thread from "./thread.ts"
 import type { Schemas } from "./codec.ts"
 
 /** The threaded pool's own options, checked, with their defaults. */
@@ -32,6 +35,7 @@ export interface ThreadConfig<A> {
   readonly transfer: ((payload: A) => Iterable<unknown>) | undefined
   readonly resourceLimits: WorkerThreads.ResourceLimits | undefined
   readonly schemas: Schemas
+  readonly startTimeout: Duration.Duration
 }
 
 /** The handler module as a URL: a `URL`, or a string that parses as one (`file:` for a path). */
@@ -84,7 +88,7 @@ const schemas = (input: unknown): Schemas => {
 
 /** Every option `Threads.make` reads: its own, and those it shares with the in-memory pool. */
 const knownOptions: ReadonlySet<string> = new Set([
-  ...(["handler", "threads", "transfer", "resourceLimits", "schema"] satisfies ReadonlyArray<keyof Options<unknown, unknown, unknown>>),
+  ...(["handler", "threads", "transfer", "resourceLimits", "schema", "startTimeout"] satisfies ReadonlyArray<keyof Options<unknown, unknown, unknown>>),
   ...(sharedOptions satisfies ReadonlyArray<keyof Options<unknown, unknown, unknown>>)
 ])
 
@@ -107,6 +111,7 @@ export const validate = <A>(options: unknown): ThreadConfig<A> | Invalid =>
     const transfer = field(source, "transfer", "transfer")
     const limitsInput = field(source, "resourceLimits", "resourceLimits")
     const schemaInput = field(source, "schema", "schema")
+    const startTimeout = field(source, "startTimeout", "startTimeout")
     refuseUnknown(source, knownOptions, "the threaded pool", instead)
     return {
       module: moduleUrl(handler),
@@ -116,6 +121,7 @@ export const validate = <A>(options: unknown): ThreadConfig<A> | Invalid =>
         : must("transfer", transfer, isFunction, "a function of the payload returning its transferables") as
           ThreadConfig<A>["transfer"],
       resourceLimits: resourceLimits(limitsInput),
-      schemas: schemas(schemaInput)
+      schemas: schemas(schemaInput),
+      startTimeout: timeoutOption("startTimeout", startTimeout, Thread.startDeadline)
     }
   })

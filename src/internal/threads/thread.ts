@@ -37,7 +37,7 @@ export interface Settings {
   readonly resourceLimits: WorkerThreads.ResourceLimits | undefined
   /** Effect's worker platform for Node (`loadPlatform`). */
   readonly platform: Worker.WorkerPlatform["Service"]
-  /** How long a thread may take to load its module (`startDeadline` unless a test says). */
+  /** How long a thread may take to load its module (the pool's `startTimeout`; `startDeadline` if not given). */
   readonly startDeadline?: Duration.Duration | undefined
 }
 
@@ -55,10 +55,15 @@ export const startDeadline: Duration.Duration = Duration.seconds(60)
  * `TestClock` on must not make a healthy start late.
  */
 const realSleep = (duration: Duration.Duration): Effect.Effect<void> =>
-  Effect.callback<void>((resume) => {
-    const timer = setTimeout(() => resume(Effect.void), Duration.toMillis(duration))
-    return Effect.sync(() => clearTimeout(timer))
-  })
+  // Node fires a timer of more than 2^31 - 1 ms at once: longer is for ever here.
+  Duration.toMillis(duration) > maxTimerMillis
+    ? Effect.never
+    : Effect.callback<void>((resume) => {
+      const timer = setTimeout(() => resume(Effect.void), Duration.toMillis(duration))
+      return Effect.sync(() => clearTimeout(timer))
+    })
+
+const maxTimerMillis = 2 ** 31 - 1
 
 /**
  * `@effect/platform-node`'s `NodeWorker` platform, loaded when a threaded
