@@ -212,7 +212,7 @@ export const makeWithHooks = <A, B, E>(
       (reason) => new Pool.PoolConfigError({ option: "handler", reason })
     )
     const threads = yield* Threads.start<A>(
-      { module: own.module, resourceLimits: own.resourceLimits, platform, startDeadline: own.startTimeout },
+      { module: own.module, resourceLimits: own.resourceLimits, platform, startTimeout: own.startTimeout },
       own.threads,
       transferOf,
       schemas

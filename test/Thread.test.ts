@@ -27,7 +27,7 @@ describe("Thread", () => {
       const platform = yield* Effect.orDie(Thread.loadPlatform)
       const pool = yield* Scope.make()
       let gone = 0
-      const settings = { module: jobs, resourceLimits: undefined, platform }
+      const settings = { module: jobs, resourceLimits: undefined, platform, startTimeout: Thread.defaultStartTimeout }
       const thread = yield* Effect.orDie(Thread.spawn(settings, pool, () => gone++))
       assert.strictEqual(finalizersOf(pool), 1)
 
@@ -68,7 +68,7 @@ describe("Thread", () => {
       const platform = yield* Effect.orDie(Thread.loadPlatform)
       const pool = yield* Scope.make()
       const module = new URL("./support/neverLoadingThreadJobs.ts", import.meta.url)
-      const settings = { module, resourceLimits: undefined, platform, startDeadline: Duration.millis(300) }
+      const settings = { module, resourceLimits: undefined, platform, startTimeout: Duration.millis(300) }
       const error = yield* Effect.flip(Thread.spawn(settings, pool, () => {}))
       assert.strictEqual(error, "its module did not load within 300ms")
       assert.strictEqual(finalizersOf(pool), 0)

@@ -122,6 +122,6 @@ export const validate = <A>(options: unknown): ThreadConfig<A> | Invalid =>
           ThreadConfig<A>["transfer"],
       resourceLimits: resourceLimits(limitsInput),
       schemas: schemas(schemaInput),
-      startTimeout: timeoutOption("startTimeout", startTimeout, Thread.startDeadline)
+      startTimeout: timeoutOption("startTimeout", startTimeout, Thread.defaultStartTimeout)
     }
   })

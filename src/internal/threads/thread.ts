@@ -19,6 +19,7 @@
  *
  * @internal
  */
+import * as Clock from "effect/Clock"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -37,33 +38,25 @@ export interface Settings {
   readonly resourceLimits: WorkerThreads.ResourceLimits | undefined
   /** Effect's worker platform for Node (`loadPlatform`). */
   readonly platform: Worker.WorkerPlatform["Service"]
-  /** How long a thread may take to load its module (the pool's `startTimeout`; `startDeadline` if not given). */
-  readonly startDeadline?: Duration.Duration | undefined
+  /**
+   * How long a thread may take to load its module (the pool's
+   * `startTimeout`), in real time: a thread loads in real time whatever
+   * `Clock` the pool runs with, and a test that moves a `TestClock` on must
+   * not make a healthy start late.
+   */
+  readonly startTimeout: Duration.Duration
 }
 
 /**
- * How long a thread may take to load its handler module: one that never
- * finishes (a top-level `await` that never settles) would hold up the
- * pool's start for ever, or, as a replacement, every job sent its way.
- * Far above a real start (tens to hundreds of milliseconds).
+ * `startTimeout`'s default. Without a bound, a module that never finishes
+ * loading (a top-level `await` that never settles) would hold up the
+ * pool's start for ever, or, as a replacement, every job sent its way. Far
+ * above a real start (tens to hundreds of milliseconds).
  */
-export const startDeadline: Duration.Duration = Duration.seconds(60)
+export const defaultStartTimeout: Duration.Duration = Duration.seconds(60)
 
-/**
- * Sleeps `duration` of real time, whatever `Clock` the pool runs with: a
- * thread loads its module in real time, and a test that moves a
- * `TestClock` on must not make a healthy start late.
- */
-const realSleep = (duration: Duration.Duration): Effect.Effect<void> =>
-  // Node fires a timer of more than 2^31 - 1 ms at once: longer is for ever here.
-  Duration.toMillis(duration) > maxTimerMillis
-    ? Effect.never
-    : Effect.callback<void>((resume) => {
-      const timer = setTimeout(() => resume(Effect.void), Duration.toMillis(duration))
-      return Effect.sync(() => clearTimeout(timer))
-    })
-
-const maxTimerMillis = 2 ** 31 - 1
+/** Effect's own clock, the one a program runs with unless told otherwise: it sleeps in real time. */
+const realClock = Clock.Clock.defaultValue()
 
 /**
  * `@effect/platform-node`'s `NodeWorker` platform, loaded when a threaded
@@ -189,11 +182,11 @@ export const spawn = (
         )
       }
     })
-    const deadline = settings.startDeadline ?? startDeadline
+    const deadline = settings.startTimeout
     const started = yield* Effect.raceAllFirst([
       Effect.as(Deferred.await(ready), "started" as const),
       Effect.as(Fiber.await(loop), "stopped" as const),
-      Effect.as(realSleep(deadline), "late" as const)
+      Effect.as(realClock.sleep(deadline), "late" as const)
     ]).pipe(
       // Interrupted (the pool's start given up): terminated at once, where a
       // request to close would wait 5 s for a thread that is still loading.
