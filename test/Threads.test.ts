@@ -15,6 +15,7 @@ import { join } from "node:path"
 import { markAsUncloneable } from "node:worker_threads"
 import { type Pool, Threads } from "../src/index.ts"
 import type { ThreadTask } from "./support/threadJobs.ts"
+import { waitUntil } from "./support/waitUntil.ts"
 import { Area, schema, Square, TooBig } from "./support/threadSchemas.ts"
 
 const jobs = new URL("./support/threadJobs.ts", import.meta.url)
@@ -155,8 +156,10 @@ describe("outcomes", () => {
   it.live("a job whose payload was moved to a thread that exited before reading it dies, rather than be sent again for ever", () =>
     Effect.gen(function*() {
       const pool = yield* make({ transfer: (task) => task._tag === "length" ? [task.buffer] : [] })
-      yield* pool.run({ _tag: "answerThenExit" })
-      // Sent to the idle thread, which exits before it reads it: the buffer went with it.
+      const busy = join(mkdtempSync(join(tmpdir(), "threads-exit-")), "busy")
+      yield* pool.run({ _tag: "answerThenExit", path: busy })
+      // Sent to the idle thread once it is busy for its last second: it exits before it reads it, and the buffer went with it.
+      yield* waitUntil("the thread is busy before it exits", Effect.sync(() => existsSync(busy)), 10_000, "5 millis")
       const exit = yield* Effect.exit(pool.run({ _tag: "length", buffer: new ArrayBuffer(8) }))
       assert.match(String(defectOf(exit)), /the job's payload was moved to a thread that exited before reading it/)
       assert.strictEqual(yield* pool.run({ _tag: "length", buffer: new ArrayBuffer(8) }), 8)

@@ -27,8 +27,11 @@ export type ThreadTask =
   | { readonly _tag: "notAnEffect" }
   /** Exits the thread under the job. */
   | { readonly _tag: "exit" }
-  /** Answers, then keeps its thread busy for 300 ms and exits it: a job sent meanwhile is never read. */
-  | { readonly _tag: "answerThenExit" }
+  /**
+   * Answers, then keeps its thread busy for a second, having written
+   * `path` as it starts to, and exits it: a job sent meanwhile is never read.
+   */
+  | { readonly _tag: "answerThenExit"; readonly path: string }
   /** Allocates until the thread's memory limit stops it. */
   | { readonly _tag: "oom" }
   /** Returns a function, which cannot be cloned back. */
@@ -103,7 +106,8 @@ export const handler = (job: Job.Job<ThreadTask>): Effect.Effect<unknown, Refuse
     case "answerThenExit":
       return Effect.sync(() => {
         setTimeout(() => {
-          spin(300)
+          appendFileSync(task.path, "busy\n")
+          spin(1_000)
           process.exit(3)
         }, 0)
         return threadId
