@@ -286,10 +286,26 @@ export const producer = <A, I>(options: ProducerOptions<A, I>): Producer<A> => {
   return makeProducer(validated, () => true)
 }
 
-/** A producer on checked options; it refuses jobs with `PoolClosedError` once `accepting` returns false. */
-const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, accepting: () => boolean): Producer<A> => {
+/**
+ * A producer on checked options; it refuses jobs with `PoolClosedError` once
+ * `accepting` returns false, and a payload that `refusal` (the pool's own
+ * threads, if it runs on threads) refuses, with that error.
+ */
+const makeProducer = <A, I>(
+  { queue, schema, store }: ProducerConfig<A, I>,
+  accepting: () => boolean,
+  refusal?: (payload: A, option: string) => Pool.PoolConfigError | undefined
+): Producer<A> => {
   const encode = Schema.encodeUnknownEffect(jsonCodec(schema))
   const closed = Effect.fail(new Pool.PoolClosedError({}))
+  const firstRefusal = (payloads: ReadonlyArray<A>, option: string): Pool.PoolConfigError | undefined => {
+    if (refusal === undefined) return undefined
+    for (const payload of payloads) {
+      const error = refusal(payload, option)
+      if (error !== undefined) return error
+    }
+    return undefined
+  }
   // A payload that throws when the schema reads it (a Proxy's trap, a getter) is bad input, not a defect.
   const encodeOne = (payload: A, option: "payload" | "payloads") =>
     Effect.catchDefect(encode(payload), (defect) => Effect.fail(configError(Checks.unreadable(option, defect))))
@@ -309,11 +325,15 @@ const makeProducer = <A, I>({ queue, schema, store }: ProducerConfig<A, I>, acce
       payloads.length === 1
         ? Effect.map(encodeOne(payloads[0]!, option), (one) => [one])
         : Effect.forEach(payloads, (payload) => encodeOne(payload, option)),
-      (encoded) =>
-        Effect.flatMap(
+      (encoded): Effect.Effect<ReadonlyArray<string>, StoreError | Pool.PoolConfigError | JobNotResubmittedError> => {
+        // Checked once the schema has taken the payloads, so that a payload it refuses fails alike with or without threads.
+        const notForThreads = firstRefusal(payloads, option)
+        if (notForThreads !== undefined) return Effect.fail(notForThreads)
+        return Effect.flatMap(
           store.offer(queue, encoded.map((payload, i) => ({ ...fields, id: ids[i]!, payload })), made ? newIdsOffer : undefined),
           (refused) => refused.length === 0 ? Effect.succeed(ids) : Effect.fail(new JobNotResubmittedError(refused[0]!))
         )
+      }
     )
   return {
     submit: (payload, options) =>
@@ -446,7 +466,18 @@ export const admin = (options: AdminOptions): Admin => {
   return AdminOps.make(validated.store, validated.queue, () => {})
 }
 
-/** A running durable pool. */
+/**
+ * A running durable pool.
+ *
+ * On threads (its `handler` a `Threads.handler`), its `submit` and
+ * `submitAll` also check each payload as the threaded pool's `submit` does
+ * (a `transfer` that throws for it, the threads' `schema` refusing it, a
+ * value that cannot be copied to a thread): one the threads could not take
+ * fails with `PoolConfigError` naming `payload` (`payloads`, or `transfer`),
+ * and nothing is stored. A producer elsewhere does not know the threads:
+ * such a job offered there is dead-lettered at its first claim, with the
+ * same reason.
+ */
 export interface DurablePool<in out A, out B, out E> extends Producer<A>, Admin {
   /** The outcome of every delivery this process runs, from subscription on. */
   readonly outcomes: Stream.Stream<Job.Outcome<A, B, E | Job.JobTimeoutError>>
@@ -551,7 +582,7 @@ const build = <A, I, B, E, R>(
     ))
     const { onShutdown } = config
     const stopping = Stopping.make({ queue, pool, fetcher, settler, background, onShutdown, context })
-    const { submit, submitAll } = makeProducer(config, stopping.accepting)
+    const { submit, submitAll } = makeProducer(config, stopping.accepting, pool.refusal)
     const shutdown = checkedShutdown(config.shutdownResolved, stopping.run)
     yield* Effect.addFinalizer(() => shutdown())
     // Cancelled here while this process runs it: stopped now, not at the next heartbeat.

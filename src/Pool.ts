@@ -388,6 +388,13 @@ export interface HookedPool<in out A, out B, out E> extends WorkerPool<A, B, E> 
    * was one. Only in a pool made with `Hooks.cancellable`; otherwise false.
    */
   readonly cancel: (id: string) => boolean
+  /**
+   * Why `payload` could not be run here, as the error `submit` would fail
+   * with (its `option` as given); `undefined` if it could. Only a threaded
+   * pool refuses payloads (one it cannot send to a thread); the in-memory
+   * pool has no such check.
+   */
+  readonly refusal?: ((payload: A, option: string) => PoolConfigError | undefined) | undefined
 }
 
 const noHooks: Hooks<unknown> = { ended: () => {} }

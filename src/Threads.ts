@@ -279,6 +279,7 @@ export const makeWithHooks = <A, B, E>(
       // Jobs queued ahead in a thread count here too: they are in a thread's hands.
       running: pool.running,
       cancel: pool.cancel,
+      refusal,
       shutdown: ((policy?: Partial<Shutdown.Policy>) =>
         // Once drained, the threads are idle: they close now rather than when the scope closes.
         Effect.tap(

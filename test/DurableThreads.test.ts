@@ -32,6 +32,14 @@ const threadedPool = (workers: number) =>
       handler: Threads.handler<ThreadTask, unknown, never>(new URL("./support/threadJobs.ts", import.meta.url))
     }))
 
+/** The test module's handler, whose `transfer` throws for the echo of "refused": the store takes it, its threads do not. */
+const refusingHandler = Threads.handler<ThreadTask, unknown, never>(new URL("./support/threadJobs.ts", import.meta.url), {
+  transfer: (task) => {
+    if (task._tag === "echo" && task.value === "refused") throw new Error("no transfer for this one")
+    return []
+  }
+})
+
 describe("durable pool on threads", () => {
   it.live("runs the claimed jobs on its threads; one over its deadline has its thread stopped and is dead-lettered", () =>
     Effect.gen(function*() {
@@ -83,16 +91,12 @@ describe("durable pool on threads", () => {
         workers: 1,
         // The memory store wakes the pool as jobs come: no claim but those.
         pollInterval: "1 hour",
-        handler: Threads.handler<ThreadTask, unknown, never>(new URL("./support/threadJobs.ts", import.meta.url), {
-          // Taken by the store, refused on its way to a thread (as a job offered by another release may be).
-          transfer: (task) => {
-            if (task._tag === "echo" && task.value === "refused") throw new Error("no transfer for this one")
-            return []
-          }
-        })
+        handler: refusingHandler
       })
-      yield* pool.submit({ _tag: "echo", value: "refused" }, { id: "refused" })
-      yield* pool.submit({ _tag: "echo", value: "fine" }, { id: "fine" })
+      // Offered by a producer that does not know the threads (another process, another release).
+      const elsewhere = Durable.producer({ store, queue: "q", schema: Task })
+      yield* elsewhere.submit({ _tag: "echo", value: "refused" }, { id: "refused" })
+      yield* elsewhere.submit({ _tag: "echo", value: "fine" }, { id: "fine" })
       yield* waitUntil(
         "one job completed and the refused one buried",
         Effect.map(pool.counts, (counts) => counts.completed === 1 && counts.buried === 1),
@@ -103,6 +107,26 @@ describe("durable pool on threads", () => {
       assert.match(buried?.error ?? "", /PoolConfigError.*transfer.*no transfer for this one/)
       // Each job claimed once, in one or two claims: none went round again.
       assert.isAtMost(claims, 4)
+    }).pipe(Effect.scoped))
+
+  it.live("the pool's own submit and submitAll refuse a payload its threads cannot take, and store nothing", () =>
+    Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const pool = yield* Durable.make({ store, queue: "q", schema: Task, workers: 1, handler: refusingHandler })
+      const one = yield* Effect.flip(pool.submit({ _tag: "echo", value: "refused" }, { id: "refused" }))
+      assert.strictEqual(one._tag, "PoolConfigError")
+      assert.isTrue(one._tag === "PoolConfigError" && one.option === "transfer")
+      assert.match(one.message, /no transfer for this one/)
+      const all = yield* Effect.flip(pool.submitAll([{ _tag: "echo", value: "fine" }, { _tag: "echo", value: "refused" }]))
+      assert.isTrue(all._tag === "PoolConfigError" && all.option === "transfer")
+      assert.deepStrictEqual(yield* pool.counts, { ready: 0, leased: 0, completed: 0, buried: 0 })
+      assert.isUndefined(yield* pool.lookup("refused"))
+      // The schema's refusal comes first, as on a pool without threads.
+      const bad = yield* Effect.flip(pool.submit({ _tag: "nope" } as unknown as ThreadTask))
+      assert.strictEqual(bad._tag, "SchemaError")
+      // A payload the threads take still goes.
+      yield* pool.submit({ _tag: "echo", value: "fine" }, { id: "fine" })
+      yield* waitUntil("the fine job completed", Effect.map(pool.counts, (counts) => counts.completed === 1), 20_000)
     }).pipe(Effect.scoped))
 
   it.live("a Threads.handler module that does not load fails Durable.make with a PoolConfigError", () =>
