@@ -392,7 +392,7 @@ describe("Periodic", () => {
     })).pipe(Effect.provide(layer))
   })
 
-  it.effect("a store that dies on an offer loses that tick, logged, not the declaration", () => {
+  it.effect("a store that dies on an offer loses that tick, logged as the store's failure, not the declaration", () => {
     const { layer, lines } = capture()
     return Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make
@@ -406,7 +406,7 @@ describe("Periodic", () => {
       yield* pass(3 * minute - 1_001)
       assert.deepStrictEqual((yield* ran).map((job) => job.at), [0, 2 * minute])
       assert.deepStrictEqual(lines.filter((line) => line.level === "Error").map((line) => [line.message, line.annotations.tick]), [
-        ["periodic tick's offer died; this tick is not offered engine bug", iso(minute)]
+        ["periodic tick refused by the store the job store failed to offer jobs: unexpected failure: engine bug", iso(minute)]
       ])
     })).pipe(Effect.provide(layer))
   })

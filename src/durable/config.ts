@@ -43,6 +43,7 @@ import type * as Job from "../Job.ts"
 import type * as Shutdown from "../Shutdown.ts"
 import * as Threads from "../Threads.ts"
 import { engineOf } from "./boundary.ts"
+import { guarded } from "./guard.ts"
 import { defaultRetry } from "./retryDelay.ts"
 import type { Retention, Store } from "./Store.ts"
 
@@ -141,7 +142,9 @@ const queueFields = (source: object, contextStore?: Store): AdminConfig => {
   const given = field(source, "store", "store")
   const checkedStore = given === undefined && contextStore !== undefined ? contextStore : store("store", given)
   const engine = engineOf(given === undefined ? contextStore : given)
-  return { store: checkedStore, engine, queue: keepableQueue(field(source, "queue", "queue")) }
+  // Ours answer through the boundary already; any other is held to the same rules (`guard.ts`).
+  const held = engine === "custom" ? guarded(checkedStore) : checkedStore
+  return { store: held, engine, queue: keepableQueue(field(source, "queue", "queue")) }
 }
 
 /** Reads and checks the options a producer shares with a pool; `contextStore` stands in for an absent `store`. */

@@ -123,7 +123,8 @@ const offer = <A, I>({ config, producer }: Ticker<A, I>, tick: number, deadline:
           }
         }
       }),
-      // A store of the user's own making may die rather than fail: that tick is lost, not the declaration.
+      // Whatever dies here loses that tick, not the declaration. (A store's own defects arrive as a
+      // `StoreError`, above: ours through their boundary, any other through `guard.ts`.)
       Effect.catchDefect((defect) =>
         quietly(Effect.logError("periodic tick's offer died; this tick is not offered", String(defect)))
       )

@@ -22,7 +22,7 @@ import * as Transferable from "effect/workers/Transferable"
 import * as WorkerRunner from "effect/workers/WorkerRunner"
 import * as WorkerThreads from "node:worker_threads"
 import type * as Job from "../../Job.ts"
-import { effectOrDie } from "../executor.ts"
+import { effectOrDie } from "../userEffect.ts"
 import { decode, encode, schemasOf } from "./codec.ts"
 import {
   type Answer,
