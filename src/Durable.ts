@@ -298,10 +298,15 @@ const makeProducer = <A, I>(
 ): Producer<A> => {
   const encode = Schema.encodeUnknownEffect(jsonCodec(schema))
   const closed = Effect.fail(new Pool.PoolClosedError({}))
-  const firstRefusal = (payloads: ReadonlyArray<A>, option: string): Pool.PoolConfigError | undefined => {
-    if (refusal === undefined) return undefined
-    for (const payload of payloads) {
-      const error = refusal(payload, option)
+  const claimed = refusal === undefined ? undefined : payloadSeenByClaim(schema)
+  /** The first of `encoded` whose payload, as a claim will hand it to the threads, they would refuse. */
+  const firstRefusal = (encoded: ReadonlyArray<unknown>, option: string): Pool.PoolConfigError | undefined => {
+    if (refusal === undefined || claimed === undefined) return undefined
+    for (const one of encoded) {
+      const seen = claimed(one)
+      // One that does not come back is dead-lettered at its claim, saying why, as before this check.
+      if (Exit.isFailure(seen)) continue
+      const error = refusal(seen.value, option)
       if (error !== undefined) return error
     }
     return undefined
@@ -326,8 +331,10 @@ const makeProducer = <A, I>(
         ? Effect.map(encodeOne(payloads[0]!, option), (one) => [one])
         : Effect.forEach(payloads, (payload) => encodeOne(payload, option)),
       (encoded): Effect.Effect<ReadonlyArray<string>, StoreError | Pool.PoolConfigError | JobNotResubmittedError> => {
-        // Checked once the schema has taken the payloads, so that a payload it refuses fails alike with or without threads.
-        const notForThreads = firstRefusal(payloads, option)
+        // Checked once the schema has taken the payloads, so that a payload it refuses fails alike with
+        // or without threads, and on what a claim will give the threads, not on the caller's value
+        // (a field the schema drops, a function say, never reaches a thread).
+        const notForThreads = firstRefusal(encoded, option)
         if (notForThreads !== undefined) return Effect.fail(notForThreads)
         return Effect.flatMap(
           store.offer(queue, encoded.map((payload, i) => ({ ...fields, id: ids[i]!, payload })), made ? newIdsOffer : undefined),
@@ -356,6 +363,23 @@ const makeProducer = <A, I>(
         if (isInvalid(all)) return Effect.fail(configError(all))
         return offer(all, all.map(newJobId), fields, "payloads", true)
       })
+  }
+}
+
+/**
+ * What a claim will give for an encoded payload: its JSON text stored, read
+ * back and decoded, as the store and the pool do. For the threads' check at
+ * `submit` only: it costs a copy of the payload.
+ */
+const payloadSeenByClaim = <A, I>(schema: Schema.Codec<A, I>) => {
+  const decode = payloadDecoder(schema)
+  return (encoded: unknown): Exit.Exit<A, unknown> => {
+    try {
+      const text = JSON.stringify(encoded)
+      return decode(text === undefined ? undefined : JSON.parse(text))
+    } catch (cause) {
+      return Exit.fail(cause)
+    }
   }
 }
 
@@ -470,11 +494,12 @@ export const admin = (options: AdminOptions): Admin => {
  * A running durable pool.
  *
  * On threads (its `handler` a `Threads.handler`), its `submit` and
- * `submitAll` also check each payload as the threaded pool's `submit` does
- * (a `transfer` that throws for it, the threads' `schema` refusing it, a
- * value that cannot be copied to a thread): one the threads could not take
- * fails with `PoolConfigError` naming `payload` (`payloads`, or `transfer`),
- * and nothing is stored. A producer elsewhere does not know the threads:
+ * `submitAll` also check each payload with the threaded pool's check (a
+ * `transfer` that throws for it, the threads' `schema` refusing it, a value
+ * that cannot be copied to a thread), on what a claim will give the threads
+ * (the payload encoded, stored as JSON, read back and decoded): one the
+ * threads could not take fails with `PoolConfigError` naming `payload`
+ * (`payloads`, or `transfer`), and nothing is stored. A producer elsewhere does not know the threads:
  * such a job offered there is dead-lettered at its first claim, with the
  * same reason.
  */

@@ -9,9 +9,9 @@
  * memory store under the TestClock.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect } from "effect"
+import { Context, Effect, Layer, Schema } from "effect"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
-import type { Store } from "../src/durable/Store.ts"
+import { Store } from "../src/durable/Store.ts"
 import { Durable } from "../src/index.ts"
 import { elapse, oneWorker, oneWorkerOptions } from "./support/durablePool.ts"
 import { capture } from "./support/logLines.ts"
@@ -23,7 +23,8 @@ const brokenCalls: ReadonlyArray<readonly [string, () => unknown, RegExp]> = [
   }, /unexpected failure: bug in the store/],
   ["returns a rejected Promise (an async function)", () => Promise.reject(new Error("async bug")), /returned a Promise/],
   ["returns undefined", () => undefined, /returned undefined, not an Effect/],
-  ["returns an effect that dies", () => Effect.die(new Error("died inside")), /unexpected failure: died inside/]
+  ["returns an effect that dies", () => Effect.die(new Error("died inside")), /unexpected failure: died inside/],
+  ["answers something that is not an array", () => Effect.succeed({}), /the store's claim answered \{\}, not an array/]
 ]
 
 /** `store` with `name` replaced by `broken` while `isBroken()` says so. */
@@ -69,6 +70,66 @@ describe("a store written outside this package", () => {
       ))
       assert.deepStrictEqual(yield* pool.counts, { ready: 0, leased: 0, completed: 1, buried: 0 })
     })).pipe(Effect.provide(layer))
+  })
+
+  it.effect("whose listen's wait is no Effect: each listener lost at once is set up again after the backoff, not in a loop", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      let listens = 0
+      const broken: Store = {
+        ...store,
+        listen: () => Effect.sync(() => (listens++, Promise.resolve() as unknown as Effect.Effect<void>))
+      }
+      yield* oneWorker(broken, { handler: () => Effect.void })
+      yield* elapse(1_500, 10)
+      // Set up at 0, then after 100, 200, 400 and 800 ms of backoff: 5 in 1.5 s (thousands a second before).
+      assert.strictEqual(listens, 5)
+    })))
+
+  it.effect("a store written as a class, given through the Store service, is read with its methods and guarded", () => {
+    class OwnStore {
+      readonly inner: Store
+      readonly broken: () => boolean
+      constructor(inner: Store, broken: () => boolean) {
+        this.inner = inner
+        this.broken = broken
+      }
+      offer(...args: Parameters<Store["offer"]>) { return this.inner.offer(...args) }
+      claim(...args: Parameters<Store["claim"]>) {
+        if (this.broken()) throw new Error("bug in a method")
+        return this.inner.claim(...args)
+      }
+      complete(...args: Parameters<Store["complete"]>) { return this.inner.complete(...args) }
+      retry(...args: Parameters<Store["retry"]>) { return this.inner.retry(...args) }
+      bury(...args: Parameters<Store["bury"]>) { return this.inner.bury(...args) }
+      release(...args: Parameters<Store["release"]>) { return this.inner.release(...args) }
+      extend(...args: Parameters<Store["extend"]>) { return this.inner.extend(...args) }
+      counts(...args: Parameters<Store["counts"]>) { return this.inner.counts(...args) }
+      buried(...args: Parameters<Store["buried"]>) { return this.inner.buried(...args) }
+      lookup(...args: Parameters<Store["lookup"]>) { return this.inner.lookup(...args) }
+      redrive(...args: Parameters<Store["redrive"]>) { return this.inner.redrive(...args) }
+      remove(...args: Parameters<Store["remove"]>) { return this.inner.remove(...args) }
+      cancel(...args: Parameters<Store["cancel"]>) { return this.inner.cancel(...args) }
+      purge(...args: Parameters<Store["purge"]>) { return this.inner.purge(...args) }
+    }
+    class Jobs extends Context.Service<Jobs, Durable.DurablePool<string, void, never>>()("test/CustomStore/Jobs") {}
+    const { layer: logger, lines } = capture()
+    return Effect.scoped(Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      let broken = true
+      const own = Layer.succeed(Store, new OwnStore(memory, () => broken) as unknown as Store)
+      const context = yield* Layer.build(
+        Durable.layer(Jobs, { queue: "q", schema: Schema.String, workers: 1, pollInterval: "100 millis", handler: () => Effect.void })
+          .pipe(Layer.provide(own))
+      )
+      const jobs = Context.get(context, Jobs)
+      yield* jobs.submit("a", { id: "a" })
+      yield* elapse(500)
+      assert.isTrue(lines.some((line) => line.message.startsWith("claiming jobs failed") && /bug in a method/.test(line.message)))
+      broken = false
+      yield* elapse(10_000)
+      assert.deepStrictEqual(yield* jobs.counts, { ready: 0, leased: 0, completed: 1, buried: 0 })
+    })).pipe(Effect.provide(logger))
   })
 
   it.effect("a producer's submit and an admin's counts fail with a StoreError naming the operation; nothing is stored", () =>

@@ -418,7 +418,7 @@ describe("Fetcher", () => {
       assert.strictEqual(closed, 1, "the listener's connection was left open")
     }))
 
-  it.effect("a store's listen that throws or dies is a failed listener: warned about, tried again with the backoff", () =>
+  it.effect("a store's listen that throws or dies is a failed listener: warned about, tried again with the backoff; so is one whose wait dies before it heard anything", () =>
     Effect.gen(function*() {
       const memory = yield* MemoryStore.make
       const { layer, warnings } = warningsLogger()
@@ -436,12 +436,18 @@ describe("Fetcher", () => {
       }
       const scope = yield* Scope.make()
       const delivered = yield* started(store, scope).pipe(Effect.provide(layer))
-      // Attempt 1 at 0, 2 at 100, 3 at 300 (backoff 100, 200), 4 at once after 3's wait died.
+      // Attempt 1 at 0, 2 at 100, 3 at 300 (backoff 100, 200), whose wait dies at once; 4 at 400,
+      // after the backoff's first delay: a listener lost before it heard anything is not set up
+      // again at once (one whose wait always dies would spin).
       yield* TestClock.adjust(300)
+      assert.strictEqual(attempts, 3)
+      yield* TestClock.adjust(99)
+      assert.strictEqual(attempts, 3)
+      yield* TestClock.adjust(1)
       assert.strictEqual(attempts, 4)
       yield* memory.offer("q", [{ id: "a", payload: "heard" }])
       yield* TestClock.adjust(0)
-      assert.deepStrictEqual(delivered, [["heard", 300]])
+      assert.deepStrictEqual(delivered, [["heard", 400]])
       assert.deepStrictEqual(
         warnings.filter((message) => message.startsWith("listening for new jobs failed")).map((message) => message.split(",")[0]),
         [

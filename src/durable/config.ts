@@ -140,11 +140,12 @@ export interface AdminConfig {
  */
 const queueFields = (source: object, contextStore?: Store): AdminConfig => {
   const given = field(source, "store", "store")
-  const checkedStore = given === undefined && contextStore !== undefined ? contextStore : store("store", given)
-  const engine = engineOf(given === undefined ? contextStore : given)
-  // Ours answer through the boundary already; any other is held to the same rules (`guard.ts`).
-  const held = engine === "custom" ? guarded(checkedStore) : checkedStore
-  return { store: held, engine, queue: keepableQueue(field(source, "queue", "queue")) }
+  const chosen = given === undefined && contextStore !== undefined ? contextStore : given
+  const engine = engineOf(chosen)
+  // Ours answer through the boundary already; any other (from the option or the context) is read
+  // and bound as the option is, and held to the same rules as ours (`guard.ts`).
+  const checkedStore = engine === "custom" ? guarded(store("store", chosen)) : chosen as Store
+  return { store: checkedStore, engine, queue: keepableQueue(field(source, "queue", "queue")) }
 }
 
 /** Reads and checks the options a producer shares with a pool; `contextStore` stands in for an absent `store`. */

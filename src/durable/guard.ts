@@ -3,22 +3,40 @@
  * or one of ours with an operation replaced), held to what the engines'
  * boundary (`boundary.ts`) already holds ours to: an operation that throws,
  * that returns something other than an Effect (an `async` function's
- * Promise), or whose effect dies, fails with a `StoreError` naming the
- * operation, as an outage would. The pool then logs it and retries, where
- * the fiber that met it would otherwise have ended without a word: a claim
- * that threw stopped the pool claiming, with its jobs left ready for ever.
+ * Promise), whose effect dies, or whose answer is not the array it must be
+ * (offer, claim, extend, buried, upcoming), fails with a `StoreError` naming
+ * the operation, `retryable` false, as a defect of one of our engines does.
+ * The pool then says so where it would otherwise have gone on without a
+ * word (a claim that threw stopped the pool claiming, with its jobs left
+ * ready for ever): a claim is logged and tried again with the backoff, an
+ * ending is logged and its lease runs out, a producer's or an admin's call
+ * fails with it.
+ *
+ * It takes the store as `config.ts` reads it: a plain object of operations
+ * bound to the caller's store (so that a class's methods are among them).
  *
  * Internal: not an entry point of the package.
  */
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
+import { describe } from "../internal/options.ts"
 import { effectOrDie } from "../internal/userEffect.ts"
 import { unexpected } from "./boundary.ts"
 import type { Store, StoreError } from "./Store.ts"
 
-/** What a caller's operation gave back, as an effect: a thrown error or a value that is no Effect is a defect. */
-const called = (name: string, run: () => unknown): Effect.Effect<unknown, unknown, unknown> =>
-  effectOrDie(run(), `the store's ${name}`)
+/** The operations whose answer is an array: one that answers anything else would be read as one, and fail later. */
+const answeringArrays: ReadonlySet<string> = new Set(["offer", "claim", "extend", "buried", "upcoming"])
+
+/** What a caller's operation gave back, as an effect: a thrown error, a value that is no Effect, or a wrong answer is a defect. */
+const called = (name: string, run: () => unknown): Effect.Effect<unknown, unknown, unknown> => {
+  const effect = effectOrDie<unknown, unknown, unknown>(run(), `the store's ${name}`)
+  return answeringArrays.has(name)
+    ? Effect.map(effect, (answer) => {
+      if (!Array.isArray(answer)) throw new TypeError(`the store's ${name} answered ${describe(answer)}, not an array`)
+      return answer
+    })
+    : effect
+}
 
 /** A store's operation, as this module sees it: anything in, anything out. */
 type Operation = (...args: ReadonlyArray<unknown>) => unknown

@@ -12,10 +12,17 @@ import * as Schedule from "effect/Schedule"
 import { quietly } from "../internal/quietly.ts"
 import type { StoreError } from "./Store.ts"
 
+const firstDelay = Duration.millis(100)
+const longestDelay = Duration.seconds(5)
+
 /** The delays between tries while the store fails: 100 ms, doubling, at most 5 s, for ever. */
-export const backoff: Schedule.Schedule<unknown> = Schedule.exponential("100 millis").pipe(
-  Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, Duration.seconds(5))))
+export const backoff: Schedule.Schedule<unknown> = Schedule.exponential(firstDelay).pipe(
+  Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, longestDelay)))
 )
+
+/** The backoff's delay after `failures` (>= 1) failures in a row, for a loop that counts them itself. */
+export const delayAfter = (failures: number): Duration.Duration =>
+  Duration.min(Duration.times(firstDelay, 2 ** Math.min(failures - 1, 16)), longestDelay)
 
 /** Whether a failed store operation is worth trying again: the store says so (a refusal it will repeat is not). */
 const retryable = (error: StoreError): boolean => error.retryable

@@ -9,7 +9,8 @@
  *
  * The listener is kept through outages with the backoff of `outage.ts` (a
  * fresh one each outage), a warning for each failure (a store's `listen`
- * that throws or dies counts as one), and never fails the pool: while it is
+ * that throws or dies counts as one; so does a listener lost before it
+ * heard anything, which waits the backoff before the next), and never fails the pool: while it is
  * down, the fetcher polls. Once it listens again, the
  * latch is opened: jobs offered while nobody listened are claimed at once.
  * A store without `listen` is only polled.
@@ -109,18 +110,33 @@ export const start = (store: Store, queue: string, scope: Scope.Scope): Effect.E
     }
   })
 
-/** Listens for ever: each notification opens `signal`; a lost listener is listened again, after a warning. */
-const keep = (listen: NonNullable<Store["listen"]>, queue: string, signal: Signal): Effect.Effect<never> =>
-  Effect.forever(
+/**
+ * Listens for ever: each notification opens `signal`; a lost listener is
+ * listened again, after a warning. One lost before it heard anything waits
+ * the backoff first (100 ms, doubling with each such loss in a row): a wait
+ * that fails at once, set up again at once, would spin.
+ */
+const keep = (listen: NonNullable<Store["listen"]>, queue: string, signal: Signal): Effect.Effect<never> => {
+  let unheard = 0
+  return Effect.forever(
     Effect.scoped(Effect.gen(function*() {
+      if (unheard > 0) yield* Effect.sleep(Outage.delayAfter(unheard))
       const next = yield* listening(listen, queue)
       // Listening (again): what was offered while nobody listened is claimed now.
       open(signal)
-      return yield* Effect.forever(Effect.andThen(next, Effect.sync(() => open(signal))))
+      unheard++
+      return yield* Effect.forever(Effect.andThen(
+        next,
+        Effect.sync(() => {
+          unheard = 0
+          open(signal)
+        })
+      ))
     })).pipe(
       Effect.catch((error) => quietly(Effect.logWarning("listening for new jobs failed; polling until it is back", error.message)))
     )
   )
+}
 
 /**
  * Sets up a listener, tried again through an outage with the backoff (and a
