@@ -499,9 +499,9 @@ export const admin = (options: AdminOptions): Admin => {
  * that cannot be copied to a thread), on what a claim will give the threads
  * (the payload encoded, stored as JSON, read back and decoded): one the
  * threads could not take fails with `PoolConfigError` naming `payload`
- * (`payloads`, or `transfer`), and nothing is stored. A producer elsewhere does not know the threads:
- * such a job offered there is dead-lettered at its first claim, with the
- * same reason.
+ * (`payloads`, or `transfer`), and nothing is stored. A producer elsewhere
+ * does not know the threads: such a job offered there is dead-lettered at
+ * its first claim, with the same reason.
  */
 export interface DurablePool<in out A, out B, out E> extends Producer<A>, Admin {
   /** The outcome of every delivery this process runs, from subscription on. */

@@ -10,8 +10,8 @@
  * The listener is kept through outages with the backoff of `outage.ts` (a
  * fresh one each outage), a warning for each failure (a store's `listen`
  * that throws or dies counts as one; so does a listener lost before it
- * heard anything, which waits the backoff before the next), and never fails the pool: while it is
- * down, the fetcher polls. Once it listens again, the
+ * heard anything, which waits the backoff before the next), and never fails
+ * the pool: while it is down, the fetcher polls. Once it listens again, the
  * latch is opened: jobs offered while nobody listened are claimed at once.
  * A store without `listen` is only polled.
  *
