@@ -459,6 +459,36 @@ describe("Fetcher", () => {
       yield* Scope.close(scope, Exit.void)
     }))
 
+  it.effect("a listener lost after it lived longer than the backoff's longest delay, heard or not, is listened again at once", () =>
+    Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      const { layer } = warningsLogger()
+      const setUps: Array<number> = []
+      const store: Store = {
+        ...memory,
+        // Each listener hears nothing; the first two are lost 6 s after their set-up (an idle
+        // timeout of a quiet queue's connection), the next ones at once.
+        listen: () =>
+          Effect.gen(function*() {
+            const at = yield* Clock.currentTimeMillis
+            setUps.push(at)
+            const lostIn = setUps.length <= 2 ? 6_000 : 0
+            return Effect.andThen(
+              Effect.sleep(lostIn),
+              Effect.fail(new StoreError({ operation: "listen", reason: "connection lost" }))
+            )
+          })
+      }
+      const scope = yield* Scope.make()
+      yield* started(store, scope).pipe(Effect.provide(layer))
+      yield* TestClock.adjust(12_000)
+      // Lost at 6,000 and 12,000 after 6 s each: set up again at once; the third, lost at once, waits 100 ms.
+      assert.deepStrictEqual(setUps, [0, 6_000, 12_000])
+      yield* TestClock.adjust(100)
+      assert.deepStrictEqual(setUps, [0, 6_000, 12_000, 12_100])
+      yield* Scope.close(scope, Exit.void)
+    }))
+
   it.effect("with a claim in flight, a second starts once pipelineAt leases are free: never a third, never more leased than capacity", () =>
     Effect.gen(function*() {
       const { answer, claims, close, store } = answeredByHand(yield* MemoryStore.make)

@@ -20,6 +20,9 @@ export const backoff: Schedule.Schedule<unknown> = Schedule.exponential(firstDel
   Schedule.modifyDelay(({ duration }) => Effect.succeed(Duration.min(duration, longestDelay)))
 )
 
+/** The backoff's longest delay, in milliseconds. */
+export const longestDelayMillis = Duration.toMillis(longestDelay)
+
 /** The backoff's delay after `failures` (>= 1) failures in a row, for a loop that counts them itself. */
 export const delayAfter = (failures: number): Duration.Duration =>
   Duration.min(Duration.times(firstDelay, 2 ** Math.min(failures - 1, 16)), longestDelay)

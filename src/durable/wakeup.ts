@@ -9,14 +9,15 @@
  *
  * The listener is kept through outages with the backoff of `outage.ts` (a
  * fresh one each outage), a warning for each failure (a store's `listen`
- * that throws or dies counts as one; so does a listener lost before it
- * heard anything, which waits the backoff before the next), and never fails
- * the pool: while it is down, the fetcher polls. Once it listens again, the
- * latch is opened: jobs offered while nobody listened are claimed at once.
- * A store without `listen` is only polled.
+ * that throws or dies counts as one; so does a listener lost soon after
+ * its set-up before it heard anything, which waits the backoff before the
+ * next), and never fails the pool: while it is down, the fetcher polls.
+ * Once it listens again, the latch is opened: jobs offered while nobody
+ * listened are claimed at once. A store without `listen` is only polled.
  *
  * Internal: not an entry point of the package.
  */
+import * as Clock from "effect/Clock"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
@@ -112,30 +113,35 @@ export const start = (store: Store, queue: string, scope: Scope.Scope): Effect.E
 
 /**
  * Listens for ever: each notification opens `signal`; a lost listener is
- * listened again, after a warning. One lost before it heard anything waits
- * the backoff first (100 ms, doubling with each such loss in a row): a wait
- * that fails at once, set up again at once, would spin.
+ * listened again, after a warning. One lost soon after its set-up (within
+ * the backoff's longest delay) before it heard anything waits the backoff
+ * first, doubling with each such loss in a row: a wait that fails at once,
+ * set up again at once, would spin. Any other loss (a listener that heard
+ * something, or that lived longer: a quiet queue's connection dropped by an
+ * idle timeout) is listened again at once.
  */
 const keep = (listen: NonNullable<Store["listen"]>, queue: string, signal: Signal): Effect.Effect<never> => {
-  let unheard = 0
-  return Effect.forever(
-    Effect.scoped(Effect.gen(function*() {
-      if (unheard > 0) yield* Effect.sleep(Outage.delayAfter(unheard))
+  let lostAtOnce = 0
+  return Effect.forever(Effect.gen(function*() {
+    if (lostAtOnce > 0) yield* Effect.sleep(Outage.delayAfter(lostAtOnce))
+    const listener = { since: 0, heard: false }
+    const lost = yield* Effect.flip(Effect.scoped(Effect.gen(function*() {
       const next = yield* listening(listen, queue)
+      listener.since = yield* Clock.currentTimeMillis
       // Listening (again): what was offered while nobody listened is claimed now.
       open(signal)
-      unheard++
       return yield* Effect.forever(Effect.andThen(
         next,
         Effect.sync(() => {
-          unheard = 0
+          listener.heard = true
           open(signal)
         })
       ))
-    })).pipe(
-      Effect.catch((error) => quietly(Effect.logWarning("listening for new jobs failed; polling until it is back", error.message)))
-    )
-  )
+    })))
+    const lived = (yield* Clock.currentTimeMillis) - listener.since
+    lostAtOnce = listener.heard || lived >= Outage.longestDelayMillis ? 0 : lostAtOnce + 1
+    yield* quietly(Effect.logWarning("listening for new jobs failed; polling until it is back", lost.message))
+  }))
 }
 
 /**
