@@ -298,19 +298,7 @@ const makeProducer = <A, I>(
 ): Producer<A> => {
   const encode = Schema.encodeUnknownEffect(jsonCodec(schema))
   const closed = Effect.fail(new Pool.PoolClosedError({}))
-  const claimed = refusal === undefined ? undefined : payloadSeenByClaim(schema)
-  /** The first of `encoded` whose payload, as a claim will hand it to the threads, they would refuse. */
-  const firstRefusal = (encoded: ReadonlyArray<unknown>, option: string): Pool.PoolConfigError | undefined => {
-    if (refusal === undefined || claimed === undefined) return undefined
-    for (const one of encoded) {
-      const seen = claimed(one)
-      // One that does not come back is dead-lettered at its claim, saying why, as before this check.
-      if (Exit.isFailure(seen)) continue
-      const error = refusal(seen.value, option)
-      if (error !== undefined) return error
-    }
-    return undefined
-  }
+  const forThreads = refusal === undefined ? undefined : threadsCheck(schema, refusal)
   // A payload that throws when the schema reads it (a Proxy's trap, a getter) is bad input, not a defect.
   const encodeOne = (payload: A, option: "payload" | "payloads") =>
     Effect.catchDefect(encode(payload), (defect) => Effect.fail(configError(Checks.unreadable(option, defect))))
@@ -334,7 +322,7 @@ const makeProducer = <A, I>(
         // Checked once the schema has taken the payloads, so that a payload it refuses fails alike with
         // or without threads, and on what a claim will give the threads, not on the caller's value
         // (a field the schema drops, a function say, never reaches a thread).
-        const notForThreads = firstRefusal(encoded, option)
+        const notForThreads = forThreads?.(encoded, option)
         if (notForThreads !== undefined) return Effect.fail(notForThreads)
         return Effect.flatMap(
           store.offer(queue, encoded.map((payload, i) => ({ ...fields, id: ids[i]!, payload })), made ? newIdsOffer : undefined),
@@ -367,19 +355,32 @@ const makeProducer = <A, I>(
 }
 
 /**
- * What a claim will give for an encoded payload: its JSON text stored, read
- * back and decoded, as the store and the pool do. For the threads' check at
- * `submit` only: it costs a copy of the payload.
+ * The threads' check at `submit`: the first of the encoded payloads whose
+ * value, as a claim will give it to the threads (its JSON text stored, read
+ * back and decoded, as the store and the pool do), `refusal` refuses. It
+ * costs a copy of each payload. One that does not come back is
+ * dead-lettered at its claim, saying why, as without this check.
  */
-const payloadSeenByClaim = <A, I>(schema: Schema.Codec<A, I>) => {
+const threadsCheck = <A, I>(
+  schema: Schema.Codec<A, I>,
+  refusal: (payload: A, option: string) => Pool.PoolConfigError | undefined
+) => {
   const decode = payloadDecoder(schema)
-  return (encoded: unknown): Exit.Exit<A, unknown> => {
+  const seenByClaim = (encoded: unknown): Exit.Exit<A, unknown> => {
     try {
       const text = JSON.stringify(encoded)
       return decode(text === undefined ? undefined : JSON.parse(text))
     } catch (cause) {
       return Exit.fail(cause)
     }
+  }
+  return (encoded: ReadonlyArray<unknown>, option: string): Pool.PoolConfigError | undefined => {
+    for (const one of encoded) {
+      const seen = seenByClaim(one)
+      const error = Exit.isSuccess(seen) ? refusal(seen.value, option) : undefined
+      if (error !== undefined) return error
+    }
+    return undefined
   }
 }
 

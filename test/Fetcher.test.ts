@@ -14,6 +14,7 @@ import * as Leases from "../src/durable/leases.ts"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import { type Store, StoreError, withDue } from "../src/durable/Store.ts"
 import * as Fetcher from "../src/durable/fetcher.ts"
+import { guarded } from "../src/durable/guard.ts"
 import { answeredByHand, startFetcher } from "./support/fetcher.ts"
 import { settle } from "./support/workload.ts"
 import { PoolClosedError } from "../src/Pool.ts"
@@ -435,7 +436,8 @@ describe("Fetcher", () => {
         }
       }
       const scope = yield* Scope.make()
-      const delivered = yield* started(store, scope).pipe(Effect.provide(layer))
+      // Through the guard every store not made here is read with (`guard.ts`), as a pool reads it.
+      const delivered = yield* started(guarded(store), scope).pipe(Effect.provide(layer))
       // Attempt 1 at 0, 2 at 100, 3 at 300 (backoff 100, 200), whose wait dies at once; 4 at 400,
       // after the backoff's first delay: a listener lost before it heard anything is not set up
       // again at once (one whose wait always dies would spin).

@@ -18,11 +18,10 @@
  * Internal: not an entry point of the package.
  */
 import * as Effect from "effect/Effect"
-import type * as Scope from "effect/Scope"
 import { describe } from "../internal/options.ts"
 import { effectOrDie } from "../internal/userEffect.ts"
 import { unexpected } from "./boundary.ts"
-import type { Store, StoreError } from "./Store.ts"
+import type { Store } from "./Store.ts"
 
 /** The operations whose answer is an array: one that answers anything else would be read as one, and fail later. */
 const answeringArrays: ReadonlySet<string> = new Set(["offer", "claim", "extend", "buried", "upcoming"])
@@ -49,14 +48,13 @@ const guardedOperation = (name: string, operation: Operation) => (...args: Reado
   )
 
 /** `listen`, guarded twice: setting the listener up, and each wait it gives back. */
-const guardedListen = (listen: NonNullable<Store["listen"]>): NonNullable<Store["listen"]> => (queue) =>
-  Effect.map(
-    Effect.catchDefect(
-      Effect.suspend(() => called("listen", () => listen(queue))) as Effect.Effect<unknown, StoreError, Scope.Scope>,
-      (defect) => Effect.fail(unexpected("listen", defect))
-    ),
-    (next) => guardedOperation("listen", () => next)() as Effect.Effect<void, StoreError>
-  )
+const guardedListen = (listen: Operation): Store["listen"] => {
+  const setUp = guardedOperation("listen", listen)
+  return (queue) =>
+    Effect.map(setUp(queue), (next) => guardedOperation("listen", () => next)()) as ReturnType<
+      NonNullable<Store["listen"]>
+    >
+}
 
 /** `store`, each of its operations guarded (see the module's note). */
 export const guarded = (store: Store): Store => {
@@ -65,7 +63,7 @@ export const guarded = (store: Store): Store => {
     operations[name] = typeof operation !== "function"
       ? operation
       : name === "listen"
-      ? guardedListen(operation as NonNullable<Store["listen"]>)
+      ? guardedListen(operation as Operation)
       : guardedOperation(name, operation as Operation)
   }
   return operations as unknown as Store

@@ -22,7 +22,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Scope from "effect/Scope"
 import { quietly } from "../internal/quietly.ts"
-import { unexpected } from "./boundary.ts"
 import * as Outage from "./outage.ts"
 import type { Store, StoreError } from "./Store.ts"
 
@@ -156,10 +155,9 @@ const listening = (
 ): Effect.Effect<Effect.Effect<void, StoreError>, never, Scope.Scope> =>
   Effect.gen(function*() {
     const attempt = yield* Scope.make()
-    return yield* Scope.provide(attempt)(Effect.suspend(() => listen(queue))).pipe(
-      // A store's bug (a throw, a defect) is a failed listener too: the pool polls, and tries again.
-      Effect.catchDefect((defect) => Effect.fail(unexpected("listen", defect))),
-      Effect.map((next) => Effect.catchDefect(next, (defect) => Effect.fail(unexpected("listen", defect)))),
+    // A store's bug (a throw, a defect) reaches here as a `StoreError` (ours through their
+    // boundary, any other through `guard.ts`): a failed listener, tried again while the pool polls.
+    return yield* Scope.provide(attempt)(listen(queue)).pipe(
       // Also when the pool stops during the set-up: what it opened so far is closed.
       Effect.onExit((exit) =>
         Exit.isSuccess(exit) ? Effect.addFinalizer(() => Scope.close(attempt, Exit.void)) : Scope.close(attempt, Exit.void)
