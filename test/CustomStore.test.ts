@@ -5,11 +5,13 @@
  * than an Effect (an `async` function's Promise), or whose effect dies,
  * fails with a `StoreError` naming it. The pool logs it and retries, as
  * through an outage, and nothing is lost once the store answers again; a
- * producer's `submit` and an admin's call fail with that typed error. On the
- * memory store under the TestClock.
+ * producer's `submit` and an admin's call fail with that typed error. An
+ * operation that does not answer is bounded as the engines' are, by the
+ * store's own `commandTimeout` (5 seconds unless it says). On the memory
+ * store under the TestClock.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Fiber, Layer, Schema } from "effect"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import { Store } from "../src/durable/Store.ts"
 import { Durable } from "../src/index.ts"
@@ -144,4 +146,71 @@ describe("a store written outside this package", () => {
       assert.isTrue(counting._tag === "StoreError" && counting.operation === "counts")
       assert.deepStrictEqual(yield* store.counts("q"), { ready: 0, leased: 0, completed: 0, buried: 0 })
     }))
+})
+
+describe("a store written outside this package that does not answer", () => {
+  it.effect("a claim that hangs is interrupted after 5 s, logged as a StoreError and retried; the job runs once the store answers", () => {
+    const { layer, lines } = capture()
+    return Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      let hanging = true
+      let interrupted = 0
+      const hangs = () => Effect.onInterrupt(Effect.never, () => Effect.sync(() => interrupted++))
+      const pool = yield* oneWorker(breaking(store, "claim", hangs, () => hanging), { handler: () => Effect.void })
+      yield* pool.submit("a", { id: "a" })
+      yield* elapse(4_900)
+      assert.isFalse(lines.some((line) => line.message.startsWith("claiming jobs failed")))
+      yield* elapse(200)
+      const warning = lines.find((line) => line.message.startsWith("claiming jobs failed"))
+      assert.match(warning?.message ?? "", /the job store failed to claim jobs: no answer within 5000 ms/)
+      assert.isAtLeast(interrupted, 1)
+      hanging = false
+      yield* elapse(20_000, 100)
+      assert.deepStrictEqual(yield* pool.counts, { ready: 0, leased: 0, completed: 1, buried: 0 })
+    })).pipe(Effect.provide(layer))
+  })
+
+  it.effect("its own commandTimeout bounds a producer's offer: a retryable StoreError once it has passed", () =>
+    Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const hanging: Store = { ...store, offer: () => Effect.never, commandTimeout: "1 second" }
+      const submitted = yield* Effect.forkChild(Durable.producer(oneWorkerOptions(hanging)).submit("a"))
+      yield* elapse(900)
+      assert.isUndefined(submitted.pollUnsafe())
+      yield* elapse(200)
+      const error = yield* Effect.flip(Fiber.join(submitted))
+      assert.isTrue(error._tag === "StoreError" && error.operation === "offer" && error.retryable)
+      assert.match(error.message, /no answer within 1000 ms/)
+    }))
+
+  it.effect("with commandTimeout Infinity, an operation may take as long as it takes", () =>
+    Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const slow: Store = { ...store, counts: (queue) => Effect.delay(store.counts(queue), "1 hour"), commandTimeout: "Infinity" }
+      const counting = yield* Effect.forkChild(Durable.admin({ store: slow, queue: "q" }).counts)
+      yield* elapse(3_600_000, 60_000)
+      assert.deepStrictEqual(yield* Fiber.join(counting), { ready: 0, leased: 0, completed: 0, buried: 0 })
+    }))
+
+  it.effect("a listener's wait is not bounded: one set-up while no notification comes for a minute", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      let listens = 0
+      const quiet: Store = { ...store, listen: () => Effect.sync(() => (listens++, Effect.never)) }
+      yield* oneWorker(quiet, { handler: () => Effect.void })
+      yield* elapse(60_000, 1_000)
+      assert.strictEqual(listens, 1)
+    })))
+
+  for (const [given, says] of [[-1, /must not be negative/], ["soon", /is not a duration/], [0, /must be greater than zero/]] as const) {
+    it.effect(`a commandTimeout of ${JSON.stringify(given)} is refused, naming store.commandTimeout`, () =>
+      Effect.gen(function*() {
+        const store = yield* MemoryStore.make
+        const wrong = { ...store, commandTimeout: given } as unknown as Store
+        const error = yield* Effect.flip(Durable.producer(oneWorkerOptions(wrong)).submit("a"))
+        assert.strictEqual(error._tag, "PoolConfigError")
+        assert.match(error.message, /store\.commandTimeout/)
+        assert.match(error.message, says)
+      }))
+  }
 })

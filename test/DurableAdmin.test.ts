@@ -133,10 +133,12 @@ describe("Durable retention", () => {
     Effect.scoped(Effect.gen(function*() {
       const memory = yield* MemoryStore.make
       let purges = 0
-      // A store that says it purged a full batch every time, after 10 seconds.
+      // A store that says it purged a full batch every time, after 10 seconds (past the 5 a store's
+      // operation is given unless it says otherwise: this one says it may take a minute).
       const store: Store = {
         ...memory,
-        purge: (_queue, _retention, limit) => Effect.as(Effect.sleep("10 seconds"), limit).pipe(Effect.tap(() => Effect.sync(() => purges++)))
+        purge: (_queue, _retention, limit) => Effect.as(Effect.sleep("10 seconds"), limit).pipe(Effect.tap(() => Effect.sync(() => purges++))),
+        commandTimeout: "1 minute"
       }
       yield* oneWorker(store, { maintenanceInterval: "1 minute", maintenanceBatch: 5, handler: () => Effect.void })
       yield* pass("1 minute")

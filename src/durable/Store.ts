@@ -342,7 +342,8 @@ export interface Completion {
  *   or when a payload has none (a cycle); the text measured is the text stored.
  * - A server's engine bounds each operation by its `commandTimeout`: past
  *   it, the operation fails with a retryable `StoreError` ("no answer within
- *   N ms") without waiting for the server to let go of it.
+ *   N ms") without waiting for the server to let go of it. A store of your
+ *   own is bounded alike by its own (`Store.commandTimeout`), and interrupted.
  * - Whatever else goes wrong, even a bug (a defect) in an engine, is a
  *   `StoreError` naming the operation (not retryable); so is an operation on
  *   a server's store whose scope has closed.
@@ -475,6 +476,17 @@ export interface Store {
    * claim once its workers' worth of leases is free. Optional: not costly.
    */
   readonly overlappingClaimsCostly?: boolean | undefined
+  /**
+   * How long each operation of a store of your own may go unanswered: past
+   * it, the operation is interrupted and fails with a retryable
+   * `StoreError` ("no answer within N ms"), as an operation of this
+   * package's engines does past their `commandTimeout` option (which they
+   * keep to themselves: they do not carry this). Read once, when a pool,
+   * producer or admin is given the store. `listen`'s set-up is bounded by
+   * it, its wait for a notification is not. Optional: 5 seconds;
+   * `"Infinity"` for no bound.
+   */
+  readonly commandTimeout?: Duration.Input | undefined
 }
 
 /**

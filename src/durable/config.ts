@@ -35,6 +35,7 @@ import {
   refuse,
   refuseUnknown,
   reportFunction,
+  timeoutOption,
   zeroOrMore
 } from "../internal/options.ts"
 import { defaultResolved, resolve, type Resolved } from "../internal/policy.ts"
@@ -43,7 +44,7 @@ import type * as Job from "../Job.ts"
 import type * as Shutdown from "../Shutdown.ts"
 import * as Threads from "../Threads.ts"
 import { engineOf } from "./boundary.ts"
-import { guarded } from "./guard.ts"
+import { defaultCommandTimeout, guarded } from "./guard.ts"
 import { defaultRetry } from "./retryDelay.ts"
 import type { Retention, Store } from "./Store.ts"
 
@@ -123,6 +124,12 @@ const store = (option: string, input: unknown): Store => {
   }
   // What the store says of itself (`Store.overlappingClaimsCostly`): read once too, kept only when true.
   if (field(source, "overlappingClaimsCostly", option) === true) operations.overlappingClaimsCostly = true
+  // Its bound (`Store.commandTimeout`), checked as an engine's option of that name is.
+  operations.commandTimeout = timeoutOption(
+    `${option}.commandTimeout`,
+    field(source, "commandTimeout", option),
+    defaultCommandTimeout
+  )
   return operations as unknown as Store
 }
 

@@ -12,16 +12,27 @@
  * ending is logged and its lease runs out, a producer's or an admin's call
  * fails with it.
  *
+ * An operation left unanswered past the store's `commandTimeout` (5 seconds
+ * unless it says otherwise) is interrupted and fails with a retryable
+ * `StoreError`, as one of our engines' does past theirs: a claim that hung
+ * would otherwise stop the pool claiming without a word. `listen`'s wait
+ * for a notification is not bounded; its set-up is.
+ *
  * It takes the store as `config.ts` reads it: a plain object of operations
- * bound to the caller's store (so that a class's methods are among them).
+ * bound to the caller's store (so that a class's methods are among them),
+ * its `commandTimeout` a checked `Duration`.
  *
  * Internal: not an entry point of the package.
  */
+import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { describe } from "../internal/options.ts"
 import { effectOrDie } from "../internal/userEffect.ts"
 import { unexpected } from "./boundary.ts"
-import type { Store } from "./Store.ts"
+import { type Store, StoreError } from "./Store.ts"
+
+/** A store's bound when it gives none: our engines' own `commandTimeout` default. */
+export const defaultCommandTimeout = Duration.seconds(5)
 
 /** The operations whose answer is an array: one that answers anything else would be read as one, and fail later. */
 const answeringArrays: ReadonlySet<string> = new Set(["offer", "claim", "extend", "buried", "upcoming"])
@@ -40,31 +51,48 @@ const called = (name: string, run: () => unknown): Effect.Effect<unknown, unknow
 /** A store's operation, as this module sees it: anything in, anything out. */
 type Operation = (...args: ReadonlyArray<unknown>) => unknown
 
-/** `operation`, with every way it can go wrong outside its error channel turned into a `StoreError`. */
-const guardedOperation = (name: string, operation: Operation) => (...args: ReadonlyArray<unknown>) =>
+/** `effect`, failed with a retryable `StoreError` and interrupted once `timeout` has passed without an answer. */
+const within = <A>(name: string, effect: Effect.Effect<A, unknown, unknown>, timeout: Duration.Duration) =>
+  Duration.isFinite(timeout)
+    ? Effect.timeoutOrElse(effect, {
+      duration: timeout,
+      orElse: () => Effect.fail(new StoreError({ operation: name, reason: `no answer within ${Math.ceil(Duration.toMillis(timeout))} ms` }))
+    })
+    : effect
+
+/**
+ * `operation`, with every way it can go wrong outside its error channel
+ * turned into a `StoreError`; bounded by `timeout` unless it is a
+ * listener's wait.
+ */
+const guardedOperation = (name: string, operation: Operation, timeout: Duration.Duration) =>
+(
+  ...args: ReadonlyArray<unknown>
+) =>
   Effect.catchDefect(
-    Effect.suspend(() => called(name, () => operation(...args))),
+    within(name, Effect.suspend(() => called(name, () => operation(...args))), timeout),
     (defect) => Effect.fail(unexpected(name, defect))
   )
 
-/** `listen`, guarded twice: setting the listener up, and each wait it gives back. */
-const guardedListen = (listen: Operation): Store["listen"] => {
-  const setUp = guardedOperation("listen", listen)
+/** `listen`, guarded twice: setting the listener up (bounded), and each wait it gives back (not). */
+const guardedListen = (listen: Operation, timeout: Duration.Duration): Store["listen"] => {
+  const setUp = guardedOperation("listen", listen, timeout)
   return (queue) =>
-    Effect.map(setUp(queue), (next) => guardedOperation("listen", () => next)()) as ReturnType<
+    Effect.map(setUp(queue), (next) => guardedOperation("listen", () => next, Duration.infinity)()) as ReturnType<
       NonNullable<Store["listen"]>
     >
 }
 
 /** `store`, each of its operations guarded (see the module's note). */
 export const guarded = (store: Store): Store => {
+  const timeout = Duration.fromInputUnsafe(store.commandTimeout ?? defaultCommandTimeout)
   const operations: Record<string, unknown> = {}
   for (const [name, operation] of Object.entries(store)) {
     operations[name] = typeof operation !== "function"
       ? operation
       : name === "listen"
-      ? guardedListen(operation as Operation)
-      : guardedOperation(name, operation as Operation)
+      ? guardedListen(operation as Operation, timeout)
+      : guardedOperation(name, operation as Operation, timeout)
   }
   return operations as unknown as Store
 }
