@@ -11,7 +11,8 @@
  * store under the TestClock.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Fiber, Layer, Schema } from "effect"
+import { Context, Duration, Effect, Fiber, Layer, Schema } from "effect"
+import * as Boundary from "../src/durable/boundary.ts"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import { Store } from "../src/durable/Store.ts"
 import { Durable } from "../src/index.ts"
@@ -182,6 +183,48 @@ describe("a store written outside this package that does not answer", () => {
       assert.isTrue(error._tag === "StoreError" && error.operation === "offer" && error.retryable)
       assert.match(error.message, /no answer within 1000 ms/)
     }))
+
+  it.effect("an operation that cannot be interrupted is given up at the bound, not waited for", () =>
+    Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const stuck: Store = { ...store, counts: () => Effect.uninterruptible(Effect.never), commandTimeout: "1 second" }
+      const counting = yield* Effect.forkChild(Durable.admin({ store: stuck, queue: "q" }).counts)
+      yield* elapse(1_100)
+      const error = yield* Effect.flip(Fiber.join(counting))
+      assert.isTrue(error._tag === "StoreError" && error.operation === "counts" && error.retryable)
+      assert.match(error.message, /no answer within 1000 ms/)
+    }))
+
+  it.effect("a listener's set-up that hangs is given up after 5 s, logged, and set up again", () => {
+    const { layer, lines } = capture()
+    return Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      let listens = 0
+      const hanging: Store = { ...store, listen: () => Effect.sync(() => listens++).pipe(Effect.andThen(Effect.never)) }
+      yield* oneWorker(hanging, { handler: () => Effect.void })
+      yield* elapse(4_900)
+      assert.strictEqual(listens, 1)
+      yield* elapse(1_000)
+      assert.isAtLeast(listens, 2)
+      const warning = lines.find((line) => line.message.startsWith("listening for new jobs failed"))
+      assert.match(warning?.message ?? "", /no answer within 5000 ms/)
+    })).pipe(Effect.provide(layer))
+  })
+
+  it.effect("one of ours with an operation replaced keeps its engine's own bound for the others (here 30 s, not 5)", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      // An engine whose counts answers after 6 s, bounded at 30 s by the boundary, as a server's store is.
+      const engine = {
+        ...memory,
+        counts: (queue: string) => Effect.delay(memory.counts(queue), "6 seconds")
+      } as unknown as Boundary.Engine
+      const ours = Boundary.makeStore(engine, { engine: "test", commandTimeout: { duration: Duration.seconds(30), scope: yield* Effect.scope } })
+      const taken: Store = { ...ours, claim: (...args) => ours.claim(...args) }
+      const counting = yield* Effect.forkChild(Durable.admin({ store: taken, queue: "q" }).counts)
+      yield* elapse(6_100)
+      assert.deepStrictEqual(yield* Fiber.join(counting), { ready: 0, leased: 0, completed: 0, buried: 0 })
+    })))
 
   it.effect("with commandTimeout Infinity, an operation may take as long as it takes", () =>
     Effect.gen(function*() {

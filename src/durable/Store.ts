@@ -343,7 +343,8 @@ export interface Completion {
  * - A server's engine bounds each operation by its `commandTimeout`: past
  *   it, the operation fails with a retryable `StoreError` ("no answer within
  *   N ms") without waiting for the server to let go of it. A store of your
- *   own is bounded alike by its own (`Store.commandTimeout`), and interrupted.
+ *   own is bounded alike by its own (`Store.commandTimeout`): the operation
+ *   is interrupted in the background, never waited for.
  * - Whatever else goes wrong, even a bug (a defect) in an engine, is a
  *   `StoreError` naming the operation (not retryable); so is an operation on
  *   a server's store whose scope has closed.
@@ -478,13 +479,15 @@ export interface Store {
   readonly overlappingClaimsCostly?: boolean | undefined
   /**
    * How long each operation of a store of your own may go unanswered: past
-   * it, the operation is interrupted and fails with a retryable
-   * `StoreError` ("no answer within N ms"), as an operation of this
-   * package's engines does past their `commandTimeout` option (which they
-   * keep to themselves: they do not carry this). Read once, when a pool,
-   * producer or admin is given the store. `listen`'s set-up is bounded by
-   * it, its wait for a notification is not. Optional: 5 seconds;
-   * `"Infinity"` for no bound.
+   * it, the caller's call fails with a retryable `StoreError` ("no answer
+   * within N ms"), as an operation of this package's engines does past
+   * their `commandTimeout` option, and the operation is interrupted in the
+   * background, never waited for. Read once, when a pool, producer or admin
+   * is given the store. `listen`'s set-up is bounded by it, its wait for a
+   * notification is not. Our engines' stores do not carry it (their option
+   * bounds them); a store of yours that keeps some of their operations
+   * leaves those to that option. Optional: 5 seconds; `"Infinity"` for no
+   * bound.
    */
   readonly commandTimeout?: Duration.Input | undefined
 }

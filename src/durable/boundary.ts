@@ -116,10 +116,22 @@ const engines = new WeakMap<object, string>()
 export const engineOf = (store: unknown): string =>
   (typeof store === "object" && store !== null ? engines.get(store) : undefined) ?? "custom"
 
+/**
+ * Every operation of a store `makeStore` made: already bounded by its
+ * engine's `commandTimeout`, where a store of the caller's own that took it
+ * over (one of ours with an operation replaced) is given to `guard.ts`.
+ */
+const ownOperations = new WeakSet<object>()
+
+/** Whether `operation` is one of a store `makeStore` made (it needs no `this`, and no other bound). */
+export const isOwnOperation = (operation: unknown): boolean =>
+  typeof operation === "function" && ownOperations.has(operation)
+
 /** Wraps an engine's raw operations into a `Store` that keeps the boundary's rules. */
 export const makeStore = (engine: Engine, options: Options): Store => {
   const store = wrap(engine, options)
   engines.set(store, options.engine)
+  for (const operation of Object.values(store)) if (typeof operation === "function") ownOperations.add(operation)
   return store
 }
 

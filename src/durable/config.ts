@@ -43,7 +43,7 @@ import { defaultName } from "../internal/poolOptions.ts"
 import type * as Job from "../Job.ts"
 import type * as Shutdown from "../Shutdown.ts"
 import * as Threads from "../Threads.ts"
-import { engineOf } from "./boundary.ts"
+import { engineOf, isOwnOperation } from "./boundary.ts"
 import { defaultCommandTimeout, guarded } from "./guard.ts"
 import { defaultRetry } from "./retryDelay.ts"
 import type { Retention, Store } from "./Store.ts"
@@ -100,10 +100,15 @@ const storeOperations = [
   "purge"
 ] as const satisfies ReadonlyArray<keyof Store>
 
+/** `operation` bound to `source`; one of our stores' needs no `this`, and is kept as it is. */
+const boundTo = (operation: unknown, source: object): unknown =>
+  isOwnOperation(operation) ? operation : (operation as (...args: ReadonlyArray<unknown>) => unknown).bind(source)
+
 /**
  * `input` as a `Store`: each operation read once and bound to it (a store
  * written as a class keeps its `this`), so that a getter is not run again on
- * every claim.
+ * every claim. An operation of one of our stores (taken over by the
+ * caller's) is kept as it is, for `guard.ts` to know it.
  */
 const store = (option: string, input: unknown): Store => {
   const source = record(option, input)
@@ -113,14 +118,14 @@ const store = (option: string, input: unknown): Store => {
     if (typeof operation !== "function") {
       refuse(option, `must be a Store (${storeOperations.join(", ")}): its ${name} is ${describe(operation)}`)
     }
-    operations[name] = (operation as (...args: ReadonlyArray<unknown>) => unknown).bind(source)
+    operations[name] = boundTo(operation, source)
   }
   // Optional: a store without `listen` or `due` is polled; one without `upcoming` lists no waiting jobs.
   for (const name of ["listen", "due", "upcoming"] as const) {
     const operation = field(source, name, option)
     if (operation === undefined) continue
     if (typeof operation !== "function") refuse(option, `must be a Store: its ${name} is ${describe(operation)}`)
-    operations[name] = (operation as (...args: ReadonlyArray<unknown>) => unknown).bind(source)
+    operations[name] = boundTo(operation, source)
   }
   // What the store says of itself (`Store.overlappingClaimsCostly`): read once too, kept only when true.
   if (field(source, "overlappingClaimsCostly", option) === true) operations.overlappingClaimsCostly = true

@@ -13,22 +13,27 @@
  * fails with it.
  *
  * An operation left unanswered past the store's `commandTimeout` (5 seconds
- * unless it says otherwise) is interrupted and fails with a retryable
- * `StoreError`, as one of our engines' does past theirs: a claim that hung
- * would otherwise stop the pool claiming without a word. `listen`'s wait
- * for a notification is not bounded; its set-up is.
+ * unless it says otherwise) fails with a retryable `StoreError`, as one of
+ * our engines' does past theirs, and is interrupted in the background,
+ * never waited for: a claim that hung would otherwise stop the pool
+ * claiming without a word. `listen`'s wait for a notification is not
+ * bounded; its set-up is. An operation of one of our stores, kept by a
+ * store that took the others over, keeps its engine's own bound only.
  *
  * It takes the store as `config.ts` reads it: a plain object of operations
- * bound to the caller's store (so that a class's methods are among them),
- * its `commandTimeout` a checked `Duration`.
+ * bound to the caller's store (so that a class's methods are among them;
+ * ours kept as they are), its `commandTimeout` a checked `Duration`.
  *
  * Internal: not an entry point of the package.
  */
+import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
 import { describe } from "../internal/options.ts"
 import { effectOrDie } from "../internal/userEffect.ts"
-import { unexpected } from "./boundary.ts"
+import { isOwnOperation, unexpected } from "./boundary.ts"
 import { type Store, StoreError } from "./Store.ts"
 
 /** A store's bound when it gives none: our engines' own `commandTimeout` default. */
@@ -51,14 +56,34 @@ const called = (name: string, run: () => unknown): Effect.Effect<unknown, unknow
 /** A store's operation, as this module sees it: anything in, anything out. */
 type Operation = (...args: ReadonlyArray<unknown>) => unknown
 
-/** `effect`, failed with a retryable `StoreError` and interrupted once `timeout` has passed without an answer. */
+/**
+ * `effect` in a fiber of its own, its caller failed with a retryable
+ * `StoreError` once `timeout` has passed without an answer. The operation
+ * is then interrupted in the background, never waited for: letting go may
+ * take as long as it likes (a statement cancelled on a server that does not
+ * answer), or never come (an operation that cannot be interrupted).
+ */
 const within = <A>(name: string, effect: Effect.Effect<A, unknown, unknown>, timeout: Duration.Duration) =>
-  Duration.isFinite(timeout)
-    ? Effect.timeoutOrElse(effect, {
-      duration: timeout,
-      orElse: () => Effect.fail(new StoreError({ operation: name, reason: `no answer within ${Math.ceil(Duration.toMillis(timeout))} ms` }))
-    })
-    : effect
+  !Duration.isFinite(timeout) ? effect : Effect.flatMap(
+    Effect.forkDetach(effect, { startImmediately: true }),
+    (fiber) => {
+      const abandon = Effect.asVoid(Effect.forkDetach(Fiber.interrupt(fiber)))
+      return Effect.timeoutOrElse(Effect.flatMap(Fiber.await(fiber), (exit) => answer(name, exit)), {
+        duration: timeout,
+        orElse: () =>
+          Effect.andThen(
+            abandon,
+            Effect.fail(new StoreError({ operation: name, reason: `no answer within ${Math.ceil(Duration.toMillis(timeout))} ms` }))
+          )
+      }).pipe(Effect.onInterrupt(() => abandon))
+    }
+  )
+
+/** An operation's exit, as its caller gets it: interrupted without the caller being so, a defect. */
+const answer = <A>(name: string, exit: Exit.Exit<A, unknown>): Effect.Effect<A, unknown> =>
+  Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
+    ? Effect.die(new Error(`the store's ${name} was interrupted`))
+    : exit
 
 /**
  * `operation`, with every way it can go wrong outside its error channel
@@ -83,6 +108,10 @@ const guardedListen = (listen: Operation, timeout: Duration.Duration): Store["li
     >
 }
 
+/** The bound the guard gives `operation`: none for one of our stores', which its engine bounds already. */
+const boundOf = (operation: unknown, timeout: Duration.Duration): Duration.Duration =>
+  isOwnOperation(operation) ? Duration.infinity : timeout
+
 /** `store`, each of its operations guarded (see the module's note). */
 export const guarded = (store: Store): Store => {
   const timeout = Duration.fromInputUnsafe(store.commandTimeout ?? defaultCommandTimeout)
@@ -91,8 +120,8 @@ export const guarded = (store: Store): Store => {
     operations[name] = typeof operation !== "function"
       ? operation
       : name === "listen"
-      ? guardedListen(operation as Operation, timeout)
-      : guardedOperation(name, operation as Operation, timeout)
+      ? guardedListen(operation as Operation, boundOf(operation, timeout))
+      : guardedOperation(name, operation as Operation, boundOf(operation, timeout))
   }
   return operations as unknown as Store
 }
