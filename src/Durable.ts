@@ -347,7 +347,9 @@ const makeProducer = <A, I>(
         if (!accepting()) return closed
         const fields = Checks.checked("options", () => JobFields.fields(options, false, Tracing.currentSpan()))
         if (isInvalid(fields)) return Effect.fail(configError(fields))
-        const all = Checks.checked("payloads", () => Checks.payloadList(payloads))
+        // Read once, here: an element that throws when read (a getter, a Proxy's trap) is bad input,
+        // and what follows reads this copy, never the caller's list again.
+        const all = Checks.checked("payloads", () => Array.from(Checks.payloadList(payloads)))
         if (isInvalid(all)) return Effect.fail(configError(all))
         return offer(all, all.map(newJobId), fields, "payloads", true)
       })

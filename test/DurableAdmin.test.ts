@@ -14,6 +14,7 @@ import type { Store } from "../src/durable/Store.ts"
 import { Durable } from "../src/index.ts"
 import { PoolConfigError } from "../src/Pool.ts"
 import { elapse, oneWorker } from "./support/durablePool.ts"
+import { throwingProxy } from "./support/hostileValues.ts"
 import { settle } from "./support/workload.ts"
 
 /** Lets `duration` pass at once (every sleep due meanwhile wakes, in order), then lets the fibers run. */
@@ -393,6 +394,8 @@ describe("Durable dead letters and single jobs", () => {
       assert.strictEqual(yield* named(admin.deadLetters(1, { maxPayloadBytes: 0 })), "maxPayloadBytes")
       assert.strictEqual(yield* named(admin.deadLetters(1, { maxPayloadBytes: 1.5 })), "maxPayloadBytes")
       assert.strictEqual(yield* named(admin.deadLetters(1, null as never)), "options")
+      // Options that cannot be read are named as such, not as the limit given beside them.
+      assert.strictEqual(yield* named(admin.deadLetters(10, throwingProxy() as never)), "options")
       assert.strictEqual(yield* named(admin.deadLetters(1, { maxPayloadByte: 10 } as never)), "maxPayloadByte")
       const broken = Durable.admin({ store, queue: "" })
       assert.strictEqual(yield* named(broken.lookup("x")), "queue")

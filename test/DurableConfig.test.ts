@@ -11,7 +11,7 @@ import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import type { Store } from "../src/durable/Store.ts"
 import { Durable, Threads } from "../src/index.ts"
 import { oneWorker, oneWorkerOptions } from "./support/durablePool.ts"
-import { revokedProxy, throwingProxy } from "./support/hostileValues.ts"
+import { boom, revokedProxy, throwingProxy } from "./support/hostileValues.ts"
 
 /** A memory store that counts every call made to it. */
 const countingStore = Effect.map(MemoryStore.make, (healthy) => {
@@ -241,6 +241,25 @@ describe("Durable.make with options it cannot use", () => {
             assert.deepStrictEqual([error._tag, error._tag === "PoolConfigError" && error.option], ["PoolConfigError", option])
           }
         }
+      }
+      assert.strictEqual((yield* store.counts("q")).ready, 0)
+    }))
+
+  it.effect("a list of payloads that throws when read (a Proxy's trap, a getter, its length) is a PoolConfigError naming payloads; nothing stored", () =>
+    Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const producer = Durable.producer({ store, queue: "q", schema: Schema.String })
+      const lists: ReadonlyArray<unknown> = [
+        new Proxy([], { get: boom }),
+        Object.defineProperty(["a", "b"], 1, { get: boom }),
+        new Proxy(["a"], { get: (target, key) => key === "length" ? boom() : Reflect.get(target, key) })
+      ]
+      for (const list of lists) {
+        const exit = yield* Effect.exit(producer.submitAll(list as ReadonlyArray<string>))
+        assert.isTrue(Exit.isFailure(exit) && !Cause.hasDies(exit.cause), `not a typed failure: ${String(exit)}`)
+        const error = yield* Effect.flip(exit)
+        assert.deepStrictEqual([error._tag, error._tag === "PoolConfigError" && error.option], ["PoolConfigError", "payloads"])
+        assert.match(error.message, /could not be read \(it threw Error: hostile\)/)
       }
       assert.strictEqual((yield* store.counts("q")).ready, 0)
     }))

@@ -120,6 +120,18 @@ describe("rules for values", () => {
     assert.strictEqual(Options.describe(new Date(Number.NaN)), "an invalid Date")
   })
 
+  it("a long value is shown by its head and its length, never half a surrogate pair", () => {
+    const ids = Array.from({ length: 100_000 }, (_, i) => `id-${i}`)
+    const shown = Options.describe(ids)
+    assert.isAtMost(shown.length, Options.shownAtMost + 30)
+    assert.match(shown, /^id-0,id-1,.*… \(\d+ characters\)$/)
+    assert.match(Options.describe("x".repeat(10_000)), /^"x+… \(10002 characters\)$/)
+    // A pair whose halves would fall on either side of the cut is left out whole.
+    const paired = Options.describe("a".repeat(Options.shownAtMost - 2) + "😀".repeat(10))
+    assert.isFalse(/\p{Cs}/u.test(paired), paired)
+    assert.strictEqual(Options.describe("short"), '"short"')
+  })
+
   it("must refuses a value its predicate cannot look at, naming the option", () => {
     const isThing = (u: unknown): u is object => "thing" in (u as object)
     refuses(() => Options.must("retry", throwingProxy(), isThing, "a thing"), "retry", /could not be read/)

@@ -17,7 +17,7 @@ import type { JobInfo, JobState, Store, StoreError } from "./Store.ts"
 
 /** The pool's `deadLetters`: checks `limit` and `maxPayloadBytes`, then asks the store. */
 const deadLetters = (store: Store, queue: string): Admin["deadLetters"] => (limit = 100, options) => {
-  const checked = Checks.checked("limit", () => {
+  const checked = Checks.checked("options", () => {
     Checks.positiveInteger("limit", limit)
     if (options === undefined) return undefined
     const given = Checks.record("options", options)

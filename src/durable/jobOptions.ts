@@ -17,6 +17,7 @@ import {
   describe,
   duration,
   field,
+  orDefault,
   positive,
   positiveInteger,
   record,
@@ -122,13 +123,13 @@ const priority = (input: unknown): number => {
 const backoff = (input: unknown): NonNullable<Settings["retry"]> => {
   const source = record("retry", input)
   const read = (key: string) => field(source, key, `retry.${key}`)
-  refuseUnknown(source, new Set(["base", "factor", "max"]), "retry", { schedule: " (a job's own retry is a Backoff)" })
+  refuseUnknown(source, new Set(["base", "factor", "max"]), "retry", { schedule: " (a job's own retry is a Backoff)" }, "retry")
   const base = finiteMillis("retry.base", read("base"), positive)
-  const factorInput = read("factor") ?? 2
+  const factorInput = orDefault(read("factor"), 2)
   if (!(typeof factorInput === "number" && Number.isFinite(factorInput) && factorInput >= 1)) {
     refuse("retry.factor", `must be a finite number >= 1, got ${describe(factorInput)}`)
   }
-  const max = finiteMillis("retry.max", read("max") ?? "5 minutes", positive)
+  const max = finiteMillis("retry.max", orDefault(read("max"), "5 minutes"), positive)
   if (max < base) refuse("retry.max", `must be at least retry.base (${base} millis), got ${max} millis`)
   return { base, factor: factorInput as number, max }
 }

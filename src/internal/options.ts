@@ -185,11 +185,22 @@ export const refuseUnknown = (
   hints: Readonly<Record<string, string>>,
   parent?: string
 ): void => {
-  for (const key of Object.keys(source)) {
+  // A Proxy's `ownKeys` trap may throw: that is the option itself unreadable, named as such.
+  const keys = readKeys(source, parent ?? "options")
+  for (const key of keys) {
     // A key given as `undefined` says nothing (a spread of optional fields): as if absent.
     if (!known.has(key) && field(source, key, parent === undefined ? key : `${parent}.${key}`) !== undefined) {
       refuse(parent === undefined ? key : `${parent}.${key}`, `is not an option of ${owner}${Object.hasOwn(hints, key) ? hints[key] : ""}`)
     }
+  }
+}
+
+/** `source`'s own keys, or a refusal naming `option` if listing them throws. */
+const readKeys = (source: object, option: string): ReadonlyArray<string> => {
+  try {
+    return Object.keys(source)
+  } catch (cause) {
+    throw unreadable(option, cause)
   }
 }
 
@@ -483,16 +494,26 @@ const kindOf = (input: unknown): string => {
  */
 export const describe = (input: unknown): string => {
   try {
-    if (typeof input === "string") return JSON.stringify(input)
+    if (typeof input === "string") return shortened(JSON.stringify(input))
     if (typeof input === "function") return "a function"
-    if (typeof input === "bigint") return `${input}n`
+    if (typeof input === "bigint") return shortened(`${input}n`)
     // As JSON, an invalid Date is "null": the one value it is not.
     if (input instanceof Date) return Number.isNaN(input.getTime()) ? "an invalid Date" : input.toISOString()
-    if (typeof input !== "object" || input === null || Array.isArray(input)) return String(input)
-    return safeJson(input)
+    if (typeof input !== "object" || input === null || Array.isArray(input)) return shortened(String(input))
+    return shortened(safeJson(input))
   } catch {
     return "a value that cannot be shown"
   }
+}
+
+/** The most characters of a value a message shows: a list of 100,000 ids is not a message. */
+export const shownAtMost = 200
+
+/** `text`, or its first `shownAtMost` characters (never half a surrogate pair) and its length. */
+const shortened = (text: string): string => {
+  if (text.length <= shownAtMost) return text
+  const end = /[\uD800-\uDBFF]/.test(text[shownAtMost - 1]!) ? shownAtMost - 1 : shownAtMost
+  return `${text.slice(0, end)}… (${text.length} characters)`
 }
 
 const safeJson = (input: object): string => {

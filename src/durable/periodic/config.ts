@@ -16,6 +16,7 @@ import {
   describe,
   duration,
   field,
+  holds,
   type Invalid,
   maxJobIdBytes,
   nonEmptyString,
@@ -107,10 +108,14 @@ const name = (input: unknown): string => {
   return unkeepable === undefined ? given : refuse("name", unkeepable)
 }
 
+// The checks read the value (a Proxy's trap may throw): such a value is refused by name.
+const isTimeZone = (input: unknown): input is DateTime.TimeZone => holds("timeZone", () => DateTime.isTimeZone(input))
+const isCron = (input: unknown): input is Cron.Cron => holds("cron", () => Cron.isCron(input))
+
 /** The time zone of a cron string: a zone id (`Europe/Paris`), an offset (`+02:00`) or a `TimeZone`. Default UTC. */
 const timeZone = (input: unknown): DateTime.TimeZone => {
   if (input === undefined) return DateTime.zoneMakeNamedUnsafe("UTC")
-  if (DateTime.isTimeZone(input)) return placeable(input, input)
+  if (isTimeZone(input)) return placeable(input, input)
   if (typeof input !== "string") return refuse("timeZone", `must be a time zone id or a TimeZone, got ${describe(input)}`)
   const zone = DateTime.zoneFromString(input)
   if (zone._tag === "None") return refuse("timeZone", `is not a time zone this runtime knows: ${describe(input)}`)
@@ -133,7 +138,7 @@ const maxOffsetMillis = 14 * 60 * 60 * 1000
  * declares it must compute the same ticks, wherever it runs.
  */
 const schedule = (cronInput: unknown, timeZoneInput: unknown): Cron.Cron => {
-  if (Cron.isCron(cronInput)) {
+  if (isCron(cronInput)) {
     if (timeZoneInput !== undefined) {
       refuse("timeZone", "is for a cron string: a Cron carries its own time zone (Cron.parse(expression, timeZone))")
     }
