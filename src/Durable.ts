@@ -54,6 +54,7 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
+import * as SchemaIssue from "effect/SchemaIssue"
 import * as Scope from "effect/Scope"
 import type * as Stream from "effect/Stream"
 import { type Config, type ProducerConfig, validate, validateAdmin, validateProducer } from "./durable/config.ts"
@@ -315,9 +316,9 @@ const makeProducer = <A, I>(
   > =>
     Effect.flatMap(
       // `submit`'s one payload without `forEach`'s steps: each runs cold when an idle process submits.
-      payloads.length === 1
+      payloads.length === 1 && option === "payload"
         ? Effect.map(encodeOne(payloads[0]!, option), (one) => [one])
-        : Effect.forEach(payloads, (payload) => encodeOne(payload, option)),
+        : Effect.forEach(payloads, (payload, i) => Effect.mapError(encodeOne(payload, option), (error) => at(i, error))),
       (encoded): Effect.Effect<ReadonlyArray<string>, StoreError | Pool.PoolConfigError | JobNotResubmittedError> => {
         // Checked once the schema has taken the payloads, so that a payload it refuses fails alike with
         // or without threads, and on what a claim will give the threads, not on the caller's value
@@ -355,6 +356,10 @@ const makeProducer = <A, I>(
       })
   }
 }
+
+/** A batch's schema refusal says which payload it was (`at [3]`); other errors are as they are. */
+const at = <E>(index: number, error: E | Schema.SchemaError): E | Schema.SchemaError =>
+  Schema.isSchemaError(error) ? new Schema.SchemaError(new SchemaIssue.Pointer([index], error.issue)) : error
 
 /**
  * The threads' check at `submit`: the first of the encoded payloads whose

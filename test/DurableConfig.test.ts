@@ -264,6 +264,18 @@ describe("Durable.make with options it cannot use", () => {
       assert.strictEqual((yield* store.counts("q")).ready, 0)
     }))
 
+  it.effect("a batch's payload the schema refuses is a SchemaError that says which one (at [i]); nothing stored", () =>
+    Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const producer = Durable.producer({ store, queue: "q", schema: Schema.String })
+      const error = yield* Effect.flip(producer.submitAll(["a", "b", 3 as never, "d"]))
+      assert.strictEqual(error._tag, "SchemaError")
+      assert.strictEqual(error.message, "Expected string\n  at [2]")
+      const one = yield* Effect.flip(producer.submit(3 as never))
+      assert.strictEqual(one.message, "Expected string")
+      assert.strictEqual((yield* store.counts("q")).ready, 0)
+    }))
+
   it.effect("a store written as a class keeps its `this`", () =>
     Effect.scoped(Effect.gen(function*() {
       const healthy = yield* MemoryStore.make
