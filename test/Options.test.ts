@@ -200,6 +200,8 @@ describe("durations", () => {
   it("refuses negative durations, and zero unless the rule allows it", () => {
     refuses(() => millis(-5), "lease", /^must not be negative, got -5ms$/)
     refuses(() => millis(0), "lease", /^must be greater than zero$/)
+    // Positive, but under a nanosecond: zero once a Duration, and said so.
+    refuses(() => millis(1e-9), "lease", /^must be at least 1 nanosecond, got 1e-9 ms$/)
     assert.strictEqual(millis(0, { allowZero: true }), 0)
   })
 

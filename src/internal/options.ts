@@ -258,7 +258,10 @@ export const duration = (option: string, input: unknown, rule: DurationRule): Du
   if (Duration.isLessThan(decoded, Duration.zero)) {
     return refuse(option, `must not be negative, got ${Duration.format(decoded)}`)
   }
-  if (!rule.allowZero && Duration.isZero(decoded)) return refuse(option, "must be greater than zero")
+  if (!rule.allowZero && Duration.isZero(decoded)) {
+    // A positive amount under a nanosecond is zero once a Duration: say so, not "greater than zero".
+    return refuse(option, typeof input === "number" && input > 0 ? `must be at least 1 nanosecond, got ${input} ms` : "must be greater than zero")
+  }
   return decoded
 }
 
