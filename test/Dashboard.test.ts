@@ -6,7 +6,9 @@
  * requests (through `HttpRouter.toWebHandler`: no socket).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Schema, Stream } from "effect"
+import { Duration, Effect, Fiber, Layer, Schema, Stream } from "effect"
+import { createServer } from "node:http"
+import { type AddressInfo, connect } from "node:net"
 import { HttpRouter } from "effect/http"
 import { TestClock } from "effect/testing"
 import * as Ring from "../src/dashboard/ring.ts"
@@ -20,6 +22,7 @@ import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import { Dashboard, Durable, Pool } from "../src/index.ts"
 import { isLoopback } from "../src/program/dashboard.ts"
 import { listenAddress } from "../src/program/address.ts"
+import { capture } from "./support/logLines.ts"
 import { settle } from "./support/workload.ts"
 
 const second = Duration.seconds(1)
@@ -412,6 +415,74 @@ describe("routes", () => {
       assert.deepStrictEqual(calls, ["redrive dead-1", "cancel ready-1", "cancel nobody"])
     } finally {
       await dispose()
+    }
+  })
+
+  it("an action whose store times out is logged and answered as of unknown outcome, not refused; one whose client goes away, logged", async () => {
+    const { layer, lines } = capture()
+    const failing = (error: StoreError | undefined): Dashboard.Queue => ({
+      name: "emails",
+      kind: "durable",
+      stats: Effect.succeed({
+        workers: 0, queued: 0, delayed: 0, active: 0, submitted: 0, succeeded: 0, failed: 0, died: 0,
+        interrupted: 0, cancelled: 0, abandoned: 0, droppedOutcomes: 0
+      }),
+      running: Effect.succeed([]),
+      outcomes: Stream.never,
+      admin: { ...fakeAdmin([]), remove: () => error === undefined ? Effect.never : Effect.fail(error) },
+      periodic: []
+    })
+    const serve = (error: StoreError | undefined) =>
+      HttpRouter.toWebHandler(
+        Layer.merge(Dashboard.routes({ queues: [failing(error)], token: "s3cret" }), layer),
+        { disableLogger: true }
+      )
+    const timedOut = serve(new StoreError({ operation: "remove", reason: "no answer within 5000 ms" }))
+    const closed = serve(new StoreError({ operation: "remove", reason: "the store is closed", retryable: false }))
+    const hanging = serve(undefined)
+    try {
+      const unknown = await timedOut.handler(post("/api/queues/emails/remove", "{\"ids\":[\"dead-1\"]}"))
+      assert.strictEqual(unknown.status, 503)
+      assert.match(((await unknown.json()) as any).outcome, /^unknown/)
+      assert.isTrue(lines.some((line) => line.message === "dashboard action failed; it may have been done" && line.annotations.ids === "dead-1"))
+      const refused = await closed.handler(post("/api/queues/emails/remove", "{\"ids\":[\"dead-2\"]}"))
+      assert.strictEqual(refused.status, 503)
+      assert.isUndefined(((await refused.json()) as any).outcome)
+      assert.isTrue(lines.some((line) => line.message === "dashboard action refused" && line.annotations.ids === "dead-2"))
+      // The client goes away while the store has the action: still a line naming it.
+      const abort = new AbortController()
+      const request = new Request(post("/api/queues/emails/remove", "{\"ids\":[\"dead-3\"]}"), { signal: abort.signal })
+      const answered = hanging.handler(request).catch(() => undefined)
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      abort.abort()
+      await answered
+      await new Promise((resolve) => setTimeout(resolve, 50))
+      assert.isTrue(
+        lines.some((line) => line.message === "dashboard action interrupted; it may have been done" && line.annotations.ids === "dead-3"),
+        JSON.stringify(lines.map((line) => line.message))
+      )
+    } finally {
+      await Promise.all([timedOut.dispose(), closed.dispose(), hanging.dispose()])
+    }
+  })
+
+  it("a server with serverLimits answers at most 100 requests a connection to a client that sends them without reading, then closes it", async () => {
+    const server = Object.assign(createServer((_request, response) => response.end("ok")), Dashboard.serverLimits)
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve))
+    const { port } = server.address() as AddressInfo
+    try {
+      const socket = connect(port, "127.0.0.1")
+      let received = ""
+      socket.on("data", (chunk) => received += chunk.toString("latin1"))
+      const ended = new Promise<void>((resolve) => socket.on("close", () => resolve()))
+      socket.write("GET / HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(500))
+      await ended
+      const ok = received.split("HTTP/1.1 200").length - 1
+      assert.isAtMost(ok, 100)
+      assert.isAtLeast(ok, 1)
+    } finally {
+      server.closeAllConnections()
+      await new Promise((resolve) => server.close(resolve))
     }
   })
 

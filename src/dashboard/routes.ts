@@ -4,8 +4,10 @@
  *
  * Every action is checked (`security.ts`), its body read with a size limit
  * and checked field by field; bad input gets a 4xx JSON error saying what is
- * wrong, never a crash. Each action, done or refused, is logged through
- * Effect's logger with what it was, on which queue and ids, and from where.
+ * wrong, never a crash. Each action, done, refused, or of unknown outcome
+ * (the store timed out, or the client went away once it was sent), is
+ * logged through Effect's logger with what it was, on which queue and ids,
+ * and from where.
  *
  * Internal: not an entry point of the package.
  */
@@ -45,13 +47,19 @@ type Action =
   | { readonly _tag: "redrive" | "remove"; readonly ids: ReadonlyArray<string> | "all" }
   | { readonly _tag: "cancel"; readonly id: string }
 
-/** A request refused: the answer's status and what to say. */
+/**
+ * A request refused: the answer's status and what to say; `unknown` when
+ * the store failed in a way (a timeout, a lost connection) that leaves open
+ * whether it did the action: not refused then, and not said to be.
+ */
 class Refused {
   readonly status: number
   readonly error: string
-  constructor(status: number, error: string) {
+  readonly unknown: boolean
+  constructor(status: number, error: string, unknown = false) {
     this.status = status
     this.error = error
+    this.unknown = unknown
   }
 }
 
@@ -91,8 +99,10 @@ const perform = (queue: QueueState, action: Action): Effect.Effect<unknown, Refu
   if (admin === undefined) {
     return Effect.fail(new Refused(400, `${queue.source.name} is an in-memory pool: it has no dead letters to act on`))
   }
-  const failed = (error: { readonly _tag: string; readonly message: string }) =>
-    Effect.fail(new Refused(error._tag === "PoolConfigError" ? 400 : 503, error.message))
+  const failed = (error: { readonly _tag: string; readonly message: string; readonly retryable?: boolean }) =>
+    Effect.fail(
+      new Refused(error._tag === "PoolConfigError" ? 400 : 503, error.message, error._tag === "StoreError" && error.retryable === true)
+    )
   switch (action._tag) {
     case "redrive":
     case "remove": {
@@ -152,14 +162,25 @@ const act = (sampler: Sampler, token: string | undefined) =>
       const parsed = parseAction(name, yield* readJson(request))
       if (parsed instanceof Refused) return yield* Effect.fail(parsed)
       action = parsed
-      return yield* perform(queue, parsed)
+      // Sent, the action may be done though its client goes away: it is logged all the same.
+      return yield* perform(queue, parsed).pipe(
+        Effect.onInterrupt(() =>
+          Effect.logWarning("dashboard action interrupted; it may have been done").pipe(
+            Effect.annotateLogs({ action: name, queue: queueName, ids: idsOf(parsed), ...who })
+          )
+        )
+      )
     }).pipe(Effect.result)
     const line = { action: name, queue: queueName, ids: idsOf(action), ...who }
     if (answer._tag === "Success") {
       yield* Effect.logInfo("dashboard action").pipe(Effect.annotateLogs({ ...line, result: JSON.stringify(answer.success) }))
       return json(answer.success)
     }
-    const { error, status } = answer.failure
+    const { error, status, unknown } = answer.failure
+    if (unknown) {
+      yield* Effect.logWarning("dashboard action failed; it may have been done").pipe(Effect.annotateLogs({ ...line, status, error }))
+      return json({ error, outcome: "unknown: look again before retrying" }, status)
+    }
     yield* Effect.logWarning("dashboard action refused").pipe(Effect.annotateLogs({ ...line, status, error }))
     return json({ error }, status)
   })

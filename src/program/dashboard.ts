@@ -38,7 +38,7 @@ export const serve = (
   Effect.gen(function*() {
     const token = settings.token ?? Dashboard.generateToken()
     const address = `${hostInUrl(settings.host)}:${settings.port}`
-    const server = NodeHttpServer.layer(createServer, {
+    const server = NodeHttpServer.layer(() => Object.assign(createServer(), Dashboard.serverLimits), {
       host: settings.host,
       port: settings.port,
       // A page left open polls once a second: its request must not hold the end of the run.
