@@ -334,19 +334,22 @@ describe("routes", () => {
     cancel: (id) => Effect.sync(() => (calls.push(`cancel ${id}`), id === "ready-1" ? "ready" as const : undefined))
   })
 
+  /** The durable queue "emails", idle, acted on through `admin`. */
+  const emailsQueue = (admin: Admin, periodic: Dashboard.Queue["periodic"] = []): Dashboard.Queue => ({
+    name: "emails",
+    kind: "durable",
+    stats: Effect.succeed({
+      workers: 0, queued: 0, delayed: 0, active: 0, submitted: 0, succeeded: 0, failed: 0, died: 0,
+      interrupted: 0, cancelled: 0, abandoned: 0, droppedOutcomes: 0
+    }),
+    running: Effect.succeed([]),
+    outcomes: Stream.never,
+    admin,
+    periodic
+  })
+
   const served = async (calls: Array<string>, token: string | undefined, hosts?: ReadonlyArray<string>) => {
-    const queue: Dashboard.Queue = {
-      name: "emails",
-      kind: "durable",
-      stats: Effect.succeed({
-        workers: 0, queued: 0, delayed: 0, active: 0, submitted: 0, succeeded: 0, failed: 0, died: 0,
-        interrupted: 0, cancelled: 0, abandoned: 0, droppedOutcomes: 0
-      }),
-      running: Effect.succeed([]),
-      outcomes: Stream.never,
-      admin: fakeAdmin(calls),
-      periodic: [{ name: "nightly", cron: "0 3 * * *" }]
-    }
+    const queue = emailsQueue(fakeAdmin(calls), [{ name: "nightly", cron: "0 3 * * *" }])
     return HttpRouter.toWebHandler(Dashboard.routes({ queues: [queue], token, hosts }), { disableLogger: true })
   }
   const post = (path: string, body: string, headers: Record<string, string> = {}) =>
@@ -420,18 +423,9 @@ describe("routes", () => {
 
   it("an action whose store times out is logged and answered as of unknown outcome, not refused; one whose client goes away, logged", async () => {
     const { layer, lines } = capture()
-    const failing = (error: StoreError | undefined): Dashboard.Queue => ({
-      name: "emails",
-      kind: "durable",
-      stats: Effect.succeed({
-        workers: 0, queued: 0, delayed: 0, active: 0, submitted: 0, succeeded: 0, failed: 0, died: 0,
-        interrupted: 0, cancelled: 0, abandoned: 0, droppedOutcomes: 0
-      }),
-      running: Effect.succeed([]),
-      outcomes: Stream.never,
-      admin: { ...fakeAdmin([]), remove: () => error === undefined ? Effect.never : Effect.fail(error) },
-      periodic: []
-    })
+    // A remove that fails with `error`, or never answers.
+    const failing = (error: StoreError | undefined) =>
+      emailsQueue({ ...fakeAdmin([]), remove: () => error === undefined ? Effect.never : Effect.fail(error) })
     const serve = (error: StoreError | undefined) =>
       HttpRouter.toWebHandler(
         Layer.merge(Dashboard.routes({ queues: [failing(error)], token: "s3cret" }), layer),
