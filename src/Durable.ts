@@ -349,8 +349,12 @@ const makeProducer = <A, I>(
         const fields = Checks.checked("options", () => JobFields.fields(options, false, Tracing.currentSpan()))
         if (isInvalid(fields)) return Effect.fail(configError(fields))
         // Read once, here: an element that throws when read (a getter, a Proxy's trap) is bad input,
-        // and what follows reads this copy, never the caller's list again.
-        const all = Checks.checked("payloads", () => Array.from(Checks.payloadList(payloads)))
+        // and what follows reads this copy, never the caller's list again (any other iterable
+        // `payloadList` has read into an array of its own already).
+        const all = Checks.checked("payloads", () => {
+          const list = Checks.payloadList(payloads)
+          return list === payloads ? Array.from(list) : list
+        })
         if (isInvalid(all)) return Effect.fail(configError(all))
         return offer(all, all.map(newJobId), fields, "payloads", true)
       })
