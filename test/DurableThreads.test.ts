@@ -145,4 +145,21 @@ describe("durable pool on threads", () => {
       assert.strictEqual(error._tag, "PoolConfigError")
       assert.isTrue(error._tag === "PoolConfigError" && error.option === "handler")
     }).pipe(Effect.scoped))
+
+  it.live("a Threads.handler's startTimeout holds: a module that never loads fails Durable.make within it; a wrong one is named", () =>
+    Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const make = (module: string, options: Parameters<typeof Threads.handler<string, unknown, never>>[1]) =>
+        Effect.flip(Durable.make({
+          store,
+          queue: "q",
+          schema: Schema.String,
+          workers: 1,
+          handler: Threads.handler<string, unknown, never>(new URL(module, import.meta.url), options)
+        }))
+      const late = yield* make("./support/neverLoadingThreadJobs.ts", { startTimeout: "300 millis" })
+      assert.deepStrictEqual([late.option, late.reason], ["handler", "its module did not load within 300ms"])
+      const wrong = yield* make("./support/threadJobs.ts", { startTimeout: "soon" as never })
+      assert.deepStrictEqual([wrong.option, wrong.reason], ["startTimeout", `is not a duration: "soon"`])
+    }).pipe(Effect.scoped))
 })

@@ -211,7 +211,7 @@ const instead: Readonly<Record<string, string>> = {
 }
 
 /** What `Threads.handler` takes besides its module: the rest of a threaded pool is the durable pool's. */
-const threadedOptions: ReadonlySet<string> = new Set(["handler", "transfer", "resourceLimits", "schema"])
+const threadedOptions: ReadonlySet<string> = new Set(["handler", "transfer", "resourceLimits", "schema", "startTimeout"])
 
 /** What to say of an option given to `Threads.handler` that is the durable pool's. */
 const threadedInstead: Readonly<Record<string, string>> = {
