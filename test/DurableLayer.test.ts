@@ -5,7 +5,7 @@
  * jobs given back, as annotations). On the memory store, under the TestClock.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Context, Effect, Exit, Fiber, Layer, Schema, Scope } from "effect"
+import { Context, Effect, Exit, Fiber, Layer, Option, Schema, Scope } from "effect"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import { Store } from "../src/durable/Store.ts"
 import { Durable, Pool, type Shutdown } from "../src/index.ts"
@@ -181,6 +181,21 @@ describe("Durable shutdown", () => {
         assert.strictEqual(report.succeeded, 0)
       }
       assert.strictEqual(lines.filter((line) => line.message.includes("onShutdown failed")).length, 2)
+    })))
+
+  it.effect("an onShutdown that asks for the pool's shutdown gets the report at once, not a wait for itself", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const seen: Array<boolean> = []
+      let pool: Durable.DurablePool<string, void, never> | undefined
+      pool = yield* oneWorker(store, {
+        handler: () => Effect.void,
+        onShutdown: (report) => Effect.map(pool!.shutdown(), (again) => void seen.push(again === report))
+      })
+      const report = yield* pool.shutdown().pipe(Effect.timeoutOption("10 seconds"), Effect.forkChild)
+      yield* elapse(10_000)
+      assert.isTrue(Option.isSome(yield* Fiber.join(report)), "the shutdown waited for itself")
+      assert.deepStrictEqual(seen, [true])
     })))
 
   it.effect("onShutdown runs with the context the pool was made in, whoever shuts it down", () =>

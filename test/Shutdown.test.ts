@@ -462,6 +462,33 @@ describe("onShutdown and the released layer", () => {
       assert.deepStrictEqual(seen, ["onShutdown 1", "caller 1"])
     }))
 
+  it.effect("an onShutdown that asks for the pool's shutdown, itself or in a fiber it forks, gets the report at once; other callers wait for it", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      let pool: Pool.WorkerPool<string, void, never> | undefined
+      const made = yield* Pool.make({
+        workers: 1,
+        handler: (_: Job.Job<string>) => Effect.void,
+        onShutdown: (report) =>
+          Effect.gen(function*() {
+            const itself = yield* pool!.shutdown()
+            const forked = yield* Fiber.join(yield* Effect.forkChild(pool!.shutdown()))
+            seen.push(`onShutdown ${itself === report} ${forked === report}`)
+            yield* Effect.sleep("1 second")
+            seen.push("onShutdown done")
+          })
+      })
+      pool = made
+      const first = yield* Effect.forkChild(made.shutdown())
+      const second = yield* Effect.forkChild(made.shutdown())
+      yield* settle
+      assert.deepStrictEqual(seen, ["onShutdown true true"])
+      assert.isUndefined(second.pollUnsafe(), "a caller outside onShutdown did not wait for it")
+      yield* TestClock.adjust("1 second")
+      assert.strictEqual(yield* Fiber.join(second), yield* Fiber.join(first))
+      assert.deepStrictEqual(seen, ["onShutdown true true", "onShutdown done"])
+    }).pipe(Effect.scoped))
+
   const brokenCallbacks: Array<[string, (report: Shutdown.Report<string>) => Effect.Effect<unknown, unknown>]> = [
     ["fails", () => Effect.fail("no disk")],
     ["dies", () => Effect.die(new Error("bug"))],

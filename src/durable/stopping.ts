@@ -11,7 +11,8 @@
  *    `flushTimeout`;
  * 4. close the background scope (fetcher, settler, heartbeat, maintenance), detached if
  *    the flush timed out: a claim that never answers would hold it up;
- * 5. log the report and hand it to `onShutdown`.
+ * 5. log the report; then `onShutdown` has it (`Once`'s epilogue: a shutdown
+ *    asked for from it gets the report at once).
  *
  * `Durable.ts` makes it once the parts run, and calls `run` from `shutdown`
  * and from the pool's finalizer.
@@ -65,7 +66,11 @@ export const make = <A, B, E, R>(parts: Parts<A, B, E, R>): Stopping<A> => {
     run: (policy) =>
       Effect.suspend(() => {
         accepting = false
-        return once.run(sequence(parts, policy))
+        const { context, onShutdown } = parts
+        return once.run(
+          sequence(parts, policy),
+          onShutdown === undefined ? undefined : (report) => deliverReport(onShutdown, report, context)
+        )
       })
   }
 }
@@ -91,7 +96,6 @@ const sequence = <A, B, E, R>(
     if (flushed) yield* close
     else yield* Effect.forkDetach(close)
     yield* logReport(parts.queue, drained, flushed)
-    if (parts.onShutdown !== undefined) yield* deliverReport(parts.onShutdown, drained, parts.context)
     return drained
   })
 

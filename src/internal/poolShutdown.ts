@@ -50,24 +50,22 @@ export const make = <A, B, E, R>(
   const once = Once.make<Shutdown.Report<A>>()
   const pool = drainable(state)
   const run = (policy: Resolved) =>
-    once.run(Drain.drain(pool, policy).pipe(
-      Effect.tap((report) => notify(onShutdown, report)),
-      Effect.provideContext(context)
-    ))
+    once.run(
+      Effect.provideContext(Drain.drain(pool, policy), context),
+      onShutdown === undefined ? undefined : (report) => Effect.provideContext(notify(onShutdown, report), context)
+    )
   return { run, started: once.started }
 }
 
 /** Hands the report to `onShutdown`, whose failure, defect or odd return value changes nothing. */
 const notify = <A, R>(
-  onShutdown: ((report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>) | undefined,
+  onShutdown: (report: Shutdown.Report<A>) => Effect.Effect<unknown, unknown, R>,
   report: Shutdown.Report<A>
-): Effect.Effect<void, never, R> => {
-  if (onShutdown === undefined) return Effect.void
-  return Effect.suspend(() => effectOrDie<unknown, unknown, R>(onShutdown(report), "onShutdown")).pipe(
+): Effect.Effect<void, never, R> =>
+  Effect.suspend(() => effectOrDie<unknown, unknown, R>(onShutdown(report), "onShutdown")).pipe(
     Effect.catchCause((cause) => quietly(Effect.logWarning("onShutdown failed; the shutdown goes on", cause))),
     Effect.asVoid
   )
-}
 
 /**
  * The shutdown run when the pool's scope closes (`shutdown`, with the pool's
