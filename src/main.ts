@@ -1,6 +1,7 @@
 /**
- * The runnable program: the Go guide's "Full Production Pattern" example,
- * done with a `WorkerPool`.
+ * The runnable program: the classic production worker pool (a bounded
+ * queue into N workers, a graceful shutdown with a bounded drain), done with
+ * a `WorkerPool`.
  *
  * By default it starts 3 workers, submits 5 jobs of 500 ms, prints a line
  * when a worker starts, finishes or fails a job, then shuts the pool down and

@@ -123,8 +123,9 @@ export const runInMemory = (config: Config, signals: Signals, dashboard: Dashboa
     const submitted = yield* untilStopped(submitAll(pool, config.jobs), stopped)
     submitting = false
     // A signal applies the configured backlog policy. A run that submitted
-    // all its jobs wants them done, so it drains the queue (the Go guide's
-    // `close(jobs); wg.Wait()`), still bounded by the drain timeout.
+    // all its jobs wants them done, so it drains the queue (closes it to new
+    // jobs and waits for the workers to finish what is in it), still bounded
+    // by the drain timeout.
     const report = yield* submitted === "stopped" ? pool.shutdown() : pool.shutdown({ backlog: "drain" })
     signals.settle()
     if (lines !== undefined) yield* Fiber.join(lines)

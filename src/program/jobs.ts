@@ -35,7 +35,7 @@ export interface JobEvents {
 
 export const silent: JobEvents = { started() {}, finished() {}, failed() {}, interrupted() {} }
 
-/** A line per event, as the Go guide's example prints them. */
+/** A line per event: "Worker 2 started job 7", "... finished ...", "... FAILED ...", "... INTERRUPTED ...". */
 export const jobLines = (screen: Screen): JobEvents => ({
   started: (worker, job) => screen.line(`Worker ${worker} started job ${job.payload}`),
   finished: (worker, job) => screen.line(`Worker ${worker} finished job ${job.payload}`),
