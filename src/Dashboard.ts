@@ -128,9 +128,10 @@ export const loopbackHosts: ReadonlyArray<string> = Security.loopbackHosts
  * Limits for the Node HTTP server that serves the dashboard
  * (`Object.assign(createServer(), Dashboard.serverLimits)`): a client that
  * sends requests on one connection without reading the answers gets at most
- * 100 of them before the connection is closed (Node kept about 2,100, and
- * 3.7 MB, a connection: 150 such clients ran a 400 MB heap out), and at most
- * 256 connections are open at once (the page needs one).
+ * 100 of them before the connection is closed (without it Node keeps taking
+ * such a connection's requests and holding their answers, and enough such
+ * clients run the heap out), and at most 256 connections are open at once
+ * (the page needs one).
  */
 export const serverLimits = { maxRequestsPerSocket: 100, maxConnections: 256 } as const
 

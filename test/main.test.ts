@@ -82,7 +82,7 @@ const jobsThat = (stdout: string, verb: string): Array<number> =>
   [...stdout.matchAll(new RegExp(`^Worker \\d+ ${verb} job (\\d+)`, "gm"))].map((match) => Number(match[1]))
 
 describe("main", () => {
-  it("runs the Go guide's example: 5 jobs on 3 workers, then a clean report", async () => {
+  it("runs the demo: 5 jobs on 3 workers, then a clean report", async () => {
     const { code, stderr, stdout } = await runMain()
 
     const output = lines(stdout)
