@@ -7,7 +7,9 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Exit, Fiber, Scope } from "effect"
-import { existsSync, readdirSync, readFileSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { Threads } from "../src/index.ts"
 import * as Thread from "../src/internal/threads/thread.ts"
 import { DIED } from "../src/internal/threads/protocol.ts"
@@ -39,6 +41,32 @@ describe("Thread", () => {
 
       yield* waitUntil("the thread's scope is closed", Effect.sync(() => thread.scope.state._tag === "Closed"), 10_000)
       assert.strictEqual(finalizersOf(pool), 0)
+      yield* Scope.close(pool, Exit.void)
+    }))
+
+  it.live("a job stopped while running is terminated with its thread, even after the job queued behind it was withdrawn", () =>
+    Effect.gen(function*() {
+      const platform = yield* Effect.orDie(Thread.loadPlatform)
+      const pool = yield* Scope.make()
+      let gone = 0
+      const settings = { module: jobs, resourceLimits: undefined, platform, startTimeout: Thread.defaultStartTimeout }
+      const thread = yield* Effect.orDie(Thread.spawn(settings, pool, () => gone++))
+      const dir = mkdtempSync(join(tmpdir(), "thread-withdrawn-"))
+      const started = join(dir, "started")
+      const marks = join(dir, "marks")
+      const running = yield* Thread.send(thread, "spin", { _tag: "spin", path: started }, 1, undefined, [])
+      yield* waitUntil("the spin has started", Effect.sync(() => existsSync(started)), 10_000, "5 millis")
+      const behind = yield* Thread.send(thread, "mark", { _tag: "mark", path: marks }, 1, undefined, [])
+      // Withdrawn: the thread has not started it.
+      yield* Thread.stop(behind)
+      assert.isUndefined(yield* Deferred.await(behind.reply))
+      assert.isFalse(thread.gone, "withdrawing the job queued behind ended the thread")
+      // The spin is still running: stopping it terminates its thread.
+      yield* Thread.stop(running)
+      assert.isTrue(thread.gone, "the spinning thread was left running")
+      assert.strictEqual(gone, 1)
+      assert.strictEqual(thread.scope.state._tag, "Closed")
+      assert.isFalse(existsSync(marks), "the withdrawn job ran")
       yield* Scope.close(pool, Exit.void)
     }))
 

@@ -4,12 +4,13 @@
  * integration test): jobs whose work is chosen by their payload
  * (`support/threadJobs.ts`), some of which compute for ever, so that only
  * terminating their thread can stop them. Deadlines here are real time
- * (threads know no TestClock), and nothing asserts how long anything took.
+ * (threads know no TestClock), and nothing asserts how long anything took
+ * beyond a generous bound that proves a rule (a shutdown that must not wait
+ * 5 s for each thread).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Context, Effect, Exit, Fiber, Scope, Stream } from "effect"
-import { TestClock } from "effect/testing"
-import { existsSync, mkdtempSync } from "node:fs"
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { markAsUncloneable } from "node:worker_threads"
@@ -202,6 +203,33 @@ describe("stopping work that computes", () => {
       assert.strictEqual(yield* pool.run({ _tag: "echo", value: "next" }, { timeout: "Infinity" }), "next")
     }).pipe(Effect.scoped))
 
+  it.live("a job over its timeout has its thread replaced even when the job queued behind it was withdrawn", () =>
+    Effect.gen(function*() {
+      const pool = yield* make({ jobTimeout: "500 millis" })
+      const before = yield* threadOf(pool)
+      const dir = mkdtempSync(join(tmpdir(), "threads-withdrawn-"))
+      const started = join(dir, "started")
+      const marks = join(dir, "marks")
+      const spinning = yield* Effect.forkChild(pool.run({ _tag: "spin", path: started }, { id: "spin" }), {
+        startImmediately: true
+      })
+      yield* waitUntil("the spin has started on its thread", Effect.sync(() => existsSync(started)), 10_000, "5 millis")
+      // Queued ahead behind the spin, on its one thread; then withdrawn, its caller interrupted.
+      const behind = yield* Effect.forkChild(pool.run({ _tag: "mark", path: marks }, { id: "mark" }), {
+        startImmediately: true
+      })
+      while ((yield* pool.stats).active < 2) yield* Effect.sleep("5 millis")
+      yield* Effect.sleep("50 millis")
+      yield* Fiber.interrupt(behind)
+      assert.strictEqual((yield* Effect.flip(Fiber.join(spinning)))._tag, "JobTimeoutError")
+      // The spinning thread was terminated and replaced: the next job runs, on another thread (bounded
+      // here: on a thread left spinning, it would wait for ever).
+      const after = yield* Effect.timeout(threadOf(pool), "3 seconds")
+      assert.notStrictEqual(after, before, "the spinning thread was not replaced")
+      assert.strictEqual(yield* pool.run({ _tag: "echo", value: "next" }), "next")
+      assert.isFalse(existsSync(marks), "the withdrawn job ran")
+    }).pipe(Effect.scoped))
+
   it.live("the time a replacement thread takes to start is not the next job's", () =>
     Effect.gen(function*() {
       // Its threads take a second to start, and its jobs have 300 ms.
@@ -342,21 +370,44 @@ describe("schemas", () => {
 
 describe("closing", () => {
   const lingering = new URL("./support/lingeringThreadJobs.ts", import.meta.url)
-  /** Real time for the threads to hear what they are told (the TestClock does not move). */
-  const threadsHear = Effect.promise(() => new Promise<void>((resolve) => setTimeout(resolve, 50)))
 
-  it.effect("the pool's scope closing while a shutdown caller closes the threads waits until they have exited", () =>
+  /** The process's worker threads, as the OS lists them (Node names each "WorkerThread"). */
+  const osThreads = () =>
+    readdirSync("/proc/self/task").filter((task) => {
+      try {
+        return readFileSync(`/proc/self/task/${task}/comm`, "utf8").trim() === "WorkerThread"
+      } catch {
+        return false // ended meanwhile
+      }
+    }).length
+
+  it.live.skipIf(!existsSync("/proc/self/task"))(
+    "the pool's scope closing while a shutdown caller closes the threads waits until they have exited",
+    () =>
+      Effect.gen(function*() {
+        const before = osThreads()
+        const scope = yield* Scope.make()
+        const pool = yield* Threads.make({ handler: lingering, threads: 2 }).pipe(Scope.provide(scope))
+        assert.isAtLeast(osThreads(), before + 2)
+        const caller = yield* Effect.forkChild(pool.shutdown(), { startImmediately: true })
+        // Drained: the caller goes on to close the threads (they are terminated at once, not asked to close).
+        while ((yield* pool.stats).workers > 0) yield* Effect.yieldNow
+        yield* Scope.close(scope, Exit.void)
+        assert.isAtMost(osThreads(), before, "the scope closed with threads still running")
+        yield* Fiber.join(caller)
+      })
+  )
+
+  it.live("a shutdown of idle threads whose module left a timer running does not wait for them to exit on their own", () =>
     Effect.gen(function*() {
-      const scope = yield* Scope.make()
-      const pool = yield* Threads.make({ handler: lingering, threads: 1 }).pipe(Scope.provide(scope))
-      const caller = yield* Effect.forkChild(pool.shutdown(), { startImmediately: true })
-      yield* threadsHear
-      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void), { startImmediately: true })
-      yield* threadsHear
-      // The thread does not exit when asked: only its termination, after the grace period, ends it.
-      assert.isUndefined(closing.pollUnsafe(), "the scope closed with its thread still running")
-      yield* TestClock.adjust("5 seconds")
-      yield* Fiber.join(closing)
-      yield* Fiber.join(caller)
-    }))
+      // Asked to close, such a thread never exits: Effect's platform terminates it after 5 s, one thread after another.
+      const pool = yield* Threads.make({ handler: lingering, threads: 2 })
+      assert.strictEqual(yield* pool.run(undefined), "done")
+      const start = Date.now()
+      const report = yield* pool.shutdown({ timeout: 0 })
+      const took = Date.now() - start
+      assert.isFalse(report.timedOut)
+      assert.isBelow(took, 3_000, `the shutdown took ${took} ms`)
+      assert.strictEqual((yield* pool.stats).workers, 0)
+    }).pipe(Effect.scoped))
 })

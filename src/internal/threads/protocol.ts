@@ -15,8 +15,10 @@
  * - the thread starts job `n` only by swapping the claim from `n - 1` to `n`;
  * - the pool withdraws a job `n` not started by the same swap (the thread
  *   then skips it), and stops a thread running job `n` by swapping the
- *   claim from `n` to `GONE`: if that swap fails, the thread has already
- *   moved on to the next job, and job `n` has ended in it.
+ *   claim to `GONE` from `n`, or from the number of a job queued behind `n`
+ *   that it withdrew (it keeps the run it withdrew: `thread.ts`'s
+ *   `claimedByThread`): if that swap fails, the thread has already moved
+ *   on to the next job, and job `n` has ended in it.
  *
  * @internal
  */

@@ -100,6 +100,15 @@ export interface Thread {
   readonly claim: Int32Array
   /** The number of the last job sent. */
   sent: number
+  /**
+   * The pool's latest run of withdrawals: the jobs `withdrawnAfter + 1` to
+   * `withdrawnTo`, each withdrawn by moving the claim word on from the one
+   * before. A withdrawal moves the word without the thread moving on: while
+   * the word stands at `withdrawnTo`, the last job the thread claimed itself
+   * is `withdrawnAfter` (see `claimedByThread`).
+   */
+  withdrawnAfter: number
+  withdrawnTo: number
   /** The jobs sent and not ended, in the order sent: the first has started. */
   readonly pending: Array<Pending>
   /** Set once the thread has exited or is being terminated: it takes no more jobs. */
@@ -132,7 +141,8 @@ export const spawn = (
 ): Effect.Effect<Thread, string> =>
   Effect.gen(function*() {
     const { platform } = settings
-    const scope = yield* Scope.fork(parent)
+    // In order: the thread terminated first (see below), then its loop ended.
+    const scope = yield* Scope.fork(parent, "sequential")
     const claim = new SharedArrayBuffer(4)
     const data: ThreadData = { module: settings.module.href, claim }
     const spawner: Worker.SpawnerFn = () =>
@@ -146,6 +156,8 @@ export const spawn = (
       port,
       claim: new Int32Array(claim),
       sent: 0,
+      withdrawnAfter: 0,
+      withdrawnTo: 0,
       pending: [],
       gone: false,
       onGone,
@@ -159,6 +171,10 @@ export const spawn = (
     }, {
       onSpawn: Deferred.succeed(ready, undefined)
     }).pipe(Effect.forkIn(scope, { startImmediately: true }))
+    // However its scope closes (a job stopped, the pool closing, its start given up), the thread is
+    // terminated at once. Run first (the last added), before the loop's end: Effect's platform would
+    // ask the thread to close and wait 5 s for one that does not exit (a timer its module left running).
+    yield* Scope.addFinalizer(scope, Effect.suspend(() => terminateWorker(thread)))
     loop.addObserver((exit) => {
       const onItsOwn = !thread.gone
       thread.gone = true
@@ -271,17 +287,26 @@ export const send = (
  * Stops the job `pending`: the caller has given up on it (it gets no reply).
  * Withdrawn if the thread has not started it; if the thread is running it,
  * the thread is terminated and the job queued behind it handed back; if the
- * thread has already finished it, nothing more.
+ * thread has already finished it, nothing more. Running it, the thread has
+ * claimed no job after it: the claim word is its number, or that of a job
+ * queued behind it that the pool withdrew (`claimedByThread`).
  */
 export const stop = (pending: Pending): Effect.Effect<void> =>
   Effect.suspend(() => {
     const { seq, thread } = pending
     if (!thread.pending.includes(pending)) return Effect.void
     if (Atomics.compareExchange(thread.claim, 0, seq - 1, seq) === seq - 1) {
+      withdrawn(thread, seq)
       settle(thread, pending, undefined)
       return Effect.void
     }
-    if (Atomics.compareExchange(thread.claim, 0, seq, GONE) === seq) {
+    // Running it, unless the thread has claimed a job after it: the word may
+    // stand past it only because the pool withdrew the jobs queued behind it.
+    const word = Atomics.load(thread.claim, 0)
+    if (
+      word !== GONE && claimedByThread(thread, word) === seq &&
+      Atomics.compareExchange(thread.claim, 0, word, GONE) === word
+    ) {
       giveUp(thread, seq)
       settle(thread, pending, undefined)
       return kill(thread)
@@ -290,6 +315,20 @@ export const stop = (pending: Pending): Effect.Effect<void> =>
     settle(thread, pending, undefined)
     return Effect.void
   })
+
+/** Notes that the pool has withdrawn job `seq` (moved the claim word from `seq - 1` to `seq`). */
+const withdrawn = (thread: Thread, seq: number): void => {
+  if (thread.withdrawnTo !== seq - 1) thread.withdrawnAfter = seq - 1
+  thread.withdrawnTo = seq
+}
+
+/**
+ * The last job the thread claimed itself (started, or skipped as a gap),
+ * from the claim word: the word, unless the pool moved it on by withdrawing
+ * the jobs after that one, which the thread never started.
+ */
+const claimedByThread = (thread: Thread, word: number): number =>
+  word === thread.withdrawnTo ? thread.withdrawnAfter : word
 
 /**
  * Marks the thread gone, the claim at `GONE` and its last job claimed
@@ -305,12 +344,14 @@ const giveUp = (thread: Thread, last: number): void => {
   for (const pending of [...thread.pending]) if (pending.seq > last) settle(thread, pending, undefined)
 }
 
-/** Stops the thread at once, whatever it is running, and waits until it has exited. */
-const kill = (thread: Thread): Effect.Effect<void> => {
+/** Terminates the Node worker, whatever it is running, and waits until it has exited. */
+const terminateWorker = (thread: Thread): Effect.Effect<void> => {
   const worker = thread.worker
-  const stopped = worker === undefined ? Effect.void : Effect.promise(() => worker.terminate())
-  return Effect.andThen(stopped, Scope.close(thread.scope, Exit.void))
+  return worker === undefined ? Effect.void : Effect.promise(() => worker.terminate())
 }
+
+/** Stops the thread at once, whatever it is running, and waits until it has exited (its scope's finalizer terminates it). */
+const kill = (thread: Thread): Effect.Effect<void> => Scope.close(thread.scope, Exit.void)
 
 /**
  * Stops the thread at once, whatever it is running, and waits until it has
@@ -325,8 +366,10 @@ export const terminate = (thread: Thread): Effect.Effect<void> =>
   })
 
 /**
- * Asks the thread to close (it is idle: the pool has drained) and waits until
- * it has; Effect's platform terminates one that has not exited within 5 s.
+ * Closes the thread (it is idle: the pool has drained) and waits until it
+ * has exited. It is terminated at once, not asked to close: a thread whose
+ * module left a timer running would not exit, and Effect's platform would
+ * wait 5 s before terminating it.
  */
 export const close = (thread: Thread): Effect.Effect<void> =>
   Effect.suspend(() => {

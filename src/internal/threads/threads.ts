@@ -71,7 +71,8 @@ export const start = <A>(
   schemas: Schemas
 ): Effect.Effect<Threads<A>, string> =>
   Effect.gen(function*() {
-    const scope = yield* Scope.make()
+    // Its threads are closed all at once, not one after another.
+    const scope = yield* Scope.make("parallel")
     const slots = Array.from({ length: count }, (): Slot => ({ current: undefined, next: Deferred.makeUnsafe(), waiting: 0 }))
     const threads: Threads<A> = {
       settings,
@@ -327,10 +328,12 @@ export const handler = <A, B, E>(threads: Threads<A>) => (job: Job.Job<A>): Effe
 
 /**
  * Closes every thread (the pool has drained: they are idle) and waits until
- * they have exited. Closed by a `shutdown` caller and by the pool's scope,
- * whichever comes first, once (`Once`): the other waits for it (a second
- * `Scope.close` would return at once, with the threads still exiting), and a
- * first caller interrupted at any point cannot leave it half-started.
+ * they have exited: all at once, each terminated at once (see `Thread.spawn`),
+ * so that a timer a module left running cannot hold up the shutdown. Closed
+ * by a `shutdown` caller and by the pool's scope, whichever comes first, once
+ * (`Once`): the other waits for it (a second `Scope.close` would return at
+ * once, with the threads still exiting), and a first caller interrupted at
+ * any point cannot leave it half-started.
  */
 export const close = <A>(threads: Threads<A>): Effect.Effect<void> =>
   threads.closing.run(Scope.close(threads.scope, Exit.void))
