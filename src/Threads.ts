@@ -56,7 +56,7 @@ import * as Scope from "effect/Scope"
 import type * as WorkerThreads from "node:worker_threads"
 import { isInvalid } from "./internal/options.ts"
 import { configError, payloadsOf, validate as validatePool } from "./internal/poolOptions.ts"
-import { whyNotCloneable } from "./internal/threads/clone.ts"
+import { whyNotCloneable, whyNotTransferable } from "./internal/threads/clone.ts"
 import { encodeNow } from "./internal/threads/codec.ts"
 import { loadPlatform } from "./internal/threads/thread.ts"
 import { validate } from "./internal/threads/config.ts"
@@ -85,13 +85,14 @@ export interface Options<A, B = unknown, E = unknown> {
    * returning an Effect that needs no services.
    */
   readonly handler: URL | string
-  /** How many threads, and so how many jobs at once: an integer >= 1. Default: `os.availableParallelism()`. */
+  /** How many threads, and so how many jobs at once: an integer from 1 to 1,024. Default: `os.availableParallelism()`. */
   readonly threads?: number | undefined
   /**
    * What of a payload `postMessage` moves rather than copies (its `ArrayBuffer`s), when the job goes
-   * to an idle thread; queued ahead in a busy one, it is copied. Default: nothing.
+   * to an idle thread; queued ahead in a busy one, it is copied. Default: nothing. A list with
+   * anything else, the same buffer twice or one already moved is refused at submit.
    */
-  readonly transfer?: ((payload: A) => Iterable<WorkerThreads.TransferListItem>) | undefined
+  readonly transfer?: ((payload: A) => Iterable<ArrayBuffer>) | undefined
   /**
    * Schemas for what crosses (see `Schemas`); without one, a value crosses by
    * structured clone as it is. A payload that does not encode is refused at
@@ -188,21 +189,15 @@ export const makeWithHooks = <A, B, E>(
     const own = validate<A>(options)
     if (isInvalid(own)) return yield* configError(own)
     const { schemas, transfer } = own
-    // The options shared with the in-memory pool are checked before any thread starts.
-    // Two workers per thread: one job running in it, one queued ahead (see `internal/threads/threads.ts`).
-    const poolOptions: Pool.Options<A, B, E, never> = {
+    // The options shared with the in-memory pool (as `validate` read them, once) are checked before
+    // any thread starts. Two workers per thread: one job running in it, one queued ahead (see
+    // `internal/threads/threads.ts`).
+    const poolOptions = {
+      ...own.shared,
       workers: own.threads * Threads.depth,
-      capacity: options.capacity,
-      jobTimeout: options.jobTimeout,
-      shutdown: options.shutdown,
-      outcomes: options.outcomes,
-      onShutdown: options.onShutdown,
-      name: options.name,
-      metrics: options.metrics,
-      jobTimings: options.jobTimings ?? true,
-      tracing: options.tracing,
+      jobTimings: own.shared.jobTimings ?? true,
       handler: () => Effect.die("replaced by the threads' handler")
-    }
+    } as unknown as Pool.Options<A, B, E, never>
     const shared = validatePool(poolOptions)
     if (isInvalid(shared)) return yield* configError(shared)
 
@@ -242,6 +237,8 @@ export const makeWithHooks = <A, B, E>(
       } catch (cause) {
         return new Pool.PoolConfigError({ option: "transfer", reason: `threw for the payload: ${String(cause)}` })
       }
+      const notMovable = whyNotTransferable(transfers)
+      if (notMovable !== undefined) return new Pool.PoolConfigError({ option: "transfer", reason: notMovable })
       let value: unknown = payload
       if (schemas.payload !== undefined) {
         const encoded = encodeNow(schemas.payload, payload)

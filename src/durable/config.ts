@@ -40,6 +40,7 @@ import {
 } from "../internal/options.ts"
 import { defaultResolved, resolve, type Resolved } from "../internal/policy.ts"
 import { defaultName } from "../internal/poolOptions.ts"
+import { maxThreads } from "../internal/threads/config.ts"
 import type * as Job from "../Job.ts"
 import type * as Shutdown from "../Shutdown.ts"
 import * as Threads from "../Threads.ts"
@@ -251,6 +252,8 @@ export const validate = <A, I, B, E, R>(
     const maxAttempts = positiveInteger("maxAttempts", orDefault(read("maxAttempts"), 5))
     // Before prefetch, which defaults to it: a bad `workers` is named as such.
     const workers = positiveInteger("workers", read("workers"))
+    // On threads, `workers` is how many start: each one a thread (see `Threads`' `maxThreads`).
+    if (threaded !== undefined && workers > maxThreads) refuse("workers", `must be at most ${maxThreads} on threads, got ${workers}`)
     const prefetch = positiveInteger("prefetch", orDefault(read("prefetch"), workers))
     const retry = must("retry", orDefault(read("retry"), defaultRetry), Schedule.isSchedule, aSchedule)
     const retryableInput = read("retryable")

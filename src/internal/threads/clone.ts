@@ -24,6 +24,35 @@ class SharingSerializer extends V8.Serializer {
   }
 }
 
+/**
+ * Why `transfer` (what `transfer` gave for a payload) cannot be moved to a
+ * thread, or `undefined` when it can: each item an `ArrayBuffer` not
+ * already moved, and none twice (`whyNotCloneable` moves those only).
+ * `postMessage` refuses any other list, and then not only the job fails:
+ * its thread ends.
+ */
+export const whyNotTransferable = (transfer: ReadonlyArray<unknown>): string | undefined => {
+  const seen = new Set<unknown>()
+  for (let i = 0; i < transfer.length; i++) {
+    const item = transfer[i]
+    if (seen.has(item)) return `lists the same item twice (at ${i})`
+    seen.add(item)
+    if (!(item instanceof ArrayBuffer)) return `gave ${kindOf(item)} at ${i}: only an ArrayBuffer can be moved to a thread`
+    if ((item as { readonly detached?: boolean }).detached === true) return `gave an ArrayBuffer already moved (detached) at ${i}`
+  }
+  return undefined
+}
+
+/** What `item` is, for a refusal: never its contents. */
+const kindOf = (item: unknown): string =>
+  item === null
+    ? "null"
+    : typeof item !== "object"
+    ? typeof item
+    : ArrayBuffer.isView(item)
+    ? `a view (${item.constructor.name}; move its .buffer)`
+    : "an object that is not an ArrayBuffer"
+
 /** Why `payload` cannot be sent to a thread, or `undefined` when it can. */
 export const whyNotCloneable = (payload: unknown, transfer: ReadonlyArray<unknown>): string | undefined => {
   if (typeof payload === "symbol") return "a symbol cannot be sent to a thread"

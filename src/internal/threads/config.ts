@@ -36,11 +36,14 @@ export interface ThreadConfig<A> {
   readonly resourceLimits: WorkerThreads.ResourceLimits | undefined
   readonly schemas: Schemas
   readonly startTimeout: Duration.Duration
+  /** The options shared with the in-memory pool, as read once (checked by its `validate`). */
+  readonly shared: Readonly<Record<(typeof sharedOptions)[number], unknown>>
 }
 
 /** The handler module as a URL: a `URL`, or a string that parses as one (`file:` for a path). */
 const moduleUrl = (input: unknown): URL => {
-  if (input instanceof URL) return input
+  // A copy, made here: a Proxy over a URL passes `instanceof` and throws where it is read.
+  if (input instanceof URL) return new URL(field(input, "href", "handler") as string)
   if (typeof input !== "string") return refuse("handler", "must be the URL of a module exporting handler")
   try {
     return new URL(input)
@@ -112,16 +115,31 @@ export const validate = <A>(options: unknown): ThreadConfig<A> | Invalid =>
     const limitsInput = field(source, "resourceLimits", "resourceLimits")
     const schemaInput = field(source, "schema", "schema")
     const startTimeout = field(source, "startTimeout", "startTimeout")
+    // Read once here, where a getter that throws is named: the in-memory pool's check reads this copy.
+    const shared = Object.fromEntries(sharedOptions.map((key) => [key, field(source, key, key)])) as ThreadConfig<A>["shared"]
     refuseUnknown(source, knownOptions, "the threaded pool", instead)
     return {
       module: moduleUrl(handler),
-      threads: positiveInteger("threads", orDefault(threads, Os.availableParallelism())),
+      threads: atMost("threads", positiveInteger("threads", orDefault(threads, Os.availableParallelism())), maxThreads),
       transfer: transfer === undefined
         ? undefined
         : must("transfer", transfer, isFunction, "a function of the payload returning its transferables") as
           ThreadConfig<A>["transfer"],
       resourceLimits: resourceLimits(limitsInput),
       schemas: schemas(schemaInput),
-      startTimeout: timeoutOption("startTimeout", startTimeout, Thread.defaultStartTimeout)
+      startTimeout: timeoutOption("startTimeout", startTimeout, Thread.defaultStartTimeout),
+      shared
     }
   })
+
+/**
+ * The most threads a pool starts: each is a V8 isolate of its own, with
+ * its own heap (tens of MB) and a copy of the module; more than this is a
+ * slip (a count of jobs given as `threads`), and far more would fail with
+ * a defect of the runtime rather than a refusal.
+ */
+export const maxThreads = 1024
+
+/** `n`, unless it is more than `most`. */
+const atMost = (option: string, n: number, most: number): number =>
+  n <= most ? n : refuse(option, `must be at most ${most}, got ${n}`)
