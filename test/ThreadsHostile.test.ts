@@ -43,6 +43,16 @@ describe("Threads.make with hostile options", () => {
       assert.deepStrictEqual([durable._tag, (durable as { option?: string }).option], ["PoolConfigError", "workers"])
     }).pipe(Effect.scoped))
 
+  it.effect("an unknown key of resourceLimits is refused, naming it, rather than leaving the thread unbounded", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Threads.make<ThreadTask, unknown, never>({
+        handler: jobs,
+        threads: 1,
+        resourceLimits: { maxOldSpaceSizeMb: 64 } as never
+      }))
+      assert.deepStrictEqual([error.option, error.reason], ["resourceLimits.maxOldSpaceSizeMb", "is not an option of resourceLimits"])
+    }).pipe(Effect.scoped))
+
   it.effect("a handler that is a Proxy over a URL is refused, naming handler", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(Threads.make<ThreadTask, unknown, never>({ handler: new Proxy(jobs, {}), threads: 1 }))

@@ -54,6 +54,8 @@ const moduleUrl = (input: unknown): URL => {
 
 const limits = ["maxOldGenerationSizeMb", "maxYoungGenerationSizeMb", "codeRangeSizeMb", "stackSizeMb"] as const
 
+const knownLimits: ReadonlySet<string> = new Set(limits)
+
 /**
  * The least old generation a thread may be given, in megabytes. At 1 or 2,
  * V8 runs out of memory while the thread deserializes its start-up
@@ -71,6 +73,8 @@ const resourceLimits = (input: unknown): WorkerThreads.ResourceLimits | undefine
     const value = field(source, key, `resourceLimits.${key}`)
     if (value !== undefined) result[key] = positiveInteger(`resourceLimits.${key}`, value)
   }
+  // A slip (`maxOldSpaceSizeMb`) would otherwise leave the thread unbounded without a word.
+  refuseUnknown(source, knownLimits, "resourceLimits", {}, "resourceLimits")
   const old = result.maxOldGenerationSizeMb
   if (old !== undefined && old < minOldGenerationSizeMb) {
     refuse("resourceLimits.maxOldGenerationSizeMb", `must be at least ${minOldGenerationSizeMb}: less aborts the process or fails the thread's start, got ${old}`)
