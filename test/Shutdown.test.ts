@@ -489,6 +489,30 @@ describe("onShutdown and the released layer", () => {
       assert.deepStrictEqual(seen, ["onShutdown true true", "onShutdown done"])
     }).pipe(Effect.scoped))
 
+  it.effect("so does one of a pool made inside another pool's onShutdown, whose context it keeps", () =>
+    Effect.gen(function*() {
+      const seen: Array<string> = []
+      let inner: Pool.WorkerPool<string, void, never> | undefined
+      const outer = yield* Pool.make({
+        workers: 1,
+        handler: (_: Job.Job<string>) => Effect.void,
+        onShutdown: () =>
+          Effect.scoped(Effect.gen(function*() {
+            const made = yield* Pool.make({
+              workers: 1,
+              handler: (_: Job.Job<string>) => Effect.void,
+              onShutdown: (report) => Effect.map(inner!.shutdown(), (again) => void seen.push(`inner ${again === report}`))
+            })
+            inner = made
+            yield* made.shutdown()
+            seen.push("outer")
+          }))
+      })
+      yield* Effect.forkChild(outer.shutdown())
+      yield* settle
+      assert.deepStrictEqual(seen, ["inner true", "outer"])
+    }).pipe(Effect.scoped))
+
   const brokenCallbacks: Array<[string, (report: Shutdown.Report<string>) => Effect.Effect<unknown, unknown>]> = [
     ["fails", () => Effect.fail("no disk")],
     ["dies", () => Effect.die(new Error("bug"))],

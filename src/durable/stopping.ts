@@ -61,12 +61,13 @@ export interface Stopping<A> {
 export const make = <A, B, E, R>(parts: Parts<A, B, E, R>): Stopping<A> => {
   let accepting = true
   const once = Once.make<Shutdown.Report<A>>()
+  const context = Once.unmarked(parts.context)
   return {
     accepting: () => accepting,
     run: (policy) =>
       Effect.suspend(() => {
         accepting = false
-        const { context, onShutdown } = parts
+        const { onShutdown } = parts
         return once.run(
           sequence(parts, policy),
           onShutdown === undefined ? undefined : (report) => deliverReport(onShutdown, report, context)

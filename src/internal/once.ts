@@ -36,6 +36,15 @@ const Finishing = Context.Reference<ReadonlyMap<object, unknown>>("effect-worker
   defaultValue: () => new Map()
 })
 
+/**
+ * `context` without the marks of the runs its fiber was finishing: a pool
+ * made inside another's `onShutdown` saves that mark with its context,
+ * which, provided again around its own `onShutdown`, would replace this
+ * run's own mark. Give an epilogue's saved context through here.
+ */
+export const unmarked = <R>(context: Context.Context<R>): Context.Context<R> =>
+  Context.omit(Finishing)(context) as Context.Context<R>
+
 export const make = <A>(): Once<A> => {
   let result: Deferred.Deferred<A> | undefined
   const key = {}

@@ -49,10 +49,11 @@ export const make = <A, B, E, R>(
 ): PoolShutdown<A> => {
   const once = Once.make<Shutdown.Report<A>>()
   const pool = drainable(state)
+  const own = Once.unmarked(context)
   const run = (policy: Resolved) =>
     once.run(
-      Effect.provideContext(Drain.drain(pool, policy), context),
-      onShutdown === undefined ? undefined : (report) => Effect.provideContext(notify(onShutdown, report), context)
+      Effect.provideContext(Drain.drain(pool, policy), own),
+      onShutdown === undefined ? undefined : (report) => Effect.provideContext(notify(onShutdown, report), own)
     )
   return { run, started: once.started }
 }
