@@ -205,7 +205,8 @@ describe("stopping work that computes", () => {
 
   it.live("a job over its timeout has its thread replaced even when the job queued behind it was withdrawn", () =>
     Effect.gen(function*() {
-      const pool = yield* make({ jobTimeout: "500 millis" })
+      // Long enough that the job behind is withdrawn well before the spin times out, even on a slow machine.
+      const pool = yield* make({ jobTimeout: "2 seconds" })
       const before = yield* threadOf(pool)
       const dir = mkdtempSync(join(tmpdir(), "threads-withdrawn-"))
       const started = join(dir, "started")

@@ -364,15 +364,3 @@ export const terminate = (thread: Thread): Effect.Effect<void> =>
     if (last !== GONE) giveUp(thread, last)
     return kill(thread)
   })
-
-/**
- * Closes the thread (it is idle: the pool has drained) and waits until it
- * has exited. It is terminated at once, not asked to close: a thread whose
- * module left a timer running would not exit, and Effect's platform would
- * wait 5 s before terminating it.
- */
-export const close = (thread: Thread): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    thread.gone = true
-    return Scope.close(thread.scope, Exit.void)
-  })
