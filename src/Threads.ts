@@ -237,14 +237,16 @@ export const makeWithHooks = <A, B, E>(
       } catch (cause) {
         return new Pool.PoolConfigError({ option: "transfer", reason: `threw for the payload: ${String(cause)}` })
       }
-      const notMovable = whyNotTransferable(transfers)
-      if (notMovable !== undefined) return new Pool.PoolConfigError({ option: "transfer", reason: notMovable })
       let value: unknown = payload
       if (schemas.payload !== undefined) {
         const encoded = encodeNow(schemas.payload, payload)
         if (typeof encoded === "string") return new Pool.PoolConfigError({ option, reason: encoded })
         value = encoded.value
+        // What the payload's schema moves goes in the same list as `transfer`'s (see `Threads.outgoing`).
+        if (encoded.transfers.length > 0) transfers = [...transfers, ...encoded.transfers]
       }
+      const notMovable = whyNotTransferable(transfers)
+      if (notMovable !== undefined) return new Pool.PoolConfigError({ option: "transfer", reason: notMovable })
       const reason = whyNotCloneable(value, transfers)
       return reason === undefined ? undefined : new Pool.PoolConfigError({ option, reason })
     }

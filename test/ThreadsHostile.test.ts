@@ -13,6 +13,7 @@ import { Durable, Threads } from "../src/index.ts"
 import { sharedOptions } from "../src/internal/poolOptions.ts"
 import { boom } from "./support/hostileValues.ts"
 import type { ThreadTask } from "./support/threadJobs.ts"
+import { type Area, schema, Square, type TooBig } from "./support/threadSchemas.ts"
 
 const jobs = new URL("./support/threadJobs.ts", import.meta.url)
 
@@ -93,5 +94,23 @@ describe("a transfer list that postMessage refuses", () => {
       const stats = yield* pool.stats
       // The refused ones were never accepted: only the echoes that went ran, and none died.
       assert.deepStrictEqual([stats.submitted, stats.succeeded, stats.died], [wrong.length + 1, wrong.length + 1, 0])
+    }).pipe(Effect.scoped))
+})
+
+describe("a transfer list that names what the payload's schema already moves", () => {
+  it.live("is refused at submit, as one list, naming transfer; the job that lists only its own goes", () =>
+    Effect.gen(function*() {
+      const pool = yield* Threads.make<Square, Area, TooBig>({
+        handler: new URL("./support/schemaThreadJobs.ts", import.meta.url),
+        threads: 1,
+        schema,
+        transfer: (square) => square.side === 2 ? [square.bytes.buffer as ArrayBuffer] : []
+      })
+      // The schema moves its bytes' buffer (`Transferable.Uint8Array`): listed again, postMessage would refuse both.
+      const error = yield* Effect.flip(pool.run(new Square({ side: 2, bytes: new Uint8Array(8) })))
+      assert.deepStrictEqual([error._tag, error._tag === "PoolConfigError" && error.option], ["PoolConfigError", "transfer"])
+      assert.match((error as { reason: string }).reason, /lists the same item twice/)
+      assert.strictEqual((yield* pool.run(new Square({ side: 3, bytes: new Uint8Array(8) }))).value, 9)
+      assert.strictEqual((yield* pool.stats).died, 0)
     }).pipe(Effect.scoped))
 })

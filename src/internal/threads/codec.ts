@@ -42,12 +42,12 @@ export const encode = (schema: Schema.Top | undefined, value: unknown): Effect.E
 
 /**
  * `value` encoded by `schema` now, for the check at `submit`: its encoded
- * form, or why it does not encode. Without the collector: the check only
- * needs the form.
+ * form and what its encoding moves (checked with the `transfer` option's:
+ * the two go to `postMessage` as one list), or why it does not encode.
  */
-export const encodeNow = (schema: Schema.Top, value: unknown): { readonly value: unknown } | string => {
-  const exit = Schema.encodeUnknownExit(schema as Schema.Codec<unknown, unknown>)(value)
-  if (Exit.isSuccess(exit)) return { value: exit.value }
+export const encodeNow = (schema: Schema.Top, value: unknown): Encoded | string => {
+  const exit = Effect.runSyncExit(encode(schema, value))
+  if (Exit.isSuccess(exit)) return exit.value
   const error = Cause.findError(exit.cause)
   return `does not encode with the payload schema: ${error._tag === "Success" ? error.success.message : Cause.pretty(exit.cause)}`
 }
