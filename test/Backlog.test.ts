@@ -137,25 +137,4 @@ describe("Backlog", () => {
       yield* Fiber.joinAll(workers)
       assert.strictEqual(woken, 3)
     }))
-
-  it.effect("wakeNow resumes a waiting worker in the caller's step; an offer alone wakes it in a later task", () =>
-    Effect.gen(function*() {
-      const backlog = Backlog.make<string>(4)
-      const taken: Array<string> = []
-      const worker = Effect.forever(Effect.andThen(
-        backlog.wait,
-        Effect.sync(() => {
-          const item = backlog.take()
-          if (item !== undefined) taken.push(item)
-        })
-      ), { disableYield: true })
-      yield* Effect.forkChild(worker, { startImmediately: true })
-      backlog.offer("a")
-      assert.deepStrictEqual(taken, [], "woken inside offer")
-      yield* Effect.yieldNow
-      assert.deepStrictEqual(taken, ["a"])
-      backlog.offer("b")
-      backlog.wakeNow()
-      assert.deepStrictEqual(taken, ["a", "b"], "not woken inside wakeNow")
-    }))
 })

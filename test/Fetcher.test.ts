@@ -491,26 +491,6 @@ describe("Fetcher", () => {
       yield* Scope.close(scope, Exit.void)
     }))
 
-  it.effect("a job that came alone is delivered to start now; a batch's jobs to start in a task, where one worker takes several", () =>
-    Effect.gen(function*() {
-      const { answer, close, store } = answeredByHand(yield* MemoryStore.make)
-      const scope = yield* Scope.make()
-      const now: Array<readonly [payload: unknown, now: boolean | undefined]> = []
-      yield* startFetcher(store, scope, {
-        capacity: 4,
-        deliver: (payload, delivery) => Effect.sync(() => void now.push([payload, delivery.now]))
-      })
-      yield* settle
-      answer(0, 1)
-      yield* settle
-      // Short: the queue is empty, and the next claim comes with the poll.
-      yield* TestClock.adjust("1 second")
-      answer(1, 2)
-      yield* settle
-      assert.deepStrictEqual(now, [[1, true], [2, undefined], [3, undefined]])
-      yield* close(scope)
-    }))
-
   it.effect("with a claim in flight, a second starts once pipelineAt leases are free: never a third, never more leased than capacity", () =>
     Effect.gen(function*() {
       const { answer, claims, close, store } = answeredByHand(yield* MemoryStore.make)

@@ -7,7 +7,6 @@ import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import { Cause, Context, Duration, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { Job, Pool } from "../src/index.ts"
-import * as PoolInternal from "../src/Pool.ts"
 import { unhandledRejections } from "./support/rejections.ts"
 import { BadPayload, busyPool, die, fail, handler, hang, makeTrace, ok, settle, type Task } from "./support/workload.ts"
 
@@ -546,22 +545,5 @@ describe("layer", () => {
       assert.deepStrictEqual([...trace.finished].sort(), ["job0", "job1", "job2", "job3", "job4"])
       assert.strictEqual((yield* Effect.flip(released.submit(ok())))._tag, "PoolClosedError")
       assert.strictEqual((yield* released.stats).workers, 0)
-    }))
-})
-
-describe("deliver (a durable pool's claimed job)", () => {
-  it.effect("a job to start now starts in the caller's step; any other, in a later task of the scheduler", () =>
-    Effect.gen(function*() {
-      const started: Array<string> = []
-      const pool = yield* PoolInternal.makeWithHooks({
-        workers: 1,
-        handler: (job: Job.Job<string>) => Effect.sync(() => void started.push(job.payload))
-      }, { ended: () => {} })
-      yield* pool.deliver("in a task", { id: "a", attempt: 1 })
-      assert.deepStrictEqual(started, [], "started in the caller's step")
-      yield* settle
-      assert.deepStrictEqual(started, ["in a task"])
-      yield* pool.deliver("now", { id: "b", attempt: 1, now: true })
-      assert.deepStrictEqual(started, ["in a task", "now"], "not started in the caller's step")
     }))
 })

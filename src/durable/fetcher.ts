@@ -441,11 +441,10 @@ const claimAndDeliver = <A>(options: Options<A>, max: number, ready = false): Ef
     options.store.claim(options.queue, max, options.lease, ready ? readyOnlyClaim : undefined),
     (claimed) =>
       Effect.as(
-        // An idle queue's job comes alone: delivered without `forEach`'s steps, which run cold after the
-        // wait, and started in this step, not after the rest of the event loop's turn.
+        // An idle queue's job comes alone: delivered without `forEach`'s steps, which run cold after the wait.
         claimed.length === 1
-          ? deliver(options, claimed[0]!, true)
-          : Effect.forEach(claimed, (job) => deliver(options, job, false), { discard: true }),
+          ? deliver(options, claimed[0]!)
+          : Effect.forEach(claimed, (job) => deliver(options, job), { discard: true }),
         claimed
       )
   ))
@@ -458,11 +457,10 @@ const parentOf = (own: JobOptions.Settings | undefined): Tracer.ExternalSpan | u
   own?.traceparent === undefined ? undefined : Traceparent.parse(own.traceparent)
 
 /**
- * Hands a claimed job to the pool, to start `now` if it came alone (see
- * `Delivery`); one that does not decode is dead-lettered at once (the
- * settler logs it, as it does every dead letter).
+ * Hands a claimed job to the pool; one that does not decode is dead-lettered
+ * at once (the settler logs it, as it does every dead letter).
  */
-const deliver = <A>(options: Options<A>, claimed: Claimed, now: boolean): Effect.Effect<unknown> => {
+const deliver = <A>(options: Options<A>, claimed: Claimed): Effect.Effect<unknown> => {
   const { book, decode } = options
   const decoded = decode(claimed.payload)
   if (Exit.isFailure(decoded)) {
@@ -474,7 +472,7 @@ const deliver = <A>(options: Options<A>, claimed: Claimed, now: boolean): Effect
   const own = JobOptions.parse(claimed.settings)
   if (!Leases.hold(book, claimed, own)) return Effect.void
   // The store gave the id and the attempt: the pool takes them as they are.
-  const delivered = options.deliver(decoded.value, now ? { id: claimed.id, attempt: claimed.attempt, now } : claimed)
+  const delivered = options.deliver(decoded.value, claimed)
   const parent = parentOf(own)
   return Effect.catch(
     parent === undefined ? delivered : Effect.withParentSpan(delivered, parent),

@@ -158,14 +158,6 @@ export const submit = <A, B, E, R>(
 export interface Delivery {
   readonly id: string
   readonly attempt: number
-  /**
-   * Whether a waiting worker starts it now, in the caller's step (a job
-   * that came alone: an idle queue's), rather than in a task of its
-   * scheduler, which waits for the rest of the event loop's turn. Only for
-   * a job alone: in a batch, each worker would wake to one job and wait
-   * again, where in a task one worker takes several.
-   */
-  readonly now?: boolean | undefined
 }
 
 /**
@@ -182,10 +174,7 @@ export const deliver = <A, B, E, R>(
 ): Job.Job<A> | Effect.Effect<Job.Job<A>, PoolClosedError> => {
   if (!state.accepting) return refusal(state)
   const entry = submitted(state, JobOptions.vouched(payload, delivery.id, delivery.attempt), undefined)
-  if (!offer(state, entry)) return waitForRoom(state, entry)
-  // Once it is accepted and counted: the worker may end it before this returns.
-  if (delivery.now === true) state.backlog.wakeNow()
-  return entry.job
+  return offer(state, entry) ? entry.job : waitForRoom(state, entry)
 }
 
 /** `trySubmit`: accepts a job if there is room now, else the effect that refuses it as full. */

@@ -43,13 +43,6 @@ export interface Backlog<A> {
   readonly end: () => void
   /** Completes once there is an item to take or the backlog has ended. */
   readonly wait: Effect.Effect<void>
-  /**
-   * Resumes the waiting workers now, on the caller's stack, rather than in
-   * the task `offer` scheduled: for an item that came alone, whose worker
-   * would otherwise start it only after the rest of the event loop's turn
-   * (the other sockets' answers, the other timers).
-   */
-  readonly wakeNow: () => void
 }
 
 /** Makes an empty backlog of at most `capacity` items (an integer >= 1; items are never `undefined`). */
@@ -154,11 +147,7 @@ export const make = <A extends {}>(capacity: number): Backlog<A> => {
       ended = true
       scheduleWake()
     },
-    wait,
-    // The task `offer` scheduled still runs, and finds nobody left to wake.
-    wakeNow: () => {
-      if (size > 0 && idle.size > 0) wakeIdle()
-    }
+    wait
   }
 }
 

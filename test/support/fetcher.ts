@@ -7,7 +7,6 @@ import { Deferred, Duration, Effect, Exit, Scope } from "effect"
 import * as Fetcher from "../../src/durable/fetcher.ts"
 import * as Leases from "../../src/durable/leases.ts"
 import { type Claimed, type ClaimedJobs, type Store, StoreError, withDue } from "../../src/durable/Store.ts"
-import type { Delivery } from "../../src/internal/admission.ts"
 import type { PoolClosedError } from "../../src/Pool.ts"
 
 /** How a test's fetcher differs from the default one (a book of 2, a poll each second, no second claim, a pool that takes all). */
@@ -16,7 +15,7 @@ export interface FetcherOptions {
   readonly pipelineAt?: number
   readonly claimAtMost?: number
   readonly pollInterval?: Duration.Duration
-  readonly deliver?: (payload: unknown, delivery: Delivery) => Effect.Effect<unknown, PoolClosedError>
+  readonly deliver?: (payload: unknown) => Effect.Effect<unknown, PoolClosedError>
 }
 
 /** A fetcher on `store` in `scope`, on queue "q", and its lease book. */
