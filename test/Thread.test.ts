@@ -7,12 +7,13 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Deferred, Duration, Effect, Exit, Fiber, Scope } from "effect"
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs"
+import { existsSync, mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Threads } from "../src/index.ts"
 import * as Thread from "../src/internal/threads/thread.ts"
 import { DIED } from "../src/internal/threads/protocol.ts"
+import { canCountOsThreads, osThreads } from "./support/osThreads.ts"
 import { waitUntil } from "./support/waitUntil.ts"
 
 const jobs = new URL("./support/threadJobs.ts", import.meta.url)
@@ -23,21 +24,27 @@ const finalizersOf = (scope: Scope.Scope): number =>
     ? (scope.state.finalizer === undefined ? 0 : 1) + (scope.state.finalizers?.size ?? 0)
     : 0
 
+/** A thread of the test module in a scope of its own (the pool's), and how many times it has gone. */
+const spawned = Effect.gen(function*() {
+  const platform = yield* Effect.orDie(Thread.loadPlatform)
+  const pool = yield* Scope.make()
+  const counts = { gone: 0 }
+  const settings = { module: jobs, resourceLimits: undefined, platform, startTimeout: Thread.defaultStartTimeout }
+  const thread = yield* Effect.orDie(Thread.spawn(settings, pool, () => counts.gone++))
+  return { pool, thread, counts }
+})
+
 describe("Thread", () => {
   it.live("a thread that exits on its own closes its scope: the pool's scope keeps nothing of it", () =>
     Effect.gen(function*() {
-      const platform = yield* Effect.orDie(Thread.loadPlatform)
-      const pool = yield* Scope.make()
-      let gone = 0
-      const settings = { module: jobs, resourceLimits: undefined, platform, startTimeout: Thread.defaultStartTimeout }
-      const thread = yield* Effect.orDie(Thread.spawn(settings, pool, () => gone++))
+      const { counts, pool, thread } = yield* spawned
       assert.strictEqual(finalizersOf(pool), 1)
 
       const pending = yield* Thread.send(thread, "x", { _tag: "exit" }, 1, undefined, [])
       const reply = yield* Deferred.await(pending.reply)
       assert.strictEqual(reply?.[0], DIED)
       assert.match(String(reply?.[1]), /the thread running the job exited/)
-      assert.strictEqual(gone, 1)
+      assert.strictEqual(counts.gone, 1)
 
       yield* waitUntil("the thread's scope is closed", Effect.sync(() => thread.scope.state._tag === "Closed"), 10_000)
       assert.strictEqual(finalizersOf(pool), 0)
@@ -46,11 +53,7 @@ describe("Thread", () => {
 
   it.live("a job stopped while running is terminated with its thread, even after the job queued behind it was withdrawn", () =>
     Effect.gen(function*() {
-      const platform = yield* Effect.orDie(Thread.loadPlatform)
-      const pool = yield* Scope.make()
-      let gone = 0
-      const settings = { module: jobs, resourceLimits: undefined, platform, startTimeout: Thread.defaultStartTimeout }
-      const thread = yield* Effect.orDie(Thread.spawn(settings, pool, () => gone++))
+      const { counts, pool, thread } = yield* spawned
       const dir = mkdtempSync(join(tmpdir(), "thread-withdrawn-"))
       const started = join(dir, "started")
       const marks = join(dir, "marks")
@@ -64,23 +67,14 @@ describe("Thread", () => {
       // The spin is still running: stopping it terminates its thread.
       yield* Thread.stop(running)
       assert.isTrue(thread.gone, "the spinning thread was left running")
-      assert.strictEqual(gone, 1)
+      assert.strictEqual(counts.gone, 1)
       assert.strictEqual(thread.scope.state._tag, "Closed")
       assert.isFalse(existsSync(marks), "the withdrawn job ran")
       yield* Scope.close(pool, Exit.void)
     }))
 
-  it.live.skipIf(!existsSync("/proc/self/task"))("a pool's start interrupted while its threads load leaves none running", () =>
+  it.live.skipIf(!canCountOsThreads)("a pool's start interrupted while its threads load leaves none running", () =>
     Effect.gen(function*() {
-      // The process's worker threads, as the OS lists them (Node names each "WorkerThread").
-      const osThreads = () =>
-        readdirSync("/proc/self/task").filter((task) => {
-          try {
-            return readFileSync(`/proc/self/task/${task}/comm`, "utf8").trim() === "WorkerThread"
-          } catch {
-            return false // ended meanwhile
-          }
-        }).length
       const before = osThreads()
       const slow = new URL("./support/slowThreadJobs.ts", import.meta.url)
       const starting = yield* Effect.forkChild(Effect.scoped(Threads.make({ handler: slow, threads: 2 })), {

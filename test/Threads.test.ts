@@ -10,12 +10,13 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Context, Effect, Exit, Fiber, Scope, Stream } from "effect"
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from "node:fs"
+import { existsSync, mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { markAsUncloneable } from "node:worker_threads"
 import { type Pool, Threads } from "../src/index.ts"
 import type { ThreadTask } from "./support/threadJobs.ts"
+import { canCountOsThreads, osThreads } from "./support/osThreads.ts"
 import { waitUntil } from "./support/waitUntil.ts"
 import { Area, schema, Square, TooBig } from "./support/threadSchemas.ts"
 
@@ -372,17 +373,7 @@ describe("schemas", () => {
 describe("closing", () => {
   const lingering = new URL("./support/lingeringThreadJobs.ts", import.meta.url)
 
-  /** The process's worker threads, as the OS lists them (Node names each "WorkerThread"). */
-  const osThreads = () =>
-    readdirSync("/proc/self/task").filter((task) => {
-      try {
-        return readFileSync(`/proc/self/task/${task}/comm`, "utf8").trim() === "WorkerThread"
-      } catch {
-        return false // ended meanwhile
-      }
-    }).length
-
-  it.live.skipIf(!existsSync("/proc/self/task"))(
+  it.live.skipIf(!canCountOsThreads)(
     "the pool's scope closing while a shutdown caller closes the threads waits until they have exited",
     () =>
       Effect.gen(function*() {
