@@ -12,7 +12,7 @@ import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Threads } from "../src/index.ts"
 import * as Thread from "../src/internal/threads/thread.ts"
-import { DIED } from "../src/internal/threads/protocol.ts"
+import { DIED, SUCCEEDED } from "../src/internal/threads/protocol.ts"
 import { canCountOsThreads, osThreads } from "./support/osThreads.ts"
 import { waitUntil } from "./support/waitUntil.ts"
 
@@ -69,6 +69,29 @@ describe("Thread", () => {
       assert.isTrue(thread.gone, "the spinning thread was left running")
       assert.strictEqual(counts.gone, 1)
       assert.strictEqual(thread.scope.state._tag, "Closed")
+      assert.isFalse(existsSync(marks), "the withdrawn job ran")
+      yield* Scope.close(pool, Exit.void)
+    }))
+
+  it.live("a job queued behind a gap (a job that could not be sent) is withdrawn when stopped: it never runs", () =>
+    Effect.gen(function*() {
+      const { pool, thread } = yield* spawned
+      const dir = mkdtempSync(join(tmpdir(), "thread-gap-"))
+      const marks = join(dir, "marks")
+      // Once a job has come back the thread is listening: a message is sent at once, not held for its start.
+      const first = yield* Thread.send(thread, "first", { _tag: "echo", value: "first" }, 1, undefined, [])
+      assert.deepStrictEqual(yield* Deferred.await(first.reply), [SUCCEEDED, "first"])
+      const running = yield* Thread.send(thread, "compute", { _tag: "compute", ms: 500 }, 1, undefined, [])
+      // Cannot be cloned: it dies at once, and its number goes to the thread as a gap.
+      const unsent = yield* Thread.send(thread, "unsent", { _tag: "echo", value: () => {} }, 1, undefined, [])
+      assert.strictEqual((yield* Deferred.await(unsent.reply))?.[0], DIED)
+      const behind = yield* Thread.send(thread, "mark", { _tag: "mark", path: marks }, 1, undefined, [])
+      yield* Thread.stop(behind)
+      assert.isUndefined(yield* Deferred.await(behind.reply))
+      assert.strictEqual((yield* Deferred.await(running.reply))?.[0], SUCCEEDED, "the job running did not end as it would")
+      // The thread goes on past the gap and the withdrawn job, to the next one.
+      const next = yield* Thread.send(thread, "echo", { _tag: "echo", value: "next" }, 1, undefined, [])
+      assert.deepStrictEqual(yield* Deferred.await(next.reply), [SUCCEEDED, "next"])
       assert.isFalse(existsSync(marks), "the withdrawn job ran")
       yield* Scope.close(pool, Exit.void)
     }))

@@ -18,7 +18,9 @@
  *   claim to `GONE` from `n`, or from the number of a job queued behind `n`
  *   that it withdrew (it keeps the run it withdrew: `thread.ts`'s
  *   `claimedByThread`): if that swap fails, the thread has already moved
- *   on to the next job, and job `n` has ended in it.
+ *   on to the next job, and job `n` has ended in it;
+ * - a job behind gaps the thread has not reached is withdrawn by moving the
+ *   claim over them at once: it skips gaps anyway.
  *
  * @internal
  */

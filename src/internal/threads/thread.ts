@@ -109,6 +109,12 @@ export interface Thread {
    */
   withdrawnAfter: number
   withdrawnTo: number
+  /**
+   * The numbers sent as gaps (jobs that could not be sent) that the thread
+   * may not have claimed yet: a job behind them is withdrawn by moving the
+   * word over them, since the thread would skip them anyway.
+   */
+  readonly gaps: Set<number>
   /** The jobs sent and not ended, in the order sent: the first has started. */
   readonly pending: Array<Pending>
   /** Set once the thread has exited or is being terminated: it takes no more jobs. */
@@ -158,6 +164,7 @@ export const spawn = (
       sent: 0,
       withdrawnAfter: 0,
       withdrawnTo: 0,
+      gaps: new Set(),
       pending: [],
       gone: false,
       onGone,
@@ -274,7 +281,10 @@ export const send = (
       Effect.catch(thread.port.send([seq, id, payload, attempt, timeout], transfer), (error) =>
         Effect.andThen(
           // Its number must still reach the thread, which claims jobs in order: as a gap, not a job.
-          Effect.ignore(thread.port.send([-seq, id, undefined, attempt, undefined])),
+          Effect.ignore(Effect.andThen(
+            Effect.sync(() => gapSent(thread, seq)),
+            thread.port.send([-seq, id, undefined, attempt, undefined])
+          )),
           Effect.sync(() =>
             settle(thread, pending, [DIED, new Error(`the job cannot be sent to its thread: ${describeExit(error)}`)])
           )
@@ -295,18 +305,20 @@ export const stop = (pending: Pending): Effect.Effect<void> =>
   Effect.suspend(() => {
     const { seq, thread } = pending
     if (!thread.pending.includes(pending)) return Effect.void
-    if (Atomics.compareExchange(thread.claim, 0, seq - 1, seq) === seq - 1) {
-      withdrawn(thread, seq)
-      settle(thread, pending, undefined)
-      return Effect.void
-    }
-    // Running it, unless the thread has claimed a job after it: the word may
-    // stand past it only because the pool withdrew the jobs queued behind it.
-    const word = Atomics.load(thread.claim, 0)
-    if (
-      word !== GONE && claimedByThread(thread, word) === seq &&
-      Atomics.compareExchange(thread.claim, 0, word, GONE) === word
-    ) {
+    // Each swap fails only if the thread claimed a job (or a gap) meanwhile: then look again.
+    for (let word = Atomics.load(thread.claim, 0); word !== GONE; word = Atomics.load(thread.claim, 0)) {
+      if (word < seq) {
+        // Not started: withdrawn, unless a job the thread would start first lies between.
+        if (!onlyGapsBetween(thread, word, seq)) break
+        if (Atomics.compareExchange(thread.claim, 0, word, seq) !== word) continue
+        withdrawn(thread, word, seq)
+        settle(thread, pending, undefined)
+        return Effect.void
+      }
+      // Running it, unless the thread has claimed a job after it: the word may
+      // stand past it only because the pool withdrew the jobs queued behind it.
+      if (claimedByThread(thread, word) !== seq) break
+      if (Atomics.compareExchange(thread.claim, 0, word, GONE) !== word) continue
       giveUp(thread, seq)
       settle(thread, pending, undefined)
       return kill(thread)
@@ -316,9 +328,22 @@ export const stop = (pending: Pending): Effect.Effect<void> =>
     return Effect.void
   })
 
-/** Notes that the pool has withdrawn job `seq` (moved the claim word from `seq - 1` to `seq`). */
-const withdrawn = (thread: Thread, seq: number): void => {
-  if (thread.withdrawnTo !== seq - 1) thread.withdrawnAfter = seq - 1
+/** Notes a gap sent as number `seq`, and forgets those the thread has claimed. */
+const gapSent = (thread: Thread, seq: number): void => {
+  const word = Atomics.load(thread.claim, 0)
+  for (const gap of thread.gaps) if (gap <= word) thread.gaps.delete(gap)
+  thread.gaps.add(seq)
+}
+
+/** Whether every number after `word` and before `seq` is a gap: the thread skips them. */
+const onlyGapsBetween = (thread: Thread, word: number, seq: number): boolean => {
+  for (let n = word + 1; n < seq; n++) if (!thread.gaps.has(n)) return false
+  return true
+}
+
+/** Notes that the pool has withdrawn the jobs (and gaps) after `from` up to `seq`, moving the word from `from` to `seq`. */
+const withdrawn = (thread: Thread, from: number, seq: number): void => {
+  if (thread.withdrawnTo !== from) thread.withdrawnAfter = from
   thread.withdrawnTo = seq
 }
 
