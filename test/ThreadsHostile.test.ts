@@ -54,6 +54,16 @@ describe("Threads.make with hostile options", () => {
       assert.deepStrictEqual([error.option, error.reason], ["resourceLimits.maxOldSpaceSizeMb", "is not an option of resourceLimits"])
     }).pipe(Effect.scoped))
 
+  it.live("a handler module whose top-level await never settles is refused at once, saying so", () =>
+    Effect.gen(function*() {
+      const error = yield* Effect.flip(Threads.make<ThreadTask, unknown, never>({
+        handler: new URL("./support/unsettledThreadJobs.ts", import.meta.url),
+        threads: 1
+      }))
+      assert.deepStrictEqual([error._tag, error.option], ["PoolConfigError", "handler"])
+      assert.match(error.reason, /a top-level await in its module never settled/)
+    }).pipe(Effect.scoped))
+
   it.effect("a handler that is a Proxy over a URL is refused, naming handler", () =>
     Effect.gen(function*() {
       const error = yield* Effect.flip(Threads.make<ThreadTask, unknown, never>({ handler: new Proxy(jobs, {}), threads: 1 }))

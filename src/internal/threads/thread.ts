@@ -131,7 +131,9 @@ const entry = new URL(`./threadMain${import.meta.url.slice(import.meta.url.lastI
 /** Why a thread failed to start (its module did not load, or exports no handler) or stopped. */
 export const describeExit = (error: WorkerError): string => {
   const cause = error.reason.cause
-  return cause instanceof Error ? cause.message : error.message
+  const message = cause instanceof Error ? cause.message : error.message
+  // Node's own word for it is only the code.
+  return /exited with code:? 13\b/.test(message) ? `${message} (a top-level await in its module never settled)` : message
 }
 
 /**
