@@ -6,6 +6,7 @@
  */
 import * as Http from "node:http"
 import type { AddressInfo } from "node:net"
+import * as Net from "node:net"
 import { afterEach, describe, expect, it } from "vitest"
 import { runMain, start } from "./support/runMain.ts"
 import { freePort } from "./support/servers.ts"
@@ -58,6 +59,34 @@ describe("--metrics", () => {
     running.kill("SIGTERM")
     const finished = await running.exited
     expect(finished.code).not.toBe(2)
+  })
+
+  it("on a port already taken: one line on stderr, exit 1, no stack trace", async () => {
+    const taken = Http.createServer()
+    servers.push(taken)
+    await new Promise<void>((resolve) => taken.listen(0, "127.0.0.1", resolve))
+    const port = (taken.address() as AddressInfo).port
+    const { code, stderr, stdout } = await runMain(["--jobs", "3", "--duration", "10", "--metrics", String(port)])
+    expect(stderr).toBe(
+      `worker-pool: the metrics server could not listen on 127.0.0.1:${port}: listen EADDRINUSE: address already in use 127.0.0.1:${port}\n`
+    )
+    expect(stdout).not.toContain("ServeError")
+    expect(code).toBe(1)
+  })
+
+  it("a scraper that never finishes its request does not hold the end of the run", async () => {
+    const port = await freePort()
+    const running = start(["--jobs", "3", "--duration", "100", "--output", "quiet", "--metrics", `127.0.0.1:${port}`])
+    await scrape(port)
+    // A request's head, never its end: without a bound on the server's close, the run waited for it.
+    const socket = Net.connect(port, "127.0.0.1")
+    socket.on("error", () => {})
+    socket.write("GET /metrics HTTP/1.1\r\nHost: x\r\n")
+    const finished = await running.exited
+    socket.destroy()
+    expect(finished.code).toBe(0)
+    // The run's own work is well under a second; the server closes within 1 s of its end.
+    expect(finished.elapsed).toBeLessThan(10_000)
   })
 
   it("a bad address is a bad flag", async () => {

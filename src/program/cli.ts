@@ -7,6 +7,7 @@ import { Effect, Exit, References, Ref, Runtime } from "effect"
 import { CliConfig, CliError, CliOutput, Command, GlobalFlag, type HelpDoc } from "effect/cli"
 import type * as Pool from "../Pool.ts"
 import type { DashboardListenError } from "./dashboard.ts"
+import type { MetricsListenError } from "./observe.ts"
 import { runDurable } from "./durable.ts"
 import { badFlag, type Config, dashboardSettings, durableSettings, flags, NAME } from "./flags.ts"
 import { runInMemory } from "./inMemory.ts"
@@ -26,12 +27,13 @@ const runProgram = (config: Config, signals: Signals) =>
       ? runInMemory(config, signals, dashboard)
       : runDurable(config, settings, signals, dashboard)).pipe(
       Effect.catchTag("PoolConfigError", poolConfigIsBadFlag),
-      Effect.catchTag("DashboardListenError", dashboardCannotListen),
-      Effect.provide(exporters(config))
+      Effect.catchTag("DashboardListenError", cannotListen),
+      Effect.provide(exporters(config)),
+      Effect.catchTag("MetricsListenError", cannotListen)
     )
 
-/** The dashboard could not listen: one line on stderr, exit 1 (the flags were fine; the machine said no). */
-const dashboardCannotListen = (error: DashboardListenError) =>
+/** The dashboard or the metrics server could not listen: one line on stderr, exit 1 (the flags were fine; the machine said no). */
+const cannotListen = (error: DashboardListenError | MetricsListenError) =>
   Effect.sync(() => {
     process.stderr.write(`${NAME}: ${error.message}\n`)
     return ExitCode.unfinished
