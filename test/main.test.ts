@@ -325,6 +325,18 @@ describe("main", () => {
     expect(code).toBe(0)
   })
 
+  it("--jobs past what one array holds, on a durable queue, is offered a batch at a time: the run works, and a signal drains it", async () => {
+    const program = start(["--store", "memory:", "--jobs", "4294967296", "--workers", "2", "--duration", "0", "--output", "quiet"])
+    await program.waitFor(/Connected to the store/)
+    // Working: a few batches offered and run, then the drain.
+    await new Promise((resolve) => setTimeout(resolve, 1_000))
+    program.kill("SIGINT")
+    const { code, stderr, stdout } = await program.exited
+    expect(`${stdout}${stderr}`).not.toMatch(/RangeError|^\s+at /m)
+    expect(stdout).toMatch(/Shutdown complete/)
+    expect(code).toBe(0)
+  })
+
   it("a store that cannot be reached is one line on stderr and exit 1, not a hang or a stack trace", async () => {
     for (const store of ["redis://127.0.0.1:1", "postgres://nobody@127.0.0.1:1/none"]) {
       const { code, stderr, stdout } = await runMain(["--store", store, "--role", "producer"])

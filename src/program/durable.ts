@@ -123,14 +123,24 @@ const declarePeriodic = (store: Store, settings: DurableSettings, screen: Screen
     )
   )
 
+/** How many jobs one offer carries: `--jobs` may be far more than one array can hold. */
+const offerBatch = 10_000
+
+/** Submits jobs 1..`n` with `submitAll`, a batch at a time, in order. */
+const submitJobs = <E>(n: number, submitAll: (batch: ReadonlyArray<number>) => Effect.Effect<unknown, E>) =>
+  Effect.gen(function*() {
+    for (let from = 1; from <= n; from += offerBatch) {
+      yield* submitAll(Array.from({ length: Math.min(offerBatch, n - from + 1) }, (_, i) => from + i))
+    }
+  })
+
 /** Offers jobs 1..N to the queue; with `--cron`, then offers the periodic job's ticks until a signal. */
 const produce = (store: Store, config: Config, settings: DurableSettings, signals: Signals, screen: Screen) =>
   Effect.gen(function*() {
     const producer = Durable.producer({ store, queue: settings.queue, schema: Schema.Number })
-    const jobs = Array.from({ length: config.jobs }, (_, i) => i + 1)
-    yield* producer.submitAll(jobs, delayed(settings)).pipe(Effect.withSpan("worker-pool.submit"))
+    yield* submitJobs(config.jobs, (batch) => producer.submitAll(batch, delayed(settings))).pipe(Effect.withSpan("worker-pool.submit"))
     const when = settings.delay > 0 ? `, to run in ${formatMillis(settings.delay)}` : ""
-    screen.line(`Offered ${jobs.length} jobs to queue ${settings.queue}${when}.`)
+    screen.line(`Offered ${config.jobs} jobs to queue ${settings.queue}${when}.`)
     if (settings.cron === undefined) return ExitCode.clean
     yield* declarePeriodic(store, settings, screen)
     const stopped = yield* stopOnSignal(signals, screen.line, () => "no more ticks are offered.")
@@ -176,12 +186,16 @@ const work = (
     }
     let working = true
     const stopped = yield* stopOnSignal(signals, screen.line, () => stopNotice(config.drainTimeout, working))
-    const jobs = Array.from({ length: config.jobs }, (_, i) => i + 1)
     yield* declarePeriodic(store, settings, screen)
     // A periodic job never empties the queue for good: with one, the run works until a signal.
     const untilEmpty = settings.cron === undefined ? queueEmptied(pool) : Effect.never
     const worked = yield* untilStopped(
-      settings.role === "worker" ? Effect.never : Effect.andThen(pool.submitAll(jobs, delayed(settings)).pipe(Effect.withSpan("worker-pool.submit")), untilEmpty),
+      settings.role === "worker"
+        ? Effect.never
+        : Effect.andThen(
+          submitJobs(config.jobs, (batch) => pool.submitAll(batch, delayed(settings))).pipe(Effect.withSpan("worker-pool.submit")),
+          untilEmpty
+        ),
       stopped
     )
     working = false
