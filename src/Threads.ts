@@ -242,7 +242,7 @@ export const makeWithHooks = <A, B, E>(
         const encoded = encodeNow(schemas.payload, payload)
         if (typeof encoded === "string") return new Pool.PoolConfigError({ option, reason: encoded })
         value = encoded.value
-        // What the payload's schema moves goes in the same list as `transfer`'s (see `Threads.outgoing`).
+        // What the payload's schema moves goes in the same list as `transfer`'s (`outgoing`, in `internal/threads/threads.ts`).
         if (encoded.transfers.length > 0) transfers = [...transfers, ...encoded.transfers]
       }
       const notMovable = whyNotTransferable(transfers)

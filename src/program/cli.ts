@@ -7,11 +7,10 @@ import { Effect, Exit, References, Ref, Runtime } from "effect"
 import { CliConfig, CliError, CliOutput, Command, GlobalFlag, type HelpDoc } from "effect/cli"
 import type * as Pool from "../Pool.ts"
 import type { DashboardListenError } from "./dashboard.ts"
-import type { MetricsListenError } from "./observe.ts"
 import { runDurable } from "./durable.ts"
 import { badFlag, type Config, dashboardSettings, durableSettings, flags, NAME } from "./flags.ts"
 import { runInMemory } from "./inMemory.ts"
-import { exporters } from "./observe.ts"
+import { exporters, type MetricsListenError } from "./observe.ts"
 import { ExitCode, type Signals } from "./signals.ts"
 
 /**
