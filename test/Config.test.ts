@@ -27,6 +27,9 @@ describe("Pool.make", () => {
     ["workers -1", { ...good(), workers: -1 }, "workers", /got -1/],
     ["workers 1.5", { ...good(), workers: 1.5 }, "workers", /got 1.5/],
     ["workers NaN", { ...good(), workers: NaN }, "workers", /got NaN/],
+    // Each a fiber started at once: far more would run the process out of memory, not be refused.
+    ["workers 1,000,001", { ...good(), workers: 1_000_001 }, "workers", /must be at most 1000000, got 1000001/],
+    ["workers 2^53 - 1", { ...good(), workers: Number.MAX_SAFE_INTEGER }, "workers", /must be at most 1000000/],
     ["workers missing", { handler: good().handler }, "workers", /got undefined/],
     ["workers as a string", { ...good(), workers: "4" }, "workers", /got "4"/],
     ["capacity 0", { ...good(), capacity: 0 }, "capacity", /integer >= 1, got 0/],

@@ -162,6 +162,10 @@ export const isPositiveInteger = (n: unknown): n is number => Number.isSafeInteg
 export const positiveInteger = (option: string, input: unknown): number =>
   isPositiveInteger(input) ? input : refuse(option, `must be an integer >= 1, got ${describe(input)}`)
 
+/** `n` (already checked as a number), unless it is more than `most`. */
+export const atMost = (option: string, n: number, most: number): number =>
+  n <= most ? n : refuse(option, `must be at most ${most}, got ${n}`)
+
 /** One of `choices`, which the reason lists. */
 export const oneOf = <const C extends string>(option: string, input: unknown, choices: ReadonlyArray<C>): C =>
   choices.includes(input as C)

@@ -14,6 +14,7 @@ import type * as Job from "../Job.ts"
 import { defaultOutcomeBuffer, type Options, type OutcomeBuffer, PoolConfigError, type ResolvedOutcomeBuffer } from "../Pool.ts"
 import type * as Shutdown from "../Shutdown.ts"
 import {
+  atMost,
   checked,
   duration,
   effectFunction,
@@ -56,6 +57,14 @@ export const defaultName = "default"
 
 /** A refusal as the typed error every entry point fails with. */
 export const configError = ({ option, reason }: Invalid): PoolConfigError => new PoolConfigError({ option, reason })
+
+/**
+ * The most workers a pool starts: each is a fiber, started before `make`
+ * returns (a few kB each, so a million is gigabytes already); more is a
+ * slip (a count of jobs given as `workers`), which would otherwise run the
+ * process out of memory rather than be refused.
+ */
+export const maxWorkers = 1_000_000
 
 /** The options `make` shares with the threaded pool (`Threads.make`), which checks them here too. */
 export const sharedOptions = [
@@ -104,7 +113,7 @@ export const validate = <A, B, E, R>(options: Options<A, B, E, R>): Config<A, B,
     // After the reads: a getter or trap that throws is named by its field first.
     refuseUnknown(source, knownOptions, "the pool", instead)
     return {
-      workers: positiveInteger("workers", workers),
+      workers: atMost("workers", positiveInteger("workers", workers), maxWorkers),
       capacity: positiveInteger("capacity", orDefault(capacity, 100)),
       handler: must("handler", handler, isFunction, effectFunction) as Config<A, B, E, R>["handler"],
       jobTimeout: jobTimeout === undefined ? undefined : duration("jobTimeout", jobTimeout, positive),

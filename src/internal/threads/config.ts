@@ -13,6 +13,7 @@ import type * as WorkerThreads from "node:worker_threads"
 import type { Options } from "../../Threads.ts"
 import { sharedOptions } from "../poolOptions.ts"
 import {
+  atMost,
   checked,
   field,
   type Invalid,
@@ -144,6 +145,3 @@ export const validate = <A>(options: unknown): ThreadConfig<A> | Invalid =>
  */
 export const maxThreads = 1024
 
-/** `n`, unless it is more than `most`. */
-const atMost = (option: string, n: number, most: number): number =>
-  n <= most ? n : refuse(option, `must be at most ${most}, got ${n}`)
