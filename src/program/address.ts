@@ -4,6 +4,7 @@
  *
  * Internal: not an entry point of the package.
  */
+import { Schema } from "effect"
 
 /** Where a server of the program listens. */
 export interface ListenAddress {
@@ -24,3 +25,25 @@ export const listenAddress = (text: string): ListenAddress | undefined => {
   const host = match[1] === undefined ? "127.0.0.1" : match[1].replace(/^\[(.*)\]$/, "$1")
   return { host, port }
 }
+
+/** `host` as a URL writes it: an IPv6 address in brackets. */
+export const hostInUrl = (host: string): string => host.includes(":") ? `[${host}]` : host
+
+/** A server of the program could not listen where its flag said (the port taken, the host unknown). */
+export class ListenError extends Schema.TaggedError<ListenError>()("ListenError", {
+  server: Schema.String,
+  address: Schema.String,
+  reason: Schema.String
+}) {
+  override get message(): string {
+    return `the ${this.server} could not listen on ${this.address}: ${this.reason}`
+  }
+}
+
+/** The `ListenError` of `server` at `address`, from the error its start failed with (Node's, as its cause). */
+export const listenError = (server: string, address: ListenAddress, error: { readonly cause?: unknown }): ListenError =>
+  new ListenError({
+    server,
+    address: `${hostInUrl(address.host)}:${address.port}`,
+    reason: String((error.cause as Error | undefined)?.message ?? error.cause)
+  })

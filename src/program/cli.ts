@@ -6,11 +6,11 @@ import { NodeServices } from "@effect/platform-node"
 import { Effect, Exit, References, Ref, Runtime } from "effect"
 import { CliConfig, CliError, CliOutput, Command, GlobalFlag, type HelpDoc } from "effect/cli"
 import type * as Pool from "../Pool.ts"
-import type { DashboardListenError } from "./dashboard.ts"
+import type { ListenError } from "./address.ts"
 import { runDurable } from "./durable.ts"
 import { badFlag, type Config, dashboardSettings, durableSettings, flags, NAME } from "./flags.ts"
 import { runInMemory } from "./inMemory.ts"
-import { exporters, type MetricsListenError } from "./observe.ts"
+import { exporters } from "./observe.ts"
 import { ExitCode, type Signals } from "./signals.ts"
 
 /**
@@ -26,13 +26,12 @@ const runProgram = (config: Config, signals: Signals) =>
       ? runInMemory(config, signals, dashboard)
       : runDurable(config, settings, signals, dashboard)).pipe(
       Effect.catchTag("PoolConfigError", poolConfigIsBadFlag),
-      Effect.catchTag("DashboardListenError", cannotListen),
       Effect.provide(exporters(config)),
-      Effect.catchTag("MetricsListenError", cannotListen)
+      Effect.catchTag("ListenError", cannotListen)
     )
 
 /** The dashboard or the metrics server could not listen: one line on stderr, exit 1 (the flags were fine; the machine said no). */
-const cannotListen = (error: DashboardListenError | MetricsListenError) =>
+const cannotListen = (error: ListenError) =>
   Effect.sync(() => {
     process.stderr.write(`${NAME}: ${error.message}\n`)
     return ExitCode.unfinished

@@ -6,28 +6,17 @@
  * and the browser never sends to the server.
  */
 import { NodeHttpServer } from "@effect/platform-node"
-import { Context, Effect, Layer, Schema } from "effect"
+import { Context, Effect, Layer } from "effect"
 import { HttpServer } from "effect/http"
 import { createServer } from "node:http"
 import * as Dashboard from "../Dashboard.ts"
+import { hostInUrl, listenError } from "./address.ts"
 import type { DashboardSettings } from "./flags.ts"
 import type { Screen } from "./screen.ts"
-
-/** The dashboard could not listen where `--dashboard` said (the port taken, the host unknown). */
-export class DashboardListenError extends Schema.TaggedError<DashboardListenError>()("DashboardListenError", {
-  address: Schema.String,
-  reason: Schema.String
-}) {
-  override get message(): string {
-    return `the dashboard could not listen on ${this.address}: ${this.reason}`
-  }
-}
 
 /** Whether `host` names this machine's loopback. */
 export const isLoopback = (host: string): boolean =>
   Dashboard.loopbackHosts.includes(host.toLowerCase()) || /^127(\.\d{1,3}){3}$/.test(host)
-
-const hostInUrl = (host: string): string => host.includes(":") ? `[${host}]` : host
 
 /** Serves the dashboard of `queues` in the current scope, and prints its URL. */
 export const serve = (
@@ -37,7 +26,6 @@ export const serve = (
 ) =>
   Effect.gen(function*() {
     const token = settings.token ?? Dashboard.generateToken()
-    const address = `${hostInUrl(settings.host)}:${settings.port}`
     const server = NodeHttpServer.layer(() => Object.assign(createServer(), Dashboard.serverLimits), {
       host: settings.host,
       port: settings.port,
@@ -47,9 +35,7 @@ export const serve = (
     // On loopback, only loopback's names: a page elsewhere cannot read it by pointing its own name here.
     const hosts = isLoopback(settings.host) ? [...Dashboard.loopbackHosts, settings.host] : undefined
     const context = yield* Layer.build(Layer.provideMerge(Dashboard.layer({ queues, token, hosts }), server)).pipe(
-      Effect.mapError((error) =>
-        new DashboardListenError({ address, reason: String((error.cause as Error | undefined)?.message ?? error.cause) })
-      )
+      Effect.mapError((error) => listenError("dashboard", settings, error))
     )
     const bound = Context.get(context, HttpServer.HttpServer).address
     const port = "port" in bound ? bound.port : settings.port

@@ -10,10 +10,10 @@
  */
 import * as Http from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Effect, Layer, Option, Schema } from "effect"
+import { Effect, Layer, Option } from "effect"
 import { FetchHttpClient, HttpRouter } from "effect/http"
 import { OtlpMetrics, OtlpSerialization, OtlpTracer, PrometheusMetrics } from "effect/observability"
-import { type ListenAddress, listenAddress } from "./address.ts"
+import { type ListenAddress, listenAddress, type ListenError, listenError } from "./address.ts"
 import type { Config } from "./flags.ts"
 
 /** Whether `input` is an http(s) URL, for `--otlp`. */
@@ -29,28 +29,12 @@ export const isHttpUrl = (input: string): boolean => {
 /** What the program names itself to a collector. */
 const resource = { serviceName: "worker-pool" }
 
-/** The metrics server could not listen where `--metrics` said (the port taken, the host unknown). */
-export class MetricsListenError extends Schema.TaggedError<MetricsListenError>()("MetricsListenError", {
-  address: Schema.String,
-  reason: Schema.String
-}) {
-  override get message(): string {
-    return `the metrics server could not listen on ${this.address}: ${this.reason}`
-  }
-}
-
 /** Serves `/metrics` at `address` (Prometheus text of the default metric registry). */
 export const prometheusServer = (address: ListenAddress) =>
   HttpRouter.serve(PrometheusMetrics.layerHttp(), { disableListenLog: true, disableLogger: true }).pipe(
     // A scraper's request left unfinished must not hold the end of the run, past the report.
     Layer.provide(NodeHttpServer.layer(() => Http.createServer(), { ...address, gracefulShutdownTimeout: "1 second" })),
-    Layer.catchTag("ServeError", (error) =>
-      Layer.effectDiscard(Effect.fail(
-        new MetricsListenError({
-          address: address.host.includes(":") ? `[${address.host}]:${address.port}` : `${address.host}:${address.port}`,
-          reason: String((error.cause as Error | undefined)?.message ?? error.cause)
-        })
-      )))
+    Layer.catchTag("ServeError", (error) => Layer.effectDiscard(Effect.fail(listenError("metrics server", address, error))))
   )
 
 /** Sends traces and metrics to the collector at `url`, as OTLP JSON. */
@@ -64,11 +48,11 @@ export const otlpExporter = (url: string) => {
 
 /** The exporters the flags ask for, as one layer (empty when they ask for none). */
 export const exporters = (config: Config) => {
-  const layers: Array<Layer.Layer<never, MetricsListenError>> = []
+  const layers: Array<Layer.Layer<never, ListenError>> = []
   if (Option.isSome(config.metrics)) {
     const address = listenAddress(config.metrics.value)
     if (address !== undefined) layers.push(prometheusServer(address))
   }
   if (Option.isSome(config.otlp)) layers.push(otlpExporter(config.otlp.value))
-  return layers.length === 0 ? Layer.empty : Layer.mergeAll(...(layers as [Layer.Layer<never, MetricsListenError>]))
+  return layers.length === 0 ? Layer.empty : Layer.mergeAll(...(layers as [Layer.Layer<never, ListenError>]))
 }

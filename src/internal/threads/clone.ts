@@ -32,6 +32,8 @@ class SharingSerializer extends V8.Serializer {
  * its thread ends.
  */
 export const whyNotTransferable = (transfer: ReadonlyArray<unknown>): string | undefined => {
+  // The common case, checked at every submit: nothing moved, nothing to allocate.
+  if (transfer.length === 0) return undefined
   const seen = new Set<unknown>()
   for (let i = 0; i < transfer.length; i++) {
     const item = transfer[i]
