@@ -11,9 +11,9 @@
 import * as Http from "node:http"
 import { NodeHttpServer } from "@effect/platform-node"
 import { Effect, Layer, Option } from "effect"
-import { FetchHttpClient, HttpRouter } from "effect/http"
+import { FetchHttpClient, HttpRouter, HttpServer } from "effect/http"
 import { OtlpMetrics, OtlpSerialization, OtlpTracer, PrometheusMetrics } from "effect/observability"
-import { type ListenAddress, listenAddress, type ListenError, listenError } from "./address.ts"
+import { hostInUrl, type ListenAddress, listenAddress, type ListenError, listenError } from "./address.ts"
 import type { Config } from "./flags.ts"
 
 /** Whether `input` is an http(s) URL, for `--otlp`. */
@@ -29,9 +29,18 @@ export const isHttpUrl = (input: string): boolean => {
 /** What the program names itself to a collector. */
 const resource = { serviceName: "worker-pool" }
 
-/** Serves `/metrics` at `address` (Prometheus text of the default metric registry). */
+/** Prints where `/metrics` is served, once it listens: with a port of 0, the only place the port is told. */
+const announce = (host: string) =>
+  Layer.effectDiscard(Effect.gen(function*() {
+    const { address } = yield* HttpServer.HttpServer
+    const port = "port" in address ? address.port : 0
+    process.stdout.write(`Metrics: http://${hostInUrl(host)}:${port}/metrics\n`)
+  }))
+
+/** Serves `/metrics` at `address` (Prometheus text of the default metric registry), and prints its URL. */
 export const prometheusServer = (address: ListenAddress) =>
   HttpRouter.serve(PrometheusMetrics.layerHttp(), { disableListenLog: true, disableLogger: true }).pipe(
+    Layer.merge(announce(address.host)),
     // A scraper's request left unfinished must not hold the end of the run, past the report.
     Layer.provide(NodeHttpServer.layer(() => Http.createServer(), { ...address, gracefulShutdownTimeout: "1 second" })),
     Layer.catchTag("ServeError", (error) => Layer.effectDiscard(Effect.fail(listenError("metrics server", address, error))))
