@@ -6,10 +6,11 @@
  * requests (through `HttpRouter.toWebHandler`: no socket).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Fiber, Layer, Schema, Stream } from "effect"
+import { NodeHttpServer } from "@effect/platform-node"
+import { Context, Duration, Effect, Fiber, Layer, Schema, Stream } from "effect"
 import { createServer } from "node:http"
 import { type AddressInfo, connect } from "node:net"
-import { HttpRouter } from "effect/http"
+import { HttpRouter, HttpServer } from "effect/http"
 import { TestClock } from "effect/testing"
 import * as Ring from "../src/dashboard/ring.ts"
 import { parseAction, routes as samplerRoutes } from "../src/dashboard/routes.ts"
@@ -419,6 +420,39 @@ describe("routes", () => {
     } finally {
       await dispose()
     }
+  })
+
+  it("a body that declares itself larger than an action's can be is refused at once, before any of it is sent", async () => {
+    const calls: Array<string> = []
+    const queue = emailsQueue(fakeAdmin(calls))
+    const server = Layer.provideMerge(
+      Dashboard.layer({ queues: [queue], token: "s3cret" }),
+      NodeHttpServer.layer(() => Object.assign(createServer(), Dashboard.serverLimits), { host: "127.0.0.1", port: 0 })
+    )
+    await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const context = yield* Layer.build(server)
+      const address = Context.get(context, HttpServer.HttpServer).address as { readonly port: number }
+      const answer = yield* Effect.promise(() =>
+        new Promise<string>((resolve) => {
+          const socket = connect(address.port, "127.0.0.1")
+          let received = ""
+          socket.on("data", (chunk) => {
+            received += chunk.toString("latin1")
+            if (received.includes("\r\n\r\n")) {
+              socket.destroy()
+              resolve(received)
+            }
+          })
+          // The head only: a server that waited for the body would never answer.
+          socket.write(
+            "POST /api/queues/emails/redrive HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n" +
+              "X-Dashboard-Token: s3cret\r\nContent-Length: 1000000000\r\n\r\n"
+          )
+        })
+      )
+      assert.match(answer, /^HTTP\/1\.1 413 /)
+      assert.deepStrictEqual(calls, [])
+    })))
   })
 
   it("an action whose store times out is logged and answered as of unknown outcome, not refused; one whose client goes away, logged", async () => {

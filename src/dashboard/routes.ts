@@ -118,13 +118,20 @@ const perform = (queue: QueueState, action: Action): Effect.Effect<unknown, Refu
   }
 }
 
-/** The body, read with a size limit, as JSON. */
+/** The body is larger than an action's can be. */
+const tooLarge = () => new Refused(413, `the body is larger than ${Security.maxBodyBytes} bytes`)
+
+/**
+ * The body, read with a size limit, as JSON. One that declares itself too
+ * large is refused before any of it is read: a client need not send (nor
+ * the server wait for) the bytes to be told.
+ */
 const readJson = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<unknown, Refused> =>
-  request.text.pipe(
+  Number(request.headers["content-length"]) > Security.maxBodyBytes ? Effect.fail(tooLarge()) : request.text.pipe(
     Effect.provideService(HttpIncomingMessage.MaxBodySize, ByteSize.bytes(Security.maxBodyBytes)),
     Effect.mapError((error) =>
       String((error as { readonly reason?: { readonly reason?: string } }).reason?.reason) === "BodyTooLarge"
-        ? new Refused(413, `the body is larger than ${Security.maxBodyBytes} bytes`)
+        ? tooLarge()
         : new Refused(400, "the body could not be read")
     ),
     Effect.flatMap((text) =>
