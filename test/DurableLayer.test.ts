@@ -171,6 +171,27 @@ describe("Durable shutdown", () => {
       )
     }))
 
+  it.effect("a shutdown whose store never takes the last acknowledgements says so: the jobs that succeeded run again", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { layer: logger, lines } = capture()
+      const healthy = yield* MemoryStore.make
+      // A store that hangs once the job ran: its acknowledgement is never answered.
+      const store: Store = { ...healthy, complete: () => Effect.never }
+      yield* healthy.offer("q", [{ id: "x", payload: "x" }])
+      const pool = yield* oneWorker(store, { handler: () => Effect.void })
+      yield* elapse(300)
+      const shutdown = yield* Effect.forkChild(pool.shutdown().pipe(Effect.provide(logger)), { startImmediately: true })
+      yield* elapse(6_000)
+      const report = yield* Fiber.join(shutdown)
+      assert.deepStrictEqual([report.succeeded, report.interrupted.length, report.abandoned.length], [1, 0, 0])
+      const line = lines.find((line) => line.message.includes("durable pool shut down"))
+      assert.isDefined(line, `no shutdown line in ${JSON.stringify(lines.map((line) => line.message))}`)
+      assert.strictEqual(line!.level, "Warn")
+      assert.include(line!.message, "the store was not told how the last jobs ended")
+      // It is still leased in the store: it comes back once the lease runs out.
+      assert.strictEqual((yield* healthy.counts("q")).leased, 1)
+    })))
+
   it.effect("an onShutdown that fails or dies is logged; the shutdown still reports", () =>
     Effect.scoped(Effect.gen(function*() {
       const { layer: logger, lines } = capture()

@@ -103,20 +103,26 @@ const sequence = <A, B, E, R>(
 /**
  * Logs how the pool ended. Jobs it gave back (cut off, or never started)
  * are a warning with their ids, so that a deploy's log says which jobs will
- * run elsewhere; a clean end is a debug line.
+ * run elsewhere; so are endings the store was not told (the flush timed
+ * out): a job that succeeded here runs again once its lease runs out. A
+ * clean end is a debug line.
  */
 const logReport = (queue: string, report: Shutdown.Report<unknown>, flushed: boolean): Effect.Effect<void> => {
   const annotations = { queue, ...reportAnnotations(report) }
-  if (!gaveBack(report)) {
+  if (flushed && !gaveBack(report)) {
     return quietly(Effect.annotateLogs(Effect.logDebug("durable pool shut down"), annotations))
   }
+  return quietly(Effect.annotateLogs(Effect.logWarning(`durable pool shut down; ${unfinished(report, flushed)}`), annotations))
+}
+
+/** What a shutdown left for the store's leases to settle: jobs given back, endings untold. */
+const unfinished = (report: Shutdown.Report<unknown>, flushed: boolean): string => {
   const given = report.interrupted.length + report.abandoned.length
   const jobs = given === 1 ? "1 job" : `${given} jobs`
-  const where = flushed ? "released to the store" : "back in the store once their lease runs out (the store did not answer)"
-  return quietly(Effect.annotateLogs(
-    Effect.logWarning(`durable pool shut down; ${jobs} ${where}`),
-    annotations
-  ))
+  if (flushed) return `${jobs} released to the store`
+  const untold = `the store was not told how the last jobs ended (it did not answer within ${Duration.format(flushTimeout)}): ` +
+    "any it still holds as leased, succeeded ones too, run again once their lease runs out"
+  return given === 0 ? untold : `${jobs} back in the store once their lease runs out; ${untold}`
 }
 
 /**
