@@ -7,7 +7,7 @@
  * that is dead-lettered or cancelled refused by submit, saying so.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Clock, Effect, Schema } from "effect"
+import { Clock, Duration, Effect, Schema } from "effect"
 import { TestClock } from "effect/testing"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import type { Store } from "../src/durable/Store.ts"
@@ -271,6 +271,34 @@ describe("Durable dead letters and single jobs", () => {
       yield* elapse(500)
       assert.strictEqual(yield* admin.remove(), 2)
       assert.deepStrictEqual(yield* pool.deadLetters(), [])
+    })))
+
+  it.effect("redrive() and remove() go on past a batch another caller took first, and read no payload to list the ids", () =>
+    Effect.scoped(Effect.gen(function*() {
+      for (const operation of ["redrive", "remove"] as const) {
+        const healthy = yield* MemoryStore.make
+        yield* healthy.offer("q", Array.from({ length: 1_200 }, (_, i) => ({ id: `d${i}`, payload: i })))
+        for (const lease of yield* healthy.claim("q", 1_200, Duration.minutes(1))) yield* healthy.bury("q", lease, "no")
+        const payloadLimits: Array<number | undefined> = []
+        let first = true
+        const store: Store = {
+          ...healthy,
+          buried: (queue, limit, maxPayloadBytes) => {
+            payloadLimits.push(maxPayloadBytes)
+            return healthy.buried(queue, limit, maxPayloadBytes)
+          },
+          // The first batch listed is taken by another operator just before this call's own operation.
+          [operation]: (queue: string, ids: ReadonlyArray<string>) => {
+            if (!first) return healthy[operation](queue, ids)
+            first = false
+            return Effect.andThen(healthy[operation](queue, ids), healthy[operation](queue, ids))
+          }
+        }
+        const admin = Durable.admin({ store, queue: "q" })
+        assert.strictEqual(yield* admin[operation](), 700, operation)
+        assert.strictEqual((yield* healthy.counts("q")).buried, 0, operation)
+        assert.deepStrictEqual(payloadLimits, [0, 0, 0], operation)
+      }
     })))
 
   it.effect("lookup tells state, attempts, run-at and last error; undefined for an unknown id", () =>

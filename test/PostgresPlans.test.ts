@@ -236,6 +236,17 @@ describe("PostgresStore's plans", () => {
       }
     }))
 
+  it.live("the dead letters' first page, with payloads or without, is read in burial order off the index, on a plan made before they grew", () =>
+    Effect.gen(function*() {
+      const ran = yield* afterGrowth("listed", [
+        ["with_payloads", Sql.buriedSql, "text, int4, int4", "'listed', 10, 1000"],
+        ["ids_only", Sql.buriedSql, "text, int4, int4", "'listed', 500, 0"]
+      ])
+      assert.deepStrictEqual([ran.with_payloads!.rows, ran.ids_only!.rows], [10, 500])
+      // A page of rows, in the index's order: tens of buffers. Sorting the queue's 30,000 dead letters read thousands.
+      for (const [name, { buffers }] of Object.entries(ran)) assert.isBelow(buffers, 300, `${name}: ${buffers} buffers read`)
+    }))
+
   it.live("acknowledgements and releases go to their rows' places, on a plan made before the queue grew", () =>
     Effect.gen(function*() {
       // Two leases no row holds: their places are read, then their ids probed in the key.

@@ -72,15 +72,17 @@ export const make = (store: Store, queue: string, cancelled: (id: string) => voi
   /** `operate` on each dead letter there is when it begins, a batch per round trip. */
   const everyDeadLetter = (operate: (ids: ReadonlyArray<string>) => Effect.Effect<number, StoreError>) =>
     Effect.gen(function*() {
-      // At most the dead letters counted now: one redriven, failing and buried again meanwhile is not taken twice.
+      // At most as many as were counted now, oldest first: one redriven, failing and
+      // buried again meanwhile comes after them, and is not taken twice. A batch that
+      // another caller took first (none of it done here) is passed over, not an end.
       const { buried } = yield* store.counts(queue)
+      let listed = 0
       let done = 0
-      while (done < buried) {
-        const batch = yield* store.buried(queue, Math.min(everyBatch, buried - done))
+      while (listed < buried) {
+        const batch = yield* store.buried(queue, Math.min(everyBatch, buried - listed), 0)
         if (batch.length === 0) break
-        const n = yield* operate(batch.map((job) => job.id))
-        if (n === 0) break
-        done += n
+        listed += batch.length
+        done += yield* operate(batch.map((job) => job.id))
       }
       return done
     })

@@ -205,6 +205,21 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.deepStrictEqual(yield* store.claim(queue, 10, minute), [])
       })))
 
+    test("dead letters are listed in the order they were buried: one redriven and buried again comes last", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, jobs(3))
+        const byId = new Map((yield* store.claim(queue, 3, minute)).map((lease) => [lease.id, lease]))
+        for (const id of ["j2", "j0", "j1"]) yield* store.bury(queue, byId.get(id)!, "no")
+        const listed = Effect.map(store.buried(queue, 10), (all) => all.map((job) => job.id))
+        assert.deepStrictEqual(yield* listed, ["j2", "j0", "j1"])
+        yield* store.redrive(queue, ["j2"])
+        const [again] = yield* store.claim(queue, 1, minute)
+        yield* store.bury(queue, again!, "no again")
+        assert.deepStrictEqual(yield* listed, ["j0", "j1", "j2"])
+      })))
+
     test("buried with maxPayloadBytes gives no payload whose JSON text is larger, in bytes of UTF-8", () =>
       Effect.scoped(Effect.gen(function*() {
         const store = yield* make

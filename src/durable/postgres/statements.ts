@@ -523,20 +523,27 @@ SELECT coalesce(sum(ready), 0)::float8, coalesce(sum(leased), 0)::float8,
 FROM ${countsTable} WHERE queue = $1`
 
 /**
- * Dead letters, their payloads as in `claimSql`: one over `$3` bytes as
- * NULL. Each payload's text is made in the limited subquery, which the
- * planner keeps whole: written in the outer select, it would be folded
- * into each of its uses, made several times a row.
+ * Dead letters in the order they were buried, as the other stores list
+ * them: one redriven, failing and buried again comes last, not back in the
+ * next batch of `redrive()`. The page is read in the order of the index
+ * `_ended` alone (`ended_at`), so that the scan stops at `$2` rows; a
+ * second sort key there would sort every dead letter of the queue first,
+ * payloads made, on a plan made while the table was small. Offered order
+ * breaks ties within the page. Their payloads as in `claimSql`:
+ * one over `$3` bytes as NULL; with `$3` 0 (ids only, as `redrive()` lists
+ * them) no payload is read at all. Each payload's text is made in the limited
+ * subquery, which the planner keeps whole: written in the outer select, it
+ * would be folded into each of its uses, made several times a row.
  */
 export const buriedSql = `
 SELECT id, CASE WHEN octet_length(text) <= $3 THEN text END, attempts, error
 FROM (
-  SELECT seq, id, payload::text AS text, attempts, error FROM ${table}
+  SELECT ended_at, seq, id, CASE WHEN $3 > 0 THEN payload::text END AS text, attempts, error FROM ${table}
   WHERE queue = $1 AND state = 'buried'
-  ORDER BY seq
+  ORDER BY ended_at
   LIMIT $2
 ) AS buried
-ORDER BY seq`
+ORDER BY ended_at, seq`
 
 /**
  * The job `$2`: state (a scheduled job is ready), attempts, run-at (ms
