@@ -345,6 +345,28 @@ describe("Durable dead letters and single jobs", () => {
       assert.deepStrictEqual(events.at(-1), "start next#1")
     })))
 
+  it.effect("a running job cancelled and then removed from another process before its next heartbeat is still stopped by it", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const events: Array<string> = []
+      const pool = yield* oneWorker(store, {
+        lease: "3 seconds",
+        handler: (job) =>
+          Effect.sync(() => events.push(`start ${job.id}`)).pipe(
+            Effect.andThen(Effect.sleep("1 hour")),
+            Effect.onInterrupt(() => Effect.sync(() => events.push(`stopped ${job.id}`)))
+          )
+      })
+      const admin = Durable.admin({ store, queue: "q" })
+      yield* pool.submit("long", { id: "long" })
+      yield* elapse(300)
+      assert.strictEqual(yield* admin.cancel("long"), "leased")
+      assert.strictEqual(yield* admin.remove(["long"]), 1)
+      yield* elapse(1_100)
+      assert.deepStrictEqual(events, ["start long", "stopped long"])
+      assert.strictEqual((yield* pool.stats).cancelled, 1)
+    })))
+
   it.effect("cancel on the pool that runs the job stops it at once; a job waiting in the pool is skipped", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make

@@ -128,17 +128,17 @@ describe("PostgreSQL: a completion that deletes, racing", () => {
     Effect.scoped(Effect.gen(function*() {
       const { inTransaction, other, sql } = yield* stores
       const { claimed, queue } = yield* leased(other)
-      const [renewed] = yield* whileOpen(sql, inTransaction.extend(queue, claimed, minute), other.complete(queue, claimed, drop))
-      assert.deepStrictEqual(renewed, [])
+      const [lost] = yield* whileOpen(sql, inTransaction.extend(queue, claimed, minute), other.complete(queue, claimed, drop))
+      assert.deepStrictEqual(lost, [], "the lease was held when the extend ran")
       assert.strictEqual(yield* other.lookup(queue, "a"), undefined, "the delete lost the row the extend moved")
       assert.deepStrictEqual(yield* other.counts(queue), { ready: 0, leased: 0, completed: 1, buried: 0 })
     })))
-  it.live("a delete held open: an extend waits, then renews nothing", () =>
+  it.live("a delete held open: an extend waits, then renews nothing and answers the lease as no longer held", () =>
     Effect.scoped(Effect.gen(function*() {
       const { inTransaction, other, sql } = yield* stores
       const { claimed, queue } = yield* leased(other)
-      const [, renewed] = yield* whileOpen(sql, inTransaction.complete(queue, claimed, drop), other.extend(queue, claimed, minute))
-      assert.deepStrictEqual(renewed, [])
+      const [, lost] = yield* whileOpen(sql, inTransaction.complete(queue, claimed, drop), other.extend(queue, claimed, minute))
+      assert.deepStrictEqual(lost, ["a"])
       assert.strictEqual(yield* other.lookup(queue, "a"), undefined)
       assert.deepStrictEqual(yield* other.counts(queue), { ready: 0, leased: 0, completed: 1, buried: 0 })
     })))

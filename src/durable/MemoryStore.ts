@@ -231,13 +231,13 @@ const release = (state: MemoryState, queue: string, leases: ReadonlyArray<Lease>
 }
 
 const extend = (state: MemoryState, queue: string, leases: ReadonlyArray<Lease>, lease: Duration.Duration, now: number) => {
-  const cancelled: Array<string> = []
+  const lost: Array<string> = []
   for (const one of leases) {
     const entry = held(state, queue, one)
     if (entry) entry.visibleAt = now + Duration.toMillis(lease)
-    else if (entryOf(state, queue, one.id)?.state === "cancelled") cancelled.push(one.id)
+    else lost.push(one.id)
   }
-  return cancelled
+  return lost
 }
 
 const counts = (state: MemoryState, queue: string): Counts => {

@@ -27,7 +27,8 @@
  *   (acknowledged: done for good), `retry` (ready again after `delay`),
  *   `bury` (dead-lettered: kept, listed by `buried`) or `release` (cut off:
  *   ready again now, and the attempt is not counted). `extend` renews leases
- *   while jobs run, and answers which of them were cancelled meanwhile.
+ *   while jobs run, and answers which of them are no longer held (cancelled
+ *   meanwhile, or taken over).
  * - Each of these takes the `token` the job was claimed with and does nothing
  *   if the lease has since passed to someone else: a worker that was
  *   presumed dead cannot undo the work of the one that took over. (A lease
@@ -393,9 +394,10 @@ export interface Store {
   readonly bury: (queue: string, lease: Lease, error: string) => Effect.Effect<void, StoreError>
   readonly release: (queue: string, leases: ReadonlyArray<Lease>) => Effect.Effect<void, StoreError>
   /**
-   * Renews the leases still held. Returns the ids among `leases` whose job
-   * was cancelled: their holder should stop them (nothing is left to tell
-   * the store of them).
+   * Renews the leases still held. Returns the ids of the others among
+   * `leases`: their jobs were cancelled (and maybe removed, redriven or
+   * purged since), or taken over by another holder once the lease ran out.
+   * Their holder should stop them: their endings would do nothing.
    */
   readonly extend: (
     queue: string,

@@ -2,10 +2,13 @@
  * The heartbeat: the one fiber that keeps this process's leases from
  * running out. A third of the way through a lease it renews every lease the
  * lease book says is still ours (held, or ended but not yet in the store),
- * retrying through an outage. The store answers which of them were
- * cancelled meanwhile (by any process): the heartbeat stops those jobs, so a
- * running job is cancelled within a third of a lease. `Durable.ts` starts
- * it; closing the pool's background scope stops it.
+ * retrying through an outage. The store answers which of them it no longer
+ * holds for us: cancelled meanwhile (by any process; and maybe removed,
+ * redriven or purged since, before this heard of the cancel), or taken over
+ * by another holder once a lease ran out. The heartbeat stops those
+ * deliveries as cancelled, whose endings would do nothing: a running job is
+ * cancelled within a third of a lease, whatever was done to it after.
+ * `Durable.ts` starts it; closing the pool's background scope stops it.
  *
  * Internal: not an entry point of the package.
  */
@@ -40,11 +43,11 @@ const renew = ({ book, lease, queue, stop, store }: Options): Effect.Effect<void
     if (leases.length === 0) return Effect.void
     return throughOutage(
       "renewing leases",
-      Effect.map(store.extend(queue, leases, lease), (cancelled) => stopCancelled(book, cancelled, stop))
+      Effect.map(store.extend(queue, leases, lease), (lost) => stopCancelled(book, lost, stop))
     )
   })
 
-/** Stops the deliveries this process holds of the jobs the store says were cancelled. */
+/** Stops the deliveries this process holds of the jobs the store cancelled, or no longer holds for it. */
 export const stopCancelled = (book: Leases.Book, ids: ReadonlyArray<string>, stop: (id: string) => void): void => {
   for (const id of ids) {
     if (Leases.cancelHeld(book, id)) stop(id)

@@ -20,8 +20,9 @@
  * pool's hook ends a lease as its job ends (`endDelivery`); the settler takes
  * the ended ones (`takeEnded`), marks them `stored`, and at shutdown says
  * there will be no more (`noMoreEndings`); the heartbeat renews `toRenew`
- * and marks the held leases whose job the store cancelled (`cancelHeld`):
- * those end without a word to the store, which already has them cancelled.
+ * and marks the held leases whose job the store cancelled or no longer
+ * holds for us (`cancelHeld`): those end without a word to the store, which
+ * would ignore it.
  * Every transition is synchronous, so none can interleave with another.
  *
  * Internal: not an entry point of the package.

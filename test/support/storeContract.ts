@@ -149,7 +149,8 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         yield* store.complete(queue, [done!], drop)
         assert.strictEqual(yield* store.lookup(queue, done!.id), undefined, "a completed job not to be kept was kept")
         assert.strictEqual(yield* store.cancel(queue, done!.id), undefined)
-        assert.deepStrictEqual(yield* store.extend(queue, [done!], minute), [])
+        // Its lease is no longer held: answered, and nothing renewed.
+        assert.deepStrictEqual(yield* store.extend(queue, [done!], minute), [done!.id])
         assert.deepStrictEqual(yield* store.counts(queue), { ready: 1, leased: 1, completed: 1, buried: 0 })
         // The slow holder's lease runs out and passes to another: its completion must not delete the new holder's job.
         yield* elapse(300)
@@ -894,7 +895,7 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.strictEqual(yield* store.cancel(queue, "nobody"), undefined)
         assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 1, buried: 0 })
         assert.strictEqual((yield* store.lookup(queue, running!.id))?.state, "cancelled")
-        assert.deepStrictEqual(yield* store.extend(queue, [running!, done!], minute), [running!.id])
+        assert.deepStrictEqual(yield* store.extend(queue, [running!, done!], minute), [running!.id, done!.id])
         // Its holder's ending does nothing now, whatever it is.
         yield* store.complete(queue, [running!])
         yield* store.retry(queue, running!, Duration.zero)
@@ -904,6 +905,28 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.deepStrictEqual(yield* store.claim(queue, 10, minute), [], "a cancelled job was claimed")
         assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 1, buried: 0 })
         for (const id of ["j0", "j1", "j3"]) assert.strictEqual((yield* store.lookup(queue, id))?.state, "cancelled")
+      })))
+
+    test("extend renews the leases held and answers every other: cancelled then removed or redriven, or taken over", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, jobs(4))
+        const [removed, redriven, held, overtaken] = yield* store.claim(queue, 4, Duration.millis(300))
+        for (const lease of [removed!, redriven!]) assert.strictEqual(yield* store.cancel(queue, lease.id), "leased")
+        assert.strictEqual(yield* store.remove(queue, [removed!.id]), 1)
+        assert.strictEqual(yield* store.redrive(queue, [redriven!.id]), 1)
+        // The redriven job is claimed anew, and so is the job whose lease runs out.
+        const [again] = yield* store.claim(queue, 1, minute)
+        assert.strictEqual(again?.id, redriven!.id)
+        yield* store.extend(queue, [held!], minute)
+        yield* elapse(400)
+        const [takeover] = yield* store.claim(queue, 1, minute)
+        assert.strictEqual(takeover?.id, overtaken!.id)
+        const answered = yield* store.extend(queue, [removed!, redriven!, held!, overtaken!], minute)
+        assert.deepStrictEqual([...answered].sort(), [removed!.id, redriven!.id, overtaken!.id].sort())
+        // The new holders' leases are theirs: renewed, not answered.
+        assert.deepStrictEqual(yield* store.extend(queue, [again!, takeover!, held!], minute), [])
       })))
 
     test("purge deletes ended jobs past their retention, at most limit per call; the completed count stays", () =>

@@ -484,16 +484,15 @@ export const completeDeletingSql = endLeases("completed", `DELETE FROM ${table}`
 export const releaseSql = endLeases("ready", moving("ready", ", attempts = attempts - 1, visible_at = now()"), "true")
 
 /**
- * Renews the leases still held, and touches the cancelled jobs among `$2`
- * (their `visible_at` means nothing once cancelled) so as to return them: a
- * row per lease, the id of a cancelled job or NULL. One plain `UPDATE`, as
- * before cancelling existed: a `WITH` around it, to return only the
- * cancelled ids, cost about half as much again per call.
+ * Renews the leases still held, returning their ids: the store answers the
+ * others (`Store.extend`). One plain `UPDATE`: a `WITH` around it, to
+ * return the others' ids from the server, cost about half as much again
+ * per call.
  */
 export const extendSql = `
 UPDATE ${table} SET visible_at = ${fromNow("$4")}
-WHERE queue = $1 AND id = ANY($2::text[]) AND (${holds} OR state = 'cancelled')
-RETURNING CASE WHEN state = 'cancelled' THEN id END`
+WHERE queue = $1 AND id = ANY($2::text[]) AND ${holds}
+RETURNING id`
 
 /**
  * Ends the lease `$2`/`$3` if it is still held, moving the job to `state`

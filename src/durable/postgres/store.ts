@@ -170,9 +170,9 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
     extend: (queue, leases, lease) => {
       const [ids, tokens] = Sql.leaseParams(leases)
       return Effect.map(run("extend", Sql.extendSql, [queue, textArray(ids), tokens, Sql.millis(lease)]), (rows) => {
-        const cancelled: Array<string> = []
-        for (const row of rows) if (row[0] !== null) cancelled.push(row[0] as string)
-        return cancelled
+        const renewed = new Set<unknown>()
+        for (const row of rows) renewed.add(row[0])
+        return renewed.size === ids.length ? [] : ids.filter((id) => !renewed.has(id))
       })
     },
 

@@ -456,24 +456,23 @@ return #released
 `)
 
 /**
- * ARGV: lease ms, id, token, id, token... Returns the ids among them that
- * were cancelled (looked up only for a lease no longer held, and only while
- * the queue has cancelled jobs).
+ * ARGV: lease ms, id, token, id, token... Renews those still held; returns
+ * the ids of the others (cancelled, and maybe removed, redriven or purged
+ * since; or taken over once the lease ran out).
  */
 export const extendScript = script(`
 local until_ = now() + tonumber(ARGV[1])
-local scores, stopped, anyCancelled = {}, {}, nil
+local scores, lost = {}, {}
 for i = 2, #ARGV, 2 do
   if redis.call('HGET', token, ARGV[i]) == ARGV[i + 1] then
     scores[#scores + 1] = until_
     scores[#scores + 1] = ARGV[i]
   else
-    if anyCancelled == nil then anyCancelled = redis.call('ZCARD', cancelled) > 0 end
-    if anyCancelled and redis.call('ZSCORE', cancelled, ARGV[i]) then stopped[#stopped + 1] = ARGV[i] end
+    lost[#lost + 1] = ARGV[i]
   end
 end
 batch('ZADD', leased, scores)
-return stopped
+return lost
 `)
 
 /** Returns ready (waiting for their time included), leased, completed, buried. */
