@@ -12,6 +12,7 @@ import { type Store, StoreError } from "../src/durable/Store.ts"
 import { freePort, type PlainServer, startRedis, startRedisServer } from "./support/servers.ts"
 import { connecting, retentionRun, storeContract, storeLayerContract } from "./support/storeContract.ts"
 import * as Scripts from "../src/durable/redis/scripts.ts"
+import { idsPerScript } from "../src/durable/redis/store.ts"
 
 /** One server for the tests that do not harm it; each test uses its own queues. */
 let shared: PlainServer | undefined
@@ -284,6 +285,33 @@ describe("RedisStore", () => {
       yield* store.complete(queue, claimed)
       assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 10_000, buried: 0 })
     }))
+
+  it.live("redrive and remove of many ids run as many short scripts, never one that holds the server; each id counted once", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const server = yield* startRedis()
+      const store = yield* RedisStore.make({ url: server.url })
+      const client = createClient({ url: server.url })
+      yield* Effect.acquireRelease(Effect.promise(() => client.connect()), () => Effect.sync(() => client.destroy()))
+      /** Scripts the server has run so far. */
+      const scriptsRun = Effect.promise(async () => {
+        const stats = await client.info("commandstats")
+        return [...stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)].reduce((sum, match) => sum + Number(match[1]), 0)
+      })
+      const queue = queueName()
+      yield* store.offer(queue, jobs(1_200))
+      for (const lease of yield* store.claim(queue, 1_200, Duration.minutes(1))) yield* store.bury(queue, lease, "no")
+      const dead = jobs(1_200).map((job) => job.id)
+      for (const [operation, known] of [["redrive", dead.slice(0, 600)], ["remove", dead.slice(600)]] as const) {
+        // Its dead letters, each given twice, and a thousand unknown ids: 2,200 ids, three slices.
+        const ids = [...known, ...known, ...jobs(1_000, "unknown").map((job) => job.id)]
+        // Once first, so that the server has the script (its first run is sent twice: EVALSHA, then EVAL).
+        yield* store[operation](queue, ["nobody"])
+        const before = yield* scriptsRun
+        assert.strictEqual(yield* store[operation](queue, ids), 600, operation)
+        assert.strictEqual((yield* scriptsRun) - before, Math.ceil(ids.length / idsPerScript), operation)
+      }
+      assert.deepStrictEqual(yield* store.counts(queue), { ready: 600, leased: 0, completed: 0, buried: 0 })
+    })))
 
   it.live("a lease given twice to release is released once; its attempt is given back once", () =>
     Effect.gen(function*() {

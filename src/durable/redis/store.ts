@@ -110,6 +110,15 @@ const reading = <A>(read: (reply: unknown) => A, reply: unknown): A => {
 /** `due`'s answer as the scripts give it: milliseconds, or nil for none. */
 const untilDue = (reply: unknown): number | undefined => reply === null || reply === undefined ? undefined : Number(reply)
 
+/**
+ * The ids one script of `redrive` or `remove` takes. The server runs
+ * nothing else while a script runs: a call of a million ids is a thousand
+ * scripts of a few milliseconds each, not one that stalls every client of
+ * the server for seconds. (Each id is independent of the others; one given
+ * twice, in two slices, is taken by the first.)
+ */
+export const idsPerScript = 1_000
+
 /** The engine on `connection`. */
 export const makeEngine = (connection: Connection): Boundary.Engine => {
   const keysOf = Scripts.lastKeys()
@@ -124,6 +133,17 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
     Effect.tryPromise({
       try: async () => reading(read, await Scripts.evaluate(connection.client, script, keysOf(queue), args())),
       catch: (cause) => storeError(operation, connection, cause)
+    })
+
+  /** `script` on `ids`, `idsPerScript` at a time, one after another: how many it took in all. */
+  const bySlices = (operation: string, script: Scripts.Script) => (queue: string, ids: ReadonlyArray<string>) =>
+    Effect.gen(function*() {
+      let taken = 0
+      for (let from = 0; from < ids.length; from += idsPerScript) {
+        const slice = ids.length <= idsPerScript ? ids : ids.slice(from, from + idsPerScript)
+        taken += yield* run(operation, queue, script, () => slice, Number)
+      }
+      return taken
     })
 
   const done = () => undefined
@@ -247,9 +267,9 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
         }
       }),
 
-    redrive: (queue, ids) => run("redrive", queue, Scripts.redriveScript, () => ids, Number),
+    redrive: bySlices("redrive", Scripts.redriveScript),
 
-    remove: (queue, ids) => run("remove", queue, Scripts.removeScript, () => ids, Number),
+    remove: bySlices("remove", Scripts.removeScript),
 
     cancel: (queue, id) =>
       run("cancel", queue, Scripts.cancelScript, () => [id], (reply) => reply === null ? undefined : String(reply) as JobState),
