@@ -408,7 +408,7 @@ export interface Store {
   /**
    * Dead-lettered jobs, oldest first, at most `limit`. A payload whose JSON
    * text is over `maxPayloadBytes` (UTF-8) comes back as `undefined`, never
-   * read off the store: a listing that shows a preview of each need not
+   * sent by the store: a listing that shows a preview of each need not
    * carry every payload whole. The text measured is the one the store
    * gives back: on PostgreSQL, `jsonb`'s, which writes a space after each
    * `:` and `,` and numbers in full, so a payload there can measure more.
