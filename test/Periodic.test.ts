@@ -239,6 +239,31 @@ describe("Periodic", () => {
       assert.deepStrictEqual(runs.map((job) => job.id), runs.map((job) => `periodic:nightly@${iso(job.at)}`))
     })))
 
+  it.effect("every tick in a spring-forward gap runs, shifted by the change, whenever the declaration started", () =>
+    Effect.gen(function*() {
+      const ranFrom = (start: string, cron: string) =>
+        inScope(Effect.gen(function*() {
+          yield* TestClock.setTime(Date.parse(start))
+          const store = yield* MemoryStore.make
+          const ran = yield* recorder(store)
+          yield* Periodic.declare(declaration(store, { name: "gap", cron, timeZone: "Europe/Paris", missed: "skip" }))
+          yield* pass(Date.parse("2026-03-29T02:00:00Z") - Date.parse(start), 10 * minute)
+          return (yield* ran).map((job) => iso(job.at))
+        }))
+      // 29 March 2026 in Paris: 02:00 CET is 03:00 CEST, so 02:xx is 01:xx UTC, an hour later than the day before.
+      assert.deepStrictEqual(yield* ranFrom("2026-03-28T12:00:00Z", "0,30 2 * * *"), [
+        "2026-03-29T01:00:00.000Z",
+        "2026-03-29T01:30:00.000Z"
+      ])
+      assert.deepStrictEqual(yield* ranFrom("2026-03-28T12:00:00Z", "*/20 2 * * *"), [
+        "2026-03-29T01:00:00.000Z",
+        "2026-03-29T01:20:00.000Z",
+        "2026-03-29T01:40:00.000Z"
+      ])
+      // Started inside the gap's shifted hour, before the 02:30 tick's 03:30.
+      assert.deepStrictEqual(yield* ranFrom("2026-03-29T01:10:00Z", "30 2 * * *"), ["2026-03-29T01:30:00.000Z"])
+    }))
+
   it.effect("a Cron value works as a string does; one without a time zone is read in UTC", () =>
     Effect.scoped(Effect.gen(function*() {
       yield* TestClock.setTime(Date.parse("2026-06-01T00:00:00Z"))

@@ -21,11 +21,21 @@ export const maxLeadMillis = 1_000
 export const tickId = (name: string, tick: Date | DateTime.DateTime): string =>
   `periodic:${name}@${(DateTime.isDateTime(tick) ? DateTime.toDateUtc(tick) : tick).toISOString()}`
 
-/** The first tick at or after `millis` (`Cron.next` is strictly after; its resolution is a second). */
-export const firstAtOrAfter = (cron: Cron.Cron, millis: number): number => Cron.next(cron, new Date(millis - 1)).getTime()
+/**
+ * The first tick strictly after `millis`. `Cron.next` alone passes over
+ * ticks that a spring-forward gap shifted: from 03:00 (02:00 shifted), the
+ * next of `0,30 2 * * *` was the next day's, never 03:30 (02:30 shifted),
+ * which `Cron.prev` does give. So each tick before `next`'s that `prev`
+ * finds after `millis` is taken instead, until there is none.
+ */
+export const after = (cron: Cron.Cron, millis: number): number => {
+  let tick = Cron.next(cron, new Date(millis)).getTime()
+  for (let earlier = before(cron, tick); earlier > millis; earlier = before(cron, tick)) tick = earlier
+  return tick
+}
 
-/** The tick after `tick`. */
-export const after = (cron: Cron.Cron, tick: number): number => Cron.next(cron, new Date(tick)).getTime()
+/** The first tick at or after `millis` (`after` is strictly after; a cron's resolution is a second). */
+export const firstAtOrAfter = (cron: Cron.Cron, millis: number): number => after(cron, millis - 1)
 
 /** The last tick strictly before `millis`. */
 export const before = (cron: Cron.Cron, millis: number): number => Cron.prev(cron, new Date(millis)).getTime()
