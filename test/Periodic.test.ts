@@ -293,17 +293,21 @@ describe("Periodic", () => {
         payload: (tick) => {
           const m = DateTime.getPart(tick, "minute")
           if (m === 1) throw new Error("no data yet")
+          // A thrown value that cannot be made a string: its message must not fail too.
+          if (m === 4) throw Object.create(null)
           return (m === 2 ? 42 : `minute ${m}`) as string
         }
       }))
-      yield* pass(4 * minute - 1_001)
-      assert.deepStrictEqual((yield* ran).map((job) => job.payload), ["minute 0", "minute 3"])
+      yield* pass(6 * minute - 1_001)
+      assert.deepStrictEqual((yield* ran).map((job) => job.payload), ["minute 0", "minute 3", "minute 5"])
       const errors = lines.filter((line) => line.level === "Error")
       assert.deepStrictEqual(errors.map((line) => [line.message, line.annotations.tick]), [
         ["periodic tick's payload function threw; this tick is not offered Error: no data yet", iso(minute)],
-        ["periodic tick's payload refused; this tick is not offered Expected string", iso(2 * minute)]
+        ["periodic tick's payload refused; this tick is not offered Expected string", iso(2 * minute)],
+        ["periodic tick's payload function threw; this tick is not offered {}", iso(4 * minute)]
       ])
       assert.deepStrictEqual(errors.map((line) => [line.annotations.queue, line.annotations.periodic]), [
+        ["reports", "report"],
         ["reports", "report"],
         ["reports", "report"]
       ])

@@ -12,6 +12,7 @@
  *
  * Internal: not an entry point of the package.
  */
+import { safeString } from "../internal/options.ts"
 import type { Offered } from "./Store.ts"
 
 /** The memory store's limit: PostgreSQL's under its driver's default (8 MiB of JSON). */
@@ -52,7 +53,7 @@ export const payloadTexts = (
     try {
       json = JSON.stringify(job.payload)
     } catch (cause) {
-      return `the payload of ${JSON.stringify(job.id)} is not JSON: ${String(cause)}`
+      return `the payload of ${JSON.stringify(job.id)} is not JSON: ${safeString(cause)}`
     }
     const bytes = json === undefined ? undefined : overBy(json, limit)
     if (bytes !== undefined) {

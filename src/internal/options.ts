@@ -513,6 +513,19 @@ export const describe = (input: unknown): string => {
   }
 }
 
+/**
+ * A thrown value as text, for a message: `String(cause)`, or, for a value
+ * that cannot be made a string (no prototype, a `toString` that throws),
+ * `describe`'s words. Never throws: a message about a failure must not fail.
+ */
+export const safeString = (cause: unknown): string => {
+  try {
+    return String(cause)
+  } catch {
+    return describe(cause)
+  }
+}
+
 /** The most characters of a value a message shows: a list of 100,000 ids is not a message. */
 export const shownAtMost = 200
 

@@ -25,6 +25,7 @@ import {
   record,
   refuse,
   refuseUnknown,
+  safeString,
   unkeepableText,
   zeroOrMore
 } from "../../internal/options.ts"
@@ -177,7 +178,7 @@ const payload = <A, I>(input: unknown, schema: Schema.Codec<A, I>): (tick: DateT
   try {
     encoded = Schema.encodeUnknownExit(jsonCodec(schema))(input)
   } catch (cause) {
-    return refuse("payload", `could not be encoded: ${String(cause)}`)
+    return refuse("payload", `could not be encoded: ${safeString(cause)}`)
   }
   if (Exit.isFailure(encoded)) {
     if (suspended(encoded.cause)) return () => input as A

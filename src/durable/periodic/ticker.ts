@@ -26,6 +26,7 @@ import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { producer as makeProducer, type Producer } from "../../Durable.ts"
+import { safeString } from "../../internal/options.ts"
 import { quietly } from "../../internal/quietly.ts"
 import { backoff } from "../outage.ts"
 import type { PeriodicConfig } from "./config.ts"
@@ -79,7 +80,7 @@ const offer = <A, I>({ config, producer }: Ticker<A, I>, tick: number, deadline:
     try {
       payload = config.payload(DateTime.fromDateUnsafe(new Date(tick)))
     } catch (cause) {
-      return quietly(Effect.logError("periodic tick's payload function threw; this tick is not offered", String(cause)))
+      return quietly(Effect.logError("periodic tick's payload function threw; this tick is not offered", safeString(cause)))
     }
     const id = Ticks.tickId(config.name, new Date(tick))
     const once = producer.submit(payload, { ...config.jobOptions, id, runAt: tick })
@@ -126,7 +127,7 @@ const offer = <A, I>({ config, producer }: Ticker<A, I>, tick: number, deadline:
       // Whatever dies here loses that tick, not the declaration. (A store's own defects arrive as a
       // `StoreError`, above: ours through their boundary, any other through `guard.ts`.)
       Effect.catchDefect((defect) =>
-        quietly(Effect.logError("periodic tick's offer died; this tick is not offered", String(defect)))
+        quietly(Effect.logError("periodic tick's offer died; this tick is not offered", safeString(defect)))
       )
     )
   }).pipe(Effect.annotateLogs({ tick: iso(tick) }))
@@ -179,7 +180,7 @@ export const run = <A, I>(config: PeriodicConfig<A, I>): Effect.Effect<never> =>
   ).pipe(
     // Not expected (the schedule was tried at `declare`), but a declaration that stops must say so.
     Effect.tapDefect((defect) =>
-      quietly(Effect.logError("periodic declaration stopped by a defect; its ticks are no longer offered", String(defect)))
+      quietly(Effect.logError("periodic declaration stopped by a defect; its ticks are no longer offered", safeString(defect)))
     ),
     Effect.annotateLogs({ queue: config.queue, periodic: config.name })
   )
