@@ -13,6 +13,7 @@ import { type Store, StoreError } from "../src/durable/Store.ts"
 import { Durable, Periodic } from "../src/index.ts"
 import { throwingProxy } from "./support/hostileValues.ts"
 import { capture } from "./support/logLines.ts"
+import { attribute, parentId, recordingTracer, traced } from "./support/recordingTracer.ts"
 import { settle } from "./support/workload.ts"
 
 const minute = 60_000
@@ -263,6 +264,28 @@ describe("Periodic", () => {
       // Started inside the gap's shifted hour, before the 02:30 tick's 03:30.
       assert.deepStrictEqual(yield* ranFrom("2026-03-29T01:10:00Z", "30 2 * * *"), ["2026-03-29T01:30:00.000Z"])
     }))
+
+  it.effect("each tick is a trace of its own: a span per tick, its job's span its child, never the span declare ran in", () => {
+    const recorded = recordingTracer()
+    return traced(
+      recorded,
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* MemoryStore.make
+        yield* recorder(store)
+        // Declared during a start-up span that ends at once, as an application's would.
+        yield* Periodic.declare(declaration(store, { missed: "skip" })).pipe(Effect.withSpan("startup"))
+        yield* pass(3 * minute - 1_001)
+        const startup = recorded.named("startup")[0]!
+        const ticks = recorded.named("effect-worker-pool.periodic report")
+        const jobs = recorded.named("effect-worker-pool.job default")
+        assert.deepStrictEqual(ticks.map((span) => attribute(span, "periodic.tick")), [iso(0), iso(minute), iso(2 * minute)])
+        assert.deepStrictEqual(ticks.map((span) => parentId(span)), [undefined, undefined, undefined])
+        assert.strictEqual(new Set(ticks.map((span) => span.traceId)).size, 3, "one trace per tick")
+        assert.deepStrictEqual(jobs.map((span) => parentId(span)), ticks.map((span) => span.spanId))
+        assert.isFalse([...ticks, ...jobs].some((span) => span.traceId === startup.traceId), "a tick in the start-up's trace")
+      }))
+    )
+  })
 
   it.effect("a Cron value works as a string does; one without a time zone is read in UTC", () =>
     Effect.scoped(Effect.gen(function*() {

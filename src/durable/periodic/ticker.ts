@@ -22,9 +22,11 @@
  * Internal: not an entry point of the package.
  */
 import * as Clock from "effect/Clock"
+import * as Context from "effect/Context"
 import * as DateTime from "effect/DateTime"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Tracer from "effect/Tracer"
 import { producer as makeProducer, type Producer } from "../../Durable.ts"
 import { safeString } from "../../internal/options.ts"
 import { quietly } from "../../internal/quietly.ts"
@@ -130,7 +132,14 @@ const offer = <A, I>({ config, producer }: Ticker<A, I>, tick: number, deadline:
         quietly(Effect.logError("periodic tick's offer died; this tick is not offered", safeString(defect)))
       )
     )
-  }).pipe(Effect.annotateLogs({ tick: iso(tick) }))
+  }).pipe(
+    // A span per tick, the root of its trace: the tick's job, made current by whichever process
+    // runs it, is its child.
+    Effect.withSpan(`effect-worker-pool.periodic ${config.name}`, {
+      attributes: { "periodic.name": config.name, "periodic.tick": iso(tick), queue: config.queue }
+    }),
+    Effect.annotateLogs({ tick: iso(tick) })
+  )
 
 /**
  * After a start or a stall at `now`: offers the most recent tick before
@@ -173,11 +182,17 @@ const tickFrom = <A, I>(ticker: Ticker<A, I>, start: number): Effect.Effect<neve
     }
   })
 
-/** The declaration's fiber: runs until interrupted (its scope closed). */
+/**
+ * The declaration's fiber: runs until interrupted (its scope closed). With
+ * no span current: each tick's offer is a trace of its own (its span, then
+ * its job's), not a child of whatever span `declare` ran in (a start-up's,
+ * a request's), which would hold every tick for the life of the process.
+ */
 export const run = <A, I>(config: PeriodicConfig<A, I>): Effect.Effect<never> =>
   Effect.flatMap(Clock.currentTimeMillis, (start) =>
     tickFrom({ config, producer: makeProducer({ store: config.store, queue: config.queue, schema: config.schema }) }, start)
   ).pipe(
+    Effect.updateContext((context: Context.Context<never>) => Context.omit(Tracer.ParentSpan)(context)),
     // Not expected (the schedule was tried at `declare`), but a declaration that stops must say so.
     Effect.tapDefect((defect) =>
       quietly(Effect.logError("periodic declaration stopped by a defect; its ticks are no longer offered", safeString(defect)))
