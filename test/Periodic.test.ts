@@ -572,6 +572,10 @@ describe("Periodic", () => {
         [{ timeZone: "-14:30" }, "timeZone"],
         [{ timeZone: DateTime.zoneMakeOffset(25 * 60 * 60 * 1000) }, "timeZone"],
         [{ cron: Cron.parseUnsafe("0 2 * * *", "UTC"), timeZone: "Europe/Paris" }, "timeZone"],
+        // A Cron's own zone is held to the same rule as a timeZone's.
+        [{ cron: Cron.make({ ...Cron.parseUnsafe("0 2 * * *"), tz: DateTime.zoneMakeOffset(25 * 60 * 60 * 1000) }) }, "cron"],
+        [{ cron: Cron.make({ ...Cron.parseUnsafe("0 2 * * *"), tz: DateTime.zoneMakeOffset(Number.NaN) }) }, "cron"],
+        [{ timeZone: DateTime.zoneMakeOffset(Number.NaN) }, "timeZone"],
         [{ name: "" }, "name"],
         [{ name: "a\u0000b" }, "name"],
         [{ name: "a\ud800" }, "name"],

@@ -123,10 +123,13 @@ const timeZone = (input: unknown): DateTime.TimeZone => {
   return placeable(zone.value, input)
 }
 
-/** `zone`, unless it is an offset no place has (`given` is what the caller wrote). */
-const placeable = (zone: DateTime.TimeZone, given: unknown): DateTime.TimeZone =>
-  DateTime.isTimeZoneOffset(zone) && Math.abs(zone.offset) > maxOffsetMillis
-    ? refuse("timeZone", `is an offset no place has (none is more than 14 hours from UTC): ${describe(given)}`)
+/**
+ * `zone`, unless it is an offset no place has (`given` is what the caller
+ * wrote, as `option`): more than 14 hours from UTC, or not a number.
+ */
+const placeable = (zone: DateTime.TimeZone, given: unknown, option = "timeZone"): DateTime.TimeZone =>
+  DateTime.isTimeZoneOffset(zone) && !(Math.abs(zone.offset) <= maxOffsetMillis)
+    ? refuse(option, `has an offset no place has (none is more than 14 hours from UTC): ${describe(given)}`)
     : zone
 
 /** The largest offset from UTC of any place (Kiribati's +14:00). */
@@ -143,7 +146,9 @@ const schedule = (cronInput: unknown, timeZoneInput: unknown): Cron.Cron => {
     if (timeZoneInput !== undefined) {
       refuse("timeZone", "is for a cron string: a Cron carries its own time zone (Cron.parse(expression, timeZone))")
     }
-    return cronInput.tz._tag === "Some" ? cronInput : Cron.make({ ...cronInput, tz: DateTime.zoneMakeNamedUnsafe("UTC") })
+    if (cronInput.tz._tag === "None") return Cron.make({ ...cronInput, tz: DateTime.zoneMakeNamedUnsafe("UTC") })
+    placeable(cronInput.tz.value, cronInput.tz.value, "cron")
+    return cronInput
   }
   if (typeof cronInput !== "string") {
     return refuse("cron", `must be a cron expression or a Cron, got ${describe(cronInput)}`)
