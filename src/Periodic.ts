@@ -25,12 +25,13 @@
  *   logged as an error, and its next chance is the catch-up of a start.
  * - Missed ticks (every declaring process was down at the tick):
  *   `missed: "runOnce"` (the default) offers, on start, the most recent tick
- *   before now if it is within `catchUp` (default 1 day), so it runs once,
+ *   before now if it is within `catchUp` (default 23 hours), so it runs once,
  *   late; older missed ticks are not run. `"skip"` runs none. The catch-up
  *   is bounded because the store forgets a completed tick after the queue's
  *   `completedRetention` (1 day by default): a lookback longer than that
  *   could offer a tick whose job was purged, and run it a second time.
- *   Keep `catchUp` at most the queue's `completedRetention`; so never run
+ *   Keep `catchUp` shorter than the queue's `completedRetention` by more
+ *   than the clocks may differ (the defaults leave an hour); so never run
  *   ticks on a queue whose `completedRetention` is zero: a completed tick is
  *   forgotten at once, and a restart, or an offer that lands after the tick
  *   ran, runs it again.
@@ -120,7 +121,8 @@ export type Options<A, I> = Schedule & {
   readonly missed?: "runOnce" | "skip" | undefined
   /**
    * How far back `"runOnce"` looks on a start: a finite duration >= 0.
-   * Default 1 day; keep it at most the queue's `completedRetention`, or a
+   * Default 23 hours; keep it shorter than the queue's `completedRetention`
+   * by more than the declaring processes' clocks may lag the store's, or a
    * tick already run and purged could run again (at a retention of zero, a
    * tick runs again at every restart within `catchUp`).
    */

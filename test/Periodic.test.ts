@@ -363,6 +363,32 @@ describe("Periodic", () => {
       )
     })))
 
+  it.effect("with the defaults, a start on a clock a minute and a half behind the store's does not run again a daily tick the store purged", () =>
+    Effect.scoped(Effect.gen(function*() {
+      yield* TestClock.setTime(Date.parse("2026-05-01T01:00:00Z"))
+      const store = yield* MemoryStore.make
+      const ran = yield* recorder(store) // the default completedRetention: a day
+      const real = yield* Clock.Clock
+      const behind: Clock.Clock = {
+        ...real,
+        currentTimeMillisUnsafe: () => real.currentTimeMillisUnsafe() - 90_000,
+        currentTimeMillis: Effect.map(real.currentTimeMillis, (now) => now - 90_000)
+      }
+      const nightly = (s: Store, options: Partial<Periodic.Options<string, string>> = {}) =>
+        declaration(s, { name: "nightly", cron: "0 2 * * *", ...options })
+      // One process keeps the schedule through the first night, then stops.
+      yield* inScope(Effect.andThen(Periodic.declare(nightly(store, { missed: "skip" })), pass(2 * hour)))
+      const first = Periodic.tickId("nightly", new Date("2026-05-01T02:00:00Z"))
+      assert.deepStrictEqual((yield* ran).map((job) => job.id), [first])
+      // A day after it completed, the store has purged it.
+      yield* pass(Date.parse("2026-05-02T02:01:10Z") - Date.parse("2026-05-01T03:00:00Z"), hour)
+      assert.strictEqual(yield* Durable.admin({ store, queue: "reports" }).lookup(first), undefined)
+      // Another starts at 02:01:10, with the defaults, its clock saying 01:59:40: the last tick it sees is the purged one.
+      yield* Effect.provideService(Periodic.declare(nightly(store)), Clock.Clock, behind)
+      yield* pass(5 * minute)
+      assert.deepStrictEqual((yield* ran).map((job) => job.id), [first, Periodic.tickId("nightly", new Date("2026-05-02T02:00:00Z"))])
+    })))
+
   it.effect("a process stalled through whole periods catches up the most recent missed tick only, and says so", () => {
     const { layer, lines } = capture()
     return Effect.scoped(Effect.gen(function*() {

@@ -193,9 +193,18 @@ const payload = <A, I>(input: unknown, schema: Schema.Codec<A, I>): (tick: DateT
   return () => input as A
 }
 
+/**
+ * `catchUp`'s default: an hour short of the default `completedRetention` (a
+ * day). The look-back is measured on the declaring process's clock, the
+ * retention on the store's: with both a day, a process whose clock was
+ * behind by a minute caught up a daily tick its store had just purged, and
+ * ran it again. The hour is the clocks' margin.
+ */
+const defaultCatchUp = "23 hours"
+
 /** `catchUp`: a finite duration >= 0, in milliseconds. */
 const catchUp = (input: unknown): number => {
-  const decoded = duration("catchUp", orDefault(input, "1 day"), zeroOrMore)
+  const decoded = duration("catchUp", orDefault(input, defaultCatchUp), zeroOrMore)
   if (!Duration.isFinite(decoded)) refuse("catchUp", "must be finite: the store forgets completed ticks after its retention")
   return Duration.toMillis(decoded)
 }
