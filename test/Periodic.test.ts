@@ -363,6 +363,41 @@ describe("Periodic", () => {
       )
     })))
 
+  it.effect("a wall clock set wrong for five minutes, back a day or ahead two hours, holds the ticks up for those minutes only", () => {
+    const { layer, lines } = capture()
+    return Effect.gen(function*() {
+      for (const step of [-day, 2 * hour]) {
+        yield* inScope(Effect.gen(function*() {
+          yield* TestClock.setTime(Date.parse("2026-05-01T10:00:00Z"))
+          const start = yield* Clock.currentTimeMillis
+          const store = yield* MemoryStore.make
+          const real = yield* Clock.Clock
+          // The process's wall clock, `skew` off; its timers keep the machine's own time, as setTimeout does.
+          let skew = 0
+          const stepped: Clock.Clock = {
+            ...real,
+            currentTimeMillisUnsafe: () => real.currentTimeMillisUnsafe() + skew,
+            currentTimeMillis: Effect.sync(() => real.currentTimeMillisUnsafe() + skew)
+          }
+          yield* Effect.provideService(Periodic.declare(declaration(store, { missed: "skip" })), Clock.Clock, stepped)
+          yield* pass(10 * minute, 1_000)
+          skew = step
+          yield* pass(5 * minute, 1_000)
+          skew = 0
+          yield* pass(20 * minute, 1_000)
+          const admin = Durable.admin({ store, queue: "reports" })
+          const missing: Array<number> = []
+          for (let m = 1; m < 35; m++) {
+            if ((yield* admin.lookup(Periodic.tickId("report", new Date(start + m * minute)))) === undefined) missing.push(m)
+          }
+          // Ticks of 10:11 to 10:15 at most (the clock was wrong then); every one from 10:16 on.
+          assert.isTrue(missing.every((m) => m >= 11 && m <= 15), `${step}: missing the ticks of minutes ${missing}`)
+        }))
+      }
+      assert.isTrue(lines.some((line) => line.message === "the clock went back; the ticks go on from its time, none caught up"))
+    }).pipe(Effect.provide(layer))
+  })
+
   it.effect("with the defaults, a start on a clock a minute and a half behind the store's does not run again a daily tick the store purged", () =>
     Effect.scoped(Effect.gen(function*() {
       yield* TestClock.setTime(Date.parse("2026-05-01T01:00:00Z"))
@@ -374,10 +409,9 @@ describe("Periodic", () => {
         currentTimeMillisUnsafe: () => real.currentTimeMillisUnsafe() - 90_000,
         currentTimeMillis: Effect.map(real.currentTimeMillis, (now) => now - 90_000)
       }
-      const nightly = (s: Store, options: Partial<Periodic.Options<string, string>> = {}) =>
-        declaration(s, { name: "nightly", cron: "0 2 * * *", ...options })
+      const nightly = (s: Store, missed?: "skip") => declaration(s, { name: "nightly", cron: "0 2 * * *", missed })
       // One process keeps the schedule through the first night, then stops.
-      yield* inScope(Effect.andThen(Periodic.declare(nightly(store, { missed: "skip" })), pass(2 * hour)))
+      yield* inScope(Effect.andThen(Periodic.declare(nightly(store, "skip")), pass(2 * hour)))
       const first = Periodic.tickId("nightly", new Date("2026-05-01T02:00:00Z"))
       assert.deepStrictEqual((yield* ran).map((job) => job.id), [first])
       // A day after it completed, the store has purged it.

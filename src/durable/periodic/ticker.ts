@@ -52,9 +52,34 @@ const firstRetryMillis = 100
  */
 const leastOfferMillis = 5_000
 
-/** Sleeps until `at` on the clock (at once if it has passed). */
-const sleepUntil = (at: number): Effect.Effect<void> =>
-  Effect.flatMap(Clock.currentTimeMillis, (now) => at > now ? Effect.sleep(Duration.millis(at - now)) : Effect.void)
+/**
+ * The longest one sleep: a timer runs on the machine's monotonic time, not
+ * the wall clock's, so the wall clock is read again at least this often,
+ * and a step of it (NTP putting a wrong clock right, a VM restored) is seen
+ * within a minute, rather than after a sleep as long as the step.
+ */
+const longestNapMillis = 60_000
+
+/** How far a nap's end may read behind what it slept before the clock is said to have gone back. */
+const stepBackMillis = 1_000
+
+/**
+ * Sleeps until `at` on the clock (at once if it has passed), a nap at a
+ * time: `"due"` then, or `"steppedBack"` as soon as a nap ends with the
+ * clock behind where the nap should have left it (it was set back).
+ */
+const sleepUntil = (at: number): Effect.Effect<"due" | "steppedBack"> =>
+  Effect.gen(function*() {
+    let now = yield* Clock.currentTimeMillis
+    while (now < at) {
+      const nap = Math.min(at - now, longestNapMillis)
+      yield* Effect.sleep(Duration.millis(nap))
+      const woke = yield* Clock.currentTimeMillis
+      if (woke < now + nap - stepBackMillis) return "steppedBack"
+      now = woke
+    }
+    return "due"
+  })
 
 /** A failure of the store that retrying can get past. */
 const isOutage = (error: { readonly _tag: string; readonly retryable?: boolean }): boolean =>
@@ -144,13 +169,15 @@ const offer = <A, I>({ config, producer }: Ticker<A, I>, tick: number, deadline:
 /**
  * After a start or a stall at `now`: offers the most recent tick before
  * `now` if `missed` is `"runOnce"` and it is within `catchUp`, and returns
- * the first tick at or after `now`, where the ticking goes on.
+ * the first tick at or after `now`, where the ticking goes on. After the
+ * clock went back (`catchUp` false), nothing is caught up: the clock may be
+ * the wrong one, and the tick it calls the latest one long run and purged.
  */
-const resume = <A, I>(ticker: Ticker<A, I>, now: number): Effect.Effect<number> => {
-  const { catchUp, cron, missed } = ticker.config
+const resume = <A, I>(ticker: Ticker<A, I>, now: number, catchUp = true): Effect.Effect<number> => {
+  const { cron, missed } = ticker.config
   const upcoming = Ticks.firstAtOrAfter(cron, now)
   const latest = Ticks.before(cron, upcoming)
-  if (missed === "skip" || now - latest > catchUp) return Effect.succeed(upcoming)
+  if (!catchUp || missed === "skip" || now - latest > ticker.config.catchUp) return Effect.succeed(upcoming)
   return Effect.as(offer(ticker, latest, Ticks.offerAt(cron, upcoming)), upcoming)
 }
 
@@ -164,8 +191,17 @@ const tickFrom = <A, I>(ticker: Ticker<A, I>, start: number): Effect.Effect<neve
     const { cron } = ticker.config
     let tick = yield* resume(ticker, start)
     while (true) {
-      yield* sleepUntil(Ticks.offerAt(cron, tick))
+      const woke = yield* sleepUntil(Ticks.offerAt(cron, tick))
       const now = yield* Clock.currentTimeMillis
+      if (woke === "steppedBack") {
+        yield* quietly(
+          Effect.logWarning("the clock went back; the ticks go on from its time, none caught up").pipe(
+            Effect.annotateLogs({ expected: iso(tick), resumedAt: iso(now) })
+          )
+        )
+        tick = yield* resume(ticker, now, false)
+        continue
+      }
       const following = Ticks.after(cron, tick)
       const deadline = Ticks.offerAt(cron, following)
       if (now >= deadline) {
