@@ -286,33 +286,6 @@ describe("Durable", () => {
       assert.deepStrictEqual(yield* healthy.counts("q"), { ready: 0, leased: 0, completed: 0, buried: 1 })
     })))
 
-  it.effect("a job whose dead-lettering or acknowledgement waits out an outage longer than its lease is not run again when claimed again here", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const healthy = yield* MemoryStore.make
-      // For 8 s the store takes no ending and no heartbeat (the leases, 3 s, run out); claims still get through.
-      let down = true
-      const outage = (operation: string) => () => down ? Effect.fail(new StoreError({ operation, reason: "connection refused" })) : undefined
-      const store: Store = {
-        ...healthy,
-        bury: (queue, lease, error) => outage("bury")() ?? healthy.bury(queue, lease, error),
-        complete: (queue, leases, completion) => outage("complete")() ?? healthy.complete(queue, leases, completion),
-        extend: (queue, leases, lease) => outage("extend")() ?? healthy.extend(queue, leases, lease)
-      }
-      const runs: Array<string> = []
-      yield* oneWorker(store, {
-        maxAttempts: 1,
-        lease: "3 seconds",
-        handler: (job) =>
-          Effect.andThen(Effect.sync(() => runs.push(`${job.payload}#${job.attempt}`)), job.payload === "bad" ? Effect.fail("bad") : Effect.void)
-      })
-      yield* healthy.offer("q", [{ id: "bad", payload: "bad" }, { id: "good", payload: "good" }])
-      yield* elapse(8_000)
-      down = false
-      yield* elapse(10_000)
-      assert.deepStrictEqual(runs, ["bad#1", "good#1"], "a job ran again")
-      assert.deepStrictEqual(yield* healthy.counts("q"), { ready: 0, leased: 0, completed: 1, buried: 1 })
-    })))
-
   it.effect("shutdown keeps its bound while a claim hangs: the deadline, then at most the 5 s flush", () =>
     Effect.scoped(Effect.gen(function*() {
       const healthy = yield* MemoryStore.make

@@ -118,8 +118,6 @@ export interface Book {
    * then claimed again (its lease ran out) before its ending reached the store.
    */
   readonly leaving: Map<Lease, Ended | Settling>
-  /** The newest leaving lease of each job that has one: `hold` looks a job up by id. */
-  readonly leavingById: Map<string, Lease>
   /** The ended leases, in the order they ended, for the settler. */
   readonly ended: Queue.Queue<Ended, Cause.Done>
   /**
@@ -148,7 +146,6 @@ export const make = (
     ...options,
     held: new Map(),
     leaving: new Map(),
-    leavingById: new Map(),
     ended,
     claiming: 0,
     room: Latch.makeUnsafe(true),
@@ -162,11 +159,6 @@ export const make = (
  * when this process's own delivery of the job still runs (its lease ran out,
  * a heartbeat lost in an outage, and it was claimed here again). Then the
  * one delivery goes on under the new lease, rather than run twice at once.
- * Nor when its delivery here ended as done or dead-lettered and the store
- * was not told yet (an outage longer than the lease): that ending is told
- * under the new lease instead, and the job does not run again. (A retry or
- * a release told already makes the job claimable again by right: those are
- * delivered.)
  */
 export const hold = (
   book: Book,
@@ -174,11 +166,6 @@ export const hold = (
   own: JobOptions.Settings | undefined = JobOptions.parse(claimed.settings)
 ): boolean => {
   const lease: Lease = { id: claimed.id, token: claimed.token }
-  const untold = finalEndingOf(book, claimed.id)
-  if (untold !== undefined && !book.held.has(claimed.id)) {
-    endUnheld(book, lease, untold)
-    return false
-  }
   const running = book.held.has(claimed.id)
   book.held.set(claimed.id, { _tag: "Held", lease, reclaimedAs: running ? claimed.attempt : undefined, own })
   return !running
@@ -242,22 +229,10 @@ export const cancelHeld = (book: Book, id: string): boolean => {
   return true
 }
 
-/**
- * The ending of the job `id` decided here and not yet in the store, if it
- * ends the job for good (done, or dead-lettered): the store cannot have
- * taken it and still hand the job out.
- */
-const finalEndingOf = (book: Book, id: string): Ending | undefined => {
-  const lease = book.leavingById.get(id)
-  const ending = lease === undefined ? undefined : book.leaving.get(lease)?.ending
-  return ending?._tag === "complete" || ending?._tag === "bury" ? ending : undefined
-}
-
 /** Claimed → ended, never held: a job never delivered (its payload does not decode). */
 export const endUnheld = (book: Book, lease: Lease, ending: Ending): void => {
   const ended: Ended = { _tag: "Ended", lease, ending }
   book.leaving.set(lease, ended)
-  book.leavingById.set(lease.id, lease)
   Queue.offerUnsafe(book.ended, ended)
 }
 
@@ -273,7 +248,6 @@ export const takeEnded = (book: Book): Effect.Effect<ReadonlyArray<Settling>, Ca
 /** Settling → stored: no longer renewed. */
 export const stored = (book: Book, settling: Settling): Stored => {
   book.leaving.delete(settling.lease)
-  if (book.leavingById.get(settling.lease.id) === settling.lease) book.leavingById.delete(settling.lease.id)
   return { _tag: "Stored", lease: settling.lease }
 }
 
