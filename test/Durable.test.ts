@@ -286,6 +286,35 @@ describe("Durable", () => {
       assert.deepStrictEqual(yield* healthy.counts("q"), { ready: 0, leased: 0, completed: 0, buried: 1 })
     })))
 
+  it.effect("a delivery claimed here again while its renewal waited out an outage runs on under the new lease, not stopped", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const healthy = yield* MemoryStore.make
+      // For 8 s no heartbeat reaches the store: the 3 s lease runs out and the job is claimed here again.
+      let down = true
+      const store: Store = {
+        ...healthy,
+        extend: (queue, leases, lease) =>
+          down ? Effect.fail(new StoreError({ operation: "extend", reason: "connection refused" })) : healthy.extend(queue, leases, lease)
+      }
+      const events: Array<string> = []
+      yield* oneWorker(store, {
+        lease: "3 seconds",
+        handler: (job) =>
+          Effect.sync(() => events.push(`start#${job.attempt}`)).pipe(
+            Effect.andThen(Effect.sleep("15 seconds")),
+            Effect.andThen(Effect.sync(() => events.push(`done#${job.attempt}`))),
+            Effect.onInterrupt(() => Effect.sync(() => events.push(`stopped#${job.attempt}`)))
+          )
+      })
+      yield* healthy.offer("q", [{ id: "long", payload: "long" }])
+      yield* elapse(8_000)
+      // The renewal retried now asks about the first lease, which the store no longer holds.
+      down = false
+      yield* elapse(30_000)
+      assert.deepStrictEqual(events, ["start#1", "done#1"])
+      assert.deepStrictEqual(yield* healthy.counts("q"), { ready: 0, leased: 0, completed: 1, buried: 0 })
+    })))
+
   it.effect("shutdown keeps its bound while a claim hangs: the deadline, then at most the 5 s flush", () =>
     Effect.scoped(Effect.gen(function*() {
       const healthy = yield* MemoryStore.make

@@ -231,13 +231,16 @@ const release = (state: MemoryState, queue: string, leases: ReadonlyArray<Lease>
 }
 
 const extend = (state: MemoryState, queue: string, leases: ReadonlyArray<Lease>, lease: Duration.Duration, now: number) => {
-  const lost: Array<string> = []
+  const renewed = new Set<string>()
+  const lost = new Set<string>()
   for (const one of leases) {
     const entry = held(state, queue, one)
-    if (entry) entry.visibleAt = now + Duration.toMillis(lease)
-    else lost.push(one.id)
+    if (entry) {
+      entry.visibleAt = now + Duration.toMillis(lease)
+      renewed.add(one.id)
+    } else lost.add(one.id)
   }
-  return lost
+  return Array.from(lost).filter((id) => !renewed.has(id))
 }
 
 const counts = (state: MemoryState, queue: string): Counts => {

@@ -394,10 +394,12 @@ export interface Store {
   readonly bury: (queue: string, lease: Lease, error: string) => Effect.Effect<void, StoreError>
   readonly release: (queue: string, leases: ReadonlyArray<Lease>) => Effect.Effect<void, StoreError>
   /**
-   * Renews the leases still held. Returns the ids of the others among
-   * `leases`: their jobs were cancelled (and maybe removed, redriven or
-   * purged since), or taken over by another holder once the lease ran out.
-   * Their holder should stop them: their endings would do nothing.
+   * Renews the leases still held. Returns, once each, the ids none of whose
+   * leases among `leases` is still held: their jobs were cancelled (and
+   * maybe removed, redriven or purged since), or taken over by another
+   * holder once the lease ran out. Their holder should stop those
+   * deliveries (the ones under the leases it asked about): their endings
+   * would do nothing.
    */
   readonly extend: (
     queue: string,

@@ -17,7 +17,7 @@ import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import * as Leases from "./leases.ts"
 import { throughOutage } from "./outage.ts"
-import type { Store } from "./Store.ts"
+import type { Lease, Store } from "./Store.ts"
 
 export interface Options {
   readonly store: Store
@@ -43,9 +43,29 @@ const renew = ({ book, lease, queue, stop, store }: Options): Effect.Effect<void
     if (leases.length === 0) return Effect.void
     return throughOutage(
       "renewing leases",
-      Effect.map(store.extend(queue, leases, lease), (lost) => stopCancelled(book, lost, stop))
+      Effect.map(store.extend(queue, leases, lease), (lost) => stopLost(book, leases, lost, stop))
     )
   })
+
+/**
+ * Stops the deliveries whose leases among `asked` the store no longer
+ * holds: only where the lease held now is the one asked about. A job claimed
+ * here again since (its lease ran out in an outage, while this renewal was
+ * retried) runs on under its new lease.
+ */
+const stopLost = (
+  book: Leases.Book,
+  asked: ReadonlyArray<Lease>,
+  lost: ReadonlyArray<string>,
+  stop: (id: string) => void
+): void => {
+  if (lost.length === 0) return
+  const askedAbout = new Set(asked)
+  stopCancelled(book, lost.filter((id) => {
+    const held = Leases.heldLease(book, id)
+    return held !== undefined && askedAbout.has(held)
+  }), stop)
+}
 
 /** Stops the deliveries this process holds of the jobs the store cancelled, or no longer holds for it. */
 export const stopCancelled = (book: Leases.Book, ids: ReadonlyArray<string>, stop: (id: string) => void): void => {

@@ -218,6 +218,9 @@ export const end = (book: Book, id: string, ending: Ending): void => {
   if (free(book) >= book.wanted) book.room.openUnsafe()
 }
 
+/** The lease under which this process delivers the job `id` now, if it does. */
+export const heldLease = (book: Book, id: string): Lease | undefined => book.held.get(id)?.lease
+
 /**
  * The store cancelled the job `id`: if this process holds its lease, its
  * delivery is to be stopped, and its ending told to nobody. Returns whether

@@ -927,6 +927,9 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.deepStrictEqual([...answered].sort(), [removed!.id, redriven!.id, overtaken!.id].sort())
         // The new holders' leases are theirs: renewed, not answered.
         assert.deepStrictEqual(yield* store.extend(queue, [again!, takeover!, held!], minute), [])
+        // An id is answered only if none of its leases is held, and once.
+        assert.deepStrictEqual(yield* store.extend(queue, [overtaken!, takeover!], minute), [])
+        assert.deepStrictEqual(yield* store.extend(queue, [removed!, removed!], minute), [removed!.id])
       })))
 
     test("purge deletes ended jobs past their retention, at most limit per call; the completed count stays", () =>

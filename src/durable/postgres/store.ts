@@ -172,7 +172,7 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
       return Effect.map(run("extend", Sql.extendSql, [queue, textArray(ids), tokens, Sql.millis(lease)]), (rows) => {
         const renewed = new Set<unknown>()
         for (const row of rows) renewed.add(row[0])
-        return renewed.size === ids.length ? [] : ids.filter((id) => !renewed.has(id))
+        return renewed.size === ids.length ? [] : Array.from(new Set(ids)).filter((id) => !renewed.has(id))
       })
     },
 

@@ -457,22 +457,30 @@ return #released
 
 /**
  * ARGV: lease ms, id, token, id, token... Renews those still held; returns
- * the ids of the others (cancelled, and maybe removed, redriven or purged
- * since; or taken over once the lease ran out).
+ * once each id none of whose leases here is held (cancelled, and maybe
+ * removed, redriven or purged since; or taken over once the lease ran out).
  */
 export const extendScript = script(`
 local until_ = now() + tonumber(ARGV[1])
-local scores, lost = {}, {}
+local scores, renewed, lost = {}, {}, {}
 for i = 2, #ARGV, 2 do
   if redis.call('HGET', token, ARGV[i]) == ARGV[i + 1] then
     scores[#scores + 1] = until_
     scores[#scores + 1] = ARGV[i]
+    renewed[ARGV[i]] = true
   else
     lost[#lost + 1] = ARGV[i]
   end
 end
 batch('ZADD', leased, scores)
-return lost
+local answer, told = {}, {}
+for _, id in ipairs(lost) do
+  if not renewed[id] and not told[id] then
+    answer[#answer + 1] = id
+    told[id] = true
+  end
+end
+return answer
 `)
 
 /** Returns ready (waiting for their time included), leased, completed, buried. */
