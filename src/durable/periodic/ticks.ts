@@ -25,13 +25,32 @@ export const tickId = (name: string, tick: Date | DateTime.DateTime): string =>
  * The first tick strictly after `millis`. `Cron.next` alone passes over
  * ticks that a spring-forward gap shifted: from 03:00 (02:00 shifted), the
  * next of `0,30 2 * * *` was the next day's, never 03:30 (02:30 shifted),
- * which `Cron.prev` does give. So each tick before `next`'s that `prev`
- * finds after `millis` is taken instead, until there is none.
+ * which `Cron.prev` does give. So when `prev` finds a tick between
+ * `millis` and `next`'s, the first of those is taken (`passedOver`).
  */
 export const after = (cron: Cron.Cron, millis: number): number => {
-  let tick = Cron.next(cron, new Date(millis)).getTime()
-  for (let earlier = before(cron, tick); earlier > millis; earlier = before(cron, tick)) tick = earlier
-  return tick
+  const next = Cron.next(cron, new Date(millis)).getTime()
+  if (before(cron, next) <= millis) return next
+  return passedOver(cron, next, millis).find((tick) => tick > millis) ?? next
+}
+
+/** The ticks `Cron.next` passed over before `next`, last found for each cron. */
+const gaps = new WeakMap<Cron.Cron, { readonly next: number; readonly from: number; readonly ticks: ReadonlyArray<number> }>()
+
+/**
+ * The ticks after `from` and before `next` that `Cron.next` passes over,
+ * in order: found once a gap, walking back from `next` with `Cron.prev`,
+ * and kept, so that a cron that ticks every few seconds through the gap
+ * does not walk it again at every tick (a walk of hundreds of ticks).
+ */
+const passedOver = (cron: Cron.Cron, next: number, from: number): ReadonlyArray<number> => {
+  const known = gaps.get(cron)
+  if (known !== undefined && known.next === next && known.from <= from) return known.ticks
+  const ticks: Array<number> = []
+  for (let tick = before(cron, next); tick > from; tick = before(cron, tick)) ticks.push(tick)
+  ticks.reverse()
+  gaps.set(cron, { next, from, ticks })
+  return ticks
 }
 
 /** The first tick at or after `millis` (`after` is strictly after; a cron's resolution is a second). */
