@@ -398,6 +398,26 @@ describe("Periodic", () => {
     }).pipe(Effect.provide(layer))
   })
 
+  it.effect("a wall clock slewed slow (8 %, as NTP corrects a fast clock) is not taken for one set back: no warning, every tick", () => {
+    const { layer, lines } = capture()
+    return Effect.scoped(Effect.gen(function*() {
+      yield* TestClock.setTime(Date.parse("2026-05-01T10:00:00Z"))
+      const start = yield* Clock.currentTimeMillis
+      const store = yield* MemoryStore.make
+      const ran = yield* recorder(store)
+      const real = yield* Clock.Clock
+      // The wall clock runs 8 % slow from the start; timers keep the machine's time.
+      const slewed = () => start + (real.currentTimeMillisUnsafe() - start) * 0.92
+      const slow: Clock.Clock = { ...real, currentTimeMillisUnsafe: slewed, currentTimeMillis: Effect.sync(slewed) }
+      yield* Effect.provideService(Periodic.declare(declaration(store, { missed: "skip" })), Clock.Clock, slow)
+      yield* pass(12 * minute, 1_000)
+      // A tick a minute of the slow clock, none missed: 12 minutes are 11 of it.
+      const ids = new Set((yield* ran).map((job) => job.id))
+      for (let m = 1; m <= 11; m++) assert.isTrue(ids.has(Periodic.tickId("report", new Date(start + m * minute))), `tick ${m}`)
+      assert.isFalse(lines.some((line) => line.message.startsWith("the clock went back")))
+    })).pipe(Effect.provide(layer))
+  })
+
   it.effect("with the defaults, a start on a clock a minute and a half behind the store's does not run again a daily tick the store purged", () =>
     Effect.scoped(Effect.gen(function*() {
       yield* TestClock.setTime(Date.parse("2026-05-01T01:00:00Z"))

@@ -60,8 +60,12 @@ const leastOfferMillis = 5_000
  */
 const longestNapMillis = 60_000
 
-/** How far a nap's end may read behind what it slept before the clock is said to have gone back. */
-const stepBackMillis = 1_000
+/**
+ * How far a nap's end may read behind what it slept before the clock is
+ * said to have gone back: a second, and a tenth of the nap, as a clock
+ * being slewed (not stepped) runs up to about 8 % slow.
+ */
+const stepBackMillis = (nap: number): number => 1_000 + nap / 10
 
 /**
  * Sleeps until `at` on the clock (at once if it has passed), a nap at a
@@ -75,7 +79,7 @@ const sleepUntil = (at: number): Effect.Effect<"due" | "steppedBack"> =>
       const nap = Math.min(at - now, longestNapMillis)
       yield* Effect.sleep(Duration.millis(nap))
       const woke = yield* Clock.currentTimeMillis
-      if (woke < now + nap - stepBackMillis) return "steppedBack"
+      if (woke < now + nap - stepBackMillis(nap)) return "steppedBack"
       now = woke
     }
     return "due"
@@ -170,14 +174,14 @@ const offer = <A, I>({ config, producer }: Ticker<A, I>, tick: number, deadline:
  * After a start or a stall at `now`: offers the most recent tick before
  * `now` if `missed` is `"runOnce"` and it is within `catchUp`, and returns
  * the first tick at or after `now`, where the ticking goes on. After the
- * clock went back (`catchUp` false), nothing is caught up: the clock may be
- * the wrong one, and the tick it calls the latest one long run and purged.
+ * clock went back (`mayCatchUp` false), nothing is caught up: the clock may
+ * be the wrong one, and the tick it calls the latest one long run and purged.
  */
-const resume = <A, I>(ticker: Ticker<A, I>, now: number, catchUp = true): Effect.Effect<number> => {
-  const { cron, missed } = ticker.config
+const resume = <A, I>(ticker: Ticker<A, I>, now: number, mayCatchUp = true): Effect.Effect<number> => {
+  const { catchUp, cron, missed } = ticker.config
   const upcoming = Ticks.firstAtOrAfter(cron, now)
   const latest = Ticks.before(cron, upcoming)
-  if (!catchUp || missed === "skip" || now - latest > ticker.config.catchUp) return Effect.succeed(upcoming)
+  if (!mayCatchUp || missed === "skip" || now - latest > catchUp) return Effect.succeed(upcoming)
   return Effect.as(offer(ticker, latest, Ticks.offerAt(cron, upcoming)), upcoming)
 }
 
