@@ -54,7 +54,7 @@ import * as Layer from "effect/Layer"
 import type * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import type * as WorkerThreads from "node:worker_threads"
-import { isInvalid } from "./internal/options.ts"
+import { isInvalid, safeString } from "./internal/options.ts"
 import { configError, payloadsOf, validate as validatePool } from "./internal/poolOptions.ts"
 import { whyNotCloneable, whyNotTransferable } from "./internal/threads/clone.ts"
 import { encodeNow } from "./internal/threads/codec.ts"
@@ -235,7 +235,7 @@ export const makeWithHooks = <A, B, E>(
       try {
         transfers = transferOf(payload)
       } catch (cause) {
-        return new Pool.PoolConfigError({ option: "transfer", reason: `threw for the payload: ${String(cause)}` })
+        return new Pool.PoolConfigError({ option: "transfer", reason: `threw for the payload: ${safeString(cause)}` })
       }
       let value: unknown = payload
       if (schemas.payload !== undefined) {

@@ -62,14 +62,17 @@ describe("--metrics", () => {
   })
 
   it("prints the URL it serves at, the port too when 0 asked for a free one", async () => {
-    // A job long enough that the server is still up when the test scrapes it.
-    const running = start(["--jobs", "1", "--duration", "3000", "--output", "quiet", "--metrics", "0"])
+    // A job that outlasts the test: the server is up when it scrapes, and two signals end the run.
+    const running = start(["--jobs", "1", "--duration", "600000", "--output", "quiet", "--metrics", "0"])
     await running.waitFor(/^Metrics: \S+$/m, 30_000)
     const url = /^Metrics: (http:\/\/127\.0\.0\.1:(\d+)\/metrics)$/m.exec(running.stdout())
     expect(url).not.toBeNull()
     expect(Number(url![2])).toBeGreaterThan(0)
     expect(await (await fetch(url![1])).text()).toContain("# TYPE effect_worker_pool_jobs_submitted_total counter")
-    expect((await running.exited).code).toBe(0)
+    running.kill("SIGTERM")
+    await running.waitFor(/SIGTERM received: .*draining/)
+    running.kill("SIGTERM")
+    expect((await running.exited).code).toBe(130)
   })
 
   it("on a port already taken: one line on stderr, exit 1, no stack trace", async () => {

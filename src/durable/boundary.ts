@@ -38,7 +38,7 @@ import * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
-import { safeString, unkeepableJobId, unkeepableQueue } from "../internal/options.ts"
+import { messageOf, unkeepableJobId, unkeepableQueue } from "../internal/options.ts"
 import * as Metrics from "../Metrics.ts"
 import * as Deadlines from "./deadlines.ts"
 import * as OfferedFields from "./offeredFields.ts"
@@ -378,7 +378,7 @@ const refuse = (operation: string, reason: string) =>
 export const unexpected = (operation: string, defect: unknown): StoreError =>
   new StoreError({
     operation,
-    reason: `unexpected failure: ${defect instanceof Error ? defect.message : safeString(defect)}`,
+    reason: `unexpected failure: ${messageOf(defect)}`,
     retryable: false,
     cause: defect
   })

@@ -21,7 +21,7 @@ import * as Cause from "effect/Cause"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { safeString } from "../internal/options.ts"
+import { messageOf } from "../internal/options.ts"
 import { quietly } from "../internal/quietly.ts"
 import type { Retention, Store, StoreError } from "./Store.ts"
 
@@ -42,8 +42,6 @@ export const start = (options: Options, scope: Scope.Scope): Effect.Effect<void>
     scope
   ))
 
-/** What a failed purge says: a `StoreError`'s or a thrown error's message, or the value itself. */
-const reasonOf = (failure: unknown): string => failure instanceof Error ? failure.message : safeString(failure)
 
 /**
  * One run: purges a batch, and another while the last came back full,
@@ -66,7 +64,7 @@ export const purgeCaughtUp = (options: Options): Effect.Effect<void> =>
       Effect.catchCause((cause) =>
         Cause.hasInterruptsOnly(cause)
           ? Effect.interrupt
-          : quietly(Effect.logWarning("purging ended jobs failed; the next run tries again", reasonOf(Cause.squash(cause))))
+          : quietly(Effect.logWarning("purging ended jobs failed; the next run tries again", messageOf(Cause.squash(cause))))
       )
     )
   })

@@ -526,6 +526,9 @@ export const safeString = (cause: unknown): string => {
   }
 }
 
+/** What a failure says: an `Error`'s message, else the thrown value as `safeString` writes it. */
+export const messageOf = (cause: unknown): string => cause instanceof Error ? cause.message : safeString(cause)
+
 /** The most characters of a value a message shows: a list of 100,000 ids is not a message. */
 export const shownAtMost = 200
 
