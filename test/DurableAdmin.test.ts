@@ -208,6 +208,25 @@ describe("Durable retention", () => {
     })))
 })
 
+/**
+ * A one-worker pool with a 3 s lease (a heartbeat a second) whose job "long"
+ * runs for an hour, the others at once; `events` says each start (id and
+ * attempt) and each interruption.
+ */
+const longJobPool = (store: Store) =>
+  Effect.gen(function*() {
+    const events: Array<string> = []
+    const pool = yield* oneWorker(store, {
+      lease: "3 seconds",
+      handler: (job) =>
+        Effect.sync(() => events.push(`start ${job.id}#${job.attempt}`)).pipe(
+          Effect.andThen(job.id === "long" ? Effect.sleep("1 hour") : Effect.void),
+          Effect.onInterrupt(() => Effect.sync(() => events.push(`stopped ${job.id}`)))
+        )
+    })
+    return { events, pool }
+  })
+
 describe("Durable dead letters and single jobs", () => {
   const failing = (store: Store) =>
     oneWorker(store, { maxAttempts: 1, handler: (job) => job.payload.startsWith("bad") ? Effect.fail("no") : Effect.void })
@@ -316,15 +335,7 @@ describe("Durable dead letters and single jobs", () => {
   it.effect("a running job cancelled from another process is interrupted within a heartbeat, ends cancelled, and is not retried", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make
-      const events: Array<string> = []
-      const pool = yield* oneWorker(store, {
-        lease: "3 seconds",
-        handler: (job) =>
-          Effect.sync(() => events.push(`start ${job.id}#${job.attempt}`)).pipe(
-            Effect.andThen(job.id === "long" ? Effect.sleep("1 hour") : Effect.void),
-            Effect.onInterrupt(() => Effect.sync(() => events.push(`stopped ${job.id}`)))
-          )
-      })
+      const { events, pool } = yield* longJobPool(store)
       const admin = Durable.admin({ store, queue: "q" })
       yield* pool.submit("long", { id: "long" })
       yield* elapse(300)
@@ -348,22 +359,14 @@ describe("Durable dead letters and single jobs", () => {
   it.effect("a running job cancelled and then removed from another process before its next heartbeat is still stopped by it", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make
-      const events: Array<string> = []
-      const pool = yield* oneWorker(store, {
-        lease: "3 seconds",
-        handler: (job) =>
-          Effect.sync(() => events.push(`start ${job.id}`)).pipe(
-            Effect.andThen(Effect.sleep("1 hour")),
-            Effect.onInterrupt(() => Effect.sync(() => events.push(`stopped ${job.id}`)))
-          )
-      })
+      const { events, pool } = yield* longJobPool(store)
       const admin = Durable.admin({ store, queue: "q" })
       yield* pool.submit("long", { id: "long" })
       yield* elapse(300)
       assert.strictEqual(yield* admin.cancel("long"), "leased")
       assert.strictEqual(yield* admin.remove(["long"]), 1)
       yield* elapse(1_100)
-      assert.deepStrictEqual(events, ["start long", "stopped long"])
+      assert.deepStrictEqual(events, ["start long#1", "stopped long"])
       assert.strictEqual((yield* pool.stats).cancelled, 1)
     })))
 
