@@ -210,10 +210,10 @@ describe("Durable retention", () => {
 
 /**
  * A one-worker pool with a 3 s lease (a heartbeat a second) whose job "long"
- * runs for an hour, the others at once; `events` says each start (id and
- * attempt) and each interruption.
+ * runs for an hour, the others at once, with "long" running; `events` says
+ * each start (id and attempt) and each interruption.
  */
-const longJobPool = (store: Store) =>
+const runningLongJob = (store: Store) =>
   Effect.gen(function*() {
     const events: Array<string> = []
     const pool = yield* oneWorker(store, {
@@ -224,7 +224,9 @@ const longJobPool = (store: Store) =>
           Effect.onInterrupt(() => Effect.sync(() => events.push(`stopped ${job.id}`)))
         )
     })
-    return { events, pool }
+    yield* pool.submit("long", { id: "long" })
+    yield* elapse(300)
+    return { admin: Durable.admin({ store, queue: "q" }), events, pool }
   })
 
 describe("Durable dead letters and single jobs", () => {
@@ -335,10 +337,7 @@ describe("Durable dead letters and single jobs", () => {
   it.effect("a running job cancelled from another process is interrupted within a heartbeat, ends cancelled, and is not retried", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make
-      const { events, pool } = yield* longJobPool(store)
-      const admin = Durable.admin({ store, queue: "q" })
-      yield* pool.submit("long", { id: "long" })
-      yield* elapse(300)
+      const { admin, events, pool } = yield* runningLongJob(store)
       assert.deepStrictEqual(events, ["start long#1"])
       assert.strictEqual(yield* admin.cancel("long"), "leased")
       assert.strictEqual((yield* admin.lookup("long"))?.state, "cancelled")
@@ -359,10 +358,7 @@ describe("Durable dead letters and single jobs", () => {
   it.effect("a running job cancelled and then removed from another process before its next heartbeat is still stopped by it", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make
-      const { events, pool } = yield* longJobPool(store)
-      const admin = Durable.admin({ store, queue: "q" })
-      yield* pool.submit("long", { id: "long" })
-      yield* elapse(300)
+      const { admin, events, pool } = yield* runningLongJob(store)
       assert.strictEqual(yield* admin.cancel("long"), "leased")
       assert.strictEqual(yield* admin.remove(["long"]), 1)
       yield* elapse(1_100)
