@@ -6,8 +6,9 @@
  * holds for us: cancelled meanwhile (by any process; and maybe removed,
  * redriven or purged since, before this heard of the cancel), or taken over
  * by another holder once a lease ran out. The heartbeat stops those
- * deliveries as cancelled, whose endings would do nothing: a running job is
- * cancelled within a third of a lease, whatever was done to it after.
+ * deliveries as cancelled (the ones still under the lease it asked about),
+ * whose endings would do nothing: a running job is cancelled within a third
+ * of a lease, whatever was done to it after.
  * `Durable.ts` starts it; closing the pool's background scope stops it.
  *
  * Internal: not an entry point of the package.

@@ -42,7 +42,6 @@ export const start = (options: Options, scope: Scope.Scope): Effect.Effect<void>
     scope
   ))
 
-
 /**
  * One run: purges a batch, and another while the last came back full,
  * until one interval has passed; a failure is logged, and the next run
