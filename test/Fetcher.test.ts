@@ -140,6 +140,40 @@ describe("Fetcher", () => {
       assert.strictEqual(warnings.filter((message) => message.includes("claiming jobs failed; retrying")).length, 11)
     }))
 
+  it.effect("waiting out an outage, a claim is tried again as soon as the store is heard from, not at the end of its wait", () =>
+    Effect.gen(function*() {
+      let out = true
+      const { at, store } = flaky(yield* MemoryStore.make, () => out)
+      const scope = yield* Scope.make()
+      const delivered = yield* started(store, scope)
+      // 20 s of outage: the waits have grown to 5 s (the last try at 17,500, the next due at 22,500).
+      for (let t = 0; t < 20_000; t += 50) yield* TestClock.adjust(50)
+      assert.deepStrictEqual(gaps(at), [100, 200, 400, 800, 1_600, 3_200, 5_000, 5_000])
+      // Back: the store notifies of a job stored (as it does, too, when its listener connects again).
+      out = false
+      yield* store.offer("q", [{ id: "a", payload: "a" }])
+      yield* TestClock.adjust(0)
+      assert.deepStrictEqual(delivered, [["a", 20_000]])
+      yield* Scope.close(scope, Exit.void)
+    }))
+
+  it.effect("a store whose claims fail while its notifications keep coming is tried at most once a second, not once a notification", () =>
+    Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      const { at, store } = flaky(memory, () => true)
+      const scope = yield* Scope.make()
+      yield* start(store, scope)
+      // A job stored every 50 ms for 20 s: 400 notifications.
+      for (let t = 0; t < 20_000; t += 50) {
+        yield* memory.offer("q", [{ id: `j${t}`, payload: t }])
+        yield* TestClock.adjust(50)
+      }
+      // Each wait is cut short after a fifth of the backoff's delay: 20, 40, 80... then 1 s apart.
+      assert.isTrue(gaps(at).every((gap, i) => gap >= Math.min(100 * 2 ** i, 5_000) / 5), JSON.stringify(gaps(at)))
+      assert.isAtMost(at.length, 30)
+      yield* Scope.close(scope, Exit.void)
+    }))
+
   it.effect("polls an empty queue at pollInterval, and claims no more once stopped", () =>
     Effect.gen(function*() {
       const { at, store } = flaky(yield* MemoryStore.make, () => false)

@@ -271,7 +271,7 @@ const startClaim = <A>(options: Options<A>, wakeup: Wakeup.Wakeup, claims: Claim
     const number = ++claims.started
     // Started at once, in this step: scheduled, the request would wait for a later turn of the event loop.
     return Effect.map(
-      Effect.forkIn(claimThroughOutage(options, claims, number, max, ready), scope, { startImmediately: true }),
+      Effect.forkIn(claimThroughOutage(options, wakeup, claims, number, max, ready), scope, { startImmediately: true }),
       (fiber) => {
         // One that answered in this step has already left the set, or never needs to be in it.
         if (fiber.pollUnsafe() === undefined) {
@@ -371,13 +371,14 @@ const idleFor = <A>({ pollInterval, queue, store }: Options<A>): Effect.Effect<D
  */
 const claimThroughOutage = <A>(
   options: Options<A>,
+  wakeup: Wakeup.Wakeup,
   claims: Claims,
   number: number,
   max: number,
   ready: boolean
 ): Effect.Effect<void> =>
   Effect.flatMap(
-    Effect.catch(claimAndDeliver(options, max, ready), (error) => retried(options, claims, max, error)),
+    Effect.catch(claimAndDeliver(options, max, ready), (error) => retried(options, wakeup, claims, max, error)),
     (claimed) => {
       const answered = Effect.clockWith((clock) =>
         Effect.sync(() => {
@@ -404,32 +405,40 @@ const claimThroughOutage = <A>(
   )
 
 /**
- * The claim again through the outage `first` began, with the backoff, a
- * warning for each failure, until the store answers. Entered only once a
- * claim failed: the retry's schedule, made per run, costs nothing to the
- * claims that answer, the pickup's. The first try replays `first`, so the
- * delays are the backoff's from the first failure on.
+ * The claim again through the outage `error` began, a warning for each
+ * failure, until the store answers: after the backoff's delay, or sooner,
+ * as soon as the store is heard from (its listener is back, or a job was
+ * stored), so that a store that comes back, or one that comes and goes,
+ * is claimed from at once rather than at the end of a wait of up to 5 s.
+ * A fifth of each delay is waited in any case: a store whose claims fail
+ * while its notifications keep coming is tried at most once a second, not
+ * once per notification. Entered only once a claim failed: it costs
+ * nothing to the claims that answer, the pickup's. A claim is always worth
+ * trying again: the fetcher stops only when the pool does.
  */
-const retried = <A>(options: Options<A>, claims: Claims, max: number, first: StoreError): Effect.Effect<ClaimedJobs> => {
-  let replay: StoreError | undefined = first
-  return Effect.suspend(() => {
-    const failure = replay
-    replay = undefined
-    return failure === undefined ? claimAndDeliver(options, max) : Effect.fail(failure)
-  }).pipe(
-    Effect.tapError((error) =>
-      Effect.andThen(
-        Effect.sync(() => {
-          claims.failing = true
-        }),
-        quietly(Effect.logWarning("claiming jobs failed; retrying", error.message))
-      )
-    ),
-    // A claim is always worth trying again: the fetcher stops only when the pool does.
-    Effect.retry(Outage.backoff),
-    Effect.orDie
-  )
-}
+const retried = <A>(
+  options: Options<A>,
+  wakeup: Wakeup.Wakeup,
+  claims: Claims,
+  max: number,
+  first: StoreError
+): Effect.Effect<ClaimedJobs> =>
+  Effect.gen(function*() {
+    let error = first
+    // A loop, not a retry nested in the last one's handler: an outage of days stacks nothing up.
+    for (let failures = 1;; failures++) {
+      claims.failing = true
+      yield* quietly(Effect.logWarning("claiming jobs failed; retrying", error.message))
+      const delay = Outage.delayAfter(failures)
+      yield* Effect.sleep(Duration.divideUnsafe(delay, 5))
+      yield* wakeup.wait(Effect.sleep(Duration.times(delay, 4 / 5)))
+      // Before the claim, as before any claim: what the store says from now on is about jobs it may not see.
+      wakeup.reset()
+      const claimed = yield* Effect.result(claimAndDeliver(options, max))
+      if (claimed._tag === "Success") return claimed.success
+      error = claimed.failure
+    }
+  })
 
 /**
  * One claim, and its jobs handed to the pool, as one step that shutdown
