@@ -8,7 +8,8 @@
  * or made ready), the earliest job waiting for its time (`Store.due`: a
  * delayed job, a retry) or `pollInterval`; woken by a notification, it
  * claims the ready jobs only (`readyOnly`). It waits out a store outage
- * with the backoff of `outage.ts` (a fresh one each outage).
+ * with the backoff of `outage.ts` (a fresh one each outage), each wait cut
+ * short by a wakeup once a fifth of it has passed (`retried`).
  *
  * It owns its stop signal. `Durable.ts` starts it; the shutdown stops it,
  * and waits for it to end (a claim in flight still delivers its jobs).
