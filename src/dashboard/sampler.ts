@@ -24,6 +24,7 @@ import { describe } from "../durable/failures.ts"
 import type { Buried, Counts } from "../durable/Store.ts"
 import type * as Job from "../Job.ts"
 import type * as Pool from "../Pool.ts"
+import { messageOf } from "../internal/options.ts"
 import { prefix } from "../internal/prefix.ts"
 import * as Ring from "./ring.ts"
 
@@ -273,7 +274,7 @@ const deadLetter = (letter: Buried): DeadLetter => ({
 
 const failureText = (cause: Cause.Cause<unknown>): string => {
   const error = Cause.squash(cause)
-  return cut(error instanceof Error ? error.message : String(error))
+  return cut(messageOf(error))
 }
 
 const payloadText = (payload: unknown): string => {

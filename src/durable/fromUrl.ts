@@ -11,6 +11,7 @@
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import { messageOf } from "../internal/options.ts"
 import { PoolConfigError } from "../Pool.ts"
 import * as MemoryStore from "./MemoryStore.ts"
 import { type Store, StoreError } from "./Store.ts"
@@ -22,9 +23,7 @@ const load = <M>(client: string, importEngine: () => Promise<M>): Effect.Effect<
     catch: (cause) =>
       new StoreError({
         operation: "connect",
-        reason: `this store needs the ${client} package (npm install ${client}): ${
-          cause instanceof Error ? cause.message : String(cause)
-        }`
+        reason: `this store needs the ${client} package (npm install ${client}): ${messageOf(cause)}`
       })
   })
 

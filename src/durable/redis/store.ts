@@ -14,6 +14,7 @@ import type { Buried, Claimed, Counts, JobInfo, JobState, Lease, Offered, Refuse
 import { type StoreError, withDue } from "../Store.ts"
 import * as Times from "../times.ts"
 import type { Connection } from "./connection.ts"
+import { messageOf } from "../../internal/options.ts"
 import { storeError, UnexpectedReply } from "./errors.ts"
 import * as Listener from "./listener.ts"
 import * as Scripts from "./scripts.ts"
@@ -35,7 +36,7 @@ const decodeJob = (id: string, json: unknown): unknown => {
     return decode(json)
   } catch (cause) {
     return new Undecodable(
-      `the payload of ${id} is not JSON (${cause instanceof Error ? cause.message : String(cause)}): ` +
+      `the payload of ${id} is not JSON (${messageOf(cause)}): ` +
         "dead-lettered without running"
     )
   }

@@ -11,6 +11,7 @@
  * @internal
  */
 import * as V8 from "node:v8"
+import { messageOf } from "../options.ts"
 
 /**
  * V8's serializer as `postMessage` configures it for shared memory: a
@@ -68,6 +69,6 @@ export const whyNotCloneable = (payload: unknown, transfer: ReadonlyArray<unknow
     serializer.writeValue(payload)
     return undefined
   } catch (cause) {
-    return `cannot be sent to a thread (${cause instanceof Error ? cause.message : String(cause)})`
+    return `cannot be sent to a thread (${messageOf(cause)})`
   }
 }
