@@ -168,6 +168,32 @@ describe("--otlp", () => {
     expect(succeededPoints.map((point) => Number(point.asDouble ?? point.asInt))).toEqual([3])
   })
 
+  it("a collector that never answers holds the end for the flush's second, not Effect's default three", async () => {
+    // Takes each connection and says nothing: every export waits for its answer.
+    const held: Array<Net.Socket> = []
+    const silent = Net.createServer((socket) => {
+      held.push(socket)
+      socket.on("error", () => {})
+    })
+    await new Promise<void>((resolve) => silent.listen(0, "127.0.0.1", resolve))
+    try {
+      const { port } = silent.address() as AddressInfo
+      const running = start(["--jobs", "3", "--duration", "10", "--otlp", `http://127.0.0.1:${port}`])
+      await running.waitFor(/^Shutdown complete/m)
+      const reported = performance.now()
+      const finished = await running.exited
+      const afterReport = performance.now() - reported
+      expect(finished.code).toBe(0)
+      // The exporters did try: the collector was reached.
+      expect(held.length).toBeGreaterThan(0)
+      // A flush bounded by 1 s, with room for a loaded machine; Effect's default alone is 3 s.
+      expect(afterReport).toBeLessThan(2_500)
+    } finally {
+      for (const socket of held) socket.destroy()
+      silent.close()
+    }
+  })
+
   it("a URL that is not http(s) is a bad flag", async () => {
     for (const bad of ["ftp://collector:4318", "collector:4318"]) {
       const finished = await runMain(["--otlp", bad])

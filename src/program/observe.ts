@@ -46,12 +46,20 @@ export const prometheusServer = (address: ListenAddress) =>
     Layer.catchTag("ServeError", (error) => Layer.effectDiscard(Effect.fail(listenError("metrics server", address, error))))
   )
 
+/**
+ * How long the program's end waits for the exporters' last flush (both at
+ * once): Effect's default, 3 seconds, is time added after the report
+ * whenever the collector does not answer.
+ */
+export const otlpFlushTimeout = "1 second"
+
 /** Sends traces and metrics to the collector at `url`, as OTLP JSON. */
 export const otlpExporter = (url: string) => {
   const base = url.replace(/\/+$/, "")
+  const shutdownTimeout = otlpFlushTimeout
   return Layer.mergeAll(
-    OtlpTracer.layer({ url: `${base}/v1/traces`, resource, exportInterval: "1 second" }),
-    OtlpMetrics.layer({ url: `${base}/v1/metrics`, resource, exportInterval: "5 seconds" })
+    OtlpTracer.layer({ url: `${base}/v1/traces`, resource, exportInterval: "1 second", shutdownTimeout }),
+    OtlpMetrics.layer({ url: `${base}/v1/metrics`, resource, exportInterval: "5 seconds", shutdownTimeout })
   ).pipe(Layer.provide([OtlpSerialization.layerJson, FetchHttpClient.layer]))
 }
 
