@@ -8,14 +8,18 @@
  * so that they stay quick and steady on a loaded machine.
  */
 import { Duration, Effect } from "effect"
+import { existsSync, mkdtempSync, readFileSync } from "node:fs"
 import { createServer } from "node:net"
 import type { AddressInfo } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import { fromUrl } from "../src/durable/fromUrl.ts"
 import { redactUrl } from "../src/program/durable.ts"
 import { fitWidth, makeScreen, progressLine } from "../src/program/screen.ts"
 import { type Finished, type Running, runMain, start } from "./support/runMain.ts"
 import { type PlainServer, startPostgresServer, startRedisServer } from "./support/servers.ts"
+import { waitUntil } from "./support/waitUntil.ts"
 
 const lines = (text: string): Array<string> => text.split("\n").filter((line) => line.length > 0)
 
@@ -366,6 +370,58 @@ describe("main", () => {
       expect(stdout).toContain(flag)
     }
     expect(code).toBe(0)
+  })
+})
+
+/**
+ * Writes how the process ended to the file `EXIT_LOG` names, its pid first
+ * to `EXIT_LOG.pid`: for a program whose terminal is gone, which no one
+ * else can ask.
+ */
+const exitLog = preload(`
+  import { writeFileSync } from "node:fs"
+  writeFileSync(process.env.EXIT_LOG + ".pid", String(process.pid))
+  process.on("exit", (code) => writeFileSync(process.env.EXIT_LOG, "exit " + code))
+  process.on("uncaughtException", (error) => {
+    writeFileSync(process.env.EXIT_LOG, "crashed: " + String(error))
+    process.exit(70)
+  })
+`)
+
+describe("main: SIGHUP", () => {
+  it("a SIGHUP mid-run drains as SIGTERM does: the report, exit 0", async () => {
+    const program = start(["--jobs", "20", "--duration", "300", "--capacity", "1"])
+    await program.waitFor(/started job/)
+    program.kill("SIGHUP")
+    const { code, signal, stdout } = await program.exited
+
+    expect(signal).toBeNull()
+    expect(stdout).toMatch(/SIGHUP received: no more jobs are submitted; draining running and queued jobs/)
+    expect(stdout).toContain("Shutdown complete")
+    expect(code).toBe(0)
+  })
+
+  it("a terminal that hangs up mid-run: the drain still ends, printing to nothing, with exit 0", async () => {
+    // The program on a terminal of its own (`script` holds the terminal); killing `script`
+    // closes it, as a dropped SSH session does: the program gets SIGHUP, and each line it
+    // writes after that fails with EIO.
+    const log = join(mkdtempSync(join(tmpdir(), "ewp-hangup-")), "exit")
+    const line = [process.execPath, "--import", `'${exitLog}'`, "src/main.ts", "--jobs", "20", "--duration", "300", "--capacity", "1"]
+    const terminal = start([], { command: ["script", "-qfec", line.join(" "), "/dev/null"], env: { EXIT_LOG: log } })
+    try {
+      await terminal.waitFor(/started job/)
+      terminal.kill("SIGKILL")
+      await terminal.exited
+      await Effect.runPromise(waitUntil("the program has ended", Effect.sync(() => existsSync(log)), 20_000))
+      expect(readFileSync(log, "utf8")).toBe("exit 0")
+    } finally {
+      // A program left running by a failure here must not outlive the test.
+      try {
+        process.kill(Number(readFileSync(`${log}.pid`, "utf8")), "SIGKILL")
+      } catch {
+        // gone already
+      }
+    }
   })
 })
 

@@ -38,7 +38,7 @@ const cannotListen = (error: ListenError) =>
   })
 
 const description = "Runs jobs on an effect-worker-pool: N workers, a bounded queue, per-job lines and a " +
-  "shutdown report. Ctrl-C or SIGTERM drains within --drain-timeout; a second signal stops at once. " +
+  "shutdown report. Ctrl-C, SIGTERM or SIGHUP drains within --drain-timeout; a second signal stops at once. " +
   "Exit code 0 after a clean drain; 1 when jobs were interrupted or abandoned, or the job store failed; " +
   "2 for bad flags; 130 when stopped by a second signal (or by a signal before the pool started)."
 
@@ -107,10 +107,10 @@ const teardown: Runtime.Teardown = (exit, onExit) =>
 
 /** Runs the program on the command line's arguments. */
 export const main = (signals: Signals): void => {
-  // A closed pipe (`... | head`) must not crash the drain; the exit code
-  // still tells how it went.
+  // A closed pipe (`... | head`, EPIPE) or a terminal gone (its session
+  // hung up, EIO) must not crash the drain; the exit code still tells how it went.
   process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EPIPE") throw error
+    if (error.code !== "EPIPE" && error.code !== "EIO") throw error
   })
   runMain(signals)(program(process.argv.slice(2), signals), { teardown })
 }

@@ -99,7 +99,7 @@ export const flags = {
     Flag.withDefault("drain"),
     Flag.withMetavar("drain|return"),
     Flag.withDescription(
-      "on Ctrl-C/SIGTERM while jobs are still being submitted, run the queued jobs too (drain) or hand them " +
+      "on Ctrl-C/SIGTERM/SIGHUP while jobs are still being submitted, run the queued jobs too (drain) or hand them " +
         "back unstarted (return); once all are submitted the run drains them (default drain)"
     )
   ),

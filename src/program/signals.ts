@@ -1,5 +1,8 @@
 /**
- * The program's SIGINT and SIGTERM handling, and its exit codes.
+ * The program's SIGINT, SIGTERM and SIGHUP handling, and its exit codes.
+ * SIGHUP (the terminal closed, or a supervisor's stop) is taken as SIGTERM
+ * is: by default it would end the process at once, with no drain and no
+ * report.
  *
  * This module imports nothing, so that the entry can install the handlers
  * before it loads Effect and the rest of the program (loading them takes most
@@ -29,7 +32,7 @@ export const ExitCode = {
   stopped: 130
 } as const
 
-export type Signal = "SIGINT" | "SIGTERM"
+export type Signal = "SIGINT" | "SIGTERM" | "SIGHUP"
 
 /** What the run does with signals while its pool runs. */
 export interface WhileRunning {
@@ -73,6 +76,7 @@ export const takeSignals = (): Signals => {
   }
   process.on("SIGINT", onSignal)
   process.on("SIGTERM", onSignal)
+  process.on("SIGHUP", onSignal)
 
   return {
     running: (handlers) => {
