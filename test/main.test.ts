@@ -401,12 +401,19 @@ describe("main: SIGHUP", () => {
     expect(code).toBe(0)
   })
 
-  it("a terminal that hangs up mid-run: the drain still ends, printing to nothing, with exit 0", async () => {
+  it("a terminal that hangs up mid-run: the drain still ends, printing to nothing, with the report's exit code", async () => {
     // The program on a terminal of its own (`script` holds the terminal); killing `script`
     // closes it, as a dropped SSH session does: the program gets SIGHUP, and each line it
-    // writes after that fails with EIO.
+    // writes after that, on stdout or stderr (each dead letter's warning), fails with EIO.
     const log = join(mkdtempSync(join(tmpdir(), "ewp-hangup-")), "exit")
-    const line = [process.execPath, "--import", `'${exitLog}'`, "src/main.ts", "--jobs", "20", "--duration", "300", "--capacity", "1"]
+    const line = [
+      process.execPath,
+      "--import",
+      `'${exitLog}'`,
+      "src/main.ts",
+      ...["--jobs", "20", "--duration", "300", "--capacity", "1", "--store", "memory:"],
+      ...["--failure-rate", "0.5", "--max-attempts", "1", "--retry-delay", "10"]
+    ]
     const terminal = start([], { command: ["script", "-qfec", line.join(" "), "/dev/null"], env: { EXIT_LOG: log } })
     try {
       await terminal.waitFor(/started job/)

@@ -108,10 +108,13 @@ const teardown: Runtime.Teardown = (exit, onExit) =>
 /** Runs the program on the command line's arguments. */
 export const main = (signals: Signals): void => {
   // A closed pipe (`... | head`, EPIPE) or a terminal gone (its session
-  // hung up, EIO) must not crash the drain; the exit code still tells how it went.
-  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
-    if (error.code !== "EPIPE" && error.code !== "EIO") throw error
-  })
+  // hung up, EIO) must not crash the drain, on either stream (the library's
+  // warnings go to stderr); the exit code still tells how it went.
+  for (const stream of [process.stdout, process.stderr]) {
+    stream.on("error", (error: NodeJS.ErrnoException) => {
+      if (error.code !== "EPIPE" && error.code !== "EIO") throw error
+    })
+  }
   runMain(signals)(program(process.argv.slice(2), signals), { teardown })
 }
 
