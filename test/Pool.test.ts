@@ -4,7 +4,7 @@
  * Time is the TestClock's everywhere.
  */
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
-import { Cause, Context, Duration, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
+import { Cause, Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { Job, Pool } from "../src/index.ts"
 import { unhandledRejections } from "./support/rejections.ts"
@@ -316,6 +316,34 @@ describe("failures", () => {
       assert.strictEqual((yield* pool.stats).workers, 0)
     }))
 
+  it.effect("a submitted job whose handler returns an Exit that throws when read, or of no known kind, ends as the runtime reads it; nothing is lost", () =>
+    Effect.gen(function*() {
+      // Looks like an ended effect, then throws at the first look inside.
+      const trapped = new Proxy(Effect.void, {
+        get: () => {
+          throw new Error("trap")
+        }
+      })
+      // A real Exit whose tag is neither a success nor a failure: the runtime runs it as what it is (a success).
+      const untagged = Object.defineProperty(Object.create(Effect.succeed(1)), "_tag", { value: "Neither" })
+      const returned: Record<string, unknown> = { trapped, untagged }
+      const pool = yield* Pool.make({
+        workers: 1,
+        handler: (job: Job.Job<string>): Effect.Effect<string> =>
+          job.payload in returned ? returned[job.payload] as never : Effect.succeed(job.payload)
+      })
+      const outcomes = yield* Effect.forkChild(Stream.runCollect(pool.outcomes), { startImmediately: true })
+      yield* pool.submit("trapped", { id: "trapped" })
+      yield* pool.submit("untagged", { id: "untagged" })
+      assert.strictEqual(yield* pool.run("after"), "after")
+      const stats = yield* pool.stats
+      assert.deepStrictEqual([stats.workers, stats.active, stats.died, stats.succeeded], [1, 0, 1, 2])
+      const report = yield* pool.shutdown()
+      assert.deepStrictEqual([report.died, report.succeeded], [1, 2])
+      const ended = (yield* Fiber.join(outcomes)).map((outcome) => `${outcome._tag} ${outcome.job.id}`)
+      assert.deepStrictEqual(ended.slice(0, 2), ["Died trapped", "Succeeded untagged"])
+    }))
+
   it.effect("a handler that returns something other than an Effect is a defect, not a crash", () =>
     Effect.gen(function*() {
       const careless = (() => undefined) as unknown as () => Effect.Effect<void>
@@ -327,6 +355,37 @@ describe("failures", () => {
 })
 
 describe("cancellation", () => {
+  it.effect("a submit interrupted once room was freed for it, before it returned, accepted nothing: its job never runs, and the room goes to the next", () =>
+    Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const ran: Array<string> = []
+      let waiting: Fiber.Fiber<unknown, unknown> | undefined
+      const pool = yield* Pool.make({
+        workers: 1,
+        capacity: 1,
+        handler: (job: Job.Job<string>) =>
+          Effect.gen(function*() {
+            ran.push(job.id)
+            if (job.id === "a") yield* Deferred.await(gate)
+            // "b" starts in the worker's step that freed room for "c": the caller of "c" has not
+            // been answered yet (a timeout firing then, say).
+            if (job.id === "b") waiting!.interruptUnsafe()
+          })
+      })
+      yield* pool.submit("a", { id: "a" })
+      yield* settle
+      yield* pool.submit("b", { id: "b" })
+      waiting = yield* Effect.forkChild(pool.submit("c", { id: "c" }), { startImmediately: true })
+      const next = yield* Effect.forkChild(pool.submit("d", { id: "d" }), { startImmediately: true })
+      yield* Deferred.succeed(gate, undefined)
+      const exit = yield* Fiber.await(waiting)
+      assert.isTrue(Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause))
+      assert.strictEqual((yield* Fiber.join(next)).id, "d")
+      const report = yield* pool.shutdown()
+      assert.deepStrictEqual(ran, ["a", "b", "d"])
+      assert.deepStrictEqual([(yield* pool.stats).submitted, report.succeeded], [3, 3])
+    }))
+
   it.effect("interrupting a run caller whose job is queued skips the job", () =>
     Effect.gen(function*() {
       const { pool, release, trace } = yield* busyPool(100, [])

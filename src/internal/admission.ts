@@ -13,6 +13,12 @@
  * A job with a `delay` is admitted the same way, in the same order, into a
  * place it holds in the backlog until it is due (`delayed.ts`).
  *
+ * A waiter is accepted in its own step, the one in which its submit returns:
+ * freed room is first held for it (`admitting`), and it takes the place
+ * once it runs again. Accepted before that, a caller interrupted in between
+ * (a `submit` under a timeout) would be told nothing was accepted while its
+ * job ran.
+ *
  * @internal
  */
 import * as Effect from "effect/Effect"
@@ -32,11 +38,15 @@ import * as Tracing from "./tracing.ts"
  * between.)
  */
 export const offer = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, E>): boolean =>
-  state.waiters.size === 0 && Ledger.enqueue(state, entry)
+  nobodyBefore(state) && Ledger.enqueue(state, entry)
 
 /** `offer`, for a job with a delay: holds its place and schedules it if there is room and nobody waits before it. */
 export const offerDelayed = <A, B, E, R>(state: PoolState<A, B, E, R>, delayed: DelayedEntry<A, B, E>): boolean =>
-  state.waiters.size === 0 && Delayed.schedule(state, delayed.entry, delayed.delayNanos)
+  nobodyBefore(state) && Delayed.schedule(state, delayed.entry, delayed.delayNanos)
+
+/** Whether no submit came first: none waits for room, and none is about to take a place held for it. */
+const nobodyBefore = <A, B, E, R>(state: PoolState<A, B, E, R>): boolean =>
+  state.waiters.size === 0 && state.admitting === 0
 
 /** Accepts `entry` (with its delay, if any) if there is room, whoever waits: for the waiters' turn. */
 const admit = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, E>, delayNanos: number | undefined) =>
@@ -44,19 +54,51 @@ const admit = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, E>, 
 
 const refusal = <A, B, E, R>(state: PoolState<A, B, E, R>) => Effect.fail(new state.settings.errors.Closed())
 
-/** Hands freed room to waiting submits, in the order they came. */
+/** Hands freed room to waiting submits, in the order they came: a place held for each. */
 export const admitWaiters = <A, B, E, R>(state: PoolState<A, B, E, R>): void => {
   // Once shutdown began, nobody is admitted: the waiters are being refused.
   if (!state.accepting) return
   for (const waiter of state.waiters) {
-    if (!admit(state, waiter.entry, waiter.delayNanos)) return
+    if (!state.backlog.hold()) return
     state.waiters.delete(waiter)
-    // `resume` runs the waiting fiber right here, inside this worker. It
-    // yields first, so that it goes on once the workers have made room
-    // for more than this one job: a producer resumed inline would fill the
-    // one free slot and wait again, a suspension per job.
-    waiter.resume(Effect.as(Effect.yieldNow, waiter.entry.job))
+    state.admitting++
+    waiter.resume(takePlace(state, waiter))
   }
+}
+
+/**
+ * What an admitted waiter goes on with. `resume` runs the waiting fiber
+ * right here, inside the worker that freed the room. It yields first, so
+ * that it goes on once the workers have made room for more than this one
+ * job (a producer resumed inline would fill the one free place and wait
+ * again, a suspension per job); then, in the step its submit returns in, it
+ * takes the place held for it, and its job is accepted. Interrupted during
+ * the yield, it accepts nothing, and its place goes to the next waiter; a
+ * shutdown begun meanwhile refuses it, as it refuses every waiter.
+ */
+const takePlace = <A, B, E, R>(
+  state: PoolState<A, B, E, R>,
+  waiter: Waiter<A, B, E>
+): Effect.Effect<Job.Job<A>, PoolClosedError> =>
+  Effect.andThen(
+    Effect.onInterrupt(Effect.yieldNow, () =>
+      Effect.sync(() => {
+        givePlaceBack(state)
+        admitWaiters(state)
+      })),
+    Effect.suspend(() => {
+      givePlaceBack(state)
+      const accepted = state.accepting && admit(state, waiter.entry, waiter.delayNanos)
+      // A submit that came meanwhile waited behind this one, though there may be room for it too.
+      if (state.waiters.size > 0) admitWaiters(state)
+      return accepted ? Effect.succeed(waiter.entry.job) : refusal(state)
+    })
+  )
+
+/** Ends the hold `admitWaiters` put on a place for a waiter: it takes it now, or never. */
+const givePlaceBack = <A, B, E, R>(state: PoolState<A, B, E, R>): void => {
+  state.backlog.release()
+  state.admitting--
 }
 
 /**
@@ -71,7 +113,7 @@ export const waitForRoom = <A, B, E, R>(
   Effect.callback<Job.Job<A>, PoolClosedError>((resume) => {
     // Checked again: shutdown may have begun, or room freed up, since the caller looked.
     if (!state.accepting) return resume(refusal(state))
-    if (state.waiters.size === 0 && admit(state, entry, delayNanos)) return resume(Effect.succeed(entry.job))
+    if (nobodyBefore(state) && admit(state, entry, delayNanos)) return resume(Effect.succeed(entry.job))
     // A waiter without a delay has no `delayNanos` field at all: its shape stays the one it always had.
     const waiter: Waiter<A, B, E> = delayNanos === undefined ? { entry, resume } : { entry, delayNanos, resume }
     state.waiters.add(waiter)
