@@ -159,7 +159,9 @@ export type Outcome<A, B, E> = Succeeded<A, B> | Failed<A, E> | Died<A> | Interr
 
 /**
  * The job ran past its deadline (its own `timeout`, else the pool's
- * `jobTimeout`). The handler was interrupted and its finalizers ran.
+ * `jobTimeout`). The handler was interrupted and its finalizers ran; a
+ * handler that masks interruption (`Effect.uninterruptible`) runs to its
+ * end first, and still counts as timed out, whatever it did.
  */
 export class JobTimeoutError extends Schema.TaggedError<JobTimeoutError>()("JobTimeoutError", {
   jobId: Schema.String,

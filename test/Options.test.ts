@@ -192,6 +192,10 @@ describe("durations", () => {
   it("refuses what is not a duration, an object with a typo included", () => {
     refuses(() => millis("soon"), "lease", /^is not a duration: "soon"$/)
     refuses(() => millis(NaN), "lease", /^is not a duration: NaN$/)
+    // A `[seconds, nanos]` pair is a duration, but `Duration` reads a NaN inside one as zero.
+    refuses(() => millis([NaN, 0]), "lease", /^is not a duration: NaN,0$/)
+    refuses(() => millis([1, NaN]), "lease", /^is not a duration: 1,NaN$/)
+    assert.strictEqual(millis([1, 500_000_000]), 1_500)
     refuses(() => millis({ second: 30 }), "lease", /^is not a duration: \{"second":30\}$/)
     refuses(() => millis({}), "lease", /^is not a duration/)
     refuses(() => millis(null), "lease", /^is not a duration/)

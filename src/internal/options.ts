@@ -271,7 +271,9 @@ export const duration = (option: string, input: unknown, rule: DurationRule): Du
 
 /** `input` decoded as a duration, `undefined` if it is none; may throw (a hostile object). */
 const decodeDuration = (input: unknown): Duration.Duration | undefined => {
+  // NaN is no duration, alone or inside a `[seconds, nanos]` pair (which `Duration` would read as zero).
   const malformed = (typeof input === "number" && Number.isNaN(input)) ||
+    (Array.isArray(input) && input.some((part) => typeof part === "number" && Number.isNaN(part))) ||
     (typeof input === "object" && input !== null && !Duration.isDuration(input) && !Array.isArray(input) &&
       !isDurationObject(input))
   const decoded = malformed ? undefined : Duration.fromInput(input as Duration.Input)
@@ -373,6 +375,13 @@ export const unkeepableText = (text: string, maxBytes: number, why = ""): string
   const bytes = Buffer.byteLength(text, "utf8")
   return bytes > maxBytes ? `must be at most ${maxBytes} bytes of UTF-8${why}, got ${bytes}` : undefined
 }
+
+/**
+ * `text` as every store keeps it: without the NUL character (which
+ * PostgreSQL cannot store), half a UTF-16 surrogate pair as U+FFFD (as Redis
+ * and PostgreSQL would store it).
+ */
+export const keptText = (text: string): string => text.replaceAll("\u0000", "").replace(/\p{Cs}/gu, "\uFFFD")
 
 /** A job's id: a string. */
 export const jobIdString = (input: unknown): string =>

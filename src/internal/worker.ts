@@ -5,8 +5,8 @@
  * This is the per-job path, so it costs as few runtime operations as an item
  * can: the item is taken synchronously in the same step that starts it, its
  * end is matched in one frame that also moves on to the next item (one frame
- * per worker, reused by every item; an item whose effect is already an `Exit`
- * takes no step at all), and the loop only
+ * per worker, reused by every item; an item whose effect is already a
+ * successful `Exit` takes no step at all), and the loop only
  * suspends when the backlog is empty. There it waits without taking, so an
  * interruption that lands between the wake-up and the take cannot lose an
  * item.
@@ -65,14 +65,11 @@ export const loop = <A, B, E, R>(
         if (item === undefined) return backlog.ended() ? Effect.void : Effect.flatMap(backlog.wait, next)
         const running = run(item)
         if (running === undefined) continue
-        // Already ended (`Effect.succeed(compute(x))`, say): no runtime step needed.
-        if (isExit(running)) {
-          const ended = running as Exit.Exit<B, E>
-          if (ended._tag === "Success") {
-            succeeded(item, ended.value)
-            continue
-          }
-          return Effect.andThen(failed(item, ended.cause), Effect.suspend(next))
+        // Already succeeded (`Effect.succeed(compute(x))`, say): no runtime step needed.
+        const value = succeededAlready(running)
+        if (value !== notEnded) {
+          succeeded(item, value)
+          continue
         }
         holding = true
         hand.item = item
@@ -108,3 +105,23 @@ export const loop = <A, B, E, R>(
 
     return Effect.onInterrupt(Effect.suspend(next), () => holding ? interrupted(hand.item as A) : Effect.void)
   })
+
+/** What `succeededAlready` says of an effect that has not succeeded yet. */
+const notEnded: unique symbol = Symbol("notEnded")
+
+/**
+ * The value of an effect that is already a success, read here without a
+ * runtime step; `notEnded` for any other, and for one that throws when read
+ * (a Proxy's trap, a getter): the runtime runs those, in the job's hand,
+ * where whatever they do ends the job (a failure, a defect) rather than the
+ * loop.
+ */
+const succeededAlready = <B, E, R>(effect: Effect.Effect<B, E, R>): B | typeof notEnded => {
+  try {
+    if (!isExit(effect)) return notEnded
+    const ended = effect as Exit.Exit<B, E>
+    return ended._tag === "Success" ? ended.value : notEnded
+  } catch {
+    return notEnded
+  }
+}
