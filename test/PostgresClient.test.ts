@@ -87,7 +87,8 @@ describe("jobs offered in the application's transactions", () => {
       const rolledBack = yield* Effect.exit(sql.withTransaction(Effect.gen(function*() {
         yield* jobs.submit("a", { id: "rolled-back" })
         // Inside the transaction it is there; outside, not yet.
-        assert.strictEqual((yield* store.counts(queue)).ready, 1, "the offer did not run in the transaction")
+        const [[inside]] = (yield* sql.unsafe(`SELECT count(*)::int FROM ${Sql.table} WHERE queue = $1`, [queue]).values) as unknown as [[number]]
+        assert.strictEqual(inside, 1, "the offer did not run in the transaction")
         assert.deepStrictEqual(yield* other.counts(queue), empty)
         assert.deepStrictEqual(yield* other.claim(queue, 10, minute), [])
         return yield* Effect.fail("the application changed its mind")
@@ -105,6 +106,51 @@ describe("jobs offered in the application's transactions", () => {
       yield* jobs.submit("c", { id: "rolled-back" })
       const claimed = yield* other.claim(queue, 10, minute)
       assert.deepStrictEqual(claimed.map((job) => [job.id, job.payload]), [["committed", "b"], ["rolled-back", "c"]])
+    })))
+
+  it.live("only offers join the transaction: a cancel in one is done at once, and a lookup or a count reads outside it", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { sql, store } = yield* onClient(shared().url)
+      // Another process's store, on a pool of its own.
+      const other = yield* PostgresStore.make({ url: shared().url })
+      const queue = queueName()
+      yield* store.offer(queue, [{ id: "stop-me", payload: 1 }])
+      const opened = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const transaction = yield* Effect.forkChild(sql.withTransaction(Effect.gen(function*() {
+        yield* store.offer(queue, [{ id: "uncommitted", payload: 2 }])
+        yield* store.cancel(queue, "stop-me")
+        // Read outside the transaction: its own offer is not there yet.
+        assert.strictEqual((yield* store.lookup(queue, "uncommitted")), undefined)
+        assert.strictEqual((yield* store.counts(queue)).ready, 0)
+        yield* Deferred.succeed(opened, undefined)
+        yield* Deferred.await(release)
+      })))
+      yield* Deferred.await(opened)
+      // The transaction is still open: its cancel is already done, for everyone.
+      assert.strictEqual((yield* other.lookup(queue, "stop-me"))?.state, "cancelled")
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(transaction)
+      assert.strictEqual((yield* other.lookup(queue, "uncommitted"))?.state, "ready")
+    })))
+
+  it.live("a durable pool made inside a transaction claims outside it, and works on once the transaction has ended", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { sql, store } = yield* onClient(shared().url)
+      const queue = queueName()
+      const ran: Array<string> = []
+      const pool = yield* sql.withTransaction(Durable.make({
+        store,
+        queue,
+        schema: Schema.String,
+        workers: 1,
+        pollInterval: "20 millis",
+        handler: (job) => Effect.sync(() => ran.push(job.payload))
+      }))
+      yield* pool.submit("after the transaction")
+      yield* waitUntil("the job ran", Effect.map(pool.counts, (counts) => counts.completed === 1), 10_000)
+      yield* pool.shutdown({ timeout: 1_000 })
+      assert.deepStrictEqual(ran, ["after the transaction"])
     })))
 
   it.live("an offer in a transaction keeps each job's time, priority and settings", () =>
@@ -273,7 +319,8 @@ describe("fromClient inside the application's transaction", () => {
         Effect.flip(sql.withTransaction(Effect.gen(function*() {
           store = yield* PostgresStore.fromClient({ listenUrl: url, connectTimeout: "2 seconds" })
           yield* store.offer(queue, [{ id: "rolled-back", payload: 1 }])
-          assert.strictEqual((yield* store.counts(queue)).ready, 1, "the offer did not run in the transaction")
+          const [[inside]] = (yield* sql.unsafe(`SELECT count(*)::int FROM ${Sql.table} WHERE queue = $1`, [queue]).values) as unknown as [[number]]
+          assert.strictEqual(inside, 1, "the offer did not run in the transaction")
           return yield* Effect.fail("the application changed its mind")
         }).pipe(Effect.provideService(PgClient.PgClient, sql))))
       )

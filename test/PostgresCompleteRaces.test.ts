@@ -11,6 +11,10 @@ import { assert, describe, it } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
 import { Deferred, Duration, Effect, Exit, Fiber, Redacted } from "effect"
 import * as Reactivity from "effect/reactivity/Reactivity"
+import * as Boundary from "../src/durable/boundary.ts"
+import { limitsOf } from "../src/durable/postgres/limits.ts"
+import * as Runner from "../src/durable/postgres/runner.ts"
+import { makeEngine } from "../src/durable/postgres/store.ts"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import type { Store } from "../src/durable/Store.ts"
 import { pgRows } from "./support/admin.ts"
@@ -22,11 +26,21 @@ const queueName = queueNames("races")
 const minute = Duration.minutes(1)
 const drop = { keep: false }
 
-/** A store on the application's client (whose transactions its operations join), another on a pool of its own. */
+/**
+ * The PostgreSQL engine on the application's client with every statement in
+ * the client's transaction, when one is open (the store's own puts only
+ * offers there): a statement run in a transaction held open keeps its row
+ * locks until the commit. And another store, on a pool of its own.
+ */
 const stores = Effect.gen(function*() {
   const sql = yield* PgClient.make({ url: Redacted.make(shared().url) }).pipe(Effect.provide(Reactivity.layer), Effect.orDie)
-  const inTransaction = yield* PostgresStore.fromClient().pipe(Effect.provideService(PgClient.PgClient, sql))
   const other = yield* PostgresStore.make({ url: shared().url })
+  const joining = Runner.onClient(sql)
+  const limits = limitsOf(joining.maxMessageSize)
+  const inTransaction = Boundary.makeStore(makeEngine({ ...joining, runOwn: joining.run }, limits), {
+    engine: "postgres",
+    maxPayloadBytes: limits.payload
+  })
   return { sql, inTransaction, other }
 })
 

@@ -356,8 +356,9 @@ const onRunner = (
  * is part of that transaction: rolled back, the job was never offered;
  * committed, it is ready to run.
  *
- * Every statement outside the caller's transaction (a worker's claims and
- * acknowledgements, an offer outside a transaction) runs on a pool of the
+ * Only offers join the caller's transaction. Every other statement (a
+ * worker's claims and acknowledgements, a cancel, a lookup, even inside
+ * `withTransaction`; an offer outside a transaction) runs on a pool of the
  * store's own, made with the client's settings (at most 10 connections and
  * no more than the client's `maxConnections` when it sets one, each opened
  * when a statement needs it), whose sessions plan as `make`'s do (unless

@@ -24,6 +24,12 @@ export type Rows = ReadonlyArray<ReadonlyArray<unknown>>
 export interface Runner {
   readonly run: (sql: string, params: ReadonlyArray<unknown>, prepare: boolean) => Effect.Effect<Rows, SqlError>
   /**
+   * `run`, never in the calling fiber's transaction: on the store's own
+   * connections (on the client's, outside the transaction, for `onClient`).
+   * Every statement of the store but an offer runs so (`store.ts`).
+   */
+  readonly runOwn: (sql: string, params: ReadonlyArray<unknown>, prepare: boolean) => Effect.Effect<Rows, SqlError>
+  /**
    * Whether a statement run now is part of a transaction that outlives it
    * (the client's `withTransaction`): its locks are then held until that
    * transaction ends. Always false on the store's own pool.
@@ -58,33 +64,41 @@ export const defaultMaxMessageSize = 16 * 1024 * 1024
  * any size too (see `holds` in `statements.ts`); only the migrations run
  * unprepared.
  */
-export const onPool = (pool: PgPool.PgPool): Runner => ({
-  run: (sql, params, prepare) => pool.use((connection) => connection.queryValues(sql, params, prepare)),
-  inTransaction: Effect.succeed(false),
-  maxMessageSize: pool.config.maxMessageSize ?? defaultMaxMessageSize,
-  // A connection of its own, made with the pool's settings.
-  listen: listenOn(pool.config)
-})
+export const onPool = (pool: PgPool.PgPool): Runner => {
+  const run: Runner["run"] = (sql, params, prepare) => pool.use((connection) => connection.queryValues(sql, params, prepare))
+  return {
+    run,
+    runOwn: run,
+    inTransaction: Effect.succeed(false),
+    maxMessageSize: pool.config.maxMessageSize ?? defaultMaxMessageSize,
+    // A connection of its own, made with the pool's settings.
+    listen: listenOn(pool.config)
+  }
+}
 
 /**
  * Statements on `client`: on the connection of its transaction when one is
  * open in the calling fiber, else on one it lends from its pool. Rows are
  * read as values, without the client's name transforms.
  */
-export const onClient = (client: PgClient.PgClient): Runner => ({
-  run: (sql, params, prepare) => {
+export const onClient = (client: PgClient.PgClient): Runner => {
+  const run: Runner["run"] = (sql, params, prepare) => {
     const statement = client.unsafe(sql, params)
     return prepare ? statement.values : statement.valuesUnprepared
-  },
-  inTransaction: Effect.map(Effect.serviceOption(client.transactionService), Option.isSome),
-  maxMessageSize: client.config.maxMessageSize ?? defaultMaxMessageSize,
-  // A connection of its own, made with the client's settings, as on the
-  // store's pool: `client.listen` would hold one of the application's
-  // connections for as long as the durable pool runs (a client of one
-  // connection would claim nothing), and closing the client would wait for
-  // the listener's connection to come back.
-  listen: listenOn(client.config)
-})
+  }
+  return {
+    run,
+    runOwn: (sql, params, prepare) => outsideTransaction(client)(run(sql, params, prepare)),
+    inTransaction: Effect.map(Effect.serviceOption(client.transactionService), Option.isSome),
+    maxMessageSize: client.config.maxMessageSize ?? defaultMaxMessageSize,
+    // A connection of its own, made with the client's settings, as on the
+    // store's pool: `client.listen` would hold one of the application's
+    // connections for as long as the durable pool runs (a client of one
+    // connection would claim nothing), and closing the client would wait for
+    // the listener's connection to come back.
+    listen: listenOn(client.config)
+  }
+}
 
 /**
  * Statements on the application's `client` inside its transaction (the
@@ -99,6 +113,7 @@ export const onClientBeside = (client: PgClient.PgClient, pool: PgPool.PgPool): 
   return {
     run: (sql, params, prepare) =>
       Effect.flatMap(application.inTransaction, (inside) => (inside ? application : own).run(sql, params, prepare)),
+    runOwn: own.run,
     inTransaction: application.inTransaction,
     maxMessageSize: Math.min(application.maxMessageSize, own.maxMessageSize),
     listen: own.listen

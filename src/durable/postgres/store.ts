@@ -61,11 +61,19 @@ const claimToken = tokenSource(randomFillSync)
 /** The engine on `runner`, refusing to send payloads over `limits`. */
 export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
   /**
-   * Runs one statement, prepared (on a pooled connection, or the client's
-   * transaction), its failure as a `StoreError`.
+   * Runs one statement, prepared, on the store's own connections, its
+   * failure as a `StoreError`. Never in the application's transaction, even
+   * when called inside one: there a cancel's or an acknowledgement's count
+   * would hold its session's counter row (which the store's own sessions
+   * write too) until the application commits, and a durable pool made
+   * inside a transaction would claim in it, and after it.
    */
   const run = (operation: string, sql: string, params: ReadonlyArray<unknown>) =>
-    Effect.mapError(runner.run(sql, params, true), storeError(operation))
+    Effect.mapError(runner.runOwn(sql, params, true), storeError(operation))
+
+  /** An offer's statement: the one statement that joins the application's transaction, if one is open. */
+  const offerRun = (sql: string, params: ReadonlyArray<unknown>) =>
+    Effect.mapError(runner.run(sql, params, true), storeError("offer"))
 
   /** A payload from its JSON text; undefined for one too large to send (NULL instead). */
   const payloadOf = (text: unknown): unknown => typeof text === "string" ? JSON.parse(text) : undefined
@@ -102,10 +110,10 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
           Effect.map(
             // The transaction first: there the plain insert's failure would abort the client's transaction.
             inTransaction
-              ? run("offer", Sql.offerInTransactionSql, params)
+              ? offerRun(Sql.offerInTransactionSql, params)
               : options?.newIds === true
               ? offerNew(params)
-              : run("offer", Sql.offerSql, params),
+              : offerRun(Sql.offerSql, params),
             // A row of NULLs says the offer notified the listeners.
             (rows) =>
               rows.flatMap((row): Array<Refused> =>
