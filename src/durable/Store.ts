@@ -336,11 +336,21 @@ export interface Completion {
  *   succeeds without looking.
  * - `offer` refuses the whole batch too when a job's `delay`, `runAt`,
  *   `priority` or `settings` is not as `Offered` says (a `delay` with a
- *   `runAt`, a priority that is not a whole number in range...), naming the
+ *   `runAt`, a priority that is not a whole number in range, settings
+ *   holding the NUL character or half of a surrogate pair...), naming the
  *   job and the field; and when a payload's JSON text is
  *   larger than the engine takes, naming the job and the limit (PostgreSQL:
  *   8 MiB by default; Redis: the server's `proto-max-bulk-len`; memory: 8 MiB),
  *   or when a payload has none (a cycle); the text measured is the text stored.
+ * - `complete`, `release` and `extend` refuse the whole batch, ending
+ *   nothing, when it is not an array of leases (objects whose `id` and
+ *   `token` are strings), naming the first that is not; so do `retry` and
+ *   `bury` for their lease, and `bury` for an error that is not a string (a
+ *   `StoreError` that is not retryable). A dead letter's error is kept as
+ *   every store keeps text: without the NUL character, half of a surrogate
+ *   pair as U+FFFD.
+ * - A negative delay of a retry, or a negative lease, is none.
+ * - `offer` answers each skipped id once, however often its batch holds it.
  * - A server's engine bounds each operation by its `commandTimeout`: past
  *   it, the operation fails with a retryable `StoreError` ("no answer within
  *   N ms") without waiting for the server to let go of it. A store of your

@@ -15,10 +15,14 @@
  *   removal, a lookup or a cancel, is refused before it;
  * - so is an offer with a payload larger than the engine takes (`payloadSize.ts`),
  *   or a job whose `delay`, `runAt`, `priority` or `settings` is wrong
- *   (`offeredFields.ts`);
+ *   (`offeredFields.ts`); an offer's answer names each skipped id once;
+ * - leases handed back are objects whose `id` and `token` are strings
+ *   (`leaseFields.ts`), and a dead letter's error is a string, kept as every
+ *   store keeps text (`keptText`);
  * - no time reaches it past `times.ts`'s bounds (`maxDelay` for an offer's
  *   delay, a retry's, a lease; `latestRunAt` for a run-at): each is clamped
- *   to its bound, so that a far future means the same on every engine;
+ *   to its bound, so that a far future means the same on every engine; a
+ *   negative retry delay or lease is zero;
  * - each operation is bounded by the engine's command timeout, if it has one;
  * - a defect of the engine, or its scope closed under an operation, becomes
  *   a `StoreError` naming the operation;
@@ -38,9 +42,10 @@ import * as Fiber from "effect/Fiber"
 import * as Metric from "effect/Metric"
 import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
-import { messageOf, unkeepableJobId, unkeepableQueue } from "../internal/options.ts"
+import { describe, keptText, messageOf, unkeepableJobId, unkeepableQueue } from "../internal/options.ts"
 import * as Metrics from "../Metrics.ts"
 import * as Deadlines from "./deadlines.ts"
+import * as LeaseFields from "./leaseFields.ts"
 import * as OfferedFields from "./offeredFields.ts"
 import { payloadTexts } from "./payloadSize.ts"
 import type { ClaimOptions, Offered, OfferOptions, Refused, Store } from "./Store.ts"
@@ -145,6 +150,24 @@ const wrap = (engine: Engine, options: Options): Store => {
       return refused === undefined ? run() : refuse(name, refused)
     })
   const asJobs = (ids: ReadonlyArray<string>) => ids.map((id) => ({ id }))
+  /** Runs `run` unless `leases` are not all leases (`leaseFields.ts`); an empty batch is `none`, without the engine. */
+  const withLeases = <A>(
+    name: string,
+    queue: string,
+    leases: ReadonlyArray<unknown>,
+    none: Effect.Effect<A, StoreError>,
+    run: () => Effect.Effect<A, StoreError>
+  ) =>
+    Array.isArray(leases) && leases.length === 0 ? none : operate(name, queue, () => {
+      const wrong = LeaseFields.refusal(leases)
+      return wrong === undefined ? run() : refuse(name, wrong)
+    })
+  /** Runs `run` unless `lease` is not a lease. */
+  const withLease = <A>(name: string, queue: string, lease: unknown, run: () => Effect.Effect<A, StoreError>) =>
+    operate(name, queue, () => {
+      const wrong = LeaseFields.oneRefusal(lease)
+      return wrong === undefined ? run() : refuse(name, wrong)
+    })
   return {
     offer: (queue, jobs, asked) =>
       jobs.length === 0 ? Effect.succeed([]) : withIds("offer", queue, jobs, () => {
@@ -153,7 +176,7 @@ const wrap = (engine: Engine, options: Options): Store => {
         // Each payload's text, made once: the one measured is the one the engine stores.
         const texts = payloadTexts(jobs, maxPayloadBytes, options.engine)
         if (typeof texts === "string") return refuse("offer", texts)
-        return engine.offer(queue, Times.boundedJobs(jobs), texts, offerOptions(asked))
+        return Effect.map(engine.offer(queue, Times.boundedJobs(jobs), texts, offerOptions(asked)), onceEach)
       }),
     claim: (queue, max, lease, options) => {
       const n = count(max)
@@ -162,15 +185,16 @@ const wrap = (engine: Engine, options: Options): Store => {
         : operate("claim", queue, () => engine.claim(queue, n, Times.bounded(lease), claimOptions(options)))
     },
     complete: (queue, leases, completion) =>
-      leases.length === 0 ? Effect.void : operate("complete", queue, () => engine.complete(queue, leases, completion)),
-    retry: (queue, lease, delay) => operate("retry", queue, () => engine.retry(queue, lease, Times.bounded(delay))),
-    bury: (queue, lease, error) => operate("bury", queue, () => engine.bury(queue, lease, error)),
-    release: (queue, leases) =>
-      leases.length === 0 ? Effect.void : operate("release", queue, () => engine.release(queue, leases)),
+      withLeases("complete", queue, leases, Effect.void, () => engine.complete(queue, leases, completion)),
+    retry: (queue, lease, delay) => withLease("retry", queue, lease, () => engine.retry(queue, lease, Times.bounded(delay))),
+    bury: (queue, lease, error) =>
+      withLease("bury", queue, lease, () =>
+        typeof error === "string"
+          ? engine.bury(queue, lease, keptText(error))
+          : refuse("bury", `the error must be a string, got ${describe(error)}`)),
+    release: (queue, leases) => withLeases("release", queue, leases, Effect.void, () => engine.release(queue, leases)),
     extend: (queue, leases, lease) =>
-      leases.length === 0
-        ? Effect.succeed([])
-        : operate("extend", queue, () => engine.extend(queue, leases, Times.bounded(lease))),
+      withLeases("extend", queue, leases, Effect.succeed([]), () => engine.extend(queue, leases, Times.bounded(lease))),
     counts: (queue) => operate("counts", queue, () => engine.counts(queue)),
     buried: (queue, limit, maxPayloadBytes) => {
       const n = count(limit)
@@ -369,6 +393,13 @@ const closedUnder = <A>(operation: string, exit: Exit.Exit<A, StoreError>): Effe
   Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
     ? Effect.fail(new StoreError({ operation, reason: "the store is closed", retryable: false }))
     : exit
+
+/** Refused jobs, each id once (an id offered twice in a batch is one job, refused once, on every engine). */
+const onceEach = (refused: ReadonlyArray<Refused>): ReadonlyArray<Refused> => {
+  if (refused.length < 2) return refused
+  const seen = new Set<string>()
+  return refused.filter((job) => !seen.has(job.id) && (seen.add(job.id), true))
+}
 
 /** The refusal of a call the same call would meet again: it is not retried. */
 const refuse = (operation: string, reason: string) =>

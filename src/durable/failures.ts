@@ -29,6 +29,7 @@ import * as Effect from "effect/Effect"
 import * as Formatter from "effect/Formatter"
 import * as Schema from "effect/Schema"
 import { PermanentError } from "./retryable.ts"
+import { keptText } from "../internal/options.ts"
 import { prefix } from "../internal/prefix.ts"
 import { quietly } from "../internal/quietly.ts"
 import { JobTimeoutError } from "../Job.ts"
@@ -42,8 +43,7 @@ export const maxLength = 10_000
  * Redis and PostgreSQL would store it: the same text on every store), at
  * most `maxLength` characters, never cut between the two halves of a pair.
  */
-export const describe = (cause: Cause.Cause<unknown>): string =>
-  prefix(renderSafely(cause).replaceAll("\u0000", "").replace(/\p{Cs}/gu, "\uFFFD"), maxLength)
+export const describe = (cause: Cause.Cause<unknown>): string => prefix(keptText(renderSafely(cause)), maxLength)
 
 /**
  * `render`, for any value at all: a handler may fail with a Proxy whose

@@ -5,6 +5,7 @@
  *
  * Internal: not an entry point of the package.
  */
+import { unkeepableText } from "../internal/options.ts"
 import { maxPriority, maxSettingsLength, minPriority, type Offered } from "./Store.ts"
 
 /** What is wrong with a field of `job`, or undefined. */
@@ -26,7 +27,8 @@ const wrongField = (job: Offered): string | undefined => {
   if (settings !== undefined && !(typeof settings === "string" && settings.length <= maxSettingsLength)) {
     return `has settings that are not a string of at most ${maxSettingsLength} characters`
   }
-  return undefined
+  const unkeepable = settings === undefined ? undefined : unkeepableText(settings, Infinity)
+  return unkeepable === undefined ? undefined : `has settings that ${unkeepable}`
 }
 
 /** Why the batch `jobs` is refused, naming the first job whose fields are wrong; undefined if none is. */

@@ -5,7 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Clock, Config, ConfigProvider, Context, Duration, Effect, Exit, Layer, Redacted, Schema, type Scope } from "effect"
-import { newIdsOffer, Store as StoreService, type Store, type StoreError } from "../../src/durable/Store.ts"
+import { type Lease, newIdsOffer, Store as StoreService, type Store, type StoreError } from "../../src/durable/Store.ts"
 import { Durable } from "../../src/index.ts"
 import type { PoolConfigError } from "../../src/Pool.ts"
 import { latestRunAt, maxDelay } from "../../src/durable/times.ts"
@@ -780,7 +780,9 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
           [{ priority: -1001 }, "priority of -1001"],
           [{ priority: null }, "priority of null"],
           [{ settings: 42 }, "settings"],
-          [{ settings: "x".repeat(1025) }, "settings"]
+          [{ settings: "x".repeat(1025) }, "settings"],
+          [{ settings: "a\u0000b" }, "settings that must not contain the NUL character"],
+          [{ settings: "a\ud800" }, "settings that must not contain half of a UTF-16 surrogate pair"]
         ]
         for (const [fields, says] of wrong) {
           const exit = yield* Effect.exit(store.offer(queue, [{ id: "fine", payload: 1 }, { id: "bad", payload: 2, ...fields }]))
@@ -792,6 +794,76 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
           assert.include(error.message, says)
         }
         assert.deepStrictEqual(yield* store.counts(queue), empty, "nothing of a refused batch is stored")
+      })))
+
+    test("leases that are not leases are refused alike by each operation that takes them back, not retryable; nothing is ended", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, jobs(1))
+        const [held] = yield* store.claim(queue, 1, minute)
+        const notLeases: ReadonlyArray<readonly [unknown, RegExp]> = [
+          [null, /^the lease (at \[1\] )?is not a lease/],
+          [{ id: 7, token: held!.token }, /^the lease (at \[1\] )?has an id that is not a string: 7$/],
+          [{ id: held!.id, token: null }, /^the lease (at \[1\] )?has a token that is not a string: null$/]
+        ]
+        for (const [bad, reason] of notLeases) {
+          const batch = [held!, bad] as unknown as ReadonlyArray<Lease>
+          for (
+            const [operation, effect] of [
+              ["complete", store.complete(queue, batch)],
+              ["release", store.release(queue, batch)],
+              ["extend", store.extend(queue, batch, minute)],
+              ["retry", store.retry(queue, bad as Lease, Duration.zero)],
+              ["bury", store.bury(queue, bad as Lease, "no")]
+            ] as const
+          ) {
+            const error = yield* Effect.flip(effect as Effect.Effect<unknown, StoreError>)
+            assert.deepStrictEqual([error.operation, error.retryable], [operation, false], error.reason)
+            assert.match(error.reason, reason)
+          }
+        }
+        const notArray = yield* Effect.flip(store.complete(queue, "leases" as unknown as ReadonlyArray<Lease>))
+        assert.deepStrictEqual([notArray.retryable, notArray.reason], [false, `the leases must be an array, got "leases"`])
+        const notText = yield* Effect.flip(store.bury(queue, held!, 42 as unknown as string))
+        assert.deepStrictEqual([notText.retryable, notText.reason], [false, "the error must be a string, got 42"])
+        assert.deepStrictEqual(yield* store.counts(queue), { ...empty, leased: 1 }, "a refused batch ends no lease")
+      })))
+
+    test("a negative retry delay or lease is none, as on every store: the retried job goes behind those ready before it", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, [{ id: "a", payload: 1 }, { id: "b", payload: 2 }])
+        const [a] = yield* store.claim(queue, 1, minute)
+        // Later than the offer, on every store's clock.
+        yield* elapse(5)
+        yield* store.retry(queue, a!, Duration.seconds(-60))
+        assert.deepStrictEqual((yield* store.claim(queue, 2, minute)).map((job) => job.id), ["b", "a"])
+        const [c] = yield* Effect.andThen(store.offer(queue, [{ id: "c", payload: 3 }]), store.claim(queue, 1, Duration.millis(-5)))
+        const runAt = (yield* store.lookup(queue, c!.id))?.runAt
+        assert.isFalse(Number.isNaN(runAt?.getTime()), "a lease's end is a real date")
+      })))
+
+    test("a dead letter's error is kept as every store keeps it: without NUL, half a surrogate pair as U+FFFD", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, jobs(1))
+        const [held] = yield* store.claim(queue, 1, minute)
+        yield* store.bury(queue, held!, "a\u0000b\ud800c")
+        const [dead] = yield* store.buried(queue, 1)
+        assert.strictEqual(dead?.error, "ab\ufffdc")
+      })))
+
+    test("an id offered twice in one batch and refused is answered once", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, [{ id: "c", payload: 1 }])
+        yield* store.cancel(queue, "c")
+        const refused = yield* store.offer(queue, [{ id: "c", payload: 2 }, { id: "c", payload: 3 }])
+        assert.deepStrictEqual(refused, [{ id: "c", state: "cancelled" }])
       })))
 
     test("offer answers which ids it skipped as dead letters or cancelled; other known ids are skipped silently", () =>
