@@ -4,7 +4,7 @@
  * Time is the TestClock's everywhere.
  */
 import { assert, describe, expectTypeOf, it } from "@effect/vitest"
-import { Cause, Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Stream } from "effect"
+import { Cause, Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Scheduler, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { Job, Pool } from "../src/index.ts"
 import { unhandledRejections } from "./support/rejections.ts"
@@ -384,6 +384,65 @@ describe("cancellation", () => {
       const report = yield* pool.shutdown()
       assert.deepStrictEqual(ran, ["a", "b", "d"])
       assert.deepStrictEqual([(yield* pool.stats).submitted, report.succeeded], [3, 3])
+    }))
+
+  it.effect("a place held for a waiter is never lost: interrupted at any step until it takes it, the room is whole again", () =>
+    Effect.gen(function*() {
+      // A runtime that yields every few steps: the waiter may be interrupted at one of its own yields too.
+      for (const maxOps of [2, 3, 4, 5, 6, 8]) {
+        for (const ticks of [0, 1, 2, 3]) {
+          yield* Effect.scoped(Effect.gen(function*() {
+            const gate = yield* Deferred.make<void>()
+            const pool = yield* Pool.make({
+              workers: 1,
+              capacity: 1,
+              handler: (job: Job.Job<string>) => job.id === "a" ? Deferred.await(gate) : Effect.void
+            })
+            yield* pool.submit("a", { id: "a" })
+            yield* settle
+            yield* pool.submit("b", { id: "b" })
+            const waiting = yield* Effect.forkChild(
+              pool.submit("c", { id: "c" }).pipe(Effect.provideService(Scheduler.MaxOpsBeforeYield, maxOps)),
+              { startImmediately: true }
+            )
+            yield* Deferred.succeed(gate, undefined)
+            for (let i = 0; i < ticks; i++) yield* Effect.yieldNow
+            yield* Fiber.interrupt(waiting)
+            yield* settle
+            // Idle, and nothing queued: there is room, whatever became of "c".
+            const stats = yield* pool.stats
+            assert.deepStrictEqual([stats.queued, stats.active], [0, 0])
+            const tried = yield* Effect.exit(pool.trySubmit("z", { id: "z" }))
+            assert.isTrue(Exit.isSuccess(tried), `maxOps ${maxOps}, ticks ${ticks}: ${String(tried)}`)
+          }))
+        }
+      }
+    }))
+
+  it.effect("a later trySubmit takes room beyond the place held for a waiter", () =>
+    Effect.gen(function*() {
+      const gate = yield* Deferred.make<void>()
+      const tried: Array<string> = []
+      const pool = yield* Pool.make({
+        workers: 1,
+        capacity: 2,
+        handler: (job: Job.Job<string>): Effect.Effect<void, never> =>
+          job.id === "a"
+            ? Deferred.await(gate)
+            : job.id === "b2"
+            // Runs in the step that freed room for "c": "c" holds a place, and one more is free.
+            ? Effect.map(Effect.exit(pool.trySubmit("t", { id: "t" })), (exit) => void tried.push(exit._tag))
+            : Effect.void
+      })
+      yield* pool.submit("a", { id: "a" })
+      yield* settle
+      yield* pool.submit("b1", { id: "b1" })
+      yield* pool.submit("b2", { id: "b2" })
+      const waiting = yield* Effect.forkChild(pool.submit("c", { id: "c" }), { startImmediately: true })
+      yield* Deferred.succeed(gate, undefined)
+      assert.strictEqual((yield* Fiber.join(waiting)).id, "c")
+      yield* pool.shutdown()
+      assert.deepStrictEqual(tried, ["Success"])
     }))
 
   it.effect("interrupting a run caller whose job is queued skips the job", () =>

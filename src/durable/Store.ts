@@ -349,7 +349,9 @@ export interface Completion {
  *   `StoreError` that is not retryable). A dead letter's error is kept as
  *   every store keeps text: without the NUL character, half of a surrogate
  *   pair as U+FFFD.
- * - A negative delay of a retry, or a negative lease, is none.
+ * - A negative delay of a retry is none; `claim` and `extend` refuse a
+ *   lease that is not longer than zero (a `StoreError` that is not
+ *   retryable): it would run out as it is given.
  * - `offer` answers each skipped id once, however often its batch holds it.
  * - A server's engine bounds each operation by its `commandTimeout`: past
  *   it, the operation fails with a retryable `StoreError` ("no answer within

@@ -22,7 +22,8 @@
  * - no time reaches it past `times.ts`'s bounds (`maxDelay` for an offer's
  *   delay, a retry's, a lease; `latestRunAt` for a run-at): each is clamped
  *   to its bound, so that a far future means the same on every engine; a
- *   negative retry delay or lease is zero;
+ *   negative retry delay is zero, and a lease not longer than zero is
+ *   refused (it would run out as it is given);
  * - each operation is bounded by the engine's command timeout, if it has one;
  * - a defect of the engine, or its scope closed under an operation, becomes
  *   a `StoreError` naming the operation;
@@ -163,7 +164,7 @@ const wrap = (engine: Engine, options: Options): Store => {
       return wrong === undefined ? run() : refuse(name, wrong)
     })
   /** Runs `run` unless `lease` is not a lease. */
-  const withLease = <A>(name: string, queue: string, lease: unknown, run: () => Effect.Effect<A, StoreError>) =>
+  const withHeld = <A>(name: string, queue: string, lease: unknown, run: () => Effect.Effect<A, StoreError>) =>
     operate(name, queue, () => {
       const wrong = LeaseFields.oneRefusal(lease)
       return wrong === undefined ? run() : refuse(name, wrong)
@@ -182,19 +183,20 @@ const wrap = (engine: Engine, options: Options): Store => {
       const n = count(max)
       return n === 0
         ? Effect.succeed([])
-        : operate("claim", queue, () => engine.claim(queue, n, Times.bounded(lease), claimOptions(options)))
+        : operate("claim", queue, () => withLease("claim", lease, () => engine.claim(queue, n, Times.bounded(lease), claimOptions(options))))
     },
     complete: (queue, leases, completion) =>
       withLeases("complete", queue, leases, Effect.void, () => engine.complete(queue, leases, completion)),
-    retry: (queue, lease, delay) => withLease("retry", queue, lease, () => engine.retry(queue, lease, Times.bounded(delay))),
+    retry: (queue, lease, delay) => withHeld("retry", queue, lease, () => engine.retry(queue, lease, Times.bounded(delay))),
     bury: (queue, lease, error) =>
-      withLease("bury", queue, lease, () =>
+      withHeld("bury", queue, lease, () =>
         typeof error === "string"
           ? engine.bury(queue, lease, keptText(error))
           : refuse("bury", `the error must be a string, got ${describe(error)}`)),
     release: (queue, leases) => withLeases("release", queue, leases, Effect.void, () => engine.release(queue, leases)),
     extend: (queue, leases, lease) =>
-      withLeases("extend", queue, leases, Effect.succeed([]), () => engine.extend(queue, leases, Times.bounded(lease))),
+      withLeases("extend", queue, leases, Effect.succeed([]), () =>
+        withLease("extend", lease, () => engine.extend(queue, leases, Times.bounded(lease)))),
     counts: (queue) => operate("counts", queue, () => engine.counts(queue)),
     buried: (queue, limit, maxPayloadBytes) => {
       const n = count(limit)
@@ -393,6 +395,16 @@ const closedUnder = <A>(operation: string, exit: Exit.Exit<A, StoreError>): Effe
   Exit.isFailure(exit) && Cause.hasInterruptsOnly(exit.cause)
     ? Effect.fail(new StoreError({ operation, reason: "the store is closed", retryable: false }))
     : exit
+
+/**
+ * Runs `run` unless `lease`, how long a claim or a renewal leases its jobs,
+ * is not longer than zero: such a lease runs out as it is given, and the
+ * next claim would take the same job again.
+ */
+const withLease = <A>(operation: string, lease: Duration.Duration, run: () => Effect.Effect<A, StoreError>) =>
+  Duration.toMillis(lease) > 0 || Number.isNaN(Duration.toMillis(lease))
+    ? run()
+    : refuse(operation, `the lease must be longer than zero, got ${Duration.format(lease)}`)
 
 /** Refused jobs, each id once (an id offered twice in a batch is one job, refused once, on every engine). */
 const onceEach = (refused: ReadonlyArray<Refused>): ReadonlyArray<Refused> => {

@@ -39,7 +39,7 @@ import type { Offered } from "./Store.ts"
  */
 export const maxDelay = 1000 * 365.25 * 24 * 3600 * 1000
 
-/** `delay`, at most `maxDelay` (an infinite one is `maxDelay`), and at least zero (a negative one is none). */
+/** `delay`, at most `maxDelay` (an infinite one is `maxDelay`), and at least zero (a negative retry delay is none). */
 export const bounded = (delay: Duration.Duration): Duration.Duration => {
   const millis = Duration.toMillis(delay)
   return millis > maxDelay ? Duration.millis(maxDelay) : millis < 0 ? Duration.zero : delay

@@ -14,10 +14,12 @@
  * place it holds in the backlog until it is due (`delayed.ts`).
  *
  * A waiter is accepted in its own step, the one in which its submit returns:
- * freed room is first held for it (`admitting`), and it takes the place
+ * freed room is first held for it (`Backlog.hold`), and it takes the place
  * once it runs again. Accepted before that, a caller interrupted in between
  * (a `submit` under a timeout) would be told nothing was accepted while its
- * job ran.
+ * job ran. Meanwhile a submit that comes later takes room beyond the held
+ * places, if there is any: its job may then reach the backlog a step before
+ * the waiter's.
  *
  * @internal
  */
@@ -38,15 +40,11 @@ import * as Tracing from "./tracing.ts"
  * between.)
  */
 export const offer = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, E>): boolean =>
-  nobodyBefore(state) && Ledger.enqueue(state, entry)
+  state.waiters.size === 0 && Ledger.enqueue(state, entry)
 
 /** `offer`, for a job with a delay: holds its place and schedules it if there is room and nobody waits before it. */
 export const offerDelayed = <A, B, E, R>(state: PoolState<A, B, E, R>, delayed: DelayedEntry<A, B, E>): boolean =>
-  nobodyBefore(state) && Delayed.schedule(state, delayed.entry, delayed.delayNanos)
-
-/** Whether no submit came first: none waits for room, and none is about to take a place held for it. */
-const nobodyBefore = <A, B, E, R>(state: PoolState<A, B, E, R>): boolean =>
-  state.waiters.size === 0 && state.admitting === 0
+  state.waiters.size === 0 && Delayed.schedule(state, delayed.entry, delayed.delayNanos)
 
 /** Accepts `entry` (with its delay, if any) if there is room, whoever waits: for the waiters' turn. */
 const admit = <A, B, E, R>(state: PoolState<A, B, E, R>, entry: Entry<A, B, E>, delayNanos: number | undefined) =>
@@ -61,7 +59,6 @@ export const admitWaiters = <A, B, E, R>(state: PoolState<A, B, E, R>): void => 
   for (const waiter of state.waiters) {
     if (!state.backlog.hold()) return
     state.waiters.delete(waiter)
-    state.admitting++
     waiter.resume(takePlace(state, waiter))
   }
 }
@@ -72,33 +69,35 @@ export const admitWaiters = <A, B, E, R>(state: PoolState<A, B, E, R>): void => 
  * that it goes on once the workers have made room for more than this one
  * job (a producer resumed inline would fill the one free place and wait
  * again, a suspension per job); then, in the step its submit returns in, it
- * takes the place held for it, and its job is accepted. Interrupted during
- * the yield, it accepts nothing, and its place goes to the next waiter; a
- * shutdown begun meanwhile refuses it, as it refuses every waiter.
+ * takes the place held for it, and its job is accepted. Interrupted before
+ * that step (during the yield, or at a yield of the runtime's own), it
+ * accepts nothing, and its place goes to the next waiter; a shutdown begun
+ * meanwhile refuses it, as it refuses every waiter.
  */
 const takePlace = <A, B, E, R>(
   state: PoolState<A, B, E, R>,
   waiter: Waiter<A, B, E>
-): Effect.Effect<Job.Job<A>, PoolClosedError> =>
-  Effect.andThen(
-    Effect.onInterrupt(Effect.yieldNow, () =>
+): Effect.Effect<Job.Job<A>, PoolClosedError> => {
+  let held = true
+  return Effect.onInterrupt(
+    Effect.andThen(
+      Effect.yieldNow,
+      Effect.suspend(() => {
+        held = false
+        state.backlog.release()
+        return state.accepting && admit(state, waiter.entry, waiter.delayNanos)
+          ? Effect.succeed(waiter.entry.job)
+          : refusal(state)
+      })
+    ),
+    () =>
       Effect.sync(() => {
-        givePlaceBack(state)
+        if (!held) return
+        held = false
+        state.backlog.release()
         admitWaiters(state)
-      })),
-    Effect.suspend(() => {
-      givePlaceBack(state)
-      const accepted = state.accepting && admit(state, waiter.entry, waiter.delayNanos)
-      // A submit that came meanwhile waited behind this one, though there may be room for it too.
-      if (state.waiters.size > 0) admitWaiters(state)
-      return accepted ? Effect.succeed(waiter.entry.job) : refusal(state)
-    })
+      })
   )
-
-/** Ends the hold `admitWaiters` put on a place for a waiter: it takes it now, or never. */
-const givePlaceBack = <A, B, E, R>(state: PoolState<A, B, E, R>): void => {
-  state.backlog.release()
-  state.admitting--
 }
 
 /**
@@ -113,7 +112,7 @@ export const waitForRoom = <A, B, E, R>(
   Effect.callback<Job.Job<A>, PoolClosedError>((resume) => {
     // Checked again: shutdown may have begun, or room freed up, since the caller looked.
     if (!state.accepting) return resume(refusal(state))
-    if (nobodyBefore(state) && admit(state, entry, delayNanos)) return resume(Effect.succeed(entry.job))
+    if (state.waiters.size === 0 && admit(state, entry, delayNanos)) return resume(Effect.succeed(entry.job))
     // A waiter without a delay has no `delayNanos` field at all: its shape stays the one it always had.
     const waiter: Waiter<A, B, E> = delayNanos === undefined ? { entry, resume } : { entry, delayNanos, resume }
     state.waiters.add(waiter)

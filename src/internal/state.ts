@@ -141,8 +141,6 @@ export interface PoolState<A, B, E, R> {
   readonly delayed: Timetable.Timetable<Entry<A, B, E>>
   /** The submits waiting for room, in the order they came (admission's). */
   readonly waiters: Set<Waiter<A, B, E>>
-  /** Waiters given a place they have not taken yet (admission's): a place each is held for them. */
-  admitting: number
   /** False once the shutdown began: nothing more is accepted (admission's). */
   accepting: boolean
   /** The jobs counted over the pool's life (this field and those below, to `closed`, are the ledger's). */
@@ -190,7 +188,6 @@ export const make = <A, B, E, R>(
   backlog: Backlog.make<Entry<A, B, E>>(settings.capacity),
   delayed: Timetable.make<Entry<A, B, E>>(),
   waiters: new Set(),
-  admitting: 0,
   accepting: true,
   counts: { submitted: 0, succeeded: 0, failed: 0, died: 0, cancelled: 0, abandoned: 0 },
   active: 0,

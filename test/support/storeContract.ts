@@ -830,7 +830,7 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.deepStrictEqual(yield* store.counts(queue), { ...empty, leased: 1 }, "a refused batch ends no lease")
       })))
 
-    test("a negative retry delay or lease is none, as on every store: the retried job goes behind those ready before it", () =>
+    test("a negative retry delay is none, as on every store: the retried job goes behind those ready before it; a lease not longer than zero is refused", () =>
       Effect.scoped(Effect.gen(function*() {
         const store = yield* make
         const queue = queueName()
@@ -840,9 +840,16 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         yield* elapse(5)
         yield* store.retry(queue, a!, Duration.seconds(-60))
         assert.deepStrictEqual((yield* store.claim(queue, 2, minute)).map((job) => job.id), ["b", "a"])
-        const [c] = yield* Effect.andThen(store.offer(queue, [{ id: "c", payload: 3 }]), store.claim(queue, 1, Duration.millis(-5)))
-        const runAt = (yield* store.lookup(queue, c!.id))?.runAt
-        assert.isFalse(Number.isNaN(runAt?.getTime()), "a lease's end is a real date")
+        yield* store.offer(queue, [{ id: "c", payload: 3 }])
+        for (const lease of [Duration.millis(-5), Duration.zero]) {
+          const refused = yield* Effect.flip(store.claim(queue, 1, lease))
+          assert.deepStrictEqual([refused.operation, refused.retryable], ["claim", false])
+          assert.match(refused.reason, /^the lease must be longer than zero, got /)
+        }
+        const [c] = yield* store.claim(queue, 1, minute)
+        const notRenewed = yield* Effect.flip(store.extend(queue, [c!], Duration.seconds(-1)))
+        assert.deepStrictEqual([notRenewed.operation, notRenewed.retryable], ["extend", false])
+        assert.deepStrictEqual(yield* store.counts(queue), { ...empty, leased: 3 }, "a refused renewal changes nothing")
       })))
 
     test("a dead letter's error is kept as every store keeps it: without NUL, half a surrogate pair as U+FFFD", () =>

@@ -1,9 +1,11 @@
 /**
  * Where the PostgreSQL store's statements run: on the store's own pool of
- * connections (`PostgresStore.make`), or on the application's `PgClient`
- * (`PostgresStore.fromClient`), so that a statement run inside the client's
- * `withTransaction` runs on that transaction's connection and is part of it.
- * The statements, their parameters and their rows are the same either way.
+ * connections (`PostgresStore.make`), or beside the application's
+ * `PgClient` (`PostgresStore.fromClient`), so that an offer run inside the
+ * client's `withTransaction` runs on that transaction's connection and is
+ * part of it (`run`), and every other statement on the store's own pool
+ * (`runOwn`). The statements, their parameters and their rows are the same
+ * either way.
  *
  * Internal: not an entry point of the package.
  */
@@ -88,7 +90,8 @@ export const onClient = (client: PgClient.PgClient): Runner => {
   }
   return {
     run,
-    runOwn: (sql, params, prepare) => outsideTransaction(client)(run(sql, params, prepare)),
+    // Only the migrations run here (`migrateClient`), where the caller is: in its transaction, if one is open.
+    runOwn: run,
     inTransaction: Effect.map(Effect.serviceOption(client.transactionService), Option.isSome),
     maxMessageSize: client.config.maxMessageSize ?? defaultMaxMessageSize,
     // A connection of its own, made with the client's settings, as on the
