@@ -87,13 +87,12 @@ describe("PostgresStore's plans", () => {
       const pool = yield* storePool
       const base = Runner.onPool(pool)
       const sent: Array<{ readonly sql: string; readonly prepare: boolean }> = []
-      const runner: Runner.Runner = {
-        ...base,
-        run: (sql, params, prepare) => {
-          sent.push({ sql, prepare })
-          return base.run(sql, params, prepare)
-        }
+      // Every statement the engine sends, on either way it has (an offer's, and every other's).
+      const recorded = (through: Runner.Runner["run"]): Runner.Runner["run"] => (sql, params, prepare) => {
+        sent.push({ sql, prepare })
+        return through(sql, params, prepare)
       }
+      const runner: Runner.Runner = { ...base, run: recorded(base.run), runOwn: recorded(base.runOwn) }
       yield* PostgresStore.make({ url: server!.url })
       const store = Boundary.makeStore(makeEngine(runner, limitsOf(runner.maxMessageSize)), { engine: "postgres" })
       const queue = "thousands"

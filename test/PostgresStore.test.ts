@@ -549,8 +549,9 @@ describe("PostgresStore", () => {
           `the job id "n\\u0000l" must not contain the NUL character (\\u0000), which not every store can keep`,
           `the payload of high ${half}`,
           `the job id "low\\udc00" must not contain half of a UTF-16 surrogate pair, which not every store can keep`,
-          `the settings of own ${nul.replace("contains", "contain")}`,
-          `the settings of half ${half.replace("contains", "contain")}`
+          // Refused on every store (`offeredFields.ts`), before the engine's own check.
+          `job "own" has settings that must not contain the NUL character (\\u0000), which not every store can keep`,
+          `job "half" has settings that must not contain half of a UTF-16 surrogate pair, which not every store can keep`
         ]
       )
       assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 0, buried: 0 })
@@ -576,14 +577,14 @@ describe("PostgresStore", () => {
       assert.deepStrictEqual((yield* store.claim(queue, 10, minute)).map((job) => [job.id, job.payload]), [["some", some]])
     }))
 
-  it.live("a dead-letter error with NUL in it is stored with the NUL escaped (refused, the job would come back for ever)", () =>
+  it.live("a dead-letter error with NUL in it is stored without it (sent, PostgreSQL would refuse it, and the job would come back for ever)", () =>
     Effect.gen(function*() {
       const store = yield* makeShared
       const queue = queueName()
       yield* store.offer(queue, [{ id: "x", payload: 1 }])
       const [claimed] = yield* store.claim(queue, 1, minute)
       yield* store.bury(queue, claimed!, "died: a\u0000b")
-      assert.deepStrictEqual((yield* store.buried(queue, 10)).map((job) => job.error), ["died: a\\u0000b"])
+      assert.deepStrictEqual((yield* store.buried(queue, 10)).map((job) => job.error), ["died: ab"])
     }))
 
   it.live("an empty claim, full or ready-only, and due, read a few pages of a queue of 20,000 jobs waiting for their time (EXPLAIN ANALYZE BUFFERS)", () =>

@@ -81,7 +81,8 @@ describe("Thread", () => {
       // Once a job has come back the thread is listening: a message is sent at once, not held for its start.
       const first = yield* Thread.send(thread, "first", { _tag: "echo", value: "first" }, 1, undefined, [])
       assert.deepStrictEqual(yield* Deferred.await(first.reply), [SUCCEEDED, "first"])
-      const running = yield* Thread.send(thread, "compute", { _tag: "compute", ms: 500 }, 1, undefined, [])
+      // Long enough that the job behind is stopped before the thread could reach it, on a loaded machine too.
+      const running = yield* Thread.send(thread, "compute", { _tag: "compute", ms: 2_000 }, 1, undefined, [])
       // Cannot be cloned: it dies at once, and its number goes to the thread as a gap.
       const unsent = yield* Thread.send(thread, "unsent", { _tag: "echo", value: () => {} }, 1, undefined, [])
       assert.strictEqual((yield* Deferred.await(unsent.reply))?.[0], DIED)

@@ -17,7 +17,7 @@ import { type Limits, oversizedReason } from "./limits.ts"
 import * as Listener from "./listener.ts"
 import type { Runner } from "./runner.ts"
 import * as Sql from "./statements.ts"
-import { encodeJobs, storableError, textArray } from "./text.ts"
+import { encodeJobs, textArray } from "./text.ts"
 
 /** The random bytes of one claim's token. */
 const tokenBytes = 12
@@ -171,7 +171,7 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
       Effect.asVoid(run("retry", Sql.retrySql, [queue, lease.id, Sql.splitToken(lease.token).stored, Sql.millis(delay)])),
 
     bury: (queue, lease, error) =>
-      Effect.asVoid(run("bury", Sql.burySql, [queue, lease.id, Sql.splitToken(lease.token).stored, storableError(error)])),
+      Effect.asVoid(run("bury", Sql.burySql, [queue, lease.id, Sql.splitToken(lease.token).stored, error])),
 
     release: (queue, leases) => endAll("release", Sql.releaseSql, queue, leases),
 

@@ -105,8 +105,6 @@ export const encodeJobs = (
     if (writtenBack !== undefined && writtenBack > deliverable) return undeliverableReason(job.id, writtenBack, deliverable)
     // `undefined` (or a function) has no JSON form: store it as null rather than fail the batch.
     payloads[i] = json ?? "null"
-    const badSettings = job.settings === undefined ? undefined : unstorableText(job.settings)
-    if (badSettings !== undefined) return `the settings of ${job.id} contain ${badSettings}, ${cannotStore}`
   }
   // The `min`s are guards: the store boundary gives no delay nor run-at past its bound
   // (`../times.ts`). A run-at before the epoch is stored as the epoch: in the past either way.
@@ -123,8 +121,3 @@ export const encodeJobs = (
   }
 }
 
-/**
- * A dead letter's error is the handler's text: kept with its NUL shown as
- * `\u0000`, since a refused burial would bring the job back for ever.
- */
-export const storableError = (error: string): string => error.replaceAll(NUL, "\\u0000")
