@@ -401,16 +401,22 @@ const closedUnder = <A>(operation: string, exit: Exit.Exit<A, StoreError>): Effe
  * is not longer than zero: such a lease runs out as it is given, and the
  * next claim would take the same job again.
  */
-const withLease = <A>(operation: string, lease: Duration.Duration, run: () => Effect.Effect<A, StoreError>) =>
-  Duration.toMillis(lease) > 0 || Number.isNaN(Duration.toMillis(lease))
+const withLease = <A>(operation: string, lease: Duration.Duration, run: () => Effect.Effect<A, StoreError>) => {
+  const millis = Duration.toMillis(lease)
+  return millis > 0 || Number.isNaN(millis)
     ? run()
     : refuse(operation, `the lease must be longer than zero, got ${Duration.format(lease)}`)
+}
 
 /** Refused jobs, each id once (an id offered twice in a batch is one job, refused once, on every engine). */
 const onceEach = (refused: ReadonlyArray<Refused>): ReadonlyArray<Refused> => {
   if (refused.length < 2) return refused
   const seen = new Set<string>()
-  return refused.filter((job) => !seen.has(job.id) && (seen.add(job.id), true))
+  return refused.filter((job) => {
+    if (seen.has(job.id)) return false
+    seen.add(job.id)
+    return true
+  })
 }
 
 /** The refusal of a call the same call would meet again: it is not retried. */

@@ -28,11 +28,11 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Formatter from "effect/Formatter"
 import * as Schema from "effect/Schema"
-import { PermanentError } from "./retryable.ts"
 import { keptText } from "../internal/options.ts"
 import { prefix } from "../internal/prefix.ts"
 import { quietly } from "../internal/quietly.ts"
 import { JobTimeoutError } from "../Job.ts"
+import { PermanentError } from "./retryable.ts"
 
 /** The longest failure text kept: a dead letter is a record, not a log file. */
 export const maxLength = 10_000

@@ -51,12 +51,11 @@ export const prometheusServer = (address: ListenAddress) =>
  * once): Effect's default, 3 seconds, is time added after the report
  * whenever the collector does not answer.
  */
-export const otlpFlushTimeout = "1 second"
+const shutdownTimeout = "1 second"
 
 /** Sends traces and metrics to the collector at `url`, as OTLP JSON. */
 export const otlpExporter = (url: string) => {
   const base = url.replace(/\/+$/, "")
-  const shutdownTimeout = otlpFlushTimeout
   return Layer.mergeAll(
     OtlpTracer.layer({ url: `${base}/v1/traces`, resource, exportInterval: "1 second", shutdownTimeout }),
     OtlpMetrics.layer({ url: `${base}/v1/metrics`, resource, exportInterval: "5 seconds", shutdownTimeout })

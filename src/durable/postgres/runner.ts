@@ -27,8 +27,9 @@ export interface Runner {
   readonly run: (sql: string, params: ReadonlyArray<unknown>, prepare: boolean) => Effect.Effect<Rows, SqlError>
   /**
    * `run`, never in the calling fiber's transaction: on the store's own
-   * connections (on the client's, outside the transaction, for `onClient`).
-   * Every statement of the store but an offer runs so (`store.ts`).
+   * connections. Every statement of the store but an offer runs so
+   * (`store.ts`). (`onClient`, which runs only the migrations, runs them
+   * where the caller is.)
    */
   readonly runOwn: (sql: string, params: ReadonlyArray<unknown>, prepare: boolean) => Effect.Effect<Rows, SqlError>
   /**
