@@ -3,7 +3,7 @@
  * command, never run on and fail test by test.
  */
 import { describe, expect, it } from "vitest"
-import { allNeeds, browserNeeds, installCommand, plan, serverNeeds } from "./support/provision.ts"
+import { allNeeds, browserNeeds, installCommand, plan, serverNeeds, terminalNeeds } from "./support/provision.ts"
 
 const redis = serverNeeds.filter((need) => need.binary === "redis-server")
 const postgres = serverNeeds.filter((need) => need.package === "postgresql")
@@ -37,7 +37,7 @@ describe("test set-up", () => {
   })
 
   it("installs Debian's chromium for the dashboard's browser tests, with the servers", () => {
-    expect(allNeeds).toEqual([...serverNeeds, ...browserNeeds])
+    expect(allNeeds).toEqual([...serverNeeds, ...browserNeeds, ...terminalNeeds])
     expect(plan([...redis, ...browserNeeds], root)).toEqual({ _tag: "Install", packages: ["redis-server", "chromium"] })
     const decided = plan(browserNeeds, { root: false, apt: true, noInstall: false })
     expect(decided._tag === "Stop" && decided.message).toContain(installCommand(["chromium"], true))

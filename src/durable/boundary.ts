@@ -164,7 +164,7 @@ const wrap = (engine: Engine, options: Options): Store => {
       return wrong === undefined ? run() : refuse(name, wrong)
     })
   /** Runs `run` unless `lease` is not a lease. */
-  const withHeld = <A>(name: string, queue: string, lease: unknown, run: () => Effect.Effect<A, StoreError>) =>
+  const withOneLease = <A>(name: string, queue: string, lease: unknown, run: () => Effect.Effect<A, StoreError>) =>
     operate(name, queue, () => {
       const wrong = LeaseFields.oneRefusal(lease)
       return wrong === undefined ? run() : refuse(name, wrong)
@@ -183,20 +183,20 @@ const wrap = (engine: Engine, options: Options): Store => {
       const n = count(max)
       return n === 0
         ? Effect.succeed([])
-        : operate("claim", queue, () => withLease("claim", lease, () => engine.claim(queue, n, Times.bounded(lease), claimOptions(options))))
+        : operate("claim", queue, () => withLeaseTime("claim", lease, () => engine.claim(queue, n, Times.bounded(lease), claimOptions(options))))
     },
     complete: (queue, leases, completion) =>
       withLeases("complete", queue, leases, Effect.void, () => engine.complete(queue, leases, completion)),
-    retry: (queue, lease, delay) => withHeld("retry", queue, lease, () => engine.retry(queue, lease, Times.bounded(delay))),
+    retry: (queue, lease, delay) => withOneLease("retry", queue, lease, () => engine.retry(queue, lease, Times.bounded(delay))),
     bury: (queue, lease, error) =>
-      withHeld("bury", queue, lease, () =>
+      withOneLease("bury", queue, lease, () =>
         typeof error === "string"
           ? engine.bury(queue, lease, keptText(error))
           : refuse("bury", `the error must be a string, got ${describe(error)}`)),
     release: (queue, leases) => withLeases("release", queue, leases, Effect.void, () => engine.release(queue, leases)),
     extend: (queue, leases, lease) =>
       withLeases("extend", queue, leases, Effect.succeed([]), () =>
-        withLease("extend", lease, () => engine.extend(queue, leases, Times.bounded(lease)))),
+        withLeaseTime("extend", lease, () => engine.extend(queue, leases, Times.bounded(lease)))),
     counts: (queue) => operate("counts", queue, () => engine.counts(queue)),
     buried: (queue, limit, maxPayloadBytes) => {
       const n = count(limit)
@@ -401,7 +401,7 @@ const closedUnder = <A>(operation: string, exit: Exit.Exit<A, StoreError>): Effe
  * is not longer than zero: such a lease runs out as it is given, and the
  * next claim would take the same job again.
  */
-const withLease = <A>(operation: string, lease: Duration.Duration, run: () => Effect.Effect<A, StoreError>) => {
+const withLeaseTime = <A>(operation: string, lease: Duration.Duration, run: () => Effect.Effect<A, StoreError>) => {
   const millis = Duration.toMillis(lease)
   return millis > 0 || Number.isNaN(millis)
     ? run()

@@ -4,7 +4,8 @@
  * The durable-queue tests start a real `redis-server` and PostgreSQL, and
  * PgBouncer in front of PostgreSQL (see `servers.ts`); the dashboard's
  * tests drive a real headless Chromium (Debian's `chromium`, through
- * `playwright-core`). `npm test` on a fresh machine must either have them or get
+ * `playwright-core`); the program's hang-up test runs it on a terminal of its
+ * own (util-linux's `script`). `npm test` on a fresh machine must either have them or get
  * them: as root with `apt-get`, the suite installs Debian's packages itself;
  * anyone else is stopped at once with the exact command to run, instead of
  * four test files failing one by one with "not found".
@@ -31,8 +32,11 @@ export const serverNeeds: ReadonlyArray<Need> = [
 /** The browser the dashboard's tests drive. */
 export const browserNeeds: ReadonlyArray<Need> = [{ binary: "chromium", package: "chromium" }]
 
+/** What gives the program a terminal of its own, for its hang-up test: util-linux's `script`. */
+export const terminalNeeds: ReadonlyArray<Need> = [{ binary: "script", package: "bsdutils" }]
+
 /** Every binary the integration tests need. */
-export const allNeeds: ReadonlyArray<Need> = [...serverNeeds, ...browserNeeds]
+export const allNeeds: ReadonlyArray<Need> = [...serverNeeds, ...browserNeeds, ...terminalNeeds]
 
 /** What the machine can do about a missing package. */
 export interface Machine {
