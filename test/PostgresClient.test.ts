@@ -245,6 +245,91 @@ describe("jobs offered in the application's transactions", () => {
       assert.deepStrictEqual(yield* store.counts(queue), { ...empty, ready: 1, leased: 1 })
     })))
 
+  it.live("two open transactions that offer to one queue never wait for each other's count", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { sql, store } = yield* onClient(shared().url)
+      const queue = queueName()
+      const opened = yield* Deferred.make<number>()
+      const release = yield* Deferred.make<void>()
+      // In the scope: a failure below ends it before the client closes, which waits for its connection.
+      const first = yield* Effect.forkScoped(sql.withTransaction(Effect.gen(function*() {
+        yield* store.offer(queue, [{ id: "first", payload: 1 }])
+        const [row] = yield* sql<{ readonly id: number }>`SELECT (txid_current() % 240)::int AS id`
+        yield* Deferred.succeed(opened, row!.id)
+        yield* Deferred.await(release)
+      })))
+      const firstId = yield* Deferred.await(opened)
+      // A second transaction whose id the first's shares modulo 240: counted
+      // in one of 240 shared rows picked by that, as they once were, its
+      // offer would wait for the first to end.
+      const second = sql.withTransaction(Effect.gen(function*() {
+        const [row] = yield* sql<{ readonly id: number }>`SELECT (txid_current() % 240)::int AS id`
+        if (row!.id !== firstId) return yield* Effect.fail("another id" as const)
+        yield* within(3_000, "an offer beside an open transaction", store.offer(queue, [{ id: "second", payload: 2 }]))
+      }))
+      yield* Effect.retry(second, { while: (error) => error === "another id", times: 2_000 })
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(first)
+      assert.deepStrictEqual(yield* store.counts(queue), { ...empty, ready: 2 })
+    })), 30_000)
+
+  it.live("the purge folds the counts of committed transactions into the sessions' rows: the counts read the same, and an open one is passed over", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const url = shared().url
+      const { sql, store } = yield* onClient(url)
+      const queue = queueName()
+      const rows = Effect.map(
+        pgRows(url, `SELECT count(*)::int FROM ${Sql.countsTable} WHERE queue = '${queue}' AND shard >= 16`),
+        ([row]) => row![0] as number
+      )
+      for (let n = 0; n < 5; n++) yield* sql.withTransaction(store.offer(queue, [{ id: `committed-${n}`, payload: n }]))
+      assert.strictEqual(yield* rows, 5, "a counter row for each transaction")
+      const opened = yield* Deferred.make<void>()
+      const release = yield* Deferred.make<void>()
+      const open = yield* Effect.forkScoped(sql.withTransaction(Effect.gen(function*() {
+        yield* store.offer(queue, [{ id: "open", payload: 5 }])
+        yield* Deferred.succeed(opened, undefined)
+        yield* Deferred.await(release)
+      })))
+      yield* Deferred.await(opened)
+      const retention = { completed: Duration.zero, buried: Duration.zero }
+      yield* within(3_000, "a purge beside an open transaction that offered", store.purge(queue, retention, 100))
+      assert.strictEqual(yield* rows, 0, "the committed transactions' rows folded")
+      assert.deepStrictEqual(yield* store.counts(queue), { ...empty, ready: 5 })
+      yield* Deferred.succeed(release, undefined)
+      yield* Fiber.join(open)
+      assert.strictEqual(yield* rows, 1)
+      assert.deepStrictEqual(yield* store.counts(queue), { ...empty, ready: 6 })
+      yield* store.purge(queue, retention, 100)
+      assert.strictEqual(yield* rows, 0)
+      assert.deepStrictEqual(yield* store.counts(queue), { ...empty, ready: 6 })
+    })))
+
+  it.live("a shared counter row of an earlier version is folded too, but not while an open transaction holds it", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const url = shared().url
+      const store = yield* PostgresStore.make({ url })
+      const queue = queueName()
+      const row = (shard: number) =>
+        Effect.map(
+          pgRows(url, `SELECT ready::int FROM ${Sql.countsTable} WHERE queue = '${queue}' AND shard = ${shard}`),
+          (rows) => rows[0]?.[0]
+        )
+      // Rows 16 to 255 were those transactions shared: one committed, one held by a transaction still open.
+      yield* pgRows(url, `INSERT INTO ${Sql.countsTable} (queue, shard, ready) VALUES ('${queue}', 20, 3), ('${queue}', 30, 4)`)
+      const holder = yield* PgConnection.make({ url: Redacted.make(url) })
+      yield* holder.queryValues("BEGIN")
+      yield* holder.queryValues(`UPDATE ${Sql.countsTable} SET ready = ready + 1 WHERE queue = '${queue}' AND shard = 30`)
+      const retention = { completed: Duration.zero, buried: Duration.zero }
+      yield* within(3_000, "a purge beside a held counter row", store.purge(queue, retention, 100))
+      assert.deepStrictEqual([yield* row(20), yield* row(30)], [undefined, 4])
+      assert.deepStrictEqual(yield* store.counts(queue), { ...empty, ready: 7 })
+      yield* holder.queryValues("COMMIT")
+      yield* store.purge(queue, retention, 100)
+      assert.deepStrictEqual([yield* row(20), yield* row(30)], [undefined, undefined])
+      assert.deepStrictEqual(yield* store.counts(queue), { ...empty, ready: 8 })
+    })))
+
   it.live("a process killed between the offer and the commit: the job is absent, and nothing is left locked", () =>
     Effect.scoped(Effect.gen(function*() {
       const url = shared().url

@@ -72,7 +72,10 @@
  * - `counts` reads `effect_worker_pool_counts`, which each statement updates
  *   as it moves jobs from state to state: a poll costs the same whether the
  *   queue holds a hundred rows or ten million. Change the jobs table only
- *   through a store, or the counts no longer match it.
+ *   through a store, or the counts no longer match it. An offer inside the
+ *   application's transaction counts in a row of that transaction's own,
+ *   which the maintenance's purge folds into the others once committed: no
+ *   two open transactions wait for each other on a count.
  *
  * Times are the database's clock (`now()`), never this process's, so several
  * processes with skewed clocks agree on when a lease runs out.

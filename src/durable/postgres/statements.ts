@@ -30,10 +30,23 @@ const shards = 16
 const sessionShard = `pg_backend_pid() % ${shards}`
 
 /**
- * Rows of `countsTable` per queue for offers inside a longer transaction
- * (see `offerInTransactionSql`), above the sessions' shards.
+ * The first of the counter rows that each belong to one transaction: an
+ * offer inside the application's transaction (`offerInTransactionSql`)
+ * adds to a row of its own, numbered from here by the transaction's id,
+ * and `foldSql` later moves what committed ones hold into the sessions'
+ * rows. (Rows from `shards` up to here were shared by open transactions
+ * in earlier versions: `countsSql` still adds them up, `foldSql` folds
+ * them too once nobody holds them.)
  */
-const transactionShards = 240
+const transactionRowsFrom = 256
+
+/**
+ * How many transactions' row numbers there are before they come round
+ * again (an `integer` holds them): a transaction meets an earlier one's
+ * row only if that row stayed unfolded for over two billion transactions,
+ * and then it adds to it, as it should.
+ */
+const transactionRows = 2_147_483_647 - transactionRowsFrom
 
 /** The time `param` milliseconds after `now()` (a `float8`: fractions of a millisecond are kept). */
 const fromNow = (param: string) => `now() + ${param}::float8 * interval '1 millisecond'`
@@ -211,11 +224,40 @@ export const offerNewSql = offer(sessionShard, "")
  * under `withTransaction`): the counter row it adds to stays locked until
  * that transaction ends, so it is not the session's shard, which every
  * claim and acknowledgement of the session's backend writes (a worker's
- * claim would wait for the application's transaction), but one picked by
- * the transaction's id among shards of their own. Two open transactions
- * meet on one only when their ids do, and then only each other wait.
+ * claim would wait for the application's transaction), nor one another
+ * open transaction may write (the two would wait for each other, or
+ * deadlock through a row of the application's), but a row of the
+ * transaction's own, a new key that nothing else locks. Maintenance folds
+ * it in once the transaction has committed (`foldSql`).
  */
-export const offerInTransactionSql = offer(`${shards} + (txid_current() % ${transactionShards})::int`)
+export const offerInTransactionSql = offer(
+  `${transactionRowsFrom} + (txid_current() % ${transactionRows})::int`
+)
+
+/**
+ * Moves queue `$1`'s counter rows of committed transactions (all rows above
+ * the sessions' shards that nobody holds: `SKIP LOCKED` passes over a
+ * shared row of an earlier version that an open transaction holds) into
+ * the session's shard, in one statement, so that `countsSql` reads the same
+ * sums before and after. A transaction still open has inserted its row
+ * where nobody else sees it. Run with each purge (`PostgresStore.ts`), so a
+ * queue keeps at most a maintenance interval's worth of those rows.
+ */
+export const foldSql = `
+WITH picked AS (
+  SELECT shard FROM ${countsTable} WHERE queue = $1 AND shard >= ${shards}
+  FOR UPDATE SKIP LOCKED
+), folded AS (
+  DELETE FROM ${countsTable} WHERE queue = $1 AND shard IN (SELECT shard FROM picked)
+  RETURNING ready, leased, completed, buried
+)
+INSERT INTO ${countsTable} AS counts (queue, shard, ready, leased, completed, buried)
+SELECT $1, ${sessionShard}, sum(ready)::bigint, sum(leased)::bigint, sum(completed)::bigint, sum(buried)::bigint
+FROM folded
+HAVING count(*) > 0
+ON CONFLICT (queue, shard) DO UPDATE
+SET ready = counts.ready + excluded.ready, leased = counts.leased + excluded.leased,
+  completed = counts.completed + excluded.completed, buried = counts.buried + excluded.buried`
 
 /**
  * How many jobs waiting for their time a claim takes in at most, beyond

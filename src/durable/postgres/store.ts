@@ -238,6 +238,8 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
 
     purge: (queue, retention, limit) =>
       Effect.gen(function*() {
+        // The counts of committed transactions' offers first, so their rows stay a maintenance interval's worth.
+        yield* run("purge", Sql.foldSql, [queue])
         // Completed, then cancelled, then dead letters: a statement each, while the batch has room.
         const ages = [
           ["completed", retention.completed],
