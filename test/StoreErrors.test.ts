@@ -6,16 +6,21 @@
  * client failed with as its `cause`.
  */
 import { assert, describe, it } from "@effect/vitest"
+import { PgClient } from "@effect/sql-pg"
 import * as PgConnection from "@effect/sql-pg/PgConnection"
 import { Duration, Effect, Fiber, Redacted } from "effect"
+import * as Reactivity from "effect/reactivity/Reactivity"
+import * as Fs from "node:fs"
 import * as Net from "node:net"
+import { fileURLToPath } from "node:url"
 import { isSqlError } from "effect/sql/SqlError"
 import { ErrorReply } from "redis"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import * as RedisStore from "../src/durable/RedisStore.ts"
 import { StoreError } from "../src/durable/Store.ts"
-import { startPostgres, startRedis } from "./support/servers.ts"
+import { freePort, startPostgres, startRedis } from "./support/servers.ts"
 import { pgRows, redisAdmin, sharedServers } from "./support/admin.ts"
+import { start } from "./support/runMain.ts"
 import { connecting } from "./support/storeContract.ts"
 
 const { postgres, redis } = sharedServers()
@@ -131,6 +136,44 @@ describe("Redis: a refusal at the handshake", () => {
     }))
 })
 
+describe("Redis: a certificate this process does not trust", () => {
+  const fixture = (name: string) => fileURLToPath(new URL(`./support/tls/${name}`, import.meta.url))
+
+  it.live("fails the start at once, not retryable; trusted (NODE_EXTRA_CA_CERTS), the store works over TLS", () =>
+    Effect.gen(function*() {
+      const tlsPort = yield* Effect.promise(freePort)
+      yield* startRedis({
+        args: [
+          "--tls-port", String(tlsPort),
+          "--tls-cert-file", fixture("selfSigned.crt"),
+          "--tls-key-file", fixture("selfSigned.key"),
+          "--tls-ca-cert-file", fixture("selfSigned.crt"),
+          "--tls-auth-clients", "no"
+        ]
+      })
+      const url = `rediss://127.0.0.1:${tlsPort}`
+      // A connectTimeout the test would run past (5 s) if make tried again until it.
+      const error = yield* Effect.flip(connecting(RedisStore.make({ url, connectTimeout: "20 seconds" })))
+      assert.deepStrictEqual([error.operation, error.retryable], ["connect", false])
+      assert.include(error.reason, "self-signed certificate")
+      const store = fileURLToPath(new URL("../src/durable/RedisStore.ts", import.meta.url))
+      const script = `import * as RedisStore from ${JSON.stringify(store)}
+import { Effect } from "effect"
+const counts = await Effect.runPromise(Effect.scoped(Effect.flatMap(RedisStore.make({ url: ${JSON.stringify(url)} }), (store) =>
+  Effect.andThen(store.offer("tls", [{ id: "a", payload: 1 }]), store.counts("tls")))))
+console.log(JSON.stringify(counts))`
+      const { code, stderr, stdout } = yield* Effect.promise(() =>
+        start([], {
+          command: [process.execPath, "--input-type=module", "-e", script],
+          env: { NODE_EXTRA_CA_CERTS: fixture("selfSigned.crt") }
+        }).exited
+      )
+      assert.strictEqual(code, 0, stderr)
+      // Its last line: the store warns first of a server without persistence.
+      assert.deepStrictEqual(JSON.parse(stdout.trim().split("\n").at(-1)!), { ready: 1, leased: 0, completed: 0, buried: 0 })
+    }), 30_000)
+})
+
 describe("Redis: a server out of connections at the handshake", () => {
   it.live("is tried again until connectTimeout, and the store starts once a connection is free", () =>
     Effect.scoped(Effect.gen(function*() {
@@ -215,16 +258,37 @@ describe("PostgreSQL: retryable or not", () => {
       }
     }))
 
-  it.live("sslmode=require and verify-full pass the URL check: a server without TLS is a connect failure, not a bad option", () =>
+  it.live("sslmode=require and verify-full pass the URL check: a server without TLS is a connect failure, not a bad option, and not retryable", () =>
     Effect.gen(function*() {
       for (const mode of ["require", "verify-ca", "verify-full"]) {
+        // A connectTimeout the test would run past (5 s) if make tried again until it.
         const error = yield* Effect.flip(
-          connecting(PostgresStore.make({ url: `${postgres().url}?sslmode=${mode}`, connectTimeout: "300 millis" }))
+          connecting(PostgresStore.make({ url: `${postgres().url}?sslmode=${mode}`, connectTimeout: "20 seconds" }))
         )
-        assert.strictEqual(error.operation, "connect", mode)
+        assert.deepStrictEqual([error.operation, error.retryable], ["connect", false], mode)
         assert.include(error.reason, "TLS", mode)
       }
     }))
+
+  it.live("a certificate this process does not trust (verify-full, a self-signed one) is a connect failure, not retryable; a client that trusts it works over TLS", () =>
+    Effect.gen(function*() {
+      const fixture = (name: string) => fileURLToPath(new URL(`./support/tls/${name}`, import.meta.url))
+      const server = yield* startPostgres({ tls: { cert: fixture("selfSigned.crt"), key: fixture("selfSigned.key") } })
+      const error = yield* Effect.flip(
+        connecting(PostgresStore.make({ url: `${server.url}?sslmode=verify-full`, connectTimeout: "20 seconds" }))
+      )
+      assert.deepStrictEqual([error.operation, error.retryable], ["connect", false])
+      assert.include(error.reason, "self-signed certificate")
+      // The same server on a client that trusts its certificate: the store works, over TLS.
+      const client = yield* PgClient.make({
+        url: Redacted.make(server.url),
+        ssl: { ca: Fs.readFileSync(fixture("selfSigned.crt"), "utf8") }
+      }).pipe(Effect.provide(Reactivity.layer))
+      const store = yield* PostgresStore.fromClient().pipe(Effect.provideService(PgClient.PgClient, client))
+      yield* store.offer(queueName(), jobs(1))
+      const [[encrypted]] = yield* pgRows(server.url, "SELECT count(*)::int FROM pg_stat_ssl WHERE ssl")
+      assert.isAbove(encrypted as number, 0, "no connection used TLS")
+    }), 60_000)
 
   it.live("a server out of connections (53300) is retryable: make tries again until connectTimeout", () =>
     Effect.gen(function*() {

@@ -101,6 +101,11 @@ export interface PostgresOptions {
   readonly settings?: Readonly<Record<string, string | number>> | undefined
   /** Milliseconds to wait for readiness. Default 30,000. */
   readonly readyTimeoutMs?: number | undefined
+  /**
+   * TLS with this certificate and key (PEM files), besides plaintext: the
+   * server offers it to clients that ask (`ssl=on`). Without: no TLS.
+   */
+  readonly tls?: { readonly cert: string; readonly key: string } | undefined
 }
 
 // ---------------------------------------------------------------------------
@@ -572,7 +577,7 @@ export const startPostgresServer = async (options?: PostgresOptions): Promise<Pl
       const stderr = (error as { stderr?: Buffer }).stderr?.toString() ?? ""
       throw new Error(`initdb failed: ${messageOf(error)}\n${stderr}`)
     }
-    const settings = { ...defaultPgSettings, ...options?.settings }
+    const settings = { ...defaultPgSettings, ...tlsSettings(dir, options?.tls, runAs), ...options?.settings }
     return supervise({
       what: "postgres",
       dir,
@@ -593,6 +598,22 @@ export const startPostgresServer = async (options?: PostgresOptions): Promise<Pl
       url: `postgres://postgres@127.0.0.1:${port}/postgres`
     })
   })
+}
+
+/**
+ * The settings that turn TLS on with `tls`'s files, copied into `dir` for
+ * the server's user: PostgreSQL refuses a key that others can read.
+ */
+const tlsSettings = (dir: string, tls: PostgresOptions["tls"], runAs: RunAs | undefined): Record<string, string> => {
+  if (tls === undefined) return {}
+  const copy = (from: string, name: string) => {
+    const to = Path.join(dir, name)
+    Fs.copyFileSync(from, to)
+    Fs.chmodSync(to, 0o600)
+    if (runAs !== undefined) Fs.chownSync(to, runAs.uid, runAs.gid)
+    return to
+  }
+  return { ssl: "on", ssl_cert_file: copy(tls.cert, "server.crt"), ssl_key_file: copy(tls.key, "server.key") }
 }
 
 // ---------------------------------------------------------------------------

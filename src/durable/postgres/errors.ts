@@ -16,6 +16,7 @@
  */
 import type { SqlError } from "effect/sql/SqlError"
 import { StoreError } from "../Store.ts"
+import { isUntrustedCertificate } from "../untrustedCertificate.ts"
 
 /** The SQLSTATE the server sent, if it sent one. */
 const sqlState = (error: SqlError): string | undefined => {
@@ -41,9 +42,18 @@ const detailOf = (error: SqlError): string => {
 const refusedStartupParameter = (error: SqlError): boolean =>
   sqlState(error) === "08P01" && detailOf(error).includes("unsupported startup parameter")
 
+/**
+ * TLS that cannot be had with these settings: a server that answers it does
+ * not speak TLS (to `sslmode=require` or `verify-full`), or a certificate
+ * this process does not trust (`untrustedCertificate.ts`). The driver counts
+ * both as a lost connection; the same settings meet them at every try.
+ */
+const refusedTls = (error: SqlError): boolean =>
+  error.reason.message.includes("refused TLS") || isUntrustedCertificate(error.reason.cause)
+
 /** Whether the statement that failed with `error` can succeed if tried again. */
 export const isRetryable = (error: SqlError): boolean => {
-  if (refusedStartupParameter(error)) return false
+  if (refusedStartupParameter(error) || refusedTls(error)) return false
   if (error.isRetryable) return true
   const code = sqlState(error)
   return code !== undefined && (code.startsWith("53") || code === "57P01" || code === "57P02" || code === "57P03")

@@ -3,7 +3,8 @@
  * `retryable` says whether the same command can succeed later.
  *
  * Anything that is not a reply of the server is the connection's doing
- * (refused, reset, closed, offline): retryable. A reply is an error the
+ * (refused, reset, closed, offline): retryable, except a certificate this
+ * process does not trust (`untrustedCertificate.ts`). A reply is an error the
  * server chose, and its first word says which: a few say the server cannot
  * serve now but will (busy running a script, loading its data set, out of
  * memory, a replica being promoted); every other one (`WRONGTYPE`, `ERR`,
@@ -13,6 +14,7 @@
  */
 import { ErrorReply } from "redis"
 import { StoreError } from "../Store.ts"
+import { isUntrustedCertificate } from "../untrustedCertificate.ts"
 import type { Connection } from "./connection.ts"
 
 /** Reply codes of a server that cannot serve now but will. */
@@ -29,14 +31,15 @@ const passing: ReadonlySet<string> = new Set([
 
 /**
  * Whether the handshake's answer `cause` is one the same settings meet on
- * every try: a wrong user or password, a user without the right, a
- * database index the server does not have (`SELECT 99`, `SELECT 1.5`).
+ * every try: a server certificate this process does not trust, a wrong
+ * user or password, a user without the right, a database index the server
+ * does not have (`SELECT 99`, `SELECT 1.5`).
  * Not any error reply: a server out of connections ("ERR max number of
  * clients reached") has room again once another client leaves.
  */
 export const refusedForGood = (cause: unknown): boolean =>
-  cause instanceof ErrorReply &&
-  /^(WRONGPASS|NOAUTH|NOPERM)\b|^ERR (DB index is out of range|invalid DB index|value is not an integer)/.test(cause.message)
+  isUntrustedCertificate(cause) || (cause instanceof ErrorReply &&
+    /^(WRONGPASS|NOAUTH|NOPERM)\b|^ERR (DB index is out of range|invalid DB index|value is not an integer)/.test(cause.message))
 
 /** A reply this store cannot read: what the server holds is not what its scripts write. */
 export class UnexpectedReply extends Error {}
@@ -44,7 +47,7 @@ export class UnexpectedReply extends Error {}
 /** Whether the command that failed with `cause` can succeed if tried again. */
 export const isRetryable = (cause: unknown): boolean => {
   if (cause instanceof ErrorReply) return passing.has(cause.message.split(" ", 1)[0]!)
-  return !(cause instanceof UnexpectedReply)
+  return !(cause instanceof UnexpectedReply || isUntrustedCertificate(cause))
 }
 
 /**
