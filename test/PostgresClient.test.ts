@@ -249,31 +249,31 @@ describe("jobs offered in the application's transactions", () => {
     Effect.scoped(Effect.gen(function*() {
       const { sql, store } = yield* onClient(shared().url)
       const queue = queueName()
-      const opened = yield* Deferred.make<number>()
+      const opened = yield* Deferred.make<void>()
       const release = yield* Deferred.make<void>()
       // In the scope: a failure below ends it before the client closes, which waits for its connection.
       const first = yield* Effect.forkScoped(sql.withTransaction(Effect.gen(function*() {
         yield* store.offer(queue, [{ id: "first", payload: 1 }])
-        const [row] = yield* sql<{ readonly id: number }>`SELECT (txid_current() % 240)::int AS id`
-        yield* Deferred.succeed(opened, row!.id)
+        yield* Deferred.succeed(opened, undefined)
         yield* Deferred.await(release)
       })))
-      const firstId = yield* Deferred.await(opened)
-      // A second transaction whose id the first's shares modulo 240: counted
-      // in one of 240 shared rows picked by that, as they once were, its
-      // offer would wait for the first to end.
-      const second = sql.withTransaction(Effect.gen(function*() {
-        const [row] = yield* sql<{ readonly id: number }>`SELECT (txid_current() % 240)::int AS id`
-        if (row!.id !== firstId) return yield* Effect.fail("another id" as const)
-        yield* within(3_000, "an offer beside an open transaction", store.offer(queue, [{ id: "second", payload: 2 }]))
-      }))
-      yield* Effect.retry(second, { while: (error) => error === "another id", times: 2_000 })
+      yield* Deferred.await(opened)
+      // Later transactions, each offering while the first is open, none of them allowed to wait:
+      // counted in rows shared by transactions (as once, 240 picked by the transaction's id), one
+      // of them would meet the first's row and wait for it to end.
+      const later = 2_000
+      for (let n = 0; n < later; n++) {
+        yield* sql.withTransaction(Effect.andThen(
+          sql`SET LOCAL lock_timeout = '100ms'`,
+          store.offer(queue, [{ id: `later-${n}`, payload: n }])
+        )).pipe(Effect.mapError((error) => new Error(`transaction ${n + 1} after the open one: ${error.message}`)))
+      }
       yield* Deferred.succeed(release, undefined)
       yield* Fiber.join(first)
-      assert.deepStrictEqual(yield* store.counts(queue), { ...empty, ready: 2 })
-    })), 30_000)
+      assert.deepStrictEqual(yield* store.counts(queue), { ...empty, ready: later + 1 })
+    })), 60_000)
 
-  it.live("the purge folds the counts of committed transactions into the sessions' rows: the counts read the same, and an open one is passed over", () =>
+  it.live("the purge folds the counts of committed transactions into the sessions' rows: the counts read the same, and an open one's is left", () =>
     Effect.scoped(Effect.gen(function*() {
       const url = shared().url
       const { sql, store } = yield* onClient(url)
@@ -304,6 +304,29 @@ describe("jobs offered in the application's transactions", () => {
       assert.strictEqual(yield* rows, 0)
       assert.deepStrictEqual(yield* store.counts(queue), { ...empty, ready: 6 })
     })))
+
+  it.live("a long backlog of transactions' counter rows is folded in batches: 100,000 a purge, the rest by the next", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const url = shared().url
+      const store = yield* PostgresStore.make({ url })
+      const queue = queueName()
+      const rows = Effect.map(
+        pgRows(url, `SELECT count(*)::int FROM ${Sql.countsTable} WHERE queue = '${queue}' AND shard >= 16`),
+        ([row]) => row![0] as number
+      )
+      // As 101,000 committed transactions that offered a job each would leave them.
+      yield* pgRows(
+        url,
+        `INSERT INTO ${Sql.countsTable} (queue, shard, ready) SELECT '${queue}', 1000 + n, 1 FROM generate_series(1, 101000) AS n`
+      )
+      const retention = { completed: Duration.zero, buried: Duration.zero }
+      yield* store.purge(queue, retention, 100)
+      assert.strictEqual(yield* rows, 1_000)
+      assert.deepStrictEqual(yield* store.counts(queue), { ...empty, ready: 101_000 })
+      yield* store.purge(queue, retention, 100)
+      assert.strictEqual(yield* rows, 0)
+      assert.deepStrictEqual(yield* store.counts(queue), { ...empty, ready: 101_000 })
+    })), 60_000)
 
   it.live("a shared counter row of an earlier version is folded too, but not while an open transaction holds it", () =>
     Effect.scoped(Effect.gen(function*() {

@@ -74,8 +74,9 @@
  *   queue holds a hundred rows or ten million. Change the jobs table only
  *   through a store, or the counts no longer match it. An offer inside the
  *   application's transaction counts in a row of that transaction's own,
- *   which the maintenance's purge folds into the others once committed: no
- *   two open transactions wait for each other on a count.
+ *   which the maintenance's purge folds into the others once committed
+ *   (until then, a poll reads one row more per such transaction): no two
+ *   open transactions wait for each other on a count.
  *
  * Times are the database's clock (`now()`), never this process's, so several
  * processes with skewed clocks agree on when a lease runs out.

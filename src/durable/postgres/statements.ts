@@ -235,29 +235,43 @@ export const offerInTransactionSql = offer(
 )
 
 /**
- * Moves queue `$1`'s counter rows of committed transactions (all rows above
- * the sessions' shards that nobody holds: `SKIP LOCKED` passes over a
- * shared row of an earlier version that an open transaction holds) into
- * the session's shard, in one statement, so that `countsSql` reads the same
- * sums before and after. A transaction still open has inserted its row
- * where nobody else sees it. Run with each purge (`PostgresStore.ts`), so a
- * queue keeps at most a maintenance interval's worth of those rows.
+ * Moves up to `$2` of queue `$1`'s counter rows of committed transactions
+ * (rows above the sessions' shards that nobody holds: `SKIP LOCKED` passes
+ * over a shared row of an earlier version that an open transaction holds)
+ * into the session's shard, in one statement, so that `countsSql` reads the
+ * same sums before and after; returns how many it moved. A transaction
+ * still open has inserted its row where nobody else sees it. Run in batches
+ * with each purge (`postgres/store.ts`): one statement for every row of a
+ * long backlog would outlast the command timeout, and be undone.
  */
 export const foldSql = `
 WITH picked AS (
   SELECT shard FROM ${countsTable} WHERE queue = $1 AND shard >= ${shards}
+  LIMIT $2
   FOR UPDATE SKIP LOCKED
 ), folded AS (
   DELETE FROM ${countsTable} WHERE queue = $1 AND shard IN (SELECT shard FROM picked)
   RETURNING ready, leased, completed, buried
+), added AS (
+  INSERT INTO ${countsTable} AS counts (queue, shard, ready, leased, completed, buried)
+  SELECT $1, ${sessionShard}, sum(ready)::bigint, sum(leased)::bigint, sum(completed)::bigint, sum(buried)::bigint
+  FROM folded
+  HAVING count(*) > 0
+  ON CONFLICT (queue, shard) DO UPDATE
+  SET ready = counts.ready + excluded.ready, leased = counts.leased + excluded.leased,
+    completed = counts.completed + excluded.completed, buried = counts.buried + excluded.buried
 )
-INSERT INTO ${countsTable} AS counts (queue, shard, ready, leased, completed, buried)
-SELECT $1, ${sessionShard}, sum(ready)::bigint, sum(leased)::bigint, sum(completed)::bigint, sum(buried)::bigint
-FROM folded
-HAVING count(*) > 0
-ON CONFLICT (queue, shard) DO UPDATE
-SET ready = counts.ready + excluded.ready, leased = counts.leased + excluded.leased,
-  completed = counts.completed + excluded.completed, buried = counts.buried + excluded.buried`
+SELECT count(*)::int FROM folded`
+
+/**
+ * How many transactions' counter rows one `foldSql` moves (about 25 ms of
+ * the server's work), and how many such batches one purge runs at most: a
+ * queue folds up to 100,000 transactions' rows per maintenance run, and a
+ * backlog longer than that (no pool of this version worked the queue for a
+ * while) over several runs.
+ */
+export const foldBatch = 5_000
+export const foldBatchesAPurge = 20
 
 /**
  * How many jobs waiting for their time a claim takes in at most, beyond

@@ -238,8 +238,11 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
 
     purge: (queue, retention, limit) =>
       Effect.gen(function*() {
-        // The counts of committed transactions' offers first, so their rows stay a maintenance interval's worth.
-        yield* run("purge", Sql.foldSql, [queue])
+        // The counts of committed transactions' offers first, a batch at a time while batches come back full.
+        for (let batch = 0; batch < Sql.foldBatchesAPurge; batch++) {
+          const [folded] = yield* run("purge", Sql.foldSql, [queue, PgTypes.int4(Sql.foldBatch)])
+          if ((folded![0] as number) < Sql.foldBatch) break
+        }
         // Completed, then cancelled, then dead letters: a statement each, while the batch has room.
         const ages = [
           ["completed", retention.completed],
