@@ -319,6 +319,36 @@ describe("a store that fails", () => {
     }))
 })
 
+describe("a slow store", () => {
+  it.effect("holds up its own queue's ticks only; each sample covers the time since the one before", () =>
+    Effect.gen(function*() {
+      const admin = {
+        counts: Effect.as(Effect.sleep("1500 millis"), { ready: 0, leased: 0, completed: 0, buried: 0 }),
+        deadLetters: () => Effect.succeed([]),
+        upcoming: () => Effect.succeed(undefined)
+      } as unknown as Admin
+      const slowPool = yield* Pool.make({ workers: 1, handler: () => Effect.void })
+      const slow: Dashboard.Queue = { ...Dashboard.memory("slow", slowPool), kind: "durable", admin }
+      const pool = yield* Pool.make({ workers: 1, capacity: 100, handler: () => Effect.void })
+      const started = yield* Effect.forkChild(Sampler.start([slow, Dashboard.memory("pool", pool)], { interval: second, limits: Sampler.defaultLimits }))
+      yield* TestClock.adjust("1500 millis")
+      const sampler = yield* Fiber.join(started)
+      // Ten jobs a second, as ten seconds pass.
+      for (let t = 0; t < 10; t++) {
+        for (let n = 0; n < 10; n++) yield* pool.submit(n)
+        yield* settle
+        yield* TestClock.adjust("1 second")
+        yield* settle
+      }
+      const [slowQueue, fastQueue] = (yield* sampler.snapshot).queues
+      assert.deepStrictEqual(fastQueue!.series.map((sample) => [sample.seconds, sample.ended]), Array(10).fill([1, 10]))
+      // A tick every 2.5 s: the second's wait, then the store's 1.5 s.
+      assert.deepStrictEqual(slowQueue!.series.map((sample) => sample.seconds), [2.5, 2.5, 2.5, 2.5])
+      const times = slowQueue!.series.map((sample) => sample.t)
+      assert.deepStrictEqual(times.slice(1).map((t, i) => t - times[i]!), [2_500, 2_500, 2_500])
+    }))
+})
+
 describe("routes", () => {
   /** An admin whose store holds one dead letter, "dead-1", and one ready job, "ready-1". */
   const fakeAdmin = (calls: Array<string>): Admin => ({

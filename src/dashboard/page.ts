@@ -116,19 +116,23 @@ export const script = `"use strict";
   const count = (name, value) => h("div", { class: "count", "data-count": name }, h("b", {}, value === undefined ? "–" : value), h("span", {}, name));
 
   const chart = (series) => {
-    // A minute fills the width at first; then the chart keeps every sample the server holds (ten minutes).
-    const width = 600, height = 120, n = Math.max(60, series.length);
+    // A minute fills the width at first; then the chart keeps every sample the server holds (ten
+    // minutes at one a second), each at its time: a tick that waited for a slow store covers more.
+    const width = 600, height = 120;
+    const end = series.length > 0 ? series[series.length - 1].t : 0;
+    const span = Math.max(60000, series.length > 0 ? end - series[0].t : 0);
     const box = svg("svg", { viewBox: "0 0 " + width + " " + height, preserveAspectRatio: "none", role: "img" });
-    const top = Math.max(1, ...series.map((s) => s.ended));
-    const x = (i) => width - (series.length - 1 - i) * (width / n);
+    const rate = (s) => s.seconds > 0 ? s.ended / s.seconds : 0;
+    const top = Math.max(1, Math.ceil(Math.max(0, ...series.map(rate))));
+    const x = (s) => width - (end - s.t) / span * width;
     const line = (value, scale, color) => {
       if (series.length < 2) return;
-      const points = series.map((s, i) => x(i).toFixed(1) + "," + (height - 4 - value(s) / scale * (height - 10)).toFixed(1)).join(" ");
+      const points = series.map((s) => x(s).toFixed(1) + "," + (height - 4 - value(s) / scale * (height - 10)).toFixed(1)).join(" ");
       box.append(svg("polyline", { points, fill: "none", stroke: color, "stroke-width": 1.5 }));
     };
     box.append(svg("text", { x: 4, y: 12, "font-size": 10, fill: "#677085" }));
     box.lastChild.textContent = top + " jobs/s";
-    line((s) => s.ended, top, "#2f5fd0");
+    line(rate, top, "#2f5fd0");
     line((s) => s.ended === 0 ? 0 : s.failed / s.ended, 1, "#c8372d");
     return box;
   };
@@ -141,7 +145,7 @@ export const script = `"use strict";
   const card = (q, actions) => {
     const s = q.stats, c = q.counts;
     const last = q.series[q.series.length - 1];
-    const perMinute = q.series.slice(-60);
+    const perMinute = last ? q.series.filter((x) => x.t > last.t - 60000) : [];
     const ended = perMinute.reduce((a, x) => a + x.ended, 0), failed = perMinute.reduce((a, x) => a + x.failed, 0);
     const counts = [
       count("workers", s.workers), count("queued", s.queued), count("delayed", s.delayed), count("active", s.active),
@@ -159,7 +163,7 @@ export const script = `"use strict";
         h("div", { class: "counts" }, counts),
         h("div", { class: "chart" }, chart(q.series),
           h("div", { class: "legend" },
-            h("span", { class: "t" }, "jobs/s " + (last ? last.ended : 0)), " · ",
+            h("span", { class: "t" }, "jobs/s " + (last && last.seconds > 0 ? Math.round(last.ended / last.seconds) : 0)), " · ",
             h("span", { class: "f" }, "failure rate, last minute " + (ended === 0 ? "0" : (100 * failed / ended).toFixed(1)) + "%"), " · ",
             "run time p50 ", ms(p && p.p50), " · p90 ", ms(p && p.p90), " · p99 ", ms(p && p.p99),
             p ? " (last " + p.count + ")" : ""))),

@@ -72,10 +72,16 @@ export const defaultLimits: Limits = {
   upcoming: 50
 }
 
-/** One second of a queue's traffic. */
+/**
+ * A tick's worth of a queue's traffic: the time since the tick before (the
+ * sampler's interval, one second by default; longer when the tick waited
+ * for a slow store), so that a rate is `ended / seconds` whatever it was.
+ */
 export interface Sample {
-  /** The end of the second, in ms since the epoch. */
+  /** When the counters were read, in ms since the epoch. */
   readonly t: number
+  /** The time it covers, since the counters were last read, in seconds. */
+  readonly seconds: number
   /** Jobs that ended in it (any outcome). */
   readonly ended: number
   /** Of those, jobs that failed or died. */
@@ -147,8 +153,8 @@ export interface QueueState {
   readonly series: Ring.Ring<Sample>
   readonly runTimes: Ring.Ring<number>
   readonly recent: Ring.Ring<RecentOutcome>
-  /** The ended and failed totals at the last tick: the next sample is the difference. */
-  last: { readonly ended: number; readonly failed: number } | undefined
+  /** The ended and failed totals at the last tick, and when they were read: the next sample is the difference. */
+  last: { readonly ended: number; readonly failed: number; readonly at: number } | undefined
   snapshot: QueueSnapshot
 }
 
@@ -303,11 +309,12 @@ export const tick = (
   if (queue.last !== undefined) {
     Ring.push(queue.series, {
       t: now,
+      seconds: Math.max(0, now - queue.last.at) / 1000,
       ended: Math.max(0, ended - queue.last.ended),
       failed: Math.max(0, failed - queue.last.failed)
     })
   }
-  queue.last = { ended, failed }
+  queue.last = { ended, failed, at: now }
   const shown = running.slice(0, queue.limits.running).map((job) => ({
     id: job.id,
     worker: job.worker,
@@ -331,13 +338,17 @@ export const tick = (
   return queue.snapshot
 }
 
-/** Reads the pool and the store, and ticks. */
+/**
+ * Reads the pool, then the store, and ticks: the sample is the pool's as
+ * of when its counters were read, however long the store took.
+ */
 export const sampleOnce = (queue: QueueState): Effect.Effect<void> =>
   Effect.gen(function*() {
+    const now = yield* Clock.currentTimeMillis
     const stats = yield* queue.source.stats
     const running = yield* queue.source.running
     const store = yield* readStore(queue)
-    tick(queue, yield* Clock.currentTimeMillis, stats, running, store)
+    tick(queue, now, stats, running, store)
   })
 
 /** The sampler of every queue the dashboard shows. */
@@ -348,9 +359,10 @@ export interface Sampler {
 }
 
 /**
- * Starts sampling `sources` in the current scope: a fiber per queue that
- * takes in its outcomes, and one that ticks every `interval`. Both stop
- * when the scope closes (or, for the outcomes, when the pool closes).
+ * Starts sampling `sources` in the current scope: two fibers per queue, one
+ * that takes in its outcomes and one that ticks every `interval` (a queue's
+ * slow store holds up its own ticks only). Both stop when the scope closes
+ * (or, for the outcomes, when the pool closes).
  */
 export const start = (
   sources: ReadonlyArray<Source>,
@@ -366,8 +378,9 @@ export const start = (
       // A first tick now, so that the page has counts from its first poll.
       yield* sampleOnce(queue)
     }
-    const tickAll = Effect.forEach(queues, sampleOnce, { discard: true, concurrency: "unbounded" })
-    yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(options.interval), tickAll)))
+    for (const queue of queues) {
+      yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(options.interval), sampleOnce(queue))))
+    }
     const snapshot = Effect.map(Clock.currentTimeMillis, (at): Snapshot => ({
       at,
       queues: queues.map((queue) => queue.snapshot)
