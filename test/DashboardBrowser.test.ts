@@ -101,6 +101,17 @@ describe("the dashboard in a browser", () => {
       await expect.poll(() => page.locator('[data-queue="pool"] [data-running]').count(), patience).toBeGreaterThan(0)
       await expect.poll(() => page.locator('[data-queue="pool"] [data-outcome]').count(), patience).toBeGreaterThan(10)
       await page.close()
+      // A link whose token has a broken escape: the page works all the same, the token kept as written.
+      const broken = await browser.newPage()
+      const errors: Array<string> = []
+      broken.on("pageerror", (error) => errors.push(error.message))
+      await broken.goto(`${url}#token=100%`)
+      await broken.locator('[data-queue="pool"]').waitFor()
+      const then = await count(broken, "pool", "succeeded")
+      await waitForCount(broken, "pool", "succeeded", (n) => n > then)
+      expect(await broken.locator("#token").inputValue()).toBe("100%")
+      expect(errors).toEqual([])
+      await broken.close()
     } finally {
       program.kill("SIGTERM")
       await program.exited

@@ -77,7 +77,10 @@ export const script = `"use strict";
   const tokenInput = $("token");
   const fromHash = /[#&]token=([^&]+)/.exec(location.hash);
   if (fromHash) {
-    sessionStorage.setItem("dashboard-token", decodeURIComponent(fromHash[1]));
+    // A link whose escape is broken ("%" alone) gives its text as it is: thrown, it would stop the page.
+    let token = fromHash[1];
+    try { token = decodeURIComponent(token); } catch {}
+    sessionStorage.setItem("dashboard-token", token);
     history.replaceState(null, "", location.pathname + location.search);
   }
   tokenInput.value = sessionStorage.getItem("dashboard-token") || "";
