@@ -44,6 +44,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as HttpRouter from "effect/http/HttpRouter"
 import type * as HttpServer from "effect/http/HttpServer"
+import * as HttpServerError from "effect/http/HttpServerError"
+import * as HttpServerRequest from "effect/http/HttpServerRequest"
 import * as Layer from "effect/Layer"
 import * as Routes from "./dashboard/routes.ts"
 import * as Sampler from "./dashboard/sampler.ts"
@@ -203,11 +205,11 @@ const resolve = (options: Options) => {
  * The sampling runs as long as the layer lives.
  */
 export const routes = (options: Options): Layer.Layer<never, never, HttpRouter.HttpRouter> =>
-  Layer.unwrap(Effect.gen(function*() {
-    const { hosts, queues, token, ...sampling } = yield* Effect.sync(() => resolve(options))
-    const sampler = yield* Sampler.start(queues, sampling)
-    return Routes.routes(sampler, { token, hosts })
-  }))
+  Layer.unwrap(Effect.map(Effect.sync(() => resolve(options)), routesOf))
+
+/** The routes of options already checked, sampling as long as the layer lives. */
+const routesOf = ({ hosts, queues, token, ...sampling }: ReturnType<typeof resolve>) =>
+  Layer.unwrap(Effect.map(Sampler.start(queues, sampling), (sampler) => Routes.routes(sampler, { token, hosts })))
 
 /**
  * The dashboard, served on the `HttpServer` of the context for as long as
@@ -215,4 +217,20 @@ export const routes = (options: Options): Layer.Layer<never, never, HttpRouter.H
  * network in front of it is trusted.
  */
 export const layer = (options: Options): Layer.Layer<never, never, HttpServer.HttpServer> =>
-  HttpRouter.serve(routes(options), { disableLogger: true, disableListenLog: true })
+  Layer.unwrap(Effect.map(Effect.sync(() => resolve(options)), (resolved) =>
+    HttpRouter.serve(Layer.merge(routesOf(resolved), unreadablePaths(resolved.hosts)), {
+      disableLogger: true,
+      disableListenLog: true
+    })))
+
+/**
+ * On the dashboard's own server only: a path the router cannot read (a
+ * broken escape, `%E0%A4%A`) finds no route, not even the catch-all, and
+ * would get the router's bare 404; it is answered as the catch-all answers.
+ */
+const unreadablePaths = (hosts: ReadonlyArray<string> | undefined) =>
+  HttpRouter.middleware<{ handles: HttpServerError.HttpServerError }>()((served) =>
+    Effect.catch(served, (error) =>
+      error instanceof HttpServerError.HttpServerError && error.reason._tag === "RouteNotFound"
+        ? Effect.flatMap(HttpServerRequest.HttpServerRequest, Routes.unrouted(hosts))
+        : Effect.fail(error)), { global: true })

@@ -452,6 +452,44 @@ describe("routes", () => {
     }
   })
 
+  it("a path or a method no route answers is a 404 JSON error, with the headers of every answer", async () => {
+    const { dispose, handler } = await served([], "s3cret")
+    try {
+      const requests = [
+        new Request("http://127.0.0.1:8080/nothing"),
+        new Request("http://127.0.0.1:8080/api/queues/emails/redrive"),
+        new Request("http://127.0.0.1:8080/api/snapshot", { method: "PUT", body: "{}" })
+      ]
+      for (const request of requests) {
+        const response = await handler(request)
+        const what = `${request.method} ${request.url}`
+        assert.strictEqual(response.status, 404, what)
+        assert.match((await response.json() as { readonly error: string }).error, /^no (GET|PUT|POST) \//, what)
+        assert.strictEqual(response.headers.get("x-content-type-options"), "nosniff", what)
+        assert.match(response.headers.get("content-security-policy") ?? "", /default-src 'none'/, what)
+      }
+    } finally {
+      await dispose()
+    }
+  })
+
+  it("served by Dashboard.layer, a path the router cannot read (a broken escape) gets the same 404 JSON error", async () => {
+    const server = Layer.provideMerge(
+      Dashboard.layer({ queues: [emailsQueue(fakeAdmin([]))], token: "s3cret" }),
+      NodeHttpServer.layer(() => createServer(), { host: "127.0.0.1", port: 0 })
+    )
+    await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
+      const context = yield* Layer.build(server)
+      const { port } = Context.get(context, HttpServer.HttpServer).address as { readonly port: number }
+      for (const path of ["/api/queues/%E0%A4%A/cancel", "/nothing"]) {
+        const response = yield* Effect.promise(() => fetch(`http://127.0.0.1:${port}${path}`, { method: "POST", body: "{}" }))
+        assert.strictEqual(response.status, 404, path)
+        assert.deepStrictEqual(yield* Effect.promise(() => response.json()), { error: `no POST ${path} here` })
+        assert.strictEqual(response.headers.get("x-content-type-options"), "nosniff", path)
+      }
+    })))
+  })
+
   it("a body that declares itself larger than an action's can be is refused at once, before any of it is sent", async () => {
     const calls: Array<string> = []
     const queue = emailsQueue(fakeAdmin(calls))

@@ -202,6 +202,20 @@ const forHosts = (hosts: ReadonlyArray<string> | undefined) =>
     ? handler(request)
     : Effect.succeed(json({ error: `host ${JSON.stringify(request.headers["host"] ?? "")} is not one this dashboard answers` }, 403))
 
+/** A request's path, without its query, cut short: it is said back in an error. */
+const pathOf = (url: string): string => {
+  const path = url.split("?", 1)[0]!
+  return path.length > 200 ? `${path.slice(0, 200)}…` : path
+}
+
+/**
+ * The answer to a request no route takes: a 404 JSON error (a 403 for a
+ * `Host` not allowed). Also what `Dashboard.layer` answers for a path the
+ * router cannot even read (a broken escape such as `%E0%A4%A`).
+ */
+export const unrouted = (hosts: ReadonlyArray<string> | undefined) =>
+  forHosts(hosts)((request) => Effect.succeed(json({ error: `no ${request.method} ${pathOf(request.url)} here` }, 404)))
+
 /** What the routes need to know beyond the sampler. */
 export interface Settings {
   /** The token actions need; `undefined`: actions are off. */
@@ -244,6 +258,8 @@ export const routes = (sampler: Sampler, { hosts, token }: Settings): Layer.Laye
       "/api/snapshot",
       guarded(() => Effect.map(sampler.snapshot, answerOf))
     ),
-    HttpRouter.add("POST", "/api/queues/:queue/:action", guarded(act(sampler, token)))
+    HttpRouter.add("POST", "/api/queues/:queue/:action", guarded(act(sampler, token))),
+    // Anything else, a wrong method included: a JSON error with the headers of every answer, not the router's bare 404.
+    HttpRouter.add("*", "*", unrouted(hosts))
   )
 }
