@@ -213,6 +213,24 @@ describe("the sampler", () => {
       })
     }))
 
+  it.effect("an in-memory pool's ids of any length are cut in the snapshot, running and recent alike", () =>
+    Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 1, handler: (job: { readonly payload: number }) => job.payload === 1 ? Effect.void : Effect.never, shutdown: { timeout: 0 } })
+      const sampler = yield* Sampler.start([Dashboard.memory("pool", pool)], { interval: second, limits: Sampler.defaultLimits })
+      yield* settle
+      const long = (n: number) => `${n}`.repeat(1_000_000)
+      yield* pool.submit(1, { id: long(1) })
+      yield* settle
+      yield* pool.submit(2, { id: long(2) })
+      yield* settle
+      yield* TestClock.adjust(second)
+      yield* settle
+      const queue = (yield* sampler.snapshot).queues[0]!
+      assert.deepStrictEqual(queue.recent.map((r) => r.id), [`${"1".repeat(Sampler.maxText)}…`])
+      assert.deepStrictEqual(queue.running.map((r) => r.id), [`${"2".repeat(Sampler.maxText)}…`])
+      assert.isBelow(JSON.stringify(yield* sampler.snapshot).length, 5_000)
+    }))
+
   it.effect("a running job shows how long it has run, by the pool's clock", () =>
     Effect.gen(function*() {
       const pool = yield* Pool.make({ workers: 1, handler: () => Effect.sleep("1 minute"), shutdown: { timeout: 0 } })

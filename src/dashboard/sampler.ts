@@ -218,7 +218,8 @@ export const record = (queue: QueueState, outcome: Job.Outcome<unknown, unknown,
   const ms = "elapsed" in outcome ? Duration.toMillis(outcome.elapsed) : undefined
   if (ms !== undefined) Ring.push(queue.runTimes, ms)
   Ring.push(queue.recent, {
-    id: outcome.job.id,
+    // An in-memory pool takes ids of any length: cut, as errors are, so that the snapshot's size stays bounded.
+    id: cut(outcome.job.id),
     outcome: outcome._tag,
     attempt: outcome.job.attempt,
     ms,
@@ -316,7 +317,7 @@ export const tick = (
   }
   queue.last = { ended, failed, at: now }
   const shown = running.slice(0, queue.limits.running).map((job) => ({
-    id: job.id,
+    id: cut(job.id),
     worker: job.worker,
     attempt: job.attempt,
     ms: job.startedAt === undefined ? undefined : Math.max(0, now - job.startedAt)
