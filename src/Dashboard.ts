@@ -165,6 +165,24 @@ const checkedLimits = (input: unknown): Limits => {
 }
 
 /**
+ * One of `queues`, checked: an object (as `memory` and `durable` make)
+ * whose name is a segment of its actions' path, where a URL reads "." and
+ * ".." (even escaped) as steps, and whose `periodic`, if any, is a list.
+ */
+const checkedQueue = (input: unknown, i: number): Queue => {
+  const queue = Checks.record(`queues[${i}]`, input) as Queue
+  const name: unknown = Checks.field(queue, "name", `queues[${i}].name`)
+  if (!isRoutable(name)) {
+    Checks.refuse("queues", `a queue is named ${Checks.describe(name)}, which cannot be a segment of a URL's path`)
+  }
+  const periodic = Checks.field(queue, "periodic", `queues[${i}].periodic`)
+  if (periodic !== undefined && !Array.isArray(periodic)) {
+    Checks.refuse(`queues[${i}].periodic`, `must be an array, got ${Checks.describe(periodic)}`)
+  }
+  return queue
+}
+
+/**
  * Checks the options. A wrong one is a programming error, so a defect (a
  * `TypeError` naming the option), raised as the layer is built: a sampler
  * with an interval of zero would spin, one of `NaN` limits could not start,
@@ -174,15 +192,10 @@ const checkedLimits = (input: unknown): Limits => {
 const resolve = (options: Options) => {
   const checked = Checks.checked("options", () => {
     const given = Checks.record("options", options)
-    const queues = Checks.must("queues", Checks.field(given, "queues", "queues"), Array.isArray, "an array")
-    const names = queues.map((queue: Queue) => queue.name)
-    const clash = names.find((name, i) => names.indexOf(name) !== i)
-    if (clash !== undefined) Checks.refuse("queues", `two queues are named ${JSON.stringify(clash)}`)
-    // A name is a segment of its actions' path, where a URL reads "." and ".." (even escaped) as steps.
-    const unroutable = names.find((name) => !isRoutable(name))
-    if (unroutable !== undefined) {
-      Checks.refuse("queues", `a queue is named ${JSON.stringify(unroutable)}, which cannot be a segment of a URL's path`)
-    }
+    const queues = Checks.must("queues", Checks.field(given, "queues", "queues"), Array.isArray, "an array").map(checkedQueue)
+    const names = queues.map((queue) => queue.name)
+    const clash = names.findIndex((name, i) => names.indexOf(name) !== i)
+    if (clash !== -1) Checks.refuse("queues", `two queues are named ${JSON.stringify(names[clash])}`)
     const tokenInput = Checks.field(given, "token", "token")
     const token = tokenInput === undefined ? undefined : Checks.nonEmptyString("token", tokenInput)
     const hostsInput = Checks.field(given, "hosts", "hosts")
@@ -193,7 +206,7 @@ const resolve = (options: Options) => {
       )
     const interval = Checks.duration("interval", Checks.orDefault(Checks.field(given, "interval", "interval"), "1 second"), Checks.positive)
     if (!Duration.isFinite(interval)) Checks.refuse("interval", "must be finite")
-    return { queues: queues as ReadonlyArray<Queue>, token, hosts, interval, limits: checkedLimits(Checks.field(given, "limits", "limits")) }
+    return { queues, token, hosts, interval, limits: checkedLimits(Checks.field(given, "limits", "limits")) }
   })
   if (Checks.isInvalid(checked)) throw new TypeError(`Dashboard: option ${checked.option} ${checked.reason}`)
   return checked

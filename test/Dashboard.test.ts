@@ -720,7 +720,11 @@ describe("options", () => {
       [{ queues: null }, /option queues must be an array/],
       ...["", ".", ".."].map((name) =>
         [{ queues: [{ ...queues[0], name }] }, /option queues a queue is named "\.{0,2}", which cannot be a segment/] as const
-      )
+      ),
+      [{ queues: [{ ...queues[0], name: undefined }, { ...queues[0], name: undefined }] }, /option queues a queue is named undefined/],
+      [{ queues: [42] }, /option queues\[0\] must be an object, got 42/],
+      [{ queues: [queues[0], null] }, /option queues\[1\] must be an object, got null/],
+      [{ queues: [{ ...queues[0], periodic: "nightly" }] }, /option queues\[0\].periodic must be an array, got "nightly"/]
     ]
     for (const [options, reason] of cases) assert.match(await refusal(options), reason)
     // And what is right is taken: every limit at its bound, a list of hosts, a finite interval.
