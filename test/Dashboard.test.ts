@@ -441,7 +441,8 @@ describe("routes", () => {
         status: 200,
         body: { redriven: 1 }
       })
-      assert.deepStrictEqual(await answer(post("/api/queues/emails/cancel", "{\"id\":\"ready-1\"}")), {
+      const withCharset = { "content-type": "application/json; charset=utf-8" }
+      assert.deepStrictEqual(await answer(post("/api/queues/emails/cancel", "{\"id\":\"ready-1\"}", withCharset)), {
         status: 200,
         body: { found: "ready" }
       })
@@ -451,6 +452,7 @@ describe("routes", () => {
         [post("/api/queues/emails/redrive", "{\"all\":true}", { origin: "http://evil.example" }), 403],
         [post("/api/queues/emails/redrive", "{\"all\":true}", { "sec-fetch-site": "cross-site" }), 403],
         [post("/api/queues/emails/redrive", "{\"all\":true}", { "content-type": "text/plain" }), 415],
+        [post("/api/queues/emails/redrive", "{\"all\":true}", { "content-type": "application/json-evil" }), 415],
         [post("/api/queues/emails/redrive", "{\"all\":"), 400],
         [post("/api/queues/emails/redrive", "{}"), 400],
         [post("/api/queues/emails/redrive", "x".repeat(Security.maxBodyBytes + 1)), 413],

@@ -99,7 +99,8 @@ export const checkAction = (token: string | undefined, headers: Headers): Refusa
     return { status: 403, error: `missing or wrong token (send it in the ${tokenHeader} header)` }
   }
   const type = headers["content-type"]
-  if (type === undefined || !/^application\/json\b/i.test(type)) {
+  // The media type itself, before any parameter ("; charset=utf-8"): `\b` would take "application/json-evil".
+  if (type === undefined || !/^application\/json\s*(;|$)/i.test(type)) {
     return { status: 415, error: "the body must be JSON (content-type: application/json)" }
   }
   return undefined
