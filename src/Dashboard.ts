@@ -231,15 +231,18 @@ const routesOf = ({ hosts, queues, token, ...sampling }: ReturnType<typeof resol
  */
 export const layer = (options: Options): Layer.Layer<never, never, HttpServer.HttpServer> =>
   Layer.unwrap(Effect.map(Effect.sync(() => resolve(options)), (resolved) =>
-    HttpRouter.serve(Layer.merge(routesOf(resolved), unreadablePaths(resolved.hosts)), {
+    HttpRouter.serve(Layer.mergeAll(routesOf(resolved), unrouted(resolved.hosts), unreadablePaths(resolved.hosts)), {
       disableLogger: true,
       disableListenLog: true
     })))
 
+/** On the dashboard's own server, anything its routes do not take, a wrong method included (`Routes.unrouted`). */
+const unrouted = (hosts: ReadonlyArray<string> | undefined) => HttpRouter.add("*", "*", Routes.unrouted(hosts))
+
 /**
- * On the dashboard's own server only: a path the router cannot read (a
- * broken escape, `%E0%A4%A`) finds no route, not even the catch-all, and
- * would get the router's bare 404; it is answered as the catch-all answers.
+ * A path the router cannot read (a broken escape, `%E0%A4%A`) finds no
+ * route, not even the catch-all, and would get the router's bare 404: it is
+ * answered as the catch-all answers.
  */
 const unreadablePaths = (hosts: ReadonlyArray<string> | undefined) =>
   HttpRouter.middleware<{ handles: HttpServerError.HttpServerError }>()((served) =>

@@ -10,7 +10,7 @@ import { NodeHttpServer } from "@effect/platform-node"
 import { Context, Duration, Effect, Fiber, Layer, Schema, Stream } from "effect"
 import { createServer } from "node:http"
 import { type AddressInfo, connect } from "node:net"
-import { HttpRouter, HttpServer } from "effect/http"
+import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
 import { TestClock } from "effect/testing"
 import * as Ring from "../src/dashboard/ring.ts"
 import { parseAction, routes as samplerRoutes } from "../src/dashboard/routes.ts"
@@ -472,28 +472,7 @@ describe("routes", () => {
     }
   })
 
-  it("a path or a method no route answers is a 404 JSON error, with the headers of every answer", async () => {
-    const { dispose, handler } = await served([], "s3cret")
-    try {
-      const requests = [
-        new Request("http://127.0.0.1:8080/nothing"),
-        new Request("http://127.0.0.1:8080/api/queues/emails/redrive"),
-        new Request("http://127.0.0.1:8080/api/snapshot", { method: "PUT", body: "{}" })
-      ]
-      for (const request of requests) {
-        const response = await handler(request)
-        const what = `${request.method} ${request.url}`
-        assert.strictEqual(response.status, 404, what)
-        assert.match((await response.json() as { readonly error: string }).error, /^no (GET|PUT|POST) \//, what)
-        assert.strictEqual(response.headers.get("x-content-type-options"), "nosniff", what)
-        assert.match(response.headers.get("content-security-policy") ?? "", /default-src 'none'/, what)
-      }
-    } finally {
-      await dispose()
-    }
-  })
-
-  it("served by Dashboard.layer, a path the router cannot read (a broken escape) gets the same 404 JSON error", async () => {
+  it("served by Dashboard.layer, a path or a method no route takes, or a path the router cannot read, is a 404 JSON error with the headers of every answer", async () => {
     const server = Layer.provideMerge(
       Dashboard.layer({ queues: [emailsQueue(fakeAdmin([]))], token: "s3cret" }),
       NodeHttpServer.layer(() => createServer(), { host: "127.0.0.1", port: 0 })
@@ -501,13 +480,42 @@ describe("routes", () => {
     await Effect.runPromise(Effect.scoped(Effect.gen(function*() {
       const context = yield* Layer.build(server)
       const { port } = Context.get(context, HttpServer.HttpServer).address as { readonly port: number }
-      for (const path of ["/api/queues/%E0%A4%A/cancel", "/nothing"]) {
-        const response = yield* Effect.promise(() => fetch(`http://127.0.0.1:${port}${path}`, { method: "POST", body: "{}" }))
-        assert.strictEqual(response.status, 404, path)
-        assert.deepStrictEqual(yield* Effect.promise(() => response.json()), { error: `no POST ${path} here` })
-        assert.strictEqual(response.headers.get("x-content-type-options"), "nosniff", path)
+      const requests = [
+        ["GET", "/nothing"],
+        ["GET", "/api/queues/emails/redrive"],
+        ["PUT", "/api/snapshot"],
+        ["POST", "/api/queues/%E0%A4%A/cancel"]
+      ] as const
+      for (const [method, path] of requests) {
+        const what = `${method} ${path}`
+        const response = yield* Effect.promise(() =>
+          fetch(`http://127.0.0.1:${port}${path}`, { method, ...(method === "GET" ? {} : { body: "{}" }) })
+        )
+        assert.strictEqual(response.status, 404, what)
+        assert.deepStrictEqual(yield* Effect.promise(() => response.json()), { error: `no ${what} here` })
+        assert.strictEqual(response.headers.get("x-content-type-options"), "nosniff", what)
+        assert.match(response.headers.get("content-security-policy") ?? "", /default-src 'none'/, what)
       }
     })))
+  })
+
+  it("Dashboard.routes on an application's router leaves what its routes do not take to the application", async () => {
+    const app = Layer.mergeAll(
+      Dashboard.routes({ queues: [emailsQueue(fakeAdmin([]))], token: "s3cret", hosts: ["dash.example"] }),
+      HttpRouter.add("*", "*", Effect.succeed(HttpServerResponse.text("the application's own", { status: 404 })))
+    )
+    const { dispose, handler } = HttpRouter.toWebHandler(app, { disableLogger: true })
+    try {
+      // A fetch Request carries no Host header of its own: each names its host as a browser would.
+      const get = (host: string, path: string) => handler(new Request(`http://${host}${path}`, { headers: { host } }))
+      for (const host of ["app.example", "dash.example"]) {
+        const response = await get(host, "/users/1")
+        assert.deepStrictEqual([response.status, await response.text()], [404, "the application's own"], host)
+      }
+      assert.strictEqual((await get("dash.example", "/api/snapshot")).status, 200)
+    } finally {
+      await dispose()
+    }
   })
 
   it("a body that declares itself larger than an action's can be is refused at once, before any of it is sent", async () => {

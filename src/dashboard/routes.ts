@@ -209,9 +209,12 @@ const pathOf = (url: string): string => {
 }
 
 /**
- * The answer to a request no route takes: a 404 JSON error (a 403 for a
- * `Host` not allowed). Also what `Dashboard.layer` answers for a path the
- * router cannot even read (a broken escape such as `%E0%A4%A`).
+ * The answer of the dashboard's own server (`Dashboard.layer`) to a request
+ * no route takes, a wrong method or a path the router cannot even read (a
+ * broken escape such as `%E0%A4%A`) included: a 404 JSON error with the
+ * headers of every answer (a 403 for a `Host` not allowed). Not part of
+ * `routes`: on an application's router, what its own routes do not take is
+ * the application's to answer.
  */
 export const unrouted = (hosts: ReadonlyArray<string> | undefined) =>
   forHosts(hosts)((request) => Effect.succeed(json({ error: `no ${request.method} ${pathOf(request.url)} here` }, 404)))
@@ -258,8 +261,6 @@ export const routes = (sampler: Sampler, { hosts, token }: Settings): Layer.Laye
       "/api/snapshot",
       guarded(() => Effect.map(sampler.snapshot, answerOf))
     ),
-    HttpRouter.add("POST", "/api/queues/:queue/:action", guarded(act(sampler, token))),
-    // Anything else, a wrong method included: a JSON error with the headers of every answer, not the router's bare 404.
-    HttpRouter.add("*", "*", unrouted(hosts))
+    HttpRouter.add("POST", "/api/queues/:queue/:action", guarded(act(sampler, token)))
   )
 }
