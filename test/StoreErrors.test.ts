@@ -13,9 +13,11 @@ import * as Reactivity from "effect/reactivity/Reactivity"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
 import { fileURLToPath } from "node:url"
-import { isSqlError } from "effect/sql/SqlError"
+import { isSqlError, type SqlError } from "effect/sql/SqlError"
 import { ErrorReply } from "redis"
+import * as PostgresErrors from "../src/durable/postgres/errors.ts"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
+import * as RedisErrors from "../src/durable/redis/errors.ts"
 import * as RedisStore from "../src/durable/RedisStore.ts"
 import { StoreError } from "../src/durable/Store.ts"
 import { freePort, startPostgres, startRedis } from "./support/servers.ts"
@@ -139,7 +141,7 @@ describe("Redis: a refusal at the handshake", () => {
 describe("Redis: a certificate this process does not trust", () => {
   const fixture = (name: string) => fileURLToPath(new URL(`./support/tls/${name}`, import.meta.url))
 
-  it.live("fails the start at once, not retryable; trusted (NODE_EXTRA_CA_CERTS), the store works over TLS", () =>
+  it.live("fails the start at its first answer, not retryable (a running store waits it out); trusted (NODE_EXTRA_CA_CERTS), the store works over TLS", () =>
     Effect.gen(function*() {
       const tlsPort = yield* Effect.promise(freePort)
       yield* startRedis({
@@ -151,11 +153,27 @@ describe("Redis: a certificate this process does not trust", () => {
           "--tls-auth-clients", "no"
         ]
       })
-      const url = `rediss://127.0.0.1:${tlsPort}`
-      // A connectTimeout the test would run past (5 s) if make tried again until it.
+      // The TLS port behind a proxy that counts the connections made to it.
+      let connections = 0
+      const proxy = Net.createServer((client) => {
+        connections++
+        const upstream = Net.connect(tlsPort, "127.0.0.1")
+        client.pipe(upstream).pipe(client)
+        client.on("error", () => upstream.destroy())
+        upstream.on("error", () => client.destroy())
+      })
+      yield* Effect.acquireRelease(
+        Effect.promise(() => new Promise<void>((resolve) => proxy.listen(0, "127.0.0.1", resolve))),
+        () => Effect.sync(() => proxy.close())
+      )
+      const url = `rediss://127.0.0.1:${(proxy.address() as Net.AddressInfo).port}`
       const error = yield* Effect.flip(connecting(RedisStore.make({ url, connectTimeout: "20 seconds" })))
       assert.deepStrictEqual([error.operation, error.retryable], ["connect", false])
       assert.include(error.reason, "self-signed certificate")
+      // One connection, its certificate refused: no reconnection after it.
+      assert.strictEqual(connections, 1)
+      // The same failure to a store already running: an outage it waits out (a certificate renewed late).
+      assert.isTrue(RedisErrors.isRetryable(error.cause))
       const store = fileURLToPath(new URL("../src/durable/RedisStore.ts", import.meta.url))
       const script = `import * as RedisStore from ${JSON.stringify(store)}
 import { Effect } from "effect"
@@ -261,12 +279,14 @@ describe("PostgreSQL: retryable or not", () => {
   it.live("sslmode=require and verify-full pass the URL check: a server without TLS is a connect failure, not a bad option, and not retryable", () =>
     Effect.gen(function*() {
       for (const mode of ["require", "verify-ca", "verify-full"]) {
-        // A connectTimeout the test would run past (5 s) if make tried again until it.
+        // A connectTimeout past the test's own limit (30 s): tried again until it, the test would fail.
         const error = yield* Effect.flip(
-          connecting(PostgresStore.make({ url: `${postgres().url}?sslmode=${mode}`, connectTimeout: "20 seconds" }))
+          connecting(PostgresStore.make({ url: `${postgres().url}?sslmode=${mode}`, connectTimeout: "40 seconds" }))
         )
         assert.deepStrictEqual([error.operation, error.retryable], ["connect", false], mode)
         assert.include(error.reason, "TLS", mode)
+        // The same failure to a store already running: an outage it waits out (a server restarted without TLS).
+        assert.isTrue(PostgresErrors.storeError("claim")(error.cause as SqlError).retryable, mode)
       }
     }))
 
@@ -274,11 +294,14 @@ describe("PostgreSQL: retryable or not", () => {
     Effect.gen(function*() {
       const fixture = (name: string) => fileURLToPath(new URL(`./support/tls/${name}`, import.meta.url))
       const server = yield* startPostgres({ tls: { cert: fixture("selfSigned.crt"), key: fixture("selfSigned.key") } })
+      // A connectTimeout past the test's own limit (60 s): tried again until it, the test would fail.
       const error = yield* Effect.flip(
-        connecting(PostgresStore.make({ url: `${server.url}?sslmode=verify-full`, connectTimeout: "20 seconds" }))
+        connecting(PostgresStore.make({ url: `${server.url}?sslmode=verify-full`, connectTimeout: "90 seconds" }))
       )
       assert.deepStrictEqual([error.operation, error.retryable], ["connect", false])
       assert.include(error.reason, "self-signed certificate")
+      // The same failure to a store already running: an outage it waits out (a certificate renewed late).
+      assert.isTrue(PostgresErrors.storeError("claim")(error.cause as SqlError).retryable)
       // The same server on a client that trusts its certificate: the store works, over TLS.
       const client = yield* PgClient.make({
         url: Redacted.make(server.url),

@@ -81,9 +81,10 @@ import type * as Scope from "effect/Scope"
  * no answer in time, a server starting, busy or out of connections), false
  * for a refusal that the same call would meet again (text PostgreSQL cannot
  * store, an id that is not a string, a queue's name no store can keep, a
- * key of the wrong type in Redis, a right the role lacks, TLS the settings
- * cannot have (a server without it, a certificate this process does not
- * trust), a store at a schema version newer than this code knows). An error
+ * key of the wrong type in Redis, a right the role lacks, at a store's
+ * start TLS the settings cannot have (a server without it, a certificate
+ * this process does not trust), a store at a schema version newer than this
+ * code knows). An error
  * constructed without saying is retryable, as every `StoreError` was taken
  * to be before the distinction. `cause` keeps what
  * the engine's client failed with, when there was one.

@@ -18,7 +18,7 @@ import * as Schedule from "effect/Schedule"
 import * as Scope from "effect/Scope"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
 import { StoreError } from "../Store.ts"
-import { isRetryable, storeError } from "./errors.ts"
+import { isRetryableAtStart, storeError } from "./errors.ts"
 
 /**
  * How long releasing the store waits for its connections to close. Closing
@@ -208,7 +208,7 @@ export const reach = <A, R>(
     Effect.tapError((error) => Effect.sync(() => lastError = error)),
     Effect.retry({
       schedule: Schedule.spaced(retryConnectEvery),
-      while: (error) => isSqlError(error) ? isRetryable(error) : error.retryable
+      while: (error) => isSqlError(error) ? isRetryableAtStart(error) : error.retryable
     }),
     Effect.mapError((error) => isSqlError(error) ? storeError("connect")(error) : error),
     Effect.timeoutOrElse({

@@ -46,18 +46,28 @@ const refusedStartupParameter = (error: SqlError): boolean =>
  * TLS that cannot be had with these settings: a server that answers it does
  * not speak TLS (to `sslmode=require` or `verify-full`), or a certificate
  * this process does not trust (`untrustedCertificate.ts`). The driver counts
- * both as a lost connection; the same settings meet them at every try.
+ * both as a lost connection.
  */
 const refusedTls = (error: SqlError): boolean =>
   error.reason.message.includes("refused TLS") || isUntrustedCertificate(error.reason.cause)
 
 /** Whether the statement that failed with `error` can succeed if tried again. */
 export const isRetryable = (error: SqlError): boolean => {
-  if (refusedStartupParameter(error) || refusedTls(error)) return false
+  if (refusedStartupParameter(error)) return false
   if (error.isRetryable) return true
   const code = sqlState(error)
   return code !== undefined && (code.startsWith("53") || code === "57P01" || code === "57P02" || code === "57P03")
 }
+
+/**
+ * Whether a store's start (`connect`) that failed with `error` can succeed
+ * if tried again: as a statement, unless TLS is refused, which the same
+ * settings meet at every try. Once the store has started, the same refusal
+ * (a certificate that expired, a server restarted without TLS) is a passing
+ * outage: the pool waits it out, its acknowledgements kept, until someone
+ * mends the server.
+ */
+export const isRetryableAtStart = (error: SqlError): boolean => !refusedTls(error) && isRetryable(error)
 
 /**
  * The driver's message says what it was doing ("PgConnection: Query failed");
@@ -69,7 +79,7 @@ export const storeError = (operation: string) => (error: SqlError): StoreError =
   return new StoreError({
     operation,
     reason: detail === "" || error.message.includes(detail) ? error.message : `${error.message}: ${detail}`,
-    retryable: isRetryable(error),
+    retryable: operation === "connect" ? isRetryableAtStart(error) : isRetryable(error),
     cause: error
   })
 }

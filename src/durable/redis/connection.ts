@@ -92,7 +92,7 @@ export const connectError = (connection: Connection, reason: string, cause?: unk
   return new StoreError({
     operation: "connect",
     reason: last === undefined || reason.includes(last) ? reason : `${reason} (last error: ${last})`,
-    retryable: cause === undefined || isRetryable(cause),
+    retryable: cause === undefined || (!refusedForGood(cause) && isRetryable(cause)),
     cause
   })
 }

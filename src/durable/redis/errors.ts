@@ -3,8 +3,8 @@
  * `retryable` says whether the same command can succeed later.
  *
  * Anything that is not a reply of the server is the connection's doing
- * (refused, reset, closed, offline): retryable, except a certificate this
- * process does not trust (`untrustedCertificate.ts`). A reply is an error the
+ * (refused, reset, closed, offline): retryable. At the start, a
+ * certificate this process does not trust is not (`refusedForGood`). A reply is an error the
  * server chose, and its first word says which: a few say the server cannot
  * serve now but will (busy running a script, loading its data set, out of
  * memory, a replica being promoted); every other one (`WRONGTYPE`, `ERR`,
@@ -47,7 +47,7 @@ export class UnexpectedReply extends Error {}
 /** Whether the command that failed with `cause` can succeed if tried again. */
 export const isRetryable = (cause: unknown): boolean => {
   if (cause instanceof ErrorReply) return passing.has(cause.message.split(" ", 1)[0]!)
-  return !(cause instanceof UnexpectedReply || isUntrustedCertificate(cause))
+  return !(cause instanceof UnexpectedReply)
 }
 
 /**
