@@ -47,6 +47,7 @@ import type * as HttpServer from "effect/http/HttpServer"
 import * as HttpServerError from "effect/http/HttpServerError"
 import * as HttpServerRequest from "effect/http/HttpServerRequest"
 import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
 import * as Routes from "./dashboard/routes.ts"
 import * as Sampler from "./dashboard/sampler.ts"
 import * as Security from "./dashboard/security.ts"
@@ -165,22 +166,37 @@ const checkedLimits = (input: unknown): Limits => {
 }
 
 /**
- * One of `queues`, checked: an object (as `memory` and `durable` make)
- * whose name is a segment of its actions' path, where a URL reads "." and
- * ".." (even escaped) as steps, and whose `periodic`, if any, is a list.
+ * One of `queues`, checked: what `memory` and `durable` make, or an object
+ * of the same shape: a name that can be a segment of its actions' path
+ * (where a URL reads "." and ".." as steps, even escaped), the pool's
+ * `stats` and `running` as effects, its `outcomes` as a stream, and its
+ * periodic jobs, if any, as a list of names and schedules.
  */
 const checkedQueue = (input: unknown, i: number): Queue => {
-  const queue = Checks.record(`queues[${i}]`, input) as Queue
-  const name: unknown = Checks.field(queue, "name", `queues[${i}].name`)
+  const at = `queues[${i}]`
+  const queue = Checks.record(at, input)
+  const name: unknown = Checks.field(queue, "name", `${at}.name`)
   if (!isRoutable(name)) {
-    Checks.refuse("queues", `a queue is named ${Checks.describe(name)}, which cannot be a segment of a URL's path`)
+    Checks.refuse(`${at}.name`, `${Checks.describe(name)} cannot be a segment of a URL's path`)
   }
-  const periodic = Checks.field(queue, "periodic", `queues[${i}].periodic`)
-  if (periodic !== undefined && !Array.isArray(periodic)) {
-    Checks.refuse(`queues[${i}].periodic`, `must be an array, got ${Checks.describe(periodic)}`)
+  Checks.must(`${at}.kind`, Checks.field(queue, "kind", `${at}.kind`), isKind, `"memory" or "durable"`)
+  for (const effect of ["stats", "running"] as const) {
+    Checks.must(`${at}.${effect}`, Checks.field(queue, effect, `${at}.${effect}`), Effect.isEffect, "an Effect")
   }
-  return queue
+  Checks.must(`${at}.outcomes`, Checks.field(queue, "outcomes", `${at}.outcomes`), Stream.isStream, "a Stream")
+  const periodic = Checks.field(queue, "periodic", `${at}.periodic`)
+  if (periodic !== undefined) {
+    Checks.must(`${at}.periodic`, periodic, Array.isArray, "an array of { name, cron }").forEach((job: unknown, j: number) => {
+      const where = `${at}.periodic[${j}]`
+      const declared = Checks.record(where, job)
+      Checks.nonEmptyString(`${where}.name`, Checks.field(declared, "name", `${where}.name`))
+      Checks.nonEmptyString(`${where}.cron`, Checks.field(declared, "cron", `${where}.cron`))
+    })
+  }
+  return queue as Queue
 }
+
+const isKind = (kind: unknown): kind is Queue["kind"] => kind === "memory" || kind === "durable"
 
 /**
  * Checks the options. A wrong one is a programming error, so a defect (a

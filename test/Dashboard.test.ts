@@ -729,12 +729,17 @@ describe("options", () => {
       [{ token: 123 }, /option token must be a non-empty string, got 123/],
       [{ queues: null }, /option queues must be an array/],
       ...["", ".", ".."].map((name) =>
-        [{ queues: [{ ...queues[0], name }] }, /option queues a queue is named "\.{0,2}", which cannot be a segment/] as const
+        [{ queues: [{ ...queues[0], name }] }, /option queues\[0\]\.name "\.{0,2}" cannot be a segment of a URL's path/] as const
       ),
-      [{ queues: [{ ...queues[0], name: undefined }, { ...queues[0], name: undefined }] }, /option queues a queue is named undefined/],
+      [{ queues: [{ ...queues[0], name: undefined }, { ...queues[0], name: undefined }] }, /option queues\[0\]\.name undefined cannot be/],
       [{ queues: [42] }, /option queues\[0\] must be an object, got 42/],
       [{ queues: [queues[0], null] }, /option queues\[1\] must be an object, got null/],
-      [{ queues: [{ ...queues[0], periodic: "nightly" }] }, /option queues\[0\].periodic must be an array, got "nightly"/]
+      [{ queues: [{ name: "a" }] }, /option queues\[0\]\.kind must be "memory" or "durable", got undefined/],
+      [{ queues: [{ ...queues[0], stats: () => 1 }] }, /option queues\[0\]\.stats must be an Effect/],
+      [{ queues: [{ ...queues[0], outcomes: [] }] }, /option queues\[0\]\.outcomes must be a Stream/],
+      [{ queues: [{ ...queues[0], periodic: "nightly" }] }, /option queues\[0\]\.periodic must be an array of \{ name, cron \}, got "nightly"/],
+      [{ queues: [{ ...queues[0], periodic: [null] }] }, /option queues\[0\]\.periodic\[0\] must be an object, got null/],
+      [{ queues: [{ ...queues[0], periodic: [{ name: "n" }] }] }, /option queues\[0\]\.periodic\[0\]\.cron must be a non-empty string/]
     ]
     for (const [options, reason] of cases) assert.match(await refusal(options), reason)
     // And what is right is taken: every limit at its bound, a list of hosts, a finite interval.
