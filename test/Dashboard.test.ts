@@ -7,7 +7,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Context, Duration, Effect, Fiber, Layer, Schema, Stream } from "effect"
+import { Clock, Context, Duration, Effect, Fiber, Layer, Schema, Stream } from "effect"
 import { createServer } from "node:http"
 import { type AddressInfo, connect } from "node:net"
 import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
@@ -359,11 +359,83 @@ describe("a slow store", () => {
         yield* settle
       }
       const [slowQueue, fastQueue] = (yield* sampler.snapshot).queues
-      assert.deepStrictEqual(fastQueue!.series.map((sample) => [sample.seconds, sample.ended]), Array(10).fill([1, 10]))
+      // A tick a second from the start, its first before the jobs began.
+      assert.deepStrictEqual(fastQueue!.series.map((sample) => [sample.seconds, sample.ended]), [[1, 0], ...Array(10).fill([1, 10])])
       // A tick every 2.5 s: the second's wait, then the store's 1.5 s.
       assert.deepStrictEqual(slowQueue!.series.map((sample) => sample.seconds), [2.5, 2.5, 2.5, 2.5])
       const times = slowQueue!.series.map((sample) => sample.t)
       assert.deepStrictEqual(times.slice(1).map((t, i) => t - times[i]!), [2_500, 2_500, 2_500])
+    }))
+})
+
+describe("a store whose answers take varying times", () => {
+  it.effect("each sample is the pool's counters as of when they were read, and the time since the ones before", () =>
+    Effect.gen(function*() {
+      const delays = [300, 1_500, 700]
+      let asked = 0
+      const admin = {
+        counts: Effect.suspend(() =>
+          Effect.as(Effect.sleep(Duration.millis(delays[asked++ % delays.length]!)), { ready: 0, leased: 0, completed: 0, buried: 0 })
+        ),
+        deadLetters: () => Effect.succeed([]),
+        upcoming: () => Effect.succeed(undefined)
+      } as unknown as Admin
+      const pool = yield* Pool.make({ workers: 1, handler: () => Effect.void })
+      const readAt: Array<number> = []
+      const stats = Effect.andThen(Effect.flatMap(Clock.currentTimeMillis, (now) => Effect.sync(() => readAt.push(now))), pool.stats)
+      const queue: Dashboard.Queue = { ...Dashboard.memory("q", pool), kind: "durable", admin, stats }
+      const started = yield* Effect.forkChild(Sampler.start([queue], { interval: second, limits: Sampler.defaultLimits }))
+      for (let t = 0; t < 100; t++) {
+        yield* TestClock.adjust("100 millis")
+        yield* settle
+      }
+      const sampler = yield* Fiber.join(started)
+      const { series } = (yield* sampler.snapshot).queues[0]!
+      assert.isAtLeast(series.length, 4)
+      assert.deepStrictEqual(series.map((sample) => sample.t), readAt.slice(1, series.length + 1))
+      assert.deepStrictEqual(series.map((sample) => sample.seconds), readAt.slice(1, series.length + 1).map((t, i) => (t - readAt[i]!) / 1000))
+    }))
+
+  it("a sample's time is measured on the monotonic clock: a jump of the wall clock makes it no longer", () => {
+    const queue = Sampler.makeQueue({
+      name: "q",
+      kind: "memory",
+      stats: Effect.never,
+      running: Effect.succeed([]),
+      outcomes: Stream.never,
+      admin: undefined,
+      periodic: []
+    })
+    const stats = (succeeded: number) => ({
+      workers: 1, queued: 0, delayed: 0, active: 0, submitted: succeeded, succeeded, failed: 0, died: 0,
+      interrupted: 0, cancelled: 0, abandoned: 0, droppedOutcomes: 0
+    })
+    const store = { counts: undefined, deadLetters: [], upcoming: undefined, error: undefined }
+    Sampler.tick(queue, { now: 1_000_000, monotonic: 50_000 }, stats(0), [], store)
+    // The wall clock set an hour ahead between two ticks a second apart, then an hour back.
+    Sampler.tick(queue, { now: 1_000_000 + 3_601_000, monotonic: 51_000 }, stats(10), [], store)
+    Sampler.tick(queue, { now: 1_002_000, monotonic: 52_000 }, stats(20), [], store)
+    assert.deepStrictEqual(queue.snapshot.series.map((sample) => [sample.seconds, sample.ended]), [[1, 10], [1, 10]])
+  })
+
+  it.effect("the first ticks of several slow stores are read at once: the dashboard starts after the slowest, not their sum", () =>
+    Effect.gen(function*() {
+      const slowQueue = (name: string) =>
+        Effect.map(Pool.make({ workers: 1, handler: () => Effect.void }), (pool): Dashboard.Queue => ({
+          ...Dashboard.memory(name, pool),
+          kind: "durable",
+          admin: {
+            counts: Effect.as(Effect.sleep("1500 millis"), { ready: 0, leased: 0, completed: 0, buried: 0 }),
+            deadLetters: () => Effect.succeed([]),
+            upcoming: () => Effect.succeed(undefined)
+          } as unknown as Admin
+        }))
+      const queues = [yield* slowQueue("a"), yield* slowQueue("b"), yield* slowQueue("c")]
+      const started = yield* Effect.forkChild(Sampler.start(queues, { interval: second, limits: Sampler.defaultLimits }))
+      yield* settle
+      yield* TestClock.adjust("1500 millis")
+      yield* settle
+      assert.isDefined(started.pollUnsafe(), "the dashboard still starting after 1.5 s")
     }))
 })
 

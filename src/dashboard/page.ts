@@ -118,19 +118,31 @@ export const script = `"use strict";
 
   const count = (name, value) => h("div", { class: "count", "data-count": name }, h("b", {}, value === undefined ? "–" : value), h("span", {}, name));
 
+  // How long before the last sample each sample was taken, in seconds, from the time each covers.
+  const secondsAgo = (series) => {
+    const ago = new Array(series.length);
+    let total = 0;
+    for (let i = series.length - 1; i >= 0; i--) {
+      ago[i] = total;
+      total += series[i].seconds;
+    }
+    return ago;
+  };
+
   const chart = (series) => {
     // A minute fills the width at first; then the chart keeps every sample the server holds (ten
-    // minutes at one a second), each at its time: a tick that waited for a slow store covers more.
+    // minutes at one a second), each as wide as the time it covers (a tick that waited for a slow
+    // store covers more), measured back from the last: the wall clock's jumps move nothing.
     const width = 600, height = 120;
-    const end = series.length > 0 ? series[series.length - 1].t : 0;
-    const span = Math.max(60000, series.length > 0 ? end - series[0].t : 0);
+    const ago = secondsAgo(series);
+    const span = Math.max(60, ago.length > 0 ? ago[0] : 0);
     const box = svg("svg", { viewBox: "0 0 " + width + " " + height, preserveAspectRatio: "none", role: "img" });
     const rate = (s) => s.seconds > 0 ? s.ended / s.seconds : 0;
     const top = Math.max(1, Math.ceil(Math.max(0, ...series.map(rate))));
-    const x = (s) => width - (end - s.t) / span * width;
+    const x = (i) => width - ago[i] / span * width;
     const line = (value, scale, color) => {
       if (series.length < 2) return;
-      const points = series.map((s) => x(s).toFixed(1) + "," + (height - 4 - value(s) / scale * (height - 10)).toFixed(1)).join(" ");
+      const points = series.map((s, i) => x(i).toFixed(1) + "," + (height - 4 - value(s) / scale * (height - 10)).toFixed(1)).join(" ");
       box.append(svg("polyline", { points, fill: "none", stroke: color, "stroke-width": 1.5 }));
     };
     box.append(svg("text", { x: 4, y: 12, "font-size": 10, fill: "#677085" }));
@@ -148,7 +160,8 @@ export const script = `"use strict";
   const card = (q, actions) => {
     const s = q.stats, c = q.counts;
     const last = q.series[q.series.length - 1];
-    const perMinute = last ? q.series.filter((x) => x.t > last.t - 60000) : [];
+    const ago = secondsAgo(q.series);
+    const perMinute = q.series.filter((x, i) => ago[i] < 60);
     const ended = perMinute.reduce((a, x) => a + x.ended, 0), failed = perMinute.reduce((a, x) => a + x.failed, 0);
     const counts = [
       count("workers", s.workers), count("queued", s.queued), count("delayed", s.delayed), count("active", s.active),

@@ -14,6 +14,7 @@
  */
 import * as Cause from "effect/Cause"
 import * as Clock from "effect/Clock"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
@@ -26,6 +27,7 @@ import type * as Job from "../Job.ts"
 import type * as Pool from "../Pool.ts"
 import { messageOf } from "../internal/options.ts"
 import { prefix } from "../internal/prefix.ts"
+import { monotonicMillis } from "../internal/timetable.ts"
 import * as Ring from "./ring.ts"
 
 /** What the dashboard reads of one pool or queue: `Dashboard.memory` and `Dashboard.durable` make these. */
@@ -153,7 +155,11 @@ export interface QueueState {
   readonly series: Ring.Ring<Sample>
   readonly runTimes: Ring.Ring<number>
   readonly recent: Ring.Ring<RecentOutcome>
-  /** The ended and failed totals at the last tick, and when they were read: the next sample is the difference. */
+  /**
+   * The ended and failed totals at the last tick, and when they were read
+   * (on the monotonic clock, which a wall clock's jump does not move): the
+   * next sample is the difference.
+   */
   last: { readonly ended: number; readonly failed: number; readonly at: number } | undefined
   snapshot: QueueSnapshot
 }
@@ -300,22 +306,23 @@ const payloadText = (payload: unknown): string => {
  */
 export const tick = (
   queue: QueueState,
-  now: number,
+  read: Reading,
   stats: Pool.Stats,
   running: ReadonlyArray<Pool.RunningJob>,
   store: StoreView
 ): QueueSnapshot => {
+  const { monotonic, now } = read
   const ended = endedOf(stats)
   const failed = failedOf(stats)
   if (queue.last !== undefined) {
     Ring.push(queue.series, {
       t: now,
-      seconds: Math.max(0, now - queue.last.at) / 1000,
+      seconds: Math.max(0, monotonic - queue.last.at) / 1000,
       ended: Math.max(0, ended - queue.last.ended),
       failed: Math.max(0, failed - queue.last.failed)
     })
   }
-  queue.last = { ended, failed, at: now }
+  queue.last = { ended, failed, at: monotonic }
   const shown = running.slice(0, queue.limits.running).map((job) => ({
     id: cut(job.id),
     worker: job.worker,
@@ -345,12 +352,22 @@ export const tick = (
  */
 export const sampleOnce = (queue: QueueState): Effect.Effect<void> =>
   Effect.gen(function*() {
-    const now = yield* Clock.currentTimeMillis
+    const read = yield* reading
     const stats = yield* queue.source.stats
     const running = yield* queue.source.running
     const store = yield* readStore(queue)
-    tick(queue, now, stats, running, store)
+    tick(queue, read, stats, running, store)
   })
+
+/** When a tick read the pool: the wall clock's time (shown), and the monotonic clock's (measured). */
+export interface Reading {
+  readonly now: number
+  readonly monotonic: number
+}
+
+const reading: Effect.Effect<Reading> = Effect.clockWith((clock) =>
+  Effect.sync(() => ({ now: clock.currentTimeMillisUnsafe(), monotonic: monotonicMillis(clock) }))
+)
 
 /** The sampler of every queue the dashboard shows. */
 export interface Sampler {
@@ -376,12 +393,15 @@ export const start = (
         Effect.map(Clock.currentTimeMillis, (now) => {
           for (const outcome of outcomes) record(queue, outcome, now)
         })), { startImmediately: true })
-      // A first tick now, so that the page has counts from its first poll.
-      yield* sampleOnce(queue)
     }
-    for (const queue of queues) {
-      yield* Effect.forkScoped(Effect.forever(Effect.andThen(Effect.sleep(options.interval), sampleOnce(queue))))
-    }
+    // Each queue's first tick now, so that the page has counts from its first poll; the start waits
+    // for every queue's, all at once (a slow store holds it up as long as its own tick takes).
+    const firstTicks = yield* Effect.forEach(queues, (queue) => {
+      const ticked = Deferred.makeUnsafe<void>()
+      const ticks = Effect.forever(Effect.andThen(Effect.sleep(options.interval), sampleOnce(queue)))
+      return Effect.as(Effect.forkScoped(sampleOnce(queue).pipe(Effect.andThen(Deferred.succeed(ticked, undefined)), Effect.andThen(ticks)), { startImmediately: true }), ticked)
+    })
+    yield* Effect.forEach(firstTicks, Deferred.await, { discard: true })
     const snapshot = Effect.map(Clock.currentTimeMillis, (at): Snapshot => ({
       at,
       queues: queues.map((queue) => queue.snapshot)
