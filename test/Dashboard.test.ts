@@ -28,6 +28,17 @@ import { settle } from "./support/workload.ts"
 
 const second = Duration.seconds(1)
 
+/** A queue shown by the dashboard whose pool never answers its stats: for what reads no pool. */
+const idleQueue = (name: string): Dashboard.Queue => ({
+  name,
+  kind: "memory",
+  stats: Effect.never,
+  running: Effect.succeed([]),
+  outcomes: Stream.never,
+  admin: undefined,
+  periodic: []
+})
+
 describe("rings and percentiles", () => {
   it("a ring keeps the last values, oldest first, and never more than its capacity", () => {
     const ring = Ring.make<number>(3)
@@ -397,15 +408,7 @@ describe("a store whose answers take varying times", () => {
     }))
 
   it("a sample's time is measured on the monotonic clock: a jump of the wall clock makes it no longer", () => {
-    const queue = Sampler.makeQueue({
-      name: "q",
-      kind: "memory",
-      stats: Effect.never,
-      running: Effect.succeed([]),
-      outcomes: Stream.never,
-      admin: undefined,
-      periodic: []
-    })
+    const queue = Sampler.makeQueue(idleQueue("q"))
     const stats = (succeeded: number) => ({
       workers: 1, queued: 0, delayed: 0, active: 0, submitted: succeeded, succeeded, failed: 0, died: 0,
       interrupted: 0, cancelled: 0, abandoned: 0, droppedOutcomes: 0
@@ -752,15 +755,7 @@ describe("the program's --dashboard address", () => {
 
 describe("options", () => {
   it("two queues of the same name are refused, as is an empty token", async () => {
-    const queue = (name: string): Dashboard.Queue => ({
-      name,
-      kind: "memory",
-      stats: Effect.never,
-      running: Effect.succeed([]),
-      outcomes: Stream.never,
-      admin: undefined,
-      periodic: []
-    })
+    const queue = idleQueue
     const build = (options: Dashboard.Options) =>
       Effect.runPromiseExit(Effect.scoped(Effect.asVoid(HttpRouter.toHttpEffect(Dashboard.routes(options)))))
     const clash = await build({ queues: [queue("a"), queue("a")] })
@@ -770,15 +765,7 @@ describe("options", () => {
   })
 
   it("a wrong interval, limit, host list or token is a TypeError naming it, as the layer is built", async () => {
-    const queues = [{
-      name: "a",
-      kind: "memory" as const,
-      stats: Effect.never,
-      running: Effect.succeed([]),
-      outcomes: Stream.never,
-      admin: undefined,
-      periodic: []
-    }]
+    const queues = [idleQueue("a")]
     const refusal = async (options: object) => {
       const exit = await Effect.runPromiseExit(
         Effect.scoped(Effect.asVoid(HttpRouter.toHttpEffect(Dashboard.routes({ queues, ...options } as Dashboard.Options))))
