@@ -369,6 +369,13 @@ const reading: Effect.Effect<Reading> = Effect.clockWith((clock) =>
   Effect.sync(() => ({ now: clock.currentTimeMillisUnsafe(), monotonic: monotonicMillis(clock) }))
 )
 
+/** Ticks `queue` now (then `first` is done), and every `interval` after, for ever. */
+const ticking = (queue: QueueState, interval: Duration.Duration, first: Deferred.Deferred<void>): Effect.Effect<never> =>
+  sampleOnce(queue).pipe(
+    Effect.andThen(Deferred.succeed(first, undefined)),
+    Effect.andThen(Effect.forever(Effect.andThen(Effect.sleep(interval), sampleOnce(queue))))
+  )
+
 /** The sampler of every queue the dashboard shows. */
 export interface Sampler {
   readonly queues: ReadonlyArray<QueueState>
@@ -396,11 +403,10 @@ export const start = (
     }
     // Each queue's first tick now, so that the page has counts from its first poll; the start waits
     // for every queue's, all at once (a slow store holds it up as long as its own tick takes).
-    const firstTicks = yield* Effect.forEach(queues, (queue) => {
-      const ticked = Deferred.makeUnsafe<void>()
-      const ticks = Effect.forever(Effect.andThen(Effect.sleep(options.interval), sampleOnce(queue)))
-      return Effect.as(Effect.forkScoped(sampleOnce(queue).pipe(Effect.andThen(Deferred.succeed(ticked, undefined)), Effect.andThen(ticks)), { startImmediately: true }), ticked)
-    })
+    const firstTicks = queues.map(() => Deferred.makeUnsafe<void>())
+    for (const [i, queue] of queues.entries()) {
+      yield* Effect.forkScoped(ticking(queue, options.interval, firstTicks[i]!), { startImmediately: true })
+    }
     yield* Effect.forEach(firstTicks, Deferred.await, { discard: true })
     const snapshot = Effect.map(Clock.currentTimeMillis, (at): Snapshot => ({
       at,
