@@ -46,6 +46,7 @@ import * as Cancel from "./internal/cancel.ts"
 import * as Delayed from "./internal/delayed.ts"
 import * as Ledger from "./internal/ledger.ts"
 import * as PoolMetrics from "./internal/metrics.ts"
+import { inOwnScope } from "./internal/ownScope.ts"
 import * as Tracing from "./internal/tracing.ts"
 import * as Places from "./internal/places.ts"
 import * as PoolShutdown from "./internal/poolShutdown.ts"
@@ -413,7 +414,7 @@ export const makeWithHooks = <A, B, E, R>(
   options: Options<A, B, E, R>,
   given: Hooks<A>
 ): Effect.Effect<HookedPool<A, B, E>, PoolConfigError, Scope.Scope | R> =>
-  Effect.gen(function*() {
+  inOwnScope(Effect.gen(function*() {
     const validated = validate(options)
     if (isInvalid(validated)) return yield* configError(validated)
     const config: Config<A, B, E, R> = validated
@@ -505,9 +506,8 @@ export const makeWithHooks = <A, B, E, R>(
 
     // --- start ----------------------------------------------------------------
 
-    // The workers live in a scope of the pool's own, closed only after the
-    // drain: the owner's scope may run its finalizers in parallel, and must
-    // not interrupt the workers while they drain.
+    // The workers live in a scope of their own, closed by the shutdown's
+    // finalizer once the drain is over: nothing interrupts them while they drain.
     const workerScope = yield* Scope.make()
     const shutdownOnRelease = PoolShutdown.onRelease(poolShutdown, shutdown())
     yield* Scope.addFinalizer(scope, Effect.andThen(shutdownOnRelease, Scope.close(workerScope, Exit.void)))
@@ -518,7 +518,7 @@ export const makeWithHooks = <A, B, E, R>(
     ))
 
     return { submit, submitAll, trySubmit, run, outcomes, subscribe, stats, running, shutdown, cancel, deliver }
-  }).pipe(Effect.withSpan("Pool.make"))
+  })).pipe(Effect.withSpan("Pool.make"))
 
 /**
  * A layer that provides a pool as the service `service`. The pool starts when

@@ -4,7 +4,7 @@
  * (`Metric.MetricRegistry`), on the TestClock.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Metric } from "effect"
+import { Effect, Exit, Fiber, Metric, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import { type Job, Metrics, Pool } from "../src/index.ts"
@@ -141,6 +141,23 @@ describe("in-memory pool", () => {
       assert.strictEqual(yield* valueOf(Metrics.jobsActive.id, { pool: "default" }), 0)
     })))
 
+  it.effect("in a scope whose finalizers run in parallel, the final counts still count the jobs the shutdown drained", () =>
+    isolated(Effect.gen(function*() {
+      const scope = yield* Scope.make("parallel")
+      const pool = yield* Pool.make({ workers: 2, handler: () => Effect.sleep("200 millis") }).pipe(Scope.provide(scope))
+      for (let n = 0; n < 6; n++) yield* pool.submit(n)
+      yield* settle
+      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+      for (let t = 0; t < 4; t++) {
+        yield* TestClock.adjust("200 millis")
+        yield* settle
+      }
+      yield* Fiber.join(closing)
+      assert.strictEqual((yield* pool.stats).succeeded, 6)
+      assert.strictEqual(yield* ended("default", "succeeded"), 6)
+      assert.strictEqual(yield* valueOf(Metrics.jobsActive.id, { pool: "default" }), 0)
+    })))
+
   it.effect("without jobTimings, no histogram", () =>
     isolated(Effect.gen(function*() {
       const pool = yield* Pool.make({ workers: 1, handler: () => Effect.void })
@@ -191,6 +208,20 @@ describe("durable pool", () => {
       assert.strictEqual((yield* histogramOf(Metrics.jobRunSeconds.id, labels)).count, 3)
       const claims = yield* histogramOf(Metrics.storeOperationSeconds.id, { operation: "claim", queue: "q", engine: "memory" })
       assert.isAbove(claims.count, 0)
+    })))
+
+  it.effect("in a scope whose finalizers run in parallel, the shutdown drains and acknowledges, and the final counts count it", () =>
+    isolated(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const scope = yield* Scope.make("parallel")
+      const pool = yield* oneWorker(store, { name: "svc", workers: 2, handler: () => Effect.sleep("200 millis") }).pipe(Scope.provide(scope))
+      for (let n = 0; n < 4; n++) yield* pool.submit(`job-${n}`)
+      yield* elapse(100)
+      const closing = yield* Effect.forkChild(Scope.close(scope, Exit.void))
+      yield* elapse(1_000)
+      yield* Fiber.join(closing)
+      assert.strictEqual(yield* ended("svc", "succeeded"), 4)
+      assert.deepStrictEqual(yield* store.counts("q"), { ready: 0, leased: 0, completed: 4, buried: 0 })
     })))
 
   it.effect("a failed store operation is counted", () =>
