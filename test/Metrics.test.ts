@@ -224,6 +224,26 @@ describe("durable pool", () => {
       assert.deepStrictEqual(yield* store.counts("q"), { ready: 0, leased: 0, completed: 4, buried: 0 })
     })))
 
+  it.effect("two pools of one name on one queue share the store's counts: the first to close leaves them to the other", () =>
+    isolated(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const a = yield* durable(store, () => Effect.void)
+      const completed = valueOf(Metrics.storeJobs.id, { pool: "svc", queue: "q", state: "completed" })
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* durable(store, () => Effect.void)
+        yield* a.submit("one")
+        yield* elapse(6_000)
+        assert.strictEqual(yield* completed, 1)
+      }))
+      // The second pool is closed: the first one's series is still there, and still sampled.
+      assert.strictEqual(yield* completed, 1)
+      yield* a.submit("two")
+      yield* elapse(6_000)
+      assert.strictEqual(yield* completed, 2)
+      yield* a.shutdown()
+      assert.isUndefined(yield* completed, "the series outlived the last pool")
+    })))
+
   it.effect("a failed store operation is counted", () =>
     isolated(Effect.gen(function*() {
       const store = yield* MemoryStore.make

@@ -11,11 +11,12 @@
  *
  * Internal: not an entry point of the package.
  */
-import type * as Context from "effect/Context"
+import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import type * as Scope from "effect/Scope"
+import { seriesKey } from "../internal/metrics.ts"
 import * as Metrics from "../Metrics.ts"
 import type { Counts, Store } from "./Store.ts"
 
@@ -48,6 +49,60 @@ export const settled = (metrics: DurableMetrics | undefined, ending: "retry" | "
 
 const states = ["ready", "leased", "completed", "buried"] as const satisfies ReadonlyArray<keyof Counts>
 
+/** One pool's last answer of the store's counts. */
+interface Sampled {
+  counts: Counts | undefined
+}
+
+/**
+ * The store-count series of one name and queue in one registry: shared by
+ * the pools of that name and queue in this process (registered again, one
+ * pool's series would replace another's, and the first to close would take
+ * them away from the others), reading the latest answer any of them had,
+ * and removed with the last of them.
+ */
+interface Shared {
+  readonly pools: Set<Sampled>
+  latest: Sampled | undefined
+  readonly registrations: Array<{ readonly remove: () => void }>
+}
+
+const shared = new WeakMap<Metric.MetricRegistry, Map<string, Shared>>()
+
+/** Joins the shared series of `attributes` in `context` (made by the first pool): returns what leaves them. */
+const join = (sampled: Sampled, attributes: Metric.Metric.AttributeSet, context: Context.Context<never>) => {
+  const registry = Context.get(context, Metric.MetricRegistry)
+  let byKey = shared.get(registry)
+  if (byKey === undefined) shared.set(registry, byKey = new Map())
+  const key = seriesKey(attributes, context)
+  let series = byKey.get(key)
+  if (series === undefined) {
+    const made: Shared = { pools: new Set(), latest: undefined, registrations: [] }
+    for (const state of states) {
+      made.registrations.push(Metric.registerUnsafe(
+        Metric.withAttributes(Metrics.storeJobs, { ...attributes, state }),
+        context,
+        { get: () => ({ value: made.latest?.counts?.[state] ?? 0 }), update: () => {}, modify: () => {} }
+      ))
+    }
+    byKey.set(key, series = made)
+  }
+  series.pools.add(sampled)
+  const joined = series
+  return {
+    heard: () => {
+      joined.latest = sampled
+    },
+    leave: () => {
+      joined.pools.delete(sampled)
+      if (joined.latest === sampled) joined.latest = joined.pools.values().next().value
+      if (joined.pools.size > 0) return
+      joined.registrations.forEach((registration) => registration.remove())
+      byKey.delete(key)
+    }
+  }
+}
+
 /**
  * Samples the store's counts of `queue` now and every `storeCountsInterval`
  * in `scope`, and registers them as `Metrics.storeJobs` by `state`, until
@@ -63,22 +118,19 @@ export const sampleStoreCounts = (
   scope: Scope.Scope
 ): Effect.Effect<void> =>
   Effect.gen(function*() {
-    let last: Counts | undefined
-    const registrations = states.map((state) =>
-      Metric.registerUnsafe(
-        Metric.withAttributes(Metrics.storeJobs, { ...options.attributes, state }),
-        options.context,
-        { get: () => ({ value: last?.[state] ?? 0 }), update: () => {}, modify: () => {} }
-      )
-    )
+    const sampled: Sampled = { counts: undefined }
+    const { heard, leave } = join(sampled, options.attributes, options.context)
     const sample = options.store.counts(options.queue).pipe(
-      Effect.tap((counts) => Effect.sync(() => last = counts)),
+      Effect.tap((counts) =>
+        Effect.sync(() => {
+          sampled.counts = counts
+          heard()
+        })
+      ),
       Effect.ignore
     )
     yield* Effect.forkIn(
-      Effect.forever(Effect.andThen(sample, Effect.sleep(storeCountsInterval))).pipe(
-        Effect.ensuring(Effect.sync(() => registrations.forEach((registration) => registration.remove())))
-      ),
+      Effect.forever(Effect.andThen(sample, Effect.sleep(storeCountsInterval))).pipe(Effect.ensuring(Effect.sync(leave))),
       scope
     )
   })

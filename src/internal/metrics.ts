@@ -119,6 +119,15 @@ const retire = (group: Group, source: Source): void => {
 }
 
 /**
+ * Which series `attributes` name in `context`: with the context's own
+ * attributes, in order. Pools whose keys are equal add to the same series.
+ */
+export const seriesKey = (attributes: Metric.Metric.AttributeSet, context: Context.Context<never>): string => {
+  const all = { ...Context.get(context, Metric.CurrentMetricAttributes), ...attributes }
+  return JSON.stringify(Object.entries(all).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0))
+}
+
+/**
  * Adds a pool's counts to the series with `attributes` in `context`'s
  * registry: returns what retires them, once the pool has closed.
  */
@@ -130,8 +139,7 @@ export const register = (
   const registry = Context.get(context, Metric.MetricRegistry)
   let byKey = groups.get(registry)
   if (byKey === undefined) groups.set(registry, byKey = new Map())
-  const all = { ...Context.get(context, Metric.CurrentMetricAttributes), ...attributes }
-  const key = JSON.stringify(Object.entries(all).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0))
+  const key = seriesKey(attributes, context)
   let group = byKey.get(key)
   if (group === undefined) {
     group = { sources: new Set(), retired: new Map() }
