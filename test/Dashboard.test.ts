@@ -421,6 +421,16 @@ describe("a store whose answers take varying times", () => {
     assert.deepStrictEqual(queue.snapshot.series.map((sample) => [sample.seconds, sample.ended]), [[1, 10], [1, 10]])
   })
 
+  it.effect("a first tick that dies fails the start, as the defect it is", () =>
+    Effect.gen(function*() {
+      const broken: Dashboard.Queue = { ...idleQueue("broken"), stats: Effect.die(new Error("stats broke")) }
+      const started = yield* Effect.forkChild(Sampler.start([broken], { interval: second, limits: Sampler.defaultLimits }))
+      yield* settle
+      const exit = started.pollUnsafe()
+      assert.isDefined(exit, "the start still waits for a tick that died")
+      assert.match(String(exit), /stats broke/)
+    }))
+
   it.effect("the first ticks of several slow stores are read at once: the dashboard starts after the slowest, not their sum", () =>
     Effect.gen(function*() {
       const slowQueue = (name: string) =>

@@ -8,7 +8,7 @@ import { Effect, Exit, Fiber, Metric, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import { type Job, Metrics, Pool } from "../src/index.ts"
-import type { Store } from "../src/durable/Store.ts"
+import { type Store, StoreError } from "../src/durable/Store.ts"
 import { elapse, oneWorker } from "./support/durablePool.ts"
 import { settle } from "./support/workload.ts"
 
@@ -242,6 +242,24 @@ describe("durable pool", () => {
       assert.strictEqual(yield* completed, 2)
       yield* a.shutdown()
       assert.isUndefined(yield* completed, "the series outlived the last pool")
+    })))
+
+  it.effect("the pool whose sample the shared counts show closes: they stay until another pool's store answers", () =>
+    isolated(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      // The first pool's store never answers a count (an outage), the second's does.
+      const mute: Store = { ...store, counts: () => Effect.fail(new StoreError({ operation: "counts", reason: "down" })) }
+      const a = yield* durable(mute, () => Effect.void)
+      const completed = valueOf(Metrics.storeJobs.id, { pool: "svc", queue: "q", state: "completed" })
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* durable(store, () => Effect.void)
+        yield* a.submit("one")
+        yield* elapse(6_000)
+        assert.strictEqual(yield* completed, 1)
+      }))
+      yield* elapse(6_000)
+      assert.strictEqual(yield* completed, 1, "the counts the closed pool heard last")
+      yield* a.shutdown()
     })))
 
   it.effect("a failed store operation is counted", () =>

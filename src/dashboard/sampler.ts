@@ -369,10 +369,14 @@ const reading: Effect.Effect<Reading> = Effect.clockWith((clock) =>
   Effect.sync(() => ({ now: clock.currentTimeMillisUnsafe(), monotonic: monotonicMillis(clock) }))
 )
 
-/** Ticks `queue` now (then `first` is done), and every `interval` after, for ever. */
+/**
+ * Ticks `queue` now, `first` done with how that went (a tick that dies
+ * fails the start, as it did when the start ran it), and every `interval`
+ * after, for ever.
+ */
 const ticking = (queue: QueueState, interval: Duration.Duration, first: Deferred.Deferred<void>): Effect.Effect<never> =>
   sampleOnce(queue).pipe(
-    Effect.andThen(Deferred.succeed(first, undefined)),
+    Effect.onExit((exit) => Deferred.done(first, exit)),
     Effect.andThen(Effect.forever(Effect.andThen(Effect.sleep(interval), sampleOnce(queue))))
   )
 

@@ -95,7 +95,8 @@ const join = (sampled: Sampled, attributes: Metric.Metric.AttributeSet, context:
     },
     leave: () => {
       joined.pools.delete(sampled)
-      if (joined.latest === sampled) joined.latest = joined.pools.values().next().value
+      // Another pool's counts, if one has any; else this one's last stay, as a store in an outage leaves them.
+      if (joined.latest === sampled) joined.latest = [...joined.pools].find((pool) => pool.counts !== undefined) ?? sampled
       if (joined.pools.size > 0) return
       joined.registrations.forEach((registration) => registration.remove())
       byKey.delete(key)
@@ -105,8 +106,9 @@ const join = (sampled: Sampled, attributes: Metric.Metric.AttributeSet, context:
 
 /**
  * Samples the store's counts of `queue` now and every `storeCountsInterval`
- * in `scope`, and registers them as `Metrics.storeJobs` by `state`, until
- * the scope closes.
+ * in `scope`, until the scope closes, for the series `Metrics.storeJobs` by
+ * `state`: shared with the other pools of the same name and queue, and
+ * registered until the last of them closes.
  */
 export const sampleStoreCounts = (
   options: {
