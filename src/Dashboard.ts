@@ -169,8 +169,9 @@ const checkedLimits = (input: unknown): Limits => {
  * One of `queues`, checked: what `memory` and `durable` make, or an object
  * of the same shape: a name that can be a segment of its actions' path
  * (where a URL reads "." and ".." as steps, even escaped), the pool's
- * `stats` and `running` as effects, its `outcomes` as a stream, and its
- * periodic jobs, if any, as a list of names and schedules.
+ * `stats` and `running` as effects, its `outcomes` as a stream, its
+ * `admin`, if any, as a durable pool's, and its periodic jobs, if any, as
+ * a list of names and schedules.
  */
 const checkedQueue = (input: unknown, i: number): Queue => {
   const at = `queues[${i}]`
@@ -184,6 +185,8 @@ const checkedQueue = (input: unknown, i: number): Queue => {
     Checks.must(`${at}.${effect}`, Checks.field(queue, effect, `${at}.${effect}`), Effect.isEffect, "an Effect")
   }
   Checks.must(`${at}.outcomes`, Checks.field(queue, "outcomes", `${at}.outcomes`), Stream.isStream, "a Stream")
+  const admin = Checks.field(queue, "admin", `${at}.admin`)
+  if (admin !== undefined) checkedAdmin(admin, `${at}.admin`)
   const periodic = Checks.field(queue, "periodic", `${at}.periodic`)
   if (periodic !== undefined) {
     Checks.must(`${at}.periodic`, periodic, Array.isArray, "an array of { name, cron }").forEach((job: unknown, j: number) => {
@@ -197,6 +200,15 @@ const checkedQueue = (input: unknown, i: number): Queue => {
 }
 
 const isKind = (kind: unknown): kind is Queue["kind"] => kind === "memory" || kind === "durable"
+
+/** A durable queue's admin, as far as the dashboard uses it: its counts, and the operations it lists and acts with. */
+const checkedAdmin = (input: unknown, at: string): void => {
+  const admin = Checks.record(at, input)
+  Checks.must(`${at}.counts`, Checks.field(admin, "counts", `${at}.counts`), Effect.isEffect, "an Effect")
+  for (const operation of ["deadLetters", "upcoming", "redrive", "remove", "cancel"] as const) {
+    Checks.must(`${at}.${operation}`, Checks.field(admin, operation, `${at}.${operation}`), Checks.isFunction, "a function")
+  }
+}
 
 /**
  * Checks the options. A wrong one is a programming error, so a defect (a

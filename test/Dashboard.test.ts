@@ -805,6 +805,19 @@ describe("options", () => {
       [{ queues: [queues[0], null] }, /option queues\[1\] must be an object, got null/],
       [{ queues: [{ name: "a" }] }, /option queues\[0\]\.kind must be "memory" or "durable", got undefined/],
       [{ queues: [{ ...queues[0], stats: () => 1 }] }, /option queues\[0\]\.stats must be an Effect/],
+      [{ queues: [{ ...queues[0], running: 1 }] }, /option queues\[0\]\.running must be an Effect/],
+      [{ queues: [{ ...queues[0], kind: "durable", admin: {} }] }, /option queues\[0\]\.admin\.counts must be an Effect/],
+      [
+        {
+          queues: [{
+            ...queues[0],
+            kind: "durable",
+            admin: { counts: Effect.never, deadLetters: () => Effect.never, upcoming: () => Effect.never, redrive: () => Effect.never, remove: () => Effect.never }
+          }]
+        },
+        /option queues\[0\]\.admin\.cancel must be a function/
+      ],
+      [{ queues: [{ ...queues[0], periodic: [{ cron: "* * * * *" }] }] }, /option queues\[0\]\.periodic\[0\]\.name must be a non-empty string/],
       [{ queues: [{ ...queues[0], outcomes: [] }] }, /option queues\[0\]\.outcomes must be a Stream/],
       [{ queues: [{ ...queues[0], periodic: "nightly" }] }, /option queues\[0\]\.periodic must be an array of \{ name, cron \}, got "nightly"/],
       [{ queues: [{ ...queues[0], periodic: [null] }] }, /option queues\[0\]\.periodic\[0\] must be an object, got null/],
