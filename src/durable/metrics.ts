@@ -119,20 +119,27 @@ export const sampleStoreCounts = (
   },
   scope: Scope.Scope
 ): Effect.Effect<void> =>
-  Effect.gen(function*() {
-    const sampled: Sampled = { counts: undefined }
-    const { heard, leave } = join(sampled, options.attributes, options.context)
-    const sample = options.store.counts(options.queue).pipe(
-      Effect.tap((counts) =>
-        Effect.sync(() => {
-          sampled.counts = counts
-          heard()
-        })
-      ),
-      Effect.ignore
-    )
-    yield* Effect.forkIn(
-      Effect.forever(Effect.andThen(sample, Effect.sleep(storeCountsInterval))).pipe(Effect.ensuring(Effect.sync(leave))),
-      scope
-    )
-  })
+  Effect.asVoid(Effect.forkIn(
+    // Joined and left in the sampling fiber itself: a fiber interrupted before it ran joins nothing.
+    Effect.acquireUseRelease(
+      Effect.sync(() => {
+        const sampled: Sampled = { counts: undefined }
+        return { sampled, ...join(sampled, options.attributes, options.context) }
+      }),
+      ({ heard, sampled }) => {
+        const sample = options.store.counts(options.queue).pipe(
+          Effect.tap((counts) =>
+            Effect.sync(() => {
+              sampled.counts = counts
+              heard()
+            })
+          ),
+          Effect.ignore
+        )
+        return Effect.forever(Effect.andThen(sample, Effect.sleep(storeCountsInterval)))
+      },
+      ({ leave }) => Effect.sync(leave)
+    ),
+    scope,
+    { startImmediately: true }
+  ))
