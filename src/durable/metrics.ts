@@ -11,12 +11,12 @@
  *
  * Internal: not an entry point of the package.
  */
-import * as Context from "effect/Context"
+import type * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Metric from "effect/Metric"
 import type * as Scope from "effect/Scope"
-import { seriesKey } from "../internal/metrics.ts"
+import { slotOf } from "../internal/metrics.ts"
 import * as Metrics from "../Metrics.ts"
 import type { Counts, Store } from "./Store.ts"
 
@@ -71,10 +71,7 @@ const shared = new WeakMap<Metric.MetricRegistry, Map<string, Shared>>()
 
 /** Joins the shared series of `attributes` in `context` (made by the first pool): returns what leaves them. */
 const join = (sampled: Sampled, attributes: Metric.Metric.AttributeSet, context: Context.Context<never>) => {
-  const registry = Context.get(context, Metric.MetricRegistry)
-  let byKey = shared.get(registry)
-  if (byKey === undefined) shared.set(registry, byKey = new Map())
-  const key = seriesKey(attributes, context)
+  const { byKey, key } = slotOf(shared, attributes, context)
   let series = byKey.get(key)
   if (series === undefined) {
     const made: Shared = { pools: new Set(), latest: undefined, registrations: [] }

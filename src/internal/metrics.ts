@@ -122,9 +122,24 @@ const retire = (group: Group, source: Source): void => {
  * Which series `attributes` name in `context`: with the context's own
  * attributes, in order. Pools whose keys are equal add to the same series.
  */
-export const seriesKey = (attributes: Metric.Metric.AttributeSet, context: Context.Context<never>): string => {
+const seriesKey = (attributes: Metric.Metric.AttributeSet, context: Context.Context<never>): string => {
   const all = { ...Context.get(context, Metric.CurrentMetricAttributes), ...attributes }
   return JSON.stringify(Object.entries(all).sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0))
+}
+
+/**
+ * Where `table` keeps what stands for the series `attributes` name in
+ * `context`'s registry: that registry's map (made if missing) and the key.
+ */
+export const slotOf = <T>(
+  table: WeakMap<Metric.MetricRegistry, Map<string, T>>,
+  attributes: Metric.Metric.AttributeSet,
+  context: Context.Context<never>
+): { readonly byKey: Map<string, T>; readonly key: string } => {
+  const registry = Context.get(context, Metric.MetricRegistry)
+  let byKey = table.get(registry)
+  if (byKey === undefined) table.set(registry, byKey = new Map())
+  return { byKey, key: seriesKey(attributes, context) }
 }
 
 /**
@@ -136,10 +151,7 @@ export const register = (
   attributes: Metric.Metric.AttributeSet,
   context: Context.Context<never>
 ): () => void => {
-  const registry = Context.get(context, Metric.MetricRegistry)
-  let byKey = groups.get(registry)
-  if (byKey === undefined) groups.set(registry, byKey = new Map())
-  const key = seriesKey(attributes, context)
+  const { byKey, key } = slotOf(groups, attributes, context)
   let group = byKey.get(key)
   if (group === undefined) {
     group = { sources: new Set(), retired: new Map() }
