@@ -224,17 +224,23 @@ describe("durable pool", () => {
       assert.deepStrictEqual(yield* store.counts("q"), { ready: 0, leased: 0, completed: 4, buried: 0 })
     })))
 
+  /** The store's count of completed jobs, as the series of the pool "svc" on "q" shows it. */
+  const completed = valueOf(Metrics.storeJobs.id, { pool: "svc", queue: "q", state: "completed" })
+
+  /** A second pool "svc" on `store`, for as long as `a` takes a job and the series show it completed. */
+  const whileASecondPoolRuns = (store: Store, a: { readonly submit: (payload: string) => Effect.Effect<unknown, unknown> }) =>
+    Effect.scoped(Effect.gen(function*() {
+      yield* durable(store, () => Effect.void)
+      yield* a.submit("one")
+      yield* elapse(6_000)
+      assert.strictEqual(yield* completed, 1)
+    }))
+
   it.effect("two pools of one name on one queue share the store's counts: the first to close leaves them to the other", () =>
     isolated(Effect.gen(function*() {
       const store = yield* MemoryStore.make
       const a = yield* durable(store, () => Effect.void)
-      const completed = valueOf(Metrics.storeJobs.id, { pool: "svc", queue: "q", state: "completed" })
-      yield* Effect.scoped(Effect.gen(function*() {
-        yield* durable(store, () => Effect.void)
-        yield* a.submit("one")
-        yield* elapse(6_000)
-        assert.strictEqual(yield* completed, 1)
-      }))
+      yield* whileASecondPoolRuns(store, a)
       // The second pool is closed: the first one's series is still there, and still sampled.
       assert.strictEqual(yield* completed, 1)
       yield* a.submit("two")
@@ -250,13 +256,7 @@ describe("durable pool", () => {
       // The first pool's store never answers a count (an outage), the second's does.
       const mute: Store = { ...store, counts: () => Effect.fail(new StoreError({ operation: "counts", reason: "down" })) }
       const a = yield* durable(mute, () => Effect.void)
-      const completed = valueOf(Metrics.storeJobs.id, { pool: "svc", queue: "q", state: "completed" })
-      yield* Effect.scoped(Effect.gen(function*() {
-        yield* durable(store, () => Effect.void)
-        yield* a.submit("one")
-        yield* elapse(6_000)
-        assert.strictEqual(yield* completed, 1)
-      }))
+      yield* whileASecondPoolRuns(store, a)
       yield* elapse(6_000)
       assert.strictEqual(yield* completed, 1, "the counts the closed pool heard last")
       yield* a.shutdown()
