@@ -69,6 +69,43 @@ describe("backpressure", () => {
       assert.strictEqual(trace.finished.length, 3)
     }))
 
+  it.effect("a handler that submits to its own full pool waits until the shutdown refuses it; trySubmit answers it at once", () =>
+    Effect.gen(function*() {
+      const self = yield* Deferred.make<Pool.WorkerPool<string, string, Pool.PoolClosedError | Pool.PoolConfigError | Pool.PoolFullError>>()
+      const queued = yield* Deferred.make<void>()
+      const pool = yield* Pool.make({
+        workers: 1,
+        capacity: 1,
+        handler: (job: { readonly payload: string }) =>
+          Effect.flatMap(Deferred.await(self), (pool) =>
+            job.payload === "try"
+              ? Effect.andThen(Deferred.await(queued), Effect.as(pool.trySubmit("child"), "tried"))
+              : job.payload === "submit"
+              ? Effect.as(pool.submit("child"), "submitted")
+              : Effect.succeed("child ran"))
+      })
+      yield* Deferred.succeed(self, pool)
+      // The worker runs "try" once "submit" fills the queue, with "filler" waiting for room: its trySubmit is refused at once.
+      const tried = yield* Effect.forkChild(pool.run("try"))
+      yield* settle
+      yield* pool.submit("submit")
+      yield* Effect.forkChild(pool.submit("filler"))
+      yield* settle
+      yield* Deferred.succeed(queued, undefined)
+      const outcome = yield* Effect.flip(Fiber.join(tried))
+      assert.strictEqual(outcome._tag, "PoolFullError")
+      // Then the worker runs "submit", "filler" takes the room it left, and its own submit waits for room only
+      // the worker itself could make.
+      yield* settle
+      assert.strictEqual((yield* pool.stats).active, 1)
+      yield* TestClock.adjust("1 hour")
+      assert.strictEqual((yield* pool.stats).active, 1, "the handler's submit was answered before the shutdown")
+      const report = yield* pool.shutdown()
+      // The shutdown refused the waiting submit, and the handler failed with it ("try" had failed with
+      // PoolFullError); the pool closed, "filler" drained.
+      assert.deepStrictEqual([report.failed, report.succeeded], [2, 1])
+    }))
+
   it.effect("submit waits while the queue is full; trySubmit fails with PoolFullError", () =>
     Effect.gen(function*() {
       const { pool, release, trace } = yield* busyPool(2, ["a", "b"]) // the queue is full now
