@@ -264,11 +264,11 @@ WITH picked AS (
 SELECT count(*)::int FROM folded`
 
 /**
- * How many transactions' counter rows one `foldSql` moves (about 25 ms of
- * the server's work), and how many such batches one purge runs at most: a
- * queue folds up to 100,000 transactions' rows per maintenance run, and a
- * backlog longer than that (no pool of this version worked the queue for a
- * while) over several runs.
+ * How many transactions' counter rows one `foldSql` moves (a small part of
+ * the purge's command timeout), and how many such batches one purge runs
+ * at most: a queue folds up to 100,000 transactions' rows per maintenance
+ * run, and a backlog longer than that (no pool of this version worked the
+ * queue for a while) over several runs.
  */
 export const foldBatch = 5_000
 export const foldBatchesAPurge = 20
