@@ -259,13 +259,13 @@ const routesOf = ({ hosts, queues, token, ...sampling }: ReturnType<typeof resol
  */
 export const layer = (options: Options): Layer.Layer<never, never, HttpServer.HttpServer> =>
   Layer.unwrap(Effect.map(Effect.sync(() => resolve(options)), (resolved) =>
-    HttpRouter.serve(Layer.mergeAll(routesOf(resolved), unrouted(resolved.hosts), unreadablePaths(resolved.hosts)), {
+    HttpRouter.serve(Layer.mergeAll(routesOf(resolved), catchAll(resolved.hosts), unreadablePaths(resolved.hosts)), {
       disableLogger: true,
       disableListenLog: true
     })))
 
 /** On the dashboard's own server, anything its routes do not take, a wrong method included (`Routes.unrouted`). */
-const unrouted = (hosts: ReadonlyArray<string> | undefined) => HttpRouter.add("*", "*", Routes.unrouted(hosts))
+const catchAll = (hosts: ReadonlyArray<string> | undefined) => HttpRouter.add("*", "*", Routes.unrouted(hosts))
 
 /**
  * A path the router cannot read (a broken escape, `%E0%A4%A`) finds no
