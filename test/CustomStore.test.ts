@@ -75,6 +75,30 @@ describe("a store written outside this package", () => {
     })).pipe(Effect.provide(layer))
   })
 
+  it.effect("whose retry answers something other than true, false or nothing: a logged StoreError; the job runs again once its lease runs out", () => {
+    const { layer, lines } = capture()
+    return Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      // A Redis reply passed through as it came: 1, not `true`.
+      const replying: Store = { ...store, retry: (queue, lease, delay) => Effect.as(store.retry(queue, lease, delay), 1 as never) }
+      let runs = 0
+      const pool = yield* Durable.make({
+        ...oneWorkerOptions(replying),
+        lease: "3 seconds",
+        handler: () => ++runs === 1 ? Effect.fail("once") : Effect.void
+      })
+      yield* pool.submit("a", { id: "a" })
+      yield* elapse(500)
+      const given = lines.filter((line) => line.message.startsWith("retrying a job failed"))
+      assert.deepStrictEqual(given.map((line) => [line.level, line.annotations["jobId"]]), [["Error", "a"]])
+      assert.match(given[0]!.message, /the store's retry answered 1, not true, false or nothing/)
+      assert.isFalse(lines.some((line) => line.message === "job attempt failed; retrying"), "not logged as retried")
+      yield* elapse(4_000)
+      assert.strictEqual(runs, 2)
+      assert.deepStrictEqual(yield* pool.counts, { ready: 0, leased: 0, completed: 1, buried: 0 })
+    })).pipe(Effect.provide(layer))
+  })
+
   it.effect("whose listen's wait is no Effect: each listener lost at once is set up again after the backoff, not in a loop", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make

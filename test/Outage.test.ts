@@ -3,13 +3,15 @@
  * (`src/durable/outage.ts`), under the TestClock: an ending of one job is
  * tried ten times in all, then given up; an operation through an outage is
  * tried until it succeeds; a failure the store marks as not retryable is
- * given up at once, by both.
+ * given up at once, by both. A warning for each failure tried again, an
+ * error for the one given up; the answer, or none once given up.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Fiber } from "effect"
+import { Effect, Fiber, Option } from "effect"
 import { TestClock } from "effect/testing"
 import { persistently, throughOutage } from "../src/durable/outage.ts"
 import { StoreError } from "../src/durable/Store.ts"
+import { capture } from "./support/logLines.ts"
 
 /** An operation that fails its first `failures` tries (for ever if omitted), counting them. */
 const operation = (error: StoreError, failures = Number.POSITIVE_INFINITY) => {
@@ -24,7 +26,7 @@ const final = new StoreError({ operation: "bury", reason: "value too long", retr
 
 /** How many times `retried` tries an operation that fails its first `failures` tries, the TestClock run for `ms`. */
 const triesOf = (
-  retried: typeof persistently,
+  retried: (what: string, effect: Effect.Effect<void, StoreError>) => Effect.Effect<unknown>,
   error: StoreError,
   failures: number,
   ms: number
@@ -52,4 +54,21 @@ describe("outage", () => {
         assert.strictEqual(tries(), 1)
       }
     }))
+
+  it.effect("a warning for each failure that will be tried again, an error for the one given up; the answer, or none", () => {
+    const { layer, lines } = capture()
+    return Effect.gen(function*() {
+      const levels = () => lines.splice(0).map((line) => line.level)
+      const given = yield* Effect.forkChild(persistently("dead-lettering a job", operation(refused).effect))
+      for (let t = 0; t < 60_000; t += 100) yield* TestClock.adjust(100)
+      assert.isTrue(Option.isNone(yield* Fiber.join(given)))
+      assert.deepStrictEqual(levels(), [...Array(9).fill("Warn"), "Error"])
+      assert.isTrue(Option.isNone(yield* persistently("dead-lettering a job", operation(final).effect)))
+      assert.deepStrictEqual(levels(), ["Error"], "no warning saying it retries a failure it gives up at once")
+      const answered = yield* Effect.forkChild(persistently("retrying a job", Effect.as(operation(refused, 2).effect, false)))
+      for (let t = 0; t < 1_000; t += 100) yield* TestClock.adjust(100)
+      assert.deepStrictEqual(yield* Fiber.join(answered), Option.some(false))
+      assert.deepStrictEqual(levels(), ["Warn", "Warn"])
+    }).pipe(Effect.provide(layer))
+  })
 })

@@ -270,7 +270,7 @@ describe("the store boundary", () => {
       const { engine } = recording({ counts: Effect.die(bug) })
       const thrower = { ...engine, retry: () => { throw bug } } as Boundary.Engine
       const store = Boundary.makeStore(thrower, { engine: "test" })
-      for (const operation of [store.counts("q"), store.retry("q", lease, minute)]) {
+      for (const operation of [store.counts("q"), store.retry("q", lease, minute)] as ReadonlyArray<Effect.Effect<unknown, StoreError>>) {
         const error = yield* Effect.flip(operation)
         assert.instanceOf(error, StoreError)
         assert.strictEqual(error.retryable, false)

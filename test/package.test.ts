@@ -132,9 +132,10 @@ describe("the packed package", () => {
     tarball = join(work, packed[0])
   }, 180_000)
 
+  // Two applications' node_modules to delete: over 10 s (the default bound) on a busy machine.
   afterAll(() => {
     if (work !== undefined) rmSync(work, { recursive: true, force: true })
-  })
+  }, 120_000)
 
   it("documents only entry points it exports, and its doc examples import them, not files", () => {
     const sources = (dir: string): Array<string> =>

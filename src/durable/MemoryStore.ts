@@ -200,21 +200,23 @@ const complete = (
   }
 }
 
-const retry = (state: MemoryState, queue: string, lease: Lease, delay: Duration.Duration, now: number): void => {
+const retry = (state: MemoryState, queue: string, lease: Lease, delay: Duration.Duration, now: number): boolean => {
   const entry = held(state, queue, lease)
-  if (entry === undefined) return
+  if (entry === undefined) return false
   entry.state = "ready"
   entry.visibleAt = now + Duration.toMillis(delay)
   entry.waiting = Duration.toMillis(delay) > 0
   notify(state, queue)
+  return true
 }
 
-const bury = (state: MemoryState, queue: string, lease: Lease, error: string, now: number): void => {
+const bury = (state: MemoryState, queue: string, lease: Lease, error: string, now: number): boolean => {
   const entry = held(state, queue, lease)
-  if (entry === undefined) return
+  if (entry === undefined) return false
   end(entry, "buried", now)
   entry.error = error
   entry.buriedAs = ++lastBurial
+  return true
 }
 
 const release = (state: MemoryState, queue: string, leases: ReadonlyArray<Lease>, now: number): void => {

@@ -33,6 +33,8 @@
  *   if the lease has since passed to someone else: a worker that was
  *   presumed dead cannot undo the work of the one that took over. (A lease
  *   that ran out but was not claimed again yet still belongs to its holder.)
+ *   `retry` and `bury` answer whether they took the lease (`Taken`), so
+ *   that their caller counts and logs only the endings that happened.
  * - Ended jobs are kept for a while: `purge` removes, in bounded batches,
  *   the completed and cancelled jobs older than one retention and the dead
  *   letters older than another. Until then an id is not stored twice; after,
@@ -304,6 +306,15 @@ export interface Lease {
   readonly token: string
 }
 
+/**
+ * Whether an ending took its lease: `false` if the lease was no longer held
+ * (the job cancelled, or claimed again once its lease ran out), so that the
+ * ending changed nothing. Every store of this package answers `true` or
+ * `false`; a store of one's own may answer nothing, and its endings then
+ * count as taken.
+ */
+export type Taken = boolean | void
+
 /** How `complete` ends its leases. */
 export interface Completion {
   /**
@@ -405,8 +416,10 @@ export interface Store {
     leases: ReadonlyArray<Lease>,
     completion?: Completion | undefined
   ) => Effect.Effect<void, StoreError>
-  readonly retry: (queue: string, lease: Lease, delay: Duration.Duration) => Effect.Effect<void, StoreError>
-  readonly bury: (queue: string, lease: Lease, error: string) => Effect.Effect<void, StoreError>
+  /** Makes the job ready again after `delay`, if its lease is still held: `Taken` says whether it was. */
+  readonly retry: (queue: string, lease: Lease, delay: Duration.Duration) => Effect.Effect<Taken, StoreError>
+  /** Dead-letters the job with `error`, if its lease is still held: `Taken` says whether it was. */
+  readonly bury: (queue: string, lease: Lease, error: string) => Effect.Effect<Taken, StoreError>
   readonly release: (queue: string, leases: ReadonlyArray<Lease>) => Effect.Effect<void, StoreError>
   /**
    * Renews the leases still held. Returns, once each, the ids none of whose

@@ -125,3 +125,18 @@ export const deadLettered = (last: Attempt): Effect.Effect<void> =>
     attempts: last.attempt,
     error: last.error
   })))
+
+/**
+ * The store did not take a retry or a burial: the lease was no longer held
+ * (the job was cancelled, or its lease ran out and it was claimed again, so
+ * that it may run twice). An info line: the job is where the store has it.
+ */
+export const notTaken = (attempt: Attempt): Effect.Effect<void> =>
+  quietly(Effect.logInfo("job attempt failed; its lease was no longer held, so the store left the job as it was").pipe(
+    Effect.annotateLogs({
+      jobId: attempt.id,
+      queue: attempt.queue,
+      attempt: attempt.attempt,
+      error: attempt.error
+    })
+  ))

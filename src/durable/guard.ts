@@ -3,8 +3,8 @@
  * or one of ours with an operation replaced), held to what the engines'
  * boundary (`boundary.ts`) already holds ours to: an operation that throws,
  * that returns something other than an Effect (an `async` function's
- * Promise), whose effect dies, or whose answer is not the array it must be
- * (offer, claim, extend, buried, upcoming), fails with a `StoreError` naming
+ * Promise), whose effect dies, or whose answer is not what it must be (an
+ * array, or whether a lease was taken: `answers`), fails with a `StoreError` naming
  * the operation, `retryable` false, as a defect of one of our engines does.
  * The pool then says so where it would otherwise have gone on without a
  * word (a claim that threw stopped the pool claiming, with its jobs left
@@ -39,18 +39,41 @@ import { type Store, StoreError } from "./Store.ts"
 /** A store's bound when it gives none: our engines' own `commandTimeout` default. */
 export const defaultCommandTimeout = Duration.seconds(5)
 
-/** The operations whose answer is an array: one that answers anything else would be read as one, and fail later. */
-const answeringArrays: ReadonlySet<string> = new Set(["offer", "claim", "extend", "buried", "upcoming"])
+/** What an operation whose answer is read must answer, and how to say so. */
+interface Answer {
+  readonly holds: (answer: unknown) => boolean
+  readonly expected: string
+}
+
+const anArray: Answer = { holds: Array.isArray, expected: "an array" }
+const taken: Answer = {
+  holds: (answer) => answer === undefined || typeof answer === "boolean",
+  expected: "true, false or nothing"
+}
+
+/**
+ * The operations whose answer is read: one that answered anything else
+ * would be misread, and fail later or count wrong. An array; or whether a
+ * lease was taken (`Taken`).
+ */
+const answers: ReadonlyMap<string, Answer> = new Map([
+  ["offer", anArray],
+  ["claim", anArray],
+  ["extend", anArray],
+  ["buried", anArray],
+  ["upcoming", anArray],
+  ["retry", taken],
+  ["bury", taken]
+])
 
 /** What a caller's operation gave back, as an effect: a thrown error, a value that is no Effect, or a wrong answer is a defect. */
 const called = (name: string, run: () => unknown): Effect.Effect<unknown, unknown, unknown> => {
   const effect = effectOrDie<unknown, unknown, unknown>(run(), `the store's ${name}`)
-  return answeringArrays.has(name)
-    ? Effect.map(effect, (answer) => {
-      if (!Array.isArray(answer)) throw new TypeError(`the store's ${name} answered ${describe(answer)}, not an array`)
-      return answer
-    })
-    : effect
+  const expected = answers.get(name)
+  return expected === undefined ? effect : Effect.map(effect, (answer) => {
+    if (!expected.holds(answer)) throw new TypeError(`the store's ${name} answered ${describe(answer)}, not ${expected.expected}`)
+    return answer
+  })
 }
 
 /** A store's operation, as this module sees it: anything in, anything out. */

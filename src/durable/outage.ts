@@ -8,6 +8,7 @@
  */
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import { quietly } from "../internal/quietly.ts"
 import type { StoreError } from "./Store.ts"
@@ -38,27 +39,35 @@ const triesOfOne = 9
  * (at most `times` more, if given). When it gives up (a failure not worth
  * retrying, or `times` used up), the failure is logged as an error saying
  * what is `lost`, and swallowed: the leases it was about run out, and their
- * jobs come back.
+ * jobs come back. Its answer, or none once given up.
  */
-const retried = (
+const retried = <A>(
   what: string,
-  effect: Effect.Effect<void, StoreError>,
+  effect: Effect.Effect<A, StoreError>,
   { lost, times }: { readonly lost: string; readonly times?: number }
-): Effect.Effect<void> =>
-  effect.pipe(
-    Effect.tapError((error) => quietly(Effect.logWarning(`${what} failed; retrying`, error.message))),
-    Effect.retry({ schedule: backoff, while: retryable, times }),
-    Effect.catch((error) => quietly(Effect.logError(`${what} failed; ${lost}`, error.message)))
-  )
+): Effect.Effect<Option.Option<A>> =>
+  Effect.suspend(() => {
+    let failures = 0
+    // A warning only for a failure that will be tried again: the last is the error below.
+    const willRetry = (error: StoreError) => retryable(error) && (times === undefined || ++failures <= times)
+    return Effect.map(effect, Option.some).pipe(
+      Effect.tapError((error) =>
+        willRetry(error) ? quietly(Effect.logWarning(`${what} failed; retrying`, error.message)) : Effect.void
+      ),
+      Effect.retry({ schedule: backoff, while: retryable, times }),
+      Effect.catch((error) => Effect.as(quietly(Effect.logError(`${what} failed; ${lost}`, error.message)), Option.none()))
+    )
+  })
 
 /** Retries `effect` for as long as the store fails with an outage. */
 export const throughOutage = (what: string, effect: Effect.Effect<void, StoreError>): Effect.Effect<void> =>
-  retried(what, effect, { lost: "their leases will run out instead" })
+  Effect.asVoid(retried(what, effect, { lost: "their leases will run out instead" }))
 
 /**
  * Retries an ending of one job a few times, then gives up on it (its lease
  * runs out and the job comes back): a store that keeps refusing one
- * operation must not hold up the acknowledgements behind it.
+ * operation must not hold up the acknowledgements behind it. Its answer,
+ * or none once given up.
  */
-export const persistently = (what: string, effect: Effect.Effect<void, StoreError>): Effect.Effect<void> =>
+export const persistently = <A>(what: string, effect: Effect.Effect<A, StoreError>): Effect.Effect<Option.Option<A>> =>
   retried(what, effect, { lost: "its lease will run out instead", times: triesOfOne })

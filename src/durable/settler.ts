@@ -15,6 +15,7 @@ import * as Cause from "effect/Cause"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import type * as Scope from "effect/Scope"
 import { quietly } from "../internal/quietly.ts"
@@ -24,7 +25,7 @@ import * as Leases from "./leases.ts"
 import { type DurableMetrics, settled } from "./metrics.ts"
 import { persistently, throughOutage } from "./outage.ts"
 import { retryDelays } from "./retryDelay.ts"
-import type { Completion, Lease, Store, StoreError } from "./Store.ts"
+import type { Completion, Lease, Store, StoreError, Taken } from "./Store.ts"
 
 export interface Options {
   readonly store: Store
@@ -108,9 +109,7 @@ const settleAll = (options: Running, batch: ReadonlyArray<Leases.Settling>): Eff
     yield* inOneTrip(options, completed, "acknowledging jobs", (leases) => store.complete(queue, leases, completion))
     yield* inOneTrip(options, released, "releasing jobs", (leases) => store.release(queue, leases))
     for (const one of others) {
-      const ending = one.ending as Extract<Leases.Ending, { readonly _tag: "retry" | "bury" }>
-      settled(options.metrics, ending._tag)
-      yield* settleOne(options, one, ending)
+      yield* settleOne(options, one, one.ending as Extract<Leases.Ending, { readonly _tag: "retry" | "bury" }>)
     }
   })
 
@@ -133,27 +132,45 @@ const inOneTrip = (
 }
 
 /**
- * A retry or a burial: logged (`failures.ts`), then tried a few times, then
- * left to its lease (stored or given up on, it is no longer renewed).
+ * A retry or a burial: tried a few times, then left to its lease (stored or
+ * given up on, it is no longer renewed). Counted and logged (`failures.ts`)
+ * once the store took it; one it did not take (the lease was no longer
+ * held) is logged as such and counted nowhere. The store's failures on the
+ * way are logged with the attempt (given up, the job runs again).
  */
 const settleOne = (
-  { book, delayOf, queue, store }: Running,
+  { book, delayOf, metrics, queue, store }: Running,
   one: Leases.Settling,
   ending: Extract<Leases.Ending, { readonly _tag: "retry" | "bury" }>
 ): Effect.Effect<void> => {
   const { id } = one.lease
-  const told = ending._tag === "retry"
-    ? Effect.flatMap(ownDelay(ending) ?? Effect.annotateLogs(delayOf(ending.attempt), { jobId: id, queue }), (delay) =>
-      Effect.andThen(
-        Failures.attemptFailed({ id, queue, attempt: ending.attempt, error: ending.error }, delay),
-        persistently("retrying a job", store.retry(queue, one.lease, delay))
-      ))
-    : Effect.andThen(
-      Failures.deadLettered({ id, queue, attempt: ending.attempts, error: ending.error }),
-      persistently("dead-lettering a job", store.bury(queue, one.lease, ending.error))
-    )
-  return Effect.andThen(told, Effect.sync(() => Leases.stored(book, one)))
+  const retry = ending._tag === "retry"
+  const attempt: Failures.Attempt = { id, queue, attempt: retry ? ending.attempt : ending.attempts, error: ending.error }
+  const told = retry
+    ? Effect.flatMap(ownDelay(ending) ?? delayOf(ending.attempt), (delay) =>
+      tell(attempt, "retrying a job", store.retry(queue, one.lease, delay), () => {
+        settled(metrics, "retry")
+        return Failures.attemptFailed(attempt, delay)
+      }))
+    : tell(attempt, "dead-lettering a job", store.bury(queue, one.lease, ending.error), () => {
+      settled(metrics, "bury")
+      return Failures.deadLettered(attempt)
+    })
+  return Effect.andThen(Effect.annotateLogs(told, { jobId: id, queue }), Effect.sync(() => Leases.stored(book, one)))
 }
+
+/** `ending` told to the store (`persistently`), then `taken` if the store took it. */
+const tell = (
+  attempt: Failures.Attempt,
+  what: string,
+  ending: Effect.Effect<Taken, StoreError>,
+  taken: () => Effect.Effect<void>
+): Effect.Effect<void> =>
+  Effect.flatMap(
+    Effect.annotateLogs(persistently(what, ending), { attempt: attempt.attempt, attemptError: attempt.error }),
+    (answer) =>
+      Option.isNone(answer) ? Effect.void : answer.value === false ? Failures.notTaken(attempt) : Effect.suspend(taken)
+  )
 
 /** The delay before a retry by the job's own backoff, if it has one. */
 const ownDelay = (ending: Extract<Leases.Ending, { readonly _tag: "retry" }>) =>

@@ -183,7 +183,7 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         const queue = queueName()
         yield* store.offer(queue, jobs(1))
         const [first] = yield* store.claim(queue, 1, minute)
-        yield* store.retry(queue, first!, Duration.millis(300))
+        assert.isTrue(yield* store.retry(queue, first!, Duration.millis(300)), "a held lease is taken")
         assert.deepStrictEqual(yield* store.claim(queue, 1, minute), [], "claimed before its delay")
         yield* elapse(400)
         const [second] = yield* store.claim(queue, 1, minute)
@@ -197,7 +197,7 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         const queue = queueName()
         yield* store.offer(queue, jobs(2))
         const claimed = yield* store.claim(queue, 2, minute)
-        yield* store.bury(queue, claimed[0]!, "BadPayload: no")
+        assert.isTrue(yield* store.bury(queue, claimed[0]!, "BadPayload: no"), "a held lease is taken")
         yield* store.complete(queue, [claimed[1]!])
         assert.deepStrictEqual(yield* store.buried(queue, 10), [
           { id: "j0", payload: { n: 0 }, attempts: 1, error: "BadPayload: no" }
@@ -257,8 +257,8 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.strictEqual(second?.attempt, 2)
         // The presumed-dead holder wakes up: its acknowledgement must not count.
         yield* store.complete(queue, [first!])
-        yield* store.retry(queue, first!, Duration.zero)
-        yield* store.bury(queue, first!, "stale")
+        assert.isFalse(yield* store.retry(queue, first!, Duration.zero), "a stale retry is not taken")
+        assert.isFalse(yield* store.bury(queue, first!, "stale"), "a stale burial is not taken")
         yield* store.release(queue, [first!])
         assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 1, completed: 0, buried: 0 })
         yield* store.complete(queue, [second!])
@@ -977,9 +977,9 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.deepStrictEqual(yield* store.extend(queue, [running!, done!], minute), [running!.id, done!.id])
         // Its holder's ending does nothing now, whatever it is.
         yield* store.complete(queue, [running!])
-        yield* store.retry(queue, running!, Duration.zero)
+        assert.isFalse(yield* store.retry(queue, running!, Duration.zero), "a cancelled job's retry is not taken")
         yield* store.release(queue, [running!])
-        yield* store.bury(queue, running!, "late")
+        assert.isFalse(yield* store.bury(queue, running!, "late"), "a cancelled job's burial is not taken")
         yield* elapse(400)
         assert.deepStrictEqual(yield* store.claim(queue, 10, minute), [], "a cancelled job was claimed")
         assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 1, buried: 0 })

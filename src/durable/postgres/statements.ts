@@ -553,24 +553,28 @@ RETURNING id`
 /**
  * Ends the lease `$2`/`$3` if it is still held, moving the job to `state`
  * (an SQL expression) with `set`, counted in `to`; notifies the queue's
- * listeners if `notifyWhen` is given and holds.
+ * listeners if `notify` says so. Answers one row if it ended the lease,
+ * none if the lease was no longer held (`Store.Taken`): at most one row
+ * holds an id in a queue.
  */
-const endLease = (to: State, set: string, notifyWhen?: string, state = `'${to}'`) => `
+const endLease = (to: State, set: string, notify: boolean, state = `'${to}'`) => `
 WITH ended AS (
   UPDATE ${table}
   SET state = ${state}, token = NULL, ${set}
   WHERE queue = $1 AND id = $2 AND token = $3
   RETURNING 1
-)${tallied("ended", "leased", to, notifyWhen)}`
+), counted AS (${tally("ended", "leased", to)}
+)
+SELECT ${notify ? notifyQueue : "1"} FROM ended`
 
 /**
  * A retry is ready again after its delay: scheduled until then (ready at
  * once with no delay). It notifies either way, so that a worker sleeping
  * until a later time (`due`) wakes to read it again.
  */
-export const retrySql = endLease("ready", `visible_at = ${fromNow("$4")}`, "true", stateFrom(fromNow("$4")))
+export const retrySql = endLease("ready", `visible_at = ${fromNow("$4")}`, true, stateFrom(fromNow("$4")))
 
-export const burySql = endLease("buried", "error = $4, ended_at = now()")
+export const burySql = endLease("buried", "error = $4, ended_at = now()", false)
 
 export const countsSql = `
 SELECT coalesce(sum(ready), 0)::float8, coalesce(sum(leased), 0)::float8,

@@ -75,6 +75,9 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
   const offerRun = (sql: string, params: ReadonlyArray<unknown>) =>
     Effect.mapError(runner.run(sql, params, true), storeError("offer"))
 
+  /** A statement that ends one lease answers a row if it held it, none if not. */
+  const tookLease = (rows: Effect.Effect<ReadonlyArray<unknown>, StoreError>) => Effect.map(rows, (answered) => answered.length > 0)
+
   /** A payload from its JSON text; undefined for one too large to send (NULL instead). */
   const payloadOf = (text: unknown): unknown => typeof text === "string" ? JSON.parse(text) : undefined
 
@@ -168,10 +171,10 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
       endAll("complete", completion?.keep === false ? Sql.completeDeletingSql : Sql.completeSql, queue, leases),
 
     retry: (queue, lease, delay) =>
-      Effect.asVoid(run("retry", Sql.retrySql, [queue, lease.id, Sql.splitToken(lease.token).stored, Sql.millis(delay)])),
+      tookLease(run("retry", Sql.retrySql, [queue, lease.id, Sql.splitToken(lease.token).stored, Sql.millis(delay)])),
 
     bury: (queue, lease, error) =>
-      Effect.asVoid(run("bury", Sql.burySql, [queue, lease.id, Sql.splitToken(lease.token).stored, error])),
+      tookLease(run("bury", Sql.burySql, [queue, lease.id, Sql.splitToken(lease.token).stored, error])),
 
     release: (queue, leases) => endAll("release", Sql.releaseSql, queue, leases),
 

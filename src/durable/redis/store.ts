@@ -148,6 +148,8 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
     })
 
   const done = () => undefined
+  /** A script that ends one lease answers 1 if it held it, 0 if not. */
+  const tookLease = (reply: unknown): boolean => reply === 1
   const idList = (reply: unknown): ReadonlyArray<string> => asArray(reply).map(String)
 
   return {
@@ -208,9 +210,9 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
       ),
 
     retry: (queue, lease, delay) =>
-      run("retry", queue, Scripts.retryScript, () => [lease.id, lease.token, millis(delay)], done),
+      run("retry", queue, Scripts.retryScript, () => [lease.id, lease.token, millis(delay)], tookLease),
 
-    bury: (queue, lease, error) => run("bury", queue, Scripts.buryScript, () => [lease.id, lease.token, error], done),
+    bury: (queue, lease, error) => run("bury", queue, Scripts.buryScript, () => [lease.id, lease.token, error], tookLease),
 
     release: (queue, leases) => run("release", queue, Scripts.releaseScript, () => leaseArgs(leases), done),
 
