@@ -99,6 +99,21 @@ describe("a store written outside this package", () => {
     })).pipe(Effect.provide(layer))
   })
 
+  it.effect("whose bury answers something other than true, false or nothing: a logged StoreError naming it", () => {
+    const { layer, lines } = capture()
+    return Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const replying: Store = { ...store, bury: (queue, lease, error) => Effect.as(store.bury(queue, lease, error), "OK" as never) }
+      yield* oneWorker(replying, { maxAttempts: 1, handler: () => Effect.fail("no") })
+      yield* Durable.producer(oneWorkerOptions(replying)).submit("a", { id: "a" })
+      yield* elapse(500)
+      const given = lines.filter((line) => line.message.startsWith("dead-lettering a job failed"))
+      assert.deepStrictEqual(given.map((line) => [line.level, line.annotations["jobId"]]), [["Error", "a"]])
+      assert.match(given[0]!.message, /the store's bury answered "OK", not true, false or nothing/)
+      assert.isFalse(lines.some((line) => line.message === "job dead-lettered"), "not logged as dead-lettered")
+    })).pipe(Effect.provide(layer))
+  })
+
   it.effect("whose listen's wait is no Effect: each listener lost at once is set up again after the backoff, not in a loop", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make

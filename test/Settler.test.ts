@@ -1,12 +1,14 @@
 /**
  * The settler on its own, on the memory store under the TestClock: a retry
  * or a burial is counted and logged as such only once the store took it
- * (one whose lease was no longer held is not, nor one given up on); and
+ * (one whose lease was no longer held is not, nor one given up on, nor one
+ * whose answer was lost); an ending the pool stopped before still logs its
+ * failure; and
  * what it does when settling a batch dies, which nothing it runs is meant
  * to do (here, a metrics counter that throws stands in for such a bug).
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Duration, Effect, Schedule, Scope } from "effect"
+import { Duration, Effect, Exit, Schedule, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as Leases from "../src/durable/leases.ts"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
@@ -33,7 +35,8 @@ const counting = () => {
  */
 const settled = (
   store: Store,
-  before: (claimed: ReadonlyArray<{ id: string; token: string }>) => Effect.Effect<void, StoreError>
+  before: (claimed: ReadonlyArray<{ id: string; token: string }>) => Effect.Effect<void, StoreError>,
+  elapse = 0
 ) => {
   const { layer, lines } = capture()
   const { counted, metrics } = counting()
@@ -46,6 +49,8 @@ const settled = (
     Leases.endUnheld(book, { id: "a", token: claimed[0]!.token }, Leases.retry(1, "Boom: a"))
     Leases.endUnheld(book, { id: "b", token: claimed[1]!.token }, Leases.bury("Boom: b", 3))
     yield* settle
+    // The store's failures are tried again after the backoff's delays.
+    for (let t = 0; t < elapse; t += 100) yield* Effect.andThen(TestClock.adjust(100), settle)
     return { lines: lines.map(({ annotations, level, message }) => ({ level, message, annotations })), counted }
   })).pipe(Effect.provide(layer))
 }
@@ -117,10 +122,22 @@ describe("the settler", () => {
       const { counted, lines } = yield* settled(store, () => Effect.void)
       assert.deepStrictEqual(counted, { retried: 0, deadLettered: 0 })
       assert.deepStrictEqual(
-        lines.map(({ annotations, level, message }) => [level, message, annotations["jobId"], annotations["attemptError"]]),
+        lines.map(({ annotations, level, message }) => [
+          level,
+          message,
+          annotations["jobId"],
+          annotations["attempt"],
+          annotations["attemptError"]
+        ]),
         [
-          ["Error", "retrying a job failed; its lease will run out instead the job store failed to schedule a retry: no room", "a", "Boom: a"],
-          ["Error", "dead-lettering a job failed; its lease will run out instead the job store failed to dead-letter a job: no room", "b", "Boom: b"]
+          ["Error", "retrying a job failed; its lease will run out instead the job store failed to schedule a retry: no room", "a", 1, "Boom: a"],
+          [
+            "Error",
+            "dead-lettering a job failed; its lease will run out instead the job store failed to dead-letter a job: no room",
+            "b",
+            3,
+            "Boom: b"
+          ]
         ]
       )
       assert.deepStrictEqual(yield* store.counts("q"), { ready: 0, leased: 2, completed: 0, buried: 0 })
@@ -137,4 +154,47 @@ describe("the settler", () => {
       const { counted } = yield* settled(store, () => Effect.void)
       assert.deepStrictEqual(counted, { retried: 1, deadLettered: 1 })
     }))
+
+  it.effect("a no after a try whose answer was lost (a timeout after the store took it) is logged as unknown, and counted nowhere", () =>
+    Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      const lost = (operation: string) => new StoreError({ operation, reason: "no answer within 5000 ms" })
+      let tries = 0
+      // Each ending is carried out, and its first answer lost.
+      const store: Store = {
+        ...memory,
+        retry: (queue, lease, delay) =>
+          Effect.flatMap(memory.retry(queue, lease, delay), (taken) => ++tries === 1 ? Effect.fail(lost("retry")) : Effect.succeed(taken)),
+        bury: (queue, lease, error) =>
+          Effect.flatMap(memory.bury(queue, lease, error), (taken) => ++tries === 3 ? Effect.fail(lost("bury")) : Effect.succeed(taken))
+      }
+      const { counted, lines } = yield* settled(store, () => Effect.void, 1_000)
+      assert.deepStrictEqual(counted, { retried: 0, deadLettered: 0 })
+      const unknown = "job attempt failed; the store's answer to telling it was lost, and a second try found its lease no longer held: the first try may have taken it"
+      assert.deepStrictEqual(lines.filter((line) => line.level === "Info").map(({ annotations, message }) => [message, annotations["jobId"]]), [
+        [unknown, "a"],
+        [unknown, "b"]
+      ])
+      assert.deepStrictEqual(yield* store.counts("q"), { ready: 1, leased: 0, completed: 0, buried: 1 })
+    }))
+
+  it.effect("a retry the store has not answered when the pool stops still logs the attempt's failure", () => {
+    const { layer, lines } = capture()
+    return Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      const store: Store = { ...memory, retry: () => Effect.never }
+      yield* store.offer("q", [{ id: "a", payload: 1 }])
+      const [a] = yield* store.claim("q", 1, minute)
+      const book = yield* Leases.make({ capacity: 1, maxAttempts: 3, retryable: () => true })
+      const scope = yield* Scope.make()
+      yield* Settler.start({ store, queue: "q", retry: Schedule.spaced("1 second"), book }, scope)
+      Leases.endUnheld(book, { id: "a", token: a!.token }, Leases.retry(1, "Boom: a"))
+      yield* settle
+      assert.deepStrictEqual(lines, [])
+      yield* Scope.close(scope, Exit.void)
+      assert.deepStrictEqual(lines.map(({ annotations, level, message }) => [level, message, annotations["jobId"], annotations["error"]]), [
+        ["Info", "job attempt failed; the pool stopped before the store was told", "a", "Boom: a"]
+      ])
+    }).pipe(Effect.provide(layer))
+  })
 })

@@ -132,7 +132,26 @@ export const deadLettered = (last: Attempt): Effect.Effect<void> =>
  * that it may run twice). An info line: the job is where the store has it.
  */
 export const notTaken = (attempt: Attempt): Effect.Effect<void> =>
-  quietly(Effect.logInfo("job attempt failed; its lease was no longer held, so the store left the job as it was").pipe(
+  attemptLine(attempt, "job attempt failed; its lease was no longer held, so the store left the job as it was")
+
+/**
+ * A retry or a burial tried again after a failure that may have hidden its
+ * taking (a timeout), and refused as no longer held: either that earlier
+ * try took it, or the lease had gone. An info line.
+ */
+export const unknownEnding = (attempt: Attempt): Effect.Effect<void> =>
+  attemptLine(
+    attempt,
+    "job attempt failed; the store's answer to telling it was lost, and a second try found its lease no longer held: the first try may have taken it"
+  )
+
+/** The pool stopped before the store answered a retry or a burial: the job runs again once its lease runs out. */
+export const untold = (attempt: Attempt): Effect.Effect<void> =>
+  attemptLine(attempt, "job attempt failed; the pool stopped before the store was told")
+
+/** An info line about `attempt`, with its id, queue, number and failure. */
+const attemptLine = (attempt: Attempt, message: string): Effect.Effect<void> =>
+  quietly(Effect.logInfo(message).pipe(
     Effect.annotateLogs({
       jobId: attempt.id,
       queue: attempt.queue,

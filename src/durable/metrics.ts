@@ -40,7 +40,7 @@ export const make = (attributes: Metric.Metric.AttributeSet, context: Context.Co
   deadLettered: counterWith(Metrics.jobsDeadLettered, attributes)
 })
 
-/** The settler took a retry or a burial. */
+/** The store took a retry or a burial the settler told it. */
 export const settled = (metrics: DurableMetrics | undefined, ending: "retry" | "bury"): void => {
   if (metrics === undefined) return
   const counter = ending === "retry" ? metrics.retried : metrics.deadLettered

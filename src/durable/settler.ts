@@ -135,8 +135,9 @@ const inOneTrip = (
  * A retry or a burial: tried a few times, then left to its lease (stored or
  * given up on, it is no longer renewed). Counted and logged (`failures.ts`)
  * once the store took it; one it did not take (the lease was no longer
- * held) is logged as such and counted nowhere. The store's failures on the
- * way are logged with the attempt (given up, the job runs again).
+ * held), or whose answer was lost (`tell`), is logged as such and counted
+ * nowhere. The store's failures on the way are logged with the attempt
+ * (given up, the job runs again).
  */
 const settleOne = (
   { book, delayOf, metrics, queue, store }: Running,
@@ -159,18 +160,38 @@ const settleOne = (
   return Effect.andThen(Effect.annotateLogs(told, { jobId: id, queue }), Effect.sync(() => Leases.stored(book, one)))
 }
 
-/** `ending` told to the store (`persistently`), then `taken` if the store took it. */
+/**
+ * `ending` told to the store (`persistently`), then `taken` if the store
+ * took it. A "no" after a try that failed in a way that may have taken it
+ * (a retryable failure: a timeout, a connection lost after the server
+ * ran the ending) is no answer: that try may be what took the lease.
+ * Interrupted before an answer (the shutdown's flush gave up), the
+ * attempt's failure is still logged.
+ */
 const tell = (
   attempt: Failures.Attempt,
   what: string,
   ending: Effect.Effect<Taken, StoreError>,
   taken: () => Effect.Effect<void>
 ): Effect.Effect<void> =>
-  Effect.flatMap(
-    Effect.annotateLogs(persistently(what, ending), { attempt: attempt.attempt, attemptError: attempt.error }),
-    (answer) =>
-      Option.isNone(answer) ? Effect.void : answer.value === false ? Failures.notTaken(attempt) : Effect.suspend(taken)
-  )
+  Effect.suspend(() => {
+    let unsure = false
+    const tried = Effect.tapError(ending, (error) =>
+      Effect.sync(() => {
+        unsure ||= error.retryable
+      }))
+    return Effect.flatMap(
+      Effect.annotateLogs(persistently(what, tried), { attempt: attempt.attempt, attemptError: attempt.error }),
+      (answer) =>
+        Option.isNone(answer)
+          ? Effect.void
+          : answer.value !== false
+          ? Effect.suspend(taken)
+          : unsure
+          ? Failures.unknownEnding(attempt)
+          : Failures.notTaken(attempt)
+    ).pipe(Effect.onInterrupt(() => Failures.untold(attempt)))
+  })
 
 /** The delay before a retry by the job's own backoff, if it has one. */
 const ownDelay = (ending: Extract<Leases.Ending, { readonly _tag: "retry" }>) =>
