@@ -12,14 +12,18 @@
  *   `EWP_UPDATE_SCREENSHOT=1`) writes it to docs/dashboard.png instead, the
  *   README's picture;
  * - an action without the token, or from another origin, is refused (403)
- *   and changes nothing.
+ *   and changes nothing;
+ * - the chart plots each sample's rate (`ended / seconds`), placed by the
+ *   time the samples after it cover, on a snapshot the test serves itself.
  */
 import { Effect } from "effect"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
-import { type Browser, chromium, type Page } from "playwright-core"
+import { type Browser, chromium, type Page as BrowserPage } from "playwright-core"
 import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import * as Page from "../src/dashboard/page.ts"
+import type { QueueSnapshot, Snapshot } from "../src/dashboard/sampler.ts"
 import * as RedisStore from "../src/durable/RedisStore.ts"
 import type { Store } from "../src/durable/Store.ts"
 import { Durable } from "../src/index.ts"
@@ -66,11 +70,11 @@ const dashboardUrl = async (program: Running): Promise<string> => {
 const patience = { timeout: 20_000, interval: 200 }
 
 /** A count on a queue's card, as the page shows it. */
-const count = async (page: Page, queue: string, name: string): Promise<number> =>
+const count = async (page: BrowserPage, queue: string, name: string): Promise<number> =>
   Number(await page.locator(`[data-queue="${queue}"] [data-count="${name}"] b`).textContent())
 
 /** Waits until the page shows `name` on `queue` meeting `ok`. */
-const waitForCount = (page: Page, queue: string, name: string, ok: (n: number) => boolean, timeout = 30_000) =>
+const waitForCount = (page: BrowserPage, queue: string, name: string, ok: (n: number) => boolean, timeout = 30_000) =>
   expect.poll(() => count(page, queue, name), { timeout, interval: 200 }).toSatisfy(ok)
 
 /** Runs `use` on the Redis queue's admin, in a scope of its own. */
@@ -216,4 +220,52 @@ describe("the dashboard in a browser", () => {
       await program.exited
     }
   }, 120_000)
+
+  it("the chart plots each sample's rate, placed by the time the samples after it cover", async () => {
+    // Three samples: 10 jobs over 2 s, 10 over 8 s (a tick that waited for a slow store), 30 over 1 s.
+    const series = [{ t: 0, seconds: 2, ended: 10, failed: 0 }, { t: 0, seconds: 8, ended: 10, failed: 5 }, {
+      t: 0,
+      seconds: 1,
+      ended: 30,
+      failed: 0
+    }]
+    const queue: QueueSnapshot = {
+      name: "charted",
+      kind: "memory",
+      stats: { workers: 1, queued: 0, delayed: 0, active: 0, submitted: 50, succeeded: 45, failed: 5, died: 0, interrupted: 0, cancelled: 0, abandoned: 0, droppedOutcomes: 0 },
+      counts: undefined,
+      storeError: undefined,
+      series,
+      percentiles: undefined,
+      running: [],
+      recent: [],
+      deadLetters: [],
+      upcoming: undefined,
+      periodic: []
+    }
+    const snapshot: Snapshot = { at: Date.now(), queues: [queue] }
+    const page = await browser.newPage()
+    const served: Record<string, readonly [string, string]> = {
+      "/": ["text/html", Page.html],
+      "/dashboard.css": ["text/css", Page.style],
+      "/dashboard.js": ["text/javascript", Page.script],
+      "/api/snapshot": ["application/json", JSON.stringify(snapshot)]
+    }
+    await page.route("http://dashboard.test/**", (route) => {
+      const [contentType, body] = served[new URL(route.request().url()).pathname] ?? ["text/plain", "not here"]
+      return route.fulfill({ contentType, body })
+    })
+    await page.goto("http://dashboard.test/")
+    const lines = page.locator('[data-queue="charted"] .chart polyline')
+    await expect.poll(() => lines.count(), patience).toBe(2)
+    // The rates 5, 1.25 and 30 jobs/s, on a scale of 30, 120 high (4 below, 6 above); a minute spans
+    // the 600 wide box, the last sample at its right edge, the others 1 s and 9 s before it.
+    const y = (value: number, scale: number) => (120 - 4 - value / scale * 110).toFixed(1)
+    expect(await lines.nth(0).getAttribute("points")).toBe(`510.0,${y(5, 30)} 590.0,${y(1.25, 30)} 600.0,${y(30, 30)}`)
+    // The failure rate: 0, then 5 of 10, then 0.
+    expect(await lines.nth(1).getAttribute("points")).toBe(`510.0,${y(0, 1)} 590.0,${y(0.5, 1)} 600.0,${y(0, 1)}`)
+    expect(await page.locator('[data-queue="charted"] .chart text').textContent()).toBe("30 jobs/s")
+    expect(await page.locator('[data-queue="charted"] .legend .t').textContent()).toBe("jobs/s 30")
+    await page.close()
+  }, 60_000)
 })
