@@ -130,10 +130,10 @@ describe("the settler", () => {
           annotations["attemptError"]
         ]),
         [
-          ["Error", "retrying a job failed; its lease will run out instead the job store failed to schedule a retry: no room", "a", 1, "Boom: a"],
+          ["Error", "retrying a job failed; its lease will run out instead, unless a try left unanswered still reaches the store the job store failed to schedule a retry: no room", "a", 1, "Boom: a"],
           [
             "Error",
-            "dead-lettering a job failed; its lease will run out instead the job store failed to dead-letter a job: no room",
+            "dead-lettering a job failed; its lease will run out instead, unless a try left unanswered still reaches the store the job store failed to dead-letter a job: no room",
             "b",
             3,
             "Boom: b"
@@ -193,7 +193,7 @@ describe("the settler", () => {
       assert.deepStrictEqual(lines, [])
       yield* Scope.close(scope, Exit.void)
       assert.deepStrictEqual(lines.map(({ annotations, level, message }) => [level, message, annotations["jobId"], annotations["error"]]), [
-        ["Info", "job attempt failed; the pool stopped before the store was told", "a", "Boom: a"]
+        ["Info", "job attempt failed; the pool stopped before the store answered its ending", "a", "Boom: a"]
       ])
     }).pipe(Effect.provide(layer))
   })

@@ -145,9 +145,13 @@ export const unknownEnding = (attempt: Attempt): Effect.Effect<void> =>
     "job attempt failed; the store's answer to telling it was lost, and a second try found its lease no longer held: the first try may have taken it"
   )
 
-/** The pool stopped before the store answered a retry or a burial: the job runs again once its lease runs out. */
+/**
+ * The pool stopped before the store answered a retry or a burial: the job
+ * runs again once its lease runs out, unless a try already sent reaches
+ * the store.
+ */
 export const untold = (attempt: Attempt): Effect.Effect<void> =>
-  attemptLine(attempt, "job attempt failed; the pool stopped before the store was told")
+  attemptLine(attempt, "job attempt failed; the pool stopped before the store answered its ending")
 
 /** An info line about `attempt`, with its id, queue, number and failure. */
 const attemptLine = (attempt: Attempt, message: string): Effect.Effect<void> =>

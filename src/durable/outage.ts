@@ -67,7 +67,9 @@ export const throughOutage = (what: string, effect: Effect.Effect<void, StoreErr
  * Retries an ending of one job a few times, then gives up on it (its lease
  * runs out and the job comes back): a store that keeps refusing one
  * operation must not hold up the acknowledgements behind it. Its answer,
- * or none once given up.
+ * or none once given up. A try that timed out may still be carried out
+ * (Redis runs the commands it held once it answers again), so the give-up
+ * does not say the job comes back for sure.
  */
 export const persistently = <A>(what: string, effect: Effect.Effect<A, StoreError>): Effect.Effect<Option.Option<A>> =>
-  retried(what, effect, { lost: "its lease will run out instead", times: triesOfOne })
+  retried(what, effect, { lost: "its lease will run out instead, unless a try left unanswered still reaches the store", times: triesOfOne })
