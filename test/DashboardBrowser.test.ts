@@ -222,11 +222,11 @@ describe("the dashboard in a browser", () => {
   }, 120_000)
 
   it("the chart plots each sample's rate, placed by the time the samples after it cover", async () => {
-    // Three samples: 10 jobs over 2 s, 10 over 8 s (a tick that waited for a slow store), 30 over 1 s.
+    // Three samples: 10 jobs over 2 s, 10 over 8 s (a tick that waited for a slow store), 147 over 5 s.
     const series = [{ t: 0, seconds: 2, ended: 10, failed: 0 }, { t: 0, seconds: 8, ended: 10, failed: 5 }, {
       t: 0,
-      seconds: 1,
-      ended: 30,
+      seconds: 5,
+      ended: 147,
       failed: 0
     }]
     const queue: QueueSnapshot = {
@@ -258,14 +258,15 @@ describe("the dashboard in a browser", () => {
     await page.goto("http://dashboard.test/")
     const lines = page.locator('[data-queue="charted"] .chart polyline')
     await expect.poll(() => lines.count(), patience).toBe(2)
-    // The rates 5, 1.25 and 30 jobs/s, on a scale of 30, 120 high (4 below, 6 above); a minute spans
-    // the 600 wide box, the last sample at its right edge, the others 1 s and 9 s before it.
+    // The rates 5, 1.25 and 29.4 jobs/s, on a scale of 30 (the peak rounded up), 120 high (4 below,
+    // 6 above); a minute spans the 600 wide box, the last sample at its right edge, the others 5 s
+    // and 13 s before it.
     const y = (value: number, scale: number) => (120 - 4 - value / scale * 110).toFixed(1)
-    expect(await lines.nth(0).getAttribute("points")).toBe(`510.0,${y(5, 30)} 590.0,${y(1.25, 30)} 600.0,${y(30, 30)}`)
+    expect(await lines.nth(0).getAttribute("points")).toBe(`470.0,${y(5, 30)} 550.0,${y(1.25, 30)} 600.0,${y(29.4, 30)}`)
     // The failure rate: 0, then 5 of 10, then 0.
-    expect(await lines.nth(1).getAttribute("points")).toBe(`510.0,${y(0, 1)} 590.0,${y(0.5, 1)} 600.0,${y(0, 1)}`)
+    expect(await lines.nth(1).getAttribute("points")).toBe(`470.0,${y(0, 1)} 550.0,${y(0.5, 1)} 600.0,${y(0, 1)}`)
     expect(await page.locator('[data-queue="charted"] .chart text').textContent()).toBe("30 jobs/s")
-    expect(await page.locator('[data-queue="charted"] .legend .t').textContent()).toBe("jobs/s 30")
+    expect(await page.locator('[data-queue="charted"] .legend .t').textContent()).toBe("jobs/s 29")
     await page.close()
   }, 60_000)
 })

@@ -130,10 +130,10 @@ describe("the settler", () => {
           annotations["attemptError"]
         ]),
         [
-          ["Error", "retrying a job failed; its lease will run out instead, unless a try left unanswered still reaches the store the job store failed to schedule a retry: no room", "a", 1, "Boom: a"],
+          ["Error", "retrying a job failed: the job store failed to schedule a retry: no room; its lease will run out instead", "a", 1, "Boom: a"],
           [
             "Error",
-            "dead-lettering a job failed; its lease will run out instead, unless a try left unanswered still reaches the store the job store failed to dead-letter a job: no room",
+            "dead-lettering a job failed: the job store failed to dead-letter a job: no room; its lease will run out instead",
             "b",
             3,
             "Boom: b"

@@ -38,8 +38,12 @@ const triesOfOne = 9
  * Tries `effect`, logging each failure, again and again through an outage
  * (at most `times` more, if given). When it gives up (a failure not worth
  * retrying, or `times` used up), the failure is logged as an error saying
- * what is `lost`, and swallowed: the leases it was about run out, and their
- * jobs come back. Its answer, or none once given up.
+ * what is `lost` (the leases it was about run out, and their jobs come
+ * back), and swallowed; after a failure worth retrying (a timeout, a lost
+ * connection) that try may still be carried out (Redis runs the commands it
+ * held once it answers again; PostgreSQL keeps a statement that ended
+ * before its cancel reached it), and the error says so. Its answer, or none
+ * once given up.
  */
 const retried = <A>(
   what: string,
@@ -48,14 +52,20 @@ const retried = <A>(
 ): Effect.Effect<Option.Option<A>> =>
   Effect.suspend(() => {
     let failures = 0
+    let unanswered = false
     // A warning only for a failure that will be tried again: the last is the error below.
-    const willRetry = (error: StoreError) => retryable(error) && (times === undefined || ++failures <= times)
+    const willRetry = (error: StoreError) => {
+      unanswered ||= retryable(error)
+      return retryable(error) && (times === undefined || ++failures <= times)
+    }
+    const givenUp = (error: StoreError) =>
+      `${what} failed: ${error.message}; ${lost}${unanswered ? ", unless a try left unanswered still reaches the store" : ""}`
     return Effect.map(effect, Option.some).pipe(
       Effect.tapError((error) =>
         willRetry(error) ? quietly(Effect.logWarning(`${what} failed; retrying`, error.message)) : Effect.void
       ),
       Effect.retry({ schedule: backoff, while: retryable, times }),
-      Effect.catch((error) => Effect.as(quietly(Effect.logError(`${what} failed; ${lost}`, error.message)), Option.none()))
+      Effect.catch((error) => Effect.as(quietly(Effect.logError(givenUp(error))), Option.none()))
     )
   })
 
@@ -65,11 +75,9 @@ export const throughOutage = (what: string, effect: Effect.Effect<void, StoreErr
 
 /**
  * Retries an ending of one job a few times, then gives up on it (its lease
- * runs out and the job comes back): a store that keeps refusing one
- * operation must not hold up the acknowledgements behind it. Its answer,
- * or none once given up. A try that timed out may still be carried out
- * (Redis runs the commands it held once it answers again), so the give-up
- * does not say the job comes back for sure.
+ * runs out and the job comes back, unless a try left unanswered is carried
+ * out): a store that keeps refusing one operation must not hold up the
+ * acknowledgements behind it. Its answer, or none once given up.
  */
 export const persistently = <A>(what: string, effect: Effect.Effect<A, StoreError>): Effect.Effect<Option.Option<A>> =>
-  retried(what, effect, { lost: "its lease will run out instead, unless a try left unanswered still reaches the store", times: triesOfOne })
+  retried(what, effect, { lost: "its lease will run out instead", times: triesOfOne })
