@@ -19,8 +19,12 @@ import { Config, Console, Context, Deferred, Effect, Layer, Schema } from "effec
 import { Durable } from "../src/index.ts" // in an application: from "effect-worker-pool"
 import * as PostgresStore from "../src/durable/PostgresStore.ts" // from "effect-worker-pool/PostgresStore"
 
-/** Set when the welcome email was sent, so that the example can end. */
-class Sent extends Context.Service<Sent, Deferred.Deferred<void>>()("example/Sent") {}
+/**
+ * Set to the address once the welcome email was sent: the example prints it
+ * after its own line about the sign-up, whichever of the two comes first
+ * (the job may run before the line that follows the commit is printed).
+ */
+class Sent extends Context.Service<Sent, Deferred.Deferred<string>>()("example/Sent") {}
 
 class WelcomeEmails extends Context.Service<WelcomeEmails, Durable.DurablePool<string, void, never>>()(
   "example/WelcomeEmails"
@@ -37,11 +41,8 @@ const WelcomeEmailsLive = Durable.layer(WelcomeEmails, {
   schema: Schema.String,
   workers: 2,
   pollInterval: "50 millis",
-  handler: (job) =>
-    Effect.gen(function*() {
-      yield* Console.log(`sent the welcome email to ${job.payload}`)
-      yield* Deferred.succeed(yield* Sent, undefined)
-    })
+  // Sending the email, in this example, is telling the program it was sent.
+  handler: (job) => Effect.flatMap(Sent, (sent) => Deferred.succeed(sent, job.payload))
 })
 
 /** Writes the user and offers the welcome email: both, or neither. */
@@ -63,7 +64,7 @@ const program = Effect.gen(function*() {
   const before = yield* stored
   yield* signUp("ada@example.com")
   yield* Console.log("signed up ada@example.com")
-  yield* Deferred.await(yield* Sent)
+  yield* Console.log(`sent the welcome email to ${yield* Deferred.await(yield* Sent)}`)
   const again = yield* Effect.flip(signUp("ada@example.com"))
   yield* Console.log(`signing up ada@example.com again failed (${again._tag}): rolled back, its email job too`)
   const users = yield* sql<{ readonly email: string }>`SELECT email FROM example_users`
@@ -83,7 +84,7 @@ const UsersTable = Layer.effectDiscard(Effect.gen(function*() {
 
 const AppLive = WelcomeEmailsLive.pipe(
   Layer.provideMerge(StoreLive),
-  Layer.provideMerge(Layer.effect(Sent, Deferred.make<void>())),
+  Layer.provideMerge(Layer.effect(Sent, Deferred.make<string>())),
   Layer.provideMerge(UsersTable),
   Layer.provideMerge(SqlLive)
 )
