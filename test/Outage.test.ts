@@ -78,7 +78,7 @@ describe("outage", () => {
       )
       const answered = yield* Effect.forkChild(persistently("retrying a job", Effect.as(operation(refused, 2).effect, false)))
       for (let t = 0; t < 1_000; t += 100) yield* TestClock.adjust(100)
-      assert.deepStrictEqual(yield* Fiber.join(answered), Option.some(false))
+      assert.deepStrictEqual(yield* Fiber.join(answered), Option.some({ value: false, afterUnanswered: true }))
       assert.deepStrictEqual(levels(), ["Warn", "Warn"])
     }).pipe(Effect.provide(layer))
   })

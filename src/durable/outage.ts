@@ -35,21 +35,31 @@ const retryable = (error: StoreError): boolean => error.retryable
 const triesOfOne = 9
 
 /**
+ * What the store answered, and whether a try before it failed in a way
+ * that may still have been carried out (a failure worth retrying: a
+ * timeout, a lost connection), so that the answer may be to an operation
+ * that already happened.
+ */
+export interface Answered<A> {
+  readonly value: A
+  readonly afterUnanswered: boolean
+}
+
+/**
  * Tries `effect`, logging each failure, again and again through an outage
  * (at most `times` more, if given). When it gives up (a failure not worth
  * retrying, or `times` used up), the failure is logged as an error saying
  * what is `lost` (the leases it was about run out, and their jobs come
- * back), and swallowed; after a failure worth retrying (a timeout, a lost
- * connection) that try may still be carried out (Redis runs the commands it
- * held once it answers again; PostgreSQL keeps a statement that ended
- * before its cancel reached it), and the error says so. Its answer, or none
- * once given up.
+ * back), and swallowed; after a failure worth retrying that try may still
+ * be carried out (Redis runs the commands it held once it answers again;
+ * PostgreSQL keeps a statement that ended before its cancel reached it),
+ * and the error says so. Its answer, or none once given up.
  */
 const retried = <A>(
   what: string,
   effect: Effect.Effect<A, StoreError>,
   { lost, times }: { readonly lost: string; readonly times?: number }
-): Effect.Effect<Option.Option<A>> =>
+): Effect.Effect<Option.Option<Answered<A>>> =>
   Effect.suspend(() => {
     let failures = 0
     let unanswered = false
@@ -60,7 +70,7 @@ const retried = <A>(
     }
     const givenUp = (error: StoreError) =>
       `${what} failed: ${error.message}; ${lost}${unanswered ? ", unless a try left unanswered still reaches the store" : ""}`
-    return Effect.map(effect, Option.some).pipe(
+    return Effect.map(effect, (value) => Option.some({ value, afterUnanswered: unanswered })).pipe(
       Effect.tapError((error) =>
         willRetry(error) ? quietly(Effect.logWarning(`${what} failed; retrying`, error.message)) : Effect.void
       ),
@@ -79,5 +89,8 @@ export const throughOutage = (what: string, effect: Effect.Effect<void, StoreErr
  * out): a store that keeps refusing one operation must not hold up the
  * acknowledgements behind it. Its answer, or none once given up.
  */
-export const persistently = <A>(what: string, effect: Effect.Effect<A, StoreError>): Effect.Effect<Option.Option<A>> =>
+export const persistently = <A>(
+  what: string,
+  effect: Effect.Effect<A, StoreError>
+): Effect.Effect<Option.Option<Answered<A>>> =>
   retried(what, effect, { lost: "its lease will run out instead", times: triesOfOne })

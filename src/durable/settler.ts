@@ -163,9 +163,8 @@ const settleOne = (
 /**
  * `ending` told to the store (`persistently`), then `taken` if the store
  * took it. A "no" after a try that failed in a way that may have taken it
- * (a retryable failure: a timeout, a connection lost after the server
- * ran the ending) is no answer: that try may be what took the lease.
- * Interrupted before an answer (the shutdown's flush gave up), the
+ * (`Answered.afterUnanswered`) is no answer: that try may be what took the
+ * lease. Interrupted before an answer (the shutdown's flush gave up), the
  * attempt's failure is still logged.
  */
 const tell = (
@@ -174,24 +173,17 @@ const tell = (
   ending: Effect.Effect<Taken, StoreError>,
   taken: () => Effect.Effect<void>
 ): Effect.Effect<void> =>
-  Effect.suspend(() => {
-    let unsure = false
-    const tried = Effect.tapError(ending, (error) =>
-      Effect.sync(() => {
-        unsure ||= error.retryable
-      }))
-    return Effect.flatMap(
-      Effect.annotateLogs(persistently(what, tried), { attempt: attempt.attempt, attemptError: attempt.error }),
-      (answer) =>
-        Option.isNone(answer)
-          ? Effect.void
-          : answer.value !== false
-          ? Effect.suspend(taken)
-          : unsure
-          ? Failures.unknownEnding(attempt)
-          : Failures.notTaken(attempt)
-    ).pipe(Effect.onInterrupt(() => Failures.untold(attempt)))
-  })
+  Effect.flatMap(
+    Effect.annotateLogs(persistently(what, ending), { attempt: attempt.attempt, attemptError: attempt.error }),
+    (answer) =>
+      Option.isNone(answer)
+        ? Effect.void
+        : answer.value.value !== false
+        ? Effect.suspend(taken)
+        : answer.value.afterUnanswered
+        ? Failures.unknownEnding(attempt)
+        : Failures.notTaken(attempt)
+  ).pipe(Effect.onInterrupt(() => Failures.untold(attempt)))
 
 /** The delay before a retry by the job's own backoff, if it has one. */
 const ownDelay = (ending: Extract<Leases.Ending, { readonly _tag: "retry" }>) =>
