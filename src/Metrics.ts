@@ -95,6 +95,19 @@ export const jobsDeadLettered: Metric.Counter<number> = Metric.counter("effect_w
 })
 
 /**
+ * Durable endings the store did not take, by `ending` (`retry`, `bury`; and
+ * `pool`, `queue`): the failed attempt's lease was no longer held, because
+ * the job was cancelled while it ran, or its lease ran out and another
+ * process claimed it. Counted as the log line says it ("its lease was no
+ * longer held"). A count that rises with no cancels says leases too short
+ * for the jobs, or an event loop blocked past a third of a lease.
+ */
+export const jobEndingsNotTaken: Metric.Counter<number> = Metric.counter(
+  "effect_worker_pool_job_endings_not_taken_total",
+  { description: "Durable retries and dead letters the store did not take: the lease was no longer held" }
+)
+
+/**
  * A durable queue's jobs in the store, by `state` (`ready`, `leased`,
  * `completed`, `buried`), across processes: sampled by each durable pool
  * every `storeCountsInterval` (5 seconds), read when the metrics are.

@@ -4,7 +4,7 @@
  * (`Metric.MetricRegistry`), on the TestClock.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Effect, Exit, Fiber, Metric, Scope } from "effect"
+import { Deferred, Effect, Exit, Fiber, Metric, Scope } from "effect"
 import { TestClock } from "effect/testing"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import { type Job, Metrics, Pool } from "../src/index.ts"
@@ -190,6 +190,26 @@ describe("in-memory pool", () => {
 describe("durable pool", () => {
   const durable = (store: Store, handler: (job: Job.Job<string>) => Effect.Effect<void, string>) =>
     oneWorker(store, { name: "svc", maxAttempts: 2, handler })
+
+  it.effect("counts a retry the store did not take, by ending: its job was cancelled while it ran", () =>
+    isolated(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const started = yield* Deferred.make<void>()
+      const fail = yield* Deferred.make<void>()
+      const pool = yield* durable(store, () =>
+        Effect.andThen(Deferred.succeed(started, undefined), Effect.andThen(Deferred.await(fail), Effect.fail("no"))))
+      const id = yield* pool.submit("x")
+      yield* Deferred.await(started)
+      // Cancelled by another process: this one hears of it at its next renewal, after the failure.
+      yield* store.cancel("q", id)
+      yield* Deferred.succeed(fail, undefined)
+      yield* elapse(1_000)
+      const labels = { pool: "svc", queue: "q" }
+      assert.strictEqual(yield* valueOf(Metrics.jobEndingsNotTaken.id, { ...labels, ending: "retry" }), 1)
+      // A series appears with its first count: no burial was refused, and no retry taken.
+      assert.isUndefined(yield* valueOf(Metrics.jobEndingsNotTaken.id, { ...labels, ending: "bury" }))
+      assert.isUndefined(yield* valueOf(Metrics.jobsRetried.id, labels))
+    })))
 
   it.effect("carries pool and queue; counts retries, dead letters, the store's counts and its operations", () =>
     isolated(Effect.gen(function*() {

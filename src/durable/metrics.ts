@@ -1,7 +1,7 @@
 /**
  * A durable pool's own metrics (the definitions are in `../Metrics.ts`):
- * retries and dead letters as the settler takes them, and the store's
- * counts per state, sampled.
+ * retries and dead letters as the settler takes them (and those the store
+ * did not take), and the store's counts per state, sampled.
  *
  * The store's counts are asked every `storeCountsInterval` by one fiber in
  * the pool's background scope, and the last answer is what the series read:
@@ -28,6 +28,8 @@ export interface DurableMetrics {
   readonly context: Context.Context<never>
   readonly retried: Metric.Counter<number>
   readonly deadLettered: Metric.Counter<number>
+  /** Endings the store did not take (`Metrics.jobEndingsNotTaken`), one counter per kind. */
+  readonly notTaken: Record<"retry" | "bury", Metric.Counter<number>>
 }
 
 const counterWith = (definition: Metric.Counter<number>, attributes: Metric.Metric.AttributeSet) =>
@@ -37,7 +39,11 @@ const counterWith = (definition: Metric.Counter<number>, attributes: Metric.Metr
 export const make = (attributes: Metric.Metric.AttributeSet, context: Context.Context<never>): DurableMetrics => ({
   context,
   retried: counterWith(Metrics.jobsRetried, attributes),
-  deadLettered: counterWith(Metrics.jobsDeadLettered, attributes)
+  deadLettered: counterWith(Metrics.jobsDeadLettered, attributes),
+  notTaken: {
+    retry: counterWith(Metrics.jobEndingsNotTaken, { ...attributes, ending: "retry" }),
+    bury: counterWith(Metrics.jobEndingsNotTaken, { ...attributes, ending: "bury" })
+  }
 })
 
 /** The store took a retry or a burial the settler told it. */
@@ -45,6 +51,11 @@ export const settled = (metrics: DurableMetrics | undefined, ending: "retry" | "
   if (metrics === undefined) return
   const counter = ending === "retry" ? metrics.retried : metrics.deadLettered
   counter.updateUnsafe(1, metrics.context)
+}
+
+/** The store did not take a retry or a burial the settler told it: the lease was no longer held. */
+export const notTaken = (metrics: DurableMetrics | undefined, ending: "retry" | "bury"): void => {
+  metrics?.notTaken[ending].updateUnsafe(1, metrics.context)
 }
 
 const states = ["ready", "leased", "completed", "buried"] as const satisfies ReadonlyArray<keyof Counts>

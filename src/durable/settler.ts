@@ -22,7 +22,7 @@ import { quietly } from "../internal/quietly.ts"
 import * as Failures from "./failures.ts"
 import * as JobOptions from "./jobOptions.ts"
 import * as Leases from "./leases.ts"
-import { type DurableMetrics, settled } from "./metrics.ts"
+import { type DurableMetrics, notTaken, settled } from "./metrics.ts"
 import { persistently, throughOutage } from "./outage.ts"
 import { retryDelays } from "./retryDelay.ts"
 import type { Completion, Lease, Store, StoreError, Taken } from "./Store.ts"
@@ -135,8 +135,8 @@ const inOneTrip = (
  * A retry or a burial: tried a few times, then left to its lease (stored or
  * given up on, it is no longer renewed). Counted and logged (`failures.ts`)
  * once the store took it; one it did not take (the lease was no longer
- * held), or whose answer was lost (`tell`), is logged as such and counted
- * nowhere. The store's failures on the way are logged with the attempt
+ * held) is logged and counted as such (`notTaken`); one whose answer was
+ * lost (`tell`) is logged as such and counted nowhere. The store's failures on the way are logged with the attempt
  * (given up, the job runs again).
  */
 const settleOne = (
@@ -152,26 +152,28 @@ const settleOne = (
       tell(attempt, "retrying a job", store.retry(queue, one.lease, delay), () => {
         settled(metrics, "retry")
         return Failures.attemptFailed(attempt, delay)
-      }))
+      }, () => notTaken(metrics, "retry")))
     : tell(attempt, "dead-lettering a job", store.bury(queue, one.lease, ending.error), () => {
       settled(metrics, "bury")
       return Failures.deadLettered(attempt)
-    })
+    }, () => notTaken(metrics, "bury"))
   return Effect.andThen(Effect.annotateLogs(told, { jobId: id, queue }), Effect.sync(() => Leases.stored(book, one)))
 }
 
 /**
  * `ending` told to the store (`persistently`), then `taken` if the store
- * took it. A "no" after a try that failed in a way that may have taken it
- * (`Answered.afterUnanswered`) is no answer: that try may be what took the
- * lease. Interrupted before an answer (the shutdown's flush gave up), the
- * attempt's failure is still logged.
+ * took it, `refused` (and its log line) if it said no. A "no" after a try
+ * that failed in a way that may have taken it (`Answered.afterUnanswered`)
+ * is no answer: that try may be what took the lease. Interrupted before an
+ * answer (the shutdown's flush gave up), the attempt's failure is still
+ * logged.
  */
 const tell = (
   attempt: Failures.Attempt,
   what: string,
   ending: Effect.Effect<Taken, StoreError>,
-  taken: () => Effect.Effect<void>
+  taken: () => Effect.Effect<void>,
+  refused: () => void
 ): Effect.Effect<void> =>
   Effect.flatMap(
     Effect.annotateLogs(persistently(what, ending), { attempt: attempt.attempt, attemptError: attempt.error }),
@@ -182,7 +184,7 @@ const tell = (
         ? Effect.suspend(taken)
         : answer.value.afterUnanswered
         ? Failures.unknownEnding(attempt)
-        : Failures.notTaken(attempt)
+        : Effect.andThen(Effect.sync(refused), Failures.notTaken(attempt))
   ).pipe(Effect.onInterrupt(() => Failures.untold(attempt)))
 
 /** The delay before a retry by the job's own backoff, if it has one. */
