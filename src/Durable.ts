@@ -611,7 +611,7 @@ const build = <A, I, B, E, R>(
     const stop = (id: string) => {
       pool.cancel(id)
     }
-    yield* Heartbeat.start({ store, queue, lease, book, stop }, background)
+    yield* Heartbeat.start({ store, queue, lease, book, stop, metrics }, background)
     const { maintenanceBatch: batch, maintenanceInterval: interval, retention } = config
     yield* Maintenance.start({ store, queue, retention, interval, batch }, background)
     yield* quietly(Effect.logInfo("durable pool working").pipe(
@@ -623,7 +623,9 @@ const build = <A, I, B, E, R>(
     const shutdown = checkedShutdown(config.shutdownResolved, stopping.run)
     yield* Effect.addFinalizer(() => shutdown())
     // Cancelled here while this process runs it: stopped now, not at the next heartbeat.
-    const cancelledHere = (id: string) => Heartbeat.stopCancelled(book, [id], stop)
+    const cancelledHere = (id: string) => {
+      Heartbeat.stopCancelled(book, [id], stop)
+    }
     return {
       ...AdminOps.make(store, queue, cancelledHere),
       counts: store.counts(queue),

@@ -95,17 +95,19 @@ export const jobsDeadLettered: Metric.Counter<number> = Metric.counter("effect_w
 })
 
 /**
- * Durable endings the store did not take, by `ending` (`retry`, `bury`; and
- * `pool`, `queue`): the failed attempt's lease was no longer held, because
- * the job was cancelled while it ran, or its lease ran out and another
- * process claimed it. Counted as the log line says it ("its lease was no
- * longer held"). A count that rises with no cancels says leases too short
- * for the jobs, or an event loop blocked past a third of a lease.
+ * Leases this process held that the store no longer held for it, by how the
+ * pool noticed (`noticed`; and `pool`, `queue`): `renewal` (the heartbeat's
+ * renewal found it, and the job was stopped as cancelled), `retry` or
+ * `bury` (the failed attempt's ending, which the store did not take). The
+ * job was cancelled by another process while it ran, or its lease ran out
+ * and another process claimed it (then it may run twice). Rising with no
+ * cancels, it says renewals did not land within a lease: an event loop
+ * blocked, or the store out of reach, for more than about two thirds of a
+ * lease.
  */
-export const jobEndingsNotTaken: Metric.Counter<number> = Metric.counter(
-  "effect_worker_pool_job_endings_not_taken_total",
-  { description: "Durable retries and dead letters the store did not take: the lease was no longer held" }
-)
+export const leasesLost: Metric.Counter<number> = Metric.counter("effect_worker_pool_leases_lost_total", {
+  description: "Leases the store no longer held for this process: cancelled elsewhere, or taken over once they ran out"
+})
 
 /**
  * A durable queue's jobs in the store, by `state` (`ready`, `leased`,

@@ -191,24 +191,58 @@ describe("durable pool", () => {
   const durable = (store: Store, handler: (job: Job.Job<string>) => Effect.Effect<void, string>) =>
     oneWorker(store, { name: "svc", maxAttempts: 2, handler })
 
-  it.effect("counts a retry the store did not take, by ending: its job was cancelled while it ran", () =>
+  it.effect("counts leases lost, by how the pool noticed: a failed attempt's retry, or its burial, the store did not take", () =>
+    isolated(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      // Two first attempts whose retries are refused, then a last attempt whose burial is.
+      for (const maxAttempts of [2, 2, 1]) {
+        const started = yield* Deferred.make<void>()
+        const fail = yield* Deferred.make<void>()
+        const pool = yield* oneWorker(store, {
+          name: "svc",
+          maxAttempts,
+          handler: () =>
+            Effect.andThen(Deferred.succeed(started, undefined), Effect.andThen(Deferred.await(fail), Effect.fail("no")))
+        })
+        const id = yield* pool.submit("x")
+        yield* Deferred.await(started)
+        // Cancelled by another process: this one hears of it at its next renewal, after the failure.
+        yield* store.cancel("q", id)
+        yield* Deferred.succeed(fail, undefined)
+        yield* elapse(1_000)
+        yield* pool.shutdown()
+      }
+      const labels = { pool: "svc", queue: "q" }
+      assert.strictEqual(yield* valueOf(Metrics.leasesLost.id, { ...labels, noticed: "retry" }), 2)
+      assert.strictEqual(yield* valueOf(Metrics.leasesLost.id, { ...labels, noticed: "bury" }), 1)
+      // A series appears with its first count: none was found by a renewal, and no retry was taken.
+      assert.isUndefined(yield* valueOf(Metrics.leasesLost.id, { ...labels, noticed: "renewal" }))
+      assert.isUndefined(yield* valueOf(Metrics.jobsRetried.id, labels))
+    })))
+
+  it.effect("counts a lease its renewal found lost (cancelled by another process while the job ran), and stops the job", () =>
     isolated(Effect.gen(function*() {
       const store = yield* MemoryStore.make
       const started = yield* Deferred.make<void>()
-      const fail = yield* Deferred.make<void>()
-      const pool = yield* durable(store, () =>
-        Effect.andThen(Deferred.succeed(started, undefined), Effect.andThen(Deferred.await(fail), Effect.fail("no"))))
+      const pool = yield* oneWorker(store, {
+        name: "svc",
+        lease: "3 seconds",
+        handler: () => Effect.andThen(Deferred.succeed(started, undefined), Effect.never)
+      })
       const id = yield* pool.submit("x")
       yield* Deferred.await(started)
-      // Cancelled by another process: this one hears of it at its next renewal, after the failure.
       yield* store.cancel("q", id)
-      yield* Deferred.succeed(fail, undefined)
-      yield* elapse(1_000)
+      // Past the renewal a third of the way through the lease.
+      yield* elapse(2_000)
       const labels = { pool: "svc", queue: "q" }
-      assert.strictEqual(yield* valueOf(Metrics.jobEndingsNotTaken.id, { ...labels, ending: "retry" }), 1)
-      // A series appears with its first count: no burial was refused, and no retry taken.
-      assert.isUndefined(yield* valueOf(Metrics.jobEndingsNotTaken.id, { ...labels, ending: "bury" }))
-      assert.isUndefined(yield* valueOf(Metrics.jobsRetried.id, labels))
+      assert.strictEqual(yield* valueOf(Metrics.leasesLost.id, { ...labels, noticed: "renewal" }), 1)
+      assert.strictEqual(yield* ended("svc", "cancelled"), 1)
+      // Cancelled here, by this pool: not a lease lost.
+      const again = yield* pool.submit("y")
+      yield* elapse(200)
+      yield* pool.cancel(again)
+      yield* elapse(2_000)
+      assert.strictEqual(yield* valueOf(Metrics.leasesLost.id, { ...labels, noticed: "renewal" }), 1)
     })))
 
   it.effect("carries pool and queue; counts retries, dead letters, the store's counts and its operations", () =>

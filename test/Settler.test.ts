@@ -1,8 +1,8 @@
 /**
  * The settler on its own, on the memory store under the TestClock: a retry
  * or a burial is counted and logged as such only once the store took it
- * (one whose lease was no longer held is counted as not taken; one given up
- * on, or whose answer was lost, nowhere); an ending the pool stopped before still logs its
+ * (one whose lease was no longer held is counted as a lease lost; one given
+ * up on, or whose answer was lost, nowhere); an ending the pool stopped before still logs its
  * failure; and
  * what it does when settling a batch dies, which nothing it runs is meant
  * to do (here, a metrics counter that throws stands in for such a bug).
@@ -22,12 +22,12 @@ const minute = Duration.minutes(1)
 
 /** Counters that count what the settler adds to them. */
 const counting = () => {
-  const counted = { retried: 0, deadLettered: 0, retryNotTaken: 0, buryNotTaken: 0 }
+  const counted = { retried: 0, deadLettered: 0, retryNotTaken: 0, buryNotTaken: 0, renewalLost: 0 }
   const counter = (name: keyof typeof counted) => ({ updateUnsafe: (n: number) => counted[name] += n })
   const metrics = {
     retried: counter("retried"),
     deadLettered: counter("deadLettered"),
-    notTaken: { retry: counter("retryNotTaken"), bury: counter("buryNotTaken") }
+    leasesLost: { renewal: counter("renewalLost"), retry: counter("retryNotTaken"), bury: counter("buryNotTaken") }
   } as unknown as DurableMetrics
   return { counted, metrics }
 }
@@ -93,7 +93,7 @@ describe("the settler", () => {
     Effect.gen(function*() {
       const store = yield* MemoryStore.make
       const { counted, lines } = yield* settled(store, () => Effect.void)
-      assert.deepStrictEqual(counted, { retried: 1, deadLettered: 1, retryNotTaken: 0, buryNotTaken: 0 })
+      assert.deepStrictEqual(counted, { retried: 1, deadLettered: 1, retryNotTaken: 0, buryNotTaken: 0, renewalLost: 0 })
       assert.deepStrictEqual(lines.map(({ annotations, level, message }) => [level, message, annotations["jobId"]]), [
         ["Info", "job attempt failed; retrying", "a"],
         ["Warn", "job dead-lettered", "b"]
@@ -101,7 +101,7 @@ describe("the settler", () => {
       assert.deepStrictEqual(yield* store.counts("q"), { ready: 1, leased: 0, completed: 0, buried: 1 })
     }))
 
-  it.effect("a retry and a burial of leases no longer held (cancelled, or claimed again) are counted and logged as not taken, not as done", () =>
+  it.effect("a retry and a burial of leases no longer held (cancelled, or claimed again) are logged as not taken and counted as leases lost, not as done", () =>
     Effect.gen(function*() {
       const store = yield* MemoryStore.make
       const { counted, lines } = yield* settled(store, () =>
@@ -110,7 +110,7 @@ describe("the settler", () => {
           yield* TestClock.adjust(Duration.seconds(2))
           assert.deepStrictEqual((yield* store.claim("q", 2, minute)).map((job) => job.id), ["b"], "b's lease ran out")
         }))
-      assert.deepStrictEqual(counted, { retried: 0, deadLettered: 0, retryNotTaken: 1, buryNotTaken: 1 })
+      assert.deepStrictEqual(counted, { retried: 0, deadLettered: 0, retryNotTaken: 1, buryNotTaken: 1, renewalLost: 0 })
       assert.deepStrictEqual(lines.map(({ annotations, level, message }) => [level, message, annotations["jobId"], annotations["error"]]), [
         ["Info", "job attempt failed; its lease was no longer held, so the store left the job as it was", "a", "Boom: a"],
         ["Info", "job attempt failed; its lease was no longer held, so the store left the job as it was", "b", "Boom: b"]
@@ -124,7 +124,7 @@ describe("the settler", () => {
       const refusal = (operation: string) => Effect.fail(new StoreError({ operation, reason: "no room", retryable: false }))
       const store: Store = { ...memory, retry: () => refusal("retry"), bury: () => refusal("bury") }
       const { counted, lines } = yield* settled(store, () => Effect.void)
-      assert.deepStrictEqual(counted, { retried: 0, deadLettered: 0, retryNotTaken: 0, buryNotTaken: 0 })
+      assert.deepStrictEqual(counted, { retried: 0, deadLettered: 0, retryNotTaken: 0, buryNotTaken: 0, renewalLost: 0 })
       assert.deepStrictEqual(
         lines.map(({ annotations, level, message }) => [
           level,
@@ -156,7 +156,7 @@ describe("the settler", () => {
         bury: (queue, lease, error) => Effect.asVoid(memory.bury(queue, lease, error))
       }
       const { counted } = yield* settled(store, () => Effect.void)
-      assert.deepStrictEqual(counted, { retried: 1, deadLettered: 1, retryNotTaken: 0, buryNotTaken: 0 })
+      assert.deepStrictEqual(counted, { retried: 1, deadLettered: 1, retryNotTaken: 0, buryNotTaken: 0, renewalLost: 0 })
     }))
 
   it.effect("a no after a try whose answer was lost (a timeout after the store took it) is logged as unknown, and counted nowhere", () =>
@@ -173,7 +173,7 @@ describe("the settler", () => {
           Effect.flatMap(memory.bury(queue, lease, error), (taken) => ++tries === 3 ? Effect.fail(lost("bury")) : Effect.succeed(taken))
       }
       const { counted, lines } = yield* settled(store, () => Effect.void, 1_000)
-      assert.deepStrictEqual(counted, { retried: 0, deadLettered: 0, retryNotTaken: 0, buryNotTaken: 0 })
+      assert.deepStrictEqual(counted, { retried: 0, deadLettered: 0, retryNotTaken: 0, buryNotTaken: 0, renewalLost: 0 })
       const unknown = "job attempt failed; the store's answer to telling it was lost, and a second try found its lease no longer held: the first try may have taken it"
       assert.deepStrictEqual(lines.filter((line) => line.level === "Info").map(({ annotations, message }) => [message, annotations["jobId"]]), [
         [unknown, "a"],

@@ -1,7 +1,8 @@
 /**
  * A durable pool's own metrics (the definitions are in `../Metrics.ts`):
- * retries and dead letters as the settler takes them (and those the store
- * did not take), and the store's counts per state, sampled.
+ * retries and dead letters as the settler takes them, the leases the store
+ * no longer held for the pool (found by a renewal, or by an ending it did
+ * not take), and the store's counts per state, sampled.
  *
  * The store's counts are asked every `storeCountsInterval` by one fiber in
  * the pool's background scope, and the last answer is what the series read:
@@ -28,9 +29,12 @@ export interface DurableMetrics {
   readonly context: Context.Context<never>
   readonly retried: Metric.Counter<number>
   readonly deadLettered: Metric.Counter<number>
-  /** Endings the store did not take (`Metrics.jobEndingsNotTaken`), one counter per kind. */
-  readonly notTaken: Record<"retry" | "bury", Metric.Counter<number>>
+  /** Leases the store no longer held for this process (`Metrics.leasesLost`), by how the pool noticed. */
+  readonly leasesLost: Record<Noticed, Metric.Counter<number>>
 }
+
+/** How a pool noticed a lease lost: its renewal, or an ending the store did not take. */
+export type Noticed = "renewal" | "retry" | "bury"
 
 const counterWith = (definition: Metric.Counter<number>, attributes: Metric.Metric.AttributeSet) =>
   Metric.counter(definition.id, { description: definition.description, attributes, incremental: true })
@@ -40,9 +44,10 @@ export const make = (attributes: Metric.Metric.AttributeSet, context: Context.Co
   context,
   retried: counterWith(Metrics.jobsRetried, attributes),
   deadLettered: counterWith(Metrics.jobsDeadLettered, attributes),
-  notTaken: {
-    retry: counterWith(Metrics.jobEndingsNotTaken, { ...attributes, ending: "retry" }),
-    bury: counterWith(Metrics.jobEndingsNotTaken, { ...attributes, ending: "bury" })
+  leasesLost: {
+    renewal: counterWith(Metrics.leasesLost, { ...attributes, noticed: "renewal" }),
+    retry: counterWith(Metrics.leasesLost, { ...attributes, noticed: "retry" }),
+    bury: counterWith(Metrics.leasesLost, { ...attributes, noticed: "bury" })
   }
 })
 
@@ -53,9 +58,9 @@ export const settled = (metrics: DurableMetrics | undefined, ending: "retry" | "
   counter.updateUnsafe(1, metrics.context)
 }
 
-/** The store did not take a retry or a burial the settler told it: the lease was no longer held. */
-export const notTaken = (metrics: DurableMetrics | undefined, ending: "retry" | "bury"): void => {
-  metrics?.notTaken[ending].updateUnsafe(1, metrics.context)
+/** `n` leases the store no longer held for this process, noticed as `noticed` says. */
+export const leasesLost = (metrics: DurableMetrics | undefined, noticed: Noticed, n = 1): void => {
+  if (n > 0) metrics?.leasesLost[noticed].updateUnsafe(n, metrics.context)
 }
 
 const states = ["ready", "leased", "completed", "buried"] as const satisfies ReadonlyArray<keyof Counts>

@@ -22,7 +22,7 @@ import { quietly } from "../internal/quietly.ts"
 import * as Failures from "./failures.ts"
 import * as JobOptions from "./jobOptions.ts"
 import * as Leases from "./leases.ts"
-import { type DurableMetrics, notTaken, settled } from "./metrics.ts"
+import { type DurableMetrics, leasesLost, settled } from "./metrics.ts"
 import { persistently, throughOutage } from "./outage.ts"
 import { retryDelays } from "./retryDelay.ts"
 import type { Completion, Lease, Store, StoreError, Taken } from "./Store.ts"
@@ -135,8 +135,8 @@ const inOneTrip = (
  * A retry or a burial: tried a few times, then left to its lease (stored or
  * given up on, it is no longer renewed). Counted and logged (`failures.ts`)
  * once the store took it; one it did not take (the lease was no longer
- * held) is logged and counted as such (`notTaken`); one whose answer was
- * lost (`tell`) is logged as such and counted nowhere. The store's failures on the way are logged with the attempt
+ * held) is logged as such and counted as a lease lost; one whose answer
+ * was lost (`tell`) is logged as such and counted nowhere. The store's failures on the way are logged with the attempt
  * (given up, the job runs again).
  */
 const settleOne = (
@@ -152,11 +152,11 @@ const settleOne = (
       tell(attempt, "retrying a job", store.retry(queue, one.lease, delay), () => {
         settled(metrics, "retry")
         return Failures.attemptFailed(attempt, delay)
-      }, () => notTaken(metrics, "retry")))
+      }, () => leasesLost(metrics, "retry")))
     : tell(attempt, "dead-lettering a job", store.bury(queue, one.lease, ending.error), () => {
       settled(metrics, "bury")
       return Failures.deadLettered(attempt)
-    }, () => notTaken(metrics, "bury"))
+    }, () => leasesLost(metrics, "bury"))
   return Effect.andThen(Effect.annotateLogs(told, { jobId: id, queue }), Effect.sync(() => Leases.stored(book, one)))
 }
 
