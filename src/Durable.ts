@@ -623,9 +623,7 @@ const build = <A, I, B, E, R>(
     const shutdown = checkedShutdown(config.shutdownResolved, stopping.run)
     yield* Effect.addFinalizer(() => shutdown())
     // Cancelled here while this process runs it: stopped now, not at the next heartbeat.
-    const cancelledHere = (id: string) => {
-      Heartbeat.stopCancelled(book, [id], stop)
-    }
+    const cancelledHere = (id: string) => Heartbeat.stopCancelled(book, [id], stop)
     return {
       ...AdminOps.make(store, queue, cancelledHere),
       counts: store.counts(queue),

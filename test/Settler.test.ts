@@ -2,10 +2,10 @@
  * The settler on its own, on the memory store under the TestClock: a retry
  * or a burial is counted and logged as such only once the store took it
  * (one whose lease was no longer held is counted as a lease lost; one given
- * up on, or whose answer was lost, nowhere); an ending the pool stopped before still logs its
- * failure; and
- * what it does when settling a batch dies, which nothing it runs is meant
- * to do (here, a metrics counter that throws stands in for such a bug).
+ * up on, or whose answer was lost, nowhere); an ending the pool stopped
+ * before still logs its failure; and what it does when settling a batch
+ * dies, which nothing it runs is meant to do (here, a metrics counter that
+ * throws stands in for such a bug).
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Duration, Effect, Exit, Schedule, Scope } from "effect"

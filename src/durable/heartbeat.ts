@@ -47,7 +47,9 @@ const renew = ({ book, lease, metrics, queue, stop, store }: Options): Effect.Ef
     if (leases.length === 0) return Effect.void
     return throughOutage(
       "renewing leases",
-      Effect.map(store.extend(queue, leases, lease), (lost) => leasesLost(metrics, "renewal", stopLost(book, leases, lost, stop)))
+      Effect.map(store.extend(queue, leases, lease), (lost) => {
+        leasesLost(metrics, "renewal", stopLost(book, leases, lost, stop))
+      })
     )
   })
 

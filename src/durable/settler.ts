@@ -136,8 +136,9 @@ const inOneTrip = (
  * given up on, it is no longer renewed). Counted and logged (`failures.ts`)
  * once the store took it; one it did not take (the lease was no longer
  * held) is logged as such and counted as a lease lost; one whose answer
- * was lost (`tell`) is logged as such and counted nowhere. The store's failures on the way are logged with the attempt
- * (given up, the job runs again).
+ * was lost (`tell`) is logged as such and counted nowhere. The store's
+ * failures on the way are logged with the attempt (given up, the job runs
+ * again).
  */
 const settleOne = (
   { book, delayOf, metrics, queue, store }: Running,
