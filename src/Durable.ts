@@ -429,11 +429,14 @@ export interface Admin {
    * Dead-lettered jobs, oldest first, at most `limit` (an integer >= 1,
    * default 100). With `maxPayloadBytes` (an integer >= 1), a payload whose
    * JSON text is larger comes back as `undefined`, not read off the store
-   * (the dashboard lists previews this way).
+   * (the dashboard lists previews this way). With `after` (the `cursor` of
+   * a dead letter listed before), the next page: the dead letters buried
+   * after that one, whether it is still a dead letter or not. A page
+   * shorter than `limit` is the last one for now.
    */
   readonly deadLetters: (
     limit?: number,
-    options?: { readonly maxPayloadBytes?: number | undefined }
+    options?: { readonly maxPayloadBytes?: number | undefined; readonly after?: string | undefined }
   ) => Effect.Effect<ReadonlyArray<Buried>, AdminError>
   /**
    * The jobs that wait for their time (delayed, run at a later time, retries

@@ -322,6 +322,42 @@ describe("Durable dead letters and single jobs", () => {
       }
     })))
 
+  it.effect("deadLetters pages after a cursor: every dead letter once, in burial order, on to an empty page", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      yield* store.offer("q", Array.from({ length: 5 }, (_, i) => ({ id: `d${i}`, payload: i })))
+      for (const lease of yield* store.claim("q", 5, Duration.minutes(1))) yield* store.bury("q", lease, "no")
+      const admin = Durable.admin({ store, queue: "q" })
+      const first = yield* admin.deadLetters(2)
+      const second = yield* admin.deadLetters(2, { after: first.at(-1)!.cursor })
+      const third = yield* admin.deadLetters(2, { after: second.at(-1)!.cursor, maxPayloadBytes: 1 })
+      assert.deepStrictEqual([first, second, third].map((page) => page.map((job) => job.id)), [["d0", "d1"], ["d2", "d3"], ["d4"]])
+      assert.deepStrictEqual(yield* admin.deadLetters(2, { after: third.at(-1)!.cursor }), [])
+    })))
+
+  it.effect("deadLetters after a cursor fails, not retryable, on a store that gives no cursors or ignores after", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const healthy = yield* MemoryStore.make
+      yield* healthy.offer("q", Array.from({ length: 3 }, (_, i) => ({ id: `d${i}`, payload: i })))
+      for (const lease of yield* healthy.claim("q", 3, Duration.minutes(1))) yield* healthy.bury("q", lease, "no")
+      const [, second] = yield* healthy.buried("q", 10)
+      const stores: Record<string, Store> = {
+        "no cursors": {
+          ...healthy,
+          buried: (queue, limit) => Effect.map(healthy.buried(queue, limit), (page) => page.map(({ cursor: _, ...letter }) => letter))
+        },
+        "after ignored": { ...healthy, buried: (queue, limit) => healthy.buried(queue, limit) }
+      }
+      for (const [kind, store] of Object.entries(stores)) {
+        const admin = Durable.admin({ store, queue: "q" })
+        assert.strictEqual((yield* admin.deadLetters(10)).length, 3, `${kind}: the first page is listed`)
+        const error = yield* Effect.flip(admin.deadLetters(10, { after: second!.cursor }))
+        assert.strictEqual(error._tag, "StoreError", kind)
+        assert.include(error.message, "cannot list dead letters after a cursor", kind)
+        assert.isFalse((error as { readonly retryable?: boolean }).retryable, kind)
+      }
+    })))
+
   it.effect("lookup tells state, attempts, run-at and last error; undefined for an unknown id", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make
@@ -446,6 +482,9 @@ describe("Durable dead letters and single jobs", () => {
       // Options that cannot be read are named as such, not as the limit given beside them.
       assert.strictEqual(yield* named(admin.deadLetters(10, throwingProxy() as never)), "options")
       assert.strictEqual(yield* named(admin.deadLetters(1, { maxPayloadByte: 10 } as never)), "maxPayloadByte")
+      for (const after of [null, 5, "", "next", "1e5", "-1", { cursor: "1" }]) {
+        assert.strictEqual(yield* named(admin.deadLetters(1, { after } as never)), "after", JSON.stringify(after))
+      }
       const broken = Durable.admin({ store, queue: "" })
       assert.strictEqual(yield* named(broken.lookup("x")), "queue")
     })))

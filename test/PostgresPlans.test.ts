@@ -156,7 +156,7 @@ describe("PostgresStore's plans", () => {
 
   it.live("the dead letters' listing makes each payload's JSON text once (EXPLAIN VERBOSE)", () =>
     Effect.gen(function*() {
-      const plan = yield* verbosePlan(Sql.buriedSql, "text, int4, int4", "'once', 10, 1000")
+      const plan = yield* verbosePlan(Sql.buriedSql, buriedTypes, "'once', 10, 1000, NULL, NULL")
       // The size check and the text read the column the scan below made: written out in the
       // top node, the conversion would run there twice a job more.
       const top = plan.split("\n").find((line) => line.trim().startsWith("Output:")) ?? ""
@@ -187,7 +187,7 @@ describe("PostgresStore's plans", () => {
         yield* pgRows(
           url,
           `INSERT INTO ${Sql.table} (queue, id, payload, state, ended_at)
-           SELECT '${queue}', state || i, '{}', state, now()
+           SELECT '${queue}', state || i, '{}', state, timestamptz '${endedAt}'
            FROM unnest(ARRAY['completed', 'buried']) AS state, generate_series(1, 30000) AS i`
         )
         const ran: Record<string, { readonly rows: number; readonly buffers: number }> = {}
@@ -198,6 +198,12 @@ describe("PostgresStore's plans", () => {
         return ran
       }))
     })
+
+  /** When every ended job `afterGrowth` inserts ended: all at one instant. */
+  const endedAt = "2026-01-01T00:00:00Z"
+
+  /** `buriedSql`'s parameters' types: queue, limit, most payload bytes, the cursor's µs and seq. */
+  const buriedTypes = "text, int4, int4, int8, int8"
 
   /** `ids` as an SQL array. */
   const textArray = (ids: ReadonlyArray<string>) => `ARRAY[${ids.map((id) => `'${id}'`).join(", ")}]`
@@ -235,13 +241,20 @@ describe("PostgresStore's plans", () => {
       }
     }))
 
-  it.live("the dead letters' first page, with payloads or without, is read in burial order off the index, on a plan made before they grew", () =>
+  it.live("the dead letters' pages, first or after a cursor, with payloads or without, are read in burial order off the index, on a plan made before they grew", () =>
     Effect.gen(function*() {
+      // Every dead letter of the queue buried at one instant: a page after a cursor is cut
+      // within the tie by seq (here past the 30,000 completed jobs, inserted as many first).
       const ran = yield* afterGrowth("listed", [
-        ["with_payloads", Sql.buriedSql, "text, int4, int4", "'listed', 10, 1000"],
-        ["ids_only", Sql.buriedSql, "text, int4, int4", "'listed', 500, 0"]
+        ["with_payloads", Sql.buriedSql, buriedTypes, "'listed', 10, 1000, NULL, NULL"],
+        ["ids_only", Sql.buriedSql, buriedTypes, "'listed', 500, 0, NULL, NULL"],
+        ["after_cursor", Sql.buriedSql, buriedTypes, "'listed', 10, 1000, 0, 0"],
+        ["within_tie", Sql.buriedSql, buriedTypes, `'listed', 10, 1000, ${Date.parse(endedAt) * 1000}, 45000`]
       ])
-      assert.deepStrictEqual([ran.with_payloads!.rows, ran.ids_only!.rows], [10, 500])
+      assert.deepStrictEqual(
+        [ran.with_payloads!.rows, ran.ids_only!.rows, ran.after_cursor!.rows, ran.within_tie!.rows],
+        [10, 500, 10, 10]
+      )
       // A page of rows, in the index's order: tens of buffers. Sorting the queue's 30,000 dead letters read thousands.
       for (const [name, { buffers }] of Object.entries(ran)) assert.isBelow(buffers, 300, `${name}: ${buffers} buffers read`)
     }))

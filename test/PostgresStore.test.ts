@@ -587,6 +587,28 @@ describe("PostgresStore", () => {
       assert.deepStrictEqual((yield* store.buried(queue, 10)).map((job) => job.error), ["died: ab"])
     }))
 
+  it.live("dead letters buried at one instant (one transaction's) are paged in their order, none skipped nor listed twice", () =>
+    Effect.gen(function*() {
+      const store = yield* makeShared
+      const queue = queueName()
+      // Offered in one order, so that their seqs rise with their ids; buried at one ended_at.
+      yield* store.offer(queue, Array.from({ length: 7 }, (_, i) => ({ id: `t${i}`, payload: i })))
+      yield* Effect.orDie(pgRows(
+        shared!.url,
+        `UPDATE ${Sql.table} SET state = 'buried', ended_at = timestamptz '2026-01-01 00:00:00.000001+00', error = 'no'
+         WHERE queue = '${queue}'`
+      ))
+      const ids = ["t0", "t1", "t2", "t3", "t4", "t5", "t6"]
+      let after: string | undefined
+      const pages: Array<ReadonlyArray<string>> = []
+      for (let page = yield* store.buried(queue, 3); page.length > 0; page = yield* store.buried(queue, 3, undefined, after)) {
+        pages.push(page.map((job) => job.id))
+        after = page.at(-1)!.cursor
+        assert.match(after!, /^1767225600000001\.[0-9]+$/)
+      }
+      assert.deepStrictEqual(pages, [ids.slice(0, 3), ids.slice(3, 6), ids.slice(6)])
+    }))
+
   it.live("an empty claim, full or ready-only, and due, read a few pages of a queue of 20,000 jobs waiting for their time (EXPLAIN ANALYZE BUFFERS)", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* makeShared

@@ -258,17 +258,21 @@ const counts = (state: MemoryState, queue: string): Counts => {
 const payloadBytes = (entry: Entry): number =>
   entry.payloadBytes ??= Buffer.byteLength(JSON.stringify(entry.payload) ?? "", "utf8")
 
-const buried = (state: MemoryState, queue: string, limit: number, maxPayloadBytes = Infinity): Array<Buried> =>
-  [...entriesOf(state, queue).values()]
-    .filter((entry) => entry.state === "buried")
+/** The dead letters buried after the cursor `after` (any number: a burial's), in burial order, at most `limit`. */
+const buried = (state: MemoryState, queue: string, limit: number, maxPayloadBytes = Infinity, after = "0"): Array<Buried> => {
+  const from = Number(after)
+  return [...entriesOf(state, queue).values()]
+    .filter((entry) => entry.state === "buried" && entry.buriedAs > from)
     .sort((a, b) => a.buriedAs - b.buriedAs)
     .slice(0, limit)
     .map((entry) => ({
       id: entry.id,
       payload: maxPayloadBytes < Infinity && payloadBytes(entry) > maxPayloadBytes ? undefined : entry.payload,
       attempts: entry.attempts,
-      error: entry.error ?? ""
+      error: entry.error ?? "",
+      cursor: String(entry.buriedAs)
     }))
+}
 
 const due = (state: MemoryState, queue: string, now: number): number | undefined => {
   let earliest: number | undefined
@@ -374,7 +378,7 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
     release: (queue, leases) => Effect.map(at, (now) => release(state, queue, leases, now)),
     extend: (queue, leases, lease) => Effect.map(at, (now) => extend(state, queue, leases, lease, now)),
     counts: (queue) => Effect.sync(() => counts(state, queue)),
-    buried: (queue, limit, maxPayloadBytes) => Effect.sync(() => buried(state, queue, limit, maxPayloadBytes)),
+    buried: (queue, limit, maxPayloadBytes, after) => Effect.sync(() => buried(state, queue, limit, maxPayloadBytes, after)),
     due: (queue) => Effect.map(at, (now) => due(state, queue, now)),
     upcoming: (queue, limit) => Effect.sync(() => upcoming(state, queue, limit)),
     listen: (queue) => listen(state, queue),

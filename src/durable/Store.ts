@@ -245,6 +245,14 @@ export interface Buried {
   readonly attempts: number
   /** Why it was buried: the last failure, rendered. */
   readonly error: string
+  /**
+   * Where it stands among the queue's dead letters, for `buried`'s `after`
+   * (the next page begins after it): text of digits with at most one `.`,
+   * read only by the store that gave it. It stays valid once this dead
+   * letter is redriven or removed. Every store of this package gives one; a
+   * store that gives none cannot be paged.
+   */
+  readonly cursor?: string | undefined
 }
 
 /**
@@ -442,11 +450,14 @@ export interface Store {
    * carry every payload whole. The text measured is the one the store
    * gives back: on PostgreSQL, `jsonb`'s, which writes a space after each
    * `:` and `,` and numbers in full, so a payload there can measure more.
+   * With `after` (a dead letter's `cursor`), the list begins after that
+   * dead letter's place, whether it is still there or not.
    */
   readonly buried: (
     queue: string,
     limit: number,
-    maxPayloadBytes?: number
+    maxPayloadBytes?: number,
+    after?: string
   ) => Effect.Effect<ReadonlyArray<Buried>, StoreError>
   /** The job `id`, or undefined if the queue does not hold it (never offered, or purged). */
   readonly lookup: (queue: string, id: string) => Effect.Effect<JobInfo | undefined, StoreError>

@@ -13,22 +13,49 @@ import * as Checks from "../internal/options.ts"
 import { isInvalid, isPositiveInteger } from "../internal/options.ts"
 import { configError } from "../internal/poolOptions.ts"
 import { PoolConfigError } from "../Pool.ts"
-import type { JobInfo, JobState, Store, StoreError } from "./Store.ts"
+import * as Cursor from "./cursor.ts"
+import { type Buried, type JobInfo, type JobState, type Store, StoreError } from "./Store.ts"
 
-/** The pool's `deadLetters`: checks `limit` and `maxPayloadBytes`, then asks the store. */
+/** The pool's `deadLetters`: checks `limit` and the options, then asks the store. */
 const deadLetters = (store: Store, queue: string): Admin["deadLetters"] => (limit = 100, options) => {
   const checked = Checks.checked("options", () => {
     Checks.positiveInteger("limit", limit)
-    if (options === undefined) return undefined
+    if (options === undefined) return {}
     const given = Checks.record("options", options)
     Checks.refuseUnknown(given, deadLetterOptions, "deadLetters", {})
     const most = Checks.field(given, "maxPayloadBytes", "maxPayloadBytes")
-    return most === undefined ? undefined : Checks.positiveInteger("maxPayloadBytes", most)
+    const after = Checks.field(given, "after", "after")
+    const refused = after === undefined ? undefined : Cursor.refusal(after)
+    if (refused !== undefined) Checks.refuse("after", `${refused}, got ${Checks.describe(after)}`)
+    return {
+      maxPayloadBytes: most === undefined ? undefined : Checks.positiveInteger("maxPayloadBytes", most),
+      after: after as string | undefined
+    }
   })
-  return Checks.isInvalid(checked) ? Effect.fail(configError(checked)) : store.buried(queue, limit, checked)
+  if (Checks.isInvalid(checked)) return Effect.fail(configError(checked))
+  const { after, maxPayloadBytes } = checked
+  const listed = store.buried(queue, limit, maxPayloadBytes, after)
+  return after === undefined ? listed : Effect.flatMap(listed, (page) => paged(page, after))
 }
 
-const deadLetterOptions: ReadonlySet<string> = new Set(["maxPayloadBytes"])
+const deadLetterOptions: ReadonlySet<string> = new Set(["maxPayloadBytes", "after"])
+
+/**
+ * A page asked for `after` a cursor, refused if the store did not page it:
+ * a store of the caller's that gives no cursors, or that listed the dead
+ * letter `after` itself (it ignored `after`, and would give the first page
+ * for ever to a caller paging to the end).
+ */
+const paged = (page: ReadonlyArray<Buried>, after: string): Effect.Effect<ReadonlyArray<Buried>, StoreError> =>
+  page.every((letter) => typeof letter.cursor === "string" && letter.cursor !== after)
+    ? Effect.succeed(page)
+    : Effect.fail(
+      new StoreError({
+        operation: "buried",
+        reason: "the store cannot list dead letters after a cursor: it gave a dead letter without one, or ignored `after`",
+        retryable: false
+      })
+    )
 
 /** The pool's `upcoming`: checks `limit`, then asks the store, if it can list them. */
 const upcoming = (store: Store, queue: string): Admin["upcoming"] => (limit = 100) => {

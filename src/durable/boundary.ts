@@ -45,6 +45,7 @@ import * as Scope from "effect/Scope"
 import * as Tracer from "effect/Tracer"
 import { describe, keptText, messageOf, unkeepableJobId, unkeepableQueue } from "../internal/options.ts"
 import * as Metrics from "../Metrics.ts"
+import * as Cursor from "./cursor.ts"
 import * as Deadlines from "./deadlines.ts"
 import * as LeaseFields from "./leaseFields.ts"
 import * as OfferedFields from "./offeredFields.ts"
@@ -198,10 +199,12 @@ const wrap = (engine: Engine, options: Options): Store => {
       withLeases("extend", queue, leases, Effect.succeed([]), () =>
         withLeaseTime("extend", lease, () => engine.extend(queue, leases, Times.bounded(lease)))),
     counts: (queue) => operate("counts", queue, () => engine.counts(queue)),
-    buried: (queue, limit, maxPayloadBytes) => {
+    buried: (queue, limit, maxPayloadBytes, after) => {
       const n = count(limit)
       const most = payloadBound(maxPayloadBytes)
-      return n === 0 ? Effect.succeed([]) : operate("buried", queue, () => engine.buried(queue, n, most))
+      const refused = after === undefined ? undefined : Cursor.refusal(after)
+      if (refused !== undefined) return refuse("buried", `after ${refused}, got ${describe(after)}`)
+      return n === 0 ? Effect.succeed([]) : operate("buried", queue, () => engine.buried(queue, n, most, after))
     },
     listen: engine.listen === undefined ? undefined : listening(engine.listen, options, operate),
     due: engine.due === undefined ? undefined : dueOf(engine.due, operate),

@@ -199,9 +199,9 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         const claimed = yield* store.claim(queue, 2, minute)
         assert.isTrue(yield* store.bury(queue, claimed[0]!, "BadPayload: no"), "a held lease is taken")
         yield* store.complete(queue, [claimed[1]!])
-        assert.deepStrictEqual(yield* store.buried(queue, 10), [
-          { id: "j0", payload: { n: 0 }, attempts: 1, error: "BadPayload: no" }
-        ])
+        const [{ cursor, ...letter }, ...others] = yield* store.buried(queue, 10)
+        assert.deepStrictEqual([letter, ...others], [{ id: "j0", payload: { n: 0 }, attempts: 1, error: "BadPayload: no" }])
+        assert.isString(cursor)
         assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 1, buried: 1 })
         assert.deepStrictEqual(yield* store.claim(queue, 10, minute), [])
       })))
@@ -219,6 +219,52 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         const [again] = yield* store.claim(queue, 1, minute)
         yield* store.bury(queue, again!, "no again")
         assert.deepStrictEqual(yield* listed, ["j0", "j1", "j2"])
+      })))
+
+    test("dead letters are listed a page at a time after a cursor, from a place redriven since", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, jobs(7))
+        for (const lease of yield* store.claim(queue, 7, minute)) yield* store.bury(queue, lease, "no")
+        const all = (yield* store.buried(queue, 10)).map((job) => job.id)
+        assert.strictEqual(all.length, 7)
+        /** Every page of `size` from the first, each after the previous page's last cursor. */
+        const pages = (size: number) =>
+          Effect.gen(function*() {
+            const out: Array<ReadonlyArray<string>> = []
+            let after: string | undefined
+            for (;;) {
+              const page = yield* store.buried(queue, size, undefined, after)
+              if (page.length === 0) return out
+              out.push(page.map((job) => job.id))
+              after = page.at(-1)!.cursor
+            }
+          })
+        for (const size of [1, 2, 3, 7]) assert.deepStrictEqual((yield* pages(size)).flat(), all, `pages of ${size}`)
+        assert.deepStrictEqual((yield* pages(3)).map((page) => page.length), [3, 3, 1])
+        // The place holds once its dead letter is gone, and one buried again comes after every other.
+        const [, second] = yield* store.buried(queue, 2)
+        yield* store.redrive(queue, [second!.id])
+        const [again] = yield* store.claim(queue, 1, minute)
+        yield* store.bury(queue, again!, "no again")
+        const rest = (yield* store.buried(queue, 10, undefined, second!.cursor)).map((job) => job.id)
+        assert.deepStrictEqual(rest, [...all.slice(2), second!.id])
+      })))
+
+    test("buried refuses an after that is no cursor, on every store alike", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        for (const after of ["", "x", "1.2.3", "-1", "1e5", " 1", "1".repeat(17), `1.${"1".repeat(19)}`]) {
+          const error = yield* Effect.flip(store.buried(queue, 10, undefined, after))
+          assert.include(error.reason, "`cursor` of a dead letter", JSON.stringify(after))
+          assert.isFalse(error.retryable)
+        }
+        // Any cursor of the form is read, whichever store wrote it: a place before or after every dead letter.
+        for (const after of ["0", "9".repeat(16), `0.${"9".repeat(18)}`, "1765051234567.1001"]) {
+          assert.isArray(yield* store.buried(queue, 10, undefined, after), after)
+        }
       })))
 
     test("buried with maxPayloadBytes gives no payload whose JSON text is larger, in bytes of UTF-8", () =>

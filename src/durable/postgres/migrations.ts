@@ -20,7 +20,9 @@
  *
  * A database made before versions existed has the tables of migration 1 and
  * no migrations table: migration 1 looks each object up before creating it,
- * so on such a database it only records the version.
+ * so on such a database it only records the version. What a step allows
+ * older code is recorded once: a database that lost its migrations table
+ * keeps what it had.
  *
  * Internal: not an entry point of the package.
  */
@@ -211,12 +213,28 @@ const schedule = `
 const halfFull = `
   ALTER TABLE ${table} SET (fillfactor = 50);`
 
+/**
+ * Migration 5, for listing dead letters a page at a time: an index of the
+ * dead letters in the order `buriedSql` lists them (`ended_at`, then
+ * `seq`), so that a page after a cursor begins at its place and reads only
+ * its rows, ties of one `ended_at` (a transaction's burials) included. It
+ * takes the place of `_buried` (`queue, seq`), which no statement reads
+ * since the list is in burial order. Older code runs right on it: its
+ * listing reads `_ended`, kept for `purge`.
+ */
+const deadLetterPages = `
+  IF to_regclass('${table}_dead') IS NULL THEN
+    CREATE INDEX IF NOT EXISTS ${table}_dead ON ${table} (queue, ended_at, seq) WHERE state = 'buried';
+  END IF;
+  DROP INDEX IF EXISTS ${table}_buried;`
+
 /** The schema's versions, oldest first. */
 export const migrations: ReadonlyArray<Migration> = [
   { version: 1, name: "initial", up: initial },
   { version: 2, name: "retention", up: retention },
   { version: 3, name: "schedule", up: schedule },
-  { version: 4, name: "fillfactor", up: halfFull }
+  { version: 4, name: "fillfactor", up: halfFull },
+  { version: 5, name: "dead letter pages", up: deadLetterPages, compatibleFrom: 4 }
 ]
 
 /**
@@ -299,7 +317,8 @@ ${
 ${up}
       INSERT INTO ${migrationsTable} (version, name) VALUES (${version}, ${literal(name)});${
     compatibleFrom === undefined ? "" : `
-      INSERT INTO ${compatibleTable} (version, compatible_from) VALUES (${version}, ${compatibleFrom});`
+      INSERT INTO ${compatibleTable} (version, compatible_from) VALUES (${version}, ${compatibleFrom})
+        ON CONFLICT (version) DO NOTHING;`
   }
     END IF;`).join("\n")
 }

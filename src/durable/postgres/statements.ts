@@ -584,22 +584,28 @@ FROM ${countsTable} WHERE queue = $1`
 /**
  * Dead letters in the order they were buried, as the other stores list
  * them: one redriven, failing and buried again comes last, not back in the
- * next batch of `redrive()`. The page is read in the order of the index
- * `_ended` alone (`ended_at`), so that the scan stops at `$2` rows; a
- * second sort key there would sort every dead letter of the queue first,
- * payloads made, on a plan made while the table was small. Offered order
- * breaks ties within the page. Their payloads as in `claimSql`:
- * one over `$3` bytes as NULL; with `$3` 0 (ids only, as `redrive()` lists
- * them) no payload is read at all. Each payload's text is made in the limited
- * subquery, which the planner keeps whole: written in the outer select, it
- * would be folded into each of its uses, made several times a row.
+ * next batch of `redrive()`. The order is `(ended_at, seq)`, the index
+ * `_dead`'s, so that the scan stops at `$2` rows and a page after the
+ * cursor `$4`, `$5` (`ended_at` in µs since 1970, `seq`; none for the
+ * first page) begins at its place: ties of one `ended_at` (the burials of
+ * one transaction) are cut between pages by `seq`, never skipped. Each
+ * row's cursor is those two keys as `<µs>.<seq>` (`cursor.ts`). Their
+ * payloads as in `claimSql`: one over `$3` bytes as NULL; with `$3` 0
+ * (ids only, as `redrive()` lists them) no payload is read at all. Each
+ * payload's text is made in the limited subquery, which the planner keeps
+ * whole: written in the outer select, it would be folded into each of its
+ * uses, made several times a row.
  */
 export const buriedSql = `
-SELECT id, CASE WHEN octet_length(text) <= $3 THEN text END, attempts, error
+SELECT id, CASE WHEN octet_length(text) <= $3 THEN text END, attempts, error,
+  (extract(epoch FROM ended_at) * 1000000)::int8 || '.' || seq
 FROM (
   SELECT ended_at, seq, id, CASE WHEN $3 > 0 THEN payload::text END AS text, attempts, error FROM ${table}
-  WHERE queue = $1 AND state = 'buried'
-  ORDER BY ended_at
+  WHERE queue = $1 AND state = 'buried' AND (ended_at, seq) > (
+    CASE WHEN $4::int8 IS NULL THEN '-infinity' ELSE timestamptz 'epoch' + $4::int8 * interval '1 microsecond' END,
+    coalesce($5::int8, 0)
+  )
+  ORDER BY ended_at, seq
   LIMIT $2
 ) AS buried
 ORDER BY ended_at, seq`

@@ -10,6 +10,7 @@ import * as PgTypes from "@effect/sql-pg/PgTypes"
 import * as Effect from "effect/Effect"
 import { randomFillSync } from "node:crypto"
 import type * as Boundary from "../boundary.ts"
+import * as Cursor from "../cursor.ts"
 import type { Buried, Claimed, Counts, JobInfo, JobState, Lease, Refused, Upcoming } from "../Store.ts"
 import { StoreError, withDue } from "../Store.ts"
 import { isUniqueViolation, storeError } from "./errors.ts"
@@ -195,17 +196,21 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
         buried: row![3] as number
       })),
 
-    buried: (queue, limit, maxPayloadBytes = limits.deliverable) =>
-      Effect.map(
-        run("buried", Sql.buriedSql, [queue, PgTypes.int4(limit), PgTypes.int4(Math.min(maxPayloadBytes, limits.deliverable))]),
+    buried: (queue, limit, maxPayloadBytes = limits.deliverable, after) => {
+      const [endedAt, seq] = after === undefined ? [null, null] : Cursor.parts(after)
+      const most = PgTypes.int4(Math.min(maxPayloadBytes, limits.deliverable))
+      return Effect.map(
+        run("buried", Sql.buriedSql, [queue, PgTypes.int4(limit), most, endedAt, seq]),
         (rows) =>
           rows.map((row): Buried => ({
             id: row[0] as string,
             payload: payloadOf(row[1]),
             attempts: row[2] as number,
-            error: row[3] as string
+            error: row[3] as string,
+            cursor: row[4] as string
           }))
-      ),
+      )
+    },
 
     listen: (queue) => Listener.listen(runner, queue),
 

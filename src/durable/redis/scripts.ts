@@ -494,14 +494,19 @@ return {
 `)
 
 /**
- * ARGV: limit, the most bytes of a payload returned ('' for any). Returns
- * id, payload (false when over the bound: its length read, not the
- * payload), attempts, error... oldest first.
+ * ARGV: limit, the most bytes of a payload returned ('' for any), the
+ * score after which to begin ('' for the first). Returns id, payload
+ * (false when over the bound: its length read, not the payload), attempts,
+ * error, score... oldest first. A burial's score is unique in its queue
+ * (`buryScript`), so it is the dead letter's place.
  */
 export const buriedScript = script(`
 local out = {}
 local most = tonumber(ARGV[2])
-for _, id in ipairs(redis.call('ZRANGE', buried, 0, tonumber(ARGV[1]) - 1)) do
+local from = ARGV[3] == '' and '-inf' or '(' .. ARGV[3]
+local listed = redis.call('ZRANGEBYSCORE', buried, from, '+inf', 'WITHSCORES', 'LIMIT', 0, tonumber(ARGV[1]))
+for i = 1, #listed, 2 do
+  local id = listed[i]
   out[#out + 1] = id
   if most and redis.call('HSTRLEN', payload, id) > most then
     out[#out + 1] = false
@@ -510,6 +515,7 @@ for _, id in ipairs(redis.call('ZRANGE', buried, 0, tonumber(ARGV[1]) - 1)) do
   end
   out[#out + 1] = redis.call('HGET', attempts, id)
   out[#out + 1] = redis.call('HGET', errors, id)
+  out[#out + 1] = listed[i + 1]
 end
 return out
 `)

@@ -225,17 +225,18 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
         return { ready: ready!, leased: leased!, completed: completed!, buried: buried! }
       }),
 
-    buried: (queue, limit, maxPayloadBytes) =>
-      run("buried", queue, Scripts.buriedScript, () => [String(limit), String(maxPayloadBytes ?? "")], (reply) => {
+    buried: (queue, limit, maxPayloadBytes, after) =>
+      run("buried", queue, Scripts.buriedScript, () => [String(limit), String(maxPayloadBytes ?? ""), after ?? ""], (reply) => {
         const flat = asArray(reply)
         const out: Array<Buried> = []
-        for (let i = 0; i < flat.length; i += 4) {
+        for (let i = 0; i < flat.length; i += 5) {
           out.push({
             id: String(flat[i]),
             // Left out by the script (over `maxPayloadBytes`): Redis answers a Lua `false` as a null.
             payload: flat[i + 1] === null ? undefined : readable(decodeJob(String(flat[i]), flat[i + 1])),
             attempts: Number(flat[i + 2] ?? 0),
-            error: String(flat[i + 3] ?? "")
+            error: String(flat[i + 3] ?? ""),
+            cursor: String(flat[i + 4])
           })
         }
         return out
