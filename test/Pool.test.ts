@@ -7,6 +7,7 @@ import { assert, describe, expectTypeOf, it } from "@effect/vitest"
 import { Cause, Context, Deferred, Duration, Effect, Exit, Fiber, Layer, Option, Scheduler, Stream } from "effect"
 import { TestClock } from "effect/testing"
 import { Job, Pool } from "../src/index.ts"
+import { throwingProxy } from "./support/hostileValues.ts"
 import { unhandledRejections } from "./support/rejections.ts"
 import { BadPayload, busyPool, die, fail, handler, hang, makeTrace, ok, settle, type Task } from "./support/workload.ts"
 
@@ -252,6 +253,24 @@ describe("failures", () => {
       assert.deepStrictEqual([report.died, report.succeeded, report.interrupted.length, report.abandoned.length], [2, 1, 0, 0])
       const ends = Array.from(yield* Stream.runCollect(outcomes), (outcome) => `${outcome.job.id} ${outcome._tag}`)
       assert.deepStrictEqual(ends, ["bad-1 Died", "bad-2 Died", "good Succeeded"])
+    }))
+
+  it.effect("a worker's loop whose own step throws is replaced and counted once: stats.workers stays the pool's size", () =>
+    Effect.gen(function*() {
+      // The ledger's log line reads a failure while it is built, in the loop's own step: this one throws there,
+      // so the loop's fiber dies with its frames run, its `ensuring` included.
+      const pool = yield* Pool.make({
+        workers: 2,
+        handler: (job: Job.Job<string>): Effect.Effect<string, unknown> =>
+          job.payload === "hostile" ? Effect.fail(throwingProxy()) : Effect.succeed(job.payload)
+      })
+      yield* pool.submit("hostile", { id: "hostile" })
+      yield* settle
+      assert.strictEqual(yield* pool.run("good"), "good")
+      const stats = yield* pool.stats
+      assert.deepStrictEqual([stats.workers, stats.active, stats.failed, stats.succeeded], [2, 0, 1, 1])
+      yield* pool.shutdown()
+      assert.strictEqual((yield* pool.stats).workers, 0)
     }))
 
   it.effect("run fails with the handler's own typed error, which the caller catches by tag", () =>

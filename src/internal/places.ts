@@ -8,6 +8,11 @@
  * take its job and its place with it; the place awaits its loop's fiber, so
  * the job it held ends as died and a new loop takes the place.
  *
+ * A loop's fiber can also die with its frames run (a step of the loop that
+ * throws): its `ensuring` has then taken it out of `running` already. So
+ * each loop's hand says whether it is still counted, and whichever of the
+ * two comes first takes it out.
+ *
  * @internal
  */
 import * as Cause from "effect/Cause"
@@ -25,18 +30,31 @@ import * as Worker from "./worker.ts"
 
 type Handlers<A, B, E, R> = Worker.Handlers<Entry<A, B, E>, B, E | Job.JobTimeoutError, R>
 
+/** A loop's hand, and whether the loop is counted in `running`. */
+interface Hand<A> extends Worker.Hand<A> {
+  counted: boolean
+}
+
+/** Takes a loop out of `running`, once: its `ensuring` and `replace` may both come. */
+const leave = <A, B, E, R>(state: PoolState<A, B, E, R>, hand: Hand<Entry<A, B, E>>): void => {
+  if (!hand.counted) return
+  hand.counted = false
+  state.running--
+}
+
 /** One worker's loop, counted in `running` while it runs, with its id for the handler and the logs. */
 const worker = <A, B, E, R>(
   state: PoolState<A, B, E, R>,
   handlers: Handlers<A, B, E, R>,
   id: number,
-  hand: Worker.Hand<Entry<A, B, E>>
+  hand: Hand<Entry<A, B, E>>
 ): Effect.Effect<void, never, R> =>
   Effect.suspend(() => {
+    hand.counted = true
     if (++state.running === state.settings.workers) Deferred.doneUnsafe(state.allStarted, Effect.void)
     return Worker.loop(state.backlog, handlers, hand)
   }).pipe(
-    Effect.ensuring(Effect.sync(() => state.running--)),
+    Effect.ensuring(Effect.sync(() => leave(state, hand))),
     Effect.provideService(state.settings.workerId, id),
     Effect.annotateLogs("worker", id)
   )
@@ -48,7 +66,7 @@ const place = <A, B, E, R>(
   id: number
 ): Effect.Effect<void, never, R> =>
   Effect.suspend(() => {
-    const hand: Worker.Hand<Entry<A, B, E>> = { item: undefined }
+    const hand: Hand<Entry<A, B, E>> = { item: undefined, counted: false }
     // A new loop (after one died outright) gets a new hand: the snapshot of running jobs reads this one.
     state.hands[id - 1] = hand
     return Effect.flatMap(Effect.forkChild(worker(state, handlers, id, hand), { startImmediately: true }), (fiber) =>
@@ -61,18 +79,21 @@ const place = <A, B, E, R>(
       ))
   })
 
-/** The loop's fiber died outright: the job it held ends as died, and a new loop takes the place. */
+/**
+ * The loop's fiber died (outright, or a step of its own threw): the job it
+ * held ends as died, and a new loop takes the place.
+ */
 const replace = <A, B, E, R>(
   state: PoolState<A, B, E, R>,
   handlers: Handlers<A, B, E, R>,
   id: number,
-  hand: Worker.Hand<Entry<A, B, E>>,
+  hand: Hand<Entry<A, B, E>>,
   cause: Cause.Cause<never>
 ): Effect.Effect<void, never, R> => {
-  state.running-- // the loop's own `ensuring` did not run
+  leave(state, hand) // the loop's own `ensuring` may not have run
   const entry = hand.item
   const settled = entry === undefined ? Effect.void : Ledger.failed(state, entry, cause)
-  const logged = quietly(Effect.logError("a worker's fiber died outright; a new one takes its place", cause).pipe(
+  const logged = quietly(Effect.logError("a worker's fiber died; a new one takes its place", cause).pipe(
     Effect.annotateLogs("worker", id)
   ))
   return Effect.andThen(Effect.andThen(settled, logged), place(state, handlers, id))
