@@ -14,10 +14,20 @@ import * as Fs from "node:fs"
 import * as Net from "node:net"
 import { fileURLToPath } from "node:url"
 import { isSqlError, type SqlError } from "effect/sql/SqlError"
-import { ErrorReply } from "redis"
+import {
+  ClientClosedError,
+  ClientOfflineError,
+  ConnectionTimeoutError,
+  ErrorReply,
+  ReconnectStrategyError,
+  SocketClosedUnexpectedlyError,
+  SocketTimeoutError
+} from "redis"
 import * as PostgresErrors from "../src/durable/postgres/errors.ts"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import * as RedisErrors from "../src/durable/redis/errors.ts"
+import type { Connection as RedisConnection } from "../src/durable/redis/connection.ts"
+import { makeEngine as redisEngine } from "../src/durable/redis/store.ts"
 import * as RedisStore from "../src/durable/RedisStore.ts"
 import { StoreError } from "../src/durable/Store.ts"
 import { freePort, startPostgres, startRedis } from "./support/servers.ts"
@@ -40,6 +50,40 @@ describe("StoreError", () => {
 })
 
 describe("Redis: retryable or not", () => {
+
+  it("a mistake in code (a TypeError, RangeError, SyntaxError, ReferenceError) is not retryable; the client's and Node's connection errors are", () => {
+    const refused = Object.assign(new Error("connect ECONNREFUSED 127.0.0.1:1"), { code: "ECONNREFUSED" })
+    const connectionErrors = [
+      new ConnectionTimeoutError(),
+      new SocketTimeoutError(100),
+      new ClientClosedError(),
+      new ClientOfflineError(),
+      new SocketClosedUnexpectedlyError(),
+      new ReconnectStrategyError(new Error("gave up"), refused),
+      refused,
+      Object.assign(new Error("read ECONNRESET"), { code: "ECONNRESET" }),
+      new AggregateError([refused, Object.assign(new Error("connect ECONNREFUSED ::1:1"), { code: "ECONNREFUSED" })])
+    ]
+    for (const error of connectionErrors) assert.isTrue(RedisErrors.isRetryable(error), `${error.constructor.name}: ${error.message}`)
+    const mistakes = [
+      new TypeError(`"arguments[3]" must be of type "string | Buffer", got number instead.`),
+      new RangeError("Invalid string length"),
+      new SyntaxError("Unexpected token"),
+      new ReferenceError("x is not defined")
+    ]
+    for (const error of mistakes) assert.isFalse(RedisErrors.isRetryable(error), `${error.constructor.name}: ${error.message}`)
+  })
+
+  it.live("a command built of a value that is not text (the client's TypeError) is a StoreError not retryable, keeping the TypeError as cause", () =>
+    Effect.gen(function*() {
+      const client = yield* redisAdmin(redis().url)
+      const connection: RedisConnection = { client, lastError: () => undefined, connected: () => {}, destroy: () => {} }
+      // The store's boundary lets only text through: past it, a token of another type is a mistake of ours.
+      const lease = { id: "x", token: 42 as unknown as string }
+      const error = yield* Effect.flip(redisEngine(connection).complete(queueName(), [lease]))
+      assert.deepStrictEqual([error.operation, error.retryable], ["complete", false])
+      assert.instanceOf(error.cause, TypeError)
+    }))
 
   it.live("a key of the wrong type (WRONGTYPE) is not retryable, and keeps the server's reply as cause", () =>
     Effect.gen(function*() {

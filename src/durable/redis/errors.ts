@@ -3,7 +3,11 @@
  * `retryable` says whether the same command can succeed later.
  *
  * Anything that is not a reply of the server is the connection's doing
- * (refused, reset, closed, offline): retryable. At the start, a
+ * (refused, reset, closed, offline): retryable; except an error JavaScript
+ * raises for a mistake in code (a `TypeError`, say, from a command built
+ * of a value that is not text), which the same command would meet again.
+ * The client's own errors for a connection in trouble all extend `Error`
+ * itself, none of these. At the start, a
  * certificate this process does not trust is not (`refusedForGood`). A reply is an error the
  * server chose, and its first word says which: a few say the server cannot
  * serve now but will (busy running a script, loading its data set, out of
@@ -44,10 +48,15 @@ export const refusedForGood = (cause: unknown): boolean =>
 /** A reply this store cannot read: what the server holds is not what its scripts write. */
 export class UnexpectedReply extends Error {}
 
+/** Whether `cause` is an error JavaScript raises for a mistake in code, not for a connection. */
+const isMistake = (cause: unknown): boolean =>
+  cause instanceof TypeError || cause instanceof RangeError || cause instanceof SyntaxError ||
+  cause instanceof ReferenceError
+
 /** Whether the command that failed with `cause` can succeed if tried again. */
 export const isRetryable = (cause: unknown): boolean => {
   if (cause instanceof ErrorReply) return passing.has(cause.message.split(" ", 1)[0]!)
-  return !(cause instanceof UnexpectedReply)
+  return !(cause instanceof UnexpectedReply) && !isMistake(cause)
 }
 
 /**
