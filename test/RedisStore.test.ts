@@ -120,6 +120,14 @@ describe("RedisStore", () => {
       assert.strictEqual(error._tag === "PoolConfigError" && error.option, "connectTimeout")
     }))
 
+  it.live("an infinite commandTimeout is accepted (no bound), an infinite connectTimeout is not", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* RedisStore.make({ url: shared!.url, commandTimeout: "Infinity" })
+      yield* store.counts("infinite-command-timeout")
+      const error = yield* Effect.flip(RedisStore.make({ url: shared!.url, connectTimeout: "Infinity" }))
+      assert.strictEqual(error._tag === "PoolConfigError" && error.option, "connectTimeout")
+    })))
+
   it.live("a server lost mid-run: operations fail at once, then succeed again with the same client and data", () =>
     Effect.gen(function*() {
       const server = yield* startRedis({ appendonly: true })

@@ -7,7 +7,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { PgClient } from "@effect/sql-pg"
-import { Cause, Effect, Exit, Layer, Redacted } from "effect"
+import { Cause, Config, ConfigProvider, Effect, Exit, Layer, Redacted } from "effect"
 import { fromUrl } from "../src/durable/fromUrl.ts"
 import * as PostgresStore from "../src/durable/PostgresStore.ts"
 import * as RedisStore from "../src/durable/RedisStore.ts"
@@ -61,6 +61,8 @@ const badOptions = (scheme: string): ReadonlyArray<readonly [string, unknown, st
   ["options an array", [], "options"],
   ["options a Proxy whose traps throw", hostile, "url"],
   ["a negative connectTimeout", { url: `${scheme}://127.0.0.1:1`, connectTimeout: -1 }, "connectTimeout"],
+  ["an infinite connectTimeout", { url: `${scheme}://127.0.0.1:1`, connectTimeout: "Infinity" }, "connectTimeout"],
+  ["a connectTimeout of Infinity ms", { url: `${scheme}://127.0.0.1:1`, connectTimeout: Infinity }, "connectTimeout"],
   ["a malformed commandTimeout", { url: `${scheme}://127.0.0.1:1`, commandTimeout: "soon" }, "commandTimeout"],
   ["a zero commandTimeout", { url: `${scheme}://127.0.0.1:1`, commandTimeout: 0 }, "commandTimeout"]
 ]
@@ -83,6 +85,24 @@ describe("store options the engines cannot use", () => {
     for (const [what, options, option] of badOptions(scheme)) {
       it.live(`${name} with ${what}: PoolConfigError naming ${option}`, () => expectConfigError(make(options), option))
     }
+  }
+
+  const layersConfig = [
+    ["RedisStore.layerConfig", "redis", RedisStore.layerConfig],
+    ["PostgresStore.layerConfig", "postgres", PostgresStore.layerConfig]
+  ] as const
+  for (const [name, scheme, layerConfig] of layersConfig) {
+    it.live(`${name} with a connectTimeout read from the environment as Infinity ("1e309"): PoolConfigError naming connectTimeout`, () =>
+      expectConfigError(
+        Effect.scoped(Layer.build(layerConfig({
+          url: Config.Redacted("STORE_URL"),
+          connectTimeout: Config.Number("STORE_CONNECT_TIMEOUT")
+        }))).pipe(Effect.provideService(
+          ConfigProvider.ConfigProvider,
+          ConfigProvider.fromEnv({ env: { STORE_URL: `${scheme}://127.0.0.1:1`, STORE_CONNECT_TIMEOUT: "1e309" } })
+        )),
+        "connectTimeout"
+      ))
   }
 
   for (const [what, url] of [
@@ -172,6 +192,8 @@ describe("the PostgreSQL store's other entry points check their options the same
       ["make with migrate: \"yes\"", Effect.scoped(PostgresStore.make({ url, migrate: "yes" as unknown as boolean })), "migrate"],
       ["fromClient with migrate: 1", onClient({ migrate: 1 }), "migrate"],
       ["fromClient with a negative commandTimeout", onClient({ commandTimeout: -1 }), "commandTimeout"],
+      ["fromClient with an infinite connectTimeout", onClient({ connectTimeout: "Infinity" }), "connectTimeout"],
+      ["migrate with an infinite connectTimeout", PostgresStore.migrate({ url, connectTimeout: "Infinity" }), "connectTimeout"],
       ["fromClient with null options", onClient(null), "options"],
       ["migrate with a port out of range", PostgresStore.migrate({ url: "postgres://secret:hunter2@127.0.0.1:99999/app" }), "url"],
       ["make with a listenUrl of another engine", Effect.scoped(PostgresStore.make({ url, listenUrl: "redis://127.0.0.1:6379" })), "listenUrl"],

@@ -122,7 +122,8 @@ export interface Options {
   /**
    * How long `make` tries to reach the server (again and again, for a server
    * that is still starting) before it fails with a `StoreError` ("connect");
-   * also the limit of each later connection attempt. Default 5 seconds.
+   * also the limit of each later connection attempt. Finite (`"Infinity"` is
+   * a `PoolConfigError`). Default 5 seconds.
    */
   readonly connectTimeout?: Duration.Input | undefined
   /**
@@ -167,7 +168,8 @@ export interface Options {
 export interface ClientOptions {
   /**
    * How long `fromClient` tries to reach the server (again and again, for a
-   * server that is still starting) before it fails. Default 5 seconds.
+   * server that is still starting) before it fails. Finite (`"Infinity"` is
+   * a `PoolConfigError`). Default 5 seconds.
    */
   readonly connectTimeout?: Duration.Input | undefined
   /** As `Options.commandTimeout`. Default 5 seconds. */
@@ -209,7 +211,7 @@ const listenUrlOf = (input: unknown): string | undefined =>
 const clientSettingsOf = (source: object): ClientSettings => {
   const read = (key: string) => Checks.field(source, key, key)
   return {
-    connectTimeout: Checks.timeoutOption("connectTimeout", read("connectTimeout"), Duration.seconds(5)),
+    connectTimeout: Checks.connectTimeoutOption(read("connectTimeout"), Duration.seconds(5)),
     commandTimeout: Checks.timeoutOption("commandTimeout", read("commandTimeout"), Duration.seconds(5)),
     migrate: Checks.must("migrate", Checks.orDefault(read("migrate"), true), Predicate.isBoolean, "a boolean"),
     listenUrl: listenUrlOf(read("listenUrl"))

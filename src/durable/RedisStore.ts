@@ -119,7 +119,8 @@ export interface Options {
   readonly url: string | Redacted.Redacted<string>
   /**
    * How long `make` waits for Redis to answer before it fails; also the limit
-   * of each (re)connection attempt. Default 5 seconds.
+   * of each (re)connection attempt. Finite (`"Infinity"` is a
+   * `PoolConfigError`). Default 5 seconds.
    */
   readonly connectTimeout?: Duration.Input | undefined
   /**
@@ -133,7 +134,7 @@ export interface Options {
   readonly commandTimeout?: Duration.Input | undefined
 }
 
-/** The options, checked: a URL the client takes, timeouts in milliseconds (maybe `Infinity`). */
+/** The options, checked: a URL the client takes, timeouts in milliseconds (the command's maybe `Infinity`). */
 interface Settings {
   readonly url: string
   readonly connectTimeoutMs: number
@@ -151,7 +152,7 @@ const settings = (options: Options): Settings | PoolConfigError => {
     const fallback = Duration.millis(defaultTimeoutMs)
     return {
       url,
-      connectTimeoutMs: millisOf(Checks.timeoutOption("connectTimeout", read("connectTimeout"), fallback)),
+      connectTimeoutMs: millisOf(Checks.connectTimeoutOption(read("connectTimeout"), fallback)),
       commandTimeoutMs: millisOf(Checks.timeoutOption("commandTimeout", read("commandTimeout"), fallback))
     }
   })

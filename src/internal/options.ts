@@ -284,6 +284,18 @@ const decodeDuration = (input: unknown): Duration.Duration | undefined => {
 export const timeoutOption = (option: string, input: unknown, fallback: Duration.Duration): Duration.Duration =>
   input === undefined ? fallback : duration(option, input, positive)
 
+/**
+ * A store's `connectTimeout`: a `timeoutOption` that is finite. Its start
+ * against a server that cannot be reached must fail at some point, and
+ * `Config.Number` reads a number such as "1e309" as `Infinity`.
+ */
+export const connectTimeoutOption = (input: unknown, fallback: Duration.Duration): Duration.Duration => {
+  const timeout = timeoutOption("connectTimeout", input, fallback)
+  return Duration.isFinite(timeout)
+    ? timeout
+    : refuse("connectTimeout", "must be finite: a start against a server that cannot be reached must fail")
+}
+
 // -----------------------------------------------------------------------------
 // Bags shared by the pools
 // -----------------------------------------------------------------------------

@@ -37,8 +37,7 @@ export const openClient = (url: string, timeoutMs: number): Connection => {
     // waiting in memory for a server that may never come back.
     disableOfflineQueue: true,
     socket: {
-      // With an infinite timeout, `make` waits for Redis forever, each attempt bounded by the default.
-      connectTimeout: Number.isFinite(timeoutMs) ? timeoutMs : defaultTimeoutMs,
+      connectTimeout: timeoutMs,
       reconnectStrategy: (retries, cause) => {
         const backoff = Math.min(backoffBaseMs * 2 ** retries, backoffMaxMs) + Math.floor(Math.random() * jitterMs)
         if (isConnected) return backoff
