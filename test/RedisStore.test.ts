@@ -128,6 +128,19 @@ describe("RedisStore", () => {
       assert.strictEqual(error._tag === "PoolConfigError" && error.option, "connectTimeout")
     })))
 
+  it.live("a connectTimeout longer than a timer holds (30 days) connects without Node's overflow warning", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const warnings: Array<string> = []
+      const listener = (warning: Error) => warnings.push(warning.name)
+      process.on("warning", listener)
+      yield* Effect.addFinalizer(() => Effect.sync(() => process.off("warning", listener)))
+      const store = yield* RedisStore.make({ url: shared!.url, connectTimeout: "30 days" })
+      yield* store.counts("long-connect-timeout")
+      // Warnings are emitted on the next tick.
+      yield* Effect.promise(() => new Promise((resolve) => setImmediate(resolve)))
+      assert.notInclude(warnings, "TimeoutOverflowWarning")
+    })))
+
   it.live("a server lost mid-run: operations fail at once, then succeed again with the same client and data", () =>
     Effect.gen(function*() {
       const server = yield* startRedis({ appendonly: true })

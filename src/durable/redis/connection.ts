@@ -27,6 +27,9 @@ const backoffBaseMs = 50
 const backoffMaxMs = 2_000
 const jitterMs = 100
 
+/** The longest delay Node's timers hold. */
+const longestTimerMs = 2 ** 31 - 1
+
 export const openClient = (url: string, timeoutMs: number): Connection => {
   const startedAt = Date.now()
   let isConnected = false
@@ -37,7 +40,9 @@ export const openClient = (url: string, timeoutMs: number): Connection => {
     // waiting in memory for a server that may never come back.
     disableOfflineQueue: true,
     socket: {
-      connectTimeout: timeoutMs,
+      // A socket's timer holds at most 2^31 - 1 ms (about 24.8 days); a longer one is cut to that
+      // with a warning on stderr. The deadline below is what bounds a start.
+      connectTimeout: Math.min(timeoutMs, longestTimerMs),
       reconnectStrategy: (retries, cause) => {
         const backoff = Math.min(backoffBaseMs * 2 ** retries, backoffMaxMs) + Math.floor(Math.random() * jitterMs)
         if (isConnected) return backoff
