@@ -242,7 +242,8 @@ const resolve = (options: Options) => {
 
 /**
  * The dashboard's routes, on the `HttpRouter` of the layer they are added
- * to, at `/` (the page), `/api/snapshot` and `/api/queues/:queue/:action`.
+ * to, at `/` (the page), `/api/snapshot`, `/api/queues/:queue/dead-letters` and
+ * `/api/queues/:queue/:action`.
  * The sampling runs as long as the layer lives.
  */
 export const routes = (options: Options): Layer.Layer<never, never, HttpRouter.HttpRouter> =>

@@ -735,6 +735,49 @@ describe("routes", () => {
     }
   })
 
+  it("a later page of dead letters, after a cursor: as the snapshot lists the first, without a token; a bad request a 4xx, a store that fails a 503", async () => {
+    const store = await Effect.runPromise(MemoryStore.make)
+    await Effect.runPromise(Effect.gen(function*() {
+      yield* store.offer("emails", Array.from({ length: 120 }, (_, i) => ({ id: `d${i}`, payload: { i } })))
+      for (const lease of yield* store.claim("emails", 120, Duration.minutes(1))) yield* store.bury("emails", lease, "no")
+    }))
+    const failing: Admin = {
+      ...fakeAdmin([]),
+      deadLetters: () => Effect.fail(new StoreError({ operation: "buried", reason: "the server went away", retryable: true }))
+    }
+    const queues = [emailsQueue(Durable.admin({ store, queue: "emails" })), { ...emailsQueue(failing), name: "failing" }]
+    const { dispose, handler } = await HttpRouter.toWebHandler(Dashboard.routes({ queues, token: undefined }), { disableLogger: true })
+    const get = async (path: string) => {
+      const response = await handler(new Request(`http://127.0.0.1:8080${path}`))
+      return { status: response.status, body: (await response.json()) as any }
+    }
+    try {
+      const snapshot: any = await (await handler(new Request("http://127.0.0.1:8080/api/snapshot"))).json()
+      const first: ReadonlyArray<{ readonly id: string; readonly cursor: string }> = snapshot.queues[0].deadLetters
+      assert.deepStrictEqual(first.map((letter) => letter.id), Array.from({ length: 50 }, (_, i) => `d${i}`))
+      const second = await get(`/api/queues/emails/dead-letters?after=${encodeURIComponent(first.at(-1)!.cursor)}`)
+      assert.strictEqual(second.status, 200)
+      assert.deepStrictEqual(second.body.deadLetters.map((letter: any) => letter.id), Array.from({ length: 50 }, (_, i) => `d${50 + i}`))
+      assert.deepStrictEqual(second.body.deadLetters[0].payload, "{\"i\":50}")
+      const third = await get(`/api/queues/emails/dead-letters?after=${second.body.deadLetters.at(-1).cursor}`)
+      assert.deepStrictEqual(third.body.deadLetters.map((letter: any) => letter.id), Array.from({ length: 20 }, (_, i) => `d${100 + i}`))
+      const refused: Array<[string, number, RegExp]> = [
+        ["/api/queues/emails/dead-letters", 400, /give "after"/],
+        ["/api/queues/emails/dead-letters?after=1&after=2", 400, /give "after"/],
+        ["/api/queues/emails/dead-letters?after=next", 400, /after/],
+        ["/api/queues/nobody/dead-letters?after=1", 404, /no queue "nobody"/],
+        ["/api/queues/failing/dead-letters?after=1", 503, /the server went away/]
+      ]
+      for (const [path, status, error] of refused) {
+        const answer = await get(path)
+        assert.strictEqual(answer.status, status, path)
+        assert.match(answer.body.error, error, path)
+      }
+    } finally {
+      await dispose()
+    }
+  })
+
   it("without a token, the page is read-only: actions are refused", async () => {
     const calls: Array<string> = []
     const { dispose, handler } = await served(calls, undefined)

@@ -13,10 +13,12 @@
  *   README's picture;
  * - an action without the token, or from another origin, is refused (403)
  *   and changes nothing;
+ * - on a real Redis, 120 dead letters are paged, 50 at a time, with the
+ *   page's buttons, a later page following the store as it changes;
  * - the chart plots each sample's rate (`ended / seconds`), placed by the
  *   time the samples after it cover, on a snapshot the test serves itself.
  */
-import { Effect } from "effect"
+import { Duration, Effect } from "effect"
 import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -214,6 +216,47 @@ describe("the dashboard in a browser", () => {
       expect(foreign.status).toBe(403)
       expect(await foreign.json()).toEqual({ error: "cross-site request refused (Origin http://evil.example)" })
       expect((await onQueue(queue, (admin) => admin.counts)).buried).toBe(1)
+      await page.close()
+    } finally {
+      program.kill("SIGTERM")
+      await program.exited
+    }
+  }, 120_000)
+
+  it("on Redis: the dead letters are paged with next page and first page, a later page asked again at each poll", async () => {
+    const queue = "paged"
+    const ids = Array.from({ length: 120 }, (_, i) => `p${String(i).padStart(3, "0")}`)
+    await onQueue(queue, (_, store) =>
+      Effect.gen(function*() {
+        yield* store.offer(queue, ids.map((id) => ({ id, payload: id })))
+        for (const lease of yield* store.claim(queue, ids.length, Duration.minutes(1))) yield* store.bury(queue, lease, "no")
+      }))
+    const program = start([
+      "--store", redis.url, "--queue", queue, "--role", "worker", "--jobs", "0", "--output", "quiet", "--dashboard", "0"
+    ])
+    try {
+      const page = await browser.newPage()
+      await page.goto(await dashboardUrl(program))
+      const card = page.locator(`[data-queue="${queue}"]`)
+      await card.waitFor()
+      await waitForCount(page, queue, "buried", (n) => n === 120)
+      const shown = () => card.locator("[data-dead]").evaluateAll((rows) => rows.map((row) => row.getAttribute("data-dead")))
+      await expect.poll(shown, patience).toEqual(ids.slice(0, 50))
+      await card.locator('[data-page="next"]').click()
+      await expect.poll(shown, patience).toEqual(ids.slice(50, 100))
+      await card.locator('[data-page="next"]').click()
+      await expect.poll(shown, patience).toEqual(ids.slice(100))
+      expect(await card.textContent()).toContain("a later page")
+      // Past the last: said, and the page stays.
+      await card.locator('[data-page="next"]').click()
+      await expect.poll(() => page.locator("#message").textContent(), patience).toContain("no dead letters after these")
+      expect(await shown()).toEqual(ids.slice(100))
+      // A dead letter of the page shown, removed elsewhere, leaves it at the next poll.
+      await onQueue(queue, (admin) => admin.remove([ids[110]!]))
+      await expect.poll(shown, patience).toEqual(ids.slice(100).filter((id) => id !== ids[110]))
+      await card.locator('[data-page="first"]').click()
+      await expect.poll(shown, patience).toEqual(ids.slice(0, 50))
+      expect(await card.locator('[data-page="first"]').count()).toBe(0)
       await page.close()
     } finally {
       program.kill("SIGTERM")

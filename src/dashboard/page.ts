@@ -9,8 +9,13 @@
  *
  * The elements the browser tests look for carry `data-` attributes:
  * `data-queue` on a queue's card, `data-count` on each count, `data-action`
- * on the buttons, `data-dead` on a dead letter's row, `data-outcome` on a
- * recent outcome's, `data-running` on a running job's.
+ * on the buttons, `data-dead` on a dead letter's row, `data-page` on the
+ * dead letters' paging buttons, `data-outcome` on a recent outcome's,
+ * `data-running` on a running job's.
+ *
+ * The snapshot lists a queue's first page of dead letters; "next page" asks
+ * for the one after the last shown (`GET api/queues/:queue/dead-letters`),
+ * which the page then shows, asked again at each poll, until "first page".
  *
  * Internal: not an entry point of the package.
  */
@@ -116,6 +121,32 @@ export const script = `"use strict";
     poll();
   };
 
+  // A queue's later page of dead letters, while one is shown: the cursor it follows and its dead
+  // letters, asked again at each poll (an action on one of them shows at once).
+  const pages = new Map();
+  const deadLettersAfter = async (queue, after) => {
+    const response = await fetch("api/queues/" + encodeURIComponent(queue) + "/dead-letters?after=" + encodeURIComponent(after), { cache: "no-store" });
+    const answer = await response.json().catch(() => ({ error: "no answer" }));
+    if (!response.ok) throw new Error(answer.error);
+    return answer.deadLetters;
+  };
+  const nextPage = async (queue, after) => {
+    try {
+      const letters = await deadLettersAfter(queue, after);
+      if (letters.length === 0) return say(queue + ": no dead letters after these");
+      pages.set(queue, { after, letters });
+      say("");
+      poll();
+    } catch (error) {
+      say(queue + ": the next page could not be read: " + error.message);
+    }
+  };
+  const firstPage = (queue) => { pages.delete(queue); poll(); };
+  const refreshPages = (queues) => Promise.all([...pages].map(async ([queue, page]) => {
+    if (!queues.some((q) => q.name === queue)) return pages.delete(queue);
+    try { page.letters = await deadLettersAfter(queue, page.after); } catch (error) { say(queue + ": the page could not be read again: " + error.message); }
+  }));
+
   const count = (name, value) => h("div", { class: "count", "data-count": name }, h("b", {}, value === undefined ? "–" : value), h("span", {}, name));
 
   // How long before the last sample each sample was taken, in seconds, from the time each covers.
@@ -188,18 +219,24 @@ export const script = `"use strict";
         h("tr", { "data-running": r.id }, h("td", {}, r.id), h("td", {}, r.worker), h("td", {}, r.attempt), h("td", {}, ms(r.ms)))), "none"));
     if (q.kind === "durable") {
       const idInput = h("input", { placeholder: "job id", "data-cancel-id": true });
+      const paged = pages.get(q.name);
+      const letters = paged ? paged.letters : q.deadLetters;
+      const lastLetter = letters[letters.length - 1];
       section.append(
-        h("h3", {}, "dead letters (" + (c ? c.buried : "?") + ")"),
+        h("h3", {}, "dead letters (" + (c ? c.buried : "?") + ")" + (paged ? ", a later page" : "")),
         h("div", { class: "tools" },
           h("button", { "data-action": "redrive-all", disabled: !actions, onclick: () => act(q.name, "redrive", { all: true }) }, "retry all"),
           h("button", { class: "danger", "data-action": "remove-all", disabled: !actions, onclick: () => confirm("Delete every dead letter of " + q.name + "?") && act(q.name, "remove", { all: true }) }, "delete all"),
           idInput,
           h("button", { "data-action": "cancel", disabled: !actions, onclick: () => idInput.value && act(q.name, "cancel", { id: idInput.value }) }, "cancel job")),
-        table(["job", "attempts", "error", "payload", ""], q.deadLetters.map((d) =>
+        table(["job", "attempts", "error", "payload", ""], letters.map((d) =>
           h("tr", { "data-dead": d.id }, h("td", {}, d.id), h("td", {}, d.attempts), h("td", { class: "error" }, d.error), h("td", {}, d.payload),
             h("td", {},
               h("button", { "data-action": "redrive", disabled: !actions, onclick: () => act(q.name, "redrive", { ids: [d.id] }) }, "retry"), " ",
               h("button", { class: "danger", "data-action": "remove", disabled: !actions, onclick: () => act(q.name, "remove", { ids: [d.id] }) }, "delete")))), "none"),
+        h("div", { class: "tools" },
+          paged ? h("button", { "data-page": "first", onclick: () => firstPage(q.name) }, "first page") : null,
+          lastLetter && lastLetter.cursor ? h("button", { "data-page": "next", onclick: () => nextPage(q.name, lastLetter.cursor) }, "next page") : null),
         h("h3", {}, "waiting for their time" + (q.upcoming ? " (the first " + q.upcoming.length + ")" : "")),
         q.upcoming
           ? table(["job", "runs at", "in", "attempts so far"], q.upcoming.map((u) =>
@@ -224,6 +261,7 @@ export const script = `"use strict";
     try {
       const response = await fetch("api/snapshot", { cache: "no-store" });
       const snapshot = await response.json();
+      await refreshPages(snapshot.queues);
       // Keep what is being typed: redraw only the cards, not the header.
       const focused = document.activeElement && document.activeElement.matches("[data-cancel-id]") ? document.activeElement : null;
       const typed = focused ? { queue: focused.closest("[data-queue]").dataset.queue, value: focused.value } : null;

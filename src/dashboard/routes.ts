@@ -1,6 +1,7 @@
 /**
  * The dashboard's HTTP routes: the page and its assets, the snapshot the
- * page polls, and the actions on a durable queue (redrive, remove, cancel).
+ * page polls, a durable queue's later pages of dead letters, and the
+ * actions on a durable queue (redrive, remove, cancel).
  *
  * Every action is checked (`security.ts`), its body read with a size limit
  * and checked field by field; bad input gets a 4xx JSON error saying what is
@@ -16,12 +17,12 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
 import * as HttpRouter from "effect/http/HttpRouter"
-import type * as HttpServerRequest from "effect/http/HttpServerRequest"
+import * as HttpServerRequest from "effect/http/HttpServerRequest"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as Layer from "effect/Layer"
 import { maxJobIdBytes, unkeepableText } from "../internal/options.ts"
 import * as Page from "./page.ts"
-import type { QueueState, Sampler, Snapshot } from "./sampler.ts"
+import { deadLettersAfter, type QueueState, type Sampler, type Snapshot } from "./sampler.ts"
 import * as Security from "./security.ts"
 
 /** The most ids one action takes. */
@@ -117,6 +118,30 @@ const perform = (queue: QueueState, action: Action): Effect.Effect<unknown, Refu
           : Effect.succeed({ found }))
   }
 }
+
+/**
+ * `GET /api/queues/:queue/dead-letters?after=<cursor>`: the page of the
+ * queue's dead letters after a dead letter's cursor (the snapshot lists the
+ * first), as `{ deadLetters }`. Read-only, as the snapshot is: no token.
+ */
+const deadLetterPage = (sampler: Sampler) => () =>
+  Effect.gen(function*() {
+    const params = yield* HttpRouter.params
+    const search = yield* HttpServerRequest.ParsedSearchParams
+    const queue = sampler.queues.find((q) => q.source.name === (params.queue ?? ""))
+    if (queue === undefined) return json({ error: `no queue ${JSON.stringify(params.queue ?? "")}` }, 404)
+    const admin = queue.source.admin
+    if (admin === undefined) return json({ error: `${queue.source.name} is an in-memory pool: it has no dead letters` }, 400)
+    const after = search.after
+    if (typeof after !== "string") return json({ error: `give "after": one dead letter's cursor` }, 400)
+    return yield* deadLettersAfter(queue, admin, after).pipe(
+      Effect.match({
+        onFailure: (error) =>
+          json({ error: error.message || "the store did not answer in time" }, error._tag === "PoolConfigError" ? 400 : 503),
+        onSuccess: (deadLetters) => json({ deadLetters })
+      })
+    )
+  })
 
 /** The body is larger than an action's can be. */
 const tooLarge = () => new Refused(413, `the body is larger than ${Security.maxBodyBytes} bytes`)
@@ -261,6 +286,7 @@ export const routes = (sampler: Sampler, { hosts, token }: Settings): Layer.Laye
       "/api/snapshot",
       guarded(() => Effect.map(sampler.snapshot, answerOf))
     ),
+    HttpRouter.add("GET", "/api/queues/:queue/dead-letters", guarded(deadLetterPage(sampler))),
     HttpRouter.add("POST", "/api/queues/:queue/:action", guarded(act(sampler, token)))
   )
 }

@@ -108,6 +108,8 @@ export interface DeadLetter {
   readonly attempts: number
   readonly error: string
   readonly payload: string
+  /** Its place, for the page after it (`Admin.deadLetters`' `after`); none from a store that gives none. */
+  readonly cursor: string | undefined
 }
 
 /** A job waiting for its time, as listed. */
@@ -282,8 +284,24 @@ const deadLetter = (letter: Buried): DeadLetter => ({
   id: letter.id,
   attempts: letter.attempts,
   error: cut(letter.error),
-  payload: payloadText(letter.payload)
+  payload: payloadText(letter.payload),
+  cursor: letter.cursor
 })
+
+/**
+ * The page of a durable queue's dead letters after the cursor `after`, as
+ * the snapshot lists its first page (as many, their payloads previewed
+ * alike), asked of the store when the page asks for it, not each tick.
+ */
+export const deadLettersAfter = (
+  queue: QueueState,
+  admin: Durable.Admin,
+  after: string
+): Effect.Effect<ReadonlyArray<DeadLetter>, Durable.AdminError | Cause.TimeoutError> =>
+  admin.deadLetters(queue.limits.deadLetters, { maxPayloadBytes: previewedPayloadBytes, after }).pipe(
+    Effect.timeout(storeTimeout),
+    Effect.map((letters) => letters.map(deadLetter))
+  )
 
 const failureText = (cause: Cause.Cause<unknown>): string => {
   const error = Cause.squash(cause)
