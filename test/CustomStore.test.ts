@@ -57,6 +57,26 @@ describe("a store written outside this package", () => {
     })
   }
 
+  it.effect("whose dead letters carry cursors of another form: the listing is a StoreError naming it, not the caller's after", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      yield* store.offer("q", [{ id: "a", payload: 1 }])
+      for (const lease of yield* store.claim("q", 1, Duration.minutes(1))) yield* store.bury("q", lease, "no")
+      const custom: Store = {
+        ...store,
+        buried: (queue, limit) => Effect.map(store.buried(queue, limit), (page) => page.map((letter) => ({ ...letter, cursor: "page-2" })))
+      }
+      const error = yield* Effect.flip(Durable.admin({ store: custom, queue: "q" }).deadLetters())
+      assert.strictEqual(error._tag, "StoreError")
+      assert.match(error.message, /the store's buried answered .*cursors, if any, are digits/)
+      // Without cursors, it lists its dead letters: it only cannot be paged.
+      const plain: Store = {
+        ...store,
+        buried: (queue, limit) => Effect.map(store.buried(queue, limit), (page) => page.map(({ cursor: _, ...letter }) => letter))
+      }
+      assert.deepStrictEqual((yield* Durable.admin({ store: plain, queue: "q" }).deadLetters()).map((letter) => letter.id), ["a"])
+    })))
+
   it.effect("whose extend returns a Promise: the renewal is logged as failed, and the job still completes", () => {
     const { layer, lines } = capture()
     return Effect.scoped(Effect.gen(function*() {

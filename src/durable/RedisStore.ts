@@ -35,7 +35,12 @@
  *                     key instead: only `completed` counts it
  * - `completed` STRING how many jobs completed, ever: the count, exact however
  *                     many `done` ids were purged
- * - `buried`    ZSET  ids dead-lettered, scored by when (oldest first)
+ * - `buried`    ZSET  ids dead-lettered, scored by when (oldest first), each
+ *                     score above every one given before in the queue: a dead
+ *                     letter's place for paging
+ * - `lastBurial` STRING the newest burial's score, so that none is given twice
+ *                     (the newest dead letter removed, the clock stepped back);
+ *                     absent until the first burial, and older code ignores it
  * - `errors`    HASH  id -> why it was buried
  * - `cancelled` ZSET  ids cancelled, scored by when
  *

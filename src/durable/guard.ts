@@ -34,6 +34,7 @@ import * as Fiber from "effect/Fiber"
 import { describe } from "../internal/options.ts"
 import { effectOrDie } from "../internal/userEffect.ts"
 import { isOwnOperation, unexpected } from "./boundary.ts"
+import * as Cursor from "./cursor.ts"
 import { type Store, StoreError } from "./Store.ts"
 
 /** A store's bound when it gives none: our engines' own `commandTimeout` default. */
@@ -46,6 +47,16 @@ interface Answer {
 }
 
 const anArray: Answer = { holds: Array.isArray, expected: "an array" }
+/** Dead letters whose cursors, if any, are of the one form every store gives and reads back (`cursor.ts`). */
+const deadLetters: Answer = {
+  holds: (answer) =>
+    Array.isArray(answer) &&
+    answer.every((letter) => {
+      const cursor: unknown = letter?.cursor
+      return cursor === undefined || Cursor.refusal(cursor) === undefined
+    }),
+  expected: "an array of dead letters whose cursors, if any, are digits with at most one '.'"
+}
 const taken: Answer = {
   holds: (answer) => answer === undefined || typeof answer === "boolean",
   expected: "true, false or nothing"
@@ -53,14 +64,16 @@ const taken: Answer = {
 
 /**
  * The operations whose answer is read: one that answered anything else
- * would be misread, and fail later or count wrong. An array; or whether a
- * lease was taken (`Taken`).
+ * would be misread, and fail later or count wrong. An array (of dead
+ * letters with cursors of the form a later call takes back, for `buried`:
+ * one of another form would be refused as the caller's `after`); or whether
+ * a lease was taken (`Taken`).
  */
 const answers: ReadonlyMap<string, Answer> = new Map([
   ["offer", anArray],
   ["claim", anArray],
   ["extend", anArray],
-  ["buried", anArray],
+  ["buried", deadLetters],
   ["upcoming", anArray],
   ["retry", taken],
   ["bury", taken]

@@ -256,7 +256,7 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
       Effect.scoped(Effect.gen(function*() {
         const store = yield* make
         const queue = queueName()
-        for (const after of ["", "x", "1.2.3", "-1", "1e5", " 1", "1".repeat(17), `1.${"1".repeat(19)}`]) {
+        for (const after of ["", "x", "1.2.3", "-1", "1e5", " 1", "5.", ".5", "1".repeat(17), `1.${"1".repeat(19)}`]) {
           const error = yield* Effect.flip(store.buried(queue, 10, undefined, after))
           assert.include(error.reason, "`cursor` of a dead letter", JSON.stringify(after))
           assert.isFalse(error.retryable)

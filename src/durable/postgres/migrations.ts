@@ -217,16 +217,18 @@ const halfFull = `
  * Migration 5, for listing dead letters a page at a time: an index of the
  * dead letters in the order `buriedSql` lists them (`ended_at`, then
  * `seq`), so that a page after a cursor begins at its place and reads only
- * its rows, ties of one `ended_at` (a transaction's burials) included. It
- * takes the place of `_buried` (`queue, seq`), which no statement reads
- * since the list is in burial order. Older code runs right on it: its
- * listing reads `_ended`, kept for `purge`.
+ * its rows, ties of one `ended_at` (a transaction's burials) included.
+ * Older code runs right on it: its listing reads `_ended`, kept for
+ * `purge`. Building it holds the table's writes up while it reads the
+ * table (about a second a GB). `_buried` (`queue, seq`), which no
+ * statement reads any more, is left: dropping it needs the table's
+ * strongest lock, waited for while this build's lock holds the writes up,
+ * for an index that holds the dead letters only.
  */
 const deadLetterPages = `
   IF to_regclass('${table}_dead') IS NULL THEN
     CREATE INDEX IF NOT EXISTS ${table}_dead ON ${table} (queue, ended_at, seq) WHERE state = 'buried';
-  END IF;
-  DROP INDEX IF EXISTS ${table}_buried;`
+  END IF;`
 
 /** The schema's versions, oldest first. */
 export const migrations: ReadonlyArray<Migration> = [

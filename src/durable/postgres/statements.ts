@@ -1,7 +1,7 @@
 /**
  * The PostgreSQL store's statements: one per operation (an offer of new
  * ids may take two: see `offerNewSql`), each its own transaction, on the
- * tables of `migrations.ts` (version 4). How each works (`unnest`, `SKIP
+ * tables of `migrations.ts` (version 5). How each works (`unnest`, `SKIP
  * LOCKED`, the counts kept by the statements that move jobs) is said where
  * `PostgresStore.ts` describes the store.
  *

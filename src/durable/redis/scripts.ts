@@ -6,8 +6,9 @@
  * clock, and batched writes.
  *
  * The layout they read and write is the one `RedisStore.ts` describes; it is
- * version 3 of `migrations.ts`. A script that changed it would come with a
- * migration.
+ * version 3 of `migrations.ts`. A script that changed what a key holds would
+ * come with a migration; a key that older code need not read (`lastBurial`)
+ * comes without one.
  *
  * Internal: not an entry point of the package.
  */
@@ -39,9 +40,10 @@ export const priorityOffset = 1024
  * writes (Lua's `unpack` is limited to a few thousand values).
  */
 const prelude = `
-local payload, ready, delayed, leased, token, attempts, done, buried, errors, cancelled, completed, priority, settings, seq =
+local payload, ready, delayed, leased, token, attempts, done, buried, errors, cancelled, completed, priority, settings, seq,
+  lastBurial =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13],
-  KEYS[14]
+  KEYS[14], KEYS[15]
 local function now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -111,14 +113,15 @@ export const keySuffixes = [
   "completed",
   "priority",
   "settings",
-  "seq"
+  "seq",
+  "lastBurial"
 ] as const
 
 export const keysOf = (queue: string): ReadonlyArray<string> => keySuffixes.map((suffix) => `ewp:{${queue}}:${suffix}`)
 
 /**
  * `keysOf`, remembered for the last queue asked: a store mostly serves one
- * queue, and its fourteen names were made again for every operation. One
+ * queue, and its fifteen names were made again for every operation. One
  * entry, so memory stays bounded however many queues a store serves.
  */
 export const lastKeys = (): (queue: string) => ReadonlyArray<string> => {
@@ -428,11 +431,17 @@ if redis.call('HGET', token, id) ~= ARGV[2] then return 0 end
 redis.call('HDEL', token, id)
 redis.call('ZREM', leased, id)
 redis.call('HSET', errors, id, ARGV[3])
--- Scored by when, and after the newest dead letter: burials in one millisecond keep their order.
+-- Scored by when, and above every score given before: burials in one millisecond keep their
+-- order, and no score is given twice (the newest dead letter removed or redriven, the clock
+-- stepped back), so that a score is a place a page can follow (buriedScript). The newest in
+-- the set counts too, for a queue whose dead letters came before lastBurial.
 local at = now()
 local newest = redis.call('ZRANGE', buried, -1, -1, 'WITHSCORES')[2]
-if newest and tonumber(newest) >= at then at = tonumber(newest) + 0.001 end
-redis.call('ZADD', buried, string.format('%.3f', at), id)
+local floor = math.max(tonumber(redis.call('GET', lastBurial) or '0'), tonumber(newest or '0'))
+if floor >= at then at = floor + 0.001 end
+local score = string.format('%.3f', at)
+redis.call('ZADD', buried, score, id)
+redis.call('SET', lastBurial, score)
 return 1
 `)
 
@@ -497,8 +506,8 @@ return {
  * ARGV: limit, the most bytes of a payload returned ('' for any), the
  * score after which to begin ('' for the first). Returns id, payload
  * (false when over the bound: its length read, not the payload), attempts,
- * error, score... oldest first. A burial's score is unique in its queue
- * (`buryScript`), so it is the dead letter's place.
+ * error, score... oldest first. A burial's score is never given twice in
+ * its queue (`buryScript`), so it is the dead letter's place.
  */
 export const buriedScript = script(`
 local out = {}
