@@ -242,7 +242,8 @@ const resolve = (options: Options) => {
 
 /**
  * The dashboard's routes, on the `HttpRouter` of the layer they are added
- * to, at `/` (the page), `/api/snapshot`, `/api/queues/:queue/dead-letters` and
+ * to, at `/` (the page), `/api/snapshot`, `/api/queues/:queue/dead-letters`,
+ * `/api/queues/:queue/job` and
  * `/api/queues/:queue/:action`.
  * The sampling runs as long as the layer lives.
  */

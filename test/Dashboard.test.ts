@@ -778,6 +778,46 @@ describe("routes", () => {
     }
   })
 
+  it("a job looked up by id, without a token: its state, attempts, priority, run-at and error; an unknown id a 404, a bad one a 400", async () => {
+    const store = await Effect.runPromise(MemoryStore.make)
+    const at = await Effect.runPromise(Effect.gen(function*() {
+      yield* store.offer("emails", [{ id: "dead", payload: 1, priority: -3 }, { id: "later", payload: 2, delay: 60_000 }])
+      const [lease] = yield* store.claim("emails", 1, Duration.minutes(1))
+      yield* store.bury("emails", lease!, "Error: " + "x".repeat(600))
+      return (yield* store.lookup("emails", "later"))!.runAt!.getTime()
+    }))
+    const queues = [emailsQueue(Durable.admin({ store, queue: "emails" }))]
+    const { dispose, handler } = await HttpRouter.toWebHandler(Dashboard.routes({ queues, token: undefined }), { disableLogger: true })
+    const get = async (path: string) => {
+      const response = await handler(new Request(`http://127.0.0.1:8080${path}`))
+      return { status: response.status, body: (await response.json()) as any }
+    }
+    try {
+      const dead = await get("/api/queues/emails/job?id=dead")
+      assert.strictEqual(dead.status, 200)
+      assert.deepStrictEqual({ ...dead.body.job, error: dead.body.job.error.length }, {
+        id: "dead", state: "buried", attempts: 1, priority: -3, error: 501
+      })
+      assert.deepStrictEqual((await get("/api/queues/emails/job?id=later")).body.job, {
+        id: "later", state: "ready", attempts: 0, priority: 0, runAt: at
+      })
+      const refused: Array<[string, number, RegExp]> = [
+        ["/api/queues/emails/job?id=nobody", 404, /no job "nobody" in queue emails/],
+        ["/api/queues/emails/job", 400, /give "id"/],
+        ["/api/queues/emails/job?id=a&id=b", 400, /give "id"/],
+        [`/api/queues/emails/job?id=${"x".repeat(1_025)}`, 400, /give "id"/],
+        ["/api/queues/nobody/job?id=dead", 404, /no queue "nobody"/]
+      ]
+      for (const [path, status, error] of refused) {
+        const answer = await get(path)
+        assert.strictEqual(answer.status, status, path)
+        assert.match(answer.body.error, error, path)
+      }
+    } finally {
+      await dispose()
+    }
+  })
+
   it("without a token, the page is read-only: actions are refused", async () => {
     const calls: Array<string> = []
     const { dispose, handler } = await served(calls, undefined)

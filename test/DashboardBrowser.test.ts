@@ -14,7 +14,8 @@
  * - an action without the token, or from another origin, is refused (403)
  *   and changes nothing;
  * - on a real Redis, 120 dead letters are paged, 50 at a time, with the
- *   page's buttons, a later page following the store as it changes;
+ *   page's buttons, a later page following the store as it changes, and a
+ *   job is looked up by the id typed;
  * - the chart plots each sample's rate (`ended / seconds`), placed by the
  *   time the samples after it cover, on a snapshot the test serves itself.
  */
@@ -223,7 +224,7 @@ describe("the dashboard in a browser", () => {
     }
   }, 120_000)
 
-  it("on Redis: the dead letters are paged with next page and first page, a later page asked again at each poll", async () => {
+  it("on Redis: the dead letters are paged with next page and first page, a later page asked again at each poll; a job is looked up by id", async () => {
     const queue = "paged"
     const ids = Array.from({ length: 120 }, (_, i) => `p${String(i).padStart(3, "0")}`)
     await onQueue(queue, (_, store) =>
@@ -257,6 +258,14 @@ describe("the dashboard in a browser", () => {
       await card.locator('[data-page="first"]').click()
       await expect.poll(shown, patience).toEqual(ids.slice(0, 50))
       expect(await card.locator('[data-page="first"]').count()).toBe(0)
+      // A job looked up by the id typed: what the store says of it, in the message line.
+      await card.locator("[data-cancel-id]").fill(ids[110]!)
+      await card.locator("[data-lookup]").click()
+      await expect.poll(() => page.locator("#message").textContent(), patience).toContain(`no job "${ids[110]}"`)
+      await card.locator("[data-cancel-id]").fill(ids[7]!)
+      await card.locator("[data-lookup]").click()
+      await expect.poll(() => page.locator("#message").textContent(), patience)
+        .toBe(`${queue}: job ${ids[7]} is buried, attempts 1, priority 0, last error: no`)
       await page.close()
     } finally {
       program.kill("SIGTERM")

@@ -9,13 +9,15 @@
  *
  * The elements the browser tests look for carry `data-` attributes:
  * `data-queue` on a queue's card, `data-count` on each count, `data-action`
- * on the buttons, `data-dead` on a dead letter's row, `data-page` on the
- * dead letters' paging buttons, `data-outcome` on a recent outcome's,
- * `data-running` on a running job's.
+ * on the buttons, `data-lookup` on the look-up button, `data-dead` on a
+ * dead letter's row, `data-page` on the dead letters' paging buttons,
+ * `data-outcome` on a recent outcome's, `data-running` on a running job's.
  *
- * The snapshot lists a queue's first page of dead letters; "next page" asks
- * for the one after the last shown (`GET api/queues/:queue/dead-letters`),
- * which the page then shows, asked again at each poll, until "first page".
+ * "look up" asks for the job whose id is typed (`GET api/queues/:queue/job`)
+ * and says its state in the message line. The snapshot lists a queue's
+ * first page of dead letters; "next page" asks for the one after the last
+ * shown (`GET api/queues/:queue/dead-letters`), which the page then shows,
+ * asked again at each poll, until "first page".
  *
  * Internal: not an entry point of the package.
  */
@@ -147,6 +149,16 @@ export const script = `"use strict";
     try { page.letters = await deadLettersAfter(queue, page.after); } catch (error) { say(queue + ": the page could not be read again: " + error.message); }
   }));
 
+  // A job looked up by id, said in the message line (the cards are drawn again each second).
+  const lookUp = async (queue, id) => {
+    const response = await fetch("api/queues/" + encodeURIComponent(queue) + "/job?id=" + encodeURIComponent(id), { cache: "no-store" });
+    const answer = await response.json().catch(() => ({ error: "no answer" }));
+    if (!response.ok) return say(queue + ": " + answer.error);
+    const j = answer.job;
+    const when = j.runAt === undefined ? "" : (j.state === "leased" ? ", its lease runs out at " : ", runs at ") + new Date(j.runAt).toLocaleString();
+    say(queue + ": job " + j.id + " is " + j.state + ", attempts " + j.attempts + ", priority " + j.priority + when + (j.error ? ", last error: " + j.error : ""));
+  };
+
   const count = (name, value) => h("div", { class: "count", "data-count": name }, h("b", {}, value === undefined ? "–" : value), h("span", {}, name));
 
   // How long before the last sample each sample was taken, in seconds, from the time each covers.
@@ -228,6 +240,7 @@ export const script = `"use strict";
           h("button", { "data-action": "redrive-all", disabled: !actions, onclick: () => act(q.name, "redrive", { all: true }) }, "retry all"),
           h("button", { class: "danger", "data-action": "remove-all", disabled: !actions, onclick: () => confirm("Delete every dead letter of " + q.name + "?") && act(q.name, "remove", { all: true }) }, "delete all"),
           idInput,
+          h("button", { "data-lookup": true, onclick: () => idInput.value && lookUp(q.name, idInput.value) }, "look up"),
           h("button", { "data-action": "cancel", disabled: !actions, onclick: () => idInput.value && act(q.name, "cancel", { id: idInput.value }) }, "cancel job")),
         table(["job", "attempts", "error", "payload", ""], letters.map((d) =>
           h("tr", { "data-dead": d.id }, h("td", {}, d.id), h("td", {}, d.attempts), h("td", { class: "error" }, d.error), h("td", {}, d.payload),

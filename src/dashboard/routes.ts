@@ -1,7 +1,7 @@
 /**
  * The dashboard's HTTP routes: the page and its assets, the snapshot the
- * page polls, a durable queue's later pages of dead letters, and the
- * actions on a durable queue (redrive, remove, cancel).
+ * page polls, a durable queue's later pages of dead letters and a job looked
+ * up by id, and the actions on a durable queue (redrive, remove, cancel).
  *
  * Every action is checked (`security.ts`), its body read with a size limit
  * and checked field by field; bad input gets a 4xx JSON error saying what is
@@ -22,7 +22,7 @@ import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as Layer from "effect/Layer"
 import { maxJobIdBytes, unkeepableText } from "../internal/options.ts"
 import * as Page from "./page.ts"
-import { deadLettersAfter, type QueueState, type Sampler, type Snapshot } from "./sampler.ts"
+import { deadLettersAfter, lookUp, type QueueState, type Sampler, type Snapshot } from "./sampler.ts"
 import * as Security from "./security.ts"
 
 /** The most ids one action takes. */
@@ -126,22 +126,46 @@ const perform = (queue: QueueState, action: Action): Effect.Effect<unknown, Refu
  */
 const deadLetterPage = (sampler: Sampler) => () =>
   Effect.gen(function*() {
-    const params = yield* HttpRouter.params
-    const search = yield* HttpServerRequest.ParsedSearchParams
-    const queue = sampler.queues.find((q) => q.source.name === (params.queue ?? ""))
-    if (queue === undefined) return json({ error: `no queue ${JSON.stringify(params.queue ?? "")}` }, 404)
-    const admin = queue.source.admin
-    if (admin === undefined) return json({ error: `${queue.source.name} is an in-memory pool: it has no dead letters` }, 400)
-    const after = search.after
+    const { admin, queue } = yield* durableAdmin(sampler)
+    const after = (yield* HttpServerRequest.ParsedSearchParams).after
     if (typeof after !== "string") return json({ error: `give "after": one dead letter's cursor` }, 400)
     return yield* deadLettersAfter(queue, admin, after).pipe(
+      Effect.match({ onFailure: storeFailure, onSuccess: (deadLetters) => json({ deadLetters }) })
+    )
+  }).pipe(Effect.catch(Effect.succeed))
+
+/** The durable queue the route's path names, or the answer that it names none. */
+const durableAdmin = (sampler: Sampler) =>
+  Effect.flatMap(HttpRouter.params, (params) => {
+    const name = params.queue ?? ""
+    const queue = sampler.queues.find((q) => q.source.name === name)
+    if (queue === undefined) return Effect.fail(json({ error: `no queue ${JSON.stringify(name)}` }, 404))
+    const admin = queue.source.admin
+    return admin === undefined
+      ? Effect.fail(json({ error: `${name} is an in-memory pool: it has no store to read` }, 400))
+      : Effect.succeed({ admin, queue, name })
+  })
+
+/** A read of the store that failed: a bad argument is a 400, the store's failure or its silence a 503. */
+const storeFailure = (error: { readonly _tag: string; readonly message: string }) =>
+  json({ error: error.message || "the store did not answer in time" }, error._tag === "PoolConfigError" ? 400 : 503)
+
+/**
+ * `GET /api/queues/:queue/job?id=<id>`: the job `id` of a durable queue as
+ * `lookup` tells it (`{ job }`), or a 404. Read-only, as the snapshot is.
+ */
+const jobLookUp = (sampler: Sampler) => () =>
+  Effect.gen(function*() {
+    const { admin, name } = yield* durableAdmin(sampler)
+    const id = (yield* HttpServerRequest.ParsedSearchParams).id
+    if (!isId(id)) return json({ error: `give "id": ${anId}` }, 400)
+    return yield* lookUp(admin, id).pipe(
       Effect.match({
-        onFailure: (error) =>
-          json({ error: error.message || "the store did not answer in time" }, error._tag === "PoolConfigError" ? 400 : 503),
-        onSuccess: (deadLetters) => json({ deadLetters })
+        onFailure: storeFailure,
+        onSuccess: (job) => job === undefined ? json({ error: `no job ${JSON.stringify(id)} in queue ${name}` }, 404) : json({ job })
       })
     )
-  })
+  }).pipe(Effect.catch(Effect.succeed))
 
 /** The body is larger than an action's can be. */
 const tooLarge = () => new Refused(413, `the body is larger than ${Security.maxBodyBytes} bytes`)
@@ -287,6 +311,7 @@ export const routes = (sampler: Sampler, { hosts, token }: Settings): Layer.Laye
       guarded(() => Effect.map(sampler.snapshot, answerOf))
     ),
     HttpRouter.add("GET", "/api/queues/:queue/dead-letters", guarded(deadLetterPage(sampler))),
+    HttpRouter.add("GET", "/api/queues/:queue/job", guarded(jobLookUp(sampler))),
     HttpRouter.add("POST", "/api/queues/:queue/:action", guarded(act(sampler, token)))
   )
 }

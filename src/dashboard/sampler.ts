@@ -22,7 +22,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Durable from "../Durable.ts"
 import { describe } from "../durable/failures.ts"
-import type { Buried, Counts } from "../durable/Store.ts"
+import type { Buried, Counts, JobState } from "../durable/Store.ts"
 import type * as Job from "../Job.ts"
 import type * as Pool from "../Pool.ts"
 import { messageOf } from "../internal/options.ts"
@@ -287,6 +287,35 @@ const deadLetter = (letter: Buried): DeadLetter => ({
   payload: payloadText(letter.payload),
   cursor: letter.cursor
 })
+
+/** A job as looked up by id: when it runs in ms since the epoch, its error cut short. */
+export interface LookedUp {
+  readonly id: string
+  readonly state: JobState
+  readonly attempts: number
+  readonly priority: number
+  readonly runAt: number | undefined
+  readonly error: string | undefined
+}
+
+/** The job `id` of a durable queue, or undefined if the queue does not hold it, asked when the page asks. */
+export const lookUp = (
+  admin: Durable.Admin,
+  id: string
+): Effect.Effect<LookedUp | undefined, Durable.AdminError | Cause.TimeoutError> =>
+  admin.lookup(id).pipe(
+    Effect.timeout(storeTimeout),
+    Effect.map((job) =>
+      job && {
+        id: job.id,
+        state: job.state,
+        attempts: job.attempts,
+        priority: job.priority,
+        runAt: job.runAt?.getTime(),
+        error: job.error === undefined ? undefined : cut(job.error)
+      }
+    )
+  )
 
 /**
  * The page of a durable queue's dead letters after the cursor `after`, as
