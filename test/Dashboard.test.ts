@@ -735,6 +735,24 @@ describe("routes", () => {
     }
   })
 
+  /** The read-only routes of `queues`: a GET of `path`, answered as status and JSON body. */
+  const reading = async (queues: ReadonlyArray<Dashboard.Queue>) => {
+    const { dispose, handler } = await HttpRouter.toWebHandler(Dashboard.routes({ queues, token: undefined }), { disableLogger: true })
+    const get = async (path: string) => {
+      const response = await handler(new Request(`http://127.0.0.1:8080${path}`))
+      return { status: response.status, body: (await response.json()) as any }
+    }
+    /** Each of `refused` answered with its status and an error that matches. */
+    const refuses = async (refused: ReadonlyArray<readonly [string, number, RegExp]>) => {
+      for (const [path, status, error] of refused) {
+        const answer = await get(path)
+        assert.strictEqual(answer.status, status, path)
+        assert.match(answer.body.error, error, path)
+      }
+    }
+    return { dispose, get, refuses }
+  }
+
   it("a later page of dead letters, after a cursor: as the snapshot lists the first, without a token; a bad request a 4xx, a store that fails a 503", async () => {
     const store = await Effect.runPromise(MemoryStore.make)
     await Effect.runPromise(Effect.gen(function*() {
@@ -745,14 +763,12 @@ describe("routes", () => {
       ...fakeAdmin([]),
       deadLetters: () => Effect.fail(new StoreError({ operation: "buried", reason: "the server went away", retryable: true }))
     }
-    const queues = [emailsQueue(Durable.admin({ store, queue: "emails" })), { ...emailsQueue(failing), name: "failing" }]
-    const { dispose, handler } = await HttpRouter.toWebHandler(Dashboard.routes({ queues, token: undefined }), { disableLogger: true })
-    const get = async (path: string) => {
-      const response = await handler(new Request(`http://127.0.0.1:8080${path}`))
-      return { status: response.status, body: (await response.json()) as any }
-    }
+    const { dispose, get, refuses } = await reading([
+      emailsQueue(Durable.admin({ store, queue: "emails" })),
+      { ...emailsQueue(failing), name: "failing" }
+    ])
     try {
-      const snapshot: any = await (await handler(new Request("http://127.0.0.1:8080/api/snapshot"))).json()
+      const snapshot = (await get("/api/snapshot")).body
       const first: ReadonlyArray<{ readonly id: string; readonly cursor: string }> = snapshot.queues[0].deadLetters
       assert.deepStrictEqual(first.map((letter) => letter.id), Array.from({ length: 50 }, (_, i) => `d${i}`))
       const second = await get(`/api/queues/emails/dead-letters?after=${encodeURIComponent(first.at(-1)!.cursor)}`)
@@ -761,18 +777,13 @@ describe("routes", () => {
       assert.deepStrictEqual(second.body.deadLetters[0].payload, "{\"i\":50}")
       const third = await get(`/api/queues/emails/dead-letters?after=${second.body.deadLetters.at(-1).cursor}`)
       assert.deepStrictEqual(third.body.deadLetters.map((letter: any) => letter.id), Array.from({ length: 20 }, (_, i) => `d${100 + i}`))
-      const refused: Array<[string, number, RegExp]> = [
+      await refuses([
         ["/api/queues/emails/dead-letters", 400, /give "after"/],
         ["/api/queues/emails/dead-letters?after=1&after=2", 400, /give "after"/],
         ["/api/queues/emails/dead-letters?after=next", 400, /after/],
         ["/api/queues/nobody/dead-letters?after=1", 404, /no queue "nobody"/],
         ["/api/queues/failing/dead-letters?after=1", 503, /the server went away/]
-      ]
-      for (const [path, status, error] of refused) {
-        const answer = await get(path)
-        assert.strictEqual(answer.status, status, path)
-        assert.match(answer.body.error, error, path)
-      }
+      ])
     } finally {
       await dispose()
     }
@@ -786,12 +797,7 @@ describe("routes", () => {
       yield* store.bury("emails", lease!, "Error: " + "x".repeat(600))
       return (yield* store.lookup("emails", "later"))!.runAt!.getTime()
     }))
-    const queues = [emailsQueue(Durable.admin({ store, queue: "emails" }))]
-    const { dispose, handler } = await HttpRouter.toWebHandler(Dashboard.routes({ queues, token: undefined }), { disableLogger: true })
-    const get = async (path: string) => {
-      const response = await handler(new Request(`http://127.0.0.1:8080${path}`))
-      return { status: response.status, body: (await response.json()) as any }
-    }
+    const { dispose, get, refuses } = await reading([emailsQueue(Durable.admin({ store, queue: "emails" }))])
     try {
       const dead = await get("/api/queues/emails/job?id=dead")
       assert.strictEqual(dead.status, 200)
@@ -801,18 +807,13 @@ describe("routes", () => {
       assert.deepStrictEqual((await get("/api/queues/emails/job?id=later")).body.job, {
         id: "later", state: "ready", attempts: 0, priority: 0, runAt: at
       })
-      const refused: Array<[string, number, RegExp]> = [
+      await refuses([
         ["/api/queues/emails/job?id=nobody", 404, /no job "nobody" in queue emails/],
         ["/api/queues/emails/job", 400, /give "id"/],
         ["/api/queues/emails/job?id=a&id=b", 400, /give "id"/],
         [`/api/queues/emails/job?id=${"x".repeat(1_025)}`, 400, /give "id"/],
         ["/api/queues/nobody/job?id=dead", 404, /no queue "nobody"/]
-      ]
-      for (const [path, status, error] of refused) {
-        const answer = await get(path)
-        assert.strictEqual(answer.status, status, path)
-        assert.match(answer.body.error, error, path)
-      }
+      ])
     } finally {
       await dispose()
     }
