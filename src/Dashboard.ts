@@ -2,14 +2,17 @@
  * A web page that shows any number of pools and durable queues as they run:
  * counts, throughput and failure rate over the last ten minutes, run-time
  * percentiles, the running jobs and the latest outcomes, and for a durable
- * queue its store's counts and dead letters, with buttons to retry or delete
- * them and to cancel a job, and the jobs waiting for their time.
+ * queue its store's counts and dead letters (paged, 50 at a time), with
+ * buttons to retry or delete them, to look a job up by id and to cancel
+ * one, and the jobs waiting for their time.
  *
  * `layer` serves it on Effect's `HttpServer` (provide one, such as
  * `NodeHttpServer.layer`, bound to loopback); `routes` adds it to an
  * `HttpRouter` of your own. It samples: the pools' counters once a second,
  * their outcomes into bounded rings; the page polls one small snapshot, the
- * same size at 10,000 jobs/s as at one.
+ * same size at 10,000 jobs/s as at one. A later page of dead letters and a
+ * job looked up are read from the store when asked, at most 4 reads of a
+ * queue's store at once.
  *
  * Actions that change a queue need the `token` given here, in the
  * `x-dashboard-token` header, and are refused from another site; without a

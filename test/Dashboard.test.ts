@@ -7,13 +7,13 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { NodeHttpServer } from "@effect/platform-node"
-import { Clock, Context, Duration, Effect, Fiber, Layer, Schema, Stream } from "effect"
+import { Clock, Context, Deferred, Duration, Effect, Fiber, Layer, Schema, Stream } from "effect"
 import { createServer } from "node:http"
 import { type AddressInfo, connect } from "node:net"
 import { HttpRouter, HttpServer, HttpServerResponse } from "effect/http"
 import { TestClock } from "effect/testing"
 import * as Ring from "../src/dashboard/ring.ts"
-import { parseAction, routes as samplerRoutes } from "../src/dashboard/routes.ts"
+import { parseAction, readsAtOnce, routes as samplerRoutes } from "../src/dashboard/routes.ts"
 import { maxJobIdBytes } from "../src/internal/options.ts"
 import * as Sampler from "../src/dashboard/sampler.ts"
 import * as Security from "../src/dashboard/security.ts"
@@ -722,7 +722,7 @@ describe("routes", () => {
     const { dispose, handler } = await served([], "s3cret", Dashboard.loopbackHosts)
     try {
       const get = (path: string, host: string) => handler(new Request(`http://${host}${path}`, { headers: { host } }))
-      for (const path of ["/", "/dashboard.js", "/api/snapshot"]) {
+      for (const path of ["/", "/dashboard.js", "/api/snapshot", "/api/queues/emails/dead-letters?after=1"]) {
         assert.strictEqual((await get(path, "127.0.0.1:8080")).status, 200, path)
         const refused = await get(path, "rebound.evil.example:8080")
         assert.strictEqual(refused.status, 403, path)
@@ -730,6 +730,9 @@ describe("routes", () => {
       }
       const action = await handler(post("/api/queues/emails/cancel", "{\"id\":\"ready-1\"}", { host: "rebound.evil.example" }))
       assert.strictEqual(action.status, 403)
+      // The store's answer (no such job) to an allowed Host only.
+      assert.strictEqual((await get("/api/queues/emails/job?id=x", "127.0.0.1:8080")).status, 404)
+      assert.strictEqual((await get("/api/queues/emails/job?id=x", "rebound.evil.example")).status, 403)
     } finally {
       await dispose()
     }
@@ -740,6 +743,9 @@ describe("routes", () => {
     const { dispose, handler } = await HttpRouter.toWebHandler(Dashboard.routes({ queues, token: undefined }), { disableLogger: true })
     const get = async (path: string) => {
       const response = await handler(new Request(`http://127.0.0.1:8080${path}`))
+      // Every answer, refusals included, with the headers of every answer.
+      assert.strictEqual(response.headers.get("x-content-type-options"), "nosniff", path)
+      assert.match(response.headers.get("content-security-policy") ?? "", /default-src 'none'/, path)
       return { status: response.status, body: (await response.json()) as any }
     }
     /** Each of `refused` answered with its status and an error that matches. */
@@ -775,8 +781,10 @@ describe("routes", () => {
       assert.strictEqual(second.status, 200)
       assert.deepStrictEqual(second.body.deadLetters.map((letter: any) => letter.id), Array.from({ length: 50 }, (_, i) => `d${50 + i}`))
       assert.deepStrictEqual(second.body.deadLetters[0].payload, "{\"i\":50}")
+      assert.isTrue(second.body.more)
       const third = await get(`/api/queues/emails/dead-letters?after=${second.body.deadLetters.at(-1).cursor}`)
       assert.deepStrictEqual(third.body.deadLetters.map((letter: any) => letter.id), Array.from({ length: 20 }, (_, i) => `d${100 + i}`))
+      assert.isFalse(third.body.more)
       await refuses([
         ["/api/queues/emails/dead-letters", 400, /give "after"/],
         ["/api/queues/emails/dead-letters?after=1&after=2", 400, /give "after"/],
@@ -784,6 +792,35 @@ describe("routes", () => {
         ["/api/queues/nobody/dead-letters?after=1", 404, /no queue "nobody"/],
         ["/api/queues/failing/dead-letters?after=1", 503, /the server went away/]
       ])
+    } finally {
+      await dispose()
+    }
+  })
+
+  it("the reads of a queue's store run at most readsAtOnce at a time, more refused at once; one whose store dies is a 503, said", async () => {
+    const gate = Effect.runSync(Deferred.make<void>())
+    let started = 0
+    const hanging: Admin = {
+      ...fakeAdmin([]),
+      // The pages' reads (after a cursor) wait for the gate; the snapshot's, each tick, does not.
+      deadLetters: (_limit, options) =>
+        options?.after === undefined
+          ? Effect.succeed([])
+          : Effect.andThen(Effect.sync(() => started++), Effect.as(Deferred.await(gate), [])),
+      lookup: () => Effect.die(new Error("the store's bug"))
+    }
+    const { dispose, get, refuses } = await reading([emailsQueue(hanging)])
+    try {
+      const held = Array.from({ length: readsAtOnce }, () => get("/api/queues/emails/dead-letters?after=1"))
+      while (started < readsAtOnce) await new Promise((resolve) => setTimeout(resolve, 5))
+      await refuses([
+        ["/api/queues/emails/dead-letters?after=2", 503, new RegExp(`${readsAtOnce} reads of emails's store are running`)],
+        ["/api/queues/emails/job?id=x", 503, /running: try again/]
+      ])
+      Effect.runSync(Deferred.succeed(gate, undefined))
+      for (const answer of await Promise.all(held)) assert.deepStrictEqual(answer, { status: 200, body: { deadLetters: [], more: false } })
+      await refuses([["/api/queues/emails/job?id=x", 503, /the store's bug/]])
+      assert.strictEqual(started, readsAtOnce, "the refused reads never reached the store")
     } finally {
       await dispose()
     }

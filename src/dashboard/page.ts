@@ -11,13 +11,15 @@
  * `data-queue` on a queue's card, `data-count` on each count, `data-action`
  * on the buttons, `data-lookup` on the look-up button, `data-dead` on a
  * dead letter's row, `data-page` on the dead letters' paging buttons,
+ * `data-page-error` on why a later page could not be read again,
  * `data-outcome` on a recent outcome's, `data-running` on a running job's.
  *
  * "look up" asks for the job whose id is typed (`GET api/queues/:queue/job`)
  * and says its state in the message line. The snapshot lists a queue's
  * first page of dead letters; "next page" asks for the one after the last
  * shown (`GET api/queues/:queue/dead-letters`), which the page then shows,
- * asked again at each poll, until "first page".
+ * asked again after each snapshot (apart from it: a slow store holds up its
+ * page only), until "first page". Every read gives up after 5 seconds.
  *
  * Internal: not an entry point of the package.
  */
@@ -123,41 +125,69 @@ export const script = `"use strict";
     poll();
   };
 
-  // A queue's later page of dead letters, while one is shown: the cursor it follows and its dead
-  // letters, asked again at each poll (an action on one of them shows at once).
-  const pages = new Map();
-  const deadLettersAfter = async (queue, after) => {
-    const response = await fetch("api/queues/" + encodeURIComponent(queue) + "/dead-letters?after=" + encodeURIComponent(after), { cache: "no-store" });
+  // A read of the page's: a server that never answers fails it after a while, and the page goes on.
+  const read = async (path) => {
+    const response = await fetch(path, { cache: "no-store", signal: AbortSignal.timeout(5000) });
     const answer = await response.json().catch(() => ({ error: "no answer" }));
     if (!response.ok) throw new Error(answer.error);
-    return answer.deadLetters;
+    return answer;
   };
+
+  // A queue's later page of dead letters, while one is shown: the cursor it follows, its dead letters,
+  // whether a page follows it, and why it could not be read again (said on its card: the message line
+  // is the actions'). Read again after each snapshot, so that an action on it shows at once.
+  const pages = new Map();
+  const pageAfter = (queue, after) =>
+    read("api/queues/" + encodeURIComponent(queue) + "/dead-letters?after=" + encodeURIComponent(after));
   const nextPage = async (queue, after) => {
     try {
-      const letters = await deadLettersAfter(queue, after);
-      if (letters.length === 0) return say(queue + ": no dead letters after these");
-      pages.set(queue, { after, letters });
-      say("");
-      poll();
+      const { deadLetters, more } = await pageAfter(queue, after);
+      if (deadLetters.length === 0) return say(queue + ": no dead letters after these");
+      pages.set(queue, { after, letters: deadLetters, more, error: undefined });
+      draw();
     } catch (error) {
       say(queue + ": the next page could not be read: " + error.message);
     }
   };
-  const firstPage = (queue) => { pages.delete(queue); poll(); };
-  const refreshPages = (queues) => Promise.all([...pages].map(async ([queue, page]) => {
-    if (!queues.some((q) => q.name === queue)) return pages.delete(queue);
-    try { page.letters = await deadLettersAfter(queue, page.after); } catch (error) { say(queue + ": the page could not be read again: " + error.message); }
-  }));
+  const firstPage = (queue) => { pages.delete(queue); draw(); };
+  // One round at a time, apart from the snapshot's: a slow store holds up its page only.
+  let refreshing = false;
+  const refreshPages = async (queues) => {
+    if (refreshing) return;
+    refreshing = true;
+    try {
+      await Promise.all([...pages].map(async ([queue, page]) => {
+        if (!queues.some((q) => q.name === queue)) return pages.delete(queue);
+        try {
+          const { deadLetters, more } = await pageAfter(queue, page.after);
+          // Emptied (its dead letters retried or deleted): the first page again.
+          if (deadLetters.length === 0 && pages.get(queue) === page) pages.delete(queue);
+          else Object.assign(page, { letters: deadLetters, more, error: undefined });
+        } catch (error) {
+          page.error = error.message;
+        }
+      }));
+    } finally {
+      refreshing = false;
+    }
+    draw();
+  };
 
   // A job looked up by id, said in the message line (the cards are drawn again each second).
   const lookUp = async (queue, id) => {
-    const response = await fetch("api/queues/" + encodeURIComponent(queue) + "/job?id=" + encodeURIComponent(id), { cache: "no-store" });
-    const answer = await response.json().catch(() => ({ error: "no answer" }));
-    if (!response.ok) return say(queue + ": " + answer.error);
-    const j = answer.job;
-    const when = j.runAt === undefined ? "" : (j.state === "leased" ? ", its lease runs out at " : ", runs at ") + new Date(j.runAt).toLocaleString();
-    say(queue + ": job " + j.id + " is " + j.state + ", attempts " + j.attempts + ", priority " + j.priority + when + (j.error ? ", last error: " + j.error : ""));
+    if (!id) return say(queue + ": type a job id to look up");
+    say(queue + ": looking up " + id + "…");
+    try {
+      const { job: j } = await read("api/queues/" + encodeURIComponent(queue) + "/job?id=" + encodeURIComponent(id));
+      const when = j.runAt === undefined ? "" : (j.state === "leased" ? ", its lease runs out at " : ", runs at ") + new Date(j.runAt).toLocaleString();
+      say(queue + ": job " + j.id + " is " + j.state + ", attempts " + j.attempts + ", priority " + j.priority + when + (j.error ? ", last error: " + j.error : ""));
+    } catch (error) {
+      say(queue + ": " + error.message);
+    }
   };
+
+  // What is typed in each queue's job id field, kept as the cards are drawn again.
+  const typedIds = new Map();
 
   const count = (name, value) => h("div", { class: "count", "data-count": name }, h("b", {}, value === undefined ? "–" : value), h("span", {}, name));
 
@@ -230,26 +260,32 @@ export const script = `"use strict";
       table(["job", "worker", "attempt", "running for"], q.running.map((r) =>
         h("tr", { "data-running": r.id }, h("td", {}, r.id), h("td", {}, r.worker), h("td", {}, r.attempt), h("td", {}, ms(r.ms)))), "none"));
     if (q.kind === "durable") {
-      const idInput = h("input", { placeholder: "job id", "data-cancel-id": true });
+      const idInput = h("input", {
+        placeholder: "job id", "data-cancel-id": true, value: typedIds.get(q.name),
+        oninput: () => typedIds.set(q.name, idInput.value)
+      });
       const paged = pages.get(q.name);
       const letters = paged ? paged.letters : q.deadLetters;
       const lastLetter = letters[letters.length - 1];
+      // The snapshot's first page is followed by another when the store counts more dead letters.
+      const more = paged ? paged.more : Boolean(c) && c.buried > letters.length;
       section.append(
         h("h3", {}, "dead letters (" + (c ? c.buried : "?") + ")" + (paged ? ", a later page" : "")),
         h("div", { class: "tools" },
           h("button", { "data-action": "redrive-all", disabled: !actions, onclick: () => act(q.name, "redrive", { all: true }) }, "retry all"),
           h("button", { class: "danger", "data-action": "remove-all", disabled: !actions, onclick: () => confirm("Delete every dead letter of " + q.name + "?") && act(q.name, "remove", { all: true }) }, "delete all"),
           idInput,
-          h("button", { "data-lookup": true, onclick: () => idInput.value && lookUp(q.name, idInput.value) }, "look up"),
+          h("button", { "data-lookup": true, onclick: () => lookUp(q.name, idInput.value) }, "look up"),
           h("button", { "data-action": "cancel", disabled: !actions, onclick: () => idInput.value && act(q.name, "cancel", { id: idInput.value }) }, "cancel job")),
         table(["job", "attempts", "error", "payload", ""], letters.map((d) =>
           h("tr", { "data-dead": d.id }, h("td", {}, d.id), h("td", {}, d.attempts), h("td", { class: "error" }, d.error), h("td", {}, d.payload),
             h("td", {},
               h("button", { "data-action": "redrive", disabled: !actions, onclick: () => act(q.name, "redrive", { ids: [d.id] }) }, "retry"), " ",
               h("button", { class: "danger", "data-action": "remove", disabled: !actions, onclick: () => act(q.name, "remove", { ids: [d.id] }) }, "delete")))), "none"),
+        paged && paged.error ? h("p", { class: "error", "data-page-error": true }, "this page could not be read again (" + paged.error + "): shown as last read") : null,
         h("div", { class: "tools" },
           paged ? h("button", { "data-page": "first", onclick: () => firstPage(q.name) }, "first page") : null,
-          lastLetter && lastLetter.cursor ? h("button", { "data-page": "next", onclick: () => nextPage(q.name, lastLetter.cursor) }, "next page") : null),
+          more && lastLetter && lastLetter.cursor ? h("button", { "data-page": "next", onclick: () => nextPage(q.name, lastLetter.cursor) }, "next page") : null),
         h("h3", {}, "waiting for their time" + (q.upcoming ? " (the first " + q.upcoming.length + ")" : "")),
         q.upcoming
           ? table(["job", "runs at", "in", "attempts so far"], q.upcoming.map((u) =>
@@ -267,24 +303,30 @@ export const script = `"use strict";
     return section;
   };
 
+  // The last snapshot, drawn again when a page of dead letters changes.
+  let last;
+  const draw = () => {
+    if (!last) return;
+    // Keep the focus in a job id field (its text is in typedIds): redraw only the cards, not the header.
+    const focused = document.activeElement && document.activeElement.matches("[data-cancel-id]")
+      ? document.activeElement.closest("[data-queue]").dataset.queue : null;
+    $("queues").replaceChildren(...last.queues.map((q) => card(q, last.actions)));
+    if (focused !== null) {
+      const again = document.querySelector('[data-queue="' + CSS.escape(focused) + '"] [data-cancel-id]');
+      if (again) again.focus();
+    }
+  };
+
   let busy = false;
   const poll = async () => {
     if (busy) return;
     busy = true;
     try {
-      const response = await fetch("api/snapshot", { cache: "no-store" });
-      const snapshot = await response.json();
-      await refreshPages(snapshot.queues);
-      // Keep what is being typed: redraw only the cards, not the header.
-      const focused = document.activeElement && document.activeElement.matches("[data-cancel-id]") ? document.activeElement : null;
-      const typed = focused ? { queue: focused.closest("[data-queue]").dataset.queue, value: focused.value } : null;
-      snapshotAt = snapshot.at;
-      $("queues").replaceChildren(...snapshot.queues.map((q) => card(q, snapshot.actions)));
-      if (typed) {
-        const again = document.querySelector('[data-queue="' + CSS.escape(typed.queue) + '"] [data-cancel-id]');
-        if (again) { again.value = typed.value; again.focus(); }
-      }
-      $("status").textContent = "live · " + time(snapshot.at) + (snapshot.actions ? "" : " · actions off (no token set at start)");
+      last = await read("api/snapshot");
+      snapshotAt = last.at;
+      draw();
+      $("status").textContent = "live · " + time(last.at) + (last.actions ? "" : " · actions off (no token set at start)");
+      refreshPages(last.queues);
     } catch (error) {
       $("status").textContent = "disconnected: " + error.message;
     } finally {

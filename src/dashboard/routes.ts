@@ -13,16 +13,19 @@
  * Internal: not an entry point of the package.
  */
 import * as ByteSize from "effect/ByteSize"
+import * as Cause from "effect/Cause"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Option from "effect/Option"
 import * as HttpIncomingMessage from "effect/http/HttpIncomingMessage"
 import * as HttpRouter from "effect/http/HttpRouter"
 import * as HttpServerRequest from "effect/http/HttpServerRequest"
 import * as HttpServerResponse from "effect/http/HttpServerResponse"
 import * as Layer from "effect/Layer"
+import type * as Durable from "../Durable.ts"
 import { maxJobIdBytes, unkeepableText } from "../internal/options.ts"
 import * as Page from "./page.ts"
-import { deadLettersAfter, lookUp, type QueueState, type Sampler, type Snapshot } from "./sampler.ts"
+import { deadLettersAfter, failureText, lookUp, type QueueState, type Sampler, type Snapshot } from "./sampler.ts"
 import * as Security from "./security.ts"
 
 /** The most ids one action takes. */
@@ -122,50 +125,94 @@ const perform = (queue: QueueState, action: Action): Effect.Effect<unknown, Refu
 /**
  * `GET /api/queues/:queue/dead-letters?after=<cursor>`: the page of the
  * queue's dead letters after a dead letter's cursor (the snapshot lists the
- * first), as `{ deadLetters }`. Read-only, as the snapshot is: no token.
+ * first), as `{ deadLetters, more }`. Read-only, as the snapshot is: no token.
  */
-const deadLetterPage = (sampler: Sampler) => () =>
-  Effect.gen(function*() {
-    const { admin, queue } = yield* durableAdmin(sampler)
-    const after = (yield* HttpServerRequest.ParsedSearchParams).after
-    if (typeof after !== "string") return json({ error: `give "after": one dead letter's cursor` }, 400)
-    return yield* deadLettersAfter(queue, admin, after).pipe(
-      Effect.match({ onFailure: storeFailure, onSuccess: (deadLetters) => json({ deadLetters }) })
-    )
-  }).pipe(Effect.catch(Effect.succeed))
-
-/** The durable queue the route's path names, or the answer that it names none. */
-const durableAdmin = (sampler: Sampler) =>
-  Effect.flatMap(HttpRouter.params, (params) => {
-    const name = params.queue ?? ""
-    const queue = sampler.queues.find((q) => q.source.name === name)
-    if (queue === undefined) return Effect.fail(json({ error: `no queue ${JSON.stringify(name)}` }, 404))
-    const admin = queue.source.admin
-    return admin === undefined
-      ? Effect.fail(json({ error: `${name} is an in-memory pool: it has no store to read` }, 400))
-      : Effect.succeed({ admin, queue, name })
-  })
-
-/** A read of the store that failed: a bad argument is a 400, the store's failure or its silence a 503. */
-const storeFailure = (error: { readonly _tag: string; readonly message: string }) =>
-  json({ error: error.message || "the store did not answer in time" }, error._tag === "PoolConfigError" ? 400 : 503)
+const deadLetterPage = (reads: Reads) => (queue: QueueState, admin: Durable.Admin) =>
+  Effect.flatMap(HttpServerRequest.ParsedSearchParams, ({ after }) =>
+    typeof after !== "string"
+      ? Effect.succeed(json({ error: `give "after": one dead letter's cursor` }, 400))
+      : reads.run(queue.source.name, deadLettersAfter(queue, admin, after), json))
 
 /**
  * `GET /api/queues/:queue/job?id=<id>`: the job `id` of a durable queue as
  * `lookup` tells it (`{ job }`), or a 404. Read-only, as the snapshot is.
  */
-const jobLookUp = (sampler: Sampler) => () =>
-  Effect.gen(function*() {
-    const { admin, name } = yield* durableAdmin(sampler)
-    const id = (yield* HttpServerRequest.ParsedSearchParams).id
-    if (!isId(id)) return json({ error: `give "id": ${anId}` }, 400)
-    return yield* lookUp(admin, id).pipe(
-      Effect.match({
-        onFailure: storeFailure,
-        onSuccess: (job) => job === undefined ? json({ error: `no job ${JSON.stringify(id)} in queue ${name}` }, 404) : json({ job })
+const jobLookUp = (reads: Reads) => (queue: QueueState, admin: Durable.Admin) =>
+  Effect.flatMap(HttpServerRequest.ParsedSearchParams, ({ id }) => {
+    if (!isId(id)) return Effect.succeed(json({ error: `give "id": ${anId}` }, 400))
+    const name = queue.source.name
+    return reads.run(name, lookUp(admin, id), (job) =>
+      job === undefined ? json({ error: `no job ${JSON.stringify(id)} in queue ${name}` }, 404) : json({ job }))
+  })
+
+/** A read route of the durable queue its path names: a 404 for no such queue, a 400 for an in-memory pool. */
+const ofDurableQueue = (
+  sampler: Sampler,
+  read: (queue: QueueState, admin: Durable.Admin) => Effect.Effect<HttpServerResponse.HttpServerResponse, never, HttpServerRequest.ParsedSearchParams>
+) =>
+() =>
+  Effect.flatMap(HttpRouter.params, (params) => {
+    const name = params.queue ?? ""
+    const queue = sampler.queues.find((q) => q.source.name === name)
+    if (queue === undefined) return Effect.succeed(json({ error: `no queue ${JSON.stringify(name)}` }, 404))
+    const admin = queue.source.admin
+    return admin === undefined
+      ? Effect.succeed(json({ error: `${name} is an in-memory pool: it has no store to read` }, 400))
+      : read(queue, admin)
+  })
+
+/** The most reads of one queue's store that the page's requests run at once: past it, a 503 at once. */
+export const readsAtOnce = 4
+
+/**
+ * The reads of the stores that requests ask for (a later page, a job),
+ * counted per queue: unlike the snapshot, each is a store round trip, and
+ * a client that sends many at once must not have them all run.
+ */
+interface Reads {
+  readonly run: <A>(
+    queue: string,
+    read: Effect.Effect<A, unknown>,
+    answer: (value: A) => HttpServerResponse.HttpServerResponse
+  ) => Effect.Effect<HttpServerResponse.HttpServerResponse>
+}
+
+const makeReads = (): Reads => {
+  const running = new Map<string, number>()
+  const done = (queue: string) => {
+    const left = running.get(queue)! - 1
+    if (left === 0) running.delete(queue)
+    else running.set(queue, left)
+  }
+  return {
+    run: (queue, read, answer) =>
+      Effect.suspend(() => {
+        const n = running.get(queue) ?? 0
+        if (n >= readsAtOnce) {
+          return Effect.succeed(json({ error: `${readsAtOnce} reads of ${queue}'s store are running: try again` }, 503))
+        }
+        running.set(queue, n + 1)
+        return Effect.ensuring(answered(queue, read, answer), Effect.sync(() => done(queue)))
       })
+  }
+}
+
+/** `answer` of what `read` gave; a bad argument a 400; the store's failure, silence or defect a 503, logged. */
+const answered = <A>(
+  queue: string,
+  read: Effect.Effect<A, unknown>,
+  answer: (value: A) => HttpServerResponse.HttpServerResponse
+): Effect.Effect<HttpServerResponse.HttpServerResponse> =>
+  Effect.flatMap(Effect.exit(read), (exit) => {
+    if (Exit.isSuccess(exit)) return Effect.succeed(answer(exit.value))
+    const error = failureText(exit.cause)
+    const refused = (Cause.squash(exit.cause) as { readonly _tag?: unknown })?._tag === "PoolConfigError"
+    const status = refused ? 400 : 503
+    return Effect.as(
+      Effect.logWarning("dashboard read failed").pipe(Effect.annotateLogs({ queue, status, error })),
+      json({ error }, status)
     )
-  }).pipe(Effect.catch(Effect.succeed))
+  })
 
 /** The body is larger than an action's can be. */
 const tooLarge = () => new Refused(413, `the body is larger than ${Security.maxBodyBytes} bytes`)
@@ -301,6 +348,7 @@ export const routes = (sampler: Sampler, { hosts, token }: Settings): Layer.Laye
   const guarded = forHosts(hosts)
   const answerOf = snapshotAnswers(token !== undefined)
   const constant = (response: HttpServerResponse.HttpServerResponse) => guarded(() => Effect.succeed(response))
+  const reads = makeReads()
   return Layer.mergeAll(
     HttpRouter.add("GET", "/", constant(asset(Page.html, "text/html; charset=utf-8"))),
     HttpRouter.add("GET", "/dashboard.js", constant(asset(Page.script, "text/javascript; charset=utf-8"))),
@@ -310,8 +358,8 @@ export const routes = (sampler: Sampler, { hosts, token }: Settings): Layer.Laye
       "/api/snapshot",
       guarded(() => Effect.map(sampler.snapshot, answerOf))
     ),
-    HttpRouter.add("GET", "/api/queues/:queue/dead-letters", guarded(deadLetterPage(sampler))),
-    HttpRouter.add("GET", "/api/queues/:queue/job", guarded(jobLookUp(sampler))),
+    HttpRouter.add("GET", "/api/queues/:queue/dead-letters", guarded(ofDurableQueue(sampler, deadLetterPage(reads)))),
+    HttpRouter.add("GET", "/api/queues/:queue/job", guarded(ofDurableQueue(sampler, jobLookUp(reads)))),
     HttpRouter.add("POST", "/api/queues/:queue/:action", guarded(act(sampler, token)))
   )
 }

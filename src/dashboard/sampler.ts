@@ -326,13 +326,23 @@ export const deadLettersAfter = (
   queue: QueueState,
   admin: Durable.Admin,
   after: string
-): Effect.Effect<ReadonlyArray<DeadLetter>, Durable.AdminError | Cause.TimeoutError> =>
-  admin.deadLetters(queue.limits.deadLetters, { maxPayloadBytes: previewedPayloadBytes, after }).pipe(
+): Effect.Effect<DeadLetterPage, Durable.AdminError | Cause.TimeoutError> => {
+  const size = queue.limits.deadLetters
+  // One more than shown: whether a page comes after this one.
+  return admin.deadLetters(size + 1, { maxPayloadBytes: previewedPayloadBytes, after }).pipe(
     Effect.timeout(storeTimeout),
-    Effect.map((letters) => letters.map(deadLetter))
+    Effect.map((letters) => ({ deadLetters: letters.slice(0, size).map(deadLetter), more: letters.length > size }))
   )
+}
 
-const failureText = (cause: Cause.Cause<unknown>): string => {
+/** A later page of dead letters, and whether another comes after it. */
+export interface DeadLetterPage {
+  readonly deadLetters: ReadonlyArray<DeadLetter>
+  readonly more: boolean
+}
+
+/** A failure as the page shows it: its message, cut short. */
+export const failureText = (cause: Cause.Cause<unknown>): string => {
   const error = Cause.squash(cause)
   return cut(messageOf(error))
 }
