@@ -6,7 +6,7 @@
  * mean is the engine's own, read only by the engine that wrote them:
  *
  * - memory: the burial's number in the store;
- * - Redis: the burial's score (milliseconds, unique in the queue);
+ * - Redis: the burial's score (milliseconds, never given twice in a queue);
  * - PostgreSQL: `<ended_at in µs since 1970>.<seq>`, the order's two keys.
  *
  * A cursor holds the place, not the job: the next page begins after it
