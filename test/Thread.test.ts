@@ -18,6 +18,14 @@ import { waitUntil } from "./support/waitUntil.ts"
 
 const jobs = new URL("./support/threadJobs.ts", import.meta.url)
 
+/** The two cells a `hold` job shares with the test: it sets the first as it holds its thread, and holds it until the second is set. */
+const holdCells = (): Int32Array => new Int32Array(new SharedArrayBuffer(8))
+const holding = (cells: Int32Array): boolean => Atomics.load(cells, 0) === 1
+const release = (cells: Int32Array): void => {
+  Atomics.store(cells, 1, 1)
+  Atomics.notify(cells, 1)
+}
+
 /** How many finalizers `scope` holds: one per thread started in it and not yet closed. */
 const finalizersOf = (scope: Scope.Scope): number =>
   scope.state._tag === "Open"
@@ -81,19 +89,49 @@ describe("Thread", () => {
       // Once a job has come back the thread is listening: a message is sent at once, not held for its start.
       const first = yield* Thread.send(thread, "first", { _tag: "echo", value: "first" }, 1, undefined, [])
       assert.deepStrictEqual(yield* Deferred.await(first.reply), [SUCCEEDED, "first"])
-      // Long enough that the job behind is stopped before the thread could reach it, on a loaded machine too.
-      const running = yield* Thread.send(thread, "compute", { _tag: "compute", ms: 2_000 }, 1, undefined, [])
+      // Running until the test lets it go: the job behind is stopped before the thread could reach it, however loaded the machine.
+      const cells = holdCells()
+      const running = yield* Thread.send(thread, "hold", { _tag: "hold", cells }, 1, undefined, [])
+      yield* waitUntil("the thread holds", Effect.sync(() => holding(cells)), 10_000, "5 millis")
       // Cannot be cloned: it dies at once, and its number goes to the thread as a gap.
       const unsent = yield* Thread.send(thread, "unsent", { _tag: "echo", value: () => {} }, 1, undefined, [])
       assert.strictEqual((yield* Deferred.await(unsent.reply))?.[0], DIED)
       const behind = yield* Thread.send(thread, "mark", { _tag: "mark", path: marks }, 1, undefined, [])
       yield* Thread.stop(behind)
       assert.isUndefined(yield* Deferred.await(behind.reply))
+      release(cells)
       assert.strictEqual((yield* Deferred.await(running.reply))?.[0], SUCCEEDED, "the job running did not end as it would")
       // The thread goes on past the gap and the withdrawn job, to the next one.
       const next = yield* Thread.send(thread, "echo", { _tag: "echo", value: "next" }, 1, undefined, [])
       assert.deepStrictEqual(yield* Deferred.await(next.reply), [SUCCEEDED, "next"])
       assert.isFalse(existsSync(marks), "the withdrawn job ran")
+      yield* Scope.close(pool, Exit.void)
+    }))
+
+  it.live("a job queued behind one the thread has not read yet is withdrawn when stopped: it never runs", () =>
+    Effect.gen(function*() {
+      const { pool, thread } = yield* spawned
+      const dir = mkdtempSync(join(tmpdir(), "thread-unread-"))
+      const marks = join(dir, "marks")
+      // Answered, then the thread is held: it reads no message until let go.
+      const cells = holdCells()
+      const first = yield* Thread.send(thread, "first", { _tag: "hold", cells, answerFirst: true }, 1, undefined, [])
+      assert.strictEqual((yield* Deferred.await(first.reply))?.[0], SUCCEEDED)
+      yield* waitUntil("the thread holds", Effect.sync(() => holding(cells)), 10_000, "5 millis")
+      // Started as far as the pool can tell (the job before it has ended), but not read by the thread yet.
+      const ahead = yield* Thread.send(thread, "ahead", { _tag: "echo", value: "ahead" }, 1, undefined, [])
+      assert.isTrue(yield* Deferred.await(ahead.started))
+      const behind = yield* Thread.send(thread, "mark", { _tag: "mark", path: marks }, 1, undefined, [])
+      // The thread is let go as the job behind is being stopped: it must not start that job once it has read it.
+      const stopping = yield* Effect.forkChild(Thread.stop(behind), { startImmediately: true })
+      release(cells)
+      yield* Fiber.join(stopping)
+      assert.isUndefined(yield* Deferred.await(behind.reply))
+      assert.deepStrictEqual(yield* Deferred.await(ahead.reply), [SUCCEEDED, "ahead"])
+      const next = yield* Thread.send(thread, "echo", { _tag: "echo", value: "next" }, 1, undefined, [])
+      assert.deepStrictEqual(yield* Deferred.await(next.reply), [SUCCEEDED, "next"])
+      assert.isFalse(existsSync(marks), "the withdrawn job ran")
+      assert.isFalse(thread.gone)
       yield* Scope.close(pool, Exit.void)
     }))
 

@@ -20,6 +20,14 @@ export type ThreadTask =
    * first appends the job's id to that file, so a test sees it has started.
    */
   | { readonly _tag: "spin"; readonly path?: string }
+  /**
+   * Holds its thread, which reads no message meanwhile, until the test sets
+   * `cells[1]` (and notifies), having set `cells[0]` as it starts to hold: two
+   * cells of memory shared with the test. With `answerFirst`, it answers at once and holds the thread
+   * after: the job sent next is started as far as the pool can tell, but
+   * the thread has not read it.
+   */
+  | { readonly _tag: "hold"; readonly cells: Int32Array; readonly answerFirst?: boolean }
   | { readonly _tag: "fail" }
   | { readonly _tag: "die" }
   | { readonly _tag: "throw" }
@@ -53,6 +61,11 @@ const spin = (ms: number) => {
   while (performance.now() < end) {
     // computing
   }
+}
+
+const hold = (cells: Int32Array): void => {
+  Atomics.store(cells, 0, 1)
+  Atomics.wait(cells, 1, 0)
 }
 
 const unreadable = (how: "field" | "proxy"): Error => {
@@ -90,6 +103,12 @@ export const handler = (job: Job.Job<ThreadTask>): Effect.Effect<unknown, Refuse
       return Effect.sync(() => {
         if (task.path !== undefined) appendFileSync(task.path, `${job.id}\n`)
         spin(Number.POSITIVE_INFINITY)
+      })
+    case "hold":
+      return Effect.sync(() => {
+        if (task.answerFirst === true) setTimeout(() => hold(task.cells), 0)
+        else hold(task.cells)
+        return threadId
       })
     case "fail":
       return Effect.fail(new Refused({ reason: job.id }))

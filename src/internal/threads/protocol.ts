@@ -20,7 +20,14 @@
  *   `claimedByThread`): if that swap fails, the thread has already moved
  *   on to the next job, and job `n` has ended in it;
  * - a job behind gaps the thread has not reached is withdrawn by moving the
- *   claim over them at once: it skips gaps anyway.
+ *   claim over them at once: it skips gaps anyway;
+ * - a job behind one the thread has not claimed yet (sent, and not read:
+ *   the claim cannot pass over that one) is withdrawn in a cell of its own
+ *   (`aheadCell`), each taking the number of the last job decided there:
+ *   the pool withdraws job `n` by swapping its cell to `-n`, and the thread,
+ *   having claimed `n`, swaps it to `n` and skips the job if it was `-n`.
+ *   The cells are reused every `AHEAD` jobs: the pool withdraws a job ahead
+ *   only while the thread has claimed one of the `AHEAD - 1` before it.
  *
  * @internal
  */
@@ -29,9 +36,15 @@
 export interface ThreadData {
   /** The handler module, as a URL string. */
   readonly module: string
-  /** The claim word (an `Int32Array` of one over it), shared by the pool and the thread: see above. */
+  /** The claim word, then the `AHEAD` cells (an `Int32Array` over it), shared by the pool and the thread: see above. */
   readonly claim: SharedArrayBuffer
 }
+
+/** How many jobs ahead of the claim the pool can withdraw in their own cells (a pool sends a thread at most 2). */
+export const AHEAD = 32
+
+/** The index of job `seq`'s cell in the claim's `Int32Array` (the claim word is at 0). */
+export const aheadCell = (seq: number): number => 1 + seq % AHEAD
 
 /** The claim once the pool is stopping the thread: it starts no job after that. */
 export const GONE = -1

@@ -29,7 +29,7 @@ import * as Scope from "effect/Scope"
 import * as Worker from "effect/workers/Worker"
 import type { WorkerError } from "effect/workers/WorkerError"
 import * as WorkerThreads from "node:worker_threads"
-import { type Answer, DIED, GONE, type Reply, type Request, type ThreadData } from "./protocol.ts"
+import { AHEAD, aheadCell, type Answer, DIED, GONE, type Reply, type Request, type ThreadData } from "./protocol.ts"
 
 /** What every thread of a pool is started with. */
 export interface Settings {
@@ -151,7 +151,7 @@ export const spawn = (
     const { platform } = settings
     // In order: the thread terminated first (see below), then its loop ended.
     const scope = yield* Scope.fork(parent, "sequential")
-    const claim = new SharedArrayBuffer(4)
+    const claim = new SharedArrayBuffer(4 * (1 + AHEAD))
     const data: ThreadData = { module: settings.module.href, claim }
     const spawner: Worker.SpawnerFn = () =>
       thread.worker = new WorkerThreads.Worker(entry, { workerData: data, resourceLimits: settings.resourceLimits })
@@ -310,8 +310,14 @@ export const stop = (pending: Pending): Effect.Effect<void> =>
     // Each swap fails only if the thread claimed a job (or a gap) meanwhile: then look again.
     for (let word = Atomics.load(thread.claim, 0); word !== GONE; word = Atomics.load(thread.claim, 0)) {
       if (word < seq) {
-        // Not started: withdrawn, unless a job the thread would start first lies between.
-        if (!onlyGapsBetween(thread, word, seq)) break
+        // Not started: withdrawn, by moving the word over the gaps between, if any.
+        if (!onlyGapsBetween(thread, word, seq)) {
+          // A job the thread will start first lies between (sent, not read yet): withdrawn in its own cell.
+          if (seq - word >= AHEAD) return Effect.andThen(realClock.sleep(Duration.millis(1)), stop(pending))
+          if (!withdrawnAhead(thread, seq)) continue
+          settle(thread, pending, undefined)
+          return Effect.void
+        }
         if (Atomics.compareExchange(thread.claim, 0, word, seq) !== word) continue
         withdrawn(thread, word, seq)
         settle(thread, pending, undefined)
@@ -329,6 +335,19 @@ export const stop = (pending: Pending): Effect.Effect<void> =>
     settle(thread, pending, undefined)
     return Effect.void
   })
+
+/**
+ * Withdraws job `seq` in its own cell, the thread having claimed one of the
+ * `AHEAD - 1` jobs before it (`protocol.ts`); `false` if the thread has
+ * claimed it meanwhile.
+ */
+const withdrawnAhead = (thread: Thread, seq: number): boolean => {
+  const cell = aheadCell(seq)
+  for (let was = Atomics.load(thread.claim, cell); was !== seq; was = Atomics.load(thread.claim, cell)) {
+    if (Atomics.compareExchange(thread.claim, cell, was, -seq) === was) return true
+  }
+  return false
+}
 
 /** Notes a gap sent as number `seq`, and forgets those the thread has claimed. */
 const gapSent = (thread: Thread, seq: number): void => {

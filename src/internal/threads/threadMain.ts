@@ -25,6 +25,7 @@ import type * as Job from "../../Job.ts"
 import { effectOrDie } from "../userEffect.ts"
 import { decode, encode, schemasOf } from "./codec.ts"
 import {
+  aheadCell,
   type Answer,
   DIED,
   FAILED,
@@ -135,6 +136,8 @@ const next = (runner: WorkerRunner.WorkerRunner<Answer, Request>): void => {
       return
     }
     if (was !== seq - 1 || request[0] < 0) continue // withdrawn by the pool before it started, or a gap
+    // Withdrawn ahead, while the thread had not claimed the job before it (see `protocol.ts`).
+    if (Atomics.exchange(claimed, aheadCell(seq), seq) === -seq) continue
     running = true
     const collector = Transferable.makeCollectorUnsafe()
     const fiber = Effect.runFork(runJob(request).pipe(Effect.provideService(Transferable.Collector, collector)))
