@@ -153,7 +153,7 @@ export const script = `"use strict";
   // One round at a time, apart from the snapshot's: a slow store holds up its page only.
   let refreshing = false;
   const refreshPages = async (queues) => {
-    if (refreshing) return;
+    if (refreshing || pages.size === 0) return;
     refreshing = true;
     try {
       await Promise.all([...pages].map(async ([queue, page]) => {
