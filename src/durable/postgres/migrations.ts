@@ -220,7 +220,7 @@ const halfFull = `
  * its rows, ties of one `ended_at` (a transaction's burials) included.
  * Older code runs right on it: its listing reads `_ended`, kept for
  * `purge`. Building it holds the table's writes up while it reads the
- * table (about a second a GB). `_buried` (`queue, seq`), which no
+ * table, once. `_buried` (`queue, seq`), which no
  * statement reads any more, is left: dropping it needs the table's
  * strongest lock, waited for while this build's lock holds the writes up,
  * for an index that holds the dead letters only.
