@@ -62,14 +62,6 @@ describe("PostgresStore", () => {
       assert.isAtLeast(Date.now() - started, 450, "gave up before connectTimeout")
     }))
 
-  it.live("an infinite commandTimeout is accepted (no bound), an infinite connectTimeout is not", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const store = yield* PostgresStore.make({ url: shared!.url, commandTimeout: "Infinity" })
-      yield* store.counts("infinite-command-timeout")
-      const error = yield* Effect.flip(PostgresStore.make({ url: shared!.url, connectTimeout: "Infinity" }))
-      assert.strictEqual(error._tag === "PoolConfigError" && error.option, "connectTimeout")
-    })))
-
   it.live("a refusal is not tried again: a wrong database fails make at once", () =>
     Effect.gen(function*() {
       const error = yield* within(

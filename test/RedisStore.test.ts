@@ -120,14 +120,6 @@ describe("RedisStore", () => {
       assert.strictEqual(error._tag === "PoolConfigError" && error.option, "connectTimeout")
     }))
 
-  it.live("an infinite commandTimeout is accepted (no bound), an infinite connectTimeout is not", () =>
-    Effect.scoped(Effect.gen(function*() {
-      const store = yield* RedisStore.make({ url: shared!.url, commandTimeout: "Infinity" })
-      yield* store.counts("infinite-command-timeout")
-      const error = yield* Effect.flip(RedisStore.make({ url: shared!.url, connectTimeout: "Infinity" }))
-      assert.strictEqual(error._tag === "PoolConfigError" && error.option, "connectTimeout")
-    })))
-
   it.live("a connectTimeout longer than a timer holds (30 days) connects without Node's overflow warning", () =>
     Effect.scoped(Effect.gen(function*() {
       const warnings: Array<string> = []

@@ -1269,7 +1269,13 @@ export const retentionRun = (
 export interface LayerContractOptions {
   /** The engine's URL for a running server. */
   readonly url: () => string
-  readonly layer: (options: { readonly url: Redacted.Redacted<string> }) => Layer.Layer<Store, StoreError | PoolConfigError>
+  readonly layer: (
+    options: {
+      readonly url: Redacted.Redacted<string>
+      readonly commandTimeout?: Duration.Input
+      readonly connectTimeout?: Duration.Input
+    }
+  ) => Layer.Layer<Store, StoreError | PoolConfigError>
   readonly layerConfig: (
     config: { readonly url: Config.Config<Redacted.Redacted<string>>; readonly connectTimeout: Config.Config<Duration.Duration> }
   ) => Layer.Layer<Store, StoreError | PoolConfigError | Config.ConfigError>
@@ -1299,6 +1305,14 @@ export const storeLayerContract = (name: string, { layer, layerConfig, url }: La
       Effect.scoped(Effect.gen(function*() {
         const context = yield* Layer.build(layer({ url: Redacted.make(url()) }))
         yield* offerOne(Context.get(context, StoreService))
+      })))
+
+    it.live("an infinite commandTimeout is accepted (no bound), an infinite connectTimeout is not", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const context = yield* Layer.build(layer({ url: Redacted.make(url()), commandTimeout: "Infinity" }))
+        yield* offerOne(Context.get(context, StoreService))
+        const error = yield* Effect.flip(Layer.build(layer({ url: Redacted.make(url()), connectTimeout: "Infinity" })))
+        assert.strictEqual(error._tag === "PoolConfigError" && error.option, "connectTimeout")
       })))
 
     it.live("layerConfig reads its options from Config: ConfigProvider.fromUnknown and fromEnv", () =>
