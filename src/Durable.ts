@@ -442,9 +442,14 @@ export interface Admin {
    * The jobs that wait for their time (delayed, run at a later time, retries
    * waiting for their delay), soonest first, at most `limit` (an integer >=
    * 1, default 100); undefined for a store that cannot list them (one without
-   * the optional `upcoming`).
+   * the optional `upcoming`). With `after` (the `cursor` of a job listed
+   * before), the next page: the jobs after that one's place, whether it still
+   * waits or not. A page shorter than `limit` is the last one for now.
    */
-  readonly upcoming: (limit?: number) => Effect.Effect<ReadonlyArray<Upcoming> | undefined, AdminError>
+  readonly upcoming: (
+    limit?: number,
+    options?: { readonly after?: string | undefined }
+  ) => Effect.Effect<ReadonlyArray<Upcoming> | undefined, AdminError>
   /** The job `id`: its state, attempts, when it runs, its last error; undefined if the queue does not hold it. */
   readonly lookup: (id: string) => Effect.Effect<JobInfo | undefined, AdminError>
   /**

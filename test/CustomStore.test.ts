@@ -57,24 +57,33 @@ describe("a store written outside this package", () => {
     })
   }
 
-  it.effect("whose dead letters carry cursors of another form: the listing is a StoreError naming it, not the caller's after", () =>
+  it.effect("whose listed jobs carry cursors of another form: the listing is a StoreError naming it, not the caller's after", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* MemoryStore.make
-      yield* store.offer("q", [{ id: "a", payload: 1 }])
+      yield* store.offer("q", [{ id: "a", payload: 1 }, { id: "later", payload: 2, delay: 60_000 }])
       for (const lease of yield* store.claim("q", 1, Duration.minutes(1))) yield* store.bury("q", lease, "no")
+      const upcoming = store.upcoming!
       const custom: Store = {
         ...store,
-        buried: (queue, limit) => Effect.map(store.buried(queue, limit), (page) => page.map((letter) => ({ ...letter, cursor: "page-2" })))
+        buried: (queue, limit) => Effect.map(store.buried(queue, limit), (page) => page.map((letter) => ({ ...letter, cursor: "page-2" }))),
+        upcoming: (queue, limit) => Effect.map(upcoming(queue, limit), (page) => page.map((job) => ({ ...job, cursor: "1:+" })))
       }
-      const error = yield* Effect.flip(Durable.admin({ store: custom, queue: "q" }).deadLetters())
-      assert.strictEqual(error._tag, "StoreError")
-      assert.match(error.message, /the store's buried answered .*cursors, if any, are digits/)
-      // Without cursors, it lists its dead letters: it only cannot be paged.
+      const admin = Durable.admin({ store: custom, queue: "q" })
+      const listings = [["buried", Effect.flip(admin.deadLetters())], ["upcoming", Effect.flip(admin.upcoming())]] as const
+      for (const [operation, listing] of listings) {
+        const error = yield* listing
+        assert.strictEqual(error._tag, "StoreError", operation)
+        assert.match(error.message, new RegExp(`the store's ${operation} answered .*cursors, if any, are digits`), operation)
+      }
+      // Without cursors, it lists its jobs: it only cannot page them.
       const plain: Store = {
         ...store,
-        buried: (queue, limit) => Effect.map(store.buried(queue, limit), (page) => page.map(({ cursor: _, ...letter }) => letter))
+        buried: (queue, limit) => Effect.map(store.buried(queue, limit), (page) => page.map(({ cursor: _, ...letter }) => letter)),
+        upcoming: (queue, limit) => Effect.map(upcoming(queue, limit), (page) => page.map(({ cursor: _, ...job }) => job))
       }
-      assert.deepStrictEqual((yield* Durable.admin({ store: plain, queue: "q" }).deadLetters()).map((letter) => letter.id), ["a"])
+      const plainAdmin = Durable.admin({ store: plain, queue: "q" })
+      assert.deepStrictEqual((yield* plainAdmin.deadLetters()).map((letter) => letter.id), ["a"])
+      assert.deepStrictEqual((yield* plainAdmin.upcoming())?.map((job) => job.id), ["later"])
     })))
 
   it.effect("whose extend returns a Promise: the renewal is logged as failed, and the job still completes", () => {

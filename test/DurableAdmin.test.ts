@@ -335,26 +335,41 @@ describe("Durable dead letters and single jobs", () => {
       assert.deepStrictEqual(yield* admin.deadLetters(2, { after: third.at(-1)!.cursor }), [])
     })))
 
-  it.effect("deadLetters after a cursor fails, not retryable, on a store that gives no cursors or ignores after", () =>
+  it.effect("deadLetters and upcoming after a cursor fail, not retryable, on a store that gives no cursors or ignores after", () =>
     Effect.scoped(Effect.gen(function*() {
       const healthy = yield* MemoryStore.make
       yield* healthy.offer("q", Array.from({ length: 3 }, (_, i) => ({ id: `d${i}`, payload: i })))
       for (const lease of yield* healthy.claim("q", 3, Duration.minutes(1))) yield* healthy.bury("q", lease, "no")
-      const [, second] = yield* healthy.buried("q", 10)
+      yield* healthy.offer("q", Array.from({ length: 3 }, (_, i) => ({ id: `u${i}`, payload: i, delay: 60_000 })))
+      const upcoming = healthy.upcoming!
       const stores: Record<string, Store> = {
         "no cursors": {
           ...healthy,
-          buried: (queue, limit) => Effect.map(healthy.buried(queue, limit), (page) => page.map(({ cursor: _, ...letter }) => letter))
+          buried: (queue, limit) => Effect.map(healthy.buried(queue, limit), (page) => page.map(({ cursor: _, ...letter }) => letter)),
+          upcoming: (queue, limit) => Effect.map(upcoming(queue, limit), (page) => page.map(({ cursor: _, ...job }) => job))
         },
-        "after ignored": { ...healthy, buried: (queue, limit) => healthy.buried(queue, limit) }
+        "after ignored": {
+          ...healthy,
+          buried: (queue, limit) => healthy.buried(queue, limit),
+          upcoming: (queue, limit) => upcoming(queue, limit)
+        }
       }
+      const [, letter] = yield* healthy.buried("q", 10)
+      const [, waiting] = yield* upcoming("q", 10)
       for (const [kind, store] of Object.entries(stores)) {
         const admin = Durable.admin({ store, queue: "q" })
-        assert.strictEqual((yield* admin.deadLetters(10)).length, 3, `${kind}: the first page is listed`)
-        const error = yield* Effect.flip(admin.deadLetters(10, { after: second!.cursor }))
-        assert.strictEqual(error._tag, "StoreError", kind)
-        assert.include(error.message, "cannot list dead letters after a cursor", kind)
-        assert.isFalse((error as { readonly retryable?: boolean }).retryable, kind)
+        assert.strictEqual((yield* admin.deadLetters(10)).length, 3, `${kind}: the first page of dead letters is listed`)
+        assert.strictEqual((yield* admin.upcoming(10))?.length, 3, `${kind}: the first page of upcoming jobs is listed`)
+        const refusals = [
+          [yield* Effect.flip(admin.deadLetters(10, { after: letter!.cursor })), "buried", "dead letters"],
+          [yield* Effect.flip(admin.upcoming(10, { after: waiting!.cursor })), "upcoming", "upcoming jobs"]
+        ] as const
+        for (const [error, operation, what] of refusals) {
+          assert.strictEqual(error._tag, "StoreError", kind)
+          assert.strictEqual((error as { readonly operation?: string }).operation, operation, kind)
+          assert.include(error.message, `cannot list ${what} after a cursor`, kind)
+          assert.isFalse((error as { readonly retryable?: boolean }).retryable, kind)
+        }
       }
     })))
 
@@ -482,9 +497,14 @@ describe("Durable dead letters and single jobs", () => {
       // Options that cannot be read are named as such, not as the limit given beside them.
       assert.strictEqual(yield* named(admin.deadLetters(10, throwingProxy() as never)), "options")
       assert.strictEqual(yield* named(admin.deadLetters(1, { maxPayloadByte: 10 } as never)), "maxPayloadByte")
-      for (const after of [null, 5, "", "next", "1e5", "-1", { cursor: "1" }]) {
+      for (const after of [null, 5, "", "next", "1e5", "-1", "1:+", { cursor: "1" }]) {
         assert.strictEqual(yield* named(admin.deadLetters(1, { after } as never)), "after", JSON.stringify(after))
+        assert.strictEqual(yield* named(admin.upcoming(1, { after } as never)), "after", JSON.stringify(after))
       }
+      assert.strictEqual(yield* named(admin.upcoming(1, null as never)), "options")
+      assert.strictEqual(yield* named(admin.upcoming(10, throwingProxy() as never)), "options")
+      assert.strictEqual(yield* named(admin.upcoming(1, { maxPayloadBytes: 10 } as never)), "maxPayloadBytes")
+      assert.strictEqual(yield* named(admin.upcoming(1.5, { after: "1" })), "limit")
       const broken = Durable.admin({ store, queue: "" })
       assert.strictEqual(yield* named(broken.lookup("x")), "queue")
     })))
@@ -497,6 +517,19 @@ describe("Durable upcoming", () => {
       yield* store.offer("q", ["b", "c", "a", "tied10", "tied2"].map((id) => ({ id, payload: id, delay: 60_000 })))
       const listed = yield* Durable.admin({ store, queue: "q" }).upcoming()
       assert.deepStrictEqual(listed?.map((job) => job.id), ["b", "c", "a", "tied10", "tied2"])
+    })))
+
+  it.effect("pages after a cursor: every waiting job once, soonest first, on to an empty page", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const admin = Durable.admin({ store, queue: "q" })
+      yield* store.offer("q", ["t1", "t0", "t2"].map((id) => ({ id, payload: id, delay: 60_000 })))
+      yield* store.offer("q", [{ id: "soon", payload: 0, delay: 1_000 }, { id: "fraction", payload: 0, delay: 1_000.5 }])
+      const first = yield* admin.upcoming(2)
+      const second = yield* admin.upcoming(2, { after: first?.at(-1)?.cursor })
+      const third = yield* admin.upcoming(2, { after: second?.at(-1)?.cursor })
+      assert.deepStrictEqual([first, second, third].map((page) => page?.map((job) => job.id)), [["soon", "fraction"], ["t1", "t0"], ["t2"]])
+      assert.deepStrictEqual(yield* admin.upcoming(2, { after: third?.at(-1)?.cursor }), [])
     })))
 
   it.effect("lists the jobs waiting for their time, soonest first; a bad limit is refused; a store that cannot list says undefined", () =>

@@ -318,7 +318,7 @@ describe("PostgresStore's plans", () => {
       )
     })), 30_000)
 
-  it.live("upcoming lists the first few of 10,000 jobs due at one instant from the index, without reading the rest", () =>
+  it.live("upcoming lists a page of 10,000 jobs due at one instant from the index, the first or after a cursor, without reading the rest", () =>
     Effect.gen(function*() {
       const url = server!.url
       yield* Effect.scoped(PostgresStore.make({ url }))
@@ -332,20 +332,31 @@ describe("PostgresStore's plans", () => {
       )
       yield* pgRows(url, `ANALYZE ${Sql.table}`)
       const pool = yield* storePool
-      const { buffers, listed, rows } = yield* pool.use((connection) =>
+      const pages = yield* pool.use((connection) =>
         Effect.gen(function*() {
-          yield* connection.queryValues(`PREPARE upcoming_tied (text, int4) AS ${Sql.upcomingSql}`)
-          const explained = yield* undone(connection, `EXECUTE upcoming_tied ('${queue}', 10)`)
-          const listed = yield* connection.queryValues(`EXECUTE upcoming_tied ('${queue}', 10)`)
-          return { ...explained, listed: listed.map((row) => row[0]) }
+          yield* connection.queryValues(`PREPARE upcoming_tied (text, int4, int8, int8) AS ${Sql.upcomingSql}`)
+          /** The page after `after` (a cursor; none: the first), and what reading it took. */
+          const page = (after: string | undefined) =>
+            Effect.gen(function*() {
+              const place = after === undefined ? "NULL, NULL" : after.split(".").join(", ")
+              const explained = yield* undone(connection, `EXECUTE upcoming_tied ('${queue}', 10, ${place})`)
+              const listed = yield* connection.queryValues(`EXECUTE upcoming_tied ('${queue}', 10, ${place})`)
+              return { ...explained, listed: listed.map((row) => row[0]), cursor: listed.at(-1)?.[3] as string }
+            })
+          const first = yield* page(undefined)
+          // Deep in the tie: after the 5,000th job (its cursor made from the 10th's, moved on by seq).
+          const [micros, seq] = first.cursor.split(".")
+          return [first, yield* page(`${micros}.${Number(seq) + 4_990}`)]
         })
       )
-      assert.strictEqual(rows, 10)
-      // In the order they were offered (the index's), not by id ("tied10" would come second).
-      assert.deepStrictEqual(listed, Array.from({ length: 10 }, (_, i) => `tied${i + 1}`))
-      // The first entries of the scheduled index: a few buffers. Ordered by anything the index
-      // does not hold (the id), every tied job is read and sorted: hundreds.
-      assert.isBelow(buffers, 50, `${buffers} buffers read to list 10 of 10,000 tied jobs`)
+      for (const [at, { buffers, listed, rows }] of pages.entries()) {
+        assert.strictEqual(rows, 10)
+        // In the order they were offered (the index's), not by id ("tied10" would come second).
+        assert.deepStrictEqual(listed, Array.from({ length: 10 }, (_, i) => `tied${at * 5_000 + i + 1}`))
+        // A few entries of the scheduled index. Ordered by anything the index does not hold (the
+        // id), or with a place it cannot seek to, every tied job is read and sorted: hundreds.
+        assert.isBelow(buffers, 50, `${buffers} buffers read to list 10 of 10,000 tied jobs, page ${at}`)
+      }
     }))
 
   it.live("a purge planned once for any value reads the batch from the index of ended jobs, not the queue", () =>

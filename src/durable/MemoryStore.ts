@@ -15,6 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as PubSub from "effect/PubSub"
 import * as Boundary from "./boundary.ts"
+import * as Cursor from "./cursor.ts"
 import { memoryLimit } from "./payloadSize.ts"
 import {
   type Buried,
@@ -47,6 +48,8 @@ interface Entry {
   waiting: boolean
   /** Buried: the order of the burials (several can share a millisecond). */
   buriedAs: number
+  /** The order of the offers: among jobs due in one millisecond, `upcoming` lists the first offered first. */
+  readonly offeredAs: number
   /** The size of the payload's JSON text, once a listing has needed it: a payload never changes. */
   payloadBytes?: number
 }
@@ -83,6 +86,9 @@ const claimOrder = (a: Entry, b: Entry): number =>
 
 let lastToken = 0
 let lastBurial = 0
+
+/** The last offer's number (`Entry.offeredAs`), for the whole process like `lastBurial`. */
+let lastOffer = 0
 
 /** A store's state: its queues by name, and the notifications of each queue someone listens to. */
 interface MemoryState {
@@ -152,7 +158,8 @@ const offer = (state: MemoryState, queue: string, jobs: ReadonlyArray<Offered>, 
         waiting: visibleAt > now,
         token: undefined,
         error: undefined,
-        buriedAs: 0
+        buriedAs: 0,
+        offeredAs: ++lastOffer
       })
       fresh++
     } else if (known.state === "buried" || known.state === "cancelled") {
@@ -282,15 +289,38 @@ const due = (state: MemoryState, queue: string, now: number): number | undefined
   return earliest === undefined ? undefined : Math.max(0, earliest - now)
 }
 
-/** Soonest first; jobs due at the same instant in the order they were offered, as on PostgreSQL (a stable sort). */
-const upcomingOrder = (a: Entry, b: Entry): number => a.visibleAt - b.visibleAt
+/**
+ * A waiting job's place in `upcoming`: its run-at's whole millisecond (a
+ * delay may have a fraction, which a cursor's digits would not hold), then
+ * the offer's number. Soonest first; jobs due in one millisecond in the
+ * order they were offered, as on PostgreSQL.
+ */
+const placeOf = (entry: Entry): Place => [Math.max(0, Math.floor(entry.visibleAt)), entry.offeredAs]
 
-const upcoming = (state: MemoryState, queue: string, limit: number): Array<Upcoming> =>
-  [...entriesOf(state, queue).values()]
-    .filter((entry) => entry.state === "ready" && entry.waiting)
-    .sort(upcomingOrder)
+type Place = readonly [millis: number, offer: number]
+
+const before = (a: Place, b: Place): boolean => a[0] < b[0] || (a[0] === b[0] && a[1] < b[1])
+
+/** The place a cursor names (its two numbers). */
+const placeNamed = (cursor: string): Place => {
+  const [millis, offer] = Cursor.parts(cursor)
+  return [Number(millis), Number(offer)]
+}
+
+const upcoming = (state: MemoryState, queue: string, limit: number, after?: string): Array<Upcoming> => {
+  const from = after === undefined ? undefined : placeNamed(after)
+  return [...entriesOf(state, queue).values()]
+    .filter((entry) => entry.state === "ready" && entry.waiting && (from === undefined || before(from, placeOf(entry))))
+    .map((entry) => ({ entry, place: placeOf(entry) }))
+    .sort((a, b) => before(a.place, b.place) ? -1 : 1)
     .slice(0, limit)
-    .map((entry) => ({ id: entry.id, runAt: new Date(entry.visibleAt), attempts: entry.attempts }))
+    .map(({ entry, place }) => ({
+      id: entry.id,
+      runAt: new Date(entry.visibleAt),
+      attempts: entry.attempts,
+      cursor: `${place[0]}.${place[1]}`
+    }))
+}
 
 /** A subscription to `queue`'s notifications, and what takes the next one. */
 const listen = (state: MemoryState, queue: string) =>
@@ -380,7 +410,7 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
     counts: (queue) => Effect.sync(() => counts(state, queue)),
     buried: (queue, limit, maxPayloadBytes, after) => Effect.sync(() => buried(state, queue, limit, maxPayloadBytes, after)),
     due: (queue) => Effect.map(at, (now) => due(state, queue, now)),
-    upcoming: (queue, limit) => Effect.sync(() => upcoming(state, queue, limit)),
+    upcoming: (queue, limit, after) => Effect.sync(() => upcoming(state, queue, limit, after)),
     listen: (queue) => listen(state, queue),
     lookup: (queue, id) => Effect.sync(() => lookup(state, queue, id)),
     redrive: (queue, ids) => Effect.map(at, (now) => redrive(state, queue, ids, now)),

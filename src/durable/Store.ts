@@ -248,7 +248,7 @@ export interface Buried {
   /**
    * Where it stands among the queue's dead letters, for `buried`'s `after`
    * (the next page begins after it): text of digits with at most one `.`,
-   * read only by the store that gave it. It stays valid once this dead
+   * then maybe `:` and base64url, read only by the store that gave it. It stays valid once this dead
    * letter is redriven or removed. Every store of this package gives one; a
    * store that gives none cannot be paged.
    */
@@ -274,6 +274,14 @@ export interface Upcoming {
   readonly runAt: Date
   /** Deliveries so far: 0 for a delayed job, more for a retry waiting for its delay. */
   readonly attempts: number
+  /**
+   * Where it stands among the queue's waiting jobs, for `upcoming`'s
+   * `after` (the next page begins after it), of the form of a dead letter's
+   * `cursor`, read only by the store that gave it. It stays valid once this
+   * job is claimed, cancelled or removed. Every store of this package gives
+   * one; a store that gives none cannot be paged.
+   */
+  readonly cursor?: string | undefined
 }
 
 /** A job as `lookup` finds it. */
@@ -489,10 +497,14 @@ export interface Store {
    * time, retries waiting for their delay), soonest first, at most
    * `limit`: those `due` looks at. Jobs due at the same instant come in the
    * order each engine keeps them cheaply: offered first, first in memory and
-   * on PostgreSQL; by id on Redis (a sorted set's ties). Optional: a store
-   * without it shows only counts.
+   * on PostgreSQL; by id on Redis (a sorted set's ties). With `after` (a
+   * listed job's `cursor`), the list begins after that job's place, whether
+   * it still waits there or not. Optional: a store without it shows only
+   * counts.
    */
-  readonly upcoming?: ((queue: string, limit: number) => Effect.Effect<ReadonlyArray<Upcoming>, StoreError>) | undefined
+  readonly upcoming?:
+    | ((queue: string, limit: number, after?: string) => Effect.Effect<ReadonlyArray<Upcoming>, StoreError>)
+    | undefined
   /**
    * How long until the earliest job of `queue` that waits for its time (a
    * delayed job, a retry waiting) may be claimed, in milliseconds by the

@@ -10,11 +10,10 @@
 import * as Effect from "effect/Effect"
 import type { Admin, AdminError } from "../Durable.ts"
 import * as Checks from "../internal/options.ts"
-import { isInvalid, isPositiveInteger } from "../internal/options.ts"
+import { isInvalid } from "../internal/options.ts"
 import { configError } from "../internal/poolOptions.ts"
-import { PoolConfigError } from "../Pool.ts"
 import * as Cursor from "./cursor.ts"
-import { type Buried, type JobInfo, type JobState, type Store, StoreError } from "./Store.ts"
+import { type JobInfo, type JobState, type Store, StoreError } from "./Store.ts"
 
 /** The pool's `deadLetters`: checks `limit` and the options, then asks the store. */
 const deadLetters = (store: Store, queue: string): Admin["deadLetters"] => (limit = 100, options) => {
@@ -24,46 +23,65 @@ const deadLetters = (store: Store, queue: string): Admin["deadLetters"] => (limi
     const given = Checks.record("options", options)
     Checks.refuseUnknown(given, deadLetterOptions, "deadLetters", {})
     const most = Checks.field(given, "maxPayloadBytes", "maxPayloadBytes")
-    const after = Checks.field(given, "after", "after")
-    const refused = after === undefined ? undefined : Cursor.refusal(after)
-    if (refused !== undefined) Checks.refuse("after", `${refused}, got ${Checks.describe(after)}`)
     return {
       maxPayloadBytes: most === undefined ? undefined : Checks.positiveInteger("maxPayloadBytes", most),
-      after: after as string | undefined
+      after: afterOf(given)
     }
   })
   if (Checks.isInvalid(checked)) return Effect.fail(configError(checked))
   const { after, maxPayloadBytes } = checked
   const listed = store.buried(queue, limit, maxPayloadBytes, after)
-  return after === undefined ? listed : Effect.flatMap(listed, (page) => paged(page, after))
+  return after === undefined ? listed : Effect.flatMap(listed, (page) => paged(page, after, "buried", "dead letters"))
 }
 
 const deadLetterOptions: ReadonlySet<string> = new Set(["maxPayloadBytes", "after"])
 
+/** The option `after` of `given`, checked: a cursor, or undefined. */
+const afterOf = (given: object): string | undefined => {
+  const after = Checks.field(given, "after", "after")
+  const refused = after === undefined ? undefined : Cursor.refusal(after)
+  if (refused !== undefined) Checks.refuse("after", `${refused}, got ${Checks.describe(after)}`)
+  return after as string | undefined
+}
+
 /**
  * A page asked for `after` a cursor, refused if the store did not page it:
- * a store of the caller's that gives no cursors, or that listed the dead
- * letter `after` itself (it ignored `after`, and would give the first page
+ * a store of the caller's that gives no cursors, or that listed the job
+ * `after` names itself (it ignored `after`, and would give the first page
  * for ever to a caller paging to the end).
  */
-const paged = (page: ReadonlyArray<Buried>, after: string): Effect.Effect<ReadonlyArray<Buried>, StoreError> =>
-  page.every((letter) => typeof letter.cursor === "string" && letter.cursor !== after)
+const paged = <A extends { readonly cursor?: string | undefined }>(
+  page: ReadonlyArray<A>,
+  after: string,
+  operation: "buried" | "upcoming",
+  what: string
+): Effect.Effect<ReadonlyArray<A>, StoreError> =>
+  page.every((job) => typeof job.cursor === "string" && job.cursor !== after)
     ? Effect.succeed(page)
     : Effect.fail(
       new StoreError({
-        operation: "buried",
-        reason: "the store cannot list dead letters after a cursor: it gave a dead letter without one, or ignored `after`",
+        operation,
+        reason: `the store cannot list ${what} after a cursor: it gave one without a cursor, or ignored \`after\``,
         retryable: false
       })
     )
 
-/** The pool's `upcoming`: checks `limit`, then asks the store, if it can list them. */
-const upcoming = (store: Store, queue: string): Admin["upcoming"] => (limit = 100) => {
-  if (!isPositiveInteger(limit)) {
-    return Effect.fail(new PoolConfigError({ option: "limit", reason: `must be an integer >= 1, got ${Checks.describe(limit)}` }))
-  }
-  return store.upcoming === undefined ? Effect.succeed(undefined) : store.upcoming(queue, limit)
+/** The pool's `upcoming`: checks `limit` and the options, then asks the store, if it can list them. */
+const upcoming = (store: Store, queue: string): Admin["upcoming"] => (limit = 100, options) => {
+  const checked = Checks.checked("options", () => {
+    Checks.positiveInteger("limit", limit)
+    if (options === undefined) return undefined
+    const given = Checks.record("options", options)
+    Checks.refuseUnknown(given, upcomingOptions, "upcoming", {})
+    return afterOf(given)
+  })
+  if (Checks.isInvalid(checked)) return Effect.fail(configError(checked))
+  if (store.upcoming === undefined) return Effect.succeed(undefined)
+  const listed = store.upcoming(queue, limit, checked)
+  return checked === undefined ? listed : Effect.flatMap(listed, (page) => paged(page, checked, "upcoming", "upcoming jobs"))
 }
+
+const upcomingOptions: ReadonlySet<string> = new Set(["after"])
 
 /** An id argument, checked: a string every store can keep, as `submit` takes. */
 const idOf = (id: unknown) => Checks.checked("id", () => Checks.keepableJobId(id))

@@ -228,9 +228,11 @@ const upcomingOf = (
   upcoming: NonNullable<Engine["upcoming"]>,
   operate: ReturnType<typeof operation>
 ): NonNullable<Store["upcoming"]> =>
-(queue, limit) => {
+(queue, limit, after) => {
   const n = count(limit)
-  return n === 0 ? Effect.succeed([]) : operate("upcoming", queue, () => upcoming(queue, n))
+  const refused = after === undefined ? undefined : Cursor.refusal(after)
+  if (refused !== undefined) return refuse("upcoming", `after ${refused}, got ${describe(after)}`)
+  return n === 0 ? Effect.succeed([]) : operate("upcoming", queue, () => upcoming(queue, n, after))
 }
 
 /** The engine's `due`, run like any operation. */

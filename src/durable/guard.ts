@@ -47,16 +47,16 @@ interface Answer {
 }
 
 const anArray: Answer = { holds: Array.isArray, expected: "an array" }
-/** Dead letters whose cursors, if any, are of the one form every store gives and reads back (`cursor.ts`). */
-const deadLetters: Answer = {
+/** Listed jobs (dead letters, upcoming jobs) whose cursors, if any, are of the one form every store gives and reads back (`cursor.ts`). */
+const listing = (what: string): Answer => ({
   holds: (answer) =>
     Array.isArray(answer) &&
-    answer.every((letter) => {
-      const cursor: unknown = letter?.cursor
+    answer.every((job) => {
+      const cursor: unknown = job?.cursor
       return cursor === undefined || Cursor.refusal(cursor) === undefined
     }),
-  expected: "an array of dead letters whose cursors, if any, are digits with at most one '.'"
-}
+  expected: `an array of ${what} whose cursors, if any, are digits with at most one '.', then maybe ':' and base64url`
+})
 const taken: Answer = {
   holds: (answer) => answer === undefined || typeof answer === "boolean",
   expected: "true, false or nothing"
@@ -64,17 +64,17 @@ const taken: Answer = {
 
 /**
  * The operations whose answer is read: one that answered anything else
- * would be misread, and fail later or count wrong. An array (of dead
- * letters with cursors of the form a later call takes back, for `buried`:
- * one of another form would be refused as the caller's `after`); or whether
- * a lease was taken (`Taken`).
+ * would be misread, and fail later or count wrong. An array (of jobs with
+ * cursors of the form a later call takes back, for `buried` and
+ * `upcoming`: one of another form would be refused as the caller's
+ * `after`); or whether a lease was taken (`Taken`).
  */
 const answers: ReadonlyMap<string, Answer> = new Map([
   ["offer", anArray],
   ["claim", anArray],
   ["extend", anArray],
-  ["buried", deadLetters],
-  ["upcoming", anArray],
+  ["buried", listing("dead letters")],
+  ["upcoming", listing("upcoming jobs")],
   ["retry", taken],
   ["bury", taken]
 ])

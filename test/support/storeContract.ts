@@ -252,19 +252,28 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.deepStrictEqual(rest, [...all.slice(2), second!.id])
       })))
 
+    /** Texts of no cursor's form (`cursor.ts`): each store refuses them alike. */
+    const notCursors = [
+      "", "x", "1.2.3", "-1", "1e5", " 1", "5.", ".5", "1".repeat(20), `1.${"1".repeat(19)}`,
+      ":", ":QQ", "1:+/", "1:QQ=", `1:${"A".repeat(1367)}`, "1:QQ:QQ"
+    ]
+    /** Cursors of the form, of every store and listing, and the extremes of each part. */
+    const cursorsOfEveryKind = [
+      "0", "9".repeat(19), `0.${"9".repeat(18)}`, "1765051234567.1001", "8640000000000000000.1",
+      "1765051234567:", "1765051234567:8J-YgA", "1765051234567.5:_w", `0:${"_".repeat(1366)}`
+    ]
+
     test("buried refuses an after that is no cursor, on every store alike", () =>
       Effect.scoped(Effect.gen(function*() {
         const store = yield* make
         const queue = queueName()
-        for (const after of ["", "x", "1.2.3", "-1", "1e5", " 1", "5.", ".5", "1".repeat(17), `1.${"1".repeat(19)}`]) {
+        for (const after of notCursors) {
           const error = yield* Effect.flip(store.buried(queue, 10, undefined, after))
-          assert.include(error.reason, "`cursor` of a dead letter", JSON.stringify(after))
+          assert.include(error.reason, "a `cursor` a listing gave", JSON.stringify(after))
           assert.isFalse(error.retryable)
         }
-        // Any cursor of the form is read, whichever store wrote it: a place before or after every dead letter.
-        for (const after of ["0", "9".repeat(16), `0.${"9".repeat(18)}`, "1765051234567.1001"]) {
-          assert.isArray(yield* store.buried(queue, 10, undefined, after), after)
-        }
+        // Any cursor of the form is read, whichever store or listing wrote it: a place before or after every dead letter.
+        for (const after of cursorsOfEveryKind) assert.isArray(yield* store.buried(queue, 10, undefined, after), after)
       })))
 
     test("buried with maxPayloadBytes gives no payload whose JSON text is larger, in bytes of UTF-8", () =>
@@ -756,6 +765,69 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.deepStrictEqual(listed.slice(3).map((job) => job.id).sort(), ["last-a", "last-c", "last-\uff21"].sort())
         assert.strictEqual(new Set(listed.slice(1, 3).map((job) => job.runAt.getTime())).size, 1, "far delays of one batch: one instant")
         assert.deepStrictEqual([...new Set(listed.slice(3).map((job) => job.runAt.getTime()))], [latestRunAt])
+      })))
+
+    test("upcoming jobs are listed a page at a time after a cursor, through ties, from a place cancelled since", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        // One batch: one now for all, so each delay is a tie, its ids of every width of UTF-8.
+        const tied = (prefix: string, delay: number) =>
+          ["b", "\u{1f600}", "a", "\uff21", "\u00e9", "aa"].map((tail) => ({
+            id: `${prefix}-${tail}`,
+            payload: 0,
+            delay
+          }))
+        yield* store.offer(queue, [
+          ...tied("min", 60_000),
+          { id: "soon", payload: 1, delay: 30_000 },
+          ...tied("far", 1e20),
+          // A time whose µs a double does not hold (8,639,999,999,999,999,000 is not a multiple of 1,024).
+          { id: "last-1", payload: 2, runAt: latestRunAt - 1 },
+          { id: "last-0", payload: 3, runAt: latestRunAt - 1 },
+          { id: "ready", payload: 4 }
+        ])
+        const all = (yield* store.upcoming!(queue, 100)).map((job) => job.id)
+        assert.strictEqual(all.length, 15)
+        assert.strictEqual(all[0], "soon")
+        /** Every page of `size` from the first, each after the previous page's last cursor. */
+        const pages = (size: number) =>
+          Effect.gen(function*() {
+            const out: Array<ReadonlyArray<string>> = []
+            let after: string | undefined
+            // At most a page a job: one that began before its cursor would be read again for ever.
+            for (let n = 0; n <= 15; n++) {
+              const page = yield* store.upcoming!(queue, size, after)
+              if (page.length === 0) return out
+              out.push(page.map((job) => job.id))
+              after = page.at(-1)!.cursor
+            }
+            return out
+          })
+        for (const size of [1, 2, 4, 15]) assert.deepStrictEqual((yield* pages(size)).flat(), all, `pages of ${size}`)
+        assert.deepStrictEqual((yield* pages(4)).map((page) => page.length), [4, 4, 4, 3])
+        // The place holds once its job has left: cancel the third of a tie, then page after it.
+        const listed = yield* store.upcoming!(queue, 100)
+        for (const at of [3, 9, 13]) {
+          yield* store.cancel(queue, listed[at]!.id)
+          const rest = (yield* store.upcoming!(queue, 100, listed[at]!.cursor)).map((job) => job.id)
+          assert.deepStrictEqual(rest, all.slice(at + 1), `after the cancelled ${listed[at]!.id}`)
+        }
+      })))
+
+    test("upcoming refuses an after that is no cursor, on every store alike, and reads any cursor of the form", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, [{ id: "later", payload: 0, delay: 60_000 }])
+        for (const after of notCursors) {
+          const error = yield* Effect.flip(store.upcoming!(queue, 10, after))
+          assert.include(error.reason, "a `cursor` a listing gave", JSON.stringify(after))
+          assert.isFalse(error.retryable)
+        }
+        for (const after of cursorsOfEveryKind) assert.isArray(yield* store.upcoming!(queue, 10, after), after)
+        assert.deepStrictEqual((yield* store.upcoming!(queue, 10, "0")).map((job) => job.id), ["later"], "a place before every job")
+        assert.deepStrictEqual(yield* store.upcoming!(queue, 10, "9".repeat(19)), [], "a place after every job")
       })))
 
     test("claim takes lower priorities first, equal ones in order of offer, and a job whose time came by its priority", () =>

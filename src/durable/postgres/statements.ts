@@ -582,6 +582,20 @@ SELECT coalesce(sum(ready), 0)::float8, coalesce(sum(leased), 0)::float8,
 FROM ${countsTable} WHERE queue = $1`
 
 /**
+ * The time of a cursor's place, from the parameter `param`, µs since the
+ * epoch (NULL: before every time), exactly. An interval's product is
+ * computed in floating point, which holds every µs only up to 2^53 (the
+ * year 2255) where a run-at may be as late as the year 275760: off by a few
+ * µs, a page after a job would begin before it, and give it again. So whole
+ * days (a day field, added to a \`timestamp\`, which no time zone moves),
+ * then the µs of the last day, below 2^37.
+ */
+const placeTime = (param: string) =>
+  `CASE WHEN ${param}::int8 IS NULL THEN '-infinity' ELSE (timestamp 'epoch' + ` +
+  `(${param}::int8 / 86400000000) * interval '1 day' + (${param}::int8 % 86400000000) * interval '1 microsecond'` +
+  `) AT TIME ZONE 'UTC' END`
+
+/**
  * Dead letters in the order they were buried, as the other stores list
  * them: one redriven, failing and buried again comes last, not back in the
  * next batch of `redrive()`. The order is `(ended_at, seq)`, the index
@@ -602,7 +616,7 @@ SELECT id, CASE WHEN octet_length(text) <= $3 THEN text END, attempts, error,
 FROM (
   SELECT ended_at, seq, id, CASE WHEN $3 > 0 THEN payload::text END AS text, attempts, error FROM ${table}
   WHERE queue = $1 AND state = 'buried' AND (ended_at, seq) > (
-    CASE WHEN $4::int8 IS NULL THEN '-infinity' ELSE timestamptz 'epoch' + $4::int8 * interval '1 microsecond' END,
+    ${placeTime("$4")},
     coalesce($5::int8, 0)
   )
   ORDER BY ended_at, seq
@@ -633,15 +647,21 @@ FROM (
 ) AS first`
 
 /**
- * The scheduled jobs of queue `$1`, soonest first, at most `$2`: id, run-at
- * (ms since the epoch), attempts. Jobs due at one instant (a batch offered
- * with one delay) come in the scheduled index's order, the offer's: ordered
- * by id instead, every job of the tie is read and sorted to list the first
- * few (10,000 tied jobs: 11.7 ms to list the first 100, against 0.36 ms).
+ * The scheduled jobs of queue `$1`, soonest first, at most `$2`, after the
+ * place `($3, $4)` (µs since the epoch, `seq`; NULL: from the first): id,
+ * run-at (ms since the epoch), attempts, cursor (`<µs>.<seq>`). Jobs due at
+ * one instant (a batch offered with one delay) come in the scheduled
+ * index's order, the offer's, which the cursor follows: ordered by id
+ * instead, every job of the tie is read and sorted to list the first few
+ * (10,000 tied jobs: 11.7 ms to list the first 100, against 0.36 ms).
  */
 export const upcomingSql = `
-SELECT id, extract(epoch FROM visible_at)::float8 * 1000, attempts
-FROM ${table} WHERE queue = $1 AND state = 'scheduled'
+SELECT id, extract(epoch FROM visible_at)::float8 * 1000, attempts,
+  (extract(epoch FROM visible_at) * 1000000)::int8 || '.' || seq
+FROM ${table} WHERE queue = $1 AND state = 'scheduled' AND (visible_at, seq) > (
+  ${placeTime("$3")},
+  coalesce($4::int8, 0)
+)
 ORDER BY visible_at, seq LIMIT $2`
 
 /**

@@ -59,6 +59,27 @@ export const tokenSource = (draw: (bytes: Buffer) => void): () => string => {
  */
 const claimToken = tokenSource(randomFillSync)
 
+/**
+ * A place past every job's time, in µs since the epoch: a run-at is at most
+ * 8.64e18 µs (`Times.latestRunAt`), and the statements' arithmetic on a time
+ * (an interval of µs, a timestamp) overflows a little past 9.2e18.
+ */
+const pastEveryTime = "9000000000000000000"
+
+/** The largest `bigint`. */
+const maxInt8 = "9223372036854775807"
+
+/**
+ * A listing's `after` as the statement's two `int8` parameters (µs since the
+ * epoch, `seq`): NULLs for none; larger numbers than those read as the same
+ * place, after every job.
+ */
+const placeOf = (after: string | undefined): readonly [string | null, string | null] => {
+  if (after === undefined) return [null, null]
+  const [micros, seq] = Cursor.parts(after)
+  return [Cursor.atMost(micros, pastEveryTime), Cursor.atMost(seq, maxInt8)]
+}
+
 /** The engine on `runner`, refusing to send payloads over `limits`. */
 export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
   /**
@@ -197,7 +218,7 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
       })),
 
     buried: (queue, limit, maxPayloadBytes = limits.deliverable, after) => {
-      const [endedAt, seq] = after === undefined ? [null, null] : Cursor.parts(after)
+      const [endedAt, seq] = placeOf(after)
       const most = PgTypes.int4(Math.min(maxPayloadBytes, limits.deliverable))
       return Effect.map(
         run("buried", Sql.buriedSql, [queue, PgTypes.int4(limit), most, endedAt, seq]),
@@ -217,11 +238,16 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
     // A second claim in flight reads past the rows the first one holds locked (`claimSql`).
     overlappingClaimsCostly: true,
 
-    upcoming: (queue, limit) =>
+    upcoming: (queue, limit, after) =>
       Effect.map(
-        run("upcoming", Sql.upcomingSql, [queue, PgTypes.int4(limit)]),
+        run("upcoming", Sql.upcomingSql, [queue, PgTypes.int4(limit), ...placeOf(after)]),
         (rows) =>
-          rows.map((row): Upcoming => ({ id: row[0] as string, runAt: new Date(row[1] as number), attempts: row[2] as number }))
+          rows.map((row): Upcoming => ({
+            id: row[0] as string,
+            runAt: new Date(row[1] as number),
+            attempts: row[2] as number,
+            cursor: row[3] as string
+          }))
       ),
 
     due: (queue) => Effect.map(run("due", Sql.dueSql, [queue]), ([row]) => row === undefined ? undefined : row[0] as number),

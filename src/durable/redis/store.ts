@@ -10,6 +10,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import { randomUUID } from "node:crypto"
 import type * as Boundary from "../boundary.ts"
+import * as Cursor from "../cursor.ts"
 import type { Buried, Claimed, Counts, JobInfo, JobState, Lease, Offered, Refused, Upcoming } from "../Store.ts"
 import { type StoreError, withDue } from "../Store.ts"
 import * as Times from "../times.ts"
@@ -90,6 +91,10 @@ const leaseArgs = (leases: ReadonlyArray<Lease>): Array<string> => {
   for (const lease of leases) args.push(lease.id, lease.token)
   return args
 }
+
+/** `upcomingScript`'s ARGV: the limit, then the place `after` names (a score and an id; empty for the first page). */
+const upcomingArgs = (limit: number, after: string | undefined): Array<string> =>
+  after === undefined ? [String(limit), "", ""] : [String(limit), Cursor.number(after), Cursor.idOf(Cursor.tail(after))]
 
 const asArray = (reply: unknown): ReadonlyArray<unknown> => {
   if (!Array.isArray(reply)) throw new UnexpectedReply(`unexpected reply from Redis: ${String(reply)}`)
@@ -226,7 +231,7 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
       }),
 
     buried: (queue, limit, maxPayloadBytes, after) =>
-      run("buried", queue, Scripts.buriedScript, () => [String(limit), String(maxPayloadBytes ?? ""), after ?? ""], (reply) => {
+      run("buried", queue, Scripts.buriedScript, () => [String(limit), String(maxPayloadBytes ?? ""), after === undefined ? "" : Cursor.number(after)], (reply) => {
         const flat = asArray(reply)
         const out: Array<Buried> = []
         for (let i = 0; i < flat.length; i += 5) {
@@ -244,12 +249,14 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
 
     listen: (queue) => Listener.listen(connection, queue),
 
-    upcoming: (queue, limit) =>
-      run("upcoming", queue, Scripts.upcomingScript, () => [String(limit)], (reply) => {
+    upcoming: (queue, limit, after) =>
+      run("upcoming", queue, Scripts.upcomingScript, () => upcomingArgs(limit, after), (reply) => {
         const flat = asArray(reply)
         const out: Array<Upcoming> = []
         for (let i = 0; i < flat.length; i += 3) {
-          out.push({ id: String(flat[i]), runAt: new Date(Number(flat[i + 1])), attempts: Number(flat[i + 2] ?? 0) })
+          const id = String(flat[i])
+          const score = String(flat[i + 1])
+          out.push({ id, runAt: new Date(Number(score)), attempts: Number(flat[i + 2] ?? 0), cursor: Cursor.withId(score, id) })
         }
         return out
       }),
