@@ -509,6 +509,7 @@ describe("routes", () => {
       ])
       assert.deepStrictEqual(snapshot.queues[0].periodic, [{ name: "nightly", cron: "0 3 * * *" }])
       assert.deepStrictEqual(snapshot.queues[0].upcoming, [{ id: "later-1", runAt: 1_700_000_000_000, attempts: 0 }])
+      assert.isFalse(snapshot.queues[0].moreUpcoming, "one waiting job, of 50 shown at most: no page follows")
     } finally {
       await dispose()
     }
@@ -722,7 +723,7 @@ describe("routes", () => {
     const { dispose, handler } = await served([], "s3cret", Dashboard.loopbackHosts)
     try {
       const get = (path: string, host: string) => handler(new Request(`http://${host}${path}`, { headers: { host } }))
-      for (const path of ["/", "/dashboard.js", "/api/snapshot", "/api/queues/emails/dead-letters?after=1"]) {
+      for (const path of ["/", "/dashboard.js", "/api/snapshot", "/api/queues/emails/dead-letters?after=1", "/api/queues/emails/upcoming?after=1"]) {
         assert.strictEqual((await get(path, "127.0.0.1:8080")).status, 200, path)
         const refused = await get(path, "rebound.evil.example:8080")
         assert.strictEqual(refused.status, 403, path)
@@ -759,39 +760,45 @@ describe("routes", () => {
     return { dispose, get, refuses }
   }
 
-  it("a later page of dead letters, after a cursor: as the snapshot lists the first, without a token; a bad request a 4xx, a store that fails a 503", async () => {
+  it("a later page of dead letters or of waiting jobs, after a cursor: as the snapshot lists the first, without a token; a bad request a 4xx, a store that fails a 503", async () => {
     const store = await Effect.runPromise(MemoryStore.make)
     await Effect.runPromise(Effect.gen(function*() {
       yield* store.offer("emails", Array.from({ length: 120 }, (_, i) => ({ id: `d${i}`, payload: { i } })))
       for (const lease of yield* store.claim("emails", 120, Duration.minutes(1))) yield* store.bury("emails", lease, "no")
+      yield* store.offer("emails", Array.from({ length: 120 }, (_, i) => ({ id: `u${i}`, payload: { i }, delay: 60_000 })))
     }))
-    const failing: Admin = {
-      ...fakeAdmin([]),
-      deadLetters: () => Effect.fail(new StoreError({ operation: "buried", reason: "the server went away", retryable: true }))
-    }
+    const wentAway = (operation: string) => Effect.fail(new StoreError({ operation, reason: "the server went away", retryable: true }))
+    const failing: Admin = { ...fakeAdmin([]), deadLetters: () => wentAway("buried"), upcoming: () => wentAway("upcoming") }
     const { dispose, get, refuses } = await reading([
       emailsQueue(Durable.admin({ store, queue: "emails" })),
       { ...emailsQueue(failing), name: "failing" }
     ])
     try {
-      const snapshot = (await get("/api/snapshot")).body
-      const first: ReadonlyArray<{ readonly id: string; readonly cursor: string }> = snapshot.queues[0].deadLetters
-      assert.deepStrictEqual(first.map((letter) => letter.id), Array.from({ length: 50 }, (_, i) => `d${i}`))
-      const second = await get(`/api/queues/emails/dead-letters?after=${encodeURIComponent(first.at(-1)!.cursor)}`)
-      assert.strictEqual(second.status, 200)
-      assert.deepStrictEqual(second.body.deadLetters.map((letter: any) => letter.id), Array.from({ length: 50 }, (_, i) => `d${50 + i}`))
+      const snapshot = (await get("/api/snapshot")).body.queues[0]
+      assert.isTrue(snapshot.moreUpcoming, "more jobs wait than the snapshot shows")
+      const listings = [["dead-letters", "deadLetters", "d"], ["upcoming", "upcoming", "u"]] as const
+      for (const [path, field, prefix] of listings) {
+        const ids = (from: number, n: number) => Array.from({ length: n }, (_, i) => `${prefix}${from + i}`)
+        const first: ReadonlyArray<{ readonly id: string; readonly cursor: string }> = snapshot[field]
+        assert.deepStrictEqual(first.map((job) => job.id), ids(0, 50), path)
+        const second = await get(`/api/queues/emails/${path}?after=${encodeURIComponent(first.at(-1)!.cursor)}`)
+        assert.strictEqual(second.status, 200, path)
+        assert.deepStrictEqual(second.body[field].map((job: any) => job.id), ids(50, 50), path)
+        assert.isTrue(second.body.more, path)
+        const third = await get(`/api/queues/emails/${path}?after=${encodeURIComponent(second.body[field].at(-1).cursor)}`)
+        assert.deepStrictEqual(third.body[field].map((job: any) => job.id), ids(100, 20), path)
+        assert.isFalse(third.body.more, path)
+        await refuses([
+          [`/api/queues/emails/${path}`, 400, /give "after"/],
+          [`/api/queues/emails/${path}?after=1&after=2`, 400, /give "after"/],
+          [`/api/queues/emails/${path}?after=next`, 400, /after/],
+          [`/api/queues/nobody/${path}?after=1`, 404, /no queue "nobody"/],
+          [`/api/queues/failing/${path}?after=1`, 503, /the server went away/]
+        ])
+      }
+      const second = await get(`/api/queues/emails/dead-letters?after=${encodeURIComponent(snapshot.deadLetters.at(-1).cursor)}`)
       assert.deepStrictEqual(second.body.deadLetters[0].payload, "{\"i\":50}")
-      assert.isTrue(second.body.more)
-      const third = await get(`/api/queues/emails/dead-letters?after=${second.body.deadLetters.at(-1).cursor}`)
-      assert.deepStrictEqual(third.body.deadLetters.map((letter: any) => letter.id), Array.from({ length: 20 }, (_, i) => `d${100 + i}`))
-      assert.isFalse(third.body.more)
-      await refuses([
-        ["/api/queues/emails/dead-letters", 400, /give "after"/],
-        ["/api/queues/emails/dead-letters?after=1&after=2", 400, /give "after"/],
-        ["/api/queues/emails/dead-letters?after=next", 400, /after/],
-        ["/api/queues/nobody/dead-letters?after=1", 404, /no queue "nobody"/],
-        ["/api/queues/failing/dead-letters?after=1", 503, /the server went away/]
-      ])
+      assert.strictEqual((await get(`/api/queues/emails/upcoming?after=${encodeURIComponent(snapshot.upcoming.at(-1).cursor)}`)).body.upcoming[0].attempts, 0)
     } finally {
       await dispose()
     }
@@ -815,6 +822,7 @@ describe("routes", () => {
       while (started < readsAtOnce) await new Promise((resolve) => setTimeout(resolve, 5))
       await refuses([
         ["/api/queues/emails/dead-letters?after=2", 503, new RegExp(`${readsAtOnce} reads of emails's store are running`)],
+        ["/api/queues/emails/upcoming?after=2", 503, /running: try again/],
         ["/api/queues/emails/job?id=x", 503, /running: try again/]
       ])
       Effect.runSync(Deferred.succeed(gate, undefined))

@@ -224,13 +224,16 @@ describe("the dashboard in a browser", () => {
     }
   }, 120_000)
 
-  it("on Redis: the dead letters are paged with next page and first page, a later page asked again at each poll; a job is looked up by id", async () => {
+  it("on Redis: the dead letters and the waiting jobs are paged with next page and first page, a later page asked again at each poll; a job is looked up by id", async () => {
     const queue = "paged"
     const ids = Array.from({ length: 120 }, (_, i) => `p${String(i).padStart(3, "0")}`)
+    // One batch with one delay: a tie, which Redis orders by id.
+    const waiting = Array.from({ length: 60 }, (_, i) => `u${String(i).padStart(3, "0")}`)
     await onQueue(queue, (_, store) =>
       Effect.gen(function*() {
         yield* store.offer(queue, ids.map((id) => ({ id, payload: id })))
         for (const lease of yield* store.claim(queue, ids.length, Duration.minutes(1))) yield* store.bury(queue, lease, "no")
+        yield* store.offer(queue, waiting.map((id) => ({ id, payload: id, delay: 3_600_000 })))
       }))
     const program = start([
       "--store", redis.url, "--queue", queue, "--role", "worker", "--jobs", "0", "--output", "quiet", "--dashboard", "0"
@@ -245,24 +248,24 @@ describe("the dashboard in a browser", () => {
       const message = () => page.locator("#message").textContent()
       const status = () => page.locator("#status").textContent()
       await expect.poll(shown, patience).toEqual(ids.slice(0, 50))
-      await card.locator('[data-page="next"]').click()
+      await card.locator('[data-listing="dead"] [data-page="next"]').click()
       await expect.poll(shown, patience).toEqual(ids.slice(50, 100))
       // A dead letter deleted with its button on a later page: the page slides up by one.
       await card.locator(`[data-dead="${ids[60]}"] [data-action="remove"]`).click()
       await expect.poll(message, patience).toContain("removed\":1")
       const rest = ids.filter((id) => id !== ids[60])
       await expect.poll(shown, patience).toEqual(rest.slice(50, 100))
-      await card.locator('[data-page="next"]').click()
+      await card.locator('[data-listing="dead"] [data-page="next"]').click()
       await expect.poll(shown, patience).toEqual(rest.slice(100))
-      expect(await card.textContent()).toContain("a later page")
+      expect(await card.locator("h3", { hasText: "dead letters" }).textContent()).toContain("a later page")
       // The last page: no page follows it.
-      expect(await card.locator('[data-page="next"]').count()).toBe(0)
+      expect(await card.locator('[data-listing="dead"] [data-page="next"]').count()).toBe(0)
       // A dead letter of the page shown, removed elsewhere, leaves it at the next poll.
       await onQueue(queue, (admin) => admin.remove([ids[110]!]))
       await expect.poll(shown, patience).toEqual(rest.slice(100).filter((id) => id !== ids[110]))
       // The page failing to be read again: said on its card, shown as last read; the message line is the actions'.
       await page.route("**/dead-letters?**", (route) => route.fulfill({ status: 503, contentType: "application/json", body: "{\"error\":\"down\"}" }))
-      await expect.poll(() => card.locator("[data-page-error]").textContent(), patience).toContain("(down)")
+      await expect.poll(() => card.locator('[data-listing="dead"] [data-page-error]').textContent(), patience).toContain("(down)")
       expect(await shown()).toEqual(rest.slice(100).filter((id) => id !== ids[110]))
       expect(await message()).toContain("removed\":1")
       // Never answered: the page goes on with its snapshots.
@@ -271,10 +274,25 @@ describe("the dashboard in a browser", () => {
       const before = await status()
       await expect.poll(status, patience).not.toBe(before)
       await page.unroute("**/dead-letters?**")
-      await expect.poll(() => card.locator("[data-page-error]").count(), patience).toBe(0)
-      await card.locator('[data-page="first"]').click()
+      await expect.poll(() => card.locator('[data-listing="dead"] [data-page-error]').count(), patience).toBe(0)
+      await card.locator('[data-listing="dead"] [data-page="first"]').click()
       await expect.poll(shown, patience).toEqual(ids.slice(0, 50))
-      expect(await card.locator('[data-page="first"]').count()).toBe(0)
+      expect(await card.locator('[data-listing="dead"] [data-page="first"]').count()).toBe(0)
+      // The waiting jobs, paged alike, each page on its own.
+      const upcoming = (listed: string) => card.locator(`[data-listing="upcoming"] [data-page="${listed}"]`)
+      const shownWaiting = () => card.locator("[data-upcoming]").evaluateAll((rows) => rows.map((row) => row.getAttribute("data-upcoming")))
+      await expect.poll(shownWaiting, patience).toEqual(waiting.slice(0, 50))
+      await upcoming("next").click()
+      await expect.poll(shownWaiting, patience).toEqual(waiting.slice(50))
+      expect(await card.locator("h3", { hasText: "waiting for their time" }).textContent()).toContain("a later page")
+      expect(await upcoming("next").count()).toBe(0)
+      expect(await shown()).toEqual(ids.slice(0, 50))
+      // One cancelled elsewhere leaves the page shown at the next poll.
+      await onQueue(queue, (admin) => admin.cancel(waiting[55]!))
+      await expect.poll(shownWaiting, patience).toEqual(waiting.slice(50).filter((id) => id !== waiting[55]))
+      await upcoming("first").click()
+      await expect.poll(shownWaiting, patience).toEqual(waiting.slice(0, 50))
+      expect(await upcoming("first").count()).toBe(0)
       // A job looked up by the id typed: what the store says of it, in the message line.
       await card.locator("[data-lookup]").click()
       await expect.poll(message, patience).toBe(`${queue}: type a job id to look up`)
@@ -315,6 +333,7 @@ describe("the dashboard in a browser", () => {
       recent: [],
       deadLetters: [],
       upcoming: undefined,
+      moreUpcoming: false,
       periodic: []
     }
     const snapshot: Snapshot = { at: Date.now(), queues: [queue] }

@@ -10,16 +10,18 @@
  * The elements the browser tests look for carry `data-` attributes:
  * `data-queue` on a queue's card, `data-count` on each count, `data-action`
  * on the buttons, `data-lookup` on the look-up button, `data-dead` on a
- * dead letter's row, `data-page` on the dead letters' paging buttons,
+ * dead letter's row, `data-upcoming` on a waiting job's, `data-page` on
+ * the paging buttons (in `data-listing`, `dead` or `upcoming`),
  * `data-page-error` on why a later page could not be read again,
  * `data-outcome` on a recent outcome's, `data-running` on a running job's.
  *
  * "look up" asks for the job whose id is typed (`GET api/queues/:queue/job`)
  * and says its state in the message line. The snapshot lists a queue's
- * first page of dead letters; "next page" asks for the one after the last
- * shown (`GET api/queues/:queue/dead-letters`), which the page then shows,
- * asked again after each snapshot (apart from it: a slow store holds up its
- * page only), until "first page". Every read gives up after 5 seconds.
+ * first page of dead letters and of waiting jobs; "next page" asks for the
+ * one after the last shown (`GET api/queues/:queue/dead-letters` or
+ * `.../upcoming`), which the page then shows, asked again after each
+ * snapshot (apart from it: a slow store holds up its page only), until
+ * "first page". Every read gives up after 5 seconds.
  *
  * Internal: not an entry point of the package.
  */
@@ -133,36 +135,46 @@ export const script = `"use strict";
     return answer;
   };
 
-  // A queue's later page of dead letters, while one is shown: the cursor it follows, its dead letters,
-  // whether a page follows it, and why it could not be read again (said on its card: the message line
-  // is the actions'). Read again after each snapshot, so that an action on it shows at once.
+  // The listings a queue pages through: where a later page is read, and the field of its answer.
+  const listings = {
+    dead: { path: "dead-letters", field: "deadLetters", what: "dead letters" },
+    upcoming: { path: "upcoming", field: "upcoming", what: "waiting jobs" }
+  };
+  // A queue's later page of a listing, while one is shown, by listing and queue: the cursor it
+  // follows, its jobs, whether a page follows it, and why it could not be read again (said on its
+  // card: the message line is the actions'). Read again after each snapshot, so that an action on
+  // it shows at once.
   const pages = new Map();
-  const pageAfter = (queue, after) =>
-    read("api/queues/" + encodeURIComponent(queue) + "/dead-letters?after=" + encodeURIComponent(after));
-  const nextPage = async (queue, after) => {
+  const pageKey = (listing, queue) => listing + " " + queue;
+  const pageAfter = async (listing, queue, after) => {
+    const { path, field } = listings[listing];
+    const answer = await read("api/queues/" + encodeURIComponent(queue) + "/" + path + "?after=" + encodeURIComponent(after));
+    return { items: answer[field], more: answer.more };
+  };
+  const nextPage = async (listing, queue, after) => {
     try {
-      const { deadLetters, more } = await pageAfter(queue, after);
-      if (deadLetters.length === 0) return say(queue + ": no dead letters after these");
-      pages.set(queue, { after, letters: deadLetters, more, error: undefined });
+      const { items, more } = await pageAfter(listing, queue, after);
+      if (items.length === 0) return say(queue + ": no " + listings[listing].what + " after these");
+      pages.set(pageKey(listing, queue), { listing, queue, after, items, more, error: undefined });
       draw();
     } catch (error) {
       say(queue + ": the next page could not be read: " + error.message);
     }
   };
-  const firstPage = (queue) => { pages.delete(queue); draw(); };
+  const firstPage = (listing, queue) => { pages.delete(pageKey(listing, queue)); draw(); };
   // One round at a time, apart from the snapshot's: a slow store holds up its page only.
   let refreshing = false;
   const refreshPages = async (queues) => {
     if (refreshing || pages.size === 0) return;
     refreshing = true;
     try {
-      await Promise.all([...pages].map(async ([queue, page]) => {
-        if (!queues.some((q) => q.name === queue)) return pages.delete(queue);
+      await Promise.all([...pages].map(async ([key, page]) => {
+        if (!queues.some((q) => q.name === page.queue)) return pages.delete(key);
         try {
-          const { deadLetters, more } = await pageAfter(queue, page.after);
-          // Emptied (its dead letters retried or deleted): the first page again.
-          if (deadLetters.length === 0 && pages.get(queue) === page) pages.delete(queue);
-          else Object.assign(page, { letters: deadLetters, more, error: undefined });
+          const { items, more } = await pageAfter(page.listing, page.queue, page.after);
+          // Emptied (its jobs retried, deleted or run): the first page again.
+          if (items.length === 0 && pages.get(key) === page) pages.delete(key);
+          else Object.assign(page, { items, more, error: undefined });
         } catch (error) {
           page.error = error.message;
         }
@@ -171,6 +183,15 @@ export const script = `"use strict";
       refreshing = false;
     }
     draw();
+  };
+  // A listing's page error and paging buttons: "first page" on a later page, "next page" when one follows.
+  const pageTools = (listing, queue, paged, items, more) => {
+    const lastItem = items[items.length - 1];
+    return h("div", { "data-listing": listing },
+      paged && paged.error ? h("p", { class: "error", "data-page-error": true }, "this page could not be read again (" + paged.error + "): shown as last read") : null,
+      h("div", { class: "tools" },
+        paged ? h("button", { "data-page": "first", onclick: () => firstPage(listing, queue) }, "first page") : null,
+        more && lastItem && lastItem.cursor ? h("button", { "data-page": "next", onclick: () => nextPage(listing, queue, lastItem.cursor) }, "next page") : null));
   };
 
   // A job looked up by id, said in the message line (the cards are drawn again each second).
@@ -264,11 +285,12 @@ export const script = `"use strict";
         placeholder: "job id", "data-cancel-id": true, value: typedIds.get(q.name),
         oninput: () => typedIds.set(q.name, idInput.value)
       });
-      const paged = pages.get(q.name);
-      const letters = paged ? paged.letters : q.deadLetters;
-      const lastLetter = letters[letters.length - 1];
+      const paged = pages.get(pageKey("dead", q.name));
+      const letters = paged ? paged.items : q.deadLetters;
       // The snapshot's first page is followed by another when the store counts more dead letters.
       const more = paged ? paged.more : Boolean(c) && c.buried > letters.length;
+      const later = pages.get(pageKey("upcoming", q.name));
+      const waiting = later ? later.items : q.upcoming;
       section.append(
         h("h3", {}, "dead letters (" + (c ? c.buried : "?") + ")" + (paged ? ", a later page" : "")),
         h("div", { class: "tools" },
@@ -282,16 +304,14 @@ export const script = `"use strict";
             h("td", {},
               h("button", { "data-action": "redrive", disabled: !actions, onclick: () => act(q.name, "redrive", { ids: [d.id] }) }, "retry"), " ",
               h("button", { class: "danger", "data-action": "remove", disabled: !actions, onclick: () => act(q.name, "remove", { ids: [d.id] }) }, "delete")))), "none"),
-        paged && paged.error ? h("p", { class: "error", "data-page-error": true }, "this page could not be read again (" + paged.error + "): shown as last read") : null,
-        h("div", { class: "tools" },
-          paged ? h("button", { "data-page": "first", onclick: () => firstPage(q.name) }, "first page") : null,
-          more && lastLetter && lastLetter.cursor ? h("button", { "data-page": "next", onclick: () => nextPage(q.name, lastLetter.cursor) }, "next page") : null),
-        h("h3", {}, "waiting for their time" + (q.upcoming ? " (the first " + q.upcoming.length + ")" : "")),
-        q.upcoming
-          ? table(["job", "runs at", "in", "attempts so far"], q.upcoming.map((u) =>
+        pageTools("dead", q.name, paged, letters, more),
+        h("h3", {}, "waiting for their time" + (later ? ", a later page" : q.upcoming ? " (the first " + q.upcoming.length + ")" : "")),
+        waiting
+          ? table(["job", "runs at", "in", "attempts so far"], waiting.map((u) =>
             h("tr", { "data-upcoming": u.id }, h("td", {}, u.id), h("td", {}, new Date(u.runAt).toLocaleString()),
               h("td", {}, u.runAt <= snapshotAt ? "due" : ms(u.runAt - snapshotAt)), h("td", {}, u.attempts))), "none")
           : h("p", { class: "empty" }, "this store cannot list them: they are among its ready jobs (" + (c ? c.ready : "?") + ")"),
+        waiting ? pageTools("upcoming", q.name, later, waiting, later ? later.more : q.moreUpcoming) : "",
         h("h3", {}, "periodic jobs"),
         table(["periodic job", "cron"], q.periodic.map((x) => h("tr", {}, h("td", {}, x.name), h("td", {}, x.cron))), "no periodic job declared here"));
     }

@@ -25,7 +25,7 @@ import * as Layer from "effect/Layer"
 import type * as Durable from "../Durable.ts"
 import { maxJobIdBytes, unkeepableText } from "../internal/options.ts"
 import * as Page from "./page.ts"
-import { deadLettersAfter, failureText, lookUp, type QueueState, type Sampler, type Snapshot } from "./sampler.ts"
+import { deadLettersAfter, failureText, lookUp, type QueueState, type Sampler, type Snapshot, upcomingAfter } from "./sampler.ts"
 import * as Security from "./security.ts"
 
 /** The most ids one action takes. */
@@ -123,15 +123,21 @@ const perform = (queue: QueueState, action: Action): Effect.Effect<unknown, Refu
 }
 
 /**
- * `GET /api/queues/:queue/dead-letters?after=<cursor>`: the page of the
- * queue's dead letters after a dead letter's cursor (the snapshot lists the
- * first), as `{ deadLetters, more }`. Read-only, as the snapshot is: no token.
+ * A later page of a listing: `GET /api/queues/:queue/dead-letters?after=<cursor>`
+ * (`{ deadLetters, more }`) or `GET /api/queues/:queue/upcoming?after=<cursor>`
+ * (`{ upcoming, more }`), the page after a listed job's cursor (the snapshot
+ * lists the first). Read-only, as the snapshot is: no token.
  */
-const deadLetterPage = (reads: Reads) => (queue: QueueState, admin: Durable.Admin) =>
-  Effect.flatMap(HttpServerRequest.ParsedSearchParams, ({ after }) =>
-    typeof after !== "string"
-      ? Effect.succeed(json({ error: `give "after": one dead letter's cursor` }, 400))
-      : reads.run(queue.source.name, deadLettersAfter(queue, admin, after), json))
+const laterPage = <A>(
+  reads: Reads,
+  listed: string,
+  after: (queue: QueueState, admin: Durable.Admin, after: string) => Effect.Effect<A, unknown>
+) =>
+(queue: QueueState, admin: Durable.Admin) =>
+  Effect.flatMap(HttpServerRequest.ParsedSearchParams, (params) =>
+    typeof params.after !== "string"
+      ? Effect.succeed(json({ error: `give "after": the cursor of one of the ${listed}` }, 400))
+      : reads.run(queue.source.name, after(queue, admin, params.after), json))
 
 /**
  * `GET /api/queues/:queue/job?id=<id>`: the job `id` of a durable queue as
@@ -358,7 +364,8 @@ export const routes = (sampler: Sampler, { hosts, token }: Settings): Layer.Laye
       "/api/snapshot",
       guarded(() => Effect.map(sampler.snapshot, answerOf))
     ),
-    HttpRouter.add("GET", "/api/queues/:queue/dead-letters", guarded(ofDurableQueue(sampler, deadLetterPage(reads)))),
+    HttpRouter.add("GET", "/api/queues/:queue/dead-letters", guarded(ofDurableQueue(sampler, laterPage(reads, "dead letters", deadLettersAfter)))),
+    HttpRouter.add("GET", "/api/queues/:queue/upcoming", guarded(ofDurableQueue(sampler, laterPage(reads, "waiting jobs", upcomingAfter)))),
     HttpRouter.add("GET", "/api/queues/:queue/job", guarded(ofDurableQueue(sampler, jobLookUp(reads)))),
     HttpRouter.add("POST", "/api/queues/:queue/:action", guarded(act(sampler, token)))
   )

@@ -22,7 +22,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import type * as Durable from "../Durable.ts"
 import { describe } from "../durable/failures.ts"
-import type { Buried, Counts, JobState } from "../durable/Store.ts"
+import type { Buried, Counts, JobState, Upcoming } from "../durable/Store.ts"
 import type * as Job from "../Job.ts"
 import type * as Pool from "../Pool.ts"
 import { messageOf } from "../internal/options.ts"
@@ -118,6 +118,8 @@ export interface UpcomingJob {
   /** When it may run, in ms since the epoch, by the store's clock. */
   readonly runAt: number
   readonly attempts: number
+  /** Its place, for the page after it (`Admin.upcoming`'s `after`); none from a store that gives none. */
+  readonly cursor: string | undefined
 }
 
 /** What the page shows of one queue. */
@@ -134,8 +136,10 @@ export interface QueueSnapshot {
   readonly running: ReadonlyArray<{ readonly id: string; readonly worker: number; readonly attempt: number; readonly ms: number | undefined }>
   readonly recent: ReadonlyArray<RecentOutcome>
   readonly deadLetters: ReadonlyArray<DeadLetter>
-  /** A durable queue's jobs waiting for their time; `undefined` when its store cannot list them. */
+  /** A durable queue's jobs waiting for their time (the first page); `undefined` when its store cannot list them. */
   readonly upcoming: ReadonlyArray<UpcomingJob> | undefined
+  /** Whether more jobs wait than `upcoming` shows: a page follows it. */
+  readonly moreUpcoming: boolean
   readonly periodic: ReadonlyArray<PeriodicSchedule>
 }
 
@@ -203,6 +207,7 @@ export const makeQueue = (source: Source, limits: Limits = defaultLimits): Queue
     recent: [],
     deadLetters: [],
     upcoming: undefined,
+    moreUpcoming: false,
     periodic: source.periodic
   }
 })
@@ -263,7 +268,8 @@ const readStore = (queue: QueueState): Effect.Effect<StoreView> => {
   if (admin === undefined) return Effect.succeed(noStore)
   const { limits, snapshot } = queue
   const deadLetters = admin.deadLetters(limits.deadLetters, { maxPayloadBytes: previewedPayloadBytes })
-  return Effect.all([admin.counts, deadLetters, admin.upcoming(limits.upcoming)]).pipe(
+  // One more waiting job than shown: whether a page follows the first.
+  return Effect.all([admin.counts, deadLetters, admin.upcoming(limits.upcoming + 1)]).pipe(
     Effect.timeout(storeTimeout),
     Effect.exit,
     Effect.map((exit): StoreView =>
@@ -271,13 +277,21 @@ const readStore = (queue: QueueState): Effect.Effect<StoreView> => {
         ? {
           counts: exit.value[0],
           deadLetters: exit.value[1].map(deadLetter),
-          upcoming: exit.value[2]?.map((job) => ({ id: job.id, runAt: job.runAt.getTime(), attempts: job.attempts })),
+          upcoming: exit.value[2]?.map(upcomingJob),
           error: undefined
         }
         : { ...snapshot, error: failureText(exit.cause) }
     )
   )
 }
+
+/** A waiting job as listed: its time in ms since the epoch. */
+const upcomingJob = (job: Upcoming): UpcomingJob => ({
+  id: job.id,
+  runAt: job.runAt.getTime(),
+  attempts: job.attempts,
+  cursor: job.cursor
+})
 
 /** A dead letter as listed: its error and payload cut short. */
 const deadLetter = (letter: Buried): DeadLetter => ({
@@ -328,10 +342,9 @@ export const deadLettersAfter = (
   after: string
 ): Effect.Effect<DeadLetterPage, Durable.AdminError | Cause.TimeoutError> => {
   const size = queue.limits.deadLetters
-  // One more than shown: whether a page comes after this one.
-  return admin.deadLetters(size + 1, { maxPayloadBytes: previewedPayloadBytes, after }).pipe(
-    Effect.timeout(storeTimeout),
-    Effect.map((letters) => ({ deadLetters: letters.slice(0, size).map(deadLetter), more: letters.length > size }))
+  return Effect.map(
+    laterPage(size, admin.deadLetters(size + 1, { maxPayloadBytes: previewedPayloadBytes, after }), deadLetter),
+    ({ items, more }) => ({ deadLetters: items, more })
   )
 }
 
@@ -340,6 +353,40 @@ export interface DeadLetterPage {
   readonly deadLetters: ReadonlyArray<DeadLetter>
   readonly more: boolean
 }
+
+/**
+ * The page of a durable queue's jobs waiting for their time after the
+ * cursor `after`, as many as the snapshot lists, asked of the store when the
+ * page asks for it (none from a store that cannot list them).
+ */
+export const upcomingAfter = (
+  queue: QueueState,
+  admin: Durable.Admin,
+  after: string
+): Effect.Effect<UpcomingPage, Durable.AdminError | Cause.TimeoutError> => {
+  const size = queue.limits.upcoming
+  return Effect.map(
+    laterPage(size, Effect.map(admin.upcoming(size + 1, { after }), (jobs) => jobs ?? []), upcomingJob),
+    ({ items, more }) => ({ upcoming: items, more })
+  )
+}
+
+/** A later page of jobs waiting for their time, and whether another comes after it. */
+export interface UpcomingPage {
+  readonly upcoming: ReadonlyArray<UpcomingJob>
+  readonly more: boolean
+}
+
+/** The first `size` of what `listed` (asked for one more) gave, as `shown`, and whether there was one more: a page follows. */
+const laterPage = <A, B, E>(
+  size: number,
+  listed: Effect.Effect<ReadonlyArray<A>, E>,
+  shown: (item: A) => B
+): Effect.Effect<{ readonly items: ReadonlyArray<B>; readonly more: boolean }, E | Cause.TimeoutError> =>
+  listed.pipe(
+    Effect.timeout(storeTimeout),
+    Effect.map((items) => ({ items: items.slice(0, size).map(shown), more: items.length > size }))
+  )
 
 /** A failure as the page shows it: its message, cut short. */
 export const failureText = (cause: Cause.Cause<unknown>): string => {
@@ -398,6 +445,7 @@ export const tick = (
     recent: Ring.toArray(queue.recent).reverse(),
     deadLetters: store.deadLetters.slice(0, queue.limits.deadLetters),
     upcoming: store.upcoming?.slice(0, queue.limits.upcoming),
+    moreUpcoming: (store.upcoming?.length ?? 0) > queue.limits.upcoming,
     periodic: queue.source.periodic
   }
   return queue.snapshot
