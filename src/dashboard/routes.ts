@@ -25,7 +25,7 @@ import * as Layer from "effect/Layer"
 import type * as Durable from "../Durable.ts"
 import { maxJobIdBytes, unkeepableText } from "../internal/options.ts"
 import * as Page from "./page.ts"
-import { deadLettersAfter, failureText, lookUp, type QueueState, type Sampler, type Snapshot, upcomingAfter } from "./sampler.ts"
+import { deadLettersAfter, failureText, lookUp, type ListingPage, type QueueState, type Sampler, type Snapshot, upcomingAfter } from "./sampler.ts"
 import * as Security from "./security.ts"
 
 /** The most ids one action takes. */
@@ -131,13 +131,14 @@ const perform = (queue: QueueState, action: Action): Effect.Effect<unknown, Refu
 const laterPage = <A>(
   reads: Reads,
   listed: string,
-  after: (queue: QueueState, admin: Durable.Admin, after: string) => Effect.Effect<A, unknown>
+  field: "deadLetters" | "upcoming",
+  after: (queue: QueueState, admin: Durable.Admin, after: string) => Effect.Effect<ListingPage<A>, unknown>
 ) =>
 (queue: QueueState, admin: Durable.Admin) =>
   Effect.flatMap(HttpServerRequest.ParsedSearchParams, (params) =>
     typeof params.after !== "string"
       ? Effect.succeed(json({ error: `give "after": the cursor of one of the ${listed}` }, 400))
-      : reads.run(queue.source.name, after(queue, admin, params.after), json))
+      : reads.run(queue.source.name, after(queue, admin, params.after), ({ items, more }) => json({ [field]: items, more })))
 
 /**
  * `GET /api/queues/:queue/job?id=<id>`: the job `id` of a durable queue as
@@ -364,8 +365,8 @@ export const routes = (sampler: Sampler, { hosts, token }: Settings): Layer.Laye
       "/api/snapshot",
       guarded(() => Effect.map(sampler.snapshot, answerOf))
     ),
-    HttpRouter.add("GET", "/api/queues/:queue/dead-letters", guarded(ofDurableQueue(sampler, laterPage(reads, "dead letters", deadLettersAfter)))),
-    HttpRouter.add("GET", "/api/queues/:queue/upcoming", guarded(ofDurableQueue(sampler, laterPage(reads, "waiting jobs", upcomingAfter)))),
+    HttpRouter.add("GET", "/api/queues/:queue/dead-letters", guarded(ofDurableQueue(sampler, laterPage(reads, "dead letters", "deadLetters", deadLettersAfter)))),
+    HttpRouter.add("GET", "/api/queues/:queue/upcoming", guarded(ofDurableQueue(sampler, laterPage(reads, "waiting jobs", "upcoming", upcomingAfter)))),
     HttpRouter.add("GET", "/api/queues/:queue/job", guarded(ofDurableQueue(sampler, jobLookUp(reads)))),
     HttpRouter.add("POST", "/api/queues/:queue/:action", guarded(act(sampler, token)))
   )

@@ -336,54 +336,30 @@ export const lookUp = (
  * the snapshot lists its first page (as many, their payloads previewed
  * alike), asked of the store when the page asks for it, not each tick.
  */
-export const deadLettersAfter = (
-  queue: QueueState,
-  admin: Durable.Admin,
-  after: string
-): Effect.Effect<DeadLetterPage, Durable.AdminError | Cause.TimeoutError> => {
-  const size = queue.limits.deadLetters
-  return Effect.map(
-    laterPage(size, admin.deadLetters(size + 1, { maxPayloadBytes: previewedPayloadBytes, after }), deadLetter),
-    ({ items, more }) => ({ deadLetters: items, more })
-  )
-}
-
-/** A later page of dead letters, and whether another comes after it. */
-export interface DeadLetterPage {
-  readonly deadLetters: ReadonlyArray<DeadLetter>
-  readonly more: boolean
-}
+export const deadLettersAfter = (queue: QueueState, admin: Durable.Admin, after: string) =>
+  laterPage(queue.limits.deadLetters, (n) => admin.deadLetters(n, { maxPayloadBytes: previewedPayloadBytes, after }), deadLetter)
 
 /**
  * The page of a durable queue's jobs waiting for their time after the
- * cursor `after`, as many as the snapshot lists, asked of the store when the
- * page asks for it (none from a store that cannot list them).
+ * cursor `after`, as many as the snapshot lists (none from a store that
+ * cannot list them).
  */
-export const upcomingAfter = (
-  queue: QueueState,
-  admin: Durable.Admin,
-  after: string
-): Effect.Effect<UpcomingPage, Durable.AdminError | Cause.TimeoutError> => {
-  const size = queue.limits.upcoming
-  return Effect.map(
-    laterPage(size, Effect.map(admin.upcoming(size + 1, { after }), (jobs) => jobs ?? []), upcomingJob),
-    ({ items, more }) => ({ upcoming: items, more })
-  )
-}
+export const upcomingAfter = (queue: QueueState, admin: Durable.Admin, after: string) =>
+  laterPage(queue.limits.upcoming, (n) => Effect.map(admin.upcoming(n, { after }), (jobs) => jobs ?? []), upcomingJob)
 
-/** A later page of jobs waiting for their time, and whether another comes after it. */
-export interface UpcomingPage {
-  readonly upcoming: ReadonlyArray<UpcomingJob>
+/** A later page of a listing, and whether another comes after it. */
+export interface ListingPage<A> {
+  readonly items: ReadonlyArray<A>
   readonly more: boolean
 }
 
-/** The first `size` of what `listed` (asked for one more) gave, as `shown`, and whether there was one more: a page follows. */
-const laterPage = <A, B, E>(
+/** The first `size` that `list` gives when asked for one more, as `shown`; one more given: a page follows. */
+const laterPage = <A, B>(
   size: number,
-  listed: Effect.Effect<ReadonlyArray<A>, E>,
+  list: (n: number) => Effect.Effect<ReadonlyArray<A>, Durable.AdminError>,
   shown: (item: A) => B
-): Effect.Effect<{ readonly items: ReadonlyArray<B>; readonly more: boolean }, E | Cause.TimeoutError> =>
-  listed.pipe(
+): Effect.Effect<ListingPage<B>, Durable.AdminError | Cause.TimeoutError> =>
+  list(size + 1).pipe(
     Effect.timeout(storeTimeout),
     Effect.map((items) => ({ items: items.slice(0, size).map(shown), more: items.length > size }))
   )
