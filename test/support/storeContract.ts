@@ -819,15 +819,18 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
       Effect.scoped(Effect.gen(function*() {
         const store = yield* make
         const queue = queueName()
-        yield* store.offer(queue, [{ id: "later", payload: 0, delay: 60_000 }])
+        // The last run-at a job may have: a number past every one is still a place after it.
+        yield* store.offer(queue, [{ id: "later", payload: 0, delay: 60_000 }, { id: "latest", payload: 0, runAt: latestRunAt }])
         for (const after of notCursors) {
           const error = yield* Effect.flip(store.upcoming!(queue, 10, after))
           assert.include(error.reason, "a `cursor` a listing gave", JSON.stringify(after))
           assert.isFalse(error.retryable)
         }
         for (const after of cursorsOfEveryKind) assert.isArray(yield* store.upcoming!(queue, 10, after), after)
-        assert.deepStrictEqual((yield* store.upcoming!(queue, 10, "0")).map((job) => job.id), ["later"], "a place before every job")
-        assert.deepStrictEqual(yield* store.upcoming!(queue, 10, "9".repeat(19)), [], "a place after every job")
+        assert.deepStrictEqual((yield* store.upcoming!(queue, 10, "0")).map((job) => job.id), ["later", "latest"], "a place before every job")
+        for (const after of ["9".repeat(19), `${"9".repeat(19)}.0`, `${"9".repeat(19)}:`]) {
+          assert.deepStrictEqual(yield* store.upcoming!(queue, 10, after), [], `${after}: a place after every job`)
+        }
       })))
 
     test("claim takes lower priorities first, equal ones in order of offer, and a job whose time came by its priority", () =>
