@@ -497,7 +497,10 @@ export interface Store {
    * time, retries waiting for their delay), soonest first, at most
    * `limit`: those `due` looks at. Jobs due at the same instant come in the
    * order each engine keeps them cheaply: offered first, first in memory and
-   * on PostgreSQL; by id on Redis (a sorted set's ties). With `after` (a
+   * on PostgreSQL; by id on Redis (a sorted set's ties). In memory "the same
+   * instant" is one millisecond: jobs due within it are listed in offer
+   * order (a cursor holds whole milliseconds), though claimed by their exact
+   * times. With `after` (a
    * listed job's `cursor`), the list begins after that job's place, whether
    * it still waits there or not. Optional: a store without it shows only
    * counts.

@@ -19,8 +19,9 @@
  * once that job has left the listing. The bounds keep each engine's numbers
  * in range: 19 digits before the `.` (PostgreSQL's microseconds of the
  * latest run-at, the year 275760; the engine reads a larger number as a
- * place after every job, `atMost`), 18 after (a `bigint` sequence), and the
- * base64url of an id of `maxJobIdBytes`.
+ * place after every job, `atMost`), 18 after (a sequence number, which a
+ * `bigint` holds at that length), and the base64url of an id of
+ * `maxJobIdBytes`.
  *
  * Internal: not an entry point of the package.
  */

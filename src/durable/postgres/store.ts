@@ -66,18 +66,16 @@ const claimToken = tokenSource(randomFillSync)
  */
 const pastEveryTime = "9000000000000000000"
 
-/** The largest `bigint`. */
-const maxInt8 = "9223372036854775807"
-
 /**
  * A listing's `after` as the statement's two `int8` parameters (µs since the
- * epoch, `seq`): NULLs for none; larger numbers than those read as the same
- * place, after every job.
+ * epoch, `seq`): NULLs for none; a time past `pastEveryTime` read as that
+ * place, after every job. (A cursor's `seq` has at most 18 digits, which
+ * an `int8` always holds.)
  */
 const placeOf = (after: string | undefined): readonly [string | null, string | null] => {
   if (after === undefined) return [null, null]
   const [micros, seq] = Cursor.parts(after)
-  return [Cursor.atMost(micros, pastEveryTime), Cursor.atMost(seq, maxInt8)]
+  return [Cursor.atMost(micros, pastEveryTime), seq]
 }
 
 /** The engine on `runner`, refusing to send payloads over `limits`. */
