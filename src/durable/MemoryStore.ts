@@ -310,8 +310,9 @@ const placeNamed = (cursor: string): Place => {
 const upcoming = (state: MemoryState, queue: string, limit: number, after?: string): Array<Upcoming> => {
   const from = after === undefined ? undefined : placeNamed(after)
   return [...entriesOf(state, queue).values()]
-    .filter((entry) => entry.state === "ready" && entry.waiting && (from === undefined || before(from, placeOf(entry))))
+    .filter((entry) => entry.state === "ready" && entry.waiting)
     .map((entry) => ({ entry, place: placeOf(entry) }))
+    .filter(({ place }) => from === undefined || before(from, place))
     .sort((a, b) => before(a.place, b.place) ? -1 : 1)
     .slice(0, limit)
     .map(({ entry, place }) => ({

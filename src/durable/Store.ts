@@ -248,9 +248,9 @@ export interface Buried {
   /**
    * Where it stands among the queue's dead letters, for `buried`'s `after`
    * (the next page begins after it): text of digits with at most one `.`,
-   * then maybe `:` and base64url, read only by the store that gave it. It stays valid once this dead
-   * letter is redriven or removed. Every store of this package gives one; a
-   * store that gives none cannot be paged.
+   * then maybe `:` and base64url, read only by the store that gave it. It
+   * stays valid once this dead letter is redriven or removed. Every store
+   * of this package gives one; a store that gives none cannot be paged.
    */
   readonly cursor?: string | undefined
 }
@@ -500,10 +500,9 @@ export interface Store {
    * on PostgreSQL; by id on Redis (a sorted set's ties). In memory "the same
    * instant" is one millisecond: jobs due within it are listed in offer
    * order (a cursor holds whole milliseconds), though claimed by their exact
-   * times. With `after` (a
-   * listed job's `cursor`), the list begins after that job's place, whether
-   * it still waits there or not. Optional: a store without it shows only
-   * counts.
+   * times. With `after` (a listed job's `cursor`), the list begins after
+   * that job's place, whether it still waits there or not. Optional: a
+   * store without it shows only counts.
    */
   readonly upcoming?:
     | ((queue: string, limit: number, after?: string) => Effect.Effect<ReadonlyArray<Upcoming>, StoreError>)
