@@ -346,6 +346,34 @@ describe("a store that fails", () => {
       yield* settle
       assert.strictEqual((yield* sampler.snapshot).queues[0]!.storeError, undefined)
     }))
+
+  it.effect("its last waiting jobs are shown, and whether a page follows them, as last read", () =>
+    Effect.gen(function*() {
+      let down = false
+      const waiting = Array.from({ length: 3 }, (_, i) => ({ id: `w${i}`, runAt: new Date(1_700_000_000_000 + i), attempts: 0, cursor: `${i}` }))
+      const admin = {
+        counts: Effect.suspend(() =>
+          down
+            ? Effect.fail(new StoreError({ operation: "count", reason: "connection refused" }))
+            : Effect.succeed({ ready: 3, leased: 0, completed: 0, buried: 0 })
+        ),
+        deadLetters: () => Effect.succeed([]),
+        upcoming: (limit: number) => Effect.succeed(waiting.slice(0, limit))
+      } as unknown as Admin
+      const pool = yield* Pool.make({ workers: 1, handler: () => Effect.void })
+      const queue: Dashboard.Queue = { ...Dashboard.memory("q", pool), kind: "durable", admin }
+      const sampler = yield* Sampler.start([queue], { interval: second, limits: { ...Sampler.defaultLimits, upcoming: 2 } })
+      const before = (yield* sampler.snapshot).queues[0]!
+      assert.deepStrictEqual(before.upcoming?.map((job) => job.id), ["w0", "w1"])
+      assert.isTrue(before.moreUpcoming)
+      down = true
+      yield* TestClock.adjust("1 second")
+      yield* settle
+      const shown = (yield* sampler.snapshot).queues[0]!
+      assert.match(shown.storeError ?? "", /connection refused/)
+      assert.deepStrictEqual(shown.upcoming?.map((job) => job.id), ["w0", "w1"])
+      assert.isTrue(shown.moreUpcoming, "a store that failed this tick has not said that no page follows")
+    }))
 })
 
 describe("a slow store", () => {
@@ -413,7 +441,7 @@ describe("a store whose answers take varying times", () => {
       workers: 1, queued: 0, delayed: 0, active: 0, submitted: succeeded, succeeded, failed: 0, died: 0,
       interrupted: 0, cancelled: 0, abandoned: 0, droppedOutcomes: 0
     })
-    const store = { counts: undefined, deadLetters: [], upcoming: undefined, error: undefined }
+    const store = { counts: undefined, deadLetters: [], upcoming: undefined, moreUpcoming: false, error: undefined }
     Sampler.tick(queue, { now: 1_000_000, monotonic: 50_000 }, stats(0), [], store)
     // The wall clock set an hour ahead between two ticks a second apart, then an hour back.
     Sampler.tick(queue, { now: 1_000_000 + 3_601_000, monotonic: 51_000 }, stats(10), [], store)

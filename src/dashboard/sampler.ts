@@ -246,10 +246,12 @@ export interface StoreView {
   readonly counts: Counts | undefined
   readonly deadLetters: ReadonlyArray<DeadLetter>
   readonly upcoming: ReadonlyArray<UpcomingJob> | undefined
+  /** Whether more jobs wait than `upcoming` shows (the store listed one more). */
+  readonly moreUpcoming: boolean
   readonly error: string | undefined
 }
 
-const noStore: StoreView = { counts: undefined, deadLetters: [], upcoming: undefined, error: undefined }
+const noStore: StoreView = { counts: undefined, deadLetters: [], upcoming: undefined, moreUpcoming: false, error: undefined }
 
 /**
  * The largest dead letter's payload a tick reads, in bytes of JSON: one
@@ -262,7 +264,11 @@ export const previewedPayloadBytes = 16 * 1024
 /** How long a tick waits for the store before it shows the queue without it. */
 const storeTimeout = Duration.seconds(2)
 
-/** The store's counts and first dead letters, or why they could not be read. */
+/**
+ * The store's counts, first dead letters and first waiting jobs, or why they
+ * could not be read (the last view then, `moreUpcoming` included: the first
+ * page of waiting jobs kept is cut to the limit, and no longer tells).
+ */
 const readStore = (queue: QueueState): Effect.Effect<StoreView> => {
   const admin = queue.source.admin
   if (admin === undefined) return Effect.succeed(noStore)
@@ -278,6 +284,7 @@ const readStore = (queue: QueueState): Effect.Effect<StoreView> => {
           counts: exit.value[0],
           deadLetters: exit.value[1].map(deadLetter),
           upcoming: exit.value[2]?.map(upcomingJob),
+          moreUpcoming: (exit.value[2]?.length ?? 0) > limits.upcoming,
           error: undefined
         }
         : { ...snapshot, error: failureText(exit.cause) }
@@ -421,7 +428,7 @@ export const tick = (
     recent: Ring.toArray(queue.recent).reverse(),
     deadLetters: store.deadLetters.slice(0, queue.limits.deadLetters),
     upcoming: store.upcoming?.slice(0, queue.limits.upcoming),
-    moreUpcoming: (store.upcoming?.length ?? 0) > queue.limits.upcoming,
+    moreUpcoming: store.moreUpcoming,
     periodic: queue.source.periodic
   }
   return queue.snapshot
