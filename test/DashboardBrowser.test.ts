@@ -16,6 +16,10 @@
  * - on a real Redis, 120 dead letters are paged, 50 at a time, with the
  *   page's buttons, a later page following the store as it changes, and a
  *   job is looked up by the id typed;
+ * - on later pages the test serves itself, two queues page both listings at
+ *   once, each on its own, every id as text; one listing's read that fails
+ *   or never answers marks and holds up its own page only; an emptied page
+ *   gives way to the first;
  * - the chart plots each sample's rate (`ended / seconds`), placed by the
  *   time the samples after it cover, on a snapshot the test serves itself.
  */
@@ -312,6 +316,116 @@ describe("the dashboard in a browser", () => {
       await program.exited
     }
   }, 120_000)
+
+  it("two queues, each listing paged on its own at once: every id as text; one listing's read failing or never answering holds up and marks its page only; an emptied page gives way to the first", async () => {
+    // A served snapshot and later pages the test controls. The queues' names look like the page's keys
+    // ("dead" + " " + queue); the ids hold HTML, quotes, spaces, escapes and emoji.
+    const names = ["x", "dead x"]
+    const odd = ["<img src=x onerror=\"window.pwned=1\">", "a\"b'c", "two  spaces", "\\u0000\\x00", "😀🎉", "</td><script>window.pwned=2</script>"]
+    const listings = { dead: "dead-letters", upcoming: "upcoming" } as const
+    type Listing = keyof typeof listings
+    const idsOf = (listing: Listing, queue: string, page: number) => odd.map((id) => `${listing}|${queue}|${page}|${id}`)
+    const later = new Map<string, Array<string>>()
+    for (const listing of ["dead", "upcoming"] as const) for (const queue of names) later.set(`${listing}|${queue}`, idsOf(listing, queue, 2))
+    const queue = (name: string): QueueSnapshot => ({
+      name,
+      kind: "durable",
+      stats: { workers: 0, queued: 0, delayed: 0, active: 0, submitted: 0, succeeded: 0, failed: 0, died: 0, interrupted: 0, cancelled: 0, abandoned: 0, droppedOutcomes: 0 },
+      counts: { ready: 0, leased: 0, completed: 0, buried: 100 },
+      storeError: undefined,
+      series: [],
+      percentiles: undefined,
+      running: [],
+      recent: [],
+      deadLetters: idsOf("dead", name, 1).map((id, i) => ({ id, attempts: 1, error: "<b>no</b>", payload: "<i>p</i>", cursor: `${i + 1}` })),
+      upcoming: idsOf("upcoming", name, 1).map((id, i) => ({ id, runAt: Date.now() + 3_600_000, attempts: 0, cursor: `${i + 1}` })),
+      moreUpcoming: true,
+      periodic: []
+    })
+    // How each listing's later page answers, by listing and queue: "hang" never answers.
+    const answers = new Map<string, "fail" | "hang">()
+    const asked = new Map<string, number>()
+    const page = await browser.newPage()
+    const errors: Array<string> = []
+    page.on("pageerror", (error) => errors.push(error.message))
+    const assets: Record<string, readonly [string, string]> = {
+      "/": ["text/html", Page.html],
+      "/dashboard.css": ["text/css", Page.style],
+      "/dashboard.js": ["text/javascript", Page.script]
+    }
+    await page.route("http://dashboard.test/**", (route) => {
+      const path = new URL(route.request().url()).pathname
+      if (path === "/api/snapshot") {
+        return route.fulfill({ contentType: "application/json", body: JSON.stringify({ at: Date.now(), actions: false, queues: names.map(queue) }) })
+      }
+      const read = /^\/api\/queues\/([^/]+)\/(dead-letters|upcoming)$/.exec(path)
+      if (read === null) {
+        const [contentType, body] = assets[path] ?? ["text/plain", "not here"]
+        return route.fulfill({ contentType, body })
+      }
+      const listing: Listing = read[2] === "upcoming" ? "upcoming" : "dead"
+      const key = `${listing}|${decodeURIComponent(read[1]!)}`
+      asked.set(key, (asked.get(key) ?? 0) + 1)
+      const answer = answers.get(key)
+      if (answer === "hang") return
+      if (answer === "fail") return route.fulfill({ status: 503, contentType: "application/json", body: "{\"error\":\"<b>down</b>\"}" })
+      const ids = later.get(key)!
+      const body = listing === "dead"
+        ? { deadLetters: ids.map((id, i) => ({ id, attempts: 1, error: "<b>no</b>", payload: "<i>p</i>", cursor: `9${i}` })), more: false }
+        : { upcoming: ids.map((id, i) => ({ id, runAt: Date.now() + 3_600_000, attempts: 0, cursor: `9${i}` })), more: false }
+      return route.fulfill({ contentType: "application/json", body: JSON.stringify(body) })
+    })
+    await page.goto("http://dashboard.test/")
+    const card = (name: string) => page.locator(`[data-queue="${name}"]`)
+    const attribute = { dead: "data-dead", upcoming: "data-upcoming" } as const
+    const shown = (listing: Listing, name: string) =>
+      card(name).locator(`[${attribute[listing]}]`).evaluateAll((rows, a) => rows.map((row) => [row.getAttribute(a), row.firstChild!.textContent]), attribute[listing])
+    const expectShown = (listing: Listing, name: string, ids: ReadonlyArray<string>) =>
+      expect.poll(() => shown(listing, name), patience).toEqual(ids.map((id) => [id, id]))
+    const button = (listing: Listing, name: string, which: string) => card(name).locator(`[data-listing="${listing}"] [data-page="${which}"]`)
+    const pageError = (listing: Listing, name: string) => card(name).locator(`[data-listing="${listing}"] [data-page-error]`)
+    for (const name of names) {
+      await expectShown("dead", name, idsOf("dead", name, 1))
+      await expectShown("upcoming", name, idsOf("upcoming", name, 1))
+    }
+    // Every listing of both queues on a later page at once, each its own.
+    for (const listing of ["dead", "upcoming"] as const) for (const name of names) await button(listing, name, "next").click()
+    for (const listing of ["dead", "upcoming"] as const) for (const name of names) await expectShown(listing, name, idsOf(listing, name, 2))
+    // As text, never HTML: no element made of an id, an error or a payload, nothing run.
+    expect(await page.locator("main img, main script, main td b, main td i, main p b").count()).toBe(0)
+    expect(await page.evaluate(() => (globalThis as { pwned?: number }).pwned)).toBeUndefined()
+    // One listing back to its first page: the other listing of its queue and the other queue's stay.
+    await button("upcoming", "x", "first").click()
+    await expectShown("upcoming", "x", idsOf("upcoming", "x", 1))
+    await expectShown("dead", "x", idsOf("dead", "x", 2))
+    await expectShown("upcoming", "dead x", idsOf("upcoming", "dead x", 2))
+    // The waiting jobs of "dead x" failing to be read again: said on that listing only, as text.
+    answers.set("upcoming|dead x", "fail")
+    await expect.poll(() => pageError("upcoming", "dead x").textContent(), patience).toContain("(<b>down</b>)")
+    expect(await pageError("dead", "dead x").count()).toBe(0)
+    expect(await card("x").locator("[data-page-error]").count()).toBe(0)
+    await expectShown("upcoming", "dead x", idsOf("upcoming", "dead x", 2))
+    // Never answered: the other pages are read again all the same, each second, and follow their stores.
+    answers.set("upcoming|dead x", "hang")
+    const hungAt = asked.get("upcoming|dead x")!
+    await expect.poll(() => asked.get("upcoming|dead x"), patience).toBeGreaterThan(hungAt)
+    const before = { x: asked.get("dead|x")!, deadX: asked.get("dead|dead x")! }
+    later.set("dead|x", idsOf("dead", "x", 2).slice(1))
+    const fast = { timeout: 4_000, interval: 100 }
+    await expect.poll(() => asked.get("dead|x")! - before.x, fast).toBeGreaterThanOrEqual(2)
+    await expect.poll(() => asked.get("dead|dead x")! - before.deadX, fast).toBeGreaterThanOrEqual(2)
+    expect(await shown("dead", "x")).toEqual(idsOf("dead", "x", 2).slice(1).map((id) => [id, id]))
+    answers.delete("upcoming|dead x")
+    await expect.poll(() => pageError("upcoming", "dead x").count(), patience).toBe(0)
+    // Emptied elsewhere (its jobs ran, or were cancelled): the first page again, for that listing only.
+    later.set("upcoming|dead x", [])
+    await expectShown("upcoming", "dead x", idsOf("upcoming", "dead x", 1))
+    expect(await button("upcoming", "dead x", "first").count()).toBe(0)
+    expect(await card("dead x").locator("h3", { hasText: "waiting for their time" }).textContent()).not.toContain("a later page")
+    await expectShown("dead", "dead x", idsOf("dead", "dead x", 2))
+    expect(errors).toEqual([])
+    await page.close()
+  }, 90_000)
 
   it("the chart plots each sample's rate, placed by the time the samples after it cover", async () => {
     // Three samples: 10 jobs over 2 s, 10 over 8 s (a tick that waited for a slow store), 147 over 5 s.

@@ -162,14 +162,14 @@ export const script = `"use strict";
     }
   };
   const firstPage = (listing, queue) => { pages.delete(pageKey(listing, queue)); draw(); };
-  // One round at a time, apart from the snapshot's: a slow store holds up its page only.
-  let refreshing = false;
-  const refreshPages = async (queues) => {
-    if (refreshing || pages.size === 0) return;
-    refreshing = true;
-    try {
-      await Promise.all([...pages].map(async ([key, page]) => {
-        if (!queues.some((q) => q.name === page.queue)) return pages.delete(key);
+  // Each page read again after each snapshot, apart from it and from one another (one read of a
+  // page at a time): a slow store, or a listing's read that never answers, holds up its page only.
+  const refreshPages = (queues) => {
+    for (const [key, page] of pages) {
+      if (!queues.some((q) => q.name === page.queue)) { pages.delete(key); continue; }
+      if (page.reading) continue;
+      page.reading = true;
+      (async () => {
         try {
           const { items, more } = await pageAfter(page.listing, page.queue, page.after);
           // Emptied (its jobs retried, deleted or run): the first page again.
@@ -177,12 +177,12 @@ export const script = `"use strict";
           else Object.assign(page, { items, more, error: undefined });
         } catch (error) {
           page.error = error.message;
+        } finally {
+          page.reading = false;
+          draw();
         }
-      }));
-    } finally {
-      refreshing = false;
+      })();
     }
-    draw();
   };
   // A listing's page error and paging buttons: "first page" on a later page, "next page" when one follows.
   const pageTools = (listing, queue, paged, items, more) => {
