@@ -832,6 +832,42 @@ describe("routes", () => {
     }
   })
 
+  it("the waiting jobs' pages are limits.upcoming long, a full last page followed by none; a store that cannot list them is said so in the snapshot, and its later page is empty", async () => {
+    const store = await Effect.runPromise(MemoryStore.make)
+    const wait = (queue: string, n: number) =>
+      store.offer(queue, Array.from({ length: n }, (_, i) => ({ id: `${queue}-${i}`, payload: i, delay: 60_000 + i })))
+    await Effect.runPromise(Effect.andThen(wait("emails", 6), wait("exact", 2)))
+    const { upcoming: _, ...unlisting } = store
+    const queues = [
+      emailsQueue(Durable.admin({ store, queue: "emails" })),
+      { ...emailsQueue(Durable.admin({ store, queue: "exact" })), name: "exact" },
+      { ...emailsQueue(Durable.admin({ store: unlisting, queue: "emails" })), name: "unlisting" }
+    ]
+    const { dispose, handler } = await HttpRouter.toWebHandler(
+      Dashboard.routes({ queues, token: undefined, limits: { upcoming: 2, deadLetters: 3 } }),
+      { disableLogger: true }
+    )
+    const get = async (path: string) => {
+      const response = await handler(new Request(`http://127.0.0.1:8080${path}`))
+      assert.strictEqual(response.status, 200, path)
+      return (await response.json()) as any
+    }
+    try {
+      const [emails, exact, unlisted] = (await get("/api/snapshot")).queues
+      assert.deepStrictEqual([emails.upcoming.map((job: any) => job.id), emails.moreUpcoming], [["emails-0", "emails-1"], true])
+      assert.deepStrictEqual([exact.upcoming.map((job: any) => job.id), exact.moreUpcoming], [["exact-0", "exact-1"], false], "exactly a page: none follows")
+      assert.deepStrictEqual([unlisted.upcoming, unlisted.moreUpcoming], [undefined, false])
+      const after = (cursor: string) => get(`/api/queues/emails/upcoming?after=${encodeURIComponent(cursor)}`)
+      const second = await after(emails.upcoming.at(-1).cursor)
+      assert.deepStrictEqual([second.upcoming.map((job: any) => job.id), second.more], [["emails-2", "emails-3"], true])
+      const third = await after(second.upcoming.at(-1).cursor)
+      assert.deepStrictEqual([third.upcoming.map((job: any) => job.id), third.more], [["emails-4", "emails-5"], false], "a full last page")
+      assert.deepStrictEqual(await get(`/api/queues/unlisting/upcoming?after=${encodeURIComponent(second.upcoming.at(-1).cursor)}`), { upcoming: [], more: false })
+    } finally {
+      await dispose()
+    }
+  })
+
   it("the reads of a queue's store run at most readsAtOnce at a time, more refused at once; one whose store dies is a 503, said", async () => {
     const gate = Effect.runSync(Deferred.make<void>())
     let started = 0
