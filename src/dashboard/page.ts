@@ -323,7 +323,7 @@ export const script = `"use strict";
     return section;
   };
 
-  // The last snapshot, drawn again when a page of dead letters changes.
+  // The last snapshot, drawn again when a later page (of dead letters or of waiting jobs) changes.
   let last;
   const draw = () => {
     if (!last) return;

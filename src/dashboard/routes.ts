@@ -1,7 +1,8 @@
 /**
  * The dashboard's HTTP routes: the page and its assets, the snapshot the
- * page polls, a durable queue's later pages of dead letters and a job looked
- * up by id, and the actions on a durable queue (redrive, remove, cancel).
+ * page polls, a durable queue's later pages of dead letters and of waiting
+ * jobs and a job looked up by id, and the actions on a durable queue
+ * (redrive, remove, cancel).
  *
  * Every action is checked (`security.ts`), its body read with a size limit
  * and checked field by field; bad input gets a 4xx JSON error saying what is

@@ -1,7 +1,7 @@
 /**
  * The dashboard's sampler: for each pool or queue it shows, one record of
  * bounded rings, filled once a second from the pool's counters (and, for a
- * durable queue, the store's counts and dead letters) and from the pool's
+ * durable queue, the store's counts, dead letters and waiting jobs) and from the pool's
  * outcomes as they come; and the snapshot the page polls, built once per
  * tick from those rings.
  *
