@@ -129,7 +129,7 @@ const perform = (queue: QueueState, action: Action): Effect.Effect<unknown, Refu
  * (`{ upcoming, more }`), the page after a listed job's cursor (the snapshot
  * lists the first). Read-only, as the snapshot is: no token.
  */
-const laterPage = <A>(
+const pageRoute = <A>(
   reads: Reads,
   listed: string,
   field: "deadLetters" | "upcoming",
@@ -366,8 +366,8 @@ export const routes = (sampler: Sampler, { hosts, token }: Settings): Layer.Laye
       "/api/snapshot",
       guarded(() => Effect.map(sampler.snapshot, answerOf))
     ),
-    HttpRouter.add("GET", "/api/queues/:queue/dead-letters", guarded(ofDurableQueue(sampler, laterPage(reads, "dead letters", "deadLetters", deadLettersAfter)))),
-    HttpRouter.add("GET", "/api/queues/:queue/upcoming", guarded(ofDurableQueue(sampler, laterPage(reads, "waiting jobs", "upcoming", upcomingAfter)))),
+    HttpRouter.add("GET", "/api/queues/:queue/dead-letters", guarded(ofDurableQueue(sampler, pageRoute(reads, "dead letters", "deadLetters", deadLettersAfter)))),
+    HttpRouter.add("GET", "/api/queues/:queue/upcoming", guarded(ofDurableQueue(sampler, pageRoute(reads, "waiting jobs", "upcoming", upcomingAfter)))),
     HttpRouter.add("GET", "/api/queues/:queue/job", guarded(ofDurableQueue(sampler, jobLookUp(reads)))),
     HttpRouter.add("POST", "/api/queues/:queue/:action", guarded(act(sampler, token)))
   )
