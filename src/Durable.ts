@@ -469,6 +469,18 @@ export interface Admin {
    * left as it was), or undefined if the queue does not hold it.
    */
   readonly cancel: (id: string) => Effect.Effect<JobState | undefined, AdminError>
+  /**
+   * Pauses the queue for every process: no worker of any pool on it starts
+   * another job until `resume`; running jobs run on and end as usual, and
+   * jobs are still offered. Returns whether it was running. Fails with a
+   * `StoreError` (not retryable) on a store that cannot pause (one without
+   * the optional `Store.pause`).
+   */
+  readonly pause: Effect.Effect<boolean, AdminError>
+  /** Resumes the queue: its pools are woken and claim at once. Returns whether it was paused. */
+  readonly resume: Effect.Effect<boolean, AdminError>
+  /** Whether the queue is paused; false on a store that cannot pause. */
+  readonly isPaused: Effect.Effect<boolean, AdminError>
 }
 
 /** How to reach a queue to administer it. */
@@ -501,6 +513,9 @@ export const admin = (options: AdminOptions): Admin => {
       counts: refused,
       deadLetters: () => refused,
       upcoming: () => refused,
+      pause: refused,
+      resume: refused,
+      isPaused: refused,
       lookup: () => refused,
       redrive: () => refused,
       remove: () => refused,

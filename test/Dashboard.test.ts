@@ -329,7 +329,8 @@ describe("a store that fails", () => {
       const admin = {
         counts: Effect.suspend(() => down ? Effect.fail(new StoreError({ operation: "count", reason: "connection refused" })) : Effect.succeed(counts)),
         deadLetters: () => Effect.succeed([]),
-        upcoming: () => Effect.succeed(undefined)
+        upcoming: () => Effect.succeed(undefined),
+        isPaused: Effect.succeed(false)
       } as unknown as Admin
       const pool = yield* Pool.make({ workers: 1, handler: () => Effect.void })
       const queue: Dashboard.Queue = { ...Dashboard.memory("q", pool), kind: "durable", admin }
@@ -358,7 +359,8 @@ describe("a store that fails", () => {
             : Effect.succeed({ ready: 3, leased: 0, completed: 0, buried: 0 })
         ),
         deadLetters: () => Effect.succeed([]),
-        upcoming: (limit: number) => Effect.succeed(waiting.slice(0, limit))
+        upcoming: (limit: number) => Effect.succeed(waiting.slice(0, limit)),
+        isPaused: Effect.succeed(false)
       } as unknown as Admin
       const pool = yield* Pool.make({ workers: 1, handler: () => Effect.void })
       const queue: Dashboard.Queue = { ...Dashboard.memory("q", pool), kind: "durable", admin }
@@ -382,7 +384,8 @@ describe("a slow store", () => {
       const admin = {
         counts: Effect.as(Effect.sleep("1500 millis"), { ready: 0, leased: 0, completed: 0, buried: 0 }),
         deadLetters: () => Effect.succeed([]),
-        upcoming: () => Effect.succeed(undefined)
+        upcoming: () => Effect.succeed(undefined),
+        isPaused: Effect.succeed(false)
       } as unknown as Admin
       const slowPool = yield* Pool.make({ workers: 1, handler: () => Effect.void })
       const slow: Dashboard.Queue = { ...Dashboard.memory("slow", slowPool), kind: "durable", admin }
@@ -417,7 +420,8 @@ describe("a store whose answers take varying times", () => {
           Effect.as(Effect.sleep(Duration.millis(delays[asked++ % delays.length]!)), { ready: 0, leased: 0, completed: 0, buried: 0 })
         ),
         deadLetters: () => Effect.succeed([]),
-        upcoming: () => Effect.succeed(undefined)
+        upcoming: () => Effect.succeed(undefined),
+        isPaused: Effect.succeed(false)
       } as unknown as Admin
       const pool = yield* Pool.make({ workers: 1, handler: () => Effect.void })
       const readAt: Array<number> = []
@@ -441,7 +445,7 @@ describe("a store whose answers take varying times", () => {
       workers: 1, queued: 0, delayed: 0, active: 0, submitted: succeeded, succeeded, failed: 0, died: 0,
       interrupted: 0, cancelled: 0, abandoned: 0, droppedOutcomes: 0
     })
-    const store = { counts: undefined, deadLetters: [], upcoming: undefined, moreUpcoming: false, error: undefined }
+    const store = { counts: undefined, deadLetters: [], upcoming: undefined, moreUpcoming: false, paused: undefined, error: undefined }
     Sampler.tick(queue, { now: 1_000_000, monotonic: 50_000 }, stats(0), [], store)
     // The wall clock set an hour ahead between two ticks a second apart, then an hour back.
     Sampler.tick(queue, { now: 1_000_000 + 3_601_000, monotonic: 51_000 }, stats(10), [], store)
@@ -468,7 +472,8 @@ describe("a store whose answers take varying times", () => {
           admin: {
             counts: Effect.as(Effect.sleep("1500 millis"), { ready: 0, leased: 0, completed: 0, buried: 0 }),
             deadLetters: () => Effect.succeed([]),
-            upcoming: () => Effect.succeed(undefined)
+            upcoming: () => Effect.succeed(undefined),
+            isPaused: Effect.succeed(false)
           } as unknown as Admin
         }))
       const queues = [yield* slowQueue("a"), yield* slowQueue("b"), yield* slowQueue("c")]
@@ -487,6 +492,9 @@ describe("routes", () => {
     deadLetters: () => Effect.succeed([{ id: "dead-1", payload: { to: "ada" }, attempts: 3, error: "Error: bounced" }]),
     upcoming: () => Effect.succeed([{ id: "later-1", runAt: new Date(1_700_000_000_000), attempts: 0 }]),
     lookup: () => Effect.succeed(undefined),
+    pause: Effect.sync(() => (calls.push("pause"), true)),
+    resume: Effect.sync(() => (calls.push("resume"), false)),
+    isPaused: Effect.succeed(false),
     redrive: (ids) =>
       Effect.sync(() => {
         calls.push(`redrive ${ids === undefined ? "all" : [...ids].join(",")}`)
@@ -560,9 +568,14 @@ describe("routes", () => {
         status: 200,
         body: { found: "ready" }
       })
+      // The queue paused, then resumed: `changed` false when it was so already.
+      assert.deepStrictEqual(await answer(post("/api/queues/emails/pause", "{}")), { status: 200, body: { paused: true, changed: true } })
+      assert.deepStrictEqual(await answer(post("/api/queues/emails/resume", "{}")), { status: 200, body: { paused: false, changed: false } })
       const refused: Array<[Request, number]> = [
         [post("/api/queues/emails/redrive", "{\"all\":true}", { "x-dashboard-token": "" }), 403],
         [post("/api/queues/emails/redrive", "{\"all\":true}", { "x-dashboard-token": "guess" }), 403],
+        [post("/api/queues/emails/pause", "{}", { "x-dashboard-token": "guess" }), 403],
+        [post("/api/queues/emails/pause", "[]"), 400],
         [post("/api/queues/emails/redrive", "{\"all\":true}", { origin: "http://evil.example" }), 403],
         [post("/api/queues/emails/redrive", "{\"all\":true}", { "sec-fetch-site": "cross-site" }), 403],
         [post("/api/queues/emails/redrive", "{\"all\":true}", { "content-type": "text/plain" }), 415],
@@ -579,8 +592,8 @@ describe("routes", () => {
         assert.strictEqual(got, status, JSON.stringify(body))
         assert.isString(body.error)
       }
-      // Only the two accepted actions, and the unknown id's cancel, reached the store.
-      assert.deepStrictEqual(calls, ["redrive dead-1", "cancel ready-1", "cancel nobody"])
+      // Only the accepted actions, and the unknown id's cancel, reached the store.
+      assert.deepStrictEqual(calls, ["redrive dead-1", "cancel ready-1", "pause", "resume", "cancel nobody"])
     } finally {
       await dispose()
     }

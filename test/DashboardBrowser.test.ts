@@ -174,6 +174,16 @@ describe("the dashboard in a browser", () => {
       await waitForCount(page, queue, "buried", (n) => n === 15)
       const info = await onQueue(queue, (admin) => admin.lookup(id))
       expect(info?.state).toBe("completed")
+
+      // Paused from the page (after its confirmation), for every process: said on the card; then resumed.
+      page.once("dialog", (dialog) => dialog.accept())
+      await card.locator('[data-action="pause"]').click()
+      await expect.poll(() => page.locator("#message").textContent(), patience).toContain("\"paused\":true,\"changed\":true")
+      await expect.poll(() => card.locator("[data-paused]").count(), patience).toBe(1)
+      expect(await onQueue(queue, (admin) => admin.isPaused)).toBe(true)
+      await card.locator('[data-action="resume"]').click()
+      await expect.poll(() => card.locator("[data-paused]").count(), patience).toBe(0)
+      expect(await onQueue(queue, (admin) => admin.isPaused)).toBe(false)
       await page.close()
     } finally {
       program.kill("SIGTERM")
@@ -333,6 +343,7 @@ describe("the dashboard in a browser", () => {
       stats: { workers: 0, queued: 0, delayed: 0, active: 0, submitted: 0, succeeded: 0, failed: 0, died: 0, interrupted: 0, cancelled: 0, abandoned: 0, droppedOutcomes: 0 },
       counts: { ready: 0, leased: 0, completed: 0, buried: 100 },
       storeError: undefined,
+      paused: false,
       series: [],
       percentiles: undefined,
       running: [],
@@ -441,6 +452,7 @@ describe("the dashboard in a browser", () => {
       stats: { workers: 1, queued: 0, delayed: 0, active: 0, submitted: 50, succeeded: 45, failed: 5, died: 0, interrupted: 0, cancelled: 0, abandoned: 0, droppedOutcomes: 0 },
       counts: undefined,
       storeError: undefined,
+      paused: undefined,
       series,
       percentiles: undefined,
       running: [],

@@ -510,6 +510,31 @@ describe("Durable dead letters and single jobs", () => {
     })))
 })
 
+describe("Durable pause", () => {
+  it.effect("a store that cannot pause: pause and resume fail, not retryable; isPaused is false; one that answers no boolean is refused", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const { pause: _, paused: __, ...unpausable } = store
+      const { paused: ___, ...halfway } = store
+      const admin = Durable.admin({ store: unpausable, queue: "q" })
+      // A store that could pause but not say so is not taken for one that can: it would show a paused queue running.
+      const blind = Durable.admin({ store: halfway, queue: "q" })
+      for (const operation of [admin.pause, admin.resume, blind.pause]) {
+        const error = yield* Effect.flip(operation)
+        assert.strictEqual(error._tag, "StoreError")
+        assert.include(error.message, "cannot pause a queue")
+        assert.isFalse((error as { readonly retryable?: boolean }).retryable)
+      }
+      assert.isFalse(yield* admin.isPaused)
+      const wrong = Durable.admin({ store: { ...store, pause: () => Effect.succeed("yes" as never) }, queue: "q" })
+      assert.match((yield* Effect.flip(wrong.pause)).message, /the store's pause answered/)
+      // One of ours, through the admin: once, then already.
+      const ours = Durable.admin({ store, queue: "q" })
+      assert.deepStrictEqual([yield* ours.pause, yield* ours.pause, yield* ours.isPaused], [true, false, true])
+      assert.deepStrictEqual([yield* ours.resume, yield* ours.resume, yield* ours.isPaused], [true, false, false])
+    })))
+})
+
 describe("Durable upcoming", () => {
   it.effect("in memory, jobs due at one instant are listed in the order they were offered, as on PostgreSQL", () =>
     Effect.scoped(Effect.gen(function*() {

@@ -568,6 +568,8 @@ describe("setting up the schema once: PostgresStore.migrate, and migrate: false"
       const claimed = yield* store.claim(queue, 1, minute)
       yield* store.complete(queue, claimed)
       assert.deepStrictEqual(yield* store.counts(queue), { ...empty, completed: 1 })
+      // Pausing and resuming need no other right: a queue's row is turned off, never deleted.
+      assert.deepStrictEqual([yield* store.pause!(queue, true), yield* store.pause!(queue, false)], [true, true])
     })))
 
   it.live("PostgresStore.migrateClient in the application's transaction waits out a long transaction on the table, try after try", () =>

@@ -60,6 +60,7 @@ main { padding: 0 20px 20px; display: grid; gap: 16px; }
 section.queue { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 14px 16px; }
 section.queue h2 { margin: 0 0 8px; font-size: 15px; }
 section.queue h2 small { color: var(--muted); font-weight: normal; margin-left: 6px; }
+section.queue h2 .paused { color: var(--bad); font-size: 12px; font-weight: 600; margin-left: 10px; }
 .row { display: flex; flex-wrap: wrap; gap: 20px; align-items: flex-start; }
 .counts { display: grid; grid-template-columns: repeat(auto-fill, minmax(92px, 1fr)); gap: 6px; flex: 1 1 420px; }
 .count { border: 1px solid var(--line); border-radius: 6px; padding: 4px 8px; }
@@ -267,7 +268,8 @@ export const script = `"use strict";
     );
     const p = q.percentiles;
     const section = h("section", { class: "queue", "data-queue": q.name },
-      h("h2", {}, q.name, h("small", {}, q.kind === "durable" ? "durable queue (counts in the store, across processes)" : "in-memory pool (this process)")),
+      h("h2", {}, q.name, h("small", {}, q.kind === "durable" ? "durable queue (counts in the store, across processes)" : "in-memory pool (this process)"),
+        q.paused ? h("span", { class: "paused", "data-paused": true }, "paused: no job starts") : null),
       q.storeError ? h("p", { class: "error" }, "store: " + q.storeError) : null,
       h("div", { class: "row" },
         h("div", { class: "counts" }, counts),
@@ -292,6 +294,13 @@ export const script = `"use strict";
       const later = pages.get(pageKey("upcoming", q.name));
       const waiting = later ? later.items : q.upcoming;
       section.append(
+        h("div", { class: "tools" },
+          q.paused
+            ? h("button", { "data-action": "resume", disabled: !actions, onclick: () => act(q.name, "resume", {}) }, "resume queue")
+            : h("button", {
+              class: "danger", "data-action": "pause", disabled: !actions,
+              onclick: () => confirm("Pause " + q.name + "? No worker of any process starts a job of it until it is resumed.") && act(q.name, "pause", {})
+            }, "pause queue")),
         h("h3", {}, "dead letters (" + (c ? c.buried : "?") + ")" + (paged ? ", a later page" : "")),
         h("div", { class: "tools" },
           h("button", { "data-action": "redrive-all", disabled: !actions, onclick: () => act(q.name, "redrive", { all: true }) }, "retry all"),

@@ -51,6 +51,7 @@ const asset = (body: string, contentType: string) =>
 type Action =
   | { readonly _tag: "redrive" | "remove"; readonly ids: ReadonlyArray<string> | "all" }
   | { readonly _tag: "cancel"; readonly id: string }
+  | { readonly _tag: "pause" | "resume" }
 
 /**
  * A request refused: the answer's status and what to say; `unknown` when
@@ -85,6 +86,7 @@ export const parseAction = (name: string, body: unknown): Action | Refused => {
       ? { _tag: "cancel", id: fields.id }
       : new Refused(400, `"id" must be a job id: ${anId}`)
   }
+  if (name === "pause" || name === "resume") return { _tag: name }
   if (name !== "redrive" && name !== "remove") return new Refused(404, `no action ${JSON.stringify(name)}`)
   // "All" must be said: an empty or forgotten list must never mean every dead letter.
   if (fields.all === true && fields.ids === undefined) return { _tag: name, ids: "all" }
@@ -120,6 +122,13 @@ const perform = (queue: QueueState, action: Action): Effect.Effect<unknown, Refu
         found === undefined
           ? Effect.fail(new Refused(404, `no job ${JSON.stringify(action.id)} in queue ${queue.source.name}`))
           : Effect.succeed({ found }))
+    case "pause":
+    case "resume":
+      // `changed`: false when it was so already (another operator, another process).
+      return Effect.map(Effect.catch(action._tag === "pause" ? admin.pause : admin.resume, failed), (changed) => ({
+        paused: action._tag === "pause",
+        changed
+      }))
   }
 }
 
@@ -243,15 +252,11 @@ const readJson = (request: HttpServerRequest.HttpServerRequest): Effect.Effect<u
     )
   )
 
-/** What an action's log line says of its ids: the list, cut short, or "all". */
-const idsOf = (action: Action | undefined): string =>
-  action === undefined
-    ? "-"
-    : action._tag === "cancel"
-    ? action.id
-    : action.ids === "all"
-    ? "all"
-    : action.ids.slice(0, 20).join(",") + (action.ids.length > 20 ? `,… (${action.ids.length})` : "")
+/** What an action's log line says of its ids: the list, cut short, or "all" ("-" for none, or an action on the queue). */
+const idsOf = (action: Action | undefined): string => {
+  if (action === undefined || !("ids" in action)) return action?._tag === "cancel" ? action.id : "-"
+  return action.ids === "all" ? "all" : action.ids.slice(0, 20).join(",") + (action.ids.length > 20 ? `,… (${action.ids.length})` : "")
+}
 
 /** One action: checked, read, done, logged; always an answer. */
 const act = (sampler: Sampler, token: string | undefined) =>

@@ -131,6 +131,8 @@ export interface QueueSnapshot {
   readonly counts: Counts | undefined
   /** Why the store could not be read this tick, if it could not. */
   readonly storeError: string | undefined
+  /** Whether a durable queue is paused (`Admin.pause`), as last read; undefined for an in-memory pool. */
+  readonly paused: boolean | undefined
   readonly series: ReadonlyArray<Sample>
   readonly percentiles: Ring.Percentiles | undefined
   readonly running: ReadonlyArray<{ readonly id: string; readonly worker: number; readonly attempt: number; readonly ms: number | undefined }>
@@ -201,6 +203,7 @@ export const makeQueue = (source: Source, limits: Limits = defaultLimits): Queue
     stats: emptyStats,
     counts: undefined,
     storeError: undefined,
+    paused: undefined,
     series: [],
     percentiles: undefined,
     running: [],
@@ -248,10 +251,19 @@ export interface StoreView {
   readonly upcoming: ReadonlyArray<UpcomingJob> | undefined
   /** Whether more jobs wait than `upcoming` shows (the store listed one more). */
   readonly moreUpcoming: boolean
+  /** Whether the queue is paused; undefined without a store. */
+  readonly paused: boolean | undefined
   readonly error: string | undefined
 }
 
-const noStore: StoreView = { counts: undefined, deadLetters: [], upcoming: undefined, moreUpcoming: false, error: undefined }
+const noStore: StoreView = {
+  counts: undefined,
+  deadLetters: [],
+  upcoming: undefined,
+  moreUpcoming: false,
+  paused: undefined,
+  error: undefined
+}
 
 /**
  * The largest dead letter's payload a tick reads, in bytes of JSON: one
@@ -275,7 +287,7 @@ const readStore = (queue: QueueState): Effect.Effect<StoreView> => {
   const { limits, snapshot } = queue
   const deadLetters = admin.deadLetters(limits.deadLetters, { maxPayloadBytes: previewedPayloadBytes })
   // One more waiting job than shown: whether a page follows the first.
-  return Effect.all([admin.counts, deadLetters, admin.upcoming(limits.upcoming + 1)]).pipe(
+  return Effect.all([admin.counts, deadLetters, admin.upcoming(limits.upcoming + 1), admin.isPaused]).pipe(
     Effect.timeout(storeTimeout),
     Effect.exit,
     Effect.map((exit): StoreView =>
@@ -285,6 +297,7 @@ const readStore = (queue: QueueState): Effect.Effect<StoreView> => {
           deadLetters: exit.value[1].map(deadLetter),
           upcoming: exit.value[2]?.map(upcomingJob),
           moreUpcoming: (exit.value[2]?.length ?? 0) > limits.upcoming,
+          paused: exit.value[3],
           error: undefined
         }
         : { ...snapshot, error: failureText(exit.cause) }
@@ -422,6 +435,7 @@ export const tick = (
     stats,
     counts: store.counts,
     storeError: store.error,
+    paused: store.paused,
     series: Ring.toArray(queue.series),
     percentiles: Ring.percentiles(queue.runTimes),
     running: shown,

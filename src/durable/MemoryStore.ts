@@ -94,6 +94,8 @@ let lastOffer = 0
 interface MemoryState {
   readonly queues: Map<string, Queue>
   readonly wakeups: Map<string, PubSub.PubSub<void>>
+  /** The queues paused (`Store.pause`). */
+  readonly paused: Set<string>
 }
 
 const queueOf = (state: MemoryState, name: string): Queue => {
@@ -171,6 +173,8 @@ const offer = (state: MemoryState, queue: string, jobs: ReadonlyArray<Offered>, 
 }
 
 const claim = (state: MemoryState, queue: string, max: number, lease: Duration.Duration, now: number): ClaimedJobs => {
+  // Paused: nothing leased, and no reading of `due` (a job due now would have its pool claim back to back).
+  if (state.paused.has(queue)) return withDue([], undefined)
   const claimed: Array<Claimed> = []
   const token = `memory-${++lastToken}`
   const ready = [...entriesOf(state, queue).values()]
@@ -282,6 +286,7 @@ const buried = (state: MemoryState, queue: string, limit: number, maxPayloadByte
 }
 
 const due = (state: MemoryState, queue: string, now: number): number | undefined => {
+  if (state.paused.has(queue)) return undefined
   let earliest: number | undefined
   for (const entry of entriesOf(state, queue).values()) {
     if (entry.waiting && (earliest === undefined || entry.visibleAt < earliest)) earliest = entry.visibleAt
@@ -321,6 +326,18 @@ const upcoming = (state: MemoryState, queue: string, limit: number, after?: stri
       attempts: entry.attempts,
       cursor: `${place[0]}.${place[1]}`
     }))
+}
+
+/** Pauses or resumes `queue`; a resumed queue's listeners are woken. Whether the state changed. */
+const pause = (state: MemoryState, queue: string, paused: boolean): boolean => {
+  if (state.paused.has(queue) === paused) return false
+  if (paused) {
+    state.paused.add(queue)
+  } else {
+    state.paused.delete(queue)
+    notify(state, queue)
+  }
+  return true
 }
 
 /** A subscription to `queue`'s notifications, and what takes the next one. */
@@ -398,7 +415,7 @@ const purge = (
 
 /** Makes an empty store. */
 export const make: Effect.Effect<Store> = Effect.sync(() => {
-  const state: MemoryState = { queues: new Map(), wakeups: new Map() }
+  const state: MemoryState = { queues: new Map(), wakeups: new Map(), paused: new Set() }
   const at = Clock.currentTimeMillis
   const engine: Boundary.Engine = {
     offer: (queue, jobs) => Effect.map(at, (now) => offer(state, queue, jobs, now)),
@@ -412,6 +429,8 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
     buried: (queue, limit, maxPayloadBytes, after) => Effect.sync(() => buried(state, queue, limit, maxPayloadBytes, after)),
     due: (queue) => Effect.map(at, (now) => due(state, queue, now)),
     upcoming: (queue, limit, after) => Effect.sync(() => upcoming(state, queue, limit, after)),
+    pause: (queue, paused) => Effect.sync(() => pause(state, queue, paused)),
+    paused: (queue) => Effect.sync(() => state.paused.has(queue)),
     listen: (queue) => listen(state, queue),
     lookup: (queue, id) => Effect.sync(() => lookup(state, queue, id)),
     redrive: (queue, ids) => Effect.map(at, (now) => redrive(state, queue, ids, now)),

@@ -41,6 +41,9 @@
  * - `lastBurial` STRING the newest burial's score, so that none is given twice
  *                     (the newest dead letter removed, the clock stepped back);
  *                     absent until the first burial, and older code ignores it
+ * - `paused`    STRING set while the queue is paused (`Store.pause`): every
+ *                     claim reads it, and leases nothing while it is there;
+ *                     older code ignores it
  * - `errors`    HASH  id -> why it was buried
  * - `cancelled` ZSET  ids cancelled, scored by when
  *

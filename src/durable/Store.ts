@@ -508,6 +508,19 @@ export interface Store {
     | ((queue: string, limit: number, after?: string) => Effect.Effect<ReadonlyArray<Upcoming>, StoreError>)
     | undefined
   /**
+   * Pauses (`true`) or resumes (`false`) `queue` for every process that
+   * claims from this store. While it is paused, its claims lease nothing
+   * and read no `due` (a short claim says none waits), and `due` says none
+   * waits: its pools poll, as an idle pool does, without claiming back to
+   * back. Everything else goes on: offers, endings of the leases already
+   * held, retries, cancels, purges. Resuming notifies the queue's listeners.
+   * Returns whether the state changed. Optional, with `paused`: a store
+   * without them cannot be paused.
+   */
+  readonly pause?: ((queue: string, paused: boolean) => Effect.Effect<boolean, StoreError>) | undefined
+  /** Whether `queue` is paused (`pause`). Optional, with `pause`. */
+  readonly paused?: ((queue: string) => Effect.Effect<boolean, StoreError>) | undefined
+  /**
    * How long until the earliest job of `queue` that waits for its time (a
    * delayed job, a retry waiting) may be claimed, in milliseconds by the
    * store's clock: 0 if one may be now, undefined if none waits. (A lease

@@ -157,7 +157,26 @@ export const make = (store: Store, queue: string, cancelled: (id: string) => voi
           if (found === "leased") cancelled(checked)
           return found
         })
-      })
+      }),
+    pause: pausing(store, queue, true),
+    resume: pausing(store, queue, false),
+    isPaused: canPause(store) ? store.paused(queue) : Effect.succeed(false)
   }
 }
+
+/**
+ * Whether `store` can pause a queue: it has `pause` and `paused` both. One
+ * that could pause but not say so (or the other way) would show a paused
+ * queue running.
+ */
+const canPause = (
+  store: Store
+): store is Store & { readonly pause: NonNullable<Store["pause"]>; readonly paused: NonNullable<Store["paused"]> } =>
+  store.pause !== undefined && store.paused !== undefined
+
+/** `pause` or `resume`: the store's, or a refusal from a store that cannot pause. */
+const pausing = (store: Store, queue: string, paused: boolean): Effect.Effect<boolean, StoreError> =>
+  canPause(store)
+    ? store.pause(queue, paused)
+    : Effect.fail(new StoreError({ operation: "pause", reason: "the store cannot pause a queue (it needs `pause` and `paused`)", retryable: false }))
 

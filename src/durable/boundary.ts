@@ -209,6 +209,7 @@ const wrap = (engine: Engine, options: Options): Store => {
     listen: engine.listen === undefined ? undefined : listening(engine.listen, options, operate),
     due: engine.due === undefined ? undefined : dueOf(engine.due, operate),
     upcoming: engine.upcoming === undefined ? undefined : upcomingOf(engine.upcoming, operate),
+    ...pausingOf(engine, operate),
     overlappingClaimsCostly: engine.overlappingClaimsCostly,
     lookup: (queue, id) => withIds("lookup", queue, [{ id }], () => engine.lookup(queue, id)),
     redrive: (queue, ids) =>
@@ -234,6 +235,19 @@ const upcomingOf = (
   if (refused !== undefined) return refuse("upcoming", `after ${refused}, got ${describe(after)}`)
   return n === 0 ? Effect.succeed([]) : operate("upcoming", queue, () => upcoming(queue, n, after))
 }
+
+/** The engine's `pause` and `paused`, run like any operation, both or neither (as `admin.ts` takes them). */
+const pausingOf = (
+  { pause, paused }: Engine,
+  operate: ReturnType<typeof operation>
+): Pick<Store, "pause" | "paused"> =>
+  pause === undefined || paused === undefined ? {} : {
+    pause: (queue, to) =>
+      typeof to === "boolean"
+        ? operate("pause", queue, () => pause(queue, to))
+        : refuse("pause", `whether to pause must be true or false, got ${describe(to)}`),
+    paused: (queue) => operate("paused", queue, () => paused(queue))
+  }
 
 /** The engine's `due`, run like any operation. */
 const dueOf = (

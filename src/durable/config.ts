@@ -121,8 +121,9 @@ const store = (option: string, input: unknown): Store => {
     }
     operations[name] = boundTo(operation, source)
   }
-  // Optional: a store without `listen` or `due` is polled; one without `upcoming` lists no waiting jobs.
-  for (const name of ["listen", "due", "upcoming"] as const) {
+  // Optional: a store without `listen` or `due` is polled; one without `upcoming` lists no waiting jobs;
+  // one without `pause` and `paused` cannot be paused.
+  for (const name of ["listen", "due", "upcoming", "pause", "paused"] as const) {
     const operation = field(source, name, option)
     if (operation === undefined) continue
     if (typeof operation !== "function") refuse(option, `must be a Store: its ${name} is ${describe(operation)}`)

@@ -57,6 +57,7 @@ const listing = (what: string): Answer => ({
     }),
   expected: `an array of ${what} whose cursors, if any, are digits with at most one '.', then maybe ':' and base64url`
 })
+const aBoolean: Answer = { holds: (answer) => typeof answer === "boolean", expected: "true or false" }
 const taken: Answer = {
   holds: (answer) => answer === undefined || typeof answer === "boolean",
   expected: "true, false or nothing"
@@ -76,7 +77,9 @@ const answers: ReadonlyMap<string, Answer> = new Map([
   ["buried", listing("dead letters")],
   ["upcoming", listing("upcoming jobs")],
   ["retry", taken],
-  ["bury", taken]
+  ["bury", taken],
+  ["pause", aBoolean],
+  ["paused", aBoolean]
 ])
 
 /** What a caller's operation gave back, as an effect: a thrown error, a value that is no Effect, or a wrong answer is a defect. */

@@ -5,7 +5,7 @@
  */
 import { assert, describe, it } from "@effect/vitest"
 import { Cause, Clock, Config, ConfigProvider, Context, Duration, Effect, Exit, Layer, Redacted, Schema, type Scope } from "effect"
-import { type Lease, newIdsOffer, Store as StoreService, type Store, type StoreError } from "../../src/durable/Store.ts"
+import { type Lease, newIdsOffer, readyOnlyClaim, Store as StoreService, type Store, type StoreError } from "../../src/durable/Store.ts"
 import { Durable } from "../../src/index.ts"
 import type { PoolConfigError } from "../../src/Pool.ts"
 import { latestRunAt, maxDelay } from "../../src/durable/times.ts"
@@ -742,6 +742,64 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.deepStrictEqual([info?.state, info?.attempts], ["ready", 1], "not retried")
         atTheBound(info?.runAt, before, after, "lookup")
         atTheBound(listed?.[0]?.runAt, before, after, "upcoming")
+        yield* pool.shutdown({ timeout: 0 })
+      })))
+
+    test("a paused queue leases nothing and reads no due; offers and endings go on, other queues too; resumed, it is claimed again", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        const other = queueName()
+        assert.isFalse(yield* store.paused!(queue), "a queue runs until paused")
+        yield* store.offer(queue, [{ id: "a", payload: 1 }, { id: "b", payload: 2 }, { id: "soon", payload: 3, delay: 40 }])
+        const [a] = yield* store.claim(queue, 1, minute)
+        // "b"'s lease runs out while the queue is paused: not taken over either.
+        yield* store.claim(queue, 1, Duration.millis(20))
+        assert.isTrue(yield* store.pause!(queue, true))
+        assert.isFalse(yield* store.pause!(queue, true), "paused already")
+        assert.isTrue(yield* store.paused!(queue))
+        // "soon" is due now (a reading of due would have a worker claim back to back), and "b"'s lease ran out.
+        yield* elapse(100)
+        const none = yield* store.claim(queue, 10, minute)
+        assert.deepStrictEqual([...none], [])
+        assert.isUndefined(none.due?.untilDue, "a paused claim reads no due")
+        assert.deepStrictEqual([...(yield* store.claim(queue, 10, minute, readyOnlyClaim))], [])
+        assert.isUndefined(yield* store.due!(queue), "due says nothing waits")
+        // Offers, the endings of leases held, and other queues go on.
+        yield* store.offer(queue, [{ id: "c", payload: 4 }])
+        assert.notStrictEqual(yield* store.retry(queue, a!, Duration.zero), false, "a lease held before the pause ends as usual")
+        yield* store.offer(other, [{ id: "elsewhere", payload: 5 }])
+        assert.deepStrictEqual((yield* store.claim(other, 10, minute)).map((job) => job.id), ["elsewhere"])
+        assert.isFalse(yield* store.paused!(other))
+        assert.isTrue(yield* store.pause!(queue, false))
+        assert.isFalse(yield* store.pause!(queue, false), "running already")
+        assert.isFalse(yield* store.paused!(queue))
+        assert.deepStrictEqual((yield* store.claim(queue, 10, minute)).map((job) => job.id).sort(), ["a", "b", "c", "soon"])
+      })))
+
+    test("a pool on a paused queue starts no job until resumed, then at once: the resume wakes it", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        const started: Array<string> = []
+        assert.isTrue(yield* store.pause!(queue, true))
+        const pool = yield* Durable.make({
+          store,
+          queue,
+          schema: Schema.String,
+          workers: 1,
+          // Only a notification ends the idle wait within the test.
+          pollInterval: "1 hour",
+          handler: (job) => Effect.sync(() => started.push(job.payload))
+        })
+        assert.isTrue(yield* pool.isPaused)
+        yield* pool.submit("x")
+        for (let i = 0; i < 10; i++) yield* elapse(20)
+        assert.deepStrictEqual(started, [], "paused: not started")
+        assert.isTrue(yield* pool.resume)
+        for (let i = 0; i < 500 && started.length === 0; i++) yield* elapse(20)
+        assert.deepStrictEqual(started, ["x"])
+        assert.isFalse(yield* pool.isPaused)
         yield* pool.shutdown({ timeout: 0 })
       })))
 

@@ -33,7 +33,7 @@ import type { SqlError } from "effect/sql/SqlError"
 import { latestOf, type MigrationStep } from "../migrationStep.ts"
 import { StoreError } from "../Store.ts"
 import { type Runner, runnerOf } from "./runner.ts"
-import { countsTable, table } from "./statements.ts"
+import { countsTable, pausedTable, table } from "./statements.ts"
 
 /** One step of the schema. `up` is PL/pgSQL statements, run inside the migrating block. */
 export type Migration = MigrationStep
@@ -230,13 +230,32 @@ const deadLetterPages = `
     CREATE INDEX IF NOT EXISTS ${table}_dead ON ${table} (queue, ended_at, seq) WHERE state = 'buried';
   END IF;`
 
+/**
+ * Migration 6, for pausing a queue: a row per queue ever paused, saying
+ * whether it is paused now, which every claim reads (`notPaused`). A row is
+ * turned off rather than deleted on resume, so the application's role needs
+ * no right beyond the `SELECT`, `INSERT` and `UPDATE` it has on the other
+ * tables. Code of version 5 runs on it, blind to it: during a rolling
+ * deploy, a process of the release before claims from a paused queue, so
+ * pause once every process runs this release.
+ */
+const pausedQueues = `
+  IF to_regclass('${pausedTable}') IS NULL THEN
+    CREATE TABLE IF NOT EXISTS ${pausedTable} (
+      queue text PRIMARY KEY,
+      paused boolean NOT NULL,
+      changed_at timestamptz NOT NULL DEFAULT now()
+    );
+  END IF;`
+
 /** The schema's versions, oldest first. */
 export const migrations: ReadonlyArray<Migration> = [
   { version: 1, name: "initial", up: initial },
   { version: 2, name: "retention", up: retention },
   { version: 3, name: "schedule", up: schedule },
   { version: 4, name: "fillfactor", up: halfFull },
-  { version: 5, name: "dead letter pages", up: deadLetterPages, compatibleFrom: 4 }
+  { version: 5, name: "dead letter pages", up: deadLetterPages, compatibleFrom: 4 },
+  { version: 6, name: "paused queues", up: pausedQueues, compatibleFrom: 5 }
 ]
 
 /**

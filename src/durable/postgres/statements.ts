@@ -19,6 +19,17 @@ export const table = "effect_worker_pool_jobs"
 /** How many jobs of each queue are in each state, kept by the statements that move them. */
 export const countsTable = "effect_worker_pool_counts"
 
+/** Whether each queue ever paused is paused now (`Store.pause`), by name. */
+export const pausedTable = "effect_worker_pool_paused"
+
+/**
+ * Whether queue `$1` is not paused: a condition of every scan a claim
+ * reads candidates with, and of its reading of `due`. Uncorrelated, it is
+ * planned as a one-time filter: a probe of the paused table's key, before
+ * the scan it guards (which then reads nothing while paused).
+ */
+const notPaused = `NOT EXISTS (SELECT FROM ${pausedTable} WHERE queue = $1 AND paused)`
+
 /**
  * Rows of `countsTable` per queue. Each session adds its changes to the row
  * of its own shard (its backend pid modulo this), so that statements from
@@ -298,7 +309,7 @@ const untilDue = (also?: string) => `
       WHERE queue = $1 AND state = 'scheduled'${also === undefined ? "" : ` AND ${also}`}
       ORDER BY visible_at LIMIT 1
     ) AS first
-    WHERE (SELECT count(*) FROM leased) < $2`
+    WHERE (SELECT count(*) FROM leased) < $2 AND ${notPaused}`
 
 /** A claim's answer: a row per job `leased`, in `order`, each with the reading; one row of NULL jobs if none. */
 const claimedRows = (order: string) => `
@@ -378,19 +389,19 @@ ORDER BY ${order}`
 export const claimSql = `
 WITH expired AS (
   SELECT ctid, id, state, 0 AS tier, 0 AS priority, visible_at, seq FROM ${table}
-  WHERE queue = $1 AND state = 'leased' AND visible_at <= now()
+  WHERE queue = $1 AND state = 'leased' AND visible_at <= now() AND ${notPaused}
   ORDER BY visible_at
   LIMIT $2
   FOR UPDATE SKIP LOCKED
 ), ready AS (
   SELECT ctid, id, state, 1 AS tier, priority, visible_at, seq FROM ${table}
-  WHERE queue = $1 AND state = 'ready' AND visible_at <= now()
+  WHERE queue = $1 AND state = 'ready' AND visible_at <= now() AND ${notPaused}
   ORDER BY priority, visible_at, seq
   LIMIT $2
   FOR UPDATE SKIP LOCKED
 ), due AS (
   SELECT ctid, id, state, 1 AS tier, priority, visible_at, seq FROM ${table}
-  WHERE queue = $1 AND state = 'scheduled' AND visible_at <= now()
+  WHERE queue = $1 AND state = 'scheduled' AND visible_at <= now() AND ${notPaused}
   ORDER BY visible_at, seq
   LIMIT greatest($2, ${dueBatch})
   FOR UPDATE SKIP LOCKED
@@ -428,7 +439,7 @@ ${claimedRows("picked.tier, picked.priority, picked.visible_at, picked.seq")}`
 export const claimReadySql = `
 WITH picked AS (
   SELECT ctid, id, priority, visible_at, seq FROM ${table}
-  WHERE queue = $1 AND state = 'ready' AND visible_at <= now()
+  WHERE queue = $1 AND state = 'ready' AND visible_at <= now() AND ${notPaused}
   ORDER BY priority, visible_at, seq
   LIMIT $2
   FOR UPDATE SKIP LOCKED
@@ -567,6 +578,20 @@ WITH ended AS (
 )
 SELECT ${notify ? notifyQueue : "1"} FROM ended`
 
+/** Pauses queue `$1` (`Store.pause`): a row if it was running, none if it was paused already. */
+export const pauseSql = `
+INSERT INTO ${pausedTable} AS queue (queue, paused) VALUES ($1, true)
+ON CONFLICT (queue) DO UPDATE SET paused = true, changed_at = now() WHERE NOT queue.paused
+RETURNING 1`
+
+/** Resumes queue `$1`: whether it was paused; its listeners are notified if it was, their claims refused meanwhile. */
+export const resumeSql = `
+WITH resumed AS (UPDATE ${pausedTable} SET paused = false, changed_at = now() WHERE queue = $1 AND paused RETURNING 1)
+SELECT count(*) > 0, CASE WHEN count(*) > 0 THEN ${notifyQueue}::text END FROM resumed`
+
+/** Whether queue `$1` is paused. */
+export const pausedSql = `SELECT EXISTS (SELECT FROM ${pausedTable} WHERE queue = $1 AND paused)`
+
 /**
  * A retry is ready again after its delay: scheduled until then (ready at
  * once with no delay). It notifies either way, so that a worker sleeping
@@ -644,7 +669,8 @@ SELECT extract(epoch FROM greatest(first.at, now()) - now())::float8 * 1000
 FROM (
   SELECT visible_at AS at FROM ${table} WHERE queue = $1 AND state = 'scheduled'
   ORDER BY visible_at LIMIT 1
-) AS first`
+) AS first
+WHERE ${notPaused}`
 
 /**
  * The scheduled jobs of queue `$1`, soonest first, at most `$2`, after the

@@ -215,6 +215,13 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
         buried: row![3] as number
       })),
 
+    pause: (queue, paused) =>
+      paused
+        ? Effect.map(run("pause", Sql.pauseSql, [queue]), (rows) => rows.length > 0)
+        : Effect.map(run("pause", Sql.resumeSql, [queue]), ([row]) => row![0] === true),
+
+    paused: (queue) => Effect.map(run("paused", Sql.pausedSql, [queue]), ([row]) => row![0] === true),
+
     buried: (queue, limit, maxPayloadBytes = limits.deliverable, after) => {
       const [endedAt, seq] = placeOf(after)
       const most = PgTypes.int4(Math.min(maxPayloadBytes, limits.deliverable))

@@ -7,8 +7,8 @@
  *
  * The layout they read and write is the one `RedisStore.ts` describes; it is
  * version 3 of `migrations.ts`. A script that changed what a key holds would
- * come with a migration; a key that older code need not read (`lastBurial`)
- * comes without one.
+ * come with a migration; a key that older code need not read (`lastBurial`,
+ * `paused`) comes without one.
  *
  * Internal: not an entry point of the package.
  */
@@ -41,9 +41,9 @@ export const priorityOffset = 1024
  */
 const prelude = `
 local payload, ready, delayed, leased, token, attempts, done, buried, errors, cancelled, completed, priority, settings, seq,
-  lastBurial =
+  lastBurial, paused =
   KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8], KEYS[9], KEYS[10], KEYS[11], KEYS[12], KEYS[13],
-  KEYS[14], KEYS[15]
+  KEYS[14], KEYS[15], KEYS[16]
 local function now()
   local t = redis.call('TIME')
   return tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
@@ -114,14 +114,15 @@ export const keySuffixes = [
   "priority",
   "settings",
   "seq",
-  "lastBurial"
+  "lastBurial",
+  "paused"
 ] as const
 
 export const keysOf = (queue: string): ReadonlyArray<string> => keySuffixes.map((suffix) => `ewp:{${queue}}:${suffix}`)
 
 /**
  * `keysOf`, remembered for the last queue asked: a store mostly serves one
- * queue, and its fifteen names were made again for every operation. One
+ * queue, and its sixteen names were made again for every operation. One
  * entry, so memory stays bounded however many queues a store serves.
  */
 export const lastKeys = (): (queue: string) => ReadonlyArray<string> => {
@@ -304,9 +305,12 @@ export const promotedPerClaim = 1000
  * fewer than max (the queue had no more ready), one more element: what
  * `dueScript` would answer at that instant (the milliseconds until the
  * earliest job of `delayed` is due, nil if none waits), so that an idle
- * worker need not ask (`Store.ClaimedJobs`).
+ * worker need not ask (`Store.ClaimedJobs`). A paused queue (`pauseScript`)
+ * leases nothing and reads no due: a job due now would have its worker
+ * claim back to back.
  */
 export const claimScript = script(`
+if redis.call('EXISTS', paused) == 1 then return { false } end
 local t, max = now(), tonumber(ARGV[1])
 local due = redis.call('ZRANGEBYSCORE', delayed, '-inf', t, 'LIMIT', 0, math.max(${promotedPerClaim}, max))
 if #due > 0 then
@@ -538,6 +542,7 @@ return out
  * jobs, and its caller claims again.)
  */
 export const dueScript = script(`
+if redis.call('EXISTS', paused) == 1 then return false end
 local first = redis.call('ZRANGE', delayed, 0, 0, 'WITHSCORES')
 if #first == 0 then return false end
 return math.max(0, tonumber(first[2]) - now())
@@ -582,6 +587,22 @@ for i = 1, #first, 2 do
   out[#out + 1] = redis.call('HGET', attempts, first[i]) or '0'
 end
 return out
+`)
+
+/**
+ * ARGV: '1' to pause, '' to resume. Returns 1 if the state changed. A
+ * queue resumed wakes its listeners, whose claims it refused meanwhile.
+ */
+export const pauseScript = script(`
+if ARGV[1] == '1' then return redis.call('SET', paused, '1', 'NX') and 1 or 0 end
+if redis.call('DEL', paused) == 0 then return 0 end
+${wakeWith(`'${wakeMessage.delayed}'`)}
+return 1
+`)
+
+/** Returns 1 if the queue is paused. */
+export const pausedScript = script(`
+return redis.call('EXISTS', paused)
 `)
 
 /**

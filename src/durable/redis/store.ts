@@ -263,6 +263,10 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
 
     due: (queue) => run("due", queue, Scripts.dueScript, () => [], untilDue),
 
+    pause: (queue, paused) => run("pause", queue, Scripts.pauseScript, () => [paused ? "1" : ""], (reply) => reply === 1),
+
+    paused: (queue) => run("paused", queue, Scripts.pausedScript, () => [], (reply) => reply === 1),
+
     lookup: (queue, id) =>
       run("lookup", queue, Scripts.lookupScript, () => [id], (reply): JobInfo | undefined => {
         const flat = asArray(reply)
