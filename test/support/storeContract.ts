@@ -783,15 +783,9 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         const queue = queueName()
         const started: Array<string> = []
         assert.isTrue(yield* store.pause!(queue, true))
-        const pool = yield* Durable.make({
-          store,
-          queue,
-          schema: Schema.String,
-          workers: 1,
-          // Only a notification ends the idle wait within the test.
-          pollInterval: "1 hour",
-          handler: (job) => Effect.sync(() => started.push(job.payload))
-        })
+        // An idle wait of an hour: only a notification ends it within the test.
+        const handler = (job: { readonly payload: string }) => Effect.sync(() => started.push(job.payload))
+        const pool = yield* Durable.make({ store, queue, schema: Schema.String, workers: 1, pollInterval: "1 hour", handler })
         assert.isTrue(yield* pool.isPaused)
         yield* pool.submit("x")
         for (let i = 0; i < 10; i++) yield* elapse(20)
