@@ -572,6 +572,32 @@ describe("setting up the schema once: PostgresStore.migrate, and migrate: false"
       assert.deepStrictEqual([yield* store.pause!(queue, true), yield* store.pause!(queue, false)], [true, true])
     })))
 
+  it.live("a role granted the tables of version 5 keeps claiming once step 6 adds the paused table: the step grants it the jobs table's rights", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const url = yield* freshDatabase
+      const role = `worker_${url.slice(url.lastIndexOf("/") + 1)}`
+      yield* pgRows(url, `CREATE ROLE ${role} LOGIN`)
+      yield* pgRows(url, `REVOKE CREATE ON SCHEMA public FROM PUBLIC`)
+      const asRole = url.replace("postgres://postgres@", `postgres://${role}@`)
+      // The release before: migrated, and its tables granted once (no default privileges).
+      yield* Effect.scoped(Effect.flatMap(PgPool.make({ url: Redacted.make(url) }), (pool) =>
+        PostgresMigrations.migrate(pool, PostgresMigrations.migrations.filter((step) => step.version <= 5))))
+      yield* pgRows(url, `GRANT SELECT, INSERT, UPDATE ON ALL TABLES IN SCHEMA public TO ${role}`)
+      // This release's deploy step, as the owner; the application as before.
+      yield* PostgresStore.migrate({ url })
+      const store = yield* PostgresStore.make({ url: asRole, migrate: false })
+      const queue = queueName()
+      yield* store.offer(queue, [{ id: "j", payload: 1 }])
+      // Every claim reads the paused table: without a right on it, none would lease anything.
+      const claimed = yield* store.claim(queue, 1, minute)
+      assert.deepStrictEqual(claimed.map((job) => job.id), ["j"])
+      assert.isUndefined(yield* store.due!(queue))
+      assert.deepStrictEqual([yield* store.pause!(queue, true), yield* store.paused!(queue), yield* store.pause!(queue, false)], [true, true, true])
+      // No more than the jobs table's rights: the role was never granted DELETE.
+      const denied = yield* Effect.flip(pgRows(asRole, `DELETE FROM ${Sql.pausedTable}`))
+      assert.include(String(denied.message + denied.reason.cause), "permission denied")
+    })))
+
   it.live("PostgresStore.migrateClient in the application's transaction waits out a long transaction on the table, try after try", () =>
     Effect.scoped(Effect.gen(function*() {
       const url = yield* freshDatabase

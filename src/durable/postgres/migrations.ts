@@ -238,6 +238,12 @@ const deadLetterPages = `
  * tables. Code of version 5 runs on it, blind to it: during a rolling
  * deploy, a process of the release before claims from a paused queue, so
  * pause once every process runs this release.
+ *
+ * The new table is given the rights every role has on the jobs table (its
+ * owner's aside): a role granted the tables of version 5 once (`GRANT ...
+ * ON ALL TABLES`, no default privileges) would otherwise be refused every
+ * claim, each of which reads this table, from the moment the deploy step
+ * ran: every pool on every queue would stop.
  */
 const pausedQueues = `
   IF to_regclass('${pausedTable}') IS NULL THEN
@@ -246,6 +252,18 @@ const pausedQueues = `
       paused boolean NOT NULL,
       changed_at timestamptz NOT NULL DEFAULT now()
     );
+    DECLARE
+      granted record;
+    BEGIN
+      FOR granted IN
+        SELECT acl.privilege_type, acl.grantee FROM pg_class AS jobs, aclexplode(jobs.relacl) AS acl
+        WHERE jobs.oid = '${table}'::regclass AND acl.grantee <> jobs.relowner
+          AND acl.privilege_type IN ('SELECT', 'INSERT', 'UPDATE', 'DELETE')
+      LOOP
+        EXECUTE format('GRANT %s ON ${pausedTable} TO %s', granted.privilege_type,
+          CASE WHEN granted.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(pg_get_userbyid(granted.grantee)) END);
+      END LOOP;
+    END;
   END IF;`
 
 /** The schema's versions, oldest first. */
