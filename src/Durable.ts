@@ -470,9 +470,10 @@ export interface Admin {
    */
   readonly cancel: (id: string) => Effect.Effect<JobState | undefined, AdminError>
   /**
-   * Pauses the queue for every process: no worker of any pool on it starts
-   * another job until `resume`; running jobs run on and end as usual, and
-   * jobs are still offered. Returns whether it was running. Fails with a
+   * Pauses the queue for every process: no pool on it claims another job
+   * until `resume`. Jobs a pool leased before (waiting in its `prefetch`,
+   * or in a claim in flight as the pause ran) still start; running jobs run
+   * on and end as usual, and jobs are still offered. Returns whether it was running. Fails with a
    * `StoreError` (not retryable) on a store that cannot pause (one without
    * the optional `Store.pause`).
    */

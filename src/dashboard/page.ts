@@ -299,7 +299,7 @@ export const script = `"use strict";
             ? h("button", { "data-action": "resume", disabled: !actions, onclick: () => act(q.name, "resume", {}) }, "resume queue")
             : h("button", {
               class: "danger", "data-action": "pause", disabled: !actions,
-              onclick: () => confirm("Pause " + q.name + "? No worker of any process starts a job of it until it is resumed.") && act(q.name, "pause", {})
+              onclick: () => confirm("Pause " + q.name + "? No process claims a job of it until it is resumed (jobs already claimed still run).") && act(q.name, "pause", {})
             }, "pause queue")),
         h("h3", {}, "dead letters (" + (c ? c.buried : "?") + ")" + (paged ? ", a later page" : "")),
         h("div", { class: "tools" },
