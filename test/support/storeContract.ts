@@ -768,6 +768,9 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         // Offers, the endings of leases held, and other queues go on.
         yield* store.offer(queue, [{ id: "c", payload: 4 }])
         assert.notStrictEqual(yield* store.retry(queue, a!, Duration.zero), false, "a lease held before the pause ends as usual")
+        // Ready jobs now ("c", and "a" again): neither the full claim nor the ready-only one leases them.
+        assert.deepStrictEqual([...(yield* store.claim(queue, 10, minute))], [], "a paused claim leases no ready job")
+        assert.deepStrictEqual([...(yield* store.claim(queue, 10, minute, readyOnlyClaim))], [], "nor a paused ready-only claim")
         yield* store.offer(other, [{ id: "elsewhere", payload: 5 }])
         assert.deepStrictEqual((yield* store.claim(other, 10, minute)).map((job) => job.id), ["elsewhere"])
         assert.isFalse(yield* store.paused!(other))
