@@ -547,13 +547,19 @@ describe("setting up the schema once: PostgresStore.migrate, and migrate: false"
       assert.deepStrictEqual(yield* pgRows(url, `SELECT to_regclass('${PostgresStore.table}')::text`), [[null]])
     })))
 
-  it.live("after PostgresStore.migrate, a role that may not create tables runs a store with migrate: false", () =>
-    Effect.scoped(Effect.gen(function*() {
+  /** A fresh database, and a role of its own that may log in but not create tables (its URL: `asRole`). */
+  const roleThatMayNotCreate = Effect.gen(function*() {
       const url = yield* freshDatabase
       const role = `worker_${url.slice(url.lastIndexOf("/") + 1)}`
       yield* pgRows(url, `CREATE ROLE ${role} LOGIN`)
       yield* pgRows(url, `REVOKE CREATE ON SCHEMA public FROM PUBLIC`)
       const asRole = url.replace("postgres://postgres@", `postgres://${role}@`)
+      return { asRole, role, url }
+  })
+
+  it.live("after PostgresStore.migrate, a role that may not create tables runs a store with migrate: false", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const { asRole, role, url } = yield* roleThatMayNotCreate
 
       // The deploy step, as the owner; a second run does nothing.
       yield* PostgresStore.migrate({ url })
@@ -574,11 +580,7 @@ describe("setting up the schema once: PostgresStore.migrate, and migrate: false"
 
   it.live("a role granted the tables of version 5 keeps claiming once step 6 adds the paused table: the step grants it the jobs table's rights", () =>
     Effect.scoped(Effect.gen(function*() {
-      const url = yield* freshDatabase
-      const role = `worker_${url.slice(url.lastIndexOf("/") + 1)}`
-      yield* pgRows(url, `CREATE ROLE ${role} LOGIN`)
-      yield* pgRows(url, `REVOKE CREATE ON SCHEMA public FROM PUBLIC`)
-      const asRole = url.replace("postgres://postgres@", `postgres://${role}@`)
+      const { asRole, role, url } = yield* roleThatMayNotCreate
       // The release before: migrated, and its tables granted once (no default privileges).
       yield* Effect.scoped(Effect.flatMap(PgPool.make({ url: Redacted.make(url) }), (pool) =>
         PostgresMigrations.migrate(pool, PostgresMigrations.migrations.filter((step) => step.version <= 5))))
