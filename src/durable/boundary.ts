@@ -202,8 +202,8 @@ const wrap = (engine: Engine, options: Options): Store => {
     buried: (queue, limit, maxPayloadBytes, after) => {
       const n = count(limit)
       const most = payloadBound(maxPayloadBytes)
-      const refused = after === undefined ? undefined : Cursor.refusal(after)
-      if (refused !== undefined) return refuse("buried", `after ${refused}, got ${describe(after)}`)
+      const refused = afterRefused("buried", after)
+      if (refused !== undefined) return refused
       return n === 0 ? Effect.succeed([]) : operate("buried", queue, () => engine.buried(queue, n, most, after))
     },
     listen: engine.listen === undefined ? undefined : listening(engine.listen, options, operate),
@@ -231,23 +231,32 @@ const upcomingOf = (
 ): NonNullable<Store["upcoming"]> =>
 (queue, limit, after) => {
   const n = count(limit)
-  const refused = after === undefined ? undefined : Cursor.refusal(after)
-  if (refused !== undefined) return refuse("upcoming", `after ${refused}, got ${describe(after)}`)
+  const refused = afterRefused("upcoming", after)
+  if (refused !== undefined) return refused
   return n === 0 ? Effect.succeed([]) : operate("upcoming", queue, () => upcoming(queue, n, after))
 }
 
-/** The engine's `pause` and `paused`, run like any operation, both or neither (as `admin.ts` takes them). */
+/** A listing's `after` refused (not of the one form of `cursor.ts`), or undefined if it is none or a cursor. */
+const afterRefused = (operation: string, after: string | undefined) => {
+  const refused = after === undefined ? undefined : Cursor.refusal(after)
+  return refused === undefined ? undefined : refuse(operation, `after ${refused}, got ${describe(after)}`)
+}
+
+/**
+ * The engine's `pause` and `paused`, each run like any operation. Whether a
+ * store has both, and so can pause, is `admin.ts`'s to decide (`canPause`):
+ * it takes stores that never came through here too.
+ */
 const pausingOf = (
   { pause, paused }: Engine,
   operate: ReturnType<typeof operation>
-): Pick<Store, "pause" | "paused"> =>
-  pause === undefined || paused === undefined ? {} : {
-    pause: (queue, to) =>
-      typeof to === "boolean"
-        ? operate("pause", queue, () => pause(queue, to))
-        : refuse("pause", `whether to pause must be true or false, got ${describe(to)}`),
-    paused: (queue) => operate("paused", queue, () => paused(queue))
-  }
+): Pick<Store, "pause" | "paused"> => ({
+  pause: pause === undefined ? undefined : (queue, to) =>
+    typeof to === "boolean"
+      ? operate("pause", queue, () => pause(queue, to))
+      : refuse("pause", `whether to pause must be true or false, got ${describe(to)}`),
+  paused: paused === undefined ? undefined : (queue) => operate("paused", queue, () => paused(queue))
+})
 
 /** The engine's `due`, run like any operation. */
 const dueOf = (
