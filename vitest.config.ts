@@ -42,6 +42,7 @@ const unit = [
   "test/Outage.test.ts",
   "test/PayloadSize.test.ts",
   "test/Pool.test.ts",
+  "test/Pause.test.ts",
   "test/Races.test.ts",
   "test/Runtime.test.ts",
   "test/Settler.test.ts",

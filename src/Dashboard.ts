@@ -78,6 +78,7 @@ export const memory = <A, B, E>(name: string, pool: Pool.WorkerPool<A, B, E>): Q
   running: pool.running,
   outcomes: pool.outcomes,
   admin: undefined,
+  pausing: pool,
   periodic: []
 })
 
@@ -98,6 +99,7 @@ export const durable = <A, B, E>(
   running: pool.running,
   outcomes: pool.outcomes,
   admin: pool,
+  pausing: pool,
   periodic: options?.periodic ?? []
 })
 
@@ -173,8 +175,9 @@ const checkedLimits = (input: unknown): Limits => {
  * of the same shape: a name that can be a segment of its actions' path
  * (where a URL reads "." and ".." as steps, even escaped), the pool's
  * `stats` and `running` as effects, its `outcomes` as a stream, its
- * `admin`, if any, as a durable pool's, and its periodic jobs, if any, as
- * a list of names and schedules.
+ * `admin`, if any, as a durable pool's, its `pausing` (its `pause`,
+ * `resume` and `isPaused` effects), and its periodic jobs, if any, as a
+ * list of names and schedules.
  */
 const checkedQueue = (input: unknown, i: number): Queue => {
   const at = `queues[${i}]`
@@ -190,6 +193,10 @@ const checkedQueue = (input: unknown, i: number): Queue => {
   Checks.must(`${at}.outcomes`, Checks.field(queue, "outcomes", `${at}.outcomes`), Stream.isStream, "a Stream")
   const admin = Checks.field(queue, "admin", `${at}.admin`)
   if (admin !== undefined) checkedAdmin(admin, `${at}.admin`)
+  const pausing = Checks.record(`${at}.pausing`, Checks.field(queue, "pausing", `${at}.pausing`))
+  for (const effect of ["pause", "resume", "isPaused"] as const) {
+    Checks.must(`${at}.pausing.${effect}`, Checks.field(pausing, effect, `${at}.pausing.${effect}`), Effect.isEffect, "an Effect")
+  }
   const periodic = Checks.field(queue, "periodic", `${at}.periodic`)
   if (periodic !== undefined) {
     Checks.must(`${at}.periodic`, periodic, Array.isArray, "an array of { name, cron }").forEach((job: unknown, j: number) => {

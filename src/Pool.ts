@@ -271,6 +271,19 @@ export interface WorkerPool<in out A, out B, out E> {
   /** A snapshot of the jobs running now (at most one per worker): id, worker, attempt, start. */
   readonly running: Effect.Effect<ReadonlyArray<RunningJob>>
   /**
+   * Holds the queue: no worker starts a job until `resume`. The jobs running
+   * now finish; submits go on being accepted while there is room (then wait,
+   * as when the workers are busy), and delayed jobs still come due into the
+   * queue. A shutdown lifts it: its policy's `backlog` decides the queued
+   * jobs (`"drain"` runs them, `"return"` hands them back). Answers whether
+   * the state changed (`false`: it was paused already).
+   */
+  readonly pause: Effect.Effect<boolean>
+  /** Lets the workers take jobs again. Answers whether the state changed (`false`: it was not paused). */
+  readonly resume: Effect.Effect<boolean>
+  /** Whether the pool is paused. */
+  readonly isPaused: Effect.Effect<boolean>
+  /**
    * Stops the pool gracefully (see `Shutdown`) and reports. Idempotent: a
    * later call waits for the first and returns the same report.
    */
@@ -490,6 +503,9 @@ export const makeWithHooks = <A, B, E, R>(
 
     const stats = Effect.sync(() => Ledger.stats(state))
     const running = Effect.sync(() => Running.snapshot(state))
+    const pause = Effect.sync(() => state.backlog.pause(true))
+    const resume = Effect.sync(() => state.backlog.pause(false))
+    const isPaused = Effect.sync(() => state.backlog.paused())
 
     // --- shutdown -------------------------------------------------------------
 
@@ -517,7 +533,22 @@ export const makeWithHooks = <A, B, E, R>(
       Effect.annotateLogs({ workers: config.workers, capacity: config.capacity })
     ))
 
-    return { submit, submitAll, trySubmit, run, outcomes, subscribe, stats, running, shutdown, cancel, deliver }
+    return {
+      submit,
+      submitAll,
+      trySubmit,
+      run,
+      outcomes,
+      subscribe,
+      stats,
+      running,
+      pause,
+      resume,
+      isPaused,
+      shutdown,
+      cancel,
+      deliver
+    }
   })).pipe(Effect.withSpan("Pool.make"))
 
 /**

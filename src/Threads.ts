@@ -277,6 +277,9 @@ export const makeWithHooks = <A, B, E>(
       stats: Effect.map(pool.stats, (stats) => ({ ...stats, workers: Math.min(stats.workers, own.threads) })),
       // Jobs queued ahead in a thread count here too: they are in a thread's hands.
       running: pool.running,
+      pause: pool.pause,
+      resume: pool.resume,
+      isPaused: pool.isPaused,
       cancel: pool.cancel,
       refusal,
       shutdown: ((policy?: Partial<Shutdown.Policy>) =>

@@ -137,4 +137,34 @@ describe("Backlog", () => {
       yield* Fiber.joinAll(workers)
       assert.strictEqual(woken, 3)
     }))
+
+  it.effect("while paused it gives nothing and its workers wait, however many items it holds; resume or the end wakes them", () =>
+    Effect.gen(function*() {
+      const backlog = Backlog.make<string>(4)
+      assert.isTrue(backlog.pause(true))
+      backlog.offer("a")
+      backlog.offer("b")
+      assert.strictEqual(backlog.take(), undefined)
+      const waiting = yield* Effect.forkChild(backlog.wait, { startImmediately: true })
+      yield* Effect.yieldNow
+      assert.isUndefined(waiting.pollUnsafe(), "a worker woke while paused")
+      assert.isTrue(backlog.pause(false))
+      yield* Fiber.join(waiting)
+      assert.strictEqual(backlog.take(), "a")
+
+      backlog.pause(true)
+      const untilEnd = yield* Effect.forkChild(backlog.wait, { startImmediately: true })
+      yield* Effect.yieldNow
+      assert.isUndefined(untilEnd.pollUnsafe(), "a worker woke while paused")
+      backlog.end()
+      yield* Fiber.join(untilEnd)
+      assert.strictEqual(backlog.take(), "b", "the end lifts the pause")
+    }))
+
+  it("takeAll takes every item, paused or not", () => {
+    const backlog = Backlog.make<string>(4)
+    backlog.offer("a")
+    backlog.pause(true)
+    assert.deepStrictEqual(backlog.takeAll(), ["a"])
+  })
 })

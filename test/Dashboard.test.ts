@@ -22,6 +22,7 @@ import { StoreError } from "../src/durable/Store.ts"
 import * as MemoryStore from "../src/durable/MemoryStore.ts"
 import { Dashboard, Durable, Pool } from "../src/index.ts"
 import { isLoopback } from "../src/program/dashboard.ts"
+import { waitUntil } from "./support/waitUntil.ts"
 import { listenAddress } from "../src/program/address.ts"
 import { capture } from "./support/logLines.ts"
 import { settle } from "./support/workload.ts"
@@ -36,6 +37,7 @@ const idleQueue = (name: string): Dashboard.Queue => ({
   running: Effect.succeed([]),
   outcomes: Stream.never,
   admin: undefined,
+  pausing: { pause: Effect.never, resume: Effect.never, isPaused: Effect.never },
   periodic: []
 })
 
@@ -515,6 +517,7 @@ describe("routes", () => {
     running: Effect.succeed([]),
     outcomes: Stream.never,
     admin,
+    pausing: admin,
     periodic
   })
 
@@ -598,6 +601,39 @@ describe("routes", () => {
       await dispose()
     }
   })
+
+  it.live("an in-memory pool is paused and resumed by its actions, and its snapshot says so; it has no other actions", () =>
+    Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 1, handler: () => Effect.void })
+      const queues = [Dashboard.memory("local", pool)]
+      const { dispose, handler } = HttpRouter.toWebHandler(
+        Dashboard.routes({ queues, token: "s3cret", interval: "20 millis" }),
+        { disableLogger: true }
+      )
+      yield* Effect.addFinalizer(() => Effect.promise(dispose))
+      const answer = (request: Request) =>
+        Effect.promise(async () => {
+          const response = await handler(request)
+          return { status: response.status, body: (await response.json()) as any }
+        })
+      const pausedInSnapshot = Effect.promise(async () => {
+        const snapshot: any = await (await handler(new Request("http://127.0.0.1:8080/api/snapshot"))).json()
+        return snapshot.queues[0].paused as boolean | undefined
+      })
+
+      assert.deepStrictEqual(yield* answer(post("/api/queues/local/pause", "{}")), { status: 200, body: { paused: true, changed: true } })
+      assert.isTrue(yield* pool.isPaused)
+      yield* waitUntil("the snapshot says the pool is paused", Effect.map(pausedInSnapshot, (paused) => paused === true), 5_000, "20 millis")
+      assert.deepStrictEqual(yield* answer(post("/api/queues/local/pause", "{}")), { status: 200, body: { paused: true, changed: false } })
+
+      assert.deepStrictEqual(yield* answer(post("/api/queues/local/resume", "{}")), { status: 200, body: { paused: false, changed: true } })
+      assert.isFalse(yield* pool.isPaused)
+      yield* waitUntil("the snapshot says the pool runs", Effect.map(pausedInSnapshot, (paused) => paused === false), 5_000, "20 millis")
+
+      const redrive = yield* answer(post("/api/queues/local/redrive", "{\"all\":true}"))
+      assert.strictEqual(redrive.status, 400)
+      assert.match(redrive.body.error, /in-memory pool/)
+    }).pipe(Effect.scoped))
 
   it("served by Dashboard.layer, a path or a method no route takes, or a path the router cannot read, is a 404 JSON error with the headers of every answer", async () => {
     const server = Layer.provideMerge(
@@ -1025,6 +1061,8 @@ describe("options", () => {
       ],
       [{ queues: [{ ...queues[0], periodic: [{ cron: "* * * * *" }] }] }, /option queues\[0\]\.periodic\[0\]\.name must be a non-empty string/],
       [{ queues: [{ ...queues[0], outcomes: [] }] }, /option queues\[0\]\.outcomes must be a Stream/],
+      [{ queues: [{ ...queues[0], pausing: undefined }] }, /option queues\[0\]\.pausing must be an object, got undefined/],
+      [{ queues: [{ ...queues[0], pausing: { pause: Effect.void, resume: Effect.void } }] }, /option queues\[0\]\.pausing\.isPaused must be an Effect/],
       [{ queues: [{ ...queues[0], periodic: "nightly" }] }, /option queues\[0\]\.periodic must be an array of \{ name, cron \}, got "nightly"/],
       [{ queues: [{ ...queues[0], periodic: [null] }] }, /option queues\[0\]\.periodic\[0\] must be an object, got null/],
       [{ queues: [{ ...queues[0], periodic: [{ name: "n" }] }] }, /option queues\[0\]\.periodic\[0\]\.cron must be a non-empty string/]

@@ -112,6 +112,23 @@ describe("the dashboard in a browser", () => {
       await expect.poll(() => page.locator('[data-queue="pool"] [data-running]').count(), patience).toBeGreaterThan(0)
       await expect.poll(() => page.locator('[data-queue="pool"] [data-outcome]').count(), patience).toBeGreaterThan(10)
       await page.close()
+      // Paused from the page with the token (after its confirmation): the pool starts no job, said on
+      // its card, beyond those its 4 workers were running; then resumed, the jobs flow again.
+      const acting = await browser.newPage()
+      await acting.goto(`${url}#token=t0ken`)
+      const card = acting.locator('[data-queue="pool"]')
+      acting.once("dialog", (dialog) => dialog.accept())
+      await card.locator('[data-action="pause"]').click()
+      await expect.poll(() => acting.locator("#message").textContent(), patience).toContain("\"paused\":true,\"changed\":true")
+      await expect.poll(() => card.locator("[data-paused]").count(), patience).toBe(1)
+      await expect.poll(() => count(acting, "pool", "active"), patience).toBe(0)
+      const held = await count(acting, "pool", "succeeded")
+      await new Promise((resolve) => setTimeout(resolve, 2_500)) // two polls of the page, at least
+      expect(await count(acting, "pool", "succeeded")).toBe(held)
+      await card.locator('[data-action="resume"]').click()
+      await expect.poll(() => card.locator("[data-paused]").count(), patience).toBe(0)
+      await waitForCount(acting, "pool", "succeeded", (n) => n > held + 50)
+      await acting.close()
       // A link whose token has a broken escape: the page works all the same, the token kept as written.
       const broken = await browser.newPage()
       const errors: Array<string> = []

@@ -403,3 +403,18 @@ describe("closing", () => {
       assert.strictEqual((yield* pool.stats).workers, 0)
     }).pipe(Effect.scoped))
 })
+
+describe("pause", () => {
+  it.live("a paused threaded pool sends no job to a thread until it is resumed", () =>
+    Effect.gen(function*() {
+      const pool = yield* make()
+      assert.isTrue(yield* pool.pause)
+      assert.isTrue(yield* pool.isPaused)
+      const waiting = yield* Effect.forkChild(pool.run({ _tag: "echo", value: "held" }))
+      yield* Effect.sleep("300 millis")
+      assert.isUndefined(waiting.pollUnsafe(), "a job ran while paused")
+      assert.strictEqual((yield* pool.stats).queued, 1)
+      assert.isTrue(yield* pool.resume)
+      assert.strictEqual(yield* Fiber.join(waiting), "held")
+    }).pipe(Effect.scoped))
+})

@@ -252,6 +252,21 @@ export const script = `"use strict";
     : h("table", {}, h("tr", {}, heads.map((x) => h("th", {}, x))), rows);
 
   let snapshotAt = Date.now();
+  // A durable queue's pause holds it in every process; an in-memory pool's, this pool.
+  const pauseTools = (q, actions) => {
+    const what = q.kind === "durable" ? "queue" : "pool";
+    const held = q.kind === "durable"
+      ? "No process claims a job of it until it is resumed (jobs already claimed still run)."
+      : "Its workers start no job until it is resumed (running jobs finish).";
+    return h("div", { class: "tools" },
+      q.paused
+        ? h("button", { "data-action": "resume", disabled: !actions, onclick: () => act(q.name, "resume", {}) }, "resume " + what)
+        : h("button", {
+          class: "danger", "data-action": "pause", disabled: !actions,
+          onclick: () => confirm("Pause " + q.name + "? " + held) && act(q.name, "pause", {})
+        }, "pause " + what));
+  };
+
   const card = (q, actions) => {
     const s = q.stats, c = q.counts;
     const last = q.series[q.series.length - 1];
@@ -271,6 +286,7 @@ export const script = `"use strict";
       h("h2", {}, q.name, h("small", {}, q.kind === "durable" ? "durable queue (counts in the store, across processes)" : "in-memory pool (this process)"),
         q.paused ? h("span", { class: "paused", "data-paused": true }, "paused: no job starts") : null),
       q.storeError ? h("p", { class: "error" }, "store: " + q.storeError) : null,
+      pauseTools(q, actions),
       h("div", { class: "row" },
         h("div", { class: "counts" }, counts),
         h("div", { class: "chart" }, chart(q.series),
@@ -294,13 +310,6 @@ export const script = `"use strict";
       const later = pages.get(pageKey("upcoming", q.name));
       const waiting = later ? later.items : q.upcoming;
       section.append(
-        h("div", { class: "tools" },
-          q.paused
-            ? h("button", { "data-action": "resume", disabled: !actions, onclick: () => act(q.name, "resume", {}) }, "resume queue")
-            : h("button", {
-              class: "danger", "data-action": "pause", disabled: !actions,
-              onclick: () => confirm("Pause " + q.name + "? No process claims a job of it until it is resumed (jobs already claimed still run).") && act(q.name, "pause", {})
-            }, "pause queue")),
         h("h3", {}, "dead letters (" + (c ? c.buried : "?") + ")" + (paged ? ", a later page" : "")),
         h("div", { class: "tools" },
           h("button", { "data-action": "redrive-all", disabled: !actions, onclick: () => act(q.name, "redrive", { all: true }) }, "retry all"),

@@ -102,14 +102,18 @@ export const parseAction = (name: string, body: unknown): Action | Refused => {
 
 /** Runs a checked action on the queue's store: the answer's body. */
 const perform = (queue: QueueState, action: Action): Effect.Effect<unknown, Refused> => {
+  if (action._tag === "pause" || action._tag === "resume") {
+    const { pausing } = queue.source
+    // `changed`: false when it was so already (another operator, another process).
+    return Effect.map(Effect.catch(action._tag === "pause" ? pausing.pause : pausing.resume, failed), (changed) => ({
+      paused: action._tag === "pause",
+      changed
+    }))
+  }
   const admin = queue.source.admin
   if (admin === undefined) {
     return Effect.fail(new Refused(400, `${queue.source.name} is an in-memory pool: it has no dead letters to act on`))
   }
-  const failed = (error: { readonly _tag: string; readonly message: string; readonly retryable?: boolean }) =>
-    Effect.fail(
-      new Refused(error._tag === "PoolConfigError" ? 400 : 503, error.message, error._tag === "StoreError" && error.retryable === true)
-    )
   switch (action._tag) {
     case "redrive":
     case "remove": {
@@ -122,15 +126,14 @@ const perform = (queue: QueueState, action: Action): Effect.Effect<unknown, Refu
         found === undefined
           ? Effect.fail(new Refused(404, `no job ${JSON.stringify(action.id)} in queue ${queue.source.name}`))
           : Effect.succeed({ found }))
-    case "pause":
-    case "resume":
-      // `changed`: false when it was so already (another operator, another process).
-      return Effect.map(Effect.catch(action._tag === "pause" ? admin.pause : admin.resume, failed), (changed) => ({
-        paused: action._tag === "pause",
-        changed
-      }))
   }
 }
+
+/** A store's failure as the answer's status: 400 for an argument refused, 503 for the store. */
+const failed = (error: { readonly _tag: string; readonly message: string; readonly retryable?: boolean }) =>
+  Effect.fail(
+    new Refused(error._tag === "PoolConfigError" ? 400 : 503, error.message, error._tag === "StoreError" && error.retryable === true)
+  )
 
 /**
  * A later page of a listing: `GET /api/queues/:queue/dead-letters?after=<cursor>`

@@ -39,8 +39,17 @@ export interface Source {
   readonly outcomes: Stream.Stream<Job.Outcome<unknown, unknown, unknown>>
   /** A durable queue's store operations: counts, dead letters and the actions. */
   readonly admin: Durable.Admin | undefined
+  /** Its pause: an in-memory pool's own, or a durable queue's for every process (its `admin`'s). */
+  readonly pausing: Pausing
   /** The periodic jobs declared on a durable queue, as the page lists them. */
   readonly periodic: ReadonlyArray<PeriodicSchedule>
+}
+
+/** Holding a pool's or a queue's jobs back: `Pool.WorkerPool` and `Durable.Admin` both have it. */
+export interface Pausing {
+  readonly pause: Effect.Effect<boolean, Durable.AdminError>
+  readonly resume: Effect.Effect<boolean, Durable.AdminError>
+  readonly isPaused: Effect.Effect<boolean, Durable.AdminError>
 }
 
 /** A periodic job's declaration, as shown (the store keeps no list of them: the application declares them). */
@@ -131,7 +140,7 @@ export interface QueueSnapshot {
   readonly counts: Counts | undefined
   /** Why the store could not be read this tick, if it could not. */
   readonly storeError: string | undefined
-  /** Whether a durable queue is paused (`Admin.pause`), as last read; undefined for an in-memory pool. */
+  /** Whether it is paused (`WorkerPool.pause`, `Admin.pause`), as last read; undefined before it was read. */
   readonly paused: boolean | undefined
   readonly series: ReadonlyArray<Sample>
   readonly percentiles: Ring.Percentiles | undefined
@@ -251,10 +260,17 @@ export interface StoreView {
   readonly upcoming: ReadonlyArray<UpcomingJob> | undefined
   /** Whether more jobs wait than `upcoming` shows (the store listed one more). */
   readonly moreUpcoming: boolean
-  /** Whether the queue is paused; undefined without a store. */
+  /** Whether it is paused: an in-memory pool's own, or the queue's in the store. */
   readonly paused: boolean | undefined
   readonly error: string | undefined
 }
+
+/** An in-memory pool's view: no store, and its own pause. */
+const inMemory = (pausing: Pausing): Effect.Effect<StoreView> =>
+  Effect.match(pausing.isPaused, {
+    onFailure: (): StoreView => noStore,
+    onSuccess: (paused): StoreView => ({ ...noStore, paused })
+  })
 
 const noStore: StoreView = {
   counts: undefined,
@@ -283,11 +299,11 @@ const storeTimeout = Duration.seconds(2)
  */
 const readStore = (queue: QueueState): Effect.Effect<StoreView> => {
   const admin = queue.source.admin
-  if (admin === undefined) return Effect.succeed(noStore)
+  if (admin === undefined) return inMemory(queue.source.pausing)
   const { limits, snapshot } = queue
   const deadLetters = admin.deadLetters(limits.deadLetters, { maxPayloadBytes: previewedPayloadBytes })
   // One more waiting job than shown: whether a page follows the first.
-  return Effect.all([admin.counts, deadLetters, admin.upcoming(limits.upcoming + 1), admin.isPaused]).pipe(
+  return Effect.all([admin.counts, deadLetters, admin.upcoming(limits.upcoming + 1), queue.source.pausing.isPaused]).pipe(
     Effect.timeout(storeTimeout),
     Effect.exit,
     Effect.map((exit): StoreView =>

@@ -35,14 +35,23 @@ export interface Backlog<A> {
   readonly ended: () => boolean
   /** Appends an item if there is room and it has not ended; says whether it did. */
   readonly offer: (item: A) => boolean
-  /** Takes the oldest item, or `undefined` when there is none. */
+  /** Takes the oldest item; `undefined` when there is none, or while paused (until it ends). */
   readonly take: () => A | undefined
-  /** Takes every item, oldest first. */
+  /** Takes every item, oldest first, paused or not. */
   readonly takeAll: () => Array<A>
   /** No more offers: waiting workers wake up; they take what is left, then see the end. */
   readonly end: () => void
-  /** Completes once there is an item to take or the backlog has ended. */
+  /** Completes once there is an item to take (and it is not paused) or the backlog has ended. */
   readonly wait: Effect.Effect<void>
+  /**
+   * Pauses (`true`) or resumes (`false`) the takes: while paused, `take`
+   * gives nothing and `wait` waits, offers go on, and the end lifts it (what
+   * is left is then taken, as the shutdown's policy says). Says whether the
+   * state changed.
+   */
+  readonly pause: (paused: boolean) => boolean
+  /** Whether it is paused. */
+  readonly paused: () => boolean
 }
 
 /** Makes an empty backlog of at most `capacity` items (an integer >= 1; items are never `undefined`). */
@@ -55,6 +64,7 @@ export const make = <A extends {}>(capacity: number): Backlog<A> => {
   /** How many items may be in the ring: `capacity`, less the places held for items that come later. */
   let limit = capacity
   let ended = false
+  let paused = false
   /** The workers waiting for an item, as the callbacks that resume them. */
   const idle = new Set<(effect: Effect.Effect<void>) => void>()
   let dispatcher: Scheduler.SchedulerDispatcher | undefined
@@ -82,7 +92,7 @@ export const make = <A extends {}>(capacity: number): Backlog<A> => {
   const wakeIdle = () => {
     wakeScheduled = false
     for (const resume of idle) {
-      if (size === 0 && !ended) return
+      if (!ended && (size === 0 || paused)) return
       idle.delete(resume)
       resume(Effect.void)
     }
@@ -103,7 +113,9 @@ export const make = <A extends {}>(capacity: number): Backlog<A> => {
     return true
   }
 
-  const take = (): A | undefined => {
+  const take = (): A | undefined => paused && !ended ? undefined : takeOldest()
+
+  const takeOldest = (): A | undefined => {
     if (size === 0) return undefined
     const item = ring[head]
     ring[head] = undefined
@@ -114,12 +126,12 @@ export const make = <A extends {}>(capacity: number): Backlog<A> => {
 
   const takeAll = (): Array<A> => {
     const items: Array<A> = []
-    for (let item = take(); item !== undefined; item = take()) items.push(item)
+    for (let item = takeOldest(); item !== undefined; item = takeOldest()) items.push(item)
     return items
   }
 
   const wait = callbackOnScheduler<void>((scheduler, resume) => {
-    if (size > 0 || ended) return resume(Effect.void)
+    if ((size > 0 && !paused) || ended) return resume(Effect.void)
     dispatcher ??= scheduler.makeDispatcher()
     idle.add(resume)
     // Interrupted while waiting: it no longer counts as idle.
@@ -147,7 +159,14 @@ export const make = <A extends {}>(capacity: number): Backlog<A> => {
       ended = true
       scheduleWake()
     },
-    wait
+    wait,
+    pause: (pause) => {
+      if (pause === paused) return false
+      paused = pause
+      if (!paused) scheduleWake()
+      return true
+    },
+    paused: () => paused
   }
 }
 

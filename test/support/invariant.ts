@@ -9,8 +9,9 @@
  * Workloads mix job durations, failures, defects, jobs that never end,
  * `run` callers that get interrupted, submits interleaved with shutdown, both
  * backlog policies, batches from `submitAll`, random deadlines and delayed
- * jobs (`delay`: due during the workload, or after the shutdown began). Time
- * is the TestClock's.
+ * jobs (`delay`: due during the workload, or after the shutdown began), and
+ * pauses and resumes (while paused, until a shutdown lifts it, no worker
+ * starts a job). Time is the TestClock's.
  */
 import { assert } from "@effect/vitest"
 import { Cause, Effect, Exit, Fiber, Scheduler, Scope, Stream } from "effect"
@@ -52,6 +53,7 @@ type Step =
   | { readonly _tag: "advance"; readonly ms: number }
   | { readonly _tag: "shutdown"; readonly interruptCaller: boolean }
   | { readonly _tag: "batch"; readonly tasks: ReadonlyArray<Task> }
+  | { readonly _tag: "pause"; readonly paused: boolean }
 
 export interface Workload {
   readonly workers: number
@@ -95,7 +97,8 @@ const step: fc.Arbitrary<Step> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc.record({ _tag: fc.constant("shutdown" as const), interruptCaller: fc.boolean() })
-  }
+  },
+  { weight: 1, arbitrary: fc.record({ _tag: fc.constant("pause" as const), paused: fc.boolean() }) }
 )
 
 export const workload: fc.Arbitrary<Workload> = fc.record({
@@ -108,6 +111,12 @@ export const workload: fc.Arbitrary<Workload> = fc.record({
   // Below 3, Effect's own runtime stops making progress (even without a pool).
   opsBeforeYield: fc.integer({ min: 4, max: 300 })
 })
+
+/**
+ * The jobs a worker started: running, or ended after starting (a running
+ * job whose caller gave up counts as cancelled, and leaves this count).
+ */
+const startedOf = (stats: Pool.Stats) => stats.active + stats.succeeded + stats.failed + stats.died + stats.interrupted
 
 /** How an accepted job ended, as seen from outside the pool. */
 type End = "succeeded" | "failed" | "died" | "cancelled" | "interrupted" | "abandoned"
@@ -168,8 +177,12 @@ const exercise = (subject: Subject, w: Workload, scope: Scope.Closeable, close: 
     const delayed = new Set<string>()
     const batches: Array<Fiber.Fiber<ReadonlyArray<Job.Job<Task>>, Pool.PoolClosedError | Pool.PoolConfigError>> = []
     let shutdown: Fiber.Fiber<unknown, unknown> | undefined
+    let shutDown = false
+    /** The jobs started (running or ended since) at the last step while paused, no shutdown since: none may start. */
+    let startedWhilePaused: number | undefined
     for (const [index, step] of w.steps.entries()) {
       if (step._tag === "advance") yield* TestClock.adjust(step.ms)
+      else if (step._tag === "pause") yield* step.paused ? pool.pause : pool.resume
       else if (step._tag === "batch") {
         batches.push(yield* Effect.forkChild(pool.submitAll(step.tasks), { startImmediately: true }))
       }
@@ -178,6 +191,7 @@ const exercise = (subject: Subject, w: Workload, scope: Scope.Closeable, close: 
         // A caller that goes away must not stop the shutdown half-way.
         if (step.interruptCaller) yield* Effect.forkChild(Fiber.interrupt(caller), { startImmediately: true })
         else shutdown ??= caller
+        shutDown = true
       }
       else {
         const id = `j${index}`
@@ -199,6 +213,12 @@ const exercise = (subject: Subject, w: Workload, scope: Scope.Closeable, close: 
       const now = yield* pool.stats
       assert.strictEqual(Ledger.unaccounted(now), 0, `after step ${index}: ${JSON.stringify(now)}`)
       assert.isAtMost(now.delayed, now.queued)
+      if (shutDown || !(yield* pool.isPaused)) startedWhilePaused = undefined
+      else {
+        const started = startedOf(now)
+        assert.isAtMost(started, startedWhilePaused ?? started, `a job started while paused, at step ${index}`)
+        startedWhilePaused = started
+      }
     }
 
     // Close the scope (which shuts the pool down unless a step already did),
