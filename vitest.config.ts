@@ -15,6 +15,7 @@ const unit = [
   "test/benchDurableReport.test.ts",
   "test/benchEffectSteps.test.ts",
   "test/DurableTime.test.ts",
+  "test/DurableSnooze.test.ts",
   "test/Periodic.test.ts",
   "test/Backlog.test.ts",
   "test/Config.test.ts",

@@ -67,6 +67,7 @@ import * as Leases from "./durable/leases.ts"
 import * as Maintenance from "./durable/maintenance.ts"
 import { jsonCodec, suspended } from "./durable/payloadCodec.ts"
 import { PermanentError, retryableOf } from "./durable/retryable.ts"
+import { Snooze, snooze } from "./durable/snooze.ts"
 import * as DurableMetrics from "./durable/metrics.ts"
 import * as Settler from "./durable/settler.ts"
 import * as Tracing from "./internal/tracing.ts"
@@ -209,7 +210,11 @@ export class JobNotResubmittedError extends Schema.TaggedError<JobNotResubmitted
 
 export {
   /** A failure retrying cannot help: the job is dead-lettered at once. */
-  PermanentError
+  PermanentError,
+  /** What `snooze` fails with: the job runs again after its delay, as the same attempt. */
+  Snooze,
+  /** Fails the delivery with a `Snooze`: the job runs again after `delay`, the attempt not counted. */
+  snooze
 }
 
 /** A job's own retry delays; see `JobOptions.retry`. */

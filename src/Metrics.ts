@@ -89,6 +89,11 @@ export const jobsRetried: Metric.Counter<number> = Metric.counter("effect_worker
   description: "Durable jobs retried after a failed attempt"
 })
 
+/** Durable jobs snoozed by their handler (`Durable.snooze`): delivered again later, the attempt not counted (`pool`, `queue`). */
+export const jobsSnoozed: Metric.Counter<number> = Metric.counter("effect_worker_pool_jobs_snoozed_total", {
+  description: "Durable jobs snoozed by their handler"
+})
+
 /** Durable jobs dead-lettered: out of attempts, or a failure not worth retrying (`pool`, `queue`). */
 export const jobsDeadLettered: Metric.Counter<number> = Metric.counter("effect_worker_pool_jobs_dead_lettered_total", {
   description: "Durable jobs dead-lettered"

@@ -211,9 +211,17 @@ const complete = (
   }
 }
 
-const retry = (state: MemoryState, queue: string, lease: Lease, delay: Duration.Duration, now: number): boolean => {
+const retry = (
+  state: MemoryState,
+  queue: string,
+  lease: Lease,
+  delay: Duration.Duration,
+  attemptGivenBack: boolean,
+  now: number
+): boolean => {
   const entry = held(state, queue, lease)
   if (entry === undefined) return false
+  if (attemptGivenBack) entry.attempts--
   entry.state = "ready"
   entry.visibleAt = now + Duration.toMillis(delay)
   entry.waiting = Duration.toMillis(delay) > 0
@@ -421,7 +429,8 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
     offer: (queue, jobs) => Effect.map(at, (now) => offer(state, queue, jobs, now)),
     claim: (queue, max, lease) => Effect.map(at, (now) => claim(state, queue, max, lease, now)),
     complete: (queue, leases, completion) => Effect.map(at, (now) => complete(state, queue, leases, completion, now)),
-    retry: (queue, lease, delay) => Effect.map(at, (now) => retry(state, queue, lease, delay, now)),
+    retry: (queue, lease, delay, retrying) =>
+      Effect.map(at, (now) => retry(state, queue, lease, delay, retrying?.attemptGivenBack === true, now)),
     bury: (queue, lease, error) => Effect.map(at, (now) => bury(state, queue, lease, error, now)),
     release: (queue, leases) => Effect.map(at, (now) => release(state, queue, leases, now)),
     extend: (queue, leases, lease) => Effect.map(at, (now) => extend(state, queue, leases, lease, now)),

@@ -331,6 +331,18 @@ export interface Lease {
  */
 export type Taken = boolean | void
 
+/** How `retry` makes a job ready again. */
+export interface Retrying {
+  /**
+   * True: the delivery is not counted (a snooze, `Durable.Snooze`): the
+   * job's attempts go back down by one, so that its next delivery has the
+   * same attempt number and no attempt of its `maxAttempts` is spent. A
+   * store that ignores it counts the attempt, as a plain retry does. Default
+   * false.
+   */
+  readonly attemptGivenBack?: boolean | undefined
+}
+
 /** How `complete` ends its leases. */
 export interface Completion {
   /**
@@ -432,8 +444,17 @@ export interface Store {
     leases: ReadonlyArray<Lease>,
     completion?: Completion | undefined
   ) => Effect.Effect<void, StoreError>
-  /** Makes the job ready again after `delay`, if its lease is still held: `Taken` says whether it was. */
-  readonly retry: (queue: string, lease: Lease, delay: Duration.Duration) => Effect.Effect<Taken, StoreError>
+  /**
+   * Makes the job ready again after `delay`, if its lease is still held:
+   * `Taken` says whether it was. The delivery counts as an attempt unless
+   * `retrying.attemptGivenBack`.
+   */
+  readonly retry: (
+    queue: string,
+    lease: Lease,
+    delay: Duration.Duration,
+    retrying?: Retrying | undefined
+  ) => Effect.Effect<Taken, StoreError>
   /** Dead-letters the job with `error`, if its lease is still held: `Taken` says whether it was. */
   readonly bury: (queue: string, lease: Lease, error: string) => Effect.Effect<Taken, StoreError>
   readonly release: (queue: string, leases: ReadonlyArray<Lease>) => Effect.Effect<void, StoreError>

@@ -188,7 +188,8 @@ const wrap = (engine: Engine, options: Options): Store => {
     },
     complete: (queue, leases, completion) =>
       withLeases("complete", queue, leases, Effect.void, () => engine.complete(queue, leases, completion)),
-    retry: (queue, lease, delay) => withOneLease("retry", queue, lease, () => engine.retry(queue, lease, Times.bounded(delay))),
+    retry: (queue, lease, delay, retrying) =>
+      withOneLease("retry", queue, lease, () => engine.retry(queue, lease, Times.bounded(delay), retrying)),
     bury: (queue, lease, error) =>
       withOneLease("bury", queue, lease, () =>
         typeof error === "string"

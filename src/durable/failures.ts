@@ -117,6 +117,15 @@ export const attemptFailed = (attempt: Attempt, delay: Duration.Duration): Effec
     error: attempt.error
   })))
 
+/** The handler snoozed its job: it runs again after `delay`, as the same attempt. A debug line: nothing failed. */
+export const snoozed = (attempt: Attempt, delay: Duration.Duration): Effect.Effect<void> =>
+  quietly(Effect.logDebug("job snoozed").pipe(Effect.annotateLogs({
+    jobId: attempt.id,
+    queue: attempt.queue,
+    attempt: attempt.attempt,
+    snoozedFor: Duration.format(delay)
+  })))
+
 /** The last attempt failed (or the payload did not decode): the job is dead-lettered. A warning. */
 export const deadLettered = (last: Attempt): Effect.Effect<void> =>
   quietly(Effect.logWarning("job dead-lettered").pipe(Effect.annotateLogs({

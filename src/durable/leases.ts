@@ -28,12 +28,14 @@
  * Internal: not an entry point of the package.
  */
 import * as Cause from "effect/Cause"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Latch from "effect/Latch"
 import * as Queue from "effect/Queue"
 import type * as Pool from "../Pool.ts"
 import * as Failures from "./failures.ts"
 import * as JobOptions from "./jobOptions.ts"
+import { snoozedFor } from "./snooze.ts"
 import type { Claimed, Lease } from "./Store.ts"
 
 /** What the store is told of a lease once its job ended. */
@@ -55,6 +57,8 @@ export type Ending =
   }
   /** Dead-lettered after `attempts` deliveries, with `error` as the reason. */
   | { readonly _tag: "bury"; readonly error: string; readonly attempts: number }
+  /** Ready again after `delay`, the attempt given back: the handler snoozed (`snooze.ts`) on `attempt`. */
+  | { readonly _tag: "snooze"; readonly delay: Duration.Duration; readonly attempt: number }
 
 export const complete: Ending = { _tag: "complete" }
 export const release: Ending = { _tag: "release" }
@@ -187,6 +191,8 @@ export const decide = (
     // Failed, died, timed out, or interrupted itself before the shutdown:
     // its fault. (Released, a handler that interrupts itself would come back for ever.)
     case "Failed": {
+      const snoozed = snoozedFor(ending.cause)
+      if (snoozed !== undefined) return { _tag: "snooze", delay: snoozed, attempt }
       const error = Failures.describe(ending.cause)
       const last = attempt >= (own?.maxAttempts ?? book.maxAttempts) || !book.retryable(ending.cause)
       return last ? bury(error, attempt) : retry(attempt, error, own?.retry)

@@ -28,6 +28,7 @@ export const storeCountsInterval = Duration.seconds(5)
 export interface DurableMetrics {
   readonly context: Context.Context<never>
   readonly retried: Metric.Counter<number>
+  readonly snoozed: Metric.Counter<number>
   readonly deadLettered: Metric.Counter<number>
   /** Leases the store no longer held for this process (`Metrics.leasesLost`), by how the pool noticed. */
   readonly leasesLost: Record<Noticed, Metric.Counter<number>>
@@ -43,6 +44,7 @@ const counterWith = (definition: Metric.Counter<number>, attributes: Metric.Metr
 export const make = (attributes: Metric.Metric.AttributeSet, context: Context.Context<never>): DurableMetrics => ({
   context,
   retried: counterWith(Metrics.jobsRetried, attributes),
+  snoozed: counterWith(Metrics.jobsSnoozed, attributes),
   deadLettered: counterWith(Metrics.jobsDeadLettered, attributes),
   leasesLost: {
     renewal: counterWith(Metrics.leasesLost, { ...attributes, noticed: "renewal" }),
@@ -51,10 +53,10 @@ export const make = (attributes: Metric.Metric.AttributeSet, context: Context.Co
   }
 })
 
-/** The store took a retry or a burial the settler told it. */
-export const settled = (metrics: DurableMetrics | undefined, ending: "retry" | "bury"): void => {
+/** The store took a retry, a snooze or a burial the settler told it. */
+export const settled = (metrics: DurableMetrics | undefined, ending: "retry" | "snooze" | "bury"): void => {
   if (metrics === undefined) return
-  const counter = ending === "retry" ? metrics.retried : metrics.deadLettered
+  const counter = ending === "retry" ? metrics.retried : ending === "snooze" ? metrics.snoozed : metrics.deadLettered
   counter.updateUnsafe(1, metrics.context)
 }
 

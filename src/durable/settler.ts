@@ -108,9 +108,7 @@ const settleAll = (options: Running, batch: ReadonlyArray<Leases.Settling>): Eff
     }
     yield* inOneTrip(options, completed, "acknowledging jobs", (leases) => store.complete(queue, leases, completion))
     yield* inOneTrip(options, released, "releasing jobs", (leases) => store.release(queue, leases))
-    for (const one of others) {
-      yield* settleOne(options, one, one.ending as Extract<Leases.Ending, { readonly _tag: "retry" | "bury" }>)
-    }
+    for (const one of others) yield* settleOne(options, one, one.ending as OneByOne)
   })
 
 /** `these` leases in one store operation, retried through an outage. */
@@ -131,8 +129,11 @@ const inOneTrip = (
   )
 }
 
+/** The endings told one by one, each with its own delay or error. */
+type OneByOne = Extract<Leases.Ending, { readonly _tag: "retry" | "bury" | "snooze" }>
+
 /**
- * A retry or a burial: tried a few times, then left to its lease (stored or
+ * A retry, a snooze or a burial: tried a few times, then left to its lease (stored or
  * given up on, it is no longer renewed). Counted and logged (`failures.ts`)
  * once the store took it; one it did not take (the lease was no longer
  * held) is logged as such and counted as a lease lost; one whose answer
@@ -140,25 +141,54 @@ const inOneTrip = (
  * failures on the way are logged with the attempt (given up, the job runs
  * again).
  */
-const settleOne = (
-  { book, delayOf, metrics, queue, store }: Running,
-  one: Leases.Settling,
-  ending: Extract<Leases.Ending, { readonly _tag: "retry" | "bury" }>
-): Effect.Effect<void> => {
+const settleOne = (options: Running, one: Leases.Settling, ending: OneByOne): Effect.Effect<void> => {
   const { id } = one.lease
-  const retry = ending._tag === "retry"
-  const attempt: Failures.Attempt = { id, queue, attempt: retry ? ending.attempt : ending.attempts, error: ending.error }
-  const told = retry
-    ? Effect.flatMap(ownDelay(ending) ?? delayOf(ending.attempt), (delay) =>
-      tell(attempt, "retrying a job", store.retry(queue, one.lease, delay), () => {
-        settled(metrics, "retry")
-        return Failures.attemptFailed(attempt, delay)
-      }, () => leasesLost(metrics, "retry")))
-    : tell(attempt, "dead-lettering a job", store.bury(queue, one.lease, ending.error), () => {
-      settled(metrics, "bury")
-      return Failures.deadLettered(attempt)
-    }, () => leasesLost(metrics, "bury"))
-  return Effect.andThen(Effect.annotateLogs(told, { jobId: id, queue }), Effect.sync(() => Leases.stored(book, one)))
+  const told = ending._tag === "retry"
+    ? retried(options, one.lease, ending)
+    : ending._tag === "snooze"
+    ? snoozed(options, one.lease, ending)
+    : buried(options, one.lease, ending)
+  return Effect.andThen(Effect.annotateLogs(told, { jobId: id, queue: options.queue }), Effect.sync(() => Leases.stored(options.book, one)))
+}
+
+const retried = (
+  { delayOf, metrics, queue, store }: Running,
+  lease: Lease,
+  ending: Extract<Leases.Ending, { readonly _tag: "retry" }>
+): Effect.Effect<void> => {
+  const attempt: Failures.Attempt = { id: lease.id, queue, attempt: ending.attempt, error: ending.error }
+  return Effect.flatMap(ownDelay(ending) ?? delayOf(ending.attempt), (delay) =>
+    tell(attempt, "retrying a job", store.retry(queue, lease, delay), () => {
+      settled(metrics, "retry")
+      return Failures.attemptFailed(attempt, delay)
+    }, () => leasesLost(metrics, "retry")))
+}
+
+/** A snooze: a retry after the handler's own delay, its attempt given back. */
+const snoozed = (
+  { metrics, queue, store }: Running,
+  lease: Lease,
+  ending: Extract<Leases.Ending, { readonly _tag: "snooze" }>
+): Effect.Effect<void> => {
+  const attempt: Failures.Attempt = { id: lease.id, queue, attempt: ending.attempt, error: "snoozed" }
+  return tell(attempt, "snoozing a job", store.retry(queue, lease, ending.delay, givenBack), () => {
+    settled(metrics, "snooze")
+    return Failures.snoozed(attempt, ending.delay)
+  }, () => leasesLost(metrics, "retry"))
+}
+
+const givenBack = { attemptGivenBack: true }
+
+const buried = (
+  { metrics, queue, store }: Running,
+  lease: Lease,
+  ending: Extract<Leases.Ending, { readonly _tag: "bury" }>
+): Effect.Effect<void> => {
+  const attempt: Failures.Attempt = { id: lease.id, queue, attempt: ending.attempts, error: ending.error }
+  return tell(attempt, "dead-lettering a job", store.bury(queue, lease, ending.error), () => {
+    settled(metrics, "bury")
+    return Failures.deadLettered(attempt)
+  }, () => leasesLost(metrics, "bury"))
 }
 
 /**

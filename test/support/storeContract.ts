@@ -191,6 +191,31 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.notStrictEqual(second?.token, first!.token)
       })))
 
+    test("retry with the attempt given back (a snooze): ready again after its delay, as the same attempt", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const queue = queueName()
+        yield* store.offer(queue, jobs(1))
+        const [first] = yield* store.claim(queue, 1, minute)
+        assert.strictEqual(first?.attempt, 1)
+        const retrying = { attemptGivenBack: true }
+        assert.isTrue(yield* store.retry(queue, first!, Duration.millis(300), retrying), "a held lease is taken")
+        assert.strictEqual((yield* store.lookup(queue, first!.id))?.attempts, 0)
+        assert.deepStrictEqual(yield* store.claim(queue, 1, minute), [], "claimed before its delay")
+        yield* elapse(400)
+        const [second] = yield* store.claim(queue, 1, minute)
+        assert.strictEqual(second?.attempt, 1, "the same attempt")
+        // Again at once, then a plain retry: that one counts.
+        assert.isTrue(yield* store.retry(queue, second!, Duration.zero, retrying))
+        const [third] = yield* store.claim(queue, 1, minute)
+        assert.strictEqual(third?.attempt, 1)
+        assert.isFalse(yield* store.retry(queue, second!, Duration.zero, retrying), "a stale snooze is not taken")
+        assert.strictEqual((yield* store.lookup(queue, first!.id))?.attempts, 1, "a stale snooze gives nothing back")
+        assert.isTrue(yield* store.retry(queue, third!, Duration.zero))
+        const [fourth] = yield* store.claim(queue, 1, minute)
+        assert.strictEqual(fourth?.attempt, 2)
+      })))
+
     test("bury dead-letters a job: counted, listed with its error and attempts, never claimed", () =>
       Effect.scoped(Effect.gen(function*() {
         const store = yield* make

@@ -599,6 +599,9 @@ export const pausedSql = `SELECT EXISTS (SELECT FROM ${pausedTable} WHERE queue 
  */
 export const retrySql = endLease("ready", `visible_at = ${fromNow("$4")}`, true, stateFrom(fromNow("$4")))
 
+/** A retry whose delivery is not counted (`Retrying.attemptGivenBack`): its attempt given back, as a release's is. */
+export const snoozeSql = endLease("ready", `visible_at = ${fromNow("$4")}, attempts = attempts - 1`, true, stateFrom(fromNow("$4")))
+
 export const burySql = endLease("buried", "error = $4, ended_at = now()", false)
 
 export const countsSql = `

@@ -190,8 +190,13 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
     complete: (queue, leases, completion) =>
       endAll("complete", completion?.keep === false ? Sql.completeDeletingSql : Sql.completeSql, queue, leases),
 
-    retry: (queue, lease, delay) =>
-      tookLease(run("retry", Sql.retrySql, [queue, lease.id, Sql.splitToken(lease.token).stored, Sql.millis(delay)])),
+    retry: (queue, lease, delay, retrying) =>
+      tookLease(run("retry", retrying?.attemptGivenBack === true ? Sql.snoozeSql : Sql.retrySql, [
+        queue,
+        lease.id,
+        Sql.splitToken(lease.token).stored,
+        Sql.millis(delay)
+      ])),
 
     bury: (queue, lease, error) =>
       tookLease(run("bury", Sql.burySql, [queue, lease.id, Sql.splitToken(lease.token).stored, error])),

@@ -407,7 +407,8 @@ return n
 `)
 
 /**
- * ARGV: id, token, delay ms. With a delay the job waits in `delayed`;
+ * ARGV: id, token, delay ms, "1" if the attempt is given back (a snooze:
+ * the claim counted it, so it is taken off again). With a delay the job waits in `delayed`;
  * without, it is ready at once behind those of its priority. Either way the
  * queue's listeners are woken (a fetcher asleep until a later time reads
  * `due` again).
@@ -417,6 +418,7 @@ local id = ARGV[1]
 if redis.call('HGET', token, id) ~= ARGV[2] then return 0 end
 redis.call('HDEL', token, id)
 redis.call('ZREM', leased, id)
+if ARGV[4] == '1' then redis.call('HINCRBY', attempts, id, -1) end
 local delay = tonumber(ARGV[3])
 if delay > 0 then
   redis.call('ZADD', delayed, now() + delay, id)

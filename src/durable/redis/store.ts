@@ -214,8 +214,8 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
         done
       ),
 
-    retry: (queue, lease, delay) =>
-      run("retry", queue, Scripts.retryScript, () => [lease.id, lease.token, millis(delay)], tookLease),
+    retry: (queue, lease, delay, retrying) =>
+      run("retry", queue, Scripts.retryScript, () => [lease.id, lease.token, millis(delay), retrying?.attemptGivenBack === true ? "1" : "0"], tookLease),
 
     bury: (queue, lease, error) => run("bury", queue, Scripts.buryScript, () => [lease.id, lease.token, error], tookLease),
 
