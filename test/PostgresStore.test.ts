@@ -733,7 +733,7 @@ describe("PostgresStore", () => {
       assert.deepStrictEqual(payloads, [queue, "marker"], "a claim that left nothing locked notified")
     })))
 
-  it.live("a delayed offer and a delayed retry notify the queue's listeners, as every offer and retry does", () =>
+  it.live("a delayed offer, a delayed retry and a snooze notify the queue's listeners, as every offer and retry does", () =>
     Effect.scoped(Effect.gen(function*() {
       const store = yield* makeShared
       const queue = queueName()
@@ -747,6 +747,13 @@ describe("PostgresStore", () => {
       yield* store.retry(queue, claimed!, Duration.minutes(1))
       yield* heard("the retry with a delay")
       assert.isAbove((yield* store.due!(queue))!, 50_000)
+      // A snooze (a retry whose attempt is given back) notifies as a retry does.
+      yield* store.offer(queue, [{ id: "snoozing", payload: 3, runAt: 0 }])
+      yield* heard("the offer of the job to snooze")
+      const [snoozing] = yield* store.claim(queue, 1, minute)
+      assert.strictEqual(snoozing?.id, "snoozing")
+      yield* store.retry(queue, snoozing!, Duration.minutes(1), { attemptGivenBack: true })
+      yield* heard("the snooze with a delay")
     })))
 
   it.live("times beyond what PostgreSQL holds are kept as the farthest it does: a delay of 1e300 ms, a runAt of ±1e300", () =>

@@ -201,6 +201,12 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         const retrying = { attemptGivenBack: true }
         assert.isTrue(yield* store.retry(queue, first!, Duration.millis(300), retrying), "a held lease is taken")
         assert.strictEqual((yield* store.lookup(queue, first!.id))?.attempts, 0)
+        // Waiting for its time as a retry does: counted ready, listed upcoming with its attempt given back, due.
+        assert.deepStrictEqual(yield* store.counts(queue), { ...empty, ready: 1 })
+        if (store.upcoming !== undefined) {
+          assert.deepStrictEqual((yield* store.upcoming(queue, 10)).map((job) => [job.id, job.attempts]), [[first!.id, 0]])
+        }
+        if (store.due !== undefined) assert.isAbove((yield* store.due(queue)) ?? 0, 0, "due: it waits")
         assert.deepStrictEqual(yield* store.claim(queue, 1, minute), [], "claimed before its delay")
         yield* elapse(400)
         const [second] = yield* store.claim(queue, 1, minute)
@@ -214,6 +220,10 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.isTrue(yield* store.retry(queue, third!, Duration.zero))
         const [fourth] = yield* store.claim(queue, 1, minute)
         assert.strictEqual(fourth?.attempt, 2)
+        // Not given back when the option says false: a plain retry.
+        assert.isTrue(yield* store.retry(queue, fourth!, Duration.zero, { attemptGivenBack: false }))
+        const [fifth] = yield* store.claim(queue, 1, minute)
+        assert.strictEqual(fifth?.attempt, 3)
       })))
 
     test("bury dead-letters a job: counted, listed with its error and attempts, never claimed", () =>
