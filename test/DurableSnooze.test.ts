@@ -64,6 +64,29 @@ describe("Durable: snooze", () => {
       assert.deepStrictEqual([dead?.state, dead?.attempts], ["buried", 2])
     })))
 
+  it.effect("a snooze takes precedence over the pool's retryable: a failure not worth retrying is still one", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const store = yield* MemoryStore.make
+      const seen = yield* Ref.make<ReadonlyArray<number>>([])
+      const pool = yield* oneWorker(store, {
+        maxAttempts: 3,
+        pollInterval: "1 hour",
+        retryable: () => false,
+        handler: (job) =>
+          Effect.gen(function*() {
+            const before = yield* Ref.getAndUpdate(seen, (all) => [...all, job.attempt])
+            if (before.length === 0) return yield* Durable.snooze("1 second")
+            return yield* Effect.fail("boom")
+          })
+      })
+      const id = yield* pool.submit("x")
+      yield* elapse(3_000, 100)
+      // Snoozed, not dead-lettered; then the failure, not retryable, is dead-lettered at once.
+      assert.deepStrictEqual(yield* Ref.get(seen), [1, 1])
+      const dead = yield* pool.lookup(id)
+      assert.deepStrictEqual([dead?.state, dead?.attempts], ["buried", 1])
+    })))
+
   it.effect("snoozes are counted in their own metric, not as retries", () =>
     Effect.scoped(Effect.gen(function*() {
       // A name of its own: the metrics' registry is the process's, shared with this file's other pools.
