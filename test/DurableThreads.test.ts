@@ -15,7 +15,8 @@ import { waitUntil } from "./support/waitUntil.ts"
 const Task = Schema.Union([
   Schema.Struct({ _tag: Schema.Literal("echo"), value: Schema.String }),
   Schema.Struct({ _tag: Schema.Literal("spin") }),
-  Schema.Struct({ _tag: Schema.Literal("threadId") })
+  Schema.Struct({ _tag: Schema.Literal("threadId") }),
+  Schema.Struct({ _tag: Schema.Literal("snooze"), millis: Schema.Number })
 ]) as unknown as Schema.Codec<ThreadTask, ThreadTask>
 
 /** A durable pool on a memory store whose `workers` threads run each job once, with a 300 ms deadline. */
@@ -161,5 +162,20 @@ describe("durable pool on threads", () => {
       assert.deepStrictEqual([late.option, late.reason], ["handler", "its module did not load within 300ms"])
       const wrong = yield* make("./support/threadJobs.ts", { startTimeout: "soon" as never })
       assert.deepStrictEqual([wrong.option, wrong.reason], ["startTimeout", `is not a duration: "soon"`])
+    }).pipe(Effect.scoped))
+
+  it.live("a snooze from a thread crosses as one: the job waits its delay, its attempt given back", () =>
+    Effect.gen(function*() {
+      const pool = yield* threadedPool(1)
+      yield* pool.submit({ _tag: "snooze", millis: 3_600_000 }, { id: "snoozed" })
+      yield* waitUntil(
+        "the snoozed job waits",
+        Effect.map(pool.lookup("snoozed"), (info) => info?.state !== "ready" || (info.runAt?.getTime() ?? 0) > Date.now() + 60_000),
+        30_000
+      )
+      const info = yield* pool.lookup("snoozed")
+      // maxAttempts 1: a failure would have dead-lettered it.
+      assert.strictEqual(info?.attempts, 0)
+      assert.isAbove(info!.runAt!.getTime() - Date.now(), 3_000_000)
     }).pipe(Effect.scoped))
 })

@@ -6,7 +6,7 @@ import { Effect, Schema } from "effect"
 import * as Transferable from "effect/workers/Transferable"
 import { appendFileSync } from "node:fs"
 import { threadId } from "node:worker_threads"
-import type { Job } from "../../src/index.ts"
+import { Durable, type Job } from "../../src/index.ts"
 
 /** The handler's own typed error: it crosses as a plain object, by structured clone. */
 export class Refused extends Schema.TaggedError<Refused>()("Refused", { reason: Schema.String }) {}
@@ -44,6 +44,8 @@ export type ThreadTask =
   | { readonly _tag: "oom" }
   /** Returns a function, which cannot be cloned back. */
   | { readonly _tag: "uncloneable" }
+  /** Snoozes its job for `millis` (`Durable.snooze`): a durable pool delivers it again then, as the same attempt. */
+  | { readonly _tag: "snooze"; readonly millis: number }
   /** Fails with an `Error` whose own field throws when read (`field`), or a Proxy of one whose traps throw (`proxy`). */
   | { readonly _tag: "unreadableError"; readonly how: "field" | "proxy" }
   /** Returns a new buffer of `bytes` bytes, moved back rather than copied. */
@@ -89,7 +91,7 @@ const unreadable = (how: "field" | "proxy"): Error => {
   return error
 }
 
-export const handler = (job: Job.Job<ThreadTask>): Effect.Effect<unknown, Refused> => {
+export const handler = (job: Job.Job<ThreadTask>): Effect.Effect<unknown, Refused | Durable.Snooze> => {
   const task = job.payload
   switch (task._tag) {
     case "echo":
@@ -112,6 +114,8 @@ export const handler = (job: Job.Job<ThreadTask>): Effect.Effect<unknown, Refuse
       })
     case "fail":
       return Effect.fail(new Refused({ reason: job.id }))
+    case "snooze":
+      return Durable.snooze(task.millis)
     case "die":
       return Effect.die(new Error(`defect in ${job.id}`))
     case "throw":
