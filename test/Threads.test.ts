@@ -14,7 +14,7 @@ import { existsSync, mkdtempSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { markAsUncloneable } from "node:worker_threads"
-import { type Pool, Threads } from "../src/index.ts"
+import { Durable, type Pool, Threads } from "../src/index.ts"
 import type { ThreadTask } from "./support/threadJobs.ts"
 import { canCountOsThreads, osThreads } from "./support/osThreads.ts"
 import { waitUntil } from "./support/waitUntil.ts"
@@ -351,6 +351,17 @@ describe("schemas", () => {
       assert.strictEqual(bytes.byteLength, 0, "the payload's bytes were copied, not moved")
       const error = yield* Effect.flip(pool.run(new Square({ side: 11, bytes: new Uint8Array(1) })))
       assert.instanceOf(error, TooBig)
+    }).pipe(Effect.scoped))
+
+  it.live("a snooze and a PermanentError cross as themselves, though the module's failure schema does not name them", () =>
+    Effect.gen(function*() {
+      const pool = yield* withSchemas
+      const snoozed: unknown = yield* Effect.flip(pool.run(new Square({ side: -1, bytes: new Uint8Array(1) })))
+      assert.instanceOf(snoozed, Durable.Snooze)
+      assert.strictEqual((snoozed as Durable.Snooze).millis, 3_600_000)
+      const permanent: unknown = yield* Effect.flip(pool.run(new Square({ side: -2, bytes: new Uint8Array(1) })))
+      assert.instanceOf(permanent, Durable.PermanentError)
+      assert.strictEqual((permanent as Durable.PermanentError).reason, "negative")
     }).pipe(Effect.scoped))
 
   it.live("a payload that does not encode is a PoolConfigError on payload at submit", () =>

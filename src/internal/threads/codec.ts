@@ -14,6 +14,8 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
 import * as Transferable from "effect/workers/Transferable"
+import { PermanentError } from "../../durable/retryable.ts"
+import { Snooze } from "../../durable/snooze.ts"
 
 /** The schemas of what crosses: each optional. */
 export interface Schemas {
@@ -21,6 +23,15 @@ export interface Schemas {
   readonly success?: Schema.Top | undefined
   readonly failure?: Schema.Top | undefined
 }
+
+/**
+ * A handler's failure schema, widened by the errors a durable handler ends
+ * its delivery with whatever its own error type (`PermanentError`,
+ * `Snooze`): with the module's schema alone, they would not encode, and
+ * the delivery would die instead. Both sides widen it alike.
+ */
+export const failureSchema = (failure: Schema.Top | undefined): Schema.Top | undefined =>
+  failure === undefined ? undefined : Schema.Union([failure, PermanentError, Snooze])
 
 /** A value as it crosses, with what it moves rather than copies. */
 export interface Encoded {
@@ -70,5 +81,5 @@ export const schemasOf = (exported: unknown): Schemas => {
     if (u === undefined || Schema.isSchema(u)) return u
     throw wrong()
   }
-  return { payload: schema(payload), success: schema(success), failure: schema(failure) }
+  return { payload: schema(payload), success: schema(success), failure: failureSchema(schema(failure)) }
 }

@@ -27,7 +27,7 @@ import {
   timeoutOption
 } from "../options.ts"
 import * as Thread from "./thread.ts"
-import type { Schemas } from "./codec.ts"
+import { failureSchema, type Schemas } from "./codec.ts"
 
 /** The threaded pool's own options, checked, with their defaults. */
 export interface ThreadConfig<A> {
@@ -91,7 +91,7 @@ const schemas = (input: unknown): Schemas => {
     const value = field(source, key, `schema.${key}`)
     return value === undefined ? undefined : must(`schema.${key}`, value, Schema.isSchema, "a Schema")
   }
-  return { payload: one("payload"), success: one("success"), failure: one("failure") }
+  return { payload: one("payload"), success: one("success"), failure: failureSchema(one("failure")) }
 }
 
 /** Every option `Threads.make` reads: its own, and those it shares with the in-memory pool. */
