@@ -274,9 +274,10 @@ export interface WorkerPool<in out A, out B, out E> {
    * Holds the queue: no worker starts a job until `resume`. The jobs running
    * now finish; submits go on being accepted while there is room (then wait,
    * as when the workers are busy), and delayed jobs still come due into the
-   * queue. A shutdown lifts it: its policy's `backlog` decides the queued
+   * queue. A shutdown lifts it for good (`isPaused` is then false, and a
+   * `pause` changes nothing): its policy's `backlog` decides the queued
    * jobs (`"drain"` runs them, `"return"` hands them back). Answers whether
-   * the state changed (`false`: it was paused already).
+   * the state changed (`false`: it was paused already, or shut down).
    */
   readonly pause: Effect.Effect<boolean>
   /** Lets the workers take jobs again. Answers whether the state changed (`false`: it was not paused). */

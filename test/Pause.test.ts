@@ -135,4 +135,25 @@ describe("pause", () => {
       assert.deepStrictEqual(report.abandoned.map((job) => job.id), ["a", "b"])
       assert.deepStrictEqual(trace.started, [])
     }))
+
+  it.effect("once a shutdown lifted the pause the pool is no longer paused, and can be paused no more", () =>
+    Effect.gen(function*() {
+      const trace = makeTrace()
+      const pool = yield* Pool.make({ workers: 1, handler: handler(trace) })
+      yield* pool.pause
+      yield* pool.submitAll([ok(5), ok(5)])
+      const report = yield* Effect.forkChild(pool.shutdown({ backlog: "drain" }))
+      yield* settle
+      // Read during the drain, asserted once it is over (a failed assertion would leave it waiting for the clock).
+      const draining = { started: trace.started.length, isPaused: yield* pool.isPaused, pause: yield* pool.pause }
+      yield* TestClock.adjust("5 millis")
+      yield* settle
+      yield* TestClock.adjust("5 millis")
+      assert.strictEqual((yield* Fiber.join(report)).succeeded, 2)
+      assert.deepStrictEqual(draining, { started: 1, isPaused: false, pause: false }, "draining, not paused, and no pause changes that")
+      assert.isFalse(yield* pool.isPaused)
+      assert.isFalse(yield* pool.pause, "a pause after the shutdown changes nothing")
+      assert.isFalse(yield* pool.resume)
+      assert.isFalse(yield* pool.isPaused)
+    }))
 })

@@ -35,7 +35,7 @@ export interface Backlog<A> {
   readonly ended: () => boolean
   /** Appends an item if there is room and it has not ended; says whether it did. */
   readonly offer: (item: A) => boolean
-  /** Takes the oldest item; `undefined` when there is none, or while paused (until it ends). */
+  /** Takes the oldest item; `undefined` when there is none, or while paused. */
   readonly take: () => A | undefined
   /** Takes every item, oldest first, paused or not. */
   readonly takeAll: () => Array<A>
@@ -45,9 +45,9 @@ export interface Backlog<A> {
   readonly wait: Effect.Effect<void>
   /**
    * Pauses (`true`) or resumes (`false`) the takes: while paused, `take`
-   * gives nothing and `wait` waits, offers go on, and the end lifts it (what
-   * is left is then taken, as the shutdown's policy says). Says whether the
-   * state changed.
+   * gives nothing and `wait` waits, offers go on, and the end lifts it for
+   * good (what is left is then taken, as the shutdown's policy says; once
+   * ended, it cannot be paused). Says whether the state changed.
    */
   readonly pause: (paused: boolean) => boolean
   /** Whether it is paused. */
@@ -113,7 +113,7 @@ export const make = <A extends {}>(capacity: number): Backlog<A> => {
     return true
   }
 
-  const take = (): A | undefined => paused && !ended ? undefined : takeOldest()
+  const take = (): A | undefined => paused ? undefined : takeOldest()
 
   const takeOldest = (): A | undefined => {
     if (size === 0) return undefined
@@ -157,11 +157,12 @@ export const make = <A extends {}>(capacity: number): Backlog<A> => {
     takeAll,
     end: () => {
       ended = true
+      paused = false
       scheduleWake()
     },
     wait,
     pause: (pause) => {
-      if (pause === paused) return false
+      if (ended || pause === paused) return false
       paused = pause
       if (!paused) scheduleWake()
       return true
