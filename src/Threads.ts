@@ -23,7 +23,8 @@
  * - Each thread runs one job and has the next queued ahead, so that it
  *   never waits for the main thread between two jobs: `stats` counts the
  *   queued one `active`, and its `workers` are the threads. A job's deadline
- *   starts when its thread starts it.
+ *   starts when its thread starts it. A `pause` sends no more jobs to the
+ *   threads; the one queued ahead in each still runs, as those running do.
  * - A job that must end early (its timeout, its `run` caller interrupted,
  *   the drain's deadline) ends with the same outcome as in memory, and its
  *   thread is terminated, since code that computes cannot be interrupted,
