@@ -99,7 +99,6 @@ export const durable = <A, B, E>(
   running: pool.running,
   outcomes: pool.outcomes,
   admin: pool,
-  pausing: pool,
   periodic: options?.periodic ?? []
 })
 
@@ -193,10 +192,10 @@ const checkedQueue = (input: unknown, i: number): Queue => {
   Checks.must(`${at}.outcomes`, Checks.field(queue, "outcomes", `${at}.outcomes`), Stream.isStream, "a Stream")
   const admin = Checks.field(queue, "admin", `${at}.admin`)
   if (admin !== undefined) checkedAdmin(admin, `${at}.admin`)
-  const pausing = Checks.record(`${at}.pausing`, Checks.field(queue, "pausing", `${at}.pausing`))
-  for (const effect of ["pause", "resume", "isPaused"] as const) {
-    Checks.must(`${at}.pausing.${effect}`, Checks.field(pausing, effect, `${at}.pausing.${effect}`), Effect.isEffect, "an Effect")
-  }
+  const pausing = Checks.field(queue, "pausing", `${at}.pausing`)
+  // Without a pausing of its own, a durable queue is paused through its admin.
+  if (pausing !== undefined) checkedPausing(pausing, `${at}.pausing`)
+  else if (admin !== undefined) checkedPausing(admin, `${at}.admin`)
   const periodic = Checks.field(queue, "periodic", `${at}.periodic`)
   if (periodic !== undefined) {
     Checks.must(`${at}.periodic`, periodic, Array.isArray, "an array of { name, cron }").forEach((job: unknown, j: number) => {
@@ -210,6 +209,14 @@ const checkedQueue = (input: unknown, i: number): Queue => {
 }
 
 const isKind = (kind: unknown): kind is Queue["kind"] => kind === "memory" || kind === "durable"
+
+/** A pausing: its `pause`, `resume` and `isPaused`, each an Effect. */
+const checkedPausing = (input: unknown, at: string): void => {
+  const pausing = Checks.record(at, input)
+  for (const effect of ["pause", "resume", "isPaused"] as const) {
+    Checks.must(`${at}.${effect}`, Checks.field(pausing, effect, `${at}.${effect}`), Effect.isEffect, "an Effect")
+  }
+}
 
 /** A durable queue's admin, as far as the dashboard uses it: its counts, and the operations it lists and acts with. */
 const checkedAdmin = (input: unknown, at: string): void => {

@@ -488,15 +488,24 @@ describe("a store whose answers take varying times", () => {
 })
 
 describe("routes", () => {
-  /** An admin whose store holds one dead letter, "dead-1", and one ready job, "ready-1". */
-  const fakeAdmin = (calls: Array<string>): Admin => ({
+  /**
+   * An admin whose store holds one dead letter, "dead-1", and one ready job,
+   * "ready-1"; its queue is paused by another process (its `pause` changes
+   * nothing), and runs once resumed.
+   */
+  const fakeAdmin = (calls: Array<string>, paused = { now: true }): Admin => ({
     counts: Effect.succeed({ ready: 1, leased: 0, completed: 0, buried: 1 }),
     deadLetters: () => Effect.succeed([{ id: "dead-1", payload: { to: "ada" }, attempts: 3, error: "Error: bounced" }]),
     upcoming: () => Effect.succeed([{ id: "later-1", runAt: new Date(1_700_000_000_000), attempts: 0 }]),
     lookup: () => Effect.succeed(undefined),
-    pause: Effect.sync(() => (calls.push("pause"), true)),
-    resume: Effect.sync(() => (calls.push("resume"), false)),
-    isPaused: Effect.succeed(false),
+    pause: Effect.sync(() => (calls.push("pause"), false)),
+    resume: Effect.sync(() => {
+      calls.push("resume")
+      const changed = paused.now
+      paused.now = false
+      return changed
+    }),
+    isPaused: Effect.sync(() => paused.now),
     redrive: (ids) =>
       Effect.sync(() => {
         calls.push(`redrive ${ids === undefined ? "all" : [...ids].join(",")}`)
@@ -517,7 +526,6 @@ describe("routes", () => {
     running: Effect.succeed([]),
     outcomes: Stream.never,
     admin,
-    pausing: admin,
     periodic
   })
 
@@ -571,9 +579,10 @@ describe("routes", () => {
         status: 200,
         body: { found: "ready" }
       })
-      // The queue paused, then resumed: `changed` false when it was so already.
-      assert.deepStrictEqual(await answer(post("/api/queues/emails/pause", "{}")), { status: 200, body: { paused: true, changed: true } })
-      assert.deepStrictEqual(await answer(post("/api/queues/emails/resume", "{}")), { status: 200, body: { paused: false, changed: false } })
+      // Through the queue's admin (it has no pausing of its own): paused already, then resumed;
+      // `changed` false when it was so already, `paused` read back.
+      assert.deepStrictEqual(await answer(post("/api/queues/emails/pause", "{}")), { status: 200, body: { paused: true, changed: false } })
+      assert.deepStrictEqual(await answer(post("/api/queues/emails/resume", "{}")), { status: 200, body: { paused: false, changed: true } })
       const refused: Array<[Request, number]> = [
         [post("/api/queues/emails/redrive", "{\"all\":true}", { "x-dashboard-token": "" }), 403],
         [post("/api/queues/emails/redrive", "{\"all\":true}", { "x-dashboard-token": "guess" }), 403],
@@ -633,6 +642,31 @@ describe("routes", () => {
       const redrive = yield* answer(post("/api/queues/local/redrive", "{\"all\":true}"))
       assert.strictEqual(redrive.status, 400)
       assert.match(redrive.body.error, /in-memory pool/)
+
+      // Shut down, it is no longer paused, and cannot be.
+      yield* pool.pause
+      yield* pool.shutdown()
+      assert.deepStrictEqual(yield* answer(post("/api/queues/local/pause", "{}")), { status: 200, body: { paused: false, changed: false } })
+    }).pipe(Effect.scoped))
+
+  it.live("a pool shown without a pausing of its own has no pause: its snapshot says nothing of it, and its pause is a 400", () =>
+    Effect.gen(function*() {
+      const pool = yield* Pool.make({ workers: 1, handler: () => Effect.void })
+      const queues = [{ ...Dashboard.memory("bare", pool), pausing: undefined }]
+      const { dispose, handler } = HttpRouter.toWebHandler(
+        Dashboard.routes({ queues, token: "s3cret", interval: "20 millis" }),
+        { disableLogger: true }
+      )
+      yield* Effect.addFinalizer(() => Effect.promise(dispose))
+      const response = yield* Effect.promise(() => handler(post("/api/queues/bare/pause", "{}")))
+      assert.strictEqual(response.status, 400)
+      assert.match(((yield* Effect.promise(() => response.json())) as any).error, /cannot be paused/)
+      assert.isFalse(yield* pool.isPaused)
+      const card = Effect.promise(async () => ((await (await handler(new Request("http://127.0.0.1:8080/api/snapshot"))).json()) as any).queues[0])
+      // Ticks have read the pool (a sample follows the second): still nothing said of a pause.
+      yield* waitUntil("the dashboard has sampled the pool", Effect.map(card, (queue) => queue.series.length > 0), 5_000, "20 millis")
+      const queue = yield* card
+      assert.isFalse("paused" in queue, JSON.stringify(queue))
     }).pipe(Effect.scoped))
 
   it("served by Dashboard.layer, a path or a method no route takes, or a path the router cannot read, is a 404 JSON error with the headers of every answer", async () => {
@@ -1061,7 +1095,18 @@ describe("options", () => {
       ],
       [{ queues: [{ ...queues[0], periodic: [{ cron: "* * * * *" }] }] }, /option queues\[0\]\.periodic\[0\]\.name must be a non-empty string/],
       [{ queues: [{ ...queues[0], outcomes: [] }] }, /option queues\[0\]\.outcomes must be a Stream/],
-      [{ queues: [{ ...queues[0], pausing: undefined }] }, /option queues\[0\]\.pausing must be an object, got undefined/],
+      [{ queues: [{ ...queues[0], pausing: 5 }] }, /option queues\[0\]\.pausing must be an object, got 5/],
+      [
+        {
+          queues: [{
+            ...queues[0],
+            kind: "durable",
+            pausing: undefined,
+            admin: { counts: Effect.never, deadLetters: () => Effect.never, upcoming: () => Effect.never, redrive: () => Effect.never, remove: () => Effect.never, cancel: () => Effect.never }
+          }]
+        },
+        /option queues\[0\]\.admin\.pause must be an Effect/
+      ],
       [{ queues: [{ ...queues[0], pausing: { pause: Effect.void, resume: Effect.void } }] }, /option queues\[0\]\.pausing\.isPaused must be an Effect/],
       [{ queues: [{ ...queues[0], periodic: "nightly" }] }, /option queues\[0\]\.periodic must be an array of \{ name, cron \}, got "nightly"/],
       [{ queues: [{ ...queues[0], periodic: [null] }] }, /option queues\[0\]\.periodic\[0\] must be an object, got null/],

@@ -253,7 +253,9 @@ export const script = `"use strict";
 
   let snapshotAt = Date.now();
   // A durable queue's pause holds it in every process; an in-memory pool's, this pool.
+  // None shown until its state is known (one that cannot be paused never has one).
   const pauseTools = (q, actions) => {
+    if (q.paused === undefined) return null;
     const what = q.kind === "durable" ? "queue" : "pool";
     const held = q.kind === "durable"
       ? "No process claims a job of it until it is resumed (jobs already claimed still run)."

@@ -26,7 +26,17 @@ import * as Layer from "effect/Layer"
 import type * as Durable from "../Durable.ts"
 import { maxJobIdBytes, unkeepableText } from "../internal/options.ts"
 import * as Page from "./page.ts"
-import { deadLettersAfter, failureText, lookUp, type ListingPage, type QueueState, type Sampler, type Snapshot, upcomingAfter } from "./sampler.ts"
+import {
+  deadLettersAfter,
+  failureText,
+  type ListingPage,
+  lookUp,
+  pausingOf,
+  type QueueState,
+  type Sampler,
+  type Snapshot,
+  upcomingAfter
+} from "./sampler.ts"
 import * as Security from "./security.ts"
 
 /** The most ids one action takes. */
@@ -103,12 +113,12 @@ export const parseAction = (name: string, body: unknown): Action | Refused => {
 /** Runs a checked action on the queue's store: the answer's body. */
 const perform = (queue: QueueState, action: Action): Effect.Effect<unknown, Refused> => {
   if (action._tag === "pause" || action._tag === "resume") {
-    const { pausing } = queue.source
-    // `changed`: false when it was so already (another operator, another process).
-    return Effect.map(Effect.catch(action._tag === "pause" ? pausing.pause : pausing.resume, failed), (changed) => ({
-      paused: action._tag === "pause",
-      changed
-    }))
+    const pausing = pausingOf(queue.source)
+    if (pausing === undefined) return Effect.fail(new Refused(400, `${queue.source.name} cannot be paused: it has no pausing`))
+    // `changed`: false when it was so already (another operator, another process, a pool shut down);
+    // `paused` read back after it, so that it says what is.
+    const done = Effect.zip(action._tag === "pause" ? pausing.pause : pausing.resume, pausing.isPaused)
+    return Effect.map(Effect.catch(done, failed), ([changed, paused]) => ({ paused, changed }))
   }
   const admin = queue.source.admin
   if (admin === undefined) {

@@ -39,8 +39,12 @@ export interface Source {
   readonly outcomes: Stream.Stream<Job.Outcome<unknown, unknown, unknown>>
   /** A durable queue's store operations: counts, dead letters and the actions. */
   readonly admin: Durable.Admin | undefined
-  /** Its pause: an in-memory pool's own, or a durable queue's for every process (its `admin`'s). */
-  readonly pausing: Pausing
+  /**
+   * Its pause: an in-memory pool's own, or a durable queue's for every
+   * process (its `admin`'s, which it is when absent). Without either, it
+   * cannot be paused from the dashboard.
+   */
+  readonly pausing?: Pausing | undefined
   /** The periodic jobs declared on a durable queue, as the page lists them. */
   readonly periodic: ReadonlyArray<PeriodicSchedule>
 }
@@ -265,9 +269,12 @@ export interface StoreView {
   readonly error: string | undefined
 }
 
-/** An in-memory pool's view: no store, and its own pause. */
-const inMemory = (pausing: Pausing): Effect.Effect<StoreView> =>
-  Effect.match(pausing.isPaused, {
+/** How `source` is paused: its own `pausing`, else its store's, if it has either. */
+export const pausingOf = (source: Source): Pausing | undefined => source.pausing ?? source.admin
+
+/** An in-memory pool's view: no store, and its own pause if it has one. */
+const inMemory = (pausing: Pausing | undefined): Effect.Effect<StoreView> =>
+  pausing === undefined ? Effect.succeed(noStore) : Effect.match(pausing.isPaused, {
     onFailure: (): StoreView => noStore,
     onSuccess: (paused): StoreView => ({ ...noStore, paused })
   })
@@ -299,11 +306,11 @@ const storeTimeout = Duration.seconds(2)
  */
 const readStore = (queue: QueueState): Effect.Effect<StoreView> => {
   const admin = queue.source.admin
-  if (admin === undefined) return inMemory(queue.source.pausing)
+  if (admin === undefined) return inMemory(pausingOf(queue.source))
   const { limits, snapshot } = queue
   const deadLetters = admin.deadLetters(limits.deadLetters, { maxPayloadBytes: previewedPayloadBytes })
   // One more waiting job than shown: whether a page follows the first.
-  return Effect.all([admin.counts, deadLetters, admin.upcoming(limits.upcoming + 1), queue.source.pausing.isPaused]).pipe(
+  return Effect.all([admin.counts, deadLetters, admin.upcoming(limits.upcoming + 1), (pausingOf(queue.source) ?? admin).isPaused]).pipe(
     Effect.timeout(storeTimeout),
     Effect.exit,
     Effect.map((exit): StoreView =>
