@@ -475,6 +475,16 @@ export interface Admin {
    */
   readonly cancel: (id: string) => Effect.Effect<JobState | undefined, AdminError>
   /**
+   * Cancels every job of the queue that waits to be claimed (ready now, or
+   * later: delayed jobs and retries waiting), as `cancel` does each, a
+   * thousand per round trip; jobs running are left to end. As many as the
+   * store counted waiting when it began: a job offered meanwhile may be
+   * among them or not. Returns how many it cancelled. A store without the
+   * optional `Store.cancelWaiting` fails it with a `StoreError` not
+   * retryable.
+   */
+  readonly cancelWaiting: Effect.Effect<number, AdminError>
+  /**
    * Pauses the queue for every process: no pool on it claims another job
    * until `resume`. Jobs a pool leased before (waiting in its `prefetch`,
    * or in a claim in flight as the pause ran) still start; running jobs run
@@ -522,6 +532,7 @@ export const admin = (options: AdminOptions): Admin => {
       pause: refused,
       resume: refused,
       isPaused: refused,
+      cancelWaiting: refused,
       lookup: () => refused,
       redrive: () => refused,
       remove: () => refused,

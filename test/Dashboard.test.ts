@@ -506,6 +506,7 @@ describe("routes", () => {
       return changed
     }),
     isPaused: Effect.sync(() => paused.now),
+    cancelWaiting: Effect.sync(() => (calls.push("cancelWaiting"), 2)),
     redrive: (ids) =>
       Effect.sync(() => {
         calls.push(`redrive ${ids === undefined ? "all" : [...ids].join(",")}`)
@@ -579,6 +580,7 @@ describe("routes", () => {
         status: 200,
         body: { found: "ready" }
       })
+      assert.deepStrictEqual(await answer(post("/api/queues/emails/cancel-waiting", "{}")), { status: 200, body: { cancelled: 2 } })
       // Through the queue's admin (it has no pausing of its own): paused already, then resumed;
       // `changed` false when it was so already, `paused` read back.
       assert.deepStrictEqual(await answer(post("/api/queues/emails/pause", "{}")), { status: 200, body: { paused: true, changed: false } })
@@ -588,6 +590,8 @@ describe("routes", () => {
         [post("/api/queues/emails/redrive", "{\"all\":true}", { "x-dashboard-token": "guess" }), 403],
         [post("/api/queues/emails/pause", "{}", { "x-dashboard-token": "guess" }), 403],
         [post("/api/queues/emails/pause", "[]"), 400],
+        [post("/api/queues/emails/cancel-waiting", "{}", { "x-dashboard-token": "guess" }), 403],
+        [post("/api/queues/local/cancel-waiting", "{}"), 404],
         [post("/api/queues/emails/redrive", "{\"all\":true}", { origin: "http://evil.example" }), 403],
         [post("/api/queues/emails/redrive", "{\"all\":true}", { "sec-fetch-site": "cross-site" }), 403],
         [post("/api/queues/emails/redrive", "{\"all\":true}", { "content-type": "text/plain" }), 415],
@@ -605,7 +609,7 @@ describe("routes", () => {
         assert.isString(body.error)
       }
       // Only the accepted actions, and the unknown id's cancel, reached the store.
-      assert.deepStrictEqual(calls, ["redrive dead-1", "cancel ready-1", "pause", "resume", "cancel nobody"])
+      assert.deepStrictEqual(calls, ["redrive dead-1", "cancel ready-1", "cancelWaiting", "pause", "resume", "cancel nobody"])
     } finally {
       await dispose()
     }

@@ -337,6 +337,12 @@ describe("the dashboard in a browser", () => {
       const drawn = await status()
       await expect.poll(status, patience).not.toBe(drawn)
       expect(await card.locator("[data-cancel-id]").inputValue()).toBe(ids[7])
+      // Every waiting job cancelled at once (after its confirmation): none left waiting, on the page and in the store.
+      page.once("dialog", (dialog) => dialog.accept())
+      await card.locator('[data-action="cancel-waiting"]').click()
+      await expect.poll(message, patience).toContain(`"cancelled":${waiting.length - 1}`)
+      await expect.poll(shownWaiting, patience).toEqual([])
+      expect((await onQueue(queue, (admin) => admin.counts)).ready).toBe(0)
       await page.close()
     } finally {
       program.kill("SIGTERM")

@@ -578,3 +578,52 @@ describe("Durable upcoming", () => {
       assert.strictEqual(yield* Durable.admin({ store: withoutUpcoming, queue: "q" }).upcoming(), undefined)
     })))
 })
+
+describe("Durable cancelWaiting", () => {
+  it.effect("cancels every waiting job, a thousand a round trip, and leaves the running ones to end", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      const asked: Array<number> = []
+      const store: Store = {
+        ...memory,
+        cancelWaiting: (queue, limit) => {
+          asked.push(limit)
+          return memory.cancelWaiting!(queue, limit)
+        }
+      }
+      const producer = Durable.producer({ store, queue: "q", schema: Schema.String })
+      yield* producer.submitAll(Array.from({ length: 2_400 }, (_, i) => `now ${i}`))
+      yield* producer.submitAll(["later 1", "later 2"], { delay: "1 hour" })
+      const [running] = yield* store.claim("q", 1, Duration.minutes(1))
+      const admin = Durable.admin({ store, queue: "q" })
+      assert.strictEqual(yield* admin.cancelWaiting, 2_401)
+      assert.deepStrictEqual(asked, [1_000, 1_000, 401])
+      assert.deepStrictEqual(yield* admin.counts, { ready: 0, leased: 1, completed: 0, buried: 0 })
+      yield* store.complete("q", [running!])
+      assert.strictEqual((yield* admin.counts).completed, 1, "the running job ended as usual")
+      assert.strictEqual(yield* admin.cancelWaiting, 0)
+    })))
+
+  it.effect("a store without it refuses, not retryable; one that answers more than it was asked stops at the count; one that answers no count is refused", () =>
+    Effect.scoped(Effect.gen(function*() {
+      const memory = yield* MemoryStore.make
+      yield* memory.offer("q", [{ id: "a", payload: 1 }, { id: "b", payload: 2 }])
+      const { cancelWaiting: _, ...without } = memory
+      const refused = yield* Effect.flip(Durable.admin({ store: without, queue: "q" }).cancelWaiting)
+      assert.isTrue(refused._tag === "StoreError" && !refused.retryable)
+      assert.include(refused.message, "cannot cancel a queue's waiting jobs")
+
+      // Says it cancelled as many as asked, for ever: the loop ends at the two counted.
+      let calls = 0
+      const lying: Store = { ...memory, cancelWaiting: (_queue, limit) => Effect.sync(() => (calls++, limit + 5)) }
+      assert.strictEqual(yield* Durable.admin({ store: lying, queue: "q" }).cancelWaiting, 2)
+      assert.strictEqual(calls, 1)
+
+      for (const answer of [-1, 1.5, "2", undefined]) {
+        const wrong: Store = { ...memory, cancelWaiting: () => Effect.succeed(answer as never) }
+        const error = yield* Effect.flip(Durable.admin({ store: wrong, queue: "q" }).cancelWaiting)
+        assert.match(error.message, /the store's cancelWaiting answered/, String(answer))
+      }
+      assert.deepStrictEqual(yield* states(memory, ["a", "b"]), ["ready", "ready"], "nothing was cancelled by the refusals")
+    })))
+})

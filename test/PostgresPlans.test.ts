@@ -386,4 +386,32 @@ describe("PostgresStore's plans", () => {
         assert.isBelow(buffers, 1_000, `${state}: ${buffers} buffers read for a batch of 100`)
       }
     }))
+
+  it.live("cancelWaiting planned once for any value reads its batch from the indexes of waiting jobs, not the queue", () =>
+    Effect.gen(function*() {
+      const url = server!.url
+      yield* Effect.scoped(PostgresStore.make({ url }))
+      const queue = "drained"
+      // 60,000 jobs of each state: ready, waiting for their time, and ended.
+      yield* pgRows(
+        url,
+        `INSERT INTO ${Sql.table} (queue, id, payload, state, visible_at, ended_at)
+         SELECT '${queue}', state || i, '{}', state,
+           CASE WHEN state = 'scheduled' THEN now() + interval '1 hour' ELSE now() END,
+           CASE WHEN state = 'completed' THEN now() END
+         FROM unnest(ARRAY['ready', 'scheduled', 'completed']) AS state, generate_series(1, 60000) AS i`
+      )
+      yield* pgRows(url, `ANALYZE ${Sql.table}`)
+      const pool = yield* storePool
+      const { buffers, rows } = yield* pool.use((connection) =>
+        Effect.andThen(
+          connection.queryValues(`PREPARE cancel_waiting (text, int4) AS ${Sql.cancelWaitingSql}`),
+          undone(connection, `EXECUTE cancel_waiting ('${queue}', 100)`)
+        )
+      )
+      assert.strictEqual(rows, 1, "one row, the count")
+      // 100 rows from the index, their heap pages, and their updates (a new entry in each index of
+      // the table): about a thousand buffers. Walking the queue reads its 4,000 pages and more.
+      assert.isBelow(buffers, 2_000, `${buffers} buffers read for a batch of 100`)
+    }))
 })

@@ -318,7 +318,11 @@ export const script = `"use strict";
           h("button", { class: "danger", "data-action": "remove-all", disabled: !actions, onclick: () => confirm("Delete every dead letter of " + q.name + "?") && act(q.name, "remove", { all: true }) }, "delete all"),
           idInput,
           h("button", { "data-lookup": true, onclick: () => lookUp(q.name, idInput.value) }, "look up"),
-          h("button", { "data-action": "cancel", disabled: !actions, onclick: () => idInput.value && act(q.name, "cancel", { id: idInput.value }) }, "cancel job")),
+          h("button", { "data-action": "cancel", disabled: !actions, onclick: () => idInput.value && act(q.name, "cancel", { id: idInput.value }) }, "cancel job"),
+          h("button", {
+            class: "danger", "data-action": "cancel-waiting", disabled: !actions,
+            onclick: () => confirm("Cancel every job of " + q.name + " that waits to run (" + (c ? c.ready : "?") + ")? Running jobs finish.") && act(q.name, "cancel-waiting", {})
+          }, "cancel all waiting")),
         table(["job", "attempts", "error", "payload", ""], letters.map((d) =>
           h("tr", { "data-dead": d.id }, h("td", {}, d.id), h("td", {}, d.attempts), h("td", { class: "error" }, d.error), h("td", {}, d.payload),
             h("td", {},

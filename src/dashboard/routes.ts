@@ -62,6 +62,7 @@ type Action =
   | { readonly _tag: "redrive" | "remove"; readonly ids: ReadonlyArray<string> | "all" }
   | { readonly _tag: "cancel"; readonly id: string }
   | { readonly _tag: "pause" | "resume" }
+  | { readonly _tag: "cancelWaiting" }
 
 /**
  * A request refused: the answer's status and what to say; `unknown` when
@@ -97,6 +98,7 @@ export const parseAction = (name: string, body: unknown): Action | Refused => {
       : new Refused(400, `"id" must be a job id: ${anId}`)
   }
   if (name === "pause" || name === "resume") return { _tag: name }
+  if (name === "cancel-waiting") return { _tag: "cancelWaiting" }
   if (name !== "redrive" && name !== "remove") return new Refused(404, `no action ${JSON.stringify(name)}`)
   // "All" must be said: an empty or forgotten list must never mean every dead letter.
   if (fields.all === true && fields.ids === undefined) return { _tag: name, ids: "all" }
@@ -131,6 +133,8 @@ const perform = (queue: QueueState, action: Action): Effect.Effect<unknown, Refu
       const done = action.ids === "all" ? run() : run(action.ids)
       return Effect.map(Effect.catch(done, failed), (count) => ({ [action._tag === "redrive" ? "redriven" : "removed"]: count }))
     }
+    case "cancelWaiting":
+      return Effect.map(Effect.catch(admin.cancelWaiting, failed), (cancelled) => ({ cancelled }))
     case "cancel":
       return Effect.flatMap(Effect.catch(admin.cancel(action.id), failed), (found) =>
         found === undefined

@@ -400,6 +400,18 @@ const cancel = (state: MemoryState, queue: string, id: string, now: number): Job
   return found
 }
 
+/** Cancels up to `limit` of the jobs of `queue` that wait (ready now or later), in the order they were stored. */
+const cancelWaiting = (state: MemoryState, queue: string, limit: number, now: number): number => {
+  let n = 0
+  for (const entry of entriesOf(state, queue).values()) {
+    if (n >= limit) break
+    if (entry.state !== "ready") continue
+    end(entry, "cancelled", now)
+    n++
+  }
+  return n
+}
+
 const purge = (
   state: MemoryState,
   queue: string,
@@ -445,6 +457,7 @@ export const make: Effect.Effect<Store> = Effect.sync(() => {
     redrive: (queue, ids) => Effect.map(at, (now) => redrive(state, queue, ids, now)),
     remove: (queue, ids) => Effect.sync(() => remove(state, queue, ids)),
     cancel: (queue, id) => Effect.map(at, (now) => cancel(state, queue, id, now)),
+    cancelWaiting: (queue, limit) => Effect.map(at, (now) => cancelWaiting(state, queue, limit, now)),
     purge: (queue, retention, limit) => Effect.map(at, (now) => purge(state, queue, retention, limit, now))
   }
   return Boundary.makeStore(engine, { engine: "memory", maxPayloadBytes: memoryLimit })

@@ -507,6 +507,14 @@ export interface Store {
    */
   readonly cancel: (queue: string, id: string) => Effect.Effect<JobState | undefined, StoreError>
   /**
+   * Cancels up to `limit` of the jobs of `queue` that wait to be claimed
+   * (ready now or later: delayed jobs, retries waiting), each as `cancel`
+   * would; leased jobs are left to run. Answers how many it cancelled:
+   * fewer than `limit` once no more wait. Optional: a store without it
+   * cannot cancel a queue's waiting jobs at once (`cancel` them one by one).
+   */
+  readonly cancelWaiting?: ((queue: string, limit: number) => Effect.Effect<number, StoreError>) | undefined
+  /**
    * Deletes up to `limit` ended jobs older than their retention: completed
    * and cancelled ones ended more than `retention.completed` ago, dead
    * letters buried more than `retention.buried` ago. Returns how many. Safe

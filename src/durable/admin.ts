@@ -158,10 +158,39 @@ export const make = (store: Store, queue: string, cancelled: (id: string) => voi
           return found
         })
       }),
+    cancelWaiting: cancelWaiting(store, queue),
     pause: pausing(store, queue, true),
     resume: pausing(store, queue, false),
     isPaused: canPause(store) ? store.paused(queue) : Effect.succeed(false)
   }
+}
+
+/** How many waiting jobs `cancelWaiting` cancels per round trip. */
+const waitingBatch = 1_000
+
+/**
+ * `cancelWaiting`: as many as were counted waiting when it begins, a batch
+ * per round trip (so that it ends, whatever is offered meanwhile), or a
+ * refusal from a store that cannot.
+ */
+const cancelWaiting = (store: Store, queue: string): Effect.Effect<number, StoreError> => {
+  const cancelBatch = store.cancelWaiting
+  if (cancelBatch === undefined) {
+    return Effect.fail(
+      new StoreError({ operation: "cancelWaiting", reason: "the store cannot cancel a queue's waiting jobs at once (it has no `cancelWaiting`)", retryable: false })
+    )
+  }
+  return Effect.gen(function*() {
+    const { ready } = yield* store.counts(queue)
+    let done = 0
+    while (done < ready) {
+      const asked = Math.min(waitingBatch, ready - done)
+      const cancelled = Math.min(asked, yield* cancelBatch(queue, asked))
+      done += cancelled
+      if (cancelled < asked) break
+    }
+    return done
+  })
 }
 
 /**

@@ -218,6 +218,7 @@ const wrap = (engine: Engine, options: Options): Store => {
     remove: (queue, ids) =>
       ids.length === 0 ? Effect.succeed(0) : withIds("remove", queue, asJobs(ids), () => engine.remove(queue, ids)),
     cancel: (queue, id) => withIds("cancel", queue, [{ id }], () => engine.cancel(queue, id)),
+    cancelWaiting: engine.cancelWaiting === undefined ? undefined : cancelWaiting(engine.cancelWaiting, operate),
     purge: (queue, retention, limit) => {
       const n = count(limit)
       return n === 0 ? Effect.succeed(0) : operate("purge", queue, () => engine.purge(queue, retention, n))
@@ -242,6 +243,16 @@ const afterRefused = (operation: string, after: string | undefined) => {
   const refused = after === undefined ? undefined : Cursor.refusal(after)
   return refused === undefined ? undefined : refuse(operation, `after ${refused}, got ${describe(after)}`)
 }
+
+/** The engine's `cancelWaiting`, run like any operation; a `limit` that is no positive integer refused before it. */
+const cancelWaiting = (
+  engineCancelWaiting: NonNullable<Engine["cancelWaiting"]>,
+  operate: ReturnType<typeof operation>
+): NonNullable<Store["cancelWaiting"]> =>
+(queue, limit) =>
+  Number.isSafeInteger(limit) && limit >= 1
+    ? operate("cancelWaiting", queue, () => engineCancelWaiting(queue, limit))
+    : refuse("cancelWaiting", `the limit must be an integer >= 1, got ${describe(limit)}`)
 
 /**
  * The engine's `pause` and `paused`, each run like any operation. Whether a

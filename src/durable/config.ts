@@ -122,8 +122,8 @@ const store = (option: string, input: unknown): Store => {
     operations[name] = boundTo(operation, source)
   }
   // Optional: a store without `listen` or `due` is polled; one without `upcoming` lists no waiting jobs;
-  // one without `pause` and `paused` cannot be paused.
-  for (const name of ["listen", "due", "upcoming", "pause", "paused"] as const) {
+  // one without `pause` and `paused` cannot be paused; one without `cancelWaiting` cancels one job at a time.
+  for (const name of ["listen", "due", "upcoming", "pause", "paused", "cancelWaiting"] as const) {
     const operation = field(source, name, option)
     if (operation === undefined) continue
     if (typeof operation !== "function") refuse(option, `must be a Store: its ${name} is ${describe(operation)}`)

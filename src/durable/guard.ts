@@ -58,6 +58,7 @@ const listing = (what: string): Answer => ({
   expected: `an array of ${what} whose cursors, if any, are digits with at most one '.', then maybe ':' and base64url`
 })
 const aBoolean: Answer = { holds: (answer) => typeof answer === "boolean", expected: "true or false" }
+const aCount: Answer = { holds: (answer) => Number.isSafeInteger(answer) && (answer as number) >= 0, expected: "an integer >= 0" }
 const taken: Answer = {
   holds: (answer) => answer === undefined || typeof answer === "boolean",
   expected: "true, false or nothing"
@@ -78,6 +79,7 @@ const answers: ReadonlyMap<string, Answer> = new Map([
   ["upcoming", listing("upcoming jobs")],
   ["retry", taken],
   ["bury", taken],
+  ["cancelWaiting", aCount],
   ["pause", aBoolean],
   ["paused", aBoolean]
 ])

@@ -1200,6 +1200,36 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         for (const id of ["j0", "j1", "j3"]) assert.strictEqual((yield* store.lookup(queue, id))?.state, "cancelled")
       })))
 
+    test("cancelWaiting cancels up to its limit of the jobs that wait, ready now or later; leased jobs run on", () =>
+      Effect.scoped(Effect.gen(function*() {
+        const store = yield* make
+        const cancelWaiting = store.cancelWaiting!
+        const queue = queueName()
+        yield* store.offer(queue, [...jobs(4), { id: "later", payload: 4, delay: 60_000 }])
+        const [running] = yield* store.claim(queue, 1, minute)
+        assert.strictEqual(running?.id, "j0")
+        // Waiting: j1, j2, j3 ready, "later" for its time; two of them (the store chooses which).
+        const waiting = ["j1", "j2", "j3", "later"]
+        const stateOf = (id: string) => Effect.map(store.lookup(queue, id), (job) => job?.state)
+        assert.strictEqual(yield* cancelWaiting(queue, 2), 2)
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 2, leased: 1, completed: 0, buried: 0 })
+        assert.deepStrictEqual((yield* Effect.forEach(waiting, stateOf)).sort(), ["cancelled", "cancelled", "ready", "ready"])
+        assert.strictEqual(yield* cancelWaiting(queue, 5), 2, "the rest, fewer than asked")
+        assert.strictEqual(yield* cancelWaiting(queue, 5), 0)
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 1, completed: 0, buried: 0 })
+        assert.deepStrictEqual(yield* Effect.forEach(waiting, stateOf), ["cancelled", "cancelled", "cancelled", "cancelled"])
+        assert.strictEqual(yield* stateOf("j0"), "leased")
+        assert.deepStrictEqual(yield* store.upcoming!(queue, 10), [], "no job waits for its time")
+        // The running job ends as usual; the cancelled ones are kept, their ids not stored again.
+        yield* store.complete(queue, [running!])
+        assert.deepStrictEqual(yield* store.counts(queue), { ready: 0, leased: 0, completed: 1, buried: 0 })
+        const refused = yield* store.offer(queue, jobs(2, "j").slice(1))
+        assert.deepStrictEqual(refused, [{ id: "j1", state: "cancelled" }])
+        assert.deepStrictEqual(yield* store.claim(queue, 10, minute), [])
+        const error = yield* Effect.flip(cancelWaiting(queue, 0))
+        assert.deepStrictEqual([error.operation, error.retryable], ["cancelWaiting", false])
+      })))
+
     test("extend renews the leases held and answers every other: cancelled then removed or redriven, or taken over", () =>
       Effect.scoped(Effect.gen(function*() {
         const store = yield* make

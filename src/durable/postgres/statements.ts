@@ -750,6 +750,31 @@ WITH found AS (
 )
 SELECT state FROM found`
 
+/**
+ * Cancels up to `$2` jobs of queue `$1` that wait, as `cancelSql` does
+ * each: the first ready ones in the order claims take them, then the
+ * earliest scheduled ones (the contract promises no order: this one reads
+ * each state from the front of its own partial index, so that the work is
+ * the batch's). Rows a claim has locked are skipped. Returns how many.
+ * (A locking clause cannot apply to a `UNION`: each state is picked by a
+ * query of its own.)
+ */
+export const cancelWaitingSql = `
+WITH ready AS (
+  SELECT ctid FROM ${table} WHERE queue = $1 AND state = 'ready'
+  ORDER BY priority, visible_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED
+), scheduled AS (
+  SELECT ctid FROM ${table} WHERE queue = $1 AND state = 'scheduled'
+  ORDER BY visible_at, seq LIMIT $2 FOR UPDATE SKIP LOCKED
+), cancelled AS (
+  UPDATE ${table} SET state = 'cancelled', token = NULL, ended_at = now()
+  WHERE ctid = ANY(ARRAY(SELECT ctid FROM ready UNION ALL SELECT ctid FROM scheduled LIMIT $2))
+    AND queue = $1 AND state IN ('ready', 'scheduled')
+  RETURNING 1
+), counted AS (${shift("cancelled", [["ready", "-count(*)"]], "count(*) > 0")}
+)
+SELECT count(*)::int FROM cancelled`
+
 /** The states a purge deletes, each with a statement of its own (`purgeSql`). */
 export type Ended = "completed" | "cancelled" | "buried"
 

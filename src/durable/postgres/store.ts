@@ -280,6 +280,9 @@ export const makeEngine = (runner: Runner, limits: Limits): Boundary.Engine => {
     cancel: (queue, id) =>
       Effect.map(run("cancel", Sql.cancelSql, [queue, id]), ([row]) => row === undefined ? undefined : row[0] as JobState),
 
+    cancelWaiting: (queue, limit) =>
+      Effect.map(run("cancelWaiting", Sql.cancelWaitingSql, [queue, PgTypes.int4(limit)]), ([row]) => row![0] as number),
+
     purge: (queue, retention, limit) =>
       Effect.gen(function*() {
         // The counts of committed transactions' offers first, a batch at a time while batches come back full.

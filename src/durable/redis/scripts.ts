@@ -685,6 +685,32 @@ return found
 `)
 
 /**
+ * ARGV: limit. Cancels up to limit jobs that wait, as `cancelScript` does
+ * each: the first of `ready` (by priority), then the earliest of
+ * `delayed`. Each set is read from its front (ZRANGE 0 n): the work is the
+ * batch's. Returns how many.
+ */
+export const cancelWaitingScript = script(`
+local limit, t, n = tonumber(ARGV[1]), now(), 0
+for _, key in ipairs({ ready, delayed }) do
+  if n < limit then
+    local ids = redis.call('ZRANGE', key, 0, limit - n - 1)
+    if #ids > 0 then
+      batch('ZREM', key, ids)
+      local scored = {}
+      for _, id in ipairs(ids) do
+        scored[#scored + 1] = t
+        scored[#scored + 1] = id
+      end
+      batch('ZADD', cancelled, scored)
+      n = n + #ids
+    end
+  end
+end
+return n
+`)
+
+/**
  * ARGV: completed retention ms, buried retention ms, limit. Deletes up to
  * limit ended jobs past their retention, oldest first: completed, then
  * cancelled, then buried, every trace of them. Returns how many. Each set

@@ -289,6 +289,8 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
     cancel: (queue, id) =>
       run("cancel", queue, Scripts.cancelScript, () => [id], (reply) => reply === null ? undefined : String(reply) as JobState),
 
+    cancelWaiting: (queue, limit) => run("cancelWaiting", queue, Scripts.cancelWaitingScript, () => [String(limit)], Number),
+
     purge: (queue, retention, limit) =>
       run("purge", queue, Scripts.purgeScript, () => [millis(retention.completed), millis(retention.buried), String(limit)], Number)
   }
