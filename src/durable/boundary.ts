@@ -244,14 +244,18 @@ const afterRefused = (operation: string, after: string | undefined) => {
   return refused === undefined ? undefined : refuse(operation, `after ${refused}, got ${describe(after)}`)
 }
 
-/** The engine's `cancelWaiting`, run like any operation; a `limit` that is no positive integer refused before it. */
+/**
+ * The engine's `cancelWaiting`, run like any operation; a `limit` that is no
+ * positive integer refused before it, a larger one than `maxCount` asked as
+ * `maxCount` (PostgreSQL binds it as an `integer`), as `claim` and `purge` are.
+ */
 const cancelWaiting = (
   engineCancelWaiting: NonNullable<Engine["cancelWaiting"]>,
   operate: ReturnType<typeof operation>
 ): NonNullable<Store["cancelWaiting"]> =>
 (queue, limit) =>
   Number.isSafeInteger(limit) && limit >= 1
-    ? operate("cancelWaiting", queue, () => engineCancelWaiting(queue, limit))
+    ? operate("cancelWaiting", queue, () => engineCancelWaiting(queue, Math.min(limit, maxCount)))
     : refuse("cancelWaiting", `the limit must be an integer >= 1, got ${describe(limit)}`)
 
 /**

@@ -1226,6 +1226,8 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         const refused = yield* store.offer(queue, jobs(2, "j").slice(1))
         assert.deepStrictEqual(refused, [{ id: "j1", state: "cancelled" }])
         assert.deepStrictEqual(yield* store.claim(queue, 10, minute), [])
+        // Any whole limit is taken, however large: the store cancels what waits.
+        assert.strictEqual(yield* cancelWaiting(queue, Number.MAX_SAFE_INTEGER), 0)
         const error = yield* Effect.flip(cancelWaiting(queue, 0))
         assert.deepStrictEqual([error.operation, error.retryable], ["cancelWaiting", false])
       })))
