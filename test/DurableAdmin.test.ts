@@ -604,7 +604,7 @@ describe("Durable cancelWaiting", () => {
       assert.strictEqual(yield* admin.cancelWaiting, 0)
     })))
 
-  it.effect("a store without it refuses, not retryable; one that answers more than it was asked stops at the count; one that answers no count is refused", () =>
+  it.effect("a store without it refuses, not retryable; one that answers more than it was asked stops at the count; a short batch ends it; one that answers no count is refused", () =>
     Effect.scoped(Effect.gen(function*() {
       const memory = yield* MemoryStore.make
       yield* memory.offer("q", [{ id: "a", payload: 1 }, { id: "b", payload: 2 }])
@@ -617,6 +617,15 @@ describe("Durable cancelWaiting", () => {
       let calls = 0
       const lying: Store = { ...memory, cancelWaiting: (_queue, limit) => Effect.sync(() => (calls++, limit + 5)) }
       assert.strictEqual(yield* Durable.admin({ store: lying, queue: "q" }).cancelWaiting, 2)
+      assert.strictEqual(calls, 1)
+
+      // A batch that comes back short (jobs claimed or cancelled meanwhile) is the end, even below the count.
+      calls = 0
+      const short: Store = {
+        ...memory,
+        cancelWaiting: () => Effect.suspend(() => ++calls > 3 ? Effect.die(new Error("asked again after a short batch")) : Effect.succeed(0))
+      }
+      assert.strictEqual(yield* Durable.admin({ store: short, queue: "q" }).cancelWaiting, 0)
       assert.strictEqual(calls, 1)
 
       for (const answer of [-1, 1.5, "2", undefined]) {

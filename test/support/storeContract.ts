@@ -1228,6 +1228,13 @@ export const storeContract = (name: string, { elapse, make, test }: ContractOpti
         assert.deepStrictEqual(yield* store.claim(queue, 10, minute), [])
         // Any whole limit is taken, however large: the store cancels what waits.
         assert.strictEqual(yield* cancelWaiting(queue, Number.MAX_SAFE_INTEGER), 0)
+        // A redrive brings one back as a new job; the others ended when cancelled, so a purge takes them past the retention.
+        assert.strictEqual(yield* store.redrive(queue, ["j2"]), 1)
+        assert.deepStrictEqual((yield* store.claim(queue, 10, minute)).map((job) => [job.id, job.attempt]), [["j2", 1]])
+        yield* elapse(300)
+        const short = { completed: Duration.millis(200), buried: minute }
+        assert.strictEqual(yield* store.purge(queue, short, 100), 4, "j0 completed; j1, j3 and later cancelled")
+        for (const id of ["j1", "j3", "later"]) assert.strictEqual(yield* stateOf(id), undefined, id)
         const error = yield* Effect.flip(cancelWaiting(queue, 0))
         assert.deepStrictEqual([error.operation, error.retryable], ["cancelWaiting", false])
       })))
