@@ -615,6 +615,27 @@ describe("routes", () => {
     }
   })
 
+  it("an admin built by hand without cancelWaiting (as before it came): its cancel-waiting is a 400, answered", async () => {
+    const calls: Array<string> = []
+    const { cancelWaiting: _, ...admin } = fakeAdmin(calls)
+    const { dispose, handler } = HttpRouter.toWebHandler(
+      Dashboard.routes({ queues: [emailsQueue(admin as Admin)], token: "s3cret" }),
+      { disableLogger: true }
+    )
+    try {
+      const answered = await Promise.race([
+        handler(post("/api/queues/emails/cancel-waiting", "{}")),
+        new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2_000))
+      ])
+      assert.isDefined(answered, "no answer within 2 s")
+      assert.strictEqual(answered!.status, 400)
+      assert.match(((await answered!.json()) as any).error, /cannot cancel its waiting jobs/)
+      assert.deepStrictEqual(calls, [])
+    } finally {
+      await Promise.race([dispose(), new Promise((resolve) => setTimeout(resolve, 1_000))])
+    }
+  })
+
   it.live("an in-memory pool is paused and resumed by its actions, and its snapshot says so; it has no other actions", () =>
     Effect.gen(function*() {
       const pool = yield* Pool.make({ workers: 1, handler: () => Effect.void })

@@ -134,7 +134,10 @@ const perform = (queue: QueueState, action: Action): Effect.Effect<unknown, Refu
       return Effect.map(Effect.catch(done, failed), (count) => ({ [action._tag === "redrive" ? "redriven" : "removed"]: count }))
     }
     case "cancelWaiting":
-      return Effect.map(Effect.catch(admin.cancelWaiting, failed), (cancelled) => ({ cancelled }))
+      // An admin built by hand before `cancelWaiting` came has none: refused, not a request left unanswered.
+      return Effect.isEffect(admin.cancelWaiting)
+        ? Effect.map(Effect.catch(admin.cancelWaiting, failed), (cancelled) => ({ cancelled }))
+        : Effect.fail(new Refused(400, `${queue.source.name} cannot cancel its waiting jobs: its admin has no cancelWaiting`))
     case "cancel":
       return Effect.flatMap(Effect.catch(admin.cancel(action.id), failed), (found) =>
         found === undefined
