@@ -169,6 +169,22 @@ describe("PostgresStore", () => {
       yield* other.query("ROLLBACK")
     }))
 
+  it.live("cancelWaiting passes over the waiting jobs another transaction holds (a claim's), without waiting, and counts only what it cancelled", () =>
+    Effect.gen(function*() {
+      const store = yield* makeShared
+      const queue = queueName()
+      yield* store.offer(queue, [...jobs(3), { id: "later", payload: 3, delay: 60_000 }])
+      // A claim in the middle of its statement: it has locked j0 and "later" and not yet moved them.
+      const other = yield* PgConnection.make({ url: Redacted.make(shared!.url) })
+      yield* other.query("BEGIN")
+      yield* other.query(`SELECT 1 FROM ${PostgresStore.table} WHERE queue = $1 AND id IN ('j0', 'later') FOR UPDATE`, [queue])
+      assert.strictEqual(yield* within(2_000, "cancelWaiting beside a claim's locks", store.cancelWaiting!(queue, 10)), 2)
+      yield* other.query("ROLLBACK")
+      const states = yield* Effect.forEach(["j0", "j1", "j2", "later"], (id) => Effect.map(store.lookup(queue, id), (job) => job?.state))
+      assert.deepStrictEqual(states, ["ready", "cancelled", "cancelled", "ready"])
+      assert.deepStrictEqual(yield* store.counts(queue), { ready: 2, leased: 0, completed: 0, buried: 0 })
+    }))
+
   it.live("the server killed mid-run: operations fail promptly, then succeed again after restart, data kept", () =>
     Effect.gen(function*() {
       const server = yield* startPostgres()
