@@ -633,6 +633,15 @@ describe("Durable cancelWaiting", () => {
         const error = yield* Effect.flip(Durable.admin({ store: wrong, queue: "q" }).cancelWaiting)
         assert.match(error.message, /the store's cancelWaiting answered/, String(answer))
       }
+      // A store that counts no whole number of waiting jobs (with a store that always answers its limit, Infinity would loop for ever).
+      for (const ready of [Infinity, 1.5, -1, Number.NaN]) {
+        const miscounting: Store = {
+          ...lying,
+          counts: () => Effect.succeed({ ready, leased: 0, completed: 0, buried: 0 })
+        }
+        const error = yield* Effect.flip(Durable.admin({ store: miscounting, queue: "q" }).cancelWaiting)
+        assert.match(error.message, /the store counted .* jobs waiting, not an integer >= 0/, String(ready))
+      }
       assert.deepStrictEqual(yield* states(memory, ["a", "b"]), ["ready", "ready"], "nothing was cancelled by the refusals")
     })))
 })

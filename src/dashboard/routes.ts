@@ -124,7 +124,7 @@ const perform = (queue: QueueState, action: Action): Effect.Effect<unknown, Refu
   }
   const admin = queue.source.admin
   if (admin === undefined) {
-    return Effect.fail(new Refused(400, `${queue.source.name} is an in-memory pool: it has no dead letters to act on`))
+    return Effect.fail(new Refused(400, `${queue.source.name} is an in-memory pool: it has no store to act on (only pause and resume)`))
   }
   switch (action._tag) {
     case "redrive":

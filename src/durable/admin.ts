@@ -182,6 +182,12 @@ const cancelWaiting = (store: Store, queue: string): Effect.Effect<number, Store
   }
   return Effect.gen(function*() {
     const { ready } = yield* store.counts(queue)
+    // A store of the caller's that counts no whole number would have the loop run for ever, or ask for a fraction.
+    if (!Number.isSafeInteger(ready) || ready < 0) {
+      return yield* Effect.fail(
+        new StoreError({ operation: "counts", reason: `the store counted ${Checks.describe(ready)} jobs waiting, not an integer >= 0`, retryable: false })
+      )
+    }
     let done = 0
     while (done < ready) {
       const asked = Math.min(waitingBatch, ready - done)
