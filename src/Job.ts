@@ -31,8 +31,9 @@ export interface Job<out A> {
   readonly payload: A
   readonly timeout: Duration.Duration | undefined
   /**
-   * Which delivery of the job this is, from 1. Always 1 in memory; a durable
-   * pool delivers a job again after a failure or a crash (see `Durable`).
+   * Which attempt of the job this is, from 1. Always 1 in memory; a durable
+   * pool delivers a job again after a failure or a crash (see `Durable`),
+   * and after a snooze (`Durable.snooze`) as the same attempt.
    */
   readonly attempt: number
 }
