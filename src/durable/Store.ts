@@ -510,7 +510,9 @@ export interface Store {
    * Cancels up to `limit` of the jobs of `queue` that wait to be claimed
    * (ready now or later: delayed jobs, retries waiting), each as `cancel`
    * would; leased jobs are left to run. Answers how many it cancelled:
-   * fewer than `limit` once no more wait. Optional: a store without it
+   * fewer than `limit` once no more wait, or none more it can take now
+   * (PostgreSQL skips rows a claim has locked); `Admin.cancelWaiting` stops
+   * at a short answer. Optional: a store without it
    * cannot cancel a queue's waiting jobs at once (`cancel` them one by one).
    */
   readonly cancelWaiting?: ((queue: string, limit: number) => Effect.Effect<number, StoreError>) | undefined
