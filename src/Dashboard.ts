@@ -61,6 +61,9 @@ import type * as Pool from "./Pool.ts"
 /** One pool or durable queue the dashboard shows: made by `memory` or `durable`. */
 export type Queue = Sampler.Source
 
+/** How a `Queue` is paused from the page: an in-memory pool's own `pause`, `resume` and `isPaused`. */
+export type Pausing = Sampler.Pausing
+
 /** A periodic job declared on a durable queue, listed on its card (the store keeps no list of them). */
 export type PeriodicSchedule = Sampler.PeriodicSchedule
 
