@@ -175,11 +175,7 @@ const waitingBatch = 1_000
  */
 const cancelWaiting = (store: Store, queue: string): Effect.Effect<number, StoreError> => {
   const cancelBatch = store.cancelWaiting
-  if (cancelBatch === undefined) {
-    return Effect.fail(
-      new StoreError({ operation: "cancelWaiting", reason: "the store cannot cancel a queue's waiting jobs at once (it has no `cancelWaiting`)", retryable: false })
-    )
-  }
+  if (cancelBatch === undefined) return cannot("cancelWaiting", "cancel a queue's waiting jobs at once (it has no `cancelWaiting`)")
   return Effect.gen(function*() {
     const { ready } = yield* store.counts(queue)
     // A store of the caller's that counts no whole number would have the loop run for ever, or ask for a fraction.
@@ -211,7 +207,9 @@ const canPause = (
 
 /** `pause` or `resume`: the store's, or a refusal from a store that cannot pause. */
 const pausing = (store: Store, queue: string, paused: boolean): Effect.Effect<boolean, StoreError> =>
-  canPause(store)
-    ? store.pause(queue, paused)
-    : Effect.fail(new StoreError({ operation: "pause", reason: "the store cannot pause a queue (it needs `pause` and `paused`)", retryable: false }))
+  canPause(store) ? store.pause(queue, paused) : cannot("pause", "pause a queue (it needs `pause` and `paused`)")
+
+/** A store without an optional operation: a refusal the same call would meet again. */
+const cannot = (operation: string, what: string): Effect.Effect<never, StoreError> =>
+  Effect.fail(new StoreError({ operation, reason: `the store cannot ${what}`, retryable: false }))
 

@@ -14,7 +14,7 @@ import * as Effect from "effect/Effect"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import * as Checks from "../internal/options.ts"
-import { PoolConfigError } from "../Pool.ts"
+import { configError } from "../internal/poolOptions.ts"
 
 /**
  * What a handler fails with to snooze its job for `millis` milliseconds
@@ -47,11 +47,11 @@ export class Snooze extends Schema.TaggedError<Snooze>()("Snooze", {
  */
 export const snooze = (delay: Duration.Input): Effect.Effect<never, Snooze> =>
   Effect.suspend(() => {
-    const checked = Checks.checked("delay", () => Checks.duration("delay", delay, Checks.zeroOrMore))
-    if (Checks.isInvalid(checked)) return Effect.die(new PoolConfigError({ option: checked.option, reason: checked.reason }))
-    // A job snoozed for ever would never run again, nor end.
-    if (!Duration.isFinite(checked)) return Effect.die(new PoolConfigError({ option: "delay", reason: "must be finite" }))
-    return Effect.fail(new Snooze({ millis: Duration.toMillis(checked) }))
+    const checked = Checks.checked("delay", () => {
+      const given = Checks.duration("delay", delay, Checks.zeroOrMore)
+      return Duration.isFinite(given) ? given : Checks.refuse("delay", "must be finite (a job snoozed for ever would never run again, nor end)")
+    })
+    return Checks.isInvalid(checked) ? Effect.die(configError(checked)) : Effect.fail(new Snooze({ millis: Duration.toMillis(checked) }))
   })
 
 /**

@@ -215,7 +215,12 @@ export const makeEngine = (connection: Connection): Boundary.Engine => {
       ),
 
     retry: (queue, lease, delay, retrying) =>
-      run("retry", queue, Scripts.retryScript, () => [lease.id, lease.token, millis(delay), retrying?.attemptGivenBack === true ? "1" : "0"], tookLease),
+      run("retry", queue, Scripts.retryScript, () => [
+        lease.id,
+        lease.token,
+        millis(delay),
+        retrying?.attemptGivenBack === true ? "1" : "0"
+      ], tookLease),
 
     bury: (queue, lease, error) => run("bury", queue, Scripts.buryScript, () => [lease.id, lease.token, error], tookLease),
 
